@@ -1,0 +1,240 @@
+"""Every detection threshold in one place, with documented defaults and TOML round trip.
+
+A configuration file looks like this (all keys optional)::
+
+    [detection]
+    min_ratio = 2.0
+    false_alarms_per_week = 0.1
+
+    [products."Microsoft Store"]   # per-product overrides
+    min_ratio = 3.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from spikes.errors import SpikesInputError
+
+WEEK = pd.Timedelta(days=7)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectionConfig:
+    """Thresholds and windows of the detection pipeline.
+
+    Parameters
+    ----------
+    min_ratio : float
+        Effect size: an incident's reports must be at least this many times the baseline
+        (summed over the incident). Keeps day-long mild level shifts (a launch day at 1.5x)
+        from being called outages. Default 2.0.
+    cusum_ratio : float
+        The rise the sustained-rise (CUSUM) detector is tuned for: its log-likelihood ratio
+        compares "rate = cusum_ratio x baseline" with "rate = baseline". Default 3.0.
+    false_alarms_per_week : float
+        Target false-alarm rate per product-week under normal traffic. The CUSUM threshold
+        is ``ln(buckets per week / false_alarms_per_week)`` nats (Lorden's bound on the
+        average run length) and the per-bucket tail threshold is the Bonferroni level
+        ``false_alarms_per_week / buckets per week``. Default 0.1.
+    cusum_threshold : float or None
+        Override of the CUSUM threshold in nats; None derives it from the rate above.
+    tail_threshold : float or None
+        Override of the per-bucket tail threshold in -log10(p); None derives it.
+    min_buckets : int
+        An incident must span at least this many buckets: one-bucket blips are not
+        outages. Default 2.
+    min_excess_reports : float
+        An incident must carry at least this many reports above the baseline. Default 5.
+    merge_gap : str
+        Incidents of one product separated by at most this gap (a recovery aftershock)
+        are one incident. Default "1h".
+    event_window : str
+        Incidents of different products whose onsets lie within this window of the
+        previous member's onset form one event. Default "15min".
+    baseline_days : int
+        Days on each side of a bucket whose same time of day make its baseline. Default 14.
+    baseline_smoothing : str
+        Width of the time-of-day window pooled into each baseline value. Default "30min".
+    weekly_min_days : int
+        With at least this many days of data, weekdays and weekends get separate
+        baselines. Default 14.
+    onset_search_buckets : int
+        How many buckets before a candidate's first alarm the change-point search may
+        place its onset. Default 12.
+    """
+
+    min_ratio: float = 2.0
+    cusum_ratio: float = 3.0
+    false_alarms_per_week: float = 0.1
+    cusum_threshold: float | None = None
+    tail_threshold: float | None = None
+    min_buckets: int = 2
+    min_excess_reports: float = 5.0
+    merge_gap: str = "1h"
+    event_window: str = "15min"
+    baseline_days: int = 14
+    baseline_smoothing: str = "30min"
+    weekly_min_days: int = 14
+    onset_search_buckets: int = 12
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "min_ratio", minimum=1.0)
+        _check_positive(self, "cusum_ratio", minimum=1.0, strict=True)
+        _check_positive(self, "false_alarms_per_week", strict=True)
+        for name in ("cusum_threshold", "tail_threshold"):
+            if getattr(self, name) is not None:
+                _check_positive(self, name, strict=True)
+        _check_positive(self, "min_buckets", minimum=1)
+        _check_positive(self, "min_excess_reports")
+        _check_positive(self, "baseline_days", minimum=1)
+        _check_positive(self, "weekly_min_days", minimum=1)
+        _check_positive(self, "onset_search_buckets")
+        for name in ("merge_gap", "event_window", "baseline_smoothing"):
+            try:
+                delta = pd.Timedelta(getattr(self, name))
+            except (ValueError, TypeError) as exc:
+                raise SpikesInputError(
+                    f"config: {name} = {getattr(self, name)!r} is not a duration "
+                    "(expected e.g. '15min', '1h')"
+                ) from exc
+            if delta < pd.Timedelta(0):
+                raise SpikesInputError(f"config: {name} must not be negative")
+        tunable = {f.name for f in fields(self)} - {"overrides"}
+        for product, values in self.overrides.items():
+            unknown = set(values) - tunable
+            if unknown:
+                raise SpikesInputError(
+                    f"config: products.{product!r} has unknown keys {sorted(unknown)}; "
+                    f"known keys: {sorted(tunable)}"
+                )
+
+    # --- derived thresholds -------------------------------------------------------
+    def cusum_h(self, bucket: pd.Timedelta) -> float:
+        """CUSUM threshold in nats for buckets of size `bucket`."""
+        if self.cusum_threshold is not None:
+            return float(self.cusum_threshold)
+        per_week = WEEK / pd.Timedelta(bucket)
+        return math.log(max(per_week / self.false_alarms_per_week, math.e))
+
+    def tail_h(self, bucket: pd.Timedelta) -> float:
+        """Per-bucket tail threshold in -log10(p) for buckets of size `bucket`."""
+        if self.tail_threshold is not None:
+            return float(self.tail_threshold)
+        per_week = WEEK / pd.Timedelta(bucket)
+        return -math.log10(min(self.false_alarms_per_week / per_week, 0.1))
+
+    def for_product(self, product: str) -> DetectionConfig:
+        """The configuration with `product`'s overrides applied."""
+        values = self.overrides.get(product)
+        if not values:
+            return self
+        return dataclasses.replace(self, overrides={}, **values)
+
+    # --- TOML -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, with None left out (TOML has no null)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "overrides"}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def to_toml(self, header: str = "") -> str:
+        """Render as TOML text that :func:`load_config` reads back."""
+        lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+        lines += ["[detection]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in self.to_dict().items()]
+        for product, values in sorted(self.overrides.items()):
+            lines += ["", f"[products.{_toml_value(product)}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> DetectionConfig:
+        """Build from the parsed TOML document ``{"detection": {...}, "products": {...}}``."""
+        unknown_tables = set(data) - {"detection", "products"}
+        if unknown_tables:
+            raise SpikesInputError(
+                f"{source}: unknown table(s) {sorted(unknown_tables)}; "
+                "expected [detection] and [products.NAME]"
+            )
+        detection = dict(data.get("detection", {}))
+        known = {f.name for f in fields(cls)} - {"overrides"}
+        unknown = set(detection) - known
+        if unknown:
+            raise SpikesInputError(
+                f"{source}: unknown key(s) {sorted(unknown)} in [detection]; "
+                f"known keys: {sorted(known)}"
+            )
+        for key, value in detection.items():
+            _check_type(source, key, value, cls)
+        overrides = data.get("products", {})
+        for product, values in overrides.items():
+            for key, value in values.items():
+                _check_type(source, f"products.{product}.{key}", value, cls, key)
+        try:
+            return cls(**detection, overrides={p: dict(v) for p, v in overrides.items()})
+        except SpikesInputError as exc:
+            raise SpikesInputError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path | None) -> DetectionConfig:
+    """Read a TOML configuration file; None gives the defaults.
+
+    Raises
+    ------
+    SpikesInputError
+        If the file is missing, not TOML, or holds unknown keys or wrong types.
+    """
+    if path is None:
+        return DetectionConfig()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpikesInputError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpikesInputError(f"{path}: not valid TOML ({exc})") from None
+    return DetectionConfig.from_dict(data, source=str(path))
+
+
+def _check_positive(cfg: DetectionConfig, name: str, minimum: float = 0.0,
+                    strict: bool = False) -> None:
+    value = getattr(cfg, name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise SpikesInputError(f"config: {name} must be a number, got {value!r}")
+    if value < minimum or (strict and value <= minimum):
+        op = ">" if strict else ">="
+        raise SpikesInputError(f"config: {name} must be {op} {minimum}, got {value!r}")
+
+
+def _check_type(source: str, where: str, value: Any, cls: type, key: str | None = None) -> None:
+    key = key or where
+    default = {f.name: f.default for f in fields(cls)}.get(key)
+    if default is None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, int) and not isinstance(default, bool):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok:
+        expected = type(default).__name__ if default is not None else "number"
+        raise SpikesInputError(f"{source}: {where} should be a {expected}, got {value!r}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)

@@ -1,0 +1,104 @@
+"""The data that flows between the stages of the pipeline.
+
+reading -> :class:`RawReports` -> buckets -> :class:`ReportData` -> baseline -> detectors
+-> incidents and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+REJECTED_COLUMNS = ["file", "line", "column", "value", "reason"]
+
+
+def empty_rejected() -> pd.DataFrame:
+    """An empty table of rejected rows."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECTED_COLUMNS})
+
+
+@dataclass(frozen=True)
+class RawReports:
+    """Reports as read from one or more files, before bucketing.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        Long table with columns ``timestamp`` (datetime64, UTC), ``product`` (str),
+        ``reports`` (float, >= 0; 1.0 per row for raw events), ``region`` and
+        ``category`` (str, missing where the input has none).
+    kind : {"events", "counts"}
+        Raw report events (a bucket with no report is a real zero) or counts per bucket
+        (a missing bucket is missing).
+    rejected : pd.DataFrame
+        Rows that could not be used, never dropped silently: ``file``, ``line``
+        (1-based line number in the file, header = line 1), ``column``, ``value``,
+        ``reason``.
+    rows_read : int
+        Data rows read from all files (accepted + rejected).
+    sources : tuple of str
+        The files read.
+    """
+
+    table: pd.DataFrame
+    kind: Literal["events", "counts"]
+    rejected: pd.DataFrame = field(default_factory=empty_rejected)
+    rows_read: int = 0
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One regular time series per product.
+
+    Attributes
+    ----------
+    counts : pd.DataFrame
+        Reports per bucket: a regular, sorted, UTC ``DatetimeIndex`` (one row per bucket,
+        labelled by the bucket's start) and one float column per product. NaN = no data
+        for that bucket (count data with a missing row); 0 = no report.
+    bucket : pd.Timedelta
+        Bucket size.
+    kind : {"events", "counts"}
+        As in :class:`RawReports`.
+    breakdown : pd.DataFrame or None
+        Reports by ``timestamp`` (bucket start), ``product``, ``region``, ``category``
+        with a ``reports`` column, where the input has a region or category column.
+    rejected : pd.DataFrame
+        As in :class:`RawReports`.
+    rows_read : int
+        As in :class:`RawReports`.
+    sources : tuple of str
+        As in :class:`RawReports`.
+    """
+
+    counts: pd.DataFrame
+    bucket: pd.Timedelta
+    kind: Literal["events", "counts"] = "counts"
+    breakdown: pd.DataFrame | None = None
+    rejected: pd.DataFrame = field(default_factory=empty_rejected)
+    rows_read: int = 0
+    sources: tuple[str, ...] = ()
+
+    @property
+    def products(self) -> list[str]:
+        """Product names, in column order."""
+        return [str(c) for c in self.counts.columns]
+
+
+INCIDENT_COLUMNS = [
+    "product",
+    "onset",
+    "peak",
+    "end",
+    "peak_reports",
+    "baseline_reports",
+    "excess_reports",
+    "ratio",
+    "severity",
+    "detectors",
+    "ongoing",
+    "event_id",
+]
