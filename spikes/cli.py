@@ -1,0 +1,278 @@
+"""The ``spikes`` command line: analyze, evaluate, simulate, tune.
+
+Every command turns a :class:`~spikes.errors.SpikesInputError` into one line on stderr
+and exit code 2; nothing else is caught, so a bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from spikes import __version__
+from spikes.config import load_config
+from spikes.errors import SpikesInputError
+
+FORMATS = ("events", "long", "wide", "single")
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that reads report CSVs."""
+    group = parser.add_argument_group("input")
+    group.add_argument("--format", dest="fmt", choices=FORMATS,
+                       help="input shape; detected from the header when omitted: events "
+                            "(one row per report), long (timestamp,product,count), wide "
+                            "(timestamp + one column per product), single (timestamp,value)")
+    group.add_argument("--bucket", help="bucket size, e.g. 1min, 5min, 15min, 1h "
+                                        "(default: inferred; 5min for raw events)")
+    group.add_argument("--tz", help="timezone of timestamps without an offset, e.g. "
+                                    "America/New_York (default UTC)")
+    group.add_argument("--timestamp-col", help="name of the timestamp column")
+    group.add_argument("--product-col", help="name of the product column")
+    group.add_argument("--count-col", help="name of the count column (count data)")
+    group.add_argument("--region-col", help="name of the region column")
+    group.add_argument("--category-col", help="name of the category column")
+    group.add_argument("--product", help="product name for a file with no product column")
+
+
+def load_inputs(args: argparse.Namespace, inputs: Sequence[str]):  # noqa: ANN201
+    """Read report files with the input options of `args`."""
+    from spikes.buckets import load_reports
+
+    return load_reports(
+        list(inputs),
+        bucket=args.bucket,
+        fmt=args.fmt,
+        timestamp_col=args.timestamp_col,
+        product_col=args.product_col,
+        count_col=args.count_col,
+        region_col=args.region_col,
+        category_col=args.category_col,
+        product=args.product,
+        tz=args.tz,
+        progress=True,
+    )
+
+
+# --- analyze ---------------------------------------------------------------------------
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="find outage incidents in report CSVs",
+        description="Read report CSVs, compare each product with its seasonal baseline, "
+                    "and write the incidents found (one row per incident, ISO-8601 times).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="report CSV file(s), .gz allowed")
+    p.add_argument("-o", "--output", help="incidents CSV to write (default: only print)")
+    p.add_argument("--events-output", help="also write one row per event to this CSV")
+    p.add_argument("--config", help="TOML file of detection settings (see README)")
+    add_input_options(p)
+    p.set_defaults(run=_run_analyze)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from spikes.output import write_csv
+    from spikes.pipeline import analyze
+    from spikes.reading import describe_rejected
+
+    config = load_config(args.config)
+    data = load_inputs(args, args.inputs)
+    if len(data.rejected):
+        print(describe_rejected(data.rejected), file=sys.stderr)
+    analysis = analyze(data, config, progress=True)
+    incidents = analysis.incidents
+    if args.output:
+        write_csv(incidents, args.output)
+    if args.events_output:
+        write_csv(analysis.events, args.events_output)
+    print(summary_table(analysis))
+    if args.output:
+        print(f"wrote {len(incidents)} incidents to {args.output}")
+    return 0
+
+
+def summary_table(analysis) -> str:  # noqa: ANN001
+    """A short text summary: input size, then the incidents."""
+    data = analysis.data
+    counts = data.counts
+    head = (
+        f"{len(data.products)} products, {len(counts)} buckets of {_fmt_delta(data.bucket)} "
+        f"({counts.index[0]:%Y-%m-%d %H:%M} to {counts.index[-1]:%Y-%m-%d %H:%M} UTC), "
+        f"{len(analysis.incidents)} incidents in {len(analysis.events)} events"
+    )
+    if analysis.incidents.empty:
+        return head
+    table = analysis.incidents[
+        ["event_id", "product", "onset", "end", "peak_reports", "excess_reports", "severity"]
+    ].copy()
+    for col in ("onset", "end"):
+        table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
+    table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
+    table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
+    return head + "\n" + table.to_string(index=False)
+
+
+def _fmt_delta(delta: pd.Timedelta) -> str:
+    minutes = delta / pd.Timedelta(minutes=1)
+    return f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
+
+
+# --- evaluate --------------------------------------------------------------------------
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score incidents against labelled outages",
+        description="Score detected incidents against labelled outages with the rules of "
+                    "EVALUATION.md: a label is found when an incident of its product starts "
+                    "in [onset - 10 min, max(end, onset + 30 min)]; extra incidents in that "
+                    "window are duplicates (false positives).",
+    )
+    p.add_argument("--incidents", required=True, help="incidents CSV (product,onset,...)")
+    p.add_argument("--labels", required=True, help="labels CSV (product,onset,end[,event])")
+    p.add_argument("--data", nargs="+", metavar="INPUT",
+                   help="the report CSV(s) analysed, to count product-weeks for the false "
+                        "alarm rate")
+    p.add_argument("--product-weeks", type=float,
+                   help="product-weeks of data (instead of --data)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_input_options(p)
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from spikes.evaluate import evaluate, read_incidents, read_labels
+
+    incidents = read_incidents(args.incidents)
+    labels = read_labels(args.labels)
+    product_weeks = args.product_weeks
+    if product_weeks is None and args.data:
+        data = load_inputs(args, args.data)
+        product_weeks = data_product_weeks(data)
+    result = evaluate(incidents, labels, product_weeks=product_weeks)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.to_table())
+    return 0
+
+
+def data_product_weeks(data) -> float:  # noqa: ANN001
+    """Product-weeks covered by `data`: each product from its first to its last bucket."""
+    total = 0.0
+    for product in data.counts.columns:
+        seen = data.counts[product].dropna()
+        if len(seen):
+            total += (seen.index[-1] - seen.index[0] + data.bucket) / pd.Timedelta(days=7)
+    return total
+
+
+# --- simulate --------------------------------------------------------------------------
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="make synthetic report data with known outages",
+        description="Write realistic synthetic crowd-report data (daily and weekly seasons, "
+                    "overdispersed counts, outages of varied size and length, cascades, "
+                    "harmless blips) and the labels of its true outages.",
+    )
+    p.add_argument("-o", "--output", required=True, help="reports CSV to write (.gz allowed)")
+    p.add_argument("--labels-out", required=True, help="labels CSV to write")
+    p.add_argument("--products", type=int, default=20, help="number of products (default 20)")
+    p.add_argument("--days", type=float, default=21, help="days of data (default 21)")
+    p.add_argument("--bucket", default="5min", help="bucket size (default 5min)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", default="2026-01-05", help="first day (default 2026-01-05)")
+    p.add_argument("--volume", choices=("low", "mid", "high"), default="mid",
+                   help="report volume (default mid)")
+    p.add_argument("--outages-per-week", type=float, default=1.0,
+                   help="mean outages per product-week (default 1)")
+    p.add_argument("--mild", action="store_true", help="only mild outages (2.5-4x)")
+    p.add_argument("--no-blips", action="store_true", help="no harmless one-bucket blips")
+    p.add_argument("--level-shifts", action="store_true",
+                   help="add day-long 1.5x level shifts (not outages)")
+    p.add_argument("--missing-rate", type=float, default=0.0,
+                   help="fraction of rows removed at random (default 0)")
+    p.add_argument("--no-cascades", action="store_true", help="no multi-product events")
+    p.add_argument("--events", action="store_true",
+                   help="write raw report events (one row per report) instead of counts")
+    p.set_defaults(run=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from spikes.simulate import simulate, write_simulation
+
+    try:
+        pd.Timedelta(args.bucket)
+    except ValueError:
+        raise SpikesInputError(
+            f"--bucket {args.bucket!r} is not a duration (expected e.g. 1min, 5min, 1h)"
+        ) from None
+    if args.products < 1 or args.days <= 0:
+        raise SpikesInputError("--products must be >= 1 and --days > 0")
+    sim = simulate(
+        products=args.products,
+        days=args.days,
+        bucket=args.bucket,
+        seed=args.seed,
+        start=args.start,
+        volume=args.volume,
+        outage_rate_per_week=args.outages_per_week,
+        mild=args.mild,
+        blips=not args.no_blips,
+        level_shifts=args.level_shifts,
+        missing_rate=args.missing_rate,
+        cascades=not args.no_cascades,
+        as_events=args.events,
+    )
+    write_simulation(sim, args.output, args.labels_out)
+    print(f"wrote {len(sim.reports)} rows to {args.output} and {len(sim.labels)} "
+          f"labelled outages to {args.labels_out}")
+    return 0
+
+
+#: Sub-command registrations; a module adds a command by appending its ``add`` function.
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_analyze,
+    _add_evaluate,
+    _add_simulate,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="spikes",
+        description="Crowd-report outage detection: find when each product's user reports "
+                    "rise far above their usual volume for that time of day.",
+    )
+    parser.add_argument("--version", action="version", version=f"spikes {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    try:
+        from spikes.tune import add_tune_parser
+    except ImportError:  # tuning is optional while it is being built
+        add_tune_parser = None
+    for add in COMMANDS + ([add_tune_parser] if add_tune_parser else []):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spikes`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except SpikesInputError as exc:
+        print(f"spikes {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spikes {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Detectors: score every bucket once, threshold cheaply.
+
+- :class:`CountTailDetector`: a bucket improbably high under the count-noise model;
+- :class:`CusumDetector`: a sustained rise (negative-binomial CUSUM);
+- :func:`locate_onset` with :class:`CostSeasonalPoisson`: ruptures change-point search
+  that places an incident's onset against the seasonal rate.
+"""
+
+from spikes.detectors.base import Candidate, Detector
+from spikes.detectors.cusum import CusumDetector
+from spikes.detectors.onset import CostSeasonalPoisson, locate_onset
+from spikes.detectors.tail import CountTailDetector
+
+__all__ = [
+    "Candidate",
+    "CostSeasonalPoisson",
+    "CountTailDetector",
+    "CusumDetector",
+    "Detector",
+    "locate_onset",
+]

@@ -1,0 +1,57 @@
+"""Per-bucket count-tail detector: reports far above what the noise model allows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spikes.baseline import Baseline
+from spikes.config import DetectionConfig
+from spikes.detectors.base import Candidate, Detector, runs
+from spikes.noise import upper_tail_surprise
+
+
+class CountTailDetector(Detector):
+    """Flags buckets whose count is improbably high under the negative-binomial baseline.
+
+    The score of a bucket is ``-log10 P(Y >= y)`` with ``Y ~ NB(mu, alpha)``: a jump from
+    0.3 to 4 reports and one from 300 to 400 are judged by their own noise. Runs of buckets
+    above the threshold are candidates. It reacts on the first bucket of a sharp outage.
+
+    Parameters
+    ----------
+    max_gap : int
+        Runs separated by at most this many quiet buckets form one candidate.
+    """
+
+    name = "tail"
+
+    def __init__(self, *, max_gap: int = 1) -> None:
+        self.max_gap = max_gap
+
+    def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
+        """Surprise ``-log10 P(Y >= y)`` per bucket and product."""
+        surprise = upper_tail_surprise(
+            counts.to_numpy(dtype=float),
+            baseline.expected.to_numpy(dtype=float),
+            baseline.dispersion.to_numpy(dtype=float)[None, :],
+        )
+        return pd.DataFrame(surprise, index=counts.index, columns=counts.columns)
+
+    def candidates(self, scores: np.ndarray, threshold: float) -> list[Candidate]:
+        """Runs of buckets with surprise >= `threshold`, short gaps bridged."""
+        starts, stops = runs(scores >= threshold)
+        if len(starts) == 0:
+            return []
+        keep = np.concatenate([[True], starts[1:] - stops[:-1] - 1 > self.max_gap])
+        group = np.cumsum(keep) - 1
+        out = []
+        for g in range(group[-1] + 1):
+            members = group == g
+            lo, hi = int(starts[members][0]), int(stops[members][-1])
+            out.append(Candidate(lo, lo, hi, float(scores[lo : hi + 1].max())))
+        return out
+
+    def default_threshold(self, config: DetectionConfig, bucket: pd.Timedelta) -> float:
+        """Bonferroni level for the configured false alarms per product-week."""
+        return config.tail_h(bucket)

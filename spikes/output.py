@@ -1,0 +1,84 @@
+"""Writing results safely: ISO-8601 times, no spreadsheet formulas, atomic replace."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from spikes.errors import SpikesInputError
+
+#: Leading characters that make a spreadsheet treat a cell as a formula (OWASP CSV
+#: injection guidance): such cells are prefixed with a single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: object) -> object:
+    """Prefix a text cell that a spreadsheet would run as a formula with ``'``.
+
+    Numbers are left alone (a negative number is not a formula); only strings change.
+
+    Examples
+    --------
+    >>> neutralize_formula("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> neutralize_formula("Outlook")
+    'Outlook'
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_safe_csv(frame: pd.DataFrame) -> str:
+    """CSV text of `frame` with timestamps in ISO-8601 with offset and text cells
+    neutralised against formula injection."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[column] = series.map(lambda t: t.isoformat() if pd.notna(t) else "")
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            out[column] = series.map(neutralize_formula)
+    out.columns = [neutralize_formula(str(c)) for c in out.columns]
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file in the same folder and a rename,
+    so that a crash never leaves a half-written file and an existing file is replaced
+    whole.
+
+    Raises
+    ------
+    SpikesInputError
+        If the folder does not exist or is not writable.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
+    if path.is_dir():
+        raise SpikesInputError(f"{path}: cannot write, it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write `frame` as a safe CSV (see :func:`to_safe_csv`), atomically."""
+    return write_text_atomic(path, to_safe_csv(frame))

@@ -1,0 +1,304 @@
+"""The detection pipeline: baseline and scores once, then cheap thresholding.
+
+:func:`score_reports` does the expensive part (baseline, every detector's score) and
+:func:`find_incidents` the cheap part (thresholds, incidents, events), so that tuning and
+the dashboard's sliders re-run only the latter. :func:`analyze` runs both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from spikes.baseline import Baseline, fit_baseline
+from spikes.config import DetectionConfig
+from spikes.detectors import CountTailDetector, CusumDetector, Detector
+from spikes.events import assign_events, summarize_events
+from spikes.incidents import product_incidents
+from spikes.model import INCIDENT_COLUMNS, ReportData
+
+PROGRESS_MIN_PRODUCTS = 50
+#: Settings that change the scores (the rest only change thresholding).
+SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio")
+STATUS_COLUMNS = [
+    "product",
+    "status",
+    "latest",
+    "latest_reports",
+    "latest_baseline",
+    "current_onset",
+    "last_onset",
+    "incidents",
+]
+
+
+def default_detectors(config: DetectionConfig) -> list[Detector]:
+    """The detectors `spikes` runs: the count-tail and the CUSUM detector."""
+    return [CountTailDetector(), CusumDetector(ratio=config.cusum_ratio)]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of every detector, with the baseline they were computed against.
+
+    Attributes
+    ----------
+    data : ReportData
+        The input.
+    baseline : Baseline
+        Seasonal baseline of every product.
+    scores : dict of str to pd.DataFrame
+        Each detector's score per bucket and product, by detector name.
+    detectors : dict of str to dict of str to Detector
+        Per product, its detectors by name (products whose overrides change score
+        settings have their own).
+    config : DetectionConfig
+        The configuration the scores were computed with.
+    """
+
+    data: ReportData
+    baseline: Baseline
+    scores: dict[str, pd.DataFrame]
+    detectors: dict[str, dict[str, Detector]]
+    config: DetectionConfig
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything :func:`analyze` found.
+
+    Attributes
+    ----------
+    scored : Scored
+        Baseline and scores.
+    incidents : pd.DataFrame
+        Columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
+    events : pd.DataFrame
+        Columns :data:`spikes.events.EVENT_COLUMNS`.
+    config : DetectionConfig
+        The thresholds applied.
+    """
+
+    scored: Scored
+    incidents: pd.DataFrame
+    events: pd.DataFrame
+    config: DetectionConfig
+
+    @property
+    def data(self) -> ReportData:
+        """The input data."""
+        return self.scored.data
+
+    @property
+    def baseline(self) -> Baseline:
+        """The seasonal baseline."""
+        return self.scored.baseline
+
+
+def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Scored:
+    """Fit the baseline and compute every detector's scores.
+
+    Products whose overrides change score settings are scored in their own group.
+
+    Parameters
+    ----------
+    data : ReportData
+        Reports per bucket.
+    config : DetectionConfig, optional
+        Settings; the defaults when None.
+
+    Returns
+    -------
+    Scored
+    """
+    config = config or DetectionConfig()
+    groups: dict[tuple, list[str]] = {}
+    for product in data.counts.columns:
+        own = config.for_product(str(product))
+        groups.setdefault(tuple(getattr(own, k) for k in SCORE_KEYS), []).append(product)
+    parts = []
+    product_detectors: dict[str, dict[str, Detector]] = {}
+    for products in groups.values():
+        own = config.for_product(str(products[0]))
+        counts = data.counts[products]
+        baseline = fit_baseline(
+            counts,
+            data.bucket,
+            days=own.baseline_days,
+            smoothing=own.baseline_smoothing,
+            weekly_min_days=own.weekly_min_days,
+        )
+        detectors = {d.name: d for d in default_detectors(own)}
+        scores = {name: d.score(counts, baseline) for name, d in detectors.items()}
+        parts.append((baseline, scores))
+        for p in products:
+            product_detectors[str(p)] = detectors
+    baseline, scores = _concat_parts(parts, data.counts.columns)
+    return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
+                  config=config)
+
+
+def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
+                  columns: pd.Index) -> tuple[Baseline, dict[str, pd.DataFrame]]:
+    if len(parts) == 1:
+        return parts[0]
+    baselines = [b for b, _ in parts]
+    methods = {b.method for b in baselines}
+    baseline = Baseline(
+        expected=pd.concat([b.expected for b in baselines], axis=1)[columns],
+        dispersion=pd.concat([b.dispersion for b in baselines])[columns],
+        normal=pd.concat([b.normal for b in baselines], axis=1)[columns],
+        method=methods.pop() if len(methods) == 1 else "daily",
+    )
+    names = parts[0][1].keys()
+    scores = {n: pd.concat([s[n] for _, s in parts], axis=1)[columns] for n in names}
+    return baseline, scores
+
+
+def find_incidents(scored: Scored, config: DetectionConfig | None = None,
+                   products: Iterable[str] | None = None,
+                   progress: bool = False) -> pd.DataFrame:
+    """Threshold the scores and build incidents with event ids.
+
+    Parameters
+    ----------
+    scored : Scored
+        Output of :func:`score_reports`.
+    config : DetectionConfig, optional
+        Thresholds; those of `scored` when None. Score settings (see :data:`SCORE_KEYS`)
+        are taken from `scored`.
+    products : iterable of str, optional
+        Restrict to these products.
+    progress : bool
+        Show a progress bar (on a terminal, with more than 50 products).
+
+    Returns
+    -------
+    pd.DataFrame
+        Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
+    """
+    config = config or scored.config
+    data = scored.data
+    mu_all = scored.baseline.expected.to_numpy(dtype=float)
+    y_all = data.counts.to_numpy(dtype=float)
+    score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
+    position = {str(c): i for i, c in enumerate(data.counts.columns)}
+    wanted = list(position) if products is None else [str(p) for p in products]
+    tables = []
+    show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
+    for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
+                        leave=False):
+        j = position[product]
+        own = config.for_product(product)
+        detectors = scored.detectors[product]
+        candidates = {
+            name: det.candidates(score_arrays[name][:, j], det.default_threshold(own, data.bucket))
+            for name, det in detectors.items()
+        }
+        if not any(candidates.values()):
+            continue
+        tables.append(
+            product_incidents(product, y_all[:, j], mu_all[:, j], data.counts.index,
+                              candidates, own)
+        )
+    tables = [t for t in tables if not t.empty]
+    if not tables:
+        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in INCIDENT_COLUMNS})
+        return empty
+    incidents = pd.concat(tables, ignore_index=True)
+    return assign_events(incidents, config.event_window)
+
+
+def analyze(data: ReportData, config: DetectionConfig | None = None,
+            progress: bool = False) -> Analysis:
+    """Run the whole pipeline: baseline, detectors, incidents, events.
+
+    Parameters
+    ----------
+    data : ReportData
+        Reports per bucket, from :func:`spikes.buckets.load_reports`.
+    config : DetectionConfig, optional
+        Settings; the defaults when None.
+    progress : bool
+        Show a progress bar when there are many products.
+
+    Returns
+    -------
+    Analysis
+    """
+    config = config or DetectionConfig()
+    scored = score_reports(data, config)
+    return rethreshold(scored, config, progress=progress)
+
+
+def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False) -> Analysis:
+    """Incidents and events of already-scored data under new thresholds."""
+    incidents = find_incidents(scored, config, progress=progress)
+    return Analysis(scored=scored, incidents=incidents, events=summarize_events(incidents),
+                    config=config)
+
+
+def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.DataFrame:
+    """Each product's state at its latest bucket with data, worst first.
+
+    ``outage`` when an incident is ongoing; ``elevated`` when the latest bucket is
+    improbably high (tail surprise >= `elevated_surprise`, i.e. p <= 1 %) without an
+    incident; ``normal`` otherwise.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        Output of :func:`analyze`.
+    elevated_surprise : float
+        -log10 p from which the latest bucket counts as elevated.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`STATUS_COLUMNS`, outages first, then elevated, then by product.
+    """
+    counts = analysis.data.counts
+    expected = analysis.baseline.expected
+    tail = analysis.scored.scores.get(CountTailDetector.name)
+    incidents = analysis.incidents
+    rows = []
+    for product in counts.columns:
+        series = counts[product]
+        seen = series.dropna()
+        latest = seen.index[-1] if len(seen) else counts.index[-1]
+        own = incidents[incidents["product"] == product] if len(incidents) else incidents
+        ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
+        surprise = float(tail.at[latest, product]) if tail is not None else 0.0
+        if len(ongoing):
+            status = "outage"
+        elif surprise >= elevated_surprise:
+            status = "elevated"
+        else:
+            status = "normal"
+        rows.append(
+            {
+                "product": str(product),
+                "status": status,
+                "latest": latest,
+                "latest_reports": float(series.get(latest, np.nan)),
+                "latest_baseline": float(expected.at[latest, product]),
+                "current_onset": ongoing["onset"].iloc[-1] if len(ongoing) else pd.NaT,
+                "last_onset": own["onset"].max() if len(own) else pd.NaT,
+                "incidents": len(own),
+            }
+        )
+    order = {"outage": 0, "elevated": 1, "normal": 2}
+    table = pd.DataFrame(rows, columns=STATUS_COLUMNS)
+    table["_rank"] = table["status"].map(order)
+    return table.sort_values(["_rank", "product"]).drop(columns="_rank").reset_index(drop=True)
+
+
+def products_with_incidents(incidents: pd.DataFrame) -> Sequence[str]:
+    """Products that have at least one incident, in order of first onset."""
+    if incidents.empty:
+        return []
+    return list(dict.fromkeys(incidents.sort_values("onset")["product"]))
