@@ -1,0 +1,284 @@
+"""Tests for spikes.evaluate: each matching rule of EVALUATION.md on hand-made cases."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.errors import SpikesInputError
+from spikes.evaluate import (
+    Evaluation,
+    evaluate,
+    product_weeks_from_span,
+    read_incidents,
+    read_labels,
+)
+
+T0 = pd.Timestamp("2024-03-01T12:00:00Z")
+
+
+def at(minutes: float) -> pd.Timestamp:
+    """A time ``minutes`` after the reference onset T0."""
+    return T0 + pd.Timedelta(minutes=minutes)
+
+
+def labels(*rows: tuple[str, float, float]) -> pd.DataFrame:
+    """Labels from (product, onset minutes, end minutes) relative to T0."""
+    return pd.DataFrame(
+        {
+            "product": [r[0] for r in rows],
+            "onset": [at(r[1]) for r in rows],
+            "end": [at(r[2]) for r in rows],
+        }
+    )
+
+
+def incidents(*rows: tuple[str, float]) -> pd.DataFrame:
+    """Incidents from (product, onset minutes) relative to T0."""
+    return pd.DataFrame(
+        {"product": [r[0] for r in rows], "onset": pd.to_datetime([at(r[1]) for r in rows])}
+    )
+
+
+# Each case: labels, incidents, expected (tp, fp, fn, duplicates), expected delays of TPs.
+CASES = {
+    "on time": ([("a", 0, 60)], [("a", 0)], (1, 0, 0, 0), [0.0]),
+    "early by 5 min is a TP with delay -5": ([("a", 0, 60)], [("a", -5)], (1, 0, 0, 0), [-5.0]),
+    "early by exactly 10 min is still a TP": (
+        [("a", 0, 60)], [("a", -10)], (1, 0, 0, 0), [-10.0]
+    ),
+    "early by 11 min is a FP and a FN": ([("a", 0, 60)], [("a", -11)], (0, 1, 1, 0), []),
+    "late within a long label": ([("a", 0, 120)], [("a", 100)], (1, 0, 0, 0), [100.0]),
+    "at the label's end": ([("a", 0, 120)], [("a", 120)], (1, 0, 0, 0), [120.0]),
+    "after the end of a long label": ([("a", 0, 120)], [("a", 121)], (0, 1, 1, 0), []),
+    "short label: after end but before t0 + 30 min": (
+        [("a", 0, 10)], [("a", 25)], (1, 0, 0, 0), [25.0]
+    ),
+    "short label: at t0 + 30 min exactly": ([("a", 0, 10)], [("a", 30)], (1, 0, 0, 0), [30.0]),
+    "short label: after t0 + 30 min": ([("a", 0, 10)], [("a", 31)], (0, 1, 1, 0), []),
+    "duplicates: earliest matched, others FP": (
+        [("a", 0, 60)], [("a", 20), ("a", 2), ("a", 40)], (1, 2, 0, 2), [2.0]
+    ),
+    "other product does not match": ([("a", 0, 60)], [("b", 0)], (0, 1, 1, 0), []),
+    "incident far from any label is FP": (
+        [("a", 0, 60)], [("a", 5), ("a", 600)], (1, 1, 0, 0), [5.0]
+    ),
+    "no incidents": ([("a", 0, 60), ("b", 0, 60)], [], (0, 0, 2, 0), []),
+    "no labels": ([], [("a", 0)], (0, 1, 0, 0), []),
+    "two products, two labels": (
+        [("a", 0, 60), ("b", 0, 60)], [("b", 3), ("a", 7)], (2, 0, 0, 0), [7.0, 3.0]
+    ),
+    # Overlapping labels of one product, matched literally label by label.
+    "overlap: shared earliest candidate makes two TPs": (
+        [("a", 0, 60), ("a", 5, 60)], [("a", 6), ("a", 30)], (2, 1, 0, 1), [6.0, 1.0]
+    ),
+    "overlap: match of one label is never a duplicate of another": (
+        [("a", 0, 60), ("a", 50, 120)], [("a", 5), ("a", 55)], (2, 0, 0, 0), [5.0, 5.0]
+    ),
+    "overlap: non-earliest candidate of two labels is one duplicate": (
+        [("a", 0, 60), ("a", 5, 60)], [("a", 1), ("a", 40)], (2, 1, 0, 1), [1.0, -4.0]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_matching_rules(case: str) -> None:
+    label_rows, incident_rows, (tp, fp, fn, dup), delays = CASES[case]
+    ev = evaluate(incidents(*incident_rows), labels(*label_rows))
+    assert (ev.tp, ev.fp, ev.fn, ev.duplicates) == (tp, fp, fn, dup)
+    assert ev.n_labels == len(label_rows) and ev.n_incidents == len(incident_rows)
+    got = ev.matches.loc[ev.matches["tp"], "delay_min"].tolist()
+    assert got == pytest.approx(delays)
+    assert len(ev.incident_status) == len(incident_rows)
+    counts = ev.incident_status["status"].value_counts()
+    assert counts.get("duplicate", 0) == dup
+    assert counts.get("false_positive", 0) + counts.get("duplicate", 0) == fp
+
+
+def test_statuses_and_tables() -> None:
+    ev = evaluate(
+        incidents(("a", 20), ("a", 2), ("a", 600), ("b", 0)), labels(("a", 0, 60))
+    )
+    assert ev.incident_status["status"].tolist() == [
+        "duplicate", "tp", "false_positive", "false_positive"
+    ]
+    assert ev.incident_status["label"].tolist()[:2] == [0, 0]
+    assert ev.incident_status["label"].isna().tolist() == [False, False, True, True]
+    row = ev.matches.iloc[0]
+    assert bool(row["tp"]) and row["matched_onset"] == at(2) and row["incident"] == 1
+    assert row["n_candidates"] == 2
+    by = ev.by_product.set_index("product")
+    assert by.loc["a", ["tp", "fp", "fn"]].tolist() == [1, 2, 0]
+    assert by.loc["b", ["tp", "fp", "fn", "n_labels"]].tolist() == [0, 1, 0, 0]
+    assert by.loc["a", "precision"] == pytest.approx(1 / 3)
+
+
+def test_ratios() -> None:
+    ev = evaluate(
+        incidents(("a", 0), ("a", 600), ("b", 0)),
+        labels(("a", 0, 60), ("b", 0, 60), ("c", 0, 60), ("c", 1000, 1060)),
+    )
+    assert (ev.tp, ev.fp, ev.fn) == (2, 1, 2)
+    assert ev.precision == pytest.approx(2 / 3)
+    assert ev.recall == pytest.approx(2 / 4)
+    assert ev.f1 == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+
+
+@pytest.mark.parametrize(
+    ("label_rows", "incident_rows", "expected"),
+    [
+        ([], [], (1.0, 1.0, 1.0)),  # nothing to find, nothing raised
+        ([("a", 0, 60)], [], (0.0, 0.0, 0.0)),  # missed everything, raised nothing
+        ([], [("a", 0)], (0.0, 1.0, 0.0)),  # only false alarms
+    ],
+)
+def test_zero_division_conventions(label_rows, incident_rows, expected) -> None:
+    ev = evaluate(incidents(*incident_rows), labels(*label_rows))
+    assert (ev.precision, ev.recall, ev.f1) == expected
+
+
+def test_delay_median_and_p90() -> None:
+    # Ten labels, each detected with delays -5, 0, 1, ..., 8 minutes.
+    delays = [-5, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    lab = labels(*[("a", 1000 * k, 1000 * k + 60) for k in range(10)])
+    inc = incidents(*[("a", 1000 * k + d) for k, d in enumerate(delays)])
+    ev = evaluate(inc, lab)
+    assert ev.tp == 10
+    assert ev.delay_median_min == pytest.approx(3.5)  # (3 + 4) / 2
+    # numpy linear percentile: position 0.9 * 9 = 8.1 -> 7 + 0.1 * (8 - 7)
+    assert ev.delay_p90_min == pytest.approx(7.1)
+    assert ev.delay_p90_min == pytest.approx(np.percentile(delays, 90))
+
+
+def test_delays_nan_without_tp() -> None:
+    ev = evaluate(incidents(("a", 500)), labels(("a", 0, 60)))
+    assert math.isnan(ev.delay_median_min) and math.isnan(ev.delay_p90_min)
+
+
+def test_product_weeks() -> None:
+    # 7 days of 5-minute buckets: start of first to start of last bucket + one bucket.
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-07 23:55")
+    assert product_weeks_from_span(start, end, 3) == pytest.approx(3.0)
+    assert product_weeks_from_span(start, start, 1, bucket="1D") == pytest.approx(1 / 7)
+    with pytest.raises(SpikesInputError):
+        product_weeks_from_span(end, start, 1)
+    ev = evaluate(incidents(("a", 0), ("a", 600), ("b", 9)), labels(("a", 0, 60)),
+                  product_weeks=4.0)
+    assert ev.fp == 2 and ev.false_alarms_per_product_week == pytest.approx(0.5)
+    assert math.isnan(evaluate(incidents(("a", 600)), labels()).false_alarms_per_product_week)
+    with pytest.raises(SpikesInputError, match="product_weeks"):
+        evaluate(incidents(), labels(), product_weeks=0)
+
+
+def test_custom_allowances_for_nab_windows() -> None:
+    lab = labels(("a", 0, 300))
+    early = evaluate(incidents(("a", -1)), lab, early_allowance=pd.Timedelta(0))
+    assert (early.tp, early.fp) == (0, 1)
+    assert evaluate(incidents(("a", 300)), lab, early_allowance=pd.Timedelta(0)).tp == 1
+
+
+def test_json_is_nan_free() -> None:
+    ev = evaluate(incidents(("a", 600)), labels(("a", 0, 60), ("b", 0, 60)))
+    assert math.isnan(ev.delay_median_min)
+    text = json.dumps(ev.to_dict(), allow_nan=False)
+    back = json.loads(text)
+    assert back["delay_median_min"] is None
+    assert back["false_alarms_per_product_week"] is None
+    assert back["matches"][0]["matched_onset"] is None
+    assert back["matches"][0]["onset"] == "2024-03-01T12:00:00+00:00"
+    assert back["by_product"]["a"]["fp"] == 1
+    assert set(json.loads(json.dumps(ev.to_dict(tables=False)))) >= {"tp", "fp", "f1"}
+
+
+def test_to_table_mentions_the_figures() -> None:
+    ev = evaluate(incidents(("a", 5)), labels(("a", 0, 60)), product_weeks=1.0)
+    table = ev.to_table()
+    assert "TP 1" in table and "precision 1.000" in table and "median 5.0" in table
+    assert isinstance(ev, Evaluation) and table.splitlines()[-1].startswith("a ")
+
+
+def test_timezones_and_naive_text() -> None:
+    lab = pd.DataFrame(
+        {"product": ["a"], "onset": ["2024-03-01T12:00:00"], "end": ["2024-03-01T13:00Z"]}
+    )
+    inc = pd.DataFrame({"product": ["a"], "onset": ["2024-03-01T14:03:00+02:00"]})
+    ev = evaluate(inc, lab)
+    assert ev.tp == 1 and ev.delay_median_min == pytest.approx(3.0)
+    assert str(ev.matches["onset"].dt.tz) == "UTC"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_labels_and_incidents(tmp_path: Path) -> None:
+    lab = read_labels(write(
+        tmp_path, "labels.csv",
+        "product,onset,end,event\nTeams,2024-03-01T12:00:00,2024-03-01T13:00:00Z,outage 1\n"
+        "\nTeams,2024-03-02 08:00,2024-03-02 08:10,\n",
+    ))
+    assert lab["onset"].tolist() == [T0, pd.Timestamp("2024-03-02T08:00Z")]
+    assert lab["event"].tolist() == ["outage 1", ""]
+    inc = read_incidents(write(
+        tmp_path, "incidents.csv", "product,onset,peak\nTeams,2024-03-01T12:04:00+00:00,9\n"
+    ))
+    assert inc.columns.tolist() == ["product", "onset", "peak"]
+    ev = evaluate(tmp_path / "incidents.csv", tmp_path / "labels.csv")
+    assert (ev.tp, ev.fn, ev.delay_median_min) == (1, 1, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("product,onset,end\na,2024-01-01,2024-01-02\na,2024-01-01,2024-01-02\n"
+         "a,2024-01-01,soon\n",
+         "labels.csv line 4, column 'end': 'soon' is not a timestamp (expected ISO-8601)"),
+        ("product,onset\na,2024-01-01\n",
+         "labels.csv: missing column 'end' (found: product, onset)"),
+        ("product,onset,end\na,2024-01-02,2024-01-01\n",
+         "labels.csv line 2: end 2024-01-01T00:00:00+00:00 is before onset "
+         "2024-01-02T00:00:00+00:00"),
+        ("product,onset,end\n,2024-01-01,2024-01-02\n",
+         "labels.csv line 2, column 'product': empty"),
+        ("product,onset,end\na,,2024-01-02\n", "labels.csv line 2, column 'onset': empty"),
+        ("product,onset,end\na,now,2024-01-02\n", "'now' is not a timestamp"),
+        ("product,onset,end\na,01/02/2024,2024-01-02\n", "'01/02/2024' is not a timestamp"),
+        ("product,onset,end\na,2024-01-01\n", "labels.csv line 2: 2 fields (expected 3"),
+        ("", "labels.csv: the file is empty"),
+    ],
+)
+def test_label_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "labels.csv", text)
+    with pytest.raises(SpikesInputError) as info:
+        read_labels(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpikesInputError, match="cannot read the file"):
+        read_incidents(tmp_path / "nope.csv")
+
+
+def test_dataframe_inputs_are_validated() -> None:
+    with pytest.raises(SpikesInputError, match=r"incidents: missing column 'onset'"):
+        evaluate(pd.DataFrame({"product": ["a"]}), labels())
+    with pytest.raises(SpikesInputError, match=r"labels row 0, column 'end': 'x' is not"):
+        evaluate(incidents(), pd.DataFrame({"product": ["a"], "onset": [T0], "end": ["x"]}))
+    with pytest.raises(SpikesInputError, match=r"labels row 1: end .* is before onset"):
+        evaluate(incidents(), labels(("a", 0, 10), ("a", 10, 0)))
+    with pytest.raises(SpikesInputError, match=r"incidents row 0, column 'onset': missing"):
+        evaluate(pd.DataFrame({"product": ["a"], "onset": [pd.NaT]}), labels())
+    with pytest.raises(SpikesInputError, match="early_allowance"):
+        evaluate(incidents(), labels(), early_allowance=pd.Timedelta("-1min"))
