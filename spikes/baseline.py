@@ -203,7 +203,7 @@ def _seasonal_mean(
     v, w = grid(values), grid(weights)
     day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
     if weekly:
-        weekend = np.asarray(day_starts.dayofweek >= 5)
+        weekend = np.asarray(day_starts.day_of_week >= 5)
         kinds = [weekend, ~weekend]
     else:
         kinds = [np.ones(n_days, dtype=bool)]

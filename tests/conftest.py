@@ -1,0 +1,48 @@
+"""Shared fixtures: small seeded synthetic series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.model import ReportData
+
+BUCKET = pd.Timedelta("5min")
+
+
+def diurnal_counts(days: int = 14, level: float = 20.0, seed: int = 0, products: int = 1,
+                   start: str = "2026-01-05", dispersion: float = 0.05) -> pd.DataFrame:
+    """Seeded negative-binomial counts with a day/night cycle, one column per product."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(start, periods=288 * days, freq="5min", tz="UTC")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    profile = 0.25 + 0.75 * np.sin(np.pi * hours / 24) ** 2
+    columns = {}
+    for j in range(products):
+        mu = level * (j + 1) * profile
+        rate = mu * rng.gamma(1 / dispersion, dispersion, len(index))
+        columns[f"p{j}"] = rng.poisson(rate).astype(float)
+    return pd.DataFrame(columns, index=index)
+
+
+def with_outage(counts: pd.DataFrame, product: str, start: int, length: int,
+                ratio: float, seed: int = 1) -> pd.DataFrame:
+    """Copy of `counts` with reports multiplied by `ratio` in a stretch of buckets."""
+    rng = np.random.default_rng(seed)
+    out = counts.copy()
+    seg = out[product].iloc[start : start + length].to_numpy()
+    extra = rng.poisson(np.maximum(seg, 1.0) * (ratio - 1.0))
+    out.iloc[start : start + length, out.columns.get_loc(product)] = seg + extra
+    return out
+
+
+def as_data(counts: pd.DataFrame, bucket: pd.Timedelta = BUCKET) -> ReportData:
+    """Wrap counts in ReportData."""
+    return ReportData(counts=counts, bucket=bucket)
+
+
+@pytest.fixture
+def quiet_counts() -> pd.DataFrame:
+    """Two weeks, two products, no outage."""
+    return diurnal_counts(days=14, products=2, seed=3)

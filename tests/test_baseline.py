@@ -1,0 +1,77 @@
+"""Seasonal baseline: shape, robustness to outages, fallbacks, dispersion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.baseline import fit_baseline
+from tests.conftest import BUCKET, diurnal_counts, with_outage
+
+
+def test_baseline_follows_time_of_day(quiet_counts: pd.DataFrame) -> None:
+    base = fit_baseline(quiet_counts, BUCKET)
+    night = base.expected.between_time("00:00", "01:00")["p0"].mean()
+    noon = base.expected.between_time("11:30", "12:30")["p0"].mean()
+    assert base.method == "weekly"
+    assert noon > 3 * night
+    # Within 10 % of the true mean of the simulation at noon (20 * 1.0).
+    assert noon == pytest.approx(20.0, rel=0.1)
+
+
+def test_outage_does_not_leak_into_baseline() -> None:
+    clean = diurnal_counts(days=10, seed=5)
+    start = 288 * 6 + 144  # day 6, noon
+    broken = with_outage(clean, "p0", start, 24, ratio=20.0)
+    base_clean = fit_baseline(clean, BUCKET).expected["p0"]
+    base_broken = fit_baseline(broken, BUCKET).expected["p0"]
+    # Its own day is left out and other days mask it: the baseline barely moves.
+    same_time_other_day = slice(start - 288, start - 288 + 24)
+    assert np.allclose(base_broken.iloc[start : start + 24], base_clean.iloc[start : start + 24],
+                       rtol=0.15)
+    assert np.allclose(base_broken.iloc[same_time_other_day],
+                       base_clean.iloc[same_time_other_day], rtol=0.15)
+
+
+@pytest.mark.parametrize(
+    ("days", "method"),
+    [(0.5, "rolling"), (1.5, "rolling"), (3, "daily"), (13, "daily"), (14, "weekly")],
+)
+def test_method_by_history_length(days: float, method: str) -> None:
+    counts = diurnal_counts(days=15).iloc[: int(288 * days)]
+    base = fit_baseline(counts, BUCKET)
+    assert base.method == method
+    assert np.isfinite(base.expected.to_numpy()).all()
+
+
+def test_weekend_gets_its_own_baseline() -> None:
+    counts = diurnal_counts(days=21, seed=2)
+    weekend = counts.index.day_of_week >= 5
+    counts.loc[weekend] = counts.loc[weekend] * 3
+    base = fit_baseline(counts, BUCKET).expected["p0"]
+    ratio = base[weekend].mean() / base[~weekend].mean()
+    assert ratio == pytest.approx(3.0, rel=0.15)
+
+
+def test_missing_buckets_are_ignored_not_zero(quiet_counts: pd.DataFrame) -> None:
+    holed = quiet_counts.copy()
+    holed.iloc[288 * 3 : 288 * 5] = np.nan
+    base = fit_baseline(holed, BUCKET).expected
+    full = fit_baseline(quiet_counts, BUCKET).expected
+    assert not base.isna().any().any()
+    assert np.allclose(base.iloc[288 * 3 : 288 * 5], full.iloc[288 * 3 : 288 * 5], rtol=0.15)
+
+
+def test_dispersion_tracks_noise() -> None:
+    calm = fit_baseline(diurnal_counts(days=14, dispersion=0.001, seed=1), BUCKET)
+    bursty = fit_baseline(diurnal_counts(days=14, dispersion=0.3, seed=1), BUCKET)
+    assert calm.dispersion["p0"] < 0.03
+    assert bursty.dispersion["p0"] == pytest.approx(0.3, rel=0.35)
+
+
+def test_band_contains_most_normal_counts(quiet_counts: pd.DataFrame) -> None:
+    base = fit_baseline(quiet_counts, BUCKET)
+    lower, upper = base.band(0.95)
+    inside = (quiet_counts >= lower) & (quiet_counts <= upper)
+    assert inside.to_numpy().mean() > 0.9

@@ -1,0 +1,61 @@
+"""Configuration: defaults, validation, TOML round trip, per-product overrides."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spikes.config import DetectionConfig, load_config
+from spikes.errors import SpikesInputError
+
+
+def test_toml_round_trip(tmp_path: Path) -> None:
+    cfg = DetectionConfig(min_ratio=2.5, merge_gap="45min", cusum_threshold=12.0,
+                          overrides={"Outlook": {"min_ratio": 4.0}})
+    path = tmp_path / "tuned.toml"
+    path.write_text(cfg.to_toml(header="tuned on: test\nF1 0.9"))
+    assert load_config(path) == cfg
+    assert path.read_text().startswith("# tuned on: test")
+
+
+def test_thresholds_follow_false_alarm_rate() -> None:
+    cfg = DetectionConfig(false_alarms_per_week=0.1)
+    assert cfg.cusum_h(pd.Timedelta("5min")) == pytest.approx(math.log(2016 / 0.1))
+    assert cfg.tail_h(pd.Timedelta("5min")) == pytest.approx(-math.log10(0.1 / 2016))
+    looser = DetectionConfig(false_alarms_per_week=1.0)
+    assert looser.cusum_h(pd.Timedelta("5min")) < cfg.cusum_h(pd.Timedelta("5min"))
+
+
+def test_for_product_applies_overrides() -> None:
+    cfg = DetectionConfig(overrides={"Zoom": {"min_ratio": 3.0}})
+    assert cfg.for_product("Zoom").min_ratio == 3.0
+    assert cfg.for_product("Slack").min_ratio == 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[detection]\nmin_ratoi = 2", "unknown key(s) ['min_ratoi']"),
+        ("[detection]\nmin_ratio = 'high'", "min_ratio should be a float"),
+        ("[detection]\nmin_ratio = 0.5", "min_ratio must be >= 1.0"),
+        ("[detection]\nmerge_gap = 'soon'", "merge_gap = 'soon' is not a duration"),
+        ("[detecton]\nmin_ratio = 2", "unknown table(s) ['detecton']"),
+        ("[detection\n", "not valid TOML"),
+        ("[products.Zoom]\nmin_ratoi = 2", "unknown keys ['min_ratoi']"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SpikesInputError) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert "bad.toml" in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(SpikesInputError, match="cannot read config file"):
+        load_config(tmp_path / "nope.toml")

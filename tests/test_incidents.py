@@ -1,0 +1,79 @@
+"""Incidents: onset, peak, end, gates, aftershock merging, severity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.config import DetectionConfig
+from spikes.detectors import Candidate
+from spikes.incidents import product_incidents, severity_of
+
+INDEX = pd.date_range("2026-01-22", periods=60, freq="5min", tz="UTC")
+
+
+def _series(spikes: dict[int, float], base: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    y = np.full(60, base)
+    for pos, value in spikes.items():
+        y[pos] = value
+    return y, np.full(60, base)
+
+
+def test_onset_peak_end_and_fields() -> None:
+    y, mu = _series({20: 60, 21: 120, 22: 90, 23: 50, 24: 30})
+    found = product_incidents("Outlook", y, mu, INDEX,
+                              {"cusum": [Candidate(19, 20, 24, 50.0)]}, DetectionConfig())
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert row["onset"] == INDEX[20] and row["peak"] == INDEX[21] and row["end"] == INDEX[24]
+    assert row["peak_reports"] == 120 and row["baseline_reports"] == 10
+    assert row["excess_reports"] == pytest.approx(60 + 120 + 90 + 50 + 30 - 50)
+    assert row["severity"] == "critical" and row["detectors"] == "cusum"
+    assert not row["ongoing"]
+
+
+def test_one_bucket_blip_is_not_an_incident() -> None:
+    y, mu = _series({30: 200})
+    found = product_incidents("p", y, mu, INDEX, {"tail": [Candidate(30, 30, 30, 80.0)]},
+                              DetectionConfig())
+    assert found.empty
+
+
+def test_aftershock_joins_its_outage() -> None:
+    y, mu = _series({10: 80, 11: 80, 12: 80, 20: 70})  # 40 min later: a recovery surge
+    cands = {"tail": [Candidate(10, 10, 12, 40.0), Candidate(20, 20, 20, 30.0)]}
+    found = product_incidents("p", y, mu, INDEX, cands, DetectionConfig(merge_gap="1h"))
+    assert len(found) == 1 and found.iloc[0]["end"] == INDEX[20]
+    apart = product_incidents("p", y, mu, INDEX, cands, DetectionConfig(merge_gap="10min"))
+    assert len(apart) == 1 and apart.iloc[0]["end"] == INDEX[12]  # the lone blip is dropped
+
+
+@pytest.mark.parametrize(
+    ("ratio", "min_ratio", "kept"), [(1.5, 2.0, False), (2.5, 2.0, True), (2.5, 3.0, False)]
+)
+def test_min_ratio_gate(ratio: float, min_ratio: float, kept: bool) -> None:
+    y, mu = _series({k: 100 * ratio for k in range(10, 30)}, base=100)
+    found = product_incidents("p", y, mu, INDEX, {"cusum": [Candidate(10, 12, 29, 30.0)]},
+                              DetectionConfig(min_ratio=min_ratio))
+    assert (len(found) == 1) is kept
+
+
+def test_min_excess_gate_and_overlapping_detectors() -> None:
+    y, mu = _series({40: 2, 41: 2}, base=0.1)
+    cands = {"tail": [Candidate(40, 40, 41, 5.0)], "cusum": [Candidate(39, 40, 41, 12.0)]}
+    assert product_incidents("p", y, mu, INDEX, cands, DetectionConfig()).empty
+    found = product_incidents("p", y, mu, INDEX, cands, DetectionConfig(min_excess_reports=2))
+    assert len(found) == 1 and found.iloc[0]["detectors"] == "cusum+tail"
+
+
+def test_ongoing_incident_at_last_bucket() -> None:
+    y, mu = _series({57: 90, 58: 95, 59: 99})
+    found = product_incidents("p", y, mu, INDEX, {"cusum": [Candidate(57, 57, 59, 40.0)]},
+                              DetectionConfig())
+    assert found.iloc[0]["ongoing"]
+
+
+@pytest.mark.parametrize(("ratio", "name"), [(2.0, "minor"), (4.0, "major"), (25.0, "critical")])
+def test_severity_levels(ratio: float, name: str) -> None:
+    assert severity_of(ratio) == name
