@@ -69,6 +69,11 @@ class DetectionConfig:
     onset_search_buckets : int
         How many buckets before a candidate's first alarm the change-point search may
         place its onset. Default 12.
+    calibrate : bool
+        Raise each product's thresholds where its own history shows noise burstier than
+        the model (see :func:`spikes.detectors.base.calibrated_threshold`), so that real
+        traffic keeps the false-alarm budget too. Thresholds are never lowered. Default
+        True.
     """
 
     min_ratio: float = 2.0
@@ -84,6 +89,7 @@ class DetectionConfig:
     baseline_smoothing: str = "30min"
     weekly_min_days: int = 14
     onset_search_buckets: int = 12
+    calibrate: bool = True
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -221,6 +227,8 @@ def _check_type(source: str, where: str, value: Any, cls: type, key: str | None 
     default = {f.name: f.default for f in fields(cls)}.get(key)
     if default is None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(default, bool):
+        ok = isinstance(value, bool)
     elif isinstance(default, str):
         ok = isinstance(value, str)
     elif isinstance(default, int) and not isinstance(default, bool):

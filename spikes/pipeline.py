@@ -15,8 +15,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from spikes.baseline import Baseline, fit_baseline
-from spikes.config import DetectionConfig
+from spikes.config import WEEK, DetectionConfig
 from spikes.detectors import CountTailDetector, CusumDetector, Detector
+from spikes.detectors.base import calibrated_threshold
 from spikes.events import assign_events, summarize_events
 from spikes.incidents import product_incidents
 from spikes.model import INCIDENT_COLUMNS, ReportData
@@ -186,6 +187,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     mu_all = scored.baseline.expected.to_numpy(dtype=float)
     y_all = data.counts.to_numpy(dtype=float)
     score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
+    observed = (~np.isnan(y_all)).sum(axis=0)
     position = {str(c): i for i, c in enumerate(data.counts.columns)}
     wanted = list(position) if products is None else [str(p) for p in products]
     tables = []
@@ -195,8 +197,12 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         j = position[product]
         own = config.for_product(product)
         detectors = scored.detectors[product]
+        weeks = observed[j] * (data.bucket / WEEK)
         candidates = {
-            name: det.candidates(score_arrays[name][:, j], det.default_threshold(own, data.bucket))
+            name: det.candidates(
+                score_arrays[name][:, j],
+                product_threshold(det, score_arrays[name][:, j], own, data.bucket, weeks),
+            )
             for name, det in detectors.items()
         }
         if not any(candidates.values()):
@@ -211,6 +217,19 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         return empty
     incidents = pd.concat(tables, ignore_index=True)
     return assign_events(incidents, config.event_window)
+
+
+def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionConfig,
+                      bucket: pd.Timedelta, weeks: float) -> float:
+    """A detector's threshold for one product: the configured one, raised by calibration
+    on the product's own history when ``config.calibrate`` and the history is bursty."""
+    threshold = detector.default_threshold(config, bucket)
+    explicit = {"cusum": config.cusum_threshold, "tail": config.tail_threshold}
+    if not config.calibrate or explicit.get(detector.name) is not None:
+        return threshold
+    calibrated = calibrated_threshold(detector.excursion_maxima(scores), weeks,
+                                      config.false_alarms_per_week, low=detector.excursion_floor)
+    return threshold if calibrated is None else max(threshold, calibrated)
 
 
 def analyze(data: ReportData, config: DetectionConfig | None = None,

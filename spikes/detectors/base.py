@@ -58,6 +58,17 @@ class Detector(ABC):
     def default_threshold(self, config, bucket: pd.Timedelta) -> float:  # noqa: ANN001
         """The threshold that `config` asks for at this bucket size."""
 
+    #: Score level above which a stretch of buckets counts as one excursion when the
+    #: threshold is calibrated on a product's own history.
+    excursion_floor: ClassVar[float] = 1.0
+
+    def excursion_maxima(self, scores: np.ndarray) -> np.ndarray:
+        """Largest score of each excursion of `scores` above :attr:`excursion_floor`."""
+        starts, _ = runs(scores > self.excursion_floor)
+        if len(starts) == 0:
+            return np.empty(0)
+        return np.maximum.reduceat(np.nan_to_num(scores), starts)
+
     def get_params(self) -> dict[str, object]:
         """Constructor parameters, read back from the instance."""
         import inspect
@@ -68,6 +79,51 @@ class Detector(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+#: Fewest excursions from which a product's own history calibrates its threshold.
+MIN_EXCURSIONS = 30
+
+
+def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
+                         *, low: float, bulk_quantile: float = 0.9) -> float | None:
+    """Threshold at which a product's own noise excursions meet the false-alarm budget.
+
+    The number of excursions whose maximum exceeds ``h`` decays exponentially in ``h``
+    (for a well-specified CUSUM as ``exp(-h)``; slower when real traffic is burstier than
+    the noise model). The decay rate is estimated from the bulk of the product's own
+    excursions, between `low` and their `bulk_quantile` quantile, which leaves the rare
+    real outages in the top out of the fit; the threshold is then placed where the
+    expected number of noise excursions above it is ``false_alarms_per_week * weeks``.
+
+    Parameters
+    ----------
+    maxima : np.ndarray
+        Excursion maxima of one product's score series.
+    weeks : float
+        Length of the series in weeks.
+    false_alarms_per_week : float
+        The false-alarm budget.
+    low : float
+        Smallest excursion maximum used in the fit.
+    bulk_quantile : float
+        Upper end of the bulk used in the fit.
+
+    Returns
+    -------
+    float or None
+        The calibrated threshold, or None with under :data:`MIN_EXCURSIONS` excursions.
+    """
+    maxima = maxima[maxima >= low]
+    if len(maxima) < MIN_EXCURSIONS or weeks <= 0:
+        return None
+    high = float(np.quantile(maxima, bulk_quantile))
+    above_high = int((maxima >= high).sum())
+    if high <= low or above_high == 0:
+        return None
+    decay = np.log(len(maxima) / above_high) / (high - low)
+    budget = false_alarms_per_week * weeks
+    return float(low + np.log(len(maxima) / budget) / decay)
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

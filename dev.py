@@ -1,0 +1,69 @@
+"""Developer entry point that needs nothing but Python 3.11+.
+
+    python3 dev.py dashboard   # make .venv, install, open the dashboard on the bundled data
+    python3 dev.py test        # make .venv, install, run the test suite (pytest)
+    python3 dev.py lint        # ruff
+    python3 dev.py run ARGS    # any command inside the virtual environment
+
+The virtual environment lives in ``.venv`` beside this file and is reinstalled when
+``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".spikes-installed"
+
+
+def ensure_venv() -> None:
+    """Create the virtual environment and install the project with its extras."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"spikes needs Python 3.11 or newer, this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--quiet", "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def run(*cmd: str) -> int:
+    """Run a command from the virtual environment's bin folder."""
+    exe = BIN / cmd[0]
+    return subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch the sub-command."""
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    ensure_venv()
+    if command == "dashboard":
+        return run("streamlit", "run", "app.py", *rest)
+    if command == "test":
+        return run("python", "-m", "pytest", *rest)
+    if command == "lint":
+        return run("ruff", "check", ".", *rest)
+    if command == "run":
+        return run(*rest)
+    print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
