@@ -1,0 +1,1084 @@
+"""Read crowd reports from CSV files into a :class:`~spikes.model.RawReports` table.
+
+Four shapes are understood, detected from the header (names are trimmed and compared
+case-insensitively) or forced with ``fmt``:
+
+``events``
+    One row per user report: a timestamp and a product, optionally a region and a
+    category, and no count column. Every row counts as 1.0 report.
+``long``
+    Counts per bucket: timestamp, product and count, optionally region and category.
+``wide``
+    Counts per bucket: a timestamp and one numeric column per product (the column name
+    is the product). An empty cell means "no data" and is neither used nor rejected.
+``single``
+    One series ``timestamp,value`` (the Numenta Anomaly Benchmark layout); the product
+    is the file's stem unless ``product=`` names it.
+
+Column aliases are listed in :data:`ALIASES`.
+
+Rules worth knowing
+-------------------
+* Timestamps: ISO-8601 (any offset, ``Z``, mixed offsets in one column) and common
+  day/month formats (``01/31/2024 13:00``, ``31.01.2024 13:00``, ``1/31/2024 1:00 PM``)
+  and Unix epoch seconds or milliseconds. Times with an offset are converted to UTC.
+  Naive times are UTC unless ``tz`` names an IANA time zone; they are then localised
+  with daylight saving time: a wall time that occurs twice (autumn) is inferred from the
+  order of the rows where possible, else the earliest (summer-time) instant is taken;
+  a wall time that does not exist (spring) is shifted forward to the first valid
+  instant. The output dtype is ``datetime64[us, UTC]``.
+* Counts may be fractional (a pre-aggregated or sampled export); they must be finite
+  and non-negative.
+* Bad rows are never dropped silently: they are listed in ``RawReports.rejected`` with
+  the file, the 1-based line number in the file (header = line 1; a quoted field that
+  spans several lines is accounted for, so the line is the row's first line), the
+  column, the value and the reason. One entry per bad row (the first problem found,
+  in the order timestamp, product, count); in wide files one entry per bad cell, and a
+  bad timestamp rejects its whole row once.
+* Whole-file problems raise :class:`~spikes.errors.SpikesInputError`.
+* Files may be gzip-compressed (by magic bytes), start with a UTF-8 BOM (or be UTF-16
+  with a BOM), use ``,``, ``;`` or tab as delimiter (sniffed from the header line), and
+  ``;`` files may use a decimal comma. Bytes that are not UTF-8 are read as Windows-1252.
+
+The happy path is one multi-threaded pyarrow parse plus vectorised checks; the slower
+paths (timestamps as text, locating the line of a bad row) only run when needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import mmap
+import re
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from pandas.api.types import union_categoricals
+from pandas.tseries.api import guess_datetime_format
+from tqdm.auto import tqdm
+
+from spikes.errors import SpikesInputError
+from spikes.model import REJECTED_COLUMNS, RawReports, empty_rejected
+
+__all__ = ["ALIASES", "FORMATS", "describe_rejected", "read_reports"]
+
+Source = str | Path | IO[bytes] | IO[str]
+Format = Literal["events", "long", "wide", "single"]
+
+FORMATS: tuple[str, ...] = ("events", "long", "wide", "single")
+"""Accepted values of ``fmt`` (the CLI's ``--format``)."""
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "time", "ts", "date", "datetime", "created_at", "reported_at"),
+    "product": ("product", "service", "name", "app"),
+    "count": ("reports", "count", "value", "n", "num_reports"),
+    "region": ("region", "country", "location", "state"),
+    "category": ("category", "problem", "issue", "type"),
+}
+"""Header names recognised for each role (lower case, compared after trimming)."""
+
+_OPTION = {
+    "timestamp": "--timestamp-col",
+    "product": "--product-col",
+    "count": "--count-col",
+    "region": "--region-col",
+    "category": "--category-col",
+}
+_DELIMITERS = (",", ";", "\t")
+_MAX_VALUE_CHARS = 80
+_BLOCK_SIZE = 4 << 20  # pyarrow's parse unit: fewer, larger chunks are faster here
+_TABLE_COLUMNS = ["timestamp", "product", "reports", "region", "category"]
+
+# Reason codes of a rejected value (0 = fine).
+_OK, _MISSING, _NOT_NUMBER, _NOT_FINITE, _NEGATIVE, _NOT_DATE = range(6)
+_REASONS = {
+    _MISSING: "is missing",
+    _NOT_NUMBER: "is not a number",
+    _NOT_FINITE: "is not finite",
+    _NEGATIVE: "is negative",
+    _NOT_DATE: "is not a date",
+}
+
+_EXTRA_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+)
+_NOT_NEWLINE = re.compile(rb"[^\r\n]")
+_NOT_WHITESPACE = re.compile(rb"\S")
+_LEADING_NEWLINES = re.compile(rb"[\r\n]*")
+_AWARE_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_reports(
+    sources: Source | Sequence[Source],
+    *,
+    fmt: str | None = None,
+    timestamp_col: str | None = None,
+    product_col: str | None = None,
+    count_col: str | None = None,
+    region_col: str | None = None,
+    category_col: str | None = None,
+    product: str | None = None,
+    tz: str | None = None,
+    progress: bool = False,
+) -> RawReports:
+    """Read report events or counts from one or more CSV files.
+
+    Parameters
+    ----------
+    sources : path, file-like, or sequence of them
+        Files to read (``str`` or ``Path``), or binary file-like objects with a ``.name``
+        attribute (such as a Streamlit upload). Several files are concatenated; they must
+        all hold events or all hold counts.
+    fmt : {"events", "long", "wide", "single"}, optional
+        Force the shape instead of detecting it from the header.
+    timestamp_col, product_col, count_col, region_col, category_col : str, optional
+        Column names that override detection; each must exist in every file.
+    product : str, optional
+        Product name of files without a product column. All columns other than the
+        timestamp and the count (and the region or category if named explicitly) are
+        then ignored; without a count column every row is one report (events).
+    tz : str, optional
+        IANA time zone of naive timestamps (default UTC). See the module notes on
+        daylight saving time.
+    progress : bool
+        Show a progress bar over files.
+
+    Returns
+    -------
+    RawReports
+        ``table`` has columns ``timestamp`` (``datetime64[us, UTC]``), ``product``
+        (categorical of ``str``), ``reports`` (float64), ``region`` and ``category``
+        (categorical of ``str``, NaN where missing), in file order.
+
+    Raises
+    ------
+    SpikesInputError
+        For a whole-file problem: missing or unreadable file, empty file, header without
+        data rows, no timestamp column, ambiguous or unrecognisable header, unknown
+        ``fmt`` or ``tz``, no usable row, or files of different kinds.
+
+    Examples
+    --------
+    >>> raw = read_reports("reports.csv", tz="America/New_York")  # doctest: +SKIP
+    >>> raw.kind, len(raw.table), len(raw.rejected)  # doctest: +SKIP
+    ('events', 10421, 2)
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise SpikesInputError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if product is not None and product_col is not None:
+        raise SpikesInputError("pass either --product-col or --product, not both")
+    if product is not None and not product.strip():
+        raise SpikesInputError("--product must not be empty")
+    _check_tz(tz)
+    options = _Options(
+        fmt=fmt,
+        explicit={
+            "timestamp": timestamp_col,
+            "product": product_col,
+            "count": count_col,
+            "region": region_col,
+            "category": category_col,
+        },
+        product=product.strip() if product is not None else None,
+        tz=tz,
+    )
+    items = _as_list(sources)
+    results = [
+        _read_one(item, options)
+        for item in tqdm(items, disable=not progress, desc="reading", unit="file")
+    ]
+    _check_same_kind(results)
+    return RawReports(
+        table=_concat_tables([r.table for r in results]),
+        kind=results[0].kind,
+        rejected=_concat_rejected([r.rejected for r in results]),
+        rows_read=sum(r.rows_read for r in results),
+        sources=tuple(r.name for r in results),
+    )
+
+
+def describe_rejected(rejected: pd.DataFrame, limit: int = 5) -> str:
+    """Summarise rejected rows in one line for people.
+
+    Parameters
+    ----------
+    rejected : pd.DataFrame
+        A ``RawReports.rejected`` table.
+    limit : int
+        How many rows to describe before "and N more".
+
+    Returns
+    -------
+    str
+        For example ``"2 rows rejected: data.csv line 7 (timestamp 'foo' is not a
+        date), data.csv line 9 (reports '-1' is negative)"``, or ``"no rows rejected"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> describe_rejected(pd.DataFrame({"file": ["a/data.csv"], "line": [7],
+    ...     "column": ["timestamp"], "value": ["foo"], "reason": ["is not a date"]}))
+    "1 row rejected: data.csv line 7 (timestamp 'foo' is not a date)"
+    """
+    n = len(rejected)
+    if n == 0:
+        return "no rows rejected"
+    parts = [_describe_entry(row) for row in rejected.head(limit).itertuples(index=False)]
+    more = f", and {n - limit} more" if n > limit else ""
+    noun = "row" if n == 1 else "rows"
+    return f"{n} {noun} rejected: {', '.join(parts)}{more}"
+
+
+# ------------------------------------------------------------------------ data classes
+
+
+@dataclass(frozen=True)
+class _Options:
+    fmt: str | None
+    explicit: dict[str, str | None]
+    product: str | None
+    tz: str | None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which column (by position) plays which role in one file."""
+
+    fmt: str
+    timestamp: int
+    product: int | None = None
+    count: int | None = None
+    region: int | None = None
+    category: int | None = None
+    wide: tuple[int, ...] = ()
+    product_name: str | None = None
+
+    @property
+    def kind(self) -> Literal["events", "counts"]:
+        return "events" if self.fmt == "events" else "counts"
+
+    def used(self) -> list[int]:
+        cols = [self.timestamp, self.product, self.count, self.region, self.category]
+        return sorted({c for c in cols if c is not None} | set(self.wide))
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A CSV file, decoded to UTF-8 bytes and split after its header."""
+
+    name: str
+    header: list[str]
+    delimiter: str
+    data: bytes | mmap.mmap
+    start: int
+    lines_before_body: int
+
+    @property
+    def body(self) -> memoryview:
+        """The data rows (without a copy)."""
+        return memoryview(self.data)[self.start :]
+
+    def has_quotes(self) -> bool:
+        return self.data.find(b'"', self.start) >= 0
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    name: str
+    kind: Literal["events", "counts"]
+    table: pd.DataFrame
+    rejected: pd.DataFrame
+    rows_read: int
+
+
+class _Rejects:
+    """Collects rejected entries by table row; turned into a table once lines are known."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.columns: list[str] = []
+        self.values: list[list[str]] = []
+        self.reasons: list[list[str]] = []
+
+    def add(self, rows: np.ndarray, column: str, values: list[str], reasons: list[str]) -> None:
+        if len(rows):
+            self.rows.append(np.asarray(rows, dtype=np.int64))
+            self.columns.append(column)
+            self.values.append(values)
+            self.reasons.append(reasons)
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.rows)
+
+
+# ----------------------------------------------------------------------- reading a file
+
+
+def _read_one(source: Source, options: _Options) -> _FileResult:
+    name, raw = _load_bytes(source)
+    text = _split_header(name, *_decode(name, raw))
+    layout = _layout(text, options)
+    table, n_invalid = _parse_csv(text, layout)
+    if layout.fmt == "wide":
+        frame, rejects, ok_rows = _wide_rows(text, table, layout, options.tz)
+    else:
+        frame, rejects, ok_rows = _long_rows(text, table, layout, options.tz)
+    rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
+    rows_read = table.num_rows + n_invalid
+    if ok_rows == 0:
+        first = describe_rejected(rejected, limit=1).split(": ", 1)[-1]
+        raise SpikesInputError(
+            f"no usable row in {name!r}: all {rows_read} data rows were rejected (first: {first})"
+        )
+    return _FileResult(name, layout.kind, frame, rejected, rows_read)
+
+
+def _as_list(sources: Source | Sequence[Source]) -> list[Source]:
+    if isinstance(sources, str | Path) or hasattr(sources, "read"):
+        return [sources]  # type: ignore[list-item]
+    items = list(sources)  # type: ignore[arg-type]
+    if not items:
+        raise SpikesInputError("no input file given: pass at least one CSV file")
+    return items
+
+
+def _load_bytes(source: Source) -> tuple[str, bytes | mmap.mmap]:
+    """The file's content: memory-mapped for a plain file, else bytes."""
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", None) or "<upload>")
+        try:
+            if hasattr(source, "seek"):
+                source.seek(0)  # type: ignore[union-attr]
+            data = source.read()  # type: ignore[union-attr]
+        except (OSError, ValueError) as exc:
+            raise SpikesInputError(f"cannot read {name!r}: {exc}") from exc
+        return name, data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    path = Path(source)  # type: ignore[arg-type]
+    name = str(source)
+    if not path.exists():
+        raise SpikesInputError(f"cannot read {name!r}: no such file")
+    if path.is_dir():
+        raise SpikesInputError(f"cannot read {name!r}: it is a directory, expected a CSV file")
+    try:
+        with path.open("rb") as handle:
+            if path.stat().st_size == 0:
+                return name, b""
+            return name, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:
+        raise SpikesInputError(f"cannot read {name!r}: {getattr(exc, 'strerror', exc)}") from exc
+
+
+def _decode(name: str, data: bytes | mmap.mmap) -> tuple[bytes | mmap.mmap, int]:
+    """Decompress gzip and decode UTF-16; return UTF-8 content and the offset after a BOM."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SpikesInputError(f"cannot read {name!r}: not a valid gzip file ({exc})") from exc
+    if data[:3] == b"\xef\xbb\xbf":
+        return data, 3
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return bytes(data).decode("utf-16").encode("utf-8"), 0
+        except UnicodeDecodeError as exc:
+            raise SpikesInputError(f"cannot read {name!r}: invalid UTF-16 text") from exc
+    return data, 0
+
+
+def _to_utf8(data: bytes) -> bytes:
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace").encode("utf-8")
+
+
+def _split_header(name: str, data: bytes | mmap.mmap, offset: int) -> _Text:
+    """Find the header record (quotes respected), sniff the delimiter, parse the names.
+
+    Empty lines before the header are skipped (and counted for line numbers).
+    """
+    first = _NOT_WHITESPACE.search(data, offset)
+    if first is None:
+        raise SpikesInputError(f"{name!r} is empty: expected a CSV file with a header line")
+    begin = _LEADING_NEWLINES.match(data, offset).end()
+    end = _header_end(data, begin)
+    raw_header = data[begin:end]
+    header_text = _to_utf8(raw_header).decode("utf-8").rstrip("\r\n")
+    delimiter = _sniff_delimiter(header_text)
+    header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
+    header = [h.strip() for h in header]
+    if _NOT_NEWLINE.search(data, end) is None:
+        raise SpikesInputError(f"{name!r} has a header ({', '.join(header)}) but no data rows")
+    lines_before = data[offset:begin].count(b"\n") + raw_header.count(b"\n")
+    return _Text(name, header, delimiter, data, end, lines_before)
+
+
+def _header_end(data: bytes | mmap.mmap, begin: int) -> int:
+    """Offset just after the first record's line break (quotes respected)."""
+    start = begin
+    while True:
+        nl = data.find(b"\n", start)
+        if nl < 0:
+            return len(data)
+        if data[begin:nl].count(b'"') % 2 == 0:
+            return nl + 1
+        start = nl + 1
+
+
+def _sniff_delimiter(header: str) -> str:
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {d: unquoted.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+# ---------------------------------------------------------------------- header layout
+
+
+def _layout(text: _Text, options: _Options) -> _Layout:
+    """Decide the shape of the file and the position of each column."""
+    finder = _ColumnFinder(text.name, text.header, options.explicit)
+    ts = finder.find("timestamp")
+    if ts is None:
+        raise SpikesInputError(
+            f"no timestamp column in {text.name!r}: columns found: {finder.listing()}; "
+            f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
+        )
+    fmt = options.fmt
+    if fmt == "wide":
+        return _wide_layout(text, finder, ts)
+    if fmt == "single":
+        return _single_layout(text, finder, ts, options.product)
+    if options.product is not None:
+        count = finder.find("count") if fmt != "events" else None
+        if fmt == "long" and count is None:
+            raise finder.missing("count", "--format long")
+        return _Layout(
+            fmt="events" if count is None else "long",
+            timestamp=ts,
+            count=count,
+            region=finder.find("region", explicit_only=True),
+            category=finder.find("category", explicit_only=True),
+            product_name=options.product,
+        )
+    prod = finder.find("product")
+    if prod is not None or fmt in ("events", "long"):
+        return _long_layout(finder, ts, prod, fmt)
+    if finder.find("count") is not None:
+        return _single_layout(text, finder, ts, None)
+    return _wide_layout(text, finder, ts)
+
+
+def _long_layout(finder: _ColumnFinder, ts: int, prod: int | None, fmt: str | None) -> _Layout:
+    if prod is None:
+        raise SpikesInputError(
+            f"--format {fmt} needs a product column in {finder.name!r}: columns found: "
+            f"{finder.listing()}; expected one named {'/'.join(ALIASES['product'])}, "
+            "or pass --product-col NAME, or --product NAME for a one-product file"
+        )
+    count = None if fmt == "events" else finder.find("count")
+    if fmt == "long" and count is None:
+        raise finder.missing("count", "--format long")
+    return _Layout(
+        fmt="events" if count is None else "long",
+        timestamp=ts,
+        product=prod,
+        count=count,
+        region=finder.find("region"),
+        category=finder.find("category"),
+    )
+
+
+def _single_layout(text: _Text, finder: _ColumnFinder, ts: int, product: str | None) -> _Layout:
+    count = finder.find("count")
+    if count is None:
+        others = [i for i in range(len(text.header)) if i != ts]
+        if len(others) != 1:
+            raise finder.missing("count", "--format single")
+        count = others[0]
+    explicit_only = product is not None
+    return _Layout(
+        fmt="single",
+        timestamp=ts,
+        count=count,
+        region=finder.find("region", explicit_only=explicit_only),
+        category=finder.find("category", explicit_only=explicit_only),
+        product_name=product or _stem(text.name),
+    )
+
+
+def _wide_layout(text: _Text, finder: _ColumnFinder, ts: int) -> _Layout:
+    wide = tuple(i for i in range(len(text.header)) if i != ts)
+    if not wide:
+        raise SpikesInputError(
+            f"{text.name!r} has only a timestamp column ({text.header[ts]}): pass "
+            "--product NAME to count each row as one report of that product"
+        )
+    return _Layout(fmt="wide", timestamp=ts, wide=wide)
+
+
+class _ColumnFinder:
+    """Find the column of a role: explicit name first, then aliases (one match only)."""
+
+    def __init__(self, name: str, header: list[str], explicit: dict[str, str | None]) -> None:
+        self.name = name
+        self.header = header
+        self.explicit = explicit
+        self.normalised = [h.strip().lower() for h in header]
+
+    def listing(self) -> str:
+        return ", ".join(repr(h) for h in self.header) or "(none)"
+
+    def find(self, role: str, *, explicit_only: bool = False) -> int | None:
+        wanted = self.explicit.get(role)
+        if wanted is not None:
+            return self._explicit(role, wanted)
+        if explicit_only:
+            return None
+        hits = [i for i, h in enumerate(self.normalised) if h in ALIASES[role]]
+        if len(hits) > 1:
+            names = " and ".join(repr(self.header[i]) for i in hits)
+            raise SpikesInputError(
+                f"ambiguous header in {self.name!r}: columns {names} could each be the "
+                f"{role} column; pass {_OPTION[role]} NAME to choose"
+            )
+        return hits[0] if hits else None
+
+    def _explicit(self, role: str, wanted: str) -> int:
+        key = wanted.strip()
+        for candidates in (self.header, self.normalised):
+            target = key if candidates is self.header else key.lower()
+            if target in candidates:
+                return candidates.index(target)
+        raise SpikesInputError(
+            f"column {wanted!r} ({_OPTION[role]}) not found in {self.name!r}: "
+            f"columns found: {self.listing()}"
+        )
+
+    def missing(self, role: str, why: str) -> SpikesInputError:
+        return SpikesInputError(
+            f"{why} needs a {role} column in {self.name!r}: columns found: "
+            f"{self.listing()}; expected one named {'/'.join(ALIASES[role])}, "
+            f"or pass {_OPTION[role]} NAME"
+        )
+
+
+def _stem(name: str) -> str:
+    base = Path(name).name
+    for suffix in (".gz", ".csv", ".tsv", ".txt"):
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+    return base or name
+
+
+# ------------------------------------------------------------------------ arrow parsing
+
+
+def _parse_csv(text: _Text, layout: _Layout) -> tuple[pa.Table, int]:
+    """Parse the body with pyarrow; retry with timestamps and counts as text on failure."""
+    data, has_quotes = text.body, text.has_quotes()
+    for attempt in range(3):
+        as_text = attempt > 0
+        try:
+            return _arrow_read(data, text, layout, as_text=as_text, quoted=has_quotes)
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            if "UTF8" in message or "UTF-8" in message:
+                data = memoryview(_to_utf8(bytes(data)))
+                continue
+            if "conversion error" in message.lower() and not as_text:
+                continue
+            raise SpikesInputError(
+                f"cannot parse {text.name!r} as CSV: {message.splitlines()[0]}"
+            ) from exc
+    raise SpikesInputError(f"cannot parse {text.name!r} as CSV")  # pragma: no cover
+
+
+def _arrow_read(
+    data: memoryview, text: _Text, layout: _Layout, *, as_text: bool, quoted: bool
+) -> tuple[pa.Table, int]:
+    names = [f"c{i}" for i in range(len(text.header))]
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    number = pa.string() if as_text else pa.float64()
+    types: dict[str, pa.DataType] = {}
+    for col in (layout.product, layout.region, layout.category):
+        if col is not None:
+            types[names[col]] = dictionary
+    for col in (layout.count, *layout.wide):
+        if col is not None:
+            types[names[col]] = number
+    if as_text:
+        types[names[layout.timestamp]] = pa.string()
+    invalid: list[int] = []
+
+    def on_invalid(_row: Any) -> str:
+        invalid.append(1)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
+        parse_options=pacsv.ParseOptions(
+            delimiter=text.delimiter,
+            newlines_in_values=quoted,
+            invalid_row_handler=on_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            include_columns=[names[i] for i in layout.used()],
+            null_values=[""],
+            strings_can_be_null=True,
+            decimal_point="," if text.delimiter == ";" else ".",
+        ),
+    )
+    return table, len(invalid)
+
+
+# ------------------------------------------------------------------ rows of long shapes
+
+
+def _long_rows(
+    text: _Text, table: pa.Table, layout: _Layout, tz: str | None
+) -> tuple[pd.DataFrame, _Rejects, int]:
+    """Validate events / long / single rows; return accepted rows and rejects."""
+    n = table.num_rows
+    rejects = _Rejects()
+    bad = np.zeros(n, dtype=bool)
+    ts_col = _col(table, layout.timestamp)
+    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
+    _reject(rejects, bad, ts_reason, text.header[layout.timestamp], _texts(ts_col))
+    if layout.product is not None:
+        products = _categorical(_col(table, layout.product))
+        prod_reason = np.where(products.codes < 0, _MISSING, _OK)
+        _reject(rejects, bad, prod_reason, text.header[layout.product], lambda idx: [""] * len(idx))
+    else:
+        products = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [layout.product_name])
+    if layout.count is not None:
+        count_col = _col(table, layout.count)
+        counts, count_reason = _numbers(count_col, decimal_comma=text.delimiter == ";")
+        _reject(rejects, bad, count_reason, text.header[layout.count], _texts(count_col))
+    else:
+        counts = np.ones(n, dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "product": products,
+            "reports": counts,
+            "region": _optional_categorical(table, layout.region, n),
+            "category": _optional_categorical(table, layout.category, n),
+        },
+        copy=False,
+    )
+    if bad.any():
+        frame = frame[~bad]
+    return frame, rejects, len(frame)
+
+
+def _wide_rows(
+    text: _Text, table: pa.Table, layout: _Layout, tz: str | None
+) -> tuple[pd.DataFrame, _Rejects, int]:
+    """Validate a wide file cell by cell and melt it into long rows."""
+    n = table.num_rows
+    rejects = _Rejects()
+    bad_row = np.zeros(n, dtype=bool)
+    ts_col = _col(table, layout.timestamp)
+    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
+    _reject(rejects, bad_row, ts_reason, text.header[layout.timestamp], _texts(ts_col))
+    names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
+    categories = sorted(set(names))
+    code_of = {name: code for code, name in enumerate(categories)}
+    parts_rows, parts_codes, parts_values = [], [], []
+    for col, name in zip(layout.wide, names, strict=True):
+        column = _col(table, col)
+        values, reason = _numbers(column, decimal_comma=text.delimiter == ";")
+        _check_wide_column(text, name, values, reason)
+        reason = np.where(bad_row | (reason == _MISSING), _OK, reason)
+        _reject(rejects, np.zeros(n, dtype=bool), reason, name, _texts(column))
+        rows = np.flatnonzero(~bad_row & ~np.isnan(values) & (reason == _OK))
+        parts_rows.append(rows)
+        parts_codes.append(np.full(len(rows), code_of[name], dtype=np.int32))
+        parts_values.append(values[rows])
+    rows = np.concatenate(parts_rows)
+    frame = pd.DataFrame(
+        {
+            "timestamp": stamps[rows],
+            "product": pd.Categorical.from_codes(np.concatenate(parts_codes), categories),
+            "reports": np.concatenate(parts_values),
+            "region": _empty_categorical(len(rows)),
+            "category": _empty_categorical(len(rows)),
+        },
+        copy=False,
+    )
+    return frame, rejects, len(rows)
+
+
+def _check_wide_column(text: _Text, name: str, values: np.ndarray, reason: np.ndarray) -> None:
+    """A wide column without a single number is not a product column: say so."""
+    if np.isnan(values).all() and (reason == _NOT_NUMBER).any():
+        raise SpikesInputError(
+            f"column {name!r} of {text.name!r} is not numeric: read as a wide file (one "
+            f"numeric column per product) because no product or count column was found "
+            f"among {', '.join(repr(h) for h in text.header)}; pass --product-col, "
+            "--count-col, --product NAME or --format to say how to read it"
+        )
+
+
+def _col(table: pa.Table, position: int) -> pa.ChunkedArray:
+    """The column at ``position`` in the file's header."""
+    return table.column(f"c{position}")
+
+
+def _reject(
+    rejects: _Rejects,
+    bad: np.ndarray,
+    reason: np.ndarray,
+    column: str,
+    texts: Callable[[np.ndarray], list[str]],
+) -> None:
+    """Record rows newly found bad (first problem per row wins) and mark them in ``bad``."""
+    new = np.flatnonzero((reason != _OK) & ~bad)
+    if len(new):
+        rejects.add(new, column, texts(new), [_REASONS[int(r)] for r in reason[new]])
+        bad[new] = True
+
+
+def _texts(column: pa.ChunkedArray) -> Callable[[np.ndarray], list[str]]:
+    """Original text of some rows of a column (for the rejected table)."""
+
+    def take(idx: np.ndarray) -> list[str]:
+        values = column.take(pa.array(idx, type=pa.int64())).to_pylist()
+        return ["" if v is None else _short(v) for v in values]
+
+    return take
+
+
+def _short(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
+
+
+# ------------------------------------------------------------------------- value parsing
+
+
+def _numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float values (NaN where unusable) and reason codes of a count column."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        text = column.to_pandas().str.strip()
+        missing = (text.isna() | (text == "")).to_numpy()
+        if decimal_comma:
+            text = text.str.replace(",", ".", regex=False)
+        parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        words = text.str.lower().isin(["nan", "inf", "+inf", "-inf", "infinity", "-infinity"])
+        not_number = np.isnan(parsed) & ~missing & ~words.to_numpy()
+    else:
+        parsed = column.to_numpy().astype(np.float64, copy=False)
+        missing = (
+            column.is_null().to_numpy(zero_copy_only=False)
+            if column.null_count
+            else np.zeros(len(parsed), dtype=bool)
+        )
+        not_number = np.zeros(len(parsed), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(parsed) & (parsed >= 0)
+    reason = np.zeros(len(parsed), dtype=np.int8)
+    if good.all():
+        return parsed, reason
+    idx = np.flatnonzero(~good)
+    p = parsed[idx]
+    reason[idx] = np.select(
+        [missing[idx], not_number[idx], ~np.isfinite(p)],
+        [_MISSING, _NOT_NUMBER, _NOT_FINITE],
+        _NEGATIVE,
+    )
+    values = np.where(good, parsed, np.nan)
+    return values, reason
+
+
+def _timestamps(
+    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool
+) -> tuple[pd.Series, np.ndarray]:
+    """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        values = column.cast(pa.timestamp("us")).to_numpy()
+        if kind.tz is None:
+            values = _localize(values, tz)
+    elif pa.types.is_date(kind):
+        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = _epoch(column.to_numpy().astype(np.float64, copy=False))
+    elif pa.types.is_null(kind):
+        values = np.full(len(column), np.datetime64("NaT", "us"))
+    else:
+        values = _parse_timestamp_text(column.to_pandas(), tz, dayfirst=dayfirst)
+    bad = np.isnat(values)
+    reason = np.zeros(len(values), dtype=np.int8)
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        missing = column.take(pa.array(idx)).to_pandas().astype(object)
+        blank = missing.isna() | (missing.astype(str).str.strip() == "")
+        reason[idx] = np.where(blank.to_numpy(dtype=bool), _MISSING, _NOT_DATE)
+    utc = pd.Series(values.astype("datetime64[us]", copy=False), copy=False).dt.tz_localize("UTC")
+    return utc, reason
+
+
+def _epoch(numbers: np.ndarray) -> np.ndarray:
+    """Unix epoch seconds, or milliseconds when the values are that large."""
+    finite = numbers[np.isfinite(numbers)]
+    scale = 1_000 if len(finite) and np.median(np.abs(finite)) > 1e11 else 1_000_000
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(numbers) & (np.abs(numbers) < 1e16 / scale)
+        micros = np.where(ok, np.round(numbers * scale), 0).astype(np.int64)
+    values = micros.astype("datetime64[us]")
+    values[~ok] = np.datetime64("NaT")
+    return values
+
+
+def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool) -> np.ndarray:
+    """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
+    s = text.str.strip().str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
+    aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
+    out = np.full(len(s), np.datetime64("NaT", "us"))
+    if aware.any():
+        out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst)
+    if (~aware).any():
+        out[~aware] = _localize(_parse_dates(s[~aware], utc=False, dayfirst=dayfirst), tz)
+    return out
+
+
+def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool) -> np.ndarray:
+    """ISO-8601 first, then the best-fitting common format for what is left over."""
+    out = _to_datetime(s, "ISO8601", utc=utc)
+    tried: set[str] = set()
+    for _ in range(3):
+        todo = np.isnat(out) & s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
+        if not todo.any():
+            break
+        fmt = _best_format(s[todo], tried, utc=utc, dayfirst=dayfirst)
+        if fmt is None:
+            break
+        tried.add(fmt)
+        out[todo] = _to_datetime(s[todo], fmt, utc=utc)
+    return out
+
+
+def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) -> str | None:
+    """The candidate format that parses most of a sample of ``s``."""
+    sample = s.iloc[:: max(1, len(s) // 500)]
+    first = str(sample.iloc[0])
+    with warnings.catch_warnings():  # guessing with the "wrong" dayfirst warns
+        warnings.simplefilter("ignore", UserWarning)
+        guesses = [guess_datetime_format(first, dayfirst=d) for d in (dayfirst, not dayfirst)]
+    extra = _EXTRA_DATE_FORMATS if not dayfirst else tuple(reversed(_EXTRA_DATE_FORMATS))
+    candidates = [f for f in dict.fromkeys([*guesses, *extra]) if f and f not in tried]
+    best, best_hits = None, 0
+    for fmt in candidates:
+        hits = int((~np.isnat(_to_datetime(sample, fmt, utc=utc))).sum())
+        if hits > best_hits:
+            best, best_hits = fmt, hits
+    return best
+
+
+def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
+    """``pd.to_datetime`` with coercion, as naive ``datetime64[us]`` (UTC if ``utc``)."""
+    try:
+        parsed = pd.to_datetime(s, format=fmt, utc=utc, errors="coerce")
+    except (ValueError, TypeError, OverflowError):
+        return np.full(len(s), np.datetime64("NaT", "us"))
+    if utc:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[us]")
+
+
+def _localize(values: np.ndarray, tz: str | None) -> np.ndarray:
+    """Naive wall times in ``tz`` -> naive UTC ``datetime64[us]``.
+
+    Ambiguous wall times are inferred from row order where possible, else the earliest
+    instant is used; nonexistent ones are shifted forward.
+    """
+    values = values.astype("datetime64[us]")
+    if tz is None:
+        return values
+    ok = ~np.isnat(values)
+    index = pd.DatetimeIndex(values[ok])
+    try:
+        local = index.tz_localize(tz, ambiguous="infer", nonexistent="shift_forward")
+    except (ValueError, TypeError):
+        earliest = np.ones(len(index), dtype=bool)
+        local = index.tz_localize(tz, ambiguous=earliest, nonexistent="shift_forward")
+    out = values.copy()
+    out[ok] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return out
+
+
+def _check_tz(tz: str | None) -> None:
+    if tz is None:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise SpikesInputError(
+            f"unknown time zone {tz!r}: expected an IANA name such as America/New_York or UTC"
+        ) from exc
+
+
+# ------------------------------------------------------------------------- categoricals
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Trimmed string categories; empty strings become missing (code -1)."""
+    raw = column.to_pandas()
+    if not isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype("category")
+    cat = raw.array
+    names = pd.Index(cat.categories).astype(str).str.strip()
+    unique, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    lookup = np.append(inverse, -1).astype(np.int32)
+    codes = lookup[cat.codes]
+    keep = np.asarray([u != "" for u in unique], dtype=bool)
+    if not keep.all():
+        remap = np.where(keep, np.cumsum(keep) - 1, -1).astype(np.int32)
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        unique = unique[keep]
+    return pd.Categorical.from_codes(codes, [str(u) for u in unique])
+
+
+def _optional_categorical(table: pa.Table, col: int | None, n: int) -> pd.Categorical:
+    return _empty_categorical(n) if col is None else _categorical(_col(table, col))
+
+
+def _empty_categorical(n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), pd.Index([], dtype=str))
+
+
+# -------------------------------------------------------------------- rejected + lines
+
+
+def _rejected_table(
+    text: _Text, rejects: _Rejects, n_rows: int, n_invalid: int, ncols: int
+) -> pd.DataFrame:
+    """Turn collected rejects (by table row) and malformed rows into the rejected table."""
+    if not len(rejects) and not n_invalid:
+        return empty_rejected()
+    valid_lines, invalid = _record_lines(text, ncols)
+    if len(valid_lines) != n_rows:  # our scan disagrees with pyarrow: number data rows
+        valid_lines = text.lines_before_body + 1 + np.arange(n_rows)
+        invalid = []
+    frames = [
+        pd.DataFrame(
+            {
+                "file": text.name,
+                "line": valid_lines[rows],
+                "column": column,
+                "value": values,
+                "reason": reasons,
+            }
+        )
+        for rows, column, values, reasons in zip(
+            rejects.rows, rejects.columns, rejects.values, rejects.reasons, strict=True
+        )
+    ]
+    if invalid:
+        frames.append(pd.DataFrame(invalid, columns=REJECTED_COLUMNS).assign(file=text.name))
+    out = pd.concat(frames, ignore_index=True).sort_values("line", kind="stable")
+    return _rejected_dtypes(out.reset_index(drop=True))
+
+
+def _record_lines(text: _Text, ncols: int) -> tuple[np.ndarray, list[tuple]]:
+    """Line of each well-formed record, and the malformed ones, of the body (vectorised).
+
+    A line break inside quotes does not end a record (even count of quotes before it).
+    Empty lines are skipped, as pyarrow does; records whose field count differs from the
+    header's are the malformed rows that pyarrow skipped.
+    """
+    body = np.frombuffer(text.body, dtype=np.uint8)
+    newlines = np.flatnonzero(body == 10)
+    delims = np.flatnonzero(body == ord(text.delimiter))
+    quotes = np.flatnonzero(body == 34)
+    if len(quotes):
+        newlines_sep = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+        delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    else:
+        newlines_sep = newlines
+    starts = np.concatenate([[0], newlines_sep + 1])
+    ends = np.concatenate([newlines_sep, [len(body)]])
+    trimmed = ends - ((ends > starts) & (body[np.maximum(ends - 1, 0)] == 13))
+    nonempty = trimmed > starts
+    fields = np.searchsorted(delims, ends) - np.searchsorted(delims, starts) + 1
+    lines = text.lines_before_body + 1 + np.searchsorted(newlines, starts)
+    valid = nonempty & (fields == ncols)
+    invalid = []
+    for i in np.flatnonzero(nonempty & (fields != ncols)):
+        row = bytes(text.body[starts[i] : trimmed[i]]).decode("utf-8", errors="replace")
+        reason = f"has {fields[i]} fields, expected {ncols}"
+        invalid.append((text.name, int(lines[i]), "", _short(row), reason))
+    return lines[valid], invalid
+
+
+def _rejected_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[REJECTED_COLUMNS].astype(object)
+    out["line"] = out["line"].astype(np.int64)
+    return out
+
+
+def _describe_entry(row: Any) -> str:
+    what = f"{row.column} {row.value!r}" if row.column else f"row {row.value!r}"
+    return f"{Path(str(row.file)).name} line {row.line} ({what} {row.reason})"
+
+
+# ----------------------------------------------------------------------- concatenation
+
+
+def _check_same_kind(results: list[_FileResult]) -> None:
+    first = results[0]
+    for other in results[1:]:
+        if other.kind != first.kind:
+            raise SpikesInputError(
+                f"cannot mix report events and counts: {first.name!r} holds {first.kind} "
+                f"but {other.name!r} holds {other.kind}; read them separately"
+            )
+
+
+def _concat_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(tables) == 1:
+        return tables[0].reset_index(drop=True)[_TABLE_COLUMNS]
+    columns: dict[str, Any] = {
+        "timestamp": pd.concat([t["timestamp"] for t in tables], ignore_index=True),
+        "reports": np.concatenate([t["reports"].to_numpy() for t in tables]),
+    }
+    for name in ("product", "region", "category"):
+        columns[name] = union_categoricals([t[name].array for t in tables])
+    return pd.DataFrame(columns)[_TABLE_COLUMNS]
+
+
+def _concat_rejected(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_rejected()
+    return _rejected_dtypes(pd.concat(frames, ignore_index=True))

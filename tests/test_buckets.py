@@ -1,0 +1,242 @@
+"""Tests of spikes.buckets: bucket inference, the grid, zeros vs NaN, summing, guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.buckets import infer_bucket, load_reports, parse_bucket, to_buckets
+from spikes.errors import SpikesInputError
+from spikes.model import RawReports
+
+
+def raw_table(rows: list[tuple], kind: str = "counts", region: bool = False, **extra) -> RawReports:
+    """RawReports from (timestamp, product, reports[, region, category]) tuples."""
+    columns = ["timestamp", "product", "reports", "region", "category"]
+    frame = pd.DataFrame([r + (None,) * (5 - len(r)) for r in rows], columns=columns)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("us")
+    frame["reports"] = frame["reports"].astype(float)
+    for col in ("product", "region", "category"):
+        frame[col] = frame[col].astype("category")
+    return RawReports(table=frame, kind=kind, **extra)  # type: ignore[arg-type]
+
+
+def values(series: pd.Series) -> list[float | None]:
+    """Series values with NaN as None, for exact comparisons."""
+    return [None if np.isnan(v) else float(v) for v in series]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# ----------------------------------------------------------------------- bucket sizes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1min", pd.Timedelta(minutes=1)),
+        ("5min", pd.Timedelta(minutes=5)),
+        (" 15min ", pd.Timedelta(minutes=15)),
+        ("1h", pd.Timedelta(hours=1)),
+        ("90s", pd.Timedelta(seconds=90)),
+        (pd.Timedelta(minutes=10), pd.Timedelta(minutes=10)),
+    ],
+)
+def test_parse_bucket(text, expected):
+    assert parse_bucket(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5 minutes", "1M", "fortnight", "0min", "-5min", "10ms", ""])
+def test_invalid_bucket(text):
+    with pytest.raises(SpikesInputError) as err:
+        parse_bucket(text)
+    assert repr(text) in str(err.value) and "5min" in str(err.value)
+
+
+def _series(start: str, periods: int, freq: str, product: str = "A") -> list[tuple]:
+    stamps = pd.date_range(start, periods=periods, freq=freq, tz="UTC")
+    return [(t, product, 1.0) for t in stamps]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(_series("2024-01-01", 50, "5min"), "5min", id="regular"),
+        pytest.param(
+            _series("2024-01-01", 30, "1h") + _series("2024-01-01", 30, "1h", "B"),
+            "1h",
+            id="two-products",
+        ),
+        pytest.param(
+            _series("2014-04-01 00:02:53", 40, "5min")
+            + _series("2014-04-01 00:00:00", 40, "5min", "B"),
+            "5min",
+            id="nab-odd-offset-and-shifted-products",
+        ),
+        pytest.param(
+            [r for i, r in enumerate(_series("2024-01-01", 100, "5min")) if i % 7 not in (3, 4)],
+            "5min",
+            id="gaps",
+        ),
+        pytest.param(
+            _series("2024-01-01", 40, "1min")
+            + [(pd.Timestamp("2024-01-01 00:00:30", tz="UTC"), "A", 1.0)] * 3,
+            "1min",
+            id="irregular-and-duplicate-rows",
+        ),
+    ],
+)
+def test_infer_bucket_for_counts(rows, expected):
+    assert infer_bucket(raw_table(rows)) == pd.Timedelta(expected)
+
+
+def test_infer_bucket_for_events_is_five_minutes():
+    rows = [(pd.Timestamp("2024-01-01 00:00:01", tz="UTC"), "A", 1.0)]
+    assert infer_bucket(raw_table(rows, kind="events")) == pd.Timedelta(minutes=5)
+
+
+def test_infer_bucket_needs_two_timestamps_per_product():
+    rows = [
+        (pd.Timestamp("2024-01-01 00:00", tz="UTC"), "A", 1.0),
+        (pd.Timestamp("2024-01-01 00:05", tz="UTC"), "B", 1.0),
+    ]
+    with pytest.raises(SpikesInputError, match="--bucket"):
+        infer_bucket(raw_table(rows))
+
+
+def test_infer_bucket_is_whole_seconds():
+    rows = _series("2024-01-01", 20, "300100ms")
+    assert infer_bucket(raw_table(rows)) == pd.Timedelta(seconds=300)
+
+
+# ------------------------------------------------------------------------------ grid
+
+
+def test_events_grid_has_real_zeros_and_counts_grid_has_nan():
+    stamps = ["2024-01-01 00:01", "2024-01-01 00:02", "2024-01-01 00:21", "2024-01-01 00:07"]
+    rows = [(pd.Timestamp(t, tz="UTC"), p, 1.0) for t, p in zip(stamps, "AABB", strict=True)]
+    events = to_buckets(raw_table(rows, kind="events"), "5min")
+    counts = to_buckets(raw_table(rows, kind="counts"), "5min")
+    index = pd.date_range("2024-01-01 00:00", "2024-01-01 00:20", freq="5min", tz="UTC")
+    assert events.counts.index.equals(index)
+    assert events.counts.index.freq == pd.Timedelta(minutes=5)
+    assert str(events.counts.index.dtype) == "datetime64[us, UTC]"
+    assert events.counts["A"].tolist() == [2.0, 0.0, 0.0, 0.0, 0.0]
+    assert events.counts["B"].tolist() == [0.0, 1.0, 0.0, 0.0, 1.0]
+    assert values(counts.counts["A"]) == [2.0, None, None, None, None]
+    assert values(counts.counts["B"]) == [None, 1.0, None, None, 1.0]
+    assert (events.counts.dtypes == np.float64).all()
+
+
+def test_columns_sorted_plain_str_and_metadata_carried_over():
+    rows = [(pd.Timestamp("2024-01-01", tz="UTC"), p, 1.0) for p in ["b", "A", "a", "B"]]
+    rejected = pd.DataFrame(
+        {"file": ["f.csv"], "line": [3], "column": ["x"], "value": ["y"], "reason": ["z"]}
+    )
+    raw = raw_table(rows, kind="events", rejected=rejected, rows_read=5, sources=("f.csv",))
+    data = to_buckets(raw, "1h")
+    assert data.products == ["A", "B", "a", "b"]
+    assert all(type(c) is str for c in data.counts.columns)
+    assert data.kind == "events" and data.rows_read == 5 and data.sources == ("f.csv",)
+    assert data.rejected is rejected and data.bucket == pd.Timedelta(hours=1)
+    assert data.breakdown is None
+
+
+def test_floor_is_anchored_at_the_epoch_and_nab_spacing_keeps_one_value_per_bucket():
+    stamps = pd.date_range("2014-04-01 21:42:53", periods=6, freq="5min", tz="UTC")
+    rows = [(t, "nab", float(i)) for i, t in enumerate(stamps)]
+    data = to_buckets(raw_table(rows))
+    assert data.bucket == pd.Timedelta(minutes=5)
+    assert data.counts.index[0] == pd.Timestamp("2014-04-01 21:40", tz="UTC")
+    assert data.counts["nab"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_hourly_buckets_start_on_the_hour():
+    rows = [(pd.Timestamp("2024-01-01 10:59:59", tz="UTC"), "A", 1.0)]
+    data = to_buckets(raw_table(rows, kind="events"), "1h")
+    assert data.counts.index.tolist() == [pd.Timestamp("2024-01-01 10:00", tz="UTC")]
+
+
+def test_rows_in_one_bucket_are_summed_and_breakdown_kept():
+    t0 = pd.Timestamp("2024-01-01 00:00", tz="UTC")
+    rows = [
+        (t0, "A", 2.0, "US", "login"),
+        (t0, "A", 3.0, "EU", "login"),
+        (t0 + pd.Timedelta(minutes=1), "A", 1.5, "US", None),
+        (t0, "A", 2.0, "US", "login"),  # duplicated row: summed too
+        (t0 + pd.Timedelta(minutes=5), "B", 4.0, None, None),
+    ]
+    data = to_buckets(raw_table(rows), "5min")
+    assert values(data.counts["A"]) == [8.5, None]
+    assert values(data.counts["B"]) == [None, 4.0]
+    breakdown = data.breakdown
+    assert list(breakdown.columns) == ["timestamp", "product", "region", "category", "reports"]
+    assert breakdown.values.tolist() == [
+        [t0, "A", "EU", "login", 3.0],
+        [t0, "A", "US", "login", 4.0],
+        [t0, "A", "US", "unknown", 1.5],
+        [t0 + pd.Timedelta(minutes=5), "B", "unknown", "unknown", 4.0],
+    ]
+    assert breakdown["reports"].sum() == data.counts.sum().sum()
+
+
+@pytest.mark.parametrize("kind", ["events", "counts"])
+def test_conservation_of_totals(kind):
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    offsets = pd.to_timedelta(rng.integers(0, 3 * 86400, 5000), unit="s")
+    products = rng.choice(["A", "B", "C"], 5000)
+    weights = np.ones(5000) if kind == "events" else rng.random(5000) * 10
+    rows = list(zip(start + offsets, products, weights, strict=True))
+    raw = raw_table(rows, kind=kind)
+    data = to_buckets(raw, "15min")
+    assert data.counts.sum().sum() == pytest.approx(raw.table["reports"].sum())
+    assert len(data.counts) == (data.counts.index[-1] - data.counts.index[0]) / data.bucket + 1
+
+
+def test_absurd_grid_is_refused_with_the_culprit_timestamps():
+    rows = [
+        (pd.Timestamp("1900-01-01 00:00", tz="UTC"), "A", 1.0),
+        (pd.Timestamp("2026-03-01 12:00", tz="UTC"), "A", 1.0),
+    ] + [(pd.Timestamp("2026-03-01 12:00", tz="UTC"), p, 1.0) for p in "BCD"]
+    with pytest.raises(SpikesInputError) as err:
+        to_buckets(raw_table(rows, kind="events"), "1min")
+    message = str(err.value)
+    assert "1900-01-01" in message and "2026-03-01 12:00" in message and "--bucket" in message
+
+
+def test_load_reports_end_to_end(tmp_path):
+    text = (
+        "created_at,city,state,zip_code,service,note\n"
+        "2024-03-10 01:58:00,Seattle,WA,98101,Outlook,x\n"
+        "2024-03-10 01:59:00,Austin,TX,73301,Outlook,x\n"
+        "2024-03-10 03:01:00,Boston,MA,02101,Outlook,x\n"
+        "nope,Boston,MA,02101,Outlook,x\n"
+    )
+    data = load_reports(
+        write(tmp_path, "o.csv", text),
+        bucket="1h",
+        timestamp_col="created_at",
+        product="Outlook",
+        tz="America/New_York",
+    )
+    # 01:58 and 01:59 EST = 06:xx UTC; 03:01 EDT = 07:01 UTC
+    assert data.counts["Outlook"].tolist() == [2.0, 1.0]
+    assert data.counts.index[0] == pd.Timestamp("2024-03-10 06:00", tz="UTC")
+    assert data.rows_read == 4 and data.rejected["line"].tolist() == [5]
+    assert data.kind == "events" and data.breakdown is None
+
+
+def test_load_reports_infers_counts_bucket_from_wide_file(tmp_path):
+    text = "timestamp,A,B\n2024-01-01 00:00,1,2\n2024-01-01 00:15,,3\n2024-01-01 00:30,4,\n"
+    data = load_reports(write(tmp_path, "w.csv", text))
+    assert data.bucket == pd.Timedelta(minutes=15)
+    assert values(data.counts["A"]) == [1.0, None, 4.0]
+    assert values(data.counts["B"]) == [2.0, 3.0, None]

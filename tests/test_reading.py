@@ -1,0 +1,558 @@
+"""Tests of spikes.reading: shapes, aliases, options, time zones, rejects, whole-file errors."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes import reading
+from spikes.errors import SpikesInputError
+from spikes.model import REJECTED_COLUMNS
+from spikes.reading import describe_rejected, read_reports
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def utc(*stamps: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(s, tz="UTC") for s in stamps]
+
+
+# ------------------------------------------------------------------------------ shapes
+
+SHAPES = [
+    pytest.param(
+        "t.csv",
+        "timestamp,product\n2024-01-01T00:00:00Z,A\n2024-01-01T00:01:00Z,B\n"
+        "2024-01-01T00:02:00Z,A\n",
+        {},
+        "events",
+        {"A": 2.0, "B": 1.0},
+        id="events",
+    ),
+    pytest.param(
+        "t.csv",
+        "timestamp,product,reports\n2024-01-01T00:00:00Z,A,3\n2024-01-01T00:05:00Z,B,4.5\n",
+        {},
+        "counts",
+        {"A": 3.0, "B": 4.5},
+        id="long",
+    ),
+    pytest.param(
+        "t.csv",
+        "timestamp,Outlook,Teams\n2024-01-01T00:00:00Z,1,2\n2024-01-01T00:05:00Z,3,\n",
+        {},
+        "counts",
+        {"Outlook": 4.0, "Teams": 2.0},
+        id="wide",
+    ),
+    pytest.param(
+        "art_daily_jumpsup.csv",
+        "timestamp,value\n2014-04-01 00:02:53,10.5\n2014-04-01 00:07:53,11\n",
+        {},
+        "counts",
+        {"art_daily_jumpsup": 21.5},
+        id="single-nab",
+    ),
+    pytest.param(
+        "nab.csv",
+        "timestamp,value\n2014-04-01 00:02:53,10\n",
+        {"product": "Machine temp"},
+        "counts",
+        {"Machine temp": 10.0},
+        id="single-named",
+    ),
+    pytest.param(
+        "t.csv",
+        "timestamp,product,reports\n2024-01-01T00:00:00Z,A,3\n",
+        {"fmt": "events"},
+        "events",
+        {"A": 1.0},
+        id="forced-events-ignores-count",
+    ),
+    pytest.param(
+        "t.csv",
+        "timestamp,product,region\n2024-01-01T00:00:00Z,A,3\n",
+        {"fmt": "wide"},
+        "counts",
+        {"product": None, "region": 3.0},
+        id="forced-wide",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "options", "kind", "totals"), SHAPES)
+def test_shapes(tmp_path, name, text, options, kind, totals):
+    if options.get("fmt") == "wide":  # a text column in a forced wide file is an error
+        with pytest.raises(SpikesInputError, match="'product'.*not numeric"):
+            read_reports(write(tmp_path, name, text), **options)
+        return
+    raw = read_reports(write(tmp_path, name, text), **options)
+    assert raw.kind == kind
+    got = raw.table.groupby("product", observed=True)["reports"].sum().to_dict()
+    assert got == totals
+    assert all(type(p) is str for p in raw.table["product"].cat.categories)
+    assert str(raw.table["timestamp"].dtype) == "datetime64[us, UTC]"
+    assert raw.table["reports"].dtype == np.float64
+    assert list(raw.table.columns) == ["timestamp", "product", "reports", "region", "category"]
+    if "Outlook" not in totals:  # wide: rows_read counts file rows, the table has cells
+        assert raw.rows_read == len(raw.table) + len(raw.rejected)
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "region", "category"),
+    [
+        ("time,service,count", "counts", None, None),
+        (" DATE , App ,N", "counts", None, None),
+        ("datetime,name,num_reports,country,problem", "counts", "X", "Y"),
+        ("reported_at,product,location,issue", "events", "X", "Y"),
+        ("ts,service,state,type", "events", "X", "Y"),
+        ("created_at,product,value,region,category", "counts", "X", "Y"),
+    ],
+)
+def test_aliases(tmp_path, header, kind, region, category):
+    columns = [h.strip().lower() for h in header.split(",")]
+    values = {0: "2024-01-01T00:00:00Z", 1: "Svc"}
+    row = [values.get(i, "X" if i == 3 else "Y" if i == 4 else "7") for i in range(len(columns))]
+    if kind == "events":  # region/category sit at positions 2 and 3
+        row = ["2024-01-01T00:00:00Z", "Svc", "X", "Y"]
+    raw = read_reports(write(tmp_path, "a.csv", f"{header}\n{','.join(row)}\n"))
+    assert raw.kind == kind
+    assert raw.table["product"].tolist() == ["Svc"]
+    expected_reports = 1.0 if kind == "events" else 7.0
+    assert raw.table["reports"].tolist() == [expected_reports]
+    assert raw.table["region"].tolist()[0] == region or pd.isna(raw.table["region"].iloc[0])
+    if region is not None:
+        assert raw.table["region"].tolist() == [region]
+        assert raw.table["category"].tolist() == [category]
+
+
+def test_explicit_columns_override_detection(tmp_path):
+    text = "when,what,how_many,where\n2024-01-01 10:00,Mail,5,EU\n"
+    raw = read_reports(
+        write(tmp_path, "x.csv", text),
+        timestamp_col="when",
+        product_col="What",  # case-insensitive
+        count_col="how_many",
+        region_col="where",
+    )
+    assert raw.kind == "counts"
+    assert raw.table["timestamp"].tolist() == utc("2024-01-01 10:00")
+    assert raw.table["product"].tolist() == ["Mail"]
+    assert raw.table["reports"].tolist() == [5.0]
+    assert raw.table["region"].tolist() == ["EU"]
+
+
+def test_explicit_column_must_exist(tmp_path):
+    path = write(tmp_path, "x.csv", "timestamp,product\n2024-01-01,A\n")
+    with pytest.raises(SpikesInputError) as err:
+        read_reports(path, count_col="reports")
+    message = str(err.value)
+    assert "'reports'" in message and "--count-col" in message and "x.csv" in message
+    assert "'timestamp', 'product'" in message
+
+
+OUTLOOK_EXPORT = (
+    "created_at,city,state,zip_code,service,note\n"
+    "2024-03-01 10:00:00,Seattle,WA,98101,Outlook,cannot log in\n"
+    '2024-03-01 10:01:00,Austin,TX,73301,outlook.com,"no mail, again"\n'
+    "2024-03-01 10:02:00,Boston,MA,02101,,\n"
+)
+
+
+def test_product_option_with_one_service_export(tmp_path):
+    path = write(tmp_path, "outlook.csv", OUTLOOK_EXPORT)
+    raw = read_reports(path, timestamp_col="created_at", product="Outlook")
+    assert raw.kind == "events"
+    assert raw.table["product"].tolist() == ["Outlook"] * 3
+    assert raw.table["reports"].sum() == 3.0
+    assert raw.table["region"].isna().all()  # every other column is ignored
+    assert len(raw.rejected) == 0 and raw.rows_read == 3
+
+
+def test_one_service_export_without_product_option_uses_service_column(tmp_path):
+    raw = read_reports(write(tmp_path, "outlook.csv", OUTLOOK_EXPORT))
+    assert raw.kind == "events"
+    assert raw.table["product"].tolist() == ["Outlook", "outlook.com"]
+    assert raw.table["region"].tolist() == ["WA", "TX"]
+    assert raw.rejected[["line", "column", "reason"]].values.tolist() == [
+        [4, "service", "is missing"]
+    ]
+
+
+def test_product_option_and_product_col_conflict(tmp_path):
+    path = write(tmp_path, "x.csv", "timestamp,product\n2024-01-01,A\n")
+    with pytest.raises(SpikesInputError, match="either --product-col or --product"):
+        read_reports(path, product="A", product_col="product")
+
+
+# -------------------------------------------------------------------------- timestamps
+
+
+def test_offsets_are_converted_to_utc_even_when_mixed(tmp_path):
+    text = (
+        "timestamp,product\n"
+        "2024-01-01T12:00:00Z,A\n"
+        "2024-01-01T12:00:00+01:00,A\n"
+        "2024-01-01T12:00:00-05:00,A\n"
+        "2024-01-01 12:00:00.5+0530,A\n"
+    )
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="Asia/Tokyo")  # tz: naive only
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-01-01 12:00", "2024-01-01 11:00", "2024-01-01 17:00", "2024-01-01 06:30:00.5"
+    )
+
+
+def test_naive_and_offset_timestamps_in_one_column(tmp_path):
+    text = "timestamp,product\n2024-01-01 12:00,A\n2024-01-01T12:00:00+02:00,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="Europe/Berlin")
+    assert raw.table["timestamp"].tolist() == utc("2024-01-01 11:00", "2024-01-01 10:00")
+
+
+def test_naive_timestamps_are_utc_by_default(tmp_path):
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n2024-07-01 12:00,A\n"))
+    assert raw.table["timestamp"].tolist() == utc("2024-07-01 12:00")
+
+
+def test_naive_timestamps_with_tz_across_dst(tmp_path):
+    text = (
+        "timestamp,product\n"
+        "2024-03-10 01:30,A\n"  # EST
+        "2024-03-10 02:30,A\n"  # does not exist: shifted forward to 03:00 EDT
+        "2024-03-10 03:30,A\n"  # EDT
+        "2024-11-03 01:30,A\n"  # ambiguous, no repeat: earliest (EDT)
+        "2024-11-03 03:00,A\n"  # EST
+    )
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-03-10 06:30",
+        "2024-03-10 07:00",
+        "2024-03-10 07:30",
+        "2024-11-03 05:30",
+        "2024-11-03 08:00",
+    )
+
+
+def test_ambiguous_times_are_inferred_from_order(tmp_path):
+    wall = ["00:30", "01:00", "01:30", "01:00", "01:30", "02:00"]
+    text = "timestamp,product\n" + "".join(f"2024-11-03 {w},A\n" for w in wall)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-11-03 04:30",
+        "2024-11-03 05:00",
+        "2024-11-03 05:30",
+        "2024-11-03 06:00",
+        "2024-11-03 06:30",
+        "2024-11-03 07:00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected", "delimiter"),
+    [
+        ("01/31/2024 13:00", "2024-01-31 13:00", ","),
+        ("1/31/2024 1:05 PM", "2024-01-31 13:05", ","),
+        ("31.01.2024 13:00", "2024-01-31 13:00", ";"),
+        ("2024/01/31 13:00:00", "2024-01-31 13:00", ","),
+        ("2024-01-31", "2024-01-31 00:00", ","),
+        ("2024-01-31 13:00 UTC", "2024-01-31 13:00", ","),
+        ("1706706000", "2024-01-31 13:00", ","),
+        ("1706706000000", "2024-01-31 13:00", ","),
+    ],
+)
+def test_common_timestamp_formats(tmp_path, stamp, expected, delimiter):
+    text = f"timestamp{delimiter}product\n{stamp}{delimiter}A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_unknown_time_zone(tmp_path):
+    path = write(tmp_path, "x.csv", "timestamp,product\n2024-01-01,A\n")
+    with pytest.raises(SpikesInputError, match="unknown time zone 'Mars/Base'"):
+        read_reports(path, tz="Mars/Base")
+
+
+# ---------------------------------------------------------------------- rejected rows
+
+BAD_ROWS = (
+    "timestamp,product,reports,region\n"  # line 1
+    "2024-01-01T00:00:00Z,A,1,US\n"  # 2 ok
+    "foo,A,3,EU\n"  # 3 bad timestamp
+    "2024-01-01T00:10:00Z,,3,\n"  # 4 empty product
+    "2024-01-01T00:10:00Z,A,-1,\n"  # 5 negative
+    "2024-01-01T00:10:00Z,A,x,\n"  # 6 not a number
+    "\n"  # 7 blank: skipped, not a row
+    '2024-01-01T00:15:00Z,"B\n'  # 8-9 quoted newline in product: ok
+    'b",2.5,"a, b"\n'
+    "2024-01-01T00:20:00Z,A,inf,\n"  # 10 infinite
+    "2024-01-01T00:20:00Z,A,NaN,\n"  # 11 NaN
+    "2024-01-01T00:20:00Z,A,,\n"  # 12 missing count
+    ",A,1,\n"  # 13 missing timestamp
+    "2024-01-01T00:25:00Z,A,2\n"  # 14 too few fields
+    "2024-01-01T00:25:00Z,A,2,US,extra\n"  # 15 too many fields
+    "2024-01-01T00:30:00Z,A,0.25,US\n"  # 16 ok, fractional
+)
+
+
+def test_rejected_rows_have_file_line_column_value_reason(tmp_path):
+    path = write(tmp_path, "bad.csv", BAD_ROWS)
+    raw = read_reports(path)
+    rejected = raw.rejected
+    assert list(rejected.columns) == REJECTED_COLUMNS
+    assert set(rejected["file"]) == {str(path)}
+    got = rejected[["line", "column", "value", "reason"]].values.tolist()
+    assert got == [
+        [3, "timestamp", "foo", "is not a date"],
+        [4, "product", "", "is missing"],
+        [5, "reports", "-1", "is negative"],
+        [6, "reports", "x", "is not a number"],
+        [10, "reports", "inf", "is not finite"],
+        [11, "reports", "NaN", "is not finite"],
+        [12, "reports", "", "is missing"],
+        [13, "timestamp", "", "is missing"],
+        [14, "", "2024-01-01T00:25:00Z,A,2", "has 3 fields, expected 4"],
+        [15, "", "2024-01-01T00:25:00Z,A,2,US,extra", "has 5 fields, expected 4"],
+    ]
+    assert raw.table["product"].tolist() == ["A", "B\nb", "A"]
+    assert raw.table["reports"].tolist() == [1.0, 2.5, 0.25]
+    assert raw.rows_read == 13 == len(raw.table) + len(raw.rejected)
+
+
+def test_conservation_of_valid_counts(tmp_path):
+    rng = np.random.default_rng(7)
+    counts = rng.poisson(4, 200).astype(float) + rng.random(200).round(2)
+    lines = [
+        f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z,P{i % 3},{c}" for i, c in enumerate(counts)
+    ]
+    bad = {5: "oops", 17: "-2", 60: ""}
+    for i, value in bad.items():
+        lines[i] = lines[i].rsplit(",", 1)[0] + f",{value}"
+    raw = read_reports(write(tmp_path, "c.csv", "timestamp,product,reports\n" + "\n".join(lines)))
+    valid = np.delete(counts, list(bad))
+    assert raw.table["reports"].sum() == pytest.approx(valid.sum())
+    assert raw.rejected["line"].tolist() == [i + 2 for i in sorted(bad)]
+    assert raw.rows_read == 200
+
+
+def test_bad_timestamp_after_the_first_block_is_rejected(tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "_BLOCK_SIZE", 1024)  # pyarrow infers types per block
+    lines = [f"2024-01-01T00:{i % 60:02d}:00Z,A,1" for i in range(300)]
+    lines[250] = "not-a-date,A,1"
+    raw = read_reports(
+        write(tmp_path, "late.csv", "timestamp,product,reports\n" + "\n".join(lines))
+    )
+    assert raw.rejected[["line", "value"]].values.tolist() == [[252, "not-a-date"]]
+    assert len(raw.table) == 299
+
+
+def test_wide_file_cells(tmp_path):
+    text = (
+        "timestamp,A,B\n"
+        "2024-01-01T00:00:00Z,1,\n"  # empty cell: missing, not rejected
+        "2024-01-01T00:05:00Z,-3,2\n"  # bad cell rejected, the other cell kept
+        "garbage,4,4\n"  # bad timestamp: whole row rejected once
+    )
+    raw = read_reports(write(tmp_path, "w.csv", text))
+    assert raw.rejected[["line", "column", "reason"]].values.tolist() == [
+        [3, "A", "is negative"],
+        [4, "timestamp", "is not a date"],
+    ]
+    assert raw.table[["product", "reports"]].values.tolist() == [["A", 1.0], ["B", 2.0]]
+    assert raw.rows_read == 3
+
+
+def test_describe_rejected(tmp_path):
+    raw = read_reports(write(tmp_path, "bad.csv", BAD_ROWS))
+    text = describe_rejected(raw.rejected, limit=2)
+    assert text.startswith("10 rows rejected: bad.csv line 3 (timestamp 'foo' is not a date)")
+    assert "bad.csv line 4 (product '' is missing)" in text
+    assert text.endswith("and 8 more")
+    assert describe_rejected(raw.rejected.iloc[:0]) == "no rows rejected"
+
+
+# ----------------------------------------------------------------------- file problems
+
+
+def _errors(tmp_path: Path) -> list[tuple[object, dict, list[str]]]:
+    """(source, options, fragments the message must contain)."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    return [
+        (tmp_path / "nope.csv", {}, ["nope.csv", "no such file"]),
+        (folder, {}, ["folder", "directory"]),
+        (write(tmp_path, "empty.csv", ""), {}, ["empty.csv", "is empty"]),
+        (write(tmp_path, "blank.csv", "\n\n  \n"), {}, ["blank.csv", "is empty"]),
+        (
+            write(tmp_path, "header.csv", "timestamp,product\n\n"),
+            {},
+            ["header.csv", "no data rows", "timestamp, product"],
+        ),
+        (
+            write(tmp_path, "nots.csv", "when,product\n2024-01-01,A\n"),
+            {},
+            ["nots.csv", "no timestamp column", "'when', 'product'", "--timestamp-col"],
+        ),
+        (
+            write(tmp_path, "amb.csv", "time,date,product\n1,2,A\n"),
+            {},
+            ["amb.csv", "'time' and 'date'", "--timestamp-col"],
+        ),
+        (
+            write(tmp_path, "amb2.csv", "time,product,count,reports\n1,A,2,3\n"),
+            {},
+            ["amb2.csv", "'count' and 'reports'", "--count-col"],
+        ),
+        (write(tmp_path, "f.csv", "timestamp,product\n1,A\n"), {"fmt": "xml"}, ["'xml'", "long"]),
+        (
+            write(tmp_path, "allbad.csv", "timestamp,product\nfoo,A\nbar,B\n"),
+            {},
+            ["allbad.csv", "no usable row", "all 2 data rows", "line 2", "'foo'"],
+        ),
+        (
+            write(tmp_path, "onlyts.csv", "timestamp\n2024-01-01\n"),
+            {},
+            ["onlyts.csv", "only a timestamp column", "--product"],
+        ),
+        (
+            write(tmp_path, "text.csv", "timestamp,city,note\n2024-01-01,Paris,x\n"),
+            {},
+            ["text.csv", "'city'", "not numeric", "--product"],
+        ),
+        (
+            write(tmp_path, "nocount.csv", "timestamp,product\n2024-01-01,A\n"),
+            {"fmt": "long"},
+            ["nocount.csv", "--format long", "count column", "--count-col"],
+        ),
+        (
+            write(tmp_path, "noprod.csv", "timestamp,value\n2024-01-01,1\n"),
+            {"fmt": "events"},
+            ["noprod.csv", "product column", "--product"],
+        ),
+        (
+            write(tmp_path, "broken.csv.gz", b"\x1f\x8b\x08\x00garbage"),
+            {},
+            ["broken.csv.gz", "gzip"],
+        ),
+    ]
+
+
+def test_whole_file_errors(tmp_path):
+    for source, options, fragments in _errors(tmp_path):
+        with pytest.raises(SpikesInputError) as err:
+            read_reports(source, **options)
+            pytest.fail(f"no error for {source}")
+        message = str(err.value)
+        assert "\n" not in message
+        for fragment in fragments:
+            assert fragment in message, (source, message)
+
+
+def test_mixing_events_and_counts_is_an_error(tmp_path):
+    events = write(tmp_path, "e.csv", "timestamp,product\n2024-01-01,A\n")
+    counts = write(tmp_path, "c.csv", "timestamp,product,reports\n2024-01-01,A,2\n")
+    with pytest.raises(SpikesInputError, match="e.csv.*events.*c.csv.*counts"):
+        read_reports([events, counts])
+
+
+def test_empty_source_list():
+    with pytest.raises(SpikesInputError, match="no input file"):
+        read_reports([])
+
+
+# -------------------------------------------------------------------------- robustness
+
+LONG = "timestamp,product,reports\n2024-01-01T00:00:00Z,A,1.5\n2024-01-01T00:05:00Z,B,2\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("plain.csv", LONG.encode()),
+        ("gz.csv.gz", gzip.compress(LONG.encode())),
+        ("sniffed.csv", gzip.compress(LONG.encode())),  # gzip without .gz
+        ("bom.csv", b"\xef\xbb\xbf" + LONG.encode()),
+        ("utf16.csv", LONG.encode("utf-16")),
+        ("crlf.csv", LONG.replace("\n", "\r\n").encode()),
+        ("tab.tsv", LONG.replace(",", "\t").encode()),
+        ("semi.csv", LONG.replace(",", ";").replace("1.5", "1,5").encode()),
+        ("quoted.csv", b'"timestamp","product","reports"\n' + LONG.split("\n", 1)[1].encode()),
+        ("leading.csv", b"\n\n" + LONG.encode()),
+    ],
+)
+def test_encodings_compression_delimiters(tmp_path, name, content):
+    raw = read_reports(write(tmp_path, name, content))
+    assert raw.table["product"].tolist() == ["A", "B"]
+    assert raw.table["reports"].tolist() == [1.5, 2.0]
+    assert len(raw.rejected) == 0
+
+
+def test_lines_account_for_leading_blank_lines(tmp_path):
+    path = write(tmp_path, "x.csv", "\n\ntimestamp,product\n2024-01-01,A\nfoo,A\n")
+    assert read_reports(path).rejected["line"].tolist() == [5]
+
+
+def test_semicolon_file_with_decimal_comma_and_bad_value(tmp_path):
+    text = "Datum;Service;Anzahl\n31.01.2024 13:00;Post;1,5\n31.01.2024 13:05;Post;zwei\n"
+    raw = read_reports(
+        write(tmp_path, "de.csv", text),
+        timestamp_col="Datum",
+        count_col="Anzahl",
+        tz="Europe/Berlin",
+    )
+    assert raw.table["reports"].tolist() == [1.5]
+    assert raw.table["timestamp"].tolist() == utc("2024-01-31 12:00")
+    assert raw.rejected[["line", "value", "reason"]].values.tolist() == [
+        [3, "zwei", "is not a number"]
+    ]
+
+
+def test_quoted_fields_with_delimiters_and_newlines(tmp_path):
+    text = (
+        'timestamp,product,category\n2024-01-01T00:00:00Z,"Xbox, Live","login\nfailed"\n'
+        '2024-01-01T00:01:00Z,"Say ""hi""",other\n'
+    )
+    raw = read_reports(write(tmp_path, "q.csv", text))
+    assert raw.table["product"].tolist() == ["Xbox, Live", 'Say "hi"']
+    assert raw.table["category"].tolist() == ["login\nfailed", "other"]
+
+
+def test_windows_1252_bytes(tmp_path):
+    content = "timestamp,product\n2024-01-01,Caf\xe9\n".encode("cp1252")
+    raw = read_reports(write(tmp_path, "w.csv", content))
+    assert raw.table["product"].tolist() == ["Café"]
+
+
+def test_names_are_trimmed(tmp_path):
+    raw = read_reports(
+        write(tmp_path, "x.csv", "timestamp,product\n2024-01-01, A \n2024-01-01,A\n")
+    )
+    assert raw.table["product"].tolist() == ["A", "A"]
+    assert list(raw.table["product"].cat.categories) == ["A"]
+
+
+def test_file_like_upload_and_several_files(tmp_path):
+    upload = io.BytesIO(LONG.encode())
+    upload.name = "upload.csv"
+    upload.read()  # a consumed upload is rewound
+    other = write(tmp_path, "other.csv", "timestamp,product,count\n2024-01-01T00:10:00Z,C,4\n")
+    raw = read_reports([upload, other])
+    assert raw.sources == ("upload.csv", str(other))
+    assert raw.table["product"].tolist() == ["A", "B", "C"]
+    assert raw.table["reports"].sum() == 7.5
+    assert raw.rows_read == 3
+
+
+def test_several_files_keep_rejects_apart(tmp_path):
+    a = write(tmp_path, "a.csv", "timestamp,product\n2024-01-01,A\nfoo,A\n")
+    b = write(tmp_path, "b.csv", "timestamp,product,region\nbar,B,EU\n2024-01-02,B,EU\n")
+    raw = read_reports([a, b])
+    assert raw.rejected[["file", "line"]].values.tolist() == [[str(a), 3], [str(b), 2]]
+    assert raw.table["region"].tolist()[1] == "EU" and pd.isna(raw.table["region"].iloc[0])
