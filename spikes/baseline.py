@@ -32,6 +32,11 @@ PASSES = 3
 #: Smallest mean the noise model uses, so that an empty night still has a finite tail.
 MIN_MEAN = 1e-3
 ROLLING_WINDOW = pd.Timedelta(hours=6)
+#: Time scale at which autocorrelation of the noise is measured.
+INFLATION_SCALE = pd.Timedelta(hours=1)
+CHI2_1_MEDIAN = 0.454936
+#: Fewest complete normal blocks needed to measure the inflation.
+MIN_BLOCKS = 10
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,17 @@ class Baseline:
         True where a bucket was used as normal traffic in the final estimate.
     method : {"weekly", "daily", "rolling"}
         Which seasonal model the history allowed.
+    inflation : pd.Series
+        Variance inflation per product at the one-hour scale: the variance of hourly
+        sums of normal buckets over what independent buckets would give (1 = no
+        autocorrelation). Evidence accumulated over many buckets is divided by it.
     """
 
     expected: pd.DataFrame
     dispersion: pd.Series
     normal: pd.DataFrame
     method: Literal["weekly", "daily", "rolling"]
+    inflation: pd.Series | None = None
 
     def std(self) -> pd.DataFrame:
         """Standard deviation of the counts under the noise model."""
@@ -154,11 +164,14 @@ def fit_baseline(
         anomalous[:-1] |= anomalous[1:].copy()
         normal = observed & ~anomalous
     expected = pd.DataFrame(mu, index=counts.index, columns=counts.columns)
+    block = max(1, int(INFLATION_SCALE / bucket))
     return Baseline(
         expected=expected,
         dispersion=pd.Series(alpha, index=counts.columns, name="dispersion"),
         normal=pd.DataFrame(normal, index=counts.index, columns=counts.columns),
         method=method,
+        inflation=pd.Series(_variance_inflation(y, mu, alpha, normal, block),
+                            index=counts.columns, name="inflation"),
     )
 
 
@@ -248,3 +261,32 @@ def _dispersion(y: np.ndarray, mu: np.ndarray, normal: np.ndarray) -> np.ndarray
     den = np.nansum(scale, axis=0)
     alpha = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.clip(alpha, 0.0, 100.0)
+
+
+def _variance_inflation(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
+                        normal: np.ndarray, block: int) -> np.ndarray:
+    """Variance of block sums of Pearson residuals over the block length, per column.
+
+    Estimated robustly from the median of the squared block sums; only blocks made
+    entirely of normal buckets count. 1 where the residuals are
+    independent; larger where noise persists over several buckets (bursts).
+    """
+    n, p = y.shape
+    out = np.ones(p)
+    if block < 2 or n < block * MIN_BLOCKS:
+        return out
+    sd = np.sqrt(np.maximum(mu, MIN_MEAN) + alpha * mu**2)
+    resid = np.where(normal, (y - mu) / sd, 0.0)
+    usable = (n // block) * block
+    sums = resid[:usable].reshape(-1, block, p).sum(axis=1)
+    full = normal[:usable].reshape(-1, block, p).all(axis=1)
+    count = full.sum(axis=0)
+    ok = count >= MIN_BLOCKS
+    squares = np.where(full, sums**2 / block, np.nan)
+    # Median over blocks (a chi-square with one degree of freedom has median 0.455), so
+    # that a minority of disturbed hours (a level shift, an unmasked outage edge) does
+    # not count as noise.
+    with np.errstate(all="ignore"):
+        ratio = np.nanmedian(squares[:, ok], axis=0) / CHI2_1_MEDIAN
+    out[ok] = np.maximum(ratio, 1.0)
+    return out

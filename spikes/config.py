@@ -66,9 +66,9 @@ class DetectionConfig:
     weekly_min_days : int
         With at least this many days of data, weekdays and weekends get separate
         baselines. Default 14.
-    onset_search_buckets : int
-        How many buckets before a candidate's first alarm the change-point search may
-        place its onset. Default 12.
+    onset_search : str
+        How long before a candidate's start the change-point search may place its
+        onset. Default "1h".
     calibrate : bool
         Raise each product's thresholds where its own history shows noise burstier than
         the model (see :func:`spikes.detectors.base.calibrated_threshold`), so that real
@@ -88,7 +88,7 @@ class DetectionConfig:
     baseline_days: int = 14
     baseline_smoothing: str = "30min"
     weekly_min_days: int = 14
-    onset_search_buckets: int = 12
+    onset_search: str = "1h"
     calibrate: bool = True
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -103,8 +103,7 @@ class DetectionConfig:
         _check_positive(self, "min_excess_reports")
         _check_positive(self, "baseline_days", minimum=1)
         _check_positive(self, "weekly_min_days", minimum=1)
-        _check_positive(self, "onset_search_buckets")
-        for name in ("merge_gap", "event_window", "baseline_smoothing"):
+        for name in ("merge_gap", "event_window", "baseline_smoothing", "onset_search"):
             try:
                 delta = pd.Timedelta(getattr(self, name))
             except (ValueError, TypeError) as exc:

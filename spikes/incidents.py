@@ -6,11 +6,15 @@ For one product:
    by the change-point search of :func:`spikes.detectors.onset.locate_onset`;
 2. candidates that overlap are one stretch, listing every detector that fired;
 3. a stretch must be large enough to matter: reports at least ``min_ratio`` times the
-   baseline and at least ``min_excess_reports`` above it;
+   baseline and at least ``min_excess_reports`` above it, where the baseline is raised
+   to the local level when the hours before the stretch run above it (a launch day at
+   1.5x is not an outage, and the rise must stand out from it);
 4. stretches separated by at most ``merge_gap`` are one incident (a recovery aftershock
    belongs to its outage);
-5. an incident needs a core of at least ``min_buckets`` buckets: a lone one-bucket blip
-   is not an outage, though it may be an aftershock of one.
+5. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
+   a stretch must still run ``min_ratio`` above the baseline, improbably so under the
+   noise model; a one-bucket blip (with a noisy neighbour) is not an outage, though it
+   may be an aftershock of one.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from spikes.config import DetectionConfig
 from spikes.detectors.base import Candidate
 from spikes.detectors.onset import locate_onset
 from spikes.model import INCIDENT_COLUMNS
+from spikes.noise import upper_tail_surprise
 
+#: How far before a stretch its context (the local level) is measured.
+CONTEXT = pd.Timedelta(hours=3)
+#: Significance the rest of a stretch needs without its largest buckets (see _sustained).
+SUSTAINED_P = 0.01
 #: Severity levels by the peak's ratio to the baseline: (lowest ratio, name).
 SEVERITY_LEVELS = ((10.0, "critical"), (4.0, "major"), (0.0, "minor"))
 
@@ -56,6 +65,8 @@ def product_incidents(
     index: pd.DatetimeIndex,
     candidates: dict[str, list[Candidate]],
     config: DetectionConfig,
+    alpha: float = 0.0,
+    inflation: float = 1.0,
 ) -> pd.DataFrame:
     """Incidents of one product.
 
@@ -71,6 +82,10 @@ def product_incidents(
         Each detector's candidates, by detector name.
     config : DetectionConfig
         Thresholds (already specific to this product).
+    alpha : float
+        Negative-binomial dispersion of the product's counts.
+    inflation : float
+        Variance inflation of the product's noise over an hour (autocorrelation).
 
     Returns
     -------
@@ -79,19 +94,25 @@ def product_incidents(
         ``event_id`` (set later by :func:`spikes.events.assign_events`).
     """
     filled = np.where(np.isnan(y), -np.inf, y)
+    bucket = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
+    search = int(pd.Timedelta(config.onset_search) / bucket) if bucket else 0
     stretches = []
     for name, found in candidates.items():
         for cand in found:
             peak = cand.start + int(np.argmax(filled[cand.start : cand.stop + 1]))
-            lo = max(0, cand.start - config.onset_search_buckets)
-            onset = locate_onset(y, mu, lo, peak)
+            lo = max(0, cand.start - search)
+            onset = locate_onset(y, mu, lo, max(cand.alarm, lo + 1))
             onset = cand.start if onset is None else onset
             stretches.append(_Stretch(onset, max(cand.stop, peak), {name}, cand.strength))
     stretches = _merge(stretches, max_gap=0)
-    stretches = [s for s in stretches if _large_enough(s, y, mu, config)]
-    for s in stretches:
-        s.primary = s.end - s.onset + 1 >= config.min_buckets
-    bucket = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
+    context = _context_ratios(stretches, y, mu, int(CONTEXT / bucket) if bucket else 0,
+                              alpha, inflation)
+    kept = []
+    for s, level in zip(stretches, context, strict=True):
+        if _large_enough(s, y, mu * level, config):
+            s.primary = _sustained(s, y, mu * level, alpha, config)
+            kept.append(s)
+    stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
     merged = [s for s in _merge(stretches, max_gap=gap) if s.primary]
     rows = [_describe(product, s, y, mu, index) for s in merged]
@@ -113,14 +134,75 @@ def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
     return out
 
 
-def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, config: DetectionConfig) -> bool:
-    seg = slice(s.onset, s.end + 1)
-    seen = ~np.isnan(y[seg])
-    total = float(y[seg][seen].sum())
-    base = float(mu[seg][seen].sum())
-    if total - base < config.min_excess_reports:
+def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray,
+                  config: DetectionConfig) -> bool:
+    """Whether a stretch carries ``min_excess_reports`` above its baseline and, at its
+    height (the best ``min_buckets`` consecutive buckets), ``min_ratio`` times it."""
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
+    seen = ~np.isnan(ys)
+    if float(ys[seen].sum() - ms[seen].sum()) < config.min_excess_reports:
         return False
-    return total >= config.min_ratio * base
+    width = min(config.min_buckets, len(ys))
+    kernel = np.ones(width)
+    top = np.convolve(np.where(seen, ys, 0.0), kernel, mode="valid")
+    base = np.convolve(np.where(seen, ms, 0.0), kernel, mode="valid")
+    return bool(np.any(top >= config.min_ratio * np.maximum(base, 1e-9)))
+
+
+def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, alpha: float,
+               config: DetectionConfig) -> bool:
+    """Whether a stretch is more than its ``min_buckets - 1`` largest buckets.
+
+    Without them, the rest must still run ``min_ratio`` above the baseline and be
+    improbable under the noise model (p <= :data:`SUSTAINED_P`): a one-bucket blip with a
+    noisy neighbour is not, an outage that lasts is.
+    """
+    drop = config.min_buckets - 1
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
+    seen = ~np.isnan(ys)
+    ys, ms = ys[seen], ms[seen]
+    if len(ys) <= drop:
+        return False
+    keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
+    total, base = float(ys[keep].sum()), float(ms[keep].sum())
+    if total < config.min_ratio * base:
+        return False
+    # The rest is a sum of buckets: its dispersion shrinks with the number summed.
+    surprise = upper_tail_surprise(np.array([total]), np.array([base]),
+                                   np.array([alpha / max(len(keep), 1)]))[0]
+    return surprise >= -np.log10(SUSTAINED_P)
+
+
+def _context_ratios(stretches: list[_Stretch], y: np.ndarray, mu: np.ndarray,
+                    reach: int, alpha: float, inflation: float) -> list[float]:
+    """Local level just before each stretch, as a multiple of the baseline (at least 1).
+
+    Over the `reach` buckets before the stretch's onset that are in no stretch. A
+    day-long level shift (a launch day at 1.5x) raises this local level, and a stretch
+    must then stand ``min_ratio`` above it, not only above the seasonal baseline. Only
+    the time before counts: after the onset, a long outage's own tail would raise it.
+    Only the part of the rise beyond two standard deviations of the noise (negative
+    binomial, inflated for autocorrelation) counts, so that ordinary slow wobbles of
+    the traffic do not raise the bar.
+    """
+    if reach == 0:
+        return [1.0] * len(stretches)
+    outside = ~np.isnan(y)
+    for s in stretches:
+        outside[s.onset : s.end + 1] = False
+    ys = np.where(outside, y, 0.0)
+    ms = np.where(outside, mu, 0.0)
+    vs = np.where(outside, mu + alpha * mu**2, 0.0) * inflation
+    cy, cm, cv = (np.concatenate([[0.0], np.cumsum(a)]) for a in (ys, ms, vs))
+    out = []
+    for s in stretches:
+        lo, hi = max(0, s.onset - reach), s.onset
+        total, base, var = cy[hi] - cy[lo], cm[hi] - cm[lo], cv[hi] - cv[lo]
+        if base <= 0:
+            out.append(1.0)
+            continue
+        out.append(max(1.0, (total - 2.0 * np.sqrt(var)) / base))
+    return out
 
 
 def _describe(product: str, s: _Stretch, y: np.ndarray, mu: np.ndarray,

@@ -188,6 +188,9 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     y_all = data.counts.to_numpy(dtype=float)
     score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
     observed = (~np.isnan(y_all)).sum(axis=0)
+    alpha_all = scored.baseline.dispersion.to_numpy(dtype=float)
+    inflation = scored.baseline.inflation
+    inflation_all = np.ones(len(alpha_all)) if inflation is None else inflation.to_numpy(float)
     position = {str(c): i for i, c in enumerate(data.counts.columns)}
     wanted = list(position) if products is None else [str(p) for p in products]
     tables = []
@@ -209,7 +212,8 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
             continue
         tables.append(
             product_incidents(product, y_all[:, j], mu_all[:, j], data.counts.index,
-                              candidates, own)
+                              candidates, own, alpha=float(alpha_all[j]),
+                              inflation=float(inflation_all[j]))
         )
     tables = [t for t in tables if not t.empty]
     if not tables:

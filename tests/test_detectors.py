@@ -69,6 +69,7 @@ def test_cusum_equals_page_recursion() -> None:
     got = det.score(counts, base)["p0"].to_numpy()
     llr = log_likelihood_ratio(counts["p0"].to_numpy(), base.expected["p0"].to_numpy(),
                                np.array([base.dispersion["p0"]]), 2.5)
+    llr = llr / base.inflation["p0"]  # evidence discounted for autocorrelated noise
     s, expected = 0.0, []
     for x in llr:
         s = max(0.0, s + x)
@@ -116,3 +117,44 @@ def test_cost_is_a_ruptures_cost() -> None:
     assert cost.error(0, 4) > cost.error(0, 2) + cost.error(2, 4)
     assert isinstance(cost, rpt.base.BaseCost)
     assert cost.rate(2, 4) == pytest.approx(9.0)
+
+
+def test_cusum_splits_two_outages_inside_one_excursion() -> None:
+    # After a huge outage the statistic drains slowly at low volume; a second outage a
+    # few hours later must still be its own candidate, starting at its own rise.
+    scores = np.concatenate([np.linspace(0, 500, 20), np.linspace(500, 440, 60),
+                             np.linspace(440, 520, 10)])
+    found = CusumDetector().candidates(scores, threshold=10.0)
+    assert [(c.start, c.stop) for c in found] == [(1, 19), (80, 89)]
+    assert found[1].strength == pytest.approx(80.0)
+
+
+def test_calibration_raises_threshold_only_for_bursty_history() -> None:
+    from spikes.detectors.base import calibrated_threshold
+
+    rng = np.random.default_rng(0)
+    # Excursion maxima of a well-calibrated CUSUM: excess over 1 ~ Exp(1).
+    calm = 1.0 + rng.exponential(1.0, 400)
+    bursty = 1.0 + rng.exponential(8.0, 400)
+    h_calm = calibrated_threshold(calm, weeks=3, false_alarms_per_week=0.1, low=1.0)
+    h_bursty = calibrated_threshold(bursty, weeks=3, false_alarms_per_week=0.1, low=1.0)
+    assert h_calm == pytest.approx(1 + np.log(400 / 0.3), rel=0.15)
+    assert h_bursty > 5 * h_calm
+    # Real outages in the top (a few percent) hardly move it.
+    spiked = np.concatenate([calm, [300.0, 500.0, 800.0, 900.0]])
+    assert calibrated_threshold(spiked, 3, 0.1, low=1.0) == pytest.approx(h_calm, rel=0.05)
+    assert calibrated_threshold(calm[:10], 3, 0.1, low=1.0) is None
+
+
+def test_inflation_measures_autocorrelated_noise() -> None:
+    rng = np.random.default_rng(7)
+    index = pd.date_range("2026-01-05", periods=288 * 14, freq="5min", tz="UTC")
+    independent = rng.poisson(30.0, len(index)).astype(float)
+    # A rate wobble that persists for hours: the same NB variance per bucket, but hourly
+    # sums vary far more than independent buckets would.
+    slow = np.repeat(rng.gamma(20, 1 / 20, len(index) // 24 + 1), 24)[: len(index)]
+    persistent = rng.poisson(30.0 * slow).astype(float)
+    counts = pd.DataFrame({"iid": independent, "slow": persistent}, index=index)
+    base = fit_baseline(counts, BUCKET)
+    assert base.inflation["iid"] == pytest.approx(1.0, abs=0.3)
+    assert base.inflation["slow"] > 3.0

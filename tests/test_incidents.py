@@ -77,3 +77,27 @@ def test_ongoing_incident_at_last_bucket() -> None:
 @pytest.mark.parametrize(("ratio", "name"), [(2.0, "minor"), (4.0, "major"), (25.0, "critical")])
 def test_severity_levels(ratio: float, name: str) -> None:
     assert severity_of(ratio) == name
+
+
+def test_level_shift_day_is_not_an_outage() -> None:
+    # Hours at 1.5x before a stretch at 2.2x: the stretch is not 2x its local level.
+    index = pd.date_range("2026-01-22", periods=120, freq="5min", tz="UTC")
+    mu = np.full(120, 100.0)
+    y = np.full(120, 150.0)
+    y[90:100] = 220.0
+    cand = {"cusum": [Candidate(90, 92, 99, 30.0)]}
+    assert product_incidents("p", y, mu, index, cand, DetectionConfig()).empty
+    calm = np.full(120, 100.0)
+    calm[90:100] = 220.0
+    assert len(product_incidents("p", calm, mu, index, cand, DetectionConfig())) == 1
+
+
+def test_blip_with_noisy_neighbour_is_not_sustained() -> None:
+    y, mu = _series({30: 12, 31: 1}, base=0.4)
+    found = product_incidents("p", y, mu, INDEX, {"cusum": [Candidate(30, 30, 31, 20.0)]},
+                              DetectionConfig())
+    assert found.empty
+    y2, _ = _series({30: 12, 31: 6, 32: 5}, base=0.4)
+    found2 = product_incidents("p", y2, mu, INDEX, {"cusum": [Candidate(30, 30, 32, 20.0)]},
+                               DetectionConfig())
+    assert len(found2) == 1

@@ -86,15 +86,16 @@ MIN_EXCURSIONS = 30
 
 
 def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
-                         *, low: float, bulk_quantile: float = 0.9) -> float | None:
+                         *, low: float) -> float | None:
     """Threshold at which a product's own noise excursions meet the false-alarm budget.
 
     The number of excursions whose maximum exceeds ``h`` decays exponentially in ``h``
     (for a well-specified CUSUM as ``exp(-h)``; slower when real traffic is burstier than
-    the noise model). The decay rate is estimated from the bulk of the product's own
-    excursions, between `low` and their `bulk_quantile` quantile, which leaves the rare
-    real outages in the top out of the fit; the threshold is then placed where the
-    expected number of noise excursions above it is ``false_alarms_per_week * weeks``.
+    the noise model). The decay rate is estimated from the median of the excursion
+    maxima above `low` (``rate = ln 2 / median excess``), which the rare real outages in
+    the top cannot move as long as they are under half of the excursions; the threshold
+    is then placed where the expected number of noise excursions above it is
+    ``false_alarms_per_week * weeks``.
 
     Parameters
     ----------
@@ -106,8 +107,6 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
         The false-alarm budget.
     low : float
         Smallest excursion maximum used in the fit.
-    bulk_quantile : float
-        Upper end of the bulk used in the fit.
 
     Returns
     -------
@@ -117,11 +116,10 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     maxima = maxima[maxima >= low]
     if len(maxima) < MIN_EXCURSIONS or weeks <= 0:
         return None
-    high = float(np.quantile(maxima, bulk_quantile))
-    above_high = int((maxima >= high).sum())
-    if high <= low or above_high == 0:
+    median_excess = float(np.median(maxima - low))
+    if median_excess <= 0:
         return None
-    decay = np.log(len(maxima) / above_high) / (high - low)
+    decay = np.log(2.0) / median_excess
     budget = false_alarms_per_week * weeks
     return float(low + np.log(len(maxima) / budget) / decay)
 
