@@ -54,7 +54,7 @@ def load_inputs(args: argparse.Namespace, inputs: Sequence[str]):  # noqa: ANN20
         category_col=args.category_col,
         product=args.product,
         tz=args.tz,
-        progress=True,
+        progress=len(inputs) > 1,
     )
 
 
