@@ -96,12 +96,16 @@ def product_incidents(
     filled = np.where(np.isnan(y), -np.inf, y)
     bucket = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
     search = int(pd.Timedelta(config.onset_search) / bucket) if bucket else 0
+    seen = ~np.isnan(y)
+    typical = float(np.median(mu[seen])) if seen.any() else 0.0
+    dispersion = inflation * (1.0 + alpha * typical)
     stretches = []
     for name, found in candidates.items():
         for cand in found:
             peak = cand.start + int(np.argmax(filled[cand.start : cand.stop + 1]))
             lo = max(0, cand.start - search)
-            onset = locate_onset(y, mu, lo, max(cand.alarm, lo + 1))
+            onset = locate_onset(y, mu, lo, peak, min_ratio=config.min_ratio,
+                                 dispersion=dispersion)
             onset = cand.start if onset is None else onset
             stretches.append(_Stretch(onset, max(cand.stop, peak), {name}, cand.strength))
     stretches = _merge(stretches, max_gap=0)

@@ -81,6 +81,8 @@ class Detector(ABC):
         return f"{type(self).__name__}({params})"
 
 
+#: Excursions the noise model expects above the calibration's upper fitting level.
+MID_EXCEEDANCES = 10
 #: Fewest excursions from which a product's own history calibrates its threshold.
 MIN_EXCURSIONS = 30
 
@@ -89,13 +91,14 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
                          *, low: float) -> float | None:
     """Threshold at which a product's own noise excursions meet the false-alarm budget.
 
-    The number of excursions whose maximum exceeds ``h`` decays exponentially in ``h``
-    (for a well-specified CUSUM as ``exp(-h)``; slower when real traffic is burstier than
-    the noise model). The decay rate is estimated from the median of the excursion
-    maxima above `low` (``rate = ln 2 / median excess``), which the rare real outages in
-    the top cannot move as long as they are under half of the excursions; the threshold
-    is then placed where the expected number of noise excursions above it is
-    ``false_alarms_per_week * weeks``.
+    For a well-specified CUSUM of log-likelihood ratios, the share of excursions whose
+    maximum exceeds ``h`` is at most ``exp(-(h - low))`` beyond `low` (Wald's identity).
+    Traffic burstier than the noise model shows a slower decay. The decay rate is
+    measured between `low` and the level ``mid`` that the model expects
+    :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise still outnumbers
+    the few real outages of a history, and extrapolated to the level that noise
+    excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
+    as fast as the model says, this is no higher than the model's own threshold.
 
     Parameters
     ----------
@@ -114,14 +117,14 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
         The calibrated threshold, or None with under :data:`MIN_EXCURSIONS` excursions.
     """
     maxima = maxima[maxima >= low]
-    if len(maxima) < MIN_EXCURSIONS or weeks <= 0:
+    n = len(maxima)
+    if n < MIN_EXCURSIONS or weeks <= 0:
         return None
-    median_excess = float(np.median(maxima - low))
-    if median_excess <= 0:
-        return None
-    decay = np.log(2.0) / median_excess
+    mid = low + np.log(n / MID_EXCEEDANCES)
+    above_mid = max(int((maxima >= mid).sum()), 1)
+    decay = min(np.log(n / above_mid) / (mid - low), 1.0)
     budget = false_alarms_per_week * weeks
-    return float(low + np.log(len(maxima) / budget) / decay)
+    return float(low + np.log(n / budget) / max(decay, 1e-3))
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,10 @@ import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
 
-from spikes.noise import MIN_MEAN
+from spikes.noise import MIN_MEAN, upper_tail_surprise
+
+#: -log10 p from which a segment before the peak counts as part of the rise.
+SIGNIFICANT = 2.0
 
 
 class CostSeasonalPoisson(BaseCost):
@@ -54,8 +57,17 @@ class CostSeasonalPoisson(BaseCost):
         return float((self._cy[end] - self._cy[start]) / base) if base > 0 else 0.0
 
 
-def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int) -> int | None:
-    """Most likely start of the rise that peaks at `peak`, searched in ``[lo, peak]``.
+def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
+                 min_ratio: float = 2.0, dispersion: float = 1.0) -> int | None:
+    """Start of the rise that peaks at `peak`, searched in ``[lo, peak]``.
+
+    The window is segmented by ruptures' binary segmentation with the seasonal Poisson
+    cost and a BIC penalty (``dispersion x ln n`` nats per change point, the dispersion
+    accounting for noise beyond Poisson). Walking back from the segment that holds the
+    peak, the onset is the start of the earliest segment of the unbroken run of
+    segments at least `min_ratio` times the baseline, significantly so (p <= 1 %): a
+    slow trickle that grows into the outage belongs to it, an earlier quiet stretch (or
+    two stray reports in a quiet night) does not.
 
     Parameters
     ----------
@@ -65,22 +77,51 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int) -> int | Non
         First position the onset may take.
     peak : int
         Position of the incident's peak (the rise is over by then).
+    min_ratio : float
+        Ratio to the baseline from which a segment counts as part of the rise.
+    dispersion : float
+        Variance of the counts over their Poisson variance (>= 1), scaling the penalty.
 
     Returns
     -------
     int or None
-        Position of the onset bucket, or None when no split raises the rate (the window
-        is flat or starts inside an earlier rise).
+        Position of the onset bucket, or None when no segment before the peak is
+        elevated (the caller keeps its own estimate).
     """
     if peak <= lo:
         return None
     signal = np.column_stack([y[lo : peak + 1], mu[lo : peak + 1]])
+    n = len(signal)
     cost = CostSeasonalPoisson()
     algo = rpt.Binseg(custom_cost=cost, min_size=1, jump=1).fit(signal)
-    bkps = algo.predict(n_bkps=1)
-    split = bkps[0]
-    if split >= len(signal):
+    ends = algo.predict(pen=max(dispersion, 1.0) * np.log(n))
+    starts = [0, *ends[:-1]]
+    onset, first_end = None, None
+    for start, end in reversed(list(zip(starts, ends, strict=True))):
+        if cost.rate(start, end) < min_ratio or not _significant(cost, start, end, dispersion):
+            break
+        onset, first_end = start, end
+    if onset is None:
         return None
-    if cost.rate(split, len(signal)) <= cost.rate(0, split):
-        return None
-    return lo + split
+    # The penalty may have kept a quiet lead-in and the first part of a slow ramp in
+    # one segment: split the earliest segment once more where the rate leaves the
+    # baseline, if its head is not itself elevated.
+    if first_end - onset >= 2:
+        split = rpt.Binseg(custom_cost=CostSeasonalPoisson(), min_size=1, jump=1).fit(
+            signal[onset:first_end]).predict(n_bkps=1)[0]
+        head_quiet = (cost.rate(onset, onset + split) < min_ratio
+                      or not _significant(cost, onset, onset + split, dispersion))
+        if head_quiet and cost.rate(onset + split, first_end) >= min_ratio:
+            onset += split
+    return lo + onset
+
+
+def _significant(cost: CostSeasonalPoisson, start: int, end: int, dispersion: float) -> bool:
+    """Whether the segment's total is improbably high for its baseline (p <= 1 %), under a
+    quasi-Poisson law (counts and baseline divided by the dispersion)."""
+    scale = max(dispersion, 1.0)
+    total = (cost._cy[end] - cost._cy[start]) / scale  # noqa: SLF001
+    base = (cost._cm[end] - cost._cm[start]) / scale  # noqa: SLF001
+    surprise = upper_tail_surprise(np.array([np.floor(total)]), np.array([base]),
+                                   np.array([0.0]))[0]
+    return bool(surprise >= SIGNIFICANT)
