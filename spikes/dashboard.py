@@ -36,8 +36,10 @@ __all__ = [
     "breakdown_shares",
     "default_event",
     "default_range",
+    "duration_text",
     "escape_markdown",
     "event_figure",
+    "event_members",
     "event_table",
     "incident_table",
     "local_times",
@@ -50,7 +52,7 @@ __all__ = [
 #: Colour of each product status (red = outage, amber = elevated, green = normal).
 STATUS_COLORS = {"outage": "#d62728", "elevated": "#f28e2b", "normal": "#2ca02c"}
 #: Status as shown in tables, with a coloured marker that survives copy and paste.
-STATUS_LABELS = {"outage": "🔴 outage", "elevated": "🟠 elevated", "normal": "🟢 normal"}
+STATUS_LABELS = {"outage": "● outage", "elevated": "● elevated", "normal": "● normal"}
 #: Fill of an incident by severity.
 SEVERITY_COLORS = {"minor": "#f2b134", "major": "#f07b3f", "critical": "#d62728"}
 REPORTS_COLOR = "#1f4e79"
@@ -165,7 +167,23 @@ def _fmt_time(t: object, tz: str) -> str:
     return pd.Timestamp(t).tz_convert(tz).strftime(DATE_FORMAT)
 
 
-def _minutes(delta: pd.Timedelta) -> str:
+def duration_text(delta: pd.Timedelta) -> str:
+    """A duration as people write it: ``5 min``, ``1.5 h``.
+
+    Parameters
+    ----------
+    delta : pd.Timedelta
+        The duration.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> duration_text(pd.Timedelta("5min")), duration_text(pd.Timedelta("90min"))
+    ('5 min', '1.5 h')
+    """
     minutes = delta / pd.Timedelta(minutes=1)
     if minutes < 60:
         return f"{minutes:g} min"
@@ -318,6 +336,7 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
         suffix = "" if i == 0 else str(i + 1)
         name = plot_text(row.product)
         color = STATUS_COLORS.get(row.status, REPORTS_COLOR)
+        line_color = REPORTS_COLOR if row.status == "normal" else color
         axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
         traces.append(dict(
             type="scatter", x=x, y=expected[row.product].to_numpy(dtype=float),
@@ -326,11 +345,11 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
             hovertemplate=f"{name} baseline %{{y:.1f}}<extra></extra>", **axes))
         traces.append(dict(
             type="scatter", x=x, y=counts[row.product].to_numpy(dtype=float), name="reports",
-            mode="lines", line=dict(color=color, width=1.6), fill="tozeroy",
-            fillcolor=_alpha(color, 0.12), legendgroup="reports", showlegend=i == 0,
+            mode="lines", line=dict(color=line_color, width=1.4), fill="tozeroy",
+            fillcolor=_alpha(line_color, 0.10), legendgroup="reports", showlegend=i == 0,
             hovertemplate=f"{name} reports %{{y:.0f}}<extra></extra>", **axes))
         layout[f"xaxis{suffix}"] = dict(
-            type="date", tickformatstops=TICK_FORMAT_STOPS, nticks=4, tickfont=dict(size=10),
+            type="date", tickformat="%H:%M", nticks=5, tickfont=dict(size=10),
             showgrid=True, gridcolor=GRID_COLOR,
             matches=None if i == 0 else "x")
         layout[f"yaxis{suffix}"] = dict(rangemode="tozero", nticks=3, tickfont=dict(size=10),
@@ -341,8 +360,8 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
             showarrow=False, font=dict(size=12, color=color)))
     layout.update(
         template=TEMPLATE,
-        height=60 + 150 * rows,
-        grid=dict(rows=rows, columns=columns, pattern="independent", xgap=0.06, ygap=0.32),
+        height=70 + 150 * rows,
+        grid=dict(rows=rows, columns=columns, pattern="independent", xgap=0.06, ygap=0.45),
         annotations=annotations,
         hovermode="x",
         margin=dict(l=10, r=10, t=60, b=10),
@@ -427,9 +446,12 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
                                text=plot_text(label), showarrow=False, xanchor="left",
                                yanchor="top", xshift=4, font=dict(size=12, color=color),
                                bgcolor="rgba(255,255,255,0.75)")
-    _style(fig, height=430, tz=tz)
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10),
-                      yaxis_title=f"reports per {_minutes(bucket)}")
+    _style(fig, height=450, tz=tz)
+    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10),
+                      yaxis_title=f"reports per {duration_text(bucket)}",
+                      title=dict(text=f"<b>{plot_text(product)}</b>: reports vs seasonal "
+                                      f"baseline ({tz})", x=0, y=0.98, yanchor="top"),
+                      legend=dict(y=1.0, yanchor="bottom"))
     fig.update_xaxes(range=[_local(start, tz), _local(end + bucket, tz)])
     return fig
 
@@ -474,7 +496,7 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     own = incidents if product is None else incidents[incidents["product"] == product]
-    own = own.sort_values("onset", ascending=False)
+    own = own.sort_values(["onset", "product"], ascending=False, kind="stable")
     out = pd.DataFrame(
         {
             "event": own["event_id"].astype(str),
@@ -482,7 +504,8 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "onset": [_fmt_time(t, tz) for t in own["onset"]],
             "peak": [_fmt_time(t, tz) for t in own["peak"]],
             "end": [_fmt_time(t, tz) for t in own["end"]],
-            "duration": [_minutes(e - o) for o, e in zip(own["onset"], own["end"], strict=True)],
+            "duration": [duration_text(e - o)
+                         for o, e in zip(own["onset"], own["end"], strict=True)],
             "severity": own["severity"].astype(str),
             "peak reports": own["peak_reports"].astype(float).round(0),
             "baseline": own["baseline_reports"].astype(float).round(1),
@@ -571,16 +594,17 @@ def breakdown_figure(shares: pd.DataFrame, title: str) -> go.Figure:
     """
     labels = [plot_text(v) for v in shares.index]
     fig = go.Figure()
-    for column, color in (("normal times", BASELINE_COLOR), ("during incident", "#d62728")):
+    for column, color in (("during incident", "#d62728"), ("normal times", BASELINE_COLOR)):
         fig.add_trace(go.Bar(y=labels, x=shares[column].to_numpy(), name=column,
                              orientation="h", marker_color=color,
-                             text=[f"{v:.0%}" for v in shares[column]], textposition="auto",
+                             text=[f"{v:.0%}" for v in shares[column]],
+                             textposition="outside", cliponaxis=False,
                              hovertemplate="%{y}: %{x:.1%}<extra>" + column + "</extra>"))
     fig.update_layout(template=TEMPLATE, font=FONT, barmode="group",
-                      height=90 + 34 * len(labels), title=dict(text=plot_text(title), x=0),
-                      margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1,
-                                  xanchor="right", traceorder="reversed"),
+                      height=120 + 40 * len(labels), title=dict(text=plot_text(title), x=0),
+                      margin=dict(l=10, r=30, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0,
+                                  xanchor="left"),
                       hovermode="y unified")
     fig.update_xaxes(tickformat=".0%", rangemode="tozero", gridcolor="#ececec")
     fig.update_yaxes(autorange="reversed")
@@ -623,6 +647,36 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
         },
         columns=columns,
     ).reset_index(drop=True)
+
+
+def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.DataFrame:
+    """The incidents of one event, first mover first, with their delay after it.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        Output of :func:`spikes.pipeline.analyze`.
+    event_id : str
+        The event.
+    tz : str
+        Time zone of the times.
+
+    Returns
+    -------
+    pd.DataFrame
+        The columns of :func:`incident_table` with ``after first`` after ``product``, in
+        order of onset (then product, as on the event timeline).
+    """
+    incidents = analysis.incidents
+    members = incidents[incidents["event_id"] == event_id].sort_values(["onset", "product"])
+    table = incident_table(members, tz).iloc[::-1].reset_index(drop=True)
+    if members.empty:
+        table.insert(2, "after first", pd.Series(dtype="object"))
+        return table
+    first = members["onset"].iloc[0]
+    table.insert(2, "after first", [f"+{duration_text(t - first)}" if t > first else "first"
+                                    for t in members["onset"]])
+    return table
 
 
 def default_event(events: pd.DataFrame) -> str | None:
@@ -685,7 +739,7 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
         name = plot_text(inc.product)
         onset, end = _local(inc.onset, tz), _local(inc.end + bucket, tz)
         delay = inc.onset - first
-        label = "first" if delay == pd.Timedelta(0) else f"+{_minutes(delay)}"
+        label = "first" if delay == pd.Timedelta(0) else f"+{duration_text(delay)}"
         fig.add_trace(
             go.Bar(y=[name], x=[(end - onset) / pd.Timedelta(milliseconds=1)], base=[onset],
                    orientation="h", marker_color=SEVERITY_COLORS.get(inc.severity, "#d62728"),

@@ -1,0 +1,561 @@
+"""spikes dashboard: every product's outages at a glance.
+
+Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.gz`` (the
+environment variable ``SPIKES_DATA`` names another file on the server, for admins).
+
+Views (tabs, rendered lazily: only the open one runs): Overview, Product, Events, Data, and
+Tuning once ``spikes.tuning_view.render_tuning`` exists. A view is a function
+``render(ctx: spikes.dashboard.ViewContext) -> None`` listed in :func:`views`.
+
+URL query parameters select what a link opens: ``?view=product&product=Outlook&tz=UTC``
+(``view`` is one of the tab names, case-insensitive). Switching tabs, products or time
+zones updates the URL.
+
+Data loading. The Data view's upload form stores the file as
+``st.session_state["spikes_upload"] = {"name": str, "data": bytes, "options": dict}``
+(``options``: the input options of ``spikes.buckets.load_reports``: ``fmt``, ``bucket``,
+``tz``, ``timestamp_col``, ``product_col``, ``count_col``, ``region_col``,
+``category_col``, ``product``). Tests inject a file the same way (``AppTest`` cannot
+upload), e.g. ``at.session_state["spikes_upload"] = {"name": "bad.csv", "data": b"x\\n"}``.
+A file that cannot be read shows the library's error message in an error box and the
+dashboard falls back to the bundled data. No file path is ever taken from the URL.
+
+Speed. Reading, scoring and thresholding are cached with ``st.cache_resource`` (keyed on
+the file's SHA-256, the input options and the settings): moving a threshold slider only
+re-runs :func:`spikes.pipeline.rethreshold`; changing product, range or time zone
+re-runs nothing but the figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import io
+import os
+import zoneinfo
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from spikes import dashboard as dash
+from spikes.buckets import load_reports
+from spikes.config import DetectionConfig
+from spikes.errors import SpikesInputError
+from spikes.model import ReportData
+from spikes.output import to_safe_csv
+from spikes.pipeline import SCORE_KEYS, Analysis, Scored, product_status, rethreshold, score_reports
+
+ROOT = Path(__file__).resolve().parent
+BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
+UPLOAD_KEY = "spikes_upload"
+ERROR_KEY = "spikes_load_error"
+INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "product_col", "count_col",
+                 "region_col", "category_col", "product")
+FORMATS = ("auto", "events", "long", "wide", "single")
+COMMON_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Los_Angeles",
+                "Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo",
+                "Australia/Sydney")
+ALARM_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+GAPS = ("0min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", "6h", "12h")
+PLOT_CONFIG = {"displaylogo": False, "scrollZoom": True,
+               "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_excess_reports",
+              "merge_gap", "event_window")
+
+
+# --- cached stages -----------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    """SHA-256 of a file on disk (cached on its path, modification time and size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@st.cache_resource(show_spinner="Reading reports…", max_entries=8)
+def _load(digest: str, name: str, options: tuple[tuple[str, Any], ...],
+          _source: str | bytes) -> ReportData:
+    """Read and bucket a report file (cached on its digest and the input options)."""
+    if isinstance(_source, bytes):
+        handle = io.BytesIO(_source)
+        handle.name = name
+        return load_reports([handle], **dict(options))
+    return load_reports([_source], **dict(options))
+
+
+@st.cache_resource(show_spinner="Fitting baselines…", max_entries=8)
+def _score(digest: str, options: tuple[tuple[str, Any], ...],
+           score_settings: tuple[tuple[str, Any], ...], _data: ReportData) -> Scored:
+    """Baseline and detector scores (the expensive step), cached on data and settings."""
+    return score_reports(_data, DetectionConfig(**dict(score_settings)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _analyze(digest: str, options: tuple[tuple[str, Any], ...],
+             score_settings: tuple[tuple[str, Any], ...], config_toml: str,
+             _scored: Scored, _config: DetectionConfig) -> tuple[Analysis, pd.DataFrame]:
+    """Incidents, events and product status under the thresholds (the cheap step)."""
+    analysis = rethreshold(_scored, _config)
+    return analysis, product_status(analysis)
+
+
+# --- source and settings -----------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """The file to analyse: its name, a digest, its bytes or path, and input options."""
+
+    name: str
+    digest: str
+    content: str | bytes
+    options: tuple[tuple[str, Any], ...]
+
+
+def _clean_options(options: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """Input options with blanks dropped, in a fixed order (a cache key)."""
+    options = options or {}
+    out = []
+    for key in INPUT_OPTIONS:
+        value = options.get(key)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if key == "fmt" and value == "auto":
+            value = None
+        if value is not None:
+            out.append((key, value))
+    return tuple(out)
+
+
+def _bundled_source() -> Source:
+    stat = BUNDLED.stat()
+    return Source(name=BUNDLED.name, digest=_file_digest(str(BUNDLED), stat.st_mtime_ns,
+                                                         stat.st_size),
+                  content=str(BUNDLED), options=())
+
+
+def _uploaded_source() -> Source | None:
+    upload = st.session_state.get(UPLOAD_KEY)
+    if not upload:
+        return None
+    data = bytes(upload["data"])
+    return Source(name=str(upload.get("name") or "upload.csv"),
+                  digest=hashlib.sha256(data).hexdigest(), content=data,
+                  options=_clean_options(upload.get("options")))
+
+
+def load_source() -> tuple[Source, ReportData]:
+    """The data to show: the uploaded file if there is one and it reads, else the bundled
+    sample. A file that cannot be read leaves its error message in the session state."""
+    source = _uploaded_source()
+    if source is not None:
+        try:
+            return source, _load(source.digest, source.name, source.options, source.content)
+        except SpikesInputError as exc:
+            st.session_state[ERROR_KEY] = f"{source.name}: {exc}"
+            del st.session_state[UPLOAD_KEY]
+    source = _bundled_source()
+    return source, _load(source.digest, source.name, source.options, source.content)
+
+
+def _defaults() -> DetectionConfig:
+    return DetectionConfig()
+
+
+def _with(options: tuple, value: Any) -> tuple:
+    return tuple(sorted(set(options) | {value}, key=lambda v: pd.Timedelta(v)
+                        if isinstance(v, str) else v))
+
+
+def sidebar_settings() -> tuple[DetectionConfig, str]:
+    """The detector thresholds and display time zone chosen in the sidebar."""
+    base = _defaults()
+    side = st.sidebar
+    side.header("Detector settings")
+    side.caption("Applied live to every view. Scores are cached: a change here only "
+                 "re-thresholds.")
+    values = {
+        "min_ratio": side.slider(
+            "Min ratio to baseline", 1.0, 20.0, float(base.min_ratio), 0.1, key="min_ratio",
+            help="An incident's reports must reach this multiple of the baseline."),
+        "false_alarms_per_week": side.select_slider(
+            "False alarms per product-week", _with(ALARM_RATES, base.false_alarms_per_week),
+            value=base.false_alarms_per_week, key="false_alarms_per_week",
+            help="Target false-alarm rate under normal traffic; lower = stricter."),
+        "min_buckets": side.slider(
+            "Min buckets", 1, 24, int(base.min_buckets), key="min_buckets",
+            help="An incident must span at least this many buckets."),
+        "min_excess_reports": side.slider(
+            "Min excess reports", 0.0, 500.0, float(base.min_excess_reports), 1.0,
+            key="min_excess_reports", help="Reports above the baseline an incident needs."),
+        "merge_gap": side.select_slider(
+            "Merge gap", _with(GAPS, base.merge_gap), value=base.merge_gap, key="merge_gap",
+            help="Incidents of one product closer than this are one incident."),
+        "event_window": side.select_slider(
+            "Event window", _with(GAPS, base.event_window), value=base.event_window,
+            key="event_window",
+            help="Products whose onsets follow each other within this window form one "
+                 "event."),
+    }
+    side.button("Reset to defaults", on_click=_reset_settings, width="stretch")
+    side.divider()
+    side.header("Display")
+    zones = _zones()
+    tz = side.selectbox("Time zone", zones, key="tz", on_change=_sync_url, args=("tz",),
+                        help="Time zone of every time axis and table.")
+    side.divider()
+    if _tuning_renderer() is None:
+        side.caption("Tuning view: coming soon (it will appear as a tab).")
+    else:
+        side.caption("Tune the thresholds against labelled outages in the **Tuning** tab.")
+    try:
+        config = dataclasses.replace(base, **values)
+    except SpikesInputError as exc:
+        side.error(dash.escape_markdown(str(exc)))
+        config = base
+    return config, tz
+
+
+@functools.cache
+def _zones() -> list[str]:
+    """Time zones offered: common ones first, then every IANA zone (read once)."""
+    return list(COMMON_ZONES) + sorted(zoneinfo.available_timezones() - set(COMMON_ZONES))
+
+
+def _reset_settings() -> None:
+    base = _defaults()
+    for key in THRESHOLDS:
+        st.session_state[key] = getattr(base, key)
+
+
+def _sync_url(key: str) -> None:
+    """Mirror a widget's value in the URL so that the link reopens the same view."""
+    value = st.session_state.get(key)
+    if value is None:
+        return
+    st.query_params[key] = str(value).lower() if key == "view" else str(value)
+
+
+def _seed_from_url() -> None:
+    """Apply ``?view=&product=&tz=`` once per session, before the widgets exist."""
+    if st.session_state.get("_url_applied"):
+        return
+    st.session_state["_url_applied"] = True
+    params = st.query_params
+    product = params.get("product")
+    if product:
+        st.session_state["product"] = product  # checked against the data by the view
+    tz = params.get("tz")
+    if tz and tz in _zones():
+        st.session_state["tz"] = tz
+
+
+# --- views -----------------------------------------------------------------------------
+def render_overview(ctx: dash.ViewContext) -> None:
+    """Every product's status at the latest bucket, worst first, with sparklines."""
+    analysis = ctx.analysis
+    status = st.session_state["_status"]
+    counts = status["status"].value_counts()
+    latest = analysis.data.counts.index[-1]
+    cols = st.columns([1, 1, 1, 1, 1.4])
+    cols[0].metric("Outage", int(counts.get("outage", 0)), border=True)
+    cols[1].metric("Elevated", int(counts.get("elevated", 0)), border=True)
+    cols[2].metric("Normal", int(counts.get("normal", 0)), border=True)
+    cols[3].metric("Incidents in data", len(analysis.incidents), border=True)
+    latest = pd.Timestamp(latest).tz_convert(ctx.tz)
+    cols[4].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
+                   border=True)
+    table = dash.overview_table(analysis, ctx.tz, status=status)
+    st.subheader("Products, on fire first")
+    st.caption("Select a row to open its product view.")
+    colors = {label: dash.STATUS_COLORS[s] for s, label in dash.STATUS_LABELS.items()}
+    styled = table.style.map(lambda v: f"color: {colors.get(v, 'inherit')}; font-weight: 600",
+                             subset=["status"])
+    st.dataframe(
+        styled,
+        height=min(38 + 35 * len(table), 640),
+        hide_index=True,
+        key="overview_table",
+        on_select=_open_selected_product,
+        selection_mode="single-row",
+        column_config={
+            "product": st.column_config.TextColumn("Product", pinned=True),
+            "status": st.column_config.TextColumn("Status"),
+            "reports": st.column_config.NumberColumn("Reports now", format="%d"),
+            "baseline": st.column_config.NumberColumn("Baseline now", format="%.1f"),
+            "ratio": st.column_config.NumberColumn("× baseline", format="%.1f"),
+            "trend": st.column_config.LineChartColumn("Reports, last 24 h", y_min=0),
+            "current_onset": st.column_config.TextColumn(f"Current incident since ({ctx.tz})"),
+            "last_onset": st.column_config.TextColumn(f"Last incident onset ({ctx.tz})"),
+            "incidents": st.column_config.NumberColumn("Incidents", format="%d"),
+        },
+    )
+    st.session_state["_overview_products"] = list(table["product"])
+    st.subheader("Reports vs baseline, last 24 h")
+    st.plotly_chart(dash.overview_figure(analysis, ctx.tz, status=status), theme=None,
+                    config=PLOT_CONFIG, key="overview_chart")
+
+
+def _open_selected_product() -> None:
+    selection = st.session_state.get("overview_table")
+    rows = selection.selection.rows if selection is not None else []
+    products = st.session_state.get("_overview_products", [])
+    if rows and rows[0] < len(products):
+        st.session_state["product"] = products[rows[0]]
+        st.session_state["view"] = "Product"
+        st.query_params["view"] = "product"
+        st.query_params["product"] = products[rows[0]]
+
+
+def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Time range slider (in the display zone) with quick buttons; returns UTC bounds."""
+    data = ctx.analysis.data
+    index = data.counts.index
+    span = index[-1] - index[0]
+    step = data.bucket if span <= pd.Timedelta(days=3) else max(data.bucket,
+                                                                 pd.Timedelta(hours=1))
+    lo = dash.local_times(index[:1], ctx.tz)[0].floor(step).to_pydatetime()
+    hi = (dash.local_times(index[-1:], ctx.tz)[0] + data.bucket).ceil(step).to_pydatetime()
+    key = f"range::{ctx.key}::{ctx.tz}::{step}"
+
+    def last(hours: float | None) -> tuple[datetime, datetime]:
+        start = lo if hours is None else max(lo, hi - timedelta(hours=hours))
+        return start, hi
+
+    if key not in st.session_state:
+        st.session_state[key] = last(24)
+    presets = {"Last 24 h": 24, "Last 3 days": 72, "Last 7 days": 168, "All": None}
+    buttons = st.columns(len(presets) + 2)
+    for col, (label, hours) in zip(buttons, presets.items(), strict=False):
+        col.button(label, key=f"preset::{label}", width="stretch",
+                   on_click=st.session_state.__setitem__, args=(key, last(hours)))
+    chosen = st.slider("Time range", min_value=lo, max_value=hi, step=step.to_pytimedelta(),
+                       key=key, format="MMM DD HH:mm", label_visibility="collapsed")
+    start = _to_utc(chosen[0], ctx.tz)
+    end = _to_utc(chosen[1], ctx.tz) - data.bucket
+    return max(start, index[0]), max(min(end, index[-1]), start)
+
+
+def _to_utc(value: datetime, tz: str) -> pd.Timestamp:
+    stamp = pd.Timestamp(value).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert("UTC")
+
+
+def render_product(ctx: dash.ViewContext) -> None:
+    """One product: reports against its seasonal band, incidents, what people report."""
+    analysis = ctx.analysis
+    products = analysis.data.products
+    status = st.session_state["_status"].set_index("product")["status"]
+    if st.session_state.get("product") not in products:
+        st.session_state["product"] = status.index[0]
+    product = st.selectbox("Product", products, key="product", persist_state="session",
+                           on_change=_sync_url, args=("product",),
+                           format_func=lambda p: f"{p} — {status.get(p, '')}")
+    start, end = _range_widget(ctx)
+    st.plotly_chart(dash.product_figure(analysis, product, start, end, ctx.tz), theme=None,
+                    config=PLOT_CONFIG, key="product_chart")
+    own = dash.incident_table(analysis.incidents, ctx.tz, product)
+    st.subheader(f"Incidents: {len(own)}")
+    if own.empty:
+        st.info("No incident under the current thresholds.")
+        return
+    st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table")
+    incidents = analysis.incidents[analysis.incidents["product"] == product]
+    incidents = incidents.sort_values("onset", ascending=False).reset_index(drop=True)
+    in_range = incidents[(incidents["onset"] <= end) & (incidents["end"] >= start)]
+    default = int(in_range.index[0]) if len(in_range) else 0
+    labels = [f"{r.event_id} · {pd.Timestamp(r.onset).tz_convert(ctx.tz):%Y-%m-%d %H:%M} · "
+              f"{r.severity}" for r in incidents.itertuples(index=False)]
+    if analysis.data.breakdown is None:
+        st.caption("This data has no region or category column, so there is no breakdown "
+                   "of what people report.")
+        return
+    choice = st.selectbox("Breakdown of incident", range(len(labels)), index=default,
+                          format_func=labels.__getitem__, key=f"breakdown::{product}")
+    incident = incidents.iloc[choice]
+    left, right = st.columns(2)
+    for column, dimension, title in ((left, "category", "Most reported problems"),
+                                     (right, "region", "Where reports come from")):
+        shares = dash.breakdown_shares(analysis, product, incident, dimension)
+        with column:
+            if shares is None:
+                st.caption(f"No {dimension} in this data.")
+            else:
+                st.plotly_chart(dash.breakdown_figure(shares, title), theme=None,
+                                config=PLOT_CONFIG, key=f"breakdown_{dimension}")
+
+
+def render_events(ctx: dash.ViewContext) -> None:
+    """Incidents of several products grouped into events, on a shared timeline."""
+    analysis = ctx.analysis
+    events = analysis.events
+    if events.empty:
+        st.info("No incident under the current thresholds.")
+        return
+    multi = events[events["n_products"] > 1]
+    st.caption(f"{len(events)} events, {len(multi)} of them across several products "
+               f"(onsets within {analysis.config.event_window} of each other).")
+    table = dash.event_table(events, ctx.tz)
+    ids = list(table["event"])
+    labels = {
+        event: f"{event} · {onset} · {n} product(s) · first: {first}"
+        for event, onset, n, first in zip(table["event"], table["onset"], table["n products"],
+                                          table["first product"], strict=True)
+    }
+    if st.session_state.get("event") not in ids:
+        st.session_state["event"] = dash.default_event(events)
+    event_id = st.selectbox("Event", ids, key="event", persist_state="session",
+                            format_func=labels.__getitem__)
+    members = dash.event_members(analysis, event_id, ctx.tz)
+    st.subheader(f"Event {event_id}: {len(members)} product(s), first mover first")
+    st.plotly_chart(dash.event_figure(analysis, event_id, ctx.tz), theme=None,
+                    config=PLOT_CONFIG, key="event_chart")
+    st.dataframe(members.drop(columns=["event"]), hide_index=True, key="event_members")
+    st.subheader("All events")
+    st.dataframe(table, hide_index=True, key="event_table")
+
+
+def render_data(ctx: dash.ViewContext) -> None:
+    """The data shown, an upload form, and downloads."""
+    analysis = ctx.analysis
+    data = analysis.data
+    counts = data.counts
+    st.subheader("Data shown")
+    bundled = UPLOAD_KEY not in st.session_state
+    st.dataframe(pd.DataFrame({
+        "": ["file", "kind", "rows read", "rows rejected", "products", "bucket", "from",
+             "to"],
+        "value": [ctx.source + (" (bundled sample)" if bundled else ""), data.kind,
+                  f"{data.rows_read:,}", f"{len(data.rejected):,}", f"{len(data.products)}",
+                  dash.duration_text(data.bucket), dash.local_times(counts.index[:1], ctx.tz)[0]
+                  .strftime("%Y-%m-%d %H:%M"),
+                  dash.local_times(counts.index[-1:], ctx.tz)[0].strftime("%Y-%m-%d %H:%M")],
+    }), hide_index=True, key="data_summary")
+    if len(data.rejected):
+        with st.expander(f"{len(data.rejected):,} rejected rows"):
+            st.dataframe(data.rejected.head(1000), hide_index=True)
+    left, right = st.columns(2)
+    left.download_button("Download incidents (CSV)", to_safe_csv(analysis.incidents),
+                          file_name="incidents.csv", mime="text/csv", icon="⬇️",
+                          on_click="ignore", width="stretch")
+    right.download_button("Download events (CSV)", to_safe_csv(analysis.events),
+                          file_name="events.csv", mime="text/csv", icon="⬇️",
+                          on_click="ignore", width="stretch")
+    st.download_button("Download these settings (TOML)",
+                       analysis.config.to_toml("spikes settings from the dashboard"),
+                       file_name="spikes.toml", mime="application/toml", on_click="ignore")
+    st.subheader("Analyse your own file")
+    st.caption("Any CSV the `spikes` command line reads (.csv or .csv.gz): raw report "
+               "events, long counts, wide counts or a single series. Leave the options "
+               "blank to detect them from the header.")
+    with st.form("upload_form"):
+        upload = st.file_uploader("Report CSV", type=["csv", "gz", "txt"], key="upload_file")
+        c1, c2, c3 = st.columns(3)
+        fmt = c1.selectbox("Format (--format)", FORMATS, key="opt_fmt")
+        bucket = c2.text_input("Bucket (--bucket)", placeholder="e.g. 5min", key="opt_bucket")
+        tz = c3.text_input("Time zone of naive times (--tz)", placeholder="UTC",
+                           key="opt_tz")
+        c4, c5, c6 = st.columns(3)
+        ts_col = c4.text_input("Timestamp column", key="opt_timestamp_col")
+        prod_col = c5.text_input("Product column", key="opt_product_col")
+        count_col = c6.text_input("Count column", key="opt_count_col")
+        c7, c8, c9 = st.columns(3)
+        region_col = c7.text_input("Region column", key="opt_region_col")
+        category_col = c8.text_input("Category column", key="opt_category_col")
+        product = c9.text_input("Product name (file without product column)",
+                                key="opt_product")
+        submitted = st.form_submit_button("Analyse this file", type="primary")
+    if submitted:
+        if upload is None:
+            st.warning("Choose a file first.")
+        else:
+            st.session_state[UPLOAD_KEY] = {
+                "name": upload.name, "data": upload.getvalue(),
+                "options": dict(fmt=fmt, bucket=bucket, tz=tz, timestamp_col=ts_col,
+                                product_col=prod_col, count_col=count_col,
+                                region_col=region_col, category_col=category_col,
+                                product=product)}
+            st.session_state.pop(ERROR_KEY, None)
+            st.rerun()
+    if not bundled:
+        st.button("Back to the bundled sample", on_click=_use_bundled)
+
+
+def _use_bundled() -> None:
+    st.session_state.pop(UPLOAD_KEY, None)
+    st.session_state.pop(ERROR_KEY, None)
+
+
+@functools.cache
+def _tuning_renderer() -> Callable[[dash.ViewContext], None] | None:
+    """The tuning view, once a colleague's ``spikes.tuning_view`` module provides it."""
+    try:
+        from spikes.tuning_view import render_tuning  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return render_tuning
+
+
+def views() -> dict[str, Callable[[dash.ViewContext], None]]:
+    """The dashboard's views by tab label, in tab order (add a view here)."""
+    out: dict[str, Callable[[dash.ViewContext], None]] = {
+        "Overview": render_overview,
+        "Product": render_product,
+        "Events": render_events,
+        "Data": render_data,
+    }
+    tuning = _tuning_renderer()
+    if tuning is not None:
+        out["Tuning"] = tuning
+    return out
+
+
+# --- page ------------------------------------------------------------------------------
+def main() -> None:
+    """Build the page."""
+    st.set_page_config(page_title="spikes · outages", page_icon="📈", layout="wide")
+    _seed_from_url()
+    config, tz = sidebar_settings()
+    try:
+        source, data = load_source()
+    except SpikesInputError as exc:
+        st.error(dash.escape_markdown(f"Cannot read the bundled data: {exc}"))
+        st.stop()
+    score_settings = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
+    scored = _score(source.digest, source.options, score_settings, data)
+    analysis, status = _analyze(source.digest, source.options, score_settings,
+                                config.to_toml(), scored, config)
+    st.session_state["_status"] = status
+    ctx = dash.ViewContext(analysis=analysis, config=config, tz=tz, source=source.name,
+                           key=source.digest[:16] + repr(source.options))
+
+    st.title("spikes · outage dashboard")
+    index = data.counts.index
+    st.caption(
+        dash.escape_markdown(
+            f"{source.name}: {len(data.products)} products, {len(index):,} buckets of "
+            f"{dash.duration_text(data.bucket)}, {len(analysis.incidents)} incidents in "
+            f"{len(analysis.events)} events; times in {tz}."))
+    error = st.session_state.get(ERROR_KEY)
+    if error:
+        st.error(dash.escape_markdown(error))
+        st.caption("Showing the bundled sample instead. Fix the file or its options in the "
+                   "Data tab.")
+
+    pages = views()
+    labels = list(pages)
+    wanted = str(st.query_params.get("view", "")).lower()
+    default = next((label for label in labels if label.lower() == wanted), None)
+    tabs = st.tabs(labels, key="view", default=default, on_change=_sync_url, args=("view",))
+    for label, tab in zip(labels, tabs, strict=True):
+        if tab.open:
+            with tab:
+                pages[label](ctx)
+
+
+main()

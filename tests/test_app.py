@@ -1,0 +1,143 @@
+"""The dashboard as a person uses it, through Streamlit's AppTest (no browser).
+
+AppTest cannot upload files; the app reads uploads from
+``st.session_state["spikes_upload"]`` (what its upload form writes), so the tests put a
+file there.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("plotly")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from spikes.buckets import load_reports  # noqa: E402
+from spikes.dashboard import escape_markdown  # noqa: E402
+from spikes.errors import SpikesInputError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+BUNDLED = ROOT / "data" / "reports.csv.gz"
+TIMEOUT = 120
+
+pytestmark = pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data missing")
+
+
+@pytest.fixture(scope="module")
+def products() -> list[str]:
+    return load_reports([BUNDLED]).products
+
+
+def fresh(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_opens_on_bundled_data_and_lists_every_product(products: list[str]) -> None:
+    at = fresh()
+    assert not at.error
+    assert at.title[0].value == "spikes · outage dashboard"
+    assert escape_markdown("reports.csv.gz") in at.caption[0].value
+    table = at.dataframe(key="overview_table").value
+    assert sorted(table["product"]) == sorted(products)
+    # on fire first: statuses are ranked outage, elevated, normal
+    ranks = table["status"].map(lambda s: ["outage", "elevated", "normal"].index(s.split()[-1]))
+    assert list(ranks) == sorted(ranks)
+    assert int(metric(at, "Outage")) == int((ranks == 0).sum())
+
+
+def test_every_view_renders() -> None:
+    at = fresh()
+    for view in ("Product", "Events", "Data", "Overview"):
+        at.session_state["view"] = view
+        at.run()
+        assert not at.exception, (view, [e.value for e in at.exception])
+        assert not at.error
+
+
+def test_product_view_from_url_and_threshold_slider_changes_incidents() -> None:
+    at = fresh(view="product", product="Outlook")
+    assert at.selectbox(key="product").value == "Outlook"
+    incidents = at.dataframe[0].value
+    assert len(incidents) >= 1
+    assert "critical" in set(incidents["severity"])
+    assert at.subheader[0].value == f"Incidents: {len(incidents)}"
+    # choosing another product shows that product's incidents
+    at.selectbox(key="product").set_value("Gmail").run()
+    assert not at.exception
+    gmail = at.subheader[0].value
+    # a strict min ratio removes the mild incidents and keeps Outlook's big one
+    at.selectbox(key="product").set_value("Outlook").run()
+    at.slider(key="min_ratio").set_value(20.0).run()
+    assert not at.exception
+    strict = at.dataframe[0].value
+    assert 1 <= len(strict) <= len(incidents)
+    assert (strict["ratio"] >= 20.0).all()
+    at.selectbox(key="product").set_value("Gmail").run()
+    assert at.subheader[0].value == "Incidents: 0" != gmail
+
+
+def test_threshold_changes_overview_count() -> None:
+    at = fresh()
+    before = int(metric(at, "Incidents in data"))
+    at.slider(key="min_ratio").set_value(20.0).run()
+    after = int(metric(at, "Incidents in data"))
+    assert 0 < after < before
+    at.button[0].click().run()  # reset to defaults
+    assert int(metric(at, "Incidents in data")) == before
+
+
+def test_events_view_shows_the_microsoft_365_chain_as_one_event() -> None:
+    at = fresh(view="events")
+    members = at.dataframe[0].value
+    ms365 = {"Outlook", "Exchange Online", "Microsoft Store", "Microsoft Defender",
+             "Microsoft Purview"}
+    assert ms365 <= set(members["product"])
+    assert members["product"].iloc[0] == "Outlook"
+    assert members["after first"].iloc[0] == "first"
+
+
+def test_bad_upload_shows_the_library_error_and_falls_back() -> None:
+    content = b"when,what\nyesterday,nothing\n"
+    bad = io.BytesIO(content)
+    bad.name = "bad.csv"
+    with pytest.raises(SpikesInputError) as expected:
+        load_reports([bad])
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["spikes_upload"] = {"name": "bad.csv", "data": content}
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert message == escape_markdown(f"bad.csv: {expected.value}")
+    assert "Traceback" not in message
+    # the dashboard still shows the bundled data
+    assert "Showing the bundled sample instead" in at.caption[1].value
+    assert escape_markdown("reports.csv.gz") in at.caption[0].value
+
+
+def test_good_upload_replaces_the_bundled_data() -> None:
+    rows = ["timestamp,product,count"]
+    rows += [f"2026-01-0{1 + i // 288}T{(i % 288) // 12:02d}:{(i % 12) * 5:02d}:00Z,"
+             f"Widget <b>,{5 + (i % 3)}" for i in range(288 * 3)]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["spikes_upload"] = {"name": "mine.csv",
+                                         "data": "\n".join(rows).encode()}
+    at.run()
+    assert not at.exception and not at.error
+    assert escape_markdown("mine.csv") in at.caption[0].value
+    assert list(at.dataframe(key="overview_table").value["product"]) == ["Widget <b>"]

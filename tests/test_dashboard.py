@@ -1,0 +1,126 @@
+"""Figure and table builders of the dashboard (spikes.dashboard), on small synthetic data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("plotly")
+
+from spikes import dashboard as dash  # noqa: E402
+from spikes.model import ReportData  # noqa: E402
+from spikes.pipeline import analyze, product_status  # noqa: E402
+
+NASTY = "<a href='javascript:alert(1)'>Evil</a>"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    """Three products over 10 days of 5-minute buckets; two fail together at the end,
+    one of them named with HTML."""
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2026-01-01", periods=288 * 10, freq="5min", tz="UTC")
+    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    mu = 10 + 6 * np.sin(2 * np.pi * (hour - 9) / 24)
+    counts = {p: rng.poisson(mu).astype(float) for p in ("Alpha", "Beta", NASTY)}
+    outage = slice(len(index) - 30, len(index))
+    counts["Alpha"][outage] += 80
+    later = slice(len(index) - 27, len(index))
+    counts[NASTY][later] += 60
+    frame = pd.DataFrame(counts, index=index)
+    rows = []
+    for t in index[-200:]:
+        inside = t >= index[-30]
+        rows.append((t, "Alpha", "Europe", "Login" if inside else "App", 5.0))
+        rows.append((t, "Alpha", "Asia", "App", 1.0))
+    breakdown = pd.DataFrame(rows, columns=["timestamp", "product", "region", "category",
+                                            "reports"])
+    data = ReportData(counts=frame, bucket=pd.Timedelta("5min"), kind="events",
+                      breakdown=breakdown)
+    return analyze(data)
+
+
+def all_text(fig) -> str:
+    layout = fig.layout
+    parts = [str(a.text) for a in layout.annotations or ()]
+    parts += [str(t.name) for t in fig.data]
+    parts += [str(getattr(t, "hovertemplate", "") or "") for t in fig.data]
+    parts += [str(layout.title.text or "")]
+    return "\n".join(parts)
+
+
+def test_plot_text_and_markdown_escape() -> None:
+    assert "<" not in dash.plot_text(NASTY) and ">" not in dash.plot_text(NASTY)
+    escaped = dash.escape_markdown("[x](http://e.vil) ![i](u) <b>")
+    for char in "[]()!<>":
+        assert f"\\{char}" in escaped
+
+
+def test_overview_table_and_figure(analysis) -> None:
+    status = product_status(analysis)
+    table = dash.overview_table(analysis, "Europe/Berlin", status=status)
+    assert list(table["product"]) == list(status["product"])
+    assert table["status"].iloc[0].endswith("outage")
+    assert all(len(t) == 288 for t in table["trend"])
+    fig = dash.overview_figure(analysis, "UTC", status=status)
+    assert len(fig.data) == 2 * len(status)
+    titles = [a.text for a in fig.layout.annotations]
+    assert len(titles) == len(status)
+    assert NASTY not in all_text(fig) and dash.plot_text(NASTY) in all_text(fig)
+
+
+def test_product_figure_marks_onsets_in_the_chosen_zone(analysis) -> None:
+    start, end = dash.default_range(analysis)
+    assert end - start == pd.Timedelta(hours=24) - analysis.data.bucket
+    fig = dash.product_figure(analysis, "Alpha", start, end, tz="America/New_York")
+    names = [t.name for t in fig.data]
+    assert names[-2:] == ["baseline", "reports"]
+    onset = analysis.incidents.query("product == 'Alpha'")["onset"].iloc[-1]
+    local = onset.tz_convert("America/New_York")
+    labels = [a.text for a in fig.layout.annotations if a.text.startswith("onset")]
+    assert labels and labels[-1].startswith(f"onset {local:%H:%M}")
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert pd.Timestamp(lines[-1].x0) == local.tz_localize(None)
+    assert fig.layout.hovermode == "x unified"
+
+
+def test_product_figure_on_a_quiet_range_has_no_marker(analysis) -> None:
+    index = analysis.data.counts.index
+    fig = dash.product_figure(analysis, "Beta", index[0], index[100])
+    assert not [a for a in fig.layout.annotations if a.text.startswith("onset")]
+
+
+def test_incident_table_and_breakdown(analysis) -> None:
+    table = dash.incident_table(analysis.incidents, "UTC", "Alpha")
+    assert len(table) >= 1 and set(table["product"]) == {"Alpha"}
+    incident = analysis.incidents.query("product == 'Alpha'").iloc[-1]
+    shares = dash.breakdown_shares(analysis, "Alpha", incident, "category")
+    assert shares is not None
+    assert shares.index[0] == "Login"
+    assert shares.sum().round(6).tolist() == [1.0, 1.0]
+    assert shares.loc["Login", "normal times"] == 0.0
+    fig = dash.breakdown_figure(shares, "Most reported problems")
+    assert [t.name for t in fig.data] == ["during incident", "normal times"]
+    assert dash.breakdown_shares(analysis, "Beta", incident, "category") is None
+    assert dash.breakdown_shares(analysis, "Alpha", None, "category") is None
+
+
+def test_event_members_and_figure_first_mover_first(analysis) -> None:
+    event = dash.default_event(analysis.events)
+    members = dash.event_members(analysis, event)
+    assert list(members["product"])[:2] == ["Alpha", NASTY]
+    assert members["after first"].iloc[0] == "first"
+    assert members["after first"].iloc[1] == "+15 min"
+    fig = dash.event_figure(analysis, event, "UTC")
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [b.y[0] for b in bars] == ["Alpha", dash.plot_text(NASTY)]
+    assert NASTY not in all_text(fig)
+    table = dash.event_table(analysis.events)
+    assert table["event"].iloc[0] == event
+
+
+def test_empty_incidents_tables() -> None:
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ("product", "onset")})
+    assert dash.incident_table(empty).empty
+    assert dash.default_event(pd.DataFrame()) is None
