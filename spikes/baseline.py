@@ -32,6 +32,8 @@ PASSES = 3
 #: Smallest mean the noise model uses, so that an empty night still has a finite tail.
 MIN_MEAN = 1e-3
 ROLLING_WINDOW = pd.Timedelta(hours=6)
+#: Reports a baseline value should rest on before its time-of-day window stops widening.
+MIN_POOL_REPORTS = 50
 #: Time scale at which autocorrelation of the noise is measured.
 INFLATION_SCALE = pd.Timedelta(hours=1)
 CHI2_1_MEDIAN = 0.454936
@@ -196,49 +198,76 @@ def _seasonal_mean(
     *,
     weekly: bool,
 ) -> np.ndarray:
-    """Mean of the same time of day on the other days within ``days`` days."""
-    values = np.where(normal, y, 0.0)
-    weights = normal.astype(float)
-    # Pool neighbouring time-of-day slots (continuous in time, so across midnight too).
-    values = _moving_sum(values, half_window)
-    weights = _moving_sum(weights, half_window)
-    # Lay the series out as (day, slot, product), padding to whole days.
+    """Mean of the same time of day on the other days within ``days`` days.
+
+    The time-of-day window starts at ``2 * half_window + 1`` slots and is doubled where
+    the pool holds fewer than :data:`MIN_POOL_REPORTS` reports (a quiet night in
+    one-minute buckets), up to half a day: the baseline of a quiet product trades time
+    resolution for precision instead of following its own noise.
+    """
+    n, p = y.shape
     first = index[0]
     offset = int((first - first.normalize()) / (DAY / slots))
-    n, p = y.shape
     n_days = -(-(offset + n) // slots)
-    pad_end = n_days * slots - offset - n
-
-    def grid(a: np.ndarray) -> np.ndarray:
-        padded = np.pad(a, ((offset, pad_end), (0, 0)))
-        return padded.reshape(n_days, slots, p)
-
-    v, w = grid(values), grid(weights)
     day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
     if weekly:
         weekend = np.asarray(day_starts.day_of_week >= 5)
         kinds = [weekend, ~weekend]
     else:
         kinds = [np.ones(n_days, dtype=bool)]
+    values0 = np.where(normal, y, 0.0)
+    weights0 = normal.astype(float)
+    mean = np.full((n, p), np.nan)
+    widths = [half_window]
+    while widths[-1] < slots // 4:
+        widths.append(max(2 * widths[-1], 1))
+    for i, width in enumerate(widths):
+        total_v, total_w, slot_all = _pooled(values0, weights0, width, offset, n_days, slots,
+                                             days, kinds)
+        est = np.divide(total_v, total_w, out=np.full_like(total_v, np.nan),
+                        where=total_w > 0)
+        # Where a slot has no history of its kind: that slot over all days.
+        est = np.where(np.isnan(est), slot_all, est)
+        enough = total_v >= MIN_POOL_REPORTS if i < len(widths) - 1 else np.ones_like(est, bool)
+        take = np.isnan(mean) & enough & ~np.isnan(est)
+        mean[take] = est[take]
+        if not np.isnan(mean).any():
+            break
+    overall = np.nansum(values0, axis=0) / np.maximum(normal.sum(axis=0), 1)
+    return np.where(np.isnan(mean), overall[None, :], mean)
+
+
+def _pooled(values: np.ndarray, weights: np.ndarray, half_window: int, offset: int,
+            n_days: int, slots: int, days: int,
+            kinds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled sums of values and weights over neighbouring slots and other days of the
+    same kind, back on the series' time axis; and each slot's mean over all days."""
+    n, p = values.shape
+    pad_end = n_days * slots - offset - n
+
+    def grid(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((offset, pad_end), (0, 0))).reshape(n_days, slots, p)
+
+    # Pool neighbouring time-of-day slots (continuous in time, so across midnight too).
+    v = grid(_moving_sum(values, half_window))
+    w = grid(_moving_sum(weights, half_window))
     total_v = np.zeros_like(v)
     total_w = np.zeros_like(w)
     for kind in kinds:
         sel = kind.astype(float)[:, None, None]
-        sv = _moving_sum(v * sel, days)
-        sw = _moving_sum(w * sel, days)
-        total_v[kind] = sv[kind]
-        total_w[kind] = sw[kind]
+        total_v[kind] = _moving_sum(v * sel, days)[kind]
+        total_w[kind] = _moving_sum(w * sel, days)[kind]
     # Leave the bucket's own day out.
     total_v -= v
     total_w -= w
-    mean = np.divide(total_v, total_w, out=np.full_like(total_v, np.nan), where=total_w > 0)
-    # Fallbacks where a slot has no history of its kind: that slot over all days, then
-    # the product's overall mean of normal buckets.
-    slot_all = v.sum(axis=0) / np.where(w.sum(axis=0) > 0, w.sum(axis=0), np.nan)
-    mean = np.where(np.isnan(mean), slot_all[None, :, :], mean)
-    mean = mean.reshape(n_days * slots, p)[offset : offset + n]
-    overall = np.nansum(np.where(normal, y, 0.0), axis=0) / np.maximum(normal.sum(axis=0), 1)
-    return np.where(np.isnan(mean), overall[None, :], mean)
+    w_all = w.sum(axis=0)
+    slot_all = v.sum(axis=0) / np.where(w_all > 0, w_all, np.nan)
+    slot_all = np.broadcast_to(slot_all, v.shape)
+
+    def back(a: np.ndarray) -> np.ndarray:
+        return a.reshape(n_days * slots, p)[offset : offset + n]
+
+    return back(total_v), back(total_w), back(slot_all)
 
 
 def _rolling_mean(y: np.ndarray, normal: np.ndarray, half_window: int) -> np.ndarray:
