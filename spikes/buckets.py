@@ -4,7 +4,10 @@
 Unix epoch (5-minute buckets start at :00, :05, ...), sums the reports of each product in
 each bucket and lays them out on one regular grid shared by all products.
 :func:`load_reports` reads and buckets in one call; it is what the CLI and the
-dashboard use.
+dashboard use. Above :data:`STREAM_THRESHOLD` bytes of input it streams: the files are
+read block by block (:func:`~spikes.reading.read_report_blocks`) and each block is summed
+into its (bucket, product, region, category) cells at once, so memory grows with the
+number of cells, not with the number of rows.
 """
 
 from __future__ import annotations
@@ -17,16 +20,34 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
-from spikes.model import RawReports, ReportData
-from spikes.reading import Source, read_reports
+from spikes.model import RawReports, ReportData, empty_rejected
+from spikes.reading import Source, estimate_size, read_report_blocks, read_reports
 
-__all__ = ["EVENTS_BUCKET", "MAX_CELLS", "infer_bucket", "load_reports", "to_buckets"]
+__all__ = [
+    "EVENTS_BUCKET",
+    "MAX_CELLS",
+    "MAX_SPARSE_BUCKETS",
+    "STREAM_THRESHOLD",
+    "infer_bucket",
+    "load_reports",
+    "to_buckets",
+]
 
 EVENTS_BUCKET = pd.Timedelta(minutes=5)
 """Bucket size for raw report events when none is given."""
 
 MAX_CELLS = 200_000_000
 """Largest grid (buckets x products) that :func:`to_buckets` builds."""
+
+MAX_SPARSE_BUCKETS = 1_000_000
+"""Above this many buckets, a grid that is empty over 90 % of its span is refused: it is
+the mark of a stray timestamp (a year 1900 or 2200 among current data)."""
+
+STREAM_THRESHOLD = 256 << 20
+"""Estimated input size (decompressed bytes) above which :func:`load_reports` streams."""
+
+_COMPACT_ROWS = 2_000_000  # re-sum the streamed cells when they grow past this
+_KEYS = ["timestamp", "product", "region", "category"]
 
 _BUCKET_EXAMPLES = "1min, 5min, 15min or 1h"
 _SAMPLE_ROWS = 1_000_000
@@ -36,10 +57,11 @@ def load_reports(
     sources: Source | Sequence[Source],
     *,
     bucket: str | pd.Timedelta | None = None,
+    streaming: bool | None = None,
     **read_options: Any,
 ) -> ReportData:
     """Read report files and bucket them: :func:`~spikes.reading.read_reports` then
-    :func:`to_buckets`.
+    :func:`to_buckets`, or the same in a streaming pass for big input.
 
     Parameters
     ----------
@@ -47,9 +69,16 @@ def load_reports(
         As in :func:`~spikes.reading.read_reports`.
     bucket : str or pd.Timedelta, optional
         Bucket size, e.g. ``"5min"``; inferred when omitted (see :func:`infer_bucket`).
+    streaming : bool, optional
+        Read block by block with bounded memory (see
+        :func:`~spikes.reading.read_report_blocks`). By default, when the input's
+        estimated decompressed size is above :data:`STREAM_THRESHOLD`. The result is
+        the same as without streaming (sums may differ in the last bits of fractional
+        counts); to infer the bucket of count data, the first million rows are used.
     **read_options
         Keyword options of :func:`~spikes.reading.read_reports` (``fmt``, ``tz``,
-        ``timestamp_col``, ``product``, ...).
+        ``timestamp_col``, ``product``, ``progress``, ...); with streaming also
+        ``block_bytes``.
 
     Returns
     -------
@@ -66,7 +95,153 @@ def load_reports(
     >>> data.counts.shape  # doctest: +SKIP
     (8064, 12)
     """
-    return to_buckets(read_reports(sources, **read_options), bucket)
+    if streaming is None:
+        streaming = estimate_size(sources) > STREAM_THRESHOLD
+    if not streaming:
+        read_options.pop("block_bytes", None)
+        return to_buckets(read_reports(sources, **read_options), bucket)
+    return _stream_buckets(sources, bucket, read_options)
+
+
+def _stream_buckets(
+    sources: Source | Sequence[Source],
+    bucket: str | pd.Timedelta | None,
+    read_options: dict[str, Any],
+) -> ReportData:
+    """:func:`load_reports` block by block: sum each block into cells, then grid them."""
+    size = None if bucket is None else parse_bucket(bucket)
+    pending: list[RawReports] = []  # raw blocks kept until the bucket size is known
+    cells: _CellSums | None = None
+    rejected: list[pd.DataFrame] = []
+    names: dict[str, None] = {}
+    rows_read, kind = 0, "events"
+    for block in read_report_blocks(sources, **read_options):
+        rows_read += block.rows_read
+        kind = block.kind
+        names.update(dict.fromkeys(block.sources))
+        if len(block.rejected):
+            rejected.append(block.rejected)
+        if cells is None:
+            pending.append(block)
+            if kind == "counts" and size is None and _rows(pending) < _SAMPLE_ROWS:
+                continue
+            if size is None:
+                size = infer_bucket(_joined(pending, kind, names))
+            cells = _CellSums(size)
+            for held in pending:
+                cells.add(held.table)
+            pending = []
+        else:
+            cells.add(block.table)
+    if cells is None:  # fewer rows than the sample: infer from all of them
+        size = infer_bucket(_joined(pending, kind, names)) if size is None else size
+        cells = _CellSums(size)
+        for held in pending:
+            cells.add(held.table)
+    frames = [r for r in rejected if len(r)]
+    raw = RawReports(
+        table=cells.table(),
+        kind=kind,  # type: ignore[arg-type]
+        rejected=pd.concat(frames, ignore_index=True) if frames else empty_rejected(),
+        rows_read=rows_read,
+        sources=tuple(names),
+    )
+    return to_buckets(raw, size)
+
+
+def _rows(blocks: list[RawReports]) -> int:
+    return sum(len(b.table) for b in blocks)
+
+
+def _joined(blocks: list[RawReports], kind: str, names: dict[str, None]) -> RawReports:
+    table = pd.concat([b.table for b in blocks], ignore_index=True)
+    return RawReports(table=table, kind=kind, sources=tuple(names))  # type: ignore[arg-type]
+
+
+class _CellSums:
+    """Reports summed per (bucket start, product, region, category), block by block.
+
+    Memory is bounded by the number of distinct cells: the partial sums are re-summed
+    whenever they have grown past twice their size after the last re-summing.
+    """
+
+    def __init__(self, size: pd.Timedelta) -> None:
+        self.step = size // pd.Timedelta(microseconds=1)
+        self.parts: list[pd.DataFrame] = []
+        self.rows = 0
+        self.limit = _COMPACT_ROWS
+
+    def add(self, table: pd.DataFrame) -> None:
+        if not len(table):
+            return
+        _, micros = _codes_and_micros(table)
+        slots = micros // self.step
+        first = int(slots.min())
+        labels = [_as_categorical(table[k]) for k in ("product", "region", "category")]
+        # One integer per cell: bucket, then the codes (missing = -1, stored as 0).
+        sizes = [int(slots.max()) - first + 1] + [len(c.categories) + 1 for c in labels]
+        if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0**62:  # pragma: no cover
+            raise SpikesInputError("too many distinct cells in one block to bucket them")
+        key = slots - first
+        for cat, size in zip(labels, sizes[1:], strict=True):
+            key = key * size + (cat.codes.astype(np.int64) + 1)
+        cell, index = np.unique(key, return_inverse=True)
+        sums = np.bincount(index, weights=table["reports"].to_numpy(np.float64))
+        columns: dict[str, Any] = {}
+        for name, cat, size in zip(
+            ("category", "region", "product"), labels[::-1], sizes[:0:-1], strict=True
+        ):
+            codes = cell % size - 1
+            cell = cell // size
+            names = np.append(np.asarray(cat.categories, dtype=object), None)
+            columns[name] = names[codes]  # code -1 picks the trailing None
+        part = pd.DataFrame(
+            {
+                "timestamp": (cell + first) * self.step,
+                "product": columns["product"],
+                "region": columns["region"],
+                "category": columns["category"],
+                "reports": sums,
+            }
+        )
+        self._append(part)
+
+    def _append(self, part: pd.DataFrame) -> None:
+        self.parts.append(part)
+        self.rows += len(part)
+        if self.rows > self.limit and len(self.parts) > 1:
+            merged = _sum_cells(pd.concat(self.parts, ignore_index=True))
+            self.parts, self.rows = [merged], len(merged)
+            self.limit = max(_COMPACT_ROWS, 2 * self.rows)
+
+    def table(self) -> pd.DataFrame:
+        """The cells as a reading table (one row per cell, bucket starts as timestamps)."""
+        if self.parts:
+            cells = _sum_cells(pd.concat(self.parts, ignore_index=True))
+        else:
+            cells = pd.DataFrame({k: pd.Series(dtype=object) for k in _KEYS})
+            cells["timestamp"] = cells["timestamp"].astype(np.int64)
+            cells["reports"] = pd.Series(dtype=np.float64)
+        stamps = cells["timestamp"].to_numpy(np.int64).astype("datetime64[us]")
+        return pd.DataFrame(
+            {
+                "timestamp": pd.Series(stamps).dt.tz_localize("UTC"),
+                "product": cells["product"].astype("category").to_numpy(),
+                "reports": cells["reports"].to_numpy(np.float64),
+                "region": cells["region"].astype("category").to_numpy(),
+                "category": cells["category"].astype("category").to_numpy(),
+            }
+        )
+
+
+def _as_categorical(values: pd.Series) -> pd.Categorical:
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    return cat.array  # type: ignore[return-value]
+
+
+def _sum_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    grouped = frame.groupby(_KEYS, dropna=False, sort=False, observed=True)["reports"].sum()
+    return grouped.reset_index()
 
 
 def infer_bucket(raw: RawReports) -> pd.Timedelta:
@@ -105,13 +280,14 @@ def infer_bucket(raw: RawReports) -> pd.Timedelta:
         spacing = _modal_spacing(codes, stamps)
     if spacing is None:
         raise SpikesInputError(
-            "cannot infer the bucket size: no product has two different timestamps; "
+            f"cannot infer the bucket size of {_files(raw)}: no product has two different "
+            "timestamps; "
             f"pass --bucket, e.g. --bucket 5min ({_BUCKET_EXAMPLES})"
         )
     seconds = round(spacing / 1_000_000)
     if seconds < 1:
         raise SpikesInputError(
-            f"cannot infer the bucket size: the most common spacing is "
+            f"cannot infer the bucket size of {_files(raw)}: the most common spacing is "
             f"{pd.Timedelta(microseconds=spacing)}, below one second; pass --bucket, "
             f"e.g. --bucket 1min"
         )
@@ -152,8 +328,10 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     Raises
     ------
     SpikesInputError
-        For an invalid bucket, an empty table, or a grid above :data:`MAX_CELLS` cells
-        (usually a stray timestamp far from the others).
+        For an invalid bucket, an empty table, a grid above :data:`MAX_CELLS` cells, or
+        one above :data:`MAX_SPARSE_BUCKETS` buckets that is one gap over 90 % of its
+        span (both usually a stray timestamp far from the others). Messages name the
+        input files.
 
     Examples
     --------
@@ -170,7 +348,8 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     first, last = int(slots.min()), int(slots.max())
     names, column_of = _sorted_products(raw.table, codes)
     n_rows = last - first + 1
-    _check_grid(stamps, n_rows, len(names), size)
+    _check_grid(stamps, n_rows, len(names), size, _files(raw))
+    _check_sparse(slots - first, n_rows, first * step, step, _files(raw))
     reports = raw.table["reports"].to_numpy(np.float64)
     rows = slots - first
     counts = _grid(column_of[codes] * n_rows + rows, reports, n_rows, len(names), raw.kind)
@@ -276,16 +455,49 @@ def _sorted_products(table: pd.DataFrame, codes: np.ndarray) -> tuple[list[str],
     return names, column_of
 
 
-def _check_grid(stamps: np.ndarray, n_rows: int, n_cols: int, size: pd.Timedelta) -> None:
+def _files(raw: RawReports) -> str:
+    """The input files for a message: ``'a.csv'`` or ``'a.csv', 'b.csv'``."""
+    return ", ".join(repr(s) for s in raw.sources) or "the input"
+
+
+def _check_grid(
+    stamps: np.ndarray, n_rows: int, n_cols: int, size: pd.Timedelta, files: str
+) -> None:
     """Refuse absurd grids, naming the earliest and latest timestamps."""
     if n_rows * n_cols <= MAX_CELLS:
         return
     first = pd.Timestamp(int(stamps.min()), unit="us", tz="UTC")
     last = pd.Timestamp(int(stamps.max()), unit="us", tz="UTC")
     raise SpikesInputError(
-        f"the data spans {first} to {last}: {n_rows:,} buckets of {size} x {n_cols:,} "
+        f"{files}: the data spans {first} to {last}: {n_rows:,} buckets of {size} x {n_cols:,} "
         f"products = {n_rows * n_cols:,} cells, more than {MAX_CELLS:,}; check for a stray "
         "timestamp (e.g. a year 1900 next to current data) or pass a larger --bucket"
+    )
+
+
+def _check_sparse(rows: np.ndarray, n_rows: int, start: int, step: int, files: str) -> None:
+    """Refuse a long grid that is empty over 90 % of its span (a stray timestamp), naming
+    the buckets on either side of the gap. ``rows`` are grid rows, ``start`` the first
+    bucket's start and ``step`` the bucket size, both in microseconds."""
+    if n_rows <= MAX_SPARSE_BUCKETS:
+        return
+    present = np.zeros(n_rows, dtype=bool)
+    present[rows] = True
+    occupied = np.flatnonzero(present)
+    gaps = np.diff(occupied)
+    k = int(np.argmax(gaps))
+    if gaps[k] <= 0.9 * n_rows:
+        return
+
+    def at(row: int) -> pd.Timestamp:
+        return pd.Timestamp(start + row * step, unit="us", tz="UTC")
+
+    raise SpikesInputError(
+        f"{files}: the data spans {at(0)} to {at(n_rows - 1)} ({n_rows:,} buckets of "
+        f"{pd.Timedelta(microseconds=step)}) but has nothing between {at(int(occupied[k]))} "
+        f"and {at(int(occupied[k + 1]))}, {gaps[k] / n_rows:.1%} of the span; check for a "
+        "stray timestamp (e.g. a year 1900 or 2200 among current data) and fix or remove "
+        "that row, or pass a larger --bucket"
     )
 
 

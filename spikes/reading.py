@@ -26,9 +26,10 @@ Rules worth knowing
   with daylight saving time: a wall time that occurs twice (autumn) is inferred from the
   order of the rows where possible, else the earliest (summer-time) instant is taken;
   a wall time that does not exist (spring) is shifted forward to the first valid
-  instant. The output dtype is ``datetime64[us, UTC]``.
-* Counts may be fractional (a pre-aggregated or sampled export); they must be finite
-  and non-negative.
+  instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
+  ``today`` and year-day-month orders (``2024-13-01``) are not dates.
+* Counts may be fractional (a pre-aggregated or sampled export); they must be finite,
+  non-negative and at most :data:`MAX_COUNT`.
 * Bad rows are never dropped silently: they are listed in ``RawReports.rejected`` with
   the file, the 1-based line number in the file (header = line 1; a quoted field that
   spans several lines is accounted for, so the line is the row's first line), the
@@ -36,16 +37,22 @@ Rules worth knowing
   in the order timestamp, product, count); in wide files one entry per bad cell, and a
   bad timestamp rejects its whole row once.
 * Whole-file problems raise :class:`~spikes.errors.SpikesInputError`.
-* Files may be gzip-compressed (by magic bytes), start with a UTF-8 BOM (or be UTF-16
-  with a BOM), use ``,``, ``;`` or tab as delimiter (sniffed from the header line), and
-  ``;`` files may use a decimal comma. Bytes that are not UTF-8 are read as Windows-1252.
+* A quoted field that is never closed is a whole-file error naming its line (the CSV
+  parser would otherwise swallow the rest of the file into it).
+* Files may be gzip-compressed (by magic bytes), start with a UTF-8 BOM (or be UTF-16,
+  with a BOM or recognised by its zero bytes), use ``,``, ``;`` or tab as delimiter
+  (sniffed from the header line), and ``;`` files may use a decimal comma. Bytes that
+  are not UTF-8 are read as Windows-1252.
 
 The happy path is one multi-threaded pyarrow parse plus vectorised checks; the slower
 paths (timestamps as text, locating the line of a bad row) only run when needed.
+:func:`read_report_blocks` reads big files block by block with bounded memory (see
+:func:`spikes.buckets.load_reports`, which picks it for big files).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -53,7 +60,7 @@ import mmap
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -70,7 +77,16 @@ from tqdm.auto import tqdm
 from spikes.errors import SpikesInputError
 from spikes.model import REJECTED_COLUMNS, RawReports, empty_rejected
 
-__all__ = ["ALIASES", "FORMATS", "describe_rejected", "read_reports"]
+__all__ = [
+    "ALIASES",
+    "FORMATS",
+    "MAX_COUNT",
+    "STREAM_BLOCK_BYTES",
+    "describe_rejected",
+    "estimate_size",
+    "read_report_blocks",
+    "read_reports",
+]
 
 Source = str | Path | IO[bytes] | IO[str]
 Format = Literal["events", "long", "wide", "single"]
@@ -98,15 +114,22 @@ _DELIMITERS = (",", ";", "\t")
 _MAX_VALUE_CHARS = 80
 _BLOCK_SIZE = 4 << 20  # pyarrow's parse unit: fewer, larger chunks are faster here
 _TABLE_COLUMNS = ["timestamp", "product", "reports", "region", "category"]
+STREAM_BLOCK_BYTES = 16 << 20
+"""Size of a block of :func:`read_report_blocks` (decompressed bytes)."""
+_GROW_BLOCKS = 4  # a block without a balanced-quote line break is cut at a plain one then
 
 # Reason codes of a rejected value (0 = fine).
-_OK, _MISSING, _NOT_NUMBER, _NOT_FINITE, _NEGATIVE, _NOT_DATE = range(6)
+_OK, _MISSING, _NOT_NUMBER, _NOT_FINITE, _NEGATIVE, _NOT_DATE, _TOO_LARGE = range(7)
+MAX_COUNT = 1e15
+"""Largest count accepted in one row: larger values are rejected, so that sums of many
+rows stay finite and exact to well below one report."""
 _REASONS = {
     _MISSING: "is missing",
     _NOT_NUMBER: "is not a number",
     _NOT_FINITE: "is not finite",
     _NEGATIVE: "is negative",
     _NOT_DATE: "is not a date",
+    _TOO_LARGE: f"is too large (above {MAX_COUNT:g})",
 }
 
 _EXTRA_DATE_FORMATS = (
@@ -124,6 +147,9 @@ _EXTRA_DATE_FORMATS = (
     "%d/%m/%Y",
     "%d.%m.%Y",
 )
+_RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
+# Year-day-month is no one's convention: "2024-13-01" is a bad date, not 13 January.
+_YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _NOT_WHITESPACE = re.compile(rb"\S")
 _LEADING_NEWLINES = re.compile(rb"[\r\n]*")
@@ -188,24 +214,8 @@ def read_reports(
     >>> raw.kind, len(raw.table), len(raw.rejected)  # doctest: +SKIP
     ('events', 10421, 2)
     """
-    if fmt is not None and fmt not in FORMATS:
-        raise SpikesInputError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if product is not None and product_col is not None:
-        raise SpikesInputError("pass either --product-col or --product, not both")
-    if product is not None and not product.strip():
-        raise SpikesInputError("--product must not be empty")
-    _check_tz(tz)
-    options = _Options(
-        fmt=fmt,
-        explicit={
-            "timestamp": timestamp_col,
-            "product": product_col,
-            "count": count_col,
-            "region": region_col,
-            "category": category_col,
-        },
-        product=product.strip() if product is not None else None,
-        tz=tz,
+    options = _make_options(
+        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz
     )
     items = _as_list(sources)
     results = [
@@ -220,6 +230,94 @@ def read_reports(
         rows_read=sum(r.rows_read for r in results),
         sources=tuple(r.name for r in results),
     )
+
+
+def read_report_blocks(
+    sources: Source | Sequence[Source],
+    *,
+    fmt: str | None = None,
+    timestamp_col: str | None = None,
+    product_col: str | None = None,
+    count_col: str | None = None,
+    region_col: str | None = None,
+    category_col: str | None = None,
+    product: str | None = None,
+    tz: str | None = None,
+    progress: bool = False,
+    block_bytes: int | None = None,
+) -> Iterator[RawReports]:
+    """Read report files block by block, with bounded memory: the streaming twin of
+    :func:`read_reports`.
+
+    Each file is decompressed and decoded as a stream and cut into blocks of about
+    ``block_bytes`` that end at a record boundary (a line break outside double quotes);
+    each block is read exactly as :func:`read_reports` reads a whole file, so values,
+    rejected rows and their line numbers are the same. What is decided per file in
+    :func:`read_reports` is decided per block here: the date format of text timestamps,
+    seconds vs milliseconds of epoch times, and the order-based resolution of repeated
+    autumn wall times (``tz``) at the edge of a block.
+
+    Parameters
+    ----------
+    sources, fmt, timestamp_col, product_col, count_col, region_col, category_col, \
+product, tz
+        As in :func:`read_reports`.
+    progress : bool
+        Show a progress bar over the bytes of each file. A file above
+        :data:`STREAM_BLOCK_BYTES` shows it on a terminal even without ``progress``.
+    block_bytes : int, optional
+        Size of a block (default :data:`STREAM_BLOCK_BYTES`).
+
+    Yields
+    ------
+    RawReports
+        One per block, in file order, with that block's rows, rejected rows and
+        ``rows_read``; ``sources`` is the file's name.
+
+    Raises
+    ------
+    SpikesInputError
+        As :func:`read_reports`, when the problem is found (a file with no usable row
+        raises after its last block).
+
+    Examples
+    --------
+    >>> total = sum(b.table["reports"].sum() for b in read_report_blocks("big.csv.gz"))
+    ... # doctest: +SKIP
+    """
+    options = _make_options(
+        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz
+    )
+    size = STREAM_BLOCK_BYTES if block_bytes is None else max(int(block_bytes), 1)
+    kinds: dict[str, str] = {}
+    for item in _as_list(sources):
+        for block in _read_blocks(item, options, size, progress):
+            kinds.setdefault(block.kind, block.sources[0])
+            if len(kinds) > 1:
+                events, counts = kinds.get("events"), kinds.get("counts")
+                raise SpikesInputError(
+                    f"cannot mix report events and counts: {events!r} holds events but "
+                    f"{counts!r} holds counts; read them separately"
+                )
+            yield block
+
+
+def estimate_size(sources: Source | Sequence[Source]) -> int:
+    """Estimated size in bytes of the decompressed content of report files.
+
+    A gzip file counts its recorded uncompressed size (at least five times its own size:
+    the record wraps at 4 GiB); a file-like object counts its length. Missing files count
+    0 (reading them raises the error).
+
+    Examples
+    --------
+    >>> estimate_size("reports.csv.gz")  # doctest: +SKIP
+    7340032
+    """
+    total = 0
+    for item in _as_list(sources):
+        total += _estimate_one(item)
+    return total
 
 
 def describe_rejected(rejected: pd.DataFrame, limit: int = 5) -> str:
@@ -339,23 +437,289 @@ class _Rejects:
 # ----------------------------------------------------------------------- reading a file
 
 
+def _make_options(
+    fmt: str | None,
+    timestamp_col: str | None,
+    product_col: str | None,
+    count_col: str | None,
+    region_col: str | None,
+    category_col: str | None,
+    product: str | None,
+    tz: str | None,
+) -> _Options:
+    if fmt is not None and fmt not in FORMATS:
+        raise SpikesInputError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if product is not None and product_col is not None:
+        raise SpikesInputError("pass either --product-col or --product, not both")
+    if product is not None and not product.strip():
+        raise SpikesInputError("--product must not be empty")
+    _check_tz(tz)
+    return _Options(
+        fmt=fmt,
+        explicit={
+            "timestamp": timestamp_col,
+            "product": product_col,
+            "count": count_col,
+            "region": region_col,
+            "category": category_col,
+        },
+        product=product.strip() if product is not None else None,
+        tz=tz,
+    )
+
+
 def _read_one(source: Source, options: _Options) -> _FileResult:
     name, raw = _load_bytes(source)
     text = _split_header(name, *_decode(name, raw))
-    layout = _layout(text, options)
+    result = _read_text(text, _layout(text, options), options, last=True)
+    _check_usable(name, len(result.table), result.rows_read, result.rejected)
+    return result
+
+
+def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -> _FileResult:
+    """Read the data rows of ``text`` (a whole file, or one block of it)."""
+    if last:
+        _check_quotes_closed(text)
     table, n_invalid = _parse_csv(text, layout)
     if layout.fmt == "wide":
-        frame, rejects, ok_rows = _wide_rows(text, table, layout, options.tz)
+        frame, rejects, _ = _wide_rows(text, table, layout, options.tz)
     else:
-        frame, rejects, ok_rows = _long_rows(text, table, layout, options.tz)
+        frame, rejects, _ = _long_rows(text, table, layout, options.tz)
     rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
-    rows_read = table.num_rows + n_invalid
-    if ok_rows == 0:
+    return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid)
+
+
+def _check_usable(name: str, usable: int, rows_read: int, rejected: pd.DataFrame) -> None:
+    if usable == 0:
         first = describe_rejected(rejected, limit=1).split(": ", 1)[-1]
         raise SpikesInputError(
             f"no usable row in {name!r}: all {rows_read} data rows were rejected (first: {first})"
         )
-    return _FileResult(name, layout.kind, frame, rejected, rows_read)
+
+
+def _check_quotes_closed(text: _Text) -> None:
+    """Refuse a body that ends inside a quoted field: the CSV parser would swallow every
+    following line into that one field. Only checked when the quotes do not pair up."""
+    if not text.has_quotes():
+        return
+    body = np.frombuffer(text.body, dtype=np.uint8)
+    quotes = np.flatnonzero(body == 34)
+    if len(quotes) % 2 == 0:
+        return
+    opened = _unclosed_quote(body, quotes, ord(text.delimiter))
+    if opened is None:
+        return
+    line = text.lines_before_body + 1 + int(np.count_nonzero(body[:opened] == 10))
+    raise SpikesInputError(
+        f"{text.name!r} line {line}: a quoted field is never closed (the '\"' there opens a "
+        "field that runs to the end of the file); close the quote or double it as '\"\"'"
+    )
+
+
+def _unclosed_quote(body: np.ndarray, quotes: np.ndarray, delimiter: int) -> int | None:
+    """Offset of the quote that opens a field still open at the end, else None.
+
+    Follows the CSV parser: a quote opens a field only at the start of a field; inside,
+    ``""`` is a literal quote and a lone quote closes the field.
+    """
+    starts = (delimiter, 10, 13)
+    inside, opened, i, n = False, -1, 0, len(quotes)
+    while i < n:
+        pos = int(quotes[i])
+        if inside:
+            if i + 1 < n and quotes[i + 1] == pos + 1:
+                i += 2
+                continue
+            inside = False
+        elif pos == 0 or int(body[pos - 1]) in starts:
+            inside, opened = True, pos
+        i += 1
+    return opened if inside else None
+
+
+# ------------------------------------------------------------------------- streaming
+
+
+def _read_blocks(
+    source: Source, options: _Options, block_bytes: int, progress: bool
+) -> Iterator[RawReports]:
+    """The blocks of one file as RawReports (see :func:`read_report_blocks`)."""
+    name, stream, size = _open_stream(source)
+    # A big file shows its bar on a terminal (disable=None) even without ``progress``.
+    disable = False if progress else (None if size > block_bytes else True)
+    bar = tqdm(total=size, disable=disable, desc=Path(name).name, unit="B",
+               unit_scale=True, leave=False)
+    usable, rows_read, first_rejected = 0, 0, empty_rejected()
+    try:
+        chunks = _utf8_chunks(name, stream, block_bytes)
+        pending, text, layout, lines = b"", None, None, 0
+        for block, last in _with_last(_record_blocks(chunks, block_bytes)):
+            if text is None:
+                pending += block
+                first = _NOT_WHITESPACE.search(pending)
+                if first is not None:
+                    end = _header_end(pending, _LEADING_NEWLINES.match(pending).end())
+                    has_rows = _NOT_NEWLINE.search(pending, end) is not None
+                else:
+                    has_rows = False
+                if not has_rows and not last:
+                    continue
+                text = _split_header(name, pending, 0)
+                layout = _layout(text, options)
+                pending = b""
+            else:
+                text = _Text(name, text.header, text.delimiter, block, 0, lines)
+            lines = text.lines_before_body + text.data.count(b"\n", text.start)
+            result = _read_text(text, layout, options, last=last)
+            usable += len(result.table)
+            rows_read += result.rows_read
+            if len(result.rejected) and not len(first_rejected):
+                first_rejected = result.rejected
+            bar.update(max(0, min(size, _position(stream)) - bar.n))
+            yield RawReports(
+                table=result.table.reset_index(drop=True)[_TABLE_COLUMNS],
+                kind=result.kind,
+                rejected=result.rejected,
+                rows_read=result.rows_read,
+                sources=(name,),
+            )
+        if text is None:  # empty file: no block at all
+            _split_header(name, pending, 0)
+    finally:
+        bar.close()
+        stream.close()
+    _check_usable(name, usable, rows_read, first_rejected)
+
+
+def _with_last(items: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each item with a flag that is True for the last one."""
+    previous = None
+    for item in items:
+        if previous is not None:
+            yield previous, False
+        previous = item
+    if previous is not None:
+        yield previous, True
+
+
+def _open_stream(source: Source) -> tuple[str, IO[bytes], int]:
+    """A binary stream of the file, its name and its size on disk."""
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", None) or "<upload>")
+        if hasattr(source, "seek"):
+            source.seek(0)  # type: ignore[union-attr]
+        data = source.read()  # type: ignore[union-attr]
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        return name, io.BytesIO(raw), len(raw)
+    path = Path(source)  # type: ignore[arg-type]
+    name = str(source)
+    if not path.exists():
+        raise SpikesInputError(f"cannot read {name!r}: no such file")
+    if path.is_dir():
+        raise SpikesInputError(f"cannot read {name!r}: it is a directory, expected a CSV file")
+    try:
+        return name, path.open("rb"), path.stat().st_size
+    except OSError as exc:
+        raise SpikesInputError(f"cannot read {name!r}: {exc.strerror}") from exc
+
+
+def _position(stream: IO[bytes]) -> int:
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _utf8_chunks(name: str, stream: IO[bytes], block_bytes: int) -> Iterator[bytes]:
+    """Decompressed UTF-8 content in chunks of about ``block_bytes`` (BOM removed)."""
+    head = _peek(stream, 2)
+    source: IO[bytes] = stream
+    if head == b"\x1f\x8b":
+        source = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    try:
+        first = source.read(block_bytes)
+        encoding = _utf16_encoding(first[:4096])
+        if encoding is None:
+            if first.startswith(b"\xef\xbb\xbf"):
+                first = first[3:]
+            while first:
+                yield first
+                first = source.read(block_bytes)
+            return
+        decoder = codecs.getincrementaldecoder(encoding)()
+        while first:
+            yield decoder.decode(first).encode("utf-8")
+            first = source.read(block_bytes)
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SpikesInputError(f"cannot read {name!r}: not a valid gzip file ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise SpikesInputError(f"cannot read {name!r}: invalid UTF-16 text") from exc
+    except OSError as exc:
+        raise SpikesInputError(f"cannot read {name!r}: {exc}") from exc
+
+
+def _peek(stream: IO[bytes], n: int) -> bytes:
+    position = stream.tell()
+    head = stream.read(n)
+    stream.seek(position)
+    return head
+
+
+def _record_blocks(chunks: Iterator[bytes], block_bytes: int) -> Iterator[bytes]:
+    """Regroup chunks into blocks that end at a record boundary.
+
+    A boundary is a line break after an even number of double quotes (RFC 4180 quoting,
+    as line numbers assume). When no such break turns up within a few blocks (a stray
+    literal quote), the block is cut at its last line break.
+    """
+    carry = b""
+    for chunk in chunks:
+        buffer = carry + chunk if carry else chunk
+        cut = _record_end(buffer, balanced=len(buffer) < _GROW_BLOCKS * block_bytes)
+        if cut <= 0:
+            carry = buffer
+            continue
+        yield buffer[:cut]
+        carry = buffer[cut:]
+    if carry:
+        yield carry
+
+
+def _record_end(buffer: bytes, *, balanced: bool) -> int:
+    """Offset just after the last record boundary in ``buffer``, or -1."""
+    last = buffer.rfind(b"\n")
+    if last < 0 or not balanced or buffer.find(b'"') < 0:
+        return last + 1 if last >= 0 else -1
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    quotes = np.flatnonzero(data == 34)
+    newlines = np.flatnonzero(data == 10)
+    even = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+    return int(even[-1]) + 1 if len(even) else -1
+
+
+def _estimate_one(source: Source) -> int:
+    if hasattr(source, "read"):
+        if hasattr(source, "getbuffer"):
+            return int(source.getbuffer().nbytes)  # type: ignore[union-attr]
+        try:
+            position = source.tell()  # type: ignore[union-attr]
+            end = source.seek(0, io.SEEK_END)  # type: ignore[union-attr]
+            source.seek(position)  # type: ignore[union-attr]
+            return int(end)
+        except (OSError, ValueError, AttributeError):
+            return 0
+    path = Path(source)  # type: ignore[arg-type]
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            if handle.read(2) != b"\x1f\x8b" or size < 18:
+                return size
+            handle.seek(-4, io.SEEK_END)
+            recorded = int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return 0
+    return max(recorded, 5 * size)
 
 
 def _as_list(sources: Source | Sequence[Source]) -> list[Source]:
@@ -402,12 +766,29 @@ def _decode(name: str, data: bytes | mmap.mmap) -> tuple[bytes | mmap.mmap, int]
             raise SpikesInputError(f"cannot read {name!r}: not a valid gzip file ({exc})") from exc
     if data[:3] == b"\xef\xbb\xbf":
         return data, 3
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    encoding = _utf16_encoding(data[:4096])
+    if encoding is not None:
         try:
-            return bytes(data).decode("utf-16").encode("utf-8"), 0
+            return bytes(data).decode(encoding).encode("utf-8"), 0
         except UnicodeDecodeError as exc:
             raise SpikesInputError(f"cannot read {name!r}: invalid UTF-16 text") from exc
     return data, 0
+
+
+def _utf16_encoding(head: bytes) -> str | None:
+    """``utf-16`` for a UTF-16 BOM, ``utf-16-le``/``-be`` for BOM-less UTF-16 text (a zero
+    byte in every other position of the start), else None."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    pairs = len(head) // 2
+    if pairs < 4:
+        return None
+    even, odd = head[0 : 2 * pairs : 2], head[1 : 2 * pairs : 2]
+    if odd.count(0) >= 0.9 * pairs and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * pairs and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def _to_utf8(data: bytes) -> bytes:
@@ -805,16 +1186,16 @@ def _numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarra
         )
         not_number = np.zeros(len(parsed), dtype=bool)
     with np.errstate(invalid="ignore"):
-        good = np.isfinite(parsed) & (parsed >= 0)
+        good = np.isfinite(parsed) & (parsed >= 0) & (parsed <= MAX_COUNT)
     reason = np.zeros(len(parsed), dtype=np.int8)
     if good.all():
         return parsed, reason
     idx = np.flatnonzero(~good)
     p = parsed[idx]
     reason[idx] = np.select(
-        [missing[idx], not_number[idx], ~np.isfinite(p)],
-        [_MISSING, _NOT_NUMBER, _NOT_FINITE],
-        _NEGATIVE,
+        [missing[idx], not_number[idx], ~np.isfinite(p), p < 0],
+        [_MISSING, _NOT_NUMBER, _NOT_FINITE, _NEGATIVE],
+        _TOO_LARGE,
     )
     values = np.where(good, parsed, np.nan)
     return values, reason
@@ -869,12 +1250,15 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool) ->
         out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst)
     if (~aware).any():
         out[~aware] = _localize(_parse_dates(s[~aware], utc=False, dayfirst=dayfirst), tz)
+    # pandas reads "now" and "today" as the time of parsing: not a date in a file.
+    relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
+    out[relative] = np.datetime64("NaT")
     return out
 
 
 def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool) -> np.ndarray:
     """ISO-8601 first, then the best-fitting common format for what is left over."""
-    out = _to_datetime(s, "ISO8601", utc=utc)
+    out = _to_datetime(s, "ISO8601", utc=utc).copy()  # may be a read-only view
     tried: set[str] = set()
     for _ in range(3):
         todo = np.isnat(out) & s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
@@ -896,7 +1280,11 @@ def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) ->
         warnings.simplefilter("ignore", UserWarning)
         guesses = [guess_datetime_format(first, dayfirst=d) for d in (dayfirst, not dayfirst)]
     extra = _EXTRA_DATE_FORMATS if not dayfirst else tuple(reversed(_EXTRA_DATE_FORMATS))
-    candidates = [f for f in dict.fromkeys([*guesses, *extra]) if f and f not in tried]
+    candidates = [
+        f
+        for f in dict.fromkeys([*guesses, *extra])
+        if f and f not in tried and not _YEAR_DAY_MONTH.match(f)
+    ]
     best, best_hits = None, 0
     for fmt in candidates:
         hits = int((~np.isnat(_to_datetime(sample, fmt, utc=utc))).sum())
