@@ -16,6 +16,7 @@ import pandas as pd
 from spikes import __version__
 from spikes.config import load_config
 from spikes.errors import SpikesInputError
+from spikes.tune import add_tune_parser
 
 FORMATS = ("events", "long", "wide", "single")
 
@@ -239,6 +240,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_analyze,
     _add_evaluate,
     _add_simulate,
+    add_tune_parser,
 ]
 
 
@@ -251,11 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spikes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    try:
-        from spikes.tune import add_tune_parser
-    except ImportError:  # tuning is optional while it is being built
-        add_tune_parser = None
-    for add in COMMANDS + ([add_tune_parser] if add_tune_parser else []):
+    for add in COMMANDS:
         add(sub)
     return parser
 

@@ -1,0 +1,356 @@
+"""The dashboard's tuning view: fit the thresholds to labelled outages and pick an
+operating point on the precision / recall / false-alarm trade-off.
+
+:func:`render_tuning` is a Streamlit view. ``app.py`` calls it as ``render_tuning(ctx)``
+with a :class:`spikes.dashboard.ViewContext`; it also takes an ``Analysis`` or a
+``Scored`` and, optionally, the labels (then no label picker is shown). It returns the
+picked :class:`~spikes.config.DetectionConfig` (None until there is one) and leaves it in
+``st.session_state["spikes_tuned_config"]`` so that the page can apply it to the other
+views. The search is :func:`spikes.tune.tune`; nothing here decides anything about
+detection. :func:`tradeoff_figure` is a pure function (testable without a browser).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from spikes import dashboard as dash
+from spikes.config import DetectionConfig
+from spikes.errors import SpikesInputError
+from spikes.evaluate import read_labels
+from spikes.pipeline import Analysis, Scored, rethreshold, score_reports
+from spikes.tune import (
+    DEFAULT_BUDGET,
+    OBJECTIVES,
+    SliceScores,
+    TuningResult,
+    evaluate_config,
+    score_signature,
+    tune,
+    tuned_toml,
+)
+
+__all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "render_tuning", "scores_table",
+           "tradeoff_figure"]
+
+BUNDLED_LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.csv"
+"""The labels of the bundled sample data."""
+TUNED_CONFIG_KEY = "spikes_tuned_config"
+"""Session-state key where the view leaves the picked configuration."""
+VIEW_BUDGET = 20
+"""Default budget in the dashboard (a few seconds on the bundled sample)."""
+PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+TRIAL_COLOR = "#b0b0b0"
+FRONT_COLOR = "#1f77b4"
+BASE_COLOR = "#f28e2b"
+CHOSEN_COLOR = "#d62728"
+
+
+# --- pure parts -------------------------------------------------------------------------
+def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Figure:
+    """Recall against false alarms per product-week (training slice) of every trial.
+
+    Parameters
+    ----------
+    result : TuningResult
+        Output of :func:`spikes.tune.tune`.
+    selected : int, optional
+        Trial to ring (the operating point picked); the chosen one when None.
+
+    Returns
+    -------
+    go.Figure
+        Grey points = trials (crosses = infeasible), blue line = the Pareto front on
+        train (hollow: the same settings on validation), orange diamond = the base
+        settings, red star = the chosen trial.
+    """
+    trials = result.trials
+    front = result.pareto
+    fig = go.Figure()
+
+    def hover(frame: pd.DataFrame, prefix: str = "train_") -> list[str]:
+        return [
+            f"trial {r['trial']} ({r['phase']})<br>precision {r[prefix + 'precision']:.2f} · "
+            f"recall {r[prefix + 'recall']:.2f} · F1 {r[prefix + 'f1']:.2f}<br>"
+            f"false alarms/product-week {r[prefix + 'false_alarms_per_product_week']:.3f}"
+            f"<br>fa/wk {r['false_alarms_per_week']:.3g} · ratio {r['min_ratio']:.3g} · "
+            f"buckets {r['min_buckets']} · excess {r['min_excess_reports']:.1f} · "
+            f"gap {r['merge_gap']} · cusum {r['cusum_ratio']:.3g}"
+            for r in frame.to_dict("records")
+        ]
+
+    feasible = trials["feasible"].astype(bool)
+    for mask, name, symbol in ((feasible, "trials", "circle"),
+                               (~feasible, "infeasible trials", "x")):
+        part = trials[mask]
+        if part.empty:
+            continue
+        fig.add_scatter(x=part["train_false_alarms_per_product_week"],
+                        y=part["train_recall"], mode="markers", name=name,
+                        marker=dict(color=TRIAL_COLOR, size=7, symbol=symbol),
+                        hovertext=hover(part), hoverinfo="text")
+    fig.add_scatter(x=front["train_false_alarms_per_product_week"], y=front["train_recall"],
+                    mode="lines+markers", name="Pareto front (train)",
+                    line=dict(color=FRONT_COLOR, shape="hv"),
+                    marker=dict(color=FRONT_COLOR, size=9), hovertext=hover(front),
+                    hoverinfo="text")
+    fig.add_scatter(x=front["val_false_alarms_per_product_week"], y=front["val_recall"],
+                    mode="markers", name="same settings (validation)",
+                    marker=dict(color=FRONT_COLOR, size=9, symbol="circle-open"),
+                    hovertext=hover(front, "val_"), hoverinfo="text")
+    base = trials[trials["trial"] == 0]
+    chosen = trials[trials["trial"] == result.chosen]
+    fig.add_scatter(x=base["train_false_alarms_per_product_week"], y=base["train_recall"],
+                    mode="markers", name="base settings", hovertext=hover(base),
+                    hoverinfo="text",
+                    marker=dict(color=BASE_COLOR, size=13, symbol="diamond"))
+    fig.add_scatter(x=chosen["train_false_alarms_per_product_week"], y=chosen["train_recall"],
+                    mode="markers", name=f"chosen (best {result.objective})",
+                    hovertext=hover(chosen), hoverinfo="text",
+                    marker=dict(color=CHOSEN_COLOR, size=16, symbol="star"))
+    pick = trials[trials["trial"] == (result.chosen if selected is None else selected)]
+    fig.add_scatter(x=pick["train_false_alarms_per_product_week"], y=pick["train_recall"],
+                    mode="markers", name="picked", hoverinfo="skip",
+                    marker=dict(color="rgba(0,0,0,0)", size=24,
+                                line=dict(color="#262730", width=2)))
+    fig.update_layout(
+        template=dash.TEMPLATE, height=420, margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text="Recall against false alarms (training slice)", x=0, font_size=15),
+        xaxis_title="false alarms per product-week", yaxis_title="recall",
+        yaxis_range=[-0.02, 1.05], legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
+
+
+def scores_table(rows: dict[str, SliceScores]) -> pd.DataFrame:
+    """Figures of named settings on both slices, one row per (settings, slice).
+
+    Parameters
+    ----------
+    rows : dict of str to SliceScores
+        E.g. ``{"defaults": result.defaults, "picked": ...}``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``settings``, ``slice``, ``precision``, ``recall``, ``F1``,
+        ``delay median (min)``, ``false alarms / product-week``, ``TP``, ``FP``,
+        ``labels``.
+    """
+    out = []
+    for name, scores in rows.items():
+        for part, ev in (("train", scores.train), ("validation", scores.validation)):
+            out.append({
+                "settings": name, "slice": part, "precision": round(ev.precision, 3),
+                "recall": round(ev.recall, 3), "F1": round(ev.f1, 3),
+                "delay median (min)": ev.delay_median_min,
+                "false alarms / product-week": round(ev.false_alarms_per_product_week, 3),
+                "TP": ev.tp, "FP": ev.fp, "labels": ev.n_labels,
+            })
+    return pd.DataFrame(out)
+
+
+# --- the view ---------------------------------------------------------------------------
+def render_tuning(source: dash.ViewContext | Analysis | Scored,
+                  labels: pd.DataFrame | None = None, *, budget: int = VIEW_BUDGET,
+                  key: str = "tuning") -> DetectionConfig | None:
+    """Render the tuning view; return the operating point picked.
+
+    Parameters
+    ----------
+    source : ViewContext, Analysis or Scored
+        The dashboard's context (its analysis, settings and time zone), or scored data.
+    labels : pd.DataFrame, optional
+        True outages ``product, onset, end``; when None the view offers the bundled
+        ``data/labels.csv`` or an upload.
+    budget : int
+        Default number of trials of a search run from the view.
+    key : str
+        Prefix of the widget and session-state keys (two views need two keys).
+
+    Returns
+    -------
+    DetectionConfig or None
+        The picked settings (also stored under :data:`TUNED_CONFIG_KEY`), None while
+        there are no labels or no result yet.
+    """
+    scored, base, tz, data_key, data_name = _resolve(source)
+    st.subheader("Tune the thresholds against labelled outages")
+    st.caption("Settings are searched on the earlier part of the data and checked on the "
+               "later part (time-ordered split). Scores are computed once; each trial only "
+               "re-thresholds them.")
+    labels_name = "labels"
+    if labels is None:
+        labels, labels_name = _pick_labels(key)
+        if labels is None:
+            return None
+    mode = st.radio("Result", ("Run a search", "Load a tuned TOML"), horizontal=True,
+                    key=f"{key}_mode")
+    if mode == "Run a search":
+        picked = _run_search(scored, base, labels, labels_name, data_key, data_name, budget,
+                             key)
+    else:
+        picked = _load_toml(scored, base, labels, key)
+    if picked is None:
+        return None
+    config, toml_text = picked
+    st.download_button("Download TOML", toml_text, file_name="spikes-tuned.toml",
+                       mime="application/toml", key=f"{key}_download")
+    _show_incidents(scored, config, tz, data_key, key)
+    st.session_state[TUNED_CONFIG_KEY] = config
+    return config
+
+
+def _resolve(source: Any) -> tuple[Scored, DetectionConfig, str, str, str]:
+    """Scored data, base settings, time zone, a data key and a name from any source."""
+    if isinstance(source, dash.ViewContext):
+        scored = source.analysis.scored
+        return scored, source.config, source.tz, source.key, source.source
+    if isinstance(source, Analysis):
+        source = source.scored
+    if not isinstance(source, Scored):
+        raise TypeError(f"render_tuning: expected a ViewContext, Analysis or Scored, got "
+                        f"{type(source).__name__}")
+    key = f"{id(source.data)}"
+    return source, source.config, "UTC", key, "data"
+
+
+def _pick_labels(key: str) -> tuple[pd.DataFrame | None, str]:
+    choice = st.radio("Labels", ("Bundled (data/labels.csv)", "Upload a CSV"),
+                      horizontal=True, key=f"{key}_labels_choice",
+                      help="product,onset,end[,event]: one row per true outage.")
+    try:
+        if choice.startswith("Bundled"):
+            return read_labels(BUNDLED_LABELS), BUNDLED_LABELS.name
+        upload = st.file_uploader("Labels CSV", type=["csv"], key=f"{key}_labels_upload")
+        if upload is None:
+            st.info("Upload a labels CSV (product,onset,end[,event]) to tune against.")
+            return None, ""
+        raw = upload.getvalue()
+        return _read_uploaded_labels(upload.name, raw), upload.name
+    except SpikesInputError as exc:
+        st.error(dash.escape_markdown(str(exc)))
+        return None, ""
+
+
+def _read_uploaded_labels(name: str, raw: bytes) -> pd.DataFrame:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+        handle.write(raw)
+        handle.flush()
+        try:
+            return read_labels(handle.name)
+        except SpikesInputError as exc:
+            raise SpikesInputError(str(exc).replace(handle.name, name)) from None
+
+
+def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
+                labels_name: str, data_key: str, data_name: str, budget: int,
+                key: str) -> tuple[DetectionConfig, str] | None:
+    cols = st.columns(5)
+    objective = cols[0].selectbox("Objective", OBJECTIVES, key=f"{key}_objective")
+    trials = cols[1].number_input("Budget (trials)", 1, 10 * DEFAULT_BUDGET, int(budget),
+                                  key=f"{key}_budget")
+    limit = cols[2].number_input("Max false alarms / product-week (0 = none)", 0.0, 100.0,
+                                 0.0, 0.05, key=f"{key}_limit")
+    split = cols[3].slider("Train share", 0.2, 0.8, 0.5, 0.05, key=f"{key}_split")
+    seed = cols[4].number_input("Seed", 0, 10**6, 0, key=f"{key}_seed")
+    labels_digest = hashlib.sha256(labels.to_csv(index=False).encode()).hexdigest()[:16]
+    signature = (data_key, labels_digest, objective, int(trials), float(limit), float(split),
+                 int(seed), base.to_toml())
+    if st.button("Run tuning", type="primary", key=f"{key}_run"):
+        bar = st.progress(0.0, text="Tuning…")
+        try:
+            result = tune(scored, labels, base=base, objective=objective,
+                          max_false_alarms_per_week=float(limit) if limit > 0 else None,
+                          budget=int(trials), seed=int(seed), split=float(split),
+                          callback=lambda done, total: bar.progress(
+                              done / total, text=f"trial {done} of {total}"))
+        except SpikesInputError as exc:
+            bar.empty()
+            st.error(dash.escape_markdown(str(exc)))
+            return None
+        bar.empty()
+        st.session_state[f"{key}_result"] = (signature, result)
+    stored = st.session_state.get(f"{key}_result")
+    if stored is None:
+        st.info("Press **Run tuning** to search (a few seconds per 10 trials on the bundled "
+                "sample).")
+        return None
+    if stored[0] != signature:
+        st.caption("The result below was computed with other search settings; press "
+                   "**Run tuning** to refresh it.")
+    result: TuningResult = stored[1]
+    for note in result.notes:
+        st.warning(dash.escape_markdown(note))
+    front = result.pareto
+    trial_ids = [int(t) for t in front["trial"]]
+    described = {int(r["trial"]): (
+        f"trial {r['trial']}{' (chosen)' if r['chosen'] else ''} · recall "
+        f"{r['train_recall']:.2f} · precision {r['train_precision']:.2f} · "
+        f"{r['train_false_alarms_per_product_week']:.3f} false alarms/product-week")
+        for r in front.to_dict("records")}
+    default = trial_ids.index(result.chosen) if result.chosen in trial_ids else 0
+    picked = st.selectbox("Operating point (Pareto front, training figures)", trial_ids,
+                          index=default, format_func=described.__getitem__,
+                          key=f"{key}_point")
+    st.plotly_chart(tradeoff_figure(result, picked), theme=None, config=PLOT_CONFIG,
+                    key=f"{key}_chart")
+    config = result.config_of(picked)
+    scores = (result.tuned if picked == result.chosen
+              else evaluate_config(scored, labels, config, result.split)[0])
+    st.dataframe(scores_table({"base": result.defaults, f"trial {picked}": scores}),
+                 hide_index=True, key=f"{key}_scores")
+    st.caption(dash.escape_markdown(
+        f"{result.split.describe()}; {len(result.trials)} trials in {result.elapsed:.1f} s"))
+    return config, tuned_toml(result, [data_name], labels_name, config=config)
+
+
+def _load_toml(scored: Scored, base: DetectionConfig, labels: pd.DataFrame, key: str
+               ) -> tuple[DetectionConfig, str] | None:
+    upload = st.file_uploader("Tuned TOML", type=["toml"], key=f"{key}_toml")
+    if upload is None:
+        st.info("Upload a TOML written by `spikes tune` (or any spikes config).")
+        return None
+    text = upload.getvalue().decode("utf-8", errors="replace")
+    try:
+        config = DetectionConfig.from_dict(tomllib.loads(text), source=upload.name)
+        scores, split = evaluate_config(scored, labels, config)
+        defaults, _ = evaluate_config(scored, labels, base)
+    except tomllib.TOMLDecodeError as exc:
+        st.error(dash.escape_markdown(f"{upload.name}: not valid TOML ({exc})"))
+        return None
+    except SpikesInputError as exc:
+        st.error(dash.escape_markdown(str(exc)))
+        return None
+    st.dataframe(scores_table({"base": defaults, "loaded": scores}), hide_index=True,
+                 key=f"{key}_loaded_scores")
+    st.caption(dash.escape_markdown(split.describe()))
+    return config, text
+
+
+def _show_incidents(scored: Scored, config: DetectionConfig, tz: str, data_key: str,
+                    key: str) -> None:
+    """Incidents under the picked settings (re-scored only if a score setting differs)."""
+    if score_signature(config) != score_signature(scored.config):
+        cache = st.session_state.setdefault(f"{key}_scores", {})
+        wanted = (data_key, score_signature(config))
+        if wanted not in cache:
+            cache.clear()
+            cache[wanted] = score_reports(scored.data, config)
+        scored = cache[wanted]
+    analysis = rethreshold(scored, config)
+    table = dash.incident_table(analysis.incidents, tz)
+    st.subheader(f"Incidents under the picked settings: {len(table)}")
+    if table.empty:
+        st.info("No incident under these settings.")
+        return
+    st.dataframe(table, hide_index=True, key=f"{key}_incidents")

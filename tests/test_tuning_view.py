@@ -1,0 +1,112 @@
+"""The dashboard's tuning view through Streamlit's AppTest, and its figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("plotly")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from spikes.config import DetectionConfig  # noqa: E402
+from spikes.model import ReportData  # noqa: E402
+from spikes.simulate import simulate  # noqa: E402
+from spikes.tune import tune  # noqa: E402
+from spikes.tuning_view import TUNED_CONFIG_KEY, scores_table, tradeoff_figure  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+TIMEOUT = 120
+
+
+def _script() -> None:
+    """A tiny page that calls the view on simulated data (run by AppTest)."""
+    import pandas as pd
+    import streamlit as st
+
+    from spikes.model import ReportData
+    from spikes.pipeline import score_reports
+    from spikes.simulate import simulate
+    from spikes.tuning_view import render_tuning
+
+    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0)
+    counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
+    counts.index = pd.DatetimeIndex(counts.index)
+    scored = score_reports(ReportData(counts=counts.astype(float), bucket=sim.bucket))
+    picked = render_tuning(scored, sim.labels, budget=4)
+    st.text(f"picked: {picked is not None}")
+
+
+def _scores(at: AppTest) -> pd.DataFrame:
+    """The figures table of the view (the dataframe with a ``slice`` column)."""
+    return next(d.value for d in at.dataframe if "slice" in d.value.columns)
+
+
+def _small_result():
+    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0)
+    counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
+    counts.index = pd.DatetimeIndex(counts.index)
+    data = ReportData(counts=counts.astype(float), bucket=sim.bucket)
+    return tune(data, sim.labels, budget=4, seed=0)
+
+
+def test_view_runs_a_search_and_returns_the_picked_config() -> None:
+    at = AppTest.from_function(_script, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text[-1].value == "picked: False"
+    assert at.number_input(key="tuning_budget").value == 4
+    at.button(key="tuning_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert at.text[-1].value == "picked: True"
+    point = at.selectbox(key="tuning_point")
+    assert "(chosen)" in point.format_func(point.value)
+    scores = _scores(at)
+    assert list(scores["slice"]) == ["train", "validation"] * 2
+    assert isinstance(at.session_state[TUNED_CONFIG_KEY], DetectionConfig)
+    assert at.get("download_button"), "no TOML download button"
+    # Picking another point of the front updates the returned config.
+    if len(point.options) > 1:
+        other = next(o for o in point.options if o != point.value)
+        point.set_value(other).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.text[-1].value == "picked: True"
+
+
+def test_view_without_result_asks_to_run() -> None:
+    at = AppTest.from_function(_script, default_timeout=TIMEOUT).run()
+    assert any("Run tuning" in i.value for i in at.info)
+    assert TUNED_CONFIG_KEY not in at.session_state
+
+
+@pytest.mark.skipif(not APP.exists(), reason="app.py missing")
+def test_tuning_tab_of_the_dashboard_with_bundled_labels() -> None:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["view"] = "tuning"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if not any(b.key == "tuning_run" for b in at.button):
+        pytest.skip("app.py does not show the tuning view")
+    assert at.radio(key="tuning_labels_choice").value.startswith("Bundled")
+    at.number_input(key="tuning_budget").set_value(3)
+    at.button(key="tuning_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert isinstance(at.session_state[TUNED_CONFIG_KEY], DetectionConfig)
+    assert _scores(at)["labels"].sum() > 0
+
+
+def test_tradeoff_figure_marks_front_base_and_choice() -> None:
+    result = _small_result()
+    fig = tradeoff_figure(result)
+    names = [t.name for t in fig.data]
+    assert "Pareto front (train)" in names and "base settings" in names
+    chosen = next(t for t in fig.data if t.name.startswith("chosen"))
+    row = result.trials[result.trials["trial"] == result.chosen].iloc[0]
+    assert list(chosen.y) == [row["train_recall"]]
+    table = scores_table({"base": result.defaults, "tuned": result.tuned})
+    assert table.shape[0] == 4 and set(table["slice"]) == {"train", "validation"}
