@@ -246,7 +246,7 @@ def _parse_timestamps(
         return pd.Series(stamps.as_unit("ns"), index=values.index)
     out = [_parse_one(v, f"{source} {row_names[i]}, column {column!r}") for i, v in
            enumerate(values)]
-    return pd.Series(pd.DatetimeIndex(out).as_unit("ns"), index=values.index)
+    return pd.Series(pd.DatetimeIndex(out, tz="UTC").as_unit("ns"), index=values.index)
 
 
 def _parse_one(value: Any, where: str) -> pd.Timestamp:

@@ -88,6 +88,28 @@ class ReportData:
         return [str(c) for c in self.counts.columns]
 
 
+#: Column types of an incidents table.
+INCIDENT_DTYPES: dict[str, str] = {
+    "product": "object",
+    "onset": "datetime64[us, UTC]",
+    "peak": "datetime64[us, UTC]",
+    "end": "datetime64[us, UTC]",
+    "peak_reports": "float64",
+    "baseline_reports": "float64",
+    "excess_reports": "float64",
+    "ratio": "float64",
+    "severity": "object",
+    "detectors": "object",
+    "ongoing": "bool",
+    "event_id": "object",
+}
+
+
+def empty_incidents() -> pd.DataFrame:
+    """An empty incidents table with its column types."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in INCIDENT_DTYPES.items()})
+
+
 INCIDENT_COLUMNS = [
     "product",
     "onset",

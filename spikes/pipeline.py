@@ -20,7 +20,7 @@ from spikes.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detectors.base import calibrated_threshold
 from spikes.events import assign_events, summarize_events
 from spikes.incidents import product_incidents
-from spikes.model import INCIDENT_COLUMNS, ReportData
+from spikes.model import ReportData, empty_incidents
 
 PROGRESS_MIN_PRODUCTS = 50
 #: Settings that change the scores (the rest only change thresholding).
@@ -217,8 +217,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         )
     tables = [t for t in tables if not t.empty]
     if not tables:
-        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in INCIDENT_COLUMNS})
-        return empty
+        return empty_incidents()
     incidents = pd.concat(tables, ignore_index=True)
     return assign_events(incidents, config.event_window)
 

@@ -282,3 +282,13 @@ def test_dataframe_inputs_are_validated() -> None:
         evaluate(pd.DataFrame({"product": ["a"], "onset": [pd.NaT]}), labels())
     with pytest.raises(SpikesInputError, match="early_allowance"):
         evaluate(incidents(), labels(), early_allowance=pd.Timedelta("-1min"))
+
+
+def test_empty_untyped_incidents_table_scores_zero() -> None:
+    # What a detector returns when it finds nothing may carry no dtype.
+    labels = pd.DataFrame({"product": ["a"], "onset": ["2026-01-01T00:00"],
+                           "end": ["2026-01-01T01:00"]})
+    empty = pd.DataFrame({"product": pd.Series(dtype=object),
+                          "onset": pd.Series(dtype=object)})
+    result = evaluate(empty, labels)
+    assert result.tp == 0 and result.fn == 1 and result.recall == 0.0
