@@ -49,6 +49,7 @@ from spikes.errors import SpikesInputError
 from spikes.model import ReportData
 from spikes.output import to_safe_csv
 from spikes.pipeline import SCORE_KEYS, Analysis, Scored, product_status, rethreshold, score_reports
+from spikes.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
@@ -164,7 +165,9 @@ def load_source() -> tuple[Source, ReportData]:
 
 
 def _defaults() -> DetectionConfig:
-    return DetectionConfig()
+    """The settings the sidebar starts from: those picked in the Tuning tab, if any."""
+    tuned = st.session_state.get(TUNED_CONFIG_KEY)
+    return tuned if isinstance(tuned, DetectionConfig) else DetectionConfig()
 
 
 def _with(options: tuple, value: Any) -> tuple:
@@ -202,6 +205,10 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
             help="Products whose onsets follow each other within this window form one "
                  "event."),
     }
+    if isinstance(st.session_state.get(TUNED_CONFIG_KEY), DetectionConfig):
+        side.caption("Tuned settings picked in the Tuning tab are the base of these "
+                     "sliders.")
+        side.button("Apply tuned settings", on_click=_apply_tuned, width="stretch")
     side.button("Reset to defaults", on_click=_reset_settings, width="stretch")
     side.divider()
     side.header("Display")
@@ -209,10 +216,7 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
     tz = side.selectbox("Time zone", zones, key="tz", on_change=_sync_url, args=("tz",),
                         help="Time zone of every time axis and table.")
     side.divider()
-    if _tuning_renderer() is None:
-        side.caption("Tuning view: coming soon (it will appear as a tab).")
-    else:
-        side.caption("Tune the thresholds against labelled outages in the **Tuning** tab.")
+    side.caption("Tune the thresholds against labelled outages in the **Tuning** tab.")
     try:
         config = dataclasses.replace(base, **values)
     except SpikesInputError as exc:
@@ -228,9 +232,19 @@ def _zones() -> list[str]:
 
 
 def _reset_settings() -> None:
-    base = _defaults()
+    """Back to the documented defaults (forgetting a tuned operating point)."""
+    st.session_state.pop(TUNED_CONFIG_KEY, None)
+    base = DetectionConfig()
     for key in THRESHOLDS:
         st.session_state[key] = getattr(base, key)
+
+
+def _apply_tuned() -> None:
+    """Move the sliders to the operating point picked in the Tuning tab."""
+    tuned = _defaults()
+    for key in THRESHOLDS:
+        value = getattr(tuned, key)
+        st.session_state[key] = round(value, 1) if key == "min_ratio" else value
 
 
 def _sync_url(key: str) -> None:
@@ -491,16 +505,6 @@ def _use_bundled() -> None:
     st.session_state.pop(ERROR_KEY, None)
 
 
-@functools.cache
-def _tuning_renderer() -> Callable[[dash.ViewContext], None] | None:
-    """The tuning view, once a colleague's ``spikes.tuning_view`` module provides it."""
-    try:
-        from spikes.tuning_view import render_tuning  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return render_tuning
-
-
 def views() -> dict[str, Callable[[dash.ViewContext], None]]:
     """The dashboard's views by tab label, in tab order (add a view here)."""
     out: dict[str, Callable[[dash.ViewContext], None]] = {
@@ -508,10 +512,8 @@ def views() -> dict[str, Callable[[dash.ViewContext], None]]:
         "Product": render_product,
         "Events": render_events,
         "Data": render_data,
+        "Tuning": render_tuning,
     }
-    tuning = _tuning_renderer()
-    if tuning is not None:
-        out["Tuning"] = tuning
     return out
 
 

@@ -26,7 +26,7 @@ STAMP = VENV / ".spikes-installed"
 
 def ensure_venv() -> None:
     """Create the virtual environment and install the project with its extras."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older Python
         sys.exit(f"spikes needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:

@@ -18,6 +18,7 @@ from spikes.baseline import Baseline, fit_baseline
 from spikes.config import WEEK, DetectionConfig
 from spikes.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detectors.base import calibrated_threshold
+from spikes.errors import SpikesInputError
 from spikes.events import assign_events, summarize_events
 from spikes.incidents import product_incidents
 from spikes.model import ReportData, empty_incidents
@@ -117,6 +118,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Sc
     Scored
     """
     config = config or DetectionConfig()
+    _check_counts(data)
     groups: dict[tuple, list[str]] = {}
     for product in data.counts.columns:
         own = config.for_product(str(product))
@@ -141,6 +143,18 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Sc
     baseline, scores = _concat_parts(parts, data.counts.columns)
     return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
                   config=config)
+
+
+def _check_counts(data: ReportData) -> None:
+    """Counts must be finite and non-negative (NaN = missing is fine)."""
+    values = data.counts.to_numpy(dtype=float)
+    bad = np.isinf(values) | (values < 0)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise SpikesInputError(
+            f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
+            f"{values[row, col]!r} (expected a finite count >= 0)"
+        )
 
 
 def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],

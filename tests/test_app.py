@@ -141,3 +141,22 @@ def test_good_upload_replaces_the_bundled_data() -> None:
     assert not at.exception and not at.error
     assert escape_markdown("mine.csv") in at.caption[0].value
     assert list(at.dataframe(key="overview_table").value["product"]) == ["Widget <b>"]
+
+
+def test_tuned_operating_point_moves_the_sliders() -> None:
+    from spikes.config import DetectionConfig
+    from spikes.tuning_view import TUNED_CONFIG_KEY
+
+    at = fresh()
+    before = int(metric(at, "Incidents in data"))
+    at.session_state[TUNED_CONFIG_KEY] = DetectionConfig(min_ratio=15.0, min_buckets=3)
+    at.run()
+    next(b for b in at.button if b.label == "Apply tuned settings").click()
+    at.run()
+    assert at.slider(key="min_ratio").value == 15.0
+    assert at.slider(key="min_buckets").value == 3
+    assert int(metric(at, "Incidents in data")) < before
+    next(b for b in at.button if b.label == "Reset to defaults").click()
+    at.run()
+    assert at.slider(key="min_ratio").value == 2.0
+    assert int(metric(at, "Incidents in data")) == before

@@ -159,3 +159,15 @@ def test_inflation_measures_autocorrelated_noise() -> None:
     base = fit_baseline(counts, BUCKET)
     assert base.inflation["iid"] == pytest.approx(1.0, abs=0.3)
     assert base.inflation["slow"] > 3.0
+
+
+@pytest.mark.parametrize("bad", [np.inf, -1.0])
+def test_pipeline_refuses_impossible_counts(bad: float) -> None:
+    from spikes.errors import SpikesInputError
+    from spikes.pipeline import analyze
+    from tests.conftest import as_data
+
+    counts = diurnal_counts(days=3)
+    counts.iloc[5, 0] = bad
+    with pytest.raises(SpikesInputError, match="expected a finite count >= 0"):
+        analyze(as_data(counts))
