@@ -197,14 +197,6 @@ def test_bad_arguments_raise():
         simulate(days=0.001)
 
 
-def test_speed_thirty_products_four_weeks_of_minutes():
-    import time
-
-    t0 = time.perf_counter()
-    simulate(products=30, days=28, bucket="1min", seed=0)
-    assert time.perf_counter() - t0 < 10
-
-
 def test_write_simulation_iso_timestamps(tmp_path):
     s = simulate(products=2, days=2, seed=1, outage_rate_per_week=7.0)
     write_simulation(s, tmp_path / "r.csv.gz", tmp_path / "l.csv")
