@@ -192,6 +192,9 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outages-per-week", type=float, default=1.0,
                    help="mean outages per product-week (default 1)")
     p.add_argument("--mild", action="store_true", help="only mild outages (2.5-4x)")
+    p.add_argument("--peak-ratio", nargs=2, type=float, metavar=("LOW", "HIGH"),
+                   help="range of the outages' peak multiple of the baseline (log-uniform; "
+                        "overrides the default 2.5-50 and --mild)")
     p.add_argument("--no-blips", action="store_true", help="no harmless one-bucket blips")
     p.add_argument("--level-shifts", action="store_true",
                    help="add day-long 1.5x level shifts (not outages)")
@@ -228,6 +231,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         missing_rate=args.missing_rate,
         cascades=not args.no_cascades,
         as_events=args.events,
+        peak_ratio=tuple(args.peak_ratio) if args.peak_ratio else None,
     )
     write_simulation(sim, args.output, args.labels_out)
     print(f"wrote {len(sim.reports)} rows to {args.output} and {len(sim.labels)} "

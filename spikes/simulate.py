@@ -233,6 +233,7 @@ def simulate(
     missing_rate: float = 0.0,
     cascades: bool = True,
     as_events: bool = False,
+    peak_ratio: tuple[float, float] | None = None,
 ) -> Simulation:
     """Simulate crowd reports of several products with labelled outages.
 
@@ -266,6 +267,10 @@ def simulate(
         Let about a quarter of the outages be parts of cascades over 2-5 products.
     as_events : bool
         Return raw report events instead of counts.
+    peak_ratio : (float, float), optional
+        Range of the outages' peak multiple of the baseline (log-uniform), overriding
+        the default 2.5x-50x and `mild`; e.g. ``(1.6, 2.4)`` for a service whose
+        outages are all subtle.
 
     Returns
     -------
@@ -289,9 +294,12 @@ def simulate(
     audience = random_audience(names, rng=rng)
     levels = random_levels(len(names), volume=volume, rng=rng)
     expected = expected_rates(index, audience, levels, rng=rng)
+    if peak_ratio is not None and not 1.0 < peak_ratio[0] <= peak_ratio[1]:
+        raise SpikesInputError(f"peak_ratio must be (low, high) with 1 < low <= high, "
+                               f"got {peak_ratio!r}")
     outages = random_outages(
         index, names, rng=rng, rate_per_week=outage_rate_per_week, mild=mild,
-        cascades=cascades,
+        cascades=cascades, peak_ratio=peak_ratio,
     )
     distractors = random_distractors(
         index, names, outages, rng=rng, blips_per_week=1.0 if blips else 0.0,
@@ -525,7 +533,8 @@ def _aftershock_place(outage: Outage, bucket: pd.Timedelta, n_main: int) -> tupl
 
 def random_outages(index: pd.DatetimeIndex, products: Sequence[str], *,
                    rng: np.random.Generator, rate_per_week: float = 1.0, mild: bool = False,
-                   cascades: bool = True) -> list[Outage]:
+                   cascades: bool = True,
+                   peak_ratio: tuple[float, float] | None = None) -> list[Outage]:
     """Draw outages that fit inside the data and do not overlap per product.
 
     Each product gets a Poisson number of outages with mean ``rate_per_week`` x weeks.
@@ -550,6 +559,8 @@ def random_outages(index: pd.DatetimeIndex, products: Sequence[str], *,
         Only peaks of 2.5x-4x.
     cascades : bool
         Allow cascades.
+    peak_ratio : (float, float), optional
+        Log-uniform range of peak ratios, overriding the default and `mild`.
 
     Returns
     -------
@@ -557,6 +568,7 @@ def random_outages(index: pd.DatetimeIndex, products: Sequence[str], *,
         Sorted by onset.
     """
     bucket = pd.Timedelta(index.freq)
+    ratios: tuple[float, float] | bool = mild if peak_ratio is None else peak_ratio
     weeks = (index[-1] - index[0] + bucket) / pd.Timedelta(days=7)
     share = 0.25 if cascades and len(products) > 1 else 0.0
     taken: dict[str, list[tuple[int, int]]] = {p: [] for p in products}
@@ -564,20 +576,27 @@ def random_outages(index: pd.DatetimeIndex, products: Sequence[str], *,
     for _ in range(rng.poisson(share * rate_per_week * weeks * len(products) / 3.5)):
         size = int(rng.integers(2, min(5, len(products)) + 1))
         members = list(rng.choice(len(products), size=size, replace=False))
-        group = _place_group([products[i] for i in members], index, taken, rng, mild)
+        group = _place_group([products[i] for i in members], index, taken, rng, ratios)
         if group:
             groups.append(group)
     for name in products:
         for _ in range(rng.poisson((1 - share) * rate_per_week * weeks)):
-            group = _place_group([name], index, taken, rng, mild)
+            group = _place_group([name], index, taken, rng, ratios)
             if group:
                 groups.append(group)
     groups.sort(key=lambda g: (g[0].onset, g[0].product))
     return [replace(o, event=k + 1) for k, group in enumerate(groups) for o in group]
 
 
-def _random_shape(rng: np.random.Generator, mild: bool) -> dict[str, object]:
-    ratio = rng.uniform(2.5, 4.0) if mild else math.exp(rng.uniform(math.log(2.5), math.log(50)))
+def _random_shape(rng: np.random.Generator,
+                  ratios: tuple[float, float] | bool) -> dict[str, object]:
+    """Size, length and shape of one outage. `ratios`: True for mild (2.5x-4x), False for
+    the default 2.5x-50x, or an explicit log-uniform range."""
+    if ratios is True:
+        ratio = rng.uniform(2.5, 4.0)
+    else:
+        low, high = (2.5, 50.0) if ratios is False else ratios
+        ratio = math.exp(rng.uniform(math.log(low), math.log(high)))
     duration = pd.Timedelta(minutes=math.exp(rng.uniform(math.log(10), math.log(360))))
     kind = rng.choice(3, p=(0.45, 0.25, 0.3))
     rise = pd.Timedelta(minutes=rng.uniform(10, 30)) if kind == 1 else pd.Timedelta(0)
@@ -586,7 +605,7 @@ def _random_shape(rng: np.random.Generator, mild: bool) -> dict[str, object]:
         hold = duration
     aftershock = 0.0
     if rng.random() < 0.3:
-        aftershock = rng.uniform(max(0.4, 0.6 / (ratio - 1)), 0.9)
+        aftershock = rng.uniform(min(max(0.4, 0.6 / (ratio - 1)), 0.9), 0.9)
     return {
         "ratio": float(ratio), "duration": duration, "rise": rise, "hold": hold,
         "aftershock": float(aftershock),
@@ -596,7 +615,7 @@ def _random_shape(rng: np.random.Generator, mild: bool) -> dict[str, object]:
 
 def _place_group(names: list[str], index: pd.DatetimeIndex,
                  taken: dict[str, list[tuple[int, int]]], rng: np.random.Generator,
-                 mild: bool) -> list[Outage]:
+                 ratios: tuple[float, float] | bool) -> list[Outage]:
     """Place one event (a single outage or a cascade) where none of its products is busy."""
     bucket = pd.Timedelta(index.freq)
     category = str(rng.choice(OUTAGE_CATEGORIES))
@@ -604,7 +623,7 @@ def _place_group(names: list[str], index: pd.DatetimeIndex,
     steps = max(1, round(pd.Timedelta("10min") / bucket))
     delays = np.sort(rng.integers(1, steps + 1, size=len(names) - 1))
     offsets = np.concatenate([[0], delays])
-    plans = [_random_shape(rng, mild) for _ in names]
+    plans = [_random_shape(rng, ratios) for _ in names]
     probe = index[0]
     lengths = [
         len(outage_profile(Outage(product=n, onset=probe, **p), bucket))

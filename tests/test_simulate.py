@@ -264,3 +264,11 @@ def test_sample_has_one_outage_ongoing_at_the_end(sample):
     last = reports["timestamp"].max().floor("5min")
     assert (labels["end"] == last).sum() == 1
     assert len(labels) >= 10
+
+
+def test_peak_ratio_sets_the_outage_sizes():
+    s = simulate(products=6, days=14, seed=3, peak_ratio=(1.6, 2.4), outage_rate_per_week=3.0)
+    assert len(s.labels) > 5
+    assert s.labels["ratio"].between(1.6, 2.4).all()
+    with pytest.raises(SpikesInputError, match="peak_ratio"):
+        simulate(products=2, days=2, peak_ratio=(0.5, 2.0))
