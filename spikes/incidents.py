@@ -2,9 +2,9 @@
 
 For one product:
 
-1. each detector's candidates get a peak (the largest count inside) and an onset placed
-   by the change-point search of :func:`spikes.detectors.onset.locate_onset`;
-2. candidates that overlap are one stretch, listing every detector that fired;
+1. candidates that overlap are one stretch, listing every detector that fired;
+2. each stretch gets a peak (the largest count inside) and an onset placed by the
+   change-point search of :func:`spikes.detectors.onset.locate_onset`;
 3. a stretch must be large enough to matter: reports at least ``min_ratio`` times the
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
@@ -99,15 +99,16 @@ def product_incidents(
     seen = ~np.isnan(y)
     typical = float(np.median(mu[seen])) if seen.any() else 0.0
     dispersion = inflation * (1.0 + alpha * typical)
+    found = _merge([_Stretch(c.start, c.stop, {name}, c.strength)
+                    for name, cands in candidates.items() for c in cands], max_gap=0)
     stretches = []
-    for name, found in candidates.items():
-        for cand in found:
-            peak = cand.start + int(np.argmax(filled[cand.start : cand.stop + 1]))
-            lo = max(0, cand.start - search)
-            onset = locate_onset(y, mu, lo, peak, min_ratio=config.min_ratio,
-                                 dispersion=dispersion)
-            onset = cand.start if onset is None else onset
-            stretches.append(_Stretch(onset, max(cand.stop, peak), {name}, cand.strength))
+    for s in found:
+        peak = s.onset + int(np.argmax(filled[s.onset : s.end + 1]))
+        lo = max(0, s.onset - search)
+        onset = locate_onset(y, mu, lo, peak, min_ratio=config.min_ratio,
+                             dispersion=dispersion)
+        stretches.append(_Stretch(s.onset if onset is None else onset, s.end, s.detectors,
+                                  s.strength))
     stretches = _merge(stretches, max_gap=0)
     context = _context_ratios(stretches, y, mu, int(CONTEXT / bucket) if bucket else 0,
                               alpha, inflation)
