@@ -165,7 +165,7 @@ def _number(value: Any) -> float:
 
 SEARCH_SPACE: tuple[Param, ...] = (
     Param("false_alarms_per_week", 0.01, 3.0, "log"),
-    Param("min_ratio", 1.3, 4.0, "log"),
+    Param("min_ratio", 1.3, 10.0, "log"),
     Param("min_buckets", 1, 4, "int"),
     Param("min_excess_reports", 0.0, 30.0, "log1p"),
     Param("merge_gap", 15, 180, "minutes"),
