@@ -497,6 +497,16 @@ def _row(trial: int, phase: str, params: dict[str, Any], scores: SliceScores,
     return row
 
 
+def gain_is_noise(best: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Whether a trial beats the (feasible) base settings on train by less than one
+    label's worth of the objective (``1 / train labels``): too little to trust on held-out
+    data, so the base settings are kept (a guard against overfitting the search)."""
+    if not base["feasible"] or not best["feasible"]:
+        return False
+    margin = 1.0 / max(int(base.get("train_n_labels", 0) or 0), 1)
+    return float(best["objective"]) - float(base["objective"]) < margin
+
+
 def _rank(row: dict[str, Any]) -> tuple:
     """Sort key of a trial, larger is better: feasible, objective, F1, smaller delay,
     earlier trial."""
@@ -653,6 +663,12 @@ def tune(
 
     trials = pd.DataFrame(rows)
     best = max(rows, key=_rank)
+    if best is not rows[0] and gain_is_noise(best, rows[0]):
+        notes = notes + (
+            f"the best trial beat the base settings on train by "
+            f"{float(best['objective']) - float(rows[0]['objective']):.3f}, less than one "
+            "label's worth: kept the base settings, a gain that small is noise",)
+        best = rows[0]
     if not best["feasible"]:
         notes = notes + (
             f"no trial keeps training false alarms within {max_false_alarms_per_week} per "

@@ -106,8 +106,26 @@ def test_ctrl_c_keeps_best_so_far(small_sim) -> None:
 
     r = tune(_data(small_sim), small_sim.labels, budget=BUDGET, seed=0, callback=stop)
     assert r.interrupted and len(r.trials) == 3
-    assert r.tuned.train.f1 == pytest.approx(r.trials["objective"].max())
+    # The best so far, unless it beats the base by less than one label's worth.
+    best, base = r.trials["objective"].max(), r.trials["objective"].iloc[0]
+    expected = best if best - base >= 1 / r.defaults.train.n_labels else base
+    assert r.tuned.train.f1 == pytest.approx(expected)
     assert any("interrupted" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("base_f1, best_f1, n_labels, feasible, noise", [
+    (0.80, 0.81, 40, True, True),     # +0.01 < 1/40
+    (0.80, 0.83, 40, True, False),    # +0.03 >= 1/40
+    (0.80, 0.85, 10, True, True),     # +0.05 < 1/10
+    (0.80, 0.81, 40, False, False),   # an infeasible base is no reference
+])
+def test_gain_smaller_than_one_label_is_noise(base_f1, best_f1, n_labels, feasible,
+                                              noise) -> None:
+    from spikes.tune import gain_is_noise
+
+    base = {"objective": base_f1, "train_n_labels": n_labels, "feasible": feasible}
+    best = {"objective": best_f1, "train_n_labels": n_labels, "feasible": True}
+    assert gain_is_noise(best, base) is noise
 
 
 @pytest.mark.parametrize("param, value, direction, expected", [
