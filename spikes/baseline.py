@@ -182,10 +182,10 @@ def _moving_sum(x: np.ndarray, half_window: int) -> np.ndarray:
     if half_window == 0:
         return x.copy()
     n = x.shape[0]
-    csum = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
-    hi = np.minimum(np.arange(n) + half_window + 1, n)
-    lo = np.maximum(np.arange(n) - half_window, 0)
-    return csum[hi] - csum[lo]
+    pad = [(half_window + 1, half_window)] + [(0, 0)] * (x.ndim - 1)
+    csum = np.cumsum(np.pad(x, pad), axis=0)
+    width = 2 * half_window + 1
+    return csum[width : width + n] - csum[:n]
 
 
 def _seasonal_mean(
@@ -222,17 +222,21 @@ def _seasonal_mean(
     while widths[-1] < slots // 4:
         widths.append(max(2 * widths[-1], 1))
     for i, width in enumerate(widths):
-        total_v, total_w, slot_all = _pooled(values0, weights0, width, offset, n_days, slots,
-                                             days, kinds)
+        # Only the products that still lack a value are pooled again, wider.
+        cols = np.flatnonzero(np.isnan(mean).any(axis=0))
+        if len(cols) == 0:
+            break
+        total_v, total_w, slot_all = _pooled(values0[:, cols], weights0[:, cols], width,
+                                             offset, n_days, slots, days, kinds)
         est = np.divide(total_v, total_w, out=np.full_like(total_v, np.nan),
                         where=total_w > 0)
         # Where a slot has no history of its kind: that slot over all days.
         est = np.where(np.isnan(est), slot_all, est)
         enough = total_v >= MIN_POOL_REPORTS if i < len(widths) - 1 else np.ones_like(est, bool)
-        take = np.isnan(mean) & enough & ~np.isnan(est)
-        mean[take] = est[take]
-        if not np.isnan(mean).any():
-            break
+        sub = mean[:, cols]
+        take = np.isnan(sub) & enough & ~np.isnan(est)
+        sub[take] = est[take]
+        mean[:, cols] = sub
     overall = np.nansum(values0, axis=0) / np.maximum(normal.sum(axis=0), 1)
     return np.where(np.isnan(mean), overall[None, :], mean)
 

@@ -28,7 +28,7 @@ from spikes.config import DetectionConfig
 from spikes.detectors.base import Candidate
 from spikes.detectors.onset import locate_onset
 from spikes.model import INCIDENT_COLUMNS
-from spikes.noise import upper_tail_surprise
+from spikes.noise import total_surprise
 
 #: How far before a stretch its context (the local level) is measured.
 CONTEXT = pd.Timedelta(hours=3)
@@ -58,7 +58,22 @@ def severity_of(peak_ratio: float) -> str:
     return SEVERITY_LEVELS[-1][1]
 
 
-def product_incidents(
+def product_incidents(product: str, y: np.ndarray, mu: np.ndarray, index: pd.DatetimeIndex,
+                      candidates: dict[str, list[Candidate]], config: DetectionConfig,
+                      alpha: float = 0.0, inflation: float = 1.0) -> pd.DataFrame:
+    """Incidents of one product as a table (see :func:`incident_rows`).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per incident, columns :data:`spikes.model.INCIDENT_COLUMNS` but
+        ``event_id`` (set later by :func:`spikes.events.assign_events`).
+    """
+    rows = incident_rows(product, y, mu, index, candidates, config, alpha, inflation)
+    return pd.DataFrame(rows, columns=[c for c in INCIDENT_COLUMNS if c != "event_id"])
+
+
+def incident_rows(
     product: str,
     y: np.ndarray,
     mu: np.ndarray,
@@ -67,7 +82,7 @@ def product_incidents(
     config: DetectionConfig,
     alpha: float = 0.0,
     inflation: float = 1.0,
-) -> pd.DataFrame:
+) -> list[dict[str, object]]:
     """Incidents of one product.
 
     Parameters
@@ -89,9 +104,9 @@ def product_incidents(
 
     Returns
     -------
-    pd.DataFrame
-        One row per incident, columns :data:`spikes.model.INCIDENT_COLUMNS` but
-        ``event_id`` (set later by :func:`spikes.events.assign_events`).
+    list of dict
+        One record per incident, keys :data:`spikes.model.INCIDENT_COLUMNS` but
+        ``event_id``.
     """
     filled = np.where(np.isnan(y), -np.inf, y)
     bucket = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
@@ -120,8 +135,7 @@ def product_incidents(
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
     merged = [s for s in _merge(stretches, max_gap=gap) if s.primary]
-    rows = [_describe(product, s, y, mu, index) for s in merged]
-    return pd.DataFrame(rows, columns=[c for c in INCIDENT_COLUMNS if c != "event_id"])
+    return [_describe(product, s, y, mu, index) for s in merged]
 
 
 def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
@@ -173,8 +187,7 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, alpha: float,
     if total < config.min_ratio * base:
         return False
     # The rest is a sum of buckets: its dispersion shrinks with the number summed.
-    surprise = upper_tail_surprise(np.array([total]), np.array([base]),
-                                   np.array([alpha / max(len(keep), 1)]))[0]
+    surprise = total_surprise(total, base, alpha / max(len(keep), 1))
     return surprise >= -np.log10(SUSTAINED_P)
 
 

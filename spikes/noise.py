@@ -8,7 +8,7 @@ neutral result (0 evidence).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 MIN_MEAN = 1e-3
 #: Below this dispersion the Poisson formulas are used (they are the alpha -> 0 limit).
@@ -82,17 +82,37 @@ def upper_tail_surprise(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
     if not sel.any():
         return out
     ys, ms, al = np.ceil(y[sel] - 1e-9), mu[sel], alpha[sel]
+    out[sel] = _surprise(ys, ms, al)
+    return out
+
+
+def _surprise(ys: np.ndarray, ms: np.ndarray, al: np.ndarray) -> np.ndarray:
+    """``-log10 P(Y >= ys)`` for counts ``ys >= 1`` (regularized incomplete gamma and beta
+    functions: the Poisson and negative-binomial tails, without scipy.stats' overhead)."""
     poisson = al < POISSON_ALPHA
-    logsf = np.empty(ys.shape)
-    # P(Y >= y) = sf(y - 1).
-    logsf[poisson] = stats.poisson.logsf(ys[poisson] - 1, ms[poisson])
+    tail = np.empty(ys.shape)
+    # Poisson: P(Y >= y) = P(y, mu), the regularized lower incomplete gamma function.
+    tail[poisson] = special.gammainc(ys[poisson], ms[poisson])
+    # Negative binomial, size n = 1/alpha: P(Y >= y) = I_{mu / (n + mu)}(y, n).
     n = 1.0 / al[~poisson]
-    logsf[~poisson] = stats.nbinom.logsf(ys[~poisson] - 1, n, n / (n + ms[~poisson]))
-    surprise = -logsf / np.log(10.0)
-    # logsf underflows to -inf for extreme counts: fall back to the log pmf, a lower bound.
+    tail[~poisson] = special.betainc(ys[~poisson], n, ms[~poisson] / (n + ms[~poisson]))
+    with np.errstate(divide="ignore"):
+        surprise = -np.log10(tail)
+    # The tail underflows to 0 for extreme counts: fall back to the log pmf, a lower bound.
     bad = ~np.isfinite(surprise)
     if bad.any():
         yb, mb = ys[bad], ms[bad]
         surprise[bad] = -(yb * np.log(mb) - mb - special.gammaln(yb + 1)) / np.log(10.0)
-    out[sel] = np.clip(surprise, 0.0, MAX_SURPRISE)
-    return out
+    return np.clip(surprise, 0.0, MAX_SURPRISE)
+
+
+def total_surprise(total: float, base: float, alpha: float = 0.0) -> float:
+    """``-log10 P(Y >= total)`` for one total count against its baseline ``base``.
+
+    The scalar form of :func:`upper_tail_surprise`, for sums over stretches of buckets.
+    """
+    total = float(np.ceil(total - 1e-9))
+    if total <= max(base, 0.0) or total < 1:
+        return 0.0
+    return float(_surprise(np.array([total]), np.array([max(base, MIN_MEAN)]),
+                           np.array([alpha]))[0])

@@ -20,8 +20,8 @@ from spikes.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detectors.base import calibrated_threshold
 from spikes.errors import SpikesInputError
 from spikes.events import assign_events, summarize_events
-from spikes.incidents import product_incidents
-from spikes.model import ReportData, empty_incidents
+from spikes.incidents import incident_rows
+from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
 
 PROGRESS_MIN_PRODUCTS = 50
 #: Settings that change the scores (the rest only change thresholding).
@@ -207,7 +207,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     inflation_all = np.ones(len(alpha_all)) if inflation is None else inflation.to_numpy(float)
     position = {str(c): i for i, c in enumerate(data.counts.columns)}
     wanted = list(position) if products is None else [str(p) for p in products]
-    tables = []
+    rows: list[dict[str, object]] = []
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
@@ -224,15 +224,15 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         }
         if not any(candidates.values()):
             continue
-        tables.append(
-            product_incidents(product, y_all[:, j], mu_all[:, j], data.counts.index,
-                              candidates, own, alpha=float(alpha_all[j]),
-                              inflation=float(inflation_all[j]))
+        rows.extend(
+            incident_rows(product, y_all[:, j], mu_all[:, j], data.counts.index,
+                          candidates, own, alpha=float(alpha_all[j]),
+                          inflation=float(inflation_all[j]))
         )
-    tables = [t for t in tables if not t.empty]
-    if not tables:
+    if not rows:
         return empty_incidents()
-    incidents = pd.concat(tables, ignore_index=True)
+    incidents = pd.DataFrame(rows).astype({c: t for c, t in INCIDENT_DTYPES.items()
+                                           if c != "event_id"})
     return assign_events(incidents, config.event_window)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
 
-from spikes.noise import MIN_MEAN, upper_tail_surprise
+from spikes.noise import MIN_MEAN, total_surprise
 
 #: -log10 p from which a segment before the peak counts as part of the rise.
 SIGNIFICANT = 2.0
@@ -122,6 +122,5 @@ def _significant(cost: CostSeasonalPoisson, start: int, end: int, dispersion: fl
     scale = max(dispersion, 1.0)
     total = (cost._cy[end] - cost._cy[start]) / scale  # noqa: SLF001
     base = (cost._cm[end] - cost._cm[start]) / scale  # noqa: SLF001
-    surprise = upper_tail_surprise(np.array([np.floor(total)]), np.array([base]),
-                                   np.array([0.0]))[0]
+    surprise = total_surprise(np.floor(total), base)
     return bool(surprise >= SIGNIFICANT)
