@@ -137,7 +137,7 @@ def fit_baseline(
     np.float64(10.0)
     """
     bucket = pd.Timedelta(bucket)
-    y = counts.to_numpy(dtype=float)
+    y = np.asfortranarray(counts.to_numpy(dtype=float))  # time runs down each column
     span_days = len(counts) * bucket / DAY
     slots = DAY / bucket
     seasonal = span_days >= 2 and float(slots).is_integer()

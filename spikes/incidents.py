@@ -116,6 +116,12 @@ def incident_rows(
     dispersion = inflation * (1.0 + alpha * typical)
     found = _merge([_Stretch(c.start, c.stop, {name}, c.strength)
                     for name, cands in candidates.items() for c in cands], max_gap=0)
+    reach = int(CONTEXT / bucket) if bucket else 0
+    # Cheap tests first, on the candidates as found: the change-point search is the
+    # expensive part, and most candidates of a quiet history fail the size tests.
+    levels = _context_ratios(found, y, mu, reach, alpha, inflation)
+    found = [s for s, level in zip(found, levels, strict=True)
+             if _large_enough(s, y, mu * level, config)]
     stretches = []
     for s in found:
         peak = s.onset + int(np.argmax(filled[s.onset : s.end + 1]))
@@ -125,8 +131,7 @@ def incident_rows(
         stretches.append(_Stretch(s.onset if onset is None else onset, s.end, s.detectors,
                                   s.strength))
     stretches = _merge(stretches, max_gap=0)
-    context = _context_ratios(stretches, y, mu, int(CONTEXT / bucket) if bucket else 0,
-                              alpha, inflation)
+    context = _context_ratios(stretches, y, mu, reach, alpha, inflation)
     kept = []
     for s, level in zip(stretches, context, strict=True):
         if _large_enough(s, y, mu * level, config):
@@ -161,6 +166,14 @@ def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray,
     seen = ~np.isnan(ys)
     if float(ys[seen].sum() - ms[seen].sum()) < config.min_excess_reports:
         return False
+    return _high_enough(s, y, mu, config)
+
+
+def _high_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, config: DetectionConfig) -> bool:
+    """Whether the best ``min_buckets`` consecutive buckets reach ``min_ratio`` times the
+    baseline."""
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
+    seen = ~np.isnan(ys)
     width = min(config.min_buckets, len(ys))
     kernel = np.ones(width)
     top = np.convolve(np.where(seen, ys, 0.0), kernel, mode="valid")
