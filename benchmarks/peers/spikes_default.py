@@ -1,0 +1,37 @@
+"""`spikes` itself, with its default settings: ``analyze(data, DetectionConfig())``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from spikes.config import DetectionConfig
+from spikes.model import ReportData
+from spikes.pipeline import analyze
+
+NAME = "spikes"
+LABEL = "spikes (defaults)"
+DEFAULTS: dict[str, Any] = {}
+GRID: dict[str, list[Any]] = {}
+QUICK_GRID: dict[str, list[Any]] = {}
+
+
+def detect(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
+    """Run the whole `spikes` pipeline with its defaults.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Wide counts per bucket and product (as ``ReportData.counts``).
+    bucket : pd.Timedelta
+        Bucket size.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``product, onset, end`` (the other incident columns of `spikes` are dropped).
+    """
+    data = ReportData(counts=counts, bucket=bucket)
+    incidents = analyze(data, DetectionConfig()).incidents
+    return incidents[["product", "onset", "end"]].reset_index(drop=True)
