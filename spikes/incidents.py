@@ -45,6 +45,7 @@ class _Stretch:
     detectors: set[str] = field(default_factory=set)
     strength: float = 0.0
     primary: bool = False
+    alarm: int = -1  # earliest bucket at which a detector's threshold was crossed
 
 
 def severity_of(peak_ratio: float) -> str:
@@ -114,7 +115,7 @@ def incident_rows(
     seen = ~np.isnan(y)
     typical = float(np.median(mu[seen])) if seen.any() else 0.0
     dispersion = inflation * (1.0 + alpha * typical)
-    found = _merge([_Stretch(c.start, c.stop, {name}, c.strength)
+    found = _merge([_Stretch(c.start, c.stop, {name}, c.strength, alarm=c.alarm)
                     for name, cands in candidates.items() for c in cands], max_gap=0)
     reach = int(CONTEXT / bucket) if bucket else 0
     # Cheap tests first, on the candidates as found: the change-point search is the
@@ -124,9 +125,12 @@ def incident_rows(
              if _large_enough(s, y, mu * level, config)]
     stretches = []
     for s in found:
-        peak = s.onset + int(np.argmax(filled[s.onset : s.end + 1]))
+        # The rise is under way by the first alarm: the onset is searched up to it (not
+        # up to the largest count, which may be a late recovery surge of a long outage).
+        alarm = s.alarm if s.onset <= s.alarm <= s.end else s.end
+        rise_end = s.onset + int(np.argmax(filled[s.onset : alarm + 1]))
         lo = max(0, s.onset - search)
-        onset = locate_onset(y, mu, lo, peak, min_ratio=config.min_ratio,
+        onset = locate_onset(y, mu, lo, max(alarm, rise_end), min_ratio=config.min_ratio,
                              dispersion=dispersion)
         stretches.append(_Stretch(s.onset if onset is None else onset, s.end, s.detectors,
                                   s.strength))
@@ -153,8 +157,11 @@ def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
             last.detectors |= s.detectors
             last.strength = max(last.strength, s.strength)
             last.primary = last.primary or s.primary
+            if s.alarm >= 0:
+                last.alarm = s.alarm if last.alarm < 0 else min(last.alarm, s.alarm)
         else:
-            out.append(_Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary))
+            out.append(_Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary,
+                                s.alarm))
     return out
 
 

@@ -101,3 +101,18 @@ def test_blip_with_noisy_neighbour_is_not_sustained() -> None:
     found2 = product_incidents("p", y2, mu, INDEX, {"cusum": [Candidate(30, 30, 32, 20.0)]},
                                DetectionConfig())
     assert len(found2) == 1
+
+
+def test_late_recovery_surge_does_not_move_the_onset() -> None:
+    # A long outage whose recovery surge (bucket 52) is higher than its main peak: the
+    # onset stays at the start of the rise, not inside the outage.
+    index = pd.date_range("2026-01-23", periods=60, freq="5min", tz="UTC")
+    mu = np.full(60, 10.0)
+    y = np.full(60, 10.0)
+    y[10:50] = 60.0
+    y[40:46] = 25.0
+    y[52] = 150.0
+    cand = {"cusum": [Candidate(10, 11, 52, 300.0)], "tail": [Candidate(52, 52, 52, 40.0)]}
+    found = product_incidents("p", y, mu, index, cand, DetectionConfig())
+    assert len(found) == 1
+    assert found.iloc[0]["onset"] == index[10] and found.iloc[0]["peak"] == index[52]
