@@ -28,7 +28,7 @@ DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
 MASK_Z = 3.0
 #: Number of mask-and-re-estimate passes.
-PASSES = 3
+PASSES = 2
 #: Smallest mean the noise model uses, so that an empty night still has a finite tail.
 MIN_MEAN = 1e-3
 ROLLING_WINDOW = pd.Timedelta(hours=6)

@@ -43,7 +43,7 @@ MAX_SPARSE_BUCKETS = 1_000_000
 """Above this many buckets, a grid that is empty over 90 % of its span is refused: it is
 the mark of a stray timestamp (a year 1900 or 2200 among current data)."""
 
-STREAM_THRESHOLD = 256 << 20
+STREAM_THRESHOLD = 1 << 30
 """Estimated input size (decompressed bytes) above which :func:`load_reports` streams."""
 
 _COMPACT_ROWS = 2_000_000  # re-sum the streamed cells when they grow past this
