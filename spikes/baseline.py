@@ -255,12 +255,15 @@ def _pooled(values: np.ndarray, weights: np.ndarray, half_window: int, offset: i
     # Pool neighbouring time-of-day slots (continuous in time, so across midnight too).
     v = grid(_moving_sum(values, half_window))
     w = grid(_moving_sum(weights, half_window))
-    total_v = np.zeros_like(v)
-    total_w = np.zeros_like(w)
+    total_v = np.empty_like(v)
+    total_w = np.empty_like(w)
     for kind in kinds:
-        sel = kind.astype(float)[:, None, None]
-        total_v[kind] = _moving_sum(v * sel, days)[kind]
-        total_w[kind] = _moving_sum(w * sel, days)[kind]
+        # Days of one kind (weekdays, or weekend days) in order; ``days`` calendar days
+        # on either side hold about ``days x share`` of them.
+        which = np.flatnonzero(kind)
+        reach = max(1, round(days * len(which) / n_days))
+        total_v[which] = _day_sums(v[which], reach)
+        total_w[which] = _day_sums(w[which], reach)
     # Leave the bucket's own day out.
     total_v -= v
     total_w -= w
@@ -272,6 +275,14 @@ def _pooled(values: np.ndarray, weights: np.ndarray, half_window: int, offset: i
         return a.reshape(n_days * slots, p)[offset : offset + n]
 
     return back(total_v), back(total_w), back(slot_all)
+
+
+def _day_sums(a: np.ndarray, reach: int) -> np.ndarray:
+    """Sums over the days within `reach` of each day (axis 0); over all days when the
+    window covers them all (the common case of a few weeks of data)."""
+    if len(a) <= 2 * reach + 1:
+        return np.broadcast_to(a.sum(axis=0), a.shape)
+    return _moving_sum(a, reach)
 
 
 def _rolling_mean(y: np.ndarray, normal: np.ndarray, half_window: int) -> np.ndarray:
