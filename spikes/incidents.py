@@ -13,8 +13,8 @@ For one product:
    belongs to its outage);
 5. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
    a stretch must still run ``min_ratio`` above the baseline, improbably so under the
-   noise model; a one-bucket blip (with a noisy neighbour) is not an outage, though it
-   may be an aftershock of one.
+   noise model; a one-bucket blip (with a noisy neighbour) is not
+   an outage, though it may be an aftershock of one.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def incident_rows(
     kept = []
     for s, level in zip(stretches, context, strict=True):
         if _large_enough(s, y, mu * level, config):
-            s.primary = _sustained(s, y, mu * level, alpha, config)
+            s.primary = _sustained(s, y, mu * level, dispersion, config)
             kept.append(s)
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
@@ -188,13 +188,14 @@ def _high_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, config: DetectionCo
     return bool(np.any(top >= config.min_ratio * np.maximum(base, 1e-9)))
 
 
-def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, alpha: float,
+def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, dispersion: float,
                config: DetectionConfig) -> bool:
     """Whether a stretch is more than its ``min_buckets - 1`` largest buckets.
 
-    Without them, the rest must still run ``min_ratio`` above the baseline and be
-    improbable under the noise model (p <= :data:`SUSTAINED_P`): a one-bucket blip with a
-    noisy neighbour is not, an outage that lasts is.
+    Without them, the rest must still run ``min_ratio`` times the baseline and be
+    improbably high under the noise model (p <= :data:`SUSTAINED_P`, quasi-Poisson with
+    the product's `dispersion`): a one-bucket blip with a noisy neighbour is not, an
+    outage that lasts is.
     """
     drop = config.min_buckets - 1
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
@@ -203,12 +204,11 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, alpha: float,
     if len(ys) <= drop:
         return False
     keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
-    total, base = float(ys[keep].sum()), float(ms[keep].sum())
-    if total < config.min_ratio * base:
+    if ys[keep].sum() < config.min_ratio * ms[keep].sum():
         return False
-    # The rest is a sum of buckets: its dispersion shrinks with the number summed.
-    surprise = total_surprise(total, base, alpha / max(len(keep), 1))
-    return surprise >= -np.log10(SUSTAINED_P)
+    scale = max(dispersion, 1.0)
+    total, base = float(ys[keep].sum()) / scale, float(ms[keep].sum()) / scale
+    return total_surprise(total, base) >= -np.log10(SUSTAINED_P)
 
 
 def _context_ratios(stretches: list[_Stretch], y: np.ndarray, mu: np.ndarray,
