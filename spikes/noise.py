@@ -7,6 +7,8 @@ neutral result (0 evidence).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special
 
@@ -109,10 +111,19 @@ def _surprise(ys: np.ndarray, ms: np.ndarray, al: np.ndarray) -> np.ndarray:
 def total_surprise(total: float, base: float, alpha: float = 0.0) -> float:
     """``-log10 P(Y >= total)`` for one total count against its baseline ``base``.
 
-    The scalar form of :func:`upper_tail_surprise`, for sums over stretches of buckets.
+    The scalar form of :func:`upper_tail_surprise` (same formulas, without array
+    overhead), for sums over stretches of buckets.
     """
-    total = float(np.ceil(total - 1e-9))
-    if total <= max(base, 0.0) or total < 1:
+    total = math.ceil(total - 1e-9)
+    base = max(float(base), MIN_MEAN)
+    if total <= base or total < 1:
         return 0.0
-    return float(_surprise(np.array([total]), np.array([max(base, MIN_MEAN)]),
-                           np.array([alpha]))[0])
+    if alpha < POISSON_ALPHA:
+        tail = float(special.gammainc(total, base))
+    else:
+        n = 1.0 / alpha
+        tail = float(special.betainc(total, n, base / (n + base)))
+    if tail > 0.0:
+        return min(-math.log10(tail), MAX_SURPRISE)
+    log_pmf = total * math.log(base) - base - math.lgamma(total + 1)
+    return min(max(-log_pmf / math.log(10.0), 0.0), MAX_SURPRISE)

@@ -171,3 +171,14 @@ def test_pipeline_refuses_impossible_counts(bad: float) -> None:
     counts.iloc[5, 0] = bad
     with pytest.raises(SpikesInputError, match="expected a finite count >= 0"):
         analyze(as_data(counts))
+
+
+@pytest.mark.parametrize(("total", "base", "alpha"),
+                         [(12, 4.0, 0.0), (30, 10.0, 0.2), (2, 0.2, 0.0), (3, 0.001, 0.5)])
+def test_scalar_and_array_tails_agree(total: int, base: float, alpha: float) -> None:
+    from spikes.noise import total_surprise
+
+    array = upper_tail_surprise(np.array([float(total)]), np.array([base]), np.array([alpha]),
+                                prefilter_z=-np.inf)[0]
+    assert total_surprise(total, base, alpha) == pytest.approx(array, rel=1e-9)
+    assert total_surprise(base / 2, base, alpha) == 0.0
