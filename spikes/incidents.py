@@ -201,6 +201,12 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, dispersion: float,
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)
     ys, ms = ys[seen], ms[seen]
+    # The core: up to the last bucket still min_ratio high (a long outage's slow decay
+    # back to normal is part of the incident, but not of the test of its height).
+    high = np.flatnonzero(ys >= config.min_ratio * ms)
+    if len(high) == 0:
+        return False
+    ys, ms = ys[: high[-1] + 1], ms[: high[-1] + 1]
     if len(ys) <= drop:
         return False
     keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
