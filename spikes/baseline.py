@@ -27,6 +27,8 @@ from scipy import stats
 DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
 MASK_Z = 3.0
+#: Share of buckets left out of the first dispersion estimate (see fit_baseline).
+FIRST_PASS_TRIM = 0.02
 #: Number of mask-and-re-estimate passes.
 PASSES = 2
 #: Smallest mean the noise model uses, so that an empty night still has a finite tail.
@@ -151,14 +153,18 @@ def fit_baseline(
 
     observed = ~np.isnan(y)
     normal = observed.copy()
-    for _ in range(PASSES):
+    for step in range(PASSES):
         if method == "rolling":
             mu = _rolling_mean(y, normal, max(1, int(ROLLING_WINDOW / bucket) // 2))
         else:
             mu = _seasonal_mean(
                 y, normal, counts.index, int(slots), half_window, days, weekly=method == "weekly"
             )
-        alpha = _dispersion(y, mu, normal)
+        # Before any masking, the largest residuals (the outages of the history) would
+        # inflate the dispersion and with it hide themselves: the first estimate leaves
+        # out each product's top FIRST_PASS_TRIM of buckets.
+        alpha = _dispersion(y, mu, normal & _below_top(y, mu, FIRST_PASS_TRIM)
+                            if step == 0 else normal)
         z = (y - mu) / np.sqrt(np.maximum(mu, MIN_MEAN) + alpha * mu**2 + 0.25)
         anomalous = np.nan_to_num(z, nan=0.0) > MASK_Z
         # Outage edges are barely above the threshold: mask one bucket either side too.
@@ -292,6 +298,13 @@ def _rolling_mean(y: np.ndarray, normal: np.ndarray, half_window: int) -> np.nda
     mean = np.divide(values, weights, out=np.full_like(values, np.nan), where=weights > 0)
     overall = np.nansum(np.where(normal, y, 0.0), axis=0) / np.maximum(normal.sum(axis=0), 1)
     return np.where(np.isnan(mean), overall[None, :], mean)
+
+
+def _below_top(y: np.ndarray, mu: np.ndarray, share: float) -> np.ndarray:
+    """False for each column's `share` of buckets with the largest standardised excess."""
+    z = np.where(np.isnan(y), -np.inf, (y - mu) / np.sqrt(np.maximum(mu, MIN_MEAN) + 0.25))
+    cut = np.quantile(z, 1.0 - share, axis=0, method="higher")
+    return z < cut[None, :]
 
 
 def _dispersion(y: np.ndarray, mu: np.ndarray, normal: np.ndarray) -> np.ndarray:
