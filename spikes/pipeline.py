@@ -168,6 +168,7 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         dispersion=pd.concat([b.dispersion for b in baselines])[columns],
         normal=pd.concat([b.normal for b in baselines], axis=1)[columns],
         method=methods.pop() if len(methods) == 1 else "daily",
+        inflation=pd.concat([b.inflation for b in baselines])[columns],
     )
     names = parts[0][1].keys()
     scores = {n: pd.concat([s[n] for _, s in parts], axis=1)[columns] for n in names}

@@ -182,3 +182,17 @@ def test_scalar_and_array_tails_agree(total: int, base: float, alpha: float) -> 
                                 prefilter_z=-np.inf)[0]
     assert total_surprise(total, base, alpha) == pytest.approx(array, rel=1e-9)
     assert total_surprise(0, base, alpha) == 0.0
+
+
+def test_score_overrides_keep_every_products_noise_model() -> None:
+    from spikes.config import DetectionConfig
+    from spikes.pipeline import score_reports
+    from tests.conftest import as_data
+
+    counts = diurnal_counts(days=7, products=2)
+    scored = score_reports(as_data(counts),
+                           DetectionConfig(overrides={"p1": {"cusum_ratio": 2.0}}))
+    assert scored.detectors["p1"]["cusum"].ratio == 2.0
+    assert scored.detectors["p0"]["cusum"].ratio == 3.0
+    assert list(scored.baseline.inflation.index) == ["p0", "p1"]
+    assert scored.baseline.inflation.notna().all()
