@@ -242,8 +242,7 @@ def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionC
     """A detector's threshold for one product: the configured one, raised by calibration
     on the product's own history when ``config.calibrate`` and the history is bursty."""
     threshold = detector.default_threshold(config, bucket)
-    explicit = {"cusum": config.cusum_threshold, "tail": config.tail_threshold}
-    if not config.calibrate or explicit.get(detector.name) is not None:
+    if not config.calibrate or detector.threshold_is_fixed(config):
         return threshold
     calibrated = calibrated_threshold(detector.excursion_maxima(scores), weeks,
                                       config.false_alarms_per_week, low=detector.excursion_floor)

@@ -58,6 +58,10 @@ class Detector(ABC):
     def default_threshold(self, config, bucket: pd.Timedelta) -> float:  # noqa: ANN001
         """The threshold that `config` asks for at this bucket size."""
 
+    def threshold_is_fixed(self, config) -> bool:  # noqa: ANN001
+        """Whether `config` sets this detector's threshold explicitly (no calibration)."""
+        return False
+
     #: Score level above which a stretch of buckets counts as one excursion when the
     #: threshold is calibrated on a product's own history.
     excursion_floor: ClassVar[float] = 1.0

@@ -67,6 +67,10 @@ class CusumDetector(Detector):
             out.extend(_rises(scores, int(lo), int(hi), threshold))
         return out
 
+    def threshold_is_fixed(self, config: DetectionConfig) -> bool:
+        """Whether the configuration sets ``cusum_threshold`` explicitly."""
+        return config.cusum_threshold is not None
+
     def default_threshold(self, config: DetectionConfig, bucket: pd.Timedelta) -> float:
         """``ln(buckets per week / false alarms per week)`` (Lorden's ARL bound)."""
         return config.cusum_h(bucket)

@@ -52,6 +52,10 @@ class CountTailDetector(Detector):
             out.append(Candidate(lo, lo, hi, float(scores[lo : hi + 1].max())))
         return out
 
+    def threshold_is_fixed(self, config: DetectionConfig) -> bool:
+        """Whether the configuration sets ``tail_threshold`` explicitly."""
+        return config.tail_threshold is not None
+
     def default_threshold(self, config: DetectionConfig, bucket: pd.Timedelta) -> float:
         """Bonferroni level for the configured false alarms per product-week."""
         return config.tail_h(bucket)
