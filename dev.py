@@ -54,9 +54,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     ensure_venv()
     if command == "dashboard":
-        print("spikes dashboard: open the URL below (http://localhost:8501 by default) in a "
-              "browser; Ctrl-C stops it",
-              flush=True)
+        print("spikes dashboard: open http://localhost:8501 in a browser (or the port given "
+              "with --server.port); Ctrl-C stops it", flush=True)
         return run("streamlit", "run", "app.py", *rest)
     if command == "test":
         return run("python", "-m", "pytest", *rest)
