@@ -11,12 +11,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from spikes import __version__
 from spikes.config import load_config
 from spikes.errors import SpikesInputError
+
+if TYPE_CHECKING:
+    from spikes.model import ReportData
+    from spikes.pipeline import Analysis
 from spikes.tune import add_tune_parser
 
 FORMATS = ("events", "long", "wide", "single")
@@ -41,7 +46,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--product", help="product name for a file with no product column")
 
 
-def load_inputs(args: argparse.Namespace, inputs: Sequence[str]):  # noqa: ANN201
+def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
     """Read report files with the input options of `args`."""
     from spikes.buckets import load_reports
 
@@ -97,7 +102,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(analysis) -> str:  # noqa: ANN001
+def summary_table(analysis: Analysis) -> str:
     """A short text summary: input size, then the incidents."""
     data = analysis.data
     counts = data.counts
@@ -162,7 +167,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def data_product_weeks(data) -> float:  # noqa: ANN001
+def data_product_weeks(data: ReportData) -> float:
     """Product-weeks covered by `data`: each product from its first to its last bucket."""
     total = 0.0
     for product in data.counts.columns:

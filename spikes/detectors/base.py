@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from spikes.baseline import Baseline
+
+if TYPE_CHECKING:
+    from spikes.config import DetectionConfig
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,10 @@ class Detector(ABC):
         """Candidate intervals of one product's score array above `threshold`."""
 
     @abstractmethod
-    def default_threshold(self, config, bucket: pd.Timedelta) -> float:  # noqa: ANN001
+    def default_threshold(self, config: DetectionConfig, bucket: pd.Timedelta) -> float:
         """The threshold that `config` asks for at this bucket size."""
 
-    def threshold_is_fixed(self, config) -> bool:  # noqa: ANN001
+    def threshold_is_fixed(self, config: DetectionConfig) -> bool:
         """Whether `config` sets this detector's threshold explicitly (no calibration)."""
         return False
 
