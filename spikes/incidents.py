@@ -144,7 +144,8 @@ def incident_rows(
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
     merged = [s for s in _merge(stretches, max_gap=gap) if s.primary]
-    return [_describe(product, s, y, mu, index) for s in merged]
+    last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
+    return [_describe(product, s, y, mu, index, last_seen) for s in merged]
 
 
 def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
@@ -231,33 +232,31 @@ def _context_ratios(stretches: list[_Stretch], y: np.ndarray, mu: np.ndarray,
     """
     if reach == 0:
         return [1.0] * len(stretches)
-    outside = ~np.isnan(y)
+    inside = np.zeros(len(y), dtype=bool)
     for s in stretches:
-        outside[s.onset : s.end + 1] = False
-    ys = np.where(outside, y, 0.0)
-    ms = np.where(outside, mu, 0.0)
-    vs = np.where(outside, mu + alpha * mu**2, 0.0) * inflation
-    cy, cm, cv = (np.concatenate([[0.0], np.cumsum(a)]) for a in (ys, ms, vs))
+        inside[s.onset : s.end + 1] = True
     out = []
     for s in stretches:
-        lo, hi = max(0, s.onset - reach), s.onset
-        total, base, var = cy[hi] - cy[lo], cm[hi] - cm[lo], cv[hi] - cv[lo]
+        window = slice(max(0, s.onset - reach), s.onset)
+        keep = ~inside[window] & ~np.isnan(y[window])
+        ys, ms = y[window][keep], mu[window][keep]
+        base = float(ms.sum())
         if base <= 0:
             out.append(1.0)
             continue
-        out.append(max(1.0, (total - 2.0 * np.sqrt(var)) / base))
+        var = float((ms + alpha * ms**2).sum()) * inflation
+        out.append(max(1.0, (float(ys.sum()) - 2.0 * np.sqrt(var)) / base))
     return out
 
 
 def _describe(product: str, s: _Stretch, y: np.ndarray, mu: np.ndarray,
-              index: pd.DatetimeIndex) -> dict[str, object]:
+              index: pd.DatetimeIndex, last_seen: int) -> dict[str, object]:
     seg = slice(s.onset, s.end + 1)
     ys, ms = y[seg], mu[seg]
     seen = ~np.isnan(ys)
     peak = s.onset + int(np.argmax(np.where(seen, ys, -np.inf)))
     total, base = float(ys[seen].sum()), float(ms[seen].sum())
     peak_base = float(mu[peak])
-    last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return {
         "product": product,
         "onset": index[s.onset],
