@@ -152,29 +152,20 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from spikes.evaluate import evaluate, read_incidents, read_labels
+    from spikes.model import product_weeks as data_weeks
 
     incidents = read_incidents(args.incidents)
     labels = read_labels(args.labels)
     product_weeks = args.product_weeks
     if product_weeks is None and args.data:
         data = load_inputs(args, args.data)
-        product_weeks = data_product_weeks(data)
+        product_weeks = data_weeks(data.counts, data.bucket)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(result.to_table())
     return 0
-
-
-def data_product_weeks(data: ReportData) -> float:
-    """Product-weeks covered by `data`: each product from its first to its last bucket."""
-    total = 0.0
-    for product in data.counts.columns:
-        seen = data.counts[product].dropna()
-        if len(seen):
-            total += (seen.index[-1] - seen.index[0] + data.bucket) / pd.Timedelta(days=7)
-    return total
 
 
 # --- simulate --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 REJECTED_COLUMNS = ["file", "line", "column", "value", "reason"]
@@ -86,6 +87,40 @@ class ReportData:
     def products(self) -> list[str]:
         """Product names, in column order."""
         return [str(c) for c in self.counts.columns]
+
+
+def product_weeks(counts: pd.DataFrame, bucket: pd.Timedelta,
+                  start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> float:
+    """Product-weeks of data in ``[start, end)`` (all of it by default): per product, from
+    its first to its last observed bucket in that span, the last bucket counted in full.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Reports per bucket (NaN = no data), UTC index, one column per product.
+    bucket : pd.Timedelta
+        Bucket size.
+    start, end : pd.Timestamp, optional
+        The span; the whole index when omitted.
+
+    Returns
+    -------
+    float
+        The false-alarm denominator of EVALUATION.md.
+    """
+    keep = np.ones(len(counts), dtype=bool)
+    if start is not None:
+        keep &= counts.index >= start
+    if end is not None:
+        keep &= counts.index < end
+    seen = counts.to_numpy(dtype=float)[keep]
+    if seen.size == 0:
+        return 0.0
+    seen = ~np.isnan(seen)
+    first = np.argmax(seen, axis=0)
+    last = len(seen) - 1 - np.argmax(seen[::-1], axis=0)
+    spans = (last - first + 1)[seen.any(axis=0)]
+    return float(spans.sum() * (pd.Timedelta(bucket) / pd.Timedelta(days=7)))
 
 
 #: Column types of an incidents table.

@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from spikes.config import WEEK, DetectionConfig
+from spikes.config import DetectionConfig
 from spikes.errors import SpikesInputError
+from spikes.model import product_weeks as slice_product_weeks
 
 if TYPE_CHECKING:  # the pipeline (scipy) is imported on use: `spikes --help` stays quick
     from spikes.evaluate import Evaluation
@@ -244,35 +245,6 @@ def time_split(index: pd.DatetimeIndex, bucket: pd.Timedelta, fraction: float = 
     buckets = round((end - start) / bucket * fraction)
     buckets = min(max(buckets, 1), len(index) - 1)
     return TimeSplit(start=start, split=start + buckets * bucket, end=end)
-
-
-def slice_product_weeks(counts: pd.DataFrame, bucket: pd.Timedelta, start: pd.Timestamp,
-                        end: pd.Timestamp) -> float:
-    """Product-weeks of data in ``[start, end)``: per product, its first to its last
-    observed bucket in the slice (as :func:`spikes.cli.data_product_weeks` on the whole).
-
-    Parameters
-    ----------
-    counts : pd.DataFrame
-        Reports per bucket (NaN = no data), UTC index.
-    bucket : pd.Timedelta
-        Bucket size.
-    start, end : pd.Timestamp
-        The slice.
-
-    Returns
-    -------
-    float
-    """
-    part = counts[(counts.index >= start) & (counts.index < end)]
-    if part.empty:
-        return 0.0
-    seen = part.notna().to_numpy()
-    any_seen = seen.any(axis=0)
-    first = np.argmax(seen, axis=0)
-    last = len(part) - 1 - np.argmax(seen[::-1], axis=0)
-    spans = (last - first + 1)[any_seen]
-    return float(spans.sum() * (bucket / WEEK))
 
 
 # --------------------------------------------------------------------------- results

@@ -43,8 +43,12 @@ class CostSeasonalPoisson(BaseCost):
         self._cm = np.concatenate([[0.0], np.cumsum(mu)])
         return self
 
+    def totals(self, start: int, end: int) -> tuple[float, float]:
+        """Total counts and total baseline of the segment ``[start, end)``."""
+        return self._cy[end] - self._cy[start], self._cm[end] - self._cm[start]
+
     def error(self, start: int, end: int) -> float:
-        """Cost of the segment ``[start, end)``."""
+        """Cost of the segment ``[start, end)`` (inlined sums: ruptures calls it often)."""
         total = self._cy[end] - self._cy[start]
         base = self._cm[end] - self._cm[start]
         if total <= 0 or base <= 0:
@@ -53,8 +57,8 @@ class CostSeasonalPoisson(BaseCost):
 
     def rate(self, start: int, end: int) -> float:
         """Fitted ratio ``theta`` of the segment ``[start, end)``."""
-        base = self._cm[end] - self._cm[start]
-        return float((self._cy[end] - self._cy[start]) / base) if base > 0 else 0.0
+        total, base = self.totals(start, end)
+        return float(total / base) if base > 0 else 0.0
 
 
 def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
@@ -120,7 +124,7 @@ def _significant(cost: CostSeasonalPoisson, start: int, end: int, dispersion: fl
     """Whether the segment's total is improbably high for its baseline (p <= 1 %), under a
     quasi-Poisson law (counts and baseline divided by the dispersion)."""
     scale = max(dispersion, 1.0)
-    total = (cost._cy[end] - cost._cy[start]) / scale  # noqa: SLF001
-    base = (cost._cm[end] - cost._cm[start]) / scale  # noqa: SLF001
+    total, base = cost.totals(start, end)
+    total, base = total / scale, base / scale
     surprise = total_surprise(np.floor(total), base)
     return bool(surprise >= SIGNIFICANT)
