@@ -245,7 +245,8 @@ def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionC
     if not config.calibrate or detector.threshold_is_fixed(config):
         return threshold
     calibrated = calibrated_threshold(detector.excursion_maxima(scores), weeks,
-                                      config.false_alarms_per_week, low=detector.excursion_floor)
+                                      config.false_alarms_per_week, low=detector.excursion_floor,
+                                      model_decay=detector.excursion_decay)
     return threshold if calibrated is None else max(threshold, calibrated)
 
 

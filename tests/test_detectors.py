@@ -147,6 +147,28 @@ def test_calibration_raises_threshold_only_for_bursty_history() -> None:
     assert calibrated_threshold(calm[:10], 3, 0.1, low=1.0) is None
 
 
+def test_calibration_reads_tail_scores_in_their_own_units() -> None:
+    """-log10 p scores of calm noise decay as 10**-h, not exp(-h): calibrating them at
+    Wald's nats rate would raise every product's tail threshold (a past bug)."""
+    from spikes.detectors.base import calibrated_threshold
+    from spikes.detectors.tail import CountTailDetector
+
+    rng = np.random.default_rng(1)
+    # Excursion maxima of -log10 p of calm noise: excess over 1 ~ Exp(ln 10).
+    calm = 1.0 + rng.exponential(1.0 / np.log(10.0), 400)
+    decay = CountTailDetector.excursion_decay
+    assert decay == pytest.approx(np.log(10.0))
+    h = calibrated_threshold(calm, weeks=3, false_alarms_per_week=0.1, low=1.0,
+                             model_decay=decay)
+    # The level calm noise exceeds 0.3 times in 400 excursions: 1 + log10(400 / 0.3).
+    assert h == pytest.approx(1 + np.log10(400 / 0.3), rel=0.2)
+    nats = calibrated_threshold(calm, weeks=3, false_alarms_per_week=0.1, low=1.0)
+    assert nats > 1.8 * h
+    # Burstier than the model: raised above it.
+    bursty = 1.0 + rng.exponential(1.0, 400)
+    assert calibrated_threshold(bursty, 3, 0.1, low=1.0, model_decay=decay) > 1.8 * h
+
+
 def test_inflation_measures_autocorrelated_noise() -> None:
     rng = np.random.default_rng(7)
     index = pd.date_range("2026-01-05", periods=288 * 14, freq="5min", tz="UTC")

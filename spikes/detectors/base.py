@@ -68,6 +68,10 @@ class Detector(ABC):
     #: Score level above which a stretch of buckets counts as one excursion when the
     #: threshold is calibrated on a product's own history.
     excursion_floor: ClassVar[float] = 1.0
+    #: How fast the share of noise excursions reaching a score level falls with the level
+    #: under the noise model, per unit of score: 1 for log-likelihood ratios in nats
+    #: (Wald's bound), ``ln 10`` for ``-log10`` tail probabilities.
+    excursion_decay: ClassVar[float] = 1.0
 
     def excursion_maxima(self, scores: np.ndarray) -> np.ndarray:
         """Largest score of each excursion of `scores` above :attr:`excursion_floor`."""
@@ -95,13 +99,15 @@ MIN_EXCURSIONS = 30
 
 
 def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
-                         *, low: float) -> float | None:
+                         *, low: float, model_decay: float = 1.0) -> float | None:
     """Threshold at which a product's own noise excursions meet the false-alarm budget.
 
     For a well-specified CUSUM of log-likelihood ratios, the share of excursions whose
-    maximum exceeds ``h`` is at most ``exp(-(h - low))`` beyond `low` (Wald's identity).
-    Traffic burstier than the noise model shows a slower decay. The decay rate is
-    measured between `low` and the level ``mid`` that the model expects
+    maximum exceeds ``h`` is at most ``exp(-(h - low))`` beyond `low` (Wald's identity);
+    for ``-log10`` tail probabilities it is about ``10 ** -(h - low)``: in general
+    ``exp(-model_decay * (h - low))``. Traffic burstier than the noise model shows a
+    slower decay. The decay rate is measured between `low` and the level ``mid`` that
+    the model expects
     :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise still outnumbers
     the few real outages of a history, and extrapolated to the level that noise
     excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
@@ -117,6 +123,9 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
         The false-alarm budget.
     low : float
         Smallest excursion maximum used in the fit.
+    model_decay : float
+        Decay rate of the excursion maxima's tail under the noise model, per unit of
+        score (1 for nats, ``ln 10`` for ``-log10 p``); the measured rate is capped at it.
 
     Returns
     -------
@@ -127,9 +136,9 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     n = len(maxima)
     if n < MIN_EXCURSIONS or weeks <= 0:
         return None
-    mid = low + np.log(n / MID_EXCEEDANCES)
+    mid = low + np.log(n / MID_EXCEEDANCES) / model_decay
     above_mid = max(int((maxima >= mid).sum()), 1)
-    decay = min(np.log(n / above_mid) / (mid - low), 1.0)
+    decay = min(np.log(n / above_mid) / (mid - low), model_decay)
     budget = false_alarms_per_week * weeks
     return float(low + np.log(n / budget) / max(decay, 1e-3))
 

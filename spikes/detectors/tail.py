@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -25,6 +27,7 @@ class CountTailDetector(Detector):
     """
 
     name = "tail"
+    excursion_decay = math.log(10.0)  # scores are -log10 p
 
     def __init__(self, *, max_gap: int = 1) -> None:
         self.max_gap = max_gap
