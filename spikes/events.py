@@ -65,21 +65,22 @@ def summarize_events(incidents: pd.DataFrame) -> pd.DataFrame:
     """
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in EVENT_COLUMNS})
-    rows = []
-    for event_id, group in incidents.groupby("event_id", sort=True):
-        group = group.sort_values("onset", kind="stable")
-        worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(s, -1))
-        rows.append(
-            {
-                "event_id": event_id,
-                "onset": group["onset"].iloc[0],
-                "end": group["end"].max(),
-                "first_product": group["product"].iloc[0],
-                "products": ", ".join(group["product"]),
-                "n_products": int(group["product"].nunique()),
-                "excess_reports": float(group["excess_reports"].sum()),
-                "severity": worst,
-                "ongoing": bool(group["ongoing"].any()),
-            }
-        )
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS).sort_values("onset").reset_index(drop=True)
+    # Within an event, incidents in onset order (ties keep their order: by product).
+    ordered = incidents.sort_values(["event_id", "onset"], kind="stable")
+    groups = ordered.groupby("event_id", sort=True)
+    rank = ordered["severity"].map(_SEVERITY_RANK).fillna(-1).groupby(ordered["event_id"])
+    names = {v: k for k, v in _SEVERITY_RANK.items()}
+    table = pd.DataFrame(
+        {
+            "onset": groups["onset"].first(),
+            "end": groups["end"].max(),
+            "first_product": groups["product"].first(),
+            "products": groups["product"].agg(", ".join),
+            "n_products": groups["product"].nunique().astype(int),
+            "excess_reports": groups["excess_reports"].sum().astype(float),
+            "severity": rank.max().map(names),
+            "ongoing": groups["ongoing"].any().astype(bool),
+        }
+    )
+    table = table.rename_axis("event_id").reset_index()[EVENT_COLUMNS]
+    return table.sort_values("onset", kind="stable").reset_index(drop=True)

@@ -122,7 +122,7 @@ def incident_rows(
     # expensive part, and most candidates of a quiet history fail the size tests.
     levels = _context_ratios(found, y, mu, reach, alpha, inflation)
     found = [s for s, level in zip(found, levels, strict=True)
-             if _large_enough(s, y, mu * level, config)]
+             if _large_enough(s, y, mu, level, config)]
     stretches = []
     for s in found:
         # The rise is under way by the first alarm: the onset is searched up to it (not
@@ -138,8 +138,8 @@ def incident_rows(
     context = _context_ratios(stretches, y, mu, reach, alpha, inflation)
     kept = []
     for s, level in zip(stretches, context, strict=True):
-        if _large_enough(s, y, mu * level, config):
-            s.primary = _sustained(s, y, mu * level, dispersion, config)
+        if _large_enough(s, y, mu, level, config):
+            s.primary = _sustained(s, y, mu, level, dispersion, config)
             kept.append(s)
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
@@ -166,30 +166,25 @@ def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
     return out
 
 
-def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray,
+def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
                   config: DetectionConfig) -> bool:
-    """Whether a stretch carries ``min_excess_reports`` above its baseline and, at its
-    height (the best ``min_buckets`` consecutive buckets), ``min_ratio`` times it."""
-    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
+    """Whether a stretch carries ``min_excess_reports`` above its baseline (``mu`` times
+    the local `level`) and, at its height (the best ``min_buckets`` consecutive
+    buckets), ``min_ratio`` times it."""
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
     seen = ~np.isnan(ys)
     if float(ys[seen].sum() - ms[seen].sum()) < config.min_excess_reports:
         return False
-    return _high_enough(s, y, mu, config)
-
-
-def _high_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, config: DetectionConfig) -> bool:
-    """Whether the best ``min_buckets`` consecutive buckets reach ``min_ratio`` times the
-    baseline."""
-    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
-    seen = ~np.isnan(ys)
+    # Sums over every min_buckets consecutive buckets, from cumulative sums.
     width = min(config.min_buckets, len(ys))
-    kernel = np.ones(width)
-    top = np.convolve(np.where(seen, ys, 0.0), kernel, mode="valid")
-    base = np.convolve(np.where(seen, ms, 0.0), kernel, mode="valid")
+    top = np.cumsum(np.where(seen, ys, 0.0))
+    base = np.cumsum(np.where(seen, ms, 0.0))
+    top = top[width - 1 :] - np.concatenate([[0.0], top[: len(top) - width]])
+    base = base[width - 1 :] - np.concatenate([[0.0], base[: len(base) - width]])
     return bool(np.any(top >= config.min_ratio * np.maximum(base, 1e-9)))
 
 
-def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, dispersion: float,
+def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
                config: DetectionConfig) -> bool:
     """Whether a stretch is more than its ``min_buckets - 1`` largest buckets.
 
@@ -199,7 +194,7 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, dispersion: float,
     outage that lasts is.
     """
     drop = config.min_buckets - 1
-    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
     seen = ~np.isnan(ys)
     ys, ms = ys[seen], ms[seen]
     # The core: up to the last bucket still min_ratio high (a long outage's slow decay

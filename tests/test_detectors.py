@@ -218,3 +218,24 @@ def test_score_overrides_keep_every_products_noise_model() -> None:
     assert scored.detectors["p0"]["cusum"].ratio == 3.0
     assert list(scored.baseline.inflation.index) == ["p0", "p1"]
     assert scored.baseline.inflation.notna().all()
+
+
+def test_seasonal_binseg_matches_ruptures_binseg() -> None:
+    """The vectorised split search gives ruptures' own Binseg breakpoints."""
+    import ruptures as rpt
+
+    from spikes.detectors.onset import CostSeasonalPoisson, SeasonalBinseg
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(2, 50))
+        mu = rng.uniform(0.05, 50.0, n)
+        jump = np.where(np.arange(n) >= rng.integers(0, n), rng.uniform(1.0, 10.0), 1.0)
+        y = rng.poisson(mu * jump).astype(float)
+        if rng.random() < 0.2:
+            y[rng.integers(0, n)] = np.nan
+        signal = np.column_stack([y, mu])
+        pen = float(rng.uniform(1.0, 20.0))
+        reference = rpt.Binseg(custom_cost=CostSeasonalPoisson(), min_size=1, jump=1)
+        assert SeasonalBinseg().fit(signal).predict(pen=pen) == \
+            reference.fit(signal).predict(pen=pen)
