@@ -626,13 +626,16 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
     -------
     pd.DataFrame
         Columns ``event``, ``onset``, ``end``, ``first product``, ``products``,
-        ``n products``, ``severity``, ``excess reports``, ``ongoing``.
+        ``n products``, ``by chance`` (how likely so many products start together by
+        coincidence, see :func:`spikes.events.summarize_events`), ``severity``,
+        ``excess reports``, ``ongoing``.
     """
     columns = ["event", "onset", "end", "first product", "products", "n products",
-               "severity", "excess reports", "ongoing"]
+               "by chance", "severity", "excess reports", "ongoing"]
     if events.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     ev = events.sort_values(["n_products", "onset"], ascending=[False, False])
+    chances = ev["chance"] if "chance" in ev else pd.Series(np.nan, index=ev.index)
     return pd.DataFrame(
         {
             "event": ev["event_id"].astype(str),
@@ -641,12 +644,23 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
             "first product": ev["first_product"].astype(str),
             "products": ev["products"].astype(str),
             "n products": ev["n_products"].astype(int),
+            "by chance": [_chance_text(p, n) for p, n in zip(chances, ev["n_products"],
+                                                            strict=True)],
             "severity": ev["severity"].astype(str),
             "excess reports": ev["excess_reports"].astype(float).round(0),
             "ongoing": ev["ongoing"].astype(bool),
         },
         columns=columns,
     ).reset_index(drop=True)
+
+
+def _chance_text(chance: float, n_products: int) -> str:
+    """``chance`` of an event for a person: "-" for one product, else a probability."""
+    if n_products <= 1 or pd.isna(chance):
+        return "-"
+    if chance < 1e-4:
+        return "< 0.01 %"
+    return f"{100 * chance:.2g} %"
 
 
 def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.DataFrame:

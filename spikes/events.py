@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from spikes.model import INCIDENT_COLUMNS
 
@@ -16,6 +18,7 @@ EVENT_COLUMNS = [
     "excess_reports",
     "severity",
     "ongoing",
+    "chance",
 ]
 _SEVERITY_RANK = {"minor": 0, "major": 1, "critical": 2}
 
@@ -50,13 +53,32 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
     return out
 
 
-def summarize_events(incidents: pd.DataFrame) -> pd.DataFrame:
-    """One row per event: first mover, products in order of onset, span, size.
+def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = None,
+                     products: int | None = None,
+                     resolution: pd.Timedelta | None = None) -> pd.DataFrame:
+    """One row per event: first mover, products in order of onset, span, size, and how
+    likely so many products would start together by chance.
+
+    ``chance`` answers "is this a shared cause?". With many products, unrelated
+    incidents also start within minutes of each other. Onsets of the other products
+    are taken as a Poisson process at the data's own rate: all incidents over `span`,
+    times the share ``(products - 1) / products`` of other products. ``chance`` is the
+    probability that at least ``n_products - 1`` of them fall within the event's
+    spread of onsets (first to last, plus one `resolution`) after a given onset. A
+    few products failing together among a dozen is far below 1 %; among a thousand
+    products with thousands of incidents, the same grouping may well be coincidence.
+    NaN without `span` and `products`; 1 for single-product events.
 
     Parameters
     ----------
     incidents : pd.DataFrame
         Output of :func:`assign_events`.
+    span : pd.Timedelta, optional
+        Time covered by the data.
+    products : int, optional
+        Number of products in the data.
+    resolution : pd.Timedelta, optional
+        Onset resolution (the bucket size); 5 minutes when None.
 
     Returns
     -------
@@ -82,5 +104,20 @@ def summarize_events(incidents: pd.DataFrame) -> pd.DataFrame:
             "ongoing": groups["ongoing"].any().astype(bool),
         }
     )
+    table["chance"] = _chance(table, groups["onset"].max() - table["onset"], len(incidents),
+                              span, products, resolution or pd.Timedelta("5min"))
     table = table.rename_axis("event_id").reset_index()[EVENT_COLUMNS]
     return table.sort_values("onset", kind="stable").reset_index(drop=True)
+
+
+def _chance(table: pd.DataFrame, spread: pd.Series, n_incidents: int,
+            span: pd.Timedelta | None, products: int | None,
+            resolution: pd.Timedelta) -> np.ndarray:
+    """Poisson probability of each event's grouping by coincidence (see summarize_events)."""
+    n = table["n_products"].to_numpy(dtype=float)
+    if span is None or products is None or span <= pd.Timedelta(0) or products < 2:
+        return np.where(n > 1, np.nan, 1.0)
+    rate = n_incidents / (span / pd.Timedelta(minutes=1)) * (products - 1) / products
+    window = (spread + resolution).to_numpy() / np.timedelta64(1, "m")
+    # P(N >= n - 1) for N ~ Poisson(rate x window); 1 for single-product events.
+    return np.where(n > 1, stats.poisson.sf(n - 2, rate * window.astype(float)), 1.0)

@@ -275,7 +275,10 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
 def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False) -> Analysis:
     """Incidents and events of already-scored data under new thresholds."""
     incidents = find_incidents(scored, config, progress=progress)
-    return Analysis(scored=scored, incidents=incidents, events=summarize_events(incidents),
+    data = scored.data
+    events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
+                              products=data.counts.shape[1], resolution=data.bucket)
+    return Analysis(scored=scored, incidents=incidents, events=events,
                     config=config)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
+import pytest
 
 from spikes.events import assign_events, summarize_events
 
@@ -46,3 +50,39 @@ def test_window_splits_events() -> None:
 def test_no_incidents() -> None:
     empty = _incidents([])
     assert summarize_events(assign_events(empty, "15min")).empty
+
+
+def test_chance_of_a_grouping_depends_on_how_busy_the_data_is() -> None:
+    chain = _incidents([
+        ("Outlook", "2026-01-22T19:00"),
+        ("Exchange Online", "2026-01-22T19:05"),
+        ("Microsoft Store", "2026-01-22T19:05"),
+        ("Defender", "2026-01-22T19:10"),
+        ("Steam", "2026-01-23T08:00"),
+    ])
+    grouped = assign_events(chain, "15min")
+    quiet = summarize_events(grouped, span=pd.Timedelta(days=14), products=12,
+                             resolution=pd.Timedelta("5min"))
+    ms, steam = quiet.iloc[0], quiet.iloc[1]
+    # 3 more onsets within 15 min at 5 incidents per 14 days over 11 other products:
+    rate = 5 / (14 * 24 * 60) * 11 / 12
+    lam = rate * 15
+    expected = 1 - sum(np.exp(-lam) * lam**k / math.factorial(k) for k in range(3))
+    assert ms["chance"] == pytest.approx(expected, rel=1e-9)
+    assert ms["chance"] < 1e-6
+    assert steam["chance"] == 1.0
+    # The same grouping among a thousand products with 4,000 incidents in those 14 days
+    # (about 3 other onsets in any 15 minutes) is no evidence of a shared cause.
+    assert _chance_with(grouped, incidents_total=4000) > 0.5
+    # Without the data's span and size, no claim.
+    assert np.isnan(summarize_events(grouped)["chance"].iloc[0])
+
+
+def _chance_with(grouped: pd.DataFrame, incidents_total: int) -> float:
+    """Chance of the first event when the data held `incidents_total` incidents."""
+    from spikes.events import _chance
+
+    events = summarize_events(grouped)
+    spread = pd.Series([pd.Timedelta("10min")] * len(events), index=events.index)
+    return float(_chance(events, spread, incidents_total, pd.Timedelta(days=14), 1000,
+                         pd.Timedelta("5min"))[0])
