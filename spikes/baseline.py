@@ -17,12 +17,16 @@ evidence through that noise model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from spikes.noise import column_blocks
 
 DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
@@ -114,6 +118,10 @@ def fit_baseline(
 ) -> Baseline:
     """Estimate the seasonal baseline and the noise dispersion of every product.
 
+    Products are independent of each other: they are fitted in blocks of a few columns
+    (:func:`spikes.noise.column_blocks`), so that the many intermediate arrays of the
+    fit stay small enough for the CPU cache instead of spanning all products.
+
     Parameters
     ----------
     counts : pd.DataFrame
@@ -139,7 +147,12 @@ def fit_baseline(
     np.float64(10.0)
     """
     bucket = pd.Timedelta(bucket)
-    y = np.asfortranarray(counts.to_numpy(dtype=float))  # time runs down each column
+    # Fortran order: time runs down each column, so that every product's series is
+    # contiguous in memory. All the work below runs along the time axis of one product
+    # (moving sums, cumulative sums, sums per column), and the blocks of columns taken
+    # out of it are contiguous too. A frame with one float block already is in this
+    # order (pandas stores it transposed), and then nothing is copied.
+    y = np.asfortranarray(counts.to_numpy(dtype=float))
     span_days = len(counts) * bucket / DAY
     slots = DAY / bucket
     seasonal = span_days >= 2 and float(slots).is_integer()
@@ -149,61 +162,158 @@ def fit_baseline(
         method = "weekly"
     else:
         method = "daily"
-    half_window = int(pd.Timedelta(smoothing) / bucket) // 2
-
-    observed = ~np.isnan(y)
-    normal = observed.copy()
-    for step in range(PASSES):
-        if method == "rolling":
-            mu = _rolling_mean(y, normal, max(1, int(ROLLING_WINDOW / bucket) // 2))
-        else:
-            mu = _seasonal_mean(
-                y, normal, counts.index, int(slots), half_window, days, weekly=method == "weekly"
-            )
-        # Before any masking, the largest residuals (the outages of the history) would
-        # inflate the dispersion and with it hide themselves: the first estimate leaves
-        # out each product's top FIRST_PASS_TRIM of buckets.
-        alpha = _dispersion(y, mu, normal & _below_top(y, mu, FIRST_PASS_TRIM)
-                            if step == 0 else normal)
-        z = (y - mu) / np.sqrt(np.maximum(mu, MIN_MEAN) + alpha * mu**2 + 0.25)
-        anomalous = np.nan_to_num(z, nan=0.0) > MASK_Z
-        # Outage edges are barely above the threshold: mask one bucket either side too.
-        anomalous[1:] |= anomalous[:-1].copy()
-        anomalous[:-1] |= anomalous[1:].copy()
-        normal = observed & ~anomalous
-    expected = pd.DataFrame(mu, index=counts.index, columns=counts.columns)
+    if method == "rolling":
+        mean_of = partial(_rolling_mean, half_window=max(1, int(ROLLING_WINDOW / bucket) // 2))
+    else:
+        calendar = _calendar(counts.index, int(slots), int(pd.Timedelta(smoothing) / bucket) // 2,
+                             days, weekly=method == "weekly")
+        mean_of = partial(_seasonal_mean, calendar=calendar)
     block = max(1, int(INFLATION_SCALE / bucket))
+    n, p = y.shape
+    mu = np.empty((n, p), order="F")
+    normal = np.empty((n, p), dtype=bool, order="F")
+    alpha = np.empty(p)
+    inflation = np.empty(p)
+    for cols in column_blocks(n, p):
+        mu[:, cols], normal[:, cols], alpha[cols], inflation[cols] = _fit_columns(
+            y[:, cols], mean_of, block)
+    # The frames take the arrays over as they are (no copy; pandas keeps them transposed).
     return Baseline(
-        expected=expected,
+        expected=pd.DataFrame(mu, index=counts.index, columns=counts.columns, copy=False),
         dispersion=pd.Series(alpha, index=counts.columns, name="dispersion"),
-        normal=pd.DataFrame(normal, index=counts.index, columns=counts.columns),
+        normal=pd.DataFrame(normal, index=counts.index, columns=counts.columns, copy=False),
         method=method,
-        inflation=pd.Series(_variance_inflation(y, mu, alpha, normal, block),
-                            index=counts.columns, name="inflation"),
+        inflation=pd.Series(inflation, index=counts.columns, name="inflation"),
     )
 
 
-def _moving_sum(x: np.ndarray, half_window: int) -> np.ndarray:
-    """Sum over ``[t - half_window, t + half_window]`` along axis 0, clipped at the ends."""
-    if half_window == 0:
-        return x.copy()
+def _fit_columns(y: np.ndarray, mean_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                 block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline, normal buckets, dispersion and variance inflation of a block of columns.
+
+    `mean_of(y, normal)` is the mean model (seasonal or rolling). Each pass estimates the
+    mean from the normal buckets, the dispersion around it, and masks the buckets (and
+    their neighbours) more than :data:`MASK_Z` standard deviations high.
+    """
+    observed = ~np.isnan(y)
+    normal = observed
+    for step in range(PASSES):
+        mu = mean_of(y, normal)
+        resid = y - mu  # NaN where the count is missing
+        mu_sq = np.square(mu)
+        floor = np.maximum(mu, MIN_MEAN)
+        # Before any masking, the largest residuals (the outages of the history) would
+        # inflate the dispersion and with it hide themselves: the first estimate leaves
+        # out each product's top FIRST_PASS_TRIM of buckets.
+        use = normal & _below_top(resid, floor, FIRST_PASS_TRIM) if step == 0 else normal
+        alpha = _dispersion(y, resid, mu_sq, use)
+        # Variance under the noise model, max(mu, MIN_MEAN) + alpha mu^2.
+        var = np.multiply(alpha, mu_sq)
+        var += floor
+        z = np.add(var, 0.25, out=floor)
+        np.sqrt(z, out=z)
+        np.divide(resid, z, out=z)
+        # Outage edges are barely above the threshold: mask one bucket either side too.
+        normal = observed & ~_with_neighbours(z > MASK_Z)
+    return mu, normal, alpha, _variance_inflation(resid, var, normal, block)
+
+
+def _with_neighbours(flags: np.ndarray) -> np.ndarray:
+    """`flags` with the bucket before and after each flagged bucket flagged too (axis 0)."""
+    out = flags.copy()
+    out[1:] |= flags[:-1]
+    out[:-1] |= flags[1:]
+    return out
+
+
+def _moving_sum(x: np.ndarray, half_window: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Sum over ``[t - half_window, t + half_window]`` along axis 0, clipped at the ends.
+
+    From the cumulative sum ``c`` with a leading zero row (``c[k]`` = sum of the first `k`
+    rows): the sum is ``c[min(t + half_window + 1, n)] - c[max(t - half_window, 0)]``.
+    Written into `out` when given.
+    """
     n = x.shape[0]
-    pad = [(half_window + 1, half_window)] + [(0, 0)] * (x.ndim - 1)
-    csum = np.cumsum(np.pad(x, pad), axis=0)
-    width = 2 * half_window + 1
-    return csum[width : width + n] - csum[:n]
+    if out is None:
+        out = np.empty_like(x)
+    if half_window == 0:
+        out[...] = x
+        return out
+    csum = np.empty_like(x, shape=(n + 1, *x.shape[1:]))
+    csum[0] = 0.0
+    np.cumsum(x, axis=0, out=csum[1:])
+    inside = max(n - half_window - 1, 0)  # rows whose window ends before the last row
+    out[:inside] = csum[half_window + 1 : half_window + 1 + inside]
+    out[inside:] = csum[n]
+    if n > half_window + 1:  # rows whose window starts after the first row
+        out[half_window + 1 :] -= csum[1 : n - half_window]
+    return out
 
 
-def _seasonal_mean(
-    y: np.ndarray,
-    normal: np.ndarray,
-    index: pd.DatetimeIndex,
-    slots: int,
-    half_window: int,
-    days: int,
-    *,
-    weekly: bool,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Calendar:
+    """Where a series lies on the grid of whole days x time-of-day slots.
+
+    Attributes
+    ----------
+    slots : int
+        Buckets per day.
+    offset : int
+        Slot of the first bucket in its day.
+    n_days : int
+        Days the series touches.
+    kinds : tuple of (np.ndarray, tuple of slice, int)
+        Per kind of day (weekdays and weekend days, or all days): the days of that kind,
+        the same as runs of consecutive days, and how many days of the kind on either
+        side are pooled.
+    widths : tuple of int
+        Time-of-day half windows, from the configured one doubling up to a quarter day.
+    """
+
+    slots: int
+    offset: int
+    n_days: int
+    kinds: tuple[tuple[np.ndarray, tuple[slice, ...], int], ...]
+    widths: tuple[int, ...]
+
+
+def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, *,
+              weekly: bool) -> _Calendar:
+    """The :class:`_Calendar` of a series; `days` calendar days pooled on either side."""
+    first = index[0]
+    offset = int((first - first.normalize()) / (DAY / slots))
+    n_days = -(-(offset + len(index)) // slots)
+    day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
+    if weekly:
+        weekend = np.asarray(day_starts.day_of_week >= 5)
+        masks = [weekend, ~weekend]
+    else:
+        masks = [np.ones(n_days, dtype=bool)]
+    kinds = []
+    for mask in masks:
+        # Days of one kind (weekdays, or weekend days) in order; ``days`` calendar days
+        # on either side hold about ``days x share`` of them.
+        which = np.flatnonzero(mask)
+        runs = np.split(which, np.flatnonzero(np.diff(which) != 1) + 1)
+        kinds.append((which, tuple(slice(r[0], r[-1] + 1) for r in runs if len(r)),
+                      max(1, round(days * len(which) / n_days))))
+    widths = [half_window]
+    while widths[-1] < slots // 4:
+        widths.append(max(2 * widths[-1], 1))
+    return _Calendar(slots, offset, n_days, tuple(kinds), tuple(widths))
+
+
+def _values_and_weights(y: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """The counts of the normal buckets (0 elsewhere) in columns ``:p`` and the normal
+    flags as 0/1 weights in columns ``p:``: side by side, one call pools both."""
+    n, p = y.shape
+    both = np.zeros((n, 2 * p), order="F")
+    np.copyto(both[:, :p], y, where=normal)
+    both[:, p:] = normal
+    return both
+
+
+def _seasonal_mean(y: np.ndarray, normal: np.ndarray, calendar: _Calendar) -> np.ndarray:
     """Mean of the same time of day on the other days within ``days`` days.
 
     The time-of-day window starts at ``2 * half_window + 1`` slots and is doubled where
@@ -212,138 +322,166 @@ def _seasonal_mean(
     resolution for precision instead of following its own noise.
     """
     n, p = y.shape
-    first = index[0]
-    offset = int((first - first.normalize()) / (DAY / slots))
-    n_days = -(-(offset + n) // slots)
-    day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
-    if weekly:
-        weekend = np.asarray(day_starts.day_of_week >= 5)
-        kinds = [weekend, ~weekend]
-    else:
-        kinds = [np.ones(n_days, dtype=bool)]
-    values0 = np.where(normal, y, 0.0)
-    weights0 = normal.astype(float)
-    mean = np.full((n, p), np.nan)
-    widths = [half_window]
-    while widths[-1] < slots // 4:
-        widths.append(max(2 * widths[-1], 1))
-    for i, width in enumerate(widths):
-        # Only the products that still lack a value are pooled again, wider.
-        cols = np.flatnonzero(np.isnan(mean).any(axis=0))
-        if len(cols) == 0:
+    both = _values_and_weights(y, normal)
+    mean = np.full((n, p), np.nan, order="F")
+    pending = np.arange(p) if n else np.arange(0)  # columns that still lack a value
+    for i, width in enumerate(calendar.widths):
+        if len(pending) == 0:
             break
-        total_v, total_w, slot_all = _pooled(values0[:, cols], weights0[:, cols], width,
-                                             offset, n_days, slots, days, kinds)
-        est = np.divide(total_v, total_w, out=np.full_like(total_v, np.nan),
-                        where=total_w > 0)
+        # Only the products that still lack a value are pooled again, wider.
+        part = both if len(pending) == p else both[:, np.concatenate([pending, pending + p])]
+        est, pooled = _pooled_mean(part, width, calendar)
+        # Fill the values still missing (all of them at first) where the pool rests on
+        # enough reports, or on any number in the widest window.
+        take = np.isnan(mean[:, pending]) if i else np.ones((n, p), bool)
+        if i < len(calendar.widths) - 1:
+            take &= pooled >= MIN_POOL_REPORTS
+        if len(pending) == p:
+            np.copyto(mean, est, where=take)
+        else:
+            sub = mean[:, pending]
+            np.copyto(sub, est, where=take)
+            mean[:, pending] = sub
+        pending = pending[np.isnan(mean[:, pending]).any(axis=0)]
+    if len(pending):
+        # No slot of these products has any history: their overall mean.
+        overall = (_row_order_sum(both[:, pending])
+                   / np.maximum(normal[:, pending].sum(axis=0), 1))
+        sub = mean[:, pending]
+        mean[:, pending] = np.where(np.isnan(sub), overall[None, :], sub)
+    return mean
+
+
+def _pooled_mean(both: np.ndarray, half_window: int,
+                 calendar: _Calendar) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled mean over neighbouring slots and the other days of the same kind, and the
+    pooled values (reports) it rests on, for values and weights side by side (see
+    :func:`_values_and_weights`)."""
+    n, q = both.shape
+    p = q // 2
+    slots = calendar.slots
+    # Pool neighbouring time-of-day slots (continuous in time, so across midnight too),
+    # straight into a grid of whole days with zeros outside the series. Time runs down
+    # each column, so its (days, slots, columns) view needs no copy.
+    grid = np.zeros((calendar.n_days * slots, q), order="F")
+    _moving_sum(both, half_window, out=grid[calendar.offset : calendar.offset + n])
+    by_day = grid.reshape(calendar.n_days, slots, q)
+    totals = np.empty_like(grid)
+    total_by_day = totals.reshape(by_day.shape)
+    for which, runs, reach in calendar.kinds:
+        if len(which) == 0:
+            continue
+        if len(which) <= 2 * reach + 1:
+            # The window covers all days of the kind (the common case of a few weeks of
+            # data): one sum over them, in day order, less the bucket's own day.
+            every = by_day[which[0]].copy()
+            for day in which[1:]:
+                every += by_day[day]
+            for run in runs:
+                np.subtract(every, by_day[run], out=total_by_day[run])
+        else:
+            own = by_day[which]
+            total_by_day[which] = _moving_sum(own, reach) - own
+    total = totals[calendar.offset : calendar.offset + n]
+    pooled, weight = total[:, :p], total[:, p:]
+    known = weight > 0
+    est = np.full((n, p), np.nan, order="F")
+    np.divide(pooled, weight, out=est, where=known)
+    if not known.all():
         # Where a slot has no history of its kind: that slot over all days.
-        est = np.where(np.isnan(est), slot_all, est)
-        enough = total_v >= MIN_POOL_REPORTS if i < len(widths) - 1 else np.ones_like(est, bool)
-        sub = mean[:, cols]
-        take = np.isnan(sub) & enough & ~np.isnan(est)
-        sub[take] = est[take]
-        mean[:, cols] = sub
-    overall = np.nansum(values0, axis=0) / np.maximum(normal.sum(axis=0), 1)
-    return np.where(np.isnan(mean), overall[None, :], mean)
+        all_days = by_day.sum(axis=0)
+        w_all = all_days[:, p:]
+        slot_all = all_days[:, :p] / np.where(w_all > 0, w_all, np.nan)
+        slot_of_row = (calendar.offset + np.arange(n)) % slots
+        np.copyto(est, slot_all[slot_of_row], where=~known)
+    return est, pooled
 
 
-def _pooled(values: np.ndarray, weights: np.ndarray, half_window: int, offset: int,
-            n_days: int, slots: int, days: int,
-            kinds: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pooled sums of values and weights over neighbouring slots and other days of the
-    same kind, back on the series' time axis; and each slot's mean over all days."""
-    n, p = values.shape
-    pad_end = n_days * slots - offset - n
+def _row_order_sum(x: np.ndarray) -> np.ndarray:
+    """Column sums of a 2-D array, as numpy sums a C-ordered array.
 
-    def grid(a: np.ndarray) -> np.ndarray:
-        return np.pad(a, ((offset, pad_end), (0, 0))).reshape(n_days, slots, p)
-
-    # Pool neighbouring time-of-day slots (continuous in time, so across midnight too).
-    v = grid(_moving_sum(values, half_window))
-    w = grid(_moving_sum(weights, half_window))
-    total_v = np.empty_like(v)
-    total_w = np.empty_like(w)
-    for kind in kinds:
-        # Days of one kind (weekdays, or weekend days) in order; ``days`` calendar days
-        # on either side hold about ``days x share`` of them.
-        which = np.flatnonzero(kind)
-        reach = max(1, round(days * len(which) / n_days))
-        total_v[which] = _day_sums(v[which], reach)
-        total_w[which] = _day_sums(w[which], reach)
-    # Leave the bucket's own day out.
-    total_v -= v
-    total_w -= w
-    w_all = w.sum(axis=0)
-    slot_all = v.sum(axis=0) / np.where(w_all > 0, w_all, np.nan)
-    slot_all = np.broadcast_to(slot_all, v.shape)
-
-    def back(a: np.ndarray) -> np.ndarray:
-        return a.reshape(n_days * slots, p)[offset : offset + n]
-
-    return back(total_v), back(total_w), back(slot_all)
-
-
-def _day_sums(a: np.ndarray, reach: int) -> np.ndarray:
-    """Sums over the days within `reach` of each day (axis 0); over all days when the
-    window covers them all (the common case of a few weeks of data)."""
-    if len(a) <= 2 * reach + 1:
-        return np.broadcast_to(a.sum(axis=0), a.shape)
-    return _moving_sum(a, reach)
+    numpy sums a contiguous run of numbers pairwise, so that the last bits of a sum
+    depend on the memory layout: a C-ordered array of several columns is summed row
+    after row, a single column pairwise. The dispersion, the variance inflation and the
+    overall means sum like this, the layout of earlier versions of this module, so that
+    their results are unchanged (blocks of columns have two columns or more, see
+    :func:`spikes.noise.column_blocks`).
+    """
+    return np.ascontiguousarray(x).sum(axis=0)
 
 
 def _rolling_mean(y: np.ndarray, normal: np.ndarray, half_window: int) -> np.ndarray:
     """Centred rolling mean of the normal buckets (short histories)."""
-    values = _moving_sum(np.where(normal, y, 0.0), half_window)
-    weights = _moving_sum(normal.astype(float), half_window)
+    p = y.shape[1]
+    both = _values_and_weights(y, normal)
+    sums = _moving_sum(both, half_window)
+    values, weights = sums[:, :p], sums[:, p:]
     mean = np.divide(values, weights, out=np.full_like(values, np.nan), where=weights > 0)
-    overall = np.nansum(np.where(normal, y, 0.0), axis=0) / np.maximum(normal.sum(axis=0), 1)
+    overall = _row_order_sum(both[:, :p]) / np.maximum(normal.sum(axis=0), 1)
     return np.where(np.isnan(mean), overall[None, :], mean)
 
 
-def _below_top(y: np.ndarray, mu: np.ndarray, share: float) -> np.ndarray:
-    """False for each column's `share` of buckets with the largest standardised excess."""
-    z = np.where(np.isnan(y), -np.inf, (y - mu) / np.sqrt(np.maximum(mu, MIN_MEAN) + 0.25))
-    cut = np.quantile(z, 1.0 - share, axis=0, method="higher")
+def _below_top(resid: np.ndarray, floor: np.ndarray, share: float) -> np.ndarray:
+    """False for each column's `share` of buckets with the largest standardised excess
+    ``resid / sqrt(floor + 0.25)`` (missing buckets, NaN, count as the smallest)."""
+    z = np.add(floor, 0.25)
+    np.sqrt(z, out=z)
+    np.divide(resid, z, out=z)
+    z[np.isnan(z)] = -np.inf
+    # The "higher" quantile of each column is one order statistic: its rank is that of
+    # np.quantile (asked of 0, 1, ..., n - 1), found by a partial sort.
+    n = len(z)
+    rank = int(np.quantile(np.arange(n), 1.0 - share, method="higher"))
+    cut = np.partition(z, rank, axis=0)[rank]
     return z < cut[None, :]
 
 
-def _dispersion(y: np.ndarray, mu: np.ndarray, normal: np.ndarray) -> np.ndarray:
+def _dispersion(y: np.ndarray, resid: np.ndarray, mu_sq: np.ndarray,
+                use: np.ndarray) -> np.ndarray:
     """Method-of-moments negative-binomial dispersion per column.
 
-    Uses ``E[(y - mu)^2 - y] = alpha * mu^2`` over the normal buckets.
+    Uses ``E[(y - mu)^2 - y] = alpha * mu^2`` over the buckets flagged in `use`, from the
+    residuals ``y - mu`` and ``mu^2``.
     """
-    resid = np.where(normal, (y - mu) ** 2 - y, 0.0)
-    scale = np.where(normal, mu**2, 0.0)
-    num = np.nansum(resid, axis=0)
-    den = np.nansum(scale, axis=0)
+    excess = np.square(resid)
+    excess -= y
+    np.copyto(excess, 0.0, where=~use)
+    num = _row_order_sum(excess)
+    den = _row_order_sum(np.where(use, mu_sq, 0.0))
     alpha = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.clip(alpha, 0.0, 100.0)
 
 
-def _variance_inflation(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
-                        normal: np.ndarray, block: int) -> np.ndarray:
+def _variance_inflation(resid: np.ndarray, var: np.ndarray, normal: np.ndarray,
+                        block: int) -> np.ndarray:
     """Variance of block sums of Pearson residuals over the block length, per column.
 
-    Estimated robustly from the median of the squared block sums; only blocks made
-    entirely of normal buckets count. 1 where the residuals are
-    independent; larger where noise persists over several buckets (bursts).
+    `resid` is ``y - mu`` and `var` the variance of the noise model. Estimated robustly
+    from the median of the squared block sums; only blocks made entirely of normal
+    buckets count. 1 where the residuals are independent; larger where noise persists
+    over several buckets (bursts).
     """
-    n, p = y.shape
+    n, p = resid.shape
     out = np.ones(p)
     if block < 2 or n < block * MIN_BLOCKS:
         return out
-    sd = np.sqrt(np.maximum(mu, MIN_MEAN) + alpha * mu**2)
-    resid = np.where(normal, (y - mu) / sd, 0.0)
+    pearson = np.sqrt(var)
+    np.divide(resid, pearson, out=pearson)
+    np.copyto(pearson, 0.0, where=~normal)
     usable = (n // block) * block
-    sums = resid[:usable].reshape(-1, block, p).sum(axis=1)
+    # Summed in C order, as by _row_order_sum: the buckets of a block one after the other.
+    sums = np.ascontiguousarray(pearson[:usable]).reshape(-1, block, p).sum(axis=1)
     full = normal[:usable].reshape(-1, block, p).all(axis=1)
     count = full.sum(axis=0)
     ok = count >= MIN_BLOCKS
     squares = np.where(full, sums**2 / block, np.nan)
     # Median over blocks (a chi-square with one degree of freedom has median 0.455), so
     # that a minority of disturbed hours (a level shift, an unmasked outage edge) does
-    # not count as noise.
-    with np.errstate(all="ignore"):
-        ratio = np.nanmedian(squares[:, ok], axis=0) / CHI2_1_MEDIAN
-    out[ok] = np.maximum(ratio, 1.0)
+    # not count as noise. Incomplete blocks (NaN) sort last: the median of the first
+    # `count` values of each sorted column is that of its complete blocks.
+    ordered = np.sort(squares[:, ok], axis=0)
+    size = count[ok]
+    cols = np.arange(len(size))
+    median = (ordered[(size - 1) // 2, cols] + ordered[size // 2, cols]) / 2
+    out[ok] = np.maximum(median / CHI2_1_MEDIAN, 1.0)
     return out
