@@ -75,9 +75,8 @@ class CostSeasonalPoisson(BaseCost):
         total = self._cy[end] - self._cy[start]
         base = self._cm[end] - self._cm[start]
         ok = (total > 0) & (base > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(ok, -total * np.log(np.where(ok, total, 1.0) / np.where(ok, base, 1.0)),
-                            0.0)
+        ratio = np.divide(total, base, out=np.ones_like(total), where=ok)
+        return -total * np.log(ratio, out=np.zeros_like(total), where=ok)
 
     def rate(self, start: int, end: int) -> float:
         """Fitted ratio ``theta`` of the segment ``[start, end)``."""
@@ -165,7 +164,10 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
     # one segment: split the earliest segment once more where the rate leaves the
     # baseline, if its head is not itself elevated.
     if first_end - onset >= 2:
-        split = SeasonalBinseg().fit(signal[onset:first_end]).predict(n_bkps=1)[0]
+        # One change point: ruptures' Binseg with n_bkps=1 is this single best split.
+        split, _ = CostSeasonalPoisson().fit(signal[onset:first_end]).best_split(
+            0, first_end - onset)
+        split = first_end - onset if split is None else split
         head_quiet = (cost.rate(onset, onset + split) < min_ratio
                       or not _significant(cost, onset, onset + split, dispersion))
         if head_quiet and cost.rate(onset + split, first_end) >= min_ratio:
