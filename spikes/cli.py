@@ -77,8 +77,22 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="incidents CSV to write (default: only print)")
     p.add_argument("--events-output", help="also write one row per event to this CSV")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
+    p.add_argument("--jobs", type=_jobs, default=0, metavar="N",
+                   help="worker processes for the incidents of many products (default 0: "
+                        "one per CPU core; 1: no extra process); the result is the same")
     add_input_options(p)
     p.set_defaults(run=_run_analyze)
+
+
+def _jobs(text: str) -> int:
+    """``--jobs`` value: a whole number >= 0 (0 = one per CPU core)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
@@ -90,7 +104,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
-    analysis = analyze(data, config, progress=True)
+    jobs = args.jobs or os.cpu_count() or 1
+    analysis = analyze(data, config, progress=True, jobs=jobs)
     incidents = analysis.incidents
     if args.output:
         write_csv(incidents, args.output)

@@ -7,6 +7,7 @@ the dashboard's sliders re-run only the latter. :func:`analyze` runs both.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ from spikes.incidents import incident_rows
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
 
 PROGRESS_MIN_PRODUCTS = 50
+#: Fewest products per worker process for which ``jobs > 1`` is worth a process.
+MIN_PRODUCTS_PER_JOB = 50
+#: Chunks per worker process (smaller chunks balance the load and move the progress bar).
+CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
 SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio")
 STATUS_COLUMNS = [
@@ -177,8 +182,12 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
 
 def find_incidents(scored: Scored, config: DetectionConfig | None = None,
                    products: Iterable[str] | None = None,
-                   progress: bool = False) -> pd.DataFrame:
+                   progress: bool = False, jobs: int = 1) -> pd.DataFrame:
     """Threshold the scores and build incidents with event ids.
+
+    Products are independent here, so with ``jobs > 1`` they are shared out among
+    worker processes (forked, so the scores are not copied); the result is the same as
+    with one process.
 
     Parameters
     ----------
@@ -191,6 +200,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         Restrict to these products.
     progress : bool
         Show a progress bar (on a terminal, with more than 50 products).
+    jobs : int
+        Worker processes. More than 1 needs the ``fork`` start method (Linux, macOS)
+        and at least :data:`MIN_PRODUCTS_PER_JOB` products per process; otherwise, and
+        by default, everything runs in this process.
 
     Returns
     -------
@@ -198,24 +211,75 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
     """
     config = config or scored.config
+    wanted = ([str(c) for c in scored.data.counts.columns] if products is None
+              else [str(p) for p in products])
+    show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
+    jobs = min(max(1, int(jobs)), len(wanted) // MIN_PRODUCTS_PER_JOB)
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        rows = _rows_in_processes(scored, config, wanted, jobs, show)
+    else:
+        rows = _incident_records(scored, config, wanted, show)
+    if not rows:
+        return empty_incidents()
+    incidents = pd.DataFrame(rows).astype({c: t for c, t in INCIDENT_DTYPES.items()
+                                           if c != "event_id"})
+    return assign_events(incidents, config.event_window)
+
+
+#: What forked workers read: set by the parent just before it forks (see below).
+_FORKED: tuple[Scored, DetectionConfig] | None = None
+
+
+def _rows_in_processes(scored: Scored, config: DetectionConfig, wanted: list[str],
+                       jobs: int, show: bool) -> list[dict[str, object]]:
+    """:func:`_incident_records` of chunks of `wanted` in `jobs` forked processes.
+
+    The children inherit the scores through fork (copy-on-write, nothing is pickled)
+    and send back only their incident records; the order of the records does not
+    matter, :func:`spikes.events.assign_events` sorts them.
+    """
+    global _FORKED
+    chunks = [c for c in np.array_split(np.array(wanted, dtype=object), jobs * CHUNKS_PER_JOB)
+              if len(c)]
+    rows: list[dict[str, object]] = []
+    _FORKED = (scored, config)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool, \
+                tqdm(total=len(wanted), desc="incidents", unit="product",
+                     disable=not show or None, leave=False) as bar:
+            for size, part in pool.imap_unordered(_chunk_records, [list(c) for c in chunks]):
+                rows.extend(part)
+                bar.update(size)
+    finally:
+        _FORKED = None
+    return rows
+
+
+def _chunk_records(chunk: list[str]) -> tuple[int, list[dict[str, object]]]:
+    """Worker body: the incident records of one chunk of products."""
+    assert _FORKED is not None, "only called in a forked worker"
+    scored, config = _FORKED
+    return len(chunk), _incident_records(scored, config, chunk, show=False)
+
+
+def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str],
+                      show: bool) -> list[dict[str, object]]:
+    """Incident records (dicts, without event ids) of the products `wanted`."""
     data = scored.data
     mu_all = scored.baseline.expected.to_numpy(dtype=float)
     y_all = data.counts.to_numpy(dtype=float)
     score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
-    observed = (~np.isnan(y_all)).sum(axis=0)
     alpha_all = scored.baseline.dispersion.to_numpy(dtype=float)
     inflation = scored.baseline.inflation
     inflation_all = np.ones(len(alpha_all)) if inflation is None else inflation.to_numpy(float)
     position = {str(c): i for i, c in enumerate(data.counts.columns)}
-    wanted = list(position) if products is None else [str(p) for p in products]
     rows: list[dict[str, object]] = []
-    show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
         j = position[product]
         own = config.for_product(product)
         detectors = scored.detectors[product]
-        weeks = observed[j] * (data.bucket / WEEK)
+        weeks = np.count_nonzero(~np.isnan(y_all[:, j])) * (data.bucket / WEEK)
         candidates = {
             name: det.candidates(
                 score_arrays[name][:, j],
@@ -230,11 +294,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
                           candidates, own, alpha=float(alpha_all[j]),
                           inflation=float(inflation_all[j]))
         )
-    if not rows:
-        return empty_incidents()
-    incidents = pd.DataFrame(rows).astype({c: t for c, t in INCIDENT_DTYPES.items()
-                                           if c != "event_id"})
-    return assign_events(incidents, config.event_window)
+    return rows
 
 
 def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionConfig,
@@ -251,7 +311,7 @@ def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionC
 
 
 def analyze(data: ReportData, config: DetectionConfig | None = None,
-            progress: bool = False) -> Analysis:
+            progress: bool = False, jobs: int = 1) -> Analysis:
     """Run the whole pipeline: baseline, detectors, incidents, events.
 
     Parameters
@@ -262,6 +322,9 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
         Settings; the defaults when None.
     progress : bool
         Show a progress bar when there are many products.
+    jobs : int
+        Worker processes for the incidents of many products (see :func:`find_incidents`);
+        the result does not depend on it.
 
     Returns
     -------
@@ -269,12 +332,13 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     """
     config = config or DetectionConfig()
     scored = score_reports(data, config)
-    return rethreshold(scored, config, progress=progress)
+    return rethreshold(scored, config, progress=progress, jobs=jobs)
 
 
-def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False) -> Analysis:
+def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
+                jobs: int = 1) -> Analysis:
     """Incidents and events of already-scored data under new thresholds."""
-    incidents = find_incidents(scored, config, progress=progress)
+    incidents = find_incidents(scored, config, progress=progress, jobs=jobs)
     data = scored.data
     events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
                               products=data.counts.shape[1], resolution=data.bucket)

@@ -91,3 +91,29 @@ def test_python_dash_m_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "spikes", "--version"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("spikes ")
+
+
+def test_bad_jobs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["analyze", "x.csv", "--jobs", "-1"])
+    assert stop.value.code == 2
+    assert "argument --jobs: expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+
+
+def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
+    """Incidents of many products in worker processes = in one process."""
+    from spikes.model import ReportData
+    from spikes.pipeline import MIN_PRODUCTS_PER_JOB, analyze, find_incidents, score_reports
+    from spikes.simulate import simulate
+
+    sim = simulate(products=2 * MIN_PRODUCTS_PER_JOB, days=4, bucket="15min", seed=5)
+    wide = sim.reports.pivot_table(index="timestamp", columns="product", values="reports",
+                                   aggfunc="sum")
+    wide = wide.reindex(sim.expected.index).astype(float)
+    data = ReportData(counts=wide, bucket=pd.Timedelta("15min"))
+    scored = score_reports(data)
+    one = find_incidents(scored, jobs=1)
+    two = find_incidents(scored, jobs=2)
+    assert len(one) > 10
+    pd.testing.assert_frame_equal(one, two)
+    assert analyze(data, jobs=2).events.equals(analyze(data, jobs=1).events)
