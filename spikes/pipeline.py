@@ -8,6 +8,7 @@ the dashboard's sliders re-run only the latter. :func:`analyze` runs both.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -201,8 +202,8 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar (on a terminal, with more than 50 products).
     jobs : int
-        Worker processes. More than 1 needs the ``fork`` start method (Linux, macOS)
-        and at least :data:`MIN_PRODUCTS_PER_JOB` products per process; otherwise, and
+        Worker processes. More than 1 takes effect on Linux (the workers are forked)
+        with at least :data:`MIN_PRODUCTS_PER_JOB` products per process; otherwise, and
         by default, everything runs in this process.
 
     Returns
@@ -215,7 +216,9 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
               else [str(p) for p in products])
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     jobs = min(max(1, int(jobs)), len(wanted) // MIN_PRODUCTS_PER_JOB)
-    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+    # Fork only where it is the platform's own default (Linux): macOS system libraries
+    # are not fork-safe, and Windows has no fork.
+    if jobs > 1 and sys.platform.startswith("linux"):
         rows = _rows_in_processes(scored, config, wanted, jobs, show)
     else:
         rows = _incident_records(scored, config, wanted, show)
@@ -257,7 +260,8 @@ def _rows_in_processes(scored: Scored, config: DetectionConfig, wanted: list[str
 
 def _chunk_records(chunk: list[str]) -> tuple[int, list[dict[str, object]]]:
     """Worker body: the incident records of one chunk of products."""
-    assert _FORKED is not None, "only called in a forked worker"
+    if _FORKED is None:
+        raise RuntimeError("_chunk_records runs only in a worker forked by find_incidents")
     scored, config = _FORKED
     return len(chunk), _incident_records(scored, config, chunk, show=False)
 
