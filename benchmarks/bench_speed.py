@@ -8,8 +8,9 @@ own time (imports excluded) and its peak memory (``ru_maxrss``):
     8,064,000 rows): `spikes`' pipeline (``load_reports`` + ``analyze`` with defaults)
     against ``pd.read_csv(path, engine="pyarrow")`` of the same file (best of two reads);
     targets: ratio <= 2, peak memory < 2 GB. Timed twice: in one process (``jobs=1``,
-    the library default) and with one worker process per CPU core for the incidents
-    (``jobs=os.cpu_count()``, what ``spikes analyze`` does by default).
+    the library default) and with a job per CPU core (``jobs=os.cpu_count()``: threads
+    for the scores, forked processes for the incidents; what ``spikes analyze`` does by
+    default).
 (b) one product, one year of 1-minute buckets (525,600 rows): ``load_reports`` +
     ``analyze`` (target < 5 s), and ruptures PELT alone (``l2`` cost, BIC-style penalty)
     on the same series: the C engine (``KernelCPD(kernel="linear")``) and the pure-Python

@@ -192,14 +192,7 @@ def _speed(res: dict[str, Any]) -> list[str]:
         f"- `spikes` (load_reports + analyze): {_f(sp['seconds'], 1)} s (load "
         f"{_f(sp['load_seconds'], 1)} s, analyze {_f(sp['analyze_seconds'], 1)} s), peak "
         f"memory {sp['maxrss_mb']:.0f} MB, {sp['incidents']} incidents",
-        *([f"- `spikes` with `jobs={many['spikes_jobs']['jobs']}` (the CLI's default: a "
-           f"worker process per core for the incidents): {_f(many['spikes_jobs']['seconds'], 1)}"
-           f" s (analyze {_f(many['spikes_jobs']['analyze_seconds'], 1)} s), peak memory "
-           f"{many['spikes_jobs']['maxrss_mb']:.0f} MB in the parent, "
-           f"{many['spikes_jobs'].get('worker_maxrss_mb', float('nan')):.0f} MB in the "
-           f"largest worker (resident size, which counts the pages it shares with the parent "
-           f"copy-on-write), ratio {_f(many['ratio_jobs'], 1)}x"]
-          if "spikes_jobs" in many else []),
+        *_jobs_line(many),
         f"- ratio {_f(many['ratio'], 1)}x in one process (target <= 2x); memory target < "
         f"2048 MB", "",
         f"(b) one product, {year['points']:,} one-minute buckets:", "",
@@ -218,6 +211,20 @@ def _speed(res: dict[str, Any]) -> list[str]:
         lines.append(f"- {name}: {_f(p['seconds'], 1)} s, {how}; spikes / PELT = "
                      f"{year['ratio_to_pelt'][engine]:.3g}")
     return [*lines, ""]
+
+
+def _jobs_line(many: dict[str, Any]) -> list[str]:
+    """The speed line of ``spikes`` with a job per core (absent in older results)."""
+    jb = many.get("spikes_jobs")
+    if not jb:
+        return []
+    return [f"- `spikes` with `jobs={jb['jobs']}` (the CLI's default: a thread per core for "
+            f"the scores, a forked process per core for the incidents): "
+            f"{_f(jb['seconds'], 1)} s (analyze {_f(jb['analyze_seconds'], 1)} s), peak "
+            f"memory {jb['maxrss_mb']:.0f} MB in the parent, "
+            f"{jb.get('worker_maxrss_mb', float('nan')):.0f} MB in the largest worker "
+            f"(resident size, which counts the pages it shares with the parent "
+            f"copy-on-write), ratio {_f(many['ratio_jobs'], 1)}x"]
 
 
 def _diagnosis(res: dict[str, Any]) -> list[str]:

@@ -78,8 +78,9 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--events-output", help="also write one row per event to this CSV")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
     p.add_argument("--jobs", type=_jobs, default=0, metavar="N",
-                   help="worker processes for the incidents of many products (default 0: "
-                        "one per CPU core; 1: no extra process); the result is the same")
+                   help="parallel jobs for many products: threads for the scores, forked "
+                        "worker processes (Linux) for the incidents (default 0: one per CPU "
+                        "core; 1: none); the result is the same")
     add_input_options(p)
     p.set_defaults(run=_run_analyze)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,10 +108,14 @@ class Analysis:
         return self.scored.baseline
 
 
-def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Scored:
+def score_reports(data: ReportData, config: DetectionConfig | None = None,
+                  jobs: int = 1) -> Scored:
     """Fit the baseline and compute every detector's scores.
 
     Products whose overrides change score settings are scored in their own group.
+    Products are independent: with ``jobs > 1`` and enough products (at least
+    :data:`MIN_PRODUCTS_PER_JOB` per thread) they are scored in `jobs` threads, the
+    numpy work of each running while the others wait for memory; the result is the same.
 
     Parameters
     ----------
@@ -118,6 +123,8 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Sc
         Reports per bucket.
     config : DetectionConfig, optional
         Settings; the defaults when None.
+    jobs : int
+        Threads.
 
     Returns
     -------
@@ -129,10 +136,15 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Sc
     for product in data.counts.columns:
         own = config.for_product(str(product))
         groups.setdefault(tuple(getattr(own, k) for k in SCORE_KEYS), []).append(product)
-    parts = []
-    product_detectors: dict[str, dict[str, Detector]] = {}
+    tasks = []
     for products in groups.values():
         own = config.for_product(str(products[0]))
+        pieces = max(1, min(int(jobs), len(products) // MIN_PRODUCTS_PER_JOB))
+        tasks += [(own, list(chunk)) for chunk in
+                  np.array_split(np.array(products, dtype=object), pieces)]
+
+    def score(task: tuple[DetectionConfig, list[str]]) -> tuple[Baseline, dict, dict]:
+        own, products = task
         counts = data.counts[products]
         baseline = fit_baseline(
             counts,
@@ -143,10 +155,15 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None) -> Sc
         )
         detectors = {d.name: d for d in default_detectors(own)}
         scores = {name: d.score(counts, baseline) for name, d in detectors.items()}
-        parts.append((baseline, scores))
-        for p in products:
-            product_detectors[str(p)] = detectors
-    baseline, scores = _concat_parts(parts, data.counts.columns)
+        return baseline, scores, dict.fromkeys(map(str, products), detectors)
+
+    if len(tasks) > 1 and jobs > 1:
+        with ThreadPoolExecutor(min(int(jobs), len(tasks))) as pool:
+            done = list(pool.map(score, tasks))
+    else:
+        done = [score(task) for task in tasks]
+    product_detectors = {p: d for _, _, own_detectors in done for p, d in own_detectors.items()}
+    baseline, scores = _concat_parts([(b, s) for b, s, _ in done], data.counts.columns)
     return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
                   config=config)
 
@@ -170,15 +187,32 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
     baselines = [b for b, _ in parts]
     methods = {b.method for b in baselines}
     baseline = Baseline(
-        expected=pd.concat([b.expected for b in baselines], axis=1)[columns],
+        expected=_side_by_side([b.expected for b in baselines], columns),
         dispersion=pd.concat([b.dispersion for b in baselines])[columns],
-        normal=pd.concat([b.normal for b in baselines], axis=1)[columns],
+        normal=_side_by_side([b.normal for b in baselines], columns),
         method=methods.pop() if len(methods) == 1 else "daily",
         inflation=pd.concat([b.inflation for b in baselines])[columns],
     )
     names = parts[0][1].keys()
-    scores = {n: pd.concat([s[n] for _, s in parts], axis=1)[columns] for n in names}
+    scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
     return baseline, scores
+
+
+def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame:
+    """Frames of the same index joined column-wise, in the order of `columns`, as one
+    array with time running down each column (as the parts are): every product's series
+    stays contiguous, and ``to_numpy`` returns it without a copy."""
+    names = pd.Index([c for f in frames for c in f.columns])
+    order = names.get_indexer(columns)
+    out = np.empty((len(frames[0]), len(columns)), dtype=frames[0].dtypes.iloc[0], order="F")
+    start = 0
+    at = np.empty(len(names), dtype=np.int64)
+    at[order] = np.arange(len(columns))
+    for frame in frames:
+        stop = start + frame.shape[1]
+        out[:, at[start:stop]] = frame.to_numpy()
+        start = stop
+    return pd.DataFrame(out, index=frames[0].index, columns=columns, copy=False)
 
 
 def find_incidents(scored: Scored, config: DetectionConfig | None = None,
@@ -327,15 +361,16 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar when there are many products.
     jobs : int
-        Worker processes for the incidents of many products (see :func:`find_incidents`);
-        the result does not depend on it.
+        Threads for the scores and worker processes for the incidents of many products
+        (see :func:`score_reports` and :func:`find_incidents`); the result does not
+        depend on it.
 
     Returns
     -------
     Analysis
     """
     config = config or DetectionConfig()
-    scored = score_reports(data, config)
+    scored = score_reports(data, config, jobs=jobs)
     return rethreshold(scored, config, progress=progress, jobs=jobs)
 
 

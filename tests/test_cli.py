@@ -102,11 +102,13 @@ def test_bad_jobs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
     """Incidents of many products in worker processes = in one process."""
+    from spikes.config import DetectionConfig
     from spikes.model import ReportData
     from spikes.pipeline import MIN_PRODUCTS_PER_JOB, analyze, find_incidents, score_reports
     from spikes.simulate import simulate
 
-    sim = simulate(products=2 * MIN_PRODUCTS_PER_JOB, days=4, bucket="15min", seed=5)
+    # One more than two workers need, so that the group without the override still splits.
+    sim = simulate(products=2 * MIN_PRODUCTS_PER_JOB + 1, days=4, bucket="15min", seed=5)
     wide = sim.reports.pivot_table(index="timestamp", columns="product", values="reports",
                                    aggfunc="sum")
     wide = wide.reindex(sim.expected.index).astype(float)
@@ -117,3 +119,12 @@ def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
     assert len(one) > 10
     pd.testing.assert_frame_equal(one, two)
     assert analyze(data, jobs=2).events.equals(analyze(data, jobs=1).events)
+    # Scores in threads, also with a product scored apart (its own cusum_ratio).
+    config = DetectionConfig(overrides={str(wide.columns[3]): {"cusum_ratio": 2.0}})
+    serial, threaded = score_reports(data, config), score_reports(data, config, jobs=2)
+    for name in ("expected", "normal", "dispersion", "inflation"):
+        a, b = getattr(serial.baseline, name), getattr(threaded.baseline, name)
+        assert a.equals(b), name
+    for name, frame in serial.scores.items():
+        pd.testing.assert_frame_equal(frame, threaded.scores[name])
+    assert threaded.detectors[str(wide.columns[3])]["cusum"].ratio == 2.0
