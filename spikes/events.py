@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from spikes.model import INCIDENT_COLUMNS
 
@@ -55,19 +54,24 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
 
 def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = None,
                      products: int | None = None,
-                     resolution: pd.Timedelta | None = None) -> pd.DataFrame:
+                     window: str | pd.Timedelta | None = None) -> pd.DataFrame:
     """One row per event: first mover, products in order of onset, span, size, and how
-    likely so many products would start together by chance.
+    likely a grouping like it is by chance.
 
     ``chance`` answers "is this a shared cause?". With many products, unrelated
-    incidents also start within minutes of each other. Onsets of the other products
-    are taken as a Poisson process at the data's own rate: all incidents over `span`,
-    times the share ``(products - 1) / products`` of other products. ``chance`` is the
-    probability that at least ``n_products - 1`` of them fall within the event's
-    spread of onsets (first to last, plus one `resolution`) after a given onset. A
-    few products failing together among a dozen is far below 1 %; among a thousand
-    products with thousands of incidents, the same grouping may well be coincidence.
-    NaN without `span` and `products`; 1 for single-product events.
+    incidents also start within minutes of each other and chain into events. Onsets of
+    the other products are taken as a Poisson process at the data's own rate ``r``
+    (all incidents over `span`, times the share ``(products - 1) / products``). An
+    onset is then followed by another within `window` with probability
+    ``q = 1 - exp(-r window)``; a chain of :func:`assign_events` starts where an onset
+    does not follow the one before it within `window` (probability ``1 - q``) and
+    reaches ``n`` incidents with probability ``q ** (n - 1)`` (the gaps are
+    independent). The data then holds about ``incidents (1 - q) q ** (n - 1)`` chance
+    chains of ``n`` or more, and ``chance = 1 - exp(-that)`` is the probability of at
+    least one: of a chance grouping at least this large. A few
+    products failing together among a dozen is far below 1 %; among a thousand
+    products with thousands of incidents, the same grouping is likely coincidence.
+    NaN without `span`, `products` and `window`; 1 for single-product events.
 
     Parameters
     ----------
@@ -77,8 +81,8 @@ def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = Non
         Time covered by the data.
     products : int, optional
         Number of products in the data.
-    resolution : pd.Timedelta, optional
-        Onset resolution (the bucket size); 5 minutes when None.
+    window : str or pd.Timedelta, optional
+        The event window :func:`assign_events` used.
 
     Returns
     -------
@@ -104,20 +108,21 @@ def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = Non
             "ongoing": groups["ongoing"].any().astype(bool),
         }
     )
-    table["chance"] = _chance(table, groups["onset"].max() - table["onset"], len(incidents),
-                              span, products, resolution or pd.Timedelta("5min"))
+    table["chance"] = _chance(table["n_products"].to_numpy(dtype=float), len(incidents),
+                              span, products, window)
     table = table.rename_axis("event_id").reset_index()[EVENT_COLUMNS]
     return table.sort_values("onset", kind="stable").reset_index(drop=True)
 
 
-def _chance(table: pd.DataFrame, spread: pd.Series, n_incidents: int,
-            span: pd.Timedelta | None, products: int | None,
-            resolution: pd.Timedelta) -> np.ndarray:
-    """Poisson probability of each event's grouping by coincidence (see summarize_events)."""
-    n = table["n_products"].to_numpy(dtype=float)
-    if span is None or products is None or span <= pd.Timedelta(0) or products < 2:
+def _chance(n: np.ndarray, n_incidents: int, span: pd.Timedelta | None,
+            products: int | None, window: str | pd.Timedelta | None) -> np.ndarray:
+    """Probability of a chance grouping of at least `n` products (see summarize_events)."""
+    if span is None or products is None or window is None or span <= pd.Timedelta(0) \
+            or products < 2:
         return np.where(n > 1, np.nan, 1.0)
     rate = n_incidents / (span / pd.Timedelta(minutes=1)) * (products - 1) / products
-    window = (spread + resolution).to_numpy() / np.timedelta64(1, "m")
-    # P(N >= n - 1) for N ~ Poisson(rate x window); 1 for single-product events.
-    return np.where(n > 1, stats.poisson.sf(n - 2, rate * window.astype(float)), 1.0)
+    follow = -np.expm1(-rate * (pd.Timedelta(window) / pd.Timedelta(minutes=1)))
+    # Chains start where an onset is not followed up by the one before it (1 - q), and
+    # reach n members with probability q ** (n - 1).
+    expected = n_incidents * (1.0 - follow) * follow ** np.maximum(n - 1, 0)
+    return np.where(n > 1, -np.expm1(-expected), 1.0)

@@ -380,7 +380,7 @@ def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
     incidents = find_incidents(scored, config, progress=progress, jobs=jobs)
     data = scored.data
     events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
-                              products=data.counts.shape[1], resolution=data.bucket)
+                              products=data.counts.shape[1], window=config.event_window)
     return Analysis(scored=scored, incidents=incidents, events=events,
                     config=config)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.events import assign_events, summarize_events
+from spikes.events import _chance, assign_events, summarize_events
 
 
 def _incidents(rows: list[tuple[str, str]]) -> pd.DataFrame:
@@ -62,27 +62,38 @@ def test_chance_of_a_grouping_depends_on_how_busy_the_data_is() -> None:
     ])
     grouped = assign_events(chain, "15min")
     quiet = summarize_events(grouped, span=pd.Timedelta(days=14), products=12,
-                             resolution=pd.Timedelta("5min"))
+                             window="15min")
     ms, steam = quiet.iloc[0], quiet.iloc[1]
-    # 3 more onsets within 15 min at 5 incidents per 14 days over 11 other products:
-    rate = 5 / (14 * 24 * 60) * 11 / 12
-    lam = rate * 15
-    expected = 1 - sum(np.exp(-lam) * lam**k / math.factorial(k) for k in range(3))
-    assert ms["chance"] == pytest.approx(expected, rel=1e-9)
-    assert ms["chance"] < 1e-6
+    # 5 incidents in 14 days over 12 products: another product's onset follows within
+    # 15 min with probability q; a chain of 4 needs 3 such gaps after a start (1 - q).
+    q = 1 - math.exp(-5 / (14 * 24 * 60) * 11 / 12 * 15)
+    assert ms["chance"] == pytest.approx(1 - math.exp(-5 * (1 - q) * q**3), rel=1e-9)
+    assert ms["chance"] < 1e-5
     assert steam["chance"] == 1.0
     # The same grouping among a thousand products with 4,000 incidents in those 14 days
     # (about 3 other onsets in any 15 minutes) is no evidence of a shared cause.
-    assert _chance_with(grouped, incidents_total=4000) > 0.5
+    busy = _chance(np.array([4.0, 300.0, 1.0]), 4000, pd.Timedelta(days=14), 1000, "15min")
+    assert busy[0] > 0.99
+    # ... unless it is far larger than chains of chance onsets get.
+    assert busy[1] < 0.01
+    assert busy[2] == 1.0
     # Without the data's span and size, no claim.
     assert np.isnan(summarize_events(grouped)["chance"].iloc[0])
 
 
-def _chance_with(grouped: pd.DataFrame, incidents_total: int) -> float:
-    """Chance of the first event when the data held `incidents_total` incidents."""
-    from spikes.events import _chance
-
-    events = summarize_events(grouped)
-    spread = pd.Series([pd.Timedelta("10min")] * len(events), index=events.index)
-    return float(_chance(events, spread, incidents_total, pd.Timedelta(days=14), 1000,
-                         pd.Timedelta("5min"))[0])
+def test_chance_matches_chains_of_random_onsets() -> None:
+    """Onsets drawn as a Poisson process chain as often as ``chance`` says."""
+    rng = np.random.default_rng(0)
+    minutes, mean_count, size = 14 * 24 * 60, 800, 10
+    runs, hits = 300, 0
+    for _ in range(runs):
+        count = rng.poisson(mean_count)
+        onsets = pd.to_datetime("2026-01-01", utc=True) + pd.to_timedelta(
+            np.sort(rng.uniform(0, minutes, count)), unit="min")
+        frame = pd.DataFrame({"product": [f"p{i}" for i in range(count)], "onset": onsets})
+        sizes = assign_events(frame, "15min")["event_id"].value_counts()
+        hits += int((sizes >= size).any())
+    predicted = _chance(np.array([float(size)]), mean_count, pd.Timedelta(days=14), 10**6,
+                        "15min")[0]
+    assert 0.2 < predicted < 0.8  # a discriminating case
+    assert abs(hits / runs - predicted) < 0.1
