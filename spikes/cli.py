@@ -118,8 +118,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_table(analysis: Analysis) -> str:
-    """A short text summary: input size, then the incidents."""
+#: Incidents listed by the summary; the newest are shown when there are more.
+SUMMARY_ROWS = 40
+
+
+def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
+    """A short text summary: input size, then the newest `rows` incidents."""
     data = analysis.data
     counts = data.counts
     head = (
@@ -136,7 +140,12 @@ def summary_table(analysis: Analysis) -> str:
         table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
     table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
     table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
-    return head + "\n" + table.to_string(index=False)
+    hidden = max(len(table) - rows, 0)
+    text = head + "\n" + table.tail(rows).to_string(index=False)
+    if hidden:
+        text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
+                 f"them all)")
+    return text
 
 
 def _fmt_delta(delta: pd.Timedelta) -> str:

@@ -128,3 +128,21 @@ def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
     for name, frame in serial.scores.items():
         pd.testing.assert_frame_equal(frame, threaded.scores[name])
     assert threaded.detectors[str(wide.columns[3])]["cusum"].ratio == 2.0
+
+
+def test_summary_lists_the_newest_incidents_only() -> None:
+    from spikes.buckets import load_reports
+    from spikes.cli import summary_table
+    from spikes.pipeline import analyze
+
+    analysis = analyze(load_reports(Path(__file__).parents[1] / "data" / "reports.csv.gz"))
+    n = len(analysis.incidents)
+    assert n > 3
+    text = summary_table(analysis, rows=2)
+    lines = text.splitlines()
+    assert lines[-1] == (f"({n - 2} earlier incidents not shown: the incidents CSV of -o "
+                         f"has them all)")
+    newest = analysis.incidents["onset"].iloc[-1].strftime("%Y-%m-%d %H:%M")
+    assert newest in lines[-2]
+    assert len(lines) == 1 + 1 + 2 + 1  # head, column names, 2 incidents, the note
+    assert "not shown" not in summary_table(analysis)
