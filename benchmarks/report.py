@@ -96,8 +96,8 @@ def _targets(res: dict[str, Any]) -> list[str]:
         many, year = speed["many_products"], speed["one_year"]
         mem = many["spikes"]["maxrss_mb"]
         jobs = many.get("spikes_jobs")
-        with_jobs = (f" ({_f(many['ratio_jobs'], 1)}x with {jobs['jobs']} worker processes, "
-                     f"peak {jobs['maxrss_mb']:.0f} MB)" if jobs else "")
+        with_jobs = (f" ({_f(many['ratio_jobs'], 1)}x with jobs={jobs['jobs']}, the CLI's "
+                     f"default, peak {jobs['maxrss_mb']:.0f} MB)" if jobs else "")
         lines.append(f"- **Speed, 1,000 products x 28 days**: {_f(many['ratio'], 1)}x the "
                      f"pyarrow read in one process{with_jobs} (target <= 2x); peak memory "
                      f"{mem:.0f} MB (target < 2048)")
