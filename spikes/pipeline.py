@@ -114,8 +114,9 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
 
     Products whose overrides change score settings are scored in their own group.
     Products are independent: with ``jobs > 1`` and enough products (at least
-    :data:`MIN_PRODUCTS_PER_JOB` per thread) they are scored in `jobs` threads, the
-    numpy work of each running while the others wait for memory; the result is the same.
+    :data:`MIN_PRODUCTS_PER_JOB` per thread) they are scored in chunks by `jobs`
+    threads, which run on separate cores while numpy works (it releases the GIL); the
+    result is the same.
 
     Parameters
     ----------
@@ -124,7 +125,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     config : DetectionConfig, optional
         Settings; the defaults when None.
     jobs : int
-        Threads.
+        Threads (1: none).
 
     Returns
     -------
