@@ -54,9 +54,7 @@ def run(products: int, days: int) -> pd.DataFrame:
                 sim = simulate(products=products, days=days, seed=seed, bucket=bucket,
                                volume=volume, blips=False)
                 if noise == "simulator":
-                    counts = (sim.reports.pivot_table(index="timestamp", columns="product",
-                                                      values="reports", aggfunc="sum")
-                              .reindex(sim.expected.index).astype(float))
+                    counts = sim.counts()
                 else:
                     rates = (sim.expected + sim.excess).to_numpy()
                     counts = pd.DataFrame(redraw(rates, noise, np.random.default_rng(seed)),

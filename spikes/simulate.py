@@ -110,6 +110,27 @@ class Simulation:
     excess: pd.DataFrame
     bucket: pd.Timedelta
 
+    def counts(self) -> pd.DataFrame:
+        """Reports per bucket and product on the whole grid, as :func:`spikes.buckets.
+        load_reports` reads them back from the CSV: a missing row of count data is NaN,
+        a bucket without report events is 0.
+
+        Returns
+        -------
+        pd.DataFrame
+            Index and columns of :attr:`expected`.
+        """
+        reports = self.reports
+        if "reports" in reports.columns:
+            wide = reports.pivot_table(index="timestamp", columns="product",
+                                       values="reports", aggfunc="sum")
+            return wide.reindex(index=self.expected.index,
+                                columns=self.expected.columns).astype(float)
+        bucket_start = reports["timestamp"].dt.floor(self.bucket)
+        wide = reports.groupby([bucket_start, "product"]).size().unstack("product")
+        return wide.reindex(index=self.expected.index, columns=self.expected.columns,
+                            fill_value=0).fillna(0).astype(float)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Outage:

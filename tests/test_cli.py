@@ -109,9 +109,7 @@ def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
 
     # One more than two workers need, so that the group without the override still splits.
     sim = simulate(products=2 * MIN_PRODUCTS_PER_JOB + 1, days=4, bucket="15min", seed=5)
-    wide = sim.reports.pivot_table(index="timestamp", columns="product", values="reports",
-                                   aggfunc="sum")
-    wide = wide.reindex(sim.expected.index).astype(float)
+    wide = sim.counts()
     data = ReportData(counts=wide, bucket=pd.Timedelta("15min"))
     scored = score_reports(data)
     one = find_incidents(scored, jobs=1)

@@ -274,3 +274,18 @@ def test_peak_ratio_sets_the_outage_sizes():
     assert s.labels["ratio"].max() < 3.5
     with pytest.raises(SpikesInputError, match="peak_ratio"):
         simulate(products=2, days=2, peak_ratio=(0.5, 2.0))
+
+
+@pytest.mark.parametrize("as_events", [False, True])
+def test_counts_are_what_the_reader_reads_back(tmp_path: Path, as_events: bool) -> None:
+    from spikes.buckets import load_reports
+
+    sim = simulate(products=3, days=3, seed=1, missing_rate=0.02, as_events=as_events)
+    write_simulation(sim, tmp_path / "r.csv", tmp_path / "l.csv")
+    read = load_reports(tmp_path / "r.csv", bucket="5min").counts
+    counts = sim.counts()
+    assert counts.shape == sim.expected.shape
+    if not as_events:
+        assert counts.isna().to_numpy().sum() > 0  # missing rows stay missing
+    read = read.reindex(index=counts.index, columns=counts.columns)
+    np.testing.assert_array_equal(read.to_numpy(), counts.to_numpy())
