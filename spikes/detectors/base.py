@@ -9,6 +9,7 @@ done once) and ``candidates(scores, threshold)`` turns scores into candidate int
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.baseline import Baseline
+from spikes.noise import column_blocks
 
 if TYPE_CHECKING:
     from spikes.config import DetectionConfig
@@ -141,6 +143,41 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     decay = min(np.log(n / above_mid) / (mid - low), model_decay)
     budget = false_alarms_per_week * weeks
     return float(low + np.log(n / budget) / max(decay, 1e-3))
+
+
+def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
+                    score_block: Callable[[np.ndarray, np.ndarray, np.ndarray, slice],
+                                          np.ndarray]) -> pd.DataFrame:
+    """A detector's scores computed a block of products at a time.
+
+    Time runs down each column of the result (Fortran order, as pandas stores a frame),
+    and products are scored a block of columns at a time (:func:`spikes.noise.
+    column_blocks`), so that the temporaries stay in the CPU cache.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Reports per bucket and product.
+    baseline : Baseline
+        Their baseline.
+    score_block : callable
+        ``score_block(y, mu, alpha, cols)``: the scores of the counts `y` and baseline
+        `mu` of the products `cols` (2-D, time down the columns), with their dispersion
+        `alpha` (shape ``(1, len(cols))``).
+
+    Returns
+    -------
+    pd.DataFrame
+        Scores, same index and columns as `counts`.
+    """
+    y = counts.to_numpy(dtype=float)
+    mu = baseline.expected.to_numpy(dtype=float)
+    alpha = baseline.dispersion.to_numpy(dtype=float)
+    n, p = y.shape
+    out = np.empty((n, p), order="F")
+    for cols in column_blocks(n, p):
+        out[:, cols] = score_block(y[:, cols], mu[:, cols], alpha[None, cols], cols)
+    return pd.DataFrame(out, index=counts.index, columns=counts.columns, copy=False)
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,8 @@ import pandas as pd
 
 from spikes.baseline import Baseline
 from spikes.config import DetectionConfig
-from spikes.detectors.base import Candidate, Detector, runs
-from spikes.noise import column_blocks, log_likelihood_ratio
+from spikes.detectors.base import Candidate, Detector, runs, score_by_blocks
+from spikes.noise import log_likelihood_ratio
 
 
 class CusumDetector(Detector):
@@ -37,25 +37,19 @@ class CusumDetector(Detector):
 
     def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
         """CUSUM statistic in nats per bucket and product."""
-        y = counts.to_numpy(dtype=float)
-        mu = baseline.expected.to_numpy(dtype=float)
-        alpha = baseline.dispersion.to_numpy(dtype=float)
         inflation = (None if baseline.inflation is None
                      else baseline.inflation.to_numpy(dtype=float))
-        n, p = y.shape
-        # Time runs down each column of the result (Fortran order, as pandas stores a
-        # frame), and products are scored a block of columns at a time, so that the
-        # temporaries stay in the CPU cache.
-        out = np.empty((n, p), order="F")
-        for cols in column_blocks(n, p):
-            llr = log_likelihood_ratio(y[:, cols], mu[:, cols], alpha[None, cols], self.ratio)
+
+        def cusum(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray, cols: slice) -> np.ndarray:
+            llr = log_likelihood_ratio(y, mu, alpha, self.ratio)
             if inflation is not None:
                 llr /= inflation[None, cols]
             csum = np.cumsum(llr, axis=0)
             floor = np.minimum.accumulate(csum, axis=0, out=llr)
             np.minimum(floor, 0.0, out=floor)
-            np.subtract(csum, floor, out=out[:, cols])
-        return pd.DataFrame(out, index=counts.index, columns=counts.columns, copy=False)
+            return np.subtract(csum, floor, out=csum)
+
+        return score_by_blocks(counts, baseline, cusum)
 
     def candidates(self, scores: np.ndarray, threshold: float) -> list[Candidate]:
         """Rises of the CUSUM by at least `threshold` from its lowest point before them.

@@ -9,8 +9,8 @@ import pandas as pd
 
 from spikes.baseline import Baseline
 from spikes.config import DetectionConfig
-from spikes.detectors.base import Candidate, Detector, runs
-from spikes.noise import column_blocks, upper_tail_surprise
+from spikes.detectors.base import Candidate, Detector, runs, score_by_blocks
+from spikes.noise import upper_tail_surprise
 
 
 class CountTailDetector(Detector):
@@ -34,16 +34,8 @@ class CountTailDetector(Detector):
 
     def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
         """Surprise ``-log10 P(Y >= y)`` per bucket and product."""
-        y = counts.to_numpy(dtype=float)
-        mu = baseline.expected.to_numpy(dtype=float)
-        alpha = baseline.dispersion.to_numpy(dtype=float)
-        n, p = y.shape
-        # A block of products at a time (time down each column, as pandas stores a
-        # frame), so that the temporaries stay in the CPU cache.
-        out = np.empty((n, p), order="F")
-        for cols in column_blocks(n, p):
-            out[:, cols] = upper_tail_surprise(y[:, cols], mu[:, cols], alpha[None, cols])
-        return pd.DataFrame(out, index=counts.index, columns=counts.columns, copy=False)
+        return score_by_blocks(counts, baseline,
+                               lambda y, mu, alpha, _: upper_tail_surprise(y, mu, alpha))
 
     def candidates(self, scores: np.ndarray, threshold: float) -> list[Candidate]:
         """Runs of buckets with surprise >= `threshold`, short gaps bridged."""
