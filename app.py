@@ -453,6 +453,8 @@ def render_data(ctx: dash.ViewContext) -> None:
     if len(data.rejected):
         with st.expander(f"{len(data.rejected):,} rejected rows"):
             st.dataframe(data.rejected.head(1000), hide_index=True)
+    if data.ignored:
+        st.caption("Ignored columns (no role in the analysis): " + ", ".join(data.ignored))
     left, right = st.columns(2)
     left.download_button("Download incidents (CSV)", to_safe_csv(analysis.incidents),
                           file_name="incidents.csv", mime="text/csv", icon="⬇️",

@@ -114,11 +114,13 @@ def _stream_buckets(
     cells: _CellSums | None = None
     rejected: list[pd.DataFrame] = []
     names: dict[str, None] = {}
+    ignored: dict[str, None] = {}
     rows_read, kind = 0, "events"
     for block in read_report_blocks(sources, **read_options):
         rows_read += block.rows_read
         kind = block.kind
         names.update(dict.fromkeys(block.sources))
+        ignored.update(dict.fromkeys(block.ignored))
         if len(block.rejected):
             rejected.append(block.rejected)
         if cells is None:
@@ -145,6 +147,7 @@ def _stream_buckets(
         rejected=pd.concat(frames, ignore_index=True) if frames else empty_rejected(),
         rows_read=rows_read,
         sources=tuple(names),
+        ignored=tuple(ignored),
     )
     return to_buckets(raw, size)
 
@@ -363,6 +366,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
         rejected=raw.rejected,
         rows_read=raw.rows_read,
         sources=raw.sources,
+        ignored=raw.ignored,
     )
 
 

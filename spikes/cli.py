@@ -114,7 +114,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         write_csv(analysis.events, args.events_output)
     print(summary_table(analysis))
     if args.output:
-        print(f"wrote {len(incidents)} incidents to {args.output}")
+        print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
     return 0
 
 
@@ -127,10 +127,14 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
     data = analysis.data
     counts = data.counts
     head = (
-        f"{len(data.products)} products, {len(counts)} buckets of {_fmt_delta(data.bucket)} "
+        f"{_count(len(data.products), 'product')}, {_count(len(counts), 'bucket')} of "
+        f"{_fmt_delta(data.bucket)} "
         f"({counts.index[0]:%Y-%m-%d %H:%M} to {counts.index[-1]:%Y-%m-%d %H:%M} UTC), "
-        f"{len(analysis.incidents)} incidents in {len(analysis.events)} events"
+        f"{_count(len(analysis.incidents), 'incident')} in "
+        f"{_count(len(analysis.events), 'event')}"
     )
+    if data.ignored:
+        head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"
     if analysis.incidents.empty:
         return head
     table = analysis.incidents[
@@ -146,6 +150,11 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
     return text
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 product``, ``2 products``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _fmt_delta(delta: pd.Timedelta) -> str:

@@ -41,6 +41,9 @@ class RawReports:
         Data rows read from all files (accepted + rejected).
     sources : tuple of str
         The files read.
+    ignored : tuple of str
+        Columns of the files that play no role (not the timestamp, product, count,
+        region or category), as ``'file': column``, so that nothing is left out unsaid.
     """
 
     table: pd.DataFrame
@@ -48,6 +51,7 @@ class RawReports:
     rejected: pd.DataFrame = field(default_factory=empty_rejected)
     rows_read: int = 0
     sources: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class ReportData:
         As in :class:`RawReports`.
     sources : tuple of str
         As in :class:`RawReports`.
+    ignored : tuple of str
+        As in :class:`RawReports`.
     """
 
     counts: pd.DataFrame
@@ -82,6 +88,7 @@ class ReportData:
     rejected: pd.DataFrame = field(default_factory=empty_rejected)
     rows_read: int = 0
     sources: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
     @property
     def products(self) -> list[str]:

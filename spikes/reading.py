@@ -19,9 +19,10 @@ Column aliases are listed in :data:`ALIASES`.
 
 Rules worth knowing
 -------------------
-* Timestamps: ISO-8601 (any offset, ``Z``, mixed offsets in one column) and common
-  day/month formats (``01/31/2024 13:00``, ``31.01.2024 13:00``, ``1/31/2024 1:00 PM``)
-  and Unix epoch seconds or milliseconds. Times with an offset are converted to UTC.
+* Timestamps: ISO-8601 (any offset, ``Z``, mixed offsets in one column), common
+  day/month formats (``01/31/2024 13:00``, ``31.01.2024 13:00``, ``1/31/2024 1:00 PM``),
+  month names (``Jan 31, 2024 1:00 PM``, ``31-Jan-2024 13:00``) and Unix epoch seconds or
+  milliseconds. Times with an offset are converted to UTC.
   Naive times are UTC unless ``tz`` names an IANA time zone; they are then localised
   with daylight saving time: a wall time that occurs twice (autumn) is inferred from the
   order of the rows where possible, else the earliest (summer-time) instant is taken;
@@ -29,7 +30,11 @@ Rules worth knowing
   instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
   ``today`` and year-day-month orders (``2024-13-01``) are not dates.
 * Counts may be fractional (a pre-aggregated or sampled export); they must be finite,
-  non-negative and at most :data:`MAX_COUNT`.
+  non-negative and at most :data:`MAX_COUNT`. Digit groups are understood (``"1,234"``,
+  ``1 234``, ``1'234``; ``1.234,5`` in a file with a decimal comma).
+* Before the header, empty lines, comment lines starting with ``#`` and Excel's
+  delimiter line (``sep=;``) are skipped. Named columns that play no role are listed in
+  ``RawReports.ignored``.
 * Bad rows are never dropped silently: they are listed in ``RawReports.rejected`` with
   the file, the 1-based line number in the file (header = line 1; a quoted field that
   spans several lines is accounted for, so the line is the row's first line), the
@@ -101,7 +106,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "region": ("region", "country", "location", "state"),
     "category": ("category", "problem", "issue", "type"),
 }
-"""Header names recognised for each role (lower case, compared after trimming)."""
+"""Header names recognised for each role (lower case, compared after trimming, with or
+without a trailing unit in brackets: ``Time (UTC)`` is a timestamp column)."""
 
 _OPTION = {
     "timestamp": "--timestamp-col",
@@ -146,13 +152,31 @@ _EXTRA_DATE_FORMATS = (
     "%m/%d/%Y",
     "%d/%m/%Y",
     "%d.%m.%Y",
+    # Month names, as spreadsheets and web consoles write them ("Nov 27, 2026 4:05 PM").
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y, %I:%M %p",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y, %I:%M %p",
+    "%d %b %Y %I:%M %p",
+    "%d-%b-%Y %H:%M:%S",
+    "%d-%b-%Y %H:%M",
 )
 _RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
 # Year-day-month is no one's convention: "2024-13-01" is a bad date, not 13 January.
 _YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _NOT_WHITESPACE = re.compile(rb"\S")
-_LEADING_NEWLINES = re.compile(rb"[\r\n]*")
+# A line before the header that is not one: empty, a comment or Excel's "sep=;".
+# Digit groups of counts ("1,234", "1 234", "1'234"; "1.234,5" with a decimal comma).
+_GROUP_SEPARATORS = " '\u00a0\u202f"
+_GROUPED_POINT = (r"[+-]?\d{1,3}(?P<sep>[,' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*"
+                  r"(?:\.\d*)?")
+_GROUPED_COMMA = (r"[+-]?\d{1,3}(?:(?P<sep>[' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(?:,\d*)?"
+                  r"|\.\d{3}(?:\.\d{3})+(?:,\d*)?|\.\d{3},\d*)")
+_UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
+_PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
+                            re.IGNORECASE)
 _AWARE_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
@@ -229,6 +253,7 @@ def read_reports(
         rejected=_concat_rejected([r.rejected for r in results]),
         rows_read=sum(r.rows_read for r in results),
         sources=tuple(r.name for r in results),
+        ignored=tuple(c for r in results for c in r.ignored),
     )
 
 
@@ -412,6 +437,7 @@ class _FileResult:
     table: pd.DataFrame
     rejected: pd.DataFrame
     rows_read: int
+    ignored: tuple[str, ...] = ()
 
 
 class _Rejects:
@@ -486,7 +512,16 @@ def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -
     else:
         frame, rejects, _ = _long_rows(text, table, layout, options.tz)
     rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
-    return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid)
+    return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid,
+                       _ignored_columns(text, layout))
+
+
+def _ignored_columns(text: _Text, layout: _Layout) -> tuple[str, ...]:
+    """The file's named columns that no role uses, as ``'file': column`` (unnamed ones,
+    such as the trailing empty columns of spreadsheet exports, are left out)."""
+    used = set(layout.used())
+    return tuple(f"{Path(text.name).name!r}: {name}"
+                 for i, name in enumerate(text.header) if i not in used and name)
 
 
 def _check_usable(name: str, usable: int, rows_read: int, rejected: pd.DataFrame) -> None:
@@ -558,7 +593,7 @@ def _read_blocks(
                 pending += block
                 first = _NOT_WHITESPACE.search(pending)
                 if first is not None:
-                    end = _header_end(pending, _LEADING_NEWLINES.match(pending).end())
+                    end = _header_end(pending, _header_start(pending, 0)[0])
                     has_rows = _NOT_NEWLINE.search(pending, end) is not None
                 else:
                     has_rows = False
@@ -582,6 +617,7 @@ def _read_blocks(
                 rejected=result.rejected,
                 rows_read=result.rows_read,
                 sources=(name,),
+                ignored=result.ignored,
             )
         if text is None:  # empty file: no block at all
             _split_header(name, pending, 0)
@@ -802,22 +838,40 @@ def _to_utf8(data: bytes) -> bytes:
 def _split_header(name: str, data: bytes | mmap.mmap, offset: int) -> _Text:
     """Find the header record (quotes respected), sniff the delimiter, parse the names.
 
-    Empty lines before the header are skipped (and counted for line numbers).
+    What comes before the header is skipped (and counted for line numbers): empty lines,
+    comment lines starting with ``#`` and Excel's delimiter line (``sep=;``), whose
+    delimiter is then used.
     """
     first = _NOT_WHITESPACE.search(data, offset)
     if first is None:
         raise SpikesInputError(f"{name!r} is empty: expected a CSV file with a header line")
-    begin = _LEADING_NEWLINES.match(data, offset).end()
+    begin, declared = _header_start(data, offset)
     end = _header_end(data, begin)
     raw_header = data[begin:end]
     header_text = _to_utf8(raw_header).decode("utf-8").rstrip("\r\n")
-    delimiter = _sniff_delimiter(header_text)
+    if not header_text.strip():
+        raise SpikesInputError(
+            f"{name!r} has no header line: only empty, comment (#) or sep= lines"
+        )
+    delimiter = declared or _sniff_delimiter(header_text)
     header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
     header = [h.strip() for h in header]
     if _NOT_NEWLINE.search(data, end) is None:
         raise SpikesInputError(f"{name!r} has a header ({', '.join(header)}) but no data rows")
     lines_before = data[offset:begin].count(b"\n") + raw_header.count(b"\n")
     return _Text(name, header, delimiter, data, end, lines_before)
+
+
+def _header_start(data: bytes | mmap.mmap, offset: int) -> tuple[int, str | None]:
+    """Offset of the header line after the preamble (empty lines, ``#`` comment lines
+    and an Excel ``sep=X`` line), and the delimiter the ``sep=`` line declares."""
+    position, declared = offset, None
+    while (line := _PREAMBLE_LINE.match(data, position)) is not None:
+        text = line.group(0).lstrip(b" \t")
+        if text[:4].lower() == b"sep=" and text[4:5] not in (b"\r", b"\n"):
+            declared = text[4:5].decode("latin-1")
+        position = line.end()
+    return position, declared
 
 
 def _header_end(data: bytes | mmap.mmap, begin: int) -> int:
@@ -932,6 +986,8 @@ class _ColumnFinder:
         self.header = header
         self.explicit = explicit
         self.normalised = [h.strip().lower() for h in header]
+        # "Time (UTC)" or "reports [count]": the name without its trailing unit.
+        self.bare = [_UNIT_SUFFIX.sub("", h) for h in self.normalised]
 
     def listing(self) -> str:
         return ", ".join(repr(h) for h in self.header) or "(none)"
@@ -942,7 +998,8 @@ class _ColumnFinder:
             return self._explicit(role, wanted)
         if explicit_only:
             return None
-        hits = [i for i, h in enumerate(self.normalised) if h in ALIASES[role]]
+        hits = [i for i, (h, bare) in enumerate(zip(self.normalised, self.bare, strict=True))
+                if h in ALIASES[role] or bare in ALIASES[role]]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(
@@ -1170,7 +1227,7 @@ def _short(value: Any) -> str:
 def _numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
     """Float values (NaN where unusable) and reason codes of a count column."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        text = column.to_pandas().str.strip()
+        text = _without_grouping(column.to_pandas().str.strip(), decimal_comma=decimal_comma)
         missing = (text.isna() | (text == "")).to_numpy()
         if decimal_comma:
             text = text.str.replace(",", ".", regex=False)
@@ -1199,6 +1256,23 @@ def _numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarra
     )
     values = np.where(good, parsed, np.nan)
     return values, reason
+
+
+def _without_grouping(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
+    """Numbers written with digit groups (``1,234``, ``1 234 567``, ``1'234.5``; in a file
+    with a decimal comma ``1.234,5`` or ``1.234.567``) without the group separators.
+
+    Only unambiguous groupings are read: threes of digits after one to three, the same
+    separator throughout. In a file with a decimal comma a lone ``1.234`` stays as it is
+    (it may be a decimal point).
+    """
+    grouped = text.str.fullmatch(_GROUPED_COMMA if decimal_comma else _GROUPED_POINT)
+    grouped = grouped.fillna(False).astype(bool)
+    if not grouped.any():
+        return text
+    separators = ("." if decimal_comma else ",") + _GROUP_SEPARATORS
+    cleaned = text[grouped].str.replace(f"[{re.escape(separators)}]", "", regex=True)
+    return text.where(~grouped, cleaned)
 
 
 def _timestamps(

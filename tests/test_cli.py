@@ -144,3 +144,18 @@ def test_summary_lists_the_newest_incidents_only() -> None:
     assert newest in lines[-2]
     assert len(lines) == 1 + 1 + 2 + 1  # head, column names, 2 incidents, the note
     assert "not shown" not in summary_table(analysis)
+
+
+def test_summary_counts_in_words_and_names_ignored_columns(tmp_path: Path) -> None:
+    from spikes.buckets import load_reports
+    from spikes.cli import summary_table
+    from spikes.pipeline import analyze
+
+    rows = [f"2024-01-01T{h:02d}:{m:02d}:00Z,{3 + m % 2},7" for h in range(6)
+            for m in range(0, 60, 5)]
+    path = tmp_path / "one.csv"
+    path.write_text("timestamp,reports,baseline\n" + "\n".join(rows) + "\n")
+    head = summary_table(analyze(load_reports(path))).splitlines()
+    assert head[0].startswith("1 product, 72 buckets of 5 min (")
+    assert head[0].endswith(", 0 incidents in 0 events")
+    assert head[1] == "ignored columns (no role in the analysis): 'one.csv': baseline"

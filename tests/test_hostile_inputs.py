@@ -722,3 +722,16 @@ def test_dashboard_shows_input_errors_in_an_error_box() -> None:
     assert not at.exception
     errors = " ".join(str(e.value) for e in at.error)
     assert "unterminated" in errors and "never closed" in errors
+
+
+def test_streaming_keeps_the_ignored_columns(tmp_path: Path) -> None:
+    lines = ["# export\ntimestamp,product,reports,note"]
+    lines += [f"2024-01-01T{h:02d}:{m:02d}:00Z,A,\"1,{m:03d}\",x"
+              for h in range(24) for m in range(0, 60, 5)]
+    path = tmp_path / "noted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    whole = load_reports(path, streaming=False)
+    streamed = load_reports(path, streaming=True, block_bytes=2000)
+    assert whole.ignored == streamed.ignored == ("'noted.csv': note",)
+    pd.testing.assert_frame_equal(whole.counts, streamed.counts, check_exact=True)
+    assert whole.counts["A"].iloc[1] == 1005.0

@@ -556,3 +556,89 @@ def test_several_files_keep_rejects_apart(tmp_path):
     raw = read_reports([a, b])
     assert raw.rejected[["file", "line"]].values.tolist() == [[str(a), 3], [str(b), 2]]
     assert raw.table["region"].tolist()[1] == "EU" and pd.isna(raw.table["region"].iloc[0])
+
+
+# --------------------------------------------------------- what spreadsheet exports do
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "cells", "expected"),
+    [
+        (",", ['"1,234"', '"12,345,678.5"', "987"], [1234.0, 12345678.5, 987.0]),
+        (",", ["1 234", "1'234", "5"], [1234.0, 1234.0, 5.0]),
+        (";", ["1.234,5", "1.234.567", "2,5"], [1234.5, 1234567.0, 2.5]),
+    ],
+)
+def test_counts_with_digit_groups(tmp_path, delimiter, cells, expected):
+    rows = [f"2024-01-01T00:0{i}:00Z{delimiter}A{delimiter}{c}" for i, c in enumerate(cells)]
+    header = delimiter.join(["timestamp", "product", "reports"])
+    raw = read_reports(write(tmp_path, "x.csv", "\n".join([header, *rows]) + "\n"))
+    assert raw.table["reports"].tolist() == expected
+    assert len(raw.rejected) == 0
+
+
+def test_ambiguous_or_broken_digit_groups_are_not_guessed(tmp_path):
+    # "1,23" is no grouping of threes; in a decimal-comma file "1.234" may be a decimal.
+    text = ('timestamp,product,reports\n2024-01-01T00:00Z,A,"1,23"\n'
+            '2024-01-01T00:01Z,A,"1,2345"\n2024-01-01T00:02Z,A,7\n')
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["reports"].tolist() == [7.0]
+    assert raw.rejected["value"].tolist() == ["1,23", "1,2345"]
+    assert set(raw.rejected["reason"]) == {"is not a number"}
+    semicolon = "timestamp;product;reports\n2024-01-01T00:00Z;A;1.234\n"
+    assert read_reports(write(tmp_path, "y.csv", semicolon)).table["reports"].tolist() == [1.234]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ('"Jan 31, 2024 1:05 PM"', "2024-01-31 13:05"),
+        ('"Jan 31, 2024, 1:05 PM"', "2024-01-31 13:05"),
+        ('"January 31, 2024 1:05 PM"', "2024-01-31 13:05"),
+        ("31-Jan-2024 13:05", "2024-01-31 13:05"),
+        ("31 Jan 2024 1:05 PM", "2024-01-31 13:05"),
+    ],
+)
+def test_timestamps_with_month_names(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+    assert len(raw.rejected) == 0
+
+
+def test_preamble_lines_are_skipped_and_counted(tmp_path):
+    text = ("# exported by a console, 2024-01-02\n\n# product: A\n"
+            "timestamp,product\n2024-01-01,A\nfoo,A\n")
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["product"].tolist() == ["A"]
+    assert raw.rejected["line"].tolist() == [6]
+
+
+def test_excel_sep_line_sets_the_delimiter(tmp_path):
+    # The header alone would sniff as ",": the sep= line says ";".
+    text = "sep=;\ntime,utc;product;reports\n2024-01-01T00:00Z;A, B;3\n2024-01-01T00:05Z;A, B;x\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="time,utc")
+    assert raw.table["product"].tolist() == ["A, B"]
+    assert raw.table["reports"].tolist() == [3.0]
+    assert raw.rejected["line"].tolist() == [4]
+
+
+def test_file_of_only_preamble_lines_is_an_error(tmp_path):
+    path = write(tmp_path, "x.csv", "# nothing here\n\nsep=,\n")
+    with pytest.raises(SpikesInputError, match="no header line"):
+        read_reports(path)
+
+
+def test_header_names_with_a_unit_in_brackets(tmp_path):
+    text = "Time (UTC),Service,Reports [count]\n2024-01-01T00:00Z,A,3\n2024-01-01T00:05Z,B,4\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.kind == "counts"
+    assert raw.table["reports"].tolist() == [3.0, 4.0]
+
+
+def test_columns_without_a_role_are_listed_as_ignored(tmp_path):
+    text = "timestamp,reports,baseline,,\n2024-01-01T00:00Z,3,2,,\n2024-01-01T00:05Z,4,2,,\n"
+    raw = read_reports(write(tmp_path, "dd.csv", text))
+    assert raw.table["product"].tolist() == ["dd", "dd"]
+    assert raw.ignored == ("'dd.csv': baseline",)
+    plain = "timestamp,product\n2024-01-01,A\n"
+    assert read_reports(write(tmp_path, "p.csv", plain)).ignored == ()
