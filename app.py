@@ -14,7 +14,7 @@ zones updates the URL.
 Data loading. The Data view's upload form stores the file as
 ``st.session_state["spikes_upload"] = {"name": str, "data": bytes, "options": dict}``
 (``options``: the input options of ``spikes.buckets.load_reports``: ``fmt``, ``bucket``,
-``tz``, ``timestamp_col``, ``product_col``, ``count_col``, ``region_col``,
+``tz``, ``timestamp_col``, ``time_col``, ``product_col``, ``count_col``, ``region_col``,
 ``category_col``, ``product``). Tests inject a file the same way (``AppTest`` cannot
 upload), e.g. ``at.session_state["spikes_upload"] = {"name": "bad.csv", "data": b"x\\n"}``.
 A file that cannot be read shows the library's error message in an error box and the
@@ -55,8 +55,8 @@ ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
-INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "product_col", "count_col",
-                 "region_col", "category_col", "product")
+INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
+                 "count_col", "region_col", "category_col", "product")
 FORMATS = ("auto", "events", "long", "wide", "single")
 COMMON_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Los_Angeles",
                 "Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo",
@@ -485,6 +485,8 @@ def render_data(ctx: dash.ViewContext) -> None:
         category_col = c8.text_input("Category column", key="opt_category_col")
         product = c9.text_input("Product name (file without product column)",
                                 key="opt_product")
+        time_col = st.text_input("Separate time-of-day column (joined to the timestamp "
+                                 "column's date)", key="opt_time_col")
         submitted = st.form_submit_button("Analyse this file", type="primary")
     if submitted:
         if upload is None:
@@ -493,7 +495,7 @@ def render_data(ctx: dash.ViewContext) -> None:
             st.session_state[UPLOAD_KEY] = {
                 "name": upload.name, "data": upload.getvalue(),
                 "options": dict(fmt=fmt, bucket=bucket, tz=tz, timestamp_col=ts_col,
-                                product_col=prod_col, count_col=count_col,
+                                time_col=time_col, product_col=prod_col, count_col=count_col,
                                 region_col=region_col, category_col=category_col,
                                 product=product)}
             st.session_state.pop(ERROR_KEY, None)

@@ -39,6 +39,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tz", help="timezone of timestamps without an offset, e.g. "
                                     "America/New_York (default UTC)")
     group.add_argument("--timestamp-col", help="name of the timestamp column")
+    group.add_argument("--time-col", help="name of a separate time-of-day column, joined to "
+                                          "the date of the timestamp column (found without "
+                                          "this option for columns named date and time)")
     group.add_argument("--product-col", help="name of the product column")
     group.add_argument("--count-col", help="name of the count column (count data)")
     group.add_argument("--region-col", help="name of the region column")
@@ -55,6 +58,7 @@ def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
         bucket=args.bucket,
         fmt=args.fmt,
         timestamp_col=args.timestamp_col,
+        time_col=args.time_col,
         product_col=args.product_col,
         count_col=args.count_col,
         region_col=args.region_col,

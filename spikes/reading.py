@@ -15,7 +15,8 @@ case-insensitively) or forced with ``fmt``:
     One series ``timestamp,value`` (the Numenta Anomaly Benchmark layout); the product
     is the file's stem unless ``product=`` names it.
 
-Column aliases are listed in :data:`ALIASES`.
+Column aliases are listed in :data:`ALIASES`. A date and a time of day in two columns
+(``Date,Time,...``, or named with ``time_col``) are joined into one timestamp.
 
 Rules worth knowing
 -------------------
@@ -66,7 +67,7 @@ import re
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,6 +75,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from pandas.api.types import union_categoricals
 from pandas.tseries.api import guess_datetime_format
@@ -111,6 +113,7 @@ without a trailing unit in brackets: ``Time (UTC)`` is a timestamp column)."""
 
 _OPTION = {
     "timestamp": "--timestamp-col",
+    "time": "--time-col",
     "product": "--product-col",
     "count": "--count-col",
     "region": "--region-col",
@@ -195,6 +198,7 @@ def read_reports(
     product: str | None = None,
     tz: str | None = None,
     progress: bool = False,
+    time_col: str | None = None,
 ) -> RawReports:
     """Read report events or counts from one or more CSV files.
 
@@ -217,6 +221,9 @@ def read_reports(
         daylight saving time.
     progress : bool
         Show a progress bar over files.
+    time_col : str, optional
+        A separate time-of-day column, joined to the date in the timestamp column (found
+        without it when the header has exactly one ``date`` and one ``time`` column).
 
     Returns
     -------
@@ -239,7 +246,8 @@ def read_reports(
     ('events', 10421, 2)
     """
     options = _make_options(
-        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz
+        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz,
+        time_col,
     )
     items = _as_list(sources)
     results = [
@@ -270,6 +278,7 @@ def read_report_blocks(
     tz: str | None = None,
     progress: bool = False,
     block_bytes: int | None = None,
+    time_col: str | None = None,
 ) -> Iterator[RawReports]:
     """Read report files block by block, with bounded memory: the streaming twin of
     :func:`read_reports`.
@@ -285,7 +294,7 @@ def read_report_blocks(
     Parameters
     ----------
     sources, fmt, timestamp_col, product_col, count_col, region_col, category_col, \
-product, tz
+product, tz, time_col
         As in :func:`read_reports`.
     progress : bool
         Show a progress bar over the bytes of each file. A file above
@@ -311,7 +320,8 @@ product, tz
     ... # doctest: +SKIP
     """
     options = _make_options(
-        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz
+        fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz,
+        time_col,
     )
     size = STREAM_BLOCK_BYTES if block_bytes is None else max(int(block_bytes), 1)
     kinds: dict[str, str] = {}
@@ -400,14 +410,20 @@ class _Layout:
     category: int | None = None
     wide: tuple[int, ...] = ()
     product_name: str | None = None
+    time: int | None = None  # a separate time-of-day column joined to the timestamp's date
 
     @property
     def kind(self) -> Literal["events", "counts"]:
         return "events" if self.fmt == "events" else "counts"
 
     def used(self) -> list[int]:
-        cols = [self.timestamp, self.product, self.count, self.region, self.category]
+        cols = [self.timestamp, self.time, self.product, self.count, self.region,
+                self.category]
         return sorted({c for c in cols if c is not None} | set(self.wide))
+
+    def stamp_columns(self) -> set[int]:
+        """The columns the timestamp is read from."""
+        return {self.timestamp} if self.time is None else {self.timestamp, self.time}
 
 
 @dataclass(frozen=True)
@@ -472,6 +488,7 @@ def _make_options(
     category_col: str | None,
     product: str | None,
     tz: str | None,
+    time_col: str | None = None,
 ) -> _Options:
     if fmt is not None and fmt not in FORMATS:
         raise SpikesInputError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -488,6 +505,7 @@ def _make_options(
             "count": count_col,
             "region": region_col,
             "category": category_col,
+            "time": time_col,
         },
         product=product.strip() if product is not None else None,
         tz=tz,
@@ -899,17 +917,24 @@ def _sniff_delimiter(header: str) -> str:
 def _layout(text: _Text, options: _Options) -> _Layout:
     """Decide the shape of the file and the position of each column."""
     finder = _ColumnFinder(text.name, text.header, options.explicit)
-    ts = finder.find("timestamp")
+    ts, time = finder.timestamp_columns()
     if ts is None:
         raise SpikesInputError(
             f"no timestamp column in {text.name!r}: columns found: {finder.listing()}; "
             f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
         )
+    return replace(_shape(text, finder, options, ts, time), time=time)
+
+
+def _shape(text: _Text, finder: _ColumnFinder, options: _Options, ts: int,
+           time: int | None) -> _Layout:
+    """The layout of a file whose timestamp is in column `ts` (and `time`)."""
+    stamps = {ts} if time is None else {ts, time}
     fmt = options.fmt
     if fmt == "wide":
-        return _wide_layout(text, finder, ts)
+        return _wide_layout(text, finder, ts, stamps)
     if fmt == "single":
-        return _single_layout(text, finder, ts, options.product)
+        return _single_layout(text, finder, ts, options.product, stamps)
     if options.product is not None:
         count = finder.find("count") if fmt != "events" else None
         if fmt == "long" and count is None:
@@ -926,8 +951,8 @@ def _layout(text: _Text, options: _Options) -> _Layout:
     if prod is not None or fmt in ("events", "long"):
         return _long_layout(finder, ts, prod, fmt)
     if finder.find("count") is not None:
-        return _single_layout(text, finder, ts, None)
-    return _wide_layout(text, finder, ts)
+        return _single_layout(text, finder, ts, None, stamps)
+    return _wide_layout(text, finder, ts, stamps)
 
 
 def _long_layout(finder: _ColumnFinder, ts: int, prod: int | None, fmt: str | None) -> _Layout:
@@ -950,10 +975,11 @@ def _long_layout(finder: _ColumnFinder, ts: int, prod: int | None, fmt: str | No
     )
 
 
-def _single_layout(text: _Text, finder: _ColumnFinder, ts: int, product: str | None) -> _Layout:
+def _single_layout(text: _Text, finder: _ColumnFinder, ts: int, product: str | None,
+                   stamps: set[int]) -> _Layout:
     count = finder.find("count")
     if count is None:
-        others = [i for i in range(len(text.header)) if i != ts]
+        others = [i for i in range(len(text.header)) if i not in stamps]
         if len(others) != 1:
             raise finder.missing("count", "--format single")
         count = others[0]
@@ -968,8 +994,8 @@ def _single_layout(text: _Text, finder: _ColumnFinder, ts: int, product: str | N
     )
 
 
-def _wide_layout(text: _Text, finder: _ColumnFinder, ts: int) -> _Layout:
-    wide = tuple(i for i in range(len(text.header)) if i != ts)
+def _wide_layout(text: _Text, finder: _ColumnFinder, ts: int, stamps: set[int]) -> _Layout:
+    wide = tuple(i for i in range(len(text.header)) if i not in stamps)
     if not wide:
         raise SpikesInputError(
             f"{text.name!r} has only a timestamp column ({text.header[ts]}): pass "
@@ -992,14 +1018,15 @@ class _ColumnFinder:
     def listing(self) -> str:
         return ", ".join(repr(h) for h in self.header) or "(none)"
 
-    def find(self, role: str, *, explicit_only: bool = False) -> int | None:
+    def find(self, role: str, *, explicit_only: bool = False,
+             exclude: int | None = None) -> int | None:
         wanted = self.explicit.get(role)
         if wanted is not None:
             return self._explicit(role, wanted)
         if explicit_only:
             return None
         hits = [i for i, (h, bare) in enumerate(zip(self.normalised, self.bare, strict=True))
-                if h in ALIASES[role] or bare in ALIASES[role]]
+                if (h in ALIASES[role] or bare in ALIASES[role]) and i != exclude]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(
@@ -1007,6 +1034,18 @@ class _ColumnFinder:
                 f"{role} column; pass {_OPTION[role]} NAME to choose"
             )
         return hits[0] if hits else None
+
+    def timestamp_columns(self) -> tuple[int | None, int | None]:
+        """The timestamp column, and a separate time-of-day column: the one named by
+        ``--time-col``, or without options a header with exactly one ``date`` and one
+        ``time`` column (``Date,Time,Service,Reports``)."""
+        time = self.find("time", explicit_only=True)
+        if time is None and self.explicit.get("timestamp") is None:
+            dates = [i for i, b in enumerate(self.bare) if b == "date"]
+            times = [i for i, b in enumerate(self.bare) if b == "time"]
+            if len(dates) == 1 and len(times) == 1:
+                return dates[0], times[0]
+        return self.find("timestamp", exclude=time), time
 
     def _explicit(self, role: str, wanted: str) -> int:
         key = wanted.strip()
@@ -1071,8 +1110,9 @@ def _arrow_read(
     for col in (layout.count, *layout.wide):
         if col is not None:
             types[names[col]] = number
-    if as_text:
-        types[names[layout.timestamp]] = pa.string()
+    if as_text or layout.time is not None:
+        for col in layout.stamp_columns():
+            types[names[col]] = pa.string()
     invalid: list[int] = []
 
     def on_invalid(_row: Any) -> str:
@@ -1108,9 +1148,9 @@ def _long_rows(
     n = table.num_rows
     rejects = _Rejects()
     bad = np.zeros(n, dtype=bool)
-    ts_col = _col(table, layout.timestamp)
+    ts_col = _stamp_column(table, layout)
     stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
-    _reject(rejects, bad, ts_reason, text.header[layout.timestamp], _texts(ts_col))
+    _reject(rejects, bad, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     if layout.product is not None:
         products = _categorical(_col(table, layout.product))
         prod_reason = np.where(products.codes < 0, _MISSING, _OK)
@@ -1145,9 +1185,9 @@ def _wide_rows(
     n = table.num_rows
     rejects = _Rejects()
     bad_row = np.zeros(n, dtype=bool)
-    ts_col = _col(table, layout.timestamp)
+    ts_col = _stamp_column(table, layout)
     stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
-    _reject(rejects, bad_row, ts_reason, text.header[layout.timestamp], _texts(ts_col))
+    _reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
     categories = sorted(set(names))
     code_of = {name: code for code, name in enumerate(categories)}
@@ -1190,6 +1230,20 @@ def _check_wide_column(text: _Text, name: str, values: np.ndarray, reason: np.nd
 def _col(table: pa.Table, position: int) -> pa.ChunkedArray:
     """The column at ``position`` in the file's header."""
     return table.column(f"c{position}")
+
+
+def _stamp_column(table: pa.Table, layout: _Layout) -> pa.ChunkedArray:
+    """The timestamps as read: one column, or a date and a time joined by a space."""
+    stamps = _col(table, layout.timestamp)
+    if layout.time is None:
+        return stamps
+    return pc.binary_join_element_wise(stamps, _col(table, layout.time), " ")
+
+
+def _stamp_name(text: _Text, layout: _Layout) -> str:
+    """The name of the timestamp column(s), for rejected rows."""
+    name = text.header[layout.timestamp]
+    return name if layout.time is None else f"{name} {text.header[layout.time]}"
 
 
 def _reject(

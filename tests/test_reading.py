@@ -401,9 +401,9 @@ def _errors(tmp_path: Path) -> list[tuple[object, dict, list[str]]]:
             ["nots.csv", "no timestamp column", "'when', 'product'", "--timestamp-col"],
         ),
         (
-            write(tmp_path, "amb.csv", "time,date,product\n1,2,A\n"),
+            write(tmp_path, "amb.csv", "time,datetime,product\n1,2,A\n"),
             {},
-            ["amb.csv", "'time' and 'date'", "--timestamp-col"],
+            ["amb.csv", "'time' and 'datetime'", "--timestamp-col"],
         ),
         (
             write(tmp_path, "amb2.csv", "time,product,count,reports\n1,A,2,3\n"),
@@ -642,3 +642,30 @@ def test_columns_without_a_role_are_listed_as_ignored(tmp_path):
     assert raw.ignored == ("'dd.csv': baseline",)
     plain = "timestamp,product\n2024-01-01,A\n"
     assert read_reports(write(tmp_path, "p.csv", plain)).ignored == ()
+
+
+def test_separate_date_and_time_columns_are_joined(tmp_path):
+    text = ("Date,Time,Service,Reports\n2024-01-31,13:00,A,3\n2024-01-31,13:05,A,4\n"
+            "2024-01-31,,A,5\n")
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc("2024-01-31 13:00", "2024-01-31 13:05")
+    assert raw.rejected[["line", "column", "reason"]].values.tolist() == [
+        [4, "Date Time", "is missing"]]
+    assert raw.ignored == ()
+
+
+def test_time_col_names_the_time_of_a_wide_file(tmp_path):
+    text = "Datum;Uhrzeit;Outlook;Teams\n31.01.2024;13:00;3;4\n31.01.2024;13:05;5;\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="Datum",
+                       time_col="Uhrzeit", tz="Europe/Berlin")
+    assert raw.kind == "counts"
+    assert sorted(set(raw.table["product"])) == ["Outlook", "Teams"]
+    assert raw.table["timestamp"].tolist() == utc("2024-01-31 12:00", "2024-01-31 12:05",
+                                                  "2024-01-31 12:00")
+
+
+def test_timestamp_col_alone_turns_off_the_date_time_pairing(tmp_path):
+    text = "date,time,product\n2024-01-31,2024-01-31T13:00Z,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="time")
+    assert raw.table["timestamp"].tolist() == utc("2024-01-31 13:00")
+    assert raw.ignored == ("'x.csv': date",)
