@@ -239,3 +239,25 @@ def test_seasonal_binseg_matches_ruptures_binseg() -> None:
         reference = rpt.Binseg(custom_cost=CostSeasonalPoisson(), min_size=1, jump=1)
         assert SeasonalBinseg().fit(signal).predict(pen=pen) == \
             reference.fit(signal).predict(pen=pen)
+
+
+def test_split_search_is_the_same_above_the_tabulated_length() -> None:
+    """Long signals search splits without the table of segment costs: same result."""
+    from spikes.detectors.onset import CostSeasonalPoisson
+
+    rng = np.random.default_rng(4)
+    n = CostSeasonalPoisson.TABLE_SAMPLES + 88
+    mu = rng.uniform(0.05, 50.0, n)
+    y = rng.poisson(mu * np.where(np.arange(n) > 300, 3.0, 1.0)).astype(float)
+    signal = np.column_stack([y, mu])
+    long_cost = CostSeasonalPoisson().fit(signal)
+    for start, end in [(0, n), (10, n - 5), (250, 400), (0, 2)]:
+        short_cost = CostSeasonalPoisson().fit(signal[start:end])
+        split, gain = long_cost.best_split(start, end)
+        short_split, short_gain = short_cost.best_split(0, end - start)
+        assert split == start + short_split
+        assert gain == pytest.approx(short_gain, rel=1e-9)
+        gains = [long_cost.error(start, end) - long_cost.error(start, s) - long_cost.error(s, end)
+                 for s in range(start + 1, end)]
+        assert gain == pytest.approx(max(gains), rel=1e-9)
+    assert long_cost._table is None  # never tabulated

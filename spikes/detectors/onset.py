@@ -30,6 +30,8 @@ class CostSeasonalPoisson(BaseCost):
 
     model = "seasonal_poisson"
     min_size = 1
+    #: Longest signal whose segment costs are tabulated at once (see :meth:`best_split`).
+    TABLE_SAMPLES = 512
 
     def fit(self, signal: np.ndarray) -> CostSeasonalPoisson:
         """Store cumulative sums of counts and baseline (NaN counts add nothing)."""
@@ -41,6 +43,7 @@ class CostSeasonalPoisson(BaseCost):
         self.signal = signal
         self._cy = np.concatenate([[0.0], np.cumsum(y)])
         self._cm = np.concatenate([[0.0], np.cumsum(mu)])
+        self._table: np.ndarray | None = None
         return self
 
     def totals(self, start: int, end: int) -> tuple[float, float]:
@@ -60,15 +63,33 @@ class CostSeasonalPoisson(BaseCost):
 
         The same computation as ruptures' ``Binseg.single_bkp`` (gain = cost of the
         segment minus the costs of its two parts; ties go to the later split), done
-        with arrays instead of one :meth:`error` call per candidate split.
+        with arrays instead of one :meth:`error` call per candidate split. For a signal
+        of up to :data:`TABLE_SAMPLES` samples the parts' costs are read from a table of
+        every segment's cost, computed once per fit: a binary segmentation asks for
+        several splits of the same short window.
         """
-        splits = np.arange(start + min_size, end - min_size + 1)
-        if len(splits) == 0:
+        first, last = start + min_size, end - min_size  # the splits: first..last
+        if last < first:
             return None, 0.0
-        gains = (self.error(start, end) - self._errors(start, splits)
-                 - self._errors(splits, end))
+        if len(self._cy) <= self.TABLE_SAMPLES + 1:
+            # A short signal (the window of one incident): the costs of all its segments
+            # at once, so that each of the searches of a segmentation is two slices.
+            table = self._segment_errors()
+            left, right = table[start, first : last + 1], table[first : last + 1, end]
+        else:
+            splits = np.arange(first, last + 1)
+            left, right = self._errors(start, splits), self._errors(splits, end)
+        gains = self.error(start, end) - left - right
         best = len(gains) - 1 - int(np.argmax(gains[::-1]))
-        return int(splits[best]), float(gains[best])
+        return first + best, float(gains[best])
+
+    def _segment_errors(self) -> np.ndarray:
+        """:meth:`error` of every segment ``[start, end)`` as ``table[start, end]``
+        (computed once per fit; the same arithmetic as :meth:`_errors`)."""
+        if self._table is None:
+            positions = np.arange(len(self._cy))
+            self._table = self._errors(positions[:, None], positions[None, :])
+        return self._table
 
     def _errors(self, start: np.ndarray | int, end: np.ndarray | int) -> np.ndarray:
         """:meth:`error` of many segments at once."""
