@@ -45,6 +45,8 @@ Rules worth knowing
 * Whole-file problems raise :class:`~spikes.errors.SpikesInputError`.
 * A quoted field that is never closed is a whole-file error naming its line (the CSV
   parser would otherwise swallow the rest of the file into it).
+* A workbook, archive, Parquet file or JSON document given as a CSV is named for what
+  it is (by its first bytes), with what to do instead.
 * Files may be gzip-compressed (by magic bytes), start with a UTF-8 BOM (or be UTF-16,
   with a BOM or recognised by its zero bytes), use ``,``, ``;`` or tab as delimiter
   (sniffed from the header line), and ``;`` files may use a decimal comma. Bytes that
@@ -177,6 +179,16 @@ _GROUPED_POINT = (r"[+-]?\d{1,3}(?P<sep>[,' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})
                   r"(?:\.\d*)?")
 _GROUPED_COMMA = (r"[+-]?\d{1,3}(?:(?P<sep>[' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(?:,\d*)?"
                   r"|\.\d{3}(?:\.\d{3})+(?:,\d*)?|\.\d{3},\d*)")
+# Files that are not CSV text, by their first bytes: (magic, what it is, what to do).
+_NOT_CSV = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)",
+     "save the sheet as CSV (or unzip the archive) and read that"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", "save the sheet as CSV"),
+    (b"PAR1", "a Parquet file", "write it out as CSV, e.g. pandas.read_parquet(f).to_csv(out)"),
+    (b"%PDF", "a PDF document", "export the data as CSV"),
+    (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
+)
+_JSON_START = re.compile(rb'\{\s*(?:"|\}|$)|\[\s*(?:[{\["\d-]|\]|$)')
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
@@ -863,6 +875,7 @@ def _split_header(name: str, data: bytes | mmap.mmap, offset: int) -> _Text:
     first = _NOT_WHITESPACE.search(data, offset)
     if first is None:
         raise SpikesInputError(f"{name!r} is empty: expected a CSV file with a header line")
+    _check_is_text(name, bytes(data[first.start() : first.start() + 4096]))
     begin, declared = _header_start(data, offset)
     end = _header_end(data, begin)
     raw_header = data[begin:end]
@@ -878,6 +891,18 @@ def _split_header(name: str, data: bytes | mmap.mmap, offset: int) -> _Text:
         raise SpikesInputError(f"{name!r} has a header ({', '.join(header)}) but no data rows")
     lines_before = data[offset:begin].count(b"\n") + raw_header.count(b"\n")
     return _Text(name, header, delimiter, data, end, lines_before)
+
+
+def _check_is_text(name: str, head: bytes) -> None:
+    """Say what a file is when it is not CSV text (a workbook, an archive, JSON, ...)."""
+    for magic, what, advice in _NOT_CSV:
+        if head.startswith(magic):
+            raise SpikesInputError(f"{name!r} is {what}, not CSV text: {advice}")
+    if _JSON_START.match(head):
+        raise SpikesInputError(
+            f"{name!r} looks like JSON, not CSV text: expected a header line such as "
+            "timestamp,product,reports and one row per line"
+        )
 
 
 def _header_start(data: bytes | mmap.mmap, offset: int) -> tuple[int, str | None]:

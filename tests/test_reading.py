@@ -669,3 +669,30 @@ def test_timestamp_col_alone_turns_off_the_date_time_pairing(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="time")
     assert raw.table["timestamp"].tolist() == utc("2024-01-31 13:00")
     assert raw.ignored == ("'x.csv': date",)
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", "ZIP archive (an Excel .xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(40), "Excel 97-2003 workbook"),
+        (b"PAR1" + bytes(40) + b"PAR1", "Parquet file"),
+        (b'[{"timestamp": "2024-01-01", "product": "A"}]', "looks like JSON"),
+        (gzip.compress(b'{"rows": []}\n'), "looks like JSON"),
+    ],
+)
+def test_files_that_are_not_csv_say_what_they_are(tmp_path, content, what):
+    path = write(tmp_path, "upload.csv", content)
+    with pytest.raises(SpikesInputError, match=r"'.*upload\.csv' (is|looks)") as err:
+        read_reports(path)
+    assert what in str(err.value) and "not CSV text" in str(err.value)
+    blocks = reading.read_report_blocks(path, block_bytes=8)
+    with pytest.raises(SpikesInputError, match="not CSV text"):
+        list(blocks)
+
+
+def test_bracketed_header_names_are_not_json(tmp_path):
+    text = "[timestamp],[product]\n2024-01-01,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="[timestamp]",
+                       product_col="[product]")
+    assert raw.table["product"].tolist() == ["A"]
