@@ -37,6 +37,12 @@ WEEK = pd.Timedelta(days=7)
 DEFAULT_BUCKET = pd.Timedelta("5min")
 EARLY_ALLOWANCE = pd.Timedelta("10min")
 MIN_WINDOW = pd.Timedelta("30min")
+#: Other names of the columns of incidents and labels (compared in lower case).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "product": ("service", "name", "app"),
+    "onset": ("start", "begin", "started", "start_time"),
+    "end": ("stop", "until", "finish", "ended", "end_time"),
+}
 BY_PRODUCT_COLUMNS = [
     "product", "n_labels", "n_incidents", "tp", "fp", "fn", "precision", "recall", "f1",
 ]
@@ -183,11 +189,13 @@ def _validate(
     """Check required columns and cells; return a clean copy with a RangeIndex."""
     if not isinstance(frame, pd.DataFrame):
         raise SpikesInputError(f"{source}: expected a table (DataFrame), got {type(frame)}")
-    columns = [str(c) for c in frame.columns]
+    columns = _canonical_columns([str(c) for c in frame.columns], required)
     for column in required:
         if column not in columns:
-            found = ", ".join(columns) if columns else "none"
-            raise SpikesInputError(f"{source}: missing column {column!r} (found: {found})")
+            found = ", ".join(map(str, frame.columns)) if len(frame.columns) else "none"
+            names = "/".join((column, *COLUMN_ALIASES.get(column, ())))
+            raise SpikesInputError(f"{source}: missing column {column!r} (found: {found}; "
+                                   f"expected one named {names})")
     out = frame.copy()
     out.columns = columns
     out = out.reset_index(drop=True)
@@ -206,6 +214,21 @@ def _validate(
             out["event"] = out["event"].map(lambda v: "" if _is_missing(v) else str(v))
         else:
             out["event"] = ""
+    return out
+
+
+def _canonical_columns(columns: list[str], required: Sequence[str]) -> list[str]:
+    """`columns` with a required column's alias (any case) renamed to its own name, where
+    the file has no column of that name and exactly one alias: ``service,start,end`` is
+    ``product,onset,end``."""
+    out = list(columns)
+    for column in required:
+        if column in out:
+            continue
+        names = {column, *COLUMN_ALIASES.get(column, ())}
+        hits = [i for i, c in enumerate(out) if c.strip().lower() in names]
+        if len(hits) == 1:
+            out[hits[0]] = column
     return out
 
 

@@ -244,7 +244,8 @@ def test_read_labels_and_incidents(tmp_path: Path) -> None:
          "a,2024-01-01,soon\n",
          "labels.csv line 4, column 'end': 'soon' is not a timestamp (expected ISO-8601)"),
         ("product,onset\na,2024-01-01\n",
-         "labels.csv: missing column 'end' (found: product, onset)"),
+         "labels.csv: missing column 'end' (found: product, onset; expected one named "
+         "end/stop"),
         ("product,onset,end\na,2024-01-02,2024-01-01\n",
          "labels.csv line 2: end 2024-01-01T00:00:00+00:00 is before onset "
          "2024-01-02T00:00:00+00:00"),
@@ -292,3 +293,13 @@ def test_empty_untyped_incidents_table_scores_zero() -> None:
                           "onset": pd.Series(dtype=object)})
     result = evaluate(empty, labels)
     assert result.tp == 0 and result.fn == 1 and result.recall == 0.0
+
+
+def test_label_columns_by_other_common_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "labels.csv", "Service,Start,Stop,note\na,2024-01-01,2024-01-02,x\n")
+    lab = read_labels(path)
+    assert lab.columns.tolist()[:3] == ["product", "onset", "end"]
+    assert lab["product"].tolist() == ["a"] and lab["note"].tolist() == ["x"]
+    two = write(tmp_path, "two.csv", "service,app,onset,end\na,b,2024-01-01,2024-01-02\n")
+    with pytest.raises(SpikesInputError, match="missing column 'product'.*product/service"):
+        read_labels(two)
