@@ -141,6 +141,11 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
         head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"
     if analysis.incidents.empty:
         return head
+    ongoing = analysis.incidents[analysis.incidents["ongoing"]]
+    if len(ongoing):
+        head += "\noutage ongoing at the end of the data: " + ", ".join(
+            f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC)"
+            for row in ongoing.itertuples())
     table = analysis.incidents[
         ["event_id", "product", "onset", "end", "peak_reports", "excess_reports", "severity"]
     ].copy()

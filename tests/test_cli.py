@@ -142,7 +142,12 @@ def test_summary_lists_the_newest_incidents_only() -> None:
                          f"has them all)")
     newest = analysis.incidents["onset"].iloc[-1].strftime("%Y-%m-%d %H:%M")
     assert newest in lines[-2]
-    assert len(lines) == 1 + 1 + 2 + 1  # head, column names, 2 incidents, the note
+    # head, the outage still going on at the end, column names, 2 incidents, the note
+    assert len(lines) == 1 + 1 + 1 + 2 + 1
+    ongoing = analysis.incidents[analysis.incidents["ongoing"]]
+    assert list(ongoing["product"]) == ["PlayStation Network"]
+    assert lines[1] == ("outage ongoing at the end of the data: PlayStation Network (since "
+                        f"{ongoing['onset'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
     assert "not shown" not in summary_table(analysis)
 
 
