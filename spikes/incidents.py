@@ -9,12 +9,11 @@ For one product:
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
    1.5x is not an outage, and the rise must stand out from it);
-4. stretches separated by at most ``merge_gap`` are one incident (a recovery aftershock
-   belongs to its outage);
-5. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
+4. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
    a stretch must still run ``min_ratio`` above the baseline, improbably so under the
-   noise model; a one-bucket blip (with a noisy neighbour) is not
-   an outage, though it may be an aftershock of one.
+   noise model; a one-bucket blip (with a noisy neighbour) is not an outage;
+5. stretches that follow an incident's sustained stretch within ``merge_gap`` belong to
+   it (a recovery aftershock, even a one-bucket one); a blip before an outage does not.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ def incident_rows(
             kept.append(s)
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
-    merged = [s for s in _merge(stretches, max_gap=gap) if s.primary]
+    merged = _with_aftershocks(stretches, max_gap=gap)
     last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
 
@@ -153,16 +152,37 @@ def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
     out: list[_Stretch] = []
     for s in sorted(stretches, key=lambda s: (s.onset, s.end)):
         if out and s.onset - out[-1].end - 1 <= max_gap:
-            last = out[-1]
-            last.end = max(last.end, s.end)
-            last.detectors |= s.detectors
-            last.strength = max(last.strength, s.strength)
-            last.primary = last.primary or s.primary
-            if s.alarm >= 0:
-                last.alarm = s.alarm if last.alarm < 0 else min(last.alarm, s.alarm)
+            _absorb(out[-1], s)
         else:
-            out.append(_Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary,
-                                s.alarm))
+            out.append(_copy(s))
+    return out
+
+
+def _copy(s: _Stretch) -> _Stretch:
+    return _Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary, s.alarm)
+
+
+def _absorb(last: _Stretch, s: _Stretch) -> None:
+    """Extend `last` by the later stretch `s`."""
+    last.end = max(last.end, s.end)
+    last.detectors |= s.detectors
+    last.strength = max(last.strength, s.strength)
+    last.primary = last.primary or s.primary
+    if s.alarm >= 0:
+        last.alarm = s.alarm if last.alarm < 0 else min(last.alarm, s.alarm)
+
+
+def _with_aftershocks(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
+    """Incidents: each sustained (primary) stretch joined by the stretches that follow it
+    within `max_gap` buckets (its aftershocks, sustained or not). A stretch that is not
+    sustained and follows no incident is dropped: a blip shortly *before* an outage is
+    not its start."""
+    out: list[_Stretch] = []
+    for s in sorted(stretches, key=lambda s: (s.onset, s.end)):
+        if out and s.onset - out[-1].end - 1 <= max_gap:
+            _absorb(out[-1], s)
+        elif s.primary:
+            out.append(_copy(s))
     return out
 
 

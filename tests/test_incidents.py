@@ -116,3 +116,18 @@ def test_late_recovery_surge_does_not_move_the_onset() -> None:
     found = product_incidents("p", y, mu, index, cand, DetectionConfig())
     assert len(found) == 1
     assert found.iloc[0]["onset"] == index[10] and found.iloc[0]["peak"] == index[52]
+
+
+def test_blip_before_an_outage_does_not_move_its_onset() -> None:
+    # A one-bucket blip 40 minutes before a sustained outage: not its start. The same
+    # blip 40 minutes after it is an aftershock and extends it.
+    y, mu = _series({10: 200, 18: 60, 19: 120, 20: 90, 21: 50})
+    cand = {"tail": [Candidate(10, 10, 10, 80.0), Candidate(18, 18, 21, 60.0)]}
+    found = product_incidents("p", y, mu, INDEX, cand, DetectionConfig())
+    assert len(found) == 1
+    assert found.iloc[0]["onset"] == INDEX[18] and found.iloc[0]["end"] == INDEX[21]
+    after, _ = _series({18: 60, 19: 120, 20: 90, 21: 50, 29: 200})
+    cand = {"tail": [Candidate(18, 18, 21, 60.0), Candidate(29, 29, 29, 80.0)]}
+    found = product_incidents("p", after, mu, INDEX, cand, DetectionConfig())
+    assert len(found) == 1
+    assert found.iloc[0]["onset"] == INDEX[18] and found.iloc[0]["end"] == INDEX[29]
