@@ -24,6 +24,8 @@ import pandas as pd
 from spikes.errors import SpikesInputError
 
 WEEK = pd.Timedelta(days=7)
+#: Settings of all products together, which per-product overrides cannot change.
+GLOBAL_KEYS = ("event_window",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +122,13 @@ class DetectionConfig:
                 raise SpikesInputError(
                     f"config: products.{product!r} has unknown keys {sorted(unknown)}; "
                     f"known keys: {sorted(tunable)}"
+                )
+            shared = set(values) & set(GLOBAL_KEYS)
+            if shared:
+                raise SpikesInputError(
+                    f"config: products.{product!r} sets {sorted(shared)}, which hold for all "
+                    "products together (events group the incidents of several products); "
+                    "set them in [detection]"
                 )
 
     # --- derived thresholds -------------------------------------------------------

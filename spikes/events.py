@@ -27,8 +27,10 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
 
     Incidents are taken in onset order; one whose onset lies within `window` of the
     previous incident's onset joins that incident's event (single linkage, so a chain
-    reaction of products failing one after another minutes apart is one event). Events
-    are numbered ``E0001``, ``E0002``... in order of their first onset.
+    reaction of products failing one after another minutes apart is one event), unless
+    its product already has an incident in that event: a product's next incident is a
+    new event. Events are numbered ``E0001``, ``E0002``... in order of their first
+    onset.
 
     Parameters
     ----------
@@ -46,9 +48,14 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
     if out.empty:
         out["event_id"] = pd.Series(dtype="object")
         return out[[c for c in INCIDENT_COLUMNS if c in out.columns]]
-    gaps = out["onset"].diff() > pd.Timedelta(window)
-    number = gaps.cumsum() + 1
-    out["event_id"] = [f"E{n:04d}" for n in number]
+    apart = (out["onset"].diff() > pd.Timedelta(window)).to_numpy()
+    number, members, ids = 0, set(), []
+    for far, product in zip(apart, out["product"], strict=True):
+        if far or product in members or not ids:
+            number, members = number + 1, set()
+        members.add(product)
+        ids.append(f"E{number:04d}")
+    out["event_id"] = ids
     return out
 
 

@@ -47,6 +47,18 @@ def test_window_splits_events() -> None:
     assert assign_events(incidents, "30min")["event_id"].tolist() == ["E0001", "E0001"]
 
 
+def test_a_product_is_in_an_event_once() -> None:
+    # A's second incident would chain into the event of its first: it starts a new one,
+    # which the products after it join.
+    incidents = _incidents([("A", "2026-01-22T19:00"), ("B", "2026-01-22T19:10"),
+                            ("A", "2026-01-22T19:20"), ("C", "2026-01-22T19:25")])
+    grouped = assign_events(incidents, "15min")
+    assert grouped["event_id"].tolist() == ["E0001", "E0001", "E0002", "E0002"]
+    events = summarize_events(grouped)
+    assert events["products"].tolist() == ["A, B", "A, C"]
+    assert events["n_products"].tolist() == [2, 2]
+
+
 def test_no_incidents() -> None:
     empty = _incidents([])
     assert summarize_events(assign_events(empty, "15min")).empty
