@@ -69,7 +69,7 @@ import re
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -170,6 +170,10 @@ _EXTRA_DATE_FORMATS = (
 _RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
 # Year-day-month is no one's convention: "2024-13-01" is a bad date, not 13 January.
 _YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")
+# Dotted dates are day first ("31.01.2024"): month.day is no one's convention either.
+_MONTH_DOT_DAY = re.compile(r"%m\.%d")
+#: Rows of a text timestamp column sampled to choose its date format.
+_FORMAT_SAMPLE = 2000
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _NOT_WHITESPACE = re.compile(rb"\S")
 # A line before the header that is not one: empty, a comment or Excel's "sep=;".
@@ -423,6 +427,9 @@ class _Layout:
     wide: tuple[int, ...] = ()
     product_name: str | None = None
     time: int | None = None  # a separate time-of-day column joined to the timestamp's date
+    # Date formats of text timestamps chosen so far (by the first block of a streamed
+    # file, used by the next ones): one file, one reading of its dates.
+    date_formats: list[str] = field(default_factory=list, compare=False)
 
     @property
     def kind(self) -> Literal["events", "counts"]:
@@ -1174,7 +1181,8 @@ def _long_rows(
     rejects = _Rejects()
     bad = np.zeros(n, dtype=bool)
     ts_col = _stamp_column(table, layout)
-    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
+    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
+                                    formats=layout.date_formats)
     _reject(rejects, bad, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     if layout.product is not None:
         products = _categorical(_col(table, layout.product))
@@ -1211,7 +1219,8 @@ def _wide_rows(
     rejects = _Rejects()
     bad_row = np.zeros(n, dtype=bool)
     ts_col = _stamp_column(table, layout)
-    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";")
+    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
+                                    formats=layout.date_formats)
     _reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
     categories = sorted(set(names))
@@ -1355,12 +1364,17 @@ def _without_grouping(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
 
 
 def _timestamps(
-    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool
+    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool, formats: list[str]
 ) -> tuple[pd.Series, np.ndarray]:
-    """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes."""
+    """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes.
+
+    `formats` are the date formats of text timestamps chosen so far for the file: tried
+    first, and extended by what this column needs (so that every block of a streamed
+    file reads its dates the same way)."""
     kind = column.type
     if pa.types.is_timestamp(kind):
-        values = column.cast(pa.timestamp("us")).to_numpy()
+        # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
+        values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None:
             values = _localize(values, tz)
     elif pa.types.is_date(kind):
@@ -1370,7 +1384,8 @@ def _timestamps(
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
-        values = _parse_timestamp_text(column.to_pandas(), tz, dayfirst=dayfirst)
+        values = _parse_timestamp_text(column.to_pandas(), tz, dayfirst=dayfirst,
+                                       formats=formats)
     bad = np.isnat(values)
     reason = np.zeros(len(values), dtype=np.int8)
     if bad.any():
@@ -1394,40 +1409,57 @@ def _epoch(numbers: np.ndarray) -> np.ndarray:
     return values
 
 
-def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool) -> np.ndarray:
+def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
+                          formats: list[str] | None = None) -> np.ndarray:
     """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
     s = text.str.strip().str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
     out = np.full(len(s), np.datetime64("NaT", "us"))
     if aware.any():
-        out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst)
+        out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst, formats=formats)
     if (~aware).any():
-        out[~aware] = _localize(_parse_dates(s[~aware], utc=False, dayfirst=dayfirst), tz)
+        out[~aware] = _localize(
+            _parse_dates(s[~aware], utc=False, dayfirst=dayfirst, formats=formats), tz)
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
     return out
 
 
-def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool) -> np.ndarray:
-    """ISO-8601 first, then the best-fitting common format for what is left over."""
+def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool,
+                 formats: list[str] | None = None) -> np.ndarray:
+    """ISO-8601 first, then the file's formats so far (`formats`), then the best-fitting
+    common format for what is left over (added to `formats`)."""
+    formats = [] if formats is None else formats
     out = _to_datetime(s, "ISO8601", utc=utc).copy()  # may be a read-only view
-    tried: set[str] = set()
+    given = s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
+    for fmt in formats:
+        todo = np.isnat(out) & given
+        if not todo.any():
+            return out
+        out[todo] = _to_datetime(s[todo], fmt, utc=utc)
+    tried = set(formats)
     for _ in range(3):
-        todo = np.isnat(out) & s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
+        todo = np.isnat(out) & given
         if not todo.any():
             break
         fmt = _best_format(s[todo], tried, utc=utc, dayfirst=dayfirst)
         if fmt is None:
             break
         tried.add(fmt)
+        formats.append(fmt)
         out[todo] = _to_datetime(s[todo], fmt, utc=utc)
     return out
 
 
 def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) -> str | None:
-    """The candidate format that parses most of a sample of ``s``."""
-    sample = s.iloc[:: max(1, len(s) // 500)]
+    """The candidate format that parses most of a sample of ``s``.
+
+    Where day-first and month-first both parse everything (no day above 12 in the
+    sample), the one whose dates lie closer together wins: a file of 1-7 March read
+    month-first would run from January to July.
+    """
+    sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
     first = str(sample.iloc[0])
     with warnings.catch_warnings():  # guessing with the "wrong" dayfirst warns
         warnings.simplefilter("ignore", UserWarning)
@@ -1436,13 +1468,17 @@ def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) ->
     candidates = [
         f
         for f in dict.fromkeys([*guesses, *extra])
-        if f and f not in tried and not _YEAR_DAY_MONTH.match(f)
+        if f and f not in tried and not _YEAR_DAY_MONTH.match(f) and not _MONTH_DOT_DAY.search(f)
     ]
-    best, best_hits = None, 0
+    best, best_key = None, (0, 0.0)
     for fmt in candidates:
-        hits = int((~np.isnat(_to_datetime(sample, fmt, utc=utc))).sum())
-        if hits > best_hits:
-            best, best_hits = fmt, hits
+        parsed = _to_datetime(sample, fmt, utc=utc)
+        ok = parsed[~np.isnat(parsed)]
+        if not len(ok):
+            continue
+        key = (len(ok), -float((ok.max() - ok.min()) / np.timedelta64(1, "s")))
+        if key > best_key:
+            best, best_key = fmt, key
     return best
 
 

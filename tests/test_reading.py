@@ -696,3 +696,48 @@ def test_bracketed_header_names_are_not_json(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="[timestamp]",
                        product_col="[product]")
     assert raw.table["product"].tolist() == ["A"]
+
+
+def _day_rows(first: str, days: int, fmt: str, step_min: int = 60) -> list[str]:
+    start = pd.Timestamp(first)
+    return [f"{start + pd.Timedelta(minutes=step_min * i):{fmt}}"
+            for i in range(days * 24 * 60 // step_min)]
+
+
+@pytest.mark.parametrize(
+    ("first", "fmt", "delimiter"),
+    [
+        ("2024-03-01", "%d.%m.%Y %H:%M:%S", ","),  # LibreOffice, comma export: day first
+        ("2024-03-01", "%d/%m/%Y %H:%M", ","),     # UK
+        ("2024-01-01", "%m/%d/%Y %H:%M", ","),     # US
+        ("2024-01-01", "%m/%d/%Y %H:%M", ";"),     # US dates in a semicolon file
+    ],
+)
+def test_day_and_month_order_follows_the_dates(tmp_path, first, fmt, delimiter):
+    # No day above 12: both orders parse every date; the one whose dates lie a week
+    # apart (not half a year) is the reading.
+    stamps = _day_rows(first, 7, fmt)
+    text = f"time{delimiter}product\n" + "".join(f"{t}{delimiter}A\n" for t in stamps)
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    got = raw.table["timestamp"]
+    assert got.min() == pd.Timestamp(first, tz="UTC")
+    assert got.max() - got.min() == pd.Timedelta(days=7) - pd.Timedelta(hours=1)
+    assert len(raw.rejected) == 0
+
+
+def test_a_streamed_file_reads_its_dates_one_way(tmp_path):
+    stamps = _day_rows("2024-03-01", 13, "%d/%m/%Y %H:%M", step_min=15)
+    path = write(tmp_path, "uk.csv", "date,product\n" + "".join(f"{t},A\n" for t in stamps))
+    blocks = list(reading.read_report_blocks(path, block_bytes=4000))
+    assert len(blocks) > 5
+    got = pd.concat([b.table["timestamp"] for b in blocks], ignore_index=True)
+    assert got.is_monotonic_increasing
+    assert got.iloc[-1] == pd.Timestamp("2024-03-13 23:45", tz="UTC")
+
+
+@pytest.mark.parametrize("stamp", ["2024-03-04T00:00:50.6655549Z",
+                                   "2024-03-04 00:00:50.665554912"])
+def test_nanosecond_timestamps_are_cut_to_microseconds(tmp_path, stamp):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == [pd.Timestamp("2024-03-04 00:00:50.665554",
+                                                            tz="UTC")]
