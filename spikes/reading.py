@@ -193,6 +193,7 @@ _NOT_CSV = (
     (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
 )
 _JSON_START = re.compile(rb'\{\s*(?:"|\}|$)|\[\s*(?:[{\["\d-]|\]|$)')
+_LONE_GROUP = r"[+-]?[1-9]\d{0,2}\.\d{3}"
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
@@ -1350,17 +1351,28 @@ def _without_grouping(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
     """Numbers written with digit groups (``1,234``, ``1 234 567``, ``1'234.5``; in a file
     with a decimal comma ``1.234,5`` or ``1.234.567``) without the group separators.
 
-    Only unambiguous groupings are read: threes of digits after one to three, the same
-    separator throughout. In a file with a decimal comma a lone ``1.234`` stays as it is
-    (it may be a decimal point).
+    Only groupings are read: threes of digits after one to three, the same separator
+    throughout. In a file with a decimal comma, ``1.234`` alone could also be a decimal
+    point: it is a group separator when every value of the column with a point reads as
+    grouped (``900``, ``1.700``, ``12.500``), and a decimal point otherwise (``0.5``,
+    ``1.234``).
     """
-    grouped = text.str.fullmatch(_GROUPED_COMMA if decimal_comma else _GROUPED_POINT)
-    grouped = grouped.fillna(False).astype(bool)
+    grouped = _matches(text, _GROUPED_COMMA if decimal_comma else _GROUPED_POINT)
+    if decimal_comma:
+        lone = _matches(text, _LONE_GROUP)
+        dotted = _matches(text, r".*\..*")
+        if lone.any() and not (dotted & ~grouped & ~lone).any():
+            grouped |= lone
     if not grouped.any():
         return text
     separators = ("." if decimal_comma else ",") + _GROUP_SEPARATORS
     cleaned = text[grouped].str.replace(f"[{re.escape(separators)}]", "", regex=True)
     return text.where(~grouped, cleaned)
+
+
+def _matches(text: pd.Series, pattern: str) -> pd.Series:
+    """Whether each value matches `pattern` in full (False for missing values)."""
+    return text.str.fullmatch(pattern).fillna(False).astype(bool)
 
 
 def _timestamps(

@@ -577,16 +577,28 @@ def test_counts_with_digit_groups(tmp_path, delimiter, cells, expected):
     assert len(raw.rejected) == 0
 
 
-def test_ambiguous_or_broken_digit_groups_are_not_guessed(tmp_path):
-    # "1,23" is no grouping of threes; in a decimal-comma file "1.234" may be a decimal.
+def test_broken_digit_groups_are_not_guessed(tmp_path):
+    # "1,23" is no grouping of threes.
     text = ('timestamp,product,reports\n2024-01-01T00:00Z,A,"1,23"\n'
             '2024-01-01T00:01Z,A,"1,2345"\n2024-01-01T00:02Z,A,7\n')
     raw = read_reports(write(tmp_path, "x.csv", text))
     assert raw.table["reports"].tolist() == [7.0]
     assert raw.rejected["value"].tolist() == ["1,23", "1,2345"]
     assert set(raw.rejected["reason"]) == {"is not a number"}
-    semicolon = "timestamp;product;reports\n2024-01-01T00:00Z;A;1.234\n"
-    assert read_reports(write(tmp_path, "y.csv", semicolon)).table["reports"].tolist() == [1.234]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["900", "1.700", "12.500"], [900.0, 1700.0, 12500.0]),  # every point groups
+        (["0.5", "1.700", "2"], [0.5, 1.7, 2.0]),                # a point is a decimal
+        (["0.567", "1.234"], [0.567, 1.234]),                    # no group starts with 0
+    ],
+)
+def test_a_point_in_a_decimal_comma_file_is_read_by_its_column(tmp_path, cells, expected):
+    rows = "".join(f"2024-01-01T00:0{i}Z;A;{c}\n" for i, c in enumerate(cells))
+    raw = read_reports(write(tmp_path, "y.csv", "timestamp;product;reports\n" + rows))
+    assert raw.table["reports"].tolist() == expected
 
 
 @pytest.mark.parametrize(
