@@ -22,8 +22,10 @@ Rules worth knowing
 -------------------
 * Timestamps: ISO-8601 (any offset, ``Z``, mixed offsets in one column), common
   day/month formats (``01/31/2024 13:00``, ``31.01.2024 13:00``, ``1/31/2024 1:00 PM``),
-  month names (``Jan 31, 2024 1:00 PM``, ``31-Jan-2024 13:00``) and Unix epoch seconds or
-  milliseconds. Times with an offset are converted to UTC.
+  month names (``Jan 31, 2024 1:00 PM``, ``31-Jan-2024 13:00``), Unix epoch seconds,
+  milli-, micro- or nanoseconds, and spreadsheet serial days (``45355.5``). Where both
+  day-first and month-first read every date, the reading whose dates lie closer
+  together is taken (dotted dates are always day first). Times with an offset are converted to UTC.
   Naive times are UTC unless ``tz`` names an IANA time zone; they are then localised
   with daylight saving time: a wall time that occurs twice (autumn) is inferred from the
   order of the rows where possible, else the earliest (summer-time) instant is taken;
@@ -194,6 +196,12 @@ _NOT_CSV = (
 )
 _JSON_START = re.compile(rb'\{\s*(?:"|\}|$)|\[\s*(?:[{\["\d-]|\]|$)')
 _LONE_GROUP = r"[+-]?[1-9]\d{0,2}\.\d{3}"
+#: Spreadsheet serial days read as dates (1954-10-03 to 2119-01-10); as Unix seconds
+#: they would all fall on 1 January 1970.
+EXCEL_SERIALS = (20_000.0, 80_000.0)
+_EXCEL_EPOCH_DAY = 25_569.0  # serial day of 1970-01-01 (day 0 = 1899-12-30)
+# Numeric timestamps by size: (median above, microseconds per unit).
+_EPOCH_SCALES = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3), (-1.0, 1e6))
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
@@ -1410,12 +1418,21 @@ def _timestamps(
 
 
 def _epoch(numbers: np.ndarray) -> np.ndarray:
-    """Unix epoch seconds, or milliseconds when the values are that large."""
+    """Numeric timestamps: Unix epoch seconds, milli-, micro- or nanoseconds by their
+    size, or spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
+    would otherwise fall on 1 January 1970)."""
     finite = numbers[np.isfinite(numbers)]
-    scale = 1_000 if len(finite) and np.median(np.abs(finite)) > 1e11 else 1_000_000
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(numbers) & (np.abs(numbers) < 1e16 / scale)
-        micros = np.where(ok, np.round(numbers * scale), 0).astype(np.int64)
+    size = float(np.median(np.abs(finite))) if len(finite) else 0.0
+    offset, unit = 0.0, 1.0
+    if EXCEL_SERIALS[0] <= size <= EXCEL_SERIALS[1]:
+        # Serials are written with a few decimals: rounded to the second.
+        scale, offset, unit = 86_400e6, _EXCEL_EPOCH_DAY, 1e6
+    else:
+        scale = next(s for limit, s in _EPOCH_SCALES if size > limit)
+    with np.errstate(invalid="ignore", over="ignore"):
+        micros = (numbers - offset) * scale
+        ok = np.isfinite(micros) & (np.abs(micros) < 1e16)
+        micros = np.where(ok, np.round(micros / unit) * unit, 0).astype(np.int64)
     values = micros.astype("datetime64[us]")
     values[~ok] = np.datetime64("NaT")
     return values

@@ -753,3 +753,16 @@ def test_nanosecond_timestamps_are_cut_to_microseconds(tmp_path, stamp):
     raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
     assert raw.table["timestamp"].tolist() == [pd.Timestamp("2024-03-04 00:00:50.665554",
                                                             tz="UTC")]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("45355.010417", "2024-03-04 00:15"),       # a spreadsheet serial day
+        ("1706706000000000", "2024-01-31 13:00"),     # epoch microseconds
+        ("1706706000000000000", "2024-01-31 13:00"),  # epoch nanoseconds
+    ],
+)
+def test_numeric_timestamps_by_their_size(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
