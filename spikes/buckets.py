@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 EVENTS_BUCKET = pd.Timedelta(minutes=5)
+#: Distinct event timestamps, all on whole days (or hours), from which events are
+#: counted per day (or hour): their timestamps say no more.
+MIN_COARSE_EVENTS = 10
+_COARSE_EVENT_BUCKETS = (pd.Timedelta(days=1), pd.Timedelta(hours=1))
 """Bucket size for raw report events when none is given."""
 
 MAX_CELLS = 200_000_000
@@ -250,7 +254,10 @@ def _sum_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def infer_bucket(raw: RawReports) -> pd.Timedelta:
     """Guess the bucket size of the data.
 
-    Raw report events get :data:`EVENTS_BUCKET` (5 minutes). For counts, the answer is
+    Raw report events get :data:`EVENTS_BUCKET` (5 minutes), or the coarser resolution
+    of their timestamps when all of them (at least :data:`MIN_COARSE_EVENTS` distinct
+    ones) fall on whole days or whole hours: an export with dates only is counted per
+    day, not into one 5-minute bucket a day. For counts, the answer is
     the most common positive spacing between consecutive distinct timestamps of the
     same product, rounded to whole seconds; gaps and a few irregular rows do not change
     the most common spacing. Above two million rows, up to 50 products (spread over the
@@ -276,7 +283,7 @@ def infer_bucket(raw: RawReports) -> pd.Timedelta:
     Timedelta('0 days 00:05:00')
     """
     if raw.kind == "events":
-        return EVENTS_BUCKET
+        return _events_bucket(_codes_and_micros(raw.table)[1])
     codes, stamps = _codes_and_micros(raw.table)
     spacing = _modal_spacing(*_sample(codes, stamps))
     if spacing is None and len(codes) > _SAMPLE_ROWS:
@@ -428,6 +435,16 @@ def _codes_and_micros(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         stamps = stamps.dt.tz_localize("UTC")
     micros = stamps.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").view(np.int64)
     return codes, micros
+
+
+def _events_bucket(stamps: np.ndarray) -> pd.Timedelta:
+    """:data:`EVENTS_BUCKET`, or a day or an hour when every timestamp is a whole one."""
+    distinct = np.unique(stamps)
+    if len(distinct) >= MIN_COARSE_EVENTS:
+        for size in _COARSE_EVENT_BUCKETS:
+            if not (distinct % (size // pd.Timedelta(microseconds=1))).any():
+                return size
+    return EVENTS_BUCKET
 
 
 def _sample(codes: np.ndarray, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -240,3 +240,12 @@ def test_load_reports_infers_counts_bucket_from_wide_file(tmp_path):
     assert data.bucket == pd.Timedelta(minutes=15)
     assert values(data.counts["A"]) == [1.0, None, 4.0]
     assert values(data.counts["B"]) == [2.0, 3.0, None]
+
+
+@pytest.mark.parametrize(("step", "expected"), [("1D", "1D"), ("1h", "1h"), ("7min", "5min")])
+def test_events_with_coarse_timestamps_are_counted_at_their_resolution(step, expected):
+    stamps = pd.date_range("2024-01-01", periods=40, freq=step, tz="UTC")
+    rows = [(t, "A", 1.0) for t in stamps for _ in range(3)]
+    assert infer_bucket(raw_table(rows, kind="events")) == pd.Timedelta(expected)
+    few = [(t, "A", 1.0) for t in stamps[:5]]  # too few timestamps to tell
+    assert infer_bucket(raw_table(few, kind="events")) == pd.Timedelta(minutes=5)
