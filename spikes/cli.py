@@ -139,6 +139,9 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
     )
     if data.ignored:
         head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"
+        if data.kind == "events":
+            head += ("\nread as report events (each row one report); if a column holds "
+                     "counts, name it with --count-col")
     if analysis.incidents.empty:
         return head
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]

@@ -115,6 +115,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
 """Header names recognised for each role (lower case, compared after trimming, with or
 without a trailing unit in brackets: ``Time (UTC)`` is a timestamp column)."""
 
+WORD_ALIASES: dict[str, frozenset[str]] = {"count": frozenset({"reports", "count", "counts"})}
+"""Words that give a column its role when no name of :data:`ALIASES` matches whole
+(``report_count``, ``Number of reports``), in files with a product column (or
+``product=``): a wide file's columns are products, whatever their names."""
+
 _OPTION = {
     "timestamp": "--timestamp-col",
     "time": "--time-col",
@@ -977,7 +982,7 @@ def _shape(text: _Text, finder: _ColumnFinder, options: _Options, ts: int,
     if fmt == "single":
         return _single_layout(text, finder, ts, options.product, stamps)
     if options.product is not None:
-        count = finder.find("count") if fmt != "events" else None
+        count = finder.find("count", by_words=True) if fmt != "events" else None
         if fmt == "long" and count is None:
             raise finder.missing("count", "--format long")
         return _Layout(
@@ -1003,7 +1008,7 @@ def _long_layout(finder: _ColumnFinder, ts: int, prod: int | None, fmt: str | No
             f"{finder.listing()}; expected one named {'/'.join(ALIASES['product'])}, "
             "or pass --product-col NAME, or --product NAME for a one-product file"
         )
-    count = None if fmt == "events" else finder.find("count")
+    count = None if fmt == "events" else finder.find("count", by_words=True)
     if fmt == "long" and count is None:
         raise finder.missing("count", "--format long")
     return _Layout(
@@ -1059,8 +1064,8 @@ class _ColumnFinder:
     def listing(self) -> str:
         return ", ".join(repr(h) for h in self.header) or "(none)"
 
-    def find(self, role: str, *, explicit_only: bool = False,
-             exclude: int | None = None) -> int | None:
+    def find(self, role: str, *, explicit_only: bool = False, exclude: int | None = None,
+             by_words: bool = False) -> int | None:
         wanted = self.explicit.get(role)
         if wanted is not None:
             return self._explicit(role, wanted)
@@ -1068,6 +1073,10 @@ class _ColumnFinder:
             return None
         hits = [i for i, (h, bare) in enumerate(zip(self.normalised, self.bare, strict=True))
                 if (h in ALIASES[role] or bare in ALIASES[role]) and i != exclude]
+        if not hits and by_words and role in WORD_ALIASES:
+            # "report_count", "Number of reports": a name with one of the role's words.
+            hits = [i for i, h in enumerate(self.normalised)
+                    if set(re.findall(r"[a-z]+", h)) & WORD_ALIASES[role] and i != exclude]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(

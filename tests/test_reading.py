@@ -766,3 +766,24 @@ def test_nanosecond_timestamps_are_cut_to_microseconds(tmp_path, stamp):
 def test_numeric_timestamps_by_their_size(tmp_path, stamp, expected):
     raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
     assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+@pytest.mark.parametrize("name", ["report_count", "Number of reports", "Report Counts"])
+def test_count_column_named_with_a_count_word(tmp_path, name):
+    text = f"timestamp,service,{name}\n2024-01-01T00:00Z,A,5\n2024-01-01T00:15Z,A,6\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.kind == "counts" and raw.table["reports"].tolist() == [5.0, 6.0]
+    assert raw.ignored == ()
+
+
+def test_an_id_column_is_not_a_count(tmp_path):
+    text = "timestamp,service,report_id\n2024-01-01T00:00Z,A,5\n2024-01-01T00:15Z,A,6\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.kind == "events" and raw.table["reports"].tolist() == [1.0, 1.0]
+    assert raw.ignored == ("'x.csv': report_id",)
+
+
+def test_wide_file_product_named_with_a_count_word_stays_a_product(tmp_path):
+    text = "timestamp,Outlook,Count Financial\n2024-01-01T00:00Z,1,2\n2024-01-01T00:05Z,3,4\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert sorted(set(raw.table["product"])) == ["Count Financial", "Outlook"]
