@@ -207,6 +207,8 @@ EXCEL_SERIALS = (20_000.0, 80_000.0)
 _EXCEL_EPOCH_DAY = 25_569.0  # serial day of 1970-01-01 (day 0 = 1899-12-30)
 # Numeric timestamps by size: (median above, microseconds per unit).
 _EPOCH_SCALES = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3), (-1.0, 1e6))
+_LINE_BREAK = re.compile(rb"[\r\n]")
+_LISTED_COLUMNS = 12  # column names an error message lists
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
@@ -727,17 +729,24 @@ def _utf8_chunks(name: str, stream: IO[bytes], block_bytes: int) -> Iterator[byt
         first = source.read(block_bytes)
         encoding = _utf16_encoding(first[:4096])
         if encoding is None:
+            decode: Callable[[bytes], bytes] = bytes
             if first.startswith(b"\xef\xbb\xbf"):
                 first = first[3:]
-            while first:
-                yield first
-                first = source.read(block_bytes)
-            return
-        decoder = codecs.getincrementaldecoder(encoding)()
+        else:
+            decoder = codecs.getincrementaldecoder(encoding)()
+
+            def decode(chunk: bytes) -> bytes:
+                return decoder.decode(chunk, final=not chunk).encode("utf-8")
+        first = decode(first)
+        while first and not _LINE_BREAK.search(first):  # read on to the first line end
+            more = decode(source.read(block_bytes))
+            if not more:
+                break
+            first += more
+        cr_only = _lf_lines(first[:65536])
         while first:
-            yield decoder.decode(first).encode("utf-8")
-            first = source.read(block_bytes)
-        yield decoder.decode(b"", final=True).encode("utf-8")
+            yield first.replace(b"\r", b"\n") if cr_only else first
+            first = decode(source.read(block_bytes))
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise SpikesInputError(f"cannot read {name!r}: not a valid gzip file ({exc})") from exc
     except UnicodeDecodeError as exc:
@@ -851,15 +860,15 @@ def _decode(name: str, data: bytes | mmap.mmap) -> tuple[bytes | mmap.mmap, int]
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise SpikesInputError(f"cannot read {name!r}: not a valid gzip file ({exc})") from exc
-    if data[:3] == b"\xef\xbb\xbf":
-        return data, 3
     encoding = _utf16_encoding(data[:4096])
     if encoding is not None:
         try:
-            return bytes(data).decode(encoding).encode("utf-8"), 0
+            data = bytes(data).decode(encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise SpikesInputError(f"cannot read {name!r}: invalid UTF-16 text") from exc
-    return data, 0
+    if _lf_lines(bytes(data[:65536])):
+        data = bytes(data).replace(b"\r", b"\n")
+    return data, 3 if data[:3] == b"\xef\xbb\xbf" else 0
 
 
 def _utf16_encoding(head: bytes) -> str | None:
@@ -879,11 +888,31 @@ def _utf16_encoding(head: bytes) -> str | None:
 
 
 def _to_utf8(data: bytes) -> bytes:
+    """UTF-8 text, each byte that is not UTF-8 read as Windows-1252 (a stray ``é`` of
+    a legacy tool spoils neither the rest of its line nor the file's UTF-8)."""
     try:
         data.decode("utf-8")
         return data
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8")
+        return data.decode("utf-8", errors=_CP1252_BYTES).encode("utf-8")
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: the offending bytes as Windows-1252 characters."""
+    if not isinstance(error, UnicodeDecodeError):  # pragma: no cover
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", errors="replace"), error.end
+
+
+_CP1252_BYTES = "spikes.cp1252-bytes"
+codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
+
+
+def _lf_lines(head: bytes) -> bool:
+    """Whether text whose start is `head` ends its lines with a bare CR (classic Mac
+    OS, Excel's "CSV (Macintosh)"): then every CR is turned into a LF."""
+    return b"\r" in head and b"\n" not in head
 
 
 def _split_header(name: str, data: bytes | mmap.mmap, offset: int) -> _Text:
@@ -965,9 +994,14 @@ def _layout(text: _Text, options: _Options) -> _Layout:
     finder = _ColumnFinder(text.name, text.header, options.explicit)
     ts, time = finder.timestamp_columns()
     if ts is None:
+        dated = pd.to_datetime(pd.Series(text.header), errors="coerce", format="ISO8601")
+        transposed = (" (the header holds dates: is the table transposed, one row per "
+                      "product? time must run down the rows)"
+                      if dated.notna().sum() > len(text.header) // 2 else "")
         raise SpikesInputError(
             f"no timestamp column in {text.name!r}: columns found: {finder.listing()}; "
             f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
+            + transposed
         )
     return replace(_shape(text, finder, options, ts, time), time=time)
 
@@ -1062,7 +1096,10 @@ class _ColumnFinder:
         self.bare = [_UNIT_SUFFIX.sub("", h) for h in self.normalised]
 
     def listing(self) -> str:
-        return ", ".join(repr(h) for h in self.header) or "(none)"
+        """The header's names for a message (the first :data:`_LISTED_COLUMNS` of them)."""
+        names = ", ".join(repr(h) for h in self.header[:_LISTED_COLUMNS]) or "(none)"
+        hidden = len(self.header) - _LISTED_COLUMNS
+        return names + (f" and {hidden} more" if hidden > 0 else "")
 
     def find(self, role: str, *, explicit_only: bool = False, exclude: int | None = None,
              by_words: bool = False) -> int | None:

@@ -787,3 +787,29 @@ def test_wide_file_product_named_with_a_count_word_stays_a_product(tmp_path):
     text = "timestamp,Outlook,Count Financial\n2024-01-01T00:00Z,1,2\n2024-01-01T00:05Z,3,4\n"
     raw = read_reports(write(tmp_path, "x.csv", text))
     assert sorted(set(raw.table["product"])) == ["Count Financial", "Outlook"]
+
+
+def test_lines_ended_by_a_bare_carriage_return(tmp_path):
+    # Classic Mac OS line ends (Excel's "CSV (Macintosh)"), read whole and streamed.
+    path = write(tmp_path, "mac.csv", "timestamp,product\r2024-01-01T00:00Z,A\rfoo,B\r"
+                                      "2024-01-01T00:05Z,B\r")
+    raw = read_reports(path)
+    assert raw.table["product"].tolist() == ["A", "B"]
+    assert raw.rejected["line"].tolist() == [3]
+    blocks = list(reading.read_report_blocks(path, block_bytes=5))
+    assert [p for b in blocks for p in b.table["product"]] == ["A", "B"]
+
+
+def test_a_stray_legacy_byte_leaves_the_utf8_text_alone(tmp_path):
+    text = "timestamp,product\n2024-01-01,Telefónica\n2024-01-02,Caf".encode() + b"\xe9\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["product"].tolist() == ["Telefónica", "Café"]
+
+
+def test_long_headers_are_listed_in_part(tmp_path):
+    header = ",".join(f"2024-01-{d:02d}" for d in range(1, 31))
+    path = write(tmp_path, "x.csv", f"service,{header}\nA,{','.join(['1'] * 30)}\n")
+    with pytest.raises(SpikesInputError, match="and 19 more") as err:
+        read_reports(path)
+    assert len(str(err.value)) < 600
+    assert "is the table transposed" in str(err.value)
