@@ -27,8 +27,9 @@ Rules worth knowing
   day-first and month-first read every date, the reading whose dates lie closer
   together is taken (dotted dates are always day first). Times with an offset are converted to UTC.
   Naive times are UTC unless ``tz`` names an IANA time zone; they are then localised
-  with daylight saving time: a wall time that occurs twice (autumn) is inferred from the
-  order of the rows where possible, else the earliest (summer-time) instant is taken;
+  with daylight saving time: a wall time that occurs twice (autumn) is read from the
+  order of each product's rows (oldest or newest first), else the earliest
+  (summer-time) instant is taken;
   a wall time that does not exist (spring) is shifted forward to the first valid
   instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
   ``today`` and year-day-month orders (``2024-13-01``) are not dates.
@@ -1235,16 +1236,18 @@ def _long_rows(
     n = table.num_rows
     rejects = _Rejects()
     bad = np.zeros(n, dtype=bool)
-    ts_col = _stamp_column(table, layout)
-    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
-                                    formats=layout.date_formats)
-    _reject(rejects, bad, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     if layout.product is not None:
         products = _categorical(_col(table, layout.product))
-        prod_reason = np.where(products.codes < 0, _MISSING, _OK)
-        _reject(rejects, bad, prod_reason, text.header[layout.product], lambda idx: [""] * len(idx))
     else:
         products = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [layout.product_name])
+    ts_col = _stamp_column(table, layout)
+    # Each product's rows are its own sequence of wall times (for repeated autumn hours).
+    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
+                                    formats=layout.date_formats, groups=products.codes)
+    _reject(rejects, bad, ts_reason, _stamp_name(text, layout), _texts(ts_col))
+    if layout.product is not None:
+        prod_reason = np.where(products.codes < 0, _MISSING, _OK)
+        _reject(rejects, bad, prod_reason, text.header[layout.product], lambda idx: [""] * len(idx))
     if layout.count is not None:
         count_col = _col(table, layout.count)
         counts, count_reason = _numbers(count_col, decimal_comma=text.delimiter == ";")
@@ -1430,28 +1433,30 @@ def _matches(text: pd.Series, pattern: str) -> pd.Series:
 
 
 def _timestamps(
-    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool, formats: list[str]
+    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool, formats: list[str],
+    groups: np.ndarray | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
     """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes.
 
     `formats` are the date formats of text timestamps chosen so far for the file: tried
     first, and extended by what this column needs (so that every block of a streamed
-    file reads its dates the same way)."""
+    file reads its dates the same way). `groups` (e.g. product codes) split the rows
+    into sequences of their own for :func:`_localize`."""
     kind = column.type
     if pa.types.is_timestamp(kind):
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None:
-            values = _localize(values, tz)
+            values = _localize(values, tz, groups)
     elif pa.types.is_date(kind):
-        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz)
+        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz, groups)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = _epoch(column.to_numpy().astype(np.float64, copy=False))
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
         values = _parse_timestamp_text(column.to_pandas(), tz, dayfirst=dayfirst,
-                                       formats=formats)
+                                       formats=formats, groups=groups)
     bad = np.isnat(values)
     reason = np.zeros(len(values), dtype=np.int8)
     if bad.any():
@@ -1485,7 +1490,8 @@ def _epoch(numbers: np.ndarray) -> np.ndarray:
 
 
 def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
-                          formats: list[str] | None = None) -> np.ndarray:
+                          formats: list[str] | None = None,
+                          groups: np.ndarray | None = None) -> np.ndarray:
     """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
     s = text.str.strip().str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
@@ -1494,7 +1500,8 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
         out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst, formats=formats)
     if (~aware).any():
         out[~aware] = _localize(
-            _parse_dates(s[~aware], utc=False, dayfirst=dayfirst, formats=formats), tz)
+            _parse_dates(s[~aware], utc=False, dayfirst=dayfirst, formats=formats), tz,
+            None if groups is None else groups[~aware])
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
@@ -1568,25 +1575,61 @@ def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
     return parsed.to_numpy(dtype="datetime64[us]")
 
 
-def _localize(values: np.ndarray, tz: str | None) -> np.ndarray:
+def _localize(values: np.ndarray, tz: str | None,
+              groups: np.ndarray | None = None) -> np.ndarray:
     """Naive wall times in ``tz`` -> naive UTC ``datetime64[us]``.
 
-    Ambiguous wall times are inferred from row order where possible, else the earliest
-    instant is used; nonexistent ones are shifted forward.
+    A wall time that occurs twice (the autumn hour) is read from the order of the rows
+    of its group (`groups`, e.g. the product; all rows when None), see
+    :func:`_summer_time_flags`; nonexistent ones (spring) are shifted forward.
     """
     values = values.astype("datetime64[us]")
     if tz is None:
         return values
     ok = ~np.isnat(values)
     index = pd.DatetimeIndex(values[ok])
-    try:
-        local = index.tz_localize(tz, ambiguous="infer", nonexistent="shift_forward")
-    except (ValueError, TypeError):
-        earliest = np.ones(len(index), dtype=bool)
-        local = index.tz_localize(tz, ambiguous=earliest, nonexistent="shift_forward")
+    strict = index.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    repeated = np.asarray(strict.isna())
+    if repeated.any():
+        summer = _summer_time_flags(values[ok].view(np.int64), repeated,
+                                    None if groups is None else groups[ok])
+        strict = index.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
     out = values.copy()
-    out[ok] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    out[ok] = strict.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
     return out
+
+
+def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
+                       groups: np.ndarray | None) -> np.ndarray:
+    """Which rows of a repeated autumn wall time are the first (summer-time) pass.
+
+    Within a group (a product's rows, in file order) whose other wall times run in one
+    direction, the hour is first walked in summer time and, after the clock has gone
+    back (a row earlier than one before it; or as early, where the group's other wall
+    times never repeat, as in counts per bucket), in winter time; in a file sorted
+    newest first it is the other way round. A group in no order takes summer time.
+    """
+    summer = np.ones(len(wall), dtype=bool)
+    keys = np.zeros(len(wall), dtype=np.int64) if groups is None else groups
+    for key in np.unique(keys[repeated]):
+        rows = np.flatnonzero(keys == key)
+        steps = np.diff(wall[rows][~repeated[rows]])
+        ascending = not (steps < 0).any()
+        if not ascending and (steps > 0).any():
+            continue  # neither order: summer time
+        hour = rows[repeated[rows]]
+        times = wall[hour]
+        distinct = (steps != 0).all()  # then a wall time met again is the second pass
+        if ascending:
+            earlier = np.maximum.accumulate(times)[:-1]
+            back = (times[1:] <= earlier) if distinct else (times[1:] < earlier)
+        else:  # newest first: winter time first, summer time once the clock jumps up
+            later = np.minimum.accumulate(times)[:-1]
+            back = (times[1:] >= later) if distinct else (times[1:] > later)
+        back = np.concatenate([[False], back])
+        after = np.logical_or.accumulate(back)
+        summer[hour] = ~after if ascending else after
+    return summer
 
 
 def _check_tz(tz: str | None) -> None:

@@ -813,3 +813,33 @@ def test_long_headers_are_listed_in_part(tmp_path):
         read_reports(path)
     assert len(str(err.value)) < 600
     assert "is the table transposed" in str(err.value)
+
+
+def _autumn_rows(descending: bool = False) -> list[str]:
+    instants = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min", tz="UTC")
+    walls = instants.tz_convert("America/New_York").tz_localize(None)
+    rows = [f"{w:%Y-%m-%d %H:%M},{p},5" for w in walls for p in ("Outlook", "Teams")]
+    return rows[::-1] if descending else rows
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_repeated_autumn_hour_in_a_long_file_is_read_per_product(tmp_path, descending):
+    # Two products per timestamp interleave their rows: the repeated 01:xx hour is read
+    # from each product's own order (oldest or newest first), not doubled.
+    text = "timestamp,product,reports\n" + "\n".join(_autumn_rows(descending)) + "\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    for product in ("Outlook", "Teams"):
+        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
+        expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min",
+                                 tz="UTC")
+        assert got.tolist() == expected.tolist()
+
+
+def test_repeated_autumn_hour_of_report_events(tmp_path):
+    # Events with seconds, oldest first: the clock going back marks winter time.
+    walls = ["00:59:10", "01:10:05", "01:40:00", "01:59:59", "01:05:00", "01:50:00",
+             "02:10:00"]
+    text = "timestamp,product\n" + "".join(f"2024-11-03 {w},A\n" for w in walls)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].is_monotonic_increasing
+    assert raw.table["timestamp"].iloc[4] == pd.Timestamp("2024-11-03 06:05", tz="UTC")
