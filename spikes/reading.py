@@ -561,13 +561,14 @@ def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -
     if last:
         _check_quotes_closed(text)
     table, n_invalid = _parse_csv(text, layout)
+    skipped: list[str] = []
     if layout.fmt == "wide":
-        frame, rejects, _ = _wide_rows(text, table, layout, options.tz)
+        frame, rejects, skipped = _wide_rows(text, table, layout, options.tz)
     else:
         frame, rejects, _ = _long_rows(text, table, layout, options.tz)
     rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
     return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid,
-                       _ignored_columns(text, layout))
+                       _ignored_columns(text, layout) + tuple(skipped))
 
 
 def _ignored_columns(text: _Text, layout: _Layout) -> tuple[str, ...]:
@@ -1077,6 +1078,16 @@ def _single_layout(text: _Text, finder: _ColumnFinder, ts: int, product: str | N
 
 def _wide_layout(text: _Text, finder: _ColumnFinder, ts: int, stamps: set[int]) -> _Layout:
     wide = tuple(i for i in range(len(text.header)) if i not in stamps)
+    seen: dict[str, int] = {}
+    for i in wide:
+        name = text.header[i]
+        if name and name in seen:
+            raise SpikesInputError(
+                f"column {name!r} appears twice in the header of {text.name!r} (columns "
+                f"{seen[name] + 1} and {i + 1}): a wide file has one column per product; "
+                "rename or remove one of them"
+            )
+        seen[name] = i
     if not wide:
         raise SpikesInputError(
             f"{text.name!r} has only a timestamp column ({text.header[ts]}): pass "
@@ -1271,8 +1282,9 @@ def _long_rows(
 
 def _wide_rows(
     text: _Text, table: pa.Table, layout: _Layout, tz: str | None
-) -> tuple[pd.DataFrame, _Rejects, int]:
-    """Validate a wide file cell by cell and melt it into long rows."""
+) -> tuple[pd.DataFrame, _Rejects, list[str]]:
+    """Validate a wide file cell by cell and melt it into long rows; also the columns
+    left out because they hold no number."""
     n = table.num_rows
     rejects = _Rejects()
     bad_row = np.zeros(n, dtype=bool)
@@ -1281,13 +1293,23 @@ def _wide_rows(
                                     formats=layout.date_formats)
     _reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
-    categories = sorted(set(names))
+    parsed = [_numbers(_col(table, col), decimal_comma=text.delimiter == ";")
+              for col in layout.wide]
+    # A column without a single number (notes, labels) is no product: it is left out
+    # (and listed as ignored), unless no column holds numbers at all.
+    text_only = [bool(np.isnan(v).all() and (r == _NOT_NUMBER).any()) for v, r in parsed]
+    if all(text_only):
+        _check_wide_column(text, names[0], *parsed[0])
+    skipped = [f"{Path(text.name).name!r}: {name} (no number)"
+               for name, t in zip(names, text_only, strict=True) if t]
+    categories = sorted({name for name, t in zip(names, text_only, strict=True) if not t})
     code_of = {name: code for code, name in enumerate(categories)}
     parts_rows, parts_codes, parts_values = [], [], []
-    for col, name in zip(layout.wide, names, strict=True):
+    for col, name, (values, reason), only_text in zip(layout.wide, names, parsed, text_only,
+                                                      strict=True):
+        if only_text:
+            continue
         column = _col(table, col)
-        values, reason = _numbers(column, decimal_comma=text.delimiter == ";")
-        _check_wide_column(text, name, values, reason)
         reason = np.where(bad_row | (reason == _MISSING), _OK, reason)
         _reject(rejects, np.zeros(n, dtype=bool), reason, name, _texts(column))
         rows = np.flatnonzero(~bad_row & ~np.isnan(values) & (reason == _OK))
@@ -1305,7 +1327,7 @@ def _wide_rows(
         },
         copy=False,
     )
-    return frame, rejects, len(rows)
+    return frame, rejects, skipped
 
 
 def _check_wide_column(text: _Text, name: str, values: np.ndarray, reason: np.ndarray) -> None:

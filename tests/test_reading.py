@@ -91,11 +91,10 @@ SHAPES = [
 
 @pytest.mark.parametrize(("name", "text", "options", "kind", "totals"), SHAPES)
 def test_shapes(tmp_path, name, text, options, kind, totals):
-    if options.get("fmt") == "wide":  # a text column in a forced wide file is an error
-        with pytest.raises(SpikesInputError, match="'product'.*not numeric"):
-            read_reports(write(tmp_path, name, text), **options)
-        return
     raw = read_reports(write(tmp_path, name, text), **options)
+    if options.get("fmt") == "wide":  # a text column of a forced wide file is left out
+        assert raw.ignored == ("'t.csv': product (no number)",)
+        totals = {k: v for k, v in totals.items() if v is not None}
     assert raw.kind == kind
     got = raw.table.groupby("product", observed=True)["reports"].sum().to_dict()
     assert got == totals
@@ -843,3 +842,14 @@ def test_repeated_autumn_hour_of_report_events(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
     assert raw.table["timestamp"].is_monotonic_increasing
     assert raw.table["timestamp"].iloc[4] == pd.Timestamp("2024-11-03 06:05", tz="UTC")
+
+
+def test_wide_file_leaves_out_a_text_column_and_refuses_a_repeated_product(tmp_path):
+    text = "Timestamp,Outlook,Teams,Notes\n2024-01-01T00:00Z,1,2,maintenance\n" \
+           "2024-01-01T00:05Z,3,4,\n"
+    raw = read_reports(write(tmp_path, "notes.csv", text))
+    assert sorted(set(raw.table["product"])) == ["Outlook", "Teams"]
+    assert raw.ignored == ("'notes.csv': Notes (no number)",) and len(raw.rejected) == 0
+    twice = write(tmp_path, "twice.csv", "time,Outlook,Teams,Outlook\n2024-01-01T00:00Z,1,2,3\n")
+    with pytest.raises(SpikesInputError, match=r"'Outlook' appears twice .*columns 2 and 4"):
+        read_reports(twice)
