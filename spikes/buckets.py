@@ -13,6 +13,7 @@ number of cells, not with the number of rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -153,7 +154,11 @@ def _stream_buckets(
         sources=tuple(names),
         ignored=tuple(ignored),
     )
-    return to_buckets(raw, size)
+    data = to_buckets(raw, size)
+    if bucket is None:  # the rows behind the summed cells, as to_buckets counts them
+        counts = data.counts.to_numpy(dtype=float)
+        data = replace(data, repeated=_repeated_rows(raw, cells.rows_added, counts))
+    return data
 
 
 def _rows(blocks: list[RawReports]) -> int:
@@ -176,11 +181,13 @@ class _CellSums:
         self.step = size // pd.Timedelta(microseconds=1)
         self.parts: list[pd.DataFrame] = []
         self.rows = 0
+        self.rows_added = 0  # rows of the input summed so far
         self.limit = _COMPACT_ROWS
 
     def add(self, table: pd.DataFrame) -> None:
         if not len(table):
             return
+        self.rows_added += len(table)
         _, micros = _codes_and_micros(table)
         slots = micros // self.step
         first = int(slots.min())
@@ -363,6 +370,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     reports = raw.table["reports"].to_numpy(np.float64)
     rows = slots - first
     counts = _grid(column_of[codes] * n_rows + rows, reports, n_rows, len(names), raw.kind)
+    repeated = (_repeated_rows(raw, len(raw.table), counts) if bucket is None else 0)
     start = pd.Timestamp(first * step, unit="us", tz="UTC")
     index = pd.date_range(start, periods=n_rows, freq=size, name="timestamp", unit="us")
     return ReportData(
@@ -374,6 +382,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
         rows_read=raw.rows_read,
         sources=raw.sources,
         ignored=raw.ignored,
+        repeated=repeated,
     )
 
 
@@ -425,6 +434,15 @@ def _product_categorical(table: pd.DataFrame) -> pd.Series:
     if isinstance(product.dtype, pd.CategoricalDtype):
         return product
     return product.astype("category")
+
+
+def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray) -> int:
+    """Rows of count data beyond one per product and bucket (0 for events, and for
+    rows split by region or category, which add up by design)."""
+    table = raw.table
+    if raw.kind != "counts" or table["region"].count() or table["category"].count():
+        return 0
+    return max(input_rows - int(np.count_nonzero(~np.isnan(counts))), 0)
 
 
 def _codes_and_micros(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -137,6 +137,9 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
         f"{_count(len(analysis.incidents), 'incident')} in "
         f"{_count(len(analysis.events), 'event')}"
     )
+    if data.repeated:
+        head += (f"\n{_count(data.repeated, 'row')} of count data repeat a product's bucket "
+                 "and were added to it: a duplicated or overlapping export?")
     if data.ignored:
         head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"
         if data.kind == "events":

@@ -79,6 +79,10 @@ class ReportData:
         As in :class:`RawReports`.
     ignored : tuple of str
         As in :class:`RawReports`.
+    repeated : int
+        Rows of count data without region or category that fell into a bucket their
+        product already had a row in, with the bucket size inferred from the data
+        (their reports are summed): usually a duplicated or overlapping export.
     """
 
     counts: pd.DataFrame
@@ -89,6 +93,7 @@ class ReportData:
     rows_read: int = 0
     sources: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    repeated: int = 0
 
     @property
     def products(self) -> list[str]:

@@ -249,3 +249,20 @@ def test_events_with_coarse_timestamps_are_counted_at_their_resolution(step, exp
     assert infer_bucket(raw_table(rows, kind="events")) == pd.Timedelta(expected)
     few = [(t, "A", 1.0) for t in stamps[:5]]  # too few timestamps to tell
     assert infer_bucket(raw_table(few, kind="events")) == pd.Timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_repeated_rows_of_count_data_are_counted(tmp_path, streaming):
+    # Two overlapping exports of one series: the overlap is summed, and said.
+    first = [f"2024-01-01T00:{m:02d}:00Z,{m}" for m in range(0, 30, 5)]
+    second = [f"2024-01-01T00:{m:02d}:00Z,{m}" for m in range(15, 45, 5)]
+    path = tmp_path / "scrapes.csv"
+    path.write_text("timestamp,reports\n" + "\n".join(first + second) + "\n")
+    data = load_reports(path, streaming=streaming, block_bytes=60)
+    assert data.repeated == 3
+    assert data.counts["scrapes"].tolist() == [0, 5, 10, 30, 40, 50, 30, 35, 40]
+    assert load_reports(path, bucket="5min").repeated == 0  # a bucket given: not counted
+    split = tmp_path / "regions.csv"
+    split.write_text("timestamp,product,region,reports\n2024-01-01T00:00Z,A,EU,1\n"
+                     "2024-01-01T00:00Z,A,US,2\n2024-01-01T00:05Z,A,EU,1\n")
+    assert load_reports(split, streaming=streaming).repeated == 0
