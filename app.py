@@ -455,6 +455,9 @@ def render_data(ctx: dash.ViewContext) -> None:
             st.dataframe(data.rejected.head(1000), hide_index=True)
     if data.ignored:
         st.caption("Ignored columns (no role in the analysis): " + ", ".join(data.ignored))
+    if data.repeated:
+        st.warning(f"{data.repeated:,} rows of count data repeat a product's bucket and were "
+                   "added to it: a duplicated or overlapping export?")
     left, right = st.columns(2)
     left.download_button("Download incidents (CSV)", to_safe_csv(analysis.incidents),
                           file_name="incidents.csv", mime="text/csv", icon="⬇️",
