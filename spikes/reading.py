@@ -25,8 +25,9 @@ Rules worth knowing
   month names (``Jan 31, 2024 1:00 PM``, ``31-Jan-2024 13:00``), Unix epoch seconds,
   milli-, micro- or nanoseconds, and spreadsheet serial days (``45355.5``). Where both
   day-first and month-first read every date, the reading whose dates lie closer
-  together is taken (dotted dates are always day first). Times with an offset are converted to UTC.
-  Naive times are UTC unless ``tz`` names an IANA time zone; they are then localised
+  together is taken (dotted dates are always day first). Times with an offset are
+  converted to UTC. Naive times are UTC unless ``tz`` names an IANA time zone; they are
+  then localised
   with daylight saving time: a wall time that occurs twice (autumn) is read from the
   order of each product's rows (oldest or newest first), else the earliest
   (summer-time) instant is taken;
@@ -248,7 +249,8 @@ def read_reports(
     product : str, optional
         Product name of files without a product column. All columns other than the
         timestamp and the count (and the region or category if named explicitly) are
-        then ignored; without a count column every row is one report (events).
+        then ignored; without a count column every row is one report (events), unless a
+        column bears the product's name (one product of a wide file: its counts).
     tz : str, optional
         IANA time zone of naive timestamps (default UTC). See the module notes on
         daylight saving time.
@@ -1019,6 +1021,9 @@ def _shape(text: _Text, finder: _ColumnFinder, options: _Options, ts: int,
         return _single_layout(text, finder, ts, options.product, stamps)
     if options.product is not None:
         count = finder.find("count", by_words=True) if fmt != "events" else None
+        if count is None and fmt != "events":
+            # A wide file's column named like the product: its counts (--product Outlook).
+            count = finder.named(options.product)
         if fmt == "long" and count is None:
             raise finder.missing("count", "--format long")
         return _Layout(
@@ -1133,6 +1138,11 @@ class _ColumnFinder:
                 f"{role} column; pass {_OPTION[role]} NAME to choose"
             )
         return hits[0] if hits else None
+
+    def named(self, name: str) -> int | None:
+        """The one column called `name` (compared trimmed and in lower case), if any."""
+        hits = [i for i, h in enumerate(self.normalised) if h == name.strip().lower()]
+        return hits[0] if len(hits) == 1 else None
 
     def timestamp_columns(self) -> tuple[int | None, int | None]:
         """The timestamp column, and a separate time-of-day column: the one named by

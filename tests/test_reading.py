@@ -853,3 +853,12 @@ def test_wide_file_leaves_out_a_text_column_and_refuses_a_repeated_product(tmp_p
     twice = write(tmp_path, "twice.csv", "time,Outlook,Teams,Outlook\n2024-01-01T00:00Z,1,2,3\n")
     with pytest.raises(SpikesInputError, match=r"'Outlook' appears twice .*columns 2 and 4"):
         read_reports(twice)
+
+
+def test_product_option_picks_that_column_of_a_wide_file(tmp_path):
+    text = "Timestamp,Outlook,Teams\n2024-01-01T00:00Z,1,2\n2024-01-01T00:05Z,3,4\n"
+    raw = read_reports(write(tmp_path, "w.csv", text), product="teams")
+    assert raw.kind == "counts"
+    assert raw.table["product"].tolist() == ["teams", "teams"]
+    assert raw.table["reports"].tolist() == [2.0, 4.0]
+    assert raw.ignored == ("'w.csv': Outlook",)
