@@ -1,0 +1,53 @@
+"""Pipeline: short histories end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.pipeline import analyze, product_status
+from tests.conftest import as_data, diurnal_counts
+
+
+def _poisson(days: float, seed: int = 0, columns: tuple[object, ...] = ("A",)) -> pd.DataFrame:
+    """Seeded Poisson(10) counts in 5-minute buckets, one column per label."""
+    index = pd.date_range("2026-01-05", periods=int(days * 288), freq="5min", tz="UTC")
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: rng.poisson(10, len(index)).astype(float) for c in columns},
+                        index=index)
+
+
+def test_short_history_finds_an_ongoing_outage_of_two_hours() -> None:
+    # One day of history (rolling baseline), the last 2 h at five times the usual level.
+    counts = _poisson(1)
+    counts.iloc[-24:, 0] = 50.0
+    analysis = analyze(as_data(counts))
+    assert len(analysis.incidents) == 1
+    incident = analysis.incidents.iloc[0]
+    assert bool(incident["ongoing"])
+    assert counts.index[-26] <= incident["onset"] <= counts.index[-22]
+    status = product_status(analysis).iloc[0]
+    assert status["status"] == "outage" and status["incidents"] == 1
+
+
+@pytest.mark.parametrize(("days", "start", "length"), [(0.5, 72, 12), (0.25, 24, 24),
+                                                        (1.5, 200, 36)])
+def test_short_history_finds_an_outage_mid_series(days: float, start: int,
+                                                  length: int) -> None:
+    # 1 h in 12 h, 2 h in 6 h, 3 h in 36 h, each at five times the usual level.
+    counts = _poisson(days)
+    counts.iloc[start : start + length, 0] = 50.0
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) == 1
+    assert counts.index[start - 2] <= incidents["onset"].iloc[0] <= counts.index[start + 2]
+    assert not bool(incidents["ongoing"].iloc[0])
+
+
+@pytest.mark.parametrize("days", [0.25, 1, 1.9])
+def test_quiet_short_history_has_no_incident(days: float) -> None:
+    # Overdispersed counts with a day/night cycle and no outage, five products.
+    counts = diurnal_counts(days=2, products=5, seed=11).iloc[: int(days * 288)]
+    analysis = analyze(as_data(counts))
+    assert analysis.baseline.method == "rolling"
+    assert analysis.incidents.empty
