@@ -414,7 +414,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
         series = counts[product]
         seen = series.dropna()
         latest = seen.index[-1] if len(seen) else counts.index[-1]
-        own = incidents[incidents["product"] == product] if len(incidents) else incidents
+        # Incidents name products by str(label), whatever the type of the column label.
+        own = incidents[incidents["product"] == str(product)] if len(incidents) else incidents
         ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
         surprise = float(tail.at[latest, product]) if tail is not None else 0.0
         if len(ongoing):

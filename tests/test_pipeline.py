@@ -1,4 +1,4 @@
-"""Pipeline: short histories end to end."""
+"""Pipeline: short histories end to end, product status."""
 
 from __future__ import annotations
 
@@ -51,3 +51,15 @@ def test_quiet_short_history_has_no_incident(days: float) -> None:
     analysis = analyze(as_data(counts))
     assert analysis.baseline.method == "rolling"
     assert analysis.incidents.empty
+
+
+def test_status_of_products_with_non_string_labels() -> None:
+    counts = _poisson(1, columns=(1, 2))
+    counts.iloc[-12:, 0] = 50.0
+    analysis = analyze(as_data(counts))
+    assert analysis.incidents["product"].tolist() == ["1"]
+    status = product_status(analysis).set_index("product")
+    assert status.loc["1", "status"] == "outage"
+    assert status.loc["1", "incidents"] == 1
+    assert status.loc["1", "current_onset"] == analysis.incidents["onset"].iloc[0]
+    assert status.loc["2", "status"] == "normal" and status.loc["2", "incidents"] == 0
