@@ -1,4 +1,4 @@
-"""Pipeline: short histories end to end, product status."""
+"""Pipeline: short histories end to end, product status, product selection."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.pipeline import analyze, product_status
+from spikes.errors import SpikesInputError
+from spikes.pipeline import analyze, find_incidents, product_status, score_reports
 from tests.conftest import as_data, diurnal_counts
 
 
@@ -63,3 +64,20 @@ def test_status_of_products_with_non_string_labels() -> None:
     assert status.loc["1", "incidents"] == 1
     assert status.loc["1", "current_onset"] == analysis.incidents["onset"].iloc[0]
     assert status.loc["2", "status"] == "normal" and status.loc["2", "incidents"] == 0
+
+
+def test_find_incidents_of_chosen_products() -> None:
+    counts = _poisson(1, columns=("A", "B", 3))
+    counts.iloc[-12:, 0] = 50.0
+    counts.iloc[-12:, 2] = 50.0
+    scored = score_reports(as_data(counts))
+    assert find_incidents(scored, products=["B"]).empty
+    assert find_incidents(scored, products=[3])["product"].tolist() == ["3"]
+
+
+def test_find_incidents_names_unknown_products() -> None:
+    scored = score_reports(as_data(_poisson(0.5, columns=("A", "B"))))
+    with pytest.raises(SpikesInputError, match=r"unknown products 'Nope', 'Gone'.*'A', 'B'"):
+        find_incidents(scored, products=["A", "Nope", "Gone", "Nope"])
+    with pytest.raises(SpikesInputError, match=r"unknown product 'a':"):
+        find_incidents(scored, products=["a"])
