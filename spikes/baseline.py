@@ -6,7 +6,10 @@ and weekends apart once the history allows), leaving out its own day so that an 
 not raise its own baseline. Buckets that look anomalous are masked and the baseline is
 re-estimated, so outages elsewhere in the history do not leak into it either. With under
 two days of data there is no time-of-day history: a centred rolling mean of the masked
-series stands in.
+series stands in. There an outage can be a large share of the history and it raises the
+rolling mean around itself, so the first dispersion estimate, which decides what is
+masked, comes from differences of consecutive buckets, which an outage's level does not
+reach (:func:`_pair_dispersion`).
 
 The noise around the baseline is modelled as negative binomial, variance
 ``mu + alpha * mu**2``, with the dispersion ``alpha`` estimated per product by the method of
@@ -31,9 +34,10 @@ from spikes.noise import column_blocks
 DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
 MASK_Z = 3.0
-#: Share of buckets left out of the first dispersion estimate (see fit_baseline).
+#: Share of buckets left out of the first dispersion estimate of the seasonal methods
+#: (see _fit_columns).
 FIRST_PASS_TRIM = 0.02
-#: Number of mask-and-re-estimate passes.
+#: Number of mask-and-re-estimate passes (the rolling method adds one, see _fit_columns).
 PASSES = 2
 #: Smallest mean the noise model uses, so that an empty night still has a finite tail.
 MIN_MEAN = 1e-3
@@ -162,12 +166,15 @@ def fit_baseline(
         method = "weekly"
     else:
         method = "daily"
+    robust: RobustDispersion
     if method == "rolling":
         mean_of = partial(_rolling_mean, half_window=max(1, int(ROLLING_WINDOW / bucket) // 2))
+        robust, robust_passes = _pair_dispersion, PASSES
     else:
         calendar = _calendar(counts.index, int(slots), int(pd.Timedelta(smoothing) / bucket) // 2,
                              days, weekly=method == "weekly")
         mean_of = partial(_seasonal_mean, calendar=calendar)
+        robust, robust_passes = _trimmed_dispersion, 1
     block = max(1, int(INFLATION_SCALE / bucket))
     n, p = y.shape
     mu = np.empty((n, p), order="F")
@@ -176,7 +183,7 @@ def fit_baseline(
     inflation = np.empty(p)
     for cols in column_blocks(n, p):
         mu[:, cols], normal[:, cols], alpha[cols], inflation[cols] = _fit_columns(
-            y[:, cols], mean_of, block)
+            y[:, cols], mean_of, block, robust, robust_passes)
     # The frames take the arrays over as they are (no copy; pandas keeps them transposed).
     return Baseline(
         expected=pd.DataFrame(mu, index=counts.index, columns=counts.columns, copy=False),
@@ -187,26 +194,42 @@ def fit_baseline(
     )
 
 
+#: A dispersion estimate that outages in the history do not inflate, per column of a
+#: block: called with the counts, the residuals ``y - mu``, ``mu**2``,
+#: ``max(mu, MIN_MEAN)`` and the buckets taken as normal so far.
+RobustDispersion = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                            np.ndarray]
+
+
 def _fit_columns(y: np.ndarray, mean_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                 block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 block: int, robust: RobustDispersion, robust_passes: int,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Baseline, normal buckets, dispersion and variance inflation of a block of columns.
 
     `mean_of(y, normal)` is the mean model (seasonal or rolling). Each pass estimates the
     mean from the normal buckets, the dispersion around it, and masks the buckets (and
     their neighbours) more than :data:`MASK_Z` standard deviations high.
+
+    Before any masking, the outages of the history would inflate a moment estimate of the
+    dispersion and with it hide themselves: the first `robust_passes` passes take it from
+    `robust`, the last one by moments (:func:`_dispersion`) on the normal buckets. The
+    seasonal methods run one pass with :func:`_trimmed_dispersion`, then one by moments.
+    The rolling method runs :data:`PASSES` with :func:`_pair_dispersion` and then one by
+    moments: the rolling mean of the first pass is raised around an outage, so the first
+    mask misses part of it, and the second, against the mean of the buckets left, takes
+    in more while the dispersion still ignores the outage.
     """
     observed = ~np.isnan(y)
     normal = observed
-    for step in range(PASSES):
+    for step in range(robust_passes + 1):
         mu = mean_of(y, normal)
         resid = y - mu  # NaN where the count is missing
         mu_sq = np.square(mu)
         floor = np.maximum(mu, MIN_MEAN)
-        # Before any masking, the largest residuals (the outages of the history) would
-        # inflate the dispersion and with it hide themselves: the first estimate leaves
-        # out each product's top FIRST_PASS_TRIM of buckets.
-        use = normal & _below_top(resid, floor, FIRST_PASS_TRIM) if step == 0 else normal
-        alpha = _dispersion(y, resid, mu_sq, use)
+        if step < robust_passes:
+            alpha = robust(y, resid, mu_sq, floor, normal)
+        else:
+            alpha = _dispersion(y, resid, mu_sq, normal)
         # Variance under the noise model, max(mu, MIN_MEAN) + alpha mu^2.
         var = np.multiply(alpha, mu_sq)
         var += floor
@@ -434,6 +457,75 @@ def _below_top(resid: np.ndarray, floor: np.ndarray, share: float) -> np.ndarray
     rank = int(np.quantile(np.arange(n), 1.0 - share, method="higher"))
     cut = np.partition(z, rank, axis=0)[rank]
     return z < cut[None, :]
+
+
+def _trimmed_dispersion(y: np.ndarray, resid: np.ndarray, mu_sq: np.ndarray,
+                        floor: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Robust dispersion of the seasonal methods: :func:`_dispersion` on the `normal`
+    buckets without each column's top :data:`FIRST_PASS_TRIM` of them by standardised
+    excess.
+
+    The seasonal mean leaves out a bucket's own day, so an outage does not raise the mean
+    around itself, and with two days of history or more the trimmed share covers an
+    outage of an hour or more.
+    """
+    return _dispersion(y, resid, mu_sq, normal & _below_top(resid, floor, FIRST_PASS_TRIM))
+
+
+def _pair_dispersion(y: np.ndarray, resid: np.ndarray, mu_sq: np.ndarray,
+                     floor: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Robust dispersion of the rolling method, from consecutive buckets.
+
+    With under two days of history an outage can be a large share of the buckets, and it
+    raises the rolling mean around itself: moments of the residuals would take it for
+    noise, however many of the top buckets were left out. Differences of consecutive
+    buckets do not see an outage's level, only its two edges. For independent
+    negative-binomial noise around a slowly moving mean,
+
+    ``E[(y_t - y_{t-1})^2 - y_t - y_{t-1}] = alpha (mu_t^2 + mu_{t-1}^2) ~ 2 alpha E[y_t y_{t-1}]``
+
+    which needs no mean, so the buckets of an outage count as noise at the outage's own
+    level. Pairs whose difference is more than :data:`MASK_Z` standard deviations from
+    zero (variance ``y_t + y_{t-1} + 2 alpha y_t y_{t-1}``) are left out, as the mask
+    leaves out buckets. The estimate starts from Poisson noise (``alpha = 0``) and a pair once
+    kept stays kept, so the pairs kept only grow and the iteration ends when the estimate
+    takes in no further pair: the edges of outages, many standard deviations out, stay
+    out.
+
+    Differences see only the noise that changes from one bucket to the next, not bursts
+    that last a while: the estimate only decides the masks, and the last pass
+    re-estimates the dispersion by moments on the normal buckets. It depends on the
+    counts alone: `resid`, `mu_sq`, `floor` and `normal` (see :data:`RobustDispersion`)
+    are not needed.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Counts, time along axis 0 (NaN = missing; pairs with a missing bucket are left out).
+
+    Returns
+    -------
+    np.ndarray
+        ``alpha`` per column, in ``[0, 100]`` as :func:`_dispersion`.
+    """
+    step = np.diff(y, axis=0)
+    total = y[1:] + y[:-1]
+    cross = 2.0 * y[1:] * y[:-1]
+    excess = np.square(step) - total
+    known = ~np.isnan(excess)
+    bound = np.abs(step)
+    bound[~known] = np.inf
+    alpha = np.zeros(y.shape[1])
+    kept = np.zeros_like(known)
+    while True:
+        # Kept pairs stay kept, so that the loop ends even at the last bit of a float.
+        within = kept | (bound <= MASK_Z * np.sqrt(total + alpha * cross + 0.25))
+        if np.array_equal(within, kept):
+            return alpha
+        kept = within
+        num = np.where(kept, excess, 0.0).sum(axis=0)
+        den = np.where(kept, cross, 0.0).sum(axis=0)
+        alpha = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0.0, 100.0)
 
 
 def _dispersion(y: np.ndarray, resid: np.ndarray, mu_sq: np.ndarray,

@@ -27,6 +27,8 @@ from spikes.incidents import incident_rows
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
 
 PROGRESS_MIN_PRODUCTS = 50
+#: Known products named in the error about unknown ones.
+KNOWN_SHOWN = 5
 #: Fewest products per worker process for which ``jobs > 1`` is worth a process.
 MIN_PRODUCTS_PER_JOB = 50
 #: Chunks per worker process (smaller chunks balance the load and move the progress bar).
@@ -245,10 +247,15 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     -------
     pd.DataFrame
         Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
+
+    Raises
+    ------
+    SpikesInputError
+        If `products` names a product that is not in the data.
     """
     config = config or scored.config
-    wanted = ([str(c) for c in scored.data.counts.columns] if products is None
-              else [str(p) for p in products])
+    known = [str(c) for c in scored.data.counts.columns]
+    wanted = known if products is None else _known_products(products, known)
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     jobs = min(max(1, int(jobs)), len(wanted) // MIN_PRODUCTS_PER_JOB)
     # Fork only where it is the platform's own default (Linux): macOS system libraries
@@ -262,6 +269,28 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     incidents = pd.DataFrame(rows).astype({c: t for c, t in INCIDENT_DTYPES.items()
                                            if c != "event_id"})
     return assign_events(incidents, config.event_window)
+
+
+def _known_products(products: Iterable[str], known: list[str]) -> list[str]:
+    """`products` as the strings that name them in incidents, all of them in `known`.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the products that are not in `known`.
+    """
+    wanted = [str(p) for p in products]
+    present = set(known)
+    unknown = list(dict.fromkeys(p for p in wanted if p not in present))
+    if unknown:
+        shown = ", ".join(map(repr, known[:KNOWN_SHOWN])) + (", ..." if len(known) > KNOWN_SHOWN
+                                                            else "")
+        raise SpikesInputError(
+            f"unknown product{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}: the data has {len(known)} "
+            f"product{'' if len(known) == 1 else 's'}" + (f" ({shown})" if known else "")
+        )
+    return wanted
 
 
 #: What forked workers read: set by the parent just before it forks (see below).
@@ -414,7 +443,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
         series = counts[product]
         seen = series.dropna()
         latest = seen.index[-1] if len(seen) else counts.index[-1]
-        own = incidents[incidents["product"] == product] if len(incidents) else incidents
+        # Incidents name products by str(label), whatever the type of the column label.
+        own = incidents[incidents["product"] == str(product)] if len(incidents) else incidents
         ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
         surprise = float(tail.at[latest, product]) if tail is not None else 0.0
         if len(ongoing):

@@ -75,3 +75,29 @@ def test_band_contains_most_normal_counts(quiet_counts: pd.DataFrame) -> None:
     lower, upper = base.band(0.95)
     inside = (quiet_counts >= lower) & (quiet_counts <= upper)
     assert inside.to_numpy().mean() > 0.9
+
+
+@pytest.mark.parametrize(("start", "length"), [(264, 24), (126, 36), (0, 24)])
+def test_short_history_masks_an_outage_of_hours(start: int, length: int) -> None:
+    # One day of Poisson(20) (rolling baseline) with 2 or 3 hours at five times the level,
+    # at the end, in the middle and at the start: far more than the 2 % of buckets that
+    # a trimmed first dispersion estimate would leave out.
+    index = pd.date_range("2026-01-05", periods=288, freq="5min", tz="UTC")
+    rng = np.random.default_rng(0)
+    clean = pd.DataFrame({"p0": rng.poisson(20.0, len(index)).astype(float)}, index=index)
+    base = fit_baseline(with_outage(clean, "p0", start, length, ratio=5.0), BUCKET)
+    outage = slice(start, start + length)
+    assert base.method == "rolling"
+    assert not base.normal["p0"].iloc[outage].any()
+    assert np.allclose(base.expected["p0"].iloc[outage], 20.0, rtol=0.25)
+    assert base.dispersion["p0"] < 0.02
+
+
+def test_dispersion_tracks_noise_in_a_short_history() -> None:
+    calm = fit_baseline(diurnal_counts(days=2, dispersion=0.001, seed=1).iloc[:432], BUCKET)
+    bursty = fit_baseline(diurnal_counts(days=2, dispersion=0.3, seed=1).iloc[:432], BUCKET)
+    assert calm.method == bursty.method == "rolling"
+    assert calm.dispersion["p0"] < 0.03
+    assert bursty.dispersion["p0"] == pytest.approx(0.3, rel=0.35)
+    # Only the upper tail of the noise is masked, not whole stretches of it.
+    assert bursty.normal["p0"].mean() > 0.9

@@ -1,0 +1,83 @@
+"""Pipeline: short histories end to end, product status, product selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.errors import SpikesInputError
+from spikes.pipeline import analyze, find_incidents, product_status, score_reports
+from tests.conftest import as_data, diurnal_counts
+
+
+def _poisson(days: float, seed: int = 0, columns: tuple[object, ...] = ("A",)) -> pd.DataFrame:
+    """Seeded Poisson(10) counts in 5-minute buckets, one column per label."""
+    index = pd.date_range("2026-01-05", periods=int(days * 288), freq="5min", tz="UTC")
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: rng.poisson(10, len(index)).astype(float) for c in columns},
+                        index=index)
+
+
+def test_short_history_finds_an_ongoing_outage_of_two_hours() -> None:
+    # One day of history (rolling baseline), the last 2 h at five times the usual level.
+    counts = _poisson(1)
+    counts.iloc[-24:, 0] = 50.0
+    analysis = analyze(as_data(counts))
+    assert len(analysis.incidents) == 1
+    incident = analysis.incidents.iloc[0]
+    assert bool(incident["ongoing"])
+    assert counts.index[-26] <= incident["onset"] <= counts.index[-22]
+    status = product_status(analysis).iloc[0]
+    assert status["status"] == "outage" and status["incidents"] == 1
+
+
+@pytest.mark.parametrize(("days", "start", "length"), [(0.5, 72, 12), (0.25, 24, 24),
+                                                        (1.5, 200, 36)])
+def test_short_history_finds_an_outage_mid_series(days: float, start: int,
+                                                  length: int) -> None:
+    # 1 h in 12 h, 2 h in 6 h, 3 h in 36 h, each at five times the usual level.
+    counts = _poisson(days)
+    counts.iloc[start : start + length, 0] = 50.0
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) == 1
+    assert counts.index[start - 2] <= incidents["onset"].iloc[0] <= counts.index[start + 2]
+    assert not bool(incidents["ongoing"].iloc[0])
+
+
+@pytest.mark.parametrize("days", [0.25, 1, 1.9])
+def test_quiet_short_history_has_no_incident(days: float) -> None:
+    # Overdispersed counts with a day/night cycle and no outage, five products.
+    counts = diurnal_counts(days=2, products=5, seed=11).iloc[: int(days * 288)]
+    analysis = analyze(as_data(counts))
+    assert analysis.baseline.method == "rolling"
+    assert analysis.incidents.empty
+
+
+def test_status_of_products_with_non_string_labels() -> None:
+    counts = _poisson(1, columns=(1, 2))
+    counts.iloc[-12:, 0] = 50.0
+    analysis = analyze(as_data(counts))
+    assert analysis.incidents["product"].tolist() == ["1"]
+    status = product_status(analysis).set_index("product")
+    assert status.loc["1", "status"] == "outage"
+    assert status.loc["1", "incidents"] == 1
+    assert status.loc["1", "current_onset"] == analysis.incidents["onset"].iloc[0]
+    assert status.loc["2", "status"] == "normal" and status.loc["2", "incidents"] == 0
+
+
+def test_find_incidents_of_chosen_products() -> None:
+    counts = _poisson(1, columns=("A", "B", 3))
+    counts.iloc[-12:, 0] = 50.0
+    counts.iloc[-12:, 2] = 50.0
+    scored = score_reports(as_data(counts))
+    assert find_incidents(scored, products=["B"]).empty
+    assert find_incidents(scored, products=[3])["product"].tolist() == ["3"]
+
+
+def test_find_incidents_names_unknown_products() -> None:
+    scored = score_reports(as_data(_poisson(0.5, columns=("A", "B"))))
+    with pytest.raises(SpikesInputError, match=r"unknown products 'Nope', 'Gone'.*'A', 'B'"):
+        find_incidents(scored, products=["A", "Nope", "Gone", "Nope"])
+    with pytest.raises(SpikesInputError, match=r"unknown product 'a':"):
+        find_incidents(scored, products=["a"])
