@@ -276,13 +276,16 @@ def render_overview(ctx: dash.ViewContext) -> None:
     status = st.session_state["_status"]
     counts = status["status"].value_counts()
     latest = analysis.data.counts.index[-1]
-    cols = st.columns([1, 1, 1, 1, 1.4])
+    cols = st.columns([1, 1, 1, 1, 1, 1.4])
     cols[0].metric("Outage", int(counts.get("outage", 0)), border=True)
-    cols[1].metric("Elevated", int(counts.get("elevated", 0)), border=True)
-    cols[2].metric("Normal", int(counts.get("normal", 0)), border=True)
-    cols[3].metric("Incidents in data", len(analysis.incidents), border=True)
+    cols[1].metric("Recovering", int(counts.get("recovering", 0)), border=True,
+                   help="The outage ended less than merge_gap ago: a new rise now would "
+                        "still be the same incident.")
+    cols[2].metric("Elevated", int(counts.get("elevated", 0)), border=True)
+    cols[3].metric("Normal", int(counts.get("normal", 0)), border=True)
+    cols[4].metric("Incidents in data", len(analysis.incidents), border=True)
     latest = pd.Timestamp(latest).tz_convert(ctx.tz)
-    cols[4].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
+    cols[5].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
                    border=True)
     table = dash.overview_table(analysis, ctx.tz, status=status)
     st.subheader("Products, on fire first")

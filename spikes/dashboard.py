@@ -49,10 +49,13 @@ __all__ = [
     "product_figure",
 ]
 
-#: Colour of each product status (red = outage, amber = elevated, green = normal).
-STATUS_COLORS = {"outage": "#d62728", "elevated": "#f28e2b", "normal": "#2ca02c"}
+#: Colour of each product status (red = outage, pink = recovering, amber = elevated, green =
+#: normal).
+STATUS_COLORS = {"outage": "#d62728", "recovering": "#e377c2", "elevated": "#f28e2b",
+                 "normal": "#2ca02c"}
 #: Status as shown in tables, with a coloured marker that survives copy and paste.
-STATUS_LABELS = {"outage": "● outage", "elevated": "● elevated", "normal": "● normal"}
+STATUS_LABELS = {"outage": "● outage", "recovering": "● recovering", "elevated": "● elevated",
+                 "normal": "● normal"}
 #: Fill of an incident by severity.
 SEVERITY_COLORS = {"minor": "#f2b134", "major": "#f07b3f", "critical": "#d62728"}
 REPORTS_COLOR = "#1f4e79"

@@ -35,6 +35,8 @@ MIN_PRODUCTS_PER_JOB = 50
 CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
 SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio")
+#: Product states, worst first (see :func:`product_status`).
+STATUS_ORDER = ("outage", "recovering", "elevated", "normal")
 STATUS_COLUMNS = [
     "product",
     "status",
@@ -418,9 +420,11 @@ def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
 def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.DataFrame:
     """Each product's state at its latest bucket with data, worst first.
 
-    ``outage`` when an incident is ongoing; ``elevated`` when the latest bucket is
-    improbably high (tail surprise >= `elevated_surprise`, i.e. p <= 1 %) without an
-    incident; ``normal`` otherwise.
+    ``outage`` when an incident is ongoing; ``recovering`` when the last incident ended
+    less than ``merge_gap`` before the latest bucket (reports are back down, but a rise
+    now would still be the same incident: one quiet bucket does not end an outage);
+    ``elevated`` when the latest bucket is improbably high (tail surprise >=
+    `elevated_surprise`, i.e. p <= 1 %) without an incident; ``normal`` otherwise.
 
     Parameters
     ----------
@@ -432,7 +436,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
     Returns
     -------
     pd.DataFrame
-        Columns :data:`STATUS_COLUMNS`, outages first, then elevated, then by product.
+        Columns :data:`STATUS_COLUMNS`, in the order of :data:`STATUS_ORDER`, then by
+        product. ``current_onset`` is the onset of the outage going on or recovering.
     """
     counts = analysis.data.counts
     expected = analysis.baseline.expected
@@ -447,8 +452,12 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
         own = incidents[incidents["product"] == str(product)] if len(incidents) else incidents
         ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
         surprise = float(tail.at[latest, product]) if tail is not None else 0.0
+        gap = pd.Timedelta(analysis.config.for_product(str(product)).merge_gap)
+        recent = own[own["end"] >= latest - gap] if len(own) else own
         if len(ongoing):
             status = "outage"
+        elif len(recent):
+            status, ongoing = "recovering", recent
         elif surprise >= elevated_surprise:
             status = "elevated"
         else:
@@ -465,9 +474,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
                 "incidents": len(own),
             }
         )
-    order = {"outage": 0, "elevated": 1, "normal": 2}
     table = pd.DataFrame(rows, columns=STATUS_COLUMNS)
-    table["_rank"] = table["status"].map(order)
+    table["_rank"] = table["status"].map({s: i for i, s in enumerate(STATUS_ORDER)})
     return table.sort_values(["_rank", "product"]).drop(columns="_rank").reset_index(drop=True)
 
 

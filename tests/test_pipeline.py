@@ -81,3 +81,20 @@ def test_find_incidents_names_unknown_products() -> None:
         find_incidents(scored, products=["A", "Nope", "Gone", "Nope"])
     with pytest.raises(SpikesInputError, match=r"unknown product 'a':"):
         find_incidents(scored, products=["a"])
+
+
+def test_one_quiet_bucket_at_the_end_makes_an_outage_recovering_not_over() -> None:
+    counts = _poisson(7)
+    counts.iloc[-24:, 0] = 50.0
+    going = product_status(analyze(as_data(counts))).iloc[0]
+    assert going["status"] == "outage"
+    counts.iloc[-1, 0] = 12.0  # the latest bucket back to the usual level
+    analysis = analyze(as_data(counts))
+    incident = analysis.incidents.iloc[-1]
+    assert not bool(incident["ongoing"])
+    status = product_status(analysis).iloc[0]
+    assert status["status"] == "recovering"
+    assert status["current_onset"] == incident["onset"] == going["current_onset"]
+    counts.iloc[-13:, 0] = 10.0  # back to normal for an hour (merge_gap): over
+    assert product_status(analyze(as_data(counts))).iloc[0]["status"] in ("normal",
+                                                                          "elevated")
