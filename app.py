@@ -276,7 +276,7 @@ def render_overview(ctx: dash.ViewContext) -> None:
     status = st.session_state["_status"]
     counts = status["status"].value_counts()
     latest = analysis.data.counts.index[-1]
-    cols = st.columns([1, 1, 1, 1, 1, 1.4])
+    cols = st.columns([1, 1.15, 1, 1, 1.15, 1.9])
     cols[0].metric("Outage", int(counts.get("outage", 0)), border=True)
     cols[1].metric("Recovering", int(counts.get("recovering", 0)), border=True,
                    help="The outage ended less than merge_gap ago: a new rise now would "
