@@ -27,12 +27,10 @@ Rules worth knowing
   day-first and month-first read every date, the reading whose dates lie closer
   together is taken (dotted dates are always day first). Times with an offset are
   converted to UTC. Naive times are UTC unless ``tz`` names an IANA time zone; they are
-  then localised
-  with daylight saving time: a wall time that occurs twice (autumn) is read from the
-  order of each product's rows (oldest or newest first), else the earliest
-  (summer-time) instant is taken;
-  a wall time that does not exist (spring) is shifted forward to the first valid
-  instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
+  then localised with daylight saving time: a wall time that occurs twice (autumn) is
+  read from the order of each product's rows (oldest or newest first), else the
+  earliest (summer-time) instant is taken; a wall time that does not exist (spring) is
+  shifted forward to the first valid instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
   ``today`` and year-day-month orders (``2024-13-01``) are not dates.
 * Counts may be fractional (a pre-aggregated or sampled export); they must be finite,
   non-negative and at most :data:`MAX_COUNT`. Digit groups are understood (``"1,234"``,
@@ -747,7 +745,7 @@ def _utf8_chunks(name: str, stream: IO[bytes], block_bytes: int) -> Iterator[byt
             if not more:
                 break
             first += more
-        cr_only = _lf_lines(first[:65536])
+        cr_only = _cr_line_ends(first[:65536])
         while first:
             yield first.replace(b"\r", b"\n") if cr_only else first
             first = decode(source.read(block_bytes))
@@ -870,7 +868,7 @@ def _decode(name: str, data: bytes | mmap.mmap) -> tuple[bytes | mmap.mmap, int]
             data = bytes(data).decode(encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise SpikesInputError(f"cannot read {name!r}: invalid UTF-16 text") from exc
-    if _lf_lines(bytes(data[:65536])):
+    if _cr_line_ends(bytes(data[:65536])):
         data = bytes(data).replace(b"\r", b"\n")
     return data, 3 if data[:3] == b"\xef\xbb\xbf" else 0
 
@@ -913,7 +911,7 @@ _CP1252_BYTES = "spikes.cp1252-bytes"
 codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 
 
-def _lf_lines(head: bytes) -> bool:
+def _cr_line_ends(head: bytes) -> bool:
     """Whether text whose start is `head` ends its lines with a bare CR (classic Mac
     OS, Excel's "CSV (Macintosh)"): then every CR is turned into a LF."""
     return b"\r" in head and b"\n" not in head
