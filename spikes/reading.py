@@ -30,8 +30,9 @@ Rules worth knowing
   then localised with daylight saving time: a wall time that occurs twice (autumn) is
   read from the order of each product's rows (oldest or newest first), else the
   earliest (summer-time) instant is taken; a wall time that does not exist (spring) is
-  shifted forward to the first valid instant. The output dtype is ``datetime64[us, UTC]``. Words such as ``now`` or
-  ``today`` and year-day-month orders (``2024-13-01``) are not dates.
+  shifted forward to the first valid instant. The output dtype is
+  ``datetime64[us, UTC]``. Words such as ``now`` or ``today`` and year-day-month orders
+  (``2024-13-01``) are not dates.
 * Counts may be fractional (a pre-aggregated or sampled export); they must be finite,
   non-negative and at most :data:`MAX_COUNT`. Digit groups are understood (``"1,234"``,
   ``1 234``, ``1'234``; ``1.234,5`` in a file with a decimal comma).
