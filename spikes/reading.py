@@ -23,7 +23,9 @@ Rules worth knowing
 * Timestamps: ISO-8601 (any offset, ``Z``, mixed offsets in one column), common
   day/month formats (``01/31/2024 13:00``, ``31.01.2024 13:00``, ``1/31/2024 1:00 PM``),
   month names (``Jan 31, 2024 1:00 PM``, ``31-Jan-2024 13:00``), Unix epoch seconds,
-  milli-, micro- or nanoseconds, and spreadsheet serial days (``45355.5``). Where both
+  milli-, micro- or nanoseconds, and spreadsheet serial days (``45355.5``); a zone after
+  the time may be an offset (``UTC+1``) or an unambiguous abbreviation (``EST``, ``CET``:
+  :data:`ZONE_ABBREVIATIONS`). Where both
   day-first and month-first read every date, the reading whose dates lie closer
   together is taken (dotted dates are always day first). Times with an offset are
   converted to UTC. Naive times are UTC unless ``tz`` names an IANA time zone; they are
@@ -165,6 +167,11 @@ _EXTRA_DATE_FORMATS = (
     "%m/%d/%Y",
     "%d/%m/%Y",
     "%d.%m.%Y",
+    "%m/%d/%Y %I:%M%p",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%d/%m/%y %H:%M",
+    "%d.%m.%y %H:%M",
     # Month names, as spreadsheets and web consoles write them ("Nov 27, 2026 4:05 PM").
     "%b %d, %Y %I:%M %p",
     "%b %d, %Y %I:%M:%S %p",
@@ -210,6 +217,18 @@ _EXCEL_EPOCH_DAY = 25_569.0  # serial day of 1970-01-01 (day 0 = 1899-12-30)
 _EPOCH_SCALES = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3), (-1.0, 1e6))
 _LINE_BREAK = re.compile(rb"[\r\n]")
 _LISTED_COLUMNS = 12  # column names an error message lists
+ZONE_ABBREVIATIONS = {
+    "EST": "-05:00", "EDT": "-04:00", "CDT": "-05:00", "MST": "-07:00", "MDT": "-06:00",
+    "PST": "-08:00", "PDT": "-07:00", "AKST": "-09:00", "AKDT": "-08:00", "HST": "-10:00",
+    "WET": "+00:00", "WEST": "+01:00", "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00",
+    "EET": "+02:00", "EEST": "+03:00", "MSK": "+03:00", "JST": "+09:00", "KST": "+09:00",
+    "AEST": "+10:00", "AEDT": "+11:00", "NZST": "+12:00", "NZDT": "+13:00",
+}
+"""Zone abbreviations after a time read as their UTC offsets; ambiguous ones (``CST``:
+US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time is
+rejected as not a date unless ``tz`` says where it is."""
+_ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
+                      + r")$")
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
@@ -1524,7 +1543,7 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
                           formats: list[str] | None = None,
                           groups: np.ndarray | None = None) -> np.ndarray:
     """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
-    s = text.str.strip().str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
+    s = _zone_suffixes(text.str.strip())
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
     out = np.full(len(s), np.datetime64("NaT", "us"))
     if aware.any():
@@ -1537,6 +1556,26 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
     return out
+
+
+def _zone_suffixes(s: pd.Series) -> pd.Series:
+    """Zones written after the time as UTC offsets: ``UTC`` and ``GMT`` as ``Z``,
+    ``UTC+1`` and ``GMT-05:30`` as ``+01:00`` and ``-05:30``, and the abbreviations of
+    :data:`ZONE_ABBREVIATIONS` as their offsets (``EST`` as ``-05:00``). Looked for only
+    when the values of a sample end in letters or such an offset."""
+    sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
+    if not sample.str.contains(r"[A-Za-z]$|(?:UTC|GMT)[+-]", regex=True, na=False,
+                               case=False).any():
+        return s
+
+    def offset(match: re.Match[str]) -> str:
+        return f"{match['sign']}{int(match['hours']):02d}:{match['minutes'] or '00'}"
+
+    s = s.str.replace(r"\s*(?:UTC|GMT)(?P<sign>[+-])(?P<hours>\d{1,2}):?(?P<minutes>\d{2})?$",
+                      offset, regex=True, case=False)
+    s = s.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
+    return s.str.replace(_ZONE_ABBREVIATION, lambda m: ZONE_ABBREVIATIONS[m[1].upper()],
+                         regex=True)
 
 
 def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool,

@@ -862,3 +862,26 @@ def test_product_option_picks_that_column_of_a_wide_file(tmp_path):
     assert raw.table["product"].tolist() == ["teams", "teams"]
     assert raw.table["reports"].tolist() == [2.0, 4.0]
     assert raw.ignored == ("'w.csv': Outlook",)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-03-04 00:00 EST", "2024-03-04 05:00"),
+        ("2024-03-04 06:00 CEST", "2024-03-04 04:00"),
+        ("2024-03-04 00:00 UTC+1", "2024-03-03 23:00"),
+        ("2024-03-04 00:00 GMT-05:30", "2024-03-04 05:30"),
+        ("3/4/24 13:00", "2024-03-04 13:00"),
+        ("03/04/2024 1:15PM", "2024-03-04 13:15"),
+    ],
+)
+def test_zones_two_digit_years_and_joined_pm(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_an_ambiguous_zone_abbreviation_is_not_guessed(tmp_path):
+    text = "timestamp,product\n2024-03-04 00:00 CST,A\n2024-03-04 00:05 EST,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc("2024-03-04 05:05")
+    assert raw.rejected[["line", "reason"]].values.tolist() == [[2, "is not a date"]]
