@@ -168,8 +168,14 @@ _EXTRA_DATE_FORMATS = (
     "%d/%m/%Y",
     "%d.%m.%Y",
     "%m/%d/%Y %I:%M%p",
+    "%m/%d/%Y %I:%M:%S.%f %p",
     "%m/%d/%y %H:%M",
     "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %I:%M%p",
+    # 12-hour times with a zone (after _zone_suffixes: "01:15 PM-05:00", "01:15 PMZ").
+    "%m/%d/%Y %I:%M %p%z",
+    "%Y-%m-%d %I:%M %p%z",
+    "%d/%m/%Y %I:%M %p%z",
     "%d/%m/%y %H:%M",
     "%d.%m.%y %H:%M",
     # Month names, as spreadsheets and web consoles write them ("Nov 27, 2026 4:05 PM").
@@ -229,10 +235,14 @@ US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time
 rejected as not a date unless ``tz`` says where it is."""
 _ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
                       + r")$")
+_SERIAL_SNAP_US = 10e6  # serial times within 10 s of whole minutes are whole minutes
+_COMPACT_DATES = (19_000_101.0, 21_001_231.0)  # yyyymmdd numbers, 1900 to 2100
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
 _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
-_AWARE_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_AWARE_RE = (r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
+             r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_SECONDS_COMMA = r"(\d:\d{2}:\d{2}),(\d+)"
 
 
 # --------------------------------------------------------------------------- public API
@@ -1505,8 +1515,15 @@ def _timestamps(
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
-        values = _parse_timestamp_text(column.to_pandas(), tz, dayfirst=dayfirst,
-                                       formats=formats, groups=groups)
+        text = column.to_pandas()
+        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        if np.count_nonzero(~np.isnan(numbers)) > text.notna().sum() // 2:
+            # Mostly numbers (epoch times, serial days) with a stray word ("N/A"): the
+            # numbers are read as such and only the words rejected.
+            values = _epoch(numbers)
+        else:
+            values = _parse_timestamp_text(text, tz, dayfirst=dayfirst, formats=formats,
+                                           groups=groups)
     bad = np.isnat(values)
     reason = np.zeros(len(values), dtype=np.int8)
     if bad.any():
@@ -1520,10 +1537,13 @@ def _timestamps(
 
 def _epoch(numbers: np.ndarray) -> np.ndarray:
     """Numeric timestamps: Unix epoch seconds, milli-, micro- or nanoseconds by their
-    size, or spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
-    would otherwise fall on 1 January 1970)."""
+    size, spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
+    would otherwise fall on 1 January 1970), or dates written ``20240305``."""
     finite = numbers[np.isfinite(numbers)]
     size = float(np.median(np.abs(finite))) if len(finite) else 0.0
+    if _COMPACT_DATES[0] <= size <= _COMPACT_DATES[1] and _compact_dates(finite):
+        text = pd.Series(numbers).map(lambda v: f"{v:.0f}" if np.isfinite(v) else None)
+        return _to_datetime(text, "%Y%m%d", utc=False)
     offset, unit = 0.0, 1.0
     if EXCEL_SERIALS[0] <= size <= EXCEL_SERIALS[1]:
         # Serials are written with a few decimals: rounded to the second.
@@ -1533,17 +1553,29 @@ def _epoch(numbers: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         micros = (numbers - offset) * scale
         ok = np.isfinite(micros) & (np.abs(micros) < 1e16)
+        if unit > 1 and ok.any():
+            # Serials with four decimals (8.6 s): on whole minutes when all lie near one.
+            minutes = np.round(micros[ok] / 60e6) * 60e6
+            if np.all(np.abs(micros[ok] - minutes) <= _SERIAL_SNAP_US):
+                unit = 60e6
         micros = np.where(ok, np.round(micros / unit) * unit, 0).astype(np.int64)
     values = micros.astype("datetime64[us]")
     values[~ok] = np.datetime64("NaT")
     return values
 
 
+def _compact_dates(values: np.ndarray) -> bool:
+    """Whether whole numbers are dates written ``yyyymmdd`` (``20240301``)."""
+    whole = np.all(values == np.round(values))
+    month, day = (values // 100) % 100, values % 100
+    return bool(whole and np.all((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)))
+
+
 def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
                           formats: list[str] | None = None,
                           groups: np.ndarray | None = None) -> np.ndarray:
     """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
-    s = _zone_suffixes(text.str.strip())
+    s = _zone_suffixes(text.str.strip(), tz)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
     out = np.full(len(s), np.datetime64("NaT", "us"))
     if aware.any():
@@ -1558,12 +1590,17 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
     return out
 
 
-def _zone_suffixes(s: pd.Series) -> pd.Series:
+def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
     """Zones written after the time as UTC offsets: ``UTC`` and ``GMT`` as ``Z``,
     ``UTC+1`` and ``GMT-05:30`` as ``+01:00`` and ``-05:30``, and the abbreviations of
-    :data:`ZONE_ABBREVIATIONS` as their offsets (``EST`` as ``-05:00``). Looked for only
-    when the values of a sample end in letters or such an offset."""
+    :data:`ZONE_ABBREVIATIONS` as their offsets (``EST`` as ``-05:00``); with `tz`, other
+    abbreviations (the ambiguous ``CST``) are dropped: the time is local to `tz`. Also a
+    decimal comma in the seconds (``00:00:00,123``, ISO 8601 allows it) becomes a point.
+    Looked for only when the values of a sample end in letters or such an offset (or
+    hold such a comma)."""
     sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
+    if sample.str.contains(r"\d:\d{2}:\d{2},\d", regex=True, na=False).any():
+        s = s.str.replace(_SECONDS_COMMA, r"\1.\2", regex=True)
     if not sample.str.contains(r"[A-Za-z]$|(?:UTC|GMT)[+-]", regex=True, na=False,
                                case=False).any():
         return s
@@ -1574,8 +1611,11 @@ def _zone_suffixes(s: pd.Series) -> pd.Series:
     s = s.str.replace(r"\s*(?:UTC|GMT)(?P<sign>[+-])(?P<hours>\d{1,2}):?(?P<minutes>\d{2})?$",
                       offset, regex=True, case=False)
     s = s.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
-    return s.str.replace(_ZONE_ABBREVIATION, lambda m: ZONE_ABBREVIATIONS[m[1].upper()],
-                         regex=True)
+    s = s.str.replace(_ZONE_ABBREVIATION, lambda m: ZONE_ABBREVIATIONS[m[1].upper()],
+                      regex=True)
+    if tz is not None:
+        s = s.str.replace(r"\s+(?!AM$|PM$)[A-Z]{3,5}$", "", regex=True)
+    return s
 
 
 def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool,

@@ -885,3 +885,39 @@ def test_an_ambiguous_zone_abbreviation_is_not_guessed(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text))
     assert raw.table["timestamp"].tolist() == utc("2024-03-04 05:05")
     assert raw.rejected[["line", "reason"]].values.tolist() == [[2, "is not a date"]]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "tz", "expected"),
+    [
+        ("03/01/2024 01:15 PM EST", None, "2024-03-01 18:15"),
+        ("2024-03-01 01:15 PM UTC", None, "2024-03-01 13:15"),
+        ("3/1/24 1:15PM", None, "2024-03-01 13:15"),
+        ("2024-03-01 00:00 CST", "America/Chicago", "2024-03-01 06:00"),
+        ("03/01/2024 12:00:00.123 AM", None, "2024-03-01 00:00:00.123"),
+        ("2024-03-01T00:00:00,123Z", None, "2024-03-01 00:00:00.123"),
+    ],
+)
+def test_twelve_hour_times_zones_and_comma_seconds(tmp_path, stamp, tz, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f'timestamp,product\n"{stamp}",A\n'), tz=tz)
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_numeric_timestamps_with_a_stray_word_reject_only_the_word(tmp_path):
+    text = "timestamp,product\n1709596800,A\nN/A,A\n1709597100,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc("2024-03-05 00:00", "2024-03-05 00:05")
+    assert raw.rejected[["line", "value"]].values.tolist() == [[3, "N/A"]]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["20240301", "20240302"], ["2024-03-01", "2024-03-02"]),        # yyyymmdd
+        (["45356.0", "45356.0104"], ["2024-03-05 00:00", "2024-03-05 00:15"]),  # 4 decimals
+    ],
+)
+def test_compact_dates_and_coarse_serials(tmp_path, cells, expected):
+    rows = "".join(f"{c},A\n" for c in cells)
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows))
+    assert raw.table["timestamp"].tolist() == utc(*expected)
