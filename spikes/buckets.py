@@ -121,7 +121,10 @@ def _stream_buckets(
     names: dict[str, None] = {}
     ignored: dict[str, None] = {}
     rows_read, kind = 0, "events"
+    sample: list[RawReports] = []  # the first blocks, for the data's own spacing
     for block in read_report_blocks(sources, **read_options):
+        if _rows(sample) < _SAMPLE_ROWS:
+            sample.append(block)
         rows_read += block.rows_read
         kind = block.kind
         names.update(dict.fromkeys(block.sources))
@@ -155,10 +158,12 @@ def _stream_buckets(
         ignored=tuple(ignored),
     )
     data = to_buckets(raw, size)
-    if bucket is None:  # the rows behind the summed cells, as to_buckets counts them
-        counts = data.counts.to_numpy(dtype=float)
-        data = replace(data, repeated=_repeated_rows(raw, cells.rows_added, counts))
-    return data
+    # The rows behind the summed cells, counted as to_buckets counts a table's rows.
+    counts = data.counts.to_numpy(dtype=float)
+    repeated = _repeated_rows(raw, cells.rows_added, counts, size,
+                              sample=_joined(sample, kind, names) if sample else raw,
+                              spacing=size if bucket is None else None)
+    return replace(data, repeated=repeated)
 
 
 def _rows(blocks: list[RawReports]) -> int:
@@ -370,7 +375,9 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     reports = raw.table["reports"].to_numpy(np.float64)
     rows = slots - first
     counts = _grid(column_of[codes] * n_rows + rows, reports, n_rows, len(names), raw.kind)
-    repeated = (_repeated_rows(raw, len(raw.table), counts) if bucket is None else 0)
+    # An inferred bucket is the data's own spacing; a given one is compared with it.
+    repeated = _repeated_rows(raw, len(raw.table), counts, size, sample=raw,
+                              spacing=size if bucket is None else None)
     start = pd.Timestamp(first * step, unit="us", tz="UTC")
     index = pd.date_range(start, periods=n_rows, freq=size, name="timestamp", unit="us")
     return ReportData(
@@ -436,11 +443,20 @@ def _product_categorical(table: pd.DataFrame) -> pd.Series:
     return product.astype("category")
 
 
-def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray) -> int:
-    """Rows of count data beyond one per product and bucket (0 for events, and for
-    rows split by region or category, which add up by design)."""
+def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray,
+                   size: pd.Timedelta, sample: RawReports,
+                   spacing: pd.Timedelta | None = None) -> int:
+    """Rows of count data beyond one per product and bucket, where the bucket is the
+    data's own spacing (`spacing`, or inferred from `sample`); 0 for events, for rows
+    split by region or category (which add up by design) and for buckets coarser than
+    the data's."""
     table = raw.table
     if raw.kind != "counts" or table["region"].count() or table["category"].count():
+        return 0
+    try:
+        if (spacing or infer_bucket(sample)) != size:
+            return 0
+    except SpikesInputError:  # no product with two timestamps: nothing can repeat
         return 0
     return max(input_rows - int(np.count_nonzero(~np.isnan(counts))), 0)
 

@@ -81,8 +81,8 @@ class ReportData:
         As in :class:`RawReports`.
     repeated : int
         Rows of count data without region or category that fell into a bucket their
-        product already had a row in, with the bucket size inferred from the data
-        (their reports are summed): usually a duplicated or overlapping export.
+        product already had a row in, when the bucket is the data's own spacing (their
+        reports are summed): usually a duplicated or overlapping export.
     """
 
     counts: pd.DataFrame

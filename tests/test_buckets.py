@@ -261,7 +261,8 @@ def test_repeated_rows_of_count_data_are_counted(tmp_path, streaming):
     data = load_reports(path, streaming=streaming, block_bytes=60)
     assert data.repeated == 3
     assert data.counts["scrapes"].tolist() == [0, 5, 10, 30, 40, 50, 30, 35, 40]
-    assert load_reports(path, bucket="5min").repeated == 0  # a bucket given: not counted
+    assert load_reports(path, bucket="5min", streaming=streaming, block_bytes=60).repeated == 3
+    assert load_reports(path, bucket="15min").repeated == 0  # coarser: rows add up
     split = tmp_path / "regions.csv"
     split.write_text("timestamp,product,region,reports\n2024-01-01T00:00Z,A,EU,1\n"
                      "2024-01-01T00:00Z,A,US,2\n2024-01-01T00:05Z,A,EU,1\n")
