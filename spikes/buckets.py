@@ -268,8 +268,9 @@ def infer_bucket(raw: RawReports) -> pd.Timedelta:
 
     Raw report events get :data:`EVENTS_BUCKET` (5 minutes), or the coarser resolution
     of their timestamps when all of them (at least :data:`MIN_COARSE_EVENTS` distinct
-    ones) fall on whole days or whole hours: an export with dates only is counted per
-    day, not into one 5-minute bucket a day. For counts, the answer is
+    ones, or ten times as many reports) fall on whole days or whole hours: an export
+    with dates only is counted per day, not into one 5-minute bucket a day. For counts,
+    the answer is
     the most common positive spacing between consecutive distinct timestamps of the
     same product, rounded to whole seconds; gaps and a few irregular rows do not change
     the most common spacing. Above two million rows, up to 50 products (spread over the
@@ -474,7 +475,7 @@ def _codes_and_micros(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _events_bucket(stamps: np.ndarray) -> pd.Timedelta:
     """:data:`EVENTS_BUCKET`, or a day or an hour when every timestamp is a whole one."""
     distinct = np.unique(stamps)
-    if len(distinct) >= MIN_COARSE_EVENTS:
+    if len(distinct) >= MIN_COARSE_EVENTS or len(stamps) >= 10 * MIN_COARSE_EVENTS:
         for size in _COARSE_EVENT_BUCKETS:
             if not (distinct % (size // pd.Timedelta(microseconds=1))).any():
                 return size

@@ -249,6 +249,8 @@ def test_events_with_coarse_timestamps_are_counted_at_their_resolution(step, exp
     assert infer_bucket(raw_table(rows, kind="events")) == pd.Timedelta(expected)
     few = [(t, "A", 1.0) for t in stamps[:5]]  # too few timestamps to tell
     assert infer_bucket(raw_table(few, kind="events")) == pd.Timedelta(minutes=5)
+    many = [(t, "A", 1.0) for t in stamps[:2] for _ in range(60)]  # but many reports
+    assert infer_bucket(raw_table(many, kind="events")) == pd.Timedelta(expected)
 
 
 @pytest.mark.parametrize("streaming", [False, True])
