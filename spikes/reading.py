@@ -592,13 +592,28 @@ def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -
         _check_quotes_closed(text)
     table, n_invalid = _parse_csv(text, layout)
     skipped: list[str] = []
+    # Naive times are in --tz, else in a zone the timestamp column names: "Time (CET)".
+    tz = options.tz or _header_zone(text.header[layout.timestamp])
     if layout.fmt == "wide":
-        frame, rejects, skipped = _wide_rows(text, table, layout, options.tz)
+        frame, rejects, skipped = _wide_rows(text, table, layout, tz)
     else:
-        frame, rejects, _ = _long_rows(text, table, layout, options.tz)
+        frame, rejects, _ = _long_rows(text, table, layout, tz)
     rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
     return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid,
                        _ignored_columns(text, layout) + tuple(skipped))
+
+
+def _header_zone(name: str) -> str | None:
+    """The IANA time zone a column name gives in brackets (``Time (CET)``,
+    ``timestamp [Europe/Berlin]``), if any."""
+    unit = re.search(r"[(\[]\s*([A-Za-z][\w/+-]*)\s*[)\]]\s*$", name)
+    if unit is None:
+        return None
+    try:
+        ZoneInfo(unit[1])
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return unit[1]
 
 
 def _ignored_columns(text: _Text, layout: _Layout) -> tuple[str, ...]:
@@ -1158,7 +1173,8 @@ class _ColumnFinder:
         if not hits and by_words and role in WORD_ALIASES:
             # "report_count", "Number of reports": a name with one of the role's words.
             hits = [i for i, h in enumerate(self.normalised)
-                    if set(re.findall(r"[a-z]+", h)) & WORD_ALIASES[role] and i != exclude]
+                    if set(re.findall(r"[a-z]+", h)) & WORD_ALIASES[role] and i != exclude
+                    and self.bare[i] not in ALIASES["timestamp"]]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(

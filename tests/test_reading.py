@@ -921,3 +921,12 @@ def test_compact_dates_and_coarse_serials(tmp_path, cells, expected):
     rows = "".join(f"{c},A\n" for c in cells)
     raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows))
     assert raw.table["timestamp"].tolist() == utc(*expected)
+
+
+def test_a_zone_in_the_timestamp_column_name_localises_naive_times(tmp_path):
+    text = "Time (CET),product\n2024-01-01 10:00,A\n"
+    path = write(tmp_path, "x.csv", text)
+    assert read_reports(path).table["timestamp"].tolist() == utc("2024-01-01 09:00")
+    assert read_reports(path, tz="UTC").table["timestamp"].tolist() == utc("2024-01-01 10:00")
+    other = write(tmp_path, "y.csv", "Time (count),product\n2024-01-01 10:00,A\n")
+    assert read_reports(other).table["timestamp"].tolist() == utc("2024-01-01 10:00")
