@@ -56,8 +56,9 @@ BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
-                 "count_col", "region_col", "category_col", "product")
+                 "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
+DATE_ORDERS = ("auto", "dmy", "mdy")
 COMMON_ZONES = ("UTC", "America/New_York", "America/Chicago", "America/Los_Angeles",
                 "Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo",
                 "Australia/Sydney")
@@ -126,7 +127,7 @@ def _clean_options(options: dict[str, Any] | None) -> tuple[tuple[str, Any], ...
         value = options.get(key)
         if isinstance(value, str):
             value = value.strip() or None
-        if key == "fmt" and value == "auto":
+        if key in ("fmt", "date_order") and value == "auto":
             value = None
         if value is not None:
             out.append((key, value))
@@ -456,6 +457,8 @@ def render_data(ctx: dash.ViewContext) -> None:
     if len(data.rejected):
         with st.expander(f"{len(data.rejected):,} rejected rows"):
             st.dataframe(data.rejected.head(1000), hide_index=True)
+    for note in data.notes:
+        st.info(note)
     if data.ignored:
         st.caption("Ignored columns (no role in the analysis): " + ", ".join(data.ignored))
     if data.repeated:
@@ -491,8 +494,13 @@ def render_data(ctx: dash.ViewContext) -> None:
         category_col = c8.text_input("Category column", key="opt_category_col")
         product = c9.text_input("Product name (file without product column)",
                                 key="opt_product")
-        time_col = st.text_input("Separate time-of-day column (joined to the timestamp "
-                                 "column's date)", key="opt_time_col")
+        c10, c11 = st.columns([2, 1])
+        time_col = c10.text_input("Separate time-of-day column (joined to the timestamp "
+                                  "column's date)", key="opt_time_col")
+        date_order = c11.selectbox("Date order (--date-order)", DATE_ORDERS,
+                                   key="opt_date_order",
+                                   help="Day/month order of dates such as 01/03/2024; auto: "
+                                        "decided by the dates.")
         submitted = st.form_submit_button("Analyse this file", type="primary")
     if submitted:
         if upload is None:
@@ -501,7 +509,8 @@ def render_data(ctx: dash.ViewContext) -> None:
             st.session_state[UPLOAD_KEY] = {
                 "name": upload.name, "data": upload.getvalue(),
                 "options": dict(fmt=fmt, bucket=bucket, tz=tz, timestamp_col=ts_col,
-                                time_col=time_col, product_col=prod_col, count_col=count_col,
+                                time_col=time_col, date_order=date_order,
+                                product_col=prod_col, count_col=count_col,
                                 region_col=region_col, category_col=category_col,
                                 product=product)}
             st.session_state.pop(ERROR_KEY, None)

@@ -120,6 +120,7 @@ def _stream_buckets(
     rejected: list[pd.DataFrame] = []
     names: dict[str, None] = {}
     ignored: dict[str, None] = {}
+    notes: dict[str, None] = {}
     rows_read, kind = 0, "events"
     sample: list[RawReports] = []  # the first blocks, for the data's own spacing
     for block in read_report_blocks(sources, **read_options):
@@ -129,6 +130,7 @@ def _stream_buckets(
         kind = block.kind
         names.update(dict.fromkeys(block.sources))
         ignored.update(dict.fromkeys(block.ignored))
+        notes.update(dict.fromkeys(block.notes))
         if len(block.rejected):
             rejected.append(block.rejected)
         if cells is None:
@@ -156,6 +158,7 @@ def _stream_buckets(
         rows_read=rows_read,
         sources=tuple(names),
         ignored=tuple(ignored),
+        notes=tuple(notes),
     )
     data = to_buckets(raw, size)
     # The rows behind the summed cells, counted as to_buckets counts a table's rows.
@@ -390,6 +393,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
         rows_read=raw.rows_read,
         sources=raw.sources,
         ignored=raw.ignored,
+        notes=raw.notes,
         repeated=repeated,
     )
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 from spikes.tune import add_tune_parser
 
 FORMATS = ("events", "long", "wide", "single")
+DATE_ORDERS = ("dmy", "mdy")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +39,10 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                                         "(default: inferred; 5min for raw events)")
     group.add_argument("--tz", help="timezone of timestamps without an offset, e.g. "
                                     "America/New_York (default UTC)")
+    group.add_argument("--date-order", choices=DATE_ORDERS, type=str.lower,
+                       help="day/month order of numeric dates such as 01/03/2024: dmy or "
+                            "mdy (default: decided by the dates, with a note when they "
+                            "cannot tell)")
     group.add_argument("--timestamp-col", help="name of the timestamp column")
     group.add_argument("--time-col", help="name of a separate time-of-day column, joined to "
                                           "the date of the timestamp column (found without "
@@ -59,6 +64,7 @@ def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
         fmt=args.fmt,
         timestamp_col=args.timestamp_col,
         time_col=args.time_col,
+        date_order=args.date_order,
         product_col=args.product_col,
         count_col=args.count_col,
         region_col=args.region_col,
@@ -140,6 +146,8 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
     if data.repeated:
         head += (f"\n{_count(data.repeated, 'row')} of count data repeat a product's bucket "
                  "and were added to it: a duplicated or overlapping export?")
+    for note in data.notes:
+        head += f"\nnote: {note}"
     if data.ignored:
         head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"
         if data.kind == "events":

@@ -44,6 +44,9 @@ class RawReports:
     ignored : tuple of str
         Columns of the files that play no role (not the timestamp, product, count,
         region or category), as ``'file': column``, so that nothing is left out unsaid.
+    notes : tuple of str
+        What the reader had to decide without the data telling (e.g. the day/month
+        order of dates that read both ways), as ``'file': note``.
     """
 
     table: pd.DataFrame
@@ -52,6 +55,7 @@ class RawReports:
     rows_read: int = 0
     sources: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class ReportData:
         As in :class:`RawReports`.
     sources : tuple of str
         As in :class:`RawReports`.
-    ignored : tuple of str
+    ignored, notes : tuple of str
         As in :class:`RawReports`.
     repeated : int
         Rows of count data without region or category that fell into a bucket their
@@ -93,6 +97,7 @@ class ReportData:
     rows_read: int = 0
     sources: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     repeated: int = 0
 
     @property

@@ -108,6 +108,9 @@ Format = Literal["events", "long", "wide", "single"]
 FORMATS: tuple[str, ...] = ("events", "long", "wide", "single")
 """Accepted values of ``fmt`` (the CLI's ``--format``)."""
 
+DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
+"""Accepted values of ``date_order`` (the CLI's ``--date-order``)."""
+
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "ts", "date", "datetime", "created_at", "reported_at"),
     "product": ("product", "service", "name", "app"),
@@ -261,6 +264,7 @@ def read_reports(
     tz: str | None = None,
     progress: bool = False,
     time_col: str | None = None,
+    date_order: str | None = None,
 ) -> RawReports:
     """Read report events or counts from one or more CSV files.
 
@@ -287,6 +291,9 @@ def read_reports(
     time_col : str, optional
         A separate time-of-day column, joined to the date in the timestamp column (found
         without it when the header has exactly one ``date`` and one ``time`` column).
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of numeric dates such as ``01/03/2024``. By default the dates
+        decide (see the module notes); where they cannot, ``RawReports.notes`` says so.
 
     Returns
     -------
@@ -310,7 +317,7 @@ def read_reports(
     """
     options = _make_options(
         fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz,
-        time_col,
+        time_col, date_order,
     )
     items = _as_list(sources)
     results = [
@@ -325,6 +332,7 @@ def read_reports(
         rows_read=sum(r.rows_read for r in results),
         sources=tuple(r.name for r in results),
         ignored=tuple(c for r in results for c in r.ignored),
+        notes=tuple(dict.fromkeys(n for r in results for n in r.notes)),
     )
 
 
@@ -342,6 +350,7 @@ def read_report_blocks(
     progress: bool = False,
     block_bytes: int | None = None,
     time_col: str | None = None,
+    date_order: str | None = None,
 ) -> Iterator[RawReports]:
     """Read report files block by block, with bounded memory: the streaming twin of
     :func:`read_reports`.
@@ -357,7 +366,7 @@ def read_report_blocks(
     Parameters
     ----------
     sources, fmt, timestamp_col, product_col, count_col, region_col, category_col, \
-product, tz, time_col
+product, tz, time_col, date_order
         As in :func:`read_reports`.
     progress : bool
         Show a progress bar over the bytes of each file. A file above
@@ -384,7 +393,7 @@ product, tz, time_col
     """
     options = _make_options(
         fmt, timestamp_col, product_col, count_col, region_col, category_col, product, tz,
-        time_col,
+        time_col, date_order,
     )
     size = STREAM_BLOCK_BYTES if block_bytes is None else max(int(block_bytes), 1)
     kinds: dict[str, str] = {}
@@ -459,6 +468,30 @@ class _Options:
     explicit: dict[str, str | None]
     product: str | None
     tz: str | None
+    date_order: str | None = None
+
+
+@dataclass
+class _DateReading:
+    """How one file's text timestamps are read; shared (and filled in) by its blocks, so
+    that one file has one reading of its dates.
+
+    Attributes
+    ----------
+    dayfirst : bool
+        Day before month where nothing else decides (files with ``;`` delimiters).
+    order : {"dmy", "mdy"} or None
+        Day/month order the caller asked for (``date_order``); None lets the dates decide.
+    formats : list of str
+        Formats chosen so far, tried first by the next blocks.
+    notes : list of str
+        What the reader could not decide from the data (an ambiguous day/month order).
+    """
+
+    dayfirst: bool = False
+    order: str | None = None
+    formats: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -474,9 +507,8 @@ class _Layout:
     wide: tuple[int, ...] = ()
     product_name: str | None = None
     time: int | None = None  # a separate time-of-day column joined to the timestamp's date
-    # Date formats of text timestamps chosen so far (by the first block of a streamed
-    # file, used by the next ones): one file, one reading of its dates.
-    date_formats: list[str] = field(default_factory=list, compare=False)
+    # How the file's text dates are read, decided once for all blocks of a file.
+    dates: _DateReading = field(default_factory=lambda: _DateReading(), compare=False)
 
     @property
     def kind(self) -> Literal["events", "counts"]:
@@ -520,6 +552,7 @@ class _FileResult:
     rejected: pd.DataFrame
     rows_read: int
     ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class _Rejects:
@@ -555,6 +588,7 @@ def _make_options(
     product: str | None,
     tz: str | None,
     time_col: str | None = None,
+    date_order: str | None = None,
 ) -> _Options:
     if fmt is not None and fmt not in FORMATS:
         raise SpikesInputError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -575,7 +609,20 @@ def _make_options(
         },
         product=product.strip() if product is not None else None,
         tz=tz,
+        date_order=_check_date_order(date_order),
     )
+
+
+def _check_date_order(order: str | None) -> str | None:
+    """``"dmy"``, ``"mdy"`` or None, from any case; anything else is an error."""
+    if order is None or not str(order).strip():
+        return None
+    value = str(order).strip().lower()
+    if value not in DATE_ORDERS:
+        raise SpikesInputError(
+            f"unknown date order {order!r}: expected {' or '.join(DATE_ORDERS)} (day/month/"
+            "year or month/day/year)")
+    return value
 
 
 def _read_one(source: Source, options: _Options) -> _FileResult:
@@ -599,8 +646,9 @@ def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -
     else:
         frame, rejects, _ = _long_rows(text, table, layout, tz)
     rejected = _rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
+    notes = tuple(f"{Path(text.name).name!r}: {n}" for n in layout.dates.notes)
     return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid,
-                       _ignored_columns(text, layout) + tuple(skipped))
+                       _ignored_columns(text, layout) + tuple(skipped), notes)
 
 
 def _header_zone(name: str) -> str | None:
@@ -718,6 +766,7 @@ def _read_blocks(
                 rows_read=result.rows_read,
                 sources=(name,),
                 ignored=result.ignored,
+                notes=result.notes,
             )
         if text is None:  # empty file: no block at all
             _split_header(name, pending, 0)
@@ -1050,7 +1099,8 @@ def _layout(text: _Text, options: _Options) -> _Layout:
             f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
             + transposed
         )
-    return replace(_shape(text, finder, options, ts, time), time=time)
+    dates = _DateReading(dayfirst=text.delimiter == ";", order=options.date_order)
+    return replace(_shape(text, finder, options, ts, time), time=time, dates=dates)
 
 
 def _shape(text: _Text, finder: _ColumnFinder, options: _Options, ts: int,
@@ -1307,8 +1357,7 @@ def _long_rows(
         products = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [layout.product_name])
     ts_col = _stamp_column(table, layout)
     # Each product's rows are its own sequence of wall times (for repeated autumn hours).
-    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
-                                    formats=layout.date_formats, groups=products.codes)
+    stamps, ts_reason = _timestamps(ts_col, tz, layout.dates, groups=products.codes)
     _reject(rejects, bad, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     if layout.product is not None:
         prod_reason = np.where(products.codes < 0, _MISSING, _OK)
@@ -1343,8 +1392,7 @@ def _wide_rows(
     rejects = _Rejects()
     bad_row = np.zeros(n, dtype=bool)
     ts_col = _stamp_column(table, layout)
-    stamps, ts_reason = _timestamps(ts_col, tz, dayfirst=text.delimiter == ";",
-                                    formats=layout.date_formats)
+    stamps, ts_reason = _timestamps(ts_col, tz, layout.dates)
     _reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), _texts(ts_col))
     names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
     parsed = [_numbers(_col(table, col), decimal_comma=text.delimiter == ";")
@@ -1509,15 +1557,14 @@ def _matches(text: pd.Series, pattern: str) -> pd.Series:
 
 
 def _timestamps(
-    column: pa.ChunkedArray, tz: str | None, *, dayfirst: bool, formats: list[str],
+    column: pa.ChunkedArray, tz: str | None, dates: _DateReading,
     groups: np.ndarray | None = None,
 ) -> tuple[pd.Series, np.ndarray]:
     """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes.
 
-    `formats` are the date formats of text timestamps chosen so far for the file: tried
-    first, and extended by what this column needs (so that every block of a streamed
-    file reads its dates the same way). `groups` (e.g. product codes) split the rows
-    into sequences of their own for :func:`_localize`."""
+    `dates` is how the file reads its text dates (updated with what this column
+    needs); `groups` (e.g. product codes) split the rows into sequences of their own for
+    :func:`_localize`."""
     kind = column.type
     if pa.types.is_timestamp(kind):
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
@@ -1538,8 +1585,7 @@ def _timestamps(
             # numbers are read as such and only the words rejected.
             values = _epoch(numbers)
         else:
-            values = _parse_timestamp_text(text, tz, dayfirst=dayfirst, formats=formats,
-                                           groups=groups)
+            values = _parse_timestamp_text(text, tz, dates, groups=groups)
     bad = np.isnat(values)
     reason = np.zeros(len(values), dtype=np.int8)
     if bad.any():
@@ -1587,18 +1633,18 @@ def _compact_dates(values: np.ndarray) -> bool:
     return bool(whole and np.all((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)))
 
 
-def _parse_timestamp_text(text: pd.Series, tz: str | None, *, dayfirst: bool,
-                          formats: list[str] | None = None,
+def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: _DateReading | None = None,
                           groups: np.ndarray | None = None) -> np.ndarray:
     """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
+    dates = _DateReading() if dates is None else dates
     s = _zone_suffixes(text.str.strip(), tz)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
     out = np.full(len(s), np.datetime64("NaT", "us"))
     if aware.any():
-        out[aware] = _parse_dates(s[aware], utc=True, dayfirst=dayfirst, formats=formats)
+        out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
     if (~aware).any():
         out[~aware] = _localize(
-            _parse_dates(s[~aware], utc=False, dayfirst=dayfirst, formats=formats), tz,
+            _parse_dates(s[~aware], utc=False, dates=dates), tz,
             None if groups is None else groups[~aware])
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
@@ -1634,41 +1680,50 @@ def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
     return s
 
 
-def _parse_dates(s: pd.Series, *, utc: bool, dayfirst: bool,
-                 formats: list[str] | None = None) -> np.ndarray:
-    """ISO-8601 first, then the file's formats so far (`formats`), then the best-fitting
-    common format for what is left over (added to `formats`)."""
-    formats = [] if formats is None else formats
+def _parse_dates(s: pd.Series, *, utc: bool, dates: _DateReading) -> np.ndarray:
+    """ISO-8601 first, then the file's formats so far, then the best-fitting common
+    format for what is left over (added to the file's formats)."""
     out = _to_datetime(s, "ISO8601", utc=utc).copy()  # may be a read-only view
     given = s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
-    for fmt in formats:
+    for fmt in dates.formats:
         todo = np.isnat(out) & given
         if not todo.any():
             return out
         out[todo] = _to_datetime(s[todo], fmt, utc=utc)
-    tried = set(formats)
+    tried = set(dates.formats)
     for _ in range(3):
         todo = np.isnat(out) & given
         if not todo.any():
             break
-        fmt = _best_format(s[todo], tried, utc=utc, dayfirst=dayfirst)
+        fmt = _best_format(s[todo], tried, utc=utc, dates=dates)
         if fmt is None:
             break
         tried.add(fmt)
-        formats.append(fmt)
+        dates.formats.append(fmt)
         out[todo] = _to_datetime(s[todo], fmt, utc=utc)
     return out
 
 
-def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) -> str | None:
+def _day_month_order(fmt: str) -> str | None:
+    """``"dmy"`` or ``"mdy"`` for a format with a numeric day and month, else None."""
+    if "%d" not in fmt or "%m" not in fmt:
+        return None
+    return "dmy" if fmt.index("%d") < fmt.index("%m") else "mdy"
+
+
+def _best_format(s: pd.Series, tried: set[str], *, utc: bool,
+                 dates: _DateReading) -> str | None:
     """The candidate format that parses most of a sample of ``s``.
 
     Where day-first and month-first both parse everything (no day above 12 in the
     sample), the one whose dates lie closer together wins: a file of 1-7 March read
-    month-first would run from January to July.
+    month-first would run from January to July. Where even that does not decide (the
+    dates of one day), the file's default order is taken and a note says so, unless
+    the caller chose the order.
     """
     sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
     first = str(sample.iloc[0])
+    dayfirst = dates.dayfirst if dates.order is None else dates.order == "dmy"
     with warnings.catch_warnings():  # guessing with the "wrong" dayfirst warns
         warnings.simplefilter("ignore", UserWarning)
         guesses = [guess_datetime_format(first, dayfirst=d) for d in (dayfirst, not dayfirst)]
@@ -1677,16 +1732,27 @@ def _best_format(s: pd.Series, tried: set[str], *, utc: bool, dayfirst: bool) ->
         f
         for f in dict.fromkeys([*guesses, *extra])
         if f and f not in tried and not _YEAR_DAY_MONTH.match(f) and not _MONTH_DOT_DAY.search(f)
+        and (dates.order is None or _day_month_order(f) in (None, dates.order))
     ]
-    best, best_key = None, (0, 0.0)
+    scored = []
     for fmt in candidates:
         parsed = _to_datetime(sample, fmt, utc=utc)
         ok = parsed[~np.isnat(parsed)]
-        if not len(ok):
-            continue
-        key = (len(ok), -float((ok.max() - ok.min()) / np.timedelta64(1, "s")))
-        if key > best_key:
-            best, best_key = fmt, key
+        if len(ok):
+            span = float((ok.max() - ok.min()) / np.timedelta64(1, "s"))
+            scored.append(((len(ok), -span), fmt))
+    if not scored:
+        return None
+    best_key = max(key for key, _ in scored)
+    best = next(fmt for key, fmt in scored if key == best_key)  # the first of the best
+    orders = {_day_month_order(fmt) for key, fmt in scored if key == best_key}
+    if dates.order is None and {"dmy", "mdy"} <= orders:
+        order = _day_month_order(best)
+        note = (f"dates such as {first!r} read {'day' if order == 'dmy' else 'month'} first "
+                "(nothing in them tells day and month apart); pass --date-order "
+                f"{'mdy' if order == 'dmy' else 'dmy'} if that is wrong")
+        if note not in dates.notes:
+            dates.notes.append(note)
     return best
 
 

@@ -930,3 +930,27 @@ def test_a_zone_in_the_timestamp_column_name_localises_naive_times(tmp_path):
     assert read_reports(path, tz="UTC").table["timestamp"].tolist() == utc("2024-01-01 10:00")
     other = write(tmp_path, "y.csv", "Time (count),product\n2024-01-01 10:00,A\n")
     assert read_reports(other).table["timestamp"].tolist() == utc("2024-01-01 10:00")
+
+
+def test_dates_of_one_day_leave_a_note_and_date_order_decides(tmp_path):
+    path = write(tmp_path, "day.csv", "timestamp,product\n01/03/2024 00:05,A\n"
+                                      "01/03/2024 00:10,A\n")
+    raw = read_reports(path)
+    assert raw.table["timestamp"].tolist() == utc("2024-01-03 00:05", "2024-01-03 00:10")
+    assert len(raw.notes) == 1 and "read month first" in raw.notes[0]
+    assert "--date-order dmy" in raw.notes[0]
+    forced = read_reports(path, date_order="DMY")
+    assert forced.table["timestamp"].tolist() == utc("2024-03-01 00:05", "2024-03-01 00:10")
+    assert forced.notes == ()
+    many = write(tmp_path, "week.csv", "timestamp,product\n" + "".join(
+        f"{d:02d}/03/2024 00:05,A\n" for d in range(1, 8)))
+    assert read_reports(many).notes == ()  # the spread of the dates decides
+    with pytest.raises(SpikesInputError, match="unknown date order 'ymd'"):
+        read_reports(path, date_order="ymd")
+
+
+def test_cli_date_orders_are_the_readers():
+    from spikes import cli
+
+    assert cli.DATE_ORDERS == reading.DATE_ORDERS
+    assert cli.FORMATS == reading.FORMATS
