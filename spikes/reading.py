@@ -651,6 +651,18 @@ def _read_text(text: _Text, layout: _Layout, options: _Options, *, last: bool) -
                        _ignored_columns(text, layout) + tuple(skipped), notes)
 
 
+def _commented_header(text: _Text) -> str | None:
+    """The last ``#`` line before the header when, without its ``#``, it names a
+    timestamp column (a header commented out by the tool that wrote the file)."""
+    head_start = bytes(text.data[: text.start]).rstrip(b"\r\n")
+    preamble = head_start[: max(head_start.rfind(b"\n"), 0)].decode("utf-8", "replace")
+    comments = [line.strip() for line in preamble.splitlines() if line.strip().startswith("#")]
+    if not comments:
+        return None
+    names = [n.strip().lower() for n in comments[-1].lstrip("#").split(text.delimiter)]
+    return comments[-1] if set(names) & set(ALIASES["timestamp"]) else None
+
+
 def _header_zone(name: str) -> str | None:
     """The IANA time zone a column name gives in brackets (``Time (CET)``,
     ``timestamp [Europe/Berlin]``), if any."""
@@ -1094,10 +1106,13 @@ def _layout(text: _Text, options: _Options) -> _Layout:
         transposed = (" (the header holds dates: is the table transposed, one row per "
                       "product? time must run down the rows)"
                       if dated.notna().sum() > len(text.header) // 2 else "")
+        commented = _commented_header(text)
+        hint = (f" (the comment line {commented!r} before it looks like the header: "
+                "remove its '#')" if commented else transposed)
         raise SpikesInputError(
             f"no timestamp column in {text.name!r}: columns found: {finder.listing()}; "
             f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
-            + transposed
+            + hint
         )
     dates = _DateReading(dayfirst=text.delimiter == ";", order=options.date_order)
     return replace(_shape(text, finder, options, ts, time), time=time, dates=dates)

@@ -954,3 +954,10 @@ def test_cli_date_orders_are_the_readers():
 
     assert cli.DATE_ORDERS == reading.DATE_ORDERS
     assert cli.FORMATS == reading.FORMATS
+
+
+def test_a_commented_out_header_is_pointed_out(tmp_path):
+    path = write(tmp_path, "x.csv", "# export\n#timestamp,product\n2024-01-01,A\n2024-01-02,B\n")
+    with pytest.raises(SpikesInputError, match="'#timestamp,product' before it looks like the "
+                                               "header: remove its '#'"):
+        read_reports(path)
