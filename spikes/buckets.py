@@ -455,8 +455,7 @@ def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray,
     data's own spacing (`spacing`, or inferred from `sample`); 0 for events, for rows
     split by region or category (which add up by design) and for buckets coarser than
     the data's."""
-    table = raw.table
-    if raw.kind != "counts" or table["region"].count() or table["category"].count():
+    if raw.kind != "counts" or _has_breakdown(raw.table):
         return 0
     try:
         if (spacing or infer_bucket(sample)) != size:
@@ -464,6 +463,18 @@ def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray,
     except SpikesInputError:  # no product with two timestamps: nothing can repeat
         return 0
     return max(input_rows - int(np.count_nonzero(~np.isnan(counts))), 0)
+
+
+def _has_breakdown(table: pd.DataFrame) -> bool:
+    """Whether any row has a region or a category (without a pass over the rows when
+    the columns are categoricals with no category, as read)."""
+    for column in ("region", "category"):
+        values = table[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) and not len(values.cat.categories):
+            continue
+        if values.count():
+            return True
+    return False
 
 
 def _codes_and_micros(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -580,7 +591,7 @@ def _grid(
 
 def _breakdown(table: pd.DataFrame, floored: np.ndarray) -> pd.DataFrame | None:
     """Reports by bucket, product, region and category, or None without such columns."""
-    if not (table["region"].count() or table["category"].count()):
+    if not _has_breakdown(table):
         return None
     frame = pd.DataFrame(
         {
