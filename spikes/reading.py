@@ -121,10 +121,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
 """Header names recognised for each role (lower case, compared after trimming, with or
 without a trailing unit in brackets: ``Time (UTC)`` is a timestamp column)."""
 
-WORD_ALIASES: dict[str, frozenset[str]] = {"count": frozenset({"reports", "count", "counts"})}
-"""Words that give a column its role when no name of :data:`ALIASES` matches whole
-(``report_count``, ``Number of reports``), in files with a product column (or
-``product=``): a wide file's columns are products, whatever their names."""
+WORD_ALIASES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "count": (frozenset({"reports", "count", "counts"}),
+              frozenset({"report", "number", "of", "num", "total", "user"})),
+}
+"""Words that give a column its role when no name of :data:`ALIASES` matches whole, in
+files with a product column (or ``product=``; a wide file's columns are products,
+whatever their names): a name made only of the first set's words and the second's,
+with one of the first (``report_count``, ``Number of reports``; not ``like_count``)."""
 
 _OPTION = {
     "timestamp": "--timestamp-col",
@@ -200,7 +204,8 @@ _MONTH_DOT_DAY = re.compile(r"%m\.%d")
 _FORMAT_SAMPLE = 2000
 _NOT_NEWLINE = re.compile(rb"[^\r\n]")
 _NOT_WHITESPACE = re.compile(rb"\S")
-# A line before the header that is not one: empty, a comment or Excel's "sep=;".
+# A line before the header that is not one: empty, a comment or Excel's "sep=;" ("#,"
+# starts a header whose first column, the row number, is called "#").
 # Digit groups of counts ("1,234", "1 234", "1'234"; "1.234,5" with a decimal comma).
 _GROUP_SEPARATORS = " '\u00a0\u202f"
 _GROUPED_POINT = (r"[+-]?\d{1,3}(?P<sep>[,' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*"
@@ -241,7 +246,7 @@ _ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, r
 _SERIAL_SNAP_US = 10e6  # serial times within 10 s of whole minutes are whole minutes
 _COMPACT_DATES = (19_000_101.0, 21_001_231.0)  # yyyymmdd numbers, 1900 to 2100
 _UNIT_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])$")
-_PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
+_PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#(?![,;\t])[^\r\n]*|sep=[^\r\n]|)[ \t]*(?:\r\n|\n|\r)",
                             re.IGNORECASE)
 _AWARE_RE = (r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
              r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
@@ -1233,13 +1238,14 @@ class _ColumnFinder:
             return self._explicit(role, wanted)
         if explicit_only:
             return None
-        hits = [i for i, (h, bare) in enumerate(zip(self.normalised, self.bare, strict=True))
-                if (h in ALIASES[role] or bare in ALIASES[role]) and i != exclude]
+        # Whole names first, then names without a unit in brackets ("Time (UTC)").
+        hits = [i for i, h in enumerate(self.normalised) if h in ALIASES[role] and i != exclude]
+        if not hits:
+            hits = [i for i, b in enumerate(self.bare) if b in ALIASES[role] and i != exclude]
         if not hits and by_words and role in WORD_ALIASES:
-            # "report_count", "Number of reports": a name with one of the role's words.
+            # "report_count", "Number of reports": a name made of the role's words.
             hits = [i for i, h in enumerate(self.normalised)
-                    if set(re.findall(r"[a-z]+", h)) & WORD_ALIASES[role] and i != exclude
-                    and self.bare[i] not in ALIASES["timestamp"]]
+                    if _is_made_of(h, WORD_ALIASES[role]) and i != exclude]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(
@@ -1259,8 +1265,10 @@ class _ColumnFinder:
         ``time`` column (``Date,Time,Service,Reports``)."""
         time = self.find("time", explicit_only=True)
         if time is None and self.explicit.get("timestamp") is None:
-            dates = [i for i, b in enumerate(self.bare) if b == "date"]
-            times = [i for i, b in enumerate(self.bare) if b == "time"]
+            dates = [i for i, h in enumerate(self.normalised) if h == "date"]
+            # "Time" or "Time (UTC)", not "Time (ms)": a duration.
+            times = [i for i, (h, b) in enumerate(zip(self.normalised, self.header, strict=True))
+                     if h == "time" or (self.bare[i] == "time" and _header_zone(b))]
             if len(dates) == 1 and len(times) == 1:
                 return dates[0], times[0]
         return self.find("timestamp", exclude=time), time
@@ -1282,6 +1290,14 @@ class _ColumnFinder:
             f"{self.listing()}; expected one named {'/'.join(ALIASES[role])}, "
             f"or pass {_OPTION[role]} NAME"
         )
+
+
+def _is_made_of(name: str, words: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether `name`'s words are all in ``words[0] | words[1]``, one of them in the
+    first (see :data:`WORD_ALIASES`)."""
+    found = set(re.findall(r"[a-z]+", name))
+    key, extra = words
+    return bool(found & key) and found <= key | extra
 
 
 def _stem(name: str) -> str:

@@ -961,3 +961,23 @@ def test_a_commented_out_header_is_pointed_out(tmp_path):
     with pytest.raises(SpikesInputError, match="'#timestamp,product' before it looks like the "
                                                "header: remove its '#'"):
         read_reports(path)
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "kind", "ignored"),
+    [
+        ("#,timestamp,product,reports", "1,2024-01-01T00:00Z,A,3", "counts", ("#",)),
+        ("timestamp,product,reports,Time (local)", "2024-01-01T00:00Z,A,3,x", "counts",
+         ("Time (local)",)),
+        ("timestamp,product,Name (display),reports", "2024-01-01T00:00Z,A,x,3", "counts",
+         ("Name (display)",)),
+        ("Date,Time (ms),product,reports", "2024-01-01T00:00Z,5,A,3", "counts", ("Time (ms)",)),
+        ("created_at,service,text,like_count", "2024-01-01T00:00Z,A,hi,3", "events",
+         ("text", "like_count")),
+    ],
+)
+def test_headers_that_only_look_like_new_rules(tmp_path, header, row, kind, ignored):
+    raw = read_reports(write(tmp_path, "x.csv", f"{header}\n{row}\n"))
+    assert raw.kind == kind and len(raw.table) == 1
+    assert raw.table["timestamp"].tolist() == utc("2024-01-01 00:00")
+    assert raw.ignored == tuple(f"'x.csv': {c}" for c in ignored)
