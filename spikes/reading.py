@@ -1610,11 +1610,10 @@ def _timestamps(
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
         text = column.to_pandas()
-        numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-        if np.count_nonzero(~np.isnan(numbers)) > text.notna().sum() // 2:
-            # Mostly numbers (epoch times, serial days) with a stray word ("N/A"): the
-            # numbers are read as such and only the words rejected.
-            values = _epoch(numbers)
+        if _mostly_numbers(text):
+            # Numbers (epoch times, serial days) with a stray word ("N/A"): the numbers
+            # are read as such and only the words rejected.
+            values = _epoch(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64))
         else:
             values = _parse_timestamp_text(text, tz, dates, groups=groups)
     bad = np.isnat(values)
@@ -1657,6 +1656,13 @@ def _epoch(numbers: np.ndarray) -> np.ndarray:
     return values
 
 
+def _mostly_numbers(text: pd.Series) -> bool:
+    """Whether most of a sample of the given values are numbers."""
+    sample = text.iloc[:: max(1, len(text) // _FORMAT_SAMPLE)].dropna()
+    numbers = pd.to_numeric(sample, errors="coerce")
+    return bool(len(sample)) and int(numbers.notna().sum()) > len(sample) // 2
+
+
 def _compact_dates(values: np.ndarray) -> bool:
     """Whether whole numbers are dates written ``yyyymmdd`` (``20240301``)."""
     whole = np.all(values == np.round(values))
@@ -1694,8 +1700,9 @@ def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
     sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
     if sample.str.contains(r"\d:\d{2}:\d{2},\d", regex=True, na=False).any():
         s = s.str.replace(_SECONDS_COMMA, r"\1.\2", regex=True)
-    if not sample.str.contains(r"[A-Za-z]$|(?:UTC|GMT)[+-]", regex=True, na=False,
-                               case=False).any():
+    # Two to five letters at the end (a bare "Z" is ISO's UTC, read as it is).
+    if not sample.str.contains(r"(?<![A-Za-z])[A-Za-z]{2,5}$|(?:UTC|GMT)[+-]", regex=True,
+                               na=False, case=False).any():
         return s
 
     def offset(match: re.Match[str]) -> str:
@@ -1726,11 +1733,12 @@ def _parse_dates(s: pd.Series, *, utc: bool, dates: _DateReading) -> np.ndarray:
         todo = np.isnat(out) & given
         if not todo.any():
             break
-        fmt = _best_format(s[todo], tried, utc=utc, dates=dates)
+        fmt, tie = _best_format(s[todo], tried, utc=utc, dates=dates)
         if fmt is None:
             break
         tried.add(fmt)
-        dates.formats.append(fmt)
+        if not tie:  # a block whose dates could not tell is no rule for the next ones
+            dates.formats.append(fmt)
         out[todo] = _to_datetime(s[todo], fmt, utc=utc)
     return out
 
@@ -1743,14 +1751,14 @@ def _day_month_order(fmt: str) -> str | None:
 
 
 def _best_format(s: pd.Series, tried: set[str], *, utc: bool,
-                 dates: _DateReading) -> str | None:
+                 dates: _DateReading) -> tuple[str | None, bool]:
     """The candidate format that parses most of a sample of ``s``.
 
     Where day-first and month-first both parse everything (no day above 12 in the
     sample), the one whose dates lie closer together wins: a file of 1-7 March read
     month-first would run from January to July. Where even that does not decide (the
     dates of one day), the file's default order is taken and a note says so, unless
-    the caller chose the order.
+    the caller chose the order. Returns the format and whether it was such a tie.
     """
     sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
     first = str(sample.iloc[0])
@@ -1773,18 +1781,19 @@ def _best_format(s: pd.Series, tried: set[str], *, utc: bool,
             span = float((ok.max() - ok.min()) / np.timedelta64(1, "s"))
             scored.append(((len(ok), -span), fmt))
     if not scored:
-        return None
+        return None, False
     best_key = max(key for key, _ in scored)
     best = next(fmt for key, fmt in scored if key == best_key)  # the first of the best
     orders = {_day_month_order(fmt) for key, fmt in scored if key == best_key}
-    if dates.order is None and {"dmy", "mdy"} <= orders:
+    tie = dates.order is None and {"dmy", "mdy"} <= orders
+    if tie:
         order = _day_month_order(best)
         note = (f"dates such as {first!r} read {'day' if order == 'dmy' else 'month'} first "
                 "(nothing in them tells day and month apart); pass --date-order "
                 f"{'mdy' if order == 'dmy' else 'dmy'} if that is wrong")
         if note not in dates.notes:
             dates.notes.append(note)
-    return best
+    return best, tie
 
 
 def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
@@ -1833,9 +1842,12 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
     newest first it is the other way round. A group in no order takes summer time.
     """
     summer = np.ones(len(wall), dtype=bool)
-    keys = np.zeros(len(wall), dtype=np.int64) if groups is None else groups
-    for key in np.unique(keys[repeated]):
-        rows = np.flatnonzero(keys == key)
+    keys = np.zeros(len(wall), dtype=np.int64) if groups is None else np.asarray(groups)
+    order = np.argsort(keys, kind="stable")  # each group's rows together, in file order
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    for rows in np.split(order, bounds):
+        if not repeated[rows].any():
+            continue
         steps = np.diff(wall[rows][~repeated[rows]])
         ascending = not (steps < 0).any()
         if not ascending and (steps > 0).any():

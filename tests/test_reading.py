@@ -981,3 +981,13 @@ def test_headers_that_only_look_like_new_rules(tmp_path, header, row, kind, igno
     assert raw.kind == kind and len(raw.table) == 1
     assert raw.table["timestamp"].tolist() == utc("2024-01-01 00:00")
     assert raw.ignored == tuple(f"'x.csv': {c}" for c in ignored)
+
+
+def test_a_first_block_of_one_day_sets_no_rule_for_the_next(tmp_path):
+    # The first block's dates read both ways (one day): the next blocks decide for
+    # themselves, from their own spread of dates.
+    stamps = _day_rows("2024-03-01", 6, "%d/%m/%Y %H:%M", step_min=15)
+    path = write(tmp_path, "uk.csv", "date,product\n" + "".join(f"{t},A\n" for t in stamps))
+    blocks = list(reading.read_report_blocks(path, block_bytes=1200))
+    later = pd.concat([b.table["timestamp"] for b in blocks[2:]], ignore_index=True)
+    assert later.is_monotonic_increasing and later.iloc[-1].month == 3
