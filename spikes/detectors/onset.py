@@ -44,6 +44,7 @@ class CostSeasonalPoisson(BaseCost):
         self._cy = np.concatenate([[0.0], np.cumsum(y)])
         self._cm = np.concatenate([[0.0], np.cumsum(mu)])
         self._table: np.ndarray | None = None
+        self._searches = 0
         return self
 
     def totals(self, start: int, end: int) -> tuple[float, float]:
@@ -63,17 +64,18 @@ class CostSeasonalPoisson(BaseCost):
 
         The same computation as ruptures' ``Binseg.single_bkp`` (gain = cost of the
         segment minus the costs of its two parts; ties go to the later split), done
-        with arrays instead of one :meth:`error` call per candidate split. For a signal
-        of up to :data:`TABLE_SAMPLES` samples the parts' costs are read from a table of
-        every segment's cost, computed once per fit: a binary segmentation asks for
-        several splits of the same short window.
+        with arrays instead of one :meth:`error` call per candidate split. From the
+        second search of a signal of up to :data:`TABLE_SAMPLES` samples on, the parts'
+        costs are read from a table of every segment's cost, computed once per fit: a
+        binary segmentation asks for several splits of the same short window.
         """
         first, last = start + min_size, end - min_size  # the splits: first..last
         if last < first:
             return None, 0.0
-        if len(self._cy) <= self.TABLE_SAMPLES + 1:
-            # A short signal (the window of one incident): the costs of all its segments
-            # at once, so that each of the searches of a segmentation is two slices.
+        self._searches += 1
+        if len(self._cy) <= self.TABLE_SAMPLES + 1 and self._searches > 1:
+            # A short signal (the window of one incident) searched again: the costs of
+            # all its segments at once, so that each further search is two slices.
             table = self._segment_errors()
             left, right = table[start, first : last + 1], table[first : last + 1, end]
         else:
@@ -186,9 +188,8 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
     # baseline, if its head is not itself elevated.
     if first_end - onset >= 2:
         # One change point: ruptures' Binseg with n_bkps=1 is this single best split.
-        split, _ = CostSeasonalPoisson().fit(signal[onset:first_end]).best_split(
-            0, first_end - onset)
-        split = first_end - onset if split is None else split
+        split, _ = cost.best_split(onset, first_end)
+        split = first_end - onset if split is None else split - onset
         head_quiet = (cost.rate(onset, onset + split) < min_ratio
                       or not _significant(cost, onset, onset + split, dispersion))
         if head_quiet and cost.rate(onset + split, first_end) >= min_ratio:
