@@ -15,7 +15,7 @@ Data loading. The Data view's upload form stores the file as
 ``st.session_state["spikes_upload"] = {"name": str, "data": bytes, "options": dict}``
 (``options``: the input options of ``spikes.buckets.load_reports``: ``fmt``, ``bucket``,
 ``tz``, ``timestamp_col``, ``time_col``, ``product_col``, ``count_col``, ``region_col``,
-``category_col``, ``product``). Tests inject a file the same way (``AppTest`` cannot
+``category_col``, ``product``, ``date_order``). Tests inject a file the same way (``AppTest`` cannot
 upload), e.g. ``at.session_state["spikes_upload"] = {"name": "bad.csv", "data": b"x\\n"}``.
 A file that cannot be read shows the library's error message in an error box and the
 dashboard falls back to the bundled data. No file path is ever taken from the URL.

@@ -35,11 +35,12 @@ __all__ = [
 ]
 
 EVENTS_BUCKET = pd.Timedelta(minutes=5)
+"""Bucket size for raw report events when none is given."""
+
 #: Distinct event timestamps, all on whole days (or hours), from which events are
 #: counted per day (or hour): their timestamps say no more.
 MIN_COARSE_EVENTS = 10
 _COARSE_EVENT_BUCKETS = (pd.Timedelta(days=1), pd.Timedelta(hours=1))
-"""Bucket size for raw report events when none is given."""
 
 MAX_CELLS = 200_000_000
 """Largest grid (buckets x products) that :func:`to_buckets` builds."""
@@ -160,7 +161,7 @@ def _stream_buckets(
         ignored=tuple(ignored),
         notes=tuple(notes),
     )
-    data = to_buckets(raw, size)
+    data = _to_grid(raw, size)
     # The rows behind the summed cells, counted as to_buckets counts a table's rows.
     counts = data.counts.to_numpy(dtype=float)
     repeated = _repeated_rows(raw, cells.rows_added, counts, size,
@@ -366,6 +367,15 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     <5 * Minutes>
     """
     size = infer_bucket(raw) if bucket is None else parse_bucket(bucket)
+    data = _to_grid(raw, size)
+    # An inferred bucket is the data's own spacing; a given one is compared with it.
+    repeated = _repeated_rows(raw, len(raw.table), data.counts.to_numpy(dtype=float), size,
+                              sample=raw, spacing=size if bucket is None else None)
+    return replace(data, repeated=repeated)
+
+
+def _to_grid(raw: RawReports, size: pd.Timedelta) -> ReportData:
+    """:func:`to_buckets` with a known bucket size, without counting repeated rows."""
     step = size // pd.Timedelta(microseconds=1)
     codes, stamps = _codes_and_micros(raw.table)
     if len(codes) == 0:
@@ -379,9 +389,6 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     reports = raw.table["reports"].to_numpy(np.float64)
     rows = slots - first
     counts = _grid(column_of[codes] * n_rows + rows, reports, n_rows, len(names), raw.kind)
-    # An inferred bucket is the data's own spacing; a given one is compared with it.
-    repeated = _repeated_rows(raw, len(raw.table), counts, size, sample=raw,
-                              spacing=size if bucket is None else None)
     start = pd.Timestamp(first * step, unit="us", tz="UTC")
     index = pd.date_range(start, periods=n_rows, freq=size, name="timestamp", unit="us")
     return ReportData(
@@ -394,7 +401,6 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
         sources=raw.sources,
         ignored=raw.ignored,
         notes=raw.notes,
-        repeated=repeated,
     )
 
 

@@ -18,6 +18,7 @@ For one product:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,13 +148,15 @@ def incident_rows(
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
 
 
-def _merge(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]:
-    """Join stretches that overlap or are at most `max_gap` buckets apart."""
+def _merge(stretches: list[_Stretch], max_gap: int,
+           opens: Callable[[_Stretch], bool] | None = None) -> list[_Stretch]:
+    """Join stretches that overlap or are at most `max_gap` buckets apart; a stretch
+    that joins none starts a new one only if `opens` says so (all by default)."""
     out: list[_Stretch] = []
     for s in sorted(stretches, key=lambda s: (s.onset, s.end)):
         if out and s.onset - out[-1].end - 1 <= max_gap:
             _absorb(out[-1], s)
-        else:
+        elif opens is None or opens(s):
             out.append(_copy(s))
     return out
 
@@ -177,13 +180,7 @@ def _with_aftershocks(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]
     within `max_gap` buckets (its aftershocks, sustained or not). A stretch that is not
     sustained and follows no incident is dropped: a blip shortly *before* an outage is
     not its start."""
-    out: list[_Stretch] = []
-    for s in sorted(stretches, key=lambda s: (s.onset, s.end)):
-        if out and s.onset - out[-1].end - 1 <= max_gap:
-            _absorb(out[-1], s)
-        elif s.primary:
-            out.append(_copy(s))
-    return out
+    return _merge(stretches, max_gap, opens=lambda s: s.primary)
 
 
 def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,

@@ -669,11 +669,16 @@ def _commented_header(text: _Text) -> str | None:
 
 
 def _header_zone(name: str) -> str | None:
-    """The IANA time zone a column name gives in brackets (``Time (CET)``,
-    ``timestamp [Europe/Berlin]``), if any."""
+    """The time zone a column name gives in brackets (``Time (PST)``, ``timestamp
+    [Europe/Berlin]``), if any: abbreviations of :data:`ZONE_ABBREVIATIONS` as the fixed
+    offsets they stand for after a time, other names as IANA zones."""
     unit = re.search(r"[(\[]\s*([A-Za-z][\w/+-]*)\s*[)\]]\s*$", name)
     if unit is None:
         return None
+    offset = ZONE_ABBREVIATIONS.get(unit[1].upper())
+    if offset is not None:  # as after a time: a fixed offset ("EST" = -05:00)
+        hours = int(offset[:3])
+        return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
     try:
         ZoneInfo(unit[1])
     except (ZoneInfoNotFoundError, ValueError):

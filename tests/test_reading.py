@@ -991,3 +991,10 @@ def test_a_first_block_of_one_day_sets_no_rule_for_the_next(tmp_path):
     blocks = list(reading.read_report_blocks(path, block_bytes=1200))
     later = pd.concat([b.table["timestamp"] for b in blocks[2:]], ignore_index=True)
     assert later.is_monotonic_increasing and later.iloc[-1].month == 3
+
+
+@pytest.mark.parametrize(("header", "expected"), [("Time (PST)", "2024-07-01 18:00"),
+                                                  ("time [Europe/Berlin]", "2024-07-01 08:00")])
+def test_zone_names_in_the_header(tmp_path, header, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"{header},product\n2024-07-01 10:00,A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
