@@ -4,8 +4,8 @@ Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.
 environment variable ``SPIKES_DATA`` names another file on the server, for admins).
 
 Views (tabs, rendered lazily: only the open one runs): Overview, Product, Events, Data, and
-Tuning once ``spikes.tuning_view.render_tuning`` exists. A view is a function
-``render(ctx: spikes.dashboard.ViewContext) -> None`` listed in :func:`views`.
+Tuning once ``spikes.ui.tuning_view.render_tuning`` exists. A view is a function
+``render(ctx: spikes.ui.dashboard.ViewContext) -> None`` listed in :func:`views`.
 
 URL query parameters select what a link opens: ``?view=product&product=Outlook&tz=UTC``
 (``view`` is one of the tab names, case-insensitive). Switching tabs, products or time
@@ -13,7 +13,7 @@ zones updates the URL.
 
 Data loading. The Data view's upload form stores the file as
 ``st.session_state["spikes_upload"] = {"name": str, "data": bytes, "options": dict}``
-(``options``: the input options of ``spikes.buckets.load_reports``: ``fmt``, ``bucket``,
+(``options``: the input options of ``spikes.io.buckets.load_reports``: ``fmt``, ``bucket``,
 ``tz``, ``timestamp_col``, ``time_col``, ``product_col``, ``count_col``, ``region_col``,
 ``category_col``, ``product``, ``date_order``). Tests inject a file the same way (``AppTest`` cannot
 upload), e.g. ``at.session_state["spikes_upload"] = {"name": "bad.csv", "data": b"x\\n"}``.
@@ -22,7 +22,7 @@ dashboard falls back to the bundled data. No file path is ever taken from the UR
 
 Speed. Reading, scoring and thresholding are cached with ``st.cache_resource`` (keyed on
 the file's SHA-256, the input options and the settings): moving a threshold slider only
-re-runs :func:`spikes.pipeline.rethreshold`; changing product, range or time zone
+re-runs :func:`spikes.detect.pipeline.rethreshold`; changing product, range or time zone
 re-runs nothing but the figures.
 """
 
@@ -42,14 +42,21 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from spikes import dashboard as dash
-from spikes.buckets import load_reports
 from spikes.config import DetectionConfig
+from spikes.detect.pipeline import (
+    SCORE_KEYS,
+    Analysis,
+    Scored,
+    product_status,
+    rethreshold,
+    score_reports,
+)
 from spikes.errors import SpikesInputError
+from spikes.io.buckets import load_reports
+from spikes.io.output import to_safe_csv
 from spikes.model import ReportData
-from spikes.output import to_safe_csv
-from spikes.pipeline import SCORE_KEYS, Analysis, Scored, product_status, rethreshold, score_reports
-from spikes.tuning_view import TUNED_CONFIG_KEY, render_tuning
+from spikes.ui import dashboard as dash
+from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))

@@ -3,7 +3,7 @@
 Generates a CSV of raw report events (one row per report: ``timestamp,product``) under a
 temporary folder (``/tmp`` by default), runs ``spikes analyze`` on it in a child process
 and reports the child's peak resident memory (``ru_maxrss``) and wall time, then deletes
-the file. Timestamps are naive (UTC). A file above ``spikes.buckets.STREAM_THRESHOLD``
+the file. Timestamps are naive (UTC). A file above ``spikes.io.buckets.STREAM_THRESHOLD``
 (256 MB) is read by the streaming path; a smaller one too with ``--stream`` (the
 threshold is lowered in the child); ``--naive`` also measures the in-memory path
 (``load_reports(streaming=False)`` + ``analyze``) on the same file for comparison.
@@ -27,25 +27,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from spikes.buckets import STREAM_THRESHOLD
-from spikes.reading import estimate_size
+from spikes.io.buckets import STREAM_THRESHOLD
+from spikes.io.reading import estimate_size
 
 PRODUCTS = [f"service-{i:02d}" for i in range(20)]
 _CHUNK = 2_000_000
 
 _CLI = """
 import sys
-import spikes.buckets
+import spikes.io.buckets
 if sys.argv[1] == "stream":
-    spikes.buckets.STREAM_THRESHOLD = 0
+    spikes.io.buckets.STREAM_THRESHOLD = 0
 from spikes.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
 _NAIVE = """
 import sys
-from spikes.buckets import load_reports
-from spikes.pipeline import analyze
+from spikes.io.buckets import load_reports
+from spikes.detect.pipeline import analyze
 data = load_reports(sys.argv[1], streaming=False)
 analysis = analyze(data)
 print(len(data.products), "products,", len(data.counts), "buckets,",

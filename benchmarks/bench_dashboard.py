@@ -60,10 +60,10 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 
 def library(repeat: int) -> None:
-    from spikes import dashboard as dash
-    from spikes.buckets import load_reports
     from spikes.config import DetectionConfig
-    from spikes.pipeline import product_status, rethreshold, score_reports
+    from spikes.detect.pipeline import product_status, rethreshold, score_reports
+    from spikes.io.buckets import load_reports
+    from spikes.ui import dashboard as dash
 
     print("library calls (best of", repeat, "runs)")
     t, data = timed(lambda: load_reports([DATA]), repeat)

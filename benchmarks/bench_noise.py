@@ -25,10 +25,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from spikes.evaluate import evaluate
+from spikes.detect.pipeline import analyze
+from spikes.evaluation.evaluate import evaluate
+from spikes.evaluation.simulate import simulate
 from spikes.model import ReportData
-from spikes.pipeline import analyze
-from spikes.simulate import simulate
 
 SETUPS = (("5min", "mid"), ("1min", "low"), ("15min", "mid"))
 SEEDS = (11, 12, 13)

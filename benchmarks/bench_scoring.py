@@ -1,7 +1,7 @@
 """Speed of the scoring stage: ``fit_baseline`` and each detector's ``score``.
 
 Run ``.venv/bin/python benchmarks/bench_scoring.py [PATH] [--repeat N]``. PATH is a
-report file that :func:`spikes.buckets.load_reports` reads (for instance the 1,000
+report file that :func:`spikes.io.buckets.load_reports` reads (for instance the 1,000
 products x 28 days of 5-minute counts that ``bench_speed.py`` generates); without it the
 same setup (``simulate(products=1000, days=28, bucket="5min", seed=7)``) is simulated in
 memory. Each step is timed `N` times (default 3) on the loaded data and the best and the
@@ -21,9 +21,9 @@ from typing import cast
 
 import pandas as pd
 
-from spikes.baseline import Baseline, fit_baseline
 from spikes.config import DetectionConfig
-from spikes.detectors import CountTailDetector, CusumDetector
+from spikes.detect.baseline import Baseline, fit_baseline
+from spikes.detect.detectors import CountTailDetector, CusumDetector
 from spikes.model import ReportData
 
 MANY = {"products": 1000, "days": 28, "bucket": "5min", "seed": 7, "volume": "mid"}
@@ -32,10 +32,10 @@ MANY = {"products": 1000, "days": 28, "bucket": "5min", "seed": 7, "volume": "mi
 def load(path: Path | None) -> ReportData:
     """The counts to score: read from `path`, or simulated (:data:`MANY`)."""
     if path is not None:
-        from spikes.buckets import load_reports
+        from spikes.io.buckets import load_reports
 
         return load_reports(path)
-    from spikes.simulate import simulate
+    from spikes.evaluation.simulate import simulate
 
     sim = simulate(**MANY)
     wide = sim.reports.pivot_table(index="timestamp", columns="product", values="reports",

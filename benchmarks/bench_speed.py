@@ -66,9 +66,9 @@ def child(mode: str, arg: str) -> dict[str, Any]:
         return _pelt_seconds(y, mode.removeprefix("pelt-"))
     import os
 
-    from spikes.buckets import load_reports
     from spikes.config import DetectionConfig
-    from spikes.pipeline import analyze
+    from spikes.detect.pipeline import analyze
+    from spikes.io.buckets import load_reports
 
     jobs = (os.cpu_count() or 1) if mode == "spikes-jobs" else 1
     start = time.perf_counter()
@@ -91,7 +91,7 @@ def _run_child(mode: str, arg: str | Path) -> dict[str, Any]:
 
 
 def _generate(name: str) -> dict[str, Any]:
-    from spikes.simulate import simulate, write_simulation
+    from spikes.evaluation.simulate import simulate, write_simulation
 
     OUT.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -14,9 +14,9 @@ import time
 
 import pandas as pd
 
+from spikes.evaluation.simulate import simulate
+from spikes.evaluation.tune import DEFAULT_BUDGET, format_summary, tune
 from spikes.model import ReportData
-from spikes.simulate import simulate
-from spikes.tune import DEFAULT_BUDGET, format_summary, tune
 
 #: Simulation arguments per case; ``major_only`` keeps only labels with peak >= that ratio.
 CASES = {

@@ -2,7 +2,7 @@
 labels, no early allowance, per EVALUATION.md) and by NAB's normalised standard score.
 
 Each file (``timestamp,value``, 5-minute rows with odd seconds) is read with
-:func:`spikes.nab.nab_series`, its timestamps floored to the 5-minute grid (missing rows
+:func:`spikes.evaluation.nab.nab_series`, its timestamps floored to the 5-minute grid (missing rows
 become NaN) and handed to every detector as a one-column counts table. An incident onset
 (a bucket start) is mapped back to the file row that fell into that bucket, so that the
 F1 and the NAB scorer see the file's own timestamps. Every incident onset is one detection.
@@ -20,8 +20,8 @@ import pandas as pd
 from peers import reported_seconds
 from scoring import score
 
-from spikes.evaluate import product_weeks_from_span
-from spikes.nab import nab_series, nab_windows, nab_windows_as_labels, score_nab_corpus
+from spikes.evaluation.evaluate import product_weeks_from_span
+from spikes.evaluation.nab import nab_series, nab_windows, nab_windows_as_labels, score_nab_corpus
 
 NAB_DIR = Path("/work/shared/realdata/nab")
 FILES = ["AAPL", "AMZN", "CRM", "CVS", "FB"]

@@ -113,8 +113,9 @@ def _suites(res: dict[str, Any]) -> list[str]:
             for k, s in res["suites"].items()]
     header = ["suite", "what", "size", "bucket", "outages", "SNR >= 3", "ceiling recall",
               "ceiling F1"]
-    return ["## Suites", "", "Generated with `spikes.simulate.simulate` (fixed seeds), written "
-            "as long-count CSV and read back with `spikes.buckets.load_reports`; every "
+    return ["## Suites", "",
+            "Generated with `spikes.evaluation.simulate.simulate` (fixed seeds), written as "
+            "long-count CSV and read back with `spikes.io.buckets.load_reports`; every "
             "detector sees the same counts grid. Ceiling = a detector that finds exactly the "
             "outages with SNR >= 3 (precision 1).", "", *_table(header, rows), ""]
 
@@ -156,8 +157,8 @@ def _nab(res: dict[str, Any]) -> list[str]:
         return [*lines, (nab or {}).get("note", "NAB not run."), ""]
     lines += ["Defaults only (no per-data-set tuning). F1: the NAB windows as labels, "
               "no early allowance (EVALUATION.md). NAB score: NAB v1.1 standard profile, "
-              "normalised over these five files (spikes.nab); each incident onset is one "
-              f"detection. {nab['windows']} windows.", ""]
+              "normalised over these five files (spikes.evaluation.nab); each incident onset "
+              f"is one detection. {nab['windows']} windows.", ""]
     rows = []
     for name, r in nab["results"].items():
         if "error" in r:

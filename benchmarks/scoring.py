@@ -1,4 +1,4 @@
-"""Scoring of one incident table (through `spikes.evaluate`, i.e. EVALUATION.md) and a
+"""Scoring of one incident table (through `spikes.evaluation.evaluate`, i.e. EVALUATION.md) and a
 diagnosis of what a detector misses and what it raises falsely."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spikes.evaluate import Evaluation, evaluate
+from spikes.evaluation.evaluate import Evaluation, evaluate
 
 SNR_BANDS = [(0.0, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, math.inf)]
 NEAR = pd.Timedelta("2h")

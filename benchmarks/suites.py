@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from spikes.buckets import load_reports
-from spikes.evaluate import evaluate, product_weeks_from_span
-from spikes.simulate import simulate, write_simulation
+from spikes.evaluation.evaluate import evaluate, product_weeks_from_span
+from spikes.evaluation.simulate import simulate, write_simulation
+from spikes.io.buckets import load_reports
 
 CEILING_SNR = 3.0
 
@@ -50,7 +50,7 @@ class SuiteData:
     ----------
     suite : Suite
     counts : pd.DataFrame
-        Wide counts (``ReportData.counts`` of :func:`spikes.buckets.load_reports`).
+        Wide counts (``ReportData.counts`` of :func:`spikes.io.buckets.load_reports`).
     bucket : pd.Timedelta
     labels, distractors : pd.DataFrame
         Ground truth of the simulation (labels with ``snr`` and ``ratio``).

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spikes.simulate import (
+from spikes.evaluation.simulate import (
     Distractor,
     Outage,
     expected_rates,

@@ -288,7 +288,7 @@ async def wait_rendered(tools: DevTools, session: str, page: PageCheck) -> dict 
 def expected_products() -> list[str]:
     """The products of the bundled data, read with the library the dashboard uses."""
     sys.path.insert(0, str(ROOT))
-    from spikes.buckets import load_reports
+    from spikes.io.buckets import load_reports
 
     data = os.environ.get("SPIKES_DATA", str(ROOT / "data" / "reports.csv.gz"))
     return load_reports([data]).products

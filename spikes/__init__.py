@@ -1,13 +1,102 @@
 """spikes: crowd-report outage detection.
 
-The pipeline, one module per stage: :mod:`spikes.reading` -> :mod:`spikes.buckets` ->
-:mod:`spikes.baseline` -> :mod:`spikes.detectors` -> :mod:`spikes.incidents` ->
-:mod:`spikes.events`; :mod:`spikes.pipeline` runs them in order, :mod:`spikes.evaluate`
-scores incidents against labels, :mod:`spikes.simulate` makes labelled data.
+The pipeline runs in stages, one subpackage each (see ``docs/ARCHITECTURE.md``):
+
+- :mod:`spikes.io`: read report CSVs (:mod:`~spikes.io.reading`), bucket them into counts
+  (:mod:`~spikes.io.buckets`), write results (:mod:`~spikes.io.output`);
+- :mod:`spikes.detect`: seasonal baseline, noise model, detectors, incidents, events;
+  :mod:`spikes.detect.pipeline` runs them in order;
+- :mod:`spikes.evaluation`: scoring against labels, NAB, simulated data, tuning;
+- :mod:`spikes.ui`: the dashboard's figures and views; :mod:`spikes.cli`: the command line.
+
+The names below are the public API; they load on first use, so ``import spikes`` stays
+cheap.
 """
 
-from spikes.config import DetectionConfig, load_config
-from spikes.errors import SpikesInputError
+from __future__ import annotations
 
-__all__ = ["DetectionConfig", "SpikesInputError", "load_config"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from spikes import _moved
+
 __version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_PUBLIC: dict[str, str] = {
+    "Analysis": "spikes.detect.pipeline",
+    "DetectionConfig": "spikes.config",
+    "Evaluation": "spikes.evaluation.evaluate",
+    "RawReports": "spikes.model",
+    "ReportData": "spikes.model",
+    "SpikesInputError": "spikes.errors",
+    "analyze": "spikes.detect.pipeline",
+    "evaluate": "spikes.evaluation.evaluate",
+    "find_incidents": "spikes.detect.pipeline",
+    "load_config": "spikes.config",
+    "load_reports": "spikes.io.buckets",
+    "product_status": "spikes.detect.pipeline",
+    "read_incidents": "spikes.evaluation.evaluate",
+    "read_labels": "spikes.evaluation.evaluate",
+    "read_reports": "spikes.io.reading",
+    "score_reports": "spikes.detect.pipeline",
+    "simulate": "spikes.evaluation.simulate",
+    "tune": "spikes.evaluation.tune",
+    "write_csv": "spikes.io.output",
+}
+
+__all__ = [
+    "Analysis",
+    "DetectionConfig",
+    "Evaluation",
+    "RawReports",
+    "ReportData",
+    "SpikesInputError",
+    "analyze",
+    "evaluate",
+    "find_incidents",
+    "load_config",
+    "load_reports",
+    "product_status",
+    "read_incidents",
+    "read_labels",
+    "read_reports",
+    "score_reports",
+    "simulate",
+    "tune",
+    "write_csv",
+]
+
+_moved.install()
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spikes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
+
+if TYPE_CHECKING:
+    from spikes.config import DetectionConfig, load_config
+    from spikes.detect.pipeline import (
+        Analysis,
+        analyze,
+        find_incidents,
+        product_status,
+        score_reports,
+    )
+    from spikes.errors import SpikesInputError
+    from spikes.evaluation.evaluate import Evaluation, evaluate, read_incidents, read_labels
+    from spikes.evaluation.simulate import simulate
+    from spikes.evaluation.tune import tune
+    from spikes.io.buckets import load_reports
+    from spikes.io.output import write_csv
+    from spikes.io.reading import read_reports
+    from spikes.model import RawReports, ReportData

@@ -73,7 +73,7 @@ class DetectionConfig:
         onset. Default "1h".
     calibrate : bool
         Raise each product's thresholds where its own history shows noise burstier than
-        the model (see :func:`spikes.detectors.base.calibrated_threshold`), so that real
+        the model (see :func:`spikes.detect.detectors.base.calibrated_threshold`), so that real
         traffic keeps the false-alarm budget too. Thresholds are never lowered. Default
         True.
     """

@@ -17,9 +17,9 @@ pytest.importorskip("plotly")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from spikes.buckets import load_reports  # noqa: E402
-from spikes.dashboard import escape_markdown  # noqa: E402
 from spikes.errors import SpikesInputError  # noqa: E402
+from spikes.io.buckets import load_reports  # noqa: E402
+from spikes.ui.dashboard import escape_markdown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -145,7 +145,7 @@ def test_good_upload_replaces_the_bundled_data() -> None:
 
 def test_tuned_operating_point_moves_the_sliders() -> None:
     from spikes.config import DetectionConfig
-    from spikes.tuning_view import TUNED_CONFIG_KEY
+    from spikes.ui.tuning_view import TUNED_CONFIG_KEY
 
     at = fresh()
     before = int(metric(at, "Incidents in data"))

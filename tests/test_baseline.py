@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.baseline import fit_baseline
+from spikes.detect.baseline import fit_baseline
 from tests.conftest import BUCKET, diurnal_counts, with_outage
 
 

@@ -1,4 +1,4 @@
-"""Tests of spikes.buckets: bucket inference, the grid, zeros vs NaN, summing, guards."""
+"""Tests of spikes.io.buckets: bucket inference, the grid, zeros vs NaN, summing, guards."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.buckets import infer_bucket, load_reports, parse_bucket, to_buckets
 from spikes.errors import SpikesInputError
+from spikes.io.buckets import infer_bucket, load_reports, parse_bucket, to_buckets
 from spikes.model import RawReports
 
 

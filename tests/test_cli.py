@@ -103,9 +103,9 @@ def test_bad_jobs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
     """Incidents of many products in worker processes = in one process."""
     from spikes.config import DetectionConfig
+    from spikes.detect.pipeline import MIN_PRODUCTS_PER_JOB, analyze, find_incidents, score_reports
+    from spikes.evaluation.simulate import simulate
     from spikes.model import ReportData
-    from spikes.pipeline import MIN_PRODUCTS_PER_JOB, analyze, find_incidents, score_reports
-    from spikes.simulate import simulate
 
     # One more than two workers need, so that the group without the override still splits.
     sim = simulate(products=2 * MIN_PRODUCTS_PER_JOB + 1, days=4, bucket="15min", seed=5)
@@ -129,9 +129,9 @@ def test_jobs_do_not_change_the_result(tmp_path: Path) -> None:
 
 
 def test_summary_lists_the_newest_incidents_only() -> None:
-    from spikes.buckets import load_reports
     from spikes.cli import summary_table
-    from spikes.pipeline import analyze
+    from spikes.detect.pipeline import analyze
+    from spikes.io.buckets import load_reports
 
     analysis = analyze(load_reports(Path(__file__).parents[1] / "data" / "reports.csv.gz"))
     n = len(analysis.incidents)
@@ -152,9 +152,9 @@ def test_summary_lists_the_newest_incidents_only() -> None:
 
 
 def test_summary_counts_in_words_and_names_ignored_columns(tmp_path: Path) -> None:
-    from spikes.buckets import load_reports
     from spikes.cli import summary_table
-    from spikes.pipeline import analyze
+    from spikes.detect.pipeline import analyze
+    from spikes.io.buckets import load_reports
 
     rows = [f"2024-01-01T{h:02d}:{m:02d}:00Z,{3 + m % 2},7" for h in range(6)
             for m in range(0, 60, 5)]

@@ -1,4 +1,4 @@
-"""Figure and table builders of the dashboard (spikes.dashboard), on small synthetic data."""
+"""Figure and table builders of the dashboard (spikes.ui.dashboard), on small synthetic data."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("plotly")
 
-from spikes import dashboard as dash  # noqa: E402
+from spikes.detect.pipeline import analyze, product_status  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
-from spikes.pipeline import analyze, product_status  # noqa: E402
+from spikes.ui import dashboard as dash  # noqa: E402
 
 NASTY = "<a href='javascript:alert(1)'>Evil</a>"
 

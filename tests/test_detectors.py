@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.baseline import fit_baseline
 from spikes.config import DetectionConfig
-from spikes.detectors import (
+from spikes.detect.baseline import fit_baseline
+from spikes.detect.detectors import (
     CostSeasonalPoisson,
     CountTailDetector,
     CusumDetector,
     Detector,
     locate_onset,
 )
-from spikes.noise import log_likelihood_ratio, upper_tail_surprise
+from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
 from tests.conftest import BUCKET, diurnal_counts, with_outage
 
 
@@ -130,7 +130,7 @@ def test_cusum_splits_two_outages_inside_one_excursion() -> None:
 
 
 def test_calibration_raises_threshold_only_for_bursty_history() -> None:
-    from spikes.detectors.base import calibrated_threshold
+    from spikes.detect.detectors.base import calibrated_threshold
 
     rng = np.random.default_rng(0)
     # Excursion maxima of a well-calibrated CUSUM: excess over 1 ~ Exp(1).
@@ -150,8 +150,8 @@ def test_calibration_raises_threshold_only_for_bursty_history() -> None:
 def test_calibration_reads_tail_scores_in_their_own_units() -> None:
     """-log10 p scores of calm noise decay as 10**-h, not exp(-h): calibrating them at
     Wald's nats rate would raise every product's tail threshold (a past bug)."""
-    from spikes.detectors.base import calibrated_threshold
-    from spikes.detectors.tail import CountTailDetector
+    from spikes.detect.detectors.base import calibrated_threshold
+    from spikes.detect.detectors.tail import CountTailDetector
 
     rng = np.random.default_rng(1)
     # Excursion maxima of -log10 p of calm noise: excess over 1 ~ Exp(ln 10).
@@ -185,8 +185,8 @@ def test_inflation_measures_autocorrelated_noise() -> None:
 
 @pytest.mark.parametrize("bad", [np.inf, -1.0])
 def test_pipeline_refuses_impossible_counts(bad: float) -> None:
+    from spikes.detect.pipeline import analyze
     from spikes.errors import SpikesInputError
-    from spikes.pipeline import analyze
     from tests.conftest import as_data
 
     counts = diurnal_counts(days=3)
@@ -198,7 +198,7 @@ def test_pipeline_refuses_impossible_counts(bad: float) -> None:
 @pytest.mark.parametrize(("total", "base", "alpha"),
                          [(12, 4.0, 0.0), (30, 10.0, 0.2), (2, 0.2, 0.0), (3, 0.001, 0.5)])
 def test_scalar_and_array_tails_agree(total: int, base: float, alpha: float) -> None:
-    from spikes.noise import total_surprise
+    from spikes.detect.noise import total_surprise
 
     array = upper_tail_surprise(np.array([float(total)]), np.array([base]), np.array([alpha]),
                                 prefilter_z=-np.inf)[0]
@@ -208,7 +208,7 @@ def test_scalar_and_array_tails_agree(total: int, base: float, alpha: float) -> 
 
 def test_score_overrides_keep_every_products_noise_model() -> None:
     from spikes.config import DetectionConfig
-    from spikes.pipeline import score_reports
+    from spikes.detect.pipeline import score_reports
     from tests.conftest import as_data
 
     counts = diurnal_counts(days=7, products=2)
@@ -224,7 +224,7 @@ def test_seasonal_binseg_matches_ruptures_binseg() -> None:
     """The vectorised split search gives ruptures' own Binseg breakpoints."""
     import ruptures as rpt
 
-    from spikes.detectors.onset import CostSeasonalPoisson, SeasonalBinseg
+    from spikes.detect.detectors.onset import CostSeasonalPoisson, SeasonalBinseg
 
     rng = np.random.default_rng(3)
     for _ in range(300):
@@ -243,7 +243,7 @@ def test_seasonal_binseg_matches_ruptures_binseg() -> None:
 
 def test_split_search_is_the_same_above_the_tabulated_length() -> None:
     """Long signals search splits without the table of segment costs: same result."""
-    from spikes.detectors.onset import CostSeasonalPoisson
+    from spikes.detect.detectors.onset import CostSeasonalPoisson
 
     rng = np.random.default_rng(4)
     n = CostSeasonalPoisson.TABLE_SAMPLES + 88

@@ -1,4 +1,4 @@
-"""Tests for spikes.evaluate: each matching rule of EVALUATION.md on hand-made cases."""
+"""Tests for spikes.evaluation.evaluate: each matching rule of EVALUATION.md on hand-made cases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from spikes.errors import SpikesInputError
-from spikes.evaluate import (
+from spikes.evaluation.evaluate import (
     Evaluation,
     evaluate,
     product_weeks_from_span,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.events import _chance, assign_events, summarize_events
+from spikes.detect.events import _chance, assign_events, summarize_events
 
 
 def _incidents(rows: list[tuple[str, str]]) -> pd.DataFrame:

@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes import buckets, output, reading
-from spikes.buckets import load_reports
 from spikes.cli import main
+from spikes.detect.pipeline import Analysis, analyze
 from spikes.errors import SpikesInputError
+from spikes.io import buckets, output, reading
+from spikes.io.buckets import load_reports
 from spikes.model import ReportData
-from spikes.pipeline import Analysis, analyze
 
 CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).parent.parent
@@ -124,7 +124,7 @@ def _events_duplicated(d: ReportData, a: Analysis) -> None:
 
 
 def _counts_duplicated(d: ReportData, a: Analysis) -> None:
-    # The documented rule (spikes.buckets.to_buckets): rows of one product and bucket are
+    # The documented rule (spikes.io.buckets.to_buckets): rows of one product and bucket are
     # summed, so a duplicated count row counts twice.
     assert series(d, "A") == [4.0, 1.0, 4.5]
     assert "summed" in buckets.to_buckets.__doc__
@@ -553,7 +553,7 @@ def test_streaming_whole_file_errors(tmp_path: Path, name: str, content: bytes,
 # ------------------------------------------------------------------------ safe output
 
 # Leading tabs and carriage returns are trimmed from names on reading; the unit tests of
-# spikes.output cover them.
+# spikes.io.output cover them.
 FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)"]
 
 

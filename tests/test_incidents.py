@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from spikes.config import DetectionConfig
-from spikes.detectors import Candidate
-from spikes.incidents import product_incidents, severity_of
+from spikes.detect.detectors import Candidate
+from spikes.detect.incidents import product_incidents, severity_of
 
 INDEX = pd.date_range("2026-01-22", periods=60, freq="5min", tz="UTC")
 

@@ -1,4 +1,4 @@
-"""Tests for spikes.nab: the NAB v1.1 scoring function on hand-computed cases."""
+"""Tests for spikes.evaluation.nab: the NAB v1.1 scoring function on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from spikes.errors import SpikesInputError
-from spikes.evaluate import evaluate
-from spikes.nab import (
+from spikes.evaluation.evaluate import evaluate
+from spikes.evaluation.nab import (
     DEFAULT_WINDOWS_PATH,
     NAB_DIR,
     REAL_TWEETS,

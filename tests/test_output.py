@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from spikes.errors import SpikesInputError
-from spikes.output import neutralize_formula, to_safe_csv, write_csv
+from spikes.io.output import neutralize_formula, to_safe_csv, write_csv
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spikes.detect.pipeline import analyze, find_incidents, product_status, score_reports
 from spikes.errors import SpikesInputError
-from spikes.pipeline import analyze, find_incidents, product_status, score_reports
 from tests.conftest import as_data, diurnal_counts
 
 

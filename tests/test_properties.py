@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikes.buckets import load_reports
+from spikes.detect.pipeline import analyze
 from spikes.errors import SpikesInputError
+from spikes.io.buckets import load_reports
+from spikes.io.reading import MAX_COUNT
 from spikes.model import ReportData
-from spikes.pipeline import analyze
-from spikes.reading import MAX_COUNT
 
 # Fixed and fast: the same examples on every run, no example database, no deadline.
 FAST = settings(max_examples=40, derandomize=True, database=None, deadline=None,

@@ -1,4 +1,4 @@
-"""Tests of spikes.reading: shapes, aliases, options, time zones, rejects, whole-file errors."""
+"""Tests of spikes.io.reading: shapes, aliases, options, time zones, rejects, whole-file errors."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes import reading
 from spikes.errors import SpikesInputError
+from spikes.io import reading
+from spikes.io.reading import describe_rejected, read_reports
 from spikes.model import REJECTED_COLUMNS
-from spikes.reading import describe_rejected, read_reports
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:

@@ -1,4 +1,4 @@
-"""Tests of spikes.simulate and of the bundled sample in data/."""
+"""Tests of spikes.evaluation.simulate and of the bundled sample in data/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from spikes.errors import SpikesInputError
-from spikes.simulate import (
+from spikes.evaluation.simulate import (
     LABEL_COLUMNS,
     Outage,
     outage_profile,
@@ -278,7 +278,7 @@ def test_peak_ratio_sets_the_outage_sizes():
 
 @pytest.mark.parametrize("as_events", [False, True])
 def test_counts_are_what_the_reader_reads_back(tmp_path: Path, as_events: bool) -> None:
-    from spikes.buckets import load_reports
+    from spikes.io.buckets import load_reports
 
     sim = simulate(products=3, days=3, seed=1, missing_rate=0.02, as_events=as_events)
     write_simulation(sim, tmp_path / "r.csv", tmp_path / "l.csv")

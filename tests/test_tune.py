@@ -1,4 +1,4 @@
-"""Tests of spikes.tune: search, time split, Pareto front, TOML round trip, CLI."""
+"""Tests of spikes.evaluation.tune: search, time split, Pareto front, TOML round trip, CLI."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 from spikes.cli import main
 from spikes.config import DetectionConfig, load_config
 from spikes.errors import SpikesInputError
-from spikes.model import ReportData
-from spikes.simulate import simulate, write_simulation
-from spikes.tune import (
+from spikes.evaluation.simulate import simulate, write_simulation
+from spikes.evaluation.tune import (
     SEARCH_SPACE,
     Param,
     TimeSplit,
@@ -27,6 +26,7 @@ from spikes.tune import (
     tune,
     tuned_toml,
 )
+from spikes.model import ReportData
 from tests.conftest import as_data, diurnal_counts, with_outage
 
 BUDGET = 8
@@ -121,7 +121,7 @@ def test_ctrl_c_keeps_best_so_far(small_sim) -> None:
 ])
 def test_gain_smaller_than_one_label_is_noise(base_f1, best_f1, n_labels, feasible,
                                               noise) -> None:
-    from spikes.tune import gain_is_noise
+    from spikes.evaluation.tune import gain_is_noise
 
     base = {"objective": base_f1, "train_n_labels": n_labels, "feasible": feasible}
     best = {"objective": best_f1, "train_n_labels": n_labels, "feasible": True}

@@ -13,10 +13,10 @@ pytest.importorskip("plotly")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from spikes.config import DetectionConfig  # noqa: E402
+from spikes.evaluation.simulate import simulate  # noqa: E402
+from spikes.evaluation.tune import tune  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
-from spikes.simulate import simulate  # noqa: E402
-from spikes.tune import tune  # noqa: E402
-from spikes.tuning_view import TUNED_CONFIG_KEY, scores_table, tradeoff_figure  # noqa: E402
+from spikes.ui.tuning_view import TUNED_CONFIG_KEY, scores_table, tradeoff_figure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -28,10 +28,10 @@ def _script() -> None:
     import pandas as pd
     import streamlit as st
 
+    from spikes.detect.pipeline import score_reports
+    from spikes.evaluation.simulate import simulate
     from spikes.model import ReportData
-    from spikes.pipeline import score_reports
-    from spikes.simulate import simulate
-    from spikes.tuning_view import render_tuning
+    from spikes.ui.tuning_view import render_tuning
 
     sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0)
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")

@@ -10,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import spikes.baseline as baseline_module
-from spikes.baseline import (
+import spikes.detect.baseline as baseline_module
+from spikes.detect.baseline import (
     _below_top,
     _moving_sum,
     _row_order_sum,
     _variance_inflation,
     fit_baseline,
 )
-from spikes.detectors import CountTailDetector, CusumDetector
-from spikes.detectors import base as detectors_base
-from spikes.noise import (
+from spikes.detect.detectors import CountTailDetector, CusumDetector
+from spikes.detect.detectors import base as detectors_base
+from spikes.detect.noise import (
     MIN_MEAN,
     POISSON_ALPHA,
     _surprise,

@@ -7,8 +7,8 @@ from typing import Any
 import pandas as pd
 
 from spikes.config import DetectionConfig
+from spikes.detect.pipeline import analyze
 from spikes.model import ReportData
-from spikes.pipeline import analyze
 
 NAME = "spikes"
 LABEL = "spikes (defaults)"

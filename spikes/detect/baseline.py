@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from spikes.noise import column_blocks
+from spikes.detect.noise import column_blocks
 
 DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
@@ -123,7 +123,7 @@ def fit_baseline(
     """Estimate the seasonal baseline and the noise dispersion of every product.
 
     Products are independent of each other: they are fitted in blocks of a few columns
-    (:func:`spikes.noise.column_blocks`), so that the many intermediate arrays of the
+    (:func:`spikes.detect.noise.column_blocks`), so that the many intermediate arrays of the
     fit stay small enough for the CPU cache instead of spanning all products.
 
     Parameters
@@ -428,7 +428,7 @@ def _row_order_sum(x: np.ndarray) -> np.ndarray:
     after row, a single column pairwise. The dispersion, the variance inflation and the
     overall means sum like this, the layout of earlier versions of this module, so that
     their results are unchanged (blocks of columns have two columns or more, see
-    :func:`spikes.noise.column_blocks`).
+    :func:`spikes.detect.noise.column_blocks`).
     """
     return np.ascontiguousarray(x).sum(axis=0)
 

@@ -23,9 +23,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from spikes.baseline import Baseline
 from spikes.config import DetectionConfig
-from spikes.pipeline import Analysis, product_status
+from spikes.detect.baseline import Baseline
+from spikes.detect.pipeline import Analysis, product_status
 
 __all__ = [
     "SEVERITY_COLORS",
@@ -199,7 +199,7 @@ def default_range(analysis: Analysis, hours: float = 24) -> tuple[pd.Timestamp, 
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     hours : float
         Length of the range.
 
@@ -251,13 +251,13 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     tz : str
         Time zone of the onset times shown.
     hours : float
         Length of the sparkline.
     status : pd.DataFrame, optional
-        Output of :func:`spikes.pipeline.product_status` when already computed.
+        Output of :func:`spikes.detect.pipeline.product_status` when already computed.
 
     Returns
     -------
@@ -305,13 +305,13 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     tz : str
         Time zone of the time axis.
     hours : float
         Length of each sparkline.
     status : pd.DataFrame, optional
-        Output of :func:`spikes.pipeline.product_status` when already computed.
+        Output of :func:`spikes.detect.pipeline.product_status` when already computed.
     columns : int
         Panels per row.
     max_products : int
@@ -390,7 +390,7 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     product : str
         Product to draw.
     start, end : pd.Timestamp, optional
@@ -530,7 +530,7 @@ def breakdown_shares(analysis: Analysis, product: str, incident: pd.Series | Non
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     product : str
         The product.
     incident : pd.Series, optional
@@ -630,7 +630,7 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
     pd.DataFrame
         Columns ``event``, ``onset``, ``end``, ``first product``, ``products``,
         ``n products``, ``by chance`` (how likely so many products start together by
-        coincidence, see :func:`spikes.events.summarize_events`), ``severity``,
+        coincidence, see :func:`spikes.detect.events.summarize_events`), ``severity``,
         ``excess reports``, ``ongoing``.
     """
     columns = ["event", "onset", "end", "first product", "products", "n products",
@@ -672,7 +672,7 @@ def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.Data
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     event_id : str
         The event.
     tz : str
@@ -727,7 +727,7 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
     Parameters
     ----------
     analysis : Analysis
-        Output of :func:`spikes.pipeline.analyze`.
+        Output of :func:`spikes.detect.pipeline.analyze`.
     event_id : str
         The event.
     tz : str

@@ -6,10 +6,10 @@
   that places an incident's onset against the seasonal rate.
 """
 
-from spikes.detectors.base import Candidate, Detector
-from spikes.detectors.cusum import CusumDetector
-from spikes.detectors.onset import CostSeasonalPoisson, locate_onset
-from spikes.detectors.tail import CountTailDetector
+from spikes.detect.detectors.base import Candidate, Detector
+from spikes.detect.detectors.cusum import CusumDetector
+from spikes.detect.detectors.onset import CostSeasonalPoisson, locate_onset
+from spikes.detect.detectors.tail import CountTailDetector
 
 __all__ = [
     "Candidate",

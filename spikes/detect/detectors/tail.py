@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from spikes.baseline import Baseline
 from spikes.config import DetectionConfig
-from spikes.detectors.base import Candidate, Detector, runs, score_by_blocks
-from spikes.noise import upper_tail_surprise
+from spikes.detect.baseline import Baseline
+from spikes.detect.detectors.base import Candidate, Detector, runs, score_by_blocks
+from spikes.detect.noise import upper_tail_surprise
 
 
 class CountTailDetector(Detector):

@@ -2,11 +2,11 @@
 operating point on the precision / recall / false-alarm trade-off.
 
 :func:`render_tuning` is a Streamlit view. ``app.py`` calls it as ``render_tuning(ctx)``
-with a :class:`spikes.dashboard.ViewContext`; it also takes an ``Analysis`` or a
+with a :class:`spikes.ui.dashboard.ViewContext`; it also takes an ``Analysis`` or a
 ``Scored`` and, optionally, the labels (then no label picker is shown). It returns the
 picked :class:`~spikes.config.DetectionConfig` (None until there is one) and leaves it in
 ``st.session_state["spikes_tuned_config"]`` so that the page can apply it to the other
-views. The search is :func:`spikes.tune.tune`; nothing here decides anything about
+views. The search is :func:`spikes.evaluation.tune.tune`; nothing here decides anything about
 detection. :func:`tradeoff_figure` is a pure function (testable without a browser).
 """
 
@@ -21,12 +21,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from spikes import dashboard as dash
 from spikes.config import DetectionConfig
+from spikes.detect.pipeline import Analysis, Scored, rethreshold, score_reports
 from spikes.errors import SpikesInputError
-from spikes.evaluate import read_labels
-from spikes.pipeline import Analysis, Scored, rethreshold, score_reports
-from spikes.tune import (
+from spikes.evaluation.evaluate import read_labels
+from spikes.evaluation.tune import (
     DEFAULT_BUDGET,
     OBJECTIVES,
     SliceScores,
@@ -36,6 +35,7 @@ from spikes.tune import (
     tune,
     tuned_toml,
 )
+from spikes.ui import dashboard as dash
 
 __all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "render_tuning", "scores_table",
            "tradeoff_figure"]
@@ -60,7 +60,7 @@ def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Fig
     Parameters
     ----------
     result : TuningResult
-        Output of :func:`spikes.tune.tune`.
+        Output of :func:`spikes.evaluation.tune.tune`.
     selected : int, optional
         Trial to ring (the operating point picked); the chosen one when None.
 

@@ -10,7 +10,7 @@ Matching, for each label (product ``p``, onset ``t0``, end ``t1``):
 - every incident matched to no label is a false positive.
 
 For the NAB windows, pass ``early_allowance=pd.Timedelta(0)`` and the window as
-``onset..end`` (see :func:`spikes.nab.nab_windows_as_labels`).
+``onset..end`` (see :func:`spikes.evaluation.nab.nab_windows_as_labels`).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def nab_windows(path: str | Path = DEFAULT_WINDOWS_PATH) -> dict[str, list[Windo
 
 
 def nab_windows_as_labels(windows: Mapping[str, Sequence[Window]]) -> pd.DataFrame:
-    """Turn NAB windows into a label table for :func:`spikes.evaluate.evaluate`.
+    """Turn NAB windows into a label table for :func:`spikes.evaluation.evaluate.evaluate`.
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ For one product:
 
 1. candidates that overlap are one stretch, listing every detector that fired;
 2. each stretch gets a peak (the largest count inside) and an onset placed by the
-   change-point search of :func:`spikes.detectors.onset.locate_onset`;
+   change-point search of :func:`spikes.detect.detectors.onset.locate_onset`;
 3. a stretch must be large enough to matter: reports at least ``min_ratio`` times the
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
-from spikes.detectors.base import Candidate
-from spikes.detectors.onset import locate_onset
+from spikes.detect.detectors.base import Candidate
+from spikes.detect.detectors.onset import locate_onset
+from spikes.detect.noise import total_surprise
 from spikes.model import INCIDENT_COLUMNS
-from spikes.noise import total_surprise
 
 #: How far before a stretch its context (the local level) is measured.
 CONTEXT = pd.Timedelta(hours=3)
@@ -68,7 +68,7 @@ def product_incidents(product: str, y: np.ndarray, mu: np.ndarray, index: pd.Dat
     -------
     pd.DataFrame
         One row per incident, columns :data:`spikes.model.INCIDENT_COLUMNS` but
-        ``event_id`` (set later by :func:`spikes.events.assign_events`).
+        ``event_id`` (set later by :func:`spikes.detect.events.assign_events`).
     """
     rows = incident_rows(product, y, mu, index, candidates, config, alpha, inflation)
     return pd.DataFrame(rows, columns=[c for c in INCIDENT_COLUMNS if c != "event_id"])

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from spikes.baseline import Baseline, fit_baseline
 from spikes.config import WEEK, DetectionConfig
-from spikes.detectors import CountTailDetector, CusumDetector, Detector
-from spikes.detectors.base import calibrated_threshold
+from spikes.detect.baseline import Baseline, fit_baseline
+from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
+from spikes.detect.detectors.base import calibrated_threshold
+from spikes.detect.events import assign_events, summarize_events
+from spikes.detect.incidents import incident_rows
 from spikes.errors import SpikesInputError
-from spikes.events import assign_events, summarize_events
-from spikes.incidents import incident_rows
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
 
 PROGRESS_MIN_PRODUCTS = 50
@@ -91,7 +91,7 @@ class Analysis:
     incidents : pd.DataFrame
         Columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
     events : pd.DataFrame
-        Columns :data:`spikes.events.EVENT_COLUMNS`.
+        Columns :data:`spikes.detect.events.EVENT_COLUMNS`.
     config : DetectionConfig
         The thresholds applied.
     """
@@ -305,7 +305,7 @@ def _rows_in_processes(scored: Scored, config: DetectionConfig, wanted: list[str
 
     The children inherit the scores through fork (copy-on-write, nothing is pickled)
     and send back only their incident records; the order of the records does not
-    matter, :func:`spikes.events.assign_events` sorts them.
+    matter, :func:`spikes.detect.events.assign_events` sorts them.
     """
     global _FORKED
     chunks = [c for c in np.array_split(np.array(wanted, dtype=object), jobs * CHUNKS_PER_JOB)
@@ -387,7 +387,7 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     Parameters
     ----------
     data : ReportData
-        Reports per bucket, from :func:`spikes.buckets.load_reports`.
+        Reports per bucket, from :func:`spikes.io.buckets.load_reports`.
     config : DetectionConfig, optional
         Settings; the defaults when None.
     progress : bool

@@ -13,7 +13,7 @@ import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
 
-from spikes.noise import MIN_MEAN, total_surprise
+from spikes.detect.noise import MIN_MEAN, total_surprise
 
 #: -log10 p from which a segment before the peak counts as part of the rise.
 SIGNIFICANT = 2.0

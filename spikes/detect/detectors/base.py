@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pandas as pd
 
-from spikes.baseline import Baseline
-from spikes.noise import column_blocks
+from spikes.detect.baseline import Baseline
+from spikes.detect.noise import column_blocks
 
 if TYPE_CHECKING:
     from spikes.config import DetectionConfig
@@ -151,7 +151,7 @@ def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
     """A detector's scores computed a block of products at a time.
 
     Time runs down each column of the result (Fortran order, as pandas stores a frame),
-    and products are scored a block of columns at a time (:func:`spikes.noise.
+    and products are scored a block of columns at a time (:func:`spikes.detect.noise.
     column_blocks`), so that the temporaries stay in the CPU cache.
 
     Parameters

@@ -4,8 +4,8 @@ The search follows the pipeline's split between expensive scores and cheap thres
 
 1. the data is scored once per distinct score setting (only ``cusum_ratio`` is searched,
    on the small grid :data:`CUSUM_GRID`; each value is scored on first use and cached);
-2. every trial re-thresholds those scores (:func:`spikes.pipeline.find_incidents`) and
-   scores the incidents with :func:`spikes.evaluate.evaluate` separately on the two time
+2. every trial re-thresholds those scores (:func:`spikes.detect.pipeline.find_incidents`) and
+   scores the incidents with :func:`spikes.evaluation.evaluate.evaluate` separately on the two time
    slices of a :class:`TimeSplit` (incidents and labels go to the slice holding their
    onset; product-weeks are counted per slice);
 3. the search itself: the base settings first (trial 0), then seeded random search over
@@ -28,10 +28,8 @@ configuration with a comment header; :func:`add_tune_parser` registers ``spikes 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +45,9 @@ from spikes.errors import SpikesInputError
 from spikes.model import product_weeks as slice_product_weeks
 
 if TYPE_CHECKING:  # the pipeline (scipy) is imported on use: `spikes --help` stays quick
-    from spikes.evaluate import Evaluation
+    from spikes.detect.pipeline import Scored
+    from spikes.evaluation.evaluate import Evaluation
     from spikes.model import ReportData
-    from spikes.pipeline import Scored
 
 __all__ = [
     "CUSUM_GRID",
@@ -59,7 +57,6 @@ __all__ = [
     "SliceScores",
     "TimeSplit",
     "TuningResult",
-    "add_tune_parser",
     "evaluate_config",
     "format_pareto",
     "format_summary",
@@ -255,7 +252,7 @@ class SliceScores:
     Attributes
     ----------
     train, validation : Evaluation
-        :func:`spikes.evaluate.evaluate` on each slice.
+        :func:`spikes.evaluation.evaluate.evaluate` on each slice.
     """
 
     train: Evaluation
@@ -369,7 +366,7 @@ def _key(params: dict[str, Any]) -> tuple:
 def score_signature(config: DetectionConfig) -> tuple:
     """What the scores of `config` depend on (its and its overrides' score settings):
     two configurations with the same signature share their scores."""
-    from spikes.pipeline import SCORE_KEYS
+    from spikes.detect.pipeline import SCORE_KEYS
 
     own = tuple(repr(getattr(config, k)) for k in SCORE_KEYS)
     overrides = tuple(sorted(
@@ -391,8 +388,8 @@ class _Evaluator:
     """Scores (cached per score setting), split labels and product-weeks of one run."""
 
     def __init__(self, scored: Scored, labels: pd.DataFrame, split: TimeSplit) -> None:
-        from spikes.evaluate import evaluate
-        from spikes.pipeline import find_incidents, score_reports
+        from spikes.detect.pipeline import find_incidents, score_reports
+        from spikes.evaluation.evaluate import evaluate
 
         self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
         self.data = scored.data
@@ -512,7 +509,7 @@ def tune(
         then reused for their ``cusum_ratio``).
     labels : pd.DataFrame
         True outages ``product, onset, end`` (validated as by
-        :func:`spikes.evaluate.validate_labels`).
+        :func:`spikes.evaluation.evaluate.validate_labels`).
     base : DetectionConfig, optional
         Starting settings (trial 0), whose other fields and overrides the result keeps;
         the defaults when None (with a `Scored`, its configuration).
@@ -551,13 +548,13 @@ def tune(
 
     Examples
     --------
-    >>> from spikes.simulate import simulate  # doctest: +SKIP
+    >>> from spikes.evaluation.simulate import simulate  # doctest: +SKIP
     >>> result = tune(data, sim.labels, budget=30, seed=1)  # doctest: +SKIP
     >>> result.tuned.validation.f1 >= result.defaults.validation.f1  # doctest: +SKIP
     True
     """
-    from spikes.evaluate import validate_labels
-    from spikes.pipeline import Scored, score_reports
+    from spikes.detect.pipeline import Scored, score_reports
+    from spikes.evaluation.evaluate import validate_labels
 
     started = time.perf_counter()
     if objective not in OBJECTIVES:
@@ -823,8 +820,8 @@ def evaluate_config(data: ReportData | Scored, labels: pd.DataFrame, config: Det
     -------
     SliceScores, TimeSplit
     """
-    from spikes.evaluate import validate_labels
-    from spikes.pipeline import Scored, score_reports
+    from spikes.detect.pipeline import Scored, score_reports
+    from spikes.evaluation.evaluate import validate_labels
 
     scored = data if isinstance(data, Scored) else score_reports(data, config)
     the_split = split if isinstance(split, TimeSplit) else time_split(
@@ -972,76 +969,3 @@ def tuned_toml(result: TuningResult, sources: Sequence[str] = (),
     return (config or result.config).to_toml(header=header)
 
 
-# --------------------------------------------------------------------------- command line
-def add_tune_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``spikes tune``."""
-    from spikes.cli import add_input_options
-
-    p = sub.add_parser(
-        "tune",
-        help="fit the detection thresholds to labelled outages",
-        description="Search detection settings against labelled outages: tune on the "
-                    "earlier part of the data, validate on the later part, print the "
-                    "precision / recall / delay trade-off (Pareto front) and write the "
-                    "chosen settings as a TOML config for `spikes analyze --config`. "
-                    "Ctrl-C stops the search and keeps the best settings so far.",
-    )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="report CSV file(s), .gz allowed")
-    p.add_argument("--labels", required=True, help="labels CSV (product,onset,end[,event])")
-    p.add_argument("-o", "--output", help="TOML config to write (default: print it)")
-    p.add_argument("--objective", choices=OBJECTIVES, default="f1",
-                   help="what to maximise on the training slice (default f1; f2 favours "
-                        "recall, f0.5 precision; recall_at_fa needs "
-                        "--max-false-alarms-per-week)")
-    p.add_argument("--max-false-alarms-per-week", type=float, metavar="X",
-                   help="settings with more false alarms per product-week on the training "
-                        "slice are not chosen (default: no limit)")
-    p.add_argument("--budget", type=int, default=DEFAULT_BUDGET,
-                   help=f"number of settings tried (default {DEFAULT_BUDGET})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--split", type=float, default=0.5,
-                   help="share of the time span to tune on, the rest validates (default 0.5)")
-    p.add_argument("--per-product", action="store_true",
-                   help="also tune min_ratio / min_excess_reports overrides for products of "
-                        "outlying volume (10x from the median) or with many labels")
-    p.add_argument("--config", help="TOML of starting settings (default: the defaults)")
-    add_input_options(p)
-    p.set_defaults(run=_run_tune)
-
-
-def _run_tune(args: argparse.Namespace) -> int:
-    from spikes.cli import load_inputs
-    from spikes.config import load_config
-    from spikes.evaluate import read_labels
-    from spikes.reading import describe_rejected
-
-    base = load_config(args.config)
-    labels = read_labels(args.labels)
-    data = load_inputs(args, args.inputs)
-    if len(data.rejected):
-        print(describe_rejected(data.rejected), file=sys.stderr)
-    result = tune(data, labels, base=base, objective=args.objective,
-                  max_false_alarms_per_week=args.max_false_alarms_per_week,
-                  budget=args.budget, seed=args.seed, split=args.split,
-                  per_product=args.per_product, progress=True)
-    print(f"{len(data.products)} products; {result.split.describe()}; "
-          f"{len(result.trials)} trials in {result.elapsed:.1f} s")
-    print(format_summary(result))
-    print()
-    print(format_pareto(result))
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    text = tuned_toml(result, args.inputs, args.labels)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise SpikesInputError(f"{args.output}: cannot write ({exc.strerror})") from None
-        print(f"wrote the chosen settings (trial {result.chosen}) to {args.output}")
-    else:
-        print()
-        print(text, end="")
-    if result.interrupted:
-        print(f"spikes tune: interrupted; kept the best of {len(result.trials)} trials"
-              + (f" and wrote it to {args.output}" if args.output else ""), file=sys.stderr)
-    return 0

@@ -5,7 +5,7 @@ Unix epoch (5-minute buckets start at :00, :05, ...), sums the reports of each p
 each bucket and lays them out on one regular grid shared by all products.
 :func:`load_reports` reads and buckets in one call; it is what the CLI and the
 dashboard use. Above :data:`STREAM_THRESHOLD` bytes of input it streams: the files are
-read block by block (:func:`~spikes.reading.read_report_blocks`) and each block is summed
+read block by block (:func:`~spikes.io.reading.read_report_blocks`) and each block is summed
 into its (bucket, product, region, category) cells at once, so memory grows with the
 number of cells, not with the number of rows.
 """
@@ -21,8 +21,8 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
+from spikes.io.reading import Source, estimate_size, read_report_blocks, read_reports
 from spikes.model import RawReports, ReportData, empty_rejected
-from spikes.reading import Source, estimate_size, read_report_blocks, read_reports
 
 __all__ = [
     "EVENTS_BUCKET",
@@ -66,23 +66,23 @@ def load_reports(
     streaming: bool | None = None,
     **read_options: Any,
 ) -> ReportData:
-    """Read report files and bucket them: :func:`~spikes.reading.read_reports` then
+    """Read report files and bucket them: :func:`~spikes.io.reading.read_reports` then
     :func:`to_buckets`, or the same in a streaming pass for big input.
 
     Parameters
     ----------
     sources : path, file-like, or sequence of them
-        As in :func:`~spikes.reading.read_reports`.
+        As in :func:`~spikes.io.reading.read_reports`.
     bucket : str or pd.Timedelta, optional
         Bucket size, e.g. ``"5min"``; inferred when omitted (see :func:`infer_bucket`).
     streaming : bool, optional
         Read block by block with bounded memory (see
-        :func:`~spikes.reading.read_report_blocks`). By default, when the input's
+        :func:`~spikes.io.reading.read_report_blocks`). By default, when the input's
         estimated decompressed size is above :data:`STREAM_THRESHOLD`. The result is
         the same as without streaming (sums may differ in the last bits of fractional
         counts); to infer the bucket of count data, the first million rows are used.
     **read_options
-        Keyword options of :func:`~spikes.reading.read_reports` (``fmt``, ``tz``,
+        Keyword options of :func:`~spikes.io.reading.read_reports` (``fmt``, ``tz``,
         ``timestamp_col``, ``product``, ``progress``, ...); with streaming also
         ``block_bytes``.
 
@@ -338,7 +338,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     Parameters
     ----------
     raw : RawReports
-        Output of :func:`~spikes.reading.read_reports`.
+        Output of :func:`~spikes.io.reading.read_reports`.
     bucket : str or pd.Timedelta, optional
         Bucket size: a fixed pandas offset such as ``"1min"``, ``"5min"``, ``"15min"``,
         ``"1h"``, or a Timedelta. Inferred with :func:`infer_bucket` when omitted.

@@ -162,7 +162,7 @@ def column_blocks(n_rows: int, n_cols: int, cells: int = BLOCK_CELLS) -> Iterato
     A block has at least two columns unless the array has one: numpy sums a single
     column pairwise but several columns of a C-ordered array row after row, so that a
     lone column would change the last bits of the baseline's sums (see
-    :func:`spikes.baseline._row_order_sum`).
+    :func:`spikes.detect.baseline._row_order_sum`).
 
     Parameters
     ----------

@@ -60,7 +60,7 @@ Rules worth knowing
 The happy path is one multi-threaded pyarrow parse plus vectorised checks; the slower
 paths (timestamps as text, locating the line of a bad row) only run when needed.
 :func:`read_report_blocks` reads big files block by block with bounded memory (see
-:func:`spikes.buckets.load_reports`, which picks it for big files).
+:func:`spikes.io.buckets.load_reports`, which picks it for big files).
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ class Simulation:
     bucket: pd.Timedelta
 
     def counts(self) -> pd.DataFrame:
-        """Reports per bucket and product on the whole grid, as :func:`spikes.buckets.
+        """Reports per bucket and product on the whole grid, as :func:`spikes.io.buckets.
         load_reports` reads them back from the CSV: a missing row of count data is NaN,
         a bucket without report events is 0.
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spikes.baseline import Baseline
 from spikes.config import DetectionConfig
-from spikes.detectors.base import Candidate, Detector, runs, score_by_blocks
-from spikes.noise import log_likelihood_ratio
+from spikes.detect.baseline import Baseline
+from spikes.detect.detectors.base import Candidate, Detector, runs, score_by_blocks
+from spikes.detect.noise import log_likelihood_ratio
 
 
 class CusumDetector(Detector):

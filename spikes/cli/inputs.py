@@ -1,0 +1,63 @@
+"""Input options shared by every command that reads report CSVs."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from spikes.io.reading import DATE_ORDERS, FORMATS
+
+if TYPE_CHECKING:
+    from spikes.model import ReportData
+
+__all__ = ["DATE_ORDERS", "FORMATS", "add_input_options", "load_inputs"]
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that reads report CSVs."""
+    group = parser.add_argument_group("input")
+    group.add_argument("--format", dest="fmt", choices=FORMATS,
+                       help="input shape; detected from the header when omitted: events "
+                            "(one row per report), long (timestamp,product,count), wide "
+                            "(timestamp + one column per product), single (timestamp,value)")
+    group.add_argument("--bucket", help="bucket size, e.g. 1min, 5min, 15min, 1h "
+                                        "(default: inferred; 5min for raw events)")
+    group.add_argument("--tz", help="timezone of timestamps without an offset, e.g. "
+                                    "America/New_York (default UTC)")
+    group.add_argument("--date-order", choices=DATE_ORDERS, type=str.lower,
+                       help="day/month order of numeric dates such as 01/03/2024: dmy or "
+                            "mdy (default: decided by the dates, with a note when they "
+                            "cannot tell)")
+    group.add_argument("--timestamp-col", help="name of the timestamp column")
+    group.add_argument("--time-col", help="name of a separate time-of-day column, joined to "
+                                          "the date of the timestamp column (found without "
+                                          "this option for columns named date and time)")
+    group.add_argument("--product-col", help="name of the product column")
+    group.add_argument("--count-col", help="name of the count column (count data)")
+    group.add_argument("--region-col", help="name of the region column")
+    group.add_argument("--category-col", help="name of the category column")
+    group.add_argument("--product", help="product name for a file with no product column")
+
+
+def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
+    """Read report files with the input options of `args`."""
+    from spikes.io.buckets import load_reports
+
+    return load_reports(
+        list(inputs),
+        bucket=args.bucket,
+        fmt=args.fmt,
+        timestamp_col=args.timestamp_col,
+        time_col=args.time_col,
+        date_order=args.date_order,
+        product_col=args.product_col,
+        count_col=args.count_col,
+        region_col=args.region_col,
+        category_col=args.category_col,
+        product=args.product,
+        tz=args.tz,
+        progress=len(inputs) > 1,
+    )
+
+

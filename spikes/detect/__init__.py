@@ -1,0 +1,1 @@
+"""Detection: seasonal baseline, noise model, detectors, incidents, events, the pipeline."""

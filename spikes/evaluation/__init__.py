@@ -1,0 +1,1 @@
+"""Evaluation: scoring against labels, the NAB scorer, simulated data, threshold tuning."""

@@ -1,0 +1,1 @@
+"""Input and output: reading report CSVs, bucketing them into counts, writing results."""
