@@ -25,7 +25,9 @@ from spikes.errors import SpikesInputError
 
 WEEK = pd.Timedelta(days=7)
 #: Settings of all products together, which per-product overrides cannot change.
-GLOBAL_KEYS = ("event_window",)
+GLOBAL_KEYS = ("event_window", "mode")
+#: Detection modes: live-grade (causal) or with hindsight (retrospective).
+MODES = ("causal", "retrospective")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +73,12 @@ class DetectionConfig:
     onset_search : str
         How long before a candidate's start the change-point search may place its
         onset. Default "1h".
+    mode : {"causal", "retrospective"}
+        ``causal`` (the default): every decision about a bucket uses data up to it only,
+        as a live service makes it; each incident has the time it could have been raised
+        (``alerted_at``). ``retrospective``: the baseline pools days on both sides of a
+        bucket and thresholds and onsets see the whole series (hindsight, for
+        post-mortems; no ``alerted_at``).
     calibrate : bool
         Raise each product's thresholds where its own history shows noise burstier than
         the model (see :func:`spikes.detect.detectors.base.calibrated_threshold`), so that real
@@ -91,6 +99,7 @@ class DetectionConfig:
     baseline_smoothing: str = "30min"
     weekly_min_days: int = 14
     onset_search: str = "1h"
+    mode: str = "causal"
     calibrate: bool = True
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -115,6 +124,9 @@ class DetectionConfig:
                 ) from exc
             if delta < pd.Timedelta(0):
                 raise SpikesInputError(f"config: {name} must not be negative")
+        if self.mode not in MODES:
+            raise SpikesInputError(
+                f"config: mode = {self.mode!r} is not one of {', '.join(MODES)}")
         tunable = {f.name for f in fields(self)} - {"overrides"}
         for product, values in self.overrides.items():
             unknown = set(values) - tunable

@@ -17,6 +17,7 @@ pytest.importorskip("plotly")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from spikes.detect.pipeline import STATUS_ORDER  # noqa
 from spikes.errors import SpikesInputError  # noqa: E402
 from spikes.io.buckets import load_reports  # noqa: E402
 from spikes.ui.dashboard import escape_markdown  # noqa: E402
@@ -54,8 +55,8 @@ def test_opens_on_bundled_data_and_lists_every_product(products: list[str]) -> N
     assert escape_markdown("reports.csv.gz") in at.caption[0].value
     table = at.dataframe(key="overview_table").value
     assert sorted(table["product"]) == sorted(products)
-    # on fire first: statuses are ranked outage, elevated, normal
-    ranks = table["status"].map(lambda s: ["outage", "elevated", "normal"].index(s.split()[-1]))
+    # on fire first: statuses are ranked outage, recovering, elevated, normal
+    ranks = table["status"].map(lambda s: list(STATUS_ORDER).index(s.split()[-1]))
     assert list(ranks) == sorted(ranks)
     assert int(metric(at, "Outage")) == int((ranks == 0).sum())
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spikes.config import DetectionConfig
 from spikes.detect.pipeline import analyze, find_incidents, product_status, score_reports
 from spikes.errors import SpikesInputError
 from tests.conftest import as_data, diurnal_counts
@@ -19,11 +20,16 @@ def _poisson(days: float, seed: int = 0, columns: tuple[object, ...] = ("A",)) -
                         index=index)
 
 
+#: Hindsight: short histories are the retrospective rolling method's (a live run raises
+#: nothing in a product's first day, see test_live_warm_up_raises_nothing_in_the_first_day).
+RETRO = DetectionConfig(mode="retrospective")
+
+
 def test_short_history_finds_an_ongoing_outage_of_two_hours() -> None:
     # One day of history (rolling baseline), the last 2 h at five times the usual level.
     counts = _poisson(1)
     counts.iloc[-24:, 0] = 50.0
-    analysis = analyze(as_data(counts))
+    analysis = analyze(as_data(counts), RETRO)
     assert len(analysis.incidents) == 1
     incident = analysis.incidents.iloc[0]
     assert bool(incident["ongoing"])
@@ -39,7 +45,7 @@ def test_short_history_finds_an_outage_mid_series(days: float, start: int,
     # 1 h in 12 h, 2 h in 6 h, 3 h in 36 h, each at five times the usual level.
     counts = _poisson(days)
     counts.iloc[start : start + length, 0] = 50.0
-    incidents = analyze(as_data(counts)).incidents
+    incidents = analyze(as_data(counts), RETRO).incidents
     assert len(incidents) == 1
     assert counts.index[start - 2] <= incidents["onset"].iloc[0] <= counts.index[start + 2]
     assert not bool(incidents["ongoing"].iloc[0])
@@ -49,13 +55,13 @@ def test_short_history_finds_an_outage_mid_series(days: float, start: int,
 def test_quiet_short_history_has_no_incident(days: float) -> None:
     # Overdispersed counts with a day/night cycle and no outage, five products.
     counts = diurnal_counts(days=2, products=5, seed=11).iloc[: int(days * 288)]
-    analysis = analyze(as_data(counts))
+    analysis = analyze(as_data(counts), RETRO)
     assert analysis.baseline.method == "rolling"
     assert analysis.incidents.empty
 
 
 def test_status_of_products_with_non_string_labels() -> None:
-    counts = _poisson(1, columns=(1, 2))
+    counts = _poisson(2, columns=(1, 2))
     counts.iloc[-12:, 0] = 50.0
     analysis = analyze(as_data(counts))
     assert analysis.incidents["product"].tolist() == ["1"]
@@ -67,7 +73,7 @@ def test_status_of_products_with_non_string_labels() -> None:
 
 
 def test_find_incidents_of_chosen_products() -> None:
-    counts = _poisson(1, columns=("A", "B", 3))
+    counts = _poisson(2, columns=("A", "B", 3))
     counts.iloc[-12:, 0] = 50.0
     counts.iloc[-12:, 2] = 50.0
     scored = score_reports(as_data(counts))
@@ -98,3 +104,15 @@ def test_one_quiet_bucket_at_the_end_makes_an_outage_recovering_not_over() -> No
     counts.iloc[-13:, 0] = 10.0  # back to normal for an hour (merge_gap): over
     assert product_status(analyze(as_data(counts))).iloc[0]["status"] in ("normal",
                                                                           "elevated")
+
+
+def test_live_warm_up_raises_nothing_in_the_first_day() -> None:
+    # A 2-hour outage at five times the usual level in the first day, one in the second.
+    counts = _poisson(2)
+    counts.iloc[100:124, 0] = 50.0
+    counts.iloc[450:474, 0] = 50.0
+    live = analyze(as_data(counts)).incidents
+    assert live["onset"].tolist() == [counts.index[450]]
+    assert live["alerted_at"].iloc[0] > live["onset"].iloc[0]
+    hindsight = analyze(as_data(counts), RETRO).incidents
+    assert len(hindsight) == 2 and hindsight["alerted_at"].isna().all()

@@ -69,6 +69,12 @@ class Baseline:
         Variance inflation per product at the one-hour scale: the variance of hourly
         sums of normal buckets over what independent buckets would give (1 = no
         autocorrelation). Evidence accumulated over many buckets is divided by it.
+    dispersion_path, inflation_path : pd.DataFrame or None
+        The dispersion and inflation in force at each bucket, for a causal baseline
+        (:func:`spikes.detect.trailing.fit_trailing_baseline`) whose noise is refitted as
+        time goes on; None for a retrospective one, whose values hold throughout.
+    causal : bool
+        Whether every value rests on earlier data only.
     """
 
     expected: pd.DataFrame
@@ -76,11 +82,28 @@ class Baseline:
     normal: pd.DataFrame
     method: Literal["weekly", "daily", "rolling"]
     inflation: pd.Series | None = None
+    dispersion_path: pd.DataFrame | None = None
+    inflation_path: pd.DataFrame | None = None
+    causal: bool = False
+
+    def dispersion_at(self) -> np.ndarray:
+        """Dispersion per bucket and product (broadcastable to the counts' shape)."""
+        if self.dispersion_path is not None:
+            return self.dispersion_path.to_numpy(dtype=float)
+        return self.dispersion.to_numpy(dtype=float)[None, :]
+
+    def inflation_at(self) -> np.ndarray | None:
+        """Variance inflation per bucket and product (broadcastable), None when unknown."""
+        if self.inflation_path is not None:
+            return self.inflation_path.to_numpy(dtype=float)
+        if self.inflation is None:
+            return None
+        return self.inflation.to_numpy(dtype=float)[None, :]
 
     def std(self) -> pd.DataFrame:
         """Standard deviation of the counts under the noise model."""
         mu = self.expected
-        return np.sqrt(mu + self.dispersion * mu**2)
+        return np.sqrt(mu + self.dispersion_at() * mu**2)
 
     def band(self, coverage: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Central interval of usual counts, from negative-binomial quantiles.
@@ -96,7 +119,7 @@ class Baseline:
             Quantiles ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` per bucket.
         """
         mu = np.maximum(self.expected.to_numpy(dtype=float), MIN_MEAN)
-        alpha = np.maximum(self.dispersion.to_numpy(dtype=float), 1e-9)[None, :]
+        alpha = np.maximum(self.dispersion_at(), 1e-9)
         n = 1.0 / alpha
         p = n / (n + mu)
         tail = (1.0 - coverage) / 2.0

@@ -274,6 +274,7 @@ def _describe(product: str, s: _Stretch, y: np.ndarray, mu: np.ndarray,
         "onset": index[s.onset],
         "peak": index[peak],
         "end": index[s.end],
+        "alerted_at": pd.NaT,  # set by a live run (spikes.detect.causal); none in hindsight
         "peak_reports": float(y[peak]),
         "baseline_reports": round(peak_base, 3),
         "excess_reports": round(total - base, 1),

@@ -19,10 +19,12 @@ from tqdm.auto import tqdm
 
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.baseline import Baseline, fit_baseline
+from spikes.detect.causal import live_incident_rows, threshold_path
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import incident_rows
+from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
 
@@ -34,7 +36,7 @@ MIN_PRODUCTS_PER_JOB = 50
 #: Chunks per worker process (smaller chunks balance the load and move the progress bar).
 CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
-SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio")
+SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio", "mode")
 #: Product states, worst first (see :func:`product_status`).
 STATUS_ORDER = ("outage", "recovering", "elevated", "normal")
 STATUS_COLUMNS = [
@@ -151,7 +153,8 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     def score(task: tuple[DetectionConfig, list[str]]) -> tuple[Baseline, dict, dict]:
         own, products = task
         counts = data.counts[products]
-        baseline = fit_baseline(
+        fit = fit_trailing_baseline if own.mode == "causal" else fit_baseline
+        baseline = fit(
             counts,
             data.bucket,
             days=own.baseline_days,
@@ -197,10 +200,20 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         normal=_side_by_side([b.normal for b in baselines], columns),
         method=methods.pop() if len(methods) == 1 else "daily",
         inflation=pd.concat([b.inflation for b in baselines])[columns],
+        dispersion_path=_paths([b.dispersion_path for b in baselines], columns),
+        inflation_path=_paths([b.inflation_path for b in baselines], columns),
+        causal=all(b.causal for b in baselines),
     )
     names = parts[0][1].keys()
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
     return baseline, scores
+
+
+def _paths(frames: list[pd.DataFrame | None], columns: pd.Index) -> pd.DataFrame | None:
+    """Per-bucket paths of the parts side by side (None when the parts have none)."""
+    if any(f is None for f in frames):
+        return None
+    return _side_by_side(frames, columns)  # type: ignore[arg-type]
 
 
 def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame:
@@ -268,8 +281,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
         rows = _incident_records(scored, config, wanted, show)
     if not rows:
         return empty_incidents()
-    incidents = pd.DataFrame(rows).astype({c: t for c, t in INCIDENT_DTYPES.items()
-                                           if c != "event_id"})
+    incidents = pd.DataFrame(rows)
+    # All NaT (a retrospective run) makes a naive column: give it its zone first.
+    incidents["alerted_at"] = pd.to_datetime(incidents["alerted_at"], utc=True)
+    incidents = incidents.astype({c: t for c, t in INCIDENT_DTYPES.items() if c != "event_id"})
     return assign_events(incidents, config.event_window)
 
 
@@ -343,6 +358,8 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
     inflation = scored.baseline.inflation
     inflation_all = np.ones(len(alpha_all)) if inflation is None else inflation.to_numpy(float)
     position = {str(c): i for i, c in enumerate(data.counts.columns)}
+    if scored.baseline.causal:
+        return _live_records(scored, config, wanted, show, position)
     rows: list[dict[str, object]] = []
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
@@ -364,6 +381,40 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
                           candidates, own, alpha=float(alpha_all[j]),
                           inflation=float(inflation_all[j]))
         )
+    return rows
+
+
+def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], show: bool,
+                  position: dict[str, int]) -> list[dict[str, object]]:
+    """Incident records of the products `wanted` as a live run raises them
+    (:func:`spikes.detect.causal.live_incident_rows`)."""
+    data = scored.data
+    index = data.counts.index
+    mu_all = scored.baseline.expected.to_numpy(dtype=float)
+    y_all = data.counts.to_numpy(dtype=float)
+    score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
+    alpha_all = np.broadcast_to(scored.baseline.dispersion_at(), y_all.shape)
+    inflation = scored.baseline.inflation_at()
+    inflation_all = (np.ones_like(y_all) if inflation is None
+                     else np.broadcast_to(inflation, y_all.shape))
+    days = index.normalize()
+    day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    tail_name = CountTailDetector.name
+    rows: list[dict[str, object]] = []
+    for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
+                        leave=False):
+        j = position[product]
+        own = config.for_product(product)
+        detectors = scored.detectors[product]
+        scores = {name: score_arrays[name][:, j] for name in detectors}
+        thresholds = {name: threshold_path(det, scores[name], own, data.bucket, day_starts)
+                      for name, det in detectors.items()}
+        tail = scores.get(tail_name)
+        if tail is None:
+            tail = np.zeros(len(index))
+        rows.extend(live_incident_rows(product, y_all[:, j], mu_all[:, j], index, scores,
+                                       thresholds, detectors, tail, own,
+                                       alpha_all[:, j], inflation_all[:, j]))
     return rows
 
 

@@ -202,6 +202,8 @@ def _validate(
     out["product"] = _parse_products(out["product"], source, row_names)
     for column in required[1:]:
         out[column] = _parse_timestamps(out[column], source, row_names, column)
+    if "alerted_at" in out.columns and "end" not in required:
+        out["alerted_at"] = _parse_optional_timestamps(out["alerted_at"], source, row_names)
     if "end" in required:
         bad = np.flatnonzero((out["end"] < out["onset"]).to_numpy())
         if bad.size:
@@ -214,6 +216,21 @@ def _validate(
             out["event"] = out["event"].map(lambda v: "" if _is_missing(v) else str(v))
         else:
             out["event"] = ""
+    return out
+
+
+def _parse_optional_timestamps(values: pd.Series, source: str,
+                               row_names: Sequence[str]) -> pd.Series:
+    """A column of timestamps that may be empty (NaT), e.g. ``alerted_at`` of a
+    retrospective run."""
+    missing = values.map(_is_missing).to_numpy(dtype=bool)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if (~missing).any():
+        present = values[~missing]
+        parsed = _parse_timestamps(present.reset_index(drop=True), source,
+                                   [row_names[i] for i in np.flatnonzero(~missing)],
+                                   "alerted_at")
+        out[~missing] = parsed.to_numpy()
     return out
 
 
@@ -316,6 +333,10 @@ class Evaluation:
     delay_median_min, delay_p90_min : float
         Median and 90th percentile (numpy, linear interpolation) of the delays of the true
         positives, in minutes; NaN when there is no true positive.
+    alert_delay_median_min, alert_delay_p90_min : float
+        The same of the alert delays (``alerted_at`` of the matched incident minus the
+        label's onset): how long after the outage began a live run raised it. NaN when
+        the incidents have no ``alerted_at`` (a retrospective run).
     false_alarms_per_product_week : float
         ``fp / product_weeks``; NaN when the number of product-weeks was not given.
     duplicates : int
@@ -326,6 +347,7 @@ class Evaluation:
     matches : pd.DataFrame
         One row per label: ``product``, ``onset``, ``end``, ``event``, ``tp`` (bool),
         ``matched_onset`` (NaT when missed), ``delay_min`` (NaN when missed),
+        ``alert_delay_min`` (NaN when missed or without ``alerted_at``),
         ``n_candidates``, ``incident`` (row of the matched incident, <NA> when missed).
     incident_status : pd.DataFrame
         The incidents with ``status`` (``"tp"``, ``"duplicate"`` or ``"false_positive"``)
@@ -348,6 +370,8 @@ class Evaluation:
     delay_p90_min: float
     false_alarms_per_product_week: float
     duplicates: int
+    alert_delay_median_min: float = math.nan
+    alert_delay_p90_min: float = math.nan
     product_weeks: float = math.nan
     matches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     incident_status: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
@@ -372,6 +396,7 @@ class Evaluation:
             for name in (
                 "n_labels", "n_incidents", "tp", "fp", "fn", "duplicates", "precision",
                 "recall", "f1", "delay_median_min", "delay_p90_min",
+                "alert_delay_median_min", "alert_delay_p90_min",
                 "false_alarms_per_product_week", "product_weeks",
             )
         }
@@ -399,6 +424,8 @@ class Evaluation:
             f"F1 {_fmt(self.f1)}",
             f"onset delay (min): median {_fmt(self.delay_median_min, 1)}   "
             f"p90 {_fmt(self.delay_p90_min, 1)}",
+            f"alert delay (min): median {_fmt(self.alert_delay_median_min, 1)}   "
+            f"p90 {_fmt(self.alert_delay_p90_min, 1)}",
             f"false alarms per product-week {_fmt(self.false_alarms_per_product_week)}"
             f" ({_fmt(self.product_weeks, 1)} product-weeks)",
         ]
@@ -520,6 +547,8 @@ def match_labels(
         As the attributes of :class:`Evaluation`.
     """
     onsets = pd.DatetimeIndex(incidents["onset"]).tz_convert(None).to_numpy()
+    alerted = (pd.DatetimeIndex(incidents["alerted_at"]) if "alerted_at" in incidents
+               else pd.DatetimeIndex([pd.NaT] * len(incidents), tz="UTC"))
     products = incidents["product"].to_numpy()
     n_inc = len(incidents)
     matched_by = np.full(n_inc, -1)
@@ -547,16 +576,19 @@ def match_labels(
                 "matched_onset": matched_onset,
                 "delay_min": (matched_onset - label.onset).total_seconds() / 60.0
                 if first >= 0 else math.nan,
+                "alert_delay_min": (alerted[first] - label.onset).total_seconds() / 60.0
+                if first >= 0 and not pd.isna(alerted[first]) else math.nan,
                 "n_candidates": int(cand.size),
                 "incident": first if first >= 0 else pd.NA,
             }
         )
-    extra = pd.DataFrame(rows, columns=["tp", "matched_onset", "delay_min", "n_candidates",
-                                        "incident"])
+    extra = pd.DataFrame(rows, columns=["tp", "matched_onset", "delay_min", "alert_delay_min",
+                                        "n_candidates", "incident"])
     matches = pd.concat([labels.reset_index(drop=True), extra], axis=1)
     matches["tp"] = matches["tp"].astype(bool)
     matches["matched_onset"] = pd.to_datetime(matches["matched_onset"], utc=True)
     matches["delay_min"] = matches["delay_min"].astype(float)
+    matches["alert_delay_min"] = matches["alert_delay_min"].astype(float)
     matches["n_candidates"] = matches["n_candidates"].astype(int)
     matches["incident"] = matches["incident"].astype("Int64")
     status = np.where(matched_by >= 0, STATUS_TP,
@@ -568,6 +600,13 @@ def match_labels(
         [int(v) if v >= 0 else pd.NA for v in label_of], dtype="Int64"
     )
     return matches, incident_status
+
+
+def _median_p90(values: np.ndarray) -> tuple[float, float]:
+    """Median and 90th percentile (linear), NaN for no values."""
+    if not values.size:
+        return math.nan, math.nan
+    return float(np.median(values)), float(np.percentile(values, 90, method="linear"))
 
 
 def _ratios(tp: int, fp: int, n_labels: int) -> tuple[float, float, float]:
@@ -667,10 +706,9 @@ def evaluate(
     duplicates = int((incident_status["status"] == STATUS_DUPLICATE).sum())
     precision, recall, f1 = _ratios(tp, fp, len(lab))
     delays = matches.loc[matches["tp"], "delay_min"].to_numpy(dtype=float)
-    median, p90 = (
-        (float(np.median(delays)), float(np.percentile(delays, 90, method="linear")))
-        if delays.size else (math.nan, math.nan)
-    )
+    median, p90 = _median_p90(delays)
+    alert_median, alert_p90 = _median_p90(
+        matches.loc[matches["tp"], "alert_delay_min"].dropna().to_numpy(dtype=float))
     weeks = math.nan if product_weeks is None else float(product_weeks)
     return Evaluation(
         tp=tp,
@@ -683,6 +721,8 @@ def evaluate(
         f1=f1,
         delay_median_min=median,
         delay_p90_min=p90,
+        alert_delay_median_min=alert_median,
+        alert_delay_p90_min=alert_p90,
         false_alarms_per_product_week=fp / weeks if product_weeks is not None else math.nan,
         duplicates=duplicates,
         product_weeks=weeks,

@@ -67,6 +67,10 @@ class Detector(ABC):
         """Whether `config` sets this detector's threshold explicitly (no calibration)."""
         return False
 
+    #: Whether the score accumulates evidence over buckets (a CUSUM): a causal run then
+    #: raises an alarm on a rise of the score by the threshold from its lowest point since
+    #: the last incident, instead of on the score itself.
+    cumulative: ClassVar[bool] = False
     #: Score level above which a stretch of buckets counts as one excursion when the
     #: threshold is calibrated on a product's own history.
     excursion_floor: ClassVar[float] = 1.0
@@ -163,7 +167,7 @@ def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
     score_block : callable
         ``score_block(y, mu, alpha, cols)``: the scores of the counts `y` and baseline
         `mu` of the products `cols` (2-D, time down the columns), with their dispersion
-        `alpha` (shape ``(1, len(cols))``).
+        `alpha` (shape ``(1, len(cols))``, or that of `y` for a causal baseline).
 
     Returns
     -------
@@ -172,11 +176,11 @@ def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
     """
     y = counts.to_numpy(dtype=float)
     mu = baseline.expected.to_numpy(dtype=float)
-    alpha = baseline.dispersion.to_numpy(dtype=float)
+    alpha = baseline.dispersion_at()  # one row, or one per bucket (causal baseline)
     n, p = y.shape
     out = np.empty((n, p), order="F")
     for cols in column_blocks(n, p):
-        out[:, cols] = score_block(y[:, cols], mu[:, cols], alpha[None, cols], cols)
+        out[:, cols] = score_block(y[:, cols], mu[:, cols], alpha[:, cols], cols)
     return pd.DataFrame(out, index=counts.index, columns=counts.columns, copy=False)
 
 

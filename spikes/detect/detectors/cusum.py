@@ -31,19 +31,19 @@ class CusumDetector(Detector):
     """
 
     name = "cusum"
+    cumulative = True
 
     def __init__(self, *, ratio: float = 3.0) -> None:
         self.ratio = ratio
 
     def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
         """CUSUM statistic in nats per bucket and product."""
-        inflation = (None if baseline.inflation is None
-                     else baseline.inflation.to_numpy(dtype=float))
+        inflation = baseline.inflation_at()
 
         def cusum(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray, cols: slice) -> np.ndarray:
             llr = log_likelihood_ratio(y, mu, alpha, self.ratio)
             if inflation is not None:
-                llr /= inflation[None, cols]
+                llr /= inflation[:, cols]
             csum = np.cumsum(llr, axis=0)
             floor = np.minimum.accumulate(csum, axis=0, out=llr)
             np.minimum(floor, 0.0, out=floor)

@@ -1,0 +1,287 @@
+"""Live (causal) incidents: each one raised at the first bucket whose data prove it.
+
+The retrospective builder (:mod:`spikes.detect.incidents`) sees a whole stretch before it
+judges it. Here a product's buckets are walked in time order, as a live service meets
+them, and every decision about bucket ``t`` uses data up to ``t`` only:
+
+1. **thresholds** are calibrated at every midnight on the product's own history before it
+   (:func:`threshold_path`); before there is enough history, the noise model's own;
+2. an **alarm** fires where a per-bucket score reaches its threshold, or a cumulative one
+   (CUSUM) rises by its threshold from its lowest point since the last incident;
+3. the alarm's **onset** is located by the change-point search of
+   :func:`spikes.detect.detectors.onset.locate_onset` in the window before the alarm;
+4. the stretch from the onset is **raised** at the first bucket ``u`` at which it passes the
+   tests of an incident on ``[onset, u]`` (size, ratio against the local level before the
+   onset, a sustained core; see :mod:`spikes.detect.incidents`): ``alerted_at`` is the end
+   of bucket ``u``. A stretch whose buckets stop being elevated before that is dropped;
+5. a raised incident goes on while its buckets stay **elevated** (at least ``min_ratio``
+   times the local baseline, or improbably high, p <= 1 %), aftershocks within
+   ``merge_gap`` included; its end is the last elevated bucket.
+
+Warm-up: nothing is raised in a product's first :data:`WARMUP` of data, where the
+baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spikes.config import WEEK, DetectionConfig
+from spikes.detect.detectors.base import Detector, calibrated_threshold, runs
+from spikes.detect.detectors.onset import locate_onset
+from spikes.detect.incidents import (
+    _context_ratios,
+    _describe,
+    _large_enough,
+    _Stretch,
+    _sustained,
+)
+
+#: No incident is raised before a product has this much data (no time-of-day history).
+WARMUP = pd.Timedelta(days=1)
+#: -log10 p from which a bucket counts as elevated (keeps an incident going).
+ELEVATED_SURPRISE = 2.0
+#: Buckets scanned at a time for the next alarm.
+SCAN = 2048
+
+
+def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConfig,
+                   bucket: pd.Timedelta, day_starts: np.ndarray) -> np.ndarray:
+    """A detector's threshold per bucket for one product, as a live run knows it.
+
+    The configured threshold, raised where ``config.calibrate`` and the product's history
+    before the bucket's day shows burstier noise than the model
+    (:func:`spikes.detect.detectors.base.calibrated_threshold` on the excursions that
+    ended before that midnight).
+
+    Parameters
+    ----------
+    detector : Detector
+    scores : np.ndarray
+        The product's scores.
+    config : DetectionConfig
+        Settings of the product.
+    bucket : pd.Timedelta
+        Bucket size.
+    day_starts : np.ndarray
+        Positions where each day begins (ascending, the first 0).
+
+    Returns
+    -------
+    np.ndarray
+        Threshold per bucket.
+    """
+    n = len(scores)
+    base = detector.default_threshold(config, bucket)
+    out = np.full(n, base)
+    if not config.calibrate or detector.threshold_is_fixed(config) or n == 0:
+        return out
+    starts, stops = runs(scores > detector.excursion_floor)
+    maxima = (np.maximum.reduceat(np.nan_to_num(scores), starts) if len(starts)
+              else np.empty(0))
+    seen = np.cumsum(~np.isnan(scores))
+    bounds = [*day_starts.tolist(), n]
+    for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        if first == 0:
+            continue
+        done = maxima[stops < first]
+        weeks = float(seen[first - 1]) * (bucket / WEEK)
+        calibrated = calibrated_threshold(done, weeks, config.false_alarms_per_week,
+                                          low=detector.excursion_floor,
+                                          model_decay=detector.excursion_decay)
+        if calibrated is not None and calibrated > base:
+            out[first:stop] = calibrated
+    return out
+
+
+def _next_alarm(alarm_of: list, start: int, n: int) -> tuple[int, int] | None:
+    """First position >= `start` where a detector alarms, and the start of its rise."""
+    pos = start
+    while pos < n:
+        stop = min(pos + SCAN, n)
+        best: tuple[int, int] | None = None
+        for find in alarm_of:
+            hit = find(start, pos, stop)
+            if hit is not None and (best is None or hit[0] < best[0]):
+                best = hit
+        if best is not None:
+            return best
+        pos = stop
+    return None
+
+
+def live_incident_rows(
+    product: str,
+    y: np.ndarray,
+    mu: np.ndarray,
+    index: pd.DatetimeIndex,
+    scores: dict[str, np.ndarray],
+    thresholds: dict[str, np.ndarray],
+    detectors: dict[str, Detector],
+    tail: np.ndarray,
+    config: DetectionConfig,
+    alpha: np.ndarray,
+    inflation: np.ndarray,
+) -> list[dict[str, object]]:
+    """Incidents of one product as a live run raises them.
+
+    Parameters
+    ----------
+    product : str
+        Product name, copied into the records.
+    y, mu : np.ndarray
+        Counts (NaN = missing) and causal baseline of the product.
+    index : pd.DatetimeIndex
+        Bucket start times (regular).
+    scores, thresholds : dict of str to np.ndarray
+        Each detector's scores and per-bucket thresholds (:func:`threshold_path`).
+    detectors : dict of str to Detector
+        The detectors, by name (``cumulative`` ones alarm on rises from a trough).
+    tail : np.ndarray
+        Per-bucket tail surprise (-log10 p), which keeps an incident going.
+    config : DetectionConfig
+        Settings of the product.
+    alpha, inflation : np.ndarray
+        Dispersion and variance inflation in force at each bucket.
+
+    Returns
+    -------
+    list of dict
+        One record per incident: keys of :data:`spikes.model.INCIDENT_COLUMNS` but
+        ``event_id``, with ``alerted_at``.
+    """
+    n = len(y)
+    if n < 2:
+        return []
+    bucket = index[1] - index[0]
+    seen = ~np.isnan(y)
+    if not seen.any():
+        return []
+    first_seen = int(np.argmax(seen))
+    earliest = first_seen + max(int(np.ceil(WARMUP / bucket)), 1)
+    search = int(pd.Timedelta(config.onset_search) / bucket)
+    gap = int(pd.Timedelta(config.merge_gap) / bucket)
+    reach = int(pd.Timedelta(hours=3) / bucket)
+    last_seen = n - 1 - int(np.argmax(seen[::-1]))
+
+    reset = [0]  # where cumulative scores restart their trough (after an incident)
+
+    def finder(name: str):
+        s, thr = scores[name], thresholds[name]
+        if not detectors[name].cumulative:
+            def find(_: int, lo: int, hi: int) -> tuple[int, int] | None:
+                hits = np.flatnonzero(s[lo:hi] >= thr[lo:hi])
+                return None if len(hits) == 0 else (lo + int(hits[0]), lo + int(hits[0]))
+            return find
+
+        def find_rise(start: int, lo: int, hi: int) -> tuple[int, int] | None:
+            # Trough since the reset point: the running minimum from there on.
+            base = reset[0]
+            seg = s[base:hi]
+            trough = np.minimum.accumulate(np.minimum(seg, s[base] if base else 0.0))
+            rise = seg - trough
+            offset = max(lo, start) - base
+            hits = np.flatnonzero(rise[offset:] >= thr[base + offset : hi])
+            if len(hits) == 0:
+                return None
+            at = offset + int(hits[0])
+            # The rise starts after the last time the trough was reached.
+            low = np.flatnonzero(seg[: at + 1] <= trough[at])
+            return base + at, base + (int(low[-1]) + 1 if len(low) else 0)
+        return find_rise
+
+    alarm_of = [finder(name) for name in detectors]
+    previous: list[_Stretch] = []
+    records: list[dict[str, object]] = []
+    pos = earliest
+    while pos < n:
+        hit = _next_alarm(alarm_of, pos, n)
+        if hit is None:
+            break
+        alarm, rise_start = hit
+        prev_end = previous[-1].end if previous else -1
+        lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
+        disp = _dispersion(mu, seen, alpha, inflation, alarm, int(WEEK / bucket) // 7)
+        onset = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio, dispersion=disp)
+        if onset is None:
+            onset = max(min(rise_start, alarm), prev_end + 1)
+        stretch = _Stretch(onset, alarm, {_alarming(scores, thresholds, alarm)}, alarm=alarm)
+        level = _context_ratios([*previous[-3:], stretch], y, mu, reach,
+                                float(alpha[onset]), float(inflation[onset]))[-1]
+        elevated = _elevated(y, mu, tail, level, config.min_ratio)
+        raised = None
+        u = alarm
+        quiet = 0
+        while u < n:
+            if elevated[u]:
+                quiet = 0
+                stretch.end = u
+                if u >= earliest and _passes(stretch, y, mu, level, disp, config):
+                    raised = u
+                    break
+            else:
+                quiet += 1
+                if quiet > 1:  # a stretch that dies before it is proven is no incident
+                    break
+            u += 1
+        if raised is None:
+            pos = max(u, alarm + 1)
+            reset[0] = pos
+            continue
+        # Open: goes on while elevated, aftershocks within merge_gap included.
+        end = _incident_end(elevated, raised, gap)
+        stretch.end = end
+        for name in detectors:
+            if np.any(scores[name][onset : end + 1] >= thresholds[name][onset : end + 1]):
+                stretch.detectors.add(name)
+        record = _describe(product, stretch, y, mu, index, last_seen)
+        record["alerted_at"] = index[raised] + bucket
+        records.append(record)
+        previous.append(stretch)
+        pos = end + 1
+        reset[0] = pos
+    return records
+
+
+def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], at: int) -> str:
+    """Name of a detector whose score reaches its threshold at `at` (the first one)."""
+    for name, s in scores.items():
+        if s[at] >= thresholds[name][at]:
+            return name
+    return next(iter(scores))
+
+
+def _dispersion(mu: np.ndarray, seen: np.ndarray, alpha: np.ndarray, inflation: np.ndarray,
+                at: int, day: int) -> float:
+    """Variance over the Poisson variance at `at`: the noise in force then, at the typical
+    baseline of the day before."""
+    window = slice(max(0, at - day), at + 1)
+    ok = seen[window] & ~np.isnan(mu[window])
+    typical = float(np.median(mu[window][ok])) if ok.any() else 0.0
+    return float(inflation[at]) * (1.0 + float(alpha[at]) * typical)
+
+
+def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
+              min_ratio: float) -> np.ndarray:
+    """Buckets at least `min_ratio` times the local baseline, or improbably high."""
+    with np.errstate(invalid="ignore"):
+        high = y >= min_ratio * np.maximum(mu * level, 1e-9)
+    return (high & ~np.isnan(mu)) | (tail >= ELEVATED_SURPRISE)
+
+
+def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
+            config: DetectionConfig) -> bool:
+    """Whether the stretch so far is an incident (size, ratio, sustained core)."""
+    return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
+                                                                 config)
+
+
+def _incident_end(elevated: np.ndarray, start: int, gap: int) -> int:
+    """Last elevated bucket of the incident raised at `start`: elevated buckets separated
+    by at most `gap` quiet ones belong to it."""
+    rest = np.flatnonzero(elevated[start:]) + start
+    if len(rest) <= 1:
+        return start
+    breaks = np.flatnonzero(np.diff(rest) - 1 > gap)
+    return int(rest[breaks[0]] if len(breaks) else rest[-1])
