@@ -89,7 +89,12 @@ def run(peers: list[ModuleType], folder: Path = NAB_DIR) -> dict[str, Any]:
         incidents = pd.concat(tables, ignore_index=True)
         figs, _ = score(incidents, labels, weeks, BUCKET, seconds,
                         early_allowance=pd.Timedelta(0))
-        detections = {stem: (series.index, incidents.loc[incidents["product"] == stem, "onset"]
+        # An online detector detects at the row it has just read: for `spikes`, the bucket
+        # whose end is its alerted_at; for a peer without one, its onset.
+        detected = (incidents["alerted_at"].fillna(incidents["onset"] + BUCKET) - BUCKET
+                    if "alerted_at" in incidents else incidents["onset"])
+        detections = {stem: (series.index,
+                             pd.Series(to_rows(detected[incidents["product"] == stem], series))
                              .sort_values())
                       for stem, (series, _) in files.items()}
         nab = score_nab_corpus(detections, windows)

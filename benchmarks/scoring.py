@@ -23,6 +23,10 @@ def figures(ev: Evaluation, bucket: pd.Timedelta, seconds: float) -> dict[str, A
         "delay_median_min": ev.delay_median_min, "delay_p90_min": ev.delay_p90_min,
         "delay_median_buckets": ev.delay_median_min / minutes,
         "delay_p90_buckets": ev.delay_p90_min / minutes,
+        "alert_delay_median_min": ev.alert_delay_median_min,
+        "alert_delay_p90_min": ev.alert_delay_p90_min,
+        "alert_delay_median_buckets": ev.alert_delay_median_min / minutes,
+        "alert_delay_p90_buckets": ev.alert_delay_p90_min / minutes,
         "false_alarms_per_product_week": ev.false_alarms_per_product_week,
         "tp": ev.tp, "fp": ev.fp, "fn": ev.fn, "duplicates": ev.duplicates,
         "n_incidents": ev.n_incidents, "seconds": seconds,
@@ -32,8 +36,9 @@ def figures(ev: Evaluation, bucket: pd.Timedelta, seconds: float) -> dict[str, A
 def score(incidents: pd.DataFrame, labels: pd.DataFrame, product_weeks: float,
           bucket: pd.Timedelta, seconds: float, **options: Any) -> tuple[dict, Evaluation]:
     """Evaluate incidents against labels and return the figures and the evaluation."""
-    ev = evaluate(incidents[["product", "onset", "end"]], labels, product_weeks=product_weeks,
-                  **options)
+    columns = ["product", "onset", "end", "alerted_at"] if "alerted_at" in incidents else [
+        "product", "onset", "end"]
+    ev = evaluate(incidents[columns], labels, product_weeks=product_weeks, **options)
     return figures(ev, bucket, seconds), ev
 
 

@@ -19,10 +19,11 @@ from peers import (
     pelt,
     shesd,
     spikes_default,
+    spikes_retrospective,
 )
 
-PEERS: list[ModuleType] = [spikes_default, downdetector, pelt, shesd, adtk_persist,
-                           adtk_levelshift]
+PEERS: list[ModuleType] = [spikes_default, spikes_retrospective, downdetector, pelt, shesd,
+                           adtk_persist, adtk_levelshift]
 """In the order of the tables."""
 
 

@@ -1,4 +1,5 @@
-"""`spikes` itself, with its default settings: ``analyze(data, DetectionConfig())``."""
+"""`spikes` itself, with its default settings: ``analyze(data, DetectionConfig())``, live
+(causal) detection."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def detect(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        ``product, onset, end`` (the other incident columns of `spikes` are dropped).
+        ``product, onset, end, alerted_at`` (the other incident columns of `spikes` are
+        dropped).
     """
     data = ReportData(counts=counts, bucket=bucket)
     incidents = analyze(data, DetectionConfig()).incidents
-    return incidents[["product", "onset", "end"]].reset_index(drop=True)
+    return incidents[["product", "onset", "end", "alerted_at"]].reset_index(drop=True)

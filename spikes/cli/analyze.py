@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.config import load_config
+from spikes.detect.causal import WARMUP
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
@@ -27,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="incidents CSV to write (default: only print)")
     p.add_argument("--events-output", help="also write one row per event to this CSV")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
+    p.add_argument("--retrospective", action="store_true",
+                   help="detect with hindsight (baseline from days on both sides, thresholds "
+                        "and onsets from the whole series), for post-mortems; the default is "
+                        "live (causal) detection, where each incident has the time a live run "
+                        "would have raised it (alerted_at)")
     p.add_argument("--jobs", type=_jobs, default=0, metavar="N",
                    help="parallel jobs for many products: threads for the scores, forked "
                         "worker processes (Linux) for the incidents (default 0: one per CPU "
@@ -52,6 +59,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from spikes.io.reading import describe_rejected
 
     config = load_config(args.config)
+    if args.retrospective:
+        config = dataclasses.replace(config, mode="retrospective")
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
@@ -83,6 +92,13 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
         f"{_count(len(analysis.incidents), 'incident')} in "
         f"{_count(len(analysis.events), 'event')}"
     )
+    if analysis.config.mode == "causal":
+        head += (f"\nlive detection: each incident raised from the data up to its alerted_at; "
+                 f"nothing is raised in a product's first {_fmt_delta(WARMUP)} (warm-up: no "
+                 f"time-of-day history yet)")
+    else:
+        head += ("\nretrospective detection (hindsight: baselines, thresholds and onsets "
+                 "see the whole series); no alerted_at")
     if data.repeated:
         head += (f"\n{_count(data.repeated, 'row')} of count data repeat a product's bucket "
                  "and were added to it: a duplicated or overlapping export?")
@@ -100,11 +116,14 @@ def summary_table(analysis: Analysis, rows: int = SUMMARY_ROWS) -> str:
         head += "\noutage ongoing at the end of the data: " + ", ".join(
             f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC)"
             for row in ongoing.itertuples())
-    table = analysis.incidents[
-        ["event_id", "product", "onset", "end", "peak_reports", "excess_reports", "severity"]
-    ].copy()
-    for col in ("onset", "end"):
-        table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
+    columns = ["event_id", "product", "onset", "alerted_at", "end", "peak_reports",
+               "excess_reports", "severity"]
+    if analysis.config.mode != "causal":
+        columns.remove("alerted_at")
+    table = analysis.incidents[columns].copy()
+    for col in ("onset", "alerted_at", "end"):
+        if col in table:
+            table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
     table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
     table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
     hidden = max(len(table) - rows, 0)

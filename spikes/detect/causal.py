@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
-from spikes.detect.detectors.base import Detector, calibrated_threshold, runs
+from spikes.detect.detectors.base import Detector, calibrated_threshold, pot_threshold, runs
 from spikes.detect.detectors.onset import locate_onset
 from spikes.detect.incidents import (
     _context_ratios,
@@ -37,17 +37,24 @@ from spikes.detect.incidents import (
     _Stretch,
     _sustained,
 )
+from spikes.detect.noise import upper_tail_surprise
 
 #: No incident is raised before a product has this much data (no time-of-day history).
 WARMUP = pd.Timedelta(days=1)
 #: -log10 p from which a bucket counts as elevated (keeps an incident going).
 ELEVATED_SURPRISE = 2.0
+#: How long a stretch not yet raised may go without an elevated bucket before it is
+#: dropped (at least one bucket): low-volume products have quiet buckets inside outages.
+PENDING_QUIET = pd.Timedelta(minutes=15)
+import os
+CALIBRATION = os.environ.get("SPIKES_CAL", "pot")
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
 
 
 def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConfig,
-                   bucket: pd.Timedelta, day_starts: np.ndarray) -> np.ndarray:
+                   bucket: pd.Timedelta, day_starts: np.ndarray,
+                   history_from: int = 0) -> np.ndarray:
     """A detector's threshold per bucket for one product, as a live run knows it.
 
     The configured threshold, raised where ``config.calibrate`` and the product's history
@@ -66,6 +73,9 @@ def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConf
         Bucket size.
     day_starts : np.ndarray
         Positions where each day begins (ascending, the first 0).
+    history_from : int
+        First position whose scores count as history (after the warm-up, whose scores
+        rest on a baseline without time-of-day history).
 
     Returns
     -------
@@ -77,17 +87,19 @@ def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConf
     out = np.full(n, base)
     if not config.calibrate or detector.threshold_is_fixed(config) or n == 0:
         return out
-    starts, stops = runs(scores > detector.excursion_floor)
-    maxima = (np.maximum.reduceat(np.nan_to_num(scores), starts) if len(starts)
+    history = np.where(np.arange(n) >= history_from, scores, 0.0)
+    starts, stops = runs(history > detector.excursion_floor)
+    maxima = (np.maximum.reduceat(np.nan_to_num(history), starts) if len(starts)
               else np.empty(0))
-    seen = np.cumsum(~np.isnan(scores))
+    seen = np.cumsum(~np.isnan(scores) & (np.arange(n) >= history_from))
     bounds = [*day_starts.tolist(), n]
     for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
         if first == 0:
             continue
         done = maxima[stops < first]
         weeks = float(seen[first - 1]) * (bucket / WEEK)
-        calibrated = calibrated_threshold(done, weeks, config.false_alarms_per_week,
+        calibrate = pot_threshold if CALIBRATION == "pot" else calibrated_threshold
+        calibrated = calibrate(done, weeks, config.false_alarms_per_week,
                                           low=detector.excursion_floor,
                                           model_decay=detector.excursion_decay)
         if calibrated is not None and calibrated > base:
@@ -163,6 +175,7 @@ def live_incident_rows(
     search = int(pd.Timedelta(config.onset_search) / bucket)
     gap = int(pd.Timedelta(config.merge_gap) / bucket)
     reach = int(pd.Timedelta(hours=3) / bucket)
+    patience = max(1, int(PENDING_QUIET / bucket))
     last_seen = n - 1 - int(np.argmax(seen[::-1]))
 
     reset = [0]  # where cumulative scores restart their trough (after an incident)
@@ -209,7 +222,7 @@ def live_incident_rows(
         stretch = _Stretch(onset, alarm, {_alarming(scores, thresholds, alarm)}, alarm=alarm)
         level = _context_ratios([*previous[-3:], stretch], y, mu, reach,
                                 float(alpha[onset]), float(inflation[onset]))[-1]
-        elevated = _elevated(y, mu, tail, level, config.min_ratio)
+        elevated = _elevated(y, mu, tail, level, disp, patience)
         raised = None
         u = alarm
         quiet = 0
@@ -222,7 +235,7 @@ def live_incident_rows(
                     break
             else:
                 quiet += 1
-                if quiet > 1:  # a stretch that dies before it is proven is no incident
+                if quiet > patience:  # a stretch that dies before it is proven is none
                     break
             u += 1
         if raised is None:
@@ -263,11 +276,24 @@ def _dispersion(mu: np.ndarray, seen: np.ndarray, alpha: np.ndarray, inflation: 
 
 
 def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
-              min_ratio: float) -> np.ndarray:
-    """Buckets at least `min_ratio` times the local baseline, or improbably high."""
-    with np.errstate(invalid="ignore"):
-        high = y >= min_ratio * np.maximum(mu * level, 1e-9)
-    return (high & ~np.isnan(mu)) | (tail >= ELEVATED_SURPRISE)
+              dispersion: float, window: int) -> np.ndarray:
+    """Buckets improbably high (p <= 1 %) on their own, or above the local baseline
+    (``mu`` times `level`) and ending a window of `window` buckets whose total is
+    improbably high (quasi-Poisson with `dispersion`): a low-volume outage has quiet
+    buckets, and one report more than usual is no evidence."""
+    base = np.where(np.isnan(mu), np.inf, mu * level)
+    counts = np.where(np.isnan(y), 0.0, y)
+    expect = np.where(np.isnan(y) | np.isinf(base), 0.0, base)
+    k = max(window, 1)
+    csum_y = np.concatenate([[0.0], np.cumsum(counts)])
+    csum_m = np.concatenate([[0.0], np.cumsum(expect)])
+    stop = np.arange(1, len(y) + 1)
+    start = np.maximum(stop - k, 0)
+    scale = max(dispersion, 1.0)
+    total = (csum_y[stop] - csum_y[start]) / scale
+    mean = (csum_m[stop] - csum_m[start]) / scale
+    windowed = upper_tail_surprise(np.floor(total), mean, np.zeros(1)) >= ELEVATED_SURPRISE
+    return (tail >= ELEVATED_SURPRISE) | (windowed & (counts > base))
 
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,

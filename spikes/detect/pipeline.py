@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.baseline import Baseline, fit_baseline
-from spikes.detect.causal import live_incident_rows, threshold_path
+from spikes.detect.causal import WARMUP, live_incident_rows, threshold_path
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
@@ -407,7 +407,10 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
         own = config.for_product(product)
         detectors = scored.detectors[product]
         scores = {name: score_arrays[name][:, j] for name in detectors}
-        thresholds = {name: threshold_path(det, scores[name], own, data.bucket, day_starts)
+        seen = np.flatnonzero(~np.isnan(y_all[:, j]))
+        after_warmup = int(seen[0]) + int(WARMUP / data.bucket) if len(seen) else 0
+        thresholds = {name: threshold_path(det, scores[name], own, data.bucket, day_starts,
+                                           history_from=after_warmup)
                       for name, det in detectors.items()}
         tail = scores.get(tail_name)
         if tail is None:

@@ -12,7 +12,8 @@ one that goes on:
   day, so a window of yesterday never reaches into today;
 - **mask**: a bucket more than :data:`~spikes.detect.baseline.MASK_Z` standard deviations
   above its baseline (and its neighbours in its day) is left out of the pools of later
-  days, so a past outage does not raise the baseline after it;
+  days, so a past outage does not raise the baseline after it (once the baseline rests on
+  :data:`MIN_MASK_DAYS` days);
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -43,6 +44,14 @@ from spikes.detect.baseline import (
 
 #: Trailing window of the warm-up mean (first day, and bucket sizes that do not divide a day).
 WARMUP_WINDOW = pd.Timedelta(hours=6)
+#: Earlier days a baseline must rest on before it masks a day's buckets as unusual: with
+#: one, a disagreement between two days cannot tell which of them is unusual, and masking
+#: today against yesterday would keep today's normal level out of every later pool.
+MIN_MASK_DAYS = 2
+#: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
+LEVEL_DAYS = int(__import__("os").environ.get("LEVEL_DAYS", "2"))
+#: Bound on the level factor (see _SeasonalFit._level).
+MAX_LEVEL_FACTOR = 5.0
 #: Products fitted together (the cached day pools of a block stay small).
 FIT_COLUMNS = 64
 
@@ -242,6 +251,9 @@ class _SeasonalFit:
         cache: dict[tuple[int, int], np.ndarray] = {}
         excess_sum = np.zeros((self.n_days, p))
         musq_sum = np.zeros((self.n_days, p))
+        # Per day: normal reports and what the unscaled all-days pool expected of them.
+        level_y = np.zeros((self.n_days, p))
+        level_m = np.zeros((self.n_days, p))
         block_stats: list[np.ndarray] = []
         for day in range(self.n_days):
             rows = self.rows(day)
@@ -259,18 +271,25 @@ class _SeasonalFit:
                 mu_d = np.where(np.isnan(second), first, second)
                 alpha_d, infl_d = np.zeros(p), np.ones(p)
             else:
-                mu_d = self._pooled(y, normal, pool, rows, cache)
+                raw_d = self._pooled(y, normal, pool, rows, cache)
                 history = [d for d in range(max(0, day - self.days), day)]
+                mu_d = raw_d * self._level(level_y, level_m, history, day)
                 num, den = excess_sum[history].sum(axis=0), musq_sum[history].sum(axis=0)
                 alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
                 infl_d = _inflation(block_stats[max(0, day - self.days) : day], p)
             mu[rows] = mu_d
             alpha[rows] = alpha_d
             inflation[rows] = infl_d
-            keep = _mask(yd, mu_d, alpha_d[None, :])
+            if len(pool) >= MIN_MASK_DAYS:
+                keep = _mask(yd, mu_d, alpha_d[None, :])
+            elif pool:
+                keep = observed[rows]  # one earlier day cannot tell which day is unusual
             normal[rows] = keep
             resid = yd - mu_d
             use = keep & ~np.isnan(mu_d)
+            if pool:
+                level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
+                level_m[day] = np.where(use, raw_d, 0.0).sum(axis=0)
             excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
             musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
             var = np.maximum(mu_d, MIN_MEAN) + alpha_d[None, :] * np.square(mu_d)
@@ -279,6 +298,18 @@ class _SeasonalFit:
             for key in [k for k in cache if k[0] < day - max(self.days, 2 * self.reach[False])]:
                 del cache[key]
         return mu, normal, alpha, inflation
+
+    def _level(self, level_y: np.ndarray, level_m: np.ndarray, history: list[int],
+               day: int) -> np.ndarray:
+        """Level factor of `day`: the normal reports of the last :data:`LEVEL_DAYS` days
+        of its kind over what their unscaled pools expected, shrunk towards 1 by
+        :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a
+        slow drift (the pools lag by about half their span) and, while all days are
+        pooled together, a weekly rhythm."""
+        same = [d for d in history if self.weekend[d] == self.weekend[day]][-LEVEL_DAYS:]
+        seen_y = level_y[same].sum(axis=0) + MIN_POOL_REPORTS
+        seen_m = level_m[same].sum(axis=0) + MIN_POOL_REPORTS
+        return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
     def _pooled(self, y: np.ndarray, normal: np.ndarray, pool: list[int], rows: slice,
                 cache: dict[tuple[int, int], np.ndarray]) -> np.ndarray:

@@ -189,3 +189,41 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     return edges[0::2], edges[1::2] - 1
+
+
+def pot_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float, *,
+                  low: float, model_decay: float = 1.0) -> float | None:
+    """Peaks-over-threshold (SPOT-style) threshold from a product's excursion maxima.
+
+    The exceedances of the excursion maxima over `low` are fitted with a generalised
+    Pareto law (method of moments; shape clipped to ``[0, 0.5]``, 0 being the exponential
+    tail of a well-specified model), and the threshold is the level the fitted tail
+    expects noise excursions to exceed ``false_alarms_per_week * weeks`` times (Siffer et
+    al., KDD 2017). A heavier tail than the model's gives a higher threshold than
+    :func:`calibrated_threshold`, which assumes an exponential one.
+
+    Parameters
+    ----------
+    maxima, weeks, false_alarms_per_week, low, model_decay
+        As :func:`calibrated_threshold`; the decay of the exponential part is capped at
+        `model_decay`.
+
+    Returns
+    -------
+    float or None
+        The threshold, or None with under :data:`MIN_EXCURSIONS` excursions.
+    """
+    excess = maxima[maxima >= low] - low
+    n = len(excess)
+    if n < MIN_EXCURSIONS or weeks <= 0:
+        return None
+    mean = float(excess.mean())
+    var = float(excess.var(ddof=1))
+    if mean <= 0:
+        return None
+    shape = 0.0 if var <= 0 else float(np.clip(0.5 * (1.0 - mean**2 / var), 0.0, 0.5))
+    scale = max(mean * (1.0 - shape), 1.0 / model_decay)
+    tail = min(false_alarms_per_week * weeks / n, 1.0)  # share of excursions allowed above
+    if shape < 1e-6:
+        return float(low - scale * np.log(tail))
+    return float(low + scale / shape * (tail ** -shape - 1.0))
