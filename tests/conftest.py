@@ -1,12 +1,17 @@
-"""Shared fixtures: small seeded synthetic series."""
+"""Shared fixtures: small seeded synthetic series and simulations."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from spikes.model import ReportData
+
+if TYPE_CHECKING:
+    from spikes.evaluation.simulate import Simulation
 
 BUCKET = pd.Timedelta("5min")
 
@@ -46,3 +51,39 @@ def as_data(counts: pd.DataFrame, bucket: pd.Timedelta = BUCKET) -> ReportData:
 def quiet_counts() -> pd.DataFrame:
     """Two weeks, two products, no outage."""
     return diurnal_counts(days=14, products=2, seed=3)
+
+
+# --- simulations (tests of spikes.evaluation.simulate and spikes.evaluation.tune) -----------
+TUNE_BUDGET = 8
+"""Trials of the small searches in the tuning tests."""
+
+
+def sim_data(sim: Simulation) -> ReportData:
+    """The counts of a simulation without missing rows as ReportData."""
+    counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
+    counts.index = pd.DatetimeIndex(counts.index)
+    return ReportData(counts=counts.astype(float), bucket=sim.bucket)
+
+
+@pytest.fixture(scope="session")
+def sim():
+    """Eight products, 14 days of 5-minute counts, two outages per product-week, seeded."""
+    from spikes.evaluation.simulate import simulate
+
+    return simulate(products=8, days=14, seed=7, outage_rate_per_week=2.0)
+
+
+@pytest.fixture(scope="session")
+def small_sim():
+    """Low volume, where the defaults leave room: 5 products, 10 days, seeded."""
+    from spikes.evaluation.simulate import simulate
+
+    return simulate(products=5, days=10, seed=3, volume="low", outage_rate_per_week=2.0)
+
+
+@pytest.fixture(scope="session")
+def small_result(small_sim):
+    """A small seeded search on `small_sim` (:data:`TUNE_BUDGET` trials)."""
+    from spikes.evaluation.tune import tune
+
+    return tune(sim_data(small_sim), small_sim.labels, budget=TUNE_BUDGET, seed=0)

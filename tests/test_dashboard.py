@@ -1,4 +1,5 @@
-"""Figure and table builders of the dashboard (spikes.ui.dashboard), on small synthetic data."""
+"""Figure and table builders of the dashboard (spikes.ui.dashboard: its formatting, theme,
+figures and tables modules), on small synthetic data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("plotly")
+
+import plotly.graph_objects as go  # noqa: E402
 
 from spikes.detect.pipeline import analyze, product_status  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
@@ -55,6 +58,41 @@ def test_plot_text_and_markdown_escape() -> None:
     escaped = dash.escape_markdown("[x](http://e.vil) ![i](u) <b>")
     for char in "[]()!<>":
         assert f"\\{char}" in escaped
+
+
+def test_the_package_gives_every_name_of_its_modules() -> None:
+    from spikes.ui.dashboard import context, figures, formatting, tables, theme
+
+    for name in dash.__all__:
+        assert getattr(dash, name) is not None, name
+    assert dash.ViewContext is context.ViewContext
+    assert dash.product_figure is figures.product_figure
+    assert dash.plot_text is formatting.plot_text
+    assert dash.incident_table is tables.incident_table
+    assert dash.TEMPLATE is theme.TEMPLATE
+
+
+def test_times_and_durations_for_people() -> None:
+    from spikes.ui.dashboard.formatting import fmt_time, local_time
+
+    t = pd.Timestamp("2026-01-05 12:00", tz="UTC")
+    assert local_time(t, "Europe/Berlin") == pd.Timestamp("2026-01-05 13:00")
+    assert fmt_time(t, "America/New_York") == "2026-01-05 07:00"
+    assert fmt_time(None, "UTC") == fmt_time(pd.NaT, "UTC") == ""
+    assert list(dash.local_times(pd.DatetimeIndex([t]), "Asia/Tokyo")) == [
+        pd.Timestamp("2026-01-05 21:00")]
+    assert dash.duration_text(pd.Timedelta("5min")) == "5 min"
+    assert dash.duration_text(pd.Timedelta("2h")) == "2 h"
+
+
+def test_theme_colours() -> None:
+    from spikes.ui.dashboard.theme import line_colors, style, with_alpha
+
+    assert with_alpha("#1f4e79", 0.1) == "rgba(31, 78, 121, 0.1)"
+    colors = line_colors(12)
+    assert len(colors) == 12 and colors[10] == colors[0]
+    fig = style(go.Figure(), height=300, tz="Europe/Paris")
+    assert fig.layout.height == 300 and fig.layout.meta == {"tz": "Europe/Paris"}
 
 
 def test_overview_table_and_figure(analysis) -> None:

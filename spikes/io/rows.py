@@ -1,0 +1,243 @@
+"""The data rows of a report file: parsed with pyarrow, then checked column by column.
+
+:func:`parse_csv` reads a body (a whole file or one block of it) in one multi-threaded
+parse, with timestamps and counts as text only when their types do not convert.
+:func:`long_rows` and :func:`wide_rows` check the timestamps (:mod:`spikes.io.timestamps`),
+products and counts (:mod:`spikes.io.numbers`), keep the good rows as a table of
+``timestamp, product, reports, region, category`` and collect the bad ones
+(:mod:`spikes.io.rejects`); a wide file is melted into long rows, cell by cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from spikes.errors import SpikesInputError
+from spikes.io.numbers import read_numbers
+from spikes.io.rejects import MISSING, NOT_NUMBER, OK, Rejects, reject, texts
+from spikes.io.shapes import Layout
+from spikes.io.sniffing import Text, to_utf8
+from spikes.io.timestamps import read_timestamps
+
+_BLOCK_SIZE = 4 << 20  # pyarrow's parse unit: fewer, larger chunks are faster here
+
+
+# ------------------------------------------------------------------------ arrow parsing
+
+
+def parse_csv(text: Text, layout: Layout) -> tuple[pa.Table, int]:
+    """Parse the body with pyarrow; retry with timestamps and counts as text on failure."""
+    data, has_quotes = text.body, text.has_quotes()
+    for attempt in range(3):
+        as_text = attempt > 0
+        try:
+            return _arrow_read(data, text, layout, as_text=as_text, quoted=has_quotes)
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            if "UTF8" in message or "UTF-8" in message:
+                data = memoryview(to_utf8(bytes(data)))
+                continue
+            if "conversion error" in message.lower() and not as_text:
+                continue
+            raise SpikesInputError(
+                f"cannot parse {text.name!r} as CSV: {message.splitlines()[0]}"
+            ) from exc
+    raise SpikesInputError(f"cannot parse {text.name!r} as CSV")  # pragma: no cover
+
+
+def _arrow_read(
+    data: memoryview, text: Text, layout: Layout, *, as_text: bool, quoted: bool
+) -> tuple[pa.Table, int]:
+    names = [f"c{i}" for i in range(len(text.header))]
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    number = pa.string() if as_text else pa.float64()
+    types: dict[str, pa.DataType] = {}
+    for col in (layout.product, layout.region, layout.category):
+        if col is not None:
+            types[names[col]] = dictionary
+    for col in (layout.count, *layout.wide):
+        if col is not None:
+            types[names[col]] = number
+    if as_text or layout.time is not None:
+        for col in layout.stamp_columns():
+            types[names[col]] = pa.string()
+    invalid: list[int] = []
+
+    def on_invalid(_row: Any) -> str:
+        invalid.append(1)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_SIZE),
+        parse_options=pacsv.ParseOptions(
+            delimiter=text.delimiter,
+            newlines_in_values=quoted,
+            invalid_row_handler=on_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            include_columns=[names[i] for i in layout.used()],
+            null_values=[""],
+            strings_can_be_null=True,
+            decimal_point="," if text.delimiter == ";" else ".",
+        ),
+    )
+    return table, len(invalid)
+
+
+# ------------------------------------------------------------------ rows of long shapes
+
+
+def long_rows(
+    text: Text, table: pa.Table, layout: Layout, tz: str | None
+) -> tuple[pd.DataFrame, Rejects, int]:
+    """Validate events / long / single rows; return accepted rows and rejects."""
+    n = table.num_rows
+    rejects = Rejects()
+    bad = np.zeros(n, dtype=bool)
+    if layout.product is not None:
+        products = _categorical(_col(table, layout.product))
+    else:
+        products = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [layout.product_name])
+    ts_col = _stamp_column(table, layout)
+    # Each product's rows are its own sequence of wall times (for repeated autumn hours).
+    stamps, ts_reason = read_timestamps(ts_col, tz, layout.dates, groups=products.codes)
+    reject(rejects, bad, ts_reason, _stamp_name(text, layout), texts(ts_col))
+    if layout.product is not None:
+        prod_reason = np.where(products.codes < 0, MISSING, OK)
+        reject(rejects, bad, prod_reason, text.header[layout.product], lambda idx: [""] * len(idx))
+    if layout.count is not None:
+        count_col = _col(table, layout.count)
+        counts, count_reason = read_numbers(count_col, decimal_comma=text.delimiter == ";")
+        reject(rejects, bad, count_reason, text.header[layout.count], texts(count_col))
+    else:
+        counts = np.ones(n, dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "product": products,
+            "reports": counts,
+            "region": _optional_categorical(table, layout.region, n),
+            "category": _optional_categorical(table, layout.category, n),
+        },
+        copy=False,
+    )
+    if bad.any():
+        frame = frame[~bad]
+    return frame, rejects, len(frame)
+
+
+def wide_rows(
+    text: Text, table: pa.Table, layout: Layout, tz: str | None
+) -> tuple[pd.DataFrame, Rejects, list[str]]:
+    """Validate a wide file cell by cell and melt it into long rows; also the columns
+    left out because they hold no number."""
+    n = table.num_rows
+    rejects = Rejects()
+    bad_row = np.zeros(n, dtype=bool)
+    ts_col = _stamp_column(table, layout)
+    stamps, ts_reason = read_timestamps(ts_col, tz, layout.dates)
+    reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), texts(ts_col))
+    names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
+    parsed = [read_numbers(_col(table, col), decimal_comma=text.delimiter == ";")
+              for col in layout.wide]
+    # A column without a single number (notes, labels) is no product: it is left out
+    # (and listed as ignored), unless no column holds numbers at all.
+    text_only = [bool(np.isnan(v).all() and (r == NOT_NUMBER).any()) for v, r in parsed]
+    if all(text_only):
+        _check_wide_column(text, names[0], *parsed[0])
+    skipped = [f"{Path(text.name).name!r}: {name} (no number)"
+               for name, t in zip(names, text_only, strict=True) if t]
+    categories = sorted({name for name, t in zip(names, text_only, strict=True) if not t})
+    code_of = {name: code for code, name in enumerate(categories)}
+    parts_rows, parts_codes, parts_values = [], [], []
+    for col, name, (values, reason), only_text in zip(layout.wide, names, parsed, text_only,
+                                                      strict=True):
+        if only_text:
+            continue
+        column = _col(table, col)
+        reason = np.where(bad_row | (reason == MISSING), OK, reason)
+        reject(rejects, np.zeros(n, dtype=bool), reason, name, texts(column))
+        rows = np.flatnonzero(~bad_row & ~np.isnan(values) & (reason == OK))
+        parts_rows.append(rows)
+        parts_codes.append(np.full(len(rows), code_of[name], dtype=np.int32))
+        parts_values.append(values[rows])
+    rows = np.concatenate(parts_rows)
+    frame = pd.DataFrame(
+        {
+            "timestamp": stamps[rows],
+            "product": pd.Categorical.from_codes(np.concatenate(parts_codes), categories),
+            "reports": np.concatenate(parts_values),
+            "region": _empty_categorical(len(rows)),
+            "category": _empty_categorical(len(rows)),
+        },
+        copy=False,
+    )
+    return frame, rejects, skipped
+
+
+def _check_wide_column(text: Text, name: str, values: np.ndarray, reason: np.ndarray) -> None:
+    """A wide column without a single number is not a product column: say so."""
+    if np.isnan(values).all() and (reason == NOT_NUMBER).any():
+        raise SpikesInputError(
+            f"column {name!r} of {text.name!r} is not numeric: read as a wide file (one "
+            f"numeric column per product) because no product or count column was found "
+            f"among {', '.join(repr(h) for h in text.header)}; pass --product-col, "
+            "--count-col, --product NAME or --format to say how to read it"
+        )
+
+
+def _col(table: pa.Table, position: int) -> pa.ChunkedArray:
+    """The column at ``position`` in the file's header."""
+    return table.column(f"c{position}")
+
+
+def _stamp_column(table: pa.Table, layout: Layout) -> pa.ChunkedArray:
+    """The timestamps as read: one column, or a date and a time joined by a space."""
+    stamps = _col(table, layout.timestamp)
+    if layout.time is None:
+        return stamps
+    return pc.binary_join_element_wise(stamps, _col(table, layout.time), " ")
+
+
+def _stamp_name(text: Text, layout: Layout) -> str:
+    """The name of the timestamp column(s), for rejected rows."""
+    name = text.header[layout.timestamp]
+    return name if layout.time is None else f"{name} {text.header[layout.time]}"
+
+
+# ------------------------------------------------------------------------- categoricals
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Trimmed string categories; empty strings become missing (code -1)."""
+    raw = column.to_pandas()
+    if not isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype("category")
+    cat = raw.array
+    names = pd.Index(cat.categories).astype(str).str.strip()
+    unique, inverse = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    lookup = np.append(inverse, -1).astype(np.int32)
+    codes = lookup[cat.codes]
+    keep = np.asarray([u != "" for u in unique], dtype=bool)
+    if not keep.all():
+        remap = np.where(keep, np.cumsum(keep) - 1, -1).astype(np.int32)
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        unique = unique[keep]
+    return pd.Categorical.from_codes(codes, [str(u) for u in unique])
+
+
+def _optional_categorical(table: pa.Table, col: int | None, n: int) -> pd.Categorical:
+    return _empty_categorical(n) if col is None else _categorical(_col(table, col))
+
+
+def _empty_categorical(n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), pd.Index([], dtype=str))

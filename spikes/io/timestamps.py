@@ -1,0 +1,454 @@
+"""Timestamps and time zones of report files, read into UTC.
+
+Text timestamps are read as ISO-8601 first, then with the best-fitting of common formats
+(day/month orders, 12-hour times, month names, two-digit years); where day first and
+month first both read every date, the reading whose dates lie closer together is taken
+(dotted dates are always day first) and, where even that cannot tell, a note says so.
+Numbers are Unix epoch seconds, milli-, micro- or nanoseconds by their size, spreadsheet
+serial days (:data:`EXCEL_SERIALS`) or dates written ``yyyymmdd``. Zones after the time
+(``UTC+1``, ``EST``: :data:`ZONE_ABBREVIATIONS`) become offsets; naive times are
+localised in ``tz`` with daylight saving time (a repeated autumn hour is read from the
+order of each product's rows, a spring hour that does not exist is shifted forward).
+See the notes of :mod:`spikes.io.reading`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pandas.tseries.api import guess_datetime_format
+
+from spikes.errors import SpikesInputError
+from spikes.io.rejects import MISSING, NOT_DATE
+
+DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
+"""Accepted values of ``date_order`` (the CLI's ``--date-order``)."""
+
+_EXTRA_DATE_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%m/%d/%Y %I:%M%p",
+    "%m/%d/%Y %I:%M:%S.%f %p",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y %I:%M%p",
+    # 12-hour times with a zone (after _zone_suffixes: "01:15 PM-05:00", "01:15 PMZ").
+    "%m/%d/%Y %I:%M %p%z",
+    "%Y-%m-%d %I:%M %p%z",
+    "%d/%m/%Y %I:%M %p%z",
+    "%d/%m/%y %H:%M",
+    "%d.%m.%y %H:%M",
+    # Month names, as spreadsheets and web consoles write them ("Nov 27, 2026 4:05 PM").
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y, %I:%M %p",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y, %I:%M %p",
+    "%d %b %Y %I:%M %p",
+    "%d-%b-%Y %H:%M:%S",
+    "%d-%b-%Y %H:%M",
+)
+_RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
+# Year-day-month is no one's convention: "2024-13-01" is a bad date, not 13 January.
+_YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")
+# Dotted dates are day first ("31.01.2024"): month.day is no one's convention either.
+_MONTH_DOT_DAY = re.compile(r"%m\.%d")
+#: Rows of a text timestamp column sampled to choose its date format.
+_FORMAT_SAMPLE = 2000
+#: Spreadsheet serial days read as dates (1954-10-03 to 2119-01-10); as Unix seconds
+#: they would all fall on 1 January 1970.
+EXCEL_SERIALS = (20_000.0, 80_000.0)
+_EXCEL_EPOCH_DAY = 25_569.0  # serial day of 1970-01-01 (day 0 = 1899-12-30)
+# Numeric timestamps by size: (median above, microseconds per unit).
+_EPOCH_SCALES = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3), (-1.0, 1e6))
+ZONE_ABBREVIATIONS = {
+    "EST": "-05:00", "EDT": "-04:00", "CDT": "-05:00", "MST": "-07:00", "MDT": "-06:00",
+    "PST": "-08:00", "PDT": "-07:00", "AKST": "-09:00", "AKDT": "-08:00", "HST": "-10:00",
+    "WET": "+00:00", "WEST": "+01:00", "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00",
+    "EET": "+02:00", "EEST": "+03:00", "MSK": "+03:00", "JST": "+09:00", "KST": "+09:00",
+    "AEST": "+10:00", "AEDT": "+11:00", "NZST": "+12:00", "NZDT": "+13:00",
+}
+"""Zone abbreviations after a time read as their UTC offsets; ambiguous ones (``CST``:
+US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time is
+rejected as not a date unless ``tz`` says where it is."""
+_ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
+                      + r")$")
+_SERIAL_SNAP_US = 10e6  # serial times within 10 s of whole minutes are whole minutes
+_COMPACT_DATES = (19_000_101.0, 21_001_231.0)  # yyyymmdd numbers, 1900 to 2100
+_AWARE_RE = (r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*"
+             r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+_SECONDS_COMMA = r"(\d:\d{2}:\d{2}),(\d+)"
+
+
+@dataclass
+class DateReading:
+    """How one file's text timestamps are read; shared (and filled in) by its blocks, so
+    that one file has one reading of its dates.
+
+    Attributes
+    ----------
+    dayfirst : bool
+        Day before month where nothing else decides (files with ``;`` delimiters).
+    order : {"dmy", "mdy"} or None
+        Day/month order the caller asked for (``date_order``); None lets the dates decide.
+    formats : list of str
+        Formats chosen so far, tried first by the next blocks.
+    notes : list of str
+        What the reader could not decide from the data (an ambiguous day/month order).
+    """
+
+    dayfirst: bool = False
+    order: str | None = None
+    formats: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def check_date_order(order: str | None) -> str | None:
+    """``"dmy"``, ``"mdy"`` or None, from any case; anything else is an error."""
+    if order is None or not str(order).strip():
+        return None
+    value = str(order).strip().lower()
+    if value not in DATE_ORDERS:
+        raise SpikesInputError(
+            f"unknown date order {order!r}: expected {' or '.join(DATE_ORDERS)} (day/month/"
+            "year or month/day/year)")
+    return value
+
+
+def check_tz(tz: str | None) -> None:
+    """Refuse a ``tz`` that is not an IANA time zone (None is UTC)."""
+    if tz is None:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise SpikesInputError(
+            f"unknown time zone {tz!r}: expected an IANA name such as America/New_York or UTC"
+        ) from exc
+
+
+def header_zone(name: str) -> str | None:
+    """The time zone a column name gives in brackets (``Time (PST)``, ``timestamp
+    [Europe/Berlin]``), if any: abbreviations of :data:`ZONE_ABBREVIATIONS` as the fixed
+    offsets they stand for after a time, other names as IANA zones."""
+    unit = re.search(r"[(\[]\s*([A-Za-z][\w/+-]*)\s*[)\]]\s*$", name)
+    if unit is None:
+        return None
+    offset = ZONE_ABBREVIATIONS.get(unit[1].upper())
+    if offset is not None:  # as after a time: a fixed offset ("EST" = -05:00)
+        hours = int(offset[:3])
+        return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+    try:
+        ZoneInfo(unit[1])
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return unit[1]
+
+
+# ------------------------------------------------------------------------ a column
+
+
+def read_timestamps(
+    column: pa.ChunkedArray, tz: str | None, dates: DateReading,
+    groups: np.ndarray | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """UTC timestamps (``datetime64[us, UTC]``, NaT where bad) and reason codes.
+
+    `dates` is how the file reads its text dates (updated with what this column
+    needs); `groups` (e.g. product codes) split the rows into sequences of their own for
+    :func:`_localize`."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
+        values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
+        if kind.tz is None:
+            values = _localize(values, tz, groups)
+    elif pa.types.is_date(kind):
+        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz, groups)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = _epoch(column.to_numpy().astype(np.float64, copy=False))
+    elif pa.types.is_null(kind):
+        values = np.full(len(column), np.datetime64("NaT", "us"))
+    else:
+        text = column.to_pandas()
+        if _mostly_numbers(text):
+            # Numbers (epoch times, serial days) with a stray word ("N/A"): the numbers
+            # are read as such and only the words rejected.
+            values = _epoch(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64))
+        else:
+            values = _parse_timestamp_text(text, tz, dates, groups=groups)
+    bad = np.isnat(values)
+    reason = np.zeros(len(values), dtype=np.int8)
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        missing = column.take(pa.array(idx)).to_pandas().astype(object)
+        blank = missing.isna() | (missing.astype(str).str.strip() == "")
+        reason[idx] = np.where(blank.to_numpy(dtype=bool), MISSING, NOT_DATE)
+    utc = pd.Series(values.astype("datetime64[us]", copy=False), copy=False).dt.tz_localize("UTC")
+    return utc, reason
+
+
+def _epoch(numbers: np.ndarray) -> np.ndarray:
+    """Numeric timestamps: Unix epoch seconds, milli-, micro- or nanoseconds by their
+    size, spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
+    would otherwise fall on 1 January 1970), or dates written ``20240305``."""
+    finite = numbers[np.isfinite(numbers)]
+    size = float(np.median(np.abs(finite))) if len(finite) else 0.0
+    if _COMPACT_DATES[0] <= size <= _COMPACT_DATES[1] and _compact_dates(finite):
+        text = pd.Series(numbers).map(lambda v: f"{v:.0f}" if np.isfinite(v) else None)
+        return _to_datetime(text, "%Y%m%d", utc=False)
+    offset, unit = 0.0, 1.0
+    if EXCEL_SERIALS[0] <= size <= EXCEL_SERIALS[1]:
+        # Serials are written with a few decimals: rounded to the second.
+        scale, offset, unit = 86_400e6, _EXCEL_EPOCH_DAY, 1e6
+    else:
+        scale = next(s for limit, s in _EPOCH_SCALES if size > limit)
+    with np.errstate(invalid="ignore", over="ignore"):
+        micros = (numbers - offset) * scale
+        ok = np.isfinite(micros) & (np.abs(micros) < 1e16)
+        if unit > 1 and ok.any():
+            # Serials with four decimals (8.6 s): on whole minutes when all lie near one.
+            minutes = np.round(micros[ok] / 60e6) * 60e6
+            if np.all(np.abs(micros[ok] - minutes) <= _SERIAL_SNAP_US):
+                unit = 60e6
+        micros = np.where(ok, np.round(micros / unit) * unit, 0).astype(np.int64)
+    values = micros.astype("datetime64[us]")
+    values[~ok] = np.datetime64("NaT")
+    return values
+
+
+def _mostly_numbers(text: pd.Series) -> bool:
+    """Whether most of a sample of the given values are numbers."""
+    sample = text.iloc[:: max(1, len(text) // _FORMAT_SAMPLE)].dropna()
+    numbers = pd.to_numeric(sample, errors="coerce")
+    return bool(len(sample)) and int(numbers.notna().sum()) > len(sample) // 2
+
+
+def _compact_dates(values: np.ndarray) -> bool:
+    """Whether whole numbers are dates written ``yyyymmdd`` (``20240301``)."""
+    whole = np.all(values == np.round(values))
+    month, day = (values // 100) % 100, values % 100
+    return bool(whole and np.all((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)))
+
+
+# ------------------------------------------------------------------------------ text
+
+
+def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | None = None,
+                          groups: np.ndarray | None = None) -> np.ndarray:
+    """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
+    dates = DateReading() if dates is None else dates
+    s = _zone_suffixes(text.str.strip(), tz)
+    aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
+    out = np.full(len(s), np.datetime64("NaT", "us"))
+    if aware.any():
+        out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
+    if (~aware).any():
+        out[~aware] = _localize(
+            _parse_dates(s[~aware], utc=False, dates=dates), tz,
+            None if groups is None else groups[~aware])
+    # pandas reads "now" and "today" as the time of parsing: not a date in a file.
+    relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
+    out[relative] = np.datetime64("NaT")
+    return out
+
+
+def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
+    """Zones written after the time as UTC offsets: ``UTC`` and ``GMT`` as ``Z``,
+    ``UTC+1`` and ``GMT-05:30`` as ``+01:00`` and ``-05:30``, and the abbreviations of
+    :data:`ZONE_ABBREVIATIONS` as their offsets (``EST`` as ``-05:00``); with `tz`, other
+    abbreviations (the ambiguous ``CST``) are dropped: the time is local to `tz`. Also a
+    decimal comma in the seconds (``00:00:00,123``, ISO 8601 allows it) becomes a point.
+    Looked for only when the values of a sample end in letters or such an offset (or
+    hold such a comma)."""
+    sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
+    if sample.str.contains(r"\d:\d{2}:\d{2},\d", regex=True, na=False).any():
+        s = s.str.replace(_SECONDS_COMMA, r"\1.\2", regex=True)
+    # Two to five letters at the end (a bare "Z" is ISO's UTC, read as it is).
+    if not sample.str.contains(r"(?<![A-Za-z])[A-Za-z]{2,5}$|(?:UTC|GMT)[+-]", regex=True,
+                               na=False, case=False).any():
+        return s
+
+    def offset(match: re.Match[str]) -> str:
+        return f"{match['sign']}{int(match['hours']):02d}:{match['minutes'] or '00'}"
+
+    s = s.str.replace(r"\s*(?:UTC|GMT)(?P<sign>[+-])(?P<hours>\d{1,2}):?(?P<minutes>\d{2})?$",
+                      offset, regex=True, case=False)
+    s = s.str.replace(r"\s*(?:UTC|GMT)$", "Z", regex=True, case=False)
+    s = s.str.replace(_ZONE_ABBREVIATION, lambda m: ZONE_ABBREVIATIONS[m[1].upper()],
+                      regex=True)
+    if tz is not None:
+        s = s.str.replace(r"\s+(?!AM$|PM$)[A-Z]{3,5}$", "", regex=True)
+    return s
+
+
+def _parse_dates(s: pd.Series, *, utc: bool, dates: DateReading) -> np.ndarray:
+    """ISO-8601 first, then the file's formats so far, then the best-fitting common
+    format for what is left over (added to the file's formats)."""
+    out = _to_datetime(s, "ISO8601", utc=utc).copy()  # may be a read-only view
+    given = s.notna().to_numpy() & (s != "").to_numpy(dtype=bool)
+    for fmt in dates.formats:
+        todo = np.isnat(out) & given
+        if not todo.any():
+            return out
+        out[todo] = _to_datetime(s[todo], fmt, utc=utc)
+    tried = set(dates.formats)
+    for _ in range(3):
+        todo = np.isnat(out) & given
+        if not todo.any():
+            break
+        fmt, tie = _best_format(s[todo], tried, utc=utc, dates=dates)
+        if fmt is None:
+            break
+        tried.add(fmt)
+        if not tie:  # a block whose dates could not tell is no rule for the next ones
+            dates.formats.append(fmt)
+        out[todo] = _to_datetime(s[todo], fmt, utc=utc)
+    return out
+
+
+def _day_month_order(fmt: str) -> str | None:
+    """``"dmy"`` or ``"mdy"`` for a format with a numeric day and month, else None."""
+    if "%d" not in fmt or "%m" not in fmt:
+        return None
+    return "dmy" if fmt.index("%d") < fmt.index("%m") else "mdy"
+
+
+def _best_format(s: pd.Series, tried: set[str], *, utc: bool,
+                 dates: DateReading) -> tuple[str | None, bool]:
+    """The candidate format that parses most of a sample of ``s``.
+
+    Where day-first and month-first both parse everything (no day above 12 in the
+    sample), the one whose dates lie closer together wins: a file of 1-7 March read
+    month-first would run from January to July. Where even that does not decide (the
+    dates of one day), the file's default order is taken and a note says so, unless
+    the caller chose the order. Returns the format and whether it was such a tie.
+    """
+    sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
+    first = str(sample.iloc[0])
+    dayfirst = dates.dayfirst if dates.order is None else dates.order == "dmy"
+    with warnings.catch_warnings():  # guessing with the "wrong" dayfirst warns
+        warnings.simplefilter("ignore", UserWarning)
+        guesses = [guess_datetime_format(first, dayfirst=d) for d in (dayfirst, not dayfirst)]
+    extra = _EXTRA_DATE_FORMATS if not dayfirst else tuple(reversed(_EXTRA_DATE_FORMATS))
+    candidates = [
+        f
+        for f in dict.fromkeys([*guesses, *extra])
+        if f and f not in tried and not _YEAR_DAY_MONTH.match(f) and not _MONTH_DOT_DAY.search(f)
+        and (dates.order is None or _day_month_order(f) in (None, dates.order))
+    ]
+    scored = []
+    for fmt in candidates:
+        parsed = _to_datetime(sample, fmt, utc=utc)
+        ok = parsed[~np.isnat(parsed)]
+        if len(ok):
+            span = float((ok.max() - ok.min()) / np.timedelta64(1, "s"))
+            scored.append(((len(ok), -span), fmt))
+    if not scored:
+        return None, False
+    best_key = max(key for key, _ in scored)
+    best = next(fmt for key, fmt in scored if key == best_key)  # the first of the best
+    orders = {_day_month_order(fmt) for key, fmt in scored if key == best_key}
+    tie = dates.order is None and {"dmy", "mdy"} <= orders
+    if tie:
+        order = _day_month_order(best)
+        note = (f"dates such as {first!r} read {'day' if order == 'dmy' else 'month'} first "
+                "(nothing in them tells day and month apart); pass --date-order "
+                f"{'mdy' if order == 'dmy' else 'dmy'} if that is wrong")
+        if note not in dates.notes:
+            dates.notes.append(note)
+    return best, tie
+
+
+def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
+    """``pd.to_datetime`` with coercion, as naive ``datetime64[us]`` (UTC if ``utc``)."""
+    try:
+        parsed = pd.to_datetime(s, format=fmt, utc=utc, errors="coerce")
+    except (ValueError, TypeError, OverflowError):
+        return np.full(len(s), np.datetime64("NaT", "us"))
+    if utc:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[us]")
+
+
+# ---------------------------------------------------------------------- local times
+
+
+def _localize(values: np.ndarray, tz: str | None,
+              groups: np.ndarray | None = None) -> np.ndarray:
+    """Naive wall times in ``tz`` -> naive UTC ``datetime64[us]``.
+
+    A wall time that occurs twice (the autumn hour) is read from the order of the rows
+    of its group (`groups`, e.g. the product; all rows when None), see
+    :func:`_summer_time_flags`; nonexistent ones (spring) are shifted forward.
+    """
+    values = values.astype("datetime64[us]")
+    if tz is None:
+        return values
+    ok = ~np.isnat(values)
+    index = pd.DatetimeIndex(values[ok])
+    strict = index.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    repeated = np.asarray(strict.isna())
+    if repeated.any():
+        summer = _summer_time_flags(values[ok].view(np.int64), repeated,
+                                    None if groups is None else groups[ok])
+        strict = index.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
+    out = values.copy()
+    out[ok] = strict.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return out
+
+
+def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
+                       groups: np.ndarray | None) -> np.ndarray:
+    """Which rows of a repeated autumn wall time are the first (summer-time) pass.
+
+    Within a group (a product's rows, in file order) whose other wall times run in one
+    direction, the hour is first walked in summer time and, after the clock has gone
+    back (a row earlier than one before it; or as early, where the group's other wall
+    times never repeat, as in counts per bucket), in winter time; in a file sorted
+    newest first it is the other way round. A group in no order takes summer time.
+    """
+    summer = np.ones(len(wall), dtype=bool)
+    keys = np.zeros(len(wall), dtype=np.int64) if groups is None else np.asarray(groups)
+    order = np.argsort(keys, kind="stable")  # each group's rows together, in file order
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    for rows in np.split(order, bounds):
+        if not repeated[rows].any():
+            continue
+        steps = np.diff(wall[rows][~repeated[rows]])
+        ascending = not (steps < 0).any()
+        if not ascending and (steps > 0).any():
+            continue  # neither order: summer time
+        hour = rows[repeated[rows]]
+        times = wall[hour]
+        distinct = (steps != 0).all()  # then a wall time met again is the second pass
+        if ascending:
+            earlier = np.maximum.accumulate(times)[:-1]
+            back = (times[1:] <= earlier) if distinct else (times[1:] < earlier)
+        else:  # newest first: winter time first, summer time once the clock jumps up
+            later = np.minimum.accumulate(times)[:-1]
+            back = (times[1:] >= later) if distinct else (times[1:] > later)
+        back = np.concatenate([[False], back])
+        after = np.logical_or.accumulate(back)
+        summer[hour] = ~after if ascending else after
+    return summer

@@ -1,0 +1,273 @@
+"""Tables of the dashboard: the overview, incidents, events and report breakdowns.
+
+Each is a :class:`pandas.DataFrame` as shown to a person (local times as text, rounded
+numbers), a pure function of the analysis and a few display choices.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from spikes.detect.pipeline import Analysis, product_status
+from spikes.ui.dashboard.formatting import default_range, duration_text, fmt_time
+from spikes.ui.dashboard.theme import STATUS_LABELS
+
+
+def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
+                   status: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per product, worst first: status, latest reports against the baseline, a
+    sparkline of the last `hours` and the current and last incident onset.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        Output of :func:`spikes.detect.pipeline.analyze`.
+    tz : str
+        Time zone of the onset times shown.
+    hours : float
+        Length of the sparkline.
+    status : pd.DataFrame, optional
+        Output of :func:`spikes.detect.pipeline.product_status` when already computed.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``product``, ``status`` (with a coloured marker), ``reports``,
+        ``baseline``, ``ratio``, ``trend`` (list of reports per bucket), ``current_onset``,
+        ``last_onset`` (text in `tz`, empty when none), ``incidents``.
+    """
+    status = product_status(analysis) if status is None else status
+    counts = analysis.data.counts
+    start, _ = default_range(analysis, hours)
+    recent = counts.loc[start:]
+    rows = []
+    for row in status.itertuples(index=False):
+        trend = recent[row.product].to_numpy(dtype=float)
+        baseline = float(row.latest_baseline)
+        reports = float(row.latest_reports)
+        rows.append(
+            {
+                "product": row.product,
+                "status": STATUS_LABELS.get(row.status, row.status),
+                "reports": reports,
+                "baseline": round(baseline, 1),
+                "ratio": round(reports / baseline, 1) if baseline > 0 and reports == reports
+                else float("nan"),
+                "trend": [0.0 if math.isnan(v) else v for v in trend],
+                "current_onset": fmt_time(row.current_onset, tz),
+                "last_onset": fmt_time(row.last_onset, tz),
+                "incidents": int(row.incidents),
+            }
+        )
+    return pd.DataFrame(rows, columns=["product", "status", "reports", "baseline", "ratio",
+                                       "trend", "current_onset", "last_onset", "incidents"])
+
+
+def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
+                   product: str | None = None) -> pd.DataFrame:
+    """Incidents as shown to a person: local times, rounded numbers, newest first.
+
+    Parameters
+    ----------
+    incidents : pd.DataFrame
+        ``Analysis.incidents``.
+    tz : str
+        Time zone of the times.
+    product : str, optional
+        Keep only this product's incidents.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``event``, ``product``, ``onset``, ``peak``, ``end`` (text in `tz`),
+        ``duration``, ``severity``, ``peak reports``, ``baseline``, ``excess reports``,
+        ``ratio``, ``detectors``, ``ongoing``.
+    """
+    columns = ["event", "product", "onset", "peak", "end", "duration", "severity",
+               "peak reports", "baseline", "excess reports", "ratio", "detectors", "ongoing"]
+    if incidents.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    own = incidents if product is None else incidents[incidents["product"] == product]
+    own = own.sort_values(["onset", "product"], ascending=False, kind="stable")
+    out = pd.DataFrame(
+        {
+            "event": own["event_id"].astype(str),
+            "product": own["product"].astype(str),
+            "onset": [fmt_time(t, tz) for t in own["onset"]],
+            "peak": [fmt_time(t, tz) for t in own["peak"]],
+            "end": [fmt_time(t, tz) for t in own["end"]],
+            "duration": [duration_text(e - o)
+                         for o, e in zip(own["onset"], own["end"], strict=True)],
+            "severity": own["severity"].astype(str),
+            "peak reports": own["peak_reports"].astype(float).round(0),
+            "baseline": own["baseline_reports"].astype(float).round(1),
+            "excess reports": own["excess_reports"].astype(float).round(0),
+            "ratio": own["ratio"].astype(float).round(1),
+            "detectors": own["detectors"].astype(str),
+            "ongoing": own["ongoing"].astype(bool),
+        },
+        columns=columns,
+    )
+    return out.reset_index(drop=True)
+
+
+def breakdown_shares(analysis: Analysis, product: str, incident: pd.Series | None,
+                     dimension: str, top: int = 8) -> pd.DataFrame | None:
+    """Share of a product's reports by region or category during one incident and in
+    normal times (every bucket outside the product's incidents).
+
+    Parameters
+    ----------
+    analysis : Analysis
+        Output of :func:`spikes.detect.pipeline.analyze`.
+    product : str
+        The product.
+    incident : pd.Series, optional
+        One row of ``Analysis.incidents``; None compares nothing and returns None.
+    dimension : {"category", "region"}
+        What to break the reports down by.
+    top : int
+        Most values shown; the rest are summed into ``other``.
+
+    Returns
+    -------
+    pd.DataFrame or None
+        Index = the values of `dimension`, columns ``during incident`` and
+        ``normal times`` (shares summing to 1), sorted by share during the incident; None
+        when the data has no such breakdown or no report in the incident.
+    """
+    breakdown = analysis.data.breakdown
+    if incident is None or breakdown is None or dimension not in breakdown.columns:
+        return None
+    own = breakdown[breakdown["product"] == product]
+    if own.empty or (own[dimension].astype(str) == "unknown").all():
+        return None
+    bucket = analysis.data.bucket
+    onset, end = incident["onset"], incident["end"] + bucket
+    during = (own["timestamp"] >= onset) & (own["timestamp"] < end)
+    normal = np.ones(len(own), dtype=bool)
+    incidents = analysis.incidents
+    mine = incidents[incidents["product"] == product] if len(incidents) else incidents
+    stamps = own["timestamp"]
+    for row in mine.itertuples(index=False):
+        normal &= ~((stamps >= row.onset) & (stamps < row.end + bucket)).to_numpy()
+    sums = pd.DataFrame(
+        {
+            "during incident": own.loc[during.to_numpy()].groupby(dimension)["reports"].sum(),
+            "normal times": own.loc[normal].groupby(dimension)["reports"].sum(),
+        }
+    ).fillna(0.0)
+    if sums["during incident"].sum() <= 0:
+        return None
+    sums = sums.sort_values(["during incident", "normal times"], ascending=False)
+    if len(sums) > top:
+        head, rest = sums.iloc[: top - 1], sums.iloc[top - 1:]
+        sums = pd.concat([head, rest.sum().to_frame("other").T])
+    total = sums.sum()
+    shares = sums / total.where(total > 0, 1.0)
+    shares.index = shares.index.astype(str)
+    shares.index.name = dimension
+    return shares
+
+
+def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
+    """Events as shown to a person, biggest (most products) first, then newest.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        ``Analysis.events``.
+    tz : str
+        Time zone of the times.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``event``, ``onset``, ``end``, ``first product``, ``products``,
+        ``n products``, ``by chance`` (how likely so many products start together by
+        coincidence, see :func:`spikes.detect.events.summarize_events`), ``severity``,
+        ``excess reports``, ``ongoing``.
+    """
+    columns = ["event", "onset", "end", "first product", "products", "n products",
+               "by chance", "severity", "excess reports", "ongoing"]
+    if events.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    ev = events.sort_values(["n_products", "onset"], ascending=[False, False])
+    chances = ev["chance"] if "chance" in ev else pd.Series(np.nan, index=ev.index)
+    return pd.DataFrame(
+        {
+            "event": ev["event_id"].astype(str),
+            "onset": [fmt_time(t, tz) for t in ev["onset"]],
+            "end": [fmt_time(t, tz) for t in ev["end"]],
+            "first product": ev["first_product"].astype(str),
+            "products": ev["products"].astype(str),
+            "n products": ev["n_products"].astype(int),
+            "by chance": [_chance_text(p, n) for p, n in zip(chances, ev["n_products"],
+                                                            strict=True)],
+            "severity": ev["severity"].astype(str),
+            "excess reports": ev["excess_reports"].astype(float).round(0),
+            "ongoing": ev["ongoing"].astype(bool),
+        },
+        columns=columns,
+    ).reset_index(drop=True)
+
+
+def _chance_text(chance: float, n_products: int) -> str:
+    """``chance`` of an event for a person: "-" for one product, else a probability."""
+    if n_products <= 1 or pd.isna(chance):
+        return "-"
+    if chance < 1e-4:
+        return "< 0.01 %"
+    return f"{100 * chance:.2g} %"
+
+
+def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.DataFrame:
+    """The incidents of one event, first mover first, with their delay after it.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        Output of :func:`spikes.detect.pipeline.analyze`.
+    event_id : str
+        The event.
+    tz : str
+        Time zone of the times.
+
+    Returns
+    -------
+    pd.DataFrame
+        The columns of :func:`incident_table` with ``after first`` after ``product``, in
+        order of onset (then product, as on the event timeline).
+    """
+    incidents = analysis.incidents
+    members = incidents[incidents["event_id"] == event_id].sort_values(["onset", "product"])
+    table = incident_table(members, tz).iloc[::-1].reset_index(drop=True)
+    if members.empty:
+        table.insert(2, "after first", pd.Series(dtype="object"))
+        return table
+    first = members["onset"].iloc[0]
+    table.insert(2, "after first", [f"+{duration_text(t - first)}" if t > first else "first"
+                                    for t in members["onset"]])
+    return table
+
+
+def default_event(events: pd.DataFrame) -> str | None:
+    """The event to show first: the one with most products (the latest among equals).
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        ``Analysis.events``.
+
+    Returns
+    -------
+    str or None
+        An ``event_id``, or None without events.
+    """
+    if events.empty:
+        return None
+    ev = events.sort_values(["n_products", "onset"], ascending=[False, False])
+    return str(ev["event_id"].iloc[0])

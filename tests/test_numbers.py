@@ -1,0 +1,80 @@
+"""Tests of spikes.io.numbers: counts, the decimal comma, digit groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikes.io.reading import read_reports
+from tests.report_files import utc, write
+
+
+def test_conservation_of_valid_counts(tmp_path):
+    rng = np.random.default_rng(7)
+    counts = rng.poisson(4, 200).astype(float) + rng.random(200).round(2)
+    lines = [
+        f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z,P{i % 3},{c}" for i, c in enumerate(counts)
+    ]
+    bad = {5: "oops", 17: "-2", 60: ""}
+    for i, value in bad.items():
+        lines[i] = lines[i].rsplit(",", 1)[0] + f",{value}"
+    raw = read_reports(write(tmp_path, "c.csv", "timestamp,product,reports\n" + "\n".join(lines)))
+    valid = np.delete(counts, list(bad))
+    assert raw.table["reports"].sum() == pytest.approx(valid.sum())
+    assert raw.rejected["line"].tolist() == [i + 2 for i in sorted(bad)]
+    assert raw.rows_read == 200
+
+
+def test_semicolon_file_with_decimal_comma_and_bad_value(tmp_path):
+    text = "Datum;Service;Anzahl\n31.01.2024 13:00;Post;1,5\n31.01.2024 13:05;Post;zwei\n"
+    raw = read_reports(
+        write(tmp_path, "de.csv", text),
+        timestamp_col="Datum",
+        count_col="Anzahl",
+        tz="Europe/Berlin",
+    )
+    assert raw.table["reports"].tolist() == [1.5]
+    assert raw.table["timestamp"].tolist() == utc("2024-01-31 12:00")
+    assert raw.rejected[["line", "value", "reason"]].values.tolist() == [
+        [3, "zwei", "is not a number"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "cells", "expected"),
+    [
+        (",", ['"1,234"', '"12,345,678.5"', "987"], [1234.0, 12345678.5, 987.0]),
+        (",", ["1 234", "1'234", "5"], [1234.0, 1234.0, 5.0]),
+        (";", ["1.234,5", "1.234.567", "2,5"], [1234.5, 1234567.0, 2.5]),
+    ],
+)
+def test_counts_with_digit_groups(tmp_path, delimiter, cells, expected):
+    rows = [f"2024-01-01T00:0{i}:00Z{delimiter}A{delimiter}{c}" for i, c in enumerate(cells)]
+    header = delimiter.join(["timestamp", "product", "reports"])
+    raw = read_reports(write(tmp_path, "x.csv", "\n".join([header, *rows]) + "\n"))
+    assert raw.table["reports"].tolist() == expected
+    assert len(raw.rejected) == 0
+
+
+def test_broken_digit_groups_are_not_guessed(tmp_path):
+    # "1,23" is no grouping of threes.
+    text = ('timestamp,product,reports\n2024-01-01T00:00Z,A,"1,23"\n'
+            '2024-01-01T00:01Z,A,"1,2345"\n2024-01-01T00:02Z,A,7\n')
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["reports"].tolist() == [7.0]
+    assert raw.rejected["value"].tolist() == ["1,23", "1,2345"]
+    assert set(raw.rejected["reason"]) == {"is not a number"}
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["900", "1.700", "12.500"], [900.0, 1700.0, 12500.0]),  # every point groups
+        (["0.5", "1.700", "2"], [0.5, 1.7, 2.0]),                # a point is a decimal
+        (["0.567", "1.234"], [0.567, 1.234]),                    # no group starts with 0
+    ],
+)
+def test_a_point_in_a_decimal_comma_file_is_read_by_its_column(tmp_path, cells, expected):
+    rows = "".join(f"2024-01-01T00:0{i}Z;A;{c}\n" for i, c in enumerate(cells))
+    raw = read_reports(write(tmp_path, "y.csv", "timestamp;product;reports\n" + rows))
+    assert raw.table["reports"].tolist() == expected

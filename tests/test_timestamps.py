@@ -1,0 +1,301 @@
+"""Tests of spikes.io.timestamps: formats, day/month order, epochs and serials, zones,
+daylight saving time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from spikes.errors import SpikesInputError
+from spikes.io import reading
+from spikes.io.reading import read_reports
+from tests.report_files import utc, write
+
+
+def test_offsets_are_converted_to_utc_even_when_mixed(tmp_path):
+    text = (
+        "timestamp,product\n"
+        "2024-01-01T12:00:00Z,A\n"
+        "2024-01-01T12:00:00+01:00,A\n"
+        "2024-01-01T12:00:00-05:00,A\n"
+        "2024-01-01 12:00:00.5+0530,A\n"
+    )
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="Asia/Tokyo")  # tz: naive only
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-01-01 12:00", "2024-01-01 11:00", "2024-01-01 17:00", "2024-01-01 06:30:00.5"
+    )
+
+
+def test_naive_and_offset_timestamps_in_one_column(tmp_path):
+    text = "timestamp,product\n2024-01-01 12:00,A\n2024-01-01T12:00:00+02:00,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="Europe/Berlin")
+    assert raw.table["timestamp"].tolist() == utc("2024-01-01 11:00", "2024-01-01 10:00")
+
+
+def test_naive_timestamps_are_utc_by_default(tmp_path):
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n2024-07-01 12:00,A\n"))
+    assert raw.table["timestamp"].tolist() == utc("2024-07-01 12:00")
+
+
+def test_naive_timestamps_with_tz_across_dst(tmp_path):
+    text = (
+        "timestamp,product\n"
+        "2024-03-10 01:30,A\n"  # EST
+        "2024-03-10 02:30,A\n"  # does not exist: shifted forward to 03:00 EDT
+        "2024-03-10 03:30,A\n"  # EDT
+        "2024-11-03 01:30,A\n"  # ambiguous, no repeat: earliest (EDT)
+        "2024-11-03 03:00,A\n"  # EST
+    )
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-03-10 06:30",
+        "2024-03-10 07:00",
+        "2024-03-10 07:30",
+        "2024-11-03 05:30",
+        "2024-11-03 08:00",
+    )
+
+
+def test_ambiguous_times_are_inferred_from_order(tmp_path):
+    wall = ["00:30", "01:00", "01:30", "01:00", "01:30", "02:00"]
+    text = "timestamp,product\n" + "".join(f"2024-11-03 {w},A\n" for w in wall)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].tolist() == utc(
+        "2024-11-03 04:30",
+        "2024-11-03 05:00",
+        "2024-11-03 05:30",
+        "2024-11-03 06:00",
+        "2024-11-03 06:30",
+        "2024-11-03 07:00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected", "delimiter"),
+    [
+        ("01/31/2024 13:00", "2024-01-31 13:00", ","),
+        ("1/31/2024 1:05 PM", "2024-01-31 13:05", ","),
+        ("31.01.2024 13:00", "2024-01-31 13:00", ";"),
+        ("2024/01/31 13:00:00", "2024-01-31 13:00", ","),
+        ("2024-01-31", "2024-01-31 00:00", ","),
+        ("2024-01-31 13:00 UTC", "2024-01-31 13:00", ","),
+        ("1706706000", "2024-01-31 13:00", ","),
+        ("1706706000000", "2024-01-31 13:00", ","),
+    ],
+)
+def test_common_timestamp_formats(tmp_path, stamp, expected, delimiter):
+    text = f"timestamp{delimiter}product\n{stamp}{delimiter}A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_unknown_time_zone(tmp_path):
+    path = write(tmp_path, "x.csv", "timestamp,product\n2024-01-01,A\n")
+    with pytest.raises(SpikesInputError, match="unknown time zone 'Mars/Base'"):
+        read_reports(path, tz="Mars/Base")
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ('"Jan 31, 2024 1:05 PM"', "2024-01-31 13:05"),
+        ('"Jan 31, 2024, 1:05 PM"', "2024-01-31 13:05"),
+        ('"January 31, 2024 1:05 PM"', "2024-01-31 13:05"),
+        ("31-Jan-2024 13:05", "2024-01-31 13:05"),
+        ("31 Jan 2024 1:05 PM", "2024-01-31 13:05"),
+    ],
+)
+def test_timestamps_with_month_names(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+    assert len(raw.rejected) == 0
+
+
+def _day_rows(first: str, days: int, fmt: str, step_min: int = 60) -> list[str]:
+    start = pd.Timestamp(first)
+    return [f"{start + pd.Timedelta(minutes=step_min * i):{fmt}}"
+            for i in range(days * 24 * 60 // step_min)]
+
+
+@pytest.mark.parametrize(
+    ("first", "fmt", "delimiter"),
+    [
+        ("2024-03-01", "%d.%m.%Y %H:%M:%S", ","),  # LibreOffice, comma export: day first
+        ("2024-03-01", "%d/%m/%Y %H:%M", ","),     # UK
+        ("2024-01-01", "%m/%d/%Y %H:%M", ","),     # US
+        ("2024-01-01", "%m/%d/%Y %H:%M", ";"),     # US dates in a semicolon file
+    ],
+)
+def test_day_and_month_order_follows_the_dates(tmp_path, first, fmt, delimiter):
+    # No day above 12: both orders parse every date; the one whose dates lie a week
+    # apart (not half a year) is the reading.
+    stamps = _day_rows(first, 7, fmt)
+    text = f"time{delimiter}product\n" + "".join(f"{t}{delimiter}A\n" for t in stamps)
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    got = raw.table["timestamp"]
+    assert got.min() == pd.Timestamp(first, tz="UTC")
+    assert got.max() - got.min() == pd.Timedelta(days=7) - pd.Timedelta(hours=1)
+    assert len(raw.rejected) == 0
+
+
+def test_a_streamed_file_reads_its_dates_one_way(tmp_path):
+    stamps = _day_rows("2024-03-01", 13, "%d/%m/%Y %H:%M", step_min=15)
+    path = write(tmp_path, "uk.csv", "date,product\n" + "".join(f"{t},A\n" for t in stamps))
+    blocks = list(reading.read_report_blocks(path, block_bytes=4000))
+    assert len(blocks) > 5
+    got = pd.concat([b.table["timestamp"] for b in blocks], ignore_index=True)
+    assert got.is_monotonic_increasing
+    assert got.iloc[-1] == pd.Timestamp("2024-03-13 23:45", tz="UTC")
+
+
+def test_a_first_block_of_one_day_sets_no_rule_for_the_next(tmp_path):
+    # The first block's dates read both ways (one day): the next blocks decide for
+    # themselves, from their own spread of dates.
+    stamps = _day_rows("2024-03-01", 6, "%d/%m/%Y %H:%M", step_min=15)
+    path = write(tmp_path, "uk.csv", "date,product\n" + "".join(f"{t},A\n" for t in stamps))
+    blocks = list(reading.read_report_blocks(path, block_bytes=1200))
+    later = pd.concat([b.table["timestamp"] for b in blocks[2:]], ignore_index=True)
+    assert later.is_monotonic_increasing and later.iloc[-1].month == 3
+
+
+def test_dates_of_one_day_leave_a_note_and_date_order_decides(tmp_path):
+    path = write(tmp_path, "day.csv", "timestamp,product\n01/03/2024 00:05,A\n"
+                                      "01/03/2024 00:10,A\n")
+    raw = read_reports(path)
+    assert raw.table["timestamp"].tolist() == utc("2024-01-03 00:05", "2024-01-03 00:10")
+    assert len(raw.notes) == 1 and "read month first" in raw.notes[0]
+    assert "--date-order dmy" in raw.notes[0]
+    forced = read_reports(path, date_order="DMY")
+    assert forced.table["timestamp"].tolist() == utc("2024-03-01 00:05", "2024-03-01 00:10")
+    assert forced.notes == ()
+    many = write(tmp_path, "week.csv", "timestamp,product\n" + "".join(
+        f"{d:02d}/03/2024 00:05,A\n" for d in range(1, 8)))
+    assert read_reports(many).notes == ()  # the spread of the dates decides
+    with pytest.raises(SpikesInputError, match="unknown date order 'ymd'"):
+        read_reports(path, date_order="ymd")
+
+
+@pytest.mark.parametrize("stamp", ["2024-03-04T00:00:50.6655549Z",
+                                   "2024-03-04 00:00:50.665554912"])
+def test_nanosecond_timestamps_are_cut_to_microseconds(tmp_path, stamp):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == [pd.Timestamp("2024-03-04 00:00:50.665554",
+                                                            tz="UTC")]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("45355.010417", "2024-03-04 00:15"),       # a spreadsheet serial day
+        ("1706706000000000", "2024-01-31 13:00"),     # epoch microseconds
+        ("1706706000000000000", "2024-01-31 13:00"),  # epoch nanoseconds
+    ],
+)
+def test_numeric_timestamps_by_their_size(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_numeric_timestamps_with_a_stray_word_reject_only_the_word(tmp_path):
+    text = "timestamp,product\n1709596800,A\nN/A,A\n1709597100,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc("2024-03-05 00:00", "2024-03-05 00:05")
+    assert raw.rejected[["line", "value"]].values.tolist() == [[3, "N/A"]]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["20240301", "20240302"], ["2024-03-01", "2024-03-02"]),        # yyyymmdd
+        (["45356.0", "45356.0104"], ["2024-03-05 00:00", "2024-03-05 00:15"]),  # 4 decimals
+    ],
+)
+def test_compact_dates_and_coarse_serials(tmp_path, cells, expected):
+    rows = "".join(f"{c},A\n" for c in cells)
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows))
+    assert raw.table["timestamp"].tolist() == utc(*expected)
+
+
+def _autumn_rows(descending: bool = False) -> list[str]:
+    instants = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min", tz="UTC")
+    walls = instants.tz_convert("America/New_York").tz_localize(None)
+    rows = [f"{w:%Y-%m-%d %H:%M},{p},5" for w in walls for p in ("Outlook", "Teams")]
+    return rows[::-1] if descending else rows
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_repeated_autumn_hour_in_a_long_file_is_read_per_product(tmp_path, descending):
+    # Two products per timestamp interleave their rows: the repeated 01:xx hour is read
+    # from each product's own order (oldest or newest first), not doubled.
+    text = "timestamp,product,reports\n" + "\n".join(_autumn_rows(descending)) + "\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    for product in ("Outlook", "Teams"):
+        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
+        expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min",
+                                 tz="UTC")
+        assert got.tolist() == expected.tolist()
+
+
+def test_repeated_autumn_hour_of_report_events(tmp_path):
+    # Events with seconds, oldest first: the clock going back marks winter time.
+    walls = ["00:59:10", "01:10:05", "01:40:00", "01:59:59", "01:05:00", "01:50:00",
+             "02:10:00"]
+    text = "timestamp,product\n" + "".join(f"2024-11-03 {w},A\n" for w in walls)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].is_monotonic_increasing
+    assert raw.table["timestamp"].iloc[4] == pd.Timestamp("2024-11-03 06:05", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-03-04 00:00 EST", "2024-03-04 05:00"),
+        ("2024-03-04 06:00 CEST", "2024-03-04 04:00"),
+        ("2024-03-04 00:00 UTC+1", "2024-03-03 23:00"),
+        ("2024-03-04 00:00 GMT-05:30", "2024-03-04 05:30"),
+        ("3/4/24 13:00", "2024-03-04 13:00"),
+        ("03/04/2024 1:15PM", "2024-03-04 13:15"),
+    ],
+)
+def test_zones_two_digit_years_and_joined_pm(tmp_path, stamp, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"timestamp,product\n{stamp},A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_an_ambiguous_zone_abbreviation_is_not_guessed(tmp_path):
+    text = "timestamp,product\n2024-03-04 00:00 CST,A\n2024-03-04 00:05 EST,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc("2024-03-04 05:05")
+    assert raw.rejected[["line", "reason"]].values.tolist() == [[2, "is not a date"]]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "tz", "expected"),
+    [
+        ("03/01/2024 01:15 PM EST", None, "2024-03-01 18:15"),
+        ("2024-03-01 01:15 PM UTC", None, "2024-03-01 13:15"),
+        ("3/1/24 1:15PM", None, "2024-03-01 13:15"),
+        ("2024-03-01 00:00 CST", "America/Chicago", "2024-03-01 06:00"),
+        ("03/01/2024 12:00:00.123 AM", None, "2024-03-01 00:00:00.123"),
+        ("2024-03-01T00:00:00,123Z", None, "2024-03-01 00:00:00.123"),
+    ],
+)
+def test_twelve_hour_times_zones_and_comma_seconds(tmp_path, stamp, tz, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f'timestamp,product\n"{stamp}",A\n'), tz=tz)
+    assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_a_zone_in_the_timestamp_column_name_localises_naive_times(tmp_path):
+    text = "Time (CET),product\n2024-01-01 10:00,A\n"
+    path = write(tmp_path, "x.csv", text)
+    assert read_reports(path).table["timestamp"].tolist() == utc("2024-01-01 09:00")
+    assert read_reports(path, tz="UTC").table["timestamp"].tolist() == utc("2024-01-01 10:00")
+    other = write(tmp_path, "y.csv", "Time (count),product\n2024-01-01 10:00,A\n")
+    assert read_reports(other).table["timestamp"].tolist() == utc("2024-01-01 10:00")
+
+
+@pytest.mark.parametrize(("header", "expected"), [("Time (PST)", "2024-07-01 18:00"),
+                                                  ("time [Europe/Berlin]", "2024-07-01 08:00")])
+def test_zone_names_in_the_header(tmp_path, header, expected):
+    raw = read_reports(write(tmp_path, "x.csv", f"{header},product\n2024-07-01 10:00,A\n"))
+    assert raw.table["timestamp"].tolist() == utc(expected)
