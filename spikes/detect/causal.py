@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
-from spikes.detect.detectors.base import Detector, calibrated_threshold, pot_threshold, runs
+from spikes.detect.detectors.base import Detector, calibrated_threshold, runs
 from spikes.detect.detectors.onset import locate_onset
 from spikes.detect.incidents import (
     _context_ratios,
@@ -46,8 +46,6 @@ ELEVATED_SURPRISE = 2.0
 #: How long a stretch not yet raised may go without an elevated bucket before it is
 #: dropped (at least one bucket): low-volume products have quiet buckets inside outages.
 PENDING_QUIET = pd.Timedelta(minutes=15)
-import os
-CALIBRATION = os.environ.get("SPIKES_CAL", "pot")
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
 
@@ -98,8 +96,7 @@ def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConf
             continue
         done = maxima[stops < first]
         weeks = float(seen[first - 1]) * (bucket / WEEK)
-        calibrate = pot_threshold if CALIBRATION == "pot" else calibrated_threshold
-        calibrated = calibrate(done, weeks, config.false_alarms_per_week,
+        calibrated = calibrated_threshold(done, weeks, config.false_alarms_per_week,
                                           low=detector.excursion_floor,
                                           model_decay=detector.excursion_decay)
         if calibrated is not None and calibrated > base:
@@ -179,6 +176,17 @@ def live_incident_rows(
     last_seen = n - 1 - int(np.argmax(seen[::-1]))
 
     reset = [0]  # where cumulative scores restart their trough (after an incident)
+    # The typical baseline of the day before a bucket (for the dispersion in force).
+    day = max(int(pd.Timedelta(days=1) / bucket), 1)
+    known = seen & ~np.isnan(mu)
+    sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
+    n_mu = np.concatenate([[0], np.cumsum(known)])
+
+    def typical(at: int) -> float:
+        first = max(0, at + 1 - day)
+        count = n_mu[at + 1] - n_mu[first]
+        return float(sum_mu[at + 1] - sum_mu[first]) / count if count else 0.0
+
 
     def finder(name: str):
         s, thr = scores[name], thresholds[name]
@@ -215,14 +223,22 @@ def live_incident_rows(
         alarm, rise_start = hit
         prev_end = previous[-1].end if previous else -1
         lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
-        disp = _dispersion(mu, seen, alpha, inflation, alarm, int(WEEK / bucket) // 7)
-        onset = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio, dispersion=disp)
-        if onset is None:
-            onset = max(min(rise_start, alarm), prev_end + 1)
-        stretch = _Stretch(onset, alarm, {_alarming(scores, thresholds, alarm)}, alarm=alarm)
-        level = _context_ratios([*previous[-3:], stretch], y, mu, reach,
-                                float(alpha[onset]), float(inflation[onset]))[-1]
-        elevated = _elevated(y, mu, tail, level, disp, patience)
+        disp = float(inflation[alarm]) * (1.0 + float(alpha[alarm]) * typical(alarm))
+        # The detector's own estimate of the start stands in until the stretch first
+        # passes the tests; then (as the retrospective builder does for the stretches
+        # that pass its cheap tests) the change-point search places the onset in the
+        # window up to the alarm, and the tests are taken again from there.
+        stretch = _Stretch(max(min(rise_start, alarm), prev_end + 1), alarm,
+                           {_alarming(scores, thresholds, alarm)}, alarm=alarm)
+        located = False
+
+        def context(s: _Stretch, dispersion: float) -> tuple[float, _Elevation]:
+            """Local level before the stretch's onset, and the elevation against it."""
+            level = _context_ratios([*previous[-3:], s], y, mu, reach,
+                                    float(alpha[s.onset]), float(inflation[s.onset]))[-1]
+            return level, _Elevation(y, mu, tail, level, dispersion, patience)
+
+        level, elevated = context(stretch, disp)
         raised = None
         u = alarm
         quiet = 0
@@ -231,6 +247,16 @@ def live_incident_rows(
                 quiet = 0
                 stretch.end = u
                 if u >= earliest and _passes(stretch, y, mu, level, disp, config):
+                    if not located:
+                        located = True
+                        found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
+                                             dispersion=disp)
+                        if found is not None and found != stretch.onset:
+                            stretch.onset = found
+                            level, elevated = context(stretch, disp)
+                            if not _passes(stretch, y, mu, level, disp, config):
+                                u += 1
+                                continue
                     raised = u
                     break
             else:
@@ -243,8 +269,9 @@ def live_incident_rows(
             reset[0] = pos
             continue
         # Open: goes on while elevated, aftershocks within merge_gap included.
-        end = _incident_end(elevated, raised, gap)
+        end = elevated.end_of_run(raised, gap)
         stretch.end = end
+        onset = stretch.onset
         for name in detectors:
             if np.any(scores[name][onset : end + 1] >= thresholds[name][onset : end + 1]):
                 stretch.detectors.add(name)
@@ -263,16 +290,6 @@ def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], 
         if s[at] >= thresholds[name][at]:
             return name
     return next(iter(scores))
-
-
-def _dispersion(mu: np.ndarray, seen: np.ndarray, alpha: np.ndarray, inflation: np.ndarray,
-                at: int, day: int) -> float:
-    """Variance over the Poisson variance at `at`: the noise in force then, at the typical
-    baseline of the day before."""
-    window = slice(max(0, at - day), at + 1)
-    ok = seen[window] & ~np.isnan(mu[window])
-    typical = float(np.median(mu[window][ok])) if ok.any() else 0.0
-    return float(inflation[at]) * (1.0 + float(alpha[at]) * typical)
 
 
 def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
@@ -298,16 +315,56 @@ def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
             config: DetectionConfig) -> bool:
-    """Whether the stretch so far is an incident (size, ratio, sustained core)."""
+    """Whether the stretch so far is an incident: its reports since the onset are at least
+    ``min_ratio`` times the local baseline (what the alert will claim), and it passes the
+    size and sustained-core tests of :mod:`spikes.detect.incidents`."""
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
+    seen = ~np.isnan(ys)
+    if float(ys[seen].sum()) < config.min_ratio * float(ms[seen].sum()):
+        return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
 
 
-def _incident_end(elevated: np.ndarray, start: int, gap: int) -> int:
-    """Last elevated bucket of the incident raised at `start`: elevated buckets separated
-    by at most `gap` quiet ones belong to it."""
-    rest = np.flatnonzero(elevated[start:]) + start
-    if len(rest) <= 1:
-        return start
-    breaks = np.flatnonzero(np.diff(rest) - 1 > gap)
-    return int(rest[breaks[0]] if len(breaks) else rest[-1])
+class _Elevation:
+    """:func:`_elevated` of one stretch, computed a chunk at a time as the walk needs it
+    (most alarms are decided within a few buckets; a whole series per alarm is waste)."""
+
+    CHUNK = 256
+
+    def __init__(self, y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
+                 dispersion: float, window: int) -> None:
+        self.args = (y, mu, tail, level, dispersion, window)
+        self.n = len(y)
+        self.lo = self.hi = 0
+        self.flags = np.zeros(0, dtype=bool)
+
+    def _cover(self, at: int) -> None:
+        """Compute the flags of a chunk starting at `at`."""
+        y, mu, tail, level, dispersion, window = self.args
+        lead = max(at - window, 0)
+        hi = min(self.n, at + self.CHUNK)
+        sl = slice(lead, hi)
+        flags = _elevated(y[sl], mu[sl], tail[sl], level, dispersion, window)
+        self.lo, self.hi, self.flags = at, hi, flags[at - lead :]
+
+    def __getitem__(self, u: int) -> bool:
+        if not self.lo <= u < self.hi:
+            self._cover(u)
+        return bool(self.flags[u - self.lo])
+
+    def end_of_run(self, start: int, gap: int) -> int:
+        """Last elevated bucket of the incident raised at `start`: elevated buckets
+        separated by at most `gap` quiet ones belong to it."""
+        end, u = start, start + 1
+        while u < self.n and u - end - 1 <= gap:
+            if not self.lo <= u < self.hi:
+                self._cover(u)
+            chunk = self.flags[u - self.lo :]
+            hits = np.flatnonzero(chunk[: gap + 1 - (u - end - 1)])
+            if len(hits):
+                end = u + int(hits[0])
+                u = end + 1
+            else:
+                u += len(chunk[: gap + 1 - (u - end - 1)])
+        return end

@@ -44,12 +44,13 @@ from spikes.detect.baseline import (
 
 #: Trailing window of the warm-up mean (first day, and bucket sizes that do not divide a day).
 WARMUP_WINDOW = pd.Timedelta(hours=6)
-#: Earlier days a baseline must rest on before it masks a day's buckets as unusual: with
-#: one, a disagreement between two days cannot tell which of them is unusual, and masking
-#: today against yesterday would keep today's normal level out of every later pool.
+#: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
+#: own: with one, a disagreement between two days cannot tell which of them is unusual,
+#: and masking today against yesterday would keep today's normal level out of every later
+#: pool; such a day masks only what also stands out from the hours before it.
 MIN_MASK_DAYS = 2
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
-LEVEL_DAYS = int(__import__("os").environ.get("LEVEL_DAYS", "2"))
+LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
 MAX_LEVEL_FACTOR = 5.0
 #: Products fitted together (the cached day pools of a block stay small).
@@ -283,7 +284,15 @@ class _SeasonalFit:
             if len(pool) >= MIN_MASK_DAYS:
                 keep = _mask(yd, mu_d, alpha_d[None, :])
             elif pool:
-                keep = observed[rows]  # one earlier day cannot tell which day is unusual
+                # One earlier day cannot tell which of two days is unusual: a bucket is
+                # masked only if it also stands out from the hours just before it (an
+                # outage does; a different level all day long does not).
+                lead = max(rows.start - self.warm, 0)
+                seg = y[lead : rows.stop]
+                seen = ~np.isnan(seg)
+                recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
+                                        self.warm)[rows.start - lead :]
+                keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
             normal[rows] = keep
             resid = yd - mu_d
             use = keep & ~np.isnan(mu_d)
