@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from spikes.config import DetectionConfig
+from spikes.config import MODES, DetectionConfig
 from spikes.detect.pipeline import (
     SCORE_KEYS,
     Analysis,
@@ -74,7 +74,7 @@ GAPS = ("0min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", "6h", "12h"
 PLOT_CONFIG = {"displaylogo": False, "scrollZoom": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_excess_reports",
-              "merge_gap", "event_window")
+              "merge_gap", "event_window", "mode")
 
 
 # --- cached stages -----------------------------------------------------------------------
@@ -207,6 +207,13 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
         "merge_gap": side.select_slider(
             "Merge gap", _with(GAPS, base.merge_gap), value=base.merge_gap, key="merge_gap",
             help="Incidents of one product closer than this are one incident."),
+        "mode": side.radio(
+            "Detection", MODES, index=MODES.index(base.mode), key="mode",
+            format_func={"causal": "Live (from the past only)",
+                         "retrospective": "Retrospective (hindsight)"}.get,
+            help="Live: every decision about a bucket uses data up to it, and each incident "
+                 "shows when it was raised. Retrospective: baselines, thresholds and onsets "
+                 "see the whole series, for post-mortems."),
         "event_window": side.select_slider(
             "Event window", _with(GAPS, base.event_window), value=base.event_window,
             key="event_window",
@@ -316,6 +323,9 @@ def render_overview(ctx: dash.ViewContext) -> None:
             "ratio": st.column_config.NumberColumn("× baseline", format="%.1f"),
             "trend": st.column_config.LineChartColumn("Reports, last 24 h", y_min=0),
             "current_onset": st.column_config.TextColumn(f"Current incident since ({ctx.tz})"),
+            "current_alerted_at": st.column_config.TextColumn(
+                f"Raised at ({ctx.tz})",
+                help="When a live run over the same data raised the current incident."),
             "last_onset": st.column_config.TextColumn(f"Last incident onset ({ctx.tz})"),
             "incidents": st.column_config.NumberColumn("Incidents", format="%d"),
         },

@@ -236,7 +236,8 @@ def live_incident_rows(
             """Local level before the stretch's onset, and the elevation against it."""
             level = _context_ratios([*previous[-3:], s], y, mu, reach,
                                     float(alpha[s.onset]), float(inflation[s.onset]))[-1]
-            return level, _Elevation(y, mu, tail, level, dispersion, patience)
+            return level, _Elevation(y, mu, tail, level, dispersion, patience,
+                                     config.min_ratio)
 
         level, elevated = context(stretch, disp)
         raised = None
@@ -293,11 +294,11 @@ def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], 
 
 
 def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
-              dispersion: float, window: int) -> np.ndarray:
-    """Buckets improbably high (p <= 1 %) on their own, or above the local baseline
-    (``mu`` times `level`) and ending a window of `window` buckets whose total is
-    improbably high (quasi-Poisson with `dispersion`): a low-volume outage has quiet
-    buckets, and one report more than usual is no evidence."""
+              dispersion: float, window: int, min_ratio: float) -> np.ndarray:
+    """Buckets improbably high (p <= 1 %) on their own, or at least `min_ratio` times the
+    local baseline (``mu`` times `level`) and ending a window of `window` buckets whose
+    total is improbably high (quasi-Poisson with `dispersion`): a low-volume outage has
+    quiet buckets, and one report more than usual is no evidence."""
     base = np.where(np.isnan(mu), np.inf, mu * level)
     counts = np.where(np.isnan(y), 0.0, y)
     expect = np.where(np.isnan(y) | np.isinf(base), 0.0, base)
@@ -310,7 +311,7 @@ def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
     total = (csum_y[stop] - csum_y[start]) / scale
     mean = (csum_m[stop] - csum_m[start]) / scale
     windowed = upper_tail_surprise(np.floor(total), mean, np.zeros(1)) >= ELEVATED_SURPRISE
-    return (tail >= ELEVATED_SURPRISE) | (windowed & (counts > base))
+    return (tail >= ELEVATED_SURPRISE) | (windowed & (counts >= min_ratio * base))
 
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
@@ -333,19 +334,19 @@ class _Elevation:
     CHUNK = 256
 
     def __init__(self, y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
-                 dispersion: float, window: int) -> None:
-        self.args = (y, mu, tail, level, dispersion, window)
+                 dispersion: float, window: int, min_ratio: float) -> None:
+        self.args = (y, mu, tail, level, dispersion, window, min_ratio)
         self.n = len(y)
         self.lo = self.hi = 0
         self.flags = np.zeros(0, dtype=bool)
 
     def _cover(self, at: int) -> None:
         """Compute the flags of a chunk starting at `at`."""
-        y, mu, tail, level, dispersion, window = self.args
+        y, mu, tail, level, dispersion, window, min_ratio = self.args
         lead = max(at - window, 0)
         hi = min(self.n, at + self.CHUNK)
         sl = slice(lead, hi)
-        flags = _elevated(y[sl], mu[sl], tail[sl], level, dispersion, window)
+        flags = _elevated(y[sl], mu[sl], tail[sl], level, dispersion, window, min_ratio)
         self.lo, self.hi, self.flags = at, hi, flags[at - lead :]
 
     def __getitem__(self, u: int) -> bool:

@@ -46,6 +46,7 @@ STATUS_COLUMNS = [
     "latest_reports",
     "latest_baseline",
     "current_onset",
+    "current_alerted_at",
     "last_onset",
     "incidents",
 ]
@@ -491,7 +492,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
     -------
     pd.DataFrame
         Columns :data:`STATUS_COLUMNS`, in the order of :data:`STATUS_ORDER`, then by
-        product. ``current_onset`` is the onset of the outage going on or recovering.
+        product. ``current_onset`` is the onset of the outage going on or recovering,
+        ``current_alerted_at`` when a live run raised it (NaT in retrospective mode).
     """
     counts = analysis.data.counts
     expected = analysis.baseline.expected
@@ -524,6 +526,8 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
                 "latest_reports": float(series.get(latest, np.nan)),
                 "latest_baseline": float(expected.at[latest, product]),
                 "current_onset": ongoing["onset"].iloc[-1] if len(ongoing) else pd.NaT,
+                "current_alerted_at": (ongoing["alerted_at"].iloc[-1] if len(ongoing)
+                                       else pd.NaT),
                 "last_onset": own["onset"].max() if len(own) else pd.NaT,
                 "incidents": len(own),
             }

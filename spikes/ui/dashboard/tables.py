@@ -37,7 +37,8 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     pd.DataFrame
         Columns ``product``, ``status`` (with a coloured marker), ``reports``,
         ``baseline``, ``ratio``, ``trend`` (list of reports per bucket), ``current_onset``,
-        ``last_onset`` (text in `tz`, empty when none), ``incidents``.
+        ``current_alerted_at`` (when a live run raised it), ``last_onset`` (text in `tz`,
+        empty when none), ``incidents``.
     """
     status = product_status(analysis) if status is None else status
     counts = analysis.data.counts
@@ -58,12 +59,14 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
                 else float("nan"),
                 "trend": [0.0 if math.isnan(v) else v for v in trend],
                 "current_onset": fmt_time(row.current_onset, tz),
+                "current_alerted_at": fmt_time(row.current_alerted_at, tz),
                 "last_onset": fmt_time(row.last_onset, tz),
                 "incidents": int(row.incidents),
             }
         )
     return pd.DataFrame(rows, columns=["product", "status", "reports", "baseline", "ratio",
-                                       "trend", "current_onset", "last_onset", "incidents"])
+                                       "trend", "current_onset", "current_alerted_at",
+                                       "last_onset", "incidents"])
 
 
 def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
@@ -82,11 +85,12 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
     Returns
     -------
     pd.DataFrame
-        Columns ``event``, ``product``, ``onset``, ``peak``, ``end`` (text in `tz`),
+        Columns ``event``, ``product``, ``onset``, ``raised`` (``alerted_at``: when a live
+        run raised it; empty in retrospective mode), ``peak``, ``end`` (text in `tz`),
         ``duration``, ``severity``, ``peak reports``, ``baseline``, ``excess reports``,
         ``ratio``, ``detectors``, ``ongoing``.
     """
-    columns = ["event", "product", "onset", "peak", "end", "duration", "severity",
+    columns = ["event", "product", "onset", "raised", "peak", "end", "duration", "severity",
                "peak reports", "baseline", "excess reports", "ratio", "detectors", "ongoing"]
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
@@ -97,6 +101,7 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "event": own["event_id"].astype(str),
             "product": own["product"].astype(str),
             "onset": [fmt_time(t, tz) for t in own["onset"]],
+            "raised": [fmt_time(t, tz) for t in own["alerted_at"]],
             "peak": [fmt_time(t, tz) for t in own["peak"]],
             "end": [fmt_time(t, tz) for t in own["end"]],
             "duration": [duration_text(e - o)
