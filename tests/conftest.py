@@ -75,10 +75,12 @@ def sim():
 
 @pytest.fixture(scope="session")
 def small_sim():
-    """Low volume, where the defaults leave room: 5 products, 10 days, seeded."""
+    """Low volume and mild outages, where the defaults leave room: 5 products, 10 days,
+    seeded."""
     from spikes.evaluation.simulate import simulate
 
-    return simulate(products=5, days=10, seed=3, volume="low", outage_rate_per_week=2.0)
+    return simulate(products=5, days=10, seed=3, volume="low", outage_rate_per_week=2.0,
+                    mild=True)
 
 
 @pytest.fixture(scope="session")

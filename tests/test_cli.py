@@ -142,11 +142,13 @@ def test_summary_lists_the_newest_incidents_only() -> None:
                          f"has them all)")
     newest = analysis.incidents["onset"].iloc[-1].strftime("%Y-%m-%d %H:%M")
     assert newest in lines[-2]
-    # head, the outage still going on at the end, column names, 2 incidents, the note
-    assert len(lines) == 1 + 1 + 1 + 2 + 1
+    # head, the mode, the outage still going on at the end, column names, 2 incidents,
+    # the note
+    assert len(lines) == 1 + 1 + 1 + 1 + 2 + 1
+    assert lines[1].startswith("live detection: each incident raised from the data up to")
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
     assert list(ongoing["product"]) == ["PlayStation Network"]
-    assert lines[1] == ("outage ongoing at the end of the data: PlayStation Network (since "
+    assert lines[2] == ("outage ongoing at the end of the data: PlayStation Network (since "
                         f"{ongoing['onset'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
     assert "not shown" not in summary_table(analysis)
 
@@ -163,4 +165,4 @@ def test_summary_counts_in_words_and_names_ignored_columns(tmp_path: Path) -> No
     head = summary_table(analyze(load_reports(path))).splitlines()
     assert head[0].startswith("1 product, 72 buckets of 5 min (")
     assert head[0].endswith(", 0 incidents in 0 events")
-    assert head[1] == "ignored columns (no role in the analysis): 'one.csv': baseline"
+    assert head[2] == "ignored columns (no role in the analysis): 'one.csv': baseline"

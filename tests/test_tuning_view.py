@@ -33,7 +33,8 @@ def _script() -> None:
     from spikes.model import ReportData
     from spikes.ui.tuning_view import render_tuning
 
-    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0)
+    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0,
+                   mild=True)
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
     counts.index = pd.DatetimeIndex(counts.index)
     scored = score_reports(ReportData(counts=counts.astype(float), bucket=sim.bucket))
@@ -47,7 +48,8 @@ def _scores(at: AppTest) -> pd.DataFrame:
 
 
 def _small_result():
-    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0)
+    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0,
+                   mild=True)
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
     counts.index = pd.DatetimeIndex(counts.index)
     data = ReportData(counts=counts.astype(float), bucket=sim.bucket)
