@@ -34,6 +34,9 @@ from spikes.model import INCIDENT_COLUMNS
 CONTEXT = pd.Timedelta(hours=3)
 #: Significance the rest of a stretch needs without its largest buckets (see _sustained).
 SUSTAINED_P = 0.01
+#: Bursts of reports up to this long are blips, not outages: ``min_buckets`` applies to
+#: buckets of up to this size (see :func:`spikes.detect.pipeline.for_bucket`).
+BLIP = pd.Timedelta(minutes=15)
 #: Severity levels by the peak's ratio to the baseline: (lowest ratio, name).
 SEVERITY_LEVELS = ((10.0, "critical"), (4.0, "major"), (0.0, "minor"))
 

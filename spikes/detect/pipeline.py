@@ -7,6 +7,7 @@ the dashboard's sliders re-run only the latter. :func:`analyze` runs both.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sys
 from collections.abc import Iterable, Sequence
@@ -23,7 +24,7 @@ from spikes.detect.causal import WARMUP, live_incident_rows, threshold_path
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
-from spikes.detect.incidents import incident_rows
+from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
@@ -365,7 +366,7 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
         j = position[product]
-        own = config.for_product(product)
+        own = for_bucket(config.for_product(product), data.bucket)
         detectors = scored.detectors[product]
         weeks = np.count_nonzero(~np.isnan(y_all[:, j])) * (data.bucket / WEEK)
         candidates = {
@@ -405,7 +406,7 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
         j = position[product]
-        own = config.for_product(product)
+        own = for_bucket(config.for_product(product), data.bucket)
         detectors = scored.detectors[product]
         scores = {name: score_arrays[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(y_all[:, j]))
@@ -420,6 +421,16 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
                                        thresholds, detectors, tail, own,
                                        alpha_all[:, j], inflation_all[:, j]))
     return rows
+
+
+def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig:
+    """`config` as it applies to buckets of size `bucket`: ``min_buckets`` (no one-bucket
+    blips) holds for buckets of up to :data:`~spikes.detect.incidents.BLIP`; a longer
+    bucket holds more than a burst of a few minutes, and one such bucket can be an outage
+    when its evidence is strong (hourly and daily exports)."""
+    if bucket > BLIP and config.min_buckets > 1:
+        return dataclasses.replace(config, min_buckets=1)
+    return config
 
 
 def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionConfig,
