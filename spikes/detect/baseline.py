@@ -75,6 +75,9 @@ class Baseline:
         time goes on; None for a retrospective one, whose values hold throughout.
     causal : bool
         Whether every value rests on earlier data only.
+    learning : pd.DataFrame or None
+        For a causal baseline, True where a bucket has no time-of-day history yet (a
+        product's first day, the warm-up): the detectors see no evidence there.
     """
 
     expected: pd.DataFrame
@@ -85,6 +88,7 @@ class Baseline:
     dispersion_path: pd.DataFrame | None = None
     inflation_path: pd.DataFrame | None = None
     causal: bool = False
+    learning: pd.DataFrame | None = None
 
     def dispersion_at(self) -> np.ndarray:
         """Dispersion per bucket and product (broadcastable to the counts' shape)."""

@@ -164,6 +164,10 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
             weekly_min_days=own.weekly_min_days,
         )
         detectors = {d.name: d for d in default_detectors(own)}
+        if baseline.learning is not None:
+            # Warm-up (no time-of-day history yet): no evidence, so that nothing built on
+            # a provisional baseline carries over (a CUSUM would drain for days).
+            counts = counts.mask(baseline.learning)
         scores = {name: d.score(counts, baseline) for name, d in detectors.items()}
         return baseline, scores, dict.fromkeys(map(str, products), detectors)
 
@@ -205,6 +209,7 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         dispersion_path=_paths([b.dispersion_path for b in baselines], columns),
         inflation_path=_paths([b.inflation_path for b in baselines], columns),
         causal=all(b.causal for b in baselines),
+        learning=_paths([b.learning for b in baselines], columns),
     )
     names = parts[0][1].keys()
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}

@@ -27,6 +27,8 @@ trailing mean throughout.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -38,8 +40,12 @@ from spikes.detect.baseline import (
     MIN_BLOCKS,
     MIN_MEAN,
     MIN_POOL_REPORTS,
+    PASSES,
     Baseline,
+    _fit_columns,
     _moving_sum,
+    _pair_dispersion,
+    _rolling_mean,
 )
 
 #: Trailing window of the warm-up mean (first day, and bucket sizes that do not divide a day).
@@ -105,13 +111,16 @@ def fit_trailing_baseline(
         mu, alpha = np.empty((n, p), order="F"), np.empty((n, p), order="F")
         inflation = np.empty((n, p), order="F")
         normal = np.empty((n, p), dtype=bool, order="F")
+        learning = np.empty((n, p), dtype=bool, order="F")
         for start in range(0, p, FIT_COLUMNS):
             cols = slice(start, min(start + FIT_COLUMNS, p))
-            mu[:, cols], normal[:, cols], alpha[:, cols], inflation[:, cols] = fit.run(y[:, cols])
+            (mu[:, cols], normal[:, cols], alpha[:, cols], inflation[:, cols],
+             learning[:, cols]) = fit.run(y[:, cols])
         method = "weekly" if fit.n_days - 1 >= weekly_min_days else "daily"
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
+        learning = np.zeros((n, p), dtype=bool)
         method = "rolling"
     _fill_without_history(mu, y)
     frame = dict(index=counts.index, columns=counts.columns, copy=False)
@@ -126,6 +135,7 @@ def fit_trailing_baseline(
         dispersion_path=pd.DataFrame(alpha, **frame),
         inflation_path=pd.DataFrame(inflation, **frame),
         causal=True,
+        learning=pd.DataFrame(learning, **frame),
     )
 
 
@@ -141,6 +151,16 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     seen = np.cumsum(observed, axis=0)
     so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
     mu[missing] = so_far[missing]
+
+
+def _centred_fit(y: np.ndarray, warm: int, block: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline, normal flags and dispersion of a past stretch from itself alone: the
+    retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
+    mean, masks from differences of consecutive buckets)."""
+    mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
+    mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
+    return mu, normal, alpha
 
 
 def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
@@ -239,13 +259,16 @@ class _SeasonalFit:
             return same[: self.reach[bool(kind)]]
         return list(range(max(0, day - self.days), day))
 
-    def run(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Baseline, normal flags, dispersion and inflation paths, day after day."""
+    def run(self, y: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Baseline, normal flags, dispersion and inflation paths and the warm-up flags,
+        day after day."""
         n, p = y.shape
         mu = np.full((n, p), np.nan, order="F")
         normal = np.zeros((n, p), dtype=bool, order="F")
         alpha = np.zeros((n, p), order="F")
         inflation = np.ones((n, p), order="F")
+        learning = np.zeros((n, p), dtype=bool, order="F")
         observed = ~np.isnan(y)
         # Per day: contributions per width (cached while in reach), moments for the
         # dispersion, one-hour block statistics for the inflation.
@@ -264,13 +287,22 @@ class _SeasonalFit:
             pool = self.pool_days(day)
             yd = y[rows]
             if not pool:
-                # Warm-up: trailing mean of the earlier buckets of this first day.
+                # Warm-up: the baseline shown is the trailing mean of the earlier buckets
+                # of this first day. Nothing is decided on it; what later days take from
+                # the day (its normal buckets and its noise) comes, once the day is over,
+                # from a centred fit of the day alone (hindsight over a past day only).
                 first = _trailing_mean(np.where(observed[rows], yd, 0.0),
                                        observed[rows].astype(float), self.warm)
                 keep = _mask(yd, first, 0.0)
                 second = _trailing_mean(np.where(keep, yd, 0.0), keep.astype(float), self.warm)
                 mu_d = np.where(np.isnan(second), first, second)
                 alpha_d, infl_d = np.zeros(p), np.ones(p)
+                learning[rows] = True
+                mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
+                normal[rows] = keep_c
+                mu[rows], alpha[rows], inflation[rows] = mu_d, alpha_d, infl_d
+                self._noise(day, yd, mu_c, keep_c, alpha_c, excess_sum, musq_sum, block_stats)
+                continue
             else:
                 raw_d = self._pooled(y, normal, pool, rows, cache)
                 history = [d for d in range(max(0, day - self.days), day)]
@@ -294,19 +326,26 @@ class _SeasonalFit:
                                         self.warm)[rows.start - lead :]
                 keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
             normal[rows] = keep
-            resid = yd - mu_d
             use = keep & ~np.isnan(mu_d)
-            if pool:
-                level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
-                level_m[day] = np.where(use, raw_d, 0.0).sum(axis=0)
-            excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
-            musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
-            var = np.maximum(mu_d, MIN_MEAN) + alpha_d[None, :] * np.square(mu_d)
-            block_stats.append(_block_squares(resid, var, use, self.block))
+            level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
+            level_m[day] = np.where(use, raw_d, 0.0).sum(axis=0)
+            self._noise(day, yd, mu_d, keep, alpha_d, excess_sum, musq_sum, block_stats)
             # Contributions of days that no later day pools any more are dropped.
             for key in [k for k in cache if k[0] < day - max(self.days, 2 * self.reach[False])]:
                 del cache[key]
-        return mu, normal, alpha, inflation
+        return mu, normal, alpha, inflation, learning
+
+    def _noise(self, day: int, yd: np.ndarray, mu_d: np.ndarray, keep: np.ndarray,
+               alpha_d: np.ndarray, excess_sum: np.ndarray, musq_sum: np.ndarray,
+               block_stats: list[np.ndarray]) -> None:
+        """Record the day's noise statistics (moments for the dispersion, one-hour block
+        sums for the inflation) of its normal buckets around `mu_d`."""
+        resid = yd - mu_d
+        use = keep & ~np.isnan(mu_d)
+        excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
+        musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
+        var = np.maximum(mu_d, MIN_MEAN) + np.asarray(alpha_d)[None, :] * np.square(mu_d)
+        block_stats.append(_block_squares(resid, var, use, self.block))
 
     def _level(self, level_y: np.ndarray, level_m: np.ndarray, history: list[int],
                day: int) -> np.ndarray:
