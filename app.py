@@ -191,6 +191,13 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
     side.caption("Applied live to every view. Scores are cached: a change here only "
                  "re-thresholds.")
     values = {
+        "mode": side.radio(
+            "Detection", MODES, index=MODES.index(base.mode), key="mode",
+            format_func={"causal": "Live (from the past only)",
+                         "retrospective": "Retrospective (hindsight)"}.get,
+            help="Live: every decision about a bucket uses data up to it, and each incident "
+                 "shows when it was raised. Retrospective: baselines, thresholds and onsets "
+                 "see the whole series, for post-mortems."),
         "min_ratio": side.slider(
             "Min ratio to baseline", 1.0, 20.0, float(base.min_ratio), 0.1, key="min_ratio",
             help="An incident's reports must reach this multiple of the baseline."),
@@ -207,13 +214,6 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
         "merge_gap": side.select_slider(
             "Merge gap", _with(GAPS, base.merge_gap), value=base.merge_gap, key="merge_gap",
             help="Incidents of one product closer than this are one incident."),
-        "mode": side.radio(
-            "Detection", MODES, index=MODES.index(base.mode), key="mode",
-            format_func={"causal": "Live (from the past only)",
-                         "retrospective": "Retrospective (hindsight)"}.get,
-            help="Live: every decision about a bucket uses data up to it, and each incident "
-                 "shows when it was raised. Retrospective: baselines, thresholds and onsets "
-                 "see the whole series, for post-mortems."),
         "event_window": side.select_slider(
             "Event window", _with(GAPS, base.event_window), value=base.event_window,
             key="event_window",

@@ -142,8 +142,9 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
     -------
     go.Figure
         Band (``usual range``), ``baseline`` and ``reports`` traces; each incident that
-        overlaps the range is a shaded rectangle with a vertical line at its onset and a
-        label ``onset HH:MM · severity``.
+        overlaps the range is a shaded rectangle with a vertical line at its onset, a dotted
+        one where a live run raised it, and a label ``onset HH:MM · severity · raised
+        HH:MM``.
     """
     if start is None or end is None:
         start, end = default_range(analysis)
@@ -181,6 +182,12 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
             fig.add_shape(type="line", xref="x", yref="paper", x0=onset, x1=onset, y0=0,
                           y1=1, line=dict(color=color, width=2, dash="solid"))
             label = f"onset {onset:%H:%M} · {inc.severity}"
+            raised = getattr(inc, "alerted_at", pd.NaT)
+            if not pd.isna(raised) and start <= raised <= end + bucket:
+                raised = local_time(raised, tz)
+                fig.add_shape(type="line", xref="x", yref="paper", x0=raised, x1=raised,
+                              y0=0, y1=1, line=dict(color=color, width=1.5, dash="dot"))
+                label += f" · raised {raised:%H:%M}"
             if getattr(inc, "ongoing", False):
                 label += " · ongoing"
             fig.add_annotation(x=onset, xref="x", y=1 - 0.07 * (k % 3), yref="paper",
