@@ -118,8 +118,14 @@ def test_product_figure_marks_onsets_in_the_chosen_zone(analysis) -> None:
     local = onset.tz_convert("America/New_York")
     labels = [a.text for a in fig.layout.annotations if a.text.startswith("onset")]
     assert labels and labels[-1].startswith(f"onset {local:%H:%M}")
-    lines = [s for s in fig.layout.shapes if s.type == "line"]
-    assert pd.Timestamp(lines[-1].x0) == local.tz_localize(None)
+    solid = [s for s in fig.layout.shapes if s.type == "line" and s.line.dash == "solid"]
+    assert pd.Timestamp(solid[-1].x0) == local.tz_localize(None)
+    # where a live run raised it: a dotted line at alerted_at, named in the label
+    raised = analysis.incidents.query("product == 'Alpha'")["alerted_at"].iloc[-1]
+    raised = raised.tz_convert("America/New_York")
+    dotted = [s for s in fig.layout.shapes if s.type == "line" and s.line.dash == "dot"]
+    assert pd.Timestamp(dotted[-1].x0) == raised.tz_localize(None)
+    assert f"raised {raised:%H:%M}" in labels[-1]
     assert fig.layout.hovermode == "x unified"
 
 
