@@ -18,7 +18,8 @@ GRID: dict[str, list[Any]] = {}
 QUICK_GRID: dict[str, list[Any]] = {}
 
 
-def detect(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
+def detect(counts: pd.DataFrame, bucket: pd.Timedelta,
+           config: DetectionConfig | None = None) -> pd.DataFrame:
     """Run the whole `spikes` pipeline with its defaults.
 
     Parameters
@@ -27,6 +28,9 @@ def detect(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
         Wide counts per bucket and product (as ``ReportData.counts``).
     bucket : pd.Timedelta
         Bucket size.
+    config : DetectionConfig, optional
+        Another configuration (the budget rule sets ``false_alarms_per_week``); the
+        defaults when None.
 
     Returns
     -------
@@ -35,5 +39,5 @@ def detect(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
         dropped).
     """
     data = ReportData(counts=counts, bucket=bucket)
-    incidents = analyze(data, DetectionConfig()).incidents
+    incidents = analyze(data, config or DetectionConfig()).incidents
     return incidents[["product", "onset", "end", "alerted_at"]].reset_index(drop=True)
