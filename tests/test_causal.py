@@ -105,3 +105,22 @@ def test_evaluate_reports_the_alert_delay():
     retro = analyze(as_data(sim.counts()), DetectionConfig(mode="retrospective"))
     assert np.isnan(evaluate(retro.incidents, sim.labels[["product", "onset", "end"]])
                     .alert_delay_median_min)
+
+
+def test_evaluate_reads_incident_files_of_both_modes(tmp_path):
+    from spikes.cli import main
+
+    sim = simulate(products=4, days=6, bucket="5min", seed=2)
+    counts = sim.counts()
+    reports = tmp_path / "reports.csv"
+    counts.rename_axis("timestamp").to_csv(reports)
+    labels = tmp_path / "labels.csv"
+    sim.labels[["product", "onset", "end"]].to_csv(labels, index=False)
+    for extra, has_alerts in (([], True), (["--retrospective"], False)):
+        out = tmp_path / f"incidents{len(extra)}.csv"
+        assert main(["analyze", str(reports), "-o", str(out), *extra]) == 0
+        written = pd.read_csv(out)
+        assert written["alerted_at"].notna().all() == has_alerts
+        assert main(["evaluate", "--incidents", str(out), "--labels", str(labels)]) == 0
+        ev = evaluate(out, labels)
+        assert np.isnan(ev.alert_delay_median_min) != has_alerts

@@ -223,7 +223,8 @@ def _parse_optional_timestamps(values: pd.Series, source: str,
                                row_names: Sequence[str]) -> pd.Series:
     """A column of timestamps that may be empty (NaT), e.g. ``alerted_at`` of a
     retrospective run."""
-    missing = values.map(_is_missing).to_numpy(dtype=bool)
+    missing = values.map(lambda v: _is_missing(v) or (isinstance(v, str) and not v.strip())
+                         ).to_numpy(dtype=bool)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if (~missing).any():
         present = values[~missing]
