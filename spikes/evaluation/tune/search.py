@@ -161,8 +161,18 @@ class _Search:
         others = {k: v for k, v in anchor.items() if k not in THRESHOLD_SETTINGS}
         pool = [start] + [i for i in self.grid(anchor, "grid")
                           if all(self.params[i][k] == v for k, v in others.items())]
-        best = max(pool, key=lambda i: self._score(i, mask, anchor))
         extra = [p for p in SEARCH_SPACE if p.name in names]
+        starts = dict.fromkeys([max(pool, key=lambda i: self._score(i, mask, anchor)), start])
+        ends = [self._coordinate(i, mask, anchor, extra) for i in starts]
+        best = max(ends, key=lambda i: self._score(i, mask, anchor))
+        margin = self.goal.margin(self.ts.n_labels[mask].sum(), self.ts.weeks[mask].sum())
+        if self.value(best, mask) - self.value(start, mask) < margin - 1e-12:
+            return start
+        return best
+
+    def _coordinate(self, best: int, mask: np.ndarray, anchor: dict[str, Any],
+                    extra: list[Any]) -> int:
+        """Coordinate search from trial `best`: each setting over its grid in turn."""
         for _ in range(ROUNDS):
             before = best
             for param in extra:
@@ -172,9 +182,6 @@ class _Search:
                 best = max(pool, key=lambda i: self._score(i, mask, anchor))
             if best == before:
                 break
-        margin = self.goal.margin(self.ts.n_labels[mask].sum(), self.ts.weeks[mask].sum())
-        if self.value(best, mask) - self.value(start, mask) < margin - 1e-12:
-            return start
         return best
 
     def outcome(self, choice: Choice, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
