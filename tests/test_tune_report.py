@@ -31,18 +31,22 @@ def test_pareto_front_keeps_non_dominated_feasible_trials() -> None:
         (5, 0.5, 1, 5.0, True),   # same outcome as 0: one row
     ]
     trials = pd.DataFrame([{
-        **base, "trial": t, "train_recall": r, "train_tp": int(r * 10), "train_fp": fp,
-        "train_false_alarms_per_product_week": fp / 10, "train_delay_median_min": d,
-        "train_f1": r, "objective": r, "feasible": f} for t, r, fp, d, f in rows])
+        **base, "trial": t, "all_recall": r, "all_tp": int(r * 10), "all_fp": fp,
+        "all_false_alarms_per_product_week": fp / 10, "all_alert_delay_median_min": d,
+        "all_delay_median_min": d, "all_f1": r, "objective": r, "feasible": f,
+        "distance": 0.1 * t} for t, r, fp, d, f in rows])
     front = pareto_front(trials)
     assert front["trial"].tolist() == [0, 3]
 
 
 def test_reports_format(small_result) -> None:
     text = format_pareto(small_result)
-    assert "Pareto front" in text and "\n*" in text
+    assert "Trade-off" in text and "\n*" in text
     summary = format_summary(small_result)
-    assert "defaults validation" in summary and "tuned train" in summary
+    assert summary.splitlines()[0] == small_result.decision.reason
+    assert "defaults validation" in summary and "tuned validation" in summary
+    for fold in ("1", "2", "3"):
+        assert any(line.startswith(fold + " ") for line in summary.splitlines())
 
 
 # --- TOML ------------------------------------------------------------------------------
@@ -54,9 +58,9 @@ def test_toml_round_trip_with_header(small_result, tmp_path: Path) -> None:
     header = [line for line in text.splitlines() if line.startswith("#")]
     joined = "\n".join(header)
     for needle in ("spikes tune", "reports.csv", "labels.csv", "objective: f1",
-                   f"budget {TUNE_BUDGET} trials", "seed 0", "defaults validation",
-                   "tuned    validation", small_result.split.split.strftime("%Y-%m-%d")):
-        assert needle in joined
+                   f"budget {TUNE_BUDGET})", "seed 0", "decision: ", "fold 1", "fold 3",
+                   small_result.decision.reason, small_result.folds.edges[1].strftime("%Y-%m-%d")):
+        assert needle in joined, needle
     other = small_result.config_of(int(small_result.trials["trial"].iloc[-1]))
     path.write_text(tuned_toml(small_result, config=other))
     assert load_config(path) == other
@@ -85,12 +89,54 @@ def test_cli_tune_writes_a_config_that_analyze_accepts(sim_files, tmp_path, caps
     reports, labels = sim_files
     out = tmp_path / "tuned.toml"
     code = main(["tune", str(reports), "--labels", str(labels), "-o", str(out),
-                 "--budget", "4", "--seed", "2"])
+                 "--budget", "12", "--seed", "2"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "Pareto front" in printed and "wrote the chosen settings" in printed
+    assert "Trade-off" in printed and "wrote the " in printed
+    # The decision, in one line with the numbers, last.
+    last = printed.strip().splitlines()[-1]
+    assert last.startswith(("kept the base settings", "adopted the tuned settings"))
+    assert "validation f1" in last and "90% interval" in last
     assert out.read_text().startswith("# Tuned by `spikes tune`")
     assert main(["analyze", str(reports), "--config", str(out)]) == 0
+
+
+def test_cli_tune_keeps_the_defaults_when_the_gain_is_noise(sim_files, tmp_path,
+                                                            capsys) -> None:
+    from spikes.config import DetectionConfig
+
+    reports, labels = sim_files
+    out = tmp_path / "tuned.toml"
+    assert main(["tune", str(reports), "--labels", str(labels), "-o", str(out),
+                 "--budget", "60"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("kept the base settings")
+    assert load_config(out) == DetectionConfig()
+
+
+def test_cli_tune_force_writes_the_best_trial(sim_files, tmp_path, capsys) -> None:
+    reports, labels = sim_files
+    out = tmp_path / "tuned.toml"
+    assert main(["tune", str(reports), "--labels", str(labels), "-o", str(out),
+                 "--budget", "60", "--force"]) == 0
+    printed = capsys.readouterr().out
+    text = out.read_text()
+    assert "these settings: the tuned ones" in text
+    last = printed.strip().splitlines()[-1]
+    assert "--force" in last or last.startswith(("adopted", "kept the base settings, no other"))
+
+
+@pytest.mark.parametrize("flags, objective", [
+    (["--max-false-alarms-per-week", "0.2"], "recall_at_fa"),
+    (["--min-recall", "0.6"], "fa_at_recall"),
+])
+def test_cli_limits_choose_the_objective(sim_files, tmp_path, capsys, flags, objective) -> None:
+    reports, labels = sim_files
+    out = tmp_path / "tuned.toml"
+    assert main(["tune", str(reports), "--labels", str(labels), "-o", str(out),
+                 "--budget", "12", *flags]) == 0
+    assert f"validation {objective}" in capsys.readouterr().out
+    assert f"objective: {objective}" in out.read_text()
 
 
 def test_cli_tune_bad_labels_is_one_line_exit_2(sim_files, tmp_path, capsys) -> None:

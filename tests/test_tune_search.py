@@ -1,74 +1,139 @@
-"""Tests of spikes.evaluation.tune.search and .space: the search, the searched settings,
-per-product groups; and the package's re-exports."""
+"""Tests of spikes.evaluation.tune.search and .space: the procedure, the adopt rule on
+data, the objectives, ``force``, per-product thresholds; and the package's re-exports."""
 
 from __future__ import annotations
-
-import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import spikes.evaluation.tune as tune_package
-from spikes.config import DetectionConfig, load_config
+from spikes.config import DetectionConfig
 from spikes.errors import SpikesInputError
-from spikes.evaluation.tune.report import tuned_toml
 from spikes.evaluation.tune.search import tune
-from spikes.evaluation.tune.space import SEARCH_SPACE, Param
-from tests.conftest import TUNE_BUDGET, as_data, diurnal_counts, sim_data, with_outage
+from spikes.evaluation.tune.space import SEARCH_SPACE, Param, distance, tuned_settings
+from tests.conftest import TUNE_BUDGET, sim_data
 
 
 def test_the_package_gives_every_name_of_its_modules() -> None:
-    from spikes.evaluation.tune import evaluator, report, results, search, space, split
+    from spikes.evaluation.tune import decision, evaluator, report, results, search, space, split
 
     for name in tune_package.__all__:
         assert getattr(tune_package, name) is not None, name
     assert tune_package.tune is search.tune
     assert tune_package.Param is space.Param
-    assert tune_package.TimeSplit is split.TimeSplit
+    assert tune_package.Folds is split.Folds
     assert tune_package.evaluate_config is evaluator.evaluate_config
     assert tune_package.TuningResult is results.TuningResult
     assert tune_package.tuned_toml is report.tuned_toml
+    assert tune_package.decide is decision.decide
 
 
-# --- search ----------------------------------------------------------------------------
-def test_search_is_at_least_as_good_as_defaults_on_train(small_result) -> None:
+@pytest.fixture(scope="module")
+def major_only():
+    """Labels of another definition than the defaults': only outages of peak >= 10x, so
+    that the defaults' smaller incidents count as false alarms."""
+    from spikes.evaluation.simulate import simulate
+
+    sim = simulate(products=8, days=21, seed=4, outage_rate_per_week=3.0)
+    return sim_data(sim), sim.labels[sim.labels["ratio"] >= 10.0].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def major_result(major_only):
+    data, labels = major_only
+    return tune(data, labels, budget=60, seed=0)
+
+
+# --- the procedure and the decision ------------------------------------------------------
+def test_result_reports_folds_and_a_decision(small_result) -> None:
     r = small_result
     assert 1 < len(r.trials) <= TUNE_BUDGET
     assert r.trials["phase"].iloc[0] == "base"
     assert r.config_of(0) == DetectionConfig()
-    base = r.trials.iloc[0]
-    assert r.tuned.train.f1 >= r.defaults.train.f1
-    assert r.tuned.train.f1 == pytest.approx(r.trials["objective"].max())
-    assert math.isclose(base["train_f1"], r.defaults.train.f1)
-    assert r.pareto["chosen"].sum() == 1
-    assert int(r.pareto.loc[r.pareto["chosen"], "trial"].iloc[0]) == r.chosen
-    assert not r.interrupted
+    assert r.folds.n_folds == 3
+    folds = r.fold_scores[r.fold_scores["fold"] != "all"]
+    assert sorted(set(folds["fold"])) == ["1", "2", "3"]
+    assert set(folds["slice"]) == {"train", "validation"}
+    # every fold validates on the block right after its training blocks
+    for row in folds[folds["slice"] == "validation"].to_dict("records"):
+        train = folds[(folds["fold"] == row["fold"]) & (folds["slice"] == "train")].iloc[0]
+        assert row["from"] == train["to"] and row["to"] > row["from"]
+    assert r.decision is not None and r.decision.reason
+    assert (r.config == r.best_config) if r.adopted else (r.config == r.base)
+    assert "alert delay median (min)" in r.fold_scores
 
 
-def test_search_is_seeded(small_sim, small_result) -> None:
+def test_defaults_kept_when_the_labels_follow_them(small_sim, small_result) -> None:
+    # Simulated labels follow the defaults' definition: any gain is within noise.
+    r = tune(sim_data(small_sim), small_sim.labels, budget=60, seed=0)
+    assert not r.adopted and r.config == DetectionConfig()
+    assert r.decision.reason.startswith("kept the base settings")
+    assert r.decision.low <= 0 or r.decision.gain < r.decision.margin
+
+
+def test_adopted_when_the_labels_follow_another_definition(major_result) -> None:
+    r = major_result
+    assert r.adopted, r.decision.reason
+    assert r.decision.low > 0 and r.decision.gain >= r.decision.margin
+    assert r.config == r.best_config != DetectionConfig()
+    assert r.tuned.validation.f1 > r.defaults.validation.f1 + 0.05
+    # fewer small incidents: a higher ratio or a rarer threshold
+    assert (r.config.min_ratio > 2.0 or r.config.false_alarms_per_week < 0.1
+            or r.config.min_excess_reports > 5.0)
+
+
+def test_search_is_deterministic(small_sim, small_result) -> None:
     again = tune(sim_data(small_sim), small_sim.labels, budget=TUNE_BUDGET, seed=0)
-    cols = [p.name for p in SEARCH_SPACE] + ["train_f1", "val_f1"]
+    cols = [p.name for p in SEARCH_SPACE] + ["all_f1", "val_f1"]
     pd.testing.assert_frame_equal(again.trials[cols], small_result.trials[cols])
+    assert again.decision == small_result.decision
 
 
-def test_constraint_makes_trials_infeasible(small_sim) -> None:
-    r = tune(sim_data(small_sim), small_sim.labels, budget=4, seed=1,
-             objective="recall_at_fa", max_false_alarms_per_week=0.0)
-    rates = r.trials["train_false_alarms_per_product_week"]
-    assert (r.trials["feasible"] == (rates <= 0.0)).all()
-    if r.trials["feasible"].any():
-        assert r.tuned.train.false_alarms_per_product_week == 0.0
-    else:
-        assert any("no trial keeps" in n for n in r.notes)
+def test_force_writes_the_best_trial(major_only, small_sim) -> None:
+    data, labels = major_only
+    r = tune(data, labels.iloc[: len(labels) // 3], budget=30, seed=0, force=True)
+    assert r.config == r.best_config
+    if r.best_config != r.base:
+        assert r.adopted and ("--force" in r.decision.reason
+                              or r.decision.reason.startswith("adopted"))
+
+
+# --- objectives ------------------------------------------------------------------------
+def test_objective_recall_at_fa_keeps_false_alarms_within_the_limit(major_only) -> None:
+    data, labels = major_only
+    r = tune(data, labels, budget=60, objective="recall_at_fa", max_false_alarms_per_week=0.2)
+    chosen = r.trials[r.trials["trial"] == r.chosen].iloc[0]
+    feasible = r.trials[r.trials["feasible"]]
+    if r.chosen != 0 and len(feasible):
+        assert chosen["all_false_alarms_per_product_week"] <= 0.2 + 1e-9
+    assert "recall_at_fa" in r.decision.reason
+
+
+def test_objective_fa_at_recall_reaches_the_recall(small_sim) -> None:
+    r = tune(sim_data(small_sim), small_sim.labels, budget=60, objective="fa_at_recall",
+             min_recall=0.5)
+    chosen = r.trials[r.trials["trial"] == r.chosen].iloc[0]
+    base = r.trials.iloc[0]
+    if base["all_recall"] >= 0.5:
+        assert chosen["all_recall"] >= 0.5
+        assert chosen["all_fp"] <= base["all_fp"]
+    assert "fa_at_recall" in r.decision.reason
+
+
+def test_objective_f1_never_chooses_worse_than_base_on_all_blocks(small_result) -> None:
+    t = small_result.trials
+    chosen = t[t["trial"] == small_result.chosen].iloc[0]
+    assert chosen["objective"] >= t.iloc[0]["objective"]
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"objective": "auc"}, "objective"),
     ({"objective": "recall_at_fa"}, "needs a limit"),
+    ({"objective": "fa_at_recall"}, "needs a minimum"),
     ({"budget": 0}, "budget"),
-    ({"split": 1.0}, "split"),
+    ({"folds": 0}, "folds"),
+    ({"min_recall": 1.5}, "min_recall"),
     ({"max_false_alarms_per_week": -1.0}, "max_false_alarms_per_week"),
 ])
 def test_bad_settings_raise(small_sim, kwargs, message) -> None:
@@ -82,78 +147,72 @@ def test_labels_of_other_data_raise(small_sim) -> None:
         tune(sim_data(small_sim), labels, budget=2)
 
 
-def test_ctrl_c_keeps_best_so_far(small_sim) -> None:
+def test_ctrl_c_completes_with_the_trials_so_far(small_sim) -> None:
     def stop(done: int, total: int) -> None:
         if done == 3:
             raise KeyboardInterrupt
 
     r = tune(sim_data(small_sim), small_sim.labels, budget=TUNE_BUDGET, seed=0, callback=stop)
     assert r.interrupted and len(r.trials) == 3
-    # The best so far, unless it beats the base by less than one label's worth.
-    best, base = r.trials["objective"].max(), r.trials["objective"].iloc[0]
-    expected = best if best - base >= 1 / r.defaults.train.n_labels else base
-    assert r.tuned.train.f1 == pytest.approx(expected)
     assert any("interrupted" in n for n in r.notes)
+    assert r.decision is not None
 
 
-@pytest.mark.parametrize("base_f1, best_f1, n_labels, feasible, noise", [
-    (0.80, 0.81, 40, True, True),     # +0.01 < 1/40
-    (0.80, 0.83, 40, True, False),    # +0.03 >= 1/40
-    (0.80, 0.85, 10, True, True),     # +0.05 < 1/10
-    (0.80, 0.81, 40, False, False),   # an infeasible base is no reference
+# --- the searched settings ---------------------------------------------------------------
+@pytest.mark.parametrize("n_labels, expected", [
+    (0, ("false_alarms_per_week", "min_ratio")),
+    (19, ("false_alarms_per_week", "min_ratio")),
+    (30, ("false_alarms_per_week", "min_ratio", "min_excess_reports")),
+    (500, tuple(p.name for p in SEARCH_SPACE)),
 ])
-def test_gain_smaller_than_one_label_is_noise(base_f1, best_f1, n_labels, feasible,
-                                              noise) -> None:
-    from spikes.evaluation.tune.search import gain_is_noise
-
-    base = {"objective": base_f1, "train_n_labels": n_labels, "feasible": feasible}
-    best = {"objective": best_f1, "train_n_labels": n_labels, "feasible": True}
-    assert gain_is_noise(best, base) is noise
+def test_fewer_settings_with_fewer_labels(n_labels, expected) -> None:
+    assert tuned_settings(n_labels) == expected
 
 
-# --- the searched settings -------------------------------------------------------------
+def test_few_labels_tune_only_the_thresholds(small_result) -> None:
+    coordinate = small_result.trials[small_result.trials["phase"] == "coordinate"]
+    base = small_result.trials.iloc[0]
+    n = small_result.defaults.train.n_labels
+    untouched = [p.name for p in SEARCH_SPACE if p.name not in tuned_settings(n)]
+    for name in untouched:
+        assert (small_result.trials[name].astype(str) == str(base[name])).all(), name
+    assert set(small_result.trials["phase"]) <= {"base", "grid", "coordinate"}
+    assert len(coordinate) <= len(small_result.trials)
+
+
+def test_distance_is_zero_at_the_base_and_grows() -> None:
+    base = {p.name: p.grid[1] for p in SEARCH_SPACE}
+    assert distance(base, base) == 0
+    near = {**base, "min_ratio": 2.5}
+    far = {**base, "min_ratio": 10.0}
+    assert 0 < distance(near, base) < distance(far, base)
+
+
 @pytest.mark.parametrize("param, value, direction, expected", [
-    (Param("min_buckets", 1, 4, "int"), 2, 1, 3),
-    (Param("min_buckets", 1, 4, "int"), 4, 1, 4),
+    (Param("min_buckets", 1, 4, "grid", (1.0, 2.0, 3.0, 4.0)), 2, 1, 3.0),
     (Param("cusum_ratio", 1.5, 5, "grid", (1.5, 2.0, 3.0)), 2.0, -1, 1.5),
-    (Param("merge_gap", 15, 180, "minutes"), "15min", -1, "15min"),
 ])
-def test_param_steps_stay_in_range(param, value, direction, expected) -> None:
+def test_param_steps_stay_on_the_grid(param, value, direction, expected) -> None:
     assert param.step(value, direction, 1.0) == expected
 
 
 @pytest.mark.parametrize("param", SEARCH_SPACE)
-def test_samples_lie_in_range(param) -> None:
+def test_grid_values_are_valid_settings(param) -> None:
+    from spikes.evaluation.tune.space import typed
+
     rng = np.random.default_rng(0)
-    for _ in range(50):
-        value = param.sample(rng)
-        number = pd.Timedelta(value) / pd.Timedelta("1min") if isinstance(value, str) else value
-        assert param.low <= number <= param.high + 1e-9
-        DetectionConfig(**{param.name: value})  # a valid setting
+    for _ in range(10):
+        value = typed(param.name, param.sample(rng))
+        DetectionConfig(**{param.name: value})
 
 
-# --- labels and per-product groups -----------------------------------------------------
-def test_no_label_in_training_slice_raises(small_sim) -> None:
-    late = small_sim.labels[small_sim.labels["onset"] > "2026-01-11"]
-    with pytest.raises(SpikesInputError, match="training slice"):
-        tune(sim_data(small_sim), late, budget=2, split=0.3)
+# --- per-product thresholds ----------------------------------------------------------------
+def test_per_product_only_for_products_with_enough_labels(major_only) -> None:
+    from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
 
-
-def test_per_product_groups_outlying_volume(tmp_path: Path) -> None:
-    counts = diurnal_counts(days=12, products=4, seed=2, level=30)
-    counts["big"] = diurnal_counts(days=12, products=1, seed=9, level=3000)["p0"]
-    t = counts.index
-    rows = []
-    for k, day in enumerate((1, 2, 3, 4, 5, 8, 9)):
-        start = day * 288 + 100 + 7 * k
-        counts = with_outage(counts, "big", start=start, length=10, ratio=1.6, seed=k)
-        rows.append(("big", t[start], t[start + 9]))
-    labels = pd.DataFrame(rows, columns=["product", "onset", "end"])
-    r = tune(as_data(counts), labels, budget=3, seed=0, per_product=True)
-    if r.groups:
-        assert r.groups == {"high volume": ["big"]}
-        assert set(r.config.overrides) == {"big"}
-        assert r.tuned.train.f1 > r.trials["objective"].max()
-    path = tmp_path / "tuned.toml"
-    path.write_text(tuned_toml(r))
-    assert load_config(path) == r.config
+    data, labels = major_only
+    r = tune(data, labels, budget=60, seed=0, per_product=True)
+    counts = labels["product"].value_counts()
+    for product in r.groups:
+        assert counts[product] >= PRODUCT_MIN_LABELS
+    assert set(r.best_config.overrides) == set(r.groups)

@@ -57,3 +57,35 @@ def test_incidents_and_labels_go_to_the_slice_of_their_onset() -> None:
         scores.validation.incident_status["onset"])
     assert (scores.train.incident_status["onset"] < split.split).all()
     assert (scores.validation.incident_status["onset"] >= split.split).all()
+
+
+# --- forward-chaining folds --------------------------------------------------------------
+@pytest.mark.parametrize("days, n_folds", [(14, 3), (10, 1), (28, 5)])
+def test_folds_are_in_time_order_and_never_validate_on_earlier_data(days, n_folds) -> None:
+    from spikes.evaluation.tune.split import forward_folds
+
+    idx = pd.date_range("2026-01-05", periods=days * 288, freq="5min", tz="UTC")
+    folds = forward_folds(idx, pd.Timedelta("5min"), n_folds)
+    assert folds.n_folds == n_folds and len(folds.edges) == n_folds + 2
+    assert folds.start == idx[0] and folds.end == idx[-1] + pd.Timedelta("5min")
+    assert all(a < b for a, b in zip(folds.edges, folds.edges[1:], strict=False))
+    for k in range(n_folds):
+        train, val = folds.train_span(k), folds.validation_span(k)
+        assert train[0] == folds.start and train[1] == val[0]  # the past, then the next
+        assert val[0] > train[0] and val[1] <= folds.end
+        if k:
+            assert folds.train_span(k)[1] > folds.train_span(k - 1)[1]  # training grows
+            assert val[0] == folds.validation_span(k - 1)[1]
+    blocks = folds.block_of(pd.Series([idx[0], folds.edges[1], idx[-1]]))
+    assert blocks.tolist() == [0, 1, n_folds]
+
+
+def test_folds_need_enough_buckets() -> None:
+    from spikes.errors import SpikesInputError
+    from spikes.evaluation.tune.split import forward_folds
+
+    idx = pd.date_range("2026-01-05", periods=3, freq="5min", tz="UTC")
+    with pytest.raises(SpikesInputError, match="fewer --folds"):
+        forward_folds(idx, pd.Timedelta("5min"), 3)
+    with pytest.raises(SpikesInputError, match="folds"):
+        forward_folds(idx, pd.Timedelta("5min"), 0)

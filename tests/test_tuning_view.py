@@ -16,7 +16,12 @@ from spikes.config import DetectionConfig  # noqa: E402
 from spikes.evaluation.simulate import simulate  # noqa: E402
 from spikes.evaluation.tune import tune  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
-from spikes.ui.tuning_view import TUNED_CONFIG_KEY, scores_table, tradeoff_figure  # noqa: E402
+from spikes.ui.tuning_view import (  # noqa: E402
+    TUNED_CONFIG_KEY,
+    scores_table,
+    tradeoff_figure,
+    trial_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -38,13 +43,14 @@ def _script() -> None:
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
     counts.index = pd.DatetimeIndex(counts.index)
     scored = score_reports(ReportData(counts=counts.astype(float), bucket=sim.bucket))
-    picked = render_tuning(scored, sim.labels, budget=4)
+    picked = render_tuning(scored, sim.labels, budget=12)
     st.text(f"picked: {picked is not None}")
 
 
 def _scores(at: AppTest) -> pd.DataFrame:
     """The figures table of the view (the dataframe with a ``slice`` column)."""
-    return next(d.value for d in at.dataframe if "slice" in d.value.columns)
+    return next(d.value for d in at.dataframe
+                if "slice" in d.value.columns and "fold" not in d.value.columns)
 
 
 def _small_result():
@@ -53,30 +59,45 @@ def _small_result():
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
     counts.index = pd.DatetimeIndex(counts.index)
     data = ReportData(counts=counts.astype(float), bucket=sim.bucket)
-    return tune(data, sim.labels, budget=4, seed=0)
+    return tune(data, sim.labels, budget=12, seed=0)
 
 
-def test_view_runs_a_search_and_returns_the_picked_config() -> None:
+def _decision_boxes(at: AppTest) -> list[str]:
+    return [b.value for b in (*at.success, *at.info)
+            if b.value.startswith(("adopted", "kept the base"))]
+
+
+def test_view_runs_a_search_and_shows_the_decision() -> None:
     at = AppTest.from_function(_script, default_timeout=TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.text[-1].value == "picked: False"
-    assert at.number_input(key="tuning_budget").value == 4
+    assert at.number_input(key="tuning_budget").value == 12
     at.button(key="tuning_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     assert at.text[-1].value == "picked: True"
+    # The decision: one box, with the validation numbers.
+    boxes = _decision_boxes(at)
+    assert len(boxes) == 1 and "validation f1" in boxes[0] and "90% interval" in boxes[0]
+    # The per-fold figures: three folds, base and tuned, train and validation.
+    folds = next(d.value for d in at.dataframe if "fold" in d.value.columns)
+    per_fold = folds[folds["fold"] != "all"]
+    assert sorted(set(per_fold["fold"])) == ["1", "2", "3"]
+    assert set(per_fold["slice"]) == {"train", "validation"}
+    assert "alert delay median (min)" in folds.columns
     point = at.selectbox(key="tuning_point")
-    assert "(chosen)" in point.format_func(point.value)
+    assert "(the decision)" in point.format_func(point.value)
     scores = _scores(at)
-    assert list(scores["slice"]) == ["train", "validation"] * 2
+    assert list(scores["slice"]) == ["all blocks", "validation blocks"] * 2
     assert isinstance(at.session_state[TUNED_CONFIG_KEY], DetectionConfig)
     assert at.get("download_button"), "no TOML download button"
-    # Picking another point of the front updates the returned config.
+    # Picking another point of the curve changes the settings returned.
     if len(point.options) > 1:
         other = next(o for o in point.options if o != point.value)
         point.set_value(other).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.text[-1].value == "picked: True"
+        assert at.get("download_button")
 
 
 def test_view_without_result_asks_to_run() -> None:
@@ -106,9 +127,13 @@ def test_tradeoff_figure_marks_front_base_and_choice() -> None:
     result = _small_result()
     fig = tradeoff_figure(result)
     names = [t.name for t in fig.data]
-    assert "Pareto front (train)" in names and "base settings" in names
+    assert "Pareto front (all blocks)" in names and "base settings" in names
     chosen = next(t for t in fig.data if t.name.startswith("chosen"))
     row = result.trials[result.trials["trial"] == result.chosen].iloc[0]
-    assert list(chosen.y) == [row["train_recall"]]
+    assert list(chosen.y) == [row["all_recall"]]
+    assert ("not adopted" in chosen.name) is not result.adopted
     table = scores_table({"base": result.defaults, "tuned": result.tuned})
     assert table.shape[0] == 4 and set(table["slice"]) == {"train", "validation"}
+    trials = trial_table(result, {"base": 0, "chosen": result.chosen})
+    assert trials.shape[0] == 4
+    assert trials.iloc[0]["F1"] == pytest.approx(result.trials.iloc[0]["all_f1"], abs=1e-3)

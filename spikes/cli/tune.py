@@ -1,4 +1,5 @@
-"""``spikes tune``: fit the detection thresholds to labelled outages."""
+"""``spikes tune``: fit the detection thresholds to labelled outages, and adopt them only
+when they beat the base settings on later data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.errors import SpikesInputError
 from spikes.evaluation.tune import (
     DEFAULT_BUDGET,
+    DEFAULT_FOLDS,
     OBJECTIVES,
     format_pareto,
     format_summary,
@@ -23,33 +25,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "tune",
         help="fit the detection thresholds to labelled outages",
-        description="Search detection settings against labelled outages: tune on the "
-                    "earlier part of the data, validate on the later part, print the "
-                    "precision / recall / delay trade-off (Pareto front) and write the "
-                    "chosen settings as a TOML config for `spikes analyze --config`. "
-                    "Ctrl-C stops the search and keeps the best settings so far.",
+        description="Search detection settings against labelled outages with "
+                    "forward-chaining folds (tune on the past, validate on the next "
+                    "block), compare them with the base settings on the same validation "
+                    "blocks, and adopt them only when the gain is clearly above noise (the "
+                    "lower end of a 90%% paired bootstrap interval above 0, and at least one "
+                    "label's worth); otherwise keep the base settings and say why in one "
+                    "line. Prints the per-fold figures and the trade-off, and writes the "
+                    "settings to use as TOML for `spikes analyze --config`.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="report CSV file(s), .gz allowed")
     p.add_argument("--labels", required=True, help="labels CSV (product,onset,end[,event])")
     p.add_argument("-o", "--output", help="TOML config to write (default: print it)")
-    p.add_argument("--objective", choices=OBJECTIVES, default="f1",
-                   help="what to maximise on the training slice (default f1; f2 favours "
-                        "recall, f0.5 precision; recall_at_fa needs "
-                        "--max-false-alarms-per-week)")
+    p.add_argument("--objective", choices=OBJECTIVES, default=None,
+                   help="what to maximise (default f1; recall_at_fa with "
+                        "--max-false-alarms-per-week, fa_at_recall with --min-recall)")
     p.add_argument("--max-false-alarms-per-week", type=float, metavar="X",
-                   help="settings with more false alarms per product-week on the training "
-                        "slice are not chosen (default: no limit)")
+                   help="at most X false alarms per product-week, then the best recall")
+    p.add_argument("--min-recall", type=float, metavar="R",
+                   help="recall at least R, then the fewest false alarms")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET,
-                   help=f"number of settings tried (default {DEFAULT_BUDGET})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--split", type=float, default=0.5,
-                   help="share of the time span to tune on, the rest validates (default 0.5)")
+                   help=f"most settings tried (default {DEFAULT_BUDGET})")
+    p.add_argument("--folds", type=int, default=DEFAULT_FOLDS,
+                   help=f"forward-chaining folds (default {DEFAULT_FOLDS}: the span in "
+                        f"{DEFAULT_FOLDS + 1} blocks)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--per-product", action="store_true",
-                   help="also tune min_ratio / min_excess_reports overrides for products of "
-                        "outlying volume (10x from the median) or with many labels")
-    p.add_argument("--config", help="TOML of starting settings (default: the defaults)")
+                   help="own thresholds for products with at least 20 labels of their own")
+    p.add_argument("--force", action="store_true",
+                   help="write the tuned settings even when they are not shown to help")
+    p.add_argument("--config", help="TOML of base settings to beat (default: the defaults)")
     add_input_options(p)
     p.set_defaults(run=_run_tune)
+
+
+def objective_of(args: argparse.Namespace) -> str:
+    """The objective: as given, else implied by the limits (f1 without any)."""
+    if args.objective is not None:
+        return args.objective
+    if args.min_recall is not None:
+        return "fa_at_recall"
+    if args.max_false_alarms_per_week is not None:
+        return "recall_at_fa"
+    return "f1"
 
 
 def _run_tune(args: argparse.Namespace) -> int:
@@ -62,11 +80,12 @@ def _run_tune(args: argparse.Namespace) -> int:
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
-    result = tune(data, labels, base=base, objective=args.objective,
+    result = tune(data, labels, base=base, objective=objective_of(args),
                   max_false_alarms_per_week=args.max_false_alarms_per_week,
-                  budget=args.budget, seed=args.seed, split=args.split,
-                  per_product=args.per_product, progress=True)
-    print(f"{len(data.products)} products; {result.split.describe()}; "
+                  min_recall=args.min_recall, budget=args.budget, seed=args.seed,
+                  folds=args.folds, per_product=args.per_product, force=args.force,
+                  progress=True)
+    print(f"{len(data.products)} products; {result.folds.describe()}; "
           f"{len(result.trials)} trials in {result.elapsed:.1f} s")
     print(format_summary(result))
     print()
@@ -74,16 +93,15 @@ def _run_tune(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     text = tuned_toml(result, args.inputs, args.labels)
+    what = "the tuned settings" if result.adopted else "the base settings"
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise SpikesInputError(f"{args.output}: cannot write ({exc.strerror})") from None
-        print(f"wrote the chosen settings (trial {result.chosen}) to {args.output}")
+        print(f"wrote {what} to {args.output}")
     else:
         print()
         print(text, end="")
-    if result.interrupted:
-        print(f"spikes tune: interrupted; kept the best of {len(result.trials)} trials"
-              + (f" and wrote it to {args.output}" if args.output else ""), file=sys.stderr)
+    print(result.decision.reason if result.decision else "")
     return 0

@@ -1,5 +1,6 @@
-"""The dashboard's tuning view: fit the thresholds to labelled outages and pick an
-operating point on the precision / recall / false-alarm trade-off.
+"""The dashboard's tuning view: fit the thresholds to labelled outages, show whether the
+tuned settings were adopted (and why, with the per-fold figures), and pick an operating
+point on the recall / false-alarm trade-off.
 
 :func:`render_tuning` is a Streamlit view. ``app.py`` calls it as ``render_tuning(ctx)``
 with a :class:`spikes.ui.dashboard.ViewContext`; it also takes an ``Analysis`` or a
@@ -27,6 +28,7 @@ from spikes.errors import SpikesInputError
 from spikes.evaluation.evaluate import read_labels
 from spikes.evaluation.tune import (
     DEFAULT_BUDGET,
+    DEFAULT_FOLDS,
     OBJECTIVES,
     SliceScores,
     TuningResult,
@@ -38,14 +40,14 @@ from spikes.evaluation.tune import (
 from spikes.ui import dashboard as dash
 
 __all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "render_tuning", "scores_table",
-           "tradeoff_figure"]
+           "tradeoff_figure", "trial_table"]
 
 BUNDLED_LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.csv"
 """The labels of the bundled sample data."""
 TUNED_CONFIG_KEY = "spikes_tuned_config"
 """Session-state key where the view leaves the picked configuration."""
-VIEW_BUDGET = 20
-"""Default budget in the dashboard (a few seconds on the bundled sample)."""
+VIEW_BUDGET = DEFAULT_BUDGET
+"""Default budget in the dashboard."""
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 TRIAL_COLOR = "#b0b0b0"
 FRONT_COLOR = "#1f77b4"
@@ -55,7 +57,7 @@ CHOSEN_COLOR = "#d62728"
 
 # --- pure parts -------------------------------------------------------------------------
 def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Figure:
-    """Recall against false alarms per product-week (training slice) of every trial.
+    """Recall against false alarms per product-week (all blocks) of every trial.
 
     Parameters
     ----------
@@ -67,15 +69,15 @@ def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Fig
     Returns
     -------
     go.Figure
-        Grey points = trials (crosses = infeasible), blue line = the Pareto front on
-        train (hollow: the same settings on validation), orange diamond = the base
-        settings, red star = the chosen trial.
+        Grey points = trials (crosses = infeasible), blue line = the Pareto front on all
+        blocks (hollow: the same settings on the validation blocks), orange diamond = the
+        base settings, red star = the trial the search chose (adopted or not).
     """
     trials = result.trials
     front = result.pareto
     fig = go.Figure()
 
-    def hover(frame: pd.DataFrame, prefix: str = "train_") -> list[str]:
+    def hover(frame: pd.DataFrame, prefix: str = "all_") -> list[str]:
         return [
             f"trial {r['trial']} ({r['phase']})<br>precision {r[prefix + 'precision']:.2f} · "
             f"recall {r[prefix + 'recall']:.2f} · F1 {r[prefix + 'f1']:.2f}<br>"
@@ -92,37 +94,38 @@ def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Fig
         part = trials[mask]
         if part.empty:
             continue
-        fig.add_scatter(x=part["train_false_alarms_per_product_week"],
-                        y=part["train_recall"], mode="markers", name=name,
+        fig.add_scatter(x=part["all_false_alarms_per_product_week"],
+                        y=part["all_recall"], mode="markers", name=name,
                         marker=dict(color=TRIAL_COLOR, size=7, symbol=symbol),
                         hovertext=hover(part), hoverinfo="text")
-    fig.add_scatter(x=front["train_false_alarms_per_product_week"], y=front["train_recall"],
-                    mode="lines+markers", name="Pareto front (train)",
+    fig.add_scatter(x=front["all_false_alarms_per_product_week"], y=front["all_recall"],
+                    mode="lines+markers", name="Pareto front (all blocks)",
                     line=dict(color=FRONT_COLOR, shape="hv"),
                     marker=dict(color=FRONT_COLOR, size=9), hovertext=hover(front),
                     hoverinfo="text")
     fig.add_scatter(x=front["val_false_alarms_per_product_week"], y=front["val_recall"],
-                    mode="markers", name="same settings (validation)",
+                    mode="markers", name="same settings (validation blocks)",
                     marker=dict(color=FRONT_COLOR, size=9, symbol="circle-open"),
                     hovertext=hover(front, "val_"), hoverinfo="text")
     base = trials[trials["trial"] == 0]
     chosen = trials[trials["trial"] == result.chosen]
-    fig.add_scatter(x=base["train_false_alarms_per_product_week"], y=base["train_recall"],
+    fig.add_scatter(x=base["all_false_alarms_per_product_week"], y=base["all_recall"],
                     mode="markers", name="base settings", hovertext=hover(base),
                     hoverinfo="text",
                     marker=dict(color=BASE_COLOR, size=13, symbol="diamond"))
-    fig.add_scatter(x=chosen["train_false_alarms_per_product_week"], y=chosen["train_recall"],
-                    mode="markers", name=f"chosen (best {result.objective})",
+    fig.add_scatter(x=chosen["all_false_alarms_per_product_week"], y=chosen["all_recall"],
+                    mode="markers", name=f"chosen (best {result.objective}"
+                         f"{'' if result.adopted else ', not adopted'})",
                     hovertext=hover(chosen), hoverinfo="text",
                     marker=dict(color=CHOSEN_COLOR, size=16, symbol="star"))
     pick = trials[trials["trial"] == (result.chosen if selected is None else selected)]
-    fig.add_scatter(x=pick["train_false_alarms_per_product_week"], y=pick["train_recall"],
+    fig.add_scatter(x=pick["all_false_alarms_per_product_week"], y=pick["all_recall"],
                     mode="markers", name="picked", hoverinfo="skip",
                     marker=dict(color="rgba(0,0,0,0)", size=24,
                                 line=dict(color="#262730", width=2)))
     fig.update_layout(
         template=dash.TEMPLATE, height=420, margin=dict(l=10, r=10, t=40, b=10),
-        title=dict(text="Recall against false alarms (training slice)", x=0, font_size=15),
+        title=dict(text="Recall against false alarms (all labelled blocks)", x=0, font_size=15),
         xaxis_title="false alarms per product-week", yaxis_title="recall",
         yaxis_range=[-0.02, 1.05], legend=dict(orientation="h", y=-0.2),
     )
@@ -157,6 +160,54 @@ def scores_table(rows: dict[str, SliceScores]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def trial_table(result: TuningResult, trials: dict[str, int]) -> pd.DataFrame:
+    """Figures of named trials on all blocks and on the validation blocks pooled.
+
+    Parameters
+    ----------
+    result : TuningResult
+    trials : dict of str to int
+        E.g. ``{"base": 0, "picked": 12}``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``settings``, ``slice``, ``precision``, ``recall``, ``F1``,
+        ``false alarms / product-week``, ``TP``, ``FP``, ``labels``.
+    """
+    out = []
+    for name, trial in trials.items():
+        row = result.trials[result.trials["trial"] == trial].iloc[0]
+        for part, prefix in (("all blocks", "all_"), ("validation blocks", "val_")):
+            out.append({
+                "settings": name, "slice": part,
+                "precision": round(float(row[prefix + "precision"]), 3),
+                "recall": round(float(row[prefix + "recall"]), 3),
+                "F1": round(float(row[prefix + "f1"]), 3),
+                "false alarms / product-week": round(
+                    float(row[prefix + "false_alarms_per_product_week"]), 3),
+                "TP": int(row[prefix + "tp"]), "FP": int(row[prefix + "fp"]),
+                "labels": int(row[prefix + "n_labels"]),
+            })
+    return pd.DataFrame(out)
+
+
+def show_decision(result: TuningResult, key: str = "tuning") -> None:
+    """The decision (adopted or not, why, the numbers) and the per-fold figures."""
+    reason = dash.escape_markdown(result.decision.reason if result.decision else "")
+    if result.adopted:
+        st.success(reason)
+    else:
+        st.info(reason)
+    st.caption(dash.escape_markdown(
+        f"{result.folds.describe()}; tuned {', '.join(result.tuned_settings)}; "
+        f"{len(result.trials)} trials in {result.elapsed:.1f} s. Each fold chooses its "
+        "settings on its training blocks and is scored on the next block; the tuned "
+        "settings are adopted only when the paired bootstrap's 90% interval of the gain "
+        "is above 0 and the gain is at least one label's worth."))
+    st.dataframe(result.fold_scores, hide_index=True, key=f"{key}_folds")
+
+
 # --- the view ---------------------------------------------------------------------------
 def render_tuning(source: dash.ViewContext | Analysis | Scored,
                   labels: pd.DataFrame | None = None, *, budget: int = VIEW_BUDGET,
@@ -183,9 +234,9 @@ def render_tuning(source: dash.ViewContext | Analysis | Scored,
     """
     scored, base, tz, data_key, data_name = _resolve(source)
     st.subheader("Tune the thresholds against labelled outages")
-    st.caption("Settings are searched on the earlier part of the data and checked on the "
-               "later part (time-ordered split). Scores are computed once; each trial only "
-               "re-thresholds them.")
+    st.caption("Settings are searched with forward-chaining folds (tuned on the past, "
+               "checked on the next block) and adopted only when they beat the base settings "
+               "clearly. Scores are computed once; each trial only re-thresholds them.")
     labels_name = "labels"
     if labels is None:
         labels, labels_name = _pick_labels(key)
@@ -255,25 +306,31 @@ def _read_uploaded_labels(name: str, raw: bytes) -> pd.DataFrame:
 def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
                 labels_name: str, data_key: str, data_name: str, budget: int,
                 key: str) -> tuple[DetectionConfig, str] | None:
-    cols = st.columns(5)
+    cols = st.columns(6)
     objective = cols[0].selectbox("Objective", OBJECTIVES, key=f"{key}_objective")
     trials = cols[1].number_input("Budget (trials)", 1, 10 * DEFAULT_BUDGET, int(budget),
                                   key=f"{key}_budget")
     limit = cols[2].number_input("Max false alarms / product-week (0 = none)", 0.0, 100.0,
                                  0.0, 0.05, key=f"{key}_limit")
-    split = cols[3].slider("Train share", 0.2, 0.8, 0.5, 0.05, key=f"{key}_split")
-    seed = cols[4].number_input("Seed", 0, 10**6, 0, key=f"{key}_seed")
+    min_recall = cols[3].number_input("Min recall (recall target)", 0.0, 1.0, 0.8, 0.05,
+                                      key=f"{key}_min_recall")
+    folds = cols[4].number_input("Folds", 1, 10, DEFAULT_FOLDS, key=f"{key}_folds_n")
+    seed = cols[5].number_input("Seed", 0, 10**6, 0, key=f"{key}_seed")
+    if objective == "recall_at_fa" and limit <= 0:
+        st.warning("recall_at_fa needs a false-alarm limit above 0.")
+        return None
     labels_digest = hashlib.sha256(labels.to_csv(index=False).encode()).hexdigest()[:16]
-    signature = (data_key, labels_digest, objective, int(trials), float(limit), float(split),
-                 int(seed), base.to_toml())
+    signature = (data_key, labels_digest, objective, int(trials), float(limit),
+                 float(min_recall), int(folds), int(seed), base.to_toml())
     if st.button("Run tuning", type="primary", key=f"{key}_run"):
         bar = st.progress(0.0, text="Tuning…")
         try:
             result = tune(scored, labels, base=base, objective=objective,
                           max_false_alarms_per_week=float(limit) if limit > 0 else None,
-                          budget=int(trials), seed=int(seed), split=float(split),
+                          min_recall=float(min_recall) if objective == "fa_at_recall" else None,
+                          budget=int(trials), seed=int(seed), folds=int(folds),
                           callback=lambda done, total: bar.progress(
-                              done / total, text=f"trial {done} of {total}"))
+                              min(done / total, 1.0), text=f"trial {done} of at most {total}"))
         except SpikesInputError as exc:
             bar.empty()
             st.error(dash.escape_markdown(str(exc)))
@@ -282,35 +339,34 @@ def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
         st.session_state[f"{key}_result"] = (signature, result)
     stored = st.session_state.get(f"{key}_result")
     if stored is None:
-        st.info("Press **Run tuning** to search (a few seconds per 10 trials on the bundled "
-                "sample).")
+        st.info("Press **Run tuning** to search (a few seconds on the bundled sample).")
         return None
     if stored[0] != signature:
         st.caption("The result below was computed with other search settings; press "
                    "**Run tuning** to refresh it.")
     result: TuningResult = stored[1]
+    show_decision(result, key)
     for note in result.notes:
-        st.warning(dash.escape_markdown(note))
-    front = result.pareto
-    trial_ids = [int(t) for t in front["trial"]]
-    described = {int(r["trial"]): (
-        f"trial {r['trial']}{' (chosen)' if r['chosen'] else ''} · recall "
-        f"{r['train_recall']:.2f} · precision {r['train_precision']:.2f} · "
-        f"{r['train_false_alarms_per_product_week']:.3f} false alarms/product-week")
-        for r in front.to_dict("records")}
-    default = trial_ids.index(result.chosen) if result.chosen in trial_ids else 0
-    picked = st.selectbox("Operating point (Pareto front, training figures)", trial_ids,
-                          index=default, format_func=described.__getitem__,
-                          key=f"{key}_point")
+        st.caption(dash.escape_markdown(f"note: {note}"))
+    decided = result.chosen if result.adopted else 0
+    trial_ids = list(dict.fromkeys([decided, 0, *(int(t) for t in result.pareto["trial"])]))
+    rows = result.trials.set_index("trial")
+
+    def describe(t: int) -> str:
+        r = rows.loc[t]
+        tag = (" (the decision)" if t == decided else "") + (" (base)" if t == 0 else "") + (
+            " (chosen by the search)" if t == result.chosen and t != decided else "")
+        return (f"trial {t}{tag} · recall {r['all_recall']:.2f} · precision "
+                f"{r['all_precision']:.2f} · {r['all_false_alarms_per_product_week']:.3f} "
+                "false alarms/product-week")
+
+    picked = st.selectbox("Operating point (trade-off curve, figures on all blocks)",
+                          trial_ids, index=0, format_func=describe, key=f"{key}_point")
     st.plotly_chart(tradeoff_figure(result, picked), theme=None, config=PLOT_CONFIG,
                     key=f"{key}_chart")
-    config = result.config_of(picked)
-    scores = (result.tuned if picked == result.chosen
-              else evaluate_config(scored, labels, config, result.split)[0])
-    st.dataframe(scores_table({"base": result.defaults, f"trial {picked}": scores}),
+    config = result.config if picked == decided else result.config_of(picked)
+    st.dataframe(trial_table(result, {"base": 0, f"trial {picked}": picked}),
                  hide_index=True, key=f"{key}_scores")
-    st.caption(dash.escape_markdown(
-        f"{result.split.describe()}; {len(result.trials)} trials in {result.elapsed:.1f} s"))
     return config, tuned_toml(result, [data_name], labels_name, config=config)
 
 

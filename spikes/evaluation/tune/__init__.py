@@ -1,48 +1,47 @@
-"""Fit the detection thresholds to labelled history, validated on a later time slice.
+"""Tune the detection thresholds to labelled history, and adopt them only when they help
+on later data.
 
-The search follows the pipeline's split between expensive scores and cheap thresholds:
+The search follows the pipeline's split between expensive scores and cheap thresholds,
+and is validated the way it will be used: tuned on the past, applied to what comes next.
 
-1. the data is scored once per distinct score setting (only ``cusum_ratio`` is searched,
-   on the small grid :data:`CUSUM_GRID`; each value is scored on first use and cached);
-2. every trial re-thresholds those scores (:func:`spikes.detect.pipeline.find_incidents`) and
-   scores the incidents with :func:`spikes.evaluation.evaluate.evaluate` separately on the two time
-   slices of a :class:`TimeSplit` (incidents and labels go to the slice holding their
-   onset; product-weeks are counted per slice);
-3. the search itself: the base settings first (trial 0), then seeded random search over
-   :data:`SEARCH_SPACE` (log-uniform where the scale is multiplicative), then a short
-   coordinate refinement around the best trial (one step up or down per setting, steps
-   halved when no step helps). The whole search uses ``budget`` trials at most;
-4. the chosen setting maximises the objective on the *training* slice among the feasible
-   trials (false alarms per product-week within the limit, when one is given); ties go to
-   the smaller median delay, then to the earlier trial (so the base settings win a tie).
-   The validation slice is only reported, never used to choose;
-5. optionally (``per_product=True``), products whose volume differs from the median by
-   more than :data:`VOLUME_FACTOR` (one group below, one above) and products with at least
-   :data:`OWN_GROUP_MIN_LABELS` training labels (a group each) get their own
-   ``min_ratio`` / ``min_excess_reports`` from a small grid around the chosen values,
-   kept only when they raise the group's training objective and the overall one.
+1. **Folds** (:mod:`~spikes.evaluation.tune.split`): the span is cut into ``folds + 1``
+   blocks; fold ``k`` trains on blocks ``0..k`` and validates on block ``k + 1``
+   (forward chaining, as scikit-learn's ``TimeSeriesSplit``). Detection runs once over
+   the whole series per trial: live detection (the default mode, kept unless the base
+   configuration says otherwise) is causal, so the incidents raised in a block do not
+   depend on later data. Outcomes are counted per unit, a product in a block (at most a
+   week), :mod:`~spikes.evaluation.tune.tallies`.
+2. **Search** (:mod:`~spikes.evaluation.tune.search`): the grid of the two threshold
+   settings (``false_alarms_per_week`` x ``min_ratio``, re-thresholding cached scores),
+   then a coordinate search over the further settings of :data:`SEARCH_SPACE` that the
+   labels allow: one setting per :data:`MIN_LABELS_PER_SETTING` (10) labels, never fewer
+   than the two threshold settings. Each trial's objective is shrunk toward the base
+   settings (:data:`SHRINK` per grid span moved), and the base is kept unless the best
+   trial beats it by one label's worth. Per-product thresholds (``per_product=True``)
+   only for products with :data:`PRODUCT_MIN_LABELS` (20) labels of their own.
+3. **Adopt rule** (:mod:`~spikes.evaluation.tune.decision`): the procedure runs on each
+   fold's training blocks; its choices are scored on their validation blocks against the
+   base settings on the same blocks, paired per unit, with a bootstrap (2,000 resamples)
+   of the gain in the objective. The settings the procedure chooses on all blocks are
+   adopted only when the lower end of the 90 % interval is above 0 and the gain is at
+   least one label's worth (``1 / validation labels``; one false alarm for
+   ``fa_at_recall``). Otherwise the base settings are kept and the one-line reason gives
+   the numbers; ``force=True`` adopts anyway.
+4. **Objectives**: ``f1`` (also ``f2``, ``f0.5``); ``recall_at_fa`` (at most
+   ``max_false_alarms_per_week``, then the best recall); ``fa_at_recall`` (recall at
+   least ``min_recall``, then the fewest false alarms).
 
+:func:`tune` returns a :class:`TuningResult`; :func:`tuned_toml` renders its configuration
+with a comment header (the decision, the fold figures); ``spikes tune``
+(:mod:`spikes.cli.tune`) runs it from the command line. :func:`evaluate_config` scores one
+configuration on a two-slice :class:`TimeSplit` (e.g. a loaded TOML).
 
-:func:`tune` returns a :class:`TuningResult`; :func:`tuned_toml` renders its chosen
-configuration with a comment header; ``spikes tune`` (:mod:`spikes.cli.tune`) runs it from
-the command line.
-
-The modules, by concern:
-
-- :mod:`~spikes.evaluation.tune.split`: the time split (:class:`TimeSplit`);
-- :mod:`~spikes.evaluation.tune.evaluator`: figures of a configuration on the slices
-  (:class:`SliceScores`, :func:`evaluate_config`, the cached scores of a search);
-- :mod:`~spikes.evaluation.tune.space`: the searched settings (:data:`SEARCH_SPACE`);
-- :mod:`~spikes.evaluation.tune.search`: the search (:func:`tune`, refinement, groups);
-- :mod:`~spikes.evaluation.tune.results`: trials, their ranking, the Pareto front and
-  :class:`TuningResult`;
-- :mod:`~spikes.evaluation.tune.report`: text tables and the tuned TOML.
-
-Everything is importable from here, as before the split.
+Everything is importable from here.
 """
 
 from __future__ import annotations
 
+from spikes.evaluation.tune.decision import OBJECTIVES, Decision, Goal, decide, utility
 from spikes.evaluation.tune.evaluator import (
     SliceScores,
     evaluate_config,
@@ -50,61 +49,70 @@ from spikes.evaluation.tune.evaluator import (
     slice_product_weeks,
 )
 from spikes.evaluation.tune.report import (
+    format_decision,
+    format_folds,
     format_pareto,
     format_summary,
     tuned_toml,
     tuning_header,
 )
-from spikes.evaluation.tune.results import FIGURES, OBJECTIVES, TuningResult, pareto_front
+from spikes.evaluation.tune.results import FIGURES, TuningResult, pareto_front
 from spikes.evaluation.tune.search import (
     DEFAULT_BUDGET,
-    EXCESS_STEPS,
-    GROUP_MIN_LABELS,
-    OWN_GROUP_MIN_LABELS,
-    RANDOM_SHARE,
-    RATIO_STEPS,
-    REFINE_MIN_SCALE,
-    VOLUME_FACTOR,
+    PRODUCT_MIN_LABELS,
     gain_is_noise,
     tune,
 )
 from spikes.evaluation.tune.space import (
     CUSUM_GRID,
+    FA_GRID,
+    MIN_LABELS_PER_SETTING,
     PARAM_NAMES,
-    REFINE_STEP,
+    RATIO_GRID,
     SEARCH_SPACE,
+    SHRINK,
+    THRESHOLD_SETTINGS,
     Param,
+    tuned_settings,
 )
-from spikes.evaluation.tune.split import TimeSplit, time_split
+from spikes.evaluation.tune.split import DEFAULT_FOLDS, Folds, TimeSplit, forward_folds, time_split
 
 __all__ = [
     "CUSUM_GRID",
     "DEFAULT_BUDGET",
-    "EXCESS_STEPS",
+    "DEFAULT_FOLDS",
+    "FA_GRID",
     "FIGURES",
-    "GROUP_MIN_LABELS",
+    "MIN_LABELS_PER_SETTING",
     "OBJECTIVES",
-    "OWN_GROUP_MIN_LABELS",
     "PARAM_NAMES",
-    "RANDOM_SHARE",
-    "RATIO_STEPS",
-    "REFINE_MIN_SCALE",
-    "REFINE_STEP",
+    "PRODUCT_MIN_LABELS",
+    "RATIO_GRID",
     "SEARCH_SPACE",
-    "VOLUME_FACTOR",
+    "SHRINK",
+    "THRESHOLD_SETTINGS",
+    "Decision",
+    "Folds",
+    "Goal",
     "Param",
     "SliceScores",
     "TimeSplit",
     "TuningResult",
+    "decide",
     "evaluate_config",
+    "format_decision",
+    "format_folds",
     "format_pareto",
     "format_summary",
+    "forward_folds",
     "gain_is_noise",
     "pareto_front",
     "score_signature",
     "slice_product_weeks",
     "time_split",
     "tune",
+    "tuned_settings",
     "tuned_toml",
     "tuning_header",
+    "utility",
 ]

@@ -1,18 +1,21 @@
-"""The search: :func:`tune` and its parts.
+"""The search: :func:`tune` and the tuning procedure it validates.
 
-The base settings first (trial 0), then seeded random search over
-:data:`~spikes.evaluation.tune.space.SEARCH_SPACE`, then a short coordinate refinement
-around the best trial (:func:`_refine`); optionally per-product overrides for groups of
-products of outlying volume or with many labels (:func:`_tune_groups`). The package
-docstring of :mod:`spikes.evaluation.tune` describes the whole procedure.
+The package docstring of :mod:`spikes.evaluation.tune` describes the whole procedure; in
+short: one grid over the threshold settings on cached scores, a coordinate search over
+the other settings that the number of labels allows, shrinkage toward the base settings,
+the procedure run once per forward-chaining fold (on its training blocks only) and once on
+all blocks, and the adopt rule of :mod:`~spikes.evaluation.tune.decision` on the folds'
+validation blocks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,52 +24,202 @@ from tqdm.auto import tqdm
 
 from spikes.config import DetectionConfig
 from spikes.errors import SpikesInputError
-from spikes.evaluation.tune.evaluator import Evaluator, label_notes
-from spikes.evaluation.tune.results import (
-    OBJECTIVES,
-    TuningResult,
-    feasible,
-    objective_value,
-    pareto_front,
-    rank,
-    trial_row,
-)
+from spikes.evaluation.tune.decision import OBJECTIVES, Goal, decide, utility
+from spikes.evaluation.tune.evaluator import label_notes
+from spikes.evaluation.tune.results import TuningResult, fold_table, pareto_front, trial_row
 from spikes.evaluation.tune.space import (
+    FA_GRID,
+    MIN_LABELS_PER_SETTING,
+    RATIO_GRID,
     SEARCH_SPACE,
+    SHRINK,
+    THRESHOLD_SETTINGS,
     apply_params,
     base_params,
-    params_of,
+    distance,
     trial_key,
+    tuned_settings,
+    typed,
 )
-from spikes.evaluation.tune.split import time_split
+from spikes.evaluation.tune.split import DEFAULT_FOLDS, forward_folds
+from spikes.evaluation.tune.tallies import Tally, TrialSet
 
 if TYPE_CHECKING:  # the pipeline (scipy) is imported on use: `spikes --help` stays quick
     from spikes.detect.pipeline import Scored
     from spikes.model import ReportData
 
-DEFAULT_BUDGET = 60
-RANDOM_SHARE = 0.7
-"""Share of the budget (after the base trial) spent on random search; the rest refines."""
-REFINE_MIN_SCALE = 1 / 8
-VOLUME_FACTOR = 10.0
-"""Per-product overrides: a product is of outlying volume when its mean reports per bucket
-are more than this factor below or above the median product's."""
-OWN_GROUP_MIN_LABELS = 8
-"""Per-product overrides: a product with this many training labels is tuned on its own."""
-GROUP_MIN_LABELS = 3
-"""Per-product overrides: a group with fewer training labels is left at the global values."""
-RATIO_STEPS = (0.8, 1.0, 1.25, 1.6)
-EXCESS_STEPS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+DEFAULT_BUDGET = 200
+"""Trials at most (the threshold grid alone is 56)."""
+ROUNDS = 2
+"""Rounds of the coordinate search over the tuned settings."""
+PRODUCT_MIN_LABELS = 2 * MIN_LABELS_PER_SETTING
+"""Per-product overrides: a product needs this many labels of its own (in the blocks a
+procedure trains on) to get its own ``false_alarms_per_week`` and ``min_ratio``."""
+# Names of the former search, kept so that old imports work.
+GROUP_MIN_LABELS = OWN_GROUP_MIN_LABELS = PRODUCT_MIN_LABELS
+
+
+@dataclass
+class Choice:
+    """What the procedure chose on some blocks: a trial for all products, and a trial
+    for each product with enough labels of its own."""
+
+    trial: int
+    products: dict[str, int] = field(default_factory=dict)
+
+    def trial_for(self, product: str) -> int:
+        """The trial whose settings `product` runs with."""
+        return self.products.get(product, self.trial)
 
 
 def gain_is_noise(best: dict[str, Any], base: dict[str, Any]) -> bool:
-    """Whether a trial beats the (feasible) base settings on train by less than one
-    label's worth of the objective (``1 / train labels``): too little to trust on held-out
-    data, so the base settings are kept (a guard against overfitting the search)."""
-    if not base["feasible"] or not best["feasible"]:
+    """Whether a trial beats the base settings on train by less than one label's worth
+    of the objective (``1 / train labels``): too little to trust, so the base is kept."""
+    if not base.get("feasible", True) or not best.get("feasible", True):
         return False
     margin = 1.0 / max(int(base.get("train_n_labels", 0) or 0), 1)
     return float(best["objective"]) - float(base["objective"]) < margin
+
+
+class _Search:
+    """The trials of one search (each run once) and the tuning procedure over them."""
+
+    def __init__(self, ts: TrialSet, base: DetectionConfig, goal: Goal, budget: int,
+                 bar: Any, callback: Callable[[int, int], None] | None) -> None:
+        self.ts, self.base, self.goal, self.budget = ts, base, goal, budget
+        self.base_params = base_params(base)
+        self.params: list[dict[str, Any]] = []
+        self.phases: list[str] = []
+        self.tallies: list[Tally] = []
+        self.seen: dict[tuple, int] = {}
+        self.stopped = False
+        self._bar, self._callback = bar, callback
+
+    # --- trials -------------------------------------------------------------------------
+    def run(self, params: dict[str, Any], phase: str) -> int | None:
+        """Index of the trial with `params` (run now if new; None when out of budget)."""
+        params = {k: typed(k, v) for k, v in params.items()}
+        key = trial_key(params)
+        if key in self.seen:
+            return self.seen[key]
+        if self.stopped or len(self.params) >= self.budget:
+            return None
+        tally = self.ts.tally(apply_params(self.base, params))
+        self.seen[key] = len(self.params)
+        self.params.append(params)
+        self.phases.append(phase)
+        self.tallies.append(tally)
+        self._bar.update(1)
+        if self._callback is not None:
+            self._callback(len(self.params), self.budget)
+        return self.seen[key]
+
+    def grid(self, around: dict[str, Any], phase: str) -> list[int]:
+        """The threshold grid with the other settings of `around`, nearest to the base
+        first (so that a small budget searches near the base)."""
+        points = [{**around, "false_alarms_per_week": fa, "min_ratio": r}
+                  for fa, r in itertools.product(FA_GRID, RATIO_GRID)]
+        points.sort(key=lambda p: distance(p, self.base_params))
+        return [i for i in (self.run(p, phase) for p in points) if i is not None]
+
+    # --- figures on some units ------------------------------------------------------------
+    def _sums(self, i: int, mask: np.ndarray) -> tuple[float, float]:
+        t = self.tallies[i]
+        return float(t.tp[mask].sum()), float(t.fp[mask].sum())
+
+    def value(self, i: int, mask: np.ndarray) -> float:
+        """The objective of trial `i` on the units of `mask`."""
+        tp, fp = self._sums(i, mask)
+        return float(utility(self.goal, tp, fp, self.ts.n_labels[mask].sum(),
+                             self.ts.weeks[mask].sum()))
+
+    def _score(self, i: int, mask: np.ndarray, anchor: dict[str, Any]) -> tuple:
+        shrunk = self.value(i, mask) - SHRINK * distance(self.params[i], anchor)
+        return (round(shrunk, 12), -i)
+
+    # --- the procedure --------------------------------------------------------------------
+    def choose(self, blocks: range, names: tuple[str, ...], per_product: bool) -> Choice:
+        """The tuning procedure on `blocks`: grid, coordinate search over `names`,
+        shrinkage, the base kept within one label's worth; then per-product thresholds
+        where labels allow."""
+        mask = self.ts.mask(blocks)
+        trial = self._choose_trial(mask, 0, names)
+        choice = Choice(trial)
+        if not per_product:
+            return choice
+        for product in sorted(set(self.ts.unit_product)):
+            own = self.ts.mask(blocks, [product])
+            if self.ts.n_labels[own].sum() < PRODUCT_MIN_LABELS:
+                continue
+            best = self._choose_trial(own, trial, THRESHOLD_SETTINGS)
+            if best != trial:
+                choice.products[product] = best
+        return choice
+
+    def _choose_trial(self, mask: np.ndarray, start: int, names: tuple[str, ...]) -> int:
+        anchor = self.params[start]
+        others = {k: v for k, v in anchor.items() if k not in THRESHOLD_SETTINGS}
+        pool = [start] + [i for i in self.grid(anchor, "grid")
+                          if all(self.params[i][k] == v for k, v in others.items())]
+        extra = [p for p in SEARCH_SPACE if p.name in names]
+        starts = dict.fromkeys([max(pool, key=lambda i: self._score(i, mask, anchor)), start])
+        ends = [self._coordinate(i, mask, anchor, extra) for i in starts]
+        best = max(ends, key=lambda i: self._score(i, mask, anchor))
+        margin = self.goal.margin(self.ts.n_labels[mask].sum(), self.ts.weeks[mask].sum())
+        if self.value(best, mask) - self.value(start, mask) < margin - 1e-12:
+            return start
+        return best
+
+    def _coordinate(self, best: int, mask: np.ndarray, anchor: dict[str, Any],
+                    extra: list[Any]) -> int:
+        """Coordinate search from trial `best`: each setting over its grid in turn."""
+        for _ in range(ROUNDS):
+            before = best
+            for param in extra:
+                tried = [self.run({**self.params[best], param.name: v}, "coordinate")
+                         for v in param.grid]
+                pool = [best] + [i for i in tried if i is not None]
+                best = max(pool, key=lambda i: self._score(i, mask, anchor))
+            if best == before:
+                break
+        return best
+
+    def outcome(self, choice: Choice, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True and false positives per unit of `mask` under `choice`."""
+        products = self.ts.unit_product[mask]
+        rows = np.array([choice.trial_for(p) for p in products], dtype=int)
+        units = np.flatnonzero(mask)
+        tp = np.array([self.tallies[r].tp[u] for r, u in zip(rows, units, strict=True)])
+        fp = np.array([self.tallies[r].fp[u] for r, u in zip(rows, units, strict=True)])
+        return tp.astype(float), fp.astype(float)
+
+    def config(self, choice: Choice) -> DetectionConfig:
+        """The configuration of a choice (per-product thresholds as overrides)."""
+        config = apply_params(self.base, self.params[choice.trial])
+        if not choice.products:
+            return config
+        overrides = {p: dict(v) for p, v in config.overrides.items()}
+        for product, i in choice.products.items():
+            own = {k: self.params[i][k] for k in THRESHOLD_SETTINGS}
+            overrides[product] = {**overrides.get(product, {}), **own}
+        return dataclasses.replace(config, overrides=overrides)
+
+
+def _check(objective: str, limit: float | None, min_recall: float | None, budget: Any,
+           folds: Any) -> None:
+    if objective not in OBJECTIVES:
+        raise SpikesInputError(f"objective: {objective!r} is not one of {', '.join(OBJECTIVES)}")
+    if limit is not None and not (limit >= 0 and math.isfinite(limit)):
+        raise SpikesInputError(f"max_false_alarms_per_week must be a number >= 0, got {limit!r}")
+    if min_recall is not None and not 0 <= min_recall <= 1:
+        raise SpikesInputError(f"min_recall must be a fraction in [0, 1], got {min_recall!r}")
+    if objective == "recall_at_fa" and limit is None:
+        raise SpikesInputError("objective recall_at_fa needs a limit: give "
+                               "--max-false-alarms-per-week")
+    if objective == "fa_at_recall" and min_recall is None:
+        raise SpikesInputError("objective fa_at_recall needs a minimum: give --min-recall")
+    if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
+        raise SpikesInputError(f"budget: {budget!r} must be a whole number of trials >= 1")
 
 
 def tune(
@@ -76,45 +229,67 @@ def tune(
     base: DetectionConfig | None = None,
     objective: str = "f1",
     max_false_alarms_per_week: float | None = None,
+    min_recall: float | None = None,
     budget: int = DEFAULT_BUDGET,
     seed: int = 0,
-    split: float = 0.5,
+    folds: int = DEFAULT_FOLDS,
     per_product: bool = False,
+    force: bool = False,
     progress: bool = False,
     callback: Callable[[int, int], None] | None = None,
 ) -> TuningResult:
-    """Search detection settings that fit labelled outages, validated on later data.
+    """Tune detection settings to labelled outages; adopt them only when they help on
+    later data.
+
+    The procedure (run on some blocks of time): the threshold grid
+    (``false_alarms_per_week`` x ``min_ratio``, on cached scores) and a coordinate search
+    over the further settings that the labels allow (one per
+    :data:`~spikes.evaluation.tune.space.MIN_LABELS_PER_SETTING` labels); each trial's
+    objective is shrunk toward the base settings
+    (:data:`~spikes.evaluation.tune.space.SHRINK` per grid span moved), and the base is
+    kept unless the best trial beats it by one label's worth. It runs once per
+    forward-chaining fold on that fold's training blocks and once on all blocks.
+
+    **Adopt rule**: the folds' choices, each on its own validation block, are compared
+    with the base settings on the same blocks, paired per unit (a product in a block, at
+    most a week), by a bootstrap of the gain in the objective; the settings chosen on all
+    blocks are adopted only when the lower end of the 90 % interval is above 0 and the
+    gain is at least one label's worth (one false alarm for ``fa_at_recall``). Otherwise
+    the base settings are kept (``result.config is result.base``) and
+    ``result.decision.reason`` says why, with the numbers; ``force=True`` adopts them
+    anyway.
 
     Parameters
     ----------
     data : ReportData or Scored
-        The reports, or already-scored reports (e.g. the dashboard's, whose scores are
-        then reused for their ``cusum_ratio``).
+        The reports, or already-scored reports (their scores are reused).
     labels : pd.DataFrame
-        True outages ``product, onset, end`` (validated as by
-        :func:`spikes.evaluation.evaluate.validate_labels`).
+        True outages ``product, onset, end``.
     base : DetectionConfig, optional
-        Starting settings (trial 0), whose other fields and overrides the result keeps;
-        the defaults when None (with a `Scored`, its configuration).
-    objective : {"f1", "f2", "f0.5", "recall_at_fa"}
-        What is maximised on the training slice.
+        The settings to beat (the defaults when None; with a `Scored`, its
+        configuration). Its mode (live by default) is the mode tuned.
+    objective : {"f1", "f2", "f0.5", "recall_at_fa", "fa_at_recall"}
+        What is maximised (see :data:`~spikes.evaluation.tune.decision.OBJECTIVES`).
     max_false_alarms_per_week : float, optional
-        Settings whose training false alarms per product-week exceed this are infeasible.
-        Required by ``"recall_at_fa"``.
+        Limit of false alarms per product-week (required by ``"recall_at_fa"``, a soft
+        constraint of the others).
+    min_recall : float, optional
+        Minimum recall (required by ``"fa_at_recall"``).
     budget : int
         Trials at most, the base trial included (>= 1).
     seed : int
-        Seed of the random search.
-    split : float
-        Share of the time span used for training (the earlier part), in (0, 1).
+        Seed of the bootstrap.
+    folds : int
+        Forward-chaining folds (the span is cut into ``folds + 1`` blocks).
     per_product : bool
-        Also tune per-product overrides of ``min_ratio`` and ``min_excess_reports`` for
-        products of outlying volume or with many labels (see the notes of
-        :mod:`spikes.evaluation.tune`).
+        Own ``false_alarms_per_week`` / ``min_ratio`` for products with at least
+        :data:`PRODUCT_MIN_LABELS` labels of their own.
+    force : bool
+        Adopt the tuned settings even when the rule keeps the base.
     progress : bool
-        Show a progress bar with the time left (tqdm; only on a terminal).
+        Show a progress bar (tqdm; only on a terminal).
     callback : callable, optional
-        Called as ``callback(done, budget)`` after each trial (e.g. a dashboard's bar).
+        Called as ``callback(done, budget)`` after each trial.
 
     Returns
     -------
@@ -123,200 +298,94 @@ def tune(
     Raises
     ------
     SpikesInputError
-        Bad settings, labels that cannot be read, or no label in the training slice.
+        Bad settings, labels that cannot be read, or no label in the data span.
 
     Notes
     -----
-    Ctrl-C (KeyboardInterrupt) during the search stops it and returns the best trial so
-    far with ``interrupted=True`` (an interrupt during the base trial propagates).
+    Ctrl-C (KeyboardInterrupt) stops running new trials; the procedure is then completed
+    with the trials run so far (``interrupted=True``).
 
     Examples
     --------
-    >>> from spikes.evaluation.simulate import simulate  # doctest: +SKIP
-    >>> result = tune(data, sim.labels, budget=30, seed=1)  # doctest: +SKIP
-    >>> result.tuned.validation.f1 >= result.defaults.validation.f1  # doctest: +SKIP
-    True
+    >>> result = tune(data, sim.labels)  # doctest: +SKIP
+    >>> print(result.decision.reason)  # doctest: +SKIP
+    kept the base settings, the interval reaches 0: validation f1 0.861 tuned vs ...
     """
     from spikes.detect.pipeline import Scored, score_reports
     from spikes.evaluation.evaluate import validate_labels
 
     started = time.perf_counter()
-    if objective not in OBJECTIVES:
-        raise SpikesInputError(f"objective: {objective!r} is not one of {', '.join(OBJECTIVES)}")
-    if max_false_alarms_per_week is not None and not (
-            max_false_alarms_per_week >= 0 and math.isfinite(max_false_alarms_per_week)):
-        raise SpikesInputError("max_false_alarms_per_week must be a number >= 0, got "
-                               f"{max_false_alarms_per_week!r}")
-    if objective == "recall_at_fa" and max_false_alarms_per_week is None:
-        raise SpikesInputError("objective recall_at_fa needs a limit: give "
-                               "--max-false-alarms-per-week")
-    if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
-        raise SpikesInputError(f"budget: {budget!r} must be a whole number of trials >= 1")
+    _check(objective, max_false_alarms_per_week, min_recall, budget, folds)
+    goal = Goal(objective, max_false_alarms_per_week, min_recall)
     if isinstance(data, Scored):
-        scored = data
-        base = base or scored.config
+        scored, base = data, base or data.config
+        if base.mode != scored.config.mode:
+            scored = score_reports(scored.data, base)
     else:
         base = base or DetectionConfig()
         scored = None
     labels = validate_labels(labels)
-    source_data = scored.data if scored is not None else data
-    the_split = time_split(source_data.counts.index, source_data.bucket, split)
-    notes = label_notes(labels, source_data, the_split)
+    source = scored.data if scored is not None else data
+    the_folds = forward_folds(source.counts.index, source.bucket, folds)
+    notes = label_notes(labels, source, the_folds)
     if scored is None:
-        scored = score_reports(source_data, base)
-    ev = Evaluator(scored, labels, the_split)
-    if ev.labels_train.empty:
-        raise SpikesInputError(
-            f"tune: no labelled outage starts in the training slice ({the_split.describe()}); "
-            "give labels for the earlier part of the data or a larger --split")
-
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = []
-    seen: dict[tuple, dict[str, Any]] = {}
+        scored = score_reports(source, base)
+    ts = TrialSet(scored, labels, the_folds)
+    if ts.labels.empty:
+        raise SpikesInputError("tune: no labelled outage starts in the data span "
+                               f"({the_folds.describe()})")
     bar = tqdm(total=budget, desc="tuning", unit="trial", disable=not progress or None,
                leave=False)
+    search = _Search(ts, base, goal, budget, bar, callback)
+    search.run(search.base_params, "base")
+    k = the_folds.n_folds
+    # The folds validate the very search run on all blocks: the same settings are tuned.
+    names = tuned_settings(int(ts.n_labels.sum()))
     interrupted = False
-
-    def run(params: dict[str, Any], phase: str) -> dict[str, Any]:
-        key = trial_key(params)
-        if key in seen:
-            return seen[key]
-        row = trial_row(len(rows), phase, params, ev.evaluate(apply_params(base, params)),
-                        objective, max_false_alarms_per_week)
-        rows.append(row)
-        seen[key] = row
-        bar.update(1)
-        best = max(rows, key=rank)
-        bar.set_postfix_str(f"best {objective} {best['objective']:.3f}", refresh=False)
-        if callback is not None:
-            callback(len(rows), budget)
-        return row
-
     try:
-        run(base_params(base), "base")
+        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
+        final = search.choose(range(k + 1), names, per_product)
     except KeyboardInterrupt:
-        bar.close()
-        raise
-    try:
-        n_random = min(budget - 1, max(0, round((budget - 1) * RANDOM_SHARE)))
-        misses = 0
-        while len(rows) < 1 + n_random and misses < 20 * budget:
-            params = {p.name: p.sample(rng) for p in SEARCH_SPACE}
-            if trial_key(params) in seen:
-                misses += 1
-                continue
-            run(params, "random")
-        _refine(run, rows, budget)
-    except KeyboardInterrupt:
-        interrupted = True
-        notes = notes + (f"interrupted after {len(rows)} of {budget} trials: the best "
-                         "settings found so far are kept",)
+        interrupted, search.stopped = True, True
+        notes += (f"interrupted after {len(search.params)} trials: the procedure was "
+                  "completed with the trials run so far",)
+        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
+        final = search.choose(range(k + 1), names, per_product)
     finally:
         bar.close()
+    if len(search.params) >= budget:
+        notes += (f"the budget of {budget} trials was used up; a larger --budget searches "
+                  "further",)
 
+    val_units = [ts.mask([f + 1]) for f in range(k)]
+    tuned_parts = [search.outcome(c, m) for c, m in zip(choices, val_units, strict=True)]
+    base_parts = [search.outcome(Choice(0), m) for m in val_units]
+    every = np.concatenate([np.flatnonzero(m) for m in val_units])
+    decision = decide(goal,
+                      tuple(np.concatenate(x) for x in zip(*base_parts, strict=True)),
+                      tuple(np.concatenate(x) for x in zip(*tuned_parts, strict=True)),
+                      ts.n_labels[every].astype(float), ts.weeks[every], seed=seed,
+                      same=final.trial == 0 and not final.products, forced=force)
+    best_config = search.config(final)
+    config = best_config if decision.adopted else base
+    fold_configs = [search.config(c) for c in choices]
+    folds_frame, defaults, tuned = fold_table(ts, base, fold_configs, best_config, choices)
+    rows = [trial_row(i, search.phases[i], search.params[i], search.tallies[i], ts, goal,
+                      search.base_params) for i in range(len(search.params))]
     trials = pd.DataFrame(rows)
-    best = max(rows, key=rank)
-    if best is not rows[0] and gain_is_noise(best, rows[0]):
-        notes = notes + (
-            f"the best trial beat the base settings on train by "
-            f"{float(best['objective']) - float(rows[0]['objective']):.3f}, less than one "
-            "label's worth: kept the base settings, a gain that small is noise",)
-        best = rows[0]
-    if not best["feasible"]:
-        notes = notes + (
-            f"no trial keeps training false alarms within {max_false_alarms_per_week} per "
-            "product-week; chose the best trial regardless",)
-    config = apply_params(base, params_of(pd.Series(best)))
-    groups: dict[str, list[str]] = {}
-    if per_product and not interrupted:
-        config, groups = _tune_groups(ev, config, objective, max_false_alarms_per_week)
-    defaults = ev.evaluate(base)
-    tuned = ev.evaluate(config)
     pareto = pareto_front(trials)
-    pareto["chosen"] = pareto["trial"] == best["trial"]
+    if final.trial not in set(pareto["trial"]):  # a base kept though dominated: shown too
+        pareto = pd.concat([pareto, trials[trials["trial"] == final.trial]], ignore_index=True)
+    pareto["chosen"] = pareto["trial"] == final.trial
+    tuned_names = names
+    notes += (f"tuned {', '.join(tuned_names)} ({int(ts.n_labels.sum())} labels; one "
+              f"setting per {MIN_LABELS_PER_SETTING} labels)",)
     return TuningResult(
         trials=trials, pareto=pareto, config=config, base=base, defaults=defaults,
-        tuned=tuned, chosen=int(best["trial"]), split=the_split, objective=objective,
-        max_false_alarms_per_week=max_false_alarms_per_week, budget=int(budget),
-        seed=int(seed), interrupted=interrupted, elapsed=time.perf_counter() - started,
-        groups=groups, notes=notes,
+        tuned=tuned, chosen=final.trial, folds=the_folds, objective=objective,
+        max_false_alarms_per_week=max_false_alarms_per_week, min_recall=min_recall,
+        budget=int(budget), seed=int(seed), interrupted=interrupted,
+        elapsed=time.perf_counter() - started,
+        groups={p: [p] for p in final.products}, notes=notes, decision=decision,
+        best_config=best_config, fold_scores=folds_frame, tuned_settings=tuned_names,
     )
-
-
-def _refine(run: Callable[[dict[str, Any], str], dict[str, Any]],
-            rows: list[dict[str, Any]], budget: int) -> None:
-    """Coordinate steps around the best trial until the budget is spent or steps vanish."""
-    scale = 1.0
-    while len(rows) < budget and scale >= REFINE_MIN_SCALE:
-        improved = False
-        for param in SEARCH_SPACE:
-            for direction in (1, -1):
-                if len(rows) >= budget:
-                    return
-                best = max(rows, key=rank)
-                params = params_of(pd.Series(best))
-                params[param.name] = param.step(params[param.name], direction, scale)
-                row = run(params, "refine")
-                if row is not best and rank(row) > rank(best):
-                    improved = True
-                    break
-        if not improved:
-            scale /= 2
-
-
-def _volume_groups(ev: Evaluator) -> dict[str, list[str]]:
-    counts = ev.data.counts
-    volume = counts.mean(axis=0, skipna=True)
-    median = float(volume.median())
-    train_labels = ev.labels_train["product"].value_counts()
-    groups: dict[str, list[str]] = {}
-    for product, v in volume.items():
-        name = str(product)
-        if int(train_labels.get(name, 0)) >= OWN_GROUP_MIN_LABELS:
-            groups[name] = [name]
-        elif median > 0 and v * VOLUME_FACTOR < median:
-            groups.setdefault("low volume", []).append(name)
-        elif median > 0 and v > VOLUME_FACTOR * median:
-            groups.setdefault("high volume", []).append(name)
-    return {g: ps for g, ps in groups.items()
-            if int(train_labels.reindex(ps).fillna(0).sum()) >= GROUP_MIN_LABELS}
-
-
-def _tune_groups(ev: Evaluator, config: DetectionConfig, objective: str,
-                 limit: float | None) -> tuple[DetectionConfig, dict[str, list[str]]]:
-    """Per-group overrides of min_ratio and min_excess_reports, on a grid around the
-    chosen values; kept when they raise the group's and the overall training objective."""
-    whole = ev.evaluate(config).train
-    base_rank = (feasible(whole, limit), objective_value(whole, objective))
-    overrides = {p: dict(v) for p, v in config.overrides.items()}
-    kept: dict[str, list[str]] = {}
-    ratio_range = next(p for p in SEARCH_SPACE if p.name == "min_ratio")
-    for group, products in _volume_groups(ev).items():
-        start = ev.evaluate(config, products).train
-        best_value = (feasible(start, limit), objective_value(start, objective))
-        best_values: dict[str, float] | None = None
-        excess0 = max(config.min_excess_reports, 1.0)
-        for r in RATIO_STEPS:
-            for e in EXCESS_STEPS:
-                values = {"min_ratio": float(f"{max(config.min_ratio * r, 1.0):.3g}"),
-                          "min_excess_reports": round(excess0 * e, 1)}
-                if values["min_ratio"] > ratio_range.high * 1.5:
-                    continue
-                trial = dataclasses.replace(
-                    config, overrides={**overrides, **{p: {**overrides.get(p, {}), **values}
-                                                       for p in products}})
-                got = ev.evaluate(trial, products).train
-                value = (feasible(got, limit), objective_value(got, objective))
-                if value > best_value:
-                    best_value, best_values = value, values
-        if best_values is None:
-            continue
-        candidate = {**overrides, **{p: {**overrides.get(p, {}), **best_values}
-                                     for p in products}}
-        trial = dataclasses.replace(config, overrides=candidate)
-        got = ev.evaluate(trial).train
-        if (feasible(got, limit), objective_value(got, objective)) > base_rank:
-            overrides, config = candidate, trial
-            base_rank = (feasible(got, limit), objective_value(got, objective))
-            kept[group] = list(products)
-    return config, kept

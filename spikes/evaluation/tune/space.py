@@ -1,6 +1,7 @@
 """The searched settings: :class:`Param`, :data:`SEARCH_SPACE` and the trial parameters.
 
-A trial is a dictionary of the settings of :data:`SEARCH_SPACE` (by name);
+A trial is a dictionary of the settings of :data:`SEARCH_SPACE` (by name, typed by
+:func:`typed`);
 :func:`apply_params` puts one on a base configuration, :func:`params_of` reads one back from
 a row of the trials table and :func:`trial_key` identifies it (so a trial is never run twice).
 """
@@ -91,16 +92,76 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+FA_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+"""Values of ``false_alarms_per_week`` on the threshold grid."""
+RATIO_GRID = (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
+"""Values of ``min_ratio`` on the threshold grid."""
+
 SEARCH_SPACE: tuple[Param, ...] = (
-    Param("false_alarms_per_week", 0.01, 3.0, "log"),
-    Param("min_ratio", 1.3, 10.0, "log"),
-    Param("min_buckets", 1, 4, "int"),
-    Param("min_excess_reports", 0.0, 30.0, "log1p"),
-    Param("merge_gap", 15, 180, "minutes"),
+    Param("false_alarms_per_week", 0.01, 2.0, "grid", FA_GRID),
+    Param("min_ratio", 1.5, 10.0, "grid", RATIO_GRID),
+    Param("min_excess_reports", 0.0, 40.0, "grid", (0.0, 2.0, 5.0, 10.0, 20.0, 40.0)),
+    Param("min_buckets", 1, 12, "grid", (1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 12.0)),
     Param("cusum_ratio", 1.5, 8.0, "grid", CUSUM_GRID),
+    Param("merge_gap", 15, 180, "grid", (15.0, 30.0, 60.0, 120.0, 180.0)),
 )
-"""The searched settings. ``event_window`` is not searched: the scoring rules do not see
-events. ``cusum_ratio`` is the only score setting (see :data:`CUSUM_GRID`)."""
+"""The searched settings, in the order they are taken into a search as labels allow (see
+:data:`MIN_LABELS_PER_SETTING`): first the two threshold-like settings, which only move
+thresholds on cached scores, then the others. Every setting is searched on its grid
+(``merge_gap`` in minutes). ``event_window`` is not searched: the scoring rules do not see
+events. ``cusum_ratio`` is the only score setting (each value costs one re-scoring)."""
+THRESHOLD_SETTINGS = ("false_alarms_per_week", "min_ratio")
+"""The settings always tuned (a grid of every pair is searched)."""
+MIN_LABELS_PER_SETTING = 10
+"""Labels per tuned setting: with ``n`` training labels, ``n // 10`` settings of
+:data:`SEARCH_SPACE` are tuned (in its order), never fewer than the two of
+:data:`THRESHOLD_SETTINGS`."""
+SHRINK = 0.01
+"""Shrinkage toward the base settings: a trial's objective on train is lowered by this
+much per grid span (on a log scale) that a setting moves away from the base value."""
+
+
+def tuned_settings(n_labels: int) -> tuple[str, ...]:
+    """The settings tuned with `n_labels` training labels (see
+    :data:`MIN_LABELS_PER_SETTING`).
+
+    Parameters
+    ----------
+    n_labels : int
+
+    Returns
+    -------
+    tuple of str
+        Names, in the order of :data:`SEARCH_SPACE`.
+    """
+    k = max(len(THRESHOLD_SETTINGS), int(n_labels) // MIN_LABELS_PER_SETTING)
+    return tuple(p.name for p in SEARCH_SPACE[:k])
+
+
+def distance(params: dict[str, Any], base: dict[str, Any]) -> float:
+    """How far a trial lies from the base settings: per setting, the distance of the two
+    values on a log scale (``log1p`` for settings that may be 0) as a share of the grid's
+    span, summed.
+
+    Parameters
+    ----------
+    params, base : dict of str to object
+        Settings of :data:`SEARCH_SPACE`.
+
+    Returns
+    -------
+    float
+    """
+    total = 0.0
+    for p in SEARCH_SPACE:
+        a, b = _number(params[p.name]), _number(base[p.name])
+        lo, hi = min(p.grid), max(p.grid)
+        span = math.log1p(hi) - math.log1p(lo)
+        if span > 0:
+            total += abs(math.log1p(a) - math.log1p(b)) / span
+    return total
+
+
 PARAM_NAMES = tuple(p.name for p in SEARCH_SPACE)
 
 
@@ -137,14 +198,30 @@ def params_of(row: pd.Series) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for p in SEARCH_SPACE:
-        value = row[p.name]
-        if p.kind == "minutes":
-            out[p.name] = str(value)
-        elif p.kind == "int":
-            out[p.name] = int(value)
-        else:
-            out[p.name] = float(value)
+        out[p.name] = typed(p.name, row[p.name])
     return out
+
+
+def typed(name: str, value: Any) -> Any:
+    """A value of one searched setting as :class:`~spikes.config.DetectionConfig` takes it
+    (``merge_gap`` as ``"60min"``, ``min_buckets`` as an int, the rest as floats).
+
+    Parameters
+    ----------
+    name : str
+        A setting of :data:`SEARCH_SPACE`.
+    value : object
+        A number (minutes for ``merge_gap``) or, for ``merge_gap``, a duration.
+
+    Returns
+    -------
+    object
+    """
+    if name == "merge_gap":
+        return value if isinstance(value, str) else f"{int(round(_number(value)))}min"
+    if name == "min_buckets":
+        return int(round(float(value)))
+    return float(value)
 
 
 def base_params(base: DetectionConfig) -> dict[str, Any]:
@@ -159,7 +236,7 @@ def base_params(base: DetectionConfig) -> dict[str, Any]:
     dict of str to object
         One value per setting of :data:`SEARCH_SPACE`.
     """
-    return {name: getattr(base, name) for name in PARAM_NAMES}
+    return {name: typed(name, getattr(base, name)) for name in PARAM_NAMES}
 
 
 def trial_key(params: dict[str, Any]) -> tuple:
@@ -172,6 +249,7 @@ def trial_key(params: dict[str, Any]) -> tuple:
 
     Returns
     -------
-    tuple of str
+    tuple of float
+        Durations in minutes.
     """
-    return tuple(str(params[name]) for name in PARAM_NAMES)
+    return tuple(round(_number(typed(name, params[name])), 9) for name in PARAM_NAMES)

@@ -1,0 +1,221 @@
+"""What every trial of a search shares, and each trial's outcome counted per unit.
+
+A search runs the detector over the whole series once per trial (live detection is causal,
+so the incidents it raises in a block do not depend on later data) and counts the outcome
+per **unit**: one product in one block of :class:`~spikes.evaluation.tune.split.Folds`, cut
+further into chunks of at most a week. Every figure of a fold (its training blocks, its
+validation block, one product) is then a sum over units, and the paired bootstrap of the
+adopt rule resamples units. :class:`TrialSet` holds the cached scores, the units, the
+labels and product-weeks per unit; :meth:`TrialSet.tally` gives a trial's :class:`Tally`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from spikes.config import DetectionConfig
+from spikes.evaluation.tune.evaluator import score_signature
+from spikes.evaluation.tune.split import Folds
+
+if TYPE_CHECKING:  # the pipeline (scipy) is imported on use: `spikes --help` stays quick
+    from spikes.detect.pipeline import Scored
+    from spikes.evaluation.evaluate import Evaluation
+
+CHUNK = pd.Timedelta(days=7)
+"""Units are at most this long (a product-week)."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One trial's outcome per unit.
+
+    Attributes
+    ----------
+    tp, fp : np.ndarray
+        True positives (labels found) and false positives (incidents matching no label,
+        duplicates included) per unit.
+    delay_median_min, alert_delay_median_min : float
+        Median onset and alert delays over all matched labels (minutes).
+    """
+
+    tp: np.ndarray
+    fp: np.ndarray
+    delay_median_min: float
+    alert_delay_median_min: float
+
+
+class TrialSet:
+    """Scores (cached per score setting), units, labels and product-weeks of one search.
+
+    Parameters
+    ----------
+    scored : Scored
+        The reports scored with one configuration (other score settings are scored on
+        first use).
+    labels : pd.DataFrame
+        Validated true outages.
+    folds : Folds
+        The blocks.
+
+    Attributes
+    ----------
+    unit_product, unit_block : np.ndarray
+        Product (str) and block of each unit.
+    n_labels, weeks : np.ndarray
+        Labels and product-weeks per unit.
+    labels : pd.DataFrame
+        The labels inside the span of a product of the data (with a ``unit`` column).
+    """
+
+    def __init__(self, scored: Scored, labels: pd.DataFrame, folds: Folds) -> None:
+        from spikes.detect.pipeline import find_incidents, score_reports
+        from spikes.evaluation.evaluate import evaluate
+
+        self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
+        self.data = scored.data
+        self.folds = folds
+        self._scored = {score_signature(scored.config): scored}
+        self._incidents: dict[tuple, pd.DataFrame] = {}
+        products = [str(p) for p in self.data.counts.columns]
+        self._product_pos = {p: i for i, p in enumerate(products)}
+        starts: list[pd.Timestamp] = []
+        blocks: list[int] = []
+        for b in range(folds.n_folds + 1):
+            t = folds.edges[b]
+            while t < folds.edges[b + 1]:
+                starts.append(t)
+                blocks.append(b)
+                t = t + CHUNK
+        self._chunk_starts = pd.DatetimeIndex(starts)
+        ends = []
+        for i, start in enumerate(starts):
+            block_end = folds.edges[blocks[i] + 1]
+            ends.append(min(start + CHUNK, block_end))
+        n_chunks = len(starts)
+        self.unit_product = np.repeat(np.array(products, dtype=object), n_chunks)
+        self.unit_block = np.tile(np.array(blocks), len(products))
+        self.weeks = _weeks_per_unit(self.data.counts, self.data.bucket, starts, ends)
+        inside = labels["product"].astype(str).isin(self._product_pos) & (
+            labels["onset"] >= folds.start) & (labels["onset"] < folds.end)
+        self.labels = labels[inside].reset_index(drop=True)
+        self.labels["unit"] = self._units(self.labels["product"], self.labels["onset"])
+        self.n_labels = np.bincount(self.labels["unit"], minlength=len(self.unit_product))
+
+    # --- units --------------------------------------------------------------------------
+    def _units(self, products: pd.Series, onsets: pd.Series) -> np.ndarray:
+        """Unit of each (product, onset) inside the span."""
+        if len(products) == 0:
+            return np.zeros(0, dtype=int)
+        stamps = pd.DatetimeIndex(pd.to_datetime(onsets, utc=True)).as_unit("ns").asi8
+        chunk = np.searchsorted(self._chunk_starts.as_unit("ns").asi8, stamps, "right") - 1
+        chunk = np.clip(chunk, 0, len(self._chunk_starts) - 1)
+        pos = np.array([self._product_pos[str(p)] for p in products], dtype=int)
+        return pos * len(self._chunk_starts) + chunk
+
+    def mask(self, blocks: range | list[int], products: list[str] | None = None
+             ) -> np.ndarray:
+        """Units of `blocks` (of `products` only, when given)."""
+        keep = np.isin(self.unit_block, list(blocks))
+        if products is not None:
+            keep &= np.isin(self.unit_product, list(products))
+        return keep
+
+    # --- trials -------------------------------------------------------------------------
+    def scored_for(self, config: DetectionConfig) -> Scored:
+        """The scores of `config`'s score settings (computed on first use)."""
+        key = score_signature(config)
+        if key not in self._scored:
+            self._scored[key] = self._score(self.data, config)
+        return self._scored[key]
+
+    def incidents(self, config: DetectionConfig) -> pd.DataFrame:
+        """Incidents of `config` over the whole series (``product, onset, alerted_at``),
+        cached by configuration."""
+        key = (config.to_toml(),)
+        if key not in self._incidents:
+            found = self._find(self.scored_for(config), config)
+            self._incidents[key] = pd.DataFrame({
+                "product": found["product"].astype(str).to_numpy(dtype=object),
+                "onset": pd.DatetimeIndex(pd.to_datetime(found["onset"], utc=True)),
+                "alerted_at": pd.DatetimeIndex(pd.to_datetime(found["alerted_at"], utc=True)),
+            })
+            if len(self._incidents) > 64:  # bound the memory of a long search
+                self._incidents.pop(next(iter(self._incidents)))
+        return self._incidents[key]
+
+    def tally(self, config: DetectionConfig) -> Tally:
+        """The outcome of `config` per unit.
+
+        Parameters
+        ----------
+        config : DetectionConfig
+
+        Returns
+        -------
+        Tally
+        """
+        incidents = self.incidents(config)
+        ev = self._evaluate(incidents, self.labels[["product", "onset", "end"]])
+        n = len(self.unit_product)
+        found = ev.matches["tp"].to_numpy(dtype=bool)
+        tp = np.bincount(self.labels["unit"].to_numpy()[found], minlength=n)
+        status = ev.incident_status
+        false = (status["status"] != "tp").to_numpy()
+        fp = np.bincount(self._units(status["product"][false], status["onset"][false]),
+                         minlength=n)
+        return Tally(tp=tp, fp=fp, delay_median_min=ev.delay_median_min,
+                     alert_delay_median_min=ev.alert_delay_median_min)
+
+    def evaluation(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+                   products: list[str] | None = None) -> Evaluation:
+        """Figures of `incidents` on ``[start, end)`` by the rules of EVALUATION.md
+        (incidents and labels by their onset, product-weeks of that span).
+
+        Parameters
+        ----------
+        incidents : pd.DataFrame
+            ``product, onset, alerted_at`` of the whole series.
+        start, end : pd.Timestamp
+            The span.
+        products : list of str, optional
+            Only these products.
+
+        Returns
+        -------
+        Evaluation
+        """
+        from spikes.model import product_weeks
+
+        inc = incidents[(incidents["onset"] >= start) & (incidents["onset"] < end)]
+        lab = self.labels[(self.labels["onset"] >= start) & (self.labels["onset"] < end)]
+        counts = self.data.counts
+        if products is not None:
+            inc = inc[inc["product"].isin(products)]
+            lab = lab[lab["product"].isin(products)]
+            counts = counts[[c for c in counts.columns if str(c) in set(products)]]
+        weeks = product_weeks(counts, self.data.bucket, start, end)
+        return self._evaluate(inc, lab[["product", "onset", "end"]],
+                              product_weeks=weeks or None)
+
+
+def _weeks_per_unit(counts: pd.DataFrame, bucket: pd.Timedelta, starts: list[pd.Timestamp],
+                    ends: list[pd.Timestamp]) -> np.ndarray:
+    """Product-weeks of data per unit (product-major, chunk-minor), as
+    :func:`spikes.model.product_weeks` counts them."""
+    seen = ~np.isnan(counts.to_numpy(dtype=float))
+    index = counts.index
+    out = np.zeros((counts.shape[1], len(starts)))
+    for c, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        rows = (index >= start) & (index < end)
+        part = seen[rows]
+        if part.size == 0:
+            continue
+        first = np.argmax(part, axis=0)
+        last = len(part) - 1 - np.argmax(part[::-1], axis=0)
+        spans = np.where(part.any(axis=0), last - first + 1, 0)
+        out[:, c] = spans * (bucket / pd.Timedelta(days=7))
+    return out.reshape(-1)
