@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,7 +21,9 @@ from spikes.errors import SpikesInputError
 
 ENGINES = ("local", "dask")
 #: Partitions per worker (smaller ones balance the load and move the progress bar).
-CHUNKS_PER_JOB = 8
+CHUNKS_PER_JOB = 4
+#: Partitions per worker in one round of the fork backend (see :class:`LocalEngine`).
+ROUNDS_OF = 2
 #: Fewest products in a partition (below, the per-task overhead dominates).
 MIN_PARTITION = 50
 #: Most products in a partition (bounds a worker's memory: about 1.5 MB per product of
@@ -81,9 +84,11 @@ class Engine(ABC):
 class LocalEngine(Engine):
     """In this process (``jobs=1``) or in `jobs` worker processes on this machine.
 
-    The workers are joblib's loky processes (started once, reused by later runs in the
-    same interpreter); arguments and results are pickled, large arrays through memory
-    maps. Works the same on Linux, macOS and Windows (no fork).
+    The workers are joblib's: on Linux its ``multiprocessing`` backend (forked workers,
+    which start at once with everything already imported), elsewhere its ``loky``
+    backend (fresh interpreters: macOS system libraries are not fork-safe, Windows has
+    no fork). Each partition's arguments and results are pickled; nothing global is
+    set for the workers.
 
     Parameters
     ----------
@@ -108,8 +113,18 @@ class LocalEngine(Engine):
                 return out
             from joblib import Parallel, delayed
 
-            run = Parallel(n_jobs=min(self.jobs, len(items)), return_as="generator")
+            jobs = min(self.jobs, len(items))
             out = []
+            if sys.platform.startswith("linux"):
+                # The fork backend returns lists only: a round of partitions at a time
+                # (the pool lives across rounds) moves the progress bar.
+                step = jobs * ROUNDS_OF
+                with Parallel(n_jobs=jobs, backend="multiprocessing") as run:
+                    for at in range(0, len(items), step):
+                        out += run(delayed(fn)(*item) for item in items[at:at + step])
+                        bar.update(sum(sizes[at:at + step]))
+                return out
+            run = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
             for result, size in zip(run(delayed(fn)(*item) for item in items), sizes,
                                     strict=True):
                 out.append(result)
