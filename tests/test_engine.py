@@ -18,7 +18,8 @@ import pytest
 
 from spikes.cli import main
 from spikes.detect.pipeline import analyze
-from spikes.engine.base import LocalEngine, make_engine, product_partitions
+from spikes.engine.base import LocalEngine, product_partitions
+from spikes.engine.choice import make_engine
 from spikes.engine.run import detect
 from spikes.errors import SpikesInputError
 from spikes.io.buckets import load_reports

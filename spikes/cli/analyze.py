@@ -69,7 +69,7 @@ def _jobs(text: str) -> int:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    from spikes.engine.base import make_engine
+    from spikes.engine.choice import make_engine
     from spikes.engine.run import detect
     from spikes.io.datasets import is_dataset_input
     from spikes.io.output import write_table

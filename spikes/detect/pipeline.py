@@ -281,7 +281,8 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     SpikesInputError
         If `products` names a product that is not in the data.
     """
-    from spikes.engine.base import make_engine, product_partitions
+    from spikes.engine.base import product_partitions
+    from spikes.engine.choice import make_engine
 
     config = config or scored.config
     known = [str(c) for c in scored.data.counts.columns]

@@ -24,7 +24,7 @@ __all__ = ["Detection", "Engine", "LocalEngine", "DaskEngine", "detect", "make_e
 _WHERE = {
     "Engine": "spikes.engine.base",
     "LocalEngine": "spikes.engine.base",
-    "make_engine": "spikes.engine.base",
+    "make_engine": "spikes.engine.choice",
     "DaskEngine": "spikes.engine.dask",
     "Detection": "spikes.engine.run",
     "detect": "spikes.engine.run",

@@ -18,7 +18,8 @@ import pandas as pd
 from spikes.config import DetectionConfig
 from spikes.detect.events import summarize_events
 from spikes.detect.pipeline import analyze_partition, incidents_with_events
-from spikes.engine.base import Engine, make_engine, product_partitions
+from spikes.engine.base import Engine, product_partitions
+from spikes.engine.choice import make_engine
 from spikes.io.datasets import ProductDataset, read_partition
 from spikes.model import ReportData
 
