@@ -157,6 +157,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--skip-jobs", action="store_true", help="skip the --jobs comparison")
+    parser.add_argument("--skip-dask", action="store_true", help="skip the Dask runs")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -172,8 +173,9 @@ def main(argv: list[str]) -> int:
                                                        and not (OUT / f"p{size}.csv").exists()):
             results["generate"].append(_child("generate", str(size)))
             print(results["generate"][-1], flush=True)
-        results["dask"].append(_child("dask", str(size)))
-        print(results["dask"][-1], flush=True)
+        if not args.skip_dask:
+            results["dask"].append(_child("dask", str(size)))
+            print(results["dask"][-1], flush=True)
     if not args.skip_jobs and 1000 in args.sizes:
         for way in ("before", "local", "dask", "before", "local"):
             result = _child("jobs", way, _before_tree() if way == "before" else None)
