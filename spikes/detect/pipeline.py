@@ -8,11 +8,10 @@ the dashboard's sliders re-run only the latter. :func:`analyze` runs both.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,9 @@ from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
 from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
+
+if TYPE_CHECKING:
+    from spikes.engine.base import Engine
 
 PROGRESS_MIN_PRODUCTS = 50
 #: Known products named in the error about unknown ones.
@@ -242,12 +244,13 @@ def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame
 
 def find_incidents(scored: Scored, config: DetectionConfig | None = None,
                    products: Iterable[str] | None = None,
-                   progress: bool = False, jobs: int = 1) -> pd.DataFrame:
+                   progress: bool = False, jobs: int = 1,
+                   engine: Engine | str | None = None) -> pd.DataFrame:
     """Threshold the scores and build incidents with event ids.
 
-    Products are independent here, so with ``jobs > 1`` they are shared out among
-    worker processes (forked, so the scores are not copied); the result is the same as
-    with one process.
+    Products are independent here, so with ``jobs > 1`` (or an `engine`) they are shared
+    out in partitions among the engine's workers (:mod:`spikes.engine`: worker processes
+    of the local engine, or a Dask cluster); the result is the same as in one process.
 
     Parameters
     ----------
@@ -261,9 +264,12 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar (on a terminal, with more than 50 products).
     jobs : int
-        Worker processes. More than 1 takes effect on Linux (the workers are forked)
-        with at least :data:`MIN_PRODUCTS_PER_JOB` products per process; otherwise, and
-        by default, everything runs in this process.
+        Worker processes of the local engine when no `engine` is given (1, the default:
+        everything runs in this process). Takes effect with at least
+        :data:`MIN_PRODUCTS_PER_JOB` products per process.
+    engine : Engine or {"local", "dask"}, optional
+        Where the partitions run (see :func:`spikes.engine.make_engine`); an engine
+        given as an object is left open.
 
     Returns
     -------
@@ -275,24 +281,104 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     SpikesInputError
         If `products` names a product that is not in the data.
     """
+    from spikes.engine.base import product_partitions
+    from spikes.engine.choice import make_engine
+
     config = config or scored.config
     known = [str(c) for c in scored.data.counts.columns]
     wanted = known if products is None else _known_products(products, known)
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
-    jobs = min(max(1, int(jobs)), len(wanted) // MIN_PRODUCTS_PER_JOB)
-    # Fork only where it is the platform's own default (Linux): macOS system libraries
-    # are not fork-safe, and Windows has no fork.
-    if jobs > 1 and sys.platform.startswith("linux"):
-        rows = _rows_in_processes(scored, config, wanted, jobs, show)
-    else:
-        rows = _incident_records(scored, config, wanted, show)
+    if engine is None and min(int(jobs), len(wanted) // MIN_PRODUCTS_PER_JOB) <= 1:
+        return incidents_with_events([incident_table(
+            _incident_records(scored, config, wanted, show))], config)
+    owned = engine is None or isinstance(engine, str)
+    runner = make_engine(engine or "local", jobs=jobs) if owned else engine
+    try:
+        parts = product_partitions(wanted, runner.jobs)
+        tables = runner.map(scored_partition_incidents,
+                            [(select_products(scored, part), config) for part in parts],
+                            sizes=[len(p) for p in parts], progress=show, desc="incidents")
+    finally:
+        if owned:
+            runner.close()
+    return incidents_with_events(tables, config)
+
+
+def scored_partition_incidents(scored: Scored, config: DetectionConfig) -> pd.DataFrame:
+    """Incidents (no event ids) of every product of an already-scored partition: what the
+    engine's workers run for :func:`find_incidents`."""
+    return incident_table(_incident_records(scored, config, scored.data.products, False))
+
+
+def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
+                      config: DetectionConfig) -> pd.DataFrame:
+    """Incidents of a partition of products, from their counts: the pure function that
+    :mod:`spikes.engine` maps over product partitions.
+
+    Products are independent up to the event ids, so the incidents of all partitions,
+    put together by :func:`incidents_with_events`, are those of :func:`analyze` on all
+    products at once.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Reports per bucket of the partition's products, on the grid of the whole data
+        (the same index for every partition).
+    bucket : pd.Timedelta
+        Bucket size.
+    config : DetectionConfig
+        Settings (per-product overrides included).
+
+    Returns
+    -------
+    pd.DataFrame
+        Incidents without ``event_id`` (:func:`incident_table`).
+    """
+    scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
+    return scored_partition_incidents(scored, config)
+
+
+def incident_table(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Incident records as a typed table, without event ids."""
     if not rows:
-        return empty_incidents()
+        return empty_incidents().drop(columns="event_id")
     incidents = pd.DataFrame(rows)
     # All NaT (a retrospective run) makes a naive column: give it its zone first.
     incidents["alerted_at"] = pd.to_datetime(incidents["alerted_at"], utc=True)
-    incidents = incidents.astype({c: t for c, t in INCIDENT_DTYPES.items() if c != "event_id"})
+    return incidents.astype({c: t for c, t in INCIDENT_DTYPES.items() if c != "event_id"})
+
+
+def incidents_with_events(tables: Sequence[pd.DataFrame],
+                          config: DetectionConfig) -> pd.DataFrame:
+    """The incidents of product partitions as one table, sorted by onset, with event ids
+    (:func:`spikes.detect.events.assign_events`, which needs every product's incidents)."""
+    parts = [t for t in tables if len(t)]
+    if not parts:
+        return empty_incidents()
+    incidents = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return assign_events(incidents, config.event_window)
+
+
+def select_products(scored: Scored, products: Sequence[str]) -> Scored:
+    """`scored` restricted to `products` (a partition to send to a worker)."""
+    columns = [c for c in scored.data.counts.columns if str(c) in set(products)]
+    base = scored.baseline
+
+    def cut(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if frame is None else frame[columns]
+
+    baseline = dataclasses.replace(
+        base, expected=base.expected[columns], dispersion=base.dispersion[columns],
+        normal=base.normal[columns],
+        inflation=None if base.inflation is None else base.inflation[columns],
+        dispersion_path=cut(base.dispersion_path), inflation_path=cut(base.inflation_path),
+        learning=cut(base.learning))
+    return Scored(data=dataclasses.replace(scored.data, counts=scored.data.counts[columns],
+                                           breakdown=None),
+                  baseline=baseline,
+                  scores={n: s[columns] for n, s in scored.scores.items()},
+                  detectors={str(c): scored.detectors[str(c)] for c in columns},
+                  config=scored.config)
 
 
 def _known_products(products: Iterable[str], known: list[str]) -> list[str]:
@@ -315,43 +401,6 @@ def _known_products(products: Iterable[str], known: list[str]) -> list[str]:
             f"product{'' if len(known) == 1 else 's'}" + (f" ({shown})" if known else "")
         )
     return wanted
-
-
-#: What forked workers read: set by the parent just before it forks (see below).
-_FORKED: tuple[Scored, DetectionConfig] | None = None
-
-
-def _rows_in_processes(scored: Scored, config: DetectionConfig, wanted: list[str],
-                       jobs: int, show: bool) -> list[dict[str, object]]:
-    """:func:`_incident_records` of chunks of `wanted` in `jobs` forked processes.
-
-    The children inherit the scores through fork (copy-on-write, nothing is pickled)
-    and send back only their incident records; the order of the records does not
-    matter, :func:`spikes.detect.events.assign_events` sorts them.
-    """
-    global _FORKED
-    chunks = [c for c in np.array_split(np.array(wanted, dtype=object), jobs * CHUNKS_PER_JOB)
-              if len(c)]
-    rows: list[dict[str, object]] = []
-    _FORKED = (scored, config)
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool, \
-                tqdm(total=len(wanted), desc="incidents", unit="product",
-                     disable=not show or None, leave=False) as bar:
-            for size, part in pool.imap_unordered(_chunk_records, [list(c) for c in chunks]):
-                rows.extend(part)
-                bar.update(size)
-    finally:
-        _FORKED = None
-    return rows
-
-
-def _chunk_records(chunk: list[str]) -> tuple[int, list[dict[str, object]]]:
-    """Worker body: the incident records of one chunk of products."""
-    if _FORKED is None:
-        raise RuntimeError("_chunk_records runs only in a worker forked by find_incidents")
-    scored, config = _FORKED
-    return len(chunk), _incident_records(scored, config, chunk, show=False)
 
 
 def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str],
@@ -452,7 +501,8 @@ def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionC
 
 
 def analyze(data: ReportData, config: DetectionConfig | None = None,
-            progress: bool = False, jobs: int = 1) -> Analysis:
+            progress: bool = False, jobs: int = 1,
+            engine: Engine | str | None = None) -> Analysis:
     """Run the whole pipeline: baseline, detectors, incidents, events.
 
     Parameters
@@ -464,9 +514,14 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar when there are many products.
     jobs : int
-        Threads for the scores and worker processes for the incidents of many products
-        (see :func:`score_reports` and :func:`find_incidents`); the result does not
-        depend on it.
+        Threads for the scores, and worker processes of the local engine for the
+        incidents of many products (see :func:`score_reports` and
+        :func:`find_incidents`); the result does not depend on it.
+    engine : Engine or {"local", "dask"}, optional
+        Where the incidents of product partitions are built (:mod:`spikes.engine`);
+        the result does not depend on it. The scores stay in this process, since an
+        :class:`Analysis` holds them: for data that does not fit one machine, use
+        :func:`spikes.engine.detect`, which computes scores in the workers too.
 
     Returns
     -------
@@ -474,13 +529,13 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     """
     config = config or DetectionConfig()
     scored = score_reports(data, config, jobs=jobs)
-    return rethreshold(scored, config, progress=progress, jobs=jobs)
+    return rethreshold(scored, config, progress=progress, jobs=jobs, engine=engine)
 
 
 def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
-                jobs: int = 1) -> Analysis:
+                jobs: int = 1, engine: Engine | str | None = None) -> Analysis:
     """Incidents and events of already-scored data under new thresholds."""
-    incidents = find_incidents(scored, config, progress=progress, jobs=jobs)
+    incidents = find_incidents(scored, config, progress=progress, jobs=jobs, engine=engine)
     data = scored.data
     events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
                               products=data.counts.shape[1], window=config.event_window)

@@ -82,3 +82,45 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write `frame` as a safe CSV (see :func:`to_safe_csv`), atomically."""
     return write_text_atomic(path, to_safe_csv(frame))
+
+
+#: Suffixes written as Parquet by :func:`write_table`.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write `frame` as Parquet (times keep their UTC zone), atomically.
+
+    Raises
+    ------
+    SpikesInputError
+        If the file cannot be written.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write `frame` as Parquet when `path` ends in ``.parquet`` (or ``.pq``), else as a
+    safe CSV (:func:`write_csv`)."""
+    if str(path).lower().endswith(PARQUET_SUFFIXES):
+        return write_parquet(frame, path)
+    return write_csv(frame, path)

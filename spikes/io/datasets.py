@@ -1,0 +1,364 @@
+"""Report files at scale: Parquet and CSV files, directories and globs, read per product.
+
+:func:`open_dataset` scans the files once for what every partition needs to agree on
+(the products, the time grid and the bucket size), reading two columns in batches, so
+memory stays bounded whatever the number of rows. :func:`read_partition` then builds
+the counts of a partition of products on that grid, reading only those products' rows
+(with Parquet row-group statistics, the row groups of other products are skipped): each
+Dask worker reads its own partitions and the whole table is never on one node.
+
+The files hold long count data, one row per bucket and product: ``timestamp, product,
+reports`` (the names of :data:`spikes.io.shapes.ALIASES`, or given). The grid and the
+sums are those of :func:`spikes.io.buckets.to_buckets`, so the incidents are the same
+as from the same rows in a CSV file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from spikes.errors import SpikesInputError
+from spikes.io.buckets import MAX_CELLS, infer_bucket, parse_bucket
+from spikes.io.shapes import ALIASES
+from spikes.model import RawReports
+
+__all__ = ["DATASET_SUFFIXES", "ProductDataset", "is_dataset_input", "open_dataset",
+           "read_partition"]
+
+#: File names read as Parquet; ``.csv`` and ``.csv.gz`` are read as CSV.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz")
+DATASET_SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES
+_GLOB_CHARS = frozenset("*?[")
+_SAMPLE_ROWS = 1_000_000
+_BATCH_ROWS = 1 << 20
+_ROLES = {"timestamp": "timestamp", "product": "product", "reports": "count"}
+_OPTIONS = {"timestamp": "--timestamp-col", "product": "--product-col",
+            "reports": "--count-col"}
+
+
+@dataclass(frozen=True)
+class ProductDataset:
+    """Long count data in files, described well enough to read any partition of it.
+
+    Attributes
+    ----------
+    files : tuple of (str, str)
+        Each file and its format (``"parquet"`` or ``"csv"``).
+    columns : tuple of dict
+        Per file, its column of each role: ``timestamp``, ``product``, ``reports``.
+    products : tuple of str
+        Every product, sorted (the order of :func:`spikes.io.buckets.to_buckets`).
+    start : pd.Timestamp
+        Start of the first bucket (UTC).
+    n_buckets : int
+        Buckets of the grid shared by all products.
+    bucket : pd.Timedelta
+        Bucket size.
+    rows : int
+        Rows in the files.
+    """
+
+    files: tuple[tuple[str, str], ...]
+    columns: tuple[dict[str, str], ...]
+    products: tuple[str, ...]
+    start: pd.Timestamp
+    n_buckets: int
+    bucket: pd.Timedelta
+    rows: int
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        """The time grid (bucket starts), as ``ReportData.counts.index``."""
+        return pd.date_range(self.start, periods=self.n_buckets, freq=self.bucket,
+                             name="timestamp", unit="us")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The files."""
+        return tuple(path for path, _ in self.files)
+
+
+def is_dataset_input(inputs: Sequence[str]) -> bool:
+    """Whether `inputs` need the dataset reader: a directory, a glob or a Parquet file.
+
+    Examples
+    --------
+    >>> is_dataset_input(["reports.csv"]), is_dataset_input(["data/*.parquet"])
+    (False, True)
+    """
+    return any(os.path.isdir(p) or _GLOB_CHARS & set(str(p))
+               or str(p).lower().endswith(PARQUET_SUFFIXES) for p in map(str, inputs))
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
+    """Files of `inputs` (directories searched recursively, globs expanded), each with
+    its format; sorted within each input.
+
+    Raises
+    ------
+    SpikesInputError
+        For an input that names no file, or a file of another kind.
+    """
+    found: list[tuple[str, str]] = []
+    for item in map(str, inputs):
+        if os.path.isdir(item):
+            paths = sorted(p for p in glob.glob(os.path.join(item, "**", "*"), recursive=True)
+                           if p.lower().endswith(DATASET_SUFFIXES) and os.path.isfile(p))
+            what = f"directory {item!r} holds no {', '.join(DATASET_SUFFIXES)} file"
+        elif _GLOB_CHARS & set(item):
+            paths = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
+            what = f"no file matches {item!r}"
+        else:
+            if not os.path.isfile(item):
+                raise SpikesInputError(f"{item!r}: no such file")
+            paths, what = [item], ""
+        if not paths:
+            raise SpikesInputError(what)
+        for path in paths:
+            lower = path.lower()
+            if lower.endswith(PARQUET_SUFFIXES):
+                found.append((path, "parquet"))
+            elif lower.endswith(CSV_SUFFIXES):
+                found.append((path, "csv"))
+            else:
+                raise SpikesInputError(f"{path!r}: expected a Parquet (.parquet) or CSV "
+                                       "(.csv, .csv.gz) file of long count data")
+    return list(dict.fromkeys(found))
+
+
+def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = None,
+                 timestamp_col: str | None = None, product_col: str | None = None,
+                 count_col: str | None = None) -> ProductDataset:
+    """Scan long count data in files for its products and time grid.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Files, directories (searched recursively for Parquet and CSV files) and globs
+        (``data/2026-*.parquet``).
+    bucket : str or pd.Timedelta, optional
+        Bucket size; inferred from the first million rows when omitted, as
+        :func:`spikes.io.buckets.infer_bucket` does.
+    timestamp_col, product_col, count_col : str, optional
+        Column names, when not among :data:`spikes.io.shapes.ALIASES`.
+
+    Returns
+    -------
+    ProductDataset
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the file (and column) that cannot be read: not Parquet, a missing
+        column, timestamps or counts of the wrong type, missing values.
+    """
+    files = expand_inputs(inputs)
+    given = {"timestamp": timestamp_col, "product": product_col, "reports": count_col}
+    columns = tuple(_columns(path, fmt, given) for path, fmt in files)
+    low, high, rows = None, None, 0
+    names: set[str] = set()
+    sample: list[pd.DataFrame] = []
+    sampled = 0
+    for (path, fmt), cols in zip(files, columns, strict=True):
+        for batch in _batches(path, fmt, cols, list(cols.values())):
+            stamps = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"])
+            products = _products(batch.column(cols["product"]), path, cols["product"])
+            rows += len(stamps)
+            if len(stamps):
+                low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
+                high = int(stamps.max()) if high is None else max(high, int(stamps.max()))
+            names.update(pc.unique(products).to_pylist())
+            if sampled < _SAMPLE_ROWS:
+                sample.append(pd.DataFrame({
+                    "timestamp": pd.to_datetime(stamps, unit="us", utc=True),
+                    "product": products.to_numpy(zero_copy_only=False),
+                    "reports": _reports(batch.column(cols["reports"]), path, cols["reports"]),
+                }))
+                sampled += len(stamps)
+    where = ", ".join(repr(p) for p, _ in files)
+    if low is None or high is None:
+        raise SpikesInputError(f"no reports in {where}")
+    size = parse_bucket(bucket) if bucket is not None else infer_bucket(RawReports(
+        table=pd.concat(sample, ignore_index=True), kind="counts", sources=tuple(
+            p for p, _ in files)))
+    step = size // pd.Timedelta(microseconds=1)
+    first, last = low // step, high // step
+    return ProductDataset(files=tuple(files), columns=columns, products=tuple(sorted(names)),
+                          start=pd.Timestamp(first * step, unit="us", tz="UTC"),
+                          n_buckets=int(last - first + 1), bucket=size, rows=rows)
+
+
+def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataFrame:
+    """Counts of `products` on the dataset's grid, read from its files.
+
+    Only the rows of these products are read (a range filter on the product column,
+    which skips Parquet row groups of other products). Rows of one product and bucket
+    are summed; a bucket without a row is NaN (missing), as in
+    :func:`spikes.io.buckets.to_buckets`.
+
+    Parameters
+    ----------
+    dataset : ProductDataset
+        From :func:`open_dataset`.
+    products : sequence of str
+        Products of the partition, in the order of ``dataset.products``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One float64 column per product (Fortran order: each series contiguous), the
+        index :attr:`ProductDataset.index`.
+
+    Raises
+    ------
+    SpikesInputError
+        For a file that cannot be read, or a partition above
+        :data:`spikes.io.buckets.MAX_CELLS` cells.
+    """
+    n_rows, names = dataset.n_buckets, list(products)
+    if n_rows * len(names) > MAX_CELLS:
+        raise SpikesInputError(f"a partition of {len(names):,} products x {n_rows:,} buckets "
+                               f"is more than {MAX_CELLS:,} cells: use smaller partitions")
+    step = dataset.bucket // pd.Timedelta(microseconds=1)
+    first = dataset.start.value // 1000 // step
+    position = pd.Index(names, dtype=object)
+    cells, weights = [], []
+    for (path, fmt), cols in zip(dataset.files, dataset.columns, strict=True):
+        wanted = (_product_range(cols["product"], names[0], names[-1])
+                  if names and _is_text(_schema(path, fmt).field(cols["product"]).type)
+                  else None)
+        for batch in _batches(path, fmt, cols, list(cols.values()), where=wanted):
+            column = position.get_indexer(
+                _products(batch.column(cols["product"]), path, cols["product"])
+                .to_numpy(zero_copy_only=False))
+            keep = column >= 0
+            if not keep.any():
+                continue
+            slots = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"]) // step
+            cells.append(column[keep] * n_rows + (slots[keep] - first))
+            weights.append(_reports(batch.column(cols["reports"]), path, cols["reports"])[keep])
+    size = n_rows * len(names)
+    flat = np.concatenate(cells) if cells else np.empty(0, dtype=np.int64)
+    sums = np.bincount(flat, weights=np.concatenate(weights) if weights else None,
+                       minlength=size).astype(float)
+    present = np.zeros(size, dtype=bool)
+    present[flat] = True
+    sums[~present] = np.nan
+    grid = sums.reshape(len(names), n_rows).T
+    return pd.DataFrame(grid, index=dataset.index, columns=position, copy=False)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _columns(path: str, fmt: str, given: dict[str, str | None]) -> dict[str, str]:
+    """The file's column of each role, by the given name or an alias."""
+    names = _schema(path, fmt).names
+    lower = {n.strip().lower(): n for n in names}
+    out: dict[str, str] = {}
+    for role, name in given.items():
+        if name is not None:
+            if name not in names:
+                raise SpikesInputError(f"{path!r}: no column {name!r} (given by "
+                                       f"{_OPTIONS[role]}); its columns: {', '.join(names)}")
+            out[role] = name
+            continue
+        hit = next((lower[a] for a in ALIASES[_ROLES[role]] if a in lower), None)
+        if hit is None:
+            raise SpikesInputError(
+                f"{path!r}: no {role} column (expected one of "
+                f"{', '.join(ALIASES[_ROLES[role]])}, or name it with {_OPTIONS[role]}); its "
+                f"columns: {', '.join(names)}. Files read as a dataset (Parquet, directories, "
+                "globs) hold long count data: timestamp, product, reports")
+        out[role] = hit
+    return out
+
+
+def _schema(path: str, fmt: str) -> pa.Schema:
+    try:
+        return ds.dataset(path, format=fmt).schema
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        kind = "Parquet" if fmt == "parquet" else "CSV"
+        raise SpikesInputError(f"{path!r}: not a readable {kind} file ({exc})") from exc
+
+
+def _batches(path: str, fmt: str, cols: dict[str, str], names: list[str],
+             where: pc.Expression | None = None) -> Iterator[pa.RecordBatch]:
+    """Record batches of the columns `names` of one file (rows matching `where`)."""
+    try:
+        data = ds.dataset(path, format=fmt)
+        scanner = data.scanner(columns=names, filter=where, batch_size=_BATCH_ROWS,
+                               use_threads=True)
+        yield from scanner.to_batches()
+    except (pa.ArrowException, OSError) as exc:
+        kind = "Parquet" if fmt == "parquet" else "CSV"
+        raise SpikesInputError(f"{path!r}: cannot read the {kind} file ({exc})") from exc
+
+
+def _product_range(column: str, low: str, high: str) -> pc.Expression:
+    """Rows whose product lies in ``[low, high]`` (prunes Parquet row groups)."""
+    field = pc.field(column)
+    return (field >= low) & (field <= high)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """Whether a column of this type holds text (a range filter on it works)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _micros(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndarray:
+    """Timestamps as int64 microseconds since the epoch, UTC (naive ones are UTC)."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.dictionary_decode(), kind.value_type
+    if column.null_count:
+        raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
+                               "timestamps")
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        target = pa.timestamp("us", tz=getattr(kind, "tz", None))
+        return column.cast(target).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:
+            stamps = pd.to_datetime(column.to_numpy(zero_copy_only=False), utc=True,
+                                    format="ISO8601")
+        except (ValueError, TypeError) as exc:
+            raise SpikesInputError(f"{path!r}, column {name!r}: not ISO-8601 timestamps "
+                                   f"({exc})") from exc
+        return stamps.as_unit("us").asi8
+    raise SpikesInputError(f"{path!r}, column {name!r}: expected timestamps, found {kind}")
+
+
+def _products(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> pa.Array:
+    """Product names as a string array."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if column.null_count:
+        raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
+                               "product names")
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndarray:
+    """Counts as float64."""
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        raise SpikesInputError(f"{path!r}, column {name!r}: expected numbers of reports, "
+                               f"found {kind}")
+    if column.null_count:
+        raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
+                               "counts")
+    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)

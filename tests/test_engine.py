@@ -1,0 +1,207 @@
+"""Engines: the local engine, a Dask LocalCluster and a separately started Dask cluster
+give the same incidents; Parquet and directories in, Parquet out; clear errors.
+
+Real Dask, on the loopback interface only, started and stopped by the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from spikes.cli import main
+from spikes.detect.pipeline import analyze
+from spikes.engine.base import LocalEngine, product_partitions
+from spikes.engine.choice import make_engine
+from spikes.engine.run import detect
+from spikes.errors import SpikesInputError
+from spikes.io.buckets import load_reports
+from spikes.io.datasets import is_dataset_input, open_dataset, read_partition
+
+#: Products: enough for two partitions of 50+ products.
+PRODUCTS = 110
+
+
+def _read(path, like: pd.DataFrame) -> pd.DataFrame:
+    """An incidents Parquet file, with the column types of `like` (text columns come back
+    as pandas strings)."""
+    return pd.read_parquet(path).astype(like.dtypes.to_dict())
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Simulated long counts, as a table, a CSV, a Parquet file and a folder of two."""
+    from spikes.evaluation.simulate import simulate
+
+    folder = tmp_path_factory.mktemp("engine")
+    sim = simulate(products=[f"S{i:03d}" for i in range(PRODUCTS)], days=4, seed=11)
+    table = sim.reports.sort_values(["product", "timestamp"], kind="stable")
+    table["product"] = table["product"].astype(str)
+    csv, parquet, parts = folder / "r.csv", folder / "r.parquet", folder / "parts"
+    table.to_csv(csv, index=False)
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), parquet,
+                   row_group_size=len(table) // 11)
+    parts.mkdir()
+    half = table["product"] < "S055"
+    pq.write_table(pa.Table.from_pandas(table[half], preserve_index=False), parts / "a.parquet")
+    table[~half].to_csv(parts / "b.csv", index=False)
+    data = load_reports(csv)
+    return {"folder": folder, "csv": csv, "parquet": parquet, "parts": parts, "data": data,
+            "expected": analyze(data).incidents}
+
+
+@pytest.fixture(scope="module")
+def dask_local():
+    """A Dask LocalCluster of 2 worker processes, for the module's tests."""
+    engine = make_engine("dask", jobs=2)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A scheduler and 2 workers started as separate processes, as on a real cluster."""
+    folder = tmp_path_factory.mktemp("cluster")
+    address_file = folder / "scheduler.json"
+    python = [sys.executable, "-m"]
+    started = [subprocess.Popen(
+        [*python, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(address_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.monotonic() + 30
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        import json
+
+        address = json.loads(address_file.read_text())["address"]
+        for _ in range(2):
+            started.append(subprocess.Popen(
+                [*python, "distributed.cli.dask_worker", address, "--nthreads", "1",
+                 "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--memory-limit", "1GB"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="20s") as client:
+            client.wait_for_workers(2, timeout=30)
+        yield address
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_partitions_cover_the_products_in_order():
+    products = [f"p{i:03d}" for i in range(1000)]
+    parts = product_partitions(products, 2)
+    assert sum(parts, []) == products and len(parts) == 8
+    assert product_partitions(products, 1) == [products]
+    assert max(map(len, product_partitions(products, 1, bounded=True))) <= 250
+    assert product_partitions(products[:60], 4) == [products[:60]]
+
+
+def test_local_engine_in_workers_matches_one_process(reports):
+    expected = reports["expected"]
+    assert len(expected) > 20
+    with LocalEngine(jobs=2) as engine:
+        found = detect(reports["data"], engine=engine)
+        pd.testing.assert_frame_equal(found.incidents, expected)
+        pd.testing.assert_frame_equal(analyze(reports["data"], engine=engine).incidents,
+                                      expected)
+
+
+def test_dask_local_cluster_matches_the_local_engine(reports, dask_local):
+    assert dask_local.dashboard_link.startswith("http://127.0.0.1:")
+    expected = reports["expected"]
+    pd.testing.assert_frame_equal(detect(reports["data"], engine=dask_local).incidents,
+                                  expected)
+    from_files = detect(open_dataset([str(reports["parquet"])]), engine=dask_local)
+    pd.testing.assert_frame_equal(from_files.incidents, expected)
+    pd.testing.assert_frame_equal(from_files.events, analyze(reports["data"]).events)
+
+
+def test_separate_scheduler_and_workers_match_the_local_engine(reports, dask_cluster,
+                                                               tmp_path, capsys):
+    local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
+    assert main(["analyze", str(reports["parquet"]), "-o", str(local), "--jobs", "1"]) == 0
+    assert main(["analyze", str(reports["parquet"]), "-o", str(remote), "--engine", "dask",
+                 "--scheduler", dask_cluster]) == 0
+    assert "Dask dashboard" in capsys.readouterr().err
+    expected = reports["expected"]
+    pd.testing.assert_frame_equal(_read(remote, expected), _read(local, expected))
+    pd.testing.assert_frame_equal(_read(local, expected), expected)
+
+
+def test_parquet_in_and_out_round_trips(reports, tmp_path):
+    from_csv, from_parquet = tmp_path / "a.csv", tmp_path / "b.parquet"
+    assert main(["analyze", str(reports["csv"]), "-o", str(from_csv), "--jobs", "1"]) == 0
+    assert main(["analyze", str(reports["parquet"]), "-o", str(from_parquet),
+                 "--events-output", str(tmp_path / "events.parquet"), "--jobs", "1"]) == 0
+    written = _read(from_parquet, reports["expected"])
+    pd.testing.assert_frame_equal(written, reports["expected"])
+    assert len(pd.read_csv(from_csv)) == len(written)
+    assert len(pd.read_parquet(tmp_path / "events.parquet")) == written["event_id"].nunique()
+
+
+def test_a_folder_or_glob_of_parquet_and_csv_is_one_dataset(reports):
+    expected = reports["expected"]
+    folder = open_dataset([str(reports["parts"])])
+    assert len(folder.products) == PRODUCTS and len(folder.files) == 2
+    pd.testing.assert_frame_equal(detect(folder, jobs=1).incidents, expected)
+    globbed = open_dataset([str(reports["parts"] / "*")])
+    assert globbed.files == folder.files
+    counts = read_partition(folder, ["S054", "S055"])
+    pd.testing.assert_frame_equal(counts, reports["data"].counts[["S054", "S055"]],
+                                  check_freq=False)
+
+
+def test_inputs_that_need_the_dataset_reader():
+    assert not is_dataset_input(["a.csv", "b.csv.gz"])
+    assert is_dataset_input(["a.parquet"]) and is_dataset_input(["data/*.csv"])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b"PAR1 this is not parquet"), "not a readable Parquet file"),
+        (lambda p: pq.write_table(pa.table({"timestamp": [1, 2], "reports": [1, 2]}), p),
+         "no product column"),
+        (lambda p: pq.write_table(pa.table({"timestamp": ["2026-01-01T00:00Z"] * 2,
+                                            "product": ["a", "b"], "reports": ["x", "y"]}), p),
+         "column 'reports': expected numbers"),
+        (lambda p: pq.write_table(pa.table({"timestamp": [1.5, 2.5], "product": ["a", "b"],
+                                            "reports": [1, 2]}), p),
+         "column 'timestamp': expected timestamps"),
+    ],
+    ids=["not-parquet", "no-product", "text-counts", "float-timestamps"],
+)
+def test_a_bad_parquet_file_is_named_with_its_problem(tmp_path, capsys, make, message):
+    path = tmp_path / "bad.parquet"
+    make(path)
+    with pytest.raises(SpikesInputError, match=message):
+        open_dataset([str(path)])
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.parquet" in err and message in err
+
+
+def test_engine_choices_are_checked(tmp_path):
+    with pytest.raises(SpikesInputError, match="unknown engine 'spark'"):
+        make_engine("spark")
+    with pytest.raises(SpikesInputError, match="--scheduler needs --engine dask"):
+        make_engine("local", scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(SpikesInputError, match="no file matches"):
+        open_dataset([str(tmp_path / "*.parquet")])
+    assert os.path.isdir(tmp_path)
