@@ -408,13 +408,23 @@ def _speed(res: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _scale() -> list[str]:
+    """Where the scale-out figures are (a separate, longer benchmark)."""
+    return ["## Scale-out (`benchmarks/bench_scale.py`)", "",
+            "10,000 products need about 80 M rows of Parquet and several minutes; "
+            "`bench_scale.py` measures them apart from this run and writes "
+            "`benchmarks/SCALE.md`: Dask with 2 workers of at most 6 GB on 1k, 3k and 10k "
+            "products (time per product, peak memory per worker) and `--jobs 2` on the "
+            "new engine against the forked pool it replaced.", ""]
+
+
 def _jobs_line(many: dict[str, Any]) -> list[str]:
     """The speed line of ``spikes`` with a job per core (absent in older results)."""
     jb = many.get("spikes_jobs")
     if not jb:
         return []
-    return [f"- `spikes` with `jobs={jb['jobs']}` (the CLI's default: a thread per core for "
-            f"the scores, a forked process per core for the incidents): "
+    return [f"- `spikes` with `jobs={jb['jobs']}` (the CLI's default: products in "
+            f"partitions over a worker process per core, joblib): "
             f"{_f(jb['seconds'], 1)} s (analyze {_f(jb['analyze_seconds'], 1)} s), peak "
             f"memory {jb['maxrss_mb']:.0f} MB in the parent, "
             f"{jb.get('worker_maxrss_mb', float('nan')):.0f} MB in the largest worker "
@@ -479,6 +489,6 @@ def render(res: dict[str, Any]) -> str:
         *([f"Time per step: {timings}.", ""] if timings else []),
         *_machine(res["machine"]), *_headline(res), *_targets(res), *_gap(res),
         *_budget(res), *_suites(res), *_per_suite(res), *_nab(res), *_cloud(res),
-        *_generalisation(res), *_speed(res), *_diagnosis(res), *_notes(res),
+        *_generalisation(res), *_speed(res), *_scale(), *_diagnosis(res), *_notes(res),
     ]
     return "\n".join(lines).rstrip() + "\n"
