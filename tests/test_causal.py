@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikes.config import DetectionConfig
-from spikes.detect.pipeline import analyze
+from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
 from spikes.evaluation.simulate import simulate
@@ -124,3 +124,19 @@ def test_evaluate_reads_incident_files_of_both_modes(tmp_path):
         assert main(["evaluate", "--incidents", str(out), "--labels", str(labels)]) == 0
         ev = evaluate(out, labels)
         assert np.isnan(ev.alert_delay_median_min) != has_alerts
+
+
+def test_a_product_that_starts_later_learns_its_first_day_too():
+    index = pd.date_range("2026-01-05", periods=288 * 5, freq="5min", tz="UTC")
+    rng = np.random.default_rng(4)
+    counts = pd.DataFrame({"early": rng.poisson(20, len(index)).astype(float),
+                           "late": rng.poisson(20, len(index)).astype(float)}, index=index)
+    counts.iloc[: 2 * 288 + 100, 1] = np.nan  # "late" starts on day 3 at 08:20
+    scored = score_reports(as_data(counts))
+    learning = scored.baseline.learning["late"]
+    first = 2 * 288 + 100
+    # No time-of-day history before one day of its own data has passed.
+    assert learning.iloc[first : first + 188].all()
+    assert not learning.iloc[first + 288 :].any()
+    for name in ("tail", "cusum"):
+        assert (scored.scores[name]["late"].iloc[: first + 188] == 0).all()

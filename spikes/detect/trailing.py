@@ -122,6 +122,9 @@ def fit_trailing_baseline(
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
         learning = np.zeros((n, p), dtype=bool)
         method = "rolling"
+    # Buckets without any earlier history of their time of day (a product that starts
+    # later than the others, a slot never seen) are learning too: no evidence there.
+    learning |= np.isnan(mu)
     _fill_without_history(mu, y)
     frame = dict(index=counts.index, columns=counts.columns, copy=False)
     last_alpha = alpha[-1] if n else np.zeros(p)
