@@ -1,0 +1,312 @@
+"""The HTTP service: FastAPI app factory over the store and the live detector.
+
+Routers by resource: ``/v1/reports`` (POST: JSON batches or ``text/csv``), ``/v1/incidents``,
+``/v1/events``, ``/v1/status``, ``/v1/flush``, and the operational ``/healthz`` and
+``/metrics``. Every ``/v1`` call needs ``Authorization: Bearer <token>`` when the app has
+a token (compared with :func:`hmac.compare_digest`, never logged). Bodies over
+``max_body`` bytes get 413. The handlers call the store and :mod:`spikes.service.live`;
+they hold no detection logic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+
+from spikes.errors import SpikesInputError
+from spikes.io.buckets import parse_bucket
+from spikes.service.live import Clock, LiveDetector
+from spikes.service.models import Accepted, Batch, batch_frame
+from spikes.service.store import Store, batch_from_raw
+
+__all__ = ["DEFAULT_MAX_BODY", "create_app"]
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+"""Largest request body, in bytes (10 MB)."""
+
+_bearer = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _MaxBody:
+    """ASGI middleware: 413 for bodies over `limit` bytes (declared or streamed)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def watched(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(self.limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
+
+
+def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = None,
+               bucket: str | pd.Timedelta = "5min", clock: Clock = "wall",
+               lateness: str | pd.Timedelta | None = None,
+               max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The service's ASGI app.
+
+    Parameters
+    ----------
+    store_path : str or Path
+        The DuckDB file (opened when the app starts, closed when it stops).
+    token : str, optional
+        Bearer token of every ``/v1`` call; None: no auth (bind to 127.0.0.1 only).
+    bucket : str or pd.Timedelta
+        Bucket size.
+    clock : {"wall", "data"}
+        How buckets close (see :class:`~spikes.service.live.LiveDetector`).
+    lateness : str or pd.Timedelta, optional
+        How long a bucket stays open after its end (default: one bucket).
+    max_body : int
+        Largest request body in bytes; larger ones get 413.
+
+    Returns
+    -------
+    FastAPI
+    """
+    size = parse_bucket(bucket)
+    late_by = size if lateness is None else pd.Timedelta(lateness)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(store_path)
+        live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by)
+        app.state.store, app.state.live = store, live
+        live.start()
+        try:
+            yield
+        finally:
+            live.stop()
+            store.close()
+
+    app = FastAPI(title="spikes", summary="Crowd-report outage detection, live",
+                  lifespan=lifespan)
+    app.state.token = token
+
+    def authorized(request: Request,
+                   credentials: Credentials) -> None:
+        expected = request.app.state.token
+        if expected is None:
+            return
+        given = credentials.credentials if credentials is not None else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    v1 = [Depends(authorized)]
+    for router in (_reports_router(), _results_router()):
+        app.include_router(router, prefix="/v1", dependencies=v1)
+    app.include_router(_ops_router())
+    app.add_middleware(_MaxBody, limit=max_body)
+    return app
+
+
+def live_of(request: Request) -> LiveDetector:
+    """The app's live detector (a dependency)."""
+    return request.app.state.live
+
+
+Live = Annotated[LiveDetector, Depends(live_of)]
+
+
+def _reports_router() -> APIRouter:
+    router = APIRouter(tags=["reports"])
+
+    @router.post("/reports", response_model=Accepted, openapi_extra={"requestBody": {
+        "content": {"application/json": {"schema": Batch.model_json_schema()},
+                    "text/csv": {"schema": {"type": "string"}}}, "required": True}})
+    async def post_reports(request: Request, live: Live,
+                           batch_id: str | None = None) -> Accepted:
+        """Append a batch of reports: JSON (see the schema) or ``text/csv`` in any shape
+        that ``spikes analyze`` reads (batch id from ``?batch_id=``, else the body's hash).
+        Answers once the batch is committed; a bad batch stores nothing (422)."""
+        body = await request.body()
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            if kind in ("text/csv", "application/csv"):
+                frame = _csv_frame(body)
+                key = batch_id or _digest(body)
+            else:
+                batch = Batch.model_validate_json(body)
+                frame = batch_frame(batch)
+                key = batch.batch_id or batch_id or _digest(body)
+        except ValidationError as exc:
+            live.counters.rejected += 1
+            raise HTTPException(422, _row_errors(exc)) from None
+        except SpikesInputError as exc:
+            live.counters.rejected += 1
+            raise HTTPException(422, str(exc)) from None
+        result = await _in_thread(live.ingest, frame, key)
+        return Accepted(accepted=result.accepted, duplicates=result.duplicates,
+                        late=result.late)
+
+    return router
+
+
+def _results_router() -> APIRouter:
+    router = APIRouter(tags=["results"])
+
+    @router.get("/incidents")
+    def get_incidents(live: Live,
+                      since: Annotated[datetime | None, Query(description="raised at or after")]
+                      = None,
+                      product: str | None = None, open: bool = False) -> list[dict[str, Any]]:
+        """The incidents of the latest detection, by onset."""
+        table = live.store.table("incidents")
+        if table is None or table.empty:
+            return []
+        if since is not None:
+            table = table[table["alerted_at"] >= pd.Timestamp(since).tz_localize("UTC")
+                          if since.tzinfo is None else table["alerted_at"] >= since]
+        if product is not None:
+            table = table[table["product"] == product]
+        if open:
+            table = table[table["ongoing"].astype(bool)]
+        return _records(table)
+
+    @router.get("/events")
+    def get_events(live: Live) -> list[dict[str, Any]]:
+        """The events (incidents grouped across products) of the latest detection."""
+        table = live.store.table("events")
+        return [] if table is None else _records(table)
+
+    @router.get("/status")
+    def get_status(live: Live) -> list[dict[str, Any]]:
+        """Each product's state at its latest closed bucket, worst first."""
+        table = live.status()
+        return [] if table is None else _records(table)
+
+    @router.post("/flush")
+    def flush(live: Live) -> dict[str, Any]:
+        """Close every bucket up to the newest report's and detect now."""
+        analysis = live.flush()
+        closed = live.store.closed_end
+        return {"closed_until": None if closed is None else closed.isoformat(),
+                "incidents": 0 if analysis is None else len(analysis.incidents)}
+
+    return router
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    def metrics(live: Live) -> str:
+        """Prometheus text exposition."""
+        c = live.counters
+        incidents = live.store.table("incidents")
+        open_now = 0 if incidents is None else int(incidents["ongoing"].astype(bool).sum())
+        closed = live.store.closed_end
+        lines = [
+            ("spikes_reports_accepted_total", "counter", "Reports stored.", c.accepted),
+            ("spikes_reports_duplicate_total", "counter", "Reports not stored again.",
+             c.duplicates),
+            ("spikes_reports_late_total", "counter", "Reports for closed buckets.", c.late),
+            ("spikes_batches_rejected_total", "counter", "Batches refused (4xx).", c.rejected),
+            ("spikes_open_incidents", "gauge", "Incidents going on.", open_now),
+            ("spikes_detection_runs_total", "counter", "Detection runs.", c.detections),
+            ("spikes_detection_seconds", "gauge", "Duration of the latest detection.",
+             c.detection_seconds),
+            ("spikes_detection_seconds_total", "counter", "Time spent detecting.",
+             c.detection_seconds_total),
+            ("spikes_closed_until_seconds", "gauge", "End of the closed buckets (Unix time).",
+             0 if closed is None else closed.timestamp()),
+        ]
+        return "".join(f"# HELP {name} {text}\n# TYPE {name} {kind}\n{name} {value}\n"
+                       for name, kind, text, value in lines)
+
+    return router
+
+
+async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(func, *args)
+
+
+def _digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{"row", "field", "message"}`` (row: index in ``reports``)."""
+    out = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = list(error["loc"])
+        row = loc[1] if len(loc) > 1 and loc[0] == "reports" and isinstance(loc[1], int) else None
+        field = ".".join(str(p) for p in (loc[2:] if row is not None else loc)) or None
+        out.append({"row": row, "field": field, "message": error["msg"]})
+    return out
+
+
+def _csv_frame(body: bytes) -> pd.DataFrame:
+    """A ``text/csv`` body as a batch table; any rejected row refuses the whole batch."""
+    from spikes.io.reading import read_reports
+
+    upload = io.BytesIO(body)
+    upload.name = "body.csv"
+    raw = read_reports(upload)
+    if len(raw.rejected):
+        first = raw.rejected.iloc[0]
+        raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
+                               f"column {first['column']!r}: {first['reason']}")
+    return batch_from_raw(raw.table)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(table.to_json(orient="records", date_format="iso", date_unit="s"))

@@ -1,0 +1,337 @@
+"""The service's embedded store: one DuckDB file with reports, batches, incidents, events.
+
+One :class:`Store` (one writer connection) per process; its methods hold a lock, so the
+request threads of the service share it safely. A batch of reports goes in as one
+pandas append inside one transaction (all or nothing) and :meth:`Store.append` returns
+only after the commit, so an acknowledged report is durable. Times are kept as naive
+UTC ``TIMESTAMP`` values and come back as UTC-aware pandas timestamps.
+
+Tables
+------
+``reports``
+    ``product, timestamp, count, region, category, report_id, batch_id, received_at,
+    late`` (one row per report; ``late`` when its bucket had already closed on arrival).
+``batches``
+    Accepted batch ids with their counts: a repeated batch id is not stored twice.
+``report_ids``
+    Report ids seen (primary key): a repeated report id is counted as a duplicate.
+``incidents``, ``events``
+    The latest detection's tables (columns of :data:`spikes.model.INCIDENT_COLUMNS` and
+    :data:`spikes.detect.events.EVENT_COLUMNS`).
+``meta``
+    ``closed_end`` (buckets starting before it are closed) and ``watermark`` (the newest
+    report's timestamp), so that a restarted service resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from spikes.errors import SpikesInputError
+
+__all__ = ["BATCH_COLUMNS", "AppendResult", "Store", "batch_from_raw"]
+
+#: Columns of a batch given to :meth:`Store.append`.
+BATCH_COLUMNS = ["product", "timestamp", "count", "region", "category", "report_id"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    product VARCHAR NOT NULL, timestamp TIMESTAMP NOT NULL, count DOUBLE NOT NULL,
+    region VARCHAR, category VARCHAR, report_id VARCHAR, batch_id VARCHAR NOT NULL,
+    received_at TIMESTAMP NOT NULL, late BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id VARCHAR PRIMARY KEY, received_at TIMESTAMP NOT NULL, accepted BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL, late BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS report_ids (report_id VARCHAR PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What :meth:`Store.append` did with a batch.
+
+    Attributes
+    ----------
+    accepted : int
+        Reports stored.
+    duplicates : int
+        Reports not stored again: all of a repeated batch, or a repeated report id.
+    late : int
+        Stored reports whose bucket had already closed.
+    """
+
+    accepted: int
+    duplicates: int
+    late: int
+
+
+class Store:
+    """A DuckDB file holding the service's reports and results.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file, created if missing (``":memory:"`` for a throw-away store).
+
+    Raises
+    ------
+    SpikesInputError
+        When the file cannot be opened (e.g. another process holds it).
+    """
+
+    def __init__(self, path: str | Path = "spikes.duckdb") -> None:
+        self.path = str(path)
+        try:
+            self._conn = duckdb.connect(self.path)
+        except duckdb.Error as exc:
+            raise SpikesInputError(f"cannot open the store {self.path}: {exc}") from None
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the write-ahead log)."""
+        with self._lock:
+            self._conn.close()
+
+    # -- meta -------------------------------------------------------------------------
+    def _meta(self, key: str) -> pd.Timestamp | None:
+        rows = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return None if not rows else pd.Timestamp(rows[0][0], unit="us", tz="UTC")
+
+    def _set_meta(self, key: str, value: pd.Timestamp) -> None:
+        self._conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, _micros(value)])
+
+    @property
+    def closed_end(self) -> pd.Timestamp | None:
+        """Buckets starting before this time are closed; None before the first close."""
+        with self._lock:
+            return self._meta("closed_end")
+
+    @property
+    def watermark(self) -> pd.Timestamp | None:
+        """The newest report's timestamp; None for an empty store."""
+        with self._lock:
+            return self._meta("watermark")
+
+    def close_until(self, end: pd.Timestamp) -> bool:
+        """Close every bucket that starts before `end`.
+
+        Parameters
+        ----------
+        end : pd.Timestamp
+            A bucket boundary (UTC).
+
+        Returns
+        -------
+        bool
+            Whether buckets were closed (the closed time only moves forward).
+        """
+        with self._lock:
+            current = self._meta("closed_end")
+            if current is not None and end <= current:
+                return False
+            self._set_meta("closed_end", end)
+            return True
+
+    # -- reports ----------------------------------------------------------------------
+    def append(self, batch: pd.DataFrame, batch_id: str,
+               received_at: pd.Timestamp | None = None,
+               bucket: pd.Timedelta | None = None) -> AppendResult:
+        """Append one batch of reports in one transaction; return after the commit.
+
+        Parameters
+        ----------
+        batch : pd.DataFrame
+            Columns :data:`BATCH_COLUMNS`: ``timestamp`` UTC-aware, ``count`` float >= 0,
+            ``region``, ``category`` and ``report_id`` str or None.
+        batch_id : str
+            The batch's id: a batch id already accepted stores nothing.
+        received_at : pd.Timestamp, optional
+            Arrival time (now by default).
+        bucket : pd.Timedelta, optional
+            Bucket size, to mark reports of closed buckets as late.
+
+        Returns
+        -------
+        AppendResult
+        """
+        received_at = received_at or pd.Timestamp.now(tz="UTC")
+        frame = _normalised(batch)
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                if conn.execute("SELECT 1 FROM batches WHERE batch_id = ?",
+                                [batch_id]).fetchall():
+                    conn.execute("ROLLBACK")
+                    return AppendResult(0, len(frame), 0)
+                frame, repeated = self._new_reports(frame)
+                closed = self._meta("closed_end")
+                late = np.zeros(len(frame), dtype=bool)
+                if closed is not None and bucket is not None and len(frame):
+                    starts = frame["timestamp"].dt.floor(bucket)
+                    late = (starts < closed.tz_localize(None)).to_numpy()
+                frame["batch_id"] = batch_id
+                frame["received_at"] = received_at.tz_convert("UTC").tz_localize(None)
+                frame["late"] = late
+                conn.register("_batch", frame)
+                conn.execute("INSERT INTO reports SELECT product, timestamp, count, region, "
+                             "category, report_id, batch_id, received_at, late FROM _batch")
+                conn.execute("INSERT INTO report_ids SELECT DISTINCT report_id FROM _batch "
+                             "WHERE report_id IS NOT NULL")
+                conn.unregister("_batch")
+                result = AppendResult(len(frame), repeated, int(late.sum()))
+                conn.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
+                             [batch_id, received_at.tz_convert("UTC").tz_localize(None),
+                              result.accepted, result.duplicates, result.late])
+                if len(frame):
+                    newest = frame["timestamp"].max().tz_localize("UTC")
+                    old = self._meta("watermark")
+                    if old is None or newest > old:
+                        self._set_meta("watermark", newest)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return result
+
+    def _new_reports(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """The reports of `frame` whose id is new (to the store and earlier in the batch)."""
+        ids = frame["report_id"]
+        has_id = ids.notna().to_numpy()
+        if not has_id.any():
+            return frame, 0
+        keep = ~(ids.duplicated() & has_id).to_numpy()
+        wanted = pd.DataFrame({"report_id": ids[has_id].unique()})
+        self._conn.register("_ids", wanted)
+        seen = self._conn.execute("SELECT r.report_id FROM report_ids r JOIN _ids i "
+                                  "ON r.report_id = i.report_id").fetchall()
+        self._conn.unregister("_ids")
+        if seen:
+            keep &= ~ids.isin([s[0] for s in seen]).to_numpy()
+        return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+    def count_reports(self) -> int:
+        """Reports stored."""
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM reports").fetchall()[0][0])
+
+    def closed_reports(self) -> pd.DataFrame:
+        """The on-time reports of closed buckets, for detection.
+
+        Returns
+        -------
+        pd.DataFrame
+            ``timestamp`` (UTC), ``product``, ``reports``; empty before the first close.
+            Late reports are left out: a live run never saw them in time.
+        """
+        with self._lock:
+            closed = self._meta("closed_end")
+            if closed is None:
+                return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[us, UTC]"),
+                                     "product": pd.Series(dtype=object),
+                                     "reports": pd.Series(dtype=float)})
+            frame = self._conn.execute(
+                "SELECT timestamp, product, count AS reports FROM reports "
+                "WHERE NOT late AND timestamp < ?", [closed.tz_localize(None)]).df()
+        frame["timestamp"] = _utc(frame["timestamp"])
+        return frame
+
+    # -- results ----------------------------------------------------------------------
+    def save_results(self, incidents: pd.DataFrame, events: pd.DataFrame) -> None:
+        """Replace the stored incidents and events with a detection's, in one transaction."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                for name, table in (("incidents", incidents), ("events", events)):
+                    conn.register("_result", _naive(table))
+                    conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _result")
+                    conn.unregister("_result")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """The stored ``incidents`` or ``events`` (UTC times), None before any detection."""
+        if name not in ("incidents", "events"):
+            raise ValueError(f"no result table {name!r}")
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = ?",
+                [name]).fetchall()
+            if not found:
+                return None
+            frame = self._conn.execute(f"SELECT * FROM {name}").df()
+        for column in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = _utc(frame[column])
+        return frame
+
+
+def _micros(value: pd.Timestamp) -> int:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+    return int(stamp.as_unit("us").asm8.view("i8"))
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    values = pd.to_datetime(values)
+    return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
+
+
+def _naive(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy with UTC-aware columns as naive UTC and text columns as str."""
+    out = table.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+            out[column] = out[column].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def _normalised(batch: pd.DataFrame) -> pd.DataFrame:
+    """The batch with naive UTC timestamps, float counts and object text columns."""
+    missing = [c for c in BATCH_COLUMNS if c not in batch.columns]
+    if missing:
+        raise ValueError(f"batch lacks columns {missing}")
+    batch = batch.reset_index(drop=True)
+    frame = pd.DataFrame({
+        "product": batch["product"].astype(str).to_numpy(dtype=object),
+        "timestamp": _utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us"),
+        "count": batch["count"].astype(float),
+    })
+    for column in ("region", "category", "report_id"):
+        values = batch[column].astype(object)
+        frame[column] = values.where(values.notna(), None).to_numpy(dtype=object)
+    return frame
+
+
+def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
+    """A reader's long table (:class:`~spikes.model.RawReports`) as a batch table."""
+
+    def text(column: str) -> pd.Series:
+        values = table[column].astype(object)
+        return values.where(values.notna(), None)
+
+    return pd.DataFrame({
+        "product": table["product"].astype(str),
+        "timestamp": table["timestamp"],
+        "count": table["reports"].astype(float),
+        "region": text("region"),
+        "category": text("category"),
+        "report_id": pd.Series([None] * len(table), dtype=object, index=table.index),
+    })
