@@ -1,0 +1,268 @@
+"""The live service, tested against a real `spikes serve` process on 127.0.0.1.
+
+Each test starts the service in a subprocess on a free loopback port over its own store
+in a temporary directory and stops it (SIGKILL in the crash test) before it ends.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from spikes.detect.pipeline import analyze
+from spikes.evaluation.simulate import simulate
+from spikes.io.buckets import load_reports
+from spikes.service.store import Store
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+KEYS = ["product", "onset", "alerted_at", "end"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """A running `spikes serve` subprocess."""
+
+    def __init__(self, store: Path, token_file: Path, *extra: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "spikes", "serve", "--store", str(store), "--host",
+             "127.0.0.1", "--port", str(self.port), "--token-file", str(token_file), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.client = httpx.Client(base_url=self.url, headers=AUTH, timeout=30)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode())
+            try:
+                if self.client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the service did not start")
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log = self.process.stderr.read().decode(errors="replace")
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "token"
+    path.write_text(TOKEN)
+    return path
+
+
+@contextmanager
+def service(tmp_path: Path, token_file: Path, *extra: str) -> Iterator[Service]:
+    running = Service(tmp_path / "spikes.duckdb", token_file, "--clock", "data", *extra)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _stored(path: Path) -> int:
+    store = Store(path)
+    try:
+        return store.count_reports()
+    finally:
+        store.close()
+
+
+def _replay_batches(frame: pd.DataFrame, size: int) -> list[dict]:
+    """The simulated long counts as JSON batches in time order."""
+    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    batches = []
+    for start in range(0, len(frame), size):
+        part = frame.iloc[start:start + size]
+        batches.append({"batch_id": f"replay-{start}", "reports": [
+            {"product": p, "timestamp": t.isoformat(), "count": float(c)}
+            for p, t, c in zip(part["product"], part["timestamp"], part["reports"],
+                               strict=True)]})
+    return batches
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[tuple]]:
+    """Batches of a small simulated file and the incidents `analyze` finds in the file."""
+    sim = simulate(products=4, days=3, seed=1, outage_rate_per_week=5.0)
+    path = tmp_path_factory.mktemp("sim") / "reports.csv"
+    sim.reports.to_csv(path, index=False)
+    incidents = analyze(load_reports(path)).incidents
+    assert len(incidents) >= 3  # the comparison means something
+    return _replay_batches(sim.reports, 500), _keys(incidents)
+
+
+def _keys(incidents: pd.DataFrame | list[dict]) -> list[tuple]:
+    table = pd.DataFrame(incidents)
+    for column in KEYS[1:]:
+        table[column] = pd.to_datetime(table[column], utc=True)
+    return [tuple(row) for row in table[KEYS].itertuples(index=False)]
+
+
+def test_v1_needs_the_bearer_token(tmp_path, token_file):
+    with service(tmp_path, token_file) as svc:
+        body = {"reports": [{"product": "Outlook"}]}
+        assert httpx.post(f"{svc.url}/v1/reports", json=body).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert httpx.post(f"{svc.url}/v1/reports", json=body, headers=wrong).status_code == 401
+        assert httpx.get(f"{svc.url}/v1/incidents", headers=wrong).status_code == 401
+        assert svc.client.post("/v1/reports", json=body).json()["accepted"] == 1
+        assert svc.client.get("/v1/incidents").status_code == 200
+        assert httpx.get(f"{svc.url}/healthz").status_code == 200
+    assert TOKEN not in svc.log  # never logged
+
+
+def test_a_bad_batch_gets_422_naming_row_and_field_and_stores_nothing(tmp_path, token_file):
+    with service(tmp_path, token_file) as svc:
+        good = {"batch_id": "good", "reports": [{"product": "Teams", "id": "r1"}]}
+        assert svc.client.post("/v1/reports", json=good).json() == {
+            "accepted": 1, "duplicates": 0, "late": 0}
+        for row, bad in ((1, {"product": "bad\x00name"}), (1, {"product": "x" * 201}),
+                         (1, {"product": "Teams", "count": -1}),
+                         (1, {"product": "Teams", "timestamp": "yesterday"})):
+            batch = {"batch_id": "bad", "reports": [{"product": "Outlook"}, bad]}
+            answer = svc.client.post("/v1/reports", json=batch)
+            assert answer.status_code == 422
+            detail = answer.json()["detail"][0]
+            assert detail["row"] == row
+            assert detail["field"] == next(k for k in bad if k != "product" or len(bad) == 1)
+        missing = svc.client.post("/v1/reports", json={"reports": [{"count": 2}]})
+        assert missing.status_code == 422
+        assert missing.json()["detail"][0] == {"row": 0, "field": "product",
+                                               "message": "Field required"}
+        bad_csv = "timestamp,product,reports\n2026-01-05 00:00,Teams,1\nnot a date,Teams,2\n"
+        answer = svc.client.post("/v1/reports", content=bad_csv,
+                                 headers={"Content-Type": "text/csv"})
+        assert answer.status_code == 422 and "line 3" in answer.json()["detail"]
+        metrics = svc.client.get("/metrics").text
+        assert "spikes_batches_rejected_total 6" in metrics
+    assert _stored(tmp_path / "spikes.duckdb") == 1
+
+
+def test_an_oversized_body_gets_413(tmp_path, token_file):
+    with service(tmp_path, token_file, "--max-body", "1kB") as svc:
+        big = {"reports": [{"product": f"Product {i}"} for i in range(100)]}
+        assert svc.client.post("/v1/reports", json=big).status_code == 413
+        small = {"reports": [{"product": "Teams"}]}
+        assert svc.client.post("/v1/reports", json=small).status_code == 200
+    assert _stored(tmp_path / "spikes.duckdb") == 1
+
+
+def test_batches_and_report_ids_are_idempotent(tmp_path, token_file):
+    with service(tmp_path, token_file) as svc:
+        batch = {"batch_id": "b1", "reports": [
+            {"product": "Outlook", "timestamp": "2026-01-22T19:03:11Z", "id": "r1"},
+            {"product": "Outlook", "timestamp": "2026-01-22T19:04:00Z", "id": "r2",
+             "region": "US-East", "category": "Login"}]}
+        assert svc.client.post("/v1/reports", json=batch).json() == {
+            "accepted": 2, "duplicates": 0, "late": 0}
+        assert svc.client.post("/v1/reports", json=batch).json() == {
+            "accepted": 0, "duplicates": 2, "late": 0}
+        again = {"batch_id": "b2", "reports": [
+            {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r2"},
+            {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r3"},
+            {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r3"}]}
+        assert svc.client.post("/v1/reports", json=again).json() == {
+            "accepted": 1, "duplicates": 2, "late": 0}
+        csv = "timestamp,product,reports\n2026-01-22 19:06,Teams,3\n"
+        for expected in (1, 0):
+            answer = svc.client.post("/v1/reports", content=csv,
+                                     headers={"Content-Type": "text/csv"}).json()
+            assert answer["accepted"] == expected
+        # Two buckets later the 19:00 bucket is closed: a report for it is late.
+        svc.client.post("/v1/reports", json={"reports": [
+            {"product": "Teams", "timestamp": "2026-01-22T19:20:00Z"}]})
+        late = svc.client.post("/v1/reports", json={"reports": [
+            {"product": "Teams", "timestamp": "2026-01-22T19:01:00Z"}]}).json()
+        assert late == {"accepted": 1, "duplicates": 0, "late": 1}
+        assert "spikes_reports_late_total 1" in svc.client.get("/metrics").text
+    assert _stored(tmp_path / "spikes.duckdb") == 6
+
+
+def test_a_replay_through_the_api_gives_the_batch_incidents(tmp_path, token_file, simulated):
+    batches, expected = simulated
+    with service(tmp_path, token_file) as svc:
+        for batch in batches:
+            answer = svc.client.post("/v1/reports", json=batch)
+            assert answer.status_code == 200 and answer.json()["late"] == 0
+        assert svc.client.post("/v1/flush").status_code == 200
+        got = svc.client.get("/v1/incidents").json()
+        assert _keys(got) == expected
+        status = svc.client.get("/v1/status").json()
+        assert len(status) == 4 and {row["status"] for row in status} <= {
+            "outage", "recovering", "elevated", "normal"}
+        assert len(svc.client.get("/v1/events").json()) >= 1
+        first = expected[0]
+        one = svc.client.get("/v1/incidents", params={"product": first[0]}).json()
+        assert {row["product"] for row in one} == {first[0]}
+        assert "spikes_detection_runs_total" in svc.client.get("/metrics").text
+
+
+def test_sigkill_mid_stream_loses_no_acknowledged_report(tmp_path, token_file, simulated):
+    batches, expected = simulated
+    store = tmp_path / "spikes.duckdb"
+    acknowledged: dict[str, int] = {}
+    svc = Service(store, token_file, "--clock", "data")
+    try:
+        def post_all() -> None:
+            for batch in batches:
+                try:
+                    answer = svc.client.post("/v1/reports", json=batch)
+                except httpx.TransportError:
+                    return
+                acknowledged[batch["batch_id"]] = answer.json()["accepted"]
+
+        sender = threading.Thread(target=post_all)
+        sender.start()
+        while len(acknowledged) < len(batches) // 2:
+            time.sleep(0.01)
+        svc.process.send_signal(signal.SIGKILL)
+        sender.join(timeout=30)
+    finally:
+        svc.stop(signal.SIGKILL)
+    assert 0 < len(acknowledged) < len(batches)
+    kept = Store(store)
+    try:
+        assert kept.count_reports() >= sum(acknowledged.values())
+        ids = {row[0] for row in kept._conn.execute("SELECT batch_id FROM batches").fetchall()}
+        assert set(acknowledged) <= ids
+    finally:
+        kept.close()
+    with service(tmp_path, token_file) as again:
+        for batch in batches:  # the client resends everything; acknowledged ones are duplicates
+            answer = again.client.post("/v1/reports", json=batch).json()
+            if batch["batch_id"] in acknowledged:
+                assert answer["accepted"] == 0
+        again.client.post("/v1/flush")
+        assert _keys(again.client.get("/v1/incidents").json()) == expected
+    assert _stored(store) == sum(len(b["reports"]) for b in batches)
