@@ -140,3 +140,25 @@ def test_a_product_that_starts_later_learns_its_first_day_too():
     assert not learning.iloc[first + 288 :].any()
     for name in ("tail", "cusum"):
         assert (scored.scores[name]["late"].iloc[: first + 188] == 0).all()
+
+
+def test_an_incident_is_over_only_after_merge_gap_quiet_buckets_at_every_cut():
+    # A long outage whose shoulder is not elevated against its own local level, then one
+    # high bucket: at every cut inside the gap, no second incident is raised that the
+    # whole run would merge into the first.
+    bucket = pd.Timedelta("5min")
+    rng = np.random.default_rng(2)
+    n, day = 288 * 4, 288 * 3
+    y = rng.poisson(2.0, n).astype(float)
+    y[day + 108 : day + 144] = 4    # 09:00-12:00 at 2x raises the local level
+    y[day + 144 : day + 192] = 16   # 12:00-16:00 the outage
+    y[day + 192 : day + 202] = 6    # 16:00-16:50 a shoulder at 3x
+    y[day + 202] = 16               # 16:50 one clearly high bucket
+    counts = pd.DataFrame({"p": y}, index=pd.date_range("2026-01-05", periods=n,
+                                                         freq=bucket, tz="UTC"))
+    whole = _raised(counts)
+    for stop in range(day + 192, day + 216):
+        end_of_cut = counts.index[stop - 1] + bucket
+        pd.testing.assert_frame_equal(_raised(counts, until=end_of_cut),
+                                      _raised(counts.iloc[:stop]), obj=f"cut {end_of_cut}")
+    assert len(whole) >= 1

@@ -9,6 +9,7 @@ import pytest
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import analyze, find_incidents, product_status, score_reports
 from spikes.errors import SpikesInputError
+from spikes.model import ReportData
 from tests.conftest import as_data, diurnal_counts
 
 
@@ -116,3 +117,25 @@ def test_live_warm_up_raises_nothing_in_the_first_day() -> None:
     assert live["alerted_at"].iloc[0] > live["onset"].iloc[0]
     hindsight = analyze(as_data(counts), RETRO).incidents
     assert len(hindsight) == 2 and hindsight["alerted_at"].isna().all()
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda c: c.drop(c.index[100:172]), r"not a regular grid of 5min: .* follows"),
+    (lambda c: c.iloc[:, []], "no product"),
+    (lambda c: pd.concat([c, c], axis=1), "'A' has more than one column"),
+    (lambda c: c.tz_localize(None), "UTC DatetimeIndex"),
+])
+def test_counts_that_are_not_a_regular_utc_grid_are_refused(change, message) -> None:
+    counts = change(_poisson(2, columns=("A",)))
+    with pytest.raises(SpikesInputError, match=message):
+        analyze(as_data(counts))
+
+
+def test_live_detection_needs_a_bucket_that_divides_a_day() -> None:
+    index = pd.date_range("2026-01-05", periods=600, freq="7min", tz="UTC")
+    counts = pd.DataFrame({"A": np.random.default_rng(1).poisson(5, 600).astype(float)},
+                          index=index)
+    data = ReportData(counts=counts, bucket=pd.Timedelta("7min"))
+    with pytest.raises(SpikesInputError, match="must divide a day .* not 7min"):
+        analyze(data)
+    assert analyze(data, RETRO).baseline.method == "rolling"

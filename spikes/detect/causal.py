@@ -50,6 +50,11 @@ PENDING_QUIET = pd.Timedelta(minutes=15)
 SCAN = 2048
 
 
+def warmup_buckets(bucket: pd.Timedelta) -> int:
+    """Buckets of :data:`WARMUP` (at least one)."""
+    return max(int(np.ceil(WARMUP / pd.Timedelta(bucket))), 1)
+
+
 def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConfig,
                    bucket: pd.Timedelta, day_starts: np.ndarray,
                    history_from: int = 0) -> np.ndarray:
@@ -168,7 +173,7 @@ def live_incident_rows(
     if not seen.any():
         return []
     first_seen = int(np.argmax(seen))
-    earliest = first_seen + max(int(np.ceil(WARMUP / bucket)), 1)
+    earliest = first_seen + warmup_buckets(bucket)
     search = int(pd.Timedelta(config.onset_search) / bucket)
     gap = int(pd.Timedelta(config.merge_gap) / bucket)
     reach = int(pd.Timedelta(hours=3) / bucket)
@@ -280,7 +285,11 @@ def live_incident_rows(
         record["alerted_at"] = index[raised] + bucket
         records.append(record)
         previous.append(stretch)
-        pos = end + 1
+        # The incident is over only once `gap` quiet buckets have followed its last
+        # elevated one: until then a rise is its aftershock, not a new incident (and when
+        # the data stop sooner, it is still open). Searching on from its last elevated
+        # bucket would let a cut of the data raise an incident a longer run merges.
+        pos = end + gap + 1
         reset[0] = pos
     return records
 

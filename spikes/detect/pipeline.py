@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 from tqdm.auto import tqdm
 
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.baseline import Baseline, fit_baseline
-from spikes.detect.causal import WARMUP, live_incident_rows, threshold_path
+from spikes.detect.causal import live_incident_rows, threshold_path, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
@@ -143,6 +144,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     """
     config = config or DetectionConfig()
     _check_counts(data)
+    _check_grid(data, config)
     groups: dict[tuple, list[str]] = {}
     for product in data.counts.columns:
         own = config.for_product(str(product))
@@ -194,6 +196,44 @@ def _check_counts(data: ReportData) -> None:
             f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
             f"{values[row, col]!r} (expected a finite count >= 0)"
         )
+
+
+def _check_grid(data: ReportData, config: DetectionConfig) -> None:
+    """The counts must be one regular UTC grid of ``data.bucket`` with unique products
+    (what :func:`spikes.io.buckets.load_reports` gives): a missing row would shift every
+    later day of the seasonal baseline. Live detection also needs a bucket that divides
+    a day (it compares each bucket with the same time of day on earlier days)."""
+    counts, bucket = data.counts, pd.Timedelta(data.bucket)
+    if counts.shape[1] == 0:
+        raise SpikesInputError("the data hold no product (no column of counts)")
+    duplicated = counts.columns[counts.columns.duplicated()]
+    if len(duplicated):
+        raise SpikesInputError(
+            f"product {str(duplicated[0])!r} has more than one column of counts")
+    index = counts.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or str(index.tz) != "UTC":
+        raise SpikesInputError("the counts need a UTC DatetimeIndex (bucket start times); "
+                               "spikes.io.buckets.load_reports makes one")
+    if bucket <= pd.Timedelta(0):
+        raise SpikesInputError(f"the bucket must be a positive duration, not {bucket}")
+    # In the index's own unit (years past 2262 do not fit nanoseconds).
+    steps = np.diff(index.asi8)
+    wrong = np.flatnonzero(steps != bucket // pd.Timedelta(1, unit=index.unit))
+    size = to_offset(bucket).freqstr
+    if len(wrong):
+        i = int(wrong[0])
+        raise SpikesInputError(
+            f"the counts are not a regular grid of {size}: {index[i + 1]} follows "
+            f"{index[i]} (give every bucket a row, NaN where there is no data; "
+            "spikes.io.buckets.load_reports does)")
+    day = pd.Timedelta(days=1)
+    if (any(config.for_product(str(p)).mode == "causal" for p in counts.columns)
+            and (bucket > day or day.value % bucket.value)):
+        raise SpikesInputError(
+            f"live detection compares each bucket with the same time of day on earlier "
+            f"days, so the bucket must divide a day (1, 5, 10, 15, 30 min, 1 h, 1 day, "
+            f"...), not {size}: re-bucket the data (--bucket) or detect with "
+            "hindsight (--retrospective)")
 
 
 def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
@@ -464,7 +504,7 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
         detectors = scored.detectors[product]
         scores = {name: score_arrays[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(y_all[:, j]))
-        after_warmup = int(seen[0]) + int(WARMUP / data.bucket) if len(seen) else 0
+        after_warmup = int(seen[0]) + warmup_buckets(data.bucket) if len(seen) else 0
         thresholds = {name: threshold_path(det, scores[name], own, data.bucket, day_starts,
                                            history_from=after_warmup)
                       for name, det in detectors.items()}
