@@ -109,3 +109,16 @@ def test_chance_matches_chains_of_random_onsets() -> None:
                         "15min")[0]
     assert 0.2 < predicted < 0.8  # a discriminating case
     assert abs(hits / runs - predicted) < 0.1
+
+
+def test_live_event_ids_follow_the_order_events_were_raised():
+    at = lambda s: pd.Timestamp(f"2026-01-08 {s}", tz="UTC")  # noqa: E731
+    live = pd.DataFrame({"product": ["A", "B"], "onset": [at("10:30"), at("10:00")],
+                         "alerted_at": [at("10:35"), at("10:45")]})
+    announced = assign_events(live[live["alerted_at"] <= at("10:40")], "15min")
+    later = assign_events(live, "15min").set_index("product")
+    # A was announced as E0001 at 10:35; B, raised later with an earlier onset, is E0002.
+    assert announced["event_id"].tolist() == ["E0001"]
+    assert later.loc["A", "event_id"] == "E0001" and later.loc["B", "event_id"] == "E0002"
+    hindsight = assign_events(live.drop(columns="alerted_at"), "15min").set_index("product")
+    assert hindsight.loc["B", "event_id"] == "E0001"  # retrospective: by onset

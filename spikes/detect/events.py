@@ -30,7 +30,8 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
     reaction of products failing one after another minutes apart is one event), unless
     its product already has an incident in that event: a product's next incident is a
     new event. Events are numbered ``E0001``, ``E0002``... in order of their first
-    onset.
+    onset; live incidents (with ``alerted_at``) in the order their events were first
+    raised, so that the ids already announced do not change.
 
     Parameters
     ----------
@@ -49,13 +50,21 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
         out["event_id"] = pd.Series(dtype="object")
         return out[[c for c in INCIDENT_COLUMNS if c in out.columns]]
     apart = (out["onset"].diff() > pd.Timedelta(window)).to_numpy()
-    number, members, ids = 0, set(), []
+    number, members, groups = 0, set(), []
     for far, product in zip(apart, out["product"], strict=True):
-        if far or product in members or not ids:
+        if far or product in members or not groups:
             number, members = number + 1, set()
         members.add(product)
-        ids.append(f"E{number:04d}")
-    out["event_id"] = ids
+        groups.append(number)
+    group = pd.Series(groups, index=out.index)
+    if "alerted_at" in out and out["alerted_at"].notna().any():
+        # Live incidents: events are numbered in the order they were first raised, so
+        # that an incident raised later with an earlier onset (a slow rise) does not
+        # renumber events already announced.
+        first = out["alerted_at"].groupby(group).min()
+        order = first.sort_values(kind="stable").index
+        group = group.map({g: i + 1 for i, g in enumerate(order)})
+    out["event_id"] = [f"E{g:04d}" for g in group]
     return out
 
 
