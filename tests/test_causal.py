@@ -162,3 +162,22 @@ def test_an_incident_is_over_only_after_merge_gap_quiet_buckets_at_every_cut():
         pd.testing.assert_frame_equal(_raised(counts, until=end_of_cut),
                                       _raised(counts.iloc[:stop]), obj=f"cut {end_of_cut}")
     assert len(whole) >= 1
+
+
+def test_an_outage_on_a_late_products_first_day_is_masked_like_day_zeros():
+    bucket = pd.Timedelta("5min")
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-05", periods=288 * 5, freq=bucket, tz="UTC")
+    counts = pd.DataFrame(rng.poisson(20, (len(index), 2)).astype(float), index=index,
+                          columns=["from_day0", "from_day2"])
+    counts.iloc[: 2 * 288, 1] = np.nan  # the second product starts on day 2
+    for j, first_day in ((0, 0), (1, 2)):
+        start = first_day * 288 + 120  # 10:00-12:00 of its first day: 10x
+        counts.iloc[start : start + 24, j] = 200.0
+        nxt = start + 288  # the same hours the next day: 3x
+        counts.iloc[nxt : nxt + 24, j] = rng.poisson(60, 24).astype(float)
+    analysis = analyze(as_data(counts))
+    for j, first_day in ((0, 0), (1, 2)):
+        nxt = (first_day + 1) * 288 + 120
+        assert analysis.baseline.expected.iloc[nxt : nxt + 24, j].mean() < 30
+    assert sorted(analysis.incidents["product"]) == ["from_day0", "from_day2"]

@@ -281,6 +281,7 @@ class _SeasonalFit:
         # Per day: normal reports and what the unscaled all-days pool expected of them.
         level_y = np.zeros((self.n_days, p))
         level_m = np.zeros((self.n_days, p))
+        had_data = np.zeros(p, dtype=bool)  # products with data on an earlier day
         block_stats: list[np.ndarray] = []
         for day in range(self.n_days):
             rows = self.rows(day)
@@ -305,6 +306,7 @@ class _SeasonalFit:
                 normal[rows] = keep_c
                 mu[rows], alpha[rows], inflation[rows] = mu_d, alpha_d, infl_d
                 self._noise(day, yd, mu_c, keep_c, alpha_c, excess_sum, musq_sum, block_stats)
+                had_data |= observed[rows].any(axis=0)
                 continue
             else:
                 raw_d = self._pooled(y, normal, pool, rows, cache)
@@ -333,10 +335,37 @@ class _SeasonalFit:
             level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
             level_m[day] = np.where(use, raw_d, 0.0).sum(axis=0)
             self._noise(day, yd, mu_d, keep, alpha_d, excess_sum, musq_sum, block_stats)
+            fresh = np.flatnonzero(~had_data & observed[rows].any(axis=0))
+            if len(fresh):
+                # Products whose data start today: today is their warm-up, as the first
+                # day is everyone's (their pools are empty, so nothing would be masked).
+                self._warm_up_columns(day, rows, yd, fresh, normal, excess_sum, musq_sum,
+                                      block_stats, level_y, level_m)
+            had_data |= observed[rows].any(axis=0)
             # Contributions of days that no later day pools any more are dropped.
             for key in [k for k in cache if k[0] < day - max(self.days, 2 * self.reach[False])]:
                 del cache[key]
         return mu, normal, alpha, inflation, learning
+
+    def _warm_up_columns(self, day: int, rows: slice, yd: np.ndarray, cols: np.ndarray,
+                         normal: np.ndarray, excess_sum: np.ndarray, musq_sum: np.ndarray,
+                         block_stats: list[np.ndarray], level_y: np.ndarray,
+                         level_m: np.ndarray) -> None:
+        """The day's masks and noise of the products `cols` from a centred fit of the day
+        (their first day of data), as for everyone's first day."""
+        sub = yd[:, cols]
+        mu_c, keep_c, alpha_c = _centred_fit(sub, self.warm, self.block)
+        normal[rows.start : rows.stop, cols] = keep_c
+        resid = sub - mu_c
+        use = keep_c & ~np.isnan(mu_c)
+        excess_sum[day, cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
+        musq_sum[day, cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
+        var = np.maximum(mu_c, MIN_MEAN) + alpha_c[None, :] * np.square(mu_c)
+        stats = _block_squares(resid, var, use, self.block)
+        if len(stats):
+            block_stats[-1][:, cols] = stats
+        level_y[day, cols] = 0.0
+        level_m[day, cols] = 0.0
 
     def _noise(self, day: int, yd: np.ndarray, mu_d: np.ndarray, keep: np.ndarray,
                alpha_d: np.ndarray, excess_sum: np.ndarray, musq_sum: np.ndarray,
