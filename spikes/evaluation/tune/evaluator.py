@@ -60,7 +60,43 @@ def _typed_incidents(incidents: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-class Evaluator:
+class ScoreCache:
+    """The scores of one data set per score setting (see
+    :func:`spikes.detect.pipeline.score_reports`), computed on first use, and the
+    detector's and scorer's functions: what every trial of a search shares.
+
+    Parameters
+    ----------
+    scored : Scored
+        The reports scored with one configuration.
+    """
+
+    def __init__(self, scored: Scored) -> None:
+        from spikes.detect.pipeline import find_incidents, score_reports
+        from spikes.evaluation.evaluate import evaluate
+
+        self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
+        self.data = scored.data
+        self._scored = {score_signature(scored.config): scored}
+
+    def scored_for(self, config: DetectionConfig) -> Scored:
+        """The scores of `config`'s score settings (computed on first use).
+
+        Parameters
+        ----------
+        config : DetectionConfig
+
+        Returns
+        -------
+        Scored
+        """
+        key = score_signature(config)
+        if key not in self._scored:
+            self._scored[key] = self._score(self.data, config)
+        return self._scored[key]
+
+
+class Evaluator(ScoreCache):
     """Scores (cached per score setting), split labels and product-weeks of one run.
 
     Parameters
@@ -86,35 +122,14 @@ class Evaluator:
     """
 
     def __init__(self, scored: Scored, labels: pd.DataFrame, split: TimeSplit) -> None:
-        from spikes.detect.pipeline import find_incidents, score_reports
-        from spikes.evaluation.evaluate import evaluate
-
-        self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
-        self.data = scored.data
+        super().__init__(scored)
         self.split = split
-        self._scored = {score_signature(scored.config): scored}
         in_train = split.which(labels["onset"])
         self.labels_train = labels[in_train].reset_index(drop=True)
         self.labels_val = labels[~in_train].reset_index(drop=True)
         counts, bucket = self.data.counts, self.data.bucket
         self.weeks_train = slice_product_weeks(counts, bucket, split.start, split.split)
         self.weeks_val = slice_product_weeks(counts, bucket, split.split, split.end)
-
-    def scored_for(self, config: DetectionConfig) -> Scored:
-        """The scores of `config`'s score settings (computed on first use).
-
-        Parameters
-        ----------
-        config : DetectionConfig
-
-        Returns
-        -------
-        Scored
-        """
-        key = score_signature(config)
-        if key not in self._scored:
-            self._scored[key] = self._score(self.data, config)
-        return self._scored[key]
 
     def incidents(self, config: DetectionConfig, products: Sequence[str] | None = None
                   ) -> pd.DataFrame:

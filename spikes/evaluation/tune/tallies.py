@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
-from spikes.evaluation.tune.evaluator import score_signature
+from spikes.evaluation.tune.evaluator import ScoreCache
 from spikes.evaluation.tune.split import Folds
 
 if TYPE_CHECKING:  # the pipeline (scipy) is imported on use: `spikes --help` stays quick
@@ -48,7 +48,7 @@ class Tally:
     alert_delay_median_min: float
 
 
-class TrialSet:
+class TrialSet(ScoreCache):
     """Scores (cached per score setting), units, labels and product-weeks of one search.
 
     Parameters
@@ -72,13 +72,8 @@ class TrialSet:
     """
 
     def __init__(self, scored: Scored, labels: pd.DataFrame, folds: Folds) -> None:
-        from spikes.detect.pipeline import find_incidents, score_reports
-        from spikes.evaluation.evaluate import evaluate
-
-        self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
-        self.data = scored.data
+        super().__init__(scored)
         self.folds = folds
-        self._scored = {score_signature(scored.config): scored}
         self._incidents: dict[tuple, pd.DataFrame] = {}
         products = [str(p) for p in self.data.counts.columns]
         self._product_pos = {p: i for i, p in enumerate(products)}
@@ -125,13 +120,6 @@ class TrialSet:
         return keep
 
     # --- trials -------------------------------------------------------------------------
-    def scored_for(self, config: DetectionConfig) -> Scored:
-        """The scores of `config`'s score settings (computed on first use)."""
-        key = score_signature(config)
-        if key not in self._scored:
-            self._scored[key] = self._score(self.data, config)
-        return self._scored[key]
-
     def incidents(self, config: DetectionConfig) -> pd.DataFrame:
         """Incidents of `config` over the whole series (``product, onset, alerted_at``),
         cached by configuration."""
