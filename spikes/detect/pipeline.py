@@ -447,15 +447,15 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
                       show: bool) -> list[dict[str, object]]:
     """Incident records (dicts, without event ids) of the products `wanted`."""
     data = scored.data
+    position = {str(c): i for i, c in enumerate(data.counts.columns)}
+    if scored.baseline.causal:
+        return _live_records(scored, config, wanted, show, position)
     mu_all = scored.baseline.expected.to_numpy(dtype=float)
     y_all = data.counts.to_numpy(dtype=float)
     score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
     alpha_all = scored.baseline.dispersion.to_numpy(dtype=float)
     inflation = scored.baseline.inflation
     inflation_all = np.ones(len(alpha_all)) if inflation is None else inflation.to_numpy(float)
-    position = {str(c): i for i, c in enumerate(data.counts.columns)}
-    if scored.baseline.causal:
-        return _live_records(scored, config, wanted, show, position)
     rows: list[dict[str, object]] = []
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
