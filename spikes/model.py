@@ -155,7 +155,17 @@ INCIDENT_DTYPES: dict[str, str] = {
     "detectors": "object",
     "ongoing": "bool",
     "event_id": "object",
+    "why": "object",
+    "known_event": "object",
+    "official_at": "datetime64[us, UTC]",
+    "lead_minutes": "float64",
 }
+
+#: Columns added to incidents after events are assigned (:func:`annotate_defaults`):
+#: the reason in words (``why``), the known-event calendar window an incident lies in
+#: (``known_event``, empty when none), and the lead over the vendor's status page
+#: (``official_at``, ``lead_minutes``; missing without a status feed or match).
+ANNOTATION_COLUMNS = ("why", "known_event", "official_at", "lead_minutes")
 
 
 def empty_incidents() -> pd.DataFrame:
@@ -177,4 +187,19 @@ INCIDENT_COLUMNS = [
     "detectors",
     "ongoing",
     "event_id",
+    "why",
+    "known_event",
+    "official_at",
+    "lead_minutes",
 ]
+
+
+def annotate_defaults(incidents: pd.DataFrame) -> pd.DataFrame:
+    """`incidents` with every :data:`ANNOTATION_COLUMNS` column, empty where missing."""
+    out = incidents.copy()
+    defaults = {"why": "", "known_event": "", "official_at": pd.NaT, "lead_minutes": np.nan}
+    for column in ANNOTATION_COLUMNS:
+        if column not in out:
+            out[column] = pd.Series([defaults[column]] * len(out), index=out.index,
+                                    dtype=INCIDENT_DTYPES[column])
+    return out

@@ -25,9 +25,16 @@ from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
+from spikes.detect.reasons import add_reasons
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
-from spikes.model import INCIDENT_DTYPES, ReportData, empty_incidents
+from spikes.model import (
+    ANNOTATION_COLUMNS,
+    INCIDENT_DTYPES,
+    ReportData,
+    annotate_defaults,
+    empty_incidents,
+)
 
 if TYPE_CHECKING:
     from spikes.engine.base import Engine
@@ -329,8 +336,9 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     wanted = known if products is None else _known_products(products, known)
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     if engine is None and min(int(jobs), len(wanted) // MIN_PRODUCTS_PER_JOB) <= 1:
-        return incidents_with_events([incident_table(
-            _incident_records(scored, config, wanted, show))], config)
+        table = incident_table(_incident_records(scored, config, wanted, show))
+        return incidents_with_events([add_reasons(table, scored.data, scored.baseline)],
+                                     config)
     owned = engine is None or isinstance(engine, str)
     runner = make_engine(engine or "local", jobs=jobs) if owned else engine
     try:
@@ -346,8 +354,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
 
 def scored_partition_incidents(scored: Scored, config: DetectionConfig) -> pd.DataFrame:
     """Incidents (no event ids) of every product of an already-scored partition: what the
-    engine's workers run for :func:`find_incidents`."""
-    return incident_table(_incident_records(scored, config, scored.data.products, False))
+    engine's workers run for :func:`find_incidents`, with each incident's ``why``
+    (:func:`spikes.detect.reasons.add_reasons`)."""
+    table = incident_table(_incident_records(scored, config, scored.data.products, False))
+    return add_reasons(table, scored.data, scored.baseline)
 
 
 def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
@@ -381,11 +391,12 @@ def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
 def incident_table(rows: list[dict[str, object]]) -> pd.DataFrame:
     """Incident records as a typed table, without event ids."""
     if not rows:
-        return empty_incidents().drop(columns="event_id")
+        return empty_incidents().drop(columns=["event_id", *ANNOTATION_COLUMNS])
     incidents = pd.DataFrame(rows)
     # All NaT (a retrospective run) makes a naive column: give it its zone first.
     incidents["alerted_at"] = pd.to_datetime(incidents["alerted_at"], utc=True)
-    return incidents.astype({c: t for c, t in INCIDENT_DTYPES.items() if c != "event_id"})
+    later = {"event_id", *ANNOTATION_COLUMNS}
+    return incidents.astype({c: t for c, t in INCIDENT_DTYPES.items() if c not in later})
 
 
 def incidents_with_events(tables: Sequence[pd.DataFrame],
@@ -396,7 +407,7 @@ def incidents_with_events(tables: Sequence[pd.DataFrame],
     if not parts:
         return empty_incidents()
     incidents = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    return assign_events(incidents, config.event_window)
+    return annotate_defaults(assign_events(incidents, config.event_window))
 
 
 def select_products(scored: Scored, products: Sequence[str]) -> Scored:
