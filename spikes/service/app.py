@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from spikes.errors import SpikesInputError
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
-from spikes.service.models import Accepted, Batch, batch_frame
+from spikes.service.models import PRINTABLE_MESSAGE, Accepted, Batch, batch_frame
 from spikes.service.store import Store, batch_from_raw
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
@@ -290,7 +290,9 @@ def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
         loc = list(error["loc"])
         row = loc[1] if len(loc) > 1 and loc[0] == "reports" and isinstance(loc[1], int) else None
         field = ".".join(str(p) for p in (loc[2:] if row is not None else loc)) or None
-        out.append({"row": row, "field": field, "message": error["msg"]})
+        message = (PRINTABLE_MESSAGE if error["type"] == "string_pattern_mismatch"
+                   else error["msg"])
+        out.append({"row": row, "field": field, "message": message})
     return out
 
 

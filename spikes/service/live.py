@@ -28,6 +28,7 @@ from spikes.config import DetectionConfig
 from spikes.detect.pipeline import Analysis, analyze, product_status
 from spikes.io.buckets import to_buckets
 from spikes.model import RawReports
+from spikes.service.commit import GroupCommit
 from spikes.service.store import AppendResult, Store
 
 __all__ = ["Counters", "LiveDetector"]
@@ -85,6 +86,7 @@ class LiveDetector:
         self.lateness = self.bucket if lateness is None else pd.Timedelta(lateness)
         self.config = config or DetectionConfig()
         self.counters = Counters()
+        self._commit = GroupCommit(store, self.bucket)
         self.analysis: Analysis | None = None
         self._detect_lock = threading.Lock()
         self._wake = threading.Event()
@@ -120,7 +122,9 @@ class LiveDetector:
 
     # -- closing ------------------------------------------------------------------------
     def ingest(self, batch: pd.DataFrame, batch_id: str) -> AppendResult:
-        """Append a batch (acknowledged after its commit), then close buckets it ends.
+        """Append a batch (acknowledged after its commit, which batches arriving at the
+        same time share: :class:`spikes.service.commit.GroupCommit`), then close buckets
+        it ends.
 
         Parameters
         ----------
@@ -133,7 +137,7 @@ class LiveDetector:
         -------
         AppendResult
         """
-        result = self.store.append(batch, batch_id, bucket=self.bucket)
+        result = self._commit.submit(batch, batch_id)
         self.counters.add(result)
         watermark = self.store.watermark
         if watermark is not None:

@@ -26,6 +26,7 @@ Tables
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Store:
         self._lock = threading.RLock()
         with self._lock:
             self._conn.execute(_SCHEMA)
+            self._load_meta()
 
     def close(self) -> None:
         """Close the connection (checkpointing the write-ahead log)."""
@@ -102,14 +104,33 @@ class Store:
             self._conn.close()
 
     # -- meta -------------------------------------------------------------------------
+    def _load_meta(self) -> None:
+        """Read ``closed_end`` and ``watermark`` into memory (this connection is the
+        file's only writer, so they change only through it)."""
+        self._cached: dict[str, pd.Timestamp | None] = {}
+        for key in ("closed_end", "watermark"):
+            rows = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+            self._cached[key] = (None if not rows
+                                 else pd.Timestamp(rows[0][0], unit="us", tz="UTC"))
+
     def _meta(self, key: str) -> pd.Timestamp | None:
-        rows = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
-        return None if not rows else pd.Timestamp(rows[0][0], unit="us", tz="UTC")
+        return self._cached[key]
 
     def _set_meta(self, key: str, value: pd.Timestamp) -> None:
+        """Write a meta value inside the caller's transaction; the cache follows on commit
+        (see :meth:`_commit`)."""
         self._conn.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, _micros(value)])
+        self._staged[key] = value
+
+    def _begin(self) -> None:
+        self._staged: dict[str, pd.Timestamp] = {}
+        self._conn.execute("BEGIN TRANSACTION")
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+        self._cached.update(self._staged)
 
     @property
     def closed_end(self) -> pd.Timestamp | None:
@@ -140,7 +161,13 @@ class Store:
             current = self._meta("closed_end")
             if current is not None and end <= current:
                 return False
-            self._set_meta("closed_end", end)
+            self._begin()
+            try:
+                self._set_meta("closed_end", end)
+                self._commit()
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
             return True
 
     # -- reports ----------------------------------------------------------------------
@@ -165,45 +192,97 @@ class Store:
         -------
         AppendResult
         """
+        return self.append_many([(batch, batch_id)], received_at, bucket)[0]
+
+    def append_many(self, batches: Sequence[tuple[pd.DataFrame, str]],
+                    received_at: pd.Timestamp | None = None,
+                    bucket: pd.Timedelta | None = None) -> list[AppendResult]:
+        """Append several batches in one transaction (a group commit); return after it.
+
+        Each batch is judged as if the batches had been appended one after the other in
+        the order given: a batch id already stored, or given earlier in the group, stores
+        nothing; a report id already stored, or earlier in the group, is a duplicate.
+        Committing many batches at once spreads the cost of the commit over them.
+
+        Parameters
+        ----------
+        batches : sequence of (pd.DataFrame, str)
+            Each batch (as for :meth:`append`) with its id.
+        received_at : pd.Timestamp, optional
+            Arrival time (now by default).
+        bucket : pd.Timedelta, optional
+            Bucket size, to mark reports of closed buckets as late.
+
+        Returns
+        -------
+        list of AppendResult
+            One per batch, in order.
+        """
         received_at = received_at or pd.Timestamp.now(tz="UTC")
-        frame = _normalised(batch)
+        arrived = received_at.tz_convert("UTC").tz_localize(None)
+        frames = [_normalised(batch) for batch, _ in batches]
+        ids = [batch_id for _, batch_id in batches]
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
+            self._begin()
             try:
-                if conn.execute("SELECT 1 FROM batches WHERE batch_id = ?",
-                                [batch_id]).fetchall():
-                    conn.execute("ROLLBACK")
-                    return AppendResult(0, len(frame), 0)
-                frame, repeated = self._new_reports(frame)
-                closed = self._meta("closed_end")
-                late = np.zeros(len(frame), dtype=bool)
-                if closed is not None and bucket is not None and len(frame):
-                    starts = frame["timestamp"].dt.floor(bucket)
-                    late = (starts < closed.tz_localize(None)).to_numpy()
-                frame["batch_id"] = batch_id
-                frame["received_at"] = received_at.tz_convert("UTC").tz_localize(None)
-                frame["late"] = late
-                conn.register("_batch", frame)
-                conn.execute("INSERT INTO reports SELECT product, timestamp, count, region, "
-                             "category, report_id, batch_id, received_at, late FROM _batch")
-                conn.execute("INSERT INTO report_ids SELECT DISTINCT report_id FROM _batch "
-                             "WHERE report_id IS NOT NULL")
-                conn.unregister("_batch")
-                result = AppendResult(len(frame), repeated, int(late.sum()))
-                conn.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
-                             [batch_id, received_at.tz_convert("UTC").tz_localize(None),
-                              result.accepted, result.duplicates, result.late])
-                if len(frame):
-                    newest = frame["timestamp"].max().tz_localize("UTC")
-                    old = self._meta("watermark")
-                    if old is None or newest > old:
-                        self._set_meta("watermark", newest)
-                conn.execute("COMMIT")
+                conn.register("_ids", pd.DataFrame({"batch_id": pd.Series(ids, dtype=object)}))
+                stored = {row[0] for row in conn.execute(
+                    "SELECT b.batch_id FROM batches b JOIN _ids i ON b.batch_id = i.batch_id"
+                ).fetchall()}
+                conn.unregister("_ids")
+                fresh, seen = [], set(stored)
+                for batch_id in ids:
+                    fresh.append(batch_id not in seen)
+                    seen.add(batch_id)
+                taken = [frame.assign(_k=k) for k, frame in enumerate(frames) if fresh[k]]
+                results = [AppendResult(0, len(frame), 0) for frame in frames]
+                if taken:
+                    rows = taken[0] if len(taken) == 1 else pd.concat(taken, ignore_index=True)
+                    rows, _ = self._new_reports(rows)
+                    closed = self._meta("closed_end")
+                    late = np.zeros(len(rows), dtype=bool)
+                    if closed is not None and bucket is not None and len(rows):
+                        starts = rows["timestamp"].dt.floor(bucket)
+                        late = (starts < closed.tz_localize(None)).to_numpy()
+                    rows["batch_id"] = np.asarray(ids, dtype=object)[rows["_k"].to_numpy()]
+                    rows["received_at"] = arrived
+                    rows["late"] = late
+                    kept = np.bincount(rows["_k"].to_numpy(), minlength=len(frames))
+                    n_late = np.bincount(rows["_k"].to_numpy(), weights=late.astype(float),
+                                         minlength=len(frames))
+                    for k, frame in enumerate(frames):
+                        if fresh[k]:
+                            results[k] = AppendResult(int(kept[k]), len(frame) - int(kept[k]),
+                                                      int(n_late[k]))
+                    conn.register("_batch", rows)
+                    conn.execute("INSERT INTO reports SELECT product, timestamp, count, region, "
+                                 "category, report_id, batch_id, received_at, late FROM _batch")
+                    conn.execute("INSERT INTO report_ids SELECT DISTINCT report_id FROM _batch "
+                                  "WHERE report_id IS NOT NULL")
+                    conn.unregister("_batch")
+                    accepted = pd.DataFrame({
+                        "batch_id": [ids[k] for k in range(len(ids)) if fresh[k]],
+                        "received_at": arrived,
+                        "accepted": [results[k].accepted for k in range(len(ids)) if fresh[k]],
+                        "duplicates": [results[k].duplicates for k in range(len(ids))
+                                       if fresh[k]],
+                        "late": [results[k].late for k in range(len(ids)) if fresh[k]],
+                    })
+                    conn.register("_accepted", accepted)
+                    conn.execute("INSERT INTO batches SELECT batch_id, received_at, accepted, "
+                                 "duplicates, late FROM _accepted")
+                    conn.unregister("_accepted")
+                    if len(rows):
+                        newest = rows["timestamp"].max().tz_localize("UTC")
+                        old = self._meta("watermark")
+                        if old is None or newest > old:
+                            self._set_meta("watermark", newest)
+                self._commit()
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return result
+        return results
 
     def _new_reports(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         """The reports of `frame` whose id is new (to the store and earlier in the batch)."""
@@ -304,19 +383,26 @@ def _naive(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _normalised(batch: pd.DataFrame) -> pd.DataFrame:
-    """The batch with naive UTC timestamps, float counts and object text columns."""
+    """The batch with naive UTC timestamps, float counts and object text columns (None
+    where missing)."""
     missing = [c for c in BATCH_COLUMNS if c not in batch.columns]
     if missing:
         raise ValueError(f"batch lacks columns {missing}")
-    batch = batch.reset_index(drop=True)
+    products = batch["product"].to_numpy(dtype=object)
+    if not all(type(v) is str for v in products):
+        products = batch["product"].astype(str).to_numpy(dtype=object)
     frame = pd.DataFrame({
-        "product": batch["product"].astype(str).to_numpy(dtype=object),
-        "timestamp": _utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us"),
-        "count": batch["count"].astype(float),
+        "product": products,
+        "timestamp": _utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us").to_numpy(),
+        "count": batch["count"].to_numpy(dtype=float),
     })
     for column in ("region", "category", "report_id"):
-        values = batch[column].astype(object)
-        frame[column] = values.where(values.notna(), None).to_numpy(dtype=object)
+        values = batch[column].to_numpy(dtype=object)
+        absent = pd.isna(values)
+        if absent.any():
+            values = values.copy()
+            values[absent] = None
+        frame[column] = values
     return frame
 
 
