@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import StatusFeedConfig
+from spikes.io.status_feed import find_components
 from spikes.model import INCIDENT_DTYPES, annotate_defaults
 
 __all__ = ["LeadSummary", "OfficialFeed", "add_lead", "component_products", "lead_summary",
@@ -210,7 +211,19 @@ class OfficialFeed:
     def annotate(self, incidents: pd.DataFrame,
                  as_of: pd.Timestamp | None = None) -> pd.DataFrame:
         """:func:`add_lead` of `incidents`, with the official incidents known at `as_of`."""
-        return add_lead(incidents, self.official, self.config, as_of=as_of)
+        return add_lead(incidents, self.named(incidents), self.config, as_of=as_of)
+
+    def match(self, incidents: pd.DataFrame,
+              as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+        """:func:`match_official` of `incidents`, with the official incidents known at
+        `as_of`."""
+        return match_official(incidents, self.named(incidents), self.config, as_of=as_of)
+
+    def named(self, incidents: pd.DataFrame) -> pd.DataFrame:
+        """The official incidents with the incidents' products also looked for in feed
+        entries (a live service learns its products as reports arrive)."""
+        names = sorted(set(map(str, incidents["product"]))) if len(incidents) else []
+        return find_components(self.official, names)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ Two shapes are read, told apart by their first character:
   incident's titles or summaries are its components. Feeds have no impact (empty).
 
 Both give one table, :data:`OFFICIAL_COLUMNS`, one row per official incident, sorted by
-``official_at``. Bad input stops with a :class:`~spikes.errors.SpikesInputError` naming
+``official_at``; a feed's rows keep their plain ``text``, so that names known only later
+(the products a live service has seen) can be looked for again
+(:func:`find_components`). Bad input stops with a :class:`~spikes.errors.SpikesInputError` naming
 the file, the incident or entry (0-based index) and the field.
 """
 
@@ -38,12 +40,13 @@ import pandas as pd
 
 from spikes.errors import SpikesInputError
 
-__all__ = ["OFFICIAL_COLUMNS", "empty_official", "parse_feed", "parse_statuspage",
-           "read_status_feed", "read_status_feeds"]
+__all__ = ["OFFICIAL_COLUMNS", "empty_official", "find_components", "parse_feed",
+           "parse_statuspage", "read_status_feed", "read_status_feeds"]
 
-#: Columns of the official incidents table.
+#: Columns of the official incidents table (``text``: the plain titles and summaries of
+#: a feed's incident, where its components were found; empty for Statuspage JSON).
 OFFICIAL_COLUMNS = ["source", "official_id", "title", "components", "official_at",
-                    "resolved_at", "impact"]
+                    "resolved_at", "impact", "text"]
 _TIME = "datetime64[us, UTC]"
 _EXPECTED = ("expected a Statuspage JSON document (/api/v2/incidents.json: "
              '{"page": {...}, "incidents": [...]}) or an Atom/RSS feed (history.atom, '
@@ -61,7 +64,8 @@ def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=OFFICIAL_COLUMNS)
     for column in ("official_at", "resolved_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype(_TIME)
-    for column in ("source", "official_id", "title", "impact", "components"):
+    frame["text"] = frame["text"].fillna("")
+    for column in ("source", "official_id", "title", "impact", "components", "text"):
         frame[column] = frame[column].astype(object)
     return frame.sort_values(["official_at", "source", "official_id"],
                              kind="stable").reset_index(drop=True)
@@ -127,7 +131,7 @@ def read_status_feed(path: str | Path, names: Sequence[str] = ()) -> pd.DataFram
     except OSError as exc:
         raise SpikesInputError(f"{name}: cannot read the status feed ({exc.strerror})") from None
     start = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if start == b"{":
+    if start in (b"{", b"["):
         try:
             document = json.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
@@ -219,6 +223,7 @@ def parse_statuspage(document: Any, source: str = "statuspage",
             "resolved_at": pd.NaT if resolved is None else _timestamp(
                 resolved, f"{where}, field 'resolved_at'"),
             "impact": impact or "",
+            "text": "",
         })
     return _table(rows)
 
@@ -313,8 +318,7 @@ def parse_feed(content: bytes, source: str = "feed", names: Sequence[str] = (),
             raise SpikesInputError(f"{where}: no published or updated time (expected one, "
                                    "e.g. <published>2026-01-22T19:38:00Z</published>)")
         groups.setdefault(key, []).append((i, entry, min(times), max(times)))
-    patterns = [(name, re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE))
-                for name in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+    patterns = _patterns(names)
     rows = []
     for key, entries in groups.items():
         entries.sort(key=lambda e: (e[2], e[0]))
@@ -330,16 +334,52 @@ def parse_feed(content: bytes, source: str = "feed", names: Sequence[str] = (),
             "official_at": entries[0][2],
             "resolved_at": max(resolved) if resolved else pd.NaT,
             "impact": "",
+            "text": words,
         })
     return _table(rows)
 
 
+def find_components(official: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """`official` with the `names` that appear as words in a feed incident's ``text``
+    added to its ``components`` (Statuspage rows, without text, are left as they are).
+
+    Parameters
+    ----------
+    official : pd.DataFrame
+        Official incidents (:data:`OFFICIAL_COLUMNS`).
+    names : sequence of str
+        Product or component names.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy.
+    """
+    out = official.copy()
+    if out.empty or "text" not in out:
+        return out
+    patterns = _patterns(names)
+    out["components"] = [
+        tuple(dict.fromkeys([*components, *(name for name, pattern in patterns
+                                            if text and pattern.search(text))]))
+        for components, text in zip(out["components"], out["text"], strict=True)]
+    return out
+
+
+def _patterns(names: Sequence[str]) -> list[tuple[str, re.Pattern[str]]]:
+    """A whole-word, case-insensitive pattern per distinct name."""
+    return [(name, re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE))
+            for name in dict.fromkeys(n.strip() for n in names if n and n.strip())]
+
+
 def _feed_time(entry: Any, field: str, where: str) -> pd.Timestamp | None:
     """An entry's ``published`` or ``updated`` time in UTC; None when absent."""
-    text = entry.get(field)
+    # dict.get: feedparser's own get maps a missing "updated" to "published" (with a
+    # deprecation warning); only the entry's own fields count here
+    text = dict.get(entry, field)
     if not text:
         return None
-    parsed = entry.get(f"{field}_parsed")
+    parsed = dict.get(entry, f"{field}_parsed")
     if parsed is None:
         raise SpikesInputError(f"{where}, field {field!r}: {text!r} is not a date (expected "
                                "RFC 3339 or RFC 822, e.g. 2026-01-22T19:38:00Z)")
