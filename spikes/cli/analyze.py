@@ -73,9 +73,10 @@ def add_status_feed_options(p: argparse.ArgumentParser, *, config_flag: bool = T
                            "from the onset (lead from onset, hindsight)" if config_flag else
                            "; without alerted_at (a retrospective run) it is from the onset, "
                            "in hindsight")
-                        + ". An official incident counts for the latest incident of its "
-                          "product that began up to 1 h after it, until 6 h after that "
-                          "incident's end")
+                        + ". An official incident counts for an incident of its product "
+                          "when published from 1 h before its onset to 6 h after its end "
+                          "(before and after of [status_feed]); in two such windows, for "
+                          "the later incident; of several, the earliest counts")
     p.add_argument("--status-config", metavar="TOML",
                    help="TOML file whose [status_feed] table maps status components to "
                         "products and sets the matching window (before, after)"
