@@ -3,6 +3,12 @@
 Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.gz`` (the
 environment variable ``SPIKES_DATA`` names another file on the server, for admins).
 
+Status pages: ``SPIKES_STATUS_FEED`` names vendors' incident histories on the server
+(Statuspage JSON or Atom/RSS, several separated by ``os.pathsep``) and
+``SPIKES_STATUS_CONFIG`` a TOML file with their ``[status_feed]`` table; incidents then
+show their lead over the status page. The bundled sample uses the sample feeds
+(``data/status_feed_sample.*``) unless ``SPIKES_STATUS_FEED`` is set.
+
 Views (tabs, rendered lazily: only the open one runs): Overview, Product, Events, Data, and
 Tuning once ``spikes.ui.tuning_view.render_tuning`` exists. A view is a function
 ``render(ctx: spikes.ui.dashboard.ViewContext) -> None`` listed in :func:`views`.
@@ -42,7 +48,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from spikes.config import MODES, DetectionConfig
+from spikes.config import MODES, DetectionConfig, load_status_feed_config
 from spikes.detect.pipeline import (
     SCORE_KEYS,
     Analysis,
@@ -52,14 +58,21 @@ from spikes.detect.pipeline import (
     score_reports,
 )
 from spikes.errors import SpikesInputError
+from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import load_reports
 from spikes.io.output import to_safe_csv
+from spikes.io.status_feed import read_status_feeds
 from spikes.model import ReportData
 from spikes.ui import dashboard as dash
 from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
+#: The sample status feeds of the bundled sample (used when SPIKES_STATUS_FEED is unset).
+SAMPLE_FEEDS = (str(ROOT / "data" / "status_feed_sample.json"),
+                str(ROOT / "data" / "status_feed_sample.atom"))
+SAMPLE_FEED_CONFIG = str(ROOT / "data" / "status_feed_sample.toml")
+FEED_ERROR_KEY = "spikes_feed_error"
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
@@ -113,6 +126,37 @@ def _analyze(digest: str, options: tuple[tuple[str, Any], ...],
     """Incidents, events and product status under the thresholds (the cheap step)."""
     analysis = rethreshold(_scored, _config)
     return analysis, product_status(analysis)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _status_feed(paths: tuple[str, ...], config: str | None, stamps: tuple[int, ...],
+                 names: tuple[str, ...]) -> OfficialFeed:
+    """The official incidents of the status feeds (cached on the files' modification
+    times and the names looked for in Atom/RSS entries)."""
+    settings = load_status_feed_config(config)
+    official = read_status_feeds(paths, [*names, *settings.components])
+    return OfficialFeed(official=official, config=settings)
+
+
+def status_feed(bundled: bool, products: list[str]) -> OfficialFeed | None:
+    """The status feeds of ``SPIKES_STATUS_FEED`` (``SPIKES_STATUS_CONFIG``), else the
+    sample feeds for the bundled sample, else None. A feed that cannot be read leaves
+    its error message in the session state."""
+    named = os.environ.get("SPIKES_STATUS_FEED", "")
+    if named.strip():
+        paths = tuple(p for p in named.split(os.pathsep) if p.strip())
+        config = os.environ.get("SPIKES_STATUS_CONFIG") or None
+    elif bundled and "SPIKES_DATA" not in os.environ:
+        paths, config = SAMPLE_FEEDS, SAMPLE_FEED_CONFIG
+    else:
+        return None
+    files = [*paths, *([config] if config else [])]
+    stamps = tuple(os.stat(p).st_mtime_ns if os.path.exists(p) else 0 for p in files)
+    try:
+        return _status_feed(paths, config, stamps, tuple(products))
+    except SpikesInputError as exc:
+        st.session_state[FEED_ERROR_KEY] = f"Status feed not used: {exc}"
+        return None
 
 
 # --- source and settings -----------------------------------------------------------------
@@ -327,6 +371,11 @@ def render_overview(ctx: dash.ViewContext) -> None:
                 f"Raised at ({ctx.tz})",
                 help="When a live run over the same data raised the current incident."),
             "last_onset": st.column_config.TextColumn(f"Last incident onset ({ctx.tz})"),
+            "last_lead": st.column_config.TextColumn(
+                "Status page",
+                help="The last incident's lead over the vendor's status page: +23 min = "
+                     "raised 23 minutes before the vendor first said something publicly "
+                     "(from the onset in retrospective mode, hindsight)."),
             "incidents": st.column_config.NumberColumn("Incidents", format="%d"),
         },
     )
@@ -400,6 +449,9 @@ def render_product(ctx: dash.ViewContext) -> None:
         st.info("No incident under the current thresholds.")
         return
     st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table")
+    if ctx.analysis.incidents["official_at"].notna().any():
+        st.caption(_LEAD_NOTE + (" Retrospective mode: the lead is from the onset "
+                                 "(hindsight)." if ctx.config.mode != "causal" else ""))
     incidents = analysis.incidents[analysis.incidents["product"] == product]
     incidents = incidents.sort_values("onset", ascending=False).reset_index(drop=True)
     in_range = incidents[(incidents["onset"] <= end) & (incidents["end"] >= start)]
@@ -425,6 +477,12 @@ def render_product(ctx: dash.ViewContext) -> None:
                                 config=PLOT_CONFIG, key=f"breakdown_{dimension}")
 
 
+_LEAD_NOTE = ("Status page: how much earlier the incident was raised than the vendor's "
+              "status page first said something publicly (+23 min: 23 minutes earlier; "
+              "empty: no official incident of the product from 1 h before the onset to "
+              "6 h after the end).")
+
+
 def render_events(ctx: dash.ViewContext) -> None:
     """Incidents of several products grouped into events, on a shared timeline."""
     analysis = ctx.analysis
@@ -435,7 +493,7 @@ def render_events(ctx: dash.ViewContext) -> None:
     multi = events[events["n_products"] > 1]
     st.caption(f"{len(events)} events, {len(multi)} of them across several products "
                f"(onsets within {analysis.config.event_window} of each other).")
-    table = dash.event_table(events, ctx.tz)
+    table = dash.event_table(events, ctx.tz, analysis.incidents)
     ids = list(table["event"])
     labels = {
         event: f"{event} · {onset} · {n} product(s) · first: {first}"
@@ -451,6 +509,8 @@ def render_events(ctx: dash.ViewContext) -> None:
     st.plotly_chart(dash.event_figure(analysis, event_id, ctx.tz), theme=None,
                     config=PLOT_CONFIG, key="event_chart")
     st.dataframe(members.drop(columns=["event"]), hide_index=True, key="event_members")
+    if (members["status page"] != "").any():
+        st.caption(_LEAD_NOTE)
     st.subheader("All events")
     st.dataframe(table, hide_index=True, key="event_table")
 
@@ -568,6 +628,9 @@ def main() -> None:
     scored = _score(source.digest, source.options, score_settings, data)
     analysis, status = _analyze(source.digest, source.options, score_settings,
                                 config.to_toml(), scored, config)
+    feed = status_feed(UPLOAD_KEY not in st.session_state, data.products)
+    if feed is not None:
+        analysis = dataclasses.replace(analysis, incidents=feed.annotate(analysis.incidents))
     st.session_state["_status"] = status
     ctx = dash.ViewContext(analysis=analysis, config=config, tz=tz, source=source.name,
                            key=source.digest[:16] + repr(source.options))
@@ -579,6 +642,8 @@ def main() -> None:
             f"{source.name}: {len(data.products)} products, {len(index):,} buckets of "
             f"{dash.duration_text(data.bucket)}, {len(analysis.incidents)} incidents in "
             f"{len(analysis.events)} events; times in {tz}."))
+    if st.session_state.get(FEED_ERROR_KEY):
+        st.error(dash.escape_markdown(st.session_state.pop(FEED_ERROR_KEY)))
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(dash.escape_markdown(error))

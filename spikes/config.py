@@ -28,6 +28,8 @@ WEEK = pd.Timedelta(days=7)
 GLOBAL_KEYS = ("event_window", "mode")
 #: Detection modes: live-grade (causal) or with hindsight (retrospective).
 MODES = ("causal", "retrospective")
+#: Tables of a configuration file read by their own parsers, not by DetectionConfig.
+OTHER_TABLES = ("status_feed",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,11 +186,12 @@ class DetectionConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> DetectionConfig:
         """Build from the parsed TOML document ``{"detection": {...}, "products": {...}}``."""
-        unknown_tables = set(data) - {"detection", "products"}
+        unknown_tables = set(data) - {"detection", "products"} - set(OTHER_TABLES)
         if unknown_tables:
             raise SpikesInputError(
                 f"{source}: unknown table(s) {sorted(unknown_tables)}; "
-                "expected [detection] and [products.NAME]"
+                "expected [detection], [products.NAME] and "
+                + ", ".join(f"[{name}]" for name in OTHER_TABLES)
             )
         detection = dict(data.get("detection", {}))
         known = {f.name for f in fields(cls)} - {"overrides"}
@@ -220,16 +223,117 @@ def load_config(path: str | Path | None) -> DetectionConfig:
     """
     if path is None:
         return DetectionConfig()
-    path = Path(path)
+    return DetectionConfig.from_dict(_read_toml(Path(path)), source=str(path))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusFeedConfig:
+    """How official status-page incidents are matched to incidents (the ``[status_feed]``
+    table of a configuration file; see :mod:`spikes.evaluation.lead`)::
+
+        [status_feed]
+        before = "1h"     # official incidents from onset - before ...
+        after = "6h"      # ... to end + after belong to an incident
+
+        [status_feed.components]          # status component -> product(s)
+        "Exchange Online" = ["Exchange Online", "Outlook"]
+        "Microsoft Defender XDR" = "Microsoft Defender"
+
+    Parameters
+    ----------
+    components : dict of str to tuple of str
+        The products each status component stands for. A component not listed maps to
+        the product of the same name (case-insensitive); a listed one only to the
+        products given (list its own name too to keep it).
+    before : str
+        How long before an incident's onset an official incident still counts (a vendor
+        that posts first gives a negative lead). Default "1h".
+    after : str
+        How long after an incident's end an official incident still counts: vendors
+        acknowledge late, sometimes only once the crowd signal is over. Default "6h".
+    """
+
+    components: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    before: str = "1h"
+    after: str = "6h"
+
+    def __post_init__(self) -> None:
+        for name in ("before", "after"):
+            value = getattr(self, name)
+            try:
+                delta = pd.Timedelta(value)
+            except (ValueError, TypeError):
+                delta = None
+            if delta is None or pd.isna(delta) or delta < pd.Timedelta(0):
+                raise SpikesInputError(
+                    f"config: status_feed.{name} = {value!r} is not a duration >= 0 "
+                    "(expected e.g. '1h', '30min')")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> StatusFeedConfig:
+        """Build from a parsed TOML document (only its ``[status_feed]`` table is read).
+
+        Raises
+        ------
+        SpikesInputError
+            Unknown keys, or values that are not durations, names or lists of names.
+        """
+        section = data.get("status_feed", {})
+        if not isinstance(section, dict):
+            raise SpikesInputError(f"{source}: status_feed should be a table")
+        unknown = set(section) - {"components", "before", "after"}
+        if unknown:
+            raise SpikesInputError(
+                f"{source}: unknown key(s) {sorted(unknown)} in [status_feed]; "
+                "known keys: ['after', 'before', 'components']")
+        for key in ("before", "after"):
+            if key in section and not isinstance(section[key], str):
+                raise SpikesInputError(f"{source}: status_feed.{key} should be a duration "
+                                       f"such as '1h', got {section[key]!r}")
+        raw = section.get("components", {})
+        if not isinstance(raw, dict):
+            raise SpikesInputError(f"{source}: status_feed.components should be a table "
+                                   "of component = product or [products]")
+        components: dict[str, tuple[str, ...]] = {}
+        for component, products in raw.items():
+            names = [products] if isinstance(products, str) else products
+            if (not isinstance(names, list) or not names
+                    or not all(isinstance(n, str) and n.strip() for n in names)):
+                raise SpikesInputError(
+                    f"{source}: status_feed.components.{component!r} should be a product "
+                    f"name or a list of product names, got {products!r}")
+            components[component.strip()] = tuple(n.strip() for n in names)
+        try:
+            return cls(components=components,
+                       **{k: section[k] for k in ("before", "after") if k in section})
+        except SpikesInputError as exc:
+            raise SpikesInputError(f"{source}: {exc}") from None
+
+
+def load_status_feed_config(path: str | Path | None) -> StatusFeedConfig:
+    """Read the ``[status_feed]`` table of a TOML configuration file; None gives the
+    defaults (every component maps to the product of its name, window 1 h before the
+    onset to 6 h after the end).
+
+    Raises
+    ------
+    SpikesInputError
+        If the file is missing, not TOML, or its ``[status_feed]`` table is invalid.
+    """
+    if path is None:
+        return StatusFeedConfig()
+    return StatusFeedConfig.from_dict(_read_toml(Path(path)), source=str(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpikesInputError(f"{path}: cannot read config file ({exc.strerror})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpikesInputError(f"{path}: not valid TOML ({exc})") from None
-    return DetectionConfig.from_dict(data, source=str(path))
 
 
 def _check_positive(cfg: DetectionConfig, name: str, minimum: float = 0.0,

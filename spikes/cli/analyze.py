@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -17,6 +18,7 @@ from spikes.detect.causal import WARMUP
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
     from spikes.engine.run import Detection
+    from spikes.evaluation.lead import OfficialFeed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +55,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="worker processes for many products (50+ each): of the local engine "
                         "or of a local Dask cluster (default 0: one per CPU core; 1 with the "
                         "local engine: none); unused with --scheduler; the result is the same")
+    add_status_feed_options(p)
     add_input_options(p)
     p.set_defaults(run=_run_analyze)
+
+
+def add_status_feed_options(p: argparse.ArgumentParser, *, config_flag: bool = True) -> None:
+    """``--status-feed`` (repeatable) and ``--status-config``; `config_flag`: the command
+    also has ``--config`` and ``--retrospective`` (``spikes analyze``)."""
+    p.add_argument("--status-feed", action="append", default=[], metavar="FILE",
+                   help="a vendor status page's incident history: Statuspage JSON "
+                        "(/api/v2/incidents.json) or an Atom/RSS feed (history.atom, "
+                        "history.rss); repeatable. Fills official_at (when the vendor first "
+                        "said something publicly) and lead_minutes = official_at - "
+                        "alerted_at (positive: spikes knew earlier)"
+                        + ("; with --retrospective there is no alerted_at and the lead is "
+                           "from the onset (lead from onset, hindsight)" if config_flag else
+                           "; without alerted_at (a retrospective run) it is from the onset, "
+                           "in hindsight")
+                        + ". An official incident counts for an incident of its product "
+                          "when published from 1 h before its onset to 6 h after its end "
+                          "(before and after of [status_feed]); in two such windows, for "
+                          "the later incident; of several, the earliest counts")
+    p.add_argument("--status-config", metavar="TOML",
+                   help="TOML file whose [status_feed] table maps status components to "
+                        "products and sets the matching window (before, after)"
+                        + ("; default: the [status_feed] table of --config" if config_flag
+                           else ""))
 
 
 def _jobs(text: str) -> int:
@@ -84,6 +111,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         source = load_inputs(args, args.inputs)
         if len(source.rejected):
             print(describe_rejected(source.rejected), file=sys.stderr)
+    feed = load_status_feeds(args.status_feed, args.status_config or args.config,
+                             source.products)
     jobs = args.jobs or os.cpu_count() or 1
     engine = make_engine(args.engine, jobs=jobs, scheduler=args.scheduler)
     try:
@@ -93,12 +122,16 @@ def _run_analyze(args: argparse.Namespace) -> int:
         analysis = detect(source, config, engine=engine, progress=True)
     finally:
         engine.close()
+    if feed is not None:
+        analysis = dataclasses.replace(analysis, incidents=feed.annotate(analysis.incidents))
     incidents = analysis.incidents
     if args.output:
         write_table(incidents, args.output)
     if args.events_output:
         write_table(analysis.events, args.events_output)
     print(summary_table(analysis))
+    if feed is not None:
+        print(lead_text(analysis.incidents, feed))
     if args.output:
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
     return 0
@@ -182,6 +215,67 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
     return text
+
+
+def load_status_feeds(paths: list[str], config_path: str | None,
+                      products: Sequence[str]) -> OfficialFeed | None:
+    """The official incidents of `paths` with the ``[status_feed]`` table of
+    `config_path`; None without paths. Feed entries are searched for the products' and
+    the mapped components' names."""
+    if not paths:
+        return None
+    from spikes.config import load_status_feed_config
+    from spikes.evaluation.lead import OfficialFeed
+    from spikes.io.status_feed import read_status_feeds
+
+    settings = load_status_feed_config(config_path)
+    official = read_status_feeds(paths, [*products, *settings.components])
+    return OfficialFeed(official=official, config=settings)
+
+
+def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_ROWS) -> str:
+    """The lead over the status page: one line per matched incident (the newest `rows`),
+    the median, and the official incidents that matched no incident."""
+    from spikes.evaluation.lead import lead_summary, signed_minutes
+
+    summary = lead_summary(incidents)
+    official = feed.official
+    head = (f"status page: {_count(len(official), 'official incident')} read; lead = "
+            "official_at - alerted_at (positive: spikes knew earlier)")
+    if summary.from_onset:
+        head += "; without alerted_at the lead is from the onset (hindsight)"
+    lines = [head]
+    matches = feed.match(incidents)
+    found = matches["official_at"].notna().to_numpy()
+    if found.any():
+        table = pd.DataFrame({
+            "event_id": incidents["event_id"].to_numpy()[found],
+            "product": incidents["product"].to_numpy()[found],
+            "from": matches["lead_from"].to_numpy()[found],
+            "official_at": matches["official_at"][found].dt.strftime("%Y-%m-%d %H:%M"),
+            "lead": [signed_minutes(v) for v in matches["lead_minutes"][found]],
+            "official incident": [_clip(t) for t in matches["official_title"][found]],
+        })
+        if table["from"].nunique() == 1:
+            table = table.drop(columns="from")
+        lines.append(table.tail(rows).to_string(index=False))
+    lines.append(summary.to_text())
+    used = set(zip(matches["official_source"][found], matches["official_id"][found],
+                   strict=True))
+    unused = [row for row in official.itertuples(index=False)
+              if (row.source, row.official_id) not in used]
+    if unused:
+        lines.append(f"{_count(len(unused), 'official incident')} matched no incident: "
+                     + "; ".join(f"{row.official_at:%Y-%m-%d %H:%M} {_clip(row.title, 50)}"
+                                 + ("" if row.components else " (names no known product)")
+                                 for row in unused[:10])
+                     + (" ..." if len(unused) > 10 else ""))
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _count(n: int, noun: str) -> str:

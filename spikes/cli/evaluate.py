@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from spikes.cli.analyze import add_status_feed_options
 from spikes.cli.inputs import add_input_options, load_inputs
+
+if TYPE_CHECKING:
+    from spikes.evaluation.lead import LeadSummary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Score detected incidents against labelled outages with the rules of "
                     "EVALUATION.md: a label is found when an incident of its product starts "
                     "in [onset - 10 min, max(end, onset + 30 min)]; extra incidents in that "
-                    "window are duplicates (false positives).",
+                    "window are duplicates (false positives). The median lead over the "
+                    "vendors' status pages is reported when the incidents carry "
+                    "lead_minutes (spikes analyze --status-feed) or with --status-feed.",
     )
     p.add_argument("--incidents", required=True, help="incidents CSV (product,onset,...)")
     p.add_argument("--labels", required=True, help="labels CSV (product,onset,end[,event])")
@@ -25,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--product-weeks", type=float,
                    help="product-weeks of data (instead of --data)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_status_feed_options(p, config_flag=False)
     add_input_options(p)
     p.set_defaults(run=_run_evaluate)
 
@@ -40,10 +50,61 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         data = load_inputs(args, args.data)
         product_weeks = data_weeks(data.counts, data.bucket)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
+    lead = _lead(incidents, args)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        out = result.to_dict()
+        if lead is not None:
+            out = {**lead.to_dict(), **out}
+        print(json.dumps(out, indent=2))
     else:
         print(result.to_table())
+        if lead is not None:
+            print(lead.to_text())
     return 0
+
+
+def _lead(incidents: pd.DataFrame, args: argparse.Namespace) -> LeadSummary | None:
+    """The lead over the status page: matched now with ``--status-feed``, else from the
+    file's own ``lead_minutes`` column; None when neither is there."""
+    from spikes.cli.analyze import load_status_feeds
+    from spikes.errors import SpikesInputError
+    from spikes.evaluation.lead import lead_summary
+
+    feed = load_status_feeds(args.status_feed, args.status_config,
+                             sorted(set(incidents["product"])))
+    if feed is not None:
+        if "end" not in incidents:
+            raise SpikesInputError(f"{args.incidents}: no 'end' column (needed to match "
+                                   "--status-feed: an official incident counts from onset - "
+                                   "before to end + after)")
+        table = incidents.copy()
+        table["end"] = _times(table["end"], f"{args.incidents}", "end")
+        return lead_summary(feed.annotate(table))
+    if "lead_minutes" not in incidents:
+        return None
+    text = incidents["lead_minutes"].astype(str).str.strip()
+    text = text.where(~incidents["lead_minutes"].isna(), "")
+    values = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    bad = values.isna() & (text != "")
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise SpikesInputError(f"{args.incidents} incident {row + 1}, column 'lead_minutes': "
+                               f"{text.iloc[row]!r} is not a number of minutes")
+    if values.isna().all():
+        return None  # analysed without a status feed
+    return lead_summary(incidents.assign(lead_minutes=values))
+
+
+def _times(values: pd.Series, source: str, column: str) -> pd.Series:
+    """ISO-8601 text as UTC times, naming the first bad incident."""
+    from spikes.errors import SpikesInputError
+
+    parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise SpikesInputError(f"{source} incident {row + 1}, column {column!r}: "
+                               f"{values.iloc[row]!r} is not a time (expected ISO-8601)")
+    return parsed
 
 

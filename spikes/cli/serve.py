@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from spikes.cli.analyze import add_status_feed_options
 from spikes.errors import SpikesInputError
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how long a bucket stays open after its end (default: one bucket)")
     p.add_argument("--max-body", default="10MB", help="largest request body (default %(default)s)")
     p.add_argument("--bucket", default="5min", help="bucket size (default %(default)s)")
+    add_status_feed_options(p, config_flag=False)
     p.set_defaults(run=_run_serve)
 
 
@@ -69,6 +71,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     import pandas as pd
     import uvicorn
 
+    from spikes.cli.analyze import load_status_feeds
     from spikes.io.buckets import parse_bucket
     from spikes.service.app import create_app
 
@@ -87,8 +90,10 @@ def _run_serve(args: argparse.Namespace) -> int:
                                f"got {args.lateness!r}") from None
     if lateness < pd.Timedelta(0):
         raise SpikesInputError("--lateness must not be negative")
+    feed = load_status_feeds(args.status_feed, args.status_config, ())
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
-                     lateness=lateness, max_body=parse_size(args.max_body))
+                     lateness=lateness, max_body=parse_size(args.max_body),
+                     status_feed=feed)
     print(f"spikes serve: store {args.store}, {args.clock} clock, bucket {args.bucket}, "
           f"on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from spikes.errors import SpikesInputError
+from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.models import PRINTABLE_MESSAGE, Accepted, Batch, batch_frame
@@ -92,7 +93,8 @@ def _too_large(limit: int) -> JSONResponse:
 def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = None,
                bucket: str | pd.Timedelta = "5min", clock: Clock = "wall",
                lateness: str | pd.Timedelta | None = None,
-               max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+               max_body: int = DEFAULT_MAX_BODY,
+               status_feed: OfficialFeed | None = None) -> FastAPI:
     """The service's ASGI app.
 
     Parameters
@@ -109,6 +111,9 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
         How long a bucket stays open after its end (default: one bucket).
     max_body : int
         Largest request body in bytes; larger ones get 413.
+    status_feed : OfficialFeed, optional
+        Vendors' official incidents, for ``official_at`` and ``lead_minutes`` of the
+        incidents (see :class:`~spikes.service.live.LiveDetector`).
 
     Returns
     -------
@@ -120,7 +125,8 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(store_path)
-        live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by)
+        live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by,
+                            status_feed=status_feed)
         app.state.store, app.state.live = store, live
         live.start()
         try:

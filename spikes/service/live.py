@@ -17,6 +17,7 @@ next step.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import pandas as pd
 
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import Analysis, analyze, product_status
+from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import to_buckets
 from spikes.model import RawReports
 from spikes.service.commit import GroupCommit
@@ -73,11 +75,16 @@ class LiveDetector:
         How long after its end a bucket stays open.
     config : DetectionConfig, optional
         Detection settings (live mode by default).
+    status_feed : OfficialFeed, optional
+        Vendors' official incidents: stored incidents get ``official_at`` and
+        ``lead_minutes`` from those published by the detection's time (the closed time
+        with the data clock, now with the wall clock).
     """
 
     def __init__(self, store: Store, *, bucket: pd.Timedelta, clock: Clock = "wall",
                  lateness: pd.Timedelta | None = None,
-                 config: DetectionConfig | None = None) -> None:
+                 config: DetectionConfig | None = None,
+                 status_feed: OfficialFeed | None = None) -> None:
         if clock not in ("wall", "data"):
             raise ValueError(f"clock must be 'wall' or 'data', got {clock!r}")
         self.store = store
@@ -85,6 +92,7 @@ class LiveDetector:
         self.clock = clock
         self.lateness = self.bucket if lateness is None else pd.Timedelta(lateness)
         self.config = config or DetectionConfig()
+        self.status_feed = status_feed
         self.counters = Counters()
         self._commit = GroupCommit(store, self.bucket)
         self.analysis: Analysis | None = None
@@ -190,6 +198,11 @@ class LiveDetector:
             })
             data = to_buckets(RawReports(table=table, kind="events"), self.bucket)
             analysis = analyze(data, self.config)
+            if self.status_feed is not None:
+                as_of = (self.store.closed_end if self.clock == "data"
+                         else pd.Timestamp.now(tz="UTC"))
+                analysis = dataclasses.replace(analysis, incidents=self.status_feed.annotate(
+                    analysis.incidents, as_of=as_of))
             self.store.save_results(analysis.incidents, analysis.events)
             self.analysis = analysis
             elapsed = time.perf_counter() - started

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.detect.pipeline import Analysis, product_status
+from spikes.evaluation.lead import signed_minutes
 from spikes.ui.dashboard.formatting import default_range, duration_text, fmt_time
 from spikes.ui.dashboard.theme import STATUS_LABELS
 
@@ -38,9 +39,11 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
         Columns ``product``, ``status`` (with a coloured marker), ``reports``,
         ``baseline``, ``ratio``, ``trend`` (list of reports per bucket), ``current_onset``,
         ``current_alerted_at`` (when a live run raised it), ``last_onset`` (text in `tz`,
-        empty when none), ``incidents``.
+        empty when none), ``last_lead`` (the last incident's lead over the vendor's
+        status page, e.g. ``+23 min``; empty without a match), ``incidents``.
     """
     status = product_status(analysis) if status is None else status
+    leads = _last_leads(analysis.incidents)
     counts = analysis.data.counts
     start, _ = default_range(analysis, hours)
     recent = counts.loc[start:]
@@ -61,12 +64,22 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
                 "current_onset": fmt_time(row.current_onset, tz),
                 "current_alerted_at": fmt_time(row.current_alerted_at, tz),
                 "last_onset": fmt_time(row.last_onset, tz),
+                "last_lead": leads.get(row.product, ""),
                 "incidents": int(row.incidents),
             }
         )
     return pd.DataFrame(rows, columns=["product", "status", "reports", "baseline", "ratio",
                                        "trend", "current_onset", "current_alerted_at",
-                                       "last_onset", "incidents"])
+                                       "last_onset", "last_lead", "incidents"])
+
+
+def _last_leads(incidents: pd.DataFrame) -> dict[str, str]:
+    """Each product's last incident's lead over the status page, as text."""
+    if incidents.empty or "lead_minutes" not in incidents:
+        return {}
+    last = incidents.sort_values("onset", kind="stable").groupby("product").tail(1)
+    return {str(p): signed_minutes(v)
+            for p, v in zip(last["product"], last["lead_minutes"], strict=True)}
 
 
 def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
@@ -86,12 +99,15 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
     -------
     pd.DataFrame
         Columns ``event``, ``product``, ``onset``, ``raised`` (``alerted_at``: when a live
-        run raised it; empty in retrospective mode), ``peak``, ``end`` (text in `tz`),
-        ``duration``, ``severity``, ``peak reports``, ``baseline``, ``excess reports``,
-        ``ratio``, ``detectors``, ``ongoing``.
+        run raised it; empty in retrospective mode), ``status page`` (the lead over the
+        vendor's status page, ``+23 min``: raised 23 min before the vendor first said
+        something; from the onset in retrospective mode; empty without a match),
+        ``peak``, ``end`` (text in `tz`), ``duration``, ``severity``, ``peak reports``,
+        ``baseline``, ``excess reports``, ``ratio``, ``detectors``, ``ongoing``.
     """
-    columns = ["event", "product", "onset", "raised", "peak", "end", "duration", "severity",
-               "peak reports", "baseline", "excess reports", "ratio", "detectors", "ongoing"]
+    columns = ["event", "product", "onset", "raised", "status page", "peak", "end",
+               "duration", "severity", "peak reports", "baseline", "excess reports", "ratio",
+               "detectors", "ongoing"]
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     own = incidents if product is None else incidents[incidents["product"] == product]
@@ -102,6 +118,8 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "product": own["product"].astype(str),
             "onset": [fmt_time(t, tz) for t in own["onset"]],
             "raised": [fmt_time(t, tz) for t in own["alerted_at"]],
+            "status page": [signed_minutes(v) for v in own["lead_minutes"]]
+            if "lead_minutes" in own else "",
             "peak": [fmt_time(t, tz) for t in own["peak"]],
             "end": [fmt_time(t, tz) for t in own["end"]],
             "duration": [duration_text(e - o)
@@ -178,7 +196,8 @@ def breakdown_shares(analysis: Analysis, product: str, incident: pd.Series | Non
     return shares
 
 
-def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
+def event_table(events: pd.DataFrame, tz: str = "UTC",
+                incidents: pd.DataFrame | None = None) -> pd.DataFrame:
     """Events as shown to a person, biggest (most products) first, then newest.
 
     Parameters
@@ -187,21 +206,27 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
         ``Analysis.events``.
     tz : str
         Time zone of the times.
+    incidents : pd.DataFrame, optional
+        ``Analysis.incidents``, for the ``status page`` column.
 
     Returns
     -------
     pd.DataFrame
         Columns ``event``, ``onset``, ``end``, ``first product``, ``products``,
         ``n products``, ``by chance`` (how likely so many products start together by
-        coincidence, see :func:`spikes.detect.events.summarize_events`), ``severity``,
-        ``excess reports``, ``ongoing``.
+        coincidence, see :func:`spikes.detect.events.summarize_events`), ``status page``
+        (the event's lead over the status pages: the first official word about any of its
+        products minus the first alert of its incidents (onset in retrospective mode);
+        empty without `incidents` or a match), ``severity``, ``excess reports``,
+        ``ongoing``.
     """
     columns = ["event", "onset", "end", "first product", "products", "n products",
-               "by chance", "severity", "excess reports", "ongoing"]
+               "by chance", "status page", "severity", "excess reports", "ongoing"]
     if events.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     ev = events.sort_values(["n_products", "onset"], ascending=[False, False])
     chances = ev["chance"] if "chance" in ev else pd.Series(np.nan, index=ev.index)
+    leads = _event_leads(incidents)
     return pd.DataFrame(
         {
             "event": ev["event_id"].astype(str),
@@ -212,12 +237,29 @@ def event_table(events: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
             "n products": ev["n_products"].astype(int),
             "by chance": [_chance_text(p, n) for p, n in zip(chances, ev["n_products"],
                                                             strict=True)],
+            "status page": [leads.get(e, "") for e in ev["event_id"]],
             "severity": ev["severity"].astype(str),
             "excess reports": ev["excess_reports"].astype(float).round(0),
             "ongoing": ev["ongoing"].astype(bool),
         },
         columns=columns,
     ).reset_index(drop=True)
+
+
+def _event_leads(incidents: pd.DataFrame | None) -> dict[str, str]:
+    """Each event's lead over the status pages, as text: its first official word minus
+    its first alert (or onset, without ``alerted_at``)."""
+    if incidents is None or incidents.empty or "official_at" not in incidents:
+        return {}
+    table = incidents[incidents["official_at"].notna()]
+    if table.empty:
+        return {}
+    reference = incidents["alerted_at"].where(incidents["alerted_at"].notna(),
+                                               incidents["onset"])
+    first_alert = reference.groupby(incidents["event_id"]).min()
+    first_word = table.groupby("event_id")["official_at"].min()
+    return {str(e): signed_minutes((at - first_alert[e]) / pd.Timedelta(minutes=1))
+            for e, at in first_word.items()}
 
 
 def _chance_text(chance: float, n_products: int) -> str:
