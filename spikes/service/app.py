@@ -174,11 +174,11 @@ def _reports_router() -> APIRouter:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             if kind in ("text/csv", "application/csv"):
-                frame = _csv_frame(body)
+                frame, rows_kind = _csv_frame(body)
                 key = batch_id or _digest(body)
             else:
                 batch = Batch.model_validate_json(body)
-                frame = batch_frame(batch)
+                frame, rows_kind = batch_frame(batch), batch.kind
                 key = batch.batch_id or batch_id or _digest(body)
         except ValidationError as exc:
             live.counters.rejected += 1
@@ -186,7 +186,7 @@ def _reports_router() -> APIRouter:
         except SpikesInputError as exc:
             live.counters.rejected += 1
             raise HTTPException(422, str(exc)) from None
-        result = await _in_thread(live.ingest, frame, key)
+        result = await _in_thread(live.ingest, frame, key, rows_kind)
         return Accepted(accepted=result.accepted, duplicates=result.duplicates,
                         late=result.late)
 
@@ -294,8 +294,9 @@ def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _csv_frame(body: bytes) -> pd.DataFrame:
-    """A ``text/csv`` body as a batch table; any rejected row refuses the whole batch."""
+def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
+    """A ``text/csv`` body as a batch table and its kind (report events or counts per
+    bucket, as the reader tells from its header); any rejected row refuses the batch."""
     from spikes.io.reading import read_reports
 
     upload = io.BytesIO(body)
@@ -305,7 +306,7 @@ def _csv_frame(body: bytes) -> pd.DataFrame:
         first = raw.rejected.iloc[0]
         raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
                                f"column {first['column']!r}: {first['reason']}")
-    return batch_from_raw(raw.table)
+    return batch_from_raw(raw.table), raw.kind
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -26,8 +26,7 @@ import pandas as pd
 
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import Analysis, analyze, product_status
-from spikes.io.buckets import to_buckets
-from spikes.model import RawReports
+from spikes.service.snapshot import store_data
 from spikes.service.store import AppendResult, Store
 
 __all__ = ["Counters", "LiveDetector"]
@@ -119,7 +118,7 @@ class LiveDetector:
                 self.detect()
 
     # -- closing ------------------------------------------------------------------------
-    def ingest(self, batch: pd.DataFrame, batch_id: str) -> AppendResult:
+    def ingest(self, batch: pd.DataFrame, batch_id: str, kind: str = "events") -> AppendResult:
         """Append a batch (acknowledged after its commit), then close buckets it ends.
 
         Parameters
@@ -128,12 +127,14 @@ class LiveDetector:
             Columns :data:`spikes.service.store.BATCH_COLUMNS`.
         batch_id : str
             Its idempotency key.
+        kind : {"events", "counts"}
+            Report events or counts per bucket (see :meth:`Store.append`).
 
         Returns
         -------
         AppendResult
         """
-        result = self.store.append(batch, batch_id, bucket=self.bucket)
+        result = self.store.append(batch, batch_id, bucket=self.bucket, kind=kind)
         self.counters.add(result)
         watermark = self.store.watermark
         if watermark is not None:
@@ -174,17 +175,9 @@ class LiveDetector:
         """
         with self._detect_lock:
             started = time.perf_counter()
-            rows = self.store.closed_reports()
-            if rows.empty:
+            data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
+            if data is None:
                 return None
-            table = pd.DataFrame({
-                "timestamp": rows["timestamp"],
-                "product": rows["product"].astype("category"),
-                "reports": rows["reports"].astype(float),
-                "region": pd.Categorical([None] * len(rows)),
-                "category": pd.Categorical([None] * len(rows)),
-            })
-            data = to_buckets(RawReports(table=table, kind="events"), self.bucket)
             analysis = analyze(data, self.config)
             self.store.save_results(analysis.incidents, analysis.events)
             self.analysis = analysis

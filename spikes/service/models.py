@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -58,6 +58,11 @@ class Batch(BaseModel):
                         AfterValidator(_printable)] | None = Field(
         default=None, description="idempotency key of the batch (default: a hash of its body)")
     reports: list[Report]
+    kind: Literal["events", "counts"] = Field(
+        default="events",
+        description="events: each report is one or `count` problem reports, and a bucket "
+                    "without any is a real zero; counts: each report is a product's count "
+                    "for its bucket, and a bucket without one is missing (not zero)")
 
 
 class Accepted(BaseModel):
