@@ -198,3 +198,46 @@ def test_wall_clock_service_closes_buckets_without_later_reports(tmp_path, token
         assert [row["product"] for row in svc.client.get("/v1/status").json()] == ["Outlook"]
     finally:
         svc.stop()
+
+
+@pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data missing")
+def test_demo_replays_the_sample_and_raises_the_microsoft_365_event(tmp_path, token_file):  # noqa: F811
+    from spikes.cli.serve import _bundled_sample
+    from tests.test_service import Service
+
+    assert _bundled_sample() == BUNDLED  # what --demo replays without --demo-file
+    # The sample from 2026-01-19 to two hours into the event keeps the test short.
+    sample = pd.read_csv(BUNDLED)
+    cut = tmp_path / "cut.csv"
+    keep = (sample["timestamp"] >= "2026-01-19") & (sample["timestamp"] < "2026-01-22T21:00")
+    sample[keep].to_csv(cut, index=False)
+    expected = _keys(analyze(load_reports(cut)).incidents)
+    svc = Service(tmp_path / "unused.duckdb", token_file, "--demo", "--demo-speed", "300",
+                  "--demo-from", "2026-01-22T18:45Z", "--demo-file", str(cut))
+    try:
+        deadline = time.monotonic() + 90
+        seen_midway = False
+        info = {}
+        while time.monotonic() < deadline:
+            info = svc.client.get("/v1/info").json()
+            assert info["clock"] == "data" and info["demo"]["error"] is None
+            if not info["demo"]["done"] and (info["demo"]["clock"] or "") > "2026-01-22T19:15":
+                seen_midway = True  # the replay is paced: we saw it between start and end
+            if info["demo"]["done"]:
+                break
+            time.sleep(0.1)
+        assert info["demo"]["done"], info
+        assert seen_midway
+        assert info["reports"] == int(load_reports(cut).counts.sum().sum())
+        assert info["demo"]["file"] == "cut.csv"
+        svc.client.post("/v1/flush")
+        incidents = svc.client.get("/v1/incidents").json()
+        assert _keys(incidents) == expected  # the replay ends with the batch incidents
+        outlook = [i for i in incidents if i["product"] == "Outlook"
+                   and i["onset"].startswith("2026-01-22T19:00")]
+        assert len(outlook) == 1
+        events = svc.client.get("/v1/events").json()
+        assert any(e["n_products"] >= 5 and e["first_product"] == "Outlook" for e in events)
+        assert (tmp_path / "unused.duckdb").exists() is False  # a fresh temporary store
+    finally:
+        svc.stop()

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from spikes.errors import SpikesInputError
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
+from spikes.service.live_api import live_router
 from spikes.service.models import Accepted, Batch, batch_frame
 from spikes.service.store import Store, batch_from_raw
 
@@ -92,7 +93,8 @@ def _too_large(limit: int) -> JSONResponse:
 def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = None,
                bucket: str | pd.Timedelta = "5min", clock: Clock = "wall",
                lateness: str | pd.Timedelta | None = None,
-               max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+               max_body: int = DEFAULT_MAX_BODY,
+               replay: Callable[[LiveDetector], Any] | None = None) -> FastAPI:
     """The service's ASGI app.
 
     Parameters
@@ -109,6 +111,9 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
         How long a bucket stays open after its end (default: one bucket).
     max_body : int
         Largest request body in bytes; larger ones get 413.
+    replay : callable, optional
+        Builds a replay of a file into the detector (``spikes serve --demo``: a
+        :class:`~spikes.service.demo.DemoReplay`), begun once the app has started.
 
     Returns
     -------
@@ -122,10 +127,16 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
         store = Store(store_path)
         live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by)
         app.state.store, app.state.live = store, live
+        store.set_bucket(size)
         live.start()
+        app.state.replay = replay(live) if replay is not None else None
+        if app.state.replay is not None:
+            app.state.replay.begin()
         try:
             yield
         finally:
+            if app.state.replay is not None:
+                app.state.replay.stop()
             live.stop()
             store.close()
 
@@ -144,7 +155,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                                 headers={"WWW-Authenticate": "Bearer"})
 
     v1 = [Depends(authorized)]
-    for router in (_reports_router(), _results_router()):
+    for router in (_reports_router(), _results_router(), live_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router())
     app.add_middleware(_MaxBody, limit=max_body)

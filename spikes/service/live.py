@@ -150,6 +150,20 @@ class LiveDetector:
         now = now or pd.Timestamp.now(tz="UTC")
         return self.store.close_until((now - self.lateness).floor(self.bucket))
 
+    def advance_to(self, now: pd.Timestamp) -> bool:
+        """Move a replay's clock to `now`: close the buckets whose end plus the lateness
+        is at or before it and wake the detector (``spikes serve --demo``).
+
+        Returns
+        -------
+        bool
+            Whether buckets closed.
+        """
+        closed = self.close_by_wall_clock(now=pd.Timestamp(now))
+        if closed:
+            self._wake.set()
+        return closed
+
     def flush(self) -> Analysis | None:
         """Close every bucket up to the newest report's and detect now.
 

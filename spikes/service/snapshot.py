@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from spikes.io.buckets import to_buckets
 from spikes.model import RawReports, ReportData
 
-__all__ = ["store_data"]
+__all__ = ["from_long_counts", "long_counts", "store_data"]
 
 
 def store_data(rows: pd.DataFrame, bucket: str | pd.Timedelta | None = None,
@@ -72,3 +73,57 @@ def store_data(rows: pd.DataFrame, bucket: str | pd.Timedelta | None = None,
         counts[evented] = counts[evented].fillna(0.0)
         data = dataclasses.replace(data, counts=counts)
     return data
+
+
+def long_counts(data: ReportData) -> pd.DataFrame:
+    """The bucketed counts as a long table (what ``GET /v1/counts`` sends).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``timestamp`` (UTC bucket start), ``product``, ``reports``; one row per product
+        and bucket with data (zeros of report events included, missing counts left out).
+    """
+    counts = data.counts
+    values = counts.to_numpy(dtype=float)
+    rows, cols = np.nonzero(~np.isnan(values))
+    return pd.DataFrame({
+        "timestamp": counts.index[rows],
+        "product": np.asarray(counts.columns, dtype=object)[cols],
+        "reports": values[rows, cols],
+    })
+
+
+def from_long_counts(frame: pd.DataFrame, bucket: pd.Timedelta, kind: str,
+                     source: str = "service") -> ReportData | None:
+    """:func:`long_counts`' table back as :class:`ReportData` (the live dashboard).
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        ``timestamp``, ``product``, ``reports`` on the bucket grid.
+    bucket : pd.Timedelta
+        Bucket size.
+    kind : {"events", "counts"}
+        The data's kind.
+    source : str
+        Where it came from, for :attr:`ReportData.sources`.
+
+    Returns
+    -------
+    ReportData or None
+        None for an empty table.
+    """
+    if frame.empty:
+        return None
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    grid = pd.DataFrame({"timestamp": stamps, "product": frame["product"].astype(str),
+                         "reports": frame["reports"].astype(float)})
+    counts = grid.pivot(index="timestamp", columns="product", values="reports")
+    index = pd.date_range(counts.index.min(), counts.index.max(), freq=bucket,
+                          name="timestamp", unit="us")
+    counts = counts.reindex(index)
+    counts.columns = pd.Index([str(c) for c in counts.columns], dtype=object)
+    counts = counts.sort_index(axis=1).astype(float)
+    return ReportData(counts=counts, bucket=pd.Timedelta(bucket), kind=kind,  # type: ignore[arg-type]
+                      rows_read=len(frame), sources=(source,))

@@ -141,6 +141,22 @@ class Store:
         with self._lock:
             return self._meta_or_none("watermark")
 
+    @property
+    def bucket(self) -> pd.Timedelta | None:
+        """The bucket size of the service that closes this store's buckets, if any."""
+        with self._lock:
+            if not self._has_table("meta"):
+                return None
+            rows = self._conn.execute("SELECT value FROM meta WHERE key = 'bucket'").fetchall()
+        return None if not rows else pd.Timedelta(microseconds=int(rows[0][0]))
+
+    def set_bucket(self, bucket: pd.Timedelta) -> None:
+        """Record the service's bucket size (for readers of the store)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO meta VALUES ('bucket', ?) ON CONFLICT (key) DO UPDATE SET "
+                "value = excluded.value", [int(pd.Timedelta(bucket) / pd.Timedelta("1us"))])
+
     def close_until(self, end: pd.Timestamp) -> bool:
         """Close every bucket that starts before `end`.
 
