@@ -8,6 +8,10 @@ Status pages: ``SPIKES_STATUS_FEED`` names vendors' incident histories on the se
 ``SPIKES_STATUS_CONFIG`` a TOML file with their ``[status_feed]`` table; incidents then
 show their lead over the status page. The bundled sample uses the sample feeds
 (``data/status_feed_sample.*``) unless ``SPIKES_STATUS_FEED`` is set.
+Live: ``SPIKES_SERVICE=http://127.0.0.1:8000`` (and ``SPIKES_TOKEN``) shows a running
+``spikes serve`` over its API, ``SPIKES_STORE=spikes.duckdb`` a store no service holds
+(:mod:`spikes.ui.live`); what is on fire now comes first and the page refreshes itself
+every bucket (:mod:`spikes.ui.live_view`).
 
 Views (tabs, rendered lazily: only the open one runs): Overview, Product, Events, Data, and
 Tuning once ``spikes.ui.tuning_view.render_tuning`` exists. A view is a function
@@ -64,6 +68,8 @@ from spikes.io.output import to_safe_csv
 from spikes.io.status_feed import read_status_feeds
 from spikes.model import ReportData
 from spikes.ui import dashboard as dash
+from spikes.ui.live import live_source_from_env
+from spikes.ui.live_view import load_live, render_live_header, render_waiting
 from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
@@ -521,7 +527,7 @@ def render_data(ctx: dash.ViewContext) -> None:
     data = analysis.data
     counts = data.counts
     st.subheader("Data shown")
-    bundled = UPLOAD_KEY not in st.session_state
+    bundled = UPLOAD_KEY not in st.session_state and ctx.source == BUNDLED.name
     st.dataframe(pd.DataFrame({
         "": ["file", "kind", "rows read", "rows rejected", "products", "bucket", "from",
              "to"],
@@ -620,9 +626,20 @@ def main() -> None:
     _seed_from_url()
     config, tz = sidebar_settings()
     try:
-        source, data = load_source()
+        live = live_source_from_env()
+        if live is None:
+            source, data = load_source()
+        else:
+            digest, data = load_live(live)
+            source = Source(name=live.name, digest=digest, content="", options=())
     except SpikesInputError as exc:
-        st.error(dash.escape_markdown(f"Cannot read the bundled data: {exc}"))
+        what = "the live data" if os.environ.get("SPIKES_SERVICE") or os.environ.get(
+            "SPIKES_STORE") else "the bundled data"
+        st.error(dash.escape_markdown(f"Cannot read {what}: {exc}"))
+        st.stop()
+    if data is None:
+        st.title("spikes · live outage dashboard")
+        render_waiting(live)
         st.stop()
     score_settings = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
     scored = _score(source.digest, source.options, score_settings, data)
@@ -635,7 +652,9 @@ def main() -> None:
     ctx = dash.ViewContext(analysis=analysis, config=config, tz=tz, source=source.name,
                            key=source.digest[:16] + repr(source.options))
 
-    st.title("spikes · outage dashboard")
+    st.title("spikes · outage dashboard" if live is None else "spikes · live outage dashboard")
+    if live is not None:
+        render_live_header(live, status, data.counts.index[-1], tz)
     index = data.counts.index
     st.caption(
         dash.escape_markdown(

@@ -10,6 +10,13 @@ this time grows with the history). Everything it starts and writes is removed at
 
     python benchmarks/bench_service.py                       # 200 batches of 1,000
     python benchmarks/bench_service.py --products 1000 --days 7
+    python benchmarks/bench_service.py --memory-only   # RSS over a 28-day replay
+
+The memory replay starts another ``spikes serve --clock data``, posts ``--memory-days``
+of simulated long counts of ``--memory-products`` products in time order as ``text/csv``
+batches and samples the service process's resident memory (``/proc/PID/status``) after
+each batch: the first quarter's median against the last quarter's says whether memory
+stays flat as the history grows.
 """
 
 from __future__ import annotations
@@ -132,6 +139,71 @@ def bench_detection(products: int, days: float, folder: Path) -> dict[str, float
     return {"detect_one_bucket_s": seconds, "products": products, "days": days}
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident set size of process `pid` in MB (Linux ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_memory(products: int, days: float, hours_per_batch: float,
+                 folder: Path) -> dict[str, object]:
+    """RSS of a real ``spikes serve --clock data`` over a replay of `days` of simulated
+    long counts of `products` products, posted in time order as ``text/csv`` batches of
+    `hours_per_batch` hours, sampled after every batch (and after the final flush)."""
+    from spikes.evaluation.simulate import simulate
+
+    sim = simulate(products=products, days=days, seed=0)
+    frame = sim.reports.sort_values(["timestamp", "product"], kind="stable")
+    port = _free_port()
+    (folder / "token").write_text(TOKEN)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spikes", "serve", "--store", str(folder / "memory.duckdb"),
+         "--port", str(port), "--clock", "data", "--token-file", str(folder / "token"),
+         "--max-body", "100MB"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/csv"}
+    samples: list[tuple[float, float, float]] = []  # (seconds, simulated day, RSS MB)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        start = frame["timestamp"].min()
+        step = pd.Timedelta(hours=hours_per_batch)
+        slot = ((frame["timestamp"] - start) // step).to_numpy()
+        bounds = np.searchsorted(slot, np.arange(int(slot.max()) + 2))
+        began = time.perf_counter()
+        with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+            for k in range(len(bounds) - 1):
+                body = frame.iloc[bounds[k]:bounds[k + 1]].to_csv(index=False)
+                http.post("/v1/reports", content=body, params={"batch_id": f"m{k}"}
+                          ).raise_for_status()
+                samples.append((time.perf_counter() - began, (k + 1) * hours_per_batch / 24,
+                                _rss_mb(process.pid)))
+            http.post("/v1/flush").raise_for_status()
+            samples.append((time.perf_counter() - began, days, _rss_mb(process.pid)))
+            metrics = dict(line.split() for line in http.get("/metrics").text.splitlines()
+                           if not line.startswith("#"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    rss = np.array([s[2] for s in samples])
+    quarter = max(len(rss) // 4, 1)
+    return {"samples": samples, "first_quarter_mb": float(np.median(rss[:quarter])),
+            "last_quarter_mb": float(np.median(rss[-quarter:])), "max_mb": float(rss.max()),
+            "seconds": samples[-1][0], "rows": len(frame),
+            "detections": int(float(metrics["spikes_detection_runs_total"])),
+            "last_detection_s": float(metrics["spikes_detection_seconds"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=200)
@@ -139,8 +211,25 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--days", type=float, default=7)
+    parser.add_argument("--memory-only", action="store_true",
+                        help="run only the memory replay")
+    parser.add_argument("--memory-products", type=int, default=100)
+    parser.add_argument("--memory-days", type=float, default=28)
+    parser.add_argument("--memory-hours-per-batch", type=float, default=6)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="spikes-bench-service-") as tmp:
+        memory = bench_memory(args.memory_products, args.memory_days,
+                              args.memory_hours_per_batch, Path(tmp))
+        print(f"memory over a {args.memory_days:g}-day replay ({args.memory_products} "
+              f"products, {memory['rows']:,} count rows as text/csv batches of "
+              f"{args.memory_hours_per_batch:g} h, data clock, {memory['seconds']:.0f} s, "
+              f"{memory['detections']} detections, the last {memory['last_detection_s']:.2f} s):"
+              f" service RSS median {memory['first_quarter_mb']:.0f} MB in the first quarter, "
+              f"{memory['last_quarter_mb']:.0f} MB in the last, max {memory['max_mb']:.0f} MB")
+        for seconds, day, rss in memory["samples"][::max(len(memory["samples"]) // 14, 1)]:
+            print(f"  day {day:5.1f}  t {seconds:6.1f} s  RSS {rss:6.0f} MB")
+        if args.memory_only:
+            return
         ingest = bench_ingest(args.batches, args.batch_size, args.clients, Path(tmp))
         print(f"ingest: {ingest['reports_per_s']:,.0f} reports/s over {ingest['seconds']:.1f} s "
               f"({args.batches} JSON batches of {args.batch_size}, {args.clients} clients); "

@@ -14,6 +14,7 @@ import pandas as pd
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.config import load_config
 from spikes.detect.causal import WARMUP
+from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
@@ -28,10 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Read report CSVs, compare each product with its seasonal baseline, "
                     "and write the incidents found (one row per incident, ISO-8601 times).",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="report CSV file(s), .gz allowed; or Parquet files, directories and "
                         "globs of Parquet/CSV files of long counts (timestamp,product,reports), "
                         "read per product by the workers")
+    p.add_argument("--store", metavar="PATH",
+                   help="analyse the reports a service store holds (a DuckDB file of "
+                        "`spikes serve` or `spikes ingest`, late reports included) instead "
+                        "of INPUT files; the store must not be open in a running service")
     p.add_argument("-o", "--output", help="incidents file to write, CSV or Parquet by its "
                                           "suffix (.parquet); default: only print")
     p.add_argument("--events-output", help="also write one row per event to this file (CSV "
@@ -105,7 +110,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
-    if is_dataset_input(args.inputs):
+    if args.store is not None:
+        source = _store_source(args)
+    elif not args.inputs:
+        raise SpikesInputError("give INPUT file(s) or --store PATH")
+    elif is_dataset_input(args.inputs):
         source = _open_dataset(args)
     else:
         source = load_inputs(args, args.inputs)
@@ -142,9 +151,32 @@ _UNSUPPORTED_FOR_FILES = {"fmt": "--format", "tz": "--tz", "date_order": "--date
                           "category_col": "--category-col", "product": "--product"}
 
 
+def _store_source(args: argparse.Namespace) -> object:
+    """The reports of ``--store``, bucketed as the files they came from would be."""
+    from spikes.service.snapshot import store_data
+    from spikes.service.store import Store
+
+    if args.inputs:
+        raise SpikesInputError("give either INPUT file(s) or --store, not both")
+    given = [flag for key, flag in {**_UNSUPPORTED_FOR_FILES, "timestamp_col":
+                                    "--timestamp-col", "product_col": "--product-col",
+                                    "count_col": "--count-col"}.items()
+             if getattr(args, key, None) is not None]
+    if given:
+        raise SpikesInputError(f"{', '.join(given)} cannot be used with --store (the store "
+                               "holds parsed reports; only --bucket applies)")
+    store = Store(args.store, read_only=True)
+    try:
+        data = store_data(store.all_reports(breakdown=True), args.bucket, args.store)
+    finally:
+        store.close()
+    if data is None:
+        raise SpikesInputError(f"the store {args.store} holds no report")
+    return data
+
+
 def _open_dataset(args: argparse.Namespace) -> object:
     """The files of a dataset input (Parquet, directories, globs), scanned."""
-    from spikes.errors import SpikesInputError
     from spikes.io.datasets import open_dataset
 
     given = [flag for key, flag in _UNSUPPORTED_FOR_FILES.items()

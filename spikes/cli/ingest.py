@@ -52,7 +52,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
             raw = read_reports(path)
             if len(raw.rejected):
                 print(describe_rejected(raw.rejected), file=sys.stderr)
-            result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket)
+            result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket,
+                                  kind=raw.kind)
             print(f"{path}: accepted {result.accepted}, duplicates {result.duplicates}, "
                   f"late {result.late}")
     finally:

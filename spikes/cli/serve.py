@@ -35,6 +35,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-body", default="10MB", help="largest request body (default %(default)s)")
     p.add_argument("--bucket", default="5min", help="bucket size (default %(default)s)")
     add_status_feed_options(p, config_flag=False)
+    demo = p.add_argument_group("demo")
+    demo.add_argument("--demo", action="store_true",
+                      help="replay the bundled sample (data/reports.csv.gz) into a fresh store "
+                           "in a temporary folder, at --demo-speed, with the data's clock: "
+                           "watch the 2026-01-22 Microsoft 365 chain reaction unfold in the "
+                           "live dashboard (SPIKES_SERVICE=http://127.0.0.1:PORT)")
+    demo.add_argument("--demo-speed", type=float, default=None, metavar="MIN_PER_S",
+                      help="simulated minutes per second of the replay (default 5)")
+    demo.add_argument("--demo-from", default=None, metavar="TIME",
+                      help="where the paced replay starts; earlier reports are loaded at "
+                           "once (default 2026-01-22T18:00Z, an hour before the event)")
+    demo.add_argument("--demo-file", default=None, metavar="FILE",
+                      help="replay this report file instead of the bundled sample")
     p.set_defaults(run=_run_serve)
 
 
@@ -91,6 +104,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     if lateness < pd.Timedelta(0):
         raise SpikesInputError("--lateness must not be negative")
     feed = load_status_feeds(args.status_feed, args.status_config, ())
+    if args.demo:
+        return _run_demo(args, token, bucket, lateness, feed)
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body),
                      status_feed=feed)
@@ -98,3 +113,55 @@ def _run_serve(args: argparse.Namespace) -> int:
           f"on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
+              lateness: object, feed: object = None) -> int:
+    """``--demo``: a fresh store in a temporary folder, fed by a replay of a file."""
+    import tempfile
+
+    import pandas as pd
+    import uvicorn
+
+    from spikes.service.app import create_app
+    from spikes.service.demo import DEFAULT_DEMO_SPEED, DemoReplay
+
+    path = Path(args.demo_file) if args.demo_file else _bundled_sample()
+    if not path.is_file():
+        raise SpikesInputError(f"--demo: no such file: {path}")
+    if feed is None and not args.demo_file:
+        # The bundled sample comes with its (sample) status feeds: show the lead too.
+        from spikes.cli.analyze import load_status_feeds
+
+        data = path.parent
+        feed = load_status_feeds([str(data / "status_feed_sample.json"),
+                                  str(data / "status_feed_sample.atom")],
+                                 str(data / "status_feed_sample.toml"), ())
+    speed = DEFAULT_DEMO_SPEED if args.demo_speed is None else args.demo_speed
+    if not speed > 0:
+        raise SpikesInputError(f"--demo-speed must be above 0, got {speed}")
+    try:
+        start = None if args.demo_from is None else pd.Timestamp(args.demo_from)
+    except ValueError:
+        raise SpikesInputError(f"--demo-from: expected a time such as 2026-01-22T18:00Z, "
+                               f"got {args.demo_from!r}") from None
+    if start is not None:
+        start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    with tempfile.TemporaryDirectory(prefix="spikes-demo-") as folder:
+        store = Path(folder) / "demo.duckdb"
+        app = create_app(store, token=token, bucket=bucket, clock="data", lateness=lateness,
+                         max_body=parse_size(args.max_body), status_feed=feed,
+                         replay=lambda live: DemoReplay(live, path, speed=speed, start=start))
+        url = f"http://{args.host}:{args.port}"
+        print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "
+              f"a fresh store ({store}), data clock, on {url}\n"
+              f"  watch it: SPIKES_SERVICE={url} streamlit run app.py", file=sys.stderr)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _bundled_sample() -> Path:
+    """The sample shipped beside the package (``data/reports.csv.gz``)."""
+    import spikes
+
+    return Path(spikes.__file__).resolve().parents[1] / "data" / "reports.csv.gz"

@@ -30,6 +30,7 @@ from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
+from spikes.service.live_api import live_router
 from spikes.service.models import PRINTABLE_MESSAGE, Accepted, Batch, batch_frame
 from spikes.service.store import Store, batch_from_raw
 
@@ -94,7 +95,8 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                bucket: str | pd.Timedelta = "5min", clock: Clock = "wall",
                lateness: str | pd.Timedelta | None = None,
                max_body: int = DEFAULT_MAX_BODY,
-               status_feed: OfficialFeed | None = None) -> FastAPI:
+               status_feed: OfficialFeed | None = None,
+               replay: Callable[[LiveDetector], Any] | None = None) -> FastAPI:
     """The service's ASGI app.
 
     Parameters
@@ -114,6 +116,9 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     status_feed : OfficialFeed, optional
         Vendors' official incidents, for ``official_at`` and ``lead_minutes`` of the
         incidents (see :class:`~spikes.service.live.LiveDetector`).
+    replay : callable, optional
+        Builds a replay of a file into the detector (``spikes serve --demo``: a
+        :class:`~spikes.service.demo.DemoReplay`), begun once the app has started.
 
     Returns
     -------
@@ -128,10 +133,16 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
         live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by,
                             status_feed=status_feed)
         app.state.store, app.state.live = store, live
+        store.set_bucket(size)
         live.start()
+        app.state.replay = replay(live) if replay is not None else None
+        if app.state.replay is not None:
+            app.state.replay.begin()
         try:
             yield
         finally:
+            if app.state.replay is not None:
+                app.state.replay.stop()
             live.stop()
             store.close()
 
@@ -150,7 +161,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                                 headers={"WWW-Authenticate": "Bearer"})
 
     v1 = [Depends(authorized)]
-    for router in (_reports_router(), _results_router()):
+    for router in (_reports_router(), _results_router(), live_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router())
     app.add_middleware(_MaxBody, limit=max_body)
@@ -180,11 +191,11 @@ def _reports_router() -> APIRouter:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             if kind in ("text/csv", "application/csv"):
-                frame = _csv_frame(body)
+                frame, rows_kind = _csv_frame(body)
                 key = batch_id or _digest(body)
             else:
                 batch = Batch.model_validate_json(body)
-                frame = batch_frame(batch)
+                frame, rows_kind = batch_frame(batch), batch.kind
                 key = batch.batch_id or batch_id or _digest(body)
         except ValidationError as exc:
             live.counters.rejected += 1
@@ -192,7 +203,7 @@ def _reports_router() -> APIRouter:
         except SpikesInputError as exc:
             live.counters.rejected += 1
             raise HTTPException(422, str(exc)) from None
-        result = await _in_thread(live.ingest, frame, key)
+        result = await _in_thread(live.ingest, frame, key, rows_kind)
         return Accepted(accepted=result.accepted, duplicates=result.duplicates,
                         late=result.late)
 
@@ -302,8 +313,9 @@ def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _csv_frame(body: bytes) -> pd.DataFrame:
-    """A ``text/csv`` body as a batch table; any rejected row refuses the whole batch."""
+def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
+    """A ``text/csv`` body as a batch table and its kind (report events or counts per
+    bucket, as the reader tells from its header); any rejected row refuses the batch."""
     from spikes.io.reading import read_reports
 
     upload = io.BytesIO(body)
@@ -313,7 +325,7 @@ def _csv_frame(body: bytes) -> pd.DataFrame:
         first = raw.rejected.iloc[0]
         raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
                                f"column {first['column']!r}: {first['reason']}")
-    return batch_from_raw(raw.table)
+    return batch_from_raw(raw.table), raw.kind
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ MAX_GROUP_REPORTS = 50_000
 class _Pending:
     frame: pd.DataFrame
     batch_id: str
+    kind: str = "events"
     done: bool = False
     result: AppendResult | None = None
     error: BaseException | None = None
@@ -57,7 +58,7 @@ class GroupCommit:
         self._commit_lock = threading.Lock()
         self.groups = 0
 
-    def submit(self, frame: pd.DataFrame, batch_id: str) -> AppendResult:
+    def submit(self, frame: pd.DataFrame, batch_id: str, kind: str = "events") -> AppendResult:
         """Append one batch; return once the commit holding it is done.
 
         Parameters
@@ -66,6 +67,8 @@ class GroupCommit:
             The batch (columns :data:`spikes.service.store.BATCH_COLUMNS`).
         batch_id : str
             Its idempotency key.
+        kind : {"events", "counts"}
+            What its rows are (see :meth:`spikes.service.store.Store.append`).
 
         Returns
         -------
@@ -77,7 +80,7 @@ class GroupCommit:
             Whatever the store raised for the group holding the batch (nothing of that
             group is stored).
         """
-        mine = _Pending(frame, batch_id)
+        mine = _Pending(frame, batch_id, kind)
         with self._queue_lock:
             self._queue.append(mine)
         while not mine.done:
@@ -103,7 +106,8 @@ class GroupCommit:
             return
         try:
             results = self.store.append_many([(p.frame, p.batch_id) for p in group],
-                                             bucket=self.bucket)
+                                             bucket=self.bucket,
+                                             kinds=[p.kind for p in group])
         except BaseException as exc:  # the whole group is rolled back
             for pending in group:
                 pending.error, pending.done = exc, True

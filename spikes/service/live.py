@@ -28,9 +28,8 @@ import pandas as pd
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import Analysis, analyze, product_status
 from spikes.evaluation.lead import OfficialFeed
-from spikes.io.buckets import to_buckets
-from spikes.model import RawReports
 from spikes.service.commit import GroupCommit
+from spikes.service.snapshot import store_data
 from spikes.service.store import AppendResult, Store
 
 __all__ = ["Counters", "LiveDetector"]
@@ -129,7 +128,7 @@ class LiveDetector:
                 self.detect()
 
     # -- closing ------------------------------------------------------------------------
-    def ingest(self, batch: pd.DataFrame, batch_id: str) -> AppendResult:
+    def ingest(self, batch: pd.DataFrame, batch_id: str, kind: str = "events") -> AppendResult:
         """Append a batch (acknowledged after its commit, which batches arriving at the
         same time share: :class:`spikes.service.commit.GroupCommit`), then close buckets
         it ends.
@@ -140,12 +139,14 @@ class LiveDetector:
             Columns :data:`spikes.service.store.BATCH_COLUMNS`.
         batch_id : str
             Its idempotency key.
+        kind : {"events", "counts"}
+            Report events or counts per bucket (see :meth:`Store.append`).
 
         Returns
         -------
         AppendResult
         """
-        result = self._commit.submit(batch, batch_id)
+        result = self._commit.submit(batch, batch_id, kind)
         self.counters.add(result)
         watermark = self.store.watermark
         if watermark is not None:
@@ -160,6 +161,20 @@ class LiveDetector:
             return False
         now = now or pd.Timestamp.now(tz="UTC")
         return self.store.close_until((now - self.lateness).floor(self.bucket))
+
+    def advance_to(self, now: pd.Timestamp) -> bool:
+        """Move a replay's clock to `now`: close the buckets whose end plus the lateness
+        is at or before it and wake the detector (``spikes serve --demo``).
+
+        Returns
+        -------
+        bool
+            Whether buckets closed.
+        """
+        closed = self.close_by_wall_clock(now=pd.Timestamp(now))
+        if closed:
+            self._wake.set()
+        return closed
 
     def flush(self) -> Analysis | None:
         """Close every bucket up to the newest report's and detect now.
@@ -186,17 +201,9 @@ class LiveDetector:
         """
         with self._detect_lock:
             started = time.perf_counter()
-            rows = self.store.closed_reports()
-            if rows.empty:
+            data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
+            if data is None:
                 return None
-            table = pd.DataFrame({
-                "timestamp": rows["timestamp"],
-                "product": rows["product"].astype("category"),
-                "reports": rows["reports"].astype(float),
-                "region": pd.Categorical([None] * len(rows)),
-                "category": pd.Categorical([None] * len(rows)),
-            })
-            data = to_buckets(RawReports(table=table, kind="events"), self.bucket)
             analysis = analyze(data, self.config)
             if self.status_feed is not None:
                 as_of = (self.store.closed_end if self.clock == "data"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,11 @@ class Batch(BaseModel):
                                    pattern=PRINTABLE)] | None = Field(
         default=None, description="idempotency key of the batch (default: a hash of its body)")
     reports: list[Report]
+    kind: Literal["events", "counts"] = Field(
+        default="events",
+        description="events: each report is one or `count` problem reports, and a bucket "
+                    "without any is a real zero; counts: each report is a product's count "
+                    "for its bucket, and a bucket without one is missing (not zero)")
 
 
 class Accepted(BaseModel):

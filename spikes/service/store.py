@@ -10,7 +10,9 @@ Tables
 ------
 ``reports``
     ``product, timestamp, count, region, category, report_id, batch_id, received_at,
-    late`` (one row per report; ``late`` when its bucket had already closed on arrival).
+    late, kind`` (one row per report; ``late`` when its bucket had already closed on
+    arrival; ``kind`` ``events`` for report events, where a bucket without a row is a
+    real zero, or ``counts`` for counts per bucket, where it is missing).
 ``batches``
     Accepted batch ids with their counts: a repeated batch id is not stored twice.
 ``report_ids``
@@ -25,6 +27,7 @@ Tables
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +39,7 @@ import pandas as pd
 
 from spikes.errors import SpikesInputError
 
-__all__ = ["BATCH_COLUMNS", "AppendResult", "Store", "batch_from_raw"]
+__all__ = ["BATCH_COLUMNS", "KINDS", "AppendResult", "Store", "batch_from_raw"]
 
 #: Columns of a batch given to :meth:`Store.append`.
 BATCH_COLUMNS = ["product", "timestamp", "count", "region", "category", "report_id"]
@@ -51,7 +54,11 @@ CREATE TABLE IF NOT EXISTS batches (
     duplicates BIGINT NOT NULL, late BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS report_ids (report_id VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'events';
 """
+
+#: Kinds of stored reports (as :attr:`spikes.model.RawReports.kind`).
+KINDS = ("events", "counts")
 
 
 @dataclass(frozen=True)
@@ -80,22 +87,33 @@ class Store:
     ----------
     path : str or Path
         The database file, created if missing (``":memory:"`` for a throw-away store).
+    read_only : bool
+        Open an existing store for reading only (``spikes analyze --store``, the
+        dashboard); the file must exist.
 
     Raises
     ------
     SpikesInputError
-        When the file cannot be opened (e.g. another process holds it).
+        When the file cannot be opened: it does not exist (read-only), or another process
+        holds it. DuckDB lets one process write a file and refuses every other process,
+        readers included, while it does: the message names the file, the process holding
+        it and what to do.
     """
 
-    def __init__(self, path: str | Path = "spikes.duckdb") -> None:
+    def __init__(self, path: str | Path = "spikes.duckdb", *, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
+        if read_only and self.path != ":memory:" and not Path(self.path).is_file():
+            raise SpikesInputError(f"no store {self.path}: no such file (create one with "
+                                   "`spikes ingest` or `spikes serve --store`)")
         try:
-            self._conn = duckdb.connect(self.path)
+            self._conn = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise SpikesInputError(f"cannot open the store {self.path}: {exc}") from None
+            raise SpikesInputError(_open_error(self.path, exc)) from None
         self._lock = threading.RLock()
         with self._lock:
-            self._conn.execute(_SCHEMA)
+            if not read_only:
+                self._conn.execute(_SCHEMA)
             self._load_meta()
 
     def close(self) -> None:
@@ -107,7 +125,10 @@ class Store:
     def _load_meta(self) -> None:
         """Read ``closed_end`` and ``watermark`` into memory (this connection is the
         file's only writer, so they change only through it)."""
-        self._cached: dict[str, pd.Timestamp | None] = {}
+        self._cached: dict[str, pd.Timestamp | None] = dict.fromkeys(("closed_end",
+                                                                        "watermark"))
+        if not self._has_table("meta"):  # a read-only store written by an older version
+            return
         for key in ("closed_end", "watermark"):
             rows = self._conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
             self._cached[key] = (None if not rows
@@ -136,13 +157,29 @@ class Store:
     def closed_end(self) -> pd.Timestamp | None:
         """Buckets starting before this time are closed; None before the first close."""
         with self._lock:
-            return self._meta("closed_end")
+            return self._meta_or_none("closed_end")
 
     @property
     def watermark(self) -> pd.Timestamp | None:
         """The newest report's timestamp; None for an empty store."""
         with self._lock:
-            return self._meta("watermark")
+            return self._meta_or_none("watermark")
+
+    @property
+    def bucket(self) -> pd.Timedelta | None:
+        """The bucket size of the service that closes this store's buckets, if any."""
+        with self._lock:
+            if not self._has_table("meta"):
+                return None
+            rows = self._conn.execute("SELECT value FROM meta WHERE key = 'bucket'").fetchall()
+        return None if not rows else pd.Timedelta(microseconds=int(rows[0][0]))
+
+    def set_bucket(self, bucket: pd.Timedelta) -> None:
+        """Record the service's bucket size (for readers of the store)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO meta VALUES ('bucket', ?) ON CONFLICT (key) DO UPDATE SET "
+                "value = excluded.value", [int(pd.Timedelta(bucket) / pd.Timedelta("1us"))])
 
     def close_until(self, end: pd.Timestamp) -> bool:
         """Close every bucket that starts before `end`.
@@ -173,7 +210,7 @@ class Store:
     # -- reports ----------------------------------------------------------------------
     def append(self, batch: pd.DataFrame, batch_id: str,
                received_at: pd.Timestamp | None = None,
-               bucket: pd.Timedelta | None = None) -> AppendResult:
+               bucket: pd.Timedelta | None = None, kind: str = "events") -> AppendResult:
         """Append one batch of reports in one transaction; return after the commit.
 
         Parameters
@@ -187,16 +224,20 @@ class Store:
             Arrival time (now by default).
         bucket : pd.Timedelta, optional
             Bucket size, to mark reports of closed buckets as late.
+        kind : {"events", "counts"}
+            Report events (default) or counts per bucket (a bucket without a row is
+            missing, as :attr:`spikes.model.RawReports.kind` says).
 
         Returns
         -------
         AppendResult
         """
-        return self.append_many([(batch, batch_id)], received_at, bucket)[0]
+        return self.append_many([(batch, batch_id)], received_at, bucket, kinds=[kind])[0]
 
     def append_many(self, batches: Sequence[tuple[pd.DataFrame, str]],
                     received_at: pd.Timestamp | None = None,
-                    bucket: pd.Timedelta | None = None) -> list[AppendResult]:
+                    bucket: pd.Timedelta | None = None,
+                    kinds: Sequence[str] | None = None) -> list[AppendResult]:
         """Append several batches in one transaction (a group commit); return after it.
 
         Each batch is judged as if the batches had been appended one after the other in
@@ -212,12 +253,18 @@ class Store:
             Arrival time (now by default).
         bucket : pd.Timedelta, optional
             Bucket size, to mark reports of closed buckets as late.
+        kinds : sequence of {"events", "counts"}, optional
+            The kind of each batch (see :meth:`append`; all ``"events"`` by default).
 
         Returns
         -------
         list of AppendResult
             One per batch, in order.
         """
+        kinds = ["events"] * len(batches) if kinds is None else list(kinds)
+        bad = [k for k in kinds if k not in KINDS]
+        if bad or len(kinds) != len(batches):
+            raise ValueError(f"one kind per batch, each one of {KINDS}, got {kinds!r}")
         received_at = received_at or pd.Timestamp.now(tz="UTC")
         arrived = received_at.tz_convert("UTC").tz_localize(None)
         frames = [_normalised(batch) for batch, _ in batches]
@@ -248,6 +295,7 @@ class Store:
                     rows["batch_id"] = np.asarray(ids, dtype=object)[rows["_k"].to_numpy()]
                     rows["received_at"] = arrived
                     rows["late"] = late
+                    rows["kind"] = np.asarray(kinds, dtype=object)[rows["_k"].to_numpy()]
                     kept = np.bincount(rows["_k"].to_numpy(), minlength=len(frames))
                     n_late = np.bincount(rows["_k"].to_numpy(), weights=late.astype(float),
                                          minlength=len(frames))
@@ -257,7 +305,8 @@ class Store:
                                                       int(n_late[k]))
                     conn.register("_batch", rows)
                     conn.execute("INSERT INTO reports SELECT product, timestamp, count, region, "
-                                 "category, report_id, batch_id, received_at, late FROM _batch")
+                                 "category, report_id, batch_id, received_at, late, kind "
+                                 "FROM _batch")
                     conn.execute("INSERT INTO report_ids SELECT DISTINCT report_id FROM _batch "
                                   "WHERE report_id IS NOT NULL")
                     conn.unregister("_batch")
@@ -305,26 +354,70 @@ class Store:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM reports").fetchall()[0][0])
 
-    def closed_reports(self) -> pd.DataFrame:
+    def closed_reports(self, breakdown: bool = False) -> pd.DataFrame:
         """The on-time reports of closed buckets, for detection.
+
+        Parameters
+        ----------
+        breakdown : bool
+            Also return ``region`` and ``category``.
 
         Returns
         -------
         pd.DataFrame
-            ``timestamp`` (UTC), ``product``, ``reports``; empty before the first close.
-            Late reports are left out: a live run never saw them in time.
+            ``timestamp`` (UTC), ``product``, ``reports``, ``kind`` (and ``region``,
+            ``category``); empty before the first close. Late reports are left out: a
+            live run never saw them in time.
         """
         with self._lock:
-            closed = self._meta("closed_end")
+            closed = self._meta_or_none("closed_end")
             if closed is None:
-                return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[us, UTC]"),
-                                     "product": pd.Series(dtype=object),
-                                     "reports": pd.Series(dtype=float)})
-            frame = self._conn.execute(
-                "SELECT timestamp, product, count AS reports FROM reports "
-                "WHERE NOT late AND timestamp < ?", [closed.tz_localize(None)]).df()
-        frame["timestamp"] = _utc(frame["timestamp"])
+                return _empty_reports(breakdown)
+            return self._reports("WHERE NOT late AND timestamp < ?",
+                                 [closed.tz_localize(None)], breakdown)
+
+    def all_reports(self, breakdown: bool = True) -> pd.DataFrame:
+        """Every stored report, late ones included (``spikes analyze --store``).
+
+        Returns
+        -------
+        pd.DataFrame
+            As :meth:`closed_reports`.
+        """
+        with self._lock:
+            return self._reports("", [], breakdown)
+
+    def _reports(self, where: str, params: list, breakdown: bool) -> pd.DataFrame:
+        if not self._has_table("reports"):
+            return _empty_reports(breakdown)
+        columns = {row[0] for row in self._conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'reports'"
+        ).fetchall()}
+        kind = "kind" if "kind" in columns else "'events'"
+        extra = ", region, category" if breakdown else ""
+        frame = self._conn.execute(
+            f"SELECT timestamp, product, count AS reports, {kind} AS kind{extra} "
+            f"FROM reports {where}", params).df()
+        frame["timestamp"] = _utc(frame["timestamp"]).dt.as_unit("us")
         return frame
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._conn.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]).fetchall())
+
+    def _meta_or_none(self, key: str) -> pd.Timestamp | None:
+        """:meth:`_meta` (None when a read-only store has no ``meta`` table)."""
+        return self._cached.get(key)
+
+    def counts_version(self) -> tuple:
+        """What identifies the store's content for caches: the closed time, the newest
+        report and the number of reports."""
+        with self._lock:
+            closed = self._meta_or_none("closed_end")
+            watermark = self._meta_or_none("watermark")
+            count = (int(self._conn.execute("SELECT count(*) FROM reports").fetchall()[0][0])
+                     if self._has_table("reports") else 0)
+        return (closed, watermark, count)
 
     # -- results ----------------------------------------------------------------------
     def save_results(self, incidents: pd.DataFrame, events: pd.DataFrame) -> None:
@@ -357,6 +450,28 @@ class Store:
             if pd.api.types.is_datetime64_any_dtype(frame[column]):
                 frame[column] = _utc(frame[column])
         return frame
+
+
+def _open_error(path: str, exc: Exception) -> str:
+    """What to tell when DuckDB refuses to open `path`."""
+    text = str(exc)
+    if "lock" in text.lower():
+        holder = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+        who = f" by {holder.group(1)} (PID {holder.group(2)})" if holder else ""
+        return (f"cannot open the store {path}: it is in use{who}, e.g. a running `spikes "
+                "serve`; DuckDB lets no other process open a store while one writes it. "
+                "Stop that process first, or read the running service over its API (the "
+                "dashboard: SPIKES_SERVICE=http://HOST:PORT)")
+    return f"cannot open the store {path}: {text}"
+
+
+def _empty_reports(breakdown: bool) -> pd.DataFrame:
+    columns = {"timestamp": pd.Series(dtype="datetime64[us, UTC]"),
+               "product": pd.Series(dtype=object), "reports": pd.Series(dtype=float),
+               "kind": pd.Series(dtype=object)}
+    if breakdown:
+        columns |= {"region": pd.Series(dtype=object), "category": pd.Series(dtype=object)}
+    return pd.DataFrame(columns)
 
 
 def _micros(value: pd.Timestamp) -> int:

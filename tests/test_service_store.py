@@ -1,0 +1,243 @@
+"""The store as data: `spikes analyze --store`, count data with missing rows through the
+API, the store's kinds of rows, DuckDB's file lock, and the wall clock.
+
+The real-process tests start `spikes serve` (tests/test_service.py's helper) or the
+`spikes` command line in subprocesses on loopback, and stop them before they end.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spikes.detect.pipeline import analyze
+from spikes.evaluation.simulate import simulate
+from spikes.io.buckets import load_reports
+from spikes.service.live import LiveDetector
+from spikes.service.snapshot import store_data
+from spikes.service.store import Store, batch_from_raw
+from tests.test_service import KEYS, _keys, service, token_file  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "reports.csv.gz"
+
+
+def _spikes(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "spikes", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data missing")
+def test_analyze_store_gives_the_incidents_of_the_ingested_file(tmp_path):
+    store = tmp_path / "s.duckdb"
+    ingested = _spikes("ingest", str(BUNDLED), "--store", str(store), cwd=tmp_path)
+    assert ingested.returncode == 0, ingested.stderr
+    from_store = _spikes("analyze", "--store", str(store), "-o", "store.csv",
+                         "--events-output", "store_events.csv", cwd=tmp_path)
+    assert from_store.returncode == 0, from_store.stderr
+    from_file = _spikes("analyze", str(BUNDLED), "-o", "file.csv", "--events-output",
+                        "file_events.csv", cwd=tmp_path)
+    assert from_file.returncode == 0, from_file.stderr
+    got = pd.read_csv(tmp_path / "store.csv")
+    expected = pd.read_csv(tmp_path / "file.csv")
+    assert len(expected) >= 10 and "Outlook" in set(expected["product"])
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "store_events.csv"),
+                                  pd.read_csv(tmp_path / "file_events.csv"))
+
+
+def test_analyze_store_explains_a_locked_missing_or_misused_store(tmp_path):
+    store = tmp_path / "s.duckdb"
+    Store(store).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\nc = duckdb.connect(sys.argv[1])\n"
+         "print('ready', flush=True)\ntime.sleep(60)", str(store)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        locked = _spikes("analyze", "--store", str(store), cwd=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert locked.returncode == 2
+    assert "Traceback" not in locked.stderr
+    assert f"cannot open the store {store}: it is in use" in locked.stderr
+    assert f"(PID {holder.pid})" in locked.stderr and "SPIKES_SERVICE" in locked.stderr
+    missing = _spikes("analyze", "--store", str(tmp_path / "none.duckdb"), cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    empty = _spikes("analyze", "--store", str(store), cwd=tmp_path)
+    assert empty.returncode == 2 and "holds no report" in empty.stderr
+    both = _spikes("analyze", "x.csv", "--store", str(store), cwd=tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
+    neither = _spikes("analyze", cwd=tmp_path)
+    assert neither.returncode == 2 and "--store" in neither.stderr
+
+
+def test_store_data_keeps_missing_count_rows_missing_and_event_gaps_zero():
+    t = pd.Timestamp("2026-01-05", tz="UTC")
+    rows = pd.DataFrame({
+        "timestamp": [t, t + pd.Timedelta("10min"), t, t + pd.Timedelta("10min")],
+        "product": ["Counted", "Counted", "Evented", "Evented"],
+        "reports": [4.0, 6.0, 1.0, 1.0],
+        "kind": ["counts", "counts", "events", "events"],
+    })
+    data = store_data(rows, "5min")
+    assert data.kind == "counts"
+    middle = t + pd.Timedelta("5min")
+    assert pd.isna(data.counts.loc[middle, "Counted"])
+    assert data.counts.loc[middle, "Evented"] == 0.0
+    events_only = store_data(rows[rows["kind"] == "events"], "5min")
+    assert events_only.kind == "events" and events_only.counts.loc[middle, "Evented"] == 0.0
+    assert store_data(rows.iloc[:0], "5min") is None
+
+
+def _counts_with_gaps(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    sim = simulate(products=3, days=4, seed=3, outage_rate_per_week=6.0, missing_rate=0.08)
+    frame = sim.reports.sort_values(["timestamp", "product"], kind="stable")
+    path = tmp_path / "counts.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_counts_with_missing_rows_replayed_as_csv_give_the_batch_incidents(
+        tmp_path, token_file):  # noqa: F811
+    path, frame = _counts_with_gaps(tmp_path)
+    data = load_reports(path)
+    assert data.kind == "counts" and data.counts.isna().to_numpy().mean() > 0.05
+    expected = _keys(analyze(data).incidents)
+    assert len(expected) >= 3
+    with service(tmp_path, token_file) as svc:
+        for start in range(0, len(frame), 400):
+            body = frame.iloc[start:start + 400].to_csv(index=False)
+            answer = svc.client.post("/v1/reports", content=body,
+                                     headers={"Content-Type": "text/csv"})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["late"] == 0
+        assert svc.client.post("/v1/flush").status_code == 200
+        got = svc.client.get("/v1/incidents").json()
+    assert _keys(got) == expected
+
+
+def test_store_remembers_the_kind_of_each_batch(tmp_path):
+    path, _ = _counts_with_gaps(tmp_path)
+    from spikes.io.reading import read_reports
+
+    raw = read_reports(path)
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        store.append(batch_from_raw(raw.table), "counts-file", kind=raw.kind)
+        rows = store.all_reports()
+        assert set(rows["kind"]) == {"counts"} and len(rows) == len(raw.table)
+        with pytest.raises(ValueError, match="kind"):
+            store.append(batch_from_raw(raw.table), "other", kind="bogus")
+    finally:
+        store.close()
+    reading = Store(tmp_path / "s.duckdb", read_only=True)
+    try:
+        assert reading.count_reports() == len(raw.table)
+        assert reading.watermark == raw.table["timestamp"].max()
+    finally:
+        reading.close()
+
+
+def test_wall_clock_closes_a_bucket_once_its_end_plus_lateness_has_passed(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        live = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",
+                            lateness=pd.Timedelta("2min"))
+        t = pd.Timestamp("2026-01-22 19:00", tz="UTC")
+        assert not live.close_by_wall_clock(now=t)  # nothing stored: nothing to close
+        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
+                              "count": [1.0], "region": [None], "category": [None],
+                              "report_id": [None]})
+        live.ingest(batch, "b1")
+        assert store.closed_end <= t  # the data clock leaves the 19:00 bucket open
+        # the 19:00 bucket ends at 19:05 and stays open for 2 more minutes
+        live.close_by_wall_clock(now=t + pd.Timedelta("6min59s"))
+        assert store.closed_end == t  # buckets before 19:00 are closed, 19:00 is not
+        assert live.close_by_wall_clock(now=t + pd.Timedelta("7min"))
+        assert store.closed_end == t + pd.Timedelta("5min")
+        assert not live.close_by_wall_clock(now=t + pd.Timedelta("8min"))  # no new close
+        late = batch.assign(timestamp=[t + pd.Timedelta("2min")])
+        assert live.ingest(late, "b2").late == 1
+        assert live.close_by_wall_clock(now=t + pd.Timedelta("12min"))
+        assert store.closed_end == t + pd.Timedelta("10min")
+        data_clock = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="data")
+        assert data_clock.clock == "data"
+    finally:
+        store.close()
+
+
+def test_wall_clock_service_closes_buckets_without_later_reports(tmp_path, token_file):  # noqa: F811
+    from tests.test_service import Service
+
+    svc = Service(tmp_path / "s.duckdb", token_file, "--clock", "wall", "--bucket", "1s",
+                  "--lateness", "0s")
+    try:
+        now = pd.Timestamp.now(tz="UTC")
+        body = {"reports": [{"product": "Outlook", "timestamp": now.isoformat()}]}
+        assert svc.client.post("/v1/reports", json=body).json()["accepted"] == 1
+        deadline = time.monotonic() + 10
+        closed = runs = 0.0
+        while time.monotonic() < deadline:
+            metrics = dict(line.split() for line in svc.client.get("/metrics").text
+                           .splitlines() if not line.startswith("#"))
+            closed = float(metrics["spikes_closed_until_seconds"])
+            runs = float(metrics["spikes_detection_runs_total"])
+            if closed > now.timestamp() and runs >= 1:
+                break
+            time.sleep(0.2)
+        # closed by the time of day (no later report came), and detected over
+        assert closed > now.timestamp() and runs >= 1
+        assert [row["product"] for row in svc.client.get("/v1/status").json()] == ["Outlook"]
+    finally:
+        svc.stop()
+
+
+@pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data missing")
+def test_demo_replays_the_sample_and_raises_the_microsoft_365_event(tmp_path, token_file):  # noqa: F811
+    from spikes.cli.serve import _bundled_sample
+    from tests.test_service import Service
+
+    assert _bundled_sample() == BUNDLED  # what --demo replays without --demo-file
+    # The sample from 2026-01-19 to two hours into the event keeps the test short.
+    sample = pd.read_csv(BUNDLED)
+    cut = tmp_path / "cut.csv"
+    keep = (sample["timestamp"] >= "2026-01-19") & (sample["timestamp"] < "2026-01-22T21:00")
+    sample[keep].to_csv(cut, index=False)
+    expected = _keys(analyze(load_reports(cut)).incidents)
+    svc = Service(tmp_path / "unused.duckdb", token_file, "--demo", "--demo-speed", "300",
+                  "--demo-from", "2026-01-22T18:45Z", "--demo-file", str(cut))
+    try:
+        deadline = time.monotonic() + 90
+        seen_midway = False
+        info = {}
+        while time.monotonic() < deadline:
+            info = svc.client.get("/v1/info").json()
+            assert info["clock"] == "data" and info["demo"]["error"] is None
+            if not info["demo"]["done"] and (info["demo"]["clock"] or "") > "2026-01-22T19:15":
+                seen_midway = True  # the replay is paced: we saw it between start and end
+            if info["demo"]["done"]:
+                break
+            time.sleep(0.1)
+        assert info["demo"]["done"], info
+        assert seen_midway
+        assert info["reports"] == int(load_reports(cut).counts.sum().sum())
+        assert info["demo"]["file"] == "cut.csv"
+        svc.client.post("/v1/flush")
+        incidents = svc.client.get("/v1/incidents").json()
+        assert _keys(incidents) == expected  # the replay ends with the batch incidents
+        outlook = [i for i in incidents if i["product"] == "Outlook"
+                   and i["onset"].startswith("2026-01-22T19:00")]
+        assert len(outlook) == 1
+        events = svc.client.get("/v1/events").json()
+        assert any(e["n_products"] >= 5 and e["first_product"] == "Outlook" for e in events)
+        assert (tmp_path / "unused.duckdb").exists() is False  # a fresh temporary store
+    finally:
+        svc.stop()
