@@ -26,6 +26,8 @@ from spikes.errors import SpikesInputError
 WEEK = pd.Timedelta(days=7)
 #: Settings of all products together, which per-product overrides cannot change.
 GLOBAL_KEYS = ("event_window", "mode")
+#: Tables of a config file read by others (``[[notify]]``: :mod:`spikes.alerts.routing`).
+OTHER_TABLES = ("notify",)
 #: Detection modes: live-grade (causal) or with hindsight (retrospective).
 MODES = ("causal", "retrospective")
 
@@ -184,11 +186,11 @@ class DetectionConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> DetectionConfig:
         """Build from the parsed TOML document ``{"detection": {...}, "products": {...}}``."""
-        unknown_tables = set(data) - {"detection", "products"}
+        unknown_tables = set(data) - {"detection", "products"} - set(OTHER_TABLES)
         if unknown_tables:
             raise SpikesInputError(
                 f"{source}: unknown table(s) {sorted(unknown_tables)}; "
-                "expected [detection] and [products.NAME]"
+                "expected [detection], [products.NAME] and [[notify]]"
             )
         detection = dict(data.get("detection", {}))
         known = {f.name for f in fields(cls)} - {"overrides"}

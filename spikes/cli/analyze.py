@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
 from spikes.config import load_config
 from spikes.detect.causal import WARMUP
+from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
@@ -54,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "or of a local Dask cluster (default 0: one per CPU core; 1 with the "
                         "local engine: none); unused with --scheduler; the result is the same")
     add_input_options(p)
+    add_notify_options(p, outbox=True)
     p.set_defaults(run=_run_analyze)
 
 
@@ -78,6 +81,13 @@ def _run_analyze(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
+    routes = notify_routes(args)
+    if routes and (args.retrospective or config.mode != "causal"):
+        raise SpikesInputError("--notify replays live detection: it cannot be used with "
+                               "--retrospective (or mode = \"retrospective\" in --config)")
+    if routes and is_dataset_input(args.inputs):
+        raise SpikesInputError("--notify needs the reports in memory (CSV files), not "
+                               "Parquet files, directories or globs")
     if is_dataset_input(args.inputs):
         source = _open_dataset(args)
     else:
@@ -90,7 +100,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
         if engine.dashboard_link:
             print(f"Dask dashboard: {engine.dashboard_link} ({engine.jobs} worker threads)",
                   file=sys.stderr, flush=True)
-        analysis = detect(source, config, engine=engine, progress=True)
+        if routes:  # the counts and baseline too, for what each message may say
+            from spikes.detect.pipeline import analyze
+
+            analysis = analyze(source, config, progress=True, engine=engine)
+        else:
+            analysis = detect(source, config, engine=engine, progress=True)
     finally:
         engine.close()
     incidents = analysis.incidents
@@ -101,7 +116,24 @@ def _run_analyze(args: argparse.Namespace) -> int:
     print(summary_table(analysis))
     if args.output:
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
+    if routes:
+        _notify(analysis, routes, args.outbox)
     return 0
+
+
+def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> None:
+    """Send the messages of the replay to `routes`, retrying, and print what was sent."""
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+
+    outbox = Outbox(outbox_path or ":memory:")
+    try:
+        notifier = Notifier(outbox, routes)
+        notifier.observe(analysis)
+        notifier.drain()
+        print(delivery_report(notifier))
+    finally:
+        outbox.close()
 
 
 _UNSUPPORTED_FOR_FILES = {"fmt": "--format", "tz": "--tz", "date_order": "--date-order",
@@ -111,7 +143,6 @@ _UNSUPPORTED_FOR_FILES = {"fmt": "--format", "tz": "--tz", "date_order": "--date
 
 def _open_dataset(args: argparse.Namespace) -> object:
     """The files of a dataset input (Parquet, directories, globs), scanned."""
-    from spikes.errors import SpikesInputError
     from spikes.io.datasets import open_dataset
 
     given = [flag for key, flag in _UNSUPPORTED_FOR_FILES.items()

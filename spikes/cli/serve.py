@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from spikes.cli.notify import add_notify_options, notify_routes
 from spikes.errors import SpikesInputError
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how long a bucket stays open after its end (default: one bucket)")
     p.add_argument("--max-body", default="10MB", help="largest request body (default %(default)s)")
     p.add_argument("--bucket", default="5min", help="bucket size (default %(default)s)")
+    p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
+                                    "(see README)")
+    add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
 
@@ -69,6 +73,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     import pandas as pd
     import uvicorn
 
+    from spikes.config import load_config
     from spikes.io.buckets import parse_bucket
     from spikes.service.app import create_app
 
@@ -87,9 +92,16 @@ def _run_serve(args: argparse.Namespace) -> int:
                                f"got {args.lateness!r}") from None
     if lateness < pd.Timedelta(0):
         raise SpikesInputError("--lateness must not be negative")
+    config = load_config(args.config)
+    if config.mode != "causal":
+        raise SpikesInputError(f"{args.config}: the service detects live; mode must be "
+                               f"\"causal\", not {config.mode!r}")
+    routes = notify_routes(args)
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
-                     lateness=lateness, max_body=parse_size(args.max_body))
+                     lateness=lateness, max_body=parse_size(args.max_body), config=config,
+                     notify=routes)
     print(f"spikes serve: store {args.store}, {args.clock} clock, bucket {args.bucket}, "
-          f"on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
+          f"on http://{args.host}:{args.port} (API docs at /docs)"
+          + (f", notifying {len(routes)} route(s)" if routes else ""), file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -17,10 +17,11 @@ next step.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -30,7 +31,12 @@ from spikes.io.buckets import to_buckets
 from spikes.model import RawReports
 from spikes.service.store import AppendResult, Store
 
+if TYPE_CHECKING:
+    from spikes.alerts.notifier import Notifier
+
 __all__ = ["Counters", "LiveDetector"]
+
+_log = logging.getLogger(__name__)
 
 Clock = Literal["wall", "data"]
 
@@ -72,11 +78,15 @@ class LiveDetector:
         How long after its end a bucket stays open.
     config : DetectionConfig, optional
         Detection settings (live mode by default).
+    notifier : Notifier, optional
+        Told of every detection (:meth:`spikes.alerts.notifier.Notifier.observe`), to
+        enqueue the messages of events that opened, escalated or were resolved.
     """
 
     def __init__(self, store: Store, *, bucket: pd.Timedelta, clock: Clock = "wall",
                  lateness: pd.Timedelta | None = None,
-                 config: DetectionConfig | None = None) -> None:
+                 config: DetectionConfig | None = None,
+                 notifier: Notifier | None = None) -> None:
         if clock not in ("wall", "data"):
             raise ValueError(f"clock must be 'wall' or 'data', got {clock!r}")
         self.store = store
@@ -85,6 +95,7 @@ class LiveDetector:
         self.lateness = self.bucket if lateness is None else pd.Timedelta(lateness)
         self.config = config or DetectionConfig()
         self.counters = Counters()
+        self.notifier = notifier
         self.analysis: Analysis | None = None
         self._detect_lock = threading.Lock()
         self._wake = threading.Event()
@@ -188,6 +199,11 @@ class LiveDetector:
             analysis = analyze(data, self.config)
             self.store.save_results(analysis.incidents, analysis.events)
             self.analysis = analysis
+            if self.notifier is not None:
+                try:
+                    self.notifier.observe(analysis)
+                except Exception:  # detection goes on; the next one enqueues them again
+                    _log.exception("spikes: could not enqueue the notifications")
             elapsed = time.perf_counter() - started
             with self.counters.lock:
                 self.counters.detections += 1
