@@ -26,10 +26,11 @@ from spikes.errors import SpikesInputError
 WEEK = pd.Timedelta(days=7)
 #: Settings of all products together, which per-product overrides cannot change.
 GLOBAL_KEYS = ("event_window", "mode")
+#: Tables of a config file read by others (``[[notify]]``: :mod:`spikes.alerts.routing`).
 #: Detection modes: live-grade (causal) or with hindsight (retrospective).
 MODES = ("causal", "retrospective")
 #: Tables of a configuration file read by their own parsers, not by DetectionConfig.
-OTHER_TABLES = ("status_feed",)
+OTHER_TABLES = ("notify", "status_feed")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,8 +191,7 @@ class DetectionConfig:
         if unknown_tables:
             raise SpikesInputError(
                 f"{source}: unknown table(s) {sorted(unknown_tables)}; "
-                "expected [detection], [products.NAME] and "
-                + ", ".join(f"[{name}]" for name in OTHER_TABLES)
+                "expected [detection], [products.NAME], [[notify]] and [status_feed]"
             )
         detection = dict(data.get("detection", {}))
         known = {f.name for f in fields(cls)} - {"overrides"}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
 from spikes.config import load_config
 from spikes.detect.causal import WARMUP
 from spikes.errors import SpikesInputError
@@ -62,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "local engine: none); unused with --scheduler; the result is the same")
     add_status_feed_options(p)
     add_input_options(p)
+    add_notify_options(p, outbox=True)
     p.set_defaults(run=_run_analyze)
 
 
@@ -110,10 +112,17 @@ def _run_analyze(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
+    routes = notify_routes(args)
+    if routes and (args.retrospective or config.mode != "causal"):
+        raise SpikesInputError("--notify replays live detection: it cannot be used with "
+                               "--retrospective (or mode = \"retrospective\" in --config)")
     if args.store is not None:
         source = _store_source(args)
     elif not args.inputs:
         raise SpikesInputError("give INPUT file(s) or --store PATH")
+    elif routes and is_dataset_input(args.inputs):
+        raise SpikesInputError("--notify needs the reports in memory (CSV files or a "
+                               "--store), not Parquet files, directories or globs")
     elif is_dataset_input(args.inputs):
         source = _open_dataset(args)
     else:
@@ -128,7 +137,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
         if engine.dashboard_link:
             print(f"Dask dashboard: {engine.dashboard_link} ({engine.jobs} worker threads)",
                   file=sys.stderr, flush=True)
-        analysis = detect(source, config, engine=engine, progress=True)
+        if routes:  # the counts and baseline too, for what each message may say
+            from spikes.detect.pipeline import analyze
+
+            analysis = analyze(source, config, progress=True, engine=engine)
+        else:
+            analysis = detect(source, config, engine=engine, progress=True)
     finally:
         engine.close()
     if feed is not None:
@@ -143,7 +157,24 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print(lead_text(analysis.incidents, feed))
     if args.output:
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
+    if routes:
+        _notify(analysis, routes, args.outbox)
     return 0
+
+
+def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> None:
+    """Send the messages of the replay to `routes`, retrying, and print what was sent."""
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+
+    outbox = Outbox(outbox_path or ":memory:")
+    try:
+        notifier = Notifier(outbox, routes)
+        notifier.observe(analysis)
+        notifier.drain()
+        print(delivery_report(notifier))
+    finally:
+        outbox.close()
 
 
 _UNSUPPORTED_FOR_FILES = {"fmt": "--format", "tz": "--tz", "date_order": "--date-order",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from spikes.cli.analyze import add_status_feed_options
+from spikes.cli.notify import add_notify_options, notify_routes
 from spikes.errors import SpikesInputError
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -48,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "once (default 2026-01-22T18:00Z, an hour before the event)")
     demo.add_argument("--demo-file", default=None, metavar="FILE",
                       help="replay this report file instead of the bundled sample")
+    p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
+                                    "(see README)")
+    add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
 
@@ -85,6 +89,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from spikes.cli.analyze import load_status_feeds
+    from spikes.config import load_config
     from spikes.io.buckets import parse_bucket
     from spikes.service.app import create_app
 
@@ -103,20 +108,27 @@ def _run_serve(args: argparse.Namespace) -> int:
                                f"got {args.lateness!r}") from None
     if lateness < pd.Timedelta(0):
         raise SpikesInputError("--lateness must not be negative")
-    feed = load_status_feeds(args.status_feed, args.status_config, ())
+    config = load_config(args.config)
+    if config.mode != "causal":
+        raise SpikesInputError(f"{args.config}: the service detects live; mode must be "
+                               f"\"causal\", not {config.mode!r}")
+    routes = notify_routes(args)
+    feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
     if args.demo:
-        return _run_demo(args, token, bucket, lateness, feed)
+        return _run_demo(args, token, bucket, lateness, feed, config, routes)
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
-                     lateness=lateness, max_body=parse_size(args.max_body),
-                     status_feed=feed)
+                     lateness=lateness, max_body=parse_size(args.max_body), config=config,
+                     notify=routes, status_feed=feed)
     print(f"spikes serve: store {args.store}, {args.clock} clock, bucket {args.bucket}, "
-          f"on http://{args.host}:{args.port} (API docs at /docs)", file=sys.stderr)
+          f"on http://{args.host}:{args.port} (API docs at /docs)"
+          + (f", notifying {len(routes)} route(s)" if routes else ""), file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
 def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
-              lateness: object, feed: object = None) -> int:
+              lateness: object, feed: object = None, config: object = None,
+              routes: tuple = ()) -> int:
     """``--demo``: a fresh store in a temporary folder, fed by a replay of a file."""
     import tempfile
 
@@ -151,6 +163,7 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         store = Path(folder) / "demo.duckdb"
         app = create_app(store, token=token, bucket=bucket, clock="data", lateness=lateness,
                          max_body=parse_size(args.max_body), status_feed=feed,
+                         config=config, notify=routes,
                          replay=lambda live: DemoReplay(live, path, speed=speed, start=start))
         url = f"http://{args.host}:{args.port}"
         print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "

@@ -1,11 +1,11 @@
 """The HTTP service: FastAPI app factory over the store and the live detector.
 
 Routers by resource: ``/v1/reports`` (POST: JSON batches or ``text/csv``), ``/v1/incidents``,
-``/v1/events``, ``/v1/status``, ``/v1/flush``, and the operational ``/healthz`` and
-``/metrics``. Every ``/v1`` call needs ``Authorization: Bearer <token>`` when the app has
-a token (compared with :func:`hmac.compare_digest`, never logged). Bodies over
-``max_body`` bytes get 413. The handlers call the store and :mod:`spikes.service.live`;
-they hold no detection logic.
+``/v1/events``, ``/v1/status``, ``/v1/flush``, ``/v1/notifications`` (the outbox and its
+delivery log), and the operational ``/healthz`` and ``/metrics``. Every ``/v1`` call needs
+``Authorization: Bearer <token>`` when the app has a token (compared with
+:func:`hmac.compare_digest`, never logged). Bodies over ``max_body`` bytes get 413. The
+handlers call the store and :mod:`spikes.service.live`; they hold no detection logic.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
+from spikes.alerts.notifier import Notifier
+from spikes.alerts.outbox import Outbox
+from spikes.alerts.routing import Route
+from spikes.config import DetectionConfig
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
@@ -94,7 +98,8 @@ def _too_large(limit: int) -> JSONResponse:
 def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = None,
                bucket: str | pd.Timedelta = "5min", clock: Clock = "wall",
                lateness: str | pd.Timedelta | None = None,
-               max_body: int = DEFAULT_MAX_BODY,
+               max_body: int = DEFAULT_MAX_BODY, config: DetectionConfig | None = None,
+               notify: Sequence[Route] = (),
                status_feed: OfficialFeed | None = None,
                replay: Callable[[LiveDetector], Any] | None = None) -> FastAPI:
     """The service's ASGI app.
@@ -119,6 +124,11 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     replay : callable, optional
         Builds a replay of a file into the detector (``spikes serve --demo``: a
         :class:`~spikes.service.demo.DemoReplay`), begun once the app has started.
+    config : DetectionConfig, optional
+        Detection settings (the defaults when None).
+    notify : sequence of Route
+        Where the messages of events go (:mod:`spikes.alerts`); their outbox is kept
+        in the store's file and ``GET /v1/notifications`` lists it.
 
     Returns
     -------
@@ -130,10 +140,13 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(store_path)
-        live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by,
-                            status_feed=status_feed)
+        notifier = _notifier(store, notify)
+        live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by, config=config,
+                            notifier=notifier, status_feed=status_feed)
         app.state.store, app.state.live = store, live
         store.set_bucket(size)
+        if notifier is not None:
+            notifier.start()
         live.start()
         app.state.replay = replay(live) if replay is not None else None
         if app.state.replay is not None:
@@ -144,6 +157,9 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
             if app.state.replay is not None:
                 app.state.replay.stop()
             live.stop()
+            if notifier is not None:
+                notifier.stop()
+                notifier.outbox.close()
             store.close()
 
     app = FastAPI(title="spikes", summary="Crowd-report outage detection, live",
@@ -161,7 +177,8 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                                 headers={"WWW-Authenticate": "Bearer"})
 
     v1 = [Depends(authorized)]
-    for router in (_reports_router(), _results_router(), live_router()):
+    for router in (_reports_router(), _results_router(), live_router(),
+                   _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router())
     app.add_middleware(_MaxBody, limit=max_body)
@@ -250,6 +267,33 @@ def _results_router() -> APIRouter:
         closed = live.store.closed_end
         return {"closed_until": None if closed is None else closed.isoformat(),
                 "incidents": 0 if analysis is None else len(analysis.incidents)}
+
+    return router
+
+
+def _notifier(store: Store, routes: Sequence[Route]) -> Notifier | None:
+    """The notifier of `routes`, its outbox in the store's file; None without routes.
+
+    Notifications first turned on over a store with history do not page its past: the
+    outbox's horizon is then the store's closed time."""
+    if not routes:
+        return None
+    outbox = Outbox(store.path)
+    if outbox.created and store.closed_end is not None:
+        outbox.set_horizon(store.closed_end)
+    return Notifier(outbox, routes)
+
+
+def _notifications_router() -> APIRouter:
+    router = APIRouter(tags=["notifications"])
+
+    @router.get("/notifications")
+    def get_notifications(live: Live) -> dict[str, Any]:
+        """The routes, every message of the outbox with its status, and every delivery
+        attempt (time, ok, error)."""
+        if live.notifier is None:
+            return {"routes": [], "counts": {}, "messages": [], "log": []}
+        return live.notifier.summary()
 
     return router
 

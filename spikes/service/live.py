@@ -18,10 +18,11 @@ next step.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -32,7 +33,12 @@ from spikes.service.commit import GroupCommit
 from spikes.service.snapshot import store_data
 from spikes.service.store import AppendResult, Store
 
+if TYPE_CHECKING:
+    from spikes.alerts.notifier import Notifier
+
 __all__ = ["Counters", "LiveDetector"]
+
+_log = logging.getLogger(__name__)
 
 Clock = Literal["wall", "data"]
 
@@ -78,12 +84,16 @@ class LiveDetector:
         Vendors' official incidents: stored incidents get ``official_at`` and
         ``lead_minutes`` from those published by the detection's time (the closed time
         with the data clock, now with the wall clock).
+    notifier : Notifier, optional
+        Told of every detection (:meth:`spikes.alerts.notifier.Notifier.observe`), to
+        enqueue the messages of events that opened, escalated or were resolved.
     """
 
     def __init__(self, store: Store, *, bucket: pd.Timedelta, clock: Clock = "wall",
                  lateness: pd.Timedelta | None = None,
                  config: DetectionConfig | None = None,
-                 status_feed: OfficialFeed | None = None) -> None:
+                 status_feed: OfficialFeed | None = None,
+                 notifier: Notifier | None = None) -> None:
         if clock not in ("wall", "data"):
             raise ValueError(f"clock must be 'wall' or 'data', got {clock!r}")
         self.store = store
@@ -94,6 +104,7 @@ class LiveDetector:
         self.status_feed = status_feed
         self.counters = Counters()
         self._commit = GroupCommit(store, self.bucket)
+        self.notifier = notifier
         self.analysis: Analysis | None = None
         self._detect_lock = threading.Lock()
         self._wake = threading.Event()
@@ -212,6 +223,11 @@ class LiveDetector:
                     analysis.incidents, as_of=as_of))
             self.store.save_results(analysis.incidents, analysis.events)
             self.analysis = analysis
+            if self.notifier is not None:
+                try:
+                    self.notifier.observe(analysis)
+                except Exception:  # detection goes on; the next one enqueues them again
+                    _log.exception("spikes: could not enqueue the notifications")
             elapsed = time.perf_counter() - started
             with self.counters.lock:
                 self.counters.detections += 1

@@ -1,0 +1,167 @@
+"""How a message leaves: one channel per URL scheme.
+
+=====================  ===================================================================
+``http(s)://...``      generic JSON webhook: POST of the message body (JSON), any 2xx is
+                       delivered; the ``Idempotency-Key`` header carries ``message_id``
+``slack+https://...``  Slack-compatible incoming webhook: POST ``{"text": ...}`` to the
+                       ``https://`` URL (``slack+http://`` for a local test receiver)
+``mailto:a@x,b@y``     e-mail over SMTP (:mod:`smtplib`) to the route's ``HOST:PORT``:
+                       subject the message's title, plain-text body
+anything else          apprise (``discord://``, ``tgram://``, ``msteams://``, ``json://``
+                       ... about a hundred services), as a library
+=====================  ===================================================================
+
+Every channel has a timeout and raises :class:`DeliveryError` when the message did not
+get through, so the caller can retry it.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from spikes.alerts.routing import Route, parse_smtp
+from spikes.errors import SpikesInputError
+
+__all__ = ["Channel", "DeliveryError", "message_text", "make_channel"]
+
+#: Seconds a channel waits for its receiver.
+TIMEOUT = 10.0
+#: The sender of e-mails.
+MAIL_FROM = "spikes@localhost"
+
+
+class DeliveryError(Exception):
+    """A message did not get through (the receiver failed, refused it or timed out)."""
+
+
+class Channel(Protocol):
+    """Sends one message; raises :class:`DeliveryError` when it did not get through."""
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """A message in plain words (Slack, e-mail, apprise): the title, then one line per
+    product in onset order with its reason."""
+    lines = [f"[spikes] {message['title']}"]
+    for product in message["products"]:
+        line = f"- {product['why']} ({product['severity']})"
+        if product.get("end"):
+            line += f", over {product['end'][11:16]}"
+        if product.get("known_event"):
+            line += f" [known event: {product['known_event']}]"
+        lines.append(line)
+    lines.append(f"event {message['event_id']}, message {message['message_id']} "
+                 f"at {message['at']}")
+    return "\n".join(lines)
+
+
+class WebhookChannel:
+    """POST the message as JSON to an ``http(s)://`` URL."""
+
+    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.client = httpx.Client(timeout=timeout)  # one TLS setup, kept-alive connections
+
+    def _post(self, body: dict[str, Any], key: str) -> None:
+        try:
+            answer = self.client.post(self.url, content=json.dumps(body).encode(),
+                                      headers={"Content-Type": "application/json",
+                                               "Idempotency-Key": key})
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        if not 200 <= answer.status_code < 300:
+            raise DeliveryError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+
+    def send(self, message: dict[str, Any]) -> None:
+        """POST the message body."""
+        self._post(message, message["message_id"])
+
+
+class SlackChannel(WebhookChannel):
+    """POST ``{"text": ...}`` to a Slack-compatible incoming webhook."""
+
+    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        super().__init__(url.removeprefix("slack+"), timeout)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """POST the message's text."""
+        self._post({"text": message_text(message)}, message["message_id"])
+
+
+class EmailChannel:
+    """Send the message as a plain-text e-mail over SMTP."""
+
+    def __init__(self, url: str, smtp: str, timeout: float = TIMEOUT,
+                 sender: str = MAIL_FROM) -> None:
+        parts = urlsplit(url)
+        self.to = [unquote(a).strip() for a in parts.path.split(",") if a.strip()]
+        self.host, self.port = parse_smtp(smtp)
+        self.timeout = timeout
+        self.sender = sender
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one e-mail to every address of the URL."""
+        mail = EmailMessage()
+        mail["Subject"] = f"[spikes] {message['title']}"
+        mail["From"] = self.sender
+        mail["To"] = ", ".join(self.to)
+        mail["Message-ID"] = f"<{message['message_id']}@spikes>"
+        mail.set_content(message_text(message) + "\n\n" + json.dumps(message, indent=1))
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
+                server.send_message(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: "
+                                f"{exc}") from None
+
+
+class AppriseChannel:
+    """Any other scheme, through apprise (https://github.com/caronc/apprise)."""
+
+    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        import apprise
+
+        self.apprise = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=timeout))
+        if not self.apprise.add(url):
+            scheme = urlsplit(url).scheme
+            raise SpikesInputError(f"notify url {scheme}://...: neither http(s), slack+https, "
+                                   f"mailto nor a URL apprise understands")
+        self.timeout = timeout
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Notify through apprise."""
+        try:
+            result = self.apprise.notify(body=message_text(message),
+                                         title=f"[spikes] {message['title']}")
+        except Exception as exc:  # a plugin's own failure is a failed delivery
+            raise DeliveryError(f"apprise: {type(exc).__name__}: {exc}") from None
+        if not result:
+            raise DeliveryError("apprise could not deliver the notification")
+
+
+def make_channel(route: Route, timeout: float = TIMEOUT) -> Channel:
+    """The channel of a route's URL.
+
+    Raises
+    ------
+    SpikesInputError
+        For a scheme no channel understands, or ``mailto:`` without an SMTP server.
+    """
+    scheme = urlsplit(route.url).scheme.lower()
+    if scheme in ("http", "https"):
+        return WebhookChannel(route.url, timeout)
+    if scheme in ("slack+https", "slack+http"):
+        return SlackChannel(route.url, timeout)
+    if scheme == "mailto":
+        if route.smtp is None:
+            raise SpikesInputError(f"{route.url}: e-mail needs an SMTP server (--smtp)")
+        return EmailChannel(route.url, route.smtp, timeout)
+    return AppriseChannel(route.url, timeout)

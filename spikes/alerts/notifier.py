@@ -1,0 +1,177 @@
+"""The notifier: messages of each detection into the outbox, and a thread that sends them.
+
+After each detection, :meth:`Notifier.observe` computes the messages of every event up to
+the end of the data the detector saw (:mod:`spikes.alerts.timeline`), keeps those each
+route takes (:mod:`spikes.alerts.routing`) and enqueues them (the outbox ignores what it
+already holds). A worker thread (:meth:`Notifier.start`) delivers them
+(:func:`spikes.alerts.delivery.deliver_due`) as soon as they are enqueued and retries
+failures when their backoff has passed; :meth:`Notifier.drain` does the same in the
+caller's thread until nothing is pending (``spikes analyze --notify``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from spikes.alerts.channels import TIMEOUT, Channel, make_channel
+from spikes.alerts.delivery import Attempt, deliver_due, next_due
+from spikes.alerts.outbox import Outbox
+from spikes.alerts.routing import Route, route_messages
+from spikes.alerts.timeline import analysis_messages
+
+if TYPE_CHECKING:
+    from spikes.detect.pipeline import Analysis
+
+__all__ = ["Notifier"]
+
+_log = logging.getLogger(__name__)
+
+#: Longest sleep of the worker between two looks at the outbox, in seconds.
+IDLE = 1.0
+
+
+class Notifier:
+    """Routes, their channels and the outbox, with a delivery thread.
+
+    Parameters
+    ----------
+    outbox : Outbox
+    routes : sequence of Route
+    channels : mapping of route key to Channel, optional
+        Channels to use instead of those of the routes' URLs
+        (:func:`spikes.alerts.channels.make_channel`).
+    timeout : float
+        Seconds each channel waits for its receiver.
+    clock : callable, optional
+        The time of day (UTC ``pd.Timestamp``), for tests.
+
+    Raises
+    ------
+    SpikesInputError
+        For a URL no channel understands.
+    """
+
+    def __init__(self, outbox: Outbox, routes: Sequence[Route], *,
+                 channels: dict[str, Channel] | None = None, timeout: float = TIMEOUT,
+                 clock: Callable[[], pd.Timestamp] | None = None) -> None:
+        self.outbox = outbox
+        self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
+                       for r in routes}
+        self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._deliver_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- enqueue -------------------------------------------------------------------------
+    def enqueue(self, messages: Sequence[dict[str, Any]]) -> int:
+        """Enqueue, for every route, the messages it takes; wake the worker.
+
+        Returns
+        -------
+        int
+            (message, route) pairs added to the outbox.
+        """
+        added = sum(self.outbox.enqueue(route_messages(messages, route), key,
+                                        now=self.clock())
+                    for key, (route, _) in self.routes.items())
+        if added:
+            self._wake.set()
+        return added
+
+    def observe(self, analysis: Analysis, until: pd.Timestamp | None = None) -> int:
+        """Enqueue the messages of a live analysis (see :meth:`enqueue`).
+
+        Parameters
+        ----------
+        analysis : Analysis
+            The latest live detection.
+        until : pd.Timestamp, optional
+            End of the data it saw (the end of its last bucket by default).
+
+        Returns
+        -------
+        int
+        """
+        if not self.routes or analysis.config.mode != "causal":
+            return 0
+        return self.enqueue(analysis_messages(analysis, until))
+
+    # -- delivery ------------------------------------------------------------------------
+    def deliver(self) -> list[Attempt]:
+        """One delivery pass (:func:`spikes.alerts.delivery.deliver_due`)."""
+        with self._deliver_lock:
+            return deliver_due(self.outbox, self.routes, now=self.clock)
+
+    def drain(self, timeout: float = 600.0) -> bool:
+        """Deliver in this thread until no message of a route is pending, waiting out
+        the backoffs; whether everything left the outbox (delivered or failed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.deliver()
+            due = next_due(self.outbox, self.routes)
+            if due is None:
+                return True
+            wait = (due - self.clock()).total_seconds()
+            if time.monotonic() + max(wait, 0) > deadline:
+                return False
+            time.sleep(min(max(wait, 0.01), IDLE))
+
+    def start(self) -> None:
+        """Start the delivery thread (it also sends what a restart left pending)."""
+        if not self.routes:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._work, name="spikes-notify", daemon=True)
+        self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the delivery thread (pending messages stay in the outbox)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver()
+                due = next_due(self.outbox, self.routes)
+            except Exception:  # the worker must outlive a bad pass; the outbox keeps all
+                _log.exception("spikes: notification delivery pass failed")
+                due = None
+            wait = IDLE if due is None else (due - self.clock()).total_seconds()
+            self._wake.wait(timeout=min(max(wait, 0.005), IDLE))
+            self._wake.clear()
+
+    # -- reporting -----------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Routes, message counts by status, every message and every attempt (JSON-ready).
+        """
+        messages = self.outbox.messages()
+        log = self.outbox.log()
+        return {
+            "routes": [{"route": key, "products": list(r.products),
+                        "min_severity": r.min_severity, "known_events": r.known_events}
+                       for key, (r, _) in self.routes.items()],
+            "counts": self.outbox.counts(),
+            "messages": _records(messages),
+            "log": _records(log),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None)
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            out[column] = [None if v is None else pd.Timestamp(v).isoformat()
+                           for v in out[column]]
+    return out.to_dict("records")

@@ -1,0 +1,276 @@
+"""The outbox: messages waiting to leave, and the log of every delivery attempt (DuckDB).
+
+One row per (message, route), keyed by both: enqueueing the same message for the same
+route again does nothing, so recomputing the messages after every detection (or after a
+restart) adds only the new ones. A row is ``pending`` until a delivery succeeds
+(``delivered``, never sent again) or its route's attempts run out (``failed``). The
+outbox lives in the service's store file (its own tables beside the reports) or in a
+file of its own for ``spikes analyze --notify``; pending rows survive a restart.
+
+Delivery is at least once: a crash after the receiver got a message but before it is
+marked delivered sends the same message again after the restart, with the same
+``message_id`` (in the body, and in the webhook's ``Idempotency-Key`` header), so a
+receiver can drop the repeat.
+
+Tables
+------
+``alert_outbox``
+    ``message_id, route, event_id, state, sequence, changed_at`` (the message's ``at``),
+    ``body, enqueued_at, status, attempts, next_attempt_at, delivered_at, last_error``.
+``alert_log``
+    ``message_id, route, attempt, attempted_at, ok, error``: one row per attempt.
+``alert_meta``
+    ``horizon``: messages before it are not enqueued (set when notifications are first
+    turned on over a store that already has history, which is not paged again).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from spikes.errors import SpikesInputError
+
+__all__ = ["Outbox"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
+    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
+CREATE TABLE IF NOT EXISTS alert_log (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
+CREATE TABLE IF NOT EXISTS alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
+"""
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+def _naive(value: pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+
+def _aware(value: Any) -> pd.Timestamp | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_localize("UTC")
+
+
+class Outbox:
+    """Pending and delivered messages per route, and the delivery log, in DuckDB.
+
+    Parameters
+    ----------
+    path : str or Path
+        The DuckDB file (``":memory:"`` for a throw-away outbox). The service passes its
+        store's file: within one process DuckDB shares the database between connections.
+
+    Raises
+    ------
+    SpikesInputError
+        When the file cannot be opened.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        try:
+            self._conn = duckdb.connect(self.path)
+        except duckdb.Error as exc:
+            raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
+        self._lock = threading.RLock()
+        with self._lock:
+            found = self._conn.execute("SELECT 1 FROM information_schema.tables "
+                                       "WHERE table_name = 'alert_outbox'").fetchall()
+            self.created = not found
+            self._conn.execute(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    # -- the horizon ---------------------------------------------------------------------
+    @property
+    def horizon(self) -> pd.Timestamp | None:
+        """Messages at or before this time are not enqueued; None: all are."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT value FROM alert_meta WHERE key = 'horizon'").fetchall()
+        return _aware(rows[0][0]) if rows else None
+
+    def set_horizon(self, value: pd.Timestamp) -> None:
+        """Enqueue no message at or before `value` (only if no horizon is set yet)."""
+        with self._lock:
+            self._conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?) "
+                               "ON CONFLICT (key) DO NOTHING", [_naive(value)])
+
+    # -- enqueue -------------------------------------------------------------------------
+    def enqueue(self, messages: Iterable[dict[str, Any]], route: str,
+                now: pd.Timestamp | None = None) -> int:
+        """Add the messages for `route` that it does not hold yet (one transaction).
+
+        Parameters
+        ----------
+        messages : iterable of dict
+            Message bodies (:func:`spikes.alerts.timeline.event_messages`).
+        route : str
+            The route's key.
+        now : pd.Timestamp, optional
+            Enqueue time (now by default); they are due from then.
+
+        Returns
+        -------
+        int
+            Messages added.
+        """
+        now = _naive(now or _now())
+        horizon = self.horizon
+        rows = [(m["message_id"], route, m["event_id"], m["state"], int(m["sequence"]),
+                 _naive(pd.Timestamp(m["at"])), json.dumps(m), now, "pending", 0, now)
+                for m in messages
+                if horizon is None or pd.Timestamp(m["at"]) > horizon]
+        if not rows:
+            return 0
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+                conn.executemany(
+                    "INSERT INTO alert_outbox (message_id, route, event_id, state, sequence, "
+                    "changed_at, body, enqueued_at, status, attempts, next_attempt_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+                after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(after - before)
+
+    # -- delivery ------------------------------------------------------------------------
+    def due(self, now: pd.Timestamp | None = None,
+            routes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Pending messages, oldest first per route: ``route``, ``message_id``,
+        ``attempts``, ``next_attempt_at`` (UTC) and ``body`` (the message, a dict).
+
+        Parameters
+        ----------
+        now : pd.Timestamp, optional
+            Only those whose next attempt is due by then (all pending when None).
+        routes : sequence of str, optional
+            Only those of these routes.
+        """
+        query = ("SELECT route, message_id, attempts, next_attempt_at, body FROM alert_outbox "
+                 "WHERE status = 'pending'")
+        params: list[Any] = []
+        if now is not None:
+            query += " AND next_attempt_at <= ?"
+            params.append(_naive(now))
+        query += " ORDER BY route, changed_at, event_id, sequence"
+        with self._lock:
+            rows = self._conn.execute(query, params).fetchall()
+        keep = None if routes is None else set(routes)
+        return [{"route": r, "message_id": m, "attempts": int(a), "next_attempt_at": _aware(n),
+                 "body": json.loads(b)} for r, m, a, n, b in rows
+                if keep is None or r in keep]
+
+    def record(self, message_id: str, route: str, *, ok: bool, error: str | None = None,
+               retry_at: pd.Timestamp | None = None, give_up: bool = False,
+               now: pd.Timestamp | None = None) -> int:
+        """Log one delivery attempt and update the message (one transaction).
+
+        Parameters
+        ----------
+        message_id, route : str
+            The message.
+        ok : bool
+            Whether it got through (then it is ``delivered`` and never sent again).
+        error : str, optional
+            What went wrong.
+        retry_at : pd.Timestamp, optional
+            When to try again after a failure.
+        give_up : bool
+            Mark it ``failed`` (no more attempts).
+        now : pd.Timestamp, optional
+            Time of the attempt.
+
+        Returns
+        -------
+        int
+            The attempt's number (1 for the first).
+        """
+        now = _naive(now or _now())
+        status = "delivered" if ok else ("failed" if give_up else "pending")
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute(
+                    "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
+                    "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
+                    "next_attempt_at = ? WHERE message_id = ? AND route = ?",
+                    [status, error, ok, now, _naive(retry_at or now), message_id, route])
+                attempt = conn.execute(
+                    "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
+                    [message_id, route]).fetchall()[0][0]
+                conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)",
+                             [message_id, route, attempt, now, ok, error])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(attempt)
+
+    # -- reading -------------------------------------------------------------------------
+    def messages(self) -> pd.DataFrame:
+        """Every message of the outbox with its status (by time, then route).
+
+        Returns
+        -------
+        pd.DataFrame
+            ``message_id, route, event_id, state, sequence, at, status, attempts,
+            delivered_at, last_error`` (times UTC).
+        """
+        with self._lock:
+            frame = self._conn.execute(
+                "SELECT message_id, route, event_id, state, sequence, changed_at AS \"at\", "
+                "status, attempts, delivered_at, last_error FROM alert_outbox "
+                "ORDER BY changed_at, event_id, sequence, route").df()
+        return _utc_columns(frame, ("at", "delivered_at"))
+
+    def log(self) -> pd.DataFrame:
+        """Every delivery attempt, oldest first: ``message_id, route, attempt, at, ok,
+        error`` (``at`` UTC)."""
+        with self._lock:
+            frame = self._conn.execute(
+                "SELECT message_id, route, attempt, attempted_at AS \"at\", ok, error "
+                "FROM alert_log ORDER BY attempted_at, route, message_id, attempt").df()
+        return _utc_columns(frame, ("at",))
+
+    def counts(self) -> dict[str, int]:
+        """Messages by status (``pending``, ``delivered``, ``failed``)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT status, count(*) FROM alert_outbox GROUP BY status").fetchall()
+        out = {"pending": 0, "delivered": 0, "failed": 0}
+        out.update({s: int(n) for s, n in rows})
+        return out
+
+
+def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    for column in columns:
+        values = pd.to_datetime(frame[column])
+        frame[column] = values.dt.tz_localize("UTC") if values.dt.tz is None else values
+    return frame

@@ -1,0 +1,64 @@
+"""The notification options shared by ``spikes analyze`` and ``spikes serve``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from spikes.errors import SpikesInputError
+
+if TYPE_CHECKING:
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.routing import Route
+
+
+def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None:
+    """``--notify URL`` (repeatable), ``--smtp HOST:PORT`` and, for analyze, ``--outbox``."""
+    g = p.add_argument_group("notifications (see README, Alerts)")
+    g.add_argument("--notify", action="append", default=[], metavar="URL",
+                   help="send a message when an event opens, escalates (another product, "
+                        "a higher severity) or is resolved: http(s)://... (JSON webhook), "
+                        "slack+https://... (Slack webhook), mailto:a@x[,b@y] (with --smtp) "
+                        "or any apprise URL; repeatable; [[notify]] tables of --config add "
+                        "routes with product patterns and a minimum severity")
+    g.add_argument("--smtp", metavar="HOST:PORT",
+                   help="SMTP server of mailto: routes (no TLS, no login: a local relay)")
+    if outbox:
+        g.add_argument("--outbox", metavar="FILE",
+                       help="DuckDB file keeping the messages and their deliveries, so that "
+                            "a second run sends only what the first did not deliver "
+                            "(default: in memory, all sent)")
+
+
+def notify_routes(args: argparse.Namespace) -> list[Route]:
+    """Routes of ``--notify`` and of the ``[[notify]]`` tables of ``--config``."""
+    from spikes.alerts.routing import load_routes, parse_smtp, routes_from_urls
+
+    if args.smtp is not None:
+        parse_smtp(args.smtp)
+    routes = load_routes(getattr(args, "config", None), smtp=args.smtp)
+    routes += routes_from_urls(args.notify, smtp=args.smtp)
+    keys = [r.key for r in routes]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise SpikesInputError(f"--notify: route(s) {repeated} given twice")
+    return routes
+
+
+def delivery_report(notifier: Notifier) -> str:
+    """What was sent: one line per message and route, then the totals."""
+    messages = notifier.outbox.messages()
+    if messages.empty:
+        return "notifications: no message"
+    lines = []
+    for row in messages.itertuples():
+        line = (f"  {row.at:%Y-%m-%d %H:%M} {row.event_id} {row.state:<9} -> {row.route}: "
+                f"{row.status} after {row.attempts} attempt{'s' if row.attempts != 1 else ''}")
+        if row.status != "delivered" and row.last_error:
+            line += f" ({row.last_error})"
+        lines.append(line)
+    counts = notifier.outbox.counts()
+    head = (f"notifications: {len(messages)} message(s) to {len(notifier.routes)} route(s): "
+            f"{counts['delivered']} delivered, {counts['failed']} failed, "
+            f"{counts['pending']} pending")
+    return "\n".join([head, *lines])

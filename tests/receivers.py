@@ -1,0 +1,108 @@
+"""Real local receivers for the alert tests: an HTTP webhook and an SMTP server, both on
+127.0.0.1 at a free port, started and stopped by the tests."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Webhook:
+    """An HTTP server that records every POST; it can fail the first attempts.
+
+    Parameters
+    ----------
+    fail_first : int
+        Answer HTTP 500 to the first `fail_first` posts of each message (by the
+        ``Idempotency-Key`` header, else the body's ``message_id``).
+    """
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.posts: list[dict[str, Any]] = []  # every request: path, key, status, body
+        self.lock = threading.Lock()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                size = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(size) or b"null")
+                key = self.headers.get("Idempotency-Key") or (body or {}).get("message_id")
+                with hook.lock:
+                    seen = sum(1 for p in hook.posts if p["key"] == key)
+                    status = 500 if seen < hook.fail_first else 200
+                    hook.posts.append({"path": self.path, "key": key, "status": status,
+                                       "body": body, "headers": dict(self.headers)})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Webhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+    def received(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Bodies of the posts answered 200 (to `path` only, when given)."""
+        with self.lock:
+            return [p["body"] for p in self.posts
+                    if p["status"] == 200 and (path is None or p["path"] == path)]
+
+    def attempts(self) -> Counter:
+        """Posts per key."""
+        with self.lock:
+            return Counter(p["key"] for p in self.posts)
+
+
+class Mailbox:
+    """An SMTP server (aiosmtpd) that keeps every message it gets."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object,  # noqa: N802
+                                  envelope: Any) -> str:
+                box.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                                     "data": envelope.content.decode("utf-8", "replace")})
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT``."""
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Mailbox:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

@@ -1,0 +1,343 @@
+"""Alert messages of a replay of the bundled sample, their routing and their delivery to
+real local receivers (an HTTP webhook, an SMTP server), with failures and a restart."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import time
+from email import policy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.alerts.channels import EmailChannel, make_channel, message_text
+from spikes.alerts.notifier import Notifier
+from spikes.alerts.outbox import Outbox
+from spikes.alerts.routing import (
+    Route,
+    load_routes,
+    parse_routes,
+    route_messages,
+    routes_from_urls,
+)
+from spikes.alerts.timeline import analysis_messages, resolved_at
+from spikes.config import load_config
+from spikes.detect.incidents import severity_of
+from spikes.detect.pipeline import analyze
+from spikes.errors import SpikesInputError
+from spikes.io.buckets import load_reports
+from tests.receivers import Mailbox, Webhook
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+MICROSOFT = ["Outlook", "Exchange Online", "Microsoft Store", "Microsoft Defender",
+             "Microsoft Purview"]
+RANK = {"minor": 0, "major": 1, "critical": 2}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The live analysis of the bundled sample and its messages (one run per module)."""
+    analysis = analyze(load_reports(SAMPLE))
+    return analysis, analysis_messages(analysis)
+
+
+def _oracle(analysis) -> list[tuple[str, str, pd.Timestamp, tuple[str, ...], str]]:
+    """The expected (event, state, at, products, severity), found independently of the
+    timeline: the final incidents table, scanned bucket by bucket from the event's first
+    alert until it is resolved (or the data end)."""
+    data, config = analysis.data, analysis.config
+    bucket = data.bucket
+    until = data.counts.index[-1] + bucket
+    out = []
+    for event_id, members in analysis.incidents.groupby("event_id"):
+        members = members.sort_values(["onset", "product"], kind="stable")
+        series = {row.product: (data.counts[row.product].loc[row.onset:row.end].to_numpy(),
+                                analysis.baseline.expected[row.product]
+                                .loc[row.onset:row.end].to_numpy())
+                  for row in members.itertuples()}
+        over_at = max(resolved_at(e, bucket, config.merge_gap) for e in members["end"])
+        told_products: set[str] = set()
+        told_worst = -1
+        t = members["alerted_at"].min()
+        while t <= until:
+            raised = members[members["alerted_at"] <= t]
+            worst = -1
+            for row in raised.itertuples():
+                y, mu = series[row.product]
+                seen = int((t - row.onset) / bucket)  # buckets of the incident closed by t
+                peak = int(np.argmax(y[:seen]))
+                worst = max(worst, RANK[severity_of(y[peak] / max(mu[peak], 1e-3))])
+            products = set(raised["product"])
+            state = None
+            if not told_products:
+                state = "open"
+            elif not products <= told_products or worst > told_worst:
+                state = "escalated"
+            elif over_at <= t:
+                state = "resolved"
+            if state:
+                told_worst = max(told_worst, worst)
+                told_products |= products
+                names = tuple(raised["product"])
+                out.append((str(event_id), state, t, names,
+                            [k for k, v in RANK.items() if v == told_worst][0]))
+            if state == "resolved":
+                break
+            t += bucket
+    return sorted(out, key=lambda m: (m[2], m[0]))
+
+
+def test_replay_of_the_sample_gives_exactly_the_expected_messages(sample) -> None:
+    analysis, messages = sample
+    got = [(m["event_id"], m["state"], pd.Timestamp(m["at"]),
+            tuple(p["product"] for p in m["products"]), m["severity"]) for m in messages]
+    assert got == _oracle(analysis)
+    # One open per event, a resolution for every event over by the end of the data.
+    events = set(analysis.incidents["event_id"])
+    assert sorted(m["event_id"] for m in messages if m["state"] == "open") == sorted(events)
+    ongoing = {m["event_id"] for m in messages if m["state"] == "resolved"}
+    assert ongoing == events - {"E0012"}  # PlayStation Network's outage runs to the end
+    # The last message of each event names what the events table says.
+    for row in analysis.events.itertuples():
+        last = [m for m in messages if m["event_id"] == row.event_id][-1]
+        assert ", ".join(p["product"] for p in last["products"]) == row.products
+        assert last["severity"] == row.severity
+    assert len({m["message_id"] for m in messages}) == len(messages)
+
+
+def test_messages_say_only_what_was_known_at_their_time(sample) -> None:
+    analysis, messages = sample
+    data = analysis.data
+    for cut in ("2026-01-22 19:15", "2026-01-22 20:30"):
+        until = pd.Timestamp(cut, tz="UTC")
+        prefix = dataclasses.replace(data, counts=data.counts.loc[:until - data.bucket],
+                                     breakdown=None)
+        early = analysis_messages(analyze(prefix))
+        assert early == [m for m in messages if pd.Timestamp(m["at"]) <= until]
+
+
+def test_microsoft_365_event_is_one_growing_message(sample) -> None:
+    analysis, messages = sample
+    event = analysis.incidents.loc[analysis.incidents["product"] == "Microsoft Purview",
+                                   "event_id"].iloc[0]
+    ms = [m for m in messages if m["event_id"] == event]
+    assert [m["state"] for m in ms] == ["open", "escalated", "escalated", "resolved"]
+    assert [p["product"] for p in ms[0]["products"]] == ["Outlook"]
+    for m in ms[2:]:
+        assert [p["product"] for p in m["products"]] == MICROSOFT
+        onsets = [p["onset"] for p in m["products"]]
+        assert onsets == sorted(onsets)
+        for p in m["products"]:
+            assert p["why"].startswith(f"{p['product']}: ") and "reports in 5 min" in p["why"]
+        assert m["why"] == "; ".join(p["why"] for p in m["products"])
+    # No other event holds a Microsoft product that day: no five separate pages.
+    day = [m for m in messages if m["at"].startswith("2026-01-22")
+           and m["event_id"] != event and any(p["product"] in MICROSOFT
+                                               for p in m["products"])]
+    assert day == []
+    # The open at 19:10 knows nothing of the 20:10 peak (1,391 reports).
+    assert ms[0]["at"] == "2026-01-22T19:10:00+00:00"
+    assert "1,391" not in ms[0]["why"] and "1,391" in ms[-1]["why"]
+    assert ms[-1]["end"] == "2026-01-22T22:40:00+00:00"
+
+
+def _route(url: str, **kw) -> Route:
+    return Route(url=url, backoff=0.01, max_attempts=5, **kw)
+
+
+def test_a_receiver_failing_twice_gets_each_message_once(sample, tmp_path: Path) -> None:
+    _, messages = sample
+    with Webhook(fail_first=2) as hook:
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        notifier = Notifier(outbox, [_route(hook.url + "/hook", name="hook")])
+        assert notifier.enqueue(messages) == len(messages)
+        assert notifier.drain(timeout=60)
+        got = hook.received()
+        assert [m["message_id"] for m in got] == [m["message_id"] for m in messages]
+        assert got == messages
+        assert set(hook.attempts().values()) == {3}
+        log = outbox.log()
+        assert len(log) == 3 * len(messages)
+        assert log.groupby("message_id")["ok"].apply(list).map(tuple).unique().tolist() == \
+            [(False, False, True)]
+        assert log.loc[~log["ok"], "error"].str.startswith("HTTP 500").all()
+        assert outbox.counts() == {"pending": 0, "delivered": len(messages), "failed": 0}
+        # Recomputed messages are not sent again.
+        assert notifier.enqueue(messages) == 0
+        notifier.drain(timeout=5)
+        assert len(hook.received()) == len(messages)
+        outbox.close()
+
+
+def test_a_restart_between_detection_and_delivery_loses_and_repeats_nothing(
+        sample, tmp_path: Path) -> None:
+    _, messages = sample
+    path = tmp_path / "outbox.duckdb"
+    with Webhook() as hook:
+        route = _route(hook.url, name="hook")
+        first = Outbox(path)
+        Notifier(first, [route]).enqueue(messages[:20])
+        first.close()  # the process stops before delivering
+        assert hook.posts == []
+        second = Outbox(path)
+        notifier = Notifier(second, [route])
+        assert notifier.enqueue(messages) == len(messages) - 20  # detection after restart
+        assert notifier.drain(timeout=30)
+        second.close()
+        third = Outbox(path)  # and once more: delivered stays delivered
+        notifier = Notifier(third, [route])
+        assert notifier.enqueue(messages) == 0
+        assert notifier.drain(timeout=5)
+        third.close()
+        assert sorted(hook.attempts().values()) == [1] * len(messages)
+        assert [m["message_id"] for m in hook.received()] == \
+            [m["message_id"] for m in messages]
+
+
+def test_a_message_goes_in_order_after_its_route_failed(sample) -> None:
+    _, messages = sample
+    with Webhook(fail_first=1) as hook:
+        notifier = Notifier(Outbox(), [_route(hook.url, name="hook")])
+        notifier.enqueue(messages[:6])
+        notifier.start()
+        try:
+            for _ in range(200):
+                if len(hook.received()) == 6:
+                    break
+                time.sleep(0.02)
+        finally:
+            notifier.stop()
+        got = [m["message_id"] for m in hook.received()]
+        assert got == [m["message_id"] for m in messages[:6]]
+
+
+def test_delivery_gives_up_after_max_attempts_and_says_so(sample) -> None:
+    _, messages = sample
+    with Webhook(fail_first=99) as hook:
+        outbox = Outbox()
+        notifier = Notifier(outbox, [Route(url=hook.url, backoff=0.0, max_attempts=2)])
+        notifier.enqueue(messages[:2])
+        assert notifier.drain(timeout=10)
+        table = outbox.messages()
+        assert table["status"].tolist() == ["failed", "failed"]
+        assert table["attempts"].tolist() == [2, 2]
+        assert table["last_error"].str.contains("HTTP 500").all()
+
+
+def test_email_over_smtp(sample) -> None:
+    _, messages = sample
+    last = [m for m in messages if m["event_id"] == "E0011"][-1]
+    with Mailbox() as box:
+        channel = make_channel(Route(url="mailto:oncall@example.com,ops@example.com",
+                                     smtp=box.address))
+        assert isinstance(channel, EmailChannel)
+        channel.send(last)
+    assert len(box.messages) == 1
+    got = box.messages[0]
+    assert got["to"] == ["oncall@example.com", "ops@example.com"]
+    mail = email.message_from_string(got["data"], policy=policy.default)
+    assert mail["Subject"] == f"[spikes] {last['title']}"
+    assert mail["Subject"].startswith("[spikes] E0011 resolved (critical): Outlook, Exchange")
+    body = mail.get_content()
+    for product in MICROSOFT:
+        assert f"- {product}: " in body
+    assert last["message_id"] in body
+
+
+def test_slack_and_apprise_post_their_own_bodies(sample) -> None:
+    _, messages = sample
+    with Webhook() as hook:
+        port = hook.url.rsplit(":", 1)[1]
+        make_channel(Route(url=f"slack+http://127.0.0.1:{port}/slack")).send(messages[0])
+        make_channel(Route(url=f"json://127.0.0.1:{port}/apprise")).send(messages[0])
+        slack = hook.received("/slack")
+        assert slack == [{"text": message_text(messages[0])}]
+        apprised = hook.received("/apprise")
+        assert len(apprised) == 1
+        assert apprised[0]["title"] == f"[spikes] {messages[0]['title']}"
+        assert apprised[0]["message"] == message_text(messages[0])
+
+
+def test_unreachable_receivers_fail_cleanly() -> None:
+    from spikes.alerts.channels import DeliveryError
+    from tests.receivers import free_port
+
+    message = {"message_id": "x", "title": "t", "products": [], "event_id": "E1", "at": "a"}
+    with pytest.raises(DeliveryError, match="ConnectError"):
+        make_channel(Route(url=f"http://127.0.0.1:{free_port()}/"), timeout=2).send(message)
+    with pytest.raises(DeliveryError, match="SMTP"):
+        make_channel(Route(url="mailto:a@b.c", smtp=f"127.0.0.1:{free_port()}"),
+                     timeout=2).send(message)
+    with pytest.raises(SpikesInputError, match="apprise"):
+        make_channel(Route(url="nosuchscheme://x"))
+
+
+CONFIG = """
+[detection]
+min_ratio = 2.0
+
+[[notify]]
+name = "microsoft"
+url = "http://127.0.0.1:9/ms"
+products = ["Microsoft *", "Outlook"]
+min_severity = "critical"
+
+[[notify]]
+url = "mailto:ops@example.com"
+smtp = "127.0.0.1:25"
+known_events = true
+"""
+
+
+def test_routing_by_product_pattern_severity_and_known_events(sample, tmp_path) -> None:
+    analysis, messages = sample
+    path = tmp_path / "spikes.toml"
+    path.write_text(CONFIG)
+    assert load_config(path).min_ratio == 2.0  # [[notify]] is allowed beside [detection]
+    microsoft, mail = load_routes(path)
+    assert microsoft.key == "microsoft" and mail.key == "mailto:ops@example.com"
+    taken = route_messages(messages, microsoft)
+    # Critical Microsoft events only: E0011 (the Store's major E0005, Teams' E0009 not).
+    assert {m["event_id"] for m in taken} == {"E0011"}
+    assert len(taken) == 4
+    assert route_messages(messages, mail) == messages
+    # An incident inside a known-event window opens nothing for a route without
+    # known_events, and everything for one with it.
+    marked = [dict(m, products=[dict(p, known_event="launch" if p["product"] == "Steam"
+                                     else p["known_event"]) for p in m["products"]])
+              for m in messages]
+    plain = Route(url="http://127.0.0.1:9/")
+    assert "E0008" not in {m["event_id"] for m in route_messages(marked, plain)}
+    assert "E0008" in {m["event_id"] for m in route_messages(marked, mail)}
+
+
+@pytest.mark.parametrize(("table", "error"), [
+    ('[[notify]]\nname = "x"', r"\[\[notify\]\] #1: url is missing"),
+    ('[[notify]]\nurl = "http://h/"\nmin_severity = "huge"',
+     r"#1: min_severity should be one of \['minor', 'major', 'critical'\], got 'huge'"),
+    ('[[notify]]\nurl = "http://h/"\ncolour = "red"', r"#1: unknown key\(s\) \['colour'\]"),
+    ('[[notify]]\nurl = "http://h/"\n[[notify]]\nurl = "mailto:a@b.c"',
+     r"#2: a mailto: url needs smtp"),
+    ('[[notify]]\nurl = "http://h/"\nproducts = 3', r"#1: products should be a list"),
+    ('[[notify]]\nurl = "http://h/"\nmax_attempts = 0', r"#1: max_attempts should be"),
+    ('[[notify]]\nurl = "h"', r"#1: url 'h' has no scheme"),
+    ('[[notify]]\nurl = "http://h/"\nsmtp = "nohost"', r"#1: smtp: expected HOST:PORT"),
+])
+def test_bad_notify_tables_say_which_table_and_key(table: str, error: str) -> None:
+    import tomllib
+
+    with pytest.raises(SpikesInputError, match=error):
+        parse_routes(tomllib.loads(table), source="f.toml")
+
+
+def test_notify_flags() -> None:
+    routes = routes_from_urls(["https://hooks.example.com/secret/path",
+                               "mailto:a@example.com"], smtp="localhost:25")
+    assert routes[0].key.startswith("https://hooks.example.com/...#")
+    assert "secret" not in routes[0].key
+    assert routes[1].smtp == "localhost:25"
+    with pytest.raises(SpikesInputError, match="--notify mailto:a@b.c: e-mail needs --smtp"):
+        routes_from_urls(["mailto:a@b.c"])
