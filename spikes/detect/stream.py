@@ -27,12 +27,12 @@ than the oldest decision still open), so memory stays flat over weeks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
-from spikes.detect.baseline import Baseline
 from spikes.detect.causal import (
     PENDING_QUIET,
     LiveWalk,
@@ -40,7 +40,7 @@ from spikes.detect.causal import (
     warmup_buckets,
 )
 from spikes.detect.detectors import CountTailDetector, Detector
-from spikes.detect.detectors.base import calibrated_threshold
+from spikes.detect.detectors.base import MIN_EXCURSIONS, calibrated_threshold
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
@@ -57,7 +57,6 @@ from spikes.detect.reasons import incident_reason
 from spikes.detect.ring import Ring
 from spikes.detect.stream_baseline import BaselineStep
 from spikes.errors import SpikesInputError
-from spikes.model import ReportData
 
 TAIL = CountTailDetector.name
 
@@ -74,6 +73,7 @@ class _Product:
     walk: WalkState | None = None  # checkpoint of the incident walk (absolute rows)
     done: list[tuple[dict[str, object], int]] = field(default_factory=list)
     open: list[tuple[dict[str, object], int]] = field(default_factory=list)
+    reasons: dict[tuple, str] = field(default_factory=dict)  # why of those not final
     # Threshold calibration, per detector: the maxima of the completed excursions.
     maxima: dict[str, list[float]] = field(default_factory=dict)
 
@@ -123,7 +123,10 @@ class StreamDetector:
         # Per product: running sums of the counts so far (baseline without history),
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
-        self._day = -1
+        self._ratios = np.empty(0)  # the CUSUM's ratio per product
+        self._version = 0  # bumped whenever incident records change
+        self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
+        self._table: tuple[tuple, pd.DataFrame] | None = None
 
     # -- input ------------------------------------------------------------------------
 
@@ -131,9 +134,9 @@ class StreamDetector:
         """Bad input is a clear error: counts, the grid, the rows following the last."""
         if not isinstance(new, pd.DataFrame) or len(new) == 0:
             raise SpikesInputError("step() needs a DataFrame of at least one closed bucket")
-        data = ReportData(counts=new, bucket=self.bucket)
-        _check_counts(data)
-        _check_grid(data, self.config)
+        data = SimpleNamespace(counts=new, bucket=self.bucket)  # the checks read these two
+        _check_counts(data)  # type: ignore[arg-type]
+        _check_grid(data, self.config)  # type: ignore[arg-type]
         if self.first is not None:
             expected = self.first + self.n * self.bucket
             if new.index[0] != expected:
@@ -303,8 +306,10 @@ class StreamDetector:
                inflation: np.ndarray) -> np.ndarray:
         """The CUSUM of :class:`spikes.detect.detectors.CusumDetector` continued from the
         carried running sum and minimum."""
-        ratio = self.products[0].detectors[name].ratio  # type: ignore[attr-defined]
-        ratios = np.array([getattr(pr.detectors[name], "ratio", ratio) for pr in self.products])
+        if len(self._ratios) != len(self.products):
+            self._ratios = np.array([getattr(pr.detectors[name], "ratio", 1.0)
+                                     for pr in self.products])
+        ratios = self._ratios
         out = np.empty_like(mu)
         for value in np.unique(ratios):
             cols = np.flatnonzero(ratios == value)
@@ -342,8 +347,10 @@ class StreamDetector:
             if midnight:
                 for j, product in enumerate(self.products):
                     det = product.detectors[name]
-                    if not product.config.calibrate or det.threshold_is_fixed(product.config):
-                        continue
+                    if (len(product.maxima[name]) < MIN_EXCURSIONS
+                            or not product.config.calibrate
+                            or det.threshold_is_fixed(product.config)):
+                        continue  # too few excursions to calibrate: the base threshold
                     base = det.default_threshold(product.config, self.bucket)
                     # Buckets of history: those from the end of the warm-up (all of them
                     # for a product without data, as threshold_path counts them).
@@ -415,8 +422,10 @@ class StreamDetector:
         ring = self._ring
         assert ring is not None and self.first is not None
         product, w0, carry = self.products[j], ring.origin, self._carry
-        index = pd.date_range(self.first + w0 * self.bucket, periods=ring.size,
-                              freq=self.bucket)
+        if self._index is None or self._index[0] != (w0, ring.size):
+            self._index = ((w0, ring.size), pd.date_range(
+                self.first + w0 * self.bucket, periods=ring.size, freq=self.bucket))
+        index = self._index[1]
         scores = {name: ring[f"score_{name}"][:, j] for name in self._names}
         thresholds = {name: ring[f"threshold_{name}"][:, j] for name in self._names}
         walk = LiveWalk(product.name, ring["y"][:, j], ring["mu"][:, j], index, scores,
@@ -425,9 +434,14 @@ class StreamDetector:
                         earliest=product.earliest(self.bucket) - w0,
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
+        self._version += 1
         product.open = []
+        reasons, product.reasons = product.reasons, {}
         for record, end, final in result.records:
-            record["why"] = self._reason(j, record)
+            key = (record["onset"], record["end"], record["alerted_at"])
+            record["why"] = reasons.get(key) or self._reason(j, record)
+            if not final:
+                product.reasons[key] = record["why"]
             (product.done if final else product.open).append((record, end + w0))
         product.walk = result.state.shifted(w0)
         carry["busy"][j] = not result.final
@@ -450,9 +464,9 @@ class StreamDetector:
         label = self.labels[j]
         counts = pd.DataFrame({label: ring["y"][lo:hi, j]}, index=index)
         expected = pd.DataFrame({label: ring["mu"][lo:hi, j]}, index=index)
-        baseline = Baseline(expected=expected, dispersion=pd.Series([0.0], index=[label]),
-                            normal=expected.notna(), method="daily")
-        return incident_reason(ReportData(counts=counts, bucket=self.bucket), baseline,
+        # incident_reason reads the counts, the bucket and the expected values only.
+        data = SimpleNamespace(counts=counts, bucket=self.bucket)
+        return incident_reason(data, SimpleNamespace(expected=expected),  # type: ignore[arg-type]
                                record)
 
     def _forget(self) -> None:
@@ -491,6 +505,10 @@ class StreamDetector:
         """The incidents so far, as :func:`spikes.detect.pipeline.analyze` gives them
         (columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset, event ids)."""
         last_seen = self._carry.get("last_seen", np.empty(0))
+        key = (self._version, tuple(self._ongoing(j, last_seen[j])
+                                    for j in range(len(self.products))))
+        if self._table is not None and self._table[0] == key:
+            return self._table[1].copy()
         rows = []
         for j, product in enumerate(self.products):
             for record, end in [*product.done, *product.open]:
@@ -502,7 +520,19 @@ class StreamDetector:
         table = incident_table(rows)
         if "why" in table:
             table = table.astype({"why": "object"})
-        return incidents_with_events([table], self.config)
+        table = incidents_with_events([table], self.config)
+        self._table = (key, table)
+        return table.copy()
+
+    def _ongoing(self, j: int, last_seen: int) -> int:
+        """How many incidents of product `j` reach its last bucket with data (the last
+        ones: their ends ascend)."""
+        product, count = self.products[j], 0
+        for _, end in reversed([*product.done, *product.open]):
+            if end < last_seen:
+                break
+            count += 1
+        return count
 
     def events(self, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`)."""
