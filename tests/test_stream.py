@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikes.config import DetectionConfig
-from spikes.detect.pipeline import analyze
+from spikes.detect.pipeline import analyze, product_status
 from spikes.detect.stream import StreamDetector
 from spikes.errors import SpikesInputError
 from spikes.evaluation.simulate import simulate
@@ -47,6 +47,11 @@ def _check_stream(counts: pd.DataFrame, cuts: list[int], chunks: list[int],
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
         events = stream.events(got)
         assert list(events["event_id"]) == sorted(set(want["event_id"]))
+        bucket_data = ReportData(counts=counts.iloc[:cut], bucket=bucket)
+        status = product_status(analyze(bucket_data, config))
+        # A product not given yet is unknown to the stream (the batch has its column).
+        status = status[~status["product"].isin([c for c, row in later.items() if cut <= row])]
+        pd.testing.assert_frame_equal(stream.status(), status.reset_index(drop=True))
     return len(want)
 
 

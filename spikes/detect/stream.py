@@ -52,6 +52,7 @@ from spikes.detect.pipeline import (
     for_bucket,
     incident_table,
     incidents_with_events,
+    status_table,
 )
 from spikes.detect.reasons import incident_reason
 from spikes.detect.ring import Ring
@@ -177,7 +178,8 @@ class StreamDetector:
                 self._groups.setdefault(key, []).append((step, block))
         fresh: dict[str, object] = {
             "total": 0.0, "count": 0.0, "cusum": 0.0, "cusum_min": np.inf,
-            "first_seen": -1, "last_seen": -1,
+            "first_seen": -1, "last_seen": -1, "latest_y": np.nan, "latest_mu": np.nan,
+            "latest_tail": 0.0,
             "history_from": -1, "pos": np.iinfo(np.int64).max, "busy": False,
         }
         for name in self._names:
@@ -283,6 +285,11 @@ class StreamDetector:
                 product.walk = WalkState(product.earliest(self.bucket), 0, {}, [])
                 self._carry["pos"][j] = product.earliest(self.bucket)
             np.maximum(last_seen, last_row, out=last_seen)
+            cols = np.flatnonzero(seen.any(axis=0))
+            at = last_row[cols] - start
+            for key, values in (("latest_y", y), ("latest_mu", mu),
+                                ("latest_tail", scores[TAIL])):
+                self._carry[key][cols] = values[at, cols]
         for i in range(k):
             self._thresholds(start + i, {n: s[i] for n, s in scores.items()}, ring.data,
                              local.start + i)
@@ -533,6 +540,24 @@ class StreamDetector:
                 break
             count += 1
         return count
+
+    def status(self, elevated_surprise: float = 2.0) -> pd.DataFrame:
+        """Each product's state at its latest bucket with data, worst first: the table of
+        :func:`spikes.detect.pipeline.product_status` on the data so far."""
+        assert self._ring is not None and self.first is not None
+        carry, latest = self._carry, []
+        for j, product in enumerate(self.products):
+            if carry["last_seen"][j] >= 0:
+                at, reports = int(carry["last_seen"][j]), float(carry["latest_y"][j])
+                usual, surprise = float(carry["latest_mu"][j]), float(carry["latest_tail"][j])
+            else:  # no data yet: the last bucket
+                at, reports = self.n - 1, np.nan
+                usual = float(self._ring["mu"][-1, j])
+                surprise = float(self._ring[f"score_{TAIL}"][-1, j])
+            latest.append({"product": product.name, "latest": self.first + at * self.bucket,
+                           "latest_reports": reports, "latest_baseline": usual,
+                           "surprise": surprise})
+        return status_table(latest, self.incidents(), self.config, elevated_surprise)
 
     def events(self, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`)."""
