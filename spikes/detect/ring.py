@@ -71,14 +71,17 @@ class Ring:
 
     def forget(self, before: int) -> None:
         """Drop the rows before absolute row `before` (once they are a quarter of the
-        rows held or more, so that the copy is amortised)."""
+        rows held or more, so that the copy is amortised); the arrays shrink to twice
+        the rows kept."""
         drop = min(before, self.stop) - self.origin
         if drop <= 0 or drop * 4 < self.size:
             return
         keep = self.size - drop
-        for name in self.fields:
-            arr = self.data[name]
-            arr[:keep] = arr[drop : self.size].copy()
+        capacity = max(64, 2 * keep)
+        for name, (dtype, fill) in self.fields.items():
+            kept = np.full((capacity, self.columns), fill, dtype=dtype, order="F")
+            kept[:keep] = self.data[name][drop : self.size]
+            self.data[name] = kept
         self.origin += drop
         self.size = keep
 
