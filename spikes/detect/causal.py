@@ -24,6 +24,8 @@ baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -125,6 +127,61 @@ def _next_alarm(alarm_of: list, start: int, n: int) -> tuple[int, int] | None:
     return None
 
 
+@dataclass
+class WalkState:
+    """Where a product's live walk stands between two decisions: what a resumed walk
+    starts from (:class:`LiveWalk`). Positions are absolute (row of the series).
+
+    Attributes
+    ----------
+    pos : int
+        Position from which the next alarm is searched.
+    reset : int
+        Where cumulative scores restart their trough (after the last decision).
+    troughs : dict of str to (float, int, int)
+        Per cumulative detector, its trough since `reset` as ``(value, last position
+        at that value or reset - 1, end of the positions folded in)``.
+    previous : list of _Stretch
+        The last incidents raised (the context of the next one).
+    """
+
+    pos: int
+    reset: int
+    troughs: dict[str, tuple[float, int, int]]
+    previous: list[_Stretch]
+
+    @staticmethod
+    def start(at: int, names: list[str]) -> WalkState:
+        """The state of a walk that starts searching at `at`, troughs from 0."""
+        return WalkState(at, 0, {name: _fresh_trough(0) for name in names}, [])
+
+    def shifted(self, by: int) -> WalkState:
+        """The state with every position moved by `by` (into or out of a window);
+        incidents wholly before position 0 of the window are dropped, the others cut."""
+        troughs = {k: (v, at + by, upto + by) for k, (v, at, upto) in self.troughs.items()}
+        previous = [_Stretch(max(s.onset + by, 0) if by < 0 else s.onset + by, s.end + by,
+                             set(s.detectors), s.strength, s.primary, s.alarm + by)
+                    for s in self.previous if s.end + by >= 0 or by > 0]
+        return WalkState(self.pos + by, self.reset + by, troughs, previous)
+
+
+def _fresh_trough(at: int) -> tuple[float, int, int]:
+    """A trough restarting at `at`: the CUSUM's own 0 at the start of a series, the score
+    at `at` itself later on (see :meth:`LiveWalk.run`)."""
+    return (0.0 if at == 0 else np.inf, at - 1, at)
+
+
+@dataclass
+class WalkResult:
+    """What :meth:`LiveWalk.run` found: incident records, each with its last bucket and
+    whether later data can still change it, and the state to resume from (before the
+    first decision that is not final, or at the end of the data)."""
+
+    records: list[tuple[dict[str, object], int, bool]]
+    state: WalkState
+    final: bool  # whether every decision is final (the state is at the end of the data)
+
+
 def live_incident_rows(
     product: str,
     y: np.ndarray,
@@ -168,34 +225,64 @@ def live_incident_rows(
     n = len(y)
     if n < 2:
         return []
-    bucket = index[1] - index[0]
     seen = ~np.isnan(y)
     if not seen.any():
         return []
+    bucket = index[1] - index[0]
     first_seen = int(np.argmax(seen))
-    earliest = first_seen + warmup_buckets(bucket)
-    search = int(pd.Timedelta(config.onset_search) / bucket)
-    gap = int(pd.Timedelta(config.merge_gap) / bucket)
-    reach = int(pd.Timedelta(hours=3) / bucket)
-    patience = max(1, int(PENDING_QUIET / bucket))
     last_seen = n - 1 - int(np.argmax(seen[::-1]))
-
-    reset = [0]  # where cumulative scores restart their trough (after an incident)
-    # The typical baseline of the day before a bucket (for the dispersion in force).
-    day = max(int(pd.Timedelta(days=1) / bucket), 1)
-    known = seen & ~np.isnan(mu)
-    sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
-    n_mu = np.concatenate([[0], np.cumsum(known)])
-
-    def typical(at: int) -> float:
-        first = max(0, at + 1 - day)
-        count = n_mu[at + 1] - n_mu[first]
-        return float(sum_mu[at + 1] - sum_mu[first]) / count if count else 0.0
+    earliest = first_seen + warmup_buckets(bucket)
+    walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
+                    alpha, inflation, bucket=bucket, earliest=earliest, last_seen=last_seen)
+    names = [name for name, det in detectors.items() if det.cumulative]
+    return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
 
-    def finder(name: str):
-        s, thr = scores[name], thresholds[name]
-        if not detectors[name].cumulative:
+class LiveWalk:
+    """The walk of :func:`live_incident_rows` over one product's buckets, resumable.
+
+    The arrays may be a window of the series (a live service keeps the last day or two):
+    positions are then window positions, and the window must reach back far enough
+    before the state's search position and trough (a day, and the onset search plus the
+    three hours of context) for the walk to read what it would read in the whole series.
+
+    Parameters
+    ----------
+    product, y, mu, index, scores, thresholds, detectors, tail, config, alpha, inflation
+        As :func:`live_incident_rows`.
+    bucket : pd.Timedelta
+        Bucket size.
+    earliest : int
+        First position at which an incident may be raised (after the warm-up).
+    last_seen : int
+        Last position with data (an incident reaching it is ongoing).
+    """
+
+    def __init__(self, product: str, y: np.ndarray, mu: np.ndarray, index: pd.DatetimeIndex,
+                 scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
+                 detectors: dict[str, Detector], tail: np.ndarray, config: DetectionConfig,
+                 alpha: np.ndarray, inflation: np.ndarray, *, bucket: pd.Timedelta,
+                 earliest: int, last_seen: int) -> None:
+        self.product, self.y, self.mu, self.index = product, y, mu, index
+        self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
+        self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
+        self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
+        self.n = len(y)
+        # The typical baseline of the day before a bucket (for the dispersion in force).
+        self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
+        known = ~np.isnan(y) & ~np.isnan(mu)
+        self.sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
+        self.n_mu = np.concatenate([[0], np.cumsum(known)])
+
+    def typical(self, at: int) -> float:
+        """Mean baseline of the day up to `at` (the buckets with data)."""
+        first = max(0, at + 1 - self.day)
+        count = self.n_mu[at + 1] - self.n_mu[first]
+        return float(self.sum_mu[at + 1] - self.sum_mu[first]) / count if count else 0.0
+
+    def _finder(self, name: str, state: WalkState):
+        s, thr = self.scores[name], self.thresholds[name]
+        if not self.detectors[name].cumulative:
             def find(_: int, lo: int, hi: int) -> tuple[int, int] | None:
                 hits = np.flatnonzero(s[lo:hi] >= thr[lo:hi])
                 return None if len(hits) == 0 else (lo + int(hits[0]), lo + int(hits[0]))
@@ -203,95 +290,147 @@ def live_incident_rows(
 
         def find_rise(start: int, lo: int, hi: int) -> tuple[int, int] | None:
             # Trough since the reset point: the running minimum from there on.
-            base = reset[0]
-            seg = s[base:hi]
-            trough = np.minimum.accumulate(np.minimum(seg, s[base] if base else 0.0))
+            value, last, upto = state.troughs[name]
+            seg = s[upto:hi]
+            trough = np.minimum.accumulate(np.minimum(seg, value))
             rise = seg - trough
-            offset = max(lo, start) - base
-            hits = np.flatnonzero(rise[offset:] >= thr[base + offset : hi])
+            offset = max(lo, start) - upto
+            hits = np.flatnonzero(rise[offset:] >= thr[upto + offset : hi])
             if len(hits) == 0:
                 return None
             at = offset + int(hits[0])
             # The rise starts after the last time the trough was reached.
             low = np.flatnonzero(seg[: at + 1] <= trough[at])
-            return base + at, base + (int(low[-1]) + 1 if len(low) else 0)
+            return upto + at, upto + int(low[-1]) + 1 if len(low) else last + 1
         return find_rise
 
-    alarm_of = [finder(name) for name in detectors]
-    previous: list[_Stretch] = []
-    records: list[dict[str, object]] = []
-    pos = earliest
-    while pos < n:
-        hit = _next_alarm(alarm_of, pos, n)
-        if hit is None:
-            break
-        alarm, rise_start = hit
-        prev_end = previous[-1].end if previous else -1
-        lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
-        disp = float(inflation[alarm]) * (1.0 + float(alpha[alarm]) * typical(alarm))
-        # The detector's own estimate of the start stands in until the stretch first
-        # passes the tests; then (as the retrospective builder does for the stretches
-        # that pass its cheap tests) the change-point search places the onset in the
-        # window up to the alarm, and the tests are taken again from there.
-        stretch = _Stretch(max(min(rise_start, alarm), prev_end + 1), alarm,
-                           {_alarming(scores, thresholds, alarm)}, alarm=alarm)
-        located = False
+    def fold(self, state: WalkState, stop: int) -> None:
+        """Fold the scores up to `stop` into the state's troughs (in place)."""
+        for name, (value, last, upto) in list(state.troughs.items()):
+            seg = self.scores[name][upto:stop]
+            if len(seg) == 0:
+                continue
+            trough = np.minimum.accumulate(np.minimum(seg, value))
+            low = np.flatnonzero(seg <= trough[-1])
+            state.troughs[name] = (float(trough[-1]),
+                                   upto + int(low[-1]) if len(low) else last, stop)
 
-        def context(s: _Stretch, dispersion: float) -> tuple[float, _Elevation]:
-            """Local level before the stretch's onset, and the elevation against it."""
-            level = _context_ratios([*previous[-3:], s], y, mu, reach,
-                                    float(alpha[s.onset]), float(inflation[s.onset]))[-1]
-            return level, _Elevation(y, mu, tail, level, dispersion, patience,
-                                     config.min_ratio)
+    def run(self, state: WalkState, carry: bool = False) -> WalkResult:
+        """Walk from `state` to the end of the arrays.
 
-        level, elevated = context(stretch, disp)
-        raised = None
-        u = alarm
-        quiet = 0
-        while u < n:
-            if elevated[u]:
-                quiet = 0
-                stretch.end = u
-                if u >= earliest and _passes(stretch, y, mu, level, disp, config):
-                    if not located:
-                        located = True
-                        found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
-                                             dispersion=disp)
-                        if found is not None and found != stretch.onset:
-                            stretch.onset = found
-                            level, elevated = context(stretch, disp)
-                            if not _passes(stretch, y, mu, level, disp, config):
-                                u += 1
-                                continue
-                    raised = u
-                    break
-            else:
-                quiet += 1
-                if quiet > patience:  # a stretch that dies before it is proven is none
-                    break
-            u += 1
-        if raised is None:
-            pos = max(u, alarm + 1)
-            reset[0] = pos
-            continue
-        # Open: goes on while elevated, aftershocks within merge_gap included.
-        end = elevated.end_of_run(raised, gap)
-        stretch.end = end
-        onset = stretch.onset
-        for name in detectors:
-            if np.any(scores[name][onset : end + 1] >= thresholds[name][onset : end + 1]):
-                stretch.detectors.add(name)
-        record = _describe(product, stretch, y, mu, index, last_seen)
-        record["alerted_at"] = index[raised] + bucket
-        records.append(record)
-        previous.append(stretch)
-        # The incident is over only once `gap` quiet buckets have followed its last
-        # elevated one: until then a rise is its aftershock, not a new incident (and when
-        # the data stop sooner, it is still open). Searching on from its last elevated
-        # bucket would let a cut of the data raise an incident a longer run merges.
-        pos = end + gap + 1
-        reset[0] = pos
-    return records
+        Parameters
+        ----------
+        state : WalkState
+            Where to start (window positions); not changed.
+        carry : bool
+            Fold the troughs up to the end of the data in the state returned when every
+            decision is final (a resumed walk needs them; a whole-series walk does not).
+
+        Returns
+        -------
+        WalkResult
+        """
+        y, mu, tail, config = self.y, self.mu, self.tail, self.config
+        scores, thresholds, detectors = self.scores, self.thresholds, self.detectors
+        n, earliest, alpha, inflation = self.n, self.earliest, self.alpha, self.inflation
+        bucket = self.bucket
+        search = int(pd.Timedelta(config.onset_search) / bucket)
+        gap = int(pd.Timedelta(config.merge_gap) / bucket)
+        reach = int(pd.Timedelta(hours=3) / bucket)
+        patience = max(1, int(PENDING_QUIET / bucket))
+        state = WalkState(state.pos, state.reset, dict(state.troughs), list(state.previous))
+        checkpoint: WalkState | None = None
+        alarm_of = [self._finder(name, state) for name in detectors]
+        previous = state.previous
+        records: list[tuple[dict[str, object], int, bool]] = []
+        pos = state.pos
+        while pos < n:
+            hit = _next_alarm(alarm_of, pos, n)
+            if hit is None:
+                break
+            before = WalkState(pos, state.reset, dict(state.troughs), previous[-3:])
+            alarm, rise_start = hit
+            prev_end = previous[-1].end if previous else -1
+            lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
+            disp = float(inflation[alarm]) * (1.0 + float(alpha[alarm]) * self.typical(alarm))
+            # The detector's own estimate of the start stands in until the stretch first
+            # passes the tests; then (as the retrospective builder does for the stretches
+            # that pass its cheap tests) the change-point search places the onset in the
+            # window up to the alarm, and the tests are taken again from there.
+            stretch = _Stretch(max(min(rise_start, alarm), prev_end + 1), alarm,
+                               {_alarming(scores, thresholds, alarm)}, alarm=alarm)
+            located = False
+
+            def context(s: _Stretch, dispersion: float) -> tuple[float, _Elevation]:
+                """Local level before the stretch's onset, and the elevation against it."""
+                level = _context_ratios([*previous[-3:], s], y, mu, reach,
+                                        float(alpha[s.onset]), float(inflation[s.onset]))[-1]
+                return level, _Elevation(y, mu, tail, level, dispersion, patience,
+                                         config.min_ratio)
+
+            level, elevated = context(stretch, disp)
+            raised = None
+            u = alarm
+            quiet = 0
+            while u < n:
+                if elevated[u]:
+                    quiet = 0
+                    stretch.end = u
+                    if u >= earliest and _passes(stretch, y, mu, level, disp, config):
+                        if not located:
+                            located = True
+                            found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
+                                                 dispersion=disp)
+                            if found is not None and found != stretch.onset:
+                                stretch.onset = found
+                                level, elevated = context(stretch, disp)
+                                if not _passes(stretch, y, mu, level, disp, config):
+                                    u += 1
+                                    continue
+                        raised = u
+                        break
+                else:
+                    quiet += 1
+                    if quiet > patience:  # a stretch that dies before it is proven is none
+                        break
+                u += 1
+            if raised is None:
+                if u >= n and checkpoint is None:
+                    checkpoint = before  # still pending when the data end
+                pos = max(u, alarm + 1)
+                state.reset = pos
+                for name in state.troughs:
+                    state.troughs[name] = _fresh_trough(pos)
+                continue
+            # Open: goes on while elevated, aftershocks within merge_gap included.
+            end = elevated.end_of_run(raised, gap)
+            stretch.end = end
+            onset = stretch.onset
+            for name in detectors:
+                if np.any(scores[name][onset : end + 1] >= thresholds[name][onset : end + 1]):
+                    stretch.detectors.add(name)
+            record = _describe(self.product, stretch, y, mu, self.index, self.last_seen)
+            record["alerted_at"] = self.index[raised] + bucket
+            final = end + gap + 1 < n
+            if not final and checkpoint is None:
+                checkpoint = before  # may still grow when more data come
+            records.append((record, end, final and checkpoint is None))
+            previous.append(stretch)
+            # The incident is over only once `gap` quiet buckets have followed its last
+            # elevated one: until then a rise is its aftershock, not a new incident (and
+            # when the data stop sooner, it is still open). Searching on from its last
+            # elevated bucket would let a cut of the data raise an incident a longer run
+            # merges.
+            pos = end + gap + 1
+            state.reset = pos
+            for name in state.troughs:
+                state.troughs[name] = _fresh_trough(pos)
+        if checkpoint is not None:
+            return WalkResult(records, checkpoint, False)
+        done = WalkState(max(pos, n), state.reset, state.troughs, previous[-3:])
+        if carry:
+            self.fold(done, n)
+        return WalkResult(records, done, True)
 
 
 def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], at: int) -> str:

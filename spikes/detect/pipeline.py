@@ -620,18 +620,53 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
     counts = analysis.data.counts
     expected = analysis.baseline.expected
     tail = analysis.scored.scores.get(CountTailDetector.name)
-    incidents = analysis.incidents
-    rows = []
+    latest_rows = []
     for product in counts.columns:
         series = counts[product]
         seen = series.dropna()
         latest = seen.index[-1] if len(seen) else counts.index[-1]
+        latest_rows.append({
+            "product": str(product),
+            "latest": latest,
+            "latest_reports": float(series.get(latest, np.nan)),
+            "latest_baseline": float(expected.at[latest, product]),
+            "surprise": float(tail.at[latest, product]) if tail is not None else 0.0,
+        })
+    return status_table(latest_rows, analysis.incidents, analysis.config, elevated_surprise)
+
+
+def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
+                 config: DetectionConfig, elevated_surprise: float = 2.0) -> pd.DataFrame:
+    """The table of :func:`product_status` from each product's latest bucket with data.
+
+    Parameters
+    ----------
+    latest : list of dict
+        Per product, in column order: ``product``, ``latest`` (its latest bucket with
+        data, the last bucket without any), ``latest_reports``, ``latest_baseline`` and
+        ``surprise`` (tail surprise of that bucket).
+    incidents : pd.DataFrame
+        The incidents so far.
+    config : DetectionConfig
+        Settings (``merge_gap`` per product).
+    elevated_surprise : float
+        -log10 p from which the latest bucket counts as elevated.
+
+    Returns
+    -------
+    pd.DataFrame
+        As :func:`product_status`.
+    """
+    rows = []
+    for item in latest:
+        product = str(item["product"])
+        latest_at = item["latest"]
         # Incidents name products by str(label), whatever the type of the column label.
-        own = incidents[incidents["product"] == str(product)] if len(incidents) else incidents
+        own = incidents[incidents["product"] == product] if len(incidents) else incidents
         ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
-        surprise = float(tail.at[latest, product]) if tail is not None else 0.0
-        gap = pd.Timedelta(analysis.config.for_product(str(product)).merge_gap)
-        recent = own[own["end"] >= latest - gap] if len(own) else own
+        surprise = float(item["surprise"])  # type: ignore[arg-type]
+        gap = pd.Timedelta(config.for_product(product).merge_gap)
+        recent = own[own["end"] >= latest_at - gap] if len(own) else own
         if len(ongoing):
             status = "outage"
         elif len(recent):
@@ -642,11 +677,11 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
             status = "normal"
         rows.append(
             {
-                "product": str(product),
+                "product": product,
                 "status": status,
-                "latest": latest,
-                "latest_reports": float(series.get(latest, np.nan)),
-                "latest_baseline": float(expected.at[latest, product]),
+                "latest": latest_at,
+                "latest_reports": item["latest_reports"],
+                "latest_baseline": item["latest_baseline"],
                 "current_onset": ongoing["onset"].iloc[-1] if len(ongoing) else pd.NaT,
                 "current_alerted_at": (ongoing["alerted_at"].iloc[-1] if len(ongoing)
                                        else pd.NaT),

@@ -27,6 +27,7 @@ trailing mean throughout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -106,8 +107,9 @@ def fit_trailing_baseline(
     block = max(1, int(INFLATION_SCALE / bucket))
     warm = max(1, int(WARMUP_WINDOW / bucket))
     if n and float(slots_f).is_integer() and slots_f >= 1:
-        fit = _SeasonalFit(counts.index, int(slots_f), int(pd.Timedelta(smoothing) / bucket) // 2,
-                           days, weekly_min_days, block, warm)
+        fit = _SeasonalFit(counts.index[0], int(slots_f),
+                           int(pd.Timedelta(smoothing) / bucket) // 2, days, weekly_min_days,
+                           block, warm, n=n)
         mu, alpha = np.empty((n, p), order="F"), np.empty((n, p), order="F")
         inflation = np.empty((n, p), order="F")
         normal = np.empty((n, p), dtype=bool, order="F")
@@ -206,18 +208,69 @@ def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.
     return np.where(np.isnan(mean), first, mean), normal
 
 
-class _SeasonalFit:
-    """The day-by-day fit of :func:`fit_trailing_baseline` (all products at once)."""
+class _FitState:
+    """What the day loop of :class:`_SeasonalFit` carries from one day to the next for a
+    block of products: the cached day pools and, per day, the noise moments, the one-hour
+    block statistics and the level sums (a day never recorded counts as one without
+    normal data: zeros, no blocks), and which products had data on an earlier day."""
 
-    def __init__(self, index: pd.DatetimeIndex, slots: int, half_window: int, days: int,
-                 weekly_min_days: int, block: int, warm: int) -> None:
-        first = index[0]
+    def __init__(self, p: int) -> None:
+        self.p = p
+        self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self.excess_sum: dict[int, np.ndarray] = {}
+        self.musq_sum: dict[int, np.ndarray] = {}
+        self.level_y: dict[int, np.ndarray] = {}
+        self.level_m: dict[int, np.ndarray] = {}
+        self.block_stats: dict[int, np.ndarray] = {}
+        self.had_data = np.zeros(p, dtype=bool)
+
+    def rows_of(self, table: dict[int, np.ndarray], days: list[int]) -> np.ndarray:
+        """The rows of `table` for `days`, one per day, as a ``(len(days), p)`` array."""
+        zero = np.zeros(self.p)
+        if not days:
+            return np.zeros((0, self.p))
+        return np.stack([table.get(d, zero) for d in days])
+
+    def forget(self, before: int, cache_before: int) -> None:
+        """Drop what no day from now on needs: per-day sums of days before `before`, cached
+        pools of days before `cache_before`."""
+        for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
+                      self.block_stats):
+            for d in [d for d in table if d < before]:
+                del table[d]
+        for key in [k for k in self.cache if k[0] < cache_before]:
+            del self.cache[key]
+
+
+@dataclass
+class _DayPlan:
+    """What a day's baseline rests on, known at its first bucket (earlier days only)."""
+
+    pool: list[int]
+    raw: np.ndarray  # unscaled pooled mean per row of the day
+    mu: np.ndarray  # baseline per row of the day (raw times the level factor)
+    alpha: np.ndarray  # dispersion of the day, per product
+    inflation: np.ndarray  # variance inflation of the day, per product
+
+
+class _SeasonalFit:
+    """The day-by-day fit of :func:`fit_trailing_baseline` (all products at once).
+
+    One implementation for both drivers: :meth:`run` steps through every day of a
+    series, :class:`spikes.detect.stream.StreamDetector` steps the same :meth:`plan`
+    (at a day's first bucket) and :meth:`finish` (once the day is over) as buckets
+    arrive. The arrays ``y`` and ``normal`` given to them may hold a later part of the
+    series only: row ``r`` of the series is their row ``r - origin``.
+    """
+
+    def __init__(self, first: pd.Timestamp, slots: int, half_window: int, days: int,
+                 weekly_min_days: int, block: int, warm: int, n: int | None = None) -> None:
         self.slots = slots
-        self.offset = int((first - first.normalize()) / (DAY / slots))
-        n = len(index)
-        self.n_days = -(-(self.offset + n) // slots)
-        day_starts = first.normalize() + pd.to_timedelta(np.arange(self.n_days), unit="D")
-        self.weekend = np.asarray(day_starts.day_of_week >= 5)
+        self.first_day = first.normalize()
+        self.offset = int((first - self.first_day) / (DAY / slots))
+        self.dow0 = int(self.first_day.day_of_week)
+        self.n = n  # rows of the series (None: open-ended, a stream)
+        self.n_days = -(-(self.offset + n) // slots) if n is not None else 0
         self.days = days
         self.weekly_min_days = weekly_min_days
         # Days of each kind pooled once weekly: about `days` calendar days' worth.
@@ -228,20 +281,30 @@ class _SeasonalFit:
         self.widths = widths
         self.block = block
         self.warm = warm
-        self.n = n
+
+    def weekend(self, day: int) -> bool:
+        """Whether `day` (counted from the first day of the series) is a Saturday or Sunday."""
+        return (self.dow0 + day) % 7 >= 5
 
     def rows(self, day: int) -> slice:
         """Rows of the series in `day` (the first and last day may be partial)."""
         start = max(day * self.slots - self.offset, 0)
-        return slice(start, min((day + 1) * self.slots - self.offset, self.n))
+        stop = (day + 1) * self.slots - self.offset
+        return slice(start, stop if self.n is None else min(stop, self.n))
+
+    def history_days(self) -> int:
+        """Days before the current one whose rows (counts, normal flags) a day may read:
+        its pools, and the width of the widest pool window before the first of them."""
+        return max(self.days, 2 * self.reach[False]) + 2
 
     def contribution(self, y: np.ndarray, normal: np.ndarray, day: int,
-                     width: int) -> np.ndarray:
+                     width: int, origin: int = 0) -> np.ndarray:
         """Pooled (values, weights) of `day` on the slot grid for one window width: each
         slot's sum over ``[slot - width, slot + width]``, cut at the end of the day."""
         rows = self.rows(day)
         lead = max(rows.start - width, 0)
-        seg_y, seg_n = y[lead : rows.stop], normal[lead : rows.stop]
+        seg_y = y[lead - origin : rows.stop - origin]
+        seg_n = normal[lead - origin : rows.stop - origin]
         p = y.shape[1]
         both = np.zeros((len(seg_y), 2 * p))
         np.copyto(both[:, :p], seg_y, where=seg_n)
@@ -257,8 +320,8 @@ class _SeasonalFit:
         if day < 1:
             return []
         if day >= self.weekly_min_days:
-            kind = self.weekend[day]
-            same = [d for d in range(day - 1, -1, -1) if self.weekend[d] == kind]
+            kind = self.weekend(day)
+            same = [d for d in range(day - 1, -1, -1) if self.weekend(d) == kind]
             return same[: self.reach[bool(kind)]]
         return list(range(max(0, day - self.days), day))
 
@@ -272,130 +335,139 @@ class _SeasonalFit:
         alpha = np.zeros((n, p), order="F")
         inflation = np.ones((n, p), order="F")
         learning = np.zeros((n, p), dtype=bool, order="F")
-        observed = ~np.isnan(y)
-        # Per day: contributions per width (cached while in reach), moments for the
-        # dispersion, one-hour block statistics for the inflation.
-        cache: dict[tuple[int, int], np.ndarray] = {}
-        excess_sum = np.zeros((self.n_days, p))
-        musq_sum = np.zeros((self.n_days, p))
-        # Per day: normal reports and what the unscaled all-days pool expected of them.
-        level_y = np.zeros((self.n_days, p))
-        level_m = np.zeros((self.n_days, p))
-        had_data = np.zeros(p, dtype=bool)  # products with data on an earlier day
-        block_stats: list[np.ndarray] = []
+        state = _FitState(p)
         for day in range(self.n_days):
             rows = self.rows(day)
             if rows.stop <= rows.start:
-                block_stats.append(np.full((0, p), np.nan))
                 continue
-            pool = self.pool_days(day)
-            yd = y[rows]
-            if not pool:
+            if day < 1:
                 # Warm-up: the baseline shown is the trailing mean of the earlier buckets
-                # of this first day. Nothing is decided on it; what later days take from
-                # the day (its normal buckets and its noise) comes, once the day is over,
-                # from a centred fit of the day alone (hindsight over a past day only).
-                first = _trailing_mean(np.where(observed[rows], yd, 0.0),
-                                       observed[rows].astype(float), self.warm)
-                keep = _mask(yd, first, 0.0)
-                second = _trailing_mean(np.where(keep, yd, 0.0), keep.astype(float), self.warm)
-                mu_d = np.where(np.isnan(second), first, second)
-                alpha_d, infl_d = np.zeros(p), np.ones(p)
+                # of this first day. Nothing is decided on it (see finish).
+                mu[rows] = self.warm_mean(y[rows])
                 learning[rows] = True
-                mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
-                normal[rows] = keep_c
-                mu[rows], alpha[rows], inflation[rows] = mu_d, alpha_d, infl_d
-                self._noise(day, yd, mu_c, keep_c, alpha_c, excess_sum, musq_sum, block_stats)
-                had_data |= observed[rows].any(axis=0)
+                self.finish(state, y, normal, day, rows, None)
                 continue
-            else:
-                raw_d = self._pooled(y, normal, pool, rows, cache)
-                history = [d for d in range(max(0, day - self.days), day)]
-                mu_d = raw_d * self._level(level_y, level_m, history, day)
-                num, den = excess_sum[history].sum(axis=0), musq_sum[history].sum(axis=0)
-                alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
-                infl_d = _inflation(block_stats[max(0, day - self.days) : day], p)
-            mu[rows] = mu_d
-            alpha[rows] = alpha_d
-            inflation[rows] = infl_d
-            if len(pool) >= MIN_MASK_DAYS:
-                keep = _mask(yd, mu_d, alpha_d[None, :])
-            elif pool:
-                # One earlier day cannot tell which of two days is unusual: a bucket is
-                # masked only if it also stands out from the hours just before it (an
-                # outage does; a different level all day long does not).
-                lead = max(rows.start - self.warm, 0)
-                seg = y[lead : rows.stop]
-                seen = ~np.isnan(seg)
-                recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
-                                        self.warm)[rows.start - lead :]
-                keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
-            normal[rows] = keep
-            use = keep & ~np.isnan(mu_d)
-            level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
-            level_m[day] = np.where(use, raw_d, 0.0).sum(axis=0)
-            self._noise(day, yd, mu_d, keep, alpha_d, excess_sum, musq_sum, block_stats)
-            fresh = np.flatnonzero(~had_data & observed[rows].any(axis=0))
-            if len(fresh):
-                # Products whose data start today: today is their warm-up, as the first
-                # day is everyone's (their pools are empty, so nothing would be masked).
-                self._warm_up_columns(day, rows, yd, fresh, normal, excess_sum, musq_sum,
-                                      block_stats, level_y, level_m)
-            had_data |= observed[rows].any(axis=0)
-            # Contributions of days that no later day pools any more are dropped.
-            for key in [k for k in cache if k[0] < day - max(self.days, 2 * self.reach[False])]:
-                del cache[key]
+            plan = self.plan(state, y, normal, day, rows)
+            mu[rows] = plan.mu
+            alpha[rows] = plan.alpha
+            inflation[rows] = plan.inflation
+            self.finish(state, y, normal, day, rows, plan)
         return mu, normal, alpha, inflation, learning
 
-    def _warm_up_columns(self, day: int, rows: slice, yd: np.ndarray, cols: np.ndarray,
-                         normal: np.ndarray, excess_sum: np.ndarray, musq_sum: np.ndarray,
-                         block_stats: list[np.ndarray], level_y: np.ndarray,
-                         level_m: np.ndarray) -> None:
+    def warm_mean(self, yd: np.ndarray) -> np.ndarray:
+        """Baseline of the buckets `yd` of the first day (so far): the trailing mean of
+        the normal buckets before each, by two causal passes."""
+        observed = ~np.isnan(yd)
+        first = _trailing_mean(np.where(observed, yd, 0.0), observed.astype(float), self.warm)
+        keep = _mask(yd, first, 0.0)
+        second = _trailing_mean(np.where(keep, yd, 0.0), keep.astype(float), self.warm)
+        return np.where(np.isnan(second), first, second)
+
+    def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
+             rows: slice, origin: int = 0) -> _DayPlan:
+        """Baseline and noise of the rows `rows` of `day` (>= 1), from earlier days."""
+        p = state.p
+        pool = self.pool_days(day)
+        raw_d = self._pooled(state, y, normal, pool, rows, origin)
+        history = [d for d in range(max(0, day - self.days), day)]
+        mu_d = raw_d * self._level(state, history, day)
+        num = state.rows_of(state.excess_sum, history).sum(axis=0)
+        den = state.rows_of(state.musq_sum, history).sum(axis=0)
+        alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
+        stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
+                 if d in state.block_stats]
+        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p))
+
+    def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
+               rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
+        """Once `day` is over (or the series ends): its normal flags (written to
+        `normal`), noise statistics and level sums, from its rows `rows`. `plan` is
+        None for the first day, the warm-up."""
+        local = slice(rows.start - origin, rows.stop - origin)
+        yd = y[local]
+        observed = ~np.isnan(yd)
+        if plan is None:
+            # What later days take from the warm-up day (its normal buckets and its
+            # noise) comes from a centred fit of the day alone (hindsight over a past day
+            # only).
+            mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
+            normal[local] = keep_c
+            self._noise(state, day, yd, mu_c, keep_c, alpha_c)
+            state.had_data |= observed.any(axis=0)
+            return
+        mu_d, alpha_d = plan.mu, plan.alpha
+        if len(plan.pool) >= MIN_MASK_DAYS:
+            keep = _mask(yd, mu_d, alpha_d[None, :])
+        else:
+            # One earlier day cannot tell which of two days is unusual: a bucket is
+            # masked only if it also stands out from the hours just before it (an
+            # outage does; a different level all day long does not).
+            lead = max(rows.start - self.warm, 0)
+            seg = y[lead - origin : local.stop]
+            seen = ~np.isnan(seg)
+            recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
+                                    self.warm)[rows.start - lead :]
+            keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
+        normal[local] = keep
+        use = keep & ~np.isnan(mu_d)
+        state.level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
+        state.level_m[day] = np.where(use, plan.raw, 0.0).sum(axis=0)
+        self._noise(state, day, yd, mu_d, keep, alpha_d)
+        fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
+        if len(fresh):
+            # Products whose data start today: today is their warm-up, as the first
+            # day is everyone's (their pools are empty, so nothing would be masked).
+            self._warm_up_columns(state, day, local, yd, fresh, normal)
+        state.had_data |= observed.any(axis=0)
+        # Contributions of days that no later day pools any more are dropped.
+        state.forget(day + 1 - self.days, day - max(self.days, 2 * self.reach[False]))
+
+    def _warm_up_columns(self, state: _FitState, day: int, local: slice, yd: np.ndarray,
+                         cols: np.ndarray, normal: np.ndarray) -> None:
         """The day's masks and noise of the products `cols` from a centred fit of the day
         (their first day of data), as for everyone's first day."""
         sub = yd[:, cols]
         mu_c, keep_c, alpha_c = _centred_fit(sub, self.warm, self.block)
-        normal[rows.start : rows.stop, cols] = keep_c
+        normal[local.start : local.stop, cols] = keep_c
         resid = sub - mu_c
         use = keep_c & ~np.isnan(mu_c)
-        excess_sum[day, cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
-        musq_sum[day, cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
+        state.excess_sum[day][cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
+        state.musq_sum[day][cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
         var = np.maximum(mu_c, MIN_MEAN) + alpha_c[None, :] * np.square(mu_c)
         stats = _block_squares(resid, var, use, self.block)
         if len(stats):
-            block_stats[-1][:, cols] = stats
-        level_y[day, cols] = 0.0
-        level_m[day, cols] = 0.0
+            state.block_stats[day][:, cols] = stats
+        state.level_y[day][cols] = 0.0
+        state.level_m[day][cols] = 0.0
 
-    def _noise(self, day: int, yd: np.ndarray, mu_d: np.ndarray, keep: np.ndarray,
-               alpha_d: np.ndarray, excess_sum: np.ndarray, musq_sum: np.ndarray,
-               block_stats: list[np.ndarray]) -> None:
+    def _noise(self, state: _FitState, day: int, yd: np.ndarray, mu_d: np.ndarray,
+               keep: np.ndarray, alpha_d: np.ndarray) -> None:
         """Record the day's noise statistics (moments for the dispersion, one-hour block
         sums for the inflation) of its normal buckets around `mu_d`."""
         resid = yd - mu_d
         use = keep & ~np.isnan(mu_d)
-        excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
-        musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
+        state.excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
+        state.musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
         var = np.maximum(mu_d, MIN_MEAN) + np.asarray(alpha_d)[None, :] * np.square(mu_d)
-        block_stats.append(_block_squares(resid, var, use, self.block))
+        state.block_stats[day] = _block_squares(resid, var, use, self.block)
 
-    def _level(self, level_y: np.ndarray, level_m: np.ndarray, history: list[int],
-               day: int) -> np.ndarray:
+    def _level(self, state: _FitState, history: list[int], day: int) -> np.ndarray:
         """Level factor of `day`: the normal reports of the last :data:`LEVEL_DAYS` days
         of its kind over what their unscaled pools expected, shrunk towards 1 by
         :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a
         slow drift (the pools lag by about half their span) and, while all days are
         pooled together, a weekly rhythm."""
-        same = [d for d in history if self.weekend[d] == self.weekend[day]][-LEVEL_DAYS:]
-        seen_y = level_y[same].sum(axis=0) + MIN_POOL_REPORTS
-        seen_m = level_m[same].sum(axis=0) + MIN_POOL_REPORTS
+        same = [d for d in history if self.weekend(d) == self.weekend(day)][-LEVEL_DAYS:]
+        seen_y = state.rows_of(state.level_y, same).sum(axis=0) + MIN_POOL_REPORTS
+        seen_m = state.rows_of(state.level_m, same).sum(axis=0) + MIN_POOL_REPORTS
         return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
-    def _pooled(self, y: np.ndarray, normal: np.ndarray, pool: list[int], rows: slice,
-                cache: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
+    def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
+                rows: slice, origin: int) -> np.ndarray:
         """Mean of the pooled same-time-of-day values of the days `pool`, widening the
         window where it rests on fewer than MIN_POOL_REPORTS reports."""
-        p = y.shape[1]
+        p = state.p
+        cache = state.cache
         first_slot = (rows.start + self.offset) % self.slots
         take = slice(first_slot, first_slot + rows.stop - rows.start)
         mean = np.full((rows.stop - rows.start, p), np.nan)
@@ -404,7 +476,7 @@ class _SeasonalFit:
             for d in pool:
                 key = (d, width)
                 if key not in cache:
-                    cache[key] = self.contribution(y, normal, d, width)
+                    cache[key] = self.contribution(y, normal, d, width, origin)
                 total += cache[key]
             values, weights = total[take, :p], total[take, p:]
             est = np.divide(values, weights, out=np.full_like(values, np.nan),

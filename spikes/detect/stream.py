@@ -1,0 +1,573 @@
+"""Live detection stepped a closed bucket at a time, with work that does not grow with
+the length of history.
+
+:class:`StreamDetector` keeps, per product, the state the causal pipeline
+(:func:`spikes.detect.pipeline.analyze` in live mode) builds as it walks through time,
+and updates it with each closed bucket:
+
+- the **baseline** (:mod:`spikes.detect.stream_baseline`): the trailing seasonal fit's
+  day loop, a day planned at its first bucket and finished once over;
+- the **scores**: the count-tail surprise is per bucket; the CUSUM carries its running
+  sum and running minimum (``C_t - min(0, min C)``);
+- the **thresholds**: recalibrated at each midnight from the maxima of the excursions
+  that ended before it (:func:`spikes.detect.causal.threshold_path`), so the completed
+  maxima, the current excursion and the count of buckets are carried;
+- the **incident walk** (:class:`spikes.detect.causal.LiveWalk`): products with no alarm
+  pending are scanned for the next alarm in one vectorised pass; a product with an
+  alarm, a stretch still pending or an incident still open is walked from its last
+  checkpoint (the state before its first decision that later data can still change)
+  over a window of its last buckets.
+
+The results equal those of ``analyze`` on the data so far, at every step (the causal
+property, see ``tests/test_stream.py``). Only a window of the last days is kept (the
+baseline's pools: about three weeks of counts; the walk: a day and a few hours more
+than the oldest decision still open), so memory stays flat over weeks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from spikes.config import WEEK, DetectionConfig
+from spikes.detect.causal import (
+    PENDING_QUIET,
+    LiveWalk,
+    WalkState,
+    warmup_buckets,
+)
+from spikes.detect.detectors import CountTailDetector, Detector
+from spikes.detect.detectors.base import MIN_EXCURSIONS, calibrated_threshold
+from spikes.detect.events import summarize_events
+from spikes.detect.incidents import CONTEXT
+from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
+from spikes.detect.pipeline import (
+    SCORE_KEYS,
+    _check_counts,
+    _check_grid,
+    default_detectors,
+    for_bucket,
+    incident_table,
+    incidents_with_events,
+    status_table,
+)
+from spikes.detect.reasons import incident_reason
+from spikes.detect.ring import Ring
+from spikes.detect.stream_baseline import BaselineStep
+from spikes.errors import SpikesInputError
+
+TAIL = CountTailDetector.name
+
+
+@dataclass
+class _Product:
+    """What the stream keeps of one product between buckets."""
+
+    name: str
+    column: int
+    config: DetectionConfig  # its own settings (for_bucket applied)
+    detectors: dict[str, Detector]
+    first_seen: int = -1
+    walk: WalkState | None = None  # checkpoint of the incident walk (absolute rows)
+    done: list[tuple[dict[str, object], int]] = field(default_factory=list)
+    open: list[tuple[dict[str, object], int]] = field(default_factory=list)
+    reasons: dict[tuple, str] = field(default_factory=dict)  # why of those not final
+    # Threshold calibration, per detector: the maxima of the completed excursions.
+    maxima: dict[str, list[float]] = field(default_factory=dict)
+
+    def earliest(self, bucket: pd.Timedelta) -> int:
+        """First position at which an incident may be raised."""
+        return self.first_seen + warmup_buckets(bucket)
+
+
+class StreamDetector:
+    """The live detector of :func:`spikes.detect.pipeline.analyze`, one step per closed
+    bucket.
+
+    Configuration in the constructor, data in the calls: :meth:`step` takes the next
+    closed bucket(s) and returns the incidents so far, equal to those of ``analyze`` on
+    all the buckets given so far (live mode).
+
+    Parameters
+    ----------
+    config : DetectionConfig, optional
+        Settings (per-product overrides included); the defaults when None. Live mode.
+    bucket : pd.Timedelta or str
+        Bucket size; it must divide a day.
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2026-01-01", periods=4, freq="5min", tz="UTC")
+    >>> stream = StreamDetector(bucket="5min")
+    >>> len(stream.step(pd.DataFrame({"app": [1.0, 2.0, 1.0, 0.0]}, index=idx)))
+    0
+    """
+
+    def __init__(self, config: DetectionConfig | None = None, *,
+                 bucket: pd.Timedelta | str) -> None:
+        self.config = config or DetectionConfig()
+        self.bucket = pd.Timedelta(bucket)
+        if self.config.mode != "causal":
+            raise SpikesInputError("the stream detector runs live (causal) detection only, "
+                                   f"not mode={self.config.mode!r}")
+        self.products: list[_Product] = []
+        self.position: dict[str, int] = {}
+        self.labels: list[object] = []
+        self.first: pd.Timestamp | None = None
+        self.n = 0
+        self._groups: dict[tuple, list[tuple[BaselineStep, list[int]]]] = {}
+        self._ring: Ring | None = None
+        self._names: list[str] = []
+        # Per product: running sums of the counts so far (baseline without history),
+        # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
+        self._carry: dict[str, np.ndarray] = {}
+        self._ratios = np.empty(0)  # the CUSUM's ratio per product
+        self._version = 0  # bumped whenever incident records change
+        self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
+        self._table: tuple[tuple, pd.DataFrame] | None = None
+
+    # -- input ------------------------------------------------------------------------
+
+    def _check(self, new: pd.DataFrame) -> None:
+        """Bad input is a clear error: counts, the grid, the rows following the last."""
+        if not isinstance(new, pd.DataFrame) or len(new) == 0:
+            raise SpikesInputError("step() needs a DataFrame of at least one closed bucket")
+        data = SimpleNamespace(counts=new, bucket=self.bucket)  # the checks read these two
+        _check_counts(data)  # type: ignore[arg-type]
+        _check_grid(data, self.config)  # type: ignore[arg-type]
+        if self.first is not None:
+            expected = self.first + self.n * self.bucket
+            if new.index[0] != expected:
+                raise SpikesInputError(
+                    f"the buckets given start at {new.index[0]}, but the next closed bucket "
+                    f"is {expected}: give every bucket once, in order (NaN where there is "
+                    "no data)")
+
+    def _add_products(self, labels: list[object]) -> None:
+        """New columns: products that appear now (their earlier buckets are missing)."""
+        start = len(self.products)
+        for label in labels:
+            name = str(label)
+            if name in self.position:
+                raise SpikesInputError(f"product {name!r} has more than one column of counts")
+            own = for_bucket(self.config.for_product(name), self.bucket)
+            detectors = {d.name: d for d in default_detectors(own)}
+            product = _Product(name, len(self.products), own, detectors)
+            product.maxima = {d: [] for d in detectors}
+            self.position[name] = len(self.products)
+            self.products.append(product)
+            self.labels.append(label)
+        if not self._names:
+            self._names = list(self.products[0].detectors)
+        added = list(range(start, len(self.products)))
+        groups: dict[tuple, list[int]] = {}
+        for j in added:
+            own = self.config.for_product(self.products[j].name)
+            groups.setdefault(tuple(getattr(own, k) for k in SCORE_KEYS), []).append(j)
+        assert self.first is not None
+        for key, members in groups.items():
+            own = self.config.for_product(self.products[members[0]].name)
+            for i in range(0, len(members), 64):
+                block = members[i : i + 64]
+                step = BaselineStep(self.first, self.bucket, len(block), self.n,
+                                    days=own.baseline_days, smoothing=own.baseline_smoothing,
+                                    weekly_min_days=own.weekly_min_days)
+                self._groups.setdefault(key, []).append((step, block))
+        fresh: dict[str, object] = {
+            "total": 0.0, "count": 0.0, "cusum": 0.0, "cusum_min": np.inf,
+            "first_seen": -1, "last_seen": -1, "latest_y": np.nan, "latest_mu": np.nan,
+            "latest_tail": 0.0,
+            "history_from": -1, "pos": np.iinfo(np.int64).max, "busy": False,
+        }
+        for name in self._names:
+            fresh[f"threshold_{name}"] = 0.0
+            fresh[f"running_{name}"] = 0.0
+            fresh[f"trough_{name}"] = 0.0
+            fresh[f"trough_at_{name}"] = -1
+        for key, value in fresh.items():
+            column = np.full(len(added), value)
+            old = self._carry.get(key, column[:0])
+            self._carry[key] = np.concatenate([old, column])
+        for j in added:
+            product = self.products[j]
+            for name, det in product.detectors.items():
+                self._carry[f"threshold_{name}"][j] = det.default_threshold(product.config,
+                                                                            self.bucket)
+        fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
+                  "inflation": (float, 1.0)}
+        for name in self._names:
+            fields[f"score_{name}"] = (float, 0.0)
+            fields[f"threshold_{name}"] = (float, np.inf)
+        if self._ring is None:
+            self._ring = Ring(fields, len(self.products), origin=self.n)
+        else:
+            self._ring.add_columns(len(added))
+
+    # -- the step ---------------------------------------------------------------------
+
+    def step(self, new_counts: pd.DataFrame) -> pd.DataFrame:
+        """Take the next closed bucket(s) and return the incidents so far.
+
+        Parameters
+        ----------
+        new_counts : pd.DataFrame
+            Reports per bucket of the buckets after the last one given (regular UTC
+            index of the bucket size, one column per product, NaN = missing). Products
+            may appear in later calls (their earlier buckets count as missing); a
+            product left out of a call has no data in its buckets.
+
+        Returns
+        -------
+        pd.DataFrame
+            Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, as
+            :func:`spikes.detect.pipeline.analyze` gives them on all buckets so far.
+
+        Raises
+        ------
+        SpikesInputError
+            If the counts are not a regular UTC grid following the last bucket, hold
+            negative or infinite counts, or a product twice.
+        """
+        self._check(new_counts)
+        if self.first is None:
+            self.first = new_counts.index[0]
+        new = [c for c in new_counts.columns if str(c) not in self.position]
+        if new:
+            self._add_products(new)
+        k, p = len(new_counts), len(self.products)
+        y = np.full((k, p), np.nan)
+        cols = [self.position[str(c)] for c in new_counts.columns]
+        y[:, cols] = new_counts.to_numpy(dtype=float)
+        self._advance(y)
+        return self.incidents()
+
+    def _advance(self, y: np.ndarray) -> None:
+        """Baseline, scores, thresholds and the walk of the rows `y` (all products)."""
+        k, p = y.shape
+        start = self.n
+        mu = np.empty((k, p))
+        alpha = np.empty((k, p))
+        inflation = np.empty((k, p))
+        learning = np.empty((k, p), dtype=bool)
+        for blocks in self._groups.values():
+            for step, cols in blocks:
+                out = step.step(np.asfortranarray(y[:, cols]))
+                mu[:, cols], alpha[:, cols], inflation[:, cols], learning[:, cols] = out
+        learning |= np.isnan(mu)
+        self._fill_without_history(mu, y)
+        masked = np.where(learning, np.nan, y)
+        scores = {TAIL: upper_tail_surprise(masked, mu, alpha)}
+        for name in self._names:
+            if name != TAIL:
+                scores[name] = self._cusum(name, masked, mu, alpha, inflation)
+        self.n += k
+        ring = self._ring
+        assert ring is not None
+        local = ring.extend(k)
+        for key, values in (("y", y), ("mu", mu), ("alpha", alpha), ("inflation", inflation)):
+            ring.data[key][local] = values
+        for name in self._names:
+            ring.data[f"score_{name}"][local] = scores[name]
+        seen = ~np.isnan(y)
+        first_seen, last_seen = self._carry["first_seen"], self._carry["last_seen"]
+        rows = np.arange(start, start + k)
+        if seen.any():
+            last_row = np.where(seen, rows[:, None], -1).max(axis=0)
+            first_row = np.where(seen, rows[:, None], np.iinfo(np.int64).max).min(axis=0)
+            for j in np.flatnonzero((first_seen < 0) & seen.any(axis=0)):
+                product = self.products[j]
+                product.first_seen = int(first_row[j])
+                first_seen[j] = product.first_seen
+                self._carry["history_from"][j] = product.earliest(self.bucket)
+                product.walk = WalkState(product.earliest(self.bucket), 0, {}, [])
+                self._carry["pos"][j] = product.earliest(self.bucket)
+            np.maximum(last_seen, last_row, out=last_seen)
+            cols = np.flatnonzero(seen.any(axis=0))
+            at = last_row[cols] - start
+            for key, values in (("latest_y", y), ("latest_mu", mu),
+                                ("latest_tail", scores[TAIL])):
+                self._carry[key][cols] = values[at, cols]
+        for i in range(k):
+            self._thresholds(start + i, {n: s[i] for n, s in scores.items()}, ring.data,
+                             local.start + i)
+        self._walk(start, k)
+        self._forget()
+
+    def _fill_without_history(self, mu: np.ndarray, y: np.ndarray) -> None:
+        """:func:`spikes.detect.trailing._fill_without_history` with the running sums
+        carried (each cumulative sum starts from the carried one, as one long sum)."""
+        observed = ~np.isnan(y)
+        total = np.cumsum(np.vstack([self._carry["total"], np.where(observed, y, 0.0)]),
+                          axis=0)[1:]
+        count = np.cumsum(np.vstack([self._carry["count"], observed]), axis=0)[1:]
+        self._carry["total"], self._carry["count"] = total[-1].copy(), count[-1].copy()
+        missing = np.isnan(mu)
+        if missing.any():
+            so_far = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+            mu[missing] = so_far[missing]
+
+    def _cusum(self, name: str, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
+               inflation: np.ndarray) -> np.ndarray:
+        """The CUSUM of :class:`spikes.detect.detectors.CusumDetector` continued from the
+        carried running sum and minimum."""
+        if len(self._ratios) != len(self.products):
+            self._ratios = np.array([getattr(pr.detectors[name], "ratio", 1.0)
+                                     for pr in self.products])
+        ratios = self._ratios
+        out = np.empty_like(mu)
+        for value in np.unique(ratios):
+            cols = np.flatnonzero(ratios == value)
+            llr = log_likelihood_ratio(y[:, cols], mu[:, cols], alpha[:, cols], float(value))
+            llr /= inflation[:, cols]
+            csum = np.cumsum(np.vstack([self._carry["cusum"][cols], llr]), axis=0)[1:]
+            low = np.minimum.accumulate(np.vstack([self._carry["cusum_min"][cols], csum]),
+                                        axis=0)[1:]
+            self._carry["cusum"][cols] = csum[-1]
+            self._carry["cusum_min"][cols] = low[-1]
+            out[:, cols] = csum - np.minimum(low, 0.0)
+        return out
+
+    def _thresholds(self, row: int, scores: dict[str, np.ndarray],
+                    data: dict[str, np.ndarray], at: int) -> None:
+        """Threshold of every product and detector at `row` (as
+        :func:`spikes.detect.causal.threshold_path`): recalibrated at each midnight from
+        the maxima of the excursions that ended before it."""
+        assert self.first is not None
+        midnight = row > 0 and (self.first + row * self.bucket).normalize() != (
+            self.first + (row - 1) * self.bucket).normalize()
+        history_from = self._carry["history_from"]
+        live = (history_from >= 0) & (history_from <= row)
+        for name in self._names:
+            floor = self.products[0].detectors[name].excursion_floor
+            running = self._carry[f"running_{name}"]
+            value = np.where(live, scores[name], 0.0)
+            above = value > floor
+            ended = ~above & (running > floor)
+            for j in np.flatnonzero(ended):
+                self.products[j].maxima[name].append(float(running[j]))
+            running[ended] = 0.0
+            np.maximum(running, np.where(above, value, 0.0), out=running)
+            current = self._carry[f"threshold_{name}"]
+            if midnight:
+                for j, product in enumerate(self.products):
+                    det = product.detectors[name]
+                    if (len(product.maxima[name]) < MIN_EXCURSIONS
+                            or not product.config.calibrate
+                            or det.threshold_is_fixed(product.config)):
+                        continue  # too few excursions to calibrate: the base threshold
+                    base = det.default_threshold(product.config, self.bucket)
+                    # Buckets of history: those from the end of the warm-up (all of them
+                    # for a product without data, as threshold_path counts them).
+                    counted = row - max(int(history_from[j]), 0)
+                    weeks = float(max(counted, 0)) * (self.bucket / WEEK)
+                    calibrated = calibrated_threshold(
+                        np.asarray(product.maxima[name]), weeks,
+                        product.config.false_alarms_per_week, low=det.excursion_floor,
+                        model_decay=det.excursion_decay)
+                    current[j] = (calibrated if calibrated is not None and calibrated > base
+                                  else base)
+            data[f"threshold_{name}"][at] = current
+
+    # -- the incident walk ------------------------------------------------------------
+
+    def _cumulative(self) -> list[str]:
+        return [n for n in self._names if self.products[0].detectors[n].cumulative]
+
+    def _walk(self, start: int, k: int) -> None:
+        """Scan the rows ``start .. start + k`` for alarms (all products not busy, in one
+        vectorised pass), then walk the products with an alarm or a decision open."""
+        ring = self._ring
+        assert ring is not None
+        carry = self._carry
+        busy, pos = carry["busy"], carry["pos"]
+        cumulative = self._cumulative()
+        scanning = ~busy
+        alarmed = np.full(len(self.products), -1)
+        troughs = {name: (carry[f"trough_{name}"], carry[f"trough_at_{name}"])
+                   for name in cumulative}
+        at0 = start - ring.origin
+        for i in range(k):
+            row, at = start + i, at0 + i
+            alarm = ring.data[f"score_{TAIL}"][at] >= ring.data[f"threshold_{TAIL}"][at]
+            folded = {}
+            for name in cumulative:
+                value, last = troughs[name]
+                s = ring.data[f"score_{name}"][at]
+                low = np.minimum(value, s)
+                folded[name] = (low, np.where(s <= low, row, last))
+                alarm = alarm | (s - low >= ring.data[f"threshold_{name}"][at])
+            hit = scanning & (pos <= row) & alarm
+            if hit.any():
+                alarmed[hit] = row
+            keep = scanning & ~hit
+            for name in cumulative:
+                value, last = troughs[name]
+                low, low_at = folded[name]
+                value[keep], last[keep] = low[keep], low_at[keep]
+            scanning = keep
+        # Products still scanning have searched every row given: none alarmed.
+        scan_done = scanning & (carry["first_seen"] >= 0)
+        pos[scan_done] = np.maximum(pos[scan_done], self.n)
+        for j in np.flatnonzero(busy | (alarmed >= 0)):
+            product = self.products[j]
+            assert product.walk is not None
+            if busy[j]:
+                state = product.walk
+            else:
+                row = int(alarmed[j])
+                state = WalkState(row, product.walk.reset,
+                                  {name: (float(troughs[name][0][j]), int(troughs[name][1][j]),
+                                          row) for name in cumulative},
+                                  product.walk.previous)
+            self._walk_product(j, state)
+
+    def _walk_product(self, j: int, state: WalkState) -> None:
+        """Walk product `j` from `state` over the window held; keep what is final."""
+        ring = self._ring
+        assert ring is not None and self.first is not None
+        product, w0, carry = self.products[j], ring.origin, self._carry
+        if self._index is None or self._index[0] != (w0, ring.size):
+            self._index = ((w0, ring.size), pd.date_range(
+                self.first + w0 * self.bucket, periods=ring.size, freq=self.bucket))
+        index = self._index[1]
+        scores = {name: ring[f"score_{name}"][:, j] for name in self._names}
+        thresholds = {name: ring[f"threshold_{name}"][:, j] for name in self._names}
+        walk = LiveWalk(product.name, ring["y"][:, j], ring["mu"][:, j], index, scores,
+                        thresholds, product.detectors, scores[TAIL], product.config,
+                        ring["alpha"][:, j], ring["inflation"][:, j], bucket=self.bucket,
+                        earliest=product.earliest(self.bucket) - w0,
+                        last_seen=int(carry["last_seen"][j]) - w0)
+        result = walk.run(state.shifted(-w0), carry=True)
+        self._version += 1
+        product.open = []
+        reasons, product.reasons = product.reasons, {}
+        for record, end, final in result.records:
+            key = (record["onset"], record["end"], record["alerted_at"])
+            record["why"] = reasons.get(key) or self._reason(j, record)
+            if not final:
+                product.reasons[key] = record["why"]
+            (product.done if final else product.open).append((record, end + w0))
+        product.walk = result.state.shifted(w0)
+        carry["busy"][j] = not result.final
+        if result.final:
+            carry["pos"][j] = product.walk.pos
+            for name, (value, last, _) in product.walk.troughs.items():
+                carry[f"trough_{name}"][j] = value
+                carry[f"trough_at_{name}"][j] = last
+
+    def _reason(self, j: int, record: dict[str, object]) -> str:
+        """The ``why`` of an incident of product `j` (:func:`incident_reason`), from the
+        window held (which covers every incident not yet final)."""
+        ring = self._ring
+        assert ring is not None and self.first is not None
+        onset = pd.Timestamp(record["onset"])
+        end = pd.Timestamp(record["end"])
+        lo = int((onset - self.first) / self.bucket) - ring.origin
+        hi = int((end - self.first) / self.bucket) - ring.origin + 1
+        index = pd.date_range(onset, periods=hi - lo, freq=self.bucket)
+        label = self.labels[j]
+        counts = pd.DataFrame({label: ring["y"][lo:hi, j]}, index=index)
+        expected = pd.DataFrame({label: ring["mu"][lo:hi, j]}, index=index)
+        # incident_reason reads the counts, the bucket and the expected values only.
+        data = SimpleNamespace(counts=counts, bucket=self.bucket)
+        return incident_reason(data, SimpleNamespace(expected=expected),  # type: ignore[arg-type]
+                               record)
+
+    def _forget(self) -> None:
+        """Drop the rows of the window no walk can read any more: a day, the onset
+        search, the context and the patience before the oldest position a walk may
+        resume from or place an onset at."""
+        ring = self._ring
+        assert ring is not None
+        lookback = max(int(pd.Timedelta(days=1) / self.bucket), 1) + 2 + max(
+            int(pd.Timedelta(pr.config.onset_search) / self.bucket)
+            + int(CONTEXT / self.bucket) + max(1, int(PENDING_QUIET / self.bucket))
+            for pr in self.products[:1] + self._overridden())
+        oldest = self.n
+        carry = self._carry
+        for name in self._cumulative():
+            oldest = min(oldest, int(carry[f"trough_at_{name}"][~carry["busy"]].min(
+                initial=self.n)) + 1)
+        for j in np.flatnonzero(carry["busy"]):
+            state = self.products[j].walk
+            assert state is not None
+            oldest = min(oldest, state.pos, *(last + 1 for _, last, _ in
+                                             state.troughs.values()))
+            for _, end in self.products[j].open:
+                oldest = min(oldest, end)
+        ring.forget(oldest - lookback)
+
+    def _overridden(self) -> list[_Product]:
+        """Products with settings of their own (their look-back may be longer)."""
+        if not self.config.overrides:
+            return []
+        return [pr for pr in self.products if pr.name in self.config.overrides]
+
+    # -- results ----------------------------------------------------------------------
+
+    def incidents(self) -> pd.DataFrame:
+        """The incidents so far, as :func:`spikes.detect.pipeline.analyze` gives them
+        (columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset, event ids)."""
+        last_seen = self._carry.get("last_seen", np.empty(0))
+        key = (self._version, tuple(self._ongoing(j, last_seen[j])
+                                    for j in range(len(self.products))))
+        if self._table is not None and self._table[0] == key:
+            return self._table[1].copy()
+        rows = []
+        for j, product in enumerate(self.products):
+            for record, end in [*product.done, *product.open]:
+                row = dict(record)
+                row["ongoing"] = bool(end >= last_seen[j])
+                why = row.pop("why")
+                row["why"] = why
+                rows.append(row)
+        table = incident_table(rows)
+        if "why" in table:
+            table = table.astype({"why": "object"})
+        table = incidents_with_events([table], self.config)
+        self._table = (key, table)
+        return table.copy()
+
+    def _ongoing(self, j: int, last_seen: int) -> int:
+        """How many incidents of product `j` reach its last bucket with data (the last
+        ones: their ends ascend)."""
+        product, count = self.products[j], 0
+        for _, end in reversed([*product.done, *product.open]):
+            if end < last_seen:
+                break
+            count += 1
+        return count
+
+    def status(self, elevated_surprise: float = 2.0) -> pd.DataFrame:
+        """Each product's state at its latest bucket with data, worst first: the table of
+        :func:`spikes.detect.pipeline.product_status` on the data so far."""
+        assert self._ring is not None and self.first is not None
+        carry, latest = self._carry, []
+        for j, product in enumerate(self.products):
+            if carry["last_seen"][j] >= 0:
+                at, reports = int(carry["last_seen"][j]), float(carry["latest_y"][j])
+                usual, surprise = float(carry["latest_mu"][j]), float(carry["latest_tail"][j])
+            else:  # no data yet: the last bucket
+                at, reports = self.n - 1, np.nan
+                usual = float(self._ring["mu"][-1, j])
+                surprise = float(self._ring[f"score_{TAIL}"][-1, j])
+            latest.append({"product": product.name, "latest": self.first + at * self.bucket,
+                           "latest_reports": reports, "latest_baseline": usual,
+                           "surprise": surprise})
+        return status_table(latest, self.incidents(), self.config, elevated_surprise)
+
+    def events(self, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`)."""
+        incidents = self.incidents() if incidents is None else incidents
+        return summarize_events(incidents, span=self.n * self.bucket,
+                                products=len(self.products), window=self.config.event_window)
+
+    def memory(self) -> int:
+        """Bytes held by the windows of the stream (the per-bucket arrays)."""
+        total = self._ring.nbytes() if self._ring is not None else 0
+        for blocks in self._groups.values():
+            total += sum(step.ring.nbytes() for step, _ in blocks)
+        return total

@@ -1,0 +1,108 @@
+"""The causal seasonal baseline, stepped a closed bucket at a time.
+
+The same day loop as :func:`spikes.detect.trailing.fit_trailing_baseline` (its
+``_SeasonalFit``): a day's baseline, dispersion and inflation rest on earlier days
+only, so they are computed at the day's first bucket (``plan``) and hold for the whole
+day; the day's normal flags and noise statistics are recorded once it is over
+(``finish``). The first day (the warm-up) takes the trailing mean of its earlier
+buckets. Only the days the pools can still reach are kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spikes.detect.baseline import INFLATION_SCALE
+from spikes.detect.ring import Ring
+from spikes.detect.trailing import (
+    DAY,
+    FIT_COLUMNS,
+    WARMUP_WINDOW,
+    _DayPlan,
+    _FitState,
+    _SeasonalFit,
+)
+
+
+class BaselineStep:
+    """Baseline of one block of products (same baseline settings), bucket by bucket.
+
+    Parameters
+    ----------
+    first : pd.Timestamp
+        Start of the first bucket of the series (day 0 is its day).
+    bucket : pd.Timedelta
+        Bucket size (divides a day).
+    columns : int
+        Products of the block.
+    at : int
+        Absolute row of the first bucket the block will be given (a block created
+        later holds products that appear then: their earlier rows are all missing).
+    days, smoothing, weekly_min_days
+        As :func:`spikes.detect.trailing.fit_trailing_baseline`.
+    """
+
+    def __init__(self, first: pd.Timestamp, bucket: pd.Timedelta, columns: int, at: int,
+                 *, days: int, smoothing: str | pd.Timedelta, weekly_min_days: int) -> None:
+        slots = int(DAY / bucket)
+        block = max(1, int(INFLATION_SCALE / bucket))
+        warm = max(1, int(WARMUP_WINDOW / bucket))
+        self.fit = _SeasonalFit(first, slots, int(pd.Timedelta(smoothing) / bucket) // 2,
+                                days, weekly_min_days, block, warm)
+        self.state = _FitState(columns)
+        origin = self.fit.rows(max(self.day_of(at) - self.fit.history_days(), 0)).start
+        self.ring = Ring({"y": (float, np.nan), "normal": (bool, False)}, columns, origin)
+        self.ring.extend(at - origin)
+        self.plan: _DayPlan | None = None
+        self.plan_day = -1
+
+    def day_of(self, row: int) -> int:
+        """Day (from the first day of the series) of absolute row `row`."""
+        return (row + self.fit.offset) // self.fit.slots
+
+    def step(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Take the next rows `y` (k x columns) and return their baseline (NaN without
+        history), dispersion, inflation and warm-up flags, each k x columns."""
+        ring, fit = self.ring, self.fit
+        k, p = y.shape
+        start = ring.stop
+        local = ring.extend(k)
+        ring.data["y"][local] = y
+        mu = np.full((k, p), np.nan)
+        alpha = np.zeros((k, p))
+        inflation = np.ones((k, p))
+        learning = np.zeros((k, p), dtype=bool)
+        row = start
+        while row < start + k:
+            day = self.day_of(row)
+            rows = fit.rows(day)
+            stop = min(rows.stop, start + k)
+            out = slice(row - start, stop - start)
+            if day < 1:
+                # Warm-up: the trailing mean of the day so far (a prefix of the day gives
+                # the values the whole day gives).
+                seg = ring["y"][rows.start - ring.origin : stop - ring.origin]
+                mu[out] = fit.warm_mean(seg)[row - rows.start :]
+                learning[out] = True
+            else:
+                if self.plan_day != day:
+                    self.plan = fit.plan(self.state, ring["y"], ring["normal"], day, rows,
+                                         ring.origin)
+                    self.plan_day = day
+                plan = self.plan
+                assert plan is not None
+                mu[out] = plan.mu[row - rows.start : stop - rows.start]
+                alpha[out] = plan.alpha
+                inflation[out] = plan.inflation
+            if stop == rows.stop:  # the day is over
+                fit.finish(self.state, ring["y"], ring.data["normal"], day, rows,
+                           None if day < 1 else self.plan, ring.origin)
+                ring.forget(fit.rows(max(day + 1 - fit.history_days(), 0)).start)
+            row = stop
+        return mu, alpha, inflation, learning
+
+
+def blocks_of(columns: list[int]) -> list[list[int]]:
+    """`columns` in blocks of at most :data:`~spikes.detect.trailing.FIT_COLUMNS`."""
+    return [columns[i : i + FIT_COLUMNS] for i in range(0, len(columns), FIT_COLUMNS)]

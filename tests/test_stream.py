@@ -1,0 +1,146 @@
+"""The streaming detector equals the batch live pipeline on every prefix.
+
+:class:`spikes.detect.stream.StreamDetector` fed the buckets one at a time (or in chunks)
+must give, after each step, exactly the incidents of ``analyze`` on the same prefix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spikes.config import DetectionConfig
+from spikes.detect.pipeline import analyze, product_status
+from spikes.detect.stream import StreamDetector
+from spikes.errors import SpikesInputError
+from spikes.evaluation.simulate import simulate
+from spikes.model import ReportData
+
+
+def _batch(counts: pd.DataFrame, config: DetectionConfig | None = None) -> pd.DataFrame:
+    bucket = counts.index[1] - counts.index[0]
+    return analyze(ReportData(counts=counts, bucket=bucket), config).incidents
+
+
+def _check_stream(counts: pd.DataFrame, cuts: list[int], chunks: list[int],
+                  config: DetectionConfig | None = None,
+                  later: dict[str, int] | None = None) -> int:
+    """Feed `counts` in chunks cycling through `chunks`, compare with the batch at each
+    cut; products in `later` are left out of the calls before their row. Returns the
+    number of incidents at the last cut."""
+    bucket = counts.index[1] - counts.index[0]
+    stream = StreamDetector(config, bucket=bucket)
+    later = later or {}
+    pos, i, got = 0, 0, None
+    for cut in sorted(cuts):
+        while pos < cut:
+            size = min(chunks[i % len(chunks)], cut - pos)
+            i += 1
+            part = counts.iloc[pos : pos + size]
+            absent = [c for c, row in later.items() if pos < row]
+            got = stream.step(part.drop(columns=absent))
+            pos += size
+        want = _batch(counts.iloc[:cut], config)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+        events = stream.events(got)
+        assert list(events["event_id"]) == sorted(set(want["event_id"]))
+        bucket_data = ReportData(counts=counts.iloc[:cut], bucket=bucket)
+        status = product_status(analyze(bucket_data, config))
+        # A product not given yet is unknown to the stream (the batch has its column).
+        status = status[~status["product"].isin([c for c, row in later.items() if cut <= row])]
+        pd.testing.assert_frame_equal(stream.status(), status.reset_index(drop=True))
+    return len(want)
+
+
+def test_one_bucket_at_a_time_equals_the_batch_on_every_prefix():
+    counts = simulate(products=6, days=4, bucket="5min", seed=3).counts()
+    found = _check_stream(counts, [250, 300, 500, 700, 800, 950, 1100, len(counts)], [1])
+    assert found > 0  # the data hold outages: the comparison is not of empty tables
+
+
+def test_chunks_of_varying_size_give_the_same_incidents():
+    counts = simulate(products=6, days=4, bucket="5min", seed=11).counts()
+    assert _check_stream(counts, [400, 777, len(counts)], [1, 5, 288, 13, 2, 100]) > 0
+
+
+def test_a_product_that_starts_on_a_later_day_and_missing_buckets():
+    counts = simulate(products=5, days=4, bucket="5min", seed=21).counts()
+    late = counts.columns[1]
+    counts.iloc[: 288 + 100, counts.columns.get_loc(late)] = np.nan
+    rng = np.random.default_rng(0)
+    holes = rng.random(counts.shape) < 0.03
+    counts = counts.mask(holes)
+    counts.iloc[600:640, 0] = np.nan  # a gap of over three hours
+    # The late product's column appears only at its first row (it is absent before).
+    _check_stream(counts, [300, 389, 500, 700, 900, len(counts)], [1, 3, 7],
+                  later={late: 288 + 100})
+
+
+def test_a_per_product_override():
+    counts = simulate(products=4, days=4, bucket="5min", seed=5).counts()
+    product = str(counts.columns[0])
+    other = str(counts.columns[1])
+    config = DetectionConfig(overrides={product: {"min_ratio": 3.0, "cusum_ratio": 4.0},
+                                        other: {"baseline_days": 2, "calibrate": False}})
+    _check_stream(counts, [500, 800, len(counts)], [1, 4], config=config)
+
+
+def test_weekly_pools_after_two_weeks():
+    # 16 days of 30-minute buckets: from day 14 the baseline pools weekdays and weekends
+    # apart, and the thresholds have been recalibrated at every midnight.
+    counts = simulate(products=3, days=16, bucket="30min", seed=8).counts()
+    assert _check_stream(counts, [48 * 10, 48 * 14 + 5, 48 * 15, len(counts)], [1, 2]) > 0
+
+
+def test_memory_stays_flat_over_weeks():
+    counts = simulate(products=2, days=30, bucket="1h", seed=4).counts()
+    stream = StreamDetector(bucket="1h")
+    sizes = []
+    for start in range(0, len(counts), 24):
+        stream.step(counts.iloc[start : start + 24])
+        sizes.append(stream.memory())
+    # About three weeks of counts for the pools, a day and some hours for the walk: the
+    # windows stop growing once the pools reach their longest (dropped by quarters).
+    assert max(sizes[22:]) <= 1.25 * sizes[21]
+    pd.testing.assert_frame_equal(stream.incidents(), _batch(counts))
+
+
+def test_bad_steps_are_clear_errors():
+    counts = simulate(products=2, days=1, bucket="5min", seed=1).counts()
+    stream = StreamDetector(bucket="5min")
+    stream.step(counts.iloc[:10])
+    with pytest.raises(SpikesInputError, match="next closed bucket"):
+        stream.step(counts.iloc[11:12])
+    with pytest.raises(SpikesInputError, match="next closed bucket"):
+        stream.step(counts.iloc[5:12])
+    bad = counts.iloc[10:11].copy()
+    bad.iloc[0, 0] = -1.0
+    with pytest.raises(SpikesInputError, match="finite count"):
+        stream.step(bad)
+    with pytest.raises(SpikesInputError, match="divide a day"):
+        StreamDetector(bucket="7min").step(
+            pd.DataFrame({"a": [1.0, 2.0]},
+                         index=pd.date_range("2026-01-01", periods=2, freq="7min", tz="UTC")))
+    with pytest.raises(SpikesInputError, match="live"):
+        StreamDetector(DetectionConfig(mode="retrospective"), bucket="5min")
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), cut=st.floats(0.4, 1.0), chunk=st.integers(1, 40))
+def test_property_stream_equals_batch(seed, cut, chunk):
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05 07:00", periods=int(2.6 * 96), freq="15min", tz="UTC")
+    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    columns = {}
+    for name in ("A", "B"):
+        rate = rng.choice([1.0, 10.0, 80.0]) * (1.2 + np.sin((hour - 8) / 24 * 2 * np.pi))
+        for _ in range(rng.integers(0, 3)):
+            start = int(rng.integers(0, len(index)))
+            rate[start : start + int(rng.integers(2, 20))] *= rng.uniform(2, 20)
+        columns[name] = rng.poisson(rate).astype(float)
+    counts = pd.DataFrame(columns, index=index)
+    _check_stream(counts, [max(2, int(len(counts) * cut))], [chunk, 1])
