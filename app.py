@@ -1,7 +1,10 @@
 """spikes dashboard: every product's outages at a glance.
 
 Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.gz`` (the
-environment variable ``SPIKES_DATA`` names another file on the server, for admins).
+environment variable ``SPIKES_DATA`` names another file on the server, for admins;
+``SPIKES_CALENDAR`` a known-event calendar CSV, see :func:`spikes.io.calendar.read_calendar`,
+whose windows are kept out of the baselines, shaded on the product chart and named in the
+incident tables).
 
 Views (tabs, rendered lazily: only the open one runs): Overview, Product, Events, Data, and
 Tuning once ``spikes.ui.tuning_view.render_tuning`` exists. A view is a function
@@ -43,6 +46,7 @@ import pandas as pd
 import streamlit as st
 
 from spikes.config import MODES, DetectionConfig
+from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
     SCORE_KEYS,
     Analysis,
@@ -53,6 +57,7 @@ from spikes.detect.pipeline import (
 )
 from spikes.errors import SpikesInputError
 from spikes.io.buckets import load_reports
+from spikes.io.calendar import read_calendar
 from spikes.io.output import to_safe_csv
 from spikes.model import ReportData
 from spikes.ui import dashboard as dash
@@ -60,8 +65,10 @@ from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
+CALENDAR_ENV = "SPIKES_CALENDAR"
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
+CALENDAR_ERROR_KEY = "spikes_calendar_error"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
                  "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
@@ -99,11 +106,34 @@ def _load(digest: str, name: str, options: tuple[tuple[str, Any], ...],
     return load_reports([_source], **dict(options))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _read_calendar(path: str, mtime_ns: int, size: int) -> Calendar:
+    """The calendar file (cached on its path, modification time and size)."""
+    return read_calendar(path)
+
+
+def load_calendar() -> tuple[Calendar | None, str]:
+    """The calendar named by ``SPIKES_CALENDAR`` (None without one), and its cache key;
+    a calendar that cannot be read leaves its error in the session state."""
+    path = os.environ.get(CALENDAR_ENV)
+    if not path:
+        return None, ""
+    try:
+        stat = Path(path).stat()
+        return _read_calendar(path, stat.st_mtime_ns, stat.st_size), \
+            f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
+    except (OSError, SpikesInputError) as exc:
+        st.session_state[CALENDAR_ERROR_KEY] = f"{CALENDAR_ENV}: {exc}"
+        return None, ""
+
+
 @st.cache_resource(show_spinner="Fitting baselines…", max_entries=8)
 def _score(digest: str, options: tuple[tuple[str, Any], ...],
-           score_settings: tuple[tuple[str, Any], ...], _data: ReportData) -> Scored:
-    """Baseline and detector scores (the expensive step), cached on data and settings."""
-    return score_reports(_data, DetectionConfig(**dict(score_settings)))
+           score_settings: tuple[tuple[str, Any], ...], calendar_key: str,
+           _data: ReportData, _calendar: Calendar | None) -> Scored:
+    """Baseline and detector scores (the expensive step), cached on data, settings and
+    calendar."""
+    return score_reports(_data, DetectionConfig(**dict(score_settings)), calendar=_calendar)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -399,7 +429,8 @@ def render_product(ctx: dash.ViewContext) -> None:
     if own.empty:
         st.info("No incident under the current thresholds.")
         return
-    st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table")
+    st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table",
+                 column_config={"why": st.column_config.TextColumn("why", width="large")})
     incidents = analysis.incidents[analysis.incidents["product"] == product]
     incidents = incidents.sort_values("onset", ascending=False).reset_index(drop=True)
     in_range = incidents[(incidents["onset"] <= end) & (incidents["end"] >= start)]
@@ -565,7 +596,9 @@ def main() -> None:
         st.error(dash.escape_markdown(f"Cannot read the bundled data: {exc}"))
         st.stop()
     score_settings = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
-    scored = _score(source.digest, source.options, score_settings, data)
+    calendar, calendar_key = load_calendar()
+    scored = _score(source.digest, source.options, score_settings, calendar_key, data,
+                    calendar)
     analysis, status = _analyze(source.digest, source.options, score_settings,
                                 config.to_toml(), scored, config)
     st.session_state["_status"] = status
@@ -579,6 +612,13 @@ def main() -> None:
             f"{source.name}: {len(data.products)} products, {len(index):,} buckets of "
             f"{dash.duration_text(data.bucket)}, {len(analysis.incidents)} incidents in "
             f"{len(analysis.events)} events; times in {tz}."))
+    if calendar is not None:
+        st.caption(dash.escape_markdown(
+            f"Known-event calendar {Path(calendar.source).name}: {len(calendar)} window(s), "
+            "kept out of the baselines and shaded on the product chart."))
+    calendar_error = st.session_state.pop(CALENDAR_ERROR_KEY, None)
+    if calendar_error:
+        st.error(dash.escape_markdown(calendar_error))
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(dash.escape_markdown(error))

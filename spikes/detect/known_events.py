@@ -168,13 +168,17 @@ def known_event_labels(incidents: pd.DataFrame, calendar: Calendar | None) -> pd
     onsets = _micros(incidents["onset"])
     starts, ends = _micros(windows["start"]), _micros(windows["end"])
     products = incidents["product"].astype(str).to_numpy()
+    everyone = np.arange(len(incidents))
+    of_product = pd.Series(everyone).groupby(products, sort=False).indices
     labels: list[list[str]] = [[] for _ in range(len(incidents))]
-    for window, start, end in zip(windows.itertuples(index=False), starts, ends, strict=True):
-        inside = (onsets >= start) & (onsets < end)
-        if window.product != ALL_PRODUCTS:
-            inside &= products == window.product
-        text = f"{window.kind}: {window.note}" if window.note else str(window.kind)
-        for i in np.flatnonzero(inside):
+    for product, kind, note, start, end in zip(windows["product"], windows["kind"],
+                                               windows["note"], starts, ends, strict=True):
+        rows = everyone if product == ALL_PRODUCTS else of_product.get(product)
+        if rows is None:
+            continue
+        inside = rows[(onsets[rows] >= start) & (onsets[rows] < end)]
+        text = f"{kind}: {note}" if note else str(kind)
+        for i in inside:
             labels[i].append(text)
     out[:] = ["; ".join(dict.fromkeys(parts)) for parts in labels]
     return out

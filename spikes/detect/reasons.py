@@ -82,13 +82,6 @@ def _duration(delta: pd.Timedelta) -> str:
     return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
-def _time(value: pd.Timestamp, reference: pd.Timestamp) -> str:
-    """`value` as HH:MM, with its date when it is not `reference`'s day."""
-    if value.normalize() == reference.normalize():
-        return value.strftime("%H:%M")
-    return value.strftime("%Y-%m-%d %H:%M")
-
-
 def _ratio(ratio: float) -> str:
     return f"{ratio:,.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
 
@@ -135,7 +128,8 @@ def _peak_rows(data: ReportData, incidents: pd.DataFrame, columns: np.ndarray,
 def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
                  as_of: pd.Timestamp | None = None) -> list[str]:
     """Part 1 of the reason of every incident (see the module docstring), vectorised
-    over incidents: the peaks, their baselines and p-values are looked up at once."""
+    over incidents: the peaks, their baselines, p-values and times are looked up and
+    formatted at once."""
     if incidents.empty:
         return []
     position = {str(c): j for j, c in enumerate(data.counts.columns)}
@@ -147,24 +141,54 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     usual = baseline.expected.to_numpy(dtype=float)[r, c]
     alpha = np.broadcast_to(baseline.dispersion_at(), data.counts.shape)[r, c]
     surprise = upper_tail_surprise(reports, usual, alpha, prefilter_z=-np.inf)
-    index = data.counts.index
+    peak = data.counts.index[r]
+    peak_us = peak.as_unit("us").asi8.tolist()
+    weekday = [_WEEKDAYS[d] for d in peak.dayofweek]
+    onset_us = _as_micros(incidents["onset"]).tolist()
+    raised: list[int | None] = [None] * len(incidents)
+    if "alerted_at" in incidents:
+        alerted = pd.to_datetime(incidents["alerted_at"], utc=True)
+        shown = alerted.notna().to_numpy()
+        if as_of is not None:
+            shown &= (alerted <= as_of).to_numpy()
+        values = _as_micros(alerted.fillna(pd.Timestamp(0, tz="UTC")))
+        raised = [int(v) if ok else None for v, ok in zip(values, shown, strict=True)]
     size = _duration(data.bucket)
+    ratio = reports / np.maximum(usual, 1e-3)
     texts = []
-    for i, row in enumerate(incidents.itertuples(index=False)):
-        onset = _stamp(row.onset)
+    for i, product in enumerate(incidents["product"].astype(str).tolist()):
         if not known[i]:
-            texts.append(f"{row.product}: started {onset:%H:%M} UTC")
+            texts.append(f"{product}: started {_clock(onset_us[i], onset_us[i])} UTC")
             continue
-        peak = index[rows[i]]
-        text = (f"{row.product}: {reports[i]:,.0f} reports in {size} against "
-                f"{usual[i]:,.1f} usual on a {peak:%A} at {peak:%H:%M} UTC "
-                f"({_ratio(reports[i] / max(usual[i], 1e-3))}, {p_value_text(surprise[i])}); "
-                f"started {_time(onset, peak)}")
-        alerted = _stamp(getattr(row, "alerted_at", None))
-        if alerted is not None and (as_of is None or alerted <= as_of):
-            text += f", raised {_time(alerted, peak)}"
+        text = (f"{product}: {reports[i]:,.0f} reports in {size} against "
+                f"{usual[i]:,.1f} usual on a {weekday[i]} at "
+                f"{_clock(peak_us[i], peak_us[i])} UTC "
+                f"({_ratio(ratio[i])}, {p_value_text(surprise[i])}); "
+                f"started {_clock(onset_us[i], peak_us[i])}")
+        if raised[i] is not None:
+            text += f", raised {_clock(raised[i], peak_us[i])}"
         texts.append(text)
     return texts
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_US = 86_400_000_000
+_MINUTE_US = 60_000_000
+
+
+def _as_micros(stamps: pd.Series) -> np.ndarray:
+    """UTC times as int64 microseconds since the epoch."""
+    return pd.to_datetime(stamps, utc=True).dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _clock(value: int, reference: int) -> str:
+    """A time (microseconds, UTC) as HH:MM, with its date when it is not on the day of
+    `reference`: plain arithmetic, as thousands of reasons are written at once."""
+    minutes = value // _MINUTE_US % 1440
+    hm = f"{minutes // 60:02d}:{minutes % 60:02d}"
+    if value // _DAY_US == reference // _DAY_US:
+        return hm
+    return f"{pd.Timestamp(value, unit='us'):%Y-%m-%d} {hm}"
 
 
 def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -> pd.DataFrame:
@@ -238,7 +262,16 @@ def event_reason(incident: Mapping[str, object], incidents: pd.DataFrame,
     members = known[known["event_id"] == event].sort_values(["onset", "product"],
                                                             kind="stable")
     chance = _chances(events).get(str(event), np.nan)
-    return _event_text(str(incident["product"]), str(event), members, chance)
+    names = [str(p) for p in members["product"]]
+    product = str(incident["product"])
+    if product not in names:
+        return ""
+    texts = _event_texts(names, _onset_micros(members), str(event), chance)
+    return texts[names.index(product)]
+
+
+def _onset_micros(incidents: pd.DataFrame) -> np.ndarray:
+    return _as_micros(incidents["onset"])
 
 
 def _chances(events: pd.DataFrame | None) -> dict[str, float]:
@@ -249,21 +282,25 @@ def _chances(events: pd.DataFrame | None) -> dict[str, float]:
                     strict=True))
 
 
-def _event_text(product: str, event: str, members: pd.DataFrame, chance: float) -> str:
-    """The event part for `product`, from its event's `members` in onset order."""
-    names = [str(p) for p in members["product"]]
-    others = [n for n in names if n != product]
-    if not others:
-        return ""
-    if names[0] != product:
-        others[0] += " (first)"
-    onsets = pd.to_datetime(members["onset"], utc=True)
-    span = onsets.max() - onsets.min()
+def _event_texts(names: list[str], onsets: np.ndarray, event: str,
+                 chance: float) -> list[str]:
+    """The event part of each member of one event, given in onset order (`names`, and
+    `onsets` in microseconds); empty texts for an event of one product."""
+    if len(names) < 2:
+        return [""] * len(names)
+    span = pd.Timedelta(int(onsets.max() - onsets.min()), unit="us")
     when = f"within {_duration(span)}" if span > pd.Timedelta(0) else "at the same time"
-    text = f"with {_names(others)} {when} (event {event}"
+    tail = f" {when} (event {event}"
     if not pd.isna(chance):
-        text += f", chance {chance_text(float(chance))}"
-    return text + ")"
+        tail += f", chance {chance_text(float(chance))}"
+    tail += ")"
+    out = []
+    for k in range(len(names)):
+        others = names[:k] + names[k + 1:]
+        if k:
+            others[0] += " (first)"
+        out.append(f"with {_names(others)}{tail}")
+    return out
 
 
 class _BreakdownIndex:
@@ -271,21 +308,29 @@ class _BreakdownIndex:
     look-ups: sorted by product then time, values as codes, each product a slice."""
 
     def __init__(self, breakdown: pd.DataFrame) -> None:
-        frame = breakdown.sort_values(["product", "timestamp"], kind="stable")
-        stamps = pd.to_datetime(frame["timestamp"], utc=True)
-        self.times = stamps.dt.as_unit("us").astype("int64").to_numpy()
-        self.reports = frame["reports"].to_numpy(dtype=float)
+        products, names = pd.factorize(breakdown["product"])
+        times = _as_micros(breakdown["timestamp"])
+        if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
+            # Sorted by time (as the bucketing writes it): a stable sort by product keeps
+            # each product's rows in time order.
+            order = np.argsort(products, kind="stable")
+        else:
+            order = np.lexsort((times, products))
+        self.times = times[order]
+        self.reports = breakdown["reports"].to_numpy(dtype=float)[order]
         self.codes: dict[str, np.ndarray] = {}
         self.values: dict[str, np.ndarray] = {}
         for dimension in ("category", "region"):
-            codes, values = pd.factorize(frame[dimension].astype(str))
-            self.codes[dimension], self.values[dimension] = codes, np.asarray(values)
-        products = frame["product"].astype(str).to_numpy()
-        edges = np.flatnonzero(products[1:] != products[:-1]) + 1
-        starts = np.concatenate([[0], edges]) if len(products) else np.array([], int)
-        stops = np.concatenate([edges, [len(products)]]) if len(products) else starts
-        self.slices = {products[a]: (int(a), int(b)) for a, b in zip(starts, stops,
-                                                                     strict=True)}
+            codes, values = pd.factorize(breakdown[dimension])
+            self.codes[dimension] = codes[order]
+            self.values[dimension] = np.asarray(values, dtype=object).astype(str)
+        sorted_products = products[order]
+        edges = np.flatnonzero(sorted_products[1:] != sorted_products[:-1]) + 1
+        starts = np.concatenate([[0], edges]).astype(int)
+        stops = np.concatenate([edges, [len(order)]]).astype(int)
+        self.slices = {} if not len(order) else {
+            str(names[sorted_products[a]]): (int(a), int(b))
+            for a, b in zip(starts, stops, strict=True)}
 
     def shares(self, product: str, start: int, stop: int, usual_from: int,
                skip: list[tuple[int, int]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -443,6 +488,28 @@ def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str,
     return "; ".join(p for p in parts if p) + "."
 
 
+def _event_reasons(incidents: pd.DataFrame, events: pd.DataFrame | None) -> list[str]:
+    """The event part of every incident (all of them known: no `as_of`)."""
+    out = [""] * len(incidents)
+    if "event_id" not in incidents or incidents.empty:
+        return out
+    chances = _chances(events)
+    ids = incidents["event_id"].astype(str).to_numpy()
+    products = incidents["product"].astype(str).to_numpy()
+    onsets = _onset_micros(incidents)
+    order = np.lexsort((products, onsets, ids))  # by event, then onset, then product
+    cuts = np.flatnonzero(ids[order][1:] != ids[order][:-1]) + 1
+    for group in np.split(order, cuts):
+        if len(group) < 2:
+            continue
+        event = str(ids[group[0]])
+        texts = _event_texts(products[group].tolist(), onsets[group], event,
+                             chances.get(event, np.nan))
+        for at, text in zip(group, texts, strict=True):
+            out[at] = text
+    return out
+
+
 def complete_reasons(incidents: pd.DataFrame, events: pd.DataFrame | None = None,
                      breakdown: pd.DataFrame | None = None,
                      bucket: pd.Timedelta | None = None) -> pd.Series:
@@ -467,17 +534,7 @@ def complete_reasons(incidents: pd.DataFrame, events: pd.DataFrame | None = None
     """
     own = incidents["why"] if "why" in incidents else pd.Series("", index=incidents.index)
     own = own.fillna("").astype(str)
-    event = [""] * len(incidents)
-    if "event_id" in incidents and len(incidents):
-        chances = _chances(events)
-        frame = incidents.reset_index(drop=True)  # positions as labels
-        ids = frame["event_id"].astype(str)
-        shared = ids.duplicated(keep=False).to_numpy()
-        for event_id, members in frame[shared].groupby(ids[shared], sort=False):
-            members = members.sort_values(["onset", "product"], kind="stable")
-            chance = chances.get(str(event_id), np.nan)
-            for at, product in zip(members.index, members["product"], strict=True):
-                event[at] = _event_text(str(product), str(event_id), members, chance)
+    event = _event_reasons(incidents, events)
     if breakdown is not None and not breakdown.empty and bucket is not None and len(incidents):
         said = _breakdown_reasons(_BreakdownIndex(breakdown), incidents, pd.Timedelta(bucket))
     else:

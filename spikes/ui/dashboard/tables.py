@@ -88,10 +88,12 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
         Columns ``event``, ``product``, ``onset``, ``raised`` (``alerted_at``: when a live
         run raised it; empty in retrospective mode), ``peak``, ``end`` (text in `tz`),
         ``duration``, ``severity``, ``peak reports``, ``baseline``, ``excess reports``,
-        ``ratio``, ``detectors``, ``ongoing``.
+        ``ratio``, ``detectors``, ``ongoing``, ``known event`` (the calendar window its
+        onset lies in, empty when none) and ``why`` (the reason in words).
     """
     columns = ["event", "product", "onset", "raised", "peak", "end", "duration", "severity",
-               "peak reports", "baseline", "excess reports", "ratio", "detectors", "ongoing"]
+               "peak reports", "baseline", "excess reports", "ratio", "detectors", "ongoing",
+               "known event", "why"]
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     own = incidents if product is None else incidents[incidents["product"] == product]
@@ -113,10 +115,19 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "ratio": own["ratio"].astype(float).round(1),
             "detectors": own["detectors"].astype(str),
             "ongoing": own["ongoing"].astype(bool),
+            "known event": _text(own, "known_event"),
+            "why": _text(own, "why"),
         },
         columns=columns,
     )
     return out.reset_index(drop=True)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A text column of `frame`, empty where missing (or when there is no such column)."""
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype="object")
+    return frame[column].fillna("").astype(str)
 
 
 def breakdown_shares(analysis: Analysis, product: str, incident: pd.Series | None,
