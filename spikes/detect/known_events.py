@@ -76,10 +76,10 @@ class Calendar:
             return cls(source=source)
         frame = pd.DataFrame(rows, columns=CALENDAR_COLUMNS)
         for column in ("start", "end"):
-            stamps = pd.to_datetime(frame[column])
-            stamps = (stamps.dt.tz_localize("UTC") if stamps.dt.tz is None
-                      else stamps.dt.tz_convert("UTC"))
-            frame[column] = stamps.astype("datetime64[us, UTC]")
+            stamps = [pd.Timestamp(v) for v in frame[column]]
+            frame[column] = pd.Series(
+                [t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC") for t in stamps],
+                index=frame.index).astype("datetime64[us, UTC]")
         for column in ("product", "kind", "note"):
             frame[column] = frame[column].fillna("").astype(str).astype(object)
         frame = frame.sort_values(["start", "product"], kind="stable").reset_index(drop=True)

@@ -143,14 +143,14 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     surprise = upper_tail_surprise(reports, usual, alpha, prefilter_z=-np.inf)
     peak = data.counts.index[r]
     peak_us = peak.as_unit("us").asi8.tolist()
-    weekday = [_WEEKDAYS[d] for d in peak.dayofweek]
+    weekday = [_WEEKDAYS[d] for d in peak.day_of_week]
     onset_us = _as_micros(incidents["onset"]).tolist()
     raised: list[int | None] = [None] * len(incidents)
     if "alerted_at" in incidents:
         alerted = pd.to_datetime(incidents["alerted_at"], utc=True)
         shown = alerted.notna().to_numpy()
         if as_of is not None:
-            shown &= (alerted <= as_of).to_numpy()
+            shown = shown & (alerted <= as_of).to_numpy()
         values = _as_micros(alerted.fillna(pd.Timestamp(0, tz="UTC")))
         raised = [int(v) if ok else None for v, ok in zip(values, shown, strict=True)]
     size = _duration(data.bucket)
