@@ -138,7 +138,7 @@ def _score(digest: str, options: tuple[tuple[str, Any], ...],
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _analyze(digest: str, options: tuple[tuple[str, Any], ...],
-             score_settings: tuple[tuple[str, Any], ...], config_toml: str,
+             score_settings: tuple[tuple[str, Any], ...], calendar_key: str, config_toml: str,
              _scored: Scored, _config: DetectionConfig) -> tuple[Analysis, pd.DataFrame]:
     """Incidents, events and product status under the thresholds (the cheap step)."""
     analysis = rethreshold(_scored, _config)
@@ -599,7 +599,7 @@ def main() -> None:
     calendar, calendar_key = load_calendar()
     scored = _score(source.digest, source.options, score_settings, calendar_key, data,
                     calendar)
-    analysis, status = _analyze(source.digest, source.options, score_settings,
+    analysis, status = _analyze(source.digest, source.options, score_settings, calendar_key,
                                 config.to_toml(), scored, config)
     st.session_state["_status"] = status
     ctx = dash.ViewContext(analysis=analysis, config=config, tz=tz, source=source.name,

@@ -336,7 +336,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     Returns
     -------
     pd.DataFrame
-        Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
+        Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset. Their
+        ``why`` holds the product's own part of the reason only, and ``known_event`` is
+        empty: :func:`rethreshold` (and :func:`analyze`) add the rest
+        (:func:`spikes.detect.annotate.annotate_incidents`).
 
     Raises
     ------
