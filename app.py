@@ -437,13 +437,17 @@ def render_product(ctx: dash.ViewContext) -> None:
     default = int(in_range.index[0]) if len(in_range) else 0
     labels = [f"{r.event_id} · {pd.Timestamp(r.onset).tz_convert(ctx.tz):%Y-%m-%d %H:%M} · "
               f"{r.severity}" for r in incidents.itertuples(index=False)]
+    choice = st.selectbox("Incident", range(len(labels)), index=default,
+                          format_func=labels.__getitem__, key=f"breakdown::{product}")
+    incident = incidents.iloc[choice]
+    if incident.get("why"):
+        st.info(dash.escape_markdown(f"Why: {incident['why']}"))
+    if incident.get("known_event"):
+        st.caption(dash.escape_markdown(f"Known event: {incident['known_event']}"))
     if analysis.data.breakdown is None:
         st.caption("This data has no region or category column, so there is no breakdown "
                    "of what people report.")
         return
-    choice = st.selectbox("Breakdown of incident", range(len(labels)), index=default,
-                          format_func=labels.__getitem__, key=f"breakdown::{product}")
-    incident = incidents.iloc[choice]
     left, right = st.columns(2)
     for column, dimension, title in ((left, "category", "Most reported problems"),
                                      (right, "region", "Where reports come from")):

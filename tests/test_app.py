@@ -181,3 +181,12 @@ def test_bad_calendar_shows_its_error_and_the_data_still_shows(monkeypatch, tmp_
     at = fresh()
     assert any("column start" in e.value for e in at.error)
     assert len(at.dataframe(key="overview_table").value) > 0
+
+
+def test_product_view_says_why_of_the_chosen_incident() -> None:
+    at = fresh(view="product", product="Outlook")
+    shown = [i.value.replace("\\", "") for i in at.info]  # Markdown-escaped
+    why = [text for text in shown if text.startswith("Why: ")]
+    assert len(why) == 1
+    assert why[0].startswith("Why: Outlook: 1,391 reports in 5 min against ")
+    assert "(event E0011, chance < 0.01 %)" in why[0]
