@@ -181,7 +181,7 @@ def test_engine_detect_applies_the_calendar_as_analyze_does() -> None:
     assert found.calendar is calendar
 
 
-def test_dataclass_calendar_is_kept_by_scored_partitions() -> None:
+def test_product_partitions_keep_the_calendar() -> None:
     from spikes.detect.pipeline import select_products
 
     _, surged, calendar = _surge_case()

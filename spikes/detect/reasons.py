@@ -6,7 +6,7 @@ A reason has up to three parts, for example::
     p < 1e-30); started 19:00, raised 19:10; with Exchange Online, Microsoft Store,
     Microsoft Defender and Microsoft Purview within 10 min (event E0011, chance < 0.01 %);
     top problem 'Sending or receiving mail (451 4.3.2)' 88 % against 0 % usually;
-    US-East 59 % (usually 31 %).
+    US-East 59 % (usually 87 %).
 
 1. **the product's own evidence** (:func:`add_reasons`, run where the incidents are built,
    per partition of products): the peak bucket against its baseline, the weekday and time
@@ -21,7 +21,8 @@ A reason has up to three parts, for example::
    that product before the onset, and the top region.
 
 Parts 2 and 3 need every product's incidents and the breakdown, which only the driver
-has: :func:`annotate_incidents` adds them after events are assigned (in
+has: :func:`complete_reasons`, called by
+:func:`spikes.detect.annotate.annotate_incidents`, adds them after events are assigned (in
 :func:`spikes.detect.pipeline.rethreshold` and :func:`spikes.engine.run.detect`).
 :func:`incident_reason` writes all three for one incident as of a given time (an alert
 sent at 19:10 says only what was known at 19:10).
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = [
     "add_reasons",
     "breakdown_reason",
+    "chance_text",
+    "complete_reasons",
     "event_reason",
     "incident_reason",
     "p_value_text",

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.detect.pipeline import Analysis, product_status
+from spikes.detect.reasons import chance_text
 from spikes.ui.dashboard.formatting import default_range, duration_text, fmt_time
 from spikes.ui.dashboard.theme import STATUS_LABELS
 
@@ -235,9 +236,7 @@ def _chance_text(chance: float, n_products: int) -> str:
     """``chance`` of an event for a person: "-" for one product, else a probability."""
     if n_products <= 1 or pd.isna(chance):
         return "-"
-    if chance < 1e-4:
-        return "< 0.01 %"
-    return f"{100 * chance:.2g} %"
+    return chance_text(chance)
 
 
 def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.DataFrame:
