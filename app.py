@@ -1,7 +1,10 @@
 """spikes dashboard: every product's outages at a glance.
 
 Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.gz`` (the
-environment variable ``SPIKES_DATA`` names another file on the server, for admins).
+environment variable ``SPIKES_DATA`` names another file on the server, for admins;
+``SPIKES_CALENDAR`` a known-event calendar CSV, see :func:`spikes.io.calendar.read_calendar`,
+whose windows are kept out of the baselines, shaded on the product chart and named in the
+incident tables).
 
 Status pages: ``SPIKES_STATUS_FEED`` names vendors' incident histories on the server
 (Statuspage JSON or Atom/RSS, several separated by ``os.pathsep``) and
@@ -53,6 +56,7 @@ import pandas as pd
 import streamlit as st
 
 from spikes.config import MODES, DetectionConfig, load_status_feed_config
+from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
     SCORE_KEYS,
     Analysis,
@@ -64,6 +68,7 @@ from spikes.detect.pipeline import (
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import load_reports
+from spikes.io.calendar import read_calendar
 from spikes.io.output import to_safe_csv
 from spikes.io.status_feed import read_status_feeds
 from spikes.model import ReportData
@@ -79,8 +84,10 @@ SAMPLE_FEEDS = (str(ROOT / "data" / "status_feed_sample.json"),
                 str(ROOT / "data" / "status_feed_sample.atom"))
 SAMPLE_FEED_CONFIG = str(ROOT / "data" / "status_feed_sample.toml")
 FEED_ERROR_KEY = "spikes_feed_error"
+CALENDAR_ENV = "SPIKES_CALENDAR"
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
+CALENDAR_ERROR_KEY = "spikes_calendar_error"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
                  "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
@@ -118,16 +125,39 @@ def _load(digest: str, name: str, options: tuple[tuple[str, Any], ...],
     return load_reports([_source], **dict(options))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _read_calendar(path: str, mtime_ns: int, size: int) -> Calendar:
+    """The calendar file (cached on its path, modification time and size)."""
+    return read_calendar(path)
+
+
+def load_calendar() -> tuple[Calendar | None, str]:
+    """The calendar named by ``SPIKES_CALENDAR`` (None without one), and its cache key;
+    a calendar that cannot be read leaves its error in the session state."""
+    path = os.environ.get(CALENDAR_ENV)
+    if not path:
+        return None, ""
+    try:
+        stat = Path(path).stat()
+        return _read_calendar(path, stat.st_mtime_ns, stat.st_size), \
+            f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
+    except (OSError, SpikesInputError) as exc:
+        st.session_state[CALENDAR_ERROR_KEY] = f"{CALENDAR_ENV}: {exc}"
+        return None, ""
+
+
 @st.cache_resource(show_spinner="Fitting baselines…", max_entries=8)
 def _score(digest: str, options: tuple[tuple[str, Any], ...],
-           score_settings: tuple[tuple[str, Any], ...], _data: ReportData) -> Scored:
-    """Baseline and detector scores (the expensive step), cached on data and settings."""
-    return score_reports(_data, DetectionConfig(**dict(score_settings)))
+           score_settings: tuple[tuple[str, Any], ...], calendar_key: str,
+           _data: ReportData, _calendar: Calendar | None) -> Scored:
+    """Baseline and detector scores (the expensive step), cached on data, settings and
+    calendar."""
+    return score_reports(_data, DetectionConfig(**dict(score_settings)), calendar=_calendar)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _analyze(digest: str, options: tuple[tuple[str, Any], ...],
-             score_settings: tuple[tuple[str, Any], ...], config_toml: str,
+             score_settings: tuple[tuple[str, Any], ...], calendar_key: str, config_toml: str,
              _scored: Scored, _config: DetectionConfig) -> tuple[Analysis, pd.DataFrame]:
     """Incidents, events and product status under the thresholds (the cheap step)."""
     analysis = rethreshold(_scored, _config)
@@ -454,7 +484,8 @@ def render_product(ctx: dash.ViewContext) -> None:
     if own.empty:
         st.info("No incident under the current thresholds.")
         return
-    st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table")
+    st.dataframe(own.drop(columns="product"), hide_index=True, key="incident_table",
+                 column_config={"why": st.column_config.TextColumn("why", width="large")})
     if ctx.analysis.incidents["official_at"].notna().any():
         st.caption(_LEAD_NOTE + (" Retrospective mode: the lead is from the onset "
                                  "(hindsight)." if ctx.config.mode != "causal" else ""))
@@ -464,13 +495,17 @@ def render_product(ctx: dash.ViewContext) -> None:
     default = int(in_range.index[0]) if len(in_range) else 0
     labels = [f"{r.event_id} · {pd.Timestamp(r.onset).tz_convert(ctx.tz):%Y-%m-%d %H:%M} · "
               f"{r.severity}" for r in incidents.itertuples(index=False)]
+    choice = st.selectbox("Incident", range(len(labels)), index=default,
+                          format_func=labels.__getitem__, key=f"breakdown::{product}")
+    incident = incidents.iloc[choice]
+    if incident.get("why"):
+        st.info(dash.escape_markdown(f"Why: {incident['why']}"))
+    if incident.get("known_event"):
+        st.caption(dash.escape_markdown(f"Known event: {incident['known_event']}"))
     if analysis.data.breakdown is None:
         st.caption("This data has no region or category column, so there is no breakdown "
                    "of what people report.")
         return
-    choice = st.selectbox("Breakdown of incident", range(len(labels)), index=default,
-                          format_func=labels.__getitem__, key=f"breakdown::{product}")
-    incident = incidents.iloc[choice]
     left, right = st.columns(2)
     for column, dimension, title in ((left, "category", "Most reported problems"),
                                      (right, "region", "Where reports come from")):
@@ -642,8 +677,10 @@ def main() -> None:
         render_waiting(live)
         st.stop()
     score_settings = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
-    scored = _score(source.digest, source.options, score_settings, data)
-    analysis, status = _analyze(source.digest, source.options, score_settings,
+    calendar, calendar_key = load_calendar()
+    scored = _score(source.digest, source.options, score_settings, calendar_key, data,
+                    calendar)
+    analysis, status = _analyze(source.digest, source.options, score_settings, calendar_key,
                                 config.to_toml(), scored, config)
     feed = status_feed(UPLOAD_KEY not in st.session_state, data.products)
     if feed is not None:
@@ -663,6 +700,13 @@ def main() -> None:
             f"{len(analysis.events)} events; times in {tz}."))
     if st.session_state.get(FEED_ERROR_KEY):
         st.error(dash.escape_markdown(st.session_state.pop(FEED_ERROR_KEY)))
+    if calendar is not None:
+        st.caption(dash.escape_markdown(
+            f"Known-event calendar {Path(calendar.source).name}: {len(calendar)} window(s), "
+            "kept out of the baselines and shaded on the product chart."))
+    calendar_error = st.session_state.pop(CALENDAR_ERROR_KEY, None)
+    if calendar_error:
+        st.error(dash.escape_markdown(calendar_error))
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(dash.escape_markdown(error))

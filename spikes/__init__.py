@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it.
 _PUBLIC: dict[str, str] = {
     "Analysis": "spikes.detect.pipeline",
+    "Calendar": "spikes.detect.known_events",
     "DetectionConfig": "spikes.config",
     "Evaluation": "spikes.evaluation.evaluate",
     "RawReports": "spikes.model",
@@ -36,6 +37,7 @@ _PUBLIC: dict[str, str] = {
     "load_config": "spikes.config",
     "load_reports": "spikes.io.buckets",
     "product_status": "spikes.detect.pipeline",
+    "read_calendar": "spikes.io.calendar",
     "read_incidents": "spikes.evaluation.evaluate",
     "read_labels": "spikes.evaluation.evaluate",
     "read_reports": "spikes.io.reading",
@@ -47,6 +49,7 @@ _PUBLIC: dict[str, str] = {
 
 __all__ = [
     "Analysis",
+    "Calendar",
     "DetectionConfig",
     "Evaluation",
     "RawReports",
@@ -58,6 +61,7 @@ __all__ = [
     "load_config",
     "load_reports",
     "product_status",
+    "read_calendar",
     "read_incidents",
     "read_labels",
     "read_reports",
@@ -85,6 +89,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from spikes.config import DetectionConfig, load_config
+    from spikes.detect.known_events import Calendar
     from spikes.detect.pipeline import (
         Analysis,
         analyze,
@@ -97,6 +102,7 @@ if TYPE_CHECKING:
     from spikes.evaluation.simulate import simulate
     from spikes.evaluation.tune import tune
     from spikes.io.buckets import load_reports
+    from spikes.io.calendar import read_calendar
     from spikes.io.output import write_csv
     from spikes.io.reading import read_reports
     from spikes.model import RawReports, ReportData

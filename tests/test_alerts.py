@@ -113,8 +113,9 @@ def test_messages_say_only_what_was_known_at_their_time(sample) -> None:
     data = analysis.data
     for cut in ("2026-01-22 19:15", "2026-01-22 20:30"):
         until = pd.Timestamp(cut, tz="UTC")
+        breakdown = data.breakdown[data.breakdown["timestamp"] < until]
         prefix = dataclasses.replace(data, counts=data.counts.loc[:until - data.bucket],
-                                     breakdown=None)
+                                     breakdown=breakdown)
         early = analysis_messages(analyze(prefix))
         assert early == [m for m in messages if pd.Timestamp(m["at"]) <= until]
 

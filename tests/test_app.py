@@ -161,3 +161,32 @@ def test_tuned_operating_point_moves_the_sliders() -> None:
     at.run()
     assert at.slider(key="min_ratio").value == 2.0
     assert int(metric(at, "Incidents in data")) == before
+
+
+def test_calendar_from_the_environment_marks_and_shades(monkeypatch) -> None:
+    monkeypatch.setenv("SPIKES_CALENDAR", str(ROOT / "data" / "calendar_sample.csv"))
+    at = fresh(view="product", product="Exchange Online")
+    assert not at.error
+    assert any("Known\\-event calendar calendar\\_sample\\.csv" in c.value for c in at.caption)
+    incidents = at.dataframe[0].value
+    marked = incidents[incidents["known event"] != ""]
+    assert marked["known event"].tolist() == ["maintenance: planned mailbox migration (sample)"]
+    assert incidents["why"].str.startswith("Exchange Online: ").all()
+
+
+def test_bad_calendar_shows_its_error_and_the_data_still_shows(monkeypatch, tmp_path) -> None:
+    bad = tmp_path / "cal.csv"
+    bad.write_text("product,start,end,kind\nOutlook,soon,later,maintenance\n")
+    monkeypatch.setenv("SPIKES_CALENDAR", str(bad))
+    at = fresh()
+    assert any("column start" in e.value for e in at.error)
+    assert len(at.dataframe(key="overview_table").value) > 0
+
+
+def test_product_view_says_why_of_the_chosen_incident() -> None:
+    at = fresh(view="product", product="Outlook")
+    shown = [i.value.replace("\\", "") for i in at.info]  # Markdown-escaped
+    why = [text for text in shown if text.startswith("Why: ")]
+    assert len(why) == 1
+    assert why[0].startswith("Why: Outlook: 1,391 reports in 5 min against ")
+    assert "(event E0011, chance < 0.01 %)" in why[0]

@@ -137,6 +137,10 @@ def test_summary_lists_the_newest_incidents_only() -> None:
     n = len(analysis.incidents)
     assert n > 3
     text = summary_table(analysis, rows=2)
+    # After the table, the reasons of the newest 5 incidents.
+    text, reasons = text.split("\nwhy (the newest 5; every incident's is in the why column "
+                               "of -o):\n")
+    assert reasons.splitlines() == [f"- {w}" for w in analysis.incidents["why"].tail(5)]
     lines = text.splitlines()
     assert lines[-1] == (f"({n - 2} earlier incidents not shown: the incidents CSV of -o "
                          f"has them all)")

@@ -168,3 +168,36 @@ def test_empty_incidents_tables() -> None:
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ("product", "onset")})
     assert dash.incident_table(empty).empty
     assert dash.default_event(pd.DataFrame()) is None
+
+
+def test_incident_table_shows_why_and_known_event(analysis) -> None:
+    table = dash.incident_table(analysis.incidents, "UTC")
+    assert list(table.columns[-2:]) == ["known event", "why"]
+    newest_first = analysis.incidents.sort_values(["onset", "product"], ascending=False,
+                                                  kind="stable")
+    assert table["why"].tolist() == newest_first["why"].tolist()
+    assert all(w.endswith(".") for w in table["why"])
+    assert (table["known event"] == "").all()
+
+
+def test_product_figure_shades_the_calendar_windows(analysis) -> None:
+    from spikes.detect.known_events import Calendar
+
+    index = analysis.data.counts.index
+    calendar = Calendar.from_records([
+        ("Alpha", index[300], index[324], "maintenance", NASTY),
+        ("*", index[-30], index[-1], "release", ""),
+        ("Beta", index[400], index[410], "maintenance", "not Alpha's")])
+    shaded = analyze(analysis.data, calendar=calendar)
+    fig = dash.product_figure(shaded, "Alpha", index[200], index[-1], "UTC")
+    windows = [s for s in fig.layout.shapes if s.name == "known event"]
+    assert len(windows) == 2
+    texts = all_text(fig)
+    assert f"maintenance: {dash.plot_text(NASTY)}" in texts and "release" in texts
+    assert NASTY not in texts and "not Alpha" not in texts
+    # The incident at the end lies in the release window: marked in the table.
+    table = dash.incident_table(shaded.incidents, "UTC", "Alpha")
+    assert table["known event"].iloc[0] == "release"
+    # Outside the range no window is drawn.
+    quiet = dash.product_figure(shaded, "Alpha", index[500], index[600], "UTC")
+    assert not [s for s in quiet.layout.shapes if s.name == "known event"]

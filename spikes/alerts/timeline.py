@@ -263,7 +263,7 @@ def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
     before.worst = max(before.worst, worst_now)
     before.resolved = state == "resolved"
     before.sequence += 1
-    as_of = t - data.bucket
+    as_of = t  # the buckets that have ended by the time of the message
     listed = []
     for i in members:
         row = records[i]

@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--events-output", help="also write one row per event to this file (CSV "
                                            "or .parquet)")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
+    p.add_argument("--calendar", metavar="FILE",
+                   help="known-event calendar CSV (product,start,end,kind[,note]; product * "
+                        "for all): windows are kept out of the baseline, and incidents whose "
+                        "onset lies in one are marked in the known_event column; naive times "
+                        "are read in --tz (UTC by default)")
     p.add_argument("--retrospective", action="store_true",
                    help="detect with hindsight (baseline from days on both sides, thresholds "
                         "and onsets from the whole series), for post-mortems; the default is "
@@ -110,6 +115,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from spikes.io.reading import describe_rejected
 
     config = load_config(args.config)
+    calendar = None
+    if args.calendar:
+        from spikes.io.calendar import read_calendar
+
+        calendar = read_calendar(args.calendar, tz=getattr(args, "tz", None))
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
     routes = notify_routes(args)
@@ -131,6 +141,12 @@ def _run_analyze(args: argparse.Namespace) -> int:
             print(describe_rejected(source.rejected), file=sys.stderr)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config,
                              source.products)
+    if calendar is not None:
+        unknown = calendar.unknown_products(source.products)
+        if unknown:
+            print(f"warning: {args.calendar}: {_count(len(unknown), 'product')} of the "
+                  f"calendar not in the data, their windows are ignored: "
+                  f"{', '.join(map(repr, unknown))}", file=sys.stderr)
     jobs = args.jobs or os.cpu_count() or 1
     engine = make_engine(args.engine, jobs=jobs, scheduler=args.scheduler)
     try:
@@ -140,9 +156,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
         if routes:  # the counts and baseline too, for what each message may say
             from spikes.detect.pipeline import analyze
 
-            analysis = analyze(source, config, progress=True, engine=engine)
+            analysis = analyze(source, config, progress=True, engine=engine,
+                               calendar=calendar)
         else:
-            analysis = detect(source, config, engine=engine, progress=True)
+            analysis = detect(source, config, engine=engine, progress=True,
+                              calendar=calendar)
     finally:
         engine.close()
     if feed is not None:
@@ -222,6 +240,8 @@ def _open_dataset(args: argparse.Namespace) -> object:
 
 #: Incidents listed by the summary; the newest are shown when there are more.
 SUMMARY_ROWS = 40
+#: Incidents whose reason (``why``) the summary prints in full, the newest.
+SUMMARY_REASONS = 5
 
 
 def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> str:
@@ -263,9 +283,12 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
             f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC)"
             for row in ongoing.itertuples())
     columns = ["event_id", "product", "onset", "alerted_at", "end", "peak_reports",
-               "excess_reports", "severity"]
+               "excess_reports", "severity", "known_event"]
     if analysis.config.mode != "causal":
         columns.remove("alerted_at")
+    known = analysis.incidents.get("known_event")
+    if known is None or not known.fillna("").astype(str).str.len().any():
+        columns.remove("known_event")
     table = analysis.incidents[columns].copy()
     for col in ("onset", "alerted_at", "end"):
         if col in table:
@@ -277,6 +300,12 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     if hidden:
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
+    why = analysis.incidents.get("why")
+    if why is not None:
+        newest = [w for w in why.fillna("").astype(str).tail(SUMMARY_REASONS) if w]
+        if newest:
+            text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
+                     "column of -o):\n" + "\n".join(f"- {w}" for w in newest))
     return text
 
 

@@ -146,6 +146,7 @@ def fit_baseline(
     days: int = 14,
     smoothing: str | pd.Timedelta = "30min",
     weekly_min_days: int = 14,
+    exclude: np.ndarray | None = None,
 ) -> Baseline:
     """Estimate the seasonal baseline and the noise dispersion of every product.
 
@@ -165,6 +166,10 @@ def fit_baseline(
         Width of the time-of-day window pooled into each value.
     weekly_min_days : int
         From this many days of data on, weekdays and weekends are modelled apart.
+    exclude : np.ndarray, optional
+        Boolean, the shape of `counts`: buckets kept out of the fit (known-event windows,
+        :meth:`spikes.detect.known_events.Calendar.mask`), as masked outages are: they
+        get a baseline, but neither it nor the noise rests on them.
 
     Returns
     -------
@@ -184,6 +189,9 @@ def fit_baseline(
     # out of it are contiguous too. A frame with one float block already is in this
     # order (pandas stores it transposed), and then nothing is copied.
     y = np.asfortranarray(counts.to_numpy(dtype=float))
+    if exclude is not None and exclude.any():
+        y = np.where(exclude, np.nan, y)
+        y = np.asfortranarray(y)
     span_days = len(counts) * bucket / DAY
     slots = DAY / bucket
     seasonal = span_days >= 2 and float(slots).is_integer()

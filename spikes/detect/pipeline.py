@@ -19,12 +19,14 @@ from pandas.tseries.frequencies import to_offset
 from tqdm.auto import tqdm
 
 from spikes.config import WEEK, DetectionConfig
+from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
 from spikes.detect.causal import live_incident_rows, threshold_path, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import calibrated_threshold
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
+from spikes.detect.known_events import Calendar
 from spikes.detect.reasons import add_reasons
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
@@ -85,6 +87,9 @@ class Scored:
         settings have their own).
     config : DetectionConfig
         The configuration the scores were computed with.
+    calendar : Calendar or None
+        Known-event windows kept out of the baseline's history; incidents whose onset
+        lies in one are labelled (``known_event``) by :func:`rethreshold`.
     """
 
     data: ReportData
@@ -92,6 +97,7 @@ class Scored:
     scores: dict[str, pd.DataFrame]
     detectors: dict[str, dict[str, Detector]]
     config: DetectionConfig
+    calendar: Calendar | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ class Analysis:
 
 
 def score_reports(data: ReportData, config: DetectionConfig | None = None,
-                  jobs: int = 1) -> Scored:
+                  jobs: int = 1, calendar: Calendar | None = None) -> Scored:
     """Fit the baseline and compute every detector's scores.
 
     Products whose overrides change score settings are scored in their own group.
@@ -144,6 +150,9 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
         Settings; the defaults when None.
     jobs : int
         Threads (1: none).
+    calendar : Calendar, optional
+        Known-event windows: the buckets of a product inside one of its windows are kept
+        out of its baseline's history (see :mod:`spikes.detect.known_events`).
 
     Returns
     -------
@@ -152,6 +161,8 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     config = config or DetectionConfig()
     _check_counts(data)
     _check_grid(data, config)
+    window_mask = (calendar.mask(data.counts.index, data.counts.columns, data.bucket)
+                   if calendar is not None and len(calendar) else None)
     groups: dict[tuple, list[str]] = {}
     for product in data.counts.columns:
         own = config.for_product(str(product))
@@ -167,12 +178,16 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
         own, products = task
         counts = data.counts[products]
         fit = fit_trailing_baseline if own.mode == "causal" else fit_baseline
+        exclude = None
+        if window_mask is not None:
+            exclude = window_mask[:, data.counts.columns.get_indexer(products)]
         baseline = fit(
             counts,
             data.bucket,
             days=own.baseline_days,
             smoothing=own.baseline_smoothing,
             weekly_min_days=own.weekly_min_days,
+            exclude=exclude,
         )
         detectors = {d.name: d for d in default_detectors(own)}
         if baseline.learning is not None:
@@ -190,7 +205,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     product_detectors = {p: d for _, _, own_detectors in done for p, d in own_detectors.items()}
     baseline, scores = _concat_parts([(b, s) for b, s, _ in done], data.counts.columns)
     return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
-                  config=config)
+                  config=config, calendar=calendar)
 
 
 def _check_counts(data: ReportData) -> None:
@@ -321,7 +336,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     Returns
     -------
     pd.DataFrame
-        Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset.
+        Incidents, columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset. Their
+        ``why`` holds the product's own part of the reason only, and ``known_event`` is
+        empty: :func:`rethreshold` (and :func:`analyze`) add the rest
+        (:func:`spikes.detect.annotate.annotate_incidents`).
 
     Raises
     ------
@@ -361,7 +379,8 @@ def scored_partition_incidents(scored: Scored, config: DetectionConfig) -> pd.Da
 
 
 def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
-                      config: DetectionConfig) -> pd.DataFrame:
+                      config: DetectionConfig,
+                      calendar: Calendar | None = None) -> pd.DataFrame:
     """Incidents of a partition of products, from their counts: the pure function that
     :mod:`spikes.engine` maps over product partitions.
 
@@ -378,13 +397,16 @@ def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
         Bucket size.
     config : DetectionConfig
         Settings (per-product overrides included).
+    calendar : Calendar, optional
+        Known-event windows kept out of the baselines (see :func:`score_reports`).
 
     Returns
     -------
     pd.DataFrame
         Incidents without ``event_id`` (:func:`incident_table`).
     """
-    scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
+    scored = score_reports(ReportData(counts=counts, bucket=bucket), config,
+                           calendar=calendar)
     return scored_partition_incidents(scored, config)
 
 
@@ -429,7 +451,7 @@ def select_products(scored: Scored, products: Sequence[str]) -> Scored:
                   baseline=baseline,
                   scores={n: s[columns] for n, s in scored.scores.items()},
                   detectors={str(c): scored.detectors[str(c)] for c in columns},
-                  config=scored.config)
+                  config=scored.config, calendar=scored.calendar)
 
 
 def _known_products(products: Iterable[str], known: list[str]) -> list[str]:
@@ -553,7 +575,8 @@ def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionC
 
 def analyze(data: ReportData, config: DetectionConfig | None = None,
             progress: bool = False, jobs: int = 1,
-            engine: Engine | str | None = None) -> Analysis:
+            engine: Engine | str | None = None,
+            calendar: Calendar | None = None) -> Analysis:
     """Run the whole pipeline: baseline, detectors, incidents, events.
 
     Parameters
@@ -573,23 +596,31 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
         the result does not depend on it. The scores stay in this process, since an
         :class:`Analysis` holds them: for data that does not fit one machine, use
         :func:`spikes.engine.detect`, which computes scores in the workers too.
+    calendar : Calendar, optional
+        Known-event windows (:func:`spikes.io.calendar.read_calendar`): kept out of the
+        baselines, and incidents whose onset lies in one get its kind and note in
+        ``known_event``.
 
     Returns
     -------
     Analysis
     """
     config = config or DetectionConfig()
-    scored = score_reports(data, config, jobs=jobs)
+    scored = score_reports(data, config, jobs=jobs, calendar=calendar)
     return rethreshold(scored, config, progress=progress, jobs=jobs, engine=engine)
 
 
 def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
                 jobs: int = 1, engine: Engine | str | None = None) -> Analysis:
-    """Incidents and events of already-scored data under new thresholds."""
+    """Incidents and events of already-scored data under new thresholds, the incidents
+    annotated (:func:`spikes.detect.annotate.annotate_incidents`: the event and
+    breakdown parts of ``why``, ``known_event`` from ``scored.calendar``)."""
     incidents = find_incidents(scored, config, progress=progress, jobs=jobs, engine=engine)
     data = scored.data
     events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
                               products=data.counts.shape[1], window=config.event_window)
+    incidents = annotate_incidents(incidents, events, breakdown=data.breakdown,
+                                   bucket=data.bucket, calendar=scored.calendar)
     return Analysis(scored=scored, incidents=incidents, events=events,
                     config=config)
 

@@ -1,10 +1,31 @@
 """Why an incident is believed, in words: the ``why`` of incidents, the API and alerts.
 
-:func:`incident_reason` describes one incident from the counts and the baseline it was
-detected against, as of a given time (an alert sent at 19:10 may only say what was
-known at 19:10), for example::
+A reason has up to three parts, for example::
 
-    Outlook: 1,391 reports in 5 min against 14.5 usual (96x); started 19:00, raised 19:10
+    Outlook: 1,391 reports in 5 min against 15.3 usual on a Thursday at 20:10 UTC (91x,
+    p < 1e-30); started 19:00, raised 19:10; with Exchange Online, Microsoft Store,
+    Microsoft Defender and Microsoft Purview within 10 min (event E0011, chance < 0.01 %);
+    top problem 'Sending or receiving mail (451 4.3.2)' 88 % against 0 % usually;
+    US-East 59 % (usually 87 %).
+
+1. **the product's own evidence** (:func:`add_reasons`, run where the incidents are built,
+   per partition of products): the peak bucket against its baseline, the weekday and time
+   of the peak, the ratio, the p-value of the peak under the noise model (negative
+   binomial with the dispersion in force at that bucket), the onset and, live, when it
+   was raised;
+2. **the event** (:func:`event_reason`): the other products of its event in onset
+   order, the span of their onsets, the event id and how likely such a grouping is by
+   chance (:func:`spikes.detect.events.summarize_events`);
+3. **what people report** (:func:`breakdown_reason`, where the input has region or
+   category columns): the top problem during the incident against its usual share for
+   that product before the onset, and the top region.
+
+Parts 2 and 3 need every product's incidents and the breakdown, which only the driver
+has: :func:`complete_reasons`, called by
+:func:`spikes.detect.annotate.annotate_incidents`, adds them after events are assigned (in
+:func:`spikes.detect.pipeline.rethreshold` and :func:`spikes.engine.run.detect`).
+:func:`incident_reason` writes all three for one incident as of a given time (an alert
+sent at 19:10 says only what was known at 19:10).
 """
 
 from __future__ import annotations
@@ -15,82 +36,512 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from spikes.detect.noise import upper_tail_surprise
+
 if TYPE_CHECKING:
     from spikes.detect.baseline import Baseline
     from spikes.model import ReportData
 
-__all__ = ["add_reasons", "incident_reason"]
+__all__ = [
+    "add_reasons",
+    "breakdown_reason",
+    "chance_text",
+    "complete_reasons",
+    "event_reason",
+    "incident_reason",
+    "p_value_text",
+]
+
+#: History before an incident's onset whose reports make the usual shares.
+USUAL_HISTORY = pd.Timedelta(days=14)
+#: The value the bucketing gives a missing region or category.
+UNKNOWN = "unknown"
+#: Largest p-value surprise shown as such (-log10 p); beyond it "p < 1e-30".
+MAX_SHOWN_SURPRISE = 30
 
 
-def _duration(bucket: pd.Timedelta) -> str:
-    minutes = bucket / pd.Timedelta(minutes=1)
+def p_value_text(surprise: float) -> str:
+    """A p-value given as ``-log10 p``, for a person.
+
+    Examples
+    --------
+    >>> [p_value_text(s) for s in (45.0, 7.4, 2.52, 0.7, 0.0)]
+    ['p < 1e-30', 'p = 4e-8', 'p = 0.003', 'p = 0.2', 'p = 1']
+    """
+    if not np.isfinite(surprise) or surprise >= MAX_SHOWN_SURPRISE:
+        return f"p < 1e-{MAX_SHOWN_SURPRISE}"
+    p = 10.0 ** -max(float(surprise), 0.0)
+    if p >= 0.001:
+        return f"p = {p:.1g}"
+    mantissa, exponent = f"{p:.0e}".split("e")
+    return f"p = {mantissa}e{int(exponent)}"
+
+
+def _duration(delta: pd.Timedelta) -> str:
+    minutes = delta / pd.Timedelta(minutes=1)
     if minutes < 60 or minutes % 60:
         return f"{minutes:g} min"
     hours = minutes / 60
     return "1 hour" if hours == 1 else f"{hours:g} hours"
 
 
-def _time(value: pd.Timestamp, reference: pd.Timestamp) -> str:
-    """`value` as HH:MM, with its date when it is not `reference`'s day."""
-    if value.normalize() == reference.normalize():
-        return value.strftime("%H:%M")
-    return value.strftime("%Y-%m-%d %H:%M")
+def _ratio(ratio: float) -> str:
+    return f"{ratio:,.1f}x" if ratio < 10 else f"{ratio:,.0f}x"
 
 
-def _column(columns: pd.Index, product: str) -> object:
-    """The label of `product`'s column (incidents name products as strings)."""
-    if product in columns:
-        return product
-    return next(c for c in columns if str(c) == product)
+def _names(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str, object],
-                    as_of: pd.Timestamp | None = None) -> str:
-    """One incident's reason in words, from what was known at `as_of`.
+def _stamp(value: object) -> pd.Timestamp | None:
+    """A UTC timestamp, or None for a missing value."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
+def _peak_rows(data: ReportData, incidents: pd.DataFrame, columns: np.ndarray,
+               as_of: pd.Timestamp | None) -> np.ndarray:
+    """Row of each incident's peak bucket among the buckets closed by `as_of` (all of
+    the incident when None), -1 where none of its buckets is known yet."""
+    index = data.counts.index
+    if as_of is None and "peak" in incidents:
+        return index.get_indexer(pd.DatetimeIndex(incidents["peak"]).tz_convert("UTC"))
+    values = data.counts.to_numpy(dtype=float)
+    # Buckets known at `as_of` are those that have ended by then.
+    last_known = (len(index) - 1 if as_of is None
+                  else int(index.searchsorted(as_of - data.bucket, side="right")) - 1)
+    first = index.searchsorted(pd.DatetimeIndex(incidents["onset"]).tz_convert("UTC"))
+    last = index.searchsorted(pd.DatetimeIndex(incidents["end"]).tz_convert("UTC"),
+                              side="right") - 1
+    out = np.full(len(incidents), -1)
+    for i, (lo, hi, j) in enumerate(zip(first, np.minimum(last, last_known), columns,
+                                        strict=True)):
+        if hi < lo or j < 0:
+            continue
+        segment = values[lo : hi + 1, j]
+        if np.isnan(segment).all():
+            continue
+        out[i] = lo + int(np.argmax(np.where(np.isnan(segment), -np.inf, segment)))
+    return out
+
+
+def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
+                 as_of: pd.Timestamp | None = None) -> list[str]:
+    """Part 1 of the reason of every incident (see the module docstring), vectorised
+    over incidents: the peaks, their baselines, p-values and times are looked up and
+    formatted at once."""
+    if incidents.empty:
+        return []
+    position = {str(c): j for j, c in enumerate(data.counts.columns)}
+    columns = np.array([position.get(str(p), -1) for p in incidents["product"]])
+    rows = _peak_rows(data, incidents, columns, as_of)
+    known = (rows >= 0) & (columns >= 0)
+    r, c = np.where(known, rows, 0), np.where(known, columns, 0)
+    reports = data.counts.to_numpy(dtype=float)[r, c]
+    usual = baseline.expected.to_numpy(dtype=float)[r, c]
+    alpha = np.broadcast_to(baseline.dispersion_at(), data.counts.shape)[r, c]
+    surprise = upper_tail_surprise(reports, usual, alpha, prefilter_z=-np.inf)
+    peak = data.counts.index[r]
+    peak_us = peak.as_unit("us").asi8.tolist()
+    weekday = [_WEEKDAYS[d] for d in peak.day_of_week]
+    onset_us = _as_micros(incidents["onset"]).tolist()
+    raised: list[int | None] = [None] * len(incidents)
+    if "alerted_at" in incidents:
+        alerted = pd.to_datetime(incidents["alerted_at"], utc=True)
+        shown = alerted.notna().to_numpy()
+        if as_of is not None:
+            shown = shown & (alerted <= as_of).to_numpy()
+        values = _as_micros(alerted.fillna(pd.Timestamp(0, tz="UTC")))
+        raised = [int(v) if ok else None for v, ok in zip(values, shown, strict=True)]
+    size = _duration(data.bucket)
+    ratio = reports / np.maximum(usual, 1e-3)
+    texts = []
+    for i, product in enumerate(incidents["product"].astype(str).tolist()):
+        if not known[i]:
+            texts.append(f"{product}: started {_clock(onset_us[i], onset_us[i])} UTC")
+            continue
+        text = (f"{product}: {reports[i]:,.0f} reports in {size} against "
+                f"{usual[i]:,.1f} usual on a {weekday[i]} at "
+                f"{_clock(peak_us[i], peak_us[i])} UTC "
+                f"({_ratio(ratio[i])}, {p_value_text(surprise[i])}); "
+                f"started {_clock(onset_us[i], peak_us[i])}")
+        if raised[i] is not None:
+            text += f", raised {_clock(raised[i], peak_us[i])}"
+        texts.append(text)
+    return texts
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_US = 86_400_000_000
+_MINUTE_US = 60_000_000
+
+
+def _as_micros(stamps: pd.Series) -> np.ndarray:
+    """UTC times as int64 microseconds since the epoch."""
+    return pd.to_datetime(stamps, utc=True).dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _clock(value: int, reference: int) -> str:
+    """A time (microseconds, UTC) as HH:MM, with its date when it is not on the day of
+    `reference`: plain arithmetic, as thousands of reasons are written at once."""
+    minutes = value // _MINUTE_US % 1440
+    hm = f"{minutes // 60:02d}:{minutes % 60:02d}"
+    if value // _DAY_US == reference // _DAY_US:
+        return hm
+    return f"{pd.Timestamp(value, unit='us'):%Y-%m-%d} {hm}"
+
+
+def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -> pd.DataFrame:
+    """`incidents` with ``why`` set to the product's own evidence (part 1 of the module
+    docstring), as it is known at each incident's end.
 
     Parameters
     ----------
+    incidents : pd.DataFrame
+        Incidents of products of `data` (``product``, ``onset``, ``peak``, ``end``,
+        ``alerted_at``).
     data : ReportData
-        The counts the incident was detected in.
+        The counts they were detected in.
     baseline : Baseline
-        The baseline it was detected against.
+        The baseline they were detected against.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy with a ``why`` column.
+    """
+    out = incidents.copy()
+    out["why"] = pd.Series(_own_reasons(out, data, baseline), index=out.index, dtype="object")
+    return out
+
+
+def chance_text(chance: float) -> str:
+    """An event's ``chance`` for a person ("< 0.01 %", "3.2 %")."""
+    return "< 0.01 %" if chance < 1e-4 else f"{100 * chance:.2g} %"
+
+
+def _known_by(incidents: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """The incidents known at `as_of`: started by then and, live, raised by then."""
+    if as_of is None or incidents.empty:
+        return incidents
+    onset = pd.to_datetime(incidents["onset"], utc=True)
+    keep = onset < as_of
+    if "alerted_at" in incidents:
+        alerted = pd.to_datetime(incidents["alerted_at"], utc=True)
+        keep &= alerted.isna() | (alerted <= as_of)
+    return incidents[keep]
+
+
+def event_reason(incident: Mapping[str, object], incidents: pd.DataFrame,
+                 events: pd.DataFrame | None = None,
+                 as_of: pd.Timestamp | None = None) -> str:
+    """Part 2 of a reason: the other products of the incident's event.
+
+    Parameters
+    ----------
     incident : Mapping
-        One row of an incidents table (``product``, ``onset``, ``end``, ``alerted_at``).
+        One incident with ``product``, ``onset`` and ``event_id``.
+    incidents : pd.DataFrame
+        The incidents known (with event ids): the members of its event are taken from
+        them.
+    events : pd.DataFrame, optional
+        :func:`~spikes.detect.events.summarize_events` of them, for the ``chance``.
     as_of : pd.Timestamp, optional
-        Describe the incident from the buckets up to this time only (the end of the
-        incident when None).
+        Leave out incidents not started (or, live, not raised) by then.
 
     Returns
     -------
     str
-        The peak bucket so far against its baseline, the onset and, for a live
-        incident, when it was raised.
+        ``"with A (first), B and C within 10 min (event E0011, chance < 0.01 %)"``; empty
+        when the event has no other product.
     """
+    event = incident.get("event_id")
+    if event is None or pd.isna(event) or incidents.empty:
+        return ""
+    known = _known_by(incidents, None if as_of is None else _stamp(as_of))
+    members = known[known["event_id"] == event].sort_values(["onset", "product"],
+                                                            kind="stable")
+    chance = _chances(events).get(str(event), np.nan)
+    names = [str(p) for p in members["product"]]
     product = str(incident["product"])
-    onset = pd.Timestamp(incident["onset"])
-    end = pd.Timestamp(incident["end"]) if as_of is None else min(
-        pd.Timestamp(incident["end"]), pd.Timestamp(as_of))
-    column = _column(data.counts.columns, product)
-    counts = data.counts[column].loc[onset:end]
-    expected = baseline.expected[column].loc[onset:end]
-    seen = counts.notna().to_numpy()
-    if not seen.any():
-        return f"{product}: started {_time(onset, onset)}"
-    values = np.where(seen, counts.to_numpy(dtype=float), -np.inf)
-    peak = int(np.argmax(values))
-    reports, usual = float(counts.iloc[peak]), float(expected.iloc[peak])
-    ratio = reports / max(usual, 1e-3)
-    text = (f"{product}: {reports:,.0f} reports in {_duration(data.bucket)} against "
-            f"{usual:,.1f} usual at {counts.index[peak]:%H:%M} ({ratio:,.0f}x); "
-            f"started {_time(onset, onset)}")
-    alerted = incident.get("alerted_at")
-    if alerted is not None and not pd.isna(alerted):
-        text += f", raised {_time(pd.Timestamp(alerted), onset)}"
-    return text
+    if product not in names:
+        return ""
+    texts = _event_texts(names, _onset_micros(members), str(event), chance)
+    return texts[names.index(product)]
 
 
-def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -> pd.DataFrame:
-    """`incidents` with its ``why`` column filled by :func:`incident_reason`."""
-    out = incidents.copy()
-    out["why"] = [incident_reason(data, baseline, row) for row in out.to_dict("records")]
-    return out.astype({"why": "object"})
+def _onset_micros(incidents: pd.DataFrame) -> np.ndarray:
+    return _as_micros(incidents["onset"])
+
+
+def _chances(events: pd.DataFrame | None) -> dict[str, float]:
+    """``chance`` by event id (empty without events)."""
+    if events is None or events.empty or "chance" not in events:
+        return {}
+    return dict(zip(events["event_id"].astype(str), events["chance"].astype(float),
+                    strict=True))
+
+
+def _event_texts(names: list[str], onsets: np.ndarray, event: str,
+                 chance: float) -> list[str]:
+    """The event part of each member of one event, given in onset order (`names`, and
+    `onsets` in microseconds); empty texts for an event of one product."""
+    if len(names) < 2:
+        return [""] * len(names)
+    span = pd.Timedelta(int(onsets.max() - onsets.min()), unit="us")
+    when = f"within {_duration(span)}" if span > pd.Timedelta(0) else "at the same time"
+    tail = f" {when} (event {event}"
+    if not pd.isna(chance):
+        tail += f", chance {chance_text(float(chance))}"
+    tail += ")"
+    out = []
+    for k in range(len(names)):
+        others = names[:k] + names[k + 1:]
+        if k:
+            others[0] += " (first)"
+        out.append(f"with {_names(others)}{tail}")
+    return out
+
+
+class _BreakdownIndex:
+    """A breakdown (``timestamp, product, region, category, reports``) indexed for many
+    look-ups: sorted by product then time, values as codes, each product a slice."""
+
+    def __init__(self, breakdown: pd.DataFrame) -> None:
+        products, names = pd.factorize(breakdown["product"])
+        times = _as_micros(breakdown["timestamp"])
+        if len(times) < 2 or bool(np.all(times[1:] >= times[:-1])):
+            # Sorted by time (as the bucketing writes it): a stable sort by product keeps
+            # each product's rows in time order.
+            order = np.argsort(products, kind="stable")
+        else:
+            order = np.lexsort((times, products))
+        self.times = times[order]
+        self.reports = breakdown["reports"].to_numpy(dtype=float)[order]
+        self.codes: dict[str, np.ndarray] = {}
+        self.values: dict[str, np.ndarray] = {}
+        for dimension in ("category", "region"):
+            codes, values = pd.factorize(breakdown[dimension])
+            self.codes[dimension] = codes[order]
+            self.values[dimension] = np.asarray(values, dtype=object).astype(str)
+        sorted_products = products[order]
+        edges = np.flatnonzero(sorted_products[1:] != sorted_products[:-1]) + 1
+        starts = np.concatenate([[0], edges]).astype(int)
+        stops = np.concatenate([edges, [len(order)]]).astype(int)
+        self.slices = {} if not len(order) else {
+            str(names[sorted_products[a]]): (int(a), int(b))
+            for a, b in zip(starts, stops, strict=True)}
+
+    def shares(self, product: str, start: int, stop: int, usual_from: int,
+               skip: list[tuple[int, int]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per dimension, reports by value during ``[start, stop]`` and in the usual
+        history ``[usual_from, start)`` without the spans `skip` (times in us)."""
+        a, b = self.slices.get(product, (0, 0))
+        times = self.times[a:b]
+        i0, i1, i2 = np.searchsorted(times, [usual_from, start, stop + 1])
+        weights = self.reports[a + i0 : a + i1].copy()
+        for lo, hi in skip:
+            j0, j1 = np.searchsorted(times[i0:i1], [lo, hi + 1])
+            weights[j0:j1] = 0.0
+        out = {}
+        for dimension, codes in self.codes.items():
+            k = len(self.values[dimension])
+            during = np.bincount(codes[a + i1 : a + i2], self.reports[a + i1 : a + i2], k)
+            usual = np.bincount(codes[a + i0 : a + i1], weights, k)
+            out[dimension] = (during, usual)
+        return out
+
+    def text(self, shares: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+        """Part 3 of a reason from :meth:`shares`."""
+        parts = []
+        for dimension in ("category", "region"):
+            during, usual = shares[dimension]
+            values = self.values[dimension]
+            total, usual_total = during.sum(), usual.sum()
+            candidates = np.where(values != UNKNOWN, during, -1.0)
+            if total <= 0 or candidates.max() <= 0:
+                continue
+            top = int(np.argmax(candidates))
+            share = f"{100 * during[top] / total:.0f} %"
+            before = (f"{100 * usual[top] / usual_total:.0f} %" if usual_total > 0 else None)
+            if dimension == "category":
+                text = f"top problem '{values[top]}' {share}"
+                parts.append(text + (f" against {before} usually" if before else ""))
+            else:
+                parts.append(f"{values[top]} {share}" + (f" (usually {before})" if before
+                                                        else ""))
+        return "; ".join(parts)
+
+
+def _micros(value: pd.Timestamp) -> int:
+    """Microseconds since the epoch (``Timestamp.value`` is in nanoseconds)."""
+    return int(value.value // 1000)
+
+
+def _breakdown_reasons(index: _BreakdownIndex, incidents: pd.DataFrame,
+                       bucket: pd.Timedelta, as_of: pd.Timestamp | None = None,
+                       history: pd.DataFrame | None = None) -> list[str]:
+    """Part 3 of the reason of each of `incidents`; the usual shares leave out the
+    earlier incidents of the same product in `history` (default: `incidents`)."""
+    history = incidents if history is None else history
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for row in history.itertuples(index=False):
+        spans.setdefault(str(row.product), []).append(
+            (_micros(_stamp(row.onset)), _micros(_stamp(row.end))))
+    last_known = None if as_of is None else _micros(as_of - bucket)
+    out = []
+    for row in incidents.itertuples(index=False):
+        product = str(row.product)
+        onset = _micros(_stamp(row.onset))
+        stop = _micros(_stamp(row.end))
+        if last_known is not None:
+            stop = min(stop, last_known)
+        if stop < onset:
+            out.append("")
+            continue
+        skip = [(lo, hi) for lo, hi in spans.get(product, []) if lo < onset]
+        usual_from = onset - int(USUAL_HISTORY / pd.Timedelta(microseconds=1))
+        out.append(index.text(index.shares(product, onset, stop, usual_from, skip)))
+    return out
+
+
+def breakdown_reason(breakdown: pd.DataFrame | None, incident: Mapping[str, object],
+                     bucket: pd.Timedelta, *, incidents: pd.DataFrame | None = None,
+                     as_of: pd.Timestamp | None = None) -> str:
+    """Part 3 of a reason: what people report during the incident against usual.
+
+    Parameters
+    ----------
+    breakdown : pd.DataFrame or None
+        ``ReportData.breakdown`` (``timestamp, product, region, category, reports``).
+    incident : Mapping
+        One incident (``product``, ``onset``, ``end``).
+    bucket : pd.Timedelta
+        Bucket size.
+    incidents : pd.DataFrame, optional
+        The product's other incidents: those that started before this one are left out
+        of the usual shares.
+    as_of : pd.Timestamp, optional
+        Use only the buckets closed by then.
+
+    Returns
+    -------
+    str
+        ``"top problem 'Login' 88 % against 5 % usually; US-East 59 % (usually 31 %)"``:
+        the most reported category and region during the incident, with their shares of
+        the product's reports in the :data:`USUAL_HISTORY` before its onset (leaving
+        out earlier incidents: causal); empty without a breakdown or reports.
+    """
+    if breakdown is None or breakdown.empty:
+        return ""
+    row = pd.DataFrame([{k: incident[k] for k in ("product", "onset", "end")}])
+    history = row if incidents is None else incidents
+    own = breakdown[breakdown["product"].astype(str) == str(incident["product"])]
+    return _breakdown_reasons(_BreakdownIndex(own), row, pd.Timedelta(bucket),
+                              None if as_of is None else _stamp(as_of), history)[0]
+
+
+def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str, object],
+                    as_of: pd.Timestamp | None = None, *,
+                    incidents: pd.DataFrame | None = None,
+                    events: pd.DataFrame | None = None) -> str:
+    """One incident's whole reason in words, from what was known at `as_of`.
+
+    Parameters
+    ----------
+    data : ReportData
+        The counts the incident was detected in (with its ``breakdown``, if any, for
+        the part on what people report).
+    baseline : Baseline
+        The baseline it was detected against.
+    incident : Mapping
+        One row of an incidents table (``product``, ``onset``, ``end``, ``alerted_at``;
+        ``event_id`` for the event part).
+    as_of : pd.Timestamp, optional
+        Describe the incident from the buckets closed by this time only (an alert's
+        time); the whole incident when None.
+    incidents : pd.DataFrame, optional
+        The incidents known at `as_of` (with event ids): the other products of its
+        event, and the earlier incidents left out of the usual shares. Without them the
+        event part is left out.
+    events : pd.DataFrame, optional
+        Their events (:func:`~spikes.detect.events.summarize_events`), for the chance.
+
+    Returns
+    -------
+    str
+        The parts of the module docstring that apply, separated by ``"; "``, ending
+        with a full stop.
+    """
+    as_of = None if as_of is None else _stamp(as_of)
+    row = pd.DataFrame([dict(incident)])
+    if as_of is not None:
+        row = row.drop(columns="peak", errors="ignore")  # the peak so far is looked for
+    parts = [_own_reasons(row, data, baseline, as_of)[0]]
+    if incidents is not None:
+        parts.append(event_reason(incident, incidents, events, as_of=as_of))
+    own = None
+    if incidents is not None and len(incidents):
+        own = incidents[incidents["product"].astype(str) == str(incident["product"])]
+    parts.append(breakdown_reason(data.breakdown, incident, data.bucket,
+                                  incidents=own, as_of=as_of))
+    return "; ".join(p for p in parts if p) + "."
+
+
+def _event_reasons(incidents: pd.DataFrame, events: pd.DataFrame | None) -> list[str]:
+    """The event part of every incident (all of them known: no `as_of`)."""
+    out = [""] * len(incidents)
+    if "event_id" not in incidents or incidents.empty:
+        return out
+    chances = _chances(events)
+    ids = incidents["event_id"].astype(str).to_numpy()
+    products = incidents["product"].astype(str).to_numpy()
+    onsets = _onset_micros(incidents)
+    order = np.lexsort((products, onsets, ids))  # by event, then onset, then product
+    cuts = np.flatnonzero(ids[order][1:] != ids[order][:-1]) + 1
+    for group in np.split(order, cuts):
+        if len(group) < 2:
+            continue
+        event = str(ids[group[0]])
+        texts = _event_texts(products[group].tolist(), onsets[group], event,
+                             chances.get(event, np.nan))
+        for at, text in zip(group, texts, strict=True):
+            out[at] = text
+    return out
+
+
+def complete_reasons(incidents: pd.DataFrame, events: pd.DataFrame | None = None,
+                     breakdown: pd.DataFrame | None = None,
+                     bucket: pd.Timedelta | None = None) -> pd.Series:
+    """The ``why`` of every incident with the event and breakdown parts added to the
+    product's own part (:func:`add_reasons`) and a full stop.
+
+    Parameters
+    ----------
+    incidents : pd.DataFrame
+        All incidents, with event ids and the ``why`` of :func:`add_reasons`.
+    events : pd.DataFrame, optional
+        Their events, for the chance.
+    breakdown : pd.DataFrame, optional
+        ``ReportData.breakdown``; the breakdown part is left out without it.
+    bucket : pd.Timedelta, optional
+        Bucket size (needed with `breakdown`).
+
+    Returns
+    -------
+    pd.Series
+        The new ``why`` per incident (same index).
+    """
+    own = incidents["why"] if "why" in incidents else pd.Series("", index=incidents.index)
+    own = own.fillna("").astype(str)
+    event = _event_reasons(incidents, events)
+    if breakdown is not None and not breakdown.empty and bucket is not None and len(incidents):
+        said = _breakdown_reasons(_BreakdownIndex(breakdown), incidents, pd.Timedelta(bucket))
+    else:
+        said = [""] * len(incidents)
+    texts = ["; ".join(p for p in parts if p) for parts in zip(own, event, said, strict=True)]
+    return pd.Series([t + "." if t else "" for t in texts], index=incidents.index,
+                     dtype="object")

@@ -27,12 +27,13 @@ than the oldest decision still open), so memory stays flat over weeks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
+from spikes.detect.annotate import annotate_incidents
+from spikes.detect.baseline import Baseline
 from spikes.detect.causal import (
     PENDING_QUIET,
     LiveWalk,
@@ -54,10 +55,11 @@ from spikes.detect.pipeline import (
     incidents_with_events,
     status_table,
 )
-from spikes.detect.reasons import incident_reason
+from spikes.detect.reasons import add_reasons
 from spikes.detect.ring import Ring
 from spikes.detect.stream_baseline import BaselineStep
 from spikes.errors import SpikesInputError
+from spikes.model import ReportData
 
 TAIL = CountTailDetector.name
 
@@ -135,9 +137,9 @@ class StreamDetector:
         """Bad input is a clear error: counts, the grid, the rows following the last."""
         if not isinstance(new, pd.DataFrame) or len(new) == 0:
             raise SpikesInputError("step() needs a DataFrame of at least one closed bucket")
-        data = SimpleNamespace(counts=new, bucket=self.bucket)  # the checks read these two
-        _check_counts(data)  # type: ignore[arg-type]
-        _check_grid(data, self.config)  # type: ignore[arg-type]
+        data = ReportData(counts=new, bucket=self.bucket)
+        _check_counts(data)
+        _check_grid(data, self.config)
         if self.first is not None:
             expected = self.first + self.n * self.bucket
             if new.index[0] != expected:
@@ -459,7 +461,8 @@ class StreamDetector:
                 carry[f"trough_at_{name}"][j] = last
 
     def _reason(self, j: int, record: dict[str, object]) -> str:
-        """The ``why`` of an incident of product `j` (:func:`incident_reason`), from the
+        """The ``why`` of an incident of product `j` (its own part, as the batch's workers
+        give it: :func:`~spikes.detect.reasons.add_reasons`), from the
         window held (which covers every incident not yet final)."""
         ring = self._ring
         assert ring is not None and self.first is not None
@@ -469,12 +472,19 @@ class StreamDetector:
         hi = int((end - self.first) / self.bucket) - ring.origin + 1
         index = pd.date_range(onset, periods=hi - lo, freq=self.bucket)
         label = self.labels[j]
-        counts = pd.DataFrame({label: ring["y"][lo:hi, j]}, index=index)
-        expected = pd.DataFrame({label: ring["mu"][lo:hi, j]}, index=index)
-        # incident_reason reads the counts, the bucket and the expected values only.
-        data = SimpleNamespace(counts=counts, bucket=self.bucket)
-        return incident_reason(data, SimpleNamespace(expected=expected),  # type: ignore[arg-type]
-                               record)
+        frame = {"index": index, "columns": [label]}
+        counts = pd.DataFrame(ring["y"][lo:hi, j : j + 1], **frame)
+        alpha = pd.DataFrame(ring["alpha"][lo:hi, j : j + 1], **frame)
+        baseline = Baseline(
+            expected=pd.DataFrame(ring["mu"][lo:hi, j : j + 1], **frame),
+            dispersion=alpha.iloc[-1], normal=counts.notna(), method="daily",
+            dispersion_path=alpha,
+            inflation_path=pd.DataFrame(ring["inflation"][lo:hi, j : j + 1], **frame),
+            causal=True)
+        row = pd.DataFrame([record]).astype({"onset": "datetime64[us, UTC]",
+                                             "end": "datetime64[us, UTC]"})
+        data = ReportData(counts=counts, bucket=self.bucket)
+        return str(add_reasons(row, data, baseline)["why"].iloc[0])
 
     def _forget(self) -> None:
         """Drop the rows of the window no walk can read any more: a day, the onset
@@ -512,7 +522,8 @@ class StreamDetector:
         """The incidents so far, as :func:`spikes.detect.pipeline.analyze` gives them
         (columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset, event ids)."""
         last_seen = self._carry.get("last_seen", np.empty(0))
-        key = (self._version, tuple(self._ongoing(j, last_seen[j])
+        # The event part of the reasons names an event's chance, which moves with the span.
+        key = (self._version, self.n, len(self.products), tuple(self._ongoing(j, last_seen[j])
                                     for j in range(len(self.products))))
         if self._table is not None and self._table[0] == key:
             return self._table[1].copy()
@@ -528,6 +539,8 @@ class StreamDetector:
         if "why" in table:
             table = table.astype({"why": "object"})
         table = incidents_with_events([table], self.config)
+        # The event part of each reason, as rethreshold adds it (no breakdown here).
+        table = annotate_incidents(table, self.events(table), bucket=self.bucket)
         self._table = (key, table)
         return table.copy()
 

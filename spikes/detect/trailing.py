@@ -71,6 +71,7 @@ def fit_trailing_baseline(
     days: int = 14,
     smoothing: str | pd.Timedelta = "30min",
     weekly_min_days: int = 14,
+    exclude: np.ndarray | None = None,
 ) -> Baseline:
     """Estimate a causal seasonal baseline and its noise for every product.
 
@@ -86,6 +87,11 @@ def fit_trailing_baseline(
         Width of the time-of-day window pooled into each value.
     weekly_min_days : int
         From this many days of history on, weekdays and weekends are pooled apart.
+    exclude : np.ndarray, optional
+        Boolean, the shape of `counts`: buckets kept out of the history (known-event
+        windows, :meth:`spikes.detect.known_events.Calendar.mask`), as masked outages
+        are: they get a baseline from earlier days, but no later pool, level factor or
+        noise estimate rests on them. The windows are planned ahead, so this is causal.
 
     Returns
     -------
@@ -102,6 +108,8 @@ def fit_trailing_baseline(
     """
     bucket = pd.Timedelta(bucket)
     y = np.asfortranarray(counts.to_numpy(dtype=float))
+    if exclude is not None and exclude.any():
+        y = np.asfortranarray(np.where(exclude, np.nan, y))
     n, p = y.shape
     slots_f = DAY / bucket
     block = max(1, int(INFLATION_SCALE / bucket))

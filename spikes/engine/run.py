@@ -5,7 +5,9 @@ partitions; each worker builds the counts of its partition (from data sent to it
 reading the files itself), computes the baseline, the scores and the incidents
 (:func:`spikes.detect.pipeline.analyze_partition`) and sends back only the incident
 rows; the driver puts them together and assigns event ids, which need every product's
-incidents. The scores never leave the workers.
+incidents, then adds what needs every product or the driver's data
+(:func:`spikes.detect.annotate.annotate_incidents`: the event and breakdown parts of
+``why``, ``known_event`` from the calendar). The scores never leave the workers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from spikes.config import DetectionConfig
+from spikes.detect.annotate import annotate_incidents
 from spikes.detect.events import summarize_events
+from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import analyze_partition, incidents_with_events
 from spikes.engine.base import Engine, product_partitions
 from spikes.engine.choice import make_engine
@@ -47,6 +51,8 @@ class Detection:
         Bucket size.
     data : ReportData or None
         The input when it was read into memory (for its notes), else None.
+    calendar : Calendar or None
+        The known-event windows applied.
     """
 
     incidents: pd.DataFrame
@@ -56,11 +62,12 @@ class Detection:
     index: pd.DatetimeIndex
     bucket: pd.Timedelta
     data: ReportData | None = None
+    calendar: Calendar | None = None
 
 
 def detect(source: ReportData | ProductDataset, config: DetectionConfig | None = None, *,
            engine: Engine | str = "local", jobs: int = 1, scheduler: str | None = None,
-           progress: bool = False) -> Detection:
+           progress: bool = False, calendar: Calendar | None = None) -> Detection:
     """Find the incidents and events of every product, partitions run by an engine.
 
     The result does not depend on the engine, `jobs` or the partitions: the incidents
@@ -85,6 +92,10 @@ def detect(source: ReportData | ProductDataset, config: DetectionConfig | None =
         Address of a running Dask scheduler (``engine="dask"``).
     progress : bool
         Show a progress bar over products.
+    calendar : Calendar, optional
+        Known-event windows (:func:`spikes.io.calendar.read_calendar`): sent to the
+        workers, which keep them out of the baselines; incidents whose onset lies in one
+        get its kind and note in ``known_event``.
 
     Returns
     -------
@@ -99,40 +110,45 @@ def detect(source: ReportData | ProductDataset, config: DetectionConfig | None =
     owned = isinstance(engine, str)
     runner = make_engine(engine, jobs=jobs, scheduler=scheduler) if owned else engine
     try:
-        return _detect(source, config, runner, progress)  # type: ignore[arg-type]
+        return _detect(source, config, runner, progress, calendar)  # type: ignore[arg-type]
     finally:
         if owned:
             runner.close()  # type: ignore[union-attr]
 
 
 def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine: Engine,
-            progress: bool) -> Detection:
+            progress: bool, calendar: Calendar | None) -> Detection:
     if isinstance(source, ProductDataset):
         products, index, bucket, data = source.products, source.index, source.bucket, None
         parts = product_partitions(products, engine.jobs, bounded=True)
-        items: list[tuple] = [(source, part, config) for part in parts]
+        items: list[tuple] = [(source, part, config, calendar) for part in parts]
         function = dataset_partition
     else:
         data, bucket, index = source, source.bucket, source.counts.index
         products = tuple(source.products)
         parts = product_partitions(products, engine.jobs)
         columns = _column_groups(source.counts, parts)
-        items = [(source.counts[cols], bucket, config) for cols in columns]
+        items = [(source.counts[cols], bucket, config, calendar) for cols in columns]
         function = analyze_partition
     tables = engine.map(function, items, sizes=[len(p) for p in parts],
                         progress=progress and len(products) > 1, desc="products")
     incidents = incidents_with_events(tables, config)
     events = summarize_events(incidents, span=len(index) * bucket, products=len(products),
                               window=config.event_window)
+    incidents = annotate_incidents(incidents, events, bucket=bucket, calendar=calendar,
+                                   breakdown=None if data is None else data.breakdown)
     return Detection(incidents=incidents, events=events, config=config,
-                     products=tuple(products), index=index, bucket=bucket, data=data)
+                     products=tuple(products), index=index, bucket=bucket, data=data,
+                     calendar=calendar)
 
 
 def dataset_partition(dataset: ProductDataset, products: Sequence[str],
-                      config: DetectionConfig) -> pd.DataFrame:
+                      config: DetectionConfig, calendar: Calendar | None = None
+                      ) -> pd.DataFrame:
     """Worker body for files: read the partition's rows, then
     :func:`~spikes.detect.pipeline.analyze_partition`."""
-    return analyze_partition(read_partition(dataset, products), dataset.bucket, config)
+    return analyze_partition(read_partition(dataset, products), dataset.bucket, config,
+                             calendar)
 
 
 def _column_groups(counts: pd.DataFrame, parts: list[list[str]]) -> list[list[object]]:

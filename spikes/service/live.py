@@ -212,7 +212,8 @@ class LiveDetector:
         """
         with self._detect_lock:
             started = time.perf_counter()
-            data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
+            data = store_data(self.store.closed_reports(breakdown=True), self.bucket,
+                              self.store.path)
             if data is None:
                 return None
             analysis = analyze(data, self.config)

@@ -28,6 +28,7 @@ from spikes.ui.dashboard.theme import (
     BASELINE_COLOR,
     FONT,
     GRID_COLOR,
+    KNOWN_EVENT_COLOR,
     REPORTS_COLOR,
     SEVERITY_COLORS,
     STATUS_COLORS,
@@ -144,7 +145,8 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
         Band (``usual range``), ``baseline`` and ``reports`` traces; each incident that
         overlaps the range is a shaded rectangle with a vertical line at its onset, a dotted
         one where a live run raised it, and a label ``onset HH:MM · severity · raised
-        HH:MM``.
+        HH:MM``; each known-event window of the calendar (``analysis.scored.calendar``)
+        that overlaps the range is a grey rectangle with a dashed outline, labelled with its kind.
     """
     if start is None or end is None:
         start, end = default_range(analysis)
@@ -169,6 +171,7 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
     incidents = analysis.incidents
     own = incidents[incidents["product"] == product] if len(incidents) else incidents
     bucket = analysis.data.bucket
+    _shade_known_events(fig, analysis, product, start, end + bucket, tz)
     visible = [r for r in own.itertuples(index=False)
                if r.onset <= end and r.end + bucket >= start]
     for k, inc in enumerate(visible):
@@ -202,6 +205,26 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
                       legend=dict(y=1.0, yanchor="bottom"))
     fig.update_xaxes(range=[local_time(start, tz), local_time(end + bucket, tz)])
     return fig
+
+
+def _shade_known_events(fig: go.Figure, analysis: Analysis, product: str,
+                        start: pd.Timestamp, stop: pd.Timestamp, tz: str) -> None:
+    """Grey dashed rectangles for the calendar's windows of `product` in the range."""
+    calendar = analysis.scored.calendar
+    if calendar is None or not len(calendar):
+        return
+    windows = calendar.for_products([product])
+    for window in windows[(windows["start"] < stop) & (windows["end"] > start)].itertuples():
+        x0, x1 = local_time(max(window.start, start), tz), local_time(min(window.end, stop), tz)
+        fig.add_shape(type="rect", xref="x", yref="paper", x0=x0, x1=x1, y0=0, y1=1,
+                      fillcolor=KNOWN_EVENT_COLOR, opacity=0.14, layer="below",
+                      line=dict(color=KNOWN_EVENT_COLOR, width=1, dash="dash"),
+                      name="known event")
+        label = f"{window.kind}: {window.note}" if window.note else str(window.kind)
+        fig.add_annotation(x=x0, xref="x", y=0.01, yref="paper", text=plot_text(label),
+                           showarrow=False, xanchor="left", yanchor="bottom", xshift=4,
+                           font=dict(size=11, color=KNOWN_EVENT_COLOR),
+                           bgcolor="rgba(255,255,255,0.75)")
 
 
 def _band(analysis: Analysis, product: str, start: pd.Timestamp, end: pd.Timestamp,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.detect.pipeline import Analysis, product_status
+from spikes.detect.reasons import chance_text
 from spikes.evaluation.lead import signed_minutes
 from spikes.ui.dashboard.formatting import default_range, duration_text, fmt_time
 from spikes.ui.dashboard.theme import STATUS_LABELS
@@ -103,11 +104,13 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
         vendor's status page, ``+23 min``: raised 23 min before the vendor first said
         something; from the onset in retrospective mode; empty without a match),
         ``peak``, ``end`` (text in `tz`), ``duration``, ``severity``, ``peak reports``,
-        ``baseline``, ``excess reports``, ``ratio``, ``detectors``, ``ongoing``.
+        ``baseline``, ``excess reports``, ``ratio``, ``detectors``, ``ongoing``,
+        ``known event`` (the calendar window its onset lies in, empty when none) and
+        ``why`` (the reason in words).
     """
     columns = ["event", "product", "onset", "raised", "status page", "peak", "end",
                "duration", "severity", "peak reports", "baseline", "excess reports", "ratio",
-               "detectors", "ongoing"]
+               "detectors", "ongoing", "known event", "why"]
     if incidents.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     own = incidents if product is None else incidents[incidents["product"] == product]
@@ -131,10 +134,19 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "ratio": own["ratio"].astype(float).round(1),
             "detectors": own["detectors"].astype(str),
             "ongoing": own["ongoing"].astype(bool),
+            "known event": _text(own, "known_event"),
+            "why": _text(own, "why"),
         },
         columns=columns,
     )
     return out.reset_index(drop=True)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A text column of `frame`, empty where missing (or when there is no such column)."""
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype="object")
+    return frame[column].fillna("").astype(str)
 
 
 def breakdown_shares(analysis: Analysis, product: str, incident: pd.Series | None,
@@ -266,9 +278,7 @@ def _chance_text(chance: float, n_products: int) -> str:
     """``chance`` of an event for a person: "-" for one product, else a probability."""
     if n_products <= 1 or pd.isna(chance):
         return "-"
-    if chance < 1e-4:
-        return "< 0.01 %"
-    return f"{100 * chance:.2g} %"
+    return chance_text(chance)
 
 
 def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.DataFrame:

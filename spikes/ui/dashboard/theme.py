@@ -18,6 +18,8 @@ SEVERITY_COLORS = {"minor": "#f2b134", "major": "#f07b3f", "critical": "#d62728"
 REPORTS_COLOR = "#1f4e79"
 BASELINE_COLOR = "#7f7f7f"
 BAND_COLOR = "rgba(127, 127, 127, 0.18)"
+#: Known-event windows of the calendar (maintenance, releases) on the product chart.
+KNOWN_EVENT_COLOR = "#5b6f8a"
 FONT = dict(family="Inter, 'Source Sans Pro', Arial, sans-serif", size=13, color="#262730")
 #: Plotly's date tick formats by zoom level: time over date, date alone when zoomed out.
 TICK_FORMAT_STOPS = [
