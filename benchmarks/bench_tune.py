@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tune_cloud import CLOUD, cloud_halves  # noqa: E402
+from tune_cloud import CLOUD, cloud_halves, written  # noqa: E402
 
 from spikes.config import DetectionConfig  # noqa: E402
 from spikes.detect.pipeline import find_incidents, score_reports  # noqa: E402
@@ -167,7 +167,7 @@ def bench_case(name: str, seed: int, budget: int) -> dict | None:
     forced = later_half_f1(data, labels, result.best_config, mid, allowance)
     return _row(name, same, int((labels["onset"] < mid).sum()),
                 int((labels["onset"] >= mid).sum()), defaults, tuned, forced,
-                result.adopted, seconds, result.decision.reason)
+                result.adopted, seconds, result.decision.reason + written(result.config))
 
 
 def bench_speed(seed: int, budget: int) -> float:

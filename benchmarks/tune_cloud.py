@@ -34,6 +34,18 @@ from spikes.model import ReportData, product_weeks
 CLOUD = "Cloud Monitoring (17 real series, each split at its middle)"
 
 
+def written(config: DetectionConfig) -> str:
+    """The settings of `config` that differ from the defaults, as text (for the report)."""
+    default = DetectionConfig().to_dict()
+    changed = {k: v for k, v in config.to_dict().items() if default.get(k) != v}
+    if not changed and not config.overrides:
+        return ""
+    shown = ", ".join(f"{k} = {v!r}" for k, v in changed.items())
+    if config.overrides:
+        shown += f" (and overrides for {len(config.overrides)} products)"
+    return f"; written: {shown}"
+
+
 def _middle(index: pd.DatetimeIndex, bucket: pd.Timedelta) -> pd.Timestamp:
     """The first instant of a series' second half, on its grid."""
     start, end = index[0], index[-1] + bucket
@@ -127,7 +139,7 @@ def cloud_halves(budget: int) -> dict[str, Any] | None:
         else:
             tuned, forced = result.config, result.best_config
             adopted |= result.adopted
-            reasons.append(f"{what}: {result.decision.reason}")
+            reasons.append(f"{what}: {result.decision.reason}{written(result.config)}")
         seconds += time.perf_counter() - t0
         groups.append((stems, mids))
         configs["defaults"].append(DetectionConfig())
