@@ -60,6 +60,13 @@ class DetectionConfig:
         outages. Default 2.
     min_excess_reports : float
         An incident must carry at least this many reports above the baseline. Default 5.
+    min_duration : str
+        An outage worth an alert lasts at least this long: a live run raises an incident
+        only once its reports have stayed elevated this long since its onset (a stretch
+        that calms down sooner is dropped; the alert comes at least this long after the
+        onset), and a retrospective run drops incidents from onset to end shorter than
+        this. "Page me only for outages that last an hour" is ``min_duration = "1h"``.
+        Default "0min": an incident is raised as soon as its evidence suffices.
     merge_gap : str
         Incidents of one product separated by at most this gap (a recovery aftershock)
         are one incident. Default "1h".
@@ -96,6 +103,7 @@ class DetectionConfig:
     tail_threshold: float | None = None
     min_buckets: int = 2
     min_excess_reports: float = 5.0
+    min_duration: str = "0min"
     merge_gap: str = "1h"
     event_window: str = "15min"
     baseline_days: int = 14
@@ -117,7 +125,8 @@ class DetectionConfig:
         _check_positive(self, "min_excess_reports")
         _check_positive(self, "baseline_days", minimum=1)
         _check_positive(self, "weekly_min_days", minimum=1)
-        for name in ("merge_gap", "event_window", "baseline_smoothing", "onset_search"):
+        for name in ("min_duration", "merge_gap", "event_window", "baseline_smoothing",
+                     "onset_search"):
             try:
                 delta = pd.Timedelta(getattr(self, name))
             except (ValueError, TypeError) as exc:

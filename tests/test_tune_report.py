@@ -42,6 +42,8 @@ def test_pareto_front_keeps_non_dominated_feasible_trials() -> None:
 def test_reports_format(small_result) -> None:
     text = format_pareto(small_result)
     assert "Trade-off" in text and "\n*" in text
+    assert " last " in text.splitlines()[1]  # min_duration, beside min_buckets
+    assert " 0min " in text
     summary = format_summary(small_result)
     assert summary.splitlines()[0] == small_result.decision.reason
     assert "defaults validation" in summary and "tuned validation" in summary

@@ -135,6 +135,8 @@ def test_objective_f1_never_chooses_worse_than_base_on_all_blocks(small_result) 
     ({"folds": 0}, "folds"),
     ({"min_recall": 1.5}, "min_recall"),
     ({"max_false_alarms_per_week": -1.0}, "max_false_alarms_per_week"),
+    ({"early_allowance": "soon"}, "early_allowance: 'soon' is not a duration"),
+    ({"early_allowance": "-5min"}, "early_allowance: '-5min' must be a duration >= 0"),
 ])
 def test_bad_settings_raise(small_sim, kwargs, message) -> None:
     with pytest.raises(SpikesInputError, match=message):
@@ -216,3 +218,61 @@ def test_per_product_only_for_products_with_enough_labels(major_only) -> None:
     for product in r.groups:
         assert counts[product] >= PRODUCT_MIN_LABELS
     assert set(r.best_config.overrides) == set(r.groups)
+
+
+# --- matching and budget ------------------------------------------------------------------
+def test_early_allowance_reaches_the_matching(small_sim) -> None:
+    # Labels 5 minutes after each incident of the defaults: every incident is 5 minutes
+    # early, a match with the default 10-minute allowance, none with 0 (window labels).
+    from spikes.detect.pipeline import find_incidents, score_reports
+    from spikes.evaluation.evaluate import validate_labels
+    from spikes.evaluation.tune.split import forward_folds
+    from spikes.evaluation.tune.tallies import TrialSet
+
+    data = sim_data(small_sim)
+    scored = score_reports(data, DetectionConfig())
+    found = find_incidents(scored, DetectionConfig())
+    assert len(found) >= 5
+    later = validate_labels(pd.DataFrame({
+        "product": found["product"], "onset": found["onset"] + pd.Timedelta("5min"),
+        "end": found["onset"] + pd.Timedelta("35min")}))
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    lenient = TrialSet(scored, later, folds).tally(DetectionConfig())
+    strict = TrialSet(scored, later, folds, pd.Timedelta(0)).tally(DetectionConfig())
+    assert lenient.tp.sum() == len(found) and lenient.fp.sum() == 0
+    assert strict.tp.sum() == 0 and strict.fp.sum() == len(found)
+    r = tune(data, later, budget=2, seed=0, early_allowance="0min")
+    assert r.trials["all_tp"].iloc[0] == 0
+
+
+def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
+    """The search on all blocks runs first: a budget of just the trials it needs still
+    writes its settings (the folds, which search further from their own choices, are
+    the ones cut short)."""
+    from spikes.detect.pipeline import score_reports
+    from spikes.evaluation.evaluate import validate_labels
+    from spikes.evaluation.simulate import simulate
+    from spikes.evaluation.tune.decision import Goal
+    from spikes.evaluation.tune.search import _Search
+    from spikes.evaluation.tune.split import forward_folds
+    from spikes.evaluation.tune.tallies import TrialSet
+
+    sim = simulate(products=2, days=10, seed=5, outage_rate_per_week=12.0)
+    data, labels = sim_data(sim), validate_labels(sim.labels)
+    assert len(tuned_settings(len(labels))) >= 3  # a coordinate search beyond the grid
+    ts = TrialSet(score_reports(data, DetectionConfig()), labels,
+                  forward_folds(data.counts.index, data.bucket, 3))
+
+    class _Bar:
+        def update(self, _: int) -> None:
+            pass
+
+    alone = _Search(ts, DetectionConfig(), Goal("f1"), 10_000, _Bar(), None)
+    alone.run(alone.base_params, "base")
+    written = alone.config(alone.choose(range(4), tuned_settings(len(labels)),
+                                        per_product=False))
+    needed = len(alone.params)
+    tight = tune(data, labels, budget=needed, seed=0)
+    assert len(tight.trials) == needed
+    assert any("budget" in note for note in tight.notes)
+    assert tight.best_config == written

@@ -12,8 +12,10 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    :func:`spikes.detect.detectors.onset.locate_onset` in the window before the alarm;
 4. the stretch from the onset is **raised** at the first bucket ``u`` at which it passes the
    tests of an incident on ``[onset, u]`` (size, ratio against the local level before the
-   onset, a sustained core; see :mod:`spikes.detect.incidents`): ``alerted_at`` is the end
-   of bucket ``u``. A stretch whose buckets stop being elevated before that is dropped;
+   onset, a sustained core; see :mod:`spikes.detect.incidents`) and has lasted
+   ``min_duration`` (``[onset, u]`` spans at least that long; by default no wait):
+   ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being elevated
+   before that is dropped;
 5. a raised incident goes on while its buckets stay **elevated** (at least ``min_ratio``
    times the local baseline, or improbably high, p <= 1 %), aftershocks within
    ``merge_gap`` included; its end is the last elevated bucket.
@@ -38,6 +40,7 @@ from spikes.detect.incidents import (
     _large_enough,
     _Stretch,
     _sustained,
+    min_duration_buckets,
 )
 from spikes.detect.noise import upper_tail_surprise
 
@@ -338,6 +341,7 @@ class LiveWalk:
         gap = int(pd.Timedelta(config.merge_gap) / bucket)
         reach = int(pd.Timedelta(hours=3) / bucket)
         patience = max(1, int(PENDING_QUIET / bucket))
+        lasting = min_duration_buckets(config, bucket)
         state = WalkState(state.pos, state.reset, dict(state.troughs), list(state.previous))
         checkpoint: WalkState | None = None
         alarm_of = [self._finder(name, state) for name in detectors]
@@ -387,8 +391,9 @@ class LiveWalk:
                                 if not _passes(stretch, y, mu, level, disp, config):
                                     u += 1
                                     continue
-                        raised = u
-                        break
+                        if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long
+                            raised = u
+                            break
                 else:
                     quiet += 1
                     if quiet > patience:  # a stretch that dies before it is proven is none

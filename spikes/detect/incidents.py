@@ -13,7 +13,9 @@ For one product:
    a stretch must still run ``min_ratio`` above the baseline, improbably so under the
    noise model; a one-bucket blip (with a noisy neighbour) is not an outage;
 5. stretches that follow an incident's sustained stretch within ``merge_gap`` belong to
-   it (a recovery aftershock, even a one-bucket one); a blip before an outage does not.
+   it (a recovery aftershock, even a one-bucket one); a blip before an outage does not;
+6. an incident shorter than ``min_duration`` from onset to end is dropped (by default
+   none is).
 """
 
 from __future__ import annotations
@@ -147,8 +149,34 @@ def incident_rows(
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
     merged = _with_aftershocks(stretches, max_gap=gap)
+    lasting = min_duration_buckets(config, bucket) if bucket > pd.Timedelta(0) else 0
+    merged = [s for s in merged if s.end - s.onset + 1 >= lasting]
     last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
+
+
+def min_duration_buckets(config: DetectionConfig, bucket: pd.Timedelta) -> int:
+    """Buckets an incident must span from its onset to last ``config.min_duration``
+    (rounded up; 0 when it is 0, and then every incident lasts long enough).
+
+    Parameters
+    ----------
+    config : DetectionConfig
+    bucket : pd.Timedelta
+        Bucket size.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> min_duration_buckets(DetectionConfig(min_duration="1h"), pd.Timedelta("5min"))
+    12
+    >>> min_duration_buckets(DetectionConfig(min_duration="1h"), pd.Timedelta("25min"))
+    3
+    """
+    return int(np.ceil(pd.Timedelta(config.min_duration) / pd.Timedelta(bucket)))
 
 
 def _merge(stretches: list[_Stretch], max_gap: int,

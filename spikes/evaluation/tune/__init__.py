@@ -18,7 +18,9 @@ and is validated the way it will be used: tuned on the past, applied to what com
    than the two threshold settings. Each trial's objective is shrunk toward the base
    settings (:data:`SHRINK` per grid span moved), and the base is kept unless the best
    trial beats it by one label's worth. Per-product thresholds (``per_product=True``)
-   only for products with :data:`PRODUCT_MIN_LABELS` (20) labels of their own.
+   only for products with :data:`PRODUCT_MIN_LABELS` (20) labels of their own. The search
+   on all blocks runs first, so that a budget used up never cuts short the one whose
+   settings are written.
 3. **Adopt rule** (:mod:`~spikes.evaluation.tune.decision`): the procedure runs on each
    fold's training blocks; its choices are scored on their validation blocks against the
    base settings on the same blocks, paired per unit, with a bootstrap (2,000 resamples)
@@ -27,7 +29,9 @@ and is validated the way it will be used: tuned on the past, applied to what com
    least one label's worth (``1 / validation labels``; one false alarm for
    ``fa_at_recall``). Otherwise the base settings are kept and the one-line reason gives
    the numbers; ``force=True`` adopts anyway.
-4. **Objectives**: ``f1`` (also ``f2``, ``f0.5``); ``recall_at_fa`` (at most
+4. **Matching** is EVALUATION.md's; ``early_allowance=0`` for labels that are windows
+   (NAB).
+5. **Objectives**: ``f1`` (also ``f2``, ``f0.5``); ``recall_at_fa`` (at most
    ``max_false_alarms_per_week``, then the best recall); ``fa_at_recall`` (recall at
    least ``min_recall``, then the fewest false alarms).
 

@@ -8,6 +8,7 @@ TOML result). Both return :class:`SliceScores`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -69,12 +70,18 @@ class ScoreCache:
     ----------
     scored : Scored
         The reports scored with one configuration.
+    early_allowance : pd.Timedelta, optional
+        How long before a label's onset an incident onset still matches it (see
+        :func:`spikes.evaluation.evaluate.evaluate`; its 10 minutes when None, 0 for
+        labels that are windows, as NAB's).
     """
 
-    def __init__(self, scored: Scored) -> None:
+    def __init__(self, scored: Scored, early_allowance: pd.Timedelta | None = None) -> None:
         from spikes.detect.pipeline import find_incidents, score_reports
         from spikes.evaluation.evaluate import evaluate
 
+        evaluate = (evaluate if early_allowance is None
+                    else functools.partial(evaluate, early_allowance=early_allowance))
         self._evaluate, self._find, self._score = evaluate, find_incidents, score_reports
         self.data = scored.data
         self._scored = {score_signature(scored.config): scored}

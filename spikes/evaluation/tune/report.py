@@ -105,7 +105,7 @@ def format_pareto(result: TuningResult, max_rows: int = 25) -> str:
         picks |= set(np.flatnonzero(front["chosen"].to_numpy()))
         front = front.iloc[sorted(picks)]
     head = (f"  {'trial':>5} {'fa/wk':>6} {'ratio':>5} {'bkts':>4} {'excess':>6} "
-            f"{'gap':>6} {'cusum':>5} | {'P':>5} {'R':>5} {'F1':>5} {'alert':>5} "
+            f"{'last':>6} {'gap':>6} {'cusum':>5} | {'P':>5} {'R':>5} {'F1':>5} {'alert':>5} "
             f"{'FA/pw':>6} | {'vP':>5} {'vR':>5} {'vF1':>5} {'vFA/pw':>6}")
     lines = ["Trade-off (Pareto front; figures on all blocks | on the validation blocks; "
              "* = chosen)", head]
@@ -113,7 +113,7 @@ def format_pareto(result: TuningResult, max_rows: int = 25) -> str:
         lines.append(
             f"{'*' if r['chosen'] else ' '} {r['trial']:>5} {r['false_alarms_per_week']:>6.3g} "
             f"{r['min_ratio']:>5.3g} {r['min_buckets']:>4} {r['min_excess_reports']:>6.1f} "
-            f"{r['merge_gap']:>6} {r['cusum_ratio']:>5.3g} | "
+            f"{r['min_duration']:>6} {r['merge_gap']:>6} {r['cusum_ratio']:>5.3g} | "
             f"{_f(r['all_precision'], 2):>5} {_f(r['all_recall'], 2):>5} "
             f"{_f(r['all_f1'], 2):>5} {_f(r['all_alert_delay_median_min'], 0):>5} "
             f"{_f(r['all_false_alarms_per_product_week'], 3):>6} | "

@@ -222,6 +222,20 @@ def _check(objective: str, limit: float | None, min_recall: float | None, budget
         raise SpikesInputError(f"budget: {budget!r} must be a whole number of trials >= 1")
 
 
+def _allowance(value: pd.Timedelta | str | None) -> pd.Timedelta | None:
+    """`value` as a duration >= 0 (None stays None: the scorer's default)."""
+    if value is None:
+        return None
+    try:
+        delta = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise SpikesInputError(f"early_allowance: {value!r} is not a duration "
+                               "(expected e.g. '0min', '10min')") from None
+    if pd.isna(delta) or delta < pd.Timedelta(0):
+        raise SpikesInputError(f"early_allowance: {value!r} must be a duration >= 0")
+    return delta
+
+
 def tune(
     data: ReportData | Scored,
     labels: pd.DataFrame,
@@ -235,6 +249,7 @@ def tune(
     folds: int = DEFAULT_FOLDS,
     per_product: bool = False,
     force: bool = False,
+    early_allowance: pd.Timedelta | str | None = None,
     progress: bool = False,
     callback: Callable[[int, int], None] | None = None,
 ) -> TuningResult:
@@ -286,6 +301,9 @@ def tune(
         :data:`PRODUCT_MIN_LABELS` labels of their own.
     force : bool
         Adopt the tuned settings even when the rule keeps the base.
+    early_allowance : pd.Timedelta or str, optional
+        How long before a label's onset an incident onset still matches it (EVALUATION.md:
+        10 minutes, the default; 0 for labels that are windows, such as NAB's).
     progress : bool
         Show a progress bar (tqdm; only on a terminal).
     callback : callable, optional
@@ -316,6 +334,7 @@ def tune(
 
     started = time.perf_counter()
     _check(objective, max_false_alarms_per_week, min_recall, budget, folds)
+    allowance = _allowance(early_allowance)
     goal = Goal(objective, max_false_alarms_per_week, min_recall)
     if isinstance(data, Scored):
         scored, base = data, base or data.config
@@ -330,7 +349,7 @@ def tune(
     notes = label_notes(labels, source, the_folds)
     if scored is None:
         scored = score_reports(source, base)
-    ts = TrialSet(scored, labels, the_folds)
+    ts = TrialSet(scored, labels, the_folds, allowance)
     if ts.labels.empty:
         raise SpikesInputError("tune: no labelled outage starts in the data span "
                                f"({the_folds.describe()})")
@@ -340,17 +359,20 @@ def tune(
     search.run(search.base_params, "base")
     k = the_folds.n_folds
     # The folds validate the very search run on all blocks: the same settings are tuned.
+    # The search on all blocks runs first, so that the budget never cuts short the one
+    # whose settings are written (the folds reuse its trials; a fold cut short by the
+    # budget validates a weaker search, which errs toward keeping the base).
     names = tuned_settings(int(ts.n_labels.sum()))
     interrupted = False
     try:
-        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
         final = search.choose(range(k + 1), names, per_product)
+        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
     except KeyboardInterrupt:
         interrupted, search.stopped = True, True
         notes += (f"interrupted after {len(search.params)} trials: the procedure was "
                   "completed with the trials run so far",)
-        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
         final = search.choose(range(k + 1), names, per_product)
+        choices = [search.choose(range(f + 1), names, per_product) for f in range(k)]
     finally:
         bar.close()
     if len(search.params) >= budget:

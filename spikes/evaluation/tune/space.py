@@ -96,20 +96,29 @@ FA_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 """Values of ``false_alarms_per_week`` on the threshold grid."""
 RATIO_GRID = (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
 """Values of ``min_ratio`` on the threshold grid."""
+DURATION_GRID = (0.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0)
+"""Values of ``min_duration`` (minutes) on its grid: from no wait to two hours."""
+DURATIONS = ("min_duration", "merge_gap")
+"""The searched settings that are durations (numbers of minutes in the grids, written as
+``"60min"``)."""
 
 SEARCH_SPACE: tuple[Param, ...] = (
     Param("false_alarms_per_week", 0.01, 2.0, "grid", FA_GRID),
     Param("min_ratio", 1.5, 10.0, "grid", RATIO_GRID),
     Param("min_excess_reports", 0.0, 40.0, "grid", (0.0, 2.0, 5.0, 10.0, 20.0, 40.0)),
     Param("min_buckets", 1, 12, "grid", (1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 12.0)),
+    Param("min_duration", 0, 120, "grid", DURATION_GRID),
     Param("cusum_ratio", 1.5, 8.0, "grid", CUSUM_GRID),
     Param("merge_gap", 15, 180, "grid", (15.0, 30.0, 60.0, 120.0, 180.0)),
 )
 """The searched settings, in the order they are taken into a search as labels allow (see
 :data:`MIN_LABELS_PER_SETTING`): first the two threshold-like settings, which only move
 thresholds on cached scores, then the others. Every setting is searched on its grid
-(``merge_gap`` in minutes). ``event_window`` is not searched: the scoring rules do not see
-events. ``cusum_ratio`` is the only score setting (each value costs one re-scoring)."""
+(``min_duration`` and ``merge_gap`` in minutes). ``min_duration`` expresses labels that
+count only lasting outages ("only outages over an hour"), which no threshold of the
+evidence can (it follows its kin ``min_buckets``). ``event_window`` is not searched: the
+scoring rules do not see events. ``cusum_ratio`` is the only score setting (each value
+costs one re-scoring)."""
 THRESHOLD_SETTINGS = ("false_alarms_per_week", "min_ratio")
 """The settings always tuned (a grid of every pair is searched)."""
 MIN_LABELS_PER_SETTING = 10
@@ -204,20 +213,21 @@ def params_of(row: pd.Series) -> dict[str, Any]:
 
 def typed(name: str, value: Any) -> Any:
     """A value of one searched setting as :class:`~spikes.config.DetectionConfig` takes it
-    (``merge_gap`` as ``"60min"``, ``min_buckets`` as an int, the rest as floats).
+    (the durations of :data:`DURATIONS` as ``"60min"``, ``min_buckets`` as an int, the
+    rest as floats).
 
     Parameters
     ----------
     name : str
         A setting of :data:`SEARCH_SPACE`.
     value : object
-        A number (minutes for ``merge_gap``) or, for ``merge_gap``, a duration.
+        A number (minutes for a duration) or, for a duration, its text (``"1h"``).
 
     Returns
     -------
     object
     """
-    if name == "merge_gap":
+    if name in DURATIONS:
         return value if isinstance(value, str) else f"{int(round(_number(value)))}min"
     if name == "min_buckets":
         return int(round(float(value)))

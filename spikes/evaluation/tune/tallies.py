@@ -60,6 +60,9 @@ class TrialSet(ScoreCache):
         Validated true outages.
     folds : Folds
         The blocks.
+    early_allowance : pd.Timedelta, optional
+        How early an incident onset may be and still match a label (see
+        :class:`~spikes.evaluation.tune.evaluator.ScoreCache`).
 
     Attributes
     ----------
@@ -71,8 +74,9 @@ class TrialSet(ScoreCache):
         The labels inside the span of a product of the data (with a ``unit`` column).
     """
 
-    def __init__(self, scored: Scored, labels: pd.DataFrame, folds: Folds) -> None:
-        super().__init__(scored)
+    def __init__(self, scored: Scored, labels: pd.DataFrame, folds: Folds,
+                 early_allowance: pd.Timedelta | None = None) -> None:
+        super().__init__(scored, early_allowance)
         self.folds = folds
         self._incidents: dict[tuple, pd.DataFrame] = {}
         products = [str(p) for p in self.data.counts.columns]
