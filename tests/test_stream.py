@@ -88,6 +88,14 @@ def test_a_per_product_override():
     _check_stream(counts, [500, 800, len(counts)], [1, 4], config=config)
 
 
+def test_a_minimum_duration_waits_as_the_batch_does():
+    # min_duration: an incident is raised only once it has lasted an hour; pending
+    # stretches span many steps before they are raised or dropped.
+    counts = simulate(products=5, days=4, bucket="5min", seed=13).counts()
+    config = DetectionConfig(min_duration="60min")
+    assert _check_stream(counts, [420, 800, 1000, len(counts)], [1, 7], config=config) > 0
+
+
 def test_weekly_pools_after_two_weeks():
     # 16 days of 30-minute buckets: from day 14 the baseline pools weekdays and weekends
     # apart, and the thresholds have been recalibrated at every midnight.
