@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
+from spikes.detect.baseline import Baseline
 from spikes.detect.causal import (
     PENDING_QUIET,
     LiveWalk,
@@ -58,6 +59,7 @@ from spikes.detect.reasons import incident_reason
 from spikes.detect.ring import Ring
 from spikes.detect.stream_baseline import BaselineStep
 from spikes.errors import SpikesInputError
+from spikes.model import ReportData
 
 TAIL = CountTailDetector.name
 
@@ -128,6 +130,10 @@ class StreamDetector:
         self._version = 0  # bumped whenever incident records change
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
+        #: Absolute row the window must keep, whatever the walk needs (a caller that
+        #: reads older incidents' buckets through :meth:`window`, as the live
+        #: service's notifier does, sets it); None: only what the walk needs.
+        self.retain_from: int | None = None
 
     # -- input ------------------------------------------------------------------------
 
@@ -461,20 +467,60 @@ class StreamDetector:
     def _reason(self, j: int, record: dict[str, object]) -> str:
         """The ``why`` of an incident of product `j` (:func:`incident_reason`), from the
         window held (which covers every incident not yet final)."""
-        ring = self._ring
-        assert ring is not None and self.first is not None
+        assert self.first is not None
         onset = pd.Timestamp(record["onset"])
         end = pd.Timestamp(record["end"])
-        lo = int((onset - self.first) / self.bucket) - ring.origin
-        hi = int((end - self.first) / self.bucket) - ring.origin + 1
-        index = pd.date_range(onset, periods=hi - lo, freq=self.bucket)
-        label = self.labels[j]
-        counts = pd.DataFrame({label: ring["y"][lo:hi, j]}, index=index)
-        expected = pd.DataFrame({label: ring["mu"][lo:hi, j]}, index=index)
-        # incident_reason reads the counts, the bucket and the expected values only.
-        data = SimpleNamespace(counts=counts, bucket=self.bucket)
-        return incident_reason(data, SimpleNamespace(expected=expected),  # type: ignore[arg-type]
-                               record)
+        lo = int((onset - self.first) / self.bucket)
+        hi = int((end - self.first) / self.bucket) + 1
+        data, baseline = self.window(lo, hi, [j])
+        return incident_reason(data, baseline, record)
+
+    def window(self, start: int | None = None, stop: int | None = None,
+               columns: list[int] | None = None) -> tuple[ReportData, Baseline]:
+        """Counts and causal baseline of rows ``start .. stop`` of the window held.
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Absolute rows (bucket numbers from the first bucket); the whole window held
+            by default. Rows no longer held are an error.
+        columns : list of int, optional
+            Products, by position (all by default).
+
+        Returns
+        -------
+        data : ReportData
+            The counts (NaN = missing), kind ``counts``.
+        baseline : Baseline
+            The expected counts, with the dispersion and variance inflation in force at
+            each bucket (``dispersion_path``, ``inflation_path``), ``causal``, and
+            ``learning`` where the baseline had no history yet.
+        """
+        ring = self._ring
+        assert ring is not None and self.first is not None
+        start = ring.origin if start is None else start
+        stop = ring.stop if stop is None else stop
+        if start < ring.origin or stop > ring.stop:
+            raise ValueError(f"rows {start}..{stop} are not held (window "
+                             f"{ring.origin}..{ring.stop})")
+        cols = list(range(len(self.products))) if columns is None else columns
+        index = pd.date_range(self.first + start * self.bucket, periods=stop - start,
+                              freq=self.bucket, name="timestamp")
+        labels = pd.Index([self.labels[j] for j in cols], dtype=object)
+
+        def frame(name: str) -> pd.DataFrame:
+            values = ring[name][start - ring.origin : stop - ring.origin][:, cols]
+            return pd.DataFrame(values, index=index, columns=labels)
+
+        counts, expected = frame("y"), frame("mu")
+        alpha, inflation = frame("alpha"), frame("inflation")
+        last = (alpha.iloc[-1] if len(alpha) else pd.Series(0.0, index=labels))
+        baseline = Baseline(
+            expected=expected, dispersion=last, normal=counts.notna(), method="weekly",
+            inflation=inflation.iloc[-1] if len(inflation) else None,
+            dispersion_path=alpha, inflation_path=inflation, causal=True,
+            learning=expected.isna())
+        return ReportData(counts=counts, bucket=self.bucket, kind="counts"), baseline
 
     def _forget(self) -> None:
         """Drop the rows of the window no walk can read any more: a day, the onset
@@ -498,7 +544,10 @@ class StreamDetector:
                                              state.troughs.values()))
             for _, end in self.products[j].open:
                 oldest = min(oldest, end)
-        ring.forget(oldest - lookback)
+        before = oldest - lookback
+        if self.retain_from is not None:
+            before = min(before, self.retain_from)
+        ring.forget(before)
 
     def _overridden(self) -> list[_Product]:
         """Products with settings of their own (their look-back may be longer)."""

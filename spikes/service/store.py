@@ -354,13 +354,17 @@ class Store:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM reports").fetchall()[0][0])
 
-    def closed_reports(self, breakdown: bool = False) -> pd.DataFrame:
+    def closed_reports(self, breakdown: bool = False,
+                       since: pd.Timestamp | None = None) -> pd.DataFrame:
         """The on-time reports of closed buckets, for detection.
 
         Parameters
         ----------
         breakdown : bool
             Also return ``region`` and ``category``.
+        since : pd.Timestamp, optional
+            Only the reports at or after this time (the buckets not yet given to the
+            streaming detector: :class:`spikes.service.live.LiveDetector`).
 
         Returns
         -------
@@ -373,8 +377,12 @@ class Store:
             closed = self._meta_or_none("closed_end")
             if closed is None:
                 return _empty_reports(breakdown)
-            return self._reports("WHERE NOT late AND timestamp < ?",
-                                 [closed.tz_localize(None)], breakdown)
+            if since is None:
+                return self._reports("WHERE NOT late AND timestamp < ?",
+                                     [closed.tz_localize(None)], breakdown)
+            start = pd.Timestamp(since).tz_convert("UTC").tz_localize(None)
+            return self._reports("WHERE NOT late AND timestamp >= ? AND timestamp < ?",
+                                 [start, closed.tz_localize(None)], breakdown)
 
     def all_reports(self, breakdown: bool = True) -> pd.DataFrame:
         """Every stored report, late ones included (``spikes analyze --store``).
