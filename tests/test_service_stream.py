@@ -89,3 +89,53 @@ def test_report_events_product_appearing_later_rebuilds_the_stream(tmp_path, rep
     # The first detection builds the stream; the product appearing on day 2 has zeros
     # from the grid's start in the batch grid: the stream is rebuilt once for it.
     assert rebuilds == 2
+
+
+def test_notifications_from_the_stream_window_equal_the_library_messages(tmp_path, reports):
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+    from spikes.alerts.routing import Route
+    from spikes.alerts.timeline import analysis_messages
+
+    class Recording(Notifier):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.seen: dict[str, dict] = {}
+            self.calls = 0
+
+        def enqueue(self, messages):
+            self.calls += 1
+            for message in messages:
+                assert self.seen.setdefault(message["message_id"], message) == message
+            return super().enqueue(messages)
+
+    store = Store(tmp_path / "n.duckdb")
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        notifier = Recording(outbox, [Route(url="http://127.0.0.1:9/hook", name="hook")])
+        live = LiveDetector(store, bucket=BUCKET, clock="data", notifier=notifier)
+        stamps = pd.to_datetime(reports["timestamp"], utc=True)
+        cuts = pd.date_range(stamps.min().floor("h"), stamps.max() + pd.Timedelta(hours=1),
+                             freq="1h")
+        restart = cuts[len(cuts) // 2]
+        windows = 0
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            part = reports[((stamps >= lo) & (stamps < hi)).to_numpy()]
+            if lo == restart:  # a restart: the stream is rebuilt from the store
+                live = LiveDetector(store, bucket=BUCKET, clock="data", notifier=notifier)
+            if not part.empty:
+                live.ingest(_batch(part), f"b{lo.isoformat()}", kind="counts")
+                live.detect()
+                if live.stream is not None and live.stream.retain_from is not None:
+                    windows += 1
+        expected = analysis_messages(analyze(store_data(store.closed_reports(), BUCKET,
+                                                        store.path)))
+        assert len(expected) >= 6 and {m["state"] for m in expected} >= {"open", "resolved"}
+        assert {m["message_id"]: m for m in expected} == notifier.seen
+        assert notifier.calls > 30 and windows > 10  # most from the stream's window
+        # The window held is bounded: a few days of buckets at most (3 days replayed).
+        assert live.stream.window()[0].counts.shape[0] < 3 * 288
+        assert set(outbox.messages()["message_id"]) == set(notifier.seen)
+    finally:
+        outbox.close()
+        store.close()
