@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
 from spikes.alerts.timeline import active_chains
@@ -350,9 +351,11 @@ class LiveDetector:
                               name=data.counts.index.name)
         labels = list(stream.labels) + [p for p in data.counts.columns
                                         if str(p) not in stream.position]
-        frame = data.counts.reindex(index=index, columns=labels)
-        evented = [c for c in labels if str(c) not in counted]
-        frame[evented] = frame[evented].fillna(0.0)
+        values = data.counts.reindex(index=index, columns=labels).to_numpy(dtype=float,
+                                                                           copy=True)
+        evented = np.array([str(c) not in counted for c in labels])
+        values[:, evented] = np.nan_to_num(values[:, evented], nan=0.0)
+        frame = pd.DataFrame(values, index=index, columns=labels)
         for product in set(products):
             self._kinds.setdefault(product, "counts" if product in counted else "events")
         stream.step(frame)
