@@ -397,9 +397,13 @@ class LiveDetector:
             analysis = dataclasses.replace(analysis, incidents=incidents)
             self.notifier.observe(analysis, until)
             return
-        try:
-            data, baseline = self.stream.window()
-        except ValueError:  # not held (should not happen): the exact, slow way
+        data, baseline = self.stream.window()
+        keep = active_chains(incidents, self.bucket, self.config.merge_gap,
+                             self.config.event_window, self._notified)
+        if keep.any() and (pd.to_datetime(incidents.loc[keep, "onset"]).min()
+                           < data.counts.index[0]):
+            # A step of many buckets forgot an event that still has a message (raised
+            # and over within the step): the exact, O(history) way, this time.
             self._notified = None
             self._notify(incidents, events, until, None)
             return
