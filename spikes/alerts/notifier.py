@@ -85,7 +85,8 @@ class Notifier:
             self._wake.set()
         return added
 
-    def observe(self, analysis: Analysis, until: pd.Timestamp | None = None) -> int:
+    def observe(self, analysis: Analysis, until: pd.Timestamp | None = None,
+                since: pd.Timestamp | None = None) -> int:
         """Enqueue the messages of a live analysis (see :meth:`enqueue`).
 
         Parameters
@@ -94,6 +95,11 @@ class Notifier:
             The latest live detection.
         until : pd.Timestamp, optional
             End of the data it saw (the end of its last bucket by default).
+        since : pd.Timestamp, optional
+            Only the events with a message after this time (the messages up to it are
+            enqueued already): :func:`spikes.alerts.timeline.event_messages`. The
+            analysis' data and baseline then need to cover only those events' incidents
+            (the live service passes the streaming detector's window).
 
         Returns
         -------
@@ -101,7 +107,7 @@ class Notifier:
         """
         if not self.routes or analysis.config.mode != "causal":
             return 0
-        return self.enqueue(analysis_messages(analysis, until))
+        return self.enqueue(analysis_messages(analysis, until, since))
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self) -> list[Attempt]:

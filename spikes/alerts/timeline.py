@@ -44,7 +44,8 @@ if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
     from spikes.model import ReportData
 
-__all__ = ["MESSAGE_FIELDS", "STATES", "analysis_messages", "event_messages", "resolved_at"]
+__all__ = ["MESSAGE_FIELDS", "STATES", "active_chains", "analysis_messages", "event_messages",
+           "resolved_at"]
 
 #: States of an event's messages.
 STATES = ("open", "escalated", "resolved")
@@ -107,8 +108,8 @@ def resolved_at(end: pd.Timestamp, bucket: pd.Timedelta,
     return pd.Timestamp(end) + (gap + 2) * pd.Timedelta(bucket)
 
 
-def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None
-                      ) -> list[dict[str, Any]]:
+def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
+                      since: pd.Timestamp | None = None) -> list[dict[str, Any]]:
     """:func:`event_messages` of a live :class:`~spikes.detect.pipeline.Analysis`.
 
     Parameters
@@ -117,6 +118,8 @@ def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None
         A live (causal) analysis.
     until : pd.Timestamp, optional
         End of the data the detector has seen (the end of its last bucket by default).
+    since : pd.Timestamp, optional
+        Only the events with a message after this time (see :func:`event_messages`).
 
     Returns
     -------
@@ -128,12 +131,13 @@ def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None
         until = index[-1] + data.bucket if len(index) else pd.Timestamp(0, tz="UTC")
     return event_messages(analysis.incidents, data, analysis.baseline,
                           merge_gap=config.merge_gap, event_window=config.event_window,
-                          until=until)
+                          until=until, since=since)
 
 
 def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline, *,
                    merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
-                   until: pd.Timestamp) -> list[dict[str, Any]]:
+                   until: pd.Timestamp, since: pd.Timestamp | None = None
+                   ) -> list[dict[str, Any]]:
     """Every event's messages up to `until`, in time order.
 
     Parameters
@@ -148,14 +152,22 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         The detection's settings of those names.
     until : pd.Timestamp
         End of the data the detector has seen: no message is later.
+    since : pd.Timestamp, optional
+        Only the events that have a message after this time (a live service that has
+        already enqueued the earlier ones): all the messages of those events, from
+        their first, and none of the others. The events are grouped, and numbered, over
+        all the incidents given, but `data` and `baseline` are read only for the
+        incidents of single-linkage chains (onsets within `event_window` of the next)
+        that hold such an event: they need to cover those only, from their onsets.
 
     Returns
     -------
     list of dict
         One body per message, keys :data:`MESSAGE_FIELDS`, times as ISO-8601 text,
-        sorted by ``at`` then event. ``products`` lists the event's products in onset
-        order, each with ``product``, ``onset``, ``alerted_at``, ``severity`` (of its
-        peak so far), ``end`` (once over), ``why`` and ``known_event``.
+        sorted by ``at`` then event (of all events when `since` is None).
+        ``products`` lists the event's products in onset order, each with
+        ``product``, ``onset``, ``alerted_at``, ``severity`` (of its peak so far),
+        ``end`` (once over), ``why`` and ``known_event``.
 
     Raises
     ------
@@ -173,10 +185,18 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         return []
     if "known_event" not in table:
         table = table.assign(known_event="")
-    paths = [_severity_path(row, data, baseline, merge_gap, until)
-             for row in table.to_dict("records")]
-    times = set(pd.to_datetime(table["alerted_at"]))
+    active = (np.ones(len(table), dtype=bool) if since is None else
+              active_chains(table, data.bucket, merge_gap, event_window,
+                            pd.Timestamp(since)))
+    if not active.any():
+        return []
+    paths: list[_Path] = [_severity_path(row, data, baseline, merge_gap, until) if on
+                          else _Path(np.empty(0, dtype=np.int64), [], None)
+                          for row, on in zip(table.to_dict("records"), active, strict=True)]
+    times = set(pd.to_datetime(table.loc[active, "alerted_at"]))
     for path in paths:
+        if not len(path.severity):
+            continue
         changes = np.flatnonzero([a != b for a, b in zip(path.severity[:-1],
                                                          path.severity[1:], strict=True)])
         times.update(pd.Timestamp(int(path.times[k + 1]), tz="UTC") for k in changes)
@@ -197,10 +217,49 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
             groups = {str(e): rows.tolist()
                       for e, rows in grouped.groupby("event_id", sort=True)["row"]}
         for event_id, rows in groups.items():
+            if not active[rows[0]]:  # a chain is active as a whole
+                continue
             message = _change(t, event_id, rows, records, paths, told, data, baseline)
             if message is not None:
                 messages.append(message)
     return messages
+
+
+def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
+                  merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
+                  since: pd.Timestamp) -> np.ndarray:
+    """Which incidents may have a message after `since`, with their whole chain.
+
+    A chain is a run of incidents whose onsets are within `event_window` of the next
+    (the events' single linkage, before a repeated product splits it): events never
+    straddle two chains, so a chain's messages depend on its incidents only.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Live incidents (``onset``, ``end``, ``alerted_at``).
+    bucket : pd.Timedelta
+        Bucket size.
+    merge_gap, event_window : str or pd.Timedelta
+        The detection's settings of those names.
+    since : pd.Timestamp
+        Time after which messages are wanted.
+
+    Returns
+    -------
+    np.ndarray of bool
+        Per incident: its chain holds an incident raised after `since` or not over by
+        it (:func:`resolved_at`; severity changes happen before that).
+    """
+    onset = pd.to_datetime(table["onset"])
+    order = np.argsort(onset.to_numpy(), kind="stable")
+    gaps = onset.iloc[order].diff() > pd.Timedelta(event_window)
+    chain = np.empty(len(table), dtype=np.int64)
+    chain[order] = np.cumsum(gaps.to_numpy())
+    gap = int(pd.Timedelta(merge_gap) / pd.Timedelta(bucket))
+    over = pd.to_datetime(table["end"]) + (gap + 2) * pd.Timedelta(bucket)
+    late = ((pd.to_datetime(table["alerted_at"]) > since) | (over > since)).to_numpy()
+    return np.isin(chain, chain[late])
 
 
 def _severity_path(row: dict[str, Any], data: ReportData, baseline: Baseline,

@@ -130,6 +130,10 @@ class StreamDetector:
         self._version = 0  # bumped whenever incident records change
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
+        #: Absolute row the window must keep, whatever the walk needs (a caller that
+        #: reads older incidents' buckets through :meth:`window`, as the live
+        #: service's notifier does, sets it); None: only what the walk needs.
+        self.retain_from: int | None = None
 
     # -- input ------------------------------------------------------------------------
 
@@ -464,27 +468,62 @@ class StreamDetector:
         """The ``why`` of an incident of product `j` (its own part, as the batch's workers
         give it: :func:`~spikes.detect.reasons.add_reasons`), from the
         window held (which covers every incident not yet final)."""
-        ring = self._ring
-        assert ring is not None and self.first is not None
+        assert self.first is not None
         onset = pd.Timestamp(record["onset"])
         end = pd.Timestamp(record["end"])
-        lo = int((onset - self.first) / self.bucket) - ring.origin
-        hi = int((end - self.first) / self.bucket) - ring.origin + 1
-        index = pd.date_range(onset, periods=hi - lo, freq=self.bucket)
-        label = self.labels[j]
-        frame = {"index": index, "columns": [label]}
-        counts = pd.DataFrame(ring["y"][lo:hi, j : j + 1], **frame)
-        alpha = pd.DataFrame(ring["alpha"][lo:hi, j : j + 1], **frame)
-        baseline = Baseline(
-            expected=pd.DataFrame(ring["mu"][lo:hi, j : j + 1], **frame),
-            dispersion=alpha.iloc[-1], normal=counts.notna(), method="daily",
-            dispersion_path=alpha,
-            inflation_path=pd.DataFrame(ring["inflation"][lo:hi, j : j + 1], **frame),
-            causal=True)
+        lo = int((onset - self.first) / self.bucket)
+        hi = int((end - self.first) / self.bucket) + 1
+        data, baseline = self.window(lo, hi, [j])
         row = pd.DataFrame([record]).astype({"onset": "datetime64[us, UTC]",
                                              "end": "datetime64[us, UTC]"})
-        data = ReportData(counts=counts, bucket=self.bucket)
         return str(add_reasons(row, data, baseline)["why"].iloc[0])
+
+    def window(self, start: int | None = None, stop: int | None = None,
+               columns: list[int] | None = None) -> tuple[ReportData, Baseline]:
+        """Counts and causal baseline of rows ``start .. stop`` of the window held.
+
+        Parameters
+        ----------
+        start, stop : int, optional
+            Absolute rows (bucket numbers from the first bucket); the whole window held
+            by default. Rows no longer held are an error.
+        columns : list of int, optional
+            Products, by position (all by default).
+
+        Returns
+        -------
+        data : ReportData
+            The counts (NaN = missing), kind ``counts``.
+        baseline : Baseline
+            The expected counts, with the dispersion and variance inflation in force at
+            each bucket (``dispersion_path``, ``inflation_path``), ``causal``, and
+            ``learning`` where the baseline had no history yet.
+        """
+        ring = self._ring
+        assert ring is not None and self.first is not None
+        start = ring.origin if start is None else start
+        stop = ring.stop if stop is None else stop
+        if start < ring.origin or stop > ring.stop:
+            raise ValueError(f"rows {start}..{stop} are not held (window "
+                             f"{ring.origin}..{ring.stop})")
+        cols = list(range(len(self.products))) if columns is None else columns
+        index = pd.date_range(self.first + start * self.bucket, periods=stop - start,
+                              freq=self.bucket, name="timestamp")
+        labels = pd.Index([self.labels[j] for j in cols], dtype=object)
+
+        def frame(name: str) -> pd.DataFrame:
+            values = ring[name][start - ring.origin : stop - ring.origin][:, cols]
+            return pd.DataFrame(values, index=index, columns=labels)
+
+        counts, expected = frame("y"), frame("mu")
+        alpha, inflation = frame("alpha"), frame("inflation")
+        last = (alpha.iloc[-1] if len(alpha) else pd.Series(0.0, index=labels))
+        baseline = Baseline(
+            expected=expected, dispersion=last, normal=counts.notna(), method="weekly",
+            inflation=inflation.iloc[-1] if len(inflation) else None,
+            dispersion_path=alpha, inflation_path=inflation, causal=True,
+            learning=expected.isna())
+        return ReportData(counts=counts, bucket=self.bucket, kind="counts"), baseline
 
     def _forget(self) -> None:
         """Drop the rows of the window no walk can read any more: a day, the onset
@@ -508,7 +547,10 @@ class StreamDetector:
                                              state.troughs.values()))
             for _, end in self.products[j].open:
                 oldest = min(oldest, end)
-        ring.forget(oldest - lookback)
+        before = oldest - lookback
+        if self.retain_from is not None:
+            before = min(before, self.retain_from)
+        ring.forget(before)
 
     def _overridden(self) -> list[_Product]:
         """Products with settings of their own (their look-back may be longer)."""
@@ -518,14 +560,22 @@ class StreamDetector:
 
     # -- results ----------------------------------------------------------------------
 
-    def incidents(self) -> pd.DataFrame:
+    def incidents(self, breakdown: pd.DataFrame | None = None) -> pd.DataFrame:
         """The incidents so far, as :func:`spikes.detect.pipeline.analyze` gives them
-        (columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset, event ids)."""
+        (columns :data:`spikes.model.INCIDENT_COLUMNS`, sorted by onset, event ids).
+
+        Parameters
+        ----------
+        breakdown : pd.DataFrame, optional
+            Reports by bucket, product, region and category
+            (:attr:`spikes.model.ReportData.breakdown`) for the top problem and region in
+            the reasons of the incidents it covers (the stream holds totals only).
+        """
         last_seen = self._carry.get("last_seen", np.empty(0))
         # The event part of the reasons names an event's chance, which moves with the span.
         key = (self._version, self.n, len(self.products), tuple(self._ongoing(j, last_seen[j])
                                     for j in range(len(self.products))))
-        if self._table is not None and self._table[0] == key:
+        if breakdown is None and self._table is not None and self._table[0] == key:
             return self._table[1].copy()
         rows = []
         for j, product in enumerate(self.products):
@@ -540,8 +590,10 @@ class StreamDetector:
             table = table.astype({"why": "object"})
         table = incidents_with_events([table], self.config)
         # The event part of each reason, as rethreshold adds it (no breakdown here).
-        table = annotate_incidents(table, self.events(table), bucket=self.bucket)
-        self._table = (key, table)
+        table = annotate_incidents(table, self.events(table), breakdown=breakdown,
+                                   bucket=self.bucket)
+        if breakdown is None:
+            self._table = (key, table)
         return table.copy()
 
     def _ongoing(self, j: int, last_seen: int) -> int:

@@ -6,13 +6,27 @@ passes its end plus ``lateness``; :meth:`LiveDetector.flush` closes every bucket
 the newest report's. Reports that arrive for a closed bucket are stored and counted as
 late, and detection leaves them out (a live run never saw them in time).
 
-When buckets close, the causal detector (:func:`spikes.detect.pipeline.analyze`, live
-mode) runs over the store's closed buckets and its incidents and events replace the
-stored ones. In v1 it re-runs over the whole closed history: exact, because incidents
-raised before any time do not depend on later data (``tests/test_causal.py``), but the
-work per closed bucket grows with the length of history. An incremental per-product
-state (baseline slots, noise, calibration, CUSUM), stepped once per closed bucket, is the
-next step.
+When buckets close, a :class:`~spikes.detect.stream.StreamDetector` (live mode) is
+stepped with the buckets closed since the last detection only (the on-time rows after
+the last bucket it was given: :meth:`Store.closed_reports` with ``since``), so the work
+per closed bucket does not grow with the length of history; its incidents and events
+replace the stored ones. They equal :func:`spikes.detect.pipeline.analyze` over all the
+closed buckets (``tests/test_service_stream.py``): the counts given to the stream are
+those :func:`~spikes.service.snapshot.store_data` gives over the whole store (a grid from
+the first report of any product to the last report's bucket; report-event products at
+zero where they have no report, count products missing where they have no row).
+
+The stream is rebuilt from the store in one step (exact, O(history) once) when it cannot
+follow the batch grid bucket by bucket:
+
+- at start and after a restart;
+- when a report-events product appears after the first bucket (the batch grid gives it
+  zeros from the grid's start, the stream would take its past as missing);
+- when a report-events product gets count rows (the batch then takes its buckets without
+  a row as missing, earlier ones included).
+
+A detection configured in retrospective mode is not causal: it re-runs
+:func:`~spikes.detect.pipeline.analyze` over all the closed buckets.
 """
 
 from __future__ import annotations
@@ -24,10 +38,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
+from spikes.alerts.timeline import active_chains
 from spikes.config import DetectionConfig
-from spikes.detect.pipeline import Analysis, analyze, product_status
+from spikes.detect.causal import PENDING_QUIET
+from spikes.detect.incidents import CONTEXT
+from spikes.detect.pipeline import Analysis, Scored, analyze, product_status
+from spikes.detect.reasons import USUAL_HISTORY
+from spikes.detect.stream import StreamDetector
 from spikes.evaluation.lead import OfficialFeed
 from spikes.service.commit import GroupCommit
 from spikes.service.snapshot import store_data
@@ -36,9 +56,13 @@ from spikes.service.store import AppendResult, Store
 if TYPE_CHECKING:
     from spikes.alerts.notifier import Notifier
 
-__all__ = ["Counters", "LiveDetector"]
+__all__ = ["Counters", "Detection", "LiveDetector"]
 
 _log = logging.getLogger(__name__)
+#: Incidents with an onset this recent get the top problem and region in their reasons
+#: (from the store's breakdown): older ones keep the reason's other parts, so that a
+#: detection does not read the whole history's breakdown.
+RECENT_REASONS = pd.Timedelta(days=2)
 
 Clock = Literal["wall", "data"]
 
@@ -62,6 +86,28 @@ class Counters:
             self.accepted += result.accepted
             self.duplicates += result.duplicates
             self.late += result.late
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What one detection found (what :meth:`LiveDetector.detect` returns).
+
+    Attributes
+    ----------
+    incidents : pd.DataFrame
+        Columns :data:`spikes.model.INCIDENT_COLUMNS` (with the status feed's lead).
+    events : pd.DataFrame
+        Columns :data:`spikes.detect.events.EVENT_COLUMNS`.
+    until : pd.Timestamp
+        End of the last bucket detected over.
+    rebuilt : bool
+        Whether the stream was rebuilt from the store (or the batch detector ran).
+    """
+
+    incidents: pd.DataFrame
+    events: pd.DataFrame
+    until: pd.Timestamp
+    rebuilt: bool = False
 
 
 class LiveDetector:
@@ -105,7 +151,12 @@ class LiveDetector:
         self.counters = Counters()
         self._commit = GroupCommit(store, self.bucket)
         self.notifier = notifier
-        self.analysis: Analysis | None = None
+        self.latest: Detection | None = None
+        self.analysis: Analysis | None = None  # retrospective mode only
+        self.stream: StreamDetector | None = None
+        self.rebuilds = 0
+        self._kinds: dict[str, str] = {}  # each product's kind in the stream
+        self._notified: pd.Timestamp | None = None  # until of the last messages enqueued
         self._detect_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -187,12 +238,12 @@ class LiveDetector:
             self._wake.set()
         return closed
 
-    def flush(self) -> Analysis | None:
+    def flush(self) -> Detection | None:
         """Close every bucket up to the newest report's and detect now.
 
         Returns
         -------
-        Analysis or None
+        Detection or None
             None while the store holds no report.
         """
         watermark = self.store.watermark
@@ -202,41 +253,216 @@ class LiveDetector:
         return self.detect()
 
     # -- detection ------------------------------------------------------------------------
-    def detect(self) -> Analysis | None:
-        """Run the causal detector over the closed buckets and store its results.
+    def detect(self) -> Detection | None:
+        """Step the causal detector with the buckets closed since the last detection and
+        store its results (see the module docstring).
 
         Returns
         -------
-        Analysis or None
+        Detection or None
             None while no bucket with a report is closed.
         """
         with self._detect_lock:
             started = time.perf_counter()
-            data = store_data(self.store.closed_reports(breakdown=True), self.bucket,
-                              self.store.path)
-            if data is None:
+            if self.config.mode != "causal":
+                detection = self._detect_batch()
+            else:
+                detection = self._detect_stream()
+            if detection is None:
                 return None
-            analysis = analyze(data, self.config)
-            if self.status_feed is not None:
-                as_of = (self.store.closed_end if self.clock == "data"
-                         else pd.Timestamp.now(tz="UTC"))
-                analysis = dataclasses.replace(analysis, incidents=self.status_feed.annotate(
-                    analysis.incidents, as_of=as_of))
-            self.store.save_results(analysis.incidents, analysis.events)
-            self.analysis = analysis
-            if self.notifier is not None:
-                try:
-                    self.notifier.observe(analysis)
-                except Exception:  # detection goes on; the next one enqueues them again
-                    _log.exception("spikes: could not enqueue the notifications")
             elapsed = time.perf_counter() - started
             with self.counters.lock:
                 self.counters.detections += 1
                 self.counters.detection_seconds = elapsed
                 self.counters.detection_seconds_total += elapsed
-            return analysis
+            return detection
+
+    def _annotated(self, incidents: pd.DataFrame) -> pd.DataFrame:
+        """The incidents with the status feed's lead as of the detection's time."""
+        if self.status_feed is None:
+            return incidents
+        as_of = (self.store.closed_end if self.clock == "data"
+                 else pd.Timestamp.now(tz="UTC"))
+        return self.status_feed.annotate(incidents, as_of=as_of)
+
+    def _detect_batch(self) -> Detection | None:
+        """Retrospective mode: :func:`analyze` over every closed bucket."""
+        data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
+        if data is None:
+            return None
+        analysis = analyze(data, self.config)
+        analysis = dataclasses.replace(analysis,
+                                       incidents=self._annotated(analysis.incidents))
+        self.store.save_results(analysis.incidents, analysis.events)
+        self.analysis = analysis
+        self.latest = Detection(analysis.incidents, analysis.events,
+                                data.counts.index[-1] + data.bucket, rebuilt=True)
+        return self.latest
+
+    def _detect_stream(self) -> Detection | None:
+        """Live mode: step (or rebuild) the stream, store and notify."""
+        full = self._step()
+        stream = self.stream
+        if stream is None or stream.first is None:
+            return None
+        until = stream.first + stream.n * self.bucket
+        if (full is None and self.latest is not None and self.latest.until == until
+                and self.status_feed is None):
+            return self.latest  # nothing new closed with a report: the same results
+        incidents = stream.incidents()
+        breakdown = self._breakdown(incidents, until - RECENT_REASONS)
+        if breakdown is not None:
+            incidents = stream.incidents(breakdown)
+        events = stream.events(incidents)
+        incidents = self._annotated(incidents)
+        self.store.save_results(incidents, events)
+        self.latest = Detection(incidents, events, until, rebuilt=full is not None)
+        if self.notifier is not None and self._notified != until:
+            try:
+                self._notify(incidents, events, until, full)
+                self._notified = until
+            except Exception:  # detection goes on; the next one enqueues them again
+                _log.exception("spikes: could not enqueue the notifications")
+            self._retain(incidents, until)
+        return self.latest
+
+    def _step(self) -> object | None:
+        """Give the stream the buckets closed since its last one; rebuild it from the
+        store when it cannot follow (see the module docstring).
+
+        Returns
+        -------
+        ReportData or None
+            The whole store's data when the stream was rebuilt, else None.
+        """
+        stream = self.stream
+        if stream is None or stream.first is None:
+            return self._rebuild()
+        end = stream.first + stream.n * self.bucket
+        rows = self.store.closed_reports(since=end)
+        if rows.empty:
+            return None
+        kinds = rows["kind"].fillna("events").astype(str)
+        products = rows["product"].astype(str)
+        counted = set(products[kinds == "counts"])
+        for product in set(products):
+            known = self._kinds.get(product)
+            if known is None and product not in counted:
+                return self._rebuild()  # a new report-events product: zeros in its past
+            if known == "events" and product in counted:
+                return self._rebuild()  # now a count product: its zeros become missing
+        counted |= {p for p, k in self._kinds.items() if k == "counts"}
+        rows = rows.assign(kind=["counts" if p in counted else "events" for p in products])
+        data = store_data(rows, self.bucket, self.store.path)
+        assert data is not None
+        index = pd.date_range(end, data.counts.index[-1], freq=self.bucket,
+                              name=data.counts.index.name)
+        labels = list(stream.labels) + [p for p in data.counts.columns
+                                        if str(p) not in stream.position]
+        values = data.counts.reindex(index=index, columns=labels).to_numpy(dtype=float,
+                                                                           copy=True)
+        evented = np.array([str(c) not in counted for c in labels])
+        values[:, evented] = np.nan_to_num(values[:, evented], nan=0.0)
+        frame = pd.DataFrame(values, index=index, columns=labels)
+        for product in set(products):
+            self._kinds.setdefault(product, "counts" if product in counted else "events")
+        stream.step(frame)
+        return None
+
+    def _rebuild(self) -> object | None:
+        """A new stream over every closed bucket of the store, in one step."""
+        rows = self.store.closed_reports(breakdown=True)  # the breakdown for the alerts
+        data = store_data(rows, self.bucket, self.store.path)
+        if data is None:
+            return None
+        stream = StreamDetector(self.config, bucket=self.bucket)
+        stream.step(data.counts)
+        kinds = rows["kind"].fillna("events").astype(str)
+        counted = set(rows.loc[kinds == "counts", "product"].astype(str))
+        self._kinds = {str(p): "counts" if str(p) in counted else "events"
+                       for p in data.counts.columns}
+        self.stream = stream
+        self.rebuilds += 1
+        _log.info("spikes: live detector rebuilt from the store (%d buckets, %d products)",
+                  stream.n, len(stream.products))
+        return data
+
+    def _notify(self, incidents: pd.DataFrame, events: pd.DataFrame, until: pd.Timestamp,
+                full: object | None) -> None:
+        """Enqueue the messages of the events with one after the last enqueued.
+
+        After a rebuild (a start, a restart), every event's messages are recomputed from
+        a batch analysis of the whole store (the outbox keeps each once); otherwise from
+        the stream's window, which holds every event that may still have a message.
+        """
+        assert self.notifier is not None and self.stream is not None
+        if not self.notifier.routes:
+            return
+        if full is not None or self._notified is None:
+            data = full if full is not None else store_data(
+                self.store.closed_reports(breakdown=True), self.bucket, self.store.path)
+            analysis = analyze(data, self.config)  # type: ignore[arg-type]
+            analysis = dataclasses.replace(analysis, incidents=incidents)
+            self.notifier.observe(analysis, until)
+            return
+        data, baseline = self.stream.window()
+        keep = active_chains(incidents, self.bucket, self.config.merge_gap,
+                             self.config.event_window, self._notified)
+        if keep.any() and (pd.to_datetime(incidents.loc[keep, "onset"]).min()
+                           < data.counts.index[0]):
+            # A step of many buckets forgot an event that still has a message (raised
+            # and over within the step): the exact, O(history) way, this time.
+            self._notified = None
+            self._notify(incidents, events, until, None)
+            return
+        onsets = pd.to_datetime(incidents.loc[keep, "onset"])
+        since = onsets.min() if len(onsets) else until
+        data = dataclasses.replace(data, breakdown=self._breakdown(incidents, since))
+        scored = Scored(data=data, baseline=baseline, scores={}, detectors={},
+                        config=self.config)
+        window = Analysis(scored=scored, incidents=incidents, events=events,
+                          config=self.config)
+        self.notifier.observe(window, until, since=self._notified)
+
+    def _breakdown(self, incidents: pd.DataFrame,
+                   since: pd.Timestamp) -> pd.DataFrame | None:
+        """The store's breakdown (bucket, product, region, category) behind the reasons of
+        the incidents with an onset at or after `since`: their products, from
+        :data:`~spikes.detect.reasons.USUAL_HISTORY` before the earliest of them (the
+        usual shares). None when there is none (or the reports name no region or
+        category)."""
+        recent = incidents[pd.to_datetime(incidents["onset"]) >= since]
+        if recent.empty:
+            return None
+        start = pd.to_datetime(recent["onset"]).min() - USUAL_HISTORY
+        return self.store.breakdown(sorted(set(recent["product"].astype(str))), start,
+                                    self.bucket)
+
+    def _retain(self, incidents: pd.DataFrame, until: pd.Timestamp) -> None:
+        """Have the stream keep the buckets of every event that may still have a message
+        (with a margin for incidents not raised yet that may join one)."""
+        stream = self.stream
+        assert stream is not None and stream.first is not None
+        if incidents.empty or self.notifier is None or not self.notifier.routes:
+            stream.retain_from = None
+            return
+        margin = (pd.Timedelta(days=1) + pd.Timedelta(self.config.onset_search) + CONTEXT
+                  + PENDING_QUIET + pd.Timedelta(self.config.event_window))
+        keep = active_chains(incidents, self.bucket, self.config.merge_gap,
+                             self.config.event_window, until - margin)
+        if not keep.any():
+            stream.retain_from = None
+            return
+        oldest = pd.to_datetime(incidents.loc[keep, "onset"]).min() - CONTEXT
+        stream.retain_from = max(int((oldest - stream.first) / self.bucket), 0)
 
     def status(self) -> pd.DataFrame | None:
         """Each product's state at its latest closed bucket (worst first), or None."""
-        analysis = self.analysis or self.detect()
-        return None if analysis is None else product_status(analysis)
+        if self.latest is None:
+            self.detect()
+        if self.config.mode != "causal":
+            return None if self.analysis is None else product_status(self.analysis)
+        if self.stream is None or self.stream.first is None:
+            return None
+        with self._detect_lock:
+            return self.stream.status()

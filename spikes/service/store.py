@@ -354,13 +354,17 @@ class Store:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM reports").fetchall()[0][0])
 
-    def closed_reports(self, breakdown: bool = False) -> pd.DataFrame:
+    def closed_reports(self, breakdown: bool = False,
+                       since: pd.Timestamp | None = None) -> pd.DataFrame:
         """The on-time reports of closed buckets, for detection.
 
         Parameters
         ----------
         breakdown : bool
             Also return ``region`` and ``category``.
+        since : pd.Timestamp, optional
+            Only the reports at or after this time (the buckets not yet given to the
+            streaming detector: :class:`spikes.service.live.LiveDetector`).
 
         Returns
         -------
@@ -373,8 +377,12 @@ class Store:
             closed = self._meta_or_none("closed_end")
             if closed is None:
                 return _empty_reports(breakdown)
-            return self._reports("WHERE NOT late AND timestamp < ?",
-                                 [closed.tz_localize(None)], breakdown)
+            if since is None:
+                return self._reports("WHERE NOT late AND timestamp < ?",
+                                     [closed.tz_localize(None)], breakdown)
+            start = pd.Timestamp(since).tz_convert("UTC").tz_localize(None)
+            return self._reports("WHERE NOT late AND timestamp >= ? AND timestamp < ?",
+                                 [start, closed.tz_localize(None)], breakdown)
 
     def all_reports(self, breakdown: bool = True) -> pd.DataFrame:
         """Every stored report, late ones included (``spikes analyze --store``).
@@ -386,6 +394,49 @@ class Store:
         """
         with self._lock:
             return self._reports("", [], breakdown)
+
+    def breakdown(self, products: list[str], since: pd.Timestamp,
+                  bucket: pd.Timedelta) -> pd.DataFrame | None:
+        """On-time reports of closed buckets by bucket, product, region and category (the
+        shape of :attr:`spikes.model.ReportData.breakdown`), for the reasons' top problem
+        and region.
+
+        Parameters
+        ----------
+        products : list of str
+            The products wanted.
+        since : pd.Timestamp
+            The first time wanted.
+        bucket : pd.Timedelta
+            Bucket size (rows are summed per bucket start).
+
+        Returns
+        -------
+        pd.DataFrame or None
+            ``timestamp`` (bucket start, UTC), ``product``, ``region``, ``category``,
+            ``reports``; None when those reports name no region and no category.
+        """
+        step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
+        with self._lock:
+            closed = self._meta_or_none("closed_end")
+            if closed is None or not products or not self._has_table("reports"):
+                return None
+            self._conn.register("_wanted", pd.DataFrame({"product": list(products)}))
+            frame = self._conn.execute(
+                "SELECT make_timestamp((epoch_us(timestamp) // ?) * ?) AS timestamp, "
+                "r.product, region, category, sum(count) AS reports FROM reports r "
+                "JOIN _wanted w ON r.product = w.product WHERE NOT late AND timestamp >= ? "
+                "AND timestamp < ? GROUP BY ALL ORDER BY ALL",
+                [step, step, pd.Timestamp(since).tz_convert("UTC").tz_localize(None),
+                 closed.tz_localize(None)]).df()
+            self._conn.unregister("_wanted")
+        if frame.empty or (frame["region"].isna().all() and frame["category"].isna().all()):
+            return None
+        frame["timestamp"] = _utc(frame["timestamp"]).dt.as_unit("us")
+        for column in ("product", "region", "category"):  # missing: "unknown", as a file
+            frame[column] = frame[column].astype(object).fillna("unknown").astype(str)
+        keys = ["timestamp", "product", "region", "category"]
+        return frame.groupby(keys, sort=True)["reports"].sum().reset_index()
 
     def _reports(self, where: str, params: list, breakdown: bool) -> pd.DataFrame:
         if not self._has_table("reports"):
