@@ -139,3 +139,30 @@ def test_notifications_from_the_stream_window_equal_the_library_messages(tmp_pat
     finally:
         outbox.close()
         store.close()
+
+
+def test_the_service_keeps_a_maintenance_window_out_as_analyze_does(tmp_path):
+    from spikes.detect.known_events import Calendar
+    from tests.conftest import diurnal_counts, with_outage
+
+    day = 288
+    counts = with_outage(diurnal_counts(days=4, products=2, seed=5), "p0",
+                         2 * day + 180, 36, 4.0, seed=2)
+    calendar = Calendar.from_records([("p0", counts.index[2 * day + 170],
+                                       counts.index[2 * day + 230], "maintenance", "")])
+    long = counts.stack().rename("reports").reset_index()
+    long.columns = ["timestamp", "product", "reports"]
+    store = Store(tmp_path / "calendar.duckdb")
+    try:
+        live = LiveDetector(store, bucket=BUCKET, clock="data", calendar=calendar)
+        for i, (_, part) in enumerate(long.groupby(long["timestamp"].dt.floor("6h"))):
+            live.ingest(_batch(part), f"b{i}", kind="counts")
+            got = live.detect()
+        live.flush()
+        got = live.latest
+        data = store_data(store.closed_reports(), BUCKET, store.path)
+        expected = analyze(data, live.config, calendar=calendar)
+        pd.testing.assert_frame_equal(got.incidents, expected.incidents, check_dtype=False)
+        assert (got.incidents["known_event"] == "maintenance").sum() == 1
+    finally:
+        store.close()

@@ -152,3 +152,24 @@ def test_property_stream_equals_batch(seed, cut, chunk):
         columns[name] = rng.poisson(rate).astype(float)
     counts = pd.DataFrame(columns, index=index)
     _check_stream(counts, [max(2, int(len(counts) * cut))], [chunk, 1])
+
+
+def test_a_known_event_calendar_acts_as_in_the_batch():
+    # A surge inside a maintenance window: kept out of the baseline's history and named
+    # in known_event, whether the buckets come one at a time or all at once.
+    from spikes.detect.known_events import Calendar
+    from tests.conftest import diurnal_counts, with_outage
+
+    day = 288
+    counts = with_outage(diurnal_counts(days=5, products=2, seed=5), "p0",
+                         2 * day + 180, 36, 4.0, seed=2)
+    start, end = counts.index[2 * day + 170], counts.index[2 * day + 230]
+    calendar = Calendar.from_records([("p0", start, end, "maintenance", "migration")])
+    stream = StreamDetector(bucket="5min", calendar=calendar)
+    for cut in (day + 7, 2 * day + 200, 3 * day + 5, len(counts)):
+        got = stream.step(counts.iloc[stream.n : cut])
+        want = analyze(ReportData(counts=counts.iloc[:cut], bucket=pd.Timedelta("5min")),
+                       calendar=calendar)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                      want.incidents.reset_index(drop=True))
+    assert (got["known_event"] == "maintenance: migration").sum() == 1

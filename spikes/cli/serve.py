@@ -51,6 +51,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="replay this report file instead of the bundled sample")
     p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
                                     "(see README)")
+    p.add_argument("--calendar", metavar="FILE",
+                   help="known-event calendar CSV (product,start,end,kind[,note]; product * "
+                        "for all; naive times in UTC): windows are kept out of the baseline, "
+                        "incidents whose onset lies in one are marked known_event and notify "
+                        "only routes with known_events = true")
     add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
@@ -113,12 +118,17 @@ def _run_serve(args: argparse.Namespace) -> int:
         raise SpikesInputError(f"{args.config}: the service detects live; mode must be "
                                f"\"causal\", not {config.mode!r}")
     routes = notify_routes(args)
+    calendar = None
+    if args.calendar:
+        from spikes.io.calendar import read_calendar
+
+        calendar = read_calendar(args.calendar)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
     if args.demo:
-        return _run_demo(args, token, bucket, lateness, feed, config, routes)
+        return _run_demo(args, token, bucket, lateness, feed, config, routes, calendar)
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body), config=config,
-                     notify=routes, status_feed=feed)
+                     notify=routes, status_feed=feed, calendar=calendar)
     print(f"spikes serve: store {args.store}, {args.clock} clock, bucket {args.bucket}, "
           f"on http://{args.host}:{args.port} (API docs at /docs)"
           + (f", notifying {len(routes)} route(s)" if routes else ""), file=sys.stderr)
@@ -128,7 +138,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
               lateness: object, feed: object = None, config: object = None,
-              routes: tuple = ()) -> int:
+              routes: tuple = (), calendar: object = None) -> int:
     """``--demo``: a fresh store in a temporary folder, fed by a replay of a file."""
     import tempfile
 
@@ -163,7 +173,7 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         store = Path(folder) / "demo.duckdb"
         app = create_app(store, token=token, bucket=bucket, clock="data", lateness=lateness,
                          max_body=parse_size(args.max_body), status_feed=feed,
-                         config=config, notify=routes,
+                         config=config, notify=routes, calendar=calendar,
                          replay=lambda live: DemoReplay(live, path, speed=speed, start=start))
         url = f"http://{args.host}:{args.port}"
         print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "

@@ -44,6 +44,7 @@ from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import MIN_EXCURSIONS, calibrated_threshold
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
+from spikes.detect.known_events import Calendar
 from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
 from spikes.detect.pipeline import (
     SCORE_KEYS,
@@ -99,6 +100,9 @@ class StreamDetector:
         Settings (per-product overrides included); the defaults when None. Live mode.
     bucket : pd.Timedelta or str
         Bucket size; it must divide a day.
+    calendar : Calendar, optional
+        Known-event windows: kept out of the baseline's history and named in the
+        incidents' ``known_event``, as :func:`spikes.detect.pipeline.analyze` does.
 
     Examples
     --------
@@ -109,8 +113,9 @@ class StreamDetector:
     """
 
     def __init__(self, config: DetectionConfig | None = None, *,
-                 bucket: pd.Timedelta | str) -> None:
+                 bucket: pd.Timedelta | str, calendar: Calendar | None = None) -> None:
         self.config = config or DetectionConfig()
+        self.calendar = calendar if calendar is not None and len(calendar) else None
         self.bucket = pd.Timedelta(bucket)
         if self.config.mode != "causal":
             raise SpikesInputError("the stream detector runs live (causal) detection only, "
@@ -258,12 +263,20 @@ class StreamDetector:
         alpha = np.empty((k, p))
         inflation = np.empty((k, p))
         learning = np.empty((k, p), dtype=bool)
+        base_y = y  # what the baseline learns from: not the known-event windows
+        if self.calendar is not None:
+            assert self.first is not None
+            index = pd.date_range(self.first + start * self.bucket, periods=k,
+                                  freq=self.bucket)
+            exclude = self.calendar.mask(index, self.labels, self.bucket)
+            if exclude.any():
+                base_y = np.where(exclude, np.nan, y)
         for blocks in self._groups.values():
             for step, cols in blocks:
-                out = step.step(np.asfortranarray(y[:, cols]))
+                out = step.step(np.asfortranarray(base_y[:, cols]))
                 mu[:, cols], alpha[:, cols], inflation[:, cols], learning[:, cols] = out
         learning |= np.isnan(mu)
-        self._fill_without_history(mu, y)
+        self._fill_without_history(mu, base_y)
         masked = np.where(learning, np.nan, y)
         scores = {TAIL: upper_tail_surprise(masked, mu, alpha)}
         for name in self._names:
@@ -591,7 +604,7 @@ class StreamDetector:
         table = incidents_with_events([table], self.config)
         # The event part of each reason, as rethreshold adds it (no breakdown here).
         table = annotate_incidents(table, self.events(table), breakdown=breakdown,
-                                   bucket=self.bucket)
+                                   bucket=self.bucket, calendar=self.calendar)
         if breakdown is None:
             self._table = (key, table)
         return table.copy()

@@ -30,6 +30,7 @@ from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 from spikes.config import DetectionConfig
+from spikes.detect.known_events import Calendar
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
@@ -101,6 +102,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                max_body: int = DEFAULT_MAX_BODY, config: DetectionConfig | None = None,
                notify: Sequence[Route] = (),
                status_feed: OfficialFeed | None = None,
+               calendar: Calendar | None = None,
                replay: Callable[[LiveDetector], Any] | None = None) -> FastAPI:
     """The service's ASGI app.
 
@@ -121,6 +123,8 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     status_feed : OfficialFeed, optional
         Vendors' official incidents, for ``official_at`` and ``lead_minutes`` of the
         incidents (see :class:`~spikes.service.live.LiveDetector`).
+    calendar : Calendar, optional
+        Known-event windows (see :class:`~spikes.service.live.LiveDetector`).
     replay : callable, optional
         Builds a replay of a file into the detector (``spikes serve --demo``: a
         :class:`~spikes.service.demo.DemoReplay`), begun once the app has started.
@@ -142,7 +146,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
         store = Store(store_path)
         notifier = _notifier(store, notify)
         live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by, config=config,
-                            notifier=notifier, status_feed=status_feed)
+                            notifier=notifier, status_feed=status_feed, calendar=calendar)
         app.state.store, app.state.live = store, live
         store.set_bucket(size)
         if notifier is not None:

@@ -45,6 +45,7 @@ from spikes.alerts.timeline import active_chains
 from spikes.config import DetectionConfig
 from spikes.detect.causal import PENDING_QUIET
 from spikes.detect.incidents import CONTEXT
+from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import Analysis, Scored, analyze, product_status
 from spikes.detect.reasons import USUAL_HISTORY
 from spikes.detect.stream import StreamDetector
@@ -133,13 +134,18 @@ class LiveDetector:
     notifier : Notifier, optional
         Told of every detection (:meth:`spikes.alerts.notifier.Notifier.observe`), to
         enqueue the messages of events that opened, escalated or were resolved.
+    calendar : Calendar, optional
+        Known-event windows (planned maintenance, releases): kept out of the baseline's
+        history and named in the incidents' ``known_event``; routes notify of such
+        incidents only when they ask to (``known_events = true``).
     """
 
     def __init__(self, store: Store, *, bucket: pd.Timedelta, clock: Clock = "wall",
                  lateness: pd.Timedelta | None = None,
                  config: DetectionConfig | None = None,
                  status_feed: OfficialFeed | None = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None,
+                 calendar: Calendar | None = None) -> None:
         if clock not in ("wall", "data"):
             raise ValueError(f"clock must be 'wall' or 'data', got {clock!r}")
         self.store = store
@@ -148,6 +154,7 @@ class LiveDetector:
         self.lateness = self.bucket if lateness is None else pd.Timedelta(lateness)
         self.config = config or DetectionConfig()
         self.status_feed = status_feed
+        self.calendar = calendar
         self.counters = Counters()
         self._commit = GroupCommit(store, self.bucket)
         self.notifier = notifier
@@ -290,7 +297,7 @@ class LiveDetector:
         data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
         if data is None:
             return None
-        analysis = analyze(data, self.config)
+        analysis = analyze(data, self.config, calendar=self.calendar)
         analysis = dataclasses.replace(analysis,
                                        incidents=self._annotated(analysis.incidents))
         self.store.save_results(analysis.incidents, analysis.events)
@@ -375,7 +382,7 @@ class LiveDetector:
         data = store_data(rows, self.bucket, self.store.path)
         if data is None:
             return None
-        stream = StreamDetector(self.config, bucket=self.bucket)
+        stream = StreamDetector(self.config, bucket=self.bucket, calendar=self.calendar)
         stream.step(data.counts)
         kinds = rows["kind"].fillna("events").astype(str)
         counted = set(rows.loc[kinds == "counts", "product"].astype(str))
@@ -401,7 +408,8 @@ class LiveDetector:
         if full is not None or self._notified is None:
             data = full if full is not None else store_data(
                 self.store.closed_reports(breakdown=True), self.bucket, self.store.path)
-            analysis = analyze(data, self.config)  # type: ignore[arg-type]
+            analysis = analyze(data, self.config,  # type: ignore[arg-type]
+                               calendar=self.calendar)
             analysis = dataclasses.replace(analysis, incidents=incidents)
             self.notifier.observe(analysis, until)
             return
