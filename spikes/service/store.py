@@ -127,6 +127,9 @@ class Store:
         file's only writer, so they change only through it)."""
         self._cached: dict[str, pd.Timestamp | None] = dict.fromkeys(("closed_end",
                                                                         "watermark"))
+        self._named = self._has_table("reports") and bool(self._conn.execute(
+            "SELECT 1 FROM reports WHERE region IS NOT NULL OR category IS NOT NULL "
+            "LIMIT 1").fetchall())
         if not self._has_table("meta"):  # a read-only store written by an older version
             return
         for key in ("closed_end", "watermark"):
@@ -331,6 +334,9 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._named = self._named or any(
+                frame["region"].notna().any() or frame["category"].notna().any()
+                for k, frame in enumerate(frames) if fresh[k])
         return results
 
     def _new_reports(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -419,8 +425,8 @@ class Store:
         step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
         with self._lock:
             closed = self._meta_or_none("closed_end")
-            if closed is None or not products or not self._has_table("reports"):
-                return None
+            if closed is None or not products or not self._named:
+                return None  # (no report names a region or a category: no query)
             self._conn.register("_wanted", pd.DataFrame({"product": list(products)}))
             frame = self._conn.execute(
                 "SELECT make_timestamp((epoch_us(timestamp) // ?) * ?) AS timestamp, "
