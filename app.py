@@ -99,8 +99,9 @@ ALARM_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 GAPS = ("0min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", "6h", "12h")
 PLOT_CONFIG = {"displaylogo": False, "scrollZoom": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_excess_reports",
-              "merge_gap", "event_window", "mode")
+THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_duration",
+              "min_excess_reports", "merge_gap", "event_window", "mode")
+DURATIONS = ("0min", "5min", "10min", "15min", "30min", "45min", "60min", "90min", "120min")
 
 
 # --- cached stages -----------------------------------------------------------------------
@@ -288,6 +289,11 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
         "min_buckets": side.slider(
             "Min buckets", 1, 24, int(base.min_buckets), key="min_buckets",
             help="An incident must span at least this many buckets."),
+        "min_duration": side.select_slider(
+            "Min duration", _with(DURATIONS, base.min_duration), value=base.min_duration,
+            key="min_duration",
+            help="An incident is raised only once it has lasted this long (0min: no "
+                 "wait); \"page me only for outages over an hour\" is 1h."),
         "min_excess_reports": side.slider(
             "Min excess reports", 0.0, 500.0, float(base.min_excess_reports), 1.0,
             key="min_excess_reports", help="Reports above the baseline an incident needs."),
