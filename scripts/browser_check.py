@@ -321,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     products = expected_products()
     pages = [
         PageCheck("overview", "/", "overview.png",
-                  must_show=["Products, on fire first", *products], min_plots=1),
+                  must_show=["Products, on fire first", "Latest incidents", *products],
+                  min_plots=0),
         PageCheck("product Outlook", "/?view=product&product=Outlook", "product_outlook.png",
                   must_show=["Outlook", "onset", "Incidents:"], min_plots=2),
         PageCheck("events", "/?view=events", "events.png",
