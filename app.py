@@ -36,7 +36,10 @@ dashboard falls back to the bundled data. No file path is ever taken from the UR
 Speed. Reading, scoring and thresholding are cached with ``st.cache_resource`` (keyed on
 the file's SHA-256, the input options and the settings): moving a threshold slider only
 re-runs :func:`spikes.detect.pipeline.rethreshold`; changing product, range or time zone
-re-runs nothing but the figures.
+re-runs nothing but the figures. The Overview (:mod:`spikes.ui.overview_view`) is light for
+the browser (no Plotly until asked for); ``.streamlit/config.toml`` enables Streamlit's
+script health check so that a launcher (``dev.py dashboard``) can run the app once at start
+and the first visitor finds the imports and the analysis ready (``benchmarks/DASHBOARD.md``).
 """
 
 from __future__ import annotations
