@@ -36,7 +36,10 @@ dashboard falls back to the bundled data. No file path is ever taken from the UR
 Speed. Reading, scoring and thresholding are cached with ``st.cache_resource`` (keyed on
 the file's SHA-256, the input options and the settings): moving a threshold slider only
 re-runs :func:`spikes.detect.pipeline.rethreshold`; changing product, range or time zone
-re-runs nothing but the figures.
+re-runs nothing but the figures. The Overview (:mod:`spikes.ui.overview_view`) is light for
+the browser (no Plotly until asked for); ``.streamlit/config.toml`` enables Streamlit's
+script health check so that a launcher (``dev.py dashboard``) can run the app once at start
+and the first visitor finds the imports and the analysis ready (``benchmarks/DASHBOARD.md``).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ from spikes.model import ReportData
 from spikes.ui import dashboard as dash
 from spikes.ui.live import live_source_from_env
 from spikes.ui.live_view import load_live, render_live_header, render_waiting
+from spikes.ui.overview_view import render_overview
 from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
@@ -99,8 +103,9 @@ ALARM_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 GAPS = ("0min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", "6h", "12h")
 PLOT_CONFIG = {"displaylogo": False, "scrollZoom": True,
                "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_excess_reports",
-              "merge_gap", "event_window", "mode")
+THRESHOLDS = ("min_ratio", "false_alarms_per_week", "min_buckets", "min_duration",
+              "min_excess_reports", "merge_gap", "event_window", "mode")
+DURATIONS = ("0min", "5min", "10min", "15min", "30min", "45min", "60min", "90min", "120min")
 
 
 # --- cached stages -----------------------------------------------------------------------
@@ -288,6 +293,11 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
         "min_buckets": side.slider(
             "Min buckets", 1, 24, int(base.min_buckets), key="min_buckets",
             help="An incident must span at least this many buckets."),
+        "min_duration": side.select_slider(
+            "Min duration", _with(DURATIONS, base.min_duration), value=base.min_duration,
+            key="min_duration",
+            help="An incident is raised only once it has lasted this long (0min: no "
+                 "wait); \"page me only for outages over an hour\" is 1h."),
         "min_excess_reports": side.slider(
             "Min excess reports", 0.0, 500.0, float(base.min_excess_reports), 1.0,
             key="min_excess_reports", help="Reports above the baseline an incident needs."),
@@ -365,73 +375,6 @@ def _seed_from_url() -> None:
 
 
 # --- views -----------------------------------------------------------------------------
-def render_overview(ctx: dash.ViewContext) -> None:
-    """Every product's status at the latest bucket, worst first, with sparklines."""
-    analysis = ctx.analysis
-    status = st.session_state["_status"]
-    counts = status["status"].value_counts()
-    latest = analysis.data.counts.index[-1]
-    cols = st.columns([1, 1.15, 1, 1, 1.15, 1.9])
-    cols[0].metric("Outage", int(counts.get("outage", 0)), border=True)
-    cols[1].metric("Recovering", int(counts.get("recovering", 0)), border=True,
-                   help="The outage ended less than merge_gap ago: a new rise now would "
-                        "still be the same incident.")
-    cols[2].metric("Elevated", int(counts.get("elevated", 0)), border=True)
-    cols[3].metric("Normal", int(counts.get("normal", 0)), border=True)
-    cols[4].metric("Incidents in data", len(analysis.incidents), border=True)
-    latest = pd.Timestamp(latest).tz_convert(ctx.tz)
-    cols[5].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
-                   border=True)
-    table = dash.overview_table(analysis, ctx.tz, status=status)
-    st.subheader("Products, on fire first")
-    st.caption("Select a row to open its product view.")
-    colors = {label: dash.STATUS_COLORS[s] for s, label in dash.STATUS_LABELS.items()}
-    styled = table.style.map(lambda v: f"color: {colors.get(v, 'inherit')}; font-weight: 600",
-                             subset=["status"])
-    st.dataframe(
-        styled,
-        height=min(38 + 35 * len(table), 640),
-        hide_index=True,
-        key="overview_table",
-        on_select=_open_selected_product,
-        selection_mode="single-row",
-        column_config={
-            "product": st.column_config.TextColumn("Product", pinned=True),
-            "status": st.column_config.TextColumn("Status"),
-            "reports": st.column_config.NumberColumn("Reports now", format="%d"),
-            "baseline": st.column_config.NumberColumn("Baseline now", format="%.1f"),
-            "ratio": st.column_config.NumberColumn("× baseline", format="%.1f"),
-            "trend": st.column_config.LineChartColumn("Reports, last 24 h", y_min=0),
-            "current_onset": st.column_config.TextColumn(f"Current incident since ({ctx.tz})"),
-            "current_alerted_at": st.column_config.TextColumn(
-                f"Raised at ({ctx.tz})",
-                help="When a live run over the same data raised the current incident."),
-            "last_onset": st.column_config.TextColumn(f"Last incident onset ({ctx.tz})"),
-            "last_lead": st.column_config.TextColumn(
-                "Status page",
-                help="The last incident's lead over the vendor's status page: +23 min = "
-                     "raised 23 minutes before the vendor first said something publicly "
-                     "(from the onset in retrospective mode, hindsight)."),
-            "incidents": st.column_config.NumberColumn("Incidents", format="%d"),
-        },
-    )
-    st.session_state["_overview_products"] = list(table["product"])
-    st.subheader("Reports vs baseline, last 24 h")
-    st.plotly_chart(dash.overview_figure(analysis, ctx.tz, status=status), theme=None,
-                    config=PLOT_CONFIG, key="overview_chart")
-
-
-def _open_selected_product() -> None:
-    selection = st.session_state.get("overview_table")
-    rows = selection.selection.rows if selection is not None else []
-    products = st.session_state.get("_overview_products", [])
-    if rows and rows[0] < len(products):
-        st.session_state["product"] = products[rows[0]]
-        st.session_state["view"] = "Product"
-        st.query_params["view"] = "product"
-        st.query_params["product"] = products[rows[0]]
-
-
 def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Time range slider (in the display zone) with quick buttons; returns UTC bounds."""
     data = ctx.analysis.data

@@ -15,6 +15,9 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -46,6 +49,37 @@ def run(*cmd: str) -> int:
     return subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], cwd=ROOT).returncode
 
 
+def warm_up(port: int, timeout: float = 120.0) -> None:
+    """Once the dashboard answers on `port`, run it once through Streamlit's script health
+    check (enabled in ``.streamlit/config.toml``): the libraries are imported and the
+    bundled analysis cached before the first visitor comes. Failures are ignored (the
+    first visitor then waits as without a warm-up)."""
+    base = f"http://127.0.0.1:{port}/_stcore"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2):  # noqa: S310 (local)
+                break
+        except OSError:
+            time.sleep(0.3)
+    try:
+        with urllib.request.urlopen(f"{base}/script-health-check",  # noqa: S310 (local)
+                                    timeout=timeout):
+            pass
+    except OSError:
+        pass
+
+
+def _port(args: list[str]) -> int:
+    """The ``--server.port`` of streamlit's arguments (8501 by default)."""
+    for i, arg in enumerate(args):
+        if arg.startswith("--server.port="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--server.port" and i + 1 < len(args):
+            return int(args[i + 1])
+    return 8501
+
+
 def main(argv: list[str]) -> int:
     """Dispatch the sub-command."""
     if not argv or argv[0] in {"-h", "--help"}:
@@ -56,6 +90,7 @@ def main(argv: list[str]) -> int:
     if command == "dashboard":
         print("spikes dashboard: open http://localhost:8501 in a browser (or the port given "
               "with --server.port); Ctrl-C stops it", flush=True)
+        threading.Thread(target=warm_up, args=(_port(rest),), daemon=True).start()
         return run("streamlit", "run", "app.py", *rest)
     if command == "test":
         return run("python", "-m", "pytest", *rest)

@@ -17,7 +17,8 @@ Prints, in milliseconds:
   product view.
 
 AppTest measures the server side (the script run); the browser's drawing comes on top
-(``scripts/browser_check.py`` prints the time until each page is drawn).
+(``benchmarks/bench_dashboard_browser.py`` times the first page in headless Chromium,
+see ``benchmarks/DASHBOARD.md``).
 Targets (issue #4): first render < 3 s, slider rerun < 1 s, on 2 cores.
 """
 

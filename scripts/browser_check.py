@@ -65,8 +65,8 @@ CHROMIUM_FLAGS = [
     f"--window-size={WINDOW[0]},{WINDOW[1]}",
 ]
 
-#: Collects the page's state: whether Streamlit is still running the script, its text, the
-#: exceptions shown and how many Plotly charts are drawn.
+#: Collects the page's state: whether Streamlit is still running the script, its text (data
+#: grids' cells included), the exceptions shown and how many Plotly charts are drawn.
 PROBE_JS = r"""
 (() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -75,11 +75,14 @@ PROBE_JS = r"""
   const drawn = plots.filter(p => p.querySelector('.main-svg .cartesianlayer')).length;
   const inputs = Array.from(document.querySelectorAll('input'))
                       .map(i => i.value || i.getAttribute('aria-label') || '').join('\n');
+  // Data grids draw on a canvas; their cells are also in an accessibility table.
+  const grids = Array.from(document.querySelectorAll('[data-testid="stDataFrame"]'))
+                     .map(g => g.textContent || '').join('\n');
   const skeleton = document.querySelectorAll('[data-testid="stSkeleton"]').length;
   return JSON.stringify({
     app: !!app,
     running: !!(status && /running/i.test(status.innerText || '')),
-    text: (document.body ? document.body.innerText : '') + '\n' + inputs,
+    text: (document.body ? document.body.innerText : '') + '\n' + inputs + '\n' + grids,
     svgText: Array.from(document.querySelectorAll('.js-plotly-plot text'))
                  .map(t => t.textContent).join('\n'),
     exceptions: document.querySelectorAll('[data-testid="stException"]').length,
@@ -321,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     products = expected_products()
     pages = [
         PageCheck("overview", "/", "overview.png",
-                  must_show=["Products, on fire first", *products], min_plots=1),
+                  must_show=["Products, on fire first", "Latest incidents", *products],
+                  min_plots=0),
         PageCheck("product Outlook", "/?view=product&product=Outlook", "product_outlook.png",
                   must_show=["Outlook", "onset", "Incidents:"], min_plots=2),
         PageCheck("events", "/?view=events", "events.png",

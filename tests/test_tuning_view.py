@@ -18,7 +18,9 @@ from spikes.evaluation.tune import tune  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
 from spikes.ui.tuning_view import (  # noqa: E402
     TUNED_CONFIG_KEY,
+    TUNED_SETTINGS,
     scores_table,
+    settings_table,
     tradeoff_figure,
     trial_table,
 )
@@ -137,3 +139,32 @@ def test_tradeoff_figure_marks_front_base_and_choice() -> None:
     trials = trial_table(result, {"base": 0, "chosen": result.chosen})
     assert trials.shape[0] == 4
     assert trials.iloc[0]["F1"] == pytest.approx(result.trials.iloc[0]["all_f1"], abs=1e-3)
+
+
+def test_min_duration_is_shown_with_the_tuned_settings() -> None:
+    """issue 13: ``min_duration`` (searched by ``spikes tune``) appears in the settings
+    table, the trade-off figure's hover text and carries into the picked settings."""
+    result = _small_result()
+    picked = int(result.trials["trial"].iloc[-1])
+    table = settings_table(result, {"base": 0, "picked": picked}).set_index("setting")
+    assert "min_duration" in table.index
+    assert table.loc["min_duration", "base"] == result.base.min_duration
+    assert table.loc["min_duration", "picked"] == result.config_of(picked).min_duration
+    assert list(table.index) == list(TUNED_SETTINGS)
+    hover = " ".join(" ".join(t.hovertext or []) for t in tradeoff_figure(result).data
+                     if t.hovertext is not None)
+    assert "min duration" in hover
+
+
+@pytest.mark.skipif(not APP.exists(), reason="app.py missing")
+def test_sidebar_applies_a_tuned_min_duration() -> None:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state[TUNED_CONFIG_KEY] = DetectionConfig(min_duration="60min")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.select_slider(key="min_duration").value == "60min"
+    at.select_slider(key="min_duration").set_value("30min").run()
+    assert not at.exception, [e.value for e in at.exception]
+    apply = next(b for b in at.button if b.label == "Apply tuned settings")
+    apply.click().run()
+    assert at.select_slider(key="min_duration").value == "60min"

@@ -39,8 +39,8 @@ from spikes.evaluation.tune import (
 )
 from spikes.ui import dashboard as dash
 
-__all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "render_tuning", "scores_table",
-           "tradeoff_figure", "trial_table"]
+__all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "TUNED_SETTINGS", "render_tuning",
+           "scores_table", "settings_table", "tradeoff_figure", "trial_table"]
 
 BUNDLED_LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.csv"
 """The labels of the bundled sample data."""
@@ -49,6 +49,9 @@ TUNED_CONFIG_KEY = "spikes_tuned_config"
 VIEW_BUDGET = DEFAULT_BUDGET
 """Default budget in the dashboard."""
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+TUNED_SETTINGS = ("false_alarms_per_week", "min_ratio", "min_excess_reports", "min_buckets",
+                  "min_duration", "cusum_ratio", "merge_gap")
+"""The settings a search may tune (those of ``spikes tune``), as shown in the view."""
 TRIAL_COLOR = "#b0b0b0"
 FRONT_COLOR = "#1f77b4"
 BASE_COLOR = "#f28e2b"
@@ -83,8 +86,9 @@ def tradeoff_figure(result: TuningResult, selected: int | None = None) -> go.Fig
             f"recall {r[prefix + 'recall']:.2f} · F1 {r[prefix + 'f1']:.2f}<br>"
             f"false alarms/product-week {r[prefix + 'false_alarms_per_product_week']:.3f}"
             f"<br>fa/wk {r['false_alarms_per_week']:.3g} · ratio {r['min_ratio']:.3g} · "
-            f"buckets {r['min_buckets']} · excess {r['min_excess_reports']:.1f} · "
-            f"gap {r['merge_gap']} · cusum {r['cusum_ratio']:.3g}"
+            f"buckets {r['min_buckets']} · min duration {r['min_duration']} · "
+            f"excess {r['min_excess_reports']:.1f} · gap {r['merge_gap']} · "
+            f"cusum {r['cusum_ratio']:.3g}"
             for r in frame.to_dict("records")
         ]
 
@@ -190,6 +194,29 @@ def trial_table(result: TuningResult, trials: dict[str, int]) -> pd.DataFrame:
                 "labels": int(row[prefix + "n_labels"]),
             })
     return pd.DataFrame(out)
+
+
+def settings_table(result: TuningResult, trials: dict[str, int]) -> pd.DataFrame:
+    """The tunable settings of named trials, one column per trial.
+
+    Parameters
+    ----------
+    result : TuningResult
+    trials : dict of str to int
+        E.g. ``{"base": 0, "picked": 12}``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Column ``setting`` (the names of :data:`TUNED_SETTINGS`, ``min_duration``
+        included) and one text column per named trial, with the value as in a TOML file
+        (durations as ``"60min"``).
+    """
+    out = pd.DataFrame({"setting": list(TUNED_SETTINGS)})
+    for name, trial in trials.items():
+        config = result.config_of(trial)
+        out[name] = [str(getattr(config, s)) for s in TUNED_SETTINGS]
+    return out
 
 
 def show_decision(result: TuningResult, key: str = "tuning") -> None:
@@ -367,6 +394,8 @@ def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
     config = result.config if picked == decided else result.config_of(picked)
     st.dataframe(trial_table(result, {"base": 0, f"trial {picked}": picked}),
                  hide_index=True, key=f"{key}_scores")
+    st.dataframe(settings_table(result, {"base": 0, f"trial {picked}": picked}),
+                 hide_index=True, key=f"{key}_settings")
     return config, tuned_toml(result, [data_name], labels_name, config=config)
 
 

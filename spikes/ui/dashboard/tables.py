@@ -19,7 +19,8 @@ from spikes.ui.dashboard.theme import STATUS_LABELS
 
 
 def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
-                   status: pd.DataFrame | None = None) -> pd.DataFrame:
+                   status: pd.DataFrame | None = None,
+                   max_points: int | None = None) -> pd.DataFrame:
     """One row per product, worst first: status, latest reports against the baseline, a
     sparkline of the last `hours` and the current and last incident onset.
 
@@ -33,6 +34,10 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
         Length of the sparkline.
     status : pd.DataFrame, optional
         Output of :func:`spikes.detect.pipeline.product_status` when already computed.
+    max_points : int, optional
+        Most points of a sparkline: longer ones keep the highest count of each run of
+        consecutive buckets (for display only: a one-bucket peak stays visible); None
+        keeps every bucket.
 
     Returns
     -------
@@ -47,7 +52,8 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     leads = _last_leads(analysis.incidents)
     counts = analysis.data.counts
     start, _ = default_range(analysis, hours)
-    recent = counts.loc[start:]
+    recent = np.nan_to_num(counts.loc[start:].to_numpy(dtype=float), nan=0.0)
+    recent = pd.DataFrame(peak_thinned(recent, max_points), columns=counts.columns)
     rows = []
     for row in status.itertuples(index=False):
         trend = recent[row.product].to_numpy(dtype=float)
@@ -72,6 +78,31 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     return pd.DataFrame(rows, columns=["product", "status", "reports", "baseline", "ratio",
                                        "trend", "current_onset", "current_alerted_at",
                                        "last_onset", "last_lead", "incidents"])
+
+
+def peak_thinned(values: np.ndarray, max_points: int | None) -> np.ndarray:
+    """Rows of `values` (buckets x products) thinned to at most `max_points` rows, each
+    the maximum of a run of consecutive rows (the last run may be shorter).
+
+    Parameters
+    ----------
+    values : np.ndarray
+        Two-dimensional, one row per bucket.
+    max_points : int or None
+        Most rows kept; None or at least ``len(values)`` keeps `values` as it is.
+
+    Returns
+    -------
+    np.ndarray
+        ``ceil(len(values) / step)`` rows with ``step = ceil(len(values) / max_points)``.
+    """
+    n = len(values)
+    if max_points is None or n <= max_points:
+        return values
+    if max_points < 1:
+        raise ValueError(f"peak_thinned: max_points must be at least 1, got {max_points}")
+    step = math.ceil(n / max_points)
+    return np.maximum.reduceat(values, np.arange(0, n, step), axis=0)
 
 
 def _last_leads(incidents: pd.DataFrame) -> dict[str, str]:
