@@ -23,7 +23,7 @@ from spikes.alerts.routing import (
     route_messages,
     routes_from_urls,
 )
-from spikes.alerts.timeline import analysis_messages, resolved_at
+from spikes.alerts.timeline import analysis_messages, event_messages, resolved_at
 from spikes.config import load_config
 from spikes.detect.incidents import severity_of
 from spikes.detect.pipeline import analyze
@@ -342,3 +342,35 @@ def test_notify_flags() -> None:
     assert routes[1].smtp == "localhost:25"
     with pytest.raises(SpikesInputError, match="--notify mailto:a@b.c: e-mail needs --smtp"):
         routes_from_urls(["mailto:a@b.c"])
+
+
+def test_a_route_follows_its_events_when_a_late_slow_rise_joins_two_events() -> None:
+    # A and X are separate events until C (an onset between them, raised later) joins
+    # them: the event ids after that move down by one. A route for X must not receive
+    # Z's messages, though Z's event takes the id X's had.
+    from spikes.detect.baseline import Baseline
+    from spikes.model import ReportData
+
+    bucket = pd.Timedelta("5min")
+    idx = pd.date_range("2026-01-01", periods=200, freq=bucket, tz="UTC", name="timestamp")
+    products = pd.Index(["A", "X", "C", "Z"], dtype=object)
+    counts = pd.DataFrame(5.0, index=idx, columns=products)
+
+    def incident(product: str, onset: int, end: int, raised: int) -> dict:
+        counts.loc[idx[onset]:idx[end], product] = 100.0
+        return {"product": product, "onset": idx[onset], "peak": idx[onset], "end": idx[end],
+                "alerted_at": idx[raised] + bucket, "severity": "critical", "known_event": ""}
+
+    table = pd.DataFrame([incident("A", 10, 12, 11), incident("X", 14, 16, 15),
+                          incident("Z", 20, 40, 21), incident("C", 12, 30, 24)])
+    baseline = Baseline(expected=pd.DataFrame(5.0, index=idx, columns=products),
+                        dispersion=pd.Series(0.1, index=products), normal=counts.notna(),
+                        method="weekly", causal=True)
+    messages = event_messages(table, ReportData(counts=counts, bucket=bucket), baseline,
+                              merge_gap="1h", event_window="15min", until=idx[-1])
+    z_ids = {m["event_id"] for m in messages if [p["product"] for p in m["products"]] == ["Z"]}
+    assert len(z_ids) == 2  # the label moved; the key did not
+    assert len({m["event_key"] for m in messages
+                if [p["product"] for p in m["products"]] == ["Z"]}) == 1
+    got = route_messages(messages, Route(url="https://hooks.example/x", products=("X",)))
+    assert got and all("X" in [p["product"] for p in m["products"]] for m in got)

@@ -114,20 +114,25 @@ def test_batches_waiting_on_a_commit_go_in_together_and_each_gets_its_result(tmp
         store.close()
 
 
-def test_a_failed_group_commit_stores_nothing_and_tells_every_batch(tmp_path):
+def test_a_batch_the_store_cannot_take_fails_alone(tmp_path):
     store = Store(tmp_path / "f.duckdb")
     try:
         commit = GroupCommit(store, BUCKET)
-        bad = _batch(["z"]).drop(columns="report_id")  # the store refuses it
-        batches = [(_batch(["a"]), "ok"), (bad, "bad")]
+        with pytest.raises(ValueError, match="lacks columns"):
+            commit.submit(_batch(["z"]).drop(columns="report_id"), "no-column")
+        # A batch that fails inside the store (a report without a time) is committed
+        # with others; the group is rolled back and its batches go in one by one.
+        no_time = _batch(["t"]).assign(timestamp=pd.NaT)
+        batches = [(_batch(["a"]), "ok"), (no_time, "bad"), (_batch(["b"], minute=5), "ok2")]
         with commit._commit_lock:
             threads, results = _submit_all(commit, batches)
-            _wait_queued(commit, 2)
+            _wait_queued(commit, 3)
         for thread in threads:
             thread.join(timeout=10)
-        assert all(isinstance(r, ValueError) for r in results)
-        assert store.count_reports() == 0
-        assert commit.submit(_batch(["a"]), "ok").accepted == 1  # the store still works
+        assert results[0].accepted == 1 and results[2].accepted == 1
+        assert isinstance(results[1], Exception) and "NULL" in str(results[1]).upper()
+        assert store.count_reports() == 2
+        assert commit.submit(_batch(["c"]), "later").accepted == 1  # the store still works
     finally:
         store.close()
 

@@ -119,7 +119,9 @@ def route_messages(messages: Iterable[dict[str, Any]], route: Route) -> list[dic
     opened: set[str] = set()
     out = []
     for message in messages:
-        event = message["event_id"]
+        # By the event's stable key (its first raised incident): an event id can move
+        # when a slow rise raised later joins two events, the key does not.
+        event = message.get("event_key", message["event_id"])
         if event in opened or any(route.wants(p) for p in message["products"]):
             opened.add(event)
             out.append(message)

@@ -50,7 +50,7 @@ __all__ = ["MESSAGE_FIELDS", "STATES", "active_chains", "analysis_messages", "ev
 #: States of an event's messages.
 STATES = ("open", "escalated", "resolved")
 #: Keys of a message body.
-MESSAGE_FIELDS = ("message_id", "event_id", "state", "sequence", "at", "products",
+MESSAGE_FIELDS = ("message_id", "event_id", "event_key", "state", "sequence", "at", "products",
                   "severity", "onset", "alerted_at", "end", "why", "title")
 #: Severity names, least to worst.
 SEVERITY_ORDER = tuple(name for _, name in reversed(SEVERITY_LEVELS))
@@ -349,6 +349,7 @@ def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
     return {
         "message_id": digest,
         "event_id": event_id,
+        "event_key": key,
         "state": state,
         "sequence": sequence,
         "at": _iso(t),

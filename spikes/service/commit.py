@@ -12,12 +12,13 @@ Every batch is acknowledged only after the commit that holds it.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 
 import pandas as pd
 
-from spikes.service.store import AppendResult, Store
+from spikes.service.store import AppendResult, Store, normalised_batch
 
 __all__ = ["GroupCommit"]
 
@@ -76,11 +77,14 @@ class GroupCommit:
 
         Raises
         ------
-        BaseException
-            Whatever the store raised for the group holding the batch (nothing of that
-            group is stored).
+        ValueError
+            For a batch the store cannot take (a missing column): it never joins a group.
+        Exception
+            Whatever the store raised for this batch. When a group commit fails, its
+            batches are committed one by one, so only the batches that fail alone fail.
         """
-        mine = _Pending(frame, batch_id, kind)
+        # A batch the store cannot take fails here, alone, before it joins a group.
+        mine = _Pending(normalised_batch(frame), batch_id, kind)
         with self._queue_lock:
             self._queue.append(mine)
         while not mine.done:
@@ -105,13 +109,24 @@ class GroupCommit:
         if not group:
             return
         try:
-            results = self.store.append_many([(p.frame, p.batch_id) for p in group],
-                                             bucket=self.bucket,
-                                             kinds=[p.kind for p in group])
-        except BaseException as exc:  # the whole group is rolled back
+            results = self._append(group)
+        except Exception:  # the group is rolled back: each batch on its own, once more
+            if len(group) == 1:
+                group[0].error, group[0].done = sys.exc_info()[1], True
+                return
             for pending in group:
-                pending.error, pending.done = exc, True
+                try:
+                    pending.result = self._append([pending])[0]
+                except Exception as exc:  # noqa: BLE001 - handed to the batch's caller
+                    pending.error = exc
+                pending.done = True
         else:
-            self.groups += 1
             for pending, result in zip(group, results, strict=True):
                 pending.result, pending.done = result, True
+
+    def _append(self, group: list[_Pending]) -> list[AppendResult]:
+        results = self.store.append_many([(p.frame, p.batch_id) for p in group],
+                                         bucket=self.bucket, kinds=[p.kind for p in group],
+                                         normalised=True)
+        self.groups += 1
+        return results

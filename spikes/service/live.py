@@ -314,7 +314,8 @@ class LiveDetector:
             return None
         until = stream.first + stream.n * self.bucket
         if (full is None and self.latest is not None and self.latest.until == until
-                and self.status_feed is None):
+                and self.status_feed is None
+                and (self.notifier is None or self._notified == until)):
             return self.latest  # nothing new closed with a report: the same results
         incidents = stream.incidents()
         breakdown = self._breakdown(incidents, until - RECENT_REASONS)

@@ -39,7 +39,8 @@ import pandas as pd
 
 from spikes.errors import SpikesInputError
 
-__all__ = ["BATCH_COLUMNS", "KINDS", "AppendResult", "Store", "batch_from_raw"]
+__all__ = ["BATCH_COLUMNS", "KINDS", "AppendResult", "Store", "batch_from_raw",
+           "normalised_batch"]
 
 #: Columns of a batch given to :meth:`Store.append`.
 BATCH_COLUMNS = ["product", "timestamp", "count", "region", "category", "report_id"]
@@ -206,7 +207,7 @@ class Store:
                 self._set_meta("closed_end", end)
                 self._commit()
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
                 raise
             return True
 
@@ -240,7 +241,8 @@ class Store:
     def append_many(self, batches: Sequence[tuple[pd.DataFrame, str]],
                     received_at: pd.Timestamp | None = None,
                     bucket: pd.Timedelta | None = None,
-                    kinds: Sequence[str] | None = None) -> list[AppendResult]:
+                    kinds: Sequence[str] | None = None,
+                    normalised: bool = False) -> list[AppendResult]:
         """Append several batches in one transaction (a group commit); return after it.
 
         Each batch is judged as if the batches had been appended one after the other in
@@ -258,6 +260,8 @@ class Store:
             Bucket size, to mark reports of closed buckets as late.
         kinds : sequence of {"events", "counts"}, optional
             The kind of each batch (see :meth:`append`; all ``"events"`` by default).
+        normalised : bool
+            The batches are already :func:`normalised_batch` tables.
 
         Returns
         -------
@@ -270,7 +274,7 @@ class Store:
             raise ValueError(f"one kind per batch, each one of {KINDS}, got {kinds!r}")
         received_at = received_at or pd.Timestamp.now(tz="UTC")
         arrived = received_at.tz_convert("UTC").tz_localize(None)
-        frames = [_normalised(batch) for batch, _ in batches]
+        frames = [batch if normalised else normalised_batch(batch) for batch, _ in batches]
         ids = [batch_id for _, batch_id in batches]
         with self._lock:
             conn = self._conn
@@ -332,7 +336,7 @@ class Store:
                             self._set_meta("watermark", newest)
                 self._commit()
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             self._named = self._named or any(
                 frame["region"].notna().any() or frame["category"].notna().any()
@@ -489,7 +493,7 @@ class Store:
                     conn.unregister("_result")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def table(self, name: str) -> pd.DataFrame | None:
@@ -554,7 +558,7 @@ def _naive(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _normalised(batch: pd.DataFrame) -> pd.DataFrame:
+def normalised_batch(batch: pd.DataFrame) -> pd.DataFrame:
     """The batch with naive UTC timestamps, float counts and object text columns (None
     where missing)."""
     missing = [c for c in BATCH_COLUMNS if c not in batch.columns]
@@ -593,3 +597,12 @@ def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
         "category": text("category"),
         "report_id": pd.Series([None] * len(table), dtype=object, index=table.index),
     })
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any: a failed COMMIT may already have ended it,
+    and the error to report is the one that brought us here, not the roll-back's."""
+    try:
+        conn.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
