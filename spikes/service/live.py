@@ -14,7 +14,9 @@ replace the stored ones. They equal :func:`spikes.detect.pipeline.analyze` over 
 closed buckets (``tests/test_service_stream.py``): the counts given to the stream are
 those :func:`~spikes.service.snapshot.store_data` gives over the whole store (a grid from
 the first report of any product to the last report's bucket; report-event products at
-zero where they have no report, count products missing where they have no row).
+zero where they have no report, count products missing where they have no row). One
+exception: where the reports name regions or categories, only incidents with an onset in
+the last :data:`RECENT_REASONS` have the top problem and region in their ``why``.
 
 The stream is rebuilt from the store in one step (exact, O(history) once) when it cannot
 follow the batch grid bucket by bucket:
@@ -61,8 +63,9 @@ __all__ = ["Counters", "Detection", "LiveDetector"]
 
 _log = logging.getLogger(__name__)
 #: Incidents with an onset this recent get the top problem and region in their reasons
-#: (from the store's breakdown): older ones keep the reason's other parts, so that a
-#: detection does not read the whole history's breakdown.
+#: (from the store's breakdown, as ``spikes analyze`` gives them): older ones keep the
+#: reason's other parts only, so that a detection does not read the whole history's
+#: breakdown. This is the one way the stored incidents may differ from ``analyze``.
 RECENT_REASONS = pd.Timedelta(days=2)
 
 Clock = Literal["wall", "data"]
@@ -320,7 +323,11 @@ class LiveDetector:
         incidents = stream.incidents()
         breakdown = self._breakdown(incidents, until - RECENT_REASONS)
         if breakdown is not None:
-            incidents = stream.incidents(breakdown)
+            # Only the recent incidents take the breakdown part: the breakdown read covers
+            # their usual history in full, not that of older ones.
+            recent = (pd.to_datetime(incidents["onset"]) >= until - RECENT_REASONS).to_numpy()
+            rich = stream.incidents(breakdown)
+            incidents.loc[recent, "why"] = rich.loc[recent, "why"].to_numpy()
         events = stream.events(incidents)
         incidents = self._annotated(incidents)
         self.store.save_results(incidents, events)
