@@ -216,3 +216,31 @@ def test_bad_status_feed_tables_are_named(tmp_path: Path, text: str, message: st
     with pytest.raises(SpikesInputError) as caught:
         load_status_feed_config(path)
     assert str(caught.value).startswith(str(path)) and message in str(caught.value)
+
+
+def test_a_product_named_by_a_later_update_counts_from_that_update(tmp_path: Path) -> None:
+    # Created at 19:00 naming Teams; an update at 21:30 adds Outlook. At 19:10 nothing
+    # public names Outlook: a live run then has no official word for Outlook; later, the
+    # lead is from 21:30, not from 19:00.
+    import json
+
+    from spikes.evaluation.lead import add_lead
+    from spikes.io.status_feed import read_status_feed
+
+    document = {"page": {"name": "Example"}, "incidents": [{
+        "id": "1", "name": "Trouble", "created_at": "2026-01-22T19:00:00Z",
+        "components": [{"name": "Teams"}, {"name": "Outlook"}],
+        "incident_updates": [
+            {"created_at": "2026-01-22T19:00:00Z", "affected_components": ["Teams"]},
+            {"created_at": "2026-01-22T21:30:00Z", "affected_components": ["Outlook"]}]}]}
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(document))
+    feed = read_status_feed(path)
+    outage = pd.DataFrame({"product": ["Outlook"], "onset": [t("19:00")],
+                           "end": [t("22:00")],
+                           "alerted_at": [t("19:05")]})
+    early = add_lead(outage, feed, as_of=t("19:10"))
+    assert pd.isna(early["official_at"].iloc[0])
+    late = add_lead(outage, feed)
+    assert late["official_at"].iloc[0] == t("21:30")
+    assert late["lead_minutes"].iloc[0] == 145

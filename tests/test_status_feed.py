@@ -55,13 +55,17 @@ def test_statuspage_json_first_public_word_components_and_resolution(tmp_path: P
                                         incident_updates=None)]}
     table = read_status_feed(_write_json(tmp_path, document))
     assert list(table.columns) == OFFICIAL_COLUMNS
-    assert list(table["official_id"]) == ["7", "abc"]  # sorted by official_at
-    older, mail = table.iloc[0], table.iloc[1]
+    # sorted by official_at; one row per time the components named so far grew
+    assert list(table["official_id"]) == ["7", "abc", "abc"]
+    older, mail, later = table.iloc[0], table.iloc[1], table.iloc[2]
     # created_at 14:41-05:00 = 19:41 UTC; the update at 19:30:00.5 is earlier;
     # started_at (a backdated start) is not a public word
     assert mail["official_at"] == pd.Timestamp("2026-01-22T19:30:00.5", tz=UTC)
     assert mail["resolved_at"] == pd.Timestamp("2026-01-22T23:10", tz=UTC)
-    assert mail["components"] == ("Exchange Online", "Outlook.com", "Teams")
+    # a component counts from the first update that names it, not from the first word
+    assert mail["components"] == ("Teams",)
+    assert later["official_at"] == pd.Timestamp("2026-01-22T20:22", tz=UTC)
+    assert later["components"] == ("Teams", "Exchange Online", "Outlook.com")
     assert (mail["source"], mail["title"], mail["impact"]) == ("Example status",
                                                                "Mail is slow", "major")
     assert older["official_at"] == pd.Timestamp("2026-01-21T08:00", tz=UTC)  # naive = UTC
@@ -127,9 +131,13 @@ def test_the_bundled_samples_are_marked_and_read() -> None:
     table = read_status_feeds([SAMPLE_JSON, SAMPLE_ATOM], ["AWS", "Zoom"])
     assert table["source"].str.startswith("SAMPLE DATA - ").all()
     assert table["official_at"].is_monotonic_increasing
-    assert len(table) == 11
-    assert ("Microsoft Purview" in
-            table.loc[table["official_id"] == "sample-ms-0122", "components"].iloc[0])
+    # 11 official incidents; one of them names a further component in a later update
+    assert len(table[["source", "official_id"]].drop_duplicates()) == 11
+    assert len(table) == 12
+    rows = table[table["official_id"] == "sample-ms-0122"]
+    assert "Microsoft Purview" not in rows["components"].iloc[0]  # named by a later update
+    assert "Microsoft Purview" in rows["components"].iloc[-1]
+    assert rows["official_at"].iloc[-1] > rows["official_at"].iloc[0]
     assert table.loc[table["official_id"] == "sample-psn-0122", "resolved_at"].isna().all()
     aws = table[table["components"].map(lambda c: "AWS" in c)]
     assert len(aws) == 1  # three Atom entries, one incident

@@ -332,7 +332,8 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
 
     summary = lead_summary(incidents)
     official = feed.official
-    head = (f"status page: {_count(len(official), 'official incident')} read; lead = "
+    n_official = len(official[["source", "official_id"]].drop_duplicates())
+    head = (f"status page: {_count(n_official, 'official incident')} read; lead = "
             "official_at - alerted_at (positive: spikes knew earlier)")
     if summary.from_onset:
         head += "; without alerted_at the lead is from the onset (hindsight)"
@@ -354,8 +355,9 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
     lines.append(summary.to_text())
     used = set(zip(matches["official_source"][found], matches["official_id"][found],
                    strict=True))
-    unused = [row for row in official.itertuples(index=False)
-              if (row.source, row.official_id) not in used]
+    unused = list({(row.source, row.official_id): row
+                   for row in official.itertuples(index=False)
+                   if (row.source, row.official_id) not in used}.values())
     if unused:
         lines.append(f"{_count(len(unused), 'official incident')} matched no incident: "
                      + "; ".join(f"{row.official_at:%Y-%m-%d %H:%M} {_clip(row.title, 50)}"

@@ -193,9 +193,11 @@ def parse_statuspage(document: Any, source: str = "statuspage",
         if not isinstance(title, str):
             raise SpikesInputError(f"{where}, field 'name': {title!r} (expected the "
                                    "incident's title, a string)")
-        times = [_timestamp(incident.get("created_at"), f"{where}, field 'created_at'")]
+        created = _timestamp(incident.get("created_at"), f"{where}, field 'created_at'")
+        times = [created]
         components = _component_names(incident.get("components"), f"{where}, field "
                                                                     "'components'")
+        named: list[tuple[pd.Timestamp, list[str]]] = []  # when each update named what
         updates = incident.get("incident_updates", [])
         if updates is None:
             updates = []
@@ -207,25 +209,47 @@ def parse_statuspage(document: Any, source: str = "statuspage",
             if not isinstance(update, dict):
                 raise SpikesInputError(f"{at}: expected an object, got {_kind(update)}")
             times.append(_timestamp(update.get("created_at"), f"{at}, field 'created_at'"))
-            components += _component_names(update.get("affected_components"),
-                                           f"{at}, field 'affected_components'")
+            named.append((times[-1], _component_names(update.get("affected_components"),
+                                                      f"{at}, field 'affected_components'")))
         resolved = incident.get("resolved_at")
         impact = incident.get("impact")
         if impact is not None and not isinstance(impact, str):
             raise SpikesInputError(f"{where}, field 'impact': {impact!r} (expected a string "
                                    "such as 'minor', 'major', 'critical')")
-        rows.append({
-            "source": label,
-            "official_id": str(official_id).strip(),
-            "title": title.strip(),
-            "components": tuple(dict.fromkeys(components)),
-            "official_at": min(times),
-            "resolved_at": pd.NaT if resolved is None else _timestamp(
-                resolved, f"{where}, field 'resolved_at'"),
-            "impact": impact or "",
-            "text": "",
-        })
+        # A component counts from the first time the vendor named it: the incident's own
+        # list (its current state) from the first word, unless an update named it first
+        # later; one row per time the components named so far grew.
+        first_said = min(times)
+        mentioned = {name for _, names in named for name in names}
+        steps = [(first_said, [c for c in components if c not in mentioned]), *named]
+        for at, so_far in _growing(steps):
+            rows.append({
+                "source": label,
+                "official_id": str(official_id).strip(),
+                "title": title.strip(),
+                "components": so_far,
+                "official_at": at,
+                "resolved_at": pd.NaT if resolved is None else _timestamp(
+                    resolved, f"{where}, field 'resolved_at'"),
+                "impact": impact or "",
+                "text": "",
+            })
     return _table(rows)
+
+
+def _growing(steps: list[tuple[pd.Timestamp, list[str]]]
+             ) -> list[tuple[pd.Timestamp, tuple[str, ...]]]:
+    """The components named by each time, at the first time and whenever they grow (in
+    time order; one row even when nothing is named)."""
+    ordered = sorted(steps, key=lambda step: step[0])
+    out: list[tuple[pd.Timestamp, tuple[str, ...]]] = []
+    so_far: dict[str, None] = {}
+    for at, names in ordered:
+        before = len(so_far)
+        so_far.update(dict.fromkeys(names))
+        if len(so_far) > before:
+            out.append((at, tuple(so_far)))
+    return out or [(ordered[0][0], ())]
 
 
 def _component_names(values: Any, where: str) -> list[str]:
@@ -323,9 +347,9 @@ def parse_feed(content: bytes, source: str = "feed", names: Sequence[str] = (),
     for key, entries in groups.items():
         entries.sort(key=lambda e: (e[2], e[0]))
         texts = [_entry_text(entry) for _, entry, _, _ in entries]
-        words = " \n ".join(texts)
         resolved = [last for (_, _, _, last), text in zip(entries, texts, strict=True)
                     if _RESOLVED.search(text)]
+        words = " \n ".join(texts)
         rows.append({
             "source": label,
             "official_id": key,
