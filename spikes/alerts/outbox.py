@@ -36,6 +36,7 @@ import duckdb
 import pandas as pd
 
 from spikes.errors import SpikesInputError
+from spikes.io.embedded import rollback, utc
 
 __all__ = ["Outbox"]
 
@@ -155,7 +156,7 @@ class Outbox:
                 after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
                 conn.execute("COMMIT")
             except BaseException:
-                _rollback(conn)
+                rollback(conn)
                 raise
         return int(after - before)
 
@@ -229,7 +230,7 @@ class Outbox:
                              [message_id, route, attempt, now, ok, error])
                 conn.execute("COMMIT")
             except BaseException:
-                _rollback(conn)
+                rollback(conn)
                 raise
         return int(attempt)
 
@@ -271,15 +272,6 @@ class Outbox:
 
 def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for column in columns:
-        values = pd.to_datetime(frame[column])
-        frame[column] = values.dt.tz_localize("UTC") if values.dt.tz is None else values
+        frame[column] = utc(frame[column])
     return frame
 
-
-def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
-    """Roll back the open transaction, if any: a failed COMMIT may already have ended it,
-    and the error to report is the one that brought us here, not the roll-back's."""
-    try:
-        conn.execute("ROLLBACK")
-    except duckdb.Error:
-        pass

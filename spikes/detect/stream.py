@@ -135,6 +135,7 @@ class StreamDetector:
         self._version = 0  # bumped whenever incident records change
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
+        self._results_cache: tuple[tuple, pd.DataFrame, pd.DataFrame] | None = None
         #: Absolute row the window must keep, whatever the walk needs (a caller that
         #: reads older incidents' buckets through :meth:`window`, as the live
         #: service's notifier does, sets it); None: only what the walk needs.
@@ -584,30 +585,45 @@ class StreamDetector:
             (:attr:`spikes.model.ReportData.breakdown`) for the top problem and region in
             the reasons of the incidents it covers (the stream holds totals only).
         """
-        last_seen = self._carry.get("last_seen", np.empty(0))
-        # The event part of the reasons names an event's chance, which moves with the span.
-        key = (self._version, self.n, len(self.products), tuple(self._ongoing(j, last_seen[j])
-                                    for j in range(len(self.products))))
+        key, base, events = self._results()
         if breakdown is None and self._table is not None and self._table[0] == key:
             return self._table[1].copy()
-        rows = []
-        for j, product in enumerate(self.products):
-            for record, end in [*product.done, *product.open]:
-                row = dict(record)
-                row["ongoing"] = bool(end >= last_seen[j])
-                why = row.pop("why")
-                row["why"] = why
-                rows.append(row)
-        table = incident_table(rows)
-        if "why" in table:
-            table = table.astype({"why": "object"})
-        table = incidents_with_events([table], self.config)
-        # The event part of each reason, as rethreshold adds it (no breakdown here).
-        table = annotate_incidents(table, self.events(table), breakdown=breakdown,
-                                   bucket=self.bucket, calendar=self.calendar)
+        # The event and breakdown parts of each reason, as rethreshold adds them.
+        table = annotate_incidents(base, events, breakdown=breakdown, bucket=self.bucket,
+                                   calendar=self.calendar)
         if breakdown is None:
             self._table = (key, table)
         return table.copy()
+
+    def _results(self) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
+        """The incidents with event ids but before their annotations, and their events,
+        with the key they hold for: rebuilt only when an incident record, an ongoing flag
+        or (for the events' chance) the span changed."""
+        last_seen = self._carry.get("last_seen", np.empty(0))
+        records = (self._version, len(self.products), tuple(
+            self._ongoing(j, last_seen[j]) for j in range(len(self.products))))
+        key = (*records, self.n)
+        if self._results_cache is not None and self._results_cache[0] == key:
+            return self._results_cache
+        if self._results_cache is not None and self._results_cache[0][:-1] == records:
+            base = self._results_cache[1]  # the same incidents; only the span moved
+        else:
+            rows = []
+            for j, product in enumerate(self.products):
+                for record, end in [*product.done, *product.open]:
+                    row = dict(record)
+                    row["ongoing"] = bool(end >= last_seen[j])
+                    row["why"] = row.pop("why")
+                    rows.append(row)
+            table = incident_table(rows)
+            if "why" in table:
+                table = table.astype({"why": "object"})
+            base = incidents_with_events([table], self.config)
+        events = summarize_events(base, span=self.n * self.bucket,
+                                  products=len(self.products),
+                                  window=self.config.event_window)
+        self._results_cache = (key, base, events)
+        return self._results_cache
 
     def _ongoing(self, j: int, last_seen: int) -> int:
         """How many incidents of product `j` reach its last bucket with data (the last
@@ -638,8 +654,10 @@ class StreamDetector:
         return status_table(latest, self.incidents(), self.config, elevated_surprise)
 
     def events(self, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`)."""
-        incidents = self.incidents() if incidents is None else incidents
+        """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`;
+        of `incidents` when given)."""
+        if incidents is None:
+            return self._results()[2].copy()
         return summarize_events(incidents, span=self.n * self.bucket,
                                 products=len(self.products), window=self.config.event_window)
 

@@ -328,7 +328,7 @@ class LiveDetector:
             recent = (pd.to_datetime(incidents["onset"]) >= until - RECENT_REASONS).to_numpy()
             rich = stream.incidents(breakdown)
             incidents.loc[recent, "why"] = rich.loc[recent, "why"].to_numpy()
-        events = stream.events(incidents)
+        events = stream.events()
         incidents = self._annotated(incidents)
         self.store.save_results(incidents, events)
         self.latest = Detection(incidents, events, until, rebuilt=full is not None)

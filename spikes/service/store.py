@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
+from spikes.io.embedded import rollback, utc
 
 __all__ = ["BATCH_COLUMNS", "KINDS", "AppendResult", "Store", "batch_from_raw",
            "normalised_batch"]
@@ -207,7 +208,7 @@ class Store:
                 self._set_meta("closed_end", end)
                 self._commit()
             except BaseException:
-                _rollback(self._conn)
+                rollback(self._conn)
                 raise
             return True
 
@@ -336,7 +337,7 @@ class Store:
                             self._set_meta("watermark", newest)
                 self._commit()
             except BaseException:
-                _rollback(conn)
+                rollback(conn)
                 raise
             self._named = self._named or any(
                 frame["region"].notna().any() or frame["category"].notna().any()
@@ -442,7 +443,7 @@ class Store:
             self._conn.unregister("_wanted")
         if frame.empty or (frame["region"].isna().all() and frame["category"].isna().all()):
             return None
-        frame["timestamp"] = _utc(frame["timestamp"]).dt.as_unit("us")
+        frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
         for column in ("product", "region", "category"):  # missing: "unknown", as a file
             frame[column] = frame[column].astype(object).fillna("unknown").astype(str)
         keys = ["timestamp", "product", "region", "category"]
@@ -459,7 +460,7 @@ class Store:
         frame = self._conn.execute(
             f"SELECT timestamp, product, count AS reports, {kind} AS kind{extra} "
             f"FROM reports {where}", params).df()
-        frame["timestamp"] = _utc(frame["timestamp"]).dt.as_unit("us")
+        frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
         return frame
 
     def _has_table(self, name: str) -> bool:
@@ -493,7 +494,7 @@ class Store:
                     conn.unregister("_result")
                 conn.execute("COMMIT")
             except BaseException:
-                _rollback(conn)
+                rollback(conn)
                 raise
 
     def table(self, name: str) -> pd.DataFrame | None:
@@ -509,7 +510,7 @@ class Store:
             frame = self._conn.execute(f"SELECT * FROM {name}").df()
         for column in frame.columns:
             if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                frame[column] = _utc(frame[column])
+                frame[column] = utc(frame[column])
         return frame
 
 
@@ -541,11 +542,6 @@ def _micros(value: pd.Timestamp) -> int:
     return int(stamp.as_unit("us").asm8.view("i8"))
 
 
-def _utc(values: pd.Series) -> pd.Series:
-    values = pd.to_datetime(values)
-    return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
-
-
 def _naive(table: pd.DataFrame) -> pd.DataFrame:
     """A copy with UTC-aware columns as naive UTC and text columns as str."""
     out = table.copy()
@@ -569,7 +565,7 @@ def normalised_batch(batch: pd.DataFrame) -> pd.DataFrame:
         products = batch["product"].astype(str).to_numpy(dtype=object)
     frame = pd.DataFrame({
         "product": products,
-        "timestamp": _utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us").to_numpy(),
+        "timestamp": utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us").to_numpy(),
         "count": batch["count"].to_numpy(dtype=float),
     })
     for column in ("region", "category", "report_id"):
@@ -598,11 +594,3 @@ def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
         "report_id": pd.Series([None] * len(table), dtype=object, index=table.index),
     })
 
-
-def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
-    """Roll back the open transaction, if any: a failed COMMIT may already have ended it,
-    and the error to report is the one that brought us here, not the roll-back's."""
-    try:
-        conn.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
