@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from browser_check import (  # noqa: E402 (the script folder is not a package)
-    WINDOW,
     DevTools,
     free_port,
+    open_tab,
     probe,
     start_browser,
     start_server,
@@ -70,14 +70,7 @@ async def time_page(devtools_url: str, url: str, heading: str,
     rendered (see the module docstring)."""
     tools = await DevTools.connect(devtools_url)
     try:
-        target = await tools.send("Target.createTarget", {"url": "about:blank"})
-        attached = await tools.send("Target.attachToTarget",
-                                    {"targetId": target["targetId"], "flatten": True})
-        session = attached["sessionId"]
-        await tools.send("Emulation.setDeviceMetricsOverride",
-                         {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1,
-                          "mobile": False}, session)
-        await tools.send("Page.enable", {}, session)
+        target_id, session = await open_tab(tools)
         started = time.perf_counter()
         await tools.send("Page.navigate", {"url": url}, session)
         paint = None
@@ -91,7 +84,7 @@ async def time_page(devtools_url: str, url: str, heading: str,
             if (state["app"] and not state["running"] and not state["skeleton"]
                     and heading in state["text"] and state["drawn"] >= min_plots
                     and state["drawn"] == state["plots"]):
-                await tools.send("Target.closeTarget", {"targetId": target["targetId"]})
+                await tools.send("Target.closeTarget", {"targetId": target_id})
                 return paint if paint is not None else elapsed, elapsed
             await asyncio.sleep(POLL)
         raise TimeoutError(f"{url} not rendered within {TIMEOUT:.0f} s")

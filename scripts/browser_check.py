@@ -223,8 +223,9 @@ class DevTools:
         await self.connection.close()
 
 
-async def check_page(tools: DevTools, base_url: str, page: PageCheck, out: Path) -> None:
-    """Open `page`, wait until it is rendered, check it and save its screenshot."""
+async def open_tab(tools: DevTools) -> tuple[str, str]:
+    """A new blank tab of the window's size with page events on: its target and session
+    ids."""
     target = await tools.send("Target.createTarget", {"url": "about:blank"})
     attached = await tools.send("Target.attachToTarget",
                                 {"targetId": target["targetId"], "flatten": True})
@@ -233,6 +234,12 @@ async def check_page(tools: DevTools, base_url: str, page: PageCheck, out: Path)
                      {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1,
                       "mobile": False}, session)
     await tools.send("Page.enable", {}, session)
+    return target["targetId"], session
+
+
+async def check_page(tools: DevTools, base_url: str, page: PageCheck, out: Path) -> None:
+    """Open `page`, wait until it is rendered, check it and save its screenshot."""
+    target_id, session = await open_tab(tools)
     await tools.send("Page.navigate", {"url": base_url + page.query}, session)
     state = await wait_rendered(tools, session, page)
     if state is None:
@@ -252,7 +259,7 @@ async def check_page(tools: DevTools, base_url: str, page: PageCheck, out: Path)
     path.write_bytes(base64.b64decode(shot["data"]))
     print(f"{page.name}: {state['drawn']} chart(s), {len(text):,} characters of text, "
           f"screenshot {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    await tools.send("Target.closeTarget", {"targetId": target["targetId"]})
+    await tools.send("Target.closeTarget", {"targetId": target_id})
 
 
 async def probe(tools: DevTools, session: str) -> dict:
