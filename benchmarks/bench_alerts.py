@@ -21,10 +21,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,16 +30,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+from serving import TOKEN, serving
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
 BUCKET = pd.Timedelta("5min")
-TOKEN = "bench-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _Receiver:
@@ -89,61 +79,42 @@ def run(start: pd.Timestamp, folder: Path) -> dict:
     header, rows = lines[0], lines[1:]
     stamps = pd.to_datetime([r[:25] for r in rows], utc=True)
     receiver = _Receiver()
-    port = _free_port()
-    (folder / "token").write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spikes", "serve", "--store", str(folder / "bench.duckdb"),
-         "--port", str(port), "--clock", "data", "--token-file", str(folder / "token"),
-         "--notify", receiver.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                          headers={"Authorization": f"Bearer {TOKEN}",
-                                   "Content-Type": "text/csv"})
     try:
-        for _ in range(300):
-            try:
-                if client.get("/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        history = np.flatnonzero(stamps < start)
-        days = pd.Series(history).groupby(stamps[history].floor("D")).agg(list)
-        for day, positions in days.items():
-            body = "\n".join([header, *(rows[i] for i in positions)]) + "\n"
-            client.post(f"/v1/reports?batch_id=history-{day:%Y%m%d}", content=body.encode())
-        client.post("/v1/flush")
-        time.sleep(2.0)  # the history's messages leave (not measured)
-        warm = len(receiver.got)
-        closes: list[tuple[pd.Timestamp, float]] = []  # (closed until, ack time)
-        detect_seconds = []
-        live = np.flatnonzero(stamps >= start)
-        buckets = pd.Series(live).groupby(stamps[live].floor(BUCKET)).agg(list)
-        closed = start
-        for bucket_start, positions in buckets.items():
-            body = "\n".join([header, *(rows[i] for i in positions)]) + "\n"
+        with (serving(folder, "--notify", receiver.url) as (_, url),
+              httpx.Client(base_url=url, timeout=120, headers={
+                  "Authorization": f"Bearer {TOKEN}", "Content-Type": "text/csv"}) as client):
+            history = np.flatnonzero(stamps < start)
+            days = pd.Series(history).groupby(stamps[history].floor("D")).agg(list)
+            for day, positions in days.items():
+                body = "\n".join([header, *(rows[i] for i in positions)]) + "\n"
+                client.post(f"/v1/reports?batch_id=history-{day:%Y%m%d}", content=body.encode())
+            client.post("/v1/flush")
+            time.sleep(2.0)  # the history's messages leave (not measured)
+            warm = len(receiver.got)
+            closes: list[tuple[pd.Timestamp, float]] = []  # (closed until, ack time)
+            detect_seconds = []
+            live = np.flatnonzero(stamps >= start)
+            buckets = pd.Series(live).groupby(stamps[live].floor(BUCKET)).agg(list)
+            closed = start
+            for bucket_start, positions in buckets.items():
+                body = "\n".join([header, *(rows[i] for i in positions)]) + "\n"
+                before = _runs(client)
+                answer = client.post(f"/v1/reports?batch_id=b-{bucket_start:%Y%m%d%H%M}",
+                                     content=body.encode())
+                acked = time.perf_counter()
+                answer.raise_for_status()
+                newest = stamps[positions].max()
+                closes.append(((newest - BUCKET).floor(BUCKET), acked))
+                if closes[-1][0] > closed:  # a bucket closed: wait for its detection
+                    closed = closes[-1][0]
+                    _wait_runs(client, before)
+                    detect_seconds.append(time.perf_counter() - acked)
             before = _runs(client)
-            answer = client.post(f"/v1/reports?batch_id=b-{bucket_start:%Y%m%d%H%M}",
-                                 content=body.encode())
-            acked = time.perf_counter()
-            answer.raise_for_status()
-            newest = stamps[positions].max()
-            closes.append(((newest - BUCKET).floor(BUCKET), acked))
-            if closes[-1][0] > closed:  # a bucket closed: wait for its detection
-                closed = closes[-1][0]
-                _wait_runs(client, before)
-                detect_seconds.append(time.perf_counter() - acked)
-        before = _runs(client)
-        client.post("/v1/flush")
-        closes.append((stamps.max().floor(BUCKET) + BUCKET, time.perf_counter()))
-        _wait_runs(client, before)
-        time.sleep(2.0)
+            client.post("/v1/flush")
+            closes.append((stamps.max().floor(BUCKET) + BUCKET, time.perf_counter()))
+            _wait_runs(client, before)
+            time.sleep(2.0)
     finally:
-        client.close()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         receiver.server.shutdown()
     latencies, listed = [], []
     for received, body in receiver.got[warm:]:

@@ -23,10 +23,6 @@ stays flat as the history grows.
 from __future__ import annotations
 
 import argparse
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,14 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-
-TOKEN = "bench-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from serving import TOKEN, serving
 
 
 def _batches(n: int, size: int, products: int, start: pd.Timestamp) -> list[bytes]:
@@ -62,21 +51,8 @@ def _batches(n: int, size: int, products: int, start: pd.Timestamp) -> list[byte
 
 def bench_ingest(batches: int, size: int, clients: int, folder: Path) -> dict[str, float]:
     """Reports/s and latency percentiles of posting `batches` batches of `size`."""
-    port = _free_port()
-    (folder / "token").write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spikes", "serve", "--store", str(folder / "bench.duckdb"),
-         "--port", str(port), "--clock", "data", "--token-file", str(folder / "token")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(folder) as (_, url):
         bodies = _batches(batches, size, 1000, pd.Timestamp("2026-01-05", tz="UTC"))
         latencies: list[float] = []
         lock = threading.Lock()
@@ -102,13 +78,6 @@ def bench_ingest(batches: int, size: int, clients: int, folder: Path) -> dict[st
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     lat = np.array(latencies) * 1000
     return {"reports_per_s": batches * size / elapsed, "p50_ms": float(np.percentile(lat, 50)),
             "p99_ms": float(np.percentile(lat, 99)), "seconds": elapsed}
@@ -171,22 +140,9 @@ def bench_memory(products: int, days: float, hours_per_batch: float,
 
     sim = simulate(products=products, days=days, seed=0)
     frame = sim.reports.sort_values(["timestamp", "product"], kind="stable")
-    port = _free_port()
-    (folder / "token").write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spikes", "serve", "--store", str(folder / "memory.duckdb"),
-         "--port", str(port), "--clock", "data", "--token-file", str(folder / "token"),
-         "--max-body", "100MB"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/csv"}
     samples: list[tuple[float, float, float]] = []  # (seconds, simulated day, RSS MB)
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(folder, "--max-body", "100MB", store="memory.duckdb") as (process, url):
         start = frame["timestamp"].min()
         step = pd.Timedelta(hours=hours_per_batch)
         slot = ((frame["timestamp"] - start) // step).to_numpy()
@@ -203,13 +159,6 @@ def bench_memory(products: int, days: float, hours_per_batch: float,
             samples.append((time.perf_counter() - began, days, _rss_mb(process.pid)))
             metrics = dict(line.split() for line in http.get("/metrics").text.splitlines()
                            if not line.startswith("#"))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     rss = np.array([s[2] for s in samples])
     quarter = max(len(rss) // 4, 1)
     return {"samples": samples, "first_quarter_mb": float(np.median(rss[:quarter])),
