@@ -9,9 +9,10 @@ after one more bucket closes (the live detector steps its streaming detector wit
 closed bucket only, so this time does not grow with the history; the stream is built from
 the store once, at the first detection). Everything it starts and writes is removed at the end.
 
-    python benchmarks/bench_service.py                       # 200 batches of 1,000
+    python benchmarks/bench_service.py                       # 2,000 batches of 1,000
     python benchmarks/bench_service.py --detection-only --products 1000 --days 7 28
     python benchmarks/bench_service.py --memory-only   # RSS over a 28-day replay
+    python benchmarks/bench_service.py --ingest-only         # ingest only
 
 The memory replay starts another ``spikes serve --clock data``, posts ``--memory-days``
 of simulated long counts of ``--memory-products`` products in time order as ``text/csv``
@@ -170,7 +171,7 @@ def bench_memory(products: int, days: float, hours_per_batch: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--products", type=int, default=1000)
@@ -179,6 +180,8 @@ def main() -> None:
                         help="run only the memory replay")
     parser.add_argument("--detection-only", action="store_true",
                         help="run only the detection timing")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="run only the ingest rate and latency")
     parser.add_argument("--memory-products", type=int, default=100)
     parser.add_argument("--memory-days", type=float, default=28)
     parser.add_argument("--memory-hours-per-batch", type=float, default=6)
@@ -186,6 +189,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spikes-bench-service-") as tmp:
         if args.detection_only:
             _print_detection(args.products, args.days, Path(tmp))
+            return
+        if args.ingest_only:
+            _print_ingest(args, Path(tmp))
             return
         memory = bench_memory(args.memory_products, args.memory_days,
                               args.memory_hours_per_batch, Path(tmp))
@@ -199,11 +205,15 @@ def main() -> None:
             print(f"  day {day:5.1f}  t {seconds:6.1f} s  RSS {rss:6.0f} MB")
         if args.memory_only:
             return
-        ingest = bench_ingest(args.batches, args.batch_size, args.clients, Path(tmp))
-        print(f"ingest: {ingest['reports_per_s']:,.0f} reports/s over {ingest['seconds']:.1f} s "
-              f"({args.batches} JSON batches of {args.batch_size}, {args.clients} clients); "
-              f"latency p50 {ingest['p50_ms']:.0f} ms, p99 {ingest['p99_ms']:.0f} ms")
+        _print_ingest(args, Path(tmp))
         _print_detection(args.products, args.days, Path(tmp))
+
+
+def _print_ingest(args: argparse.Namespace, folder: Path) -> None:
+    ingest = bench_ingest(args.batches, args.batch_size, args.clients, folder)
+    print(f"ingest: {ingest['reports_per_s']:,.0f} reports/s over {ingest['seconds']:.1f} s "
+          f"({args.batches} JSON batches of {args.batch_size}, {args.clients} clients); "
+          f"latency p50 {ingest['p50_ms']:.0f} ms, p99 {ingest['p99_ms']:.0f} ms")
 
 
 def _print_detection(products: int, days: list[float], folder: Path) -> None:

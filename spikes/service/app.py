@@ -36,7 +36,7 @@ from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
-from spikes.service.models import PRINTABLE_MESSAGE, Accepted, Batch, batch_frame
+from spikes.service.models import BATCH, PRINTABLE_MESSAGE, Accepted, batch_table
 from spikes.service.store import Store, batch_from_raw
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
@@ -201,7 +201,7 @@ def _reports_router() -> APIRouter:
     router = APIRouter(tags=["reports"])
 
     @router.post("/reports", response_model=Accepted, openapi_extra={"requestBody": {
-        "content": {"application/json": {"schema": Batch.model_json_schema()},
+        "content": {"application/json": {"schema": BATCH.json_schema()},
                     "text/csv": {"schema": {"type": "string"}}}, "required": True}})
     async def post_reports(request: Request, live: Live,
                            batch_id: str | None = None) -> Accepted:
@@ -210,23 +210,7 @@ def _reports_router() -> APIRouter:
         Answers once the batch is committed; a bad batch stores nothing (422)."""
         body = await request.body()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        try:
-            if kind in ("text/csv", "application/csv"):
-                frame, rows_kind = _csv_frame(body)
-                key = batch_id or _digest(body)
-            else:
-                batch = Batch.model_validate_json(body)
-                frame, rows_kind = batch_frame(batch), batch.kind
-                key = batch.batch_id or batch_id or _digest(body)
-        except ValidationError as exc:
-            live.counters.rejected += 1
-            raise HTTPException(422, _row_errors(exc)) from None
-        except SpikesInputError as exc:
-            live.counters.rejected += 1
-            raise HTTPException(422, str(exc)) from None
-        result = await _in_thread(live.ingest, frame, key, rows_kind)
-        return Accepted(accepted=result.accepted, duplicates=result.duplicates,
-                        late=result.late)
+        return await _in_thread(_accept, live, body, kind, batch_id)
 
     return router
 
@@ -273,6 +257,28 @@ def _results_router() -> APIRouter:
                 "incidents": 0 if analysis is None else len(analysis.incidents)}
 
     return router
+
+
+def _accept(live: LiveDetector, body: bytes, content_type: str,
+            batch_id: str | None) -> Accepted:
+    """Validate a posted body and append it (in a worker thread: validation is CPU work
+    that must not hold up the event loop); 422 for a bad batch, nothing of it stored."""
+    try:
+        if content_type in ("text/csv", "application/csv"):
+            frame, rows_kind = _csv_frame(body)
+            key = batch_id or _digest(body)
+        else:
+            batch = BATCH.validate_json(body)
+            frame, rows_kind = batch_table(batch), batch.get("kind", "events")
+            key = batch.get("batch_id") or batch_id or _digest(body)
+    except ValidationError as exc:
+        live.counters.rejected += 1
+        raise HTTPException(422, _row_errors(exc)) from None
+    except SpikesInputError as exc:
+        live.counters.rejected += 1
+        raise HTTPException(422, str(exc)) from None
+    result = live.ingest(frame, key, rows_kind)
+    return Accepted(accepted=result.accepted, duplicates=result.duplicates, late=result.late)
 
 
 def _notifier(store: Store, routes: Sequence[Route]) -> Notifier | None:

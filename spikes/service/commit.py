@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from spikes.service.store import AppendResult, Store, normalised_batch
 
@@ -28,7 +29,7 @@ MAX_GROUP_REPORTS = 50_000
 
 @dataclass
 class _Pending:
-    frame: pd.DataFrame
+    frame: pa.Table
     batch_id: str
     kind: str = "events"
     done: bool = False
@@ -59,13 +60,14 @@ class GroupCommit:
         self._commit_lock = threading.Lock()
         self.groups = 0
 
-    def submit(self, frame: pd.DataFrame, batch_id: str, kind: str = "events") -> AppendResult:
+    def submit(self, frame: pd.DataFrame | pa.Table, batch_id: str,
+               kind: str = "events") -> AppendResult:
         """Append one batch; return once the commit holding it is done.
 
         Parameters
         ----------
-        frame : pd.DataFrame
-            The batch (columns :data:`spikes.service.store.BATCH_COLUMNS`).
+        frame : pd.DataFrame or pa.Table
+            The batch (see :meth:`spikes.service.store.Store.append`).
         batch_id : str
             Its idempotency key.
         kind : {"events", "counts"}

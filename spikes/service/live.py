@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from spikes.alerts.timeline import active_chains
 from spikes.config import DetectionConfig
@@ -200,15 +201,16 @@ class LiveDetector:
                 self.detect()
 
     # -- closing ------------------------------------------------------------------------
-    def ingest(self, batch: pd.DataFrame, batch_id: str, kind: str = "events") -> AppendResult:
+    def ingest(self, batch: pd.DataFrame | pa.Table, batch_id: str,
+               kind: str = "events") -> AppendResult:
         """Append a batch (acknowledged after its commit, which batches arriving at the
         same time share: :class:`spikes.service.commit.GroupCommit`), then close buckets
         it ends.
 
         Parameters
         ----------
-        batch : pd.DataFrame
-            Columns :data:`spikes.service.store.BATCH_COLUMNS`.
+        batch : pd.DataFrame or pa.Table
+            The reports (see :meth:`spikes.service.store.Store.append`).
         batch_id : str
             Its idempotency key.
         kind : {"events", "counts"}
@@ -285,6 +287,10 @@ class LiveDetector:
                 self.counters.detections += 1
                 self.counters.detection_seconds = elapsed
                 self.counters.detection_seconds_total += elapsed
+            try:  # a quiet moment to write the log into the file (its rows leave memory)
+                self.store.checkpoint()
+            except Exception:  # the next commit or detection tries again
+                _log.exception("spikes: checkpoint of the store failed")
             return detection
 
     def _annotated(self, incidents: pd.DataFrame) -> pd.DataFrame:
@@ -297,7 +303,8 @@ class LiveDetector:
 
     def _detect_batch(self) -> Detection | None:
         """Retrospective mode: :func:`analyze` over every closed bucket."""
-        data = store_data(self.store.closed_reports(), self.bucket, self.store.path)
+        data = store_data(self.store.closed_reports(bucket=self.bucket), self.bucket,
+                          self.store.path)
         if data is None:
             return None
         analysis = analyze(data, self.config, calendar=self.calendar)
@@ -354,7 +361,7 @@ class LiveDetector:
         if stream is None or stream.first is None:
             return self._rebuild()
         end = stream.first + stream.n * self.bucket
-        rows = self.store.closed_reports(since=end)
+        rows = self.store.closed_reports(since=end, bucket=self.bucket)
         if rows.empty:
             return None
         kinds = rows["kind"].fillna("events").astype(str)
@@ -386,7 +393,8 @@ class LiveDetector:
 
     def _rebuild(self) -> object | None:
         """A new stream over every closed bucket of the store, in one step."""
-        rows = self.store.closed_reports(breakdown=True)  # the breakdown for the alerts
+        # (the breakdown for the alerts)
+        rows = self.store.closed_reports(breakdown=True, bucket=self.bucket)
         data = store_data(rows, self.bucket, self.store.path)
         if data is None:
             return None
@@ -415,7 +423,8 @@ class LiveDetector:
             return
         if full is not None or self._notified is None:
             data = full if full is not None else store_data(
-                self.store.closed_reports(breakdown=True), self.bucket, self.store.path)
+                self.store.closed_reports(breakdown=True, bucket=self.bucket), self.bucket,
+                self.store.path)
             analysis = analyze(data, self.config,  # type: ignore[arg-type]
                                calendar=self.calendar)
             analysis = dataclasses.replace(analysis, incidents=incidents)

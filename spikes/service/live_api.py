@@ -53,7 +53,8 @@ def live_router() -> APIRouter:
         left out). Headers ``X-Spikes-Kind`` (events or counts) and
         ``X-Spikes-Bucket-Seconds`` describe them."""
         live = request.app.state.live
-        data = store_data(live.store.closed_reports(), live.bucket, live.store.path)
+        data = store_data(live.store.closed_reports(bucket=live.bucket), live.bucket,
+                          live.store.path)
         frame = (pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[us, UTC]"),
                                "product": pd.Series(dtype=object),
                                "reports": pd.Series(dtype=float)})

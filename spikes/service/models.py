@@ -1,15 +1,24 @@
-"""The request and response bodies of the service (pydantic: validation and OpenAPI)."""
+"""The request and response bodies of the service (pydantic: validation and OpenAPI).
+
+A batch is validated as typed dictionaries (:data:`BATCH`), not as one model object per
+report: the same checks and error locations at less than half the cost, which matters at
+tens of thousands of reports a second. :func:`batch_table` turns a validated batch into
+the Arrow table the store appends.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal, NotRequired
 
 import numpy as np
-import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
+from typing_extensions import TypedDict  # typing.TypedDict: not before Python 3.12 for pydantic
 
-__all__ = ["MAX_BATCH_ID", "MAX_NAME", "Accepted", "Batch", "Report", "batch_frame"]
+from spikes.service.store import BATCH_SCHEMA
+
+__all__ = ["BATCH", "MAX_BATCH_ID", "MAX_NAME", "Accepted", "Batch", "Report", "batch_table"]
 
 MAX_NAME = 200
 """Longest product, region, category or report id, in characters."""
@@ -26,35 +35,40 @@ PRINTABLE_MESSAGE = "must be printable text: not blank, no control or format cha
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=PRINTABLE)]
 
 
-class Report(BaseModel):
+@with_config(ConfigDict(extra="forbid"))
+class Report(TypedDict):
     """One report: only ``product`` is required."""
 
-    model_config = ConfigDict(extra="forbid")
-
     product: Name
-    timestamp: datetime | None = Field(
-        default=None, description="when it happened (ISO 8601; UTC when no offset is given); "
-                                  "default: the server's time")
-    count: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
-    region: Name | None = None
-    category: Name | None = None
-    id: Name | None = Field(default=None, description="idempotency key of this report")
+    timestamp: NotRequired[Annotated[
+        datetime | None,
+        Field(description="when it happened (ISO 8601; UTC when no offset is given); "
+                          "default: the server's time")]]
+    count: NotRequired[Annotated[float, Field(ge=0, allow_inf_nan=False,
+                                              description="reports it stands for (default 1)")]]
+    region: NotRequired[Name | None]
+    category: NotRequired[Name | None]
+    id: NotRequired[Annotated[Name | None, Field(description="idempotency key of this report")]]
 
 
-class Batch(BaseModel):
+@with_config(ConfigDict(extra="forbid"))
+class Batch(TypedDict):
     """A batch of reports, stored all or nothing."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    batch_id: Annotated[str, Field(min_length=1, max_length=MAX_BATCH_ID,
-                                   pattern=PRINTABLE)] | None = Field(
-        default=None, description="idempotency key of the batch (default: a hash of its body)")
+    batch_id: NotRequired[Annotated[
+        Annotated[str, Field(min_length=1, max_length=MAX_BATCH_ID, pattern=PRINTABLE)] | None,
+        Field(description="idempotency key of the batch (default: a hash of its body)")]]
     reports: list[Report]
-    kind: Literal["events", "counts"] = Field(
-        default="events",
-        description="events: each report is one or `count` problem reports, and a bucket "
-                    "without any is a real zero; counts: each report is a product's count "
-                    "for its bucket, and a bucket without one is missing (not zero)")
+    kind: NotRequired[Annotated[
+        Literal["events", "counts"],
+        Field(description="events (default): each report is one or `count` problem reports, "
+                          "and a bucket without any is a real zero; counts: each report is a "
+                          "product's count for its bucket, and a bucket without one is "
+                          "missing (not zero)")]]
+
+
+BATCH: TypeAdapter[Batch] = TypeAdapter(Batch)
+"""Validates a :class:`Batch` (``BATCH.validate_json(body)``) and gives its JSON schema."""
 
 
 class Accepted(BaseModel):
@@ -65,27 +79,31 @@ class Accepted(BaseModel):
     late: int
 
 
-def batch_frame(batch: Batch, now: datetime | None = None) -> pd.DataFrame:
-    """The batch as a table of :data:`spikes.service.store.BATCH_COLUMNS`."""
+def batch_table(batch: Batch, now: datetime | None = None) -> pa.Table:
+    """A validated batch as the store's Arrow table (:data:`~spikes.service.store.BATCH_SCHEMA`).
+
+    Parameters
+    ----------
+    batch : Batch
+        What :data:`BATCH` validated.
+    now : datetime, optional
+        The time of reports without a timestamp (default: now).
+
+    Returns
+    -------
+    pa.Table
+        Timestamps as naive UTC microseconds (a time without an offset is UTC already).
+    """
     now = now or datetime.now(UTC)
-    reports = batch.reports
-    micros = np.fromiter(
-        ((_aware(r.timestamp or now) - _EPOCH) // _MICROSECOND for r in reports),
-        dtype=np.int64, count=len(reports))
-    return pd.DataFrame({
-        "product": [r.product for r in reports],
-        "timestamp": pd.DatetimeIndex(micros.view("datetime64[us]")).tz_localize("UTC"),
-        "count": np.fromiter((r.count for r in reports), dtype=float, count=len(reports)),
-        "region": [r.region for r in reports],
-        "category": [r.category for r in reports],
-        "report_id": [r.id for r in reports],
-    })
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _aware(stamp: datetime) -> datetime:
-    """`stamp`, read as UTC when it has no offset."""
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    reports = batch["reports"]
+    n = len(reports)
+    stamps = [r.get("timestamp") or now for r in reports]
+    counts = np.fromiter((r.get("count", 1.0) for r in reports), dtype=float, count=n)
+    return pa.table([
+        pa.array([r["product"] for r in reports], pa.string()),
+        pa.array(stamps, pa.timestamp("us")) if n else pa.array([], pa.timestamp("us")),
+        pa.array(counts),
+        pa.array([r.get("region") for r in reports], pa.string()),
+        pa.array([r.get("category") for r in reports], pa.string()),
+        pa.array([r.get("id") for r in reports], pa.string()),
+    ], schema=BATCH_SCHEMA)

@@ -88,9 +88,10 @@ class StoreSource:
         closed buckets in, such as one filled by ``spikes ingest``)."""
         store = self._open()
         try:
-            rows = (store.all_reports(breakdown=True) if store.closed_end is None
-                    else store.closed_reports(breakdown=True))
-            bucket = store.bucket
+            bucket = store.bucket  # (None: a store of `spikes ingest`, its rows as stored)
+            rows = (store.all_reports(breakdown=True, bucket=bucket)
+                    if store.closed_end is None
+                    else store.closed_reports(breakdown=True, bucket=bucket))
         finally:
             store.close()
         return store_data(rows, bucket, str(self.path))
