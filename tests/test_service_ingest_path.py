@@ -63,6 +63,10 @@ def test_pandas_and_arrow_batches_are_stored_alike(tmp_path):
     assert normalised_batch(table) is table
     with pytest.raises(ValueError, match="schema"):
         normalised_batch(table.drop_columns(["report_id"]))
+    numbered = normalised_batch(frame.assign(region=pd.Series([7, None], dtype=object),
+                                              report_id=pd.Series([None, 12], dtype=object)))
+    assert numbered.column("region").to_pylist() == ["7", None]
+    assert numbered.column("report_id").to_pylist() == [None, "12"]
     with pytest.raises(ValueError, match="lacks columns"):
         normalised_batch(frame.drop(columns=["count"]))
     a, b = Store(tmp_path / "a.duckdb"), Store(tmp_path / "b.duckdb")

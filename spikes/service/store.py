@@ -643,7 +643,12 @@ def normalised_batch(batch: pd.DataFrame | pa.Table) -> pa.Table:
                pa.array(batch["count"].to_numpy(dtype=float))]
     for column in ("region", "category", "report_id"):
         values = batch[column].to_numpy(dtype=object)
-        columns.append(pa.array(values, pa.string(), mask=pd.isna(values)))
+        absent = pd.isna(values)
+        if not all(type(v) is str for v in values[~absent]):  # e.g. numbers: as text
+            values = np.array([None if a else str(v) for v, a in zip(values, absent,
+                                                                      strict=True)],
+                              dtype=object)
+        columns.append(pa.array(values, pa.string(), mask=absent))
     return pa.table(columns, schema=BATCH_SCHEMA)
 
 
