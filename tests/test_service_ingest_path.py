@@ -149,3 +149,24 @@ def test_checkpoint_writes_the_log_into_the_file_once_it_is_big_enough(tmp_path)
     finally:
         store.close()
     assert not Store(":memory:").checkpoint(min_bytes=0)
+
+
+def test_a_nan_count_refuses_its_batch_and_two_stores_on_one_file_share_the_watermark(
+        tmp_path):
+    def batch(stamp: str, count: float = 1.0) -> pd.DataFrame:
+        return pd.DataFrame({"product": ["Outlook"], "timestamp": [pd.Timestamp(stamp, tz="UTC")],
+                             "count": [count], "region": None, "category": None,
+                             "report_id": None})
+
+    path = tmp_path / "s.duckdb"
+    a, b = Store(path), Store(path)  # one process: DuckDB shares the database
+    try:
+        with pytest.raises(Exception, match="NOT NULL"):
+            a.append(batch("2026-01-22 19:00", float("nan")), "nan")
+        assert a.count_reports() == 0
+        a.append(batch("2026-01-22 19:00"), "x1")
+        assert b.append(batch("2026-01-22 20:00"), "x2").accepted == 1
+        assert b.watermark == pd.Timestamp("2026-01-22 20:00", tz="UTC")
+    finally:
+        a.close()
+        b.close()

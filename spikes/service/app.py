@@ -272,10 +272,10 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
             frame, rows_kind = batch_table(batch), batch.get("kind", "events")
             key = batch.get("batch_id") or batch_id or _digest(body)
     except ValidationError as exc:
-        live.counters.rejected += 1
+        live.counters.refused()
         raise HTTPException(422, _row_errors(exc)) from None
     except SpikesInputError as exc:
-        live.counters.rejected += 1
+        live.counters.refused()
         raise HTTPException(422, str(exc)) from None
     result = live.ingest(frame, key, rows_kind)
     return Accepted(accepted=result.accepted, duplicates=result.duplicates, late=result.late)

@@ -85,6 +85,11 @@ class Counters:
     detection_seconds_total: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def refused(self) -> None:
+        """Count a batch refused (4xx)."""
+        with self.lock:
+            self.rejected += 1
+
     def add(self, result: AppendResult) -> None:
         """Count an appended batch."""
         with self.lock:

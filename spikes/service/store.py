@@ -181,10 +181,9 @@ class Store:
     def _set_meta(self, key: str, value: pd.Timestamp) -> None:
         """Write a meta value inside the caller's transaction; the cache follows on commit
         (see :meth:`_commit`)."""
-        known = self._cached.get(key) is not None or key in self._staged
-        self._conn.execute("UPDATE meta SET value = ? WHERE key = ?" if known
-                           else "INSERT INTO meta VALUES (?, ?)",
-                           [_micros(value), key] if known else [key, _micros(value)])
+        self._conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, _micros(value)])
         self._staged[key] = value
 
     def _begin(self) -> None:
@@ -488,11 +487,11 @@ class Store:
                 return None  # (no report names a region or a category: no query)
             self._conn.register("_wanted", pd.DataFrame({"product": list(products)}))
             frame = self._conn.execute(
-                "SELECT make_timestamp((epoch_us(timestamp) // ?) * ?) AS timestamp, "
+                f"SELECT make_timestamp({_floor(step)}) AS timestamp, "
                 "r.product, region, category, sum(count) AS reports FROM reports r "
                 "JOIN _wanted w ON r.product = w.product WHERE NOT late AND timestamp >= ? "
                 "AND timestamp < ? GROUP BY ALL ORDER BY ALL",
-                [step, step, pd.Timestamp(since).tz_convert("UTC").tz_localize(None),
+                [pd.Timestamp(since).tz_convert("UTC").tz_localize(None),
                  closed.tz_localize(None)]).df()
             self._conn.unregister("_wanted")
         if frame.empty or (frame["region"].isna().all() and frame["category"].isna().all()):
@@ -519,8 +518,7 @@ class Store:
             step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
             if step <= 0:
                 raise ValueError(f"bucket must be positive, got {bucket!r}")
-            start = f"epoch_us(timestamp) - ((epoch_us(timestamp) % {step}) + {step}) % {step}"
-            sql = (f"SELECT make_timestamp({start}) AS timestamp, product, sum(count) AS "
+            sql = (f"SELECT make_timestamp({_floor(step)}) AS timestamp, product, sum(count) AS "
                    f"reports, {kind} AS kind{extra} FROM reports {where} GROUP BY ALL "
                    "ORDER BY ALL")
         frame = self._conn.execute(sql, params).df()
@@ -591,6 +589,13 @@ def _open_error(path: str, exc: Exception) -> str:
     return f"cannot open the store {path}: {text}"
 
 
+def _floor(step: int) -> str:
+    """SQL of a report's bucket start in microseconds: its time floored to buckets of
+    `step` microseconds from the Unix epoch (as :func:`spikes.io.buckets.to_buckets`;
+    DuckDB's integer division rounds toward zero, wrong before 1970)."""
+    return f"epoch_us(timestamp) - ((epoch_us(timestamp) % {step}) + {step}) % {step}"
+
+
 def _empty_reports(breakdown: bool) -> pd.DataFrame:
     columns = {"timestamp": pd.Series(dtype="datetime64[us, UTC]"),
                "product": pd.Series(dtype=object), "reports": pd.Series(dtype=float),
@@ -640,7 +645,7 @@ def normalised_batch(batch: pd.DataFrame | pa.Table) -> pa.Table:
         products = batch["product"].astype(str).to_numpy(dtype=object)
     stamps = utc(batch["timestamp"]).dt.tz_localize(None).dt.as_unit("us").to_numpy()
     columns = [pa.array(products, pa.string()), pa.array(stamps, pa.timestamp("us")),
-               pa.array(batch["count"].to_numpy(dtype=float))]
+               pa.array(batch["count"].to_numpy(dtype=float), from_pandas=True)]  # NaN: null
     for column in ("region", "category", "report_id"):
         values = batch[column].to_numpy(dtype=object)
         absent = pd.isna(values)
