@@ -74,8 +74,11 @@ that much log. Until a checkpoint the logged rows are also held in memory, so th
 detector checkpoints at a quieter moment too, after a detection, once the log holds
 :data:`QUIET_CHECKPOINT_BYTES` (:meth:`Store.checkpoint`)."""
 
-QUIET_CHECKPOINT_BYTES = 16 * 2**20
-"""Log size from which :meth:`Store.checkpoint` checkpoints (DuckDB's own default)."""
+QUIET_CHECKPOINT_BYTES = 32 * 2**20
+"""Log size from which :meth:`Store.checkpoint` checkpoints: half of
+:data:`CHECKPOINT_THRESHOLD`, so that a service taking few reports does not hold weeks of
+them in memory, while one taking many is not stalled by this checkpoint every bucket
+too (at 16 MB a replay at 80,000 reports/s had a p99 latency of 194 ms, at 32 MB 120 ms)."""
 
 #: Kinds of stored reports (as :attr:`spikes.model.RawReports.kind`).
 KINDS = ("events", "counts")
