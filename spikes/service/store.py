@@ -354,20 +354,21 @@ class Store:
         late = np.zeros(len(stamps), dtype=bool)
         closed = self._meta("closed_end")
         if closed is not None and bucket is not None and len(stamps):
-            step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
+            step = _step_us(bucket)
             late = (stamps // step) * step < _micros(closed)
         kept = np.bincount(owner, minlength=len(taken))
         n_late = np.bincount(owner, weights=late, minlength=len(taken))
         for j, k in enumerate(taken):
             results[k] = AppendResult(int(kept[j]), tables[k].num_rows - int(kept[j]),
                                       int(n_late[j]))
-        rows = (rows.append_column("batch_id", pa.array(np.asarray(ids, dtype=object)[
-                    np.asarray(taken)[owner]], pa.string()))
+        batch_of = np.asarray(taken)[owner]  # each kept row's batch
+        rows = (rows.append_column("batch_id", pa.array(np.asarray(ids, dtype=object)[batch_of],
+                                                        pa.string()))
                 .append_column("received_at", pa.array(np.full(len(stamps), arrived)
                                                        .view("datetime64[us]")))
                 .append_column("late", pa.array(late))
-                .append_column("kind", pa.array(np.asarray(kinds, dtype=object)[
-                    np.asarray(taken)[owner]], pa.string())))
+                .append_column("kind", pa.array(np.asarray(kinds, dtype=object)[batch_of],
+                                                pa.string())))
         conn.register("_batch", rows)
         conn.execute("INSERT INTO reports SELECT product, timestamp, count, region, category, "
                      "report_id, batch_id, received_at, late, kind FROM _batch")
@@ -483,14 +484,13 @@ class Store:
             ``timestamp`` (bucket start, UTC), ``product``, ``region``, ``category``,
             ``reports``; None when those reports name no region and no category.
         """
-        step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
         with self._lock:
             closed = self._meta_or_none("closed_end")
             if closed is None or not products or not self._named:
                 return None  # (no report names a region or a category: no query)
             self._conn.register("_wanted", pd.DataFrame({"product": list(products)}))
             frame = self._conn.execute(
-                f"SELECT make_timestamp({_floor(step)}) AS timestamp, "
+                f"SELECT make_timestamp({_floor(bucket)}) AS timestamp, "
                 "r.product, region, category, sum(count) AS reports FROM reports r "
                 "JOIN _wanted w ON r.product = w.product WHERE NOT late AND timestamp >= ? "
                 "AND timestamp < ? GROUP BY ALL ORDER BY ALL",
@@ -518,12 +518,9 @@ class Store:
             sql = (f"SELECT timestamp, product, count AS reports, {kind} AS kind{extra} "
                    f"FROM reports {where}")
         else:
-            step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
-            if step <= 0:
-                raise ValueError(f"bucket must be positive, got {bucket!r}")
-            sql = (f"SELECT make_timestamp({_floor(step)}) AS timestamp, product, sum(count) AS "
-                   f"reports, {kind} AS kind{extra} FROM reports {where} GROUP BY ALL "
-                   "ORDER BY ALL")
+            sql = (f"SELECT make_timestamp({_floor(bucket)}) AS timestamp, product, "
+                   f"sum(count) AS reports, {kind} AS kind{extra} FROM reports {where} "
+                   "GROUP BY ALL ORDER BY ALL")
         frame = self._conn.execute(sql, params).df()
         frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
         return frame
@@ -592,10 +589,19 @@ def _open_error(path: str, exc: Exception) -> str:
     return f"cannot open the store {path}: {text}"
 
 
-def _floor(step: int) -> str:
+def _step_us(bucket: pd.Timedelta) -> int:
+    """A bucket size in microseconds (the stored times' unit)."""
+    step = int(pd.Timedelta(bucket) / pd.Timedelta(microseconds=1))
+    if step <= 0:
+        raise ValueError(f"bucket must be positive, got {bucket!r}")
+    return step
+
+
+def _floor(bucket: pd.Timedelta) -> str:
     """SQL of a report's bucket start in microseconds: its time floored to buckets of
-    `step` microseconds from the Unix epoch (as :func:`spikes.io.buckets.to_buckets`;
+    size `bucket` from the Unix epoch (as :func:`spikes.io.buckets.to_buckets`;
     DuckDB's integer division rounds toward zero, wrong before 1970)."""
+    step = _step_us(bucket)
     return f"epoch_us(timestamp) - ((epoch_us(timestamp) % {step}) + {step}) % {step}"
 
 
