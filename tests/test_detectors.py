@@ -169,6 +169,71 @@ def test_calibration_reads_tail_scores_in_their_own_units() -> None:
     assert calibrated_threshold(bursty, 3, 0.1, low=1.0, model_decay=decay) > 1.8 * h
 
 
+def test_a_power_law_tail_is_extrapolated_as_one() -> None:
+    """Real bursts have power-law maxima: an exponential fit of their bulk puts the
+    threshold where the budget is exceeded many times over; the generalized Pareto
+    extrapolation keeps it."""
+    from scipy.stats import genpareto
+
+    from spikes.detect.detectors.base import calibrated_threshold, heavy_tail_threshold
+
+    tail = genpareto(0.5, loc=1.0, scale=1.0)
+    maxima = tail.rvs(size=1000, random_state=np.random.default_rng(2))
+    weeks, budget = 8.0, 0.1
+    h = calibrated_threshold(maxima, weeks, budget, low=1.0)
+    allowed = budget * weeks / len(maxima)  # share of excursions that may exceed h
+    # Exceeded about as often as the budget allows, not an order of magnitude more (its
+    # slope is the lower confidence bound, and the censored top shortens the tail: 2.5x).
+    assert allowed / 10 < tail.sf(h) <= 3 * allowed
+    exponential_only = 1.0 + np.log(len(maxima) / (budget * weeks)) / (
+        np.log(len(maxima) / max((maxima >= 1 + np.log(100)).sum(), 1)) / np.log(100))
+    assert tail.sf(exponential_only) > 10 * allowed
+    assert heavy_tail_threshold(maxima, 1.0, budget * weeks) == pytest.approx(h)
+
+
+def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
+    from spikes.detect.detectors.base import heavy_tail_threshold
+
+    rng = np.random.default_rng(3)
+    for seed in range(20):  # the test holds at 3 standard errors, seed after seed
+        calm = 1.0 + np.random.default_rng(seed).exponential(1.0, 500)
+        assert heavy_tail_threshold(calm, 1.0, 0.8) is None
+    # Ten past outages far above the noise are censored, not read as a heavy tail.
+    spiked = np.concatenate([1.0 + rng.exponential(1.0, 500), rng.uniform(50, 900, 10)])
+    assert heavy_tail_threshold(spiked, 1.0, 0.8) is None
+    # Too short a history for the test.
+    assert heavy_tail_threshold(spiked[:60], 1.0, 0.8) is None
+
+
+def test_a_detector_without_excursions_borrows_the_others_burstiness() -> None:
+    from spikes.config import DetectionConfig
+    from spikes.detect.detectors.base import product_thresholds
+
+    bucket = pd.Timedelta("1h")
+    detectors = {"tail": CountTailDetector(), "cusum": CusumDetector()}
+    rng = np.random.default_rng(4)
+    bursty_tail = 1.0 + rng.exponential(1.0, 200)  # -log10 p decaying at e, not 10
+    few = np.array([3.0, 12.0, 5.0])  # an hourly CUSUM's month: too few to calibrate
+    config = DetectionConfig()
+    base_tail, base_cusum = config.tail_h(bucket), config.cusum_h(bucket)
+    got = product_thresholds(detectors, {"tail": bursty_tail, "cusum": few}, 4.0, config,
+                             bucket)
+    assert got["tail"] > 1.5 * base_tail
+    factor = (got["tail"] - 1.0) / (base_tail - 1.0)
+    assert got["cusum"] == pytest.approx(1.0 + factor * (base_cusum - 1.0))
+    # Calm tail scores: nothing to borrow.
+    calm = 1.0 + rng.exponential(1.0 / np.log(10.0), 60)
+    same = product_thresholds(detectors, {"tail": calm, "cusum": few}, 4.0, config, bucket)
+    assert same == {"tail": base_tail, "cusum": base_cusum}
+    # An explicit threshold is kept; no calibration at all when it is switched off.
+    fixed = DetectionConfig(cusum_threshold=9.0)
+    assert product_thresholds(detectors, {"tail": bursty_tail, "cusum": few}, 4.0, fixed,
+                              bucket)["cusum"] == 9.0
+    off = DetectionConfig(calibrate=False)
+    assert product_thresholds(detectors, {"tail": bursty_tail, "cusum": few}, 4.0, off,
+                              bucket) == {"tail": base_tail, "cusum": base_cusum}
+
+
 def test_inflation_measures_autocorrelated_noise() -> None:
     rng = np.random.default_rng(7)
     index = pd.date_range("2026-01-05", periods=288 * 14, freq="5min", tz="UTC")

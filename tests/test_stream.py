@@ -103,6 +103,47 @@ def test_weekly_pools_after_two_weeks():
     assert _check_stream(counts, [48 * 10, 48 * 14 + 5, 48 * 15, len(counts)], [1, 2]) > 0
 
 
+def _bursty(seed: int, days: int, freq: str) -> pd.DataFrame:
+    """Two products with a daily cycle and frequent Pareto-sized bursts of curiosity
+    (heavy-tailed, decaying over an hour): traffic whose thresholds get calibrated."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-03-02", periods=days * (pd.Timedelta("1D") // pd.Timedelta(freq)),
+                          freq=freq, tz="UTC")
+    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    columns = {}
+    for name in ("A", "B"):
+        rate = 20.0 * (1.2 + np.sin((hour - 8) / 24 * 2 * np.pi))
+        burst = np.zeros(len(index))
+        for start in np.flatnonzero(rng.random(len(index)) < 0.08):
+            shape = np.array([1.0, 0.6, 0.3, 0.1])[: len(index) - start]
+            burst[start : start + len(shape)] += 0.5 * rng.pareto(1.5) * shape
+        columns[name] = rng.poisson(rate * (1 + burst)).astype(float)
+    return pd.DataFrame(columns, index=index)
+
+
+def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
+    # Bursty traffic: from day 5 the tail detector's thresholds are calibrated on each
+    # product's history and the CUSUM's raised with them; the stream recalibrates at the
+    # same midnights to the same values.
+    from spikes.detect.causal import threshold_paths, warmup_buckets
+    from spikes.detect.pipeline import for_bucket, score_reports
+
+    counts = _bursty(1, 8, "15min")
+    bucket = counts.index[1] - counts.index[0]
+    config = for_bucket(DetectionConfig(), bucket)
+    scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
+    days = counts.index.normalize()
+    day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    paths = threshold_paths(scored.detectors["A"],
+                            {n: scored.scores[n]["A"].to_numpy(float)
+                             for n in scored.detectors["A"]},
+                            config, bucket, day_starts, history_from=warmup_buckets(bucket))
+    assert paths["tail"][-1] > config.tail_h(bucket)  # calibrated: the test is not vacuous
+    assert paths["cusum"][-1] > config.cusum_h(bucket)
+    day = 96
+    assert _check_stream(counts, [5 * day + 3, 6 * day + 50, len(counts)], [5, 1]) > 0
+
+
 def test_memory_stays_flat_over_weeks():
     counts = simulate(products=2, days=30, bucket="1h", seed=4).counts()
     stream = StreamDetector(bucket="1h")

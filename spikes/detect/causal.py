@@ -5,7 +5,7 @@ judges it. Here a product's buckets are walked in time order, as a live service 
 them, and every decision about bucket ``t`` uses data up to ``t`` only:
 
 1. **thresholds** are calibrated at every midnight on the product's own history before it
-   (:func:`threshold_path`); before there is enough history, the noise model's own;
+   (:func:`threshold_paths`); before there is enough history, the noise model's own;
 2. an **alarm** fires where a per-bucket score reaches its threshold, or a cumulative one
    (CUSUM) rises by its threshold from its lowest point since the last incident;
 3. the alarm's **onset** is located by the change-point search of
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
-from spikes.detect.detectors.base import Detector, calibrated_threshold, runs
+from spikes.detect.detectors.base import Detector, product_thresholds, runs
 from spikes.detect.detectors.onset import locate_onset
 from spikes.detect.incidents import (
     _context_ratios,
@@ -60,21 +60,21 @@ def warmup_buckets(bucket: pd.Timedelta) -> int:
     return max(int(np.ceil(WARMUP / pd.Timedelta(bucket))), 1)
 
 
-def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConfig,
-                   bucket: pd.Timedelta, day_starts: np.ndarray,
-                   history_from: int = 0) -> np.ndarray:
-    """A detector's threshold per bucket for one product, as a live run knows it.
+def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray],
+                    config: DetectionConfig, bucket: pd.Timedelta, day_starts: np.ndarray,
+                    history_from: int = 0) -> dict[str, np.ndarray]:
+    """The detectors' thresholds per bucket for one product, as a live run knows them.
 
-    The configured threshold, raised where ``config.calibrate`` and the product's history
-    before the bucket's day shows burstier noise than the model
-    (:func:`spikes.detect.detectors.base.calibrated_threshold` on the excursions that
-    ended before that midnight).
+    At each midnight, :func:`spikes.detect.detectors.base.product_thresholds` of the
+    excursions that ended before it: the configured thresholds, raised where
+    ``config.calibrate`` and the product's history shows burstier noise than the model.
+    Before the first midnight, the configured ones.
 
     Parameters
     ----------
-    detector : Detector
-    scores : np.ndarray
-        The product's scores.
+    detectors : dict of str to Detector
+    scores : dict of str to np.ndarray
+        The product's scores, per detector.
     config : DetectionConfig
         Settings of the product.
     bucket : pd.Timedelta
@@ -87,30 +87,31 @@ def threshold_path(detector: Detector, scores: np.ndarray, config: DetectionConf
 
     Returns
     -------
-    np.ndarray
-        Threshold per bucket.
+    dict of str to np.ndarray
+        Threshold per bucket, per detector.
     """
-    n = len(scores)
-    base = detector.default_threshold(config, bucket)
-    out = np.full(n, base)
-    if not config.calibrate or detector.threshold_is_fixed(config) or n == 0:
+    n = len(next(iter(scores.values()))) if scores else 0
+    base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
+    out = {name: np.full(n, value) for name, value in base.items()}
+    if not config.calibrate or n == 0:
         return out
-    history = np.where(np.arange(n) >= history_from, scores, 0.0)
-    starts, stops = runs(history > detector.excursion_floor)
-    maxima = (np.maximum.reduceat(np.nan_to_num(history), starts) if len(starts)
-              else np.empty(0))
-    seen = np.cumsum(~np.isnan(scores) & (np.arange(n) >= history_from))
+    position = np.arange(n)
+    excursions = {}
+    for name, det in detectors.items():
+        history = np.where(position >= history_from, scores[name], 0.0)
+        starts, stops = runs(history > det.excursion_floor)
+        maxima = (np.maximum.reduceat(np.nan_to_num(history), starts) if len(starts)
+                  else np.empty(0))
+        excursions[name] = (maxima, stops)
+    seen = np.cumsum(~np.isnan(next(iter(scores.values()))) & (position >= history_from))
     bounds = [*day_starts.tolist(), n]
     for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
         if first == 0:
             continue
-        done = maxima[stops < first]
+        done = {name: maxima[stops < first] for name, (maxima, stops) in excursions.items()}
         weeks = float(seen[first - 1]) * (bucket / WEEK)
-        calibrated = calibrated_threshold(done, weeks, config.false_alarms_per_week,
-                                          low=detector.excursion_floor,
-                                          model_decay=detector.excursion_decay)
-        if calibrated is not None and calibrated > base:
-            out[first:stop] = calibrated
+        for name, value in product_thresholds(detectors, done, weeks, config, bucket).items():
+            out[name][first:stop] = value
     return out
 
 
@@ -209,7 +210,7 @@ def live_incident_rows(
     index : pd.DatetimeIndex
         Bucket start times (regular).
     scores, thresholds : dict of str to np.ndarray
-        Each detector's scores and per-bucket thresholds (:func:`threshold_path`).
+        Each detector's scores and per-bucket thresholds (:func:`threshold_paths`).
     detectors : dict of str to Detector
         The detectors, by name (``cumulative`` ones alarm on rises from a trough).
     tail : np.ndarray

@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
-from spikes.detect.causal import live_incident_rows, threshold_path, warmup_buckets
+from spikes.detect.causal import live_incident_rows, threshold_paths, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
-from spikes.detect.detectors.base import calibrated_threshold
+from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.known_events import Calendar
@@ -496,13 +496,11 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
         own = for_bucket(config.for_product(product), data.bucket)
         detectors = scored.detectors[product]
         weeks = np.count_nonzero(~np.isnan(y_all[:, j])) * (data.bucket / WEEK)
-        candidates = {
-            name: det.candidates(
-                score_arrays[name][:, j],
-                product_threshold(det, score_arrays[name][:, j], own, data.bucket, weeks),
-            )
-            for name, det in detectors.items()
-        }
+        maxima = {name: det.excursion_maxima(score_arrays[name][:, j])
+                  for name, det in detectors.items()}
+        thresholds = product_thresholds(detectors, maxima, weeks, own, data.bucket)
+        candidates = {name: det.candidates(score_arrays[name][:, j], thresholds[name])
+                      for name, det in detectors.items()}
         if not any(candidates.values()):
             continue
         rows.extend(
@@ -538,9 +536,8 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
         scores = {name: score_arrays[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(y_all[:, j]))
         after_warmup = int(seen[0]) + warmup_buckets(data.bucket) if len(seen) else 0
-        thresholds = {name: threshold_path(det, scores[name], own, data.bucket, day_starts,
-                                           history_from=after_warmup)
-                      for name, det in detectors.items()}
+        thresholds = threshold_paths(detectors, scores, own, data.bucket, day_starts,
+                                     history_from=after_warmup)
         tail = scores.get(tail_name)
         if tail is None:
             tail = np.zeros(len(index))
@@ -558,19 +555,6 @@ def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig
     if bucket > BLIP and config.min_buckets > 1:
         return dataclasses.replace(config, min_buckets=1)
     return config
-
-
-def product_threshold(detector: Detector, scores: np.ndarray, config: DetectionConfig,
-                      bucket: pd.Timedelta, weeks: float) -> float:
-    """A detector's threshold for one product: the configured one, raised by calibration
-    on the product's own history when ``config.calibrate`` and the history is bursty."""
-    threshold = detector.default_threshold(config, bucket)
-    if not config.calibrate or detector.threshold_is_fixed(config):
-        return threshold
-    calibrated = calibrated_threshold(detector.excursion_maxima(scores), weeks,
-                                      config.false_alarms_per_week, low=detector.excursion_floor,
-                                      model_decay=detector.excursion_decay)
-    return threshold if calibrated is None else max(threshold, calibrated)
 
 
 def analyze(data: ReportData, config: DetectionConfig | None = None,

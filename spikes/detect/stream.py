@@ -10,7 +10,7 @@ and updates it with each closed bucket:
 - the **scores**: the count-tail surprise is per bucket; the CUSUM carries its running
   sum and running minimum (``C_t - min(0, min C)``);
 - the **thresholds**: recalibrated at each midnight from the maxima of the excursions
-  that ended before it (:func:`spikes.detect.causal.threshold_path`), so the completed
+  that ended before it (:func:`spikes.detect.causal.threshold_paths`), so the completed
   maxima, the current excursion and the count of buckets are carried;
 - the **incident walk** (:class:`spikes.detect.causal.LiveWalk`): products with no alarm
   pending are scanned for the next alarm in one vectorised pass; a product with an
@@ -41,7 +41,7 @@ from spikes.detect.causal import (
     warmup_buckets,
 )
 from spikes.detect.detectors import CountTailDetector, Detector
-from spikes.detect.detectors.base import MIN_EXCURSIONS, calibrated_threshold
+from spikes.detect.detectors.base import MIN_EXCURSIONS, product_thresholds
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.known_events import Calendar
@@ -353,7 +353,7 @@ class StreamDetector:
     def _thresholds(self, row: int, scores: dict[str, np.ndarray],
                     data: dict[str, np.ndarray], at: int) -> None:
         """Threshold of every product and detector at `row` (as
-        :func:`spikes.detect.causal.threshold_path`): recalibrated at each midnight from
+        :func:`spikes.detect.causal.threshold_paths`): recalibrated at each midnight from
         the maxima of the excursions that ended before it."""
         assert self.first is not None
         midnight = row > 0 and (self.first + row * self.bucket).normalize() != (
@@ -370,26 +370,21 @@ class StreamDetector:
                 self.products[j].maxima[name].append(float(running[j]))
             running[ended] = 0.0
             np.maximum(running, np.where(above, value, 0.0), out=running)
-            current = self._carry[f"threshold_{name}"]
-            if midnight:
-                for j, product in enumerate(self.products):
-                    det = product.detectors[name]
-                    if (len(product.maxima[name]) < MIN_EXCURSIONS
-                            or not product.config.calibrate
-                            or det.threshold_is_fixed(product.config)):
-                        continue  # too few excursions to calibrate: the base threshold
-                    base = det.default_threshold(product.config, self.bucket)
-                    # Buckets of history: those from the end of the warm-up (all of them
-                    # for a product without data, as threshold_path counts them).
-                    counted = row - max(int(history_from[j]), 0)
-                    weeks = float(max(counted, 0)) * (self.bucket / WEEK)
-                    calibrated = calibrated_threshold(
-                        np.asarray(product.maxima[name]), weeks,
-                        product.config.false_alarms_per_week, low=det.excursion_floor,
-                        model_decay=det.excursion_decay)
-                    current[j] = (calibrated if calibrated is not None and calibrated > base
-                                  else base)
-            data[f"threshold_{name}"][at] = current
+        if midnight:
+            for j, product in enumerate(self.products):
+                if all(len(m) < MIN_EXCURSIONS for m in product.maxima.values()):
+                    continue  # too few excursions to calibrate: the base thresholds
+                # Buckets of history: those from the end of the warm-up (all of them for
+                # a product without data, as threshold_paths counts them).
+                counted = row - max(int(history_from[j]), 0)
+                weeks = float(max(counted, 0)) * (self.bucket / WEEK)
+                maxima = {name: np.asarray(m) for name, m in product.maxima.items()}
+                calibrated = product_thresholds(product.detectors, maxima, weeks,
+                                                product.config, self.bucket)
+                for name, value in calibrated.items():
+                    self._carry[f"threshold_{name}"][j] = value
+        for name in self._names:
+            data[f"threshold_{name}"][at] = self._carry[f"threshold_{name}"]
 
     # -- the incident walk ------------------------------------------------------------
 

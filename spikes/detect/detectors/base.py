@@ -9,7 +9,7 @@ done once) and ``candidates(scores, threshold)`` turns scores into candidate int
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -98,10 +98,14 @@ class Detector(ABC):
         return f"{type(self).__name__}({params})"
 
 
-#: Excursions the noise model expects above the calibration's upper fitting level.
+#: Excursions the noise model expects above the calibration's upper fitting level; also
+#: how many of a product's largest excursions the heavy-tail fit censors (past outages).
 MID_EXCEEDANCES = 10
 #: Fewest excursions from which a product's own history calibrates its threshold.
 MIN_EXCURSIONS = 30
+#: Standard errors by which the mean excess of the upper quartile of a product's
+#: excursions must exceed that of all of them for their tail to count as heavy.
+HEAVY_TAIL_Z = 3.0
 
 
 def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
@@ -118,6 +122,13 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     the few real outages of a history, and extrapolated to the level that noise
     excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
     as fast as the model says, this is no higher than the model's own threshold.
+
+    Real bursts (news in mention counts, load ramps in telemetry) are often heavier
+    than any exponential: their maxima follow a power law, and the exponential
+    extrapolation then puts the threshold far too low. Where the excursions' tail is
+    significantly heavier than exponential (:func:`heavy_tail_threshold`, a generalized
+    Pareto tail as in SPOT, Siffer et al. KDD 2017), the threshold is the higher of the
+    two extrapolations.
 
     Parameters
     ----------
@@ -146,7 +157,120 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     above_mid = max(int((maxima >= mid).sum()), 1)
     decay = min(np.log(n / above_mid) / (mid - low), model_decay)
     budget = false_alarms_per_week * weeks
-    return float(low + np.log(n / budget) / max(decay, 1e-3))
+    threshold = float(low + np.log(n / budget) / max(decay, 1e-3))
+    heavy = heavy_tail_threshold(maxima, low, budget)
+    return threshold if heavy is None else max(threshold, heavy)
+
+
+def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float | None:
+    """Level that excursion maxima exceed `budget` times, where their tail is heavy.
+
+    The mean excess ``E[X - u | X > u]`` of a generalized Pareto tail grows linearly in
+    the level ``u`` with slope ``xi / (1 - xi)``; that of an exponential tail (the noise
+    model's) is flat. It is estimated above `low` over all excursions, and above ``u``,
+    the upper quartile of the maxima, over the excursions beyond it. The
+    :data:`MID_EXCEEDANCES` largest maxima are censored at the smallest of them (the
+    exponential estimate with censoring), so that the few real outages of a history do
+    not make the tail. Only where the upper quartile's mean excess exceeds the overall one
+    by :data:`HEAVY_TAIL_Z` standard errors (under the exponential) is the tail taken as
+    heavy: a generalized Pareto tail with that slope is fitted above ``u`` and its level
+    exceeded `budget` times among the maxima is returned.
+
+    Parameters
+    ----------
+    maxima : np.ndarray
+        Excursion maxima of one product's score series, all >= `low`.
+    low : float
+        Level from which the excursions are counted.
+    budget : float
+        Number of exceedances allowed (false alarms per week times weeks of history).
+
+    Returns
+    -------
+    float or None
+        The level, or None when the tail is not significantly heavier than exponential
+        or the history too short for the test (its upper quartile holds no more than
+        twice the censored count).
+    """
+    n = len(maxima)
+    k = MID_EXCEEDANCES
+    q = n // 4
+    if q <= 2 * k or budget >= q:
+        return None
+    ordered = np.sort(maxima)[::-1]
+    censor, upper = float(ordered[k]), float(ordered[q - 1])
+    if upper <= low:
+        return None
+    capped = np.minimum(ordered, censor)
+    excess_all = float((capped - low).sum()) / (n - k)
+    excess_upper = float((capped[:q] - upper).sum()) / (q - k)
+    if excess_all <= 0:
+        return None
+    error = excess_all * np.sqrt(1.0 / (n - k) + 1.0 / (q - k))
+    slope = (excess_upper - excess_all - HEAVY_TAIL_Z * error) / (upper - low)
+    if slope <= 0:
+        return None
+    xi = slope / (1.0 + slope)
+    sigma = excess_upper * (1.0 - xi)
+    return float(upper + sigma / xi * ((q / budget) ** xi - 1.0))
+
+
+def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, np.ndarray],
+                       weeks: float, config: DetectionConfig,
+                       bucket: pd.Timedelta) -> dict[str, float]:
+    """The thresholds of one product's detectors, calibrated on its history.
+
+    Each detector's threshold is its configured one, raised to
+    :func:`calibrated_threshold` of its own excursions where that is higher. A detector
+    with too few excursions of its own to calibrate (an hourly CUSUM gets a handful a
+    month, each a long climb) borrows the burstiness the others measured on the same
+    product: its threshold above its :attr:`~Detector.excursion_floor` is scaled by the
+    largest factor by which theirs was raised. Both score the same counts against the
+    same noise model, so traffic that makes one detector's noise excursions so much
+    larger than the model says does the same to the other's evidence.
+
+    Parameters
+    ----------
+    detectors : mapping of str to Detector
+        The product's detectors, by name.
+    maxima : mapping of str to np.ndarray
+        Per detector, the maxima of the excursions of its scores in the history.
+    weeks : float
+        Length of the history in weeks.
+    config : DetectionConfig
+        The product's settings (``calibrate``, the budget, explicit thresholds).
+    bucket : pd.Timedelta
+        Bucket size.
+
+    Returns
+    -------
+    dict of str to float
+        Threshold per detector.
+    """
+    base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
+    if not config.calibrate:
+        return base
+    out = dict(base)
+    scales: list[float] = []
+    borrowers = []
+    for name, det in detectors.items():
+        if det.threshold_is_fixed(config):
+            continue
+        own = calibrated_threshold(maxima[name], weeks, config.false_alarms_per_week,
+                                   low=det.excursion_floor, model_decay=det.excursion_decay)
+        span = base[name] - det.excursion_floor
+        if own is None:
+            borrowers.append(name)
+            continue
+        out[name] = max(own, base[name])
+        if span > 0:
+            scales.append((out[name] - det.excursion_floor) / span)
+    if scales:
+        for name in borrowers:
+            floor = detectors[name].excursion_floor
+            if base[name] > floor:
+                out[name] = floor + (base[name] - floor) * max(scales)
+    return out
 
 
 def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
