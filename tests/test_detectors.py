@@ -144,7 +144,24 @@ def test_calibration_raises_threshold_only_for_bursty_history() -> None:
     # Real outages in the top (1 %) hardly move it.
     spiked = np.concatenate([calm, [300.0, 500.0, 800.0, 900.0]])
     assert calibrated_threshold(spiked, 3, 0.1, low=1.0) == pytest.approx(h_calm, rel=0.15)
-    assert calibrated_threshold(calm[:10], 3, 0.1, low=1.0) is None
+    assert calibrated_threshold(calm[:9], 3, 0.1, low=1.0) is None
+
+
+def test_a_short_history_raises_a_threshold_only_as_far_as_it_proves() -> None:
+    from spikes.detect.detectors.base import calibrated_threshold, short_history_decay
+
+    # 12 excursions: the first weeks of an hourly series. Calm ones keep the model's
+    # decay (the level is where 12 model excursions would meet the budget).
+    for seed in range(20):
+        calm = 1.0 + np.random.default_rng(seed).exponential(1.0, 12)
+        assert calibrated_threshold(calm, 3, 0.1, low=1.0) == pytest.approx(
+            1.0 + np.log(12 / 0.3))
+    # Ten times burstier than the model: raised, though by less than the point estimate
+    # (an upper bound of the decay, about three times the estimate with 9 uncensored).
+    bursty = 1.0 + np.random.default_rng(5).exponential(10.0, 12)
+    h = calibrated_threshold(bursty, 3, 0.1, low=1.0)
+    assert h > 2 * (1.0 + np.log(12 / 0.3))
+    assert 1.0 / 10.0 < short_history_decay(bursty, 1.0) < 1.0
 
 
 def test_calibration_reads_tail_scores_in_their_own_units() -> None:

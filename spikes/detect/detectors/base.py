@@ -102,10 +102,14 @@ class Detector(ABC):
 #: how many of a product's largest excursions the heavy-tail fit censors (past outages).
 MID_EXCEEDANCES = 10
 #: Fewest excursions from which a product's own history calibrates its threshold.
-MIN_EXCURSIONS = 30
-#: Standard errors by which the mean excess of the upper quartile of a product's
-#: excursions must exceed that of all of them for their tail to count as heavy.
-HEAVY_TAIL_Z = 3.0
+MIN_EXCURSIONS = MID_EXCEEDANCES
+#: Excursions from which the decay is measured between ``low`` and ``mid``; with fewer,
+#: from a censored fit of all of them, at its upper confidence bound.
+BULK_EXCURSIONS = 30
+#: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
+#: short history is taken at its upper bound by so many, and a tail counts as heavy
+#: where the mean excess of its upper quartile exceeds the overall one by so many.
+EVIDENCE_Z = 3.0
 
 
 def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
@@ -121,7 +125,11 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise still outnumbers
     the few real outages of a history, and extrapolated to the level that noise
     excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
-    as fast as the model says, this is no higher than the model's own threshold.
+    as fast as the model says, this is no higher than the model's own threshold. A
+    history of fewer than :data:`BULK_EXCURSIONS` excursions (the first weeks of hourly
+    data) is too short for that range: its decay is the upper confidence bound of a
+    censored fit (:func:`short_history_decay`), so that it raises the threshold only as
+    far as it proves.
 
     Real bursts (news in mention counts, load ramps in telemetry) are often heavier
     than any exponential: their maxima follow a power law, and the exponential
@@ -153,13 +161,49 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     n = len(maxima)
     if n < MIN_EXCURSIONS or weeks <= 0:
         return None
-    mid = low + np.log(n / MID_EXCEEDANCES) / model_decay
-    above_mid = max(int((maxima >= mid).sum()), 1)
-    decay = min(np.log(n / above_mid) / (mid - low), model_decay)
+    if n >= BULK_EXCURSIONS:
+        mid = low + np.log(n / MID_EXCEEDANCES) / model_decay
+        above_mid = max(int((maxima >= mid).sum()), 1)
+        decay = min(np.log(n / above_mid) / (mid - low), model_decay)
+    else:
+        decay = min(short_history_decay(maxima, low), model_decay)
     budget = false_alarms_per_week * weeks
     threshold = float(low + np.log(n / budget) / max(decay, 1e-3))
     heavy = heavy_tail_threshold(maxima, low, budget)
     return threshold if heavy is None else max(threshold, heavy)
+
+
+def short_history_decay(maxima: np.ndarray, low: float) -> float:
+    """Decay rate of a short history's excursion maxima, at its upper confidence bound.
+
+    The maximum-likelihood rate of an exponential tail above `low`, with the largest
+    quarter of the maxima censored at the next one (they may be real outages), is
+    ``m / T`` with ``m`` the uncensored count and ``T`` the total excess (censored values
+    at the censoring level); ``2 m rate / estimate`` follows a chi-square law with ``2 m``
+    degrees of freedom. Its upper bound by :data:`EVIDENCE_Z` standard errors (Wilson-
+    Hilferty's approximation of the quantile) is returned: a short history raises a
+    threshold only when even the fastest decay it allows is slower than the model's.
+
+    Parameters
+    ----------
+    maxima : np.ndarray
+        Excursion maxima, all >= `low` (at least 2).
+    low : float
+        Level from which the excursions are counted.
+
+    Returns
+    -------
+    float
+        The upper bound of the decay rate per unit of score.
+    """
+    n = len(maxima)
+    k = max(n // 4, 1)
+    ordered = np.sort(maxima)[::-1]
+    uncensored = n - k
+    total = float((np.minimum(ordered, ordered[k]) - low).sum())
+    nu = 2.0 * uncensored
+    upper = (1.0 - 2.0 / (9.0 * nu) + EVIDENCE_Z * np.sqrt(2.0 / (9.0 * nu))) ** 3
+    return uncensored / max(total, 1e-12) * upper
 
 
 def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float | None:
@@ -169,12 +213,13 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float
     the level ``u`` with slope ``xi / (1 - xi)``; that of an exponential tail (the noise
     model's) is flat. It is estimated above `low` over all excursions, and above ``u``,
     the upper quartile of the maxima, over the excursions beyond it. The
-    :data:`MID_EXCEEDANCES` largest maxima are censored at the smallest of them (the
-    exponential estimate with censoring), so that the few real outages of a history do
-    not make the tail. Only where the upper quartile's mean excess exceeds the overall one
-    by :data:`HEAVY_TAIL_Z` standard errors (under the exponential) is the tail taken as
-    heavy: a generalized Pareto tail with that slope is fitted above ``u`` and its level
-    exceeded `budget` times among the maxima is returned.
+    :data:`MID_EXCEEDANCES` largest maxima are censored at the next one (the exponential
+    estimate with censoring), so that the few real outages of a history do not make the
+    tail. Only where the upper quartile's mean excess exceeds the overall one by
+    :data:`EVIDENCE_Z` standard errors (under the exponential) is the tail taken as
+    heavy; its slope is then taken at that lower bound (as heavy as the history proves),
+    a generalized Pareto tail with it is fitted above ``u``, and its level exceeded
+    `budget` times among the maxima is returned.
 
     Parameters
     ----------
@@ -207,7 +252,7 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float
     if excess_all <= 0:
         return None
     error = excess_all * np.sqrt(1.0 / (n - k) + 1.0 / (q - k))
-    slope = (excess_upper - excess_all - HEAVY_TAIL_Z * error) / (upper - low)
+    slope = (excess_upper - excess_all - EVIDENCE_Z * error) / (upper - low)
     if slope <= 0:
         return None
     xi = slope / (1.0 + slope)
