@@ -206,6 +206,8 @@ def test_a_power_law_tail_is_extrapolated_as_one() -> None:
         np.log(len(maxima) / max((maxima >= 1 + np.log(100)).sum(), 1)) / np.log(100))
     assert tail.sf(exponential_only) > 10 * allowed
     assert heavy_tail_threshold(maxima, 1.0, budget * weeks) == pytest.approx(h)
+    # Without the heavy-tail step (hindsight): the exponential extrapolation alone.
+    assert calibrated_threshold(maxima, weeks, budget, low=1.0, heavy_tail=False) < h / 2
 
 
 def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
@@ -238,6 +240,10 @@ def test_a_detector_without_excursions_borrows_the_others_burstiness() -> None:
     assert got["tail"] > 1.5 * base_tail
     factor = (got["tail"] - 1.0) / (base_tail - 1.0)
     assert got["cusum"] == pytest.approx(1.0 + factor * (base_cusum - 1.0))
+    # In hindsight (retrospective mode) each detector is calibrated on its own.
+    retro = product_thresholds(detectors, {"tail": bursty_tail, "cusum": few}, 4.0, config,
+                               bucket, hindsight=True)
+    assert retro == {"tail": got["tail"], "cusum": base_cusum}
     # Calm tail scores: nothing to borrow.
     calm = 1.0 + rng.exponential(1.0 / np.log(10.0), 60)
     same = product_thresholds(detectors, {"tail": calm, "cusum": few}, 4.0, config, bucket)

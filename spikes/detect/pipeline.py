@@ -498,7 +498,8 @@ def _incident_records(scored: Scored, config: DetectionConfig, wanted: list[str]
         weeks = np.count_nonzero(~np.isnan(y_all[:, j])) * (data.bucket / WEEK)
         maxima = {name: det.excursion_maxima(score_arrays[name][:, j])
                   for name, det in detectors.items()}
-        thresholds = product_thresholds(detectors, maxima, weeks, own, data.bucket)
+        thresholds = product_thresholds(detectors, maxima, weeks, own, data.bucket,
+                                        hindsight=True)
         candidates = {name: det.candidates(score_arrays[name][:, j], thresholds[name])
                       for name, det in detectors.items()}
         if not any(candidates.values()):
