@@ -142,6 +142,18 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
     assert paths["cusum"][-1] > config.cusum_h(bucket)
     day = 96
     assert _check_stream(counts, [5 * day + 3, 6 * day + 50, len(counts)], [5, 1]) > 0
+    # The thresholds themselves, bucket by bucket, for every product.
+    stream = StreamDetector(bucket=bucket)
+    stream.retain_from = 0
+    for start in range(0, len(counts), 7):
+        stream.step(counts.iloc[start : start + 7])
+    for j, product in enumerate(counts.columns):
+        dets = scored.detectors[product]
+        want = threshold_paths(dets, {n: scored.scores[n][product].to_numpy(float)
+                                      for n in dets},
+                               config, bucket, day_starts, history_from=warmup_buckets(bucket))
+        for name in dets:
+            np.testing.assert_array_equal(stream._ring[f"threshold_{name}"][:, j], want[name])
 
 
 def test_memory_stays_flat_over_weeks():

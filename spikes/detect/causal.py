@@ -73,8 +73,9 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     Parameters
     ----------
     detectors : dict of str to Detector
+        The product's detectors, by name.
     scores : dict of str to np.ndarray
-        The product's scores, per detector.
+        The product's scores, per detector (same names, equal lengths).
     config : DetectionConfig
         Settings of the product.
     bucket : pd.Timedelta
@@ -103,13 +104,15 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
         maxima = (np.maximum.reduceat(np.nan_to_num(history), starts) if len(starts)
                   else np.empty(0))
         excursions[name] = (maxima, stops)
-    seen = np.cumsum(~np.isnan(next(iter(scores.values()))) & (position >= history_from))
+    # Buckets of history before each position: from the end of the warm-up on, missing
+    # ones included (their scores are 0), as the stream counts them.
+    counted = np.cumsum(position >= history_from)
     bounds = [*day_starts.tolist(), n]
     for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
         if first == 0:
             continue
         done = {name: maxima[stops < first] for name, (maxima, stops) in excursions.items()}
-        weeks = float(seen[first - 1]) * (bucket / WEEK)
+        weeks = float(counted[first - 1]) * (bucket / WEEK)
         for name, value in product_thresholds(detectors, done, weeks, config, bucket).items():
             out[name][first:stop] = value
     return out

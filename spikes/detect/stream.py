@@ -41,7 +41,7 @@ from spikes.detect.causal import (
     warmup_buckets,
 )
 from spikes.detect.detectors import CountTailDetector, Detector
-from spikes.detect.detectors.base import MIN_EXCURSIONS, product_thresholds
+from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.known_events import Calendar
@@ -372,8 +372,6 @@ class StreamDetector:
             np.maximum(running, np.where(above, value, 0.0), out=running)
         if midnight:
             for j, product in enumerate(self.products):
-                if all(len(m) < MIN_EXCURSIONS for m in product.maxima.values()):
-                    continue  # too few excursions to calibrate: the base thresholds
                 # Buckets of history: those from the end of the warm-up (all of them for
                 # a product without data, as threshold_paths counts them).
                 counted = row - max(int(history_from[j]), 0)

@@ -99,12 +99,21 @@ class Detector(ABC):
 
 
 #: Excursions the noise model expects above the calibration's upper fitting level; also
-#: how many of a product's largest excursions the heavy-tail fit censors (past outages).
+#: the fewest of a product's largest excursions the heavy-tail fit censors (past outages).
 MID_EXCEEDANCES = 10
+#: Share of a product's largest excursions the heavy-tail fit censors, where that is more
+#: than :data:`MID_EXCEEDANCES`: a long history holds many outages, each of which may
+#: make several excursions, and they must not pass for a heavy tail of the noise. At
+#: 5-minute buckets the noise model alone makes about 150 excursions a week, so this
+#: covers about 5 outage excursions a week, more than a product failing twice a week
+#: makes; a burstier history has more excursions and censors more.
+CENSORED_SHARE = 1 / 32
 #: Fewest excursions from which a product's own history calibrates its threshold.
-MIN_EXCURSIONS = MID_EXCEEDANCES
+MIN_EXCURSIONS = 10
 #: Excursions from which the decay is measured between ``low`` and ``mid``; with fewer,
-#: from a censored fit of all of them, at its upper confidence bound.
+#: from a censored fit of all of them, at its upper confidence bound (so a product's
+#: threshold may step up at the midnight it reaches this many: from a bound to an
+#: estimate).
 BULK_EXCURSIONS = 30
 #: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
@@ -126,7 +135,8 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise still outnumbers
     the few real outages of a history, and extrapolated to the level that noise
     excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
-    as fast as the model says, this is no higher than the model's own threshold. A
+    as fast as the model says, this exponential extrapolation is no higher than the
+    model's own threshold. A
     history of fewer than :data:`BULK_EXCURSIONS` excursions (the first weeks of hourly
     data) is too short for that range: its decay is the upper confidence bound of a
     censored fit (:func:`short_history_decay`), so that it raises the threshold only as
@@ -158,7 +168,8 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     Returns
     -------
     float or None
-        The calibrated threshold, or None with under :data:`MIN_EXCURSIONS` excursions.
+        The calibrated threshold, or None with under :data:`MIN_EXCURSIONS` excursions
+        or no history (`weeks` <= 0).
     """
     maxima = maxima[maxima >= low]
     n = len(maxima)
@@ -215,14 +226,16 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float
     The mean excess ``E[X - u | X > u]`` of a generalized Pareto tail grows linearly in
     the level ``u`` with slope ``xi / (1 - xi)``; that of an exponential tail (the noise
     model's) is flat. It is estimated above `low` over all excursions, and above ``u``,
-    the upper quartile of the maxima, over the excursions beyond it. The
-    :data:`MID_EXCEEDANCES` largest maxima are censored at the next one (the exponential
-    estimate with censoring), so that the few real outages of a history do not make the
-    tail. Only where the upper quartile's mean excess exceeds the overall one by
-    :data:`EVIDENCE_Z` standard errors (under the exponential) is the tail taken as
-    heavy; its slope is then taken at that lower bound (as heavy as the history proves),
-    a generalized Pareto tail with it is fitted above ``u``, and its level exceeded
-    `budget` times among the maxima is returned.
+    the upper quartile of the maxima, over the excursions beyond it. The largest maxima
+    (:data:`CENSORED_SHARE` of them, at least :data:`MID_EXCEEDANCES`) are censored at
+    the next one (the exponential estimate with censoring), so that the real outages of
+    a history do not make the tail. Only where the upper quartile's mean excess exceeds
+    the overall one by :data:`EVIDENCE_Z` standard errors (under the exponential, taking
+    the two means as independent: they share the upper quartile, so the test is
+    stricter than its nominal level) is the tail taken as heavy; its slope is then taken
+    at that lower bound (as heavy as the history proves), a generalized Pareto tail
+    with it is fitted above ``u``, and its level exceeded `budget` times among the
+    maxima is returned.
 
     Parameters
     ----------
@@ -236,17 +249,19 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float
     Returns
     -------
     float or None
-        The level, or None when the tail is not significantly heavier than exponential
-        or the history too short for the test (its upper quartile holds no more than
-        twice the censored count).
+        The level, or None when the tail is not significantly heavier than exponential,
+        the history too short for the test (its upper quartile holds no more than twice
+        the censored count), or the budget not below the upper quartile's count.
     """
     n = len(maxima)
-    k = MID_EXCEEDANCES
+    k = max(MID_EXCEEDANCES, int(n * CENSORED_SHARE))
     q = n // 4
     if q <= 2 * k or budget >= q:
         return None
     ordered = np.sort(maxima)[::-1]
-    censor, upper = float(ordered[k]), float(ordered[q - 1])
+    # The q largest lie above the level u (the next one); the k largest are censored at
+    # the value of the next one, which is itself observed.
+    censor, upper = float(ordered[k]), float(ordered[q])
     if upper <= low:
         return None
     capped = np.minimum(ordered, censor)
@@ -270,19 +285,19 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
 
     Each detector's threshold is its configured one, raised to
     :func:`calibrated_threshold` of its own excursions where that is higher. A detector
-    with too few excursions of its own to calibrate (an hourly CUSUM gets a handful a
-    month, each a long climb) borrows the burstiness the others measured on the same
-    product: its threshold above its :attr:`~Detector.excursion_floor` is scaled by the
-    largest factor by which theirs was raised. Both score the same counts against the
-    same noise model, so traffic that makes one detector's noise excursions so much
-    larger than the model says does the same to the other's evidence.
+    with too few excursions of its own for the bulk fit (under :data:`BULK_EXCURSIONS`:
+    an hourly CUSUM gets a handful a month, each a long climb) borrows the burstiness
+    the others measured on the same product: its threshold above its
+    :attr:`~Detector.excursion_floor` is scaled by the largest factor by which theirs
+    was raised, where that is above its own calibration. Both score the same counts
+    against the same noise model, so traffic that makes one detector's noise excursions
+    so much larger than the model says does the same to the other's evidence.
 
     With `hindsight` (the retrospective mode: the history is the whole series, the
     outages judged included), each detector is calibrated on its own excursions with the
-    exponential fit only. Measured on NAB and Cloud Monitoring, the heavy-tail
-    extrapolation and the borrowing help the live mode but cost the retrospective one
-    recall (NAB 77.1 -> 65.7, Cloud Monitoring F1 0.474 -> 0.404): there the outages of
-    the series are part of the tail it fits.
+    exponential fit only: measured on NAB and Cloud Monitoring, the heavy-tail
+    extrapolation and the borrowing cost the retrospective mode recall, the outages of
+    the series being part of the tail it fits (``benchmarks/RESULTS.md``).
 
     Parameters
     ----------
@@ -308,7 +323,7 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
     if not config.calibrate:
         return base
     out = dict(base)
-    scales: list[float] = []
+    scales: dict[str, float] = {}  # factor by which each calibrated threshold was raised
     borrowers = []
     for name, det in detectors.items():
         if det.threshold_is_fixed(config):
@@ -316,18 +331,20 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
         own = calibrated_threshold(maxima[name], weeks, config.false_alarms_per_week,
                                    low=det.excursion_floor, model_decay=det.excursion_decay,
                                    heavy_tail=not hindsight)
-        span = base[name] - det.excursion_floor
-        if own is None:
+        if own is not None:
+            out[name] = max(own, base[name])
+            if base[name] > det.excursion_floor:
+                scales[name] = ((out[name] - det.excursion_floor)
+                                / (base[name] - det.excursion_floor))
+        if int((maxima[name] >= det.excursion_floor).sum()) < BULK_EXCURSIONS:
             borrowers.append(name)
-            continue
-        out[name] = max(own, base[name])
-        if span > 0:
-            scales.append((out[name] - det.excursion_floor) / span)
-    if scales and not hindsight:
-        for name in borrowers:
-            floor = detectors[name].excursion_floor
-            if base[name] > floor:
-                out[name] = floor + (base[name] - floor) * max(scales)
+    if hindsight:
+        return out
+    for name in borrowers:
+        floor = detectors[name].excursion_floor
+        lent = [factor for other, factor in scales.items() if other != name]
+        if lent and base[name] > floor:
+            out[name] = max(out[name], floor + (base[name] - floor) * max(lent))
     return out
 
 
