@@ -131,16 +131,15 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     for ``-log10`` tail probabilities it is about ``10 ** -(h - low)``: in general
     ``exp(-model_decay * (h - low))``. Traffic burstier than the noise model shows a
     slower decay. The decay rate is measured between `low` and the level ``mid`` that
-    the model expects
-    :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise still outnumbers
-    the few real outages of a history, and extrapolated to the level that noise
-    excursions exceed ``false_alarms_per_week * weeks`` times. Where the history decays
-    as fast as the model says, this exponential extrapolation is no higher than the
-    model's own threshold. A
-    history of fewer than :data:`BULK_EXCURSIONS` excursions (the first weeks of hourly
-    data) is too short for that range: its decay is the upper confidence bound of a
-    censored fit (:func:`short_history_decay`), so that it raises the threshold only as
-    far as it proves.
+    the model expects :data:`MID_EXCEEDANCES` excursions to exceed, a range where noise
+    still outnumbers the few real outages of a history, and extrapolated to the level
+    that noise excursions exceed ``false_alarms_per_week * weeks`` times. Where the
+    history decays as fast as the model says, this exponential extrapolation is no
+    higher than the model's own threshold. A history of fewer than
+    :data:`BULK_EXCURSIONS` excursions (the first weeks of hourly data) is too short for
+    that range: its decay is the upper confidence bound of a censored fit
+    (:func:`short_history_decay`), so that it raises the threshold only as far as it
+    proves.
 
     Real bursts (news in mention counts, load ramps in telemetry) are often heavier
     than any exponential: their maxima follow a power law, and the exponential
