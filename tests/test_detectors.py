@@ -224,7 +224,7 @@ def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
     assert heavy_tail_threshold(spiked, 1.0, 0.8) is None
     # Half a year of 5-minute -log10 p excursions (about 150 a week) with two outage
     # excursions a week: the threshold rises gracefully, not to blindness (censoring a
-    # fixed ten gave 234 here).
+    # fixed ten gave 215 here).
     decay = np.log(10.0)
     calm = 1.0 + rng.exponential(1.0 / decay, 3900)
     quiet = calibrated_threshold(calm, 26, 0.1, low=1.0, model_decay=decay)

@@ -111,9 +111,11 @@ CENSORED_SHARE = 1 / 32
 #: Fewest excursions from which a product's own history calibrates its threshold.
 MIN_EXCURSIONS = 10
 #: Excursions from which the decay is measured between ``low`` and ``mid``; with fewer,
-#: from a censored fit of all of them, at its upper confidence bound (so a product's
-#: threshold may step up at the midnight it reaches this many: from a bound to an
-#: estimate).
+#: from a censored fit of all of them, at its upper confidence bound, and the threshold
+#: is at least the one borrowed from the product's other detectors. So a threshold may
+#: step at the midnight a detector reaches this many: up (from a bound to an estimate)
+#: or down (its own fit replaces a borrowed raise, which can be large where the lender's
+#: tail is heavy).
 BULK_EXCURSIONS = 30
 #: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
