@@ -111,7 +111,9 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
         if first == 0:
             continue
-        done = {name: maxima[stops < first] for name, (maxima, stops) in excursions.items()}
+        # Runs come in time order: the excursions that ended before `first` are a prefix.
+        done = {name: maxima[: np.searchsorted(stops, first)]
+                for name, (maxima, stops) in excursions.items()}
         weeks = float(counted[first - 1]) * (bucket / WEEK)
         for name, value in product_thresholds(detectors, done, weeks, config, bucket).items():
             out[name][first:stop] = value
