@@ -234,6 +234,33 @@ def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
     assert heavy_tail_threshold(np.concatenate([spiked[:60], spiked[-10:]]), 1.0, 0.8) is None
 
 
+def test_a_long_history_of_weekly_outages_does_not_deafen_a_slow_detector(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from spikes.detect.detectors import base
+    from spikes.detect.detectors.base import calibrated_threshold
+
+    # Half a year of a 5-minute CUSUM (about 40 excursions a week, maxima decaying as
+    # Wald's bound says) on a product that fails about once a week, two excursions each:
+    # 52 outage excursions, more than the share of 1/32 (34) would censor.
+    rng = np.random.default_rng(11)
+    weeks = 26
+    noise = 1.0 + rng.exponential(1.0, 40 * weeks)
+    outages = rng.uniform(30, 300, 2 * weeks)
+    history = np.concatenate([noise, outages])
+    model = 1.0 + np.log(len(noise) / (0.1 * weeks))  # the noise's own level
+    got = calibrated_threshold(history, weeks, 0.1, low=1.0)
+    # The outages still slow the exponential fit's decay (12.1 against 7.0), but every
+    # one of them stays far above the threshold.
+    assert got < 2 * model
+    assert (outages > 2 * got).all()
+    # Censoring by the share alone read the outages as a heavy tail, and the threshold
+    # rose above half of them (144).
+    monkeypatch.setattr(base, "OUTAGE_EXCURSIONS_PER_WEEK", 0.0)
+    deaf = calibrated_threshold(history, weeks, 0.1, low=1.0)
+    assert deaf > 10 * model
+    assert (outages < deaf).mean() > 0.3
+
+
 def test_a_detector_without_excursions_borrows_the_others_burstiness() -> None:
     from spikes.config import DetectionConfig
     from spikes.detect.detectors.base import product_thresholds
@@ -251,9 +278,11 @@ def test_a_detector_without_excursions_borrows_the_others_burstiness() -> None:
     factor = (got["tail"] - 1.0) / (base_tail - 1.0)
     assert got["cusum"] == pytest.approx(1.0 + factor * (base_cusum - 1.0))
     # Its own short-history fit (10 to 29 excursions, an upper bound near the model's)
-    # does not undo the borrowing; from 30 on, its own bulk fit decides.
-    calm_cusum = 1.0 + rng.exponential(1.0, 40)
-    for m in (10, 29):
+    # does not undo the borrowing, nor does a longer history whose upper quartile holds
+    # too few excursions beyond the 12 censored as possible outages of 4 weeks (60: 15
+    # <= 24); once it can show a heavy tail (100: 25 > 24), its own fit decides.
+    calm_cusum = 1.0 + rng.exponential(1.0, 100)
+    for m in (10, 29, 60, 99):
         short = product_thresholds(detectors, {"tail": bursty_tail, "cusum": calm_cusum[:m]},
                                    4.0, config, bucket)
         assert short["cusum"] == pytest.approx(got["cusum"])

@@ -102,20 +102,27 @@ class Detector(ABC):
 #: the fewest of a product's largest excursions the heavy-tail fit censors (past outages).
 MID_EXCEEDANCES = 10
 #: Share of a product's largest excursions the heavy-tail fit censors, where that is more
-#: than :data:`MID_EXCEEDANCES`: a long history holds many outages, each of which may
-#: make several excursions, and they must not pass for a heavy tail of the noise. At
-#: 5-minute buckets the noise model alone makes about 150 excursions a week, so this
-#: covers about 5 outage excursions a week, more than a product failing twice a week
-#: makes; a burstier history has more excursions and censors more.
+#: than the other bounds of :func:`censored_count`: a burstier history has more
+#: excursions and censors more.
 CENSORED_SHARE = 1 / 32
+#: Excursions a week of a product's history that may be real outages, which the
+#: heavy-tail fit censors (:func:`censored_count`): about one or two outages a week,
+#: each with an aftershock. A detector's noise makes excursions at a rate set by its
+#: bucket (about 150 a week for the per-bucket tail at 5 minutes, 15-20 at an hour, a
+#: few for an hourly CUSUM), so a share of them alone would cover ever fewer outages a
+#: week at slower rates; over months, the outages of a product that fails weekly would
+#: pass for a heavy tail of its noise and raise its thresholds above its outages
+#: (measured in ``benchmarks/bench_long_history.py``).
+OUTAGE_EXCURSIONS_PER_WEEK = 3.0
 #: Fewest excursions from which a product's own history calibrates its threshold.
 MIN_EXCURSIONS = 10
 #: Excursions from which the decay is measured between ``low`` and ``mid``; with fewer,
 #: from a censored fit of all of them, at its upper confidence bound, and the threshold
-#: is at least the one borrowed from the product's other detectors. So a threshold may
-#: step at the midnight a detector reaches this many: up (from a bound to an estimate)
-#: or down (its own fit replaces a borrowed raise, which can be large where the lender's
-#: tail is heavy).
+#: is at least the one borrowed from the product's other detectors (as it is, later,
+#: while its history cannot show a heavy tail: :func:`tail_testable`). So a threshold
+#: may step at the midnight a detector reaches this many, or becomes testable: up (from
+#: a bound to an estimate) or down (its own fit replaces a borrowed raise, which can be
+#: large where the lender's tail is heavy).
 BULK_EXCURSIONS = 30
 #: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
@@ -184,8 +191,42 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
         decay = min(short_history_decay(maxima, low), model_decay)
     budget = false_alarms_per_week * weeks
     threshold = float(low + np.log(n / budget) / max(decay, 1e-3))
-    heavy = heavy_tail_threshold(maxima, low, budget) if heavy_tail else None
+    heavy = heavy_tail_threshold(maxima, low, budget, weeks=weeks) if heavy_tail else None
     return threshold if heavy is None else max(threshold, heavy)
+
+
+def censored_count(n: int, weeks: float) -> int:
+    """How many of a history's largest excursions the heavy-tail fit censors.
+
+    The largest of :data:`MID_EXCEEDANCES`, :data:`CENSORED_SHARE` of the `n`
+    excursions and :data:`OUTAGE_EXCURSIONS_PER_WEEK` per week of history: the real
+    outages of a history must not pass for a heavy tail of its noise, however long the
+    history and however few excursions the detector makes a week.
+
+    Parameters
+    ----------
+    n : int
+        Excursions in the history.
+    weeks : float
+        Length of the history in weeks.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> censored_count(100, 1.0), censored_count(4800, 4.0), censored_count(480, 26.0)
+    (10, 150, 78)
+    """
+    return max(MID_EXCEEDANCES, int(n * CENSORED_SHARE), int(OUTAGE_EXCURSIONS_PER_WEEK * weeks))
+
+
+def tail_testable(n: int, weeks: float) -> bool:
+    """Whether a history of `n` excursions over `weeks` weeks can show a heavy tail: its
+    upper quartile must hold more than twice the excursions censored as possible outages
+    (:func:`censored_count`)."""
+    return n // 4 > 2 * censored_count(n, weeks)
 
 
 def short_history_decay(maxima: np.ndarray, low: float) -> float:
@@ -221,16 +262,17 @@ def short_history_decay(maxima: np.ndarray, low: float) -> float:
     return uncensored / max(total, 1e-12) * upper
 
 
-def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float | None:
+def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
+                         weeks: float = 0.0) -> float | None:
     """Level that excursion maxima exceed `budget` times, where their tail is heavy.
 
     The mean excess ``E[X - u | X > u]`` of a generalized Pareto tail grows linearly in
     the level ``u`` with slope ``xi / (1 - xi)``; that of an exponential tail (the noise
     model's) is flat. It is estimated above `low` over all excursions, and above ``u``,
     the upper quartile of the maxima, over the excursions beyond it. The largest maxima
-    (:data:`CENSORED_SHARE` of them, at least :data:`MID_EXCEEDANCES`) are censored at
-    the next one (the exponential estimate with censoring), so that the real outages of
-    a history do not make the tail. Only where the upper quartile's mean excess exceeds
+    (:func:`censored_count` of them) are censored at the next one (the exponential
+    estimate with censoring), so that the real outages of a history do not make the
+    tail. Only where the upper quartile's mean excess exceeds
     the overall one by :data:`EVIDENCE_Z` standard errors (under the exponential, taking
     the two means as independent: they share the upper quartile, so the test is
     stricter than its nominal level) is the tail taken as heavy; its slope is then taken
@@ -246,18 +288,20 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float) -> float
         Level from which the excursions are counted.
     budget : float
         Number of exceedances allowed (false alarms per week times weeks of history).
+    weeks : float
+        Length of the history in weeks (for the outages it may hold).
 
     Returns
     -------
     float or None
         The level, or None when the tail is not significantly heavier than exponential,
-        the history too short for the test (its upper quartile holds no more than twice
-        the censored count), or the budget not below the upper quartile's count.
+        the history too short for the test (:func:`tail_testable`), or the budget not
+        below the upper quartile's count.
     """
     n = len(maxima)
-    k = max(MID_EXCEEDANCES, int(n * CENSORED_SHARE))
+    k = censored_count(n, weeks)
     q = n // 4
-    if q <= 2 * k or budget >= q:
+    if not tail_testable(n, weeks) or budget >= q:
         return None
     ordered = np.sort(maxima)[::-1]
     # The q largest lie above the level u (the next one); the k largest are censored at
@@ -286,10 +330,11 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
 
     Each detector's threshold is its configured one, raised to
     :func:`calibrated_threshold` of its own excursions where that is higher. A detector
-    with too few excursions of its own for the bulk fit (under :data:`BULK_EXCURSIONS`:
-    an hourly CUSUM gets a handful a month, each a long climb) borrows the burstiness
-    the others measured on the same product: its threshold above its
-    :attr:`~Detector.excursion_floor` is scaled by the largest factor by which theirs
+    whose own history cannot show a heavy tail (under :data:`BULK_EXCURSIONS`
+    excursions, or too few beyond those censored as possible outages:
+    :func:`tail_testable`; an hourly CUSUM gets a handful a month, each a long climb)
+    borrows the burstiness the others measured on the same product: its threshold above
+    its :attr:`~Detector.excursion_floor` is scaled by the largest factor by which theirs
     was raised, where that is above its own calibration. Both score the same counts
     against the same noise model, so traffic that makes one detector's noise excursions
     so much larger than the model says does the same to the other's evidence.
@@ -337,7 +382,8 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
             if base[name] > det.excursion_floor:
                 scales[name] = ((out[name] - det.excursion_floor)
                                 / (base[name] - det.excursion_floor))
-        if int((maxima[name] >= det.excursion_floor).sum()) < BULK_EXCURSIONS:
+        count = int((maxima[name] >= det.excursion_floor).sum())
+        if count < BULK_EXCURSIONS or not tail_testable(count, weeks):
             borrowers.append(name)
     if hindsight:
         return out
