@@ -156,6 +156,44 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
             np.testing.assert_array_equal(stream._ring[f"threshold_{name}"][:, j], want[name])
 
 
+def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatch):
+    # The calibration reads a year of excursions; shortened to three days here, so that
+    # the reach binds within the data: the stream drops the excursions that leave it at
+    # the same midnights as the batch, and the thresholds stay equal bucket by bucket.
+    from spikes.detect import causal
+    from spikes.detect.causal import threshold_paths, warmup_buckets
+    from spikes.detect.pipeline import for_bucket, score_reports
+
+    counts = _bursty(1, 8, "15min")
+    bucket = counts.index[1] - counts.index[0]
+    config = for_bucket(DetectionConfig(), bucket)
+    scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
+    days = counts.index.normalize()
+    day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+
+    def paths(product):
+        dets = scored.detectors[product]
+        return threshold_paths(dets, {n: scored.scores[n][product].to_numpy(float)
+                                      for n in dets},
+                               config, bucket, day_starts, history_from=warmup_buckets(bucket))
+
+    whole = {p: paths(p) for p in counts.columns}
+    monkeypatch.setattr(causal, "CALIBRATION_HISTORY", pd.Timedelta(days=3))
+    reach = {p: paths(p) for p in counts.columns}
+    assert any(not np.array_equal(whole[p][n], reach[p][n])
+               for p in counts.columns for n in whole[p])  # the reach binds
+    stream = StreamDetector(bucket=bucket)
+    stream.retain_from = 0
+    for start in range(0, len(counts), 7):
+        stream.step(counts.iloc[start : start + 7])
+    for j, product in enumerate(counts.columns):
+        for name, want in reach[product].items():
+            np.testing.assert_array_equal(stream._ring[f"threshold_{name}"][:, j], want)
+        # Only the excursions that ended in the last three days are kept.
+        last_midnight = int(day_starts[-1])
+        assert all(end >= last_midnight - 3 * 96 for end in stream.products[j].ends[name])
+
+
 def test_memory_stays_flat_over_weeks():
     counts = simulate(products=2, days=30, bucket="1h", seed=4).counts()
     stream = StreamDetector(bucket="1h")

@@ -53,11 +53,22 @@ ELEVATED_SURPRISE = 2.0
 PENDING_QUIET = pd.Timedelta(minutes=15)
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
+#: How far back a midnight's threshold calibration reads a product's excursions: a year,
+#: a whole cycle of the seasons, so that a live service that runs for years keeps a
+#: bounded history per product (about 8,000 maxima a detector at 5-minute buckets) and
+#: its calibration follows how the product behaves now. The outages of that year are
+#: censored (see :func:`spikes.detect.detectors.base.censored_count`).
+CALIBRATION_HISTORY = pd.Timedelta(weeks=52)
 
 
 def warmup_buckets(bucket: pd.Timedelta) -> int:
     """Buckets of :data:`WARMUP` (at least one)."""
     return max(int(np.ceil(WARMUP / pd.Timedelta(bucket))), 1)
+
+
+def calibration_buckets(bucket: pd.Timedelta) -> int:
+    """Buckets of :data:`CALIBRATION_HISTORY`."""
+    return int(CALIBRATION_HISTORY / pd.Timedelta(bucket))
 
 
 def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray],
@@ -66,9 +77,9 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     """The detectors' thresholds per bucket for one product, as a live run knows them.
 
     At each midnight, :func:`spikes.detect.detectors.base.product_thresholds` of the
-    excursions that ended before it: the configured thresholds, raised where
-    ``config.calibrate`` and the product's history shows burstier noise than the model.
-    Before the first midnight, the configured ones.
+    excursions that ended before it, in the :data:`CALIBRATION_HISTORY` before it: the
+    configured thresholds, raised where ``config.calibrate`` and the product's history
+    shows burstier noise than the model. Before the first midnight, the configured ones.
 
     Parameters
     ----------
@@ -106,15 +117,18 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
         excursions[name] = (maxima, stops)
     # Buckets of history before each position: from the end of the warm-up on, missing
     # ones included (their scores are 0), as the stream counts them.
-    counted = np.cumsum(position >= history_from)
+    counted = np.concatenate([[0], np.cumsum(position >= history_from)])
+    reach = calibration_buckets(bucket)
     bounds = [*day_starts.tolist(), n]
     for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
         if first == 0:
             continue
-        # Runs come in time order: the excursions that ended before `first` are a prefix.
-        done = {name: maxima[: np.searchsorted(stops, first)]
+        # Runs come in time order: those that ended in the calibration's reach before
+        # `first` are a slice.
+        since = max(first - reach, 0)
+        done = {name: maxima[np.searchsorted(stops, since) : np.searchsorted(stops, first)]
                 for name, (maxima, stops) in excursions.items()}
-        weeks = float(counted[first - 1]) * (bucket / WEEK)
+        weeks = float(counted[first] - counted[since]) * (bucket / WEEK)
         for name, value in product_thresholds(detectors, done, weeks, config, bucket).items():
             out[name][first:stop] = value
     return out

@@ -10,8 +10,10 @@ and updates it with each closed bucket:
 - the **scores**: the count-tail surprise is per bucket; the CUSUM carries its running
   sum and running minimum (``C_t - min(0, min C)``);
 - the **thresholds**: recalibrated at each midnight from the maxima of the excursions
-  that ended before it (:func:`spikes.detect.causal.threshold_paths`), so the completed
-  maxima, the current excursion and the count of buckets are carried;
+  that ended before it, in the calibration's reach (a year,
+  :data:`spikes.detect.causal.CALIBRATION_HISTORY`;
+  :func:`spikes.detect.causal.threshold_paths`), so the completed maxima of that year
+  with their ends, the current excursion and the count of buckets are carried;
 - the **incident walk** (:class:`spikes.detect.causal.LiveWalk`): products with no alarm
   pending are scanned for the next alarm in one vectorised pass; a product with an
   alarm, a stretch still pending or an incident still open is walked from its last
@@ -26,6 +28,7 @@ than the oldest decision still open), so memory stays flat over weeks.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +41,7 @@ from spikes.detect.causal import (
     PENDING_QUIET,
     LiveWalk,
     WalkState,
+    calibration_buckets,
     warmup_buckets,
 )
 from spikes.detect.detectors import CountTailDetector, Detector
@@ -78,8 +82,10 @@ class _Product:
     done: list[tuple[dict[str, object], int]] = field(default_factory=list)
     open: list[tuple[dict[str, object], int]] = field(default_factory=list)
     reasons: dict[tuple, str] = field(default_factory=dict)  # why of those not final
-    # Threshold calibration, per detector: the maxima of the completed excursions.
+    # Threshold calibration, per detector: the maxima of the completed excursions and
+    # the rows where they ended, those of the calibration's reach only.
     maxima: dict[str, list[float]] = field(default_factory=dict)
+    ends: dict[str, list[int]] = field(default_factory=dict)
 
     def earliest(self, bucket: pd.Timedelta) -> int:
         """First position at which an incident may be raised."""
@@ -169,6 +175,7 @@ class StreamDetector:
             detectors = {d.name: d for d in default_detectors(own)}
             product = _Product(name, len(self.products), own, detectors)
             product.maxima = {d: [] for d in detectors}
+            product.ends = {d: [] for d in detectors}
             self.position[name] = len(self.products)
             self.products.append(product)
             self.labels.append(label)
@@ -368,13 +375,18 @@ class StreamDetector:
             ended = ~above & (running > floor)
             for j in np.flatnonzero(ended):
                 self.products[j].maxima[name].append(float(running[j]))
+                self.products[j].ends[name].append(row - 1)
             running[ended] = 0.0
             np.maximum(running, np.where(above, value, 0.0), out=running)
         if midnight:
+            since = max(row - calibration_buckets(self.bucket), 0)
             for j, product in enumerate(self.products):
-                # Buckets of history: those from the end of the warm-up (all of them for
-                # a product without data, as threshold_paths counts them).
-                counted = row - max(int(history_from[j]), 0)
+                for name, ends in product.ends.items():
+                    gone = bisect.bisect_left(ends, since)  # ended before the reach
+                    del ends[:gone], product.maxima[name][:gone]
+                # Buckets of history in the reach: those from the end of the warm-up (all
+                # of them for a product without data, as threshold_paths counts them).
+                counted = row - max(int(history_from[j]), since)
                 weeks = float(max(counted, 0)) * (self.bucket / WEEK)
                 maxima = {name: np.asarray(m) for name, m in product.maxima.items()}
                 calibrated = product_thresholds(product.detectors, maxima, weeks,
