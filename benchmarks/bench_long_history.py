@@ -1,6 +1,6 @@
 """Long histories: does a live run stay alert over half a year of a product that fails weekly?
 
-Run ``.venv/bin/python benchmarks/bench_long_history.py [--write]`` (about a minute).
+Run ``.venv/bin/python benchmarks/bench_long_history.py [--write]`` (about 20 seconds).
 
 The live thresholds are recalibrated every midnight on each product's own past
 (:func:`spikes.detect.detectors.base.product_thresholds`), and the past holds the

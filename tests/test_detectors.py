@@ -206,7 +206,7 @@ def test_a_power_law_tail_is_extrapolated_as_one() -> None:
     exponential_only = 1.0 + np.log(len(maxima) / (budget * weeks)) / (
         np.log(len(maxima) / max((maxima >= 1 + np.log(100)).sum(), 1)) / np.log(100))
     assert tail.sf(exponential_only) > 10 * allowed
-    assert heavy_tail_threshold(maxima, 1.0, budget * weeks) == pytest.approx(h)
+    assert heavy_tail_threshold(maxima, 1.0, budget * weeks, weeks=weeks) == pytest.approx(h)
     # Without the heavy-tail step (hindsight): the exponential extrapolation alone.
     assert calibrated_threshold(maxima, weeks, budget, low=1.0, heavy_tail=False) < h / 2
 
@@ -217,11 +217,12 @@ def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
     rng = np.random.default_rng(3)
     for seed in range(20):  # the test holds at 3 standard errors, seed after seed
         calm = 1.0 + np.random.default_rng(seed).exponential(1.0, 500)
-        assert heavy_tail_threshold(calm, 1.0, 0.8) is None
-    # Past outages far above the noise are censored, not read as a heavy tail: ten, and
-    # in a long history a share of the excursions (1/32).
+        assert heavy_tail_threshold(calm, 1.0, 0.8, weeks=1.0) is None
+    # Past outages far above the noise are censored, not read as a heavy tail: ten (here,
+    # a week of history), and in a long history a share of the excursions (1/32) or three
+    # a week, whichever is more.
     spiked = np.concatenate([1.0 + rng.exponential(1.0, 500), rng.uniform(50, 900, 10)])
-    assert heavy_tail_threshold(spiked, 1.0, 0.8) is None
+    assert heavy_tail_threshold(spiked, 1.0, 0.8, weeks=1.0) is None
     # Half a year of 5-minute -log10 p excursions (about 150 a week) with two outage
     # excursions a week: the threshold rises gracefully, not to blindness (censoring a
     # fixed ten gave 215 here).
@@ -231,7 +232,8 @@ def test_an_exponential_tail_with_outages_on_top_is_not_heavy() -> None:
     with_outages = np.concatenate([calm, rng.uniform(20, 300, 78)])
     assert calibrated_threshold(with_outages, 26, 0.1, low=1.0, model_decay=decay) < 2 * quiet
     # Too short a history for the test: heavy or not, no verdict.
-    assert heavy_tail_threshold(np.concatenate([spiked[:60], spiked[-10:]]), 1.0, 0.8) is None
+    assert heavy_tail_threshold(np.concatenate([spiked[:60], spiked[-10:]]), 1.0, 0.8,
+                                weeks=1.0) is None
 
 
 def test_a_long_history_of_weekly_outages_does_not_deafen_a_slow_detector(

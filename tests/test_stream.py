@@ -162,6 +162,7 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     # the same midnights as the batch, and the thresholds stay equal bucket by bucket.
     from spikes.detect import causal
     from spikes.detect.causal import threshold_paths, warmup_buckets
+    from spikes.detect.detectors.base import runs
     from spikes.detect.pipeline import for_bucket, score_reports
 
     counts = _bursty(1, 8, "15min")
@@ -186,12 +187,21 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     stream.retain_from = 0
     for start in range(0, len(counts), 7):
         stream.step(counts.iloc[start : start + 7])
+    since = int(day_starts[-1]) - 3 * 96  # the last midnight's reach
     for j, product in enumerate(counts.columns):
+        dets = scored.detectors[product]
         for name, want in reach[product].items():
             np.testing.assert_array_equal(stream._ring[f"threshold_{name}"][:, j], want)
-        # Only the excursions that ended in the last three days are kept.
-        last_midnight = int(day_starts[-1])
-        assert all(end >= last_midnight - 3 * 96 for end in stream.products[j].ends[name])
+            # The excursions kept are those that ended from the reach's start on (the
+            # last run may still be going on), with their maxima.
+            score = scored.scores[name][product].to_numpy(float)
+            history = np.where(np.arange(len(score)) >= warmup_buckets(bucket), score, 0.0)
+            starts, stops = runs(history > dets[name].excursion_floor)
+            done = (stops >= since) & (stops < len(score) - 1)
+            assert list(stream.products[j].ends[name]) == stops[done].tolist()
+            np.testing.assert_allclose(
+                list(stream.products[j].maxima[name]),
+                np.maximum.reduceat(np.nan_to_num(history), starts)[done])
 
 
 def test_memory_stays_flat_over_weeks():

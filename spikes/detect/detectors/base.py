@@ -117,12 +117,13 @@ OUTAGE_EXCURSIONS_PER_WEEK = 3.0
 #: Fewest excursions from which a product's own history calibrates its threshold.
 MIN_EXCURSIONS = 10
 #: Excursions from which the decay is measured between ``low`` and ``mid``; with fewer,
-#: from a censored fit of all of them, at its upper confidence bound, and the threshold
-#: is at least the one borrowed from the product's other detectors (as it is, later,
-#: while its history cannot show a heavy tail: :func:`tail_testable`). So a threshold
-#: may step at the midnight a detector reaches this many, or becomes testable: up (from
-#: a bound to an estimate) or down (its own fit replaces a borrowed raise, which can be
-#: large where the lender's tail is heavy).
+#: from a censored fit of all of them, at its upper confidence bound. A threshold may
+#: step at the midnight a detector reaches this many (from a bound to an estimate).
+#: Borrowing ends later, once the history can show a heavy tail (:func:`tail_testable`,
+#: at least 84 excursions): the threshold may then step down (its own fit replaces a
+#: borrowed raise, which can be large where the lender's tail is heavy), and back up
+#: where the calibration's reach or the weeks of outages censored make it untestable
+#: again.
 BULK_EXCURSIONS = 30
 #: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
@@ -181,7 +182,7 @@ def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week
     """
     maxima = maxima[maxima >= low]
     n = len(maxima)
-    if n < MIN_EXCURSIONS or weeks <= 0:
+    if n < MIN_EXCURSIONS or not weeks > 0:
         return None
     if n >= BULK_EXCURSIONS:
         mid = low + np.log(n / MID_EXCEEDANCES) / model_decay
@@ -213,19 +214,43 @@ def censored_count(n: int, weeks: float) -> int:
     Returns
     -------
     int
+        The number of the largest excursions censored (at least
+        :data:`MID_EXCEEDANCES`).
 
     Examples
     --------
     >>> censored_count(100, 1.0), censored_count(4800, 4.0), censored_count(480, 26.0)
     (10, 150, 78)
     """
-    return max(MID_EXCEEDANCES, int(n * CENSORED_SHARE), int(OUTAGE_EXCURSIONS_PER_WEEK * weeks))
+    outages = OUTAGE_EXCURSIONS_PER_WEEK * weeks if weeks > 0 else 0.0
+    return max(MID_EXCEEDANCES, int(n * CENSORED_SHARE), int(outages))
 
 
 def tail_testable(n: int, weeks: float) -> bool:
-    """Whether a history of `n` excursions over `weeks` weeks can show a heavy tail: its
-    upper quartile must hold more than twice the excursions censored as possible outages
-    (:func:`censored_count`)."""
+    """Whether a history can show a heavy tail of its own.
+
+    Its upper quartile must hold more than twice the excursions censored as possible
+    outages (:func:`censored_count`): at least 84 excursions, and more than 24 a week of
+    history. An hourly tail detector (15-20 noise excursions a week) and a CUSUM at an
+    hour never are: they take their raise from the other detector of the product
+    (:func:`product_thresholds`), the exponential fit's where neither can test.
+
+    Parameters
+    ----------
+    n : int
+        Excursions in the history.
+    weeks : float
+        Length of the history in weeks.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> tail_testable(83, 1.0), tail_testable(84, 1.0), tail_testable(400, 20.0)
+    (False, True, False)
+    """
     return n // 4 > 2 * censored_count(n, weeks)
 
 
@@ -263,7 +288,7 @@ def short_history_decay(maxima: np.ndarray, low: float) -> float:
 
 
 def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
-                         weeks: float = 0.0) -> float | None:
+                         weeks: float) -> float | None:
     """Level that excursion maxima exceed `budget` times, where their tail is heavy.
 
     The mean excess ``E[X - u | X > u]`` of a generalized Pareto tail grows linearly in
@@ -289,7 +314,8 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
     budget : float
         Number of exceedances allowed (false alarms per week times weeks of history).
     weeks : float
-        Length of the history in weeks (for the outages it may hold).
+        Length of the history in weeks (for the outages it may hold: see
+        :func:`censored_count`).
 
     Returns
     -------
@@ -330,10 +356,10 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
 
     Each detector's threshold is its configured one, raised to
     :func:`calibrated_threshold` of its own excursions where that is higher. A detector
-    whose own history cannot show a heavy tail (under :data:`BULK_EXCURSIONS`
-    excursions, or too few beyond those censored as possible outages:
-    :func:`tail_testable`; an hourly CUSUM gets a handful a month, each a long climb)
-    borrows the burstiness the others measured on the same product: its threshold above
+    whose own history cannot show a heavy tail (too few excursions beyond those censored
+    as possible outages: :func:`tail_testable`; an hourly CUSUM gets a handful a month,
+    each a long climb) borrows the burstiness the others measured on the same product:
+    its threshold above
     its :attr:`~Detector.excursion_floor` is scaled by the largest factor by which theirs
     was raised, where that is above its own calibration. Both score the same counts
     against the same noise model, so traffic that makes one detector's noise excursions
@@ -382,8 +408,7 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
             if base[name] > det.excursion_floor:
                 scales[name] = ((out[name] - det.excursion_floor)
                                 / (base[name] - det.excursion_floor))
-        count = int((maxima[name] >= det.excursion_floor).sum())
-        if count < BULK_EXCURSIONS or not tail_testable(count, weeks):
+        if not tail_testable(int((maxima[name] >= det.excursion_floor).sum()), weeks):
             borrowers.append(name)
     if hindsight:
         return out
