@@ -17,9 +17,10 @@ For every outage of each suite that starts after the first day (the warm-up), th
 is the number of buckets from its onset (its onset bucket included) until that sum reaches
 ``h``; an outage whose sum never does (a low-volume outage too short or too mild) has no
 finite floor, and counts as infinitely slow (a detector may still catch it when its
-counts happen to run high, but not as a rule: a bound in expectation, not a strict one). Compared with live `spikes`' alert delay
-(``alerted_at`` minus the onset, in buckets: a bucket's alert comes at its end, and
-``min_buckets = 2`` makes 2 the earliest) in ``RESULTS.md``. Seeds: the suites'
+counts happen to run high, but not as a rule: a bound in expectation, not a strict
+one). Compared with live `spikes`' alert delay (``alerted_at`` minus the onset, in
+buckets: a bucket's alert comes at its end, and ``min_buckets = 2`` makes 2 the
+earliest) in ``RESULTS.md``. Seeds: the suites'
 development seeds and the check seeds (+100).
 """
 

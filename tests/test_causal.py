@@ -181,3 +181,29 @@ def test_an_outage_on_a_late_products_first_day_is_masked_like_day_zeros():
         nxt = (first_day + 1) * 288 + 120
         assert analysis.baseline.expected.iloc[nxt : nxt + 24, j].mean() < 30
     assert sorted(analysis.incidents["product"]) == ["from_day0", "from_day2"]
+
+
+def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatch):
+    # The warm-up day's night runs at 40 % of the nights after it (the data start on a
+    # quiet night): the next night, the baseline, resting on that one day, is far too
+    # low, and a stretch is raised only where it also stands out from the hours before it.
+    from spikes.detect import causal
+    from tests.conftest import diurnal_counts
+
+    counts = diurnal_counts(days=4, level=40.0, seed=5)
+    counts.iloc[:72] = np.round(counts.iloc[:72] * 0.4)  # 00:00-06:00 of the first day
+    jump = counts.copy()
+    night = 288 + 36  # 03:00 the next night: five times the level for an hour
+    jump.iloc[night : night + 12] *= 5
+    quiet = analyze(as_data(counts)).incidents
+    assert quiet.empty
+    raised = analyze(as_data(jump)).incidents
+    assert len(raised) == 1
+    # Raised within minutes of the jump (its onset is placed against the same too-low
+    # baseline, so the change-point search may put it earlier in the night).
+    alerted = raised["alerted_at"].iloc[0]
+    assert counts.index[night] < alerted <= counts.index[night] + pd.Timedelta("15min")
+    # Without the rule (a day after the warm-up like any other), the higher day is called
+    # an outage.
+    monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
+    assert not analyze(as_data(counts)).incidents.empty

@@ -46,6 +46,13 @@ from spikes.detect.noise import upper_tail_surprise
 
 #: No incident is raised before a product has this much data (no time-of-day history).
 WARMUP = pd.Timedelta(days=1)
+#: For this long after its warm-up, a product's baseline rests on one earlier day only,
+#: and a disagreement of two days cannot tell which of them is unusual (as for the masks
+#: of :mod:`spikes.detect.trailing`, ``MIN_MASK_DAYS``): a stretch raised then must also
+#: run ``min_ratio`` times the level of the hours just before it, so that a day that
+#: simply runs higher than the warm-up day at the same time (a weekday after a Sunday, a
+#: slow drift) is no outage, while a jump from the level just before still is.
+UNPROVEN = pd.Timedelta(days=1)
 #: -log10 p from which a bucket counts as elevated (keeps an incident going).
 ELEVATED_SURPRISE = 2.0
 #: How long a stretch not yet raised may go without an elevated bucket before it is
@@ -276,7 +283,8 @@ class LiveWalk:
     bucket : pd.Timedelta
         Bucket size.
     earliest : int
-        First position at which an incident may be raised (after the warm-up).
+        First position at which an incident may be raised (after the warm-up); for
+        :data:`UNPROVEN` from it, a stretch must also stand out from the hours before it.
     last_seen : int
         Last position with data (an incident reaching it is ongoing).
     """
@@ -290,12 +298,26 @@ class LiveWalk:
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
+        self.unproven_until = earliest + int(UNPROVEN / bucket)
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
         self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
         known = ~np.isnan(y) & ~np.isnan(mu)
         self.sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
         self.n_mu = np.concatenate([[0], np.cumsum(known)])
+
+    def recent_level(self, onset: int, previous: list[_Stretch], reach: int) -> float | None:
+        """Mean count of the `reach` buckets before `onset` outside the `previous`
+        stretches, where `onset` lies in the :data:`UNPROVEN` time after the warm-up
+        (None elsewhere, or without such buckets)."""
+        if onset >= self.unproven_until:
+            return None
+        lo = max(onset - reach, 0)
+        window = self.y[lo:onset].copy()
+        for s in previous:
+            window[max(s.onset - lo, 0) : max(s.end + 1 - lo, 0)] = np.nan
+        seen = ~np.isnan(window)
+        return float(window[seen].mean()) if seen.any() else None
 
     def typical(self, at: int) -> float:
         """Mean baseline of the day up to `at` (the buckets with data)."""
@@ -400,7 +422,9 @@ class LiveWalk:
                 if elevated[u]:
                     quiet = 0
                     stretch.end = u
-                    if u >= earliest and _passes(stretch, y, mu, level, disp, config):
+                    if u >= earliest and _passes(stretch, y, mu, level, disp, config,
+                                                 self.recent_level(stretch.onset,
+                                                                   previous[-3:], reach)):
                         if not located:
                             located = True
                             found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
@@ -408,7 +432,9 @@ class LiveWalk:
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
                                 level, elevated = context(stretch, disp)
-                                if not _passes(stretch, y, mu, level, disp, config):
+                                if not _passes(stretch, y, mu, level, disp, config,
+                                               self.recent_level(stretch.onset,
+                                                                 previous[-3:], reach)):
                                     u += 1
                                     continue
                         if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long
@@ -488,13 +514,17 @@ def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
 
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
-            config: DetectionConfig) -> bool:
+            config: DetectionConfig, recent: float | None = None) -> bool:
     """Whether the stretch so far is an incident: its reports since the onset are at least
-    ``min_ratio`` times the local baseline (what the alert will claim), and it passes the
-    size and sustained-core tests of :mod:`spikes.detect.incidents`."""
+    ``min_ratio`` times the local baseline (what the alert will claim), and as many times
+    the `recent` mean count before it where that is given (:data:`UNPROVEN`), and it
+    passes the size and sustained-core tests of :mod:`spikes.detect.incidents`."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
     seen = ~np.isnan(ys)
-    if float(ys[seen].sum()) < config.min_ratio * float(ms[seen].sum()):
+    total = float(ys[seen].sum())
+    if total < config.min_ratio * float(ms[seen].sum()):
+        return False
+    if recent is not None and total < config.min_ratio * recent * int(seen.sum()):
         return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
