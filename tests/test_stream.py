@@ -204,6 +204,24 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
                 np.maximum.reduceat(np.nan_to_num(history), starts)[done])
 
 
+def test_the_day_after_the_warm_up_is_judged_as_in_the_batch(monkeypatch):
+    # The day after the warm-up, a stretch must also stand out from the hours before it
+    # (causal.UNPROVEN): the stream applies the rule at the same buckets, whatever the
+    # chunks. A quiet first night makes the next night's baseline too low (nothing is
+    # raised, only because of the rule); a fivefold hour on that night is raised.
+    from spikes.detect import causal
+    from tests.conftest import diurnal_counts
+
+    counts = diurnal_counts(days=3, level=40.0, seed=5)
+    counts.iloc[:72] = np.round(counts.iloc[:72] * 0.4)
+    jump = counts.copy()
+    jump.iloc[324:336] *= 5
+    assert _check_stream(counts, [330, 400, 600, len(counts)], [1, 7]) == 0
+    assert _check_stream(jump, [330, 340, 400, len(jump)], [1, 7]) == 1
+    monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
+    assert _check_stream(counts, [400, len(counts)], [7]) > 0
+
+
 def test_memory_stays_flat_over_weeks():
     counts = simulate(products=2, days=30, bucket="1h", seed=4).counts()
     stream = StreamDetector(bucket="1h")

@@ -21,7 +21,12 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    ``merge_gap`` included; its end is the last elevated bucket.
 
 Warm-up: nothing is raised in a product's first :data:`WARMUP` of data, where the
-baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`).
+baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`). For
+:data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
+where its reports are also ``min_ratio`` times the mean count of the three hours before
+its onset (:meth:`LiveWalk.recent_level`). That costs the mild outages of that day whose
+hours before ran busier (an evening's falling traffic); where those hours hold no count
+(a gap in the feed), or the bucket is longer than three hours, it does not apply.
 """
 
 from __future__ import annotations
