@@ -121,11 +121,9 @@ def _bursty(seed: int, days: int, freq: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index)
 
 
-def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
-    # Bursty traffic: from day 5 the tail detector's thresholds are calibrated on each
-    # product's history and the CUSUM's raised with them; the stream recalibrates at the
-    # same midnights to the same values.
-    from spikes.detect.causal import threshold_paths, warmup_buckets
+def _bursty_scored():
+    """Eight days of bursty 15-minute counts, scored live: the counts, bucket, config,
+    scores and the positions where each day starts."""
     from spikes.detect.pipeline import for_bucket, score_reports
 
     counts = _bursty(1, 8, "15min")
@@ -134,6 +132,16 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
     scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
     days = counts.index.normalize()
     day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    return counts, bucket, config, scored, day_starts
+
+
+def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
+    # Bursty traffic: from day 5 the tail detector's thresholds are calibrated on each
+    # product's history and the CUSUM's raised with them; the stream recalibrates at the
+    # same midnights to the same values.
+    from spikes.detect.causal import threshold_paths, warmup_buckets
+
+    counts, bucket, config, scored, day_starts = _bursty_scored()
     paths = threshold_paths(scored.detectors["A"],
                             {n: scored.scores[n]["A"].to_numpy(float)
                              for n in scored.detectors["A"]},
@@ -163,14 +171,8 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     from spikes.detect import causal
     from spikes.detect.causal import threshold_paths, warmup_buckets
     from spikes.detect.detectors.base import runs
-    from spikes.detect.pipeline import for_bucket, score_reports
 
-    counts = _bursty(1, 8, "15min")
-    bucket = counts.index[1] - counts.index[0]
-    config = for_bucket(DetectionConfig(), bucket)
-    scored = score_reports(ReportData(counts=counts, bucket=bucket), config)
-    days = counts.index.normalize()
-    day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    counts, bucket, config, scored, day_starts = _bursty_scored()
 
     def paths(product):
         dets = scored.detectors[product]
