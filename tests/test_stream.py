@@ -170,7 +170,6 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     # the same midnights as the batch, and the thresholds stay equal bucket by bucket.
     from spikes.detect import causal
     from spikes.detect.causal import threshold_paths, warmup_buckets
-    from spikes.detect.detectors.base import runs
 
     counts, bucket, config, scored, day_starts = _bursty_scored()
 
@@ -198,12 +197,10 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
             # last run may still be going on), with their maxima.
             score = scored.scores[name][product].to_numpy(float)
             history = np.where(np.arange(len(score)) >= warmup_buckets(bucket), score, 0.0)
-            starts, stops = runs(history > dets[name].excursion_floor)
+            maxima, stops = dets[name].excursions(history)
             done = (stops >= since) & (stops < len(score) - 1)
             assert list(stream.products[j].ends[name]) == stops[done].tolist()
-            np.testing.assert_allclose(
-                list(stream.products[j].maxima[name]),
-                np.maximum.reduceat(np.nan_to_num(history), starts)[done])
+            np.testing.assert_allclose(list(stream.products[j].maxima[name]), maxima[done])
 
 
 def test_the_day_after_the_warm_up_is_judged_as_in_the_batch(monkeypatch):

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
-from spikes.detect.detectors.base import Detector, product_thresholds, runs
+from spikes.detect.detectors.base import Detector, product_thresholds
 from spikes.detect.detectors.onset import locate_onset
 from spikes.detect.incidents import (
     _context_ratios,
@@ -120,13 +120,8 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     if not config.calibrate or n == 0:
         return out
     position = np.arange(n)
-    excursions = {}
-    for name, det in detectors.items():
-        history = np.where(position >= history_from, scores[name], 0.0)
-        starts, stops = runs(history > det.excursion_floor)
-        maxima = (np.maximum.reduceat(np.nan_to_num(history), starts) if len(starts)
-                  else np.empty(0))
-        excursions[name] = (maxima, stops)
+    excursions = {name: det.excursions(np.where(position >= history_from, scores[name], 0.0))
+                  for name, det in detectors.items()}
     # Buckets of history before each position: from the end of the warm-up on, missing
     # ones included (their scores are 0), as the stream counts them.
     counted = np.concatenate([[0], np.cumsum(position >= history_from)])
@@ -412,14 +407,17 @@ class LiveWalk:
                                {_alarming(scores, thresholds, alarm)}, alarm=alarm)
             located = False
 
-            def context(s: _Stretch, dispersion: float) -> tuple[float, _Elevation]:
-                """Local level before the stretch's onset, and the elevation against it."""
+            def context(s: _Stretch, dispersion: float
+                        ) -> tuple[float, float | None, _Elevation]:
+                """Local level before the stretch's onset, the mean count before it on
+                the :data:`UNPROVEN` day, and the elevation against the level."""
                 level = _context_ratios([*previous[-3:], s], y, mu, reach,
                                         float(alpha[s.onset]), float(inflation[s.onset]))[-1]
-                return level, _Elevation(y, mu, tail, level, dispersion, patience,
-                                         config.min_ratio)
+                return (level, self.recent_level(s.onset, previous[-3:], reach),
+                        _Elevation(y, mu, tail, level, dispersion, patience,
+                                   config.min_ratio))
 
-            level, elevated = context(stretch, disp)
+            level, recent, elevated = context(stretch, disp)
             raised = None
             u = alarm
             quiet = 0
@@ -428,18 +426,15 @@ class LiveWalk:
                     quiet = 0
                     stretch.end = u
                     if u >= earliest and _passes(stretch, y, mu, level, disp, config,
-                                                 self.recent_level(stretch.onset,
-                                                                   previous[-3:], reach)):
+                                                 recent):
                         if not located:
                             located = True
                             found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
                                                  dispersion=disp)
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
-                                level, elevated = context(stretch, disp)
-                                if not _passes(stretch, y, mu, level, disp, config,
-                                               self.recent_level(stretch.onset,
-                                                                 previous[-3:], reach)):
+                                level, recent, elevated = context(stretch, disp)
+                                if not _passes(stretch, y, mu, level, disp, config, recent):
                                     u += 1
                                     continue
                         if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long

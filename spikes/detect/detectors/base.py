@@ -81,10 +81,15 @@ class Detector(ABC):
 
     def excursion_maxima(self, scores: np.ndarray) -> np.ndarray:
         """Largest score of each excursion of `scores` above :attr:`excursion_floor`."""
-        starts, _ = runs(scores > self.excursion_floor)
+        return self.excursions(scores)[0]
+
+    def excursions(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Largest score and last position of each excursion of `scores` above
+        :attr:`excursion_floor`, in time order."""
+        starts, stops = runs(scores > self.excursion_floor)
         if len(starts) == 0:
-            return np.empty(0)
-        return np.maximum.reduceat(np.nan_to_num(scores), starts)
+            return np.empty(0), stops
+        return np.maximum.reduceat(np.nan_to_num(scores), starts), stops
 
     def get_params(self) -> dict[str, object]:
         """Constructor parameters, read back from the instance."""
