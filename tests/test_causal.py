@@ -207,3 +207,43 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     # an outage.
     monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
     assert not analyze(as_data(counts)).incidents.empty
+
+
+def _walk_one(y: np.ndarray, inflation: float) -> list[dict[str, object]]:
+    """Incidents a live walk raises on counts `y` against a flat baseline of 20 a bucket,
+    scored by the per-bucket tail detector at its default threshold."""
+    from spikes.detect.causal import live_incident_rows
+    from spikes.detect.detectors.tail import CountTailDetector
+    from spikes.detect.noise import upper_tail_surprise
+
+    index = pd.date_range("2026-01-05", periods=len(y), freq="5min", tz="UTC")
+    mu, alpha = np.full(len(y), 20.0), np.full(len(y), 0.05)
+    config = DetectionConfig()
+    detector = CountTailDetector()
+    tail = upper_tail_surprise(y, mu, alpha)
+    threshold = np.full(len(y), detector.default_threshold(config, pd.Timedelta("5min")))
+    return live_incident_rows("p", y, mu, index, {"tail": tail}, {"tail": threshold},
+                              {"tail": detector}, tail, config, alpha,
+                              np.full(len(y), inflation))
+
+
+def test_a_rise_that_only_continues_the_level_of_the_hours_before_is_no_outage():
+    # A bursty product (its hours wander: variance inflation 20) runs at 1.8 times its
+    # baseline from 09:00 on the fourth day; at noon it rises to 3 times the baseline for
+    # an hour, 1.67 times the level it already ran at. The level before the onset, as
+    # the size tests take it (less two standard deviations of that noise), is only 1.33
+    # times the baseline, and the stretch passes them; it must also run min_ratio times
+    # what the hours before ran at, and does not. The same hour after ordinary hours is a
+    # jump and is raised.
+    day, hour = 288, 12
+    busy = np.full(4 * day, 20.0)
+    noon = 3 * day + 12 * hour
+    busy[noon - 3 * hour : noon] = 36.0
+    busy[noon : noon + hour] = 60.0
+    jump = np.full(4 * day, 20.0)
+    jump[noon : noon + hour] = 60.0
+    assert _walk_one(busy, inflation=20.0) == []
+    raised = _walk_one(jump, inflation=20.0)
+    assert [r["onset"] for r in raised] == [pd.Timestamp("2026-01-08 12:00", tz="UTC")]
+    # Where the noise is small (no inflation), the size tests' own level already says so.
+    assert _walk_one(busy, inflation=1.0) == []

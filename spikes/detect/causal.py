@@ -12,7 +12,10 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    :func:`spikes.detect.detectors.onset.locate_onset` in the window before the alarm;
 4. the stretch from the onset is **raised** at the first bucket ``u`` at which it passes the
    tests of an incident on ``[onset, u]`` (size, ratio against the local level before the
-   onset, a sustained core; see :mod:`spikes.detect.incidents`) and has lasted
+   onset, a sustained core; see :mod:`spikes.detect.incidents`), runs ``min_ratio`` times
+   what the hours before its onset ran at against their baseline (:class:`Before`: a
+   rise that only continues a level the product already ran at is no outage) and has
+   lasted
    ``min_duration`` (``[onset, u]`` spans at least that long; by default no wait):
    ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being elevated
    before that is dropped;
@@ -24,7 +27,7 @@ Warm-up: nothing is raised in a product's first :data:`WARMUP` of data, where th
 baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`). For
 :data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
 where its reports are also ``min_ratio`` times the mean count of the three hours before
-its onset (:meth:`LiveWalk.recent_level`). That costs the mild outages of that day whose
+its onset (:meth:`LiveWalk.before`). That costs the mild outages of that day whose
 hours before ran busier (an evening's falling traffic); where those hours hold no count
 (a gap in the feed), or the bucket is longer than three hours, it does not apply.
 """
@@ -155,6 +158,29 @@ def _next_alarm(alarm_of: list, start: int, n: int) -> tuple[int, int] | None:
             return best
         pos = stop
     return None
+
+
+@dataclass(frozen=True)
+class Before:
+    """The hours before a stretch's onset (outside earlier stretches), against which it
+    must stand out (see :func:`_passes`).
+
+    Attributes
+    ----------
+    ratio : float or None
+        Their reports over their baseline, without any allowance for noise: a stretch
+        must run ``min_ratio`` times its baseline times this, so that a rise that only
+        continues a level the product already ran at (a busy afternoon, a day of news,
+        a level the baseline has not caught up with) is no outage, while a jump is.
+        None on the :data:`UNPROVEN` day.
+    mean : float or None
+        Their mean count, on the :data:`UNPROVEN` day only: the baseline's shape rests
+        on one earlier day there, so the stretch must run ``min_ratio`` times the level
+        of the hours before it in reports.
+    """
+
+    ratio: float | None
+    mean: float | None
 
 
 @dataclass
@@ -306,18 +332,21 @@ class LiveWalk:
         self.sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
         self.n_mu = np.concatenate([[0], np.cumsum(known)])
 
-    def recent_level(self, onset: int, previous: list[_Stretch], reach: int) -> float | None:
-        """Mean count of the `reach` buckets before `onset` outside the `previous`
-        stretches, where `onset` lies in the :data:`UNPROVEN` time after the warm-up
-        (None elsewhere, or without such buckets)."""
-        if onset >= self.unproven_until:
-            return None
+    def before(self, onset: int, previous: list[_Stretch], reach: int) -> Before:
+        """The `reach` buckets before `onset` outside the `previous` stretches: their mean
+        count where `onset` lies in the :data:`UNPROVEN` time after the warm-up, their
+        reports over their baseline after it (None where there are no such buckets)."""
         lo = max(onset - reach, 0)
         window = self.y[lo:onset].copy()
         for s in previous:
             window[max(s.onset - lo, 0) : max(s.end + 1 - lo, 0)] = np.nan
         seen = ~np.isnan(window)
-        return float(window[seen].mean()) if seen.any() else None
+        if not seen.any():
+            return Before(None, None)
+        if onset < self.unproven_until:
+            return Before(None, float(window[seen].mean()))
+        base = float(self.mu[lo:onset][seen].sum())
+        return Before(float(window[seen].sum()) / base if base > 0 else None, None)
 
     def typical(self, at: int) -> float:
         """Mean baseline of the day up to `at` (the buckets with data)."""
@@ -408,16 +437,17 @@ class LiveWalk:
             located = False
 
             def context(s: _Stretch, dispersion: float
-                        ) -> tuple[float, float | None, _Elevation]:
-                """Local level before the stretch's onset, the mean count before it on
-                the :data:`UNPROVEN` day, and the elevation against the level."""
+                        ) -> tuple[float, Before, _Elevation]:
+                """Local level before the stretch's onset (less the noise allowance of
+                the size tests), the hours before it as :class:`Before` takes them, and
+                the elevation against the level."""
                 level = _context_ratios([*previous[-3:], s], y, mu, reach,
                                         float(alpha[s.onset]), float(inflation[s.onset]))[-1]
-                return (level, self.recent_level(s.onset, previous[-3:], reach),
+                return (level, self.before(s.onset, previous[-3:], reach),
                         _Elevation(y, mu, tail, level, dispersion, patience,
                                    config.min_ratio))
 
-            level, recent, elevated = context(stretch, disp)
+            level, prior, elevated = context(stretch, disp)
             raised = None
             u = alarm
             quiet = 0
@@ -426,15 +456,15 @@ class LiveWalk:
                     quiet = 0
                     stretch.end = u
                     if u >= earliest and _passes(stretch, y, mu, level, disp, config,
-                                                 recent):
+                                                 prior):
                         if not located:
                             located = True
                             found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
                                                  dispersion=disp)
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
-                                level, recent, elevated = context(stretch, disp)
-                                if not _passes(stretch, y, mu, level, disp, config, recent):
+                                level, prior, elevated = context(stretch, disp)
+                                if not _passes(stretch, y, mu, level, disp, config, prior):
                                     u += 1
                                     continue
                         if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long
@@ -514,18 +544,22 @@ def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
 
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
-            config: DetectionConfig, recent: float | None = None) -> bool:
+            config: DetectionConfig, before: Before | None = None) -> bool:
     """Whether the stretch so far is an incident: its reports since the onset are at least
     ``min_ratio`` times the local baseline (what the alert will claim), and as many times
-    the `recent` mean count before it where that is given (:data:`UNPROVEN`), and it
-    passes the size and sustained-core tests of :mod:`spikes.detect.incidents`."""
-    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
+    what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
+    to theirs; on the :data:`UNPROVEN` day also their mean count), and it passes the size
+    and sustained-core tests of :mod:`spikes.detect.incidents`."""
+    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)
-    total = float(ys[seen].sum())
-    if total < config.min_ratio * float(ms[seen].sum()):
+    total, base = float(ys[seen].sum()), float(ms[seen].sum())
+    if total < config.min_ratio * base * level:
         return False
-    if recent is not None and total < config.min_ratio * recent * int(seen.sum()):
-        return False
+    if before is not None:
+        if before.ratio is not None and total < config.min_ratio * base * before.ratio:
+            return False
+        if before.mean is not None and total < config.min_ratio * before.mean * int(seen.sum()):
+            return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
 
