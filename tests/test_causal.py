@@ -17,7 +17,7 @@ from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
 from spikes.evaluation.simulate import simulate
-from tests.conftest import as_data
+from tests.conftest import as_data, diurnal_counts
 
 FAST = settings(max_examples=25, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -180,7 +180,12 @@ def test_an_outage_on_a_late_products_first_day_is_masked_like_day_zeros():
     for j, first_day in ((0, 0), (1, 2)):
         nxt = (first_day + 1) * 288 + 120
         assert analysis.baseline.expected.iloc[nxt : nxt + 24, j].mean() < 30
-    assert sorted(analysis.incidents["product"]) == ["from_day0", "from_day2"]
+    # The data's first day has the cold start: the tenfold hours of the first product are
+    # raised there; a product that starts later keeps its whole first day as warm-up.
+    # The threefold hours of the next day are raised for both.
+    onsets = analysis.incidents.groupby("product")["onset"].apply(list).to_dict()
+    assert onsets == {"from_day0": [index[120], index[288 + 120]],
+                      "from_day2": [index[3 * 288 + 120]]}
 
 
 def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatch):
@@ -188,10 +193,12 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     # quiet night): the next night, the baseline, resting on that one day, is far too
     # low, and a stretch is raised only where it also stands out from the hours before it.
     from spikes.detect import causal
-    from tests.conftest import diurnal_counts
+
 
     counts = diurnal_counts(days=4, level=40.0, seed=5)
     counts.iloc[:72] = np.round(counts.iloc[:72] * 0.4)  # 00:00-06:00 of the first day
+    # back to its level by 09:00, gradually (a jump would be an outage to the cold start)
+    counts.iloc[72:108] = np.round(counts.iloc[72:108].mul(np.linspace(0.4, 1.0, 36), axis=0))
     jump = counts.copy()
     night = 288 + 36  # 03:00 the next night: five times the level for an hour
     jump.iloc[night : night + 12] *= 5
@@ -247,3 +254,48 @@ def test_a_rise_that_only_continues_the_level_of_the_hours_before_is_no_outage()
     assert [r["onset"] for r in raised] == [pd.Timestamp("2026-01-08 12:00", tz="UTC")]
     # Where the noise is small (no inflation), the size tests' own level already says so.
     assert _walk_one(busy, inflation=1.0) == []
+
+
+def test_the_cold_start_raises_a_jump_on_the_first_day_but_not_the_morning_rise(monkeypatch):
+    # On the data's first day there is no time-of-day history: the per-bucket tail
+    # detector scores each bucket against the trailing mean of the day so far, with the
+    # dispersion of its earlier buckets. A sixfold hour at 10:00 is raised within minutes;
+    # the daily cycle (a fourfold rise from the night to the afternoon) is not.
+    from spikes.detect import causal
+
+
+    for seed in (0, 1, 3, 4):
+        counts = diurnal_counts(days=3, level=40.0, seed=seed)
+        assert analyze(as_data(counts)).incidents.empty
+        jump = counts.copy()
+        jump.iloc[120:132] *= 6  # 10:00-11:00 of the first day
+        raised = analyze(as_data(jump)).incidents
+        assert list(raised["onset"]) == [counts.index[120]]
+        assert raised["alerted_at"].iloc[0] <= counts.index[120] + pd.Timedelta("15min")
+    # The morning rise runs above the trailing mean of the night: judged as a later day
+    # is (min_ratio instead of cusum_ratio times the cold start's baseline), it is raised.
+    rising = diurnal_counts(days=3, level=40.0, seed=6)
+    assert analyze(as_data(rising)).incidents.empty
+    monkeypatch.setattr(causal, "cold_config", lambda config: config)
+    assert not analyze(as_data(rising)).incidents.empty
+
+
+def test_the_cold_start_rests_on_the_buckets_before_and_measures_their_dispersion():
+    # The first day's baseline and dispersion at a bucket come from the buckets before
+    # it: the values of a prefix of the day are those of the whole day. The dispersion
+    # of negative-binomial counts (alpha 0.05 at about 40 a bucket) is found within a
+    # factor of two by the end of the day (the trailing mean's drift across the daily
+    # cycle makes it err high), and buckets are scored once 12 normal ones precede them.
+    from spikes.detect.trailing import COLD_MIN_BUCKETS
+
+    counts = diurnal_counts(days=2, level=80.0, seed=2, dispersion=0.05)
+    whole = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    cold = whole.cold["p0"].to_numpy()
+    assert not cold[:COLD_MIN_BUCKETS].any() and cold[COLD_MIN_BUCKETS + 2 : 288].all()
+    assert not cold[288:].any()  # only the first day
+    alpha = whole.dispersion_path["p0"].to_numpy()
+    assert 0.03 < alpha[287] < 0.1
+    part = fit_trailing_baseline(counts.iloc[:150], pd.Timedelta("5min"))
+    for frame in ("expected", "dispersion_path", "cold"):
+        np.testing.assert_array_equal(getattr(part, frame)["p0"].to_numpy(),
+                                      getattr(whole, frame)["p0"].to_numpy()[:150])

@@ -107,14 +107,22 @@ def test_one_quiet_bucket_at_the_end_makes_an_outage_recovering_not_over() -> No
                                                                           "elevated")
 
 
-def test_live_warm_up_raises_nothing_in_the_first_day() -> None:
-    # A 2-hour outage at five times the usual level in the first day, one in the second.
+def test_live_first_day_raises_a_jump_by_the_cold_start_a_later_product_nothing() -> None:
+    # A 2-hour outage at five times the usual level in the first day, one in the second:
+    # the first is a jump over the cold start's trailing mean (cusum_ratio times it).
     counts = _poisson(2)
     counts.iloc[100:124, 0] = 50.0
     counts.iloc[450:474, 0] = 50.0
     live = analyze(as_data(counts)).incidents
-    assert live["onset"].tolist() == [counts.index[450]]
-    assert live["alerted_at"].iloc[0] > live["onset"].iloc[0]
+    assert live["onset"].tolist() == [counts.index[100], counts.index[450]]
+    assert (live["alerted_at"] > live["onset"]).all()
+    # A product whose data start on the second day: its first day is a warm-up without
+    # a cold start (nothing is raised), its second day is judged as usual.
+    late = _poisson(3)
+    late.iloc[:288, 0] = np.nan
+    late.iloc[400:424, 0] = 50.0
+    late.iloc[700:724, 0] = 50.0
+    assert analyze(as_data(late)).incidents["onset"].tolist() == [late.index[700]]
     hindsight = analyze(as_data(counts), RETRO).incidents
     assert len(hindsight) == 2 and hindsight["alerted_at"].isna().all()
 

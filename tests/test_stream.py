@@ -213,6 +213,8 @@ def test_the_day_after_the_warm_up_is_judged_as_in_the_batch(monkeypatch):
 
     counts = diurnal_counts(days=3, level=40.0, seed=5)
     counts.iloc[:72] = np.round(counts.iloc[:72] * 0.4)
+    # back to its level by 09:00, gradually (a jump would be an outage to the cold start)
+    counts.iloc[72:108] = np.round(counts.iloc[72:108].mul(np.linspace(0.4, 1.0, 36), axis=0))
     jump = counts.copy()
     jump.iloc[324:336] *= 5
     assert _check_stream(counts, [330, 400, 600, len(counts)], [1, 7]) == 0
@@ -291,3 +293,13 @@ def test_a_known_event_calendar_acts_as_in_the_batch():
         pd.testing.assert_frame_equal(got.reset_index(drop=True),
                                       want.incidents.reset_index(drop=True))
     assert (got["known_event"] == "maintenance: migration").sum() == 1
+
+
+def test_the_cold_start_of_the_first_day_as_in_the_batch():
+    # The first day's cold start (a trailing mean and the dispersion of the buckets before)
+    # gives the stream the values and the incident the batch gives, whatever the chunks.
+    from tests.conftest import diurnal_counts
+
+    counts = diurnal_counts(days=2, level=40.0, seed=0)
+    counts.iloc[120:132] *= 6  # 10:00-11:00 of the first day
+    assert _check_stream(counts, [100, 122, 125, 140, 288, len(counts)], [1, 7]) == 1

@@ -78,6 +78,11 @@ class Baseline:
     learning : pd.DataFrame or None
         For a causal baseline, True where a bucket has no time-of-day history yet (a
         product's first day, the warm-up): the detectors see no evidence there.
+    cold : pd.DataFrame or None
+        For a causal baseline, True on the buckets of the data's first day that the
+        per-bucket tail detector scores against the cold start's baseline and dispersion
+        (:meth:`spikes.detect.trailing._SeasonalFit.warm_noise`), though they are
+        ``learning``.
     """
 
     expected: pd.DataFrame
@@ -89,6 +94,7 @@ class Baseline:
     inflation_path: pd.DataFrame | None = None
     causal: bool = False
     learning: pd.DataFrame | None = None
+    cold: pd.DataFrame | None = None
 
     def dispersion_at(self) -> np.ndarray:
         """Dispersion per bucket and product (broadcastable to the counts' shape)."""

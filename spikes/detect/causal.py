@@ -23,8 +23,14 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    times the local baseline, or improbably high, p <= 1 %), aftershocks within
    ``merge_gap`` included; its end is the last elevated bucket.
 
-Warm-up: nothing is raised in a product's first :data:`WARMUP` of data, where the
-baseline has no time-of-day history yet (see :mod:`spikes.detect.trailing`). For
+Warm-up: a product's first :data:`WARMUP` of data has no time-of-day history. On the
+data's first day, the cold start (:meth:`spikes.detect.trailing._SeasonalFit.cold_start`:
+the trailing mean of the day's earlier buckets and their dispersion) gives the per-bucket
+tail detector a baseline, and a stretch whose onset lies in the warm-up is raised only
+where its reports are ``cusum_ratio`` times that baseline and the mean count of the three
+hours before it (:func:`cold_config`): only a jump faster than the daily cycle moves
+tells an outage there. A product whose data start on a later day raises nothing on its
+first day. For
 :data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
 where its reports are also ``min_ratio`` times the mean count of the three hours before
 its onset (:meth:`LiveWalk.before`). That costs the mild outages of that day whose
@@ -34,6 +40,7 @@ hours before ran busier (an evening's falling traffic); where those hours hold n
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +59,9 @@ from spikes.detect.incidents import (
 )
 from spikes.detect.noise import upper_tail_surprise
 
-#: No incident is raised before a product has this much data (no time-of-day history).
+#: A product's first so much data has no time-of-day history: only the cold start of
+#: the data's first day raises incidents there (:func:`cold_config`), and its scores are
+#: no history for the threshold calibration.
 WARMUP = pd.Timedelta(days=1)
 #: For this long after its warm-up, a product's baseline rests on one earlier day only,
 #: and a disagreement of two days cannot tell which of them is unusual (as for the masks
@@ -74,6 +83,15 @@ SCAN = 2048
 #: its calibration follows how the product behaves now. The outages of that year are
 #: censored (see :func:`spikes.detect.detectors.base.censored_count`).
 CALIBRATION_HISTORY = pd.Timedelta(weeks=52)
+
+
+def cold_config(config: DetectionConfig) -> DetectionConfig:
+    """The settings a stretch is judged by when its onset lies in the warm-up: reports at
+    least ``cusum_ratio`` times the cold start's baseline (and the mean of the hours
+    before), the rise the detectors are tuned for, not only ``min_ratio`` times. With no
+    time-of-day history, only a jump faster than the daily cycle moves tells an outage;
+    the cycle's own rise over a trailing mean (the mornings) reaches ``min_ratio``."""
+    return dataclasses.replace(config, min_ratio=max(config.min_ratio, config.cusum_ratio))
 
 
 def warmup_buckets(bucket: pd.Timedelta) -> int:
@@ -287,9 +305,10 @@ def live_incident_rows(
     bucket = index[1] - index[0]
     first_seen = int(np.argmax(seen))
     last_seen = n - 1 - int(np.argmax(seen[::-1]))
-    earliest = first_seen + warmup_buckets(bucket)
+    earliest = first_seen + 1
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
-                    alpha, inflation, bucket=bucket, earliest=earliest, last_seen=last_seen)
+                    alpha, inflation, bucket=bucket, earliest=earliest,
+                    warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -309,8 +328,13 @@ class LiveWalk:
     bucket : pd.Timedelta
         Bucket size.
     earliest : int
-        First position at which an incident may be raised (after the warm-up); for
-        :data:`UNPROVEN` from it, a stretch must also stand out from the hours before it.
+        First position at which an incident may be raised (the bucket after the
+        product's first; only the cold start scores buckets before `warm_until`).
+    warm_until : int
+        End of the product's warm-up (:data:`WARMUP`): a stretch whose onset lies before
+        it must run ``cusum_ratio`` times its baseline (:func:`cold_config`); for
+        :data:`UNPROVEN` from it, a stretch must stand out from the hours before it in
+        reports.
     last_seen : int
         Last position with data (an incident reaching it is ongoing).
     """
@@ -319,12 +343,14 @@ class LiveWalk:
                  scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
                  detectors: dict[str, Detector], tail: np.ndarray, config: DetectionConfig,
                  alpha: np.ndarray, inflation: np.ndarray, *, bucket: pd.Timedelta,
-                 earliest: int, last_seen: int) -> None:
+                 earliest: int, warm_until: int, last_seen: int) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
-        self.unproven_until = earliest + int(UNPROVEN / bucket)
+        self.warm_until = warm_until
+        self.unproven_until = warm_until + int(UNPROVEN / bucket)
+        self.cold_config = cold_config(config)
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
         self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
@@ -455,8 +481,8 @@ class LiveWalk:
                 if elevated[u]:
                     quiet = 0
                     stretch.end = u
-                    if u >= earliest and _passes(stretch, y, mu, level, disp, config,
-                                                 prior):
+                    tests = self.cold_config if stretch.onset < self.warm_until else config
+                    if u >= earliest and _passes(stretch, y, mu, level, disp, tests, prior):
                         if not located:
                             located = True
                             found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
@@ -464,7 +490,9 @@ class LiveWalk:
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
                                 level, prior, elevated = context(stretch, disp)
-                                if not _passes(stretch, y, mu, level, disp, config, prior):
+                                tests = (self.cold_config if stretch.onset < self.warm_until
+                                         else config)
+                                if not _passes(stretch, y, mu, level, disp, tests, prior):
                                     u += 1
                                     continue
                         if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long

@@ -190,11 +190,16 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
             exclude=exclude,
         )
         detectors = {d.name: d for d in default_detectors(own)}
+        tail_counts = counts
         if baseline.learning is not None:
             # Warm-up (no time-of-day history yet): no evidence, so that nothing built on
-            # a provisional baseline carries over (a CUSUM would drain for days).
+            # a provisional baseline carries over (a CUSUM would drain for days); the
+            # per-bucket tail detector scores the data's first day against the cold start.
+            cold = baseline.cold if baseline.cold is not None else False
+            tail_counts = counts.mask(baseline.learning & ~cold)
             counts = counts.mask(baseline.learning)
-        scores = {name: d.score(counts, baseline) for name, d in detectors.items()}
+        scores = {name: d.score(tail_counts if name == CountTailDetector.name else counts,
+                                baseline) for name, d in detectors.items()}
         return baseline, scores, dict.fromkeys(map(str, products), detectors)
 
     if len(tasks) > 1 and jobs > 1:
@@ -274,6 +279,7 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         inflation_path=_paths([b.inflation_path for b in baselines], columns),
         causal=all(b.causal for b in baselines),
         learning=_paths([b.learning for b in baselines], columns),
+        cold=_paths([b.cold for b in baselines], columns),
     )
     names = parts[0][1].keys()
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
@@ -445,7 +451,7 @@ def select_products(scored: Scored, products: Sequence[str]) -> Scored:
         normal=base.normal[columns],
         inflation=None if base.inflation is None else base.inflation[columns],
         dispersion_path=cut(base.dispersion_path), inflation_path=cut(base.inflation_path),
-        learning=cut(base.learning))
+        learning=cut(base.learning), cold=cut(base.cold))
     return Scored(data=dataclasses.replace(scored.data, counts=scored.data.counts[columns],
                                            breakdown=None),
                   baseline=baseline,

@@ -89,8 +89,9 @@ class _Product:
     maxima: dict[str, array] = field(default_factory=dict)
     ends: dict[str, array] = field(default_factory=dict)
 
-    def earliest(self, bucket: pd.Timedelta) -> int:
-        """First position at which an incident may be raised."""
+    def warm_until(self, bucket: pd.Timedelta) -> int:
+        """End of the product's warm-up: the first position whose scores count as
+        history (from its first bucket on, only the cold start raises incidents)."""
         return self.first_seen + warmup_buckets(bucket)
 
 
@@ -273,6 +274,7 @@ class StreamDetector:
         alpha = np.empty((k, p))
         inflation = np.empty((k, p))
         learning = np.empty((k, p), dtype=bool)
+        cold = np.empty((k, p), dtype=bool)
         base_y = y  # what the baseline learns from: not the known-event windows
         if self.calendar is not None:
             assert self.first is not None
@@ -284,11 +286,13 @@ class StreamDetector:
         for blocks in self._groups.values():
             for step, cols in blocks:
                 out = step.step(np.asfortranarray(base_y[:, cols]))
-                mu[:, cols], alpha[:, cols], inflation[:, cols], learning[:, cols] = out
+                (mu[:, cols], alpha[:, cols], inflation[:, cols], learning[:, cols],
+                 cold[:, cols]) = out
         learning |= np.isnan(mu)
         self._fill_without_history(mu, base_y)
         masked = np.where(learning, np.nan, y)
-        scores = {TAIL: upper_tail_surprise(masked, mu, alpha)}
+        # The per-bucket tail detector also scores the cold start of the first day.
+        scores = {TAIL: upper_tail_surprise(np.where(learning & ~cold, np.nan, y), mu, alpha)}
         for name in self._names:
             if name != TAIL:
                 scores[name] = self._cusum(name, masked, mu, alpha, inflation)
@@ -310,9 +314,9 @@ class StreamDetector:
                 product = self.products[j]
                 product.first_seen = int(first_row[j])
                 first_seen[j] = product.first_seen
-                self._carry["history_from"][j] = product.earliest(self.bucket)
-                product.walk = WalkState(product.earliest(self.bucket), 0, {}, [])
-                self._carry["pos"][j] = product.earliest(self.bucket)
+                self._carry["history_from"][j] = product.warm_until(self.bucket)
+                product.walk = WalkState(product.first_seen + 1, 0, {}, [])
+                self._carry["pos"][j] = product.first_seen + 1
             np.maximum(last_seen, last_row, out=last_seen)
             cols = np.flatnonzero(seen.any(axis=0))
             at = last_row[cols] - start
@@ -468,7 +472,8 @@ class StreamDetector:
         walk = LiveWalk(product.name, ring["y"][:, j], ring["mu"][:, j], index, scores,
                         thresholds, product.detectors, scores[TAIL], product.config,
                         ring["alpha"][:, j], ring["inflation"][:, j], bucket=self.bucket,
-                        earliest=product.earliest(self.bucket) - w0,
+                        earliest=product.first_seen + 1 - w0,
+                        warm_until=product.warm_until(self.bucket) - w0,
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
         self._version += 1

@@ -61,9 +61,11 @@ class BaselineStep:
         """Day (from the first day of the series) of absolute row `row`."""
         return (row + self.fit.offset) // self.fit.slots
 
-    def step(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, y: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Take the next rows `y` (k x columns) and return their baseline (NaN without
-        history), dispersion, inflation and warm-up flags, each k x columns."""
+        history), dispersion, inflation, warm-up flags and cold-start flags, each k x
+        columns."""
         ring, fit = self.ring, self.fit
         k, p = y.shape
         start = ring.stop
@@ -73,6 +75,7 @@ class BaselineStep:
         alpha = np.zeros((k, p))
         inflation = np.ones((k, p))
         learning = np.zeros((k, p), dtype=bool)
+        cold = np.zeros((k, p), dtype=bool)
         row = start
         while row < start + k:
             day = self.day_of(row)
@@ -80,10 +83,13 @@ class BaselineStep:
             stop = min(rows.stop, start + k)
             out = slice(row - start, stop - start)
             if day < 1:
-                # Warm-up: the trailing mean of the day so far (a prefix of the day gives
+                # Warm-up: the cold start of the day so far (a prefix of the day gives
                 # the values the whole day gives).
                 seg = ring["y"][rows.start - ring.origin : stop - ring.origin]
-                mu[out] = fit.warm_mean(seg)[row - rows.start :]
+                day_mu, day_alpha, day_cold = fit.cold_start(seg)
+                mu[out] = day_mu[row - rows.start :]
+                alpha[out] = day_alpha[row - rows.start :]
+                cold[out] = day_cold[row - rows.start :]
                 learning[out] = True
             else:
                 if self.plan_day != day:
@@ -100,7 +106,7 @@ class BaselineStep:
                            None if day < 1 else self.plan, ring.origin)
                 ring.forget(fit.rows(max(day + 1 - fit.history_days(), 0)).start)
             row = stop
-        return mu, alpha, inflation, learning
+        return mu, alpha, inflation, learning, cold
 
 
 def blocks_of(columns: list[int]) -> list[list[int]]:

@@ -18,10 +18,13 @@ one that goes on:
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
 
-Warm-up: the first day of a product has no time-of-day history. Its baseline is the mean
-of the normal buckets of the :data:`WARMUP_WINDOW` before each bucket (the dashboard can
-show it), and its noise is taken as Poisson; detection raises nothing in that day (see
-:data:`spikes.detect.causal.WARMUP`). Bucket sizes that do not divide a day use that
+Warm-up: the first day of a product has no time-of-day history. On the data's first day
+(the cold start) each bucket's baseline is the mean of the normal buckets of the
+:data:`WARMUP_WINDOW` before it (the dashboard can show it), and its dispersion that of
+the day's normal buckets before it; the per-bucket tail detector scores it, and only a
+jump is raised there (see :data:`spikes.detect.causal.WARMUP`). A product whose data
+start on a later day gives no evidence on its first day. Later days take nothing
+from a first day's baseline. Bucket sizes that do not divide a day use that
 trailing mean throughout.
 """
 
@@ -56,6 +59,10 @@ WARMUP_WINDOW = pd.Timedelta(hours=6)
 #: and masking today against yesterday would keep today's normal level out of every later
 #: pool; such a day masks only what also stands out from the hours before it.
 MIN_MASK_DAYS = 2
+#: Normal buckets of the first day that must precede a bucket before the cold start
+#: scores it (its dispersion is estimated from them): with fewer, a moment estimate of a
+#: variance is too rough to judge a count by.
+COLD_MIN_BUCKETS = 12
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
@@ -122,15 +129,17 @@ def fit_trailing_baseline(
         inflation = np.empty((n, p), order="F")
         normal = np.empty((n, p), dtype=bool, order="F")
         learning = np.empty((n, p), dtype=bool, order="F")
+        cold = np.empty((n, p), dtype=bool, order="F")
         for start in range(0, p, FIT_COLUMNS):
             cols = slice(start, min(start + FIT_COLUMNS, p))
             (mu[:, cols], normal[:, cols], alpha[:, cols], inflation[:, cols],
-             learning[:, cols]) = fit.run(y[:, cols])
+             learning[:, cols], cold[:, cols]) = fit.run(y[:, cols])
         method = "weekly" if fit.n_days - 1 >= weekly_min_days else "daily"
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
         learning = np.zeros((n, p), dtype=bool)
+        cold = np.zeros((n, p), dtype=bool)
         method = "rolling"
     # Buckets without any earlier history of their time of day (a product that starts
     # later than the others, a slot never seen) are learning too: no evidence there.
@@ -149,6 +158,7 @@ def fit_trailing_baseline(
         inflation_path=pd.DataFrame(inflation, **frame),
         causal=True,
         learning=pd.DataFrame(learning, **frame),
+        cold=pd.DataFrame(cold, **frame),
     )
 
 
@@ -343,15 +353,18 @@ class _SeasonalFit:
         alpha = np.zeros((n, p), order="F")
         inflation = np.ones((n, p), order="F")
         learning = np.zeros((n, p), dtype=bool, order="F")
+        cold = np.zeros((n, p), dtype=bool, order="F")
         state = _FitState(p)
         for day in range(self.n_days):
             rows = self.rows(day)
             if rows.stop <= rows.start:
                 continue
             if day < 1:
-                # Warm-up: the baseline shown is the trailing mean of the earlier buckets
-                # of this first day. Nothing is decided on it (see finish).
-                mu[rows] = self.warm_mean(y[rows])
+                # Warm-up: the baseline is the trailing mean of the earlier buckets of
+                # this first day, with their dispersion (the cold start). Only the
+                # per-bucket tail detector scores it; later days take nothing from it
+                # (see finish).
+                mu[rows], alpha[rows], cold[rows] = self.cold_start(y[rows])
                 learning[rows] = True
                 self.finish(state, y, normal, day, rows, None)
                 continue
@@ -360,7 +373,7 @@ class _SeasonalFit:
             alpha[rows] = plan.alpha
             inflation[rows] = plan.inflation
             self.finish(state, y, normal, day, rows, plan)
-        return mu, normal, alpha, inflation, learning
+        return mu, normal, alpha, inflation, learning, cold
 
     def warm_mean(self, yd: np.ndarray) -> np.ndarray:
         """Baseline of the buckets `yd` of the first day (so far): the trailing mean of
@@ -370,6 +383,36 @@ class _SeasonalFit:
         keep = _mask(yd, first, 0.0)
         second = _trailing_mean(np.where(keep, yd, 0.0), keep.astype(float), self.warm)
         return np.where(np.isnan(second), first, second)
+
+    def cold_start(self, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Baseline, dispersion and cold-start flags of the buckets `yd` of the first day
+        (so far).
+
+        The baseline is :meth:`warm_mean`. The dispersion is that of the day's earlier
+        buckets around it, by the method of moments over the normal ones (a first pass,
+        as Poisson, masks the high ones; the second masks with the first's dispersion);
+        each bucket's rests on the buckets before it only, so a prefix of the day gives
+        the values the whole day gives. A bucket is flagged once :data:`COLD_MIN_BUCKETS`
+        normal buckets precede it (before that its dispersion is 0 and unflagged: no
+        evidence). The deviations from a trailing mean include the daily cycle's drift
+        across its window, so the dispersion errs high, on the side of fewer alarms.
+        """
+        mu = self.warm_mean(yd)
+        known = ~np.isnan(mu)
+        mean = np.where(known, mu, 0.0)
+        alpha = np.zeros_like(mean)
+        count = np.zeros_like(mean)
+        for _ in range(2):
+            keep = _mask(yd, mu, alpha) & known
+            excess = np.where(keep, np.square(yd - mean) - yd, 0.0)
+            square = np.where(keep, np.square(mean), 0.0)
+            # Sums over the buckets before each (not itself).
+            num = np.cumsum(excess, axis=0) - excess
+            den = np.cumsum(square, axis=0) - square
+            count = np.cumsum(keep, axis=0) - keep
+            alpha = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0, 100)
+        cold = known & (count >= COLD_MIN_BUCKETS)
+        return mu, np.where(cold, alpha, 0.0), cold
 
     def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
              rows: slice, origin: int = 0) -> _DayPlan:
