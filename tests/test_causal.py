@@ -138,8 +138,17 @@ def test_a_product_that_starts_later_learns_its_first_day_too():
     # No time-of-day history before one day of its own data has passed.
     assert learning.iloc[first : first + 188].all()
     assert not learning.iloc[first + 288 :].any()
-    for name in ("tail", "cusum"):
-        assert (scored.scores[name]["late"].iloc[: first + 188] == 0).all()
+    assert (scored.scores["cusum"]["late"].iloc[: first + 188] == 0).all()
+    # Its first day has the cold start, as the data's first day has: the per-bucket tail
+    # detector scores it once COLD_MIN_BUCKETS normal buckets of its own precede.
+    from spikes.detect.trailing import COLD_MIN_BUCKETS
+
+    cold = scored.baseline.cold["late"]
+    on = int(np.flatnonzero(cold.to_numpy())[0])  # the normal buckets: a few are masked
+    assert first + COLD_MIN_BUCKETS <= on <= first + 2 * COLD_MIN_BUCKETS
+    assert cold.iloc[on : first + 188].all()
+    assert not cold.iloc[first + 188 :].any()
+    assert (scored.scores["tail"]["late"].iloc[: first + COLD_MIN_BUCKETS] == 0).all()
 
 
 def test_an_incident_is_over_only_after_merge_gap_quiet_buckets_at_every_cut():
@@ -180,12 +189,12 @@ def test_an_outage_on_a_late_products_first_day_is_masked_like_day_zeros():
     for j, first_day in ((0, 0), (1, 2)):
         nxt = (first_day + 1) * 288 + 120
         assert analysis.baseline.expected.iloc[nxt : nxt + 24, j].mean() < 30
-    # The data's first day has the cold start: the tenfold hours of the first product are
-    # raised there; a product that starts later keeps its whole first day as warm-up.
-    # The threefold hours of the next day are raised for both.
+    # A product's first day has the cold start: the tenfold hours are raised there, for
+    # the product that starts with the data and for the one that starts later. The
+    # threefold hours of the next day are raised for both.
     onsets = analysis.incidents.groupby("product")["onset"].apply(list).to_dict()
     assert onsets == {"from_day0": [index[120], index[288 + 120]],
-                      "from_day2": [index[3 * 288 + 120]]}
+                      "from_day2": [index[2 * 288 + 120], index[3 * 288 + 120]]}
 
 
 def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatch):

@@ -107,7 +107,7 @@ def test_one_quiet_bucket_at_the_end_makes_an_outage_recovering_not_over() -> No
                                                                           "elevated")
 
 
-def test_live_first_day_raises_a_jump_by_the_cold_start_a_later_product_nothing() -> None:
+def test_live_first_day_raises_a_jump_by_the_cold_start_for_a_later_product_too() -> None:
     # A 2-hour outage at five times the usual level in the first day, one in the second:
     # the first is a jump over the cold start's trailing mean (cusum_ratio times it).
     counts = _poisson(2)
@@ -116,13 +116,14 @@ def test_live_first_day_raises_a_jump_by_the_cold_start_a_later_product_nothing(
     live = analyze(as_data(counts)).incidents
     assert live["onset"].tolist() == [counts.index[100], counts.index[450]]
     assert (live["alerted_at"] > live["onset"]).all()
-    # A product whose data start on the second day: its first day is a warm-up without
-    # a cold start (nothing is raised), its second day is judged as usual.
+    # A product whose data start at 08:20 of the second day: the cold start of its first
+    # day raises its jump at 14:00, as the next day judges the one at 10:00.
     late = _poisson(3)
-    late.iloc[:288, 0] = np.nan
-    late.iloc[400:424, 0] = 50.0
-    late.iloc[700:724, 0] = 50.0
-    assert analyze(as_data(late)).incidents["onset"].tolist() == [late.index[700]]
+    late.iloc[:388, 0] = np.nan
+    late.iloc[456:480, 0] = 50.0
+    late.iloc[696:720, 0] = 50.0
+    assert analyze(as_data(late)).incidents["onset"].tolist() == [late.index[456],
+                                                                   late.index[696]]
     hindsight = analyze(as_data(counts), RETRO).incidents
     assert len(hindsight) == 2 and hindsight["alerted_at"].isna().all()
 

@@ -261,7 +261,8 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     if analysis.config.mode == "causal":
         head += (f"\nlive detection: each incident raised from the data up to its alerted_at; "
                  f"in a product's first {_fmt_delta(WARMUP)} (warm-up: no time-of-day "
-                 f"history yet) only a jump of the data's first day is raised (cold start)")
+                 f"history yet) only a jump on the day of its first data is raised (cold "
+                 f"start)")
     else:
         head += ("\nretrospective detection (hindsight: baselines, thresholds and onsets "
                  "see the whole series); no alerted_at")

@@ -79,7 +79,7 @@ class Baseline:
         For a causal baseline, True where a bucket has no time-of-day history yet (a
         product's first day, the warm-up): the detectors see no evidence there.
     cold : pd.DataFrame or None
-        For a causal baseline, True on the buckets of the data's first day that the
+        For a causal baseline, True on the buckets of a product's first day that the
         per-bucket tail detector scores against the cold start's baseline and dispersion
         (:meth:`spikes.detect.trailing._SeasonalFit.warm_noise`), though they are
         ``learning``.

@@ -24,13 +24,14 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    ``merge_gap`` included; its end is the last elevated bucket.
 
 Warm-up: a product's first :data:`WARMUP` of data has no time-of-day history. On the
-data's first day, the cold start (:meth:`spikes.detect.trailing._SeasonalFit.cold_start`:
-the trailing mean of the day's earlier buckets and their dispersion) gives the per-bucket
-tail detector a baseline, and a stretch whose onset lies in the warm-up is raised only
-where its reports are ``cusum_ratio`` times that baseline and the mean count of the three
-hours before it (:func:`cold_config`): only a jump faster than the daily cycle moves
-tells an outage there. A product whose data start on a later day raises nothing on its
-first day. For
+calendar day of its first data, the cold start
+(:meth:`spikes.detect.trailing._SeasonalFit.cold_start`: the trailing mean of the day's
+earlier buckets and their dispersion) gives the per-bucket tail detector a baseline, and
+a stretch whose onset lies in the warm-up is raised only where its reports are
+``cusum_ratio`` times that baseline and the mean count of the three hours before it
+(:func:`cold_config`): only a jump faster than the daily cycle moves tells an outage
+there. The rest of the warm-up (from the next midnight, where the seasonal baseline
+has only a part of a day to pool) gives no evidence. For
 :data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
 where its reports are also ``min_ratio`` times the mean count of the three hours before
 its onset (:meth:`LiveWalk.before`). That costs the mild outages of that day whose
@@ -60,8 +61,8 @@ from spikes.detect.incidents import (
 from spikes.detect.noise import upper_tail_surprise
 
 #: A product's first so much data has no time-of-day history: only the cold start of
-#: the data's first day raises incidents there (:func:`cold_config`), and its scores are
-#: no history for the threshold calibration.
+#: the calendar day of its first data raises incidents there (:func:`cold_config`), and
+#: its scores are no history for the threshold calibration.
 WARMUP = pd.Timedelta(days=1)
 #: For this long after its warm-up, a product's baseline rests on one earlier day only,
 #: and a disagreement of two days cannot tell which of them is unusual (as for the masks

@@ -194,7 +194,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
         if baseline.learning is not None:
             # Warm-up (no time-of-day history yet): no evidence, so that nothing built on
             # a provisional baseline carries over (a CUSUM would drain for days); the
-            # per-bucket tail detector scores the data's first day against the cold start.
+            # per-bucket tail detector scores a product's first day against the cold start.
             cold = baseline.cold if baseline.cold is not None else False
             tail_counts = counts.mask(baseline.learning & ~cold)
             counts = counts.mask(baseline.learning)

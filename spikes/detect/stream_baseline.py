@@ -82,16 +82,7 @@ class BaselineStep:
             rows = fit.rows(day)
             stop = min(rows.stop, start + k)
             out = slice(row - start, stop - start)
-            if day < 1:
-                # Warm-up: the cold start of the day so far (a prefix of the day gives
-                # the values the whole day gives).
-                seg = ring["y"][rows.start - ring.origin : stop - ring.origin]
-                day_mu, day_alpha, day_cold = fit.cold_start(seg)
-                mu[out] = day_mu[row - rows.start :]
-                alpha[out] = day_alpha[row - rows.start :]
-                cold[out] = day_cold[row - rows.start :]
-                learning[out] = True
-            else:
+            if day >= 1:
                 if self.plan_day != day:
                     self.plan = fit.plan(self.state, ring["y"], ring["normal"], day, rows,
                                          ring.origin)
@@ -101,6 +92,17 @@ class BaselineStep:
                 mu[out] = plan.mu[row - rows.start : stop - rows.start]
                 alpha[out] = plan.alpha
                 inflation[out] = plan.inflation
+            fresh = np.flatnonzero(~self.state.had_data)
+            if len(fresh):
+                # Warm-up of the products without data before today: the cold start of
+                # the day so far (a prefix of the day gives the values the whole day
+                # gives).
+                seg = ring["y"][rows.start - ring.origin : stop - ring.origin, fresh]
+                day_mu, day_alpha, day_cold = fit.cold_start(seg)
+                at = slice(row - rows.start, None)
+                mu[out, fresh], alpha[out, fresh] = day_mu[at], day_alpha[at]
+                cold[out, fresh] = day_cold[at]
+                learning[out, fresh] = True
             if stop == rows.stop:  # the day is over
                 fit.finish(self.state, ring["y"], ring.data["normal"], day, rows,
                            None if day < 1 else self.plan, ring.origin)

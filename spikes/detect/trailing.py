@@ -18,12 +18,12 @@ one that goes on:
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
 
-Warm-up: the first day of a product has no time-of-day history. On the data's first day
-(the cold start) each bucket's baseline is the mean of the normal buckets of the
+Warm-up: the first day of a product (the calendar day of its first data: the data's
+first day, or a later one for a product that appears later) has no time-of-day history.
+There (the cold start) each bucket's baseline is the mean of the normal buckets of the
 :data:`WARMUP_WINDOW` before it (the dashboard can show it), and its dispersion that of
 the day's normal buckets before it; the per-bucket tail detector scores it, and only a
-jump is raised there (see :data:`spikes.detect.causal.WARMUP`). A product whose data
-start on a later day gives no evidence on its first day. Later days take nothing
+jump is raised there (see :data:`spikes.detect.causal.WARMUP`). Later days take nothing
 from a first day's baseline. Bucket sizes that do not divide a day use that
 trailing mean throughout.
 """
@@ -359,19 +359,21 @@ class _SeasonalFit:
             rows = self.rows(day)
             if rows.stop <= rows.start:
                 continue
-            if day < 1:
-                # Warm-up: the baseline is the trailing mean of the earlier buckets of
-                # this first day, with their dispersion (the cold start). Only the
-                # per-bucket tail detector scores it; later days take nothing from it
-                # (see finish).
-                mu[rows], alpha[rows], cold[rows] = self.cold_start(y[rows])
-                learning[rows] = True
-                self.finish(state, y, normal, day, rows, None)
-                continue
-            plan = self.plan(state, y, normal, day, rows)
-            mu[rows] = plan.mu
-            alpha[rows] = plan.alpha
-            inflation[rows] = plan.inflation
+            # Warm-up of the products without data before today (everyone's on the
+            # first day): the cold start, the trailing mean of today's earlier buckets
+            # with their dispersion. Only the per-bucket tail detector scores it; later
+            # days take nothing from it (see finish).
+            fresh = np.flatnonzero(~state.had_data)
+            plan = None
+            if day >= 1:
+                plan = self.plan(state, y, normal, day, rows)
+                mu[rows] = plan.mu
+                alpha[rows] = plan.alpha
+                inflation[rows] = plan.inflation
+            if len(fresh):
+                mu[rows, fresh], alpha[rows, fresh], cold[rows, fresh] = self.cold_start(
+                    y[rows, fresh])
+                learning[rows, fresh] = True
             self.finish(state, y, normal, day, rows, plan)
         return mu, normal, alpha, inflation, learning, cold
 
