@@ -273,14 +273,17 @@ def test_the_cold_start_raises_a_jump_on_the_first_day_but_not_the_morning_rise(
     from spikes.detect import causal
 
 
-    for seed in (0, 1, 3, 4):
+    for seed in range(10):
         counts = diurnal_counts(days=3, level=40.0, seed=seed)
         assert analyze(as_data(counts)).incidents.empty
         jump = counts.copy()
         jump.iloc[120:132] *= 6  # 10:00-11:00 of the first day
         raised = analyze(as_data(jump)).incidents
-        assert list(raised["onset"]) == [counts.index[120]]
-        assert raised["alerted_at"].iloc[0] <= counts.index[120] + pd.Timedelta("15min")
+        assert len(raised) == 1
+        onset, alerted = raised["onset"].iloc[0], raised["alerted_at"].iloc[0]
+        assert counts.index[120] <= onset <= counts.index[121]
+        assert alerted <= counts.index[120] + pd.Timedelta("15min")
+        assert "in the hours before (its first day of data)" in raised["why"].iloc[0]
     # The morning rise runs above the trailing mean of the night: judged as a later day
     # is (min_ratio instead of cusum_ratio times the cold start's baseline), it is raised.
     rising = diurnal_counts(days=3, level=40.0, seed=6)
@@ -308,3 +311,24 @@ def test_the_cold_start_rests_on_the_buckets_before_and_measures_their_dispersio
     for frame in ("expected", "dispersion_path", "cold"):
         np.testing.assert_array_equal(getattr(part, frame)["p0"].to_numpy(),
                                       getattr(whole, frame)["p0"].to_numpy()[:150])
+
+
+def test_the_rest_of_the_warm_up_after_midnight_raises_nothing(monkeypatch):
+    # A product whose data start at 10:00: the cold start scores the rest of that day and
+    # raises its jump at 15:00. From midnight until 24 hours of its data have passed, the
+    # seasonal baseline pools part of a day only: a fivefold hour at 05:00 is not raised
+    # there; the same hour at 14:00, after the warm-up, is.
+    from spikes.detect import causal
+
+    counts = diurnal_counts(days=4, level=40.0, seed=1)
+    counts.iloc[: 288 + 120] = np.nan
+    for start in (288 + 180, 576 + 60, 576 + 168):
+        counts.iloc[start : start + 12] *= 5
+    onsets = list(analyze(as_data(counts)).incidents["onset"])
+    assert [counts.index.get_loc(t) for t in onsets] == [288 + 180, 576 + 168]
+    # Judged as if scored by the cold start, the hour at 05:00 would be raised.
+    monkeypatch.setattr(causal.LiveWalk, "judged_by",
+                        lambda self, s: self.config if s.alarm >= self.warm_until
+                        else self.cold_config)
+    onsets = [counts.index.get_loc(t) for t in analyze(as_data(counts)).incidents["onset"]]
+    assert any(576 + 60 <= at <= 576 + 62 for at in onsets)

@@ -38,6 +38,8 @@ def _check_stream(counts: pd.DataFrame, cuts: list[int], chunks: list[int],
     for cut in sorted(cuts):
         while pos < cut:
             size = min(chunks[i % len(chunks)], cut - pos)
+            # A chunk stops at the row where a product joins, so that it is given from there.
+            size = min([size, *(row - pos for row in later.values() if row > pos)])
             i += 1
             part = counts.iloc[pos : pos + size]
             absent = [c for c, row in later.items() if pos < row]
@@ -303,3 +305,16 @@ def test_the_cold_start_of_the_first_day_as_in_the_batch():
     counts = diurnal_counts(days=2, level=40.0, seed=0)
     counts.iloc[120:132] *= 6  # 10:00-11:00 of the first day
     assert _check_stream(counts, [100, 122, 125, 140, 288, len(counts)], [1, 7]) == 1
+
+
+def test_the_cold_start_of_a_product_that_joins_later_as_in_the_batch():
+    # A product that joins at 08:20 of the second day: its first day's cold start raises
+    # its jump at 14:00 in the stream as in the batch (the stream learns of the product
+    # only when it first appears).
+    from tests.conftest import diurnal_counts
+
+    counts = diurnal_counts(days=3, level=40.0, seed=0, products=2)
+    counts.iloc[: 288 + 100, 1] = np.nan
+    counts.iloc[288 + 168 : 288 + 180, 1] *= 6
+    cuts = [300, 388, 400, 460, 470, 576, len(counts)]
+    assert _check_stream(counts, cuts, [1, 7, 50], later={"p1": 288 + 100}) == 1

@@ -77,11 +77,12 @@ class Baseline:
         Whether every value rests on earlier data only.
     learning : pd.DataFrame or None
         For a causal baseline, True where a bucket has no time-of-day history yet (a
-        product's first day, the warm-up): the detectors see no evidence there.
+        product's first day, the warm-up): no detector sees evidence there but the
+        per-bucket tail detector on the `cold` buckets.
     cold : pd.DataFrame or None
         For a causal baseline, True on the buckets of a product's first day that the
         per-bucket tail detector scores against the cold start's baseline and dispersion
-        (:meth:`spikes.detect.trailing._SeasonalFit.warm_noise`), though they are
+        (:meth:`spikes.detect.trailing._SeasonalFit.cold_start`), though they are
         ``learning``.
     """
 

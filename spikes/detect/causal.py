@@ -191,11 +191,12 @@ class Before:
         must run ``min_ratio`` times its baseline times this, so that a rise that only
         continues a level the product already ran at (a busy afternoon, a day of news,
         a level the baseline has not caught up with) is no outage, while a jump is.
-        None on the :data:`UNPROVEN` day.
+        None until the end of the :data:`UNPROVEN` day after the warm-up.
     mean : float or None
-        Their mean count, on the :data:`UNPROVEN` day only: the baseline's shape rests
-        on one earlier day there, so the stretch must run ``min_ratio`` times the level
-        of the hours before it in reports.
+        Their mean count, until the end of the :data:`UNPROVEN` day after the warm-up
+        (the warm-up included), in place of `ratio`: the baseline there rests on the day
+        itself or on one earlier day, so the stretch must run ``min_ratio`` times the
+        level of the hours before it in reports.
     """
 
     ratio: float | None
@@ -269,6 +270,7 @@ def live_incident_rows(
     config: DetectionConfig,
     alpha: np.ndarray,
     inflation: np.ndarray,
+    cold: np.ndarray | None = None,
 ) -> list[dict[str, object]]:
     """Incidents of one product as a live run raises them.
 
@@ -290,6 +292,9 @@ def live_incident_rows(
         Settings of the product.
     alpha, inflation : np.ndarray
         Dispersion and variance inflation in force at each bucket.
+    cold : np.ndarray of bool, optional
+        Buckets scored by the cold start (``Baseline.cold``): in the warm-up, only a
+        stretch whose alarm is on one of them is raised. None: no cold start.
 
     Returns
     -------
@@ -309,7 +314,8 @@ def live_incident_rows(
     earliest = first_seen + 1
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
                     alpha, inflation, bucket=bucket, earliest=earliest,
-                    warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen)
+                    warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen,
+                    cold=cold)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -330,26 +336,32 @@ class LiveWalk:
         Bucket size.
     earliest : int
         First position at which an incident may be raised (the bucket after the
-        product's first; only the cold start scores buckets before `warm_until`).
+        product's first).
     warm_until : int
-        End of the product's warm-up (:data:`WARMUP`): a stretch whose onset lies before
-        it must run ``cusum_ratio`` times its baseline (:func:`cold_config`); for
-        :data:`UNPROVEN` from it, a stretch must stand out from the hours before it in
-        reports.
+        End of the product's warm-up (:data:`WARMUP`): a stretch whose alarm lies before
+        it is raised only where that alarm is on a `cold` bucket and it runs
+        ``cusum_ratio`` times its baseline (:meth:`judged_by`); until :data:`UNPROVEN`
+        after it, a stretch must stand out from the hours before it in reports.
     last_seen : int
         Last position with data (an incident reaching it is ongoing).
+    cold : np.ndarray of bool, optional
+        Buckets scored by the cold start (None: none). The rest of a warm-up (from the
+        midnight after a product's first data, where the seasonal baseline pools part of
+        a day) raises nothing.
     """
 
     def __init__(self, product: str, y: np.ndarray, mu: np.ndarray, index: pd.DatetimeIndex,
                  scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray],
                  detectors: dict[str, Detector], tail: np.ndarray, config: DetectionConfig,
                  alpha: np.ndarray, inflation: np.ndarray, *, bucket: pd.Timedelta,
-                 earliest: int, warm_until: int, last_seen: int) -> None:
+                 earliest: int, warm_until: int, last_seen: int,
+                 cold: np.ndarray | None = None) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
         self.warm_until = warm_until
+        self.cold = cold
         self.unproven_until = warm_until + int(UNPROVEN / bucket)
         self.cold_config = cold_config(config)
         self.n = len(y)
@@ -361,8 +373,9 @@ class LiveWalk:
 
     def before(self, onset: int, previous: list[_Stretch], reach: int) -> Before:
         """The `reach` buckets before `onset` outside the `previous` stretches: their mean
-        count where `onset` lies in the :data:`UNPROVEN` time after the warm-up, their
-        reports over their baseline after it (None where there are no such buckets)."""
+        count where `onset` lies before the end of the :data:`UNPROVEN` time after the
+        warm-up, their reports over their baseline after it (None where there are no
+        such buckets)."""
         lo = max(onset - reach, 0)
         window = self.y[lo:onset].copy()
         for s in previous:
@@ -374,6 +387,16 @@ class LiveWalk:
             return Before(None, float(window[seen].mean()))
         base = float(self.mu[lo:onset][seen].sum())
         return Before(float(window[seen].sum()) / base if base > 0 else None, None)
+
+    def judged_by(self, s: _Stretch) -> DetectionConfig | None:
+        """The settings stretch `s` is judged by, from where its alarm lies: the product's
+        past the warm-up; :func:`cold_config` on a bucket of the cold start; None (it is
+        not raised) elsewhere in the warm-up."""
+        if s.alarm >= self.warm_until:
+            return self.config
+        if self.cold is not None and bool(self.cold[s.alarm]):
+            return self.cold_config
+        return None
 
     def typical(self, at: int) -> float:
         """Mean baseline of the day up to `at` (the buckets with data)."""
@@ -475,6 +498,7 @@ class LiveWalk:
                                    config.min_ratio))
 
             level, prior, elevated = context(stretch, disp)
+            tests = self.judged_by(stretch)
             raised = None
             u = alarm
             quiet = 0
@@ -482,17 +506,15 @@ class LiveWalk:
                 if elevated[u]:
                     quiet = 0
                     stretch.end = u
-                    tests = self.cold_config if stretch.onset < self.warm_until else config
-                    if u >= earliest and _passes(stretch, y, mu, level, disp, tests, prior):
+                    if (u >= earliest and tests is not None
+                            and _passes(stretch, y, mu, level, disp, tests, prior)):
                         if not located:
                             located = True
-                            found = locate_onset(y, mu, lo, alarm, min_ratio=config.min_ratio,
+                            found = locate_onset(y, mu, lo, alarm, min_ratio=tests.min_ratio,
                                                  dispersion=disp)
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
                                 level, prior, elevated = context(stretch, disp)
-                                tests = (self.cold_config if stretch.onset < self.warm_until
-                                         else config)
                                 if not _passes(stretch, y, mu, level, disp, tests, prior):
                                     u += 1
                                     continue
@@ -577,8 +599,8 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
     """Whether the stretch so far is an incident: its reports since the onset are at least
     ``min_ratio`` times the local baseline (what the alert will claim), and as many times
     what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
-    to theirs; on the :data:`UNPROVEN` day also their mean count), and it passes the size
-    and sustained-core tests of :mod:`spikes.detect.incidents`."""
+    to theirs, or, until the end of the :data:`UNPROVEN` day, their mean count instead),
+    and it passes the size and sustained-core tests of :mod:`spikes.detect.incidents`."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)
     total, base = float(ys[seen].sum()), float(ms[seen].sum())

@@ -531,6 +531,8 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
     inflation = scored.baseline.inflation_at()
     inflation_all = (np.ones_like(y_all) if inflation is None
                      else np.broadcast_to(inflation, y_all.shape))
+    cold_all = (None if scored.baseline.cold is None
+                else scored.baseline.cold.to_numpy(dtype=bool))
     days = index.normalize()
     day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
     tail_name = CountTailDetector.name
@@ -550,7 +552,8 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
             tail = np.zeros(len(index))
         rows.extend(live_incident_rows(product, y_all[:, j], mu_all[:, j], index, scores,
                                        thresholds, detectors, tail, own,
-                                       alpha_all[:, j], inflation_all[:, j]))
+                                       alpha_all[:, j], inflation_all[:, j],
+                                       None if cold_all is None else cold_all[:, j]))
     return rows
 
 

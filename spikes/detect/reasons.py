@@ -12,7 +12,8 @@ A reason has up to three parts, for example::
    per partition of products): the peak bucket against its baseline, the weekday and time
    of the peak, the ratio, the p-value of the peak under the noise model (negative
    binomial with the dispersion in force at that bucket), the onset and, live, when it
-   was raised;
+   was raised; on a product's first day of data (the cold start) the baseline is said
+   to be the mean of the hours before, which it is;
 2. **the event** (:func:`event_reason`): the other products of its event in onset
    order, the span of their onsets, the event id and how likely such a grouping is by
    chance (:func:`spikes.detect.events.summarize_events`);
@@ -158,14 +159,19 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
         raised = [int(v) if ok else None for v, ok in zip(values, shown, strict=True)]
     size = _duration(data.bucket)
     ratio = reports / np.maximum(usual, 1e-3)
+    # On a product's first day (the cold start) the baseline is the mean of the hours
+    # before, not the usual level of that time of day.
+    cold = (np.zeros(len(incidents), dtype=bool) if baseline.cold is None
+            else baseline.cold.to_numpy(dtype=bool)[r, c] & known)
     texts = []
     for i, product in enumerate(incidents["product"].astype(str).tolist()):
         if not known[i]:
             texts.append(f"{product}: started {_clock(onset_us[i], onset_us[i])} UTC")
             continue
+        against = (f"{usual[i]:,.1f} in the hours before (its first day of data)"
+                   if cold[i] else f"{usual[i]:,.1f} usual on a {weekday[i]}")
         text = (f"{product}: {reports[i]:,.0f} reports in {size} against "
-                f"{usual[i]:,.1f} usual on a {weekday[i]} at "
-                f"{_clock(peak_us[i], peak_us[i])} UTC "
+                f"{against} at {_clock(peak_us[i], peak_us[i])} UTC "
                 f"({_ratio(ratio[i])}, {p_value_text(surprise[i])}); "
                 f"started {_clock(onset_us[i], peak_us[i])}")
         if raised[i] is not None:

@@ -219,7 +219,7 @@ class StreamDetector:
                 self._carry[f"threshold_{name}"][j] = det.default_threshold(product.config,
                                                                             self.bucket)
         fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
-                  "inflation": (float, 1.0)}
+                  "inflation": (float, 1.0), "cold": (bool, False)}
         for name in self._names:
             fields[f"score_{name}"] = (float, 0.0)
             fields[f"threshold_{name}"] = (float, np.inf)
@@ -300,7 +300,8 @@ class StreamDetector:
         ring = self._ring
         assert ring is not None
         local = ring.extend(k)
-        for key, values in (("y", y), ("mu", mu), ("alpha", alpha), ("inflation", inflation)):
+        for key, values in (("y", y), ("mu", mu), ("alpha", alpha), ("inflation", inflation),
+                            ("cold", cold)):
             ring.data[key][local] = values
         for name in self._names:
             ring.data[f"score_{name}"][local] = scores[name]
@@ -474,6 +475,7 @@ class StreamDetector:
                         ring["alpha"][:, j], ring["inflation"][:, j], bucket=self.bucket,
                         earliest=product.first_seen + 1 - w0,
                         warm_until=product.warm_until(self.bucket) - w0,
+                        cold=ring["cold"][:, j],
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
         self._version += 1
@@ -526,7 +528,8 @@ class StreamDetector:
         baseline : Baseline
             The expected counts, with the dispersion and variance inflation in force at
             each bucket (``dispersion_path``, ``inflation_path``), ``causal``, and
-            ``learning`` where the baseline had no history yet.
+            ``learning`` where the baseline had no history yet, ``cold`` where the
+            cold start scored a product's first day.
         """
         ring = self._ring
         assert ring is not None and self.first is not None
@@ -551,7 +554,7 @@ class StreamDetector:
             expected=expected, dispersion=last, normal=counts.notna(), method="weekly",
             inflation=inflation.iloc[-1] if len(inflation) else None,
             dispersion_path=alpha, inflation_path=inflation, causal=True,
-            learning=expected.isna())
+            learning=expected.isna(), cold=frame("cold"))
         return ReportData(counts=counts, bucket=self.bucket, kind="counts"), baseline
 
     def _forget(self) -> None:

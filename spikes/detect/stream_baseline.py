@@ -4,8 +4,10 @@ The same day loop as :func:`spikes.detect.trailing.fit_trailing_baseline` (its
 ``_SeasonalFit``): a day's baseline, dispersion and inflation rest on earlier days
 only, so they are computed at the day's first bucket (``plan``) and hold for the whole
 day; the day's normal flags and noise statistics are recorded once it is over
-(``finish``). The first day (the warm-up) takes the trailing mean of its earlier
-buckets. Only the days the pools can still reach are kept.
+(``finish``). A product's first day (the warm-up: the series' first day, or the day a
+product first appears) takes the cold start of its earlier buckets (their trailing
+mean and dispersion: ``_SeasonalFit.cold_start``). Only the days the pools can still
+reach are kept.
 """
 
 from __future__ import annotations

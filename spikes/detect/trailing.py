@@ -164,8 +164,8 @@ def fit_trailing_baseline(
 
 def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     """Give buckets without any earlier data (a product's first buckets) the mean of its
-    counts so far, themselves included (0 before any), in place: a value to show, in the
-    warm-up, where nothing is raised."""
+    counts so far, themselves included (0 before any), in place: a value to show where
+    there is no evidence (a product's buckets before the cold start scores them)."""
     missing = np.isnan(mu)
     if not missing.any():
         return
@@ -197,6 +197,13 @@ def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.n
     start = np.maximum(stop - window, 0)
     total, weight = cv[stop] - cv[start], cw[stop] - cw[start]
     return np.divide(total, weight, out=np.full_like(total, np.nan), where=weight > 0)
+
+
+def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the `window` buckets before each bucket (not itself)."""
+    total = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    stop = np.arange(len(values))
+    return total[stop] - total[np.maximum(stop - window, 0)]
 
 
 def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
@@ -390,30 +397,40 @@ class _SeasonalFit:
         """Baseline, dispersion and cold-start flags of the buckets `yd` of the first day
         (so far).
 
-        The baseline is :meth:`warm_mean`. The dispersion is that of the day's earlier
-        buckets around it, by the method of moments over the normal ones (a first pass,
-        as Poisson, masks the high ones; the second masks with the first's dispersion);
-        each bucket's rests on the buckets before it only, so a prefix of the day gives
+        The baseline is the trailing mean of the normal buckets of the
+        :data:`WARMUP_WINDOW` before each (:meth:`warm_mean`'s), with buckets masked
+        against the dispersion measured so far; where fewer than half the window's
+        buckets are normal, the level has moved (a morning's rise outlasts the window's
+        half) and the mean of all of them is taken. The dispersion is that of the day's
+        earlier normal buckets around their baseline, by the method of moments. Each
+        bucket's values rest on the buckets up to it only, so a prefix of the day gives
         the values the whole day gives. A bucket is flagged once :data:`COLD_MIN_BUCKETS`
         normal buckets precede it (before that its dispersion is 0 and unflagged: no
         evidence). The deviations from a trailing mean include the daily cycle's drift
         across its window, so the dispersion errs high, on the side of fewer alarms.
         """
+        observed = ~np.isnan(yd)
+        values = np.where(observed, yd, 0.0)
+        everything = _trailing_mean(values, observed.astype(float), self.warm)
+        seen = _trailing_sum(observed.astype(float), self.warm)
         mu = self.warm_mean(yd)
-        known = ~np.isnan(mu)
-        mean = np.where(known, mu, 0.0)
-        alpha = np.zeros_like(mean)
-        count = np.zeros_like(mean)
+        alpha = np.zeros(yd.shape)
+        count = np.zeros(yd.shape)
         for _ in range(2):
+            known = ~np.isnan(mu)
             keep = _mask(yd, mu, alpha) & known
-            excess = np.where(keep, np.square(yd - mean) - yd, 0.0)
+            mean = np.where(known, mu, 0.0)
+            excess = np.where(keep, np.square(values - mean) - values, 0.0)
             square = np.where(keep, np.square(mean), 0.0)
             # Sums over the buckets before each (not itself).
             num = np.cumsum(excess, axis=0) - excess
             den = np.cumsum(square, axis=0) - square
             count = np.cumsum(keep, axis=0) - keep
             alpha = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0, 100)
-        cold = known & (count >= COLD_MIN_BUCKETS)
+            normal = _trailing_mean(np.where(keep, values, 0.0), keep.astype(float), self.warm)
+            enough = 2.0 * _trailing_sum(keep.astype(float), self.warm) >= seen
+            mu = np.where(enough & ~np.isnan(normal), normal, everything)
+        cold = ~np.isnan(mu) & (count >= COLD_MIN_BUCKETS)
         return mu, np.where(cold, alpha, 0.0), cold
 
     def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
