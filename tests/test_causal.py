@@ -329,6 +329,6 @@ def test_the_rest_of_the_warm_up_after_midnight_raises_nothing(monkeypatch):
     # Judged as if scored by the cold start, the hour at 05:00 would be raised.
     monkeypatch.setattr(causal.LiveWalk, "judged_by",
                         lambda self, s: self.config if s.alarm >= self.warm_until
-                        else self.cold_config)
+                        else causal.cold_config(self.config))
     onsets = [counts.index.get_loc(t) for t in analyze(as_data(counts)).incidents["onset"]]
     assert any(576 + 60 <= at <= 576 + 62 for at in onsets)

@@ -363,7 +363,7 @@ class LiveWalk:
         self.warm_until = warm_until
         self.cold = cold
         self.unproven_until = warm_until + int(UNPROVEN / bucket)
-        self.cold_config = cold_config(config)
+        self._cold_config: DetectionConfig | None = None  # made when a cold alarm needs it
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
         self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
@@ -394,9 +394,11 @@ class LiveWalk:
         not raised) elsewhere in the warm-up."""
         if s.alarm >= self.warm_until:
             return self.config
-        if self.cold is not None and bool(self.cold[s.alarm]):
-            return self.cold_config
-        return None
+        if self.cold is None or not bool(self.cold[s.alarm]):
+            return None
+        if self._cold_config is None:
+            self._cold_config = cold_config(self.config)
+        return self._cold_config
 
     def typical(self, at: int) -> float:
         """Mean baseline of the day up to `at` (the buckets with data)."""

@@ -186,24 +186,22 @@ def _centred_fit(y: np.ndarray, warm: int, block: int
     return mu, normal, alpha
 
 
-def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the `window` buckets before each bucket (not itself), NaN without any."""
-    n = len(values)
-    cv = np.zeros((n + 1, *values.shape[1:]))
-    cw = np.zeros_like(cv)
-    np.cumsum(values, axis=0, out=cv[1:])
-    np.cumsum(weights, axis=0, out=cw[1:])
-    stop = np.arange(n)
-    start = np.maximum(stop - window, 0)
-    total, weight = cv[stop] - cv[start], cw[stop] - cw[start]
+def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the `window` buckets before each bucket (not itself)."""
+    total = np.zeros((len(values) + 1, *values.shape[1:]))
+    np.cumsum(values, axis=0, out=total[1:])
+    stop = np.arange(len(values))
+    return total[stop] - total[np.maximum(stop - window, 0)]
+
+
+def _ratio(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """`total` over `weight`, NaN where the weight is 0."""
     return np.divide(total, weight, out=np.full_like(total, np.nan), where=weight > 0)
 
 
-def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
-    """Sum of the `window` buckets before each bucket (not itself)."""
-    total = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
-    stop = np.arange(len(values))
-    return total[stop] - total[np.maximum(stop - window, 0)]
+def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the `window` buckets before each bucket (not itself), NaN without any."""
+    return _ratio(_trailing_sum(values, window), _trailing_sum(weights, window))
 
 
 def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
@@ -384,24 +382,15 @@ class _SeasonalFit:
             self.finish(state, y, normal, day, rows, plan)
         return mu, normal, alpha, inflation, learning, cold
 
-    def warm_mean(self, yd: np.ndarray) -> np.ndarray:
-        """Baseline of the buckets `yd` of the first day (so far): the trailing mean of
-        the normal buckets before each, by two causal passes."""
-        observed = ~np.isnan(yd)
-        first = _trailing_mean(np.where(observed, yd, 0.0), observed.astype(float), self.warm)
-        keep = _mask(yd, first, 0.0)
-        second = _trailing_mean(np.where(keep, yd, 0.0), keep.astype(float), self.warm)
-        return np.where(np.isnan(second), first, second)
-
     def cold_start(self, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Baseline, dispersion and cold-start flags of the buckets `yd` of the first day
         (so far).
 
         The baseline is the trailing mean of the normal buckets of the
-        :data:`WARMUP_WINDOW` before each (:meth:`warm_mean`'s), with buckets masked
-        against the dispersion measured so far; where fewer than half the window's
-        buckets are normal, the level has moved (a morning's rise outlasts the window's
-        half) and the mean of all of them is taken. The dispersion is that of the day's
+        :data:`WARMUP_WINDOW` before each (first as :func:`_trailing_mean_two_pass` takes
+        them, then masked against the dispersion measured so far); where fewer than half
+        the window's buckets are normal, the level has moved (a morning's rise outlasts
+        the window's half) and the mean of all of them is taken. The dispersion is that of the day's
         earlier normal buckets around their baseline, by the method of moments. Each
         bucket's values rest on the buckets up to it only, so a prefix of the day gives
         the values the whole day gives. A bucket is flagged once :data:`COLD_MIN_BUCKETS`
@@ -411,9 +400,9 @@ class _SeasonalFit:
         """
         observed = ~np.isnan(yd)
         values = np.where(observed, yd, 0.0)
-        everything = _trailing_mean(values, observed.astype(float), self.warm)
         seen = _trailing_sum(observed.astype(float), self.warm)
-        mu = self.warm_mean(yd)
+        everything = _ratio(_trailing_sum(values, self.warm), seen)
+        mu = _trailing_mean_two_pass(yd, self.warm)[0]
         alpha = np.zeros(yd.shape)
         count = np.zeros(yd.shape)
         for _ in range(2):
@@ -427,9 +416,10 @@ class _SeasonalFit:
             den = np.cumsum(square, axis=0) - square
             count = np.cumsum(keep, axis=0) - keep
             alpha = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0, 100)
-            normal = _trailing_mean(np.where(keep, values, 0.0), keep.astype(float), self.warm)
-            enough = 2.0 * _trailing_sum(keep.astype(float), self.warm) >= seen
-            mu = np.where(enough & ~np.isnan(normal), normal, everything)
+            kept = _trailing_sum(keep.astype(float), self.warm)
+            normal = _ratio(_trailing_sum(np.where(keep, values, 0.0), self.warm), kept)
+            # Where under half the window is normal (or none), the level has moved.
+            mu = np.where((2.0 * kept >= seen) & (kept > 0), normal, everything)
         cold = ~np.isnan(mu) & (count >= COLD_MIN_BUCKETS)
         return mu, np.where(cold, alpha, 0.0), cold
 
