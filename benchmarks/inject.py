@@ -1,7 +1,8 @@
 """Inject outages of known onset into real count series.
 
 An injected outage multiplies the local level: the level is a centred rolling median over
-one day (robust to the series' own spikes), and ``(ratio - 1) x level x shape`` extra
+one day (robust to the series' own spikes; on a sparse series whose median is 0, a
+clipped rolling mean), and ``(ratio - 1) x level x shape`` extra
 reports are added, drawn as Poisson noise when the series holds counts. The shape ramps up
 over 0-2 buckets and then stays at 1 until the outage ends. Outages do not overlap, keep
 clear of missing data and of a mask of known anomalies (e.g. the NAB windows) and start
@@ -26,7 +27,14 @@ NAB_BUCKET = pd.Timedelta("5min")
 
 
 def local_level(series: pd.Series, bucket: pd.Timedelta) -> pd.Series:
-    """Centred rolling median over one day (at least a quarter of it observed).
+    """Centred rolling median over one day (at least a quarter of it observed); where
+    that median is 0 (a sparse series: most buckets empty), the rolling mean of the
+    series clipped at its 99th percentile instead.
+
+    The median keeps the level robust to the series' own spikes, but on a series whose
+    buckets are mostly 0 it is 0 and a multiplicative outage would add nothing (measured
+    on NAB's CVS tweets: 8 outages of 2.5-12x, none with a single report added). The
+    clipped mean is the typical rate there, with the rare bursts capped.
 
     Parameters
     ----------
@@ -41,7 +49,13 @@ def local_level(series: pd.Series, bucket: pd.Timedelta) -> pd.Series:
         The level, same index; gaps filled from the nearest level.
     """
     window = max(3, int(pd.Timedelta(days=1) / bucket) | 1)
-    level = series.rolling(window, center=True, min_periods=max(1, window // 4)).median()
+    least = max(1, window // 4)
+    level = series.rolling(window, center=True, min_periods=least).median()
+    finite = series[np.isfinite(series)]
+    if len(finite):
+        clipped = series.clip(upper=float(np.quantile(finite, 0.99)))
+        mean = clipped.rolling(window, center=True, min_periods=least).mean()
+        level = level.where(~(level <= 0), mean)
     return level.ffill().bfill()
 
 
