@@ -6,6 +6,8 @@ before T (product, onset, alerted_at) are the same whether the data end at T or 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
 from spikes.evaluation.simulate import simulate
-from tests.conftest import as_data, diurnal_counts
+from tests.conftest import as_data, diurnal_counts, with_outage
 
 FAST = settings(max_examples=25, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -183,15 +185,15 @@ def test_an_outage_on_a_late_products_first_day_is_masked_like_day_zeros():
     for j, first_day in ((0, 0), (1, 2)):
         start = first_day * 288 + 120  # 10:00-12:00 of its first day: 10x
         counts.iloc[start : start + 24, j] = 200.0
-        nxt = start + 288  # the same hours the next day: 3x
-        counts.iloc[nxt : nxt + 24, j] = rng.poisson(60, 24).astype(float)
+        nxt = start + 288  # the same hours the next day: 4x (above cusum_ratio times the
+        counts.iloc[nxt : nxt + 24, j] = rng.poisson(80, 24).astype(float)  # hours before)
     analysis = analyze(as_data(counts))
     for j, first_day in ((0, 0), (1, 2)):
         nxt = (first_day + 1) * 288 + 120
         assert analysis.baseline.expected.iloc[nxt : nxt + 24, j].mean() < 30
     # A product's first day has the cold start: the tenfold hours are raised there, for
     # the product that starts with the data and for the one that starts later. The
-    # threefold hours of the next day are raised for both.
+    # fourfold hours of the next day are raised for both.
     onsets = analysis.incidents.groupby("product")["onset"].apply(list).to_dict()
     assert onsets == {"from_day0": [index[120], index[288 + 120]],
                       "from_day2": [index[2 * 288 + 120], index[3 * 288 + 120]]}
@@ -209,8 +211,8 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     # back to its level by 09:00, gradually (a jump would be an outage to the cold start)
     counts.iloc[72:108] = np.round(counts.iloc[72:108].mul(np.linspace(0.4, 1.0, 36), axis=0))
     jump = counts.copy()
-    night = 288 + 36  # 03:00 the next night: five times the level for an hour
-    jump.iloc[night : night + 12] *= 5
+    night = 288 + 36  # 03:00 the next night: eight times the level for an hour
+    jump.iloc[night : night + 12] *= 8
     quiet = analyze(as_data(counts)).incidents
     assert quiet.empty
     raised = analyze(as_data(jump)).incidents
@@ -224,6 +226,25 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
     assert not analyze(as_data(counts)).incidents.empty
 
+
+
+def test_the_day_after_the_warm_up_raises_only_a_jump_of_cusum_ratio_over_the_hours_before(
+        monkeypatch):
+    # The day after the warm-up judges a stretch against the raw mean count of the three
+    # hours before it, which does not follow the daily cycle: the bar is the cold
+    # start's, cusum_ratio (3), not min_ratio (2). An hour at 2.3 times the level that
+    # day is not raised; judged as a later day is (UNPROVEN 0), it is.
+    from spikes.detect import causal
+
+    for seed in range(6):
+        counts = diurnal_counts(days=4, level=40.0, seed=seed)
+        mild = with_outage(counts, "p0", 288 + 144, 12, 2.3)  # 12:00-13:00 of day 1
+        assert analyze(as_data(mild)).incidents.empty
+        with monkeypatch.context() as patch:
+            patch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
+            onsets = analyze(as_data(mild)).incidents["onset"]
+        assert len(onsets) == 1
+        assert counts.index[288 + 144] <= onsets.iloc[0] <= counts.index[288 + 146]
 
 def _walk_one(y: np.ndarray, inflation: float) -> list[dict[str, object]]:
     """Incidents a live walk raises on counts `y` against a flat baseline of 20 a bucket,
@@ -285,10 +306,12 @@ def test_the_cold_start_raises_a_jump_on_the_first_day_but_not_the_morning_rise(
         assert alerted <= counts.index[120] + pd.Timedelta("15min")
         assert "in the hours before (its first day of data)" in raised["why"].iloc[0]
     # The morning rise runs above the trailing mean of the night: judged as a later day
-    # is (min_ratio instead of cusum_ratio times the cold start's baseline), it is raised.
+    # is (min_ratio instead of cusum_ratio times the cold start's baseline and the mean
+    # of the hours before), it is raised.
     rising = diurnal_counts(days=3, level=40.0, seed=6)
     assert analyze(as_data(rising)).incidents.empty
-    monkeypatch.setattr(causal, "cold_config", lambda config: config)
+    monkeypatch.setattr(causal, "cold_config",
+                        lambda config: dataclasses.replace(config, cusum_ratio=config.min_ratio))
     assert not analyze(as_data(rising)).incidents.empty
 
 

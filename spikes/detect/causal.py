@@ -33,9 +33,11 @@ a stretch whose onset lies in the warm-up is raised only where its reports are
 there. The rest of the warm-up (from the next midnight, where the seasonal baseline
 has only a part of a day to pool) gives no evidence. For
 :data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
-where its reports are also ``min_ratio`` times the mean count of the three hours before
-its onset (:meth:`LiveWalk.before`). That costs the mild outages of that day whose
-hours before ran busier (an evening's falling traffic); where those hours hold no count
+where its reports are also ``cusum_ratio`` times the mean count of the three hours before
+its onset (:meth:`LiveWalk.before`): that mean does not follow the daily cycle, whose
+morning rise over it reaches ``min_ratio``, so the bar is the cold start's. That costs
+the mild outages of that day (under ``cusum_ratio`` times the hours before, or whose
+hours before ran busier: an evening's falling traffic); where those hours hold no count
 (a gap in the feed), or the bucket is longer than three hours, it does not apply.
 """
 
@@ -195,8 +197,10 @@ class Before:
     mean : float or None
         Their mean count, until the end of the :data:`UNPROVEN` day after the warm-up
         (the warm-up included), in place of `ratio`: the baseline there rests on the day
-        itself or on one earlier day, so the stretch must run ``min_ratio`` times the
-        level of the hours before it in reports.
+        itself or on one earlier day, so the stretch must run ``cusum_ratio`` times the
+        level of the hours before it in reports (a raw mean does not follow the daily
+        cycle, whose rise over three hours reaches ``min_ratio``: the bar of the cold
+        start, :func:`cold_config`).
     """
 
     ratio: float | None
@@ -601,8 +605,9 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
     """Whether the stretch so far is an incident: its reports since the onset are at least
     ``min_ratio`` times the local baseline (what the alert will claim), and as many times
     what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
-    to theirs, or, until the end of the :data:`UNPROVEN` day, their mean count instead),
-    and it passes the size and sustained-core tests of :mod:`spikes.detect.incidents`."""
+    to theirs, or, until the end of the :data:`UNPROVEN` day, ``cusum_ratio`` times their
+    mean count instead), and it passes the size and sustained-core tests of
+    :mod:`spikes.detect.incidents`."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)
     total, base = float(ys[seen].sum()), float(ms[seen].sum())
@@ -611,7 +616,8 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
     if before is not None:
         if before.ratio is not None and total < config.min_ratio * base * before.ratio:
             return False
-        if before.mean is not None and total < config.min_ratio * before.mean * int(seen.sum()):
+        jump = max(config.min_ratio, config.cusum_ratio)
+        if before.mean is not None and total < jump * before.mean * int(seen.sum()):
             return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
