@@ -184,7 +184,8 @@ def _cloud(res: dict[str, Any]) -> list[dict[str, Any]]:
              f">= {goal:.3f} ({best['peer']} {best['mode']} {best['f1']:.3f} + {CLOUD_MARGIN})",
              f"{figs['f1']:.3f}", figs["f1"] - goal, bool(figs["f1"] >= goal)),
         _row("Cloud Monitoring, unlabelled series", f"<= {CLOUD_BUDGET:g} alerts / pw",
-             f"{un:.3f} ({figs['unlabelled']['fp']} alerts in "
+             f"{un:.3f} ({figs['unlabelled']['fp']} "
+             f"alert{'' if figs['unlabelled']['fp'] == 1 else 's'} in "
              f"{figs['unlabelled']['product_weeks']:.1f} pw)", CLOUD_BUDGET - un,
              bool(un <= CLOUD_BUDGET)),
     ]
