@@ -79,8 +79,13 @@ def nab_data(folder: Path = inject.NAB_DIR) -> dict[str, Any] | None:
     for i, (name, (series, mask)) in enumerate(files.items()):
         injected, lab = inject.inject(series, inject.NAB_BUCKET, NAB_SEED + i, NAB_OUTAGES,
                                       mask=mask)
-        parts.append((injected.to_frame(name), mask))
-        labels.append(lab.assign(kind=_ratio_band(lab["ratio"]), clear=True)[
+        frame = injected.to_frame(name)
+        parts.append((frame, mask))
+        # Clear: at least one bucket where the injected reports double the series' own
+        # count and stand 3 Poisson standard deviations above it.
+        clear = [elevated_buckets(r, frame, series.to_frame(name)) > 0
+                 for r in lab.itertuples(index=False)]
+        labels.append(lab.assign(kind=_ratio_band(lab["ratio"]), clear=clear)[
             ["product", "onset", "end", "kind", "clear"]])
         span = product_weeks_from_span(series.index[0], series.index[-1], 1, inject.NAB_BUCKET)
         weeks += span * float((~mask).mean())
