@@ -45,7 +45,10 @@ class DetectionConfig:
         from being called outages. Default 2.0.
     cusum_ratio : float
         The rise the sustained-rise (CUSUM) detector is tuned for: its log-likelihood ratio
-        compares "rate = cusum_ratio x baseline" with "rate = baseline". Default 3.0.
+        compares "rate = cusum_ratio x baseline" with "rate = baseline". It is also the
+        jump a live run asks of a stretch over the hours before it on a product's first
+        two days (its first day, and the day after it), where no time-of-day history
+        tells an outage from the daily rise (see :mod:`spikes.detect.causal`). Default 3.0.
     false_alarms_per_week : float
         Target false-alarm rate per product-week under normal traffic. The CUSUM threshold
         is ``ln(buckets per week / false_alarms_per_week)`` nats (Lorden's bound on the
