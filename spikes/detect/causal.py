@@ -88,13 +88,20 @@ SCAN = 2048
 CALIBRATION_HISTORY = pd.Timedelta(weeks=52)
 
 
+def jump_ratio(config: DetectionConfig) -> float:
+    """The rise a stretch must show over the level before it where no time-of-day
+    history tells an outage from the daily cycle's own rise (a product's first two days):
+    ``cusum_ratio``, the rise the detectors are tuned for, and at least ``min_ratio``."""
+    return max(config.min_ratio, config.cusum_ratio)
+
+
 def cold_config(config: DetectionConfig) -> DetectionConfig:
     """The settings a stretch is judged by when its onset lies in the warm-up: reports at
     least ``cusum_ratio`` times the cold start's baseline (and the mean of the hours
     before), the rise the detectors are tuned for, not only ``min_ratio`` times. With no
     time-of-day history, only a jump faster than the daily cycle moves tells an outage;
     the cycle's own rise over a trailing mean (the mornings) reaches ``min_ratio``."""
-    return dataclasses.replace(config, min_ratio=max(config.min_ratio, config.cusum_ratio))
+    return dataclasses.replace(config, min_ratio=jump_ratio(config))
 
 
 def warmup_buckets(bucket: pd.Timedelta) -> int:
@@ -616,8 +623,8 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
     if before is not None:
         if before.ratio is not None and total < config.min_ratio * base * before.ratio:
             return False
-        jump = max(config.min_ratio, config.cusum_ratio)
-        if before.mean is not None and total < jump * before.mean * int(seen.sum()):
+        if (before.mean is not None
+                and total < jump_ratio(config) * before.mean * int(seen.sum())):
             return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
