@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikes.config import DetectionConfig
+from spikes.detect import trailing
 from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
@@ -86,15 +87,53 @@ def test_the_trailing_baseline_of_a_prefix_is_the_prefix_of_the_baseline(stop_da
         pd.testing.assert_frame_equal(getattr(part, name), getattr(full, name).iloc[:stop])
 
 
-def test_an_outage_in_the_history_does_not_raise_the_baseline_after_it():
-    index = pd.date_range("2026-01-05", periods=288 * 4, freq="5min", tz="UTC")
+@pytest.mark.parametrize("hours", [2.5, 11.0])
+def test_an_outage_in_the_history_does_not_raise_the_baseline_after_it(hours):
+    index = pd.date_range("2026-01-05", periods=288 * 5, freq="5min", tz="UTC")
     rng = np.random.default_rng(1)
     counts = pd.DataFrame({"A": rng.poisson(20, len(index)).astype(float)}, index=index)
-    counts.iloc[288 + 100 : 288 + 130, 0] = 400.0  # day 2, 100..130
+    length = int(hours * 12)
+    counts.iloc[2 * 288 + 50 : 2 * 288 + 50 + length, 0] = 400.0  # day 3, under half of it
     base = fit_trailing_baseline(counts, pd.Timedelta("5min")).expected["A"]
-    # The same time of day on day 3 and 4: still about 20, not pulled up by the outage.
-    later = base.iloc[2 * 288 + 100 : 2 * 288 + 130]
+    # The same time of day on days 4 and 5: still about 20, not pulled up by the outage.
+    later = base.iloc[3 * 288 + 50 : 3 * 288 + 50 + length]
     assert later.between(15, 25).all()
+
+
+def _lasting_rise(seed: int) -> tuple[pd.DataFrame, int]:
+    """12 days of counts whose level triples for good on day 9 (a Tuesday) at 08:20."""
+    counts = diurnal_counts(days=12, level=20.0, seed=seed)
+    shift = 8 * 288 + 100
+    return with_outage(counts, "p0", shift, len(counts) - shift, 3.0, seed=seed), shift
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_day_high_for_most_of_its_buckets_is_a_new_level_and_the_incident_ends(seed):
+    counts, shift = _lasting_rise(seed)
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) == 1
+    onset, end = incidents.iloc[0][["onset", "end"]]
+    assert abs(onset - counts.index[shift]) <= pd.Timedelta("15min")
+    # Raised at once, over within two days: the baseline takes the day of the rise.
+    assert end < counts.index[shift] + pd.Timedelta(days=2)
+    # Two days later the baseline holds the new level (the level factor runs up to a
+    # fifth ahead while the pools catch up: it measures the recent days against the
+    # pools they had).
+    expected = fit_trailing_baseline(counts, pd.Timedelta("5min")).expected["p0"]
+    before, after = expected.iloc[7 * 288 : 8 * 288].sum(), expected.iloc[11 * 288 :].sum()
+    assert 2.7 < after / before < 3.8
+
+
+def test_without_the_new_level_rule_a_lasting_rise_stays_an_outage_to_the_end(monkeypatch):
+    # The counterfactual of the test above: the day of the rise masked like an outage
+    # keeps every later baseline at the old level.
+    monkeypatch.setattr(trailing, "_new_level",
+                        lambda keep, judged: np.zeros(keep.shape[1], dtype=bool))
+    counts, shift = _lasting_rise(0)
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) == 1
+    # Still elevated in the data's last half hour: an outage of four days and more.
+    assert incidents.iloc[0]["end"] >= counts.index[-1] - pd.Timedelta("30min")
 
 
 def test_evaluate_reports_the_alert_delay():

@@ -13,7 +13,10 @@ one that goes on:
 - **mask**: a bucket more than :data:`~spikes.detect.baseline.MASK_Z` standard deviations
   above its baseline (and its neighbours in its day) is left out of the pools of later
   days, so a past outage does not raise the baseline after it (once the baseline rests on
-  :data:`MIN_MASK_DAYS` days);
+  :data:`MIN_MASK_DAYS` days). A day with more than half its buckets masked moved to a
+  new level instead (a launch, a feed that grew): it is pooled whole, so that the
+  baseline follows a lasting rise within a day or two rather than calling every later
+  day an outage, and its residuals stay out of the noise statistics;
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -215,6 +218,14 @@ def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarra
     flagged[1:] |= high[:-1]
     flagged[:-1] |= high[1:]
     return observed & ~flagged
+
+
+def _new_level(keep: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """Per product, whether a day's masked buckets are more than half of those `judged`
+    (observed, with a baseline): a day whose level stood high most of the time."""
+    count = judged.sum(axis=0)
+    masked = (judged & ~keep).sum(axis=0)
+    return (count > 0) & (2 * masked > count)
 
 
 def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -468,11 +479,17 @@ class _SeasonalFit:
             recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
                                     self.warm)[rows.start - lead :]
             keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
+        shifted = _new_level(keep, observed & ~np.isnan(mu_d))
+        # A day that stood high for most of its buckets moved to a new level: the later
+        # pools and level factors take it all (or they would call every later day an
+        # outage), its noise statistics none (its residuals are the level's, not noise).
+        noise_keep = np.where(shifted[None, :], False, keep)
+        keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
         use = keep & ~np.isnan(mu_d)
         state.level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
         state.level_m[day] = np.where(use, plan.raw, 0.0).sum(axis=0)
-        self._noise(state, day, yd, mu_d, keep, alpha_d)
+        self._noise(state, day, yd, mu_d, noise_keep, alpha_d)
         fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
         if len(fresh):
             # Products whose data start today: today is their warm-up, as the first
