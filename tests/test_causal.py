@@ -128,7 +128,7 @@ def test_without_the_new_level_rule_a_lasting_rise_stays_an_outage_to_the_end(mo
     # The counterfactual of the test above: the day of the rise masked like an outage
     # keeps every later baseline at the old level.
     monkeypatch.setattr(trailing, "_new_level",
-                        lambda keep, judged: np.zeros(keep.shape[1], dtype=bool))
+                        lambda high, judged: np.zeros(high.shape[1], dtype=bool))
     counts, shift = _lasting_rise(0)
     incidents = analyze(as_data(counts)).incidents
     assert len(incidents) == 1

@@ -207,25 +207,32 @@ def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.n
     return _ratio(_trailing_sum(values, window), _trailing_sum(weights, window))
 
 
-def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """Buckets to keep as normal: observed and not (next to one) ``MASK_Z`` high."""
-    observed = ~np.isnan(y)
+def _high(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """Buckets ``MASK_Z`` standard deviations above their baseline (none without one)."""
     known = ~np.isnan(mu)
     mu_c = np.where(known, mu, 0.0)
     z = (y - mu_c) / np.sqrt(np.maximum(mu_c, MIN_MEAN) + alpha * np.square(mu_c) + 0.25)
-    high = (z > MASK_Z) & known  # no baseline yet: nothing to compare with
+    return (z > MASK_Z) & known
+
+
+def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Buckets to keep as normal: observed and neither `high` nor next to a high one."""
     flagged = high.copy()
     flagged[1:] |= high[:-1]
     flagged[:-1] |= high[1:]
-    return observed & ~flagged
+    return ~np.isnan(y) & ~flagged
 
 
-def _new_level(keep: np.ndarray, judged: np.ndarray) -> np.ndarray:
-    """Per product, whether a day's masked buckets are more than half of those `judged`
-    (observed, with a baseline): a day whose level stood high most of the time."""
+def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """Buckets to keep as normal: observed and not (next to one) ``MASK_Z`` high."""
+    return _kept(y, _high(y, mu, alpha))
+
+
+def _new_level(high: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """Per product, whether the `high` buckets of a day are more than half of those
+    `judged` (observed, with a baseline): a day whose level stood high most of the time."""
     count = judged.sum(axis=0)
-    masked = (judged & ~keep).sum(axis=0)
-    return (count > 0) & (2 * masked > count)
+    return (count > 0) & (2 * (judged & high).sum(axis=0) > count)
 
 
 def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -467,8 +474,9 @@ class _SeasonalFit:
             state.had_data |= observed.any(axis=0)
             return
         mu_d, alpha_d = plan.mu, plan.alpha
+        high = _high(yd, mu_d, alpha_d[None, :])
         if len(plan.pool) >= MIN_MASK_DAYS:
-            keep = _mask(yd, mu_d, alpha_d[None, :])
+            keep = _kept(yd, high)
         else:
             # One earlier day cannot tell which of two days is unusual: a bucket is
             # masked only if it also stands out from the hours just before it (an
@@ -478,8 +486,10 @@ class _SeasonalFit:
             seen = ~np.isnan(seg)
             recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
                                     self.warm)[rows.start - lead :]
-            keep = _mask(yd, mu_d, alpha_d[None, :]) | _mask(yd, recent, alpha_d[None, :])
-        shifted = _new_level(keep, observed & ~np.isnan(mu_d))
+            above_recent = _high(yd, recent, alpha_d[None, :])
+            keep = _kept(yd, high) | _kept(yd, above_recent)
+            high &= above_recent
+        shifted = _new_level(high, observed & ~np.isnan(mu_d))
         # A day that stood high for most of its buckets moved to a new level: the later
         # pools and level factors take it all (or they would call every later day an
         # outage), its noise statistics none (its residuals are the level's, not noise).
