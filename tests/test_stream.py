@@ -47,10 +47,13 @@ def _check_stream(counts: pd.DataFrame, cuts: list[int], chunks: list[int],
             pos += size
         want = _batch(counts.iloc[:cut], config)
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
-        events = stream.events(got)
-        assert list(events["event_id"]) == sorted(set(want["event_id"]))
         bucket_data = ReportData(counts=counts.iloc[:cut], bucket=bucket)
-        status = product_status(analyze(bucket_data, config))
+        batch = analyze(bucket_data, config)
+        # The events as the batch has them (ids in the order incidents were raised, rows
+        # in the order of their onsets: a stretch raised late may start earlier).
+        pd.testing.assert_frame_equal(stream.events(got).reset_index(drop=True),
+                                      batch.events.reset_index(drop=True))
+        status = product_status(batch)
         # A product not given yet is unknown to the stream (the batch has its column).
         status = status[~status["product"].isin([c for c, row in later.items() if cut <= row])]
         pd.testing.assert_frame_equal(stream.status(), status.reset_index(drop=True))
@@ -103,6 +106,22 @@ def test_weekly_pools_after_two_weeks():
     # apart, and the thresholds have been recalibrated at every midnight.
     counts = simulate(products=3, days=16, bucket="30min", seed=8).counts()
     assert _check_stream(counts, [48 * 10, 48 * 14 + 5, 48 * 15, len(counts)], [1, 2]) > 0
+
+
+def test_a_lasting_rise_becomes_the_new_level_as_in_the_batch():
+    # 30-minute buckets, 8 days; one product's reports triple for good on day 4 at
+    # 10:00: the day of the rise is pooled as a new level at its midnight, in the
+    # stream as in the batch, and the incident ends.
+    counts = simulate(products=3, days=8, bucket="30min", seed=4).counts()
+    rise = 48 * 3 + 20
+    counts.iloc[rise:, 0] = counts.iloc[rise:, 0] * 3
+    assert _check_stream(counts, [rise + 10, 48 * 4 + 1, 48 * 5 + 30, len(counts)],
+                         [1, 3]) > 0
+    incidents = _batch(counts)
+    lasting = incidents[(incidents["product"] == counts.columns[0])
+                        & (incidents["onset"] >= counts.index[rise - 2])]
+    assert not lasting.empty
+    assert (lasting["end"] < counts.index[-1] - pd.Timedelta("1D")).all()
 
 
 def _bursty(seed: int, days: int, freq: str) -> pd.DataFrame:
