@@ -100,6 +100,18 @@ def test_an_outage_in_the_history_does_not_raise_the_baseline_after_it(hours):
     assert later.between(15, 25).all()
 
 
+def test_a_few_high_buckets_between_feed_gaps_are_no_new_level():
+    # Day 4 has data for two hours only, far above the usual: most of the day is not
+    # high but missing, so it proves no new level and stays masked.
+    index = pd.date_range("2026-01-05", periods=288 * 5, freq="5min", tz="UTC")
+    rng = np.random.default_rng(2)
+    counts = pd.DataFrame({"A": rng.poisson(20, len(index)).astype(float)}, index=index)
+    counts.iloc[3 * 288 : 4 * 288, 0] = np.nan
+    counts.iloc[3 * 288 + 100 : 3 * 288 + 124, 0] = 400.0
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min")).expected["A"]
+    assert base.iloc[4 * 288 + 100 : 4 * 288 + 124].between(15, 25).all()
+
+
 def _lasting_rise(seed: int) -> tuple[pd.DataFrame, int]:
     """12 days of counts whose level triples for good on day 9 (a Tuesday) at 08:20."""
     counts = diurnal_counts(days=12, level=20.0, seed=seed)
@@ -128,7 +140,7 @@ def test_without_the_new_level_rule_a_lasting_rise_stays_an_outage_to_the_end(mo
     # The counterfactual of the test above: the day of the rise masked like an outage
     # keeps every later baseline at the old level.
     monkeypatch.setattr(trailing, "_new_level",
-                        lambda high, judged: np.zeros(high.shape[1], dtype=bool))
+                        lambda high: np.zeros(high.shape[1], dtype=bool))
     counts, shift = _lasting_rise(0)
     incidents = analyze(as_data(counts)).incidents
     assert len(incidents) == 1

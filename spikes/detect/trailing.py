@@ -13,10 +13,11 @@ one that goes on:
 - **mask**: a bucket more than :data:`~spikes.detect.baseline.MASK_Z` standard deviations
   above its baseline (and its neighbours in its day) is left out of the pools of later
   days, so a past outage does not raise the baseline after it (once the baseline rests on
-  :data:`MIN_MASK_DAYS` days). A day with more than half its buckets masked moved to a
-  new level instead (a launch, a feed that grew): it is pooled whole, so that the
-  baseline follows a lasting rise within a day or two rather than calling every later
-  day an outage, and its residuals stay out of the noise statistics;
+  :data:`MIN_MASK_DAYS` days). A day with more than half its buckets that high (not
+  counting the neighbours; a missing bucket counts as not high) moved to a new level
+  instead (a launch, a feed that grew): it is pooled whole, so that the baseline
+  follows a lasting rise within a day or two rather than calling every later day an
+  outage, and its residuals stay out of the noise statistics;
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -228,11 +229,11 @@ def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarra
     return _kept(y, _high(y, mu, alpha))
 
 
-def _new_level(high: np.ndarray, judged: np.ndarray) -> np.ndarray:
-    """Per product, whether the `high` buckets of a day are more than half of those
-    `judged` (observed, with a baseline): a day whose level stood high most of the time."""
-    count = judged.sum(axis=0)
-    return (count > 0) & (2 * (judged & high).sum(axis=0) > count)
+def _new_level(high: np.ndarray) -> np.ndarray:
+    """Per product, whether more than half the buckets of a day (rows of `high`) are
+    `high`: a day whose level stood high most of the time. Missing buckets count
+    against it: a few high buckets between feed gaps prove no new level."""
+    return 2 * high.sum(axis=0) > high.shape[0]
 
 
 def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -489,7 +490,7 @@ class _SeasonalFit:
             above_recent = _high(yd, recent, alpha_d[None, :])
             keep = _kept(yd, high) | _kept(yd, above_recent)
             high &= above_recent
-        shifted = _new_level(high, observed & ~np.isnan(mu_d))
+        shifted = _new_level(high)
         # A day that stood high for most of its buckets moved to a new level: the later
         # pools and level factors take it all (or they would call every later day an
         # outage), its noise statistics none (its residuals are the level's, not noise).
