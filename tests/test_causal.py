@@ -128,8 +128,8 @@ def test_a_day_high_for_most_of_its_buckets_is_a_new_level_and_the_incident_ends
     assert abs(onset - counts.index[shift]) <= pd.Timedelta("15min")
     # Raised at once, over within two days: the baseline takes the day of the rise.
     assert end < counts.index[shift] + pd.Timedelta(days=2)
-    # Two days later the baseline holds the new level (the level factor runs up to a
-    # fifth ahead while the pools catch up: it measures the recent days against the
+    # Two days later the baseline holds the new level (the level factor runs up to
+    # about a fifth ahead while the pools catch up: it measures the recent days against the
     # pools they had).
     expected = fit_trailing_baseline(counts, pd.Timedelta("5min")).expected["p0"]
     before, after = expected.iloc[7 * 288 : 8 * 288].sum(), expected.iloc[11 * 288 :].sum()
