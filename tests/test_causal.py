@@ -275,6 +275,7 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     # Without the rule (a day after the warm-up like any other), the higher day is called
     # an outage.
     monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
+    monkeypatch.setattr(causal, "first_days_of_kind", lambda warm_until: ())  # a weekday
     assert not analyze(as_data(counts)).incidents.empty
 
 
@@ -293,9 +294,33 @@ def test_the_day_after_the_warm_up_raises_only_a_jump_of_cusum_ratio_over_the_ho
         assert analyze(as_data(mild)).incidents.empty
         with monkeypatch.context() as patch:
             patch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
+            # (that Tuesday is also the first weekday after the warm-up)
+            patch.setattr(causal, "first_days_of_kind", lambda warm_until: ())
             onsets = analyze(as_data(mild)).incidents["onset"]
         assert len(onsets) == 1
         assert counts.index[288 + 144] <= onsets.iloc[0] <= counts.index[288 + 146]
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_first_day_of_its_kind_raises_only_a_jump_of_cusum_ratio(monkeypatch, seed):
+    # Data from a Monday: the first Saturday is the first weekend day after the warm-up,
+    # whose level factor rests on no day of its kind, and is judged as the day after
+    # the warm-up. An hour at 2.3 times the level there is not raised (it is with the
+    # rule off); on the next Saturday the rule no longer applies.
+    from spikes.detect import causal
+
+    counts = diurnal_counts(days=13, level=40.0, seed=seed, dispersion=0.01)
+    assert counts.index[5 * 288].day_name() == "Saturday"
+    mild = with_outage(counts, "p0", 5 * 288 + 144, 12, 2.3)  # 12:00-13:00, 1st Saturday
+    mild = with_outage(mild, "p0", 12 * 288 + 144, 12, 2.3, seed=2)  # the 2nd Saturday
+    first, second = counts.index[5 * 288 : 6 * 288], counts.index[12 * 288 :]
+    onsets = analyze(as_data(mild)).incidents["onset"]
+    with monkeypatch.context() as patch:
+        patch.setattr(causal, "first_days_of_kind", lambda warm_until: ())
+        without = analyze(as_data(mild)).incidents["onset"]
+    assert not onsets.isin(first).any()
+    assert without.isin(first).sum() == 1
+    assert list(onsets[onsets.isin(second)]) == list(without[without.isin(second)])
+
 
 def _walk_one(y: np.ndarray, inflation: float) -> list[dict[str, object]]:
     """Incidents a live walk raises on counts `y` against a flat baseline of 20 a bucket,
