@@ -101,3 +101,41 @@ def test_dispersion_tracks_noise_in_a_short_history() -> None:
     assert bursty.dispersion["p0"] == pytest.approx(0.3, rel=0.35)
     # Only the upper tail of the noise is masked, not whole stretches of it.
     assert bursty.normal["p0"].mean() > 0.9
+
+
+def _tripled(seed: int = 1) -> tuple[pd.DataFrame, list[int]]:
+    """20 days whose level triples for good on day 11, with a 2-hour outage at 3x on
+    day 6 and on day 16."""
+    counts = diurnal_counts(days=20, level=20.0, seed=seed)
+    shift = 10 * 288 + 100
+    counts = with_outage(counts, "p0", shift, len(counts) - shift, 3.0, seed=seed)
+    outages = [5 * 288 + 150, 15 * 288 + 150]
+    for k, start in enumerate(outages):
+        counts = with_outage(counts, "p0", start, 24, 3.0, seed=seed + 1 + k)
+    return counts, outages
+
+
+def test_the_retrospective_baseline_takes_each_level_regime_apart():
+    # Pools of two weeks either side would mix the two levels (about twice the first
+    # before the change, two thirds of the second after it) and hide both outages.
+    counts, _ = _tripled()
+    expected = fit_baseline(counts, BUCKET).expected["p0"]
+    ratio = counts["p0"].rolling(288).sum() / expected.rolling(288).sum()
+    assert ratio.iloc[[4 * 288 + 287, 9 * 288 + 287, 13 * 288 + 287, 19 * 288 + 287]].between(
+        0.85, 1.15).all()
+
+
+@pytest.mark.parametrize("regimes", [True, False])
+def test_retrospective_outages_on_both_sides_of_a_lasting_change(monkeypatch, regimes):
+    from spikes.config import DetectionConfig
+    from spikes.detect import baseline
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data
+
+    if not regimes:  # the counterfactual: one regime, pools mixing the two levels
+        monkeypatch.setattr(baseline, "_regime_levels", lambda reports, expected: None)
+    counts, outages = _tripled()
+    onsets = analyze(as_data(counts), DetectionConfig(mode="retrospective")).incidents["onset"]
+    found = [bool(((onsets >= counts.index[s - 2]) & (onsets <= counts.index[s + 2])).any())
+             for s in outages]
+    assert found == ([True, True] if regimes else [False, False])
