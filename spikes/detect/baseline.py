@@ -35,6 +35,9 @@ from spikes.detect.noise import column_blocks
 DAY = pd.Timedelta(days=1)
 #: z-score above which a bucket is masked out of the baseline's re-estimation.
 MASK_Z = 3.0
+#: Day of the week (Monday = 0) from which a day is a weekend day (Saturday, Sunday): the
+#: baselines pool and scale weekend days apart from weekdays.
+SATURDAY = 5
 #: Share of buckets left out of the first dispersion estimate of the seasonal methods
 #: (see _fit_columns).
 FIRST_PASS_TRIM = 0.02
@@ -351,7 +354,7 @@ def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, 
     n_days = -(-(offset + len(index)) // slots)
     day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
     if weekly:
-        weekend = np.asarray(day_starts.day_of_week >= 5)
+        weekend = np.asarray(day_starts.day_of_week >= SATURDAY)
         masks = [weekend, ~weekend]
     else:
         masks = [np.ones(n_days, dtype=bool)]

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
+from spikes.detect.baseline import SATURDAY
 from spikes.detect.detectors.base import Detector, product_thresholds
 from spikes.detect.detectors.onset import locate_onset
 from spikes.detect.incidents import (
@@ -77,9 +78,6 @@ WARMUP = pd.Timedelta(days=1)
 #: simply runs higher than the warm-up day at the same time (a weekday after a Sunday, a
 #: slow drift) is no outage, while a jump from the level just before still is.
 UNPROVEN = pd.Timedelta(days=1)
-#: Day of the week (Monday = 0) from which a day counts as a weekend day, as in
-#: :mod:`spikes.detect.trailing`.
-SATURDAY = 5
 #: -log10 p from which a bucket counts as elevated (keeps an incident going).
 ELEVATED_SURPRISE = 2.0
 #: How long a stretch not yet raised may go without an elevated bucket before it is
@@ -237,14 +235,15 @@ class Before:
         must run ``min_ratio`` times its baseline times this, so that a rise that only
         continues a level the product already ran at (a busy afternoon, a day of news,
         a level the baseline has not caught up with) is no outage, while a jump is.
-        None until the end of the :data:`UNPROVEN` day after the warm-up.
+        None where the stretch is unproven (:meth:`LiveWalk.unproven`).
     mean : float or None
-        Their mean count, until the end of the :data:`UNPROVEN` day after the warm-up
-        (the warm-up included), in place of `ratio`: the baseline there rests on the day
-        itself or on one earlier day, so the stretch must run ``cusum_ratio`` times the
-        level of the hours before it in reports (a raw mean does not follow the daily
-        cycle, whose rise over three hours reaches ``min_ratio``: the bar of the cold
-        start, :func:`cold_config`).
+        Their mean count where the stretch is unproven (until the end of the
+        :data:`UNPROVEN` day after the warm-up, the warm-up included, and on the first
+        day of its kind), in place of `ratio`: the baseline there rests on the day
+        itself, on one earlier day or on no day of its kind, so the stretch must run
+        ``cusum_ratio`` times the level of the hours before it in reports (a raw mean
+        does not follow the daily cycle, whose rise over three hours reaches
+        ``min_ratio``: the bar of the cold start, :func:`cold_config`).
     """
 
     ratio: float | None
@@ -424,9 +423,8 @@ class LiveWalk:
 
     def before(self, onset: int, previous: list[_Stretch], reach: int) -> Before:
         """The `reach` buckets before `onset` outside the `previous` stretches: their mean
-        count where `onset` lies before the end of the :data:`UNPROVEN` time after the
-        warm-up, their reports over their baseline after it (None where there are no
-        such buckets)."""
+        count where `onset` is unproven (:meth:`unproven`), their reports over their
+        baseline elsewhere (None where there are no such buckets)."""
         lo = max(onset - reach, 0)
         window = self.y[lo:onset].copy()
         for s in previous:
@@ -657,8 +655,8 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
     """Whether the stretch so far is an incident: its reports since the onset are at least
     ``min_ratio`` times the local baseline (what the alert will claim), and as many times
     what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
-    to theirs, or, until the end of the :data:`UNPROVEN` day, ``cusum_ratio`` times their
-    mean count instead), and it passes the size and sustained-core tests of
+    to theirs, or, where the stretch is unproven, ``cusum_ratio`` times their mean count
+    instead), and it passes the size and sustained-core tests of
     :mod:`spikes.detect.incidents`."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)

@@ -49,6 +49,7 @@ from spikes.detect.baseline import (
     MIN_MEAN,
     MIN_POOL_REPORTS,
     PASSES,
+    SATURDAY,
     Baseline,
     _fit_columns,
     _moving_sum,
@@ -326,7 +327,7 @@ class _SeasonalFit:
 
     def weekend(self, day: int) -> bool:
         """Whether `day` (counted from the first day of the series) is a Saturday or Sunday."""
-        return (self.dow0 + day) % 7 >= 5
+        return (self.dow0 + day) % 7 >= SATURDAY
 
     def rows(self, day: int) -> slice:
         """Rows of the series in `day` (the first and last day may be partial)."""
