@@ -148,6 +148,47 @@ def test_without_the_new_level_rule_a_lasting_rise_stays_an_outage_to_the_end(mo
     assert incidents.iloc[0]["end"] >= counts.index[-1] - pd.Timedelta("30min")
 
 
+def _day_long_outage(seed: int) -> pd.DataFrame:
+    """14 days of counts with an outage at 4x from 04:00 to 21:00 on day 8 (a Tuesday:
+    more than half of it, so it passes for a new level that day) and a 2-hour outage at
+    3x from 10:00 on day 10 (the Thursday)."""
+    counts = diurnal_counts(days=14, level=20.0, seed=seed)
+    counts = with_outage(counts, "p0", 8 * 288 + 4 * 12, 17 * 12, 4.0, seed=seed)
+    return with_outage(counts, "p0", 10 * 288 + 10 * 12, 24, 3.0, seed=seed + 10)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_new_level_that_falls_back_the_next_day_was_an_outage_and_is_taken_back(seed):
+    counts = _day_long_outage(seed)
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    expected, dispersion = base.expected["p0"], base.dispersion_path["p0"]
+    # Day 9 falls back to the old level: from day 10 the baseline is the old one again,
+    # and the dispersion is what it was before the outage.
+    usual = expected.iloc[7 * 288 : 8 * 288].sum()
+    assert 0.9 < expected.iloc[10 * 288 : 11 * 288].sum() / usual < 1.1
+    assert dispersion.iloc[11 * 288] < 1.5 * dispersion.iloc[8 * 288]
+    # Day 8 is masked as the outage it was (the buckets of its outage are not normal).
+    assert not base.normal["p0"].iloc[8 * 288 + 5 * 12 : 8 * 288 + 20 * 12].any()
+    incidents = analyze(as_data(counts)).incidents
+    outage = counts.index[10 * 288 + 10 * 12]
+    assert (abs(incidents["onset"] - outage) <= pd.Timedelta("15min")).any()
+
+
+def test_without_taking_the_level_back_the_outage_two_days_later_is_missed(monkeypatch):
+    # The counterfactual: the day-long outage stays the level, so the baseline of the
+    # days after it runs at about 2.5 times the usual and the dispersion grows sixfold.
+    monkeypatch.setattr(trailing._SeasonalFit, "fall_back",
+                        lambda self, state, *args, **kwargs: np.zeros(state.p, dtype=bool))
+    counts = _day_long_outage(0)
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    expected, dispersion = base.expected["p0"], base.dispersion_path["p0"]
+    assert expected.iloc[10 * 288 : 11 * 288].sum() > 2 * expected.iloc[7 * 288 : 8 * 288].sum()
+    assert dispersion.iloc[11 * 288] > 3 * dispersion.iloc[8 * 288]
+    incidents = analyze(as_data(counts)).incidents
+    outage = counts.index[10 * 288 + 10 * 12]
+    assert not (abs(incidents["onset"] - outage) <= pd.Timedelta("1h")).any()
+
+
 def test_evaluate_reports_the_alert_delay():
     sim = simulate(products=10, days=8, bucket="5min", seed=11)
     analysis = analyze(as_data(sim.counts()))

@@ -339,3 +339,14 @@ def test_the_cold_start_of_a_product_that_joins_later_as_in_the_batch():
     counts.iloc[288 + 168 : 288 + 180, 1] *= 6
     cuts = [300, 388, 400, 460, 470, 576, len(counts)]
     assert _check_stream(counts, cuts, [1, 7, 50], later={"p1": 288 + 100}) == 1
+
+
+def test_a_new_level_taken_back_the_next_day_as_in_the_batch():
+    # 30-minute buckets, 8 days; one product runs at 4x from 02:00 to 20:00 on day 3 (more
+    # than half the day: a new level that day), then back to usual: at the end of day 4
+    # the level is taken back (day 3 masked as an outage), in the stream as in the batch.
+    counts = simulate(products=3, days=8, bucket="30min", seed=4).counts()
+    start = 48 * 3 + 4
+    counts.iloc[start : start + 36, 0] = counts.iloc[start : start + 36, 0] * 4
+    assert _check_stream(counts, [start + 10, 48 * 4 + 1, 48 * 5 + 1, 48 * 6 + 30,
+                                  len(counts)], [1, 5]) > 0
