@@ -44,6 +44,12 @@ def sample():
     return analysis, analysis_messages(analysis)
 
 
+def event_of(analysis, product: str) -> str:
+    """Event id of the sample's labelled outage of `product` (its last incident): the ids
+    number every event of the run, so a test names its event by what it holds."""
+    return str(analysis.incidents[analysis.incidents["product"] == product]["event_id"].iloc[-1])
+
+
 def _oracle(analysis) -> list[tuple[str, str, pd.Timestamp, tuple[str, ...], str]]:
     """The expected (event, state, at, products, severity), found independently of the
     timeline: the final incidents table, scanned bucket by bucket from the event's first
@@ -99,7 +105,8 @@ def test_replay_of_the_sample_gives_exactly_the_expected_messages(sample) -> Non
     events = set(analysis.incidents["event_id"])
     assert sorted(m["event_id"] for m in messages if m["state"] == "open") == sorted(events)
     ongoing = {m["event_id"] for m in messages if m["state"] == "resolved"}
-    assert ongoing == events - {"E0012"}  # PlayStation Network's outage runs to the end
+    # PlayStation Network's outage runs to the end.
+    assert ongoing == events - {event_of(analysis, "PlayStation Network")}
     # The last message of each event names what the events table says.
     for row in analysis.events.itertuples():
         last = [m for m in messages if m["event_id"] == row.event_id][-1]
@@ -229,8 +236,9 @@ def test_delivery_gives_up_after_max_attempts_and_says_so(sample) -> None:
 
 
 def test_email_over_smtp(sample) -> None:
-    _, messages = sample
-    last = [m for m in messages if m["event_id"] == "E0011"][-1]
+    analysis, messages = sample
+    m365 = event_of(analysis, "Outlook")
+    last = [m for m in messages if m["event_id"] == m365][-1]
     with Mailbox() as box:
         channel = make_channel(Route(url="mailto:oncall@example.com,ops@example.com",
                                      smtp=box.address))
@@ -241,7 +249,7 @@ def test_email_over_smtp(sample) -> None:
     assert got["to"] == ["oncall@example.com", "ops@example.com"]
     mail = email.message_from_string(got["data"], policy=policy.default)
     assert mail["Subject"] == f"[spikes] {last['title']}"
-    assert mail["Subject"].startswith("[spikes] E0011 resolved (critical): Outlook, Exchange")
+    assert mail["Subject"].startswith(f"[spikes] {m365} resolved (critical): Outlook, Exchange")
     body = mail.get_content()
     for product in MICROSOFT:
         assert f"- {product}: " in body
@@ -301,8 +309,9 @@ def test_routing_by_product_pattern_severity_and_known_events(sample, tmp_path) 
     microsoft, mail = load_routes(path)
     assert microsoft.key == "microsoft" and mail.key == "mailto:ops@example.com"
     taken = route_messages(messages, microsoft)
-    # Critical Microsoft events only: E0011 (the Store's major E0005, Teams' E0009 not).
-    assert {m["event_id"] for m in taken} == {"E0011"}
+    # Critical Microsoft events only: Microsoft 365's (Teams' major one not).
+    assert {m["event_id"] for m in taken} == {event_of(analysis, "Outlook")}
+    assert event_of(analysis, "Microsoft Teams") in {m["event_id"] for m in messages}
     assert len(taken) == 4
     assert route_messages(messages, mail) == messages
     # An incident inside a known-event window opens nothing for a route without
@@ -311,8 +320,9 @@ def test_routing_by_product_pattern_severity_and_known_events(sample, tmp_path) 
                                      else p["known_event"]) for p in m["products"]])
               for m in messages]
     plain = Route(url="http://127.0.0.1:9/")
-    assert "E0008" not in {m["event_id"] for m in route_messages(marked, plain)}
-    assert "E0008" in {m["event_id"] for m in route_messages(marked, mail)}
+    steam = event_of(analysis, "Steam")
+    assert steam not in {m["event_id"] for m in route_messages(marked, plain)}
+    assert steam in {m["event_id"] for m in route_messages(marked, mail)}
 
 
 @pytest.mark.parametrize(("table", "error"), [

@@ -79,7 +79,9 @@ def test_analyze_notify_sends_once_per_outbox(tmp_path: Path, capsys,
         printed = capsys.readouterr().out
         assert f"notifications: {len(expected)} message(s) to 1 route(s): " \
                f"{len(expected)} delivered, 0 failed, 0 pending" in printed
-        assert "E0011 resolved  -> http://127.0.0.1:" in printed
+        m365 = next(m["event_id"] for m in expected
+                    if "Outlook" in [p["product"] for p in m["products"]])
+        assert f"{m365} resolved  -> http://127.0.0.1:" in printed
         assert main(args) == 0  # the same replay again: nothing is sent twice
         assert [m["message_id"] for m in hook.received()] == \
             [m["message_id"] for m in expected]

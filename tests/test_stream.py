@@ -160,13 +160,14 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
     # Bursty traffic: from day 5 the tail detector's thresholds are calibrated on each
     # product's history and the CUSUM's raised with them; the stream recalibrates at the
     # same midnights to the same values.
-    from spikes.detect.causal import threshold_paths, warmup_buckets
+    from spikes.detect.causal import calibration_start, threshold_paths
 
     counts, bucket, config, scored, day_starts = _bursty_scored()
     paths = threshold_paths(scored.detectors["A"],
                             {n: scored.scores[n]["A"].to_numpy(float)
                              for n in scored.detectors["A"]},
-                            config, bucket, day_starts, history_from=warmup_buckets(bucket))
+                            config, bucket, day_starts,
+                            history_from=calibration_start(0, bucket))
     assert paths["tail"][-1] > config.tail_h(bucket)  # calibrated: the test is not vacuous
     assert paths["cusum"][-1] > config.cusum_h(bucket)
     day = 96
@@ -180,7 +181,8 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
         dets = scored.detectors[product]
         want = threshold_paths(dets, {n: scored.scores[n][product].to_numpy(float)
                                       for n in dets},
-                               config, bucket, day_starts, history_from=warmup_buckets(bucket))
+                               config, bucket, day_starts,
+                            history_from=calibration_start(0, bucket))
         for name in dets:
             np.testing.assert_array_equal(stream._ring[f"threshold_{name}"][:, j], want[name])
 
@@ -190,7 +192,7 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     # the reach binds within the data: the stream drops the excursions that leave it at
     # the same midnights as the batch, and the thresholds stay equal bucket by bucket.
     from spikes.detect import causal
-    from spikes.detect.causal import threshold_paths, warmup_buckets
+    from spikes.detect.causal import calibration_start, threshold_paths
 
     counts, bucket, config, scored, day_starts = _bursty_scored()
 
@@ -198,7 +200,8 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
         dets = scored.detectors[product]
         return threshold_paths(dets, {n: scored.scores[n][product].to_numpy(float)
                                       for n in dets},
-                               config, bucket, day_starts, history_from=warmup_buckets(bucket))
+                               config, bucket, day_starts,
+                            history_from=calibration_start(0, bucket))
 
     whole = {p: paths(p) for p in counts.columns}
     monkeypatch.setattr(causal, "CALIBRATION_HISTORY", pd.Timedelta(days=3))
@@ -217,7 +220,8 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
             # The excursions kept are those that ended from the reach's start on (the
             # last run may still be going on), with their maxima.
             score = scored.scores[name][product].to_numpy(float)
-            history = np.where(np.arange(len(score)) >= warmup_buckets(bucket), score, 0.0)
+            history = np.where(np.arange(len(score)) >= calibration_start(0, bucket), score,
+                               0.0)
             maxima, stops = dets[name].excursions(history)
             done = (stops >= since) & (stops < len(score) - 1)
             assert list(stream.products[j].ends[name]) == stops[done].tolist()

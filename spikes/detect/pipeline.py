@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
-from spikes.detect.causal import live_incident_rows, threshold_paths, warmup_buckets
+from spikes.detect.causal import calibration_start, live_incident_rows, threshold_paths
 from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
@@ -544,9 +544,9 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
         detectors = scored.detectors[product]
         scores = {name: score_arrays[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(y_all[:, j]))
-        after_warmup = int(seen[0]) + warmup_buckets(data.bucket) if len(seen) else 0
+        history_from = calibration_start(int(seen[0]), data.bucket) if len(seen) else 0
         thresholds = threshold_paths(detectors, scores, own, data.bucket, day_starts,
-                                     history_from=after_warmup)
+                                     history_from=history_from)
         tail = scores.get(tail_name)
         if tail is None:
             tail = np.zeros(len(index))

@@ -4,7 +4,7 @@ A reason has up to three parts, for example::
 
     Outlook: 1,391 reports in 5 min against 15.3 usual on a Thursday at 20:10 UTC (91x,
     p < 1e-30); started 19:00, raised 19:10; with Exchange Online, Microsoft Store,
-    Microsoft Defender and Microsoft Purview within 10 min (event E0011, chance < 0.01 %);
+    Microsoft Defender and Microsoft Purview within 10 min (event E0010, chance < 0.01 %);
     top problem 'Sending or receiving mail (451 4.3.2)' 88 % against 0 % usually;
     US-East 59 % (usually 87 %).
 
@@ -261,7 +261,7 @@ def event_reason(incident: Mapping[str, object], incidents: pd.DataFrame,
     Returns
     -------
     str
-        ``"with A (first), B and C within 10 min (event E0011, chance < 0.01 %)"``; empty
+        ``"with A (first), B and C within 10 min (event E0010, chance < 0.01 %)"``; empty
         when the event has no other product.
     """
     event = incident.get("event_id")

@@ -43,6 +43,7 @@ from spikes.detect.causal import (
     LiveWalk,
     WalkState,
     calibration_buckets,
+    calibration_start,
     warmup_buckets,
 )
 from spikes.detect.detectors import CountTailDetector, Detector
@@ -90,8 +91,8 @@ class _Product:
     ends: dict[str, array] = field(default_factory=dict)
 
     def warm_until(self, bucket: pd.Timedelta) -> int:
-        """End of the product's warm-up: the first position whose scores count as
-        history (from its first bucket on, only the cold start raises incidents)."""
+        """End of the product's warm-up (from its first bucket on, only the cold start
+        raises incidents)."""
         return self.first_seen + warmup_buckets(bucket)
 
 
@@ -315,7 +316,8 @@ class StreamDetector:
                 product = self.products[j]
                 product.first_seen = int(first_row[j])
                 first_seen[j] = product.first_seen
-                self._carry["history_from"][j] = product.warm_until(self.bucket)
+                self._carry["history_from"][j] = calibration_start(product.first_seen,
+                                                                   self.bucket)
                 product.walk = WalkState(product.first_seen + 1, 0, {}, [])
                 self._carry["pos"][j] = product.first_seen + 1
             np.maximum(last_seen, last_row, out=last_seen)
@@ -392,10 +394,11 @@ class StreamDetector:
                 for name, ends in product.ends.items():
                     gone = bisect.bisect_left(ends, since)  # ended before the reach
                     del ends[:gone], product.maxima[name][:gone]
-                # Buckets of history in the reach: those from the end of the warm-up, as
-                # threshold_paths counts them (all of them for a product without data so
-                # far; the batch, which sees its later start, counts fewer, but without
-                # excursions the thresholds are the configured ones either way).
+                # Buckets of history in the reach: those from the calibration's start
+                # (calibration_start), as threshold_paths counts them (all of them for a
+                # product without data so far; the batch, which sees its later start,
+                # counts fewer, but without excursions the thresholds are the configured
+                # ones either way).
                 counted = row - max(int(history_from[j]), since)
                 weeks = float(max(counted, 0)) * (self.bucket / WEEK)
                 maxima = {name: np.asarray(m) for name, m in product.maxima.items()}
