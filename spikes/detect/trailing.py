@@ -234,6 +234,11 @@ def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarra
     return _kept(y, _high(y, mu, alpha))
 
 
+def _column_sums(use: np.ndarray, *tables: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per column, the sum of each of `tables` over the rows where `use` holds."""
+    return tuple(np.where(use, table, 0.0).sum(axis=0) for table in tables)
+
+
 def _new_level(high: np.ndarray) -> np.ndarray:
     """Per product, whether more than half the buckets of a day (rows of `high`) are
     `high`: a day whose level stood high most of the time. Missing buckets count
@@ -529,9 +534,8 @@ class _SeasonalFit:
             keep = _kept(yd, high) | _kept(yd, above_recent)
             high &= above_recent
         shifted = _new_level(high)
-        known = observed & ~np.isnan(mu_d)
-        ratio = _ratio(np.where(known, yd, 0.0).sum(axis=0),
-                       np.where(known, mu_d, 0.0).sum(axis=0))
+        baselined = ~np.isnan(mu_d)
+        ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw
         fell = self.fall_back(state, y, normal, day, ratio, origin)
         if fell.any():
@@ -548,15 +552,12 @@ class _SeasonalFit:
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
-        use = keep & ~np.isnan(mu_d)
-        state.level_y[day] = np.where(use, yd, 0.0).sum(axis=0)
-        state.level_m[day] = np.where(use, raw, 0.0).sum(axis=0)
+        state.level_y[day], state.level_m[day] = _column_sums(keep & baselined, yd, raw)
         if shifted.any():
-            use_m = masked & ~np.isnan(mu_d)
-            state.adopted[day] = _Adoption(
-                jump=np.where(shifted, ratio, np.nan), masked=masked.copy(),
-                level_y=np.where(use_m, yd, 0.0).sum(axis=0),
-                level_m=np.where(use_m, raw, 0.0).sum(axis=0), open=shifted.copy())
+            level_y, level_m = _column_sums(masked & baselined, yd, raw)
+            state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
+                                           masked=masked, level_y=level_y, level_m=level_m,
+                                           open=shifted.copy())
         self._noise(state, day, yd, mu_d, noise_keep, alpha_d)
         fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
         if len(fresh):
