@@ -409,22 +409,53 @@ def test_the_first_day_of_its_kind_raises_only_a_jump_of_cusum_ratio(monkeypatch
     assert list(onsets[onsets.isin(second)]) == list(without[without.isin(second)])
 
 
-def _walk_one(y: np.ndarray, inflation: float) -> list[dict[str, object]]:
-    """Incidents a live walk raises on counts `y` against a flat baseline of 20 a bucket,
-    scored by the per-bucket tail detector at its default threshold."""
+def _walk_one(y: np.ndarray, inflation: float, bucket: str = "5min",
+              level: float = 20.0) -> list[dict[str, object]]:
+    """Incidents a live walk raises on counts `y` against a flat baseline of `level` a
+    bucket, scored by the per-bucket tail detector at its default threshold."""
     from spikes.detect.causal import live_incident_rows
     from spikes.detect.detectors.tail import CountTailDetector
     from spikes.detect.noise import upper_tail_surprise
+    from spikes.detect.pipeline import for_bucket
 
-    index = pd.date_range("2026-01-05", periods=len(y), freq="5min", tz="UTC")
-    mu, alpha = np.full(len(y), 20.0), np.full(len(y), 0.05)
-    config = DetectionConfig()
+    index = pd.date_range("2026-01-05", periods=len(y), freq=bucket, tz="UTC")
+    mu, alpha = np.full(len(y), level), np.full(len(y), 0.05)
+    config = for_bucket(DetectionConfig(), pd.Timedelta(bucket))
     detector = CountTailDetector()
     tail = upper_tail_surprise(y, mu, alpha)
-    threshold = np.full(len(y), detector.default_threshold(config, pd.Timedelta("5min")))
+    threshold = np.full(len(y), detector.default_threshold(config, pd.Timedelta(bucket)))
     return live_incident_rows("p", y, mu, index, {"tail": tail}, {"tail": threshold},
                               {"tail": detector}, tail, config, alpha,
                               np.full(len(y), inflation))
+
+
+def _blip_then_outage() -> np.ndarray:
+    """Four days of hourly counts at 50 an hour (the baseline); on the fourth, three
+    hours at 58, a 2.2x blip at 20:00 (under min_ratio times those hours: not an
+    incident on its own), an ordinary hour, and an outage at 4x from 22:00 to 00:59."""
+    y = np.full(4 * 24, 50.0)
+    y[3 * 24 + 17 : 3 * 24 + 20] = 58.0
+    y[3 * 24 + 20] = 110.0
+    y[3 * 24 + 22 : 3 * 24 + 25] = 200.0
+    return y
+
+
+def test_an_hour_without_evidence_ends_a_pending_stretch_at_hourly_buckets():
+    # The blip alarms, and its stretch waits for more evidence. The ordinary hour after
+    # it is a pause longer than PENDING_QUIET: the stretch ends there, and the outage
+    # is raised with its own onset (an onset two hours early would miss its window).
+    onsets = [r["onset"] for r in _walk_one(_blip_then_outage(), 1.0, "1h", 50.0)]
+    assert onsets == [pd.Timestamp("2026-01-08 22:00", tz="UTC")]
+
+
+def test_with_an_hour_of_patience_the_blip_becomes_the_outages_onset(monkeypatch):
+    # The counterfactual: a quiet bucket allowed at hourly buckets too, the blip's
+    # stretch goes on into the outage and keeps the blip's onset.
+    from spikes.detect import causal
+
+    monkeypatch.setattr(causal, "quiet_buckets", lambda bucket: 1)
+    onsets = [r["onset"] for r in _walk_one(_blip_then_outage(), 1.0, "1h", 50.0)]
+    assert onsets == [pd.Timestamp("2026-01-08 20:00", tz="UTC")]
 
 
 def test_a_rise_that_only_continues_the_level_of_the_hours_before_is_no_outage():

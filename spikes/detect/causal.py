@@ -81,7 +81,10 @@ UNPROVEN = pd.Timedelta(days=1)
 #: -log10 p from which a bucket counts as elevated (keeps an incident going).
 ELEVATED_SURPRISE = 2.0
 #: How long a stretch not yet raised may go without an elevated bucket before it is
-#: dropped (at least one bucket): low-volume products have quiet buckets inside outages.
+#: dropped, in whole buckets (:func:`quiet_buckets`): low-volume products have quiet
+#: buckets inside outages. A bucket longer than that is no pause: an hour without
+#: evidence ends the stretch, so a blip an hour or two before an outage does not become
+#: its onset (hourly exports).
 PENDING_QUIET = pd.Timedelta(minutes=15)
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
@@ -147,6 +150,18 @@ def warmup_buckets(bucket: pd.Timedelta) -> int:
 def unproven_buckets(bucket: pd.Timedelta) -> int:
     """Buckets of :data:`UNPROVEN`."""
     return int(UNPROVEN / pd.Timedelta(bucket))
+
+
+def quiet_buckets(bucket: pd.Timedelta) -> int:
+    """Buckets without an elevated one that a stretch not yet raised may go through
+    (:data:`PENDING_QUIET`, in whole buckets: none where a bucket is longer).
+
+    Examples
+    --------
+    >>> [quiet_buckets(pd.Timedelta(b)) for b in ("1min", "5min", "15min", "1h")]
+    [15, 3, 1, 0]
+    """
+    return int(PENDING_QUIET / pd.Timedelta(bucket))
 
 
 def calibration_start(first_seen: int, bucket: pd.Timedelta) -> int:
@@ -554,7 +569,8 @@ class LiveWalk:
         search = int(pd.Timedelta(config.onset_search) / bucket)
         gap = int(pd.Timedelta(config.merge_gap) / bucket)
         reach = int(pd.Timedelta(hours=3) / bucket)
-        patience = max(1, int(PENDING_QUIET / bucket))
+        window = max(1, int(PENDING_QUIET / bucket))  # of the elevation's windowed total
+        patience = quiet_buckets(bucket)
         lasting = min_duration_buckets(config, bucket)
         state = WalkState(state.pos, state.reset, dict(state.troughs), list(state.previous))
         checkpoint: WalkState | None = None
@@ -587,7 +603,7 @@ class LiveWalk:
                 level = _context_ratios([*previous[-3:], s], y, mu, reach,
                                         float(alpha[s.onset]), float(inflation[s.onset]))[-1]
                 return (level, self.before(s.onset, previous[-3:], reach),
-                        _Elevation(y, mu, tail, level, dispersion, patience,
+                        _Elevation(y, mu, tail, level, dispersion, window,
                                    config.min_ratio))
 
             level, prior, elevated = context(stretch, disp)
