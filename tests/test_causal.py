@@ -458,6 +458,33 @@ def test_with_an_hour_of_patience_the_blip_becomes_the_outages_onset(monkeypatch
     assert onsets == [pd.Timestamp("2026-01-08 20:00", tz="UTC")]
 
 
+def _improbable_lead_hour() -> np.ndarray:
+    """Four days of hourly counts at 4,000 an hour (the baseline); on the fourth, an hour
+    at 1.95x from 04:00 (improbable at that volume: the tail detector alarms) and the
+    outage's hour at 7x from 05:00."""
+    y = np.full(4 * 24, 4000.0)
+    y[3 * 24 + 4] = 1.95 * 4000
+    y[3 * 24 + 5] = 7 * 4000
+    return y
+
+
+def test_an_alarm_under_min_ratio_is_not_the_onset_of_the_rise_after_it():
+    # The lead hour alarms but is under min_ratio, so the change-point search up to the
+    # alarm finds no segment of the rise; the onset is the first hour at min_ratio, the
+    # outage's own (an onset an hour early would miss its window at hourly buckets).
+    raised = _walk_one(_improbable_lead_hour(), 1.0, "1h", 4000.0)
+    assert [(r["onset"], r["alerted_at"]) for r in raised] == [
+        (pd.Timestamp("2026-01-08 05:00", tz="UTC"), pd.Timestamp("2026-01-08 06:00", tz="UTC"))]
+
+
+def test_without_the_ratio_rule_the_alarm_hour_is_the_onset(monkeypatch):
+    from spikes.detect import causal
+
+    monkeypatch.setattr(causal, "_first_at_ratio", lambda *args: None)
+    raised = _walk_one(_improbable_lead_hour(), 1.0, "1h", 4000.0)
+    assert [r["onset"] for r in raised] == [pd.Timestamp("2026-01-08 04:00", tz="UTC")]
+
+
 def test_a_rise_that_only_continues_the_level_of_the_hours_before_is_no_outage():
     # A bursty product (its hours wander: variance inflation 20) runs at 1.8 times its
     # baseline from 09:00 on the fourth day; at noon it rises to 3 times the baseline for

@@ -621,6 +621,9 @@ class LiveWalk:
                             located = True
                             found = locate_onset(y, mu, lo, alarm, min_ratio=tests.min_ratio,
                                                  dispersion=disp)
+                            if found is None:
+                                found = _first_at_ratio(y, mu, stretch.onset, u,
+                                                        tests.min_ratio)
                             if found is not None and found != stretch.onset:
                                 stretch.onset = found
                                 level, prior, elevated = context(stretch, disp)
@@ -672,6 +675,21 @@ class LiveWalk:
         if carry:
             self.fold(done, n)
         return WalkResult(records, done, True)
+
+
+def _first_at_ratio(y: np.ndarray, mu: np.ndarray, start: int, stop: int,
+                    min_ratio: float) -> int | None:
+    """First bucket of ``[start, stop]`` at least `min_ratio` times its baseline (None:
+    none is).
+
+    The onset of a stretch whose change-point search found no segment at that ratio up
+    to its alarm: the per-bucket tail detector alarms on improbability, which at high
+    volume comes before the ratio (an hour at 1.7x ahead of an outage's hour at 7x), and
+    the rise the incident reports starts where its buckets reach it, as the search
+    would have placed it.
+    """
+    high = np.flatnonzero(y[start : stop + 1] >= min_ratio * mu[start : stop + 1])
+    return start + int(high[0]) if len(high) else None
 
 
 def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], at: int) -> str:
