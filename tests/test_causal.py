@@ -492,6 +492,46 @@ def test_with_an_hour_of_patience_the_blip_becomes_the_outages_onset(monkeypatch
     assert onsets == [pd.Timestamp("2026-01-08 20:00", tz="UTC")]
 
 
+#: Reports per 5 minutes of a quiet product's outage (about 0.07 usual): 21 reports over
+#: 90 minutes, with a 4-report bucket at 13:25 that alarms alone.
+QUIET_OUTAGE = [1, 0, 2, 0, 0, 4, 0, 0, 1, 1, 0, 0, 1, 2, 2, 1, 0, 1]
+
+
+def _quiet_outage(seed: int) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Nine days of a quiet product (Poisson 0.06 a bucket) and :data:`QUIET_OUTAGE` from
+    13:00 on day 8, after a quiet hour."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=288 * 9, freq="5min", tz="UTC")
+    y = rng.poisson(0.06, len(index)).astype(float)
+    start = 8 * 288 + 13 * 12
+    y[start - 12 : start] = 0
+    y[start : start + len(QUIET_OUTAGE)] = QUIET_OUTAGE
+    return pd.DataFrame({"p0": y}, index=index), index[start]
+
+
+def _quiet_outage_raised(seed: int) -> bool:
+    counts, onset = _quiet_outage(seed)
+    incidents = analyze(as_data(counts)).incidents
+    return bool((incidents["onset"] == onset).any())
+
+
+def test_a_dropped_stretch_keeps_the_evidence_a_cusum_gathered_below_its_threshold():
+    # The 4-report bucket alarms the tail detector; its stretch is too small (under
+    # min_excess_reports) and is dropped. The CUSUM, gathering the outage's evidence
+    # from 13:00 without having reached its threshold, keeps its trough and raises the
+    # outage with that onset once it does.
+    assert sum(_quiet_outage_raised(seed) for seed in range(8)) >= 4
+
+
+def test_when_a_dropped_stretch_restarts_every_cusum_the_quiet_outage_is_lost(monkeypatch):
+    # The counterfactual: every cumulative score restarts from where the dropped stretch
+    # ended, and the evidence of the outage's first 45 minutes is lost.
+    from spikes.detect import causal
+
+    monkeypatch.setattr(causal.LiveWalk, "alarmed", lambda self, state, at: list(state.troughs))
+    assert not any(_quiet_outage_raised(seed) for seed in range(8))
+
+
 def _improbable_lead_hour() -> np.ndarray:
     """Four days of hourly counts at 4,000 an hour (the baseline); on the fourth, an hour
     at 1.95x from 04:00 (improbable at that volume: the tail detector alarms) and the

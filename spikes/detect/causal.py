@@ -18,7 +18,9 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    lasted
    ``min_duration`` (``[onset, u]`` spans at least that long; by default no wait):
    ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being elevated
-   before that is dropped;
+   before that is dropped, and with it the evidence of the detectors that alarmed on it;
+   a cumulative score that had not reached its threshold keeps gathering from its trough
+   (:meth:`LiveWalk.alarmed`);
 5. a raised incident goes on while its buckets stay **elevated** (at least ``min_ratio``
    times the local baseline, or improbably high, p <= 1 %), aftershocks within
    ``merge_gap`` included; its end is the last elevated bucket.
@@ -57,6 +59,7 @@ from spikes.config import WEEK, DetectionConfig
 from spikes.detect.baseline import SATURDAY
 from spikes.detect.detectors.base import Detector, product_thresholds
 from spikes.detect.detectors.onset import locate_onset
+from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
     _context_ratios,
     _describe,
@@ -65,7 +68,6 @@ from spikes.detect.incidents import (
     _sustained,
     min_duration_buckets,
 )
-from spikes.detect.noise import upper_tail_surprise
 
 #: A product's first so much data has no time-of-day history: only the cold start of
 #: the calendar day of its first data raises incidents there (:func:`cold_config`), and
@@ -78,8 +80,6 @@ WARMUP = pd.Timedelta(days=1)
 #: simply runs higher than the warm-up day at the same time (a weekday after a Sunday, a
 #: slow drift) is no outage, while a jump from the level just before still is.
 UNPROVEN = pd.Timedelta(days=1)
-#: -log10 p from which a bucket counts as elevated (keeps an incident going).
-ELEVATED_SURPRISE = 2.0
 #: How long a stretch not yet raised may go without an elevated bucket before it is
 #: dropped, in whole buckets (:func:`quiet_buckets`): low-volume products have quiet
 #: buckets inside outages. A bucket longer than that is no pause: an hour without
@@ -312,10 +312,11 @@ class WalkState:
     pos : int
         Position from which the next alarm is searched.
     reset : int
-        Where cumulative scores restart their trough (after the last decision).
+        Where the last decision was made: an incident's end restarts every cumulative
+        score's trough there, a dropped stretch those of the detectors that alarmed on it.
     troughs : dict of str to (float, int, int)
-        Per cumulative detector, its trough since `reset` as ``(value, last position
-        at that value or reset - 1, end of the positions folded in)``.
+        Per cumulative detector, its trough since it restarted as ``(value, last
+        position at that value or the restart - 1, end of the positions folded in)``.
     previous : list of _Stretch
         The last incidents raised (the context of the next one).
     """
@@ -536,6 +537,17 @@ class LiveWalk:
             return upto + at, upto + int(low[-1]) + 1 if len(low) else last + 1
         return find_rise
 
+    def alarmed(self, state: WalkState, at: int) -> list[str]:
+        """The cumulative detectors of `state` whose rise from their trough reaches
+        their threshold at `at` (as :meth:`_finder` finds them)."""
+        out = []
+        for name, (value, _, upto) in state.troughs.items():
+            s = self.scores[name]
+            low = float(np.minimum(s[upto : at + 1], value).min()) if upto <= at else value
+            if s[at] - low >= self.thresholds[name][at]:
+                out.append(name)
+        return out
+
     def fold(self, state: WalkState, stop: int) -> None:
         """Fold the scores up to `stop` into the state's troughs (in place)."""
         for name, (value, last, upto) in list(state.troughs.items()):
@@ -596,14 +608,14 @@ class LiveWalk:
             located = False
 
             def context(s: _Stretch, dispersion: float
-                        ) -> tuple[float, Before, _Elevation]:
+                        ) -> tuple[float, Before, Elevation]:
                 """Local level before the stretch's onset (less the noise allowance of
                 the size tests), the hours before it as :class:`Before` takes them, and
                 the elevation against the level."""
                 level = _context_ratios([*previous[-3:], s], y, mu, reach,
                                         float(alpha[s.onset]), float(inflation[s.onset]))[-1]
                 return (level, self.before(s.onset, previous[-3:], reach),
-                        _Elevation(y, mu, tail, level, dispersion, window,
+                        Elevation(y, mu, tail, level, dispersion, window,
                                    config.min_ratio))
 
             level, prior, elevated = context(stretch, disp)
@@ -643,8 +655,13 @@ class LiveWalk:
                     checkpoint = before  # still pending when the data end
                 pos = max(u, alarm + 1)
                 state.reset = pos
-                for name in state.troughs:
+                # The stretch judged (and consumed) the evidence of the detectors that
+                # alarmed; a cumulative score that had not reached its threshold keeps
+                # its trough (folded up to here, so that no later search rescans the
+                # buckets before), and what it gathers goes on counting from there.
+                for name in self.alarmed(state, alarm):
                     state.troughs[name] = _fresh_trough(pos)
+                self.fold(state, pos)
                 continue
             # Open: goes on while elevated, aftershocks within merge_gap included.
             end = elevated.end_of_run(raised, gap)
@@ -700,27 +717,6 @@ def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], 
     return next(iter(scores))
 
 
-def _elevated(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
-              dispersion: float, window: int, min_ratio: float) -> np.ndarray:
-    """Buckets improbably high (p <= 1 %) on their own, or at least `min_ratio` times the
-    local baseline (``mu`` times `level`) and ending a window of `window` buckets whose
-    total is improbably high (quasi-Poisson with `dispersion`): a low-volume outage has
-    quiet buckets, and one report more than usual is no evidence."""
-    base = np.where(np.isnan(mu), np.inf, mu * level)
-    counts = np.where(np.isnan(y), 0.0, y)
-    expect = np.where(np.isnan(y) | np.isinf(base), 0.0, base)
-    k = max(window, 1)
-    csum_y = np.concatenate([[0.0], np.cumsum(counts)])
-    csum_m = np.concatenate([[0.0], np.cumsum(expect)])
-    stop = np.arange(1, len(y) + 1)
-    start = np.maximum(stop - k, 0)
-    scale = max(dispersion, 1.0)
-    total = (csum_y[stop] - csum_y[start]) / scale
-    mean = (csum_m[stop] - csum_m[start]) / scale
-    windowed = upper_tail_surprise(np.floor(total), mean, np.zeros(1)) >= ELEVATED_SURPRISE
-    return (tail >= ELEVATED_SURPRISE) | (windowed & (counts >= min_ratio * base))
-
-
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
             config: DetectionConfig, before: Before | None = None) -> bool:
     """Whether the stretch so far is an incident: its reports since the onset are at least
@@ -742,47 +738,3 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
             return False
     return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
                                                                  config)
-
-
-class _Elevation:
-    """:func:`_elevated` of one stretch, computed a chunk at a time as the walk needs it
-    (most alarms are decided within a few buckets; a whole series per alarm is waste)."""
-
-    CHUNK = 256
-
-    def __init__(self, y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
-                 dispersion: float, window: int, min_ratio: float) -> None:
-        self.args = (y, mu, tail, level, dispersion, window, min_ratio)
-        self.n = len(y)
-        self.lo = self.hi = 0
-        self.flags = np.zeros(0, dtype=bool)
-
-    def _cover(self, at: int) -> None:
-        """Compute the flags of a chunk starting at `at`."""
-        y, mu, tail, level, dispersion, window, min_ratio = self.args
-        lead = max(at - window, 0)
-        hi = min(self.n, at + self.CHUNK)
-        sl = slice(lead, hi)
-        flags = _elevated(y[sl], mu[sl], tail[sl], level, dispersion, window, min_ratio)
-        self.lo, self.hi, self.flags = at, hi, flags[at - lead :]
-
-    def __getitem__(self, u: int) -> bool:
-        if not self.lo <= u < self.hi:
-            self._cover(u)
-        return bool(self.flags[u - self.lo])
-
-    def end_of_run(self, start: int, gap: int) -> int:
-        """Last elevated bucket of the incident raised at `start`: elevated buckets
-        separated by at most `gap` quiet ones belong to it."""
-        end, u = start, start + 1
-        while u < self.n and u - end - 1 <= gap:
-            if not self.lo <= u < self.hi:
-                self._cover(u)
-            chunk = self.flags[u - self.lo :]
-            hits = np.flatnonzero(chunk[: gap + 1 - (u - end - 1)])
-            if len(hits):
-                end = u + int(hits[0])
-                u = end + 1
-            else:
-                u += len(chunk[: gap + 1 - (u - end - 1)])
-        return end
