@@ -223,6 +223,54 @@ def test_without_taking_the_level_back_the_outage_two_days_later_is_missed(monke
     assert not (abs(incidents["onset"] - outage) <= pd.Timedelta("1h")).any()
 
 
+def _dip_on_the_warm_up_day(seed: int) -> tuple[pd.DataFrame, float]:
+    """Twelve days of hourly counts (about 300 an hour at 13:00) whose warm-up day runs
+    at 30 % at 13:00, and a fivefold burst at 13:00 the day after (masked as an outage);
+    and the usual rate at 13:00."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=24 * 12, freq="1h", tz="UTC")
+    usual = 300 * (0.4 + 0.6 * np.sin(np.pi * index.hour.to_numpy() / 24) ** 2)
+    rate = usual * rng.gamma(50, 1 / 50, len(index))
+    rate[13] *= 0.3
+    rate[24 + 13] *= 5.0
+    return pd.DataFrame({"p0": rng.poisson(rate).astype(float)}, index=index), usual[13]
+
+
+def _one_pm(seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Baseline and normal flags at 13:00 on days 2-11 of :func:`_dip_on_the_warm_up_day`."""
+    counts, usual = _dip_on_the_warm_up_day(seed)
+    base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
+    at = [day * 24 + 13 for day in range(2, 12)]
+    return (base.expected["p0"].to_numpy()[at], base.normal["p0"].to_numpy()[at], usual)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_slot_resting_on_the_warm_up_day_alone_masks_nothing_on_its_own(seed):
+    # From day 2 the 13:00 pool holds the warm-up day's dip alone (day 1's burst is
+    # masked), so every later 13:00 stood far above it. Such a bucket is masked only
+    # where it also stands out from the hours before it; the ordinary 13:00s are pooled
+    # and the baseline returns to the usual rate within days.
+    expected, normal, usual = _one_pm(seed)
+    assert expected[4:].mean() > 0.5 * usual
+    assert normal.mean() >= 0.5
+
+
+def test_when_the_warm_up_day_alone_can_mask_the_slot_stays_locked(monkeypatch):
+    # The counterfactual: every later 13:00 is masked against the dip, never pooled, and
+    # the baseline stays at the dip for as long as the warm-up day is pooled.
+    original = trailing._SeasonalFit._pooled
+
+    def without_the_rule(self, *args, **kwargs):
+        mean, later = original(self, *args, **kwargs)
+        return mean, np.full_like(later, len(args[3]))
+
+    monkeypatch.setattr(trailing._SeasonalFit, "_pooled", without_the_rule)
+    for seed in range(5):
+        expected, normal, usual = _one_pm(seed)
+        assert expected.mean() < 0.45 * usual
+        assert not normal.any()
+
+
 def _quiet_warm_up_day(seed: int) -> tuple[pd.DataFrame, int]:
     """9 days of counts whose first day (the warm-up) runs at half the level of the
     others, and an outage at 2.6x for 90 minutes from 14:00 on day 7."""

@@ -13,9 +13,13 @@ one that goes on:
 - **mask**: a bucket more than :data:`~spikes.detect.baseline.MASK_Z` standard deviations
   above its baseline (and its neighbours in its day) is left out of the pools of later
   days, so a past outage does not raise the baseline after it (once the baseline rests on
-  :data:`MIN_MASK_DAYS` days). A day with more than half its buckets that high (not
-  counting the neighbours; a missing bucket counts as not high) moved to a new level
-  instead (a launch, a feed that grew): it is pooled whole, so that the baseline
+  :data:`MIN_MASK_DAYS` days, and at that time of day on a day other than the product's
+  warm-up day: where the other days' buckets were all masked against a dip of the
+  warm-up day, they would be masked for as long as it is pooled; such a bucket is
+  masked only where it also stands out from the hours before it). A day with more than
+  half its buckets that high (not counting the neighbours; a missing bucket counts as
+  not high) moved to a new level instead (a launch, a feed that grew): it is pooled
+  whole, so that the baseline
   follows a lasting rise within a day or two rather than calling every later day an
   outage, and its residuals stay out of the noise statistics. The next day of its kind
   judges the level: where its reports fall back below the geometric midpoint of the
@@ -264,7 +268,8 @@ class _FitState:
     """What the day loop of :class:`_SeasonalFit` carries from one day to the next for a
     block of products: the cached day pools and, per day, the noise moments, the one-hour
     block statistics and the level sums (a day never recorded counts as one without
-    normal data: zeros, no blocks), and which products had data on an earlier day."""
+    normal data: zeros, no blocks), which products had data on an earlier day and on
+    which day each one's data began (its warm-up day)."""
 
     def __init__(self, p: int) -> None:
         self.p = p
@@ -276,6 +281,7 @@ class _FitState:
         self.block_stats: dict[int, np.ndarray] = {}
         self.adopted: dict[int, _Adoption] = {}
         self.had_data = np.zeros(p, dtype=bool)
+        self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
     def rows_of(self, table: dict[int, np.ndarray], days: list[int]) -> np.ndarray:
         """The rows of `table` for `days`, one per day, as a ``(len(days), p)`` array."""
@@ -336,6 +342,7 @@ class _DayPlan:
     mu: np.ndarray  # baseline per row of the day (raw times the level factor)
     alpha: np.ndarray  # dispersion of the day, per product
     inflation: np.ndarray  # variance inflation of the day, per product
+    later: np.ndarray  # days other than the warm-up with a normal bucket in each row's pool
 
 
 class _SeasonalFit:
@@ -490,7 +497,7 @@ class _SeasonalFit:
         """Baseline and noise of the rows `rows` of `day` (>= 1), from earlier days."""
         p = state.p
         pool = self.pool_days(day)
-        raw_d = self._pooled(state, y, normal, pool, rows, origin)
+        raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
         mu_d = raw_d * self._level(state, history, day)
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
@@ -498,7 +505,7 @@ class _SeasonalFit:
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
-        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p))
+        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -515,11 +522,17 @@ class _SeasonalFit:
             mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
             normal[local] = keep_c
             self._noise(state, day, yd, mu_c, keep_c, alpha_c)
+            state.first_day[observed.any(axis=0) & ~state.had_data] = day
             state.had_data |= observed.any(axis=0)
             return
         mu_d, alpha_d = plan.mu, plan.alpha
         high = _high(yd, mu_d, alpha_d[None, :])
-        if len(plan.pool) >= MIN_MASK_DAYS:
+        # Where the baseline rests on one earlier day, or (per bucket) on the product's
+        # warm-up day alone (the other days' buckets at that time were all masked: a
+        # dip of the warm-up day would mask them for as long as it is pooled), a bucket
+        # is masked on its own only where that is not so.
+        rests = (plan.later > 0) & (len(plan.pool) >= MIN_MASK_DAYS)
+        if rests.all():
             keep = _kept(yd, high)
         else:
             # One earlier day cannot tell which of two days is unusual: a bucket is
@@ -531,8 +544,8 @@ class _SeasonalFit:
             recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
                                     self.warm)[rows.start - lead :]
             above_recent = _high(yd, recent, alpha_d[None, :])
-            keep = _kept(yd, high) | _kept(yd, above_recent)
-            high &= above_recent
+            keep = np.where(rests, _kept(yd, high), _kept(yd, high) | _kept(yd, above_recent))
+            high &= rests | above_recent
         shifted = _new_level(high)
         baselined = ~np.isnan(mu_d)
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
@@ -542,7 +555,7 @@ class _SeasonalFit:
             # The pools of today changed with the day taken back: today's level sums
             # compare its reports with what those pools expect.
             raw = np.where(fell[None, :], self._pooled(state, y, normal, plan.pool, rows,
-                                                       origin), raw)
+                                                       origin)[0], raw)
         # A day that stood high for most of its buckets moved to a new level: the later
         # pools and level factors take it all (or they would call every later day an
         # outage), its noise statistics none (its residuals are the level's, not noise).
@@ -564,6 +577,7 @@ class _SeasonalFit:
             # Products whose data start today: today is their warm-up, as the first
             # day is everyone's (their pools are empty, so nothing would be masked).
             self._warm_up_columns(state, day, local, yd, fresh, normal)
+        state.first_day[observed.any(axis=0) & ~state.had_data] = day
         state.had_data |= observed.any(axis=0)
         # Contributions of days that no later day pools any more are dropped.
         state.forget(day + 1 - self.days, day - max(self.days, 2 * self.reach[False]))
@@ -645,21 +659,26 @@ class _SeasonalFit:
         return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
     def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
-                rows: slice, origin: int) -> np.ndarray:
+                rows: slice, origin: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean of the pooled same-time-of-day values of the days `pool`, widening the
-        window where it rests on fewer than MIN_POOL_REPORTS reports."""
+        window where it rests on fewer than MIN_POOL_REPORTS reports, and for each row
+        how many of those days other than the product's warm-up day have a normal
+        bucket in its window (the days its mean rests on, besides the warm-up)."""
         p = state.p
         cache = state.cache
         first_slot = (rows.start + self.offset) % self.slots
         take = slice(first_slot, first_slot + rows.stop - rows.start)
         mean = np.full((rows.stop - rows.start, p), np.nan)
+        later = np.zeros((rows.stop - rows.start, p), dtype=int)
         for i, width in enumerate(self.widths):
             total = np.zeros((self.slots, 2 * p))
+            days = np.zeros((self.slots, p), dtype=int)
             for d in pool:
                 key = (d, width)
                 if key not in cache:
                     cache[key] = self.contribution(y, normal, d, width, origin)
                 total += cache[key]
+                days += (cache[key][:, p:] > 0) & (state.first_day != d)[None, :]
             values, weights = total[take, :p], total[take, p:]
             est = np.divide(values, weights, out=np.full_like(values, np.nan),
                             where=weights > 0)
@@ -667,9 +686,10 @@ class _SeasonalFit:
             if i < len(self.widths) - 1:
                 fill &= values >= MIN_POOL_REPORTS
             mean[fill] = est[fill]
+            later[fill] = days[take][fill]
             if not np.isnan(mean).any():
                 break
-        return mean
+        return mean, later
 
 
 def _block_squares(resid: np.ndarray, var: np.ndarray, use: np.ndarray,
