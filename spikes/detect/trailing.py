@@ -342,7 +342,7 @@ class _DayPlan:
     mu: np.ndarray  # baseline per row of the day (raw times the level factor)
     alpha: np.ndarray  # dispersion of the day, per product
     inflation: np.ndarray  # variance inflation of the day, per product
-    later: np.ndarray  # days other than the warm-up with a normal bucket in each row's pool
+    later: np.ndarray  # weight of the days other than the warm-up in each row's pool
 
 
 class _SeasonalFit:
@@ -531,7 +531,7 @@ class _SeasonalFit:
         # warm-up day alone (the other days' buckets at that time were all masked: a
         # dip of the warm-up day would mask them for as long as it is pooled), a bucket
         # is masked on its own only where that is not so.
-        rests = (plan.later > 0) & (len(plan.pool) >= MIN_MASK_DAYS)
+        rests = (plan.later > 0.5) & (len(plan.pool) >= MIN_MASK_DAYS)
         if rests.all():
             keep = _kept(yd, high)
         else:
@@ -662,23 +662,25 @@ class _SeasonalFit:
                 rows: slice, origin: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean of the pooled same-time-of-day values of the days `pool`, widening the
         window where it rests on fewer than MIN_POOL_REPORTS reports, and for each row
-        how many of those days other than the product's warm-up day have a normal
-        bucket in its window (the days its mean rests on, besides the warm-up)."""
+        the weight (normal buckets) its window takes from days other than the product's
+        warm-up day (> 0: its mean rests on such a day too)."""
         p = state.p
         cache = state.cache
         first_slot = (rows.start + self.offset) % self.slots
         take = slice(first_slot, first_slot + rows.stop - rows.start)
         mean = np.full((rows.stop - rows.start, p), np.nan)
-        later = np.zeros((rows.stop - rows.start, p), dtype=int)
+        later = np.zeros((rows.stop - rows.start, p))
         for i, width in enumerate(self.widths):
             total = np.zeros((self.slots, 2 * p))
-            days = np.zeros((self.slots, p), dtype=int)
+            warm = np.zeros((self.slots, p))  # the weights of each product's warm-up day
             for d in pool:
                 key = (d, width)
                 if key not in cache:
                     cache[key] = self.contribution(y, normal, d, width, origin)
                 total += cache[key]
-                days += (cache[key][:, p:] > 0) & (state.first_day != d)[None, :]
+                own = np.flatnonzero(state.first_day == d)
+                if len(own):
+                    warm[:, own] = cache[key][:, p + own]
             values, weights = total[take, :p], total[take, p:]
             est = np.divide(values, weights, out=np.full_like(values, np.nan),
                             where=weights > 0)
@@ -686,7 +688,7 @@ class _SeasonalFit:
             if i < len(self.widths) - 1:
                 fill &= values >= MIN_POOL_REPORTS
             mean[fill] = est[fill]
-            later[fill] = days[take][fill]
+            later[fill] = (weights - warm[take])[fill]
             if not np.isnan(mean).any():
                 break
         return mean, later
