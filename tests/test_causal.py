@@ -27,26 +27,33 @@ FAST = settings(max_examples=25, derandomize=True, database=None, deadline=None,
 KEY = ["product", "onset", "alerted_at"]
 
 
+def _two_products(draw: st.DrawFn, index: pd.DatetimeIndex, levels: list[float],
+                  outages: int, longest: int, largest: float) -> pd.DataFrame:
+    """Counts of two products on `index`: a daily cycle at a drawn level of `levels`,
+    overdispersed noise and up to `outages` outages of up to `longest` buckets and
+    `largest` times the usual."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    columns = {}
+    for name in ("A", "B"):
+        level = draw(st.sampled_from(levels))
+        rate = level * (1.2 + np.sin((hour - 8) / 24 * 2 * np.pi))
+        rate = rate * rng.gamma(20, 1 / 20, len(index))
+        for _ in range(draw(st.integers(0, outages))):
+            start = draw(st.integers(0, len(index) - 1))
+            length = draw(st.integers(1, longest))
+            rate[start : start + length] *= draw(st.floats(1.5, largest))
+        columns[name] = rng.poisson(rate).astype(float)
+    return pd.DataFrame(columns, index=index)
+
+
 @st.composite
 def series(draw: st.DrawFn) -> pd.DataFrame:
     """Two products, 2.5-4 days of 5-minute counts with a daily cycle, overdispersed
     noise and a few outages of random size, length and place."""
     days = draw(st.floats(2.5, 4.0))
-    seed = draw(st.integers(0, 2**16))
-    rng = np.random.default_rng(seed)
     index = pd.date_range("2026-01-05", periods=int(days * 288), freq="5min", tz="UTC")
-    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
-    columns = {}
-    for name in ("A", "B"):
-        level = draw(st.sampled_from([0.5, 3.0, 20.0, 200.0]))
-        rate = level * (1.2 + np.sin((hour - 8) / 24 * 2 * np.pi))
-        rate = rate * rng.gamma(20, 1 / 20, len(index))
-        for _ in range(draw(st.integers(0, 3))):
-            start = draw(st.integers(0, len(index) - 1))
-            length = draw(st.integers(1, 48))
-            rate[start : start + length] *= draw(st.floats(1.5, 30.0))
-        columns[name] = rng.poisson(rate).astype(float)
-    return pd.DataFrame(columns, index=index)
+    return _two_products(draw, index, [0.5, 3.0, 20.0, 200.0], 3, 48, 30.0)
 
 
 @st.composite
@@ -55,21 +62,8 @@ def hourly_series(draw: st.DrawFn) -> pd.DataFrame:
     one-hour blips and outages of one to six hours (the hourly rules: no pause of an
     hour in a pending stretch, the onset at the first hour at min_ratio)."""
     days = draw(st.integers(5, 9))
-    seed = draw(st.integers(0, 2**16))
-    rng = np.random.default_rng(seed)
     index = pd.date_range("2026-01-05", periods=days * 24, freq="1h", tz="UTC")
-    hour = index.hour.to_numpy()
-    columns = {}
-    for name in ("A", "B"):
-        level = draw(st.sampled_from([0.3, 4.0, 60.0, 3000.0]))
-        rate = level * (1.2 + np.sin((hour - 8) / 24 * 2 * np.pi))
-        rate = rate * rng.gamma(20, 1 / 20, len(index))
-        for _ in range(draw(st.integers(0, 4))):
-            start = draw(st.integers(0, len(index) - 1))
-            length = draw(st.integers(1, 6))
-            rate[start : start + length] *= draw(st.floats(1.5, 12.0))
-        columns[name] = rng.poisson(rate).astype(float)
-    return pd.DataFrame(columns, index=index)
+    return _two_products(draw, index, [0.3, 4.0, 60.0, 3000.0], 4, 6, 12.0)
 
 
 def _raised(counts: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
