@@ -539,14 +539,11 @@ class LiveWalk:
 
     def alarmed(self, state: WalkState, at: int) -> list[str]:
         """The cumulative detectors of `state` whose rise from their trough reaches
-        their threshold at `at` (as :meth:`_finder` finds them)."""
-        out = []
-        for name, (value, _, upto) in state.troughs.items():
-            s = self.scores[name]
-            low = float(np.minimum(s[upto : at + 1], value).min()) if upto <= at else value
-            if s[at] - low >= self.thresholds[name][at]:
-                out.append(name)
-        return out
+        their threshold at `at` (as :meth:`_finder` finds them), once the scores up to
+        `at` are folded into the troughs (in place)."""
+        self.fold(state, at + 1)
+        return [name for name, (value, _, _) in state.troughs.items()
+                if self.scores[name][at] - value >= self.thresholds[name][at]]
 
     def fold(self, state: WalkState, stop: int) -> None:
         """Fold the scores up to `stop` into the state's troughs (in place)."""

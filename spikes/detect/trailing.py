@@ -19,9 +19,9 @@ one that goes on:
   masked only where it also stands out from the hours before it). A day with more than
   half its buckets that high (not counting the neighbours; a missing bucket counts as
   not high) moved to a new level instead (a launch, a feed that grew): it is pooled
-  whole, so that the baseline
-  follows a lasting rise within a day or two rather than calling every later day an
-  outage, and its residuals stay out of the noise statistics. The next day of its kind
+  whole, so that the baseline follows a lasting rise within a day or two rather than
+  calling every later day an outage, and its residuals stay out of the noise
+  statistics. The next day of its kind
   judges the level: where its reports fall back below the geometric midpoint of the
   old and the new level, the day was an outage of more than half a day after all (a
   news day, a long failure), and it is masked as one from then on
@@ -283,6 +283,12 @@ class _FitState:
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
+    def saw(self, day: int, seen: np.ndarray) -> None:
+        """Record the products with data on `day` (`seen`): its first for those without
+        any before (their warm-up day)."""
+        self.first_day[seen & ~self.had_data] = day
+        self.had_data |= seen
+
     def rows_of(self, table: dict[int, np.ndarray], days: list[int]) -> np.ndarray:
         """The rows of `table` for `days`, one per day, as a ``(len(days), p)`` array."""
         zero = np.zeros(self.p)
@@ -522,19 +528,17 @@ class _SeasonalFit:
             mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
             normal[local] = keep_c
             self._noise(state, day, yd, mu_c, keep_c, alpha_c)
-            state.first_day[observed.any(axis=0) & ~state.had_data] = day
-            state.had_data |= observed.any(axis=0)
+            state.saw(day, observed.any(axis=0))
             return
         mu_d, alpha_d = plan.mu, plan.alpha
         high = _high(yd, mu_d, alpha_d[None, :])
-        # Where the baseline rests on one earlier day, or (per bucket) on the product's
-        # warm-up day alone (the other days' buckets at that time were all masked: a
-        # dip of the warm-up day would mask them for as long as it is pooled), a bucket
-        # is masked on its own only where that is not so.
+        # A bucket is masked on its own only where its baseline rests on two earlier
+        # days and, at its time of day, on a day other than the product's warm-up day
+        # (where every other day's bucket there was masked against a dip of the
+        # warm-up day, they would stay masked for as long as it is pooled).
         rests = (plan.later > 0.5) & (len(plan.pool) >= MIN_MASK_DAYS)
-        if rests.all():
-            keep = _kept(yd, high)
-        else:
+        keep = _kept(yd, high)
+        if not rests.all():
             # One earlier day cannot tell which of two days is unusual: a bucket is
             # masked only if it also stands out from the hours just before it (an
             # outage does; a different level all day long does not).
@@ -544,7 +548,7 @@ class _SeasonalFit:
             recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
                                     self.warm)[rows.start - lead :]
             above_recent = _high(yd, recent, alpha_d[None, :])
-            keep = np.where(rests, _kept(yd, high), _kept(yd, high) | _kept(yd, above_recent))
+            keep |= ~rests & _kept(yd, above_recent)
             high &= rests | above_recent
         shifted = _new_level(high)
         baselined = ~np.isnan(mu_d)
@@ -577,8 +581,7 @@ class _SeasonalFit:
             # Products whose data start today: today is their warm-up, as the first
             # day is everyone's (their pools are empty, so nothing would be masked).
             self._warm_up_columns(state, day, local, yd, fresh, normal)
-        state.first_day[observed.any(axis=0) & ~state.had_data] = day
-        state.had_data |= observed.any(axis=0)
+        state.saw(day, observed.any(axis=0))
         # Contributions of days that no later day pools any more are dropped.
         state.forget(day + 1 - self.days, day - max(self.days, 2 * self.reach[False]))
 
