@@ -570,7 +570,7 @@ def test_when_a_dropped_stretch_restarts_every_cusum_the_quiet_outage_is_lost(mo
     # ended, and the evidence of the outage's first 45 minutes is lost.
     from spikes.detect import causal
 
-    monkeypatch.setattr(causal.LiveWalk, "alarmed", lambda self, state, at: list(state.troughs))
+    monkeypatch.setattr(causal.LiveWalk, "alarming", lambda self, state, at: set(self.detectors))
     assert not any(_quiet_outage_raised(seed) for seed in range(8))
 
 
@@ -692,3 +692,49 @@ def test_the_rest_of_the_warm_up_after_midnight_raises_nothing(monkeypatch):
                         else causal.cold_config(self.config))
     onsets = [counts.index.get_loc(t) for t in analyze(as_data(counts)).incidents["onset"]]
     assert any(576 + 60 <= at <= 576 + 62 for at in onsets)
+
+
+def _walk_with_late_cusum(monkeypatch=None) -> list[dict[str, object]]:
+    """The live walk over a hand-made quiet minute series (0.1 reports a minute): a slow
+    build-up from 12:01 (1, 1, 2, 2 reports), a 9-report minute at 12:14 and single
+    reports after it. The tail detector (threshold 4) alarms on the 9 at 12:14; the
+    CUSUM (threshold 14.2) crosses only at 12:22, while the tail's stretch is pending."""
+    from spikes.detect.causal import live_incident_rows
+    from spikes.detect.detectors import CountTailDetector, CusumDetector
+    from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
+
+    index = pd.date_range("2026-01-05", periods=3 * 1440, freq="1min", tz="UTC")
+    n = len(index)
+    y, mu, zero = np.zeros(n), np.full(n, 0.1), np.zeros(n)
+    start = 2 * 1440 + 12 * 60
+    for minute, reports in {1: 1, 2: 1, 6: 2, 10: 2, 14: 9, 20: 1, 22: 1, 24: 1}.items():
+        y[start + minute] = reports
+    tail = upper_tail_surprise(y, mu, zero)
+    cusum = np.cumsum(log_likelihood_ratio(y, mu, zero, 3.0))
+    cusum -= np.minimum(np.minimum.accumulate(cusum), 0.0)
+    assert cusum[start + 14] < 14.2 <= cusum[start + 22] and tail[start + 14] >= 4.0
+    scores = {"tail": tail, "cusum": cusum}
+    thresholds = {"tail": np.full(n, 4.0), "cusum": np.full(n, 14.2)}
+    detectors = {"tail": CountTailDetector(), "cusum": CusumDetector(ratio=3.0)}
+    return live_incident_rows("p0", y, mu, index, scores, thresholds, detectors, tail,
+                              DetectionConfig(), zero, np.ones(n))
+
+
+def test_a_cusum_alarm_inside_a_pending_stretch_is_judged_with_its_own_onset():
+    # The tail's stretch from 12:14 is a blip and single reports: it never passes the
+    # sustained-core test and is dropped. The CUSUM's alarm at 12:22 falls inside it;
+    # its stretch, from the start of its rise at 12:01, carries the build-up as well and
+    # is raised, judged beside the tail's (from data up to 12:22 only).
+    rows = _walk_with_late_cusum()
+    assert [(str(r["onset"]), str(r["alerted_at"])) for r in rows] == [
+        ("2026-01-07 12:01:00+00:00", "2026-01-07 12:23:00+00:00")]
+
+
+def test_without_rival_stretches_the_cusum_alarm_inside_a_dropped_stretch_is_lost(
+        monkeypatch):
+    # The counterfactual: only the first alarm's stretch is judged; the search resumes
+    # after it was dropped, where the single reports no longer make a stretch.
+    from spikes.detect import pending
+
+    monkeypatch.setattr(pending.Rivals, "at", lambda self, u: [])
+    assert _walk_with_late_cusum() == []

@@ -15,12 +15,14 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    onset, a sustained core; see :mod:`spikes.detect.incidents`), runs ``min_ratio`` times
    what the hours before its onset ran at against their baseline (:class:`Before`: a
    rise that only continues a level the product already ran at is no outage) and has
-   lasted
-   ``min_duration`` (``[onset, u]`` spans at least that long; by default no wait):
-   ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being elevated
-   before that is dropped, and with it the evidence of the detectors that alarmed on it;
-   a cumulative score that had not reached its threshold keeps gathering from its trough
-   (:meth:`LiveWalk.alarmed`);
+   lasted ``min_duration`` (``[onset, u]`` spans at least that long; by default no
+   wait): ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being
+   elevated before that is dropped, and with it the evidence of the detectors that
+   alarmed on it; a cumulative score that had not reached its threshold keeps gathering
+   from its trough (:meth:`LiveWalk.alarming`). While a stretch is pending, a detector
+   that did not alarm on it may alarm on evidence of its own: its stretch, with its own
+   onset, is judged beside the first, and the first to pass is raised
+   (:mod:`spikes.detect.pending`);
 5. a raised incident goes on while its buckets stay **elevated** (at least ``min_ratio``
    times the local baseline, or improbably high, p <= 1 %), aftershocks within
    ``merge_gap`` included; its end is the last elevated bucket.
@@ -68,6 +70,7 @@ from spikes.detect.incidents import (
     _sustained,
     min_duration_buckets,
 )
+from spikes.detect.pending import Before, Pending, Rivals
 
 #: A product's first so much data has no time-of-day history: only the cold start of
 #: the calendar day of its first data raises incidents there (:func:`cold_config`), and
@@ -273,33 +276,6 @@ def _next_alarm(alarm_of: list, start: int, n: int) -> tuple[int, int] | None:
             return best
         pos = stop
     return None
-
-
-@dataclass(frozen=True)
-class Before:
-    """The hours before a stretch's onset (outside earlier stretches), against which it
-    must stand out (see :func:`_passes`).
-
-    Attributes
-    ----------
-    ratio : float or None
-        Their reports over their baseline, without any allowance for noise: a stretch
-        must run ``min_ratio`` times its baseline times this, so that a rise that only
-        continues a level the product already ran at (a busy afternoon, a day of news,
-        a level the baseline has not caught up with) is no outage, while a jump is.
-        None where the stretch is unproven (:meth:`LiveWalk.unproven`).
-    mean : float or None
-        Their mean count where the stretch is unproven (until the end of the
-        :data:`UNPROVEN` day after the warm-up, the warm-up included, and on the first
-        day of its kind), in place of `ratio`: the baseline there rests on the day
-        itself, on one earlier day or on no day of its kind, so the stretch must run
-        ``cusum_ratio`` times the level of the hours before it in reports (a raw mean
-        does not follow the daily cycle, whose rise over three hours reaches
-        ``min_ratio``: the bar of the cold start, :func:`cold_config`).
-    """
-
-    ratio: float | None
-    mean: float | None
 
 
 @dataclass
@@ -537,13 +513,82 @@ class LiveWalk:
             return upto + at, upto + int(low[-1]) + 1 if len(low) else last + 1
         return find_rise
 
-    def alarmed(self, state: WalkState, at: int) -> list[str]:
-        """The cumulative detectors of `state` whose rise from their trough reaches
-        their threshold at `at` (as :meth:`_finder` finds them), once the scores up to
-        `at` are folded into the troughs (in place)."""
-        self.fold(state, at + 1)
-        return [name for name, (value, _, _) in state.troughs.items()
-                if self.scores[name][at] - value >= self.thresholds[name][at]]
+    def alarming(self, state: WalkState, at: int) -> set[str]:
+        """The detectors that alarm at `at`: a per-bucket score at its threshold, a
+        cumulative one whose rise from its trough in `state` reaches it (as
+        :meth:`_finder` finds them)."""
+        out = set()
+        for name, det in self.detectors.items():
+            s, threshold = self.scores[name], self.thresholds[name][at]
+            if not det.cumulative:
+                if s[at] >= threshold:
+                    out.add(name)
+                continue
+            value, _, upto = state.troughs[name]
+            low = float(np.minimum(s[upto : at + 1], value).min()) if upto <= at else value
+            if s[at] - low >= threshold:
+                out.add(name)
+        return out
+
+    def _open(self, state: WalkState, alarm: int, rise_start: int,
+              previous: list[_Stretch], name: str) -> Pending:
+        """The pending stretch of detector `name`'s alarm at `alarm` (its rise from
+        `rise_start`), after the `previous` incidents."""
+        search = int(pd.Timedelta(self.config.onset_search) / self.bucket)
+        prev_end = previous[-1].end if previous else -1
+        lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
+        disp = float(self.inflation[alarm]) * (
+            1.0 + float(self.alpha[alarm]) * self.typical(alarm))
+        # The detector's own estimate of the start stands in until the stretch first
+        # passes the tests; then (as the retrospective builder does for the stretches
+        # that pass its cheap tests) the change-point search places the onset in the
+        # window up to the alarm, and the tests are taken again from there.
+        stretch = _Stretch(max(min(rise_start, alarm), prev_end + 1), alarm, {name},
+                           alarm=alarm)
+        p = Pending(stretch, lo, disp, previous[-3:], self.alarming(state, alarm),
+                     self.judged_by(stretch))
+        self._context(p)
+        return p
+
+    def _context(self, p: Pending) -> None:
+        """Set the local level before the stretch's onset (less the noise allowance of
+        the size tests), the hours before it as :class:`Before` takes them, and the
+        elevation against the level."""
+        s, reach = p.stretch, int(pd.Timedelta(hours=3) / self.bucket)
+        p.level = _context_ratios([*p.previous, s], self.y, self.mu, reach,
+                                  float(self.alpha[s.onset]),
+                                  float(self.inflation[s.onset]))[-1]
+        p.prior = self.before(s.onset, p.previous, reach)
+        window = max(1, int(PENDING_QUIET / self.bucket))  # of the windowed total
+        p.elevated = Elevation(self.y, self.mu, self.tail, p.level, p.disp, window,
+                               self.config.min_ratio)
+
+    def _advance(self, p: Pending, u: int, patience: int) -> bool | None:
+        """Judge pending stretch `p` at bucket `u`: True (raised at `u`), False (dropped:
+        more than `patience` buckets without an elevated one) or None (still pending)."""
+        y, mu, s, tests = self.y, self.mu, p.stretch, p.tests
+        if not p.elevated[u]:
+            p.quiet += 1
+            return False if p.quiet > patience else None
+        p.quiet = 0
+        s.end = u
+        if u < self.earliest or tests is None or not _passes(s, y, mu, p.level, p.disp,
+                                                              tests, p.prior):
+            return None
+        if not p.located:
+            p.located = True
+            found = locate_onset(y, mu, p.lo, s.alarm, min_ratio=tests.min_ratio,
+                                 dispersion=p.disp)
+            if found is None:
+                found = _first_at_ratio(y, mu, s.onset, u, tests.min_ratio)
+            if found is not None and found != s.onset:
+                s.onset = found
+                self._context(p)
+                if not _passes(s, y, mu, p.level, p.disp, tests, p.prior):
+                    return None
+        if u - s.onset + 1 >= min_duration_buckets(self.config, self.bucket):
+            return True  # min_duration: elevated so long
+        return None
 
     def fold(self, state: WalkState, stop: int) -> None:
         """Fold the scores up to `stop` into the state's troughs (in place)."""
@@ -571,19 +616,14 @@ class LiveWalk:
         -------
         WalkResult
         """
-        y, mu, tail, config = self.y, self.mu, self.tail, self.config
-        scores, thresholds, detectors = self.scores, self.thresholds, self.detectors
-        n, earliest, alpha, inflation = self.n, self.earliest, self.alpha, self.inflation
-        bucket = self.bucket
-        search = int(pd.Timedelta(config.onset_search) / bucket)
+        config, scores, thresholds = self.config, self.scores, self.thresholds
+        detectors, n, bucket = self.detectors, self.n, self.bucket
         gap = int(pd.Timedelta(config.merge_gap) / bucket)
-        reach = int(pd.Timedelta(hours=3) / bucket)
-        window = max(1, int(PENDING_QUIET / bucket))  # of the elevation's windowed total
         patience = quiet_buckets(bucket)
-        lasting = min_duration_buckets(config, bucket)
         state = WalkState(state.pos, state.reset, dict(state.troughs), list(state.previous))
         checkpoint: WalkState | None = None
-        alarm_of = [self._finder(name, state) for name in detectors]
+        names = list(detectors)
+        alarm_of = [self._finder(name, state) for name in names]
         previous = state.previous
         records: list[tuple[dict[str, object], int, bool]] = []
         pos = state.pos
@@ -593,82 +633,58 @@ class LiveWalk:
                 break
             before = WalkState(pos, state.reset, dict(state.troughs), previous[-3:])
             alarm, rise_start = hit
-            prev_end = previous[-1].end if previous else -1
-            lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
-            disp = float(inflation[alarm]) * (1.0 + float(alpha[alarm]) * self.typical(alarm))
-            # The detector's own estimate of the start stands in until the stretch first
-            # passes the tests; then (as the retrospective builder does for the stretches
-            # that pass its cheap tests) the change-point search places the onset in the
-            # window up to the alarm, and the tests are taken again from there.
-            stretch = _Stretch(max(min(rise_start, alarm), prev_end + 1), alarm,
-                               {_alarming(scores, thresholds, alarm)}, alarm=alarm)
-            located = False
-
-            def context(s: _Stretch, dispersion: float
-                        ) -> tuple[float, Before, Elevation]:
-                """Local level before the stretch's onset (less the noise allowance of
-                the size tests), the hours before it as :class:`Before` takes them, and
-                the elevation against the level."""
-                level = _context_ratios([*previous[-3:], s], y, mu, reach,
-                                        float(alpha[s.onset]), float(inflation[s.onset]))[-1]
-                return (level, self.before(s.onset, previous[-3:], reach),
-                        Elevation(y, mu, tail, level, dispersion, window,
-                                   config.min_ratio))
-
-            level, prior, elevated = context(stretch, disp)
-            tests = self.judged_by(stretch)
-            raised = None
+            # Pending stretches, judged side by side bucket by bucket: the first alarm's,
+            # and one for each detector that alarms later while it is pending (another
+            # detector's evidence, with its own onset); the first to pass is raised.
+            first = self._open(state, alarm, rise_start, previous,
+                               _alarming(scores, thresholds, alarm))
+            pending = [first]
+            rivals = Rivals({name: find for name, find in zip(names, alarm_of, strict=True)
+                              if name not in first.alarming}, alarm + 1, n)
+            dropped: list[tuple[Pending, int]] = []
+            raised: Pending | None = None
             u = alarm
-            quiet = 0
-            while u < n:
-                if elevated[u]:
-                    quiet = 0
-                    stretch.end = u
-                    if (u >= earliest and tests is not None
-                            and _passes(stretch, y, mu, level, disp, tests, prior)):
-                        if not located:
-                            located = True
-                            found = locate_onset(y, mu, lo, alarm, min_ratio=tests.min_ratio,
-                                                 dispersion=disp)
-                            if found is None:
-                                found = _first_at_ratio(y, mu, stretch.onset, u,
-                                                        tests.min_ratio)
-                            if found is not None and found != stretch.onset:
-                                stretch.onset = found
-                                level, prior, elevated = context(stretch, disp)
-                                if not _passes(stretch, y, mu, level, disp, tests, prior):
-                                    u += 1
-                                    continue
-                        if u - stretch.onset + 1 >= lasting:  # min_duration: elevated so long
-                            raised = u
-                            break
-                else:
-                    quiet += 1
-                    if quiet > patience:  # a stretch that dies before it is proven is none
-                        break
+            while u < n and pending:
+                for name, rise in rivals.at(u):
+                    pending.append(self._open(state, u, rise, previous, name))
+                for p in list(pending):
+                    verdict = self._advance(p, u, patience)
+                    if verdict is None:
+                        continue
+                    pending.remove(p)
+                    if verdict:
+                        raised = raised or p
+                    else:
+                        dropped.append((p, u))
+                if raised is not None:
+                    break
                 u += 1
             if raised is None:
-                if u >= n and checkpoint is None:
+                if pending and checkpoint is None:
                     checkpoint = before  # still pending when the data end
-                pos = max(u, alarm + 1)
-                state.reset = pos
-                # The stretch judged (and consumed) the evidence of the detectors that
-                # alarmed; a cumulative score that had not reached its threshold keeps
-                # its trough (folded up to here, so that no later search rescans the
-                # buckets before), and what it gathers goes on counting from there.
-                for name in self.alarmed(state, alarm):
+                last = u if pending else max(at for _, at in dropped)
+                pos = max(last, alarm + 1)
+                # Each stretch judged (and consumed) the evidence of the detectors that
+                # alarmed on it; a cumulative score that had not reached its threshold
+                # keeps its trough (folded up to here, so that no later search rescans
+                # the buckets before), and what it gathers goes on counting from there.
+                consumed = {name for p, _ in dropped for name in p.alarming}
+                for name in consumed & set(state.troughs):
                     state.troughs[name] = _fresh_trough(pos)
+                state.reset = pos
                 self.fold(state, pos)
                 continue
             # Open: goes on while elevated, aftershocks within merge_gap included.
-            end = elevated.end_of_run(raised, gap)
+            stretch = raised.stretch
+            end = raised.elevated.end_of_run(u, gap)
             stretch.end = end
             onset = stretch.onset
             for name in detectors:
                 if np.any(scores[name][onset : end + 1] >= thresholds[name][onset : end + 1]):
                     stretch.detectors.add(name)
-            record = _describe(self.product, stretch, y, mu, self.index, self.last_seen)
-            record["alerted_at"] = self.index[raised] + bucket
+            record = _describe(self.product, stretch, self.y, self.mu, self.index,
+                               self.last_seen)
+            record["alerted_at"] = self.index[u] + bucket
             final = end + gap + 1 < n
             if not final and checkpoint is None:
                 checkpoint = before  # may still grow when more data come
