@@ -694,11 +694,12 @@ def test_the_rest_of_the_warm_up_after_midnight_raises_nothing(monkeypatch):
     assert any(576 + 60 <= at <= 576 + 62 for at in onsets)
 
 
-def _walk_with_late_cusum(monkeypatch=None) -> list[dict[str, object]]:
+def _walk_with_late_cusum(cusum_threshold: float = 14.2) -> list[dict[str, object]]:
     """The live walk over a hand-made quiet minute series (0.1 reports a minute): a slow
     build-up from 12:01 (1, 1, 2, 2 reports), a 9-report minute at 12:14 and single
     reports after it. The tail detector (threshold 4) alarms on the 9 at 12:14; the
-    CUSUM (threshold 14.2) crosses only at 12:22, while the tail's stretch is pending."""
+    CUSUM (threshold 14.2) crosses only at 12:22, while the tail's stretch is pending
+    (at 12 it crosses on the 9 as well: a tie)."""
     from spikes.detect.causal import live_incident_rows
     from spikes.detect.detectors import CountTailDetector, CusumDetector
     from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
@@ -712,9 +713,10 @@ def _walk_with_late_cusum(monkeypatch=None) -> list[dict[str, object]]:
     tail = upper_tail_surprise(y, mu, zero)
     cusum = np.cumsum(log_likelihood_ratio(y, mu, zero, 3.0))
     cusum -= np.minimum(np.minimum.accumulate(cusum), 0.0)
-    assert cusum[start + 14] < 14.2 <= cusum[start + 22] and tail[start + 14] >= 4.0
+    assert cusum[start + 13] < 12.0 <= cusum[start + 14] < 14.2 <= cusum[start + 22]
+    assert tail[start + 14] >= 4.0
     scores = {"tail": tail, "cusum": cusum}
-    thresholds = {"tail": np.full(n, 4.0), "cusum": np.full(n, 14.2)}
+    thresholds = {"tail": np.full(n, 4.0), "cusum": np.full(n, cusum_threshold)}
     detectors = {"tail": CountTailDetector(), "cusum": CusumDetector(ratio=3.0)}
     return live_incident_rows("p0", y, mu, index, scores, thresholds, detectors, tail,
                               DetectionConfig(), zero, np.ones(n))
@@ -738,3 +740,21 @@ def test_without_rival_stretches_the_cusum_alarm_inside_a_dropped_stretch_is_los
 
     monkeypatch.setattr(pending.Rivals, "at", lambda self, u: [])
     assert _walk_with_late_cusum() == []
+
+
+def test_a_cusum_alarming_on_the_same_bucket_from_an_earlier_rise_is_judged_too():
+    # A tie: the CUSUM crosses on the 9 at 12:14 as the tail does. The first stretch
+    # takes the tail's onset (12:14) and fails; the CUSUM's, from the start of its rise
+    # at 12:01, is judged beside it and raised at once.
+    rows = _walk_with_late_cusum(cusum_threshold=12.0)
+    assert [(str(r["onset"]), str(r["alerted_at"])) for r in rows] == [
+        ("2026-01-07 12:01:00+00:00", "2026-01-07 12:15:00+00:00")]
+
+
+def test_without_tie_stretches_the_cusum_build_up_under_a_blip_is_lost(monkeypatch):
+    # The counterfactual: only the tail's stretch from 12:14 is judged; the CUSUM alarmed
+    # on it, so its evidence is consumed when the stretch is dropped.
+    from spikes.detect import causal
+
+    monkeypatch.setattr(causal.LiveWalk, "_ties", lambda *args: [])
+    assert _walk_with_late_cusum(cusum_threshold=12.0) == []

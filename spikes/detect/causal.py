@@ -19,9 +19,9 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
    wait): ``alerted_at`` is the end of bucket ``u``. A stretch whose buckets stop being
    elevated before that is dropped, and with it the evidence of the detectors that
    alarmed on it; a cumulative score that had not reached its threshold keeps gathering
-   from its trough (:meth:`LiveWalk.alarming`). While a stretch is pending, a detector
-   that did not alarm on it may alarm on evidence of its own: its stretch, with its own
-   onset, is judged beside the first, and the first to pass is raised
+   from its trough (:meth:`LiveWalk.alarming`). Another detector that alarms on the same
+   bucket from an earlier rise, or later while the stretch is pending, has a stretch of
+   its own, with its own onset, judged beside it; the first to pass is raised
    (:mod:`spikes.detect.pending`);
 5. a raised incident goes on while its buckets stay **elevated** (at least ``min_ratio``
    times the local baseline, or improbably high, p <= 1 %), aftershocks within
@@ -550,6 +550,20 @@ class LiveWalk:
         self._context(p)
         return p
 
+    def _ties(self, state: WalkState, first: Pending, finders: dict,
+              previous: list[_Stretch]) -> list[Pending]:
+        """The stretches of the other detectors that alarm on the `first` stretch's alarm
+        bucket on a rise that began before its onset (a CUSUM's slow build-up under a
+        per-bucket alarm on its peak), each from the start of its own rise."""
+        alarm, out = first.stretch.alarm, []
+        for name in finders:
+            if name not in first.alarming or name in first.stretch.detectors:
+                continue
+            tie = finders[name](alarm, alarm, alarm + 1)
+            if tie is not None and tie[1] < first.stretch.onset:
+                out.append(self._open(state, alarm, tie[1], previous, name))
+        return out
+
     def _context(self, p: Pending) -> None:
         """Set the local level before the stretch's onset (less the noise allowance of
         the size tests), the hours before it as :class:`Before` takes them, and the
@@ -634,11 +648,14 @@ class LiveWalk:
             before = WalkState(pos, state.reset, dict(state.troughs), previous[-3:])
             alarm, rise_start = hit
             # Pending stretches, judged side by side bucket by bucket: the first alarm's,
-            # and one for each detector that alarms later while it is pending (another
-            # detector's evidence, with its own onset); the first to pass is raised.
+            # and one for each other detector that alarms on the same bucket from an
+            # earlier rise, or later while it is pending (another detector's evidence,
+            # with its own onset); the first to pass is raised.
             first = self._open(state, alarm, rise_start, previous,
                                _alarming(scores, thresholds, alarm))
             pending = [first]
+            pending += self._ties(state, first, dict(zip(names, alarm_of, strict=True)),
+                                  previous)
             rivals = Rivals({name: find for name, find in zip(names, alarm_of, strict=True)
                               if name not in first.alarming}, alarm + 1, n)
             dropped: list[tuple[Pending, int]] = []

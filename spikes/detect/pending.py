@@ -2,12 +2,16 @@
 
 When a detector alarms, the walk opens a pending stretch and judges it bucket by bucket
 until it passes the tests of an incident (it is raised) or goes quiet (it is dropped).
-While it is pending, each detector that did not alarm on its alarm bucket may alarm
-later, on evidence of its own (a CUSUM gathering a slow rise that a per-bucket alarm came
-before): that alarm opens a stretch of its own, with its own onset, judged beside the
-first, and the first of them to pass is raised (:class:`Rivals`). Judging them side by
-side is causal: each decision at a bucket uses the data up to it, whichever stretch the
-walk met first.
+Other detectors' evidence gets stretches of its own, with their own onsets, judged
+beside the first; the first of them to pass is raised:
+
+- a detector that alarms on the same bucket on a rise that began before the first
+  stretch's onset (a CUSUM's slow build-up under a per-bucket alarm on its peak);
+- a detector that did not alarm on that bucket and alarms later, while the first is
+  pending (:class:`Rivals`).
+
+Judging them side by side is causal: each decision at a bucket uses the data up to it,
+whichever stretch the walk met first.
 """
 
 from __future__ import annotations
