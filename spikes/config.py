@@ -49,6 +49,16 @@ class DetectionConfig:
         jump a live run asks of a stretch over the hours before it on a product's first
         two days (its first day, and the day after it), where no time-of-day history
         tells an outage from the daily rise (see :mod:`spikes.detect.causal`). Default 3.0.
+    steep_ratio : float
+        The rise of a second CUSUM chart, tuned for steep rises (a multi-chart CUSUM,
+        as Lorden's for a change of unknown size): where an outage brings few reports
+        (a quiet product, one-minute buckets), each report over a baseline is worth
+        ``ln(steep_ratio)`` nats of evidence to it, against ``ln(cusum_ratio)`` to the
+        chart above, so it proves a tenfold rise of a few reports sooner. It gathers
+        evidence only from buckets that expect fewer than one report (elsewhere the tail
+        detector sees such a rise in its first bucket). It runs at half the false-alarm
+        budget (its threshold is the CUSUM's plus ``ln 2``), and only where it is above
+        ``cusum_ratio``; 0 switches it off. Default 10.0.
     false_alarms_per_week : float
         Target false-alarm rate per product-week under normal traffic. The CUSUM threshold
         is ``ln(buckets per week / false_alarms_per_week)`` nats (Lorden's bound on the
@@ -101,6 +111,7 @@ class DetectionConfig:
 
     min_ratio: float = 2.0
     cusum_ratio: float = 3.0
+    steep_ratio: float = 10.0
     false_alarms_per_week: float = 0.1
     cusum_threshold: float | None = None
     tail_threshold: float | None = None
@@ -120,6 +131,11 @@ class DetectionConfig:
     def __post_init__(self) -> None:
         _check_positive(self, "min_ratio", minimum=1.0)
         _check_positive(self, "cusum_ratio", minimum=1.0, strict=True)
+        if self.steep_ratio != 0:
+            try:
+                _check_positive(self, "steep_ratio", minimum=1.0, strict=True)
+            except SpikesInputError as exc:
+                raise SpikesInputError(f"{exc} (or 0: no steep chart)") from None
         _check_positive(self, "false_alarms_per_week", strict=True)
         for name in ("cusum_threshold", "tail_threshold"):
             if getattr(self, name) is not None:

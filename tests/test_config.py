@@ -59,3 +59,18 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(SpikesInputError, match="cannot read config file"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("value", [0.5, 1.0, -1.0])
+def test_steep_ratio_is_a_rise_or_zero(value: float) -> None:
+    with pytest.raises(SpikesInputError, match=r"steep_ratio must be > 1.0, got .* \(or 0: no"):
+        DetectionConfig(steep_ratio=value)
+
+
+def test_steep_ratio_zero_turns_the_chart_off() -> None:
+    from spikes.detect.pipeline import default_detectors
+
+    names = [d.name for d in default_detectors(DetectionConfig(steep_ratio=0))]
+    assert names == ["tail", "cusum", "steep"]
+    assert default_detectors(DetectionConfig(steep_ratio=0))[2].off
+    assert not default_detectors(DetectionConfig())[2].off

@@ -13,6 +13,7 @@ from spikes.detect.detectors import (
     CountTailDetector,
     CusumDetector,
     Detector,
+    SteepCusumDetector,
     locate_onset,
 )
 from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
@@ -400,3 +401,51 @@ def test_split_search_is_the_same_above_the_tabulated_length() -> None:
                  for s in range(start + 1, end)]
         assert gain == pytest.approx(max(gains), rel=1e-9)
     assert long_cost._table is None  # never tabulated
+
+
+def _flat(level: float, rise: float, start: int, length: int, n: int = 288 * 3) -> tuple:
+    """Counts at exactly `level` a bucket but `level * rise` over ``[start, start +
+    length)``, with a flat baseline at `level` (no noise: the charts' arithmetic only)."""
+    mu = np.full((n, 1), level)
+    y = mu.copy()
+    y[start : start + length] *= rise
+    return y, mu, np.zeros((n, 1))
+
+
+def test_the_steep_chart_proves_a_tenfold_rise_of_a_quiet_product_sooner() -> None:
+    # 0.1 reports a bucket, then 1 a bucket: each report is worth ln 10 nats to the steep
+    # chart against ln 3 to the threefold CUSUM, so it crosses its threshold (the
+    # CUSUM's plus ln 2) first, though it asks for more.
+    y, mu, alpha = _flat(0.1, 10.0, 288, 40)
+    cfg = DetectionConfig()
+    steep, cusum = SteepCusumDetector(ratio=10.0), CusumDetector(ratio=3.0)
+    h = cfg.cusum_h(BUCKET)
+    assert steep.default_threshold(cfg, BUCKET) == pytest.approx(h + np.log(2.0))
+
+    def crossing(det: CusumDetector, threshold: float) -> int:
+        s = np.cumsum(det.evidence(y, mu, alpha)[:, 0])
+        s -= np.minimum(np.minimum.accumulate(s), 0.0)
+        return int(np.argmax(s >= threshold))
+
+    first_steep = crossing(steep, steep.default_threshold(cfg, BUCKET))
+    first_cusum = crossing(cusum, h)
+    assert 288 < first_steep < first_cusum
+
+
+def test_the_steep_chart_gathers_nothing_where_a_bucket_expects_a_report() -> None:
+    # At 5 reports a bucket a tenfold rise is improbable in its first bucket (the tail
+    # detector's case): the steep chart only drains there.
+    y, mu, alpha = _flat(5.0, 10.0, 288, 40)
+    evidence = SteepCusumDetector(ratio=10.0).evidence(y, mu, alpha)
+    assert (evidence <= 0).all()
+    assert (CusumDetector(ratio=10.0).evidence(y, mu, alpha)[288:328] > 0).all()
+
+
+def test_the_steep_chart_is_off_at_or_below_the_cusum_ratio() -> None:
+    counts = diurnal_counts(days=3, seed=2)
+    base = fit_baseline(counts, BUCKET)
+    off = SteepCusumDetector.for_config(DetectionConfig(steep_ratio=0))
+    assert off.off and (off.score(counts, base).to_numpy() == 0).all()
+    assert off.default_threshold(DetectionConfig(), BUCKET) == np.inf
+    assert SteepCusumDetector.for_config(DetectionConfig(steep_ratio=3.0)).off
+    assert not SteepCusumDetector.for_config(DetectionConfig()).off

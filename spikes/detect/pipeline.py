@@ -22,7 +22,12 @@ from spikes.config import WEEK, DetectionConfig
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
 from spikes.detect.causal import calibration_start, live_incident_rows, threshold_paths
-from spikes.detect.detectors import CountTailDetector, CusumDetector, Detector
+from spikes.detect.detectors import (
+    CountTailDetector,
+    CusumDetector,
+    Detector,
+    SteepCusumDetector,
+)
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
@@ -49,7 +54,8 @@ MIN_PRODUCTS_PER_JOB = 50
 #: Chunks per worker process (smaller chunks balance the load and move the progress bar).
 CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
-SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio", "mode")
+SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio",
+              "steep_ratio", "mode")
 #: Product states, worst first (see :func:`product_status`).
 STATUS_ORDER = ("outage", "recovering", "elevated", "normal")
 STATUS_COLUMNS = [
@@ -66,8 +72,11 @@ STATUS_COLUMNS = [
 
 
 def default_detectors(config: DetectionConfig) -> list[Detector]:
-    """The detectors `spikes` runs: the count-tail and the CUSUM detector."""
-    return [CountTailDetector(), CusumDetector(ratio=config.cusum_ratio)]
+    """The detectors `spikes` runs: the count-tail detector, the CUSUM and the CUSUM
+    chart of steep rises (off, never alarming, unless ``steep_ratio`` is above
+    ``cusum_ratio``)."""
+    return [CountTailDetector(), CusumDetector(ratio=config.cusum_ratio),
+            SteepCusumDetector.for_config(config)]
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.known_events import Calendar
-from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
+from spikes.detect.noise import upper_tail_surprise
 from spikes.detect.pipeline import (
     SCORE_KEYS,
     _check_counts,
@@ -141,7 +141,7 @@ class StreamDetector:
         # Per product: running sums of the counts so far (baseline without history),
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
-        self._ratios = np.empty(0)  # the CUSUM's ratio per product
+        self._ratios: dict[str, np.ndarray] = {}  # per CUSUM chart, its ratio per product
         self._version = 0  # bumped whenever incident records change
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
@@ -200,11 +200,14 @@ class StreamDetector:
                                     weekly_min_days=own.weekly_min_days)
                 self._groups.setdefault(key, []).append((step, block))
         fresh: dict[str, object] = {
-            "total": 0.0, "count": 0.0, "cusum": 0.0, "cusum_min": np.inf,
+            "total": 0.0, "count": 0.0,
             "first_seen": -1, "last_seen": -1, "latest_y": np.nan, "latest_mu": np.nan,
             "latest_tail": 0.0,
             "history_from": -1, "pos": np.iinfo(np.int64).max, "busy": False,
         }
+        for name in self._cumulative():
+            fresh[f"cusum_{name}"] = 0.0
+            fresh[f"cusum_min_{name}"] = np.inf
         for name in self._names:
             fresh[f"threshold_{name}"] = 0.0
             fresh[f"running_{name}"] = 0.0
@@ -347,22 +350,24 @@ class StreamDetector:
 
     def _cusum(self, name: str, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
                inflation: np.ndarray) -> np.ndarray:
-        """The CUSUM of :class:`spikes.detect.detectors.CusumDetector` continued from the
-        carried running sum and minimum."""
-        if len(self._ratios) != len(self.products):
-            self._ratios = np.array([getattr(pr.detectors[name], "ratio", 1.0)
-                                     for pr in self.products])
-        ratios = self._ratios
-        out = np.empty_like(mu)
-        for value in np.unique(ratios):
+        """The CUSUM chart `name` (:class:`spikes.detect.detectors.CusumDetector`)
+        continued from its carried running sum and minimum (0 where it is off)."""
+        if len(self._ratios.get(name, ())) != len(self.products):
+            self._ratios[name] = np.array([
+                np.nan if getattr(pr.detectors[name], "off", False) else pr.detectors[name].ratio
+                for pr in self.products])
+        ratios = self._ratios[name]
+        total, low_so_far = self._carry[f"cusum_{name}"], self._carry[f"cusum_min_{name}"]
+        out = np.zeros_like(mu)
+        for value in np.unique(ratios[~np.isnan(ratios)]):
             cols = np.flatnonzero(ratios == value)
-            llr = log_likelihood_ratio(y[:, cols], mu[:, cols], alpha[:, cols], float(value))
+            chart = self.products[int(cols[0])].detectors[name]
+            llr = chart.evidence(y[:, cols], mu[:, cols], alpha[:, cols])
             llr /= inflation[:, cols]
-            csum = np.cumsum(np.vstack([self._carry["cusum"][cols], llr]), axis=0)[1:]
-            low = np.minimum.accumulate(np.vstack([self._carry["cusum_min"][cols], csum]),
-                                        axis=0)[1:]
-            self._carry["cusum"][cols] = csum[-1]
-            self._carry["cusum_min"][cols] = low[-1]
+            csum = np.cumsum(np.vstack([total[cols], llr]), axis=0)[1:]
+            low = np.minimum.accumulate(np.vstack([low_so_far[cols], csum]), axis=0)[1:]
+            total[cols] = csum[-1]
+            low_so_far[cols] = low[-1]
             out[:, cols] = csum - np.minimum(low, 0.0)
         return out
 

@@ -10,6 +10,13 @@ from spikes.detect.baseline import Baseline
 from spikes.detect.detectors.base import Candidate, Detector, runs, score_by_blocks
 from spikes.detect.noise import log_likelihood_ratio
 
+#: Share of the false-alarm budget the steep chart runs at (its threshold is the CUSUM's
+#: plus ``ln(1 / share)``): it is added to the CUSUM, not a replacement of it.
+STEEP_BUDGET_SHARE = 0.5
+#: Expected reports per bucket under which the steep chart gathers evidence (see
+#: :class:`SteepCusumDetector`).
+SPARSE_MEAN = 1.0
+
 
 class CusumDetector(Detector):
     """Page's CUSUM of the log-likelihood ratio "rate = ratio x baseline" vs "baseline".
@@ -41,7 +48,7 @@ class CusumDetector(Detector):
         inflation = baseline.inflation_at()
 
         def cusum(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray, cols: slice) -> np.ndarray:
-            llr = log_likelihood_ratio(y, mu, alpha, self.ratio)
+            llr = self.evidence(y, mu, alpha)
             if inflation is not None:
                 llr /= inflation[:, cols]
             csum = np.cumsum(llr, axis=0)
@@ -50,6 +57,21 @@ class CusumDetector(Detector):
             return np.subtract(csum, floor, out=csum)
 
         return score_by_blocks(counts, baseline, cusum)
+
+    def evidence(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Log-likelihood ratio of each bucket (nats; 0 where a count is missing), the
+        increment of the chart before the variance inflation.
+
+        Parameters
+        ----------
+        y, mu, alpha : np.ndarray
+            Counts, baseline and dispersion, one column per product.
+
+        Returns
+        -------
+        np.ndarray
+        """
+        return log_likelihood_ratio(y, mu, alpha, self.ratio)
 
     def candidates(self, scores: np.ndarray, threshold: float) -> list[Candidate]:
         """Rises of the CUSUM by at least `threshold` from its lowest point before them.
@@ -100,3 +122,77 @@ def _rises(scores: np.ndarray, lo: int, hi: int, threshold: float) -> list[Candi
     if rising:
         out.append(Candidate(trough_pos + 1, alarm, peak_pos, peak_val - trough_val))
     return out
+
+
+class SteepCusumDetector(CusumDetector):
+    """The CUSUM of :class:`CusumDetector` tuned for a steep rise (``steep_ratio``).
+
+    Together the two make a multi-chart CUSUM (Lorden's procedure for a change of unknown
+    size: one chart per rise, an alarm when either crosses). Each report over a baseline
+    adds ``ln(ratio)`` nats to a chart, less ``ratio - 1`` times the baseline itself: at a
+    tenfold rise of a quiet product (a few reports over half an hour where one is usual)
+    the steep chart gathers the evidence more than twice as fast as the threefold one,
+    while a mild rise drives it down. It runs at :data:`STEEP_BUDGET_SHARE` of the
+    false-alarm budget: its threshold is the CUSUM's plus ``ln 2``.
+
+    It gathers evidence only from buckets that expect fewer than :data:`SPARSE_MEAN`
+    reports. There one or two reports are not improbable on their own, so the per-bucket
+    tail detector cannot see a tenfold rise, and the threefold chart gathers ``ln 3`` a
+    report. Where a bucket expects one report or more, a tenfold rise is improbable in its
+    first bucket and the tail detector raises it; the chart would only give a burst of a
+    busy product one more chance to alarm (measured on tweet series with outages
+    injected: 0.465 with it everywhere, 0.476 sparse only, 0.482 without it). There the
+    chart only drains.
+
+    Parameters
+    ----------
+    ratio : float or None
+        The rise the chart is tuned for (``steep_ratio``); None: the chart is off (it
+        scores 0 everywhere and never alarms, so that every product has the same
+        detectors).
+    """
+
+    name = "steep"
+    budget_share = STEEP_BUDGET_SHARE
+
+    def __init__(self, *, ratio: float | None = 10.0) -> None:
+        super().__init__(ratio=ratio if ratio is not None else 1.0)
+        self.off = ratio is None
+
+    @staticmethod
+    def for_config(config: DetectionConfig) -> SteepCusumDetector:
+        """The chart of `config`: on where ``steep_ratio`` is above ``cusum_ratio``."""
+        on = config.steep_ratio > config.cusum_ratio
+        return SteepCusumDetector(ratio=config.steep_ratio if on else None)
+
+    def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
+        """CUSUM statistic in nats per bucket and product (0 where the chart is off)."""
+        if self.off:
+            return pd.DataFrame(0.0, index=counts.index, columns=counts.columns)
+        return super().score(counts, baseline)
+
+    def evidence(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The log-likelihood ratio where a bucket expects fewer than :data:`SPARSE_MEAN`
+        reports; elsewhere only its fall (the chart drains, it gathers nothing there).
+
+        Parameters
+        ----------
+        y, mu, alpha : np.ndarray
+            Counts, baseline and dispersion, one column per product.
+
+        Returns
+        -------
+        np.ndarray
+        """
+        llr = super().evidence(y, mu, alpha)
+        return np.where(mu >= SPARSE_MEAN, np.minimum(llr, 0.0), llr)
+
+    def threshold_is_fixed(self, config: DetectionConfig) -> bool:
+        """Whether the threshold is not calibrated: set explicitly, or the chart off."""
+        return self.off or super().threshold_is_fixed(config)
+
+    def default_threshold(self, config: DetectionConfig, bucket: pd.Timedelta) -> float:
+        """The CUSUM's threshold plus ``ln(1 / STEEP_BUDGET_SHARE)`` (inf when off)."""
+        if self.off:
+            return float("inf")
+        return config.cusum_h(bucket) + float(np.log(1.0 / STEEP_BUDGET_SHARE))
