@@ -647,6 +647,7 @@ class LiveWalk:
                 break
             before = WalkState(pos, state.reset, dict(state.troughs), previous[-3:])
             alarm, rise_start = hit
+            self.fold(state, alarm)  # the stretches' searches start from here
             # Pending stretches, judged side by side bucket by bucket: the first alarm's,
             # and one for each other detector that alarms on the same bucket from an
             # earlier rise, or later while it is pending (another detector's evidence,
