@@ -172,18 +172,9 @@ class SteepCusumDetector(CusumDetector):
         return super().score(counts, baseline)
 
     def evidence(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """The log-likelihood ratio where a bucket expects fewer than :data:`SPARSE_MEAN`
-        reports; elsewhere only its fall (the chart drains, it gathers nothing there).
-
-        Parameters
-        ----------
-        y, mu, alpha : np.ndarray
-            Counts, baseline and dispersion, one column per product.
-
-        Returns
-        -------
-        np.ndarray
-        """
+        """:meth:`CusumDetector.evidence` where a bucket expects fewer than
+        :data:`SPARSE_MEAN` reports; elsewhere only its fall (the chart drains, it
+        gathers nothing there)."""
         llr = super().evidence(y, mu, alpha)
         return np.where(mu >= SPARSE_MEAN, np.minimum(llr, 0.0), llr)
 
