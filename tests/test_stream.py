@@ -354,3 +354,16 @@ def test_a_new_level_taken_back_the_next_day_as_in_the_batch():
     counts.iloc[start : start + 36, 0] = counts.iloc[start : start + 36, 0] * 4
     assert _check_stream(counts, [start + 10, 48 * 4 + 1, 48 * 5 + 1, 48 * 6 + 30,
                                   len(counts)], [1, 5]) > 0
+
+
+def test_a_product_without_the_steep_chart_streams_as_the_batch_does():
+    # One product turns the steep chart off, another tunes it: each chart's carry runs
+    # per product, and the quiet products of 1-minute buckets are where it gathers.
+    counts = simulate(products=4, days=3, bucket="1min", volume="low", seed=8).counts()
+    first, second = str(counts.columns[0]), str(counts.columns[1])
+    config = DetectionConfig(overrides={first: {"steep_ratio": 0},
+                                        second: {"steep_ratio": 6.0}})
+    batch = analyze(ReportData(counts=counts, bucket=counts.index[1] - counts.index[0]),
+                    config).incidents
+    assert batch["detectors"].str.contains("steep").any()  # the chart takes part
+    assert _check_stream(counts, [1500, 2900, len(counts)], [1, 7], config=config) > 0
