@@ -779,3 +779,42 @@ def test_the_steep_chart_raises_quiet_outages_the_threefold_cusum_misses():
     # Measured: 6 of 12 seeds with the chart (steep_ratio = 10, the default), 1 without.
     assert sum(_quiet_steep_outage(seed, 10.0) for seed in range(12)) >= 5
     assert sum(_quiet_steep_outage(seed, 0.0) for seed in range(12)) <= 2
+
+
+def _after_a_silent_first_day(reports: dict[int, float]) -> pd.DataFrame:
+    """Incidents of a product whose first day (hourly) has no report, with `reports` at
+    those hours of the second day."""
+    index = pd.date_range("2024-04-01", periods=24 * 4, freq="1h", tz="UTC")
+    y = np.zeros(len(index))
+    for hour, count in reports.items():
+        y[24 + hour] = count
+    counts = pd.DataFrame({"p0": y}, index=index)
+    return analyze(as_data(counts, pd.Timedelta("1h"))).incidents
+
+
+def test_single_reports_after_a_silent_first_day_are_no_outage():
+    # Five single reports over 17 hours of the second day: against a baseline of 0 the
+    # steep chart crosses, but the three hours before each count as holding one report,
+    # and the stretch is not three times that. A burst of 24 reports in three hours is.
+    assert _after_a_silent_first_day({4: 1, 7: 1, 15: 1, 19: 1, 20: 1}).empty
+    burst = _after_a_silent_first_day({10: 8, 11: 9, 12: 7})
+    assert [str(t) for t in burst["onset"]] == ["2024-04-02 10:00:00+00:00"]
+
+
+def test_without_the_floor_the_silent_first_day_makes_single_reports_an_outage(monkeypatch):
+    # The counterfactual: hours without a report are a rate of 0.
+    from spikes.detect import causal
+
+    real = causal.LiveWalk.before
+
+    def raw(self, onset, previous, reach):
+        got = real(self, onset, previous, reach)
+        if got.mean is None:
+            return got
+        lo = max(onset - reach, 0)
+        window = self.y[lo:onset]
+        return causal.Before(None, float(np.nanmean(window)) if len(window) else None)
+
+    monkeypatch.setattr(causal.LiveWalk, "before", raw)
+    incidents = _after_a_silent_first_day({4: 1, 7: 1, 15: 1, 19: 1, 20: 1})
+    assert [str(t) for t in incidents["onset"]] == ["2024-04-02 03:00:00+00:00"]

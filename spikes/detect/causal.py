@@ -462,7 +462,10 @@ class LiveWalk:
         if not seen.any():
             return Before(None, None)
         if self.unproven(onset):
-            return Before(None, float(window[seen].mean()))
+            # Hours without a report are no proof of a rate of 0 (a quiet product's
+            # silent first day): they count as holding one report at least, as
+            # Laplace's rule of succession has it.
+            return Before(None, max(float(window[seen].mean()), 1.0 / int(seen.sum())))
         base = float(self.mu[lo:onset][seen].sum())
         return Before(float(window[seen].sum()) / base if base > 0 else None, None)
 

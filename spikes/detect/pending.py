@@ -46,7 +46,9 @@ class Before:
         the stretch must run ``cusum_ratio`` times the level of the hours before it in
         reports (a raw mean does not follow the daily cycle, whose rise over three hours
         reaches ``min_ratio``: the bar of the cold start,
-        :func:`spikes.detect.causal.cold_config`).
+        :func:`spikes.detect.causal.cold_config`). Hours without a report count as
+        holding one report at least: after a silent first day, single reports over the
+        next one are no outage against a rate of 0.
     """
 
     ratio: float | None
