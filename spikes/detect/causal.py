@@ -257,7 +257,8 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
         done = {name: maxima[np.searchsorted(stops, since) : np.searchsorted(stops, first)]
                 for name, (maxima, stops) in excursions.items()}
         weeks = float(counted[first] - counted[since]) * (bucket / WEEK)
-        for name, value in product_thresholds(detectors, done, weeks, config, bucket).items():
+        for name, value in product_thresholds(detectors, done, weeks, config, bucket,
+                                              base=base).items():
             out[name][first:stop] = value
     return out
 
@@ -446,6 +447,12 @@ class LiveWalk:
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
         self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
+        # In buckets: the onset search's reach, the hours before a stretch, the window of
+        # the elevation's total, and min_duration.
+        self.search = int(pd.Timedelta(config.onset_search) / bucket)
+        self.reach = int(pd.Timedelta(hours=3) / bucket)
+        self.window = max(1, int(PENDING_QUIET / bucket))
+        self.lasting = min_duration_buckets(config, bucket)
         known = ~np.isnan(y) & ~np.isnan(mu)
         self.sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
         self.n_mu = np.concatenate([[0], np.cumsum(known)])
@@ -537,9 +544,8 @@ class LiveWalk:
               previous: list[_Stretch], name: str) -> Pending:
         """The pending stretch of detector `name`'s alarm at `alarm` (its rise from
         `rise_start`), after the `previous` incidents."""
-        search = int(pd.Timedelta(self.config.onset_search) / self.bucket)
         prev_end = previous[-1].end if previous else -1
-        lo = max(0, min(rise_start, alarm) - search, prev_end + 1)
+        lo = max(0, min(rise_start, alarm) - self.search, prev_end + 1)
         disp = float(self.inflation[alarm]) * (
             1.0 + float(self.alpha[alarm]) * self.typical(alarm))
         # The detector's own estimate of the start stands in until the stretch first
@@ -571,13 +577,12 @@ class LiveWalk:
         """Set the local level before the stretch's onset (less the noise allowance of
         the size tests), the hours before it as :class:`Before` takes them, and the
         elevation against the level."""
-        s, reach = p.stretch, int(pd.Timedelta(hours=3) / self.bucket)
+        s, reach = p.stretch, self.reach
         p.level = _context_ratios([*p.previous, s], self.y, self.mu, reach,
                                   float(self.alpha[s.onset]),
                                   float(self.inflation[s.onset]))[-1]
         p.prior = self.before(s.onset, p.previous, reach)
-        window = max(1, int(PENDING_QUIET / self.bucket))  # of the windowed total
-        p.elevated = Elevation(self.y, self.mu, self.tail, p.level, p.disp, window,
+        p.elevated = Elevation(self.y, self.mu, self.tail, p.level, p.disp, self.window,
                                self.config.min_ratio)
 
     def _advance(self, p: Pending, u: int, patience: int) -> bool | None:
@@ -603,7 +608,7 @@ class LiveWalk:
                 self._context(p)
                 if not _passes(s, y, mu, p.level, p.disp, tests, p.prior):
                     return None
-        if u - s.onset + 1 >= min_duration_buckets(self.config, self.bucket):
+        if u - s.onset + 1 >= self.lasting:
             return True  # min_duration: elevated so long
         return None
 

@@ -356,7 +356,8 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
 
 def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, np.ndarray],
                        weeks: float, config: DetectionConfig, bucket: pd.Timedelta, *,
-                       hindsight: bool = False) -> dict[str, float]:
+                       hindsight: bool = False,
+                       base: Mapping[str, float] | None = None) -> dict[str, float]:
     """The thresholds of one product's detectors, calibrated on its history.
 
     Each detector's threshold is its configured one, raised to
@@ -390,13 +391,17 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
         Bucket size.
     hindsight : bool
         The history is the whole series (retrospective mode).
+    base : mapping of str to float, optional
+        The detectors' configured thresholds (``default_threshold`` of `config` and
+        `bucket`), where the caller has them already (one product's every midnight).
 
     Returns
     -------
     dict of str to float
         Threshold per detector.
     """
-    base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
+    if base is None:
+        base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
     if not config.calibrate:
         return base
     out = dict(base)

@@ -48,15 +48,33 @@ class CusumDetector(Detector):
         inflation = baseline.inflation_at()
 
         def cusum(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray, cols: slice) -> np.ndarray:
-            llr = self.evidence(y, mu, alpha)
-            if inflation is not None:
-                llr /= inflation[:, cols]
-            csum = np.cumsum(llr, axis=0)
-            floor = np.minimum.accumulate(csum, axis=0, out=llr)
-            np.minimum(floor, 0.0, out=floor)
-            return np.subtract(csum, floor, out=csum)
+            return self.statistic(y, mu, alpha,
+                                  None if inflation is None else inflation[:, cols])
 
         return score_by_blocks(counts, baseline, cusum)
+
+    def statistic(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
+                  inflation: np.ndarray | None) -> np.ndarray:
+        """The chart ``S_t = max(0, S_{t-1} + LLR_t / inflation_t)`` from ``S = 0``.
+
+        Parameters
+        ----------
+        y, mu, alpha : np.ndarray
+            Counts, baseline and dispersion, one column per product.
+        inflation : np.ndarray or None
+            Variance inflation per bucket and product (None: 1).
+
+        Returns
+        -------
+        np.ndarray
+        """
+        llr = self.evidence(y, mu, alpha)
+        if inflation is not None:
+            llr /= inflation
+        csum = np.cumsum(llr, axis=0)
+        floor = np.minimum.accumulate(csum, axis=0, out=llr)
+        np.minimum(floor, 0.0, out=floor)
+        return np.subtract(csum, floor, out=csum)
 
     def evidence(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """Log-likelihood ratio of each bucket (nats; 0 where a count is missing), the
@@ -177,6 +195,19 @@ class SteepCusumDetector(CusumDetector):
         gathers nothing there)."""
         llr = super().evidence(y, mu, alpha)
         return np.where(mu >= SPARSE_MEAN, np.minimum(llr, 0.0), llr)
+
+    def statistic(self, y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
+                  inflation: np.ndarray | None) -> np.ndarray:
+        """:meth:`CusumDetector.statistic`, 0 without computing it for the products
+        whose every bucket expects :data:`SPARSE_MEAN` reports or more (the chart only
+        drains from 0 there)."""
+        out = np.zeros(y.shape)
+        sparse = np.flatnonzero(~(mu >= SPARSE_MEAN).all(axis=0))
+        if len(sparse):
+            out[:, sparse] = super().statistic(
+                y[:, sparse], mu[:, sparse], alpha[:, sparse],
+                None if inflation is None else inflation[:, sparse])
+        return out
 
     def threshold_is_fixed(self, config: DetectionConfig) -> bool:
         """Whether the threshold is not calibrated: set explicitly, or the chart off."""
