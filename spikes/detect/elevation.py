@@ -62,7 +62,7 @@ class Elevation:
     needs it (most alarms are decided within a few buckets; a whole series per alarm is
     waste). ``elevation[u]`` is the flag of bucket ``u``."""
 
-    CHUNK = 256
+    CHUNK = 64
 
     def __init__(self, y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: float,
                  dispersion: float, window: int, min_ratio: float) -> None:
