@@ -501,6 +501,8 @@ class LiveWalk:
 
     def _finder(self, name: str, state: WalkState):
         s, thr = self.scores[name], self.thresholds[name]
+        if not (s > 0).any():  # a score of 0 throughout (a chart that only drains)
+            return lambda start, lo, hi: None
         if not self.detectors[name].cumulative:
             def find(_: int, lo: int, hi: int) -> tuple[int, int] | None:
                 hits = np.flatnonzero(s[lo:hi] >= thr[lo:hi])
