@@ -52,6 +52,7 @@ other rhythm would pass for an outage.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -561,7 +562,8 @@ class LiveWalk:
         self._context(p)
         return p
 
-    def _ties(self, state: WalkState, first: Pending, finders: dict,
+    def _ties(self, state: WalkState, first: Pending,
+              finders: dict[str, Callable[[int, int, int], tuple[int, int] | None]],
               previous: list[_Stretch]) -> list[Pending]:
         """The stretches of the other detectors that alarm on the `first` stretch's alarm
         bucket on a rise that began before its onset (a CUSUM's slow build-up under a
@@ -646,8 +648,8 @@ class LiveWalk:
         patience = quiet_buckets(bucket)
         state = WalkState(state.pos, state.reset, dict(state.troughs), list(state.previous))
         checkpoint: WalkState | None = None
-        names = list(detectors)
-        alarm_of = [self._finder(name, state) for name in names]
+        finders = {name: self._finder(name, state) for name in detectors}
+        alarm_of = list(finders.values())
         previous = state.previous
         records: list[tuple[dict[str, object], int, bool]] = []
         pos = state.pos
@@ -665,10 +667,9 @@ class LiveWalk:
             first = self._open(state, alarm, rise_start, previous,
                                _alarming(scores, thresholds, alarm))
             pending = [first]
-            pending += self._ties(state, first, dict(zip(names, alarm_of, strict=True)),
-                                  previous)
-            rivals = Rivals({name: find for name, find in zip(names, alarm_of, strict=True)
-                              if name not in first.alarming}, alarm + 1, n)
+            pending += self._ties(state, first, finders, previous)
+            rivals = Rivals({name: find for name, find in finders.items()
+                             if name not in first.alarming}, alarm + 1, n)
             dropped: list[tuple[Pending, int]] = []
             raised: Pending | None = None
             u = alarm

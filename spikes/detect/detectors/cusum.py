@@ -171,7 +171,6 @@ class SteepCusumDetector(CusumDetector):
     """
 
     name = "steep"
-    budget_share = STEEP_BUDGET_SHARE
 
     def __init__(self, *, ratio: float | None = 10.0) -> None:
         super().__init__(ratio=ratio if ratio is not None else 1.0)
