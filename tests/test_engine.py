@@ -7,6 +7,7 @@ Real Dask, on the loopback interface only, started and stopped by the fixtures.
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -122,10 +123,48 @@ def test_local_engine_in_workers_matches_one_process(reports):
                                       expected)
 
 
+class _Unpicklable:
+    """Data that cannot cross a pipe: a worker can only have inherited it."""
+
+    def __init__(self, values: list[int]) -> None:
+        self.values = values
+
+    def __reduce__(self):
+        raise TypeError("sent to a worker by pickling")
+
+
+def _take(whole: _Unpicklable, part: tuple[int, int]) -> _Unpicklable:
+    return _Unpicklable(whole.values[part[0]:part[1]])
+
+
+def _total(part: _Unpicklable, offset: int) -> tuple[int, int]:
+    return os.getpid(), sum(part.values) + offset
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-only path")
+def test_local_engine_forked_workers_inherit_the_whole_data():
+    whole = _Unpicklable(list(range(100)))
+    parts = [(i, i + 10) for i in range(0, 100, 10)]
+    expected = [sum(range(a, b)) + 5 for a, b in parts]
+    with LocalEngine(jobs=2) as engine:
+        found = engine.map_parts(_total, whole, parts, select=_take, args=(5,))
+    assert [total for _, total in found] == expected
+    assert os.getpid() not in {pid for pid, _ in found}  # run in the workers
+    # Neither the whole nor a part was pickled: the workers selected their parts from
+    # the data they inherited. Sending the parts (the default) cannot work here.
+    with pytest.raises(TypeError, match="pickling"):
+        pickle.dumps(_take(whole, parts[0]))
+    one = LocalEngine(jobs=1).map_parts(_total, whole, parts, select=_take, args=(5,))
+    assert one == [(os.getpid(), total) for total in expected]
+
+
 def test_dask_local_cluster_matches_the_local_engine(reports, dask_local):
     assert dask_local.dashboard_link.startswith("http://127.0.0.1:")
     expected = reports["expected"]
     pd.testing.assert_frame_equal(detect(reports["data"], engine=dask_local).incidents,
+                                  expected)
+    # Scored data, partitions selected on the driver and sent (Engine.map_parts).
+    pd.testing.assert_frame_equal(analyze(reports["data"], engine=dask_local).incidents,
                                   expected)
     from_files = detect(open_dataset([str(reports["parquet"])]), engine=dask_local)
     pd.testing.assert_frame_equal(from_files.incidents, expected)

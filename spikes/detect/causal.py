@@ -247,17 +247,18 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     # Buckets of history before each position: from the end of the warm-up on, missing
     # ones included (their scores are 0), as the stream counts them.
     counted = np.concatenate([[0], np.cumsum(position >= history_from)])
-    reach = calibration_buckets(bucket)
-    bounds = [*day_starts.tolist(), n]
-    for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        if first == 0:
-            continue
-        # Runs come in time order: those that ended in the calibration's reach before
-        # `first` are a slice.
-        since = max(first - reach, 0)
-        done = {name: maxima[np.searchsorted(stops, since) : np.searchsorted(stops, first)]
-                for name, (maxima, stops) in excursions.items()}
-        weeks = float(counted[first] - counted[since]) * (bucket / WEEK)
+    firsts = day_starts[day_starts > 0]
+    sinces = np.maximum(firsts - calibration_buckets(bucket), 0)
+    # Runs come in time order: those that ended in the calibration's reach before a
+    # midnight are a slice.
+    slices = {name: (np.searchsorted(stops, sinces), np.searchsorted(stops, firsts))
+              for name, (_, stops) in excursions.items()}
+    weeks_of = (counted[firsts] - counted[sinces]) * (bucket / WEEK)
+    bounds = [*firsts.tolist(), n]
+    for day, (first, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        done = {name: maxima[slices[name][0][day] : slices[name][1][day]]
+                for name, (maxima, _) in excursions.items()}
+        weeks = float(weeks_of[day])
         for name, value in product_thresholds(detectors, done, weeks, config, bucket,
                                               base=base).items():
             out[name][first:stop] = value

@@ -376,9 +376,10 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     runner = make_engine(engine or "local", jobs=jobs) if owned else engine
     try:
         parts = product_partitions(wanted, runner.jobs)
-        tables = runner.map(scored_partition_incidents,
-                            [(select_products(scored, part), config) for part in parts],
-                            sizes=[len(p) for p in parts], progress=show, desc="incidents")
+        tables = runner.map_parts(scored_partition_incidents, scored, parts,
+                                  select=select_products, args=(config,),
+                                  sizes=[len(p) for p in parts], progress=show,
+                                  desc="incidents")
     finally:
         if owned:
             runner.close()

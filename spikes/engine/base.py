@@ -2,13 +2,15 @@
 
 An engine maps a function over items (product partitions) and returns the results in
 the order of the items, whatever order they finish in. It knows nothing of detection:
-the function and its data come from the caller, and nothing global is set in the
-workers.
+the function and its data come from the caller. The one exception is
+:meth:`Engine.map_parts` of the local engine on Linux, which hands the whole data to
+forked workers by inheritance rather than pickling each partition's share.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import sys
 from abc import ABC, abstractmethod
@@ -67,6 +69,39 @@ class Engine(ABC):
             The results, in the order of `items`.
         """
 
+    def map_parts(self, fn: Callable[..., Any], whole: Any, parts: Sequence[Any], *,
+                  select: Callable[[Any, Any], Any], args: tuple = (),
+                  sizes: Sequence[int] | None = None, progress: bool = False,
+                  desc: str = "products") -> list[Any]:
+        """``[fn(select(whole, part), *args) for part in parts]``, run by the workers.
+
+        The workers need only their part of `whole` (each partition's products of
+        already-computed data); by default each part is selected here and sent to a
+        worker (:meth:`map`).
+
+        Parameters
+        ----------
+        fn : callable
+            A module-level function of a part and `args`.
+        whole : object
+            The data the parts are cut from.
+        parts : sequence
+            What `select` takes to cut a part (a partition's products).
+        select : callable
+            A module-level function: ``select(whole, part)`` is a part of the data.
+        args : tuple
+            Further arguments of every call (small: sent with each).
+        sizes, progress, desc
+            As :meth:`map`.
+
+        Returns
+        -------
+        list
+            The results, in the order of `parts`.
+        """
+        return self.map(fn, [(select(whole, part), *args) for part in parts], sizes=sizes,
+                        progress=progress, desc=desc)
+
     def close(self) -> None:
         """Release the workers (nothing to do by default)."""
         return None
@@ -84,8 +119,8 @@ class LocalEngine(Engine):
     The workers are joblib's: on Linux its ``multiprocessing`` backend (forked workers,
     which start at once with everything already imported), elsewhere its ``loky``
     backend (fresh interpreters: macOS system libraries are not fork-safe, Windows has
-    no fork). Each partition's arguments and results are pickled; nothing global is
-    set for the workers.
+    no fork). Each partition's arguments and results are pickled, except in
+    :meth:`map_parts` on Linux, whose forked workers inherit the whole data.
 
     Parameters
     ----------
@@ -127,6 +162,47 @@ class LocalEngine(Engine):
                 out.append(result)
                 bar.update(size)
             return out
+
+
+    def map_parts(self, fn: Callable[..., Any], whole: Any, parts: Sequence[Any], *,
+                  select: Callable[[Any, Any], Any], args: tuple = (),
+                  sizes: Sequence[int] | None = None, progress: bool = False,
+                  desc: str = "products") -> list[Any]:
+        """As :meth:`Engine.map_parts`; on Linux, forked workers inherit `whole` (the
+        parent's memory, shared copy-on-write) and select their parts themselves, so
+        nothing but the parts' keys and the results crosses a pipe (pickling each
+        partition's scores cost 0.3-0.5 s a run of 1,000 products x 28 days)."""
+        if self.jobs <= 1 or len(parts) <= 1 or not sys.platform.startswith("linux"):
+            return super().map_parts(fn, whole, parts, select=select, args=args,
+                                     sizes=sizes, progress=progress, desc=desc)
+        global _INHERITED
+        sizes = list(sizes) if sizes is not None else [1] * len(parts)
+        _INHERITED = (fn, whole, select, args)
+        try:
+            context = multiprocessing.get_context("fork")
+            out = []
+            with (tqdm(total=sum(sizes), desc=desc, unit="product",
+                       disable=not progress or None, leave=False) as bar,
+                  context.Pool(min(self.jobs, len(parts))) as pool):
+                for result, size in zip(pool.imap(_inherited_call, parts), sizes,
+                                        strict=True):
+                    out.append(result)
+                    bar.update(size)
+            return out
+        finally:
+            _INHERITED = None
+
+
+#: What the forked workers of :meth:`LocalEngine.map_parts` inherit: the function, the
+#: whole data, the selector and the further arguments (set only while it runs).
+_INHERITED: tuple | None = None
+
+
+def _inherited_call(part: Any) -> Any:
+    """One part's call in a forked worker of :meth:`LocalEngine.map_parts`."""
+    assert _INHERITED is not None, "map_parts' data were not inherited (no fork?)"
+    fn, whole, select, args = _INHERITED
+    return fn(select(whole, part), *args)
 
 
 def product_partitions(products: Sequence[str], jobs: int, *,

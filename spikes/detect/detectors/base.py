@@ -410,15 +410,15 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
     for name, det in detectors.items():
         if det.threshold_is_fixed(config):
             continue
-        own = calibrated_threshold(maxima[name], weeks, config.false_alarms_per_week,
-                                   low=det.excursion_floor, model_decay=det.excursion_decay,
-                                   heavy_tail=not hindsight)
+        floor = det.excursion_floor
+        above = maxima[name][maxima[name] >= floor]
+        own = calibrated_threshold(above, weeks, config.false_alarms_per_week, low=floor,
+                                   model_decay=det.excursion_decay, heavy_tail=not hindsight)
         if own is not None:
             out[name] = max(own, base[name])
-            if base[name] > det.excursion_floor:
-                scales[name] = ((out[name] - det.excursion_floor)
-                                / (base[name] - det.excursion_floor))
-        if not tail_testable(int((maxima[name] >= det.excursion_floor).sum()), weeks):
+            if base[name] > floor:
+                scales[name] = (out[name] - floor) / (base[name] - floor)
+        if not tail_testable(len(above), weeks):
             borrowers.append(name)
     if hindsight:
         return out
