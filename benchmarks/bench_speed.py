@@ -9,8 +9,8 @@ own time (imports excluded) and its peak memory (``ru_maxrss``):
     against ``pd.read_csv(path, engine="pyarrow")`` of the same file (best of two reads);
     targets: ratio <= 2, peak memory < 2 GB. Timed twice: in one process (``jobs=1``,
     the library default) and with a job per CPU core (``jobs=os.cpu_count()``: threads
-    for the scores, forked processes for the incidents; what ``spikes analyze`` does by
-    default).
+    for the scores, forked processes that inherit them for the incidents; ``spikes
+    analyze`` uses a worker process per core by default too).
 (b) one product, one year of 1-minute buckets (525,600 rows): ``load_reports`` +
     ``analyze`` (target < 5 s), and ruptures PELT alone (``l2`` cost, BIC-style penalty)
     on the same series: the C engine (``KernelCPD(kernel="linear")``) and the pure-Python

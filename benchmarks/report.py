@@ -443,8 +443,9 @@ def _jobs_line(many: dict[str, Any]) -> list[str]:
     jb = many.get("spikes_jobs")
     if not jb:
         return []
-    return [f"- `spikes` with `jobs={jb['jobs']}` (the CLI's default: products in "
-            f"partitions over a worker process per core, joblib): "
+    return [f"- `spikes` with `jobs={jb['jobs']}` (`analyze(..., jobs)`: scores in a thread "
+            f"per core, incidents in partitions over forked worker processes, one per core, "
+            f"which inherit the scores): "
             f"{_f(jb['seconds'], 1)} s (analyze {_f(jb['analyze_seconds'], 1)} s), peak "
             f"memory {jb['maxrss_mb']:.0f} MB in the parent, "
             f"{jb.get('worker_maxrss_mb', float('nan')):.0f} MB in the largest worker "
