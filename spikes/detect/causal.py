@@ -30,8 +30,9 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
 Warm-up: a product's first :data:`WARMUP` of data has no time-of-day history. On the
 calendar day of its first data, the cold start
 (:meth:`spikes.detect.trailing._SeasonalFit.cold_start`: the trailing mean of the day's
-earlier buckets and their dispersion) gives the per-bucket tail detector a baseline, and
-a stretch whose onset lies in the warm-up is raised only where its reports are
+earlier buckets and the upper confidence bound of their dispersion, from two buckets on)
+gives the per-bucket tail detector a baseline, and a stretch whose onset lies in the
+warm-up is raised only where its reports are
 ``cusum_ratio`` times that baseline and the mean count of the three hours before it
 (:func:`cold_config`): only a jump faster than the daily cycle moves tells an outage
 there. The rest of the warm-up (from the next midnight, where the seasonal baseline

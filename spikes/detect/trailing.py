@@ -42,11 +42,13 @@ trailing mean throughout.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from spikes.detect.baseline import (
     CHI2_1_MEDIAN,
@@ -73,9 +75,14 @@ WARMUP_WINDOW = pd.Timedelta(hours=6)
 #: pool; such a day masks only what also stands out from the hours before it.
 MIN_MASK_DAYS = 2
 #: Normal buckets of the first day that must precede a bucket before the cold start
-#: scores it (its dispersion is estimated from them): with fewer, a moment estimate of a
-#: variance is too rough to judge a count by.
-COLD_MIN_BUCKETS = 12
+#: scores it: two, the fewest a spread can be measured from. The dispersion of a few
+#: buckets is a rough estimate; its upper confidence bound
+#: (:data:`COLD_DISPERSION_CONFIDENCE`) stands in for it, so that a short history raises
+#: the bar rather than removing it (an outage that starts in the data's first hour is
+#: judged like any other of that day).
+COLD_MIN_BUCKETS = 2
+#: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
+COLD_DISPERSION_CONFIDENCE = 0.95
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
@@ -236,6 +243,58 @@ def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
 def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """Buckets to keep as normal: observed and not (next to one) ``MASK_Z`` high."""
     return _kept(y, _high(y, mu, alpha))
+
+
+def _upper_dispersion(spread: np.ndarray, reports: np.ndarray, squares: np.ndarray,
+                      count: np.ndarray,
+                      confidence: float = COLD_DISPERSION_CONFIDENCE) -> np.ndarray:
+    """Upper confidence bound of a negative-binomial dispersion measured on few buckets.
+
+    The method of moments takes ``alpha = (sum (y - mu)**2 - sum y) / sum mu**2``. Its
+    squared deviations are a sample of the variance: with ``n`` buckets, their sum is
+    about ``variance x chi2(n)``, so at `confidence` the variance is at most ``n /
+    chi2.ppf(1 - confidence, n)`` times what they show (19.5 times with 2 buckets, 1.3
+    with 100). That bound, less the Poisson part, over ``sum mu**2`` is the returned
+    dispersion (clipped to [0, 100]); it tends to the moment estimate as buckets come
+    in.
+
+    Parameters
+    ----------
+    spread, reports, squares : np.ndarray
+        Sums over the buckets measured of ``(y - mu)**2``, of ``y`` and of ``mu**2``.
+    count : np.ndarray
+        How many buckets each sum holds (same shape).
+    confidence : float
+        Confidence of the bound.
+
+    Returns
+    -------
+    np.ndarray
+        The dispersion (0 where nothing was measured).
+
+    Examples
+    --------
+    >>> n = np.array([2.0, 100.0])
+    >>> np.round(_upper_dispersion(n * 30.0, n * 20.0, n * 400.0, n), 3)
+    array([1.412, 0.046])
+    """
+    n = np.asarray(count, dtype=np.int64)
+    most = int(n.max()) if n.size else 0
+    # The factor of every count up to the largest (a day holds at most 1,440 buckets of
+    # a minute), looked up rather than computed per bucket.
+    factor = _bound_factors(1 << max(most, 1).bit_length(), confidence)[n]
+    upper = spread * factor - reports
+    out = np.divide(upper, squares, out=np.zeros(np.shape(upper)), where=squares > 0)
+    return np.clip(out, 0.0, 100.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _bound_factors(size: int, confidence: float) -> np.ndarray:
+    """``n / chi2.ppf(1 - confidence, n)`` for ``n = 0 .. size - 1`` (1 at 0)."""
+    n = np.arange(size, dtype=float)
+    out = np.ones(size)
+    out[1:] = n[1:] / stats.chi2.ppf(1.0 - confidence, n[1:])
+    return out
 
 
 def _column_sums(use: np.ndarray, *tables: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -465,13 +524,16 @@ class _SeasonalFit:
         :data:`WARMUP_WINDOW` before each (first as :func:`_trailing_mean_two_pass` takes
         them, then masked against the dispersion measured so far); where fewer than half
         the window's buckets are normal, the level has moved (a morning's rise outlasts
-        the window's half) and the mean of all of them is taken. The dispersion is that of the day's
-        earlier normal buckets around their baseline, by the method of moments. Each
+        the window's half) and the mean of all of them is taken. The dispersion is that of
+        the day's earlier normal buckets around their baseline, by the method of moments. Each
         bucket's values rest on the buckets up to it only, so a prefix of the day gives
-        the values the whole day gives. A bucket is flagged once :data:`COLD_MIN_BUCKETS`
-        normal buckets precede it (before that its dispersion is 0 and unflagged: no
-        evidence). The deviations from a trailing mean include the daily cycle's drift
-        across its window, so the dispersion errs high, on the side of fewer alarms.
+        the values the whole day gives. The dispersion is taken at its upper confidence
+        bound (:func:`_upper_dispersion`): a few buckets measure it roughly, and a rough
+        measure must not pass an ordinary count for an outage. A bucket is flagged once
+        :data:`COLD_MIN_BUCKETS` normal buckets precede it (before that its dispersion is
+        0 and unflagged: no evidence). The deviations from a trailing mean include the
+        daily cycle's drift across its window, so the dispersion errs high, on the side
+        of fewer alarms.
         """
         observed = ~np.isnan(yd)
         values = np.where(observed, yd, 0.0)
@@ -484,13 +546,14 @@ class _SeasonalFit:
             known = ~np.isnan(mu)
             keep = _mask(yd, mu, alpha) & known
             mean = np.where(known, mu, 0.0)
-            excess = np.where(keep, np.square(values - mean) - values, 0.0)
+            spread = np.where(keep, np.square(values - mean), 0.0)
+            reports = np.where(keep, values, 0.0)
             square = np.where(keep, np.square(mean), 0.0)
             # Sums over the buckets before each (not itself).
-            num = np.cumsum(excess, axis=0) - excess
-            den = np.cumsum(square, axis=0) - square
             count = np.cumsum(keep, axis=0) - keep
-            alpha = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0, 100)
+            alpha = _upper_dispersion(np.cumsum(spread, axis=0) - spread,
+                                      np.cumsum(reports, axis=0) - reports,
+                                      np.cumsum(square, axis=0) - square, count)
             kept = _trailing_sum(keep.astype(float), self.warm)
             normal = _ratio(_trailing_sum(np.where(keep, values, 0.0), self.warm), kept)
             # Where under half the window is normal (or none), the level has moved.
