@@ -42,9 +42,8 @@ trailing mean throughout.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -288,7 +287,7 @@ def _upper_dispersion(spread: np.ndarray, reports: np.ndarray, squares: np.ndarr
     return np.clip(out, 0.0, 100.0)
 
 
-@functools.lru_cache(maxsize=32)
+@lru_cache(maxsize=32)
 def _bound_factors(size: int, confidence: float) -> np.ndarray:
     """``n / chi2.ppf(1 - confidence, n)`` for ``n = 0 .. size - 1`` (1 at 0)."""
     n = np.arange(size, dtype=float)
