@@ -20,7 +20,8 @@ finite floor, and counts as infinitely slow (a detector may still catch it when 
 counts happen to run high, but not as a rule: a bound in expectation, not a strict
 one). Compared with live `spikes`' alert delay (``alerted_at`` minus the onset, in
 buckets: a bucket's alert comes at its end, and ``min_buckets = 2`` makes 2 the
-earliest) in ``RESULTS.md``. Seeds: the suites'
+earliest at 5 to 15 minutes, 6 at 1 minute, where it counts 5-minute grains) in
+``RESULTS.md``. Seeds: the suites'
 development seeds and the check seeds (+100).
 """
 

@@ -69,8 +69,12 @@ class DetectionConfig:
     tail_threshold : float or None
         Override of the per-bucket tail threshold in -log10(p); None derives it.
     min_buckets : int
-        An incident must span at least this many buckets: one-bucket blips are not
-        outages. Default 2.
+        An incident must span at least this many buckets, and hold up without the
+        ``min_buckets - 1`` consecutive buckets with the most reports: one-bucket blips
+        are not outages. Counted in buckets of 5 to 15 minutes: a shorter bucket counts
+        as its share of 5 minutes (at 1-minute buckets, the default sets aside the
+        largest 5 minutes), and at longer buckets it is 1 (one hourly bucket can be an
+        outage). Default 2.
     min_excess_reports : float
         An incident must carry at least this many reports above the baseline. Default 5.
     min_duration : str

@@ -9,9 +9,11 @@ For one product:
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
    1.5x is not an outage, and the rise must stand out from it);
-4. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
-   a stretch must still run ``min_ratio`` above the baseline, improbably so under the
-   noise model; a one-bucket blip (with a noisy neighbour) is not an outage;
+4. an incident needs a sustained core: without the run of ``min_buckets - 1``
+   consecutive buckets that holds the most reports, a stretch must still run
+   ``min_ratio`` above the baseline, improbably so under the noise model; a one-bucket
+   blip (with a noisy neighbour) is not an outage, nor, at 1-minute buckets, a burst of
+   a few minutes (:func:`spikes.detect.pipeline.for_bucket`);
 5. stretches that follow an incident's sustained stretch within ``merge_gap`` belong to
    it (a recovery aftershock, even a one-bucket one); a blip before an outage does not;
 6. an incident shorter than ``min_duration`` from onset to end is dropped (by default
@@ -39,6 +41,11 @@ SUSTAINED_P = 0.01
 #: Bursts of reports up to this long are blips, not outages: ``min_buckets`` applies to
 #: buckets of up to this size (see :func:`spikes.detect.pipeline.for_bucket`).
 BLIP = pd.Timedelta(minutes=15)
+#: The shortest bucket ``min_buckets`` counts whole. A shorter bucket counts as its share
+#: of it: at 1-minute buckets the sustained test sets aside the largest 5 minutes, as it
+#: sets aside the largest bucket at 5 minutes (see
+#: :func:`spikes.detect.pipeline.for_bucket`).
+BLIP_GRAIN = pd.Timedelta(minutes=5)
 #: Severity levels by the peak's ratio to the baseline: (lowest ratio, name).
 SEVERITY_LEVELS = ((10.0, "critical"), (4.0, "major"), (0.0, "minor"))
 
@@ -234,7 +241,10 @@ def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
 
 def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
                config: DetectionConfig) -> bool:
-    """Whether a stretch is more than its ``min_buckets - 1`` largest buckets.
+    """Whether a stretch is more than its burst: the ``min_buckets - 1`` consecutive
+    buckets with the most reports (the largest bucket, at the default ``min_buckets``
+    of 2; the largest 5 minutes at 1-minute buckets, :func:`spikes.detect.pipeline.
+    for_bucket`).
 
     Without them, the rest must still run ``min_ratio`` times the baseline and be
     improbably high under the noise model (p <= :data:`SUSTAINED_P`, quasi-Poisson with
@@ -253,11 +263,15 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
     ys, ms = ys[: high[-1] + 1], ms[: high[-1] + 1]
     if len(ys) <= drop:
         return False
-    keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
-    if ys[keep].sum() < config.min_ratio * ms[keep].sum():
+    # Set aside the `drop` consecutive buckets with the most reports (a burst is one run).
+    sums = np.cumsum(np.concatenate([[0.0], ys]))
+    at = int(np.argmax(sums[drop:] - sums[: len(sums) - drop]))
+    rest_y = float(ys.sum() - (sums[at + drop] - sums[at]))
+    rest_m = float(ms.sum() - ms[at : at + drop].sum())
+    if rest_y < config.min_ratio * rest_m:
         return False
     scale = max(dispersion, 1.0)
-    total, base = float(ys[keep].sum()) / scale, float(ms[keep].sum()) / scale
+    total, base = rest_y / scale, rest_m / scale
     return total_surprise(total, base) >= -np.log10(SUSTAINED_P)
 
 
