@@ -69,12 +69,12 @@ class DetectionConfig:
     tail_threshold : float or None
         Override of the per-bucket tail threshold in -log10(p); None derives it.
     min_buckets : int
-        An incident must span at least this many buckets, and hold up without the
-        ``min_buckets - 1`` consecutive buckets with the most reports: one-bucket blips
-        are not outages. Counted in buckets of 5 to 15 minutes: a shorter bucket counts
-        as its share of 5 minutes (at 1-minute buckets, the default sets aside the
-        largest 5 minutes), and at longer buckets it is 1 (one hourly bucket can be an
-        outage). Default 2.
+        An incident must span at least this many buckets, and hold up without its
+        ``min_buckets - 1`` largest ones: one-bucket blips are not outages. Counted in
+        buckets of 5 to 15 minutes: below 5 minutes a bucket of these rules is a run of
+        5 minutes' worth of them (at 1-minute buckets the default sets aside the 5
+        consecutive minutes with the most reports), and at longer buckets it is 1 (one
+        hourly bucket can be an outage). Default 2.
     min_excess_reports : float
         An incident must carry at least this many reports above the baseline. Default 5.
     min_duration : str

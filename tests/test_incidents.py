@@ -131,3 +131,26 @@ def test_blip_before_an_outage_does_not_move_its_onset() -> None:
     found = product_incidents("p", after, mu, INDEX, cand, DetectionConfig())
     assert len(found) == 1
     assert found.iloc[0]["onset"] == INDEX[18] and found.iloc[0]["end"] == INDEX[29]
+
+
+def test_below_five_minutes_blips_are_counted_in_five_minute_runs() -> None:
+    # 1-minute buckets at 0.5 reports a minute: two 3-minute bursts 10 minutes apart in
+    # one stretch. min_buckets=3 sets aside the two 5-minute runs with the most reports,
+    # and nothing is left; min_buckets=2 sets aside one, and the other burst is left.
+    # At 5-minute buckets the same reports are two one-bucket blips: min_buckets=3 sets
+    # aside both buckets, min_buckets=2 one.
+    index = pd.date_range("2026-01-22", periods=60, freq="1min", tz="UTC")
+    mu = np.full(60, 0.5)
+    y = np.zeros(60)
+    y[[20, 21, 22, 33, 34, 35]] = 8.0
+    cand = {"tail": [Candidate(20, 20, 35, 40.0)]}
+    two_runs = product_incidents("p", y, mu, index, cand, DetectionConfig(min_buckets=3))
+    assert two_runs.empty
+    one_run = product_incidents("p", y, mu, index, cand, DetectionConfig(min_buckets=2))
+    assert len(one_run) == 1 and one_run.iloc[0]["onset"] == index[20]
+    coarse = pd.date_range("2026-01-22", periods=12, freq="5min", tz="UTC")
+    y5, mu5 = np.zeros(12), np.full(12, 2.5)
+    y5[[4, 6]] = 24.0
+    cand5 = {"tail": [Candidate(4, 4, 6, 40.0)]}
+    assert product_incidents("p", y5, mu5, coarse, cand5, DetectionConfig(min_buckets=3)).empty
+    assert len(product_incidents("p", y5, mu5, coarse, cand5, DetectionConfig())) == 1

@@ -70,6 +70,7 @@ from spikes.detect.incidents import (
     _large_enough,
     _Stretch,
     _sustained,
+    blip_grain,
     min_duration_buckets,
 )
 from spikes.detect.pending import Before, Pending, Rivals
@@ -440,6 +441,7 @@ class LiveWalk:
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
+        self.grain = blip_grain(bucket)
         self.warm_until = warm_until
         self.cold = cold
         self.unproven_until = warm_until + unproven_buckets(bucket)
@@ -600,8 +602,8 @@ class LiveWalk:
             return False if p.quiet > patience else None
         p.quiet = 0
         s.end = u
-        if u < self.earliest or tests is None or not _passes(s, y, mu, p.level, p.disp,
-                                                              tests, p.prior):
+        if u < self.earliest or tests is None or not _passes(
+                s, y, mu, p.level, p.disp, tests, p.prior, self.grain):
             return None
         if not p.located:
             p.located = True
@@ -612,7 +614,7 @@ class LiveWalk:
             if found is not None and found != s.onset:
                 s.onset = found
                 self._context(p)
-                if not _passes(s, y, mu, p.level, p.disp, tests, p.prior):
+                if not _passes(s, y, mu, p.level, p.disp, tests, p.prior, self.grain):
                     return None
         if u - s.onset + 1 >= self.lasting:
             return True  # min_duration: elevated so long
@@ -762,13 +764,14 @@ def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], 
 
 
 def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
-            config: DetectionConfig, before: Before | None = None) -> bool:
+            config: DetectionConfig, before: Before | None = None, grain: int = 1) -> bool:
     """Whether the stretch so far is an incident: its reports since the onset are at least
     ``min_ratio`` times the local baseline (what the alert will claim), and as many times
     what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
     to theirs, or, where the stretch is unproven, ``cusum_ratio`` times their mean count
     instead), and it passes the size and sustained-core tests of
-    :mod:`spikes.detect.incidents`."""
+    :mod:`spikes.detect.incidents` (with runs of `grain` buckets counted as one below 5
+    minutes: :func:`~spikes.detect.incidents.blip_grain`)."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
     seen = ~np.isnan(ys)
     total, base = float(ys[seen].sum()), float(ms[seen].sum())
@@ -780,5 +783,5 @@ def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion
         if (before.mean is not None
                 and total < jump_ratio(config) * before.mean * int(seen.sum())):
             return False
-    return _large_enough(s, y, mu, level, config) and _sustained(s, y, mu, level, dispersion,
-                                                                 config)
+    return (_large_enough(s, y, mu, level, config, grain)
+            and _sustained(s, y, mu, level, dispersion, config, grain))

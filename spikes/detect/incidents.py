@@ -9,11 +9,11 @@ For one product:
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
    1.5x is not an outage, and the rise must stand out from it);
-4. an incident needs a sustained core: without the run of ``min_buckets - 1``
-   consecutive buckets that holds the most reports, a stretch must still run
-   ``min_ratio`` above the baseline, improbably so under the noise model; a one-bucket
-   blip (with a noisy neighbour) is not an outage, nor, at 1-minute buckets, a burst of
-   a few minutes (:func:`spikes.detect.pipeline.for_bucket`);
+4. an incident needs a sustained core: without its ``min_buckets - 1`` largest buckets
+   a stretch must still run ``min_ratio`` above the baseline, improbably so under the
+   noise model; a one-bucket blip (with a noisy neighbour) is not an outage. Below 5
+   minutes a "bucket" of these rules is 5 minutes' worth of them (:func:`blip_grain`):
+   at 1-minute buckets, a burst of a few minutes is no outage either;
 5. stretches that follow an incident's sustained stretch within ``merge_gap`` belong to
    it (a recovery aftershock, even a one-bucket one); a blip before an outage does not;
 6. an incident shorter than ``min_duration`` from onset to end is dropped (by default
@@ -41,10 +41,9 @@ SUSTAINED_P = 0.01
 #: Bursts of reports up to this long are blips, not outages: ``min_buckets`` applies to
 #: buckets of up to this size (see :func:`spikes.detect.pipeline.for_bucket`).
 BLIP = pd.Timedelta(minutes=15)
-#: The shortest bucket ``min_buckets`` counts whole. A shorter bucket counts as its share
-#: of it: at 1-minute buckets the sustained test sets aside the largest 5 minutes, as it
-#: sets aside the largest bucket at 5 minutes (see
-#: :func:`spikes.detect.pipeline.for_bucket`).
+#: The shortest time ``min_buckets`` counts as one bucket (:func:`blip_grain`): at
+#: 1-minute buckets the sustained test sets aside the 5 consecutive minutes with the most
+#: reports, as it sets aside the largest bucket at 5 minutes.
 BLIP_GRAIN = pd.Timedelta(minutes=5)
 #: Severity levels by the peak's ratio to the baseline: (lowest ratio, name).
 SEVERITY_LEVELS = ((10.0, "critical"), (4.0, "major"), (0.0, "minor"))
@@ -124,6 +123,7 @@ def incident_rows(
     filled = np.where(np.isnan(y), -np.inf, y)
     bucket = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
     search = int(pd.Timedelta(config.onset_search) / bucket) if bucket else 0
+    grain = blip_grain(bucket)
     seen = ~np.isnan(y)
     typical = float(np.median(mu[seen])) if seen.any() else 0.0
     dispersion = inflation * (1.0 + alpha * typical)
@@ -134,7 +134,7 @@ def incident_rows(
     # expensive part, and most candidates of a quiet history fail the size tests.
     levels = _context_ratios(found, y, mu, reach, alpha, inflation)
     found = [s for s, level in zip(found, levels, strict=True)
-             if _large_enough(s, y, mu, level, config)]
+             if _large_enough(s, y, mu, level, config, grain)]
     stretches = []
     for s in found:
         # The rise is under way by the first alarm: the onset is searched up to it (not
@@ -150,8 +150,8 @@ def incident_rows(
     context = _context_ratios(stretches, y, mu, reach, alpha, inflation)
     kept = []
     for s, level in zip(stretches, context, strict=True):
-        if _large_enough(s, y, mu, level, config):
-            s.primary = _sustained(s, y, mu, level, dispersion, config)
+        if _large_enough(s, y, mu, level, config, grain):
+            s.primary = _sustained(s, y, mu, level, dispersion, config, grain)
             kept.append(s)
     stretches = kept
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
@@ -160,6 +160,35 @@ def incident_rows(
     merged = [s for s in merged if s.end - s.onset + 1 >= lasting]
     last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
+
+
+def blip_grain(bucket: pd.Timedelta) -> int:
+    """Consecutive buckets that count as one in ``min_buckets``' rules: those of
+    :data:`BLIP_GRAIN` (5 minutes) at a shorter bucket (rounded up), 1 otherwise.
+
+    ``min_buckets`` is stated for buckets of 5 to 15 minutes (longer ones: see
+    :func:`spikes.detect.pipeline.for_bucket`). At 1-minute buckets a two-minute burst is
+    as much a blip as a five-minute one: the sustained test sets aside the
+    ``min_buckets - 1`` largest 5-minute runs, and an incident's height is measured
+    over ``(min_buckets - 1) * grain + 1`` buckets.
+
+    Parameters
+    ----------
+    bucket : pd.Timedelta
+        Bucket size.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> [blip_grain(pd.Timedelta(b)) for b in ("30s", "1min", "2min", "5min", "1h")]
+    [10, 5, 3, 1, 1]
+    """
+    if bucket <= pd.Timedelta(0) or bucket >= BLIP_GRAIN:
+        return 1
+    return int(np.ceil(BLIP_GRAIN / bucket - 1e-9))
 
 
 def min_duration_buckets(config: DetectionConfig, bucket: pd.Timedelta) -> int:
@@ -222,16 +251,17 @@ def _with_aftershocks(stretches: list[_Stretch], max_gap: int) -> list[_Stretch]
 
 
 def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
-                  config: DetectionConfig) -> bool:
+                  config: DetectionConfig, grain: int = 1) -> bool:
     """Whether a stretch carries ``min_excess_reports`` above its baseline (``mu`` times
-    the local `level`) and, at its height (the best ``min_buckets`` consecutive
-    buckets), ``min_ratio`` times it."""
+    the local `level`) and, at its height (the best ``(min_buckets - 1) * grain + 1``
+    consecutive buckets: ``min_buckets`` at 5 minutes and longer, :func:`blip_grain`),
+    ``min_ratio`` times it."""
     ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1] * level
     seen = ~np.isnan(ys)
     if float(ys[seen].sum() - ms[seen].sum()) < config.min_excess_reports:
         return False
-    # Sums over every min_buckets consecutive buckets, from cumulative sums.
-    width = min(config.min_buckets, len(ys))
+    # Sums over every `width` consecutive buckets, from cumulative sums.
+    width = min((config.min_buckets - 1) * grain + 1, len(ys))
     top = np.cumsum(np.where(seen, ys, 0.0))
     base = np.cumsum(np.where(seen, ms, 0.0))
     top = top[width - 1 :] - np.concatenate([[0.0], top[: len(top) - width]])
@@ -240,11 +270,10 @@ def _large_enough(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
 
 
 def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
-               config: DetectionConfig) -> bool:
-    """Whether a stretch is more than its burst: the ``min_buckets - 1`` consecutive
-    buckets with the most reports (the largest bucket, at the default ``min_buckets``
-    of 2; the largest 5 minutes at 1-minute buckets, :func:`spikes.detect.pipeline.
-    for_bucket`).
+               config: DetectionConfig, grain: int = 1) -> bool:
+    """Whether a stretch is more than its ``min_buckets - 1`` largest buckets, or below
+    5 minutes its ``min_buckets - 1`` largest runs of `grain` consecutive buckets
+    (:func:`blip_grain`: the 5 minutes with the most reports, at 1-minute buckets).
 
     Without them, the rest must still run ``min_ratio`` times the baseline and be
     improbably high under the noise model (p <= :data:`SUSTAINED_P`, quasi-Poisson with
@@ -261,18 +290,33 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
     if len(high) == 0:
         return False
     ys, ms = ys[: high[-1] + 1], ms[: high[-1] + 1]
-    if len(ys) <= drop:
+    if len(ys) <= drop * grain:
         return False
-    # Set aside the `drop` consecutive buckets with the most reports (a burst is one run).
-    sums = np.cumsum(np.concatenate([[0.0], ys]))
-    at = int(np.argmax(sums[drop:] - sums[: len(sums) - drop]))
-    rest_y = float(ys.sum() - (sums[at + drop] - sums[at]))
-    rest_m = float(ms.sum() - ms[at : at + drop].sum())
-    if rest_y < config.min_ratio * rest_m:
+    if grain == 1:
+        keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
+    else:
+        keep = np.flatnonzero(~_largest_runs(ys, drop, grain))
+    if ys[keep].sum() < config.min_ratio * ms[keep].sum():
         return False
     scale = max(dispersion, 1.0)
-    total, base = rest_y / scale, rest_m / scale
+    total, base = float(ys[keep].sum()) / scale, float(ms[keep].sum()) / scale
     return total_surprise(total, base) >= -np.log10(SUSTAINED_P)
+
+
+def _largest_runs(ys: np.ndarray, runs: int, width: int) -> np.ndarray:
+    """Mask of the `runs` runs of `width` consecutive buckets with the most reports,
+    taken one after another (each the largest run that overlaps none taken before)."""
+    taken = np.zeros(len(ys), dtype=bool)
+    for _ in range(runs):
+        reports = np.concatenate([[0.0], np.cumsum(ys)])
+        used = np.concatenate([[0], np.cumsum(taken)])
+        sums = reports[width:] - reports[: len(reports) - width]
+        sums[used[width:] - used[: len(used) - width] > 0] = -np.inf
+        if len(sums) == 0 or not np.isfinite(sums).any():
+            break
+        at = int(np.argmax(sums))
+        taken[at : at + width] = True
+    return taken
 
 
 def _context_ratios(stretches: list[_Stretch], y: np.ndarray, mu: np.ndarray,

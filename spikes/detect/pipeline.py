@@ -30,7 +30,7 @@ from spikes.detect.detectors import (
 )
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
-from spikes.detect.incidents import BLIP, BLIP_GRAIN, incident_rows
+from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.known_events import Calendar
 from spikes.detect.reasons import add_reasons
 from spikes.detect.trailing import fit_trailing_baseline
@@ -568,29 +568,14 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
 
 
 def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig:
-    """`config` as it applies to buckets of size `bucket`.
-
-    ``min_buckets`` (no one-bucket blips) is stated for buckets of
-    :data:`~spikes.detect.incidents.BLIP_GRAIN` (5 minutes) to
-    :data:`~spikes.detect.incidents.BLIP` (15 minutes). A longer bucket holds more than a
-    burst of a few minutes, and one such bucket can be an outage when its evidence is
-    strong (hourly and daily exports): ``min_buckets`` is 1. A shorter bucket counts as its
-    share of 5 minutes, so that the rule means the same time at every bucket: the
-    ``min_buckets - 1`` largest buckets set aside at 5 minutes are 5 minutes' worth of
-    1-minute buckets (a two-minute burst is as much a blip as a five-minute one).
-
-    Examples
-    --------
-    >>> config = DetectionConfig()
-    >>> [for_bucket(config, pd.Timedelta(b)).min_buckets
-    ...  for b in ("30s", "1min", "2min", "5min", "15min", "1h")]
-    [11, 6, 4, 2, 2, 1]
-    """
+    """`config` as it applies to buckets of size `bucket`: ``min_buckets`` (no one-bucket
+    blips) holds for buckets of up to :data:`~spikes.detect.incidents.BLIP`; a longer
+    bucket holds more than a burst of a few minutes, and one such bucket can be an outage
+    when its evidence is strong (hourly and daily exports). Below 5 minutes, the rules
+    of ``min_buckets`` count 5 minutes' worth of buckets as one
+    (:func:`spikes.detect.incidents.blip_grain`)."""
     if bucket > BLIP and config.min_buckets > 1:
         return dataclasses.replace(config, min_buckets=1)
-    if bucket < BLIP_GRAIN and config.min_buckets > 1:
-        aside = int(np.ceil((config.min_buckets - 1) * (BLIP_GRAIN / bucket) - 1e-9))
-        return dataclasses.replace(config, min_buckets=aside + 1)
     return config
 
 
