@@ -154,3 +154,20 @@ def test_below_five_minutes_blips_are_counted_in_five_minute_runs() -> None:
     cand5 = {"tail": [Candidate(4, 4, 6, 40.0)]}
     assert product_incidents("p", y5, mu5, coarse, cand5, DetectionConfig(min_buckets=3)).empty
     assert len(product_incidents("p", y5, mu5, coarse, cand5, DetectionConfig())) == 1
+
+
+def test_a_run_that_no_longer_fits_sets_aside_the_largest_buckets_left() -> None:
+    # One-minute buckets at 0.5 reports a minute, then 12 minutes of 9s, 1s and 30s;
+    # min_buckets=3: the first 5-minute run set aside is the middle one (the 30s), and
+    # no whole run fits on either side of it; the largest 5 buckets left (the 9s, and
+    # the largest of the 1s) go instead, and the two 1s left are no sustained core.
+    # Judged on all that is left after the first run, the four 9s would make one (as
+    # with min_buckets=2).
+    index = pd.date_range("2026-01-22", periods=42, freq="1min", tz="UTC")
+    mu = np.full(42, 0.5)
+    y = np.tile([0.0, 1.0], 21)
+    y[30:] = [9.0, 1.0, 9.0, 1.0, 30.0, 30.0, 30.0, 30.0, 30.0, 9.0, 1.0, 9.0]
+    cand = {"tail": [Candidate(30, 30, 41, 40.0)]}
+    assert product_incidents("p", y, mu, index, cand, DetectionConfig(min_buckets=3)).empty
+    found = product_incidents("p", y, mu, index, cand, DetectionConfig())
+    assert list(found["onset"]) == [index[30]]

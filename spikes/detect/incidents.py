@@ -305,17 +305,21 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
 
 def _largest_runs(ys: np.ndarray, runs: int, width: int) -> np.ndarray:
     """Mask of the `runs` runs of `width` consecutive buckets with the most reports,
-    taken one after another (each the largest run that overlaps none taken before)."""
+    taken one after another (each the largest run that overlaps none taken before).
+    Where no whole run fits between those taken, the `width` largest buckets left are
+    taken instead: a stretch is never judged on more than it would be without runs."""
     taken = np.zeros(len(ys), dtype=bool)
     for _ in range(runs):
         reports = np.concatenate([[0.0], np.cumsum(ys)])
         used = np.concatenate([[0], np.cumsum(taken)])
         sums = reports[width:] - reports[: len(reports) - width]
         sums[used[width:] - used[: len(used) - width] > 0] = -np.inf
-        if len(sums) == 0 or not np.isfinite(sums).any():
-            break
-        at = int(np.argmax(sums))
-        taken[at : at + width] = True
+        if len(sums) and np.isfinite(sums).any():
+            at = int(np.argmax(sums))
+            taken[at : at + width] = True
+        else:
+            left = np.flatnonzero(~taken)
+            taken[left[np.argsort(ys[left], kind="stable")[max(len(left) - width, 0) :]]] = True
     return taken
 
 
