@@ -17,10 +17,13 @@ BUCKET = pd.Timedelta("5min")
 
 
 def diurnal_counts(days: int = 14, level: float = 20.0, seed: int = 0, products: int = 1,
-                   start: str = "2026-01-05", dispersion: float = 0.05) -> pd.DataFrame:
-    """Seeded negative-binomial counts with a day/night cycle, one column per product."""
+                   start: str = "2026-01-05", dispersion: float = 0.05,
+                   bucket: str = "5min") -> pd.DataFrame:
+    """Seeded negative-binomial counts with a day/night cycle, one column per product
+    (`level` reports a bucket at the day's peak)."""
     rng = np.random.default_rng(seed)
-    index = pd.date_range(start, periods=288 * days, freq="5min", tz="UTC")
+    per_day = int(pd.Timedelta(days=1) / pd.Timedelta(bucket))
+    index = pd.date_range(start, periods=per_day * days, freq=bucket, tz="UTC")
     hours = (index.hour + index.minute / 60).to_numpy()
     profile = 0.25 + 0.75 * np.sin(np.pi * hours / 24) ** 2
     columns = {}

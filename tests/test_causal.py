@@ -855,16 +855,6 @@ def test_without_the_floor_the_silent_first_day_makes_single_reports_an_outage(m
     assert [str(t) for t in incidents["onset"]] == ["2024-04-02 03:00:00+00:00"]
 
 
-def _minute_counts(seed: int, days: int = 4, level: float = 3.0) -> pd.DataFrame:
-    """Seeded 1-minute counts of one product with a day/night cycle."""
-    rng = np.random.default_rng(seed)
-    index = pd.date_range("2026-01-05", periods=1440 * days, freq="1min", tz="UTC")
-    hours = (index.hour + index.minute / 60).to_numpy()
-    mu = level * (0.4 + 0.6 * np.sin(np.pi * hours / 24) ** 2)
-    return pd.DataFrame({"p0": rng.poisson(mu * rng.gamma(20, 1 / 20, len(index)))
-                         .astype(float)}, index=index)
-
-
 def test_at_one_minute_buckets_a_burst_of_minutes_is_a_blip(monkeypatch):
     # A three-minute burst at 10x is what a one-bucket blip is at 5 minutes: at 1-minute
     # buckets the sustained test sets aside the 5 consecutive minutes with the most
@@ -883,7 +873,8 @@ def test_at_one_minute_buckets_a_burst_of_minutes_is_a_blip(monkeypatch):
 
     cases = []
     for seed in (0, 1, 2):
-        counts = with_outage(_minute_counts(seed), "p0", burst, 3, 10.0, seed=seed)
+        counts = with_outage(diurnal_counts(days=4, level=3.0, seed=seed, bucket="1min"),
+                             "p0", burst, 3, 10.0, seed=seed)
         counts = with_outage(counts, "p0", outage, 30, 4.0, seed=seed)
         cases.append(counts)
         onsets = analyze(as_data(counts, bucket)).incidents["onset"]

@@ -292,7 +292,7 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
     ys, ms = ys[: high[-1] + 1], ms[: high[-1] + 1]
     if len(ys) <= drop * grain:
         return False
-    if grain == 1:
+    if grain == 1:  # single buckets: the largest anywhere (ties: the later ones go)
         keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
     else:
         keep = np.flatnonzero(~_largest_runs(ys, drop, grain))
