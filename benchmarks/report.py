@@ -369,8 +369,24 @@ def _generalisation(res: dict[str, Any]) -> list[str]:
         if "false_alarms_by_cause" in spikes:
             causes = ", ".join(f"{k} {v}" for k, v in spikes["false_alarms_by_cause"].items())
             lines.append(f"Live spikes, false alarms by cause: {causes}.")
+        lines += _ceiling_line(res.get("burst_ceiling", []), name)
         lines.append("")
     return lines
+
+
+def _ceiling_line(rows: list[dict[str, Any]], family: str) -> list[str]:
+    """One family's evidence ceiling among its bursts (``bench_burst_ceiling.py``)."""
+    mine = [r for r in rows if r["family"] == family]
+    if not mine:
+        return []
+    seeds = []
+    for seed in dict.fromkeys(r["seed"] for r in mine):
+        f1 = ", ".join(f"{r['ceiling F1']:.3f} ({r['horizon']})" for r in mine
+                       if r["seed"] == seed)
+        seeds.append(f"seed {seed}: {f1}")
+    return ["Evidence ceiling (`BURST_CEILING.md`: true rates known, rises ranked by their "
+            "evidence, per-product thresholds picked in hindsight, <= 0.1 bursts alerted "
+            f"per pw): F1 {'; '.join(seeds)}."]
 
 
 def _speed(res: dict[str, Any]) -> list[str]:

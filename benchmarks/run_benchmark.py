@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import bench_burst_ceiling
 import budget
 import cloud_bench
 import generalisation
@@ -229,6 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     res["generalisation"] = generalisation.run(
         [p for p in peers if p in generalisation.PEERS], quick=args.quick)
     timings["generalisation"] = time.perf_counter() - step
+    if not args.quick:  # the ceiling is of the full-size families
+        step = time.perf_counter()
+        log("evidence ceiling of family 2 (bench_burst_ceiling.py)")
+        res["burst_ceiling"] = bench_burst_ceiling.run().to_dict("records")
+        timings["evidence ceiling"] = time.perf_counter() - step
     step = time.perf_counter()
     log("budget rule: NAB, Cloud Monitoring")
     res["budget"] = {"budgets": list(budget.BUDGETS), "limit_factor": budget.LIMIT_FACTOR,

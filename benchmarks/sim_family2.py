@@ -259,8 +259,10 @@ def generate(products: int | Sequence[str] = 30, days: float = 28, bucket: str |
     **options
         Overrides of the family's options (see :data:`FAMILIES`), plus
         ``return_truth=True`` to get a third item, a dict with ``expected`` (the expected
-        counts without bursts and outages, wide) and ``bursts`` (``product, start, end,
-        peak``: the curiosity bursts, from their start to about 5 % of their peak).
+        counts without bursts and outages, wide), ``bursts`` (``product, start, end,
+        peak``: the curiosity bursts, from their start to about 5 % of their peak), and
+        the expected extra reports per bucket of the bursts (``burst_excess``) and of the
+        outages (``outage_excess``), both wide like ``expected``.
 
     Returns
     -------
@@ -318,7 +320,8 @@ def generate(products: int | Sequence[str] = 30, days: float = 28, bucket: str |
         return x.reshape(n_buckets, step, -1).sum(axis=1)
 
     expected = per_bucket(base)
-    mean = per_bucket(base * (1 + burst)) + per_bucket(excess)
+    burst_excess, outage_excess = per_bucket(base * burst), per_bucket(excess)
+    mean = expected + burst_excess + outage_excess
     k = _loguniform(rng, *opts["dispersion_k"], len(names))
     lam = rng.gamma(k[None, :], mean / k[None, :])
     counts = rng.poisson(lam).astype(float)
@@ -347,7 +350,9 @@ def generate(products: int | Sequence[str] = 30, days: float = 28, bucket: str |
     if return_truth:
         truth = {"expected": pd.DataFrame(expected, index=index, columns=names),
                  "bursts": pd.DataFrame(burst_rows, columns=["product", "start", "end",
-                                                             "peak"])}
+                                                             "peak"]),
+                 "burst_excess": pd.DataFrame(burst_excess, index=index, columns=names),
+                 "outage_excess": pd.DataFrame(outage_excess, index=index, columns=names)}
         return frame, label_frame, truth  # type: ignore[return-value]
     return frame, label_frame
 
