@@ -262,7 +262,8 @@ def generate(products: int | Sequence[str] = 30, days: float = 28, bucket: str |
         counts without bursts and outages, wide), ``bursts`` (``product, start, end,
         peak``: the curiosity bursts, from their start to about 5 % of their peak), and
         the expected extra reports per bucket of the bursts (``burst_excess``) and of the
-        outages (``outage_excess``), both wide like ``expected``.
+        outages (``outage_excess``), both wide like ``expected``, and each product's
+        gamma-Poisson shape (``dispersion_k``, a Series).
 
     Returns
     -------
@@ -352,7 +353,8 @@ def generate(products: int | Sequence[str] = 30, days: float = 28, bucket: str |
                  "bursts": pd.DataFrame(burst_rows, columns=["product", "start", "end",
                                                              "peak"]),
                  "burst_excess": pd.DataFrame(burst_excess, index=index, columns=names),
-                 "outage_excess": pd.DataFrame(outage_excess, index=index, columns=names)}
+                 "outage_excess": pd.DataFrame(outage_excess, index=index, columns=names),
+                 "dispersion_k": pd.Series(k, index=names)}
         return frame, label_frame, truth  # type: ignore[return-value]
     return frame, label_frame
 
