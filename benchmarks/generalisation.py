@@ -26,6 +26,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -39,7 +40,11 @@ from peers import downdetector, pelt, reported_seconds, shesd, spikes_default
 from peers import spikes_retrospective as spikes_retro
 from scoring import elevated_buckets, score
 
+from spikes.config import DetectionConfig
+from spikes.detect.pipeline import analyze
 from spikes.evaluation.evaluate import product_weeks_from_span
+from spikes.evaluation.misses import explain_misses
+from spikes.model import ReportData
 
 PEERS: list[ModuleType] = [spikes_default, spikes_retro, downdetector, shesd, pelt]
 """The peers of this benchmark (ADTK is left out)."""
@@ -126,7 +131,21 @@ def run_peer(peer: ModuleType, data: dict[str, Any]) -> dict[str, Any]:
     if "bursts" in data:
         figs["false_alarms_by_cause"] = _fp_causes(ev.incident_status, data["bursts"],
                                                    ev.matches, data["bucket"])
+    if peer is spikes_default:
+        figs["misses_by_cause"] = _miss_causes(data)
     return figs
+
+
+def _miss_causes(data: dict[str, Any]) -> dict[str, int]:
+    """The labels live `spikes` (defaults) misses, by cause
+    (:func:`spikes.evaluation.misses.explain_misses`, as ``spikes explain`` gives them)."""
+    causes: Counter[str] = Counter()
+    labels = data["labels"]
+    for counts, _ in data["parts"]:
+        analysis = analyze(ReportData(counts=counts, bucket=data["bucket"]), DetectionConfig())
+        own = labels[labels["product"].astype(str).isin(counts.columns.astype(str))]
+        causes.update(explain_misses(analysis, own[["product", "onset", "end"]])["cause"])
+    return dict(causes.most_common())
 
 
 def _fp_causes(status: pd.DataFrame, bursts: pd.DataFrame, labels: pd.DataFrame,

@@ -369,6 +369,9 @@ def _generalisation(res: dict[str, Any]) -> list[str]:
         if "false_alarms_by_cause" in spikes:
             causes = ", ".join(f"{k} {v}" for k, v in spikes["false_alarms_by_cause"].items())
             lines.append(f"Live spikes, false alarms by cause: {causes}.")
+        if "misses_by_cause" in spikes:
+            causes = ", ".join(f"{k} {v}" for k, v in spikes["misses_by_cause"].items())
+            lines.append(f"Live spikes, missed labels by cause (`spikes explain`): {causes}.")
         lines += _ceiling_line(res.get("burst_ceiling", []), name)
         lines.append("")
     return lines

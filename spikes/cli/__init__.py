@@ -1,4 +1,4 @@
-"""The ``spikes`` command line: analyze, evaluate, simulate, tune, ingest, serve.
+"""The ``spikes`` command line: analyze, evaluate, explain, simulate, tune, ingest, serve.
 
 Every command turns a :class:`~spikes.errors.SpikesInputError` into one line on stderr
 and exit code 2; nothing else is caught, so a bug still shows its traceback.
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from spikes import __version__
-from spikes.cli import analyze, evaluate, ingest, serve, simulate, tune
+from spikes.cli import analyze, evaluate, explain, ingest, serve, simulate, tune
 from spikes.cli.analyze import summary_table
 from spikes.cli.inputs import DATE_ORDERS, FORMATS, add_input_options, load_inputs
 from spikes.errors import SpikesInputError
@@ -25,6 +25,7 @@ __all__ = ["DATE_ORDERS", "FORMATS", "add_input_options", "build_parser", "load_
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     analyze.add_parser,
     evaluate.add_parser,
+    explain.add_parser,
     simulate.add_parser,
     tune.add_parser,
     ingest.add_parser,

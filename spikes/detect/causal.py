@@ -67,12 +67,11 @@ from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
     _context_ratios,
     _describe,
-    _large_enough,
     _Stretch,
-    _sustained,
     blip_grain,
     min_duration_buckets,
 )
+from spikes.detect.judging import JudgedStretch, failed_test, jump_ratio
 from spikes.detect.pending import Before, Pending, Rivals
 
 #: A product's first so much data has no time-of-day history: only the cold start of
@@ -100,13 +99,6 @@ SCAN = 2048
 #: its calibration follows how the product behaves now. The outages of that year are
 #: censored (see :func:`spikes.detect.detectors.base.censored_count`).
 CALIBRATION_HISTORY = pd.Timedelta(weeks=52)
-
-
-def jump_ratio(config: DetectionConfig) -> float:
-    """The rise a stretch must show over the level before it where no time-of-day
-    history tells an outage from the daily cycle's own rise (a product's first two days):
-    ``cusum_ratio``, the rise the detectors are tuned for, and at least ``min_ratio``."""
-    return max(config.min_ratio, config.cusum_ratio)
 
 
 def cold_config(config: DetectionConfig) -> DetectionConfig:
@@ -352,6 +344,7 @@ def live_incident_rows(
     alpha: np.ndarray,
     inflation: np.ndarray,
     cold: np.ndarray | None = None,
+    trace: list[JudgedStretch] | None = None,
 ) -> list[dict[str, object]]:
     """Incidents of one product as a live run raises them.
 
@@ -376,6 +369,8 @@ def live_incident_rows(
     cold : np.ndarray of bool, optional
         Buckets scored by the cold start (``Baseline.cold``): in the warm-up, only a
         stretch whose alarm is on one of them is raised. None: no cold start.
+    trace : list of JudgedStretch, optional
+        Collects every stretch judged, with its verdict (see :class:`LiveWalk`).
 
     Returns
     -------
@@ -396,7 +391,7 @@ def live_incident_rows(
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
                     alpha, inflation, bucket=bucket, earliest=earliest,
                     warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen,
-                    cold=cold)
+                    cold=cold, trace=trace)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -429,6 +424,10 @@ class LiveWalk:
         Buckets scored by the cold start (None: none). The rest of a warm-up (from the
         midnight after a product's first data, where the seasonal baseline pools part of
         a day) raises nothing.
+    trace : list of JudgedStretch, optional
+        Where given, every stretch the walk judges is appended to it with its verdict
+        (:func:`spikes.detect.explain.explain_window` reads it); the incidents do not
+        depend on it.
     """
 
     def __init__(self, product: str, y: np.ndarray, mu: np.ndarray, index: pd.DatetimeIndex,
@@ -436,7 +435,8 @@ class LiveWalk:
                  detectors: dict[str, Detector], tail: np.ndarray, config: DetectionConfig,
                  alpha: np.ndarray, inflation: np.ndarray, *, bucket: pd.Timedelta,
                  earliest: int, warm_until: int, last_seen: int,
-                 cold: np.ndarray | None = None) -> None:
+                 cold: np.ndarray | None = None,
+                 trace: list[JudgedStretch] | None = None) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
@@ -444,6 +444,7 @@ class LiveWalk:
         self.grain = blip_grain(bucket)
         self.warm_until = warm_until
         self.cold = cold
+        self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
         self.first_of_kind = (first_days_of_kind(index[0] + warm_until * bucket)
@@ -602,8 +603,13 @@ class LiveWalk:
             return False if p.quiet > patience else None
         p.quiet = 0
         s.end = u
-        if u < self.earliest or tests is None or not _passes(
-                s, y, mu, p.level, p.disp, tests, p.prior, self.grain):
+        if u < self.earliest:
+            return None
+        if tests is None:
+            p.failure = "warm-up"
+            return None
+        p.failure = failed_test(s, y, mu, p.level, p.disp, tests, p.prior, self.grain)
+        if p.failure is not None:
             return None
         if not p.located:
             p.located = True
@@ -614,11 +620,27 @@ class LiveWalk:
             if found is not None and found != s.onset:
                 s.onset = found
                 self._context(p)
-                if not _passes(s, y, mu, p.level, p.disp, tests, p.prior, self.grain):
+                p.failure = failed_test(s, y, mu, p.level, p.disp, tests, p.prior,
+                                        self.grain)
+                if p.failure is not None:
                     return None
         if u - s.onset + 1 >= self.lasting:
             return True  # min_duration: elevated so long
         return None
+
+    def _record(self, trace: list[JudgedStretch], dropped: list[tuple[Pending, int]],
+                raised: Pending | None, u: int, pending: list[Pending]) -> None:
+        """Append the verdicts on the stretches of one alarm to `trace`."""
+        def judged(p: Pending, last: int, verdict: str) -> JudgedStretch:
+            s = p.stretch
+            return JudgedStretch(s.onset, s.alarm, last, tuple(sorted(s.detectors)), verdict,
+                                 None if verdict == "raised" else p.failure)
+
+        trace.extend(judged(p, at, "dropped") for p, at in dropped)
+        if raised is not None:
+            trace.append(judged(raised, u, "raised"))
+        else:
+            trace.extend(judged(p, min(u, self.n - 1), "pending") for p in pending)
 
     def fold(self, state: WalkState, stop: int) -> None:
         """Fold the scores up to `stop` into the state's troughs (in place)."""
@@ -692,6 +714,8 @@ class LiveWalk:
                 if raised is not None:
                     break
                 u += 1
+            if self.trace is not None:
+                self._record(self.trace, dropped, raised, u, pending)
             if raised is None:
                 if pending and checkpoint is None:
                     checkpoint = before  # still pending when the data end
@@ -761,27 +785,3 @@ def _alarming(scores: dict[str, np.ndarray], thresholds: dict[str, np.ndarray], 
         if s[at] >= thresholds[name][at]:
             return name
     return next(iter(scores))
-
-
-def _passes(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispersion: float,
-            config: DetectionConfig, before: Before | None = None, grain: int = 1) -> bool:
-    """Whether the stretch so far is an incident: its reports since the onset are at least
-    ``min_ratio`` times the local baseline (what the alert will claim), and as many times
-    what the hours `before` it ran at (:class:`Before`: its baseline times their ratio
-    to theirs, or, where the stretch is unproven, ``cusum_ratio`` times their mean count
-    instead), and it passes the size and sustained-core tests of
-    :mod:`spikes.detect.incidents` (with runs of `grain` buckets counted as one below 5
-    minutes: :func:`~spikes.detect.incidents.blip_grain`)."""
-    ys, ms = y[s.onset : s.end + 1], mu[s.onset : s.end + 1]
-    seen = ~np.isnan(ys)
-    total, base = float(ys[seen].sum()), float(ms[seen].sum())
-    if total < config.min_ratio * base * level:
-        return False
-    if before is not None:
-        if before.ratio is not None and total < config.min_ratio * base * before.ratio:
-            return False
-        if (before.mean is not None
-                and total < jump_ratio(config) * before.mean * int(seen.sum())):
-            return False
-    return (_large_enough(s, y, mu, level, config, grain)
-            and _sustained(s, y, mu, level, dispersion, config, grain))

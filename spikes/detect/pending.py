@@ -27,7 +27,7 @@ from spikes.detect.incidents import _Stretch
 @dataclass(frozen=True)
 class Before:
     """The hours before a stretch's onset (outside earlier stretches), against which it
-    must stand out (see :func:`spikes.detect.causal._passes`).
+    must stand out (see :func:`spikes.detect.judging.failed_test`).
 
     Attributes
     ----------
@@ -82,6 +82,9 @@ class Pending:
         Whether the change-point search has placed its onset.
     quiet : int
         Buckets since its last elevated one.
+    failure : str
+        The test it failed when last judged (a key of
+        :data:`spikes.detect.judging.FAILURES`; ``"not elevated"`` until it is judged).
     """
 
     stretch: _Stretch
@@ -95,6 +98,7 @@ class Pending:
     elevated: Elevation | None = None
     located: bool = False
     quiet: int = 0
+    failure: str | None = "not elevated"
 
 
 class Rivals:

@@ -532,39 +532,61 @@ def _live_records(scored: Scored, config: DetectionConfig, wanted: list[str], sh
                   position: dict[str, int]) -> list[dict[str, object]]:
     """Incident records of the products `wanted` as a live run raises them
     (:func:`spikes.detect.causal.live_incident_rows`)."""
-    data = scored.data
-    index = data.counts.index
-    mu_all = scored.baseline.expected.to_numpy(dtype=float)
-    y_all = data.counts.to_numpy(dtype=float)
-    score_arrays = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
-    alpha_all = np.broadcast_to(scored.baseline.dispersion_at(), y_all.shape)
-    inflation = scored.baseline.inflation_at()
-    inflation_all = (np.ones_like(y_all) if inflation is None
-                     else np.broadcast_to(inflation, y_all.shape))
-    cold_all = (None if scored.baseline.cold is None
-                else scored.baseline.cold.to_numpy(dtype=bool))
-    days = index.normalize()
-    day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
-    tail_name = CountTailDetector.name
+    inputs = LiveInputs(scored, position)
     rows: list[dict[str, object]] = []
     for product in tqdm(wanted, desc="incidents", unit="product", disable=not show or None,
                         leave=False):
-        j = position[product]
-        own = for_bucket(config.for_product(product), data.bucket)
-        detectors = scored.detectors[product]
-        scores = {name: score_arrays[name][:, j] for name in detectors}
-        seen = np.flatnonzero(~np.isnan(y_all[:, j]))
-        history_from = calibration_start(int(seen[0]), data.bucket) if len(seen) else 0
-        thresholds = threshold_paths(detectors, scores, own, data.bucket, day_starts,
-                                     history_from=history_from)
-        tail = scores.get(tail_name)
-        if tail is None:
-            tail = np.zeros(len(index))
-        rows.extend(live_incident_rows(product, y_all[:, j], mu_all[:, j], index, scores,
-                                       thresholds, detectors, tail, own,
-                                       alpha_all[:, j], inflation_all[:, j],
-                                       None if cold_all is None else cold_all[:, j]))
+        rows.extend(live_incident_rows(**inputs.walk_arguments(product, config)))
     return rows
+
+
+class LiveInputs:
+    """The arrays a live walk of each product reads, taken out of `scored` once.
+
+    Parameters
+    ----------
+    scored : Scored
+        A causal analysis's scores (``scored.baseline.causal``).
+    position : dict of str to int, optional
+        Column of each product in the counts (default: from the counts' columns).
+    """
+
+    def __init__(self, scored: Scored, position: dict[str, int] | None = None) -> None:
+        data = scored.data
+        self.scored, self.bucket, self.index = scored, data.bucket, data.counts.index
+        self.position = position or {str(c): i for i, c in enumerate(data.counts.columns)}
+        self.y = data.counts.to_numpy(dtype=float)
+        self.mu = scored.baseline.expected.to_numpy(dtype=float)
+        self.scores = {n: s.to_numpy(dtype=float) for n, s in scored.scores.items()}
+        self.alpha = np.broadcast_to(scored.baseline.dispersion_at(), self.y.shape)
+        inflation = scored.baseline.inflation_at()
+        self.inflation = (np.ones_like(self.y) if inflation is None
+                          else np.broadcast_to(inflation, self.y.shape))
+        self.cold = (None if scored.baseline.cold is None
+                     else scored.baseline.cold.to_numpy(dtype=bool))
+        days = self.index.normalize()
+        self.day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+
+    def walk_arguments(self, product: str, config: DetectionConfig) -> dict[str, object]:
+        """Keyword arguments of :func:`~spikes.detect.causal.live_incident_rows` for
+        `product` under `config` (its per-bucket thresholds calibrated as a live run
+        calibrates them: :func:`~spikes.detect.causal.threshold_paths`)."""
+        j = self.position[product]
+        own = for_bucket(config.for_product(product), self.bucket)
+        detectors = self.scored.detectors[product]
+        scores = {name: self.scores[name][:, j] for name in detectors}
+        seen = np.flatnonzero(~np.isnan(self.y[:, j]))
+        history_from = calibration_start(int(seen[0]), self.bucket) if len(seen) else 0
+        thresholds = threshold_paths(detectors, scores, own, self.bucket, self.day_starts,
+                                     history_from=history_from)
+        tail = scores.get(CountTailDetector.name)
+        if tail is None:
+            tail = np.zeros(len(self.index))
+        return {"product": product, "y": self.y[:, j], "mu": self.mu[:, j],
+                "index": self.index, "scores": scores, "thresholds": thresholds,
+                "detectors": detectors, "tail": tail, "config": own,
+                "alpha": self.alpha[:, j], "inflation": self.inflation[:, j],
+                "cold": None if self.cold is None else self.cold[:, j]}
 
 
 def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig:

@@ -1,0 +1,83 @@
+"""``spikes explain``: why a live run raised an incident in a window, or why it did not."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.config import load_config
+from spikes.errors import SpikesInputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="say why an outage was (not) raised",
+        description="Analyse report CSVs live (as `spikes analyze` does) and say why a "
+                    "window of a product did or did not raise an incident: whether a "
+                    "detector alarmed, whether the product's calibration raised its "
+                    "thresholds above the configured ones, or which test of an incident "
+                    "the stretches there failed. With --labels, explain every labelled "
+                    "outage that no incident matched (the rules of EVALUATION.md).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="report CSV file(s)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--window", nargs=3, metavar=("PRODUCT", "START", "END"),
+                      help="the product and the window to explain, e.g. Outlook "
+                           "2026-01-22T14:00 2026-01-22T16:00 (UTC unless an offset is "
+                           "given)")
+    what.add_argument("--labels", metavar="FILE",
+                      help="labels CSV (product,onset,end): explain each one missed")
+    p.add_argument("--config", help="TOML file of detection settings (see README)")
+    p.add_argument("--calendar", metavar="FILE",
+                   help="known-event calendar CSV, as for `spikes analyze`")
+    p.add_argument("-o", "--output", help="with --labels: also write the missed labels and "
+                                          "their causes to this CSV")
+    add_input_options(p)
+    p.set_defaults(run=_run_explain)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from spikes.detect.explain import explain_window
+    from spikes.detect.pipeline import analyze
+    from spikes.io.reading import describe_rejected
+
+    config = load_config(args.config)
+    if config.mode != "causal":
+        raise SpikesInputError("explain replays live detection: mode = \"retrospective\" "
+                               "in --config cannot be explained")
+    if args.output and not args.labels:
+        raise SpikesInputError("--output needs --labels (a table of missed labels)")
+    labels = None
+    if args.labels:
+        from spikes.evaluation.evaluate import read_labels
+
+        labels = read_labels(args.labels)
+    calendar = None
+    if args.calendar:
+        from spikes.io.calendar import read_calendar
+
+        calendar = read_calendar(args.calendar, tz=args.tz)
+    data = load_inputs(args, args.inputs)
+    if len(data.rejected):
+        print(describe_rejected(data.rejected), file=sys.stderr)
+    analysis = analyze(data, config, calendar=calendar)
+    if labels is None:
+        product, start, end = args.window
+        print(explain_window(analysis, product, start, end).summary())
+        return 0
+    from spikes.evaluation.misses import explain_misses
+
+    missed = explain_misses(analysis, labels)
+    print(f"{len(missed)} of {len(labels)} labelled outages missed")
+    if len(missed):
+        counts = missed["cause"].value_counts()
+        print("by cause: " + ", ".join(f"{cause} {n}" for cause, n in counts.items()))
+        for row in missed.itertuples(index=False):
+            print(f"- {row.product} {row.onset:%Y-%m-%d %H:%M}: {row.cause}. {row.reason}")
+    if args.output:
+        from spikes.io.output import write_table
+
+        write_table(missed, args.output)
+    return 0

@@ -1,0 +1,220 @@
+"""Why a live run raised an incident in a time window of a product, or why it did not.
+
+The question an on-call team asks after a quiet night that was not quiet: "users said
+Outlook was down from 02:10; why did nothing fire?" :func:`explain_window` answers it for
+a live (causal) analysis by walking the product again with a trace
+(:class:`spikes.detect.causal.LiveWalk`), exactly as the incidents were found, and says
+which of these happened in the window:
+
+- ``raised``: an incident of the product overlaps the window (with its ``alerted_at``);
+- a stretch was opened by a detector's alarm and judged, but **dropped** or still
+  **pending** at the end of the data, with the test it failed (the keys of
+  :data:`spikes.detect.judging.FAILURES`: ``ratio``, ``before``, ``jump``, ``small``,
+  ``blip``, ``warm-up``, ``not elevated``);
+- ``calibration``: no alarm, but a detector's score reached the threshold the settings
+  ask for (``false_alarms_per_week`` under the noise model); the product's own history
+  was burstier than the model, and its calibrated threshold was higher;
+- ``warm-up``: no alarm, and the window lies in the product's first
+  :data:`~spikes.detect.causal.WARMUP` of data, where only a cold-start jump is raised;
+- ``no alarm``: no detector's score reached even the configured threshold: the counts
+  did not carry the evidence.
+
+Each answer comes with the figures behind it: every detector's peak score in the window
+against the threshold in force there and the configured one, and the stretches judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from spikes.detect.causal import live_incident_rows, warmup_buckets
+from spikes.detect.judging import FAILURES, JudgedStretch
+from spikes.detect.pipeline import Analysis, LiveInputs, select_products
+from spikes.errors import SpikesInputError
+
+#: Causes of :func:`explain_window`, from the most to the least conclusive: where
+#: several apply to a window, the first is its cause.
+CAUSES = ("raised", *FAILURES, "calibration", "no alarm")
+
+_NO_ALARM = {
+    "calibration": "no alarm: a detector reached the threshold the settings ask for, but "
+                   "this product's history was burstier than the noise model and its "
+                   "calibrated threshold was higher",
+    "warm-up": "no alarm: the window lies in the product's warm-up (its first day of "
+               "data), where only a jump over the hours before is raised",
+    "no alarm": "no alarm: no detector reached even the threshold the settings ask for "
+                "(the counts did not carry the evidence)",
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a live run did in one product's window (:func:`explain_window`).
+
+    Attributes
+    ----------
+    product : str
+        The product.
+    start, end : pd.Timestamp
+        The window (bucket starts, both included).
+    cause : str
+        One of :data:`CAUSES`.
+    reason : str
+        The cause in words.
+    incidents : pd.DataFrame
+        The product's incidents that overlap the window (``onset, alerted_at, end,
+        peak_ratio``).
+    detectors : pd.DataFrame
+        One row per detector: ``detector, peak`` (its largest score in the window),
+        ``peak_at``, ``threshold`` (in force at that bucket: calibrated on the product's
+        history) and ``configured`` (what the settings ask for under the noise model).
+    stretches : pd.DataFrame
+        The stretches judged whose onset or alarm lies in the window: ``onset, alarm,
+        judged_until, detectors, verdict, failure``.
+    """
+
+    product: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    cause: str
+    reason: str
+    incidents: pd.DataFrame
+    detectors: pd.DataFrame
+    stretches: pd.DataFrame
+
+    def summary(self) -> str:
+        """The explanation as lines of text for people."""
+        lines = [f"{self.product}, {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} "
+                 f"UTC: {self.cause}", f"  {self.reason}"]
+        for row in self.detectors.itertuples(index=False):
+            at = "" if pd.isna(row.peak_at) else f" at {row.peak_at:%Y-%m-%d %H:%M}"
+            lines.append(f"  {row.detector}: peak {row.peak:.3g}{at}, threshold "
+                         f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
+        for row in self.stretches.itertuples(index=False):
+            why = "" if row.failure is None else f": {FAILURES[row.failure]}"
+            lines.append(f"  stretch from {row.onset:%Y-%m-%d %H:%M} (alarm "
+                         f"{row.alarm:%H:%M}, {row.detectors}) {row.verdict} at "
+                         f"{row.judged_until:%Y-%m-%d %H:%M}{why}")
+        return "\n".join(lines)
+
+
+def explain_window(analysis: Analysis, product: str, start: object, end: object
+                   ) -> Explanation:
+    """Why a live run raised an incident of `product` in ``[start, end]``, or why not.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A live (causal) analysis, from :func:`spikes.detect.pipeline.analyze`.
+    product : str
+        The product.
+    start, end : str or pd.Timestamp
+        The window; times without an offset are UTC.
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    SpikesInputError
+        For a retrospective analysis, an unknown product, or a window outside the data
+        or ending before it starts.
+    """
+    scored = analysis.scored
+    if not scored.baseline.causal:
+        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
+                               "explanations are of live (causal) runs, the default")
+    counts = scored.data.counts
+    names = {str(c): c for c in counts.columns}
+    if str(product) not in names:
+        known = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
+        raise SpikesInputError(f"explain: no product {product!r} in the data "
+                               f"(products: {known})")
+    product = str(product)
+    index = counts.index
+    t0, t1 = _utc(start, "start"), _utc(end, "end")
+    if t1 < t0:
+        raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
+    if t1 < index[0] or t0 > index[-1]:
+        raise SpikesInputError(f"explain: the window {t0} to {t1} lies outside the data "
+                               f"({index[0]} to {index[-1]})")
+    a = int(index.searchsorted(t0.floor(scored.data.bucket)))
+    b = int(index.searchsorted(t1, side="right")) - 1
+    config = analysis.config
+    arguments = LiveInputs(select_products(scored, [product])).walk_arguments(product, config)
+    trace: list[JudgedStretch] = []
+    live_incident_rows(**arguments, trace=trace)
+    own = arguments["config"]
+    detectors = arguments["detectors"]
+    peaks = []
+    for name, detector in detectors.items():
+        score = arguments["scores"][name][a : b + 1]
+        threshold = arguments["thresholds"][name][a : b + 1]
+        configured = detector.default_threshold(own, scored.data.bucket)
+        known = ~np.isnan(score)
+        at = int(np.argmax(np.where(known, score, -np.inf))) if known.any() else None
+        peaks.append({"detector": name,
+                      "peak": float(score[at]) if at is not None else float("nan"),
+                      "peak_at": index[a + at] if at is not None else pd.NaT,
+                      "threshold": float(threshold[at if at is not None else 0]),
+                      "configured": float(configured),
+                      "reached_configured": bool(known.any()
+                                                 and np.nanmax(score) >= configured)})
+    peak_table = pd.DataFrame(peaks)
+    stretches = pd.DataFrame(
+        [{"onset": index[s.onset], "alarm": index[s.alarm], "judged_until": index[s.last],
+          "detectors": "+".join(s.detectors), "verdict": s.verdict, "failure": s.failure}
+         for s in trace if a <= s.onset <= b or a <= s.alarm <= b],
+        columns=["onset", "alarm", "judged_until", "detectors", "verdict", "failure"])
+    incidents = analysis.incidents
+    mine = incidents[(incidents["product"].astype(str) == product)
+                     & (pd.DatetimeIndex(incidents["onset"]) <= index[b])
+                     & (pd.DatetimeIndex(incidents["end"]) >= index[a])]
+    mine = mine[[c for c in ("onset", "alerted_at", "end", "peak_ratio") if c in mine]]
+    cause, reason = _cause(mine, stretches, peak_table, a, arguments, scored.data.bucket)
+    return Explanation(product, index[a], index[b], cause, reason,
+                       mine.reset_index(drop=True),
+                       peak_table.drop(columns="reached_configured"), stretches)
+
+
+def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame, a: int,
+           arguments: dict[str, object], bucket: pd.Timedelta) -> tuple[str, str]:
+    """The window's cause (a key of :data:`CAUSES`) and the reason in words."""
+    if len(incidents):
+        first = incidents.iloc[0]
+        when = first.get("alerted_at")
+        raised = "" if pd.isna(when) else f", raised at {when:%Y-%m-%d %H:%M}"
+        return "raised", f"incident from {first['onset']:%Y-%m-%d %H:%M}{raised}"
+    judged = stretches[stretches["verdict"] != "raised"]
+    if len(judged):
+        failures = [f for f in judged["failure"] if f is not None]
+        # The most conclusive failure of the window's stretches.
+        failure = min(failures, key=CAUSES.index) if failures else "not elevated"
+        verdicts = sorted(set(judged["verdict"]))
+        return failure, (f"{len(judged)} stretch(es) {' / '.join(verdicts)}: "
+                         f"{FAILURES[failure]}")
+    y = np.asarray(arguments["y"])
+    seen = np.flatnonzero(~np.isnan(y))
+    if len(seen) and a < int(seen[0]) + warmup_buckets(bucket):
+        return "warm-up", _NO_ALARM["warm-up"]
+    if peaks["reached_configured"].any():
+        return "calibration", _NO_ALARM["calibration"]
+    return "no alarm", _NO_ALARM["no alarm"]
+
+
+def _utc(value: object, what: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
+                               "2026-01-22T14:05 (UTC unless an offset is given)") from None
+    if pd.isna(stamp):
+        raise SpikesInputError(f"explain: {what} is missing")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+__all__ = ["CAUSES", "Explanation", "explain_window"]

@@ -1,0 +1,69 @@
+"""Why each labelled outage that no incident matched was missed.
+
+:func:`explain_misses` matches incidents to labels by the rules of EVALUATION.md (as
+:func:`spikes.evaluation.evaluate.evaluate` does) and explains every missed label with
+:func:`spikes.detect.explain.explain_window` over its matching window: whether a detector
+alarmed at all, whether the product's calibration raised its thresholds above the
+configured ones, or which test of an incident the stretches there failed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from spikes.detect.explain import explain_window
+from spikes.detect.pipeline import Analysis
+from spikes.errors import SpikesInputError
+from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate
+
+MISS_COLUMNS = ["product", "onset", "end", "cause", "reason"]
+"""Columns of :func:`explain_misses`."""
+
+
+def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
+    """The labels no incident of `analysis` matches, each with why it was missed.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A live (causal) analysis of the data the labels are about.
+    labels : pd.DataFrame
+        ``product, onset, end`` (as :func:`spikes.evaluation.evaluate.read_labels` gives).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns :data:`MISS_COLUMNS`, one row per missed label in the labels' order:
+        ``cause`` is a key of :data:`spikes.detect.explain.CAUSES` but ``raised``;
+        ``"onset outside the window"`` where an incident covers the label but began
+        before its matching window (or after: too late to match); ``"not in the data"``
+        for a label of a product or time the data do not hold. ``reason`` says it in
+        words, with the figures (peak scores against thresholds, the stretches judged).
+
+    Raises
+    ------
+    SpikesInputError
+        For a retrospective analysis or invalid labels.
+    """
+    if not analysis.scored.baseline.causal:
+        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
+                               "explanations are of live (causal) runs, the default")
+    matches = evaluate(analysis.incidents, labels).matches
+    rows = []
+    for label in matches[~matches["tp"]].itertuples(index=False):
+        start = label.onset - EARLY_ALLOWANCE
+        end = max(label.end, label.onset + MIN_WINDOW)
+        try:
+            found = explain_window(analysis, label.product, start, end)
+        except SpikesInputError as exc:
+            rows.append([label.product, label.onset, label.end, "not in the data", str(exc)])
+            continue
+        cause = found.cause
+        detail = found.summary().split("\n", 1)[1].strip()
+        if cause == "raised":  # an incident over the window, its onset outside the match
+            cause = "onset outside the window"
+            detail = (f"{detail}: its onset lies outside the label's matching window "
+                      f"[onset - {EARLY_ALLOWANCE}, max(end, onset + {MIN_WINDOW})]")
+        rows.append([label.product, label.onset, label.end, cause,
+                     " ".join(line.strip() for line in detail.splitlines())])
+    return pd.DataFrame(rows, columns=MISS_COLUMNS)

@@ -1,0 +1,200 @@
+"""Why a window raised an incident or not: spikes.detect.explain, spikes.evaluation.misses
+and ``spikes explain``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikes.cli import main
+from spikes.config import DetectionConfig
+from spikes.detect.causal import live_incident_rows
+from spikes.detect.explain import CAUSES, explain_window
+from spikes.detect.incidents import _Stretch
+from spikes.detect.judging import FAILURES, JudgedStretch, failed_test
+from spikes.detect.pipeline import LiveInputs, analyze
+from spikes.errors import SpikesInputError
+from spikes.evaluation.misses import MISS_COLUMNS, explain_misses
+from tests.conftest import as_data, diurnal_counts, sim_data, with_outage
+
+DAY = 288  # 5-minute buckets a day
+
+
+@pytest.fixture(scope="module")
+def incident_data() -> pd.DataFrame:
+    """Ten quiet days of one product, an 8x outage of an hour on day 6 and a one-bucket
+    20x blip on day 8."""
+    counts = with_outage(diurnal_counts(days=10, level=20.0, seed=4), "p0",
+                         6 * DAY + 150, 12, 8.0)
+    blip = 8 * DAY + 160
+    counts.iloc[blip, 0] = counts.iloc[blip, 0] * 20 + 5
+    return counts
+
+
+@pytest.fixture(scope="module")
+def incident_analysis(incident_data):
+    return analyze(as_data(incident_data))
+
+
+def _at(counts: pd.DataFrame, position: int) -> pd.Timestamp:
+    return counts.index[position]
+
+
+def test_an_outage_that_was_raised_is_explained_as_raised_with_its_alert(incident_data,
+                                                                        incident_analysis):
+    start, end = _at(incident_data, 6 * DAY + 145), _at(incident_data, 6 * DAY + 170)
+    found = explain_window(incident_analysis, "p0", start, end)
+    assert found.cause == "raised"
+    assert len(found.incidents) == 1
+    assert found.incidents["alerted_at"].iloc[0] >= found.incidents["onset"].iloc[0]
+    assert found.stretches["verdict"].tolist() == ["raised"]
+    assert "raised at" in found.summary()
+
+
+def test_a_one_bucket_blip_is_explained_by_the_sustained_test(incident_data,
+                                                                incident_analysis):
+    start, end = _at(incident_data, 8 * DAY + 155), _at(incident_data, 8 * DAY + 170)
+    found = explain_window(incident_analysis, "p0", start, end)
+    assert found.cause == "blip"
+    dropped = found.stretches[found.stretches["verdict"] == "dropped"]
+    assert len(dropped) >= 1 and set(dropped["failure"]) == {"blip"}
+    assert FAILURES["blip"] in found.summary()
+
+
+def test_a_quiet_window_has_no_alarm_and_every_peak_under_its_configured_threshold(
+        incident_data, incident_analysis):
+    start, end = _at(incident_data, 4 * DAY + 100), _at(incident_data, 4 * DAY + 130)
+    found = explain_window(incident_analysis, "p0", start, end)
+    assert found.cause == "no alarm"
+    assert set(found.detectors["detector"]) == {"tail", "cusum", "steep"}
+    assert (found.detectors["peak"] < found.detectors["configured"]).all()
+    assert found.stretches.empty and found.incidents.empty
+
+
+def test_a_window_on_the_first_day_is_the_warm_up(incident_data, incident_analysis):
+    found = explain_window(incident_analysis, "p0", _at(incident_data, 100),
+                           _at(incident_data, 120))
+    assert found.cause == "warm-up"
+
+
+def test_a_mild_rise_is_dropped_for_its_ratio():
+    quiet = diurnal_counts(days=8, level=200.0, seed=2, dispersion=0.005)
+    counts = with_outage(quiet, "p0", 5 * DAY + 150, 24, 1.5)
+    analysis = analyze(as_data(counts))
+    found = explain_window(analysis, "p0", _at(counts, 5 * DAY + 145),
+                           _at(counts, 5 * DAY + 180))
+    # A 1.5x rise of two hours at 200 reports a bucket and little noise alarms (it is
+    # very improbable) but stays under min_ratio = 2.
+    assert found.cause == "ratio"
+    assert (found.detectors["peak"] >= found.detectors["threshold"]).any()
+
+
+def test_the_failed_test_is_the_first_that_fails():
+    y = np.array([10.0, 10, 10, 30, 30, 30, 10])
+    mu = np.full(7, 10.0)
+    config = DetectionConfig()
+    assert failed_test(_Stretch(3, 5), y, mu, 1.0, 0.0, config) is None
+    assert failed_test(_Stretch(3, 5), y, mu, 2.0, 0.0, config) == "ratio"
+    assert failed_test(_Stretch(3, 3), y, mu, 1.0, 0.0, config) == "blip"
+    small = dataclasses.replace(config, min_excess_reports=100.0)
+    assert failed_test(_Stretch(3, 5), y, mu, 1.0, 0.0, small) == "small"
+
+
+def test_tracing_a_walk_changes_no_incident(incident_data, incident_analysis):
+    inputs = LiveInputs(incident_analysis.scored).walk_arguments("p0", DetectionConfig())
+    trace: list[JudgedStretch] = []
+    traced = live_incident_rows(**inputs, trace=trace)
+    assert traced == live_incident_rows(**inputs)
+    raised = [t for t in trace if t.verdict == "raised"]
+    assert len(raised) == len(traced)
+    assert all(t.failure is None for t in raised)
+    assert all(t.failure in FAILURES for t in trace if t.verdict != "raised")
+
+
+def test_explain_rejects_what_it_cannot_explain(incident_data, incident_analysis):
+    with pytest.raises(SpikesInputError, match="no product 'nope'"):
+        explain_window(incident_analysis, "nope", incident_data.index[0],
+                       incident_data.index[10])
+    with pytest.raises(SpikesInputError, match="outside the data"):
+        explain_window(incident_analysis, "p0", "2030-01-01", "2030-01-02")
+    with pytest.raises(SpikesInputError, match="ends .* before it starts"):
+        explain_window(incident_analysis, "p0", incident_data.index[20],
+                       incident_data.index[10])
+    with pytest.raises(SpikesInputError, match="is not a time"):
+        explain_window(incident_analysis, "p0", "soon", incident_data.index[10])
+    retro = analyze(as_data(incident_data), DetectionConfig(mode="retrospective"))
+    with pytest.raises(SpikesInputError, match="retrospective"):
+        explain_window(retro, "p0", incident_data.index[0], incident_data.index[10])
+
+
+def test_every_missed_label_of_a_simulation_gets_a_cause_consistent_with_its_figures(sim):
+    from spikes.evaluation.evaluate import evaluate
+
+    analysis = analyze(sim_data(sim))
+    labels = sim.labels[["product", "onset", "end"]]
+    missed = explain_misses(analysis, labels)
+    fn = evaluate(analysis.incidents, labels).fn
+    assert list(missed.columns) == MISS_COLUMNS
+    assert len(missed) == fn > 0
+    assert set(missed["cause"]) <= (set(CAUSES) - {"raised"}) | {"onset outside the window"}
+    for row in missed.itertuples(index=False):
+        found = explain_window(analysis, row.product, row.onset - pd.Timedelta("10min"),
+                               max(row.end, row.onset + pd.Timedelta("30min")))
+        if row.cause == "no alarm":
+            assert (found.detectors["peak"] < found.detectors["configured"]).all()
+        if row.cause in FAILURES and row.cause != "warm-up":
+            assert (found.stretches["failure"] == row.cause).any()
+
+
+def test_a_label_of_a_product_not_in_the_data_is_said_so(incident_data, incident_analysis):
+    labels = pd.DataFrame({"product": ["p9"], "onset": [incident_data.index[2000]],
+                           "end": [incident_data.index[2010]]})
+    missed = explain_misses(incident_analysis, labels)
+    assert missed["cause"].tolist() == ["not in the data"]
+    assert "no product 'p9'" in missed["reason"].iloc[0]
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory, incident_data):
+    path = tmp_path_factory.mktemp("explain") / "reports.csv"
+    long = incident_data.rename_axis("timestamp").reset_index().melt(
+        id_vars="timestamp", var_name="product", value_name="reports")
+    long["timestamp"] = long["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    long["reports"] = long["reports"].astype(int)
+    long.to_csv(path, index=False)
+    return path
+
+
+def test_the_command_explains_a_window(report_file, incident_data, capsys):
+    start = _at(incident_data, 8 * DAY + 155).strftime("%Y-%m-%dT%H:%M")
+    end = _at(incident_data, 8 * DAY + 170).strftime("%Y-%m-%dT%H:%M")
+    assert main(["explain", str(report_file), "--window", "p0", start, end]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("p0, ") and ": blip" in out.splitlines()[0]
+
+
+def test_the_command_explains_missed_labels_and_writes_them(report_file, incident_data,
+                                                           tmp_path, capsys):
+    labels = tmp_path / "labels.csv"
+    found, quiet = _at(incident_data, 6 * DAY + 150), _at(incident_data, 4 * DAY + 100)
+    labels.write_text("product,onset,end\n"
+                      f"p0,{found.isoformat()},{(found + pd.Timedelta('1h')).isoformat()}\n"
+                      f"p0,{quiet.isoformat()},{(quiet + pd.Timedelta('1h')).isoformat()}\n")
+    out_file = tmp_path / "missed.csv"
+    code = main(["explain", str(report_file), "--labels", str(labels), "-o", str(out_file)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 labelled outages missed" in out and "by cause: no alarm 1" in out
+    written = pd.read_csv(out_file)
+    assert written["cause"].tolist() == ["no alarm"]
+
+
+def test_the_command_says_what_is_wrong_with_its_arguments(report_file, capsys):
+    assert main(["explain", str(report_file), "--window", "p0", "noon", "later"]) == 2
+    assert "start 'noon' is not a time" in capsys.readouterr().err
+    assert main(["explain", str(report_file), "--window", "p0", "2026-01-06",
+                 "2026-01-07", "-o", "x.csv"]) == 2
+    assert "--output needs --labels" in capsys.readouterr().err
