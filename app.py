@@ -59,6 +59,7 @@ import pandas as pd
 import streamlit as st
 
 from spikes.config import MODES, DetectionConfig, load_status_feed_config
+from spikes.detect.explain import explain_window
 from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
     SCORE_KEYS,
@@ -422,6 +423,7 @@ def render_product(ctx: dash.ViewContext) -> None:
     start, end = _range_widget(ctx)
     st.plotly_chart(dash.product_figure(analysis, product, start, end, ctx.tz), theme=None,
                     config=PLOT_CONFIG, key="product_chart")
+    _explain_range(ctx, product, start, end)
     own = dash.incident_table(analysis.incidents, ctx.tz, product)
     st.subheader(f"Incidents: {len(own)}")
     if own.empty:
@@ -459,6 +461,27 @@ def render_product(ctx: dash.ViewContext) -> None:
             else:
                 st.plotly_chart(dash.breakdown_figure(shares, title), theme=None,
                                 config=PLOT_CONFIG, key=f"breakdown_{dimension}")
+
+
+def _explain_range(ctx: dash.ViewContext, product: str, start: pd.Timestamp,
+                   end: pd.Timestamp) -> None:
+    """On request: why the time range shown raised an incident of `product`, or why not
+    (:func:`spikes.detect.explain.explain_window`)."""
+    if not st.toggle("Why (no) incident in this time range?", key=f"explain::{product}"):
+        return
+    if ctx.config.mode != "causal":
+        st.caption("Explanations are of live (causal) runs; the settings are retrospective.")
+        return
+    found = explain_window(ctx.analysis, product, start, end)
+    st.info(dash.escape_markdown(f"{found.cause}: {found.reason}"))
+    local = {"peak_at", "onset", "alarm", "judged_until"}
+    for name, table in (("detectors", found.detectors), ("stretches", found.stretches)):
+        if table.empty:
+            continue
+        shown = table.copy()
+        for column in local & set(shown.columns):
+            shown[column] = pd.DatetimeIndex(shown[column]).tz_convert(ctx.tz)
+        st.dataframe(shown, hide_index=True, key=f"explain_{name}")
 
 
 _LEAD_NOTE = ("Status page: how much earlier the incident was raised than the vendor's "

@@ -191,3 +191,19 @@ def test_product_view_says_why_of_the_chosen_incident() -> None:
     assert len(why) == 1
     assert why[0].startswith("Why: Outlook: 1,391 reports in 5 min against ")
     assert re.search(r"\(event E\d{4}, chance < 0\.01 %\)", why[0])
+
+
+def test_product_view_explains_the_time_range_on_request() -> None:
+    at = fresh(view="product", product="Outlook")
+
+    def tables() -> list:
+        return [d.value for d in at.dataframe]
+
+    assert not any("configured" in t.columns for t in tables())  # off until asked
+    at.toggle(key="explain::Outlook").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [i.value.replace("\\", "") for i in at.info]
+    assert shown[0].startswith("raised: incident from ")  # Outlook's outage is in range
+    detectors = next(t for t in tables() if "configured" in t.columns)
+    assert set(detectors["detector"]) == {"tail", "cusum", "steep"}
+    assert (detectors["threshold"] >= detectors["configured"]).all()
