@@ -101,8 +101,64 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain_window(analysis: Analysis, product: str, start: object, end: object
-                   ) -> Explanation:
+@dataclass(frozen=True)
+class Replay:
+    """One product's live walk replayed with a trace (:func:`replay`): what
+    :func:`explain_window` reads. Replay a product once to explain many of its windows.
+
+    Attributes
+    ----------
+    product : str
+        The product.
+    arguments : dict
+        The walk's inputs (:meth:`spikes.detect.pipeline.LiveInputs.walk_arguments`).
+    trace : list of JudgedStretch
+        Every stretch the walk judged, with its verdict.
+    """
+
+    product: str
+    arguments: dict[str, object]
+    trace: list[JudgedStretch]
+
+
+def replay(analysis: Analysis, product: str) -> Replay:
+    """Replay the live walk of `product` in `analysis` with a trace.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A live (causal) analysis, from :func:`spikes.detect.pipeline.analyze`.
+    product : str
+        The product.
+
+    Returns
+    -------
+    Replay
+
+    Raises
+    ------
+    SpikesInputError
+        For a retrospective analysis or an unknown product.
+    """
+    scored = analysis.scored
+    if not scored.baseline.causal:
+        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
+                               "explanations are of live (causal) runs, the default")
+    names = {str(c) for c in scored.data.counts.columns}
+    if str(product) not in names:
+        known = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
+        raise SpikesInputError(f"explain: no product {product!r} in the data "
+                               f"(products: {known})")
+    product = str(product)
+    arguments = LiveInputs(select_products(scored, [product])).walk_arguments(
+        product, analysis.config)
+    trace: list[JudgedStretch] = []
+    live_incident_rows(**arguments, trace=trace)
+    return Replay(product, arguments, trace)
+
+
+def explain_window(analysis: Analysis, product: str, start: object, end: object, *,
+                   replayed: Replay | None = None) -> Explanation:
     """Why a live run raised an incident of `product` in ``[start, end]``, or why not.
 
     Parameters
@@ -113,6 +169,9 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object
         The product.
     start, end : str or pd.Timestamp
         The window; times without an offset are UTC.
+    replayed : Replay, optional
+        The product's walk, already replayed (:func:`replay` of `analysis` and
+        `product`); replayed here when None.
 
     Returns
     -------
@@ -124,18 +183,11 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object
         For a retrospective analysis, an unknown product, or a window outside the data
         or ending before it starts.
     """
+    if replayed is None:
+        replayed = replay(analysis, product)
+    product, arguments, trace = replayed.product, replayed.arguments, replayed.trace
     scored = analysis.scored
-    if not scored.baseline.causal:
-        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
-                               "explanations are of live (causal) runs, the default")
-    counts = scored.data.counts
-    names = {str(c): c for c in counts.columns}
-    if str(product) not in names:
-        known = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
-        raise SpikesInputError(f"explain: no product {product!r} in the data "
-                               f"(products: {known})")
-    product = str(product)
-    index = counts.index
+    index = scored.data.counts.index
     t0, t1 = _utc(start, "start"), _utc(end, "end")
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
@@ -144,10 +196,6 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object
                                f"({index[0]} to {index[-1]})")
     a = int(index.searchsorted(t0.floor(scored.data.bucket)))
     b = int(index.searchsorted(t1, side="right")) - 1
-    config = analysis.config
-    arguments = LiveInputs(select_products(scored, [product])).walk_arguments(product, config)
-    trace: list[JudgedStretch] = []
-    live_incident_rows(**arguments, trace=trace)
     own = arguments["config"]
     detectors = arguments["detectors"]
     peaks = []
@@ -217,4 +265,4 @@ def _utc(value: object, what: str) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-__all__ = ["CAUSES", "Explanation", "explain_window"]
+__all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "replay"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from spikes.detect.explain import explain_window
+from spikes.detect.explain import Replay, explain_window, replay
 from spikes.detect.pipeline import Analysis
 from spikes.errors import SpikesInputError
 from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate
@@ -50,13 +50,24 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
                                "explanations are of live (causal) runs, the default")
     matches = evaluate(analysis.incidents, labels).matches
     rows = []
+    replays: dict[str, Replay | str] = {}  # each product's walk, or why there is none
     for label in matches[~matches["tp"]].itertuples(index=False):
+        if label.product not in replays:
+            try:
+                replays[label.product] = replay(analysis, label.product)
+            except SpikesInputError as exc:
+                replays[label.product] = str(exc)
+        walked = replays[label.product]
         start = label.onset - EARLY_ALLOWANCE
         end = max(label.end, label.onset + MIN_WINDOW)
-        try:
-            found = explain_window(analysis, label.product, start, end)
-        except SpikesInputError as exc:
-            rows.append([label.product, label.onset, label.end, "not in the data", str(exc)])
+        missing = walked if isinstance(walked, str) else None
+        if missing is None:
+            try:
+                found = explain_window(analysis, label.product, start, end, replayed=walked)
+            except SpikesInputError as exc:  # a time the data do not hold
+                missing = str(exc)
+        if missing is not None:
+            rows.append([label.product, label.onset, label.end, "not in the data", missing])
             continue
         cause = found.cause
         detail = found.summary().split("\n", 1)[1].strip()
