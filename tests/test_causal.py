@@ -883,3 +883,90 @@ def test_at_one_minute_buckets_a_burst_of_minutes_is_a_blip(monkeypatch):
     for counts in cases:
         onsets = analyze(as_data(counts, bucket)).incidents["onset"]
         assert near(onsets, burst) == 1 and near(onsets, outage) == 1
+
+
+def _busy_evenings(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """12 days of hourly counts (about 1,000 an hour) whose evenings, 19:00-22:00, run
+    four times busier every day, the warm-up day included; and the true rate."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=12 * 24, freq="1h", tz="UTC")
+    hour = index.hour.to_numpy()
+    rate = 1000.0 * (1 + 0.3 * np.sin((hour - 8) / 24 * 2 * np.pi))
+    rate = np.where((hour >= 19) & (hour <= 22), 4.0 * rate, rate)
+    counts = rng.poisson(rate * rng.gamma(50, 1 / 50, len(index))).astype(float)
+    return pd.DataFrame({"p0": counts}, index=index), rate
+
+
+def _evenings_from_day_3(counts: pd.DataFrame) -> np.ndarray:
+    hour = counts.index.hour
+    return (hour >= 19) & (hour <= 22) & (np.arange(len(counts)) >= 3 * 24)
+
+
+@pytest.mark.parametrize("seed", range(1, 5))
+def test_a_time_of_day_masked_on_every_pooled_day_is_its_usual_level(seed):
+    # The warm-up day's fit masks the evening rise, and the next day's evening stood far
+    # above a baseline taken from the afternoon. An evening masked on every pooled day
+    # is pooled unmasked: from day 3 the baseline follows the busy evenings, and no
+    # evening after day 1 is an outage.
+    counts, rate = _busy_evenings(seed)
+    evenings = _evenings_from_day_3(counts)
+    base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
+    ratio = base.expected["p0"].to_numpy()[evenings] / rate[evenings]
+    assert ratio.min() > 0.6 and ratio.max() < 1.4
+    incidents = analyze(as_data(counts, pd.Timedelta("1h"))).incidents
+    assert (incidents["onset"] < counts.index[2 * 24]).all()
+
+
+def test_without_unmasking_the_evenings_stay_masked_and_alarm_every_day(monkeypatch):
+    # The counterfactual: each evening's baseline comes from the hours around it, masks
+    # the evening again, and the mask holds for good: an incident every evening.
+    monkeypatch.setattr(trailing._SeasonalFit, "_unmask_stuck",
+                        lambda self, *args: args[-3:])
+    for seed in range(1, 5):
+        counts, rate = _busy_evenings(seed)
+        evenings = _evenings_from_day_3(counts)
+        base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
+        assert (base.expected["p0"].to_numpy()[evenings] < 0.5 * rate[evenings]).all()
+        incidents = analyze(as_data(counts, pd.Timedelta("1h"))).incidents
+        assert (incidents["onset"] >= counts.index[2 * 24]).sum() >= 9
+
+
+#: Hourly reports of a product with a tenfold daily cycle (a steep evening rise).
+STEEP_DAY = np.array([25176, 21915, 19002, 16605, 14847, 13247, 11409, 9447, 8104, 7130,
+                      6530, 6582, 6283, 5338, 4174, 3178, 2563, 2466, 2995, 4318, 7271,
+                      12718, 19163, 22680]) / 2
+
+
+def _steep_cycle(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Four days of hourly counts on :data:`STEEP_DAY`, and the true rate."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=4 * 24, freq="1h", tz="UTC")
+    rate = STEEP_DAY[index.hour.to_numpy()]
+    counts = rng.poisson(rate * rng.gamma(50, 1 / 50, len(index))).astype(float)
+    return pd.DataFrame({"p0": counts}, index=index), rate
+
+
+STEEP_SEEDS = [3, 5, 9, 10, 11]
+
+
+@pytest.mark.parametrize("seed", STEEP_SEEDS)
+def test_a_warm_up_day_its_fit_mostly_masks_is_pooled_whole(seed):
+    # The centred fit of the warm-up day cannot follow a tenfold cycle at hourly buckets
+    # and masks most of the day. Pooled whole, the day gives the next day a baseline
+    # near the true rate at every hour.
+    counts, rate = _steep_cycle(seed)
+    base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
+    assert base.normal["p0"].iloc[:24].all()
+    ratio = base.expected["p0"].to_numpy()[24:48] / rate[24:48]
+    assert ratio.min() > 0.6 and ratio.max() < 1.4
+
+
+def test_with_its_masks_the_warm_up_day_leaves_the_next_day_at_its_trough(monkeypatch):
+    # The counterfactual: the few buckets the fit kept are the trough of the day, and the
+    # next day's baseline at some hours is a ninth of the rate.
+    monkeypatch.setattr(trailing, "_unless_mostly_masked", lambda keep, observed: keep)
+    for seed in STEEP_SEEDS:
+        counts, rate = _steep_cycle(seed)
+        base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
+        assert base.normal["p0"].iloc[:24].mean() < 0.5
+        assert (base.expected["p0"].to_numpy()[24:48] / rate[24:48]).min() < 0.5

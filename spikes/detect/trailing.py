@@ -25,7 +25,10 @@ one that goes on:
   judges the level: where its reports fall back below the geometric midpoint of the
   old and the new level, the day was an outage of more than half a day after all (a
   news day, a long failure), and it is masked as one from then on
-  (``_SeasonalFit.fall_back``);
+  (``_SeasonalFit.fall_back``). A time of day masked on every pooled day (observed
+  on at least :data:`MIN_MASK_DAYS` of them) is pooled unmasked: a level seen there
+  every day is its usual level (a busy evening), and its baseline would otherwise come
+  from the neighbouring times of day, mask it again and hold the mask for good;
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -36,25 +39,23 @@ There (the cold start) each bucket's baseline is the mean of the normal buckets 
 :data:`WARMUP_WINDOW` before it (the dashboard can show it), and its dispersion that of
 the day's normal buckets before it; the per-bucket tail detector scores it, and only a
 jump is raised there (see :data:`spikes.detect.causal.WARMUP`). Later days take nothing
-from a first day's baseline. Bucket sizes that do not divide a day use that
+from a first day's baseline; they pool its buckets as a centred fit of the day masks
+them, all of them where that fit masked more than half (a daily cycle steeper than it
+follows). Bucket sizes that do not divide a day use that
 trailing mean throughout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from spikes.detect.baseline import (
-    CHI2_1_MEDIAN,
     DAY,
     INFLATION_SCALE,
-    MASK_Z,
-    MIN_BLOCKS,
     MIN_MEAN,
     MIN_POOL_REPORTS,
     PASSES,
@@ -64,6 +65,21 @@ from spikes.detect.baseline import (
     _moving_sum,
     _pair_dispersion,
     _rolling_mean,
+)
+from spikes.detect.trailing_windows import (
+    _block_squares,
+    _column_sums,
+    _high,
+    _inflation,
+    _kept,
+    _mask,
+    _new_level,
+    _ratio,
+    _trailing_mean,
+    _trailing_mean_two_pass,
+    _trailing_sum,
+    _unless_mostly_masked,
+    _upper_dispersion,
 )
 
 #: Trailing window of the warm-up mean (first day, and bucket sizes that do not divide a day).
@@ -76,12 +92,10 @@ MIN_MASK_DAYS = 2
 #: Normal buckets of the first day that must precede a bucket before the cold start
 #: scores it: two, the fewest a spread can be measured from. The dispersion of a few
 #: buckets is a rough estimate; its upper confidence bound
-#: (:data:`COLD_DISPERSION_CONFIDENCE`) stands in for it, so that a short history raises
-#: the bar rather than removing it (an outage that starts in the data's first hour is
-#: judged like any other of that day).
+#: (:data:`~spikes.detect.trailing_windows.COLD_DISPERSION_CONFIDENCE`) stands in for
+#: it, so that a short history raises the bar rather than removing it (an outage that
+#: starts in the data's first hour is judged like any other of that day).
 COLD_MIN_BUCKETS = 2
-#: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
-COLD_DISPERSION_CONFIDENCE = 0.95
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
@@ -203,123 +217,6 @@ def _centred_fit(y: np.ndarray, warm: int, block: int
     mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
     mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
     return mu, normal, alpha
-
-
-def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
-    """Sum of the `window` buckets before each bucket (not itself)."""
-    total = np.zeros((len(values) + 1, *values.shape[1:]))
-    np.cumsum(values, axis=0, out=total[1:])
-    stop = np.arange(len(values))
-    return total[stop] - total[np.maximum(stop - window, 0)]
-
-
-def _ratio(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """`total` over `weight`, NaN where the weight is 0."""
-    return np.divide(total, weight, out=np.full_like(total, np.nan), where=weight > 0)
-
-
-def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the `window` buckets before each bucket (not itself), NaN without any."""
-    return _ratio(_trailing_sum(values, window), _trailing_sum(weights, window))
-
-
-def _high(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """Buckets ``MASK_Z`` standard deviations above their baseline (none without one)."""
-    known = ~np.isnan(mu)
-    mu_c = np.where(known, mu, 0.0)
-    z = (y - mu_c) / np.sqrt(np.maximum(mu_c, MIN_MEAN) + alpha * np.square(mu_c) + 0.25)
-    return (z > MASK_Z) & known
-
-
-def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Buckets to keep as normal: observed and neither `high` nor next to a high one."""
-    flagged = high.copy()
-    flagged[1:] |= high[:-1]
-    flagged[:-1] |= high[1:]
-    return ~np.isnan(y) & ~flagged
-
-
-def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """Buckets to keep as normal: observed and not (next to one) ``MASK_Z`` high."""
-    return _kept(y, _high(y, mu, alpha))
-
-
-def _upper_dispersion(spread: np.ndarray, reports: np.ndarray, squares: np.ndarray,
-                      count: np.ndarray,
-                      confidence: float = COLD_DISPERSION_CONFIDENCE) -> np.ndarray:
-    """Upper confidence bound of a negative-binomial dispersion measured on few buckets.
-
-    The method of moments takes ``alpha = (sum (y - mu)**2 - sum y) / sum mu**2``. Its
-    squared deviations are a sample of the variance: with ``n`` buckets, their sum is
-    about ``variance x chi2(n)``, so at `confidence` the variance is at most ``n /
-    chi2.ppf(1 - confidence, n)`` times what they show (19.5 times with 2 buckets, 1.3
-    with 100). That bound, less the Poisson part, over ``sum mu**2`` is the returned
-    dispersion (clipped to [0, 100]); it tends to the moment estimate as buckets come
-    in.
-
-    Parameters
-    ----------
-    spread, reports, squares : np.ndarray
-        Sums over the buckets measured of ``(y - mu)**2``, of ``y`` and of ``mu**2``.
-    count : np.ndarray
-        How many buckets each sum holds (same shape).
-    confidence : float
-        Confidence of the bound.
-
-    Returns
-    -------
-    np.ndarray
-        The dispersion (0 where nothing was measured).
-
-    Examples
-    --------
-    >>> n = np.array([2.0, 100.0])
-    >>> np.round(_upper_dispersion(n * 30.0, n * 20.0, n * 400.0, n), 3)
-    array([1.412, 0.046])
-    """
-    n = np.asarray(count, dtype=np.int64)
-    most = int(n.max()) if n.size else 0
-    # The factor of every count up to the largest (a day holds at most 1,440 buckets of
-    # a minute), looked up rather than computed per bucket.
-    factor = _bound_factors(1 << max(most, 1).bit_length(), confidence)[n]
-    upper = spread * factor - reports
-    out = np.divide(upper, squares, out=np.zeros(np.shape(upper)), where=squares > 0)
-    return np.clip(out, 0.0, 100.0)
-
-
-@lru_cache(maxsize=32)
-def _bound_factors(size: int, confidence: float) -> np.ndarray:
-    """``n / chi2.ppf(1 - confidence, n)`` for ``n = 0 .. size - 1`` (1 at 0)."""
-    n = np.arange(size, dtype=float)
-    out = np.ones(size)
-    out[1:] = n[1:] / stats.chi2.ppf(1.0 - confidence, n[1:])
-    return out
-
-
-def _column_sums(use: np.ndarray, *tables: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per column, the sum of each of `tables` over the rows where `use` holds."""
-    return tuple(np.where(use, table, 0.0).sum(axis=0) for table in tables)
-
-
-def _new_level(high: np.ndarray) -> np.ndarray:
-    """Per product, whether more than half the buckets of a day (rows of `high`) are
-    `high`: a day whose level stood high most of the time. Missing buckets count
-    against it: a few high buckets between feed gaps prove no new level."""
-    return 2 * high.sum(axis=0) > high.shape[0]
-
-
-def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing mean of all observed buckets, then of the buckets it finds normal.
-
-    Both passes are causal: the mask of a bucket uses the first-pass mean, which rests on
-    earlier buckets only, and the second-pass mean uses the masks of earlier buckets.
-    """
-    observed = ~np.isnan(y)
-    values = np.where(observed, y, 0.0)
-    first = _trailing_mean(values, observed.astype(float), window)
-    normal = _mask(y, first, 0.0)
-    mean = _trailing_mean(np.where(normal, y, 0.0), normal.astype(float), window)
-    return np.where(np.isnan(mean), first, mean), normal
 
 
 class _FitState:
@@ -588,6 +485,7 @@ class _SeasonalFit:
             # noise) comes from a centred fit of the day alone (hindsight over a past day
             # only).
             mu_c, keep_c, alpha_c = _centred_fit(yd, self.warm, self.block)
+            keep_c = _unless_mostly_masked(keep_c, observed)
             normal[local] = keep_c
             self._noise(state, day, yd, mu_c, keep_c, alpha_c)
             state.saw(day, observed.any(axis=0))
@@ -689,6 +587,7 @@ class _SeasonalFit:
         (their first day of data), as for everyone's first day."""
         sub = yd[:, cols]
         mu_c, keep_c, alpha_c = _centred_fit(sub, self.warm, self.block)
+        keep_c = _unless_mostly_masked(keep_c, ~np.isnan(sub))
         normal[local.start : local.stop, cols] = keep_c
         resid = sub - mu_c
         use = keep_c & ~np.isnan(mu_c)
@@ -747,41 +646,51 @@ class _SeasonalFit:
                 if len(own):
                     warm[:, own] = cache[key][:, p + own]
             values, weights = total[take, :p], total[take, p:]
+            own = weights - warm[take]
+            if i == 0 and not (weights > 0).all():
+                values, weights, own = self._unmask_stuck(state, y, pool, width, take,
+                                                          origin, values, weights, own)
             est = np.divide(values, weights, out=np.full_like(values, np.nan),
                             where=weights > 0)
             fill = np.isnan(mean) & ~np.isnan(est)
             if i < len(self.widths) - 1:
                 fill &= values >= MIN_POOL_REPORTS
             mean[fill] = est[fill]
-            later[fill] = (weights - warm[take])[fill]
+            later[fill] = own[fill]
             if not np.isnan(mean).any():
                 break
         return mean, later
 
 
-def _block_squares(resid: np.ndarray, var: np.ndarray, use: np.ndarray,
-                   block: int) -> np.ndarray:
-    """Squared sums of Pearson residuals over whole one-hour blocks of normal buckets
-    (divided by the block length), NaN for blocks that are not all normal."""
-    n, p = resid.shape
-    usable = (n // block) * block
-    if block < 2 or usable == 0:
-        return np.full((0, p), np.nan)
-    pearson = np.where(use, resid / np.sqrt(var), 0.0)[:usable].reshape(-1, block, p)
-    full = use[:usable].reshape(-1, block, p).all(axis=1)
-    return np.where(full, pearson.sum(axis=1) ** 2 / block, np.nan)
+    def _unmask_stuck(self, state: _FitState, y: np.ndarray, pool: list[int], width: int,
+                      take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
+                      own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The narrowest pool window's (values, weights, weights of days other than the
+        warm-up day), with every time of day that was masked on all the pooled days
+        (observed on at least :data:`MIN_MASK_DAYS` of them) pooled unmasked.
 
-
-def _inflation(stats: list[np.ndarray], p: int) -> np.ndarray:
-    """Variance inflation from the block statistics of the history (median, as
-    :func:`spikes.detect.baseline._variance_inflation`), 1 with under MIN_BLOCKS blocks."""
-    out = np.ones(p)
-    if not stats:
-        return out
-    squares = np.concatenate(stats, axis=0)
-    count = (~np.isnan(squares)).sum(axis=0)
-    ok = count >= MIN_BLOCKS
-    if ok.any():
-        median = np.nanmedian(squares[:, ok], axis=0)
-        out[ok] = np.maximum(median / CHI2_1_MEDIAN, 1.0)
-    return out
+        Such a time of day would otherwise take its baseline from a wider window, from
+        the neighbouring times of day: where the daily cycle is steep (an evening rise of
+        several times at hourly buckets, which the warm-up day's fit may fail to
+        follow), that baseline is far off, masks the time of day again, and the mask
+        holds for good: a false alarm at that hour every day. A level seen at that time
+        on every pooled day is its usual level, not an outage.
+        """
+        p = state.p
+        seen = np.zeros((self.slots, 2 * p))
+        warm = np.zeros((self.slots, p))
+        for d in pool:
+            key = (d, width, "observed")
+            if key not in state.cache:
+                state.cache[key] = self.contribution(y, ~np.isnan(y), d, width, origin)
+            seen += state.cache[key]
+            first = np.flatnonzero(state.first_day == d)
+            if len(first):
+                warm[:, first] = state.cache[key][:, p + first]
+        seen_values, seen_weights = seen[take, :p], seen[take, p:]
+        # More than one day's window observed: at least two days had data there.
+        stuck = (weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
+        if not stuck.any():
+            return values, weights, own
+        return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
+                np.where(stuck, seen_weights - warm[take], own))

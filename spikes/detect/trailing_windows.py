@@ -1,0 +1,176 @@
+"""Window sums, masks and noise bounds the causal baseline is built from.
+
+Pure array functions of :mod:`spikes.detect.trailing` (counts in, sums, flags and
+estimates out, one column per product): trailing means of the buckets before each one,
+the masks of unusually high buckets, the upper confidence bound of a dispersion measured
+on few buckets, the rules of a day that moved to a new level or whose fit masked most of
+it, and the one-hour block statistics of the variance inflation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import stats
+
+from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
+
+#: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
+COLD_DISPERSION_CONFIDENCE = 0.95
+
+
+def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the `window` buckets before each bucket (not itself)."""
+    total = np.zeros((len(values) + 1, *values.shape[1:]))
+    np.cumsum(values, axis=0, out=total[1:])
+    stop = np.arange(len(values))
+    return total[stop] - total[np.maximum(stop - window, 0)]
+
+
+def _ratio(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """`total` over `weight`, NaN where the weight is 0."""
+    return np.divide(total, weight, out=np.full_like(total, np.nan), where=weight > 0)
+
+
+def _trailing_mean(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the `window` buckets before each bucket (not itself), NaN without any."""
+    return _ratio(_trailing_sum(values, window), _trailing_sum(weights, window))
+
+
+def _high(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """Buckets ``MASK_Z`` standard deviations above their baseline (none without one)."""
+    known = ~np.isnan(mu)
+    mu_c = np.where(known, mu, 0.0)
+    z = (y - mu_c) / np.sqrt(np.maximum(mu_c, MIN_MEAN) + alpha * np.square(mu_c) + 0.25)
+    return (z > MASK_Z) & known
+
+
+def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Buckets to keep as normal: observed and neither `high` nor next to a high one."""
+    flagged = high.copy()
+    flagged[1:] |= high[:-1]
+    flagged[:-1] |= high[1:]
+    return ~np.isnan(y) & ~flagged
+
+
+def _mask(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """Buckets to keep as normal: observed and not (next to one) ``MASK_Z`` high."""
+    return _kept(y, _high(y, mu, alpha))
+
+
+def _upper_dispersion(spread: np.ndarray, reports: np.ndarray, squares: np.ndarray,
+                      count: np.ndarray,
+                      confidence: float = COLD_DISPERSION_CONFIDENCE) -> np.ndarray:
+    """Upper confidence bound of a negative-binomial dispersion measured on few buckets.
+
+    The method of moments takes ``alpha = (sum (y - mu)**2 - sum y) / sum mu**2``. Its
+    squared deviations are a sample of the variance: with ``n`` buckets, their sum is
+    about ``variance x chi2(n)``, so at `confidence` the variance is at most ``n /
+    chi2.ppf(1 - confidence, n)`` times what they show (19.5 times with 2 buckets, 1.3
+    with 100). That bound, less the Poisson part, over ``sum mu**2`` is the returned
+    dispersion (clipped to [0, 100]); it tends to the moment estimate as buckets come
+    in.
+
+    Parameters
+    ----------
+    spread, reports, squares : np.ndarray
+        Sums over the buckets measured of ``(y - mu)**2``, of ``y`` and of ``mu**2``.
+    count : np.ndarray
+        How many buckets each sum holds (same shape).
+    confidence : float
+        Confidence of the bound.
+
+    Returns
+    -------
+    np.ndarray
+        The dispersion (0 where nothing was measured).
+
+    Examples
+    --------
+    >>> n = np.array([2.0, 100.0])
+    >>> np.round(_upper_dispersion(n * 30.0, n * 20.0, n * 400.0, n), 3)
+    array([1.412, 0.046])
+    """
+    n = np.asarray(count, dtype=np.int64)
+    most = int(n.max()) if n.size else 0
+    # The factor of every count up to the largest (a day holds at most 1,440 buckets of
+    # a minute), looked up rather than computed per bucket.
+    factor = _bound_factors(1 << max(most, 1).bit_length(), confidence)[n]
+    upper = spread * factor - reports
+    out = np.divide(upper, squares, out=np.zeros(np.shape(upper)), where=squares > 0)
+    return np.clip(out, 0.0, 100.0)
+
+
+@lru_cache(maxsize=32)
+def _bound_factors(size: int, confidence: float) -> np.ndarray:
+    """``n / chi2.ppf(1 - confidence, n)`` for ``n = 0 .. size - 1`` (1 at 0)."""
+    n = np.arange(size, dtype=float)
+    out = np.ones(size)
+    out[1:] = n[1:] / stats.chi2.ppf(1.0 - confidence, n[1:])
+    return out
+
+
+def _column_sums(use: np.ndarray, *tables: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per column, the sum of each of `tables` over the rows where `use` holds."""
+    return tuple(np.where(use, table, 0.0).sum(axis=0) for table in tables)
+
+
+def _new_level(high: np.ndarray) -> np.ndarray:
+    """Per product, whether more than half the buckets of a day (rows of `high`) are
+    `high`: a day whose level stood high most of the time. Missing buckets count
+    against it: a few high buckets between feed gaps prove no new level."""
+    return 2 * high.sum(axis=0) > high.shape[0]
+
+
+def _unless_mostly_masked(keep: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """A warm-up day's normal flags `keep` from its centred fit, but all its observed
+    buckets for the products whose fit masked more than half of them: a daily cycle
+    steeper than the fit follows (hourly buckets of a product whose evening rise is
+    tenfold), not outages for most of the day. Such a day is pooled whole, as a day
+    that stood high for most of its buckets is (:func:`_new_level`); its masks would
+    otherwise leave the later days' baselines at its trough."""
+    poor = 2 * (observed & ~keep).sum(axis=0) > observed.shape[0]
+    return np.where(poor[None, :], observed, keep)
+
+
+def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing mean of all observed buckets, then of the buckets it finds normal.
+
+    Both passes are causal: the mask of a bucket uses the first-pass mean, which rests on
+    earlier buckets only, and the second-pass mean uses the masks of earlier buckets.
+    """
+    observed = ~np.isnan(y)
+    values = np.where(observed, y, 0.0)
+    first = _trailing_mean(values, observed.astype(float), window)
+    normal = _mask(y, first, 0.0)
+    mean = _trailing_mean(np.where(normal, y, 0.0), normal.astype(float), window)
+    return np.where(np.isnan(mean), first, mean), normal
+
+
+def _block_squares(resid: np.ndarray, var: np.ndarray, use: np.ndarray,
+                   block: int) -> np.ndarray:
+    """Squared sums of Pearson residuals over whole one-hour blocks of normal buckets
+    (divided by the block length), NaN for blocks that are not all normal."""
+    n, p = resid.shape
+    usable = (n // block) * block
+    if block < 2 or usable == 0:
+        return np.full((0, p), np.nan)
+    pearson = np.where(use, resid / np.sqrt(var), 0.0)[:usable].reshape(-1, block, p)
+    full = use[:usable].reshape(-1, block, p).all(axis=1)
+    return np.where(full, pearson.sum(axis=1) ** 2 / block, np.nan)
+
+
+def _inflation(stats: list[np.ndarray], p: int) -> np.ndarray:
+    """Variance inflation from the block statistics of the history (median, as
+    :func:`spikes.detect.baseline._variance_inflation`), 1 with under MIN_BLOCKS blocks."""
+    out = np.ones(p)
+    if not stats:
+        return out
+    squares = np.concatenate(stats, axis=0)
+    count = (~np.isnan(squares)).sum(axis=0)
+    ok = count >= MIN_BLOCKS
+    if ok.any():
+        median = np.nanmedian(squares[:, ok], axis=0)
+        out[ok] = np.maximum(median / CHI2_1_MEDIAN, 1.0)
+    return out
