@@ -970,3 +970,36 @@ def test_with_its_masks_the_warm_up_day_leaves_the_next_day_at_its_trough(monkey
         base = fit_trailing_baseline(counts, pd.Timedelta("1h"))
         assert base.normal["p0"].iloc[:24].mean() < 0.5
         assert (base.expected["p0"].to_numpy()[24:48] / rate[24:48]).min() < 0.5
+
+
+def _recurring_spikes(seed: int) -> pd.DataFrame:
+    """10 days of hourly counts (about 200 an hour) with crash spikes at 11:00 on days
+    0-3 of 5x, 20x, 60x and 5x: outages that recur at one hour but vary in size."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=10 * 24, freq="1h", tz="UTC")
+    hour = index.hour.to_numpy()
+    rate = 200.0 * (1 + 0.3 * np.sin((hour - 8) / 24 * 2 * np.pi))
+    for day, factor in ((0, 5.0), (1, 20.0), (2, 60.0), (3, 5.0)):
+        rate[day * 24 + 11] *= factor
+    counts = rng.poisson(rate * rng.gamma(50, 1 / 50, len(index))).astype(float)
+    return pd.DataFrame({"p0": counts}, index=index)
+
+
+def _spike_hours(counts: pd.DataFrame) -> list[str]:
+    incidents = analyze(as_data(counts, pd.Timedelta("1h"))).incidents
+    return sorted(incidents["onset"].dt.strftime("%d %H"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_spikes_that_recur_at_one_hour_but_disagree_in_size_stay_masked(seed):
+    # 11:00 is masked on each of the first three days, but at 5x, 20x and 60x: no usual
+    # level. It stays masked, and the fourth day's 5x spike is raised too.
+    assert _spike_hours(_recurring_spikes(seed)) == ["05 11", "06 11", "07 11", "08 11"]
+
+
+def test_without_the_agreement_the_recurring_spikes_become_the_usual_level(monkeypatch):
+    # The counterfactual: pooled unmasked, the three spikes put the baseline of the fourth
+    # day's 11:00 at about 28 times the usual, and its spike is missed.
+    monkeypatch.setattr(trailing, "STUCK_AGREEMENT", np.inf)
+    for seed in range(3):
+        assert _spike_hours(_recurring_spikes(seed)) == ["05 11", "06 11", "07 11"]

@@ -26,9 +26,10 @@ one that goes on:
   old and the new level, the day was an outage of more than half a day after all (a
   news day, a long failure), and it is masked as one from then on
   (``_SeasonalFit.fall_back``). A time of day masked on every pooled day (observed
-  on at least :data:`MIN_MASK_DAYS` of them) is pooled unmasked: a level seen there
-  every day is its usual level (a busy evening), and its baseline would otherwise come
-  from the neighbouring times of day, mask it again and hold the mask for good;
+  on at least :data:`MIN_MASK_DAYS` of them, their levels there within
+  :data:`STUCK_AGREEMENT` of each other) is pooled unmasked: a level seen there every
+  day is its usual level (a busy evening), and its baseline would otherwise come from
+  the neighbouring times of day, mask it again and hold the mask for good;
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -96,6 +97,11 @@ MIN_MASK_DAYS = 2
 #: it, so that a short history raises the bar rather than removing it (an outage that
 #: starts in the data's first hour is judged like any other of that day).
 COLD_MIN_BUCKETS = 2
+#: Factor within which the levels of the pooled days at a time of day must agree for
+#: a time of day masked on all of them to be pooled unmasked
+#: (:meth:`_SeasonalFit._unmask_stuck`): each day within twice the others, as a rise
+#: under twice the usual level (``min_ratio``'s default) is no outage.
+STUCK_AGREEMENT = 2.0
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
@@ -667,29 +673,40 @@ class _SeasonalFit:
                       own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The narrowest pool window's (values, weights, weights of days other than the
         warm-up day), with every time of day that was masked on all the pooled days
-        (observed on at least :data:`MIN_MASK_DAYS` of them) pooled unmasked.
+        (observed on at least :data:`MIN_MASK_DAYS` of them), and whose levels there
+        agree within :data:`STUCK_AGREEMENT`, pooled unmasked.
 
         Such a time of day would otherwise take its baseline from a wider window, from
         the neighbouring times of day: where the daily cycle is steep (an evening rise of
         several times at hourly buckets, which the warm-up day's fit may fail to
         follow), that baseline is far off, masks the time of day again, and the mask
         holds for good: a false alarm at that hour every day. A level seen at that time
-        on every pooled day is its usual level, not an outage.
+        on every pooled day is its usual level, not an outage. Spikes that recur at
+        about that hour but vary in size (crashes of a buggy release: 5x one day, 60x
+        the next) do not agree, and stay masked.
         """
         p = state.p
         seen = np.zeros((self.slots, 2 * p))
         warm = np.zeros((self.slots, p))
+        lowest = np.full((self.slots, p), np.inf)
+        highest = np.zeros((self.slots, p))
         for d in pool:
             key = (d, width, "observed")
             if key not in state.cache:
                 state.cache[key] = self.contribution(y, ~np.isnan(y), d, width, origin)
-            seen += state.cache[key]
+            day = state.cache[key]
+            seen += day
+            level = _ratio(day[:, :p], day[:, p:])
+            lowest = np.fmin(lowest, level)
+            highest = np.fmax(highest, level)
             first = np.flatnonzero(state.first_day == d)
             if len(first):
-                warm[:, first] = state.cache[key][:, p + first]
+                warm[:, first] = day[:, p + first]
         seen_values, seen_weights = seen[take, :p], seen[take, p:]
-        # More than one day's window observed: at least two days had data there.
-        stuck = (weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
+        # More than one day's window observed (at least two days had data there), and
+        # the days' levels there agree (a day's mean under half a report counts as half).
+        stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
+                 & (highest[take] <= STUCK_AGREEMENT * np.maximum(lowest[take], 0.5)))
         if not stuck.any():
             return values, weights, own
         return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
