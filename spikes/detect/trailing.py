@@ -652,17 +652,17 @@ class _SeasonalFit:
                 if len(own):
                     warm[:, own] = cache[key][:, p + own]
             values, weights = total[take, :p], total[take, p:]
-            own = weights - warm[take]
+            not_warm_up = weights - warm[take]
             if i == 0 and not (weights > 0).all():
-                values, weights, own = self._unmask_stuck(state, y, pool, width, take,
-                                                          origin, values, weights, own)
+                values, weights, not_warm_up = self._unmask_stuck(
+                    state, y, pool, width, take, origin, values, weights, not_warm_up)
             est = np.divide(values, weights, out=np.full_like(values, np.nan),
                             where=weights > 0)
             fill = np.isnan(mean) & ~np.isnan(est)
             if i < len(self.widths) - 1:
                 fill &= values >= MIN_POOL_REPORTS
             mean[fill] = est[fill]
-            later[fill] = own[fill]
+            later[fill] = not_warm_up[fill]
             if not np.isnan(mean).any():
                 break
         return mean, later
@@ -670,7 +670,7 @@ class _SeasonalFit:
 
     def _unmask_stuck(self, state: _FitState, y: np.ndarray, pool: list[int], width: int,
                       take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
-                      own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The narrowest pool window's (values, weights, weights of days other than the
         warm-up day), with every time of day that was masked on all the pooled days
         (observed on at least :data:`MIN_MASK_DAYS` of them), and whose levels there
@@ -708,6 +708,6 @@ class _SeasonalFit:
         stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
                  & (highest[take] <= STUCK_AGREEMENT * np.maximum(lowest[take], 0.5)))
         if not stuck.any():
-            return values, weights, own
+            return values, weights, not_warm_up
         return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
-                np.where(stuck, seen_weights - warm[take], own))
+                np.where(stuck, seen_weights - warm[take], not_warm_up))
