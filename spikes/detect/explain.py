@@ -121,6 +121,14 @@ class Replay:
     trace: list[JudgedStretch]
 
 
+def require_live(analysis: Analysis) -> None:
+    """Raise :class:`~spikes.errors.SpikesInputError` unless `analysis` is live (causal):
+    explanations replay the live walk, which a retrospective analysis has not run."""
+    if not analysis.scored.baseline.causal:
+        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
+                               "explanations are of live (causal) runs, the default")
+
+
 def replay(analysis: Analysis, product: str) -> Replay:
     """Replay the live walk of `product` in `analysis` with a trace.
 
@@ -140,10 +148,8 @@ def replay(analysis: Analysis, product: str) -> Replay:
     SpikesInputError
         For a retrospective analysis or an unknown product.
     """
+    require_live(analysis)
     scored = analysis.scored
-    if not scored.baseline.causal:
-        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
-                               "explanations are of live (causal) runs, the default")
     names = {str(c) for c in scored.data.counts.columns}
     if str(product) not in names:
         known = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")

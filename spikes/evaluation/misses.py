@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from spikes.detect.explain import Replay, explain_window, replay
+from spikes.detect.explain import Replay, explain_window, replay, require_live
 from spikes.detect.pipeline import Analysis
 from spikes.errors import SpikesInputError
 from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate
@@ -45,9 +45,7 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
     SpikesInputError
         For a retrospective analysis or invalid labels.
     """
-    if not analysis.scored.baseline.causal:
-        raise SpikesInputError("explain: the analysis is retrospective (hindsight); "
-                               "explanations are of live (causal) runs, the default")
+    require_live(analysis)
     matches = evaluate(analysis.incidents, labels).matches
     rows = []
     replays: dict[str, Replay | str] = {}  # each product's walk, or why there is none
