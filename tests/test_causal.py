@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikes.config import DetectionConfig
-from spikes.detect import trailing
+from spikes.detect import trailing, trailing_windows
 from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
@@ -1003,3 +1003,54 @@ def test_without_the_agreement_the_recurring_spikes_become_the_usual_level(monke
     monkeypatch.setattr(trailing, "STUCK_AGREEMENT", np.inf)
     for seed in range(3):
         assert _spike_hours(_recurring_spikes(seed)) == ["05 11", "06 11", "07 11"]
+
+
+def _outage_the_day_after_the_warm_up(seed: int) -> tuple[pd.DataFrame, np.ndarray, slice]:
+    """Five days of 5-minute counts (about 30 a bucket): on the day after the warm-up, a
+    six-hour outage from 09:30 that falls from 20x to 2x; on day 3, an hour at 3x from
+    11:00. Returns the counts, the true rate and the outage's time of day on day 2."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=5 * 288, freq="5min", tz="UTC")
+    hour = index.hour.to_numpy() + index.minute.to_numpy() / 60
+    rate = 30.0 * (1 + 0.5 * np.sin((hour - 8) / 24 * 2 * np.pi))
+    start, length = 288 + 114, 72
+    factor = np.ones(len(index))
+    factor[start : start + length] = 20.0 ** np.linspace(1, 0.25, length)
+    factor[3 * 288 + 132 : 3 * 288 + 144] = 3.0
+    counts = rng.poisson(rate * factor).astype(float)
+    return (pd.DataFrame({"p0": counts}, index=index), rate,
+            slice(start + 288, start + 288 + length))
+
+
+def _baseline_ratio_dispersion_onsets(seed: int) -> tuple[np.ndarray, float, list[str]]:
+    counts, rate, later = _outage_the_day_after_the_warm_up(seed)
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    ratio = base.expected["p0"].to_numpy()[later] / rate[later]
+    dispersion = float(base.dispersion_path["p0"].to_numpy()[2 * 288 :].max())
+    incidents = analyze(as_data(counts, pd.Timedelta("5min"))).incidents
+    return ratio, dispersion, sorted(incidents["onset"].dt.strftime("%d %H:%M"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_an_outage_the_day_after_the_warm_up_is_masked_to_its_end(seed):
+    # With one earlier day, a bucket is masked only where it also stands out from the
+    # normal hours before it: the outage's own first hours are no reference for its
+    # later ones. The next day's baseline at those hours stays near the rate, the
+    # dispersion near the noise's (Poisson), and the 3x hour of day 3 is raised.
+    ratio, dispersion, onsets = _baseline_ratio_dispersion_onsets(seed)
+    assert ratio.min() > 0.7 and ratio.max() < 1.4
+    assert dispersion < 0.05
+    assert onsets == ["06 09:30", "08 11:00"]
+
+
+def test_against_all_the_hours_before_the_outages_later_hours_are_pooled(monkeypatch):
+    # The counterfactual (one pass: the reference is every bucket before, the outage's
+    # included): its later hours stand out from nothing and are pooled. The next day's
+    # baseline there runs at several times the rate (measured 5-6x), the dispersion at
+    # over 1 for days (measured 1.1-1.6), and the 3x hour of day 3 is missed.
+    monkeypatch.setattr(trailing_windows, "NORMAL_BEFORE_PASSES", 1)
+    for seed in range(4):
+        ratio, dispersion, onsets = _baseline_ratio_dispersion_onsets(seed)
+        assert ratio.max() > 3.0
+        assert dispersion > 0.5
+        assert onsets == ["06 09:30"]

@@ -16,7 +16,7 @@ one that goes on:
   :data:`MIN_MASK_DAYS` days, and at that time of day on a day other than the product's
   warm-up day: where the other days' buckets were all masked against a dip of the
   warm-up day, they would be masked for as long as it is pooled; such a bucket is
-  masked only where it also stands out from the hours before it). A day with more than
+  masked only where it also stands out from the normal hours before it). A day with more than
   half its buckets that high (not counting the neighbours; a missing bucket counts as
   not high) moved to a new level instead (a launch, a feed that grew): it is pooled
   whole, so that the baseline follows a lasting rise within a day or two rather than
@@ -71,12 +71,12 @@ from spikes.detect.trailing_windows import (
     _block_squares,
     _column_sums,
     _high,
+    _high_over_normal_before,
     _inflation,
     _kept,
     _mask,
     _new_level,
     _ratio,
-    _trailing_mean,
     _trailing_mean_two_pass,
     _trailing_sum,
     _unless_mostly_masked,
@@ -88,7 +88,7 @@ WARMUP_WINDOW = pd.Timedelta(hours=6)
 #: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
 #: own: with one, a disagreement between two days cannot tell which of them is unusual,
 #: and masking today against yesterday would keep today's normal level out of every later
-#: pool; such a day masks only what also stands out from the hours before it.
+#: pool; such a day masks only what also stands out from the normal hours before it.
 MIN_MASK_DAYS = 2
 #: Normal buckets of the first day that must precede a bucket before the cold start
 #: scores it: two, the fewest a spread can be measured from. The dispersion of a few
@@ -506,14 +506,13 @@ class _SeasonalFit:
         keep = _kept(yd, high)
         if not rests.all():
             # One earlier day cannot tell which of two days is unusual: a bucket is
-            # masked only if it also stands out from the hours just before it (an
-            # outage does; a different level all day long does not).
+            # masked only if it also stands out from the normal hours just before it
+            # (an outage does, to its last bucket; a different level all day long
+            # does not).
             lead = max(rows.start - self.warm, 0)
-            seg = y[lead - origin : local.stop]
-            seen = ~np.isnan(seg)
-            recent = _trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
-                                    self.warm)[rows.start - lead :]
-            above_recent = _high(yd, recent, alpha_d[None, :])
+            above_recent = _high_over_normal_before(
+                y[lead - origin : local.stop], normal[lead - origin : local.start], high,
+                alpha_d[None, :], self.warm)
             keep |= ~rests & _kept(yd, above_recent)
             high &= rests | above_recent
         shifted = _new_level(high)

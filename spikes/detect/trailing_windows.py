@@ -18,6 +18,9 @@ from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
 
 #: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
 COLD_DISPERSION_CONFIDENCE = 0.95
+#: Most passes of :func:`_high_over_normal_before` (measured on the benchmark's data
+#: sets: its flags settle within three).
+NORMAL_BEFORE_PASSES = 8
 
 
 def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
@@ -44,6 +47,52 @@ def _high(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarra
     mu_c = np.where(known, mu, 0.0)
     z = (y - mu_c) / np.sqrt(np.maximum(mu_c, MIN_MEAN) + alpha * np.square(mu_c) + 0.25)
     return (z > MASK_Z) & known
+
+
+def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
+                             candidate: np.ndarray, alpha: np.ndarray | float,
+                             window: int) -> np.ndarray:
+    """Buckets of a day ``MASK_Z`` standard deviations above the mean of the normal
+    buckets among the `window` before each.
+
+    The rows of `seg` before the day's are earlier buckets, with their normal flags
+    `prior_normal`; a bucket of the day counts as normal unless it is a `candidate`
+    (high against its seasonal baseline) and flagged itself. The flags are found in
+    passes until they settle (at most :data:`NORMAL_BEFORE_PASSES`): the buckets of an
+    outage are no reference for its later ones, so an outage that lasts longer than it
+    takes to rise stays flagged to its end. The first pass takes every bucket of the
+    day as normal.
+
+    Parameters
+    ----------
+    seg : np.ndarray
+        Counts (NaN = missing) of the earlier buckets, then of the day's.
+    prior_normal : np.ndarray of bool
+        Normal flags of the earlier buckets (the first rows of `seg`).
+    candidate : np.ndarray of bool
+        Buckets of the day high against their seasonal baseline.
+    alpha : np.ndarray or float
+        Dispersion of the day (broadcastable to the day's rows).
+    window : int
+        Buckets before each whose normal ones make its reference mean.
+
+    Returns
+    -------
+    np.ndarray of bool
+        Per bucket of the day (rows of `candidate`), whether it is that high.
+    """
+    start = len(prior_normal)
+    seen = ~np.isnan(seg)
+    values = np.where(seen, seg, 0.0)
+    flagged = np.zeros(candidate.shape, dtype=bool)
+    for _ in range(NORMAL_BEFORE_PASSES):
+        use = np.concatenate([prior_normal & seen[:start], seen[start:] & ~(flagged & candidate)])
+        recent = _trailing_mean(np.where(use, values, 0.0), use.astype(float), window)
+        now = _high(seg[start:], recent[start:], alpha)
+        if np.array_equal(now, flagged):
+            break
+        flagged = now
+    return flagged
 
 
 def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
