@@ -42,8 +42,10 @@ the day's normal buckets before it; the per-bucket tail detector scores it, and 
 jump is raised there (see :data:`spikes.detect.causal.WARMUP`). Later days take nothing
 from a first day's baseline; they pool its buckets as a centred fit of the day masks
 them, all of them where that fit masked more than half (a daily cycle steeper than it
-follows). Bucket sizes that do not divide a day use that
-trailing mean throughout.
+follows). The next day judges what the fit kept: where its buckets stand far under a
+baseline that rests on the first day alone (:data:`WARM_UP_ERROR_FACTOR`), they show an
+outage the fit did not mask, and they stay out of the level factor. Bucket sizes that
+do not divide a day use that trailing mean throughout.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ from spikes.detect.baseline import (
 from spikes.detect.trailing_windows import (
     _block_squares,
     _column_sums,
+    _far_below,
     _high,
     _high_over_normal_before,
     _inflation,
@@ -102,6 +105,10 @@ COLD_MIN_BUCKETS = 2
 #: (:meth:`_SeasonalFit._unmask_stuck`): each day within twice the others, as a rise
 #: under twice the usual level (``min_ratio``'s default) is no outage.
 STUCK_AGREEMENT = 2.0
+#: Factor under its baseline from which a bucket whose baseline rests on the warm-up
+#: day alone shows an outage of that day rather than its own day's level (the mirror of
+#: ``min_ratio``'s default: a dip to half of the usual is no error of the baseline).
+WARM_UP_ERROR_FACTOR = 2.0
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
@@ -534,7 +541,14 @@ class _SeasonalFit:
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
-        state.level_y[day], state.level_m[day] = _column_sums(keep & baselined, yd, raw)
+        # Where the baseline rests on the warm-up day alone, a bucket far below it shows
+        # an outage of the warm-up day that its centred fit did not mask, not the day's
+        # level: it stays out of the level sums, unless most of the day is that far
+        # below (then the level did change).
+        below = ~rests & _far_below(yd, mu_d, WARM_UP_ERROR_FACTOR)
+        below &= ~_new_level(below)[None, :]
+        state.level_y[day], state.level_m[day] = _column_sums(keep & ~below & baselined, yd,
+                                                              raw)
         if shifted.any():
             level_y, level_m = _column_sums(masked & baselined, yd, raw)
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),

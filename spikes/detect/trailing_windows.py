@@ -95,6 +95,17 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     return flagged
 
 
+def _far_below(y: np.ndarray, mu: np.ndarray, factor: float) -> np.ndarray:
+    """Buckets under ``1 / factor`` of their baseline and ``MASK_Z`` Poisson standard
+    deviations below it (none without a baseline). The Poisson variance is the least a
+    count has, so this holds even where the dispersion is inflated by the error it
+    finds."""
+    known = ~np.isnan(mu)
+    mu_c = np.where(known, mu, 0.0)
+    z = (mu_c - y) / np.sqrt(np.maximum(mu_c, MIN_MEAN) + 0.25)
+    return known & (z > MASK_Z) & (factor * y < mu_c)
+
+
 def _kept(y: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Buckets to keep as normal: observed and neither `high` nor next to a high one."""
     flagged = high.copy()
