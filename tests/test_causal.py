@@ -1043,12 +1043,21 @@ def test_an_outage_the_day_after_the_warm_up_is_masked_to_its_end(seed):
     assert onsets == ["06 09:30", "08 11:00"]
 
 
+def _high_over_every_bucket_before(seg, prior_normal, candidate, alpha, window):
+    """The reference of the counterfactual: every observed bucket before, flagged or not."""
+    seen = ~np.isnan(seg)
+    recent = trailing_windows._trailing_mean(np.where(seen, seg, 0.0), seen.astype(float),
+                                             window)
+    start = len(prior_normal)
+    return trailing_windows._high(seg[start:], recent[start:], alpha)
+
+
 def test_against_all_the_hours_before_the_outages_later_hours_are_pooled(monkeypatch):
-    # The counterfactual (one pass: the reference is every bucket before, the outage's
-    # included): its later hours stand out from nothing and are pooled. The next day's
-    # baseline there runs at several times the rate (measured 5-6x), the dispersion at
-    # over 1 for days (measured 1.1-1.6), and the 3x hour of day 3 is missed.
-    monkeypatch.setattr(trailing_windows, "NORMAL_BEFORE_PASSES", 1)
+    # The counterfactual (the reference is every bucket before, the outage's included):
+    # its later hours stand out from nothing and are pooled. The next day's baseline
+    # there runs at several times the rate (measured 5-6x), the dispersion at over 1 for
+    # days (measured 1.1-1.6), and the 3x hour of day 3 is missed.
+    monkeypatch.setattr(trailing, "_high_over_normal_before", _high_over_every_bucket_before)
     for seed in range(4):
         ratio, dispersion, onsets = _baseline_ratio_dispersion_onsets(seed)
         assert ratio.max() > 3.0
@@ -1100,3 +1109,38 @@ def test_with_the_warm_up_outage_in_the_level_the_days_after_run_low(monkeypatch
         assert ratio.max() < 0.5
         alarms += len(onsets) - 1
     assert alarms >= 2
+
+
+def _outage_hours_on_day_3(seed: int) -> tuple[float, np.ndarray, float]:
+    """Share of the warm-up outage's buckets left normal, day 3's baseline over the rate
+    at the outage's hours, and the largest dispersion from day 3 on."""
+    counts, rate = _outage_on_the_warm_up_day(seed)
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    hours = slice(2 * 288 + 12, 2 * 288 + 84)
+    ratio = base.expected["p0"].to_numpy()[hours] / rate[hours]
+    dispersion = float(base.dispersion_path["p0"].to_numpy()[2 * 288 :].max())
+    return float(base.normal["p0"].iloc[12:84].mean()), ratio, dispersion
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_day_after_the_warm_up_judges_its_unmasked_outage(seed):
+    # The next day stands far under the warm-up's outage hours, and those stood out from
+    # the warm-up's normal hours before them: they are masked from then on, day 3's
+    # baseline at those hours is near the rate, and the dispersion near the Poisson's.
+    left, ratio, dispersion = _outage_hours_on_day_3(seed)
+    assert left == 0.0
+    assert ratio.min() > 0.7 and ratio.max() < 1.4
+    assert dispersion < 0.05
+
+
+def test_without_the_judgement_the_warm_up_outage_stays_in_the_pools(monkeypatch):
+    # The counterfactual: most of the outage's buckets stay pooled (measured 0.2-0.7 of
+    # them), day 3's baseline at those hours runs at about 8x the rate, and the
+    # dispersion at about 0.65 (the pools' error taken for noise).
+    monkeypatch.setattr(trailing._SeasonalFit, "_judge_warm_up",
+                        lambda self, state, *args: np.zeros(state.p, dtype=bool))
+    for seed in range(4):
+        left, ratio, dispersion = _outage_hours_on_day_3(seed)
+        assert left > 0.1
+        assert ratio.max() > 4.0
+        assert dispersion > 0.3

@@ -317,6 +317,7 @@ class _DayPlan:
     alpha: np.ndarray  # dispersion of the day, per product
     inflation: np.ndarray  # variance inflation of the day, per product
     later: np.ndarray  # weight of the days other than the warm-up in each row's pool
+    level: np.ndarray  # level factor of the day, per product
 
 
 class _SeasonalFit:
@@ -477,13 +478,14 @@ class _SeasonalFit:
         pool = self.pool_days(day)
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
-        mu_d = raw_d * self._level(state, history, day)
+        level = self._level(state, history, day)
+        mu_d = raw_d * level
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
         den = state.rows_of(state.musq_sum, history).sum(axis=0)
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
-        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later)
+        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -544,9 +546,16 @@ class _SeasonalFit:
         # Where the baseline rests on the warm-up day alone, a bucket far below it shows
         # an outage of the warm-up day that its centred fit did not mask, not the day's
         # level: it stays out of the level sums, unless most of the day is that far
-        # below (then the level did change).
+        # below (then the level did change). Where the warm-up's bucket also stood out
+        # from the normal hours before it, it is masked from now on, and the day's noise
+        # is measured against the baseline the corrected warm-up gives.
         below = ~rests & _far_below(yd, mu_d, WARM_UP_ERROR_FACTOR)
         below &= ~_new_level(below)[None, :]
+        mu_noise = mu_d
+        if below.any() and self._judge_warm_up(state, y, normal, day, rows, below, alpha_d,
+                                               origin).any():
+            raw = self._pooled(state, y, normal, plan.pool, rows, origin)[0]
+            mu_noise = raw * plan.level
         state.level_y[day], state.level_m[day] = _column_sums(keep & ~below & baselined, yd,
                                                               raw)
         if shifted.any():
@@ -554,7 +563,7 @@ class _SeasonalFit:
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
                                            masked=masked, level_y=level_y, level_m=level_m,
                                            open=shifted.copy())
-        self._noise(state, day, yd, mu_d, noise_keep, alpha_d)
+        self._noise(state, day, yd, mu_noise, noise_keep, alpha_d)
         fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
         if len(fresh):
             # Products whose data start today: today is their warm-up, as the first
@@ -563,6 +572,46 @@ class _SeasonalFit:
         state.saw(day, observed.any(axis=0))
         # Contributions of days that no later day pools any more are dropped.
         state.forget(day + 1 - self.days, day - max(self.days, 2 * self.reach[False]))
+
+    def _judge_warm_up(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
+                       rows: slice, below: np.ndarray, alpha_d: np.ndarray,
+                       origin: int = 0) -> np.ndarray:
+        """Mask the buckets of yesterday's warm-up day that today's buckets `below`
+        (far under a baseline resting on the warm-up alone) show to be an outage's: those
+        that also stood out from the normal hours before them on the warm-up day
+        (:func:`~spikes.detect.trailing_windows._high_over_normal_before`; a dip of today
+        leaves a warm-up bucket at its usual level, and in place). Their pools are
+        dropped and the warm-up's noise statistics measured again without them (a
+        centred fit of the day without them). Returns the products whose warm-up day
+        changed."""
+        changed = np.zeros(state.p, dtype=bool)
+        cols = np.flatnonzero(below.any(axis=0) & (state.first_day == day - 1))
+        first = self.rows(day - 1)
+        if not len(cols) or first.start < origin:
+            return changed
+        # Today's rows at the times of day of the warm-up's rows (a partial first day
+        # has none for its earliest times).
+        back = np.arange(rows.start, rows.stop) - self.slots
+        has = back >= first.start
+        suspect = np.zeros((first.stop - first.start, len(cols)), dtype=bool)
+        suspect[back[has] - first.start] = below[has][:, cols]
+        warm = slice(first.start - origin, first.stop - origin)
+        seg = y[warm, cols]
+        kept = normal[warm, cols]
+        outage = suspect & kept & _high_over_normal_before(
+            seg, np.zeros((0, len(cols)), dtype=bool), suspect, alpha_d[None, cols], self.warm,
+            day_normal=kept)
+        hit = outage.any(axis=0)
+        if not hit.any():
+            return changed
+        cols, outage, seg = cols[hit], outage[:, hit], seg[:, hit]
+        keep = normal[warm, cols] & ~outage
+        normal[warm, cols] = keep
+        state.drop_pools(day - 1)
+        mu_c, _, alpha_c = _centred_fit(np.where(outage, np.nan, seg), self.warm, self.block)
+        self._warm_up_noise(state, day - 1, seg, mu_c, keep, alpha_c, cols)
+        changed[cols] = True
+        return changed
 
     def fall_back(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                   ratio: np.ndarray, origin: int = 0) -> np.ndarray:
@@ -608,16 +657,22 @@ class _SeasonalFit:
         mu_c, keep_c, alpha_c = _centred_fit(sub, self.warm, self.block)
         keep_c = _unless_mostly_masked(keep_c, ~np.isnan(sub))
         normal[local.start : local.stop, cols] = keep_c
+        self._warm_up_noise(state, day, sub, mu_c, keep_c, alpha_c, cols)
+        state.level_y[day][cols] = 0.0
+        state.level_m[day][cols] = 0.0
+
+    def _warm_up_noise(self, state: _FitState, day: int, sub: np.ndarray, mu_c: np.ndarray,
+                       keep: np.ndarray, alpha_c: np.ndarray, cols: np.ndarray) -> None:
+        """Noise statistics of the products `cols` on their warm-up day `day`: their
+        counts `sub` around the centred fit `mu_c`, over the normal buckets `keep`."""
         resid = sub - mu_c
-        use = keep_c & ~np.isnan(mu_c)
+        use = keep & ~np.isnan(mu_c)
         state.excess_sum[day][cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
         state.musq_sum[day][cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
         var = np.maximum(mu_c, MIN_MEAN) + alpha_c[None, :] * np.square(mu_c)
         stats = _block_squares(resid, var, use, self.block)
-        if len(stats):
+        if len(stats) and day in state.block_stats:
             state.block_stats[day][:, cols] = stats
-        state.level_y[day][cols] = 0.0
-        state.level_m[day][cols] = 0.0
 
     def _noise(self, state: _FitState, day: int, yd: np.ndarray, mu_d: np.ndarray,
                keep: np.ndarray, alpha_d: np.ndarray) -> None:

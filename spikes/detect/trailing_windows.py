@@ -18,9 +18,6 @@ from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
 
 #: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
 COLD_DISPERSION_CONFIDENCE = 0.95
-#: Most passes of :func:`_high_over_normal_before` (measured on the benchmark's data
-#: sets: its flags settle within three).
-NORMAL_BEFORE_PASSES = 8
 
 
 def _trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
@@ -51,17 +48,18 @@ def _high(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarra
 
 def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
                              candidate: np.ndarray, alpha: np.ndarray | float,
-                             window: int) -> np.ndarray:
+                             window: int, day_normal: np.ndarray | None = None
+                             ) -> np.ndarray:
     """Buckets of a day ``MASK_Z`` standard deviations above the mean of the normal
     buckets among the `window` before each.
 
     The rows of `seg` before the day's are earlier buckets, with their normal flags
     `prior_normal`; a bucket of the day counts as normal unless it is a `candidate`
-    (high against its seasonal baseline) and flagged itself. The flags are found in
-    passes until they settle (at most :data:`NORMAL_BEFORE_PASSES`): the buckets of an
-    outage are no reference for its later ones, so an outage that lasts longer than it
-    takes to rise stays flagged to its end. The first pass takes every bucket of the
-    day as normal.
+    (high against its seasonal baseline) and flagged itself, or not in `day_normal`
+    (already masked, where given). The buckets are judged in
+    time order, each against the normal ones before it: the buckets of an outage are no
+    reference for its later ones, so an outage stays flagged to its end (as long as
+    `window` holds a normal bucket before it).
 
     Parameters
     ----------
@@ -72,9 +70,11 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     candidate : np.ndarray of bool
         Buckets of the day high against their seasonal baseline.
     alpha : np.ndarray or float
-        Dispersion of the day (broadcastable to the day's rows).
+        Dispersion of the day (broadcastable to one row of the day).
     window : int
         Buckets before each whose normal ones make its reference mean.
+    day_normal : np.ndarray of bool, optional
+        Buckets of the day that may be a reference (default: all observed ones).
 
     Returns
     -------
@@ -83,15 +83,28 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     """
     start = len(prior_normal)
     seen = ~np.isnan(seg)
-    values = np.where(seen, seg, 0.0)
+    today = seen[start:] if day_normal is None else seen[start:] & day_normal
+    use = np.concatenate([prior_normal & seen[:start], today])
+    values = np.where(use, seg, 0.0)
+    # Running sums of the normal buckets among the `window` before the current one.
+    lead = max(start - window, 0)
+    total = values[lead:start].sum(axis=0)
+    weight = use[lead:start].sum(axis=0).astype(float)
     flagged = np.zeros(candidate.shape, dtype=bool)
-    for _ in range(NORMAL_BEFORE_PASSES):
-        use = np.concatenate([prior_normal & seen[:start], seen[start:] & ~(flagged & candidate)])
-        recent = _trailing_mean(np.where(use, values, 0.0), use.astype(float), window)
-        now = _high(seg[start:], recent[start:], alpha)
-        if np.array_equal(now, flagged):
-            break
-        flagged = now
+    alpha_row = np.broadcast_to(alpha, (1, seg.shape[1]))[0]
+    for row in range(len(candidate)):
+        at = start + row
+        reference = np.divide(total, weight, out=np.full_like(total, np.nan),
+                              where=weight > 0)
+        flagged[row] = _high(seg[at], reference, alpha_row)
+        if (drop := flagged[row] & candidate[row]).any():
+            use[at] &= ~drop
+            values[at] = np.where(use[at], seg[at], 0.0)
+        total += values[at]
+        weight += use[at]
+        if at - window >= 0:
+            total -= values[at - window]
+            weight -= use[at - window]
     return flagged
 
 
