@@ -549,8 +549,10 @@ class _SeasonalFit:
         # below (then the level did change). Where the warm-up's bucket also stood out
         # from the normal hours before it, it is masked from now on, and the day's noise
         # is measured against the baseline the corrected warm-up gives.
-        below = ~rests & _far_below(yd, mu_d, WARM_UP_ERROR_FACTOR)
-        below &= ~_new_level(below)[None, :]
+        below = np.zeros_like(keep)
+        if not rests.all():
+            below = ~rests & _far_below(yd, mu_d, WARM_UP_ERROR_FACTOR)
+            below &= ~_new_level(below)[None, :]
         mu_noise = mu_d
         if below.any() and self._judge_warm_up(state, y, normal, day, rows, below, alpha_d,
                                                origin).any():

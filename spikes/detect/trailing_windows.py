@@ -56,10 +56,9 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     The rows of `seg` before the day's are earlier buckets, with their normal flags
     `prior_normal`; a bucket of the day counts as normal unless it is a `candidate`
     (high against its seasonal baseline) and flagged itself, or not in `day_normal`
-    (already masked, where given). The buckets are judged in
-    time order, each against the normal ones before it: the buckets of an outage are no
-    reference for its later ones, so an outage stays flagged to its end (as long as
-    `window` holds a normal bucket before it).
+    (already masked, where given). Each bucket is judged against the normal ones before
+    it: the buckets of an outage are no reference for its later ones, so an outage stays
+    flagged to its end (as long as `window` holds a normal bucket before it).
 
     Parameters
     ----------
@@ -86,25 +85,27 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     today = seen[start:] if day_normal is None else seen[start:] & day_normal
     use = np.concatenate([prior_normal & seen[:start], today])
     values = np.where(use, seg, 0.0)
-    # Running sums of the normal buckets among the `window` before the current one.
-    lead = max(start - window, 0)
-    total = values[lead:start].sum(axis=0)
-    weight = use[lead:start].sum(axis=0).astype(float)
-    flagged = np.zeros(candidate.shape, dtype=bool)
-    alpha_row = np.broadcast_to(alpha, (1, seg.shape[1]))[0]
-    for row in range(len(candidate)):
-        at = start + row
-        reference = np.divide(total, weight, out=np.full_like(total, np.nan),
-                              where=weight > 0)
-        flagged[row] = _high(seg[at], reference, alpha_row)
-        if (drop := flagged[row] & candidate[row]).any():
-            use[at] &= ~drop
-            values[at] = np.where(use[at], seg[at], 0.0)
-        total += values[at]
-        weight += use[at]
-        if at - window >= 0:
-            total -= values[at - window]
-            weight -= use[at - window]
+    alpha = np.broadcast_to(alpha, (1, seg.shape[1]))
+    flagged = _high(seg[start:], _trailing_mean(values, use.astype(float), window)[start:],
+                    alpha)
+    # Each bucket's flag rests on the flags before it alone, so the flags are the one
+    # solution of that recursion. Passes over the day, each with the flags of the last,
+    # find it: after pass k the first k buckets are right, and a pass that changes
+    # nothing has found it (most days take two or three). Products without a flagged
+    # candidate have it after the first.
+    cols = np.flatnonzero((flagged & candidate).any(axis=0))
+    if len(cols):
+        sub = flagged[:, cols]
+        for _ in range(len(candidate)):
+            keep = use[:, cols].copy()
+            keep[start:] &= ~(sub & candidate[:, cols])
+            recent = _trailing_mean(np.where(keep, values[:, cols], 0.0), keep.astype(float),
+                                    window)
+            now = _high(seg[start:, cols], recent[start:], alpha[:, cols])
+            if np.array_equal(now, sub):
+                break
+            sub = now
+        flagged[:, cols] = sub
     return flagged
 
 
