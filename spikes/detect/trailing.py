@@ -44,8 +44,10 @@ from a first day's baseline; they pool its buckets as a centred fit of the day m
 them, all of them where that fit masked more than half (a daily cycle steeper than it
 follows). The next day judges what the fit kept: where its buckets stand far under a
 baseline that rests on the first day alone (:data:`WARM_UP_ERROR_FACTOR`), they show an
-outage the fit did not mask, and they stay out of the level factor. Bucket sizes that
-do not divide a day use that trailing mean throughout.
+outage the fit did not mask. They stay out of the level factor, and the first day's
+buckets there that stood out from its normal hours before them are masked from then on
+(``_SeasonalFit._judge_warm_up``). Bucket sizes that do not divide a day use that
+trailing mean throughout.
 """
 
 from __future__ import annotations
@@ -581,11 +583,11 @@ class _SeasonalFit:
         """Mask the buckets of yesterday's warm-up day that today's buckets `below`
         (far under a baseline resting on the warm-up alone) show to be an outage's: those
         that also stood out from the normal hours before them on the warm-up day
-        (:func:`~spikes.detect.trailing_windows._high_over_normal_before`; a dip of today
-        leaves a warm-up bucket at its usual level, and in place). Their pools are
-        dropped and the warm-up's noise statistics measured again without them (a
-        centred fit of the day without them). Returns the products whose warm-up day
-        changed."""
+        (:func:`~spikes.detect.trailing_windows._high_over_normal_before`). Where today
+        dipped instead, the warm-up's bucket is at the level of its hours before and
+        stays pooled. The pools of the masked buckets are dropped and the warm-up's noise
+        statistics measured again without them (a centred fit of the day without them).
+        Returns the products whose warm-up day changed."""
         changed = np.zeros(state.p, dtype=bool)
         cols = np.flatnonzero(below.any(axis=0) & (state.first_day == day - 1))
         first = self.rows(day - 1)
