@@ -107,9 +107,10 @@ COLD_MIN_BUCKETS = 2
 #: (:meth:`_SeasonalFit._unmask_stuck`): each day within twice the others, as a rise
 #: under twice the usual level (``min_ratio``'s default) is no outage.
 STUCK_AGREEMENT = 2.0
-#: Factor under its baseline from which a bucket whose baseline rests on the warm-up
-#: day alone shows an outage of that day rather than its own day's level (the mirror of
-#: ``min_ratio``'s default: a dip to half of the usual is no error of the baseline).
+#: Factor under its baseline from which a bucket whose baseline rests on one earlier day
+#: (the warm-up day, or a one-day pool) shows an outage of that day rather than its own
+#: day's level (the mirror of ``min_ratio``'s default: a dip to half of the usual is no
+#: error of the baseline).
 WARM_UP_ERROR_FACTOR = 2.0
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
@@ -545,12 +546,14 @@ class _SeasonalFit:
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
-        # Where the baseline rests on the warm-up day alone, a bucket far below it shows
-        # an outage of the warm-up day that its centred fit did not mask, not the day's
+        # Where the baseline rests on one earlier day (the warm-up day, or a one-day
+        # pool), a bucket far below it shows an outage of that day that was not masked
+        # (the warm-up's centred fit, or one day's masks, let it through), not the day's
         # level: it stays out of the level sums, unless most of the day is that far
-        # below (then the level did change). Where the warm-up's bucket also stood out
-        # from the normal hours before it, it is masked from now on, and the day's noise
-        # is measured against the baseline the corrected warm-up gives.
+        # below (then the level did change). Where that day is the warm-up and its
+        # bucket also stood out from the normal hours before it, it is masked from now
+        # on, and the day's noise is measured against the baseline the corrected warm-up
+        # gives.
         below = np.zeros_like(keep)
         if not rests.all():
             below = ~rests & _far_below(yd, mu_d, WARM_UP_ERROR_FACTOR)
@@ -563,7 +566,7 @@ class _SeasonalFit:
         state.level_y[day], state.level_m[day] = _column_sums(keep & ~below & baselined, yd,
                                                               raw)
         if shifted.any():
-            level_y, level_m = _column_sums(masked & baselined, yd, raw)
+            level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
                                            masked=masked, level_y=level_y, level_m=level_m,
                                            open=shifted.copy())
@@ -583,11 +586,15 @@ class _SeasonalFit:
         """Mask the buckets of yesterday's warm-up day that today's buckets `below`
         (far under a baseline resting on the warm-up alone) show to be an outage's: those
         that also stood out from the normal hours before them on the warm-up day
-        (:func:`~spikes.detect.trailing_windows._high_over_normal_before`). Where today
-        dipped instead, the warm-up's bucket is at the level of its hours before and
-        stays pooled. The pools of the masked buckets are dropped and the warm-up's noise
-        statistics measured again without them (a centred fit of the day without them).
-        Returns the products whose warm-up day changed."""
+        (:func:`~spikes.detect.trailing_windows._high_over_normal_before`, at the
+        dispersion the day was scored with: inflated by the outage if anything, so the
+        judgement errs towards keeping). Where today dipped instead, the warm-up's bucket
+        is at the level of its hours before and stays pooled. An outage from the data's
+        first bucket has no normal hour before it and stays (the level sums still keep
+        its error out); the buckets next to a masked one are not masked with it. The
+        pools of the masked buckets are dropped and the warm-up's noise statistics
+        measured again without them (a centred fit of the day without them). Returns the
+        products whose warm-up day changed."""
         changed = np.zeros(state.p, dtype=bool)
         cols = np.flatnonzero(below.any(axis=0) & (state.first_day == day - 1))
         first = self.rows(day - 1)

@@ -91,8 +91,9 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     # Each bucket's flag rests on the flags before it alone, so the flags are the one
     # solution of that recursion. Passes over the day, each with the flags of the last,
     # find it: after pass k the first k buckets are right, and a pass that changes
-    # nothing has found it (most days take two or three). Products without a flagged
-    # candidate have it after the first.
+    # nothing has found it. Most days take two or three; at worst one pass a bucket (a
+    # whole 1-minute day raised by 3.2 standard deviations, 64 products: 58 passes,
+    # 0.3 s). Products without a flagged candidate have it after the first.
     cols = np.flatnonzero((flagged & candidate).any(axis=0))
     if len(cols):
         sub = flagged[:, cols]
