@@ -97,12 +97,14 @@ def _high_over_normal_before(seg: np.ndarray, prior_normal: np.ndarray,
     cols = np.flatnonzero((flagged & candidate).any(axis=0))
     if len(cols):
         sub = flagged[:, cols]
+        # Those products' columns, gathered once for every pass.
+        use_c, values_c, cand_c = use[:, cols], values[:, cols], candidate[:, cols]
+        day_c, alpha_c = seg[start:, cols], alpha[:, cols]
         for _ in range(len(candidate)):
-            keep = use[:, cols].copy()
-            keep[start:] &= ~(sub & candidate[:, cols])
-            recent = _trailing_mean(np.where(keep, values[:, cols], 0.0), keep.astype(float),
-                                    window)
-            now = _high(seg[start:, cols], recent[start:], alpha[:, cols])
+            keep = use_c.copy()
+            keep[start:] &= ~(sub & cand_c)
+            recent = _trailing_mean(np.where(keep, values_c, 0.0), keep.astype(float), window)
+            now = _high(day_c, recent[start:], alpha_c)
             if np.array_equal(now, sub):
                 break
             sub = now
