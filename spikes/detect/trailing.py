@@ -249,6 +249,10 @@ class _FitState:
         self.musq_sum: dict[int, np.ndarray] = {}
         self.level_y: dict[int, np.ndarray] = {}
         self.level_m: dict[int, np.ndarray] = {}
+        # Level sums of the last days of each kind before weekdays and weekends are
+        # pooled apart, against the pools of their own kind (:meth:`_SeasonalFit._level`).
+        self.level_y_kind: dict[int, np.ndarray] = {}
+        self.level_m_kind: dict[int, np.ndarray] = {}
         self.block_stats: dict[int, np.ndarray] = {}
         self.adopted: dict[int, _Adoption] = {}
         self.had_data = np.zeros(p, dtype=bool)
@@ -271,7 +275,7 @@ class _FitState:
         """Drop what no day from now on needs: per-day sums of days before `before`, cached
         pools of days before `cache_before`."""
         for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
-                      self.block_stats):
+                      self.level_y_kind, self.level_m_kind, self.block_stats):
             for d in [d for d in table if d < before]:
                 del table[d]
         for key in [k for k in self.cache if k[0] < cache_before]:
@@ -301,6 +305,9 @@ class _Adoption:
         Its level sums with those flags.
     open : np.ndarray
         Products whose level is still to be judged.
+    kind_sums : tuple of np.ndarray or None
+        Its level sums with those flags against the pool of its own kind (for the last
+        days of each kind before weekdays and weekends are pooled apart), else None.
     """
 
     jump: np.ndarray
@@ -308,6 +315,7 @@ class _Adoption:
     level_y: np.ndarray
     level_m: np.ndarray
     open: np.ndarray
+    kind_sums: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -390,10 +398,25 @@ class _SeasonalFit:
         if day < 1:
             return []
         if day >= self.weekly_min_days:
-            kind = self.weekend(day)
-            same = [d for d in range(day - 1, -1, -1) if self.weekend(d) == kind]
-            return same[: self.reach[bool(kind)]]
+            return self.kind_pool(day)
         return list(range(max(0, day - self.days), day))
+
+    def kind_pool(self, day: int) -> list[int]:
+        """The earlier days of the kind of `day` (weekdays, or weekend days) pooled once
+        they are pooled apart: about `days` calendar days' worth, the latest first."""
+        kind = self.weekend(day)
+        same = [d for d in range(day - 1, -1, -1) if self.weekend(d) == kind]
+        return same[: self.reach[bool(kind)]]
+
+    def before_kinds_apart(self, day: int) -> bool:
+        """Whether `day` is one of the last :data:`LEVEL_DAYS` days of its kind before
+        weekdays and weekends are pooled apart: a day whose level sets the level factor
+        of the first days of its kind pooled apart (see :meth:`_level`)."""
+        if not 1 <= day < self.weekly_min_days:
+            return False
+        kind = self.weekend(day)
+        last = [d for d in range(self.weekly_min_days - 1, 0, -1) if self.weekend(d) == kind]
+        return day in last[:LEVEL_DAYS]
 
     def run(self, y: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -565,11 +588,21 @@ class _SeasonalFit:
             mu_noise = raw * plan.level
         state.level_y[day], state.level_m[day] = _column_sums(keep & ~below & baselined, yd,
                                                               raw)
+        kind_raw = None
+        if self.before_kinds_apart(day):
+            # The first days of its kind pooled apart take their level factor from this
+            # day's reports over the pool of its kind, the pool they rest on: over
+            # today's pool (both kinds) it would hold the weekly rhythm once more.
+            kind_raw = self._pooled(state, y, normal, self.kind_pool(day), rows, origin)[0]
+            state.level_y_kind[day], state.level_m_kind[day] = _column_sums(
+                keep & ~below & ~np.isnan(kind_raw), yd, kind_raw)
         if shifted.any():
             level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
+            kind_sums = None if kind_raw is None else _column_sums(
+                masked & ~below & ~np.isnan(kind_raw), yd, kind_raw)
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
                                            masked=masked, level_y=level_y, level_m=level_m,
-                                           open=shifted.copy())
+                                           open=shifted.copy(), kind_sums=kind_sums)
         self._noise(state, day, yd, mu_noise, noise_keep, alpha_d)
         fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
         if len(fresh):
@@ -657,6 +690,11 @@ class _SeasonalFit:
             normal[local] = np.where(back[None, :], taken.masked, normal[local])
             state.level_y[d] = np.where(back, taken.level_y, state.level_y[d])
             state.level_m[d] = np.where(back, taken.level_m, state.level_m[d])
+            if taken.kind_sums is not None and d in state.level_y_kind:
+                state.level_y_kind[d] = np.where(back, taken.kind_sums[0],
+                                                 state.level_y_kind[d])
+                state.level_m_kind[d] = np.where(back, taken.kind_sums[1],
+                                                 state.level_m_kind[d])
             state.drop_pools(d)
         return fell
 
@@ -671,6 +709,9 @@ class _SeasonalFit:
         self._warm_up_noise(state, day, sub, mu_c, keep_c, alpha_c, cols)
         state.level_y[day][cols] = 0.0
         state.level_m[day][cols] = 0.0
+        if day in state.level_y_kind:
+            state.level_y_kind[day][cols] = 0.0
+            state.level_m_kind[day][cols] = 0.0
 
     def _warm_up_noise(self, state: _FitState, day: int, sub: np.ndarray, mu_c: np.ndarray,
                        keep: np.ndarray, alpha_c: np.ndarray, cols: np.ndarray) -> None:
@@ -701,10 +742,22 @@ class _SeasonalFit:
         of its kind over what their unscaled pools expected, shrunk towards 1 by
         :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a
         slow drift (the pools lag by about half their span) and, while all days are
-        pooled together, a weekly rhythm."""
+        pooled together, a weekly rhythm. Once weekdays and weekends are pooled apart,
+        the days before that are compared with the pools of their own kind (sums kept
+        for them by :meth:`finish`), as this day's pool is: compared with pools of both
+        kinds, they would carry the weekly rhythm into a pool that already holds it
+        (weekends at half the weekdays' reports gave the first weekend so pooled a
+        baseline at 0.6 of its reports)."""
         same = [d for d in history if self.weekend(d) == self.weekend(day)][-LEVEL_DAYS:]
-        seen_y = state.rows_of(state.level_y, same).sum(axis=0) + MIN_POOL_REPORTS
-        seen_m = state.rows_of(state.level_m, same).sum(axis=0) + MIN_POOL_REPORTS
+        apart = day >= self.weekly_min_days
+        # Once the kinds are pooled apart, the days before that are compared with the
+        # pools of their kind, as this day's baseline is.
+        own = [d for d in same if not (apart and d in state.level_y_kind)]
+        kind = [d for d in same if apart and d in state.level_y_kind]
+        seen_y = (state.rows_of(state.level_y, own).sum(axis=0)
+                  + state.rows_of(state.level_y_kind, kind).sum(axis=0) + MIN_POOL_REPORTS)
+        seen_m = (state.rows_of(state.level_m, own).sum(axis=0)
+                  + state.rows_of(state.level_m_kind, kind).sum(axis=0) + MIN_POOL_REPORTS)
         return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
     def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
