@@ -1,7 +1,8 @@
 """Developer entry point that needs nothing but Python 3.11+.
 
     python3 dev.py dashboard   # make .venv, install, open the dashboard on the bundled data
-    python3 dev.py test        # make .venv, install, run the test suite (pytest)
+    python3 dev.py test        # make .venv, install, run the test suite (pytest, a
+                               # process per core)
     python3 dev.py lint        # ruff
     python3 dev.py run ARGS    # any command inside the virtual environment
 
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".spikes-installed"
+#: Most test processes `dev.py test` runs side by side (pytest-xdist).
+TEST_WORKERS = 4
 
 
 def ensure_venv() -> None:
@@ -80,6 +83,17 @@ def _port(args: list[str]) -> int:
     return 8501
 
 
+def _workers(args: list[str]) -> list[str]:
+    """pytest-xdist's ``-n`` for the test suite: one worker per core, at most
+    :data:`TEST_WORKERS`, unless `args` choose (``-n``, ``--numprocesses`` or
+    ``-p no:xdist``)."""
+    chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses")) or a == "no:xdist"
+                 or (a.startswith("-n") and a[2:].isdigit()) for a in args)
+    if chosen:
+        return []
+    return ["-n", str(max(1, min(os.cpu_count() or 1, TEST_WORKERS)))]
+
+
 def main(argv: list[str]) -> int:
     """Dispatch the sub-command."""
     if not argv or argv[0] in {"-h", "--help"}:
@@ -93,7 +107,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=warm_up, args=(_port(rest),), daemon=True).start()
         return run("streamlit", "run", "app.py", *rest)
     if command == "test":
-        return run("python", "-m", "pytest", *rest)
+        return run("python", "-m", "pytest", *_workers(rest), *rest)
     if command == "lint":
         return run("ruff", "check", ".", *rest)
     if command == "run":

@@ -17,8 +17,8 @@ from tests.report_files import LONG, write
     ("name", "content"),
     [
         ("plain.csv", LONG.encode()),
-        ("gz.csv.gz", gzip.compress(LONG.encode())),
-        ("sniffed.csv", gzip.compress(LONG.encode())),  # gzip without .gz
+        ("gz.csv.gz", gzip.compress(LONG.encode(), mtime=0)),
+        ("sniffed.csv", gzip.compress(LONG.encode(), mtime=0)),  # gzip without .gz
         ("bom.csv", b"\xef\xbb\xbf" + LONG.encode()),
         ("utf16.csv", LONG.encode("utf-16")),
         ("crlf.csv", LONG.replace("\n", "\r\n").encode()),
@@ -88,7 +88,7 @@ def test_file_of_only_preamble_lines_is_an_error(tmp_path):
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(40), "Excel 97-2003 workbook"),
         (b"PAR1" + bytes(40) + b"PAR1", "Parquet file"),
         (b'[{"timestamp": "2024-01-01", "product": "A"}]', "looks like JSON"),
-        (gzip.compress(b'{"rows": []}\n'), "looks like JSON"),
+        (gzip.compress(b'{"rows": []}\n', mtime=0), "looks like JSON"),
     ],
 )
 def test_files_that_are_not_csv_say_what_they_are(tmp_path, content, what):

@@ -17,14 +17,8 @@ import pandas as pd
 
 from spikes.detect.baseline import INFLATION_SCALE
 from spikes.detect.ring import Ring
-from spikes.detect.trailing import (
-    DAY,
-    FIT_COLUMNS,
-    WARMUP_WINDOW,
-    _DayPlan,
-    _FitState,
-    _SeasonalFit,
-)
+from spikes.detect.trailing import DAY, FIT_COLUMNS, WARMUP_WINDOW, _SeasonalFit
+from spikes.detect.trailing_state import _DayPlan, _FitState
 
 
 class BaselineStep:

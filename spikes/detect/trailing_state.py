@@ -1,0 +1,107 @@
+"""What the day loop of the causal seasonal baseline
+(:class:`spikes.detect.trailing._SeasonalFit`) carries from one day to the next: the
+cached pools and per-day sums (:class:`_FitState`), the days taken as a new level until
+they are judged (:class:`_Adoption`) and what a day's baseline rests on (:class:`_DayPlan`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class _FitState:
+    """What the day loop of :class:`_SeasonalFit` carries from one day to the next for a
+    block of products: the cached day pools and, per day, the noise moments, the one-hour
+    block statistics and the level sums (a day never recorded counts as one without
+    normal data: zeros, no blocks), which products had data on an earlier day and on
+    which day each one's data began (its warm-up day)."""
+
+    def __init__(self, p: int) -> None:
+        self.p = p
+        self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self.excess_sum: dict[int, np.ndarray] = {}
+        self.musq_sum: dict[int, np.ndarray] = {}
+        self.level_y: dict[int, np.ndarray] = {}
+        self.level_m: dict[int, np.ndarray] = {}
+        # Level sums of the last days of each kind before weekdays and weekends are
+        # pooled apart, against the pools of their own kind (:meth:`_SeasonalFit._level`).
+        self.level_y_kind: dict[int, np.ndarray] = {}
+        self.level_m_kind: dict[int, np.ndarray] = {}
+        self.block_stats: dict[int, np.ndarray] = {}
+        self.adopted: dict[int, _Adoption] = {}
+        self.had_data = np.zeros(p, dtype=bool)
+        self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
+
+    def saw(self, day: int, seen: np.ndarray) -> None:
+        """Record the products with data on `day` (`seen`): its first for those without
+        any before (their warm-up day)."""
+        self.first_day[seen & ~self.had_data] = day
+        self.had_data |= seen
+
+    def rows_of(self, table: dict[int, np.ndarray], days: list[int]) -> np.ndarray:
+        """The rows of `table` for `days`, one per day, as a ``(len(days), p)`` array."""
+        zero = np.zeros(self.p)
+        if not days:
+            return np.zeros((0, self.p))
+        return np.stack([table.get(d, zero) for d in days])
+
+    def forget(self, before: int, cache_before: int) -> None:
+        """Drop what no day from now on needs: per-day sums of days before `before`, cached
+        pools of days before `cache_before`."""
+        for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
+                      self.level_y_kind, self.level_m_kind, self.block_stats):
+            for d in [d for d in table if d < before]:
+                del table[d]
+        for key in [k for k in self.cache if k[0] < cache_before]:
+            del self.cache[key]
+        for d in [d for d in self.adopted if d < before]:
+            del self.adopted[d]
+
+    def drop_pools(self, day: int) -> None:
+        """Forget the cached pool contributions that read the rows of `day` (its own, and
+        the next day's, whose windows reach back into it)."""
+        for key in [k for k in self.cache if k[0] in (day, day + 1)]:
+            del self.cache[key]
+
+
+@dataclass
+class _Adoption:
+    """A day taken as a new level (pooled whole) for some products, until a later day of
+    its kind shows whether the level held (see :meth:`_SeasonalFit.fall_back`).
+
+    Attributes
+    ----------
+    jump : np.ndarray
+        Per product, the day's reports over its baseline (NaN where not adopted).
+    masked : np.ndarray
+        The day's normal flags had it been taken as an outage (rows x products).
+    level_y, level_m : np.ndarray
+        Its level sums with those flags.
+    open : np.ndarray
+        Products whose level is still to be judged.
+    kind_sums : tuple of np.ndarray or None
+        Its level sums with those flags against the pool of its own kind (for the last
+        days of each kind before weekdays and weekends are pooled apart), else None.
+    """
+
+    jump: np.ndarray
+    masked: np.ndarray
+    level_y: np.ndarray
+    level_m: np.ndarray
+    open: np.ndarray
+    kind_sums: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass
+class _DayPlan:
+    """What a day's baseline rests on, known at its first bucket (earlier days only)."""
+
+    pool: list[int]
+    raw: np.ndarray  # unscaled pooled mean per row of the day
+    mu: np.ndarray  # baseline per row of the day (raw times the level factor)
+    alpha: np.ndarray  # dispersion of the day, per product
+    inflation: np.ndarray  # variance inflation of the day, per product
+    later: np.ndarray  # weight of the days other than the warm-up in each row's pool
+    level: np.ndarray  # level factor of the day, per product
