@@ -2,7 +2,7 @@
 
     python3 dev.py dashboard   # make .venv, install, open the dashboard on the bundled data
     python3 dev.py test        # make .venv, install, run the test suite (pytest, a
-                               # process per core)
+                               # process per core, at most 4)
     python3 dev.py lint        # ruff
     python3 dev.py run ARGS    # any command inside the virtual environment
 
@@ -84,14 +84,17 @@ def _port(args: list[str]) -> int:
 
 
 def _workers(args: list[str]) -> list[str]:
-    """pytest-xdist's ``-n`` for the test suite: one worker per core, at most
-    :data:`TEST_WORKERS`, unless `args` choose (``-n``, ``--numprocesses`` or
-    ``-p no:xdist``)."""
-    chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses")) or a == "no:xdist"
-                 or (a.startswith("-n") and a[2:].isdigit()) for a in args)
-    if chosen:
+    """pytest-xdist's ``-n`` for the test suite: one worker per core this process may use,
+    at most :data:`TEST_WORKERS`; none where `args` (or ``PYTEST_ADDOPTS``) choose the
+    workers themselves (``-n``, ``--numprocesses``, ``--dist``, ``--tx``, ``-p no:xdist``)
+    or need one process (``--pdb``, ``--trace``, ``-s``, ``--capture=no``)."""
+    given = [*args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    one_process = ("--pdb", "--trace", "-s", "--capture=no", "-d")
+    chosen = ("-n", "--numprocesses", "--dist", "--tx")
+    if any(a in one_process or a.startswith(chosen) or "no:xdist" in a for a in given):
         return []
-    return ["-n", str(max(1, min(os.cpu_count() or 1, TEST_WORKERS)))]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return ["-n", str(max(1, min(cores or 1, TEST_WORKERS)))]
 
 
 def main(argv: list[str]) -> int:

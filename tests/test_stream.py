@@ -108,6 +108,21 @@ def test_weekly_pools_after_two_weeks():
     assert _check_stream(counts, [48 * 10, 48 * 14 + 5, 48 * 15, len(counts)], [1, 2]) > 0
 
 
+@pytest.mark.parametrize("days", [1, 3])
+def test_a_short_pool_of_weekend_days_reaches_back_as_far_in_the_stream(days):
+    # With a few days' pool, a weekend day's pool of its kind (and the level sums of the
+    # last days before the kinds are pooled apart) reach further back than `days`: the
+    # Saturday after a Sunday start pools that Sunday, six days back. The stream must
+    # keep those rows as the batch has them.
+    from tests.conftest import diurnal_counts
+
+    counts = diurnal_counts(days=24, level=30.0, products=2, seed=days, start="2026-01-04",
+                            bucket="1h")
+    assert counts.index[0].day_name() == "Sunday"
+    config = DetectionConfig(baseline_days=days, weekly_min_days=8)
+    _check_stream(counts, [24 * 8 + 5, 24 * 14, len(counts)], [1, 5], config=config)
+
+
 def test_a_lasting_rise_becomes_the_new_level_as_in_the_batch():
     # 30-minute buckets, 8 days; one product's reports triple for good on day 4 at
     # 10:00: the day of the rise is pooled as a new level at its midnight, in the

@@ -257,6 +257,9 @@ class _SeasonalFit:
         self.weekly_min_days = weekly_min_days
         # Days of each kind pooled once weekly: about `days` calendar days' worth.
         self.reach = {True: max(1, round(days * 2 / 7)), False: max(1, round(days * 5 / 7))}
+        # How many days back a day's pools reach: `days`, or a pool of its kind (the
+        # Saturday after a Sunday reaches six days back for one weekend day).
+        self.reach_days = max(days, 2 * self.reach[False], self._kind_span())
         widths = [half_window]
         while widths[-1] < slots // 4:
             widths.append(max(2 * widths[-1], 1))
@@ -277,7 +280,20 @@ class _SeasonalFit:
     def history_days(self) -> int:
         """Days before the current one whose rows (counts, normal flags) a day may read:
         its pools, and the width of the widest pool window before the first of them."""
-        return max(self.days, 2 * self.reach[False]) + 2
+        return self.reach_days + 2
+
+    def _kind_span(self) -> int:
+        """The most calendar days back that a pool of a day's kind (:meth:`kind_pool`)
+        reaches, over the days of the week."""
+        far = 0
+        for today in range(7):
+            kind = today >= SATURDAY
+            back = found = 0
+            while found < self.reach[kind]:
+                back += 1
+                found += ((today - back) % 7 >= SATURDAY) == kind
+            far = max(far, back)
+        return far
 
     def contribution(self, y: np.ndarray, normal: np.ndarray, day: int,
                      width: int, origin: int = 0) -> np.ndarray:
@@ -306,8 +322,10 @@ class _SeasonalFit:
         return list(range(max(0, day - self.days), day))
 
     def kind_pool(self, day: int) -> list[int]:
-        """The earlier days of the kind of `day` (weekdays, or weekend days) pooled once
-        they are pooled apart: about `days` calendar days' worth, the latest first."""
+        """The earlier days of the kind of `day` (weekdays, or weekend days): its pool
+        once the kinds are pooled apart, about `days` calendar days' worth, the latest
+        first (before that, the pool the level sums of :meth:`before_kinds_apart` days
+        are also taken against)."""
         kind = self.weekend(day)
         same = [d for d in range(day - 1, -1, -1) if self.weekend(d) == kind]
         return same[: self.reach[bool(kind)]]
@@ -315,7 +333,8 @@ class _SeasonalFit:
     def before_kinds_apart(self, day: int) -> bool:
         """Whether `day` is one of the last :data:`LEVEL_DAYS` days of its kind before
         weekdays and weekends are pooled apart: a day whose level sets the level factor
-        of the first days of its kind pooled apart (see :meth:`_level`)."""
+        of the first days of its kind pooled apart (see :meth:`_level`). Never the first
+        day, the warm-up, which has no level sums."""
         if not 1 <= day < self.weekly_min_days:
             return False
         kind = self.weekend(day)
@@ -499,11 +518,11 @@ class _SeasonalFit:
             # today's pool (both kinds) it would hold the weekly rhythm once more.
             kind_raw = self._pooled(state, y, normal, self.kind_pool(day), rows, origin)[0]
             state.level_y_kind[day], state.level_m_kind[day] = _column_sums(
-                keep & ~below & ~np.isnan(kind_raw), yd, kind_raw)
+                keep & ~below & baselined & ~np.isnan(kind_raw), yd, kind_raw)
         if shifted.any():
             level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
             kind_sums = None if kind_raw is None else _column_sums(
-                masked & ~below & ~np.isnan(kind_raw), yd, kind_raw)
+                masked & ~below & baselined & ~np.isnan(kind_raw), yd, kind_raw)
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
                                            masked=masked, level_y=level_y, level_m=level_m,
                                            open=shifted.copy(), kind_sums=kind_sums)
@@ -515,7 +534,7 @@ class _SeasonalFit:
             self._warm_up_columns(state, day, local, yd, fresh, normal)
         state.saw(day, observed.any(axis=0))
         # Contributions of days that no later day pools any more are dropped.
-        state.forget(day + 1 - self.days, day - max(self.days, 2 * self.reach[False]))
+        state.forget(day + 1 - self.days, day - self.reach_days)
 
     def _judge_warm_up(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                        rows: slice, below: np.ndarray, alpha_d: np.ndarray,
@@ -594,7 +613,7 @@ class _SeasonalFit:
             normal[local] = np.where(back[None, :], taken.masked, normal[local])
             state.level_y[d] = np.where(back, taken.level_y, state.level_y[d])
             state.level_m[d] = np.where(back, taken.level_m, state.level_m[d])
-            if taken.kind_sums is not None and d in state.level_y_kind:
+            if taken.kind_sums is not None:
                 state.level_y_kind[d] = np.where(back, taken.kind_sums[0],
                                                  state.level_y_kind[d])
                 state.level_m_kind[d] = np.where(back, taken.kind_sums[1],
@@ -654,14 +673,12 @@ class _SeasonalFit:
         baseline at 0.6 of its reports)."""
         same = [d for d in history if self.weekend(d) == self.weekend(day)][-LEVEL_DAYS:]
         apart = day >= self.weekly_min_days
-        # Once the kinds are pooled apart, the days before that are compared with the
-        # pools of their kind, as this day's baseline is.
-        own = [d for d in same if not (apart and d in state.level_y_kind)]
-        kind = [d for d in same if apart and d in state.level_y_kind]
-        seen_y = (state.rows_of(state.level_y, own).sum(axis=0)
-                  + state.rows_of(state.level_y_kind, kind).sum(axis=0) + MIN_POOL_REPORTS)
-        seen_m = (state.rows_of(state.level_m, own).sum(axis=0)
-                  + state.rows_of(state.level_m_kind, kind).sum(axis=0) + MIN_POOL_REPORTS)
+        mixed = [d for d in same if not (apart and d in state.level_y_kind)]
+        by_kind = [d for d in same if apart and d in state.level_y_kind]
+        seen_y = (state.rows_of(state.level_y, mixed).sum(axis=0)
+                  + state.rows_of(state.level_y_kind, by_kind).sum(axis=0) + MIN_POOL_REPORTS)
+        seen_m = (state.rows_of(state.level_m, mixed).sum(axis=0)
+                  + state.rows_of(state.level_m_kind, by_kind).sum(axis=0) + MIN_POOL_REPORTS)
         return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
     def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],

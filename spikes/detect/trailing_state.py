@@ -12,10 +12,12 @@ import numpy as np
 
 
 class _FitState:
-    """What the day loop of :class:`_SeasonalFit` carries from one day to the next for a
-    block of products: the cached day pools and, per day, the noise moments, the one-hour
-    block statistics and the level sums (a day never recorded counts as one without
-    normal data: zeros, no blocks), which products had data on an earlier day and on
+    """What the day loop of :class:`~spikes.detect.trailing._SeasonalFit` carries from
+    one day to the next for a block of products: the cached day pools and, per day, the
+    noise moments, the one-hour block statistics and the level sums (for the last days
+    of each kind before weekdays and weekends are pooled apart, also over pools of their
+    own kind; a day never recorded counts as one without normal data: zeros, no blocks),
+    which products had data on an earlier day and on
     which day each one's data began (its warm-up day)."""
 
     def __init__(self, p: int) -> None:
@@ -69,7 +71,8 @@ class _FitState:
 @dataclass
 class _Adoption:
     """A day taken as a new level (pooled whole) for some products, until a later day of
-    its kind shows whether the level held (see :meth:`_SeasonalFit.fall_back`).
+    its kind shows whether the level held (see
+    :meth:`spikes.detect.trailing._SeasonalFit.fall_back`).
 
     Attributes
     ----------
