@@ -207,6 +207,7 @@ def test_without_taking_the_level_back_the_outage_two_days_later_is_missed(monke
     # days after it runs at about 2.5 times the usual and the dispersion grows sixfold.
     monkeypatch.setattr(trailing._SeasonalFit, "fall_back",
                         lambda self, state, *args, **kwargs: np.zeros(state.p, dtype=bool))
+    monkeypatch.setattr(trailing, "level_watch", lambda fit, state, day: None)
     counts = _day_long_outage(0)
     base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
     expected, dispersion = base.expected["p0"], base.dispersion_path["p0"]
@@ -521,6 +522,63 @@ def test_the_first_days_of_a_kind_pooled_apart_hold_the_weekly_rhythm_once(monke
     y = counts["p0"].loc[weekdays].sum()
     assert 0.98 <= y / base.loc[weekdays].sum() <= 1.02
     assert y / twice.loc[weekdays].sum() < 0.975
+
+
+def _surge_then_outage(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six days of 5-minute counts (and the same without changes): day 3 runs at 8 times
+    the usual all day (a news day, or an outage of the whole day: taken as a new level at
+    its end), the usual again on day 4, with an outage at 4x from 10:00 to 11:00."""
+    counts = diurnal_counts(days=6, level=40.0, seed=seed, dispersion=0.01)
+    surge = with_outage(counts, "p0", 3 * 288, 288, 8.0, seed=seed + 10)
+    return counts, with_outage(surge, "p0", 4 * 288 + 120, 12, 4.0, seed=seed + 20)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_new_level_that_falls_back_is_taken_back_during_the_next_day(monkeypatch, seed):
+    # The day after the surge runs at the usual level: from its first hour its reports
+    # stand far under the midpoint of the two levels, so the surge is taken back then and
+    # the outage at 10:00 is raised. Judged only at the day's end (the watch off), the
+    # day ran on a baseline about 12 times its rate and the outage was missed.
+    counts, data = _surge_then_outage(seed)
+    day4 = counts.index[4 * 288 : 5 * 288]
+    afternoon = day4[144:]
+    rate = counts["p0"].loc[afternoon].sum()
+
+    def raised_on_day4(incidents: pd.DataFrame) -> pd.Series:
+        return incidents["onset"][incidents["onset"].between(day4[0], day4[-1])]
+
+    bucket = pd.Timedelta("5min")
+    onsets = raised_on_day4(analyze(as_data(data)).incidents)
+    assert list(onsets) == [day4[120]]
+    base = fit_trailing_baseline(data, bucket).expected["p0"]
+    assert 0.8 <= base.loc[afternoon].sum() / rate <= 1.25
+    with monkeypatch.context() as patch:
+        patch.setattr(trailing, "level_watch", lambda fit, state, day: None)
+        assert raised_on_day4(analyze(as_data(data)).incidents).empty
+        late = fit_trailing_baseline(data, bucket).expected["p0"]
+    assert late.loc[afternoon].sum() / rate > 5.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_new_level_that_holds_is_not_taken_back_during_the_day(monkeypatch, seed):
+    # A lasting rise: three times the reports from day 3 on. The next day runs at the
+    # new level, so the watch never takes it back: baseline and incidents are those of
+    # the judgement at the day's end alone, and the baseline follows the new level.
+    counts = diurnal_counts(days=6, level=40.0, seed=seed, dispersion=0.01)
+    rng = np.random.default_rng(seed)
+    risen = counts.copy()
+    later = risen.index >= risen.index[3 * 288]
+    risen.loc[later, "p0"] = rng.poisson(counts.loc[later, "p0"].to_numpy() * 3.0)
+    day4 = risen.index[4 * 288 : 5 * 288]
+    bucket = pd.Timedelta("5min")
+    base = fit_trailing_baseline(risen, bucket).expected["p0"]
+    assert 0.8 <= risen["p0"].loc[day4].sum() / base.loc[day4].sum() <= 1.25
+    incidents = analyze(as_data(risen)).incidents
+    with monkeypatch.context() as patch:
+        patch.setattr(trailing, "level_watch", lambda fit, state, day: None)
+        pd.testing.assert_series_equal(fit_trailing_baseline(risen, bucket).expected["p0"],
+                                       base)
+        pd.testing.assert_frame_equal(analyze(as_data(risen)).incidents, incidents)
 
 
 def _walk_one(y: np.ndarray, inflation: float, bucket: str = "5min",

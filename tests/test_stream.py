@@ -123,6 +123,17 @@ def test_a_short_pool_of_weekend_days_reaches_back_as_far_in_the_stream(days):
     _check_stream(counts, [24 * 8 + 5, 24 * 14, len(counts)], [1, 5], config=config)
 
 
+def test_a_new_level_taken_back_during_the_day_as_in_the_batch():
+    # A day-long surge taken as a new level, then the usual level again: the stream
+    # takes it back at the same bucket of the next day as the batch, cut before, at and
+    # after that bucket and after the outage of that day.
+    from tests.test_causal import _surge_then_outage
+
+    counts = _surge_then_outage(seed=1)[1]
+    assert _check_stream(counts, [4 * 288 + 6, 4 * 288 + 12, 4 * 288 + 13, 4 * 288 + 140,
+                                  len(counts)], [1, 7]) > 0
+
+
 def test_a_lasting_rise_becomes_the_new_level_as_in_the_batch():
     # 30-minute buckets, 8 days; one product's reports triple for good on day 4 at
     # 10:00: the day of the rise is pooled as a new level at its midnight, in the

@@ -19,6 +19,7 @@ from spikes.detect.baseline import INFLATION_SCALE
 from spikes.detect.ring import Ring
 from spikes.detect.trailing import DAY, FIT_COLUMNS, WARMUP_WINDOW, _SeasonalFit
 from spikes.detect.trailing_state import _DayPlan, _FitState
+from spikes.detect.trailing_watch import judge_bucket
 
 
 class BaselineStep:
@@ -85,7 +86,14 @@ class BaselineStep:
                     self.plan_day = day
                 plan = self.plan
                 assert plan is not None
-                mu[out] = plan.mu[row - rows.start : stop - rows.start]
+                if plan.watch is None:
+                    mu[out] = plan.mu[row - rows.start : stop - rows.start]
+                else:
+                    # A new level judged bucket by bucket (its later rows may change).
+                    for r in range(row, stop):
+                        mu[r - start] = plan.mu[r - rows.start]
+                        judge_bucket(fit, self.state, ring["y"], ring["normal"], day, rows,
+                                     plan, r, ring.origin)
                 alpha[out] = plan.alpha
                 inflation[out] = plan.inflation
             fresh = np.flatnonzero(~self.state.had_data)

@@ -25,8 +25,12 @@ one that goes on:
   judges the level: where its reports fall back below the geometric midpoint of the
   old and the new level, the day was an outage of more than half a day after all (a
   news day, a long failure), and it is masked as one from then on
-  (``_SeasonalFit.fall_back``). A time of day masked on every pooled day (observed
-  on at least :data:`MIN_MASK_DAYS` of them, their levels there within
+  (``_SeasonalFit.fall_back``). That day is judged bucket by bucket too: once its
+  reports so far stand ``MASK_Z`` standard deviations under the midpoint (from its
+  first hour), the level is taken back at once and the rest of the day gets the
+  baseline without it (:mod:`spikes.detect.trailing_watch`). A time of day masked on
+  every pooled day (observed on at least :data:`MIN_MASK_DAYS` of them, their levels
+  there within
   :data:`STUCK_AGREEMENT` of each other) is pooled unmasked: a level seen there every
   day is its usual level (a busy evening), and its baseline would otherwise come from
   the neighbouring times of day, mask it again and hold the mask for good;
@@ -71,6 +75,7 @@ from spikes.detect.baseline import (
     _rolling_mean,
 )
 from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
+from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
     _block_squares,
     _column_sums,
@@ -365,6 +370,10 @@ class _SeasonalFit:
             plan = None
             if day >= 1:
                 plan = self.plan(state, y, normal, day, rows)
+                if plan.watch is not None:
+                    # A new level judged bucket by bucket, as the stream does.
+                    for row in range(rows.start, rows.stop):
+                        judge_bucket(self, state, y, normal, day, rows, plan, row)
                 mu[rows] = plan.mu
                 alpha[rows] = plan.alpha
                 inflation[rows] = plan.inflation
@@ -434,7 +443,8 @@ class _SeasonalFit:
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
-        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level)
+        return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
+                        level_watch(self, state, day))
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -488,6 +498,8 @@ class _SeasonalFit:
         # outage), its noise statistics none (its residuals are the level's, not noise).
         # A day whose level fell back from such a day keeps its residuals out too: they
         # are the error of the level taken, not noise.
+        if plan.watch is not None:
+            fell = fell | plan.watch.fell
         noise_keep = np.where((shifted | fell)[None, :], False, keep)
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
@@ -608,18 +620,24 @@ class _SeasonalFit:
             if not back.any():
                 continue
             fell |= back
-            rows = self.rows(d)
-            local = slice(rows.start - origin, rows.stop - origin)
-            normal[local] = np.where(back[None, :], taken.masked, normal[local])
-            state.level_y[d] = np.where(back, taken.level_y, state.level_y[d])
-            state.level_m[d] = np.where(back, taken.level_m, state.level_m[d])
-            if taken.kind_sums is not None:
-                state.level_y_kind[d] = np.where(back, taken.kind_sums[0],
-                                                 state.level_y_kind[d])
-                state.level_m_kind[d] = np.where(back, taken.kind_sums[1],
-                                                 state.level_m_kind[d])
-            state.drop_pools(d)
+            self.take_back(state, normal, d, back, origin)
         return fell
+
+    def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
+                  origin: int = 0) -> None:
+        """Take back the new level of day `d` for the products `back`: its buckets masked
+        as an outage's, its level sums without them, its cached pools dropped."""
+        taken = state.adopted[d]
+        taken.open &= ~back
+        rows = self.rows(d)
+        local = slice(rows.start - origin, rows.stop - origin)
+        normal[local] = np.where(back[None, :], taken.masked, normal[local])
+        state.level_y[d] = np.where(back, taken.level_y, state.level_y[d])
+        state.level_m[d] = np.where(back, taken.level_m, state.level_m[d])
+        if taken.kind_sums is not None:
+            state.level_y_kind[d] = np.where(back, taken.kind_sums[0], state.level_y_kind[d])
+            state.level_m_kind[d] = np.where(back, taken.kind_sums[1], state.level_m_kind[d])
+        state.drop_pools(d)
 
     def _warm_up_columns(self, state: _FitState, day: int, local: slice, yd: np.ndarray,
                          cols: np.ndarray, normal: np.ndarray) -> None:

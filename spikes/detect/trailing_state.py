@@ -98,8 +98,41 @@ class _Adoption:
 
 
 @dataclass
+class _LevelWatch:
+    """The running judgement, bucket by bucket, of the new levels taken on earlier days
+    of a day's kind (:func:`spikes.detect.trailing_watch.judge_bucket`).
+
+    Attributes
+    ----------
+    days : list of int
+        The days taken as a new level for some product and still to be judged.
+    mids : np.ndarray
+        ``(len(days), products)``: the geometric midpoint of the old and the new level
+        (``jump ** -0.5`` of the day's baseline) below which the level fell back; NaN
+        where not open.
+    reports, expected, squares : np.ndarray
+        Per product, the day's reports so far, their baseline and its squares (buckets
+        with both).
+    buckets : int
+        Buckets of the day judged so far.
+    fell : np.ndarray
+        Products whose level fell back during the day.
+    """
+
+    days: list[int]
+    mids: np.ndarray
+    reports: np.ndarray
+    expected: np.ndarray
+    squares: np.ndarray
+    buckets: int
+    fell: np.ndarray
+
+
+@dataclass
 class _DayPlan:
-    """What a day's baseline rests on, known at its first bucket (earlier days only)."""
+    """What a day's baseline rests on, known at its first bucket (earlier days only);
+    where a level taken earlier falls back during the day, its later rows change
+    (:attr:`watch`)."""
 
     pool: list[int]
     raw: np.ndarray  # unscaled pooled mean per row of the day
@@ -108,3 +141,4 @@ class _DayPlan:
     inflation: np.ndarray  # variance inflation of the day, per product
     later: np.ndarray  # weight of the days other than the warm-up in each row's pool
     level: np.ndarray  # level factor of the day, per product
+    watch: _LevelWatch | None = None  # new levels judged as the day goes (None: none)
