@@ -207,7 +207,7 @@ def test_without_taking_the_level_back_the_outage_two_days_later_is_missed(monke
     # days after it runs at about 2.5 times the usual and the dispersion grows sixfold.
     monkeypatch.setattr(trailing._SeasonalFit, "fall_back",
                         lambda self, state, *args, **kwargs: np.zeros(state.p, dtype=bool))
-    monkeypatch.setattr(trailing, "level_watch", lambda fit, state, day: None)
+    monkeypatch.setattr(trailing, "level_watch", lambda *args: None)
     counts = _day_long_outage(0)
     base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
     expected, dispersion = base.expected["p0"], base.dispersion_path["p0"]
@@ -553,7 +553,7 @@ def test_a_new_level_that_falls_back_is_taken_back_during_the_next_day(monkeypat
     base = fit_trailing_baseline(data, bucket).expected["p0"]
     assert 0.8 <= base.loc[afternoon].sum() / rate <= 1.25
     with monkeypatch.context() as patch:
-        patch.setattr(trailing, "level_watch", lambda fit, state, day: None)
+        patch.setattr(trailing, "level_watch", lambda *args: None)
         assert raised_on_day4(analyze(as_data(data)).incidents).empty
         late = fit_trailing_baseline(data, bucket).expected["p0"]
     assert late.loc[afternoon].sum() / rate > 5.0
@@ -564,21 +564,63 @@ def test_a_new_level_that_holds_is_not_taken_back_during_the_day(monkeypatch, se
     # A lasting rise: three times the reports from day 3 on. The next day runs at the
     # new level, so the watch never takes it back: baseline and incidents are those of
     # the judgement at the day's end alone, and the baseline follows the new level.
-    counts = diurnal_counts(days=6, level=40.0, seed=seed, dispersion=0.01)
-    rng = np.random.default_rng(seed)
-    risen = counts.copy()
-    later = risen.index >= risen.index[3 * 288]
-    risen.loc[later, "p0"] = rng.poisson(counts.loc[later, "p0"].to_numpy() * 3.0)
+    risen = _held_rise(seed)
     day4 = risen.index[4 * 288 : 5 * 288]
     bucket = pd.Timedelta("5min")
     base = fit_trailing_baseline(risen, bucket).expected["p0"]
     assert 0.8 <= risen["p0"].loc[day4].sum() / base.loc[day4].sum() <= 1.25
     incidents = analyze(as_data(risen)).incidents
     with monkeypatch.context() as patch:
-        patch.setattr(trailing, "level_watch", lambda fit, state, day: None)
+        patch.setattr(trailing, "level_watch", lambda *args: None)
         pd.testing.assert_series_equal(fit_trailing_baseline(risen, bucket).expected["p0"],
                                        base)
         pd.testing.assert_frame_equal(analyze(as_data(risen)).incidents, incidents)
+
+
+def _held_rise(seed: int, daytime: bool = False, stall: bool = False) -> pd.DataFrame:
+    """Six days of 5-minute counts that rise for good on day 3: three times the reports
+    all day, or (`daytime`) four times from 07:00 to 21:00 only; with `stall`, day 4's
+    first hour has no reports (a stalled feed)."""
+    counts = diurnal_counts(days=6, level=40.0, seed=seed, dispersion=0.01)
+    rng = np.random.default_rng(seed)
+    hour = counts.index.hour
+    rise = counts.index >= counts.index[3 * 288]
+    if daytime:
+        rise &= (hour >= 7) & (hour < 21)
+    risen = counts.copy()
+    risen.loc[rise, "p0"] = rng.poisson(counts.loc[rise, "p0"].to_numpy()
+                                        * (4.0 if daytime else 3.0))
+    if stall:
+        risen.iloc[4 * 288 : 4 * 288 + 12, 0] = 0.0
+    return risen
+
+
+@pytest.mark.parametrize(("daytime", "stall"), [(True, False), (False, True)])
+@pytest.mark.parametrize("seed", range(2))
+def test_a_level_that_holds_in_part_of_the_day_or_behind_a_stall_is_kept(monkeypatch, seed,
+                                                                         daytime, stall):
+    # A rise of the daytime only lifts the whole next day's baseline through the level
+    # factor, so its night runs under the midpoint: only the times of day at which the
+    # new level stood high judge it. Reports far under even the old level (an hour of a
+    # stalled feed) are no fall back either. Both are kept as at the day's end alone.
+    risen = _held_rise(seed, daytime=daytime, stall=stall)
+    bucket = pd.Timedelta("5min")
+    base = fit_trailing_baseline(risen, bucket).expected["p0"]
+    incidents = analyze(as_data(risen)).incidents
+    with monkeypatch.context() as patch:
+        patch.setattr(trailing, "level_watch", lambda *args: None)
+        pd.testing.assert_series_equal(fit_trailing_baseline(risen, bucket).expected["p0"],
+                                       base)
+        pd.testing.assert_frame_equal(analyze(as_data(risen)).incidents, incidents)
+
+
+def test_the_day_a_level_falls_back_keeps_its_residuals_out_of_the_noise():
+    # The day after the surge ran on the surge's baseline until the level was taken
+    # back: its residuals are the error of that baseline, not noise, and the dispersion
+    # after it stays near the one before the surge.
+    counts, data = _surge_then_outage(0)
+    dispersion = fit_trailing_baseline(data, pd.Timedelta("5min")).dispersion_path["p0"]
+    assert dispersion.iloc[5 * 288] < 3 * dispersion.iloc[3 * 288]
 
 
 def _walk_one(y: np.ndarray, inflation: float, bucket: str = "5min",

@@ -127,11 +127,24 @@ def test_a_new_level_taken_back_during_the_day_as_in_the_batch():
     # A day-long surge taken as a new level, then the usual level again: the stream
     # takes it back at the same bucket of the next day as the batch, cut before, at and
     # after that bucket and after the outage of that day.
+    from spikes.detect.stream_baseline import BaselineStep
+    from spikes.detect.trailing import fit_trailing_baseline
     from tests.test_causal import _surge_then_outage
 
     counts = _surge_then_outage(seed=1)[1]
     assert _check_stream(counts, [4 * 288 + 6, 4 * 288 + 12, 4 * 288 + 13, 4 * 288 + 140,
                                   len(counts)], [1, 7]) > 0
+    # The baselines themselves, stepped in chunks that end inside the judged day.
+    bucket = pd.Timedelta("5min")
+    batch = fit_trailing_baseline(counts, bucket)
+    step = BaselineStep(counts.index[0], bucket, 1, 0, days=14, smoothing="30min",
+                        weekly_min_days=14)
+    parts = [step.step(counts.to_numpy()[i : i + 37]) for i in range(0, len(counts), 37)]
+    mu = np.vstack([p[0] for p in parts])
+    known = ~np.isnan(mu)
+    np.testing.assert_allclose(mu[known], batch.expected.to_numpy()[known], rtol=1e-12)
+    np.testing.assert_allclose(np.vstack([p[1] for p in parts]),
+                               batch.dispersion_path.to_numpy(), rtol=1e-12)
 
 
 def test_a_lasting_rise_becomes_the_new_level_as_in_the_batch():

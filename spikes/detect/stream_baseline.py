@@ -3,9 +3,11 @@
 The same day loop as :func:`spikes.detect.trailing.fit_trailing_baseline` (its
 ``_SeasonalFit``): a day's baseline, dispersion and inflation rest on earlier days
 only, so they are computed at the day's first bucket (``plan``) and hold for the whole
-day; the day's normal flags and noise statistics are recorded once it is over
-(``finish``). A product's first day (the warm-up: the series' first day, or the day a
-product first appears) takes the cold start of its earlier buckets (their trailing
+day (but where a new level taken on an earlier day of its kind falls back during the
+day: :mod:`spikes.detect.trailing_watch`, bucket by bucket as in the batch); the day's
+normal flags and noise statistics are recorded once it is over (``finish``). A
+product's first day (the warm-up: the series' first day, or the day a product first
+appears) takes the cold start of its earlier buckets (their trailing
 mean and dispersion: ``_SeasonalFit.cold_start``). Only the days the pools can still
 reach are kept.
 """
@@ -86,14 +88,15 @@ class BaselineStep:
                     self.plan_day = day
                 plan = self.plan
                 assert plan is not None
-                if plan.watch is None:
+                if plan.watch is None or not plan.watch.active():
                     mu[out] = plan.mu[row - rows.start : stop - rows.start]
                 else:
                     # A new level judged bucket by bucket (its later rows may change).
                     for r in range(row, stop):
                         mu[r - start] = plan.mu[r - rows.start]
-                        judge_bucket(fit, self.state, ring["y"], ring["normal"], day, rows,
-                                     plan, r, ring.origin)
+                        if plan.watch.active():
+                            judge_bucket(fit, self.state, ring["y"], ring["normal"], day,
+                                         rows, plan, r, ring.origin)
                 alpha[out] = plan.alpha
                 inflation[out] = plan.inflation
             fresh = np.flatnonzero(~self.state.had_data)

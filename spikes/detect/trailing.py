@@ -373,6 +373,8 @@ class _SeasonalFit:
                 if plan.watch is not None:
                     # A new level judged bucket by bucket, as the stream does.
                     for row in range(rows.start, rows.stop):
+                        if not plan.watch.active():
+                            break
                         judge_bucket(self, state, y, normal, day, rows, plan, row)
                 mu[rows] = plan.mu
                 alpha[rows] = plan.alpha
@@ -444,7 +446,7 @@ class _SeasonalFit:
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
-                        level_watch(self, state, day))
+                        level_watch(self, state, y, day, origin))
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -625,8 +627,9 @@ class _SeasonalFit:
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None:
-        """Take back the new level of day `d` for the products `back`: its buckets masked
-        as an outage's, its level sums without them, its cached pools dropped."""
+        """Take back the new level of day `d` for the products `back` (in place): no
+        longer open, its buckets masked as an outage's (rows of `normal` from `origin`),
+        its level sums without them, its cached pools dropped."""
         taken = state.adopted[d]
         taken.open &= ~back
         rows = self.rows(d)

@@ -106,26 +106,32 @@ class _LevelWatch:
     ----------
     days : list of int
         The days taken as a new level for some product and still to be judged.
-    mids : np.ndarray
-        ``(len(days), products)``: the geometric midpoint of the old and the new level
-        (``jump ** -0.5`` of the day's baseline) below which the level fell back; NaN
-        where not open.
-    reports, expected, squares : np.ndarray
-        Per product, the day's reports so far, their baseline and its squares (buckets
-        with both).
-    buckets : int
-        Buckets of the day judged so far.
+    jumps : np.ndarray
+        ``(len(days), products)``: each day's reports over its baseline (NaN where its
+        level is not open).
+    high : np.ndarray
+        ``(len(days), slots, products)``: the times of day at which each day stood high
+        (not kept as normal had it been taken as an outage, and observed): only there is
+        a level that held told from one that fell back.
+    reports, expected, squares, seen : np.ndarray
+        ``(len(days), products)``: the day's reports so far at those times of day, their
+        baseline, its squares and the buckets with both.
     fell : np.ndarray
         Products whose level fell back during the day.
     """
 
     days: list[int]
-    mids: np.ndarray
+    jumps: np.ndarray
+    high: np.ndarray
     reports: np.ndarray
     expected: np.ndarray
     squares: np.ndarray
-    buckets: int
+    seen: np.ndarray
     fell: np.ndarray
+
+    def active(self) -> bool:
+        """Whether a level is still to be judged."""
+        return bool(np.isfinite(self.jumps).any())
 
 
 @dataclass

@@ -12,13 +12,16 @@ Apple tweets on 2015-04-01 ran at 0.1-0.3 of a baseline set by the day before, a
 news day).
 
 :func:`judge_bucket` runs the same judgement at every bucket of that day, on its buckets
-so far: from the first hour on (the block of the variance inflation), once the day's
-reports stand ``MASK_Z`` standard deviations under the midpoint times their baseline
-(negative binomial with the day's dispersion, inflated for autocorrelation), the level is
-taken back at that bucket and the day's later buckets get the baseline without it. A
-rise that holds keeps its reports near the new level and is judged at the day's end as
-before. The batch fit and the stream call it bucket by bucket with the data up to that
-bucket, so both give the same baselines.
+so far at the times of day at which the day taken as a new level stood high (elsewhere
+that day was at the old level: a rise of the daytime only raises the night's baseline
+through the level factor, and the night would seem to fall back). Once those buckets
+(from an hour's worth on, the block of the variance inflation) stand ``MASK_Z`` standard
+deviations under the midpoint times their baseline (negative binomial with the day's
+dispersion, inflated for autocorrelation; a bucket that far under even the old level
+counts as a stalled feed, not as the old level, and is left out), the level is taken
+back at that bucket and the day's later buckets get the baseline without it. The batch fit and the
+stream call it bucket by bucket with the data up to that bucket, so both give the same
+baselines.
 """
 
 from __future__ import annotations
@@ -31,11 +34,15 @@ from spikes.detect.baseline import MASK_Z
 from spikes.detect.trailing_state import _DayPlan, _FitState, _LevelWatch
 
 
-class _SeasonalFit(Protocol):
+class _Fit(Protocol):
     """What the judgement needs of :class:`spikes.detect.trailing._SeasonalFit` (named
     here, not imported: that module imports this one)."""
 
     block: int
+    slots: int
+    offset: int
+
+    def rows(self, day: int) -> slice: ...
 
     def weekend(self, day: int) -> bool: ...
 
@@ -46,7 +53,8 @@ class _SeasonalFit(Protocol):
                   origin: int = 0) -> None: ...
 
 
-def level_watch(fit: _SeasonalFit, state: _FitState, day: int) -> _LevelWatch | None:
+def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
+                origin: int = 0) -> _LevelWatch | None:
     """The new levels taken on earlier days of the kind of `day` that are still to be
     judged, None where there are none.
 
@@ -56,8 +64,13 @@ def level_watch(fit: _SeasonalFit, state: _FitState, day: int) -> _LevelWatch | 
         The day loop (its calendar).
     state : _FitState
         What the day loop carries (the days taken as new levels).
+    y : np.ndarray
+        Counts (row ``r`` of the series is row ``r - origin``): the days taken as a new
+        level are read, to know when they were observed.
     day : int
         The day being planned.
+    origin : int
+        Row of the series held at position 0 of `y`.
 
     Returns
     -------
@@ -68,18 +81,26 @@ def level_watch(fit: _SeasonalFit, state: _FitState, day: int) -> _LevelWatch | 
                   if d < day and fit.weekend(d) == kind and taken.open.any())
     if not days:
         return None
-    mids = np.stack([np.where(state.adopted[d].open, 1.0 / np.sqrt(state.adopted[d].jump),
-                              np.nan) for d in days])
-    zero = np.zeros(state.p)
-    return _LevelWatch(days, mids, zero.copy(), zero.copy(), zero.copy(), 0,
-                       np.zeros(state.p, dtype=bool))
+    p = state.p
+    jumps = np.stack([np.where(state.adopted[d].open, state.adopted[d].jump, np.nan)
+                      for d in days])
+    high = np.zeros((len(days), fit.slots, p), dtype=bool)
+    for k, d in enumerate(days):
+        rows = fit.rows(d)
+        first = rows.start + fit.offset - d * fit.slots
+        observed = ~np.isnan(y[rows.start - origin : rows.stop - origin])
+        high[k, first : first + len(observed)] = ~state.adopted[d].masked & observed
+    zero = np.zeros((len(days), p))
+    return _LevelWatch(days, jumps, high, zero.copy(), zero.copy(), zero.copy(), zero.copy(),
+                       np.zeros(p, dtype=bool))
 
 
-def judge_bucket(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
                  day: int, rows: slice, plan: _DayPlan, row: int, origin: int = 0) -> None:
     """Add bucket `row` of `day` to the running judgement of `plan` and take back, at
     once, the new levels its reports so far show to have fallen back (in place: the
-    adopted days' flags and level sums, and the rows of `plan` after `row`).
+    adopted days' flags and level sums, the rows of `plan.mu` after `row`, and the
+    day's `raw`, `later` and `level` of those products, which the day's end reads).
 
     Parameters
     ----------
@@ -89,7 +110,7 @@ def judge_bucket(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
         What it carries.
     y, normal : np.ndarray
         Counts and normal flags (row ``r`` of the series is their row ``r - origin``);
-        only rows up to `row` are read.
+        only rows up to `row` of `day` and earlier days are read.
     day : int
         The day.
     rows : slice
@@ -105,23 +126,28 @@ def judge_bucket(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
     assert watch is not None
     at = row - rows.start
     counts, base = y[row - origin], plan.mu[at]
-    seen = ~np.isnan(counts) & ~np.isnan(base)
-    watch.reports += np.where(seen, counts, 0.0)
-    watch.expected += np.where(seen, base, 0.0)
-    watch.squares += np.where(seen, np.square(np.where(seen, base, 0.0)), 0.0)
-    watch.buckets += 1
-    if watch.buckets < fit.block:
+    where = watch.high[:, row + fit.offset - day * fit.slots] & ~np.isnan(counts)
+    where &= ~np.isnan(base) & np.isfinite(watch.jumps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # A bucket far under even the old level is a stalled feed, not the old level.
+        old = base / watch.jumps
+        where &= ~(counts - old <= -MASK_Z * np.sqrt(old + plan.alpha * np.square(old)))
+    if not where.any():
         return
-    mean = watch.mids * watch.expected
-    var = (mean + plan.alpha * np.square(watch.mids) * watch.squares) * plan.inflation
-    with np.errstate(invalid="ignore"):
-        back = (mean > 0) & (watch.reports - mean <= -MASK_Z * np.sqrt(var))
+    watch.reports += np.where(where, counts, 0.0)
+    watch.expected += np.where(where, base, 0.0)
+    watch.squares += np.where(where, np.square(np.nan_to_num(base)), 0.0)
+    watch.seen += where
+    with np.errstate(invalid="ignore", divide="ignore"):
+        under = _under(watch.reports, watch.expected, watch.squares, plan,
+                       1.0 / np.sqrt(watch.jumps))
+    back = under & (watch.seen >= fit.block)
     if not back.any():
         return
     for k, d in enumerate(watch.days):
         if back[k].any():
             fit.take_back(state, normal, d, back[k], origin)
-            watch.mids[k, back[k]] = np.nan
+            watch.jumps[k, back[k]] = np.nan
     fell = back.any(axis=0)
     watch.fell |= fell
     # The rest of the day without the levels taken back (earlier days only).
@@ -130,3 +156,13 @@ def judge_bucket(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
     plan.raw[:, fell] = new.raw[:, fell]
     plan.later[:, fell] = new.later[:, fell]
     plan.level[fell] = new.level[fell]
+
+
+def _under(reports: np.ndarray, expected: np.ndarray, squares: np.ndarray, plan: _DayPlan,
+           share: np.ndarray) -> np.ndarray:
+    """Whether `reports` stand ``MASK_Z`` standard deviations under `share` times their
+    baseline `expected` (negative binomial with the day's dispersion, the sum of whose
+    squared baselines is `squares`, inflated for autocorrelation)."""
+    mean = share * expected
+    var = (mean + plan.alpha * np.square(share) * squares) * plan.inflation
+    return (mean > 0) & (reports - mean <= -MASK_Z * np.sqrt(var))
