@@ -566,15 +566,23 @@ def test_a_new_level_that_holds_is_not_taken_back_during_the_day(monkeypatch, se
     # the judgement at the day's end alone, and the baseline follows the new level.
     risen = _held_rise(seed)
     day4 = risen.index[4 * 288 : 5 * 288]
-    bucket = pd.Timedelta("5min")
-    base = fit_trailing_baseline(risen, bucket).expected["p0"]
+    base = _as_without_the_watch(monkeypatch, risen)
     assert 0.8 <= risen["p0"].loc[day4].sum() / base.loc[day4].sum() <= 1.25
-    incidents = analyze(as_data(risen)).incidents
+
+
+def _as_without_the_watch(monkeypatch: pytest.MonkeyPatch, counts: pd.DataFrame
+                          ) -> pd.Series:
+    """Assert that the baseline of `counts` and its incidents are those of the judgement
+    of a new level at the day's end alone (the watch off); return the baseline."""
+    bucket = pd.Timedelta("5min")
+    base = fit_trailing_baseline(counts, bucket).expected["p0"]
+    incidents = analyze(as_data(counts)).incidents
     with monkeypatch.context() as patch:
         patch.setattr(trailing, "level_watch", lambda *args: None)
-        pd.testing.assert_series_equal(fit_trailing_baseline(risen, bucket).expected["p0"],
+        pd.testing.assert_series_equal(fit_trailing_baseline(counts, bucket).expected["p0"],
                                        base)
-        pd.testing.assert_frame_equal(analyze(as_data(risen)).incidents, incidents)
+        pd.testing.assert_frame_equal(analyze(as_data(counts)).incidents, incidents)
+    return base
 
 
 def _held_rise(seed: int, daytime: bool = False, stall: bool = False) -> pd.DataFrame:
@@ -604,14 +612,9 @@ def test_a_level_that_holds_in_part_of_the_day_or_behind_a_stall_is_kept(monkeyp
     # new level stood high judge it. Reports far under even the old level (an hour of a
     # stalled feed) are no fall back either. Both are kept as at the day's end alone.
     risen = _held_rise(seed, daytime=daytime, stall=stall)
-    bucket = pd.Timedelta("5min")
-    base = fit_trailing_baseline(risen, bucket).expected["p0"]
-    incidents = analyze(as_data(risen)).incidents
-    with monkeypatch.context() as patch:
-        patch.setattr(trailing, "level_watch", lambda *args: None)
-        pd.testing.assert_series_equal(fit_trailing_baseline(risen, bucket).expected["p0"],
-                                       base)
-        pd.testing.assert_frame_equal(analyze(as_data(risen)).incidents, incidents)
+    base = _as_without_the_watch(monkeypatch, risen)
+    day4 = risen.index[4 * 288 : 5 * 288]
+    assert 0.8 <= risen["p0"].loc[day4].sum() / base.loc[day4].sum() <= 1.25
 
 
 def test_the_day_a_level_falls_back_keeps_its_residuals_out_of_the_noise():
