@@ -432,8 +432,10 @@ class _SeasonalFit:
         return mu, np.where(cold, alpha, 0.0), cold
 
     def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
-             rows: slice, origin: int = 0) -> _DayPlan:
-        """Baseline and noise of the rows `rows` of `day` (>= 1), from earlier days."""
+             rows: slice, origin: int = 0, watch: bool = True) -> _DayPlan:
+        """Baseline and noise of the rows `rows` of `day` (>= 1), from earlier days, with
+        the watch over the new levels the day judges (`watch`; a plan made again during
+        the day keeps the watch it has)."""
         p = state.p
         pool = self.pool_days(day)
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
@@ -446,7 +448,7 @@ class _SeasonalFit:
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
-                        level_watch(self, state, y, day, origin))
+                        level_watch(self, state, y, day, origin) if watch else None)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:

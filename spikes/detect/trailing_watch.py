@@ -47,7 +47,7 @@ class _Fit(Protocol):
     def weekend(self, day: int) -> bool: ...
 
     def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
-             rows: slice, origin: int = 0) -> _DayPlan: ...
+             rows: slice, origin: int = 0, watch: bool = True) -> _DayPlan: ...
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None: ...
@@ -151,7 +151,7 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     fell = back.any(axis=0)
     watch.fell |= fell
     # The rest of the day without the levels taken back (earlier days only).
-    new = fit.plan(state, y, normal, day, rows, origin)
+    new = fit.plan(state, y, normal, day, rows, origin, watch=False)
     plan.mu[at + 1 :, fell] = new.mu[at + 1 :, fell]
     plan.raw[:, fell] = new.raw[:, fell]
     plan.later[:, fell] = new.later[:, fell]
