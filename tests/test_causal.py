@@ -1295,3 +1295,30 @@ def test_without_the_judgement_the_warm_up_outage_stays_in_the_pools(monkeypatch
         assert left > 0.1
         assert ratio.max() > 4.0
         assert dispersion > 0.3
+
+
+def _outage_at_noon() -> np.ndarray:
+    """Four days of 5-minute counts at 20 a bucket (the baseline), and two hours at 3x
+    from noon on the fourth."""
+    y = np.full(4 * 288, 20.0)
+    y[3 * 288 + 144 : 3 * 288 + 168] = 60.0
+    return y
+
+
+def test_a_stretch_is_judged_from_its_earliest_start_and_reports_its_latest(monkeypatch):
+    # onset_bounds made to report a start three buckets after the earliest: the incident
+    # takes it as its onset, and is raised when it was (its tests ran from the earliest).
+    from spikes.detect import causal
+
+    found = causal.onset_bounds
+
+    def later(*args, **kwargs):
+        bounds = found(*args, **kwargs)
+        return None if bounds is None else (bounds[0], bounds[0] + 3)
+
+    as_found = _walk_one(_outage_at_noon(), 1.0)
+    assert [r["onset"] for r in as_found] == [pd.Timestamp("2026-01-08 12:00", tz="UTC")]
+    monkeypatch.setattr(causal, "onset_bounds", later)
+    reported = _walk_one(_outage_at_noon(), 1.0)
+    assert [r["onset"] for r in reported] == [pd.Timestamp("2026-01-08 12:15", tz="UTC")]
+    assert [r["alerted_at"] for r in reported] == [r["alerted_at"] for r in as_found]

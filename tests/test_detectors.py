@@ -15,6 +15,7 @@ from spikes.detect.detectors import (
     Detector,
     SteepCusumDetector,
     locate_onset,
+    onset_bounds,
 )
 from spikes.detect.noise import log_likelihood_ratio, upper_tail_surprise
 from tests.conftest import BUCKET, diurnal_counts, with_outage
@@ -108,6 +109,38 @@ def test_locate_onset_against_seasonal_rate(true_onset: int) -> None:
     y = rng.poisson(mu * np.where(np.arange(50) >= true_onset, 4.0, 1.0)).astype(float)
     got = locate_onset(y, mu, 0, 49)
     assert got is not None and abs(got - true_onset) <= 1
+
+
+#: One product at 0.06 reports a minute (suite B's "Service 25", 2026-01-11 07:49-09:56):
+#: 26 quiet minutes, then 57 minutes at the usual volume, then the outage from minute 83
+#: (the simulator's labelled onset) up to the alarm.
+LEAD_IN_THEN_OUTAGE = ("00000000000000000000000000100100100000000000000000000000000010000001"
+                       "000100010000000000100001100030001000000100010100010000310103")
+
+
+def test_onset_bounds_take_a_lead_in_at_the_usual_volume_off_the_latest_start() -> None:
+    # The penalty keeps the lead-in and the outage's first half hour in one segment at
+    # this volume. The earliest start (locate_onset's) only takes the quiet head off,
+    # 57 minutes before the outage; splitting on while the head cut off is not
+    # elevated and the rest still is reaches the outage's own start.
+    y = np.array([float(c) for c in LEAD_IN_THEN_OUTAGE])
+    mu = np.full(len(y), 0.062)
+    earliest, latest = onset_bounds(y, mu, 0, len(y) - 1, min_ratio=2.0, dispersion=1.3)
+    assert earliest == locate_onset(y, mu, 0, len(y) - 1, min_ratio=2.0, dispersion=1.3)
+    assert earliest < 83 - 10  # more than the 10 minutes the matching allows early
+    assert 83 - 10 <= latest <= 83 + 10
+    # The rest from the latest start still stands min_ratio over the baseline.
+    assert y[latest:].sum() >= 2.0 * mu[latest:].sum()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_onset_bounds_are_ordered_and_agree_where_the_rise_is_clear(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    mu = np.full(80, 3.0)
+    y = rng.poisson(mu * np.where(np.arange(80) >= 40, 6.0, 1.0)).astype(float)
+    earliest, latest = onset_bounds(y, mu, 0, 79)
+    assert earliest <= latest
+    assert abs(earliest - 40) <= 1 and abs(latest - 40) <= 1
 
 
 def test_cost_is_a_ruptures_cost() -> None:

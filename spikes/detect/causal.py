@@ -9,7 +9,8 @@ them, and every decision about bucket ``t`` uses data up to ``t`` only:
 2. an **alarm** fires where a per-bucket score reaches its threshold, or a cumulative one
    (CUSUM) rises by its threshold from its lowest point since the last incident;
 3. the alarm's **onset** is located by the change-point search of
-   :func:`spikes.detect.detectors.onset.locate_onset` in the window before the alarm;
+   :func:`spikes.detect.detectors.onset.onset_bounds` in the window before the alarm:
+   the stretch is judged from its earliest start, and reports its latest;
 4. the stretch from the onset is **raised** at the first bucket ``u`` at which it passes the
    tests of an incident on ``[onset, u]`` (size, ratio against the local level before the
    onset, a sustained core; see :mod:`spikes.detect.incidents`), runs ``min_ratio`` times
@@ -62,7 +63,7 @@ import pandas as pd
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.baseline import SATURDAY
 from spikes.detect.detectors.base import Detector, product_thresholds
-from spikes.detect.detectors.onset import locate_onset
+from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
     _context_ratios,
@@ -613,10 +614,14 @@ class LiveWalk:
             return None
         if not p.located:
             p.located = True
-            found = locate_onset(y, mu, p.lo, s.alarm, min_ratio=tests.min_ratio,
-                                 dispersion=p.disp)
+            bounds = onset_bounds(y, mu, p.lo, s.alarm, min_ratio=tests.min_ratio,
+                                  dispersion=p.disp)
+            found = None if bounds is None else bounds[0]
             if found is None:
                 found = _first_at_ratio(y, mu, s.onset, u, tests.min_ratio)
+            # The stretch is judged from the earliest start (its context: the hours
+            # before it), and reports the latest (see onset_bounds).
+            p.latest = found if bounds is None else bounds[1]
             if found is not None and found != s.onset:
                 s.onset = found
                 self._context(p)
@@ -625,6 +630,8 @@ class LiveWalk:
                 if p.failure is not None:
                     return None
         if u - s.onset + 1 >= self.lasting:
+            if p.latest is not None:
+                s.onset = p.latest
             return True  # min_duration: elevated so long
         return None
 

@@ -80,6 +80,10 @@ class Pending:
         elevation of its buckets against the level, set from its onset.
     located : bool
         Whether the change-point search has placed its onset.
+    latest : int or None
+        The latest start of its rise the search found
+        (:func:`spikes.detect.detectors.onset.onset_bounds`): the onset it reports when
+        raised; it is judged from the earliest.
     quiet : int
         Buckets since its last elevated one.
     failure : str
@@ -97,6 +101,7 @@ class Pending:
     prior: Before = Before(None, None)
     elevated: Elevation | None = None
     located: bool = False
+    latest: int | None = None
     quiet: int = 0
     failure: str | None = "not elevated"
 

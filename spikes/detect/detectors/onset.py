@@ -147,7 +147,8 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
     peak, the onset is the start of the earliest segment of the unbroken run of
     segments at least `min_ratio` times the baseline, significantly so (p <= 1 %): a
     slow trickle that grows into the outage belongs to it, an earlier quiet stretch (or
-    two stray reports in a quiet night) does not.
+    two stray reports in a quiet night) does not. That segment is split once more where
+    the rate leaves the baseline, if its head is not itself elevated.
 
     Parameters
     ----------
@@ -167,6 +168,59 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
     int or None
         Position of the onset bucket, or None when no segment before the peak is
         elevated (the caller keeps its own estimate).
+
+    See Also
+    --------
+    onset_bounds : the same search, with the latest start the rise supports.
+    """
+    bounds = onset_bounds(y, mu, lo, peak, min_ratio=min_ratio, dispersion=dispersion)
+    return None if bounds is None else bounds[0]
+
+
+def onset_bounds(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
+                 min_ratio: float = 2.0, dispersion: float = 1.0) -> tuple[int, int] | None:
+    """Earliest and latest start of the rise that peaks at `peak`, searched in
+    ``[lo, peak]``.
+
+    The earliest is :func:`locate_onset`'s. The latest goes on splitting the earliest
+    elevated segment where the rate leaves the baseline, while the head cut off is not
+    itself elevated (under `min_ratio` or not significant) and the rest still is (at
+    `min_ratio` and significant, p <= 1 %). The penalty of the segmentation keeps a mild
+    lead-in with the rise's first buckets in one segment where counts are low: at 0.06
+    reports a minute, an hour at the usual volume joins the first half hour of an outage
+    after it (suite B's Service 25 in ``tests/test_detectors.py``: the earliest start
+    lies 57 minutes before the outage). The first split takes the quiet part of such a
+    lead-in off; the later ones take off the rest, down to where the rise itself
+    begins. The latest start errs late rather than early: the first buckets of a mild
+    outage at a few reports are not significant on their own, and the search may cut
+    them off too.
+
+    The two differ in what they serve. The hours before the earliest start are the
+    stretch's context (its local level and the hours it must stand out from: a lead-in
+    cut from its onset is no evidence that the product already ran high), and the
+    latest start is the onset an incident reports: an outage is matched by its onset
+    (``../shared/EVALUATION.md``), and an onset placed before the rise is a false alarm
+    and a miss.
+
+    Parameters
+    ----------
+    y, mu : np.ndarray
+        One product's counts and baseline.
+    lo : int
+        First position the onset may take.
+    peak : int
+        Position of the incident's peak (the rise is over by then).
+    min_ratio : float
+        Ratio to the baseline from which a segment counts as part of the rise.
+    dispersion : float
+        Variance of the counts over their Poisson variance (>= 1), scaling the penalty.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(earliest, latest)`` positions (``earliest <= latest``), or None when no
+        segment before the peak is elevated.
+
     """
     if peak <= lo:
         return None
@@ -184,17 +238,25 @@ def locate_onset(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
     if onset is None:
         return None
     # The penalty may have kept a quiet lead-in and the first part of a slow ramp in
-    # one segment: split the earliest segment once more where the rate leaves the
-    # baseline, if its head is not itself elevated.
-    if first_end - onset >= 2:
+    # one segment: split the earliest segment where the rate leaves the baseline, if
+    # its head is not itself elevated (once for the earliest start, then as long as
+    # the rest stays significantly elevated for the latest).
+    earliest = None
+    while first_end - onset >= 2:
         # One change point: ruptures' Binseg with n_bkps=1 is this single best split.
         split, _ = cost.best_split(onset, first_end)
-        split = first_end - onset if split is None else split - onset
-        head_quiet = (cost.rate(onset, onset + split) < min_ratio
-                      or not _significant(cost, onset, onset + split, dispersion))
-        if head_quiet and cost.rate(onset + split, first_end) >= min_ratio:
-            onset += split
-    return lo + onset
+        if split is None:
+            break
+        head_quiet = (cost.rate(onset, split) < min_ratio
+                      or not _significant(cost, onset, split, dispersion))
+        tail_elevated = cost.rate(split, first_end) >= min_ratio and (
+            earliest is None or _significant(cost, split, first_end, dispersion))
+        if not (head_quiet and tail_elevated):
+            break
+        onset = split
+        if earliest is None:
+            earliest = onset
+    return lo + (onset if earliest is None else earliest), lo + onset
 
 
 def _significant(cost: CostSeasonalPoisson, start: int, end: int, dispersion: float) -> bool:
