@@ -97,6 +97,14 @@ class DetectionConfig:
     weekly_min_days : int
         With at least this many days of data, weekdays and weekends get separate
         baselines. Default 14.
+    utc_offset : str
+        The local time of the product's users, as an offset from UTC (``"-5h"``: New
+        York in winter; ``"+9h"``: Tokyo; ``"+5h30min"``: India), between -12h and
+        +14h, rounded to whole buckets. The baseline's days, and so its weekdays and
+        weekends, begin at their midnight: with UTC days, a workday product of the
+        Americas leaves its weekday level for the weekend's baseline on Friday
+        afternoon, and an Asian one its weekend baseline only hours into Monday. Data
+        stay in UTC; daylight saving time is not followed. Default "0h" (UTC).
     onset_search : str
         How long before a candidate's start the change-point search may place its
         onset. Default "1h".
@@ -127,6 +135,7 @@ class DetectionConfig:
     baseline_days: int = 14
     baseline_smoothing: str = "30min"
     weekly_min_days: int = 14
+    utc_offset: str = "0h"
     onset_search: str = "1h"
     mode: str = "causal"
     calibrate: bool = True
@@ -159,6 +168,7 @@ class DetectionConfig:
                 ) from exc
             if delta < pd.Timedelta(0):
                 raise SpikesInputError(f"config: {name} must not be negative")
+        utc_offset(self)  # its range and form
         if self.mode not in MODES:
             raise SpikesInputError(
                 f"config: mode = {self.mode!r} is not one of {', '.join(MODES)}")
@@ -177,6 +187,12 @@ class DetectionConfig:
                     "products together (events group the incidents of several products); "
                     "set them in [detection]"
                 )
+            try:
+                dataclasses.replace(self, overrides={}, **values)
+            except SpikesInputError as exc:
+                raise SpikesInputError(
+                    str(exc).replace("config: ", f"config: products.{product!r}: ", 1)
+                ) from None
 
     # --- derived thresholds -------------------------------------------------------
     def cusum_h(self, bucket: pd.Timedelta) -> float:
@@ -243,6 +259,37 @@ class DetectionConfig:
             return cls(**detection, overrides={p: dict(v) for p, v in overrides.items()})
         except SpikesInputError as exc:
             raise SpikesInputError(f"{source}: {exc}") from None
+
+
+#: The range of :attr:`DetectionConfig.utc_offset` (the offsets of the world's time zones).
+UTC_OFFSETS = (pd.Timedelta(hours=-12), pd.Timedelta(hours=14))
+
+
+def utc_offset(config: DetectionConfig) -> pd.Timedelta:
+    """The local time of `config`'s products as an offset from UTC
+    (:attr:`DetectionConfig.utc_offset`).
+
+    Raises
+    ------
+    SpikesInputError
+        If it is not a duration in whole minutes within :data:`UTC_OFFSETS`.
+
+    Examples
+    --------
+    >>> utc_offset(DetectionConfig(utc_offset="-5h"))
+    Timedelta('-1 days +19:00:00')
+    """
+    text = config.utc_offset
+    try:
+        offset = pd.Timedelta(text)
+    except (ValueError, TypeError):
+        offset = None
+    if (offset is None or offset % pd.Timedelta(minutes=1) != pd.Timedelta(0)
+            or not UTC_OFFSETS[0] <= offset <= UTC_OFFSETS[1]):
+        raise SpikesInputError(
+            f"config: utc_offset = {text!r} is not an offset from UTC between -12h and "
+            "+14h (expected e.g. '-5h', '+9h', '+5h30min')")
+    return offset
 
 
 def load_config(path: str | Path | None) -> DetectionConfig:

@@ -139,3 +139,53 @@ def test_retrospective_outages_on_both_sides_of_a_lasting_change(monkeypatch, re
     found = [bool(((onsets >= counts.index[s - 2]) & (onsets <= counts.index[s + 2])).any())
              for s in outages]
     assert found == ([True, True] if regimes else [False, False])
+
+
+def workday_product(seed: int, utc_offset_hours: int, days: int = 28,
+                    weekend: float = 0.4) -> pd.DataFrame:
+    """Seeded 5-minute counts of a workday product whose users live `utc_offset_hours`
+    from UTC: a daily cycle in their local time, and weekends (their Saturday and
+    Sunday) at `weekend` times the weekdays' level."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=288 * days, freq="5min", tz="UTC")
+    local = index + pd.Timedelta(hours=utc_offset_hours)
+    hours = (local.hour + local.minute / 60).to_numpy()
+    rate = 20.0 * (0.25 + 0.75 * np.sin(np.pi * hours / 24) ** 2)
+    rate = rate * np.where(local.day_of_week >= 5, weekend, 1.0)
+    noisy = rate * rng.gamma(20, 1 / 20, len(index))
+    return pd.DataFrame({"app": rng.poisson(noisy).astype(float)}, index=index)
+
+
+def _reports_over_baseline(counts: pd.DataFrame, expected: pd.DataFrame,
+                           when: np.ndarray) -> float:
+    return float(counts["app"][when].sum() / expected["app"][when].sum())
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("mode", ["causal", "retrospective"])
+def test_a_product_in_tokyo_has_its_weekend_in_tokyo_time(seed: int, mode: str) -> None:
+    # Tokyo's Monday begins on Sunday at 15:00 UTC, its Saturday on Friday at 15:00 UTC.
+    # With UTC days, the baseline keeps Sunday's weekend level into Tokyo's Monday
+    # (reports at over twice the baseline: false alarms every week) and Friday's weekday
+    # level into its Saturday. With the product's utc_offset, its days are Tokyo's.
+    from spikes.config import DetectionConfig
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data
+
+    counts = workday_product(seed, 9)
+    index = counts.index
+    later = index >= index[0] + pd.Timedelta(days=14)  # weekdays and weekends apart
+    monday = later & (index.day_of_week == 6) & (index.hour >= 16)
+    saturday = later & (index.day_of_week == 4) & (index.hour >= 16)
+    for offset, want in (("0h", False), ("+9h", True)):
+        analysis = analyze(as_data(counts), DetectionConfig(utc_offset=offset, mode=mode))
+        expected = analysis.scored.baseline.expected
+        on_monday = _reports_over_baseline(counts, expected, monday)
+        on_saturday = _reports_over_baseline(counts, expected, saturday)
+        sunday_alarms = analysis.incidents["onset"].dt.day_of_week.eq(6).sum()
+        if want:  # measured: 0.96-1.04 and 0.98-1.11
+            assert 0.85 <= on_monday <= 1.15 and 0.85 <= on_saturday <= 1.15
+            assert sunday_alarms == 0
+        else:  # measured: 1.71-2.33 and 0.44-0.48, with 1-4 alarms
+            assert on_monday > 1.5 and on_saturday < 0.6
+            assert sunday_alarms >= (2 if mode == "causal" else 1)

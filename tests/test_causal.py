@@ -441,7 +441,7 @@ def test_a_first_day_above_the_warm_up_day_is_no_outage_but_a_jump_is(monkeypatc
     # Without the rule (a day after the warm-up like any other), the higher day is called
     # an outage.
     monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
-    monkeypatch.setattr(causal, "first_days_of_kind", lambda warm_until: ())  # a weekday
+    monkeypatch.setattr(causal, "first_days_of_kind", lambda *args: ())  # a weekday
     assert not analyze(as_data(counts)).incidents.empty
 
 
@@ -461,7 +461,7 @@ def test_the_day_after_the_warm_up_raises_only_a_jump_of_cusum_ratio_over_the_ho
         with monkeypatch.context() as patch:
             patch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
             # (that Tuesday is also the first weekday after the warm-up)
-            patch.setattr(causal, "first_days_of_kind", lambda warm_until: ())
+            patch.setattr(causal, "first_days_of_kind", lambda *args: ())
             onsets = analyze(as_data(mild)).incidents["onset"]
         assert len(onsets) == 1
         assert counts.index[288 + 144] <= onsets.iloc[0] <= counts.index[288 + 146]
@@ -481,7 +481,7 @@ def test_the_first_day_of_its_kind_raises_only_a_jump_of_cusum_ratio(monkeypatch
     first, second = counts.index[5 * 288 : 6 * 288], counts.index[12 * 288 :]
     onsets = analyze(as_data(mild)).incidents["onset"]
     with monkeypatch.context() as patch:
-        patch.setattr(causal, "first_days_of_kind", lambda warm_until: ())
+        patch.setattr(causal, "first_days_of_kind", lambda *args: ())
         without = analyze(as_data(mild)).incidents["onset"]
     assert not onsets.isin(first).any()
     assert without.isin(first).sum() == 1

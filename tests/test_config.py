@@ -45,6 +45,11 @@ def test_for_product_applies_overrides() -> None:
         ("[detecton]\nmin_ratio = 2", "unknown table(s) ['detecton']"),
         ("[detection\n", "not valid TOML"),
         ("[products.Zoom]\nmin_ratoi = 2", "unknown keys ['min_ratoi']"),
+        ("[detection]\nutc_offset = '+15h'", "utc_offset = '+15h' is not an offset from UTC"),
+        ("[detection]\nutc_offset = '9'", "expected e.g. '-5h', '+9h', '+5h30min'"),
+        ("[products.Zoom]\nutc_offset = 'Tokyo'",
+         "products.'Zoom': utc_offset = 'Tokyo' is not an offset"),
+        ("[products.Zoom]\nmin_ratio = 0.5", "products.'Zoom': min_ratio must be >= 1.0"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
@@ -74,3 +79,13 @@ def test_steep_ratio_zero_turns_the_chart_off() -> None:
     assert names == ["tail", "cusum", "steep"]
     assert default_detectors(DetectionConfig(steep_ratio=0))[2].off
     assert not default_detectors(DetectionConfig())[2].off
+
+
+def test_utc_offset_per_product_round_trips(tmp_path: Path) -> None:
+    config = DetectionConfig(utc_offset="-5h", overrides={"LINE": {"utc_offset": "+9h"}})
+    path = tmp_path / "local.toml"
+    path.write_text(config.to_toml())
+    again = load_config(path)
+    assert again == config
+    assert again.for_product("LINE").utc_offset == "+9h"
+    assert again.for_product("Outlook").utc_offset == "-5h"

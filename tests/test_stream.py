@@ -285,7 +285,7 @@ def test_the_day_after_the_warm_up_is_judged_as_in_the_batch(monkeypatch):
     assert _check_stream(jump, [330, 340, 400, len(jump)], [1, 7]) == 1
     monkeypatch.setattr(causal, "UNPROVEN", pd.Timedelta(0))
     # (the day after the warm-up is also the first weekday after it)
-    monkeypatch.setattr(causal, "first_days_of_kind", lambda warm_until: ())
+    monkeypatch.setattr(causal, "first_days_of_kind", lambda *args: ())
     assert _check_stream(counts, [400, len(counts)], [7]) > 0
 
 
@@ -343,12 +343,13 @@ def test_property_stream_equals_batch(seed, cut, chunk):
 @settings(max_examples=20, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), days=st.integers(1, 14), weekly=st.integers(1, 21),
-       weekday=st.integers(0, 6), chunk=st.integers(1, 30))
+       weekday=st.integers(0, 6), chunk=st.integers(1, 30), offset=st.integers(-12, 14))
 def test_property_the_stream_baseline_equals_the_batch_for_any_pool(seed, days, weekly,
-                                                                     weekday, chunk):
+                                                                     weekday, chunk, offset):
     # Any pool length, any day the kinds are pooled apart, a start on any day of the
-    # week: the baseline stepped in chunks keeps every row its pools read and gives the
-    # batch's values (baseline, dispersion, inflation) at every bucket.
+    # week, days that begin at any local midnight: the baseline stepped in chunks keeps
+    # every row its pools read and gives the batch's values (baseline, dispersion,
+    # inflation) at every bucket.
     from spikes.detect.stream_baseline import BaselineStep
     from spikes.detect.trailing import fit_trailing_baseline
 
@@ -366,9 +367,11 @@ def test_property_the_stream_baseline_equals_the_batch_for_any_pool(seed, days, 
         columns[name] = rng.poisson(rate).astype(float)
     counts = pd.DataFrame(columns, index=index)
     bucket = pd.Timedelta("1h")
-    batch = fit_trailing_baseline(counts, bucket, days=days, weekly_min_days=weekly)
+    local = pd.Timedelta(hours=offset)
+    batch = fit_trailing_baseline(counts, bucket, days=days, weekly_min_days=weekly,
+                                  utc_offset=local)
     step = BaselineStep(index[0], bucket, 2, 0, days=days, smoothing="30min",
-                        weekly_min_days=weekly)
+                        weekly_min_days=weekly, utc_offset=local)
     parts = [step.step(counts.to_numpy()[i : i + chunk])
              for i in range(0, len(counts), chunk)]
     mu, alpha, inflation = (np.vstack([p[k] for p in parts]) for k in range(3))
@@ -383,6 +386,29 @@ def test_property_the_stream_baseline_equals_the_batch_for_any_pool(seed, days, 
     np.testing.assert_allclose(mu[known], batch.expected.to_numpy()[known], rtol=1e-12)
     np.testing.assert_allclose(alpha, batch.dispersion_path.to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(inflation, batch.inflation_path.to_numpy(), rtol=1e-12)
+
+
+def test_products_in_their_own_time_zones_are_judged_as_in_the_batch():
+    # Per-product utc_offset: the stream fits each offset's products apart, as the
+    # batch does, and gives the batch's incidents at every cut. Two weeks and more of a
+    # Tokyo product (weekdays and weekends pooled apart), one in New York, one in UTC.
+    from tests.test_baseline import workday_product
+
+    counts = pd.concat([workday_product(1, 9, days=17).rename(columns={"app": "tokyo"}),
+                        workday_product(2, -5, days=17).rename(columns={"app": "newyork"}),
+                        workday_product(3, 0, days=17).rename(columns={"app": "london"})],
+                       axis=1)
+    from tests.conftest import with_outage
+
+    day = 288
+    for name, start in (("tokyo", 9 * day + 100), ("newyork", 12 * day + 200),
+                        ("london", 15 * day + 150)):
+        counts = with_outage(counts, name, start, 18, 5.0)
+    config = DetectionConfig(weekly_min_days=7, overrides={
+        "tokyo": {"utc_offset": "+9h"}, "newyork": {"utc_offset": "-5h"}})
+    found = _check_stream(counts, [8 * day + 170, 13 * day + 190, len(counts)],
+                          [97, 1, 288], config)
+    assert found >= 3
 
 
 def test_a_known_event_calendar_acts_as_in_the_batch():

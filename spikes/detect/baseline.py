@@ -38,6 +38,8 @@ MASK_Z = 3.0
 #: Day of the week (Monday = 0) from which a day is a weekend day (Saturday, Sunday): the
 #: baselines pool and scale weekend days apart from weekdays.
 SATURDAY = 5
+#: The offset from UTC of days that begin at UTC midnight (see :func:`day_grid`).
+UTC = pd.Timedelta(0)
 #: Share of buckets left out of the first dispersion estimate of the seasonal methods
 #: (see _fit_columns).
 FIRST_PASS_TRIM = 0.02
@@ -158,6 +160,7 @@ def fit_baseline(
     smoothing: str | pd.Timedelta = "30min",
     weekly_min_days: int = 14,
     exclude: np.ndarray | None = None,
+    utc_offset: str | pd.Timedelta = "0h",
 ) -> Baseline:
     """Estimate the seasonal baseline and the noise dispersion of every product.
 
@@ -181,6 +184,9 @@ def fit_baseline(
         Boolean, the shape of `counts`: buckets kept out of the fit (known-event windows,
         :meth:`spikes.detect.known_events.Calendar.mask`), as masked outages are: they
         get a baseline, but neither it nor the noise rests on them.
+    utc_offset : str or pd.Timedelta
+        The products' local time as an offset from UTC: days, and so weekdays and
+        weekends, begin at their local midnight (:func:`day_grid`).
 
     Returns
     -------
@@ -218,7 +224,8 @@ def fit_baseline(
         robust, robust_passes = _pair_dispersion, PASSES
     else:
         calendar = _calendar(counts.index, int(slots), int(pd.Timedelta(smoothing) / bucket) // 2,
-                             days, weekly=method == "weekly")
+                             days, weekly=method == "weekly",
+                             utc_offset=pd.Timedelta(utc_offset))
         mean_of = partial(_regime_seasonal_mean, calendar=calendar)
         robust, robust_passes = _trimmed_dispersion, 1
     block = max(1, int(INFLATION_SCALE / bucket))
@@ -346,15 +353,96 @@ class _Calendar:
     widths: tuple[int, ...]
 
 
+def day_grid(first: pd.Timestamp, bucket: pd.Timedelta,
+             utc_offset: pd.Timedelta = UTC) -> tuple[pd.Timestamp, int]:
+    """Where the baseline's first day begins (UTC) and its day of the week, for a series
+    that starts at `first`, whose products' days begin at their local midnight.
+
+    Local time is UTC plus `utc_offset` (:attr:`spikes.config.DetectionConfig.utc_offset`),
+    rounded to whole buckets so that every day begins at a bucket.
+
+    Parameters
+    ----------
+    first : pd.Timestamp
+        First bucket of the series (UTC).
+    bucket : pd.Timedelta
+        Bucket size.
+    utc_offset : pd.Timedelta
+        The products' local time as an offset from UTC.
+
+    Returns
+    -------
+    tuple of (pd.Timestamp, int)
+        The UTC time of the local midnight on or before `first`, and the day of the week
+        of that local day (Monday 0).
+
+    Examples
+    --------
+    >>> first = pd.Timestamp("2026-01-09 20:00", tz="UTC")  # a Friday evening
+    >>> start, dow = day_grid(first, pd.Timedelta("1h"), pd.Timedelta("+9h"))
+    >>> str(start), dow  # Tokyo's Saturday began at 15:00 UTC
+    ('2026-01-09 15:00:00+00:00', 5)
+    >>> start, dow = day_grid(first, pd.Timedelta("1h"), pd.Timedelta("-5h"))
+    >>> str(start), dow
+    ('2026-01-09 05:00:00+00:00', 4)
+    """
+    shift = round(pd.Timedelta(utc_offset) / bucket) * pd.Timedelta(bucket)
+    local = (first + shift).normalize()
+    return local - shift, int(local.day_of_week)
+
+
+def first_days_of_kind(warm_until: pd.Timestamp, bucket: pd.Timedelta,
+                       utc_offset: pd.Timedelta = UTC) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first weekday and the first weekend day on or after the day in which a
+    product's warm-up ends: days of a kind no earlier day of the product's history
+    (after its warm-up) shows, whose level the baseline cannot know yet.
+
+    Parameters
+    ----------
+    warm_until : pd.Timestamp
+        End of the product's warm-up.
+    bucket : pd.Timedelta
+        Bucket size (the days begin at a bucket: :func:`~spikes.detect.baseline.day_grid`).
+    utc_offset : pd.Timedelta
+        The product's local time as an offset from UTC: its days begin at local midnight.
+
+    Returns
+    -------
+    tuple of pd.Timestamp
+        The first weekday and the first weekend day (when they begin, in UTC).
+
+    Examples
+    --------
+    >>> hour = pd.Timedelta("1h")
+    >>> days = first_days_of_kind(pd.Timestamp("2026-01-06 09:00", tz="UTC"), hour)  # a Tuesday
+    >>> [str(day.date()) for day in days]
+    ['2026-01-06', '2026-01-10']
+    >>> [str(day.date()) for day in first_days_of_kind(pd.Timestamp("2026-01-11", tz="UTC"), hour)]
+    ['2026-01-12', '2026-01-11']
+
+    In New York (UTC - 5 hours), the first weekend day begins on Saturday at 05:00 UTC:
+
+    >>> days = first_days_of_kind(pd.Timestamp("2026-01-06 09:00", tz="UTC"), hour,
+    ...                           pd.Timedelta("-5h"))
+    >>> [str(day) for day in days]
+    ['2026-01-06 05:00:00+00:00', '2026-01-10 05:00:00+00:00']
+    """
+    day, dow = day_grid(warm_until, bucket, utc_offset)
+    weekday = day if dow < SATURDAY else day + pd.Timedelta(days=7 - dow)
+    weekend = day if dow >= SATURDAY else day + pd.Timedelta(days=SATURDAY - dow)
+    return weekday, weekend
+
+
 def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, *,
-              weekly: bool) -> _Calendar:
-    """The :class:`_Calendar` of a series; `days` calendar days pooled on either side."""
+              weekly: bool, utc_offset: pd.Timedelta = UTC) -> _Calendar:
+    """The :class:`_Calendar` of a series; `days` calendar days pooled on either side,
+    days beginning at the local midnight of `utc_offset` (:func:`day_grid`)."""
     first = index[0]
-    offset = int((first - first.normalize()) / (DAY / slots))
+    first_day, dow0 = day_grid(first, DAY / slots, utc_offset)
+    offset = int((first - first_day) / (DAY / slots))
     n_days = -(-(offset + len(index)) // slots)
-    day_starts = first.normalize() + pd.to_timedelta(np.arange(n_days), unit="D")
     if weekly:
-        weekend = np.asarray(day_starts.day_of_week >= SATURDAY)
+        weekend = (dow0 + np.arange(n_days)) % 7 >= SATURDAY
         masks = [weekend, ~weekend]
     else:
         masks = [np.ones(n_days, dtype=bool)]

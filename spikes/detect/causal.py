@@ -46,9 +46,9 @@ the mild outages of that day (under ``cusum_ratio`` times the hours before, or w
 hours before ran busier: an evening's falling traffic); where those hours hold no count
 (a gap in the feed), or the bucket is longer than three hours, it does not apply. The
 same holds on the first day of each kind (weekday, or weekend day) from the end of the
-warm-up on (:func:`first_days_of_kind`): the level factor of a day rests on the days of
-its kind (see :mod:`spikes.detect.trailing`), and there are none yet, so a weekend's
-other rhythm would pass for an outage.
+warm-up on (:func:`~spikes.detect.baseline.first_days_of_kind`): the level factor of a
+day rests on the days of its kind (see :mod:`spikes.detect.trailing`), and there are
+none yet, so a weekend's other rhythm would pass for an outage.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spikes.config import WEEK, DetectionConfig
-from spikes.detect.baseline import SATURDAY
+from spikes.config import WEEK, DetectionConfig, utc_offset
+from spikes.detect.baseline import day_grid, first_days_of_kind
 from spikes.detect.detectors.base import Detector, product_thresholds
 from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.elevation import Elevation
@@ -109,36 +109,6 @@ def cold_config(config: DetectionConfig) -> DetectionConfig:
     time-of-day history, only a jump faster than the daily cycle moves tells an outage;
     the cycle's own rise over a trailing mean (the mornings) reaches ``min_ratio``."""
     return dataclasses.replace(config, min_ratio=jump_ratio(config))
-
-
-def first_days_of_kind(warm_until: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The first weekday and the first weekend day (UTC midnights) on or after the day in
-    which a product's warm-up ends: days of a kind no earlier day of the product's
-    history (after its warm-up) shows, whose level the baseline cannot know yet.
-
-    Parameters
-    ----------
-    warm_until : pd.Timestamp
-        End of the product's warm-up.
-
-    Returns
-    -------
-    tuple of pd.Timestamp
-        The first weekday and the first weekend day.
-
-    Examples
-    --------
-    >>> days = first_days_of_kind(pd.Timestamp("2026-01-06 09:00", tz="UTC"))  # a Tuesday
-    >>> [str(day.date()) for day in days]
-    ['2026-01-06', '2026-01-10']
-    >>> [str(day.date()) for day in first_days_of_kind(pd.Timestamp("2026-01-11", tz="UTC"))]
-    ['2026-01-12', '2026-01-11']
-    """
-    day = warm_until.normalize()
-    dow = day.day_of_week
-    weekday = day if dow < SATURDAY else day + pd.Timedelta(days=7 - dow)
-    weekend = day if dow >= SATURDAY else day + pd.Timedelta(days=SATURDAY - dow)
-    return weekday, weekend
 
 
 def warmup_buckets(bucket: pd.Timedelta) -> int:
@@ -448,8 +418,9 @@ class LiveWalk:
         self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
-        self.first_of_kind = (first_days_of_kind(index[0] + warm_until * bucket)
-                              if len(index) else ())
+        self.utc_offset = utc_offset(config)
+        self.first_of_kind = (first_days_of_kind(index[0] + warm_until * bucket, bucket,
+                                                 self.utc_offset) if len(index) else ())
         self._cold_config: DetectionConfig | None = None  # made when a cold alarm needs it
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
@@ -485,8 +456,9 @@ class LiveWalk:
 
     def unproven(self, at: int) -> bool:
         """Whether bucket `at` lies in the :data:`UNPROVEN` time after the warm-up or on
-        the first day of its kind (:func:`first_days_of_kind`)."""
-        return at < self.unproven_until or self.index[at].normalize() in self.first_of_kind
+        the first day of its kind (:func:`~spikes.detect.baseline.first_days_of_kind`)."""
+        return at < self.unproven_until or (
+            day_grid(self.index[at], self.bucket, self.utc_offset)[0] in self.first_of_kind)
 
     def judged_by(self, s: _Stretch) -> DetectionConfig | None:
         """The settings stretch `s` is judged by, from where its alarm lies: the product's

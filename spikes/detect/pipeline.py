@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from tqdm.auto import tqdm
 
-from spikes.config import WEEK, DetectionConfig
+from spikes.config import WEEK, DetectionConfig, utc_offset
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
 from spikes.detect.causal import calibration_start, live_incident_rows, threshold_paths
@@ -54,8 +54,8 @@ MIN_PRODUCTS_PER_JOB = 50
 #: Chunks per worker process (smaller chunks balance the load and move the progress bar).
 CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
-SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "cusum_ratio",
-              "steep_ratio", "mode")
+SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "utc_offset",
+              "cusum_ratio", "steep_ratio", "mode")
 #: Product states, worst first (see :func:`product_status`).
 STATUS_ORDER = ("outage", "recovering", "elevated", "normal")
 STATUS_COLUMNS = [
@@ -197,6 +197,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
             smoothing=own.baseline_smoothing,
             weekly_min_days=own.weekly_min_days,
             exclude=exclude,
+            utc_offset=utc_offset(own),
         )
         detectors = {d.name: d for d in default_detectors(own)}
         tail_counts = counts

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from spikes.config import WEEK, DetectionConfig
+from spikes.config import WEEK, DetectionConfig, utc_offset
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline
 from spikes.detect.causal import (
@@ -197,7 +197,8 @@ class StreamDetector:
                 block = members[i : i + 64]
                 step = BaselineStep(self.first, self.bucket, len(block), self.n,
                                     days=own.baseline_days, smoothing=own.baseline_smoothing,
-                                    weekly_min_days=own.weekly_min_days)
+                                    weekly_min_days=own.weekly_min_days,
+                                    utc_offset=utc_offset(own))
                 self._groups.setdefault(key, []).append((step, block))
         fresh: dict[str, object] = {
             "total": 0.0, "count": 0.0,

@@ -68,11 +68,13 @@ from spikes.detect.baseline import (
     MIN_POOL_REPORTS,
     PASSES,
     SATURDAY,
+    UTC,
     Baseline,
     _fit_columns,
     _moving_sum,
     _pair_dispersion,
     _rolling_mean,
+    day_grid,
 )
 from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
@@ -133,6 +135,7 @@ def fit_trailing_baseline(
     smoothing: str | pd.Timedelta = "30min",
     weekly_min_days: int = 14,
     exclude: np.ndarray | None = None,
+    utc_offset: str | pd.Timedelta = "0h",
 ) -> Baseline:
     """Estimate a causal seasonal baseline and its noise for every product.
 
@@ -153,6 +156,10 @@ def fit_trailing_baseline(
         windows, :meth:`spikes.detect.known_events.Calendar.mask`), as masked outages
         are: they get a baseline from earlier days, but no later pool, level factor or
         noise estimate rests on them. The windows are planned ahead, so this is causal.
+    utc_offset : str or pd.Timedelta
+        The products' local time as an offset from UTC: days, and so weekdays and
+        weekends, begin at their local midnight
+        (:func:`~spikes.detect.baseline.day_grid`).
 
     Returns
     -------
@@ -178,7 +185,7 @@ def fit_trailing_baseline(
     if n and float(slots_f).is_integer() and slots_f >= 1:
         fit = _SeasonalFit(counts.index[0], int(slots_f),
                            int(pd.Timedelta(smoothing) / bucket) // 2, days, weekly_min_days,
-                           block, warm, n=n)
+                           block, warm, n=n, utc_offset=pd.Timedelta(utc_offset))
         mu, alpha = np.empty((n, p), order="F"), np.empty((n, p), order="F")
         inflation = np.empty((n, p), order="F")
         normal = np.empty((n, p), dtype=bool, order="F")
@@ -251,11 +258,12 @@ class _SeasonalFit:
     """
 
     def __init__(self, first: pd.Timestamp, slots: int, half_window: int, days: int,
-                 weekly_min_days: int, block: int, warm: int, n: int | None = None) -> None:
+                 weekly_min_days: int, block: int, warm: int, n: int | None = None,
+                 utc_offset: pd.Timedelta = UTC) -> None:
         self.slots = slots
-        self.first_day = first.normalize()
+        # Days begin at the products' local midnight (see day_grid).
+        self.first_day, self.dow0 = day_grid(first, DAY / slots, utc_offset)
         self.offset = int((first - self.first_day) / (DAY / slots))
-        self.dow0 = int(self.first_day.day_of_week)
         self.n = n  # rows of the series (None: open-ended, a stream)
         self.n_days = -(-(self.offset + n) // slots) if n is not None else 0
         self.days = days
