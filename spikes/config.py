@@ -100,8 +100,8 @@ class DetectionConfig:
     utc_offset : str
         The local time of the product's users, as an offset from UTC (``"-5h"``: New
         York in winter; ``"+9h"``: Tokyo; ``"+5h30min"``: India), between -12h and
-        +14h, rounded to whole buckets. The baseline's days, and so its weekdays and
-        weekends, begin at their midnight: with UTC days, a workday product of the
+        +14h. The baseline's days, and so its weekdays and weekends, begin at their
+        midnight (at the bucket that holds it): with UTC days, a workday product of the
         Americas leaves its weekday level for the weekend's baseline on Friday
         afternoon, and an Asian one its weekend baseline only hours into Monday. Data
         stay in UTC; daylight saving time is not followed. Default "0h" (UTC).

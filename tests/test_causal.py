@@ -627,9 +627,11 @@ def test_the_day_a_level_falls_back_keeps_its_residuals_out_of_the_noise():
 
 
 def _walk_one(y: np.ndarray, inflation: float, bucket: str = "5min",
-              level: float = 20.0) -> list[dict[str, object]]:
+              level: float = 20.0, settings: DetectionConfig | None = None
+              ) -> list[dict[str, object]]:
     """Incidents a live walk raises on counts `y` against a flat baseline of `level` a
-    bucket, scored by the per-bucket tail detector at its default threshold."""
+    bucket, scored by the per-bucket tail detector at its default threshold (under
+    `settings`, the defaults when None)."""
     from spikes.detect.causal import live_incident_rows
     from spikes.detect.detectors.tail import CountTailDetector
     from spikes.detect.noise import upper_tail_surprise
@@ -637,7 +639,7 @@ def _walk_one(y: np.ndarray, inflation: float, bucket: str = "5min",
 
     index = pd.date_range("2026-01-05", periods=len(y), freq=bucket, tz="UTC")
     mu, alpha = np.full(len(y), level), np.full(len(y), 0.05)
-    config = for_bucket(DetectionConfig(), pd.Timedelta(bucket))
+    config = for_bucket(settings or DetectionConfig(), pd.Timedelta(bucket))
     detector = CountTailDetector()
     tail = upper_tail_surprise(y, mu, alpha)
     threshold = np.full(len(y), detector.default_threshold(config, pd.Timedelta(bucket)))
@@ -1297,28 +1299,54 @@ def test_without_the_judgement_the_warm_up_outage_stays_in_the_pools(monkeypatch
         assert dispersion > 0.3
 
 
-def _outage_at_noon() -> np.ndarray:
-    """Four days of 5-minute counts at 20 a bucket (the baseline), and two hours at 3x
-    from noon on the fourth."""
+def _lead_then_outage() -> np.ndarray:
+    """Four days of 5-minute counts at 20 a bucket (the baseline); from noon on the
+    fourth, 20 minutes at 2.1x (under the tail detector's threshold: its alarm comes at
+    12:20), then 3x until 14:00."""
     y = np.full(4 * 288, 20.0)
-    y[3 * 288 + 144 : 3 * 288 + 168] = 60.0
+    noon = 3 * 288 + 144
+    y[noon : noon + 4] = [41.0, 42.0, 43.0, 44.0]
+    y[noon + 4 : noon + 24] = 80.0
     return y
 
 
-def test_a_stretch_is_judged_from_its_earliest_start_and_reports_its_latest(monkeypatch):
-    # onset_bounds made to report a start three buckets after the earliest: the incident
-    # takes it as its onset, and is raised when it was (its tests ran from the earliest).
-    from spikes.detect import causal
-
+def _reported_later(causal, by: int):
+    """onset_bounds made to report a start `by` buckets after the earliest (never after
+    the alarm, as the search's own latest start)."""
     found = causal.onset_bounds
 
-    def later(*args, **kwargs):
-        bounds = found(*args, **kwargs)
-        return None if bounds is None else (bounds[0], bounds[0] + 3)
+    def later(y, mu, lo, peak, **kwargs):
+        bounds = found(y, mu, lo, peak, **kwargs)
+        return None if bounds is None else (bounds[0], min(bounds[0] + by, peak))
 
-    as_found = _walk_one(_outage_at_noon(), 1.0)
-    assert [r["onset"] for r in as_found] == [pd.Timestamp("2026-01-08 12:00", tz="UTC")]
-    monkeypatch.setattr(causal, "onset_bounds", later)
-    reported = _walk_one(_outage_at_noon(), 1.0)
-    assert [r["onset"] for r in reported] == [pd.Timestamp("2026-01-08 12:15", tz="UTC")]
-    assert [r["alerted_at"] for r in reported] == [r["alerted_at"] for r in as_found]
+    return later
+
+
+def test_a_stretch_is_judged_from_its_earliest_start_and_reports_its_latest(monkeypatch):
+    # The incident takes the latest start as its onset, and is raised when it was (its
+    # tests ran from the earliest).
+    from spikes.detect import causal
+
+    as_found = _walk_one(_lead_then_outage(), 1.0)
+    assert [(r["onset"], r["alerted_at"]) for r in as_found] == [
+        (pd.Timestamp("2026-01-08 12:00", tz="UTC"), pd.Timestamp("2026-01-08 12:30", tz="UTC"))]
+    monkeypatch.setattr(causal, "onset_bounds", _reported_later(causal, 3))
+    reported = _walk_one(_lead_then_outage(), 1.0)
+    assert [(r["onset"], r["alerted_at"]) for r in reported] == [
+        (pd.Timestamp("2026-01-08 12:15", tz="UTC"), pd.Timestamp("2026-01-08 12:30", tz="UTC"))]
+
+
+def test_min_duration_counts_from_the_onset_an_incident_reports(monkeypatch):
+    # "Page me only for outages of 30 minutes": with the onset reported 15 minutes after
+    # the earliest start, the alert comes 30 minutes after that onset, not after the
+    # earliest start (which would page for an outage of 15 minutes as reported).
+    from spikes.detect import causal
+
+    settings = DetectionConfig(min_duration="30min")
+    as_found = _walk_one(_lead_then_outage(), 1.0, settings=settings)
+    assert [(r["onset"], r["alerted_at"]) for r in as_found] == [
+        (pd.Timestamp("2026-01-08 12:00", tz="UTC"), pd.Timestamp("2026-01-08 12:30", tz="UTC"))]
+    monkeypatch.setattr(causal, "onset_bounds", _reported_later(causal, 3))
+    reported = _walk_one(_lead_then_outage(), 1.0, settings=settings)
+    assert [(r["onset"], r["alerted_at"]) for r in reported] == [
+        (pd.Timestamp("2026-01-08 12:15", tz="UTC"), pd.Timestamp("2026-01-08 12:45", tz="UTC"))]

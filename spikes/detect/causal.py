@@ -46,7 +46,7 @@ the mild outages of that day (under ``cusum_ratio`` times the hours before, or w
 hours before ran busier: an evening's falling traffic); where those hours hold no count
 (a gap in the feed), or the bucket is longer than three hours, it does not apply. The
 same holds on the first day of each kind (weekday, or weekend day) from the end of the
-warm-up on (:func:`~spikes.detect.baseline.first_days_of_kind`): the level factor of a
+warm-up on (:func:`~spikes.detect.days.first_days_of_kind`): the level factor of a
 day rests on the days of its kind (see :mod:`spikes.detect.trailing`), and there are
 none yet, so a weekend's other rhythm would pass for an outage.
 """
@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig, utc_offset
-from spikes.detect.baseline import day_grid, first_days_of_kind
+from spikes.detect.days import day_grid, first_days_of_kind
 from spikes.detect.detectors.base import Detector, product_thresholds
 from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.elevation import Elevation
@@ -456,7 +456,7 @@ class LiveWalk:
 
     def unproven(self, at: int) -> bool:
         """Whether bucket `at` lies in the :data:`UNPROVEN` time after the warm-up or on
-        the first day of its kind (:func:`~spikes.detect.baseline.first_days_of_kind`)."""
+        the first day of its kind (:func:`~spikes.detect.days.first_days_of_kind`)."""
         return at < self.unproven_until or (
             day_grid(self.index[at], self.bucket, self.utc_offset)[0] in self.first_of_kind)
 
@@ -601,10 +601,11 @@ class LiveWalk:
                                         self.grain)
                 if p.failure is not None:
                     return None
-        if u - s.onset + 1 >= self.lasting:
+        # min_duration: elevated so long since the onset it will report.
+        if u - (s.onset if p.latest is None else p.latest) + 1 >= self.lasting:
             if p.latest is not None:
                 s.onset = p.latest
-            return True  # min_duration: elevated so long
+            return True
         return None
 
     def _record(self, trace: list[JudgedStretch], dropped: list[tuple[Pending, int]],

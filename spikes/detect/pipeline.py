@@ -574,6 +574,11 @@ class LiveInputs:
         calibrates them: :func:`~spikes.detect.causal.threshold_paths`)."""
         j = self.position[product]
         own = for_bucket(config.for_product(product), self.bucket)
+        # The walk's days are the baseline's (the scores' settings, whatever `config`
+        # thresholds them with).
+        days = self.scored.config.for_product(product).utc_offset
+        if own.utc_offset != days:
+            own = dataclasses.replace(own, utc_offset=days)
         detectors = self.scored.detectors[product]
         scores = {name: self.scores[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(self.y[:, j]))

@@ -67,15 +67,13 @@ from spikes.detect.baseline import (
     MIN_MEAN,
     MIN_POOL_REPORTS,
     PASSES,
-    SATURDAY,
-    UTC,
     Baseline,
     _fit_columns,
     _moving_sum,
     _pair_dispersion,
     _rolling_mean,
-    day_grid,
 )
+from spikes.detect.days import SATURDAY, UTC, day_grid
 from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
@@ -159,7 +157,7 @@ def fit_trailing_baseline(
     utc_offset : str or pd.Timedelta
         The products' local time as an offset from UTC: days, and so weekdays and
         weekends, begin at their local midnight
-        (:func:`~spikes.detect.baseline.day_grid`).
+        (:func:`~spikes.detect.days.day_grid`).
 
     Returns
     -------
