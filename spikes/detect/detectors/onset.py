@@ -204,23 +204,14 @@ def onset_bounds(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
 
     Parameters
     ----------
-    y, mu : np.ndarray
-        One product's counts and baseline.
-    lo : int
-        First position the onset may take.
-    peak : int
-        Position of the incident's peak (the rise is over by then).
-    min_ratio : float
-        Ratio to the baseline from which a segment counts as part of the rise.
-    dispersion : float
-        Variance of the counts over their Poisson variance (>= 1), scaling the penalty.
+    y, mu, lo, peak, min_ratio, dispersion
+        As for :func:`locate_onset`.
 
     Returns
     -------
     tuple of int or None
-        ``(earliest, latest)`` positions (``earliest <= latest``), or None when no
-        segment before the peak is elevated.
-
+        ``(earliest, latest)`` positions (``earliest <= latest <= peak``), or None when
+        no segment before the peak is elevated.
     """
     if peak <= lo:
         return None
