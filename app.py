@@ -4,7 +4,8 @@ Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.
 environment variable ``SPIKES_DATA`` names another file on the server, for admins;
 ``SPIKES_CALENDAR`` a known-event calendar CSV, see :func:`spikes.io.calendar.read_calendar`,
 whose windows are kept out of the baselines, shaded on the product chart and named in the
-incident tables).
+incident tables; ``SPIKES_CONFIG`` a TOML settings file, as ``spikes analyze --config``
+reads it, per-product overrides included: the sidebar starts from it).
 
 Status pages: ``SPIKES_STATUS_FEED`` names vendors' incident histories on the server
 (Statuspage JSON or Atom/RSS, several separated by ``os.pathsep``) and
@@ -58,7 +59,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from spikes.config import MODES, DetectionConfig, load_status_feed_config
+from spikes.config import MODES, DetectionConfig, load_config, load_status_feed_config
 from spikes.detect.explain import explain_window
 from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
@@ -93,6 +94,8 @@ CALENDAR_ENV = "SPIKES_CALENDAR"
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
 CALENDAR_ERROR_KEY = "spikes_calendar_error"
+CONFIG_ENV = "SPIKES_CONFIG"
+CONFIG_ERROR_KEY = "spikes_config_error"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
                  "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
@@ -154,16 +157,52 @@ def load_calendar() -> tuple[Calendar | None, str]:
 
 @st.cache_resource(show_spinner="Fitting baselines…", max_entries=8)
 def _score(digest: str, options: tuple[tuple[str, Any], ...],
-           score_settings: tuple[tuple[str, Any], ...], calendar_key: str,
+           score_settings: tuple, calendar_key: str,
            _data: ReportData, _calendar: Calendar | None) -> Scored:
     """Baseline and detector scores (the expensive step), cached on data, settings and
     calendar."""
-    return score_reports(_data, DetectionConfig(**dict(score_settings)), calendar=_calendar)
+    shared, overrides = score_settings
+    config = DetectionConfig(**dict(shared),
+                             overrides={product: dict(values) for product, values in overrides})
+    return score_reports(_data, config, calendar=_calendar)
+
+
+def score_settings_of(config: DetectionConfig) -> tuple:
+    """The settings of `config` that change the scores (``SCORE_KEYS``), per-product
+    overrides included, as a hashable cache key of :func:`_score`."""
+    shared = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
+    overrides = tuple(sorted(
+        (product, tuple(sorted((k, v) for k, v in values.items() if k in SCORE_KEYS)))
+        for product, values in config.overrides.items()))
+    return shared, tuple((product, values) for product, values in overrides if values)
+
+
+def _file_config() -> DetectionConfig:
+    """The settings of the file ``SPIKES_CONFIG`` names (the defaults without one, or
+    when it cannot be read: its error is shown)."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return DetectionConfig()
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    try:
+        return _read_config(path, stamp)
+    except SpikesInputError as exc:
+        st.session_state[CONFIG_ERROR_KEY] = f"{CONFIG_ENV}: {exc}"
+        return DetectionConfig()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _read_config(path: str, stamp: int) -> DetectionConfig:
+    """The file's settings, read again when it changes (`stamp`)."""
+    return load_config(path)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _analyze(digest: str, options: tuple[tuple[str, Any], ...],
-             score_settings: tuple[tuple[str, Any], ...], calendar_key: str, config_toml: str,
+             score_settings: tuple, calendar_key: str, config_toml: str,
              _scored: Scored, _config: DetectionConfig) -> tuple[Analysis, pd.DataFrame]:
     """Incidents, events and product status under the thresholds (the cheap step)."""
     analysis = rethreshold(_scored, _config)
@@ -259,9 +298,10 @@ def load_source() -> tuple[Source, ReportData]:
 
 
 def _defaults() -> DetectionConfig:
-    """The settings the sidebar starts from: those picked in the Tuning tab, if any."""
+    """The settings the sidebar starts from: those picked in the Tuning tab, if any, else
+    those of ``SPIKES_CONFIG``."""
     tuned = st.session_state.get(TUNED_CONFIG_KEY)
-    return tuned if isinstance(tuned, DetectionConfig) else DetectionConfig()
+    return tuned if isinstance(tuned, DetectionConfig) else _file_config()
 
 
 def _with(options: tuple, value: Any) -> tuple:
@@ -338,9 +378,10 @@ def _zones() -> list[str]:
 
 
 def _reset_settings() -> None:
-    """Back to the documented defaults (forgetting a tuned operating point)."""
+    """Back to the settings the dashboard started from: those of ``SPIKES_CONFIG``, or
+    the documented defaults (forgetting a tuned operating point)."""
     st.session_state.pop(TUNED_CONFIG_KEY, None)
-    base = DetectionConfig()
+    base = _file_config()
     for key in THRESHOLDS:
         st.session_state[key] = getattr(base, key)
 
@@ -642,7 +683,7 @@ def main() -> None:
         st.title("spikes · live outage dashboard")
         render_waiting(live)
         st.stop()
-    score_settings = tuple((k, getattr(config, k)) for k in SCORE_KEYS)
+    score_settings = score_settings_of(config)
     calendar, calendar_key = load_calendar()
     scored = _score(source.digest, source.options, score_settings, calendar_key, data,
                     calendar)
@@ -670,9 +711,10 @@ def main() -> None:
         st.caption(dash.escape_markdown(
             f"Known-event calendar {Path(calendar.source).name}: {len(calendar)} window(s), "
             "kept out of the baselines and shaded on the product chart."))
-    calendar_error = st.session_state.pop(CALENDAR_ERROR_KEY, None)
-    if calendar_error:
-        st.error(dash.escape_markdown(calendar_error))
+    for key in (CALENDAR_ERROR_KEY, CONFIG_ERROR_KEY):
+        problem = st.session_state.pop(key, None)
+        if problem:
+            st.error(dash.escape_markdown(problem))
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(dash.escape_markdown(error))

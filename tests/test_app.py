@@ -7,6 +7,7 @@ file there.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -207,3 +208,40 @@ def test_product_view_explains_the_time_range_on_request() -> None:
     detectors = next(t for t in tables() if "configured" in t.columns)
     assert set(detectors["detector"]) == {"tail", "cusum", "steep"}
     assert (detectors["threshold"] >= detectors["configured"]).all()
+
+
+def test_settings_file_from_the_environment_is_the_sidebars_start(monkeypatch, tmp_path) -> None:
+    # SPIKES_CONFIG: the sidebar starts from the file's settings, its per-product
+    # overrides (a score setting among them) included, and the dashboard shows the
+    # incidents `spikes analyze --config` finds.
+    from spikes.config import load_config
+    from spikes.detect.pipeline import analyze
+
+    path = tmp_path / "spikes.toml"
+    path.write_text('[detection]\nmin_ratio = 3.0\n\n'
+                    '[products."Microsoft Store"]\nutc_offset = "+9h"\n')
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert not at.error
+    assert at.slider(key="min_ratio").value == 3.0
+    data = load_reports([BUNDLED])
+    want = analyze(data, load_config(path)).incidents
+    assert int(metric(at, "Incidents in data")) == len(want)
+    # Without the override the count differs (measured: 14 against 15).
+    without = dataclasses.replace(load_config(path), overrides={})
+    assert len(analyze(data, without).incidents) != len(want)
+    at.slider(key="min_ratio").set_value(20.0).run()
+    next(b for b in at.button if b.label == "Reset to defaults").click()
+    at.run()
+    assert at.slider(key="min_ratio").value == 3.0  # back to the file's settings
+
+
+def test_bad_settings_file_shows_its_error_and_the_defaults(monkeypatch, tmp_path) -> None:
+    path = tmp_path / "spikes.toml"
+    path.write_text('[products."Outlook"]\nutc_offset = "Tokyo"\n')
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert any(escape_markdown("SPIKES_CONFIG") in e.value
+               and escape_markdown("utc_offset = 'Tokyo'") in e.value for e in at.error)
+    assert at.slider(key="min_ratio").value == 2.0
+    assert len(at.dataframe(key="overview_table").value) > 0
