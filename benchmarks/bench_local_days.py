@@ -10,7 +10,9 @@ morning in Tokyo) and the weekday's level nine hours into its Saturday (outages 
 ``utc_offset`` (per product, in ``[products."NAME"]``) moves the product's days to its
 local midnight. It is a setting, not a default: the offset is the operator's knowledge
 of the audience (a live run cannot infer it from the future, and the weekly step is
-measured only after weeks of data).
+measured only after weeks of data). With two weeks of data, ``spikes analyze`` names the
+products whose week clearly follows another time zone, with the offset
+(:func:`spikes.detect.days.weekly_offsets`: a look at the whole series, a suggestion).
 
 Each data set runs twice with the defaults, once with UTC days and once with each
 product's ``utc_offset`` set to its users' offset (what an operator would configure):

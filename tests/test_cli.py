@@ -146,13 +146,14 @@ def test_summary_lists_the_newest_incidents_only() -> None:
                          f"has them all)")
     newest = analysis.incidents["onset"].iloc[-1].strftime("%Y-%m-%d %H:%M")
     assert newest in lines[-2]
-    # head, the mode, the outage still going on at the end, column names, 2 incidents,
-    # the note
-    assert len(lines) == 1 + 1 + 1 + 1 + 2 + 1
+    # head, the mode, the weekly rhythm's hint, the outage still going on at the end,
+    # column names, 2 incidents, the note
+    assert len(lines) == 1 + 1 + 1 + 1 + 1 + 2 + 1
     assert lines[1].startswith("live detection: each incident raised from the data up to")
+    assert lines[2].startswith("weekly rhythm in another time zone than the baseline's days")
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
     assert list(ongoing["product"]) == ["PlayStation Network"]
-    assert lines[2] == ("outage ongoing at the end of the data: PlayStation Network (since "
+    assert lines[3] == ("outage ongoing at the end of the data: PlayStation Network (since "
                         f"{ongoing['onset'].iloc[0]:%Y-%m-%d %H:%M} UTC)")
     assert "not shown" not in summary_table(analysis)
 
@@ -170,3 +171,21 @@ def test_summary_counts_in_words_and_names_ignored_columns(tmp_path: Path) -> No
     assert head[0].startswith("1 product, 72 buckets of 5 min (")
     assert head[0].endswith(", 0 incidents in 0 events")
     assert head[2] == "ignored columns (no role in the analysis): 'one.csv': baseline"
+
+
+def test_summary_names_a_product_whose_week_follows_another_time_zone() -> None:
+    # A workday product of Japan (its weekends at 0.4x in Tokyo time): the summary says
+    # so, with the setting; once its utc_offset is set, or with under two weeks of data
+    # (too few weekends to tell), it says nothing.
+    from spikes.cli.analyze import week_hint
+    from spikes.config import DetectionConfig
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data
+    from tests.test_baseline import workday_product
+
+    counts = workday_product(0, 9, days=21).rename(columns={"app": "LINE"})
+    hint = week_hint(analyze(as_data(counts)))
+    assert hint is not None and "LINE +9h (weekends at 0.4" in hint
+    tokyo = DetectionConfig(overrides={"LINE": {"utc_offset": "+9h"}})
+    assert week_hint(analyze(as_data(counts), tokyo)) is None
+    assert week_hint(analyze(as_data(counts.iloc[: 288 * 13]))) is None

@@ -9,12 +9,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
-from spikes.config import load_config
+from spikes.config import load_config, utc_offset
 from spikes.detect.causal import WARMUP
+from spikes.detect.days import weekly_offsets
 from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
@@ -276,6 +278,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
         if data.kind == "events":
             head += ("\nread as report events (each row one report); if a column holds "
                      "counts, name it with --count-col")
+    hint = week_hint(analysis) if data is not None else None
+    if hint:
+        head += "\n" + hint
     if analysis.incidents.empty:
         return head
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
@@ -308,6 +313,32 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
             text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
                      "column of -o):\n" + "\n".join(f"- {w}" for w in newest))
     return text
+
+
+#: Products :func:`week_hint` names; the rest are counted.
+HINT_PRODUCTS = 8
+
+
+def week_hint(analysis: Analysis) -> str | None:
+    """A line naming the products whose weekly rhythm follows another time zone than
+    their days (:func:`spikes.detect.days.weekly_offsets`: a clear weekend level, and a
+    best offset more than an hour from their ``utc_offset``), with the setting that
+    would move their days there; None when there are none."""
+    data = analysis.data
+    fits = weekly_offsets(data.counts, data.bucket)
+    if fits.empty:
+        return None
+    set_hours = np.array([utc_offset(analysis.config.for_product(str(p))) / pd.Timedelta("1h")
+                          for p in fits["product"]])
+    off = fits[fits["clear"].to_numpy() & (np.abs(fits["utc_offset"] - set_hours) > 1)]
+    if off.empty:
+        return None
+    named = [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
+             for row in off.head(HINT_PRODUCTS).itertuples()]
+    more = len(off) - len(named)
+    return ("weekly rhythm in another time zone than the baseline's days (set utc_offset "
+            "per product, README: Configuration): " + ", ".join(named)
+            + (f" and {_count(more, 'more product')}" if more > 0 else ""))
 
 
 def load_status_feeds(paths: list[str], config_path: str | None,
