@@ -184,9 +184,10 @@ def _file_config() -> DetectionConfig:
     if not path:
         return DetectionConfig()
     try:
-        stamp = Path(path).stat().st_mtime_ns
+        stat = Path(path).stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
     except OSError:
-        stamp = -1
+        stamp = (-1, -1)
     try:
         return _read_config(path, stamp)
     except SpikesInputError as exc:
@@ -195,7 +196,7 @@ def _file_config() -> DetectionConfig:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _read_config(path: str, stamp: int) -> DetectionConfig:
+def _read_config(path: str, stamp: tuple[int, int]) -> DetectionConfig:
     """The file's settings, read again when it changes (`stamp`)."""
     return load_config(path)
 

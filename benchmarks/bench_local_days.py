@@ -1,6 +1,6 @@
 """Days in the users' local time: what ``utc_offset`` does, where it helps and where not.
 
-Run ``.venv/bin/python benchmarks/bench_local_days.py [--write]`` (about 10 seconds).
+Run ``.venv/bin/python benchmarks/bench_local_days.py [--write]`` (about 20 seconds).
 
 The baseline pools weekdays and weekends apart, and by default its days are UTC days.
 A product whose users live far from UTC changes its weekly level at their midnight: a
@@ -32,6 +32,7 @@ product's ``utc_offset`` set to its users' offset (what an operator would config
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
+from spikes.detect.days import weekly_offsets
 from spikes.detect.pipeline import analyze
 from spikes.evaluation.simulate import _product_names
 from spikes.evaluation.simulate import audience as simulated_audience
@@ -103,6 +105,47 @@ def run() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def offset_accuracy() -> pd.DataFrame:
+    """How often :func:`spikes.detect.days.weekly_offsets` names a product's time zone
+    (its week clear) and how often within an hour of the truth: the local-week simulator
+    at seeds 0-7 (20 products at 3 bucket sizes, series of 14 and of 28 days) and the
+    suites A-E (development and check seeds, against each product's home region)."""
+    rows = []
+    for days in (14, 28):
+        fits = []
+        for bucket in ("10min", "30min", "5min"):
+            for seed in range(8):
+                counts, _, offsets = sim_local_week.generate(days=days, bucket=bucket,
+                                                             seed=seed)
+                fit = weekly_offsets(counts, pd.Timedelta(bucket))
+                fits.append(fit.assign(truth=fit["product"].map(offsets).to_numpy()))
+        rows.append(_accuracy(f"local week, {days} days (seeds 0-7)", pd.concat(fits)))
+    fits = []
+    for suite in suites.SUITES:
+        for shift in (0, 100):
+            other = dataclasses.replace(suite, options={**suite.options,
+                                                        "seed": suite.options["seed"] + shift})
+            data = suites.build(other, 30, 21, SUITE_DIR)
+            names = _product_names(30)
+            audience = simulated_audience.random_audience(
+                names, rng=np.random.default_rng(other.options["seed"]))
+            regions = np.array(list(simulated_audience.REGIONS.values()))
+            home = pd.Series(regions[audience.regions.to_numpy().argmax(axis=1)], index=names)
+            fit = weekly_offsets(data.counts, data.bucket)
+            fits.append(fit.assign(truth=fit["product"].map(home).to_numpy()))
+    rows.append(_accuracy("suites A-E, 21 days (dev and check seeds; home region)",
+                          pd.concat(fits)))
+    return pd.DataFrame(rows)
+
+
+def _accuracy(name: str, fits: pd.DataFrame) -> dict[str, object]:
+    named = fits[fits["clear"]]
+    near = (named["utc_offset"] - named["truth"]).abs() <= 1
+    return {"data": name, "products": len(fits), "named (week clear)": len(named),
+            "within an hour": int(near.sum()), "wrong": int((~near).sum()),
+            "share within an hour": float(near.mean()) if len(named) else float("nan")}
+
+
 def markdown(table: pd.DataFrame) -> str:
     """LOCAL_DAYS.md: the module's description and the table."""
     text = (__doc__ or "").split("\n\n", 1)[1].strip()
@@ -125,6 +168,18 @@ def markdown(table: pd.DataFrame) -> str:
             + "\n".join(summary) + "\n\n" + "\n".join([header, rule, *lines]) + "\n")
 
 
+def accuracy_markdown(accuracy: pd.DataFrame) -> str:
+    """The section of LOCAL_DAYS.md on the suggested offsets."""
+    shown = accuracy.copy()
+    shown["share within an hour"] = shown["share within an hour"].map(lambda v: f"{v:.3f}")
+    header = "| " + " | ".join(shown.columns) + " |"
+    rule = "|" + "---|" * len(shown.columns)
+    lines = ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.to_numpy()]
+    return ("\n## The offset `spikes analyze` suggests\n\n"
+            + (offset_accuracy.__doc__ or "").split("\n\n")[0].replace("\n    ", " ")
+            + "\n\n" + "\n".join([header, rule, *lines]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run, print the table and optionally write LOCAL_DAYS.md."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
@@ -133,9 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     table = run()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    accuracy = offset_accuracy()
+    print(accuracy.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"{time.perf_counter() - started:.0f} s")
     if args.write:
-        OUT.write_text(markdown(table))
+        OUT.write_text(markdown(table) + accuracy_markdown(accuracy))
 
 
 if __name__ == "__main__":

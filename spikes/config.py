@@ -241,6 +241,12 @@ class DetectionConfig:
                 f"{source}: unknown table(s) {sorted(unknown_tables)}; "
                 "expected [detection], [products.NAME], [[notify]] and [status_feed]"
             )
+        for table in ("detection", "products"):
+            if not isinstance(data.get(table, {}), dict):
+                raise SpikesInputError(
+                    f"{source}: {table} must be a table ([{table}]"
+                    f"{'' if table == 'detection' else '.NAME'} with key = value lines), "
+                    f"got {data[table]!r}")
         detection = dict(data.get("detection", {}))
         known = {f.name for f in fields(cls)} - {"overrides"}
         unknown = set(detection) - known
@@ -253,6 +259,10 @@ class DetectionConfig:
             _check_type(source, key, value, cls)
         overrides = data.get("products", {})
         for product, values in overrides.items():
+            if not isinstance(values, dict):
+                raise SpikesInputError(
+                    f"{source}: products.{product} must be a table ([products.{product!r}] "
+                    f"with key = value lines), got {values!r}")
             for key, value in values.items():
                 _check_type(source, f"products.{product}.{key}", value, cls, key)
         try:
@@ -409,6 +419,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpikesInputError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SpikesInputError(f"{path}: not UTF-8 text (byte {exc.start}: "
+                               f"{exc.object[exc.start:exc.start + 1]!r}); a TOML file is "
+                               "UTF-8") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -50,6 +50,9 @@ def test_for_product_applies_overrides() -> None:
         ("[products.Zoom]\nutc_offset = 'Tokyo'",
          "products.'Zoom': utc_offset = 'Tokyo' is not an offset"),
         ("[products.Zoom]\nmin_ratio = 0.5", "products.'Zoom': min_ratio must be >= 1.0"),
+        ("[products]\nOutlook = 3", "products.Outlook must be a table"),
+        ("[[products]]\nmin_ratio = 3", "products must be a table"),
+        ("detection = 3", "detection must be a table"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
@@ -89,3 +92,10 @@ def test_utc_offset_per_product_round_trips(tmp_path: Path) -> None:
     assert again == config
     assert again.for_product("LINE").utc_offset == "+9h"
     assert again.for_product("Outlook").utc_offset == "-5h"
+
+
+def test_a_config_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b"# r\xe9glages\n[detection]\nmin_ratio = 3.0\n")
+    with pytest.raises(SpikesInputError, match="latin.toml: not UTF-8 text"):
+        load_config(path)
