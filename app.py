@@ -60,6 +60,7 @@ import pandas as pd
 import streamlit as st
 
 from spikes.config import MODES, DetectionConfig, load_config, load_status_feed_config
+from spikes.detect.days import offset_suggestions
 from spikes.detect.explain import explain_window
 from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
@@ -193,6 +194,16 @@ def _file_config() -> DetectionConfig:
     except SpikesInputError as exc:
         st.session_state[CONFIG_ERROR_KEY] = f"{CONFIG_ENV}: {exc}"
         return DetectionConfig()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _week_suggestions(digest: str, options: tuple[tuple[str, Any], ...], config_toml: str,
+                      _data: ReportData, _config: DetectionConfig) -> list[str]:
+    """The products whose week follows another time zone than their days
+    (:func:`spikes.detect.days.offset_suggestions`), as text."""
+    table = offset_suggestions(_data.counts, _data.bucket, _config)
+    return [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
+            for row in table.itertuples()]
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -721,6 +732,12 @@ def main() -> None:
         st.error(dash.escape_markdown(error))
         st.caption("Showing the bundled sample instead. Fix the file or its options in the "
                    "Data tab.")
+    zones = _week_suggestions(source.digest, source.options, config.to_toml(), data, config)
+    if zones:
+        st.caption(dash.escape_markdown(
+            "Weekly rhythm in another time zone than the baseline's days: "
+            + ", ".join(zones) + f". Set utc_offset per product in the settings file "
+            f"({CONFIG_ENV}) to move their days, and so their weekends, there."))
 
     pages = views()
     labels = list(pages)

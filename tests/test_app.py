@@ -245,3 +245,18 @@ def test_bad_settings_file_shows_its_error_and_the_defaults(monkeypatch, tmp_pat
                and escape_markdown("utc_offset = 'Tokyo'") in e.value for e in at.error)
     assert at.slider(key="min_ratio").value == 2.0
     assert len(at.dataframe(key="overview_table").value) > 0
+
+
+def test_products_whose_week_follows_another_time_zone_are_named(monkeypatch,
+                                                                  tmp_path) -> None:
+    # The bundled sample's AWS and Discord keep weekends of their American users; once
+    # the settings file gives them their offsets, the dashboard no longer names them.
+    at = fresh()
+    named = [c.value for c in at.caption if c.value.startswith("Weekly rhythm")]
+    assert len(named) == 1 and "AWS \\-5h" in named[0] and "Discord \\-8h" in named[0]
+    path = tmp_path / "spikes.toml"
+    path.write_text('[products."AWS"]\nutc_offset = "-5h"\n\n'
+                    '[products."Discord"]\nutc_offset = "-8h"\n')
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert not [c.value for c in at.caption if c.value.startswith("Weekly rhythm")]

@@ -9,14 +9,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
-from spikes.config import load_config, utc_offset
+from spikes.config import load_config
 from spikes.detect.causal import WARMUP
-from spikes.detect.days import weekly_offsets
+from spikes.detect.days import offset_suggestions
 from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
@@ -321,16 +320,10 @@ HINT_PRODUCTS = 8
 
 def week_hint(analysis: Analysis) -> str | None:
     """A line naming the products whose weekly rhythm follows another time zone than
-    their days (:func:`spikes.detect.days.weekly_offsets`: a clear weekend level, and a
-    best offset more than an hour from their ``utc_offset``), with the setting that
+    their days (:func:`spikes.detect.days.offset_suggestions`), with the setting that
     would move their days there; None when there are none."""
     data = analysis.data
-    fits = weekly_offsets(data.counts, data.bucket)
-    if fits.empty:
-        return None
-    set_hours = np.array([utc_offset(analysis.config.for_product(str(p))) / pd.Timedelta("1h")
-                          for p in fits["product"]])
-    off = fits[fits["clear"].to_numpy() & (np.abs(fits["utc_offset"] - set_hours) > 1)]
+    off = offset_suggestions(data.counts, data.bucket, analysis.config)
     if off.empty:
         return None
     named = [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"

@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from spikes.config import DetectionConfig, utc_offset
+
 #: Day of the week (Monday = 0) from which a day is a weekend day (Saturday, Sunday): the
 #: baselines pool and scale weekend days apart from weekdays.
 SATURDAY = 5
@@ -193,3 +195,31 @@ def weekly_offsets(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
              & (margin >= CLEAR_MARGIN))
     return pd.DataFrame({"product": list(hourly.columns), "utc_offset": best,
                          "weekend_level": level, "clear": clear}, columns=columns)
+
+
+def offset_suggestions(counts: pd.DataFrame, bucket: pd.Timedelta,
+                       config: DetectionConfig) -> pd.DataFrame:
+    """The products whose week clearly follows a time zone more than an hour from their
+    ``utc_offset`` (:func:`weekly_offsets`), with the offset their days would take.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Reports per bucket (UTC index, one column per product).
+    bucket : pd.Timedelta
+        Bucket size.
+    config : DetectionConfig
+        The settings in force (each product's ``utc_offset``).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``product``, ``utc_offset`` (hours), ``weekend_level``, in the order of `counts`.
+    """
+    fits = weekly_offsets(counts, bucket)
+    if fits.empty:
+        return fits[["product", "utc_offset", "weekend_level"]]
+    in_force = np.array([utc_offset(config.for_product(str(p))) / pd.Timedelta(hours=1)
+                         for p in fits["product"]])
+    away = fits["clear"].to_numpy() & (np.abs(fits["utc_offset"].to_numpy() - in_force) > 1)
+    return fits.loc[away, ["product", "utc_offset", "weekend_level"]].reset_index(drop=True)
