@@ -97,6 +97,7 @@ ERROR_KEY = "spikes_load_error"
 CALENDAR_ERROR_KEY = "spikes_calendar_error"
 CONFIG_ENV = "SPIKES_CONFIG"
 CONFIG_ERROR_KEY = "spikes_config_error"
+CONFIG_STAMP_KEY = "spikes_config_stamp"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
                  "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
@@ -190,10 +191,16 @@ def _file_config() -> DetectionConfig:
     except OSError:
         stamp = (-1, -1)
     try:
-        return _read_config(path, stamp)
+        config = _read_config(path, stamp)
     except SpikesInputError as exc:
         st.session_state[CONFIG_ERROR_KEY] = f"{CONFIG_ENV}: {exc}"
         return DetectionConfig()
+    seen = st.session_state.get(CONFIG_STAMP_KEY)
+    st.session_state[CONFIG_STAMP_KEY] = stamp
+    if seen is not None and seen != stamp and TUNED_CONFIG_KEY not in st.session_state:
+        # The file changed during the session: the sliders follow it, as the scores do.
+        _set_sliders(config)
+    return config
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -393,9 +400,13 @@ def _reset_settings() -> None:
     """Back to the settings the dashboard started from: those of ``SPIKES_CONFIG``, or
     the documented defaults (forgetting a tuned operating point)."""
     st.session_state.pop(TUNED_CONFIG_KEY, None)
-    base = _file_config()
+    _set_sliders(_file_config())
+
+
+def _set_sliders(config: DetectionConfig) -> None:
+    """Move the sidebar's sliders to `config`'s values."""
     for key in THRESHOLDS:
-        st.session_state[key] = getattr(base, key)
+        st.session_state[key] = getattr(config, key)
 
 
 def _apply_tuned() -> None:

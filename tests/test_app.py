@@ -234,6 +234,11 @@ def test_settings_file_from_the_environment_is_the_sidebars_start(monkeypatch, t
     next(b for b in at.button if b.label == "Reset to defaults").click()
     at.run()
     assert at.slider(key="min_ratio").value == 3.0  # back to the file's settings
+    # The file edited during the session: the sliders follow it.
+    path.write_text('[detection]\nmin_ratio = 4.5\nmerge_gap = "2h"\n')
+    at.run()
+    assert at.slider(key="min_ratio").value == 4.5
+    assert at.select_slider(key="merge_gap").value == "2h"
 
 
 def test_bad_settings_file_shows_its_error_and_the_defaults(monkeypatch, tmp_path) -> None:
