@@ -60,7 +60,7 @@ import pandas as pd
 import streamlit as st
 
 from spikes.config import MODES, DetectionConfig, load_config, load_status_feed_config
-from spikes.detect.days import offset_suggestions
+from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.detect.explain import explain_window
 from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import (
@@ -208,9 +208,7 @@ def _week_suggestions(digest: str, options: tuple[tuple[str, Any], ...], config_
                       _data: ReportData, _config: DetectionConfig) -> list[str]:
     """The products whose week follows another time zone than their days
     (:func:`spikes.detect.days.offset_suggestions`), as text."""
-    table = offset_suggestions(_data.counts, _data.bucket, _config)
-    return [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
-            for row in table.itertuples()]
+    return suggestion_texts(offset_suggestions(_data.counts, _data.bucket, _config))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -707,11 +705,12 @@ def main() -> None:
         render_waiting(live)
         st.stop()
     score_settings = score_settings_of(config)
+    settings_toml = config.to_toml()
     calendar, calendar_key = load_calendar()
     scored = _score(source.digest, source.options, score_settings, calendar_key, data,
                     calendar)
     analysis, status = _analyze(source.digest, source.options, score_settings, calendar_key,
-                                config.to_toml(), scored, config)
+                                settings_toml, scored, config)
     feed = status_feed(UPLOAD_KEY not in st.session_state, data.products)
     if feed is not None:
         analysis = dataclasses.replace(analysis, incidents=feed.annotate(analysis.incidents))
@@ -743,7 +742,7 @@ def main() -> None:
         st.error(dash.escape_markdown(error))
         st.caption("Showing the bundled sample instead. Fix the file or its options in the "
                    "Data tab.")
-    zones = _week_suggestions(source.digest, source.options, config.to_toml(), data, config)
+    zones = _week_suggestions(source.digest, source.options, settings_toml, data, config)
     if zones:
         st.caption(dash.escape_markdown(
             "Weekly rhythm in another time zone than the baseline's days: "

@@ -15,7 +15,7 @@ from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
 from spikes.config import load_config
 from spikes.detect.causal import WARMUP
-from spikes.detect.days import offset_suggestions
+from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
@@ -326,8 +326,7 @@ def week_hint(analysis: Analysis) -> str | None:
     off = offset_suggestions(data.counts, data.bucket, analysis.config)
     if off.empty:
         return None
-    named = [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
-             for row in off.head(HINT_PRODUCTS).itertuples()]
+    named = suggestion_texts(off.head(HINT_PRODUCTS))
     more = len(off) - len(named)
     return ("weekly rhythm in another time zone than the baseline's days (set utc_offset "
             "per product, README: Configuration): " + ", ".join(named)

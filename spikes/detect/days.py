@@ -174,7 +174,7 @@ def weekly_offsets(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
     costs = np.full((len(offsets), net.shape[1]), np.inf)
     steps = np.zeros((len(offsets), net.shape[1]))
     for i, offset in enumerate(offsets):
-        weekend = (of_week + offset) % 168 >= 5 * 24
+        weekend = (of_week + offset) % (7 * 24) >= SATURDAY * 24
         with warnings.catch_warnings():  # a product without data on one side: no fit
             warnings.simplefilter("ignore", RuntimeWarning)
             high = np.nanmedian(net[weekend], axis=0)
@@ -223,3 +223,9 @@ def offset_suggestions(counts: pd.DataFrame, bucket: pd.Timedelta,
                          for p in fits["product"]])
     away = fits["clear"].to_numpy() & (np.abs(fits["utc_offset"].to_numpy() - in_force) > 1)
     return fits.loc[away, ["product", "utc_offset", "weekend_level"]].reset_index(drop=True)
+
+
+def suggestion_texts(suggestions: pd.DataFrame) -> list[str]:
+    """Each row of :func:`offset_suggestions` as ``"NAME +9h (weekends at 0.45x)"``."""
+    return [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
+            for row in suggestions.itertuples()]
