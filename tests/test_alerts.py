@@ -384,3 +384,26 @@ def test_a_route_follows_its_events_when_a_late_slow_rise_joins_two_events() -> 
                 if [p["product"] for p in m["products"]] == ["Z"]}) == 1
     got = route_messages(messages, Route(url="https://hooks.example/x", products=("X",)))
     assert got and all("X" in [p["product"] for p in m["products"]] for m in got)
+
+
+def test_the_first_incident_may_grow_worse_before_it_is_raised() -> None:
+    # The first incident of a series climbs from one severity to the next between its
+    # onset and its alert (a Tokyo product read in UTC days: its Monday morning, Sunday
+    # 15:05 UTC, against a Sunday's baseline, from minor to major 25 minutes in and
+    # raised two hours in). The messages are told from the alert on; the change before
+    # it found no incident raised yet, and the grouping of none raised a KeyError.
+    from spikes.model import ReportData
+    from tests.test_baseline import workday_product
+
+    counts = workday_product(1, 9, days=17)
+    analysis = analyze(ReportData(counts=counts, bucket=pd.Timedelta("5min")))
+    incident = analysis.incidents.iloc[0]
+    bucket = analysis.data.bucket
+    before = analysis.data.counts["app"].loc[incident["onset"]:incident["alerted_at"] - bucket]
+    usual = analysis.baseline.expected["app"].loc[before.index]
+    worst = [severity_of(r) for r in (before / usual).cummax()]
+    assert len(set(worst[:-1])) > 1  # the case: a change before the bucket that raised it
+    messages = analysis_messages(analysis)
+    assert messages[0]["state"] == "open"
+    assert messages[0]["products"][0]["onset"] == incident["onset"].isoformat()
+    assert pd.Timestamp(messages[0]["at"]) == incident["alerted_at"]

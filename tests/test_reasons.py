@@ -189,3 +189,38 @@ def test_reason_as_of_the_alert_uses_no_later_data(case) -> None:
     # Before any bucket of it closed, only its start is known.
     assert incident_reason(data, analysis.baseline, incident, incident["onset"]) == \
         f"p0: started {incident['onset']:%H:%M} UTC."
+
+
+def test_a_product_in_local_days_is_told_its_local_weekday_and_time() -> None:
+    # A Tokyo product (utc_offset +9h: its baseline's days are Tokyo's) with an outage
+    # on Sunday from 15:30 UTC, which is Monday from 00:30 in Tokyo: its baseline there is
+    # a Monday's, and the reason says so, in Tokyo time with the UTC time beside, in the
+    # incidents and in the alert. With UTC days it is a Sunday's, said in UTC.
+    from spikes.alerts.timeline import analysis_messages
+    from spikes.config import DetectionConfig
+    from tests.test_baseline import workday_product
+
+    start = 13 * DAY + 186  # 2026-01-18 (a Sunday) 15:30 UTC
+    counts = with_outage(workday_product(1, 9, days=17), "app", start, 18, 6.0)
+    assert counts.index[start] == pd.Timestamp("2026-01-18 15:30", tz="UTC")
+    data = ReportData(counts=counts, bucket=pd.Timedelta("5min"))
+    config = DetectionConfig(overrides={"app": {"utc_offset": "+9h"}})
+    for settings, phrase in ((config, "usual on a Monday at {local:%H:%M} UTC+09:00 "
+                                      "({peak:%H:%M} UTC)"),
+                             (DetectionConfig(), "usual on a Sunday at {peak:%H:%M} UTC")):
+        analysis = analyze(data, settings)
+        incidents = analysis.incidents
+        hit = incidents[(incidents["onset"] >= counts.index[start - 3])
+                        & (incidents["onset"] <= counts.index[start + 17])]
+        assert len(hit) == 1
+        incident = hit.iloc[0]
+        peak = incident["peak"]
+        local = peak + pd.Timedelta(hours=9)
+        assert peak.day_name() == "Sunday" and local.day_name() == "Monday"
+        assert phrase.format(peak=peak, local=local) in incident["why"]
+        # The alert says what was known when it was sent, with the same local days.
+        told = [m for m in analysis_messages(analysis)
+                if m["products"][0]["onset"] == incident["onset"].isoformat()]
+        assert told and "usual on a " + ("Monday" if settings is config else "Sunday") \
+            in told[0]["products"][0]["why"]
+    assert "UTC+09:00" not in analyze(data).incidents["why"].str.cat()

@@ -28,7 +28,7 @@ sequence number in its event): an outbox keyed by it never holds one twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ import pandas as pd
 
 from spikes.detect.events import assign_events
 from spikes.detect.incidents import SEVERITY_LEVELS, severity_of
-from spikes.detect.reasons import incident_reason
+from spikes.detect.reasons import incident_reason, local_offsets
 
 if TYPE_CHECKING:
     from spikes.detect.baseline import Baseline
@@ -129,14 +129,17 @@ def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
     if until is None:
         index = data.counts.index
         until = index[-1] + data.bucket if len(index) else pd.Timestamp(0, tz="UTC")
+    offsets = local_offsets(analysis.scored.config,
+                            analysis.incidents["product"].unique())
     return event_messages(analysis.incidents, data, analysis.baseline,
                           merge_gap=config.merge_gap, event_window=config.event_window,
-                          until=until, since=since)
+                          until=until, since=since, offsets=offsets)
 
 
 def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline, *,
                    merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
-                   until: pd.Timestamp, since: pd.Timestamp | None = None
+                   until: pd.Timestamp, since: pd.Timestamp | None = None,
+                   offsets: Mapping[str, pd.Timedelta] | None = None
                    ) -> list[dict[str, Any]]:
     """Every event's messages up to `until`, in time order.
 
@@ -159,6 +162,10 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         all the incidents given, but `data` and `baseline` are read only for the
         incidents of single-linkage chains (onsets within `event_window` of the next)
         that hold such an event: they need to cover those only, from their onsets.
+    offsets : mapping of str to pd.Timedelta, optional
+        The products whose baseline's days are local days, with their offsets
+        (:func:`spikes.detect.reasons.local_offsets`): their reasons give the weekday and
+        time of the peak in their local time too.
 
     Returns
     -------
@@ -212,14 +219,18 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         known = np.flatnonzero((alerted <= t).to_numpy())
         if len(known) != known_before:  # the grouping changes only as incidents are raised
             known_before = len(known)
-            grouped = assign_events(table.loc[known, ["product", "onset", "alerted_at"]]
-                                    .assign(row=known), event_window)
+            # Nothing raised yet (a severity change of the first incident before its
+            # alert): no event to tell of.
+            grouped = (assign_events(table.loc[known, ["product", "onset", "alerted_at"]]
+                                     .assign(row=known), event_window)
+                       if len(known) else pd.DataFrame({"event_id": [], "row": []}))
             groups = {str(e): rows.tolist()
                       for e, rows in grouped.groupby("event_id", sort=True)["row"]}
         for event_id, rows in groups.items():
             if not active[rows[0]]:  # a chain is active as a whole
                 continue
-            message = _change(t, event_id, rows, records, paths, told, data, baseline)
+            message = _change(t, event_id, rows, records, paths, told, data, baseline,
+                              offsets)
             if message is not None:
                 messages.append(message)
     return messages
@@ -297,7 +308,8 @@ def _column(columns: pd.Index, product: str) -> object:
 def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
             records: Sequence[dict[str, Any]], paths: Sequence[_Path],
             told: dict[str, _Told], data: ReportData,
-            baseline: Baseline) -> dict[str, Any] | None:
+            baseline: Baseline,
+            offsets: Mapping[str, pd.Timedelta] | None = None) -> dict[str, Any] | None:
     """The message of the event made of `rows` at `t`, if its state changed."""
     members = sorted(rows, key=lambda i: (records[i]["onset"], str(records[i]["product"])))
     first = records[min(rows, key=lambda i: (records[i]["alerted_at"], records[i]["onset"],
@@ -333,7 +345,7 @@ def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
             "alerted_at": _iso(row["alerted_at"]),
             "severity": severities[i],
             "end": _iso(row["end"]) if over[i] else None,
-            "why": incident_reason(data, baseline, row, as_of=as_of),
+            "why": incident_reason(data, baseline, row, as_of=as_of, offsets=offsets),
             "known_event": "" if known is None or pd.isna(known) else str(known),
         })
     worst = SEVERITY_ORDER[before.worst]

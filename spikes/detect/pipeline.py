@@ -32,7 +32,7 @@ from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.known_events import Calendar
-from spikes.detect.reasons import add_reasons
+from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
 from spikes.model import (
@@ -371,8 +371,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     show = progress and len(wanted) > PROGRESS_MIN_PRODUCTS
     if engine is None and min(int(jobs), len(wanted) // MIN_PRODUCTS_PER_JOB) <= 1:
         table = incident_table(_incident_records(scored, config, wanted, show))
-        return incidents_with_events([add_reasons(table, scored.data, scored.baseline)],
-                                     config)
+        return incidents_with_events([_with_reasons(table, scored)], config)
     owned = engine is None or isinstance(engine, str)
     runner = make_engine(engine or "local", jobs=jobs) if owned else engine
     try:
@@ -392,7 +391,15 @@ def scored_partition_incidents(scored: Scored, config: DetectionConfig) -> pd.Da
     engine's workers run for :func:`find_incidents`, with each incident's ``why``
     (:func:`spikes.detect.reasons.add_reasons`)."""
     table = incident_table(_incident_records(scored, config, scored.data.products, False))
-    return add_reasons(table, scored.data, scored.baseline)
+    return _with_reasons(table, scored)
+
+
+def _with_reasons(table: pd.DataFrame, scored: Scored) -> pd.DataFrame:
+    """`table` with each incident's own reason (:func:`~spikes.detect.reasons.add_reasons`),
+    its peak's weekday and time in the local time of the days its baseline was fitted on
+    (the scores' settings, as the live walk's days)."""
+    offsets = local_offsets(scored.config, table["product"].unique()) if len(table) else {}
+    return add_reasons(table, scored.data, scored.baseline, offsets)
 
 
 def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,

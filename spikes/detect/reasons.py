@@ -13,7 +13,9 @@ A reason has up to three parts, for example::
    of the peak, the ratio, the p-value of the peak under the noise model (negative
    binomial with the dispersion in force at that bucket), the onset and, live, when it
    was raised; on a product's first day of data (the cold start) the baseline is said
-   to be the mean of the hours before, which it is;
+   to be the mean of the hours before, which it is; times are UTC, and for a product
+   whose days are local (``utc_offset``, :func:`local_offsets`) the weekday and time its
+   baseline stands for are given in its local time too;
 2. **the event** (:func:`event_reason`): the other products of its event in onset
    order, the span of their onsets, the event id and how likely such a grouping is by
    chance (:func:`spikes.detect.events.summarize_events`);
@@ -31,7 +33,7 @@ sent at 19:10 says only what was known at 19:10).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +42,7 @@ import pandas as pd
 from spikes.detect.noise import upper_tail_surprise
 
 if TYPE_CHECKING:
+    from spikes.config import DetectionConfig
     from spikes.detect.baseline import Baseline
     from spikes.model import ReportData
 
@@ -50,7 +53,9 @@ __all__ = [
     "complete_reasons",
     "event_reason",
     "incident_reason",
+    "local_offsets",
     "p_value_text",
+    "zone_text",
 ]
 
 #: History before an incident's onset whose reports make the usual shares.
@@ -76,6 +81,45 @@ def p_value_text(surprise: float) -> str:
         return f"p = {p:.1g}"
     mantissa, exponent = f"{p:.0e}".split("e")
     return f"p = {mantissa}e{int(exponent)}"
+
+
+def local_offsets(config: DetectionConfig, products: Iterable[object]
+                  ) -> dict[str, pd.Timedelta]:
+    """The products of `products` whose days are local days
+    (:attr:`~spikes.config.DetectionConfig.utc_offset` not 0, per product where `config`
+    overrides it), with their offsets: their reasons name the weekday and time of the
+    peak as their baseline does, in their local time.
+
+    Examples
+    --------
+    >>> from spikes.config import DetectionConfig
+    >>> config = DetectionConfig(overrides={"Line": {"utc_offset": "+9h"}})
+    >>> local_offsets(config, ["Line", "Slack"])
+    {'Line': Timedelta('0 days 09:00:00')}
+    """
+    from spikes.config import utc_offset
+
+    out = {}
+    for product in products:
+        offset = utc_offset(config.for_product(str(product)))
+        if offset != pd.Timedelta(0):
+            out[str(product)] = offset
+    return out
+
+
+def zone_text(offset: pd.Timedelta) -> str:
+    """An offset from UTC as a person reads it.
+
+    Examples
+    --------
+    >>> [zone_text(pd.Timedelta(x)) for x in ("9h", "-3h30min", "0h")]
+    ['UTC+09:00', 'UTC-03:30', 'UTC']
+    """
+    minutes = int(offset / pd.Timedelta(minutes=1))
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _duration(delta: pd.Timedelta) -> str:
@@ -130,10 +174,12 @@ def _peak_rows(data: ReportData, incidents: pd.DataFrame, columns: np.ndarray,
 
 
 def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
-                 as_of: pd.Timestamp | None = None) -> list[str]:
+                 as_of: pd.Timestamp | None = None,
+                 offsets: Mapping[str, pd.Timedelta] | None = None) -> list[str]:
     """Part 1 of the reason of every incident (see the module docstring), vectorised
     over incidents: the peaks, their baselines, p-values and times are looked up and
-    formatted at once."""
+    formatted at once. A product of `offsets` (:func:`local_offsets`) has the weekday
+    and time its baseline stands for given in its local time, the UTC time beside."""
     if incidents.empty:
         return []
     position = {str(c): j for j, c in enumerate(data.counts.columns)}
@@ -147,7 +193,13 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     surprise = upper_tail_surprise(reports, usual, alpha, prefilter_z=-np.inf)
     peak = data.counts.index[r]
     peak_us = peak.as_unit("us").asi8.tolist()
-    weekday = [_WEEKDAYS[d] for d in peak.day_of_week]
+    products = incidents["product"].astype(str).tolist()
+    offsets = offsets or {}
+    offset_us = np.array([offsets.get(p, pd.Timedelta(0)) // pd.Timedelta(microseconds=1)
+                          for p in products], dtype=np.int64)
+    local_us = np.asarray(peak_us, dtype=np.int64) + offset_us
+    # 1970-01-01, day 0 of the epoch, was a Thursday (3 counting from Monday).
+    weekday = [_WEEKDAYS[d] for d in ((local_us // _DAY_US + 3) % 7).tolist()]
     onset_us = _as_micros(incidents["onset"]).tolist()
     raised: list[int | None] = [None] * len(incidents)
     if "alerted_at" in incidents:
@@ -164,14 +216,21 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     cold = (np.zeros(len(incidents), dtype=bool) if baseline.cold is None
             else baseline.cold.to_numpy(dtype=bool)[r, c] & known)
     texts = []
-    for i, product in enumerate(incidents["product"].astype(str).tolist()):
+    for i, product in enumerate(products):
         if not known[i]:
             texts.append(f"{product}: started {_clock(onset_us[i], onset_us[i])} UTC")
             continue
-        against = (f"{usual[i]:,.1f} in the hours before (its first day of data)"
-                   if cold[i] else f"{usual[i]:,.1f} usual on a {weekday[i]}")
-        text = (f"{product}: {reports[i]:,.0f} reports in {size} against "
-                f"{against} at {_clock(peak_us[i], peak_us[i])} UTC "
+        at = f"{_clock(peak_us[i], peak_us[i])} UTC"
+        if cold[i]:
+            against = f"{usual[i]:,.1f} in the hours before (its first day of data) at {at}"
+        elif offset_us[i]:
+            local = int(local_us[i])
+            zone = zone_text(pd.Timedelta(int(offset_us[i]), unit="us"))
+            against = (f"{usual[i]:,.1f} usual on a {weekday[i]} at "
+                       f"{_clock(local, local)} {zone} ({at})")
+        else:
+            against = f"{usual[i]:,.1f} usual on a {weekday[i]} at {at}"
+        text = (f"{product}: {reports[i]:,.0f} reports in {size} against {against} "
                 f"({_ratio(ratio[i])}, {p_value_text(surprise[i])}); "
                 f"started {_clock(onset_us[i], peak_us[i])}")
         if raised[i] is not None:
@@ -200,7 +259,8 @@ def _clock(value: int, reference: int) -> str:
     return f"{pd.Timestamp(value, unit='us'):%Y-%m-%d} {hm}"
 
 
-def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -> pd.DataFrame:
+def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
+                offsets: Mapping[str, pd.Timedelta] | None = None) -> pd.DataFrame:
     """`incidents` with ``why`` set to the product's own evidence (part 1 of the module
     docstring), as it is known at each incident's end.
 
@@ -213,6 +273,10 @@ def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -
         The counts they were detected in.
     baseline : Baseline
         The baseline they were detected against.
+    offsets : mapping of str to pd.Timedelta, optional
+        The products whose baseline's days are local days, with their offsets from UTC
+        (:func:`local_offsets` of the scores' settings): the weekday and time of their
+        peak are given in their local time as well.
 
     Returns
     -------
@@ -220,7 +284,8 @@ def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline) -
         A copy with a ``why`` column.
     """
     out = incidents.copy()
-    out["why"] = pd.Series(_own_reasons(out, data, baseline), index=out.index, dtype="object")
+    out["why"] = pd.Series(_own_reasons(out, data, baseline, offsets=offsets),
+                           index=out.index, dtype="object")
     return out
 
 
@@ -453,7 +518,8 @@ def breakdown_reason(breakdown: pd.DataFrame | None, incident: Mapping[str, obje
 def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str, object],
                     as_of: pd.Timestamp | None = None, *,
                     incidents: pd.DataFrame | None = None,
-                    events: pd.DataFrame | None = None) -> str:
+                    events: pd.DataFrame | None = None,
+                    offsets: Mapping[str, pd.Timedelta] | None = None) -> str:
     """One incident's whole reason in words, from what was known at `as_of`.
 
     Parameters
@@ -475,6 +541,8 @@ def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str,
         event part is left out.
     events : pd.DataFrame, optional
         Their events (:func:`~spikes.detect.events.summarize_events`), for the chance.
+    offsets : mapping of str to pd.Timedelta, optional
+        As :func:`add_reasons`.
 
     Returns
     -------
@@ -486,7 +554,7 @@ def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str,
     row = pd.DataFrame([dict(incident)])
     if as_of is not None:
         row = row.drop(columns="peak", errors="ignore")  # the peak so far is looked for
-    parts = [_own_reasons(row, data, baseline, as_of)[0]]
+    parts = [_own_reasons(row, data, baseline, as_of, offsets)[0]]
     if incidents is not None:
         parts.append(event_reason(incident, incidents, events, as_of=as_of))
     own = None

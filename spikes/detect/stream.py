@@ -62,7 +62,7 @@ from spikes.detect.pipeline import (
     incidents_with_events,
     status_table,
 )
-from spikes.detect.reasons import add_reasons
+from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.ring import Ring
 from spikes.detect.stream_baseline import BaselineStep
 from spikes.errors import SpikesInputError
@@ -516,7 +516,8 @@ class StreamDetector:
         data, baseline = self.window(lo, hi, [j])
         row = pd.DataFrame([record]).astype({"onset": "datetime64[us, UTC]",
                                              "end": "datetime64[us, UTC]"})
-        return str(add_reasons(row, data, baseline)["why"].iloc[0])
+        offsets = local_offsets(self.config, [self.products[j].name])
+        return str(add_reasons(row, data, baseline, offsets)["why"].iloc[0])
 
     def window(self, start: int | None = None, stop: int | None = None,
                columns: list[int] | None = None) -> tuple[ReportData, Baseline]:
