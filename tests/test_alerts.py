@@ -407,3 +407,25 @@ def test_the_first_incident_may_grow_worse_before_it_is_raised() -> None:
     assert messages[0]["state"] == "open"
     assert messages[0]["products"][0]["onset"] == incident["onset"].isoformat()
     assert pd.Timestamp(messages[0]["at"]) == incident["alerted_at"]
+
+
+def test_times_without_an_offset_are_utc_and_a_route_matches_a_name_as_written() -> None:
+    # since/until without an offset are UTC, as everywhere else; a route that names
+    # "Teams [EU]" gets its messages (the brackets of the name are no fnmatch set).
+    from spikes.model import ReportData
+    from tests.conftest import diurnal_counts, with_outage
+
+    counts = with_outage(diurnal_counts(days=10, products=1, seed=1), "p0", 9 * 288 + 100,
+                         12, 6.0).rename(columns={"p0": "Teams [EU]"})
+    analysis = analyze(ReportData(counts=counts, bucket=pd.Timedelta("5min")))
+    messages = analysis_messages(analysis)
+    assert len(messages) >= 2
+    for key in ("since", "until"):
+        naive = analysis_messages(analysis, **{key: pd.Timestamp("2026-01-14 09:00")})
+        aware = analysis_messages(analysis, **{key: pd.Timestamp("2026-01-14 09:00Z")})
+        assert naive == aware and len(aware) >= 1
+    routed = route_messages(messages, Route(url="https://hooks.example/x",
+                                            products=("Teams [EU]",)))
+    assert len(routed) == len(messages)
+    assert route_messages(messages, Route(url="https://hooks.example/x",
+                                          products=("Teams [US]",))) == []

@@ -224,3 +224,18 @@ def test_a_product_in_local_days_is_told_its_local_weekday_and_time() -> None:
         assert told and "usual on a " + ("Monday" if settings is config else "Sunday") \
             in told[0]["products"][0]["why"]
     assert "UTC+09:00" not in analyze(data).incidents["why"].str.cat()
+
+
+def test_a_reason_as_of_a_time_finer_than_a_microsecond() -> None:
+    # The index holds whole microseconds; a time of the alert a nanosecond on says what
+    # the alert says (it used to fail to convert).
+    counts = with_outage(diurnal_counts(days=10, products=1, seed=1), "p0", 9 * DAY + 100,
+                         12, 6.0)
+    data = ReportData(counts=counts, bucket=pd.Timedelta("5min"))
+    analysis = analyze(data)
+    incident = analysis.incidents.iloc[-1].to_dict()
+    at = incident["alerted_at"]
+    said = incident_reason(data, analysis.baseline, incident, as_of=at)
+    assert incident_reason(data, analysis.baseline, incident,
+                           as_of=at + pd.Timedelta(1)) == said
+    assert "raised" in said

@@ -166,3 +166,48 @@ def test_the_service_keeps_a_maintenance_window_out_as_analyze_does(tmp_path):
         assert (got.incidents["known_event"] == "maintenance").sum() == 1
     finally:
         store.close()
+
+
+def test_a_product_with_its_own_merge_gap_is_resolved_after_it_live_and_in_the_library(
+        tmp_path) -> None:
+    # p0's merge_gap is 3 hours (an override): two bursts 100 minutes apart are one
+    # incident. Its "resolved" goes out once, 3 hours and 2 buckets after the second
+    # burst's end, from the library and from the live service alike; with the global
+    # gap (30 minutes) the service said "resolved" between the bursts and the real one
+    # later had the same message id, and the outbox dropped it.
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+    from spikes.alerts.routing import Route
+    from spikes.alerts.timeline import analysis_messages
+    from spikes.config import DetectionConfig
+    from tests.conftest import diurnal_counts, with_outage
+
+    start = 3 * 288 + 100
+    counts = with_outage(diurnal_counts(days=4, products=1, seed=1), "p0", start, 12, 6.0)
+    counts = with_outage(counts, "p0", start + 32, 12, 6.0)
+    config = DetectionConfig(overrides={"p0": {"merge_gap": "3h"}})
+    long = counts.stack().rename("reports").reset_index()
+    long.columns = ["timestamp", "product", "reports"]
+    store, outbox = Store(tmp_path / "g.duckdb"), Outbox(tmp_path / "outbox.duckdb")
+    try:
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/hook", name="hook")])
+        live = LiveDetector(store, bucket=BUCKET, clock="data", notifier=notifier,
+                            config=config)
+        stamps = pd.to_datetime(long["timestamp"], utc=True)
+        for lo in pd.date_range(stamps.min(), stamps.max(), freq="1h"):
+            part = long[((stamps >= lo) & (stamps < lo + pd.Timedelta(hours=1))).to_numpy()]
+            live.ingest(_batch(part), f"b{lo.isoformat()}", kind="counts")
+            live.detect()
+        analysis = analyze(store_data(store.closed_reports(), BUCKET, store.path), config)
+        expected = analysis_messages(analysis)
+        sent = outbox.messages()
+    finally:
+        outbox.close()
+        store.close()
+    incident = analysis.incidents.iloc[-1]
+    assert incident["end"] >= counts.index[start + 32 + 11]  # the bursts are one incident
+    resolved = [m for m in expected if m["state"] == "resolved"]
+    assert len(resolved) == 1
+    assert pd.Timestamp(resolved[0]["at"]) == incident["end"] + pd.Timedelta("3h10min")
+    assert sorted(sent["message_id"]) == sorted(m["message_id"] for m in expected)
+    assert (sent["state"] == "resolved").sum() == 1

@@ -5,7 +5,7 @@ A configuration file may hold, beside ``[detection]`` and ``[products.NAME]``::
     [[notify]]
     name = "oncall"                       # optional; the route's name in logs
     url = "https://hooks.example.com/spikes"
-    products = ["Microsoft *", "Outlook"] # fnmatch patterns; default: every product
+    products = ["Microsoft *", "Outlook"] # names or fnmatch patterns; default: every product
     min_severity = "major"                # minor (default), major or critical
     known_events = false                  # also incidents inside a known-event window
     max_attempts = 8                      # delivery attempts before giving up
@@ -52,7 +52,8 @@ class Route:
     name : str
         Its name in the outbox and the log (default: the URL without its path).
     products : tuple of str
-        fnmatch patterns of product names (``*`` matches every product).
+        Product names, or fnmatch patterns of them (``*`` matches every product; a name
+        as written matches itself, brackets included).
     min_severity : {"minor", "major", "critical"}
         Least severity of a product that opens the event for this route.
     known_events : bool
@@ -93,7 +94,9 @@ class Route:
             return False
         if severity_rank(product["severity"]) < severity_rank(self.min_severity):
             return False
-        return any(fnmatch.fnmatchcase(product["product"], p) for p in self.products)
+        # A name as written matches itself, even one with fnmatch's "[" (``Teams [EU]``).
+        name = product["product"]
+        return any(name == p or fnmatch.fnmatchcase(name, p) for p in self.products)
 
 
 def _port(parts: Any) -> str:

@@ -28,7 +28,7 @@ sequence number in its event): an outbox keyed by it never holds one twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +40,13 @@ from spikes.detect.incidents import SEVERITY_LEVELS, severity_of
 from spikes.detect.reasons import incident_reason, local_offsets
 
 if TYPE_CHECKING:
+    from spikes.config import DetectionConfig
     from spikes.detect.baseline import Baseline
     from spikes.detect.pipeline import Analysis
     from spikes.model import ReportData
 
 __all__ = ["MESSAGE_FIELDS", "STATES", "active_chains", "analysis_messages", "event_messages",
-           "resolved_at"]
+           "merge_gaps", "resolved_at"]
 
 #: States of an event's messages.
 STATES = ("open", "escalated", "resolved")
@@ -108,6 +109,27 @@ def resolved_at(end: pd.Timestamp, bucket: pd.Timedelta,
     return pd.Timestamp(end) + (gap + 2) * pd.Timedelta(bucket)
 
 
+def merge_gaps(config: DetectionConfig, products: Iterable[object]) -> dict[str, pd.Timedelta]:
+    """The products of `products` whose ``merge_gap`` an override of `config` sets apart
+    from its own, with theirs: their incidents are over after their own gap, as the
+    detector has them (:func:`resolved_at`).
+
+    Examples
+    --------
+    >>> from spikes.config import DetectionConfig
+    >>> merge_gaps(DetectionConfig(overrides={"Teams": {"merge_gap": "3h"}}),
+    ...            ["Teams", "Outlook"])
+    {'Teams': Timedelta('0 days 03:00:00')}
+    """
+    default = pd.Timedelta(config.merge_gap)
+    out = {}
+    for product in products:
+        gap = pd.Timedelta(config.for_product(str(product)).merge_gap)
+        if gap != default:
+            out[str(product)] = gap
+    return out
+
+
 def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
                       since: pd.Timestamp | None = None) -> list[dict[str, Any]]:
     """:func:`event_messages` of a live :class:`~spikes.detect.pipeline.Analysis`.
@@ -129,17 +151,19 @@ def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
     if until is None:
         index = data.counts.index
         until = index[-1] + data.bucket if len(index) else pd.Timestamp(0, tz="UTC")
-    offsets = local_offsets(analysis.scored.config,
-                            analysis.incidents["product"].unique())
+    products = analysis.incidents["product"].unique()
     return event_messages(analysis.incidents, data, analysis.baseline,
                           merge_gap=config.merge_gap, event_window=config.event_window,
-                          until=until, since=since, offsets=offsets)
+                          until=until, since=since,
+                          offsets=local_offsets(analysis.scored.config, products),
+                          gaps=merge_gaps(config, products))
 
 
 def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline, *,
                    merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
                    until: pd.Timestamp, since: pd.Timestamp | None = None,
-                   offsets: Mapping[str, pd.Timedelta] | None = None
+                   offsets: Mapping[str, pd.Timedelta] | None = None,
+                   gaps: Mapping[str, str | pd.Timedelta] | None = None
                    ) -> list[dict[str, Any]]:
     """Every event's messages up to `until`, in time order.
 
@@ -166,6 +190,9 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         The products whose baseline's days are local days, with their offsets
         (:func:`spikes.detect.reasons.local_offsets`): their reasons give the weekday and
         time of the peak in their local time too.
+    gaps : mapping of str to str or pd.Timedelta, optional
+        The products whose ``merge_gap`` differs from `merge_gap` (a per-product
+        override: :func:`merge_gaps`), with theirs.
 
     Returns
     -------
@@ -185,7 +212,8 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
                                          and incidents["alerted_at"].isna().all()):
         raise ValueError("alerts need live incidents (with alerted_at), not a "
                          "retrospective analysis")
-    until = pd.Timestamp(until)
+    until = _utc(until)
+    since = None if since is None else _utc(since)
     table = incidents[incidents["alerted_at"].notna() & (incidents["alerted_at"] <= until)]
     table = table.reset_index(drop=True)
     if table.empty:
@@ -193,11 +221,14 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
     if "known_event" not in table:
         table = table.assign(known_event="")
     active = (np.ones(len(table), dtype=bool) if since is None else
-              active_chains(table, data.bucket, merge_gap, event_window,
-                            pd.Timestamp(since)))
+              active_chains(table, data.bucket, merge_gap, event_window, since,
+                            gaps=gaps))
     if not active.any():
         return []
-    paths: list[_Path] = [_severity_path(row, data, baseline, merge_gap, until) if on
+    gaps = gaps or {}
+    paths: list[_Path] = [_severity_path(row, data, baseline,
+                                         gaps.get(str(row["product"]), merge_gap), until)
+                          if on
                           else _Path(np.empty(0, dtype=np.int64), [], None)
                           for row, on in zip(table.to_dict("records"), active, strict=True)]
     times = set(pd.to_datetime(table.loc[active, "alerted_at"]))
@@ -238,7 +269,8 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
 
 def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
                   merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
-                  since: pd.Timestamp) -> np.ndarray:
+                  since: pd.Timestamp, *,
+                  gaps: Mapping[str, str | pd.Timedelta] | None = None) -> np.ndarray:
     """Which incidents may have a message after `since`, with their whole chain.
 
     A chain is a run of incidents whose onsets are within `event_window` of the next
@@ -254,7 +286,10 @@ def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
     merge_gap, event_window : str or pd.Timedelta
         The detection's settings of those names.
     since : pd.Timestamp
-        Time after which messages are wanted.
+        Time after which messages are wanted (without an offset: UTC).
+    gaps : mapping of str to str or pd.Timedelta, optional
+        The products whose ``merge_gap`` differs from `merge_gap`, with theirs
+        (:func:`merge_gaps`).
 
     Returns
     -------
@@ -264,11 +299,15 @@ def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
     """
     onset = pd.to_datetime(table["onset"])
     order = np.argsort(onset.to_numpy(), kind="stable")
-    gaps = onset.iloc[order].diff() > pd.Timedelta(event_window)
+    apart = onset.iloc[order].diff() > pd.Timedelta(event_window)
     chain = np.empty(len(table), dtype=np.int64)
-    chain[order] = np.cumsum(gaps.to_numpy())
-    gap = int(pd.Timedelta(merge_gap) / pd.Timedelta(bucket))
-    over = pd.to_datetime(table["end"]) + (gap + 2) * pd.Timedelta(bucket)
+    chain[order] = np.cumsum(apart.to_numpy())
+    step = pd.Timedelta(bucket)
+    own = {str(p): pd.Timedelta(g) for p, g in (gaps or {}).items()}
+    gap = np.array([int(own.get(str(p), pd.Timedelta(merge_gap)) / step)
+                    for p in table["product"]], dtype=np.int64)
+    over = pd.to_datetime(table["end"]) + pd.to_timedelta((gap + 2) * step)
+    since = _utc(since)
     late = ((pd.to_datetime(table["alerted_at"]) > since) | (over > since)).to_numpy()
     return np.isin(chain, chain[late])
 
@@ -297,6 +336,12 @@ def _severity_path(row: dict[str, Any], data: ReportData, baseline: Baseline,
     over = resolved_at(end, data.bucket, merge_gap)
     closes = (index + data.bucket).as_unit("ns").asi8
     return _Path(times=closes, severity=severity, over_at=over if over <= until else None)
+
+
+def _utc(value: object) -> pd.Timestamp:
+    """A time as a UTC timestamp (one without an offset is UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 def _column(columns: pd.Index, product: str) -> object:

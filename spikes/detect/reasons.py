@@ -156,8 +156,10 @@ def _peak_rows(data: ReportData, incidents: pd.DataFrame, columns: np.ndarray,
         return index.get_indexer(pd.DatetimeIndex(incidents["peak"]).tz_convert("UTC"))
     values = data.counts.to_numpy(dtype=float)
     # Buckets known at `as_of` are those that have ended by then.
+    # (Bucket starts are whole microseconds: a time finer than that is floored to one.)
     last_known = (len(index) - 1 if as_of is None
-                  else int(index.searchsorted(as_of - data.bucket, side="right")) - 1)
+                  else int(index.searchsorted((as_of - data.bucket).floor("us"),
+                                              side="right")) - 1)
     first = index.searchsorted(pd.DatetimeIndex(incidents["onset"]).tz_convert("UTC"))
     last = index.searchsorted(pd.DatetimeIndex(incidents["end"]).tz_convert("UTC"),
                               side="right") - 1

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.timeline import active_chains
+from spikes.alerts.timeline import active_chains, merge_gaps
 from spikes.config import DetectionConfig
 from spikes.detect.causal import PENDING_QUIET
 from spikes.detect.incidents import CONTEXT
@@ -437,7 +437,8 @@ class LiveDetector:
             return
         data, baseline = self.stream.window()
         keep = active_chains(incidents, self.bucket, self.config.merge_gap,
-                             self.config.event_window, self._notified)
+                             self.config.event_window, self._notified,
+                             gaps=merge_gaps(self.config, incidents["product"].unique()))
         if keep.any() and (pd.to_datetime(incidents.loc[keep, "onset"]).min()
                            < data.counts.index[0]):
             # A step of many buckets forgot an event that still has a message (raised
@@ -479,7 +480,8 @@ class LiveDetector:
         margin = (pd.Timedelta(days=1) + pd.Timedelta(self.config.onset_search) + CONTEXT
                   + PENDING_QUIET + pd.Timedelta(self.config.event_window))
         keep = active_chains(incidents, self.bucket, self.config.merge_gap,
-                             self.config.event_window, until - margin)
+                             self.config.event_window, until - margin,
+                             gaps=merge_gaps(self.config, incidents["product"].unique()))
         if not keep.any():
             stream.retain_from = None
             return
