@@ -171,3 +171,32 @@ def test_a_run_that_no_longer_fits_sets_aside_the_largest_buckets_left() -> None
     assert product_incidents("p", y, mu, index, cand, DetectionConfig(min_buckets=3)).empty
     found = product_incidents("p", y, mu, index, cand, DetectionConfig())
     assert list(found["onset"]) == [index[30]]
+
+
+def test_hindsight_reports_the_latest_start_and_judges_from_the_earliest(monkeypatch) -> None:
+    # As a live run does: the onset an incident reports is the latest start of its rise
+    # (onset_bounds), the tests run from the earliest (with the hours before it as
+    # context), and min_duration counts from the onset reported.
+    from spikes.detect import incidents
+
+    y = np.full(200, 20.0)
+    y[100:104] = [41.0, 42.0, 43.0, 44.0]  # a 2.1x lead-in, then 3x for 100 minutes
+    y[104:124] = 80.0
+    mu = np.full(200, 20.0)
+    index = pd.date_range("2026-01-05", periods=200, freq="5min", tz="UTC")
+    cands = {"tail": [Candidate(100, 104, 123, 30.0)]}
+
+    def found(settings: DetectionConfig | None = None) -> list[tuple[int, int]]:
+        table = product_incidents("p", y, mu, index, cands, settings or DetectionConfig(),
+                                  alpha=0.05)
+        return [(index.get_loc(o), index.get_loc(e))
+                for o, e in zip(table["onset"], table["end"], strict=True)]
+
+    assert found() == [(100, 123)]
+    real = incidents.onset_bounds
+    monkeypatch.setattr(incidents, "onset_bounds", lambda *a, **k: (
+        None if (b := real(*a, **k)) is None else (b[0], b[0] + 10)))
+    assert found() == [(110, 123)]
+    # 14 buckets from the onset reported: an incident of 70 minutes, not 120.
+    assert found(DetectionConfig(min_duration="70min")) == [(110, 123)]
+    assert found(DetectionConfig(min_duration="75min")) == []

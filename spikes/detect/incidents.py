@@ -4,7 +4,9 @@ For one product:
 
 1. candidates that overlap are one stretch, listing every detector that fired;
 2. each stretch gets a peak (the largest count inside) and an onset placed by the
-   change-point search of :func:`spikes.detect.detectors.onset.locate_onset`;
+   change-point search of :func:`spikes.detect.detectors.onset.onset_bounds`: tested from
+   the earliest start the rise allows (the hours before it are its context), it reports
+   the latest, as a live run does;
 3. a stretch must be large enough to matter: reports at least ``min_ratio`` times the
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at
@@ -30,7 +32,7 @@ import pandas as pd
 
 from spikes.config import DetectionConfig
 from spikes.detect.detectors.base import Candidate
-from spikes.detect.detectors.onset import locate_onset
+from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.noise import total_surprise
 from spikes.model import INCIDENT_COLUMNS
 
@@ -57,6 +59,14 @@ class _Stretch:
     strength: float = 0.0
     primary: bool = False
     alarm: int = -1  # earliest bucket at which a detector's threshold was crossed
+    # The onset reported, where it differs from the one judged by (retrospective: the
+    # latest start of the rise, see onset_bounds); -1 where it does not.
+    latest: int = -1
+
+    @property
+    def reported(self) -> int:
+        """The onset the incident reports."""
+        return self.onset if self.latest < 0 else self.latest
 
 
 def severity_of(peak_ratio: float) -> str:
@@ -142,10 +152,13 @@ def incident_rows(
         alarm = s.alarm if s.onset <= s.alarm <= s.end else s.end
         rise_end = s.onset + int(np.argmax(filled[s.onset : alarm + 1]))
         lo = max(0, s.onset - search)
-        onset = locate_onset(y, mu, lo, max(alarm, rise_end), min_ratio=config.min_ratio,
-                             dispersion=dispersion)
-        stretches.append(_Stretch(s.onset if onset is None else onset, s.end, s.detectors,
-                                  s.strength))
+        bounds = onset_bounds(y, mu, lo, max(alarm, rise_end), min_ratio=config.min_ratio,
+                              dispersion=dispersion)
+        # Judged from the earliest start (its context: the hours before it), reported
+        # from the latest, as the live walk does (spikes.detect.causal).
+        stretches.append(_Stretch(s.onset, s.end, s.detectors, s.strength) if bounds is None
+                         else _Stretch(bounds[0], s.end, s.detectors, s.strength,
+                                       latest=bounds[1]))
     stretches = _merge(stretches, max_gap=0)
     context = _context_ratios(stretches, y, mu, reach, alpha, inflation)
     kept = []
@@ -157,6 +170,8 @@ def incident_rows(
     gap = int(pd.Timedelta(config.merge_gap) / bucket) if bucket > pd.Timedelta(0) else 0
     merged = _with_aftershocks(stretches, max_gap=gap)
     lasting = min_duration_buckets(config, bucket) if bucket > pd.Timedelta(0) else 0
+    for s in merged:
+        s.onset, s.latest = s.reported, -1
     merged = [s for s in merged if s.end - s.onset + 1 >= lasting]
     last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
@@ -229,7 +244,8 @@ def _merge(stretches: list[_Stretch], max_gap: int,
 
 
 def _copy(s: _Stretch) -> _Stretch:
-    return _Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary, s.alarm)
+    return _Stretch(s.onset, s.end, set(s.detectors), s.strength, s.primary, s.alarm,
+                    s.latest)
 
 
 def _absorb(last: _Stretch, s: _Stretch) -> None:
@@ -238,6 +254,8 @@ def _absorb(last: _Stretch, s: _Stretch) -> None:
     last.detectors |= s.detectors
     last.strength = max(last.strength, s.strength)
     last.primary = last.primary or s.primary
+    if s.latest >= 0 or last.latest >= 0:
+        last.latest = min(last.reported, s.reported)
     if s.alarm >= 0:
         last.alarm = s.alarm if last.alarm < 0 else min(last.alarm, s.alarm)
 
