@@ -742,6 +742,11 @@ def main() -> None:
         st.error(dash.escape_markdown(error))
         st.caption("Showing the bundled sample instead. Fix the file or its options in the "
                    "Data tab.")
+    unset = config.unknown_products(data.products)
+    if unset:
+        st.warning(dash.escape_markdown(
+            f"Settings of their own for {len(unset)} product(s) not in the data (names "
+            f"match exactly): {', '.join(map(repr, unset))}; they apply to nothing."))
     zones = _week_suggestions(source.digest, source.options, settings_toml, data, config)
     if zones:
         st.caption(dash.escape_markdown(

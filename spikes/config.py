@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ import pandas as pd
 from spikes.errors import SpikesInputError
 
 WEEK = pd.Timedelta(days=7)
-#: Settings of all products together, which per-product overrides cannot change.
-GLOBAL_KEYS = ("event_window", "mode")
+#: Settings of all products together, which per-product overrides cannot change, and why.
+GLOBAL_KEYS = {"event_window": "events group the incidents of several products",
+               "mode": "a run detects live or with hindsight as a whole"}
 #: Tables of a config file read by others (``[[notify]]``: :mod:`spikes.alerts.routing`).
 #: Detection modes: live-grade (causal) or with hindsight (retrospective).
 MODES = ("causal", "retrospective")
@@ -184,7 +186,7 @@ class DetectionConfig:
             if shared:
                 raise SpikesInputError(
                     f"config: products.{product!r} sets {sorted(shared)}, which hold for all "
-                    "products together (events group the incidents of several products); "
+                    f"products together ({'; '.join(GLOBAL_KEYS[k] for k in sorted(shared))}); "
                     "set them in [detection]"
                 )
             try:
@@ -208,6 +210,20 @@ class DetectionConfig:
             return float(self.tail_threshold)
         per_week = WEEK / pd.Timedelta(bucket)
         return -math.log10(min(self.false_alarms_per_week / per_week, 0.1))
+
+    def unknown_products(self, products: Iterable[object]) -> list[str]:
+        """Products with settings of their own (``[products."NAME"]``) that are not among
+        `products`, in the order of the settings: names match exactly, so a typo or
+        another capitalisation applies to nothing.
+
+        Examples
+        --------
+        >>> DetectionConfig(overrides={"outlook": {"min_ratio": 3.0}}).unknown_products(
+        ...     ["Outlook", "Teams"])
+        ['outlook']
+        """
+        known = {str(p) for p in products}
+        return [p for p in self.overrides if str(p) not in known]
 
     def for_product(self, product: str) -> DetectionConfig:
         """The configuration with `product`'s overrides applied."""
@@ -263,6 +279,12 @@ class DetectionConfig:
                 raise SpikesInputError(
                     f"{source}: products.{product} must be a table ([products.{product!r}] "
                     f"with key = value lines), got {values!r}")
+            unknown = set(values) - known
+            if unknown:
+                raise SpikesInputError(
+                    f"{source}: unknown key(s) {sorted(unknown)} in [products.{product!r}]; "
+                    f"known keys: {sorted(known)}"
+                )
             for key, value in values.items():
                 _check_type(source, f"products.{product}.{key}", value, cls, key)
         try:

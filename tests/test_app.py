@@ -265,3 +265,18 @@ def test_products_whose_week_follows_another_time_zone_are_named(monkeypatch,
     monkeypatch.setenv("SPIKES_CONFIG", str(path))
     at = fresh()
     assert not [c.value for c in at.caption if c.value.startswith("Weekly rhythm")]
+
+
+def test_settings_for_a_product_not_in_the_data_are_named(monkeypatch, tmp_path) -> None:
+    # "outlook" is no product of the sample ("Outlook" is): its settings apply to
+    # nothing, and the dashboard says so rather than ignore them silently.
+    path = tmp_path / "spikes.toml"
+    path.write_text('[products."outlook"]\nmin_ratio = 50.0\n')
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert not at.error
+    warned = [w.value for w in at.warning if "apply to nothing" in w.value]
+    assert len(warned) == 1 and "'outlook'" in warned[0]
+    path.write_text('[products."Outlook"]\nmin_ratio = 50.0\n')
+    at.run()
+    assert not [w.value for w in at.warning if "apply to nothing" in w.value]

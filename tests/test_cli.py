@@ -55,6 +55,23 @@ def test_config_file_changes_detection(simulated: tuple[Path, Path], tmp_path: P
     assert len(pd.read_csv(out_strict)) < len(pd.read_csv(out_default))
 
 
+def test_settings_for_a_product_not_in_the_data_are_named(simulated: tuple[Path, Path],
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    # Names match exactly: "service 01" is no product of the data ("Service 01" is), and
+    # its settings would apply to nothing without a word.
+    reports, _ = simulated
+    config = tmp_path / "spikes.toml"
+    config.write_text('[products."service 01"]\nmin_ratio = 50.0\n\n'
+                      '[products."Service 02"]\nmin_ratio = 50.0\n')
+    assert main(["analyze", str(reports), "-o", str(tmp_path / "a.csv"), "--config",
+                 str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "1 product with settings of their own not in the data" in err
+    assert "'service 01'" in err and "'Service 02'" not in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -142,6 +142,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
             print(describe_rejected(source.rejected), file=sys.stderr)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config,
                              source.products)
+    unset = config.unknown_products(source.products)
+    if unset:
+        print(f"warning: {args.config}: {_count(len(unset), 'product')} with settings of "
+              f"their own not in the data (names match exactly), their settings are not "
+              f"used: {', '.join(map(repr, unset))}", file=sys.stderr)
     if calendar is not None:
         unknown = calendar.unknown_products(source.products)
         if unknown:

@@ -153,6 +153,10 @@ class _Search:
         if not per_product:
             return choice
         for product in sorted(set(self.ts.unit_product)):
+            if set(self.base.overrides.get(str(product), {})) & set(THRESHOLD_SETTINGS):
+                # Its own thresholds hold in every trial (the base's override): no trial
+                # measured it with others, so none is chosen for it.
+                continue
             own = self.ts.mask(blocks, [product])
             if self.ts.n_labels[own].sum() < PRODUCT_MIN_LABELS:
                 continue
@@ -303,7 +307,8 @@ def tune(
         Forward-chaining folds (the span is cut into ``folds + 1`` blocks).
     per_product : bool
         Own ``false_alarms_per_week`` / ``min_ratio`` for products with at least
-        :data:`PRODUCT_MIN_LABELS` labels of their own.
+        :data:`PRODUCT_MIN_LABELS` labels of their own (not for a product whose base
+        settings override them: every trial ran it with its own).
     force : bool
         Adopt the tuned settings even when the rule keeps the base.
     early_allowance : pd.Timedelta or str, optional
