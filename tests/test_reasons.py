@@ -239,3 +239,26 @@ def test_a_reason_as_of_a_time_finer_than_a_microsecond() -> None:
     assert incident_reason(data, analysis.baseline, incident,
                            as_of=at + pd.Timedelta(1)) == said
     assert "raised" in said
+
+
+def test_the_weekday_is_that_of_the_baselines_day_where_midnight_falls_inside_a_bucket() -> None:
+    # India (+5h30) at hourly buckets: its Monday begins with the bucket that holds its
+    # midnight, Sunday 18:00-19:00 UTC (23:30-00:30 in India). The reason names the day
+    # the baseline gives that bucket, and when it starts in local time.
+    from spikes.config import DetectionConfig
+    from spikes.detect.reasons import add_reasons, local_offsets
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-01", periods=24 * 21, freq="1h", tz="UTC")
+    counts = pd.DataFrame({"app": rng.poisson(50, len(index)).astype(float)}, index=index)
+    config = DetectionConfig(overrides={"app": {"utc_offset": "+5h30min"}})
+    analysis = analyze(ReportData(counts=counts, bucket=pd.Timedelta("1h")), config)
+    offsets = local_offsets(analysis.scored.config, ["app"])
+    said = {}
+    for at in ("2026-01-18 18:00", "2026-01-18 19:00", "2026-01-18 17:00"):
+        t = pd.Timestamp(at, tz="UTC")
+        row = pd.DataFrame({"product": ["app"], "onset": [t], "peak": [t], "end": [t]})
+        said[at] = add_reasons(row, analysis.data, analysis.baseline, offsets)["why"].iloc[0]
+    assert "usual on a Monday at Sunday 23:30 UTC+05:30 (18:00 UTC)" in said["2026-01-18 18:00"]
+    assert "usual on a Monday at 00:30 UTC+05:30 (19:00 UTC)" in said["2026-01-18 19:00"]
+    assert "usual on a Sunday at 22:30 UTC+05:30 (17:00 UTC)" in said["2026-01-18 17:00"]

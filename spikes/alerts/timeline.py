@@ -122,12 +122,10 @@ def merge_gaps(config: DetectionConfig, products: Iterable[object]) -> dict[str,
     {'Teams': Timedelta('0 days 03:00:00')}
     """
     default = pd.Timedelta(config.merge_gap)
-    out = {}
-    for product in products:
-        gap = pd.Timedelta(config.for_product(str(product)).merge_gap)
-        if gap != default:
-            out[str(product)] = gap
-    return out
+    own = {str(p): pd.Timedelta(config.for_product(str(p)).merge_gap)
+           for p, values in config.overrides.items() if "merge_gap" in values}
+    wanted = set(map(str, products))
+    return {p: gap for p, gap in own.items() if p in wanted and gap != default}
 
 
 def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
@@ -303,9 +301,11 @@ def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
     chain = np.empty(len(table), dtype=np.int64)
     chain[order] = np.cumsum(apart.to_numpy())
     step = pd.Timedelta(bucket)
-    own = {str(p): pd.Timedelta(g) for p, g in (gaps or {}).items()}
-    gap = np.array([int(own.get(str(p), pd.Timedelta(merge_gap)) / step)
-                    for p in table["product"]], dtype=np.int64)
+    gap = np.full(len(table), int(pd.Timedelta(merge_gap) / step), dtype=np.int64)
+    if gaps:
+        own = {str(p): int(pd.Timedelta(g) / step) for p, g in gaps.items()}
+        gap = table["product"].astype(str).map(own).fillna(pd.Series(gap, index=table.index)
+                                                           ).to_numpy(dtype=np.int64)
     over = pd.to_datetime(table["end"]) + pd.to_timedelta((gap + 2) * step)
     since = _utc(since)
     late = ((pd.to_datetime(table["alerted_at"]) > since) | (over > since)).to_numpy()

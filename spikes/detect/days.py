@@ -61,10 +61,22 @@ def day_grid(first: pd.Timestamp, bucket: pd.Timedelta,
     >>> str(day_grid(first, pd.Timedelta("1h"), pd.Timedelta("-3h30min"))[0])
     '2026-01-09 03:00:00+00:00'
     """
-    # Days begin at the bucket that holds the local midnight.
-    shift = math.ceil(pd.Timedelta(utc_offset) / bucket) * pd.Timedelta(bucket)
+    shift = day_shift(bucket, utc_offset)
     local = (first + shift).normalize()
     return local - shift, int(local.day_of_week)
+
+
+def day_shift(bucket: pd.Timedelta, utc_offset: pd.Timedelta = UTC) -> pd.Timedelta:
+    """The shift from UTC of the baseline's days: `utc_offset` rounded up to whole
+    buckets, as days begin at the bucket that holds the local midnight (a bucket's day
+    is the calendar day of its start plus this shift).
+
+    Examples
+    --------
+    >>> [str(day_shift(pd.Timedelta("1h"), pd.Timedelta(x))) for x in ("9h", "5h30min", "-3h30min")]
+    ['0 days 09:00:00', '0 days 06:00:00', '-1 days +21:00:00']
+    """
+    return math.ceil(pd.Timedelta(utc_offset) / bucket) * pd.Timedelta(bucket)
 
 
 def first_days_of_kind(warm_until: pd.Timestamp, bucket: pd.Timedelta,

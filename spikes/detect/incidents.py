@@ -3,10 +3,10 @@
 For one product:
 
 1. candidates that overlap are one stretch, listing every detector that fired;
-2. each stretch gets a peak (the largest count inside) and an onset placed by the
-   change-point search of :func:`spikes.detect.detectors.onset.onset_bounds`: tested from
-   the earliest start the rise allows (the hours before it are its context), it reports
-   the latest, as a live run does;
+2. each stretch gets an onset placed by the change-point search of
+   :func:`spikes.detect.detectors.onset.onset_bounds`: tested from the earliest start
+   the rise allows (the hours before it are its context), it reports the latest, as a
+   live run does, and its peak is the largest count from that onset to its end;
 3. a stretch must be large enough to matter: reports at least ``min_ratio`` times the
    baseline and at least ``min_excess_reports`` above it, where the baseline is raised
    to the local level when the hours before the stretch run above it (a launch day at

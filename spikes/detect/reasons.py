@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from spikes.detect.days import day_shift
 from spikes.detect.noise import upper_tail_surprise
 
 if TYPE_CHECKING:
@@ -99,11 +100,16 @@ def local_offsets(config: DetectionConfig, products: Iterable[object]
     """
     from spikes.config import utc_offset
 
+    base = utc_offset(config)
+    own = {str(p): utc_offset(config.for_product(str(p))) for p, values in
+           config.overrides.items() if "utc_offset" in values}
+    if base == pd.Timedelta(0) and not any(own.values()):
+        return {}
     out = {}
-    for product in products:
-        offset = utc_offset(config.for_product(str(product)))
+    for product in map(str, products):
+        offset = own.get(product, base)
         if offset != pd.Timedelta(0):
-            out[str(product)] = offset
+            out[product] = offset
     return out
 
 
@@ -196,12 +202,21 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     peak = data.counts.index[r]
     peak_us = peak.as_unit("us").asi8.tolist()
     products = incidents["product"].astype(str).tolist()
-    offsets = offsets or {}
-    offset_us = np.array([offsets.get(p, pd.Timedelta(0)) // pd.Timedelta(microseconds=1)
-                          for p in products], dtype=np.int64)
-    local_us = np.asarray(peak_us, dtype=np.int64) + offset_us
-    # 1970-01-01, day 0 of the epoch, was a Thursday (3 counting from Monday).
-    weekday = [_WEEKDAYS[d] for d in ((local_us // _DAY_US + 3) % 7).tolist()]
+    peaks = np.asarray(peak_us, dtype=np.int64)
+    # Each product's offset and the shift of its baseline's days (the offset rounded up
+    # to whole buckets: days begin at the bucket that holds the local midnight), in us.
+    offset_us = shift_us = np.zeros(len(products), dtype=np.int64)
+    if offsets:
+        micro = pd.Timedelta(microseconds=1)
+        own = {p: (offsets[p] // micro, day_shift(data.bucket, offsets[p]) // micro)
+               for p in set(products) & set(offsets)}
+        offset_us = np.array([own.get(p, (0, 0))[0] for p in products], dtype=np.int64)
+        shift_us = np.array([own.get(p, (0, 0))[1] for p in products], dtype=np.int64)
+    local_us = peaks + offset_us
+    # The weekday of the baseline's day of the peak. 1970-01-01, day 0 of the epoch, was
+    # a Thursday (3 counting from Monday).
+    weekday = [_WEEKDAYS[d] for d in (((peaks + shift_us) // _DAY_US + 3) % 7).tolist()]
+    clock_day = [_WEEKDAYS[d] for d in ((local_us // _DAY_US + 3) % 7).tolist()]
     onset_us = _as_micros(incidents["onset"]).tolist()
     raised: list[int | None] = [None] * len(incidents)
     if "alerted_at" in incidents:
@@ -228,8 +243,11 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
         elif offset_us[i]:
             local = int(local_us[i])
             zone = zone_text(pd.Timedelta(int(offset_us[i]), unit="us"))
+            # The bucket that holds a local midnight starts on the day before it (an
+            # offset of a part of a bucket: India's at hourly buckets).
+            starts = "" if clock_day[i] == weekday[i] else f"{clock_day[i]} "
             against = (f"{usual[i]:,.1f} usual on a {weekday[i]} at "
-                       f"{_clock(local, local)} {zone} ({at})")
+                       f"{starts}{_clock(local, local)} {zone} ({at})")
         else:
             against = f"{usual[i]:,.1f} usual on a {weekday[i]} at {at}"
         text = (f"{product}: {reports[i]:,.0f} reports in {size} against {against} "
