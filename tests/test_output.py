@@ -41,3 +41,21 @@ def test_atomic_replace(tmp_path: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SpikesInputError, match="does not exist"):
         write_csv(pd.DataFrame({"a": [1]}), tmp_path / "no" / "x.csv")
+
+
+def test_products_guarded_against_formulas_read_back_as_they_were(tmp_path) -> None:
+    # An incidents CSV guards "=cmd" as "'=cmd" for spreadsheets; evaluate reads the
+    # product back as "=cmd", so that it matches its label (it counted a false alarm and
+    # a miss). A name that only starts with a quote keeps it.
+    from spikes.evaluation.evaluate import evaluate, read_incidents, read_labels
+
+    names = ["=cmd", "+1 Service", "'quoted", "Xbox, Live"]
+    onset = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    incidents = pd.DataFrame({"product": names, "onset": onset,
+                              "end": onset + pd.Timedelta("30min")})
+    write_csv(incidents, tmp_path / "incidents.csv")
+    write_csv(incidents, tmp_path / "labels.csv")
+    assert "'=cmd" in (tmp_path / "incidents.csv").read_text()
+    got, labels = read_incidents(tmp_path / "incidents.csv"), read_labels(tmp_path / "labels.csv")
+    assert got["product"].tolist() == names and labels["product"].tolist() == names
+    assert evaluate(got, labels).tp == len(names)

@@ -142,6 +142,21 @@ def test_explicit_column_must_exist(tmp_path):
     assert "'timestamp', 'product'" in message
 
 
+@pytest.mark.parametrize(("options", "column", "roles"), [
+    ({"product_col": "count"}, "count", "product and the count"),
+    ({"count_col": "product"}, "product", "product and the count"),
+    ({"region_col": "timestamp"}, "timestamp", "timestamp and the region"),
+])
+def test_a_column_plays_one_role(tmp_path, options, column, roles):
+    # --product-col count read each count as a product name (15 products "0.0"...).
+    path = write(tmp_path, "x.csv", "timestamp,product,count\n2024-01-01 10:00,Mail,5\n")
+    with pytest.raises(SpikesInputError) as err:
+        read_reports(path, **options)
+    message = str(err.value)
+    assert f"column {column!r} is given as both the {roles} column" in message
+    assert "x.csv" in message
+
+
 OUTLOOK_EXPORT = (
     "created_at,city,state,zip_code,service,note\n"
     "2024-03-01 10:00:00,Seattle,WA,98101,Outlook,cannot log in\n"

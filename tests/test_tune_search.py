@@ -279,3 +279,14 @@ def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
     assert len(tight.trials) == needed
     assert any("budget" in note for note in tight.notes)
     assert tight.best_config == written
+
+
+def test_labels_the_search_cannot_score_are_said_to_be_left_out(small_sim) -> None:
+    # A label of a product not in the data: no setting can find it, and the search's
+    # scores leave it out; the note says so (it said "count as missed", and the tables
+    # then showed a recall that had not counted it).
+    labels = small_sim.labels
+    ghost = labels.iloc[[0]].assign(product="Ghost")
+    r = tune(sim_data(small_sim), pd.concat([labels, ghost], ignore_index=True), budget=2,
+             seed=0)
+    assert "1 label(s) of products not in the data are left out of the scores" in r.notes

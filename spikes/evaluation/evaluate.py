@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
+from spikes.io.output import restore_formula
 
 INCIDENT_COLUMNS = ("product", "onset")
 LABEL_COLUMNS = ("product", "onset", "end")
@@ -73,7 +74,8 @@ def read_incidents(path: str | Path) -> pd.DataFrame:
         the message names the file, the line (header = line 1) and the column.
     """
     frame, lines = _read_csv_text(path)
-    return _validate(frame, INCIDENT_COLUMNS, str(path), [f"line {n}" for n in lines])
+    return _restored(_validate(frame, INCIDENT_COLUMNS, str(path),
+                               [f"line {n}" for n in lines]))
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
@@ -97,7 +99,16 @@ def read_labels(path: str | Path) -> pd.DataFrame:
         As :func:`read_incidents`, and when ``end`` is before ``onset``.
     """
     frame, lines = _read_csv_text(path)
-    return _validate(frame, LABEL_COLUMNS, str(path), [f"line {n}" for n in lines])
+    return _restored(_validate(frame, LABEL_COLUMNS, str(path),
+                               [f"line {n}" for n in lines]))
+
+
+def _restored(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its ``product`` cells as spikes wrote them before guarding them
+    against spreadsheet formulas (:func:`spikes.io.output.restore_formula`): a CSV of
+    ``spikes analyze -o`` names its products as the data did."""
+    frame["product"] = frame["product"].map(restore_formula).astype(str)
+    return frame
 
 
 def validate_incidents(frame: pd.DataFrame, source: str = "incidents") -> pd.DataFrame:

@@ -33,6 +33,22 @@ def neutralize_formula(value: object) -> object:
     return value
 
 
+def restore_formula(value: object) -> object:
+    """Undo :func:`neutralize_formula`: a text cell ``'`` followed by a character that
+    starts a formula loses the ``'`` (what `spikes analyze -o` wrote reads back as the
+    name it wrote).
+
+    Examples
+    --------
+    >>> restore_formula("'=cmd"), restore_formula("'quoted"), restore_formula("Outlook")
+    ('=cmd', "'quoted", 'Outlook')
+    """
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+            FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def to_safe_csv(frame: pd.DataFrame) -> str:
     """CSV text of `frame` with timestamps in ISO-8601 with offset and text cells
     neutralised against formula injection."""

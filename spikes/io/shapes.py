@@ -124,7 +124,31 @@ def file_layout(text: Text, options: Options) -> Layout:
             + hint
         )
     dates = DateReading(dayfirst=text.delimiter == ";", order=options.date_order)
-    return replace(_shape(text, finder, options, ts, time), time=time, dates=dates)
+    layout = replace(_shape(text, finder, options, ts, time), time=time, dates=dates)
+    _check_distinct_roles(layout, text)
+    return layout
+
+
+def _check_distinct_roles(layout: Layout, text: Text) -> None:
+    """One column plays one role: ``--product-col count`` on a long file would read each
+    count as its own product name."""
+    roles: dict[int, str] = {}
+    for role in ("timestamp", "time", "product", "count", "region", "category"):
+        column = getattr(layout, role)
+        if column is None:
+            continue
+        if column in roles:
+            raise SpikesInputError(
+                f"{text.name!r}: column {text.header[column]!r} is given as both the "
+                f"{roles[column]} and the {role} column; each role needs its own column "
+                "(check --timestamp-col, --product-col, --count-col, --region-col and "
+                "--category-col)")
+        roles[column] = role
+    for column in layout.wide:
+        if column in roles:
+            raise SpikesInputError(
+                f"{text.name!r}: column {text.header[column]!r} is given as the "
+                f"{roles[column]} column and read as a product's counts")
 
 
 def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,

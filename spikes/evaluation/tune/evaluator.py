@@ -190,9 +190,12 @@ class Evaluator(ScoreCache):
         )
 
 
-def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit) -> tuple[str, ...]:
+def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit, *,
+                counted: bool = True) -> tuple[str, ...]:
     """What the user should know about the labels: those of products not in the data and
-    those outside the data span (both count as missed).
+    those outside the data span (both count as missed where `counted`, as
+    :func:`evaluate_config` counts them; the search of ``spikes tune`` leaves them out of
+    its scores: no setting can find them).
 
     Parameters
     ----------
@@ -202,6 +205,8 @@ def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit) -> tup
         The reports.
     split : TimeSplit
         The time slices.
+    counted : bool
+        Whether the scores the notes go with count those labels as missed.
 
     Returns
     -------
@@ -221,11 +226,12 @@ def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit) -> tup
             f"labels name none of the {len(products)} products in the data (e.g. {example}); "
             "are they the labels of this data?")
     unknown = int((~labels["product"].isin(products)).sum())
+    fate = "count as missed" if counted else "are left out of the scores"
     if unknown:
-        notes.append(f"{unknown} label(s) of products not in the data count as missed")
+        notes.append(f"{unknown} label(s) of products not in the data {fate}")
     outside = int(((labels["onset"] < split.start) | (labels["onset"] >= split.end)).sum())
     if outside:
-        notes.append(f"{outside} label(s) start outside the data span and count as missed")
+        notes.append(f"{outside} label(s) start outside the data span and {fate}")
     return tuple(notes)
 
 

@@ -356,7 +356,7 @@ def tune(
     labels = validate_labels(labels)
     source = scored.data if scored is not None else data
     the_folds = forward_folds(source.counts.index, source.bucket, folds)
-    notes = label_notes(labels, source, the_folds)
+    notes = label_notes(labels, source, the_folds, counted=False)
     if scored is None:
         scored = score_reports(source, base)
     ts = TrialSet(scored, labels, the_folds, allowance)
