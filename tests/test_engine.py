@@ -236,6 +236,43 @@ def test_a_bad_parquet_file_is_named_with_its_problem(tmp_path, capsys, make, me
     assert "bad.parquet" in err and message in err
 
 
+def _csv_folder(tmp_path, **files: str):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for name, body in files.items():
+        (folder / f"{name}.csv").write_text(body)
+    return str(folder)
+
+
+HEADER = "timestamp,product,count\n"
+
+
+def test_a_folder_of_csv_reads_names_as_a_single_file_does(tmp_path):
+    # "007" stays 007 (not 7), " Outlook" is Outlook, and a file of a header only (a
+    # day without reports) is no error.
+    rows = "".join(f"2024-03-01T00:{m:02d}:00Z,{p},{m}\n" for m in range(0, 60, 5)
+                   for p in ("007", " Outlook", "Outlook"))
+    folder = _csv_folder(tmp_path, day1=HEADER + rows, day2=HEADER)
+    dataset = open_dataset([folder])
+    assert dataset.products == ("007", "Outlook")
+    counts = read_partition(dataset, list(dataset.products))
+    assert counts["Outlook"].iloc[1] == 2 * 5  # both spellings' rows of 00:05
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("2024-03-01T00:00:00Z,,3\n", "column 'product': 1 missing product names"),
+    ("2024-03-01T00:00:00Z,A,-5\n", "column 'count': 1 counts that are not finite numbers"
+                                      " >= 0 (the first: -5.0)"),
+    ("garbage,A,3\n", "column 'timestamp': not ISO-8601 timestamps (Time data garbage is "
+                       "not ISO8601 format)"),
+])
+def test_a_bad_row_in_a_folder_names_its_file_and_column(tmp_path, capsys, body, message):
+    folder = _csv_folder(tmp_path, a=HEADER + "2024-03-01T00:05:00Z,A,1\n" + body)
+    assert main(["analyze", folder]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "a.csv" in err and message in err and len(err.splitlines()) == 1
+
+
 def test_engine_choices_are_checked(tmp_path):
     with pytest.raises(SpikesInputError, match="unknown engine 'spark'"):
         make_engine("spark")

@@ -58,6 +58,16 @@ def test_lines_ended_by_a_bare_carriage_return(tmp_path):
     assert [p for b in blocks for p in b.table["product"]] == ["A", "B"]
 
 
+def test_bare_carriage_returns_with_a_line_feed_inside_a_quoted_cell(tmp_path):
+    # A note typed over two lines in a cell of a "CSV (Macintosh)" export: its LF is
+    # inside quotes; the CRs still end the lines (the file was refused as a header
+    # without rows).
+    path = write(tmp_path, "mac.csv", 'timestamp,product,note\r2024-01-01T00:00Z,A,"two\n'
+                                      'lines"\r2024-01-01T00:05Z,B,x\r')
+    raw = read_reports(path)
+    assert raw.table["product"].tolist() == ["A", "B"]
+
+
 def test_preamble_lines_are_skipped_and_counted(tmp_path):
     text = ("# exported by a console, 2024-01-02\n\n# product: A\n"
             "timestamp,product\n2024-01-01,A\nfoo,A\n")

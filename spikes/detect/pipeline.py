@@ -231,7 +231,7 @@ def _check_counts(data: ReportData) -> None:
         row, col = (int(i[0]) for i in np.nonzero(bad))
         raise SpikesInputError(
             f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
-            f"{values[row, col]!r} (expected a finite count >= 0)"
+            f"{float(values[row, col])!r} (expected a finite count >= 0)"
         )
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
 from spikes.errors import SpikesInputError
@@ -75,6 +76,9 @@ class ProductDataset:
     n_buckets: int
     bucket: pd.Timedelta
     rows: int
+    #: Whether a product name of the files has spaces around it (then every row is read:
+    #: a range filter on the names as written would miss them).
+    padded: bool = False
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -167,12 +171,16 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     columns = tuple(_columns(path, fmt, given) for path, fmt in files)
     low, high, rows = None, None, 0
     names: set[str] = set()
+    padded = False
     sample: list[pd.DataFrame] = []
     sampled = 0
     for (path, fmt), cols in zip(files, columns, strict=True):
         for batch in _batches(path, fmt, cols, list(cols.values())):
+            if batch.num_rows == 0:  # a file of a header only (a day without reports)
+                continue
             stamps = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"])
             products = _products(batch.column(cols["product"]), path, cols["product"])
+            padded = padded or _padded(batch.column(cols["product"]), products)
             rows += len(stamps)
             if len(stamps):
                 low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
@@ -195,7 +203,8 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     first, last = low // step, high // step
     return ProductDataset(files=tuple(files), columns=columns, products=tuple(sorted(names)),
                           start=pd.Timestamp(first * step, unit="us", tz="UTC"),
-                          n_buckets=int(last - first + 1), bucket=size, rows=rows)
+                          n_buckets=int(last - first + 1), bucket=size, rows=rows,
+                          padded=padded)
 
 
 def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataFrame:
@@ -235,9 +244,11 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
     cells, weights = [], []
     for (path, fmt), cols in zip(dataset.files, dataset.columns, strict=True):
         wanted = (_product_range(cols["product"], names[0], names[-1])
-                  if names and _is_text(_schema(path, fmt).field(cols["product"]).type)
-                  else None)
+                  if names and not dataset.padded
+                  and _is_text(_schema(path, fmt).field(cols["product"]).type) else None)
         for batch in _batches(path, fmt, cols, list(cols.values()), where=wanted):
+            if batch.num_rows == 0:
+                continue
             column = position.get_indexer(
                 _products(batch.column(cols["product"]), path, cols["product"])
                 .to_numpy(zero_copy_only=False))
@@ -284,9 +295,20 @@ def _columns(path: str, fmt: str, given: dict[str, str | None]) -> dict[str, str
     return out
 
 
+def _file_format(fmt: str, cols: dict[str, str] | None = None) -> str | ds.FileFormat:
+    """How a file is read: a CSV file's product column as text (a product ``007`` keeps
+    its name), and its empty cells as missing (a blank product name is no product ``""``:
+    it is reported, as by the CSV reader)."""
+    if fmt != "csv":
+        return fmt
+    types = {} if cols is None else {cols["product"]: pa.string()}
+    return ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
+        column_types=types, strings_can_be_null=True))
+
+
 def _schema(path: str, fmt: str) -> pa.Schema:
     try:
-        return ds.dataset(path, format=fmt).schema
+        return ds.dataset(path, format=_file_format(fmt)).schema
     except (pa.ArrowException, OSError, ValueError) as exc:
         kind = "Parquet" if fmt == "parquet" else "CSV"
         raise SpikesInputError(f"{path!r}: not a readable {kind} file ({exc})") from exc
@@ -296,7 +318,7 @@ def _batches(path: str, fmt: str, cols: dict[str, str], names: list[str],
              where: pc.Expression | None = None) -> Iterator[pa.RecordBatch]:
     """Record batches of the columns `names` of one file (rows matching `where`)."""
     try:
-        data = ds.dataset(path, format=fmt)
+        data = ds.dataset(path, format=_file_format(fmt, cols))
         scanner = data.scanner(columns=names, filter=where, batch_size=_BATCH_ROWS,
                                use_threads=True)
         yield from scanner.to_batches()
@@ -334,8 +356,11 @@ def _micros(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndar
             stamps = pd.to_datetime(column.to_numpy(zero_copy_only=False), utc=True,
                                     format="ISO8601")
         except (ValueError, TypeError) as exc:
+            # pandas' first sentence (it goes on with advice on formats).
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = first.split(". You might")[0].rstrip(".:")
             raise SpikesInputError(f"{path!r}, column {name!r}: not ISO-8601 timestamps "
-                                   f"({exc})") from exc
+                                   f"({first})") from exc
         return stamps.as_unit("us").asi8
     raise SpikesInputError(f"{path!r}, column {name!r}: expected timestamps, found {kind}")
 
@@ -349,7 +374,25 @@ def _products(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> pa.Ar
     if column.null_count:
         raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
                                "product names")
-    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+    text = column if pa.types.is_string(column.type) else column.cast(pa.string())
+    # Spaces around a name are no part of it (" Outlook" is Outlook), as in a CSV file.
+    text = pc.utf8_trim_whitespace(text)
+    if pc.any(pc.equal(text, "")).as_py():
+        blank = int(pc.sum(pc.equal(text, "")).as_py())
+        raise SpikesInputError(f"{path!r}, column {name!r}: {blank:,} blank product names")
+    return text
+
+
+def _padded(column: pa.ChunkedArray | pa.Array, names: pa.Array) -> bool:
+    """Whether the names of `column` as written differ from `names` (:func:`_products`
+    of them: spaces taken off)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    return bool(pc.any(pc.not_equal(column.cast(pa.string()), names)).as_py())
 
 
 def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndarray:
@@ -361,4 +404,10 @@ def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.nda
     if column.null_count:
         raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
                                "counts")
-    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise SpikesInputError(f"{path!r}, column {name!r}: {int(bad.sum()):,} counts that "
+                               f"are not finite numbers >= 0 (the first: "
+                               f"{float(values[bad][0])!r})")
+    return values

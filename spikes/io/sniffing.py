@@ -159,9 +159,21 @@ codecs.register_error(_CP1252_BYTES, _cp1252_bytes)
 
 
 def _cr_line_ends(head: bytes) -> bool:
-    """Whether text whose start is `head` ends its lines with a bare CR (classic Mac
-    OS, Excel's "CSV (Macintosh)"): then every CR is turned into a LF."""
-    return b"\r" in head and b"\n" not in head
+    r"""Whether text whose start is `head` ends its lines with a bare CR (classic Mac
+    OS, Excel's "CSV (Macintosh)"): then every CR is turned into a LF.
+
+    No CR is followed by a LF, and CRs outnumber LFs: a line break inside a quoted cell
+    of such a file may be a LF (typed in the cell), and it stays one.
+
+    Examples
+    --------
+    >>> _cr_line_ends(b"a,b\r1,2\r"), _cr_line_ends(b'a,b\r1,"x\ny"\r2,3\r')
+    (True, True)
+    >>> _cr_line_ends(b"a,b\r\n1,2\r\n"), _cr_line_ends(b'a,b\n1,"x\ry"\n2,3\n')
+    (False, False)
+    """
+    return (b"\r" in head and b"\r\n" not in head
+            and head.count(b"\r") > head.count(b"\n"))
 
 
 # ----------------------------------------------------------------------------- header
