@@ -303,3 +303,33 @@ def test_label_columns_by_other_common_names(tmp_path: Path) -> None:
     two = write(tmp_path, "two.csv", "service,app,onset,end\na,b,2024-01-01,2024-01-02\n")
     with pytest.raises(SpikesInputError, match="missing column 'product'.*product/service"):
         read_labels(two)
+
+
+@pytest.mark.parametrize("text", [
+    "product;onset;end\nOutlook;2026-01-22T19:00Z;2026-01-22T21:00Z\n",  # European Excel
+    "\ufeffproduct;onset;end\nOutlook;2026-01-22T19:00Z;2026-01-22T21:00Z\n",  # with a BOM
+    "product,onset,end,,\nOutlook,2026-01-22T19:00Z,2026-01-22T21:00Z,,\n",  # trailing ,,
+    "product\tonset\tend\nOutlook\t2026-01-22T19:00Z\t2026-01-22T21:00Z\n",
+])
+def test_labels_from_a_spreadsheet_are_read(tmp_path: Path, text: str) -> None:
+    # Semicolons, tabs and a spreadsheet's empty trailing columns (which read as a column
+    # '' twice) are the same labels.
+    lab = read_labels(write(tmp_path, "labels.csv", text))
+    assert lab["product"].tolist() == ["Outlook"]
+    assert lab["end"].iloc[0] - lab["onset"].iloc[0] == pd.Timedelta("2h")
+
+
+def test_an_empty_column_with_values_still_needs_a_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "labels.csv", "product,onset,end,\nA,2026-01-01,2026-01-02,x\n")
+    lab = read_labels(path)  # a column '' with a value is kept, as any other column
+    assert lab[""].tolist() == ["x"]
+
+
+def test_cli_notes_a_labels_file_without_labels(tmp_path: Path, capsys) -> None:
+    from spikes.cli import main
+
+    incidents = write(tmp_path, "incidents.csv", "product,onset\nA,2026-01-05T10:00Z\n")
+    labels = write(tmp_path, "labels.csv", "product,onset,end\n")
+    assert main(["evaluate", "--incidents", str(incidents), "--labels", str(labels)]) == 0
+    captured = capsys.readouterr()
+    assert "holds no labels (a header only)" in captured.err and "FP 1" in captured.out

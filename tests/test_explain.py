@@ -198,3 +198,14 @@ def test_the_command_says_what_is_wrong_with_its_arguments(report_file, capsys):
     assert main(["explain", str(report_file), "--window", "p0", "2026-01-06",
                  "2026-01-07", "-o", "x.csv"]) == 2
     assert "--output needs --labels" in capsys.readouterr().err
+
+
+def test_a_day_given_as_the_end_is_the_whole_day(incident_data, incident_analysis):
+    # "--window p0 2026-01-11 2026-01-11": the day of the outage, not its first bucket
+    # (which answered "no alarm" on the day of a raised outage).
+    day = _at(incident_data, 6 * DAY + 145).strftime("%Y-%m-%d")
+    whole = explain_window(incident_analysis, "p0", day, day)
+    assert whole.cause == "raised"
+    assert whole.end == _at(incident_data, 7 * DAY - 1)
+    midnight = explain_window(incident_analysis, "p0", day, f"{day}T00:00")
+    assert midnight.end == midnight.start and midnight.cause != "raised"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -45,6 +46,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     incidents = read_incidents(args.incidents)
     labels = read_labels(args.labels)
+    if labels.empty:
+        print(f"note: {args.labels} holds no labels (a header only): every incident counts "
+              "as a false alarm", file=sys.stderr)
     product_weeks = args.product_weeks
     if product_weeks is None and args.data:
         data = load_inputs(args, args.data)

@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--window", nargs=3, metavar=("PRODUCT", "START", "END"),
                       help="the product and the window to explain, e.g. Outlook "
                            "2026-01-22T14:00 2026-01-22T16:00 (UTC unless an offset is "
-                           "given)")
+                           "given; an END without a time is the end of that day)")
     what.add_argument("--labels", metavar="FILE",
                       help="labels CSV (product,onset,end): explain each one missed")
     p.add_argument("--config", help="TOML file of detection settings (see README)")

@@ -174,7 +174,8 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     product : str
         The product.
     start, end : str or pd.Timestamp
-        The window; times without an offset are UTC.
+        The window; times without an offset are UTC. An end given as a date without a
+        time (``"2026-01-22"``) is the end of that day.
     replayed : Replay, optional
         The product's walk, already replayed (:func:`replay` of `analysis` and
         `product`); replayed here when None.
@@ -195,6 +196,8 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     scored = analysis.scored
     index = scored.data.counts.index
     t0, t1 = _utc(start, "start"), _utc(end, "end")
+    if _date_only(end):  # "2026-01-22": up to the end of that day
+        t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
     if t1 < index[0] or t0 > index[-1]:
@@ -258,6 +261,29 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     if peaks["reached_configured"].any():
         return "calibration", _NO_ALARM["calibration"]
     return "no alarm", _NO_ALARM["no alarm"]
+
+
+def _date_only(value: object) -> bool:
+    """Whether `value` names a day, not a time: a date, or text of a date alone.
+
+    Examples
+    --------
+    >>> _date_only("2026-01-22"), _date_only("2026-01-22T00:00"), _date_only("Jan 22, 2026")
+    (True, False, True)
+    >>> _date_only("2026-01-22T14")
+    False
+    """
+    import datetime
+
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return True
+    if not isinstance(value, str) or ":" in value:
+        return False
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return False
+    return not pd.isna(stamp) and stamp == stamp.normalize()
 
 
 def _utc(value: object, what: str) -> pd.Timestamp:

@@ -166,7 +166,7 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
     name = str(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, delimiter=_delimiter(handle))
             header = next(reader, None)
             if header is None:
                 raise SpikesInputError(f"{name}: the file is empty (expected a header row)")
@@ -187,11 +187,28 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
         raise SpikesInputError(f"{name}: cannot read the file ({exc.strerror})") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise SpikesInputError(f"{name}: not a readable UTF-8 CSV file ({exc})") from exc
+    # Columns without a name and without a value (a spreadsheet's trailing delimiters).
+    keep = [i for i, h in enumerate(header)
+            if h or any(row[i].strip() for row in rows)]
+    if len(keep) < len(header):
+        header = [header[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise SpikesInputError(f"{name}: column {duplicated[0]!r} appears twice in the header")
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return frame, lines
+
+
+def _delimiter(handle: Any) -> str:
+    """The delimiter of a CSV file open at its start, from its first line: the most
+    frequent of ``,``, ``;`` (spreadsheets in much of Europe), tab and ``|``, ``,`` on a
+    tie; the handle is rewound."""
+    first = handle.readline()
+    handle.seek(0)
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
 
 
 def _validate(
