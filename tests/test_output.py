@@ -59,3 +59,31 @@ def test_products_guarded_against_formulas_read_back_as_they_were(tmp_path) -> N
     got, labels = read_incidents(tmp_path / "incidents.csv"), read_labels(tmp_path / "labels.csv")
     assert got["product"].tolist() == names and labels["product"].tolist() == names
     assert evaluate(got, labels).tp == len(names)
+
+
+@pytest.mark.parametrize("name", ["incidents.xlsx", "incidents.json", "incidents.zip"])
+def test_a_table_is_not_written_under_another_formats_name(tmp_path, name) -> None:
+    # CSV text in "incidents.xlsx" is a file Excel calls corrupt.
+    from spikes.errors import SpikesInputError
+    from spikes.io.output import write_table
+
+    frame = pd.DataFrame({"product": ["A"]})
+    with pytest.raises(SpikesInputError, match=r"writes CSV or Parquet .* name the file .csv"):
+        write_table(frame, tmp_path / name)
+    assert not (tmp_path / name).exists()
+    assert write_table(frame, tmp_path / "incidents.txt").read_text().startswith("product")
+
+
+def test_a_table_named_csv_gz_is_gzip_and_reads_back(tmp_path) -> None:
+    import gzip
+
+    from spikes.io.output import write_table
+
+    frame = pd.DataFrame({"product": ["=cmd", "A"], "n": [1, 2]})
+    path = write_table(frame, tmp_path / "incidents.csv.gz")
+    assert gzip.decompress(path.read_bytes()).decode().splitlines()[1] == "'=cmd,1"
+    assert pd.read_csv(path)["n"].tolist() == [1, 2]
+    from spikes.evaluation.evaluate import read_incidents
+
+    written = write_table(frame.assign(onset="2026-01-05T10:00Z"), tmp_path / "i.csv.gz")
+    assert read_incidents(written)["product"].tolist() == ["=cmd", "A"]

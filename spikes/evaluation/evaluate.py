@@ -16,6 +16,7 @@ For the NAB windows, pass ``early_allowance=pd.Timedelta(0)`` and the window as
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -165,7 +166,8 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
     """Read a CSV as text cells, with the 1-based file line of every data row."""
     name = str(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
+        opener = gzip.open if name.lower().endswith(".gz") else open
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=_delimiter(handle))
             header = next(reader, None)
             if header is None:
@@ -185,7 +187,7 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
                 lines.append(reader.line_num)
     except OSError as exc:
         raise SpikesInputError(f"{name}: cannot read the file ({exc.strerror})") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except (UnicodeDecodeError, csv.Error, gzip.BadGzipFile, EOFError) as exc:
         raise SpikesInputError(f"{name}: not a readable UTF-8 CSV file ({exc})") from exc
     # Columns without a name and without a value (a spreadsheet's trailing delimiters).
     keep = [i for i, h in enumerate(header)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import tempfile
@@ -14,6 +15,12 @@ from spikes.errors import SpikesInputError
 #: Leading characters that make a spreadsheet treat a cell as a formula (OWASP CSV
 #: injection guidance): such cells are prefixed with a single quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: Suffixes of other formats, which a CSV written under that name would only pass for.
+OTHER_FORMATS = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook",
+                 ".xlsm": "an Excel workbook", ".ods": "a spreadsheet", ".json": "JSON",
+                 ".tsv": "tab-separated text", ".zip": "a ZIP file"}
 
 
 def neutralize_formula(value: object) -> object:
@@ -68,7 +75,7 @@ def to_safe_csv(frame: pd.DataFrame) -> str:
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write `text` to `path` through a temporary file in the same folder and a rename,
     so that a crash never leaves a half-written file and an existing file is replaced
-    whole.
+    whole; gzip-compressed where the name ends in ``.gz``.
 
     Raises
     ------
@@ -86,8 +93,13 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     except OSError as exc:
         raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if path.name.lower().endswith(".gz"):  # incidents.csv.gz: gzip, as read
+            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, mtime=0) as handle:
+                handle.write(text.encode("utf-8"))
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -139,4 +151,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     safe CSV (:func:`write_csv`)."""
     if str(path).lower().endswith(PARQUET_SUFFIXES):
         return write_parquet(frame, path)
+    suffix = Path(path).suffix.lower()
+    if suffix in OTHER_FORMATS:
+        raise SpikesInputError(f"{path}: spikes writes CSV or Parquet (.csv, .parquet), not "
+                               f"{OTHER_FORMATS[suffix]}; name the file .csv")
     return write_csv(frame, path)
