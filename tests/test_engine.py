@@ -252,11 +252,15 @@ def test_a_folder_of_csv_reads_names_as_a_single_file_does(tmp_path):
     # day without reports) is no error.
     rows = "".join(f"2024-03-01T00:{m:02d}:00Z,{p},{m}\n" for m in range(0, 60, 5)
                    for p in ("007", " Outlook", "Outlook"))
-    folder = _csv_folder(tmp_path, day1=HEADER + rows, day2=HEADER)
+    clean = "".join(f"2024-03-01T00:{m:02d}:00Z,{p},1\n" for m in range(0, 60, 5)
+                    for p in ("NA", "Outlook"))
+    folder = _csv_folder(tmp_path, day1=HEADER + rows, day2=HEADER, day3=HEADER + clean)
     dataset = open_dataset([folder])
-    assert dataset.products == ("007", "Outlook")
+    assert dataset.products == ("007", "NA", "Outlook")  # "NA" is a name, not missing
+    assert dataset.padded == (True, False, False)
     counts = read_partition(dataset, list(dataset.products))
-    assert counts["Outlook"].iloc[1] == 2 * 5  # both spellings' rows of 00:05
+    assert counts["Outlook"].iloc[1] == 2 * 5 + 1  # both spellings' rows of 00:05, day3's
+    assert read_partition(dataset, ["Outlook"])["Outlook"].sum() == counts["Outlook"].sum()
 
 
 @pytest.mark.parametrize(("body", "message"), [

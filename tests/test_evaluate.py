@@ -333,3 +333,21 @@ def test_cli_notes_a_labels_file_without_labels(tmp_path: Path, capsys) -> None:
     assert main(["evaluate", "--incidents", str(incidents), "--labels", str(labels)]) == 0
     captured = capsys.readouterr()
     assert "holds no labels (a header only)" in captured.err and "FP 1" in captured.out
+
+
+def test_labels_read_from_a_pipe(tmp_path: Path) -> None:
+    # `--labels <(grep Outlook labels.csv)` or /dev/stdin: a stream that cannot be
+    # rewound (sniffing the delimiter must not seek).
+    import os
+    import threading
+
+    fifo = tmp_path / "labels.fifo"
+    os.mkfifo(fifo)
+    text = "product;onset;end\nOutlook;2026-01-22T19:00Z;2026-01-22T21:00Z\n"
+    writer = threading.Thread(target=lambda: fifo.write_text(text))
+    writer.start()
+    try:
+        lab = read_labels(fifo)
+    finally:
+        writer.join(timeout=10)
+    assert lab["product"].tolist() == ["Outlook"]

@@ -49,7 +49,7 @@ def test_products_guarded_against_formulas_read_back_as_they_were(tmp_path) -> N
     # a miss). A name that only starts with a quote keeps it.
     from spikes.evaluation.evaluate import evaluate, read_incidents, read_labels
 
-    names = ["=cmd", "+1 Service", "'quoted", "Xbox, Live"]
+    names = ["=cmd", "+1 Service", "'quoted", "Xbox, Live", "'=x", "''-y"]
     onset = pd.Timestamp("2026-01-05 10:00", tz="UTC")
     incidents = pd.DataFrame({"product": names, "onset": onset,
                               "end": onset + pd.Timedelta("30min")})

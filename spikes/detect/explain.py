@@ -25,6 +25,7 @@ against the threshold in force there and the configured one, and the stretches j
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,26 +265,30 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
 
 
 def _date_only(value: object) -> bool:
-    """Whether `value` names a day, not a time: a date, or text of a date alone.
+    """Whether `value` names a day, not a time: a date, or the text of a date without
+    a time (``2026-01-22``, ``20260122``, ``2026/01/22``, ``Jan 22, 2026``, ``22 Jan
+    2026``).
 
     Examples
     --------
-    >>> _date_only("2026-01-22"), _date_only("2026-01-22T00:00"), _date_only("Jan 22, 2026")
-    (True, False, True)
-    >>> _date_only("2026-01-22T14")
-    False
+    >>> [_date_only(v) for v in ("2026-01-22", "20260122", "Jan 22, 2026", "22 Jan 2026")]
+    [True, True, True, True]
+    >>> [_date_only(v) for v in ("2026-01-22T00:00", "2026-01-22T00", "2026-01-22 00h")]
+    [False, False, False]
     """
     import datetime
 
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return True
-    if not isinstance(value, str) or ":" in value:
-        return False
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return False
-    return not pd.isna(stamp) and stamp == stamp.normalize()
+    if isinstance(value, np.datetime64):
+        return np.datetime_data(value.dtype)[0] in ("D", "W", "M", "Y")
+    return isinstance(value, str) and any(form.fullmatch(value.strip()) for form in _DATES)
+
+
+#: Texts of a date without a time.
+_DATES = tuple(re.compile(form) for form in (
+    r"\d{4}-\d{1,2}-\d{1,2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{8}",
+    r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4}", r"\d{1,2} [A-Za-z]{3,9}\.? \d{4}"))
 
 
 def _utc(value: object, what: str) -> pd.Timestamp:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -167,8 +169,11 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
     name = str(path)
     try:
         opener = gzip.open if name.lower().endswith(".gz") else open
-        with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, delimiter=_delimiter(handle))
+        # Read whole (incidents and labels are small): a pipe cannot be rewound.
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as stream:
+            text = stream.read()
+        with io.StringIO(text, newline="") as handle:
+            reader = csv.reader(handle, delimiter=_delimiter(text))
             header = next(reader, None)
             if header is None:
                 raise SpikesInputError(f"{name}: the file is empty (expected a header row)")
@@ -202,12 +207,17 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
     return frame, lines
 
 
-def _delimiter(handle: Any) -> str:
-    """The delimiter of a CSV file open at its start, from its first line: the most
+def _delimiter(text: str) -> str:
+    r"""The delimiter of CSV `text`, from its first line (quoted parts aside): the most
     frequent of ``,``, ``;`` (spreadsheets in much of Europe), tab and ``|``, ``,`` on a
-    tie; the handle is rewound."""
-    first = handle.readline()
-    handle.seek(0)
+    tie.
+
+    Examples
+    --------
+    >>> _delimiter("product;onset;end\n"), _delimiter('product,onset,"x;y;z"\n')
+    (';', ',')
+    """
+    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: (counts[d], d == ","))
     return best if counts[best] else ","

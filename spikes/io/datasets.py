@@ -76,9 +76,10 @@ class ProductDataset:
     n_buckets: int
     bucket: pd.Timedelta
     rows: int
-    #: Whether a product name of the files has spaces around it (then every row is read:
-    #: a range filter on the names as written would miss them).
-    padded: bool = False
+    #: Per file, whether a product name in it has spaces around it (its rows are then
+    #: filtered on the names without them: a range on the names as written would miss
+    #: them).
+    padded: tuple[bool, ...] = ()
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -171,16 +172,16 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     columns = tuple(_columns(path, fmt, given) for path, fmt in files)
     low, high, rows = None, None, 0
     names: set[str] = set()
-    padded = False
+    padded = [False] * len(files)
     sample: list[pd.DataFrame] = []
     sampled = 0
-    for (path, fmt), cols in zip(files, columns, strict=True):
+    for i, ((path, fmt), cols) in enumerate(zip(files, columns, strict=True)):
         for batch in _batches(path, fmt, cols, list(cols.values())):
             if batch.num_rows == 0:  # a file of a header only (a day without reports)
                 continue
             stamps = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"])
             products = _products(batch.column(cols["product"]), path, cols["product"])
-            padded = padded or _padded(batch.column(cols["product"]), products)
+            padded[i] = padded[i] or _padded(batch.column(cols["product"]), products)
             rows += len(stamps)
             if len(stamps):
                 low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
@@ -204,7 +205,7 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     return ProductDataset(files=tuple(files), columns=columns, products=tuple(sorted(names)),
                           start=pd.Timestamp(first * step, unit="us", tz="UTC"),
                           n_buckets=int(last - first + 1), bucket=size, rows=rows,
-                          padded=padded)
+                          padded=tuple(padded))
 
 
 def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataFrame:
@@ -242,10 +243,11 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
     first = dataset.start.value // 1000 // step
     position = pd.Index(names, dtype=object)
     cells, weights = [], []
-    for (path, fmt), cols in zip(dataset.files, dataset.columns, strict=True):
-        wanted = (_product_range(cols["product"], names[0], names[-1])
-                  if names and not dataset.padded
-                  and _is_text(_schema(path, fmt).field(cols["product"]).type) else None)
+    padded = dataset.padded or (False,) * len(dataset.files)
+    for (path, fmt), cols, spaced in zip(dataset.files, dataset.columns, padded, strict=True):
+        wanted = (_product_range(cols["product"], names[0], names[-1], trimmed=spaced)
+                  if names and _is_text(_schema(path, fmt).field(cols["product"]).type)
+                  else None)
         for batch in _batches(path, fmt, cols, list(cols.values()), where=wanted):
             if batch.num_rows == 0:
                 continue
@@ -297,13 +299,13 @@ def _columns(path: str, fmt: str, given: dict[str, str | None]) -> dict[str, str
 
 def _file_format(fmt: str, cols: dict[str, str] | None = None) -> str | ds.FileFormat:
     """How a file is read: a CSV file's product column as text (a product ``007`` keeps
-    its name), and its empty cells as missing (a blank product name is no product ``""``:
-    it is reported, as by the CSV reader)."""
+    its name), and its empty cells, only those, as missing (a blank product name is no
+    product ``""``: it is reported, as by the CSV reader; a product ``NA`` is one)."""
     if fmt != "csv":
         return fmt
     types = {} if cols is None else {cols["product"]: pa.string()}
     return ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
-        column_types=types, strings_can_be_null=True))
+        column_types=types, strings_can_be_null=True, null_values=[""]))
 
 
 def _schema(path: str, fmt: str) -> pa.Schema:
@@ -327,9 +329,13 @@ def _batches(path: str, fmt: str, cols: dict[str, str], names: list[str],
         raise SpikesInputError(f"{path!r}: cannot read the {kind} file ({exc})") from exc
 
 
-def _product_range(column: str, low: str, high: str) -> pc.Expression:
-    """Rows whose product lies in ``[low, high]`` (prunes Parquet row groups)."""
+def _product_range(column: str, low: str, high: str, *, trimmed: bool = False
+                   ) -> pc.Expression:
+    """Rows whose product lies in ``[low, high]`` (prunes Parquet row groups); on the
+    names without spaces around them where `trimmed` (a file whose names have some)."""
     field = pc.field(column)
+    if trimmed:
+        field = pc.utf8_trim_whitespace(field)
     return (field >= low) & (field <= high)
 
 

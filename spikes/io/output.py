@@ -35,7 +35,10 @@ def neutralize_formula(value: object) -> object:
     >>> neutralize_formula("Outlook")
     'Outlook'
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS) or (
+            value.startswith("'") and value[1:].lstrip("'").startswith(FORMULA_STARTS))):
+        # A name that already starts with quotes before a formula character gets one
+        # more, so that restore_formula gives it back whole.
         return "'" + value
     return value
 
@@ -49,8 +52,10 @@ def restore_formula(value: object) -> object:
     --------
     >>> restore_formula("'=cmd"), restore_formula("'quoted"), restore_formula("Outlook")
     ('=cmd', "'quoted", 'Outlook')
+    >>> restore_formula(neutralize_formula("'=x"))  # a name that starts with a quote
+    "'=x"
     """
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+    if isinstance(value, str) and value.startswith("'") and value[1:].lstrip("'").startswith(
             FORMULA_STARTS):
         return value[1:]
     return value
