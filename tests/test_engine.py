@@ -285,3 +285,26 @@ def test_engine_choices_are_checked(tmp_path):
     with pytest.raises(SpikesInputError, match="no file matches"):
         open_dataset([str(tmp_path / "*.parquet")])
     assert os.path.isdir(tmp_path)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_copied_twice_into_a_folder_is_noticed(tmp_path, capsys, jobs):
+    # "day1.csv" and "day1 (1).csv": every count doubled, which would read as an outage
+    # of everything; the summary says how many rows repeat a product's bucket.
+    rows = "".join(f"2024-03-01T{h:02d}:{m:02d}:00Z,{p},3\n" for h in range(2)
+                   for m in range(0, 60, 5) for p in ("A", "B"))
+    folder = _csv_folder(tmp_path, **{"day1": HEADER + rows, "day1 (1)": HEADER + rows})
+    assert main(["analyze", folder, "--jobs", jobs]) == 0
+    assert "48 rows of count data repeat a product's bucket" in capsys.readouterr().out
+    # At buckets coarser than the data's, rows add up by design and are not counted (as
+    # in a single file).
+    assert main(["analyze", folder, "--bucket", "1h"]) == 0
+    assert "repeat a product's bucket" not in capsys.readouterr().out
+
+
+def test_columns_a_folder_does_not_read_are_named(tmp_path, capsys):
+    rows = "".join(f"2024-03-01T00:{m:02d}:00Z,A,EU,{m},9\n" for m in range(0, 60, 5))
+    folder = _csv_folder(tmp_path, a="timestamp,product,region,count,baseline\n" + rows)
+    assert open_dataset([folder]).ignored == ("region", "baseline")
+    assert main(["analyze", folder]) == 0
+    assert "ignored columns" in capsys.readouterr().err

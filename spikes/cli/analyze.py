@@ -240,8 +240,13 @@ def _open_dataset(args: argparse.Namespace) -> object:
         raise SpikesInputError(
             f"{', '.join(given)} cannot be used with Parquet files, directories or globs, "
             "which are read as long counts (timestamp with its zone or UTC, product, reports)")
-    return open_dataset(args.inputs, bucket=args.bucket, timestamp_col=args.timestamp_col,
-                        product_col=args.product_col, count_col=args.count_col)
+    dataset = open_dataset(args.inputs, bucket=args.bucket, timestamp_col=args.timestamp_col,
+                           product_col=args.product_col, count_col=args.count_col)
+    if dataset.ignored:
+        print(f"ignored columns (files of a folder, a glob or Parquet are read as long "
+              f"counts: timestamp, product, count): {', '.join(dataset.ignored)}",
+              file=sys.stderr)
+    return dataset
 
 
 #: Incidents listed by the summary; the newest are shown when there are more.
@@ -272,8 +277,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     else:
         head += ("\nretrospective detection (hindsight: baselines, thresholds and onsets "
                  "see the whole series); no alerted_at")
-    if data is not None and data.repeated:
-        head += (f"\n{_count(data.repeated, 'row')} of count data repeat a product's bucket "
+    repeated = data.repeated if data is not None else getattr(analysis, "repeated", 0)
+    if repeated:
+        head += (f"\n{_count(repeated, 'row')} of count data repeat a product's bucket "
                  "and were added to it: a duplicated or overlapping export?")
     for note in data.notes if data is not None else ():
         head += f"\nnote: {note}"

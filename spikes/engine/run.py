@@ -53,6 +53,9 @@ class Detection:
         The input when it was read into memory (for its notes), else None.
     calendar : Calendar or None
         The known-event windows applied.
+    repeated : int
+        Rows of count files beyond one per product and bucket, summed into it (a
+        duplicated or overlapping file?); for data in memory, see ``data.repeated``.
     """
 
     incidents: pd.DataFrame
@@ -63,6 +66,7 @@ class Detection:
     bucket: pd.Timedelta
     data: ReportData | None = None
     calendar: Calendar | None = None
+    repeated: int = 0
 
 
 def detect(source: ReportData | ProductDataset, config: DetectionConfig | None = None, *,
@@ -132,6 +136,7 @@ def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine
         function = analyze_partition
     tables = engine.map(function, items, sizes=[len(p) for p in parts],
                         progress=progress and len(products) > 1, desc="products")
+    repeated = sum(int(t.attrs.get("repeated", 0)) for t in tables)
     incidents = incidents_with_events(tables, config)
     events = summarize_events(incidents, span=len(index) * bucket, products=len(products),
                               window=config.event_window)
@@ -139,7 +144,7 @@ def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine
                                    breakdown=None if data is None else data.breakdown)
     return Detection(incidents=incidents, events=events, config=config,
                      products=tuple(products), index=index, bucket=bucket, data=data,
-                     calendar=calendar)
+                     calendar=calendar, repeated=repeated)
 
 
 def dataset_partition(dataset: ProductDataset, products: Sequence[str],
@@ -147,8 +152,10 @@ def dataset_partition(dataset: ProductDataset, products: Sequence[str],
                       ) -> pd.DataFrame:
     """Worker body for files: read the partition's rows, then
     :func:`~spikes.detect.pipeline.analyze_partition`."""
-    return analyze_partition(read_partition(dataset, products), dataset.bucket, config,
-                             calendar)
+    counts = read_partition(dataset, products)
+    table = analyze_partition(counts, dataset.bucket, config, calendar)
+    table.attrs["repeated"] = counts.attrs.get("repeated", 0)
+    return table
 
 
 def _column_groups(counts: pd.DataFrame, parts: list[list[str]]) -> list[list[object]]:

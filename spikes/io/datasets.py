@@ -80,6 +80,13 @@ class ProductDataset:
     #: filtered on the names without them: a range on the names as written would miss
     #: them).
     padded: tuple[bool, ...] = ()
+    #: Columns of the files that play no role (read as long counts: only the timestamp,
+    #: product and count columns are read), in the order first met.
+    ignored: tuple[str, ...] = ()
+    #: Whether the buckets are the data's own spacing: then rows beyond one per product
+    #: and bucket repeat it (a duplicated file?), and :func:`read_partition` counts them;
+    #: at coarser buckets they add up by design.
+    own_spacing: bool = True
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -197,15 +204,23 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     where = ", ".join(repr(p) for p, _ in files)
     if low is None or high is None:
         raise SpikesInputError(f"no reports in {where}")
-    size = parse_bucket(bucket) if bucket is not None else infer_bucket(RawReports(
-        table=pd.concat(sample, ignore_index=True), kind="counts", sources=tuple(
-            p for p, _ in files)))
+    sampled_rows = RawReports(table=pd.concat(sample, ignore_index=True), kind="counts",
+                              sources=tuple(p for p, _ in files))
+    try:
+        spacing: pd.Timedelta | None = infer_bucket(sampled_rows)
+    except SpikesInputError:
+        if bucket is None:
+            raise
+        spacing = None  # no product with two timestamps: nothing can repeat
+    size = parse_bucket(bucket) if bucket is not None else spacing
+    assert size is not None
     step = size // pd.Timedelta(microseconds=1)
     first, last = low // step, high // step
     return ProductDataset(files=tuple(files), columns=columns, products=tuple(sorted(names)),
                           start=pd.Timestamp(first * step, unit="us", tz="UTC"),
                           n_buckets=int(last - first + 1), bucket=size, rows=rows,
-                          padded=tuple(padded))
+                          padded=tuple(padded), own_spacing=spacing == size,
+                          ignored=_ignored(files, columns))
 
 
 def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataFrame:
@@ -227,7 +242,8 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
     -------
     pd.DataFrame
         One float64 column per product (Fortran order: each series contiguous), the
-        index :attr:`ProductDataset.index`.
+        index :attr:`ProductDataset.index`; ``attrs["repeated"]`` the rows beyond one per
+        product and bucket, which were summed (0 at buckets coarser than the data's).
 
     Raises
     ------
@@ -268,7 +284,11 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
     present[flat] = True
     sums[~present] = np.nan
     grid = sums.reshape(len(names), n_rows).T
-    return pd.DataFrame(grid, index=dataset.index, columns=position, copy=False)
+    out = pd.DataFrame(grid, index=dataset.index, columns=position, copy=False)
+    # Rows beyond one per product and bucket (summed): a duplicated or overlapping file.
+    out.attrs["repeated"] = (int(len(flat) - np.count_nonzero(present))
+                             if dataset.own_spacing else 0)
+    return out
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -306,6 +326,17 @@ def _file_format(fmt: str, cols: dict[str, str] | None = None) -> str | ds.FileF
     types = {} if cols is None else {cols["product"]: pa.string()}
     return ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
         column_types=types, strings_can_be_null=True, null_values=[""]))
+
+
+def _ignored(files: Sequence[tuple[str, str]], columns: Sequence[dict[str, str]]
+             ) -> tuple[str, ...]:
+    """The files' columns other than those of a role, in the order first met."""
+    out: dict[str, None] = {}
+    for (path, fmt), cols in zip(files, columns, strict=True):
+        used = set(cols.values())
+        out.update((name, None) for name in _schema(path, fmt).names
+                   if name not in used and name.strip())
+    return tuple(out)
 
 
 def _schema(path: str, fmt: str) -> pa.Schema:
