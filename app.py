@@ -82,7 +82,7 @@ from spikes.ui import dashboard as dash
 from spikes.ui.live import live_source_from_env
 from spikes.ui.live_view import load_live, render_live_header, render_waiting
 from spikes.ui.overview_view import render_overview
-from spikes.ui.tuning_view import TUNED_CONFIG_KEY, render_tuning
+from spikes.ui.tuning_view import PICKED_CONFIG_KEY, TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
 BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
@@ -315,8 +315,8 @@ def load_source() -> tuple[Source, ReportData]:
 
 
 def _defaults() -> DetectionConfig:
-    """The settings the sidebar starts from: those picked in the Tuning tab, if any, else
-    those of ``SPIKES_CONFIG``."""
+    """The settings the sidebar starts from: those tuned in the Tuning tab once applied
+    ("Apply tuned settings"), else those of ``SPIKES_CONFIG``."""
     tuned = st.session_state.get(TUNED_CONFIG_KEY)
     return tuned if isinstance(tuned, DetectionConfig) else _file_config()
 
@@ -369,9 +369,11 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
                  "event."),
     }
     if isinstance(st.session_state.get(TUNED_CONFIG_KEY), DetectionConfig):
-        side.caption("Tuned settings picked in the Tuning tab are the base of these "
+        side.caption("Tuned settings applied from the Tuning tab are the base of these "
                      "sliders.")
-        side.button("Apply tuned settings", on_click=_apply_tuned, width="stretch")
+    if isinstance(st.session_state.get(PICKED_CONFIG_KEY), DetectionConfig):
+        side.button("Apply tuned settings", on_click=_apply_tuned, width="stretch",
+                    help="Make the settings picked in the Tuning tab those of every view.")
     side.button("Reset to defaults", on_click=_reset_settings, width="stretch")
     side.divider()
     side.header("Display")
@@ -408,7 +410,11 @@ def _set_sliders(config: DetectionConfig) -> None:
 
 
 def _apply_tuned() -> None:
-    """Move the sliders to the operating point picked in the Tuning tab."""
+    """Make the operating point picked in the Tuning tab the dashboard's settings (the
+    base of the sliders, for the settings without one too), and move the sliders to it."""
+    picked = st.session_state.get(PICKED_CONFIG_KEY)
+    if isinstance(picked, DetectionConfig):
+        st.session_state[TUNED_CONFIG_KEY] = picked
     tuned = _defaults()
     for key in THRESHOLDS:
         value = getattr(tuned, key)
@@ -479,6 +485,7 @@ def render_product(ctx: dash.ViewContext) -> None:
     status = st.session_state["_status"].set_index("product")["status"]
     if st.session_state.get("product") not in products:
         st.session_state["product"] = status.index[0]
+        _sync_url("product")  # the link names the product shown
     product = st.selectbox("Product", products, key="product", persist_state="session",
                            on_change=_sync_url, args=("product",),
                            format_func=lambda p: f"{p} — {status.get(p, '')}")
@@ -535,7 +542,9 @@ def _explain_range(ctx: dash.ViewContext, product: str, start: pd.Timestamp,
         st.caption("Explanations are of live (causal) runs; the settings are retrospective.")
         return
     found = explain_window(ctx.analysis, product, start, end)
-    st.info(dash.escape_markdown(f"{found.cause}: {found.reason}"))
+    said = (found.reason if found.reason.startswith(f"{found.cause}:")
+            else f"{found.cause}: {found.reason}")
+    st.info(dash.escape_markdown(said))
     local = {"peak_at", "onset", "alarm", "judged_until"}
     for name, table in (("detectors", found.detectors), ("stretches", found.stretches)):
         if table.empty:
@@ -620,6 +629,10 @@ def render_data(ctx: dash.ViewContext) -> None:
     st.download_button("Download these settings (TOML)",
                        analysis.config.to_toml("spikes settings from the dashboard"),
                        file_name="spikes.toml", mime="application/toml", on_click="ignore")
+    if live_source_from_env() is not None:
+        st.caption("The data come from the live store or service (SPIKES_STORE or "
+                   "SPIKES_SERVICE): to analyse a file, open the dashboard without them.")
+        return
     st.subheader("Analyse your own file")
     st.caption("Any CSV the `spikes` command line reads (.csv or .csv.gz): raw report "
                "events, long counts, wide counts or a single series. Leave the options "
@@ -711,7 +724,8 @@ def main() -> None:
                     calendar)
     analysis, status = _analyze(source.digest, source.options, score_settings, calendar_key,
                                 settings_toml, scored, config)
-    feed = status_feed(UPLOAD_KEY not in st.session_state, data.products)
+    # The sample feeds belong to the bundled sample: not to an upload, nor live data.
+    feed = status_feed(live is None and UPLOAD_KEY not in st.session_state, data.products)
     if feed is not None:
         analysis = dataclasses.replace(analysis, incidents=feed.annotate(analysis.incidents))
     st.session_state["_status"] = status

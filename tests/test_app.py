@@ -148,12 +148,17 @@ def test_good_upload_replaces_the_bundled_data() -> None:
 
 def test_tuned_operating_point_moves_the_sliders() -> None:
     from spikes.config import DetectionConfig
-    from spikes.ui.tuning_view import TUNED_CONFIG_KEY
+    from spikes.ui.tuning_view import PICKED_CONFIG_KEY
 
     at = fresh()
     before = int(metric(at, "Incidents in data"))
-    at.session_state[TUNED_CONFIG_KEY] = DetectionConfig(min_ratio=15.0, min_buckets=3)
+    # Picked in the Tuning tab (a search, or a loaded TOML): offered, not yet applied.
+    at.session_state[PICKED_CONFIG_KEY] = DetectionConfig(min_ratio=15.0, min_buckets=3,
+                                                          cusum_ratio=3.5)
     at.run()
+    assert int(metric(at, "Incidents in data")) == before
+    at.run()
+    assert int(metric(at, "Incidents in data")) == before  # not a run later either
     next(b for b in at.button if b.label == "Apply tuned settings").click()
     at.run()
     assert at.slider(key="min_ratio").value == 15.0

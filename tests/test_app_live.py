@@ -88,6 +88,13 @@ def test_store_dashboard_shows_what_is_on_fire_and_follows_new_buckets(
         at.session_state["view"] = view
         at.run()
         assert not at.exception, view
+    # The bundled sample's status feeds are not the live data's (its Outlook showed a
+    # lead of +31 min), and the Data tab offers no upload it would not show.
+    lead = [c for c in overview.columns if "lead" in str(c)]
+    assert lead and (overview[lead[0]].fillna("") == "").all()
+    assert not any("Analyse your own file" in h.value for h in at.subheader)
+    assert any("come from the live store" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.label == "Back to the bundled sample"]
 
 
 def test_store_dashboard_explains_a_store_held_by_a_service(tmp_path, monkeypatch, sample):

@@ -39,13 +39,18 @@ from spikes.evaluation.tune import (
 )
 from spikes.ui import dashboard as dash
 
-__all__ = ["BUNDLED_LABELS", "TUNED_CONFIG_KEY", "TUNED_SETTINGS", "render_tuning",
+__all__ = ["BUNDLED_LABELS", "PICKED_CONFIG_KEY", "TUNED_CONFIG_KEY", "TUNED_SETTINGS",
+           "render_tuning",
            "scores_table", "settings_table", "tradeoff_figure", "trial_table"]
 
-BUNDLED_LABELS = Path(__file__).resolve().parent.parent / "data" / "labels.csv"
+BUNDLED_LABELS = Path(__file__).resolve().parents[2] / "data" / "labels.csv"
 """The labels of the bundled sample data."""
 TUNED_CONFIG_KEY = "spikes_tuned_config"
-"""Session-state key where the view leaves the picked configuration."""
+"""Session-state key of the tuned configuration applied to the dashboard (by its
+"Apply tuned settings" button): the base of the sidebar's sliders."""
+PICKED_CONFIG_KEY = "spikes_picked_config"
+"""Session-state key where the view leaves the configuration picked in it: offered to
+the dashboard, applied only on "Apply tuned settings"."""
 VIEW_BUDGET = DEFAULT_BUDGET
 """Default budget in the dashboard."""
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -256,7 +261,7 @@ def render_tuning(source: dash.ViewContext | Analysis | Scored,
     Returns
     -------
     DetectionConfig or None
-        The picked settings (also stored under :data:`TUNED_CONFIG_KEY`), None while
+        The picked settings (also stored under :data:`PICKED_CONFIG_KEY`), None while
         there are no labels or no result yet.
     """
     scored, base, tz, data_key, data_name = _resolve(source)
@@ -282,7 +287,7 @@ def render_tuning(source: dash.ViewContext | Analysis | Scored,
     st.download_button("Download TOML", toml_text, file_name="spikes-tuned.toml",
                        mime="application/toml", key=f"{key}_download")
     _show_incidents(scored, config, tz, data_key, key)
-    st.session_state[TUNED_CONFIG_KEY] = config
+    st.session_state[PICKED_CONFIG_KEY] = config
     return config
 
 
@@ -430,7 +435,8 @@ def _show_incidents(scored: Scored, config: DetectionConfig, tz: str, data_key: 
         wanted = (data_key, score_signature(config))
         if wanted not in cache:
             cache.clear()
-            cache[wanted] = score_reports(scored.data, config)
+            # With the data's known-event calendar, as the dashboard scores them.
+            cache[wanted] = score_reports(scored.data, config, calendar=scored.calendar)
         scored = cache[wanted]
     analysis = rethreshold(scored, config)
     table = dash.incident_table(analysis.incidents, tz)
