@@ -131,7 +131,7 @@ def _keys(incidents: pd.DataFrame | list[dict]) -> list[tuple]:
 
 def test_v1_needs_the_bearer_token(tmp_path, token_file):
     with service(tmp_path, token_file) as svc:
-        body = {"reports": [{"product": "Outlook"}]}
+        body = {"reports": [{"product": "Outlook", "timestamp": "2026-01-05T00:00:00Z"}]}
         assert httpx.post(f"{svc.url}/v1/reports", json=body).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
         assert httpx.post(f"{svc.url}/v1/reports", json=body, headers=wrong).status_code == 401
@@ -144,7 +144,8 @@ def test_v1_needs_the_bearer_token(tmp_path, token_file):
 
 def test_a_bad_batch_gets_422_naming_row_and_field_and_stores_nothing(tmp_path, token_file):
     with service(tmp_path, token_file) as svc:
-        good = {"batch_id": "good", "reports": [{"product": "Teams", "id": "r1"}]}
+        good = {"batch_id": "good", "reports": [
+            {"product": "Teams", "id": "r1", "timestamp": "2026-01-05T00:00:00Z"}]}
         assert svc.client.post("/v1/reports", json=good).json() == {
             "accepted": 1, "duplicates": 0, "late": 0}
         for row, bad in ((1, {"product": "bad\x00name"}), (1, {"product": "x" * 201}),
@@ -173,7 +174,7 @@ def test_an_oversized_body_gets_413(tmp_path, token_file):
     with service(tmp_path, token_file, "--max-body", "1kB") as svc:
         big = {"reports": [{"product": f"Product {i}"} for i in range(100)]}
         assert svc.client.post("/v1/reports", json=big).status_code == 413
-        small = {"reports": [{"product": "Teams"}]}
+        small = {"reports": [{"product": "Teams", "timestamp": "2026-01-05T00:00:00Z"}]}
         assert svc.client.post("/v1/reports", json=small).status_code == 200
     assert _stored(tmp_path / "spikes.duckdb") == 1
 
@@ -266,3 +267,60 @@ def test_sigkill_mid_stream_loses_no_acknowledged_report(tmp_path, token_file, s
         again.client.post("/v1/flush")
         assert _keys(again.client.get("/v1/incidents").json()) == expected
     assert _stored(store) == sum(len(b["reports"]) for b in batches)
+
+
+def test_what_would_stall_or_skew_detection_is_refused(tmp_path, token_file):
+    # Found by an edge-case hunt: two counts of 1e308 summed to inf and stopped detection
+    # for good (the rows stayed in the store); a report without a time on the data clock
+    # moved the clock to the server's time; a CSV body stored names the JSON refuses and
+    # dropped its report ids silently (a resent CSV counted twice).
+    with service(tmp_path, token_file) as svc:
+        post = svc.client.post
+        huge = {"reports": [{"product": "A", "timestamp": "2026-01-05T00:00:00Z",
+                             "count": 1e308}]}
+        answer = post("/v1/reports", json=huge)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "count"
+        undated = post("/v1/reports", json={"reports": [{"product": "A"}]})
+        assert undated.status_code == 422 and "has no timestamp" in undated.json()["detail"]
+        for body, said in (("timestamp,product\n2026-01-05T00:00:00Z,\x01ctl\n", "printable"),
+                           ("timestamp,product\n2026-01-05T00:00:00Z," + "P" * 201 + "\n",
+                            "1 to 200 characters"),
+                           ("timestamp,product,id\n2026-01-05T00:00:00Z,A,r1\n",
+                            "carries no report ids")):
+            answer = post("/v1/reports", content=body, headers={"Content-Type": "text/csv"})
+            assert answer.status_code == 422 and said in answer.json()["detail"], answer.text
+        long_id = post(f"/v1/reports?batch_id={'b' * 201}",
+                       content="timestamp,product\n2026-01-05T00:00:00Z,A\n",
+                       headers={"Content-Type": "text/csv"})
+        assert long_id.status_code == 422 and "batch_id" in long_id.json()["detail"]
+        assert svc.client.get("/healthz").json() == {"status": "ok", "detection": "ok"}
+    assert _stored(tmp_path / "spikes.duckdb") == 0
+
+
+def test_a_report_from_the_future_is_refused_on_the_wall_clock(tmp_path, token_file):
+    # One report stamped 30 days ahead closed every bucket until then: the reports of
+    # now came back "late" and were left out of detection for a month.
+    with service(tmp_path, token_file, "--clock", "wall") as svc:
+        now = pd.Timestamp.now(tz="UTC")
+        ahead = {"reports": [{"product": "A", "timestamp": (now + pd.Timedelta(days=30))
+                              .isoformat()}]}
+        answer = svc.client.post("/v1/reports", json=ahead)
+        assert answer.status_code == 422 and "after the server's time" in answer.json()["detail"]
+        # Within the allowance (a clock a little ahead): stored, and it closes nothing
+        # the time of day has not closed.
+        soon = {"reports": [{"product": "A", "timestamp": (now + pd.Timedelta(minutes=40))
+                             .isoformat()}]}
+        assert svc.client.post("/v1/reports", json=soon).json()["accepted"] == 1
+        current = {"reports": [{"product": "A", "timestamp": now.isoformat()}]}
+        assert svc.client.post("/v1/reports", json=current).json() == {
+            "accepted": 1, "duplicates": 0, "late": 0}
+
+
+def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):
+    path = tmp_path / "spikes.duckdb"
+    with service(tmp_path, token_file):
+        run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store", str(path),
+                              "--port", str(_free_port()), "--token-file", str(token_file)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "in use" in run.stderr and "Traceback" not in run.stderr

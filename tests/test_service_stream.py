@@ -211,3 +211,39 @@ def test_a_product_with_its_own_merge_gap_is_resolved_after_it_live_and_in_the_l
     assert pd.Timestamp(resolved[0]["at"]) == incident["end"] + pd.Timedelta("3h10min")
     assert sorted(sent["message_id"]) == sorted(m["message_id"] for m in expected)
     assert (sent["state"] == "resolved").sum() == 1
+
+
+def test_a_failing_detection_leaves_the_thread_running_and_says_so(tmp_path, monkeypatch):
+    # A detection that raised ended the detector's thread for good (the alerts went
+    # stale while /healthz said ok): it is logged, counted, and the next run goes on.
+    import time
+
+    store = Store(tmp_path / "f.duckdb")
+    live = LiveDetector(store, bucket=BUCKET, clock="data")
+    calls = []
+    real = live.detect
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("poisoned bucket")
+        return real()
+
+    monkeypatch.setattr(live, "detect", flaky)
+    try:
+        live.start()
+        deadline = time.monotonic() + 10
+        while not live.counters.failing and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert live.counters.failing == "RuntimeError: poisoned bucket"
+        assert live.counters.detection_failures == 1
+        live._wake.set()  # the next batch wakes it
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        while live.counters.failing and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(calls) >= 2 and live.counters.failing == ""
+    finally:
+        live.stop()
+        store.close()

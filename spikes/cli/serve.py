@@ -126,6 +126,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
     if args.demo:
         return _run_demo(args, token, bucket, lateness, feed, config, routes, calendar)
+    # The store opens in the app's start-up, where an error is a server's traceback: a
+    # store in use (another `spikes serve`) or unreadable is said here, in one line.
+    from spikes.service.store import Store
+
+    Store(args.store).close()
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body), config=config,
                      notify=routes, status_feed=feed, calendar=calendar)

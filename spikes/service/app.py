@@ -14,13 +14,16 @@ import hashlib
 import hmac
 import io
 import json
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -36,7 +39,14 @@ from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
-from spikes.service.models import BATCH, PRINTABLE_MESSAGE, Accepted, batch_table
+from spikes.service.models import (
+    BATCH,
+    MAX_BATCH_ID,
+    MAX_NAME,
+    PRINTABLE_MESSAGE,
+    Accepted,
+    batch_table,
+)
 from spikes.service.store import Store, batch_from_raw
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app"]
@@ -251,7 +261,11 @@ def _results_router() -> APIRouter:
     @router.post("/flush")
     def flush(live: Live) -> dict[str, Any]:
         """Close every bucket up to the newest report's and detect now."""
-        analysis = live.flush()
+        try:
+            analysis = live.flush()
+        except Exception as exc:
+            live.counters.failing = f"{type(exc).__name__}: {exc}"[:500]
+            raise HTTPException(503, f"detection failed: {exc}") from None
         closed = live.store.closed_end
         return {"closed_until": None if closed is None else closed.isoformat(),
                 "incidents": 0 if analysis is None else len(analysis.incidents)}
@@ -264,13 +278,24 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
     """Validate a posted body and append it (in a worker thread: validation is CPU work
     that must not hold up the event loop); 422 for a bad batch, nothing of it stored."""
     try:
+        if batch_id is not None:
+            _check_name(batch_id, "batch_id", MAX_BATCH_ID)
         if content_type in ("text/csv", "application/csv"):
             frame, rows_kind = _csv_frame(body)
             key = batch_id or _digest(body)
         else:
             batch = BATCH.validate_json(body)
+            if live.clock == "data":
+                undated = [i for i, r in enumerate(batch["reports"]) if not r.get("timestamp")]
+                if undated:
+                    raise SpikesInputError(
+                        f"report {undated[0]} has no timestamp ({len(undated)} in all): on "
+                        "the data clock (--clock data) the reports' own times are the "
+                        "clock, and the server's time would move it")
             frame, rows_kind = batch_table(batch), batch.get("kind", "events")
             key = batch.get("batch_id") or batch_id or _digest(body)
+        if live.clock == "wall":
+            _check_not_future(frame)
     except ValidationError as exc:
         live.counters.refused()
         raise HTTPException(422, _row_errors(exc)) from None
@@ -312,9 +337,11 @@ def _ops_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    def healthz(live: Live) -> dict[str, str]:
+        """Liveness: the process answers; ``detection`` says whether the latest detection
+        run failed, and why (the process is alive, but the alerts are stale)."""
+        failing = live.counters.failing
+        return {"status": "ok", "detection": f"failing: {failing}" if failing else "ok"}
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(live: Live) -> str:
@@ -335,6 +362,8 @@ def _ops_router() -> APIRouter:
              c.detection_seconds),
             ("spikes_detection_seconds_total", "counter", "Time spent detecting.",
              c.detection_seconds_total),
+            ("spikes_detection_failures_total", "counter", "Detection runs that failed.",
+             c.detection_failures),
             ("spikes_closed_until_seconds", "gauge", "End of the closed buckets (Unix time).",
              0 if closed is None else closed.timestamp()),
         ]
@@ -352,6 +381,34 @@ async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
 
 def _digest(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+#: How far past the server's time a report's timestamp may lie on the wall clock (clients'
+#: clocks run a little ahead; a report days ahead is a wrong clock or a wrong year).
+FUTURE_SKEW = pd.Timedelta(hours=1)
+
+
+def _check_not_future(frame: pd.DataFrame | pa.Table) -> None:
+    """Refuse a batch with a report stamped more than :data:`FUTURE_SKEW` after now."""
+    stamps = pd.to_datetime(pd.Series(frame["timestamp"].to_pylist()
+                                      if isinstance(frame, pa.Table) else frame["timestamp"]),
+                            utc=True)
+    limit = pd.Timestamp.now(tz="UTC") + FUTURE_SKEW
+    late = np.flatnonzero((stamps > limit).to_numpy())
+    if len(late):
+        raise SpikesInputError(
+            f"report {int(late[0])} is stamped {stamps.iloc[late[0]].isoformat()}, more than "
+            f"{FUTURE_SKEW} after the server's time ({len(late)} in all): a client clock "
+            "ahead, or a wrong date?")
+
+
+def _check_name(value: str, what: str, longest: int) -> None:
+    """A name as the JSON batches have them (:data:`PRINTABLE`, at most `longest`)."""
+    if not 1 <= len(value) <= longest:
+        raise SpikesInputError(f"{what} must be 1 to {longest} characters, got {len(value)}")
+    # PRINTABLE in Python: no character of Unicode category C, and not blank.
+    if any(unicodedata.category(c).startswith("C") for c in value) or value.isspace():
+        raise SpikesInputError(f"{what} {PRINTABLE_MESSAGE}")
 
 
 def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -379,7 +436,23 @@ def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
         first = raw.rejected.iloc[0]
         raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
                                f"column {first['column']!r}: {first['reason']}")
-    return batch_from_raw(raw.table), raw.kind
+    # The reader names ignored columns with their file ("'body.csv': id").
+    ids = [name for name in (c.rsplit(": ", 1)[-1] for c in raw.ignored)
+           if name.strip().lower() in ("id", "report_id", "reportid")]
+    if ids:
+        raise SpikesInputError(f"column {ids[0]!r}: a CSV body carries no report ids (each "
+                               "batch is one by its batch_id); send JSON with an id per "
+                               "report to make reports idempotent one by one")
+    table = raw.table
+    for column in ("product", "region", "category"):
+        names = pd.Series(table[column].dropna().unique()).astype(str)
+        for name in names:
+            try:
+                _check_name(name, f"{column} {name[:40]!r}", MAX_NAME)
+            except SpikesInputError as exc:
+                rows = np.flatnonzero((table[column].astype(str) == name).to_numpy())
+                raise SpikesInputError(f"data row {int(rows[0]) + 1}: {exc}") from None
+    return batch_from_raw(table), raw.kind
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -83,6 +83,9 @@ class Counters:
     detections: int = 0
     detection_seconds: float = 0.0
     detection_seconds_total: float = 0.0
+    detection_failures: int = 0
+    #: Why the latest detection failed; empty once one has succeeded since.
+    failing: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def refused(self) -> None:
@@ -203,7 +206,14 @@ class LiveDetector:
             self._wake.clear()
             closed = self.close_by_wall_clock() if self.clock == "wall" else False
             if woken or closed:
-                self.detect()
+                try:
+                    self.detect()
+                    self.counters.failing = ""
+                except Exception as exc:  # the thread goes on: the next batch may mend it
+                    _log.exception("spikes: detection failed")
+                    with self.counters.lock:
+                        self.counters.detection_failures += 1
+                        self.counters.failing = f"{type(exc).__name__}: {exc}"[:500]
 
     # -- closing ------------------------------------------------------------------------
     def ingest(self, batch: pd.DataFrame | pa.Table, batch_id: str,
@@ -229,6 +239,10 @@ class LiveDetector:
         self.counters.add(result)
         watermark = self.store.watermark
         if watermark is not None:
+            if self.clock == "wall":
+                # A report stamped in the future (a client's clock ahead) closes nothing
+                # the time of day has not: the reports of now would count as late.
+                watermark = min(watermark, pd.Timestamp.now(tz="UTC"))
             end = (watermark - self.lateness).floor(self.bucket)
             if self.store.close_until(end):
                 self._wake.set()

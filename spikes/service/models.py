@@ -16,6 +16,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # typing.TypedDict: not before Python 3.12 for pydantic
 
+from spikes.io.rejects import MAX_COUNT
 from spikes.service.store import BATCH_SCHEMA
 
 __all__ = ["BATCH", "MAX_BATCH_ID", "MAX_NAME", "Accepted", "Batch", "Report", "batch_table"]
@@ -44,7 +45,7 @@ class Report(TypedDict):
         datetime | None,
         Field(description="when it happened (ISO 8601; UTC when no offset is given); "
                           "default: the server's time")]]
-    count: NotRequired[Annotated[float, Field(ge=0, allow_inf_nan=False,
+    count: NotRequired[Annotated[float, Field(ge=0, le=MAX_COUNT, allow_inf_nan=False,
                                               description="reports it stands for (default 1)")]]
     region: NotRequired[Name | None]
     category: NotRequired[Name | None]
