@@ -191,13 +191,32 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
             raise HTTPException(401, "missing or wrong bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    v1 = [Depends(authorized)]
+    v1 = [Depends(authorized), Depends(_known_parameters)]
     for router in (_reports_router(), _results_router(), live_router(),
                    _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router())
     app.add_middleware(_MaxBody, limit=max_body)
     return app
+
+
+def _known_parameters(request: Request) -> None:
+    """Refuse query parameters the endpoint does not take (422): ``/v1/status?product=
+    Slack`` answered every product, as if the filter had been applied."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    todo = [dependant]
+    while todo:  # the endpoint's parameters and those of its dependencies
+        current = todo.pop()
+        known.update(p.alias for p in current.query_params)
+        todo.extend(current.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(422, f"unknown query parameter(s) {unknown}; this endpoint "
+                                 f"takes {sorted(known) or 'none'}")
 
 
 def live_of(request: Request) -> LiveDetector:
@@ -221,6 +240,9 @@ def _reports_router() -> APIRouter:
         Answers once the batch is committed; a bad batch stores nothing (422)."""
         body = await request.body()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/json", "text/csv", "application/csv", ""):
+            raise HTTPException(415, f"a batch is application/json or text/csv, not "
+                                     f"{kind!r}")
         return await _in_thread(_accept, live, body, kind, batch_id)
 
     return router
