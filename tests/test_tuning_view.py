@@ -173,3 +173,30 @@ def test_sidebar_applies_a_tuned_min_duration() -> None:
     apply = next(b for b in at.button if b.label == "Apply tuned settings")
     apply.click().run()
     assert at.select_slider(key="min_duration").value == "60min"
+
+
+@pytest.mark.skipif(not APP.exists(), reason="app.py missing")
+def test_the_tunings_incidents_keep_the_known_event_calendar(monkeypatch) -> None:
+    # A loaded TOML whose score settings differ re-scores the data: with the calendar, as
+    # the dashboard scores them (the tab marked 0 incidents as known events where
+    # `analyze` with the calendar marks 1).
+    from spikes.detect.pipeline import analyze
+    from spikes.io.buckets import load_reports
+    from spikes.io.calendar import read_calendar
+
+    calendar = ROOT / "data" / "calendar_sample.csv"
+    monkeypatch.setenv("SPIKES_CALENDAR", str(calendar))
+    toml = b"[detection]\nsteep_ratio = 12.0\n"
+    want = analyze(load_reports([ROOT / "data" / "reports.csv.gz"]),
+                   DetectionConfig(steep_ratio=12.0), calendar=read_calendar(calendar))
+    marked = int((want.incidents["known_event"].fillna("") != "").sum())
+    assert marked >= 1
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["view"] = "tuning"
+    at.run()
+    at.radio(key="tuning_mode").set_value("Load a tuned TOML").run()
+    at.file_uploader(key="tuning_toml").set_value(("t.toml", toml, "application/toml")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = [d.value for d in at.dataframe if "known event" in d.value.columns][-1]
+    assert len(table) == len(want.incidents)
+    assert int((table["known event"] != "").sum()) == marked
