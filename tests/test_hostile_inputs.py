@@ -143,15 +143,19 @@ def _mixed_offsets(d: ReportData, a: Analysis) -> None:
 
 
 def _dst(d: ReportData, a: Analysis) -> None:
-    # Europe/Berlin: 02:30 on 31 March does not exist (shifted to 03:00 CEST = 01:00 UTC);
-    # 02:30 on 27 October happens twice (CEST then CET: 00:30 and 01:30 UTC).
+    # Europe/Berlin: 02:30 on 31 March does not exist (the hour the clocks skip): its row
+    # is rejected with that reason, not added to the next hour's bucket (an hour of
+    # reports piled into one bucket reads as an outage); 02:30 on 27 October happens
+    # twice (CEST then CET: 00:30 and 01:30 UTC).
     seen = d.counts["A"][d.counts["A"] > 0]
     assert seen.index.tolist() == [
-        ts("2024-03-31 00:30"), ts("2024-03-31 01:00"), ts("2024-03-31 01:30"),
+        ts("2024-03-31 00:30"), ts("2024-03-31 01:30"),
         ts("2024-10-26 23:30"), ts("2024-10-27 00:30"), ts("2024-10-27 01:30"),
         ts("2024-10-27 02:30"),
     ]
-    assert seen.sum() == 7
+    assert seen.sum() == 6
+    assert d.rejected["line"].tolist() == [3]
+    assert "does not exist in the time zone" in d.rejected["reason"].iloc[0]
 
 
 def _bom(d: ReportData, a: Analysis) -> None:

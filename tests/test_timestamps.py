@@ -41,7 +41,7 @@ def test_naive_timestamps_with_tz_across_dst(tmp_path):
     text = (
         "timestamp,product\n"
         "2024-03-10 01:30,A\n"  # EST
-        "2024-03-10 02:30,A\n"  # does not exist: shifted forward to 03:00 EDT
+        "2024-03-10 02:30,A\n"  # does not exist (the clocks skip 02:00-03:00): rejected
         "2024-03-10 03:30,A\n"  # EDT
         "2024-11-03 01:30,A\n"  # ambiguous, no repeat: earliest (EDT)
         "2024-11-03 03:00,A\n"  # EST
@@ -49,11 +49,12 @@ def test_naive_timestamps_with_tz_across_dst(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
     assert raw.table["timestamp"].tolist() == utc(
         "2024-03-10 06:30",
-        "2024-03-10 07:00",
         "2024-03-10 07:30",
         "2024-11-03 05:30",
         "2024-11-03 08:00",
     )
+    assert raw.rejected["line"].tolist() == [3]
+    assert "does not exist in the time zone" in raw.rejected["reason"].iloc[0]
 
 
 def test_ambiguous_times_are_inferred_from_order(tmp_path):

@@ -23,7 +23,7 @@ from spikes.model import REJECTED_COLUMNS, empty_rejected
 _MAX_VALUE_CHARS = 80
 
 # Reason codes of a rejected value (0 = fine).
-OK, MISSING, NOT_NUMBER, NOT_FINITE, NEGATIVE, NOT_DATE, TOO_LARGE = range(7)
+OK, MISSING, NOT_NUMBER, NOT_FINITE, NEGATIVE, NOT_DATE, TOO_LARGE, NO_SUCH_TIME = range(8)
 MAX_COUNT = 1e15
 """Largest count accepted in one row: larger values are rejected, so that sums of many
 rows stay finite and exact to well below one report."""
@@ -34,6 +34,8 @@ _REASONS = {
     NEGATIVE: "is negative",
     NOT_DATE: "is not a date",
     TOO_LARGE: f"is too large (above {MAX_COUNT:g})",
+    NO_SUCH_TIME: "is a local time that does not exist in the time zone (the hour the "
+                  "clocks went forward)",
 }
 
 

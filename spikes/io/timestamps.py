@@ -25,7 +25,7 @@ import pyarrow as pa
 from pandas.tseries.api import guess_datetime_format
 
 from spikes.errors import SpikesInputError
-from spikes.io.rejects import MISSING, NOT_DATE
+from spikes.io.rejects import MISSING, NO_SUCH_TIME, NOT_DATE
 
 DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
 """Accepted values of ``date_order`` (the CLI's ``--date-order``)."""
@@ -178,13 +178,14 @@ def read_timestamps(
     needs); `groups` (e.g. product codes) split the rows into sequences of their own for
     :func:`_localize`."""
     kind = column.type
+    gaps = np.zeros(len(column), dtype=bool)  # local times in a spring DST gap
     if pa.types.is_timestamp(kind):
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None:
-            values = _localize(values, tz, groups)
+            values = _localize(values, tz, groups, gaps)
     elif pa.types.is_date(kind):
-        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz, groups)
+        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz, groups, gaps)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = _epoch(column.to_numpy().astype(np.float64, copy=False))
     elif pa.types.is_null(kind):
@@ -196,14 +197,15 @@ def read_timestamps(
             # are read as such and only the words rejected.
             values = _epoch(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64))
         else:
-            values = _parse_timestamp_text(text, tz, dates, groups=groups)
+            values = _parse_timestamp_text(text, tz, dates, groups=groups, gaps=gaps)
     bad = np.isnat(values)
     reason = np.zeros(len(values), dtype=np.int8)
     if bad.any():
         idx = np.flatnonzero(bad)
         missing = column.take(pa.array(idx)).to_pandas().astype(object)
         blank = missing.isna() | (missing.astype(str).str.strip() == "")
-        reason[idx] = np.where(blank.to_numpy(dtype=bool), MISSING, NOT_DATE)
+        reason[idx] = np.where(blank.to_numpy(dtype=bool), MISSING,
+                               np.where(gaps[idx], NO_SUCH_TIME, NOT_DATE))
     utc = pd.Series(values.astype("datetime64[us]", copy=False), copy=False).dt.tz_localize("UTC")
     return utc, reason
 
@@ -255,8 +257,11 @@ def _compact_dates(values: np.ndarray) -> bool:
 
 
 def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | None = None,
-                          groups: np.ndarray | None = None) -> np.ndarray:
-    """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``."""
+                          groups: np.ndarray | None = None,
+                          gaps: np.ndarray | None = None) -> np.ndarray:
+    """Parse timestamps given as text; naive ones are in ``tz``. Returns UTC ``datetime64[us]``
+    (NaT where bad; `gaps`, where given, marks those that are local times that do not
+    exist in ``tz``)."""
     dates = DateReading() if dates is None else dates
     s = _zone_suffixes(text.str.strip(), tz)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
@@ -264,9 +269,12 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
     if aware.any():
         out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
     if (~aware).any():
+        local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
         out[~aware] = _localize(
             _parse_dates(s[~aware], utc=False, dates=dates), tz,
-            None if groups is None else groups[~aware])
+            None if groups is None else groups[~aware], local_gaps)
+        if gaps is not None:
+            gaps[~aware] = local_gaps
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
@@ -394,13 +402,15 @@ def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
 # ---------------------------------------------------------------------- local times
 
 
-def _localize(values: np.ndarray, tz: str | None,
-              groups: np.ndarray | None = None) -> np.ndarray:
+def _localize(values: np.ndarray, tz: str | None, groups: np.ndarray | None = None,
+              gaps: np.ndarray | None = None) -> np.ndarray:
     """Naive wall times in ``tz`` -> naive UTC ``datetime64[us]``.
 
     A wall time that occurs twice (the autumn hour) is read from the order of the rows
     of its group (`groups`, e.g. the product; all rows when None), see
-    :func:`_summer_time_flags`; nonexistent ones (spring) are shifted forward.
+    :func:`_summer_time_flags`. One that does not exist (the spring hour the clocks
+    skip) is NaT, and marked in `gaps` where given: its reports are rejected with that
+    reason, not added to the next hour's bucket.
     """
     values = values.astype("datetime64[us]")
     if tz is None:
@@ -409,12 +419,15 @@ def _localize(values: np.ndarray, tz: str | None,
     index = pd.DatetimeIndex(values[ok])
     strict = index.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
     repeated = np.asarray(strict.isna())
-    if repeated.any():
-        summer = _summer_time_flags(values[ok].view(np.int64), repeated,
-                                    None if groups is None else groups[ok])
-        strict = index.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
+    summer = (_summer_time_flags(values[ok].view(np.int64), repeated,
+                                 None if groups is None else groups[ok])
+              if repeated.any() else "NaT")
+    strict = index.tz_localize(tz, ambiguous=summer, nonexistent="NaT")
+    skipped = np.asarray(strict.isna()) & ~repeated
     out = values.copy()
     out[ok] = strict.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+    if gaps is not None and skipped.any():
+        gaps[np.flatnonzero(ok)[skipped]] = True
     return out
 
 
