@@ -206,3 +206,20 @@ def test_summary_names_a_product_whose_week_follows_another_time_zone() -> None:
     tokyo = DetectionConfig(overrides={"LINE": {"utc_offset": "+9h"}})
     assert week_hint(analyze(as_data(counts), tokyo)) is None
     assert week_hint(analyze(as_data(counts.iloc[: 288 * 13]))) is None
+
+
+def test_a_negative_seed_and_a_bad_zone_are_named(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # --seed -1 raised numpy's ValueError; a bad --tz with --calendar was blamed on the
+    # calendar's first row ("cannot be read in time zone").
+    with pytest.raises(SystemExit) as out:
+        main(["simulate", "-o", str(tmp_path / "r.csv"), "--labels-out",
+              str(tmp_path / "l.csv"), "--seed", "-1"])
+    assert out.value.code == 2
+    assert "--seed: expected a whole number >= 0, got -1" in capsys.readouterr().err
+    calendar = Path(__file__).resolve().parents[1] / "data" / "calendar_sample.csv"
+    sample = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+    assert main(["analyze", str(sample), "--tz", "Mars/Olympus", "--calendar",
+                 str(calendar)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown time zone 'Mars/Olympus'" in err and "calendar" not in err

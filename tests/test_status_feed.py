@@ -156,6 +156,9 @@ def test_the_bundled_samples_are_marked_and_read() -> None:
         ({"incidents": [_incident(created_at="yesterday")]},
          "field 'created_at': 'yesterday' is not a time"),
         ({"incidents": [_incident(resolved_at=5)]}, "field 'resolved_at': 5 is not a time"),
+        ({"incidents": [_incident(created_at="0001-01-01T00:00:00Z")]},
+         "'0001-01-01T00:00:00Z' is not a time (expected ISO-8601, such as "
+         "2026-01-22T19:38:00Z, between 1677 and 2262)"),
         ({"incidents": [_incident(components=[{"id": 1}])]}, "field 'components'[0]"),
         ({"incidents": [_incident(incident_updates=[{"status": "x"}])]},
          "incident 0 (id 'abc'), incident_updates[0], field 'created_at': missing"),
@@ -188,6 +191,11 @@ def test_bad_statuspage_json_names_incident_and_field(tmp_path: Path, document: 
         (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
          b"<item><guid>g</guid><pubDate>someday</pubDate></item></channel></rss>",
          "entry 0 (g), field 'published': 'someday' is not a date"),
+        # Cut short (a failed download): its later entries would be lost without a word.
+        (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+         b"<entry><id>a</id><title>x</title><updated>2026-01-01T00:00:00Z</updated></entry>"
+         b"<entry><id>b</id><title>y",
+         "not well-formed XML"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, content: bytes, message: str) -> None:

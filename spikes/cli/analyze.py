@@ -119,7 +119,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
     calendar = None
     if args.calendar:
         from spikes.io.calendar import read_calendar
+        from spikes.io.timestamps import check_tz
 
+        check_tz(getattr(args, "tz", None))  # a bad --tz is its own error, not the calendar's
         calendar = read_calendar(args.calendar, tz=getattr(args, "tz", None))
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--products", type=int, default=20, help="number of products (default 20)")
     p.add_argument("--days", type=float, default=21, help="days of data (default 21)")
     p.add_argument("--bucket", default="5min", help="bucket size (default 5min)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="2026-01-05", help="first day (default 2026-01-05)")
     p.add_argument("--volume", choices=("low", "mid", "high"), default="mid",
                    help="report volume (default mid)")
@@ -76,3 +76,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def _seed(text: str) -> int:
+    """A seed of numpy's generators: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}"
+                                         ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value

@@ -17,8 +17,8 @@ The matching rule (:func:`match_official`):
    something else.
 3. Each official incident belongs to at most one incident per product: of the incidents
    whose window holds its ``official_at``, the one with the latest onset (the most recent
-   outage that had begun when the vendor spoke), so that a late notice is not credited
-   to an earlier outage of the same product.
+   outage, or one that began within the hour after the notice: the vendor spoke first),
+   so that a late notice is not credited to an earlier outage of the same product.
 4. An incident's ``official_at`` is the earliest ``official_at`` of the official
    incidents it got (a follow-up notice does not change when the vendor first spoke).
    ``lead_minutes = official_at - alerted_at`` in minutes: positive when spikes raised

@@ -278,9 +278,11 @@ def _timestamp(value: Any, where: str) -> pd.Timestamp:
                                "string)")
     try:
         stamp = pd.Timestamp(datetime.fromisoformat(value.strip()))
-    except ValueError:
+        stamp.as_unit("ns")  # within the range of the data's times (1677-2262)
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
         raise SpikesInputError(f"{where}: {value!r} is not a time (expected ISO-8601, "
-                               "such as 2026-01-22T19:38:00Z)") from None
+                               "such as 2026-01-22T19:38:00Z, between 1677 and 2262)"
+                               ) from None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -318,6 +320,8 @@ def parse_feed(content: bytes, source: str = "feed", names: Sequence[str] = (),
         Not a feed, or an entry without a link or id, or without a readable
         published/updated time (named by its 0-based index in the file).
     """
+    from xml.sax import SAXParseException
+
     import feedparser
 
     parsed = feedparser.parse(content)
@@ -326,6 +330,12 @@ def parse_feed(content: bytes, source: str = "feed", names: Sequence[str] = (),
         detail = f" ({problem})" if problem else ""
         raise SpikesInputError(f"{source}: XML but not an Atom or RSS feed{detail}; "
                                f"{_EXPECTED}")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and isinstance(problem, SAXParseException):
+        # A feed cut short (a failed download): the entries after the break would be
+        # lost without a word.
+        raise SpikesInputError(f"{source}: not well-formed XML ({problem}); is the file "
+                               "complete?")
     feed_title = str(parsed.feed.get("title") or "").strip()
     label = feed_title or fallback or source
     groups: dict[str, list[tuple[int, Any, pd.Timestamp, pd.Timestamp]]] = {}
