@@ -116,3 +116,31 @@ def test_sample_has_one_outage_ongoing_at_the_end(sample):
     last = reports["timestamp"].max().floor("5min")
     assert (labels["end"] == last).sum() == 1
     assert len(labels) >= 10
+
+
+@pytest.mark.parametrize(("bucket", "start"), [("7min", "2026-01-05"),
+                                               ("5min", "2026-01-05T13:37"),
+                                               ("15min", "2026-01-05T13:37+05:00")])
+def test_a_grid_not_aligned_to_the_epoch_holds_its_outages(tmp_path, bucket, start):
+    # 7-minute buckets or a start at 13:37 said an outage "is outside the data" (its
+    # bucket was found by the epoch, not by the grid).
+    from spikes.evaluation.simulate import write_simulation
+
+    sim = simulate(products=3, days=4, bucket=bucket, start=start, seed=2,
+                   outage_rate_per_week=7.0)
+    assert len(sim.labels) > 0
+    index = pd.DatetimeIndex(sim.reports["timestamp"].unique()).sort_values()
+    first = pd.Timestamp(start)
+    assert index[0] == (first.tz_localize("UTC") if first.tzinfo is None else first)
+    assert set(pd.DatetimeIndex(sim.labels["onset"])) <= set(index)
+    write_simulation(sim, tmp_path / "r.csv", tmp_path / "l.csv")
+    assert len(pd.read_csv(tmp_path / "l.csv")) == len(sim.labels)
+
+
+def test_a_simulation_without_outages_writes_an_empty_labels_file(tmp_path):
+    from spikes.evaluation.simulate import write_simulation
+
+    sim = simulate(products=1, days=1, seed=0, outage_rate_per_week=0.0)
+    assert sim.labels.empty
+    write_simulation(sim, tmp_path / "r.csv", tmp_path / "l.csv")  # was a TypeError
+    assert list(pd.read_csv(tmp_path / "l.csv").columns) == list(LABEL_COLUMNS)

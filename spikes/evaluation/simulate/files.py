@@ -38,6 +38,7 @@ def write_simulation(sim: Simulation, reports_path: str | Path, labels_path: str
 
 def _iso(times: pd.Series) -> pd.Series:
     """``2026-01-22T19:05:00+00:00`` strings."""
-    seconds = pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None).as_unit("s")
+    # (utc=True: an empty column, of no outage, has no zone to convert from.)
+    seconds = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_localize(None).as_unit("s")
     text = np.datetime_as_string(seconds.to_numpy(), unit="s")
     return pd.Series(np.char.add(text.astype(str), "+00:00"), index=times.index)

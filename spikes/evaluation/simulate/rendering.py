@@ -177,8 +177,10 @@ def _add_outages(base: np.ndarray, index: pd.DatetimeIndex, products: list[str],
     rows = []
     for k, o in enumerate(outages):
         p = _column(products, o.product)
-        at = int(index.searchsorted(o.onset.floor(bucket)))
-        if at >= len(index) or index[at] != o.onset.floor(bucket):
+        # The bucket of the grid that holds the onset (a grid need not start at a
+        # multiple of the bucket since the epoch: 7-minute buckets, a start at 13:37).
+        at = int(index.searchsorted(o.onset, side="right")) - 1
+        if not 0 <= at < len(index) or o.onset >= index[at] + bucket:
             raise SpikesInputError(f"simulate: outage of {o.product} at {o.onset} is outside "
                                    "the data")
         m = outage_profile(o, bucket)[: len(index) - at]
