@@ -290,3 +290,14 @@ def test_labels_the_search_cannot_score_are_said_to_be_left_out(small_sim) -> No
     r = tune(sim_data(small_sim), pd.concat([labels, ghost], ignore_index=True), budget=2,
              seed=0)
     assert "1 label(s) of products not in the data are left out of the scores" in r.notes
+
+
+def test_blocks_under_a_day_are_noted(small_sim) -> None:
+    # --folds 500 on two weeks ran 40-minute blocks without a word.
+    data = sim_data(small_sim)
+    days = (data.counts.index[-1] - data.counts.index[0]) / pd.Timedelta(days=1)
+    folds = int(days * 2)  # blocks of about half a day
+    r = tune(data, small_sim.labels, budget=2, seed=0, folds=folds)
+    assert any("under a day" in note and "fewer --folds" in note for note in r.notes)
+    r = tune(data, small_sim.labels, budget=2, seed=0, folds=3)
+    assert not any("under a day" in note for note in r.notes)

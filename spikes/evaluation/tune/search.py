@@ -245,6 +245,12 @@ def _allowance(value: pd.Timedelta | str | None) -> pd.Timedelta | None:
     return delta
 
 
+#: Blocks of the forward-chaining folds shorter than this get a note: a block of hours
+#: holds one part of the day (and few outages), so a fold trained on mornings is
+#: validated on an evening.
+SHORTEST_BLOCK = pd.Timedelta(days=1)
+
+
 def tune(
     data: ReportData | Scored,
     labels: pd.DataFrame,
@@ -357,6 +363,10 @@ def tune(
     source = scored.data if scored is not None else data
     the_folds = forward_folds(source.counts.index, source.bucket, folds)
     notes = label_notes(labels, source, the_folds, counted=False)
+    block = (the_folds.end - the_folds.start) / (the_folds.n_folds + 1)
+    if block < SHORTEST_BLOCK:
+        notes = (*notes, f"blocks of {block.round('1min')}: under a day, a fold's validation "
+                         "misses the time of day its training saw; give fewer --folds")
     if scored is None:
         scored = score_reports(source, base)
     ts = TrialSet(scored, labels, the_folds, allowance)
