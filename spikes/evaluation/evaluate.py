@@ -19,7 +19,6 @@ import csv
 import gzip
 import io
 import math
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +30,11 @@ import pandas as pd
 
 from spikes.errors import SpikesInputError
 from spikes.io.output import restore_formula
+from spikes.io.sniffing import sniff_delimiter
 
 INCIDENT_COLUMNS = ("product", "onset")
+#: Delimiters of incidents and labels files (a pipe too: hand-made tables).
+LABEL_DELIMITERS = (",", ";", "\t", "|")
 LABEL_COLUMNS = ("product", "onset", "end")
 STATUS_TP = "tp"
 STATUS_DUPLICATE = "duplicate"
@@ -208,19 +210,9 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
 
 
 def _delimiter(text: str) -> str:
-    r"""The delimiter of CSV `text`, from its first line (quoted parts aside): the most
-    frequent of ``,``, ``;`` (spreadsheets in much of Europe), tab and ``|``, ``,`` on a
-    tie.
-
-    Examples
-    --------
-    >>> _delimiter("product;onset;end\n"), _delimiter('product,onset,"x;y;z"\n')
-    (';', ',')
-    """
-    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
+    """The delimiter of CSV `text`, from its first line: ``,``, ``;`` (spreadsheets in
+    much of Europe), tab or ``|``, as the report reader sniffs it."""
+    return sniff_delimiter(text.split("\n", 1)[0], LABEL_DELIMITERS)
 
 
 def _validate(

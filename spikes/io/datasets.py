@@ -187,8 +187,9 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
             if batch.num_rows == 0:  # a file of a header only (a day without reports)
                 continue
             stamps = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"])
-            products = _products(batch.column(cols["product"]), path, cols["product"])
-            padded[i] = padded[i] or _padded(batch.column(cols["product"]), products)
+            products, spaced = _product_names(batch.column(cols["product"]), path,
+                                              cols["product"])
+            padded[i] = padded[i] or spaced
             rows += len(stamps)
             if len(stamps):
                 low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
@@ -403,7 +404,14 @@ def _micros(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndar
 
 
 def _products(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> pa.Array:
-    """Product names as a string array."""
+    """Product names as a string array (spaces around them taken off)."""
+    return _product_names(column, path, name)[0]
+
+
+def _product_names(column: pa.ChunkedArray | pa.Array, path: str, name: str
+                   ) -> tuple[pa.Array, bool]:
+    """Product names as a string array, and whether any had spaces around it as written
+    (decoded once: the scan of :func:`open_dataset` reads every row)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
@@ -411,25 +419,14 @@ def _products(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> pa.Ar
     if column.null_count:
         raise SpikesInputError(f"{path!r}, column {name!r}: {column.null_count:,} missing "
                                "product names")
-    text = column if pa.types.is_string(column.type) else column.cast(pa.string())
+    written = column.cast(pa.string())
     # Spaces around a name are no part of it (" Outlook" is Outlook), as in a CSV file.
-    text = pc.utf8_trim_whitespace(text)
+    text = pc.utf8_trim_whitespace(written)
     if pc.any(pc.equal(text, "")).as_py():
         blank = int(pc.sum(pc.equal(text, "")).as_py())
         raise SpikesInputError(f"{path!r}, column {name!r}: {blank:,} blank product names")
-    return text
-
-
-def _padded(column: pa.ChunkedArray | pa.Array, names: pa.Array) -> bool:
-    """Whether the names of `column` as written differ from `names` (:func:`_products`
-    of them: spaces taken off)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return False
-    return bool(pc.any(pc.not_equal(column.cast(pa.string()), names)).as_py())
+    textual = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    return text, textual and bool(pc.any(pc.not_equal(written, text)).as_py())
 
 
 def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndarray:

@@ -198,7 +198,7 @@ def split_header(name: str, data: bytes | mmap.mmap, offset: int) -> Text:
         raise SpikesInputError(
             f"{name!r} has no header line: only empty, comment (#) or sep= lines"
         )
-    delimiter = declared or _sniff_delimiter(header_text)
+    delimiter = declared or sniff_delimiter(header_text)
     header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
     header = [h.strip() for h in header]
     if NOT_NEWLINE.search(data, end) is None:
@@ -243,10 +243,18 @@ def header_end(data: bytes | mmap.mmap, begin: int) -> int:
         start = nl + 1
 
 
-def _sniff_delimiter(header: str) -> str:
+def sniff_delimiter(header: str, candidates: tuple[str, ...] = _DELIMITERS) -> str:
+    """The delimiter of a header line: the most frequent of `candidates` outside quoted
+    parts, the first of them on a tie, ``,`` where none occurs.
+
+    Examples
+    --------
+    >>> sniff_delimiter("product;onset;end"), sniff_delimiter('product,onset,"x;y;z"')
+    (';', ',')
+    """
     unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {d: unquoted.count(d) for d in _DELIMITERS}
-    best = max(_DELIMITERS, key=lambda d: counts[d])
+    counts = {d: unquoted.count(d) for d in candidates}
+    best = max(candidates, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import io
 import json
-import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -28,7 +27,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
@@ -42,8 +41,10 @@ from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
 from spikes.service.models import (
     BATCH,
+    BATCH_ID,
     MAX_BATCH_ID,
     MAX_NAME,
+    NAME,
     PRINTABLE_MESSAGE,
     Accepted,
     batch_table,
@@ -302,7 +303,7 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
     that must not hold up the event loop); 422 for a bad batch, nothing of it stored."""
     try:
         if batch_id is not None:
-            _check_name(batch_id, "batch_id", MAX_BATCH_ID)
+            _check_name(batch_id, "batch_id", BATCH_ID, MAX_BATCH_ID)
         if content_type in ("text/csv", "application/csv"):
             frame, rows_kind = _csv_frame(body)
             key = batch_id or _digest(body)
@@ -429,13 +430,17 @@ def _check_not_future(frame: pd.DataFrame | pa.Table) -> None:
             f"({len(late)} in all): a client clock ahead, or a wrong date?")
 
 
-def _check_name(value: str, what: str, longest: int) -> None:
-    """A name as the JSON batches have them (:data:`PRINTABLE`, at most `longest`)."""
-    if not 1 <= len(value) <= longest:
-        raise SpikesInputError(f"{what} must be 1 to {longest} characters, got {len(value)}")
-    # PRINTABLE in Python: no character of Unicode category C, and not blank.
-    if any(unicodedata.category(c).startswith("C") for c in value) or value.isspace():
-        raise SpikesInputError(f"{what} {PRINTABLE_MESSAGE}")
+def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:
+    """A name checked by the type of the JSON batches' (`adapter`: :data:`NAME` or
+    :data:`BATCH_ID`), its error in words."""
+    try:
+        adapter.validate_python(value)
+    except ValidationError as exc:
+        kind = exc.errors(include_url=False)[0]["type"]
+        if kind == "string_pattern_mismatch":
+            raise SpikesInputError(f"{what} {PRINTABLE_MESSAGE}") from None
+        raise SpikesInputError(f"{what} must be 1 to {longest} characters, got "
+                               f"{len(value)}") from None
 
 
 def _row_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -475,7 +480,7 @@ def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
         names = pd.Series(table[column].dropna().unique()).astype(str)
         for name in names:
             try:
-                _check_name(name, f"{column} {name[:40]!r}", MAX_NAME)
+                _check_name(name, f"{column} {name[:40]!r}", NAME, MAX_NAME)
             except SpikesInputError as exc:
                 rows = np.flatnonzero((table[column].astype(str) == name).to_numpy())
                 raise SpikesInputError(f"data row {int(rows[0]) + 1}: {exc}") from None

@@ -19,7 +19,8 @@ from typing_extensions import TypedDict  # typing.TypedDict: not before Python 3
 from spikes.io.rejects import MAX_COUNT
 from spikes.service.store import BATCH_SCHEMA
 
-__all__ = ["BATCH", "MAX_BATCH_ID", "MAX_NAME", "Accepted", "Batch", "Report", "batch_table"]
+__all__ = ["BATCH", "BATCH_ID", "MAX_BATCH_ID", "MAX_NAME", "NAME", "Accepted", "Batch",
+           "Report", "batch_table"]
 
 MAX_NAME = 200
 """Longest product, region, category or report id, in characters."""
@@ -34,6 +35,11 @@ PRINTABLE_MESSAGE = "must be printable text: not blank, no control or format cha
 """What a client is told when a name does not match :data:`PRINTABLE`."""
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=PRINTABLE)]
+BatchId = Annotated[str, Field(min_length=1, max_length=MAX_BATCH_ID, pattern=PRINTABLE)]
+NAME: TypeAdapter[str] = TypeAdapter(Name)
+"""Validates one product, region or category name (a CSV body's, as a JSON batch's)."""
+BATCH_ID: TypeAdapter[str] = TypeAdapter(BatchId)
+"""Validates a batch id (``?batch_id=`` as the JSON field)."""
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -57,7 +63,7 @@ class Batch(TypedDict):
     """A batch of reports, stored all or nothing."""
 
     batch_id: NotRequired[Annotated[
-        Annotated[str, Field(min_length=1, max_length=MAX_BATCH_ID, pattern=PRINTABLE)] | None,
+        BatchId | None,
         Field(description="idempotency key of the batch (default: a hash of its body)")]]
     reports: list[Report]
     kind: NotRequired[Annotated[
