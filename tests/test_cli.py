@@ -217,6 +217,11 @@ def test_a_negative_seed_and_a_bad_zone_are_named(tmp_path: Path,
               str(tmp_path / "l.csv"), "--seed", "-1"])
     assert out.value.code == 2
     assert "--seed: expected a whole number >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as out:  # tune's failed after all its work was done
+        main(["tune", str(tmp_path / "r.csv"), "--labels", str(tmp_path / "l.csv"),
+              "--seed", "-1"])
+    assert out.value.code == 2
+    assert "--seed: expected a whole number >= 0, got -1" in capsys.readouterr().err
     calendar = Path(__file__).resolve().parents[1] / "data" / "calendar_sample.csv"
     sample = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
     assert main(["analyze", str(sample), "--tz", "Mars/Olympus", "--calendar",

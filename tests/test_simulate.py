@@ -144,3 +144,102 @@ def test_a_simulation_without_outages_writes_an_empty_labels_file(tmp_path):
     assert sim.labels.empty
     write_simulation(sim, tmp_path / "r.csv", tmp_path / "l.csv")  # was a TypeError
     assert list(pd.read_csv(tmp_path / "l.csv").columns) == list(LABEL_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bucket", "NaT"], "--bucket 'NaT' is not a duration of whole seconds"),
+        (["--bucket", "5"], "--bucket '5' is not a duration"),  # 5 ns: asked for 880 TiB
+        (["--bucket", "500ms"], "whole seconds, at least 1s"),  # wrote repeated seconds
+        (["--peak-ratio", "2", "inf"], "1 < low <= high <= 1e+06"),
+        (["--outages-per-week", "inf"], "outage_rate_per_week must be in [0, 40]"),
+        (["--outages-per-week", "1e9"], "outage_rate_per_week must be in [0, 40]"),  # spun
+        (["--days", "inf"], "days must be at most 36500"),
+        (["--products", "100000", "--days", "3650"], "GiB, more than the"),  # ran out
+    ],
+)
+def test_arguments_out_of_reach_are_one_line(tmp_path, capsys, args, message):
+    # Each was a traceback (NaN to integer, numpy's allocation error, "lam value too
+    # large", OutOfBoundsTimedelta), ran out of memory, or never ended.
+    from spikes.cli import main
+
+    code = main(["simulate", "-o", str(tmp_path / "r.csv"), "--labels-out",
+                 str(tmp_path / "l.csv"), "--products", "2", "--days", "2", *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_the_memory_a_simulation_needs_is_checked_before_it_is_taken(monkeypatch):
+    from spikes.evaluation import simulate as package
+
+    monkeypatch.setattr(package, "available_memory", lambda: 100 * package.BYTES_PER_ROW)
+    with pytest.raises(SpikesInputError, match=r"576 cells \(bucket x product\) need"):
+        simulate(products=2, days=1)  # 2 x 288 buckets
+    monkeypatch.setattr(package, "available_memory", lambda: 1000 * package.BYTES_PER_ROW)
+    assert len(simulate(products=2, days=1, seed=1).reports) == 576
+    with pytest.raises(SpikesInputError, match="report events need"):
+        simulate(products=2, days=1, seed=1, as_events=True)
+    monkeypatch.setattr(package, "available_memory", lambda: None)  # not Linux: no check
+    assert len(simulate(products=2, days=1, seed=1).reports) == 576
+
+
+@pytest.mark.parametrize(
+    ("output", "labels", "message"),
+    [
+        ("x.parquet", "l.csv", "x.parquet: written as CSV text, not Parquet"),
+        ("x.xlsx", "l.csv", "not an Excel workbook"),
+        ("same.csv", "same.csv", "same.csv: the reports and the labels need two files"),
+        ("folder", "l.csv", "folder: cannot write, it is a folder"),
+        ("nowhere/r.csv", "l.csv", "folder nowhere does not exist"),
+    ],
+)
+def test_output_files_that_cannot_hold_the_simulation_are_refused(tmp_path, capsys,
+                                                                  monkeypatch, output,
+                                                                  labels, message):
+    # A .parquet name got CSV text (then `analyze` said "not a readable Parquet file"),
+    # the labels overwrote the reports, a folder or missing folder was a traceback.
+    from spikes.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    assert main(["simulate", "-o", output, "--labels-out", labels, "--products", "1",
+                 "--days", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_a_start_off_the_readers_grid_is_moved_onto_it(tmp_path, capsys):
+    # Labels at 03:17 with hourly buckets: the reader floors the reports to 03:00 and
+    # every incident started 17 minutes before its label (all false alarms and misses).
+    from spikes.cli import main
+
+    reports, labels = tmp_path / "r.csv", tmp_path / "l.csv"
+    assert main(["simulate", "-o", str(reports), "--labels-out", str(labels), "--products",
+                 "3", "--days", "4", "--bucket", "1h", "--start", "2026-01-05T03:17",
+                 "--outages-per-week", "7", "--seed", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "--start 2026-01-05T03:17 moved to 2026-01-05T03:00:00+00:00" in err
+    written = pd.read_csv(reports)
+    assert written["timestamp"].iloc[0] == "2026-01-05T03:00:00+00:00"
+    onsets = pd.to_datetime(pd.read_csv(labels)["onset"], utc=True)
+    assert len(onsets) and (onsets == onsets.dt.floor("1h")).all()
+    assert main(["simulate", "-o", str(reports), "--labels-out", str(labels), "--products",
+                 "1", "--days", "1", "--bucket", "7min"]) == 0
+    err = capsys.readouterr().err
+    assert "moved to 2026-01-04T23:54:00+00:00" in err
+    assert "7min buckets do not divide a day" in err and "--retrospective" in err
+
+
+def test_outages_that_do_not_fit_are_noted(tmp_path, capsys):
+    from spikes.cli import main
+
+    assert main(["simulate", "-o", str(tmp_path / "r.csv"), "--labels-out",
+                 str(tmp_path / "l.csv"), "--products", "2", "--days", "7",
+                 "--outages-per-week", "30"]) == 0
+    err = capsys.readouterr().err
+    written = len(pd.read_csv(tmp_path / "l.csv"))
+    assert written < 48 and f"note: {written} outages fitted of about 60 asked for" in err

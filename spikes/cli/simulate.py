@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--products", type=int, default=20, help="number of products (default 20)")
     p.add_argument("--days", type=float, default=21, help="days of data (default 21)")
     p.add_argument("--bucket", default="5min", help="bucket size (default 5min)")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="2026-01-05", help="first day (default 2026-01-05)")
     p.add_argument("--volume", choices=("low", "mid", "high"), default="mid",
                    help="report volume (default mid)")
@@ -47,19 +48,22 @@ def _run_simulate(args: argparse.Namespace) -> int:
     from spikes.evaluation.simulate import simulate, write_simulation
 
     try:
-        pd.Timedelta(args.bucket)
+        bucket = pd.Timedelta(args.bucket)
     except ValueError:
+        bucket = pd.NaT
+    if pd.isna(bucket) or bucket < pd.Timedelta(seconds=1) or bucket % pd.Timedelta(seconds=1):
         raise SpikesInputError(
-            f"--bucket {args.bucket!r} is not a duration (expected e.g. 1min, 5min, 1h)"
-        ) from None
+            f"--bucket {args.bucket!r} is not a duration of whole seconds, at least 1s "
+            f"(expected e.g. 1min, 5min, 1h)")
     if args.products < 1 or args.days <= 0:
         raise SpikesInputError("--products must be >= 1 and --days > 0")
+    start = _on_the_grid(args.start, args.bucket)
     sim = simulate(
         products=args.products,
         days=args.days,
         bucket=args.bucket,
         seed=args.seed,
-        start=args.start,
+        start=start,
         volume=args.volume,
         outage_rate_per_week=args.outages_per_week,
         mild=args.mild,
@@ -73,12 +77,42 @@ def _run_simulate(args: argparse.Namespace) -> int:
     write_simulation(sim, args.output, args.labels_out)
     print(f"wrote {len(sim.reports)} rows to {args.output} and {len(sim.labels)} "
           f"labelled outages to {args.labels_out}")
+    if pd.Timedelta(days=1) % bucket:
+        print(f"note: {args.bucket} buckets do not divide a day: spikes analyze reads "
+              f"them with --retrospective only (live detection needs a time of day "
+              f"grid)", file=sys.stderr)
+    weeks = args.days / 7 * args.products
+    asked = args.outages_per_week * weeks
+    if asked >= 10 and len(sim.labels) < 0.8 * asked:
+        print(f"note: {len(sim.labels)} outages fitted of about {asked:.0f} asked for "
+              f"(--outages-per-week {args.outages_per_week:g}): an outage keeps 2 hours on "
+              f"either side clear of the next", file=sys.stderr)
     return 0
 
 
+def _on_the_grid(start: str, bucket: str) -> pd.Timestamp:
+    """`start` floored to the bucket grid spikes reads data on (anchored at the Unix
+    epoch), with a note where that moves it: otherwise the reader would floor every
+    timestamp and the labels would no longer start with their buckets."""
+    try:
+        first = pd.Timestamp(start)
+    except (ValueError, TypeError):
+        raise SpikesInputError(f"--start {start!r} is not a time (expected e.g. "
+                               f"2026-01-05 or 2026-01-05T08:00Z)") from None
+    if pd.isna(first):
+        raise SpikesInputError(f"--start {start!r} is not a time")
+    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    floored = first.floor(pd.Timedelta(bucket))
+    if floored != first:
+        print(f"note: --start {start} moved to {floored.isoformat()}, the start of its "
+              f"{bucket} bucket on the grid spikes reads (anchored at 1970-01-01 00:00 "
+              f"UTC), so that the labels match the buckets read back", file=sys.stderr)
+    return floored
 
 
-def _seed(text: str) -> int:
+
+
+def seed_number(text: str) -> int:
     """A seed of numpy's generators: a whole number >= 0."""
     try:
         value = int(text)

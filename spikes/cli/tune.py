@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.simulate import seed_number
 from spikes.errors import SpikesInputError
 from spikes.evaluation.tune import (
     DEFAULT_BUDGET,
@@ -49,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=DEFAULT_FOLDS,
                    help=f"forward-chaining folds (default {DEFAULT_FOLDS}: the span in "
                         f"{DEFAULT_FOLDS + 1} blocks)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=seed_number, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--per-product", action="store_true",
                    help="own thresholds for products with at least 20 labels of their own")
     p.add_argument("--force", action="store_true",

@@ -161,3 +161,20 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         raise SpikesInputError(f"{path}: spikes writes CSV or Parquet (.csv, .parquet), not "
                                f"{OTHER_FORMATS[suffix]}; name the file .csv")
     return write_csv(frame, path)
+
+
+def check_csv_name(path: str | Path) -> None:
+    """Refuse a name that asks for another format than CSV (``.parquet``, ``.xlsx``...):
+    CSV text written under it would only pass for that format.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the file and the format its name asks for.
+    """
+    name = str(path).lower()
+    suffix = ".parquet" if name.endswith(PARQUET_SUFFIXES) else Path(name).suffix
+    kind = "Parquet" if suffix == ".parquet" else OTHER_FORMATS.get(suffix)
+    if kind is not None:
+        raise SpikesInputError(f"{path}: written as CSV text, not {kind}; name the file "
+                               f".csv (or .csv.gz)")

@@ -65,6 +65,10 @@ class Audience:
 
 
 # --- time and audience ----------------------------------------------------------------
+#: Longest simulation: a century (pandas' nanosecond times reach 2262).
+MAX_DAYS = 36_500
+
+
 def time_index(*, start: str | pd.Timestamp, days: float, bucket: str | pd.Timedelta
                ) -> pd.DatetimeIndex:
     """The regular UTC grid of bucket starts.
@@ -86,7 +90,8 @@ def time_index(*, start: str | pd.Timestamp, days: float, bucket: str | pd.Timed
     Raises
     ------
     SpikesInputError
-        If the bucket or start cannot be parsed or the grid would hold fewer than two
+        If the bucket or start cannot be parsed, the bucket is not whole seconds, `days`
+        is not finite or over :data:`MAX_DAYS`, or the grid would hold fewer than two
         buckets.
     """
     try:
@@ -94,8 +99,14 @@ def time_index(*, start: str | pd.Timestamp, days: float, bucket: str | pd.Timed
         first = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:
         raise SpikesInputError(f"simulate: bad start {start!r} or bucket {bucket!r}") from exc
-    if step <= pd.Timedelta(0):
-        raise SpikesInputError(f"simulate: bucket must be positive, got {bucket!r}")
+    if pd.isna(first):
+        raise SpikesInputError(f"simulate: bad start {start!r}")
+    if pd.isna(step) or step < pd.Timedelta(seconds=1) or step % pd.Timedelta(seconds=1):
+        # The files hold whole seconds, and spikes reads buckets of a second or more.
+        raise SpikesInputError(f"simulate: bucket must be whole seconds, at least 1s, got "
+                               f"{bucket!r}")
+    if not (math.isfinite(days) and days <= MAX_DAYS):
+        raise SpikesInputError(f"simulate: days must be at most {MAX_DAYS}, got {days}")
     first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
     count = int(math.floor(pd.Timedelta(days=days) / step + 1e-9)) if days > 0 else 0
     if count < 2:

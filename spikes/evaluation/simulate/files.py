@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spikes.errors import SpikesInputError
 from spikes.evaluation.simulate.rendering import LABEL_COLUMNS, Simulation
+from spikes.io.output import check_csv_name, write_text_atomic
 
 
 def write_simulation(sim: Simulation, reports_path: str | Path, labels_path: str | Path, *,
@@ -24,16 +26,25 @@ def write_simulation(sim: Simulation, reports_path: str | Path, labels_path: str
         gzip header).
     label_columns : sequence of str, optional
         Columns of the labels file; default all of :data:`LABEL_COLUMNS`.
+
+    Raises
+    ------
+    SpikesInputError
+        If both paths name one file, a name asks for another format (``.parquet``,
+        ``.xlsx``...), or a file cannot be written (a missing folder, a folder's name).
     """
+    paths = [Path(reports_path), Path(labels_path)]
+    if paths[0].resolve() == paths[1].resolve():
+        raise SpikesInputError(f"{paths[0]}: the reports and the labels need two files")
+    for path in paths:
+        check_csv_name(path)
     reports = sim.reports.assign(timestamp=_iso(sim.reports["timestamp"]))
     labels = sim.labels[list(label_columns or LABEL_COLUMNS)].copy()
     for col in ("onset", "end"):
         if col in labels:
             labels[col] = _iso(labels[col])
-    for frame, path in ((reports, reports_path), (labels, labels_path)):
-        path = Path(path)
-        compression = {"method": "gzip", "mtime": 0} if path.suffix == ".gz" else None
-        frame.to_csv(path, index=False, compression=compression, float_format="%.4g")
+    for frame, path in zip((reports, labels), paths, strict=True):
+        write_text_atomic(path, frame.to_csv(index=False, float_format="%.4g"))
 
 
 def _iso(times: pd.Series) -> pd.Series:
