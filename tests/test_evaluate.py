@@ -246,8 +246,11 @@ def test_read_labels_and_incidents(tmp_path: Path) -> None:
         ("product,onset\na,2024-01-01\n",
          "labels.csv: missing column 'end' (found: product, onset; expected one named "
          "end/stop"),
-        ("product,onset,end\na,2024-01-02,2024-01-01\n",
+        ("product,onset,end\na,2024-01-02T00:00,2024-01-01T00:00\n",
          "labels.csv line 2: end 2024-01-01T00:00:00+00:00 is before onset "
+         "2024-01-02T00:00:00+00:00"),
+        ("product,onset,end\na,2024-01-02,2024-01-01\n",  # the end of the day before
+         "labels.csv line 2: end 2024-01-01T23:59:59.999999+00:00 is before onset "
          "2024-01-02T00:00:00+00:00"),
         ("product,onset,end\n,2024-01-01,2024-01-02\n",
          "labels.csv line 2, column 'product': empty"),
@@ -351,3 +354,87 @@ def test_labels_read_from_a_pipe(tmp_path: Path) -> None:
     finally:
         writer.join(timeout=10)
     assert lab["product"].tolist() == ["Outlook"]
+
+
+def test_parquet_written_by_spikes_is_read_back(tmp_path: Path) -> None:
+    # `analyze -o inc.parquet` then `evaluate --incidents inc.parquet` said "not a
+    # readable UTF-8 CSV file".
+    from spikes.io.output import write_table
+
+    inc = pd.DataFrame({"product": ["=Outlook", "Teams"],
+                        "onset": [at(0), at(60)], "alerted_at": [at(10), pd.NaT]})
+    lab = pd.DataFrame({"product": ["=Outlook"], "onset": [at(-5)], "end": [at(30)]})
+    write_table(inc, tmp_path / "inc.parquet")
+    write_table(lab, tmp_path / "lab.pq")
+    got = read_incidents(tmp_path / "inc.parquet")
+    assert got["product"].tolist() == ["=Outlook", "Teams"]  # as written, no guard
+    assert got["onset"].tolist() == [at(0), at(60)]
+    assert got["alerted_at"].iloc[0] == at(10) and pd.isna(got["alerted_at"].iloc[1])
+    result = evaluate(got, read_labels(tmp_path / "lab.pq"), product_weeks=1.0)
+    assert (result.tp, result.fp, result.fn) == (1, 1, 0)
+    (tmp_path / "bad.parquet").write_text("product,onset\n")
+    with pytest.raises(SpikesInputError, match="bad.parquet: not a readable Parquet file"):
+        read_incidents(tmp_path / "bad.parquet")
+
+
+def test_a_time_beyond_what_pandas_holds_is_one_line(tmp_path: Path) -> None:
+    # "9999-12-31" (a common "still open" end) was pandas' OutOfBoundsDatetime traceback.
+    path = write(tmp_path, "labels.csv",
+                 "product,onset,end\nA,2026-01-05T09:00Z,2026-01-05T10:00Z\n"
+                 "B,2026-01-05T09:00Z,9999-12-31T00:00Z\n")
+    with pytest.raises(SpikesInputError, match=(
+            r"labels.csv line 3, column 'end': '9999-12-31T00:00Z' is outside the times "
+            r"spikes handles \(1677-09-22 to 2262-04-11\)")):
+        read_labels(path)
+    path = write(tmp_path, "incidents.csv", "product,onset\nA,1200-01-01\n")
+    with pytest.raises(SpikesInputError, match="line 2, column 'onset': '1200-01-01' is "
+                                               "outside"):
+        read_incidents(path)
+
+
+def test_naive_times_are_read_in_the_zone_given(tmp_path: Path) -> None:
+    # `--tz America/New_York` read the reports in New York time and the labels in UTC:
+    # every outage missed, every incident a false alarm, without a word.
+    path = write(tmp_path, "labels.csv", "product,onset,end\nA,2026-01-05 09:00,"
+                                         "2026-01-05 10:00\n")
+    lab = read_labels(path, tz="America/New_York")
+    assert lab["onset"].iloc[0] == pd.Timestamp("2026-01-05T14:00Z")
+    assert read_labels(path)["onset"].iloc[0] == pd.Timestamp("2026-01-05T09:00Z")
+    inc = write(tmp_path, "inc.csv", "product,onset\nA,2026-01-05 09:05\n"
+                                     "A,2026-01-05T09:05+00:00\n")
+    got = read_incidents(inc, tz="America/New_York")["onset"].tolist()
+    assert got == [pd.Timestamp("2026-01-05T14:05Z"), pd.Timestamp("2026-01-05T09:05Z")]
+    skipped = write(tmp_path, "dst.csv", "product,onset,end\nA,2026-03-08 02:30,"
+                                         "2026-03-08 04:00\n")
+    with pytest.raises(SpikesInputError, match="line 2, column 'onset': '2026-03-08 02:30' "
+                                               "cannot be read in time zone"):
+        read_labels(skipped, tz="America/New_York")
+    with pytest.raises(SpikesInputError, match="unknown time zone 'Mars/Olympus'"):
+        read_labels(path, tz="Mars/Olympus")
+
+
+def test_the_cli_reads_labels_in_tz(tmp_path: Path, capsys) -> None:
+    from spikes.cli import main
+
+    incidents = write(tmp_path, "incidents.csv", "product,onset\nA,2026-01-05T14:05Z\n")
+    labels = write(tmp_path, "labels.csv", "product,onset,end\nA,2026-01-05 09:00,"
+                                           "2026-01-05 10:00\n")
+    args = ["evaluate", "--incidents", str(incidents), "--labels", str(labels)]
+    assert main(args) == 0
+    assert "TP 0   FP 1 (duplicates 0)   FN 1" in capsys.readouterr().out
+    assert main([*args, "--tz", "America/New_York"]) == 0
+    assert "TP 1   FP 0 (duplicates 0)   FN 0" in capsys.readouterr().out
+
+
+def test_an_end_given_as_a_date_is_the_end_of_that_day(tmp_path: Path) -> None:
+    # "A,2026-01-14,2026-01-14" was a window of 30 minutes after midnight: an incident
+    # at 15:40 that day was a false alarm and the label a miss, while
+    # `explain --window A 2026-01-14 2026-01-14` (the end of that day) raised it.
+    path = write(tmp_path, "labels.csv", "product,onset,end\nA,2026-01-14,2026-01-14\n"
+                                         "B,2026-01-14,2026-01-14T06:00\n")
+    lab = read_labels(path)
+    assert lab["end"].tolist() == [pd.Timestamp("2026-01-14T23:59:59.999999Z"),
+                                   pd.Timestamp("2026-01-14T06:00Z")]
+    inc = pd.DataFrame({"product": ["A"], "onset": [pd.Timestamp("2026-01-14T15:40Z")]})
+    result = evaluate(inc, lab, product_weeks=1.0)
+    assert (result.tp, result.fp, result.fn) == (1, 0, 1)

@@ -44,8 +44,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from spikes.evaluation.evaluate import evaluate, read_incidents, read_labels
     from spikes.model import product_weeks as data_weeks
 
-    incidents = read_incidents(args.incidents)
-    labels = read_labels(args.labels)
+    incidents = read_incidents(args.incidents, tz=args.tz)
+    labels = read_labels(args.labels, tz=args.tz)
     if labels.empty:
         print(f"note: {args.labels} holds no labels (a header only): every incident counts "
               "as a false alarm", file=sys.stderr)

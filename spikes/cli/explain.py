@@ -53,7 +53,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     if args.labels:
         from spikes.evaluation.evaluate import read_labels
 
-        labels = read_labels(args.labels)
+        labels = read_labels(args.labels, tz=args.tz)
     calendar = None
     if args.calendar:
         from spikes.io.calendar import read_calendar

@@ -23,7 +23,8 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                             "(timestamp + one column per product), single (timestamp,value)")
     group.add_argument("--bucket", help="bucket size, e.g. 1min, 5min, 15min, 1h "
                                         "(default: inferred; 5min for raw events)")
-    group.add_argument("--tz", help="timezone of timestamps without an offset, e.g. "
+    group.add_argument("--tz", help="timezone of timestamps without an offset (in the "
+                                    "reports, labels and calendars), e.g. "
                                     "America/New_York (default UTC)")
     group.add_argument("--date-order", choices=DATE_ORDERS, type=str.lower,
                        help="day/month order of numeric dates such as 01/03/2024: dmy or "

@@ -77,7 +77,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     from spikes.io.reading import describe_rejected
 
     base = load_config(args.config)
-    labels = read_labels(args.labels)
+    labels = read_labels(args.labels, tz=args.tz)
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)

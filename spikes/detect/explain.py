@@ -25,7 +25,6 @@ against the threshold in force there and the configured one, and the stretches j
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +34,7 @@ from spikes.detect.causal import live_incident_rows, warmup_buckets
 from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
+from spikes.io.timestamps import date_only
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -197,7 +197,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     scored = analysis.scored
     index = scored.data.counts.index
     t0, t1 = _utc(start, "start"), _utc(end, "end")
-    if _date_only(end):  # "2026-01-22": up to the end of that day
+    if date_only(end):  # "2026-01-22": up to the end of that day
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
@@ -262,33 +262,6 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     if peaks["reached_configured"].any():
         return "calibration", _NO_ALARM["calibration"]
     return "no alarm", _NO_ALARM["no alarm"]
-
-
-def _date_only(value: object) -> bool:
-    """Whether `value` names a day, not a time: a date, or the text of a date without
-    a time (``2026-01-22``, ``20260122``, ``2026/01/22``, ``Jan 22, 2026``, ``22 Jan
-    2026``).
-
-    Examples
-    --------
-    >>> [_date_only(v) for v in ("2026-01-22", "20260122", "Jan 22, 2026", "22 Jan 2026")]
-    [True, True, True, True]
-    >>> [_date_only(v) for v in ("2026-01-22T00:00", "2026-01-22T00", "2026-01-22 00h")]
-    [False, False, False]
-    """
-    import datetime
-
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return True
-    if isinstance(value, np.datetime64):
-        return np.datetime_data(value.dtype)[0] in ("D", "W", "M", "Y")
-    return isinstance(value, str) and any(form.fullmatch(value.strip()) for form in _DATES)
-
-
-#: Texts of a date without a time.
-_DATES = tuple(re.compile(form) for form in (
-    r"\d{4}-\d{1,2}-\d{1,2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{8}",
-    r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4}", r"\d{1,2} [A-Za-z]{3,9}\.? \d{4}"))
 
 
 def _utc(value: object, what: str) -> pd.Timestamp:

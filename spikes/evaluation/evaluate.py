@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
-from spikes.io.output import restore_formula
+from spikes.io.output import PARQUET_SUFFIXES, restore_formula
 from spikes.io.sniffing import sniff_delimiter
+from spikes.io.timestamps import check_tz, date_only
 
 INCIDENT_COLUMNS = ("product", "onset")
 #: Delimiters of incidents and labels files (a pipe too: hand-made tables).
@@ -57,14 +58,18 @@ BY_PRODUCT_COLUMNS = [
 # --------------------------------------------------------------------------- reading
 
 
-def read_incidents(path: str | Path) -> pd.DataFrame:
-    """Read and validate a CSV of detected incidents.
+def read_incidents(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
+    """Read and validate a CSV (or Parquet file) of detected incidents.
 
     Parameters
     ----------
     path : str or Path
         CSV with at least the columns ``product`` and ``onset`` (ISO-8601; a timestamp
-        without an offset is UTC). Other columns are kept, as text, and ignored by scoring.
+        without an offset is UTC, or in `tz`). Other columns are kept, as text, and
+        ignored by scoring. A name ending in ``.parquet`` (or ``.pq``) is read as
+        Parquet, as ``spikes analyze -o`` writes it.
+    tz : str, optional
+        Time zone of the timestamps without an offset (default UTC).
 
     Returns
     -------
@@ -78,19 +83,21 @@ def read_incidents(path: str | Path) -> pd.DataFrame:
         The file cannot be read, a required column is missing, or a cell is not valid;
         the message names the file, the line (header = line 1) and the column.
     """
-    frame, lines = _read_csv_text(path)
-    return _restored(_validate(frame, INCIDENT_COLUMNS, str(path),
-                               [f"line {n}" for n in lines]))
+    return _read_table(path, INCIDENT_COLUMNS, tz)
 
 
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """Read and validate a CSV of labelled outages.
+def read_labels(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
+    """Read and validate a CSV (or Parquet file) of labelled outages.
 
     Parameters
     ----------
     path : str or Path
-        CSV with the columns ``product``, ``onset``, ``end`` (ISO-8601, naive = UTC) and
-        optionally ``event``; ``end`` must not be before ``onset``.
+        CSV with the columns ``product``, ``onset``, ``end`` (ISO-8601, naive = UTC or
+        `tz`) and optionally ``event``; ``end`` must not be before ``onset``. An ``end``
+        given as a date without a time (``2026-01-14``) is the end of that day, as in
+        ``spikes explain --window``. Parquet as for :func:`read_incidents`.
+    tz : str, optional
+        Time zone of the timestamps without an offset (default UTC).
 
     Returns
     -------
@@ -103,9 +110,31 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     SpikesInputError
         As :func:`read_incidents`, and when ``end`` is before ``onset``.
     """
+    return _read_table(path, LABEL_COLUMNS, tz)
+
+
+def _read_table(path: str | Path, required: Sequence[str], tz: str | None) -> pd.DataFrame:
+    """A validated table of a CSV (rows named by their file line) or of a Parquet file
+    (``.parquet``, ``.pq``: as ``spikes analyze -o`` and ``spikes explain -o`` write it;
+    rows named by position)."""
+    if str(path).lower().endswith(PARQUET_SUFFIXES):
+        frame = _read_parquet(path)
+        return _validate(frame, required, str(path), _row_names(frame), tz)
     frame, lines = _read_csv_text(path)
-    return _restored(_validate(frame, LABEL_COLUMNS, str(path),
-                               [f"line {n}" for n in lines]))
+    return _restored(_validate(frame, required, str(path), [f"line {n}" for n in lines], tz))
+
+
+def _read_parquet(path: str | Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except OSError as exc:
+        raise SpikesInputError(f"{path}: cannot read the file "
+                               f"({exc.strerror or exc})") from None
+    except (pa.ArrowException, ValueError) as exc:
+        raise SpikesInputError(f"{path}: not a readable Parquet file ({exc})") from None
 
 
 def _restored(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +145,8 @@ def _restored(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def validate_incidents(frame: pd.DataFrame, source: str = "incidents") -> pd.DataFrame:
+def validate_incidents(frame: pd.DataFrame, source: str = "incidents", *,
+                       tz: str | None = None) -> pd.DataFrame:
     """Validate an already-loaded incident table the way :func:`read_incidents` does.
 
     Parameters
@@ -125,6 +155,8 @@ def validate_incidents(frame: pd.DataFrame, source: str = "incidents") -> pd.Dat
         Table with at least ``product`` and ``onset`` (datetime-like or ISO-8601 text).
     source : str
         Name used in error messages.
+    tz : str, optional
+        Time zone of naive timestamps (default UTC).
 
     Returns
     -------
@@ -136,10 +168,11 @@ def validate_incidents(frame: pd.DataFrame, source: str = "incidents") -> pd.Dat
     SpikesInputError
         A column is missing or a cell is not valid.
     """
-    return _validate(frame, INCIDENT_COLUMNS, source, _row_names(frame))
+    return _validate(frame, INCIDENT_COLUMNS, source, _row_names(frame), tz)
 
 
-def validate_labels(frame: pd.DataFrame, source: str = "labels") -> pd.DataFrame:
+def validate_labels(frame: pd.DataFrame, source: str = "labels", *,
+                    tz: str | None = None) -> pd.DataFrame:
     """Validate an already-loaded label table the way :func:`read_labels` does.
 
     Parameters
@@ -148,6 +181,8 @@ def validate_labels(frame: pd.DataFrame, source: str = "labels") -> pd.DataFrame
         Table with at least ``product``, ``onset`` and ``end``.
     source : str
         Name used in error messages.
+    tz : str, optional
+        Time zone of naive timestamps (default UTC).
 
     Returns
     -------
@@ -159,7 +194,7 @@ def validate_labels(frame: pd.DataFrame, source: str = "labels") -> pd.DataFrame
     SpikesInputError
         A column is missing, a cell is not valid, or ``end`` is before ``onset``.
     """
-    return _validate(frame, LABEL_COLUMNS, source, _row_names(frame))
+    return _validate(frame, LABEL_COLUMNS, source, _row_names(frame), tz)
 
 
 def _row_names(frame: pd.DataFrame) -> list[str]:
@@ -216,11 +251,13 @@ def _delimiter(text: str) -> str:
 
 
 def _validate(
-    frame: pd.DataFrame, required: Sequence[str], source: str, row_names: Sequence[str]
+    frame: pd.DataFrame, required: Sequence[str], source: str, row_names: Sequence[str],
+    tz: str | None = None,
 ) -> pd.DataFrame:
     """Check required columns and cells; return a clean copy with a RangeIndex."""
     if not isinstance(frame, pd.DataFrame):
         raise SpikesInputError(f"{source}: expected a table (DataFrame), got {type(frame)}")
+    check_tz(tz)  # a bad zone is its own error, not the first naive cell's
     columns = _canonical_columns([str(c) for c in frame.columns], required)
     for column in required:
         if column not in columns:
@@ -233,9 +270,11 @@ def _validate(
     out = out.reset_index(drop=True)
     out["product"] = _parse_products(out["product"], source, row_names)
     for column in required[1:]:
-        out[column] = _parse_timestamps(out[column], source, row_names, column)
+        out[column] = _parse_timestamps(out[column], source, row_names, column, tz,
+                                        day_end=column == "end")
     if "alerted_at" in out.columns and "end" not in required:
-        out["alerted_at"] = _parse_optional_timestamps(out["alerted_at"], source, row_names)
+        out["alerted_at"] = _parse_optional_timestamps(out["alerted_at"], source, row_names,
+                                                       tz)
     if "end" in required:
         bad = np.flatnonzero((out["end"] < out["onset"]).to_numpy())
         if bad.size:
@@ -252,7 +291,7 @@ def _validate(
 
 
 def _parse_optional_timestamps(values: pd.Series, source: str,
-                               row_names: Sequence[str]) -> pd.Series:
+                               row_names: Sequence[str], tz: str | None = None) -> pd.Series:
     """A column of timestamps that may be empty (NaT), e.g. ``alerted_at`` of a
     retrospective run."""
     missing = values.map(lambda v: _is_missing(v) or (isinstance(v, str) and not v.strip())
@@ -262,7 +301,7 @@ def _parse_optional_timestamps(values: pd.Series, source: str,
         present = values[~missing]
         parsed = _parse_timestamps(present.reset_index(drop=True), source,
                                    [row_names[i] for i in np.flatnonzero(~missing)],
-                                   "alerted_at")
+                                   "alerted_at", tz)
         out[~missing] = parsed.to_numpy()
     return out
 
@@ -304,9 +343,11 @@ def _parse_products(values: pd.Series, source: str, row_names: Sequence[str]) ->
 
 
 def _parse_timestamps(
-    values: pd.Series, source: str, row_names: Sequence[str], column: str
+    values: pd.Series, source: str, row_names: Sequence[str], column: str,
+    tz: str | None = None, *, day_end: bool = False,
 ) -> pd.Series:
-    """Parse one column to UTC timestamps; naive values are taken as UTC."""
+    """Parse one column to UTC timestamps; naive values are taken as UTC (or `tz`).
+    With `day_end`, a date without a time is the end of that day."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
         bad = np.flatnonzero(values.isna().to_numpy())
         if bad.size:
@@ -314,18 +355,18 @@ def _parse_timestamps(
                 f"{source} {row_names[int(bad[0])]}, column {column!r}: missing "
                 "(expected an ISO-8601 timestamp)"
             )
-        stamps = pd.DatetimeIndex(values)
-        stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
-        return pd.Series(stamps.as_unit("ns"), index=values.index)
-    out = [_parse_one(v, f"{source} {row_names[i]}, column {column!r}") for i, v in
-           enumerate(values)]
+        values = values.astype(object)  # each checked as text cells are
+    out = [_parse_one(v, f"{source} {row_names[i]}, column {column!r}", tz, day_end=day_end)
+           for i, v in enumerate(values)]
     return pd.Series(pd.DatetimeIndex(out, tz="UTC").as_unit("ns"), index=values.index)
 
 
-def _parse_one(value: Any, where: str) -> pd.Timestamp:
-    """Parse one ISO-8601 timestamp (text or datetime-like) to a UTC Timestamp."""
+def _parse_one(value: Any, where: str, tz: str | None = None, *,
+               day_end: bool = False) -> pd.Timestamp:
+    """Parse one ISO-8601 timestamp (text or datetime-like) to a UTC Timestamp within
+    the times pandas holds (nanoseconds: 1677 to 2262); naive = `tz` (default UTC)."""
     if isinstance(value, pd.Timestamp | datetime | np.datetime64) and not _is_missing(value):
-        stamp = pd.Timestamp(value)
+        stamp, text = pd.Timestamp(value), str(value)
     else:
         text = "" if _is_missing(value) else str(value).strip()
         if not text:
@@ -336,7 +377,26 @@ def _parse_one(value: Any, where: str) -> pd.Timestamp:
             raise SpikesInputError(
                 f"{where}: {text!r} is not a timestamp (expected ISO-8601)"
             ) from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if day_end and date_only(text):  # "2026-01-14": up to the end of that day
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if stamp.tzinfo is None:
+        try:
+            stamp = stamp.tz_localize(tz or "UTC", ambiguous="raise", nonexistent="raise")
+        except Exception as exc:  # an unknown zone, a time the clocks skip or repeat
+            raise SpikesInputError(f"{where}: {text!r} cannot be read in time zone "
+                                   f"{tz!r} ({exc})") from None
+    stamp = stamp.tz_convert("UTC")
+    if not _NS_FIRST <= stamp <= _NS_LAST:
+        raise SpikesInputError(
+            f"{where}: {text!r} is outside the times spikes handles ({_NS_FIRST.date()} to "
+            f"{_NS_LAST.date()}); give a time inside the data (for an outage still going "
+            f"on, the data's last time)")
+    return stamp
+
+
+#: The times a nanosecond timestamp holds (pandas' range).
+_NS_FIRST = pd.Timestamp.min.tz_localize("UTC").ceil("D")
+_NS_LAST = pd.Timestamp.max.tz_localize("UTC").floor("D")
 
 
 # --------------------------------------------------------------------------- scoring

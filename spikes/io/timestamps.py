@@ -14,6 +14,7 @@ See the notes of :mod:`spikes.io.reading`.
 
 from __future__ import annotations
 
+import datetime
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -465,3 +466,28 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
         after = np.logical_or.accumulate(back)
         summer[hour] = ~after if ascending else after
     return summer
+
+
+def date_only(value: object) -> bool:
+    """Whether `value` names a day, not a time: a date, or the text of a date without
+    a time (``2026-01-22``, ``20260122``, ``2026/01/22``, ``Jan 22, 2026``, ``22 Jan
+    2026``).
+
+    Examples
+    --------
+    >>> [date_only(v) for v in ("2026-01-22", "20260122", "Jan 22, 2026", "22 Jan 2026")]
+    [True, True, True, True]
+    >>> [date_only(v) for v in ("2026-01-22T00:00", "2026-01-22T00", "2026-01-22 00h")]
+    [False, False, False]
+    """
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return True
+    if isinstance(value, np.datetime64):
+        return np.datetime_data(value.dtype)[0] in ("D", "W", "M", "Y")
+    return isinstance(value, str) and any(form.fullmatch(value.strip()) for form in _DATES)
+
+
+#: Texts of a date without a time.
+_DATES = tuple(re.compile(form) for form in (
+    r"\d{4}-\d{1,2}-\d{1,2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{8}",
+    r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4}", r"\d{1,2} [A-Za-z]{3,9}\.? \d{4}"))
