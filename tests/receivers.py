@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,12 +27,20 @@ class Webhook:
     Parameters
     ----------
     fail_first : int
-        Answer HTTP 500 to the first `fail_first` posts of each message (by the
+        Answer HTTP `failure` to the first `fail_first` posts of each message (by the
         ``Idempotency-Key`` header, else the body's ``message_id``).
+    failure : int
+        The status of those answers (500 by default).
+    headers : dict of str to str, optional
+        Headers of those answers (``Retry-After``, ``Location``).
+    delay : float
+        Seconds to wait before answering any post (a slow receiver).
     """
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, failure: int = 500,
+                 headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
         self.fail_first = fail_first
+        self.failure, self.failure_headers, self.delay = failure, headers or {}, delay
         self.posts: list[dict[str, Any]] = []  # every request: path, key, status, body
         self.lock = threading.Lock()
         hook = self
@@ -41,12 +50,16 @@ class Webhook:
                 size = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(size) or b"null")
                 key = self.headers.get("Idempotency-Key") or (body or {}).get("message_id")
+                if hook.delay:
+                    time.sleep(hook.delay)
                 with hook.lock:
                     seen = sum(1 for p in hook.posts if p["key"] == key)
-                    status = 500 if seen < hook.fail_first else 200
+                    status = hook.failure if seen < hook.fail_first else 200
                     hook.posts.append({"path": self.path, "key": key, "status": status,
                                        "body": body, "headers": dict(self.headers)})
                 self.send_response(status)
+                for name, value in (hook.failure_headers if status != 200 else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -79,13 +92,27 @@ class Webhook:
 
 
 class Mailbox:
-    """An SMTP server (aiosmtpd) that keeps every message it gets."""
+    """An SMTP server (aiosmtpd) that keeps every message it gets.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    refuse : dict of str to str, optional
+        Recipients it refuses, with its answer (``"550 no such user"``).
+    """
+
+    def __init__(self, refuse: dict[str, str] | None = None) -> None:
         self.messages: list[dict[str, Any]] = []
         box = self
+        refused = dict(refuse or {})
 
         class Handler:
+            async def handle_RCPT(self, server: object, session: object,  # noqa: N802
+                                  envelope: Any, address: str, options: list) -> str:
+                if address in refused:
+                    return refused[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: object, session: object,  # noqa: N802
                                   envelope: Any) -> str:
                 box.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),

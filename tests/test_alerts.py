@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.alerts.channels import EmailChannel, make_channel, message_text
+from spikes.alerts.channels import EmailChannel, make_channel, message_text, slack_escaped
 from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import (
@@ -263,7 +263,9 @@ def test_slack_and_apprise_post_their_own_bodies(sample) -> None:
         make_channel(Route(url=f"slack+http://127.0.0.1:{port}/slack")).send(messages[0])
         make_channel(Route(url=f"json://127.0.0.1:{port}/apprise")).send(messages[0])
         slack = hook.received("/slack")
-        assert slack == [{"text": message_text(messages[0])}]
+        # Slack's format escapes & < > ("p < 1e-30" reads as "p &lt; 1e-30" there).
+        assert slack == [{"text": slack_escaped(message_text(messages[0]))}]
+        assert "p &lt; 1e-30" in slack[0]["text"]
         apprised = hook.received("/apprise")
         assert len(apprised) == 1
         assert apprised[0]["title"] == f"[spikes] {messages[0]['title']}"
@@ -429,3 +431,187 @@ def test_times_without_an_offset_are_utc_and_a_route_matches_a_name_as_written()
     assert len(routed) == len(messages)
     assert route_messages(messages, Route(url="https://hooks.example/x",
                                           products=("Teams [US]",))) == []
+
+
+# --- found by an edge-case hunt of the delivery (each failed before its fix) ----------
+class _Broken:
+    """A channel whose own code fails (not a DeliveryError)."""
+
+    def send(self, message: dict) -> None:
+        raise ValueError("Header values may not contain linefeed")
+
+
+def test_any_error_of_a_channel_fails_its_own_route_only(sample) -> None:
+    # An httpx.InvalidURL (a port "abc"), EmailMessage's ValueError (a line feed in a
+    # name) or a NaN backoff ended the whole pass: no attempt logged, and in the service
+    # every route after it in the pass stayed pending for good.
+    _, messages = sample
+    with Webhook() as hook:
+        outbox = Outbox()
+        notifier = Notifier(outbox, [_route("http://127.0.0.1:9/", name="a-broken"),
+                                     _route(hook.url, name="b-oncall")],
+                            channels={"a-broken": _Broken()})
+        notifier.enqueue(messages[:3])
+        assert notifier.drain(timeout=30)
+        assert [m["message_id"] for m in hook.received()] == \
+            [m["message_id"] for m in messages[:3]]
+        log = outbox.log()
+        broken = log[log["route"] == "a-broken"]
+        assert len(broken) == 3 * 5 and not broken["ok"].any()  # max_attempts 5 each
+        assert broken["error"].str.startswith("ValueError: Header values").all()
+        table = outbox.messages()
+        assert table.loc[table["route"] == "a-broken", "status"].eq("failed").all()
+
+
+def test_a_slow_receiver_holds_up_no_other_route(sample) -> None:
+    # One delivery thread sent to the routes in turn: a receiver taking 10 s to answer
+    # (or trickling bytes for ever) held every other route's pages back.
+    _, messages = sample
+    with Webhook(delay=3.0) as slow, Webhook() as fast:
+        notifier = Notifier(Outbox(), [_route(slow.url, name="a-slow"),
+                                       _route(fast.url, name="b-fast")])
+        notifier.enqueue(messages[:2])
+        started = time.monotonic()
+        notifier.start()
+        try:
+            while len(fast.received()) < 2 and time.monotonic() - started < 20:
+                time.sleep(0.02)
+            took = time.monotonic() - started
+            assert len(fast.received()) == 2 and took < 2.5
+            assert slow.received() == []  # still answering its first post
+        finally:
+            notifier.stop()
+        assert notifier.drain(timeout=30)
+        assert len(slow.received()) == 2
+
+
+def test_retry_after_is_waited_and_a_redirect_is_named(sample) -> None:
+    from spikes.alerts.delivery import deliver_due
+
+    _, messages = sample
+    now = pd.Timestamp("2026-01-22T20:00Z")
+    with Webhook(fail_first=1, failure=429, headers={"Retry-After": "120"}) as hook:
+        outbox = Outbox()
+        route = _route(hook.url, name="hook")
+        outbox.enqueue(messages[:1], "hook", now=now)
+        [attempt] = deliver_due(outbox, {"hook": (route, make_channel(route))},
+                                now=lambda: now)
+        assert not attempt.ok and attempt.error.startswith("HTTP 429")
+        # backoff 0.01 s, but the receiver asked for two minutes
+        assert outbox.due()[0]["next_attempt_at"] == now + pd.Timedelta(seconds=120)
+    with Webhook(fail_first=1, failure=301, headers={"Location": "https://x.test/new"}) as hook:
+        route = _route(hook.url, name="hook")
+        outbox = Outbox()
+        outbox.enqueue(messages[:1], "hook", now=now)
+        [attempt] = deliver_due(outbox, {"hook": (route, make_channel(route))},
+                                now=lambda: now)
+        assert attempt.error == ("HTTP 301: the receiver moved to https://x.test/new; point "
+                                 "the route at that URL")
+
+
+def test_an_email_refused_for_one_recipient_is_not_delivered(sample) -> None:
+    # send_message's refused recipients were ignored: "delivered", and the pager that
+    # a 4xx or 5xx refused never heard of the outage.
+    from spikes.alerts.channels import DeliveryError
+
+    _, messages = sample
+    with Mailbox(refuse={"pager@example.com": "450 mailbox busy"}) as box:
+        channel = make_channel(Route(url="mailto:oncall@example.com,pager@example.com",
+                                     smtp=box.address))
+        with pytest.raises(DeliveryError, match="refused pager@example.com: 450 mailbox busy"):
+            channel.send(messages[0])
+    assert [m["to"] for m in box.messages] == [["oncall@example.com"]]
+
+
+def test_an_email_has_a_date_and_a_subject_on_one_line(sample) -> None:
+    # A product named "PSN\r\nBcc: x@y" (a CSV's quoted line break) made EmailMessage
+    # raise: the alert was lost and `analyze` crashed.
+    _, messages = sample
+    message = {**messages[0], "title": "E0009 open (major): PSN\r\nBcc: victim@evil.example"}
+    with Mailbox() as box:
+        make_channel(Route(url="mailto:oncall@example.com", smtp=box.address)).send(message)
+    mail = email.message_from_string(box.messages[0]["data"], policy=policy.default)
+    assert mail["Subject"] == "[spikes] E0009 open (major): PSN Bcc: victim@evil.example"
+    assert mail["Bcc"] is None and box.messages[0]["to"] == ["oncall@example.com"]
+    assert abs(pd.Timestamp(mail["Date"].datetime) - pd.Timestamp.now(tz="UTC")) < \
+        pd.Timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    ("http://127.0.0.1:abc/hook", "the port should be a number from 1 to 65535"),
+    ("http://127.0.0.1:0/hook", "the port should be a number"),
+    ("http://127.0.0.1:70000/hook", "the port should be a number"),
+    ("http://[::1/", "is not a URL"),
+    ("mailto:@", "expected mailto:name@host"),
+    ("mailto:a@b.c;d@e.f", "addresses separated by commas"),
+    ("MAILTO:a@b.c", "e-mail needs --smtp"),
+    ("foo://bar", "neither http(s), slack+https, mailto nor a URL apprise understands"),
+])
+def test_a_route_no_channel_can_serve_is_refused_before_the_analysis(
+        tmp_path: Path, capsys, url: str, error: str) -> None:
+    # Accepted at start, they failed at the first alert (a traceback of `spikes serve`'s
+    # startup, or after `analyze` had written -o), or were retried for two minutes.
+    from spikes.cli import main
+
+    out = tmp_path / "incidents.csv"
+    assert main(["analyze", str(SAMPLE), "-o", str(out), "--notify", url]) == 2
+    err = capsys.readouterr().err.strip()
+    assert error in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_backoff_that_is_not_a_number_of_seconds_is_refused() -> None:
+    with pytest.raises(SpikesInputError, match="backoff should be seconds >= 0, got nan"):
+        parse_routes({"notify": [{"url": "http://127.0.0.1:9/", "backoff": float("nan")}]})
+
+
+def test_a_route_added_to_a_service_with_history_is_not_paged_with_it(sample,
+                                                                       tmp_path: Path) -> None:
+    # The horizon was set only when the outbox was made: a route added (or renamed, or an
+    # unnamed route whose webhook secret rotated) later got two weeks of old pages.
+    from types import SimpleNamespace
+
+    from spikes.service.app import _notifier
+
+    _, messages = sample
+    path = tmp_path / "store.duckdb"
+    cut = pd.Timestamp(messages[10]["at"])
+    first = _notifier(SimpleNamespace(path=path, closed_end=None), [_route("http://a/",
+                                                                          name="oncall")])
+    assert first is not None and first.enqueue(messages[:11]) == 11
+    first.outbox.close()
+    routes = [_route("http://a/", name="oncall"), _route("http://b/", name="new-team")]
+    second = _notifier(SimpleNamespace(path=path, closed_end=cut), routes)
+    assert second is not None
+    second.enqueue(messages)
+    table = second.outbox.messages()
+    later = [m["message_id"] for m in messages if pd.Timestamp(m["at"]) > cut]
+    assert table.loc[table["route"] == "new-team", "message_id"].tolist() == later
+    assert len(table[table["route"] == "oncall"]) == len(messages)  # it had no horizon
+    second.outbox.close()
+
+
+def test_analyze_sends_again_what_it_failed_to_deliver_and_says_so(tmp_path: Path,
+                                                                   capsys) -> None:
+    # Failed messages were never tried again ("a second run sends only what the first
+    # did not deliver"), and a run that delivered nothing exited with 0.
+    from spikes.cli import main
+    from tests.receivers import free_port
+
+    port = free_port()
+    config = tmp_path / "spikes.toml"
+    config.write_text(f'[[notify]]\nname = "hook"\nurl = "http://127.0.0.1:{port}/a"\n'
+                      'max_attempts = 1\nbackoff = 0\n')
+    outbox = tmp_path / "outbox.duckdb"
+    args = ["analyze", str(SAMPLE), "--config", str(config), "--outbox", str(outbox)]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "0 delivered" in captured.out
+    assert "notification(s) not delivered" in captured.err
+    assert f"run again with --outbox {outbox}" in captured.err
+    with Webhook() as hook:
+        hook_port = hook.url.rsplit(":", 1)[1]
+        config.write_text(config.read_text().replace(str(port), hook_port))
+        assert main(args) == 0
+        sent = len(hook.received())
+    assert sent > 0 and f"{sent} delivered, 0 failed, 0 pending" in capsys.readouterr().out

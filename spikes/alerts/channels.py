@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import smtplib
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -28,7 +30,8 @@ import httpx
 from spikes.alerts.routing import Route, parse_smtp
 from spikes.errors import SpikesInputError
 
-__all__ = ["Channel", "DeliveryError", "message_text", "make_channel"]
+__all__ = ["Channel", "DeliveryError", "check_channel", "make_channel", "message_text",
+           "one_line", "retry_after_seconds", "slack_escaped"]
 
 #: Seconds a channel waits for its receiver.
 TIMEOUT = 10.0
@@ -37,7 +40,20 @@ MAIL_FROM = "spikes@localhost"
 
 
 class DeliveryError(Exception):
-    """A message did not get through (the receiver failed, refused it or timed out)."""
+    """A message did not get through (the receiver failed, refused it or timed out).
+
+    Parameters
+    ----------
+    message : str
+        What went wrong.
+    retry_after : float, optional
+        Seconds the receiver asked to wait before the next attempt (HTTP
+        ``Retry-After``).
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Channel(Protocol):
@@ -49,7 +65,7 @@ class Channel(Protocol):
 def message_text(message: dict[str, Any]) -> str:
     """A message in plain words (Slack, e-mail, apprise): the title, then one line per
     product in onset order with its reason."""
-    lines = [f"[spikes] {message['title']}"]
+    lines = [f"[spikes] {one_line(message['title'])}"]
     for product in message["products"]:
         line = f"- {product['why']} ({product['severity']})"
         if product.get("end"):
@@ -60,6 +76,53 @@ def message_text(message: dict[str, Any]) -> str:
     lines.append(f"event {message['event_id']}, message {message['message_id']} "
                  f"at {message['at']}")
     return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of white space (line breaks of a product's name included)
+    as one space: an e-mail header or a title line holds no line break.
+
+    Examples
+    --------
+    >>> one_line("PSN\r\nBcc: x@y")
+    'PSN Bcc: x@y'
+    """
+    return " ".join(str(text).split())
+
+
+def slack_escaped(text: str) -> str:
+    """`text` with ``&``, ``<`` and ``>`` escaped as Slack's message format requires: a
+    product named ``<!channel>`` would otherwise notify the whole channel.
+
+    Examples
+    --------
+    >>> slack_escaped("A & B <!channel>")
+    'A &amp; B &lt;!channel&gt;'
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds of an HTTP ``Retry-After`` header (a number of seconds or an HTTP date);
+    None when absent or unreadable.
+
+    Examples
+    --------
+    >>> retry_after_seconds("3"), retry_after_seconds(None), retry_after_seconds("soon")
+    (3.0, None, None)
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class WebhookChannel:
@@ -75,10 +138,18 @@ class WebhookChannel:
             answer = self.client.post(self.url, content=json.dumps(body).encode(),
                                       headers={"Content-Type": "application/json",
                                                "Idempotency-Key": key})
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-        if not 200 <= answer.status_code < 300:
-            raise DeliveryError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+        status = answer.status_code
+        if 300 <= status < 400:
+            # Not followed: a 301 or 302 would turn the POST into a GET without its body.
+            raise DeliveryError(f"HTTP {status}: the receiver moved to "
+                                f"{answer.headers.get('Location', '(no Location)')}; point "
+                                f"the route at that URL")
+        if not 200 <= status < 300:
+            raise DeliveryError(f"HTTP {status}: {answer.text[:200]}",
+                                retry_after=retry_after_seconds(
+                                    answer.headers.get("Retry-After")))
 
     def send(self, message: dict[str, Any]) -> None:
         """POST the message body."""
@@ -93,7 +164,7 @@ class SlackChannel(WebhookChannel):
 
     def send(self, message: dict[str, Any]) -> None:
         """POST the message's text."""
-        self._post({"text": message_text(message)}, message["message_id"])
+        self._post({"text": slack_escaped(message_text(message))}, message["message_id"])
 
 
 class EmailChannel:
@@ -110,17 +181,25 @@ class EmailChannel:
     def send(self, message: dict[str, Any]) -> None:
         """Send one e-mail to every address of the URL."""
         mail = EmailMessage()
-        mail["Subject"] = f"[spikes] {message['title']}"
+        mail["Subject"] = f"[spikes] {one_line(message['title'])}"
         mail["From"] = self.sender
         mail["To"] = ", ".join(self.to)
+        mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = f"<{message['message_id']}@spikes>"
         mail.set_content(message_text(message) + "\n\n" + json.dumps(message, indent=1))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
-                server.send_message(mail)
+                refused = server.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: "
                                 f"{exc}") from None
+        if refused:
+            # The others got it; the retry sends to every address again (the same
+            # Message-ID, which mail clients use to drop the repeat): better twice than
+            # an on-call pager never.
+            said = "; ".join(f"{to}: {code} {text.decode('utf-8', 'replace')}"
+                             for to, (code, text) in sorted(refused.items()))
+            raise DeliveryError(f"SMTP {self.host}:{self.port} refused {said}")
 
 
 class AppriseChannel:
@@ -140,7 +219,7 @@ class AppriseChannel:
         """Notify through apprise."""
         try:
             result = self.apprise.notify(body=message_text(message),
-                                         title=f"[spikes] {message['title']}")
+                                         title=f"[spikes] {one_line(message['title'])}")
         except Exception as exc:  # a plugin's own failure is a failed delivery
             raise DeliveryError(f"apprise: {type(exc).__name__}: {exc}") from None
         if not result:
@@ -165,3 +244,18 @@ def make_channel(route: Route, timeout: float = TIMEOUT) -> Channel:
             raise SpikesInputError(f"{route.url}: e-mail needs an SMTP server (--smtp)")
         return EmailChannel(route.url, route.smtp, timeout)
     return AppriseChannel(route.url, timeout)
+
+
+def check_channel(route: Route) -> None:
+    """Refuse, before anything is sent, a route no channel can serve: a scheme apprise
+    does not understand either, ``mailto:`` without an SMTP server.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the route's URL and what is wrong.
+    """
+    scheme = urlsplit(route.url).scheme.lower()
+    if scheme in ("http", "https", "slack+https", "slack+http"):
+        return
+    make_channel(route)

@@ -4,8 +4,10 @@
 (an event's ``open`` before its ``escalated`` and ``resolved``); a message whose next
 attempt is not due yet, or that fails now, holds back the route's later ones, so that a
 receiver never gets an event's resolution before its opening. A failed attempt is
-retried after ``backoff``, then twice as long each time (at most :data:`MAX_BACKOFF`),
-until the route's ``max_attempts`` are spent: then the message is marked ``failed``
+retried after ``backoff``, then twice as long each time (at most :data:`MAX_BACKOFF`;
+longer where the receiver's ``Retry-After`` asks so, up to :data:`MAX_RETRY_AFTER`),
+until the route's ``max_attempts`` are spent (any error of a channel counts as a failed
+attempt of its route only): then the message is marked ``failed``
 (logged and listed, never silently dropped) and the route's next message goes.
 """
 
@@ -20,10 +22,12 @@ from spikes.alerts.channels import Channel, DeliveryError
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 
-__all__ = ["MAX_BACKOFF", "Attempt", "backoff_delay", "deliver_due", "next_due"]
+__all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "Attempt", "backoff_delay", "deliver_due", "next_due"]
 
 #: Longest wait between two attempts, in seconds.
 MAX_BACKOFF = 300.0
+#: Longest wait a receiver's ``Retry-After`` may ask for, in seconds.
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
@@ -73,14 +77,21 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
             blocked.add(key)
             continue
         route, channel = routes[key]
-        error = None
+        error, wait = None, None
         try:
             channel.send(row["body"])
         except DeliveryError as exc:
-            error = str(exc) or type(exc).__name__
+            error, wait = str(exc) or type(exc).__name__, exc.retry_after
+        except Exception as exc:  # a channel's own failure fails this route only
+            error = f"{type(exc).__name__}: {exc}"
         done = row["attempts"] + 1
         give_up = error is not None and done >= route.max_attempts
-        retry_at = clock() + backoff_delay(route, done) if error is not None else None
+        retry_at = None
+        if error is not None:
+            delay = backoff_delay(route, done)
+            if wait is not None:  # the receiver's Retry-After, within reason
+                delay = max(delay, pd.Timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
+            retry_at = clock() + delay
         number = outbox.record(row["message_id"], key, ok=error is None, error=error,
                                retry_at=retry_at, give_up=give_up, now=clock())
         attempts.append(Attempt(key, row["message_id"], number, error is None, error))

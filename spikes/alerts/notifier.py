@@ -3,10 +3,11 @@
 After each detection, :meth:`Notifier.observe` computes the messages of every event up to
 the end of the data the detector saw (:mod:`spikes.alerts.timeline`), keeps those each
 route takes (:mod:`spikes.alerts.routing`) and enqueues them (the outbox ignores what it
-already holds). A worker thread (:meth:`Notifier.start`) delivers them
+already holds). A worker thread per route (:meth:`Notifier.start`) delivers them
 (:func:`spikes.alerts.delivery.deliver_due`) as soon as they are enqueued and retries
-failures when their backoff has passed; :meth:`Notifier.drain` does the same in the
-caller's thread until nothing is pending (``spikes analyze --notify``).
+failures when their backoff has passed, so that a receiver slow to answer delays no
+other route; :meth:`Notifier.drain` does the same until nothing is pending
+(``spikes analyze --notify``).
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ class Notifier:
         self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
                        for r in routes}
         self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
-        self._wake = threading.Event()
+        self._wake = {key: threading.Event() for key in self.routes}
         self._stop = threading.Event()
-        self._deliver_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._locks = {key: threading.Lock() for key in self.routes}
+        self._threads: list[threading.Thread] = []
 
     # -- enqueue -------------------------------------------------------------------------
     def enqueue(self, messages: Sequence[dict[str, Any]]) -> int:
@@ -78,11 +79,12 @@ class Notifier:
         int
             (message, route) pairs added to the outbox.
         """
-        added = sum(self.outbox.enqueue(route_messages(messages, route), key,
-                                        now=self.clock())
-                    for key, (route, _) in self.routes.items())
-        if added:
-            self._wake.set()
+        added = 0
+        for key, (route, _) in self.routes.items():
+            new = self.outbox.enqueue(route_messages(messages, route), key, now=self.clock())
+            if new:
+                self._wake[key].set()
+            added += new
         return added
 
     def observe(self, analysis: Analysis, until: pd.Timestamp | None = None,
@@ -111,17 +113,37 @@ class Notifier:
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self) -> list[Attempt]:
-        """One delivery pass (:func:`spikes.alerts.delivery.deliver_due`)."""
-        with self._deliver_lock:
-            return deliver_due(self.outbox, self.routes, now=self.clock)
+        """One delivery pass over every route in turn
+        (:func:`spikes.alerts.delivery.deliver_due`)."""
+        return [attempt for key in self.routes for attempt in self._deliver(key)]
+
+    def _deliver(self, key: str) -> list[Attempt]:
+        with self._locks[key]:
+            return deliver_due(self.outbox, {key: self.routes[key]}, now=self.clock)
 
     def drain(self, timeout: float = 600.0) -> bool:
-        """Deliver in this thread until no message of a route is pending, waiting out
-        the backoffs; whether everything left the outbox (delivered or failed)."""
+        """Deliver until no message of a route is pending, waiting out the backoffs, each
+        route in a thread of its own (a slow receiver holds up no other route); whether
+        everything left the outbox (delivered or failed) within `timeout` seconds."""
         deadline = time.monotonic() + timeout
+        if len(self.routes) <= 1:
+            return all(self._drain(key, deadline) for key in self.routes)
+        done: dict[str, bool] = {}
+        threads = [threading.Thread(target=lambda k=key: done.update({k: self._drain(k,
+                                                                                    deadline)}),
+                                    name=f"spikes-drain-{i}", daemon=True)
+                   for i, key in enumerate(self.routes)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0) + 1.0)
+        return len(done) == len(self.routes) and all(done.values())
+
+    def _drain(self, key: str, deadline: float) -> bool:
+        one = {key: self.routes[key]}
         while True:
-            self.deliver()
-            due = next_due(self.outbox, self.routes)
+            self._deliver(key)
+            due = next_due(self.outbox, one)
             if due is None:
                 return True
             wait = (due - self.clock()).total_seconds()
@@ -130,33 +152,40 @@ class Notifier:
             time.sleep(min(max(wait, 0.01), IDLE))
 
     def start(self) -> None:
-        """Start the delivery thread (it also sends what a restart left pending)."""
+        """Start the delivery threads, one per route (they also send what a restart left
+        pending): a receiver that is slow to answer holds up its own route only."""
         if not self.routes:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._work, name="spikes-notify", daemon=True)
-        self._thread.start()
-        self._wake.set()
+        self._threads = [threading.Thread(target=self._work, args=(key,),
+                                          name=f"spikes-notify-{i}", daemon=True)
+                         for i, key in enumerate(self.routes)]
+        for thread in self._threads:
+            thread.start()
+        for wake in self._wake.values():
+            wake.set()
 
     def stop(self) -> None:
-        """Stop the delivery thread (pending messages stay in the outbox)."""
+        """Stop the delivery threads (pending messages stay in the outbox)."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for wake in self._wake.values():
+            wake.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
-    def _work(self) -> None:
+    def _work(self, key: str) -> None:
+        one, wake = {key: self.routes[key]}, self._wake[key]
         while not self._stop.is_set():
             try:
-                self.deliver()
-                due = next_due(self.outbox, self.routes)
+                self._deliver(key)
+                due = next_due(self.outbox, one)
             except Exception:  # the worker must outlive a bad pass; the outbox keeps all
-                _log.exception("spikes: notification delivery pass failed")
+                _log.exception("spikes: notification delivery pass failed (route %s)", key)
                 due = None
             wait = IDLE if due is None else (due - self.clock()).total_seconds()
-            self._wake.wait(timeout=min(max(wait, 0.005), IDLE))
-            self._wake.clear()
+            wake.wait(timeout=min(max(wait, 0.005), IDLE))
+            wake.clear()
 
     # -- reporting -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -21,7 +21,9 @@ Tables
     ``message_id, route, attempt, attempted_at, ok, error``: one row per attempt.
 ``alert_meta``
     ``horizon``: messages before it are not enqueued (set when notifications are first
-    turned on over a store that already has history, which is not paged again).
+    turned on over a store that already has history, which is not paged again); and
+    ``route:KEY`` per route, with the horizon of a route added later (its messages before
+    it are not enqueued either: a new or renamed route is not paged with the history).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ CREATE TABLE IF NOT EXISTS alert_log (
     attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
 CREATE TABLE IF NOT EXISTS alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
 """
+
+
+_ROUTE_KEY = "route:"
 
 
 def _now() -> pd.Timestamp:
@@ -117,6 +122,62 @@ class Outbox:
             self._conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?) "
                                "ON CONFLICT (key) DO NOTHING", [_naive(value)])
 
+    def add_route(self, route: str, since: pd.Timestamp | None) -> bool:
+        """Register `route` the first time it is seen: it takes no message at or before
+        `since` (None: every message), so that a route added to (or renamed in) a
+        service with history is not paged with that history. A route the outbox holds
+        messages of already is registered without a horizon of its own.
+
+        Returns
+        -------
+        bool
+            Whether the route was new.
+        """
+        key = _ROUTE_KEY + route
+        with self._lock:
+            conn = self._conn
+            if conn.execute("SELECT 1 FROM alert_meta WHERE key = ?", [key]).fetchall():
+                return False
+            held = conn.execute("SELECT 1 FROM alert_outbox WHERE route = ? LIMIT 1",
+                                [route]).fetchall()
+            value = None if held or since is None else _naive(since)
+            conn.execute("INSERT INTO alert_meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                         [key, value])
+        return not held
+
+    def route_horizon(self, route: str) -> pd.Timestamp | None:
+        """Messages of `route` at or before this time are not enqueued: the later of the
+        outbox's :attr:`horizon` and the route's own (:meth:`add_route`)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT value FROM alert_meta WHERE key IN ('horizon', ?) AND value IS NOT "
+                "NULL", [_ROUTE_KEY + route]).fetchall()
+        stamps = [_aware(v) for (v,) in rows]
+        return max(stamps) if stamps else None
+
+    def retry_failed(self, routes: Sequence[str], now: pd.Timestamp | None = None) -> int:
+        """Make the failed messages of `routes` pending again, with fresh attempts (a
+        new run of ``spikes analyze --outbox``: it sends what the last did not deliver).
+
+        Returns
+        -------
+        int
+            Messages made pending.
+        """
+        if not routes:
+            return 0
+        marks = ", ".join("?" for _ in routes)
+        with self._lock:
+            conn = self._conn
+            count = conn.execute(
+                f"SELECT count(*) FROM alert_outbox WHERE status = 'failed' AND route IN "
+                f"({marks})", list(routes)).fetchall()[0][0]
+            conn.execute(
+                f"UPDATE alert_outbox SET status = 'pending', attempts = 0, "
+                f"next_attempt_at = ? WHERE status = 'failed' AND route IN ({marks})",
+                [_naive(now or _now()), *routes])
+        return int(count)
+
     # -- enqueue -------------------------------------------------------------------------
     def enqueue(self, messages: Iterable[dict[str, Any]], route: str,
                 now: pd.Timestamp | None = None) -> int:
@@ -137,7 +198,7 @@ class Outbox:
             Messages added.
         """
         now = _naive(now or _now())
-        horizon = self.horizon
+        horizon = self.route_horizon(route)
         rows = [(m["message_id"], route, m["event_id"], m["state"], int(m["sequence"]),
                  _naive(pd.Timestamp(m["at"])), json.dumps(m), now, "pending", 0, now)
                 for m in messages

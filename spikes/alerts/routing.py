@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -147,14 +149,39 @@ def parse_smtp(text: str, where: str = "--smtp") -> tuple[str, int]:
 
 
 def _check_url(url: str, where: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[::1/": an unclosed IPv6 address
+        raise SpikesInputError(f"{where}: url {url!r} is not a URL ({exc})") from None
     if not parts.scheme:
         raise SpikesInputError(f"{where}: url {url!r} has no scheme; expected "
                                "http(s)://..., slack+https://..., mailto:... or an apprise URL")
-    if parts.scheme in ("http", "https", "slack+http", "slack+https") and not parts.hostname:
-        raise SpikesInputError(f"{where}: url {url!r} has no host")
-    if parts.scheme == "mailto" and "@" not in parts.path:
-        raise SpikesInputError(f"{where}: url {url!r}: expected mailto:name@host[,name@host]")
+    if parts.scheme in ("http", "https", "slack+http", "slack+https"):
+        if not parts.hostname:
+            raise SpikesInputError(f"{where}: url {url!r} has no host")
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0 or (port is None and parts.netloc.endswith(":")):
+            raise SpikesInputError(f"{where}: url {url!r}: the port should be a number from "
+                                   "1 to 65535")
+    if parts.scheme == "mailto":
+        addresses = [a.strip() for a in parts.path.split(",")]
+        bad = [a for a in addresses if not _MAILBOX.fullmatch(a)]
+        if bad or not addresses:
+            raise SpikesInputError(f"{where}: url {url!r}: expected mailto:name@host"
+                                   f"[,name@host] (addresses separated by commas), not "
+                                   f"{bad[0] if bad else ''!r}")
+
+
+#: One e-mail address: a name and a host, no spaces, separators or second "@".
+_MAILBOX = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+")
+
+
+def is_mailto(url: str) -> bool:
+    """Whether `url` is an e-mail route (its scheme in any case: ``MAILTO:`` too)."""
+    return url[:7].lower() == "mailto:"
 
 
 def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route]:
@@ -168,7 +195,7 @@ def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route
     out = []
     for url in urls:
         _check_url(url, "--notify")
-        if url.startswith("mailto:") and smtp is None:
+        if is_mailto(url) and smtp is None:
             raise SpikesInputError(f"--notify {url}: e-mail needs --smtp HOST:PORT")
         out.append(Route(url=url, smtp=smtp))
     return out
@@ -251,14 +278,15 @@ def _route(table: dict[str, Any], where: str, smtp: str | None) -> Route:
         values["max_attempts"] = attempts
     if "backoff" in table:
         backoff = table["backoff"]
-        if isinstance(backoff, bool) or not isinstance(backoff, int | float) or backoff < 0:
+        if isinstance(backoff, bool) or not isinstance(backoff, int | float) or \
+                not 0 <= backoff < math.inf:
             raise SpikesInputError(f"{where}: backoff should be seconds >= 0, got {backoff!r}")
         values["backoff"] = float(backoff)
     if "smtp" in values:
         parse_smtp(values["smtp"], f"{where}: smtp")
     elif smtp is not None:
         values["smtp"] = smtp
-    if values["url"].startswith("mailto:") and values.get("smtp") is None:
+    if is_mailto(values["url"]) and values.get("smtp") is None:
         raise SpikesInputError(f"{where}: a mailto: url needs smtp = \"HOST:PORT\" (or --smtp)")
     return Route(**values)
 

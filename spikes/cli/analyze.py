@@ -183,24 +183,37 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print(lead_text(analysis.incidents, feed))
     if args.output:
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
-    if routes:
-        _notify(analysis, routes, args.outbox)
+    if routes and not _notify(analysis, routes, args.outbox):
+        return 1
     return 0
 
 
-def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> None:
-    """Send the messages of the replay to `routes`, retrying, and print what was sent."""
+def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> bool:
+    """Send the messages of the replay to `routes`, retrying, and print what was sent;
+    whether every message was delivered (if not, an error line says how many were not,
+    and the command exits with 1). The messages an earlier run with the same outbox
+    failed to deliver are tried again."""
     from spikes.alerts.notifier import Notifier
     from spikes.alerts.outbox import Outbox
 
     outbox = Outbox(outbox_path or ":memory:")
     try:
         notifier = Notifier(outbox, routes)
+        outbox.retry_failed(list(notifier.routes))
         notifier.observe(analysis)
         notifier.drain()
         print(delivery_report(notifier))
+        counts = outbox.counts()
     finally:
         outbox.close()
+    lost = counts["failed"] + counts["pending"]
+    if lost:
+        again = (f"run again with --outbox {outbox_path} to send them" if outbox_path
+                 else "with --outbox FILE, a second run sends them")
+        print(f"spikes analyze: error: {lost} notification(s) not delivered "
+              f"({counts['failed']} failed, {counts['pending']} still pending); {again}",
+              file=sys.stderr)
+    return not lost
 
 
 _UNSUPPORTED_FOR_FILES = {"fmt": "--format", "tz": "--tz", "date_order": "--date-order",

@@ -26,12 +26,16 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
     if outbox:
         g.add_argument("--outbox", metavar="FILE",
                        help="DuckDB file keeping the messages and their deliveries, so that "
-                            "a second run sends only what the first did not deliver "
-                            "(default: in memory, all sent)")
+                            "a second run sends only what the first did not deliver, the "
+                            "failed ones included (default: in memory, all sent); a run "
+                            "that leaves messages undelivered exits with 1")
 
 
 def notify_routes(args: argparse.Namespace) -> list[Route]:
-    """Routes of ``--notify`` and of the ``[[notify]]`` tables of ``--config``."""
+    """Routes of ``--notify`` and of the ``[[notify]]`` tables of ``--config``, each
+    checked to have a channel (before any detection runs, any file is written or the
+    service starts)."""
+    from spikes.alerts.channels import check_channel
     from spikes.alerts.routing import load_routes, parse_smtp, routes_from_urls
 
     if args.smtp is not None:
@@ -42,6 +46,8 @@ def notify_routes(args: argparse.Namespace) -> list[Route]:
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
         raise SpikesInputError(f"--notify: route(s) {repeated} given twice")
+    for route in routes:
+        check_channel(route)
     return routes
 
 

@@ -334,12 +334,15 @@ def _notifier(store: Store, routes: Sequence[Route]) -> Notifier | None:
     """The notifier of `routes`, its outbox in the store's file; None without routes.
 
     Notifications first turned on over a store with history do not page its past: the
-    outbox's horizon is then the store's closed time."""
+    outbox's horizon is then the store's closed time; a route first seen over a store with
+    history (added to the settings, or renamed) gets that horizon of its own."""
     if not routes:
         return None
     outbox = Outbox(store.path)
     if outbox.created and store.closed_end is not None:
         outbox.set_horizon(store.closed_end)
+    for route in routes:  # a route added (or renamed) later does not page the past either
+        outbox.add_route(route.key, store.closed_end)
     return Notifier(outbox, routes)
 
 
