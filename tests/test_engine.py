@@ -6,11 +6,14 @@ Real Dask, on the loopback interface only, started and stopped by the fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -22,9 +25,11 @@ from spikes.detect.pipeline import analyze
 from spikes.engine.base import LocalEngine, product_partitions
 from spikes.engine.choice import make_engine
 from spikes.engine.run import detect
-from spikes.errors import SpikesInputError
+from spikes.errors import SpikesInputError, SpikesRunError
 from spikes.io.buckets import load_reports
 from spikes.io.datasets import is_dataset_input, open_dataset, read_partition
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
 
 #: Products: enough for two partitions of 50+ products.
 PRODUCTS = 110
@@ -69,7 +74,15 @@ def dask_local():
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A scheduler and 2 workers started as separate processes, as on a real cluster."""
-    folder = tmp_path_factory.mktemp("cluster")
+    with _cluster(tmp_path_factory.mktemp("cluster"), workers=2) as address:
+        yield address
+
+
+@contextlib.contextmanager
+def _cluster(folder, workers: int):
+    """A scheduler and `workers` workers (no nanny: a worker that dies stays dead) as
+    separate processes on 127.0.0.1; its address."""
+    folder.mkdir(parents=True, exist_ok=True)
     address_file = folder / "scheduler.json"
     python = [sys.executable, "-m"]
     started = [subprocess.Popen(
@@ -83,15 +96,16 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
         import json
 
         address = json.loads(address_file.read_text())["address"]
-        for _ in range(2):
+        for _ in range(workers):
             started.append(subprocess.Popen(
                 [*python, "distributed.cli.dask_worker", address, "--nthreads", "1",
                  "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--memory-limit", "1GB"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         from distributed import Client
 
-        with Client(address, timeout="20s") as client:
-            client.wait_for_workers(2, timeout=30)
+        if workers:
+            with Client(address, timeout="20s") as client:
+                client.wait_for_workers(workers, timeout=30)
         yield address
     finally:
         for process in reversed(started):
@@ -308,3 +322,66 @@ def test_columns_a_folder_does_not_read_are_named(tmp_path, capsys):
     assert open_dataset([folder]).ignored == ("region", "baseline")
     assert main(["analyze", folder]) == 0
     assert "ignored columns" in capsys.readouterr().err
+
+
+# --- lost workers and bad clusters (found by an edge-case hunt; each hung or was a
+# traceback before) ----------------------------------------------------------------------
+def _die_on_two(value: int) -> int:
+    if value == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+    return value
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-only path")
+def test_a_killed_local_worker_stops_the_run_with_one_line():
+    # multiprocessing.Pool and joblib's fork backend waited for the dead worker for ever.
+    items = [(i,) for i in range(6)]
+    with LocalEngine(jobs=2) as engine, pytest.raises(SpikesRunError, match=(
+            "a worker process of the 2 died before its partition was done")):
+        engine.map(_die_on_two, items)
+    with LocalEngine(jobs=2) as engine, pytest.raises(SpikesRunError, match="died"):
+        engine.map_parts(_die_on_two, list(range(6)), list(range(6)), select=_pick)
+    assert LocalEngine(jobs=2).map(_die_on_two, [(1,), (3,)]) == [1, 3]
+
+
+def _pick(whole: list, part: int) -> int:
+    return whole[part]
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8787", "tcp://127.0.0.1",
+                                     "bogus://x", "inproc://x"])
+def test_an_address_that_is_no_scheduler_is_one_line(address, capsys):
+    # ValueError/TypeError tracebacks: "unknown address scheme 'http'" (the dashboard's
+    # address pasted), "missing port number".
+    assert main(["analyze", str(SAMPLE), "--engine", "dask", "--scheduler", address]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--scheduler {address!r} is not a Dask scheduler address" in err
+    assert len(err.splitlines()) == 1
+
+
+def _exit_worker(value: int) -> int:
+    os._exit(1)  # the worker process dies with the partition
+
+
+def test_a_cluster_without_workers_is_named_and_one_that_loses_them_stops(
+        tmp_path, monkeypatch):
+    # A scheduler without workers, or whose last worker died, left the run waiting for
+    # ever (it printed "1 worker threads").
+    from spikes.engine import dask as dask_engine
+
+    monkeypatch.setattr(dask_engine, "WORKER_TIMEOUT", 2.0)
+    monkeypatch.setattr(dask_engine, "POLL", 0.5)
+    with _cluster(tmp_path / "none", workers=0) as address:
+        with pytest.raises(SpikesInputError, match=f"the Dask scheduler at {address} has no "
+                                                   "worker"):
+            make_engine("dask", scheduler=address)
+    with _cluster(tmp_path / "one", workers=1) as address:
+        engine = make_engine("dask", scheduler=address)
+        try:
+            started = time.monotonic()
+            with pytest.raises(SpikesRunError, match="lost on the Dask cluster|has had no "
+                                                     "worker for 2 s"):
+                engine.map(_exit_worker, [(1,)])
+            assert time.monotonic() - started < 60
+        finally:
+            engine.close()

@@ -1,7 +1,9 @@
 """The ``spikes`` command line: analyze, evaluate, explain, simulate, tune, ingest, serve.
 
 Every command turns a :class:`~spikes.errors.SpikesInputError` into one line on stderr
-and exit code 2; nothing else is caught, so a bug still shows its traceback.
+and exit code 2, a :class:`~spikes.errors.SpikesRunError` (a worker or a cluster lost)
+into one line and exit code 1; nothing else is caught, so a bug still shows its
+traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from spikes import __version__
 from spikes.cli import analyze, evaluate, explain, ingest, serve, simulate, tune
 from spikes.cli.analyze import summary_table
 from spikes.cli.inputs import DATE_ORDERS, FORMATS, add_input_options, load_inputs
-from spikes.errors import SpikesInputError
+from spikes.errors import SpikesInputError, SpikesRunError
 
 __all__ = ["DATE_ORDERS", "FORMATS", "add_input_options", "build_parser", "load_inputs", "main",
            "summary_table"]
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpikesInputError as exc:
         print(f"spikes {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except SpikesRunError as exc:
+        print(f"spikes {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"spikes {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -109,6 +108,7 @@ def _jobs(text: str) -> int:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
+    from spikes.engine.base import usable_cores
     from spikes.engine.choice import make_engine
     from spikes.engine.run import detect
     from spikes.io.datasets import is_dataset_input
@@ -155,7 +155,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
             print(f"warning: {args.calendar}: {_count(len(unknown), 'product')} of the "
                   f"calendar not in the data, their windows are ignored: "
                   f"{', '.join(map(repr, unknown))}", file=sys.stderr)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or usable_cores()
     engine = make_engine(args.engine, jobs=jobs, scheduler=args.scheduler)
     try:
         if engine.dashboard_link:

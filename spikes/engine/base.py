@@ -14,15 +14,17 @@ import multiprocessing
 import os
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from spikes.errors import SpikesRunError
+
 #: Partitions per worker (smaller ones balance the load and move the progress bar).
 CHUNKS_PER_JOB = 4
-#: Partitions per worker in one round of the fork backend (see :class:`LocalEngine`).
-ROUNDS_OF = 2
 #: Fewest products in a partition (below, the per-task overhead dominates).
 MIN_PARTITION = 50
 #: Most products in a partition (bounds a worker's memory: about 1.5 MB per product of
@@ -116,11 +118,12 @@ class Engine(ABC):
 class LocalEngine(Engine):
     """In this process (``jobs=1``) or in `jobs` worker processes on this machine.
 
-    The workers are joblib's: on Linux its ``multiprocessing`` backend (forked workers,
-    which start at once with everything already imported), elsewhere its ``loky``
-    backend (fresh interpreters: macOS system libraries are not fork-safe, Windows has
-    no fork). Each partition's arguments and results are pickled, except in
-    :meth:`map_parts` on Linux, whose forked workers inherit the whole data.
+    The workers are forked on Linux (a ``ProcessPoolExecutor``: they start at once with
+    everything already imported, and a worker that dies stops the run with
+    :class:`~spikes.errors.SpikesRunError`), elsewhere joblib's ``loky`` workers (fresh
+    interpreters: macOS system libraries are not fork-safe, Windows has no fork). Each
+    partition's arguments and results are pickled, except in :meth:`map_parts` on Linux,
+    whose forked workers inherit the whole data.
 
     Parameters
     ----------
@@ -143,19 +146,17 @@ class LocalEngine(Engine):
                     out.append(fn(*item))
                     bar.update(size)
                 return out
-            from joblib import Parallel, delayed
-
             jobs = min(self.jobs, len(items))
             out = []
             if sys.platform.startswith("linux"):
-                # The fork backend returns lists only: a round of partitions at a time
-                # (the pool lives across rounds) moves the progress bar.
-                step = jobs * ROUNDS_OF
-                with Parallel(n_jobs=jobs, backend="multiprocessing") as run:
-                    for at in range(0, len(items), step):
-                        out += run(delayed(fn)(*item) for item in items[at:at + step])
-                        bar.update(sum(sizes[at:at + step]))
+                with _forked_pool(jobs) as pool:
+                    results = pool.map(_call, [(fn, item) for item in items])
+                    for result, size in zip(_results(results, jobs), sizes, strict=True):
+                        out.append(result)
+                        bar.update(size)
                 return out
+            from joblib import Parallel, delayed
+
             run = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
             for result, size in zip(run(delayed(fn)(*item) for item in items), sizes,
                                     strict=True):
@@ -179,18 +180,44 @@ class LocalEngine(Engine):
         sizes = list(sizes) if sizes is not None else [1] * len(parts)
         _INHERITED = (fn, whole, select, args)
         try:
-            context = multiprocessing.get_context("fork")
+            jobs = min(self.jobs, len(parts))
             out = []
             with (tqdm(total=sum(sizes), desc=desc, unit="product",
                        disable=not progress or None, leave=False) as bar,
-                  context.Pool(min(self.jobs, len(parts))) as pool):
-                for result, size in zip(pool.imap(_inherited_call, parts), sizes,
-                                        strict=True):
+                  _forked_pool(jobs) as pool):
+                for result, size in zip(_results(pool.map(_inherited_call, parts), jobs),
+                                        sizes, strict=True):
                     out.append(result)
                     bar.update(size)
             return out
         finally:
             _INHERITED = None
+
+
+def _forked_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of `jobs` forked worker processes (they start at once with everything
+    imported, and inherit the parent's memory). Unlike ``multiprocessing.Pool``, it
+    notices a worker that dies (killed for memory): the run stops with
+    :class:`~spikes.errors.SpikesRunError` instead of waiting for it for ever."""
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+
+
+def _results(results: Iterator[Any], jobs: int) -> Iterator[Any]:
+    """`results` of a :func:`_forked_pool`, a lost worker told as a
+    :class:`~spikes.errors.SpikesRunError`."""
+    try:
+        yield from results
+    except BrokenProcessPool:
+        raise SpikesRunError(
+            f"a worker process of the {jobs} died before its partition was done (killed "
+            f"for lack of memory?): run with fewer --jobs, or on a machine with more "
+            f"memory") from None
+
+
+def _call(call: tuple[Callable[..., Any], tuple]) -> Any:
+    """``fn(*item)`` of one partition in a forked worker of :meth:`LocalEngine.map`."""
+    fn, item = call
+    return fn(*item)
 
 
 #: What the forked workers of :meth:`LocalEngine.map_parts` inherit: the function, the
