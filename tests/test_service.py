@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from spikes.detect.pipeline import analyze
+from spikes.errors import SpikesInputError
 from spikes.evaluation.simulate import simulate
 from spikes.io.buckets import load_reports
 from spikes.service.store import Store
@@ -335,3 +336,90 @@ def test_a_query_parameter_an_endpoint_does_not_take_is_refused(tmp_path, token_
         csv = svc.client.post("/v1/reports", content="timestamp,product\n2026-01-05,A\n",
                               headers={"Content-Type": "text/plain"})
         assert csv.status_code == 415 and "text/csv" in csv.json()["detail"]
+
+
+# --- found by an edge-case hunt of the store and the service (each failed before) -------
+def test_reports_stamped_on_arrival_are_each_counted(tmp_path, token_file):
+    # The body's hash was the batch key: the README's "a problem now" POST, sent once per
+    # user, was stored once and then answered "duplicates: 1" for ever.
+    with service(tmp_path, token_file, "--clock", "wall") as svc:
+        body = {"reports": [{"product": "Outlook", "region": "US-East"}]}
+        answers = [svc.client.post("/v1/reports", json=body).json() for _ in range(3)]
+        assert answers == [{"accepted": 1, "duplicates": 0, "late": 0}] * 3
+        # With their own times the same body is one batch, sent twice.
+        dated = {"reports": [{"product": "Outlook",
+                              "timestamp": pd.Timestamp.now(tz="UTC").isoformat()}]}
+        assert svc.client.post("/v1/reports", json=dated).json()["accepted"] == 1
+        assert svc.client.post("/v1/reports", json=dated).json()["accepted"] == 0
+    assert _stored(tmp_path / "spikes.duckdb") == 4
+
+
+def test_a_report_stamped_long_ago_is_refused_on_the_wall_clock(tmp_path, token_file):
+    # A time of 0 (1970) on a fresh store made the service grid every minute since then:
+    # gigabytes, detection stuck, /healthz "ok", and again after every restart.
+    with service(tmp_path, token_file, "--clock", "wall") as svc:
+        now = pd.Timestamp.now(tz="UTC")
+        answer = svc.client.post("/v1/reports", json={"reports": [
+            {"product": "A", "timestamp": now.isoformat()},
+            {"product": "A", "timestamp": "1970-01-01T00:00:00Z"}]})
+        assert answer.status_code == 422
+        assert answer.json()["detail"].startswith(
+            "report 1 is stamped 1970-01-01T00:00:00+00:00, more than 364 days before")
+        a_week = {"reports": [{"product": "A", "timestamp": (now - pd.Timedelta(days=7))
+                               .isoformat()}]}
+        assert svc.client.post("/v1/reports", json=a_week).status_code == 200
+    assert _stored(tmp_path / "spikes.duckdb") == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lateness", "300"], "--lateness: expected a duration with its unit such as 30s"),
+    (["--lateness", "nan"], "--lateness: expected a duration"),
+    (["--lateness=-5min"], "(not negative)"),
+    (["--bucket", "7min"], "--bucket 7min: live detection compares each bucket"),
+])
+def test_settings_the_service_cannot_run_with_are_refused_at_start(tmp_path, token_file,
+                                                                   args, message):
+    # --lateness 300 was 300 ns, nan closed nothing on the wall clock for ever; 7-minute
+    # buckets started, then every detection failed.
+    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store",
+                          str(tmp_path / "s.duckdb"), "--port", str(_free_port()),
+                          "--token-file", str(token_file), *args],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and message in run.stderr
+    assert "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--port", "99999"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "expected a port number from 1 to 65535" in run.stderr
+
+
+def test_a_restart_with_another_bucket_is_refused(tmp_path, token_file):
+    # The closed time (11:15) fell inside a 10-minute bucket: its reports before 11:15
+    # were neither detected nor late, and the outage there was missed until a restart.
+    with service(tmp_path, token_file, "--bucket", "5min") as svc:
+        batch = {"reports": [{"product": "A", "timestamp": "2026-01-06T11:00:00Z"},
+                             {"product": "A", "timestamp": "2026-01-06T11:22:00Z"}]}
+        assert svc.client.post("/v1/reports", json=batch).status_code == 200
+    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store",
+                          str(tmp_path / "spikes.duckdb"), "--port", str(_free_port()),
+                          "--token-file", str(token_file), "--clock", "data",
+                          "--bucket", "10min"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "its buckets are 5min" in run.stderr
+    assert "start with --bucket 5min, or on a new store" in run.stderr
+
+
+def test_a_store_that_cannot_be_written_is_one_line(tmp_path):
+    # A store in a read-only folder (no .wal can be made) was DuckDB's traceback from
+    # `spikes ingest` and from the service's start-up. Here the .wal's name is taken by a
+    # folder (the same failure to commit, also for root).
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    store = Store(path)
+    try:
+        (tmp_path / "s.duckdb.wal").mkdir()
+        with pytest.raises(SpikesInputError, match=f"cannot write the store {path}: "
+                                                   "TransactionContext Error"):
+            store.set_bucket(pd.Timedelta("5min"))
+        with pytest.raises(SpikesInputError, match="cannot write the store"):
+            store.close_until(pd.Timestamp("2026-01-06T00:00Z"))
+    finally:
+        store.close()

@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from spikes.cli.analyze import add_status_feed_options
 from spikes.cli.notify import add_notify_options, notify_routes
 from spikes.errors import SpikesInputError
@@ -25,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--store", default="spikes.duckdb", help="DuckDB file (default %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default %(default)s)")
     p.add_argument("--token-file", help="file holding the bearer token of every /v1 call "
                                         "(default: the SPIKES_TOKEN environment variable)")
     p.add_argument("--clock", choices=("wall", "data"), default="wall",
@@ -90,7 +92,6 @@ def read_token(token_file: str | None) -> str | None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    import pandas as pd
     import uvicorn
 
     from spikes.cli.analyze import load_status_feeds
@@ -106,13 +107,11 @@ def _run_serve(args: argparse.Namespace) -> int:
         print("spikes serve: no token given: /v1 is open to this machine only "
               "(bound to 127.0.0.1)", file=sys.stderr)
     bucket = parse_bucket(args.bucket)
-    try:
-        lateness = bucket if args.lateness is None else pd.Timedelta(args.lateness)
-    except ValueError:
-        raise SpikesInputError(f"--lateness: expected a duration such as 5min, "
-                               f"got {args.lateness!r}") from None
-    if lateness < pd.Timedelta(0):
-        raise SpikesInputError("--lateness must not be negative")
+    if pd.Timedelta(days=1) % bucket:
+        raise SpikesInputError(f"--bucket {args.bucket}: live detection compares each bucket "
+                               f"with the same time of day on earlier days, so the bucket "
+                               f"must divide a day (1, 5, 10, 15, 30 min, 1 h, ...)")
+    lateness = bucket if args.lateness is None else _duration(args.lateness, "--lateness")
     config = load_config(args.config)
     if config.mode != "causal":
         raise SpikesInputError(f"{args.config}: the service detects live; mode must be "
@@ -130,7 +129,12 @@ def _run_serve(args: argparse.Namespace) -> int:
     # store in use (another `spikes serve`) or unreadable is said here, in one line.
     from spikes.service.store import Store
 
-    Store(args.store).close()
+    store = Store(args.store)
+    try:
+        _same_bucket(store, bucket, args.store)
+        store.set_bucket(bucket)  # a store that cannot be written is said here too
+    finally:
+        store.close()
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body), config=config,
                      notify=routes, status_feed=feed, calendar=calendar)
@@ -147,7 +151,6 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     """``--demo``: a fresh store in a temporary folder, fed by a replay of a file."""
     import tempfile
 
-    import pandas as pd
     import uvicorn
 
     from spikes.service.app import create_app
@@ -193,3 +196,49 @@ def _bundled_sample() -> Path:
     import spikes
 
     return Path(spikes.__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got "
+                                         f"{text!r}")
+    return value
+
+
+def _duration(text: str, option: str) -> pd.Timedelta:
+    """A duration with its unit (``300s``, ``5min``), 0 or more: a bare number would be
+    read as nanoseconds."""
+    problem = f"{option}: expected a duration with its unit such as 30s or 5min, got {text!r}"
+    if text.strip().lstrip("+-").replace(".", "", 1).isdigit() and float(text) != 0:
+        raise SpikesInputError(problem)
+    try:
+        value = pd.Timedelta(text.strip())
+    except ValueError:
+        raise SpikesInputError(problem) from None
+    if pd.isna(value) or value < pd.Timedelta(0):
+        raise SpikesInputError(problem + " (not negative)")
+    return value
+
+
+def _same_bucket(store: object, bucket: pd.Timedelta, path: str) -> None:
+    """Refuse a restart with another bucket size than the one that closed the store's
+    buckets: the closed time may lie inside a new bucket, whose reports before it would
+    then be neither detected nor late."""
+    recorded = store.bucket  # type: ignore[attr-defined]
+    closed = store.closed_end  # type: ignore[attr-defined]
+    if recorded is not None and closed is not None and recorded != bucket:
+        raise SpikesInputError(
+            f"{path}: its buckets are {_words(recorded)} (the service that closed them up "
+            f"to {closed.isoformat()} had --bucket {_words(recorded)}), not {_words(bucket)}: "
+            f"start with --bucket {_words(recorded)}, or on a new store (spikes ingest can "
+            f"load the reports into it)")
+
+
+def _words(size: pd.Timedelta) -> str:
+    minutes = size / pd.Timedelta(minutes=1)
+    return f"{minutes:g}min" if minutes == int(minutes) else str(size)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -33,6 +34,7 @@ from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 from spikes.config import DetectionConfig
+from spikes.detect.causal import CALIBRATION_HISTORY
 from spikes.detect.known_events import Calendar
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
@@ -317,9 +319,15 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
                         "the data clock (--clock data) the reports' own times are the "
                         "clock, and the server's time would move it")
             frame, rows_kind = batch_table(batch), batch.get("kind", "events")
-            key = batch.get("batch_id") or batch_id or _digest(body)
+            # The body's hash identifies a batch only where its reports carry their own
+            # times: reports stamped on arrival ("a problem now", one POST per user) are
+            # new reports however alike their bodies (a retry is told by a batch_id).
+            dated = all(r.get("timestamp") for r in batch["reports"])
+            key = (batch.get("batch_id") or batch_id
+                   or (_digest(body) if dated else f"received:{uuid.uuid4().hex}"))
         if live.clock == "wall":
             _check_not_future(frame)
+            _check_in_reach(frame)
     except ValidationError as exc:
         live.counters.refused()
         raise HTTPException(422, _row_errors(exc)) from None
@@ -431,6 +439,31 @@ def _check_not_future(frame: pd.DataFrame | pa.Table) -> None:
             f"report {int(late[0])} is stamped {stamps.iloc[late[0]].isoformat()}, more than "
             f"{FUTURE_SKEW / pd.Timedelta(minutes=1):g} minutes after the server's time "
             f"({len(late)} in all): a client clock ahead, or a wrong date?")
+
+
+#: How far before the server's time a report's timestamp may lie on the wall clock: the
+#: reach of the live detection's history (its threshold calibration). An older report is
+#: a wrong clock (a time of 0 is 1970); history goes in with ``spikes ingest``.
+PAST_REACH = CALIBRATION_HISTORY
+
+
+def _check_in_reach(frame: pd.DataFrame | pa.Table) -> None:
+    """Refuse a batch with a report stamped more than :data:`PAST_REACH` before now: on
+    a fresh store, one such report made the service grid every bucket since then."""
+    limit = pd.Timestamp.now(tz="UTC") - PAST_REACH
+    if isinstance(frame, pa.Table):
+        oldest = pc.min(frame.column("timestamp")).as_py()
+        if oldest is None or pd.Timestamp(oldest, tz="UTC") >= limit:
+            return
+        stamps = pd.to_datetime(pd.Series(frame.column("timestamp").to_pylist()), utc=True)
+    else:
+        stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    old = np.flatnonzero((stamps < limit).to_numpy())
+    if len(old):
+        raise SpikesInputError(
+            f"report {int(old[0])} is stamped {stamps.iloc[old[0]].isoformat()}, more than "
+            f"{PAST_REACH.days} days before the server's time ({len(old)} in all): a "
+            f"client clock wrong, a time of 0? (load older history with spikes ingest)")
 
 
 def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:

@@ -194,7 +194,10 @@ class Store:
         self._conn.execute("BEGIN TRANSACTION")
 
     def _commit(self) -> None:
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except _WRITE_ERRORS as exc:  # a read-only folder (no .wal), a full disk
+            raise SpikesInputError(f"cannot write the store {self.path}: {exc}") from None
         self._cached.update(self._staged)
 
     @property
@@ -221,9 +224,13 @@ class Store:
     def set_bucket(self, bucket: pd.Timedelta) -> None:
         """Record the service's bucket size (for readers of the store)."""
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO meta VALUES ('bucket', ?) ON CONFLICT (key) DO UPDATE SET "
-                "value = excluded.value", [int(pd.Timedelta(bucket) / pd.Timedelta("1us"))])
+            try:
+                self._conn.execute(
+                    "INSERT INTO meta VALUES ('bucket', ?) ON CONFLICT (key) DO UPDATE SET "
+                    "value = excluded.value",
+                    [int(pd.Timedelta(bucket) / pd.Timedelta("1us"))])
+            except _WRITE_ERRORS as exc:
+                raise SpikesInputError(f"cannot write the store {self.path}: {exc}") from None
 
     def close_until(self, end: pd.Timestamp) -> bool:
         """Close every bucket that starts before `end`.
@@ -574,6 +581,10 @@ class Store:
             if pd.api.types.is_datetime64_any_dtype(frame[column]):
                 frame[column] = utc(frame[column])
         return frame
+
+
+#: DuckDB's errors of a store that cannot be written (its folder read-only, a full disk).
+_WRITE_ERRORS = (duckdb.IOException, duckdb.TransactionException, duckdb.PermissionException)
 
 
 def _open_error(path: str, exc: Exception) -> str:
