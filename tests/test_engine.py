@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -385,3 +386,49 @@ def test_a_cluster_without_workers_is_named_and_one_that_loses_them_stops(
             assert time.monotonic() - started < 60
         finally:
             engine.close()
+
+
+def test_a_stray_timestamp_in_a_folder_is_named_as_in_a_single_file(tmp_path, capsys):
+    # One row of 2016 beside two days of 2026 data: the single CSV said "check for a
+    # stray timestamp", the folder (or Parquet) gridded ten years of 5-minute buckets
+    # for every partition (gigabytes, then numpy's allocation error).
+    folder = tmp_path / "days"
+    folder.mkdir()
+    stamps = pd.date_range("2026-01-05", periods=2 * 288, freq="5min", tz="UTC")
+    pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "product": "S000",
+                  "reports": 3}).to_csv(folder / "2026.csv", index=False)
+    (folder / "old.csv").write_text("timestamp,product,reports\n2016-01-05T00:00:00Z,S000,1\n")
+    with pytest.raises(SpikesInputError, match=r"has nothing between 2016-01-05 00:00:00\+00:00 "
+                                               r"and 2026-01-05 00:00:00\+00:00, 99.9% of "
+                                               r"the span; check for a stray timestamp"):
+        open_dataset([str(folder)])
+    assert main(["analyze", str(folder)]) == 2
+    assert "stray timestamp" in capsys.readouterr().err
+
+
+def test_a_file_that_grows_after_the_scan_is_named(tmp_path):
+    # A row appended between the scan and a partition's read moved its count to another
+    # product's bucket (a false outage of B) or was an IndexError.
+    path = tmp_path / "a.csv"
+    path.write_text("timestamp,product,reports\n2026-01-05T00:00:00Z,A,1\n"
+                    "2026-01-05T00:00:00Z,B,1\n2026-01-05T00:05:00Z,A,2\n"
+                    "2026-01-05T00:05:00Z,B,2\n")
+    dataset = open_dataset([str(path)])
+    with path.open("a") as handle:
+        handle.write("2026-01-05T01:00:00Z,A,500\n")
+    with pytest.raises(SpikesInputError, match="a.csv' changed after it was scanned: a row "
+                                               "at 2026-01-05 01:00:00"):
+        read_partition(dataset, ["A", "B"])
+
+
+def test_nanosecond_timestamps_in_a_folder_are_read_as_in_a_single_file(tmp_path):
+    # A Parquet file of pandas' nanosecond times (one at +1 ns) was pyarrow's "would lose
+    # data" traceback; the same rows as a single CSV were read.
+    stamps = pd.date_range("2026-01-05", periods=2 * 288, freq="5min", tz="UTC")
+    stamps = stamps + pd.to_timedelta(np.r_[1, np.zeros(len(stamps) - 1)].astype(int), "ns")
+    table = pd.DataFrame({"timestamp": stamps, "product": "A", "reports": 2.0})
+    table.to_parquet(tmp_path / "ns.parquet")
+    dataset = open_dataset([str(tmp_path / "ns.parquet")])
+    counts = read_partition(dataset, ["A"])
+    assert dataset.bucket == pd.Timedelta("5min") and counts["A"].eq(2.0).all()
+    assert len(counts) == len(stamps)

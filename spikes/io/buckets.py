@@ -384,8 +384,8 @@ def _to_grid(raw: RawReports, size: pd.Timedelta) -> ReportData:
     first, last = int(slots.min()), int(slots.max())
     names, column_of = _sorted_products(raw.table, codes)
     n_rows = last - first + 1
-    _check_grid(stamps, n_rows, len(names), size, _files(raw))
-    _check_sparse(slots - first, n_rows, first * step, step, _files(raw))
+    check_grid_size(stamps, n_rows, len(names), size, _files(raw))
+    check_sparse_grid(slots - first, n_rows, first * step, step, _files(raw))
     reports = raw.table["reports"].to_numpy(np.float64)
     rows = slots - first
     counts = _grid(column_of[codes] * n_rows + rows, reports, n_rows, len(names), raw.kind)
@@ -537,10 +537,11 @@ def _files(raw: RawReports) -> str:
     return ", ".join(repr(s) for s in raw.sources) or "the input"
 
 
-def _check_grid(
+def check_grid_size(
     stamps: np.ndarray, n_rows: int, n_cols: int, size: pd.Timedelta, files: str
 ) -> None:
-    """Refuse absurd grids, naming the earliest and latest timestamps."""
+    """Refuse a grid of more than :data:`MAX_CELLS` cells, naming the earliest and latest
+    timestamps (`stamps`, microseconds since the epoch)."""
     if n_rows * n_cols <= MAX_CELLS:
         return
     first = pd.Timestamp(int(stamps.min()), unit="us", tz="UTC")
@@ -552,7 +553,8 @@ def _check_grid(
     )
 
 
-def _check_sparse(rows: np.ndarray, n_rows: int, start: int, step: int, files: str) -> None:
+def check_sparse_grid(rows: np.ndarray, n_rows: int, start: int, step: int,
+                      files: str) -> None:
     """Refuse a long grid that is empty over 90 % of its span (a stray timestamp), naming
     the buckets on either side of the gap. ``rows`` are grid rows, ``start`` the first
     bucket's start and ``step`` the bucket size, both in microseconds."""

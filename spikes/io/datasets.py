@@ -28,7 +28,13 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
 from spikes.errors import SpikesInputError
-from spikes.io.buckets import MAX_CELLS, infer_bucket, parse_bucket
+from spikes.io.buckets import (
+    MAX_CELLS,
+    check_grid_size,
+    check_sparse_grid,
+    infer_bucket,
+    parse_bucket,
+)
 from spikes.io.shapes import ALIASES
 from spikes.model import RawReports
 
@@ -41,6 +47,8 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 DATASET_SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")
 _SAMPLE_ROWS = 1_000_000
+#: Microseconds in a day (the occupancy of a dataset's span is taken by the day).
+_DAY_US = 86_400_000_000
 _BATCH_ROWS = 1 << 20
 _ROLES = {"timestamp": "timestamp", "product": "product", "reports": "count"}
 _OPTIONS = {"timestamp": "--timestamp-col", "product": "--product-col",
@@ -178,6 +186,7 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     given = {"timestamp": timestamp_col, "product": product_col, "reports": count_col}
     columns = tuple(_columns(path, fmt, given) for path, fmt in files)
     low, high, rows = None, None, 0
+    days: set[int] = set()  # the days holding a row (a stray timestamp leaves a gap)
     names: set[str] = set()
     padded = [False] * len(files)
     sample: list[pd.DataFrame] = []
@@ -194,6 +203,7 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
             if len(stamps):
                 low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
                 high = int(stamps.max()) if high is None else max(high, int(stamps.max()))
+                days.update(np.unique(stamps // _DAY_US).tolist())
             names.update(pc.unique(products).to_pylist())
             if sampled < _SAMPLE_ROWS:
                 sample.append(pd.DataFrame({
@@ -217,9 +227,16 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     assert size is not None
     step = size // pd.Timedelta(microseconds=1)
     first, last = low // step, high // step
+    # As a single file is checked (spikes.io.buckets.to_buckets), before any partition
+    # grids the span: a year 2016 row among 2026 data, a time of 0.
+    n_buckets = int(last - first + 1)
+    check_grid_size(np.array([low, high]), n_buckets, len(names), size, where)
+    occupied = np.array(sorted(days), dtype=np.int64) * _DAY_US // step - first
+    check_sparse_grid(np.clip(occupied, 0, n_buckets - 1), n_buckets, first * step, step,
+                      where)
     return ProductDataset(files=tuple(files), columns=columns, products=tuple(sorted(names)),
                           start=pd.Timestamp(first * step, unit="us", tz="UTC"),
-                          n_buckets=int(last - first + 1), bucket=size, rows=rows,
+                          n_buckets=n_buckets, bucket=size, rows=rows,
                           padded=tuple(padded), own_spacing=spacing == size,
                           ignored=_ignored(files, columns))
 
@@ -275,7 +292,15 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
             if not keep.any():
                 continue
             slots = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"]) // step
-            cells.append(column[keep] * n_rows + (slots[keep] - first))
+            rows = slots[keep] - first
+            outside = np.flatnonzero((rows < 0) | (rows >= n_rows))
+            if len(outside):  # the file changed after the scan (an export still written)
+                at = pd.Timestamp(int(slots[keep][outside[0]]) * step, unit="us", tz="UTC")
+                raise SpikesInputError(
+                    f"{path!r} changed after it was scanned: a row at {at} lies outside "
+                    f"the span scanned ({dataset.start} to {dataset.index[-1]}); was it "
+                    f"still being written? Run again once the files are complete")
+            cells.append(column[keep] * n_rows + rows)
             weights.append(_reports(batch.column(cols["reports"]), path, cols["reports"])[keep])
     size = n_rows * len(names)
     flat = np.concatenate(cells) if cells else np.empty(0, dtype=np.int64)
@@ -388,7 +413,9 @@ def _micros(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndar
                                "timestamps")
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         target = pa.timestamp("us", tz=getattr(kind, "tz", None))
-        return column.cast(target).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        # safe=False: nanoseconds are cut to the microsecond (a single file keeps them no
+        # finer either), not refused as "would lose data".
+        return column.cast(target, safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         try:
             stamps = pd.to_datetime(column.to_numpy(zero_copy_only=False), utc=True,
@@ -399,7 +426,7 @@ def _micros(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndar
             first = first.split(". You might")[0].rstrip(".:")
             raise SpikesInputError(f"{path!r}, column {name!r}: not ISO-8601 timestamps "
                                    f"({first})") from exc
-        return stamps.as_unit("us").asi8
+        return stamps.floor("us").as_unit("us").asi8
     raise SpikesInputError(f"{path!r}, column {name!r}: expected timestamps, found {kind}")
 
 
