@@ -209,3 +209,33 @@ def test_a_day_given_as_the_end_is_the_whole_day(incident_data, incident_analysi
     assert whole.end == _at(incident_data, 7 * DAY - 1)
     midnight = explain_window(incident_analysis, "p0", day, f"{day}T00:00")
     assert midnight.end == midnight.start and midnight.cause != "raised"
+
+
+def test_a_cusum_draining_after_an_outage_is_not_read_as_an_alarm(incident_data,
+                                                                  incident_analysis):
+    # After the outage of day 6 the CUSUM's level stays far above its threshold for
+    # hours while it drains: a window there was explained as "calibration" (a detector
+    # reached the settings' threshold but the calibrated one was higher), with "cusum:
+    # peak 729, threshold 11.1 in force". What alarms is the CUSUM's rise from its trough.
+    start, end = _at(incident_data, 6 * DAY + 175), _at(incident_data, 6 * DAY + 200)
+    level = analyze(as_data(incident_data)).scored.scores["cusum"]["p0"]
+    assert level.iloc[6 * DAY + 175] > 20  # still draining from the outage
+    found = explain_window(incident_analysis, "p0", start, end)
+    cusum = found.detectors.set_index("detector").loc["cusum"]
+    assert cusum["peak"] < cusum["threshold"]
+    assert found.cause == "no alarm"
+
+
+def test_the_last_bucket_is_in_the_data_and_a_raised_stretch_has_the_incidents_time(
+        incident_data, incident_analysis):
+    last = incident_data.index[-1]
+    found = explain_window(incident_analysis, "p0", last + pd.Timedelta(minutes=1),
+                           last + pd.Timedelta(minutes=4))  # was "outside the data"
+    assert found.start == last
+    start, end = _at(incident_data, 6 * DAY + 145), _at(incident_data, 6 * DAY + 170)
+    found = explain_window(incident_analysis, "p0", start, end)
+    alerted = found.incidents["alerted_at"].iloc[0]
+    text = found.summary()
+    # One time for the raise: the end of the bucket that raised it (was its start).
+    assert f"raised at {alerted:%Y-%m-%d %H:%M}" in text.splitlines()[1]
+    assert f") raised at {alerted:%Y-%m-%d %H:%M}" in text

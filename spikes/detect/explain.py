@@ -38,9 +38,12 @@ from spikes.io.timestamps import date_only
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
-CAUSES = ("raised", *FAILURES, "calibration", "no alarm")
+CAUSES = ("raised", *FAILURES, "earlier", "calibration", "no alarm")
 
 _NO_ALARM = {
+    "earlier": "no alarm of its own: a detector is at its threshold in force there, on a "
+               "stretch that began before the window (explain a window that starts "
+               "earlier)",
     "calibration": "no alarm: a detector reached the threshold the settings ask for, but "
                    "this product's history was burstier than the noise model and its "
                    "calibrated threshold was higher",
@@ -69,12 +72,16 @@ class Explanation:
         The product's incidents that overlap the window (``onset, alerted_at, end,
         peak_ratio``).
     detectors : pd.DataFrame
-        One row per detector: ``detector, peak`` (its largest score in the window),
+        One row per detector: ``detector, peak`` (its largest score in the window; for
+        a CUSUM, its largest rise from its lowest point since the onset search's reach
+        before the window, which is what alarms),
         ``peak_at``, ``threshold`` (in force at that bucket: calibrated on the product's
         history) and ``configured`` (what the settings ask for under the noise model).
     stretches : pd.DataFrame
         The stretches judged whose onset or alarm lies in the window: ``onset, alarm,
         judged_until, detectors, verdict, failure``.
+    bucket : pd.Timedelta
+        The data's bucket size.
     """
 
     product: str
@@ -85,6 +92,7 @@ class Explanation:
     incidents: pd.DataFrame
     detectors: pd.DataFrame
     stretches: pd.DataFrame
+    bucket: pd.Timedelta = pd.Timedelta(0)
 
     def summary(self) -> str:
         """The explanation as lines of text for people."""
@@ -96,9 +104,14 @@ class Explanation:
                          f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
         for row in self.stretches.itertuples(index=False):
             why = "" if row.failure is None else f": {FAILURES[row.failure]}"
+            # judged_until is the start of the bucket judged last; a raised stretch is
+            # raised at its end (alerted_at), as the incident line says.
+            at = row.judged_until + (self.bucket if row.verdict == "raised" else
+                                     pd.Timedelta(0))
             lines.append(f"  stretch from {row.onset:%Y-%m-%d %H:%M} (alarm "
-                         f"{row.alarm:%H:%M}, {row.detectors}) {row.verdict} at "
-                         f"{row.judged_until:%Y-%m-%d %H:%M}{why}")
+                         f"{row.alarm:%H:%M}, {row.detectors}) {row.verdict} "
+                         f"{'at' if row.verdict == 'raised' else 'with the bucket of'} "
+                         f"{at:%Y-%m-%d %H:%M}{why}")
         return "\n".join(lines)
 
 
@@ -201,7 +214,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
-    if t1 < index[0] or t0 > index[-1]:
+    if t1 < index[0] or t0 >= index[-1] + scored.data.bucket:
         raise SpikesInputError(f"explain: the window {t0} to {t1} lies outside the data "
                                f"({index[0]} to {index[-1]})")
     a = int(index.searchsorted(t0.floor(scored.data.bucket)))
@@ -209,8 +222,15 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     own = arguments["config"]
     detectors = arguments["detectors"]
     peaks = []
+    reach = int(pd.Timedelta(own.onset_search) / scored.data.bucket)
     for name, detector in detectors.items():
         score = arguments["scores"][name][a : b + 1]
+        if detector.cumulative:
+            # What alarms is a CUSUM's rise from its trough, not its level (which drains
+            # slowly after an outage): the rise from its lowest point since the onset
+            # search's reach before the window.
+            full = np.nan_to_num(arguments["scores"][name][max(a - reach, 0) : b + 1])
+            score = (full - np.minimum.accumulate(full))[-len(score):]
         threshold = arguments["thresholds"][name][a : b + 1]
         configured = detector.default_threshold(own, scored.data.bucket)
         known = ~np.isnan(score)
@@ -221,7 +241,9 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
                       "threshold": float(threshold[at if at is not None else 0]),
                       "configured": float(configured),
                       "reached_configured": bool(known.any()
-                                                 and np.nanmax(score) >= configured)})
+                                                 and np.nanmax(score) >= configured),
+                      "reached": bool(known.any() and (score[known]
+                                                       >= threshold[known]).any())})
     peak_table = pd.DataFrame(peaks)
     stretches = pd.DataFrame(
         [{"onset": index[s.onset], "alarm": index[s.alarm], "judged_until": index[s.last],
@@ -236,7 +258,8 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     cause, reason = _cause(mine, stretches, peak_table, a, arguments, scored.data.bucket)
     return Explanation(product, index[a], index[b], cause, reason,
                        mine.reset_index(drop=True),
-                       peak_table.drop(columns="reached_configured"), stretches)
+                       peak_table.drop(columns=["reached_configured", "reached"]), stretches,
+                       scored.data.bucket)
 
 
 def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame, a: int,
@@ -259,6 +282,8 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     seen = np.flatnonzero(~np.isnan(y))
     if len(seen) and a < int(seen[0]) + warmup_buckets(bucket):
         return "warm-up", _NO_ALARM["warm-up"]
+    if peaks["reached"].any():
+        return "earlier", _NO_ALARM["earlier"]
     if peaks["reached_configured"].any():
         return "calibration", _NO_ALARM["calibration"]
     return "no alarm", _NO_ALARM["no alarm"]
