@@ -301,3 +301,15 @@ def test_blocks_under_a_day_are_noted(small_sim) -> None:
     assert any("under a day" in note and "fewer --folds" in note for note in r.notes)
     r = tune(data, small_sim.labels, budget=2, seed=0, folds=3)
     assert not any("under a day" in note for note in r.notes)
+
+
+def test_every_limit_given_is_said_with_the_objective():
+    # --min-recall 0.5 --max-false-alarms-per-week 0: the FA limit was left out of the
+    # objective's words (it is a hard limit of the choice all the same).
+    from spikes.evaluation.tune.decision import Goal
+
+    assert Goal("fa_at_recall", 0.0, 0.5).describe() == \
+        "fewest false alarms with at most 0 FA/pw and recall >= 0.5"
+    assert Goal("recall_at_fa", 0.2).describe() == "best recall with at most 0.2 FA/pw"
+    assert Goal("f1").describe() == "best F1"
+    assert Goal("f2", None, 0.8).describe() == "best F2 with recall >= 0.8"

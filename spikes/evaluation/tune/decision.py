@@ -63,15 +63,17 @@ class Goal:
         return 1.0 / max(n_labels, 1.0)
 
     def describe(self) -> str:
-        """The objective in words."""
-        if self.objective == "recall_at_fa":
-            return f"best recall at most {self.max_false_alarms_per_week:g} FA/pw"
-        if self.objective == "fa_at_recall":
-            return f"fewest false alarms with recall >= {self.min_recall:g}"
-        text = {"f1": "best F1", "f2": "best F2", "f0.5": "best F0.5"}[self.objective]
+        """The objective in words, with every limit given (each is a hard limit of the
+        choice, :func:`is_feasible`, whatever the objective)."""
+        text = {"f1": "best F1", "f2": "best F2", "f0.5": "best F0.5",
+                "recall_at_fa": "best recall", "fa_at_recall": "fewest false alarms"
+                }[self.objective]
+        limits = []
         if self.max_false_alarms_per_week is not None:
-            text += f" at most {self.max_false_alarms_per_week:g} FA/pw"
-        return text
+            limits.append(f"at most {self.max_false_alarms_per_week:g} FA/pw")
+        if self.min_recall is not None:
+            limits.append(f"recall >= {self.min_recall:g}")
+        return " with ".join([text, " and ".join(limits)]) if limits else text
 
 
 def figures(tp: np.ndarray, fp: np.ndarray, n: np.ndarray, weeks: np.ndarray
