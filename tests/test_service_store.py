@@ -174,6 +174,41 @@ def test_wall_clock_closes_a_bucket_once_its_end_plus_lateness_has_passed(tmp_pa
         store.close()
 
 
+def test_after_a_restart_the_buckets_of_the_downtime_stay_open_for_one_lateness(tmp_path):
+    # The first tick after a restart closed every bucket of the downtime at once: the
+    # reports clients had buffered meanwhile all came back late, and detection read
+    # those buckets as empty (report events: zeros).
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        t = pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("1h")
+        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
+                              "count": [1.0], "region": [None], "category": [None],
+                              "report_id": [None]})
+        first = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",
+                             lateness=pd.Timedelta("2min"))
+        first.ingest(batch, "b1")
+        first.close_by_wall_clock(now=t + pd.Timedelta("7min"))
+        assert store.closed_end == t + pd.Timedelta("5min")  # then the service stops
+        restarted = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",
+                                 lateness=pd.Timedelta("2min"))
+        resumed = restarted._resumed_at  # noqa: SLF001 - the restart's time
+        assert not restarted.close_by_wall_clock(now=resumed + pd.Timedelta("1min"))
+        buffered = batch.assign(timestamp=[t + pd.Timedelta("30min")])
+        assert restarted.ingest(buffered, "b2").late == 0  # was late
+        now = batch.assign(timestamp=[resumed])
+        restarted.ingest(now, "b3")  # a current report closes nothing of the downtime yet
+        assert store.closed_end == t + pd.Timedelta("5min")
+        assert restarted.close_by_wall_clock(now=resumed + pd.Timedelta("2min"))
+        assert store.closed_end == resumed.floor("5min")  # then as before the restart
+        fresh = LiveDetector(Store(tmp_path / "fresh.duckdb"), bucket=pd.Timedelta("5min"),
+                             clock="wall", lateness=pd.Timedelta("2min"))
+        fresh.ingest(batch, "b1")  # a new store has no downtime: it closes at once
+        assert fresh.close_by_wall_clock(now=fresh._resumed_at)  # noqa: SLF001
+        fresh.store.close()
+    finally:
+        store.close()
+
+
 def test_wall_clock_service_closes_buckets_without_later_reports(tmp_path, token_file):  # noqa: F811
     from tests.test_service import Service
 

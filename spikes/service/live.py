@@ -180,6 +180,12 @@ class LiveDetector:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # A restart over a store with history: the buckets that ended while the service
+        # was down stay open for one lateness from now on the wall clock, so that the
+        # reports clients buffered meanwhile are not all late (and the detector does not
+        # read those buckets as empty).
+        self._resumed_at = pd.Timestamp.now(tz="UTC")
+        self._held = store.closed_end
 
     # -- the worker --------------------------------------------------------------------
     def start(self) -> None:
@@ -243,17 +249,28 @@ class LiveDetector:
                 # A report stamped in the future (a client's clock ahead) closes nothing
                 # the time of day has not: the reports of now would count as late.
                 watermark = min(watermark, pd.Timestamp.now(tz="UTC"))
-            end = (watermark - self.lateness).floor(self.bucket)
+            end = self._resume_cap((watermark - self.lateness).floor(self.bucket))
             if self.store.close_until(end):
                 self._wake.set()
         return result
 
+    def _resume_cap(self, end: pd.Timestamp, now: pd.Timestamp | None = None
+                    ) -> pd.Timestamp:
+        """`end`, held at the closed time of the start for one lateness after a restart
+        on the wall clock (see ``__init__``)."""
+        if self.clock != "wall" or self._held is None:
+            return end
+        now = now or pd.Timestamp.now(tz="UTC")
+        return min(end, self._held) if now < self._resumed_at + self.lateness else end
+
     def close_by_wall_clock(self, now: pd.Timestamp | None = None) -> bool:
-        """Close the buckets whose end plus the lateness has passed; whether any closed."""
+        """Close the buckets whose end plus the lateness has passed (after a restart, not
+        before one lateness has passed since it); whether any closed."""
         if self.store.watermark is None:
             return False
         now = now or pd.Timestamp.now(tz="UTC")
-        return self.store.close_until((now - self.lateness).floor(self.bucket))
+        return self.store.close_until(
+            self._resume_cap((now - self.lateness).floor(self.bucket), now))
 
     def advance_to(self, now: pd.Timestamp) -> bool:
         """Move a replay's clock to `now`: close the buckets whose end plus the lateness
