@@ -276,3 +276,21 @@ def test_demo_replays_the_sample_and_raises_the_microsoft_365_event(tmp_path, to
         assert (tmp_path / "unused.duckdb").exists() is False  # a fresh temporary store
     finally:
         svc.stop()
+
+
+def test_ingest_refuses_a_stray_timestamp_as_analyze_does(tmp_path, capsys):
+    # `spikes ingest` stored a row of 1900 beside 2026 data; every later reader of the
+    # store (the service's detection, `analyze --store`) then gridded 126 years.
+    from spikes.cli import main
+
+    path = tmp_path / "stray.csv"
+    path.write_text("timestamp,product,reports\n2026-01-05T00:00:00Z,A,3\n"
+                    "2026-01-05T00:05:00Z,A,3\n1900-01-05T00:00:00Z,A,1\n")
+    assert main(["ingest", "--store", str(tmp_path / "s.duckdb"), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "stray.csv': the data spans 1900-01-05" in err and "stray timestamp" in err
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        assert store.count_reports() == 0
+    finally:
+        store.close()

@@ -38,7 +38,7 @@ def file_digest(path: str) -> str:
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
-    from spikes.io.buckets import parse_bucket
+    from spikes.io.buckets import check_span, parse_bucket
     from spikes.io.reading import describe_rejected, read_reports
     from spikes.service.store import Store, batch_from_raw
 
@@ -50,6 +50,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
     try:
         for path in args.inputs:
             raw = read_reports(path)
+            check_span(raw, bucket)  # a stray timestamp, as `spikes analyze` of the file
             if len(raw.rejected):
                 print(describe_rejected(raw.rejected), file=sys.stderr)
             result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket,

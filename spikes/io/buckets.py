@@ -374,6 +374,29 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     return replace(data, repeated=repeated)
 
 
+def check_span(raw: RawReports, bucket: str | pd.Timedelta) -> None:
+    """The checks :func:`to_buckets` makes of the span of `raw` on a grid of `bucket`,
+    without making the grid: a stray timestamp far from the others (a year 1900 among
+    current data) is refused, naming the files (``spikes ingest``: such a row in a store
+    would make every later reader grid the whole span).
+
+    Raises
+    ------
+    SpikesInputError
+        As :func:`to_buckets` for a grid too large or mostly one gap.
+    """
+    size = parse_bucket(bucket)
+    codes, stamps = _codes_and_micros(raw.table)
+    if len(codes) == 0:
+        return
+    step = size // pd.Timedelta(microseconds=1)
+    slots = stamps // step
+    first, last = int(slots.min()), int(slots.max())
+    n_rows = last - first + 1
+    check_grid_size(stamps, n_rows, len(np.unique(codes)), size, _files(raw))
+    check_sparse_grid(slots - first, n_rows, first * step, step, _files(raw))
+
+
 def _to_grid(raw: RawReports, size: pd.Timedelta) -> ReportData:
     """:func:`to_buckets` with a known bucket size, without counting repeated rows."""
     step = size // pd.Timedelta(microseconds=1)
