@@ -432,3 +432,27 @@ def test_nanosecond_timestamps_in_a_folder_are_read_as_in_a_single_file(tmp_path
     counts = read_partition(dataset, ["A"])
     assert dataset.bucket == pd.Timedelta("5min") and counts["A"].eq(2.0).all()
     assert len(counts) == len(stamps)
+
+
+def test_one_file_named_twice_is_read_once(tmp_path, monkeypatch):
+    # `spikes analyze days ./days/` read every file twice (every count doubled, noted
+    # only as repeated rows).
+    from spikes.io.datasets import expand_inputs
+
+    folder = tmp_path / "days"
+    folder.mkdir()
+    (folder / "a.csv").write_text("timestamp,product,reports\n2026-01-05T00:00:00Z,A,1\n")
+    monkeypatch.chdir(tmp_path)
+    assert expand_inputs(["days", "./days/", str(folder / "a.csv")]) == \
+        [(str(Path("days") / "a.csv"), "csv")]
+
+
+def test_a_relative_path_reaches_the_workers_of_a_cluster(reports, dask_cluster, tmp_path,
+                                                          monkeypatch, capsys):
+    # Workers running in another folder read "reports.parquet" there: "not a readable
+    # file", though the path was right where the command ran.
+    monkeypatch.chdir(reports["parquet"].parent)
+    out = tmp_path / "remote.parquet"
+    assert main(["analyze", reports["parquet"].name, "-o", str(out), "--engine", "dask",
+                 "--scheduler", dask_cluster]) == 0
+    pd.testing.assert_frame_equal(_read(out, reports["expected"]), reports["expected"])

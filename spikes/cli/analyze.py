@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -255,7 +256,10 @@ def _open_dataset(args: argparse.Namespace) -> object:
         raise SpikesInputError(
             f"{', '.join(given)} cannot be used with Parquet files, directories or globs, "
             "which are read as long counts (timestamp with its zone or UTC, product, reports)")
-    dataset = open_dataset(args.inputs, bucket=args.bucket, timestamp_col=args.timestamp_col,
+    inputs = args.inputs
+    if args.scheduler:  # the cluster's workers read the files from where they run
+        inputs = [os.path.abspath(item) for item in inputs]
+    dataset = open_dataset(inputs, bucket=args.bucket, timestamp_col=args.timestamp_col,
                            product_col=args.product_col, count_col=args.count_col)
     if dataset.ignored:
         print(f"ignored columns (files of a folder, a glob or Parquet are read as long "

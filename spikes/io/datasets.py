@@ -153,7 +153,11 @@ def expand_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
             else:
                 raise SpikesInputError(f"{path!r}: expected a Parquet (.parquet) or CSV "
                                        "(.csv, .csv.gz) file of long count data")
-    return list(dict.fromkeys(found))
+    # One file named twice (``days`` and ``./days/``, a link) is read once.
+    unique: dict[str, tuple[str, str]] = {}
+    for path, fmt in found:
+        unique.setdefault(os.path.realpath(path), (path, fmt))
+    return list(unique.values())
 
 
 def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = None,
