@@ -166,8 +166,11 @@ def test_a_bad_batch_gets_422_naming_row_and_field_and_stores_nothing(tmp_path, 
         answer = svc.client.post("/v1/reports", content=bad_csv,
                                  headers={"Content-Type": "text/csv"})
         assert answer.status_code == 422 and "line 3" in answer.json()["detail"]
+        xml = svc.client.post("/v1/reports", content="<reports/>",
+                              headers={"Content-Type": "application/xml"})
+        assert xml.status_code == 415  # a refused batch too (was not counted)
         metrics = svc.client.get("/metrics").text
-        assert "spikes_batches_rejected_total 6" in metrics
+        assert "spikes_batches_rejected_total 7" in metrics
     assert _stored(tmp_path / "spikes.duckdb") == 1
 
 

@@ -244,6 +244,7 @@ def _reports_router() -> APIRouter:
         body = await request.body()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/json", "text/csv", "application/csv", ""):
+            live.counters.refused()
             raise HTTPException(415, f"a batch is application/json or text/csv, not "
                                      f"{kind!r}")
         return await _in_thread(_accept, live, body, kind, batch_id)
@@ -390,7 +391,10 @@ def _ops_router() -> APIRouter:
             ("spikes_reports_duplicate_total", "counter", "Reports not stored again.",
              c.duplicates),
             ("spikes_reports_late_total", "counter", "Reports for closed buckets.", c.late),
-            ("spikes_batches_rejected_total", "counter", "Batches refused (4xx).", c.rejected),
+            ("spikes_batches_rejected_total", "counter",
+             "Batches of reports refused (422: a bad batch; 415: neither JSON nor CSV; "
+             "bodies over --max-body (413) and requests without the token (401) are "
+             "refused before they are read as batches).", c.rejected),
             ("spikes_open_incidents", "gauge", "Incidents going on.", open_now),
             ("spikes_detection_runs_total", "counter", "Detection runs.", c.detections),
             ("spikes_detection_seconds", "gauge", "Duration of the latest detection.",
