@@ -456,3 +456,26 @@ def test_a_relative_path_reaches_the_workers_of_a_cluster(reports, dask_cluster,
     assert main(["analyze", reports["parquet"].name, "-o", str(out), "--engine", "dask",
                  "--scheduler", dask_cluster]) == 0
     pd.testing.assert_frame_equal(_read(out, reports["expected"]), reports["expected"])
+
+
+def test_the_bucket_of_a_dataset_is_inferred_from_products_spread_over_it(tmp_path,
+                                                                         monkeypatch):
+    # Sorted by product, its first million rows held only the products counted every 10
+    # minutes: the dataset was read at 10 minutes (and "repeated rows" were noted),
+    # while the same rows as one CSV, whose inference samples products spread over the
+    # names, were read at 5.
+    from spikes.io import datasets
+
+    monkeypatch.setattr(datasets, "_SAMPLE_ROWS", 1000)  # the million, scaled down
+    monkeypatch.setattr(datasets, "_SPREAD", 4)
+    frames = []
+    for prefix, step in (("a", "10min"), ("b", "5min")):
+        stamps = pd.date_range("2026-01-05", "2026-01-06 23:55", freq=step, tz="UTC")
+        for k in range(40):
+            frames.append(pd.DataFrame({"timestamp": stamps, "product": f"{prefix}{k:02d}",
+                                        "reports": 1.0}))
+    table = pd.concat(frames, ignore_index=True)
+    table.to_parquet(tmp_path / "mixed.parquet")
+    table.to_csv(tmp_path / "mixed.csv", index=False)
+    assert load_reports(tmp_path / "mixed.csv").bucket == pd.Timedelta("5min")
+    assert open_dataset([str(tmp_path / "mixed.parquet")]).bucket == pd.Timedelta("5min")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 DATASET_SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")
 _SAMPLE_ROWS = 1_000_000
+#: One product in so many (by a hash of its name) is sampled throughout the files for the
+#: bucket's inference, beside the first rows.
+_SPREAD = 64
 #: Microseconds in a day (the occupancy of a dataset's span is taken by the day).
 _DAY_US = 86_400_000_000
 _BATCH_ROWS = 1 << 20
@@ -194,7 +198,8 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
     names: set[str] = set()
     padded = [False] * len(files)
     sample: list[pd.DataFrame] = []
-    sampled = 0
+    sampled = spread_rows = 0
+    spread: dict[str, bool] = {}  # product -> in the spread sample
     for i, ((path, fmt), cols) in enumerate(zip(files, columns, strict=True)):
         for batch in _batches(path, fmt, cols, list(cols.values())):
             if batch.num_rows == 0:  # a file of a header only (a day without reports)
@@ -208,14 +213,31 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
                 low = int(stamps.min()) if low is None else min(low, int(stamps.min()))
                 high = int(stamps.max()) if high is None else max(high, int(stamps.max()))
                 days.update(np.unique(stamps // _DAY_US).tolist())
-            names.update(pc.unique(products).to_pylist())
+            here = pc.unique(products).to_pylist()
+            names.update(here)
+            # The first rows, and the rows of products spread over all names (a file
+            # sorted by product would otherwise show the spacing of its first products
+            # only), as the bucket of a single file is inferred from products spread
+            # over its sorted names.
+            keep = None
             if sampled < _SAMPLE_ROWS:
-                sample.append(pd.DataFrame({
-                    "timestamp": pd.to_datetime(stamps, unit="us", utc=True),
-                    "product": products.to_numpy(zero_copy_only=False),
-                    "reports": _reports(batch.column(cols["reports"]), path, cols["reports"]),
-                }))
+                keep = np.ones(len(stamps), dtype=bool)
                 sampled += len(stamps)
+            if spread_rows < _SAMPLE_ROWS:
+                chosen = [n for n in here
+                          if spread.setdefault(n, zlib.crc32(n.encode()) % _SPREAD == 0)]
+                if chosen:
+                    picked = pc.is_in(products, value_set=pa.array(chosen)).to_numpy(
+                        zero_copy_only=False)
+                    spread_rows += int(picked.sum())
+                    keep = picked if keep is None else keep
+            if keep is not None and keep.any():
+                sample.append(pd.DataFrame({
+                    "timestamp": pd.to_datetime(stamps[keep], unit="us", utc=True),
+                    "product": products.to_numpy(zero_copy_only=False)[keep],
+                    "reports": _reports(batch.column(cols["reports"]), path,
+                                        cols["reports"])[keep],
+                }))
     where = ", ".join(repr(p) for p, _ in files)
     if low is None or high is None:
         raise SpikesInputError(f"no reports in {where}")
