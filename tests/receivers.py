@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,14 +32,16 @@ class Webhook:
         The status of those answers (500 by default).
     headers : dict of str to str, optional
         Headers of those answers (``Retry-After``, ``Location``).
-    delay : float
-        Seconds to wait before answering any post (a slow receiver).
+    hold : threading.Event, optional
+        Answer no post before it is set (a receiver that is slow to answer).
     """
 
     def __init__(self, fail_first: int = 0, failure: int = 500,
-                 headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+                 headers: dict[str, str] | None = None,
+                 hold: threading.Event | None = None) -> None:
         self.fail_first = fail_first
-        self.failure, self.failure_headers, self.delay = failure, headers or {}, delay
+        self.failure, self.failure_headers, self.hold = failure, headers or {}, hold
+        self.waiting = threading.Event()  # set once a post waits on `hold`
         self.posts: list[dict[str, Any]] = []  # every request: path, key, status, body
         self.lock = threading.Lock()
         hook = self
@@ -50,8 +51,9 @@ class Webhook:
                 size = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(size) or b"null")
                 key = self.headers.get("Idempotency-Key") or (body or {}).get("message_id")
-                if hook.delay:
-                    time.sleep(hook.delay)
+                if hook.hold is not None:
+                    hook.waiting.set()
+                    hook.hold.wait(timeout=60)
                 with hook.lock:
                     seen = sum(1 for p in hook.posts if p["key"] == key)
                     status = hook.failure if seen < hook.fail_first else 200

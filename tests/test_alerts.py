@@ -466,23 +466,44 @@ def test_any_error_of_a_channel_fails_its_own_route_only(sample) -> None:
 def test_a_slow_receiver_holds_up_no_other_route(sample) -> None:
     # One delivery thread sent to the routes in turn: a receiver taking 10 s to answer
     # (or trickling bytes for ever) held every other route's pages back.
+    import threading
+
     _, messages = sample
-    with Webhook(delay=3.0) as slow, Webhook() as fast:
+    release = threading.Event()
+    with Webhook(hold=release) as slow, Webhook() as fast:
         notifier = Notifier(Outbox(), [_route(slow.url, name="a-slow"),
                                        _route(fast.url, name="b-fast")])
         notifier.enqueue(messages[:2])
-        started = time.monotonic()
         notifier.start()
         try:
-            while len(fast.received()) < 2 and time.monotonic() - started < 20:
-                time.sleep(0.02)
-            took = time.monotonic() - started
-            assert len(fast.received()) == 2 and took < 2.5
-            assert slow.received() == []  # still answering its first post
+            assert slow.waiting.wait(timeout=30)  # the slow route's first post hangs
+            deadline = time.monotonic() + 30
+            while len(fast.received()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            # Both pages reached the other route while the slow one still waits.
+            assert len(fast.received()) == 2 and slow.received() == []
         finally:
+            release.set()
             notifier.stop()
         assert notifier.drain(timeout=30)
         assert len(slow.received()) == 2
+
+
+def test_an_error_of_a_routes_thread_is_raised_by_drain(sample, monkeypatch) -> None:
+    # With two routes, drain ran each in a thread of its own and an error there (a bug,
+    # a broken outbox) was a thread's traceback on stderr and "not delivered".
+    _, messages = sample
+    with Webhook() as one, Webhook() as two:
+        outbox = Outbox()
+        notifier = Notifier(outbox, [_route(one.url, name="one"), _route(two.url, name="two")])
+        notifier.enqueue(messages[:1])
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the outbox is gone")
+
+        monkeypatch.setattr(outbox, "record", broken)
+        with pytest.raises(RuntimeError, match="the outbox is gone"):
+            notifier.drain(timeout=10)
 
 
 def test_retry_after_is_waited_and_a_redirect_is_named(sample) -> None:
@@ -561,8 +582,10 @@ def test_a_route_no_channel_can_serve_is_refused_before_the_analysis(
 
 
 def test_a_backoff_that_is_not_a_number_of_seconds_is_refused() -> None:
-    with pytest.raises(SpikesInputError, match="backoff should be seconds >= 0, got nan"):
-        parse_routes({"notify": [{"url": "http://127.0.0.1:9/", "backoff": float("nan")}]})
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(SpikesInputError, match="backoff should be a finite number of "
+                                                   f"seconds >= 0, got {value}"):
+            parse_routes({"notify": [{"url": "http://127.0.0.1:9/", "backoff": value}]})
 
 
 def test_a_route_added_to_a_service_with_history_is_not_paged_with_it(sample,
@@ -615,3 +638,26 @@ def test_analyze_sends_again_what_it_failed_to_deliver_and_says_so(tmp_path: Pat
         assert main(args) == 0
         sent = len(hook.received())
     assert sent > 0 and f"{sent} delivered, 0 failed, 0 pending" in capsys.readouterr().out
+
+
+def test_an_outbox_speaks_of_the_routes_configured_now(sample, tmp_path: Path,
+                                                       capsys) -> None:
+    # The failures of a route since removed were counted for ever: every later run said
+    # "26 failed" and exited with 1, though the routes of now had all their messages.
+    from spikes.cli import main
+    from tests.receivers import free_port
+
+    config = tmp_path / "spikes.toml"
+    outbox = tmp_path / "outbox.duckdb"
+    config.write_text(f'[[notify]]\nname = "old"\nurl = "http://127.0.0.1:{free_port()}/"\n'
+                      'max_attempts = 1\nbackoff = 0\n')
+    args = ["analyze", str(SAMPLE), "--config", str(config), "--outbox", str(outbox)]
+    assert main(args) == 1
+    capsys.readouterr()
+    with Webhook() as hook:
+        config.write_text(f'[[notify]]\nname = "new"\nurl = "{hook.url}/"\n')
+        assert main(args) == 0
+        sent = len(hook.received())
+    out = capsys.readouterr().out
+    assert f"{sent} message(s) to 1 route(s): {sent} delivered, 0 failed, 0 pending" in out
+    assert "-> old" not in out

@@ -80,9 +80,10 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
 
 
 @contextlib.contextmanager
-def _cluster(folder, workers: int):
+def _cluster(folder, workers: int, processes: list | None = None):
     """A scheduler and `workers` workers (no nanny: a worker that dies stays dead) as
-    separate processes on 127.0.0.1; its address."""
+    separate processes on 127.0.0.1; its address. `processes` receives the processes
+    (the scheduler first)."""
     folder.mkdir(parents=True, exist_ok=True)
     address_file = folder / "scheduler.json"
     python = [sys.executable, "-m"]
@@ -107,6 +108,8 @@ def _cluster(folder, workers: int):
         if workers:
             with Client(address, timeout="20s") as client:
                 client.wait_for_workers(workers, timeout=30)
+        if processes is not None:
+            processes.extend(started)
         yield address
     finally:
         for process in reversed(started):
@@ -388,6 +391,32 @@ def test_a_cluster_without_workers_is_named_and_one_that_loses_them_stops(
             engine.close()
 
 
+def _nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_cluster_that_loses_its_scheduler_stops_the_run_with_one_line(tmp_path,
+                                                                       monkeypatch):
+    # The cancelled futures raised distributed's FuturesCancelledError from wait(): a
+    # traceback of several lines.
+    import threading
+
+    from spikes.engine import dask as dask_engine
+
+    monkeypatch.setattr(dask_engine, "POLL", 0.5)
+    processes: list = []
+    with _cluster(tmp_path / "lost", workers=1, processes=processes) as address:
+        engine = make_engine("dask", scheduler=address)
+        try:
+            threading.Timer(2.0, processes[0].kill).start()  # the scheduler dies
+            with pytest.raises(SpikesRunError, match="connection to the Dask scheduler at "
+                                                     f"{address} was lost"):
+                engine.map(_nap, [(20.0,)])
+        finally:
+            engine.close()
+
+
 def test_a_stray_timestamp_in_a_folder_is_named_as_in_a_single_file(tmp_path, capsys):
     # One row of 2016 beside two days of 2026 data: the single CSV said "check for a
     # stray timestamp", the folder (or Parquet) gridded ten years of 5-minute buckets
@@ -479,3 +508,16 @@ def test_the_bucket_of_a_dataset_is_inferred_from_products_spread_over_it(tmp_pa
     table.to_csv(tmp_path / "mixed.csv", index=False)
     assert load_reports(tmp_path / "mixed.csv").bucket == pd.Timedelta("5min")
     assert open_dataset([str(tmp_path / "mixed.parquet")]).bucket == pd.Timedelta("5min")
+
+
+def test_a_dataset_larger_than_one_grid_is_read_by_partitions(tmp_path, monkeypatch):
+    # The stray-timestamp check of a dataset also refused its whole grid above the cells
+    # of one file (3,000 products x 250 days), though partitions bound what is read.
+    from spikes.io import buckets
+
+    monkeypatch.setattr(buckets, "MAX_CELLS", 1000)
+    stamps = pd.date_range("2026-01-05", periods=288, freq="5min", tz="UTC")
+    pd.concat([pd.DataFrame({"timestamp": stamps, "product": f"p{k}", "reports": 1.0})
+               for k in range(10)]).to_parquet(tmp_path / "d.parquet")
+    dataset = open_dataset([str(tmp_path / "d.parquet")])  # 2,880 cells: not refused
+    assert dataset.n_buckets == 288 and len(dataset.products) == 10

@@ -390,6 +390,10 @@ def test_settings_the_service_cannot_run_with_are_refused_at_start(tmp_path, tok
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_port_out_of_range_is_refused():
+    # --port 99999 printed its address and served nowhere, holding the store's lock.
     run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--port", "99999"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "expected a port number from 1 to 65535" in run.stderr

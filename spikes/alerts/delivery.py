@@ -13,6 +13,7 @@ attempt of its route only): then the message is marked ``failed``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 
 __all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "Attempt", "backoff_delay", "deliver_due", "next_due"]
+
+_log = logging.getLogger(__name__)
 
 #: Longest wait between two attempts, in seconds.
 MAX_BACKOFF = 300.0
@@ -84,6 +87,7 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
             error, wait = str(exc) or type(exc).__name__, exc.retry_after
         except Exception as exc:  # a channel's own failure fails this route only
             error = f"{type(exc).__name__}: {exc}"
+            _log.warning("spikes: route %s: the channel failed", key, exc_info=True)
         done = row["attempts"] + 1
         give_up = error is not None and done >= route.max_attempts
         retry_at = None

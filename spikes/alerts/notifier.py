@@ -38,7 +38,7 @@ IDLE = 1.0
 
 
 class Notifier:
-    """Routes, their channels and the outbox, with a delivery thread.
+    """Routes, their channels and the outbox, with a delivery thread per route.
 
     Parameters
     ----------
@@ -129,14 +129,25 @@ class Notifier:
         if len(self.routes) <= 1:
             return all(self._drain(key, deadline) for key in self.routes)
         done: dict[str, bool] = {}
-        threads = [threading.Thread(target=lambda k=key: done.update({k: self._drain(k,
-                                                                                    deadline)}),
-                                    name=f"spikes-drain-{i}", daemon=True)
+        errors: list[BaseException] = []
+
+        def drain_one(key: str) -> None:
+            try:
+                done[key] = self._drain(key, deadline)
+            except BaseException as exc:  # raised below, in the caller's thread
+                errors.append(exc)
+
+        # Daemon threads: a receiver that trickles its answer for ever cannot hold up the
+        # caller past the deadline, nor the process's exit.
+        threads = [threading.Thread(target=drain_one, args=(key,), daemon=True,
+                                    name=f"spikes-drain-{i}")
                    for i, key in enumerate(self.routes)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=max(deadline - time.monotonic(), 0.0) + 1.0)
+        if errors:  # an error of a route's thread (a bug, a broken outbox), as with one
+            raise errors[0]
         return len(done) == len(self.routes) and all(done.values())
 
     def _drain(self, key: str, deadline: float) -> bool:

@@ -240,13 +240,16 @@ class Outbox:
         if now is not None:
             query += " AND next_attempt_at <= ?"
             params.append(_naive(now))
+        if routes is not None:
+            if not routes:
+                return []
+            query += f" AND route IN ({', '.join('?' for _ in routes)})"
+            params.extend(routes)
         query += " ORDER BY route, changed_at, event_id, sequence"
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
-        keep = None if routes is None else set(routes)
         return [{"route": r, "message_id": m, "attempts": int(a), "next_attempt_at": _aware(n),
-                 "body": json.loads(b)} for r, m, a, n, b in rows
-                if keep is None or r in keep]
+                 "body": json.loads(b)} for r, m, a, n, b in rows]
 
     def record(self, message_id: str, route: str, *, ok: bool, error: str | None = None,
                retry_at: pd.Timestamp | None = None, give_up: bool = False,
@@ -296,8 +299,9 @@ class Outbox:
         return int(attempt)
 
     # -- reading -------------------------------------------------------------------------
-    def messages(self) -> pd.DataFrame:
-        """Every message of the outbox with its status (by time, then route).
+    def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every message of the outbox (of `routes` only, when given) with its status (by
+        time, then route).
 
         Returns
         -------
@@ -305,11 +309,12 @@ class Outbox:
             ``message_id, route, event_id, state, sequence, at, status, attempts,
             delivered_at, last_error`` (times UTC).
         """
+        where, params = _of_routes(routes)
         with self._lock:
             frame = self._conn.execute(
                 "SELECT message_id, route, event_id, state, sequence, changed_at AS \"at\", "
-                "status, attempts, delivered_at, last_error FROM alert_outbox "
-                "ORDER BY changed_at, event_id, sequence, route").df()
+                f"status, attempts, delivered_at, last_error FROM alert_outbox {where}"
+                "ORDER BY changed_at, event_id, sequence, route", params).df()
         return _utc_columns(frame, ("at", "delivered_at"))
 
     def log(self) -> pd.DataFrame:
@@ -321,14 +326,27 @@ class Outbox:
                 "FROM alert_log ORDER BY attempted_at, route, message_id, attempt").df()
         return _utc_columns(frame, ("at",))
 
-    def counts(self) -> dict[str, int]:
-        """Messages by status (``pending``, ``delivered``, ``failed``)."""
+    def counts(self, routes: Sequence[str] | None = None) -> dict[str, int]:
+        """Messages by status (``pending``, ``delivered``, ``failed``), of `routes` only
+        when given (an outbox file may hold routes no longer configured)."""
+        where, params = _of_routes(routes)
         with self._lock:
             rows = self._conn.execute(
-                "SELECT status, count(*) FROM alert_outbox GROUP BY status").fetchall()
+                f"SELECT status, count(*) FROM alert_outbox {where}GROUP BY status",
+                params).fetchall()
         out = {"pending": 0, "delivered": 0, "failed": 0}
         out.update({s: int(n) for s, n in rows})
         return out
+
+
+def _of_routes(routes: Sequence[str] | None) -> tuple[str, list[str]]:
+    """A ``WHERE`` clause (with its trailing space) keeping the rows of `routes` (all when
+    None), and its parameters."""
+    if routes is None:
+        return "", []
+    if not routes:
+        return "WHERE false ", []
+    return f"WHERE route IN ({', '.join('?' for _ in routes)}) ", list(routes)
 
 
 def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

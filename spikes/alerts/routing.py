@@ -169,10 +169,10 @@ def _check_url(url: str, where: str) -> None:
     if parts.scheme == "mailto":
         addresses = [a.strip() for a in parts.path.split(",")]
         bad = [a for a in addresses if not _MAILBOX.fullmatch(a)]
-        if bad or not addresses:
+        if bad:
             raise SpikesInputError(f"{where}: url {url!r}: expected mailto:name@host"
                                    f"[,name@host] (addresses separated by commas), not "
-                                   f"{bad[0] if bad else ''!r}")
+                                   f"{bad[0]!r}")
 
 
 #: One e-mail address: a name and a host, no spaces, separators or second "@".
@@ -180,8 +180,12 @@ _MAILBOX = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+")
 
 
 def is_mailto(url: str) -> bool:
-    """Whether `url` is an e-mail route (its scheme in any case: ``MAILTO:`` too)."""
-    return url[:7].lower() == "mailto:"
+    """Whether `url` is an e-mail route (its scheme in any case: ``MAILTO:`` too), as
+    the channels read it."""
+    try:
+        return urlsplit(url).scheme == "mailto"
+    except ValueError:
+        return False
 
 
 def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route]:
@@ -280,7 +284,8 @@ def _route(table: dict[str, Any], where: str, smtp: str | None) -> Route:
         backoff = table["backoff"]
         if isinstance(backoff, bool) or not isinstance(backoff, int | float) or \
                 not 0 <= backoff < math.inf:
-            raise SpikesInputError(f"{where}: backoff should be seconds >= 0, got {backoff!r}")
+            raise SpikesInputError(f"{where}: backoff should be a finite number of seconds "
+                                   f">= 0, got {backoff!r}")
         values["backoff"] = float(backoff)
     if "smtp" in values:
         parse_smtp(values["smtp"], f"{where}: smtp")

@@ -204,7 +204,7 @@ def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> bool:
         notifier.observe(analysis)
         notifier.drain()
         print(delivery_report(notifier))
-        counts = outbox.counts()
+        counts = outbox.counts(list(notifier.routes))
     finally:
         outbox.close()
     lost = counts["failed"] + counts["pending"]

@@ -53,7 +53,8 @@ def notify_routes(args: argparse.Namespace) -> list[Route]:
 
 def delivery_report(notifier: Notifier) -> str:
     """What was sent: one line per message and route, then the totals."""
-    messages = notifier.outbox.messages()
+    routes = list(notifier.routes)
+    messages = notifier.outbox.messages(routes)
     if messages.empty:
         return "notifications: no message"
     lines = []
@@ -63,7 +64,7 @@ def delivery_report(notifier: Notifier) -> str:
         if row.status != "delivered" and row.last_error:
             line += f" ({row.last_error})"
         lines.append(line)
-    counts = notifier.outbox.counts()
+    counts = notifier.outbox.counts(routes)
     head = (f"notifications: {len(messages)} message(s) to {len(notifier.routes)} route(s): "
             f"{counts['delivered']} delivered, {counts['failed']} failed, "
             f"{counts['pending']} pending")

@@ -220,7 +220,9 @@ def _duration(text: str, option: str) -> pd.Timedelta:
         value = pd.Timedelta(text.strip())
     except ValueError:
         raise SpikesInputError(problem) from None
-    if pd.isna(value) or value < pd.Timedelta(0):
+    if pd.isna(value):
+        raise SpikesInputError(problem)
+    if value < pd.Timedelta(0):
         raise SpikesInputError(problem + " (not negative)")
     return value
 

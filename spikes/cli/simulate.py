@@ -46,15 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_simulate(args: argparse.Namespace) -> int:
     from spikes.evaluation.simulate import simulate, write_simulation
+    from spikes.evaluation.simulate.audience import simulation_bucket
 
-    try:
-        bucket = pd.Timedelta(args.bucket)
-    except ValueError:
-        bucket = pd.NaT
-    if pd.isna(bucket) or bucket < pd.Timedelta(seconds=1) or bucket % pd.Timedelta(seconds=1):
-        raise SpikesInputError(
-            f"--bucket {args.bucket!r} is not a duration of whole seconds, at least 1s "
-            f"(expected e.g. 1min, 5min, 1h)")
+    bucket = simulation_bucket(args.bucket, "--bucket")
     if args.products < 1 or args.days <= 0:
         raise SpikesInputError("--products must be >= 1 and --days > 0")
     start = _on_the_grid(args.start, args.bucket)

@@ -6,7 +6,8 @@ mapped over product partitions by an :class:`~spikes.engine.base.Engine`; the dr
 assigns event ids, which need every product's incidents. Engines:
 
 - ``local`` (:class:`~spikes.engine.base.LocalEngine`): in this process with ``jobs=1``,
-  else ``jobs`` worker processes (joblib's loky pool, reused between runs);
+  else ``jobs`` worker processes (forked on Linux, joblib's loky pool elsewhere; a
+  worker that dies stops the run with :class:`~spikes.errors.SpikesRunError`);
 - ``dask`` (:class:`~spikes.engine.dask.DaskEngine`): a ``distributed.Client``, on a
   local cluster of ``jobs`` worker processes or on an existing scheduler's cluster.
 

@@ -128,6 +128,11 @@ class DaskEngine(Engine):
                 done, pending = wait(list(pending), timeout=POLL, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
+            except _lost_errors() as exc:  # the scheduler went away: its futures cancelled
+                raise SpikesRunError(
+                    f"the connection to the Dask scheduler"
+                    f"{' at ' + self.scheduler if self.scheduler else ''} was lost "
+                    f"({type(exc).__name__}); run again") from None
             yield from (f for f in futures if f in done)
             if done or not pending:
                 alone_since = None

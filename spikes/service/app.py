@@ -327,8 +327,7 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
             key = (batch.get("batch_id") or batch_id
                    or (_digest(body) if dated else f"received:{uuid.uuid4().hex}"))
         if live.clock == "wall":
-            _check_not_future(frame)
-            _check_in_reach(frame)
+            _check_in_time(frame)
     except ValidationError as exc:
         live.counters.refused()
         raise HTTPException(422, _row_errors(exc)) from None
@@ -427,47 +426,37 @@ def _digest(body: bytes) -> str:
 FUTURE_SKEW = pd.Timedelta(hours=1)
 
 
-def _check_not_future(frame: pd.DataFrame | pa.Table) -> None:
-    """Refuse a batch with a report stamped more than :data:`FUTURE_SKEW` after now."""
-    limit = pd.Timestamp.now(tz="UTC") + FUTURE_SKEW
-    if isinstance(frame, pa.Table):  # the newest first (one pass in Arrow, per batch)
-        newest = pc.max(frame.column("timestamp")).as_py()
-        if newest is None or pd.Timestamp(newest, tz="UTC") <= limit:
-            return
-        stamps = pd.to_datetime(pd.Series(frame.column("timestamp").to_pylist()), utc=True)
-    else:
-        stamps = pd.to_datetime(frame["timestamp"], utc=True)
-    late = np.flatnonzero((stamps > limit).to_numpy())
-    if len(late):
-        raise SpikesInputError(
-            f"report {int(late[0])} is stamped {stamps.iloc[late[0]].isoformat()}, more than "
-            f"{FUTURE_SKEW / pd.Timedelta(minutes=1):g} minutes after the server's time "
-            f"({len(late)} in all): a client clock ahead, or a wrong date?")
-
-
 #: How far before the server's time a report's timestamp may lie on the wall clock: the
 #: reach of the live detection's history (its threshold calibration). An older report is
 #: a wrong clock (a time of 0 is 1970); history goes in with ``spikes ingest``.
 PAST_REACH = CALIBRATION_HISTORY
 
 
-def _check_in_reach(frame: pd.DataFrame | pa.Table) -> None:
-    """Refuse a batch with a report stamped more than :data:`PAST_REACH` before now: on
-    a fresh store, one such report made the service grid every bucket since then."""
-    limit = pd.Timestamp.now(tz="UTC") - PAST_REACH
-    if isinstance(frame, pa.Table):
-        oldest = pc.min(frame.column("timestamp")).as_py()
-        if oldest is None or pd.Timestamp(oldest, tz="UTC") >= limit:
+def _check_in_time(frame: pd.DataFrame | pa.Table) -> None:
+    """Refuse a batch with a report stamped more than :data:`FUTURE_SKEW` after now (a
+    client's clock ahead: it would close the buckets of now) or more than
+    :data:`PAST_REACH` before it (a wrong clock, a time of 0: on a fresh store one such
+    report made the service grid every bucket since then)."""
+    now = pd.Timestamp.now(tz="UTC")
+    low, high = now - PAST_REACH, now + FUTURE_SKEW
+    if isinstance(frame, pa.Table):  # the bounds first (one pass in Arrow, per batch)
+        bounds = pc.min_max(frame.column("timestamp")).as_py()
+        if bounds["min"] is None or (pd.Timestamp(bounds["min"], tz="UTC") >= low
+                                     and pd.Timestamp(bounds["max"], tz="UTC") <= high):
             return
         stamps = pd.to_datetime(pd.Series(frame.column("timestamp").to_pylist()), utc=True)
     else:
         stamps = pd.to_datetime(frame["timestamp"], utc=True)
-    old = np.flatnonzero((stamps < limit).to_numpy())
-    if len(old):
-        raise SpikesInputError(
-            f"report {int(old[0])} is stamped {stamps.iloc[old[0]].isoformat()}, more than "
-            f"{PAST_REACH.days} days before the server's time ({len(old)} in all): a "
-            f"client clock wrong, a time of 0? (load older history with spikes ingest)")
+    ahead = (f"more than {FUTURE_SKEW / pd.Timedelta(minutes=1):g} minutes after the "
+             f"server's time", "a client clock ahead, or a wrong date?")
+    behind = (f"more than {PAST_REACH.days} days before the server's time",
+              "a client clock wrong, a time of 0? (load older history with spikes ingest)")
+    for outside, (what, hint) in ((stamps > high, ahead), (stamps < low, behind)):
+        rows = np.flatnonzero(outside.to_numpy())
+        if len(rows):
+            raise SpikesInputError(
+                f"report {int(rows[0])} is stamped {stamps.iloc[rows[0]].isoformat()}, "
+                f"{what} ({len(rows)} in all): {hint}")
 
 
 def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:

@@ -69,6 +69,25 @@ class Audience:
 MAX_DAYS = 36_500
 
 
+def simulation_bucket(bucket: str | pd.Timedelta, name: str = "bucket") -> pd.Timedelta:
+    """`bucket` as a duration of whole seconds, at least one: the files hold whole
+    seconds, and spikes reads buckets of a second or more.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming it as `name` (``--bucket`` on the command line).
+    """
+    try:
+        step = pd.Timedelta(bucket)
+    except (ValueError, TypeError):
+        step = pd.NaT
+    if pd.isna(step) or step < pd.Timedelta(seconds=1) or step % pd.Timedelta(seconds=1):
+        raise SpikesInputError(f"{name} {bucket!r} is not a duration of whole seconds, at "
+                               f"least 1s (expected e.g. 1min, 5min, 1h)")
+    return step
+
+
 def time_index(*, start: str | pd.Timestamp, days: float, bucket: str | pd.Timedelta
                ) -> pd.DatetimeIndex:
     """The regular UTC grid of bucket starts.
@@ -94,17 +113,13 @@ def time_index(*, start: str | pd.Timestamp, days: float, bucket: str | pd.Timed
         is not finite or over :data:`MAX_DAYS`, or the grid would hold fewer than two
         buckets.
     """
+    step = simulation_bucket(bucket, "simulate: bucket")
     try:
-        step = pd.Timedelta(bucket)
         first = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:
-        raise SpikesInputError(f"simulate: bad start {start!r} or bucket {bucket!r}") from exc
+        raise SpikesInputError(f"simulate: bad start {start!r}") from exc
     if pd.isna(first):
         raise SpikesInputError(f"simulate: bad start {start!r}")
-    if pd.isna(step) or step < pd.Timedelta(seconds=1) or step % pd.Timedelta(seconds=1):
-        # The files hold whole seconds, and spikes reads buckets of a second or more.
-        raise SpikesInputError(f"simulate: bucket must be whole seconds, at least 1s, got "
-                               f"{bucket!r}")
     if not (math.isfinite(days) and days <= MAX_DAYS):
         raise SpikesInputError(f"simulate: days must be at most {MAX_DAYS}, got {days}")
     first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
