@@ -294,3 +294,21 @@ def test_ingest_refuses_a_stray_timestamp_as_analyze_does(tmp_path, capsys):
         assert store.count_reports() == 0
     finally:
         store.close()
+
+
+def test_ingest_refuses_a_file_far_from_the_stores_data(tmp_path, capsys):
+    # A file of 1900 alone passed the file's own check, beside a store of 2026 data.
+    from spikes.cli import main
+
+    store = tmp_path / "s.duckdb"
+    now = tmp_path / "now.csv"
+    now.write_text("timestamp,product,reports\n2026-01-05T00:00:00Z,A,3\n"
+                   "2026-01-06T00:05:00Z,A,3\n")
+    old = tmp_path / "old.csv"
+    old.write_text("timestamp,product,reports\n1900-01-05T00:00:00Z,A,1\n")
+    later = tmp_path / "later.csv"
+    later.write_text("timestamp,product,reports\n2026-01-07T00:00:00Z,A,2\n")
+    assert main(["ingest", "--store", str(store), str(now)]) == 0
+    assert main(["ingest", "--store", str(store), str(old)]) == 2
+    assert "old.csv': the data spans 1900-01-05" in capsys.readouterr().err
+    assert main(["ingest", "--store", str(store), str(later)]) == 0  # next to it: taken

@@ -50,7 +50,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
     try:
         for path in args.inputs:
             raw = read_reports(path)
-            check_span(raw, bucket)  # a stray timestamp, as `spikes analyze` of the file
+            # A stray timestamp, as `spikes analyze` of the file says, or far from the store's.
+            check_span(raw, bucket, store.span())
             if len(raw.rejected):
                 print(describe_rejected(raw.rejected), file=sys.stderr)
             result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket,

@@ -374,16 +374,26 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     return replace(data, repeated=repeated)
 
 
-def check_span(raw: RawReports, bucket: str | pd.Timedelta) -> None:
+def check_span(raw: RawReports, bucket: str | pd.Timedelta,
+               beside: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> None:
     """The checks :func:`to_buckets` makes of the span of `raw` on a grid of `bucket`,
     without making the grid: a stray timestamp far from the others (a year 1900 among
     current data) is refused, naming the files (``spikes ingest``: such a row in a store
     would make every later reader grid the whole span).
 
+    Parameters
+    ----------
+    raw : RawReports
+    bucket : str or pd.Timedelta
+    beside : (pd.Timestamp, pd.Timestamp), optional
+        The span of the data `raw` joins (a store's earliest and latest report), taken as
+        held throughout: a file of 1900 alone, added to 2026 data, is refused too.
+
     Raises
     ------
     SpikesInputError
-        As :func:`to_buckets` for a grid too large or mostly one gap.
+        As :func:`to_buckets` for a grid mostly one gap, or (without `beside`) too
+        large.
     """
     size = parse_bucket(bucket)
     codes, stamps = _codes_and_micros(raw.table)
@@ -391,9 +401,14 @@ def check_span(raw: RawReports, bucket: str | pd.Timedelta) -> None:
         return
     step = size // pd.Timedelta(microseconds=1)
     slots = stamps // step
+    if beside is not None:  # the joined span's buckets, as if each held a row
+        low, high = (int(t.value // 1000) // step for t in beside)
+        slots = np.concatenate([slots, np.arange(low, high + 1, max((high - low) // 4096, 1)),
+                                [high]])
     first, last = int(slots.min()), int(slots.max())
     n_rows = last - first + 1
-    check_grid_size(stamps, n_rows, len(np.unique(codes)), size, _files(raw))
+    if beside is None:  # (the size of a store's grid is its readers' to bound)
+        check_grid_size(stamps, n_rows, len(np.unique(codes)), size, _files(raw))
     check_sparse_grid(slots - first, n_rows, first * step, step, _files(raw))
 
 

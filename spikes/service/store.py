@@ -408,6 +408,15 @@ class Store:
             keep &= ~values.isin([s[0] for s in seen]).to_numpy()
         return keep
 
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The earliest and the latest report's timestamps (UTC); None when empty."""
+        with self._lock:
+            low, high = self._conn.execute(
+                "SELECT min(timestamp), max(timestamp) FROM reports").fetchall()[0]
+        if low is None:
+            return None
+        return pd.Timestamp(low).tz_localize("UTC"), pd.Timestamp(high).tz_localize("UTC")
+
     def count_reports(self) -> int:
         """Reports stored."""
         with self._lock:
