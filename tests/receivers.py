@@ -105,7 +105,7 @@ class Mailbox:
     def __init__(self, refuse: dict[str, str] | None = None) -> None:
         self.messages: list[dict[str, Any]] = []
         box = self
-        refused = dict(refuse or {})
+        refused = self.refuse = dict(refuse or {})  # may change while it runs
 
         class Handler:
             async def handle_RCPT(self, server: object, session: object,  # noqa: N802

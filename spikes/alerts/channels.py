@@ -177,9 +177,14 @@ class EmailChannel:
         self.host, self.port = parse_smtp(smtp)
         self.timeout = timeout
         self.sender = sender
+        # Per message, the addresses that took it already (a retry after a refusal goes
+        # to the others only; in memory: after a restart, to every address again).
+        self._took: dict[str, set[str]] = {}
 
     def send(self, message: dict[str, Any]) -> None:
-        """Send one e-mail to every address of the URL."""
+        """Send one e-mail to every address of the URL that has not taken it yet."""
+        took = self._took.setdefault(message["message_id"], set())
+        recipients = [to for to in self.to if to not in took]
         mail = EmailMessage()
         mail["Subject"] = f"[spikes] {one_line(message['title'])}"
         mail["From"] = self.sender
@@ -189,17 +194,16 @@ class EmailChannel:
         mail.set_content(message_text(message) + "\n\n" + json.dumps(message, indent=1))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
-                refused = server.send_message(mail)
+                refused = server.send_message(mail, to_addrs=recipients)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: "
                                 f"{exc}") from None
-        if refused:
-            # The others got it; the retry sends to every address again (the same
-            # Message-ID, which mail clients use to drop the repeat): better twice than
-            # an on-call pager never.
+        took.update(to for to in recipients if to not in refused)
+        if refused:  # the others got it: the retry goes to the refused ones only
             said = "; ".join(f"{to}: {code} {text.decode('utf-8', 'replace')}"
                              for to, (code, text) in sorted(refused.items()))
             raise DeliveryError(f"SMTP {self.host}:{self.port} refused {said}")
+        self._took.pop(message["message_id"], None)
 
 
 class AppriseChannel:
