@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
@@ -33,6 +34,10 @@ GLOBAL_KEYS = {"event_window": "events group the incidents of several products",
 MODES = ("causal", "retrospective")
 #: Tables of a configuration file read by their own parsers, not by DetectionConfig.
 OTHER_TABLES = ("notify", "status_feed")
+
+
+#: Largest whole-number setting (days, buckets): beyond, the walks would not end.
+MAX_DAYS_OR_BUCKETS = 100_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +164,14 @@ class DetectionConfig:
         _check_positive(self, "min_excess_reports")
         _check_positive(self, "baseline_days", minimum=1)
         _check_positive(self, "weekly_min_days", minimum=1)
+        for name in ("min_buckets", "baseline_days", "weekly_min_days"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | np.integer) and value <= MAX_DAYS_OR_BUCKETS):
+                raise SpikesInputError(f"config: {name} must be a whole number up to "
+                                       f"{MAX_DAYS_OR_BUCKETS:,}, got {value!r}")
+        if not isinstance(self.calibrate, bool | np.bool_):
+            raise SpikesInputError(f"config: calibrate must be true or false, got "
+                                   f"{self.calibrate!r}")
         for name in ("min_duration", "merge_gap", "event_window", "baseline_smoothing",
                      "onset_search"):
             try:
@@ -168,6 +181,9 @@ class DetectionConfig:
                     f"config: {name} = {getattr(self, name)!r} is not a duration "
                     "(expected e.g. '15min', '1h')"
                 ) from exc
+            if pd.isna(delta):
+                raise SpikesInputError(f"config: {name} = {getattr(self, name)!r} is not a "
+                                       "duration (expected e.g. '15min', '1h')")
             if delta < pd.Timedelta(0):
                 raise SpikesInputError(f"config: {name} must not be negative")
         utc_offset(self)  # its range and form
@@ -175,6 +191,14 @@ class DetectionConfig:
             raise SpikesInputError(
                 f"config: mode = {self.mode!r} is not one of {', '.join(MODES)}")
         tunable = {f.name for f in fields(self)} - {"overrides"}
+        if not isinstance(self.overrides, dict) or not all(
+                isinstance(v, dict) for v in self.overrides.values()):
+            raise SpikesInputError(f"config: overrides must map product names to tables of "
+                                   f"settings, got {self.overrides!r}")
+        if any(not isinstance(k, str) for k in self.overrides):
+            # Products are known by their names as text (a column 1 is product "1").
+            object.__setattr__(self, "overrides", {str(k): v for k, v in
+                                                   self.overrides.items()})
         for product, values in self.overrides.items():
             unknown = set(values) - tunable
             if unknown:

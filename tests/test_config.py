@@ -106,3 +106,28 @@ def test_a_config_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None
     path.write_bytes(b"# r\xe9glages\n[detection]\nmin_ratio = 3.0\n")
     with pytest.raises(SpikesInputError, match="latin.toml: not UTF-8 text"):
         load_config(path)
+
+
+# --- found by a hunt of the library API (each was a raw error inside analyze, or silent) -
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"merge_gap": ""}, "merge_gap = '' is not a duration"),
+    ({"min_duration": "NaT"}, "min_duration = 'NaT' is not a duration"),
+    ({"onset_search": None}, "onset_search = None is not a duration"),
+    ({"min_buckets": 2.5}, "min_buckets must be a whole number"),
+    ({"baseline_days": 1.5}, "baseline_days must be a whole number"),
+    ({"weekly_min_days": float("inf")}, "weekly_min_days must be a whole number"),
+    ({"baseline_days": 10**9}, "baseline_days must be a whole number up to 100,000"),
+    ({"calibrate": "no"}, "calibrate must be true or false, got 'no'"),
+    ({"overrides": None}, "overrides must map product names to tables"),
+    ({"overrides": {"A": 3}}, "overrides must map product names to tables"),
+])
+def test_settings_the_detection_cannot_use_are_refused_when_made(settings, message):
+    with pytest.raises(SpikesInputError, match=message):
+        DetectionConfig(**settings)
+
+
+def test_an_override_keyed_by_a_number_is_the_product_of_that_name():
+    # {1: {...}} on a column 1 looked known (unknown_products) but was never applied.
+    config = DetectionConfig(overrides={1: {"min_ratio": 1000.0}})
+    assert config.overrides == {"1": {"min_ratio": 1000.0}}
+    assert config.for_product("1").min_ratio == 1000.0

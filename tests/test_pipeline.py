@@ -80,6 +80,8 @@ def test_find_incidents_of_chosen_products() -> None:
     scored = score_reports(as_data(counts))
     assert find_incidents(scored, products=["B"]).empty
     assert find_incidents(scored, products=[3])["product"].tolist() == ["3"]
+    # A name given twice: its incidents once (were twice, as events E0001 and E0002).
+    assert find_incidents(scored, products=["A", "A", 3])["product"].tolist() == ["A", "3"]
 
 
 def test_find_incidents_names_unknown_products() -> None:
@@ -132,7 +134,11 @@ def test_live_first_day_raises_a_jump_by_the_cold_start_for_a_later_product_too(
     (lambda c: c.drop(c.index[100:172]), r"not a regular grid of 5min: .* follows"),
     (lambda c: c.iloc[:, []], "no product"),
     (lambda c: pd.concat([c, c], axis=1), "'A' has more than one column"),
-    (lambda c: c.tz_localize(None), "UTC DatetimeIndex"),
+    # 1 and "1" are one product by name (its outage was lost: products ['1', '1'])
+    (lambda c: pd.concat([c.rename(columns={"A": 1}), c.rename(columns={"A": "1"})], axis=1),
+     "'1' has more than one column of counts"),
+    (lambda c: c.tz_localize(None), "UTC DatetimeIndex .* not a naive one"),
+    (lambda c: c.tz_convert("Europe/Paris"), r"not one in Europe/Paris \(index.tz_convert"),
 ])
 def test_counts_that_are_not_a_regular_utc_grid_are_refused(change, message) -> None:
     counts = change(_poisson(2, columns=("A",)))

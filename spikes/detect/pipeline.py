@@ -243,14 +243,23 @@ def _check_grid(data: ReportData, config: DetectionConfig) -> None:
     counts, bucket = data.counts, pd.Timedelta(data.bucket)
     if counts.shape[1] == 0:
         raise SpikesInputError("the data hold no product (no column of counts)")
-    duplicated = counts.columns[counts.columns.duplicated()]
+    # Products are known by their names as text: 1 and "1" are one product.
+    names = pd.Index([str(c) for c in counts.columns])
+    duplicated = names[names.duplicated()]
     if len(duplicated):
         raise SpikesInputError(
-            f"product {str(duplicated[0])!r} has more than one column of counts")
+            f"product {duplicated[0]!r} has more than one column of counts (columns are "
+            f"products by their names as text)")
     index = counts.index
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None or str(index.tz) != "UTC":
-        raise SpikesInputError("the counts need a UTC DatetimeIndex (bucket start times); "
-                               "spikes.io.buckets.load_reports makes one")
+        if not isinstance(index, pd.DatetimeIndex):
+            given = f"not a {type(index).__name__}"
+        elif index.tz is None:
+            given = "not a naive one (index.tz_localize('UTC') makes it UTC)"
+        else:
+            given = f"not one in {index.tz} (index.tz_convert('UTC') converts it)"
+        raise SpikesInputError(f"the counts need a UTC DatetimeIndex (bucket start times), "
+                               f"{given}; spikes.io.buckets.load_reports makes one")
     if bucket <= pd.Timedelta(0):
         raise SpikesInputError(f"the bucket must be a positive duration, not {bucket}")
     # In the index's own unit (years past 2262 do not fit nanoseconds).
@@ -479,14 +488,15 @@ def select_products(scored: Scored, products: Sequence[str]) -> Scored:
 
 
 def _known_products(products: Iterable[str], known: list[str]) -> list[str]:
-    """`products` as the strings that name them in incidents, all of them in `known`.
+    """`products` as the strings that name them in incidents, all of them in `known`,
+    each once (a name given twice gave its incidents twice).
 
     Raises
     ------
     SpikesInputError
         Naming the products that are not in `known`.
     """
-    wanted = [str(p) for p in products]
+    wanted = list(dict.fromkeys(str(p) for p in products))
     present = set(known)
     unknown = list(dict.fromkeys(p for p in wanted if p not in present))
     if unknown:
