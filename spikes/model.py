@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from spikes.errors import SpikesInputError
+
 REJECTED_COLUMNS = ["file", "line", "column", "value", "reason"]
 
 
@@ -99,6 +101,19 @@ class ReportData:
     ignored: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     repeated: int = 0
+
+    def __post_init__(self) -> None:
+        # A bucket given as text ("5min", as load_reports and simulate take it) is a
+        # duration here too; anything else that is not one is said so, not met later.
+        try:
+            bucket = pd.Timedelta(self.bucket)
+        except (ValueError, TypeError):
+            bucket = pd.NaT
+        if pd.isna(bucket) or bucket <= pd.Timedelta(0):
+            raise SpikesInputError(f"ReportData: bucket {self.bucket!r} is not a positive "
+                                   f"duration (expected e.g. '5min')")
+        if not isinstance(self.bucket, pd.Timedelta):
+            object.__setattr__(self, "bucket", bucket)
 
     @property
     def products(self) -> list[str]:

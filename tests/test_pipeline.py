@@ -154,3 +154,14 @@ def test_live_detection_needs_a_bucket_that_divides_a_day() -> None:
     with pytest.raises(SpikesInputError, match="must divide a day .* not 7min"):
         analyze(data)
     assert analyze(data, RETRO).baseline.method == "rolling"
+
+
+def test_a_bucket_given_as_text_is_a_duration_and_none_is_refused() -> None:
+    # ReportData(bucket="5min") failed deep inside analyze ("'>' not supported between
+    # 'str' and 'Timedelta'"); None with pandas' NaTType error.
+    counts = _poisson(2, columns=("A",))
+    data = ReportData(counts=counts, bucket="5min")
+    assert data.bucket == pd.Timedelta("5min")
+    pd.testing.assert_frame_equal(analyze(data).incidents, analyze(as_data(counts)).incidents)
+    with pytest.raises(SpikesInputError, match="bucket None is not a positive duration"):
+        ReportData(counts=counts, bucket=None)
