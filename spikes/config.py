@@ -269,7 +269,7 @@ class DetectionConfig:
         lines += [f"{k} = {_toml_value(v)}" for k, v in self.to_dict().items()]
         for product, values in sorted(self.overrides.items()):
             lines += ["", f"[products.{_toml_value(product)}]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -478,7 +478,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _check_positive(cfg: DetectionConfig, name: str, minimum: float = 0.0,
                     strict: bool = False) -> None:
     value = getattr(cfg, name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating) or math.isnan(value):
         raise SpikesInputError(f"config: {name} must be a number, got {value!r}")
     if value < minimum or (strict and value <= minimum):
         op = ">" if strict else ">="
@@ -504,8 +505,23 @@ def _check_type(source: str, where: str, value: Any, cls: type, key: str | None 
 
 
 def _toml_value(value: Any) -> str:
+    """One value as TOML: text as a basic string (control characters escaped), numpy
+    numbers as plain ones, a duration as whole seconds (``"1800s"``)."""
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
+        return '"' + "".join(_TOML_ESCAPES.get(c, c if c.isprintable() or c == " "
+                                                else f"\\U{ord(c):08x}")
+                             for c in value) + '"'
+    if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    return repr(value)
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if isinstance(value, pd.Timedelta | np.timedelta64) or hasattr(value, "total_seconds"):
+        seconds = pd.Timedelta(value) / pd.Timedelta(seconds=1)
+        return _toml_value(f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds!r}s")
+    raise SpikesInputError(f"config: {value!r} cannot be written as TOML")
+
+
+#: Escapes of TOML's basic strings.
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}

@@ -131,3 +131,22 @@ def test_an_override_keyed_by_a_number_is_the_product_of_that_name():
     config = DetectionConfig(overrides={1: {"min_ratio": 1000.0}})
     assert config.overrides == {"1": {"min_ratio": 1000.0}}
     assert config.for_product("1").min_ratio == 1000.0
+
+
+def test_to_toml_writes_what_load_config_reads_back(tmp_path):
+    # np.float64(2.5), Timedelta('0 days 00:30:00'), None and a raw line feed were
+    # written as they print, which TOML cannot read.
+    import numpy as np
+
+    config = DetectionConfig(min_ratio=np.float64(2.5), merge_gap=pd.Timedelta("30min"),
+                             baseline_days=np.int64(14), baseline_smoothing="15min",
+                             onset_search=pd.Timedelta(days=14),
+                             overrides={"Teams\nEU \"x\"\x7f": {"cusum_threshold": None,
+                                                                "min_ratio": 3.0}})
+    path = tmp_path / "spikes.toml"
+    path.write_text(config.to_toml("tuned"))
+    back = load_config(path)
+    assert back.min_ratio == 2.5 and back.baseline_days == 14
+    assert pd.Timedelta(back.merge_gap) == pd.Timedelta("30min")
+    assert pd.Timedelta(back.onset_search) == pd.Timedelta(days=14)
+    assert back.overrides == {"Teams\nEU \"x\"\x7f": {"min_ratio": 3.0}}
