@@ -847,25 +847,46 @@ def test_the_cold_start_rests_on_the_buckets_before_and_measures_their_dispersio
                                       getattr(whole, frame)["p0"].to_numpy()[:150])
 
 
-def test_the_rest_of_the_warm_up_after_midnight_raises_nothing(monkeypatch):
+def test_the_rest_of_the_warm_up_after_midnight_raises_nothing():
     # A product whose data start at 10:00: the cold start scores the rest of that day and
     # raises its jump at 15:00. From midnight until 24 hours of its data have passed, the
-    # seasonal baseline pools part of a day only: a fivefold hour at 05:00 is not raised
-    # there; the same hour at 14:00, after the warm-up, is.
-    from spikes.detect import causal
-
+    # seasonal baseline has no earlier day at that time of day: a fivefold hour at 05:00
+    # is not raised there; the same hour at 14:00, after the warm-up, is. Its days count
+    # from its own first data: the same incidents as from its data alone, and beside a
+    # product whose data start days earlier.
     counts = diurnal_counts(days=4, level=40.0, seed=1)
     counts.iloc[: 288 + 120] = np.nan
     for start in (288 + 180, 576 + 60, 576 + 168):
         counts.iloc[start : start + 12] *= 5
-    onsets = list(analyze(as_data(counts)).incidents["onset"])
-    assert [counts.index.get_loc(t) for t in onsets] == [288 + 180, 576 + 168]
-    # Judged as if scored by the cold start, the hour at 05:00 would be raised.
-    monkeypatch.setattr(causal.LiveWalk, "judged_by",
-                        lambda self, s: self.config if s.alarm >= self.warm_until
-                        else causal.cold_config(self.config))
-    onsets = [counts.index.get_loc(t) for t in analyze(as_data(counts)).incidents["onset"]]
-    assert any(576 + 60 <= at <= 576 + 62 for at in onsets)
+    incidents = analyze(as_data(counts)).incidents
+    assert [counts.index.get_loc(t) for t in incidents["onset"]] == [288 + 180, 576 + 168]
+    alone = analyze(as_data(counts.iloc[288 + 120 :])).incidents
+    pd.testing.assert_frame_equal(alone, incidents)
+    name = counts.columns[0]
+    beside = counts.assign(early=diurnal_counts(days=4, level=40.0, seed=2).iloc[:, 0])
+    together = analyze(as_data(beside)).incidents
+    pd.testing.assert_frame_equal(
+        together[together["product"] == name].drop(columns="event_id").reset_index(drop=True),
+        incidents.drop(columns="event_id"), check_dtype=False)
+
+
+def test_a_product_that_starts_later_keeps_its_first_weekend():
+    # Days were counted from the first row of the frame: a product starting 9 days after
+    # another pooled weekdays and weekends apart from its 5th day, before it had any
+    # weekend, and its first Saturday had no baseline (an outage there was lost; found
+    # when it was analysed alone).
+    early = diurnal_counts(days=17, level=30.0, seed=9, start="2025-12-27").iloc[:, 0]
+    late = diurnal_counts(days=17, level=30.0, seed=5, start="2025-12-27").iloc[:, 0].copy()
+    late.iloc[: 9 * 288] = np.nan  # from Monday 2026-01-05: its 6th day is a Saturday,
+    saturday = 14 * 288 + 12 * 12  # the frame's 15th: Saturday 2026-01-10, 12:00
+    late.iloc[saturday : saturday + 24] *= 5
+    frame = pd.DataFrame({"early": early, "late": late})
+    together = analyze(as_data(frame))
+    alone = analyze(as_data(frame[["late"]].iloc[9 * 288 :])).incidents
+    assert frame.index[saturday] in set(alone["onset"])
+    assert frame.index[saturday] in set(together.incidents.loc[
+        together.incidents["product"] == "late", "onset"])
+    assert not together.baseline.learning["late"].loc["2026-01-10"].any()
 
 
 def _walk_with_late_cusum(cusum_threshold: float = 14.2) -> list[dict[str, object]]:

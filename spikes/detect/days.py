@@ -3,7 +3,8 @@
 Days begin at the products' local midnight (:attr:`spikes.config.DetectionConfig.
 utc_offset`; UTC midnight by default), and the baselines pool weekdays and weekend days
 apart. :func:`day_grid` places a series' first day; :func:`first_days_of_kind` finds
-the first day of each kind after a product's warm-up, whose level no earlier day shows.
+the first day of each kind after a product's warm-up, whose level no earlier day shows;
+:func:`first_rows` groups products by their first data, from which their days count.
 """
 
 from __future__ import annotations
@@ -241,3 +242,21 @@ def suggestion_texts(suggestions: pd.DataFrame) -> list[str]:
     """Each row of :func:`offset_suggestions` as ``"NAME +9h (weekends at 0.45x)"``."""
     return [f"{row.product} {row.utc_offset:+d}h (weekends at {row.weekend_level:.2f}x)"
             for row in suggestions.itertuples()]
+
+
+def first_rows(counts: np.ndarray) -> dict[int, list[int]]:
+    """The columns of `counts` (rows x products, NaN = missing) by the row of their first
+    data, earliest first; columns without data are left out.
+
+    Examples
+    --------
+    >>> first_rows(np.array([[1.0, np.nan, np.nan], [2.0, 3.0, np.nan]]))
+    {0: [0], 1: [1]}
+    """
+    seen = ~np.isnan(counts)
+    has = seen.any(axis=0)
+    first = np.argmax(seen, axis=0)
+    out: dict[int, list[int]] = {}
+    for column in np.flatnonzero(has):
+        out.setdefault(int(first[column]), []).append(int(column))
+    return dict(sorted(out.items()))

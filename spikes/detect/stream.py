@@ -65,6 +65,7 @@ from spikes.detect.pipeline import (
 from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.ring import Ring
 from spikes.detect.stream_baseline import BaselineStep
+from spikes.detect.trailing import FIT_COLUMNS
 from spikes.errors import SpikesInputError
 from spikes.model import ReportData
 
@@ -135,7 +136,10 @@ class StreamDetector:
         self.labels: list[object] = []
         self.first: pd.Timestamp | None = None
         self.n = 0
-        self._groups: dict[tuple, list[tuple[BaselineStep, list[int]]]] = {}
+        # Baseline blocks, each of products of one setting and one first row of data,
+        # from which its days count (as the batch's fit_trailing_baseline).
+        self._groups: dict[tuple, list[tuple[BaselineStep, list[int], int]]] = {}
+        self._unfitted: set[int] = set()  # products without data yet (no block)
         self._ring: Ring | None = None
         self._names: list[str] = []
         # Per product: running sums of the counts so far (baseline without history),
@@ -186,20 +190,7 @@ class StreamDetector:
         if not self._names:
             self._names = list(self.products[0].detectors)
         added = list(range(start, len(self.products)))
-        groups: dict[tuple, list[int]] = {}
-        for j in added:
-            own = self.config.for_product(self.products[j].name)
-            groups.setdefault(tuple(getattr(own, k) for k in SCORE_KEYS), []).append(j)
-        assert self.first is not None
-        for key, members in groups.items():
-            own = self.config.for_product(self.products[members[0]].name)
-            for i in range(0, len(members), 64):
-                block = members[i : i + 64]
-                step = BaselineStep(self.first, self.bucket, len(block), self.n,
-                                    days=own.baseline_days, smoothing=own.baseline_smoothing,
-                                    weekly_min_days=own.weekly_min_days,
-                                    utc_offset=utc_offset(own))
-                self._groups.setdefault(key, []).append((step, block))
+        self._unfitted.update(added)  # a baseline block once their data begin
         fresh: dict[str, object] = {
             "total": 0.0, "count": 0.0,
             "first_seen": -1, "last_seen": -1, "latest_y": np.nan, "latest_mu": np.nan,
@@ -271,15 +262,48 @@ class StreamDetector:
         self._advance(y)
         return self.incidents()
 
+    def _fit_new_products(self, y: np.ndarray, start: int) -> None:
+        """Baseline blocks of the products whose data begin in rows `y` (from absolute
+        row `start`): each counts its days from its first row of data, as
+        :func:`spikes.detect.trailing.fit_trailing_baseline` does in a batch."""
+        if not self._unfitted:
+            return
+        waiting = sorted(self._unfitted)
+        seen = ~np.isnan(y[:, waiting])
+        begun = np.flatnonzero(seen.any(axis=0))
+        if not len(begun):
+            return
+        assert self.first is not None
+        groups: dict[tuple, list[int]] = {}
+        for i in begun:
+            j = waiting[int(i)]
+            own = self.config.for_product(self.products[j].name)
+            first = start + int(np.argmax(seen[:, i]))
+            groups.setdefault((tuple(getattr(own, k) for k in SCORE_KEYS), first),
+                              []).append(j)
+            self._unfitted.discard(j)
+        for (key, first), members in groups.items():
+            own = self.config.for_product(self.products[members[0]].name)
+            for i in range(0, len(members), FIT_COLUMNS):
+                block = members[i : i + FIT_COLUMNS]
+                step = BaselineStep(self.first + first * self.bucket, self.bucket, len(block),
+                                    0, days=own.baseline_days,
+                                    smoothing=own.baseline_smoothing,
+                                    weekly_min_days=own.weekly_min_days,
+                                    utc_offset=utc_offset(own))
+                self._groups.setdefault(key, []).append((step, block, first))
+
     def _advance(self, y: np.ndarray) -> None:
         """Baseline, scores, thresholds and the walk of the rows `y` (all products)."""
         k, p = y.shape
         start = self.n
-        mu = np.empty((k, p))
-        alpha = np.empty((k, p))
-        inflation = np.empty((k, p))
-        learning = np.empty((k, p), dtype=bool)
-        cold = np.empty((k, p), dtype=bool)
+        self._fit_new_products(y, start)
+        # Products without data yet: no baseline, learning.
+        mu = np.full((k, p), np.nan)
+        alpha = np.zeros((k, p))
+        inflation = np.ones((k, p))
+        learning = np.ones((k, p), dtype=bool)
+        cold = np.zeros((k, p), dtype=bool)
         base_y = y  # what the baseline learns from: not the known-event windows
         if self.calendar is not None:
             assert self.first is not None
@@ -289,10 +313,11 @@ class StreamDetector:
             if exclude.any():
                 base_y = np.where(exclude, np.nan, y)
         for blocks in self._groups.values():
-            for step, cols in blocks:
-                out = step.step(np.asfortranarray(base_y[:, cols]))
-                (mu[:, cols], alpha[:, cols], inflation[:, cols], learning[:, cols],
-                 cold[:, cols]) = out
+            for step, cols, first in blocks:
+                at = max(first - start, 0)  # the block's first rows begin in this step
+                out = step.step(np.asfortranarray(base_y[at:, cols]))
+                (mu[at:, cols], alpha[at:, cols], inflation[at:, cols], learning[at:, cols],
+                 cold[at:, cols]) = out
         learning |= np.isnan(mu)
         self._fill_without_history(mu, base_y)
         masked = np.where(learning, np.nan, y)
@@ -693,5 +718,5 @@ class StreamDetector:
         """Bytes held by the windows of the stream (the per-bucket arrays)."""
         total = self._ring.nbytes() if self._ring is not None else 0
         for blocks in self._groups.values():
-            total += sum(step.ring.nbytes() for step, _ in blocks)
+            total += sum(step.ring.nbytes() for step, _, _ in blocks)
         return total

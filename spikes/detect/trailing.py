@@ -73,7 +73,7 @@ from spikes.detect.baseline import (
     _pair_dispersion,
     _rolling_mean,
 )
-from spikes.detect.days import SATURDAY, UTC, day_grid
+from spikes.detect.days import SATURDAY, UTC, day_grid, first_rows
 from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
@@ -173,7 +173,8 @@ def fit_trailing_baseline(
     10.0
     """
     bucket = pd.Timedelta(bucket)
-    y = np.asfortranarray(counts.to_numpy(dtype=float))
+    raw = counts.to_numpy(dtype=float)
+    y = np.asfortranarray(raw)
     if exclude is not None and exclude.any():
         y = np.asfortranarray(np.where(exclude, np.nan, y))
     n, p = y.shape
@@ -181,24 +182,28 @@ def fit_trailing_baseline(
     block = max(1, int(INFLATION_SCALE / bucket))
     warm = max(1, int(WARMUP_WINDOW / bucket))
     if n and float(slots_f).is_integer() and slots_f >= 1:
-        fit = _SeasonalFit(counts.index[0], int(slots_f),
-                           int(pd.Timedelta(smoothing) / bucket) // 2, days, weekly_min_days,
-                           block, warm, n=n, utc_offset=pd.Timedelta(utc_offset))
-        mu, alpha = np.empty((n, p), order="F"), np.empty((n, p), order="F")
-        inflation = np.empty((n, p), order="F")
-        normal = np.empty((n, p), dtype=bool, order="F")
-        learning = np.empty((n, p), dtype=bool, order="F")
-        cold = np.empty((n, p), dtype=bool, order="F")
-        for start in range(0, p, FIT_COLUMNS):
-            cols = slice(start, min(start + FIT_COLUMNS, p))
-            (mu[:, cols], normal[:, cols], alpha[:, cols], inflation[:, cols],
-             learning[:, cols], cold[:, cols]) = fit.run(y[:, cols])
-        method = "weekly" if fit.n_days - 1 >= weekly_min_days else "daily"
+        mu, alpha, inflation = (np.full((n, p), v, order="F") for v in (np.nan, 0.0, 1.0))
+        normal, learning, cold = (np.full((n, p), v, order="F") for v in (False, True, False))
+        method = "daily"
+        # A product's days count from its own first data (its warm-up, when weekdays and
+        # weekends are pooled apart), not from the other products' (a fit per first row).
+        for first, members in first_rows(raw).items():
+            fit = _SeasonalFit(counts.index[first], int(slots_f),
+                               int(pd.Timedelta(smoothing) / bucket) // 2, days,
+                               weekly_min_days, block, warm, n=n - first,
+                               utc_offset=pd.Timedelta(utc_offset))
+            for at in range(0, len(members), FIT_COLUMNS):
+                chosen = members[at : at + FIT_COLUMNS]
+                contiguous = chosen[-1] - chosen[0] == len(chosen) - 1
+                cols = slice(chosen[0], chosen[-1] + 1) if contiguous else chosen
+                for whole, values in zip((mu, normal, alpha, inflation, learning, cold),
+                                         fit.run(y[first:, cols]), strict=True):
+                    whole[first:, cols] = values
+            method = "weekly" if fit.n_days - 1 >= weekly_min_days else method
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
-        learning = np.zeros((n, p), dtype=bool)
-        cold = np.zeros((n, p), dtype=bool)
+        learning, cold = np.zeros((n, p), dtype=bool), np.zeros((n, p), dtype=bool)
         method = "rolling"
     # Buckets without any earlier history of their time of day (a product that starts
     # later than the others, a slot never seen) are learning too: no evidence there.
