@@ -30,7 +30,8 @@ class BaselineStep:
     Parameters
     ----------
     first : pd.Timestamp
-        Start of the first bucket of the series (day 0 is its day).
+        Start of the first bucket of the block's products (day 0 is its day: their
+        first data, as the batch's fit counts them).
     bucket : pd.Timedelta
         Bucket size (divides a day).
     columns : int
@@ -59,7 +60,7 @@ class BaselineStep:
         self.plan_day = -1
 
     def day_of(self, row: int) -> int:
-        """Day (from the first day of the series) of absolute row `row`."""
+        """Day (from the block's first day) of row `row` (counted from its first bucket)."""
         return (row + self.fit.offset) // self.fit.slots
 
     def step(self, y: np.ndarray
