@@ -7,10 +7,9 @@ one that goes on:
 
 - **mean**: the same time of day (a window of neighbouring slots, widened where it holds
   fewer than :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports) on the previous
-  ``days`` days; once the history holds ``weekly_min_days`` days, on the previous days of
-  the same kind (weekdays, or weekend days), a product's days counted from its own first
-  data. A slot window is cut at the end of its own day, so a window of yesterday never
-  reaches into today;
+  ``days`` days; from ``weekly_min_days`` days of its own data on, the days of the same
+  kind (weekdays, or weekend days). A slot window is cut at the end of its own day, so a
+  window of yesterday never reaches into today;
 - **mask**: a bucket more than :data:`~spikes.detect.baseline.MASK_Z` standard deviations
   above its baseline (and its neighbours in its day) is left out of the pools of later
   days, so a past outage does not raise the baseline after it (once the baseline rests on
