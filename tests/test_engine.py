@@ -6,13 +6,12 @@ Real Dask, on the loopback interface only, started and stopped by the fixtures.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from spikes.engine.run import detect
 from spikes.errors import SpikesInputError, SpikesRunError
 from spikes.io.buckets import load_reports
 from spikes.io.datasets import is_dataset_input, open_dataset, read_partition
+from tests.dask_cluster import cluster
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
 
@@ -75,51 +75,8 @@ def dask_local():
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A scheduler and 2 workers started as separate processes, as on a real cluster."""
-    with _cluster(tmp_path_factory.mktemp("cluster"), workers=2) as address:
+    with cluster(tmp_path_factory.mktemp("cluster"), workers=2) as address:
         yield address
-
-
-@contextlib.contextmanager
-def _cluster(folder, workers: int, processes: list | None = None):
-    """A scheduler and `workers` workers (no nanny: a worker that dies stays dead) as
-    separate processes on 127.0.0.1; its address. `processes` receives the processes
-    (the scheduler first)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    address_file = folder / "scheduler.json"
-    python = [sys.executable, "-m"]
-    started = [subprocess.Popen(
-        [*python, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-         "--no-dashboard", "--scheduler-file", str(address_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        deadline = time.monotonic() + 30
-        while not address_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        import json
-
-        address = json.loads(address_file.read_text())["address"]
-        for _ in range(workers):
-            started.append(subprocess.Popen(
-                [*python, "distributed.cli.dask_worker", address, "--nthreads", "1",
-                 "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--memory-limit", "1GB"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from distributed import Client
-
-        if workers:
-            with Client(address, timeout="20s") as client:
-                client.wait_for_workers(workers, timeout=30)
-        if processes is not None:
-            processes.extend(started)
-        yield address
-    finally:
-        for process in reversed(started):
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_partitions_cover_the_products_in_order():
@@ -363,58 +320,27 @@ def test_an_address_that_is_no_scheduler_is_one_line(address, capsys):
     assert len(err.splitlines()) == 1
 
 
-def _exit_worker(value: int) -> int:
-    os._exit(1)  # the worker process dies with the partition
-
-
-def test_a_cluster_without_workers_is_named_and_one_that_loses_them_stops(
-        tmp_path, monkeypatch):
+@pytest.mark.parametrize(("scenario", "expected"), [
     # A scheduler without workers, or whose last worker died, left the run waiting for
-    # ever (it printed "1 worker threads").
-    from spikes.engine import dask as dask_engine
-
-    monkeypatch.setattr(dask_engine, "WORKER_TIMEOUT", 2.0)
-    monkeypatch.setattr(dask_engine, "POLL", 0.5)
-    with _cluster(tmp_path / "none", workers=0) as address:
-        with pytest.raises(SpikesInputError, match=f"the Dask scheduler at {address} has no "
-                                                   "worker"):
-            make_engine("dask", scheduler=address)
-    with _cluster(tmp_path / "one", workers=1) as address:
-        engine = make_engine("dask", scheduler=address)
-        try:
-            started = time.monotonic()
-            with pytest.raises(SpikesRunError, match="lost on the Dask cluster|has had no "
-                                                     "worker for 2 s"):
-                engine.map(_exit_worker, [(1,)])
-            assert time.monotonic() - started < 60
-        finally:
-            engine.close()
-
-
-def _nap(seconds: float) -> float:
-    time.sleep(seconds)
-    return seconds
-
-
-def test_a_cluster_that_loses_its_scheduler_stops_the_run_with_one_line(tmp_path,
-                                                                       monkeypatch):
-    # The cancelled futures raised distributed's FuturesCancelledError from wait(): a
-    # traceback of several lines.
-    import threading
-
-    from spikes.engine import dask as dask_engine
-
-    monkeypatch.setattr(dask_engine, "POLL", 0.5)
-    processes: list = []
-    with _cluster(tmp_path / "lost", workers=1, processes=processes) as address:
-        engine = make_engine("dask", scheduler=address)
-        try:
-            threading.Timer(2.0, processes[0].kill).start()  # the scheduler dies
-            with pytest.raises(SpikesRunError, match="connection to the Dask scheduler at "
-                                                     f"{address} was lost"):
-                engine.map(_nap, [(20.0,)])
-        finally:
-            engine.close()
+    # ever (it printed "1 worker threads"); a lost scheduler was distributed's
+    # FuturesCancelledError traceback from wait().
+    ("no-worker", r"SpikesInputError: the Dask scheduler at tcp://127\.0\.0\.1:\d+ has no "
+                  r"worker \(waited 2 s\)"),
+    ("worker-dies", r"SpikesRunError: (a partition of products was lost on the Dask cluster"
+                    r"|the Dask cluster has had no worker for 2 s)"),
+    ("scheduler-dies", r"SpikesRunError: the connection to the Dask scheduler at "
+                       r"tcp://127\.0\.0\.1:\d+ was lost"),
+])
+def test_a_cluster_that_loses_its_workers_or_scheduler_stops_with_one_line(tmp_path,
+                                                                           scenario,
+                                                                           expected):
+    # Each in a fresh interpreter (tests/dask_failures.py): a client of a cluster torn
+    # down on purpose leaves nothing behind for the other tests.
+    run = subprocess.run([sys.executable, "-m", "tests.dask_failures", scenario,
+                          str(tmp_path)], capture_output=True, text=True, timeout=240,
+                         cwd=Path(__file__).resolve().parents[1])
+    last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
+    assert re.fullmatch(expected + ".*", last), last
 
 
 def test_a_stray_timestamp_in_a_folder_is_named_as_in_a_single_file(tmp_path, capsys):
