@@ -257,6 +257,13 @@ class DetectionConfig:
         return dataclasses.replace(self, overrides={}, **values)
 
     # --- TOML -------------------------------------------------------------------
+    def __hash__(self) -> int:
+        """A hash of every setting (frozen, yet its overrides are a dict)."""
+        plain = tuple((f.name, getattr(self, f.name)) for f in fields(self)
+                      if f.name != "overrides")
+        return hash((plain, tuple(sorted((product, tuple(sorted(values.items())))
+                                         for product, values in self.overrides.items()))))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values, with None left out (TOML has no null)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "overrides"}

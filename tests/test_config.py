@@ -150,3 +150,10 @@ def test_to_toml_writes_what_load_config_reads_back(tmp_path):
     assert pd.Timedelta(back.merge_gap) == pd.Timedelta("30min")
     assert pd.Timedelta(back.onset_search) == pd.Timedelta(days=14)
     assert back.overrides == {"Teams\nEU \"x\"\x7f": {"min_ratio": 3.0}}
+
+
+def test_settings_can_be_hashed_as_frozen_values():
+    # hash(DetectionConfig()) raised "unhashable type: 'dict'" (its overrides).
+    one = DetectionConfig(overrides={"A": {"min_ratio": 3.0}})
+    same = DetectionConfig(overrides={"A": {"min_ratio": 3.0}})
+    assert hash(one) == hash(same) and len({one, same, DetectionConfig()}) == 2

@@ -165,3 +165,21 @@ def test_a_bucket_given_as_text_is_a_duration_and_none_is_refused() -> None:
     pd.testing.assert_frame_equal(analyze(data).incidents, analyze(as_data(counts)).incidents)
     with pytest.raises(SpikesInputError, match="bucket None is not a positive duration"):
         ReportData(counts=counts, bucket=None)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    (lambda n: pd.Series([1.0] * n, dtype=object).where(np.arange(n) != 5, pd.NA),
+     "counts of 'A': not all numbers .*NAType.*NaN where a count is missing"),
+    (lambda n: pd.Series([1.0] * n, dtype=object).where(np.arange(n) != 5, "n/a"),
+     "counts of 'A': not all numbers .*'n/a'"),
+    (lambda n: pd.Series([True] * n), "counts of 'A': bool values"),
+    (lambda n: pd.Series(pd.to_timedelta([1] * n, unit="s")),
+     "counts of 'A': timedelta64.* values"),
+])
+def test_counts_that_are_not_numbers_are_named(values, message) -> None:
+    # pandas' float() errors from inside the baseline; true/false and durations were
+    # taken as numbers (0/1, nanoseconds).
+    counts = _poisson(2, columns=("A",))
+    counts = pd.DataFrame({"A": values(len(counts)).to_numpy()}, index=counts.index)
+    with pytest.raises(SpikesInputError, match=message):
+        analyze(as_data(counts))

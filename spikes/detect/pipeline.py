@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 from tqdm.auto import tqdm
 
 from spikes.config import WEEK, DetectionConfig, utc_offset
@@ -31,6 +30,7 @@ from spikes.detect.detectors import (
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
+from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.trailing import fit_trailing_baseline
@@ -168,8 +168,8 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     Scored
     """
     config = config or DetectionConfig()
-    _check_counts(data)
-    _check_grid(data, config)
+    check_counts(data)
+    check_grid(data, config)
     window_mask = (calendar.mask(data.counts.index, data.counts.columns, data.bucket)
                    if calendar is not None and len(calendar) else None)
     groups: dict[tuple, list[str]] = {}
@@ -221,65 +221,6 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     baseline, scores = _concat_parts([(b, s) for b, s, _ in done], data.counts.columns)
     return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
                   config=config, calendar=calendar)
-
-
-def _check_counts(data: ReportData) -> None:
-    """Counts must be finite and non-negative (NaN = missing is fine)."""
-    values = data.counts.to_numpy(dtype=float)
-    bad = np.isinf(values) | (values < 0)
-    if bad.any():
-        row, col = (int(i[0]) for i in np.nonzero(bad))
-        raise SpikesInputError(
-            f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
-            f"{float(values[row, col])!r} (expected a finite count >= 0)"
-        )
-
-
-def _check_grid(data: ReportData, config: DetectionConfig) -> None:
-    """The counts must be one regular UTC grid of ``data.bucket`` with unique products
-    (what :func:`spikes.io.buckets.load_reports` gives): a missing row would shift every
-    later day of the seasonal baseline. Live detection also needs a bucket that divides
-    a day (it compares each bucket with the same time of day on earlier days)."""
-    counts, bucket = data.counts, pd.Timedelta(data.bucket)
-    if counts.shape[1] == 0:
-        raise SpikesInputError("the data hold no product (no column of counts)")
-    # Products are known by their names as text: 1 and "1" are one product.
-    names = pd.Index([str(c) for c in counts.columns])
-    duplicated = names[names.duplicated()]
-    if len(duplicated):
-        raise SpikesInputError(
-            f"product {duplicated[0]!r} has more than one column of counts (columns are "
-            f"products by their names as text)")
-    index = counts.index
-    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or str(index.tz) != "UTC":
-        if not isinstance(index, pd.DatetimeIndex):
-            given = f"not a {type(index).__name__}"
-        elif index.tz is None:
-            given = "not a naive one (index.tz_localize('UTC') makes it UTC)"
-        else:
-            given = f"not one in {index.tz} (index.tz_convert('UTC') converts it)"
-        raise SpikesInputError(f"the counts need a UTC DatetimeIndex (bucket start times), "
-                               f"{given}; spikes.io.buckets.load_reports makes one")
-    if bucket <= pd.Timedelta(0):
-        raise SpikesInputError(f"the bucket must be a positive duration, not {bucket}")
-    # In the index's own unit (years past 2262 do not fit nanoseconds).
-    steps = np.diff(index.asi8)
-    wrong = np.flatnonzero(steps != bucket // pd.Timedelta(1, unit=index.unit))
-    size = to_offset(bucket).freqstr
-    if len(wrong):
-        i = int(wrong[0])
-        raise SpikesInputError(
-            f"the counts are not a regular grid of {size}: {index[i + 1]} follows "
-            f"{index[i]} (give every bucket a row, NaN where there is no data; "
-            "spikes.io.buckets.load_reports does)")
-    day = pd.Timedelta(days=1)
-    if (any(config.for_product(str(p)).mode == "causal" for p in counts.columns)
-            and (bucket > day or day.value % bucket.value)):
-        raise SpikesInputError(
-            f"live detection compares each bucket with the same time of day on earlier "
-            f"days, so the bucket must divide a day (1, 5, 10, 15, 30 min, 1 h, 1 day, "
-            f"...), not {size}: re-bucket the data (--bucket) or detect with "
-            "hindsight (--retrospective)")
 
 
 def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],

@@ -50,12 +50,11 @@ from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
+from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.noise import upper_tail_surprise
 from spikes.detect.pipeline import (
     SCORE_KEYS,
-    _check_counts,
-    _check_grid,
     default_detectors,
     for_bucket,
     incident_table,
@@ -162,8 +161,8 @@ class StreamDetector:
         if not isinstance(new, pd.DataFrame) or len(new) == 0:
             raise SpikesInputError("step() needs a DataFrame of at least one closed bucket")
         data = ReportData(counts=new, bucket=self.bucket)
-        _check_counts(data)
-        _check_grid(data, self.config)
+        check_counts(data)
+        check_grid(data, self.config)
         if self.first is not None:
             expected = self.first + self.n * self.bucket
             if new.index[0] != expected:

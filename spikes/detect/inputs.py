@@ -1,0 +1,95 @@
+"""What the detection checks of its input before it runs: counts that are numbers, on one
+regular UTC grid of the bucket, one column per product (as
+:func:`spikes.io.buckets.load_reports` makes them); every problem one clear line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from spikes.config import DetectionConfig
+from spikes.errors import SpikesInputError
+from spikes.model import ReportData
+
+__all__ = ["check_counts", "check_grid"]
+
+
+def check_counts(data: ReportData) -> None:
+    """Counts must be numbers (not text, times or true/false), finite and non-negative
+    (NaN = missing is fine)."""
+    counts = data.counts
+    if not isinstance(counts, pd.DataFrame):
+        raise SpikesInputError(f"the counts need a DataFrame (one column per product), not "
+                               f"a {type(counts).__name__}")
+    for column, dtype in counts.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype) or not (
+                pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
+            raise SpikesInputError(f"counts of {column!r}: {dtype} values (expected numbers "
+                                   f"of reports)")
+    try:
+        values = counts.to_numpy(dtype=float)
+    except (TypeError, ValueError):  # an object column of text, or of pd.NA
+        for j, column in enumerate(counts.columns):
+            try:
+                counts.iloc[:, j].to_numpy(dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise SpikesInputError(
+                    f"counts of {column!r}: not all numbers ({exc}); give numbers, NaN "
+                    f"where a count is missing (or a numeric dtype such as Float64)"
+                ) from None
+        raise
+    bad = np.isinf(values) | (values < 0)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise SpikesInputError(
+            f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
+            f"{float(values[row, col])!r} (expected a finite count >= 0)"
+        )
+
+
+def check_grid(data: ReportData, config: DetectionConfig) -> None:
+    """The counts must be one regular UTC grid of ``data.bucket`` with unique products
+    (what :func:`spikes.io.buckets.load_reports` gives): a missing row would shift every
+    later day of the seasonal baseline. Live detection also needs a bucket that divides
+    a day (it compares each bucket with the same time of day on earlier days)."""
+    counts, bucket = data.counts, pd.Timedelta(data.bucket)
+    if counts.shape[1] == 0:
+        raise SpikesInputError("the data hold no product (no column of counts)")
+    # Products are known by their names as text: 1 and "1" are one product.
+    names = pd.Index([str(c) for c in counts.columns])
+    duplicated = names[names.duplicated()]
+    if len(duplicated):
+        raise SpikesInputError(
+            f"product {duplicated[0]!r} has more than one column of counts (columns are "
+            f"products by their names as text)")
+    index = counts.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or str(index.tz) != "UTC":
+        if not isinstance(index, pd.DatetimeIndex):
+            given = f"not a {type(index).__name__}"
+        elif index.tz is None:
+            given = "not a naive one (index.tz_localize('UTC') makes it UTC)"
+        else:
+            given = f"not one in {index.tz} (index.tz_convert('UTC') converts it)"
+        raise SpikesInputError(f"the counts need a UTC DatetimeIndex (bucket start times), "
+                               f"{given}; spikes.io.buckets.load_reports makes one")
+    if bucket <= pd.Timedelta(0):
+        raise SpikesInputError(f"the bucket must be a positive duration, not {bucket}")
+    # In the index's own unit (years past 2262 do not fit nanoseconds).
+    steps = np.diff(index.asi8)
+    wrong = np.flatnonzero(steps != bucket // pd.Timedelta(1, unit=index.unit))
+    size = to_offset(bucket).freqstr
+    if len(wrong):
+        i = int(wrong[0])
+        raise SpikesInputError(
+            f"the counts are not a regular grid of {size}: {index[i + 1]} follows "
+            f"{index[i]} (give every bucket a row, NaN where there is no data; "
+            "spikes.io.buckets.load_reports does)")
+    day = pd.Timedelta(days=1)
+    if (any(config.for_product(str(p)).mode == "causal" for p in counts.columns)
+            and (bucket > day or day.value % bucket.value)):
+        raise SpikesInputError(
+            f"live detection compares each bucket with the same time of day on earlier "
+            f"days, so the bucket must divide a day (1, 5, 10, 15, 30 min, 1 h, 1 day, "
+            f"...), not {size}: re-bucket the data (--bucket) or detect with "
+            "hindsight (--retrospective)")
