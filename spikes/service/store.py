@@ -27,9 +27,10 @@ Tables
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,10 +195,8 @@ class Store:
         self._conn.execute("BEGIN TRANSACTION")
 
     def _commit(self) -> None:
-        try:
+        with _written(self.path):
             self._conn.execute("COMMIT")
-        except _WRITE_ERRORS as exc:  # a read-only folder (no .wal), a full disk
-            raise SpikesInputError(f"cannot write the store {self.path}: {exc}") from None
         self._cached.update(self._staged)
 
     @property
@@ -224,13 +223,11 @@ class Store:
     def set_bucket(self, bucket: pd.Timedelta) -> None:
         """Record the service's bucket size (for readers of the store)."""
         with self._lock:
-            try:
+            with _written(self.path):
                 self._conn.execute(
                     "INSERT INTO meta VALUES ('bucket', ?) ON CONFLICT (key) DO UPDATE SET "
                     "value = excluded.value",
                     [int(pd.Timedelta(bucket) / pd.Timedelta("1us"))])
-            except _WRITE_ERRORS as exc:
-                raise SpikesInputError(f"cannot write the store {self.path}: {exc}") from None
 
     def close_until(self, end: pd.Timestamp) -> bool:
         """Close every bucket that starts before `end`.
@@ -592,8 +589,15 @@ class Store:
         return frame
 
 
-#: DuckDB's errors of a store that cannot be written (its folder read-only, a full disk).
-_WRITE_ERRORS = (duckdb.IOException, duckdb.TransactionException, duckdb.PermissionException)
+@contextlib.contextmanager
+def _written(path: str) -> Iterator[None]:
+    """A write to the store at `path`: DuckDB's errors of a store that cannot be written
+    (its folder read-only, so no .wal; a full disk) as one line."""
+    try:
+        yield
+    except (duckdb.IOException, duckdb.TransactionException,
+            duckdb.PermissionException) as exc:
+        raise SpikesInputError(f"cannot write the store {path}: {exc}") from None
 
 
 def _open_error(path: str, exc: Exception) -> str:
