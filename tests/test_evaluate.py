@@ -288,6 +288,16 @@ def test_dataframe_inputs_are_validated() -> None:
         evaluate(incidents(), labels(), early_allowance=pd.Timedelta("-1min"))
 
 
+@pytest.mark.parametrize("given", [None, [], pd.Series([1.0]), 3])
+def test_tables_that_are_neither_frames_nor_paths_are_named(given) -> None:
+    # They were "expected str, bytes or os.PathLike object" from inside the file reader.
+    with pytest.raises(SpikesInputError, match=rf"incidents: a DataFrame or the path .* "
+                                               rf"not a {type(given).__name__}$"):
+        evaluate(given, labels())
+    with pytest.raises(SpikesInputError, match="labels: a DataFrame or the path"):
+        evaluate(incidents(), given)
+
+
 def test_empty_untyped_incidents_table_scores_zero() -> None:
     # What a detector returns when it finds nothing may carry no dtype.
     labels = pd.DataFrame({"product": ["a"], "onset": ["2026-01-01T00:00"],

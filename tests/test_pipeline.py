@@ -137,6 +137,11 @@ def test_live_first_day_raises_a_jump_by_the_cold_start_for_a_later_product_too(
     # 1 and "1" are one product by name (its outage was lost: products ['1', '1'])
     (lambda c: pd.concat([c.rename(columns={"A": 1}), c.rename(columns={"A": "1"})], axis=1),
      "'1' has more than one column of counts"),
+    # Columns of several levels were a KeyError from inside the live walk.
+    (lambda c: c.set_axis(pd.MultiIndex.from_tuples([("A", "eu")]), axis=1),
+     r"columns have 2 levels; .* \['/'.join"),
+    (lambda c: c.set_axis(pd.Index([("A", "eu")], tupleize_cols=False), axis=1),
+     r"column \('A', 'eu'\): a tuple, not a product name; .* 'A/eu'"),
     (lambda c: c.tz_localize(None), "UTC DatetimeIndex .* not a naive one"),
     (lambda c: c.tz_convert("Europe/Paris"), r"not one in Europe/Paris \(index.tz_convert"),
 ])

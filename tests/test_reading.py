@@ -122,6 +122,26 @@ def test_file_like_upload_and_several_files(tmp_path):
     assert raw.rows_read == 3
 
 
+def test_a_table_in_memory_is_read_as_a_file_of_its_shape():
+    # load_reports(frame) iterated the frame's column names as file names.
+    from spikes.io.buckets import load_reports
+
+    times = pd.date_range("2026-01-01", periods=600, freq="7min", tz="UTC")
+    events = pd.DataFrame({"timestamp": times.astype(str), "product": "a"})
+    events.loc[3, "timestamp"] = "yesterday"
+    data = load_reports(events, bucket="5min")
+    assert data.counts["a"].sum() == 599
+    assert data.rejected[["file", "line", "value"]].values.tolist() == [
+        [reading.FRAME_NAME, 5, "yesterday"]]  # line 2 is row 0
+    wide = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": 4.0},
+                        index=pd.date_range("2026-01-01", periods=3, freq="h", name="time"))
+    data = load_reports([wide, wide])
+    assert data.bucket == pd.Timedelta("1h")
+    assert data.counts.sum().to_dict() == {"a": 12.0, "b": 24.0}
+    with pytest.raises(SpikesInputError, match="cannot read a int: give the path"):
+        read_reports(3)
+
+
 def test_several_files_keep_rejects_apart(tmp_path):
     a = write(tmp_path, "a.csv", "timestamp,product\n2024-01-01,A\nfoo,A\n")
     b = write(tmp_path, "b.csv", "timestamp,product,region\nbar,B,EU\n2024-01-02,B,EU\n")

@@ -61,6 +61,18 @@ def test_bad_arguments_raise():
         simulate(missing_rate=1.5)
     with pytest.raises(SpikesInputError, match="bucket"):
         simulate(days=0.001)
+    # A name alone was its letters as products; text or None as a number, a bare TypeError.
+    with pytest.raises(SpikesInputError, match=r"a count or a list .* \(one product: \['AB'\]\)"):
+        simulate(products="AB")
+    with pytest.raises(SpikesInputError, match="products must be a count or a list"):
+        simulate(products=None)
+    with pytest.raises(SpikesInputError, match="days must be a number, got '3'"):
+        simulate(days="3")
+    with pytest.raises(SpikesInputError, match="outage_rate_per_week must be a number"):
+        simulate(outage_rate_per_week=None)
+    with pytest.raises(SpikesInputError, match="seed must be a whole number >= 0, got 1.5"):
+        simulate(seed=1.5)
+    assert list(simulate(products=("A",), days=2, seed=np.int64(3)).expected.columns) == ["A"]
 
 
 # --- the bundled sample ---------------------------------------------------------------

@@ -22,6 +22,7 @@ def check_counts(data: ReportData) -> None:
     if not isinstance(counts, pd.DataFrame):
         raise SpikesInputError(f"the counts need a DataFrame (one column per product), not "
                                f"a {type(counts).__name__}")
+    _check_product_names(counts.columns)
     for column, dtype in counts.dtypes.items():
         if pd.api.types.is_bool_dtype(dtype) or not (
                 pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_object_dtype(dtype)):
@@ -46,6 +47,21 @@ def check_counts(data: ReportData) -> None:
             f"counts of {data.counts.columns[col]!r} at {data.counts.index[row]}: "
             f"{float(values[row, col])!r} (expected a finite count >= 0)"
         )
+
+
+def _check_product_names(columns: pd.Index) -> None:
+    """Products are one level of names: a column of several levels (a MultiIndex, a tuple)
+    has no one name to show, configure or group by."""
+    if isinstance(columns, pd.MultiIndex):
+        raise SpikesInputError(
+            f"the counts' columns have {columns.nlevels} levels; "
+            f"give one column per product with one name each, e.g. counts.columns = "
+            f"['/'.join(map(str, c)) for c in counts.columns]")
+    for column in columns:
+        if isinstance(column, tuple):
+            raise SpikesInputError(
+                f"counts column {column!r}: a tuple, not a product name; give each "
+                f"product one name (text), e.g. {'/'.join(map(str, column))!r}")
 
 
 def check_grid(data: ReportData, config: DetectionConfig) -> None:

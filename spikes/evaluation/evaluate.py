@@ -16,6 +16,7 @@ For the NAB windows, pass ``early_allowance=pd.Timedelta(0)`` and the window as
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,6 +259,14 @@ def product_weeks_from_span(
     return float((end - start + step) / WEEK * n_products)
 
 
+def _table_path(value: Any, name: str) -> str | Path:
+    """`value` as the path of a table file, or a clear error for anything else."""
+    if isinstance(value, str | os.PathLike):
+        return value
+    raise SpikesInputError(f"{name}: a DataFrame or the path of a CSV or Parquet file, "
+                           f"not a {type(value).__name__}")
+
+
 def _as_nonnegative_timedelta(value: Any, name: str) -> pd.Timedelta:
     try:
         delta = pd.Timedelta(value)
@@ -441,8 +450,9 @@ def evaluate(
     if product_weeks is not None and not (product_weeks > 0 and math.isfinite(product_weeks)):
         raise SpikesInputError(f"product_weeks: {product_weeks!r} must be a number > 0")
     inc = (validate_incidents(incidents) if isinstance(incidents, pd.DataFrame)
-           else read_incidents(incidents))
-    lab = validate_labels(labels) if isinstance(labels, pd.DataFrame) else read_labels(labels)
+           else read_incidents(_table_path(incidents, "incidents")))
+    lab = (validate_labels(labels) if isinstance(labels, pd.DataFrame)
+           else read_labels(_table_path(labels, "labels")))
     matches, incident_status = match_labels(inc, lab, early_allowance=early, min_window=window)
     tp = int(matches["tp"].sum())
     fp = int((incident_status["status"] != STATUS_TP).sum())

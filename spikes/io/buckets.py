@@ -60,7 +60,7 @@ _SAMPLE_ROWS = 1_000_000
 
 
 def load_reports(
-    sources: Source | Sequence[Source],
+    sources: Source | pd.DataFrame | Sequence[Source | pd.DataFrame],
     *,
     bucket: str | pd.Timedelta | None = None,
     streaming: bool | None = None,
@@ -71,7 +71,7 @@ def load_reports(
 
     Parameters
     ----------
-    sources : path, file-like, or sequence of them
+    sources : path, file-like, DataFrame, or sequence of them
         As in :func:`~spikes.io.reading.read_reports`.
     bucket : str or pd.Timedelta, optional
         Bucket size, e.g. ``"5min"``; inferred when omitted (see :func:`infer_bucket`).
@@ -110,7 +110,7 @@ def load_reports(
 
 
 def _stream_buckets(
-    sources: Source | Sequence[Source],
+    sources: Source | pd.DataFrame | Sequence[Source | pd.DataFrame],
     bucket: str | pd.Timedelta | None,
     read_options: dict[str, Any],
 ) -> ReportData:

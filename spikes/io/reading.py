@@ -71,7 +71,8 @@ This module holds the entry points and reads each file; the rules live in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import io
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -133,7 +134,7 @@ STREAM_BLOCK_BYTES = 16 << 20
 
 
 def read_reports(
-    sources: Source | Sequence[Source],
+    sources: Source | pd.DataFrame | Sequence[Source | pd.DataFrame],
     *,
     fmt: str | None = None,
     timestamp_col: str | None = None,
@@ -151,9 +152,10 @@ def read_reports(
 
     Parameters
     ----------
-    sources : path, file-like, or sequence of them
+    sources : path, file-like, DataFrame, or sequence of them
         Files to read (``str`` or ``Path``), or binary file-like objects with a ``.name``
-        attribute (such as a Streamlit upload). Several files are concatenated; they must
+        attribute (such as a Streamlit upload), or tables in memory in any shape a file
+        may have (read as the CSV file they make: :func:`frame_as_file`). Several files are concatenated; they must
         all hold events or all hold counts.
     fmt : {"events", "long", "wide", "single"}, optional
         Force the shape instead of detecting it from the header.
@@ -218,7 +220,7 @@ def read_reports(
 
 
 def read_report_blocks(
-    sources: Source | Sequence[Source],
+    sources: Source | pd.DataFrame | Sequence[Source | pd.DataFrame],
     *,
     fmt: str | None = None,
     timestamp_col: str | None = None,
@@ -423,13 +425,41 @@ def _check_usable(name: str, usable: int, rows_read: int, rejected: pd.DataFrame
         )
 
 
-def _as_list(sources: Source | Sequence[Source]) -> list[Source]:
+#: Name of a table given in memory, in messages: its rows are read as the lines of a CSV
+#: file whose first line is the header.
+FRAME_NAME = "DataFrame (line 2 = its first row)"
+
+
+def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
+    if isinstance(sources, pd.DataFrame):
+        return [frame_as_file(sources)]
     if isinstance(sources, str | Path) or hasattr(sources, "read"):
         return [sources]  # type: ignore[list-item]
-    items = list(sources)  # type: ignore[arg-type]
+    if not isinstance(sources, Iterable):
+        raise SpikesInputError(f"cannot read a {type(sources).__name__}: give the path of a "
+                               f"CSV file, a file object, a DataFrame or a list of them")
+    items = [frame_as_file(item) if isinstance(item, pd.DataFrame) else item
+             for item in sources]  # type: ignore[union-attr]
     if not items:
         raise SpikesInputError("no input file given: pass at least one CSV file")
     return items
+
+
+def frame_as_file(frame: pd.DataFrame) -> io.BytesIO:
+    """A table in memory (reports in any shape a file may have) as a CSV file to read: its
+    index is a column too unless it is the default one (0, 1, ...).
+
+    Examples
+    --------
+    >>> frame_as_file(pd.DataFrame({"timestamp": ["2026-01-01"], "product": ["a"]})).read()
+    b'timestamp,product\n2026-01-01,a\n'
+    """
+    keep_index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+                      and frame.index.step == 1 and frame.index.name is None)
+    text = frame.to_csv(index=keep_index, lineterminator="\n")
+    buffer = io.BytesIO(text.encode("utf-8"))
+    buffer.name = FRAME_NAME
+    return buffer
 
 
 # ------------------------------------------------------------------------- streaming

@@ -25,7 +25,9 @@ sample in ``data/make_sample.py`` does so):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
@@ -171,6 +173,8 @@ def simulate(
     ['timestamp', 'product', 'reports']
     """
     names = _product_names(products)
+    _check_numbers(days=days, seed=seed, outage_rate_per_week=outage_rate_per_week,
+                   missing_rate=missing_rate)
     _check_arguments(volume, outage_rate_per_week, missing_rate)
     if peak_ratio is not None and not 1.0 < peak_ratio[0] <= peak_ratio[1] <= MAX_PEAK_RATIO:
         raise SpikesInputError(f"peak_ratio must be (low, high) with 1 < low <= high <= "
@@ -202,10 +206,25 @@ def _product_names(products: int | Sequence[str]) -> list[str]:
         if products < 1:
             raise SpikesInputError(f"simulate: products must be >= 1, got {products}")
         return [f"Service {i + 1:02d}" for i in range(int(products))]
+    if isinstance(products, str | bytes) or not isinstance(products, Iterable):
+        raise SpikesInputError(
+            f"simulate: products must be a count or a list of names, got {products!r}"
+            + (f" (one product: [{products!r}])" if isinstance(products, str) else ""))
     names = [str(p) for p in products]
     if not names or len(set(names)) != len(names):
         raise SpikesInputError("simulate: products must be distinct names, at least one")
     return names
+
+
+def _check_numbers(**values: Any) -> None:
+    """The numeric arguments are numbers (``days="3"`` was a bare TypeError); the seed a
+    whole one."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise SpikesInputError(f"simulate: {name} must be a number, got {value!r}")
+    seed = values["seed"]
+    if not isinstance(seed, Integral) or seed < 0:
+        raise SpikesInputError(f"simulate: seed must be a whole number >= 0, got {seed!r}")
 
 
 def _check_arguments(volume: str, rate: float, missing_rate: float) -> None:
