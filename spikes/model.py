@@ -114,11 +114,26 @@ class ReportData:
                                    f"duration (expected e.g. '5min')")
         if not isinstance(self.bucket, pd.Timedelta):
             object.__setattr__(self, "bucket", bucket)
+        counts = self.counts
+        if (isinstance(counts, pd.DataFrame) and isinstance(counts.index, pd.DatetimeIndex)
+                and _utc_alias(counts.index.tz)):
+            object.__setattr__(self, "counts", counts.tz_convert("UTC"))
 
     @property
     def products(self) -> list[str]:
         """Product names, in column order."""
         return [str(c) for c in self.counts.columns]
+
+
+#: Zones that are UTC under another name: counts indexed in one are the same instants.
+UTC_ALIASES = frozenset({"Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu",
+                         "Etc/Zulu", "GMT", "Etc/GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0",
+                         "GMT+0", "GMT-0", "GMT0", "Greenwich", "Etc/Greenwich"})
+
+
+def _utc_alias(tz: object) -> bool:
+    """Whether `tz` is UTC under another name (not UTC itself: nothing to convert)."""
+    return tz is not None and str(tz) in UTC_ALIASES
 
 
 def product_weeks(counts: pd.DataFrame, bucket: pd.Timedelta,

@@ -151,6 +151,18 @@ def test_counts_that_are_not_a_regular_utc_grid_are_refused(change, message) -> 
         analyze(as_data(counts))
 
 
+@pytest.mark.parametrize("zone", ["Etc/UTC", "GMT", "Zulu"])
+def test_counts_in_utc_under_another_name_are_utc(zone) -> None:
+    # They were refused as "not one in Etc/UTC": the same instants as UTC.
+    counts = _poisson(2, columns=("A",))
+    counts.iloc[300:330, 0] *= 6
+    data = as_data(counts.tz_convert(zone))
+    assert str(data.counts.index.tz) == "UTC"
+    incidents = analyze(data).incidents
+    assert len(incidents) == 1
+    pd.testing.assert_frame_equal(incidents, analyze(as_data(counts)).incidents)
+
+
 def test_live_detection_needs_a_bucket_that_divides_a_day() -> None:
     index = pd.date_range("2026-01-05", periods=600, freq="7min", tz="UTC")
     counts = pd.DataFrame({"A": np.random.default_rng(1).poisson(5, 600).astype(float)},
