@@ -6,6 +6,7 @@ Real Dask, on the loopback interface only, started and stopped by the fixtures.
 
 from __future__ import annotations
 
+import gzip
 import os
 import pickle
 import re
@@ -250,6 +251,27 @@ def test_a_bad_row_in_a_folder_names_its_file_and_column(tmp_path, capsys, body,
     assert main(["analyze", folder]) == 2
     err = capsys.readouterr().err.strip()
     assert "a.csv" in err and message in err and len(err.splitlines()) == 1
+
+
+def test_a_latin1_file_in_a_folder_says_what_to_do(tmp_path, capsys):
+    # It was pyarrow's "CSV conversion error to string: invalid UTF8 data" alone.
+    folder = _csv_folder(tmp_path, a=HEADER + "2024-03-01T00:05:00Z,A,1\n")
+    (tmp_path / "reports" / "b.csv").write_bytes(
+        (HEADER + "2024-03-01T00:05:00Z,Caf\u00e9,1\n").encode("latin-1"))
+    assert main(["analyze", folder]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "b.csv': not UTF-8 text" in err and "iconv -f latin1" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_gzip_file_named_in_upper_case_in_a_folder_is_named(tmp_path, capsys):
+    # Its compressed bytes were read as text: "Empty CSV file or block".
+    folder = _csv_folder(tmp_path, a=HEADER + "2024-03-01T00:05:00Z,A,1\n")
+    (tmp_path / "reports" / "B.CSV.GZ").write_bytes(
+        gzip.compress((HEADER + "2024-03-01T00:05:00Z,B,1\n").encode()))
+    assert main(["analyze", folder]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "B.CSV.GZ': the CSV files of a folder" in err and "rename it to end in .gz" in err
 
 
 def test_engine_choices_are_checked(tmp_path):

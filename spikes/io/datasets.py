@@ -147,6 +147,13 @@ def expand_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
             if lower.endswith(PARQUET_SUFFIXES):
                 found.append((path, "parquet"))
             elif lower.endswith(CSV_SUFFIXES):
+                if lower.endswith(".gz") and not path.endswith(".gz"):
+                    # pyarrow knows a gzip file by its lower-case suffix only: it read the
+                    # compressed bytes as text ("Empty CSV file or block").
+                    raise SpikesInputError(
+                        f"{path!r}: the CSV files of a folder or glob are decompressed by "
+                        f"their suffix in lower case: rename it to end in .gz, or give "
+                        f"the file on its own")
                 found.append((path, "csv"))
             else:
                 raise SpikesInputError(f"{path!r}: expected a Parquet (.parquet) or CSV "
@@ -389,8 +396,7 @@ def _schema(path: str, fmt: str) -> pa.Schema:
     try:
         return ds.dataset(path, format=_file_format(fmt)).schema
     except (pa.ArrowException, OSError, ValueError) as exc:
-        kind = "Parquet" if fmt == "parquet" else "CSV"
-        raise SpikesInputError(f"{path!r}: not a readable {kind} file ({exc})") from exc
+        raise _unreadable(path, fmt, exc, "not a readable") from exc
 
 
 def _batches(path: str, fmt: str, cols: dict[str, str], names: list[str],
@@ -402,8 +408,18 @@ def _batches(path: str, fmt: str, cols: dict[str, str], names: list[str],
                                use_threads=True)
         yield from scanner.to_batches()
     except (pa.ArrowException, OSError) as exc:
-        kind = "Parquet" if fmt == "parquet" else "CSV"
-        raise SpikesInputError(f"{path!r}: cannot read the {kind} file ({exc})") from exc
+        raise _unreadable(path, fmt, exc, "cannot read the") from exc
+
+
+def _unreadable(path: str, fmt: str, exc: Exception, what: str) -> SpikesInputError:
+    """The error of a file the dataset reader cannot read, with what to do where known."""
+    kind = "Parquet" if fmt == "parquet" else "CSV"
+    if fmt == "csv" and "invalid UTF8" in str(exc):
+        return SpikesInputError(
+            f"{path!r}: not UTF-8 text; the CSV files of a folder or glob are read as "
+            f"UTF-8: convert it (e.g. iconv -f latin1 -t utf-8), or give the file on its "
+            f"own, whose encoding is detected ({str(exc).rpartition('Invalid: ')[2]})")
+    return SpikesInputError(f"{path!r}: {what} {kind} file ({exc})")
 
 
 def _product_range(column: str, low: str, high: str, *, trimmed: bool = False

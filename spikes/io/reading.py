@@ -155,8 +155,8 @@ def read_reports(
     sources : path, file-like, DataFrame, or sequence of them
         Files to read (``str`` or ``Path``), or binary file-like objects with a ``.name``
         attribute (such as a Streamlit upload), or tables in memory in any shape a file
-        may have (read as the CSV file they make: :func:`frame_as_file`). Several files are concatenated; they must
-        all hold events or all hold counts.
+        may have (read as the CSV file they make: :func:`frame_as_file`). Several files
+        are concatenated; they must all hold events or all hold counts.
     fmt : {"events", "long", "wide", "single"}, optional
         Force the shape instead of detecting it from the header.
     timestamp_col, product_col, count_col, region_col, category_col : str, optional
