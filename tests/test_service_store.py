@@ -312,3 +312,25 @@ def test_ingest_refuses_a_file_far_from_the_stores_data(tmp_path, capsys):
     assert main(["ingest", "--store", str(store), str(old)]) == 2
     assert "old.csv': the data spans 1900-01-05" in capsys.readouterr().err
     assert main(["ingest", "--store", str(store), str(later)]) == 0  # next to it: taken
+
+
+def test_ingest_judges_lateness_by_the_stores_bucket(tmp_path, capsys):
+    # --bucket defaulted to 5 min whatever the store's service had closed: at 15 min over
+    # a store of 10-minute buckets closed to 02:10, a report of 02:12 (its bucket 02:10 is
+    # open) was counted late, as of the bucket 02:00.
+    from spikes.cli import main
+
+    path = tmp_path / "s.duckdb"
+    store = Store(path)
+    try:
+        store.set_bucket(pd.Timedelta("10min"))
+        store.close_until(pd.Timestamp("2026-01-05T02:10:00Z"))
+    finally:
+        store.close()
+    csv = tmp_path / "r.csv"
+    csv.write_text("timestamp,product\n2026-01-05T02:05:00Z,A\n2026-01-05T02:12:00Z,A\n")
+    assert main(["ingest", "--store", str(path), "--bucket", "15min", str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert "--bucket 15min: the store" in err and "is of 10min buckets" in err
+    assert main(["ingest", "--store", str(path), str(csv)]) == 0
+    assert "accepted 2, duplicates 0, late 1" in capsys.readouterr().out

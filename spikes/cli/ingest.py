@@ -7,7 +7,13 @@ import hashlib
 import sys
 from pathlib import Path
 
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
 from spikes.errors import SpikesInputError
+
+#: Bucket of a store that no service has run on yet (that of ``spikes serve``).
+DEFAULT_BUCKET = "5min"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,9 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="FILE", help="report CSV file(s), .gz allowed")
     p.add_argument("--store", default="spikes.duckdb", help="DuckDB file (default %(default)s)")
-    p.add_argument("--bucket", default="5min",
+    p.add_argument("--bucket", default=None,
                    help="bucket size, to count reports of closed buckets as late "
-                        "(default %(default)s)")
+                        f"(default: the store's, {DEFAULT_BUCKET} for a new store)")
     p.set_defaults(run=_run_ingest)
 
 
@@ -42,12 +48,13 @@ def _run_ingest(args: argparse.Namespace) -> int:
     from spikes.io.reading import describe_rejected, read_reports
     from spikes.service.store import Store, batch_from_raw
 
-    bucket = parse_bucket(args.bucket)
+    given = None if args.bucket is None else parse_bucket(args.bucket)
     for path in args.inputs:
         if not Path(path).is_file():
             raise SpikesInputError(f"no such file: {path}")
     store = Store(args.store)
     try:
+        bucket = _bucket(given, store.bucket, args.store)
         for path in args.inputs:
             raw = read_reports(path)
             # A stray timestamp, as `spikes analyze` of the file says, or far from the store's.
@@ -61,3 +68,16 @@ def _run_ingest(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _bucket(given: pd.Timedelta | None, stored: pd.Timedelta | None, store: str
+            ) -> pd.Timedelta:
+    """The bucket that judges reports late: the store's, which ``--bucket`` may only
+    repeat (another size would call reports of open buckets late, or late ones on time)."""
+    if stored is not None and given is not None and given != stored:
+        raise SpikesInputError(
+            f"--bucket {to_offset(given).freqstr}: the store {store} is of "
+            f"{to_offset(stored).freqstr} buckets (its service's); leave --bucket out")
+    if stored is not None:
+        return stored
+    return given if given is not None else pd.Timedelta(DEFAULT_BUCKET)
