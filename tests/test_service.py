@@ -320,6 +320,30 @@ def test_a_report_from_the_future_is_refused_on_the_wall_clock(tmp_path, token_f
             "accepted": 1, "duplicates": 0, "late": 0}
 
 
+def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
+    # One report of 2027 among 2026 data moved the data clock a year on: every bucket
+    # until then closed, and every later report of 2026 came back late.
+    with service(tmp_path, token_file) as svc:
+        day = pd.date_range("2026-01-05", periods=288, freq="5min", tz="UTC")
+        first = {"batch_id": "day", "reports": [{"product": "A", "timestamp": t.isoformat()}
+                                                for t in day]}
+        assert svc.client.post("/v1/reports", json=first).json()["accepted"] == 288
+        typo = {"reports": [{"product": "A", "timestamp": "2027-01-06T00:00:00+00:00"}]}
+        answer = svc.client.post("/v1/reports", json=typo)
+        assert answer.status_code == 422
+        assert answer.json()["detail"].startswith(
+            "the batch leaves nothing between 2026-01-05T23:55:00+00:00 and "
+            "2027-01-06T00:00:00+00:00 (365 days) beside the store's data")
+        csv = "timestamp,product\n2026-01-06T00:00:00Z,A\n2207-01-06T00:00:00Z,A\n"
+        answer = svc.client.post("/v1/reports", content=csv,
+                                 headers={"Content-Type": "text/csv"})
+        assert answer.status_code == 422 and "stray timestamp" in answer.json()["detail"]
+        nextday = {"reports": [{"product": "A", "timestamp": "2026-01-06T00:01:00+00:00"}]}
+        assert svc.client.post("/v1/reports", json=nextday).json() == {
+            "accepted": 1, "duplicates": 0, "late": 0}
+    assert _stored(tmp_path / "spikes.duckdb") == 289
+
+
 def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):
     path = tmp_path / "spikes.duckdb"
     with service(tmp_path, token_file):

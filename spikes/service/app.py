@@ -328,6 +328,8 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
                    or (_digest(body) if dated else f"received:{uuid.uuid4().hex}"))
         if live.clock == "wall":
             _check_in_time(frame)
+        else:
+            _check_data_span(frame, live)
     except ValidationError as exc:
         live.counters.refused()
         raise HTTPException(422, _row_errors(exc)) from None
@@ -432,6 +434,11 @@ FUTURE_SKEW = pd.Timedelta(hours=1)
 PAST_REACH = CALIBRATION_HISTORY
 
 
+#: Shortest gap in the reports' times that the data clock refuses when it would be most
+#: of their span (a replay may pause, a clock mistyped by a year must not move it).
+DATA_GAP = pd.Timedelta(days=7)
+
+
 def _check_in_time(frame: pd.DataFrame | pa.Table) -> None:
     """Refuse a batch with a report stamped more than :data:`FUTURE_SKEW` after now (a
     client's clock ahead: it would close the buckets of now) or more than
@@ -457,6 +464,38 @@ def _check_in_time(frame: pd.DataFrame | pa.Table) -> None:
             raise SpikesInputError(
                 f"report {int(rows[0])} is stamped {stamps.iloc[rows[0]].isoformat()}, "
                 f"{what} ({len(rows)} in all): {hint}")
+
+
+def _check_data_span(frame: pd.DataFrame | pa.Table, live: LiveDetector) -> None:
+    """On the data clock the reports' times are the clock: a year mistyped in one report
+    would close every bucket up to it, and every report after it would come back late.
+    Refuse a batch that leaves a gap, with the store's data (taken as held throughout its
+    span), longer than :data:`DATA_GAP` and than nine tenths of the whole span (the data
+    mostly one gap, as ``spikes ingest`` refuses a stray timestamp), or longer than
+    :data:`PAST_REACH` (beyond the detection's history)."""
+    if isinstance(frame, pa.Table):
+        stamps = pd.DatetimeIndex(frame.column("timestamp").to_numpy()).tz_localize("UTC")
+    else:
+        stamps = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True))
+    if len(stamps) == 0:
+        return
+    times = stamps.sort_values()
+    held = live.store.span()
+    if held is not None:  # the store's span as one block: no gap inside it
+        times = times[(times < held[0]) | (times > held[1])].append(
+            pd.DatetimeIndex(list(held))).sort_values()
+    gaps = times[1:] - times[:-1]
+    if len(gaps) == 0:
+        return
+    k = int(np.argmax(gaps))
+    gap, whole = gaps[k], times[-1] - times[0]
+    if (gap > DATA_GAP and gap > 0.9 * whole) or gap > PAST_REACH:
+        raise SpikesInputError(
+            f"the batch leaves nothing between {times[k].isoformat()} and "
+            f"{times[k + 1].isoformat()} ({gap.days} days) beside the store's "
+            f"{'data' if held is not None else 'nothing'}: on the data clock it would close "
+            f"every bucket up to its latest report; check for a stray timestamp (a year "
+            f"mistyped)")
 
 
 def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:
