@@ -338,6 +338,10 @@ def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
         answer = svc.client.post("/v1/reports", content=csv,
                                  headers={"Content-Type": "text/csv"})
         assert answer.status_code == 422 and "stray timestamp" in answer.json()["detail"]
+        far = {"reports": [{"product": "A", "timestamp": "2999-01-06T00:00:00+00:00"}]}
+        answer = svc.client.post("/v1/reports", json=far)
+        assert answer.status_code == 422
+        assert "and 2999-01-06T00:00:00+00:00" in answer.json()["detail"]
         nextday = {"reports": [{"product": "A", "timestamp": "2026-01-06T00:01:00+00:00"}]}
         assert svc.client.post("/v1/reports", json=nextday).json() == {
             "accepted": 1, "duplicates": 0, "late": 0}

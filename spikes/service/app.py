@@ -479,20 +479,27 @@ def _check_data_span(frame: pd.DataFrame | pa.Table, live: LiveDetector) -> None
         stamps = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True))
     if len(stamps) == 0:
         return
-    times = stamps.sort_values()
+    # Microseconds (a mistyped year 2999 does not fit nanoseconds).
+    starts = stamps.as_unit("us").asi8
+    ends = starts
     held = live.store.span()
     if held is not None:  # the store's span as one block: no gap inside it
-        times = times[(times < held[0]) | (times > held[1])].append(
-            pd.DatetimeIndex(list(held))).sort_values()
-    gaps = times[1:] - times[:-1]
+        low, high = (t.as_unit("us").asm8.view(np.int64) for t in held)
+        starts, ends = np.append(starts, low), np.append(ends, high)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    gaps = starts[1:] - ends[:-1]
     if len(gaps) == 0:
         return
     k = int(np.argmax(gaps))
-    gap, whole = gaps[k], times[-1] - times[0]
+    gap = pd.Timedelta(int(gaps[k]), unit="us")
+    whole = pd.Timedelta(int(ends[-1] - starts[0]), unit="us")
     if (gap > DATA_GAP and gap > 0.9 * whole) or gap > PAST_REACH:
+        before, after = (pd.Timestamp(int(t), unit="us", tz="UTC")
+                         for t in (ends[k], starts[k + 1]))
         raise SpikesInputError(
-            f"the batch leaves nothing between {times[k].isoformat()} and "
-            f"{times[k + 1].isoformat()} ({gap.days} days) beside the store's "
+            f"the batch leaves nothing between {before.isoformat()} and "
+            f"{after.isoformat()} ({gap.days} days) beside the store's "
             f"{'data' if held is not None else 'nothing'}: on the data clock it would close "
             f"every bucket up to its latest report; check for a stray timestamp (a year "
             f"mistyped)")
