@@ -54,7 +54,7 @@ import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -85,7 +85,7 @@ from spikes.ui.overview_view import render_overview
 from spikes.ui.tuning_view import PICKED_CONFIG_KEY, TUNED_CONFIG_KEY, render_tuning
 
 ROOT = Path(__file__).resolve().parent
-BUNDLED = Path(os.environ.get("SPIKES_DATA", ROOT / "data" / "reports.csv.gz"))
+BUNDLED = Path(os.environ.get("SPIKES_DATA", "").strip() or ROOT / "data" / "reports.csv.gz")
 #: The sample status feeds of the bundled sample (used when SPIKES_STATUS_FEED is unset).
 SAMPLE_FEEDS = (str(ROOT / "data" / "status_feed_sample.json"),
                 str(ROOT / "data" / "status_feed_sample.atom"))
@@ -284,7 +284,16 @@ def _clean_options(options: dict[str, Any] | None) -> tuple[tuple[str, Any], ...
 
 
 def _bundled_source() -> Source:
-    stat = BUNDLED.stat()
+    if BUNDLED.is_dir():
+        raise SpikesInputError(f"{BUNDLED} is a folder: the dashboard shows one report file "
+                               "(spikes analyze reads folders); set SPIKES_DATA to a file")
+    try:
+        stat = BUNDLED.stat()
+    except FileNotFoundError:
+        raise SpikesInputError(f"cannot read {str(BUNDLED)!r}: no such file") from None
+    except OSError as exc:
+        raise SpikesInputError(f"cannot read {str(BUNDLED)!r}: "
+                               f"{exc.strerror or exc}") from None
     return Source(name=BUNDLED.name, digest=_file_digest(str(BUNDLED), stat.st_mtime_ns,
                                                          stat.st_size),
                   content=str(BUNDLED), options=())
@@ -418,7 +427,7 @@ def _apply_tuned() -> None:
     tuned = _defaults()
     for key in THRESHOLDS:
         value = getattr(tuned, key)
-        st.session_state[key] = round(value, 1) if key == "min_ratio" else value
+        st.session_state[key] = value
 
 
 def _sync_url(key: str) -> None:
@@ -493,7 +502,7 @@ def render_product(ctx: dash.ViewContext) -> None:
     st.plotly_chart(dash.product_figure(analysis, product, start, end, ctx.tz), theme=None,
                     config=PLOT_CONFIG, key="product_chart")
     _explain_range(ctx, product, start, end)
-    own = dash.incident_table(analysis.incidents, ctx.tz, product)
+    own = dash.incident_table(analysis.incidents, ctx.tz, product, bucket=analysis.data.bucket)
     st.subheader(f"Incidents: {len(own)}")
     if own.empty:
         st.info("No incident under the current thresholds.")
@@ -696,6 +705,20 @@ def views() -> dict[str, Callable[[dash.ViewContext], None]]:
 
 
 # --- page ------------------------------------------------------------------------------
+def _cannot_analyse(source: Source, exc: SpikesInputError) -> NoReturn:
+    """Data that read but cannot be analysed under the settings (live detection of a
+    bucket that does not divide a day): an upload gives way to the bundled sample, with
+    its error, as a file that does not read; otherwise the error and the sidebar stay."""
+    if UPLOAD_KEY in st.session_state:
+        st.session_state[ERROR_KEY] = f"{source.name}: {exc}"
+        del st.session_state[UPLOAD_KEY]
+        st.rerun()
+    st.error(dash.escape_markdown(f"Cannot analyse {source.name}: {exc}"))
+    st.caption("The sidebar's detection mode (retrospective) or another bucket for the "
+               "data may analyse it.")
+    st.stop()
+
+
 def main() -> None:
     """Build the page."""
     st.set_page_config(page_title="spikes · outages", page_icon="📈", layout="wide")
@@ -709,8 +732,9 @@ def main() -> None:
             digest, data = load_live(live)
             source = Source(name=live.name, digest=digest, content="", options=())
     except SpikesInputError as exc:
-        what = "the live data" if os.environ.get("SPIKES_SERVICE") or os.environ.get(
-            "SPIKES_STORE") else "the bundled data"
+        what = ("the live data" if os.environ.get("SPIKES_SERVICE")
+                or os.environ.get("SPIKES_STORE") else "the data file (SPIKES_DATA)"
+                if os.environ.get("SPIKES_DATA", "").strip() else "the bundled data")
         st.error(dash.escape_markdown(f"Cannot read {what}: {exc}"))
         st.stop()
     if data is None:
@@ -720,10 +744,13 @@ def main() -> None:
     score_settings = score_settings_of(config)
     settings_toml = config.to_toml()
     calendar, calendar_key = load_calendar()
-    scored = _score(source.digest, source.options, score_settings, calendar_key, data,
-                    calendar)
-    analysis, status = _analyze(source.digest, source.options, score_settings, calendar_key,
-                                settings_toml, scored, config)
+    try:
+        scored = _score(source.digest, source.options, score_settings, calendar_key, data,
+                        calendar)
+        analysis, status = _analyze(source.digest, source.options, score_settings,
+                                    calendar_key, settings_toml, scored, config)
+    except SpikesInputError as exc:
+        _cannot_analyse(source, exc)
     # The sample feeds belong to the bundled sample: not to an upload, nor live data.
     feed = status_feed(live is None and UPLOAD_KEY not in st.session_state, data.products)
     if feed is not None:

@@ -168,6 +168,46 @@ def test_tuned_operating_point_moves_the_sliders() -> None:
     at.run()
     assert at.slider(key="min_ratio").value == 2.0
     assert int(metric(at, "Incidents in data")) == before
+    # A value off the slider's step is applied as picked (it was rounded to 2.1: other
+    # incidents than the Tuning tab had shown under the picked settings).
+    at.session_state[PICKED_CONFIG_KEY] = DetectionConfig(min_ratio=2.13)
+    at.run()
+    next(b for b in at.button if b.label == "Apply tuned settings").click()
+    at.run()
+    assert at.slider(key="min_ratio").value == 2.13
+
+
+@pytest.mark.parametrize("where", ["missing.csv", "folder", ""])
+def test_a_data_file_that_is_not_there_is_one_error_box(monkeypatch, tmp_path, where) -> None:
+    # A missing file or a folder was a FileNotFoundError / IsADirectoryError traceback on
+    # the page; an empty SPIKES_DATA was the current folder.
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("SPIKES_DATA", str(tmp_path / where) if where else "")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if not where:  # unset: the bundled sample
+        assert escape_markdown("reports.csv.gz") in at.caption[0].value
+        return
+    assert len(at.error) == 1
+    expected = "no such file" if where == "missing.csv" else "is a folder"
+    assert escape_markdown(expected) in at.error[0].value
+
+
+def test_an_upload_live_detection_cannot_analyse_falls_back_with_its_error() -> None:
+    # A 7-minute bucket (it does not divide a day) was the library's error as a
+    # traceback, with no tab left to go back to the sample from.
+    rows = ["timestamp,product,count"] + [
+        f"2026-01-01T{i // 12:02d}:{(i % 12) * 5:02d}:00Z,A,{20 + i % 3}" for i in range(288)]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["spikes_upload"] = {"name": "mine.csv", "data": "\n".join(rows).encode(),
+                                         "options": {"bucket": "7min"}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and escape_markdown("mine.csv: live detection") in \
+        at.error[0].value
+    assert escape_markdown("reports.csv.gz") in at.caption[0].value  # the sample instead
+    assert len(at.tabs) == 5
 
 
 def test_calendar_from_the_environment_marks_and_shades(monkeypatch) -> None:

@@ -140,3 +140,11 @@ def test_service_dashboard_shows_the_service_incidents(tmp_path, monkeypatch, sa
         assert "refused the token" in wrong.error[0].value
     finally:
         svc.stop()
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:80a", "http://[::1"])
+def test_a_malformed_service_address_is_one_error_box(monkeypatch, address):
+    # httpx's InvalidURL is no HTTPError: it was a traceback on the page.
+    at = _run(monkeypatch, SPIKES_SERVICE=address)
+    assert len(at.error) == 1
+    assert "is not a valid address" in at.error[0].value

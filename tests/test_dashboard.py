@@ -136,8 +136,19 @@ def test_product_figure_on_a_quiet_range_has_no_marker(analysis) -> None:
 
 
 def test_incident_table_and_breakdown(analysis) -> None:
-    table = dash.incident_table(analysis.incidents, "UTC", "Alpha")
+    bucket = analysis.data.bucket
+    table = dash.incident_table(analysis.incidents, "UTC", "Alpha", bucket=bucket)
     assert len(table) >= 1 and set(table["product"]) == {"Alpha"}
+    # From the onset to the end of the last bucket (it was one bucket short: a
+    # one-bucket incident lasted "0 min").
+    alpha = analysis.incidents.query("product == 'Alpha'").sort_values("onset",
+                                                                        ascending=False)
+    assert table["duration"].tolist() == [
+        dash.duration_text(e + bucket - o)
+        for o, e in zip(alpha["onset"], alpha["end"], strict=True)]
+    one = alpha.iloc[:1].assign(end=alpha["onset"].iloc[0])
+    assert dash.incident_table(one, "UTC", bucket=bucket)["duration"].tolist() == [
+        dash.duration_text(bucket)]
     incident = analysis.incidents.query("product == 'Alpha'").iloc[-1]
     shares = dash.breakdown_shares(analysis, "Alpha", incident, "category")
     assert shares is not None
@@ -166,12 +177,12 @@ def test_event_members_and_figure_first_mover_first(analysis) -> None:
 
 def test_empty_incidents_tables() -> None:
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in ("product", "onset")})
-    assert dash.incident_table(empty).empty
+    assert dash.incident_table(empty, bucket=pd.Timedelta("5min")).empty
     assert dash.default_event(pd.DataFrame()) is None
 
 
 def test_incident_table_shows_why_and_known_event(analysis) -> None:
-    table = dash.incident_table(analysis.incidents, "UTC")
+    table = dash.incident_table(analysis.incidents, "UTC", bucket=analysis.data.bucket)
     assert list(table.columns[-2:]) == ["known event", "why"]
     newest_first = analysis.incidents.sort_values(["onset", "product"], ascending=False,
                                                   kind="stable")
@@ -196,7 +207,7 @@ def test_product_figure_shades_the_calendar_windows(analysis) -> None:
     assert f"maintenance: {dash.plot_text(NASTY)}" in texts and "release" in texts
     assert NASTY not in texts and "not Alpha" not in texts
     # The incident at the end lies in the release window: marked in the table.
-    table = dash.incident_table(shaded.incidents, "UTC", "Alpha")
+    table = dash.incident_table(shaded.incidents, "UTC", "Alpha", bucket=shaded.data.bucket)
     assert table["known event"].iloc[0] == "release"
     # Outside the range no window is drawn.
     quiet = dash.product_figure(shaded, "Alpha", index[500], index[600], "UTC")

@@ -147,6 +147,9 @@ class ServiceSource:
         try:
             answer = httpx.get(self.url.rstrip("/") + path, headers=headers,
                                timeout=self.timeout)
+        except httpx.InvalidURL as exc:
+            raise SpikesInputError(f"SPIKES_SERVICE {self.url!r} is not a valid address "
+                                   f"({exc})") from None
         except httpx.HTTPError as exc:
             raise SpikesInputError(f"cannot reach the service at {self.url} "
                                    f"(SPIKES_SERVICE): {exc}; is `spikes serve` running "

@@ -108,7 +108,7 @@ def _recent_incidents(ctx: dash.ViewContext) -> None:
     if newest.empty:
         st.info("No incident under the current thresholds.")
         return
-    table = dash.incident_table(newest, ctx.tz)
+    table = dash.incident_table(newest, ctx.tz, bucket=ctx.analysis.data.bucket)
     st.dataframe(table[["product", "onset", "raised", "status page", "duration", "severity",
                         "ratio", "ongoing", "why"]],
                  hide_index=True, key="overview_incidents",

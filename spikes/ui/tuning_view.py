@@ -439,7 +439,7 @@ def _show_incidents(scored: Scored, config: DetectionConfig, tz: str, data_key: 
             cache[wanted] = score_reports(scored.data, config, calendar=scored.calendar)
         scored = cache[wanted]
     analysis = rethreshold(scored, config)
-    table = dash.incident_table(analysis.incidents, tz)
+    table = dash.incident_table(analysis.incidents, tz, bucket=analysis.data.bucket)
     st.subheader(f"Incidents under the picked settings: {len(table)}")
     if table.empty:
         st.info("No incident under these settings.")

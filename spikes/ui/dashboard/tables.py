@@ -115,7 +115,7 @@ def _last_leads(incidents: pd.DataFrame) -> dict[str, str]:
 
 
 def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
-                   product: str | None = None) -> pd.DataFrame:
+                   product: str | None = None, *, bucket: pd.Timedelta) -> pd.DataFrame:
     """Incidents as shown to a person: local times, rounded numbers, newest first.
 
     Parameters
@@ -126,6 +126,9 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
         Time zone of the times.
     product : str, optional
         Keep only this product's incidents.
+    bucket : pd.Timedelta
+        Bucket size of the data: an incident lasts from its onset to the end of its last
+        bucket (``end`` is that bucket's start).
 
     Returns
     -------
@@ -156,7 +159,7 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             if "lead_minutes" in own else "",
             "peak": [fmt_time(t, tz) for t in own["peak"]],
             "end": [fmt_time(t, tz) for t in own["end"]],
-            "duration": [duration_text(e - o)
+            "duration": [duration_text(e + bucket - o)
                          for o, e in zip(own["onset"], own["end"], strict=True)],
             "severity": own["severity"].astype(str),
             "peak reports": own["peak_reports"].astype(float).round(0),
@@ -332,7 +335,8 @@ def event_members(analysis: Analysis, event_id: str, tz: str = "UTC") -> pd.Data
     """
     incidents = analysis.incidents
     members = incidents[incidents["event_id"] == event_id].sort_values(["onset", "product"])
-    table = incident_table(members, tz).iloc[::-1].reset_index(drop=True)
+    table = incident_table(members, tz, bucket=analysis.data.bucket
+                           ).iloc[::-1].reset_index(drop=True)
     if members.empty:
         table.insert(2, "after first", pd.Series(dtype="object"))
         return table
