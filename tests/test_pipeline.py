@@ -73,6 +73,22 @@ def test_status_of_products_with_non_string_labels() -> None:
     assert status.loc["2", "status"] == "normal" and status.loc["2", "incidents"] == 0
 
 
+def test_a_product_whose_data_stopped_has_no_data_not_normal() -> None:
+    # Its feed stopped a day before the others': it read "normal", with the figures of
+    # its own last bucket, as if they were of now.
+    counts = _poisson(3, columns=("A", "B", "C"))
+    counts.iloc[-288:, 1] = np.nan
+    counts.iloc[-300:-288, 2] = 60.0  # C's data stop in the middle of an outage
+    counts.iloc[-288:, 2] = np.nan
+    analysis = analyze(as_data(counts))
+    status = product_status(analysis).set_index("product")
+    assert status.loc["A", "status"] == "normal"
+    assert status.loc["B", "status"] == "no data"
+    assert status.loc["B", "latest"] == counts.index[-289]
+    assert status.loc["C", "status"] == "outage"  # an outage going on still comes first
+    assert list(status.index) == ["C", "B", "A"]
+
+
 def test_find_incidents_of_chosen_products() -> None:
     counts = _poisson(2, columns=("A", "B", 3))
     counts.iloc[-12:, 0] = 50.0

@@ -57,7 +57,7 @@ CHUNKS_PER_JOB = 8
 SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "utc_offset",
               "cusum_ratio", "steep_ratio", "mode")
 #: Product states, worst first (see :func:`product_status`).
-STATUS_ORDER = ("outage", "recovering", "elevated", "normal")
+STATUS_ORDER = ("outage", "recovering", "elevated", "no data", "normal")
 STATUS_COLUMNS = [
     "product",
     "status",
@@ -624,7 +624,9 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
     less than ``merge_gap`` before the latest bucket (reports are back down, but a rise
     now would still be the same incident: one quiet bucket does not end an outage);
     ``elevated`` when the latest bucket is improbably high (tail surprise >=
-    `elevated_surprise`, i.e. p <= 1 %) without an incident; ``normal`` otherwise.
+    `elevated_surprise`, i.e. p <= 1 %) without an incident; ``no data`` when the
+    product's data end before the data's latest bucket (its feed stopped: its figures
+    are of its own latest bucket with data, not of now); ``normal`` otherwise.
 
     Parameters
     ----------
@@ -655,11 +657,13 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
             "latest_baseline": float(expected.at[latest, product]),
             "surprise": float(tail.at[latest, product]) if tail is not None else 0.0,
         })
-    return status_table(latest_rows, analysis.incidents, analysis.config, elevated_surprise)
+    return status_table(latest_rows, analysis.incidents, analysis.config, elevated_surprise,
+                        now=counts.index[-1])
 
 
 def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
-                 config: DetectionConfig, elevated_surprise: float = 2.0) -> pd.DataFrame:
+                 config: DetectionConfig, elevated_surprise: float = 2.0, *,
+                 now: pd.Timestamp | None = None) -> pd.DataFrame:
     """The table of :func:`product_status` from each product's latest bucket with data.
 
     Parameters
@@ -674,6 +678,9 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
         Settings (``merge_gap`` per product).
     elevated_surprise : float
         -log10 p from which the latest bucket counts as elevated.
+    now : pd.Timestamp, optional
+        The data's latest bucket: a product whose latest bucket with data is earlier has
+        ``no data`` (unless an outage of it is going on or recovering).
 
     Returns
     -------
@@ -696,6 +703,8 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
             status, ongoing = "recovering", recent
         elif surprise >= elevated_surprise:
             status = "elevated"
+        elif now is not None and latest_at < now:
+            status = "no data"
         else:
             status = "normal"
         rows.append(

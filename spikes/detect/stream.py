@@ -703,7 +703,8 @@ class StreamDetector:
             latest.append({"product": product.name, "latest": self.first + at * self.bucket,
                            "latest_reports": reports, "latest_baseline": usual,
                            "surprise": surprise})
-        return status_table(latest, self.incidents(), self.config, elevated_surprise)
+        return status_table(latest, self.incidents(), self.config, elevated_surprise,
+                            now=self.first + (self.n - 1) * self.bucket)
 
     def events(self, incidents: pd.DataFrame | None = None) -> pd.DataFrame:
         """The events of the incidents so far (:func:`spikes.detect.events.summarize_events`;

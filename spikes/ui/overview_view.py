@@ -48,12 +48,21 @@ def render_overview(ctx: dash.ViewContext) -> None:
                    help="The outage ended less than merge_gap ago: a new rise now would "
                         "still be the same incident.")
     cols[2].metric("Elevated", int(counts.get("elevated", 0)), border=True)
-    cols[3].metric("Normal", int(counts.get("normal", 0)), border=True)
+    cols[3].metric("Normal", int(counts.get("normal", 0)), border=True,
+                   help="Products without data in the latest bucket (their feed stopped) "
+                        "are counted apart, under the table.")
     cols[4].metric("Incidents in data", len(analysis.incidents), border=True)
     latest = pd.Timestamp(latest).tz_convert(ctx.tz)
     cols[5].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
                    border=True)
     _products_table(ctx, status)
+    silent = status.loc[status["status"] == "no data"]
+    if len(silent):
+        since = ", ".join(f"{p} (since {dash.fmt_time(t, ctx.tz)})"
+                          for p, t in zip(silent["product"], silent["latest"], strict=True))
+        st.caption(dash.escape_markdown(
+            f"No data in the latest bucket for {len(silent)} product(s), their figures of "
+            f"their own latest bucket with data: {since}."))
     _recent_incidents(ctx)
     st.subheader("Reports vs baseline, last 24 h")
     if st.toggle("Show each product's chart (the worst 40)", key=CHARTS_KEY,

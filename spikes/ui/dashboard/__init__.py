@@ -31,6 +31,7 @@ from spikes.ui.dashboard.formatting import (
     default_range,
     duration_text,
     escape_markdown,
+    fmt_time,
     local_times,
     plot_text,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "event_figure",
     "event_members",
     "event_table",
+    "fmt_time",
     "incident_table",
     "local_times",
     "overview_figure",

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-#: Colour of each product status (red = outage, pink = recovering, amber = elevated, green =
-#: normal).
+#: Colour of each product status (red = outage, pink = recovering, amber = elevated, grey =
+#: no data in the latest bucket, green = normal).
 STATUS_COLORS = {"outage": "#d62728", "recovering": "#e377c2", "elevated": "#f28e2b",
-                 "normal": "#2ca02c"}
+                 "no data": "#7f7f7f", "normal": "#2ca02c"}
 #: Status as shown in tables, with a coloured marker that survives copy and paste.
 STATUS_LABELS = {"outage": "● outage", "recovering": "● recovering", "elevated": "● elevated",
-                 "normal": "● normal"}
+                 "no data": "● no data", "normal": "● normal"}
 #: Fill of an incident by severity.
 SEVERITY_COLORS = {"minor": "#f2b134", "major": "#f07b3f", "critical": "#d62728"}
 REPORTS_COLOR = "#1f4e79"
