@@ -774,6 +774,11 @@ def main() -> None:
         st.caption(dash.escape_markdown(
             f"Known-event calendar {Path(calendar.source).name}: {len(calendar)} window(s), "
             "kept out of the baselines and shaded on the product chart."))
+        unknown = calendar.unknown_products(data.products)
+        if unknown:
+            st.warning(dash.escape_markdown(
+                f"Calendar windows for {len(unknown)} product(s) not in the data (names "
+                f"match exactly): {', '.join(map(repr, unknown))}; they apply to nothing."))
     for key in (CALENDAR_ERROR_KEY, CONFIG_ERROR_KEY):
         problem = st.session_state.pop(key, None)
         if problem:

@@ -221,6 +221,18 @@ def test_calendar_from_the_environment_marks_and_shades(monkeypatch) -> None:
     assert incidents["why"].str.startswith("Exchange Online: ").all()
 
 
+def test_calendar_windows_of_products_not_in_the_data_are_named(monkeypatch, tmp_path) -> None:
+    # As `spikes analyze` warns; the dashboard said nothing and counted the window.
+    calendar = tmp_path / "cal.csv"
+    calendar.write_text("product,start,end,kind\n"
+                        "outlook,2026-01-13T15:00:00Z,2026-01-13T18:00:00Z,maintenance\n")
+    monkeypatch.setenv("SPIKES_CALENDAR", str(calendar))
+    at = fresh()
+    assert [w.value for w in at.warning] == [escape_markdown(
+        "Calendar windows for 1 product(s) not in the data (names match exactly): "
+        "'outlook'; they apply to nothing.")]
+
+
 def test_bad_calendar_shows_its_error_and_the_data_still_shows(monkeypatch, tmp_path) -> None:
     bad = tmp_path / "cal.csv"
     bad.write_text("product,start,end,kind\nOutlook,soon,later,maintenance\n")

@@ -143,8 +143,12 @@ def duration_text(delta: pd.Timedelta) -> str:
     --------
     >>> duration_text(pd.Timedelta("5min")), duration_text(pd.Timedelta("90min"))
     ('5 min', '1.5 h')
+    >>> duration_text(pd.Timedelta("10s"))
+    '10 s'
     """
     minutes = delta / pd.Timedelta(minutes=1)
+    if 0 < abs(minutes) < 1:
+        return f"{delta / pd.Timedelta(seconds=1):g} s"
     if minutes < 60:
         return f"{minutes:g} min"
     return f"{minutes / 60:.1f} h".replace(".0 h", " h")
