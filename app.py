@@ -152,7 +152,11 @@ def load_calendar() -> tuple[Calendar | None, str]:
         stat = Path(path).stat()
         return _read_calendar(path, stat.st_mtime_ns, stat.st_size), \
             f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
-    except (OSError, SpikesInputError) as exc:
+    except OSError as exc:
+        st.session_state[CALENDAR_ERROR_KEY] = (f"{CALENDAR_ENV}: cannot read {path!r}: "
+                                                f"{exc.strerror or exc}")
+        return None, ""
+    except SpikesInputError as exc:
         st.session_state[CALENDAR_ERROR_KEY] = f"{CALENDAR_ENV}: {exc}"
         return None, ""
 
@@ -493,6 +497,10 @@ def render_product(ctx: dash.ViewContext) -> None:
     products = analysis.data.products
     status = st.session_state["_status"].set_index("product")["status"]
     if st.session_state.get("product") not in products:
+        asked = st.session_state.get("product")
+        if asked is not None:  # from a link, or of data shown before
+            st.warning(dash.escape_markdown(f"No product {asked!r} in this data (names "
+                                            f"match exactly): showing {status.index[0]}."))
         st.session_state["product"] = status.index[0]
         _sync_url("product")  # the link names the product shown
     product = st.selectbox("Product", products, key="product", persist_state="session",
@@ -612,7 +620,7 @@ def render_data(ctx: dash.ViewContext) -> None:
     st.dataframe(pd.DataFrame({
         "": ["file", "kind", "rows read", "rows rejected", "products", "bucket", "from",
              "to"],
-        "value": [ctx.source + (" (bundled sample)" if bundled else ""), data.kind,
+        "value": [ctx.source + (f" ({_home()})" if bundled else ""), data.kind,
                   f"{data.rows_read:,}", f"{len(data.rejected):,}", f"{len(data.products)}",
                   dash.duration_text(data.bucket), dash.local_times(counts.index[:1], ctx.tz)[0]
                   .strftime("%Y-%m-%d %H:%M"),
@@ -684,7 +692,13 @@ def render_data(ctx: dash.ViewContext) -> None:
             st.session_state.pop(ERROR_KEY, None)
             st.rerun()
     if not bundled:
-        st.button("Back to the bundled sample", on_click=_use_bundled)
+        st.button(f"Back to {_home()}", on_click=_use_bundled)
+
+
+def _home() -> str:
+    """What the dashboard shows without an upload, in words."""
+    return ("the file of SPIKES_DATA" if os.environ.get("SPIKES_DATA", "").strip()
+            else "the bundled sample")
 
 
 def _use_bundled() -> None:
@@ -786,8 +800,9 @@ def main() -> None:
     error = st.session_state.get(ERROR_KEY)
     if error:
         st.error(dash.escape_markdown(error))
-        st.caption("Showing the bundled sample instead. Fix the file or its options in the "
-                   "Data tab.")
+        st.caption(f"Showing {_home()} instead. Fix the file or its options in the Data tab.")
+        st.button("Dismiss", key="dismiss_load_error", on_click=st.session_state.pop,
+                  args=(ERROR_KEY, None))
     unset = config.unknown_products(data.products)
     if unset:
         st.warning(dash.escape_markdown(

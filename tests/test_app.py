@@ -131,6 +131,19 @@ def test_bad_upload_shows_the_library_error_and_falls_back() -> None:
     # the dashboard still shows the bundled data
     assert "Showing the bundled sample instead" in at.caption[1].value
     assert escape_markdown("reports.csv.gz") in at.caption[0].value
+    # It stays until dismissed (no "Back to the bundled sample" is offered: it is shown).
+    at.run()
+    assert len(at.error) == 1
+    next(b for b in at.button if b.label == "Dismiss").click().run()
+    assert not at.error
+
+
+def test_a_product_asked_for_that_is_not_in_the_data_is_said(products) -> None:
+    # ?product=outlook opened another product without a word.
+    at = fresh(view="product", product="outlook")
+    assert [w.value for w in at.warning] == [escape_markdown(
+        f"No product 'outlook' in this data (names match exactly): showing "
+        f"{at.selectbox(key='product').value}.")]
 
 
 def test_good_upload_replaces_the_bundled_data() -> None:

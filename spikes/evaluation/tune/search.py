@@ -396,8 +396,8 @@ def tune(
     finally:
         bar.close()
     if len(search.params) >= budget:
-        notes += (f"the budget of {budget} trials was used up; a larger --budget searches "
-                  "further",)
+        notes += (f"the budget of {budget} trials was used up; a larger budget (--budget, the "
+                  "dashboard's Budget) searches further",)
 
     val_units = [ts.mask([f + 1]) for f in range(k)]
     tuned_parts = [search.outcome(c, m) for c, m in zip(choices, val_units, strict=True)]
