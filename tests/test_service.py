@@ -6,6 +6,7 @@ in a temporary directory and stops it (SIGKILL in the crash test) before it ends
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -297,7 +298,8 @@ def test_what_would_stall_or_skew_detection_is_refused(tmp_path, token_file):
                        content="timestamp,product\n2026-01-05T00:00:00Z,A\n",
                        headers={"Content-Type": "text/csv"})
         assert long_id.status_code == 422 and "batch_id" in long_id.json()["detail"]
-        assert svc.client.get("/healthz").json() == {"status": "ok", "detection": "ok"}
+        assert svc.client.get("/healthz").json() == {"status": "ok", "detection": "ok",
+                                                     "store": "ok"}
     assert _stored(tmp_path / "spikes.duckdb") == 0
 
 
@@ -346,6 +348,55 @@ def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
         assert svc.client.post("/v1/reports", json=nextday).json() == {
             "accepted": 1, "duplicates": 0, "late": 0}
     assert _stored(tmp_path / "spikes.duckdb") == 289
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 3 MB file system (tmpfs), where the test may mount one (root on Linux)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                             capture_output=True, check=False) if os.geteuid() == 0 else None
+    if mounted is None or mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_a_503_with_the_reason_and_nothing_stored(small_disk, token_file):
+    # A batch the store could not write (no space left) was a bare 500 and a traceback
+    # in the log; /healthz said all was well.
+    svc = Service(small_disk / "s.duckdb", token_file, "--clock", "data")
+    try:
+        start = pd.Timestamp("2026-01-05", tz="UTC")
+        refused = None
+        for k in range(40):
+            reports = [{"product": f"P{i % 50}", "timestamp": (
+                start + pd.Timedelta(seconds=600 * k + i % 600)).isoformat(),
+                "region": f"region-{i % 97}-" + "x" * 40, "category": "c" * 60}
+                for i in range(5000)]
+            answer = svc.client.post("/v1/reports", json={"batch_id": f"b{k}",
+                                                          "reports": reports})
+            if answer.status_code != 200:
+                refused = answer
+                break
+        assert refused is not None and refused.status_code == 503
+        detail = refused.json()["detail"]
+        assert "cannot write the store" in detail and "No space left on device" in detail
+        assert "nothing of the batch was stored" in detail
+        health = svc.client.get("/healthz").json()
+        assert health["store"].startswith("failing: cannot write the store")
+        assert "spikes_store_failures_total 1" in svc.client.get("/metrics").text
+        # Space enough for a small batch: written, and the store is said to be well again.
+        small = {"batch_id": "small", "reports": [
+            {"product": "A", "timestamp": (start + pd.Timedelta(days=1)).isoformat()}]}
+        assert svc.client.post("/v1/reports", json=small).json()["accepted"] == 1
+        assert svc.client.get("/healthz").json()["store"] == "ok"
+    finally:
+        svc.stop()
+    assert "Traceback" not in svc.log
 
 
 def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):

@@ -336,7 +336,12 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
     except SpikesInputError as exc:
         live.counters.refused()
         raise HTTPException(422, str(exc)) from None
-    result = live.ingest(frame, key, rows_kind)
+    try:
+        result = live.ingest(frame, key, rows_kind)
+    except SpikesInputError as exc:  # the store cannot be written (a full disk)
+        live.counters.store_failed(str(exc))
+        raise HTTPException(503, f"{exc}; nothing of the batch was stored: send it again "
+                                 "once the store can be written") from None
     return Accepted(accepted=result.accepted, duplicates=result.duplicates, late=result.late)
 
 
@@ -376,9 +381,11 @@ def _ops_router() -> APIRouter:
     @router.get("/healthz")
     def healthz(live: Live) -> dict[str, str]:
         """Liveness: the process answers; ``detection`` says whether the latest detection
-        run failed, and why (the process is alive, but the alerts are stale)."""
-        failing = live.counters.failing
-        return {"status": "ok", "detection": f"failing: {failing}" if failing else "ok"}
+        run failed, and why (the process is alive, but the alerts are stale); ``store``
+        whether the latest batch could not be written (a full disk)."""
+        failing, writing = live.counters.failing, live.counters.store_failing
+        return {"status": "ok", "detection": f"failing: {failing}" if failing else "ok",
+                "store": f"failing: {writing}" if writing else "ok"}
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(live: Live) -> str:
@@ -404,6 +411,9 @@ def _ops_router() -> APIRouter:
              c.detection_seconds_total),
             ("spikes_detection_failures_total", "counter", "Detection runs that failed.",
              c.detection_failures),
+            ("spikes_store_failures_total", "counter",
+             "Batches the store could not write (503: a full disk; nothing stored).",
+             c.store_failures),
             ("spikes_closed_until_seconds", "gauge", "End of the closed buckets (Unix time).",
              0 if closed is None else closed.timestamp()),
         ]

@@ -86,6 +86,10 @@ class Counters:
     detection_failures: int = 0
     #: Why the latest detection failed; empty once one has succeeded since.
     failing: str = ""
+    #: Batches the store could not write (a full disk): answered 503, nothing stored.
+    store_failures: int = 0
+    #: Why the latest write failed; empty once a batch has been written since.
+    store_failing: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def refused(self) -> None:
@@ -93,9 +97,16 @@ class Counters:
         with self.lock:
             self.rejected += 1
 
+    def store_failed(self, reason: str) -> None:
+        """Count a batch the store could not write."""
+        with self.lock:
+            self.store_failures += 1
+            self.store_failing = reason[:500]
+
     def add(self, result: AppendResult) -> None:
         """Count an appended batch."""
         with self.lock:
+            self.store_failing = ""
             self.accepted += result.accepted
             self.duplicates += result.duplicates
             self.late += result.late
