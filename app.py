@@ -52,7 +52,7 @@ import io
 import os
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -469,8 +469,11 @@ def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
     key = f"range::{ctx.key}::{ctx.tz}::{step}"
 
     def last(hours: float | None) -> tuple[datetime, datetime]:
-        start = lo if hours is None else max(lo, hi - timedelta(hours=hours))
-        return start, hi
+        if hours is None:
+            return lo, hi
+        # Hours of real time (across a change of the clocks, not of the wall clock).
+        begin = max(index[-1] + data.bucket - pd.Timedelta(hours=hours), index[0])
+        return max(lo, dash.local_times([begin], ctx.tz)[0].floor(step).to_pydatetime()), hi
 
     if key not in st.session_state:
         st.session_state[key] = last(24)

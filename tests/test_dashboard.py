@@ -212,3 +212,29 @@ def test_product_figure_shades_the_calendar_windows(analysis) -> None:
     # Outside the range no window is drawn.
     quiet = dash.product_figure(shaded, "Alpha", index[500], index[600], "UTC")
     assert not [s for s in quiet.layout.shapes if s.name == "known event"]
+
+
+def test_charts_across_a_change_of_the_clocks_run_forward_in_one_offset() -> None:
+    # New York falls back on 2026-11-01 at 02:00 EDT: the wall-clock axis ran 01:55 ->
+    # 01:00, the line doubling back over an hour of reports.
+    rng = np.random.default_rng(5)
+    index = pd.date_range("2026-10-29", "2026-11-01T18:00", freq="5min", tz="UTC",
+                          inclusive="left")
+    counts = pd.DataFrame({"A": rng.poisson(20, len(index)).astype(float)}, index=index)
+    counts.iloc[-40:-10, 0] *= 6
+    analysis = analyze(ReportData(counts=counts, bucket=pd.Timedelta("5min")))
+    tz = "America/New_York"
+    start = index[-288]
+    fig = dash.product_figure(analysis, "A", start, index[-1], tz)
+    x = pd.DatetimeIndex(next(t for t in fig.data if t.name == "reports").x)
+    assert len(x) == 288 and x.is_monotonic_increasing and x.is_unique
+    assert x[-1] == index[-1].tz_convert(tz).tz_localize(None)  # the clock of now (EST)
+    assert x[0] == (start - pd.Timedelta(hours=5)).tz_localize(None)  # EST throughout
+    assert "times in UTC-05:00 throughout: the clocks of America/New_York change" in \
+        fig.layout.title.text
+    overview = dash.overview_figure(analysis, tz)
+    assert pd.DatetimeIndex(overview.data[0].x).is_monotonic_increasing
+    # A range without a change keeps the zone's own wall clock and says nothing more.
+    calm = dash.product_figure(analysis, "A", index[0], index[200], tz)
+    assert "throughout" not in calm.layout.title.text
+    assert pd.DatetimeIndex(calm.data[-1].x)[0] == index[0].tz_convert(tz).tz_localize(None)

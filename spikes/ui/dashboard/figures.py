@@ -7,6 +7,7 @@ before it reaches a figure.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -17,11 +18,13 @@ from spikes.detect.baseline import Baseline
 from spikes.detect.pipeline import Analysis, product_status
 from spikes.ui.dashboard.formatting import (
     HOUR,
+    axis_zone,
     default_range,
     duration_text,
     local_time,
     local_times,
     plot_text,
+    zone_note,
 )
 from spikes.ui.dashboard.theme import (
     BAND_COLOR,
@@ -77,7 +80,8 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     start, _ = default_range(analysis, hours)
     counts = analysis.data.counts.loc[start:]
     expected = analysis.baseline.expected.loc[start:]
-    x = local_times(counts.index, tz)
+    zone = axis_zone(tz, counts.index[0], counts.index[-1] + analysis.data.bucket)
+    x = local_times(counts.index, zone)
     traces: list[dict] = []
     annotations: list[dict] = []
     layout: dict = {}
@@ -118,6 +122,11 @@ def overview_figure(analysis: Analysis, tz: str = "UTC", hours: float = 24,
                     xanchor="left", x=0),
         meta={"tz": tz},
     )
+    note = zone_note(tz, zone)
+    if note:
+        annotations.append(dict(text=plot_text(note), xref="paper", yref="paper", x=1,
+                                y=1.0, xanchor="right", yanchor="bottom", yshift=24,
+                                showarrow=False, font=dict(size=11, color=BASELINE_COLOR)))
     return go.Figure(dict(data=traces, layout=layout))
 
 
@@ -153,7 +162,9 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
     counts = analysis.data.counts[product].loc[start:end]
     expected = analysis.baseline.expected[product].loc[start:end]
     lower, upper = _band(analysis, product, start, end, coverage)
-    x = local_times(counts.index, tz)
+    bucket = analysis.data.bucket
+    zone = axis_zone(tz, start, end + bucket)
+    x = local_times(counts.index, zone)
     fig = go.Figure()
     pct = f"{coverage:.0%}"
     fig.add_trace(go.Scatter(x=x, y=upper.to_numpy(), mode="lines", line=dict(width=0),
@@ -170,24 +181,23 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
                              hovertemplate="%{y:.0f}"))
     incidents = analysis.incidents
     own = incidents[incidents["product"] == product] if len(incidents) else incidents
-    bucket = analysis.data.bucket
-    _shade_known_events(fig, analysis, product, start, end + bucket, tz)
+    _shade_known_events(fig, analysis, product, start, end + bucket, zone)
     visible = [r for r in own.itertuples(index=False)
                if r.onset <= end and r.end + bucket >= start]
     for k, inc in enumerate(visible):
         color = SEVERITY_COLORS.get(inc.severity, SEVERITY_COLORS["critical"])
-        x0 = local_time(max(inc.onset, start), tz)
-        x1 = local_time(min(inc.end + bucket, end + bucket), tz)
+        x0 = local_time(max(inc.onset, start), zone)
+        x1 = local_time(min(inc.end + bucket, end + bucket), zone)
         fig.add_shape(type="rect", xref="x", yref="paper", x0=x0, x1=x1, y0=0, y1=1,
                       fillcolor=color, opacity=0.16, line_width=0, layer="below")
         if inc.onset >= start:
-            onset = local_time(inc.onset, tz)
+            onset = local_time(inc.onset, zone)
             fig.add_shape(type="line", xref="x", yref="paper", x0=onset, x1=onset, y0=0,
                           y1=1, line=dict(color=color, width=2, dash="solid"))
             label = f"onset {onset:%H:%M} · {inc.severity}"
             raised = getattr(inc, "alerted_at", pd.NaT)
             if not pd.isna(raised) and start <= raised <= end + bucket:
-                raised = local_time(raised, tz)
+                raised = local_time(raised, zone)
                 fig.add_shape(type="line", xref="x", yref="paper", x0=raised, x1=raised,
                               y0=0, y1=1, line=dict(color=color, width=1.5, dash="dot"))
                 label += f" · raised {raised:%H:%M}"
@@ -201,14 +211,16 @@ def product_figure(analysis: Analysis, product: str, start: pd.Timestamp | None 
     fig.update_layout(margin=dict(l=10, r=10, t=80, b=10),
                       yaxis_title=f"reports per {duration_text(bucket)}",
                       title=dict(text=f"<b>{plot_text(product)}</b>: reports vs seasonal "
-                                      f"baseline ({tz})", x=0, y=0.98, yanchor="top"),
+                                      f"baseline ({_zone_text(tz, zone)})", x=0, y=0.98,
+                                 yanchor="top"),
                       legend=dict(y=1.0, yanchor="bottom"))
-    fig.update_xaxes(range=[local_time(start, tz), local_time(end + bucket, tz)])
+    fig.update_xaxes(range=[local_time(start, zone), local_time(end + bucket, zone)])
     return fig
 
 
 def _shade_known_events(fig: go.Figure, analysis: Analysis, product: str,
-                        start: pd.Timestamp, stop: pd.Timestamp, tz: str) -> None:
+                        start: pd.Timestamp, stop: pd.Timestamp,
+                        tz: str | dt.tzinfo) -> None:
     """Grey dashed rectangles for the calendar's windows of `product` in the range."""
     calendar = analysis.scored.calendar
     if calendar is None or not len(calendar):
@@ -225,6 +237,12 @@ def _shade_known_events(fig: go.Figure, analysis: Analysis, product: str,
                            showarrow=False, xanchor="left", yanchor="bottom", xshift=4,
                            font=dict(size=11, color=KNOWN_EVENT_COLOR),
                            bgcolor="rgba(255,255,255,0.75)")
+
+
+def _zone_text(tz: str, zone: str | dt.tzinfo) -> str:
+    """The display zone as a chart's title says it (the fixed offset too, if any)."""
+    note = zone_note(tz, zone)
+    return plot_text(tz if not note else f"{tz}; {note}")
 
 
 def _band(analysis: Analysis, product: str, start: pd.Timestamp, end: pd.Timestamp,
@@ -309,12 +327,13 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
     first = members["onset"].iloc[0]
     start = first - margin
     stop = members["end"].max() + bucket + margin
+    zone = axis_zone(tz, start, stop)
     products = list(dict.fromkeys(members["product"].astype(str)))
     palette = line_colors(len(products))
     color_of = dict(zip(products, palette, strict=True))
     for inc in members.itertuples(index=False):
         name = plot_text(inc.product)
-        onset, end = local_time(inc.onset, tz), local_time(inc.end + bucket, tz)
+        onset, end = local_time(inc.onset, zone), local_time(inc.end + bucket, zone)
         delay = inc.onset - first
         label = "first" if delay == pd.Timedelta(0) else f"+{duration_text(delay)}"
         fig.add_trace(
@@ -330,7 +349,7 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
     counts = analysis.data.counts.loc[start:stop, products]
     expected = analysis.baseline.expected.loc[start:stop, products]
     ratio = counts / expected.clip(lower=0.5)
-    x = local_times(ratio.index, tz)
+    x = local_times(ratio.index, zone)
     for product in products:
         fig.add_trace(
             go.Scatter(x=x, y=ratio[product].to_numpy(dtype=float), mode="lines",
@@ -338,7 +357,7 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
                        hovertemplate="%{y:.1f}x"),
             row=2, col=1,
         )
-    first_local = local_time(first, tz)
+    first_local = local_time(first, zone)
     for row in (1, 2):
         fig.add_vline(x=first_local, line=dict(color="#d62728", width=1.5, dash="dot"),
                       row=row, col=1)
@@ -350,5 +369,10 @@ def event_figure(analysis: Analysis, event_id: str, tz: str = "UTC",
     fig.update_yaxes(type="log", title_text="reports ÷ baseline", rangemode=None, row=2, col=1)
     fig.update_layout(hovermode="x unified", barmode="overlay",
                       margin=dict(l=10, r=10, t=60, b=10))
-    fig.update_xaxes(range=[local_time(start, tz), local_time(stop, tz)])
+    fig.update_xaxes(range=[local_time(start, zone), local_time(stop, zone)])
+    note = zone_note(tz, zone)
+    if note:
+        fig.add_annotation(x=1, xref="paper", y=1.0, yref="paper", yanchor="bottom",
+                           xanchor="right", text=plot_text(note), showarrow=False,
+                           font=dict(size=11, color=BASELINE_COLOR))
     return fig

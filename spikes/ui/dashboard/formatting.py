@@ -8,6 +8,7 @@ does the same for Streamlit's Markdown.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -66,7 +67,64 @@ def escape_markdown(value: object) -> str:
 
 
 # --- time ---------------------------------------------------------------------------------
-def local_times(times: pd.DatetimeIndex | pd.Series, tz: str = "UTC") -> pd.DatetimeIndex:
+def axis_zone(tz: str, start: pd.Timestamp, stop: pd.Timestamp) -> str | dt.tzinfo:
+    """The zone of a chart's time axis over ``[start, stop]``: `tz`, or where its clocks
+    change within the range (daylight saving time), its offset at `stop` throughout.
+
+    A date axis draws wall-clock times: across a change they would repeat an hour (the
+    line doubling back over itself) or skip one. The offset of `stop` is that of the
+    clock people read now; :func:`zone_note` says so beside the chart.
+
+    Parameters
+    ----------
+    tz : str
+        IANA time zone of the display.
+    start, stop : pd.Timestamp
+        Time-zone-aware ends of the range shown.
+
+    Returns
+    -------
+    str or datetime.tzinfo
+        `tz`, or a fixed offset named like ``UTC-05:00``.
+
+    Examples
+    --------
+    >>> axis_zone("America/New_York", pd.Timestamp("2026-11-01T00:00Z"),
+    ...           pd.Timestamp("2026-11-02T00:00Z"))
+    datetime.timezone(datetime.timedelta(days=-1, seconds=68400), 'UTC-05:00')
+    >>> axis_zone("Europe/Paris", pd.Timestamp("2026-01-05T00:00Z"),
+    ...           pd.Timestamp("2026-01-06T00:00Z"))
+    'Europe/Paris'
+    """
+    first = pd.Timestamp(start).tz_convert("UTC").floor("h")
+    last = pd.Timestamp(stop).tz_convert("UTC").ceil("h")
+    hours = pd.date_range(first, max(first, last), freq="h")
+    offsets = hours.tz_convert(tz).tz_localize(None) - hours.tz_localize(None)
+    if len(offsets.unique()) <= 1:
+        return tz
+    offset = pd.Timestamp(stop).tz_convert(tz).utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return dt.timezone(offset, f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+
+
+def zone_note(tz: str, zone: str | dt.tzinfo) -> str:
+    """What a chart says of its time axis when :func:`axis_zone` fixed its offset
+    (empty otherwise).
+
+    Examples
+    --------
+    >>> zone_note("UTC", "UTC")
+    ''
+    """
+    if isinstance(zone, str):
+        return ""
+    return (f"times in {zone.tzname(None)} throughout: the clocks of {tz} change in "
+            f"this range")
+
+
+def local_times(times: pd.DatetimeIndex | pd.Series,
+                tz: str | dt.tzinfo = "UTC") -> pd.DatetimeIndex:
     """Wall-clock times in `tz` without offset, for a Plotly date axis.
 
     Plotly draws the clock time it is given and ignores offsets, so times are converted to
@@ -76,8 +134,8 @@ def local_times(times: pd.DatetimeIndex | pd.Series, tz: str = "UTC") -> pd.Date
     ----------
     times : pd.DatetimeIndex or pd.Series
         Time-zone-aware (UTC) times.
-    tz : str
-        IANA time zone.
+    tz : str or datetime.tzinfo
+        IANA time zone (or a fixed offset: :func:`axis_zone`).
 
     Returns
     -------
@@ -90,15 +148,15 @@ def local_times(times: pd.DatetimeIndex | pd.Series, tz: str = "UTC") -> pd.Date
     return index.tz_convert(tz).tz_localize(None)
 
 
-def local_time(t: pd.Timestamp, tz: str) -> pd.Timestamp:
+def local_time(t: pd.Timestamp, tz: str | dt.tzinfo) -> pd.Timestamp:
     """One time as wall-clock time in `tz` without offset (see :func:`local_times`).
 
     Parameters
     ----------
     t : pd.Timestamp
         A time-zone-aware time.
-    tz : str
-        IANA time zone.
+    tz : str or datetime.tzinfo
+        IANA time zone (or a fixed offset: :func:`axis_zone`).
 
     Returns
     -------
