@@ -292,6 +292,58 @@ def short_history_decay(maxima: np.ndarray, low: float) -> float:
     return uncensored / max(total, 1e-12) * upper
 
 
+def separated_count(upper: np.ndarray, low: float) -> int:
+    """How many of the largest excursion maxima stand apart from the others by a gap no
+    tail of noise makes: a population of their own (outages), however many they are.
+
+    The maxima are taken on a log scale, ``z = log(x - low + s)`` with ``s`` their median
+    excess over `low` (a Pareto tail is then exponential, an exponential one lighter);
+    by Rényi's representation the spacings ``i (z_(i) - z_(i+1))`` of the ``i``-th
+    largest are then independent exponentials of one mean (smaller at the top for the
+    lighter tail). The spacing below the ``j`` largest is compared with the mean of those
+    below it: a ratio ``t`` has probability ``exp(-t)``, taken as a gap under
+    ``10 ** -EVIDENCE_Z`` divided by the number of places tried (Bonferroni). The
+    largest such ``j`` is returned (0 without a gap).
+
+    Parameters
+    ----------
+    upper : np.ndarray
+        The largest excursion maxima (the upper quartile), in descending order.
+    low : float
+        Level from which the excursions are counted.
+
+    Returns
+    -------
+    int
+        The number of maxima above the lowest significant gap (at most half of `upper`).
+
+    Examples
+    --------
+    >>> noise = 5.0 + np.random.default_rng(0).exponential(1.0, 120)
+    >>> outages = np.full(25, 200.0)
+    >>> upper = np.sort(np.concatenate([noise, outages]))[::-1][:60]
+    >>> separated_count(upper, 5.0), separated_count(np.sort(noise)[::-1][:60], 5.0)
+    (25, 0)
+    """
+    m = len(upper)
+    places = m // 2
+    if places < 2:
+        return 0
+    excess = upper - low
+    z = np.log(excess + max(float(np.median(excess)), 1e-9))
+    spacings = np.arange(1, m) * (z[:-1] - z[1:])  # the one below the i largest, i = 1..
+    # Mean of the spacings below each place: those of i + 1 .. m - 1.
+    below = np.cumsum(spacings[::-1])[::-1]
+    counts = np.arange(m - 1, 0, -1)
+    means = np.empty(m - 1)
+    means[:-1] = below[1:] / counts[1:]
+    means[-1] = np.inf
+    ratio = spacings[:places] / np.maximum(means[:places], 1e-12)
+    limit = EVIDENCE_Z * np.log(10.0) + np.log(places)
+    hits = np.flatnonzero(ratio > limit)
+    return int(hits[-1]) + 1 if len(hits) else 0
+
+
 def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
                          weeks: float) -> float | None:
     """Level that excursion maxima exceed `budget` times, where their tail is heavy.
@@ -300,12 +352,13 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
     the level ``u`` with slope ``xi / (1 - xi)``; that of an exponential tail (the noise
     model's) is flat. It is estimated above `low` over all excursions, and above ``u``,
     the upper quartile of the maxima, over the excursions beyond it. The largest maxima
-    (:func:`censored_count` of them) are censored at the next one (the exponential
-    estimate with censoring), so that the real outages of a history do not make the
-    tail. Only where the upper quartile's mean excess exceeds
-    the overall one by :data:`EVIDENCE_Z` standard errors (under the exponential, taking
-    the two means as independent: they share the upper quartile, so the test is
-    stricter than its nominal level) is the tail taken as heavy; its slope is then taken
+    (:func:`censored_count` of them, or all those a gap sets apart from the others:
+    :func:`separated_count`) are censored at the next one (the exponential estimate with
+    censoring), so that the real outages of a history do not make the tail. Only where
+    the upper quartile's mean excess exceeds the overall one by :data:`EVIDENCE_Z`
+    standard errors (under the exponential, taking the two means as independent: they
+    share the upper quartile, so the test is stricter than its nominal level) is the
+    tail taken as heavy; its slope is then taken
     at that lower bound (as heavy as the history proves), a generalized Pareto tail
     with it is fitted above ``u``, and its level exceeded `budget` times among the
     maxima is returned.
@@ -326,6 +379,7 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
     -------
     float or None
         The level, or None when the tail is not significantly heavier than exponential,
+        the outages set apart are half the upper quartile or more,
         the history too short for the test (:func:`tail_testable`), or the budget not
         below the upper quartile's count.
     """
@@ -335,6 +389,12 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
     if not tail_testable(n, weeks) or budget >= q:
         return None
     ordered = np.sort(maxima)[::-1]
+    # Outages set apart from the noise by a gap are censored however many they are (a
+    # product that fails daily would otherwise pass them for a heavy tail of its noise);
+    # the upper quartile must keep as many uncensored excursions as it censors.
+    k = max(k, separated_count(ordered[:q], low))
+    if 2 * k >= q:
+        return None
     # The q largest lie above the level u (the next one); the k largest are censored at
     # the value of the next one, which is itself observed.
     censor, upper = float(ordered[k]), float(ordered[q])
