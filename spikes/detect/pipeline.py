@@ -609,8 +609,11 @@ def rethreshold(scored: Scored, config: DetectionConfig, progress: bool = False,
     breakdown parts of ``why``, ``known_event`` from ``scored.calendar``)."""
     incidents = find_incidents(scored, config, progress=progress, jobs=jobs, engine=engine)
     data = scored.data
+    # The products that could have failed: those with data (a column without any yet is
+    # no product to the stream, which is not given it).
     events = summarize_events(incidents, span=len(data.counts.index) * data.bucket,
-                              products=data.counts.shape[1], window=config.event_window)
+                              products=int(data.counts.notna().any().sum()),
+                              window=config.event_window)
     incidents = annotate_incidents(incidents, events, breakdown=data.breakdown,
                                    bucket=data.bucket, calendar=scored.calendar)
     return Analysis(scored=scored, incidents=incidents, events=events,

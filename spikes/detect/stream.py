@@ -672,7 +672,7 @@ class StreamDetector:
                 table = table.astype({"why": "object"})
             base = incidents_with_events([table], self.config)
         events = summarize_events(base, span=self.n * self.bucket,
-                                  products=len(self.products),
+                                  products=self._products_with_data(),
                                   window=self.config.event_window)
         self._results_cache = (key, base, events)
         return self._results_cache
@@ -712,7 +712,12 @@ class StreamDetector:
         if incidents is None:
             return self._results()[2].copy()
         return summarize_events(incidents, span=self.n * self.bucket,
-                                products=len(self.products), window=self.config.event_window)
+                                products=self._products_with_data(),
+                                window=self.config.event_window)
+
+    def _products_with_data(self) -> int:
+        """Products given with data so far (those that could have failed)."""
+        return int((np.asarray(self._carry.get("last_seen", np.empty(0))) >= 0).sum())
 
     def memory(self) -> int:
         """Bytes held by the windows of the stream (the per-bucket arrays)."""
