@@ -136,6 +136,20 @@ def _utc_alias(tz: object) -> bool:
     return tz is not None and str(tz) in UTC_ALIASES
 
 
+def bucket_text(size: pd.Timedelta) -> str:
+    """A bucket size as options take it: ``5min``, ``1min``, ``1h``, ``90s``.
+
+    Examples
+    --------
+    >>> bucket_text(pd.Timedelta("1min")), bucket_text(pd.Timedelta("90min"))
+    ('1min', '90min')
+    """
+    from pandas.tseries.frequencies import to_offset
+
+    text = to_offset(pd.Timedelta(size)).freqstr
+    return text if text[:1].isdigit() else f"1{text}"
+
+
 def product_weeks(counts: pd.DataFrame, bucket: pd.Timedelta,
                   start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> float:
     """Product-weeks of data in ``[start, end)`` (all of it by default): per product, from

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
+from spikes.model import bucket_text
 
 #: Bucket of a store that no service has run on yet (that of ``spikes serve``).
 DEFAULT_BUCKET = "5min"
@@ -76,8 +76,8 @@ def _bucket(given: pd.Timedelta | None, stored: pd.Timedelta | None, store: str
     repeat (another size would call reports of open buckets late, or late ones on time)."""
     if stored is not None and given is not None and given != stored:
         raise SpikesInputError(
-            f"--bucket {to_offset(given).freqstr}: the store {store} is of "
-            f"{to_offset(stored).freqstr} buckets (its service's); leave --bucket out")
+            f"--bucket {bucket_text(given)}: the store {store} is of "
+            f"{bucket_text(stored)} buckets (its service's); leave --bucket out")
     if stored is not None:
         return stored
     return given if given is not None else pd.Timedelta(DEFAULT_BUCKET)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from spikes.config import DetectionConfig
 from spikes.errors import SpikesInputError
-from spikes.model import ReportData
+from spikes.model import ReportData, bucket_text
 
 __all__ = ["check_counts", "check_grid"]
 
@@ -94,7 +93,7 @@ def check_grid(data: ReportData, config: DetectionConfig) -> None:
     # In the index's own unit (years past 2262 do not fit nanoseconds).
     steps = np.diff(index.asi8)
     wrong = np.flatnonzero(steps != bucket // pd.Timedelta(1, unit=index.unit))
-    size = to_offset(bucket).freqstr
+    size = bucket_text(bucket)
     if len(wrong):
         i = int(wrong[0])
         raise SpikesInputError(
