@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spikes.config import DetectionConfig
-from spikes.detect import trailing, trailing_windows
+from spikes.detect import trailing, trailing_recurring, trailing_windows
 from spikes.detect.pipeline import analyze, score_reports
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.evaluation.evaluate import evaluate
@@ -1084,6 +1084,8 @@ def test_without_unmasking_the_evenings_stay_masked_and_alarm_every_day(monkeypa
     # the evening again, and the mask holds for good: an incident every evening.
     monkeypatch.setattr(trailing._SeasonalFit, "_unmask_stuck",
                         lambda self, *args: args[-3:])
+    monkeypatch.setattr(trailing._SeasonalFit, "_with_recurring",
+                        lambda self, *args: args[-3:])
     for seed in range(1, 5):
         counts, rate = _busy_evenings(seed)
         evenings = _evenings_from_day_3(counts)
@@ -1162,7 +1164,7 @@ def test_spikes_that_recur_at_one_hour_but_disagree_in_size_stay_masked(seed):
 def test_without_the_agreement_the_recurring_spikes_become_the_usual_level(monkeypatch):
     # The counterfactual: pooled unmasked, the three spikes put the baseline of the fourth
     # day's 11:00 at about 28 times the usual, and its spike is missed.
-    monkeypatch.setattr(trailing, "STUCK_AGREEMENT", np.inf)
+    monkeypatch.setattr(trailing_recurring, "STUCK_AGREEMENT", np.inf)
     for seed in range(3):
         assert _spike_hours(_recurring_spikes(seed)) == ["05 11", "06 11", "07 11"]
 
@@ -1410,3 +1412,41 @@ def test_a_product_that_fails_daily_keeps_its_thresholds_and_its_alerts():
     assert final["alerted_at"].iloc[0] - counts.index[last] <= pd.Timedelta("15min")
     thresholds = replay(analysis, "app").arguments["thresholds"]
     assert float(thresholds["tail"][21 * 288]) < 40.0
+
+
+def _daily_peak(minutes: int, seed: int = 1) -> pd.DataFrame:
+    """Three weeks of 5-minute counts (about 20 at 14:00) with a peak at three times the
+    usual from 14:00 for `minutes` every day."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=288 * 21, freq="5min", tz="UTC")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    rate = 20 * (0.4 + 0.6 * np.sin(np.pi * hours / 24) ** 2)
+    rate[(index.hour == 14) & (index.minute < minutes)] *= 3
+    return pd.DataFrame({"a": rng.poisson(rate).astype(float)}, index=index)
+
+
+@pytest.mark.parametrize("minutes", [10, 15, 30])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_peak_at_the_same_time_every_day_becomes_the_usual_level(minutes, seed):
+    # Masked as an outage on its first days, the peak took its baseline from the normal
+    # buckets around it: it stood out again the next day, an incident at 14:00 every
+    # day for three weeks. Seen on three days at levels that agree and far from its
+    # window's, that time of day is pooled alone: from the fourth day on, no incident.
+    counts = _daily_peak(minutes, seed)
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) >= 1
+    assert (incidents["onset"] < counts.index[3 * 288]).all()
+    base = fit_trailing_baseline(counts, pd.Timedelta("5min"))
+    peak = (counts.index.hour == 14) & (counts.index.minute < minutes)
+    later = peak & (np.arange(len(counts)) >= 7 * 288)
+    usual = 20 * (0.4 + 0.6 * np.sin(np.pi * 14 / 24) ** 2)  # at 14:00 without the peak
+    assert base.expected["a"].to_numpy()[later].mean() > 0.8 * 3 * usual
+
+
+def test_without_the_recurring_times_of_day_a_daily_peak_alarms_every_day(monkeypatch):
+    # The counterfactual: the recurring time of day keeps its window's baseline.
+    monkeypatch.setattr(trailing._SeasonalFit, "_with_recurring",
+                        lambda self, *args: args[-3:])
+    counts = _daily_peak(15)
+    incidents = analyze(as_data(counts)).incidents
+    assert (incidents["onset"] >= counts.index[3 * 288]).sum() >= 10

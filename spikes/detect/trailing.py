@@ -30,10 +30,12 @@ one that goes on:
   first hour), the level is taken back at once and the rest of the day gets the
   baseline without it (:mod:`spikes.detect.trailing_watch`). A time of day masked on
   every pooled day (observed on at least :data:`MIN_MASK_DAYS` of them, their levels
-  there within
-  :data:`STUCK_AGREEMENT` of each other) is pooled unmasked: a level seen there every
-  day is its usual level (a busy evening), and its baseline would otherwise come from
-  the neighbouring times of day, mask it again and hold the mask for good;
+  there within :data:`~spikes.detect.trailing_recurring.STUCK_AGREEMENT` of each other)
+  is pooled unmasked: a level seen there every day is its usual level (a busy
+  evening), and its baseline would otherwise come from the neighbouring times of day,
+  mask it again and hold the mask for good; a time of day whose own level on the
+  pooled days agrees and stands far from its window's (a daily peak of a few buckets)
+  is pooled alone (:func:`~spikes.detect.trailing_recurring.with_recurring`);
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -74,6 +76,11 @@ from spikes.detect.baseline import (
     _rolling_mean,
 )
 from spikes.detect.days import SATURDAY, UTC, day_grid, first_rows
+from spikes.detect.trailing_recurring import (
+    MIN_MASK_DAYS,
+    unmask_stuck,
+    with_recurring,
+)
 from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
@@ -95,11 +102,6 @@ from spikes.detect.trailing_windows import (
 
 #: Trailing window of the warm-up mean (first day, and bucket sizes that do not divide a day).
 WARMUP_WINDOW = pd.Timedelta(hours=6)
-#: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
-#: own: with one, a disagreement between two days cannot tell which of them is unusual,
-#: and masking today against yesterday would keep today's normal level out of every later
-#: pool; such a day masks only what also stands out from the normal hours before it.
-MIN_MASK_DAYS = 2
 #: Normal buckets of the first day that must precede a bucket before the cold start
 #: scores it: two, the fewest a spread can be measured from. The dispersion of a few
 #: buckets is a rough estimate; its upper confidence bound
@@ -107,11 +109,6 @@ MIN_MASK_DAYS = 2
 #: it, so that a short history raises the bar rather than removing it (an outage that
 #: starts in the data's first hour is judged like any other of that day).
 COLD_MIN_BUCKETS = 2
-#: Factor within which the levels of the pooled days at a time of day must agree for
-#: a time of day masked on all of them to be pooled unmasked
-#: (:meth:`_SeasonalFit._unmask_stuck`): each day within twice the others, as a rise
-#: under twice the usual level (``min_ratio``'s default) is no outage.
-STUCK_AGREEMENT = 2.0
 #: Factor under its baseline from which a bucket whose baseline rests on one earlier day
 #: (the warm-up day, or a one-day pool) shows an outage of that day rather than its own
 #: day's level (the mirror of ``min_ratio``'s default: a dip to half of the usual is no
@@ -740,6 +737,10 @@ class _SeasonalFit:
                     warm[:, own] = cache[key][:, p + own]
             values, weights = total[take, :p], total[take, p:]
             not_warm_up = weights - warm[take]
+            if i == 0:
+                values, weights, not_warm_up = self._with_recurring(
+                    state, y, normal, pool, width, take, origin, values, weights,
+                    not_warm_up)
             if i == 0 and not (weights > 0).all():
                 values, weights, not_warm_up = self._unmask_stuck(
                     state, y, pool, width, take, origin, values, weights, not_warm_up)
@@ -755,46 +756,17 @@ class _SeasonalFit:
         return mean, later
 
 
+    def _with_recurring(self, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                        pool: list[int], width: int, take: slice, origin: int,
+                        values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~spikes.detect.trailing_recurring.with_recurring` of this fit."""
+        return with_recurring(self, state, y, normal, pool, take, origin, values, weights,
+                              not_warm_up)
+
     def _unmask_stuck(self, state: _FitState, y: np.ndarray, pool: list[int], width: int,
                       take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
                       not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The narrowest pool window's (values, weights, weights of days other than the
-        warm-up day), with every time of day that was masked on all the pooled days
-        (observed on at least :data:`MIN_MASK_DAYS` of them), and whose levels there
-        agree within :data:`STUCK_AGREEMENT`, pooled unmasked.
-
-        Such a time of day would otherwise take its baseline from a wider window, from
-        the neighbouring times of day: where the daily cycle is steep (an evening rise of
-        several times at hourly buckets, which the warm-up day's fit may fail to
-        follow), that baseline is far off, masks the time of day again, and the mask
-        holds for good: a false alarm at that hour every day. A level seen at that time
-        on every pooled day is its usual level, not an outage. Spikes that recur at
-        about that hour but vary in size (crashes of a buggy release: 5x one day, 60x
-        the next) do not agree, and stay masked.
-        """
-        p = state.p
-        seen = np.zeros((self.slots, 2 * p))
-        warm = np.zeros((self.slots, p))
-        lowest = np.full((self.slots, p), np.inf)
-        highest = np.zeros((self.slots, p))
-        for d in pool:
-            key = (d, width, "observed")
-            if key not in state.cache:
-                state.cache[key] = self.contribution(y, ~np.isnan(y), d, width, origin)
-            day = state.cache[key]
-            seen += day
-            level = _ratio(day[:, :p], day[:, p:])
-            lowest = np.fmin(lowest, level)
-            highest = np.fmax(highest, level)
-            first = np.flatnonzero(state.first_day == d)
-            if len(first):
-                warm[:, first] = day[:, p + first]
-        seen_values, seen_weights = seen[take, :p], seen[take, p:]
-        # More than one day's window observed (at least two days had data there), and
-        # the days' levels there agree (a day's mean under half a report counts as half).
-        stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
-                 & (highest[take] <= STUCK_AGREEMENT * np.maximum(lowest[take], 0.5)))
-        if not stuck.any():
-            return values, weights, not_warm_up
-        return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
-                np.where(stuck, seen_weights - warm[take], not_warm_up))
+        """:func:`~spikes.detect.trailing_recurring.unmask_stuck` of this fit."""
+        return unmask_stuck(self, state, y, pool, width, take, origin, values, weights,
+                            not_warm_up)

@@ -1,0 +1,158 @@
+"""Times of day the seasonal fit pools unmasked although masked as outages: a level seen
+at that time on the pooled days is its usual level (:class:`spikes.detect.trailing._SeasonalFit`
+calls these on its narrowest pool window).
+
+- :func:`unmask_stuck`: a window masked whole on every pooled day (a steep evening rise the
+  warm-up day's fit failed to follow);
+- :func:`with_recurring`: a time of day masked on several days at agreeing levels (a daily
+  peak of a few buckets), taken from that time of day alone.
+
+Spikes that recur at about one time but vary in size do not agree, and stay masked.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from spikes.detect.baseline import MIN_POOL_REPORTS
+from spikes.detect.trailing_state import _FitState
+from spikes.detect.trailing_windows import _ratio
+
+
+class _SeasonalFit(Protocol):
+    """What these rules read of :class:`spikes.detect.trailing._SeasonalFit`."""
+
+    slots: int
+
+    def contribution(self, y: np.ndarray, normal: np.ndarray, day: int, width: int,
+                     origin: int = 0) -> np.ndarray: ...
+
+#: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
+#: own: with one, a disagreement between two days cannot tell which of them is unusual,
+#: and masking today against yesterday would keep today's normal level out of every later
+#: pool; such a day masks only what also stands out from the normal hours before it.
+MIN_MASK_DAYS = 2
+
+#: Factor within which the levels of the pooled days at a time of day must agree for
+#: a time of day masked on all of them to be pooled unmasked
+#: (:func:`unmask_stuck`): each day within twice the others, as a rise
+#: under twice the usual level (``min_ratio``'s default) is no outage.
+STUCK_AGREEMENT = 2.0
+#: Pooled days on which a time of day must have been seen, at levels that agree, before
+#: it counts as recurring and is pooled alone (:func:`with_recurring`): a peak at that
+#: time on three days is that time's usual level.
+RECURRING_DAYS = 3
+#: Standard deviations (Poisson) by which a time of day's own reports on the pooled days
+#: must differ from what its window's mean says of them before it is pooled alone: a
+#: shape the smoothing window cannot follow (a peak of a few buckets), not noise. Far
+#: beyond any noise of a day's 288 times of day; overdispersed traffic passes it more
+#: easily, where its own pool of many reports is precise enough anyway. (5 cost one
+#: outage each on two check suites; 8 and 12 learn the daily peaks alike.)
+RECURRING_Z = 8.0
+
+
+def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                   pool: list[int], take: slice, origin: int, values: np.ndarray,
+                   weights: np.ndarray, not_warm_up: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The narrowest pool window's (values, weights, weights of days other than the
+    warm-up day), where a time of day recurs taken from that time of day alone.
+
+    It recurs where it was observed on at least :data:`RECURRING_DAYS` of the pooled
+    days at levels that agree within
+    :data:`STUCK_AGREEMENT`, holds :data:`~spikes.detect.baseline.MIN_POOL_REPORTS`
+    reports or more, and its reports differ from what its window's mean says of them by
+    more than :data:`RECURRING_Z` (Poisson) standard deviations: a shape the smoothing
+    window cannot follow, not noise.
+
+    A peak at the same time every day (a daily job, a morning rush of 15 minutes)
+    is masked as an outage on its first days; its window then takes its baseline
+    from the normal buckets around it alone, the peak stands out again the next day,
+    and the mask holds for good: an incident at that time every day, however many
+    days show it (:func:`unmask_stuck` reaches only windows masked whole). A level
+    seen at that time on every pooled day is its usual level; pooled with the times
+    around it, a peak of a few buckets would still be diluted below itself. Spikes
+    that recur at about that time but vary in size do not agree, and stay masked.
+    """
+    p = state.p
+    single = np.zeros((fit.slots, p))  # normal weights of each time of day
+    seen = np.zeros((fit.slots, 2 * p))  # its observed (values, weights)
+    warm = np.zeros((fit.slots, p))
+    lowest = np.full((fit.slots, p), np.inf)
+    highest = np.zeros((fit.slots, p))
+    for d in pool:
+        for key, mask in (((d, 0), normal), ((d, 0, "observed"), ~np.isnan(y))):
+            if key not in state.cache:
+                state.cache[key] = fit.contribution(y, mask, d, 0, origin)
+        single += state.cache[(d, 0)][:, p:]
+        day = state.cache[(d, 0, "observed")]
+        seen += day
+        own = np.flatnonzero(state.first_day == d)
+        if len(own):
+            warm[:, own] = day[:, p + own]
+        level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
+        lowest = np.fmin(lowest, level)
+        highest = np.fmax(highest, level)
+    own_values, own_weights = seen[take, :p], seen[take, p:]
+    # What the window's mean says of the time of day's own reports, and how far they
+    # are from it in (Poisson) standard deviations.
+    said = np.divide(values * own_weights, weights, out=np.zeros_like(values),
+                     where=weights > 0)
+    z = np.where(weights > 0, np.abs(own_values - said) / np.sqrt(np.maximum(said, 1.0)),
+                 np.inf)
+    recurring = ((own_weights >= RECURRING_DAYS)
+                 & (highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5))[take]
+                 & (own_values >= MIN_POOL_REPORTS) & ~(z <= RECURRING_Z))
+    if not recurring.any():
+        return values, weights, not_warm_up
+    return (np.where(recurring, own_values, values),
+            np.where(recurring, own_weights, weights),
+            np.where(recurring, own_weights - warm[take], not_warm_up))
+
+
+def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
+                 width: int, take: slice, origin: int, values: np.ndarray,
+                 weights: np.ndarray, not_warm_up: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The narrowest pool window's (values, weights, weights of days other than the
+    warm-up day), with every time of day that was masked on all the pooled days
+    (observed on at least :data:`MIN_MASK_DAYS` of them), and whose levels there
+    agree within :data:`STUCK_AGREEMENT`, pooled unmasked.
+
+    Such a time of day would otherwise take its baseline from a wider window, from
+    the neighbouring times of day: where the daily cycle is steep (an evening rise of
+    several times at hourly buckets, which the warm-up day's fit may fail to
+    follow), that baseline is far off, masks the time of day again, and the mask
+    holds for good: a false alarm at that hour every day. A level seen at that time
+    on every pooled day is its usual level, not an outage. Spikes that recur at
+    about that hour but vary in size (crashes of a buggy release: 5x one day, 60x
+    the next) do not agree, and stay masked.
+    """
+    p = state.p
+    seen = np.zeros((fit.slots, 2 * p))
+    warm = np.zeros((fit.slots, p))
+    lowest = np.full((fit.slots, p), np.inf)
+    highest = np.zeros((fit.slots, p))
+    for d in pool:
+        key = (d, width, "observed")
+        if key not in state.cache:
+            state.cache[key] = fit.contribution(y, ~np.isnan(y), d, width, origin)
+        day = state.cache[key]
+        seen += day
+        level = _ratio(day[:, :p], day[:, p:])
+        lowest = np.fmin(lowest, level)
+        highest = np.fmax(highest, level)
+        first = np.flatnonzero(state.first_day == d)
+        if len(first):
+            warm[:, first] = day[:, p + first]
+    seen_values, seen_weights = seen[take, :p], seen[take, p:]
+    # More than one day's window observed (at least two days had data there), and
+    # the days' levels there agree (a day's mean under half a report counts as half).
+    stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
+             & (highest[take] <= STUCK_AGREEMENT * np.maximum(lowest[take], 0.5)))
+    if not stuck.any():
+        return values, weights, not_warm_up
+    return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
+            np.where(stuck, seen_weights - warm[take], not_warm_up))
