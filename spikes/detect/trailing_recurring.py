@@ -53,10 +53,9 @@ RECURRING_DAYS = 3
 RECURRING_Z = 8.0
 
 
-def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
-                   pool: list[int], take: slice, origin: int, values: np.ndarray,
-                   weights: np.ndarray, not_warm_up: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
+                   take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
+                   not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The narrowest pool window's (values, weights, weights of days other than the
     warm-up day), where a time of day recurs taken from that time of day alone.
 
@@ -77,40 +76,41 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     that recur at about that time but vary in size do not agree, and stay masked.
     """
     p = state.p
-    single = np.zeros((fit.slots, p))  # normal weights of each time of day
-    seen = np.zeros((fit.slots, 2 * p))  # its observed (values, weights)
-    warm = np.zeros((fit.slots, p))
-    lowest = np.full((fit.slots, p), np.inf)
-    highest = np.zeros((fit.slots, p))
+    days = []
+    seen = np.zeros((values.shape[0], 2 * p))
     for d in pool:
-        for key, mask in (((d, 0), normal), ((d, 0, "observed"), ~np.isnan(y))):
-            if key not in state.cache:
-                state.cache[key] = fit.contribution(y, mask, d, 0, origin)
-        single += state.cache[(d, 0)][:, p:]
-        day = state.cache[(d, 0, "observed")]
+        key = (d, 0, "observed")
+        if key not in state.cache:
+            state.cache[key] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
+        day = state.cache[key][take]
         seen += day
-        own = np.flatnonzero(state.first_day == d)
-        if len(own):
-            warm[:, own] = day[:, p + own]
-        level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
-        lowest = np.fmin(lowest, level)
-        highest = np.fmax(highest, level)
-    own_values, own_weights = seen[take, :p], seen[take, p:]
+        days.append((d, day))
+    own_values, own_weights = seen[:, :p], seen[:, p:]
     # What the window's mean says of the time of day's own reports, and how far they
     # are from it in (Poisson) standard deviations.
     said = np.divide(values * own_weights, weights, out=np.zeros_like(values),
                      where=weights > 0)
     z = np.where(weights > 0, np.abs(own_values - said) / np.sqrt(np.maximum(said, 1.0)),
                  np.inf)
-    recurring = ((own_weights >= RECURRING_DAYS)
-                 & (highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5))[take]
-                 & (own_values >= MIN_POOL_REPORTS) & ~(z <= RECURRING_Z))
+    recurring = ((own_weights >= RECURRING_DAYS) & (own_values >= MIN_POOL_REPORTS)
+                 & ~(z <= RECURRING_Z))
     if not recurring.any():
         return values, weights, not_warm_up
+    # Only then: do the days agree there, and what did the warm-up day give?
+    lowest = np.full(values.shape, np.inf)
+    highest = np.zeros(values.shape)
+    warm = np.zeros(values.shape)
+    for d, day in days:
+        level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
+        lowest = np.fmin(lowest, level)
+        highest = np.fmax(highest, level)
+        own = np.flatnonzero(state.first_day == d)
+        if len(own):
+            warm[:, own] = day[:, p + own]
+    recurring &= highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5)
     return (np.where(recurring, own_values, values),
             np.where(recurring, own_weights, weights),
-            np.where(recurring, own_weights - warm[take], not_warm_up))
-
+            np.where(recurring, own_weights - warm, not_warm_up))
 
 def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
                  width: int, take: slice, origin: int, values: np.ndarray,
