@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,29 @@ def test_atomic_replace(tmp_path: Path) -> None:
     write_csv(pd.DataFrame({"a": [1]}), path)
     assert path.read_text() == "a\n1\n"
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
+
+
+def test_a_written_file_has_the_mode_the_umask_gives_or_the_one_it_replaces(
+        tmp_path: Path) -> None:
+    # Written through mkstemp, every output was 0600: readable by its owner alone.
+    from spikes.io.output import write_table
+
+    frame = pd.DataFrame({"a": [1]})
+    old = os.umask(0o022)
+    try:
+        for name in ("new.csv", "new.csv.gz", "new.parquet"):
+            write_table(frame, tmp_path / name)
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+        os.umask(0o077)
+        write_table(frame, tmp_path / "private.csv")
+        assert stat.S_IMODE((tmp_path / "private.csv").stat().st_mode) == 0o600
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        write_table(frame, kept)
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

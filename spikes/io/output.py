@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +79,31 @@ def to_safe_csv(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _temporary(path: Path, folder: Path) -> tuple[int, str]:
+    """A temporary file beside `path` for an atomic write, with the mode `path` will
+    have: that of the file it replaces, else what the umask gives a new file (mkstemp
+    makes it 0600, and every output was then readable by its owner alone)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        with _UMASK_LOCK:  # the umask is read by setting it
+            umask = os.umask(0o022)
+            os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(fd, mode)
+    except OSError:  # a file system without modes: as mkstemp made it
+        pass
+    return fd, tmp
+
+
 def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write `text` to `path` through a temporary file in the same folder and a rename,
     so that a crash never leaves a half-written file and an existing file is replaced
@@ -93,10 +120,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
     if path.is_dir():
         raise SpikesInputError(f"{path}: cannot write, it is a folder")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
+    fd, tmp = _temporary(path, folder)
     try:
         if path.name.lower().endswith(".gz"):  # incidents.csv.gz: gzip, as read
             with os.fdopen(fd, "wb") as raw, gzip.GzipFile(
@@ -137,10 +161,7 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     if not folder.is_dir():
         raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise SpikesInputError(f"{path}: cannot write ({exc.strerror})") from None
+    fd, tmp = _temporary(path, folder)
     os.close(fd)
     try:
         pq.write_table(table, tmp)
