@@ -16,6 +16,8 @@ cheap.
 from __future__ import annotations
 
 import importlib
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from spikes import _moved
@@ -72,6 +74,41 @@ __all__ = [
 ]
 
 _moved.install()
+
+
+class _FunctionAndModule:
+    """A public function that shares its name with an old module path: called, the
+    function; its attributes, those of the module (``spikes.evaluate.read_labels``)."""
+
+    def __init__(self, function: Any, module: ModuleType) -> None:
+        object.__setattr__(self, "_function", function)
+        object.__setattr__(self, "_module", module)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._function(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def __repr__(self) -> str:
+        return f"<{self._function.__module__}.{self._function.__name__}, also {self._module!r}>"
+
+
+class _Package(ModuleType):
+    """The package, whose public functions an old submodule path of the same name
+    (``import spikes.evaluate``, see :mod:`spikes._moved`) does not replace: the import
+    system binds an imported submodule on its package, and ``spikes.evaluate(...)`` then
+    called a module. Bound as :class:`_FunctionAndModule`, it is both."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and name in _PUBLIC:
+            function = getattr(importlib.import_module(_PUBLIC[name]), name)
+            if callable(function) and not isinstance(function, type):
+                value = _FunctionAndModule(function, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -159,6 +159,23 @@ def test_old_import_paths_warn_and_give_the_same_module(old):
     assert new.__spec__.name == MOVED[old]  # the real module keeps its own spec
 
 
+def test_an_old_path_named_as_a_public_function_leaves_the_function_callable():
+    # `import spikes.evaluate` bound the module on the package: spikes.evaluate(...)
+    # then failed with "module is not callable" for the rest of the process.
+    code = ("import warnings; warnings.simplefilter('ignore')\n"
+            "import spikes, spikes.evaluate, spikes.simulate, spikes.tune\n"
+            "from spikes import evaluate\n"
+            "import spikes.evaluate as old\n"
+            "sim = spikes.simulate(products=2, days=2, seed=1)\n"
+            "assert evaluate(sim.labels, sim.labels).recall == 1.0\n"
+            "assert old.read_labels is spikes.evaluation.evaluate.read_labels\n"
+            "assert callable(spikes.tune) and spikes.tune.TuningResult\n"
+            "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.stdout.strip() == "ok", run.stderr
+
+
 def test_submodules_of_a_moved_package_are_the_same_objects():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
