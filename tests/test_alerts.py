@@ -645,6 +645,29 @@ def test_analyze_sends_again_what_it_failed_to_deliver_and_says_so(tmp_path: Pat
     assert sent > 0 and f"{sent} delivered, 0 failed, 0 pending" in capsys.readouterr().out
 
 
+def test_analyze_says_it_is_delivering_and_waits_no_longer_than_told(tmp_path: Path,
+                                                                      capsys) -> None:
+    # To a receiver that is down, the default retries (8, backoff doubling from 1 s)
+    # held the run for ten minutes without a word after the incidents.
+    from spikes.cli import main
+    from tests.receivers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    started = time.monotonic()
+    assert main(["analyze", str(SAMPLE), "--notify", url, "--notify-wait", "1"]) == 1
+    assert time.monotonic() - started < 60
+    captured = capsys.readouterr()
+    assert "delivering 26 notifications to 1 route (retrying for up to 1 s; " \
+           "--notify-wait)" in captured.err
+    assert "still pending" in captured.err
+    assert "(nan)" not in captured.out  # a message not tried yet has no error to show
+    with pytest.raises(SystemExit) as exited:
+        main(["analyze", str(SAMPLE), "--notify", url, "--notify-wait", "-1"])
+    assert exited.value.code == 2
+    assert "argument --notify-wait: '-1' is not a number of seconds >= 0" in \
+        capsys.readouterr().err
+
+
 def test_an_outbox_speaks_of_the_routes_configured_now(sample, tmp_path: Path,
                                                        capsys) -> None:
     # The failures of a route since removed were counted for ever: every later run said

@@ -184,12 +184,13 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print(lead_text(analysis.incidents, feed))
     if args.output:
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
-    if routes and not _notify(analysis, routes, args.outbox):
+    if routes and not _notify(analysis, routes, args.outbox, args.notify_wait):
         return 1
     return 0
 
 
-def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> bool:
+def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
+            wait: float = 600.0) -> bool:
     """Send the messages of the replay to `routes`, retrying, and print what was sent;
     whether every message was delivered (if not, an error line says how many were not,
     and the command exits with 1). The messages an earlier run with the same outbox
@@ -202,7 +203,12 @@ def _notify(analysis: Analysis, routes: list, outbox_path: str | None) -> bool:
         notifier = Notifier(outbox, routes)
         outbox.retry_failed(list(notifier.routes))
         notifier.observe(analysis)
-        notifier.drain()
+        pending = outbox.counts(list(notifier.routes))["pending"]
+        if pending:  # retries wait out their backoff: say so before the wait
+            print(f"delivering {_count(pending, 'notification')} to "
+                  f"{_count(len(notifier.routes), 'route')} (retrying for up to "
+                  f"{wait:g} s; --notify-wait)", file=sys.stderr, flush=True)
+        notifier.drain(timeout=wait)
         print(delivery_report(notifier))
         counts = outbox.counts(list(notifier.routes))
     finally:

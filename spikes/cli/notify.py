@@ -29,6 +29,20 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
                             "a second run sends only what the first did not deliver, the "
                             "failed ones included (default: in memory, all sent); a run "
                             "that leaves messages undelivered exits with 1")
+        g.add_argument("--notify-wait", type=_seconds, default=600.0, metavar="SECONDS",
+                       help="how long to keep retrying undelivered messages, waiting out "
+                            "their backoff, before the run stops (default %(default)g; "
+                            "with --outbox, a later run sends what is left)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def notify_routes(args: argparse.Namespace) -> list[Route]:
@@ -61,7 +75,7 @@ def delivery_report(notifier: Notifier) -> str:
     for row in messages.itertuples():
         line = (f"  {row.at:%Y-%m-%d %H:%M} {row.event_id} {row.state:<9} -> {row.route}: "
                 f"{row.status} after {row.attempts} attempt{'s' if row.attempts != 1 else ''}")
-        if row.status != "delivered" and row.last_error:
+        if row.status != "delivered" and isinstance(row.last_error, str) and row.last_error:
             line += f" ({row.last_error})"
         lines.append(line)
     counts = notifier.outbox.counts(routes)
