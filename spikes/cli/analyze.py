@@ -39,10 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="analyse the reports a service store holds (a DuckDB file of "
                         "`spikes serve` or `spikes ingest`, late reports included) instead "
                         "of INPUT files; the store must not be open in a running service")
-    p.add_argument("-o", "--output", help="incidents file to write, CSV or Parquet by its "
-                                          "suffix (.parquet); default: only print")
-    p.add_argument("--events-output", help="also write one row per event to this file (CSV "
-                                           "or .parquet)")
+    p.add_argument("-o", "--output", help="incidents file to write, by its suffix: Parquet "
+                                          "(.parquet), gzip-compressed CSV (.gz) or CSV; "
+                                          "default: only print")
+    p.add_argument("--events-output", help="also write one row per event to this file (as "
+                                           "-o: .parquet, .gz or CSV)")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
     p.add_argument("--calendar", metavar="FILE",
                    help="known-event calendar CSV (product,start,end,kind[,note]; product * "

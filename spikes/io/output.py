@@ -179,8 +179,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         return write_parquet(frame, path)
     suffix = Path(path).suffix.lower()
     if suffix in OTHER_FORMATS:
-        raise SpikesInputError(f"{path}: spikes writes CSV or Parquet (.csv, .parquet), not "
-                               f"{OTHER_FORMATS[suffix]}; name the file .csv")
+        raise SpikesInputError(f"{path}: spikes writes CSV or Parquet (.csv, .csv.gz, "
+                               f".parquet), not {OTHER_FORMATS[suffix]}; name the file .csv")
     return write_csv(frame, path)
 
 

@@ -119,7 +119,7 @@ def _recent_incidents(ctx: dash.ViewContext) -> None:
         return
     table = dash.incident_table(newest, ctx.tz, bucket=ctx.analysis.data.bucket)
     st.dataframe(table[["product", "onset", "raised", "status page", "duration", "severity",
-                        "ratio", "ongoing", "why"]],
+                        "ratio", "ongoing", "known event", "why"]],
                  hide_index=True, key="overview_incidents",
                  column_config={"why": st.column_config.TextColumn("why", width="large")})
 
