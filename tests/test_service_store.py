@@ -334,3 +334,41 @@ def test_ingest_judges_lateness_by_the_stores_bucket(tmp_path, capsys):
     assert "--bucket 15min: the store" in err and "is of 10min buckets" in err
     assert main(["ingest", "--store", str(path), str(csv)]) == 0
     assert "accepted 2, duplicates 0, late 1" in capsys.readouterr().out
+
+
+def test_a_demo_stopped_by_sigterm_removes_its_temporary_store(tmp_path, token_file):  # noqa: F811
+    # uvicorn raises SIGTERM again after its graceful stop: the process ended at once and
+    # left its temporary folder (3.6 MB of store) behind; Ctrl-C removed it.
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.receivers import free_port
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spikes", "serve", "--demo", "--port", str(port),
+         "--token-file", str(token_file)],
+        env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert [p.name[:12] for p in temporary.iterdir()] == ["spikes-demo-"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert list(temporary.iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -187,8 +188,19 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "
               f"a fresh store ({store}), data clock, on {url}\n"
               f"  watch it: SPIKES_SERVICE={url} streamlit run app.py", file=sys.stderr)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        # uvicorn stops gracefully on SIGTERM and then raises it again: by default that
+        # ended the process at once, leaving the temporary store behind. Raised as an
+        # exit instead, the folder is removed on the way out.
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _bundled_sample() -> Path:
