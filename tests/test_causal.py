@@ -1450,3 +1450,32 @@ def test_without_the_recurring_times_of_day_a_daily_peak_alarms_every_day(monkey
     counts = _daily_peak(15)
     incidents = analyze(as_data(counts)).incidents
     assert (incidents["onset"] >= counts.index[3 * 288]).sum() >= 10
+
+
+def _daily_counts(outage_days: tuple[int, ...], factor: float = 7.0) -> pd.DataFrame:
+    """Sixty days of daily counts (500 on weekdays, 300 on weekends) with the days
+    `outage_days` at `factor` times."""
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2026-01-05", periods=60, freq="1D", tz="UTC")
+    rate = np.where(index.day_of_week >= 5, 300.0, 500.0)
+    rate[list(outage_days)] *= factor
+    return pd.DataFrame({"a": rng.poisson(rate).astype(float)}, index=index)
+
+
+def test_a_one_day_outage_in_daily_counts_leaves_the_next_days_baseline_alone():
+    # A day of one bucket high "for most of it" was taken as a new level at once: the
+    # next day's baseline stood at the outage's level (2992 against 500), and an outage
+    # that day would have gone unseen. A new level shows on two days running.
+    counts = _daily_counts((38,))  # a Thursday
+    analysis = analyze(as_data(counts, pd.Timedelta("1D")))
+    expected = analysis.baseline.expected["a"]
+    assert 400 < expected.iloc[39] < 600
+    assert analysis.incidents["onset"].tolist() == [counts.index[38]]
+    # The next day failing too is then seen: an outage of two days is one incident.
+    again = analyze(as_data(_daily_counts((38, 39)), pd.Timedelta("1D"))).incidents
+    assert again["onset"].tolist() == [counts.index[38]]
+    assert again["end"].iloc[0] >= counts.index[39]
+    # A lasting shift is still learned: from the fifth day on, no incident.
+    shift = _daily_counts(tuple(range(38, 60)), factor=2.0)
+    incidents = analyze(as_data(shift, pd.Timedelta("1D"))).incidents
+    assert len(incidents) == 1 and incidents["end"].iloc[0] <= shift.index[42]

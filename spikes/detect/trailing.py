@@ -118,6 +118,10 @@ WARM_UP_ERROR_FACTOR = 2.0
 LEVEL_DAYS = 2
 #: Bound on the level factor (see _SeasonalFit._level).
 MAX_LEVEL_FACTOR = 5.0
+#: Buckets a day needs for its own buckets to show a new level (more than half of them
+#: high, :func:`~spikes.detect.trailing_windows._new_level`); with fewer (buckets of 8
+#: hours or more) a new level must also have held the day before.
+NEW_LEVEL_SLOTS = 4
 #: Products fitted together (the cached day pools of a block stay small).
 FIT_COLUMNS = 64
 
@@ -496,6 +500,12 @@ class _SeasonalFit:
             keep |= ~rests & _kept(yd, above_recent)
             high &= rests | above_recent
         shifted = _new_level(high)
+        state.mostly_high[day] = shifted
+        if self.slots < NEW_LEVEL_SLOTS:
+            # A day of one or two buckets cannot tell an outage from a new level: a new
+            # level shows on two days running (a one-day outage taken as one set the next
+            # day's baseline at the outage's level, and a second outage went unseen).
+            shifted = shifted & state.mostly_high.get(day - 1, np.zeros_like(shifted))
         baselined = ~np.isnan(mu_d)
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw

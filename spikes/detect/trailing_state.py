@@ -33,6 +33,9 @@ class _FitState:
         self.level_m_kind: dict[int, np.ndarray] = {}
         self.block_stats: dict[int, np.ndarray] = {}
         self.adopted: dict[int, _Adoption] = {}
+        # Per day, the products whose day stood high most of the time (a new level, where
+        # a day has buckets enough to tell: see _SeasonalFit.finish).
+        self.mostly_high: dict[int, np.ndarray] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -53,7 +56,8 @@ class _FitState:
         """Drop what no day from now on needs: per-day sums of days before `before`, cached
         pools of days before `cache_before`."""
         for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
-                      self.level_y_kind, self.level_m_kind, self.block_stats):
+                      self.level_y_kind, self.level_m_kind, self.block_stats,
+                      self.mostly_high):
             for d in [d for d in table if d < before]:
                 del table[d]
         for key in [k for k in self.cache if k[0] < cache_before]:
