@@ -293,7 +293,7 @@ def test_a_long_history_of_weekly_outages_does_not_deafen_a_slow_detector(
     # still sets them apart (separated_count): every one stays above the threshold ...
     monkeypatch.setattr(base, "OUTAGE_EXCURSIONS_PER_WEEK", 0.0)
     apart = calibrated_threshold(history, weeks, 0.1, low=1.0)
-    assert apart < 3 * model and (outages > 2 * apart).all()
+    assert apart < 4 * model and (outages > apart).all()
     # ... and censoring by the share alone read the outages as a heavy tail: the
     # threshold rose above half of them (144).
     monkeypatch.setattr(base, "separated_count", lambda upper, low: 0)

@@ -134,6 +134,12 @@ BULK_EXCURSIONS = 30
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
 #: where the mean excess of its upper quartile exceeds the overall one by so many.
 EVIDENCE_Z = 3.0
+#: Digits of improbability (``-log10`` p, Bonferroni over the places tried) of a gap
+#: between a history's largest excursions and the others before they are censored as
+#: outages of their own (:func:`separated_count`). At 3, two more alerts on the Cloud
+#: Monitoring series without labels (real bursts of telemetry set apart as outages);
+#: at 6 none, and a product failing three times a week keeps recall 0.89 (0.84 without).
+GAP_EVIDENCE = 6.0
 
 
 def calibrated_threshold(maxima: np.ndarray, weeks: float, false_alarms_per_week: float,
@@ -302,7 +308,7 @@ def separated_count(upper: np.ndarray, low: float) -> int:
     largest are then independent exponentials of one mean (smaller at the top for the
     lighter tail). The spacing below the ``j`` largest is compared with the mean of those
     below it: a ratio ``t`` has probability ``exp(-t)``, taken as a gap under
-    ``10 ** -EVIDENCE_Z`` divided by the number of places tried (Bonferroni). The
+    ``10 ** -GAP_EVIDENCE`` divided by the number of places tried (Bonferroni). The
     largest such ``j`` is returned (0 without a gap).
 
     Parameters
@@ -339,7 +345,7 @@ def separated_count(upper: np.ndarray, low: float) -> int:
     means[:-1] = below[1:] / counts[1:]
     means[-1] = np.inf
     ratio = spacings[:places] / np.maximum(means[:places], 1e-12)
-    limit = EVIDENCE_Z * np.log(10.0) + np.log(places)
+    limit = GAP_EVIDENCE * np.log(10.0) + np.log(places)
     hits = np.flatnonzero(ratio > limit)
     return int(hits[-1]) + 1 if len(hits) else 0
 
