@@ -83,12 +83,23 @@ class _FunctionAndModule:
     def __init__(self, function: Any, module: ModuleType) -> None:
         object.__setattr__(self, "_function", function)
         object.__setattr__(self, "_module", module)
+        # inspect.signature and help() follow __wrapped__ to the function.
+        object.__setattr__(self, "__wrapped__", function)
+        object.__setattr__(self, "__doc__", function.__doc__)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._function(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_function", "_module"):  # not set yet (a copy): no recursion
+            raise AttributeError(name)
         return getattr(self._module, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._module, name, value)  # monkeypatching reaches the module
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._module, name)
 
     def __repr__(self) -> str:
         return f"<{self._function.__module__}.{self._function.__name__}, also {self._module!r}>"

@@ -87,6 +87,16 @@ def test_a_product_whose_data_stopped_has_no_data_not_normal() -> None:
     assert status.loc["B", "latest"] == counts.index[-289]
     assert status.loc["C", "status"] == "outage"  # an outage going on still comes first
     assert list(status.index) == ["C", "B", "A"]
+    # A feed that stopped on an improbably high bucket is not "elevated" for good, nor
+    # one that stopped after an outage "recovering" for good.
+    counts = _poisson(3, columns=("A", "D", "E"))
+    counts.iloc[-289, 1] = 40.0
+    counts.iloc[-288:, 1] = np.nan
+    counts.iloc[-330:-300, 2] = 60.0
+    counts.iloc[-290:, 2] = np.nan
+    status = product_status(analyze(as_data(counts))).set_index("product")
+    assert status.loc["D", "status"] == "no data"
+    assert status.loc["E", "status"] == "no data"
 
 
 def test_find_incidents_of_chosen_products() -> None:

@@ -138,6 +138,12 @@ def test_a_table_in_memory_is_read_as_a_file_of_its_shape():
     data = load_reports([wide, wide])
     assert data.bucket == pd.Timedelta("1h")
     assert data.counts.sum().to_dict() == {"a": 12.0, "b": 24.0}
+    # An unnamed time index is the timestamp; row labels of a filtered frame are no
+    # column (they were a product "" of the wide shape).
+    unnamed = wide.rename_axis(None)
+    assert load_reports(unnamed).counts.sum().to_dict() == {"a": 6.0, "b": 12.0}
+    filtered = events.iloc[10:].reset_index(drop=True).iloc[5:]
+    assert load_reports(filtered, bucket="5min").counts.columns.tolist() == ["a"]
     with pytest.raises(SpikesInputError, match="cannot read a int: give the path"):
         read_reports(3)
 

@@ -389,6 +389,8 @@ def test_a_full_disk_is_a_503_with_the_reason_and_nothing_stored(small_disk, tok
         health = svc.client.get("/healthz").json()
         assert health["store"].startswith("failing: cannot write the store")
         assert "spikes_store_failures_total 1" in svc.client.get("/metrics").text
+        stored = svc.client.get("/metrics").text
+        assert f"spikes_reports_accepted_total {5000 * k}" in stored  # none of batch k
         # Space enough for a small batch: written, and the store is said to be well again.
         small = {"batch_id": "small", "reports": [
             {"product": "A", "timestamp": (start + pd.Timedelta(days=1)).isoformat()}]}
@@ -397,6 +399,7 @@ def test_a_full_disk_is_a_503_with_the_reason_and_nothing_stored(small_disk, tok
     finally:
         svc.stop()
     assert "Traceback" not in svc.log
+    assert _stored(small_disk / "s.duckdb") == 5000 * k + 1  # the refused batch is not
 
 
 def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):

@@ -700,14 +700,17 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
         surprise = float(item["surprise"])  # type: ignore[arg-type]
         gap = pd.Timedelta(config.for_product(product).merge_gap)
         recent = own[own["end"] >= latest_at - gap] if len(own) else own
+        # Without data since before now, a product is "no data" (not elevated on a stale
+        # bucket), unless an outage of it is going on, or ended within merge_gap of now.
+        silent = now is not None and latest_at < now
         if len(ongoing):
             status = "outage"
-        elif len(recent):
+        elif len(recent) and not (silent and now - gap > latest_at):
             status, ongoing = "recovering", recent
+        elif silent:
+            status = "no data"
         elif surprise >= elevated_surprise:
             status = "elevated"
-        elif now is not None and latest_at < now:
-            status = "no data"
         else:
             status = "normal"
         rows.append(

@@ -502,9 +502,10 @@ class _SeasonalFit:
         shifted = _new_level(high)
         state.mostly_high[day] = shifted
         if self.slots < NEW_LEVEL_SLOTS:
-            # A day of one or two buckets cannot tell an outage from a new level: a new
-            # level shows on two days running (a one-day outage taken as one set the next
-            # day's baseline at the outage's level, and a second outage went unseen).
+            # A day of fewer than four buckets (8 hours or more) cannot tell an outage
+            # from a new level: a new level shows on two days running (a one-day outage
+            # taken as one set the next day's baseline at the outage's level, and a
+            # second outage went unseen).
             shifted = shifted & state.mostly_high.get(day - 1, np.zeros_like(shifted))
         baselined = ~np.isnan(mu_d)
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))

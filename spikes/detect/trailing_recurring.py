@@ -1,11 +1,14 @@
 """Times of day the seasonal fit pools unmasked although masked as outages: a level seen
-at that time on the pooled days is its usual level (:class:`spikes.detect.trailing._SeasonalFit`
-calls these on its narrowest pool window).
+at that time on the pooled days is its usual level
+(:class:`spikes.detect.trailing._SeasonalFit` calls these on its narrowest pool window).
 
 - :func:`unmask_stuck`: a window masked whole on every pooled day (a steep evening rise the
   warm-up day's fit failed to follow);
-- :func:`with_recurring`: a time of day masked on several days at agreeing levels (a daily
-  peak of a few buckets), taken from that time of day alone.
+- :func:`with_recurring`: a time of day seen on several days at agreeing levels, far from
+  what its smoothing window says (a daily peak of a few buckets, masked on its first
+  days), taken from that time of day alone, every observed bucket of it (masked or not:
+  the days agree within :data:`STUCK_AGREEMENT`, so no masked bucket there is more than
+  twice the others).
 
 Spikes that recur at about one time but vary in size do not agree, and stay masked.
 """

@@ -93,15 +93,29 @@ def _temporary(path: Path, folder: Path) -> tuple[int, str]:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
-        with _UMASK_LOCK:  # the umask is read by setting it
-            umask = os.umask(0o022)
-            os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        os.fchmod(fd, mode)
-    except OSError:  # a file system without modes: as mkstemp made it
-        pass
+        mode = 0o666 & ~_umask()
+    if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+        try:
+            os.fchmod(fd, mode)
+        except OSError:  # a file system without modes: as mkstemp made it
+            pass
     return fd, tmp
+
+
+def _umask() -> int:
+    """The process's umask: read from /proc on Linux; elsewhere by setting it (the
+    strictest value meanwhile, so that no file another thread makes is more open)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return umask
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

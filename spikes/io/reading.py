@@ -446,17 +446,20 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
 
 
 def frame_as_file(frame: pd.DataFrame) -> io.BytesIO:
-    """A table in memory (reports in any shape a file may have) as a CSV file to read: its
-    index is a column too unless it is the default one (0, 1, ...).
+    """A table in memory (reports in any shape a file may have) as a CSV file to read: a
+    time index is a column too (named ``timestamp`` when it has no name), any other index
+    is left out (row labels, as of a filtered frame, are no reports).
 
     Examples
     --------
     >>> frame_as_file(pd.DataFrame({"timestamp": ["2026-01-01"], "product": ["a"]})).read()
-    b'timestamp,product\n2026-01-01,a\n'
+    b'timestamp,product\\n2026-01-01,a\\n'
     """
-    keep_index = not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
-                      and frame.index.step == 1 and frame.index.name is None)
-    text = frame.to_csv(index=keep_index, lineterminator="\n")
+    index = frame.index
+    name = index.name if index.name is not None else "timestamp"
+    if isinstance(index, pd.DatetimeIndex) and name not in frame.columns:
+        frame = frame.rename_axis(name).reset_index()
+    text = frame.to_csv(index=False, lineterminator="\n")
     buffer = io.BytesIO(text.encode("utf-8"))
     buffer.name = FRAME_NAME
     return buffer

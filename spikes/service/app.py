@@ -502,17 +502,21 @@ def _check_data_span(frame: pd.DataFrame | pa.Table, live: LiveDetector) -> None
     if len(gaps) == 0:
         return
     k = int(np.argmax(gaps))
-    gap = pd.Timedelta(int(gaps[k]), unit="us")
-    whole = pd.Timedelta(int(ends[-1] - starts[0]), unit="us")
+    # numpy's microseconds: pandas 2 would make nanoseconds of them (year 2999 overflows).
+    gap = pd.Timedelta(np.timedelta64(int(gaps[k]), "us"))
+    whole = pd.Timedelta(np.timedelta64(int(ends[-1] - starts[0]), "us"))
     if (gap > DATA_GAP and gap > 0.9 * whole) or gap > PAST_REACH:
-        before, after = (pd.Timestamp(int(t), unit="us", tz="UTC")
+        before, after = (pd.Timestamp(np.datetime64(int(t), "us")).tz_localize("UTC")
                          for t in (ends[k], starts[k + 1]))
+        where = "beside the store's data" if held is not None else "within it"
+        ahead = held is None or before >= held[1]
+        harm = ("on the data clock it would close every bucket up to its latest report"
+                if ahead else "the store's reports would span mostly nothing (its readers "
+                "grid every bucket; older history goes in with spikes ingest)")
         raise SpikesInputError(
             f"the batch leaves nothing between {before.isoformat()} and "
-            f"{after.isoformat()} ({gap.days} days) beside the store's "
-            f"{'data' if held is not None else 'nothing'}: on the data clock it would close "
-            f"every bucket up to its latest report; check for a stray timestamp (a year "
-            f"mistyped)")
+            f"{after.isoformat()} ({gap.days} days) {where}: {harm}; check for a stray "
+            f"timestamp (a year mistyped)")
 
 
 def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:

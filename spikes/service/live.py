@@ -52,6 +52,7 @@ from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import Analysis, Scored, analyze, product_status
 from spikes.detect.reasons import USUAL_HISTORY
 from spikes.detect.stream import StreamDetector
+from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.service.commit import GroupCommit
 from spikes.service.snapshot import store_data
@@ -261,7 +262,14 @@ class LiveDetector:
                 # the time of day has not: the reports of now would count as late.
                 watermark = min(watermark, pd.Timestamp.now(tz="UTC"))
             end = self._resume_cap((watermark - self.lateness).floor(self.bucket))
-            if self.store.close_until(end):
+            try:
+                closed = self.store.close_until(end)
+            except SpikesInputError as exc:
+                # The batch is stored: its buckets close with a later batch or tick.
+                _log.warning("spikes: %s", exc)
+                self.counters.store_failed(str(exc))
+                closed = False
+            if closed:
                 self._wake.set()
         return result
 

@@ -333,8 +333,9 @@ class Store:
                     if batch_id not in seen:
                         taken.append(k)
                     seen.add(batch_id)
-                if taken:
-                    self._insert(taken, tables, ids, kinds, arrived, bucket, results)
+                if taken:  # large inserts write to the file already (a full disk)
+                    with _written(self.path):
+                        self._insert(taken, tables, ids, kinds, arrived, bucket, results)
                 self._commit()
             except BaseException:
                 rollback(conn)

@@ -134,7 +134,8 @@ BULK_EXCURSIONS = 30
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
 #: where the mean excess of its upper quartile exceeds the overall one by so many.
 EVIDENCE_Z = 3.0
-#: Digits of improbability (``-log10`` p, Bonferroni over the places tried) of a gap
+#: Digits of nominal improbability (``-log10`` p under ``exp(-t)``, Bonferroni over the
+#: places tried; looser for short histories: see :func:`separated_count`) of a gap
 #: between a history's largest excursions and the others before they are censored as
 #: outages of their own (:func:`separated_count`). At 3, two more alerts on the Cloud
 #: Monitoring series without labels (real bursts of telemetry set apart as outages);
@@ -307,7 +308,9 @@ def separated_count(upper: np.ndarray, low: float) -> int:
     by Rényi's representation the spacings ``i (z_(i) - z_(i+1))`` of the ``i``-th
     largest are then independent exponentials of one mean (smaller at the top for the
     lighter tail). The spacing below the ``j`` largest is compared with the mean of those
-    below it: a ratio ``t`` has probability ``exp(-t)``, taken as a gap under
+    below it: a ratio ``t`` has probability about ``exp(-t)`` (that ignores that the
+    mean is estimated: with ``n`` spacings below, ``(1 + t / n) ** -n``, so the test is
+    looser than its nominal level for short histories), taken as a gap under
     ``10 ** -GAP_EVIDENCE`` divided by the number of places tried (Bonferroni). The
     largest such ``j`` is returned (0 without a gap).
 

@@ -72,8 +72,9 @@ def axis_zone(tz: str, start: pd.Timestamp, stop: pd.Timestamp) -> str | dt.tzin
     change within the range (daylight saving time), its offset at `stop` throughout.
 
     A date axis draws wall-clock times: across a change they would repeat an hour (the
-    line doubling back over itself) or skip one. The offset of `stop` is that of the
-    clock people read now; :func:`zone_note` says so beside the chart.
+    line doubling back over itself) or skip one. The offset at `stop` is that of the
+    clock at the range's end (now, for the latest data); :func:`zone_note` says so
+    beside the chart.
 
     Parameters
     ----------
@@ -96,13 +97,15 @@ def axis_zone(tz: str, start: pd.Timestamp, stop: pd.Timestamp) -> str | dt.tzin
     ...           pd.Timestamp("2026-01-06T00:00Z"))
     'Europe/Paris'
     """
-    first = pd.Timestamp(start).tz_convert("UTC").floor("h")
-    last = pd.Timestamp(stop).tz_convert("UTC").ceil("h")
-    hours = pd.date_range(first, max(first, last), freq="h")
+    # The hours of the range and its last instant (`stop` is its end, not in it).
+    last = pd.Timestamp(stop).tz_convert("UTC") - pd.Timedelta(1, "ns")
+    first = min(pd.Timestamp(start).tz_convert("UTC"), last)
+    hours = pd.date_range(first.floor("h"), last.floor("h"), freq="h").append(
+        pd.DatetimeIndex([first, last]))
     offsets = hours.tz_convert(tz).tz_localize(None) - hours.tz_localize(None)
     if len(offsets.unique()) <= 1:
         return tz
-    offset = pd.Timestamp(stop).tz_convert(tz).utcoffset()
+    offset = last.tz_convert(tz).utcoffset()
     minutes = int(offset.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return dt.timezone(offset, f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
