@@ -169,6 +169,9 @@ def test_without_the_new_level_rule_a_lasting_rise_stays_an_outage_to_the_end(mo
     # keeps every later baseline at the old level.
     monkeypatch.setattr(trailing, "_new_level",
                         lambda high: np.zeros(high.shape[1], dtype=bool))
+    # (Nor learned as a time of day masked on each latest day: with_recurring.)
+    monkeypatch.setattr(trailing._SeasonalFit, "_with_recurring",
+                        lambda self, *args: args[-3:])
     counts, shift = _lasting_rise(0)
     incidents = analyze(as_data(counts)).incidents
     assert len(incidents) == 1
@@ -260,6 +263,9 @@ def test_when_the_warm_up_day_alone_can_mask_the_slot_stays_locked(monkeypatch):
         return mean, np.full_like(later, len(args[3]))
 
     monkeypatch.setattr(trailing._SeasonalFit, "_pooled", without_the_rule)
+    # (Nor learned as a time of day masked on each latest day: with_recurring.)
+    monkeypatch.setattr(trailing._SeasonalFit, "_with_recurring",
+                        lambda self, *args: args[-3:])
     for seed in range(5):
         expected, normal, usual = _one_pm(seed)
         assert expected.mean() < 0.45 * usual
@@ -1479,3 +1485,35 @@ def test_a_one_day_outage_in_daily_counts_leaves_the_next_days_baseline_alone():
     shift = _daily_counts(tuple(range(38, 60)), factor=2.0)
     incidents = analyze(as_data(shift, pd.Timedelta("1D"))).incidents
     assert len(incidents) == 1 and incidents["end"].iloc[0] <= shift.index[42]
+
+
+def _peak_from(day: int, seed: int) -> pd.DataFrame:
+    """Five weeks of 5-minute counts with a peak at three times the usual from 19:00 to
+    21:00 every day from `day` on (a feature that begins, or moves there with a change
+    of the clocks)."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=288 * 35, freq="5min", tz="UTC")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    rate = 20 * (0.4 + 0.6 * np.sin(np.pi * hours / 24) ** 2)
+    rate[(index.hour >= 19) & (index.hour < 21) & (np.arange(len(index)) >= day * 288)] *= 3
+    return pd.DataFrame({"a": rng.poisson(rate).astype(float)}, index=index)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_peak_that_begins_later_is_learned_from_its_own_days(seed):
+    # Its older pooled days disagree with it, so the rule of the whole pool learned it
+    # only once they had left the pool: an incident every evening for 14 days. Masked on
+    # its first three days at agreeing levels, it is taken from the days since.
+    counts = _peak_from(8, seed)
+    incidents = analyze(as_data(counts)).incidents
+    days = sorted(((incidents["onset"] - counts.index[0]).dt.days).tolist())
+    assert days == [8, 9, 10]
+
+
+def test_without_the_run_of_latest_days_a_new_peak_is_paged_for_two_weeks(monkeypatch):
+    monkeypatch.setattr(trailing_recurring, "_with_new_peaks",
+                        lambda fit, state, y, normal, days, take, origin, values, weights,
+                        not_warm_up, open_: (values, weights, not_warm_up))
+    counts = _peak_from(8, 0)
+    incidents = analyze(as_data(counts)).incidents
+    assert len(incidents) >= 12

@@ -750,7 +750,7 @@ class _SeasonalFit:
             not_warm_up = weights - warm[take]
             if i == 0:
                 values, weights, not_warm_up = self._with_recurring(
-                    state, y, pool, take, origin, values, weights, not_warm_up)
+                    state, y, normal, pool, take, origin, values, weights, not_warm_up)
             if i == 0 and not (weights > 0).all():
                 values, weights, not_warm_up = self._unmask_stuck(
                     state, y, pool, width, take, origin, values, weights, not_warm_up)
@@ -766,11 +766,12 @@ class _SeasonalFit:
         return mean, later
 
 
-    def _with_recurring(self, state: _FitState, y: np.ndarray, pool: list[int],
-                        take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
-                        not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _with_recurring(self, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                        pool: list[int], take: slice, origin: int, values: np.ndarray,
+                        weights: np.ndarray, not_warm_up: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~spikes.detect.trailing_recurring.with_recurring` of this fit."""
-        return with_recurring(self, state, y, pool, take, origin, values, weights,
+        return with_recurring(self, state, y, normal, pool, take, origin, values, weights,
                               not_warm_up)
 
     def _unmask_stuck(self, state: _FitState, y: np.ndarray, pool: list[int], width: int,

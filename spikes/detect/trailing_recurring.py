@@ -56,9 +56,10 @@ RECURRING_DAYS = 3
 RECURRING_Z = 8.0
 
 
-def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
-                   take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
-                   not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                   pool: list[int], take: slice, origin: int, values: np.ndarray,
+                   weights: np.ndarray, not_warm_up: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The narrowest pool window's (values, weights, weights of days other than the
     warm-up day), where a time of day recurs taken from that time of day alone.
 
@@ -81,7 +82,7 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: lis
     p = state.p
     days = []
     seen = np.zeros((values.shape[0], 2 * p))
-    for d in pool:
+    for d in sorted(pool, reverse=True):  # the latest first
         key = (d, 0, "observed")
         if key not in state.cache:
             state.cache[key] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
@@ -97,23 +98,98 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: lis
                  np.inf)
     recurring = ((own_weights >= RECURRING_DAYS) & (own_values >= MIN_POOL_REPORTS)
                  & ~(z <= RECURRING_Z))
-    if not recurring.any():
+    if recurring.any():  # only then: do the days agree there?
+        lowest = np.full(values.shape, np.inf)
+        highest = np.zeros(values.shape)
+        for _, day in days:
+            level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
+            lowest = np.fmin(lowest, level)
+            highest = np.fmax(highest, level)
+        recurring &= highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5)
+        warm = _warm_weights(state, days, np.ones(values.shape, dtype=bool), p)
+        values = np.where(recurring, own_values, values)
+        not_warm_up = np.where(recurring, own_weights - warm, not_warm_up)
+        weights = np.where(recurring, own_weights, weights)
+    return _with_new_peaks(fit, state, y, normal, days, take, origin, values, weights,
+                           not_warm_up, ~recurring)
+
+
+def _with_new_peaks(fit: _SeasonalFit, state: _FitState, y: np.ndarray,
+                    normal: np.ndarray, days: list[tuple[int, np.ndarray]], take: slice,
+                    origin: int, values: np.ndarray, weights: np.ndarray,
+                    not_warm_up: np.ndarray, open_: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the latest pooled days agree at a time of day (the run goes back to the
+    first day that does not), the run holds three or more days on which it was masked,
+    and its level is far from its window's: taken from the run alone. A peak that began
+    after the pool's first days, or moved there with a change of the clocks, is masked
+    as an outage each day it shows; the pool's older days disagree with it, so the rule
+    of the whole pool does not learn it before they leave the pool (``baseline_days``:
+    an incident every day until then). Once learned, the peak's days are normal and the
+    run keeps its first, masked ones until they leave the pool, when the whole pool
+    agrees. `days` are the pool's days, the latest first, with their own slots'
+    observed (values, weights); `open_`: the times of day still to judge."""
+    p = state.p
+    masked_days = []
+    for d, day in days:
+        key = (d, 0)
+        if key not in state.cache:
+            state.cache[key] = fit.contribution(y, normal, d, 0, origin)
+        masked_days.append((day[:, p:] > 0) & (state.cache[key][take][:, p:] == 0))
+    candidate = open_ & (np.sum(masked_days, axis=0) >= RECURRING_DAYS)
+    if not candidate.any():
         return values, weights, not_warm_up
-    # Only then: do the days agree there, and what did the warm-up day give?
+    run_values, run_weights, run_masked = (np.zeros(values.shape) for _ in range(3))
     lowest = np.full(values.shape, np.inf)
     highest = np.zeros(values.shape)
+    going = candidate.copy()
+    taken = []
+    for (_, day), masked in zip(days, masked_days, strict=True):
+        seen = day[:, p:] > 0
+        level = np.where(seen, day[:, :p], np.nan)
+        low, high = np.fmin(lowest, level), np.fmax(highest, level)
+        going &= high <= STUCK_AGREEMENT * np.maximum(low, 0.5)
+        took = going & seen
+        lowest, highest = np.where(took, low, lowest), np.where(took, high, highest)
+        run_values += np.where(took, day[:, :p], 0.0)
+        run_weights += np.where(took, day[:, p:], 0.0)
+        run_masked += took & masked
+        taken.append(took)
+        if not going.any():
+            break
+    new = ((run_masked >= RECURRING_DAYS) & (run_values >= MIN_POOL_REPORTS)
+           & _far_from_window(run_values, run_weights, values, weights, RECURRING_Z))
+    if not new.any():
+        return values, weights, not_warm_up
     warm = np.zeros(values.shape)
-    for d, day in days:
-        level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
-        lowest = np.fmin(lowest, level)
-        highest = np.fmax(highest, level)
+    for (d, day), took in zip(days, taken, strict=False):
         own = np.flatnonzero(state.first_day == d)
         if len(own):
-            warm[:, own] = day[:, p + own]
-    recurring &= highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5)
-    return (np.where(recurring, own_values, values),
-            np.where(recurring, own_weights, weights),
-            np.where(recurring, own_weights - warm, not_warm_up))
+            warm[:, own] += np.where(took[:, own], day[:, p + own], 0.0)
+    return (np.where(new, run_values, values), np.where(new, run_weights, weights),
+            np.where(new, run_weights - warm, not_warm_up))
+
+
+def _warm_weights(state: _FitState, days: list[tuple[int, np.ndarray]],
+                  took: np.ndarray, p: int) -> np.ndarray:
+    """The weights the products' warm-up days give the time of day's own pool."""
+    warm = np.zeros(took.shape)
+    for d, day in days:
+        own = np.flatnonzero(state.first_day == d)
+        if len(own):
+            warm[:, own] = np.where(took[:, own], day[:, p + own], 0.0)
+    return warm
+
+
+def _far_from_window(own_values: np.ndarray, own_weights: np.ndarray, values: np.ndarray,
+                     weights: np.ndarray, z: float) -> np.ndarray:
+    """Where a time of day's own reports differ from what its window's mean says of
+    them by more than `z` (Poisson) standard deviations (everywhere the window has no
+    normal bucket)."""
+    said = np.divide(values * own_weights, weights, out=np.zeros_like(values),
+                     where=weights > 0)
+    far = np.abs(own_values - said) > z * np.sqrt(np.maximum(said, 1.0))
+    return np.where(weights > 0, far, True)
 
 def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
                  width: int, take: slice, origin: int, values: np.ndarray,
