@@ -1512,8 +1512,8 @@ def test_a_peak_that_begins_later_is_learned_from_its_own_days(seed):
 
 def test_without_the_run_of_latest_days_a_new_peak_is_paged_for_two_weeks(monkeypatch):
     monkeypatch.setattr(trailing_recurring, "_with_new_peaks",
-                        lambda fit, state, y, normal, days, take, origin, values, weights,
-                        not_warm_up, open_: (values, weights, not_warm_up))
+                        lambda state, days, values, weights, not_warm_up, candidate:
+                        (values, weights, not_warm_up))
     counts = _peak_from(8, 0)
     incidents = analyze(as_data(counts)).incidents
     assert len(incidents) >= 12

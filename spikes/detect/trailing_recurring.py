@@ -82,13 +82,17 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     p = state.p
     days = []
     seen = np.zeros((values.shape[0], 2 * p))
+    normal_weights = np.zeros(values.shape)
     for d in sorted(pool, reverse=True):  # the latest first
-        key = (d, 0, "observed")
-        if key not in state.cache:
-            state.cache[key] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
-        day = state.cache[key][take]
+        if (d, 0, "observed") not in state.cache:
+            state.cache[(d, 0, "observed")] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
+        if (d, 0) not in state.cache:
+            state.cache[(d, 0)] = fit.contribution(y, normal, d, 0, origin)
+        day = state.cache[(d, 0, "observed")][take]
+        normal_d = state.cache[(d, 0)][take, p:]
         seen += day
-        days.append((d, day))
+        normal_weights += normal_d
+        days.append((d, day, normal_d))
     own_values, own_weights = seen[:, :p], seen[:, p:]
     # What the window's mean says of the time of day's own reports, and how far they
     # are from it in (Poisson) standard deviations.
@@ -98,27 +102,38 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
                  np.inf)
     recurring = ((own_weights >= RECURRING_DAYS) & (own_values >= MIN_POOL_REPORTS)
                  & ~(z <= RECURRING_Z))
-    if recurring.any():  # only then: do the days agree there?
-        lowest = np.full(values.shape, np.inf)
-        highest = np.zeros(values.shape)
-        for _, day in days:
-            level = np.where(day[:, p:] > 0, day[:, :p], np.nan)
+    if recurring.any():  # only then, and only there: do the days agree?
+        rows = np.flatnonzero(recurring.any(axis=1))
+        cols = np.flatnonzero(recurring.any(axis=0))
+        at, at_weights = np.ix_(rows, cols), np.ix_(rows, cols + p)
+        lowest = np.full((len(rows), len(cols)), np.inf)
+        highest = np.zeros(lowest.shape)
+        warm = np.zeros(lowest.shape)
+        for d, day, _ in days:
+            day_weights = day[at_weights]
+            level = np.where(day_weights > 0, day[at], np.nan)
             lowest = np.fmin(lowest, level)
             highest = np.fmax(highest, level)
-        recurring &= highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5)
-        warm = _warm_weights(state, days, np.ones(values.shape, dtype=bool), p)
-        values = np.where(recurring, own_values, values)
-        not_warm_up = np.where(recurring, own_weights - warm, not_warm_up)
-        weights = np.where(recurring, own_weights, weights)
-    return _with_new_peaks(fit, state, y, normal, days, take, origin, values, weights,
-                           not_warm_up, ~recurring)
+            own = np.flatnonzero(state.first_day[cols] == d)
+            if len(own):
+                warm[:, own] = day_weights[:, own]
+        agree = recurring[at] & (highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5))
+        recurring = np.zeros_like(recurring)
+        recurring[at] = agree
+        values, weights, not_warm_up = values.copy(), weights.copy(), not_warm_up.copy()
+        values[at] = np.where(agree, own_values[at], values[at])
+        not_warm_up[at] = np.where(agree, own_weights[at] - warm, not_warm_up[at])
+        weights[at] = np.where(agree, own_weights[at], weights[at])
+    # A time of day masked on three pooled days or more may be a peak that began later.
+    new = ~recurring & (own_weights - normal_weights >= RECURRING_DAYS)
+    if not new.any():
+        return values, weights, not_warm_up
+    return _with_new_peaks(state, days, values, weights, not_warm_up, new)
 
 
-def _with_new_peaks(fit: _SeasonalFit, state: _FitState, y: np.ndarray,
-                    normal: np.ndarray, days: list[tuple[int, np.ndarray]], take: slice,
-                    origin: int, values: np.ndarray, weights: np.ndarray,
-                    not_warm_up: np.ndarray, open_: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarray]],
+                    values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray,
+                    candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the latest pooled days agree at a time of day (the run goes back to the
     first day that does not), the run holds three or more days on which it was masked,
     and its level is far from its window's: taken from the run alone. A peak that began
@@ -128,58 +143,45 @@ def _with_new_peaks(fit: _SeasonalFit, state: _FitState, y: np.ndarray,
     an incident every day until then). Once learned, the peak's days are normal and the
     run keeps its first, masked ones until they leave the pool, when the whole pool
     agrees. `days` are the pool's days, the latest first, with their own slots'
-    observed (values, weights); `open_`: the times of day still to judge."""
+    observed (values, weights) and normal weights; `candidate`: the times of day masked
+    on three pooled days or more, not taken already."""
     p = state.p
-    masked_days = []
-    for d, day in days:
-        key = (d, 0)
-        if key not in state.cache:
-            state.cache[key] = fit.contribution(y, normal, d, 0, origin)
-        masked_days.append((day[:, p:] > 0) & (state.cache[key][take][:, p:] == 0))
-    candidate = open_ & (np.sum(masked_days, axis=0) >= RECURRING_DAYS)
-    if not candidate.any():
-        return values, weights, not_warm_up
-    run_values, run_weights, run_masked = (np.zeros(values.shape) for _ in range(3))
-    lowest = np.full(values.shape, np.inf)
-    highest = np.zeros(values.shape)
-    going = candidate.copy()
-    taken = []
-    for (_, day), masked in zip(days, masked_days, strict=True):
-        seen = day[:, p:] > 0
-        level = np.where(seen, day[:, :p], np.nan)
+    # Only the times of day and products with a candidate: a small block of the day.
+    rows = np.flatnonzero(candidate.any(axis=1))
+    cols = np.flatnonzero(candidate.any(axis=0))
+    at, at_weights = np.ix_(rows, cols), np.ix_(rows, cols + p)
+    block = [(d, day[at], day[at_weights], normal_d[at]) for d, day, normal_d in days]
+    run_values, run_weights, run_masked = (np.zeros((len(rows), len(cols)))
+                                           for _ in range(3))
+    lowest = np.full(run_values.shape, np.inf)
+    highest = np.zeros(run_values.shape)
+    warm = np.zeros(run_values.shape)
+    going = candidate[at].copy()
+    for d, day_values, day_weights, normal_d in block:
+        seen = day_weights > 0
+        level = np.where(seen, day_values, np.nan)
         low, high = np.fmin(lowest, level), np.fmax(highest, level)
         going &= high <= STUCK_AGREEMENT * np.maximum(low, 0.5)
         took = going & seen
         lowest, highest = np.where(took, low, lowest), np.where(took, high, highest)
-        run_values += np.where(took, day[:, :p], 0.0)
-        run_weights += np.where(took, day[:, p:], 0.0)
-        run_masked += took & masked
-        taken.append(took)
+        run_values += np.where(took, day_values, 0.0)
+        run_weights += np.where(took, day_weights, 0.0)
+        run_masked += took & (normal_d == 0)
+        own = np.flatnonzero(state.first_day[cols] == d)
+        if len(own):
+            warm[:, own] += np.where(took[:, own], day_weights[:, own], 0.0)
         if not going.any():
             break
     new = ((run_masked >= RECURRING_DAYS) & (run_values >= MIN_POOL_REPORTS)
-           & _far_from_window(run_values, run_weights, values, weights, RECURRING_Z))
+           & _far_from_window(run_values, run_weights, values[at], weights[at],
+                              RECURRING_Z))
     if not new.any():
         return values, weights, not_warm_up
-    warm = np.zeros(values.shape)
-    for (d, day), took in zip(days, taken, strict=False):
-        own = np.flatnonzero(state.first_day == d)
-        if len(own):
-            warm[:, own] += np.where(took[:, own], day[:, p + own], 0.0)
-    return (np.where(new, run_values, values), np.where(new, run_weights, weights),
-            np.where(new, run_weights - warm, not_warm_up))
-
-
-def _warm_weights(state: _FitState, days: list[tuple[int, np.ndarray]],
-                  took: np.ndarray, p: int) -> np.ndarray:
-    """The weights the products' warm-up days give the time of day's own pool."""
-    warm = np.zeros(took.shape)
-    for d, day in days:
-        own = np.flatnonzero(state.first_day == d)
-        if len(own):
-            warm[:, own] = np.where(took[:, own], day[:, p + own], 0.0)
-    return warm
-
+    values, weights, not_warm_up = values.copy(), weights.copy(), not_warm_up.copy()
+    values[at] = np.where(new, run_values, values[at])
+    not_warm_up[at] = np.where(new, run_weights - warm, not_warm_up[at])
+    weights[at] = np.where(new, run_weights, weights[at])
+    return values, weights, not_warm_up
 
 def _far_from_window(own_values: np.ndarray, own_weights: np.ndarray, values: np.ndarray,
                      weights: np.ndarray, z: float) -> np.ndarray:
