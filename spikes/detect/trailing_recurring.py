@@ -8,7 +8,8 @@ at that time on the pooled days is its usual level
   what its smoothing window says (a daily peak of a few buckets, masked on its first
   days), taken from that time of day alone, every observed bucket of it (masked or not:
   the days agree within :data:`STUCK_AGREEMENT`, so no masked bucket there is more than
-  twice the others).
+  twice the others); or, for a peak that began later or moved with a change of the
+  clocks, from the latest days that agree there, three of them masked.
 
 Spikes that recur at about one time but vary in size do not agree, and stay masked.
 """
@@ -78,6 +79,9 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     seen at that time on every pooled day is its usual level; pooled with the times
     around it, a peak of a few buckets would still be diluted below itself. Spikes
     that recur at about that time but vary in size do not agree, and stay masked.
+    Where the whole pool does not agree, a time of day masked on three pooled days or
+    more is judged on the latest days alone (:func:`_with_new_peaks`: a peak that began
+    later, or moved with a change of the clocks).
     """
     p = state.p
     days = []
