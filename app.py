@@ -52,7 +52,7 @@ import io
 import os
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -457,6 +457,11 @@ def _seed_from_url() -> None:
 
 
 # --- views -----------------------------------------------------------------------------
+#: Times Streamlit's slider can hold (microseconds since 1970 in a JavaScript number).
+_SLIDER_LOW = datetime(1970, 1, 1) - timedelta(microseconds=2**53 - 1)
+_SLIDER_HIGH = datetime(1970, 1, 1) + timedelta(microseconds=2**53 - 1)
+
+
 def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Time range slider (in the display zone) with quick buttons; returns UTC bounds."""
     data = ctx.analysis.data
@@ -475,6 +480,11 @@ def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
         begin = max(index[-1] + data.bucket - pd.Timedelta(hours=hours), index[0])
         return max(lo, dash.local_times([begin], ctx.tz)[0].floor(step).to_pydatetime()), hi
 
+    if not _SLIDER_LOW <= lo <= hi <= _SLIDER_HIGH:
+        st.caption("The time-range slider cannot hold times this far from 1970 (Streamlit "
+                   "keeps them to the microsecond in a JavaScript number): the whole data "
+                   "is shown.")
+        return index[0], index[-1]
     if key not in st.session_state:
         st.session_state[key] = last(24)
     presets = {"Last 24 h": 24, "Last 3 days": 72, "Last 7 days": 168, "All": None}

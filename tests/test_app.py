@@ -350,3 +350,21 @@ def test_settings_for_a_product_not_in_the_data_are_named(monkeypatch, tmp_path)
     path.write_text('[products."Outlook"]\nmin_ratio = 50.0\n')
     at.run()
     assert not [w.value for w in at.warning if "apply to nothing" in w.value]
+
+
+def test_the_product_view_of_data_past_2255_shows_the_whole_range() -> None:
+    # Streamlit's slider holds times within 2**53 microseconds of 1970: data of 2300
+    # (which the library reads) was a traceback in the product view.
+    import datetime as dt
+
+    start = dt.datetime(2300, 1, 1)
+    rows = ["timestamp,product,count"] + [
+        f"{(start + dt.timedelta(minutes=5 * i)).isoformat()}Z,A,{20 + i % 4}"
+        for i in range(576)]
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["spikes_upload"] = {"name": "y2300.csv",
+                                         "data": "\n".join(rows).encode()}
+    at.query_params["view"] = "product"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot hold times this far from 1970" in c.value for c in at.caption)

@@ -98,7 +98,7 @@ def axis_zone(tz: str, start: pd.Timestamp, stop: pd.Timestamp) -> str | dt.tzin
     'Europe/Paris'
     """
     # The hours of the range and its last instant (`stop` is its end, not in it).
-    last = pd.Timestamp(stop).tz_convert("UTC") - pd.Timedelta(1, "ns")
+    last = pd.Timestamp(stop).tz_convert("UTC") - pd.Timedelta(1, "us")  # not ns: year 2300
     first = min(pd.Timestamp(start).tz_convert("UTC"), last)
     hours = pd.date_range(first.floor("h"), last.floor("h"), freq="h").append(
         pd.DatetimeIndex([first, last]))
