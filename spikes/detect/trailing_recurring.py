@@ -98,19 +98,11 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
         normal_weights += normal_d
         days.append((d, day, normal_d))
     own_values, own_weights = seen[:, :p], seen[:, p:]
-    # What the window's mean says of the time of day's own reports, and how far they
-    # are from it in (Poisson) standard deviations.
-    said = np.divide(values * own_weights, weights, out=np.zeros_like(values),
-                     where=weights > 0)
-    z = np.where(weights > 0, np.abs(own_values - said) / np.sqrt(np.maximum(said, 1.0)),
-                 np.inf)
     recurring = ((own_weights >= RECURRING_DAYS) & (own_values >= MIN_POOL_REPORTS)
-                 & ~(z <= RECURRING_Z))
+                 & _far_from_window(own_values, own_weights, values, weights, RECURRING_Z))
     if recurring.any():  # only then, and only there: do the days agree?
-        rows = np.flatnonzero(recurring.any(axis=1))
-        cols = np.flatnonzero(recurring.any(axis=0))
-        at, at_weights = np.ix_(rows, cols), np.ix_(rows, cols + p)
-        lowest = np.full((len(rows), len(cols)), np.inf)
+        cols, at, at_weights = _block(recurring, p)
+        lowest = np.full(recurring[at].shape, np.inf)
         highest = np.zeros(lowest.shape)
         warm = np.zeros(lowest.shape)
         for d, day, _ in days:
@@ -121,13 +113,11 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
             own = np.flatnonzero(state.first_day[cols] == d)
             if len(own):
                 warm[:, own] = day_weights[:, own]
-        agree = recurring[at] & (highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5))
+        agree = recurring[at] & _agree(lowest, highest)
         recurring = np.zeros_like(recurring)
         recurring[at] = agree
-        values, weights, not_warm_up = values.copy(), weights.copy(), not_warm_up.copy()
-        values[at] = np.where(agree, own_values[at], values[at])
-        not_warm_up[at] = np.where(agree, own_weights[at] - warm, not_warm_up[at])
-        weights[at] = np.where(agree, own_weights[at], weights[at])
+        values, weights, not_warm_up = _taken(values, weights, not_warm_up, at, agree,
+                                              own_values[at], own_weights[at], warm)
     # A time of day masked on three pooled days or more may be a peak that began later.
     new = ~recurring & (own_weights - normal_weights >= RECURRING_DAYS)
     if not new.any():
@@ -150,13 +140,9 @@ def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarr
     observed (values, weights) and normal weights; `candidate`: the times of day masked
     on three pooled days or more, not taken already."""
     p = state.p
-    # Only the times of day and products with a candidate: a small block of the day.
-    rows = np.flatnonzero(candidate.any(axis=1))
-    cols = np.flatnonzero(candidate.any(axis=0))
-    at, at_weights = np.ix_(rows, cols), np.ix_(rows, cols + p)
+    cols, at, at_weights = _block(candidate, p)
     block = [(d, day[at], day[at_weights], normal_d[at]) for d, day, normal_d in days]
-    run_values, run_weights, run_masked = (np.zeros((len(rows), len(cols)))
-                                           for _ in range(3))
+    run_values, run_weights, run_masked = (np.zeros(candidate[at].shape) for _ in range(3))
     lowest = np.full(run_values.shape, np.inf)
     highest = np.zeros(run_values.shape)
     warm = np.zeros(run_values.shape)
@@ -165,7 +151,7 @@ def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarr
         seen = day_weights > 0
         level = np.where(seen, day_values, np.nan)
         low, high = np.fmin(lowest, level), np.fmax(highest, level)
-        going &= high <= STUCK_AGREEMENT * np.maximum(low, 0.5)
+        going &= _agree(low, high)
         took = going & seen
         lowest, highest = np.where(took, low, lowest), np.where(took, high, highest)
         run_values += np.where(took, day_values, 0.0)
@@ -181,11 +167,37 @@ def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarr
                               RECURRING_Z))
     if not new.any():
         return values, weights, not_warm_up
+    return _taken(values, weights, not_warm_up, at, new, run_values, run_weights, warm)
+
+
+def _block(mask: np.ndarray, p: int) -> tuple[np.ndarray, tuple, tuple]:
+    """The times of day and products of `mask` (slots x products) that hold a True: the
+    products, and the indexers of the block in a (values) and in a (values, weights)
+    array."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return cols, np.ix_(rows, cols), np.ix_(rows, cols + p)
+
+
+def _taken(values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray, at: tuple,
+           where: np.ndarray, own_values: np.ndarray, own_weights: np.ndarray,
+           warm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window's (values, weights, weights of days other than the warm-up day), with
+    the block `at` taken from the time of day's own pool (`own_*`, of which `warm` the
+    warm-up day's weights) `where` it recurs."""
     values, weights, not_warm_up = values.copy(), weights.copy(), not_warm_up.copy()
-    values[at] = np.where(new, run_values, values[at])
-    not_warm_up[at] = np.where(new, run_weights - warm, not_warm_up[at])
-    weights[at] = np.where(new, run_weights, weights[at])
+    values[at] = np.where(where, own_values, values[at])
+    not_warm_up[at] = np.where(where, own_weights - warm, not_warm_up[at])
+    weights[at] = np.where(where, own_weights, weights[at])
     return values, weights, not_warm_up
+
+
+def _agree(lowest: np.ndarray, highest: np.ndarray) -> np.ndarray:
+    """Whether the days' levels at a time of day agree: each within
+    :data:`STUCK_AGREEMENT` of the others (a day's mean under half a report counts as
+    half)."""
+    return highest <= STUCK_AGREEMENT * np.maximum(lowest, 0.5)
+
 
 def _far_from_window(own_values: np.ndarray, own_weights: np.ndarray, values: np.ndarray,
                      weights: np.ndarray, z: float) -> np.ndarray:
@@ -196,6 +208,7 @@ def _far_from_window(own_values: np.ndarray, own_weights: np.ndarray, values: np
                      where=weights > 0)
     far = np.abs(own_values - said) > z * np.sqrt(np.maximum(said, 1.0))
     return np.where(weights > 0, far, True)
+
 
 def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
                  width: int, take: slice, origin: int, values: np.ndarray,
@@ -236,7 +249,7 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     # More than one day's window observed (at least two days had data there), and
     # the days' levels there agree (a day's mean under half a report counts as half).
     stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
-             & (highest[take] <= STUCK_AGREEMENT * np.maximum(lowest[take], 0.5)))
+             & _agree(lowest[take], highest[take]))
     if not stuck.any():
         return values, weights, not_warm_up
     return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
