@@ -47,9 +47,11 @@ class DetectionConfig:
     Parameters
     ----------
     min_ratio : float
-        Effect size: an incident's reports must be at least this many times the baseline
-        (summed over the incident). Keeps day-long mild level shifts (a launch day at 1.5x)
-        from being called outages. Default 2.0.
+        Effect size: an incident's reports must be at least this many times the baseline,
+        summed over the incident (live: from its onset to the bucket judged) and at its
+        height (the best ``min_buckets`` consecutive buckets), and as many times the
+        level of the hours before it. Keeps day-long mild level shifts (a launch day at
+        1.5x) from being called outages. Default 2.0.
     cusum_ratio : float
         The rise the sustained-rise (CUSUM) detector is tuned for: its log-likelihood ratio
         compares "rate = cusum_ratio x baseline" with "rate = baseline". It is also the

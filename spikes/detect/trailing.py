@@ -36,6 +36,10 @@ one that goes on:
   mask it again and hold the mask for good; a time of day whose own level on the
   pooled days agrees and stands far from its window's (a daily peak of a few buckets)
   is pooled alone (:func:`~spikes.detect.trailing_recurring.with_recurring`);
+- **low days**: a day whose reports fell under half its baseline's (a holiday, a feed
+  that sent zeros) is left out of the later level factors and noise statistics until
+  the fall has lasted :data:`~spikes.detect.trailing_level.LOW_DAYS_TO_LEVEL` days of its
+  kind (:mod:`spikes.detect.trailing_level`);
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -76,6 +80,7 @@ from spikes.detect.baseline import (
     _rolling_mean,
 )
 from spikes.detect.days import SATURDAY, UTC, day_grid, first_rows
+from spikes.detect.trailing_level import LEVEL_DAYS, keep_low, level_factor, low_day
 from spikes.detect.trailing_recurring import (
     MIN_MASK_DAYS,
     unmask_stuck,
@@ -114,10 +119,6 @@ COLD_MIN_BUCKETS = 2
 #: day's level (the mirror of ``min_ratio``'s default: a dip to half of the usual is no
 #: error of the baseline).
 WARM_UP_ERROR_FACTOR = 2.0
-#: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
-LEVEL_DAYS = 2
-#: Bound on the level factor (see _SeasonalFit._level).
-MAX_LEVEL_FACTOR = 5.0
 #: Buckets a day needs for its own buckets to show a new level (more than half of them
 #: high, :func:`~spikes.detect.trailing_windows._new_level`); with fewer (buckets of 8
 #: hours or more) a new level must also have held the day before.
@@ -350,7 +351,8 @@ class _SeasonalFit:
     def before_kinds_apart(self, day: int) -> bool:
         """Whether `day` is one of the last :data:`LEVEL_DAYS` days of its kind before
         weekdays and weekends are pooled apart: a day whose level sets the level factor
-        of the first days of its kind pooled apart (see :meth:`_level`). Never the first
+        of the first days of its kind pooled apart (see
+        :func:`~spikes.detect.trailing_level.level_factor`). Never the first
         day, the warm-up, which has no level sums."""
         if not 1 <= day < self.weekly_min_days:
             return False
@@ -452,7 +454,7 @@ class _SeasonalFit:
         pool = self.pool_days(day)
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
-        level = self._level(state, history, day)
+        level, level_days = level_factor(self, state, history, day)
         mu_d = raw_d * level
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
         den = state.rows_of(state.musq_sum, history).sum(axis=0)
@@ -460,7 +462,8 @@ class _SeasonalFit:
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
-                        level_watch(self, state, y, day, origin) if watch else None)
+                        level_watch(self, state, y, day, origin) if watch else None,
+                        level_days)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -523,7 +526,16 @@ class _SeasonalFit:
         # are the error of the level taken, not noise.
         if plan.watch is not None:
             fell = fell | plan.watch.fell
-        noise_keep = np.where((shifted | fell)[None, :], False, keep)
+        # A day far under its baseline (a holiday, a feed that sent zeros) is left out of
+        # the later pools, level factors and noise, unless the fall has lasted.
+        low, lasting = low_day(self, state, day, yd, mu_d, observed & baselined, alpha_d,
+                               plan)
+        low &= ~(shifted | fell)
+        lasting &= ~(shifted | fell)
+        state.low_days[day] = low
+        if lasting.any():
+            keep_low(self, state, day, lasting)
+        noise_keep = np.where((shifted | fell | low)[None, :], False, keep)
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
@@ -544,7 +556,8 @@ class _SeasonalFit:
                                                origin).any():
             raw = self._pooled(state, y, normal, plan.pool, rows, origin)[0]
             mu_noise = raw * plan.level
-        state.level_y[day], state.level_m[day] = _column_sums(keep & ~below & baselined, yd,
+        level_use = keep & ~below & baselined
+        state.level_y[day], state.level_m[day] = _column_sums(level_use & ~low[None, :], yd,
                                                               raw)
         kind_raw = None
         if self.before_kinds_apart(day):
@@ -553,7 +566,11 @@ class _SeasonalFit:
             # today's pool (both kinds) it would hold the weekly rhythm once more.
             kind_raw = self._pooled(state, y, normal, self.kind_pool(day), rows, origin)[0]
             state.level_y_kind[day], state.level_m_kind[day] = _column_sums(
-                keep & ~below & baselined & ~np.isnan(kind_raw), yd, kind_raw)
+                level_use & ~low[None, :] & ~np.isnan(kind_raw), yd, kind_raw)
+        if low.any():
+            state.low_taken[day] = (*_column_sums(level_use, yd, raw), None if kind_raw is None
+                                    else _column_sums(level_use & ~np.isnan(kind_raw), yd,
+                                                      kind_raw))
         if shifted.any():
             level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
             kind_sums = None if kind_raw is None else _column_sums(
@@ -701,27 +718,6 @@ class _SeasonalFit:
         state.musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
         var = np.maximum(mu_d, MIN_MEAN) + np.asarray(alpha_d)[None, :] * np.square(mu_d)
         state.block_stats[day] = _block_squares(resid, var, use, self.block)
-
-    def _level(self, state: _FitState, history: list[int], day: int) -> np.ndarray:
-        """Level factor of `day`: the normal reports of the last :data:`LEVEL_DAYS` days
-        of its kind over what their unscaled pools expected, shrunk towards 1 by
-        :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a
-        slow drift (the pools lag by about half their span) and, while all days are
-        pooled together, a weekly rhythm. Once weekdays and weekends are pooled apart,
-        the days before that are compared with the pools of their own kind (sums kept
-        for them by :meth:`finish`), as this day's pool is: compared with pools of both
-        kinds, they would carry the weekly rhythm into a pool that already holds it
-        (weekends at half the weekdays' reports gave the first weekend so pooled a
-        baseline at 0.6 of its reports)."""
-        same = [d for d in history if self.weekend(d) == self.weekend(day)][-LEVEL_DAYS:]
-        apart = day >= self.weekly_min_days
-        mixed = [d for d in same if not (apart and d in state.level_y_kind)]
-        by_kind = [d for d in same if apart and d in state.level_y_kind]
-        seen_y = (state.rows_of(state.level_y, mixed).sum(axis=0)
-                  + state.rows_of(state.level_y_kind, by_kind).sum(axis=0) + MIN_POOL_REPORTS)
-        seen_m = (state.rows_of(state.level_m, mixed).sum(axis=0)
-                  + state.rows_of(state.level_m_kind, by_kind).sum(axis=0) + MIN_POOL_REPORTS)
-        return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
 
     def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
                 rows: slice, origin: int) -> tuple[np.ndarray, np.ndarray]:

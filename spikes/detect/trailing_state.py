@@ -28,7 +28,8 @@ class _FitState:
         self.level_y: dict[int, np.ndarray] = {}
         self.level_m: dict[int, np.ndarray] = {}
         # Level sums of the last days of each kind before weekdays and weekends are
-        # pooled apart, against the pools of their own kind (:meth:`_SeasonalFit._level`).
+        # pooled apart, against the pools of their own kind
+        # (:func:`spikes.detect.trailing_level.level_factor`).
         self.level_y_kind: dict[int, np.ndarray] = {}
         self.level_m_kind: dict[int, np.ndarray] = {}
         self.block_stats: dict[int, np.ndarray] = {}
@@ -36,6 +37,13 @@ class _FitState:
         # Per day, the products whose day stood high most of the time (a new level, where
         # a day has buckets enough to tell: see _SeasonalFit.finish).
         self.mostly_high: dict[int, np.ndarray] = {}
+        # Per day, the products whose day fell far under its baseline and was left out
+        # of the later pools, level factors and noise (a holiday, a feed that sent
+        # zeros: see _SeasonalFit._low_day).
+        self.low_days: dict[int, np.ndarray] = {}
+        # Per day with low products, the level sums (and those against the pool of its
+        # kind, or None) it gives if the fall lasts (_SeasonalFit.keep_low).
+        self.low_taken: dict[int, tuple] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -57,7 +65,7 @@ class _FitState:
         pools of days before `cache_before`."""
         for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
                       self.level_y_kind, self.level_m_kind, self.block_stats,
-                      self.mostly_high):
+                      self.mostly_high, self.low_days, self.low_taken):
             for d in [d for d in table if d < before]:
                 del table[d]
         for key in [k for k in self.cache if k[0] < cache_before]:
@@ -152,3 +160,6 @@ class _DayPlan:
     later: np.ndarray  # weight of the days other than the warm-up in each row's pool
     level: np.ndarray  # level factor of the day, per product
     watch: _LevelWatch | None = None  # new levels judged as the day goes (None: none)
+    # Per product, the earlier days of its kind with normal data the level factor rests
+    # on (None: not counted).
+    level_days: np.ndarray | None = None

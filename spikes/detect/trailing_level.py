@@ -1,0 +1,173 @@
+"""The level factor of the causal seasonal baseline (:func:`level_factor`), and the days
+far under their baseline (a holiday, a feed that sent zeros) it passes over: left out of
+the later days' level factors and noise statistics until the fall has lasted
+(:func:`low_day`, :func:`keep_low`; :class:`spikes.detect.trailing._SeasonalFit` calls
+them once a day is over).
+
+Low counts raise no alarm, so nothing masked them: a holiday Saturday at a third of the
+usual reports, taken into the level factor, put the next Saturday's baseline at half its
+reports (an incident all day), and a feed that sent zeros for a day or two put the days
+after it at the level factor's floor (a critical incident of a whole day once it
+recovered) and swelled the dispersion. A low day stays in the pools (one day of ten
+weekdays, or of four weekend days, moves them little; left out of them as well, a
+lasting fall's level sums stood against pools without its days, and its outages were
+missed for two weeks).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from spikes.detect.baseline import MASK_Z, MIN_POOL_REPORTS
+from spikes.detect.trailing_recurring import MIN_MASK_DAYS
+from spikes.detect.trailing_state import _DayPlan, _FitState
+from spikes.detect.trailing_windows import _column_sums
+
+#: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
+LEVEL_DAYS = 2
+#: Bound on the level factor (see :func:`level_factor`).
+MAX_LEVEL_FACTOR = 5.0
+#: Factor under its baseline below which a day's reports leave it out of the later days'
+#: level factors and noise (:func:`low_day`): the mirror of ``min_ratio``'s default (a
+#: dip to half of the usual is no error of the baseline).
+LOW_DAY_FACTOR = 2.0
+#: Days of its kind running a product must stand that low before the low is its new
+#: level (as a peak seen on three days is a time of day's usual level).
+LOW_DAYS_TO_LEVEL = 3
+#: Days of a product's data before its days are judged low: a week, the whole weekly
+#: rhythm (a baseline learnt from the first days can be an outage's level, and the day
+#: its reports go back to normal is no fall; measured on Cloud Monitoring's app1-04,
+#: whose first three days are labelled outages).
+LOW_HISTORY_DAYS = 7
+
+
+class _SeasonalFit(Protocol):
+    """What these rules read of :class:`spikes.detect.trailing._SeasonalFit`."""
+
+    days: int
+    weekly_min_days: int
+
+    def weekend(self, day: int) -> bool: ...
+
+
+def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Level factor of `day`, and per product the days with normal data it rests on.
+
+    The normal reports of the last :data:`LEVEL_DAYS` days of its kind among `history`
+    over what their unscaled pools expected, shrunk towards 1 by
+    :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a slow
+    drift (the pools lag by about half their span) and, while all days are pooled
+    together, a weekly rhythm. Once weekdays and weekends are pooled apart, the days
+    before that are compared with the pools of their own kind (sums kept for them by
+    :meth:`spikes.detect.trailing._SeasonalFit.finish`), as this day's pool is: compared
+    with pools of both kinds, they would carry the weekly rhythm into a pool that
+    already holds it (weekends at half the weekdays' reports gave the first weekend so
+    pooled a baseline at 0.6 of its reports). A product's days left out as low
+    (:func:`low_day`) are passed over: its last days of that kind before them count
+    instead.
+    """
+    apart = day >= fit.weekly_min_days
+    p = state.p
+    seen_y = np.full(p, float(MIN_POOL_REPORTS))
+    seen_m = np.full(p, float(MIN_POOL_REPORTS))
+    taken = np.zeros(p, dtype=int)
+    with_data = np.zeros(p, dtype=int)
+    zero = np.zeros(p)
+    for d in reversed([d for d in history if fit.weekend(d) == fit.weekend(day)]):
+        use = taken < LEVEL_DAYS
+        if not use.any():
+            break
+        if d in state.low_days:
+            use &= ~state.low_days[d]
+        by_kind = apart and d in state.level_y_kind
+        level_y = (state.level_y_kind if by_kind else state.level_y).get(d, zero)
+        level_m = (state.level_m_kind if by_kind else state.level_m).get(d, zero)
+        seen_y += np.where(use, level_y, 0.0)
+        seen_m += np.where(use, level_m, 0.0)
+        taken += use
+        with_data += use & (level_m > 0)
+    return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR), with_data
+
+
+def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,
+            mu_d: np.ndarray, use: np.ndarray, alpha_d: np.ndarray, plan: _DayPlan
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per product, whether `day` stood low (left out of the later level factors and
+    noise), and whether its fall has lasted (taken, with the days of its run: see
+    :func:`keep_low`).
+
+    A day stands low where its reports `yd` over the buckets `use` are under
+    ``1 /`` :data:`LOW_DAY_FACTOR` of its baseline `mu_d`'s, and
+    :data:`~spikes.detect.baseline.MASK_Z` standard deviations under them (the day's
+    negative-binomial spread at the dispersion `alpha_d`: about 36 reports a day
+    expected at least). Only a day whose level factor rests on an earlier day of its
+    kind with data is judged (the first weekend after weekdays only is no fall), once
+    the product has :data:`LOW_HISTORY_DAYS` days of data and its pool
+    :data:`~spikes.detect.trailing_recurring.MIN_MASK_DAYS` days.
+
+    A fall that lasts is the product's new level: the :data:`LOW_DAYS_TO_LEVEL`-th day
+    of its kind running that stands low is taken, unless it holds no report at all (a
+    dead feed is no level).
+
+    Examples
+    --------
+    A day at a third of its baseline, judged with a week of history behind it:
+
+    >>> from spikes.detect.trailing_state import _DayPlan, _FitState
+    >>> class Fit:
+    ...     days = 14
+    ...     weekly_min_days = 14
+    ...     def weekend(self, day):
+    ...         return False
+    >>> state = _FitState(1)
+    >>> state.first_day[:] = 0
+    >>> mu = np.full((24, 1), 30.0)
+    >>> plan = _DayPlan([8, 7], mu, mu, np.zeros(1), np.ones(1), mu, np.ones(1),
+    ...                 level_days=np.array([2]))
+    >>> low, lasting = low_day(Fit(), state, 9, mu / 3, mu, np.ones((24, 1), bool),
+    ...                        np.zeros(1), plan)
+    >>> bool(low[0]), bool(lasting[0])
+    (True, False)
+    """
+    reports, expected, squares = _column_sums(use, yd, mu_d, np.square(mu_d))
+    spread = np.sqrt(expected + alpha_d * squares)
+    low = (LOW_DAY_FACTOR * reports < expected) & (expected - reports > MASK_Z * spread)
+    if plan.level_days is not None:
+        low &= plan.level_days >= 1
+    low &= (state.first_day >= 0) & (day - state.first_day >= LOW_HISTORY_DAYS)
+    low &= len(plan.pool) >= MIN_MASK_DAYS
+    lasting = np.zeros_like(low)
+    before = _run_before(fit, day)
+    if low.any() and len(before) == LOW_DAYS_TO_LEVEL - 1:
+        lasting = low & (reports > 0) & np.logical_and.reduce(
+            [state.low_days.get(d, np.zeros(state.p, dtype=bool)) for d in before])
+    return low & ~lasting, lasting
+
+
+def keep_low(fit: _SeasonalFit, state: _FitState, day: int, lasting: np.ndarray) -> None:
+    """Take the days of the products `lasting` left out as low before `day` (its run:
+    the :data:`LOW_DAYS_TO_LEVEL` - 1 days of its kind before it) as their level after
+    all (in place): their level sums back, so that the level factor rests on the fall's
+    latest days, not on the days before it."""
+    for d in _run_before(fit, day):
+        back = lasting & state.low_days.get(d, np.zeros(state.p, dtype=bool))
+        if d not in state.low_taken or not back.any():
+            continue
+        state.low_days[d] = state.low_days[d] & ~back
+        level_y, level_m, kind_sums = state.low_taken[d]
+        state.level_y[d] = np.where(back, level_y, state.level_y[d])
+        state.level_m[d] = np.where(back, level_m, state.level_m[d])
+        if kind_sums is not None:
+            state.level_y_kind[d] = np.where(back, kind_sums[0], state.level_y_kind[d])
+            state.level_m_kind[d] = np.where(back, kind_sums[1], state.level_m_kind[d])
+
+
+def _run_before(fit: _SeasonalFit, day: int) -> list[int]:
+    """The :data:`LOW_DAYS_TO_LEVEL` - 1 days of the kind of `day` before it (fewer where
+    the history is shorter), the latest first."""
+    kind = fit.weekend(day)
+    return [d for d in range(day - 1, max(day - fit.days, 0) - 1, -1)
+            if fit.weekend(d) == kind][: LOW_DAYS_TO_LEVEL - 1]
