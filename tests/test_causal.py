@@ -1606,3 +1606,20 @@ def test_a_lasting_fall_becomes_the_level_from_its_third_day(monkeypatch):
     # and the first outage after it is missed.
     monkeypatch.setattr(trailing, "keep_low", lambda *args, **kwargs: None)
     assert not all(_found(analyze(as_data(counts)).incidents, starts))
+
+
+@pytest.mark.parametrize("hours", [66, 120])
+def test_a_feed_dead_for_days_is_no_level_and_no_pool(hours, monkeypatch):
+    # Zeros from a Tuesday's midnight for 66 hours (the recovery day partly filled, so
+    # low but with reports) or five days: their zero days were taken as a lasting fall,
+    # or pooled, and the days after the recovery ran on a baseline at a fraction of the
+    # reports (whole-day critical incidents). A day with a run of zeros where reports
+    # were expected is no level, and that run is no data for the pools.
+    index, rate, rng = _cycle(1, weeks=5)
+    y = _draw(rng, rate)
+    dead = pd.Timestamp("2024-03-19", tz="UTC")
+    y[(index >= dead) & (index < dead + pd.Timedelta(hours=hours))] = 0.0
+    counts = pd.DataFrame({"a": y}, index=index)
+    assert analyze(as_data(counts)).incidents.empty
+    monkeypatch.setattr(trailing_level, "LOW_DAY_FACTOR", np.inf)
+    assert not analyze(as_data(counts)).incidents.empty

@@ -80,7 +80,12 @@ from spikes.detect.baseline import (
     _rolling_mean,
 )
 from spikes.detect.days import SATURDAY, UTC, day_grid, first_rows
-from spikes.detect.trailing_level import LEVEL_DAYS, keep_low, level_factor, low_day
+from spikes.detect.trailing_level import (
+    LEVEL_DAYS,
+    keep_low,
+    level_factor,
+    low_day,
+)
 from spikes.detect.trailing_recurring import (
     MIN_MASK_DAYS,
     unmask_stuck,
@@ -527,14 +532,17 @@ class _SeasonalFit:
         if plan.watch is not None:
             fell = fell | plan.watch.fell
         # A day far under its baseline (a holiday, a feed that sent zeros) is left out of
-        # the later pools, level factors and noise, unless the fall has lasted.
-        low, lasting = low_day(self, state, day, yd, mu_d, observed & baselined, alpha_d,
-                               plan)
+        # the later level factors and noise, unless the fall has lasted; its runs of
+        # zeros where reports were expected (a dead feed) out of the pools too.
+        low, lasting, dead = low_day(self, state, day, yd, mu_d, observed & baselined,
+                                     alpha_d, plan)
         low &= ~(shifted | fell)
         lasting &= ~(shifted | fell)
         state.low_days[day] = low
         if lasting.any():
             keep_low(self, state, day, lasting)
+        if low.any():
+            keep = keep & ~(low[None, :] & dead)
         noise_keep = np.where((shifted | fell | low)[None, :], False, keep)
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
@@ -568,9 +576,12 @@ class _SeasonalFit:
             state.level_y_kind[day], state.level_m_kind[day] = _column_sums(
                 level_use & ~low[None, :] & ~np.isnan(kind_raw), yd, kind_raw)
         if low.any():
-            state.low_taken[day] = (*_column_sums(level_use, yd, raw), None if kind_raw is None
-                                    else _column_sums(level_use & ~np.isnan(kind_raw), yd,
-                                                      kind_raw))
+            # What the day gives if its fall lasts, and whether it may (reports, no dead
+            # run).
+            level_y, level_m = _column_sums(level_use, yd, raw)
+            state.low_taken[day] = (level_y, level_m, None if kind_raw is None else
+                                    _column_sums(level_use & ~np.isnan(kind_raw), yd, kind_raw),
+                                    (level_y > 0) & ~dead.any(axis=0))
         if shifted.any():
             level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
             kind_sums = None if kind_raw is None else _column_sums(

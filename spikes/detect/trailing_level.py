@@ -9,9 +9,10 @@ usual reports, taken into the level factor, put the next Saturday's baseline at 
 reports (an incident all day), and a feed that sent zeros for a day or two put the days
 after it at the level factor's floor (a critical incident of a whole day once it
 recovered) and swelled the dispersion. A low day stays in the pools (one day of ten
-weekdays, or of four weekend days, moves them little; left out of them as well, a
-lasting fall's level sums stood against pools without its days, and its outages were
-missed for two weeks).
+weekdays, or of four weekend days, moves them little; left out of them whole, a lasting
+fall's level sums stood against pools without its days, and its outages were missed for
+two weeks), except its runs of zeros where reports were expected (:func:`dead_runs`:
+days of them would hold the pools down for two weeks).
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ LOW_DAY_FACTOR = 2.0
 #: Days of its kind running a product must stand that low before the low is its new
 #: level (as a peak seen on three days is a time of day's usual level).
 LOW_DAYS_TO_LEVEL = 3
-#: Days of a product's data before its days are judged low: a week, the whole weekly
-#: rhythm (a baseline learnt from the first days can be an outage's level, and the day
+#: Reports a baseline expects over a run of zeros of a low day before the run is no data
+#: for the later pools (:func:`dead_runs`): Poisson noise makes such a run with
+#: probability exp(-20), about 2e-9.
+DEAD_RUN_REPORTS = 20.0
+#: Days after a product's first data before its days are judged low: a week, the whole
+#: weekly rhythm (a baseline learnt from the first days can be an outage's level, and the day
 #: its reports go back to normal is no fall; measured on Cloud Monitoring's app1-04,
 #: whose first three days are labelled outages).
 LOW_HISTORY_DAYS = 7
@@ -94,23 +99,25 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
 
 def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,
             mu_d: np.ndarray, use: np.ndarray, alpha_d: np.ndarray, plan: _DayPlan
-            ) -> tuple[np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per product, whether `day` stood low (left out of the later level factors and
     noise), and whether its fall has lasted (taken, with the days of its run: see
-    :func:`keep_low`).
+    :func:`keep_low`); and its buckets in runs of zeros where reports were expected
+    (:func:`dead_runs`, where it stood low).
 
     A day stands low where its reports `yd` over the buckets `use` are under
     ``1 /`` :data:`LOW_DAY_FACTOR` of its baseline `mu_d`'s, and
     :data:`~spikes.detect.baseline.MASK_Z` standard deviations under them (the day's
     negative-binomial spread at the dispersion `alpha_d`: about 36 reports a day
     expected at least). Only a day whose level factor rests on an earlier day of its
-    kind with data is judged (the first weekend after weekdays only is no fall), once
-    the product has :data:`LOW_HISTORY_DAYS` days of data and its pool
+    kind with data is judged (the first weekend after weekdays only is no fall), from
+    :data:`LOW_HISTORY_DAYS` days after the product's first data on, once its pool holds
     :data:`~spikes.detect.trailing_recurring.MIN_MASK_DAYS` days.
 
     A fall that lasts is the product's new level: the :data:`LOW_DAYS_TO_LEVEL`-th day
-    of its kind running that stands low is taken, unless it holds no report at all (a
-    dead feed is no level).
+    of its kind running that stands low is taken, unless a day of the run holds no
+    report at all or a run of zeros where reports were expected (a dead feed is no
+    level).
 
     Examples
     --------
@@ -127,10 +134,10 @@ def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,
     >>> mu = np.full((24, 1), 30.0)
     >>> plan = _DayPlan([8, 7], mu, mu, np.zeros(1), np.ones(1), mu, np.ones(1),
     ...                 level_days=np.array([2]))
-    >>> low, lasting = low_day(Fit(), state, 9, mu / 3, mu, np.ones((24, 1), bool),
-    ...                        np.zeros(1), plan)
-    >>> bool(low[0]), bool(lasting[0])
-    (True, False)
+    >>> low, lasting, dead = low_day(Fit(), state, 9, mu / 3, mu, np.ones((24, 1), bool),
+    ...                              np.zeros(1), plan)
+    >>> bool(low[0]), bool(lasting[0]), bool(dead.any())
+    (True, False, False)
     """
     reports, expected, squares = _column_sums(use, yd, mu_d, np.square(mu_d))
     spread = np.sqrt(expected + alpha_d * squares)
@@ -140,11 +147,18 @@ def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,
     low &= (state.first_day >= 0) & (day - state.first_day >= LOW_HISTORY_DAYS)
     low &= len(plan.pool) >= MIN_MASK_DAYS
     lasting = np.zeros_like(low)
+    dead = np.zeros(yd.shape, dtype=bool)
+    if not low.any():
+        return low, lasting, dead
+    dead = dead_runs(yd, mu_d) & low[None, :]
     before = _run_before(fit, day)
-    if low.any() and len(before) == LOW_DAYS_TO_LEVEL - 1:
-        lasting = low & (reports > 0) & np.logical_and.reduce(
-            [state.low_days.get(d, np.zeros(state.p, dtype=bool)) for d in before])
-    return low & ~lasting, lasting
+    if len(before) == LOW_DAYS_TO_LEVEL - 1:
+        # Every day of the run low, with reports and no dead run: a dead feed is no level.
+        lasting = low & (reports > 0) & ~dead.any(axis=0)
+        for d in before:
+            lasting &= state.low_days.get(d, np.zeros(state.p, dtype=bool))
+            lasting &= state.low_taken[d][3] if d in state.low_taken else False
+    return low & ~lasting, lasting, dead & ~lasting[None, :]
 
 
 def keep_low(fit: _SeasonalFit, state: _FitState, day: int, lasting: np.ndarray) -> None:
@@ -157,12 +171,36 @@ def keep_low(fit: _SeasonalFit, state: _FitState, day: int, lasting: np.ndarray)
         if d not in state.low_taken or not back.any():
             continue
         state.low_days[d] = state.low_days[d] & ~back
-        level_y, level_m, kind_sums = state.low_taken[d]
+        level_y, level_m, kind_sums, _ = state.low_taken[d]
         state.level_y[d] = np.where(back, level_y, state.level_y[d])
         state.level_m[d] = np.where(back, level_m, state.level_m[d])
         if kind_sums is not None:
             state.level_y_kind[d] = np.where(back, kind_sums[0], state.level_y_kind[d])
             state.level_m_kind[d] = np.where(back, kind_sums[1], state.level_m_kind[d])
+
+
+def dead_runs(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Buckets of runs of zero reports (rows of a day, per product) over which the
+    baseline `mu` expected at least :data:`DEAD_RUN_REPORTS` reports: a feed that sent
+    zeros, whose buckets no later pool may take for the product's usual level at that
+    time of day.
+
+    Examples
+    --------
+    >>> y = np.array([[5.0], [0.0], [0.0], [0.0], [4.0], [0.0]])
+    >>> dead_runs(y, np.full((6, 1), 8.0)).ravel().tolist()
+    [False, True, True, True, False, False]
+    """
+    zero = (y == 0) & ~np.isnan(mu)
+    out = np.zeros_like(zero)
+    expected = np.where(zero, mu, 0.0)
+    for j in np.flatnonzero(zero.any(axis=0)):
+        column = zero[:, j]
+        starts = column & ~np.concatenate([[False], column[:-1]])
+        run = np.cumsum(starts) * column  # 1, 2, ... per run; 0 outside runs
+        sums = np.bincount(run, weights=expected[:, j])
+        out[:, j] = column & (sums[run] >= DEAD_RUN_REPORTS)
+    return out
 
 
 def _run_before(fit: _SeasonalFit, day: int) -> list[int]:

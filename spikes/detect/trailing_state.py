@@ -38,11 +38,12 @@ class _FitState:
         # a day has buckets enough to tell: see _SeasonalFit.finish).
         self.mostly_high: dict[int, np.ndarray] = {}
         # Per day, the products whose day fell far under its baseline and was left out
-        # of the later pools, level factors and noise (a holiday, a feed that sent
-        # zeros: see _SeasonalFit._low_day).
+        # of the later level factors and noise (a holiday, a feed that sent zeros: see
+        # spikes.detect.trailing_level.low_day).
         self.low_days: dict[int, np.ndarray] = {}
         # Per day with low products, the level sums (and those against the pool of its
-        # kind, or None) it gives if the fall lasts (_SeasonalFit.keep_low).
+        # kind, or None) it gives if the fall lasts (trailing_level.keep_low), and the
+        # products for which it may (reports, no dead run).
         self.low_taken: dict[int, tuple] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
