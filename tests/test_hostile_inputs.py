@@ -338,6 +338,10 @@ CASES = [
     Case("stray_far_future_timestamp.csv",
          error=("stray_far_future_timestamp.csv", "nothing between", "2200-01-01",
                 "stray timestamp")),
+    # A mistyped year among two weeks of data: a small grid (105,000 buckets), refused
+    # all the same (it stretched the span to a year, and every rate per week shrank).
+    Case("stray_mistyped_year.csv",
+         error=("stray_mistyped_year.csv", "nothing between", "2027-01-19", "mistyped year")),
     Case("stray_epoch_zero_timestamp.csv",
          error=("stray_epoch_zero_timestamp.csv", "nothing between", "1970-01-01",
                 "stray timestamp")),

@@ -22,7 +22,7 @@ from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
 from spikes.io.reading import Source, estimate_size, read_report_blocks, read_reports
-from spikes.model import RawReports, ReportData, empty_rejected
+from spikes.model import RawReports, ReportData, bucket_text, empty_rejected
 
 __all__ = [
     "EVENTS_BUCKET",
@@ -48,6 +48,12 @@ MAX_CELLS = 200_000_000
 MAX_SPARSE_BUCKETS = 1_000_000
 """Above this many buckets, a grid that is empty over 90 % of its span is refused: it is
 the mark of a stray timestamp (a year 1900 or 2200 among current data)."""
+
+STRAY_GAP = pd.Timedelta(days=364)
+"""A gap of this long or longer without any data that is also over 90 % of the span is
+refused however few buckets the grid holds: a mistyped year (2027 among two weeks of
+2026) would otherwise stretch the grid to a year and shrink every rate per week (the live
+service refuses such a gap as well)."""
 
 STREAM_THRESHOLD = 1 << 30
 """Estimated input size (decompressed bytes) above which :func:`load_reports` streams."""
@@ -593,17 +599,22 @@ def check_grid_size(
 
 def check_sparse_grid(rows: np.ndarray, n_rows: int, start: int, step: int,
                       files: str) -> None:
-    """Refuse a long grid that is empty over 90 % of its span (a stray timestamp), naming
-    the buckets on either side of the gap. ``rows`` are grid rows, ``start`` the first
-    bucket's start and ``step`` the bucket size, both in microseconds."""
-    if n_rows <= MAX_SPARSE_BUCKETS:
+    """Refuse a grid that is empty over 90 % of its span (a stray timestamp), naming the
+    buckets on either side of the gap, where the grid holds more than
+    :data:`MAX_SPARSE_BUCKETS` buckets or the gap lasts :data:`STRAY_GAP` or more.
+    ``rows`` are grid rows, ``start`` the first bucket's start and ``step`` the bucket
+    size, both in microseconds."""
+    if n_rows <= MAX_SPARSE_BUCKETS and n_rows * step < STRAY_GAP / pd.Timedelta("1us"):
         return
     present = np.zeros(n_rows, dtype=bool)
     present[rows] = True
     occupied = np.flatnonzero(present)
     gaps = np.diff(occupied)
+    if not len(gaps):
+        return
     k = int(np.argmax(gaps))
-    if gaps[k] <= 0.9 * n_rows:
+    long_gap = gaps[k] * step >= STRAY_GAP / pd.Timedelta("1us")
+    if gaps[k] <= 0.9 * n_rows or not (n_rows > MAX_SPARSE_BUCKETS or long_gap):
         return
 
     def at(row: int) -> pd.Timestamp:
@@ -611,10 +622,12 @@ def check_sparse_grid(rows: np.ndarray, n_rows: int, start: int, step: int,
 
     raise SpikesInputError(
         f"{files}: the data spans {at(0)} to {at(n_rows - 1)} ({n_rows:,} buckets of "
-        f"{pd.Timedelta(microseconds=step)}) but has nothing between {at(int(occupied[k]))} "
-        f"and {at(int(occupied[k + 1]))}, {gaps[k] / n_rows:.1%} of the span; check for a "
-        "stray timestamp (e.g. a year 1900 or 2200 among current data) and fix or remove "
-        "that row, or pass a larger --bucket"
+        f"{bucket_text(pd.Timedelta(microseconds=step))}) but has nothing between "
+        f"{at(int(occupied[k]))} and {at(int(occupied[k + 1]))}, {gaps[k] / n_rows:.1%} of "
+        "the span; check for a stray timestamp (e.g. a year 1900 or 2200 among current "
+        "data, or a mistyped year) and fix or remove that row"
+        + (", or pass a larger --bucket" if n_rows > MAX_SPARSE_BUCKETS and not long_gap
+           else "")
     )
 
 
