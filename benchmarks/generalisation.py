@@ -4,6 +4,9 @@ Data sets:
 
 - the four families of :mod:`sim_family2` (an independently designed simulator:
   ``drift``, ``minute``, ``hourly``, ``quiet``), 30 products x 28 days (quick: 8 x 14);
+- the five families of :mod:`sim_family3` (a third independent design, from a bug hunt:
+  ``family 3: mixed``, ``partial``, ``plateau``, ``autocorr_tz``, ``bursts``), 36 products
+  x 28 days of 5-minute buckets (quick: 10 x 14); their news bursts are not labelled;
 - ``nab_injected``: outages injected by :mod:`inject` into the NAB realTweets series
   (8 per file, fixed seeds). The files have their own anomalies (the NAB windows), which
   are not labelled here: an incident whose onset falls inside a NAB window is ignored
@@ -17,6 +20,10 @@ series (hindsight) and is not comparable with the online detectors.
 Usage (from the repository root)::
 
     PYTHONPATH=. .venv/bin/python benchmarks/generalisation.py [--quick] [--json OUT]
+        [--only NAME ...]
+
+``--only "family 3"`` runs the data sets whose name starts with it (here the third
+simulator's five families).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +43,7 @@ import inject
 import numpy as np
 import pandas as pd
 import sim_family2
+import sim_family3
 from peers import downdetector, pelt, reported_seconds, shesd, spikes_default
 from peers import spikes_retrospective as spikes_retro
 from scoring import elevated_buckets, score
@@ -51,6 +59,9 @@ PEERS: list[ModuleType] = [spikes_default, spikes_retro, downdetector, shesd, pe
 
 SIZES = {"full": {"products": 30, "days": 28}, "quick": {"products": 8, "days": 14}}
 FAMILY_SEEDS = {"drift": 2101, "minute": 2102, "hourly": 2103, "quiet": 2104}
+FAMILY3_SIZES = {"full": {"products": 36, "days": 28}, "quick": {"products": 10, "days": 14}}
+FAMILY3_SEEDS = {"mixed": 3101, "partial": 3102, "plateau": 3103, "autocorr_tz": 3104,
+                 "bursts": 3105}
 NAB_SEED = 2201
 NAB_OUTAGES = 8
 
@@ -72,6 +83,25 @@ def family_data(family: str, quick: bool) -> dict[str, Any]:
              for r in labels.itertuples(index=False)]
     return {"parts": [(counts, None)],
             "labels": labels[["product", "onset", "end", "kind"]].assign(clear=clear),
+            "bucket": bucket, "product_weeks": weeks, "bursts": truth["bursts"]}
+
+
+def family3_data(family: str, quick: bool) -> dict[str, Any]:
+    """One family of the third simulator: counts, labels, bucket and product-weeks.
+
+    Each family has a single outage kind, so the labels' ``kind`` (recall by kind) is the
+    product's daily shape (office, consumer, night, gaming, flat) instead.
+    """
+    size = FAMILY3_SIZES["quick" if quick else "full"]
+    counts, labels, truth = sim_family3.generate(size["products"], size["days"],
+                                                 seed=FAMILY3_SEEDS[family], family=family,
+                                                 return_truth=True)
+    bucket = counts.index[1] - counts.index[0]
+    weeks = product_weeks_from_span(counts.index[0], counts.index[-1], counts.shape[1], bucket)
+    clear = [elevated_buckets(r, counts, truth["expected"]) > 0
+             for r in labels.itertuples(index=False)]
+    labels = labels[["product", "onset", "end", "shape"]].rename(columns={"shape": "kind"})
+    return {"parts": [(counts, None)], "labels": labels.assign(clear=clear),
             "bucket": bucket, "product_weeks": weeks, "bursts": truth["bursts"]}
 
 
@@ -102,11 +132,31 @@ def _ratio_band(ratio: pd.Series) -> pd.Series:
     return pd.cut(ratio, [0, 4, 8, math.inf], labels=["2.5-4x", "4-8x", ">8x"]).astype(str)
 
 
-def datasets(quick: bool) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """The data sets, built lazily (name, data)."""
+def builders(quick: bool) -> dict[str, Callable[[], dict[str, Any] | None]]:
+    """Every data set's name and a function that builds it (None: data absent)."""
+    out: dict[str, Callable[[], dict[str, Any] | None]] = {}
     for family in sim_family2.FAMILIES:
-        yield family, family_data(family, quick)
-    yield "nab_injected", nab_data()
+        out[family] = lambda f=family: family_data(f, quick)
+    for family in sim_family3.FAMILIES:
+        out[sim_family3.dataset_name(family)] = lambda f=family: family3_data(f, quick)
+    out["nab_injected"] = nab_data
+    return out
+
+
+def datasets(quick: bool, only: Collection[str] | None = None
+             ) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """The data sets, built lazily (name, data).
+
+    Parameters
+    ----------
+    quick : bool
+        Small data sets.
+    only : collection of str, optional
+        Keep the data sets whose name starts with one of these (all by default).
+    """
+    for name, build in builders(quick).items():
+        if only is None or any(name.startswith(prefix) for prefix in only):
+            yield name, build()
 
 
 def run_peer(peer: ModuleType, data: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +219,8 @@ def _fp_causes(status: pd.DataFrame, bursts: pd.DataFrame, labels: pd.DataFrame,
     return out
 
 
-def run(peers: list[ModuleType] | None = None, quick: bool = False) -> dict[str, Any]:
+def run(peers: list[ModuleType] | None = None, quick: bool = False,
+        only: Collection[str] | None = None) -> dict[str, Any]:
     """Run every peer on every data set.
 
     Parameters
@@ -177,19 +228,22 @@ def run(peers: list[ModuleType] | None = None, quick: bool = False) -> dict[str,
     peers : list of module, optional
         Peer modules (``NAME``, ``DEFAULTS``, ``detect``); :data:`PEERS` by default.
     quick : bool
-        Small data sets (8 products x 14 days).
+        Small data sets (8 products x 14 days; family 3: 10 x 14).
+    only : collection of str, optional
+        Run only the data sets whose name starts with one of these.
 
     Returns
     -------
     dict
-        ``datasets[name]``: ``bucket``, ``products``, ``labels``, ``product_weeks`` and
+        ``datasets[name]``: ``bucket``, ``products``, ``labels``, ``product_weeks``,
         ``results[peer NAME]`` (figures of :func:`scoring.figures` plus ``recall_by_kind``,
-        or ``error``); ``seconds`` in all.
+        or ``error``) and ``seconds`` (building it and every peer); ``seconds`` in all.
     """
     peers = PEERS if peers is None else peers
     started = time.perf_counter()
     out: dict[str, Any] = {"quick": quick, "datasets": {}}
-    for name, data in datasets(quick):
+    for name, data in datasets(quick, only):
+        step = time.perf_counter()
         if data is None:
             out["datasets"][name] = {"available": False}
             log(f"{name}: data absent, skipped")
@@ -205,6 +259,7 @@ def run(peers: list[ModuleType] | None = None, quick: bool = False) -> dict[str,
                 entry["results"][peer.NAME] = run_peer(peer, data)
             except Exception as exc:  # noqa: BLE001 - a failing peer is reported, not fatal
                 entry["results"][peer.NAME] = {"error": f"{type(exc).__name__}: {exc}"}
+        entry["seconds"] = time.perf_counter() - step
         out["datasets"][name] = entry
     out["seconds"] = time.perf_counter() - started
     return out
@@ -279,8 +334,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="8 products x 14 days")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results here")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="only the data sets whose name starts with NAME (repeatable)")
     args = parser.parse_args(argv)
-    res = run(PEERS, quick=args.quick)
+    res = run(PEERS, quick=args.quick, only=args.only)
     print(render(res))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

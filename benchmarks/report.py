@@ -343,10 +343,13 @@ def _generalisation(res: dict[str, Any]) -> list[str]:
     lines = ["## Generalisation (data the defaults were not developed on)", "",
              "`benchmarks/generalisation.py`: four families of a second, independently "
              "designed simulator (`sim_family2.py`: drift, minute, hourly, quiet; curiosity "
-             "bursts unlabelled) and outages injected into the NAB realTweets series "
-             "(`inject.py`; incidents inside the NAB windows are ignored, the product-weeks "
-             "count the time outside them). Defaults only. R clear: recall on the labels with "
-             "at least one clearly elevated bucket.", ""]
+             "bursts unlabelled), five families of a third independent design from a bug hunt "
+             "(`sim_family3.py`: mixed, partial, plateau, autocorr_tz, bursts; news bursts "
+             "unlabelled; recall by kind is by the product's daily shape; check figures, the "
+             "defaults were not chosen on them) and outages injected into the NAB realTweets "
+             "series (`inject.py`; incidents inside the NAB windows are ignored, the "
+             "product-weeks count the time outside them). Defaults only. R clear: recall on "
+             "the labels with at least one clearly elevated bucket.", ""]
     for name, entry in gen["datasets"].items():
         if not entry.get("available"):
             lines += [f"### {name}: not available", ""]

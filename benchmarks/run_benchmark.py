@@ -14,7 +14,8 @@ Steps:
 2. the same suites on check seeds (live `spikes` only): the development vs check gap;
 3. the NAB realTweets files (defaults; live `spikes` detects at ``alerted_at``);
 4. the Cloud Monitoring series (``cloud_bench.py``: defaults and oracle);
-5. the second simulator's families and outages injected into NAB (``generalisation.py``);
+5. the second and third simulators' families and outages injected into NAB
+   (``generalisation.py``);
 6. the budget rule on NAB and Cloud Monitoring (``budget.py``);
 7. ``bench_speed.py`` (full run only, unless ``--no-speed``);
 
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     res["cloud"] = cloud_bench.run([p for p in peers if p in cloud_bench.PEERS], oracle=True)
     timings["Cloud Monitoring"] = time.perf_counter() - step
     step = time.perf_counter()
-    log("generalisation (second simulator, injected NAB)")
+    log("generalisation (second and third simulators, injected NAB)")
     res["generalisation"] = generalisation.run(
         [p for p in peers if p in generalisation.PEERS], quick=args.quick)
     timings["generalisation"] = time.perf_counter() - step
