@@ -1623,3 +1623,31 @@ def test_a_feed_dead_for_days_is_no_level_and_no_pool(hours, monkeypatch):
     assert analyze(as_data(counts)).incidents.empty
     monkeypatch.setattr(trailing_level, "LOW_DAY_FACTOR", np.inf)
     assert not analyze(as_data(counts)).incidents.empty
+
+
+def _office(seed: int, days: int = 14) -> pd.DataFrame:
+    """Five-minute counts of an office product from a Monday: busy working hours, quiet
+    nights, and weekends quiet in working hours only (the nights as on weekdays)."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-02-02", periods=days * 288, freq="5min", tz="UTC")
+    hours = (index.hour + index.minute / 60).to_numpy()
+    work = np.exp(-0.5 * ((hours - 10.5) / 1.6) ** 2) + np.exp(-0.5 * ((hours - 15) / 1.8) ** 2)
+    weekend = np.asarray(index.day_of_week >= 5)
+    rate = 8.0 + 150.0 * work * np.where(weekend, 0.25, 1.0)
+    return pd.DataFrame({"a": rng.poisson(rng.gamma(30, 1 / 30, len(rate)) * rate)
+                         .astype(float)}, index=index)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_office_weekend_is_quiet_in_working_hours_not_at_night(seed, monkeypatch):
+    # Before weekdays and weekends are pooled apart, a weekend day's baseline was the
+    # mixed pool times one level factor (about a third): its unchanged nights ran at a
+    # third of their reports, a false outage on the second weekend's nights. The factor
+    # is taken per quarter of the day once two weekend days show it.
+    counts = _office(seed)
+    second_weekend = counts.index[12 * 288]
+    incidents = analyze(as_data(counts)).incidents
+    assert not (incidents["onset"] >= second_weekend).any()
+    monkeypatch.setattr(trailing_level, "SHAPE_FACTOR", np.inf)
+    before = analyze(as_data(counts)).incidents
+    assert (before["onset"] >= second_weekend).any()

@@ -85,6 +85,8 @@ from spikes.detect.trailing_level import (
     keep_low,
     level_factor,
     low_day,
+    part_sums,
+    weekend_shape,
 )
 from spikes.detect.trailing_recurring import (
     MIN_MASK_DAYS,
@@ -460,7 +462,8 @@ class _SeasonalFit:
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
-        mu_d = raw_d * level
+        scale = weekend_shape(self, state, history, day, rows, level)
+        mu_d = raw_d * (level if scale is None else scale)
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
         den = state.rows_of(state.musq_sum, history).sum(axis=0)
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
@@ -468,7 +471,7 @@ class _SeasonalFit:
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
                         level_watch(self, state, y, day, origin) if watch else None,
-                        level_days)
+                        level_days, scale)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:
@@ -563,10 +566,12 @@ class _SeasonalFit:
         if below.any() and self._judge_warm_up(state, y, normal, day, rows, below, alpha_d,
                                                origin).any():
             raw = self._pooled(state, y, normal, plan.pool, rows, origin)[0]
-            mu_noise = raw * plan.level
+            mu_noise = raw * (plan.level if plan.scale is None else plan.scale)
         level_use = keep & ~below & baselined
         state.level_y[day], state.level_m[day] = _column_sums(level_use & ~low[None, :], yd,
                                                               raw)
+        if self.weekend(day) and day < self.weekly_min_days:
+            state.part_sums[day] = part_sums(self, rows, level_use & ~low[None, :], yd, raw)
         kind_raw = None
         if self.before_kinds_apart(day):
             # The first days of its kind pooled apart take their level factor from this
