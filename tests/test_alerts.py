@@ -227,12 +227,16 @@ def test_delivery_gives_up_after_max_attempts_and_says_so(sample) -> None:
     with Webhook(fail_first=99) as hook:
         outbox = Outbox()
         notifier = Notifier(outbox, [Route(url=hook.url, backoff=0.0, max_attempts=2)])
-        notifier.enqueue(messages[:2])
+        notifier.enqueue(messages[:4])  # two events: open, resolved each
         assert notifier.drain(timeout=10)
         table = outbox.messages()
-        assert table["status"].tolist() == ["failed", "failed"]
-        assert table["attempts"].tolist() == [2, 2]
-        assert table["last_error"].str.contains("HTTP 500").all()
+        # Each open failed; its event's resolved waits behind it, never tried (another
+        # event's messages go on).
+        assert table["state"].tolist() == ["open", "resolved"] * 2
+        assert table["status"].tolist() == ["failed", "pending"] * 2
+        assert table["attempts"].tolist() == [2, 0] * 2
+        assert table.loc[table["status"] == "failed", "last_error"].str.contains(
+            "HTTP 500").all()
 
 
 def test_email_over_smtp(sample) -> None:
@@ -457,10 +461,12 @@ def test_any_error_of_a_channel_fails_its_own_route_only(sample) -> None:
             [m["message_id"] for m in messages[:3]]
         log = outbox.log()
         broken = log[log["route"] == "a-broken"]
-        assert len(broken) == 3 * 5 and not broken["ok"].any()  # max_attempts 5 each
+        # max_attempts 5 for each open; the first event's resolved waits behind its open
+        assert len(broken) == 2 * 5 and not broken["ok"].any()
         assert broken["error"].str.startswith("ValueError: Header values").all()
         table = outbox.messages()
-        assert table.loc[table["route"] == "a-broken", "status"].eq("failed").all()
+        assert table.loc[table["route"] == "a-broken", "status"].tolist() == \
+            ["failed", "pending", "failed"]
 
 
 def test_a_slow_receiver_holds_up_no_other_route(sample) -> None:
@@ -604,12 +610,12 @@ def test_a_route_added_to_a_service_with_history_is_not_paged_with_it(sample,
     _, messages = sample
     path = tmp_path / "store.duckdb"
     cut = pd.Timestamp(messages[10]["at"])
-    first = _notifier(SimpleNamespace(path=path, closed_end=None), [_route("http://a/",
+    first = _notifier(SimpleNamespace(path=path, closed_end=None, watermark=None), [_route("http://a/",
                                                                           name="oncall")])
     assert first is not None and first.enqueue(messages[:11]) == 11
     first.outbox.close()
     routes = [_route("http://a/", name="oncall"), _route("http://b/", name="new-team")]
-    second = _notifier(SimpleNamespace(path=path, closed_end=cut), routes)
+    second = _notifier(SimpleNamespace(path=path, closed_end=cut, watermark=None), routes)
     assert second is not None
     second.enqueue(messages)
     table = second.outbox.messages()
@@ -689,3 +695,110 @@ def test_an_outbox_speaks_of_the_routes_configured_now(sample, tmp_path: Path,
     out = capsys.readouterr().out
     assert f"{sent} message(s) to 1 route(s): {sent} delivered, 0 failed, 0 pending" in out
     assert "-> old" not in out
+
+
+# --- found by a bug hunt of the live service (each failed before) ------------------------
+def test_a_failed_open_holds_its_event_back_and_goes_first_when_the_receiver_is_back(
+        sample, tmp_path: Path) -> None:
+    # An open that ran out of attempts (a receiver down two minutes) was marked failed,
+    # its event's resolved was delivered without it, and the service never sent it.
+    _, messages = sample
+    first, second = messages[0]["event_key"], messages[2]["event_key"]
+    assert [m["event_key"] for m in messages[:4]] == [first, first, second, second]
+    now = [pd.Timestamp("2026-02-01T00:00Z")]
+
+    def clock() -> pd.Timestamp:
+        return now[0]
+
+    path = tmp_path / "outbox.duckdb"
+    route = Route(url="", name="hook", backoff=1.0, max_attempts=2)
+    with Webhook(fail_first=99) as hook:  # down
+        route = dataclasses.replace(route, url=hook.url)
+        outbox = Outbox(path)
+        notifier = Notifier(outbox, [route], clock=clock, retry_failed=True)
+        notifier.enqueue(messages[:2])
+        notifier.deliver()  # the open fails twice: failed; its resolved is not tried
+        now[0] += pd.Timedelta(seconds=5)
+        notifier.deliver()
+        notifier.deliver()
+        table = outbox.messages()
+        assert table["status"].tolist() == ["failed", "pending"]
+        assert table["attempts"].tolist() == [2, 0]
+        notifier.enqueue(messages[:4])  # another event is not held up by it
+        hook.fail_first = 0  # the receiver is back ...
+        notifier.deliver()
+        assert [m["message_id"] for m in hook.received()] == \
+            [m["message_id"] for m in messages[2:4]]
+        outbox.close()
+        outbox = Outbox(path)  # ... and the service restarted
+        notifier = Notifier(outbox, [route], clock=clock, retry_failed=True)
+        notifier.deliver()  # the failed open's next attempt is not due yet
+        assert len(hook.received()) == 2
+        now[0] += pd.Timedelta(seconds=10)  # its third attempt, 2 s after the second
+        notifier.deliver()
+        notifier.deliver()
+        assert [m["message_id"] for m in hook.received()] == \
+            [m["message_id"] for m in messages[2:4] + messages[:2]]
+        assert outbox.counts() == {"pending": 0, "delivered": 4, "failed": 0}
+        assert hook.attempts()[messages[1]["message_id"]] == 1  # never sent before its open
+        outbox.close()
+
+
+def test_serve_goes_on_retrying_failed_messages(sample, tmp_path: Path) -> None:
+    # Only `spikes analyze` made failed messages pending again; the service's delivery
+    # threads left them failed for good.
+    from types import SimpleNamespace
+
+    from spikes.service.app import _notifier
+
+    _, messages = sample
+    with Webhook(fail_first=99) as hook:
+        route = Route(url=hook.url, name="hook", backoff=0.02, max_attempts=2)
+        store = SimpleNamespace(path=tmp_path / "store.duckdb", closed_end=None, watermark=None)
+        notifier = _notifier(store, [route])  # the service's notifier
+        assert notifier is not None
+        notifier.enqueue(messages[:2])
+        notifier.start()
+        try:
+            deadline = time.monotonic() + 30
+            while notifier.outbox.counts()["failed"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert notifier.outbox.counts() == {"pending": 1, "delivered": 0, "failed": 1}
+            hook.fail_first = 0
+            while len(hook.received()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            notifier.stop()
+            counts = notifier.outbox.counts()
+            notifier.outbox.close()
+        assert [m["message_id"] for m in hook.received()] == \
+            [m["message_id"] for m in messages[:2]]
+        assert counts == {"pending": 0, "delivered": 2, "failed": 0}
+
+
+def test_events_over_long_ago_are_not_paged_unless_their_route_was_told(sample) -> None:
+    # A backfill posted into a fresh store with --notify paged every event of its past.
+    _, messages = sample
+    with Webhook() as hook:
+        outbox = Outbox()
+        notifier = Notifier(outbox, [_route(hook.url, name="hook")])
+        ongoing = [m for m in messages if m["event_key"] == messages[-2]["event_key"]]
+        assert [m["state"] for m in ongoing] == ["open"]  # E0011: no resolution yet
+        last = pd.Timestamp(messages[-1]["at"])  # E0010 resolved
+        end = last + pd.Timedelta("10min")
+        # Data that ended long before the cut-off: all of it is history.
+        assert notifier.enqueue(messages, settled_before=end, until=end) == 0
+        # Recent data: the events going on, or over since the cut-off, are paged.
+        cut = last - pd.Timedelta("1min")
+        recent = {m["event_key"] for m in messages
+                  if m["state"] == "resolved" and pd.Timestamp(m["at"]) > cut}
+        recent |= {m["event_key"] for m in ongoing}
+        kept = [m["message_id"] for m in messages if m["event_key"] in recent]
+        assert notifier.enqueue(messages, settled_before=cut, until=end) == len(kept) == 5
+        assert outbox.messages()["message_id"].tolist() == kept
+        # An event a route holds a message of keeps its later ones, however old.
+        told = Outbox()
+        notifier = Notifier(told, [_route(hook.url, name="hook")])
+        notifier.enqueue(messages[:1])
+        assert notifier.enqueue(messages, settled_before=end, until=end) == 1
+        assert told.messages()["state"].tolist() == ["open", "resolved"]

@@ -102,3 +102,88 @@ def test_messages_times_are_bucket_ends(expected: list[dict]) -> None:
     for m in expected:
         at = pd.Timestamp(m["at"])
         assert at == at.floor("5min") and at >= pd.Timestamp(m["alerted_at"])
+
+
+# --- found by a bug hunt of the live service (each failed before) ------------------------
+def _sample_ending_before_now() -> tuple[pd.DataFrame, pd.Timedelta]:
+    """The sample's reports moved so that they end 10 minutes before the bucket of now
+    (every bucket of them closed on the wall clock), and the shift."""
+    frame = pd.read_csv(SAMPLE)
+    shift = (pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("10min")
+             - pd.Timestamp("2026-01-23T00:00Z"))
+    stamps = pd.to_datetime(frame["timestamp"], utc=True) + shift
+    frame["timestamp"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return frame, shift
+
+
+def _wait_for_detection(service: Service, timeout: float = 90) -> None:
+    """Until the service has run a detection (and enqueued its messages), then a second
+    for its delivery threads."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metrics = service.client.get("/metrics").text
+        if "spikes_detection_runs_total 0" not in metrics:
+            time.sleep(1.5)
+            return
+        time.sleep(0.1)
+    raise AssertionError("no detection ran")
+
+
+def test_serve_notify_over_an_ingested_store_pages_none_of_its_history(tmp_path: Path
+                                                                        ) -> None:
+    # `spikes ingest` closes no bucket, so the outbox got no horizon: the first `serve
+    # --notify` paged every event of the history (24 messages, days to months old).
+    frame, _ = _sample_ending_before_now()
+    history = tmp_path / "history.csv"
+    frame.to_csv(history, index=False)
+    store = tmp_path / "spikes.duckdb"
+    assert main(["ingest", str(history), "--store", str(store)]) == 0
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    with Webhook() as hook:
+        service = Service(store, token, "--notify", f"{hook.url}/hook")  # wall clock
+        try:
+            _wait_for_detection(service)
+            assert service.client.get("/v1/incidents").json()  # it did detect them
+            summary = service.client.get("/v1/notifications").json()
+        finally:
+            service.stop()
+        assert hook.received() == []
+    assert summary["messages"] == []
+
+
+def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Path,
+                                                                   expected: list[dict]
+                                                                   ) -> None:
+    # Two weeks of history posted into a fresh store on the wall clock paged every event
+    # of them. Now only the events still going on at the end of the data, or over within
+    # the last hour, are paged (with their opens).
+    frame, shift = _sample_ending_before_now()
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    last = pd.Timestamp(expected[-1]["at"])  # the Microsoft 365 chain, resolved
+    assert expected[-1]["state"] == "resolved" and last + shift > \
+        pd.Timestamp.now(tz="UTC") - pd.Timedelta("30min")
+    recent = {m["event_key"] for m in expected if m["at"] == expected[-1]["at"]}
+    recent.add(expected[-2]["event_key"])  # PlayStation Network: open at the data's end
+    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in expected
+              if m["event_key"] in recent]
+    assert len(wanted) == 5
+    with Webhook() as hook:
+        # One batch: on the wall clock the first batch's buckets close up to now, so the
+        # reports of a later batch of history would all be late.
+        service = Service(tmp_path / "spikes.duckdb", token, "--notify", f"{hook.url}/hook",
+                          "--max-body", "64MB")
+        try:
+            answer = service.client.post(
+                "/v1/reports?batch_id=backfill", content=frame.to_csv(index=False).encode(),
+                headers={"Content-Type": "text/csv"})
+            assert answer.status_code == 200 and answer.json()["late"] == 0, answer.text
+            deadline = time.monotonic() + 90
+            while len(hook.received()) < len(wanted) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.0)  # nothing more arrives
+        finally:
+            service.stop()
+    got = [(m["state"], pd.Timestamp(m["at"]) - shift) for m in hook.received()]
+    assert got == wanted

@@ -149,7 +149,7 @@ def test_a_bad_batch_gets_422_naming_row_and_field_and_stores_nothing(tmp_path, 
         good = {"batch_id": "good", "reports": [
             {"product": "Teams", "id": "r1", "timestamp": "2026-01-05T00:00:00Z"}]}
         assert svc.client.post("/v1/reports", json=good).json() == {
-            "accepted": 1, "duplicates": 0, "late": 0}
+            "accepted": 1, "duplicates": 0, "late": 0, "batch_id": "good"}
         for row, bad in ((1, {"product": "bad\x00name"}), (1, {"product": "x" * 201}),
                          (1, {"product": "Teams", "count": -1}),
                          (1, {"product": "Teams", "timestamp": "yesterday"})):
@@ -191,15 +191,15 @@ def test_batches_and_report_ids_are_idempotent(tmp_path, token_file):
             {"product": "Outlook", "timestamp": "2026-01-22T19:04:00Z", "id": "r2",
              "region": "US-East", "category": "Login"}]}
         assert svc.client.post("/v1/reports", json=batch).json() == {
-            "accepted": 2, "duplicates": 0, "late": 0}
+            "accepted": 2, "duplicates": 0, "late": 0, "batch_id": "b1"}
         assert svc.client.post("/v1/reports", json=batch).json() == {
-            "accepted": 0, "duplicates": 2, "late": 0}
+            "accepted": 0, "duplicates": 2, "late": 0, "batch_id": "b1"}
         again = {"batch_id": "b2", "reports": [
             {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r2"},
             {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r3"},
             {"product": "Outlook", "timestamp": "2026-01-22T19:05:00Z", "id": "r3"}]}
         assert svc.client.post("/v1/reports", json=again).json() == {
-            "accepted": 1, "duplicates": 2, "late": 0}
+            "accepted": 1, "duplicates": 2, "late": 0, "batch_id": "b2"}
         csv = "timestamp,product,reports\n2026-01-22 19:06,Teams,3\n"
         for expected in (1, 0):
             answer = svc.client.post("/v1/reports", content=csv,
@@ -210,7 +210,7 @@ def test_batches_and_report_ids_are_idempotent(tmp_path, token_file):
             {"product": "Teams", "timestamp": "2026-01-22T19:20:00Z"}]})
         late = svc.client.post("/v1/reports", json={"reports": [
             {"product": "Teams", "timestamp": "2026-01-22T19:01:00Z"}]}).json()
-        assert late == {"accepted": 1, "duplicates": 0, "late": 1}
+        assert late == {"accepted": 1, "duplicates": 0, "late": 1, "batch_id": None}
         assert "spikes_reports_late_total 1" in svc.client.get("/metrics").text
     assert _stored(tmp_path / "spikes.duckdb") == 6
 
@@ -319,7 +319,7 @@ def test_a_report_from_the_future_is_refused_on_the_wall_clock(tmp_path, token_f
         assert svc.client.post("/v1/reports", json=soon).json()["accepted"] == 1
         current = {"reports": [{"product": "A", "timestamp": now.isoformat()}]}
         assert svc.client.post("/v1/reports", json=current).json() == {
-            "accepted": 1, "duplicates": 0, "late": 0}
+            "accepted": 1, "duplicates": 0, "late": 0, "batch_id": None}
 
 
 def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
@@ -346,7 +346,7 @@ def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
         assert "and 2999-01-06T00:00:00+00:00" in answer.json()["detail"]
         nextday = {"reports": [{"product": "A", "timestamp": "2026-01-06T00:01:00+00:00"}]}
         assert svc.client.post("/v1/reports", json=nextday).json() == {
-            "accepted": 1, "duplicates": 0, "late": 0}
+            "accepted": 1, "duplicates": 0, "late": 0, "batch_id": None}
     assert _stored(tmp_path / "spikes.duckdb") == 289
 
 
@@ -430,13 +430,38 @@ def test_reports_stamped_on_arrival_are_each_counted(tmp_path, token_file):
     with service(tmp_path, token_file, "--clock", "wall") as svc:
         body = {"reports": [{"product": "Outlook", "region": "US-East"}]}
         answers = [svc.client.post("/v1/reports", json=body).json() for _ in range(3)]
-        assert answers == [{"accepted": 1, "duplicates": 0, "late": 0}] * 3
-        # With their own times the same body is one batch, sent twice.
-        dated = {"reports": [{"product": "Outlook",
-                              "timestamp": pd.Timestamp.now(tz="UTC").isoformat()}]}
-        assert svc.client.post("/v1/reports", json=dated).json()["accepted"] == 1
-        assert svc.client.post("/v1/reports", json=dated).json()["accepted"] == 0
-    assert _stored(tmp_path / "spikes.duckdb") == 4
+        assert answers == [{"accepted": 1, "duplicates": 0, "late": 0, "batch_id": None}] * 3
+        # With their own times, a body of two or more reports is one batch, sent twice.
+        now = pd.Timestamp.now(tz="UTC")
+        dated = {"reports": [{"product": "Outlook", "timestamp": now.isoformat()},
+                             {"product": "Teams", "timestamp": now.isoformat()}]}
+        first = svc.client.post("/v1/reports", json=dated).json()
+        assert first["accepted"] == 2 and first["batch_id"].startswith("sha256:")
+        assert svc.client.post("/v1/reports", json=dated).json() == {
+            "accepted": 0, "duplicates": 2, "late": 0, "batch_id": first["batch_id"]}
+    assert _stored(tmp_path / "spikes.duckdb") == 5
+
+
+def test_users_reporting_in_the_same_second_are_all_counted(tmp_path, token_file):
+    # One report per POST, stamped by the client to the second and without a batch_id:
+    # the body's hash made 49 of 50 users reporting an outage in the same second
+    # "duplicates", undercounting the crowd at its peak. A client's retry is made safe
+    # by a batch_id or the report's id.
+    from concurrent.futures import ThreadPoolExecutor
+
+    second = pd.Timestamp.now(tz="UTC").floor("s").isoformat()
+    body = {"reports": [{"product": "Outlook", "timestamp": second}]}
+    with service(tmp_path, token_file, "--clock", "wall") as svc:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: svc.client.post("/v1/reports", json=body)
+                                    .json(), range(50)))
+        assert answers == [{"accepted": 1, "duplicates": 0, "late": 0, "batch_id": None}] * 50
+        for retry in ({**body, "batch_id": "u1-1"},
+                      {"reports": [{**body["reports"][0], "id": "u1-report-1"}]}):
+            assert svc.client.post("/v1/reports", json=retry).json()["accepted"] == 1
+            assert svc.client.post("/v1/reports", json=retry).json()["duplicates"] == 1
+        assert "spikes_reports_duplicate_total 2" in svc.client.get("/metrics").text
+    assert _stored(tmp_path / "spikes.duckdb") == 52
 
 
 def test_a_report_stamped_long_ago_is_refused_on_the_wall_clock(tmp_path, token_file):
@@ -512,3 +537,22 @@ def test_a_store_that_cannot_be_written_is_one_line(tmp_path):
             store.close_until(pd.Timestamp("2026-01-06T00:00Z"))
     finally:
         store.close()
+
+
+def test_flush_on_the_wall_clock_closes_no_bucket_the_time_of_day_has_not_ended(
+        tmp_path, token_file):
+    # A report stamped 50 minutes ahead (a client's clock, within the allowance) made
+    # flush close buckets until then: every report of the next hour came back late, for
+    # good. And flush closed the bucket of now, whose reports were still arriving.
+    with service(tmp_path, token_file, "--clock", "wall") as svc:
+        now = pd.Timestamp.now(tz="UTC")
+        ahead = {"reports": [{"product": "Outlook",
+                              "timestamp": (now + pd.Timedelta(minutes=50)).isoformat()}]}
+        assert svc.client.post("/v1/reports", json=ahead).json()["late"] == 0
+        flushed = svc.client.post("/v1/flush").json()
+        closed = pd.Timestamp(flushed["closed_until"])
+        assert closed <= pd.Timestamp.now(tz="UTC").floor("5min")
+        current = {"reports": [{"product": "Outlook"} for _ in range(10)]}
+        assert svc.client.post("/v1/reports", json=current).json()["late"] == 0
+        svc.client.post("/v1/flush")
+        assert svc.client.post("/v1/reports", json=current).json()["late"] == 0

@@ -103,11 +103,11 @@ def test_notifications_from_the_stream_window_equal_the_library_messages(tmp_pat
             self.seen: dict[str, dict] = {}
             self.calls = 0
 
-        def enqueue(self, messages):
+        def enqueue(self, messages, *args):
             self.calls += 1
             for message in messages:
                 assert self.seen.setdefault(message["message_id"], message) == message
-            return super().enqueue(messages)
+            return super().enqueue(messages, *args)
 
     store = Store(tmp_path / "n.duckdb")
     outbox = Outbox(tmp_path / "outbox.duckdb")

@@ -7,8 +7,12 @@ receiver never gets an event's resolution before its opening. A failed attempt i
 retried after ``backoff``, then twice as long each time (at most :data:`MAX_BACKOFF`;
 longer where the receiver's ``Retry-After`` asks so, up to :data:`MAX_RETRY_AFTER`),
 until the route's ``max_attempts`` are spent (any error of a channel counts as a failed
-attempt of its route only): then the message is marked ``failed``
-(logged and listed, never silently dropped) and the route's next message goes.
+attempt of its route only): then the message is marked ``failed`` (logged and listed,
+never silently dropped) and the route's messages of other events go on, while the later
+messages of its own event wait behind it: they never reach the receiver before it. With
+``retry_failed`` (``spikes serve``) a failed message is tried again after the backoff of
+its next attempt (at most :data:`MAX_BACKOFF`) for as long as the process runs, and
+after a restart: a receiver that comes back gets it, then its event's later messages.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ def backoff_delay(route: Route, attempt: int) -> pd.Timedelta:
 
 
 def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
-                now: Callable[[], pd.Timestamp] | None = None) -> list[Attempt]:
+                now: Callable[[], pd.Timestamp] | None = None,
+                retry_failed: bool = False) -> list[Attempt]:
     """One pass over the pending messages of `routes`: send those due, in order.
 
     Parameters
@@ -62,6 +67,9 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         By route key. Pending messages of routes not given stay pending.
     now : callable, optional
         The clock (UTC ``pd.Timestamp``); the time of day by default.
+    retry_failed : bool
+        Try the failed messages again once their next attempt is due (each holds back
+        its event's later messages on its route until it is delivered, either way).
 
     Returns
     -------
@@ -69,46 +77,82 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         The attempts made, in order.
     """
     clock = now or (lambda: pd.Timestamp.now(tz="UTC"))
-    pending = outbox.due(routes=list(routes))
     attempts: list[Attempt] = []
-    blocked: set[str] = set()
-    for row in pending:
-        key = row["route"]
-        if key in blocked:
+    blocked: set[str] = set()  # routes whose next message waits for its backoff
+    held: set[tuple[str, str]] = set()  # (route, event) behind a failed message
+    for row in outbox.due(routes=list(routes), failed=True):
+        key, event = row["route"], _event(row)
+        if key in blocked or (key, event) in held:
             continue
-        if row["next_attempt_at"] is not None and row["next_attempt_at"] > clock():
+        failed = row["status"] == "failed"
+        waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > clock()
+        if failed:
+            held.add((key, event))
+            if not retry_failed or waiting:
+                continue
+        elif waiting:
             blocked.add(key)
             continue
-        route, channel = routes[key]
-        error, wait = None, None
-        try:
-            channel.send(row["body"])
-        except DeliveryError as exc:
-            error, wait = str(exc) or type(exc).__name__, exc.retry_after
-        except Exception as exc:  # a channel's own failure fails this route only
-            error = f"{type(exc).__name__}: {exc}"
-            _log.warning("spikes: route %s: the channel failed", key, exc_info=True)
-        done = row["attempts"] + 1
-        give_up = error is not None and done >= route.max_attempts
-        retry_at = None
-        if error is not None:
-            delay = backoff_delay(route, done)
-            if wait is not None:  # the receiver's Retry-After, within reason
-                delay = max(delay, pd.Timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
-            retry_at = clock() + delay
-        number = outbox.record(row["message_id"], key, ok=error is None, error=error,
-                               retry_at=retry_at, give_up=give_up, now=clock())
-        attempts.append(Attempt(key, row["message_id"], number, error is None, error))
-        if error is not None and not give_up:
+        attempt, gave_up = _attempt(outbox, row, *routes[key], clock)
+        attempts.append(attempt)
+        if attempt.ok:
+            held.discard((key, event))
+        elif gave_up:
+            held.add((key, event))
+        else:
             blocked.add(key)
     return attempts
 
 
-def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]]
-             ) -> pd.Timestamp | None:
-    """When the first pending message of one of `routes` is due (the first of each
-    route goes first); None when none is pending."""
-    heads: dict[str, pd.Timestamp] = {}
-    for row in outbox.due(routes=list(routes)):
-        heads.setdefault(row["route"], row["next_attempt_at"])
-    return min(heads.values()) if heads else None
+def _attempt(outbox: Outbox, row: dict, route: Route, channel: Channel,
+             clock: Callable[[], pd.Timestamp]) -> tuple[Attempt, bool]:
+    """Send one message of :meth:`Outbox.due` and record the attempt; the attempt and
+    whether the message is (still) failed: its route's attempts are spent."""
+    key = row["route"]
+    error, wait = None, None
+    try:
+        channel.send(row["body"])
+    except DeliveryError as exc:
+        error, wait = str(exc) or type(exc).__name__, exc.retry_after
+    except Exception as exc:  # a channel's own failure fails this route only
+        error = f"{type(exc).__name__}: {exc}"
+        _log.warning("spikes: route %s: the channel failed", key, exc_info=True)
+    done = row["attempts"] + 1
+    give_up = error is not None and done >= route.max_attempts
+    retry_at = None
+    if error is not None:  # a failed message keeps a next attempt too (retry_failed)
+        delay = backoff_delay(route, done)
+        if wait is not None:  # the receiver's Retry-After, within reason
+            delay = max(delay, pd.Timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
+        retry_at = clock() + delay
+    number = outbox.record(row["message_id"], key, ok=error is None, error=error,
+                           retry_at=retry_at, give_up=give_up, now=clock())
+    return Attempt(key, row["message_id"], number, error is None, error), give_up
+
+
+def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
+             retry_failed: bool = False) -> pd.Timestamp | None:
+    """When the first message of one of `routes` that :func:`deliver_due` would send is
+    due (the first pending one of each route, not held behind a failed one; with
+    `retry_failed`, the failed ones too); None when there is none."""
+    times: list[pd.Timestamp] = []
+    heads: set[str] = set()
+    held: set[tuple[str, str]] = set()
+    for row in outbox.due(routes=list(routes), failed=True):
+        key, event = row["route"], _event(row)
+        if (key, event) in held:
+            continue
+        if row["status"] == "failed":
+            held.add((key, event))
+            if retry_failed:
+                times.append(row["next_attempt_at"])
+        elif key not in heads:
+            heads.add(key)
+            times.append(row["next_attempt_at"])
+    return min(times) if times else None
+
+
+def _event(row: dict) -> str:
+    """The event of an outbox row, by its stable key (as routes follow it)."""
+    body = row["body"]
+    return str(body.get("event_key", body["event_id"]))

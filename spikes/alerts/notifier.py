@@ -5,7 +5,8 @@ the end of the data the detector saw (:mod:`spikes.alerts.timeline`), keeps thos
 route takes (:mod:`spikes.alerts.routing`) and enqueues them (the outbox ignores what it
 already holds). A worker thread per route (:meth:`Notifier.start`) delivers them
 (:func:`spikes.alerts.delivery.deliver_due`) as soon as they are enqueued and retries
-failures when their backoff has passed, so that a receiver slow to answer delays no
+failures when their backoff has passed (with ``retry_failed``, as ``spikes serve`` has it,
+also the messages whose attempts ran out), so that a receiver slow to answer delays no
 other route; :meth:`Notifier.drain` does the same until nothing is pending
 (``spikes analyze --notify``).
 """
@@ -51,6 +52,10 @@ class Notifier:
         Seconds each channel waits for its receiver.
     clock : callable, optional
         The time of day (UTC ``pd.Timestamp``), for tests.
+    retry_failed : bool
+        Go on trying the messages whose attempts ran out (``failed``), after the backoff
+        of their next attempt (``spikes serve``): see
+        :func:`spikes.alerts.delivery.deliver_due`.
 
     Raises
     ------
@@ -60,8 +65,10 @@ class Notifier:
 
     def __init__(self, outbox: Outbox, routes: Sequence[Route], *,
                  channels: dict[str, Channel] | None = None, timeout: float = TIMEOUT,
-                 clock: Callable[[], pd.Timestamp] | None = None) -> None:
+                 clock: Callable[[], pd.Timestamp] | None = None,
+                 retry_failed: bool = False) -> None:
         self.outbox = outbox
+        self.retry_failed = retry_failed
         self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
                        for r in routes}
         self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
@@ -71,8 +78,23 @@ class Notifier:
         self._threads: list[threading.Thread] = []
 
     # -- enqueue -------------------------------------------------------------------------
-    def enqueue(self, messages: Sequence[dict[str, Any]]) -> int:
+    def enqueue(self, messages: Sequence[dict[str, Any]],
+                settled_before: pd.Timestamp | None = None,
+                until: pd.Timestamp | None = None) -> int:
         """Enqueue, for every route, the messages it takes; wake the worker.
+
+        Parameters
+        ----------
+        messages : sequence of dict
+            Message bodies, in time order.
+        settled_before : pd.Timestamp, optional
+            Leave out the events that the route was never told of and that were over at
+            or before this time: resolved then, or (when `until`, the end of the data the
+            messages were computed from, is at or before it) all of them (history: a
+            backfill, a store's past). An event the route has a message of keeps all its
+            messages, so that its receiver hears it end.
+        until : pd.Timestamp, optional
+            See `settled_before`.
 
         Returns
         -------
@@ -81,14 +103,32 @@ class Notifier:
         """
         added = 0
         for key, (route, _) in self.routes.items():
-            new = self.outbox.enqueue(route_messages(messages, route), key, now=self.clock())
+            taken = route_messages(messages, route)
+            if settled_before is not None:
+                taken = self._unsettled(taken, key, settled_before, until)
+            new = self.outbox.enqueue(taken, key, now=self.clock())
             if new:
                 self._wake[key].set()
             added += new
         return added
 
+    def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
+                   until: pd.Timestamp | None = None) -> list[dict[str, Any]]:
+        """`messages` without the events over at or before `before` of which route `key`
+        holds no message (see :meth:`enqueue`)."""
+        past = until is not None and until <= before  # all of it known only long after
+        settled = {_event(m) for m in messages
+                   if past or (m["state"] == "resolved" and pd.Timestamp(m["at"]) <= before)}
+        if not settled:
+            return messages
+        theirs = [m["message_id"] for m in messages if _event(m) in settled]
+        held = self.outbox.held(key, theirs)
+        settled -= {_event(m) for m in messages if m["message_id"] in held}
+        return [m for m in messages if _event(m) not in settled]
+
     def observe(self, analysis: Analysis, until: pd.Timestamp | None = None,
-                since: pd.Timestamp | None = None) -> int:
+                since: pd.Timestamp | None = None,
+                settled_before: pd.Timestamp | None = None) -> int:
         """Enqueue the messages of a live analysis (see :meth:`enqueue`).
 
         Parameters
@@ -102,6 +142,9 @@ class Notifier:
             enqueued already): :func:`spikes.alerts.timeline.event_messages`. The
             analysis' data and baseline then need to cover only those events' incidents
             (the live service passes the streaming detector's window).
+        settled_before : pd.Timestamp, optional
+            Leave out the events over by then that the route was not told of, all of
+            them when `until` is not after it (see :meth:`enqueue`).
 
         Returns
         -------
@@ -109,7 +152,7 @@ class Notifier:
         """
         if not self.routes or analysis.config.mode != "causal":
             return 0
-        return self.enqueue(analysis_messages(analysis, until, since))
+        return self.enqueue(analysis_messages(analysis, until, since), settled_before, until)
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self) -> list[Attempt]:
@@ -119,7 +162,8 @@ class Notifier:
 
     def _deliver(self, key: str) -> list[Attempt]:
         with self._locks[key]:
-            return deliver_due(self.outbox, {key: self.routes[key]}, now=self.clock)
+            return deliver_due(self.outbox, {key: self.routes[key]}, now=self.clock,
+                               retry_failed=self.retry_failed)
 
     def drain(self, timeout: float = 600.0) -> bool:
         """Deliver until no message of a route is pending, waiting out the backoffs, each
@@ -154,7 +198,7 @@ class Notifier:
         one = {key: self.routes[key]}
         while True:
             self._deliver(key)
-            due = next_due(self.outbox, one)
+            due = next_due(self.outbox, one, self.retry_failed)
             if due is None:
                 return True
             wait = (due - self.clock()).total_seconds()
@@ -190,7 +234,7 @@ class Notifier:
         while not self._stop.is_set():
             try:
                 self._deliver(key)
-                due = next_due(self.outbox, one)
+                due = next_due(self.outbox, one, self.retry_failed)
             except Exception:  # the worker must outlive a bad pass; the outbox keeps all
                 _log.exception("spikes: notification delivery pass failed (route %s)", key)
                 due = None
@@ -212,6 +256,11 @@ class Notifier:
             "messages": _records(messages),
             "log": _records(log),
         }
+
+
+def _event(message: dict[str, Any]) -> str:
+    """The event a message belongs to, by its stable key (as routes follow it)."""
+    return str(message.get("event_key", message["event_id"]))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -3,7 +3,10 @@
 One row per (message, route), keyed by both: enqueueing the same message for the same
 route again does nothing, so recomputing the messages after every detection (or after a
 restart) adds only the new ones. A row is ``pending`` until a delivery succeeds
-(``delivered``, never sent again) or its route's attempts run out (``failed``). The
+(``delivered``, never sent again) or its route's attempts run out (``failed``: it holds
+back its event's later messages on the route until it is delivered; ``spikes serve``
+goes on retrying it, ``spikes analyze --outbox`` makes it pending again on its next
+run). The
 outbox lives in the service's store file (its own tables beside the reports) or in a
 file of its own for ``spikes analyze --notify``; pending rows survive a restart.
 
@@ -221,11 +224,24 @@ class Outbox:
                 raise
         return int(after - before)
 
+    def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
+        """Which of `message_ids` the outbox holds for `route` (in any status)."""
+        if not message_ids:
+            return set()
+        marks = ", ".join("?" for _ in message_ids)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT message_id FROM alert_outbox WHERE route = ? AND message_id IN "
+                f"({marks})", [route, *message_ids]).fetchall()
+        return {m for (m,) in rows}
+
     # -- delivery ------------------------------------------------------------------------
     def due(self, now: pd.Timestamp | None = None,
-            routes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+            routes: Sequence[str] | None = None,
+            failed: bool = False) -> list[dict[str, Any]]:
         """Pending messages, oldest first per route: ``route``, ``message_id``,
-        ``attempts``, ``next_attempt_at`` (UTC) and ``body`` (the message, a dict).
+        ``attempts``, ``next_attempt_at`` (UTC), ``status`` and ``body`` (the message, a
+        dict).
 
         Parameters
         ----------
@@ -233,9 +249,13 @@ class Outbox:
             Only those whose next attempt is due by then (all pending when None).
         routes : sequence of str, optional
             Only those of these routes.
+        failed : bool
+            The failed messages too, in their place (they hold back their event's later
+            messages: :func:`spikes.alerts.delivery.deliver_due`).
         """
-        query = ("SELECT route, message_id, attempts, next_attempt_at, body FROM alert_outbox "
-                 "WHERE status = 'pending'")
+        statuses = "('pending', 'failed')" if failed else "('pending')"
+        query = ("SELECT route, message_id, attempts, next_attempt_at, status, body "
+                 f"FROM alert_outbox WHERE status IN {statuses}")
         params: list[Any] = []
         if now is not None:
             query += " AND next_attempt_at <= ?"
@@ -249,7 +269,7 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
         return [{"route": r, "message_id": m, "attempts": int(a), "next_attempt_at": _aware(n),
-                 "body": json.loads(b)} for r, m, a, n, b in rows]
+                 "status": s, "body": json.loads(b)} for r, m, a, n, s, b in rows]
 
     def record(self, message_id: str, route: str, *, ok: bool, error: str | None = None,
                retry_at: pd.Timestamp | None = None, give_up: bool = False,

@@ -15,7 +15,7 @@ import hmac
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -158,7 +158,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(store_path)
-        notifier = _notifier(store, notify)
+        notifier = _notifier(store, notify, clock)
         live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by, config=config,
                             notifier=notifier, status_feed=status_feed, calendar=calendar)
         app.state.store, app.state.live = store, live
@@ -240,7 +240,8 @@ def _reports_router() -> APIRouter:
                            batch_id: str | None = None) -> Accepted:
         """Append a batch of reports: JSON (see the schema) or ``text/csv`` in any shape
         that ``spikes analyze`` reads (batch id from ``?batch_id=``, else the body's hash).
-        Answers once the batch is committed; a bad batch stores nothing (422)."""
+        Answers once the batch is committed, naming the key it is known by (``batch_id``,
+        null for a body that is new every time); a bad batch stores nothing (422)."""
         body = await request.body()
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/json", "text/csv", "application/csv", ""):
@@ -287,7 +288,8 @@ def _results_router() -> APIRouter:
 
     @router.post("/flush")
     def flush(live: Live) -> dict[str, Any]:
-        """Close every bucket up to the newest report's and detect now."""
+        """Close every bucket up to the newest report's (on the wall clock, only those
+        whose end has passed) and detect now."""
         try:
             analysis = live.flush()
         except Exception as exc:
@@ -320,12 +322,7 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
                         "the data clock (--clock data) the reports' own times are the "
                         "clock, and the server's time would move it")
             frame, rows_kind = batch_table(batch), batch.get("kind", "events")
-            # The body's hash identifies a batch only where its reports carry their own
-            # times: reports stamped on arrival ("a problem now", one POST per user) are
-            # new reports however alike their bodies (a retry is told by a batch_id).
-            dated = all(r.get("timestamp") for r in batch["reports"])
-            key = (batch.get("batch_id") or batch_id
-                   or (_digest(body) if dated else f"received:{uuid.uuid4().hex}"))
+            key = batch.get("batch_id") or batch_id or _json_key(batch, body)
         if live.clock == "wall":
             _check_in_time(frame)
         else:
@@ -337,28 +334,61 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
         live.counters.refused()
         raise HTTPException(422, str(exc)) from None
     try:
-        result = live.ingest(frame, key, rows_kind)
+        # A body without a key is new every time: a batch id of its own.
+        result = live.ingest(frame, key or f"received:{uuid.uuid4().hex}", rows_kind)
     except SpikesInputError as exc:  # the store cannot be written (a full disk)
         live.counters.store_failed(str(exc))
         raise HTTPException(503, f"{exc}; nothing of the batch was stored: send it again "
                                  "once the store can be written") from None
-    return Accepted(accepted=result.accepted, duplicates=result.duplicates, late=result.late)
+    return Accepted(accepted=result.accepted, duplicates=result.duplicates, late=result.late,
+                    batch_id=key)
 
 
-def _notifier(store: Store, routes: Sequence[Route]) -> Notifier | None:
+def _json_key(batch: Mapping[str, Any], body: bytes) -> str | None:
+    """The batch id of a JSON body without one; None where it has none.
+
+    The body's hash only for two or more reports that all carry their own times (a
+    relay's or an export's batch, which a retry sends again byte for byte). A body of one
+    report is one user's report: at an outage's peak many users send the same body in
+    the same second, and reports stamped on arrival are new however alike their bodies;
+    those are new every time (a client makes its retries safe with a ``batch_id`` or
+    report ``id``)."""
+    reports = batch["reports"]
+    if len(reports) > 1 and all(r.get("timestamp") for r in reports):
+        return _digest(body)
+    return None
+
+
+def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall"
+              ) -> Notifier | None:
     """The notifier of `routes`, its outbox in the store's file; None without routes.
 
     Notifications first turned on over a store with history do not page its past: the
-    outbox's horizon is then the store's closed time; a route first seen over a store with
-    history (added to the settings, or renamed) gets that horizon of its own."""
+    outbox's horizon is then the end of the history (:func:`_history_end`); a route first
+    seen over a store with history (added to the settings, or renamed) gets that horizon
+    of its own. The serving notifier retries failed messages for as long as it runs."""
     if not routes:
         return None
     outbox = Outbox(store.path)
-    if outbox.created and store.closed_end is not None:
-        outbox.set_horizon(store.closed_end)
+    end = _history_end(store, clock)
+    if outbox.created and end is not None:
+        outbox.set_horizon(end)
     for route in routes:  # a route added (or renamed) later does not page the past either
-        outbox.add_route(route.key, store.closed_end)
-    return Notifier(outbox, routes)
+        outbox.add_route(route.key, end)
+    return Notifier(outbox, routes, retry_failed=True)
+
+
+def _history_end(store: Store, clock: Clock = "wall") -> pd.Timestamp | None:
+    """The end of the history a store holds: its closed time, else (a store filled by
+    ``spikes ingest``, which closes no bucket) its newest report's time, on the wall clock
+    no later than now (a report stamped ahead must not silence the next hour); None for
+    an empty store."""
+    if store.closed_end is not None:
+        return store.closed_end
+    newest = store.watermark
+    if newest is not None and clock == "wall":
+        newest = min(newest, pd.Timestamp.now(tz="UTC"))
+    return newest
 
 
 def _notifications_router() -> APIRouter:

@@ -3,8 +3,9 @@
 A bucket ``[start, start + bucket)`` closes when a report at least ``lateness`` past its
 end has arrived (the data clock), or, with the wall clock, also when the time of day
 passes its end plus ``lateness``; :meth:`LiveDetector.flush` closes every bucket up to
-the newest report's. Reports that arrive for a closed bucket are stored and counted as
-late, and detection leaves them out (a live run never saw them in time).
+the newest report's (on the wall clock, only those whose end has passed). Reports that
+arrive for a closed bucket are stored and counted as late, and detection leaves them out
+(a live run never saw them in time).
 
 When buckets close, a :class:`~spikes.detect.stream.StreamDetector` (live mode) is
 stepped with the buckets closed since the last detection only (the on-time rows after
@@ -69,6 +70,13 @@ _log = logging.getLogger(__name__)
 #: reason's other parts only, so that a detection does not read the whole history's
 #: breakdown. This is the one way the stored incidents may differ from ``analyze``.
 RECENT_REASONS = pd.Timedelta(days=2)
+#: On the wall clock, an event that a route was never told of and that was over longer
+#: than this before a detection (by the time of day; two buckets and two latenesses when
+#: that is longer) is history and is not paged to it: resolved by then, or any event of a
+#: detection whose data ended by then (a backfill posted into a fresh store, day by day).
+#: An event still going on at the end of recent data is paged, its ``open`` included, and
+#: one a route was told of keeps all its messages (its ``resolved`` too).
+PAGE_REACH = pd.Timedelta(hours=1)
 
 Clock = Literal["wall", "data"]
 
@@ -305,8 +313,18 @@ class LiveDetector:
             self._wake.set()
         return closed
 
-    def flush(self) -> Detection | None:
+    def flush(self, now: pd.Timestamp | None = None) -> Detection | None:
         """Close every bucket up to the newest report's and detect now.
+
+        On the wall clock, only buckets whose end has passed close: the bucket of now
+        stays open (its reports are still arriving), and so do those of reports stamped
+        ahead of the server's time (a client's clock ahead), which would otherwise make
+        every report of the next hour late.
+
+        Parameters
+        ----------
+        now : pd.Timestamp, optional
+            The time of day on the wall clock (now by default; for tests).
 
         Returns
         -------
@@ -316,8 +334,18 @@ class LiveDetector:
         watermark = self.store.watermark
         if watermark is None:
             return None
-        self.store.close_until(watermark.floor(self.bucket) + self.bucket)
+        self.store.close_until(self._flush_end(watermark, now))
         return self.detect()
+
+    def _flush_end(self, watermark: pd.Timestamp,
+                   now: pd.Timestamp | None = None) -> pd.Timestamp:
+        """Where :meth:`flush` closes: the end of the newest report's bucket, on the wall
+        clock no later than the start of the bucket of now."""
+        end = watermark.floor(self.bucket) + self.bucket
+        if self.clock == "wall":
+            now = now or pd.Timestamp.now(tz="UTC")
+            end = min(end, now.floor(self.bucket))
+        return end
 
     # -- detection ------------------------------------------------------------------------
     def detect(self) -> Detection | None:
@@ -483,7 +511,7 @@ class LiveDetector:
             analysis = analyze(data, self.config,  # type: ignore[arg-type]
                                calendar=self.calendar)
             analysis = dataclasses.replace(analysis, incidents=incidents)
-            self.notifier.observe(analysis, until)
+            self.notifier.observe(analysis, until, settled_before=self._settled_before())
             return
         data, baseline = self.stream.window()
         keep = active_chains(incidents, self.bucket, self.config.merge_gap,
@@ -503,7 +531,16 @@ class LiveDetector:
                         config=self.config)
         window = Analysis(scored=scored, incidents=incidents, events=events,
                           config=self.config)
-        self.notifier.observe(window, until, since=self._notified)
+        self.notifier.observe(window, until, since=self._notified,
+                              settled_before=self._settled_before())
+
+    def _settled_before(self, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
+        """Events resolved at or before this time are history to a route not told of
+        them (:data:`PAGE_REACH`); None on the data clock (a replay pages its past)."""
+        if self.clock != "wall":
+            return None
+        reach = max(PAGE_REACH, 2 * (self.bucket + self.lateness))
+        return (now or pd.Timestamp.now(tz="UTC")) - reach
 
     def _breakdown(self, incidents: pd.DataFrame,
                    since: pd.Timestamp) -> pd.DataFrame | None:

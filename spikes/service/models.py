@@ -64,7 +64,10 @@ class Batch(TypedDict):
 
     batch_id: NotRequired[Annotated[
         BatchId | None,
-        Field(description="idempotency key of the batch (default: a hash of its body)")]]
+        Field(description="idempotency key of the batch (a client's retry with it is not "
+                          "stored twice); without it, a body of two or more reports that "
+                          "all carry their timestamp is known by its hash, and any other "
+                          "body is new every time")]]
     reports: list[Report]
     kind: NotRequired[Annotated[
         Literal["events", "counts"],
@@ -84,6 +87,11 @@ class Accepted(BaseModel):
     accepted: int
     duplicates: int
     late: int
+    batch_id: str | None = Field(
+        description="the key the batch is known by: its batch_id, else the body's hash "
+                    "(`sha256:...`, for a CSV body or a JSON body of two or more dated "
+                    "reports); null when it has none (one report, or reports stamped on "
+                    "arrival): sent again, it is stored again unless its reports have ids")
 
 
 def batch_table(batch: Batch, now: datetime | None = None) -> pa.Table:
