@@ -241,8 +241,10 @@ def test_a_folder_of_csv_reads_names_as_a_single_file_does(tmp_path):
 
 @pytest.mark.parametrize(("body", "message"), [
     ("2024-03-01T00:00:00Z,,3\n", "column 'product': 1 missing product names"),
+    # Named by its product and time too (it named neither: in a big folder, no row to fix).
     ("2024-03-01T00:00:00Z,A,-5\n", "column 'count': 1 counts that are not finite numbers"
-                                      " >= 0 (the first: -5.0)"),
+                                      " >= 0 (the first: -5.0, product 'A' at 2024-03-01 "
+                                      "00:00:00+00:00); fix or remove those rows"),
     ("garbage,A,3\n", "column 'timestamp': not ISO-8601 timestamps (Time data garbage is "
                        "not ISO8601 format)"),
 ])
@@ -339,6 +341,16 @@ def test_an_address_that_is_no_scheduler_is_one_line(address, capsys):
     assert main(["analyze", str(SAMPLE), "--engine", "dask", "--scheduler", address]) == 2
     err = capsys.readouterr().err.strip()
     assert f"--scheduler {address!r} is not a Dask scheduler address" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_the_dask_engine_without_distributed_is_one_line(monkeypatch, capsys):
+    # A broken install (distributed cannot be imported) was a ModuleNotFoundError
+    # traceback from DaskEngine.__init__.
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import raises ImportError
+    assert main(["analyze", str(SAMPLE), "--engine", "dask"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "the Dask engine needs the `distributed` package" in err
     assert len(err.splitlines()) == 1
 
 

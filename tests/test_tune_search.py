@@ -146,6 +146,17 @@ def test_bad_settings_raise(small_sim, kwargs, message) -> None:
         tune(sim_data(small_sim), small_sim.labels, **kwargs)
 
 
+def test_labels_in_the_training_block_only_raise(small_sim) -> None:
+    # Every label in the first block, which only trains: tune decided on no validation
+    # label at all ("kept the base settings ... 0 validation labels") and said nothing.
+    data = sim_data(small_sim)
+    first = data.counts.index[0] + (data.counts.index[-1] - data.counts.index[0]) / 5
+    early = small_sim.labels[pd.to_datetime(small_sim.labels["onset"], utc=True) < first]
+    assert len(early)
+    with pytest.raises(SpikesInputError, match="no labelled outage starts in a validation"):
+        tune(data, early, budget=2)
+
+
 def test_labels_of_other_data_raise(small_sim) -> None:
     labels = small_sim.labels.assign(product="Nothing")
     with pytest.raises(SpikesInputError, match="none of the 5 products"):

@@ -51,7 +51,13 @@ class DaskEngine(Engine):
 
     def __init__(self, *, jobs: int = 1, scheduler: str | None = None,
                  memory_limit: str | None = None) -> None:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # a broken install: dask[distributed] is a dependency
+            raise SpikesInputError(
+                f"the Dask engine needs the `distributed` package, which cannot be "
+                f"imported ({exc}); install it with `pip install 'dask[distributed]'`, or "
+                "leave out --engine dask") from None
 
         self._cluster = None
         self.scheduler = scheduler

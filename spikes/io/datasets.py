@@ -237,7 +237,8 @@ def open_dataset(inputs: Sequence[str], *, bucket: str | pd.Timedelta | None = N
                     "timestamp": pd.to_datetime(stamps[keep], unit="us", utc=True),
                     "product": products.to_numpy(zero_copy_only=False)[keep],
                     "reports": _reports(batch.column(cols["reports"]), path,
-                                        cols["reports"])[keep],
+                                        cols["reports"], batch.column(cols["product"]),
+                                        stamps)[keep],
                 }))
     where = ", ".join(repr(p) for p, _ in files)
     if low is None or high is None:
@@ -318,7 +319,8 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
             keep = column >= 0
             if not keep.any():
                 continue
-            slots = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"]) // step
+            micros = _micros(batch.column(cols["timestamp"]), path, cols["timestamp"])
+            slots = micros // step
             rows = slots[keep] - first
             outside = np.flatnonzero((rows < 0) | (rows >= n_rows))
             if len(outside):  # the file changed after the scan (an export still written)
@@ -328,7 +330,8 @@ def read_partition(dataset: ProductDataset, products: Sequence[str]) -> pd.DataF
                     f"the span scanned ({dataset.start} to {dataset.index[-1]}); was it "
                     f"still being written? Run again once the files are complete")
             cells.append(column[keep] * n_rows + rows)
-            weights.append(_reports(batch.column(cols["reports"]), path, cols["reports"])[keep])
+            weights.append(_reports(batch.column(cols["reports"]), path, cols["reports"],
+                                    batch.column(cols["product"]), micros)[keep])
     size = n_rows * len(names)
     flat = np.concatenate(cells) if cells else np.empty(0, dtype=np.int64)
     sums = np.bincount(flat, weights=np.concatenate(weights) if weights else None,
@@ -492,8 +495,11 @@ def _product_names(column: pa.ChunkedArray | pa.Array, path: str, name: str
     return text, textual and bool(pc.any(pc.not_equal(written, text)).as_py())
 
 
-def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.ndarray:
-    """Counts as float64."""
+def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str,
+             products: pa.ChunkedArray | pa.Array | None = None,
+             micros: np.ndarray | None = None) -> np.ndarray:
+    """Counts as float64; an invalid one is named by its product and time (`products`,
+    `micros`: the batch's product names and timestamps in microseconds) where given."""
     kind = column.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         raise SpikesInputError(f"{path!r}, column {name!r}: expected numbers of reports, "
@@ -504,7 +510,13 @@ def _reports(column: pa.ChunkedArray | pa.Array, path: str, name: str) -> np.nda
     values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        where = ""
+        if products is not None and micros is not None:
+            at = pd.Timestamp(int(micros[first]), unit="us", tz="UTC")
+            where = f", product {str(products[first].as_py()).strip()!r} at {at}"
         raise SpikesInputError(f"{path!r}, column {name!r}: {int(bad.sum()):,} counts that "
                                f"are not finite numbers >= 0 (the first: "
-                               f"{float(values[bad][0])!r})")
+                               f"{float(values[first])!r}{where}); fix or remove those "
+                               "rows")
     return values

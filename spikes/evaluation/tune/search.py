@@ -373,6 +373,14 @@ def tune(
     if ts.labels.empty:
         raise SpikesInputError("tune: no labelled outage starts in the data span "
                                f"({the_folds.describe()})")
+    if not ts.n_labels[ts.mask(range(1, the_folds.n_folds + 1))].any():
+        # Every label in the first block, which only trains: nothing could show that a
+        # setting helps, and the rule would decide on no label.
+        raise SpikesInputError(
+            "tune: no labelled outage starts in a validation block ("
+            f"{the_folds.describe()}): all {len(ts.labels)} fall before "
+            f"{the_folds.edges[1]:%Y-%m-%d %H:%M} UTC, in the first block, which only "
+            "trains; label outages across the span, or give fewer --folds")
     bar = tqdm(total=budget, desc="tuning", unit="trial", disable=not progress or None,
                leave=False)
     search = _Search(ts, base, goal, budget, bar, callback)
