@@ -1642,8 +1642,8 @@ def _office(seed: int, days: int = 14) -> pd.DataFrame:
 def test_an_office_weekend_is_quiet_in_working_hours_not_at_night(seed, monkeypatch):
     # Before weekdays and weekends are pooled apart, a weekend day's baseline was the
     # mixed pool times one level factor (about a third): its unchanged nights ran at a
-    # third of their reports, a false outage on the second weekend's nights. The factor
-    # is taken per quarter of the day once two weekend days show it.
+    # third of their reports, a false outage on the second weekend's nights. Once two
+    # weekend days show it, the weekend is fitted as a + b x its pool.
     counts = _office(seed)
     second_weekend = counts.index[12 * 288]
     incidents = analyze(as_data(counts)).incidents

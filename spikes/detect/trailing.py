@@ -85,7 +85,7 @@ from spikes.detect.trailing_level import (
     keep_low,
     level_factor,
     low_day,
-    part_sums,
+    shape_sums,
     weekend_shape,
 )
 from spikes.detect.trailing_recurring import (
@@ -462,7 +462,7 @@ class _SeasonalFit:
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
-        scale = weekend_shape(self, state, history, day, rows, level)
+        scale = weekend_shape(self, state, history, day, raw_d, level)
         mu_d = raw_d * (level if scale is None else scale)
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
         den = state.rows_of(state.musq_sum, history).sum(axis=0)
@@ -571,7 +571,7 @@ class _SeasonalFit:
         state.level_y[day], state.level_m[day] = _column_sums(level_use & ~low[None, :], yd,
                                                               raw)
         if self.weekend(day) and day < self.weekly_min_days:
-            state.part_sums[day] = part_sums(self, rows, level_use & ~low[None, :], yd, raw)
+            state.shape_sums[day] = shape_sums(level_use & ~low[None, :], yd, raw)
         kind_raw = None
         if self.before_kinds_apart(day):
             # The first days of its kind pooled apart take their level factor from this

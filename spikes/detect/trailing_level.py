@@ -31,12 +31,10 @@ LEVEL_DAYS = 2
 #: Bound on the level factor (see :func:`level_factor`).
 MAX_LEVEL_FACTOR = 5.0
 #: Factor by which a weekend's level factor must differ from 1, before weekdays and
-#: weekends are pooled apart, for it to be taken per part of the day
-#: (:func:`weekend_shape`): the mirror of ``min_ratio``'s default, the rise a single
-#: factor would fake in the hours whose level did not change.
+#: weekends are pooled apart, for its shape to be fitted (:func:`weekend_shape`): the
+#: mirror of ``min_ratio``'s default, the rise a single factor would fake in the hours
+#: whose level did not change.
 SHAPE_FACTOR = 2.0
-#: Parts of the day (of 6 hours) over which :func:`weekend_shape` takes the level.
-SHAPE_PARTS = 4
 #: Factor under its baseline below which a day's reports leave it out of the later days'
 #: level factors and noise (:func:`low_day`): the mirror of ``min_ratio``'s default (a
 #: dip to half of the usual is no error of the baseline).
@@ -60,8 +58,6 @@ class _SeasonalFit(Protocol):
 
     days: int
     weekly_min_days: int
-    slots: int
-    offset: int
 
     def weekend(self, day: int) -> bool: ...
 
@@ -107,87 +103,68 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
 
 
 def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: int,
-                  rows: slice, level: np.ndarray) -> np.ndarray | None:
-    """Per row of `rows` (of `day`), the level factor of its part of the day, for the
-    products whose weekend runs at another shape than their weekdays; None where no
-    product does, or `day` is no weekend day before weekdays and weekends are pooled
-    apart.
+                  raw: np.ndarray, level: np.ndarray) -> np.ndarray | None:
+    """Per row of `day` (its unscaled pool `raw`), the level factor where the products'
+    weekend runs at another shape than their weekdays; None where no product does, or
+    `day` is no weekend day before weekdays and weekends are pooled apart.
 
     Until then a weekend day's baseline is the pool of both kinds of day scaled by
     `level`, the level of the last weekend days. An office product's weekend is quiet in
     working hours only: its level (a third) put its unchanged nights at a third of their
     reports, a false outage every weekend night of its first two weeks (the third
     simulator's office products: 295 of its 323 false alarms of those days). Where
-    `level` is :data:`SHAPE_FACTOR` or more away from 1, and the last
-    :data:`LEVEL_DAYS` weekend days (not low) both hold the sums of their
-    :data:`SHAPE_PARTS` parts of the day (:func:`part_sums`), each part takes its own
-    factor from them (shrunk towards 1 by
-    :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way, as the level
-    is). A weekend day's level under twice the weekdays' keeps one factor: on NAB's
-    tweets, factors per part from one or two days were noisier than the day's (3 more
-    false alarms on Apple's tweets).
+    `level` is :data:`SHAPE_FACTOR` or more away from 1, and the last :data:`LEVEL_DAYS`
+    weekend days (not low) both hold their sums (:func:`shape_sums`), the weekend is
+    taken as ``a + b x`` its pool (least squares over their normal buckets, with ``a``
+    and ``b`` >= 0): quiet working hours (``b`` < 1) over unchanged nights (``a``), or a
+    prime time that swells. Two numbers fitted on two days, where a factor per part of
+    the day was noisier (NAB's Apple tweets: 3 more false alarms) and put the evening's
+    factor into the late working hours (an afternoon outage hidden).
     """
     if not fit.weekend(day) or day >= fit.weekly_min_days:
         return None
-    far = (level < 1 / SHAPE_FACTOR) | (level > SHAPE_FACTOR)
+    far = (level <= 1 / SHAPE_FACTOR) | (level >= SHAPE_FACTOR)
     if not far.any():
         return None
-    p = state.p
-    seen_y = np.full((SHAPE_PARTS, p), float(MIN_POOL_REPORTS))
-    seen_m = np.full((SHAPE_PARTS, p), float(MIN_POOL_REPORTS))
-    taken = np.zeros(p, dtype=int)
-    for d in reversed([d for d in history if d in state.part_sums]):
+    sums = np.zeros((len(SHAPE_MOMENTS), state.p))
+    taken = np.zeros(state.p, dtype=int)
+    for d in reversed([d for d in history if d in state.shape_sums]):
         use = taken < LEVEL_DAYS
         if not use.any():
             break
         if d in state.low_days:
             use &= ~state.low_days[d]
-        part_y, part_m = state.part_sums[d]
-        seen_y += np.where(use[None, :], part_y, 0.0)
-        seen_m += np.where(use[None, :], part_m, 0.0)
+        use &= state.shape_sums[d][0] > 0  # a day without data there tells nothing
+        sums += np.where(use[None, :], state.shape_sums[d], 0.0)
         taken += use
-    far &= taken >= LEVEL_DAYS
-    if not far.any():
+    n, x, y, xx, xy = sums
+    spread = n * xx - x * x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = (n * xy - x * y) / spread
+        a = (y - b * x) / n
+    fits = far & (taken >= LEVEL_DAYS) & (spread > 0) & (a >= 0) & (b >= 0)
+    fits &= y >= MIN_POOL_REPORTS
+    if not fits.any():
         return None
-    factors = np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR)
-    factors = np.where(far[None, :], factors, level[None, :])
-    return _between_parts(fit, rows, factors)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shaped = np.clip((a[None, :] + b[None, :] * raw) / raw, 1 / MAX_LEVEL_FACTOR,
+                         MAX_LEVEL_FACTOR)
+    return np.where(fits[None, :] & (raw > 0), shaped, level[None, :])
 
 
-def _between_parts(fit: _SeasonalFit, rows: slice, factors: np.ndarray) -> np.ndarray:
-    """Per row of `rows`, the factors of the parts of the day (parts x products)
-    interpolated linearly between the parts' middles, around the clock: a step at a
-    part's edge would put the early morning's night-time reports against the working
-    hours' factor."""
-    parts = min(SHAPE_PARTS, fit.slots)
-    if parts == 1:
-        return np.repeat(factors[:1], rows.stop - rows.start, axis=0)
-    first_slot = (rows.start + fit.offset) % fit.slots
-    position = (np.arange(first_slot, first_slot + rows.stop - rows.start) + 0.5) \
-        * parts / fit.slots - 0.5  # in parts, 0 at the first part's middle
-    low = np.floor(position).astype(int)
-    weight = (position - low)[:, None]
-    return (1 - weight) * factors[low % parts] + weight * factors[(low + 1) % parts]
+#: The sums :func:`shape_sums` keeps of a weekend day (buckets, pool, reports, squared
+#: pool, pool times reports).
+SHAPE_MOMENTS = ("n", "x", "y", "xx", "xy")
 
 
-def part_sums(fit: _SeasonalFit, rows: slice, use: np.ndarray, yd: np.ndarray,
-              raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A day's level sums (its reports `yd` and their unscaled pool `raw` over the
-    buckets `use`) per part of the day (:data:`SHAPE_PARTS` x products)."""
-    parts = _parts(fit, rows)
-    part_y = np.zeros((SHAPE_PARTS, yd.shape[1]))
-    part_m = np.zeros(part_y.shape)
-    np.add.at(part_y, parts, np.where(use, yd, 0.0))
-    np.add.at(part_m, parts, np.where(use, raw, 0.0))
-    return part_y, part_m
-
-
-def _parts(fit: _SeasonalFit, rows: slice) -> np.ndarray:
-    """The part of the day of each row of `rows` (days with fewer slots than parts: as
-    many parts as slots, the rest empty)."""
-    first_slot = (rows.start + fit.offset) % fit.slots
-    slots = np.arange(first_slot, first_slot + rows.stop - rows.start)
-    return slots * min(SHAPE_PARTS, fit.slots) // fit.slots
+def shape_sums(use: np.ndarray, yd: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """A day's sums for :func:`weekend_shape` over the buckets `use`: its reports `yd`
+    against their unscaled pool `raw` (:data:`SHAPE_MOMENTS` x products)."""
+    ok = use & ~np.isnan(raw) & ~np.isnan(yd)
+    x = np.where(ok, raw, 0.0)
+    y = np.where(ok, yd, 0.0)
+    return np.stack([ok.sum(axis=0).astype(float), x.sum(axis=0), y.sum(axis=0),
+                     (x * x).sum(axis=0), (x * y).sum(axis=0)])
 
 
 def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,

@@ -45,9 +45,9 @@ class _FitState:
         # kind, or None) it gives if the fall lasts (trailing_level.keep_low), and the
         # products for which it may (reports, no dead run).
         self.low_taken: dict[int, tuple] = {}
-        # Per weekend day before weekdays and weekends are pooled apart, its level sums
-        # per part of the day (trailing_level.weekend_shape).
-        self.part_sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # Per weekend day before weekdays and weekends are pooled apart, the sums that
+        # fit its shape (trailing_level.weekend_shape).
+        self.shape_sums: dict[int, np.ndarray] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -70,7 +70,7 @@ class _FitState:
         for table in (self.excess_sum, self.musq_sum, self.level_y, self.level_m,
                       self.level_y_kind, self.level_m_kind, self.block_stats,
                       self.mostly_high, self.low_days, self.low_taken,
-                      self.part_sums):
+                      self.shape_sums):
             for d in [d for d in table if d < before]:
                 del table[d]
         for key in [k for k in self.cache if k[0] < cache_before]:
@@ -168,6 +168,6 @@ class _DayPlan:
     # Per product, the earlier days of its kind with normal data the level factor rests
     # on (None: not counted).
     level_days: np.ndarray | None = None
-    # Per row, the level factor of its part of the day where the products' weekend has
-    # another shape (None: `level` for every row; see trailing_level.weekend_shape).
+    # Per row, the level factor where the products' weekend has another shape (None:
+    # `level` for every row; see trailing_level.weekend_shape).
     scale: np.ndarray | None = None

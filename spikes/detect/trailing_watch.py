@@ -156,9 +156,11 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     plan.raw[:, fell] = new.raw[:, fell]
     plan.later[:, fell] = new.later[:, fell]
     plan.level[fell] = new.level[fell]
-    if plan.scale is not None:
-        plan.scale[:, fell] = (new.level[None, fell] if new.scale is None
-                               else new.scale[:, fell])
+    if plan.scale is not None or new.scale is not None:
+        if plan.scale is None:
+            plan.scale = np.repeat(plan.level[None, :], len(plan.raw), axis=0)
+        plan.scale[:, fell] = (np.repeat(new.level[None, fell], len(plan.raw), axis=0)
+                               if new.scale is None else new.scale[:, fell])
 
 
 def _under(reports: np.ndarray, expected: np.ndarray, squares: np.ndarray, plan: _DayPlan,
