@@ -73,17 +73,7 @@ def log(message: str) -> None:
 
 def family_data(family: str, quick: bool) -> dict[str, Any]:
     """One simulated family: counts, labels, bucket and product-weeks."""
-    size = SIZES["quick" if quick else "full"]
-    counts, labels, truth = sim_family2.generate(size["products"], size["days"],
-                                                 seed=FAMILY_SEEDS[family], family=family,
-                                                 return_truth=True)
-    bucket = counts.index[1] - counts.index[0]
-    weeks = product_weeks_from_span(counts.index[0], counts.index[-1], counts.shape[1], bucket)
-    clear = [elevated_buckets(r, counts, truth["expected"]) > 0
-             for r in labels.itertuples(index=False)]
-    return {"parts": [(counts, None)],
-            "labels": labels[["product", "onset", "end", "kind"]].assign(clear=clear),
-            "bucket": bucket, "product_weeks": weeks, "bursts": truth["bursts"]}
+    return _simulated(sim_family2, SIZES, FAMILY_SEEDS[family], family, quick, "kind")
 
 
 def family3_data(family: str, quick: bool) -> dict[str, Any]:
@@ -92,15 +82,21 @@ def family3_data(family: str, quick: bool) -> dict[str, Any]:
     Each family has a single outage kind, so the labels' ``kind`` (recall by kind) is the
     product's daily shape (office, consumer, night, gaming, flat) instead.
     """
-    size = FAMILY3_SIZES["quick" if quick else "full"]
-    counts, labels, truth = sim_family3.generate(size["products"], size["days"],
-                                                 seed=FAMILY3_SEEDS[family], family=family,
-                                                 return_truth=True)
+    return _simulated(sim_family3, FAMILY3_SIZES, FAMILY3_SEEDS[family], family, quick,
+                      "shape")
+
+
+def _simulated(simulator: ModuleType, sizes: dict[str, dict[str, int]], seed: int,
+               family: str, quick: bool, kind: str) -> dict[str, Any]:
+    """A family of `simulator` (its ``generate``), its labels' `kind` column as ``kind``."""
+    size = sizes["quick" if quick else "full"]
+    counts, labels, truth = simulator.generate(size["products"], size["days"], seed=seed,
+                                               family=family, return_truth=True)
     bucket = counts.index[1] - counts.index[0]
     weeks = product_weeks_from_span(counts.index[0], counts.index[-1], counts.shape[1], bucket)
     clear = [elevated_buckets(r, counts, truth["expected"]) > 0
              for r in labels.itertuples(index=False)]
-    labels = labels[["product", "onset", "end", "shape"]].rename(columns={"shape": "kind"})
+    labels = labels[["product", "onset", "end", kind]].rename(columns={kind: "kind"})
     return {"parts": [(counts, None)], "labels": labels.assign(clear=clear),
             "bucket": bucket, "product_weeks": weeks, "bursts": truth["bursts"]}
 
