@@ -372,3 +372,28 @@ def test_a_demo_stopped_by_sigterm_removes_its_temporary_store(tmp_path, token_f
             process.kill()
             process.wait()
     assert list(temporary.iterdir()) == []
+
+
+def test_healthz_says_when_no_report_has_come_for_an_hour(tmp_path):
+    # A collector that died left the service "ok" with frozen statuses: nothing told the
+    # people on call that reports had stopped coming.
+    from spikes.service.app import _reports_health
+
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        live = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall")
+        assert _reports_health(live) == "ok"  # no report yet: nothing to miss
+        arrived = pd.Timestamp("2026-01-05 09:00", tz="UTC")
+        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [arrived],
+                              "count": [1.0], "region": [None], "category": [None],
+                              "report_id": [None]})
+        store.append(batch, "b1", received_at=arrived)
+        assert store.last_received == arrived
+        assert _reports_health(live, now=arrived + pd.Timedelta("59min")) == "ok"
+        said = _reports_health(live, now=arrived + pd.Timedelta("2h5min"))
+        assert said.startswith("silent: no report stored for 2 h 05 min (since 2026-01-05 "
+                               "09:00 UTC)")
+        replay = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="data")
+        assert _reports_health(replay, now=arrived + pd.Timedelta("9h")) == "ok"
+    finally:
+        store.close()

@@ -412,10 +412,14 @@ def _ops_router() -> APIRouter:
     def healthz(live: Live) -> dict[str, str]:
         """Liveness: the process answers; ``detection`` says whether the latest detection
         run failed, and why (the process is alive, but the alerts are stale); ``store``
-        whether the latest batch could not be written (a full disk)."""
+        whether the latest batch could not be written (a full disk); ``reports`` whether
+        reports arrive: on the wall clock, ``silent`` once no report has been stored for
+        :data:`SILENT_AFTER` (a collector that died: detection has nothing new to judge,
+        and the statuses stay those of the last report)."""
         failing, writing = live.counters.failing, live.counters.store_failing
         return {"status": "ok", "detection": f"failing: {failing}" if failing else "ok",
-                "store": f"failing: {writing}" if writing else "ok"}
+                "store": f"failing: {writing}" if writing else "ok",
+                "reports": _reports_health(live)}
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(live: Live) -> str:
@@ -424,6 +428,7 @@ def _ops_router() -> APIRouter:
         incidents = live.store.table("incidents")
         open_now = 0 if incidents is None else int(incidents["ongoing"].astype(bool).sum())
         closed = live.store.closed_end
+        received = live.store.last_received
         lines = [
             ("spikes_reports_accepted_total", "counter", "Reports stored.", c.accepted),
             ("spikes_reports_duplicate_total", "counter", "Reports not stored again.",
@@ -446,11 +451,35 @@ def _ops_router() -> APIRouter:
              c.store_failures),
             ("spikes_closed_until_seconds", "gauge", "End of the closed buckets (Unix time).",
              0 if closed is None else closed.timestamp()),
+            ("spikes_last_report_received_seconds", "gauge",
+             "When the newest batch that stored a report arrived (Unix time; 0: none yet).",
+             0 if received is None else received.timestamp()),
         ]
         return "".join(f"# HELP {name} {text}\n# TYPE {name} {kind}\n{name} {value}\n"
                        for name, kind, text, value in lines)
 
     return router
+
+
+#: Time without a report stored after which ``/healthz`` calls the reports ``silent`` on
+#: the wall clock: a crowd-report feed of any size brings reports every hour; for a quieter
+#: one, alert on ``spikes_last_report_received_seconds`` with a threshold of its own.
+SILENT_AFTER = pd.Timedelta(hours=1)
+
+
+def _reports_health(live: LiveDetector, now: pd.Timestamp | None = None) -> str:
+    """``ok``, or ``silent: ...`` (see ``healthz``); ``ok`` on the data clock, whose time
+    is the reports' own, and before any report."""
+    received = live.store.last_received
+    if live.clock != "wall" or received is None:
+        return "ok"
+    quiet = (now or pd.Timestamp.now(tz="UTC")) - received
+    if quiet < SILENT_AFTER:
+        return "ok"
+    minutes = int(quiet / pd.Timedelta("1min"))
+    return (f"silent: no report stored for {minutes // 60} h {minutes % 60:02d} min (since "
+            f"{received:%Y-%m-%d %H:%M} UTC); detection has nothing new to judge, and the "
+            "statuses are those of the last reports")
 
 
 async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:

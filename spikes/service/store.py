@@ -212,6 +212,18 @@ class Store:
             return self._meta_or_none("watermark")
 
     @property
+    def last_received(self) -> pd.Timestamp | None:
+        """When the newest batch that stored a report arrived (the server's time); None
+        before any."""
+        with self._lock:
+            if not self._has_table("batches"):
+                return None
+            row = self._conn.execute(
+                "SELECT epoch_us(max(received_at)) FROM batches WHERE accepted > 0").fetchone()
+        return None if row is None or row[0] is None else pd.Timestamp(
+            int(row[0]), unit="us", tz="UTC")
+
+    @property
     def bucket(self) -> pd.Timedelta | None:
         """The bucket size of the service that closes this store's buckets, if any."""
         with self._lock:
