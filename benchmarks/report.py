@@ -345,8 +345,9 @@ def _generalisation(res: dict[str, Any]) -> list[str]:
              "designed simulator (`sim_family2.py`: drift, minute, hourly, quiet; curiosity "
              "bursts unlabelled), five families of a third independent design from a bug hunt "
              "(`sim_family3.py`: mixed, partial, plateau, autocorr_tz, bursts; news bursts "
-             "unlabelled; recall by kind is by the product's daily shape; check figures, the "
-             "defaults were not chosen on them) and outages injected into the NAB realTweets "
+             "unlabelled; recall by kind is by the product's daily shape; check figures for "
+             "every default but the weekend-shape rule, which was chosen on them: see the "
+             "README) and outages injected into the NAB realTweets "
              "series (`inject.py`; incidents inside the NAB windows are ignored, the "
              "product-weeks count the time outside them). Defaults only. R clear: recall on "
              "the labels with at least one clearly elevated bucket.", ""]

@@ -45,7 +45,8 @@ GOALS = [
     f"series within the budget (<= {CLOUD_BUDGET:g} per product-week, the default "
     "`false_alarms_per_week`).",
     f"**Simulated suites A-E, the second simulator's families** ({', '.join(FAMILIES)}) "
-    f"**and the third simulator's** ({', '.join(FAMILIES3)}; check figures): "
+    f"**and the third simulator's** ({', '.join(FAMILIES3)}; check figures but for the "
+    "weekend-shape rule, chosen on them): "
     f"F1 >= {F1_MIN}, alert delay median <= {ALERT_MEDIAN_MAX:g} buckets and p90 <= "
     f"{ALERT_P90_MAX:g} buckets, false alarms <= {FALSE_ALARMS_MAX} per product-week.",
     f"**Budget rule**: with `false_alarms_per_week = b` (b in "
