@@ -2,8 +2,9 @@
 
 It comes from a bug hunt: a second independent design, written apart from the first two
 simulators (:mod:`spikes.evaluation.simulate`, :mod:`sim_family2`) to find where the
-defaults break; its figures are check figures (the defaults were not chosen on it).
-The model works on 5-minute buckets:
+defaults break; its figures are check figures for every default but one (the rule for
+an office's weekend shape, :func:`spikes.detect.trailing_level.weekend_shape`, was chosen
+on it). The model works on 5-minute buckets:
 
 1. **Products** - each product has a *shape* (cycled over the products: ``office``,
    ``consumer``, ``night``, ``gaming``, ``flat``), a volume (mean reports per bucket,

@@ -461,7 +461,13 @@ def test_users_reporting_in_the_same_second_are_all_counted(tmp_path, token_file
             assert svc.client.post("/v1/reports", json=retry).json()["accepted"] == 1
             assert svc.client.post("/v1/reports", json=retry).json()["duplicates"] == 1
         assert "spikes_reports_duplicate_total 2" in svc.client.get("/metrics").text
-    assert _stored(tmp_path / "spikes.duckdb") == 52
+        # A relay's count of one product (kind counts), sent again after a timeout, is
+        # the same batch: known by the body's hash.
+        counts = {"kind": "counts", "reports": [{**body["reports"][0], "count": 7}]}
+        first = svc.client.post("/v1/reports", json=counts).json()
+        assert first["accepted"] == 1 and first["batch_id"].startswith("sha256:")
+        assert svc.client.post("/v1/reports", json=counts).json()["duplicates"] == 1
+    assert _stored(tmp_path / "spikes.duckdb") == 53
 
 
 def test_a_report_stamped_long_ago_is_refused_on_the_wall_clock(tmp_path, token_file):

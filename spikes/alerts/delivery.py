@@ -26,6 +26,7 @@ import pandas as pd
 from spikes.alerts.channels import Channel, DeliveryError
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
+from spikes.alerts.timeline import event_key
 
 __all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "Attempt", "backoff_delay", "deliver_due", "next_due"]
 
@@ -81,7 +82,7 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
     blocked: set[str] = set()  # routes whose next message waits for its backoff
     held: set[tuple[str, str]] = set()  # (route, event) behind a failed message
     for row in outbox.due(routes=list(routes), failed=True):
-        key, event = row["route"], _event(row)
+        key, event = row["route"], event_key(row["body"])
         if key in blocked or (key, event) in held:
             continue
         failed = row["status"] == "failed"
@@ -139,7 +140,7 @@ def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
     heads: set[str] = set()
     held: set[tuple[str, str]] = set()
     for row in outbox.due(routes=list(routes), failed=True):
-        key, event = row["route"], _event(row)
+        key, event = row["route"], event_key(row["body"])
         if (key, event) in held:
             continue
         if row["status"] == "failed":
@@ -152,7 +153,3 @@ def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
     return min(times) if times else None
 
 
-def _event(row: dict) -> str:
-    """The event of an outbox row, by its stable key (as routes follow it)."""
-    body = row["body"]
-    return str(body.get("event_key", body["event_id"]))

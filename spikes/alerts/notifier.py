@@ -25,7 +25,7 @@ from spikes.alerts.channels import TIMEOUT, Channel, make_channel
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
-from spikes.alerts.timeline import analysis_messages
+from spikes.alerts.timeline import analysis_messages, event_key
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
@@ -117,14 +117,14 @@ class Notifier:
         """`messages` without the events over at or before `before` of which route `key`
         holds no message (see :meth:`enqueue`)."""
         past = until is not None and until <= before  # all of it known only long after
-        settled = {_event(m) for m in messages
+        settled = {event_key(m) for m in messages
                    if past or (m["state"] == "resolved" and pd.Timestamp(m["at"]) <= before)}
         if not settled:
             return messages
-        theirs = [m["message_id"] for m in messages if _event(m) in settled]
+        theirs = [m["message_id"] for m in messages if event_key(m) in settled]
         held = self.outbox.held(key, theirs)
-        settled -= {_event(m) for m in messages if m["message_id"] in held}
-        return [m for m in messages if _event(m) not in settled]
+        settled -= {event_key(m) for m in messages if m["message_id"] in held}
+        return [m for m in messages if event_key(m) not in settled]
 
     def observe(self, analysis: Analysis, until: pd.Timestamp | None = None,
                 since: pd.Timestamp | None = None,
@@ -168,7 +168,8 @@ class Notifier:
     def drain(self, timeout: float = 600.0) -> bool:
         """Deliver until no message of a route is pending, waiting out the backoffs, each
         route in a thread of its own (a slow receiver holds up no other route); whether
-        everything left the outbox (delivered or failed) within `timeout` seconds."""
+        everything left the outbox (delivered or failed) within `timeout` seconds (False
+        while messages wait behind a failed one of their event)."""
         deadline = time.monotonic() + timeout
         if len(self.routes) <= 1:
             return all(self._drain(key, deadline) for key in self.routes)
@@ -199,8 +200,8 @@ class Notifier:
         while True:
             self._deliver(key)
             due = next_due(self.outbox, one, self.retry_failed)
-            if due is None:
-                return True
+            if due is None:  # nothing to send; held behind a failed message is not out
+                return not self.outbox.due(routes=[key])
             wait = (due - self.clock()).total_seconds()
             if time.monotonic() + max(wait, 0) > deadline:
                 return False
@@ -256,11 +257,6 @@ class Notifier:
             "messages": _records(messages),
             "log": _records(log),
         }
-
-
-def _event(message: dict[str, Any]) -> str:
-    """The event a message belongs to, by its stable key (as routes follow it)."""
-    return str(message.get("event_key", message["event_id"]))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

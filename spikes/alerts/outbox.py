@@ -23,10 +23,11 @@ Tables
 ``alert_log``
     ``message_id, route, attempt, attempted_at, ok, error``: one row per attempt.
 ``alert_meta``
-    ``horizon``: messages before it are not enqueued (set when notifications are first
-    turned on over a store that already has history, which is not paged again); and
-    ``route:KEY`` per route, with the horizon of a route added later (its messages before
-    it are not enqueued either: a new or renamed route is not paged with the history).
+    ``horizon``: the events over by then are not enqueued (set when notifications are
+    first turned on over a store that already has history, which is not paged again; an
+    event going on then is enqueued whole, its open too); and ``route:KEY`` per route,
+    with the horizon of a route added later (a new or renamed route is not paged with
+    the history either).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from spikes.alerts.timeline import event_key
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import rollback, utc
 
@@ -120,7 +122,8 @@ class Outbox:
         return _aware(rows[0][0]) if rows else None
 
     def set_horizon(self, value: pd.Timestamp) -> None:
-        """Enqueue no message at or before `value` (only if no horizon is set yet)."""
+        """Enqueue no event all of whose messages are at or before `value` (only if no
+        horizon is set yet)."""
         with self._lock:
             self._conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?) "
                                "ON CONFLICT (key) DO NOTHING", [_naive(value)])
@@ -202,10 +205,16 @@ class Outbox:
         """
         now = _naive(now or _now())
         horizon = self.route_horizon(route)
+        messages = list(messages)
+        if horizon is not None:
+            # By event: one over by the horizon is history; one going on then keeps all
+            # its messages, its open too (a resolution alone would tell of an outage the
+            # receiver never heard of).
+            going = {event_key(m) for m in messages if pd.Timestamp(m["at"]) > horizon}
+            messages = [m for m in messages if event_key(m) in going]
         rows = [(m["message_id"], route, m["event_id"], m["state"], int(m["sequence"]),
                  _naive(pd.Timestamp(m["at"])), json.dumps(m), now, "pending", 0, now)
-                for m in messages
-                if horizon is None or pd.Timestamp(m["at"]) > horizon]
+                for m in messages]
         if not rows:
             return 0
         with self._lock:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from spikes.alerts.timeline import SEVERITY_ORDER, severity_rank
+from spikes.alerts.timeline import SEVERITY_ORDER, event_key, severity_rank
 from spikes.errors import SpikesInputError
 
 __all__ = ["Route", "load_routes", "parse_routes", "parse_smtp", "route_messages",
@@ -124,9 +124,7 @@ def route_messages(messages: Iterable[dict[str, Any]], route: Route) -> list[dic
     opened: set[str] = set()
     out = []
     for message in messages:
-        # By the event's stable key (its first raised incident): an event id can move
-        # when a slow rise raised later joins two events, the key does not.
-        event = message.get("event_key", message["event_id"])
+        event = event_key(message)
         if event in opened or any(route.wants(p) for p in message["products"]):
             opened.add(event)
             out.append(message)

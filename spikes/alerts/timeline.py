@@ -58,6 +58,13 @@ SEVERITY_ORDER = tuple(name for _, name in reversed(SEVERITY_LEVELS))
 _RANK = {name: rank for rank, name in enumerate(SEVERITY_ORDER)}
 
 
+def event_key(message: Mapping[str, Any]) -> str:
+    """The event a message belongs to, by its stable key (its first raised incident): an
+    event id can move when a slow rise raised later joins two events, the key does not.
+    Messages without a key (older outboxes) go by their event id."""
+    return str(message.get("event_key", message["event_id"]))
+
+
 def severity_rank(name: str) -> int:
     """Rank of a severity name (``minor`` 0, ``major`` 1, ``critical`` 2)."""
     return _RANK[name]

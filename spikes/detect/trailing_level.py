@@ -115,11 +115,12 @@ def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: 
     simulator's office products: 295 of its 323 false alarms of those days). Where
     `level` is :data:`SHAPE_FACTOR` or more away from 1, and the last :data:`LEVEL_DAYS`
     weekend days (not low) both hold their sums (:func:`shape_sums`), the weekend is
-    taken as ``a + b x`` its pool (least squares over their normal buckets, with ``a``
-    and ``b`` >= 0): quiet working hours (``b`` < 1) over unchanged nights (``a``), or a
-    prime time that swells. Two numbers fitted on two days, where a factor per part of
-    the day was noisier (NAB's Apple tweets: 3 more false alarms) and put the evening's
-    factor into the late working hours (an afternoon outage hidden).
+    taken as ``a + b x`` its pool (least squares over their normal buckets, unconstrained;
+    kept where ``a`` and ``b`` come out >= 0, else the one factor): quiet working hours
+    (``b`` < 1) over unchanged nights (``a``), or a prime time that swells. Two numbers
+    fitted on two days, where a factor per part of the day was noisier (NAB's Apple
+    tweets: 3 more false alarms) and put the evening's factor into the late working
+    hours (an afternoon outage hidden).
     """
     if not fit.weekend(day) or day >= fit.weekly_min_days:
         return None
@@ -235,7 +236,8 @@ def keep_low(fit: _SeasonalFit, state: _FitState, day: int, lasting: np.ndarray)
     """Take the days of the products `lasting` left out as low before `day` (its run:
     the :data:`LOW_DAYS_TO_LEVEL` - 1 days of its kind before it) as their level after
     all (in place): their level sums back, so that the level factor rests on the fall's
-    latest days, not on the days before it."""
+    latest days, not on the days before it. Their noise statistics stay out (their
+    residuals, against the level before the fall, are no noise either)."""
     for d in _run_before(fit, day):
         back = lasting & state.low_days.get(d, np.zeros(state.p, dtype=bool))
         if d not in state.low_taken or not back.any():

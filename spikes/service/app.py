@@ -347,14 +347,15 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
 def _json_key(batch: Mapping[str, Any], body: bytes) -> str | None:
     """The batch id of a JSON body without one; None where it has none.
 
-    The body's hash only for two or more reports that all carry their own times (a
-    relay's or an export's batch, which a retry sends again byte for byte). A body of one
-    report is one user's report: at an outage's peak many users send the same body in
-    the same second, and reports stamped on arrival are new however alike their bodies;
-    those are new every time (a client makes its retries safe with a ``batch_id`` or
-    report ``id``)."""
+    The body's hash for reports that all carry their own times, two or more of them or
+    counts (``"kind": "counts"``: a relay's or an export's batch, which a retry sends
+    again byte for byte). A body of one report event is one user's report: at an
+    outage's peak many users send the same body in the same second, and reports stamped
+    on arrival are new however alike their bodies; those are new every time (a client
+    makes its retries safe with a ``batch_id`` or report ``id``)."""
     reports = batch["reports"]
-    if len(reports) > 1 and all(r.get("timestamp") for r in reports):
+    relayed = len(reports) > 1 or batch.get("kind") == "counts"
+    if relayed and all(r.get("timestamp") for r in reports):
         return _digest(body)
     return None
 

@@ -168,10 +168,17 @@ class Store:
         """Read ``closed_end`` and ``watermark`` into memory (this connection is the
         file's only writer, so they change only through it)."""
         self._cached: dict[str, pd.Timestamp | None] = dict.fromkeys(("closed_end",
-                                                                        "watermark"))
+                                                                        "watermark",
+                                                                        "last_received"))
         self._named = self._has_table("reports") and bool(self._conn.execute(
             "SELECT 1 FROM reports WHERE region IS NOT NULL OR category IS NOT NULL "
             "LIMIT 1").fetchall())
+        if self._has_table("batches"):  # then kept by append_many
+            rows = self._conn.execute("SELECT epoch_us(max(received_at)) FROM batches "
+                                      "WHERE accepted > 0").fetchall()
+            if rows and rows[0][0] is not None:
+                self._cached["last_received"] = pd.Timestamp(int(rows[0][0]), unit="us",
+                                                             tz="UTC")
         if not self._has_table("meta"):  # a read-only store written by an older version
             return
         for key in ("closed_end", "watermark"):
@@ -216,12 +223,7 @@ class Store:
         """When the newest batch that stored a report arrived (the server's time); None
         before any."""
         with self._lock:
-            if not self._has_table("batches"):
-                return None
-            row = self._conn.execute(
-                "SELECT epoch_us(max(received_at)) FROM batches WHERE accepted > 0").fetchone()
-        return None if row is None or row[0] is None else pd.Timestamp(
-            int(row[0]), unit="us", tz="UTC")
+            return self._cached.get("last_received")
 
     @property
     def bucket(self) -> pd.Timedelta | None:
@@ -348,6 +350,9 @@ class Store:
                 if taken:  # large inserts write to the file already (a full disk)
                     with _written(self.path):
                         self._insert(taken, tables, ids, kinds, arrived, bucket, results)
+                    if any(results[k].accepted for k in taken):
+                        self._staged["last_received"] = pd.Timestamp(arrived, unit="us",
+                                                                     tz="UTC")
                 self._commit()
             except BaseException:
                 rollback(conn)
