@@ -773,6 +773,32 @@ def test_a_failed_open_holds_its_event_back_and_goes_first_when_the_receiver_is_
         outbox.close()
 
 
+def test_a_failed_message_is_retried_for_a_day_not_for_ever(sample, tmp_path: Path) -> None:
+    # serve retried a failed message every five minutes for as long as it ran: a receiver
+    # gone for good cost an attempt and a log row each time, for weeks.
+    _, messages = sample
+    now = [pd.Timestamp("2026-02-01T00:00Z")]
+    route = Route(url="", name="hook", backoff=1.0, max_attempts=1)
+    with Webhook(fail_first=10**6) as hook:  # gone
+        route = dataclasses.replace(route, url=hook.url)
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        notifier = Notifier(outbox, [route], clock=lambda: now[0], retry_failed=True)
+        notifier.enqueue(messages[:1])
+        notifier.deliver()
+        now[0] += pd.Timedelta(hours=23)
+        notifier.deliver()  # within the day: tried again
+        tried = len(outbox.log())
+        assert tried == 2
+        now[0] += pd.Timedelta(hours=2)
+        notifier.deliver()
+        now[0] += pd.Timedelta(hours=2)
+        notifier.deliver()
+        assert len(outbox.log()) == tried  # past the day: no more tries
+        assert outbox.counts()["failed"] == 1  # still listed as failed
+        assert notifier.drain(timeout=1)  # out of the outbox, as failed (nothing waits)
+        outbox.close()
+
+
 def test_serve_goes_on_retrying_failed_messages(sample, tmp_path: Path) -> None:
     # Only `spikes analyze` made failed messages pending again; the service's delivery
     # threads left them failed for good.

@@ -11,8 +11,9 @@ attempt of its route only): then the message is marked ``failed`` (logged and li
 never silently dropped) and the route's messages of other events go on, while the later
 messages of its own event wait behind it: they never reach the receiver before it. With
 ``retry_failed`` (``spikes serve``) a failed message is tried again after the backoff of
-its next attempt (at most :data:`MAX_BACKOFF`) for as long as the process runs, and
-after a restart: a receiver that comes back gets it, then its event's later messages.
+its next attempt (at most :data:`MAX_BACKOFF`), for :data:`RETRY_FAILED_FOR` after it
+was enqueued, after a restart too: a receiver that comes back gets it, then its event's
+later messages.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 from spikes.alerts.timeline import event_key
 
-__all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "Attempt", "backoff_delay", "deliver_due", "next_due"]
+__all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "RETRY_FAILED_FOR", "Attempt", "backoff_delay",
+           "deliver_due", "next_due"]
 
 _log = logging.getLogger(__name__)
 
@@ -36,6 +38,11 @@ _log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 #: Longest wait a receiver's ``Retry-After`` may ask for, in seconds.
 MAX_RETRY_AFTER = 3600.0
+#: How long after it was enqueued a failed message is still retried (``retry_failed``):
+#: a day, past any receiver's deploy or outage of an afternoon; after that it stays
+#: ``failed`` (listed, its event's later messages waiting behind it), so that a receiver
+#: gone for good does not cost an attempt and a log row every five minutes for ever.
+RETRY_FAILED_FOR = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > clock()
         if failed:
             held.add((key, event))
-            if not retry_failed or waiting:
+            if not retry_failed or waiting or _given_up(row, clock()):
                 continue
         elif waiting:
             blocked.add(key)
@@ -103,6 +110,12 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         else:
             blocked.add(key)
     return attempts
+
+
+def _given_up(row: dict, now: pd.Timestamp) -> bool:
+    """Whether a failed message is past :data:`RETRY_FAILED_FOR` since it was enqueued:
+    no longer retried (it stays ``failed``, and its event's later messages wait)."""
+    return now - row["enqueued_at"] > RETRY_FAILED_FOR
 
 
 def _attempt(outbox: Outbox, row: dict, route: Route, channel: Channel,
@@ -132,10 +145,11 @@ def _attempt(outbox: Outbox, row: dict, route: Route, channel: Channel,
 
 
 def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
-             retry_failed: bool = False) -> pd.Timestamp | None:
+             retry_failed: bool = False, now: pd.Timestamp | None = None) -> pd.Timestamp | None:
     """When the first message of one of `routes` that :func:`deliver_due` would send is
     due (the first pending one of each route, not held behind a failed one; with
-    `retry_failed`, the failed ones too); None when there is none."""
+    `retry_failed`, the failed ones not yet past :data:`RETRY_FAILED_FOR` at `now`, the
+    time of day by default); None when there is none."""
     times: list[pd.Timestamp] = []
     heads: set[str] = set()
     held: set[tuple[str, str]] = set()
@@ -145,7 +159,7 @@ def next_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
             continue
         if row["status"] == "failed":
             held.add((key, event))
-            if retry_failed:
+            if retry_failed and not _given_up(row, now or pd.Timestamp.now(tz="UTC")):
                 times.append(row["next_attempt_at"])
         elif key not in heads:
             heads.add(key)

@@ -199,7 +199,7 @@ class Notifier:
         one = {key: self.routes[key]}
         while True:
             self._deliver(key)
-            due = next_due(self.outbox, one, self.retry_failed)
+            due = next_due(self.outbox, one, self.retry_failed, now=self.clock())
             if due is None:  # nothing to send; held behind a failed message is not out
                 return not self.outbox.due(routes=[key])
             wait = (due - self.clock()).total_seconds()
@@ -235,7 +235,7 @@ class Notifier:
         while not self._stop.is_set():
             try:
                 self._deliver(key)
-                due = next_due(self.outbox, one, self.retry_failed)
+                due = next_due(self.outbox, one, self.retry_failed, now=self.clock())
             except Exception:  # the worker must outlive a bad pass; the outbox keeps all
                 _log.exception("spikes: notification delivery pass failed (route %s)", key)
                 due = None

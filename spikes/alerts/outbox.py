@@ -249,8 +249,8 @@ class Outbox:
             routes: Sequence[str] | None = None,
             failed: bool = False) -> list[dict[str, Any]]:
         """Pending messages, oldest first per route: ``route``, ``message_id``,
-        ``attempts``, ``next_attempt_at`` (UTC), ``status`` and ``body`` (the message, a
-        dict).
+        ``attempts``, ``next_attempt_at`` (UTC), ``status``, ``body`` (the message, a
+        dict) and ``enqueued_at`` (UTC).
 
         Parameters
         ----------
@@ -263,8 +263,8 @@ class Outbox:
             messages: :func:`spikes.alerts.delivery.deliver_due`).
         """
         statuses = "('pending', 'failed')" if failed else "('pending')"
-        query = ("SELECT route, message_id, attempts, next_attempt_at, status, body "
-                 f"FROM alert_outbox WHERE status IN {statuses}")
+        query = ("SELECT route, message_id, attempts, next_attempt_at, status, body, "
+                 f"enqueued_at FROM alert_outbox WHERE status IN {statuses}")
         params: list[Any] = []
         if now is not None:
             query += " AND next_attempt_at <= ?"
@@ -278,7 +278,8 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
         return [{"route": r, "message_id": m, "attempts": int(a), "next_attempt_at": _aware(n),
-                 "status": s, "body": json.loads(b)} for r, m, a, n, s, b in rows]
+                 "status": s, "body": json.loads(b), "enqueued_at": _aware(e)}
+                for r, m, a, n, s, b, e in rows]
 
     def record(self, message_id: str, route: str, *, ok: bool, error: str | None = None,
                retry_at: pd.Timestamp | None = None, give_up: bool = False,
