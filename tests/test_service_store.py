@@ -397,3 +397,29 @@ def test_healthz_says_when_no_report_has_come_for_an_hour(tmp_path):
         assert _reports_health(replay, now=arrived + pd.Timedelta("9h")) == "ok"
     finally:
         store.close()
+
+
+def test_the_first_serve_over_an_ingested_store_holds_the_gap_open(tmp_path):
+    # `spikes ingest` closes no bucket, so the first service over its store held nothing
+    # back: its first tick closed every bucket up to now, empty, and the reports clients
+    # had buffered since the export came back late (114 of 120), the gap read as zeros.
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        t = pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("2h")
+        history = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
+                                "count": [1.0], "region": [None], "category": [None],
+                                "report_id": [None]})
+        store.append(history, "ingested")  # as `spikes ingest` does: nothing closed
+        assert store.closed_end is None
+        live = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",
+                            lateness=pd.Timedelta("2min"))
+        resumed = live._resumed_at  # noqa: SLF001 - the start's time
+        live.close_by_wall_clock(now=resumed + pd.Timedelta("1min"))
+        assert store.closed_end is None or store.closed_end <= t  # the history's end held
+        buffered = history.assign(timestamp=[t + pd.Timedelta("1h")])
+        assert live.ingest(buffered, "b1").late == 0
+        assert live.ingest(history.assign(timestamp=[t + pd.Timedelta("3min")]), "b2").late == 0
+        live.close_by_wall_clock(now=resumed + pd.Timedelta("3min"))  # a lateness later
+        assert store.closed_end == (resumed + pd.Timedelta("1min")).floor("5min")
+    finally:
+        store.close()

@@ -203,9 +203,13 @@ class LiveDetector:
         # A restart over a store with history: the buckets that ended while the service
         # was down stay open for one lateness from now on the wall clock, so that the
         # reports clients buffered meanwhile are not all late (and the detector does not
-        # read those buckets as empty).
+        # read those buckets as empty). A store filled by `spikes ingest` has no closed
+        # time: its buckets before the newest report's are its history (that one may be
+        # cut short by the export).
         self._resumed_at = pd.Timestamp.now(tz="UTC")
         self._held = store.closed_end
+        if self._held is None and store.watermark is not None:
+            self._held = store.watermark.floor(self.bucket)
 
     # -- the worker --------------------------------------------------------------------
     def start(self) -> None:
