@@ -1,8 +1,9 @@
-"""The level factor of the causal seasonal baseline (:func:`level_factor`), and the days
-far under their baseline (a holiday, a feed that sent zeros) it passes over: left out of
-the later days' level factors and noise statistics until the fall has lasted
-(:func:`low_day`, :func:`keep_low`; :class:`spikes.detect.trailing._SeasonalFit` calls
-them once a day is over).
+"""The level factor of the causal seasonal baseline (:func:`level_factor`), the shape of
+a weekend before weekdays and weekends are pooled apart (:func:`weekend_shape`), and the
+days far under their baseline (a holiday, a feed that sent zeros) the level factor
+passes over: left out of the later days' level factors and noise statistics until the
+fall has lasted (:func:`low_day`, :func:`keep_low`; :class:`spikes.detect.trailing._SeasonalFit`
+calls them as its days are planned and once they are over).
 
 Low counts raise no alarm, so nothing masked them: a holiday Saturday at a third of the
 usual reports, taken into the level factor, put the next Saturday's baseline at half its
@@ -47,8 +48,8 @@ LOW_DAYS_TO_LEVEL = 3
 #: probability exp(-20), about 2e-9.
 DEAD_RUN_REPORTS = 20.0
 #: Days after a product's first data before its days are judged low: a week, the whole
-#: weekly rhythm (a baseline learnt from the first days can be an outage's level, and the day
-#: its reports go back to normal is no fall; measured on Cloud Monitoring's app1-04,
+#: weekly rhythm (a baseline learnt from the first days can be an outage's level, and the
+#: day its reports go back to normal is no fall; measured on Cloud Monitoring's app1-04,
 #: whose first three days are labelled outages).
 LOW_HISTORY_DAYS = 7
 
