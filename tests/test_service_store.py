@@ -27,6 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "reports.csv.gz"
 
 
+def _one_report(at: pd.Timestamp) -> pd.DataFrame:
+    """A batch of one Outlook report at `at`, as the service's ingest takes it."""
+    return pd.DataFrame({"product": ["Outlook"], "timestamp": [at], "count": [1.0],
+                         "region": [None], "category": [None], "report_id": [None]})
+
+
 def _spikes(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "spikes", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
@@ -153,9 +159,7 @@ def test_wall_clock_closes_a_bucket_once_its_end_plus_lateness_has_passed(tmp_pa
                             lateness=pd.Timedelta("2min"))
         t = pd.Timestamp("2026-01-22 19:00", tz="UTC")
         assert not live.close_by_wall_clock(now=t)  # nothing stored: nothing to close
-        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
-                              "count": [1.0], "region": [None], "category": [None],
-                              "report_id": [None]})
+        batch = _one_report(t + pd.Timedelta("1min"))
         live.ingest(batch, "b1")
         assert store.closed_end <= t  # the data clock leaves the 19:00 bucket open
         # the 19:00 bucket ends at 19:05 and stays open for 2 more minutes
@@ -181,9 +185,7 @@ def test_after_a_restart_the_buckets_of_the_downtime_stay_open_for_one_lateness(
     store = Store(tmp_path / "s.duckdb")
     try:
         t = pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("1h")
-        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
-                              "count": [1.0], "region": [None], "category": [None],
-                              "report_id": [None]})
+        batch = _one_report(t + pd.Timedelta("1min"))
         first = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",
                              lateness=pd.Timedelta("2min"))
         first.ingest(batch, "b1")
@@ -384,9 +386,7 @@ def test_healthz_says_when_no_report_has_come_for_an_hour(tmp_path):
         live = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall")
         assert _reports_health(live) == "ok"  # no report yet: nothing to miss
         arrived = pd.Timestamp("2026-01-05 09:00", tz="UTC")
-        batch = pd.DataFrame({"product": ["Outlook"], "timestamp": [arrived],
-                              "count": [1.0], "region": [None], "category": [None],
-                              "report_id": [None]})
+        batch = _one_report(arrived)
         store.append(batch, "b1", received_at=arrived)
         assert store.last_received == arrived
         assert _reports_health(live, now=arrived + pd.Timedelta("59min")) == "ok"
@@ -406,9 +406,7 @@ def test_the_first_serve_over_an_ingested_store_holds_the_gap_open(tmp_path):
     store = Store(tmp_path / "s.duckdb")
     try:
         t = pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("2h")
-        history = pd.DataFrame({"product": ["Outlook"], "timestamp": [t + pd.Timedelta("1min")],
-                                "count": [1.0], "region": [None], "category": [None],
-                                "report_id": [None]})
+        history = _one_report(t + pd.Timedelta("1min"))
         store.append(history, "ingested")  # as `spikes ingest` does: nothing closed
         assert store.closed_end is None
         live = LiveDetector(store, bucket=pd.Timedelta("5min"), clock="wall",

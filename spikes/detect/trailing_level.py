@@ -18,6 +18,7 @@ days of them would hold the pools down for two weeks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -81,26 +82,41 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
     instead.
     """
     apart = day >= fit.weekly_min_days
-    p = state.p
-    seen_y = np.full(p, float(MIN_POOL_REPORTS))
-    seen_m = np.full(p, float(MIN_POOL_REPORTS))
-    taken = np.zeros(p, dtype=int)
-    with_data = np.zeros(p, dtype=int)
-    zero = np.zeros(p)
-    for d in reversed([d for d in history if fit.weekend(d) == fit.weekend(day)]):
+    zero = np.zeros(state.p)
+
+    def sums(d: int) -> np.ndarray:
+        by_kind = apart and d in state.level_y_kind
+        level_m = (state.level_m_kind if by_kind else state.level_m).get(d, zero)
+        return np.stack([(state.level_y_kind if by_kind else state.level_y).get(d, zero),
+                         level_m, (level_m > 0).astype(float)])
+
+    same = [d for d in history if fit.weekend(d) == fit.weekend(day)]
+    start = np.array([MIN_POOL_REPORTS, MIN_POOL_REPORTS, 0.0])[:, None] * np.ones(state.p)
+    (seen_y, seen_m, with_data), _ = _latest_sums(state, same, sums, start)
+    return (np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR),
+            with_data.astype(int))
+
+
+def _latest_sums(state: _FitState, days: list[int], sums: Callable[[int], np.ndarray],
+                 start: np.ndarray, usable: Callable[[np.ndarray], np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per product, `start` plus the `sums` (rows x products) of its last
+    :data:`LEVEL_DAYS` of `days` (in time order) that are not low for it (and, with
+    `usable`, whose sums it accepts), and how many days were taken."""
+    total = start.copy()
+    taken = np.zeros(state.p, dtype=int)
+    for d in reversed(days):
         use = taken < LEVEL_DAYS
         if not use.any():
             break
         if d in state.low_days:
             use &= ~state.low_days[d]
-        by_kind = apart and d in state.level_y_kind
-        level_y = (state.level_y_kind if by_kind else state.level_y).get(d, zero)
-        level_m = (state.level_m_kind if by_kind else state.level_m).get(d, zero)
-        seen_y += np.where(use, level_y, 0.0)
-        seen_m += np.where(use, level_m, 0.0)
+        values = sums(d)
+        if usable is not None:
+            use &= usable(values)
+        total += np.where(use[None, :], values, 0.0)
         taken += use
-        with_data += use & (level_m > 0)
-    return np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR), with_data
+    return total, taken
 
 
 def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: int,
@@ -128,18 +144,10 @@ def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: 
     far = (level <= 1 / SHAPE_FACTOR) | (level >= SHAPE_FACTOR)
     if not far.any():
         return None
-    sums = np.zeros((len(SHAPE_MOMENTS), state.p))
-    taken = np.zeros(state.p, dtype=int)
-    for d in reversed([d for d in history if d in state.shape_sums]):
-        use = taken < LEVEL_DAYS
-        if not use.any():
-            break
-        if d in state.low_days:
-            use &= ~state.low_days[d]
-        use &= state.shape_sums[d][0] > 0  # a day without data there tells nothing
-        sums += np.where(use[None, :], state.shape_sums[d], 0.0)
-        taken += use
-    n, x, y, xx, xy = sums
+    (n, x, y, xx, xy), taken = _latest_sums(
+        state, [d for d in history if d in state.shape_sums], state.shape_sums.__getitem__,
+        np.zeros((len(SHAPE_MOMENTS), state.p)),
+        usable=lambda values: values[0] > 0)  # a day without data there tells nothing
     spread = n * xx - x * x
     with np.errstate(invalid="ignore", divide="ignore"):
         b = (n * xy - x * y) / spread
