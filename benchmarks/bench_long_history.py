@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
-from spikes.detect.causal import threshold_paths, warmup_buckets
+from spikes.detect.causal import warmup_buckets
 from spikes.detect.detectors import base
+from spikes.detect.live_thresholds import threshold_paths
 from spikes.detect.pipeline import find_incidents, for_bucket, score_reports
 from spikes.evaluation.evaluate import evaluate
 from spikes.evaluation.simulate import simulate

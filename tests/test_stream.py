@@ -138,6 +138,19 @@ def test_a_short_pool_of_weekend_days_reaches_back_as_far_in_the_stream(days):
     _check_stream(counts, [24 * 8 + 5, 24 * 14, len(counts)], [1, 5], config=config)
 
 
+def test_an_office_product_s_first_week_as_in_the_batch():
+    # The cold start's jumps (an outage during the first morning's rise, whose onset the
+    # stream reports at the jump as the batch does) and the first Sunday, whose weekend
+    # shape is unknown (unproven), cut inside the rise, the outage and the Sunday.
+    from tests.test_causal import _office, _with_outage_at
+
+    counts = _with_outage_at(_office(0, days=9), "2026-02-02 10:00")
+    counts = _with_outage_at(counts, "2026-02-08 14:00")
+    counts["b"] = _office(1, days=9)["a"].to_numpy()
+    assert _check_stream(counts, [100, 123, 200, 6 * 288 + 170, 6 * 288 + 200, len(counts)],
+                         [1, 7, 40]) == 2
+
+
 def test_a_new_level_taken_back_during_the_day_as_in_the_batch():
     # A day-long surge taken as a new level, then the usual level again: the stream
     # takes it back at the same bucket of the next day as the batch, cut before, at and
@@ -214,7 +227,7 @@ def test_calibrated_and_borrowed_thresholds_as_in_the_batch():
     # Bursty traffic: from day 5 the tail detector's thresholds are calibrated on each
     # product's history and the CUSUM's raised with them; the stream recalibrates at the
     # same midnights to the same values.
-    from spikes.detect.causal import calibration_start, threshold_paths
+    from spikes.detect.live_thresholds import calibration_start, threshold_paths
 
     counts, bucket, config, scored, day_starts = _bursty_scored()
     paths = threshold_paths(scored.detectors["A"],
@@ -245,8 +258,8 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
     # The calibration reads a year of excursions; shortened to three days here, so that
     # the reach binds within the data: the stream drops the excursions that leave it at
     # the same midnights as the batch, and the thresholds stay equal bucket by bucket.
-    from spikes.detect import causal
-    from spikes.detect.causal import calibration_start, threshold_paths
+    from spikes.detect import live_thresholds
+    from spikes.detect.live_thresholds import calibration_start, threshold_paths
 
     counts, bucket, config, scored, day_starts = _bursty_scored()
 
@@ -258,7 +271,7 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
                             history_from=calibration_start(0, bucket))
 
     whole = {p: paths(p) for p in counts.columns}
-    monkeypatch.setattr(causal, "CALIBRATION_HISTORY", pd.Timedelta(days=3))
+    monkeypatch.setattr(live_thresholds, "CALIBRATION_HISTORY", pd.Timedelta(days=3))
     reach = {p: paths(p) for p in counts.columns}
     assert any(not np.array_equal(whole[p][n], reach[p][n])
                for p in counts.columns for n in whole[p])  # the reach binds

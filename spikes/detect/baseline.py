@@ -86,6 +86,10 @@ class Baseline:
         per-bucket tail detector scores against the cold start's baseline and dispersion
         (:meth:`spikes.detect.trailing._SeasonalFit.cold_start`), though they are
         ``learning``.
+    unshaped : pd.DataFrame or None
+        For a causal baseline, True on the buckets of a weekend day whose level runs
+        far from the weekdays' while no day yet shows its shape
+        (:func:`spikes.detect.trailing_level.weekend_shape`): the day is unproven.
     """
 
     expected: pd.DataFrame
@@ -98,6 +102,7 @@ class Baseline:
     causal: bool = False
     learning: pd.DataFrame | None = None
     cold: pd.DataFrame | None = None
+    unshaped: pd.DataFrame | None = None
 
     def dispersion_at(self) -> np.ndarray:
         """Dispersion per bucket and product (broadcastable to the counts' shape)."""

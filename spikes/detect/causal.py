@@ -5,7 +5,8 @@ judges it. Here a product's buckets are walked in time order, as a live service 
 them, and every decision about bucket ``t`` uses data up to ``t`` only:
 
 1. **thresholds** are calibrated at every midnight on the product's own history before it
-   (:func:`threshold_paths`); before there is enough history, the noise model's own;
+   (:func:`~spikes.detect.live_thresholds.threshold_paths`); before there is enough
+   history, the noise model's own;
 2. an **alarm** fires where a per-bucket score reaches its threshold, or a cumulative one
    (CUSUM) rises by its threshold from its lowest point since the last incident;
 3. the alarm's **onset** is located by the change-point search of
@@ -36,7 +37,11 @@ gives the per-bucket tail detector a baseline, and a stretch whose onset lies in
 warm-up is raised only where its reports are
 ``cusum_ratio`` times that baseline and the mean count of the three hours before it
 (:func:`cold_config`): only a jump faster than the daily cycle moves tells an outage
-there. The rest of the warm-up (from the next midnight, where the seasonal baseline
+there. A morning's rise climbs past any bar set on the hours it began from, so the
+stretch must also hold a jump (:func:`~spikes.detect.judging.first_jump`:
+:data:`COLD_HEAD` whose mean is ``cusum_ratio`` times that of the :data:`COLD_REACH`
+before it), and reports the jump's start where it began on the rise before it. The
+rest of the warm-up (from the next midnight, where the seasonal baseline
 has only a part of a day to pool) gives no evidence. For
 :data:`UNPROVEN` after it, the baseline rests on that one day: a stretch is raised only
 where its reports are also ``cusum_ratio`` times the mean count of the three hours before
@@ -48,7 +53,9 @@ hours before ran busier: an evening's falling traffic); where those hours hold n
 same holds on the first day of each kind (weekday, or weekend day) from the end of the
 warm-up on (:func:`~spikes.detect.days.first_days_of_kind`): the level factor of a
 day rests on the days of its kind (see :mod:`spikes.detect.trailing`), and there are
-none yet, so a weekend's other rhythm would pass for an outage.
+none yet, so a weekend's other rhythm would pass for an outage; and on a weekend day
+whose level runs far from the weekdays' while no day yet shows its shape (``unshaped``:
+:func:`~spikes.detect.trailing_level.weekend_shape`; an office's first Sunday).
 """
 
 from __future__ import annotations
@@ -60,9 +67,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spikes.config import WEEK, DetectionConfig, utc_offset
+from spikes.config import DetectionConfig, utc_offset
 from spikes.detect.days import day_grid, first_days_of_kind
-from spikes.detect.detectors.base import Detector, product_thresholds
+from spikes.detect.detectors.base import Detector
 from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
@@ -72,12 +79,13 @@ from spikes.detect.incidents import (
     blip_grain,
     min_duration_buckets,
 )
-from spikes.detect.judging import JudgedStretch, failed_test, jump_ratio
+from spikes.detect.judging import JudgedStretch, failed_test, first_jump, jump_ratio
 from spikes.detect.pending import Before, Pending, Rivals
 
 #: A product's first so much data has no time-of-day history: only the cold start of
 #: the calendar day of its first data raises incidents there (:func:`cold_config`), and
-#: its scores are no history for the threshold calibration (:func:`calibration_start`).
+#: its scores are no history for the threshold calibration
+#: (:func:`~spikes.detect.live_thresholds.calibration_start`).
 WARMUP = pd.Timedelta(days=1)
 #: For this long after its warm-up, a product's baseline rests on one earlier day only,
 #: and a disagreement of two days cannot tell which of them is unusual (as for the masks
@@ -86,6 +94,16 @@ WARMUP = pd.Timedelta(days=1)
 #: simply runs higher than the warm-up day at the same time (a weekday after a Sunday, a
 #: slow drift) is no outage, while a jump from the level just before still is.
 UNPROVEN = pd.Timedelta(days=1)
+#: On the cold start (a stretch whose alarm lies in the warm-up), the hours before its
+#: onset that it must jump ``cusum_ratio`` times over (elsewhere three hours): the mean of
+#: three hours trails a morning's rise, which climbs over it by that much within about
+#: an hour (an office product's reports rise tenfold from 06:00 to 09:00), while that of
+#: the last hour follows it.
+COLD_REACH = pd.Timedelta(hours=1)
+#: On the cold start, the time from a stretch's onset over which its mean must make that
+#: jump (besides the whole stretch's mean): a rise that goes on climbing passes any fixed
+#: bar in the end; an outage jumps at its onset.
+COLD_HEAD = pd.Timedelta(minutes=15)
 #: How long a stretch not yet raised may go without an elevated bucket before it is
 #: dropped, in whole buckets (:func:`quiet_buckets`): low-volume products have quiet
 #: buckets inside outages. A bucket longer than that is no pause: an hour without
@@ -94,12 +112,7 @@ UNPROVEN = pd.Timedelta(days=1)
 PENDING_QUIET = pd.Timedelta(minutes=15)
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
-#: How far back a midnight's threshold calibration reads a product's excursions: a year,
-#: a whole cycle of the seasons, so that a live service that runs for years keeps a
-#: bounded history per product (about 8,000 maxima a detector at 5-minute buckets) and
-#: its calibration follows how the product behaves now. The outages of that year are
-#: censored (see :func:`spikes.detect.detectors.base.censored_count`).
-CALIBRATION_HISTORY = pd.Timedelta(weeks=52)
+
 
 
 def cold_config(config: DetectionConfig) -> DetectionConfig:
@@ -131,103 +144,6 @@ def quiet_buckets(bucket: pd.Timedelta) -> int:
     [15, 3, 1, 0]
     """
     return int(PENDING_QUIET / pd.Timedelta(bucket))
-
-
-def calibration_start(first_seen: int, bucket: pd.Timedelta) -> int:
-    """First position whose scores count as a product's history for the threshold
-    calibration (:func:`threshold_paths`): after its warm-up and the :data:`UNPROVEN`
-    time after it.
-
-    The baseline of the warm-up has no time-of-day history, and that of the day after it
-    rests on one earlier day: their excursions measure how far such a baseline misses,
-    not how the product's traffic varies. Taken as history, they pass for a heavy tail
-    of its noise and raise its thresholds for weeks (measured on the benchmark's data:
-    the live NAB score 77.5 -> 78.8 and Cloud Monitoring F1 0.641 -> 0.667 without them;
-    see ``benchmarks/RESULTS.md``).
-
-    Parameters
-    ----------
-    first_seen : int
-        Position of the product's first bucket with data.
-    bucket : pd.Timedelta
-        Bucket size.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> calibration_start(0, pd.Timedelta("5min")), calibration_start(10, pd.Timedelta("1h"))
-    (576, 58)
-    """
-    return first_seen + warmup_buckets(bucket) + unproven_buckets(bucket)
-
-
-def calibration_buckets(bucket: pd.Timedelta) -> int:
-    """Buckets of :data:`CALIBRATION_HISTORY`."""
-    return int(CALIBRATION_HISTORY / pd.Timedelta(bucket))
-
-
-def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray],
-                    config: DetectionConfig, bucket: pd.Timedelta, day_starts: np.ndarray,
-                    history_from: int = 0) -> dict[str, np.ndarray]:
-    """The detectors' thresholds per bucket for one product, as a live run knows them.
-
-    At each midnight, :func:`spikes.detect.detectors.base.product_thresholds` of the
-    excursions that ended before it, in the :data:`CALIBRATION_HISTORY` before it: the
-    configured thresholds, raised where ``config.calibrate`` and the product's history
-    shows burstier noise than the model. Before the first midnight, the configured ones.
-
-    Parameters
-    ----------
-    detectors : dict of str to Detector
-        The product's detectors, by name.
-    scores : dict of str to np.ndarray
-        The product's scores, per detector (same names, equal lengths).
-    config : DetectionConfig
-        Settings of the product.
-    bucket : pd.Timedelta
-        Bucket size.
-    day_starts : np.ndarray
-        Positions where each day begins (ascending, the first 0).
-    history_from : int
-        First position whose scores count as history (:func:`calibration_start`: after
-        the warm-up and the day after it, whose baselines rest on no earlier day or on
-        one).
-
-    Returns
-    -------
-    dict of str to np.ndarray
-        Threshold per bucket, per detector.
-    """
-    n = len(next(iter(scores.values()))) if scores else 0
-    base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
-    out = {name: np.full(n, value) for name, value in base.items()}
-    if not config.calibrate or n == 0:
-        return out
-    position = np.arange(n)
-    excursions = {name: det.excursions(np.where(position >= history_from, scores[name], 0.0))
-                  for name, det in detectors.items()}
-    # Buckets of history before each position: from the end of the warm-up on, missing
-    # ones included (their scores are 0), as the stream counts them.
-    counted = np.concatenate([[0], np.cumsum(position >= history_from)])
-    firsts = day_starts[day_starts > 0]
-    sinces = np.maximum(firsts - calibration_buckets(bucket), 0)
-    # Runs come in time order: those that ended in the calibration's reach before a
-    # midnight are a slice.
-    slices = {name: (np.searchsorted(stops, sinces), np.searchsorted(stops, firsts))
-              for name, (_, stops) in excursions.items()}
-    weeks_of = (counted[firsts] - counted[sinces]) * (bucket / WEEK)
-    bounds = [*firsts.tolist(), n]
-    for day, (first, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        done = {name: maxima[slices[name][0][day] : slices[name][1][day]]
-                for name, (maxima, _) in excursions.items()}
-        weeks = float(weeks_of[day])
-        for name, value in product_thresholds(detectors, done, weeks, config, bucket,
-                                              base=base).items():
-            out[name][first:stop] = value
-    return out
 
 
 def _next_alarm(alarm_of: list, start: int, n: int) -> tuple[int, int] | None:
@@ -316,6 +232,7 @@ def live_incident_rows(
     inflation: np.ndarray,
     cold: np.ndarray | None = None,
     trace: list[JudgedStretch] | None = None,
+    unshaped: np.ndarray | None = None,
 ) -> list[dict[str, object]]:
     """Incidents of one product as a live run raises them.
 
@@ -328,7 +245,8 @@ def live_incident_rows(
     index : pd.DatetimeIndex
         Bucket start times (regular).
     scores, thresholds : dict of str to np.ndarray
-        Each detector's scores and per-bucket thresholds (:func:`threshold_paths`).
+        Each detector's scores and per-bucket thresholds
+        (:func:`~spikes.detect.live_thresholds.threshold_paths`).
     detectors : dict of str to Detector
         The detectors, by name (``cumulative`` ones alarm on rises from a trough).
     tail : np.ndarray
@@ -342,6 +260,9 @@ def live_incident_rows(
         stretch whose alarm is on one of them is raised. None: no cold start.
     trace : list of JudgedStretch, optional
         Collects every stretch judged, with its verdict (see :class:`LiveWalk`).
+    unshaped : np.ndarray of bool, optional
+        Buckets of a weekend day whose shape the baseline cannot know yet
+        (``Baseline.unshaped``): unproven (:meth:`LiveWalk.unproven`). None: none.
 
     Returns
     -------
@@ -362,7 +283,7 @@ def live_incident_rows(
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
                     alpha, inflation, bucket=bucket, earliest=earliest,
                     warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen,
-                    cold=cold, trace=trace)
+                    cold=cold, trace=trace, unshaped=unshaped)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -395,6 +316,9 @@ class LiveWalk:
         Buckets scored by the cold start (None: none). The rest of a warm-up (from the
         midnight after a product's first data, where the seasonal baseline pools part of
         a day) raises nothing.
+    unshaped : np.ndarray of bool, optional
+        Buckets of a weekend day whose shape the baseline cannot know yet (None: none):
+        unproven, as the first day of a kind is (:meth:`unproven`).
     trace : list of JudgedStretch, optional
         Where given, every stretch the walk judges is appended to it with its verdict
         (:func:`spikes.detect.explain.explain_window` reads it); the incidents do not
@@ -407,14 +331,15 @@ class LiveWalk:
                  alpha: np.ndarray, inflation: np.ndarray, *, bucket: pd.Timedelta,
                  earliest: int, warm_until: int, last_seen: int,
                  cold: np.ndarray | None = None,
-                 trace: list[JudgedStretch] | None = None) -> None:
+                 trace: list[JudgedStretch] | None = None,
+                 unshaped: np.ndarray | None = None) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
         self.grain = blip_grain(bucket)
         self.warm_until = warm_until
-        self.cold = cold
+        self.cold, self.unshaped = cold, unshaped
         self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
@@ -429,16 +354,20 @@ class LiveWalk:
         # the elevation's total, and min_duration.
         self.search = int(pd.Timedelta(config.onset_search) / bucket)
         self.reach = int(pd.Timedelta(hours=3) / bucket)
+        self.cold_reach = max(1, int(COLD_REACH / bucket))
+        self.cold_head = max(1, int(COLD_HEAD / bucket))
         self.window = max(1, int(PENDING_QUIET / bucket))
         self.lasting = min_duration_buckets(config, bucket)
         known = ~np.isnan(y) & ~np.isnan(mu)
         self.sum_mu = np.concatenate([[0.0], np.cumsum(np.where(known, mu, 0.0))])
         self.n_mu = np.concatenate([[0], np.cumsum(known)])
 
-    def before(self, onset: int, previous: list[_Stretch], reach: int) -> Before:
+    def before(self, onset: int, previous: list[_Stretch], reach: int, cold: bool = False
+               ) -> Before:
         """The `reach` buckets before `onset` outside the `previous` stretches: their mean
-        count where `onset` is unproven (:meth:`unproven`), their reports over their
-        baseline elsewhere (None where there are no such buckets)."""
+        count where `onset` is unproven (:meth:`unproven`; for a stretch of the `cold`
+        start, with the jump it must hold: :data:`COLD_HEAD`, :data:`COLD_REACH`), their
+        reports over their baseline elsewhere (None where there are no such buckets)."""
         lo = max(onset - reach, 0)
         window = self.y[lo:onset].copy()
         for s in previous:
@@ -450,15 +379,19 @@ class LiveWalk:
             # Hours without a report are no proof of a rate of 0 (a quiet product's
             # silent first day): they count as holding one report at least, as
             # Laplace's rule of succession has it.
-            return Before(None, max(float(window[seen].mean()), 1.0 / int(seen.sum())))
+            return Before(None, max(float(window[seen].mean()), 1.0 / int(seen.sum())),
+                          self.cold_head if cold else 0, self.cold_reach if cold else 0)
         base = float(self.mu[lo:onset][seen].sum())
         return Before(float(window[seen].sum()) / base if base > 0 else None, None)
 
     def unproven(self, at: int) -> bool:
-        """Whether bucket `at` lies in the :data:`UNPROVEN` time after the warm-up or on
-        the first day of its kind (:func:`~spikes.detect.days.first_days_of_kind`)."""
-        return at < self.unproven_until or (
-            day_grid(self.index[at], self.bucket, self.utc_offset)[0] in self.first_of_kind)
+        """Whether bucket `at` lies in the :data:`UNPROVEN` time after the warm-up, on
+        the first day of its kind (:func:`~spikes.detect.days.first_days_of_kind`) or on
+        a weekend day whose shape the baseline cannot know yet (`unshaped`)."""
+        return (at < self.unproven_until
+                or (self.unshaped is not None and bool(self.unshaped[at]))
+                or day_grid(self.index[at], self.bucket, self.utc_offset)[0]
+                in self.first_of_kind)
 
     def judged_by(self, s: _Stretch) -> DetectionConfig | None:
         """The settings stretch `s` is judged by, from where its alarm lies: the product's
@@ -563,7 +496,7 @@ class LiveWalk:
         p.level = _context_ratios([*p.previous, s], self.y, self.mu, reach,
                                   float(self.alpha[s.onset]),
                                   float(self.inflation[s.onset]))[-1]
-        p.prior = self.before(s.onset, p.previous, reach)
+        p.prior = self.before(s.onset, p.previous, reach, cold=s.alarm < self.warm_until)
         p.elevated = Elevation(self.y, self.mu, self.tail, p.level, p.disp, self.window,
                                self.config.min_ratio)
 
@@ -586,6 +519,15 @@ class LiveWalk:
             return None
         if not p.located:
             p.located = True
+            jump = self._cold_jump(p, tests)
+            if jump is not None:
+                # A cold-start stretch that began on a rise of the daily cycle and holds
+                # a jump later: judged from where it began (it passed from there), it
+                # reports the jump's start, searched in the jump's first buckets.
+                bounds = onset_bounds(y, mu, jump, min(u, jump + p.prior.head - 1),
+                                      min_ratio=tests.min_ratio, dispersion=p.disp)
+                p.latest = jump if bounds is None else bounds[1]
+                return self._lasted(p, u)
             bounds = onset_bounds(y, mu, p.lo, s.alarm, min_ratio=tests.min_ratio,
                                   dispersion=p.disp)
             found = None if bounds is None else bounds[0]
@@ -601,12 +543,28 @@ class LiveWalk:
                                         self.grain)
                 if p.failure is not None:
                     return None
-        # min_duration: elevated so long since the onset it will report.
+        return self._lasted(p, u)
+
+    def _lasted(self, p: Pending, u: int) -> bool | None:
+        """True (raised at `u`) where pending stretch `p`, which passed its tests, has
+        been elevated for ``min_duration`` since the onset it will report; else None."""
+        s = p.stretch
         if u - (s.onset if p.latest is None else p.latest) + 1 >= self.lasting:
             if p.latest is not None:
                 s.onset = p.latest
             return True
         return None
+
+    def _cold_jump(self, p: Pending, tests: DetectionConfig) -> int | None:
+        """Where pending stretch `p` is of the cold start and the jump it holds
+        (:func:`~spikes.detect.judging.first_jump`) begins after its onset, the jump's
+        first bucket; else None."""
+        s, prior = p.stretch, p.prior
+        if not prior.head:
+            return None
+        jump = first_jump(self.y, s.onset, s.end, prior.reach, prior.head,
+                          jump_ratio(tests))
+        return jump if jump is not None and jump > s.onset else None
 
     def _record(self, trace: list[JudgedStretch], dropped: list[tuple[Pending, int]],
                 raised: Pending | None, u: int, pending: list[Pending]) -> None:

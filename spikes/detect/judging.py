@@ -32,8 +32,9 @@ FAILURES: dict[str, str] = {
              "the product ran at just before)",
     "before": "it did not stand out from the hours before it: they already ran that high "
               "over their baseline",
-    "jump": "on an unproven day (the baseline rests on too few days of its kind) it was no "
-            "jump of cusum_ratio times the hours before it",
+    "jump": "on an unproven day (the baseline rests on too few days of its kind, or on "
+            "none: the product's first day) it was no jump of cusum_ratio times the hours "
+            "before it",
     "small": "it was too small: under min_excess_reports above the baseline, or not "
              "min_ratio high over min_buckets consecutive buckets",
     "blip": "its core did not last: without its largest bucket(s) the rest was not "
@@ -55,7 +56,8 @@ def failed_test(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
     baseline (what the alert will claim; ``ratio``), and as many times what the hours
     `before` it ran at (:class:`Before`: its baseline times their ratio to theirs,
     ``before``, or, where the stretch is unproven, ``cusum_ratio`` times their mean count
-    instead, ``jump``), and it passes the size (``small``) and sustained-core (``blip``)
+    instead, and on the cold start a jump of as much inside it, :func:`first_jump`:
+    ``jump``), and it passes the size (``small``) and sustained-core (``blip``)
     tests of :mod:`spikes.detect.incidents` (with runs of `grain` buckets counted as one
     below 5 minutes: :func:`~spikes.detect.incidents.blip_grain`).
 
@@ -88,14 +90,62 @@ def failed_test(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float,
     if before is not None:
         if before.ratio is not None and total < config.min_ratio * base * before.ratio:
             return "before"
-        if (before.mean is not None
-                and total < jump_ratio(config) * before.mean * int(seen.sum())):
-            return "jump"
+        if before.mean is not None:
+            jump = jump_ratio(config) * before.mean
+            if total < jump * int(seen.sum()):
+                return "jump"
+            if before.head and first_jump(y, s.onset, s.end, before.reach, before.head,
+                                          jump_ratio(config)) is None:
+                return "jump"
     if not _large_enough(s, y, mu, level, config, grain):
         return "small"
     if not _sustained(s, y, mu, level, dispersion, config, grain):
         return "blip"
     return None
+
+
+def first_jump(y: np.ndarray, onset: int, end: int, reach: int, head: int,
+               ratio: float) -> int | None:
+    """The first bucket of `onset`..`end` where a jump begins: `head` buckets in a row
+    (fewer where the stretch is shorter) whose mean count is `ratio` times that of the
+    `reach` buckets before them (missing buckets left out; a window without a report
+    counts as holding one, as :meth:`spikes.detect.causal.LiveWalk.before` takes it).
+    `onset` where no bucket has a window before it; None where the stretch holds no
+    jump.
+
+    A rise that climbs steadily (a morning's, over a product's first day) runs about
+    1.4 times its last hour when its reports double every hour: no window of it holds a
+    jump of ``cusum_ratio``, however far it climbs. An outage does, wherever in the
+    stretch it begins.
+
+    Examples
+    --------
+    >>> ramp = 10.0 * 2.0 ** (np.arange(48) / 12)  # doubles every hour (5-minute buckets)
+    >>> first_jump(ramp, 24, 47, 12, 3, 3.0) is None
+    True
+    >>> step = np.r_[np.full(30, 10.0), np.full(18, 40.0)]
+    >>> first_jump(step, 20, 47, 12, 3, 3.0)
+    29
+    """
+    lo = max(onset - reach, 0)
+    values = y[lo : end + 1]
+    seen = ~np.isnan(values)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(seen, values, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(seen)])
+    starts = np.arange(onset, max(end - head + 1, onset) + 1) - lo
+    stops = np.minimum(starts + head, len(values))
+    firsts = np.maximum(starts - reach, 0)
+    n_head, n_before = counts[stops] - counts[starts], counts[starts] - counts[firsts]
+    ok = (n_head > 0) & (n_before > 0)
+    if not ok.any():
+        return onset  # nothing before it to jump from: the other tests decide
+    head_mean = np.divide(sums[stops] - sums[starts], n_head, out=np.zeros(len(starts)),
+                          where=ok)
+    before_mean = np.maximum(np.divide(sums[starts] - sums[firsts], n_before,
+                                       out=np.zeros(len(starts)), where=ok),
+                             1.0 / np.maximum(n_before, 1))
+    jumps = np.flatnonzero(ok & (head_mean >= ratio * before_mean))
+    return None if len(jumps) == 0 else lo + int(starts[jumps[0]])
 
 
 @dataclass(frozen=True)

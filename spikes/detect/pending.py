@@ -49,10 +49,18 @@ class Before:
         :func:`spikes.detect.causal.cold_config`). Hours without a report count as
         holding one report at least: after a silent first day, single reports over the
         next one are no outage against a rate of 0.
+    head, reach : int
+        Where `head` > 0 (a stretch of the cold start), the stretch must also hold a
+        jump (:func:`spikes.detect.judging.first_jump`): `head` buckets whose mean runs
+        ``cusum_ratio`` times that of the `reach` buckets before them. With no
+        time-of-day history, a morning's rise keeps climbing over any level it started
+        from, so that the stretch's mean reaches that jump in the end; an outage jumps.
     """
 
     ratio: float | None
     mean: float | None
+    head: int = 0
+    reach: int = 0
 
 
 @dataclass

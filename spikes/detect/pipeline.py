@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from spikes.config import WEEK, DetectionConfig, utc_offset
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline, fit_baseline
-from spikes.detect.causal import calibration_start, live_incident_rows, threshold_paths
+from spikes.detect.causal import live_incident_rows
 from spikes.detect.detectors import (
     CountTailDetector,
     CusumDetector,
@@ -32,6 +32,7 @@ from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
 from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
+from spikes.detect.live_thresholds import calibration_start, threshold_paths
 from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
@@ -240,6 +241,7 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         causal=all(b.causal for b in baselines),
         learning=_paths([b.learning for b in baselines], columns),
         cold=_paths([b.cold for b in baselines], columns),
+        unshaped=_paths([b.unshaped for b in baselines], columns),
     )
     names = parts[0][1].keys()
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
@@ -419,7 +421,7 @@ def select_products(scored: Scored, products: Sequence[str]) -> Scored:
         normal=base.normal[columns],
         inflation=None if base.inflation is None else base.inflation[columns],
         dispersion_path=cut(base.dispersion_path), inflation_path=cut(base.inflation_path),
-        learning=cut(base.learning), cold=cut(base.cold))
+        learning=cut(base.learning), cold=cut(base.cold), unshaped=cut(base.unshaped))
     return Scored(data=dataclasses.replace(scored.data, counts=scored.data.counts[columns],
                                            breakdown=None),
                   baseline=baseline,
@@ -521,15 +523,16 @@ class LiveInputs:
         inflation = scored.baseline.inflation_at()
         self.inflation = (np.ones_like(self.y) if inflation is None
                           else np.broadcast_to(inflation, self.y.shape))
-        self.cold = (None if scored.baseline.cold is None
-                     else scored.baseline.cold.to_numpy(dtype=bool))
+        self.cold, self.unshaped = (None if frame is None else frame.to_numpy(dtype=bool)
+                                    for frame in (scored.baseline.cold,
+                                                  scored.baseline.unshaped))
         days = self.index.normalize()
         self.day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
 
     def walk_arguments(self, product: str, config: DetectionConfig) -> dict[str, object]:
         """Keyword arguments of :func:`~spikes.detect.causal.live_incident_rows` for
         `product` under `config` (its per-bucket thresholds calibrated as a live run
-        calibrates them: :func:`~spikes.detect.causal.threshold_paths`)."""
+        calibrates them: :func:`~spikes.detect.live_thresholds.threshold_paths`)."""
         j = self.position[product]
         own = for_bucket(config.for_product(product), self.bucket)
         # The walk's days are the baseline's (the scores' settings, whatever `config`
@@ -550,7 +553,8 @@ class LiveInputs:
                 "index": self.index, "scores": scores, "thresholds": thresholds,
                 "detectors": detectors, "tail": tail, "config": own,
                 "alpha": self.alpha[:, j], "inflation": self.inflation[:, j],
-                "cold": None if self.cold is None else self.cold[:, j]}
+                "cold": None if self.cold is None else self.cold[:, j],
+                "unshaped": None if self.unshaped is None else self.unshaped[:, j]}
 
 
 def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig:

@@ -11,8 +11,8 @@ and updates it with each closed bucket:
   sum and running minimum (``C_t - min(0, min C)``);
 - the **thresholds**: recalibrated at each midnight from the maxima of the excursions
   that ended before it, in the calibration's reach (a year,
-  :data:`spikes.detect.causal.CALIBRATION_HISTORY`;
-  :func:`spikes.detect.causal.threshold_paths`), so the completed maxima of that year
+  :data:`spikes.detect.live_thresholds.CALIBRATION_HISTORY`;
+  :func:`spikes.detect.live_thresholds.threshold_paths`), so the completed maxima of that year
   with their ends, the current excursion and the count of buckets are carried;
 - the **incident walk** (:class:`spikes.detect.causal.LiveWalk`): products with no alarm
   pending are scanned for the next alarm in one vectorised pass; a product with an
@@ -38,20 +38,14 @@ import pandas as pd
 from spikes.config import WEEK, DetectionConfig, utc_offset
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.baseline import Baseline
-from spikes.detect.causal import (
-    PENDING_QUIET,
-    LiveWalk,
-    WalkState,
-    calibration_buckets,
-    calibration_start,
-    warmup_buckets,
-)
+from spikes.detect.causal import PENDING_QUIET, LiveWalk, WalkState, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
+from spikes.detect.live_thresholds import calibration_buckets, calibration_start
 from spikes.detect.noise import upper_tail_surprise
 from spikes.detect.pipeline import (
     SCORE_KEYS,
@@ -214,7 +208,8 @@ class StreamDetector:
                 self._carry[f"threshold_{name}"][j] = det.default_threshold(product.config,
                                                                             self.bucket)
         fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
-                  "inflation": (float, 1.0), "cold": (bool, False)}
+                  "inflation": (float, 1.0), "cold": (bool, False),
+                  "unshaped": (bool, False)}
         for name in self._names:
             fields[f"score_{name}"] = (float, 0.0)
             fields[f"threshold_{name}"] = (float, np.inf)
@@ -303,6 +298,7 @@ class StreamDetector:
         inflation = np.ones((k, p))
         learning = np.ones((k, p), dtype=bool)
         cold = np.zeros((k, p), dtype=bool)
+        unshaped = np.zeros((k, p), dtype=bool)
         base_y = y  # what the baseline learns from: not the known-event windows
         if self.calendar is not None:
             assert self.first is not None
@@ -316,7 +312,7 @@ class StreamDetector:
                 at = max(first - start, 0)  # the block's first rows begin in this step
                 out = step.step(np.asfortranarray(base_y[at:, cols]))
                 (mu[at:, cols], alpha[at:, cols], inflation[at:, cols], learning[at:, cols],
-                 cold[at:, cols]) = out
+                 cold[at:, cols], unshaped[at:, cols]) = out
         learning |= np.isnan(mu)
         self._fill_without_history(mu, base_y)
         masked = np.where(learning, np.nan, y)
@@ -330,7 +326,7 @@ class StreamDetector:
         assert ring is not None
         local = ring.extend(k)
         for key, values in (("y", y), ("mu", mu), ("alpha", alpha), ("inflation", inflation),
-                            ("cold", cold)):
+                            ("cold", cold), ("unshaped", unshaped)):
             ring.data[key][local] = values
         for name in self._names:
             ring.data[f"score_{name}"][local] = scores[name]
@@ -399,7 +395,7 @@ class StreamDetector:
     def _thresholds(self, row: int, scores: dict[str, np.ndarray],
                     data: dict[str, np.ndarray], at: int) -> None:
         """Threshold of every product and detector at `row` (as
-        :func:`spikes.detect.causal.threshold_paths`): recalibrated at each midnight from
+        :func:`spikes.detect.live_thresholds.threshold_paths`): recalibrated at each midnight from
         the maxima of the excursions that ended before it, in the calibration's reach
         (those that ended earlier are dropped)."""
         assert self.first is not None
@@ -508,7 +504,7 @@ class StreamDetector:
                         ring["alpha"][:, j], ring["inflation"][:, j], bucket=self.bucket,
                         earliest=product.first_seen + 1 - w0,
                         warm_until=product.warm_until(self.bucket) - w0,
-                        cold=ring["cold"][:, j],
+                        cold=ring["cold"][:, j], unshaped=ring["unshaped"][:, j],
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
         self._version += 1
@@ -588,7 +584,7 @@ class StreamDetector:
             expected=expected, dispersion=last, normal=counts.notna(), method="weekly",
             inflation=inflation.iloc[-1] if len(inflation) else None,
             dispersion_path=alpha, inflation_path=inflation, causal=True,
-            learning=expected.isna(), cold=frame("cold"))
+            learning=expected.isna(), cold=frame("cold"), unshaped=frame("unshaped"))
         return ReportData(counts=counts, bucket=self.bucket, kind="counts"), baseline
 
     def _forget(self) -> None:

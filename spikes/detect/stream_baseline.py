@@ -63,11 +63,10 @@ class BaselineStep:
         """Day (from the block's first day) of row `row` (counted from its first bucket)."""
         return (row + self.fit.offset) // self.fit.slots
 
-    def step(self, y: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Take the next rows `y` (k x columns) and return their baseline (NaN without
-        history), dispersion, inflation, warm-up flags and cold-start flags, each k x
-        columns."""
+        history), dispersion, inflation, warm-up flags, cold-start flags and the flags
+        of a weekend whose shape is unknown, each k x columns."""
         ring, fit = self.ring, self.fit
         k, p = y.shape
         start = ring.stop
@@ -78,6 +77,7 @@ class BaselineStep:
         inflation = np.ones((k, p))
         learning = np.zeros((k, p), dtype=bool)
         cold = np.zeros((k, p), dtype=bool)
+        unshaped = np.zeros((k, p), dtype=bool)
         row = start
         while row < start + k:
             day = self.day_of(row)
@@ -102,6 +102,8 @@ class BaselineStep:
                                          rows, plan, r, ring.origin)
                 alpha[out] = plan.alpha
                 inflation[out] = plan.inflation
+                if plan.unshaped is not None:
+                    unshaped[out] = plan.unshaped
             fresh = np.flatnonzero(~self.state.had_data)
             if len(fresh):
                 # Warm-up of the products without data before today: the cold start of
@@ -118,7 +120,7 @@ class BaselineStep:
                            None if day < 1 else self.plan, ring.origin)
                 ring.forget(fit.rows(max(day + 1 - fit.history_days(), 0)).start)
             row = stop
-        return mu, alpha, inflation, learning, cold
+        return mu, alpha, inflation, learning, cold, unshaped
 
 
 def blocks_of(columns: list[int]) -> list[list[int]]:

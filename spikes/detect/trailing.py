@@ -192,7 +192,8 @@ def fit_trailing_baseline(
     warm = max(1, int(WARMUP_WINDOW / bucket))
     if n and float(slots_f).is_integer() and slots_f >= 1:
         mu, alpha, inflation = (np.full((n, p), v, order="F") for v in (np.nan, 0.0, 1.0))
-        normal, learning, cold = (np.full((n, p), v, order="F") for v in (False, True, False))
+        normal, learning, cold, unshaped = (np.full((n, p), v, order="F")
+                                            for v in (False, True, False, False))
         method = "daily"
         # A product's days count from its own first data (its warm-up, when weekdays and
         # weekends are pooled apart), not from the other products' (a fit per first row).
@@ -205,14 +206,14 @@ def fit_trailing_baseline(
                 chosen = members[at : at + FIT_COLUMNS]
                 contiguous = chosen[-1] - chosen[0] == len(chosen) - 1
                 cols = slice(chosen[0], chosen[-1] + 1) if contiguous else chosen
-                for whole, values in zip((mu, normal, alpha, inflation, learning, cold),
-                                         fit.run(y[first:, cols]), strict=True):
+                for whole, values in zip((mu, normal, alpha, inflation, learning, cold,
+                                          unshaped), fit.run(y[first:, cols]), strict=True):
                     whole[first:, cols] = values
             method = "weekly" if fit.n_days - 1 >= weekly_min_days else method
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
-        learning, cold = np.zeros((n, p), dtype=bool), np.zeros((n, p), dtype=bool)
+        learning, cold, unshaped = (np.zeros((n, p), dtype=bool) for _ in range(3))
         method = "rolling"
     # Buckets without any earlier history of their time of day (a product that starts
     # later than the others, a slot never seen) are learning too: no evidence there.
@@ -232,6 +233,7 @@ def fit_trailing_baseline(
         causal=True,
         learning=pd.DataFrame(learning, **frame),
         cold=pd.DataFrame(cold, **frame),
+        unshaped=pd.DataFrame(unshaped, **frame),
     )
 
 
@@ -367,10 +369,10 @@ class _SeasonalFit:
         last = [d for d in range(self.weekly_min_days - 1, 0, -1) if self.weekend(d) == kind]
         return day in last[:LEVEL_DAYS]
 
-    def run(self, y: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Baseline, normal flags, dispersion and inflation paths and the warm-up flags,
-        day after day."""
+    def run(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Baseline, normal flags, dispersion and inflation paths, the warm-up and
+        cold-start flags and the flags of the days whose weekend shape is unknown
+        (:func:`~spikes.detect.trailing_level.weekend_shape`), day after day."""
         n, p = y.shape
         mu = np.full((n, p), np.nan, order="F")
         normal = np.zeros((n, p), dtype=bool, order="F")
@@ -378,6 +380,7 @@ class _SeasonalFit:
         inflation = np.ones((n, p), order="F")
         learning = np.zeros((n, p), dtype=bool, order="F")
         cold = np.zeros((n, p), dtype=bool, order="F")
+        unshaped = np.zeros((n, p), dtype=bool, order="F")
         state = _FitState(p)
         for day in range(self.n_days):
             rows = self.rows(day)
@@ -400,12 +403,14 @@ class _SeasonalFit:
                 mu[rows] = plan.mu
                 alpha[rows] = plan.alpha
                 inflation[rows] = plan.inflation
+                if plan.unshaped is not None:
+                    unshaped[rows] = plan.unshaped
             if len(fresh):
                 mu[rows, fresh], alpha[rows, fresh], cold[rows, fresh] = self.cold_start(
                     y[rows, fresh])
                 learning[rows, fresh] = True
             self.finish(state, y, normal, day, rows, plan)
-        return mu, normal, alpha, inflation, learning, cold
+        return mu, normal, alpha, inflation, learning, cold, unshaped
 
     def cold_start(self, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Baseline, dispersion and cold-start flags of the buckets `yd` of the first day
@@ -462,7 +467,7 @@ class _SeasonalFit:
         raw_d, later = self._pooled(state, y, normal, pool, rows, origin)
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
-        scale = weekend_shape(self, state, history, day, raw_d, level)
+        scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
         mu_d = raw_d * (level if scale is None else scale)
         num = state.rows_of(state.excess_sum, history).sum(axis=0)
         den = state.rows_of(state.musq_sum, history).sum(axis=0)
@@ -471,7 +476,7 @@ class _SeasonalFit:
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
                         level_watch(self, state, y, day, origin) if watch else None,
-                        level_days, scale)
+                        level_days, scale, unshaped)
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:

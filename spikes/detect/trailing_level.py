@@ -120,10 +120,13 @@ def _latest_sums(state: _FitState, days: list[int], sums: Callable[[int], np.nda
 
 
 def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: int,
-                  raw: np.ndarray, level: np.ndarray) -> np.ndarray | None:
+                  raw: np.ndarray, level: np.ndarray
+                  ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per row of `day` (its unscaled pool `raw`), the level factor where the products'
-    weekend runs at another shape than their weekdays; None where no product does, or
-    `day` is no weekend day before weekdays and weekends are pooled apart.
+    weekend runs at another shape than their weekdays (None where no product does, or
+    `day` is no weekend day before weekdays and weekends are pooled apart), and the
+    products whose weekend runs so far from their weekdays that it needs a shape no day
+    yet shows (None where none does).
 
     Until then a weekend day's baseline is the pool of both kinds of day scaled by
     `level`, the level of the last weekend days. An office product's weekend is quiet in
@@ -138,12 +141,20 @@ def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: 
     fitted on two days, where a factor per part of the day was noisier (NAB's Apple
     tweets: 3 more false alarms) and put the evening's factor into the late working
     hours (an afternoon outage hidden).
+
+    Where `level` is that far from 1 but fewer than two weekend days hold their sums
+    (the first Sunday: one Saturday before it), the shape is unknown: those products are
+    returned as such, and their day is unproven (a stretch raised there must jump
+    over the hours before it, as on the first day of its kind: see
+    :meth:`spikes.detect.causal.LiveWalk.unproven`). One day's fit was tried in its
+    place: the third simulator's office products gained, NAB's tweets and the outages
+    injected into them lost more (a noisy shape of one weekend day).
     """
     if not fit.weekend(day) or day >= fit.weekly_min_days:
-        return None
+        return None, None
     far = (level <= 1 / SHAPE_FACTOR) | (level >= SHAPE_FACTOR)
     if not far.any():
-        return None
+        return None, None
     (n, x, y, xx, xy), taken = _latest_sums(
         state, [d for d in history if d in state.shape_sums], state.shape_sums.__getitem__,
         np.zeros((len(SHAPE_MOMENTS), state.p)),
@@ -154,12 +165,14 @@ def weekend_shape(fit: _SeasonalFit, state: _FitState, history: list[int], day: 
         a = (y - b * x) / n
     fits = far & (taken >= LEVEL_DAYS) & (spread > 0) & (a >= 0) & (b >= 0)
     fits &= y >= MIN_POOL_REPORTS
+    unknown = far & (taken < LEVEL_DAYS)
     if not fits.any():
-        return None
+        return None, unknown if unknown.any() else None
     with np.errstate(invalid="ignore", divide="ignore"):
         shaped = np.clip((a[None, :] + b[None, :] * raw) / raw, 1 / MAX_LEVEL_FACTOR,
                          MAX_LEVEL_FACTOR)
-    return np.where(fits[None, :] & (raw > 0), shaped, level[None, :])
+    return (np.where(fits[None, :] & (raw > 0), shaped, level[None, :]),
+            unknown if unknown.any() else None)
 
 
 #: The sums :func:`shape_sums` keeps of a weekend day (buckets, pool, reports, squared

@@ -171,3 +171,6 @@ class _DayPlan:
     # Per row, the level factor where the products' weekend has another shape (None:
     # `level` for every row; see trailing_level.weekend_shape).
     scale: np.ndarray | None = None
+    # Per product, whether its weekend needs a shape no day shows yet: the day is
+    # unproven for it (None: for none; see trailing_level.weekend_shape).
+    unshaped: np.ndarray | None = None

@@ -34,8 +34,8 @@ from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 from spikes.config import DetectionConfig
-from spikes.detect.causal import CALIBRATION_HISTORY
 from spikes.detect.known_events import Calendar
+from spikes.detect.live_thresholds import CALIBRATION_HISTORY
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
