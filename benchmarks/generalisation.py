@@ -62,6 +62,9 @@ FAMILY_SEEDS = {"drift": 2101, "minute": 2102, "hourly": 2103, "quiet": 2104}
 FAMILY3_SIZES = {"full": {"products": 36, "days": 28}, "quick": {"products": 10, "days": 14}}
 FAMILY3_SEEDS = {"mixed": 3101, "partial": 3102, "plateau": 3103, "autocorr_tz": 3104,
                  "bursts": 3105}
+#: The third simulator's families with other seeds (seed + this): the check of the
+#: defaults chosen on family 3 (:func:`family3_check`).
+FAMILY3_CHECK_OFFSET = 2000
 NAB_SEED = 2201
 NAB_OUTAGES = 8
 
@@ -99,6 +102,28 @@ def _simulated(simulator: ModuleType, sizes: dict[str, dict[str, int]], seed: in
     labels = labels[["product", "onset", "end", kind]].rename(columns={kind: "kind"})
     return {"parts": [(counts, None)], "labels": labels.assign(clear=clear),
             "bucket": bucket, "product_weeks": weeks, "bursts": truth["bursts"]}
+
+
+def family3_check(quick: bool) -> dict[str, Any]:
+    """Live ``spikes`` (defaults) on the third simulator's five families simulated with
+    other seeds (:data:`FAMILY3_CHECK_OFFSET`), which no default was chosen on: some
+    defaults were chosen on family 3's own seeds (see the README), and these tell whether
+    they fit those seeds or the simulator.
+
+    Returns
+    -------
+    dict
+        ``offset``, and per family ``dev_seed``, ``seed`` and ``spikes`` (the figures of
+        :func:`run_peer`).
+    """
+    out: dict[str, Any] = {"offset": FAMILY3_CHECK_OFFSET, "families": {}}
+    for family, seed in FAMILY3_SEEDS.items():
+        log(f"family 3 check seed: {family}")
+        data = _simulated(sim_family3, FAMILY3_SIZES, seed + FAMILY3_CHECK_OFFSET, family,
+                          quick, "shape")
+        out["families"][family] = {"dev_seed": seed, "seed": seed + FAMILY3_CHECK_OFFSET,
+                                   "spikes": run_peer(spikes_default, data)}
+    return out
 
 
 def nab_data(folder: Path = inject.NAB_DIR) -> dict[str, Any] | None:

@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
     res["generalisation"] = generalisation.run(
         [p for p in peers if p in generalisation.PEERS], quick=args.quick)
     timings["generalisation"] = time.perf_counter() - step
+    step = time.perf_counter()
+    res["family3_check"] = generalisation.family3_check(args.quick)
+    timings["family 3 check seeds"] = time.perf_counter() - step
     if not args.quick:  # the ceiling is of the full-size families
         step = time.perf_counter()
         log("evidence ceiling of family 2 (bench_burst_ceiling.py)")

@@ -94,15 +94,17 @@ WARMUP = pd.Timedelta(days=1)
 #: simply runs higher than the warm-up day at the same time (a weekday after a Sunday, a
 #: slow drift) is no outage, while a jump from the level just before still is.
 UNPROVEN = pd.Timedelta(days=1)
-#: On the cold start (a stretch whose alarm lies in the warm-up), the hours before its
-#: onset that it must jump ``cusum_ratio`` times over (elsewhere three hours): the mean of
-#: three hours trails a morning's rise, which climbs over it by that much within about
-#: an hour (an office product's reports rise tenfold from 06:00 to 09:00), while that of
-#: the last hour follows it.
+#: On the cold start (a stretch whose alarm lies in the warm-up), a stretch must hold a
+#: jump (:func:`~spikes.detect.judging.first_jump`): :data:`COLD_HEAD` whose mean is
+#: ``cusum_ratio`` times that of the time before it, this long. Besides, its whole mean
+#: must be that much over the mean of the three hours before its onset, as on any
+#: unproven day; but a morning's rise climbs past any bar set on the hours it began from
+#: (an office product's reports rise tenfold from 06:00 to 09:00), while the last hour
+#: follows it: a rise that doubles every hour runs about 1.4 times its last hour.
 COLD_REACH = pd.Timedelta(hours=1)
-#: On the cold start, the time from a stretch's onset over which its mean must make that
-#: jump (besides the whole stretch's mean): a rise that goes on climbing passes any fixed
-#: bar in the end; an outage jumps at its onset.
+#: On the cold start, the time over which a stretch's reports must jump (see
+#: :data:`COLD_REACH`), anywhere from its onset on: an outage jumps at its onset, a rise
+#: climbs.
 COLD_HEAD = pd.Timedelta(minutes=15)
 #: How long a stretch not yet raised may go without an elevated bucket before it is
 #: dropped, in whole buckets (:func:`quiet_buckets`): low-volume products have quiet
@@ -112,7 +114,6 @@ COLD_HEAD = pd.Timedelta(minutes=15)
 PENDING_QUIET = pd.Timedelta(minutes=15)
 #: Buckets scanned at a time for the next alarm.
 SCAN = 2048
-
 
 
 def cold_config(config: DetectionConfig) -> DetectionConfig:
