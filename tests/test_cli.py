@@ -228,3 +228,30 @@ def test_a_negative_seed_and_a_bad_zone_are_named(tmp_path: Path,
                  str(calendar)]) == 2
     err = capsys.readouterr().err
     assert "unknown time zone 'Mars/Olympus'" in err and "calendar" not in err
+
+
+def test_labels_of_products_the_data_lack_are_named(simulated: tuple[Path, Path],
+                                                    tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # A label for "service 01" (the data hold "Service 01") counted as missed unsaid.
+    reports, labels = simulated
+    out = tmp_path / "incidents.csv"
+    assert main(["analyze", str(reports), "-o", str(out)]) == 0
+    lab = pd.read_csv(labels)
+    lab.loc[0, "product"] = str(lab.loc[0, "product"]).lower()
+    messy = tmp_path / "labels.csv"
+    lab.to_csv(messy, index=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--incidents", str(out), "--labels", str(messy),
+                 "--data", str(reports)]) == 0
+    err = capsys.readouterr().err
+    assert f"names products the data do not hold: {lab.loc[0, 'product']!r}" in err
+    assert "their 1 label(s) count as missed" in err
+
+
+def test_a_file_given_twice_is_refused(simulated: tuple[Path, Path],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # Its reports were counted twice: every count doubled, false outages.
+    reports, _ = simulated
+    assert main(["analyze", str(reports), str(reports)]) != 0
+    assert "is given twice" in capsys.readouterr().err

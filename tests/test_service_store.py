@@ -421,3 +421,24 @@ def test_the_first_serve_over_an_ingested_store_holds_the_gap_open(tmp_path):
         assert store.closed_end == (resumed + pd.Timedelta("1min")).floor("5min")
     finally:
         store.close()
+
+
+def test_ingest_reads_files_as_analyze_does(tmp_path, capsys):
+    # `spikes ingest` had no --tz or column options (its errors named them): local times
+    # were stored as UTC, an hour or two off, and a file whose columns need naming could
+    # not be ingested at all.
+    from spikes.cli import main
+
+    path = tmp_path / "berlin.csv"
+    path.write_text("Zeit;Dienst;Meldungen\n2026-03-16 12:00;Outlook;3\n"
+                    "2026-03-16 12:05;Outlook;4\n2026-03-16 12:10;Outlook;5\n")
+    store_path = tmp_path / "s.duckdb"
+    assert main(["ingest", "--store", str(store_path), str(path), "--tz", "Europe/Berlin",
+                 "--timestamp-col", "Zeit", "--product-col", "Dienst",
+                 "--count-col", "Meldungen"]) == 0
+    assert "accepted 3" in capsys.readouterr().out
+    store = Store(store_path)
+    try:
+        assert store.span()[0] == pd.Timestamp("2026-03-16 11:00", tz="UTC")
+    finally:
+        store.close()

@@ -224,6 +224,18 @@ def test_count_column_named_with_a_count_word(tmp_path, name):
     assert raw.ignored == ()
 
 
+@pytest.mark.parametrize("name", ["Product Name", "service_name", "Service ID", "Application"])
+def test_product_column_named_with_a_product_word(tmp_path, name):
+    # It was ignored: the file read as one product's counts (named after the file), its
+    # products summed into one and their outages reported for it.
+    text = (f"Time,{name},Count\n2024-01-01T00:00Z,Outlook,5\n2024-01-01T00:00Z,Teams,7\n"
+            "2024-01-01T00:05Z,Outlook,6\n2024-01-01T00:05Z,Teams,8\n")
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert sorted(set(raw.table["product"])) == ["Outlook", "Teams"]
+    assert raw.table.groupby("product")["reports"].sum().tolist() == [11.0, 15.0]
+    assert raw.ignored == ()
+
+
 def test_an_id_column_is_not_a_count(tmp_path):
     text = "timestamp,service,report_id\n2024-01-01T00:00Z,A,5\n2024-01-01T00:15Z,A,6\n"
     raw = read_reports(write(tmp_path, "x.csv", text))
@@ -309,3 +321,17 @@ def test_headers_that_only_look_like_new_rules(tmp_path, header, row, kind, igno
     assert raw.kind == kind and len(raw.table) == 1
     assert raw.table["timestamp"].tolist() == utc("2024-01-01 00:00")
     assert raw.ignored == tuple(f"'x.csv': {c}" for c in ignored)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_product_names_that_differ_only_in_case_are_noted(tmp_path, streaming):
+    # "Outlook" and "outlook" are two products, each with part of the reports: said.
+    from spikes.io.buckets import load_reports
+
+    text = ("timestamp,product\n2024-01-01T00:00Z,Outlook\n2024-01-01T00:01Z,outlook\n"
+            "2024-01-01T00:02Z,Teams\n")
+    data = load_reports(write(tmp_path, "x.csv", text), streaming=streaming, block_bytes=40)
+    assert sorted(data.counts.columns) == ["Outlook", "Teams", "outlook"]
+    assert [n for n in data.notes if "differ only in case" in n] == [
+        "products whose names differ only in case are read as different products: "
+        "'Outlook' and 'outlook'; if they are one, write its name one way"]

@@ -217,6 +217,30 @@ def test_compact_dates_and_coarse_serials(tmp_path, cells, expected):
     assert raw.table["timestamp"].tolist() == utc(*expected)
 
 
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["46097.5", "46097.5034722222"], ["2026-03-16 11:00", "2026-03-16 11:05"]),  # serials
+        (["46110.5"], ["2026-03-29 10:00"]),       # a serial after the spring change (CEST)
+        (["1773662400"], ["2026-03-16 12:00"]),     # epoch seconds: UTC whatever --tz
+        # Dates without a time of day are days, not instants at local midnight: the day
+        # itself, as the grid counts days (they were the 15th at 23:00 UTC in Berlin).
+        (["20260316", "20260317"], ["2026-03-16", "2026-03-17"]),  # yyyymmdd
+        (["2026-03-16", "16/03/2026"], ["2026-03-16", "2026-03-16"]),  # text dates
+        (["46097", "46098"], ["2026-03-16", "2026-03-17"]),  # whole serial days
+        (["2026-03-16 12:00", "2026-03-16T12:05"], ["2026-03-16 11:00", "2026-03-16 11:05"]),
+    ],
+)
+def test_wall_clock_times_are_in_tz_and_dates_are_days(tmp_path, cells, expected):
+    # A spreadsheet's serial days with a time of day write the local wall clock, as its
+    # text times do: with --tz Europe/Berlin, 12:00 on 16 March is 11:00 UTC (serials
+    # were read as UTC: an hour late in winter, two in summer). Epoch times are UTC.
+    rows = "".join(f"{c},A\n" for c in cells)
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows),
+                       tz="Europe/Berlin")
+    assert raw.table["timestamp"].tolist() == utc(*expected)
+
+
 def _autumn_rows(descending: bool = False) -> list[str]:
     instants = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min", tz="UTC")
     walls = instants.tz_convert("America/New_York").tz_localize(None)

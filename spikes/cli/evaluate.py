@@ -53,6 +53,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if product_weeks is None and args.data:
         data = load_inputs(args, args.data)
         product_weeks = data_weeks(data.counts, data.bucket)
+        _note_unknown_products(labels, data.counts.columns, args.labels)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
     lead = _lead(incidents, args)
     if args.json:
@@ -65,6 +66,19 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         if lead is not None:
             print(lead.to_text())
     return 0
+
+
+def _note_unknown_products(labels: pd.DataFrame, products: pd.Index, source: str) -> None:
+    """Say which labels name a product the data do not hold: each counts as missed (a
+    name spelt another way, "outlook" for "Outlook", or data that lack a file)."""
+    known = set(map(str, products))
+    unknown = sorted({str(p) for p in labels["product"]} - known)
+    if unknown:
+        shown = ", ".join(repr(p) for p in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        missed = int(labels["product"].astype(str).isin(unknown).sum())
+        print(f"note: {source} names products the data do not hold: {shown}{more}; their "
+              f"{missed} label(s) count as missed", file=sys.stderr)
 
 
 def _lead(incidents: pd.DataFrame, args: argparse.Namespace) -> LeadSummary | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from spikes.cli.inputs import add_reading_options, reading_options
 from spikes.errors import SpikesInputError
 from spikes.model import bucket_text
 
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bucket", default=None,
                    help="bucket size, to count reports of closed buckets as late "
                         f"(default: the store's, {DEFAULT_BUCKET} for a new store)")
+    add_reading_options(p)
     p.set_defaults(run=_run_ingest)
 
 
@@ -56,9 +58,11 @@ def _run_ingest(args: argparse.Namespace) -> int:
     try:
         bucket = _bucket(given, store.bucket, args.store)
         for path in args.inputs:
-            raw = read_reports(path)
+            raw = read_reports(path, **reading_options(args))
             # A stray timestamp, as `spikes analyze` of the file says, or far from the store's.
             check_span(raw, bucket, store.span())
+            for note in raw.notes:
+                print(f"note: {note}", file=sys.stderr)
             if len(raw.rejected):
                 print(describe_rejected(raw.rejected), file=sys.stderr)
             result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket,

@@ -15,14 +15,20 @@ __all__ = ["DATE_ORDERS", "FORMATS", "add_input_options", "load_inputs"]
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that reads report CSVs."""
+    """Options shared by every command that reads report CSVs into buckets."""
+    group = add_reading_options(parser)
+    group.add_argument("--bucket", help="bucket size, e.g. 1min, 5min, 15min, 1h "
+                                        "(default: inferred; 5min for raw events)")
+
+
+def add_reading_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The options of how report CSVs are read (shape, columns, time zone, date order);
+    returns their group."""
     group = parser.add_argument_group("input")
     group.add_argument("--format", dest="fmt", choices=FORMATS,
                        help="input shape; detected from the header when omitted: events "
                             "(one row per report), long (timestamp,product,count), wide "
                             "(timestamp + one column per product), single (timestamp,value)")
-    group.add_argument("--bucket", help="bucket size, e.g. 1min, 5min, 15min, 1h "
-                                        "(default: inferred; 5min for raw events)")
     group.add_argument("--tz", help="timezone of timestamps without an offset (in the "
                                     "reports, labels and calendars), e.g. "
                                     "America/New_York (default UTC)")
@@ -39,26 +45,22 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--region-col", help="name of the region column")
     group.add_argument("--category-col", help="name of the category column")
     group.add_argument("--product", help="product name for a file with no product column")
+    return group
+
+
+def reading_options(args: argparse.Namespace) -> dict[str, str | None]:
+    """The keyword arguments of :func:`spikes.io.reading.read_reports` that the options of
+    :func:`add_reading_options` give."""
+    return {name: getattr(args, name) for name in (
+        "fmt", "timestamp_col", "time_col", "date_order", "product_col", "count_col",
+        "region_col", "category_col", "product", "tz")}
 
 
 def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
     """Read report files with the input options of `args`."""
     from spikes.io.buckets import load_reports
 
-    return load_reports(
-        list(inputs),
-        bucket=args.bucket,
-        fmt=args.fmt,
-        timestamp_col=args.timestamp_col,
-        time_col=args.time_col,
-        date_order=args.date_order,
-        product_col=args.product_col,
-        count_col=args.count_col,
-        region_col=args.region_col,
-        category_col=args.category_col,
-        product=args.product,
-        tz=args.tz,
-        progress=len(inputs) > 1,
-    )
+    return load_reports(list(inputs), bucket=args.bucket, progress=len(inputs) > 1,
+                        **reading_options(args))
 
 

@@ -208,15 +208,41 @@ def read_reports(
         for item in tqdm(items, disable=not progress, desc="reading", unit="file")
     ]
     _check_same_kind(results)
+    table = _concat_tables([r.table for r in results])
     return RawReports(
-        table=_concat_tables([r.table for r in results]),
+        table=table,
         kind=results[0].kind,
         rejected=_concat_rejected([r.rejected for r in results]),
         rows_read=sum(r.rows_read for r in results),
         sources=tuple(r.name for r in results),
         ignored=tuple(c for r in results for c in r.ignored),
-        notes=tuple(dict.fromkeys(n for r in results for n in r.notes)),
+        notes=(*dict.fromkeys(n for r in results for n in r.notes),
+               *case_variants(table["product"])),
     )
+
+
+def case_variants(products: pd.Series) -> tuple[str, ...]:
+    """A note naming the products whose names differ only in case ("Outlook" and
+    "outlook"): read as products of their own, each with part of the reports, where
+    they may be one (none where there are none).
+
+    Examples
+    --------
+    >>> note, = case_variants(pd.Series(["Outlook", "outlook", "Teams"], dtype="category"))
+    >>> note.split(": ")[1]
+    "'Outlook' and 'outlook'; if they are one, write its name one way"
+    """
+    names = (products.cat.categories if isinstance(products.dtype, pd.CategoricalDtype)
+             else pd.Index(products.dropna().unique()))
+    groups: dict[str, list[str]] = {}
+    for name in map(str, names):
+        groups.setdefault(name.casefold(), []).append(name)
+    alike = [" and ".join(repr(n) for n in sorted(g)) for g in groups.values() if len(g) > 1]
+    if not alike:
+        return ()
+    shown = "; ".join(alike[:5]) + (f"; and {len(alike) - 5} more" if len(alike) > 5 else "")
+    return ("products whose names differ only in case are read as different products: "
+            f"{shown}; if they are one, write its name one way",)
 
 
 def read_report_blocks(
@@ -442,6 +468,15 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
              for item in sources]  # type: ignore[union-attr]
     if not items:
         raise SpikesInputError("no input file given: pass at least one CSV file")
+    seen: dict[Path, str] = {}
+    for item in items:
+        if isinstance(item, str | Path) and Path(item).is_file():
+            key = Path(item).resolve()
+            if key in seen:
+                raise SpikesInputError(
+                    f"{str(item)!r} is given twice (as {seen[key]!r} too): its reports "
+                    "would be counted twice; give each file once")
+            seen[key] = str(item)
     return items
 
 

@@ -29,7 +29,7 @@ FORMATS: tuple[str, ...] = ("events", "long", "wide", "single")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "ts", "date", "datetime", "created_at", "reported_at"),
-    "product": ("product", "service", "name", "app"),
+    "product": ("product", "service", "name", "app", "application"),
     "count": ("reports", "count", "value", "n", "num_reports"),
     "region": ("region", "country", "location", "state"),
     "category": ("category", "problem", "issue", "type"),
@@ -40,11 +40,15 @@ without a trailing unit in brackets: ``Time (UTC)`` is a timestamp column)."""
 WORD_ALIASES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "count": (frozenset({"reports", "count", "counts"}),
               frozenset({"report", "number", "of", "num", "total", "user"})),
+    "product": (frozenset({"product", "service", "app", "application"}),
+                frozenset({"name", "id", "title", "label"})),
 }
-"""Words that give a column its role when no name of :data:`ALIASES` matches whole, in
-files with a product column (or ``product=``; a wide file's columns are products,
-whatever their names): a name made only of the first set's words and the second's,
-with one of the first (``report_count``, ``Number of reports``; not ``like_count``)."""
+"""Words that give a column its role when no name of :data:`ALIASES` matches whole: a name
+made only of the first set's words and the second's, with one of the first. A count
+column so named (``report_count``, ``Number of reports``; not ``like_count``) in files
+with a product column (or ``product=``; a wide file's columns are products, whatever
+their names); a product column (``Product Name``, ``service_id``, ``Application``) in
+any file (read as one product's counts, its products were summed into one)."""
 
 _OPTION = {
     "timestamp": "--timestamp-col",
@@ -175,7 +179,7 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
             category=finder.find("category", explicit_only=True),
             product_name=options.product,
         )
-    prod = finder.find("product")
+    prod = finder.find("product", by_words=True)
     if prod is not None or fmt in ("events", "long"):
         return _long_layout(finder, ts, prod, fmt)
     if finder.find("count") is not None:
@@ -326,7 +330,7 @@ class _ColumnFinder:
 def _is_made_of(name: str, words: tuple[frozenset[str], frozenset[str]]) -> bool:
     """Whether `name`'s words are all in ``words[0] | words[1]``, one of them in the
     first (see :data:`WORD_ALIASES`)."""
-    found = set(re.findall(r"[a-z]+", name))
+    found = set(re.findall(r"[a-z0-9]+", name))  # "Service 01" is a product, not a role
     key, extra = words
     return bool(found & key) and found <= key | extra
 

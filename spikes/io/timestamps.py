@@ -185,10 +185,11 @@ def read_timestamps(
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None:
             values = _localize(values, tz, groups, gaps)
-    elif pa.types.is_date(kind):
-        values = _localize(column.cast(pa.timestamp("us")).to_numpy(), tz, groups, gaps)
+    elif pa.types.is_date(kind):  # a day, not an instant at its local midnight
+        values = column.cast(pa.timestamp("us")).to_numpy()
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = _epoch(column.to_numpy().astype(np.float64, copy=False))
+        values = _numeric_times(column.to_numpy().astype(np.float64, copy=False), tz,
+                                groups, gaps)
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
@@ -196,7 +197,9 @@ def read_timestamps(
         if _mostly_numbers(text):
             # Numbers (epoch times, serial days) with a stray word ("N/A"): the numbers
             # are read as such and only the words rejected.
-            values = _epoch(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64))
+            values = _numeric_times(
+                pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64), tz, groups,
+                gaps)
         else:
             values = _parse_timestamp_text(text, tz, dates, groups=groups, gaps=gaps)
     bad = np.isnat(values)
@@ -211,15 +214,27 @@ def read_timestamps(
     return utc, reason
 
 
-def _epoch(numbers: np.ndarray) -> np.ndarray:
+def _numeric_times(numbers: np.ndarray, tz: str | None, groups: np.ndarray | None,
+                   gaps: np.ndarray) -> np.ndarray:
+    """Numeric timestamps (:func:`_epoch`) as naive UTC: epoch times are UTC whatever
+    ``tz``; spreadsheet serial days with a time of day are wall-clock times, in ``tz``
+    where given (as naive text times are); whole serial days and ``yyyymmdd`` dates are
+    days (as text dates are)."""
+    values, wall = _epoch(numbers)
+    return _localize(values, tz, groups, gaps) if wall else values
+
+
+def _epoch(numbers: np.ndarray) -> tuple[np.ndarray, bool]:
     """Numeric timestamps: Unix epoch seconds, milli-, micro- or nanoseconds by their
     size, spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
-    would otherwise fall on 1 January 1970), or dates written ``20240305``."""
+    would otherwise fall on 1 January 1970), or dates written ``20240305``; and whether
+    they are wall-clock times (serial days with a time of day: a spreadsheet's local
+    time) rather than epoch times (UTC by definition) or days."""
     finite = numbers[np.isfinite(numbers)]
     size = float(np.median(np.abs(finite))) if len(finite) else 0.0
     if _COMPACT_DATES[0] <= size <= _COMPACT_DATES[1] and _compact_dates(finite):
         text = pd.Series(numbers).map(lambda v: f"{v:.0f}" if np.isfinite(v) else None)
-        return _to_datetime(text, "%Y%m%d", utc=False)
+        return _to_datetime(text, "%Y%m%d", utc=False), False  # days, as dates are
     offset, unit = 0.0, 1.0
     if EXCEL_SERIALS[0] <= size <= EXCEL_SERIALS[1]:
         # Serials are written with a few decimals: rounded to the second.
@@ -237,7 +252,9 @@ def _epoch(numbers: np.ndarray) -> np.ndarray:
         micros = np.where(ok, np.round(micros / unit) * unit, 0).astype(np.int64)
     values = micros.astype("datetime64[us]")
     values[~ok] = np.datetime64("NaT")
-    return values
+    # Serial days with a time of day are wall-clock times; whole ones are dates (days).
+    timed = offset != 0.0 and bool(np.any(micros[ok] % 86_400_000_000))
+    return values, timed
 
 
 def _mostly_numbers(text: pd.Series) -> bool:
@@ -270,16 +287,30 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
     if aware.any():
         out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
     if (~aware).any():
-        local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
-        out[~aware] = _localize(
-            _parse_dates(s[~aware], utc=False, dates=dates), tz,
-            None if groups is None else groups[~aware], local_gaps)
-        if gaps is not None:
-            gaps[~aware] = local_gaps
+        rows = np.flatnonzero(~aware)
+        naive = np.asarray(_parse_dates(s[~aware], utc=False, dates=dates),
+                           dtype="datetime64[us]").copy()
+        # A date without a time of day names a day, not an instant at its local
+        # midnight: it stays that (UTC) day, whatever ``tz`` (in Berlin, 2026-03-16 was
+        # read as 23:00 UTC on the 15th, and counted per day on the 15th).
+        timed = s[~aware].str.contains(_TIME_OF_DAY, regex=True, na=True).to_numpy(dtype=bool)
+        if timed.any():
+            local_gaps = np.zeros(int(timed.sum()), dtype=bool)
+            naive[timed] = _localize(naive[timed], tz,
+                                     None if groups is None else groups[rows[timed]],
+                                     local_gaps)
+            if gaps is not None:
+                gaps[rows[timed]] = local_gaps
+        out[~aware] = naive
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
     return out
+
+
+#: A time of day in a timestamp's text (``12:05``, ``2 PM``, ``T14``): without one, a
+#: value is a date.
+_TIME_OF_DAY = r"\d:\d|\d\s*[aApP]\.?[mM]\b|\dT\d"
 
 
 def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
