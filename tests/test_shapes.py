@@ -335,3 +335,20 @@ def test_product_names_that_differ_only_in_case_are_noted(tmp_path, streaming):
     assert [n for n in data.notes if "differ only in case" in n] == [
         "products whose names differ only in case are read as different products: "
         "'Outlook' and 'outlook'; if they are one, write its name one way"]
+
+
+def test_event_files_that_overlap_are_named(tmp_path):
+    # Two exports of one feed, overlapping by an hour: its reports count twice (counts
+    # are caught as repeated rows; events cannot tell, so the overlap is said).
+    first = "timestamp,product\n" + "".join(f"2024-01-01T{h:02d}:10Z,A\n" for h in range(6))
+    second = "timestamp,product\n" + "".join(f"2024-01-01T{h:02d}:20Z,A\n"
+                                             for h in range(4, 9))
+    a, b = write(tmp_path, "a.csv", first), write(tmp_path, "b.csv", second)
+    raw = read_reports([a, b])
+    assert [n for n in raw.notes if "both hold reports" in n] == [
+        f"{str(a)!r} and {str(b)!r} both hold reports of 'A' from 2024-01-01 04:20 to "
+        "2024-01-01 05:10 UTC: if they are overlapping exports of one feed, those reports "
+        "count twice"]
+    apart = "timestamp,product\n2024-01-01T09:00Z,A\n"
+    raw = read_reports([write(tmp_path, "a.csv", first), write(tmp_path, "c.csv", apart)])
+    assert not [n for n in raw.notes if "both hold reports" in n]

@@ -217,8 +217,32 @@ def read_reports(
         sources=tuple(r.name for r in results),
         ignored=tuple(c for r in results for c in r.ignored),
         notes=(*dict.fromkeys(n for r in results for n in r.notes),
-               *case_variants(table["product"])),
+               *case_variants(table["product"]), *_overlapping_events(results)),
     )
+
+
+def _overlapping_events(results: list[_FileResult]) -> tuple[str, ...]:
+    """A note naming event files whose reports of one product span overlapping times:
+    overlapping exports of one feed count the overlap's reports twice (counts say so by
+    their repeated rows; events cannot tell two reports from one counted twice)."""
+    if len(results) < 2 or results[0].kind != "events":
+        return ()
+    spans: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, str]]] = {}
+    for r in results:
+        if not len(r.table):
+            continue
+        grouped = r.table.groupby("product", observed=True)["timestamp"].agg(["min", "max"])
+        for product, (low, high) in grouped.iterrows():
+            spans.setdefault(str(product), []).append((low, high, r.name))
+    for product, ranges in spans.items():
+        ranges.sort()
+        for (_, high_a, a), (low_b, high_b, b) in zip(ranges, ranges[1:], strict=False):
+            if low_b < high_a:  # the later file begins before the earlier one ends
+                return (f"{a!r} and {b!r} both hold reports of {product!r} from "
+                        f"{low_b:%Y-%m-%d %H:%M} to {min(high_a, high_b):%Y-%m-%d %H:%M} "
+                        "UTC: if they are overlapping exports of one feed, those reports "
+                        "count twice",)
+    return ()
 
 
 def case_variants(products: pd.Series) -> tuple[str, ...]:
