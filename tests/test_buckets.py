@@ -271,59 +271,6 @@ def test_repeated_rows_of_count_data_are_counted(tmp_path, streaming):
     assert load_reports(split, streaming=streaming).repeated == 0
 
 
-def _scraped(tmp_path: Path, jitter_seconds: list[int], name: str = "scrapes.csv") -> Path:
-    """Counts every 5 minutes (the minute number as the count), stamped a few seconds
-    off the grid, as a scraper polls."""
-    rows = []
-    for i, off in enumerate(jitter_seconds):
-        t = pd.Timestamp("2024-01-01T00:00Z") + pd.Timedelta(minutes=5 * i, seconds=off)
-        rows.append(f"{t:%Y-%m-%dT%H:%M:%S}Z,{5 * i}")
-    path = tmp_path / name
-    path.write_text("timestamp,reports\n" + "\n".join(rows) + "\n")
-    return path
-
-
-@pytest.mark.parametrize("streaming", [False, True])
-@pytest.mark.parametrize("bucket", [None, "5min", "15min"])
-def test_count_rows_a_little_off_their_grid_keep_their_own_bucket(tmp_path, streaming,
-                                                                   bucket):
-    # 12:04:57 was floored to 12:00, the bucket of 12:00:02: two rows in one bucket, a
-    # doubled peak, the next bucket empty (a gap) and an onset a bucket early.
-    path = _scraped(tmp_path, [0, -3, 2, 0, -1, 3, 0, -2, 1, 0, 0, -3])
-    data = load_reports(path, bucket=bucket, streaming=streaming, block_bytes=80)
-    values = list(range(0, 60, 5))
-    want = values if bucket != "15min" else [sum(values[i : i + 3]) for i in range(0, 12, 3)]
-    assert data.counts["scrapes"].tolist() == want
-    assert data.repeated == 0
-    assert [n for n in data.notes if "grid" in n] == [
-        "7 rows of count data lay off the data's 5min grid, within 75s of a grid time (a "
-        "scraper's timing): each was taken as that time's"]
-
-
-def test_rows_on_an_odd_phase_and_events_are_not_moved(tmp_path):
-    # NAB's rows at 21:42:53, 21:47:53 ...: on their own grid, each floored to its bucket.
-    odd = tmp_path / "odd.csv"
-    odd.write_text("timestamp,reports\n" + "\n".join(
-        f"2015-02-26T21:{m:02d}:53Z,{m}" for m in range(42, 58, 5)) + "\n")
-    data = load_reports(odd)
-    assert data.counts.index[0] == pd.Timestamp("2015-02-26 21:40", tz="UTC")
-    assert data.counts["odd"].tolist() == [42, 47, 52, 57] and data.notes == ()
-    # Report events are each a report at its own time: floored, never moved.
-    events = tmp_path / "events.csv"
-    events.write_text("timestamp,product\n" + "\n".join(
-        ["2024-01-01T00:00:00Z,A"] * 3 + ["2024-01-01T00:04:58Z,A", "2024-01-01T00:05:00Z,A"])
-        + "\n")
-    assert load_reports(events, bucket="5min").counts["A"].tolist() == [4.0, 1.0]
-
-
-def test_irregular_count_rows_are_floored_as_they_are(tmp_path):
-    # Rows at any time (no grid of their own) are not moved.
-    rng = np.random.default_rng(0)
-    path = _scraped(tmp_path, rng.integers(-140, 140, 40).tolist(), "irregular.csv")
-    raw_floor = load_reports(path, bucket="5min")
-    assert not [n for n in raw_floor.notes if "grid" in n]
-
-
 def test_report_events_with_dates_only_are_counted_per_day_in_any_zone(tmp_path):
     # With --tz Europe/Berlin each date was local midnight, 23:00 UTC the day before: the
     # bucket inferred was an hour (every day's reports piled into one hour: false

@@ -224,7 +224,8 @@ def test_count_column_named_with_a_count_word(tmp_path, name):
     assert raw.ignored == ()
 
 
-@pytest.mark.parametrize("name", ["Product Name", "service_name", "Service ID", "Application"])
+@pytest.mark.parametrize("name", ["Product Name", "service_name", "Service ID",
+                                  "Application Name"])
 def test_product_column_named_with_a_product_word(tmp_path, name):
     # It was ignored: the file read as one product's counts (named after the file), its
     # products summed into one and their outages reported for it.

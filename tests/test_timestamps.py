@@ -229,12 +229,17 @@ def test_compact_dates_and_coarse_serials(tmp_path, cells, expected):
         (["2026-03-16", "16/03/2026"], ["2026-03-16", "2026-03-16"]),  # text dates
         (["46097", "46098"], ["2026-03-16", "2026-03-17"]),  # whole serial days
         (["2026-03-16 12:00", "2026-03-16T12:05"], ["2026-03-16 11:00", "2026-03-16 11:05"]),
+        # A column of times is of times, its midnights (even written as dates) included,
+        # and times written without a colon are times.
+        (["2026-03-16", "2026-03-16 01:00"], ["2026-03-15 23:00", "2026-03-16 00:00"]),
+        (["20260316 0000", "20260316 1405"], ["2026-03-15 23:00", "2026-03-16 13:05"]),
     ],
 )
 def test_wall_clock_times_are_in_tz_and_dates_are_days(tmp_path, cells, expected):
-    # A spreadsheet's serial days with a time of day write the local wall clock, as its
-    # text times do: with --tz Europe/Berlin, 12:00 on 16 March is 11:00 UTC (serials
-    # were read as UTC: an hour late in winter, two in summer). Epoch times are UTC.
+    # A spreadsheet's serial days write the local wall clock, as its text times do: with
+    # --tz Europe/Berlin, 12:00 on 16 March is 11:00 UTC (serials were read as UTC: an
+    # hour late in winter, two in summer). Epoch times are UTC. A column of dates only
+    # holds days.
     rows = "".join(f"{c},A\n" for c in cells)
     raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows),
                        tz="Europe/Berlin")

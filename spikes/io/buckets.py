@@ -21,7 +21,6 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
-from spikes.io.lattice import Lattice, find_lattice, snap, usual_spacing
 from spikes.io.reading import (
     Source,
     case_variants,
@@ -149,24 +148,19 @@ def _stream_buckets(
             rejected.append(block.rejected)
         if cells is None:
             pending.append(block)
-            # Counts wait for the sample their own spacing and grid are read from
-            # (_lattice_of), as a table read whole gives them.
-            if kind == "counts" and _rows(pending) < _SAMPLE_ROWS:
+            if kind == "counts" and size is None and _rows(pending) < _SAMPLE_ROWS:
                 continue
             if size is None:
                 size = infer_bucket(_joined(pending, kind, names))
-            cells = _CellSums(size, _lattice_of(_joined(pending, kind, names),
-                                                size if bucket is None else None))
+            cells = _CellSums(size)
             for held in pending:
                 cells.add(held.table)
             pending = []
         else:
             cells.add(block.table)
     if cells is None:  # fewer rows than the sample: infer from all of them
-        inferred = size is None
         size = infer_bucket(_joined(pending, kind, names)) if size is None else size
-        cells = _CellSums(size, _lattice_of(_joined(pending, kind, names),
-                                            size if inferred else None))
+        cells = _CellSums(size)
         for held in pending:
             cells.add(held.table)
     frames = [r for r in rejected if len(r)]
@@ -178,10 +172,9 @@ def _stream_buckets(
         rows_read=rows_read,
         sources=tuple(names),
         ignored=tuple(ignored),
-        notes=(*notes, *_moved_note(cells.moved, cells.lattice),
-               *case_variants(table["product"])),
+        notes=(*notes, *case_variants(table["product"])),
     )
-    data = _to_grid(raw, size)  # the cells are on the grid already
+    data = _to_grid(raw, size)
     # The rows behind the summed cells, counted as to_buckets counts a table's rows.
     counts = data.counts.to_numpy(dtype=float)
     repeated = _repeated_rows(raw, cells.rows_added, counts, size,
@@ -206,10 +199,8 @@ class _CellSums:
     whenever they have grown past twice their size after the last re-summing.
     """
 
-    def __init__(self, size: pd.Timedelta, lattice: Lattice | None = None) -> None:
+    def __init__(self, size: pd.Timedelta) -> None:
         self.step = size // pd.Timedelta(microseconds=1)
-        self.lattice = lattice  # the data's own grid, its rows a little off it moved on
-        self.moved = 0
         self.parts: list[pd.DataFrame] = []
         self.rows = 0
         self.rows_added = 0  # rows of the input summed so far
@@ -220,9 +211,6 @@ class _CellSums:
             return
         self.rows_added += len(table)
         _, micros = _codes_and_micros(table)
-        if self.lattice is not None:
-            micros, moved = snap(micros, self.lattice)
-            self.moved += moved
         slots = micros // self.step
         first = int(slots.min())
         labels = [_as_categorical(table[k]) for k in ("product", "region", "category")]
@@ -336,7 +324,7 @@ def infer_bucket(raw: RawReports) -> pd.Timedelta:
             "timestamps; "
             f"pass --bucket, e.g. --bucket 5min ({_BUCKET_EXAMPLES})"
         )
-    seconds = usual_spacing(round(spacing / 1_000_000))
+    seconds = round(spacing / 1_000_000)
     if seconds < 1:
         raise SpikesInputError(
             f"cannot infer the bucket size of {_files(raw)}: the most common spacing is "
@@ -392,7 +380,7 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     <5 * Minutes>
     """
     size = infer_bucket(raw) if bucket is None else parse_bucket(bucket)
-    data = _to_grid(raw, size, _lattice_of(raw, size if bucket is None else None))
+    data = _to_grid(raw, size)
     # An inferred bucket is the data's own spacing; a given one is compared with it.
     repeated = _repeated_rows(raw, len(raw.table), data.counts.to_numpy(dtype=float), size,
                               sample=raw, spacing=size if bucket is None else None)
@@ -437,17 +425,12 @@ def check_span(raw: RawReports, bucket: str | pd.Timedelta,
     check_sparse_grid(slots - first, n_rows, first * step, step, _files(raw))
 
 
-def _to_grid(raw: RawReports, size: pd.Timedelta, lattice: Lattice | None = None
-             ) -> ReportData:
-    """:func:`to_buckets` with a known bucket size, without counting repeated rows; the
-    rows a little off the data's own `lattice` (where given) moved onto it first."""
+def _to_grid(raw: RawReports, size: pd.Timedelta) -> ReportData:
+    """:func:`to_buckets` with a known bucket size, without counting repeated rows."""
     step = size // pd.Timedelta(microseconds=1)
     codes, stamps = _codes_and_micros(raw.table)
     if len(codes) == 0:
         raise SpikesInputError(f"no reports to bucket in {', '.join(raw.sources) or 'the input'}")
-    moved = 0
-    if lattice is not None:
-        stamps, moved = snap(stamps, lattice)
     slots = stamps // step  # bucket number since the epoch
     first, last = int(slots.min()), int(slots.max())
     names, column_of = _sorted_products(raw.table, codes)
@@ -468,32 +451,8 @@ def _to_grid(raw: RawReports, size: pd.Timedelta, lattice: Lattice | None = None
         rows_read=raw.rows_read,
         sources=raw.sources,
         ignored=raw.ignored,
-        notes=(*raw.notes, *_moved_note(moved, lattice)),
+        notes=raw.notes,
     )
-
-
-def _lattice_of(raw: RawReports, spacing: pd.Timedelta | None) -> Lattice | None:
-    """The lattice of a table of counts (:func:`spikes.io.lattice.find_lattice`) at their
-    own spacing (`spacing`, else inferred; None for events or where it cannot be)."""
-    if raw.kind != "counts" or not len(raw.table):
-        return None
-    if spacing is None:
-        try:
-            spacing = infer_bucket(raw)
-        except SpikesInputError:
-            return None
-    stamps = _codes_and_micros(raw.table)[1][:_SAMPLE_ROWS]
-    return find_lattice(stamps, spacing // pd.Timedelta(microseconds=1))
-
-
-def _moved_note(moved: int, lattice: Lattice | None) -> tuple[str, ...]:
-    """The note that count rows off the data's grid were moved onto it (none if none)."""
-    if not moved or lattice is None:
-        return ()
-    spacing = bucket_text(pd.Timedelta(microseconds=lattice.spacing))
-    most = bucket_text(pd.Timedelta(microseconds=lattice.tolerance))
-    return (f"{moved:,} rows of count data lay off the data's {spacing} grid, within {most} "
-            "of a grid time (a scraper's timing): each was taken as that time's",)
 
 
 def parse_bucket(bucket: str | pd.Timedelta) -> pd.Timedelta:

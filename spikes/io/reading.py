@@ -256,8 +256,7 @@ def case_variants(products: pd.Series) -> tuple[str, ...]:
     >>> note.split(": ")[1]
     "'Outlook' and 'outlook'; if they are one, write its name one way"
     """
-    names = (products.cat.categories if isinstance(products.dtype, pd.CategoricalDtype)
-             else pd.Index(products.dropna().unique()))
+    names = pd.Index(products.dropna().unique())  # those with rows (not a category alone)
     groups: dict[str, list[str]] = {}
     for name in map(str, names):
         groups.setdefault(name.casefold(), []).append(name)
@@ -492,16 +491,26 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
              for item in sources]  # type: ignore[union-attr]
     if not items:
         raise SpikesInputError("no input file given: pass at least one CSV file")
-    seen: dict[Path, str] = {}
+    seen: dict[object, str] = {}
     for item in items:
-        if isinstance(item, str | Path) and Path(item).is_file():
-            key = Path(item).resolve()
-            if key in seen:
-                raise SpikesInputError(
-                    f"{str(item)!r} is given twice (as {seen[key]!r} too): its reports "
-                    "would be counted twice; give each file once")
-            seen[key] = str(item)
+        if isinstance(item, str | Path):
+            if not Path(item).is_file():
+                continue
+            info = Path(item).stat()  # one file by any path (a link, a relative one)
+            key: object = (info.st_dev, info.st_ino)
+        else:
+            key = id(item)  # one file object given twice
+        if key in seen:
+            raise SpikesInputError(
+                f"{_label(item)!r} is given twice (as {seen[key]!r} too): its reports "
+                "would be counted twice; give each file once")
+        seen[key] = _label(item)
     return items
+
+
+def _label(item: object) -> str:
+    """A source's name for a message: its path, or a file object's name."""
+    return str(item) if isinstance(item, str | Path) else str(getattr(item, "name", item))
 
 
 def frame_as_file(frame: pd.DataFrame) -> io.BytesIO:

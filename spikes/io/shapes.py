@@ -29,7 +29,7 @@ FORMATS: tuple[str, ...] = ("events", "long", "wide", "single")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "ts", "date", "datetime", "created_at", "reported_at"),
-    "product": ("product", "service", "name", "app", "application"),
+    "product": ("product", "service", "name", "app"),
     "count": ("reports", "count", "value", "n", "num_reports"),
     "region": ("region", "country", "location", "state"),
     "category": ("category", "problem", "issue", "type"),
@@ -47,8 +47,9 @@ WORD_ALIASES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 made only of the first set's words and the second's, with one of the first. A count
 column so named (``report_count``, ``Number of reports``; not ``like_count``) in files
 with a product column (or ``product=``; a wide file's columns are products, whatever
-their names); a product column (``Product Name``, ``service_id``, ``Application``) in
-any file (read as one product's counts, its products were summed into one)."""
+their names); a product column of two words or more (``Product Name``, ``service_id``,
+``Application Name``) in any file (read as one product's counts, its products were
+summed into one)."""
 
 _OPTION = {
     "timestamp": "--timestamp-col",
@@ -279,8 +280,11 @@ class _ColumnFinder:
             hits = [i for i, b in enumerate(self.bare) if b in ALIASES[role] and i != exclude]
         if not hits and by_words and role in WORD_ALIASES:
             # "report_count", "Number of reports": a name made of the role's words.
+            # A product column by words takes two ("Product Name"): a column called
+            # "Application" alone may be a product of a wide file.
+            words = 2 if role == "product" else 1
             hits = [i for i, h in enumerate(self.normalised)
-                    if _is_made_of(h, WORD_ALIASES[role]) and i != exclude]
+                    if _is_made_of(h, WORD_ALIASES[role], words) and i != exclude]
         if len(hits) > 1:
             names = " and ".join(repr(self.header[i]) for i in hits)
             raise SpikesInputError(
@@ -327,12 +331,14 @@ class _ColumnFinder:
         )
 
 
-def _is_made_of(name: str, words: tuple[frozenset[str], frozenset[str]]) -> bool:
-    """Whether `name`'s words are all in ``words[0] | words[1]``, one of them in the
-    first (see :data:`WORD_ALIASES`)."""
-    found = set(re.findall(r"[a-z0-9]+", name))  # "Service 01" is a product, not a role
+def _is_made_of(name: str, words: tuple[frozenset[str], frozenset[str]],
+                least: int = 1) -> bool:
+    """Whether `name`'s words (at least `least` of them) are all in ``words[0] |
+    words[1]``, one of them in the first (see :data:`WORD_ALIASES`)."""
+    tokens = re.findall(r"[a-z0-9]+", name)  # "Service 01" is a product, not a role
+    found = set(tokens)
     key, extra = words
-    return bool(found & key) and found <= key | extra
+    return len(tokens) >= least and bool(found & key) and found <= key | extra
 
 
 def _stem(name: str) -> str:

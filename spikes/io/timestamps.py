@@ -183,7 +183,7 @@ def read_timestamps(
     if pa.types.is_timestamp(kind):
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
-        if kind.tz is None:
+        if kind.tz is None and not _dates_only(values):
             values = _localize(values, tz, groups, gaps)
     elif pa.types.is_date(kind):  # a day, not an instant at its local midnight
         values = column.cast(pa.timestamp("us")).to_numpy()
@@ -217,19 +217,19 @@ def read_timestamps(
 def _numeric_times(numbers: np.ndarray, tz: str | None, groups: np.ndarray | None,
                    gaps: np.ndarray) -> np.ndarray:
     """Numeric timestamps (:func:`_epoch`) as naive UTC: epoch times are UTC whatever
-    ``tz``; spreadsheet serial days with a time of day are wall-clock times, in ``tz``
-    where given (as naive text times are); whole serial days and ``yyyymmdd`` dates are
-    days (as text dates are)."""
+    ``tz``; spreadsheet serial days are wall-clock times, in ``tz`` where given (as naive
+    text times are), but a column of whole serial days, as of ``yyyymmdd`` dates, holds
+    days (:func:`_dates_only`)."""
     values, wall = _epoch(numbers)
-    return _localize(values, tz, groups, gaps) if wall else values
+    return _localize(values, tz, groups, gaps) if wall and not _dates_only(values) else values
 
 
 def _epoch(numbers: np.ndarray) -> tuple[np.ndarray, bool]:
     """Numeric timestamps: Unix epoch seconds, milli-, micro- or nanoseconds by their
     size, spreadsheet serial days (``45355.5`` = 2024-03-05 12:00, for values that
     would otherwise fall on 1 January 1970), or dates written ``20240305``; and whether
-    they are wall-clock times (serial days with a time of day: a spreadsheet's local
-    time) rather than epoch times (UTC by definition) or days."""
+    they are wall-clock times (serial days: a spreadsheet's local time) rather than
+    epoch times (UTC by definition) or dates."""
     finite = numbers[np.isfinite(numbers)]
     size = float(np.median(np.abs(finite))) if len(finite) else 0.0
     if _COMPACT_DATES[0] <= size <= _COMPACT_DATES[1] and _compact_dates(finite):
@@ -252,9 +252,7 @@ def _epoch(numbers: np.ndarray) -> tuple[np.ndarray, bool]:
         micros = np.where(ok, np.round(micros / unit) * unit, 0).astype(np.int64)
     values = micros.astype("datetime64[us]")
     values[~ok] = np.datetime64("NaT")
-    # Serial days with a time of day are wall-clock times; whole ones are dates (days).
-    timed = offset != 0.0 and bool(np.any(micros[ok] % 86_400_000_000))
-    return values, timed
+    return values, offset != 0.0  # serial days are wall-clock times (or dates)
 
 
 def _mostly_numbers(text: pd.Series) -> bool:
@@ -287,30 +285,34 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
     if aware.any():
         out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
     if (~aware).any():
-        rows = np.flatnonzero(~aware)
-        naive = np.asarray(_parse_dates(s[~aware], utc=False, dates=dates),
-                           dtype="datetime64[us]").copy()
-        # A date without a time of day names a day, not an instant at its local
-        # midnight: it stays that (UTC) day, whatever ``tz`` (in Berlin, 2026-03-16 was
-        # read as 23:00 UTC on the 15th, and counted per day on the 15th).
-        timed = s[~aware].str.contains(_TIME_OF_DAY, regex=True, na=True).to_numpy(dtype=bool)
-        if timed.any():
-            local_gaps = np.zeros(int(timed.sum()), dtype=bool)
-            naive[timed] = _localize(naive[timed], tz,
-                                     None if groups is None else groups[rows[timed]],
-                                     local_gaps)
+        naive = _parse_dates(s[~aware], utc=False, dates=dates)
+        if _dates_only(naive) and not s[~aware].str.contains(_CLOCK, regex=True).any():
+            out[~aware] = naive  # days, not instants at a local midnight (see below)
+        else:
+            local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
+            out[~aware] = _localize(naive, tz, None if groups is None else groups[~aware],
+                                    local_gaps)
             if gaps is not None:
-                gaps[rows[timed]] = local_gaps
-        out[~aware] = naive
+                gaps[~aware] = local_gaps
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
     return out
 
 
-#: A time of day in a timestamp's text (``12:05``, ``2 PM``, ``T14``): without one, a
-#: value is a date.
-_TIME_OF_DAY = r"\d:\d|\d\s*[aApP]\.?[mM]\b|\dT\d"
+#: A clock time written in a timestamp (``00:00``, ``12 AM``, ``T00``): a column at
+#: midnight that writes one holds times, not dates.
+_CLOCK = r"\d:\d|\d\s*[aApP]\.?[mM]\b|\dT\d"
+
+
+def _dates_only(values: np.ndarray) -> bool:
+    """Whether naive timestamps are all dates (every one at midnight): they name days,
+    not instants at their local midnight, and stay those (UTC) days whatever ``tz`` (in
+    Berlin, 2026-03-16 was read as 23:00 UTC on the 15th, and counted on the 15th). A
+    column with any other time of day is of times, its midnights included."""
+    micros = np.asarray(values, dtype="datetime64[us]").view(np.int64)
+    seen = micros[~np.isnat(np.asarray(values, dtype="datetime64[us]"))]
+    return bool(len(seen)) and not (seen % 86_400_000_000).any()
 
 
 def _zone_suffixes(s: pd.Series, tz: str | None = None) -> pd.Series:
