@@ -353,3 +353,16 @@ def test_event_files_that_overlap_are_named(tmp_path):
     apart = "timestamp,product\n2024-01-01T09:00Z,A\n"
     raw = read_reports([write(tmp_path, "a.csv", first), write(tmp_path, "c.csv", apart)])
     assert not [n for n in raw.notes if "both hold reports" in n]
+
+
+def test_a_wide_file_s_totals_column_is_left_out(tmp_path):
+    # A spreadsheet's "Total" column was read as a product: every product's outage
+    # showed in it too, one more incident per event.
+    text = ("timestamp,Outlook,Teams,Total\n2024-01-01T00:00Z,1,2,3\n"
+            "2024-01-01T00:05Z,4,N/A,4\n2024-01-01T00:10Z,5,6,11\n")
+    raw = read_reports(write(tmp_path, "t.csv", text))
+    assert sorted(set(raw.table["product"])) == ["Outlook", "Teams"]
+    assert raw.ignored == ("'t.csv': Total (the sum of the other columns)",)
+    # A column so named that is no sum of the others is a product.
+    other = text.replace(",3\n", ",7\n")
+    assert "Total" in set(read_reports(write(tmp_path, "u.csv", other)).table["product"])

@@ -156,6 +156,11 @@ def wide_rows(
         _check_wide_column(text, names[0], *parsed[0])
     skipped = [f"{Path(text.name).name!r}: {name} (no number)"
                for name, t in zip(names, text_only, strict=True) if t]
+    for i in _total_columns(names, parsed, text_only):
+        # A totals column (a spreadsheet's "Total") is no product: as one it would join
+        # every product's outage as an event of its own.
+        text_only[i] = True
+        skipped.append(f"{Path(text.name).name!r}: {names[i]} (the sum of the other columns)")
     categories = sorted({name for name, t in zip(names, text_only, strict=True) if not t})
     code_of = {name: code for code, name in enumerate(categories)}
     parts_rows, parts_codes, parts_values = [], [], []
@@ -182,6 +187,39 @@ def wide_rows(
         copy=False,
     )
     return frame, rejects, skipped
+
+
+#: Names of a wide file's totals column (compared trimmed, in lower case).
+TOTAL_NAMES = frozenset({"total", "totals", "sum", "all", "overall", "grand total"})
+
+
+def _total_columns(names: list[str], parsed: list[tuple[np.ndarray, np.ndarray]],
+                   text_only: list[bool]) -> list[int]:
+    """The columns named as totals (:data:`TOTAL_NAMES`) whose every row with all its
+    cells holds the sum of the other numeric columns (to 1e-9 of it), beside two or more
+    of them.
+
+    Examples
+    --------
+    >>> ok = np.zeros(2, dtype=np.int8)
+    >>> cols = [(np.array([1.0, 2.0]), ok), (np.array([3.0, 4.0]), ok),
+    ...         (np.array([4.0, 6.0]), ok)]
+    >>> _total_columns(["Outlook", "Teams", "Total"], cols, [False] * 3)
+    [2]
+    """
+    numeric = [i for i, t in enumerate(text_only) if not t]
+    out = []
+    for i in numeric:
+        others = [j for j in numeric if j != i]
+        if names[i].strip().lower() not in TOTAL_NAMES or len(others) < 2:
+            continue
+        values = np.column_stack([parsed[j][0] for j in others])
+        total = parsed[i][0]
+        full = ~np.isnan(total) & ~np.isnan(values).any(axis=1)
+        if full.any() and np.allclose(total[full], values[full].sum(axis=1), rtol=1e-9,
+                                      atol=1e-9):
+            out.append(i)
+    return out
 
 
 def _check_wide_column(text: Text, name: str, values: np.ndarray, reason: np.ndarray) -> None:
