@@ -283,3 +283,21 @@ def test_report_events_with_dates_only_are_counted_per_day_in_any_zone(tmp_path)
     assert data.bucket == pd.Timedelta(days=1)
     assert data.counts.index[0] == pd.Timestamp("2026-03-16", tz="UTC")
     assert data.counts["A"].tolist() == [3.0 + i % 2 for i in range(12)]
+
+
+def test_a_change_of_spacing_inside_count_data_is_said(tmp_path):
+    # 5-minute rows, then 15-minute ones: on the 5-minute grid two buckets of three are
+    # missing and each row holds three buckets' reports (false outages), unsaid before.
+    times = list(pd.date_range("2024-01-01", periods=60, freq="5min", tz="UTC")) + list(
+        pd.date_range("2024-01-01 05:00", periods=40, freq="15min", tz="UTC"))
+    path = tmp_path / "change.csv"
+    path.write_text("timestamp,reports\n" + "".join(f"{t.isoformat()},4\n" for t in times))
+    notes = [n for n in load_reports(path).notes if "apart from" in n]
+    assert notes == [
+        "'change' has rows 15min apart from 2024-01-01 05:00 UTC on (5min before): on a "
+        "grid of 5min, the buckets between its rows are missing and each row holds several "
+        "buckets' reports (read as outages); split the file, or pass --bucket at the "
+        "coarser spacing"]
+    steady = tmp_path / "steady.csv"
+    steady.write_text("timestamp,reports\n" + "".join(f"{t.isoformat()},4\n" for t in times[:60]))
+    assert not [n for n in load_reports(steady).notes if "apart from" in n]

@@ -28,6 +28,7 @@ from spikes.io.reading import (
     read_report_blocks,
     read_reports,
 )
+from spikes.io.spacing import spacing_changes
 from spikes.model import RawReports, ReportData, bucket_text, empty_rejected
 
 __all__ = [
@@ -180,7 +181,7 @@ def _stream_buckets(
     repeated = _repeated_rows(raw, cells.rows_added, counts, size,
                               sample=_joined(sample, kind, names) if sample else raw,
                               spacing=size if bucket is None else None)
-    return replace(data, repeated=repeated)
+    return replace(data, repeated=repeated, notes=(*data.notes, *_spacing_notes(data)))
 
 
 def _rows(blocks: list[RawReports]) -> int:
@@ -384,7 +385,12 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     # An inferred bucket is the data's own spacing; a given one is compared with it.
     repeated = _repeated_rows(raw, len(raw.table), data.counts.to_numpy(dtype=float), size,
                               sample=raw, spacing=size if bucket is None else None)
-    return replace(data, repeated=repeated)
+    return replace(data, repeated=repeated, notes=(*data.notes, *_spacing_notes(data)))
+
+
+def _spacing_notes(data: ReportData) -> tuple[str, ...]:
+    """:func:`spikes.io.spacing.spacing_changes` of count data (none for events)."""
+    return spacing_changes(data.counts, data.bucket) if data.kind == "counts" else ()
 
 
 def check_span(raw: RawReports, bucket: str | pd.Timedelta,
