@@ -301,3 +301,16 @@ def test_a_change_of_spacing_inside_count_data_is_said(tmp_path):
     steady = tmp_path / "steady.csv"
     steady.write_text("timestamp,reports\n" + "".join(f"{t.isoformat()},4\n" for t in times[:60]))
     assert not [n for n in load_reports(steady).notes if "apart from" in n]
+
+
+def test_report_events_at_whole_hours_of_a_half_hour_zone_are_counted_per_hour(tmp_path):
+    # India's whole hours are at :30 in UTC: the bucket inferred was 5 minutes (each
+    # hour's reports in one 5-minute bucket of twelve: outages lost among false peaks).
+    hours = pd.date_range("2026-03-16 00:00", periods=48, freq="h")
+    rows = [f"{h:%Y-%m-%d %H:%M},A" for i, h in enumerate(hours) for _ in range(2 + i % 3)]
+    path = tmp_path / "hours.csv"
+    path.write_text("date,product\n" + "\n".join(rows) + "\n")
+    data = load_reports(path, tz="Asia/Kolkata")
+    assert data.bucket == pd.Timedelta(hours=1)
+    assert data.counts.index[0] == pd.Timestamp("2026-03-15 18:00", tz="UTC")  # 18:30 floored
+    assert data.counts["A"].tolist() == [2.0 + i % 3 for i in range(48)]

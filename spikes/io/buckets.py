@@ -551,11 +551,15 @@ def _codes_and_micros(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _events_bucket(stamps: np.ndarray) -> pd.Timedelta:
-    """:data:`EVENTS_BUCKET`, or a day or an hour when every timestamp is a whole one."""
+    """:data:`EVENTS_BUCKET`, or a day when every timestamp is a whole one, or an hour
+    when every timestamp lies at one minute of its hour (whole hours of a zone half an
+    hour off UTC, India's, are at :30 in UTC: they were counted per 5 minutes)."""
     distinct = np.unique(stamps)
     if len(distinct) >= MIN_COARSE_EVENTS or len(stamps) >= 10 * MIN_COARSE_EVENTS:
         for size in _COARSE_EVENT_BUCKETS:
-            if not (distinct % (size // pd.Timedelta(microseconds=1))).any():
+            phase = distinct % (size // pd.Timedelta(microseconds=1))
+            if not phase.any() or (size < pd.Timedelta(days=1) and (phase == phase[0]).all()
+                                   and not phase[0] % 60_000_000):
                 return size
     return EVENTS_BUCKET
 
