@@ -266,6 +266,21 @@ def test_repeated_autumn_hour_in_a_long_file_is_read_per_product(tmp_path, desce
         assert got.tolist() == expected.tolist()
 
 
+def test_repeated_autumn_hour_of_counts_sorted_by_their_local_time(tmp_path):
+    # Sorted by the local-time text (a plain ORDER BY), the two rows of each repeated
+    # wall time lie side by side: each wall time's first row is its first pass. Before,
+    # everything after the first repeat was read as the second pass (an outage at 00:15
+    # UTC reported at 01:15, 33 rows "repeated").
+    rows = sorted(_autumn_rows(), key=lambda r: (r.split(",")[0], r.split(",")[1]))
+    text = "timestamp,product,reports\n" + "\n".join(rows) + "\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    for product in ("Outlook", "Teams"):
+        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
+        expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min",
+                                 tz="UTC")
+        assert got.tolist() == expected.tolist()
+
+
 def test_repeated_autumn_hour_of_report_events(tmp_path):
     # Events with seconds, oldest first: the clock going back marks winter time.
     walls = ["00:59:10", "01:10:05", "01:40:00", "01:59:59", "01:05:00", "01:50:00",

@@ -471,9 +471,12 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
 
     Within a group (a product's rows, in file order) whose other wall times run in one
     direction, the hour is first walked in summer time and, after the clock has gone
-    back (a row earlier than one before it; or as early, where the group's other wall
-    times never repeat, as in counts per bucket), in winter time; in a file sorted
-    newest first it is the other way round. A group in no order takes summer time.
+    back (a row earlier than one before it), in winter time; in a file sorted newest
+    first it is the other way round. Where the group's other wall times never repeat
+    and those of the hour come at most twice, some twice (counts per bucket), each wall
+    time's first row is its first pass (its second the other), wherever the rows lie: a
+    file sorted by its local-time text holds them side by side. A group in no order
+    takes summer time.
     """
     summer = np.ones(len(wall), dtype=bool)
     keys = np.zeros(len(wall), dtype=np.int64) if groups is None else np.asarray(groups)
@@ -489,6 +492,14 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
         hour = rows[repeated[rows]]
         times = wall[hour]
         distinct = (steps != 0).all()  # then a wall time met again is the second pass
+        seen = pd.Series(times).groupby(times).cumcount().to_numpy()
+        if distinct and seen.max() == 1:
+            # One row per wall time and pass (counts per bucket, both passes on one
+            # grid): a wall time's first row is its earlier pass, wherever it lies (a
+            # file sorted by its local-time text puts the two rows of 02:05 side by
+            # side, before 02:10's).
+            summer[hour] = (seen == 0) if ascending else (seen >= 1)
+            continue
         if ascending:
             earlier = np.maximum.accumulate(times)[:-1]
             back = (times[1:] <= earlier) if distinct else (times[1:] < earlier)
