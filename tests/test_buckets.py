@@ -285,22 +285,35 @@ def test_report_events_with_dates_only_are_counted_per_day_in_any_zone(tmp_path)
     assert data.counts["A"].tolist() == [3.0 + i % 2 for i in range(12)]
 
 
+def _spaced(tmp_path: Path, name: str, fine: int, coarse: list[pd.Timestamp],
+            per_row: float) -> list[str]:
+    """The spacing notes of `fine` 5-minute rows of 4 reports from 2024-01-01, then rows
+    at the `coarse` times holding `per_row` reports."""
+    times = list(pd.date_range("2024-01-01", periods=fine, freq="5min", tz="UTC"))
+    rows = [f"{t.isoformat()},4" for t in times] + [f"{t.isoformat()},{per_row}"
+                                                    for t in coarse]
+    path = tmp_path / f"{name}.csv"
+    path.write_text("timestamp,reports\n" + "\n".join(rows) + "\n")
+    return [n for n in load_reports(path, bucket="5min").notes if "apart from" in n]
+
+
 def test_a_change_of_spacing_inside_count_data_is_said(tmp_path):
-    # 5-minute rows, then 15-minute ones: on the 5-minute grid two buckets of three are
-    # missing and each row holds three buckets' reports (false outages), unsaid before.
-    times = list(pd.date_range("2024-01-01", periods=60, freq="5min", tz="UTC")) + list(
-        pd.date_range("2024-01-01 05:00", periods=40, freq="15min", tz="UTC"))
-    path = tmp_path / "change.csv"
-    path.write_text("timestamp,reports\n" + "".join(f"{t.isoformat()},4\n" for t in times))
-    notes = [n for n in load_reports(path).notes if "apart from" in n]
-    assert notes == [
-        "'change' has rows 15min apart from 2024-01-01 05:00 UTC on (5min before): on a "
+    # A day of 5-minute rows, then a day of 15-minute ones (three buckets' reports each):
+    # on the 5-minute grid two buckets of three are missing and each row holds three
+    # buckets' reports (false outages), unsaid before.
+    day = pd.date_range("2024-01-02", periods=96, freq="15min", tz="UTC")
+    assert _spaced(tmp_path, "change", 288, list(day), 12.0) == [
+        "'change' has rows 15min apart from 2024-01-02 00:00 UTC on (5min before): on a "
         "grid of 5min, the buckets between its rows are missing and each row holds several "
         "buckets' reports (read as outages); split the file, or pass --bucket at the "
         "coarser spacing"]
-    steady = tmp_path / "steady.csv"
-    steady.write_text("timestamp,reports\n" + "".join(f"{t.isoformat()},4\n" for t in times[:60]))
-    assert not [n for n in load_reports(steady).notes if "apart from" in n]
+    # A coarse row missing near the end: still from where the spacing changed.
+    assert "from 2024-01-02 00:00 UTC" in _spaced(tmp_path, "gap", 288,
+                                                 list(day[:90]) + list(day[91:]), 12.0)[0]
+    # Rows of one bucket with every other one missing: missing data, not a new spacing.
+    half = pd.date_range("2024-01-02", periods=144, freq="10min", tz="UTC")
+    assert _spaced(tmp_path, "missing", 288, list(half), 4.0) == []
+    assert _spaced(tmp_path, "steady", 288, [], 4.0) == []
 
 
 def test_report_events_at_whole_hours_of_a_half_hour_zone_are_counted_per_hour(tmp_path):
@@ -314,3 +327,9 @@ def test_report_events_at_whole_hours_of_a_half_hour_zone_are_counted_per_hour(t
     assert data.bucket == pd.Timedelta(hours=1)
     assert data.counts.index[0] == pd.Timestamp("2026-03-15 18:00", tz="UTC")  # 18:30 floored
     assert data.counts["A"].tolist() == [2.0 + i % 3 for i in range(48)]
+
+
+def test_a_burst_of_events_in_one_minute_keeps_five_minute_buckets(tmp_path):
+    path = tmp_path / "burst.csv"
+    path.write_text("timestamp,product\n" + "2024-01-01T12:07:00Z,A\n" * 120)
+    assert load_reports(path).bucket == pd.Timedelta(minutes=5)

@@ -366,3 +366,19 @@ def test_a_wide_file_s_totals_column_is_left_out(tmp_path):
     # A column so named that is no sum of the others is a product.
     other = text.replace(",3\n", ",7\n")
     assert "Total" in set(read_reports(write(tmp_path, "u.csv", other)).table["product"])
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_totals_column_is_left_out_block_by_block_too(tmp_path, streaming):
+    # Teams empty in the first half, Total = Outlook there: a block of those rows kept
+    # Total as a product (no row had every cell), the whole file left it out.
+    from spikes.io.buckets import load_reports
+
+    rows = []
+    for i in range(400):
+        t = pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(minutes=5 * i)
+        teams = "" if i < 200 else "3"
+        rows.append(f"{t:%Y-%m-%dT%H:%MZ},2,{teams},{2 + (3 if teams else 0)}")
+    path = write(tmp_path, "tot.csv", "timestamp,Outlook,Teams,Total\n" + "\n".join(rows) + "\n")
+    data = load_reports(path, streaming=streaming, block_bytes=2000)
+    assert sorted(data.counts.columns) == ["Outlook", "Teams"]

@@ -558,7 +558,9 @@ def _events_bucket(stamps: np.ndarray) -> pd.Timedelta:
     if len(distinct) >= MIN_COARSE_EVENTS or len(stamps) >= 10 * MIN_COARSE_EVENTS:
         for size in _COARSE_EVENT_BUCKETS:
             phase = distinct % (size // pd.Timedelta(microseconds=1))
-            if not phase.any() or (size < pd.Timedelta(days=1) and (phase == phase[0]).all()
+            if not phase.any() or (size < pd.Timedelta(days=1)
+                                   and len(distinct) >= MIN_COARSE_EVENTS
+                                   and (phase == phase[0]).all()
                                    and not phase[0] % 60_000_000):
                 return size
     return EVENTS_BUCKET

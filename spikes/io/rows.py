@@ -195,9 +195,11 @@ TOTAL_NAMES = frozenset({"total", "totals", "sum", "all", "overall", "grand tota
 
 def _total_columns(names: list[str], parsed: list[tuple[np.ndarray, np.ndarray]],
                    text_only: list[bool]) -> list[int]:
-    """The columns named as totals (:data:`TOTAL_NAMES`) whose every row with all its
-    cells holds the sum of the other numeric columns (to 1e-9 of it), beside two or more
-    of them.
+    """The columns named as totals (:data:`TOTAL_NAMES`), beside two or more numeric
+    columns, whose every cell holds the sum of the other columns' cells of its row
+    (missing ones as 0; to 1e-9 of it). Decided on the rows at hand, so that a file read
+    in blocks decides it as the whole file does (a block whose totals cells are all
+    empty leaves the column out as well: it holds nothing).
 
     Examples
     --------
@@ -215,9 +217,8 @@ def _total_columns(names: list[str], parsed: list[tuple[np.ndarray, np.ndarray]]
             continue
         values = np.column_stack([parsed[j][0] for j in others])
         total = parsed[i][0]
-        full = ~np.isnan(total) & ~np.isnan(values).any(axis=1)
-        if full.any() and np.allclose(total[full], values[full].sum(axis=1), rtol=1e-9,
-                                      atol=1e-9):
+        held = ~np.isnan(total)
+        if np.allclose(total[held], np.nansum(values[held], axis=1), rtol=1e-9, atol=1e-9):
             out.append(i)
     return out
 

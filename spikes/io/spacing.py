@@ -10,13 +10,11 @@ import pandas as pd
 
 from spikes.model import bucket_text
 
-#: Share of a product's gaps, in the last third of its rows, that must be one multiple
-#: (2 or more) of the bucket, where its first third's are mostly one bucket.
+#: Gaps of the wider spacing a product's rows must end with, and of one bucket before
+#: them, for a change of spacing to be judged.
+MIN_GAPS = 10
+#: Share of the gaps before that run that must be one bucket.
 STEADY = 0.8
-#: Rows a product needs for its spacing to be judged (a third of them at least 10 gaps).
-MIN_ROWS = 30
-
-
 def spacing_changes(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, ...]:
     """A note naming the products of count data whose rows, from some time on, are a
     multiple of the bucket apart while they began a bucket apart (none where none is).
@@ -43,24 +41,32 @@ def spacing_changes(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, ..
     """
     found = []
     known = counts.notna().to_numpy()
+    values = counts.to_numpy(dtype=float)
     for j, name in enumerate(counts.columns):
         rows = np.flatnonzero(known[:, j])
-        if len(rows) < MIN_ROWS:
+        if len(rows) < 2 * MIN_GAPS + 2:
             continue
         gaps = np.diff(rows)
-        third = len(gaps) // 3
-        early, late = gaps[:third], gaps[-third:]
-        values, times = np.unique(late, return_counts=True)
-        step = int(values[np.argmax(times)])
-        if (step < 2 or times.max() < STEADY * len(late)
-                or (early == 1).mean() < STEADY):
+        step = int(gaps[-1])
+        if step < 2:
             continue
-        # Where the wide spacing begins: the first of the run of such gaps that ends it.
-        other = np.flatnonzero(gaps != step)
-        start = rows[other[-1] + 1] if len(other) else rows[0]
+        # The run of gaps of that spacing (or missing rows of it: multiples) at the end.
+        off = np.flatnonzero(gaps % step != 0)
+        first = int(off[-1]) + 1 if len(off) else 0
+        before = gaps[:first]
+        if (len(gaps) - first < MIN_GAPS or len(before) < MIN_GAPS
+                or (before == 1).mean() < STEADY):
+            continue
+        wide = np.median(values[rows[first:], j])
+        fine = np.median(values[rows[max(first - 3 * MIN_GAPS, 0) : first], j])
+        # Several buckets' reports (about `step` times the rows before), not rows of one
+        # bucket with others missing between them: nearer `step` times than once, on a
+        # log scale.
+        if wide < np.sqrt(step) * fine:
+            continue
         found.append(f"{str(name)!r} has rows {bucket_text(step * bucket)} apart from "
-                     f"{counts.index[start]:%Y-%m-%d %H:%M} UTC on ({bucket_text(bucket)} "
-                     "before)")
+                     f"{counts.index[rows[first]]:%Y-%m-%d %H:%M} UTC on "
+                     f"({bucket_text(bucket)} before)")
     if not found:
         return ()
     shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
