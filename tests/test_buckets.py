@@ -271,15 +271,21 @@ def test_repeated_rows_of_count_data_are_counted(tmp_path, streaming):
     assert load_reports(split, streaming=streaming).repeated == 0
 
 
+def _events_at(tmp_path: Path, stamps: list[str], base: int, tz: str, cycle: int = 2):
+    """Report events of product A: ``base + i % cycle`` reports at the i-th of `stamps`
+    (local times in `tz`), read with the bucket inferred."""
+    rows = [f"{t},A" for i, t in enumerate(stamps) for _ in range(base + i % cycle)]
+    path = tmp_path / "events.csv"
+    path.write_text("date,product\n" + "\n".join(rows) + "\n")
+    return load_reports(path, tz=tz)
+
+
 def test_report_events_with_dates_only_are_counted_per_day_in_any_zone(tmp_path):
     # With --tz Europe/Berlin each date was local midnight, 23:00 UTC the day before: the
     # bucket inferred was an hour (every day's reports piled into one hour: false
     # outages), and a day's bucket was the day before.
     days = pd.date_range("2026-03-16", periods=12, freq="D")
-    rows = [f"{d:%Y-%m-%d},A" for i, d in enumerate(days) for _ in range(3 + i % 2)]
-    path = tmp_path / "dates.csv"
-    path.write_text("date,product\n" + "\n".join(rows) + "\n")
-    data = load_reports(path, tz="Europe/Berlin")
+    data = _events_at(tmp_path, [f"{d:%Y-%m-%d}" for d in days], 3, "Europe/Berlin")
     assert data.bucket == pd.Timedelta(days=1)
     assert data.counts.index[0] == pd.Timestamp("2026-03-16", tz="UTC")
     assert data.counts["A"].tolist() == [3.0 + i % 2 for i in range(12)]
@@ -320,10 +326,8 @@ def test_report_events_at_whole_hours_of_a_half_hour_zone_are_counted_per_hour(t
     # India's whole hours are at :30 in UTC: the bucket inferred was 5 minutes (each
     # hour's reports in one 5-minute bucket of twelve: outages lost among false peaks).
     hours = pd.date_range("2026-03-16 00:00", periods=48, freq="h")
-    rows = [f"{h:%Y-%m-%d %H:%M},A" for i, h in enumerate(hours) for _ in range(2 + i % 3)]
-    path = tmp_path / "hours.csv"
-    path.write_text("date,product\n" + "\n".join(rows) + "\n")
-    data = load_reports(path, tz="Asia/Kolkata")
+    data = _events_at(tmp_path, [f"{h:%Y-%m-%d %H:%M}" for h in hours], 2, "Asia/Kolkata",
+                      cycle=3)
     assert data.bucket == pd.Timedelta(hours=1)
     assert data.counts.index[0] == pd.Timestamp("2026-03-15 18:00", tz="UTC")  # 18:30 floored
     assert data.counts["A"].tolist() == [2.0 + i % 3 for i in range(48)]

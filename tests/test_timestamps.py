@@ -253,17 +253,22 @@ def _autumn_rows(descending: bool = False) -> list[str]:
     return rows[::-1] if descending else rows
 
 
+def _assert_each_quarter_hour_once(raw) -> None:
+    """Each product of :func:`_autumn_rows` holds every quarter hour of 04:00-08:00 UTC
+    once: the repeated hour read neither doubled nor shifted."""
+    expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min", tz="UTC")
+    for product in ("Outlook", "Teams"):
+        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
+        assert got.tolist() == expected.tolist()
+
+
 @pytest.mark.parametrize("descending", [False, True])
 def test_repeated_autumn_hour_in_a_long_file_is_read_per_product(tmp_path, descending):
     # Two products per timestamp interleave their rows: the repeated 01:xx hour is read
     # from each product's own order (oldest or newest first), not doubled.
     text = "timestamp,product,reports\n" + "\n".join(_autumn_rows(descending)) + "\n"
-    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
-    for product in ("Outlook", "Teams"):
-        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
-        expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min",
-                                 tz="UTC")
-        assert got.tolist() == expected.tolist()
+    _assert_each_quarter_hour_once(read_reports(write(tmp_path, "x.csv", text),
+                                                tz="America/New_York"))
 
 
 def test_repeated_autumn_hour_of_counts_sorted_by_their_local_time(tmp_path):
@@ -273,12 +278,8 @@ def test_repeated_autumn_hour_of_counts_sorted_by_their_local_time(tmp_path):
     # UTC reported at 01:15, 33 rows "repeated").
     rows = sorted(_autumn_rows(), key=lambda r: (r.split(",")[0], r.split(",")[1]))
     text = "timestamp,product,reports\n" + "\n".join(rows) + "\n"
-    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
-    for product in ("Outlook", "Teams"):
-        got = raw.table.loc[raw.table["product"] == product, "timestamp"].sort_values()
-        expected = pd.date_range("2024-11-03 04:00", "2024-11-03 08:00", freq="15min",
-                                 tz="UTC")
-        assert got.tolist() == expected.tolist()
+    _assert_each_quarter_hour_once(read_reports(write(tmp_path, "x.csv", text),
+                                                tz="America/New_York"))
 
 
 def test_repeated_autumn_hour_of_report_events(tmp_path):
