@@ -310,8 +310,8 @@ def _dates_only(values: np.ndarray) -> bool:
     not instants at their local midnight, and stay those (UTC) days whatever ``tz`` (in
     Berlin, 2026-03-16 was read as 23:00 UTC on the 15th, and counted on the 15th). A
     column with any other time of day is of times, its midnights included."""
-    micros = np.asarray(values, dtype="datetime64[us]").view(np.int64)
-    seen = micros[~np.isnat(np.asarray(values, dtype="datetime64[us]"))]
+    stamps = np.asarray(values, dtype="datetime64[us]")
+    seen = stamps[~np.isnat(stamps)].view(np.int64)
     return bool(len(seen)) and not (seen % 86_400_000_000).any()
 
 
