@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from spikes.errors import SpikesInputError
+from spikes.io.buckets import load_reports
 from spikes.io.reading import read_reports
 from tests.report_files import utc, write
 
@@ -327,8 +328,6 @@ def test_headers_that_only_look_like_new_rules(tmp_path, header, row, kind, igno
 @pytest.mark.parametrize("streaming", [False, True])
 def test_product_names_that_differ_only_in_case_are_noted(tmp_path, streaming):
     # "Outlook" and "outlook" are two products, each with part of the reports: said.
-    from spikes.io.buckets import load_reports
-
     text = ("timestamp,product\n2024-01-01T00:00Z,Outlook\n2024-01-01T00:01Z,outlook\n"
             "2024-01-01T00:02Z,Teams\n")
     data = load_reports(write(tmp_path, "x.csv", text), streaming=streaming, block_bytes=40)
@@ -350,9 +349,16 @@ def test_event_files_that_overlap_are_named(tmp_path):
         f"{str(a)!r} and {str(b)!r} both hold reports of 'A' from 2024-01-01 04:20 to "
         "2024-01-01 05:10 UTC: if they are overlapping exports of one feed, those reports "
         "count twice"]
+    # Read block by block (a big file's path, and `spikes ingest`'s): said alike.
+    streamed = load_reports([a, b], streaming=True, block_bytes=40)
+    assert [n for n in streamed.notes if "both hold reports" in n] == [
+        n for n in raw.notes if "both hold reports" in n]
     apart = "timestamp,product\n2024-01-01T09:00Z,A\n"
     raw = read_reports([write(tmp_path, "a.csv", first), write(tmp_path, "c.csv", apart)])
     assert not [n for n in raw.notes if "both hold reports" in n]
+    streamed = load_reports([write(tmp_path, "a.csv", first), write(tmp_path, "c.csv", apart)],
+                            streaming=True, block_bytes=40)
+    assert not [n for n in streamed.notes if "both hold reports" in n]
 
 
 def test_a_wide_file_s_totals_column_is_left_out(tmp_path):
@@ -372,8 +378,6 @@ def test_a_wide_file_s_totals_column_is_left_out(tmp_path):
 def test_a_totals_column_is_left_out_block_by_block_too(tmp_path, streaming):
     # Teams empty in the first half, Total = Outlook there: a block of those rows kept
     # Total as a product (no row had every cell), the whole file left it out.
-    from spikes.io.buckets import load_reports
-
     rows = []
     for i in range(400):
         t = pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(minutes=5 * i)

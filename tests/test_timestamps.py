@@ -278,8 +278,9 @@ def test_repeated_autumn_hour_of_counts_sorted_by_their_local_time(tmp_path):
     # UTC reported at 01:15, 33 rows "repeated").
     rows = sorted(_autumn_rows(), key=lambda r: (r.split(",")[0], r.split(",")[1]))
     text = "timestamp,product,reports\n" + "\n".join(rows) + "\n"
-    _assert_each_quarter_hour_once(read_reports(write(tmp_path, "x.csv", text),
-                                                tz="America/New_York"))
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    _assert_each_quarter_hour_once(raw)
+    assert raw.notes == ()  # each wall time's two rows told the passes apart
 
 
 def test_repeated_autumn_hour_of_report_events(tmp_path):
@@ -290,6 +291,21 @@ def test_repeated_autumn_hour_of_report_events(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
     assert raw.table["timestamp"].is_monotonic_increasing
     assert raw.table["timestamp"].iloc[4] == pd.Timestamp("2024-11-03 06:05", tz="UTC")
+    assert raw.notes == ()  # the order told the passes apart
+
+
+def test_report_events_sorted_by_their_local_time_in_the_autumn_hour_are_named(tmp_path):
+    # The same reports sorted by their local-time text: nothing tells the passes apart,
+    # all are read as summer time (05:xx UTC, 06:xx UTC empty), and the reader says so.
+    walls = ["00:59:10", "01:05:00", "01:10:05", "01:40:00", "01:50:00", "01:59:59",
+             "02:10:00"]
+    text = "timestamp,product\n" + "".join(f"2024-11-03 {w},A\n" for w in walls)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz="America/New_York")
+    assert raw.table["timestamp"].iloc[1] == pd.Timestamp("2024-11-03 05:05", tz="UTC")
+    [note] = raw.notes
+    assert note.startswith("'x.csv': report times in the hour the clocks go back in "
+                           "America/New_York (2024-11-03) were read as its first "
+                           "(summer-time) pass")
 
 
 @pytest.mark.parametrize(

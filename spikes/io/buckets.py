@@ -22,9 +22,12 @@ from pandas.tseries.frequencies import to_offset
 
 from spikes.errors import SpikesInputError
 from spikes.io.reading import (
+    EventSpans,
     Source,
+    add_event_spans,
     case_variants,
     estimate_size,
+    overlap_note,
     read_report_blocks,
     read_reports,
 )
@@ -135,6 +138,7 @@ def _stream_buckets(
     names: dict[str, None] = {}
     ignored: dict[str, None] = {}
     notes: dict[str, None] = {}
+    spans: EventSpans = {}  # each product's first and last report in each event file
     rows_read, kind = 0, "events"
     sample: list[RawReports] = []  # the first blocks, for the data's own spacing
     for block in read_report_blocks(sources, **read_options):
@@ -145,6 +149,8 @@ def _stream_buckets(
         names.update(dict.fromkeys(block.sources))
         ignored.update(dict.fromkeys(block.ignored))
         notes.update(dict.fromkeys(block.notes))
+        if kind == "events" and len(block.sources) == 1:
+            add_event_spans(spans, block.table, block.sources[0])
         if len(block.rejected):
             rejected.append(block.rejected)
         if cells is None:
@@ -173,7 +179,7 @@ def _stream_buckets(
         rows_read=rows_read,
         sources=tuple(names),
         ignored=tuple(ignored),
-        notes=(*notes, *case_variants(table["product"])),
+        notes=(*notes, *case_variants(table["product"]), *overlap_note(spans)),
     )
     data = _to_grid(raw, size)
     # The rows behind the summed cells, counted as to_buckets counts a table's rows.

@@ -30,9 +30,10 @@ Rules worth knowing
   together is taken (dotted dates are always day first). Times with an offset are
   converted to UTC. Naive times are UTC unless ``tz`` names an IANA time zone; they are
   then localised with daylight saving time: a wall time that occurs twice (autumn) is
-  read from the order of each product's rows (oldest or newest first), else the
-  earliest (summer-time) instant is taken; a wall time that does not exist (spring) is
-  shifted forward to the first valid instant. The output dtype is
+  read from the order of each product's rows (oldest or newest first; counts also from
+  each wall time's first row), else the earliest (summer-time) instant is taken and
+  ``RawReports.notes`` says so; a wall time that does not exist (spring) is rejected
+  (no such time). The output dtype is
   ``datetime64[us, UTC]``. Words such as ``now`` or ``today`` and year-day-month orders
   (``2024-13-01``) are not dates.
 * Counts may be fractional (a pre-aggregated or sampled export); they must be finite,
@@ -222,20 +223,37 @@ def read_reports(
 
 
 def _overlapping_events(results: list[_FileResult]) -> tuple[str, ...]:
+    """:func:`overlap_note` of the files read (event files only)."""
+    if len(results) < 2 or results[0].kind != "events":
+        return ()
+    spans: EventSpans = {}
+    for r in results:
+        add_event_spans(spans, r.table, r.name)
+    return overlap_note(spans)
+
+
+#: The first and last report time of each product in each file: ``{product: {file:
+#: [first, last]}}`` (:func:`add_event_spans`, :func:`overlap_note`).
+EventSpans = dict[str, dict[str, list[pd.Timestamp]]]
+
+
+def add_event_spans(spans: EventSpans, table: pd.DataFrame, name: str) -> None:
+    """Widen `spans` by the report times of `table` (rows of the file `name`, or a block
+    of them)."""
+    if not len(table):
+        return
+    grouped = table.groupby("product", observed=True)["timestamp"].agg(["min", "max"])
+    for product, (low, high) in grouped.iterrows():
+        span = spans.setdefault(str(product), {}).setdefault(name, [low, high])
+        span[0], span[1] = min(span[0], low), max(span[1], high)
+
+
+def overlap_note(spans: EventSpans) -> tuple[str, ...]:
     """A note naming event files whose reports of one product span overlapping times:
     overlapping exports of one feed count the overlap's reports twice (counts say so by
     their repeated rows; events cannot tell two reports from one counted twice)."""
-    if len(results) < 2 or results[0].kind != "events":
-        return ()
-    spans: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, str]]] = {}
-    for r in results:
-        if not len(r.table):
-            continue
-        grouped = r.table.groupby("product", observed=True)["timestamp"].agg(["min", "max"])
-        for product, (low, high) in grouped.iterrows():
-            spans.setdefault(str(product), []).append((low, high, r.name))
-    for product, ranges in spans.items():
-        ranges.sort()
+    for product, files in spans.items():
+        ranges = sorted((low, high, name) for name, (low, high) in files.items())
         for (_, high_a, a), (low_b, high_b, b) in zip(ranges, ranges[1:], strict=False):
             if low_b < high_a:  # the later file begins before the earlier one ends
                 return (f"{a!r} and {b!r} both hold reports of {product!r} from "

@@ -184,12 +184,12 @@ def read_timestamps(
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None and not _dates_only(values):
-            values = _localize(values, tz, groups, gaps)
+            values = _localize(values, tz, groups, gaps, dates.notes)
     elif pa.types.is_date(kind):  # a day, not an instant at its local midnight
         values = column.cast(pa.timestamp("us")).to_numpy()
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = _numeric_times(column.to_numpy().astype(np.float64, copy=False), tz,
-                                groups, gaps)
+                                groups, gaps, dates.notes)
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
@@ -199,7 +199,7 @@ def read_timestamps(
             # are read as such and only the words rejected.
             values = _numeric_times(
                 pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64), tz, groups,
-                gaps)
+                gaps, dates.notes)
         else:
             values = _parse_timestamp_text(text, tz, dates, groups=groups, gaps=gaps)
     bad = np.isnat(values)
@@ -215,13 +215,15 @@ def read_timestamps(
 
 
 def _numeric_times(numbers: np.ndarray, tz: str | None, groups: np.ndarray | None,
-                   gaps: np.ndarray) -> np.ndarray:
+                   gaps: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
     """Numeric timestamps (:func:`_epoch`) as naive UTC: epoch times are UTC whatever
     ``tz``; spreadsheet serial days are wall-clock times, in ``tz`` where given (as naive
     text times are), but a column of whole serial days, as of ``yyyymmdd`` dates, holds
     days (:func:`_dates_only`)."""
     values, wall = _epoch(numbers)
-    return _localize(values, tz, groups, gaps) if wall and not _dates_only(values) else values
+    if wall and not _dates_only(values):
+        return _localize(values, tz, groups, gaps, notes)
+    return values
 
 
 def _epoch(numbers: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -291,7 +293,7 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
         else:
             local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
             out[~aware] = _localize(naive, tz, None if groups is None else groups[~aware],
-                                    local_gaps)
+                                    local_gaps, dates.notes)
             if gaps is not None:
                 gaps[~aware] = local_gaps
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
@@ -437,14 +439,15 @@ def _to_datetime(s: pd.Series, fmt: str, *, utc: bool) -> np.ndarray:
 
 
 def _localize(values: np.ndarray, tz: str | None, groups: np.ndarray | None = None,
-              gaps: np.ndarray | None = None) -> np.ndarray:
+              gaps: np.ndarray | None = None, notes: list[str] | None = None) -> np.ndarray:
     """Naive wall times in ``tz`` -> naive UTC ``datetime64[us]``.
 
     A wall time that occurs twice (the autumn hour) is read from the order of the rows
     of its group (`groups`, e.g. the product; all rows when None), see
-    :func:`_summer_time_flags`. One that does not exist (the spring hour the clocks
-    skip) is NaT, and marked in `gaps` where given: its reports are rejected with that
-    reason, not added to the next hour's bucket.
+    :func:`_summer_time_flags`; where nothing in that order tells the two passes apart,
+    `notes` (where given) says how they were read. One that does not exist (the spring
+    hour the clocks skip) is NaT, and marked in `gaps` where given: its reports are
+    rejected with that reason, not added to the next hour's bucket.
     """
     values = values.astype("datetime64[us]")
     if tz is None:
@@ -453,9 +456,14 @@ def _localize(values: np.ndarray, tz: str | None, groups: np.ndarray | None = No
     index = pd.DatetimeIndex(values[ok])
     strict = index.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
     repeated = np.asarray(strict.isna())
-    summer = (_summer_time_flags(values[ok].view(np.int64), repeated,
-                                 None if groups is None else groups[ok])
-              if repeated.any() else "NaT")
+    summer: np.ndarray | str = "NaT"
+    if repeated.any():
+        summer, undecided = _summer_time_flags(values[ok].view(np.int64), repeated,
+                                               None if groups is None else groups[ok])
+        if undecided.any() and notes is not None:
+            note = _one_pass_note(values[ok][undecided], summer[undecided], tz)
+            if note not in notes:
+                notes.append(note)
     strict = index.tz_localize(tz, ambiguous=summer, nonexistent="NaT")
     skipped = np.asarray(strict.isna()) & ~repeated
     out = values.copy()
@@ -466,8 +474,9 @@ def _localize(values: np.ndarray, tz: str | None, groups: np.ndarray | None = No
 
 
 def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
-                       groups: np.ndarray | None) -> np.ndarray:
-    """Which rows of a repeated autumn wall time are the first (summer-time) pass.
+                       groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of a repeated autumn wall time are the first (summer-time) pass, and
+    which of those rows nothing in their order decided.
 
     Within a group (a product's rows, in file order) whose other wall times run in one
     direction, the hour is first walked in summer time and, after the clock has gone
@@ -475,21 +484,25 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
     first it is the other way round. Where the group's other wall times never repeat
     and those of the hour come at most twice, some twice (counts per bucket), each wall
     time's first row is its first pass (its second the other), wherever the rows lie: a
-    file sorted by its local-time text holds them side by side. A group in no order
-    takes summer time.
+    file sorted by its local-time text holds them side by side. Undecided: a group in no
+    order (it takes summer time), and report times whose order never shows the clock
+    going back (all one pass: summer time oldest first, winter time newest first; a file
+    sorted by its local-time text looks so, whatever its reports' passes).
     """
     summer = np.ones(len(wall), dtype=bool)
+    undecided = np.zeros(len(wall), dtype=bool)
     keys = np.zeros(len(wall), dtype=np.int64) if groups is None else np.asarray(groups)
     order = np.argsort(keys, kind="stable")  # each group's rows together, in file order
     bounds = np.flatnonzero(np.diff(keys[order])) + 1
     for rows in np.split(order, bounds):
         if not repeated[rows].any():
             continue
+        hour = rows[repeated[rows]]
         steps = np.diff(wall[rows][~repeated[rows]])
         ascending = not (steps < 0).any()
         if not ascending and (steps > 0).any():
+            undecided[hour] = True
             continue  # neither order: summer time
-        hour = rows[repeated[rows]]
         times = wall[hour]
         distinct = (steps != 0).all()  # then a wall time met again is the second pass
         seen = pd.Series(times).groupby(times).cumcount().to_numpy()
@@ -509,7 +522,22 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
         back = np.concatenate([[False], back])
         after = np.logical_or.accumulate(back)
         summer[hour] = ~after if ascending else after
-    return summer
+        undecided[hour] = not after.any()
+    return summer, undecided
+
+
+def _one_pass_note(wall: np.ndarray, summer: np.ndarray, tz: str) -> str:
+    """What :func:`_localize` says of repeated autumn wall times (`wall`, naive) that
+    their rows' order did not tell apart (`summer`: the pass each was read as)."""
+    days = sorted({str(day) for day in wall.astype("datetime64[D]")})
+    read = ("its first (summer-time) pass" if summer.all() else
+            "its second (winter-time) pass" if not summer.any() else
+            "the pass of the summer time (a group in no order)")
+    return (f"report times in the hour the clocks go back in {tz} "
+            f"({', '.join(days)}) were read as {read}: nothing in the rows' order shows "
+            "the clock going back (a file sorted by its local-time text looks so); where "
+            "the file holds reports of both passes, some lie an hour off. Times with "
+            "their UTC offset (+02:00) or in UTC read exactly")
 
 
 def date_only(value: object) -> bool:
