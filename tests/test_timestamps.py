@@ -306,6 +306,7 @@ def test_report_events_sorted_by_their_local_time_in_the_autumn_hour_are_named(t
     assert note.startswith("'x.csv': report times in the hour the clocks go back in "
                            "America/New_York (2024-11-03) were read as its first "
                            "(summer-time) pass")
+    assert note.endswith("Times with their UTC offset (-04:00 or -05:00) or in UTC read exactly")
 
 
 @pytest.mark.parametrize(

@@ -530,6 +530,9 @@ def _one_pass_note(wall: np.ndarray, summer: np.ndarray, tz: str) -> str:
     """What :func:`_localize` says of repeated autumn wall times (`wall`, naive) that
     their rows' order did not tell apart (`summer`: the pass each was read as)."""
     days = sorted({str(day) for day in wall.astype("datetime64[D]")})
+    # The offsets of the noons either side (a midnight can be the repeated hour itself).
+    before, after = ((pd.Timestamp(days[0]) + pd.Timedelta(hours=h)).tz_localize(tz)
+                     .isoformat()[-6:] for h in (-12, 36))
     read = ("its first (summer-time) pass" if summer.all() else
             "its second (winter-time) pass" if not summer.any() else
             "the pass of the summer time (a group in no order)")
@@ -537,7 +540,7 @@ def _one_pass_note(wall: np.ndarray, summer: np.ndarray, tz: str) -> str:
             f"({', '.join(days)}) were read as {read}: nothing in the rows' order shows "
             "the clock going back (a file sorted by its local-time text looks so); where "
             "the file holds reports of both passes, some lie an hour off. Times with "
-            "their UTC offset (+02:00) or in UTC read exactly")
+            f"their UTC offset ({before} or {after}) or in UTC read exactly")
 
 
 def date_only(value: object) -> bool:
