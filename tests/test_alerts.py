@@ -666,7 +666,8 @@ def test_analyze_sends_again_what_it_failed_to_deliver_and_says_so(tmp_path: Pat
     config.write_text(f'[[notify]]\nname = "hook"\nurl = "http://127.0.0.1:{port}/a"\n'
                       'max_attempts = 1\nbackoff = 0\n')
     outbox = tmp_path / "outbox.duckdb"
-    args = ["analyze", str(SAMPLE), "--config", str(config), "--outbox", str(outbox)]
+    args = ["analyze", str(SAMPLE), "--config", str(config), "--notify-config",
+            "--outbox", str(outbox)]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert "0 delivered" in captured.out
@@ -714,7 +715,8 @@ def test_an_outbox_speaks_of_the_routes_configured_now(sample, tmp_path: Path,
     outbox = tmp_path / "outbox.duckdb"
     config.write_text(f'[[notify]]\nname = "old"\nurl = "http://127.0.0.1:{free_port()}/"\n'
                       'max_attempts = 1\nbackoff = 0\n')
-    args = ["analyze", str(SAMPLE), "--config", str(config), "--outbox", str(outbox)]
+    args = ["analyze", str(SAMPLE), "--config", str(config), "--notify-config",
+            "--outbox", str(outbox)]
     assert main(args) == 1
     capsys.readouterr()
     with Webhook() as hook:
@@ -724,6 +726,28 @@ def test_an_outbox_speaks_of_the_routes_configured_now(sample, tmp_path: Path,
     out = capsys.readouterr().out
     assert f"{sent} message(s) to 1 route(s): {sent} delivered, 0 failed, 0 pending" in out
     assert "-> old" not in out
+
+
+def test_analyze_sends_nothing_to_the_config_s_routes_unless_asked(tmp_path: Path,
+                                                                    capsys) -> None:
+    # The service's config reused for a batch run over history delivered every old event
+    # to its on-call route (26 messages for the sample), and made --retrospective fail
+    # with an error about --notify, which was not given.
+    from spikes.cli import main
+
+    with Webhook() as hook:
+        config = tmp_path / "spikes.toml"
+        config.write_text(f'[[notify]]\nname = "oncall"\nurl = "{hook.url}/"\n')
+        assert main(["analyze", str(SAMPLE), "--config", str(config)]) == 0
+        assert main(["analyze", str(SAMPLE), "--config", str(config),
+                     "--retrospective"]) == 0
+        assert hook.received() == []
+    err = capsys.readouterr().err
+    assert (f"note: {config} holds 1 [[notify]] route; analyze sends nothing to them "
+            "without --notify-config") in err
+    assert main(["analyze", str(SAMPLE), "--notify-config"]) == 2
+    assert "--notify-config sends to the [[notify]] routes of --config: give --config " \
+           "FILE" in capsys.readouterr().err
 
 
 # --- found by a bug hunt of the live service (each failed before) ------------------------

@@ -255,3 +255,38 @@ def test_a_file_given_twice_is_refused(simulated: tuple[Path, Path],
     reports, _ = simulated
     assert main(["analyze", str(reports), str(reports)]) != 0
     assert "is given twice" in capsys.readouterr().err
+
+
+# --- found by a bug hunt of the batch tools (each failed before) --------------------------
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["analyze", "{data}", "-o", "{data}"],
+         "-o {data} is the file INPUT reads ({data}): writing there would replace it"),
+        (["analyze", "{data}", "-o", "{tmp}/out.csv", "--events-output", "{tmp}/out.csv"],
+         "-o and --events-output name one file ({tmp}/out.csv): the second would overwrite"),
+        (["explain", "{data}", "--labels", "{labels}", "-o", "{labels}"],
+         "-o {labels} is the file --labels reads ({labels})"),
+        (["tune", "{data}", "--labels", "{labels}", "-o", "{labels}"],
+         "-o {labels} is the file --labels reads ({labels})"),
+    ],
+)
+def test_an_output_that_would_replace_an_input_is_refused(simulated, tmp_path, capsys, argv,
+                                                           message):
+    # `analyze reports.csv.gz -o reports.csv.gz` replaced 1.5 MB of reports by the
+    # incidents table (exit 0); `explain --labels labels.csv -o labels.csv` emptied the
+    # labels; -o and --events-output on one file kept only the events.
+    import shutil
+
+    from spikes.cli import main
+
+    data = tmp_path / "reports.csv.gz"
+    labels = tmp_path / "labels.csv"
+    shutil.copy(simulated[0], data)
+    shutil.copy(simulated[1], labels)
+    before = data.read_bytes(), labels.read_bytes()
+    fill = {"data": str(data), "labels": str(labels), "tmp": str(tmp_path)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    assert message.format(**fill) in capsys.readouterr().err
+    assert (data.read_bytes(), labels.read_bytes()) == before
+    assert not (tmp_path / "out.csv").exists()

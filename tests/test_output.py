@@ -68,6 +68,15 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
         write_csv(pd.DataFrame({"a": [1]}), tmp_path / "no" / "x.csv")
 
 
+def test_a_parquet_name_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    # A Parquet dataset folder (as Spark writes them) as -o ended in IsADirectoryError.
+    from spikes.io.output import write_table
+
+    (tmp_path / "out.parquet").mkdir()
+    with pytest.raises(SpikesInputError, match="out.parquet: cannot write, it is a folder"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.parquet")
+
+
 def test_products_guarded_against_formulas_read_back_as_they_were(tmp_path) -> None:
     # An incidents CSV guards "=cmd" as "'=cmd" for spreadsheets; evaluate reads the
     # product back as "=cmd", so that it matches its label (it counted a false alarm and

@@ -114,9 +114,13 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from spikes.engine.choice import make_engine
     from spikes.engine.run import detect
     from spikes.io.datasets import is_dataset_input
-    from spikes.io.output import write_table
+    from spikes.io.output import check_outputs, write_table
     from spikes.io.reading import describe_rejected
 
+    check_outputs({"-o": args.output, "--events-output": args.events_output},
+                  {"INPUT": args.inputs, "--config": args.config, "--calendar": args.calendar,
+                   "--status-feed": args.status_feed, "--status-config": args.status_config,
+                   "--store": args.store, "--outbox": args.outbox})
     config = load_config(args.config)
     calendar = None
     if args.calendar:
@@ -127,7 +131,15 @@ def _run_analyze(args: argparse.Namespace) -> int:
         calendar = read_calendar(args.calendar, tz=getattr(args, "tz", None))
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
-    routes = notify_routes(args)
+    if args.notify_config and args.config is None:
+        raise SpikesInputError("--notify-config sends to the [[notify]] routes of --config: "
+                               "give --config FILE")
+    routes = notify_routes(args, from_config=args.notify_config)
+    if args.config is not None and not args.notify_config:
+        unused = len(notify_routes(args, from_config=True)) - len(routes)
+        if unused:
+            print(f"note: {args.config} holds {_count(unused, '[[notify]] route')}; analyze "
+                  "sends nothing to them without --notify-config", file=sys.stderr)
     if routes and (args.retrospective or config.mode != "causal"):
         raise SpikesInputError("--notify replays live detection: it cannot be used with "
                                "--retrospective (or mode = \"retrospective\" in --config)")

@@ -43,6 +43,11 @@ def _run_explain(args: argparse.Namespace) -> int:
     from spikes.detect.pipeline import analyze
     from spikes.io.reading import describe_rejected
 
+    from spikes.io.output import check_outputs
+
+    check_outputs({"-o": args.output},
+                  {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config,
+                   "--calendar": args.calendar})
     config = load_config(args.config)
     if config.mode != "causal":
         raise SpikesInputError("explain replays live detection: mode = \"retrospective\" "

@@ -20,10 +20,15 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
                         "a higher severity) or is resolved: http(s)://... (JSON webhook), "
                         "slack+https://... (Slack webhook), mailto:a@x[,b@y] (with --smtp) "
                         "or any apprise URL; repeatable; [[notify]] tables of --config add "
-                        "routes with product patterns and a minimum severity")
+                        "routes with product patterns and a minimum severity"
+                        + (" (with --notify-config)" if outbox else ""))
     g.add_argument("--smtp", metavar="HOST:PORT",
                    help="SMTP server of mailto: routes (no TLS, no login: a local relay)")
     if outbox:
+        g.add_argument("--notify-config", action="store_true",
+                       help="send to the [[notify]] routes of --config too: a batch run over "
+                            "history sends nothing to them unless asked (the service's config "
+                            "holds its on-call routes)")
         g.add_argument("--outbox", metavar="FILE",
                        help="DuckDB file keeping the messages and their deliveries, so that "
                             "a second run sends only what the first did not deliver, the "
@@ -45,16 +50,16 @@ def _seconds(text: str) -> float:
     return value
 
 
-def notify_routes(args: argparse.Namespace) -> list[Route]:
-    """Routes of ``--notify`` and of the ``[[notify]]`` tables of ``--config``, each
-    checked to have a channel (before any detection runs, any file is written or the
-    service starts)."""
+def notify_routes(args: argparse.Namespace, from_config: bool = True) -> list[Route]:
+    """Routes of ``--notify`` and, where `from_config`, of the ``[[notify]]`` tables of
+    ``--config``, each checked to have a channel (before any detection runs, any file is
+    written or the service starts)."""
     from spikes.alerts.channels import check_channel
     from spikes.alerts.routing import load_routes, parse_smtp, routes_from_urls
 
     if args.smtp is not None:
         parse_smtp(args.smtp)
-    routes = load_routes(getattr(args, "config", None), smtp=args.smtp)
+    routes = load_routes(getattr(args, "config", None), smtp=args.smtp) if from_config else []
     routes += routes_from_urls(args.notify, smtp=args.smtp)
     keys = [r.key for r in routes]
     repeated = sorted({k for k in keys if keys.count(k) > 1})

@@ -74,8 +74,11 @@ def objective_of(args: argparse.Namespace) -> str:
 def _run_tune(args: argparse.Namespace) -> int:
     from spikes.config import load_config
     from spikes.evaluation.evaluate import read_labels
+    from spikes.io.output import check_outputs
     from spikes.io.reading import describe_rejected
 
+    check_outputs({"-o": args.output},
+                  {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config})
     base = load_config(args.config)
     labels = read_labels(args.labels, tz=args.tz)
     data = load_inputs(args, args.inputs)

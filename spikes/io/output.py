@@ -8,6 +8,7 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -174,6 +175,8 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
+    if path.is_dir():  # a Parquet dataset folder (as Spark writes them)
+        raise SpikesInputError(f"{path}: cannot write, it is a folder (name a file)")
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     fd, tmp = _temporary(path, folder)
     os.close(fd)
@@ -213,3 +216,48 @@ def check_csv_name(path: str | Path) -> None:
     if kind is not None:
         raise SpikesInputError(f"{path}: written as CSV text, not {kind}; name the file "
                                f".csv (or .csv.gz)")
+
+
+def check_outputs(outputs: Mapping[str, str | Path | None],
+                  inputs: Mapping[str, Sequence[str | Path] | str | Path | None]) -> None:
+    """Refuse outputs that would overwrite a file the command reads, or each other,
+    before any work is done (an input replaced by the incidents table is lost).
+
+    Parameters
+    ----------
+    outputs : mapping of str to path or None
+        Each output's option (``-o``) and path; None where not given.
+    inputs : mapping of str to path(s) or None
+        Each input's option (or ``INPUT``) and path(s); patterns and folders are
+        compared as given.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming both options and the file.
+    """
+    given = [(flag, Path(path)) for flag, path in outputs.items() if path is not None]
+    for i, (flag, path) in enumerate(given):
+        for other, other_path in given[:i]:
+            if _same_file(path, other_path):
+                raise SpikesInputError(f"{other} and {flag} name one file ({path}): the "
+                                       "second would overwrite the first; give two names")
+        for source, paths in inputs.items():
+            if paths is None:
+                continue
+            for read in [paths] if isinstance(paths, str | Path) else paths:
+                if _same_file(path, Path(read)):
+                    raise SpikesInputError(
+                        f"{flag} {path} is the file {source} reads ({read}): writing there "
+                        "would replace it; give another name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file: the same existing file (links included), or
+    the same path."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
