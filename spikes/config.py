@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -176,6 +177,10 @@ class DetectionConfig:
                                    f"{self.calibrate!r}")
         for name in ("min_duration", "merge_gap", "event_window", "baseline_smoothing",
                      "onset_search"):
+            if unitless(getattr(self, name)):
+                raise SpikesInputError(
+                    f"config: {name} = {getattr(self, name)!r} has no unit (a number alone "
+                    "would be nanoseconds): write e.g. '15min', '2h'")
             try:
                 delta = pd.Timedelta(getattr(self, name))
             except (ValueError, TypeError) as exc:
@@ -330,6 +335,29 @@ class DetectionConfig:
 UTC_OFFSETS = (pd.Timedelta(hours=-12), pd.Timedelta(hours=14))
 
 
+def unitless(value: object) -> bool:
+    """Whether `value` is a duration written as a number without a unit (``"120"``,
+    ``30``), other than zero: pandas reads it as nanoseconds, where a user meant minutes
+    or seconds.
+
+    Examples
+    --------
+    >>> [unitless(v) for v in ("120", " 1.5 ", 30, "0", "2h", "120min", pd.Timedelta("1h"))]
+    [True, True, True, False, False, False, False]
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float | np.integer | np.floating):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip()
+        return bool(_NUMBER.fullmatch(text)) and float(text) != 0
+    return False
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def utc_offset(config: DetectionConfig) -> pd.Timedelta:
     """The local time of `config`'s products as an offset from UTC
     (:attr:`DetectionConfig.utc_offset`).
@@ -405,7 +433,7 @@ class StatusFeedConfig:
         for name in ("before", "after"):
             value = getattr(self, name)
             try:
-                delta = pd.Timedelta(value)
+                delta = None if unitless(value) else pd.Timedelta(value)
             except (ValueError, TypeError):
                 delta = None
             if delta is None or pd.isna(delta) or delta < pd.Timedelta(0):

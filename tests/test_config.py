@@ -113,6 +113,11 @@ def test_a_config_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None
     ({"merge_gap": ""}, "merge_gap = '' is not a duration"),
     ({"min_duration": "NaT"}, "min_duration = 'NaT' is not a duration"),
     ({"onset_search": None}, "onset_search = None is not a duration"),
+    # A number without a unit was read as nanoseconds: merge_gap = "120" merged nothing
+    # (an outage split in two), event_window = "30" grouped nothing, unsaid.
+    ({"merge_gap": "120"}, "merge_gap = '120' has no unit"),
+    ({"event_window": " 30 "}, "event_window = ' 30 ' has no unit"),
+    ({"min_duration": 60}, "min_duration = 60 has no unit"),
     ({"min_buckets": 2.5}, "min_buckets must be a whole number"),
     ({"baseline_days": 1.5}, "baseline_days must be a whole number"),
     ({"weekly_min_days": float("inf")}, "weekly_min_days must be a whole number"),
@@ -157,3 +162,16 @@ def test_settings_can_be_hashed_as_frozen_values():
     one = DetectionConfig(overrides={"A": {"min_ratio": 3.0}})
     same = DetectionConfig(overrides={"A": {"min_ratio": 3.0}})
     assert hash(one) == hash(same) and len({one, same, DetectionConfig()}) == 2
+
+
+def test_a_status_feed_window_and_an_evaluation_allowance_need_a_unit():
+    from spikes.config import StatusFeedConfig
+    from spikes.evaluation.evaluate import evaluate
+
+    with pytest.raises(SpikesInputError, match="status_feed.before = '30' is not a duration"):
+        StatusFeedConfig(before="30")
+    one = pd.DataFrame({"product": ["A"], "onset": [pd.Timestamp("2026-01-05", tz="UTC")],
+                        "end": [pd.Timestamp("2026-01-05 01:00", tz="UTC")]})
+    with pytest.raises(SpikesInputError, match="early_allowance: '10' has no unit"):
+        evaluate(one, one, early_allowance="10")
+    assert StatusFeedConfig(before="0").before == "0"  # zero needs none

@@ -268,6 +268,11 @@ def _table_path(value: Any, name: str) -> str | Path:
 
 
 def _as_nonnegative_timedelta(value: Any, name: str) -> pd.Timedelta:
+    from spikes.config import unitless
+
+    if unitless(value):
+        raise SpikesInputError(f"{name}: {value!r} has no unit (a number alone would be "
+                               "nanoseconds): write e.g. '10min'")
     try:
         delta = pd.Timedelta(value)
     except (TypeError, ValueError):
