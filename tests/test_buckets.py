@@ -129,7 +129,9 @@ def test_events_grid_has_real_zeros_and_counts_grid_has_nan():
     assert events.counts.index.freq == pd.Timedelta(minutes=5)
     assert str(events.counts.index.dtype) == "datetime64[us, UTC]"
     assert events.counts["A"].tolist() == [2.0, 0.0, 0.0, 0.0, 0.0]
-    assert events.counts["B"].tolist() == [0.0, 1.0, 0.0, 0.0, 1.0]
+    # B's data begin at its first report: before it, no data, not a zero (a product
+    # first seen later got a history of silence, and its first reports were "critical").
+    assert values(events.counts["B"]) == [None, 1.0, 0.0, 0.0, 1.0]
     assert values(counts.counts["A"]) == [2.0, None, None, None, None]
     assert values(counts.counts["B"]) == [None, 1.0, None, None, 1.0]
     assert (events.counts.dtypes == np.float64).all()
@@ -337,3 +339,23 @@ def test_a_burst_of_events_in_one_minute_keeps_five_minute_buckets(tmp_path):
     path = tmp_path / "burst.csv"
     path.write_text("timestamp,product\n" + "2024-01-01T12:07:00Z,A\n" * 120)
     assert load_reports(path).bucket == pd.Timedelta(minutes=5)
+
+
+def test_a_report_events_product_first_seen_later_is_judged_as_alone(tmp_path):
+    # B's reports begin a week after A's (added to the export later). Its buckets before
+    # its first report were zeros: three "critical" incidents against 0 usual, which
+    # B's rows alone did not give, and a week of phantom product-weeks.
+    from spikes.detect.pipeline import analyze
+
+    rng = np.random.default_rng(0)
+    t0 = pd.Timestamp("2026-01-05", tz="UTC")
+    rows = []
+    for product, start_day, n in [("A", 0, 2000), ("B", 7, 1000)]:  # steady, no outage
+        seconds = rng.uniform(0, (14 - start_day) * 86400, n)
+        stamps = t0 + pd.Timedelta(days=start_day) + pd.to_timedelta(seconds, unit="s")
+        rows += [(t, product, 1.0) for t in stamps]
+    both = to_buckets(raw_table(rows, kind="events"), "5min")
+    alone = to_buckets(raw_table([r for r in rows if r[1] == "B"], kind="events"), "5min")
+    assert both.counts["B"].first_valid_index() == alone.counts.index[0]
+    found = analyze(both).incidents
+    assert (found["product"] == "B").sum() == len(analyze(alone).incidents) == 0

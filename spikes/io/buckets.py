@@ -352,8 +352,9 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     bucket even at odd offsets (``21:42:53`` -> ``21:40``, ``21:47:53`` -> ``21:45``).
 
     The grid runs from the earliest to the latest bucket over all products. For events
-    a bucket with no report is 0.0 (a real zero); for counts a bucket without a row for
-    that product is NaN (missing, not zero).
+    a bucket with no report is 0.0 (a real zero) from the product's first report on, NaN
+    before it (a product first seen later has no history of silence); for counts a
+    bucket without a row for that product is NaN (missing, not zero).
 
     Parameters
     ----------
@@ -659,7 +660,9 @@ def check_sparse_grid(rows: np.ndarray, n_rows: int, start: int, step: int,
 def _grid(
     cells: np.ndarray, reports: np.ndarray, n_rows: int, n_cols: int, kind: str
 ) -> np.ndarray:
-    """Sum reports into a (rows x columns) grid; count data gets NaN where no row fell.
+    """Sum reports into a (rows x columns) grid; count data gets NaN where no row fell,
+    report events before the product's first report (its data begin there: zeros before
+    it would be a history of silence that a product first seen later never had).
 
     ``cells`` are column-major (``column * n_rows + row``) so that each product's series
     is contiguous in memory.
@@ -670,6 +673,11 @@ def _grid(
         present = np.zeros(size, dtype=bool)
         present[cells] = True
         sums[~present] = np.nan
+    else:
+        first = np.full(n_cols, n_rows)
+        np.minimum.at(first, cells // n_rows, cells % n_rows)
+        grid = sums.reshape(n_cols, n_rows)
+        grid[np.arange(n_rows)[None, :] < first[:, None]] = np.nan
     return sums.reshape(n_cols, n_rows).T
 
 

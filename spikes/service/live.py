@@ -15,7 +15,8 @@ replace the stored ones. They equal :func:`spikes.detect.pipeline.analyze` over 
 closed buckets (``tests/test_service_stream.py``): the counts given to the stream are
 those :func:`~spikes.service.snapshot.store_data` gives over the whole store (a grid from
 the first report of any product to the last report's bucket; report-event products at
-zero where they have no report, count products missing where they have no row). One
+zero where they have no report from their first report on, count products missing where
+they have no row). One
 exception: where the reports name regions or categories, only incidents with an onset in
 the last :data:`RECENT_REASONS` have the top problem and region in their ``why``.
 
@@ -23,8 +24,6 @@ The stream is rebuilt from the store in one step (exact, O(history) once) when i
 follow the batch grid bucket by bucket:
 
 - at start and after a restart;
-- when a report-events product appears after the first bucket (the batch grid gives it
-  zeros from the grid's start, the stream would take its past as missing);
 - when a report-events product gets count rows (the batch then takes its buckets without
   a row as missing, earlier ones included).
 
@@ -455,10 +454,7 @@ class LiveDetector:
         products = rows["product"].astype(str)
         counted = set(products[kinds == "counts"])
         for product in set(products):
-            known = self._kinds.get(product)
-            if known is None and product not in counted:
-                return self._rebuild()  # a new report-events product: zeros in its past
-            if known == "events" and product in counted:
+            if self._kinds.get(product) == "events" and product in counted:
                 return self._rebuild()  # now a count product: its zeros become missing
         counted |= {p for p, k in self._kinds.items() if k == "counts"}
         rows = rows.assign(kind=["counts" if p in counted else "events" for p in products])
@@ -470,8 +466,14 @@ class LiveDetector:
                                         if str(p) not in stream.position]
         values = data.counts.reindex(index=index, columns=labels).to_numpy(dtype=float,
                                                                            copy=True)
-        evented = np.array([str(c) not in counted for c in labels])
-        values[:, evented] = np.nan_to_num(values[:, evented], nan=0.0)
+        for j, label in enumerate(labels):
+            if str(label) in counted:
+                continue
+            # Report events: zeros where no report came, from the product's first on (a
+            # product new in these buckets has no data before its first report).
+            seen = np.flatnonzero(~np.isnan(values[:, j]))
+            since = 0 if str(label) in self._kinds else (seen[0] if len(seen) else len(index))
+            values[since:, j] = np.nan_to_num(values[since:, j], nan=0.0)
         frame = pd.DataFrame(values, index=index, columns=labels)
         for product in set(products):
             self._kinds.setdefault(product, "counts" if product in counted else "events")

@@ -42,7 +42,9 @@ def store_data(rows: pd.DataFrame, bucket: str | pd.Timedelta | None = None,
     -------
     ReportData or None
         None when there is no row. A product with only ``events`` rows has zeros where
-        it has no report; a product with ``counts`` rows has NaN where a bucket has no
+        it has no report from its first report on (NaN before, as in
+        :func:`~spikes.io.buckets.to_buckets`); a product with ``counts`` rows has NaN
+        where a bucket has no
         row, as in :func:`~spikes.io.buckets.to_buckets`. The data's ``kind`` is
         ``counts`` when any product is.
     """
@@ -70,7 +72,8 @@ def store_data(rows: pd.DataFrame, bucket: str | pd.Timedelta | None = None,
     evented = [p for p in data.counts.columns if str(p) not in counted]
     if kind == "counts" and evented:
         counts = data.counts.copy()
-        counts[evented] = counts[evented].fillna(0.0)
+        started = counts[evented].notna().cummax()  # from each one's first report
+        counts[evented] = counts[evented].fillna(0.0).where(started)
         data = dataclasses.replace(data, counts=counts)
     return data
 
