@@ -74,6 +74,22 @@ def test_a_quiet_window_has_no_alarm_and_every_peak_under_its_configured_thresho
     assert found.stretches.empty and found.incidents.empty
 
 
+def test_a_window_without_data_says_so(incident_data):
+    # A feed gap (count rows missing for hours) was explained as "no alarm: the counts
+    # did not carry the evidence", with peaks of 0 at buckets that held nothing.
+    counts = incident_data.copy()
+    counts.iloc[4 * DAY : 4 * DAY + 200, 0] = np.nan
+    analysis = analyze(as_data(counts))
+    found = explain_window(analysis, "p0", _at(counts, 4 * DAY + 100), _at(counts, 4 * DAY + 130))
+    assert found.cause == "no data"
+    assert found.summary().splitlines()[1:] == [
+        "  no data: the product has no count in the window (rows missing from the input are "
+        "no data, not zero: nothing to judge there)"]
+    partly = explain_window(analysis, "p0", _at(counts, 4 * DAY + 190),
+                            _at(counts, 4 * DAY + 230))
+    assert partly.cause != "no data"  # some buckets hold data: judged as such
+
+
 def test_a_window_on_the_first_day_is_the_warm_up(incident_data, incident_analysis):
     found = explain_window(incident_analysis, "p0", _at(incident_data, 100),
                            _at(incident_data, 120))

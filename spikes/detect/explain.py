@@ -7,6 +7,7 @@ a live (causal) analysis by walking the product again with a trace
 which of these happened in the window:
 
 - ``raised``: an incident of the product overlaps the window (with its ``alerted_at``);
+- ``no data``: the product has no count in the window (count rows missing: no data);
 - a stretch was opened by a detector's alarm and judged, but **dropped** or still
   **pending** at the end of the data, with the test it failed (the keys of
   :data:`spikes.detect.judging.FAILURES`: ``ratio``, ``before``, ``jump``, ``small``,
@@ -38,9 +39,11 @@ from spikes.io.timestamps import date_only
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
-CAUSES = ("raised", *FAILURES, "earlier", "calibration", "no alarm")
+CAUSES = ("raised", "no data", *FAILURES, "earlier", "calibration", "no alarm")
 
 _NO_ALARM = {
+    "no data": "no data: the product has no count in the window (rows missing from the "
+               "input are no data, not zero: nothing to judge there)",
     "earlier": "no alarm of its own: a detector is at its threshold in force there, on a "
                "stretch that began before the window (explain a window that starts "
                "earlier)",
@@ -98,7 +101,8 @@ class Explanation:
         """The explanation as lines of text for people."""
         lines = [f"{self.product}, {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} "
                  f"UTC: {self.cause}", f"  {self.reason}"]
-        for row in self.detectors.itertuples(index=False):
+        scored = self.detectors if self.cause != "no data" else self.detectors.iloc[:0]
+        for row in scored.itertuples(index=False):  # (no data: no score to show)
             at = "" if pd.isna(row.peak_at) else f" at {row.peak_at:%Y-%m-%d %H:%M}"
             lines.append(f"  {row.detector}: peak {row.peak:.3g}{at}, threshold "
                          f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
@@ -255,7 +259,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
                      & (pd.DatetimeIndex(incidents["onset"]) <= index[b])
                      & (pd.DatetimeIndex(incidents["end"]) >= index[a])]
     mine = mine[[c for c in ("onset", "alerted_at", "end", "peak_ratio") if c in mine]]
-    cause, reason = _cause(mine, stretches, peak_table, a, arguments, scored.data.bucket)
+    cause, reason = _cause(mine, stretches, peak_table, a, b, arguments, scored.data.bucket)
     return Explanation(product, index[a], index[b], cause, reason,
                        mine.reset_index(drop=True),
                        peak_table.drop(columns=["reached_configured", "reached"]), stretches,
@@ -263,13 +267,16 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
 
 
 def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame, a: int,
-           arguments: dict[str, object], bucket: pd.Timedelta) -> tuple[str, str]:
+           b: int, arguments: dict[str, object], bucket: pd.Timedelta) -> tuple[str, str]:
     """The window's cause (a key of :data:`CAUSES`) and the reason in words."""
     if len(incidents):
         first = incidents.iloc[0]
         when = first.get("alerted_at")
         raised = "" if pd.isna(when) else f", raised at {when:%Y-%m-%d %H:%M}"
         return "raised", f"incident from {first['onset']:%Y-%m-%d %H:%M}{raised}"
+    y = np.asarray(arguments["y"])
+    if np.isnan(y[a : b + 1]).all():
+        return "no data", _NO_ALARM["no data"]
     judged = stretches[stretches["verdict"] != "raised"]
     if len(judged):
         failures = [f for f in judged["failure"] if f is not None]
@@ -278,7 +285,6 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
         verdicts = sorted(set(judged["verdict"]))
         return failure, (f"{len(judged)} stretch(es) {' / '.join(verdicts)}: "
                          f"{FAILURES[failure]}")
-    y = np.asarray(arguments["y"])
     seen = np.flatnonzero(~np.isnan(y))
     if len(seen) and a < int(seen[0]) + warmup_buckets(bucket):
         return "warm-up", _NO_ALARM["warm-up"]
