@@ -247,6 +247,30 @@ def test_labels_of_products_the_data_lack_are_named(simulated: tuple[Path, Path]
     err = capsys.readouterr().err
     assert f"names products the data do not hold: {lab.loc[0, 'product']!r}" in err
     assert "their 1 label(s) count as missed" in err
+    assert "outside the data's time" not in err
+
+
+def test_labels_outside_the_data_s_time_are_named(simulated: tuple[Path, Path],
+                                                  tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # A label a week before the data (a label file of another period) counted as missed
+    # unsaid, where explain called it "not in the data" and tune left it out.
+    reports, labels = simulated
+    out = tmp_path / "incidents.csv"
+    assert main(["analyze", str(reports), "-o", str(out)]) == 0
+    lab = pd.read_csv(labels)
+    early = lab.iloc[:1].copy()
+    for column in ("onset", "end"):
+        early[column] = (pd.to_datetime(early[column]) - pd.Timedelta(days=30)).map(
+            lambda t: t.isoformat())
+    shifted = tmp_path / "labels.csv"
+    pd.concat([lab, early]).to_csv(shifted, index=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--incidents", str(out), "--labels", str(shifted),
+                 "--data", str(reports)]) == 0
+    err = capsys.readouterr().err
+    assert "holds 1 label(s) outside the data's time (1 before " in err
+    assert "UTC): they count as missed" in err
 
 
 def test_a_file_given_twice_is_refused(simulated: tuple[Path, Path],

@@ -54,6 +54,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         data = load_inputs(args, args.data)
         product_weeks = data_weeks(data.counts, data.bucket)
         _note_unknown_products(labels, data.counts.columns, args.labels)
+        _note_outside_span(labels, data.counts.index, data.bucket, args.labels)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
     lead = _lead(incidents, args)
     if args.json:
@@ -79,6 +80,23 @@ def _note_unknown_products(labels: pd.DataFrame, products: pd.Index, source: str
         missed = int(labels["product"].astype(str).isin(unknown).sum())
         print(f"note: {source} names products the data do not hold: {shown}{more}; their "
               f"{missed} label(s) count as missed", file=sys.stderr)
+
+
+def _note_outside_span(labels: pd.DataFrame, index: pd.DatetimeIndex, bucket: pd.Timedelta,
+                       source: str) -> None:
+    """Say which labels lie wholly before or after the data: each counts as missed (a
+    label file of another period, or data that lack a file)."""
+    if labels.empty or len(index) == 0:
+        return
+    first, stop = index[0], index[-1] + bucket
+    onset, end = pd.DatetimeIndex(labels["onset"]), pd.DatetimeIndex(labels["end"])
+    before, after = int((end < first).sum()), int((onset >= stop).sum())
+    if before or after:
+        where = " and ".join(part for part in (
+            f"{before} before {first:%Y-%m-%d %H:%M}" if before else "",
+            f"{after} after {stop:%Y-%m-%d %H:%M}" if after else "") if part)
+        print(f"note: {source} holds {before + after} label(s) outside the data's time "
+              f"({where} UTC): they count as missed", file=sys.stderr)
 
 
 def _lead(incidents: pd.DataFrame, args: argparse.Namespace) -> LeadSummary | None:
