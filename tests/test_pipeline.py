@@ -196,6 +196,9 @@ def test_live_detection_needs_a_bucket_that_divides_a_day() -> None:
     data = ReportData(counts=counts, bucket=pd.Timedelta("7min"))
     with pytest.raises(SpikesInputError, match="must divide a day .* not 7min"):
         analyze(data)
+    # The way out for every command (tune and explain have no --retrospective flag).
+    with pytest.raises(SpikesInputError, match='or mode = "retrospective" in --config'):
+        analyze(data)
     assert analyze(data, RETRO).baseline.method == "rolling"
 
 

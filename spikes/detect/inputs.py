@@ -107,4 +107,5 @@ def check_grid(data: ReportData, config: DetectionConfig) -> None:
             f"live detection compares each bucket with the same time of day on earlier "
             f"days, so the bucket must divide a day (1, 5, 10, 15, 30 min, 1 h, 1 day, "
             f"...), not {size}: re-bucket the data (--bucket) or detect with "
-            "hindsight (--retrospective)")
+            "hindsight (retrospective mode: analyze --retrospective, or mode = "
+            "\"retrospective\" in --config)")
