@@ -192,6 +192,21 @@ def test_the_command_explains_a_window(report_file, incident_data, capsys):
     assert out.startswith("p0, ") and ": blip" in out.splitlines()[0]
 
 
+def test_the_command_reads_the_window_in_tz_and_date_order(report_file, incident_data, capsys):
+    # --window ignored --tz (a Berlin 15:00 read as 15:00 UTC) and --date-order (09/01/2026
+    # read as 1 September: "outside the data").
+    blip = _at(incident_data, 8 * DAY + 155)
+    local = blip.tz_convert("Europe/Berlin")
+    end = local + pd.Timedelta("75min")
+    assert main(["explain", str(report_file), "--tz", "Europe/Berlin", "--window", "p0",
+                 local.strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"p0, {blip:%Y-%m-%d %H:%M} to ") and ": blip" in first
+    assert main(["explain", str(report_file), "--date-order", "dmy", "--window", "p0",
+                 blip.strftime("%d/%m/%Y %H:%M"), end.strftime("%d/%m/%Y %H:%M")]) == 0
+    assert capsys.readouterr().out.startswith(f"p0, {blip:%Y-%m-%d %H:%M} to ")
+
+
 def test_the_command_explains_missed_labels_and_writes_them(report_file, incident_data,
                                                            tmp_path, capsys):
     labels = tmp_path / "labels.csv"

@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--window", nargs=3, metavar=("PRODUCT", "START", "END"),
                       help="the product and the window to explain, e.g. Outlook "
                            "2026-01-22T14:00 2026-01-22T16:00 (UTC unless an offset is "
-                           "given; an END without a time is the end of that day)")
+                           "given, or local to --tz; dates as --date-order reads them; an "
+                           "END without a time is the end of that day)")
     what.add_argument("--labels", metavar="FILE",
                       help="labels CSV (product,onset,end): explain each one missed")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
@@ -69,7 +70,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     analysis = analyze(data, config, calendar=calendar)
     if labels is None:
         product, start, end = args.window
-        print(explain_window(analysis, product, start, end).summary())
+        print(explain_window(analysis, product, start, end, tz=args.tz,
+                             dayfirst=args.date_order == "dmy").summary())
         return 0
     from spikes.evaluation.misses import explain_misses
 

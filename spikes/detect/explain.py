@@ -26,6 +26,7 @@ against the threshold in force there and the configured one, and the stretches j
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,7 +183,8 @@ def replay(analysis: Analysis, product: str) -> Replay:
 
 
 def explain_window(analysis: Analysis, product: str, start: object, end: object, *,
-                   replayed: Replay | None = None) -> Explanation:
+                   replayed: Replay | None = None, tz: str | None = None,
+                   dayfirst: bool = False) -> Explanation:
     """Why a live run raised an incident of `product` in ``[start, end]``, or why not.
 
     Parameters
@@ -192,11 +194,15 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     product : str
         The product.
     start, end : str or pd.Timestamp
-        The window; times without an offset are UTC. An end given as a date without a
-        time (``"2026-01-22"``) is the end of that day.
+        The window; times without an offset are UTC, or local to `tz`. An end given as a
+        date without a time (``"2026-01-22"``) is the end of that day.
     replayed : Replay, optional
         The product's walk, already replayed (:func:`replay` of `analysis` and
         `product`); replayed here when None.
+    tz : str, optional
+        IANA time zone of `start` and `end` where they have no offset (default UTC).
+    dayfirst : bool
+        Read a numeric date such as ``09/01/2026`` day first (9 January).
 
     Returns
     -------
@@ -213,7 +219,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     product, arguments, trace = replayed.product, replayed.arguments, replayed.trace
     scored = analysis.scored
     index = scored.data.counts.index
-    t0, t1 = _utc(start, "start"), _utc(end, "end")
+    t0, t1 = _utc(start, "start", tz, dayfirst), _utc(end, "end", tz, dayfirst)
     if date_only(end):  # "2026-01-22": up to the end of that day
         t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if t1 < t0:
@@ -295,15 +301,26 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     return "no alarm", _NO_ALARM["no alarm"]
 
 
-def _utc(value: object, what: str) -> pd.Timestamp:
+def _utc(value: object, what: str, tz: str | None = None,
+         dayfirst: bool = False) -> pd.Timestamp:
+    zone = tz or "UTC"
     try:
-        stamp = pd.Timestamp(value)
+        with warnings.catch_warnings():  # (ISO text read with dayfirst: as written)
+            warnings.simplefilter("ignore", UserWarning)
+            stamp = (pd.to_datetime(value, dayfirst=dayfirst) if isinstance(value, str)
+                     else pd.Timestamp(value))
     except (TypeError, ValueError):
         raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
-                               "2026-01-22T14:05 (UTC unless an offset is given)") from None
+                               f"2026-01-22T14:05 ({zone} unless an offset is given)") from None
     if pd.isna(stamp):
         raise SpikesInputError(f"explain: {what} is missing")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if stamp.tzinfo is not None:
+        return stamp.tz_convert("UTC")
+    try:
+        return stamp.tz_localize(zone).tz_convert("UTC")
+    except (ValueError, TypeError) as exc:  # the autumn hour twice, or a spring one
+        raise SpikesInputError(f"explain: {what} {value!r} is no single time in {zone} (the "
+                               "hour the clocks change): give its UTC offset") from exc
 
 
 __all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "replay"]
