@@ -318,6 +318,24 @@ def test_label_columns_by_other_common_names(tmp_path: Path) -> None:
         read_labels(two)
 
 
+@pytest.mark.parametrize("header", [
+    "started_at,resolved_at,component,impact",  # a status page's history
+    "created_on,resolved_on,service_name,urgency",  # an incident tracker's export
+    "Product Name,Start Date,End-Date,note",
+])
+def test_labels_with_the_headers_of_common_exports(tmp_path: Path, header: str) -> None:
+    # Each was refused ("missing column 'product'"), while the reports reader took
+    # "Product Name" and "service_name".
+    cells = {"product": "Outlook", "onset": "2026-01-22T19:00Z", "end": "2026-01-22T21:00Z"}
+    names = header.split(",")
+    order = ["onset", "end", "product", "x"] if names[0] != "Product Name" else [
+        "product", "onset", "end", "x"]
+    row = ",".join(cells.get(k, "minor") for k in order)
+    lab = read_labels(write(tmp_path, "labels.csv", f"{header}\n{row}\n"))
+    assert lab[["product", "onset", "end"]].values.tolist() == [
+        ["Outlook", pd.Timestamp("2026-01-22T19:00Z"), pd.Timestamp("2026-01-22T21:00Z")]]
+
+
 @pytest.mark.parametrize("text", [
     "product;onset;end\nOutlook;2026-01-22T19:00Z;2026-01-22T21:00Z\n",  # European Excel
     "\ufeffproduct;onset;end\nOutlook;2026-01-22T19:00Z;2026-01-22T21:00Z\n",  # with a BOM

@@ -33,11 +33,17 @@ INCIDENT_COLUMNS = ("product", "onset")
 #: Delimiters of incidents and labels files (a pipe too: hand-made tables).
 LABEL_DELIMITERS = (",", ";", "\t", "|")
 LABEL_COLUMNS = ("product", "onset", "end")
-#: Other names of the columns of incidents and labels (compared in lower case).
+#: Other names of the columns of incidents and labels (compared in lower case, spaces and
+#: hyphens as underscores: ``Product Name`` is ``product_name``), among them those of
+#: status-page histories (``component``, ``started_at``, ``resolved_at``) and incident
+#: trackers (``service_name``, ``created_on``, ``resolved_on``).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "product": ("service", "name", "app"),
-    "onset": ("start", "begin", "started", "start_time"),
-    "end": ("stop", "until", "finish", "ended", "end_time"),
+    "product": ("service", "name", "app", "application", "component", "product_name",
+                "service_name", "app_name", "application_name", "component_name"),
+    "onset": ("start", "begin", "started", "start_time", "started_at", "start_at",
+              "start_date", "begin_time", "created_at", "created_on", "opened_at"),
+    "end": ("stop", "until", "finish", "ended", "end_time", "ended_at", "end_at", "end_date",
+            "resolved", "resolved_at", "resolved_on", "closed_at", "finished_at"),
 }
 
 
@@ -298,10 +304,16 @@ def _canonical_columns(columns: list[str], required: Sequence[str]) -> list[str]
         if column in out:
             continue
         names = {column, *COLUMN_ALIASES.get(column, ())}
-        hits = [i for i, c in enumerate(out) if c.strip().lower() in names]
+        hits = [i for i, c in enumerate(out) if _plain(c) in names]
         if len(hits) == 1:
             out[hits[0]] = column
     return out
+
+
+def _plain(name: str) -> str:
+    """A column name compared with the aliases: lower case, spaces and hyphens as
+    underscores (``"Product Name"`` -> ``"product_name"``)."""
+    return "_".join(name.strip().lower().replace("-", " ").split())
 
 
 def is_missing(value: Any) -> bool:
