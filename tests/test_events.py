@@ -41,6 +41,15 @@ def test_chain_reaction_is_one_event_first_mover_first() -> None:
     assert events.iloc[1]["products"] == "Steam"
 
 
+def test_an_event_s_excess_has_the_precision_of_its_incidents() -> None:
+    # The sum of one-decimal figures was written with float noise (29496.600000000002).
+    incidents = _incidents([("Outlook", "2026-01-22T19:00"), ("Teams", "2026-01-22T19:05"),
+                            ("Exchange", "2026-01-22T19:06")])
+    incidents["excess_reports"] = [0.1, 0.2, 24407.4]
+    events = summarize_events(assign_events(incidents, "15min"))
+    assert repr(float(events["excess_reports"].iloc[0])) == "24407.7"
+
+
 def test_window_splits_events() -> None:
     incidents = _incidents([("A", "2026-01-22T19:00"), ("B", "2026-01-22T19:20")])
     assert assign_events(incidents, "15min")["event_id"].tolist() == ["E0001", "E0002"]

@@ -119,7 +119,7 @@ def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = Non
             "first_product": groups["product"].first(),
             "products": groups["product"].agg(", ".join),
             "n_products": groups["product"].nunique().astype(int),
-            "excess_reports": groups["excess_reports"].sum().astype(float),
+            "excess_reports": groups["excess_reports"].sum().astype(float).round(1),
             "severity": rank.max().map(names),
             "ongoing": groups["ongoing"].any().astype(bool),
         }
