@@ -435,8 +435,18 @@ def test_naive_times_are_read_in_the_zone_given(tmp_path: Path) -> None:
     skipped = write(tmp_path, "dst.csv", "product,onset,end\nA,2026-03-08 02:30,"
                                          "2026-03-08 04:00\n")
     with pytest.raises(SpikesInputError, match="line 2, column 'onset': '2026-03-08 02:30' "
-                                               "cannot be read in time zone"):
+                                               "cannot be read in time zone 'America/New_York' "
+                                               r"\(it does not exist there, the hour the "
+                                               "clocks skip\\)"):
         read_labels(skipped, tz="America/New_York")
+    # (pandas' own advice, "try using the 'ambiguous' argument", was no help to a user)
+    twice = write(tmp_path, "twice.csv", "product,onset,end\nA,2026-11-01 01:30,"
+                                         "2026-11-01 04:00\n")
+    with pytest.raises(SpikesInputError, match=r"'2026-11-01 01:30' cannot be read in time "
+                       r"zone 'America/New_York' \(it occurs twice there, the hour the clocks "
+                       r"go back\): give it with its UTC offset \(2026-11-01T01:30 then "
+                       r"-04:00 or -05:00\)"):
+        read_labels(twice, tz="America/New_York")
     with pytest.raises(SpikesInputError, match="unknown time zone 'Mars/Olympus'"):
         read_labels(path, tz="Mars/Olympus")
 

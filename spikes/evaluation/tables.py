@@ -375,11 +375,23 @@ def _parse_one(value: Any, where: str, tz: str | None = None, *,
     if day_end and date_only(text):  # "2026-01-14": up to the end of that day
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if stamp.tzinfo is None:
+        zone = tz or "UTC"
         try:
-            stamp = stamp.tz_localize(tz or "UTC", ambiguous="raise", nonexistent="raise")
+            stamp = stamp.tz_localize(zone, ambiguous="raise", nonexistent="raise")
         except Exception as exc:  # an unknown zone, a time the clocks skip or repeat
+            skipped = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+            repeated = pd.isna(skipped) and not pd.isna(
+                stamp.tz_localize(zone, ambiguous=True, nonexistent="NaT"))
+            # The zone's offsets either side (the noons of the days before and after).
+            offsets = " or ".join(
+                (stamp.normalize() + pd.Timedelta(hours=h)).tz_localize(zone).isoformat()[-6:]
+                for h in (-12, 36))
+            why = ("it occurs twice there, the hour the clocks go back" if repeated else
+                   "it does not exist there, the hour the clocks skip" if pd.isna(skipped)
+                   else str(exc))
             raise SpikesInputError(f"{where}: {text!r} cannot be read in time zone "
-                                   f"{tz!r} ({exc})") from None
+                                   f"{zone!r} ({why}): give it with its UTC offset "
+                                   f"({stamp:%Y-%m-%dT%H:%M} then {offsets})") from None
     stamp = stamp.tz_convert("UTC")
     if not _NS_FIRST <= stamp <= _NS_LAST:
         raise SpikesInputError(
