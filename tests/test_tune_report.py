@@ -3,13 +3,14 @@ the TOML round trip; and ``spikes tune`` on the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from spikes.cli import main
-from spikes.config import load_config
+from spikes.config import DetectionConfig, load_config
 from spikes.evaluation.simulate import write_simulation
 from spikes.evaluation.tune.report import format_pareto, format_summary, tuned_toml
 from spikes.evaluation.tune.results import pareto_front
@@ -49,6 +50,10 @@ def test_reports_format(small_result) -> None:
     assert "defaults validation" in summary and "tuned validation" in summary
     for fold in ("1", "2", "3"):
         assert any(line.startswith(fold + " ") for line in summary.splitlines())
+    # With a base of the caller's (tune --config), its rows were headed "defaults".
+    based = dataclasses.replace(small_result, base=DetectionConfig(min_ratio=3.0))
+    assert "base validation" in format_summary(based)
+    assert "defaults validation" not in format_summary(based)
 
 
 # --- TOML ------------------------------------------------------------------------------

@@ -300,7 +300,8 @@ def test_labels_the_search_cannot_score_are_said_to_be_left_out(small_sim) -> No
     ghost = labels.iloc[[0]].assign(product="Ghost")
     r = tune(sim_data(small_sim), pd.concat([labels, ghost], ignore_index=True), budget=2,
              seed=0)
-    assert "1 label(s) of products not in the data are left out of the scores" in r.notes
+    assert ("1 label(s) of products not in the data ('Ghost') are left out of the scores"
+            in r.notes)
 
 
 def test_blocks_under_a_day_are_noted(small_sim) -> None:

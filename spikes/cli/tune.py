@@ -84,6 +84,11 @@ def _run_tune(args: argparse.Namespace) -> int:
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
+    unset = base.unknown_products(data.products)
+    if unset:
+        print(f"warning: {args.config}: {len(unset)} product(s) with settings of their own "
+              f"not in the data (names match exactly), their settings are not used (and "
+              f"are written as given): {', '.join(map(repr, unset))}", file=sys.stderr)
     result = tune(data, labels, base=base, objective=objective_of(args),
                   max_false_alarms_per_week=args.max_false_alarms_per_week,
                   min_recall=args.min_recall, budget=args.budget, seed=args.seed,

@@ -225,10 +225,14 @@ def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit, *,
         raise SpikesInputError(
             f"labels name none of the {len(products)} products in the data (e.g. {example}); "
             "are they the labels of this data?")
-    unknown = int((~labels["product"].isin(products)).sum())
+    absent = ~labels["product"].isin(products)
+    unknown = int(absent.sum())
     fate = "count as missed" if counted else "are left out of the scores"
     if unknown:
-        notes.append(f"{unknown} label(s) of products not in the data {fate}")
+        names = sorted(set(labels.loc[absent, "product"].astype(str)))
+        shown = ", ".join(map(repr, names[:10])) + (
+            f" and {len(names) - 10} more" if len(names) > 10 else "")
+        notes.append(f"{unknown} label(s) of products not in the data ({shown}) {fate}")
     outside = int(((labels["onset"] < split.start) | (labels["onset"] >= split.end)).sum())
     if outside:
         notes.append(f"{outside} label(s) start outside the data span and {fate}")

@@ -74,7 +74,9 @@ def format_summary(result: TuningResult) -> str:
     lines = [format_decision(result), "", format_folds(result), "",
              f"{'':<20}{'precision':>10}{'recall':>8}{'F1':>7}{'alert':>7}{'FA/pw':>8}"
              f"{'TP':>5}{'FP':>5}{'labels':>8}"]
-    for name, scores in (("defaults", result.defaults), ("tuned", result.tuned)):
+    # The settings to beat: the defaults, or a base of the caller's (tune --config).
+    beaten = "defaults" if result.base == DetectionConfig() else "base"
+    for name, scores in ((beaten, result.defaults), ("tuned", result.tuned)):
         for part, ev in (("all", scores.train), ("validation", scores.validation)):
             lines.append(
                 f"{name + ' ' + part:<20}{_f(ev.precision):>10}{_f(ev.recall):>8}"
