@@ -314,3 +314,19 @@ def test_an_output_that_would_replace_an_input_is_refused(simulated, tmp_path, c
     assert message.format(**fill) in capsys.readouterr().err
     assert (data.read_bytes(), labels.read_bytes()) == before
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_outage_open_when_its_product_s_feed_stopped_is_said_so() -> None:
+    # A count feed that stopped during an outage on day 8 (the data run to day 10) was
+    # "outage ongoing at the end of the data", as if it were going on now.
+    from spikes.cli import summary_table
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data, diurnal_counts, with_outage
+
+    day = 288
+    counts = with_outage(diurnal_counts(days=10, level=20.0, seed=4, products=2), "p0",
+                         8 * day + 150, 40, 8.0)
+    counts.iloc[8 * day + 170:, 0] = float("nan")  # p0's feed stops mid-outage
+    text = summary_table(analyze(as_data(counts)))
+    stop = counts.index[8 * day + 169]
+    assert f"; its data end at {stop:%Y-%m-%d %H:%M}: state unknown since)" in text

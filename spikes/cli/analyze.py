@@ -333,8 +333,14 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
         return head
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
     if len(ongoing):
+        # A product whose data end earlier (its feed stopped) was open then, not now.
+        ends = (data.counts.apply(pd.Series.last_valid_index) if data is not None
+                else pd.Series(dtype=object))
         head += "\noutage ongoing at the end of the data: " + ", ".join(
-            f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC)"
+            f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC"
+            + (f"; its data end at {ends[row.product]:%Y-%m-%d %H:%M}: state unknown since)"
+               if row.product in ends and ends[row.product] is not None
+               and ends[row.product] < index[-1] else ")")
             for row in ongoing.itertuples())
     columns = ["event_id", "product", "onset", "alerted_at", "end", "peak_reports",
                "excess_reports", "severity", "known_event"]
