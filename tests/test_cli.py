@@ -330,3 +330,24 @@ def test_an_outage_open_when_its_product_s_feed_stopped_is_said_so() -> None:
     text = summary_table(analyze(as_data(counts)))
     stop = counts.index[8 * day + 169]
     assert f"; its data end at {stop:%Y-%m-%d %H:%M}: state unknown since)" in text
+
+
+def test_labels_inside_an_hour_bucket_count_from_its_start(simulated: tuple[Path, Path],
+                                                            tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    # At hourly buckets an outage labelled 14:20 was found by the incident of the 14:00
+    # bucket, which counted as a false alarm and the label as missed (onset 20 min early).
+    reports, labels = simulated
+    out = tmp_path / "incidents.csv"
+    assert main(["analyze", str(reports), "--bucket", "1h", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--incidents", str(out), "--labels", str(labels), "--json"]) == 0
+    loose = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--incidents", str(out), "--labels", str(labels), "--json",
+                 "--data", str(reports), "--bucket", "1h"]) == 0
+    captured = capsys.readouterr()
+    on_grid = json.loads(captured.out)
+    assert "label onset(s) lie inside a 1h bucket of the data and count from that " \
+           "bucket's start" in captured.err
+    assert on_grid["tp"] > loose["tp"] and on_grid["fp"] < loose["fp"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from spikes.cli.analyze import add_status_feed_options
-from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.inputs import add_input_options, labels_on_data_grid, load_inputs
 
 if TYPE_CHECKING:
     from spikes.evaluation.lead import LeadSummary
@@ -55,6 +55,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         product_weeks = data_weeks(data.counts, data.bucket)
         _note_unknown_products(labels, data.counts.columns, args.labels)
         _note_outside_span(labels, data.counts.index, data.bucket, args.labels)
+        labels = labels_on_data_grid(labels, data.bucket, args.labels)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
     lead = _lead(incidents, args)
     if args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.inputs import add_input_options, labels_on_data_grid, load_inputs
 from spikes.config import load_config
 from spikes.errors import SpikesInputError
 
@@ -67,6 +67,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
+    if labels is not None:
+        labels = labels_on_data_grid(labels, data.bucket, args.labels)
     analysis = analyze(data, config, calendar=calendar)
     if labels is None:
         product, start, end = args.window

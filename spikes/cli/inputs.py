@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from spikes.io.reading import DATE_ORDERS, FORMATS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from spikes.model import ReportData
 
 __all__ = ["DATE_ORDERS", "FORMATS", "add_input_options", "load_inputs"]
@@ -64,3 +66,19 @@ def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
                         **reading_options(args))
 
 
+
+
+def labels_on_data_grid(labels: pd.DataFrame, bucket: pd.Timedelta, source: str) -> pd.DataFrame:
+    """:func:`spikes.evaluation.tables.labels_on_grid` of `labels`, saying on stderr how
+    many onsets moved to the start of their bucket."""
+    import sys
+
+    from spikes.evaluation.tables import labels_on_grid
+    from spikes.model import bucket_text
+
+    moved, n = labels_on_grid(labels, bucket)
+    if n:
+        print(f"note: {source}: {n} label onset(s) lie inside a {bucket_text(bucket)} "
+              "bucket of the data and count from that bucket's start (a label's onset is "
+              "the first bucket of the rise)", file=sys.stderr)
+    return moved

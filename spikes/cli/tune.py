@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from spikes.cli.inputs import add_input_options, load_inputs
+from spikes.cli.inputs import add_input_options, labels_on_data_grid, load_inputs
 from spikes.cli.simulate import seed_number
 from spikes.errors import SpikesInputError
 from spikes.evaluation.tune import (
@@ -84,6 +84,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
+    labels = labels_on_data_grid(labels, data.bucket, args.labels)
     unset = base.unknown_products(data.products)
     if unset:
         print(f"warning: {args.config}: {len(unset)} product(s) with settings of their own "

@@ -26,8 +26,8 @@ from spikes.io.sniffing import sniff_delimiter
 from spikes.io.timestamps import check_tz, date_only
 
 __all__ = ["COLUMN_ALIASES", "INCIDENT_COLUMNS", "LABEL_COLUMNS", "LABEL_DELIMITERS",
-           "is_missing", "read_incidents", "read_labels", "validate_incidents",
-           "validate_labels"]
+           "is_missing", "labels_on_grid", "read_incidents", "read_labels",
+           "validate_incidents", "validate_labels"]
 
 INCIDENT_COLUMNS = ("product", "onset")
 #: Delimiters of incidents and labels files (a pipe too: hand-made tables).
@@ -73,6 +73,43 @@ def read_incidents(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
         the message names the file, the line (header = line 1) and the column.
     """
     return _read_table(path, INCIDENT_COLUMNS, tz)
+
+
+def labels_on_grid(labels: pd.DataFrame, bucket: pd.Timedelta) -> tuple[pd.DataFrame, int]:
+    """Labels whose onset lies inside a bucket of the data, moved to that bucket's start.
+
+    A label's onset is the first bucket of the rise (EVALUATION.md); one written to the
+    minute (14:20) against hourly data would otherwise ask for an incident from 14:10 at
+    the earliest, and the incident of that very bucket (14:00) would count as a false
+    alarm and the label as missed. Buckets are anchored at the Unix epoch, as the data's
+    (:func:`spikes.io.buckets.to_buckets`).
+
+    Parameters
+    ----------
+    labels : pd.DataFrame
+        Validated labels (:func:`read_labels`).
+    bucket : pd.Timedelta
+        The data's bucket size.
+
+    Returns
+    -------
+    tuple of (pd.DataFrame, int)
+        The labels, and how many onsets moved.
+
+    Examples
+    --------
+    >>> labels = pd.DataFrame({"product": ["A"], "onset": [pd.Timestamp("2026-01-09 14:20Z")],
+    ...                        "end": [pd.Timestamp("2026-01-09 16:00Z")]})
+    >>> moved, n = labels_on_grid(labels, pd.Timedelta("1h"))
+    >>> str(moved["onset"].iloc[0]), n
+    ('2026-01-09 14:00:00+00:00', 1)
+    """
+    if labels.empty:
+        return labels, 0
+    onset = pd.DatetimeIndex(labels["onset"])
+    floored = onset.floor(pd.Timedelta(bucket))
+    moved = int((floored != onset).sum())
+    return (labels.assign(onset=floored) if moved else labels), moved
 
 
 def read_labels(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
