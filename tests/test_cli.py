@@ -230,21 +230,27 @@ def test_a_negative_seed_and_a_bad_zone_are_named(tmp_path: Path,
     assert "unknown time zone 'Mars/Olympus'" in err and "calendar" not in err
 
 
+def _evaluate_notes(simulated: tuple[Path, Path], labels: pd.DataFrame, tmp_path: Path,
+                    capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``evaluate --data`` says on stderr of `labels` against the incidents of the
+    simulated reports."""
+    reports = simulated[0]
+    out, path = tmp_path / "incidents.csv", tmp_path / "labels.csv"
+    assert main(["analyze", str(reports), "-o", str(out)]) == 0
+    labels.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--incidents", str(out), "--labels", str(path),
+                 "--data", str(reports)]) == 0
+    return capsys.readouterr().err
+
+
 def test_labels_of_products_the_data_lack_are_named(simulated: tuple[Path, Path],
                                                     tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     # A label for "service 01" (the data hold "Service 01") counted as missed unsaid.
-    reports, labels = simulated
-    out = tmp_path / "incidents.csv"
-    assert main(["analyze", str(reports), "-o", str(out)]) == 0
-    lab = pd.read_csv(labels)
+    lab = pd.read_csv(simulated[1])
     lab.loc[0, "product"] = str(lab.loc[0, "product"]).lower()
-    messy = tmp_path / "labels.csv"
-    lab.to_csv(messy, index=False)
-    capsys.readouterr()
-    assert main(["evaluate", "--incidents", str(out), "--labels", str(messy),
-                 "--data", str(reports)]) == 0
-    err = capsys.readouterr().err
+    err = _evaluate_notes(simulated, lab, tmp_path, capsys)
     assert f"names products the data do not hold: {lab.loc[0, 'product']!r}" in err
     assert "their 1 label(s) count as missed" in err
     assert "outside the data's time" not in err
@@ -255,20 +261,12 @@ def test_labels_outside_the_data_s_time_are_named(simulated: tuple[Path, Path],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     # A label a week before the data (a label file of another period) counted as missed
     # unsaid, where explain called it "not in the data" and tune left it out.
-    reports, labels = simulated
-    out = tmp_path / "incidents.csv"
-    assert main(["analyze", str(reports), "-o", str(out)]) == 0
-    lab = pd.read_csv(labels)
+    lab = pd.read_csv(simulated[1])
     early = lab.iloc[:1].copy()
     for column in ("onset", "end"):
         early[column] = (pd.to_datetime(early[column]) - pd.Timedelta(days=30)).map(
             lambda t: t.isoformat())
-    shifted = tmp_path / "labels.csv"
-    pd.concat([lab, early]).to_csv(shifted, index=False)
-    capsys.readouterr()
-    assert main(["evaluate", "--incidents", str(out), "--labels", str(shifted),
-                 "--data", str(reports)]) == 0
-    err = capsys.readouterr().err
+    err = _evaluate_notes(simulated, pd.concat([lab, early]), tmp_path, capsys)
     assert "holds 1 label(s) outside the data's time (1 before " in err
     assert "UTC): they count as missed" in err
 
