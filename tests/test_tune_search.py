@@ -315,6 +315,19 @@ def test_blocks_under_a_day_are_noted(small_sim) -> None:
     assert not any("under a day" in note for note in r.notes)
 
 
+def test_folds_that_validate_on_no_label_are_noted(small_sim) -> None:
+    # --folds 1000 was accepted and printed folds with 0 labels, their "validation"
+    # figures measuring false alarms only, unsaid.
+    data = sim_data(small_sim)
+    labels = small_sim.labels[small_sim.labels["onset"] < data.counts.index[0]
+                              + pd.Timedelta(days=7)]  # none in the last three days
+    r = tune(data, labels, budget=2, seed=0, folds=4)
+    assert any(note.endswith("folds validate on a block without a label: they measure false "
+                             "alarms only; give fewer --folds") for note in r.notes)
+    r = tune(data, small_sim.labels, budget=2, seed=0, folds=1)
+    assert not any("without a label" in note for note in r.notes)
+
+
 def test_every_limit_given_is_said_with_the_objective():
     # --min-recall 0.5 --max-false-alarms-per-week 0: the FA limit was left out of the
     # objective's words (it is a hard limit of the choice all the same).

@@ -367,6 +367,12 @@ def tune(
     if block < SHORTEST_BLOCK:
         notes = (*notes, f"blocks of {block.round('1min')}: under a day, a fold's validation "
                          "misses the time of day its training saw; give fewer --folds")
+    known = labels[labels["product"].isin({str(p) for p in source.counts.columns})]
+    blocks = the_folds.block_of(known["onset"])
+    empty = sum(1 for fold in range(the_folds.n_folds) if not (blocks == fold + 1).any())
+    if empty:
+        notes = (*notes, f"{empty} of {the_folds.n_folds} folds validate on a block without "
+                         "a label: they measure false alarms only; give fewer --folds")
     if scored is None:
         scored = score_reports(source, base)
     ts = TrialSet(scored, labels, the_folds, allowance)
