@@ -232,6 +232,14 @@ def test_per_product_only_for_products_with_enough_labels(major_only) -> None:
     for product in r.groups:
         assert counts[product] >= PRODUCT_MIN_LABELS
     assert set(r.best_config.overrides) == set(r.groups)
+    # It says what it did (it said nothing, even where no product had labels enough).
+    able = int((counts >= PRODUCT_MIN_LABELS).sum())
+    [note] = [n for n in r.notes if n.startswith("per product: ")]
+    if able:
+        assert note.startswith(f"per product: {able} product(s) with {PRODUCT_MIN_LABELS} "
+                               "labels or more; ")
+    else:
+        assert f"no product has {PRODUCT_MIN_LABELS} labels of its own" in note
 
 
 # --- matching and budget ------------------------------------------------------------------

@@ -251,6 +251,23 @@ def _allowance(value: pd.Timedelta | str | None) -> pd.Timedelta | None:
 SHORTEST_BLOCK = pd.Timedelta(days=1)
 
 
+def _per_product_note(ts: TrialSet, k: int, final: Choice) -> str:
+    """What ``per_product`` did: which products had labels enough for thresholds of
+    their own, and which got them."""
+    counted = {str(p): int(ts.n_labels[ts.mask(range(k + 1), [p])].sum())
+               for p in sorted(set(ts.unit_product))}
+    able = [p for p, n in counted.items() if n >= PRODUCT_MIN_LABELS]
+    if not able:
+        top = max(counted.values(), default=0)
+        return (f"per product: no product has {PRODUCT_MIN_LABELS} labels of its own (at "
+                f"most {top}): every product keeps the shared settings")
+    own = sorted(str(p) for p in final.products)
+    got = (f"{', '.join(map(repr, own))} got thresholds of their own" if own else
+           "none got thresholds of its own (none beat the shared ones by a label's worth)")
+    return (f"per product: {len(able)} product(s) with {PRODUCT_MIN_LABELS} labels or more; "
+            f"{got}")
+
+
 def tune(
     data: ReportData | Scored,
     labels: pd.DataFrame,
@@ -436,6 +453,8 @@ def tune(
     tuned_names = names
     notes += (f"tuned {', '.join(tuned_names)} ({int(ts.n_labels.sum())} labels; one "
               f"setting per {MIN_LABELS_PER_SETTING} labels)",)
+    if per_product:
+        notes += (_per_product_note(ts, k, final),)
     return TuningResult(
         trials=trials, pareto=pareto, config=config, base=base, defaults=defaults,
         tuned=tuned, chosen=final.trial, folds=the_folds, objective=objective,
