@@ -442,3 +442,21 @@ def test_ingest_reads_files_as_analyze_does(tmp_path, capsys):
         assert store.span()[0] == pd.Timestamp("2026-03-16 11:00", tz="UTC")
     finally:
         store.close()
+
+
+def test_a_file_that_is_no_store_is_refused(tmp_path: Path) -> None:
+    # `--store export.csv` (a report file): DuckDB opened it as a read-only attached
+    # file and kept the store's tables in memory; reports were acknowledged, then lost
+    # at the next start, and the file was ingested twice without a duplicate.
+    from spikes.errors import SpikesInputError
+
+    export = tmp_path / "export.csv"
+    export.write_text("timestamp,product\n2026-01-05T00:00Z,A\n")
+    with pytest.raises(SpikesInputError, match="export.csv is no spikes store"):
+        Store(export)
+    with pytest.raises(SpikesInputError, match="export.csv is no spikes store"):
+        Store(export, read_only=True)
+    assert export.read_text() == "timestamp,product\n2026-01-05T00:00Z,A\n"
+    store = Store(tmp_path / "new.duckdb")  # a new store, and the same one again
+    store.close()
+    Store(tmp_path / "new.duckdb").close()

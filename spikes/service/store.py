@@ -130,6 +130,7 @@ class Store:
         if read_only and self.path != ":memory:" and not Path(self.path).is_file():
             raise SpikesInputError(f"no store {self.path}: no such file (create one with "
                                    "`spikes ingest` or `spikes serve --store`)")
+        _check_store_file(self.path)
         try:
             self._conn = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
@@ -616,6 +617,27 @@ def _written(path: str) -> Iterator[None]:
     except (duckdb.IOException, duckdb.TransactionException,
             duckdb.PermissionException) as exc:
         raise SpikesInputError(f"cannot write the store {path}: {exc}") from None
+
+
+#: Bytes 8-11 of a DuckDB database file.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _check_store_file(path: str) -> None:
+    """Refuse an existing file that is no DuckDB database (a CSV export given as
+    ``--store``): DuckDB opened it as a read-only attached file and kept the store's
+    tables in memory, so acknowledged reports were lost at the next start."""
+    if path == ":memory:" or not Path(path).is_file():
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return  # duckdb.connect says why it cannot open it
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise SpikesInputError(
+            f"{path} is no spikes store (not a DuckDB database file): a report file goes "
+            "to `spikes ingest FILE --store STORE`; name a new or existing .duckdb store")
 
 
 def _open_error(path: str, exc: Exception) -> str:
