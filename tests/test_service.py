@@ -6,6 +6,7 @@ in a temporary directory and stops it (SIGKILL in the crash test) before it ends
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -167,12 +168,22 @@ def test_a_bad_batch_gets_422_naming_row_and_field_and_stores_nothing(tmp_path, 
         answer = svc.client.post("/v1/reports", content=bad_csv,
                                  headers={"Content-Type": "text/csv"})
         assert answer.status_code == 422 and "line 3" in answer.json()["detail"]
+        # One series without a product column was stored as the product "body".
+        series = svc.client.post("/v1/reports", content="timestamp,value\n2026-01-05 00:00,7\n",
+                                 headers={"Content-Type": "text/csv"})
+        assert series.status_code == 422
+        assert "the CSV body has no product column" in series.json()["detail"]
+        # JSON after a byte-order mark was "Invalid JSON" (a CSV body with one was read).
+        marked = b"\xef\xbb\xbf" + json.dumps(
+            {"reports": [{"product": "Teams", "timestamp": "2026-01-05T00:10:00Z"}]}).encode()
+        assert svc.client.post("/v1/reports", content=marked, headers={
+            "Content-Type": "application/json"}).json()["accepted"] == 1
         xml = svc.client.post("/v1/reports", content="<reports/>",
                               headers={"Content-Type": "application/xml"})
         assert xml.status_code == 415  # a refused batch too (was not counted)
         metrics = svc.client.get("/metrics").text
-        assert "spikes_batches_rejected_total 7" in metrics
-    assert _stored(tmp_path / "spikes.duckdb") == 1
+        assert "spikes_batches_rejected_total 8" in metrics
+    assert _stored(tmp_path / "spikes.duckdb") == 2
 
 
 def test_an_oversized_body_gets_413(tmp_path, token_file):

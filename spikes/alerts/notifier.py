@@ -247,13 +247,17 @@ class Notifier:
     def summary(self) -> dict[str, Any]:
         """Routes, message counts by status, every message and every attempt (JSON-ready).
         """
-        messages = self.outbox.messages()
+        # Of the routes configured now: an outbox file may hold the messages of routes
+        # since removed, pending for ever, which nothing will send.
+        routes = list(self.routes)
+        messages = self.outbox.messages(routes)
         log = self.outbox.log()
+        log = log[log["route"].isin(routes)].reset_index(drop=True)
         return {
             "routes": [{"route": key, "products": list(r.products),
                         "min_severity": r.min_severity, "known_events": r.known_events}
                        for key, (r, _) in self.routes.items()],
-            "counts": self.outbox.counts(),
+            "counts": self.outbox.counts(routes),
             "messages": _records(messages),
             "log": _records(log),
         }

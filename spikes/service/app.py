@@ -313,7 +313,8 @@ def _accept(live: LiveDetector, body: bytes, content_type: str,
             frame, rows_kind = _csv_frame(body)
             key = batch_id or _digest(body)
         else:
-            batch = BATCH.validate_json(body)
+            # A byte-order mark (some Windows tools write one) is no JSON.
+            batch = BATCH.validate_json(body.removeprefix(b"\xef\xbb\xbf"))
             if live.clock == "data":
                 undated = [i for i, r in enumerate(batch["reports"]) if not r.get("timestamp")]
                 if undated:
@@ -613,6 +614,13 @@ def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
     upload = io.BytesIO(body)
     upload.name = "body.csv"
     raw = read_reports(upload)
+    header = body.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].lower()
+    if set(raw.table["product"].astype(str)) == {"body"} and b"body" not in header:
+        # One series (a timestamp and a count): a file's product is its name's stem,
+        # and a body has none; it was stored as the product "body".
+        raise SpikesInputError("the CSV body has no product column (one series: timestamp "
+                               "and count); add a product column, e.g. "
+                               "timestamp,product,reports")
     if len(raw.rejected):
         first = raw.rejected.iloc[0]
         raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
