@@ -342,10 +342,11 @@ def unitless(value: object) -> bool:
 
     Examples
     --------
-    >>> [unitless(v) for v in ("120", " 1.5 ", 30, "0", "2h", "120min", pd.Timedelta("1h"))]
+    >>> [unitless(v) for v in ("120", " 1.5 ", 30, "0", "2h", pd.Timedelta("1h"),
+    ...                        np.timedelta64(15, "m"))]
     [True, True, True, False, False, False, False]
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.timedelta64):  # (np.timedelta64 is an np.integer)
         return False
     if isinstance(value, int | float | np.integer | np.floating):
         return value != 0

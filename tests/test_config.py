@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +176,4 @@ def test_a_status_feed_window_and_an_evaluation_allowance_need_a_unit():
     with pytest.raises(SpikesInputError, match="early_allowance: '10' has no unit"):
         evaluate(one, one, early_allowance="10")
     assert StatusFeedConfig(before="0").before == "0"  # zero needs none
+    assert DetectionConfig(min_duration=np.timedelta64(15, "m")).min_duration is not None

@@ -26,6 +26,7 @@ against the threshold in force there and the configured one, and the stretches j
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from spikes.detect.causal import live_incident_rows, warmup_buckets
 from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
-from spikes.io.timestamps import date_only
+from spikes.io.timestamps import check_tz, date_only
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -219,9 +220,11 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     product, arguments, trace = replayed.product, replayed.arguments, replayed.trace
     scored = analysis.scored
     index = scored.data.counts.index
+    check_tz(tz)
     t0, t1 = _utc(start, "start", tz, dayfirst), _utc(end, "end", tz, dayfirst)
-    if date_only(end):  # "2026-01-22": up to the end of that day
-        t1 = t1 + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    if date_only(end):  # "2026-01-22": up to the end of that day (local: 23 to 25 hours)
+        day = t1.tz_convert(tz or "UTC").tz_localize(None)
+        t1 = _utc(day + pd.Timedelta(days=1), "end", tz) - pd.Timedelta(microseconds=1)
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
     if t1 < index[0] or t0 >= index[-1] + scored.data.bucket:
@@ -301,13 +304,20 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     return "no alarm", _NO_ALARM["no alarm"]
 
 
+#: Text that begins with a four-digit year (ISO-8601 and its kin): never day first.
+_YEAR_FIRST = re.compile(r"\d{4}\D")
+
+
 def _utc(value: object, what: str, tz: str | None = None,
          dayfirst: bool = False) -> pd.Timestamp:
     zone = tz or "UTC"
     try:
-        with warnings.catch_warnings():  # (ISO text read with dayfirst: as written)
+        # Day first only where the text does not begin with its year (pandas reads
+        # ISO 2024-10-11 as 10 November under dayfirst).
+        first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            stamp = (pd.to_datetime(value, dayfirst=dayfirst) if isinstance(value, str)
+            stamp = (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
                      else pd.Timestamp(value))
     except (TypeError, ValueError):
         raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "

@@ -565,4 +565,5 @@ def date_only(value: object) -> bool:
 #: Texts of a date without a time.
 _DATES = tuple(re.compile(form) for form in (
     r"\d{4}-\d{1,2}-\d{1,2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{8}",
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}",
     r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4}", r"\d{1,2} [A-Za-z]{3,9}\.? \d{4}"))
