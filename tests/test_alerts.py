@@ -737,13 +737,16 @@ def test_analyze_sends_nothing_to_the_config_s_routes_unless_asked(tmp_path: Pat
 
     with Webhook() as hook:
         config = tmp_path / "spikes.toml"
-        config.write_text(f'[[notify]]\nname = "oncall"\nurl = "{hook.url}/"\n')
+        # (and a route it cannot build, a mailto: without an SMTP server: not used, not
+        # checked)
+        config.write_text(f'[[notify]]\nname = "oncall"\nurl = "{hook.url}/"\n\n'
+                          '[[notify]]\nurl = "mailto:oncall@example.com"\n')
         assert main(["analyze", str(SAMPLE), "--config", str(config)]) == 0
         assert main(["analyze", str(SAMPLE), "--config", str(config),
                      "--retrospective"]) == 0
         assert hook.received() == []
     err = capsys.readouterr().err
-    assert (f"note: {config} holds 1 [[notify]] route; analyze sends nothing to them "
+    assert (f"note: {config} holds 2 [[notify]] routes; analyze sends nothing to them "
             "without --notify-config") in err
     assert main(["analyze", str(SAMPLE), "--notify-config"]) == 2
     assert "--notify-config sends to the [[notify]] routes of --config: give --config " \

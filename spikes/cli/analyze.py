@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -136,7 +137,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
                                "give --config FILE")
     routes = notify_routes(args, from_config=args.notify_config)
     if args.config is not None and not args.notify_config:
-        unused = len(notify_routes(args, from_config=True)) - len(routes)
+        unused = _notify_tables(args.config)  # counted, not built: they are not used
         if unused:
             print(f"note: {args.config} holds {_count(unused, '[[notify]] route')}; analyze "
                   "sends nothing to them without --notify-config", file=sys.stderr)
@@ -449,6 +450,18 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
 def _clip(text: str, width: int = 60) -> str:
     text = str(text)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _notify_tables(path: str) -> int:
+    """How many ``[[notify]]`` tables the TOML file at `path` holds (it was read as the
+    config already; 0 where it cannot be read again)."""
+    import tomllib
+
+    try:
+        tables = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("notify", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return 0
+    return len(tables) if isinstance(tables, list) else 0
 
 
 def _count(n: int, noun: str) -> str:
