@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import gzip
 import io
 import os
@@ -246,10 +247,23 @@ def check_outputs(outputs: Mapping[str, str | Path | None],
             if paths is None:
                 continue
             for read in [paths] if isinstance(paths, str | Path) else paths:
-                if _same_file(path, Path(read)):
+                if _reads(Path(read), path):
                     raise SpikesInputError(
-                        f"{flag} {path} is the file {source} reads ({read}): writing there "
+                        f"{flag} {path} is a file {source} reads ({read}): writing there "
                         "would replace it; give another name")
+
+
+def _reads(source: Path, path: Path) -> bool:
+    """Whether reading `source` (a file, a folder, or a glob pattern) reads `path`."""
+    text = str(source)
+    if any(c in text for c in "*?["):  # a pattern: the files it matches now
+        return any(_same_file(path, Path(match)) for match in glob.glob(text, recursive=True))
+    if source.is_dir():  # an existing file of the folder (a new one replaces nothing)
+        try:
+            return path.is_file() and path.resolve().is_relative_to(source.resolve())
+        except OSError:
+            return False
+    return _same_file(path, source)
 
 
 def _same_file(a: Path, b: Path) -> bool:
