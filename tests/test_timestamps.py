@@ -362,3 +362,26 @@ def test_a_zone_in_the_timestamp_column_name_localises_naive_times(tmp_path):
 def test_zone_names_in_the_header(tmp_path, header, expected):
     raw = read_reports(write(tmp_path, "x.csv", f"{header},product\n2024-07-01 10:00,A\n"))
     assert raw.table["timestamp"].tolist() == utc(expected)
+
+
+def test_a_quiet_product_s_autumn_reports_follow_the_file_s_order(tmp_path):
+    # A quiet product with reports in the second pass only: its own rows never show the
+    # clock going back (read an hour early, and named as undecided), the busy product's
+    # rows in the same oldest-first file do.
+    zone = "Europe/Berlin"
+    quiet = pd.to_datetime(["2024-10-26 23:10", "2024-10-27 01:20", "2024-10-27 01:40",
+                            "2024-10-27 03:30"], utc=True)  # 02:20 and 02:40 CET
+    busy = pd.date_range("2024-10-26 22:00", "2024-10-27 04:00", freq="7min", tz="UTC")
+    rows = sorted([(t, "Quiet") for t in quiet] + [(t, "Busy") for t in busy])
+    text = "timestamp,product\n" + "".join(
+        f"{t.tz_convert(zone):%Y-%m-%d %H:%M:%S},{p}\n" for t, p in rows)
+    raw = read_reports(write(tmp_path, "x.csv", text), tz=zone)
+    got = raw.table.loc[raw.table["product"] == "Quiet", "timestamp"].tolist()
+    assert got == list(quiet) and raw.notes == ()
+    # Read block by block, an ordered file is not named as undecided (a block's edge
+    # inside the hour hides the clock going back from that block).
+    from spikes.io.buckets import load_reports
+
+    path = write(tmp_path, "y.csv", text)
+    assert not [n for n in load_reports(path, tz=zone, streaming=True,
+                                        block_bytes=512).notes if "clocks go back" in n]

@@ -580,6 +580,7 @@ def _read_blocks(
                     continue
                 text = split_header(name, pending, 0)
                 layout = file_layout(text, options)
+                layout.dates.blocks = True
                 pending = b""
             else:
                 text = Text(name, text.header, text.delimiter, block, 0, lines)

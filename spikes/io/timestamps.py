@@ -113,12 +113,22 @@ class DateReading:
         Formats chosen so far, tried first by the next blocks.
     notes : list of str
         What the reader could not decide from the data (an ambiguous day/month order).
+    blocks : bool
+        The file is read block by block: the order of its autumn hour's rows is seen a
+        block at a time, and the note of :func:`_one_pass_note` is not given (a block
+        edge inside the hour would make an ordered file look undecided).
     """
 
     dayfirst: bool = False
     order: str | None = None
     formats: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    blocks: bool = False
+
+    @property
+    def pass_notes(self) -> list[str] | None:
+        """Where :func:`_localize` may note an undecided autumn hour (None: nowhere)."""
+        return None if self.blocks else self.notes
 
 
 # ---------------------------------------------------------------------------- options
@@ -184,12 +194,12 @@ def read_timestamps(
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None and not _dates_only(values):
-            values = _localize(values, tz, groups, gaps, dates.notes)
+            values = _localize(values, tz, groups, gaps, dates.pass_notes)
     elif pa.types.is_date(kind):  # a day, not an instant at its local midnight
         values = column.cast(pa.timestamp("us")).to_numpy()
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = _numeric_times(column.to_numpy().astype(np.float64, copy=False), tz,
-                                groups, gaps, dates.notes)
+                                groups, gaps, dates.pass_notes)
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
@@ -199,7 +209,7 @@ def read_timestamps(
             # are read as such and only the words rejected.
             values = _numeric_times(
                 pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64), tz, groups,
-                gaps, dates.notes)
+                gaps, dates.pass_notes)
         else:
             values = _parse_timestamp_text(text, tz, dates, groups=groups, gaps=gaps)
     bad = np.isnat(values)
@@ -293,7 +303,7 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
         else:
             local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
             out[~aware] = _localize(naive, tz, None if groups is None else groups[~aware],
-                                    local_gaps, dates.notes)
+                                    local_gaps, dates.pass_notes)
             if gaps is not None:
                 gaps[~aware] = local_gaps
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
@@ -523,6 +533,12 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
         after = np.logical_or.accumulate(back)
         summer[hour] = ~after if ascending else after
         undecided[hour] = not after.any()
+    if groups is not None and undecided.any():
+        # A quiet product with reports in one pass only: the whole file's order, where it
+        # runs one way and shows the clock going back, tells which pass they are in.
+        whole, unknown = _summer_time_flags(wall, repeated, None)
+        told = undecided & ~unknown
+        summer[told], undecided[told] = whole[told], False
     return summer, undecided
 
 
