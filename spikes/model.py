@@ -33,7 +33,8 @@ class RawReports:
         ``reports`` (float, >= 0; 1.0 per row for raw events), ``region`` and
         ``category`` (str, missing where the input has none).
     kind : {"events", "counts"}
-        Raw report events (a bucket with no report is a real zero) or counts per bucket
+        Raw report events (a bucket with no report is a real zero, from the product's
+        first report on) or counts per bucket
         (a missing bucket is missing).
     rejected : pd.DataFrame
         Rows that could not be used, never dropped silently: ``file``, ``line``
@@ -69,7 +70,8 @@ class ReportData:
     counts : pd.DataFrame
         Reports per bucket: a regular, sorted, UTC ``DatetimeIndex`` (one row per bucket,
         labelled by the bucket's start) and one float column per product. NaN = no data
-        for that bucket (count data with a missing row); 0 = no report.
+        for that bucket (count data with a missing row; report events before the
+        product's first report); 0 = no report.
     bucket : pd.Timedelta
         Bucket size.
     kind : {"events", "counts"}

@@ -349,6 +349,9 @@ def test_event_files_that_overlap_are_named(tmp_path):
         f"{str(a)!r} and {str(b)!r} both hold reports of 'A' from 2024-01-01 04:20 to "
         "2024-01-01 05:10 UTC: if they are overlapping exports of one feed, those reports "
         "count twice"]
+    # Two tables of one name (two DataFrames): told apart by their place.
+    frames = [pd.read_csv(a), pd.read_csv(b)]
+    assert [n for n in read_reports(frames).notes if "both hold reports of 'A'" in n]
     # Read block by block (a big file's path, and `spikes ingest`'s): said alike.
     streamed = load_reports([a, b], streaming=True, block_bytes=40)
     assert [n for n in streamed.notes if "both hold reports" in n] == [

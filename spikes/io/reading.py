@@ -227,24 +227,27 @@ def _overlapping_events(results: list[_FileResult]) -> tuple[str, ...]:
     if len(results) < 2 or results[0].kind != "events":
         return ()
     spans: EventSpans = {}
-    for r in results:
-        add_event_spans(spans, r.table, r.name)
+    for i, r in enumerate(results):  # (by position: two tables can share a name)
+        add_event_spans(spans, r.table, r.name, key=i)
     return overlap_note(spans)
 
 
-#: The first and last report time of each product in each file: ``{product: {file:
-#: [first, last]}}`` (:func:`add_event_spans`, :func:`overlap_note`).
-EventSpans = dict[str, dict[str, list[pd.Timestamp]]]
+#: The first and last report time of each product in each source, with the source's
+#: name: ``{product: {key: [first, last, name]}}`` (:func:`add_event_spans`,
+#: :func:`overlap_note`).
+EventSpans = dict[str, dict[object, list]]
 
 
-def add_event_spans(spans: EventSpans, table: pd.DataFrame, name: str) -> None:
-    """Widen `spans` by the report times of `table` (rows of the file `name`, or a block
-    of them)."""
+def add_event_spans(spans: EventSpans, table: pd.DataFrame, name: str,
+                    key: object = None) -> None:
+    """Widen `spans` by the report times of `table` (rows of the source `name`, or a
+    block of them; sources are told apart by `key`, their name by default)."""
     if not len(table):
         return
     grouped = table.groupby("product", observed=True)["timestamp"].agg(["min", "max"])
     for product, (low, high) in grouped.iterrows():
-        span = spans.setdefault(str(product), {}).setdefault(name, [low, high])
+        span = spans.setdefault(str(product), {}).setdefault(
+            name if key is None else key, [low, high, name])
         span[0], span[1] = min(span[0], low), max(span[1], high)
 
 
@@ -253,7 +256,7 @@ def overlap_note(spans: EventSpans) -> tuple[str, ...]:
     overlapping exports of one feed count the overlap's reports twice (counts say so by
     their repeated rows; events cannot tell two reports from one counted twice)."""
     for product, files in spans.items():
-        ranges = sorted((low, high, name) for name, (low, high) in files.items())
+        ranges = sorted((low, high, name) for low, high, name in files.values())
         for (_, high_a, a), (low_b, high_b, b) in zip(ranges, ranges[1:], strict=False):
             if low_b < high_a:  # the later file begins before the earlier one ends
                 return (f"{a!r} and {b!r} both hold reports of {product!r} from "
