@@ -322,6 +322,8 @@ def test_label_columns_by_other_common_names(tmp_path: Path) -> None:
     "started_at,resolved_at,component,impact",  # a status page's history
     "created_on,resolved_on,service_name,urgency",  # an incident tracker's export
     "Product Name,Start Date,End-Date,note",
+    "started_at,resolved_at,component,name",  # name: the incident's title
+    "created_at,resolved_at,service,started_at",  # created_at: when it was filed
 ])
 def test_labels_with_the_headers_of_common_exports(tmp_path: Path, header: str) -> None:
     # Each was refused ("missing column 'product'"), while the reports reader took
@@ -330,6 +332,8 @@ def test_labels_with_the_headers_of_common_exports(tmp_path: Path, header: str) 
     names = header.split(",")
     order = ["onset", "end", "product", "x"] if names[0] != "Product Name" else [
         "product", "onset", "end", "x"]
+    if names[-1] == "started_at":
+        order = ["x", "end", "product", "onset"]
     row = ",".join(cells.get(k, "minor") for k in order)
     lab = read_labels(write(tmp_path, "labels.csv", f"{header}\n{row}\n"))
     assert lab[["product", "onset", "end"]].values.tolist() == [

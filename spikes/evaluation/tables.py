@@ -47,6 +47,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Aliases that name the column only where no other alias of it is in the file: a
+#: status page's ``name`` is the incident's title beside its ``component``, a tracker's
+#: ``created_at`` is when it was filed beside when it ``started_at``.
+WEAK_ALIASES = frozenset({"name", "created_at", "created_on", "opened_at"})
+
+
 def read_incidents(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
     """Read and validate a CSV (or Parquet file) of detected incidents.
 
@@ -342,8 +348,9 @@ def _canonical_columns(columns: list[str], required: Sequence[str]) -> list[str]
             continue
         names = {column, *COLUMN_ALIASES.get(column, ())}
         hits = [i for i, c in enumerate(out) if _plain(c) in names]
-        if len(hits) == 1:
-            out[hits[0]] = column
+        strong = [i for i in hits if _plain(out[i]) not in WEAK_ALIASES]
+        if len(strong) == 1 or (not strong and len(hits) == 1):
+            out[(strong or hits)[0]] = column
     return out
 
 
