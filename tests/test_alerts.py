@@ -826,6 +826,27 @@ def test_a_failed_message_is_retried_for_a_day_not_for_ever(sample, tmp_path: Pa
         outbox.close()
 
 
+def test_a_failed_message_is_retried_no_faster_than_once_a_second(sample,
+                                                                   tmp_path: Path) -> None:
+    # backoff = 0 (accepted) retried a failed message in a hot loop: 65-80 attempts a
+    # second, each a log row, for a day.
+    _, messages = sample
+    now = [pd.Timestamp("2026-02-01T00:00Z")]
+    with Webhook(fail_first=10**6) as hook:  # gone
+        route = Route(url=hook.url, name="hook", backoff=0.0, max_attempts=1)
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        notifier = Notifier(outbox, [route], clock=lambda: now[0], retry_failed=True)
+        notifier.enqueue(messages[:1])
+        for _ in range(5):  # five passes within the same half second
+            notifier.deliver()
+            now[0] += pd.Timedelta(milliseconds=100)
+        assert len(outbox.log()) == 1
+        now[0] += pd.Timedelta(seconds=1)
+        notifier.deliver()
+        assert len(outbox.log()) == 2
+        outbox.close()
+
+
 def test_serve_goes_on_retrying_failed_messages(sample, tmp_path: Path) -> None:
     # Only `spikes analyze` made failed messages pending again; the service's delivery
     # threads left them failed for good.

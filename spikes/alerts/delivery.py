@@ -36,6 +36,8 @@ _log = logging.getLogger(__name__)
 
 #: Longest wait between two attempts, in seconds.
 MAX_BACKOFF = 300.0
+#: Shortest wait between two attempts at a failed message (``retry_failed``), in seconds.
+FAILED_RETRY_FLOOR = 1.0
 #: Longest wait a receiver's ``Retry-After`` may ask for, in seconds.
 MAX_RETRY_AFTER = 3600.0
 #: How long after it was enqueued a failed message is still retried (``retry_failed``):
@@ -136,6 +138,10 @@ def _attempt(outbox: Outbox, row: dict, route: Route, channel: Channel,
     retry_at = None
     if error is not None:  # a failed message keeps a next attempt too (retry_failed)
         delay = backoff_delay(route, done)
+        if give_up or row["status"] == "failed":
+            # The day of retries of a failed message: never faster than once a second,
+            # whatever the backoff (backoff = 0 ran a hot loop, a log row each time).
+            delay = max(delay, pd.Timedelta(seconds=FAILED_RETRY_FLOOR))
         if wait is not None:  # the receiver's Retry-After, within reason
             delay = max(delay, pd.Timedelta(seconds=min(wait, MAX_RETRY_AFTER)))
         retry_at = clock() + delay
