@@ -262,3 +262,11 @@ def test_the_weekday_is_that_of_the_baselines_day_where_midnight_falls_inside_a_
     assert "usual on a Monday at Sunday 23:30 UTC+05:30 (18:00 UTC)" in said["2026-01-18 18:00"]
     assert "usual on a Monday at 00:30 UTC+05:30 (19:00 UTC)" in said["2026-01-18 19:00"]
     assert "usual on a Sunday at 22:30 UTC+05:30 (17:00 UTC)" in said["2026-01-18 17:00"]
+
+
+def test_durations_under_a_minute_are_seconds() -> None:
+    # 10-second buckets read "290 reports in 0.166667 min" in every reason and alert.
+    from spikes.detect.reasons import _duration
+
+    assert [_duration(pd.Timedelta(x)) for x in ("10s", "90s", "5min", "1h", "90min")] == [
+        "10 s", "90 s", "5 min", "1 hour", "90 min"]

@@ -471,6 +471,8 @@ def _count(n: int, noun: str) -> str:
 
 def _fmt_delta(delta: pd.Timedelta) -> str:
     minutes = delta / pd.Timedelta(minutes=1)
+    if minutes < 1 or minutes % 1:
+        return f"{delta / pd.Timedelta(seconds=1):g} s"
     return f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
 
 

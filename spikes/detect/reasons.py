@@ -130,6 +130,8 @@ def zone_text(offset: pd.Timedelta) -> str:
 
 def _duration(delta: pd.Timedelta) -> str:
     minutes = delta / pd.Timedelta(minutes=1)
+    if minutes < 1 or minutes % 1:  # 10-second buckets: "10 s", not "0.166667 min"
+        return f"{delta / pd.Timedelta(seconds=1):g} s"
     if minutes < 60 or minutes % 60:
         return f"{minutes:g} min"
     hours = minutes / 60
