@@ -573,3 +573,18 @@ def test_flush_on_the_wall_clock_closes_no_bucket_the_time_of_day_has_not_ended(
         assert svc.client.post("/v1/reports", json=current).json()["late"] == 0
         svc.client.post("/v1/flush")
         assert svc.client.post("/v1/reports", json=current).json()["late"] == 0
+
+
+def test_a_port_in_use_is_one_line_before_the_start(tmp_path, capsys):
+    # The service announced itself, then uvicorn's "address already in use" followed
+    # and it exited with 3.
+    from spikes.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--store", str(tmp_path / "s.duckdb"), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "another --port" in err
+    assert "API docs" not in err and not (tmp_path / "s.duckdb").exists()

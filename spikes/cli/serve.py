@@ -124,6 +124,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
         calendar = read_calendar(args.calendar)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
+    _check_port(args.host, args.port)
     if args.demo:
         return _run_demo(args, token, bucket, lateness, feed, config, routes, calendar)
     # The store opens in the app's start-up, where an error is a server's traceback: a
@@ -256,3 +257,24 @@ def _same_bucket(store: object, bucket: pd.Timedelta, path: str) -> None:
 def _words(size: pd.Timedelta) -> str:
     minutes = size / pd.Timedelta(minutes=1)
     return f"{minutes:g}min" if minutes == int(minutes) else str(size)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before anything is announced (uvicorn
+    said so after the start-up line, and exited with 3)."""
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise SpikesInputError(f"--host {host}: cannot be resolved ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SpikesInputError(f"cannot listen on {host}:{port} ({exc.strerror}): is "
+                                   "another service running there? give another --port") from None
