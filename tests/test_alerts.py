@@ -561,6 +561,29 @@ def test_an_email_refused_for_one_recipient_is_not_delivered(sample) -> None:
         ["oncall@example.com", "pager@example.com"]]
 
 
+def test_a_refused_address_holds_back_no_message_of_the_others(sample, tmp_path) -> None:
+    # One typo in a mailto: route's addresses failed the event's open for good, and its
+    # escalations and resolution then waited behind it: the valid address never heard
+    # that the outage ended.
+    _, messages = sample
+    event = messages[0]["event_key"]
+    own = [m for m in messages if m["event_key"] == event]
+    assert len(own) >= 2
+    now = [pd.Timestamp("2026-02-01T00:00Z")]
+    with Mailbox(refuse={"typo@example.com": "550 no such user"}) as box:
+        route = Route(url="mailto:oncall@example.com,typo@example.com", smtp=box.address,
+                      backoff=0.0, max_attempts=1)
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        notifier = Notifier(outbox, [route], clock=lambda: now[0], retry_failed=True)
+        notifier.enqueue(own)
+        for _ in range(len(own) + 1):
+            notifier.deliver()
+            now[0] += pd.Timedelta(seconds=2)
+        to_oncall = [m for m in box.messages if "oncall@example.com" in m["to"]]
+        assert len(to_oncall) == len(own)  # every message of the event, in order
+        outbox.close()
+
+
 def test_an_email_has_a_date_and_a_subject_on_one_line(sample) -> None:
     # A product named "PSN\r\nBcc: x@y" (a CSV's quoted line break) made EmailMessage
     # raise: the alert was lost and `analyze` crashed.

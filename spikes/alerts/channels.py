@@ -206,6 +206,12 @@ class EmailChannel:
         self._took.pop(message["message_id"], None)
 
 
+    def took_some(self, message_id: str) -> bool:
+        """Whether some addresses took the message already (in this process): a retry
+        is for the refused ones only, and the others may have the event's next ones."""
+        return bool(self._took.get(message_id))
+
+
 class AppriseChannel:
     """Any other scheme, through apprise (https://github.com/caronc/apprise)."""
 

@@ -97,7 +97,8 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         failed = row["status"] == "failed"
         waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > clock()
         if failed:
-            held.add((key, event))
+            if not _took_some(routes[key][1], row["message_id"]):
+                held.add((key, event))
             if not retry_failed or waiting or _given_up(row, clock()):
                 continue
         elif waiting:
@@ -108,10 +109,19 @@ def deliver_due(outbox: Outbox, routes: Mapping[str, tuple[Route, Channel]],
         if attempt.ok:
             held.discard((key, event))
         elif gave_up:
-            held.add((key, event))
+            if not _took_some(routes[key][1], row["message_id"]):
+                held.add((key, event))
         else:
             blocked.add(key)
     return attempts
+
+
+def _took_some(channel: Channel, message_id: str) -> bool:
+    """Whether some recipients of a failed message took it (an e-mail refused for one of
+    its addresses): its event's later messages go on to the others, in order, rather
+    than wait behind a typo in one address for a day, then for ever."""
+    took = getattr(channel, "took_some", None)
+    return bool(took is not None and took(message_id))
 
 
 def _given_up(row: dict, now: pd.Timestamp) -> bool:
