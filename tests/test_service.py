@@ -347,6 +347,7 @@ def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
         assert answer.json()["detail"].startswith(
             "the batch leaves nothing between 2026-01-05T23:55:00+00:00 and "
             "2027-01-06T00:00:00+00:00 (365 days) beside the store's data")
+        assert "start a new store" not in answer.json()["detail"]  # the store is right
         csv = "timestamp,product\n2026-01-06T00:00:00Z,A\n2207-01-06T00:00:00Z,A\n"
         answer = svc.client.post("/v1/reports", content=csv,
                                  headers={"Content-Type": "text/csv"})
@@ -359,6 +360,21 @@ def test_a_mistyped_year_is_refused_on_the_data_clock(tmp_path, token_file):
         assert svc.client.post("/v1/reports", json=nextday).json() == {
             "accepted": 1, "duplicates": 0, "late": 0, "batch_id": None}
     assert _stored(tmp_path / "spikes.duckdb") == 289
+
+
+def test_a_store_whose_first_report_was_stray_says_so(tmp_path, token_file):
+    # One report of 1970 as a fresh data-clock store's first batch: every later batch was
+    # refused, the message blaming it and not the store.
+    with service(tmp_path, token_file) as svc:
+        stray = {"reports": [{"product": "A", "timestamp": "1970-01-01T00:00:00+00:00"}]}
+        assert svc.client.post("/v1/reports", json=stray).json()["accepted"] == 1
+        day = pd.date_range("2026-01-05", periods=12, freq="5min", tz="UTC")
+        real = {"reports": [{"product": "A", "timestamp": t.isoformat()} for t in day]}
+        answer = svc.client.post("/v1/reports", json=real)
+        assert answer.status_code == 422
+        assert answer.json()["detail"].endswith(
+            "the store's own 1 report(s) span only 1970-01-01T00:00:00+00:00 to "
+            "1970-01-01T00:00:00+00:00: if they are the stray ones, start a new store")
 
 
 @pytest.fixture

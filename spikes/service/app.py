@@ -574,10 +574,18 @@ def _check_data_span(frame: pd.DataFrame | pa.Table, live: LiveDetector) -> None
         harm = ("on the data clock it would close every bucket up to its latest report"
                 if ahead else "the store's reports would span mostly nothing (its readers "
                 "grid every bucket; older history goes in with spikes ingest)")
+        stray = ""
+        stored = live.store.count_reports() if held is not None else 0
+        if 0 < stored < len(stamps):
+            # The store's own few reports may be the stray ones (a year mistyped in its
+            # first batch): no later batch can then be taken; say so.
+            stray = (f"; the store's own {stored} report(s) span only {held[0].isoformat()} "
+                     f"to {held[1].isoformat()}: if they are the stray ones, start a new "
+                     "store")
         raise SpikesInputError(
             f"the batch leaves nothing between {before.isoformat()} and "
             f"{after.isoformat()} ({gap.days} days) {where}: {harm}; check for a stray "
-            f"timestamp (a year mistyped)")
+            f"timestamp (a year mistyped){stray}")
 
 
 def _check_name(value: str, what: str, adapter: TypeAdapter[str], longest: int) -> None:
