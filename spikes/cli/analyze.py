@@ -14,7 +14,7 @@ import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
-from spikes.config import load_config
+from spikes.config import DetectionConfig, load_config
 from spikes.detect.causal import WARMUP
 from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.errors import SpikesInputError
@@ -159,11 +159,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
             print(describe_rejected(source.rejected), file=sys.stderr)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config,
                              source.products)
-    unset = config.unknown_products(source.products)
-    if unset:
-        print(f"warning: {args.config}: {_count(len(unset), 'product')} with settings of "
-              f"their own not in the data (names match exactly), their settings are not "
-              f"used: {', '.join(map(repr, unset))}", file=sys.stderr)
+    warn_unset_products(config, source.products, args.config)
     if calendar is not None:
         unknown = calendar.unknown_products(source.products)
         if unknown:
@@ -450,6 +446,17 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
 def _clip(text: str, width: int = 60) -> str:
     text = str(text)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def warn_unset_products(config: DetectionConfig, products: Sequence[object],
+                        source: str | None, then: str = "") -> None:
+    """Warn (stderr) of the products with settings of their own in `config` (read from
+    `source`) that the data do not hold; `then` says what becomes of their settings."""
+    unset = config.unknown_products(products)
+    if unset:
+        print(f"warning: {source}: {_count(len(unset), 'product')} with settings of "
+              f"their own not in the data (names match exactly), their settings are not "
+              f"used{then}: {', '.join(map(repr, unset))}", file=sys.stderr)
 
 
 def _notify_tables(path: str) -> int:

@@ -66,8 +66,6 @@ def load_inputs(args: argparse.Namespace, inputs: Sequence[str]) -> ReportData:
                         **reading_options(args))
 
 
-
-
 def labels_on_data_grid(labels: pd.DataFrame, bucket: pd.Timedelta, source: str) -> pd.DataFrame:
     """:func:`spikes.evaluation.tables.labels_on_grid` of `labels`, saying on stderr how
     many onsets moved to the start of their bucket."""

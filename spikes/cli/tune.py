@@ -72,6 +72,7 @@ def objective_of(args: argparse.Namespace) -> str:
 
 
 def _run_tune(args: argparse.Namespace) -> int:
+    from spikes.cli.analyze import warn_unset_products
     from spikes.config import load_config
     from spikes.evaluation.evaluate import read_labels
     from spikes.io.output import check_outputs
@@ -85,11 +86,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)
     labels = labels_on_data_grid(labels, data.bucket, args.labels)
-    unset = base.unknown_products(data.products)
-    if unset:
-        print(f"warning: {args.config}: {len(unset)} product(s) with settings of their own "
-              f"not in the data (names match exactly), their settings are not used (and "
-              f"are written as given): {', '.join(map(repr, unset))}", file=sys.stderr)
+    warn_unset_products(base, data.products, args.config, " (and are written as given)")
     result = tune(data, labels, base=base, objective=objective_of(args),
                   max_false_alarms_per_week=args.max_false_alarms_per_week,
                   min_recall=args.min_recall, budget=args.budget, seed=args.seed,

@@ -23,7 +23,7 @@ import pandas as pd
 from spikes.errors import SpikesInputError
 from spikes.io.output import PARQUET_SUFFIXES, restore_formula
 from spikes.io.sniffing import sniff_delimiter
-from spikes.io.timestamps import check_tz, date_only
+from spikes.io.timestamps import check_tz, date_only, offsets_around
 
 __all__ = ["COLUMN_ALIASES", "INCIDENT_COLUMNS", "LABEL_COLUMNS", "LABEL_DELIMITERS",
            "is_missing", "labels_on_grid", "read_incidents", "read_labels",
@@ -347,8 +347,9 @@ def _canonical_columns(columns: list[str], required: Sequence[str]) -> list[str]
         if column in out:
             continue
         names = {column, *COLUMN_ALIASES.get(column, ())}
-        hits = [i for i, c in enumerate(out) if _plain(c) in names]
-        strong = [i for i in hits if _plain(out[i]) not in WEAK_ALIASES]
+        plain = [_plain(c) for c in out]
+        hits = [i for i, c in enumerate(plain) if c in names]
+        strong = [i for i in hits if plain[i] not in WEAK_ALIASES]
         if len(strong) == 1 or (not strong and len(hits) == 1):
             out[(strong or hits)[0]] = column
     return out
@@ -426,10 +427,7 @@ def _parse_one(value: Any, where: str, tz: str | None = None, *,
             skipped = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
             repeated = pd.isna(skipped) and not pd.isna(
                 stamp.tz_localize(zone, ambiguous=True, nonexistent="NaT"))
-            # The zone's offsets either side (the noons of the days before and after).
-            offsets = " or ".join(
-                (stamp.normalize() + pd.Timedelta(hours=h)).tz_localize(zone).isoformat()[-6:]
-                for h in (-12, 36))
+            offsets = " or ".join(offsets_around(stamp, zone))
             why = ("it occurs twice there, the hour the clocks go back" if repeated else
                    "it does not exist there, the hour the clocks skip" if pd.isna(skipped)
                    else str(exc))

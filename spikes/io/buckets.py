@@ -39,6 +39,7 @@ __all__ = [
     "MAX_CELLS",
     "MAX_SPARSE_BUCKETS",
     "STREAM_THRESHOLD",
+    "events_from_first",
     "infer_bucket",
     "load_reports",
     "to_buckets",
@@ -679,6 +680,27 @@ def _grid(
         grid = sums.reshape(n_cols, n_rows)
         grid[np.arange(n_rows)[None, :] < first[:, None]] = np.nan
     return sums.reshape(n_cols, n_rows).T
+
+
+def events_from_first(values: np.ndarray, started: np.ndarray | None = None) -> np.ndarray:
+    """Report-event counts (rows x products, NaN where no report came) with their real
+    zeros: 0 where no report came from each product's first report on, NaN before it (a
+    product first seen later has no history of silence), as :func:`to_buckets` grids
+    events. Products flagged in `started` had their first report before these rows:
+    zeros throughout.
+
+    Examples
+    --------
+    >>> events_from_first(np.array([[np.nan, np.nan], [1.0, np.nan], [np.nan, np.nan]]),
+    ...                   np.array([False, True])).tolist()
+    [[nan, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    """
+    seen = ~np.isnan(values)
+    first = np.where(seen.any(axis=0), seen.argmax(axis=0), len(values))
+    if started is not None:
+        first = np.where(started, 0, first)
+    after = np.arange(len(values))[:, None] >= first[None, :]
+    return np.where(after & ~seen, 0.0, values)
 
 
 def _breakdown(table: pd.DataFrame, floored: np.ndarray) -> pd.DataFrame | None:

@@ -15,6 +15,8 @@ from spikes.model import bucket_text
 MIN_GAPS = 10
 #: Share of the gaps before that run that must be one bucket.
 STEADY = 0.8
+
+
 def spacing_changes(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, ...]:
     """A note naming the products of count data whose rows, from some time on, are a
     multiple of the bucket apart while they began a bucket apart (none where none is).

@@ -542,13 +542,26 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
     return summer, undecided
 
 
+def offsets_around(day: pd.Timestamp, tz: str) -> tuple[str, str]:
+    """The UTC offsets of `tz` before and after the clocks change on `day` (naive), as
+    written after a time: those of the noons of the days before and after it (a midnight
+    can be the changing hour itself).
+
+    Examples
+    --------
+    >>> offsets_around(pd.Timestamp("2024-10-27"), "Europe/Berlin")
+    ('+02:00', '+01:00')
+    """
+    noon = pd.Timestamp(day).normalize()
+    return tuple(  # type: ignore[return-value]
+        (noon + pd.Timedelta(hours=h)).tz_localize(tz).isoformat()[-6:] for h in (-12, 36))
+
+
 def _one_pass_note(wall: np.ndarray, summer: np.ndarray, tz: str) -> str:
     """What :func:`_localize` says of repeated autumn wall times (`wall`, naive) that
     their rows' order did not tell apart (`summer`: the pass each was read as)."""
     days = sorted({str(day) for day in wall.astype("datetime64[D]")})
-    # The offsets of the noons either side (a midnight can be the repeated hour itself).
-    before, after = ((pd.Timestamp(days[0]) + pd.Timedelta(hours=h)).tz_localize(tz)
-                     .isoformat()[-6:] for h in (-12, 36))
+    before, after = offsets_around(pd.Timestamp(days[0]), tz)
     read = ("its first (summer-time) pass" if summer.all() else
             "its second (winter-time) pass" if not summer.any() else
             "the pass of the summer time (a group in no order)")

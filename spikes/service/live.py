@@ -54,6 +54,7 @@ from spikes.detect.reasons import USUAL_HISTORY
 from spikes.detect.stream import StreamDetector
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
+from spikes.io.buckets import events_from_first
 from spikes.service.commit import GroupCommit
 from spikes.service.snapshot import store_data
 from spikes.service.store import AppendResult, Store
@@ -466,14 +467,11 @@ class LiveDetector:
                                         if str(p) not in stream.position]
         values = data.counts.reindex(index=index, columns=labels).to_numpy(dtype=float,
                                                                            copy=True)
-        for j, label in enumerate(labels):
-            if str(label) in counted:
-                continue
-            # Report events: zeros where no report came, from the product's first on (a
-            # product new in these buckets has no data before its first report).
-            seen = np.flatnonzero(~np.isnan(values[:, j]))
-            since = 0 if str(label) in self._kinds else (seen[0] if len(seen) else len(index))
-            values[since:, j] = np.nan_to_num(values[since:, j], nan=0.0)
+        # Report events: zeros where no report came, from each product's first on (one
+        # new in these buckets has no data before its first report).
+        evented = np.array([str(c) not in counted for c in labels], dtype=bool)
+        started = np.array([str(c) in self._kinds for c in labels], dtype=bool)
+        values[:, evented] = events_from_first(values[:, evented], started[evented])
         frame = pd.DataFrame(values, index=index, columns=labels)
         for product in set(products):
             self._kinds.setdefault(product, "counts" if product in counted else "events")

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from spikes.io.buckets import to_buckets
+from spikes.io.buckets import events_from_first, to_buckets
 from spikes.model import RawReports, ReportData
 
 __all__ = ["from_long_counts", "long_counts", "store_data"]
@@ -72,8 +72,7 @@ def store_data(rows: pd.DataFrame, bucket: str | pd.Timedelta | None = None,
     evented = [p for p in data.counts.columns if str(p) not in counted]
     if kind == "counts" and evented:
         counts = data.counts.copy()
-        started = counts[evented].notna().cummax()  # from each one's first report
-        counts[evented] = counts[evented].fillna(0.0).where(started)
+        counts[evented] = events_from_first(counts[evented].to_numpy(dtype=float))
         data = dataclasses.replace(data, counts=counts)
     return data
 
