@@ -928,3 +928,87 @@ def test_events_over_long_ago_are_not_paged_unless_their_route_was_told(sample) 
         notifier.enqueue(messages[:1])
         assert notifier.enqueue(messages, settled_before=end, until=end) == 1
         assert told.messages()["state"].tolist() == ["open", "resolved"]
+
+
+GMAIL_CUT = pd.Timestamp("2026-01-16T10:30Z")  # the sample's Gmail outage, 09:35-11:25
+GMAIL_DAY = "2026-01-16"
+
+
+def _gmail_messages(hook: Webhook) -> list[dict]:
+    return [m for m in hook.received() if m["onset"].startswith(GMAIL_DAY)]
+
+
+def _paged_then_restarted(tmp_path: Path, config) -> tuple[Webhook, Notifier, Outbox, str]:
+    """A route told of the Gmail outage by a detection cut mid-outage with the defaults,
+    then a detection from scratch over all the data with `config` (a restart)."""
+    data = load_reports(SAMPLE)
+    cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
+    hook = Webhook().__enter__()
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    notifier = Notifier(outbox, [_route(hook.url, name="hook", products=("Gmail",))])
+    notifier.observe(analyze(cut))
+    assert notifier.drain(timeout=30)
+    told = _gmail_messages(hook)
+    assert [(m["state"], m["severity"]) for m in told] == [("open", "minor"),
+                                                            ("escalated", "major")]
+    assert told[0]["onset"] == "2026-01-16T09:35:00+00:00"
+    notifier.observe(analyze(data, config))
+    assert notifier.drain(timeout=30)
+    return hook, notifier, outbox, told[0]["event_key"]
+
+
+def test_a_restart_with_other_settings_goes_on_with_the_event_the_route_was_paged_for(
+        tmp_path: Path) -> None:
+    # A tuned config moves the outage's first onset (09:35 -> 09:30), so its event has
+    # another key: the receiver heard a second open and never the end of the first.
+    config = load_config(None).__class__(false_alarms_per_week=0.03)
+    again = analyze(load_reports(SAMPLE), config).incidents
+    gmail = again[(again["product"] == "Gmail")
+                  & (again["onset"] >= pd.Timestamp(GMAIL_DAY, tz="UTC"))]
+    assert gmail["onset"].tolist() == [pd.Timestamp("2026-01-16T09:30Z")]
+    hook, notifier, outbox, key = _paged_then_restarted(tmp_path, config)
+    try:
+        got = _gmail_messages(hook)
+        assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+        assert {m["event_key"] for m in got} == {key}
+        assert len({m["event_id"] for m in got}) == 1
+        assert got[2]["sequence"] > got[1]["sequence"]
+        assert got[2]["end"] == "2026-01-16T11:25:00+00:00"
+        # Detections after that (another restart) add nothing.
+        assert notifier.observe(analyze(load_reports(SAMPLE), config)) == 0
+        assert len(outbox.continuations("hook")) == 1
+    finally:
+        hook.__exit__(None, None, None)
+        outbox.close()
+
+
+def test_an_event_the_detection_no_longer_finds_is_withdrawn(tmp_path: Path) -> None:
+    config = load_config(None).__class__(overrides={"Gmail": {"min_ratio": 10}})
+    hook, notifier, outbox, key = _paged_then_restarted(tmp_path, config)
+    try:
+        got = _gmail_messages(hook)
+        assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+        assert got[2]["event_key"] == key and got[2]["title"].endswith("no longer detected")
+        assert "no longer detected" in message_text(got[2])
+        assert notifier.observe(analyze(load_reports(SAMPLE), config)) == 0
+    finally:
+        hook.__exit__(None, None, None)
+        outbox.close()
+
+
+def test_a_later_detection_of_other_data_withdraws_nothing(tmp_path: Path) -> None:
+    # An outbox shared by runs over other files: an event of a product the detection
+    # did not see, or from before its data, is not its to withdraw.
+    data = load_reports(SAMPLE)
+    cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
+    later = dataclasses.replace(data, counts=data.counts.loc["2026-01-17":])
+    others = dataclasses.replace(data, counts=data.counts.drop(columns="Gmail"))
+    with Webhook() as hook:
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        notifier = Notifier(outbox, [_route(hook.url, name="hook", products=("Gmail",))])
+        notifier.observe(analyze(cut))
+        notifier.observe(analyze(others))
+        notifier.observe(analyze(later))
+        assert notifier.drain(timeout=30)
+        assert [m["state"] for m in _gmail_messages(hook)] == ["open", "escalated"]
+        outbox.close()

@@ -187,3 +187,39 @@ def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Pat
             service.stop()
     got = [(m["state"], pd.Timestamp(m["at"]) - shift) for m in hook.received()]
     assert got == wanted
+
+
+def test_a_restart_with_a_tuned_config_mid_outage_pages_the_outage_once(tmp_path: Path
+                                                                         ) -> None:
+    # The tuned settings move the Gmail outage's first onset (09:35 -> 09:30): its event
+    # got another key, the receiver a second open, and the first was never resolved.
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    store = tmp_path / "spikes.duckdb"
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        header, *rows = f.read().splitlines()
+    cut = "2026-01-16T10:30"
+    before = [r for r in rows if r[:16] < cut]
+    after = [r for r in rows if r[:16] >= cut]
+    with Webhook() as hook:
+        route = f'[[notify]]\nname = "hook"\nurl = "{hook.url}/hook"\nproducts = ["Gmail"]\n'
+        plain, tuned = tmp_path / "plain.toml", tmp_path / "tuned.toml"
+        plain.write_text(route)
+        tuned.write_text("[detection]\nfalse_alarms_per_week = 0.03\n\n" + route)
+        for config, part in ((plain, before), (tuned, after)):
+            service = Service(store, token, "--clock", "data", "--config", str(config))
+            try:
+                body = ("\n".join([header, *part]) + "\n").encode()
+                answer = service.client.post("/v1/reports", content=body,
+                                             headers={"Content-Type": "text/csv"})
+                assert answer.status_code == 200, answer.text
+                assert service.client.post("/v1/flush").status_code == 200
+                _wait_for_detection(service)
+                time.sleep(1.0)
+            finally:
+                service.stop()
+    got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+    assert len({m["event_key"] for m in got}) == 1
+    assert got[0]["onset"] == "2026-01-16T09:35:00+00:00"
+    assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
+from spikes.alerts.continuity import Coverage, carry_over
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
@@ -80,8 +81,14 @@ class Notifier:
     # -- enqueue -------------------------------------------------------------------------
     def enqueue(self, messages: Sequence[dict[str, Any]],
                 settled_before: pd.Timestamp | None = None,
-                until: pd.Timestamp | None = None) -> int:
+                until: pd.Timestamp | None = None, *,
+                coverage: Coverage | None = None) -> int:
         """Enqueue, for every route, the messages it takes; wake the worker.
+
+        A route told of an event gets the rest of its story under that event's key, when
+        a detection from scratch finds the outage with another first onset, and hears
+        it withdrawn when that detection no longer finds it
+        (:func:`spikes.alerts.continuity.carry_over`).
 
         Parameters
         ----------
@@ -95,6 +102,10 @@ class Notifier:
             messages, so that its receiver hears it end.
         until : pd.Timestamp, optional
             See `settled_before`.
+        coverage : Coverage, optional
+            Given when `messages` are every message of a detection from the start of its
+            data (not a live step's latest): what it saw. Only then are new
+            continuations and withdrawals decided.
 
         Returns
         -------
@@ -102,15 +113,30 @@ class Notifier:
             (message, route) pairs added to the outbox.
         """
         added = 0
+        every_key = None if coverage is None else {event_key(m) for m in messages}
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until)
+            taken = self._carried(key, taken, every_key, coverage)
             new = self.outbox.enqueue(taken, key, now=self.clock())
             if new:
                 self._wake[key].set()
             added += new
         return added
+
+    def _carried(self, key: str, messages: list[dict[str, Any]],
+                 every_key: set[str] | None, coverage: Coverage | None,
+                 ) -> list[dict[str, Any]]:
+        """`messages` of route `key` continuing the events it was told of
+        (:func:`spikes.alerts.continuity.carry_over`)."""
+        stored = self.outbox.continuations(key)
+        if every_key is None and not stored:
+            return messages
+        told = {} if every_key is None else self.outbox.told(key)
+        messages, new = carry_over(messages, told, stored, every_key, coverage)
+        self.outbox.add_continuations(key, new)
+        return messages
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None) -> list[dict[str, Any]]:
@@ -152,7 +178,16 @@ class Notifier:
         """
         if not self.routes or analysis.config.mode != "causal":
             return 0
-        return self.enqueue(analysis_messages(analysis, until, since), settled_before, until)
+        messages = analysis_messages(analysis, until, since)
+        coverage = None
+        if since is None:
+            index = analysis.data.counts.index
+            end = until if until is not None else (
+                index[-1] + analysis.data.bucket if len(index) else None)
+            if len(index) and end is not None:
+                coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
+                                    index[0], pd.Timestamp(end))
+        return self.enqueue(messages, settled_before, until, coverage=coverage)
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self) -> list[Attempt]:

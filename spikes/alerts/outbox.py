@@ -28,6 +28,11 @@ Tables
     event going on then is enqueued whole, its open too); and ``route:KEY`` per route,
     with the horizon of a route added later (a new or renamed route is not paged with
     the history either).
+``alert_continuation``
+    ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved``: a
+    new
+    event whose messages go to the route under the key of an event it was told of
+    (:mod:`spikes.alerts.continuity`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from spikes.alerts.continuity import Continuation, Told
 from spikes.alerts.timeline import event_key
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import rollback, utc
@@ -58,6 +64,10 @@ CREATE TABLE IF NOT EXISTS alert_log (
     message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
     attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
 CREATE TABLE IF NOT EXISTS alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
+CREATE TABLE IF NOT EXISTS alert_continuation (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
+    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
 """
 
 
@@ -232,6 +242,44 @@ class Outbox:
                 rollback(conn)
                 raise
         return int(after - before)
+
+    def told(self, route: str) -> dict[str, Told]:
+        """What `route` was told: every event it holds a message of, by key, with its
+        latest message and whether it holds its ``resolved``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT state, sequence, body FROM alert_outbox WHERE route = ? "
+                "ORDER BY sequence", [route]).fetchall()
+        latest: dict[str, dict[str, Any]] = {}
+        over: set[str] = set()
+        for state, _, body in rows:
+            message = json.loads(body)
+            key = event_key(message)
+            latest[key] = message
+            if state == "resolved":
+                over.add(key)
+        return {k: Told(k, m, k in over) for k, m in latest.items()}
+
+    def continuations(self, route: str) -> list[Continuation]:
+        """The continuations stored for `route` (:mod:`spikes.alerts.continuity`)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_key, of_key, event_id, first_sequence, products, worst, "
+                "resolved FROM alert_continuation WHERE route = ?", [route]).fetchall()
+        return [Continuation(key, of, event_id, int(first), tuple(json.loads(products)),
+                             int(worst), bool(resolved))
+                for key, of, event_id, first, products, worst, resolved in rows]
+
+    def add_continuations(self, route: str, continuations: Sequence[Continuation]) -> None:
+        """Store continuations decided for `route` (a stored one stays as it is)."""
+        if not continuations:
+            return
+        with self._lock:
+            self._conn.executemany(
+                "INSERT INTO alert_continuation VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(route, c.key, c.of, c.event_id, c.first_sequence, json.dumps(c.products),
+                  c.worst, c.resolved) for c in continuations])
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""

@@ -1,0 +1,274 @@
+"""One story per outage for a receiver, when a detection from scratch tells it otherwise.
+
+An event's messages are keyed by its first raised incident (``event_key``: product and
+onset). A live service that detects again from scratch, at a restart with other settings
+(a tuned config) or over a store that changed, may find the same outage with another
+first onset, or not at all. Without this module the receiver then hears a second ``open``
+of an outage it is already paged for, and the first one is never resolved.
+
+:func:`carry_over` keeps the receiver's story whole, route by route, from what the route
+was told (the outbox) and the complete messages of the new detection:
+
+- an event the route was told of, whose key the new detection no longer has (it
+  *vanished*), is *continued* by a new event whose key the route has never seen and that
+  shares a product with it at overlapping times: the new event's messages go out under
+  the told event's key and id, numbered after what was told, and only those that tell
+  the route something new: a product or a severity it was not told of (as
+  ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
+- a vanished event that nothing continues gets a ``resolved`` message saying it is no
+  longer detected (the route would otherwise keep it open for ever), when the detection
+  covers its products and its time.
+
+A continuation is decided once, when a complete detection first shows it, and stored
+(:class:`Continuation`): later detections number the new event's messages the same way,
+so the outbox keeps each once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from spikes.alerts.timeline import event_key, severity_rank
+
+__all__ = ["Continuation", "Coverage", "Told", "carry_over"]
+
+
+@dataclass(frozen=True)
+class Told:
+    """What a route was last told of an event.
+
+    Parameters
+    ----------
+    key : str
+        The event's key.
+    last : dict
+        Its latest message held for the route (the largest ``sequence``).
+    resolved : bool
+        Whether the route holds its ``resolved`` message.
+    """
+
+    key: str
+    last: dict[str, Any]
+    resolved: bool = False
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """A new event's messages told under an earlier event's key.
+
+    Parameters
+    ----------
+    key : str
+        The new event's key (of the detection now).
+    of : str
+        The told event's key.
+    event_id : str
+        The told event's id, kept in the continued messages.
+    first_sequence : int
+        The continued messages' sequences are this plus their own.
+    products : tuple of str
+        The products the route was told of.
+    worst : int
+        The worst severity it was told of (:func:`~spikes.alerts.timeline.severity_rank`).
+    resolved : bool
+        Whether it was told the event ended.
+    """
+
+    key: str
+    of: str
+    event_id: str
+    first_sequence: int
+    products: tuple[str, ...]
+    worst: int
+    resolved: bool = False
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a detection saw: its products and the span of its data.
+
+    Parameters
+    ----------
+    products : frozenset of str
+    start, until : pd.Timestamp
+        Start of its first bucket, end of its last (UTC).
+    """
+
+    products: frozenset[str]
+    start: pd.Timestamp
+    until: pd.Timestamp
+
+
+def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
+               continuations: Sequence[Continuation],
+               every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
+               ) -> tuple[list[dict[str, Any]], list[Continuation]]:
+    """A route's messages as its receiver should get them (see the module docstring).
+
+    Parameters
+    ----------
+    messages : sequence of dict
+        The messages the route takes (:func:`spikes.alerts.routing.route_messages`), in
+        time order.
+    told : mapping of str to Told
+        The events the route was told of, by key.
+    continuations : sequence of Continuation
+        The route's stored continuations.
+    every_key : iterable of str, optional
+        The keys of every event of a *complete* detection (all its messages from the
+        start of its data, of every route); None when `messages` are only the latest
+        (the live service's step): then no new continuation and no withdrawal is decided.
+    coverage : Coverage, optional
+        What the complete detection saw (required with `every_key`).
+
+    Returns
+    -------
+    messages : list of dict
+        `messages` with the continued ones rewritten, then the withdrawals, in time
+        order.
+    new : list of Continuation
+        The continuations decided now (to store).
+    """
+    by_key = {c.key: c for c in continuations}
+    new: list[Continuation] = []
+    withdrawn: list[dict[str, Any]] = []
+    if every_key is not None:
+        if coverage is None:
+            raise ValueError("a complete detection needs its coverage")
+        present = set(every_key)
+        taken = {c.of for c in continuations}
+        vanished = {k: t for k, t in told.items() if k not in present and k not in taken}
+        spans = {k: _spans(t.last) for k, t in vanished.items()}
+        by_product: dict[str, list[str]] = {}
+        for k in sorted(vanished, key=lambda k: pd.Timestamp(vanished[k].last["onset"])):
+            for product in spans[k]:
+                by_product.setdefault(product, []).append(k)
+        for key, last in _latest(messages).items():
+            if key in told or key in by_key:
+                continue
+            now = _spans(last)
+            match = next((vanished[k] for p, (start, end) in now.items()
+                          for k in by_product.get(p, ())
+                          if k in vanished and spans[k][p][0] <= end
+                          and start <= spans[k][p][1]), None)
+            if match is None:
+                continue
+            continuation = Continuation(
+                key=key, of=match.key, event_id=str(match.last["event_id"]),
+                first_sequence=int(match.last["sequence"]) + 1,
+                products=tuple(sorted(p["product"] for p in match.last["products"])),
+                worst=severity_rank(str(match.last["severity"])), resolved=match.resolved)
+            new.append(continuation)
+            by_key[key] = continuation
+            del vanished[match.key]
+        withdrawn = [_withdrawal(t, coverage) for t in vanished.values()
+                     if not t.resolved and _covered(t.last, coverage)]
+    out = []
+    runs: dict[str, _Run] = {}
+    for message in messages:
+        key = event_key(message)
+        continuation = by_key.get(key)
+        if continuation is None:
+            out.append(message)
+            continue
+        run = runs.setdefault(key, _Run(set(continuation.products), continuation.worst,
+                                        continuation.resolved))
+        carried = _continued(message, continuation, run)
+        if carried is not None:
+            out.append(carried)
+    out += withdrawn
+    out.sort(key=lambda m: pd.Timestamp(m["at"]))
+    return out, new
+
+
+def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each event's latest message, by key (first seen first)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        key = event_key(message)
+        if key not in latest or int(message["sequence"]) >= int(latest[key]["sequence"]):
+            latest[key] = message
+    return latest
+
+
+def _spans(message: Mapping[str, Any]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each product's incident as a message tells it: onset to end (open: for ever)."""
+    spans = {}
+    for product in message["products"]:
+        end = product.get("end")
+        spans[str(product["product"])] = (
+            pd.Timestamp(product["onset"]),
+            pd.Timestamp(end) if end else pd.Timestamp.max.tz_localize("UTC"))
+    return spans
+
+
+def _covered(told: Mapping[str, Any], coverage: Coverage) -> bool:
+    """Whether the detection saw the told event's products over its whole time, up to
+    after its latest message (else it cannot say the outage is not there)."""
+    products = {str(p["product"]) for p in told["products"]}
+    return (products <= coverage.products
+            and coverage.start <= pd.Timestamp(told["onset"])
+            and coverage.until > pd.Timestamp(told["at"]))
+
+
+def _digest(key: str, sequence: int, state: str) -> str:
+    """A message's id, as :func:`spikes.alerts.timeline.event_messages` makes them."""
+    return hashlib.sha256(f"{key}|{sequence}|{state}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Run:
+    """What the route has been told of a continued event so far."""
+
+    products: set[str]
+    worst: int
+    resolved: bool
+
+
+def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str, Any] | None:
+    """`message` under the told event's key; None when it tells the route nothing new."""
+    state = str(message["state"])
+    if state == "resolved":
+        if run.resolved:
+            return None
+        run.resolved = True
+    else:
+        products = {str(p["product"]) for p in message["products"]}
+        worst = severity_rank(str(message["severity"]))
+        if products <= run.products and worst <= run.worst:
+            return None
+        state = "open" if run.resolved else "escalated"
+        run.products |= products
+        run.worst = max(run.worst, worst)
+        run.resolved = False
+    sequence = c.first_sequence + int(message["sequence"])
+    old_head = f"{message['event_id']} {message['state']} "
+    title = str(message["title"])
+    if title.startswith(old_head):
+        title = f"{c.event_id} {state} " + title[len(old_head):]
+    return {**message, "message_id": _digest(c.of, sequence, state), "event_id": c.event_id,
+            "event_key": c.of, "state": state, "sequence": sequence, "title": title}
+
+
+def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
+    """The ``resolved`` message of a told event the detection no longer finds."""
+    last = told.last
+    sequence = int(last["sequence"]) + 1
+    at = pd.Timestamp(coverage.until).tz_convert("UTC")
+    names = ", ".join(str(p["product"]) for p in last["products"])
+    why = (f"no longer detected: a detection over the data up to {at:%Y-%m-%d %H:%M} UTC, "
+           f"with the settings of now, finds no outage of {names} then (the settings "
+           f"or the data changed since this event was opened)")
+    products = [{**p, "why": f"{p['product']}: no longer detected (the detection of now "
+                             "finds no outage of it then)"} for p in last["products"]]
+    return {**last, "message_id": _digest(told.key, sequence, "resolved"),
+            "products": products,
+            "event_key": told.key, "state": "resolved", "sequence": sequence,
+            "at": at.isoformat(), "end": None, "why": why,
+            "title": f"{last['event_id']} resolved ({last['severity']}): {names}, "
+                     "no longer detected"}
