@@ -107,6 +107,7 @@ class Coverage:
 def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                continuations: Sequence[Continuation],
                every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
+               settled_before: pd.Timestamp | None = None,
                ) -> tuple[list[dict[str, Any]], list[Continuation]]:
     """A route's messages as its receiver should get them (see the module docstring).
 
@@ -125,6 +126,9 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         (the live service's step): then no new continuation and no withdrawal is decided.
     coverage : Coverage, optional
         What the complete detection saw (required with `every_key`).
+    settled_before : pd.Timestamp, optional
+        Events the route heard end at or before this time are history: no new event
+        continues them (its messages are left to the caller's rules for history).
 
     Returns
     -------
@@ -142,7 +146,9 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             raise ValueError("a complete detection needs its coverage")
         present = set(every_key)
         taken = {c.of for c in continuations}
-        vanished = {k: t for k, t in told.items() if k not in present and k not in taken}
+        vanished = {k: t for k, t in told.items() if k not in present and k not in taken
+                    and not (t.resolved and settled_before is not None
+                             and pd.Timestamp(t.last["at"]) <= settled_before)}
         spans = {k: _spans(t.last) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
         for k in sorted(vanished, key=lambda k: pd.Timestamp(vanished[k].last["onset"])):

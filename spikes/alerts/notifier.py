@@ -116,9 +116,10 @@ class Notifier:
         every_key = None if coverage is None else {event_key(m) for m in messages}
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
+            # Continued events first: they are the route's own, which history keeps.
+            taken = self._carried(key, taken, every_key, coverage, settled_before)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until)
-            taken = self._carried(key, taken, every_key, coverage)
             new = self.outbox.enqueue(taken, key, now=self.clock())
             if new:
                 self._wake[key].set()
@@ -127,14 +128,15 @@ class Notifier:
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
-                 ) -> list[dict[str, Any]]:
+                 settled_before: pd.Timestamp | None) -> list[dict[str, Any]]:
         """`messages` of route `key` continuing the events it was told of
         (:func:`spikes.alerts.continuity.carry_over`)."""
         stored = self.outbox.continuations(key)
         if every_key is None and not stored:
             return messages
         told = {} if every_key is None else self.outbox.told(key)
-        messages, new = carry_over(messages, told, stored, every_key, coverage)
+        messages, new = carry_over(messages, told, stored, every_key, coverage,
+                                   settled_before)
         self.outbox.add_continuations(key, new)
         return messages
 
