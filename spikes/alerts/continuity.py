@@ -11,9 +11,10 @@ was told (the outbox) and the complete messages of the new detection:
 
 - an event the route was told of, whose key the new detection no longer has (it
   *vanished*), is *continued* by a new event whose key the route has never seen and that
-  shares a product with it at overlapping times: the new event's messages go out under
-  the told event's key and id, numbered after what was told, and only those that tell
-  the route something new: a product or a severity it was not told of (as
+  shares a product with it at overlapping times (an incident the route did not hear end
+  lasting ``merge_gap`` past the last message it got): the new event's messages go out
+  under the told event's key and id, numbered after what was told, and only those that
+  tell the route something new: a product or a severity it was not told of (as
   ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
 - a vanished event that nothing continues gets a ``resolved`` message saying it is no
   longer detected (the route would otherwise keep it open for ever), when the detection
@@ -97,11 +98,15 @@ class Coverage:
     products : frozenset of str
     start, until : pd.Timestamp
         Start of its first bucket, end of its last (UTC).
+    merge_gap : pd.Timedelta
+        Its ``merge_gap``: an incident the route did not hear end reaches this far past
+        the last message it got (:func:`carry_over`).
     """
 
     products: frozenset[str]
     start: pd.Timestamp
     until: pd.Timestamp
+    merge_gap: pd.Timedelta = pd.Timedelta("1h")
 
 
 def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
@@ -148,16 +153,17 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         taken = {c.of for c in continuations}
         vanished = {k: t for k, t in told.items() if k not in present and k not in taken
                     and not (t.resolved and settled_before is not None
-                             and pd.Timestamp(t.last["at"]) <= settled_before)}
-        spans = {k: _spans(t.last) for k, t in vanished.items()}
+                             and _time(t.last["at"]) <= _time(settled_before))}
+        reach = pd.Timedelta(coverage.merge_gap)
+        spans = {k: _spans(t.last, reach) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
-        for k in sorted(vanished, key=lambda k: pd.Timestamp(vanished[k].last["onset"])):
+        for k in sorted(vanished, key=lambda k: _time(vanished[k].last["onset"])):
             for product in spans[k]:
                 by_product.setdefault(product, []).append(k)
         for key, last in _latest(messages).items():
             if key in told or key in by_key:
                 continue
-            now = _spans(last)
+            now = _spans(last, None)
             match = next((vanished[k] for p, (start, end) in now.items()
                           for k in by_product.get(p, ())
                           if k in vanished and spans[k][p][0] <= end
@@ -188,7 +194,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         if carried is not None:
             out.append(carried)
     out += withdrawn
-    out.sort(key=lambda m: pd.Timestamp(m["at"]))
+    out.sort(key=lambda m: _time(m["at"]))
     return out, new
 
 
@@ -202,14 +208,18 @@ def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def _spans(message: Mapping[str, Any]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-    """Each product's incident as a message tells it: onset to end (open: for ever)."""
+def _spans(message: Mapping[str, Any], reach: pd.Timedelta | None
+           ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each product's incident as a message tells it: onset to end; one not over lasts
+    `reach` past the message's time (what a route heard), for ever when None (the
+    detection of now)."""
     spans = {}
     for product in message["products"]:
         end = product.get("end")
-        spans[str(product["product"])] = (
-            pd.Timestamp(product["onset"]),
-            pd.Timestamp(end) if end else pd.Timestamp.max.tz_localize("UTC"))
+        last = (pd.Timestamp.max.tz_localize("UTC") if reach is None
+                else _time(message["at"]) + reach)
+        spans[str(product["product"])] = (_time(product["onset"]),
+                                          _time(end) if end else last)
     return spans
 
 
@@ -218,8 +228,14 @@ def _covered(told: Mapping[str, Any], coverage: Coverage) -> bool:
     after its latest message (else it cannot say the outage is not there)."""
     products = {str(p["product"]) for p in told["products"]}
     return (products <= coverage.products
-            and coverage.start <= pd.Timestamp(told["onset"])
-            and coverage.until > pd.Timestamp(told["at"]))
+            and _time(coverage.start) <= _time(told["onset"])
+            and _time(coverage.until) > _time(told["at"]))
+
+
+def _time(value: object) -> pd.Timestamp:
+    """A time as UTC (one without an offset is UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 def _digest(key: str, sequence: int, state: str) -> str:
@@ -265,7 +281,7 @@ def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
     """The ``resolved`` message of a told event the detection no longer finds."""
     last = told.last
     sequence = int(last["sequence"]) + 1
-    at = pd.Timestamp(coverage.until).tz_convert("UTC")
+    at = _time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
     why = (f"no longer detected: a detection over the data up to {at:%Y-%m-%d %H:%M} UTC, "
            f"with the settings of now, finds no outage of {names} then (the settings "

@@ -188,7 +188,8 @@ class Notifier:
                 index[-1] + analysis.data.bucket if len(index) else None)
             if len(index) and end is not None:
                 coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
-                                    index[0], pd.Timestamp(end))
+                                    index[0], pd.Timestamp(end),
+                                    pd.Timedelta(analysis.config.merge_gap))
         return self.enqueue(messages, settled_before, until, coverage=coverage)
 
     # -- delivery ------------------------------------------------------------------------
