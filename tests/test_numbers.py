@@ -56,14 +56,23 @@ def test_counts_with_digit_groups(tmp_path, delimiter, cells, expected):
     assert len(raw.rejected) == 0
 
 
-def test_broken_digit_groups_are_not_guessed(tmp_path):
-    # "1,23" is no grouping of threes.
+def test_a_comma_no_digit_grouping_explains_is_a_decimal_comma_for_its_column(tmp_path):
+    # "1,23" is no grouping of threes: the column has decimal commas.
     text = ('timestamp,product,reports\n2024-01-01T00:00Z,A,"1,23"\n'
             '2024-01-01T00:01Z,A,"1,2345"\n2024-01-01T00:02Z,A,7\n')
     raw = read_reports(write(tmp_path, "x.csv", text))
-    assert raw.table["reports"].tolist() == [7.0]
-    assert raw.rejected["value"].tolist() == ["1,23", "1,2345"]
-    assert set(raw.rejected["reason"]) == {"is not a number"}
+    assert raw.table["reports"].tolist() == [1.23, 1.2345, 7.0]
+    assert len(raw.rejected) == 0
+    # Excel's tab-delimited text in a German locale: "1,250" there is 1.25, not 1250
+    # (it was 1250 while "2,5" beside it was refused).
+    text = ("timestamp\tproduct\treports\n2024-01-01T00:00Z\tA\t2,5\n"
+            "2024-01-01T00:01Z\tA\t1,250\n2024-01-01T00:02Z\tA\t3\n")
+    raw = read_reports(write(tmp_path, "x.tsv", text))
+    assert raw.table["reports"].tolist() == [2.5, 1.25, 3.0]
+    # Alone, "1,250" is a digit group, as in most exports.
+    text = 'timestamp,product,reports\n2024-01-01T00:00Z,A,"1,250"\n2024-01-01T00:01Z,A,3\n'
+    assert read_reports(write(tmp_path, "y.csv", text)).table["reports"].tolist() == \
+        [1250.0, 3.0]
 
 
 @pytest.mark.parametrize(

@@ -385,3 +385,61 @@ def test_a_quiet_product_s_autumn_reports_follow_the_file_s_order(tmp_path):
     path = write(tmp_path, "y.csv", text)
     assert not [n for n in load_reports(path, tz=zone, streaming=True,
                                         block_bytes=512).notes if "clocks go back" in n]
+
+
+# --- found by a hunt of real exports (each failed before) --------------------------------
+@pytest.mark.parametrize(("stamps", "first"), [
+    # Excel in en-GB: a PM first value made pandas guess no day-first format, so the
+    # dates were read month first, silently (1-3 February as 2 January - 2 March).
+    (["01/02/2026 1:00 PM", "02/02/2026 1:00 PM", "03/02/2026 1:00 PM"], "2026-02-01 13:00"),
+    (["22/01/2026 7:00 PM", "22/01/2026 7:05 PM"], "2026-01-22 19:00"),
+    (["Jan 22, 2026 @ 19:00:00.000", "Jan 22, 2026 @ 19:05:00.000"], "2026-01-22 19:00"),
+    (["1/22/2026, 7:00:00.000 PM", "1/22/2026, 7:05:00.000 PM"], "2026-01-22 19:00"),
+    (["2026-01-22 7:00 PM", "2026-01-22 7:05 PM"], "2026-01-22 19:00"),
+])
+def test_twelve_hour_and_console_timestamps(tmp_path, stamps, first):
+    rows = "".join(f'"{s}",A\n' for s in stamps)
+    raw = read_reports(write(tmp_path, "x.csv", "timestamp,product\n" + rows))
+    assert raw.table["timestamp"].iloc[0] == pd.Timestamp(first, tz="UTC")
+    assert len(raw.rejected) == 0 and raw.table["timestamp"].is_monotonic_increasing
+
+
+def test_dmy_twelve_hour_times_with_date_order(tmp_path):
+    text = "timestamp,product\n01/02/2026 1:00 PM,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text), date_order="dmy")
+    assert raw.table["timestamp"].tolist() == utc("2026-02-01 13:00")
+
+
+@pytest.mark.parametrize(("column", "utc_time"), [
+    ("Time (UTC+01:00)", "2026-01-22 19:00"), ("Time (UTC+1)", "2026-01-22 19:00"),
+    ("Time (GMT+2)", "2026-01-22 18:00"), ("Time (UTC-05:00)", "2026-01-23 01:00"),
+    ("Time (UTC+05:30)", "2026-01-22 14:30"), ("Time [GMT]", "2026-01-22 20:00"),
+])
+def test_an_offset_in_the_timestamp_column_name(tmp_path, column, utc_time):
+    # Read as UTC before, without a word.
+    text = f"{column},product\n2026-01-22 20:00,A\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["timestamp"].tolist() == utc(utc_time)
+
+
+def test_an_ambiguous_zone_in_the_column_name_is_refused_unless_tz_says(tmp_path):
+    path = write(tmp_path, "x.csv", "Time (IST),product\n2026-01-22 20:00,A\n")
+    with pytest.raises(SpikesInputError, match=r"'Time \(IST\)' names the zone 'IST'.*India"):
+        read_reports(path)
+    raw = read_reports(path, tz="Asia/Kolkata")
+    assert raw.table["timestamp"].tolist() == utc("2026-01-22 14:30")
+
+
+def test_a_streamed_first_day_of_day_first_dates_waits_for_the_next_block(tmp_path):
+    # Blocks of one day could not tell day from month and were read month first (1
+    # February as 2 January), while the later blocks, and a whole-file read, were right.
+    from spikes.io.buckets import load_reports
+    times = pd.date_range("2026-02-01", "2026-02-05", freq="5min", inclusive="left")
+    text = "timestamp,product,reports\n" + "".join(
+        f"{t:%d/%m/%Y %H:%M},A,{i % 7}\n" for i, t in enumerate(times))
+    path = write(tmp_path, "x.csv", text)
+    whole = load_reports(path)
+    streamed = load_reports(path, streaming=True, block_bytes=3000)  # 1/3 of a day
+    assert streamed.counts.index[0] == pd.Timestamp("2026-02-01", tz="UTC")
+    pd.testing.assert_frame_equal(streamed.counts, whole.counts)
+    assert streamed.notes == whole.notes == ()

@@ -19,12 +19,23 @@ _GROUPED_POINT = (r"[+-]?\d{1,3}(?P<sep>[,' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})
 _GROUPED_COMMA = (r"[+-]?\d{1,3}(?:(?P<sep>[' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(?:,\d*)?"
                   r"|\.\d{3}(?:\.\d{3})+(?:,\d*)?|\.\d{3},\d*)")
 _LONE_GROUP = r"[+-]?[1-9]\d{0,2}\.\d{3}"
+# A decimal comma no digit grouping explains: not three digits after it, or after more
+# than three digits or point groups ("2,5", "1250,75", "1.234,5").
+_COMMA_DECIMAL = (r"[+-]?(?:\d{1,3},(?:\d{1,2}|\d{4,})|\d{4,},\d+"
+                  r"|\d{1,3}(?:\.\d{3})+,\d+)")
 
 
 def read_numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Float values (NaN where unusable) and reason codes of a count column."""
+    """Float values (NaN where unusable) and reason codes of a count column.
+
+    `decimal_comma` is the file's custom (``;`` files); a column of another file whose
+    values show a decimal comma that no digit grouping explains (``2,5``, ``1250,75``,
+    ``1.234,5``: Excel's tab-delimited text in a German locale) is read with one too, so
+    that its ``1,250`` is 1.25, not 1250."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        text = _without_grouping(column.to_pandas().str.strip(), decimal_comma=decimal_comma)
+        raw = column.to_pandas().str.strip()
+        decimal_comma = decimal_comma or bool(_matches(raw, _COMMA_DECIMAL).any())
+        text = _without_grouping(raw, decimal_comma=decimal_comma)
         missing = (text.isna() | (text == "")).to_numpy()
         if decimal_comma:
             text = text.str.replace(",", ".", regex=False)

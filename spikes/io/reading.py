@@ -128,6 +128,9 @@ __all__ = [
 
 _TABLE_COLUMNS = ["timestamp", "product", "reports", "region", "category"]
 STREAM_BLOCK_BYTES = 16 << 20
+#: Blocks of one file held back at most while their dates do not tell day from month
+#: (the dates of one day): then they are read in the default order, with a note.
+DEFER_BLOCKS = 4
 """Size of a block of :func:`read_report_blocks` (decompressed bytes)."""
 
 
@@ -476,7 +479,7 @@ def _read_text(text: Text, layout: Layout, options: Options, *, last: bool) -> _
     table, n_invalid = parse_csv(text, layout)
     skipped: list[str] = []
     # Naive times are in --tz, else in a zone the timestamp column names: "Time (CET)".
-    tz = options.tz or header_zone(text.header[layout.timestamp])
+    tz = options.tz or header_zone(text.header[layout.timestamp], where=repr(text.name))
     if layout.fmt == "wide":
         frame, rejects, skipped = wide_rows(text, table, layout, tz)
     else:
@@ -567,6 +570,7 @@ def _read_blocks(
     bar = tqdm(total=size, disable=disable, desc=Path(name).name, unit="B",
                unit_scale=True, leave=False)
     usable, rows_read, first_rejected = 0, 0, empty_rejected()
+    deferred: Text | None = None  # blocks whose dates have not told day from month yet
     try:
         chunks = utf8_chunks(name, stream, block_bytes)
         pending, text, layout, lines = b"", None, None, 0
@@ -588,7 +592,22 @@ def _read_blocks(
             else:
                 text = Text(name, text.header, text.delimiter, block, 0, lines)
             lines = text.lines_before_body + text.data.count(b"\n", text.start)
+            if deferred is not None:
+                text = Text(name, text.header, text.delimiter,
+                            bytes(deferred.body) + bytes(text.body), 0,
+                            deferred.lines_before_body)
+            noted = len(layout.dates.notes)
+            layout.dates.tied = False
             result = _read_text(text, layout, options, last=last)
+            if (layout.dates.tied and not last
+                    and len(text.body) < DEFER_BLOCKS * block_bytes):
+                # Dates of one day (a big file's first block): read them again with the
+                # next block rather than in the default day/month order, as a read of
+                # the whole file would.
+                del layout.dates.notes[noted:]
+                deferred = text
+                continue
+            deferred = None
             usable += len(result.table)
             rows_read += result.rows_read
             if len(result.rejected) and not len(first_rejected):

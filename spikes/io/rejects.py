@@ -119,6 +119,14 @@ def rejected_table(
     return rejected_dtypes(out.reset_index(drop=True))
 
 
+def row_lines(text: Text, n_rows: int, ncols: int, rows: np.ndarray) -> np.ndarray:
+    """Line numbers in the file of data rows `rows` (of `n_rows` read)."""
+    valid_lines, _ = _record_lines(text, ncols)
+    if len(valid_lines) != n_rows:  # our scan disagrees with pyarrow: number data rows
+        valid_lines = text.lines_before_body + 1 + np.arange(n_rows)
+    return valid_lines[rows]
+
+
 def _record_lines(text: Text, ncols: int) -> tuple[np.ndarray, list[tuple]]:
     """Line of each well-formed record, and the malformed ones, of the body (vectorised).
 

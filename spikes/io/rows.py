@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from spikes.errors import SpikesInputError
 from spikes.io.numbers import read_numbers
-from spikes.io.rejects import MISSING, NOT_NUMBER, OK, Rejects, reject, texts
+from spikes.io.rejects import MISSING, NOT_NUMBER, OK, Rejects, reject, row_lines, texts
 from spikes.io.shapes import Layout
 from spikes.io.sniffing import Text, to_utf8
 from spikes.io.timestamps import read_timestamps
@@ -101,6 +101,7 @@ def long_rows(
 ) -> tuple[pd.DataFrame, Rejects, int]:
     """Validate events / long / single rows; return accepted rows and rejects."""
     n = table.num_rows
+    _check_header_repeats(text, table, layout)
     rejects = Rejects()
     bad = np.zeros(n, dtype=bool)
     if layout.product is not None:
@@ -141,6 +142,7 @@ def wide_rows(
     """Validate a wide file cell by cell and melt it into long rows; also the columns
     left out because they hold no number."""
     n = table.num_rows
+    _check_header_repeats(text, table, layout)
     rejects = Rejects()
     bad_row = np.zeros(n, dtype=bool)
     ts_col = _stamp_column(table, layout)
@@ -232,6 +234,33 @@ def _check_wide_column(text: Text, name: str, values: np.ndarray, reason: np.nda
             f"among {', '.join(repr(h) for h in text.header)}; pass --product-col, "
             "--count-col, --product NAME or --format to say how to read it"
         )
+
+
+def _check_header_repeats(text: Text, table: pa.Table, layout: Layout) -> None:
+    """Refuse a file whose data repeat its header with the columns in another order (two
+    exports joined): the rows after it would be read into the wrong columns. A header
+    repeated as it is stays a rejected row (not a date)."""
+    stamps = _col(table, layout.timestamp)
+    if not (pa.types.is_string(stamps.type) or pa.types.is_large_string(stamps.type)):
+        return
+    names = [h.strip().casefold() for h in text.header]
+    cells = pc.utf8_lower(pc.utf8_trim_whitespace(stamps))
+    hits = pc.is_in(cells, value_set=pa.array(names, pa.string()))
+    rows = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+    used = layout.used()
+    for row in rows[:50]:
+        found = {i: str(_col(table, i)[int(row)].as_py() or "").strip() for i in used}
+        if (any(v.casefold() not in names for v in found.values())
+                or all(v.casefold() == names[i] for i, v in found.items())):
+            continue
+        line = int(row_lines(text, table.num_rows, len(text.header), np.array([row]))[0])
+        shown = ", ".join(f"{v} under {text.header[i]}" for i, v in found.items()
+                          if v.casefold() != names[i])
+        raise SpikesInputError(
+            f"{text.name!r} line {line} repeats the header with its columns in another "
+            f"order ({shown}): files joined with different column orders would put the "
+            "rows after it in the wrong columns; read each file on its own (give them "
+            "all to the command)")
 
 
 def _col(table: pa.Table, position: int) -> pa.ChunkedArray:

@@ -56,6 +56,23 @@ _EXTRA_DATE_FORMATS = (
     "%d/%m/%Y %I:%M %p%z",
     "%d/%m/%y %H:%M",
     "%d.%m.%y %H:%M",
+    # Day-first 12-hour times (Excel in en-GB, en-AU, en-IN: "22/01/2026 7:00 PM").
+    "%d/%m/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M %p",
+    "%d/%m/%y %I:%M %p",
+    # A comma after the date (Azure Log Analytics: "1/22/2026, 7:00:00.000 PM").
+    "%m/%d/%Y, %I:%M:%S.%f %p",
+    "%m/%d/%Y, %I:%M:%S %p",
+    "%m/%d/%Y, %I:%M %p",
+    "%d/%m/%Y, %H:%M:%S.%f",
+    "%d/%m/%Y, %H:%M:%S",
+    "%d/%m/%Y, %H:%M",
+    # ISO dates with a 12-hour time (a Date and a Time column joined).
+    "%Y-%m-%d %I:%M:%S %p",
+    "%Y-%m-%d %I:%M %p",
+    # Kibana ("Jan 22, 2026 @ 19:00:00.000").
+    "%b %d, %Y @ %H:%M:%S.%f",
+    "%b %d, %Y @ %H:%M:%S",
     # Month names, as spreadsheets and web consoles write them ("Nov 27, 2026 4:05 PM").
     "%b %d, %Y %I:%M %p",
     "%b %d, %Y %I:%M:%S %p",
@@ -89,6 +106,14 @@ ZONE_ABBREVIATIONS = {
 """Zone abbreviations after a time read as their UTC offsets; ambiguous ones (``CST``:
 US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time is
 rejected as not a date unless ``tz`` says where it is."""
+AMBIGUOUS_ZONES = {
+    "CST": "US Central (-06:00), China (+08:00) or Cuba (-05:00)",
+    "IST": "India (+05:30), Ireland (+01:00) or Israel (+02:00)",
+    "AST": "Atlantic (-04:00) or Arabia (+03:00)",
+}
+"""Abbreviations that name several zones, with them (not read from a column name)."""
+_UTC_OFFSET = re.compile(r"(?:UTC|GMT)\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})"
+                         r"(?::?(?P<minutes>[0-5]\d))?", re.IGNORECASE)
 _ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
                       + r")$")
 _SERIAL_SNAP_US = 10e6  # serial times within 10 s of whole minutes are whole minutes
@@ -117,6 +142,9 @@ class DateReading:
         The file is read block by block: the order of its autumn hour's rows is seen a
         block at a time, and the note of :func:`_one_pass_note` is not given (a block
         edge inside the hour would make an ordered file look undecided).
+    tied : bool
+        Dates read since it was last cleared could not tell day from month and were read
+        in the default order (a block reader may read them again with the next block).
     """
 
     dayfirst: bool = False
@@ -124,6 +152,7 @@ class DateReading:
     formats: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     blocks: bool = False
+    tied: bool = False
 
     @property
     def pass_notes(self) -> list[str] | None:
@@ -158,17 +187,39 @@ def check_tz(tz: str | None) -> None:
         ) from exc
 
 
-def header_zone(name: str) -> str | None:
+def header_zone(name: str, *, where: str | None = None) -> str | None:
     """The time zone a column name gives in brackets (``Time (PST)``, ``timestamp
-    [Europe/Berlin]``), if any: abbreviations of :data:`ZONE_ABBREVIATIONS` as the fixed
-    offsets they stand for after a time, other names as IANA zones."""
-    unit = re.search(r"[(\[]\s*([A-Za-z][\w/+-]*)\s*[)\]]\s*$", name)
+    [Europe/Berlin]``, ``Time (UTC+01:00)``), if any: abbreviations of
+    :data:`ZONE_ABBREVIATIONS` as the fixed offsets they stand for after a time, ``UTC``
+    or ``GMT`` with an offset as that offset, other names as IANA zones.
+
+    Raises
+    ------
+    SpikesInputError
+        With `where` (the file), for an abbreviation that names several zones
+        (:data:`AMBIGUOUS_ZONES`): its times would otherwise be read as UTC.
+    """
+    unit = re.search(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$", name)
     if unit is None:
         return None
+    fixed = _UTC_OFFSET.fullmatch(unit[1])
+    if fixed is not None:
+        minutes = int(fixed["hours"]) * 60 + int(fixed["minutes"] or 0)
+        if minutes > 14 * 60:
+            return None
+        sign = -1 if fixed["sign"] == "-" else 1
+        if minutes % 60 == 0:
+            return "UTC" if minutes == 0 else f"Etc/GMT{-sign * minutes // 60:+d}"
+        return f"{fixed['sign']}{minutes // 60:02d}:{minutes % 60:02d}"
     offset = ZONE_ABBREVIATIONS.get(unit[1].upper())
     if offset is not None:  # as after a time: a fixed offset ("EST" = -05:00)
         hours = int(offset[:3])
         return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+    if where is not None and unit[1].upper() in AMBIGUOUS_ZONES:
+        raise SpikesInputError(
+            f"{where}: the timestamp column {name!r} names the zone {unit[1]!r}, which "
+            f"stands for {AMBIGUOUS_ZONES[unit[1].upper()]}: pass --tz with the zone "
+            "it means (an IANA name such as Asia/Kolkata or America/Chicago)")
     try:
         ZoneInfo(unit[1])
     except (ZoneInfoNotFoundError, ValueError):
@@ -377,6 +428,7 @@ def _parse_dates(s: pd.Series, *, utc: bool, dates: DateReading) -> np.ndarray:
         tried.add(fmt)
         if not tie:  # a block whose dates could not tell is no rule for the next ones
             dates.formats.append(fmt)
+        dates.tied = dates.tied or tie
         out[todo] = _to_datetime(s[todo], fmt, utc=utc)
     return out
 
