@@ -87,3 +87,10 @@ def test_a_point_in_a_decimal_comma_file_is_read_by_its_column(tmp_path, cells, 
     rows = "".join(f"2024-01-01T00:0{i}Z;A;{c}\n" for i, c in enumerate(cells))
     raw = read_reports(write(tmp_path, "y.csv", "timestamp;product;reports\n" + rows))
     assert raw.table["reports"].tolist() == expected
+
+
+def test_swiss_digit_groups_in_a_semicolon_file(tmp_path):
+    # Refused in a ";" file (read in a "," one).
+    text = "timestamp;product;reports\n2024-01-01T00:00Z;A;1'234.50\n2024-01-01T00:01Z;A;12,25\n"
+    raw = read_reports(write(tmp_path, "x.csv", text))
+    assert raw.table["reports"].tolist() == [1234.5, 12.25]

@@ -389,3 +389,23 @@ def test_a_totals_column_is_left_out_block_by_block_too(tmp_path, streaming):
     path = write(tmp_path, "tot.csv", "timestamp,Outlook,Teams,Total\n" + "\n".join(rows) + "\n")
     data = load_reports(path, streaming=streaming, block_bytes=2000)
     assert sorted(data.counts.columns) == ["Outlook", "Teams"]
+
+
+def test_grafana_series_time_value_export(tmp_path):
+    # Read as one series named after the file, the products summed.
+    text = ('"Series","Time","Value"\n"Outlook","2026-01-22 19:00:00","5"\n'
+            '"Teams","2026-01-22 19:00:00","7"\n"Outlook","2026-01-22 19:05:00","6"\n')
+    raw = read_reports(write(tmp_path, "grafana.csv", text))
+    assert raw.table.groupby("product", observed=True)["reports"].sum().to_dict() == \
+        {"Outlook": 11.0, "Teams": 7.0}
+
+
+def test_a_product_with_rows_coarser_than_the_grid_is_named(tmp_path):
+    # Hourly rows beside 5-minute ones landed whole in one 5-minute bucket, unsaid.
+    times = pd.date_range("2026-01-22", periods=24 * 12, freq="5min")
+    rows = [f"{t:%Y-%m-%dT%H:%MZ},Outlook,3" for t in times]
+    rows += [f"{t:%Y-%m-%dT%H:%MZ},Teams,36" for t in times[::12]]
+    data = load_reports(write(tmp_path, "x.csv", "timestamp,product,reports\n"
+                              + "\n".join(rows) + "\n"))
+    assert data.bucket == pd.Timedelta("5min")
+    assert any("'Teams' has rows 1h apart" in n and "Outlook" not in n for n in data.notes)

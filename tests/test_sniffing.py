@@ -116,3 +116,25 @@ def test_bracketed_header_names_are_not_json(tmp_path):
     raw = read_reports(write(tmp_path, "x.csv", text), timestamp_col="[timestamp]",
                        product_col="[product]")
     assert raw.table["product"].tolist() == ["A"]
+
+
+@pytest.mark.parametrize(("head", "what"), [
+    (b"BZh91AY&SY", "bzip2-compressed"), (b"\xfd7zXZ\x00\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd\x00", "zstd-compressed"), (b"7z\xbc\xaf\x27\x1c\x00", "7-Zip"),
+])
+def test_other_compressions_are_named(tmp_path, head, what):
+    # They were "no timestamp column" with the binary header shown.
+    path = tmp_path / "x.csv.bin"
+    path.write_bytes(head + bytes(range(256)))
+    with pytest.raises(SpikesInputError, match=f"is an? {what}"):
+        read_reports(path)
+
+
+def test_names_in_an_unknown_8_bit_encoding_stay_apart(tmp_path):
+    # Shift-JIS (Japanese Excel): bytes Windows-1252 leaves undefined all became U+FFFD,
+    # and two products differing only there were read as one.
+    text = ("timestamp,product\n2024-01-01T00:00Z,堰サービス\n"
+            "2024-01-01T00:01Z,燕サービス\n").encode("shift_jis")
+    path = tmp_path / "x.csv"
+    path.write_bytes(text)
+    assert read_reports(path).table["product"].nunique() == 2

@@ -31,7 +31,7 @@ from spikes.io.reading import (
     read_report_blocks,
     read_reports,
 )
-from spikes.io.spacing import spacing_changes
+from spikes.io.spacing import coarser_products, spacing_changes
 from spikes.model import RawReports, ReportData, bucket_text, empty_rejected
 
 __all__ = [
@@ -397,8 +397,12 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
 
 
 def _spacing_notes(data: ReportData) -> tuple[str, ...]:
-    """:func:`spikes.io.spacing.spacing_changes` of count data (none for events)."""
-    return spacing_changes(data.counts, data.bucket) if data.kind == "counts" else ()
+    """:func:`spikes.io.spacing.spacing_changes` and
+    :func:`spikes.io.spacing.coarser_products` of count data (none for events)."""
+    if data.kind != "counts":
+        return ()
+    return (spacing_changes(data.counts, data.bucket)
+            + coarser_products(data.counts, data.bucket))
 
 
 def check_span(raw: RawReports, bucket: str | pd.Timedelta,

@@ -19,6 +19,7 @@ _GROUPED_POINT = (r"[+-]?\d{1,3}(?P<sep>[,' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})
 _GROUPED_COMMA = (r"[+-]?\d{1,3}(?:(?P<sep>[' \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(?:,\d*)?"
                   r"|\.\d{3}(?:\.\d{3})+(?:,\d*)?|\.\d{3},\d*)")
 _LONE_GROUP = r"[+-]?[1-9]\d{0,2}\.\d{3}"
+_SWISS = r"[+-]?\d{1,3}(?:'\d{3})+\.\d+"
 # A decimal comma no digit grouping explains: not three digits after it, or after more
 # than three digits or point groups ("2,5", "1250,75", "1.234,5").
 _COMMA_DECIMAL = (r"[+-]?(?:\d{1,3},(?:\d{1,2}|\d{4,})|\d{4,},\d+"
@@ -76,6 +77,11 @@ def _without_grouping(text: pd.Series, *, decimal_comma: bool) -> pd.Series:
     grouped (``900``, ``1.700``, ``12.500``), and a decimal point otherwise (``0.5``,
     ``1.234``).
     """
+    if decimal_comma:  # Swiss: apostrophe groups and a decimal point ("1'234.50")
+        swiss = _matches(text, _SWISS)
+        if swiss.any():
+            text = text.where(~swiss, text[swiss].str.replace("'", "", regex=False)
+                              .str.replace(".", ",", regex=False))
     grouped = _matches(text, _GROUPED_COMMA if decimal_comma else _GROUPED_POINT)
     if decimal_comma:
         lone = _matches(text, _LONE_GROUP)

@@ -29,7 +29,7 @@ FORMATS: tuple[str, ...] = ("events", "long", "wide", "single")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("timestamp", "time", "ts", "date", "datetime", "created_at", "reported_at"),
-    "product": ("product", "service", "name", "app"),
+    "product": ("product", "service", "name", "app", "series"),
     "count": ("reports", "count", "value", "n", "num_reports"),
     "region": ("region", "country", "location", "state"),
     "category": ("category", "problem", "issue", "type"),

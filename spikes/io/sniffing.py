@@ -43,6 +43,13 @@ _NOT_CSV = (
     (b"PAR1", "a Parquet file", "write it out as CSV, e.g. pandas.read_parquet(f).to_csv(out)"),
     (b"%PDF", "a PDF document", "export the data as CSV"),
     (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
+    (b"BZh", "a bzip2-compressed file",
+     "decompress it (bunzip2) or compress it with gzip, which is read as it is"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file",
+     "decompress it (unxz) or compress it with gzip, which is read as it is"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file",
+     "decompress it (unzstd) or compress it with gzip, which is read as it is"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the CSV file and read that"),
 )
 _JSON_START = re.compile(rb'\{\s*(?:"|\}|$)|\[\s*(?:[{\["\d-]|\]|$)')
 _LINE_BREAK = re.compile(rb"[\r\n]")
@@ -147,11 +154,21 @@ def to_utf8(data: bytes) -> bytes:
 
 
 def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
-    """Decoding error handler: the offending bytes as Windows-1252 characters."""
+    """Decoding error handler: the offending bytes as Windows-1252 characters; the five
+    bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) as the code
+    points of their values, so that two names differing only in them stay two (a
+    replacement character would make them one)."""
     if not isinstance(error, UnicodeDecodeError):  # pragma: no cover
         raise error
     bad = error.object[error.start : error.end]
-    return bytes(bad).decode("cp1252", errors="replace"), error.end
+    return "".join(_cp1252_char(b) for b in bytes(bad)), error.end
+
+
+def _cp1252_char(value: int) -> str:
+    try:
+        return bytes([value]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(value)
 
 
 _CP1252_BYTES = "spikes.cp1252-bytes"

@@ -1,6 +1,8 @@
-"""A change of a product's spacing inside count data (an export that went from 5-minute
-to 15-minute rows): said, since on the grid of the finer bucket two buckets of three are
-then missing and each row holds three buckets' reports (false outages).
+"""A product of count data whose rows are further apart than the grid's bucket: one that
+changed its spacing (an export that went from 5-minute to 15-minute rows), or one whose
+rows are all coarser than the other products' (hourly beside 5-minute rows). Said, since
+on the grid of the finer bucket the buckets between its rows are missing and each row
+holds several buckets' reports.
 """
 
 from __future__ import annotations
@@ -75,3 +77,48 @@ def spacing_changes(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, ..
     return (f"{shown}: on a grid of {bucket_text(bucket)}, the buckets between its rows are "
             "missing and each row holds several buckets' reports (read as outages); split "
             "the file, or pass --bucket at the coarser spacing",)
+
+
+def coarser_products(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, ...]:
+    """A note naming the products of count data whose rows are all a multiple of the
+    bucket apart (the grid follows other products' finer rows), none where none is.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Counts per bucket (NaN = missing), one column per product.
+    bucket : pd.Timedelta
+        The grid's bucket size.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2026-01-05", periods=240, freq="5min", tz="UTC")
+    >>> frame = pd.DataFrame({"A": 4.0, "B": [36.0 if i % 12 == 0 else np.nan
+    ...                                        for i in range(240)]}, index=idx)
+    >>> note, = coarser_products(frame, pd.Timedelta("5min"))
+    >>> note.split(":")[0]
+    "'B' has rows 1h apart"
+    """
+    found = []
+    known = counts.notna().to_numpy()
+    for j, name in enumerate(counts.columns):
+        rows = np.flatnonzero(known[:, j])
+        if len(rows) < MIN_GAPS + 1:
+            continue
+        gaps = np.diff(rows)
+        step = int(np.median(gaps))
+        if step < 2 or (gaps % step != 0).any() or (gaps == step).mean() < STEADY:
+            continue
+        found.append((str(name), step))
+    if not found:
+        return ()
+    shown = "; ".join(f"{name!r} has rows {bucket_text(step * bucket)} apart"
+                      for name, step in found[:5])
+    shown += f"; and {len(found) - 5} more" if len(found) > 5 else ""
+    return (f"{shown}: the grid is {bucket_text(bucket)} (the other products' rows), so "
+            "each of its rows lands in one bucket with the buckets between missing; "
+            "pass --bucket at its spacing, or analyze it in a run of its own",)
