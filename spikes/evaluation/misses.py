@@ -14,7 +14,8 @@ import pandas as pd
 from spikes.detect.explain import Replay, explain_window, replay, require_live
 from spikes.detect.pipeline import Analysis
 from spikes.errors import SpikesInputError
-from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate
+from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate, validate_labels
+from spikes.evaluation.tables import labels_on_grid
 
 MISS_COLUMNS = ["product", "onset", "end", "cause", "reason"]
 """Columns of :func:`explain_misses`."""
@@ -29,6 +30,9 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
         A live (causal) analysis of the data the labels are about.
     labels : pd.DataFrame
         ``product, onset, end`` (as :func:`spikes.evaluation.evaluate.read_labels` gives).
+        An onset inside a bucket of the data (14:20 at hourly buckets) counts from the
+        bucket's start, as in ``spikes explain`` (a label's onset is the first bucket of
+        the rise; :func:`spikes.evaluation.tables.labels_on_grid`).
 
     Returns
     -------
@@ -46,6 +50,7 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
         For a retrospective analysis or invalid labels.
     """
     require_live(analysis)
+    labels, _ = labels_on_grid(validate_labels(labels), analysis.data.bucket)
     matches = evaluate(analysis.incidents, labels).matches
     rows = []
     replays: dict[str, Replay | str] = {}  # each product's walk, or why there is none

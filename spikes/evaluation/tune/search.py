@@ -364,6 +364,8 @@ def tune(
     """
     from spikes.detect.pipeline import Scored, score_reports
     from spikes.evaluation.evaluate import validate_labels
+    from spikes.evaluation.tables import labels_on_grid
+    from spikes.model import bucket_text
 
     started = time.perf_counter()
     _check(objective, max_false_alarms_per_week, min_recall, budget, folds)
@@ -376,10 +378,14 @@ def tune(
     else:
         base = base or DetectionConfig()
         scored = None
-    labels = validate_labels(labels)
     source = scored.data if scored is not None else data
+    labels, moved = labels_on_grid(validate_labels(labels), source.bucket)
     the_folds = forward_folds(source.counts.index, source.bucket, folds)
     notes = label_notes(labels, source, the_folds, counted=False)
+    if moved:
+        notes = (f"{moved} label onset(s) lie inside a {bucket_text(source.bucket)} bucket "
+                 "of the data and count from that bucket's start (a label's onset is the "
+                 "first bucket of the rise)", *notes)
     block = (the_folds.end - the_folds.start) / (the_folds.n_folds + 1)
     if block < SHORTEST_BLOCK:
         notes = (*notes, f"blocks of {block.round('1min')}: under a day, a fold's validation "
