@@ -213,6 +213,13 @@ class DetectionConfig:
                     f"config: products.{product!r} has unknown keys {sorted(unknown)}; "
                     f"known keys: {sorted(tunable)}"
                 )
+            nulls = sorted(k for k, v in values.items() if v is None
+                           and getattr(self, k) is not None)
+            if nulls:
+                raise SpikesInputError(
+                    f"config: products.{product!r} sets {', '.join(nulls)} to None, which "
+                    "no settings file can say (TOML has no null), so it would be lost on "
+                    "saving: give a value, or leave the key out to use [detection]'s")
             shared = set(values) & set(GLOBAL_KEYS)
             if shared:
                 raise SpikesInputError(
@@ -258,7 +265,7 @@ class DetectionConfig:
 
     def for_product(self, product: str) -> DetectionConfig:
         """The configuration with `product`'s overrides applied."""
-        values = self.overrides.get(product)
+        values = self.overrides.get(str(product))
         if not values:
             return self
         return dataclasses.replace(self, overrides={}, **values)
@@ -272,7 +279,24 @@ class DetectionConfig:
                                          for product, values in self.overrides.items()))))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values, with None left out (TOML has no null)."""
+        """The settings as the document :meth:`from_dict` reads (and a TOML file holds):
+        ``{"detection": {...}, "products": {name: {...}}}`` (``products`` only with
+        overrides), with None left out (TOML has no null).
+
+        Examples
+        --------
+        >>> config = DetectionConfig(min_ratio=3.0, overrides={"Teams": {"merge_gap": "2h"}})
+        >>> DetectionConfig.from_dict(config.to_dict()) == config
+        True
+        """
+        out: dict[str, Any] = {"detection": self._values()}
+        if self.overrides:
+            out["products"] = {p: {k: v for k, v in values.items() if v is not None}
+                               for p, values in sorted(self.overrides.items())}
+        return out
+
+    def _values(self) -> dict[str, Any]:
+        """The ``[detection]`` settings, None left out."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "overrides"}
         return {k: v for k, v in out.items() if v is not None}
 
@@ -280,7 +304,7 @@ class DetectionConfig:
         """Render as TOML text that :func:`load_config` reads back."""
         lines = [f"# {line}" if line else "#" for line in header.splitlines()]
         lines += ["[detection]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in self.to_dict().items()]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in self._values().items()]
         for product, values in sorted(self.overrides.items()):
             lines += ["", f"[products.{_toml_value(product)}]"]
             lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]

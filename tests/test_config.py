@@ -177,3 +177,18 @@ def test_a_status_feed_window_and_an_evaluation_allowance_need_a_unit():
         evaluate(one, one, early_allowance="10")
     assert StatusFeedConfig(before="0").before == "0"  # zero needs none
     assert DetectionConfig(min_duration=np.timedelta64(15, "m")).min_duration is not None
+
+
+def test_a_config_round_trips_through_a_dict_and_toml() -> None:
+    # to_dict left the overrides out, and from_dict refused what it gave.
+    config = DetectionConfig(min_ratio=3.0, overrides={"Teams": {"merge_gap": "2h"}, 3: {}})
+    assert DetectionConfig.from_dict(config.to_dict()) == config
+    assert config.for_product(3) is config.for_product("3")
+
+
+def test_an_override_set_to_none_is_refused_where_a_file_cannot_say_it() -> None:
+    # Dropped by to_toml: Outlook's derived threshold became the fixed 7.0 on reload.
+    with pytest.raises(SpikesInputError, match="cusum_threshold to None"):
+        DetectionConfig(cusum_threshold=7.0, overrides={"Outlook": {"cusum_threshold": None}})
+    same = DetectionConfig(overrides={"Outlook": {"cusum_threshold": None}})  # as [detection]
+    assert same.for_product("Outlook").cusum_threshold is None

@@ -487,3 +487,36 @@ def test_the_steep_chart_is_off_at_or_below_the_cusum_ratio() -> None:
     assert off.default_threshold(DetectionConfig(), BUCKET) == np.inf
     assert SteepCusumDetector.for_config(DetectionConfig(steep_ratio=3.0)).off
     assert not SteepCusumDetector.for_config(DetectionConfig()).off
+
+
+# --- found by a hunt of the library's API (each failed before) ---------------------------
+def test_scores_refuse_counts_that_are_not_their_baselines() -> None:
+    # Scored by position: swapped columns scored each product against the other's.
+    from spikes.errors import SpikesInputError
+
+    counts = diurnal_counts(days=3, products=2)
+    baseline = fit_baseline(counts, BUCKET)
+    for detector in (CountTailDetector(), CusumDetector(), SteepCusumDetector()):
+        assert detector.score(counts, baseline).shape == counts.shape
+        with pytest.raises(SpikesInputError, match="in another order"):
+            detector.score(counts[counts.columns[::-1]], baseline)
+        with pytest.raises(SpikesInputError, match="not the same"):
+            detector.score(counts[counts.columns[:1]], baseline)
+        with pytest.raises(SpikesInputError, match="buckets"):
+            detector.score(counts.iloc[:100], baseline)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1, 0, -1.0, "3", None, True])
+def test_a_chart_looks_for_a_rise(ratio) -> None:
+    from spikes.errors import SpikesInputError
+
+    with pytest.raises(SpikesInputError, match="ratio must be a number above 1"):
+        CusumDetector(ratio=ratio)
+
+
+def test_detectors_rebuild_from_their_parameters() -> None:
+    for detector in (CusumDetector(ratio=2.5), SteepCusumDetector(ratio=12),
+                     SteepCusumDetector(ratio=None), CountTailDetector()):
+        clone = type(detector)(**detector.get_params())
+        assert clone.get_params() == detector.get_params()
+        assert getattr(clone, "off", False) == getattr(detector, "off", False)

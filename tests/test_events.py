@@ -130,3 +130,11 @@ def test_live_event_ids_follow_the_order_events_were_raised():
     assert later.loc["A", "event_id"] == "E0001" and later.loc["B", "event_id"] == "E0002"
     hindsight = assign_events(live.drop(columns="alerted_at"), "15min").set_index("product")
     assert hindsight.loc["B", "event_id"] == "E0001"  # retrospective: by onset
+
+
+def test_no_events_have_the_types_of_events() -> None:
+    from spikes.model import empty_incidents
+
+    empty = summarize_events(empty_incidents())
+    assert str(empty["onset"].dtype) == "datetime64[us, UTC]"
+    assert empty["n_products"].dtype == np.int64 and empty["ongoing"].dtype == bool

@@ -229,3 +229,39 @@ def test_counts_that_are_not_numbers_are_named(values, message) -> None:
     counts = pd.DataFrame({"A": values(len(counts)).to_numpy()}, index=counts.index)
     with pytest.raises(SpikesInputError, match=message):
         analyze(as_data(counts))
+
+
+# --- found by a hunt of the library's API (each failed before) ---------------------------
+def test_a_product_without_any_data_has_no_data() -> None:
+    counts = diurnal_counts(days=3, products=2)
+    counts.iloc[:, 1] = np.nan
+    status = product_status(analyze(as_data(counts)))
+    assert status.set_index("product")["status"].to_dict() == {"p0": "normal",
+                                                               "p1": "no data"}
+
+
+def test_arguments_of_the_wrong_type_are_named() -> None:
+    from spikes.detect.pipeline import product_status as status_of
+
+    data = as_data(diurnal_counts(days=2))
+    for call, match in [
+        (lambda: analyze(data.counts), "the data: a ReportData"),
+        (lambda: analyze(data, {"min_ratio": 3}), "config: a DetectionConfig"),
+        (lambda: analyze(data, calendar="calendar.csv"), "calendar: a Calendar"),
+        (lambda: status_of(analyze(data).incidents), "needs an Analysis"),
+    ]:
+        with pytest.raises(SpikesInputError, match=match):
+            call()
+
+
+@pytest.mark.parametrize("fit", ["weekly_offsets", "fit_baseline", "fit_trailing_baseline"])
+def test_lower_level_fits_refuse_an_index_in_another_zone(fit) -> None:
+    # The days were read on the index's own clock: New York's weekend moved by 5 hours.
+    from spikes.detect import baseline, days, trailing
+
+    function = {"weekly_offsets": days.weekly_offsets, "fit_baseline": baseline.fit_baseline,
+                "fit_trailing_baseline": trailing.fit_trailing_baseline}[fit]
+    counts = diurnal_counts(days=8)
+    function(counts, pd.Timedelta("5min"))
+    with pytest.raises(SpikesInputError, match="not one in America/New_York"):
+        function(counts.tz_convert("America/New_York"), pd.Timedelta("5min"))

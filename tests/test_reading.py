@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -161,3 +162,44 @@ def test_cli_date_orders_are_the_readers():
 
     assert cli.DATE_ORDERS == reading.DATE_ORDERS
     assert cli.FORMATS == reading.FORMATS
+
+
+# --- found by a hunt of the library's API (each failed before) ---------------------------
+def test_a_series_and_a_single_series_frame_name_their_product() -> None:
+    from spikes.io.buckets import load_reports
+
+    index = pd.date_range("2026-01-05", periods=288, freq="5min", tz="UTC", name="timestamp")
+    series = pd.Series(np.arange(288.0), index=index, name="Outlook")
+    data = load_reports(series)  # a TypeError from pathlib before
+    assert list(data.counts.columns) == ["Outlook"]
+    assert data.counts["Outlook"].sum() == series.sum()
+    with pytest.raises(SpikesInputError, match="a Series of counts needs a name"):
+        load_reports(series.rename(None))
+    # Its product was called "DataFrame (line 2 = its first row)".
+    single = load_reports(series.rename("value").to_frame())
+    assert list(single.counts.columns) == ["value"]
+
+
+def test_a_wide_frame_with_a_product_named_like_a_role() -> None:
+    # "App" was taken for the product column: its counts became product names.
+    from spikes.io.buckets import load_reports
+
+    index = pd.date_range("2026-01-05", periods=50, freq="5min", tz="UTC", name="timestamp")
+    frame = pd.DataFrame({"Web": np.arange(50.0), "App": np.arange(50.0) + 1, "API": 2.0},
+                         index=index)
+    data = load_reports(frame)
+    assert sorted(data.counts.columns) == ["API", "App", "Web"]
+    assert data.counts.sum().sum() == frame.sum().sum()
+    assert any("read as a wide file" in note for note in data.notes)
+    # Events with an "app" column of names stay events.
+    events = pd.DataFrame({"timestamp": index, "app": "Teams", "user": np.arange(50)})
+    assert list(load_reports(events).counts.columns) == ["Teams"]
+
+
+def test_open_dataset_takes_one_path(tmp_path) -> None:
+    from spikes.io.datasets import open_dataset
+
+    path = tmp_path / "two.csv"
+    path.write_text("timestamp,product,reports\n2026-01-05T00:00Z,A,1\n2026-01-05T00:05Z,A,2\n")
+    for given in (str(path), path, [str(path)]):
+        assert open_dataset(given).products == ("A",)

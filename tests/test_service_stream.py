@@ -104,11 +104,11 @@ def test_notifications_from_the_stream_window_equal_the_library_messages(tmp_pat
             self.seen: dict[str, dict] = {}
             self.calls = 0
 
-        def enqueue(self, messages, *args):
+        def enqueue(self, messages, *args, **kwargs):
             self.calls += 1
             for message in messages:
                 assert self.seen.setdefault(message["message_id"], message) == message
-            return super().enqueue(messages, *args)
+            return super().enqueue(messages, *args, **kwargs)
 
     store = Store(tmp_path / "n.duckdb")
     outbox = Outbox(tmp_path / "outbox.duckdb")

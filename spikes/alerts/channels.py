@@ -79,7 +79,7 @@ def message_text(message: dict[str, Any]) -> str:
 
 
 def one_line(text: str) -> str:
-    """`text` with every run of white space (line breaks of a product's name included)
+    r"""`text` with every run of white space (line breaks of a product's name included)
     as one space: an e-mail header or a title line holds no line break.
 
     Examples

@@ -30,7 +30,7 @@ import pandas as pd
 import ruptures as rpt
 from scipy import stats
 
-from spikes.detect.days import SATURDAY, UTC, day_grid
+from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid
 from spikes.detect.noise import column_blocks
 
 DAY = pd.Timedelta(days=1)
@@ -200,6 +200,7 @@ def fit_baseline(
     >>> fit_baseline(counts, pd.Timedelta("5min")).expected["app"].iloc[-1]
     np.float64(10.0)
     """
+    check_utc_index(counts.index)
     bucket = pd.Timedelta(bucket)
     # Fortran order: time runs down each column, so that every product's series is
     # contiguous in memory. All the work below runs along the time axis of one product

@@ -16,12 +16,34 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig, utc_offset
+from spikes.errors import SpikesInputError
 
 #: Day of the week (Monday = 0) from which a day is a weekend day (Saturday, Sunday): the
 #: baselines pool and scale weekend days apart from weekdays.
 SATURDAY = 5
 #: The offset from UTC of days that begin at UTC midnight (see :func:`day_grid`).
 UTC = pd.Timedelta(0)
+
+
+def check_utc_index(index: pd.Index) -> None:
+    """Refuse counts whose index is not a UTC DatetimeIndex: their days and weekends
+    would be read on the index's own clock.
+
+    Raises
+    ------
+    SpikesInputError
+        Saying what the index is and how to make it UTC.
+    """
+    if isinstance(index, pd.DatetimeIndex) and index.tz is not None and str(index.tz) == "UTC":
+        return
+    if not isinstance(index, pd.DatetimeIndex):
+        given = f"not a {type(index).__name__}"
+    elif index.tz is None:
+        given = "not a naive one (index.tz_localize('UTC') makes it UTC)"
+    else:
+        given = f"not one in {index.tz} (index.tz_convert('UTC') converts it)"
+    raise SpikesInputError(f"the counts need a UTC DatetimeIndex (bucket start times), "
+                           f"{given}; spikes.io.buckets.load_reports makes one")
 
 
 def day_grid(first: pd.Timestamp, bucket: pd.Timedelta,
@@ -170,6 +192,7 @@ def weekly_offsets(counts: pd.DataFrame, bucket: pd.Timedelta) -> pd.DataFrame:
         :data:`CLEAR_WEEKEND`, and the offset fits :data:`CLEAR_MARGIN` better than any
         two hours or more away).
     """
+    check_utc_index(counts.index)
     columns = ["product", "utc_offset", "weekend_level", "clear"]
     if counts.empty or pd.Timedelta(bucket) > pd.Timedelta(hours=1):
         return pd.DataFrame(columns=columns)

@@ -7,6 +7,9 @@ import pandas as pd
 
 from spikes.model import INCIDENT_COLUMNS
 
+_EMPTY_TYPES = {"onset": "datetime64[us, UTC]", "end": "datetime64[us, UTC]",
+                "n_products": "int64", "excess_reports": "float64", "ongoing": "bool",
+                "chance": "float64"}
 EVENT_COLUMNS = [
     "event_id",
     "onset",
@@ -105,8 +108,9 @@ def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = Non
     pd.DataFrame
         Columns :data:`EVENT_COLUMNS`, sorted by onset.
     """
-    if incidents.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in EVENT_COLUMNS})
+    if incidents.empty:  # the column types of a table with events
+        return pd.DataFrame({c: pd.Series(dtype=_EMPTY_TYPES.get(c, "object"))
+                             for c in EVENT_COLUMNS})
     # Within an event, incidents in onset order (ties keep their order: by product).
     ordered = incidents.sort_values(["event_id", "onset"], kind="stable")
     groups = ordered.groupby("event_id", sort=True)

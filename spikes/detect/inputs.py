@@ -8,10 +8,35 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
+from spikes.detect.days import check_utc_index
 from spikes.errors import SpikesInputError
 from spikes.model import ReportData, bucket_text
 
 __all__ = ["check_counts", "check_grid"]
+
+
+def check_arguments(data: object, config: object, calendar: object = None) -> None:
+    """The types of :func:`spikes.detect.pipeline.analyze`'s arguments, each refused with
+    what to give instead.
+
+    Raises
+    ------
+    SpikesInputError
+    """
+    from spikes.detect.known_events import Calendar
+
+    if not isinstance(data, ReportData):
+        raise SpikesInputError(
+            f"the data: a ReportData (spikes.io.buckets.load_reports gives one; or "
+            f"ReportData(counts=frame, bucket='5min')), not a {type(data).__name__}")
+    if config is not None and not isinstance(config, DetectionConfig):
+        raise SpikesInputError(
+            f"config: a DetectionConfig (DetectionConfig(min_ratio=3.0), or "
+            f"spikes.config.load_config('spikes.toml')), not a {type(config).__name__}")
+    if calendar is not None and not isinstance(calendar, Calendar):
+        raise SpikesInputError(
+            f"calendar: a Calendar (spikes.io.calendar.read_calendar('calendar.csv')), not "
+            f"a {type(calendar).__name__}")
 
 
 def check_counts(data: ReportData) -> None:
@@ -79,15 +104,7 @@ def check_grid(data: ReportData, config: DetectionConfig) -> None:
             f"product {duplicated[0]!r} has more than one column of counts (columns are "
             f"products by their names as text)")
     index = counts.index
-    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or str(index.tz) != "UTC":
-        if not isinstance(index, pd.DatetimeIndex):
-            given = f"not a {type(index).__name__}"
-        elif index.tz is None:
-            given = "not a naive one (index.tz_localize('UTC') makes it UTC)"
-        else:
-            given = f"not one in {index.tz} (index.tz_convert('UTC') converts it)"
-        raise SpikesInputError(f"the counts need a UTC DatetimeIndex (bucket start times), "
-                               f"{given}; spikes.io.buckets.load_reports makes one")
+    check_utc_index(index)
     if bucket <= pd.Timedelta(0):
         raise SpikesInputError(f"the bucket must be a positive duration, not {bucket}")
     # In the index's own unit (years past 2262 do not fit nanoseconds).

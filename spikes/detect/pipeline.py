@@ -30,7 +30,7 @@ from spikes.detect.detectors import (
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
 from spikes.detect.incidents import BLIP, incident_rows
-from spikes.detect.inputs import check_counts, check_grid
+from spikes.detect.inputs import check_arguments, check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.live_thresholds import calibration_start, threshold_paths
 from spikes.detect.reasons import add_reasons, local_offsets
@@ -168,6 +168,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     -------
     Scored
     """
+    check_arguments(data, config, calendar)
     config = config or DetectionConfig()
     check_counts(data)
     check_grid(data, config)
@@ -649,6 +650,9 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
         product. ``current_onset`` is the onset of the outage going on or recovering,
         ``current_alerted_at`` when a live run raised it (NaT in retrospective mode).
     """
+    if not isinstance(analysis, Analysis):
+        raise SpikesInputError(f"product_status needs an Analysis (what analyze returns), "
+                               f"not a {type(analysis).__name__}")
     counts = analysis.data.counts
     expected = analysis.baseline.expected
     tail = analysis.scored.scores.get(CountTailDetector.name)
@@ -678,7 +682,8 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
     latest : list of dict
         Per product, in column order: ``product``, ``latest`` (its latest bucket with
         data, the last bucket without any), ``latest_reports``, ``latest_baseline`` and
-        ``surprise`` (tail surprise of that bucket).
+        ``surprise`` (tail surprise of that bucket). A product without any data (its
+        ``latest_reports`` NaN) has ``no data``.
     incidents : pd.DataFrame
         The incidents so far.
     config : DetectionConfig
@@ -706,7 +711,7 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
         recent = own[own["end"] >= latest_at - gap] if len(own) else own
         # Without data since before now, a product is "no data" (not elevated on a stale
         # bucket), unless an outage of it is going on, or ended within merge_gap of now.
-        silent = now is not None and latest_at < now
+        silent = (now is not None and latest_at < now) or pd.isna(item["latest_reports"])
         if len(ongoing):
             status = "outage"
         elif len(recent) and not (silent and now - gap > latest_at):

@@ -79,7 +79,7 @@ from spikes.detect.baseline import (
     _pair_dispersion,
     _rolling_mean,
 )
-from spikes.detect.days import SATURDAY, UTC, day_grid, first_rows
+from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
 from spikes.detect.trailing_level import (
     LEVEL_DAYS,
     keep_low,
@@ -181,6 +181,7 @@ def fit_trailing_baseline(
     >>> float(fit_trailing_baseline(counts, pd.Timedelta("5min")).expected["app"].iloc[-1])
     10.0
     """
+    check_utc_index(counts.index)
     bucket = pd.Timedelta(bucket)
     raw = counts.to_numpy(dtype=float)
     y = np.asfortranarray(raw)

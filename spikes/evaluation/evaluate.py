@@ -16,6 +16,7 @@ For the NAB windows, pass ``early_allowance=pd.Timedelta(0)`` and the window as
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -452,7 +453,9 @@ def evaluate(
     """
     early = _as_nonnegative_timedelta(early_allowance, "early_allowance")
     window = _as_nonnegative_timedelta(min_window, "min_window")
-    if product_weeks is not None and not (product_weeks > 0 and math.isfinite(product_weeks)):
+    if product_weeks is not None and (
+            isinstance(product_weeks, bool) or not isinstance(product_weeks, numbers.Real)
+            or not (product_weeks > 0 and math.isfinite(product_weeks))):
         raise SpikesInputError(f"product_weeks: {product_weeks!r} must be a number > 0")
     inc = (validate_incidents(incidents) if isinstance(incidents, pd.DataFrame)
            else read_incidents(_table_path(incidents, "incidents")))

@@ -127,6 +127,8 @@ def expand_inputs(inputs: Sequence[str]) -> list[tuple[str, str]]:
     SpikesInputError
         For an input that names no file, or a file of another kind.
     """
+    if isinstance(inputs, str | os.PathLike):  # one input, not its characters
+        inputs = [inputs]  # type: ignore[list-item]
     found: list[tuple[str, str]] = []
     for item in map(str, inputs):
         if os.path.isdir(item):

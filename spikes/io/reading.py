@@ -91,6 +91,7 @@ from spikes.io.shapes import ALIASES as ALIASES
 from spikes.io.shapes import FORMATS, Layout, Options, file_layout, ignored_columns
 from spikes.io.shapes import WORD_ALIASES as WORD_ALIASES
 from spikes.io.shapes import Format as Format
+from spikes.io.sniffing import FRAME_NAME as FRAME_NAME
 from spikes.io.sniffing import (
     NOT_NEWLINE,
     NOT_WHITESPACE,
@@ -498,12 +499,13 @@ def _check_usable(name: str, usable: int, rows_read: int, rejected: pd.DataFrame
         )
 
 
-#: Name of a table given in memory, in messages: its rows are read as the lines of a CSV
-#: file whose first line is the header.
-FRAME_NAME = "DataFrame (line 2 = its first row)"
-
-
 def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
+    if isinstance(sources, pd.Series):
+        if sources.name is None or not str(sources.name).strip():
+            raise SpikesInputError(
+                "a Series of counts needs a name, the product's (series.rename('Outlook')), "
+                "or give a DataFrame")
+        sources = sources.to_frame()
     if isinstance(sources, pd.DataFrame):
         return [frame_as_file(sources)]
     if isinstance(sources, str | Path) or hasattr(sources, "read"):

@@ -10,6 +10,7 @@ column, an ambiguous name, a column missing for the forced shape) raise
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Literal
 import pandas as pd
 
 from spikes.errors import SpikesInputError
-from spikes.io.sniffing import Text
+from spikes.io.sniffing import FRAME_NAME, Text
 from spikes.io.timestamps import DateReading, header_zone
 
 Format = Literal["events", "long", "wide", "single"]
@@ -128,8 +129,10 @@ def file_layout(text: Text, options: Options) -> Layout:
             f"expected one named {'/'.join(ALIASES['timestamp'])}, or pass --timestamp-col"
             + hint
         )
-    dates = DateReading(dayfirst=text.delimiter == ";", order=options.date_order)
-    layout = replace(_shape(text, finder, options, ts, time), time=time, dates=dates)
+    shaped = _shape(text, finder, options, ts, time)
+    dates = DateReading(dayfirst=text.delimiter == ";", order=options.date_order,
+                        notes=list(shaped.dates.notes))
+    layout = replace(shaped, time=time, dates=dates)
     _check_distinct_roles(layout, text)
     return layout
 
@@ -181,11 +184,45 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
             product_name=options.product,
         )
     prod = finder.find("product", by_words=True)
+    if (prod is not None and fmt is None and finder.explicit.get("product") is None
+            and finder.find("count", by_words=True) is None and _numbers_only(text, prod)
+            and any(_numbers_only(text, i) for i in range(len(text.header))
+                    if i not in stamps and i != prod)):
+        # A wide file with a product named like the role ("App" beside "Web" and "API"):
+        # a product column holds names, not counts.
+        layout = _wide_layout(text, finder, ts, stamps)
+        layout.dates.notes.append(
+            f"read as a wide file (one column per product): {text.header[prod]!r} holds "
+            "numbers, as other columns do, not product names; pass --product-col "
+            f"{text.header[prod]!r} if it names the product of each report")
+        return layout
     if prod is not None or fmt in ("events", "long"):
         return _long_layout(finder, ts, prod, fmt)
     if finder.find("count") is not None:
         return _single_layout(text, finder, ts, None, stamps)
     return _wide_layout(text, finder, ts, stamps)
+
+
+def _numbers_only(text: Text, column: int, rows: int = 50) -> bool:
+    """Whether the first `rows` data rows hold a number (or nothing) in `column`, one at
+    least."""
+    body = text.body
+    head = bytes(body[: 1 << 16]).decode("utf-8", errors="replace").splitlines()
+    if len(body) > 1 << 16:
+        head = head[:-1]  # cut short
+    lines = [line for line in head if line.strip()][:rows]
+    seen = False
+    for row in csv.reader(lines, delimiter=text.delimiter):
+        cell = row[column].strip() if column < len(row) else ""
+        if not cell:
+            continue
+        if not _NUMBER.fullmatch(cell):
+            return False
+        seen = True
+    return seen
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d[\d,.' \u00a0]*)(?:[eE][+-]?\d+)?")
 
 
 def _long_layout(finder: _ColumnFinder, ts: int, prod: int | None, fmt: str | None) -> Layout:
@@ -223,7 +260,9 @@ def _single_layout(text: Text, finder: _ColumnFinder, ts: int, product: str | No
         count=count,
         region=finder.find("region", explicit_only=explicit_only),
         category=finder.find("category", explicit_only=explicit_only),
-        product_name=product or _stem(text.name),
+        # A table in memory has no file name: its count column names the product.
+        product_name=product or (text.header[count] if text.name == FRAME_NAME
+                                  else _stem(text.name)),
     )
 
 

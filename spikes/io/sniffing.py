@@ -59,6 +59,11 @@ _PREAMBLE_LINE = re.compile(rb"[ \t]*(?:#(?![,;\t])[^\r\n]*|sep=[^\r\n]|)[ \t]*(
                             re.IGNORECASE)
 
 
+#: Name of a table given in memory, in messages: its rows are read as the lines of a CSV
+#: file whose first line is the header.
+FRAME_NAME = "DataFrame (line 2 = its first row)"
+
+
 @dataclass(frozen=True)
 class Text:
     """A CSV file, decoded to UTF-8 bytes and split after its header."""

@@ -18,6 +18,7 @@ import pandas as pd
 
 from spikes.detect.baseline import Baseline
 from spikes.detect.noise import column_blocks
+from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
     from spikes.config import DetectionConfig
@@ -499,6 +500,33 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
     return out
 
 
+def check_aligned(counts: pd.DataFrame, baseline: Baseline) -> None:
+    """Refuse counts whose products or buckets are not those of their baseline: scores
+    are computed position by position, so each product would be scored against another's
+    baseline.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming what differs.
+    """
+    expected = baseline.expected
+    if not counts.columns.equals(expected.columns):
+        mine, theirs = list(map(str, counts.columns)), list(map(str, expected.columns))
+        how = ("in another order" if sorted(mine) == sorted(theirs) else
+               f"not the same: {sorted(set(mine) ^ set(theirs))[:5]} in one only")
+        raise SpikesInputError(
+            f"the counts' products and their baseline's are {how}: score counts with "
+            "the baseline fitted on those very counts (or select the same columns of "
+            "both)")
+    if not counts.index.equals(expected.index):
+        raise SpikesInputError(
+            f"the counts' buckets ({len(counts.index)}, from {counts.index[:1].tolist()}) "
+            f"are not their baseline's ({len(expected.index)}, from "
+            f"{expected.index[:1].tolist()}): score counts with the baseline fitted on "
+            "those very counts")
+
+
 def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
                     score_block: Callable[[np.ndarray, np.ndarray, np.ndarray, slice],
                                           np.ndarray]) -> pd.DataFrame:
@@ -524,6 +552,7 @@ def score_by_blocks(counts: pd.DataFrame, baseline: Baseline,
     pd.DataFrame
         Scores, same index and columns as `counts`.
     """
+    check_aligned(counts, baseline)
     y = counts.to_numpy(dtype=float)
     mu = baseline.expected.to_numpy(dtype=float)
     alpha = baseline.dispersion_at()  # one row, or one per bucket (causal baseline)

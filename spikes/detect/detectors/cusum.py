@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -9,6 +11,7 @@ from spikes.config import DetectionConfig
 from spikes.detect.baseline import Baseline
 from spikes.detect.detectors.base import Candidate, Detector, runs, score_by_blocks
 from spikes.detect.noise import log_likelihood_ratio
+from spikes.errors import SpikesInputError
 
 #: Share of the false-alarm budget the steep chart runs at (its threshold is the CUSUM's
 #: plus ``ln(1 / share)``): it is added to the CUSUM, not a replacement of it.
@@ -41,7 +44,7 @@ class CusumDetector(Detector):
     cumulative = True
 
     def __init__(self, *, ratio: float = 3.0) -> None:
-        self.ratio = ratio
+        self.ratio = _checked_ratio(ratio, type(self).__name__)
 
     def score(self, counts: pd.DataFrame, baseline: Baseline) -> pd.DataFrame:
         """CUSUM statistic in nats per bucket and product."""
@@ -173,8 +176,11 @@ class SteepCusumDetector(CusumDetector):
     name = "steep"
 
     def __init__(self, *, ratio: float | None = 10.0) -> None:
-        super().__init__(ratio=ratio if ratio is not None else 1.0)
         self.off = ratio is None
+        if not self.off:
+            super().__init__(ratio=ratio)  # type: ignore[arg-type]
+        else:
+            self.ratio = None  # type: ignore[assignment]
 
     @staticmethod
     def for_config(config: DetectionConfig) -> SteepCusumDetector:
@@ -217,3 +223,11 @@ class SteepCusumDetector(CusumDetector):
         if self.off:
             return float("inf")
         return config.cusum_h(bucket) + float(np.log(1.0 / STEEP_BUDGET_SHARE))
+
+
+def _checked_ratio(ratio: object, name: str) -> float:
+    """A chart's rise: a number above 1 (a CUSUM tuned for 1 or less looks for no rise)."""
+    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not ratio > 1:
+        raise SpikesInputError(f"{name}: ratio must be a number above 1 (the rise the chart "
+                               f"looks for, as a multiple of the baseline), got {ratio!r}")
+    return float(ratio)
