@@ -334,14 +334,22 @@ def _defaults() -> DetectionConfig:
     return tuned if isinstance(tuned, DetectionConfig) else _file_config()
 
 
-def _with(options: tuple, value: Any) -> tuple:
-    return tuple(sorted(set(options) | {value}, key=lambda v: pd.Timedelta(v)
-                        if isinstance(v, str) else v))
+def _stops(options: tuple, value: Any) -> tuple[tuple, Any]:
+    """The slider's stops with `value` among them, and `value` as a stop spells it: a
+    duration is one stop however it is written ("1h" is the stop "60min")."""
+    def key(v: Any) -> Any:
+        return pd.Timedelta(v) if isinstance(v, str) else v
+
+    same = next((o for o in options if key(o) == key(value)), None)
+    if same is not None:
+        return tuple(options), same
+    return tuple(sorted([*options, value], key=key)), value
 
 
 def sidebar_settings() -> tuple[DetectionConfig, str]:
     """The detector thresholds and display time zone chosen in the sidebar."""
     base = _defaults()
+    fixed = base.cusum_threshold is not None and base.tail_threshold is not None
     side = st.sidebar
     side.header("Detector settings")
     side.caption("Applied live to every view. Scores are cached: a change here only "
@@ -358,26 +366,26 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
             "Min ratio to baseline", 1.0, 20.0, float(base.min_ratio), 0.1, key="min_ratio",
             help="An incident's reports must reach this multiple of the baseline."),
         "false_alarms_per_week": side.select_slider(
-            "False alarms per product-week", _with(ALARM_RATES, base.false_alarms_per_week),
-            value=base.false_alarms_per_week, key="false_alarms_per_week",
-            help="Target false-alarm rate under normal traffic; lower = stricter."),
+            "False alarms per product-week", *_stops(ALARM_RATES, base.false_alarms_per_week),
+            key="false_alarms_per_week", disabled=fixed,
+            help=("The settings file fixes cusum_threshold and tail_threshold, which this "
+                  "rate would otherwise set: it changes nothing here." if fixed else
+                  "Target false-alarm rate under normal traffic; lower = stricter.")),
         "min_buckets": side.slider(
             "Min buckets", 1, 24, int(base.min_buckets), key="min_buckets",
             help="An incident must span at least this many buckets."),
         "min_duration": side.select_slider(
-            "Min duration", _with(DURATIONS, base.min_duration), value=base.min_duration,
-            key="min_duration",
+            "Min duration", *_stops(DURATIONS, base.min_duration), key="min_duration",
             help="An incident is raised only once it has lasted this long (0min: no "
                  "wait); \"page me only for outages over an hour\" is 1h."),
         "min_excess_reports": side.slider(
             "Min excess reports", 0.0, 500.0, float(base.min_excess_reports), 1.0,
             key="min_excess_reports", help="Reports above the baseline an incident needs."),
         "merge_gap": side.select_slider(
-            "Merge gap", _with(GAPS, base.merge_gap), value=base.merge_gap, key="merge_gap",
+            "Merge gap", *_stops(GAPS, base.merge_gap), key="merge_gap",
             help="Incidents of one product closer than this are one incident."),
         "event_window": side.select_slider(
-            "Event window", _with(GAPS, base.event_window), value=base.event_window,
-            key="event_window",
+            "Event window", *_stops(GAPS, base.event_window), key="event_window",
             help="Products whose onsets follow each other within this window form one "
                  "event."),
     }
@@ -419,7 +427,14 @@ def _reset_settings() -> None:
 def _set_sliders(config: DetectionConfig) -> None:
     """Move the sidebar's sliders to `config`'s values."""
     for key in THRESHOLDS:
-        st.session_state[key] = getattr(config, key)
+        st.session_state[key] = _slider_value(key, getattr(config, key))
+
+
+def _slider_value(key: str, value: Any) -> Any:
+    """`value` of setting `key` as its slider's stop spells it (see :func:`_stops`)."""
+    stops = {"min_duration": DURATIONS, "merge_gap": GAPS, "event_window": GAPS,
+             "false_alarms_per_week": ALARM_RATES}.get(key)
+    return value if stops is None else _stops(stops, value)[1]
 
 
 def _apply_tuned() -> None:
@@ -430,8 +445,7 @@ def _apply_tuned() -> None:
         st.session_state[TUNED_CONFIG_KEY] = picked
     tuned = _defaults()
     for key in THRESHOLDS:
-        value = getattr(tuned, key)
-        st.session_state[key] = value
+        st.session_state[key] = _slider_value(key, getattr(tuned, key))
 
 
 def _sync_url(key: str) -> None:
@@ -494,9 +508,10 @@ def _range_widget(ctx: dash.ViewContext) -> tuple[pd.Timestamp, pd.Timestamp]:
                    on_click=st.session_state.__setitem__, args=(key, last(hours)))
     chosen = st.slider("Time range", min_value=lo, max_value=hi, step=step.to_pytimedelta(),
                        key=key, format="MMM DD HH:mm", label_visibility="collapsed")
-    start = _to_utc(chosen[0], ctx.tz)
+    # Both handles at the slider's end (the end of the last bucket): the last bucket.
+    start = min(max(_to_utc(chosen[0], ctx.tz), index[0]), index[-1])
     end = _to_utc(chosen[1], ctx.tz) - data.bucket
-    return max(start, index[0]), max(min(end, index[-1]), start)
+    return start, max(min(end, index[-1]), start)
 
 
 def _to_utc(value: datetime, tz: str) -> pd.Timestamp:
@@ -571,7 +586,11 @@ def _explain_range(ctx: dash.ViewContext, product: str, start: pd.Timestamp,
     if ctx.config.mode != "causal":
         st.caption("Explanations are of live (causal) runs; the settings are retrospective.")
         return
-    found = explain_window(ctx.analysis, product, start, end)
+    try:
+        found = explain_window(ctx.analysis, product, start, end)
+    except SpikesInputError as exc:  # a range the data do not hold
+        st.info(dash.escape_markdown(str(exc)))
+        return
     said = (found.reason if found.reason.startswith(f"{found.cause}:")
             else f"{found.cause}: {found.reason}")
     st.info(dash.escape_markdown(said))

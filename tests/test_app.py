@@ -368,3 +368,39 @@ def test_the_product_view_of_data_past_2255_shows_the_whole_range() -> None:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("cannot hold times this far from 1970" in c.value for c in at.caption)
+
+
+# --- found by a hunt of the dashboard (each failed before) -------------------------------
+def test_a_time_range_at_the_end_of_the_data_is_explained_not_a_traceback() -> None:
+    import pandas as pd
+
+    at = fresh(view="product", product="Outlook")
+    slider = next(s for s in at.slider if s.key and s.key.startswith("range::"))
+    end = pd.Timestamp(slider.max, unit="us").to_pydatetime()
+    at.session_state[slider.key] = (end, end)  # both handles at the end
+    at.toggle(key="explain::Outlook").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.info  # the explanation of the last bucket
+
+
+def test_settings_file_durations_and_fixed_thresholds_in_the_sidebar(monkeypatch,
+                                                                     tmp_path) -> None:
+    # "1h" beside the stop "60min" was a second stop; the false-alarm slider changed
+    # nothing with both thresholds fixed, unsaid.
+    path = tmp_path / "spikes.toml"
+    path.write_text('[detection]\nmin_duration = "1h"\nmerge_gap = "60min"\n'
+                    "cusum_threshold = 9.0\ntail_threshold = 5.0\n")
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert not at.error
+    for key in ("min_duration", "merge_gap"):
+        stops = at.select_slider(key=key).options
+        assert len({pd_delta(s) for s in stops}) == len(stops), stops
+    rate = at.select_slider(key="false_alarms_per_week")
+    assert rate.disabled and "changes nothing" in rate.help
+
+
+def pd_delta(text: str):
+    import pandas as pd
+
+    return pd.Timedelta(text)

@@ -281,8 +281,8 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     if len(incidents):
         first = incidents.iloc[0]
         when = first.get("alerted_at")
-        raised = "" if pd.isna(when) else f", raised at {when:%Y-%m-%d %H:%M}"
-        return "raised", f"incident from {first['onset']:%Y-%m-%d %H:%M}{raised}"
+        raised = "" if pd.isna(when) else f", raised at {when:%Y-%m-%d %H:%M} UTC"
+        return "raised", f"incident from {first['onset']:%Y-%m-%d %H:%M} UTC{raised}"
     y = np.asarray(arguments["y"])
     if np.isnan(y[a : b + 1]).all():
         return "no data", _NO_ALARM["no data"]

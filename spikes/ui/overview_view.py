@@ -56,13 +56,19 @@ def render_overview(ctx: dash.ViewContext) -> None:
     cols[5].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
                    border=True)
     _products_table(ctx, status)
-    silent = status.loc[status["status"] == "no data"]
+    silent = status.loc[(status["status"] == "no data")
+                        | (status["latest"] < analysis.data.counts.index[-1])]
     if len(silent):
-        since = ", ".join(f"{p} (since {dash.fmt_time(t, ctx.tz)})"
-                          for p, t in zip(silent["product"], silent["latest"], strict=True))
+        since = ", ".join(
+            f"{p} (since {dash.fmt_time(t, ctx.tz)}"
+            + ({"no data": "", "outage": ", during an outage: its state is unknown since"}
+               .get(s, f", {s}: its state is unknown since"))
+            + ")"
+            for p, t, s in zip(silent["product"], silent["latest"], silent["status"],
+                               strict=True))
         st.caption(dash.escape_markdown(
-            f"No data in the latest bucket for {len(silent)} product(s), their figures of "
-            f"their own latest bucket with data: {since}."))
+            f"No data in the latest bucket for {len(silent)} product(s), their baselines "
+            f"of their own latest bucket with data: {since}."))
     _recent_incidents(ctx)
     st.subheader("Reports vs baseline, last 24 h")
     if st.toggle("Show each product's chart (the worst 40)", key=CHARTS_KEY,

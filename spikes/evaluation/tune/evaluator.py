@@ -221,10 +221,13 @@ def label_notes(labels: pd.DataFrame, data: ReportData, split: TimeSplit, *,
     products = {str(p) for p in data.counts.columns}
     notes = []
     if len(labels) and not set(labels["product"]) & products:
-        example = ", ".join(sorted(set(labels["product"]))[:3])
+        theirs = ", ".join(sorted(set(labels["product"]))[:3])
+        ours = ", ".join(sorted(products)[:3])
         raise SpikesInputError(
-            f"labels name none of the {len(products)} products in the data (e.g. {example}); "
-            "are they the labels of this data?")
+            f"labels name none of the {len(products)} products in the data (the data: "
+            f"{ours}{', ...' if len(products) > 3 else ''}; the labels: {theirs}"
+            f"{', ...' if labels['product'].nunique() > 3 else ''}); are they the labels "
+            "of this data?")
     absent = ~labels["product"].isin(products)
     unknown = int(absent.sum())
     fate = "count as missed" if counted else "are left out of the scores"

@@ -58,8 +58,10 @@ def overview_table(analysis: Analysis, tz: str = "UTC", hours: float = 24,
     for row in status.itertuples(index=False):
         trend = recent[row.product].to_numpy(dtype=float)
         baseline = float(row.latest_baseline)
-        # A product without data now has no reports now (not those of its last data).
-        reports = float("nan") if row.status == "no data" else float(row.latest_reports)
+        # A product without data now has no reports now (not those of its last data),
+        # an outage whose feed stopped included.
+        stale = row.status == "no data" or row.latest < counts.index[-1]
+        reports = float("nan") if stale else float(row.latest_reports)
         rows.append(
             {
                 "product": row.product,
