@@ -34,7 +34,11 @@ def assign_events(incidents: pd.DataFrame, window: str | pd.Timedelta) -> pd.Dat
     its product already has an incident in that event: a product's next incident is a
     new event. Events are numbered ``E0001``, ``E0002``... in order of their first
     onset; live incidents (with ``alerted_at``) in the order their events were first
-    raised, so that the ids already announced do not change.
+    raised, so that the ids already announced do not change, but in one case: an
+    incident raised later whose onset lies between two events' (a slow rise) joins them
+    into one, which keeps the earlier's id, and the ids of the events raised after them
+    move down by one. Alerts follow an event by its ``event_key`` (its first raised
+    incident), which does not move (:mod:`spikes.alerts.timeline`).
 
     Parameters
     ----------
