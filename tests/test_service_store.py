@@ -460,3 +460,34 @@ def test_a_file_that_is_no_store_is_refused(tmp_path: Path) -> None:
     store = Store(tmp_path / "new.duckdb")  # a new store, and the same one again
     store.close()
     Store(tmp_path / "new.duckdb").close()
+
+
+def test_ingest_skips_a_copy_of_a_file_and_names_an_overlap(tmp_path, capsys):
+    # sim.csv, then sim.csv.gz: another content hash, so every report counted twice.
+    import gzip
+
+    from spikes.cli import main
+
+    sim = simulate(products=3, days=2, seed=4)
+    path = tmp_path / "sim.csv"
+    sim.reports.to_csv(path, index=False)
+    copy = tmp_path / "sim.csv.gz"
+    copy.write_bytes(gzip.compress(path.read_bytes()))
+    part = tmp_path / "part.csv"
+    sim.reports.iloc[len(sim.reports) // 2:].to_csv(part, index=False)
+    other = tmp_path / "other.csv"  # another region's export of the same products
+    sim.reports.assign(reports=sim.reports["reports"] + 1).iloc[:50].to_csv(other,
+                                                                             index=False)
+    store_path = str(tmp_path / "s.duckdb")
+    for given in (path, copy, part, other):
+        assert main(["ingest", "--store", store_path, str(given)]) == 0
+    out, err = capsys.readouterr()
+    assert "sim.csv.gz: skipped: the store holds every report of it already" in out
+    assert "part.csv: skipped" in out
+    assert "other.csv: accepted 50" in out
+    assert "note: " in err and "the store holds reports of Service 01" in err
+    store = Store(store_path)
+    try:
+        assert store.count_reports() == len(sim.reports) + 50
+    finally:
+        store.close()

@@ -6,12 +6,17 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from spikes.cli.inputs import add_reading_options, reading_options
 from spikes.errors import SpikesInputError
 from spikes.model import bucket_text
+
+if TYPE_CHECKING:
+    from spikes.service.store import Store
 
 #: Bucket of a store that no service has run on yet (that of ``spikes serve``).
 DEFAULT_BUCKET = "5min"
@@ -65,13 +70,48 @@ def _run_ingest(args: argparse.Namespace) -> int:
                 print(f"note: {note}", file=sys.stderr)
             if len(raw.rejected):
                 print(describe_rejected(raw.rejected), file=sys.stderr)
-            result = store.append(batch_from_raw(raw.table), file_digest(path), bucket=bucket,
+            digest = file_digest(path)
+            held = _held_already(store, raw.table, digest)
+            if held == "all":
+                print(f"{path}: skipped: the store holds every report of it already, the "
+                      "same count of each product at each time (a copy or a part of a file "
+                      "ingested before: recompressed, renamed or cut); ingesting it would "
+                      "count them twice")
+                continue
+            if held:
+                print(f"note: {path}: the store holds reports of {held} in this file's "
+                      "time already: an export that overlaps one ingested before counts "
+                      "the overlap twice (exports of other regions or feeds add up, as "
+                      "they should)", file=sys.stderr)
+            result = store.append(batch_from_raw(raw.table), digest, bucket=bucket,
                                   kind=raw.kind)
             print(f"{path}: accepted {result.accepted}, duplicates {result.duplicates}, "
                   f"late {result.late}")
     finally:
         store.close()
     return 0
+
+
+def _held_already(store: Store, table: pd.DataFrame, digest: str) -> str:
+    """``"all"`` when the store holds every report of `table` already (the same count of
+    each product at each of its timestamps) under another batch; else the products (a
+    text naming up to three) whose reports it holds in that time; empty when none (or
+    when the store holds this very file, which :meth:`Store.append` skips as a batch)."""
+    if table.empty or store.has_batch(digest):
+        return ""
+    products = sorted(table["product"].astype(str).unique())
+    start, end = table["timestamp"].min(), table["timestamp"].max()
+    held = store.held_counts(products, start, end)
+    if held.empty:
+        return ""
+    mine = (table.assign(product=table["product"].astype(str))
+            .groupby(["product", "timestamp"], observed=True)["reports"].sum())
+    theirs = held.set_index(["product", "timestamp"])["count"]
+    matched = theirs.reindex(mine.index).to_numpy(dtype=float)
+    if np.allclose(mine.to_numpy(dtype=float), matched):  # NaN (not held) never matches
+        return "all"
+    names = sorted(held["product"].unique())
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _bucket(given: pd.Timedelta | None, stored: pd.Timedelta | None, store: str

@@ -433,6 +433,27 @@ class Store:
             return None
         return pd.Timestamp(low).tz_localize("UTC"), pd.Timestamp(high).tz_localize("UTC")
 
+    def has_batch(self, batch_id: str) -> bool:
+        """Whether a batch of this id was stored."""
+        with self._lock:
+            return bool(self._conn.execute("SELECT 1 FROM batches WHERE batch_id = ?",
+                                           [batch_id]).fetchall())
+
+    def held_counts(self, products: Sequence[str], start: pd.Timestamp,
+                    end: pd.Timestamp) -> pd.DataFrame:
+        """The reports the store holds of `products` from `start` to `end` (inclusive,
+        UTC), summed per product and timestamp: ``product, timestamp, count``."""
+        if not products:
+            return pd.DataFrame({"product": [], "timestamp": [], "count": []})
+        marks = ", ".join("?" for _ in products)
+        with self._lock:
+            frame = self._conn.execute(
+                "SELECT product, timestamp, sum(count) AS count FROM reports WHERE "
+                f"timestamp BETWEEN ? AND ? AND product IN ({marks}) GROUP BY ALL",
+                [_naive_utc(start), _naive_utc(end), *products]).df()
+        frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
+        return frame
+
     def count_reports(self) -> int:
         """Reports stored."""
         with self._lock:
@@ -746,3 +767,8 @@ def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
         "report_id": pd.Series([None] * len(table), dtype=object, index=table.index),
     })
 
+
+
+def _naive_utc(value: pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
