@@ -94,3 +94,70 @@ def test_an_outage_no_longer_found_is_withdrawn_only_where_the_detection_saw_it(
         assert carry_over([], told, [], set(), cover)[0] == []
     # A step of the live service (not complete) decides nothing.
     assert carry_over(later, told, [])[0] == later
+
+
+# --- found by a hunt of the continuity (each failed before) ------------------------------
+TOLD = [message("Gmail|09:35", "open", 0, "09:45", {"Gmail": None}),
+        message("Gmail|09:35", "escalated", 1, "10:00", {"Gmail": None}, "major")]
+
+
+def _other(onset: str) -> list[dict]:
+    """The outage as a detection with other settings has it: another first onset."""
+    key = f"Gmail|{onset}"
+    return [message(key, "open", 0, "10:00", {"Gmail": None}, "major"),
+            message(key, "resolved", 1, "12:35", {"Gmail": "11:25"}, "major")]
+
+
+def _route(messages_so_far: list[dict]) -> dict[str, Told]:
+    """What a route holds after `messages_so_far` (as Outbox.told reads it)."""
+    told: dict[str, Told] = {}
+    for m in sorted(messages_so_far, key=lambda m: (m["at"], m["sequence"])):
+        top = max(told[m["event_key"]].sequence, m["sequence"]) if m["event_key"] in told \
+            else m["sequence"]
+        told[m["event_key"]] = Told(m["event_key"], m, m["state"] == "resolved", top)
+    return told
+
+
+def test_a_third_setting_continues_the_told_event_again() -> None:
+    # A continuation whose new event is gone kept the told event taken: the third
+    # detection's event opened anew and the first page was never resolved.
+    second, stored = carry_over(_other("09:30")[:1], _route(TOLD), [], {"Gmail|09:30"},
+                                COVER)
+    assert second == [] and len(stored) == 1
+    third, more = carry_over(_other("09:45"), _route(TOLD), stored, {"Gmail|09:45"}, COVER)
+    assert [(m["state"], m["event_key"]) for m in third] == [("resolved", "Gmail|09:35")]
+    assert more[0].key == "Gmail|09:45"
+
+
+def test_back_to_the_first_settings_says_the_end_once() -> None:
+    ended, stored = carry_over(_other("09:30"), _route(TOLD), [], {"Gmail|09:30"}, COVER)
+    assert [m["state"] for m in ended] == ["resolved"]
+    original = [*TOLD, message("Gmail|09:35", "resolved", 2, "12:35", {"Gmail": "11:25"},
+                               "major")]
+    again, _ = carry_over(original, _route([*TOLD, *ended]), stored, {"Gmail|09:35"}, COVER)
+    assert again == []  # its resolved (seq 2) was a second one
+
+
+def test_an_outage_withdrawn_then_found_again_opens_again_and_ends() -> None:
+    cut = Coverage(COVER.products, COVER.start, pd.Timestamp(DAY + "10:30", tz="UTC"))
+    withdrawn, _ = carry_over([], _route(TOLD), [], set(), cut)
+    assert withdrawn[0]["title"].endswith("no longer detected")
+    held = [*TOLD, *withdrawn]
+    back, _ = carry_over(TOLD, _route(held), [], {"Gmail|09:35"}, cut)
+    assert [(m["state"], m["at"]) for m in back] == [("open", "2026-01-16T10:30:00+00:00")]
+    assert back[0]["title"].endswith("detected again")
+    end = message("Gmail|09:35", "resolved", 2, "12:35", {"Gmail": "11:25"}, "major")
+    # The real end's id is not the withdrawal's (it was: the end was taken as sent).
+    assert end["message_id"] != withdrawn[0]["message_id"]
+    later, _ = carry_over([*TOLD, end], _route([*held, *back]), [], {"Gmail|09:35"}, COVER)
+    assert [m["state"] for m in later] == ["resolved"]
+
+
+def test_a_continued_end_names_the_told_products_the_new_event_lacks() -> None:
+    told = [message("Outlook|19:00", "open", 0, "19:10", {"Outlook": None, "Teams": None})]
+    now = [message("Teams|19:05", "open", 0, "19:15", {"Teams": None}),
+           message("Teams|19:05", "resolved", 1, "21:00", {"Teams": "20:30"})]
+    out, _ = carry_over(now, _route(told), [], {"Teams|19:05"}, COVER)
+    (end,) = out
+    assert [p["product"] for p in end["products"]] == ["Teams", "Outlook"]
+    assert "no longer detected" in end["products"][1]["why"]

@@ -48,14 +48,21 @@ class Told:
     key : str
         The event's key.
     last : dict
-        Its latest message held for the route (the largest ``sequence``).
+        Its latest message held for the route (by time, then sequence).
     resolved : bool
-        Whether the route holds its ``resolved`` message.
+        Whether that message is a ``resolved`` (the route heard it end).
+    sequence : int
+        The largest sequence of its messages held (that of `last` by default).
     """
 
     key: str
     last: dict[str, Any]
     resolved: bool = False
+    sequence: int = -1
+
+    def __post_init__(self) -> None:
+        if self.sequence < 0:
+            object.__setattr__(self, "sequence", int(self.last["sequence"]))
 
 
 @dataclass(frozen=True)
@@ -143,14 +150,17 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     new : list of Continuation
         The continuations decided now (to store).
     """
-    by_key = {c.key: c for c in continuations}
+    complete = every_key is not None
+    present = set(every_key) if complete else set()
+    # A stored continuation whose new event the complete detection no longer has is
+    # stale: the told event is free again (another new event may continue it).
+    by_key = {c.key: c for c in continuations if not complete or c.key in present}
     new: list[Continuation] = []
     withdrawn: list[dict[str, Any]] = []
-    if every_key is not None:
+    if complete:
         if coverage is None:
             raise ValueError("a complete detection needs its coverage")
-        present = set(every_key)
-        taken = {c.of for c in continuations}
+        taken = {c.of for c in by_key.values()}
         vanished = {k: t for k, t in told.items() if k not in present and k not in taken
                     and not (t.resolved and settled_before is not None
                              and _time(t.last["at"]) <= _time(settled_before))}
@@ -172,7 +182,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 continue
             continuation = Continuation(
                 key=key, of=match.key, event_id=str(match.last["event_id"]),
-                first_sequence=int(match.last["sequence"]) + 1,
+                first_sequence=match.sequence + 1,
                 products=tuple(sorted(p["product"] for p in match.last["products"])),
                 worst=severity_rank(str(match.last["severity"])), resolved=match.resolved)
             new.append(continuation)
@@ -182,17 +192,29 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                      if not t.resolved and _covered(t.last, coverage)]
     out = []
     runs: dict[str, _Run] = {}
+    latest = _latest(messages)
     for message in messages:
         key = event_key(message)
         continuation = by_key.get(key)
-        if continuation is None:
+        if continuation is not None:
+            run = runs.setdefault(key, _Run(set(continuation.products), continuation.worst,
+                                            continuation.resolved))
+            carried = _continued(message, continuation, run)
+            if carried is not None:
+                out.append(carried)
+        elif complete and key in told:
+            # A told event the detection has under its own key: what the route has not
+            # heard yet (after a detection with other settings, not all of it is news).
+            run = runs.setdefault(key, _run_of(told[key]))
+            if _news(message, run):
+                out.append(message)
+        else:
             out.append(message)
-            continue
-        run = runs.setdefault(key, _Run(set(continuation.products), continuation.worst,
-                                        continuation.resolved))
-        carried = _continued(message, continuation, run)
-        if carried is not None:
-            out.append(carried)
+    if complete:
+        out += [_reopening(told[by_key[k].of if k in by_key else k], latest[k], coverage,
+                           runs[k])
+                for k in runs if runs[k].resolved and latest[k]["state"] != "resolved"
+                and (by_key[k].of if k in by_key else k) in told]
     out += withdrawn
     out.sort(key=lambda m: _time(m["at"]))
     return out, new
@@ -238,9 +260,12 @@ def _time(value: object) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
-def _digest(key: str, sequence: int, state: str) -> str:
-    """A message's id, as :func:`spikes.alerts.timeline.event_messages` makes them."""
-    return hashlib.sha256(f"{key}|{sequence}|{state}".encode()).hexdigest()[:32]
+def _digest(key: str, sequence: int, state: str, why: str = "") -> str:
+    """A message's id, as :func:`spikes.alerts.timeline.event_messages` makes them (with
+    `why` for the messages made here alone: a withdrawal or an open again is never a
+    message of the detection's)."""
+    text = f"{key}|{sequence}|{state}" + (f"|{why}" if why else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -255,10 +280,18 @@ class _Run:
 def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str, Any] | None:
     """`message` under the told event's key; None when it tells the route nothing new."""
     state = str(message["state"])
+    extra: list[dict[str, Any]] = []
     if state == "resolved":
         if run.resolved:
             return None
         run.resolved = True
+        # Products the route was told of that the new event does not hold end too.
+        named = {str(p["product"]) for p in message["products"]}
+        extra = [{"product": p, "onset": message["onset"], "alerted_at": None,
+                  "severity": message["severity"], "end": None,
+                  "why": f"{p}: no longer detected (the detection of now finds no outage "
+                         "of it then)", "known_event": ""}
+                 for p in sorted(run.products - named)]
     else:
         products = {str(p["product"]) for p in message["products"]}
         worst = severity_rank(str(message["severity"]))
@@ -274,13 +307,52 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
     if title.startswith(old_head):
         title = f"{c.event_id} {state} " + title[len(old_head):]
     return {**message, "message_id": _digest(c.of, sequence, state), "event_id": c.event_id,
-            "event_key": c.of, "state": state, "sequence": sequence, "title": title}
+            "event_key": c.of, "state": state, "sequence": sequence, "title": title,
+            "products": [*message["products"], *extra]}
+
+
+def _run_of(told: Told) -> _Run:
+    """What the route was told of an event, as a running state."""
+    return _Run({str(p["product"]) for p in told.last["products"]},
+                severity_rank(str(told.last["severity"])), told.resolved)
+
+
+def _news(message: dict[str, Any], run: _Run) -> bool:
+    """Whether `message` tells the route something it was not told (and update `run`)."""
+    if message["state"] == "resolved":
+        if run.resolved:
+            return False
+        run.resolved = True
+        return True
+    products = {str(p["product"]) for p in message["products"]}
+    worst = severity_rank(str(message["severity"]))
+    if products <= run.products and worst <= run.worst:
+        return False
+    run.products |= products
+    run.worst = max(run.worst, worst)
+    run.resolved = False
+    return True
+
+
+def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
+               run: _Run) -> dict[str, Any]:
+    """An ``open`` again of a told event the route heard end (or withdrawn) that the
+    detection has going on at the end of its data, at that time."""
+    sequence = told.sequence + 1
+    at = _time(coverage.until if coverage is not None else latest["at"])
+    run.resolved = False
+    names = ", ".join(str(p["product"]) for p in latest["products"])
+    return {**latest, "message_id": _digest(told.key, sequence, "open", "again"),
+            "event_id": told.last["event_id"], "event_key": told.key, "state": "open",
+            "sequence": sequence, "at": at.isoformat(), "end": None,
+            "title": f"{told.last['event_id']} open ({latest['severity']}): {names}, "
+                     "detected again"}
 
 
 def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
     """The ``resolved`` message of a told event the detection no longer finds."""
     last = told.last
-    sequence = int(last["sequence"]) + 1
+    sequence = told.sequence + 1
     at = _time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
     why = (f"no longer detected: a detection over the data up to {at:%Y-%m-%d %H:%M} UTC, "
@@ -288,7 +360,7 @@ def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
            f"or the data changed since this event was opened)")
     products = [{**p, "why": f"{p['product']}: no longer detected (the detection of now "
                              "finds no outage of it then)"} for p in last["products"]]
-    return {**last, "message_id": _digest(told.key, sequence, "resolved"),
+    return {**last, "message_id": _digest(told.key, sequence, "resolved", "withdrawn"),
             "products": products,
             "event_key": told.key, "state": "resolved", "sequence": sequence,
             "at": at.isoformat(), "end": None, "why": why,

@@ -117,9 +117,9 @@ class Notifier:
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             # Continued events first: they are the route's own, which history keeps.
-            taken = self._carried(key, taken, every_key, coverage, settled_before)
+            taken, known = self._carried(key, taken, every_key, coverage, settled_before)
             if settled_before is not None:
-                taken = self._unsettled(taken, key, settled_before, until)
+                taken = self._unsettled(taken, key, settled_before, until, known)
             new = self.outbox.enqueue(taken, key, now=self.clock())
             if new:
                 self._wake[key].set()
@@ -128,25 +128,30 @@ class Notifier:
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
-                 settled_before: pd.Timestamp | None) -> list[dict[str, Any]]:
+                 settled_before: pd.Timestamp | None
+                 ) -> tuple[list[dict[str, Any]], set[str]]:
         """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry_over`)."""
+        (:func:`spikes.alerts.continuity.carry_over`), and the keys of events the route
+        is known to hold messages of (the told ones, or the continued ones)."""
         stored = self.outbox.continuations(key)
         if every_key is None and not stored:
-            return messages
+            return messages, set()
         told = {} if every_key is None else self.outbox.told(key)
         messages, new = carry_over(messages, told, stored, every_key, coverage,
                                    settled_before)
         self.outbox.add_continuations(key, new)
-        return messages
+        return messages, set(told) | {c.of for c in [*stored, *new]}
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
-                   until: pd.Timestamp | None = None) -> list[dict[str, Any]]:
+                   until: pd.Timestamp | None = None,
+                   known: set[str] | None = None) -> list[dict[str, Any]]:
         """`messages` without the events over at or before `before` of which route `key`
-        holds no message (see :meth:`enqueue`)."""
+        holds no message (see :meth:`enqueue`); `known`: keys of events it holds
+        messages of (a continued event's messages are all new)."""
         past = until is not None and until <= before  # all of it known only long after
         settled = {event_key(m) for m in messages
                    if past or (m["state"] == "resolved" and pd.Timestamp(m["at"]) <= before)}
+        settled -= known or set()
         if not settled:
             return messages
         theirs = [m["message_id"] for m in messages if event_key(m) in settled]

@@ -245,20 +245,20 @@ class Outbox:
 
     def told(self, route: str) -> dict[str, Told]:
         """What `route` was told: every event it holds a message of, by key, with its
-        latest message and whether it holds its ``resolved``."""
+        latest message (by time), whether that is a ``resolved`` and the largest
+        sequence held."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT state, sequence, body FROM alert_outbox WHERE route = ? "
-                "ORDER BY sequence", [route]).fetchall()
+                "SELECT sequence, body FROM alert_outbox WHERE route = ? "
+                "ORDER BY changed_at, sequence", [route]).fetchall()
         latest: dict[str, dict[str, Any]] = {}
-        over: set[str] = set()
-        for state, _, body in rows:
+        top: dict[str, int] = {}
+        for sequence, body in rows:
             message = json.loads(body)
             key = event_key(message)
             latest[key] = message
-            if state == "resolved":
-                over.add(key)
-        return {k: Told(k, m, k in over) for k, m in latest.items()}
+            top[key] = max(top.get(key, -1), int(sequence))
+        return {k: Told(k, m, m["state"] == "resolved", top[k]) for k, m in latest.items()}
 
     def continuations(self, route: str) -> list[Continuation]:
         """The continuations stored for `route` (:mod:`spikes.alerts.continuity`)."""
