@@ -687,7 +687,7 @@ def render_data(ctx: dash.ViewContext) -> None:
                "events, long counts, wide counts or a single series. Leave the options "
                "blank to detect them from the header.")
     with st.form("upload_form"):
-        upload = st.file_uploader("Report CSV", type=["csv", "gz", "txt"], key="upload_file")
+        upload = st.file_uploader("Report CSV", type=["csv", "tsv", "gz", "txt"], key="upload_file")
         c1, c2, c3 = st.columns(3)
         fmt = c1.selectbox("Format (--format)", FORMATS, key="opt_fmt")
         bucket = c2.text_input("Bucket (--bucket)", placeholder="e.g. 5min", key="opt_bucket")
