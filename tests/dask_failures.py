@@ -20,6 +20,15 @@ def exit_worker(value: int) -> int:
     os._exit(1)
 
 
+def die_once(marker: str, data: bytes) -> int:
+    """The first run dies with its worker (and the data scattered to it); a rerun, on
+    the other worker, gives the data's size."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return len(data)
+
+
 def nap(seconds: float) -> float:
     """A partition that takes `seconds`."""
     time.sleep(seconds)
@@ -33,6 +42,16 @@ def run(scenario: str, folder: Path) -> None:
     if scenario == "no-worker":
         with cluster(folder, workers=0) as address:
             make_engine("dask", scheduler=address)
+        return
+    if scenario == "worker-dies-once":  # on a cluster of two: the other redoes it
+        with cluster(folder, workers=2) as address:
+            engine = make_engine("dask", scheduler=address)
+            try:
+                data = os.urandom(3 << 20)  # scattered (over 1 MB), lost with its worker
+                sizes = engine.map(die_once, [(str(folder / "died"), data)])
+                print(f"done: {sizes}", flush=True)
+            finally:
+                engine.close()
         return
     processes: list = []
     with cluster(folder, workers=1, processes=processes) as address:

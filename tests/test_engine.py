@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -333,6 +334,44 @@ def _pick(whole: list, part: int) -> int:
     return whole[part]
 
 
+def test_an_address_where_no_scheduler_answers_is_one_line(capsys, monkeypatch):
+    # A web server (the dashboard's port as tcp://) held the run for ever; a server that
+    # speaks first (ssh) gave numpy's "Unable to allocate 2.82 EiB" traceback.
+    import socketserver
+    import threading
+
+    from spikes.engine import dask as dask_engine
+
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "1s")
+
+    class Silent(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(1 << 16)
+            time.sleep(10)
+
+    class Banner(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.sendall(b"SSH-2.0-OpenSSH_9.6p1 Debian\r\n" * 4)
+            time.sleep(5)
+
+    for handler, said in ((Silent, "no Dask scheduler answered at"),
+                          (Banner, "does not speak Dask's protocol")):
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            address = f"tcp://127.0.0.1:{server.server_address[1]}"
+            started = time.monotonic()
+            assert main(["analyze", str(SAMPLE), "--engine", "dask", "--scheduler",
+                         address]) == 2
+            assert time.monotonic() - started < 30
+            err = capsys.readouterr().err.strip()
+            assert said in err and len(err.splitlines()) == 1, err
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
 @pytest.mark.parametrize("address", ["http://127.0.0.1:8787", "tcp://127.0.0.1",
                                      "bogus://x", "inproc://x"])
 def test_an_address_that_is_no_scheduler_is_one_line(address, capsys):
@@ -364,6 +403,9 @@ def test_the_dask_engine_without_distributed_is_one_line(monkeypatch, capsys):
                     r"|the Dask cluster has had no worker for 2 s)"),
     ("scheduler-dies", r"SpikesRunError: the connection to the Dask scheduler at "
                        r"tcp://127\.0\.0\.1:\d+ was lost"),
+    # A worker that died with its partition's scattered data ended the run with "the
+    # connection to the Dask scheduler was lost": the other worker redoes it.
+    ("worker-dies-once", r"no error"),
 ])
 def test_a_cluster_that_loses_its_workers_or_scheduler_stops_with_one_line(tmp_path,
                                                                            scenario,

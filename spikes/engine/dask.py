@@ -12,7 +12,7 @@ import asyncio
 import concurrent.futures
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -26,6 +26,14 @@ CONNECT_TIMEOUT = "10s"
 WORKER_TIMEOUT = 30.0
 #: Seconds between two looks at the cluster while partitions are running.
 POLL = 2.0
+#: Times a partition is run before its loss (its workers died each time) ends the run.
+RETRIES = 3
+
+
+class _Watch:
+    """Since when the cluster has had no worker (None: it has one)."""
+
+    alone_since: float | None = None
 
 
 class DaskEngine(Engine):
@@ -62,16 +70,7 @@ class DaskEngine(Engine):
         self._cluster = None
         self.scheduler = scheduler
         if scheduler:
-            try:
-                self._client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
-                raise SpikesInputError(f"cannot reach the Dask scheduler at {scheduler}: "
-                                       f"{exc}") from exc
-            except (ValueError, TypeError) as exc:  # "http://...:8787", no port, tls://
-                raise SpikesInputError(
-                    f"--scheduler {scheduler!r} is not a Dask scheduler address ({exc}); "
-                    f"expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 (not the "
-                    f"dashboard's http:// address)") from None
+            self._client = _connect(Client, scheduler)
             try:
                 self._client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
             except (TimeoutError, OSError):
@@ -101,65 +100,97 @@ class DaskEngine(Engine):
             sizes: Sequence[int] | None = None, progress: bool = False,
             desc: str = "products") -> list[Any]:
         sizes = list(sizes) if sizes is not None else [1] * len(items)
-        futures = [self._client.submit(fn, *_scattered(self._client, item), pure=False)
-                   for item in items]
-        position = {f.key: i for i, f in enumerate(futures)}
-        out: list[Any] = [None] * len(futures)
+        out: list[Any] = [None] * len(items)
+        tries = [1] * len(items)
+        pending = {self._submit(fn, item): i for i, item in enumerate(items)}
         with tqdm(total=sum(sizes), desc=desc, unit="product", disable=not progress or None,
                   leave=False, file=sys.stderr) as bar:
-            for future in self._finished(futures):
-                i = position[future.key]
-                try:
-                    out[i] = future.result()
-                except _lost_errors() as exc:
-                    raise SpikesRunError(
-                        f"a partition of products was lost on the Dask cluster "
-                        f"({type(exc).__name__}: {str(exc)[:200]}): its workers died (out of "
-                        f"memory?) or the scheduler went away; give the workers more "
-                        f"memory or run again") from None
-                future.release()
-                bar.update(sizes[i])
+            watch = _Watch()
+            while pending:
+                done = self._wait(list(pending), watch)
+                for future in [f for f in pending if f in done]:
+                    i = pending.pop(future)
+                    try:
+                        out[i] = future.result()
+                    except _lost_errors() as exc:
+                        # A worker died with the partition (or its scattered data): the
+                        # others redo it, while the scheduler is there.
+                        if tries[i] >= RETRIES or not self._running():
+                            raise SpikesRunError(
+                                f"a partition of products was lost on the Dask cluster "
+                                f"{tries[i]} time(s) ({type(exc).__name__}: "
+                                f"{str(exc)[:200]}): its workers died (out of memory?) or "
+                                f"the scheduler went away; give the workers more memory "
+                                f"or run again") from None
+                        tries[i] += 1
+                        pending[self._submit(fn, items[i])] = i
+                        continue
+                    future.release()
+                    bar.update(sizes[i])
         return out
 
-    def _finished(self, futures: list[Any]) -> Iterator[Any]:
-        """`futures` as they finish; a :class:`~spikes.errors.SpikesRunError` when the
-        cluster has had no worker for :data:`WORKER_TIMEOUT` seconds (its last worker
-        died, and nothing restarts it), instead of waiting for ever."""
+    def _submit(self, fn: Callable[..., Any], item: tuple) -> Any:
+        """A future of ``fn(*item)``, its large arguments scattered first."""
+        try:
+            return self._client.submit(fn, *_scattered(self._client, item), pure=False)
+        except (*_lost_errors(), OSError, TimeoutError) as exc:  # a worker died mid-scatter
+            if self._running():
+                try:  # once more: the scheduler places the data on a living worker
+                    return self._client.submit(fn, *_scattered(self._client, item),
+                                               pure=False)
+                except (*_lost_errors(), OSError, TimeoutError):
+                    pass
+            raise SpikesRunError(
+                f"the Dask cluster lost the connection while its data were being sent "
+                f"({type(exc).__name__}: {str(exc)[:200]}); run again") from None
+
+    def _running(self) -> bool:
+        """Whether the scheduler still answers."""
+        try:
+            return self._client.status == "running" and self._client.nthreads() is not None
+        except (OSError, TimeoutError, *_lost_errors()):
+            return False
+
+    def _wait(self, futures: list[Any], watch: _Watch) -> set[Any]:
+        """The futures of `futures` done (finished, failed or lost) within :data:`POLL`
+        seconds; a :class:`~spikes.errors.SpikesRunError` when the scheduler went away,
+        or the cluster has had no worker for :data:`WORKER_TIMEOUT` seconds (its last
+        worker died, and nothing restarts it), instead of waiting for ever."""
         from distributed import wait
 
-        pending = set(futures)
-        alone_since: float | None = None
-        while pending:
-            try:
-                done, pending = wait(list(pending), timeout=POLL, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                done = set()
-            except _lost_errors() as exc:  # the scheduler went away: its futures cancelled
+        try:
+            done, _ = wait(futures, timeout=POLL, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        except _lost_errors() as exc:  # futures cancelled: data lost, or no scheduler
+            if not self._running():
                 raise SpikesRunError(
                     f"the connection to the Dask scheduler"
                     f"{' at ' + self.scheduler if self.scheduler else ''} was lost "
                     f"({type(exc).__name__}); run again") from None
-            yield from (f for f in futures if f in done)
-            if done or not pending:
-                alone_since = None
-                continue
-            try:
-                workers = self._client.nthreads() if self._client.status == "running" else None
-            except (OSError, TimeoutError):
-                workers = None
-            if workers is None:
-                raise SpikesRunError(f"the connection to the Dask scheduler"
-                                     f"{' at ' + self.scheduler if self.scheduler else ''} "
-                                     f"was lost; run again")
-            if workers:
-                alone_since = None
-            elif alone_since is None:
-                alone_since = time.monotonic()
-            elif time.monotonic() - alone_since > WORKER_TIMEOUT:
-                raise SpikesRunError(
-                    f"the Dask cluster has had no worker for {WORKER_TIMEOUT:g} s (its last "
-                    f"worker died, out of memory?); {len(pending)} partition(s) of products "
-                    f"were not done: start workers again and rerun")
+            done = {f for f in futures if f.status in ("cancelled", "lost", "error",
+                                                        "finished")}
+        if done:
+            watch.alone_since = None
+            return set(done)
+        try:
+            workers = self._client.nthreads() if self._client.status == "running" else None
+        except (OSError, TimeoutError):
+            workers = None
+        if workers is None:
+            raise SpikesRunError(f"the connection to the Dask scheduler"
+                                 f"{' at ' + self.scheduler if self.scheduler else ''} "
+                                 f"was lost; run again")
+        if workers:
+            watch.alone_since = None
+        elif watch.alone_since is None:
+            watch.alone_since = time.monotonic()
+        elif time.monotonic() - watch.alone_since > WORKER_TIMEOUT:
+            raise SpikesRunError(
+                f"the Dask cluster has had no worker for {WORKER_TIMEOUT:g} s (its last "
+                f"worker died, out of memory?); {len(futures)} partition(s) of products "
+                f"were not done: start workers again and rerun")
+        return set()
 
     def close(self) -> None:
         """Disconnect, and stop the local cluster if this engine started one."""
@@ -188,3 +219,53 @@ def _lost_errors() -> tuple[type[BaseException], ...]:
     return (KilledWorker, CommClosedError, asyncio.CancelledError,
             concurrent.futures.CancelledError)
 
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A ``Client`` of the scheduler at `scheduler`, within :data:`CONNECT_TIMEOUT` and
+    a margin: Dask bounds the TCP connection but not the handshake, so a peer that takes
+    the connection and says nothing (a web server: the dashboard's port) held the run
+    for ever, and one that speaks first (ssh) made it read its banner as a frame size.
+
+    Raises
+    ------
+    SpikesInputError
+        When no Dask scheduler answers there in time, or the address is not one.
+    """
+    import threading
+
+    deadline = float(CONNECT_TIMEOUT.rstrip("s")) + 5.0
+    done: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            done["client"] = client_class(scheduler, timeout=CONNECT_TIMEOUT)
+        except BaseException as exc:  # handed to the caller's thread
+            done["error"] = exc
+
+    # A daemon thread: one stuck in a handshake does not keep the process from exiting.
+    thread = threading.Thread(target=connect, name="spikes-dask-connect", daemon=True)
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        raise SpikesInputError(
+            f"no Dask scheduler answered at {scheduler} within {deadline:g} s: something "
+            "took the connection and said nothing (is it a scheduler's address, "
+            "tcp://HOST:8786, not its dashboard's port?)")
+    error = done.get("error")
+    if isinstance(error, OSError | TimeoutError):
+        raise SpikesInputError(f"cannot reach the Dask scheduler at {scheduler}: "
+                               f"{error}") from error
+    if isinstance(error, ValueError | TypeError):  # "http://...:8787", no port, tls://
+        raise SpikesInputError(
+            f"--scheduler {scheduler!r} is not a Dask scheduler address ({error}); "
+            "expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 (not the dashboard's "
+            "http:// address)") from None
+    if isinstance(error, MemoryError):  # a banner read as the length of a message
+        raise SpikesInputError(
+            f"what answers at {scheduler} does not speak Dask's protocol (its first bytes "
+            "read as a message of impossible size): is it a Dask scheduler's address?"
+        ) from None
+    if error is not None:
+        raise error
+    return done["client"]
