@@ -121,3 +121,19 @@ def test_a_table_named_csv_gz_is_gzip_and_reads_back(tmp_path) -> None:
 
     written = write_table(frame.assign(onset="2026-01-05T10:00Z"), tmp_path / "i.csv.gz")
     assert read_incidents(written)["product"].tolist() == ["=cmd", "A"]
+
+
+def test_an_output_in_a_missing_folder_is_refused_before_the_work(tmp_path, capsys):
+    # Found only after the whole run, once -o was written (exit 2, a fresh incidents
+    # file left behind).
+    from pathlib import Path
+
+    from spikes.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+    out = tmp_path / "incidents.csv"
+    assert main(["analyze", str(sample), "-o", str(out), "--events-output",
+                 str(tmp_path / "nowhere" / "events.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--events-output" in err and "folder" in err and "does not exist" in err
+    assert not out.exists()

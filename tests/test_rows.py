@@ -50,3 +50,11 @@ def test_names_are_trimmed(tmp_path):
     )
     assert raw.table["product"].tolist() == ["A", "A"]
     assert list(raw.table["product"].cat.categories) == ["A"]
+
+
+def test_a_wide_column_without_any_value_is_named(tmp_path):
+    # It vanished: the summary counted 2 products and named no third.
+    text = "timestamp,A,B,Empty\n2026-01-05T00:00Z,1,2,\n2026-01-05T00:05Z,3,4,\n"
+    raw = read_reports(write(tmp_path, "w.csv", text))
+    assert sorted(raw.table["product"].unique()) == ["A", "B"]
+    assert any("Empty (no value)" in item for item in raw.ignored)

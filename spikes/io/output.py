@@ -131,11 +131,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         If the folder does not exist or is not writable.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
-    if path.is_dir():
-        raise SpikesInputError(f"{path}: cannot write, it is a folder")
+    folder = writable_folder(path)
     fd, tmp = _temporary(path, folder)
     try:
         if path.name.lower().endswith(".gz"):  # incidents.csv.gz: gzip, as read
@@ -173,11 +169,7 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     import pyarrow.parquet as pq
 
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
-    if path.is_dir():  # a Parquet dataset folder (as Spark writes them)
-        raise SpikesInputError(f"{path}: cannot write, it is a folder (name a file)")
+    folder = writable_folder(path)  # a Parquet dataset folder (as Spark writes) refused
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     fd, tmp = _temporary(path, folder)
     os.close(fd)
@@ -219,10 +211,29 @@ def check_csv_name(path: str | Path) -> None:
                                f".csv (or .csv.gz)")
 
 
+def writable_folder(path: str | Path) -> Path:
+    """The folder `path` is to be written in, checked: it exists, and `path` is no
+    folder.
+
+    Raises
+    ------
+    SpikesInputError
+        Saying which.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpikesInputError(f"{path}: cannot write, folder {folder} does not exist")
+    if path.is_dir():
+        raise SpikesInputError(f"{path}: cannot write, it is a folder (name a file)")
+    return folder
+
+
 def check_outputs(outputs: Mapping[str, str | Path | None],
                   inputs: Mapping[str, Sequence[str | Path] | str | Path | None]) -> None:
-    """Refuse outputs that would overwrite a file the command reads, or each other,
-    before any work is done (an input replaced by the incidents table is lost).
+    """Refuse outputs that would overwrite a file the command reads, or each other, or
+    that cannot be written (no such folder), before any work is done (an input replaced
+    by the incidents table is lost; a run of an hour lost to a typo in a folder).
 
     Parameters
     ----------
@@ -238,6 +249,11 @@ def check_outputs(outputs: Mapping[str, str | Path | None],
         Naming both options and the file.
     """
     given = [(flag, Path(path)) for flag, path in outputs.items() if path is not None]
+    for flag, path in given:  # before the work, not after it (and after the first table)
+        try:
+            writable_folder(path)
+        except SpikesInputError as exc:
+            raise SpikesInputError(f"{flag} {exc}") from None
     for i, (flag, path) in enumerate(given):
         for other, other_path in given[:i]:
             if _same_file(path, other_path):

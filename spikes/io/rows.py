@@ -158,6 +158,10 @@ def wide_rows(
         _check_wide_column(text, names[0], *parsed[0])
     skipped = [f"{Path(text.name).name!r}: {name} (no number)"
                for name, t in zip(names, text_only, strict=True) if t]
+    # A column without any value: no product with data here (named, not dropped unsaid).
+    skipped += [f"{Path(text.name).name!r}: {name} (no value)"
+                for name, (v, r), t in zip(names, parsed, text_only, strict=True)
+                if not t and bool(np.isnan(v).all())]
     for i in _total_columns(names, parsed, text_only):
         # A totals column (a spreadsheet's "Total") is no product: as one it would join
         # every product's outage as an event of its own.
