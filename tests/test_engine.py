@@ -343,6 +343,7 @@ def test_an_address_where_no_scheduler_answers_is_one_line(capsys, monkeypatch):
     from spikes.engine import dask as dask_engine
 
     monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(dask_engine, "CONNECT_MARGIN", 0.5)
 
     class Silent(socketserver.BaseRequestHandler):
         def handle(self) -> None:

@@ -22,6 +22,8 @@ from spikes.errors import SpikesInputError, SpikesRunError
 
 #: Seconds to wait for a scheduler given by address.
 CONNECT_TIMEOUT = "10s"
+#: Seconds more for its handshake, after which a peer that says nothing is given up.
+CONNECT_MARGIN = 5.0
 #: Seconds a cluster may have no worker (at the start, or in a run) before the run stops.
 WORKER_TIMEOUT = 30.0
 #: Seconds between two looks at the cluster while partitions are running.
@@ -234,7 +236,7 @@ def _connect(client_class: Any, scheduler: str) -> Any:
     """
     import threading
 
-    deadline = float(CONNECT_TIMEOUT.rstrip("s")) + 5.0
+    deadline = float(CONNECT_TIMEOUT.rstrip("s")) + CONNECT_MARGIN
     done: dict[str, Any] = {}
 
     def connect() -> None:
