@@ -161,3 +161,18 @@ def test_a_continued_end_names_the_told_products_the_new_event_lacks() -> None:
     (end,) = out
     assert [p["product"] for p in end["products"]] == ["Teams", "Outlook"]
     assert "no longer detected" in end["products"][1]["why"]
+
+
+def test_a_continued_event_ends_in_a_live_step_and_opens_again_once() -> None:
+    # The live step started from the continuation's state (the told event over), so the
+    # new event's end was dropped; each restart sent "detected again" anew.
+    told = [TOLD[0], message("Gmail|09:35", "resolved", 1, "10:30", {"Gmail": "10:20"})]
+    cut = Coverage(COVER.products, COVER.start, pd.Timestamp(DAY + "11:00", tz="UTC"))
+    now = [message("Gmail|09:30", "open", 0, "09:40", {"Gmail": None})]
+    opened, stored = carry_over(now, _route(told), [], {"Gmail|09:30"}, cut)
+    assert [m["title"][-14:] for m in opened] == ["detected again"]
+    held = [*told, *opened]
+    assert carry_over(now, _route(held), stored, {"Gmail|09:30"}, cut)[0] == []
+    end = message("Gmail|09:30", "resolved", 1, "12:00", {"Gmail": "11:40"})
+    live, _ = carry_over([*now, end], _route(held), stored)  # a live step
+    assert [(m["state"], m["event_key"]) for m in live] == [("resolved", "Gmail|09:35")]

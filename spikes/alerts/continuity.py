@@ -129,7 +129,8 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         The messages the route takes (:func:`spikes.alerts.routing.route_messages`), in
         time order.
     told : mapping of str to Told
-        The events the route was told of, by key.
+        The events the route was told of, by key: all of them for a complete detection,
+        at least those the `continuations` continue for a live step.
     continuations : sequence of Continuation
         The route's stored continuations.
     every_key : iterable of str, optional
@@ -197,8 +198,11 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         key = event_key(message)
         continuation = by_key.get(key)
         if continuation is not None:
-            run = runs.setdefault(key, _Run(set(continuation.products), continuation.worst,
-                                            continuation.resolved))
+            # From what the route holds of the told event now (its continued messages
+            # and an open again included); the continuation's own state without it.
+            held = told.get(continuation.of)
+            run = runs.setdefault(key, _run_of(held) if held is not None else _Run(
+                set(continuation.products), continuation.worst, continuation.resolved))
             carried = _continued(message, continuation, run)
             if carried is not None:
                 out.append(carried)
@@ -288,7 +292,7 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
         # Products the route was told of that the new event does not hold end too.
         named = {str(p["product"]) for p in message["products"]}
         extra = [{"product": p, "onset": message["onset"], "alerted_at": None,
-                  "severity": message["severity"], "end": None,
+                  "severity": message["severity"], "end": message.get("end") or message["at"],
                   "why": f"{p}: no longer detected (the detection of now finds no outage "
                          "of it then)", "known_event": ""}
                  for p in sorted(run.products - named)]
@@ -358,11 +362,12 @@ def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
     why = (f"no longer detected: a detection over the data up to {at:%Y-%m-%d %H:%M} UTC, "
            f"with the settings of now, finds no outage of {names} then (the settings "
            f"or the data changed since this event was opened)")
-    products = [{**p, "why": f"{p['product']}: no longer detected (the detection of now "
-                             "finds no outage of it then)"} for p in last["products"]]
+    products = [{**p, "end": p.get("end") or at.isoformat(),
+                 "why": f"{p['product']}: no longer detected (the detection of now "
+                        "finds no outage of it then)"} for p in last["products"]]
     return {**last, "message_id": _digest(told.key, sequence, "resolved", "withdrawn"),
             "products": products,
             "event_key": told.key, "state": "resolved", "sequence": sequence,
-            "at": at.isoformat(), "end": None, "why": why,
+            "at": at.isoformat(), "end": at.isoformat(), "why": why,
             "title": f"{last['event_id']} resolved ({last['severity']}): {names}, "
                      "no longer detected"}

@@ -136,7 +136,9 @@ class Notifier:
         stored = self.outbox.continuations(key)
         if every_key is None and not stored:
             return messages, set()
-        told = {} if every_key is None else self.outbox.told(key)
+        # A live step needs what the route holds of the continued events only.
+        told = (self.outbox.told(key, sorted({c.event_id for c in stored}))
+                if every_key is None else self.outbox.told(key))
         messages, new = carry_over(messages, told, stored, every_key, coverage,
                                    settled_before)
         self.outbox.add_continuations(key, new)

@@ -260,14 +260,20 @@ class Outbox:
                 raise
         return int(after - before)
 
-    def told(self, route: str) -> dict[str, Told]:
-        """What `route` was told: every event it holds a message of, by key, with its
-        latest message (by time), whether that is a ``resolved`` and the largest
-        sequence held."""
+    def told(self, route: str, event_ids: Sequence[str] | None = None) -> dict[str, Told]:
+        """What `route` was told: every event it holds a message of (of those `event_ids`
+        only, when given), by key, with its latest message (by time), whether that is a
+        ``resolved`` and the largest sequence held."""
+        where, params = "", [route]
+        if event_ids is not None:
+            if not event_ids:
+                return {}
+            where = f" AND event_id IN ({', '.join('?' for _ in event_ids)})"
+            params += list(event_ids)
         with self._lock:
             rows = self._conn.execute(
-                "SELECT sequence, body FROM alert_outbox WHERE route = ? "
-                "ORDER BY changed_at, sequence", [route]).fetchall()
+                f"SELECT sequence, body FROM alert_outbox WHERE route = ?{where} "
+                "ORDER BY changed_at, sequence", params).fetchall()
         latest: dict[str, dict[str, Any]] = {}
         top: dict[str, int] = {}
         for sequence, body in rows:
