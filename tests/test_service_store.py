@@ -491,3 +491,17 @@ def test_ingest_skips_a_copy_of_a_file_and_names_an_overlap(tmp_path, capsys):
         assert store.count_reports() == len(sim.reports) + 50
     finally:
         store.close()
+
+
+def test_ingest_adds_another_regions_export_with_the_same_counts(tmp_path, capsys):
+    # Compared per product and time only, it was skipped as a copy.
+    from spikes.cli import main
+
+    rows = "2026-01-05T10:00:00Z,Gmail,{r}\n2026-01-05T10:01:00Z,Gmail,{r}\n"
+    for region in ("US", "EU"):
+        (tmp_path / f"{region}.csv").write_text("timestamp,product,region\n"
+                                                + rows.format(r=region))
+    store_path = str(tmp_path / "s.duckdb")
+    for region in ("US", "EU"):
+        assert main(["ingest", "--store", store_path, str(tmp_path / f"{region}.csv")]) == 0
+    assert "EU.csv: accepted 2" in capsys.readouterr().out

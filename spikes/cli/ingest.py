@@ -94,7 +94,8 @@ def _run_ingest(args: argparse.Namespace) -> int:
 
 def _held_already(store: Store, table: pd.DataFrame, digest: str) -> str:
     """``"all"`` when the store holds every report of `table` already (the same count of
-    each product at each of its timestamps) under another batch; else the products (a
+    each product at each of its timestamps, in each region and category) under another
+    batch; else the products (a
     text naming up to three) whose reports it holds in that time; empty when none (or
     when the store holds this very file, which :meth:`Store.append` skips as a batch)."""
     if table.empty or store.has_batch(digest):
@@ -104,9 +105,12 @@ def _held_already(store: Store, table: pd.DataFrame, digest: str) -> str:
     held = store.held_counts(products, start, end)
     if held.empty:
         return ""
-    mine = (table.assign(product=table["product"].astype(str))
-            .groupby(["product", "timestamp"], observed=True)["reports"].sum())
-    theirs = held.set_index(["product", "timestamp"])["count"]
+    keys = ["product", "timestamp", "region", "category"]  # another region's adds up
+    mine = (table.assign(product=table["product"].astype(str),
+                         region=table["region"].astype(object).fillna("").astype(str),
+                         category=table["category"].astype(object).fillna("").astype(str))
+            .groupby(keys, observed=True)["reports"].sum())
+    theirs = held.set_index(keys)["count"]
     matched = theirs.reindex(mine.index).to_numpy(dtype=float)
     if np.allclose(mine.to_numpy(dtype=float), matched):  # NaN (not held) never matches
         return "all"

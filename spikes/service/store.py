@@ -442,14 +442,17 @@ class Store:
     def held_counts(self, products: Sequence[str], start: pd.Timestamp,
                     end: pd.Timestamp) -> pd.DataFrame:
         """The reports the store holds of `products` from `start` to `end` (inclusive,
-        UTC), summed per product and timestamp: ``product, timestamp, count``."""
+        UTC), summed per product, timestamp, region and category (empty text where none):
+        ``product, timestamp, region, category, count``."""
         if not products:
-            return pd.DataFrame({"product": [], "timestamp": [], "count": []})
+            return pd.DataFrame({"product": [], "timestamp": [], "region": [],
+                                 "category": [], "count": []})
         marks = ", ".join("?" for _ in products)
         with self._lock:
             frame = self._conn.execute(
-                "SELECT product, timestamp, sum(count) AS count FROM reports WHERE "
-                f"timestamp BETWEEN ? AND ? AND product IN ({marks}) GROUP BY ALL",
+                "SELECT product, timestamp, coalesce(region, '') AS region, "
+                "coalesce(category, '') AS category, sum(count) AS count FROM reports "
+                f"WHERE timestamp BETWEEN ? AND ? AND product IN ({marks}) GROUP BY ALL",
                 [_naive_utc(start), _naive_utc(end), *products]).df()
         frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
         return frame
@@ -768,7 +771,7 @@ def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-
 def _naive_utc(value: pd.Timestamp) -> pd.Timestamp:
+    """A time as naive UTC (the store's timestamps)."""
     stamp = pd.Timestamp(value)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
