@@ -194,6 +194,10 @@ def test_a_wide_frame_with_a_product_named_like_a_role() -> None:
     # Events with an "app" column of names stay events.
     events = pd.DataFrame({"timestamp": index, "app": "Teams", "user": np.arange(50)})
     assert list(load_reports(events).counts.columns) == ["Teams"]
+    # So do events with numeric product ids, one a minute, beside numeric user ids.
+    ids = pd.DataFrame({"timestamp": index, "app": [100 + i % 3 for i in range(50)],
+                        "user_id": np.arange(50) + 5000})
+    assert sorted(load_reports(ids).counts.columns) == ["100", "101", "102"]
 
 
 def test_open_dataset_takes_one_path(tmp_path) -> None:

@@ -187,9 +187,11 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
     if (prod is not None and fmt is None and finder.explicit.get("product") is None
             and finder.find("count", by_words=True) is None and _numbers_only(text, prod)
             and any(_numbers_only(text, i) for i in range(len(text.header))
-                    if i not in stamps and i != prod)):
+                    if i not in stamps and i != prod)
+            and _on_a_grid(text, ts) and _mostly_distinct(text, prod)):
         # A wide file with a product named like the role ("App" beside "Web" and "API"):
-        # a product column holds names, not counts.
+        # a product column holds names, not counts that vary, on a grid of times (report
+        # events with numeric product ids repeat a few ids; they stay events).
         layout = _wide_layout(text, finder, ts, stamps)
         layout.dates.notes.append(
             f"read as a wide file (one column per product): {text.header[prod]!r} holds "
@@ -203,16 +205,41 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
     return _wide_layout(text, finder, ts, stamps)
 
 
-def _numbers_only(text: Text, column: int, rows: int = 50) -> bool:
-    """Whether the first `rows` data rows hold a number (or nothing) in `column`, one at
-    least."""
+def _first_rows(text: Text, rows: int = 50) -> list[list[str]]:
+    """The first `rows` data rows, split."""
     body = text.body
     head = bytes(body[: 1 << 16]).decode("utf-8", errors="replace").splitlines()
     if len(body) > 1 << 16:
         head = head[:-1]  # cut short
     lines = [line for line in head if line.strip()][:rows]
+    return list(csv.reader(lines, delimiter=text.delimiter))
+
+
+def _on_a_grid(text: Text, column: int) -> bool:
+    """Whether the first rows' times in `column` are distinct and evenly spaced (one row
+    per bucket, as a wide file has; report events repeat times or come at random)."""
+    cells = [row[column].strip() for row in _first_rows(text) if column < len(row)]
+    times = pd.to_datetime(pd.Series(cells, dtype=object), errors="coerce", utc=True,
+                           format="mixed")
+    if len(times) < 2 or times.isna().any():
+        return False
+    steps = times.diff().iloc[1:]
+    return bool((steps > pd.Timedelta(0)).all() and steps.nunique() == 1)
+
+
+def _mostly_distinct(text: Text, column: int) -> bool:
+    """Whether the first rows' values in `column` are mostly distinct (counts that vary),
+    not a few repeated ones (product ids of report events)."""
+    cells = [row[column].strip() for row in _first_rows(text) if column < len(row)]
+    cells = [c for c in cells if c]
+    return len(cells) >= 2 and len(set(cells)) >= len(cells) / 2
+
+
+def _numbers_only(text: Text, column: int, rows: int = 50) -> bool:
+    """Whether the first `rows` data rows hold a number (or nothing) in `column`, one at
+    least."""
     seen = False
-    for row in csv.reader(lines, delimiter=text.delimiter):
+    for row in _first_rows(text, rows):
         cell = row[column].strip() if column < len(row) else ""
         if not cell:
             continue
