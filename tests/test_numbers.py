@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spikes.io import reading
 from spikes.io.reading import read_reports
 from tests.report_files import utc, write
 
@@ -56,37 +57,29 @@ def test_counts_with_digit_groups(tmp_path, delimiter, cells, expected):
     assert len(raw.rejected) == 0
 
 
-def test_a_comma_no_digit_grouping_explains_is_a_decimal_comma_for_its_column(tmp_path):
-    # "1,23" is no grouping of threes: the column has decimal commas.
+def test_broken_digit_groups_are_not_guessed_in_a_comma_file(tmp_path):
+    # "1,23" is no grouping of threes (and in a "," file not a decimal comma either).
     text = ('timestamp,product,reports\n2024-01-01T00:00Z,A,"1,23"\n'
             '2024-01-01T00:01Z,A,"1,2345"\n2024-01-01T00:02Z,A,7\n')
     raw = read_reports(write(tmp_path, "x.csv", text))
-    assert raw.table["reports"].tolist() == [1.23, 1.2345, 7.0]
-    assert len(raw.rejected) == 0
+    assert raw.table["reports"].tolist() == [7.0]
+    assert raw.rejected["value"].tolist() == ["1,23", "1,2345"]
+    assert set(raw.rejected["reason"]) == {"is not a number"}
+
+
+def test_a_tab_file_whose_counts_show_a_decimal_comma(tmp_path):
     # Excel's tab-delimited text in a German locale: "1,250" there is 1.25, not 1250
-    # (it was 1250 while "2,5" beside it was refused).
+    # (it was 1250 while "2,5" beside it was refused), in later blocks too.
     text = ("timestamp\tproduct\treports\n2024-01-01T00:00Z\tA\t2,5\n"
             "2024-01-01T00:01Z\tA\t1,250\n2024-01-01T00:02Z\tA\t3\n")
     raw = read_reports(write(tmp_path, "x.tsv", text))
     assert raw.table["reports"].tolist() == [2.5, 1.25, 3.0]
+    blocks = list(reading.read_report_blocks(write(tmp_path, "y.tsv", text + "".join(
+        f"2024-01-01T00:{i:02d}Z\tA\t1,250\n" for i in range(3, 60))), block_bytes=200))
+    assert {v for b in blocks[1:] for v in b.table["reports"]} == {1.25}
     # Alone, "1,250" is a digit group, as in most exports.
-    text = 'timestamp,product,reports\n2024-01-01T00:00Z,A,"1,250"\n2024-01-01T00:01Z,A,3\n'
-    assert read_reports(write(tmp_path, "y.csv", text)).table["reports"].tolist() == \
-        [1250.0, 3.0]
-
-
-@pytest.mark.parametrize(
-    ("cells", "expected"),
-    [
-        (["900", "1.700", "12.500"], [900.0, 1700.0, 12500.0]),  # every point groups
-        (["0.5", "1.700", "2"], [0.5, 1.7, 2.0]),                # a point is a decimal
-        (["0.567", "1.234"], [0.567, 1.234]),                    # no group starts with 0
-    ],
-)
-def test_a_point_in_a_decimal_comma_file_is_read_by_its_column(tmp_path, cells, expected):
-    rows = "".join(f"2024-01-01T00:0{i}Z;A;{c}\n" for i, c in enumerate(cells))
-    raw = read_reports(write(tmp_path, "y.csv", "timestamp;product;reports\n" + rows))
-    assert raw.table["reports"].tolist() == expected
+    text = "timestamp\tproduct\treports\n2024-01-01T00:00Z\tA\t1,250\n"
+    assert read_reports(write(tmp_path, "z.tsv", text)).table["reports"].tolist() == [1250.0]
 
 
 def test_swiss_digit_groups_in_a_semicolon_file(tmp_path):

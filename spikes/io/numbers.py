@@ -26,16 +26,20 @@ _COMMA_DECIMAL = (r"[+-]?(?:\d{1,3},(?:\d{1,2}|\d{4,})|\d{4,},\d+"
                   r"|\d{1,3}(?:\.\d{3})+,\d+)")
 
 
-def read_numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Float values (NaN where unusable) and reason codes of a count column.
+def shows_decimal_comma(column: pa.ChunkedArray) -> bool:
+    """Whether a count column's values show a decimal comma that no digit grouping
+    explains (``2,5``, ``1250,75``, ``1.234,5``: Excel's tab-delimited text in a German
+    locale), so that its ``1,250`` is 1.25, not 1250."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    return bool(_matches(column.to_pandas().str.strip(), _COMMA_DECIMAL).any())
 
-    `decimal_comma` is the file's custom (``;`` files); a column of another file whose
-    values show a decimal comma that no digit grouping explains (``2,5``, ``1250,75``,
-    ``1.234,5``: Excel's tab-delimited text in a German locale) is read with one too, so
-    that its ``1,250`` is 1.25, not 1250."""
+
+def read_numbers(column: pa.ChunkedArray, *, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Float values (NaN where unusable) and reason codes of a count column
+    (`decimal_comma`: the file's custom, or :func:`shows_decimal_comma`)."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         raw = column.to_pandas().str.strip()
-        decimal_comma = decimal_comma or bool(_matches(raw, _COMMA_DECIMAL).any())
         text = _without_grouping(raw, decimal_comma=decimal_comma)
         missing = (text.isna() | (text == "")).to_numpy()
         if decimal_comma:

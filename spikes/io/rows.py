@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from spikes.errors import SpikesInputError
-from spikes.io.numbers import read_numbers
+from spikes.io.numbers import read_numbers, shows_decimal_comma
 from spikes.io.rejects import MISSING, NOT_NUMBER, OK, Rejects, reject, row_lines, texts
 from spikes.io.shapes import Layout
 from spikes.io.sniffing import Text, to_utf8
@@ -117,7 +117,8 @@ def long_rows(
         reject(rejects, bad, prod_reason, text.header[layout.product], lambda idx: [""] * len(idx))
     if layout.count is not None:
         count_col = _col(table, layout.count)
-        counts, count_reason = read_numbers(count_col, decimal_comma=text.delimiter == ";")
+        counts, count_reason = read_numbers(
+            count_col, decimal_comma=_decimal_comma(text, layout, layout.count, count_col))
         reject(rejects, bad, count_reason, text.header[layout.count], texts(count_col))
     else:
         counts = np.ones(n, dtype=np.float64)
@@ -149,7 +150,8 @@ def wide_rows(
     stamps, ts_reason = read_timestamps(ts_col, tz, layout.dates)
     reject(rejects, bad_row, ts_reason, _stamp_name(text, layout), texts(ts_col))
     names = [text.header[i] or f"column {i + 1}" for i in layout.wide]
-    parsed = [read_numbers(_col(table, col), decimal_comma=text.delimiter == ";")
+    parsed = [read_numbers(_col(table, col),
+                           decimal_comma=_decimal_comma(text, layout, col, _col(table, col)))
               for col in layout.wide]
     # A column without a single number (notes, labels) is no product: it is left out
     # (and listed as ignored), unless no column holds numbers at all.
@@ -238,6 +240,21 @@ def _check_wide_column(text: Text, name: str, values: np.ndarray, reason: np.nda
             f"among {', '.join(repr(h) for h in text.header)}; pass --product-col, "
             "--count-col, --product NAME or --format to say how to read it"
         )
+
+
+def _decimal_comma(text: Text, layout: Layout, position: int,
+                   column: pa.ChunkedArray) -> bool:
+    """Whether count column `position` is read with a decimal comma: in a ``;`` file,
+    and in a tab (or other) delimited one whose column showed one, in this block or an
+    earlier one (:func:`spikes.io.numbers.shows_decimal_comma`). Not in a ``,`` file,
+    where a quoted ``"1,250"`` is a thousands group and ``"2,5"`` a stray cell."""
+    if text.delimiter == ";":
+        return True
+    if text.delimiter == ",":
+        return False
+    if position not in layout.comma_columns and shows_decimal_comma(column):
+        layout.comma_columns.add(position)
+    return position in layout.comma_columns
 
 
 def _check_header_repeats(text: Text, table: pa.Table, layout: Layout) -> None:

@@ -92,6 +92,8 @@ class Layout:
     time: int | None = None  # a separate time-of-day column joined to the timestamp's date
     # How the file's text dates are read, decided once for all blocks of a file.
     dates: DateReading = field(default_factory=lambda: DateReading(), compare=False)
+    # Count columns that showed a decimal comma (read so in this block and the next).
+    comma_columns: set[int] = field(default_factory=set, compare=False)
 
     @property
     def kind(self) -> Literal["events", "counts"]:
