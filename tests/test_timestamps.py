@@ -443,3 +443,15 @@ def test_a_streamed_first_day_of_day_first_dates_waits_for_the_next_block(tmp_pa
     assert streamed.counts.index[0] == pd.Timestamp("2026-02-01", tz="UTC")
     pd.testing.assert_frame_equal(streamed.counts, whole.counts)
     assert streamed.notes == whole.notes == ()
+
+
+def test_a_zone_in_the_name_of_a_separate_time_column(tmp_path):
+    # "Date,Time (CET)" was read as UTC, and "Date,Time (IST)" lost its time of day.
+    body = "2026-01-05,10:00,A,3\n2026-01-05,10:05,A,4\n"
+    raw = read_reports(write(tmp_path, "x.csv", "Date,Time (CET),Product,Reports\n" + body))
+    assert raw.table["timestamp"].tolist() == utc("2026-01-05 09:00", "2026-01-05 09:05")
+    path = write(tmp_path, "y.csv", "Date,Time (IST),Product,Reports\n" + body)
+    with pytest.raises(SpikesInputError, match="names the zone 'IST'"):
+        read_reports(path)
+    assert read_reports(path, tz="Asia/Kolkata").table["timestamp"].tolist() == utc(
+        "2026-01-05 04:30", "2026-01-05 04:35")

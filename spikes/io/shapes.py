@@ -20,7 +20,7 @@ import pandas as pd
 
 from spikes.errors import SpikesInputError
 from spikes.io.sniffing import FRAME_NAME, Text
-from spikes.io.timestamps import DateReading, header_zone
+from spikes.io.timestamps import DateReading, names_zone
 
 Format = Literal["events", "long", "wide", "single"]
 """A shape of report file."""
@@ -375,7 +375,7 @@ class _ColumnFinder:
             dates = [i for i, h in enumerate(self.normalised) if h == "date"]
             # "Time" or "Time (UTC)", not "Time (ms)": a duration.
             times = [i for i, (h, b) in enumerate(zip(self.normalised, self.header, strict=True))
-                     if h == "time" or (self.bare[i] == "time" and header_zone(b))]
+                     if h == "time" or (self.bare[i] == "time" and names_zone(b))]
             if len(dates) == 1 and len(times) == 1:
                 return dates[0], times[0]
         return self.find("timestamp", exclude=time), time

@@ -187,6 +187,14 @@ def check_tz(tz: str | None) -> None:
         ) from exc
 
 
+def names_zone(name: str) -> bool:
+    """Whether a column name gives a zone in brackets (:func:`header_zone`), an ambiguous
+    one (``Time (IST)``) included."""
+    unit = re.search(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$", name)
+    return unit is not None and (unit[1].upper() in AMBIGUOUS_ZONES
+                                 or header_zone(name) is not None)
+
+
 def header_zone(name: str, *, where: str | None = None) -> str | None:
     """The time zone a column name gives in brackets (``Time (PST)``, ``timestamp
     [Europe/Berlin]``, ``Time (UTC+01:00)``), if any: abbreviations of
