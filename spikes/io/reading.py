@@ -129,10 +129,11 @@ __all__ = [
 
 _TABLE_COLUMNS = ["timestamp", "product", "reports", "region", "category"]
 STREAM_BLOCK_BYTES = 16 << 20
-#: Blocks of one file held back at most while their dates do not tell day from month
-#: (the dates of one day): then they are read in the default order, with a note.
-DEFER_BLOCKS = 4
 """Size of a block of :func:`read_report_blocks` (decompressed bytes)."""
+#: Blocks of one file held back at most while their dates do not tell day from month
+#: (the dates of one day): then they, and the later ones, are read in the default order,
+#: with a note.
+DEFER_BLOCKS = 4
 
 
 # --------------------------------------------------------------------------- public API
@@ -316,9 +317,12 @@ def read_report_blocks(
     ``block_bytes`` that end at a record boundary (a line break outside double quotes);
     each block is read exactly as :func:`read_reports` reads a whole file, so values,
     rejected rows and their line numbers are the same. What is decided per file in
-    :func:`read_reports` is decided per block here: the date format of text timestamps,
-    seconds vs milliseconds of epoch times, and the order-based resolution of repeated
-    autumn wall times (``tz``) at the edge of a block.
+    :func:`read_reports` is decided from the blocks read so far here: the date format of
+    text timestamps (blocks whose dates cannot tell day from month, the dates of one
+    day, are held back, up to :data:`DEFER_BLOCKS`, and read with the next), a count
+    column's decimal comma (from the block that shows it on), seconds vs milliseconds of
+    epoch times, and the order-based resolution of repeated autumn wall times (``tz``)
+    at the edge of a block.
 
     Parameters
     ----------
@@ -576,6 +580,7 @@ def _read_blocks(
                unit_scale=True, leave=False)
     usable, rows_read, first_rejected = 0, 0, empty_rejected()
     deferred: Text | None = None  # blocks whose dates have not told day from month yet
+    defer = True
     try:
         chunks = utf8_chunks(name, stream, block_bytes)
         pending, text, layout, lines = b"", None, None, 0
@@ -604,7 +609,7 @@ def _read_blocks(
             noted = len(layout.dates.notes)
             layout.dates.tied = False
             result = _read_text(text, layout, options, last=last)
-            if (layout.dates.tied and not last
+            if (defer and layout.dates.tied and not last
                     and len(text.body) < DEFER_BLOCKS * block_bytes):
                 # Dates of one day (a big file's first block): read them again with the
                 # next block rather than in the default day/month order, as a read of
@@ -613,6 +618,9 @@ def _read_blocks(
                 deferred = text
                 continue
             deferred = None
+            # Held back as long as allowed and still undecided: the default order from
+            # here on, without parsing each later block several times over.
+            defer = defer and not layout.dates.tied
             usable += len(result.table)
             rows_read += result.rows_read
             if len(result.rejected) and not len(first_rejected):
