@@ -36,8 +36,8 @@ CLOUD = "Cloud Monitoring (17 real series, each split at its middle)"
 
 def written(config: DetectionConfig) -> str:
     """The settings of `config` that differ from the defaults, as text (for the report)."""
-    default = DetectionConfig().to_dict()
-    changed = {k: v for k, v in config.to_dict().items() if default.get(k) != v}
+    default = DetectionConfig().to_dict()["detection"]
+    changed = {k: v for k, v in config.to_dict()["detection"].items() if default.get(k) != v}
     if not changed and not config.overrides:
         return ""
     shown = ", ".join(f"{k} = {v!r}" for k, v in changed.items())

@@ -206,6 +206,12 @@ class DetectionConfig:
             # Products are known by their names as text (a column 1 is product "1").
             object.__setattr__(self, "overrides", {str(k): v for k, v in
                                                    self.overrides.items()})
+        if any(v is None for values in self.overrides.values() for v in values.values()):
+            # None as [detection] has it: no override (a file cannot say None either).
+            object.__setattr__(self, "overrides", {
+                p: {k: v for k, v in values.items() if not (v is None and k in tunable
+                                                           and getattr(self, k) is None)}
+                for p, values in self.overrides.items()})
         for product, values in self.overrides.items():
             unknown = set(values) - tunable
             if unknown:

@@ -191,4 +191,4 @@ def test_an_override_set_to_none_is_refused_where_a_file_cannot_say_it() -> None
     with pytest.raises(SpikesInputError, match="cusum_threshold to None"):
         DetectionConfig(cusum_threshold=7.0, overrides={"Outlook": {"cusum_threshold": None}})
     same = DetectionConfig(overrides={"Outlook": {"cusum_threshold": None}})  # as [detection]
-    assert same.for_product("Outlook").cusum_threshold is None
+    assert DetectionConfig.from_dict(same.to_dict()) == same

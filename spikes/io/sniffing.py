@@ -43,8 +43,9 @@ _NOT_CSV = (
     (b"PAR1", "a Parquet file", "write it out as CSV, e.g. pandas.read_parquet(f).to_csv(out)"),
     (b"%PDF", "a PDF document", "export the data as CSV"),
     (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
-    (b"BZh", "a bzip2-compressed file",
-     "decompress it (bunzip2) or compress it with gzip, which is read as it is"),
+    *((b"BZh%d1AY&SY" % level, "a bzip2-compressed file",
+       "decompress it (bunzip2) or compress it with gzip, which is read as it is")
+      for level in range(1, 10)),
     (b"\xfd7zXZ\x00", "an xz-compressed file",
      "decompress it (unxz) or compress it with gzip, which is read as it is"),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file",

@@ -119,6 +119,9 @@ def coarser_products(counts: pd.DataFrame, bucket: pd.Timedelta) -> tuple[str, .
     shown = "; ".join(f"{name!r} has rows {bucket_text(step * bucket)} apart"
                       for name, step in found[:5])
     shown += f"; and {len(found) - 5} more" if len(found) > 5 else ""
-    return (f"{shown}: the grid is {bucket_text(bucket)} (the other products' rows), so "
-            "each of its rows lands in one bucket with the buckets between missing; "
-            "pass --bucket at its spacing, or analyze it in a run of its own",)
+    every = len(found) == counts.shape[1]
+    grid = ("the bucket asked for" if every else "the other products' rows")
+    return (f"{shown}: the grid is {bucket_text(bucket)} ({grid}), so each row lands "
+            "in one bucket with the buckets between missing; pass --bucket at the rows' "
+            "spacing" + ("" if every else ", or analyze such products in a run of their "
+                         "own"),)

@@ -60,9 +60,10 @@ def render_overview(ctx: dash.ViewContext) -> None:
                         | (status["latest"] < analysis.data.counts.index[-1])]
     if len(silent):
         since = ", ".join(
-            f"{p} (since {dash.fmt_time(t, ctx.tz)}"
-            + ({"no data": "", "outage": ", during an outage: its state is unknown since"}
-               .get(s, f", {s}: its state is unknown since"))
+            f"{p} (no data since {dash.fmt_time(t, ctx.tz)}"
+            + ({"no data": "", "outage": ", during an outage: its state since then is "
+                                          "unknown"}
+               .get(s, f", {s}: its state since then is unknown"))
             + ")"
             for p, t, s in zip(silent["product"], silent["latest"], silent["status"],
                                strict=True))
