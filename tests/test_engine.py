@@ -524,3 +524,13 @@ def test_a_dataset_larger_than_one_grid_is_read_by_partitions(tmp_path, monkeypa
                for k in range(10)]).to_parquet(tmp_path / "d.parquet")
     dataset = open_dataset([str(tmp_path / "d.parquet")])  # 2,880 cells: not refused
     assert dataset.n_buckets == 288 and len(dataset.products) == 10
+
+
+def test_a_folder_names_products_that_differ_only_in_case(tmp_path, capsys):
+    # The same files listed named them; given as a folder (read by partitions), unsaid.
+    rows = "".join(f"2024-03-01T00:{m:02d}:00Z,{p},1\n" for m in range(0, 60, 5)
+                   for p in ("Zed", "zed"))
+    folder = _csv_folder(tmp_path, day1=HEADER + rows)
+    assert main(["analyze", str(folder)]) == 0
+    assert "differ only in case are read as different products: 'Zed' and 'zed'" in \
+        capsys.readouterr().out

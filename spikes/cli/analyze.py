@@ -292,6 +292,8 @@ SUMMARY_REASONS = 5
 
 def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> str:
     """A short text summary: input size, then the newest `rows` incidents."""
+    from spikes.io.reading import case_variants
+
     data = analysis.data
     if hasattr(analysis, "products"):  # a Detection (spikes.engine.run)
         products, index, bucket = analysis.products, analysis.index, analysis.bucket
@@ -316,7 +318,10 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     if repeated:
         head += (f"\n{_count(repeated, 'row')} of count data repeat a product's bucket "
                  "and were added to it: a duplicated or overlapping export?")
-    for note in data.notes if data is not None else ():
+    # A dataset (files read by partitions) is not held whole: of its notes, the names
+    # that differ only in case (the week hint needs every product's counts).
+    notes = data.notes if data is not None else case_variants(pd.Series(list(products)))
+    for note in notes:
         head += f"\nnote: {note}"
     if data is not None and data.ignored:
         head += f"\nignored columns (no role in the analysis): {', '.join(data.ignored)}"

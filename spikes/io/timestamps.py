@@ -214,6 +214,10 @@ def header_zone(name: str, *, where: str | None = None) -> str | None:
     if fixed is not None:
         minutes = int(fixed["hours"]) * 60 + int(fixed["minutes"] or 0)
         if minutes > 14 * 60:
+            if where is not None:
+                raise SpikesInputError(
+                    f"{where}: the timestamp column {name!r} names an offset of more than "
+                    "14 hours, which no zone has: pass --tz with the zone of its times")
             return None
         sign = -1 if fixed["sign"] == "-" else 1
         if minutes % 60 == 0:
