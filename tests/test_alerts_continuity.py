@@ -176,3 +176,16 @@ def test_a_continued_event_ends_in_a_live_step_and_opens_again_once() -> None:
     end = message("Gmail|09:30", "resolved", 1, "12:00", {"Gmail": "11:40"})
     live, _ = carry_over([*now, end], _route(held), stored)  # a live step
     assert [(m["state"], m["event_key"]) for m in live] == [("resolved", "Gmail|09:35")]
+
+
+def test_told_events_that_other_settings_join_end_as_part_of_the_joined_one() -> None:
+    # They were withdrawn as "no longer detected" while the detection had them.
+    told = [message("Outlook|19:00", "open", 0, "19:10", {"Outlook": None}, event_id="E0002"),
+            message("Teams|19:05", "open", 0, "19:15", {"Teams": None}, event_id="E0003")]
+    now = [message("Outlook|19:00", "open", 0, "19:10", {"Outlook": None}, event_id="E0002"),
+           message("Outlook|19:00", "escalated", 1, "19:15", {"Outlook": None, "Teams": None},
+                   event_id="E0002")]
+    out, _ = carry_over(now, _route(told), [], {"Outlook|19:00"}, COVER)
+    states = [(m["event_key"], m["state"], m["title"].split(": ")[-1]) for m in out]
+    assert ("Teams|19:05", "resolved", "Teams, now part of E0002") in states
+    assert any(m["state"] == "escalated" and m["event_key"] == "Outlook|19:00" for m in out)

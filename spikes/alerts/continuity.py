@@ -189,7 +189,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             new.append(continuation)
             by_key[key] = continuation
             del vanished[match.key]
-        withdrawn = [_withdrawal(t, coverage) for t in vanished.values()
+        # One the detection has inside another event (settings that join events) ends
+        # as joined to it, not as no longer detected.
+        current = {k: _spans(m, None) for k, m in _latest(messages).items()}
+
+        def joined(t: Told) -> str | None:
+            for k, now in current.items():
+                if any(p in now and spans[t.key][p][0] <= now[p][1]
+                       and now[p][0] <= spans[t.key][p][1] for p in spans[t.key]):
+                    known = by_key.get(k)
+                    return known.event_id if known is not None else str(
+                        _latest(messages)[k]["event_id"])
+            return None
+
+        withdrawn = [_withdrawal(t, coverage, joined(t)) for t in vanished.values()
                      if not t.resolved and _covered(t.last, coverage)]
     out = []
     runs: dict[str, _Run] = {}
@@ -353,21 +366,31 @@ def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
                      "detected again"}
 
 
-def _withdrawal(told: Told, coverage: Coverage) -> dict[str, Any]:
-    """The ``resolved`` message of a told event the detection no longer finds."""
+def _withdrawal(told: Told, coverage: Coverage,
+                joined: str | None = None) -> dict[str, Any]:
+    """The ``resolved`` message of a told event the detection no longer finds as such:
+    not at all, or inside the event `joined` (its id as the route knows it)."""
     last = told.last
     sequence = told.sequence + 1
     at = _time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
-    why = (f"no longer detected: a detection over the data up to {at:%Y-%m-%d %H:%M} UTC, "
-           f"with the settings of now, finds no outage of {names} then (the settings "
-           f"or the data changed since this event was opened)")
-    products = [{**p, "end": p.get("end") or at.isoformat(),
-                 "why": f"{p['product']}: no longer detected (the detection of now "
-                        "finds no outage of it then)"} for p in last["products"]]
+    if joined is None:
+        said = "no longer detected"
+        why = (f"no longer detected: a detection over the data up to "
+               f"{at:%Y-%m-%d %H:%M} UTC, with the settings of now, finds no outage of "
+               f"{names} then (the settings or the data changed since this event was "
+               "opened)")
+        each = "no longer detected (the detection of now finds no outage of it then)"
+    else:
+        said = f"now part of {joined}"
+        why = (f"now part of event {joined}: a detection over the data up to "
+               f"{at:%Y-%m-%d %H:%M} UTC, with the settings of now, has this outage of "
+               f"{names} in that event; its messages go on there")
+        each = f"now part of event {joined}"
+    products = [{**p, "end": p.get("end") or at.isoformat(), "why": f"{p['product']}: {each}"}
+                for p in last["products"]]
     return {**last, "message_id": _digest(told.key, sequence, "resolved", "withdrawn"),
             "products": products,
             "event_key": told.key, "state": "resolved", "sequence": sequence,
             "at": at.isoformat(), "end": at.isoformat(), "why": why,
-            "title": f"{last['event_id']} resolved ({last['severity']}): {names}, "
-                     "no longer detected"}
+            "title": f"{last['event_id']} resolved ({last['severity']}): {names}, {said}"}
