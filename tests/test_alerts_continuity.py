@@ -189,3 +189,43 @@ def test_told_events_that_other_settings_join_end_as_part_of_the_joined_one() ->
     states = [(m["event_key"], m["state"], m["title"].split(": ")[-1]) for m in out]
     assert ("Teams|19:05", "resolved", "Teams, now part of E0002") in states
     assert any(m["state"] == "escalated" and m["event_key"] == "Outlook|19:00" for m in out)
+
+
+# --- found by a second hunt of the continuity (each failed before) -----------------------
+def test_a_withdrawn_event_found_again_under_its_own_key_opens_again_once() -> None:
+    # It got the detection's own "escalated" (an event the route held as over), then a
+    # second "resolved".
+    cut = Coverage(COVER.products, COVER.start, pd.Timestamp(DAY + "10:30", tz="UTC"))
+    withdrawn = [TOLD[0], message("Gmail|09:35", "resolved", 1, "09:55", {"Gmail": None})]
+    back, _ = carry_over(TOLD, _route(withdrawn), [], {"Gmail|09:35"}, cut)
+    assert [(m["state"], m["title"][-14:]) for m in back] == [("open", "detected again")]
+    end = message("Gmail|09:35", "resolved", 2, "12:35", {"Gmail": "11:25"}, "major")
+    later, _ = carry_over([*TOLD, end], _route([*withdrawn, *back]), [], {"Gmail|09:35"},
+                          COVER)
+    assert [m["state"] for m in later] == ["resolved"]
+
+
+def test_a_new_event_continues_the_page_held_open_and_is_never_dated_before_it() -> None:
+    # It continued a withdrawn event instead of the open one (a third page), and an open
+    # again kept the new event's earlier time (ordered by time, the outage looked over).
+    held = [TOLD[0], message("Gmail|09:35", "resolved", 1, "10:05", {"Gmail": None}),
+            message("Gmail|09:45", "open", 0, "10:10", {"Gmail": None})]
+    now = [message("Gmail|09:30", "open", 0, "10:00", {"Gmail": None}, "major")]
+    out, new = carry_over(now, _route(held), [], {"Gmail|09:30"}, COVER)
+    assert new[0].of == "Gmail|09:45"
+    assert [(m["event_key"], m["state"]) for m in out] == [("Gmail|09:45", "escalated")]
+    assert out[0]["at"] >= "2026-01-16T10:10"
+    # The id the route knows an event by, whatever the new numbering.
+    renumbered = [message("Gmail|09:45", "resolved", 1, "12:00", {"Gmail": "11:00"},
+                          event_id="E0009")]
+    told = _route([held[2]])
+    ended, _ = carry_over(renumbered, told, [], {"Gmail|09:45"}, COVER)
+    assert ended[0]["event_id"] == "E0001" and ended[0]["title"].startswith("E0001 ")
+
+
+def test_a_restart_with_data_up_to_the_last_message_can_withdraw() -> None:
+    # Data ending at the route's last message counted as not covering it: no withdrawal
+    # then, none in the live steps after, and the page stayed open for ever.
+    cut = Coverage(COVER.products, COVER.start, pd.Timestamp(DAY + "10:00", tz="UTC"))
+    out, _ = carry_over([], _route(TOLD), [], set(), cut)
+    assert [m["state"] for m in out] == ["resolved"]

@@ -53,16 +53,26 @@ class Told:
         Whether that message is a ``resolved`` (the route heard it end).
     sequence : int
         The largest sequence of its messages held (that of `last` by default).
+    products : frozenset of str
+        Every product its messages held named (`last`'s at least).
+    worst : int
+        The worst severity they told (:func:`~spikes.alerts.timeline.severity_rank`).
     """
 
     key: str
     last: dict[str, Any]
     resolved: bool = False
     sequence: int = -1
+    products: frozenset[str] = frozenset()
+    worst: int = -1
 
     def __post_init__(self) -> None:
         if self.sequence < 0:
             object.__setattr__(self, "sequence", int(self.last["sequence"]))
+        named = frozenset(str(p["product"]) for p in self.last["products"])
+        object.__setattr__(self, "products", self.products | named)
+        object.__setattr__(self, "worst", max(self.worst,
+                                              severity_rank(str(self.last["severity"]))))
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,9 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         reach = pd.Timedelta(coverage.merge_gap)
         spans = {k: _spans(t.last, reach) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
-        for k in sorted(vanished, key=lambda k: _time(vanished[k].last["onset"])):
+        # The page the route holds open first (then the earlier onset).
+        for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
+                                                 _time(vanished[k].last["onset"]))):
             for product in spans[k]:
                 by_product.setdefault(product, []).append(k)
         for key, last in _latest(messages).items():
@@ -198,8 +210,10 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 if any(p in now and spans[t.key][p][0] <= now[p][1]
                        and now[p][0] <= spans[t.key][p][1] for p in spans[t.key]):
                     known = by_key.get(k)
-                    return known.event_id if known is not None else str(
-                        _latest(messages)[k]["event_id"])
+                    name = (known.event_id if known is not None else
+                            str(told[k].last["event_id"]) if k in told else
+                            str(_latest(messages)[k]["event_id"]))
+                    return None if name == str(t.last["event_id"]) else name
             return None
 
         withdrawn = [_withdrawal(t, coverage, joined(t)) for t in vanished.values()
@@ -221,10 +235,15 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 out.append(carried)
         elif complete and key in told:
             # A told event the detection has under its own key: what the route has not
-            # heard yet (after a detection with other settings, not all of it is news).
+            # heard yet (after a detection with other settings, not all of it is news),
+            # under the id the route knows it by, never dated before what it was told.
             run = runs.setdefault(key, _run_of(told[key]))
+            was_over = run.resolved
             if _news(message, run):
-                out.append(message)
+                if was_over and message["state"] != "resolved":  # an escalation of it
+                    run.resolved = True  # told as one open again, below
+                    continue
+                out.append(_as_told(message, told[key]))
         else:
             out.append(message)
     if complete:
@@ -268,7 +287,7 @@ def _covered(told: Mapping[str, Any], coverage: Coverage) -> bool:
     products = {str(p["product"]) for p in told["products"]}
     return (products <= coverage.products
             and _time(coverage.start) <= _time(told["onset"])
-            and _time(coverage.until) > _time(told["at"]))
+            and _time(coverage.until) >= _time(told["at"]))
 
 
 def _time(value: object) -> pd.Timestamp:
@@ -292,6 +311,7 @@ class _Run:
     products: set[str]
     worst: int
     resolved: bool
+    last_at: pd.Timestamp | None = None  # the route's latest message of it
 
 
 def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str, Any] | None:
@@ -319,19 +339,34 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
         run.worst = max(run.worst, worst)
         run.resolved = False
     sequence = c.first_sequence + int(message["sequence"])
+    at = _time(message["at"])
+    if run.last_at is not None and at < run.last_at:  # never before what it was told
+        at = run.last_at
     old_head = f"{message['event_id']} {message['state']} "
     title = str(message["title"])
     if title.startswith(old_head):
         title = f"{c.event_id} {state} " + title[len(old_head):]
     return {**message, "message_id": _digest(c.of, sequence, state), "event_id": c.event_id,
             "event_key": c.of, "state": state, "sequence": sequence, "title": title,
-            "products": [*message["products"], *extra]}
+            "at": at.isoformat(), "products": [*message["products"], *extra]}
 
 
 def _run_of(told: Told) -> _Run:
     """What the route was told of an event, as a running state."""
-    return _Run({str(p["product"]) for p in told.last["products"]},
-                severity_rank(str(told.last["severity"])), told.resolved)
+    return _Run(set(told.products), told.worst, told.resolved,
+                _time(told.last["at"]))
+
+
+def _as_told(message: dict[str, Any], told: Told) -> dict[str, Any]:
+    """`message` of a told event under the id the route knows it by, not dated before
+    the route's latest message of it (its id is the detection's: a repeat is dropped)."""
+    known = str(told.last["event_id"])
+    at = max(_time(message["at"]), _time(told.last["at"]))
+    title = str(message["title"])
+    head = f"{message['event_id']} "
+    if title.startswith(head):
+        title = f"{known} " + title[len(head):]
+    return {**message, "event_id": known, "title": title, "at": at.isoformat()}
 
 
 def _news(message: dict[str, Any], run: _Run) -> bool:

@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spikes.alerts.continuity import Continuation, Told
-from spikes.alerts.timeline import event_key
+from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import rollback, utc
 
@@ -276,12 +276,19 @@ class Outbox:
                 "ORDER BY changed_at, sequence", params).fetchall()
         latest: dict[str, dict[str, Any]] = {}
         top: dict[str, int] = {}
+        named: dict[str, set[str]] = {}
+        worst: dict[str, int] = {}
         for sequence, body in rows:
             message = json.loads(body)
             key = event_key(message)
             latest[key] = message
             top[key] = max(top.get(key, -1), int(sequence))
-        return {k: Told(k, m, m["state"] == "resolved", top[k]) for k, m in latest.items()}
+            named.setdefault(key, set()).update(str(p["product"])
+                                                for p in message["products"])
+            worst[key] = max(worst.get(key, -1), severity_rank(str(message["severity"])))
+        return {k: Told(k, m, m["state"] == "resolved", top[k], frozenset(named[k]),
+                        worst[k])
+                for k, m in latest.items()}
 
     def continuations(self, route: str) -> list[Continuation]:
         """The continuations stored for `route` (:mod:`spikes.alerts.continuity`)."""
