@@ -422,8 +422,9 @@ def _withdrawal(told: Told, coverage: Coverage,
                f"{at:%Y-%m-%d %H:%M} UTC, with the settings of now, has this outage of "
                f"{names} in that event; its messages go on there")
         each = f"now part of event {joined}"
-    products = [{**p, "end": p.get("end") or at.isoformat(), "why": f"{p['product']}: {each}"}
-                for p in last["products"]]
+    # Over as of now where no longer detected; going on (in the other event) if joined.
+    products = [{**p, "end": p.get("end") or (at.isoformat() if joined is None else None),
+                 "why": f"{p['product']}: {each}"} for p in last["products"]]
     return {**last, "message_id": _digest(told.key, sequence, "resolved", "withdrawn"),
             "products": products,
             "event_key": told.key, "state": "resolved", "sequence": sequence,
