@@ -480,3 +480,30 @@ def test_an_end_given_as_a_date_is_the_end_of_that_day(tmp_path: Path) -> None:
     inc = pd.DataFrame({"product": ["A"], "onset": [pd.Timestamp("2026-01-14T15:40Z")]})
     result = evaluate(inc, lab, product_weeks=1.0)
     assert (result.tp, result.fp, result.fn) == (1, 0, 1)
+
+
+def test_evaluate_data_puts_labels_on_its_grid_with_product_weeks_given(tmp_path, capsys):
+    # With --product-weeks, --data was ignored: the same incident matched, then did not.
+    from spikes.cli import main
+
+    data = tmp_path / "data.csv"
+    data.write_text("timestamp,product,reports\n" + "".join(
+        f"2026-01-05T{h:02d}:00Z,A,5\n" for h in range(24)))
+    (tmp_path / "inc.csv").write_text("product,onset,end\nA,2026-01-05T10:00Z,"
+                                      "2026-01-05T10:00Z\n")
+    (tmp_path / "lab.csv").write_text("product,onset,end\nA,2026-01-05T10:20Z,"
+                                      "2026-01-05T10:40Z\n")
+    for extra in ([], ["--product-weeks", "1"]):
+        assert main(["evaluate", "--incidents", str(tmp_path / "inc.csv"), "--labels",
+                     str(tmp_path / "lab.csv"), "--data", str(data), *extra]) == 0
+        assert "TP 1   FP 0" in capsys.readouterr().out
+
+
+def test_a_label_file_named_gz_that_is_not_gzip(tmp_path, capsys):
+    from spikes.cli import main
+
+    (tmp_path / "labels.csv.gz").write_text("product,onset,end\n")
+    (tmp_path / "inc.csv").write_text("product,onset,end\n")
+    assert main(["evaluate", "--incidents", str(tmp_path / "inc.csv"), "--labels",
+                 str(tmp_path / "labels.csv.gz"), "--product-weeks", "1"]) == 2
+    assert "not a readable UTF-8 CSV file (Not a gzipped file" in capsys.readouterr().err

@@ -346,3 +346,26 @@ def test_every_limit_given_is_said_with_the_objective():
     assert Goal("recall_at_fa", 0.2).describe() == "best recall with at most 0.2 FA/pw"
     assert Goal("f1").describe() == "best F1"
     assert Goal("f2", None, 0.8).describe() == "best F2 with recall >= 0.8"
+
+
+# --- found by a hunt of the evaluation tools (each failed before) ------------------------
+def test_a_limit_no_setting_meets_is_said(small_sim) -> None:
+    # The choice broke --min-recall 0.99 and nothing said so.
+    result = tune(sim_data(small_sim), small_sim.labels, budget=TUNE_BUDGET, seed=0,
+                  min_recall=0.99)
+    assert any("no setting tried met recall >= 0.99" in n for n in result.notes)
+
+
+def test_a_retrospective_base_says_its_figures_are_not_out_of_sample(small_sim) -> None:
+    result = tune(sim_data(small_sim), small_sim.labels, budget=2, seed=0,
+                  base=DetectionConfig(mode="retrospective"))
+    assert result.notes[0].startswith("retrospective base settings: detection with hindsight")
+
+
+def test_no_label_in_a_validation_block_says_why_labels_were_left_out(small_sim) -> None:
+    # "all 3 fall before ..." hid 30 labels of a misspelt product.
+    labels = small_sim.labels.copy()
+    first = labels["onset"] < labels["onset"].min() + pd.Timedelta("1D")
+    labels.loc[~first, "product"] = labels.loc[~first, "product"].str.lower()
+    with pytest.raises(SpikesInputError, match="left out of the scores"):
+        tune(sim_data(small_sim), labels, budget=2, seed=0)

@@ -30,10 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--incidents", required=True, help="incidents CSV (product,onset,...)")
     p.add_argument("--labels", required=True, help="labels CSV (product,onset,end[,event])")
     p.add_argument("--data", nargs="+", metavar="INPUT",
-                   help="the report CSV(s) analysed, to count product-weeks for the false "
-                        "alarm rate")
+                   help="the report CSV(s) analysed: they count the product-weeks of the "
+                        "false alarm rate, put label onsets inside a bucket on its start, "
+                        "and name labels of products or times they do not hold")
     p.add_argument("--product-weeks", type=float,
-                   help="product-weeks of data (instead of --data)")
+                   help="product-weeks of data (instead of those --data counts)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_status_feed_options(p, config_flag=False)
     add_input_options(p)
@@ -50,9 +51,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(f"note: {args.labels} holds no labels (a header only): every incident counts "
               "as a false alarm", file=sys.stderr)
     product_weeks = args.product_weeks
-    if product_weeks is None and args.data:
+    if args.data:  # with --product-weeks too: the data still put the labels on their grid
         data = load_inputs(args, args.data)
-        product_weeks = data_weeks(data.counts, data.bucket)
+        if product_weeks is None:
+            product_weeks = data_weeks(data.counts, data.bucket)
         _note_unknown_products(labels, data.counts.columns, args.labels)
         _note_outside_span(labels, data.counts.index, data.bucket, args.labels)
         labels = labels_on_data_grid(labels, data.bucket, args.labels)

@@ -16,6 +16,7 @@ from spikes.detect.pipeline import Analysis
 from spikes.errors import SpikesInputError
 from spikes.evaluation.evaluate import EARLY_ALLOWANCE, MIN_WINDOW, evaluate, validate_labels
 from spikes.evaluation.tables import labels_on_grid
+from spikes.model import bucket_text
 
 MISS_COLUMNS = ["product", "onset", "end", "cause", "reason"]
 """Columns of :func:`explain_misses`."""
@@ -77,7 +78,8 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
         if cause == "raised":  # an incident over the window, its onset outside the match
             cause = "onset outside the window"
             detail = (f"{detail}: its onset lies outside the label's matching window "
-                      f"[onset - {EARLY_ALLOWANCE}, max(end, onset + {MIN_WINDOW})]")
+                      f"[onset - {bucket_text(EARLY_ALLOWANCE)}, max(end, onset + "
+                      f"{bucket_text(MIN_WINDOW)})]")
         rows.append([label.product, label.onset, label.end, cause,
                      " ".join(line.strip() for line in detail.splitlines())])
     return pd.DataFrame(rows, columns=MISS_COLUMNS)

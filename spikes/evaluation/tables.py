@@ -259,10 +259,12 @@ def _read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
-    except OSError as exc:
-        raise SpikesInputError(f"{name}: cannot read the file ({exc.strerror})") from exc
     except (UnicodeDecodeError, csv.Error, gzip.BadGzipFile, EOFError) as exc:
+        # (BadGzipFile is an OSError: a file named .gz that is not one.)
         raise SpikesInputError(f"{name}: not a readable UTF-8 CSV file ({exc})") from exc
+    except OSError as exc:
+        raise SpikesInputError(f"{name}: cannot read the file "
+                               f"({exc.strerror or exc})") from exc
     # Columns without a name and without a value (a spreadsheet's trailing delimiters).
     keep = [i for i, h in enumerate(header)
             if h or any(row[i].strip() for row in rows)]

@@ -396,6 +396,10 @@ def tune(
     if empty:
         notes = (*notes, f"{empty} of {the_folds.n_folds} folds validate on a block without "
                          "a label: they measure false alarms only; give fewer --folds")
+    if base.mode != "causal":
+        notes = ("retrospective base settings: detection with hindsight, so a block's "
+                 "incidents depend on later blocks and the validation figures are not "
+                 "out-of-sample (tune a live base for figures a live service gets)", *notes)
     if scored is None:
         scored = score_reports(source, base)
     ts = TrialSet(scored, labels, the_folds, allowance)
@@ -405,11 +409,12 @@ def tune(
     if not ts.n_labels[ts.mask(range(1, the_folds.n_folds + 1))].any():
         # Every label in the first block, which only trains: nothing could show that a
         # setting helps, and the rule would decide on no label.
+        said = "".join(f"; {note}" for note in notes)  # e.g. labels of unknown products
         raise SpikesInputError(
             "tune: no labelled outage starts in a validation block ("
             f"{the_folds.describe()}): all {len(ts.labels)} fall before "
             f"{the_folds.edges[1]:%Y-%m-%d %H:%M} UTC, in the first block, which only "
-            "trains; label outages across the span, or give fewer --folds")
+            f"trains; label outages across the span, or give fewer --folds{said}")
     bar = tqdm(total=budget, desc="tuning", unit="trial", disable=not progress or None,
                leave=False)
     search = _Search(ts, base, goal, budget, bar, callback)
@@ -452,6 +457,13 @@ def tune(
     rows = [trial_row(i, search.phases[i], search.params[i], search.tallies[i], ts, goal,
                       search.base_params) for i in range(len(search.params))]
     trials = pd.DataFrame(rows)
+    limits = [f"recall >= {min_recall:g}" if min_recall is not None else "",
+              f"false alarms <= {max_false_alarms_per_week:g} per product-week"
+              if max_false_alarms_per_week is not None else ""]
+    if any(limits) and len(trials) and not trials["feasible"].astype(bool).any():
+        notes += (f"no setting tried met {' and '.join(x for x in limits if x)} on all "
+                  "blocks: the choice and the front below break it (the best reached is "
+                  "shown); a limit the data cannot meet is no limit",)
     pareto = pareto_front(trials)
     if final.trial not in set(pareto["trial"]):  # a base kept though dominated: shown too
         pareto = pd.concat([pareto, trials[trials["trial"] == final.trial]], ignore_index=True)
