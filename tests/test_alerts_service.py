@@ -200,7 +200,7 @@ def test_a_restart_with_a_tuned_config_mid_outage_pages_the_outage_once(tmp_path
         header, *rows = f.read().splitlines()
     cut = "2026-01-16T10:30"
     before = [r for r in rows if r[:16] < cut]
-    after = [r for r in rows if r[:16] >= cut]
+    after = [r for r in rows if cut <= r[:16] < "2026-01-16T14:00"]  # past the outage
     with Webhook() as hook:
         route = f'[[notify]]\nname = "hook"\nurl = "{hook.url}/hook"\nproducts = ["Gmail"]\n'
         plain, tuned = tmp_path / "plain.toml", tmp_path / "tuned.toml"
