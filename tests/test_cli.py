@@ -352,3 +352,17 @@ def test_labels_inside_an_hour_bucket_count_from_its_start(simulated: tuple[Path
     assert "label onset(s) lie inside a 1h bucket of the data and count from that " \
            "bucket's start" in captured.err
     assert on_grid["tp"] > loose["tp"] and on_grid["fp"] < loose["fp"]
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--min-recall", "2"], "--min-recall must be a fraction in [0, 1]"),
+    (["--max-false-alarms-per-week", "-1"], "--max-false-alarms-per-week must be a number"),
+    (["--folds", "0"], "--folds: 0 must be a whole number >= 1"),
+])
+def test_tune_names_a_bad_flag_before_reading_the_data(flags, said, capsys) -> None:
+    # It named the Python parameter (min_recall), after the data had been read.
+    root = Path(__file__).resolve().parents[1] / "data"
+    assert main(["tune", str(root / "reports.csv.gz"), "--labels", str(root / "labels.csv"),
+                 *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and len(err.splitlines()) == 1, err

@@ -71,6 +71,30 @@ def objective_of(args: argparse.Namespace) -> str:
     return "f1"
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """The search's settings checked as :func:`spikes.evaluation.tune.search.tune` does,
+    with the flags' names in the message.
+
+    Raises
+    ------
+    SpikesInputError
+    """
+    from spikes.errors import SpikesInputError
+    from spikes.evaluation.tune.search import _check
+
+    try:
+        _check(objective_of(args), args.max_false_alarms_per_week, args.min_recall,
+               args.budget, args.folds)
+    except SpikesInputError as exc:
+        text = str(exc)
+        for name in ("max_false_alarms_per_week", "min_recall", "budget", "objective"):
+            if text.startswith(name):
+                text = f"--{name.replace('_', '-')}" + text[len(name):]
+        raise SpikesInputError(text) from None
+    if args.folds is not None and args.folds < 1:
+        raise SpikesInputError(f"--folds: {args.folds} must be a whole number >= 1")
+
+
 def _run_tune(args: argparse.Namespace) -> int:
     from spikes.cli.analyze import warn_unset_products
     from spikes.config import load_config
@@ -80,6 +104,7 @@ def _run_tune(args: argparse.Namespace) -> int:
 
     check_outputs({"-o": args.output},
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config})
+    _check_flags(args)  # before any data are read, named as flags
     base = load_config(args.config)
     labels = read_labels(args.labels, tz=args.tz)
     data = load_inputs(args, args.inputs)
