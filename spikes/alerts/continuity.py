@@ -27,14 +27,13 @@ so the outbox keeps each once.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from spikes.alerts.timeline import event_key, severity_rank
+from spikes.alerts.timeline import event_key, message_digest, severity_rank, utc_time
 
 __all__ = ["Continuation", "Coverage", "Told", "carry_over"]
 
@@ -163,6 +162,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     """
     complete = every_key is not None
     present = set(every_key) if complete else set()
+    latest = _latest(messages)  # each event's latest message
     # A stored continuation whose new event the complete detection no longer has is
     # stale: the told event is free again (another new event may continue it).
     by_key = {c.key: c for c in continuations if not complete or c.key in present}
@@ -174,16 +174,16 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         taken = {c.of for c in by_key.values()}
         vanished = {k: t for k, t in told.items() if k not in present and k not in taken
                     and not (t.resolved and settled_before is not None
-                             and _time(t.last["at"]) <= _time(settled_before))}
+                             and utc_time(t.last["at"]) <= utc_time(settled_before))}
         reach = pd.Timedelta(coverage.merge_gap)
         spans = {k: _spans(t.last, reach) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
         # The page the route holds open first (then the earlier onset).
         for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
-                                                 _time(vanished[k].last["onset"]))):
+                                                 utc_time(vanished[k].last["onset"]))):
             for product in spans[k]:
                 by_product.setdefault(product, []).append(k)
-        for key, last in _latest(messages).items():
+        for key, last in latest.items():
             if key in told or key in by_key:
                 continue
             now = _spans(last, None)
@@ -203,7 +203,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             del vanished[match.key]
         # One the detection has inside another event (settings that join events) ends
         # as joined to it, not as no longer detected.
-        current = {k: _spans(m, None) for k, m in _latest(messages).items()}
+        current = {k: _spans(m, None) for k, m in latest.items()}
 
         def joined(t: Told) -> str | None:
             for k, now in current.items():
@@ -212,7 +212,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                     known = by_key.get(k)
                     name = (known.event_id if known is not None else
                             str(told[k].last["event_id"]) if k in told else
-                            str(_latest(messages)[k]["event_id"]))
+                            str(latest[k]["event_id"]))
                     return None if name == str(t.last["event_id"]) else name
             return None
 
@@ -220,7 +220,6 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                      if not t.resolved and _covered(t.last, coverage)]
     out = []
     runs: dict[str, _Run] = {}
-    latest = _latest(messages)
     for message in messages:
         key = event_key(message)
         continuation = by_key.get(key)
@@ -252,7 +251,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 for k in runs if runs[k].resolved and latest[k]["state"] != "resolved"
                 and (by_key[k].of if k in by_key else k) in told]
     out += withdrawn
-    out.sort(key=lambda m: _time(m["at"]))
+    out.sort(key=lambda m: utc_time(m["at"]))
     return out, new
 
 
@@ -275,9 +274,9 @@ def _spans(message: Mapping[str, Any], reach: pd.Timedelta | None
     for product in message["products"]:
         end = product.get("end")
         last = (pd.Timestamp.max.tz_localize("UTC") if reach is None
-                else _time(message["at"]) + reach)
-        spans[str(product["product"])] = (_time(product["onset"]),
-                                          _time(end) if end else last)
+                else utc_time(message["at"]) + reach)
+        spans[str(product["product"])] = (utc_time(product["onset"]),
+                                          utc_time(end) if end else last)
     return spans
 
 
@@ -286,22 +285,8 @@ def _covered(told: Mapping[str, Any], coverage: Coverage) -> bool:
     after its latest message (else it cannot say the outage is not there)."""
     products = {str(p["product"]) for p in told["products"]}
     return (products <= coverage.products
-            and _time(coverage.start) <= _time(told["onset"])
-            and _time(coverage.until) >= _time(told["at"]))
-
-
-def _time(value: object) -> pd.Timestamp:
-    """A time as UTC (one without an offset is UTC)."""
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
-
-
-def _digest(key: str, sequence: int, state: str, why: str = "") -> str:
-    """A message's id, as :func:`spikes.alerts.timeline.event_messages` makes them (with
-    `why` for the messages made here alone: a withdrawal or an open again is never a
-    message of the detection's)."""
-    text = f"{key}|{sequence}|{state}" + (f"|{why}" if why else "")
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+            and utc_time(coverage.start) <= utc_time(told["onset"])
+            and utc_time(coverage.until) >= utc_time(told["at"]))
 
 
 @dataclass
@@ -339,14 +324,14 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
         run.worst = max(run.worst, worst)
         run.resolved = False
     sequence = c.first_sequence + int(message["sequence"])
-    at = _time(message["at"])
+    at = utc_time(message["at"])
     if run.last_at is not None and at < run.last_at:  # never before what it was told
         at = run.last_at
     old_head = f"{message['event_id']} {message['state']} "
     title = str(message["title"])
     if title.startswith(old_head):
         title = f"{c.event_id} {state} " + title[len(old_head):]
-    return {**message, "message_id": _digest(c.of, sequence, state), "event_id": c.event_id,
+    return {**message, "message_id": message_digest(c.of, sequence, state), "event_id": c.event_id,
             "event_key": c.of, "state": state, "sequence": sequence, "title": title,
             "at": at.isoformat(), "products": [*message["products"], *extra]}
 
@@ -354,14 +339,14 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
 def _run_of(told: Told) -> _Run:
     """What the route was told of an event, as a running state."""
     return _Run(set(told.products), told.worst, told.resolved,
-                _time(told.last["at"]))
+                utc_time(told.last["at"]))
 
 
 def _as_told(message: dict[str, Any], told: Told) -> dict[str, Any]:
     """`message` of a told event under the id the route knows it by, not dated before
     the route's latest message of it (its id is the detection's: a repeat is dropped)."""
     known = str(told.last["event_id"])
-    at = max(_time(message["at"]), _time(told.last["at"]))
+    at = max(utc_time(message["at"]), utc_time(told.last["at"]))
     title = str(message["title"])
     head = f"{message['event_id']} "
     if title.startswith(head):
@@ -391,10 +376,10 @@ def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
     """An ``open`` again of a told event the route heard end (or withdrawn) that the
     detection has going on at the end of its data, at that time."""
     sequence = told.sequence + 1
-    at = _time(coverage.until if coverage is not None else latest["at"])
+    at = utc_time(coverage.until if coverage is not None else latest["at"])
     run.resolved = False
     names = ", ".join(str(p["product"]) for p in latest["products"])
-    return {**latest, "message_id": _digest(told.key, sequence, "open", "again"),
+    return {**latest, "message_id": message_digest(told.key, sequence, "open", "again"),
             "event_id": told.last["event_id"], "event_key": told.key, "state": "open",
             "sequence": sequence, "at": at.isoformat(), "end": None,
             "title": f"{told.last['event_id']} open ({latest['severity']}): {names}, "
@@ -407,7 +392,7 @@ def _withdrawal(told: Told, coverage: Coverage,
     not at all, or inside the event `joined` (its id as the route knows it)."""
     last = told.last
     sequence = told.sequence + 1
-    at = _time(coverage.until)
+    at = utc_time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
     if joined is None:
         said = "no longer detected"
@@ -425,7 +410,7 @@ def _withdrawal(told: Told, coverage: Coverage,
     # Over as of now where no longer detected; going on (in the other event) if joined.
     products = [{**p, "end": p.get("end") or (at.isoformat() if joined is None else None),
                  "why": f"{p['product']}: {each}"} for p in last["products"]]
-    return {**last, "message_id": _digest(told.key, sequence, "resolved", "withdrawn"),
+    return {**last, "message_id": message_digest(told.key, sequence, "resolved", "withdrawn"),
             "products": products,
             "event_key": told.key, "state": "resolved", "sequence": sequence,
             "at": at.isoformat(), "end": at.isoformat(), "why": why,

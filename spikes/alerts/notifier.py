@@ -189,14 +189,12 @@ class Notifier:
             return 0
         messages = analysis_messages(analysis, until, since)
         coverage = None
-        if since is None:
-            index = analysis.data.counts.index
-            end = until if until is not None else (
-                index[-1] + analysis.data.bucket if len(index) else None)
-            if len(index) and end is not None:
-                coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
-                                    index[0], pd.Timestamp(end),
-                                    pd.Timedelta(analysis.config.merge_gap))
+        index = analysis.data.counts.index
+        if since is None and len(index):  # a complete detection: what it saw
+            end = until if until is not None else index[-1] + analysis.data.bucket
+            coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
+                                index[0], pd.Timestamp(end),
+                                pd.Timedelta(analysis.config.merge_gap))
         return self.enqueue(messages, settled_before, until, coverage=coverage)
 
     # -- delivery ------------------------------------------------------------------------

@@ -50,7 +50,7 @@ import pyarrow as pa
 from spikes.alerts.continuity import Continuation, Told
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import rollback, utc
+from spikes.io.embedded import naive_utc, rollback, utc
 
 __all__ = ["Outbox"]
 
@@ -77,11 +77,6 @@ _ROUTE_KEY = "route:"
 
 def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
-
-
-def _naive(value: pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _aware(value: Any) -> pd.Timestamp | None:
@@ -137,7 +132,7 @@ class Outbox:
         horizon is set yet)."""
         with self._lock:
             self._conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?) "
-                               "ON CONFLICT (key) DO NOTHING", [_naive(value)])
+                               "ON CONFLICT (key) DO NOTHING", [naive_utc(value)])
 
     def add_route(self, route: str, since: pd.Timestamp | None) -> bool:
         """Register `route` the first time it is seen: it takes no message at or before
@@ -157,7 +152,7 @@ class Outbox:
                 return False
             held = conn.execute("SELECT 1 FROM alert_outbox WHERE route = ? LIMIT 1",
                                 [route]).fetchall()
-            value = None if held or since is None else _naive(since)
+            value = None if held or since is None else naive_utc(since)
             conn.execute("INSERT INTO alert_meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                          [key, value])
         return not held
@@ -192,7 +187,7 @@ class Outbox:
             conn.execute(
                 f"UPDATE alert_outbox SET status = 'pending', attempts = 0, "
                 f"next_attempt_at = ? WHERE status = 'failed' AND route IN ({marks})",
-                [_naive(now or _now()), *routes])
+                [naive_utc(now or _now()), *routes])
         return int(count)
 
     # -- enqueue -------------------------------------------------------------------------
@@ -214,7 +209,7 @@ class Outbox:
         int
             Messages added.
         """
-        now = _naive(now or _now())
+        now = naive_utc(now or _now())
         horizon = self.route_horizon(route)
         messages = list(messages)
         if horizon is not None:
@@ -234,7 +229,7 @@ class Outbox:
             "event_id": [str(m["event_id"]) for m in messages],
             "state": [str(m["state"]) for m in messages],
             "sequence": pa.array([int(m["sequence"]) for m in messages], pa.int32()),
-            "changed_at": pa.array([_naive(pd.Timestamp(m["at"])) for m in messages],
+            "changed_at": pa.array([naive_utc(pd.Timestamp(m["at"])) for m in messages],
                                    pa.timestamp("us")),
             "body": [json.dumps(m) for m in messages],
         })
@@ -357,7 +352,7 @@ class Outbox:
         params: list[Any] = []
         if now is not None:
             query += " AND next_attempt_at <= ?"
-            params.append(_naive(now))
+            params.append(naive_utc(now))
         if routes is not None:
             if not routes:
                 return []
@@ -395,7 +390,7 @@ class Outbox:
         int
             The attempt's number (1 for the first).
         """
-        now = _naive(now or _now())
+        now = naive_utc(now or _now())
         status = "delivered" if ok else ("failed" if give_up else "pending")
         with self._lock:
             conn = self._conn
@@ -405,7 +400,7 @@ class Outbox:
                     "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
                     "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
                     "next_attempt_at = ? WHERE message_id = ? AND route = ?",
-                    [status, error, ok, now, _naive(retry_at or now), message_id, route])
+                    [status, error, ok, now, naive_utc(retry_at or now), message_id, route])
                 attempt = conn.execute(
                     "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
                     [message_id, route]).fetchall()[0][0]

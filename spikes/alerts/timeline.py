@@ -217,8 +217,8 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
                                          and incidents["alerted_at"].isna().all()):
         raise ValueError("alerts need live incidents (with alerted_at), not a "
                          "retrospective analysis")
-    until = _utc(until)
-    since = None if since is None else _utc(since)
+    until = utc_time(until)
+    since = None if since is None else utc_time(since)
     table = incidents[incidents["alerted_at"].notna() & (incidents["alerted_at"] <= until)]
     table = table.reset_index(drop=True)
     if table.empty:
@@ -314,7 +314,7 @@ def active_chains(table: pd.DataFrame, bucket: pd.Timedelta,
         gap = table["product"].astype(str).map(own).fillna(pd.Series(gap, index=table.index)
                                                            ).to_numpy(dtype=np.int64)
     over = pd.to_datetime(table["end"]) + pd.to_timedelta((gap + 2) * step)
-    since = _utc(since)
+    since = utc_time(since)
     late = ((pd.to_datetime(table["alerted_at"]) > since) | (over > since)).to_numpy()
     return np.isin(chain, chain[late])
 
@@ -345,7 +345,15 @@ def _severity_path(row: dict[str, Any], data: ReportData, baseline: Baseline,
     return _Path(times=closes, severity=severity, over_at=over if over <= until else None)
 
 
-def _utc(value: object) -> pd.Timestamp:
+def message_digest(key: str, sequence: int, state: str, why: str = "") -> str:
+    """A message's ``message_id``: a hash of its event's key, its sequence and state (and
+    `why`, for a message that is no detection's own: a withdrawal, an open again, see
+    :mod:`spikes.alerts.continuity`)."""
+    text = f"{key}|{sequence}|{state}" + (f"|{why}" if why else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def utc_time(value: object) -> pd.Timestamp:
     """A time as a UTC timestamp (one without an offset is UTC)."""
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
@@ -401,7 +409,7 @@ def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
             "known_event": "" if known is None or pd.isna(known) else str(known),
         })
     worst = SEVERITY_ORDER[before.worst]
-    digest = hashlib.sha256(f"{key}|{sequence}|{state}".encode()).hexdigest()[:32]
+    digest = message_digest(key, sequence, state)
     onset = min(pd.Timestamp(records[i]["onset"]) for i in members)
     end = max(pd.Timestamp(records[i]["end"]) for i in members)
     names = ", ".join(p["product"] for p in listed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-__all__ = ["rollback", "utc"]
+__all__ = ["naive_utc", "rollback", "utc"]
 
 
 def rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -25,3 +25,9 @@ def utc(values: pd.Series) -> pd.Series:
     """Stored times (naive UTC, or aware) as UTC-aware times."""
     values = pd.to_datetime(values)
     return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
+
+
+def naive_utc(value: object) -> pd.Timestamp:
+    """A time as the files store it: naive UTC (one without an offset is taken as UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp

@@ -484,10 +484,10 @@ def _read_text(text: Text, layout: Layout, options: Options, *, last: bool) -> _
     table, n_invalid = parse_csv(text, layout)
     skipped: list[str] = []
     # Naive times are in --tz, else in a zone the timestamp column names: "Time (CET)".
-    tz = options.tz or next(
-        (zone for column in (layout.timestamp, layout.time) if column is not None
-         for zone in [header_zone(text.header[column], where=repr(text.name))] if zone),
-        None)
+    tz = options.tz
+    for column in (layout.timestamp, layout.time):  # a separate time column's too
+        if tz is None and column is not None:
+            tz = header_zone(text.header[column], where=repr(text.name))
     if layout.fmt == "wide":
         frame, rejects, skipped = wide_rows(text, table, layout, tz)
     else:

@@ -187,13 +187,8 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
         )
     prod = finder.find("product", by_words=True)
     if (prod is not None and fmt is None and finder.explicit.get("product") is None
-            and finder.find("count", by_words=True) is None and _numbers_only(text, prod)
-            and any(_numbers_only(text, i) for i in range(len(text.header))
-                    if i not in stamps and i != prod)
-            and _on_a_grid(text, ts) and _mostly_distinct(text, prod)):
-        # A wide file with a product named like the role ("App" beside "Web" and "API"):
-        # a product column holds names, not counts that vary, on a grid of times (report
-        # events with numeric product ids repeat a few ids; they stay events).
+            and finder.find("count", by_words=True) is None
+            and _counts_named_like_a_product(text, prod, ts, stamps)):
         layout = _wide_layout(text, finder, ts, stamps)
         layout.dates.notes.append(
             f"read as a wide file (one column per product): {text.header[prod]!r} holds "
@@ -217,38 +212,31 @@ def _first_rows(text: Text, rows: int = 50) -> list[list[str]]:
     return list(csv.reader(lines, delimiter=text.delimiter))
 
 
-def _on_a_grid(text: Text, column: int) -> bool:
-    """Whether the first rows' times in `column` are distinct and evenly spaced (one row
-    per bucket, as a wide file has; report events repeat times or come at random)."""
-    cells = [row[column].strip() for row in _first_rows(text) if column < len(row)]
-    times = pd.to_datetime(pd.Series(cells, dtype=object), errors="coerce", utc=True,
+def _counts_named_like_a_product(text: Text, prod: int, ts: int, stamps: set[int]) -> bool:
+    """Whether the column found as the product (``App`` beside ``Web`` and ``API``) is a
+    wide file's product: in the first rows it holds numbers that vary, as another column
+    does, on a grid of times (a product column holds names; report events with numeric
+    product ids repeat a few ids, and stay events)."""
+    rows = _first_rows(text)
+
+    def cells(column: int) -> list[str]:
+        return [row[column].strip() for row in rows if column < len(row)]
+
+    def numbers_only(column: int) -> bool:  # one number at least, empty cells aside
+        given = [c for c in cells(column) if c]
+        return bool(given) and all(_NUMBER.fullmatch(c) for c in given)
+
+    mine = [c for c in cells(prod) if c]
+    if not (numbers_only(prod) and len(mine) >= 2 and len(set(mine)) >= len(mine) / 2
+            and any(numbers_only(i) for i in range(len(text.header))
+                    if i not in stamps and i != prod)):
+        return False
+    times = pd.to_datetime(pd.Series(cells(ts), dtype=object), errors="coerce", utc=True,
                            format="mixed")
     if len(times) < 2 or times.isna().any():
         return False
-    steps = times.diff().iloc[1:]
+    steps = times.diff().iloc[1:]  # distinct and evenly spaced: one row per bucket
     return bool((steps > pd.Timedelta(0)).all() and steps.nunique() == 1)
-
-
-def _mostly_distinct(text: Text, column: int) -> bool:
-    """Whether the first rows' values in `column` are mostly distinct (counts that vary),
-    not a few repeated ones (product ids of report events)."""
-    cells = [row[column].strip() for row in _first_rows(text) if column < len(row)]
-    cells = [c for c in cells if c]
-    return len(cells) >= 2 and len(set(cells)) >= len(cells) / 2
-
-
-def _numbers_only(text: Text, column: int, rows: int = 50) -> bool:
-    """Whether the first `rows` data rows hold a number (or nothing) in `column`, one at
-    least."""
-    seen = False
-    for row in _first_rows(text, rows):
-        cell = row[column].strip() if column < len(row) else ""
-        if not cell:
-            continue
-        if not _NUMBER.fullmatch(cell):
-            return False
-        seen = True
-    return seen
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d[\d,.' \u00a0]*)(?:[eE][+-]?\d+)?")

@@ -106,6 +106,8 @@ ZONE_ABBREVIATIONS = {
 """Zone abbreviations after a time read as their UTC offsets; ambiguous ones (``CST``:
 US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time is
 rejected as not a date unless ``tz`` says where it is."""
+# A zone in brackets at the end of a column name: "Time (CET)", "timestamp [UTC+01:00]".
+_HEADER_ZONE = re.compile(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$")
 AMBIGUOUS_ZONES = {
     "CST": "US Central (-06:00), China (+08:00) or Cuba (-05:00)",
     "IST": "India (+05:30), Ireland (+01:00) or Israel (+02:00)",
@@ -190,7 +192,7 @@ def check_tz(tz: str | None) -> None:
 def names_zone(name: str) -> bool:
     """Whether a column name gives a zone in brackets (:func:`header_zone`), an ambiguous
     one (``Time (IST)``) included."""
-    unit = re.search(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$", name)
+    unit = _HEADER_ZONE.search(name)
     return unit is not None and (unit[1].upper() in AMBIGUOUS_ZONES
                                  or header_zone(name) is not None)
 
@@ -207,7 +209,7 @@ def header_zone(name: str, *, where: str | None = None) -> str | None:
         With `where` (the file), for an abbreviation that names several zones
         (:data:`AMBIGUOUS_ZONES`): its times would otherwise be read as UTC.
     """
-    unit = re.search(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$", name)
+    unit = _HEADER_ZONE.search(name)
     if unit is None:
         return None
     fixed = _UTC_OFFSET.fullmatch(unit[1])

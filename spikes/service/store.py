@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import rollback, utc
+from spikes.io.embedded import naive_utc, rollback, utc
 
 __all__ = ["BATCH_COLUMNS", "BATCH_SCHEMA", "KINDS", "AppendResult", "Store", "batch_from_raw",
            "normalised_batch"]
@@ -453,7 +453,7 @@ class Store:
                 "SELECT product, timestamp, coalesce(region, '') AS region, "
                 "coalesce(category, '') AS category, sum(count) AS count FROM reports "
                 f"WHERE timestamp BETWEEN ? AND ? AND product IN ({marks}) GROUP BY ALL",
-                [_naive_utc(start), _naive_utc(end), *products]).df()
+                [naive_utc(start), naive_utc(end), *products]).df()
         frame["timestamp"] = utc(frame["timestamp"]).dt.as_unit("us")
         return frame
 
@@ -769,9 +769,3 @@ def batch_from_raw(table: pd.DataFrame) -> pd.DataFrame:
         "category": text("category"),
         "report_id": pd.Series([None] * len(table), dtype=object, index=table.index),
     })
-
-
-def _naive_utc(value: pd.Timestamp) -> pd.Timestamp:
-    """A time as naive UTC (the store's timestamps)."""
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
