@@ -660,6 +660,7 @@ def test_a_route_added_to_a_service_with_history_is_not_paged_with_it(sample,
 def test_the_horizon_takes_an_event_going_on_whole_and_leaves_one_over(tmp_path: Path):
     # Per message, an event going on at the horizon lost its open and the receiver got
     # a resolution for an outage it had never been told of (a store filled by ingest).
+    # By event, one going on then without a later message waited for its next message.
     def message(event: str, state: str, sequence: int, at: str) -> dict:
         return {"message_id": f"{event}-{sequence}", "event_id": event, "event_key": event,
                 "state": state, "sequence": sequence, "at": f"2026-01-05T{at}:00+00:00"}
@@ -670,9 +671,17 @@ def test_the_horizon_takes_an_event_going_on_whole_and_leaves_one_over(tmp_path:
         taken = outbox.enqueue([message("E1", "opened", 0, "10:00"),
                                 message("E1", "resolved", 1, "11:00"),  # over: history
                                 message("E2", "opened", 0, "11:30"),
-                                message("E2", "resolved", 1, "12:30")], "oncall")
-        assert taken == 2
-        assert outbox.messages()["message_id"].tolist() == ["E2-0", "E2-1"]
+                                message("E2", "resolved", 1, "12:30"),
+                                # going on, its next message not known yet: at once
+                                message("E3", "opened", 0, "11:40"),
+                                message("E3", "escalated", 1, "11:50"),
+                                # over, then found going on again by then
+                                message("E4", "opened", 0, "10:00"),
+                                message("E4", "resolved", 1, "10:30"),
+                                message("E4", "opened", 2, "11:00")], "oncall")
+        assert taken == 7
+        assert sorted(outbox.messages()["message_id"]) == [
+            "E2-0", "E2-1", "E3-0", "E3-1", "E4-0", "E4-1", "E4-2"]
     finally:
         outbox.close()
 

@@ -129,17 +129,24 @@ def _wait_for_detection(service: Service, timeout: float = 90) -> None:
     raise AssertionError("no detection ran")
 
 
-def test_serve_notify_over_an_ingested_store_pages_none_of_its_history(tmp_path: Path
-                                                                        ) -> None:
+def test_serve_notify_over_an_ingested_store_pages_only_what_is_going_on_at_its_end(
+        tmp_path: Path, expected: list[dict]) -> None:
     # `spikes ingest` closes no bucket, so the outbox got no horizon: the first `serve
-    # --notify` paged every event of the history (24 messages, days to months old).
-    frame, _ = _sample_ending_before_now()
+    # --notify` paged every event of the history (24 messages, days to months old). Then
+    # it paged none, not even the outage going on when the history ends (PlayStation
+    # Network, open at the data's end), until its next message. Now it pages that one
+    # at once, as a backfill posted to the service does, and nothing that is over.
+    frame, shift = _sample_ending_before_now()
     history = tmp_path / "history.csv"
     frame.to_csv(history, index=False)
     store = tmp_path / "spikes.duckdb"
     assert main(["ingest", str(history), "--store", str(store)]) == 0
     token = tmp_path / "token"
     token.write_text(TOKEN)
+    going = expected[-2]["event_key"]
+    assert going.startswith("PlayStation Network|")
+    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in expected if m["event_key"] == going]
+    assert [state for state, _ in wanted] == ["open"]
     with Webhook() as hook:
         service = Service(store, token, "--notify", f"{hook.url}/hook")  # wall clock
         try:
@@ -148,8 +155,10 @@ def test_serve_notify_over_an_ingested_store_pages_none_of_its_history(tmp_path:
             summary = service.client.get("/v1/notifications").json()
         finally:
             service.stop()
-        assert hook.received() == []
-    assert summary["messages"] == []
+        got = [(m["state"], pd.Timestamp(m["at"]) - shift) for m in hook.received()]
+    assert got == wanted
+    assert [m["event_key"].split("|")[0] for m in hook.received()] == ["PlayStation Network"]
+    assert [m["state"] for m in summary["messages"]] == ["open"]
 
 
 def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Path,
@@ -193,6 +202,8 @@ def test_a_restart_with_a_tuned_config_mid_outage_pages_the_outage_once(tmp_path
                                                                          ) -> None:
     # The tuned settings move the Gmail outage's first onset (09:35 -> 09:30): its event
     # got another key, the receiver a second open, and the first was never resolved.
+    # A route added at the restart heard of the outage going on only at its next message
+    # (here its end, 2 hours later); now it hears it at the restart.
     token = tmp_path / "token"
     token.write_text(TOKEN)
     store = tmp_path / "spikes.duckdb"
@@ -201,14 +212,22 @@ def test_a_restart_with_a_tuned_config_mid_outage_pages_the_outage_once(tmp_path
     cut = "2026-01-16T10:30"
     before = [r for r in rows if r[:16] < cut]
     after = [r for r in rows if cut <= r[:16] < "2026-01-16T14:00"]  # past the outage
+    at_restart: list[dict] = []
     with Webhook() as hook:
-        route = f'[[notify]]\nname = "hook"\nurl = "{hook.url}/hook"\nproducts = ["Gmail"]\n'
+        def route(name: str) -> str:
+            return (f'[[notify]]\nname = "{name}"\nurl = "{hook.url}/{name}"\n'
+                    'products = ["Gmail"]\n\n')
+
         plain, tuned = tmp_path / "plain.toml", tmp_path / "tuned.toml"
-        plain.write_text(route)
-        tuned.write_text("[detection]\nfalse_alarms_per_week = 0.03\n\n" + route)
+        plain.write_text(route("hook"))
+        tuned.write_text("[detection]\nfalse_alarms_per_week = 0.03\n\n" + route("hook")
+                         + route("late"))
         for config, part in ((plain, before), (tuned, after)):
             service = Service(store, token, "--clock", "data", "--config", str(config))
             try:
+                if config == tuned:  # the restart's detection, before any new report
+                    _wait_for_detection(service)
+                    at_restart = hook.received("/late")
                 body = ("\n".join([header, *part]) + "\n").encode()
                 answer = service.client.post("/v1/reports", content=body,
                                              headers={"Content-Type": "text/csv"})
@@ -218,8 +237,17 @@ def test_a_restart_with_a_tuned_config_mid_outage_pages_the_outage_once(tmp_path
                 time.sleep(1.0)
             finally:
                 service.stop()
-    got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    got = [m for m in hook.received("/hook") if m["onset"].startswith("2026-01-16")]
     assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
     assert len({m["event_key"] for m in got}) == 1
     assert got[0]["onset"] == "2026-01-16T09:35:00+00:00"
     assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"
+    # The added route: the outage going on at its horizon (the end of the history), at
+    # once and whole; nothing of the events over by then; its end after the new reports.
+    assert at_restart and {m["state"] for m in at_restart} <= {"open", "escalated"}
+    assert at_restart[0]["state"] == "open"
+    assert all(m["onset"].startswith("2026-01-16T09:") for m in at_restart)
+    late = hook.received("/late")
+    assert late[:len(at_restart)] == at_restart
+    assert [m["state"] for m in late[len(at_restart):]] == ["resolved"]
+    assert late[-1]["end"] == "2026-01-16T11:25:00+00:00"

@@ -213,10 +213,7 @@ class Outbox:
         horizon = self.route_horizon(route)
         messages = list(messages)
         if horizon is not None:
-            # By event: one over by the horizon is history; one going on then keeps all
-            # its messages, its open too (a resolution alone would tell of an outage the
-            # receiver never heard of).
-            going = {event_key(m) for m in messages if pd.Timestamp(m["at"]) > horizon}
+            going = going_on(messages, horizon)
             messages = [m for m in messages if event_key(m) in going]
         messages = list({str(m["message_id"]): m for m in messages}.values())  # once each
         if not messages:
@@ -468,3 +465,46 @@ def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         frame[column] = utc(frame[column])
     return frame
 
+
+def going_on(messages: Iterable[dict[str, Any]], horizon: pd.Timestamp) -> set[str]:
+    """Keys of the events of `messages` not over by `horizon`: with a message after it,
+    or whose latest message at or before it is not their end.
+
+    By event: one over by the horizon is history; one going on then keeps all its
+    messages, its open too (a resolution alone would tell of an outage the receiver never
+    heard of), and is enqueued at once, not at its next message (a route added to a
+    service mid-outage hears the outage going on when it is added).
+
+    Parameters
+    ----------
+    messages : iterable of dict
+        Message bodies (``event_key``, ``state``, ``at``, ``sequence``).
+    horizon : pd.Timestamp
+        The time before which the route takes no history.
+
+    Returns
+    -------
+    set of str
+
+    Examples
+    --------
+    >>> at = pd.Timestamp("2026-01-22T19:00Z")
+    >>> def message(key, state, minutes, sequence):
+    ...     return {"event_id": key, "event_key": key, "state": state, "sequence": sequence,
+    ...             "at": (at + pd.Timedelta(minutes=minutes)).isoformat()}
+    >>> sorted(going_on([message("over", "open", 0, 0), message("over", "resolved", 30, 1),
+    ...                  message("going", "open", 10, 0),
+    ...                  message("later", "open", 90, 0)], at + pd.Timedelta("1h")))
+    ['going', 'later']
+    """
+    going: set[str] = set()
+    latest: dict[str, tuple[pd.Timestamp, int, str]] = {}
+    for m in messages:
+        key, at = event_key(m), pd.Timestamp(m["at"])
+        if at > horizon:
+            going.add(key)
+            continue
+        mark = (at, int(m["sequence"]), str(m["state"]))
+        if key not in latest or mark[:2] >= latest[key][:2]:
+            latest[key] = mark
+    return going | {key for key, (_, _, state) in latest.items() if state != "resolved"}
