@@ -62,3 +62,20 @@ def test_force_adopts_and_says_so() -> None:
 def test_objectives_order_outcomes(goal, tp, fp, better_tp, better_fp) -> None:
     n, weeks = 10.0, 10.0
     assert utility(goal, better_tp, better_fp, n, weeks) > utility(goal, tp, fp, n, weeks)
+
+
+def test_a_score_with_penalties_is_named_and_shown_with_its_figures() -> None:
+    # The line said "validation recall_at_fa -0.153" (a recall less a penalty) and "one
+    # label's worth" of a false-alarm objective: neither readable as what it named.
+    n, weeks = _units(20)
+    base, tuned = (np.full(20, 1.0), np.full(20, 1.0)), (np.full(20, 2.0), np.full(20, 1.0))
+    d = decide(Goal("recall_at_fa", max_false_alarms_per_week=0.1), base, tuned, n, weeks)
+    assert "validation recall_at_fa score (recall, less the false alarms over 0.1/pw)" in d.reason
+    assert "tuned recall 1.000, precision 0.667, 1.000 FA/pw" in d.reason
+    assert "base recall 0.500, precision 0.500, 1.000 FA/pw" in d.reason
+    assert f"{d.tuned:.3f} tuned" in d.reason and d.tuned < 0  # the penalised score
+    d = decide(Goal("fa_at_recall", min_recall=0.9), base, tuned, n, weeks)
+    assert "one false alarm's worth" in d.reason and "one label's worth" not in d.reason
+    assert "less 10 per unit of recall under 0.9" in d.reason
+    d = decide(Goal("f1"), base, tuned, n, weeks)  # a plain F1 is what it says
+    assert "validation f1 " in d.reason and "FA/pw" not in d.reason

@@ -213,19 +213,52 @@ def decide(goal: Goal, base: tuple[np.ndarray, np.ndarray], tuned: tuple[np.ndar
     else:
         low = high = 0.0
     margin = goal.margin(float(n.sum()), float(weeks.sum()))
-    shown = (f"validation {name} {value_t:.3f} tuned vs {value_b:.3f} base, gain {gain:+.3f} "
-             f"(90% interval {low:+.3f} to {high:+.3f}; one label's worth {margin:.3f}; "
-             f"{int(n.sum())} validation labels)")
+    worth = "one false alarm's worth" if name == "fa_at_recall" else "one label's worth"
+    shown = (f"validation {_value_name(goal)} {value_t:.3f} tuned vs {value_b:.3f} base, "
+             f"gain {gain:+.3f} (90% interval {low:+.3f} to {high:+.3f}; {worth} "
+             f"{margin:.3f}; {int(n.sum())} validation labels")
+    if _penalised(goal):  # a score is no recall nor rate: the figures behind it
+        shown += "; " + "; ".join(
+            f"{who} " + _figures_text(tp.sum(), fp.sum(), n.sum(), weeks.sum())
+            for who, tp, fp in (("tuned", t_tp, t_fp), ("base", b_tp, b_fp)))
+    shown += ")"
     clear = low > 0 and gain >= margin - 1e-12
     if same:
         adopted, reason = False, ("kept the base settings, no other setting beat them on all "
-                                  f"data by one label's worth: {shown}")
+                                  f"data by {worth}: {shown}")
     elif clear:
         adopted, reason = True, f"adopted the tuned settings: {shown}"
     elif forced:
         adopted, reason = True, f"wrote the tuned settings (--force), not shown to help: {shown}"
     else:
-        why = "the interval reaches 0" if low <= 0 else "the gain is under one label's worth"
+        why = "the interval reaches 0" if low <= 0 else f"the gain is under {worth}"
         adopted, reason = False, f"kept the base settings, {why}: {shown}"
     return Decision(adopted=adopted, base=value_b, tuned=value_t, gain=gain, low=low,
                     high=high, margin=margin, n_labels=int(n.sum()), reason=reason)
+
+
+def _penalised(goal: Goal) -> bool:
+    """Whether the objective's value is a score with penalties (not a plain F-score)."""
+    return goal.objective in ("recall_at_fa", "fa_at_recall") or (
+        goal.max_false_alarms_per_week is not None)
+
+
+def _value_name(goal: Goal) -> str:
+    """What :func:`utility` gives for `goal`, in words for the decision line."""
+    if goal.objective == "recall_at_fa":
+        return (f"recall_at_fa score (recall, less the false alarms over "
+                f"{goal.max_false_alarms_per_week:g}/pw)")
+    if goal.objective == "fa_at_recall":
+        return (f"fa_at_recall score (minus the false alarms per product-week, less "
+                f"{RECALL_SHORTFALL_COST:g} per unit of recall under {goal.min_recall:g})")
+    if goal.max_false_alarms_per_week is not None:
+        return (f"{goal.objective} score ({goal.objective}, less the false alarms over "
+                f"{goal.max_false_alarms_per_week:g}/pw)")
+    return goal.objective
+
+
+def _figures_text(tp: float, fp: float, n: float, weeks: float) -> str:
+    """Recall, precision and false alarms per product-week of summed counts."""
+    f = figures(tp, fp, n, weeks)
+    rate = f"{float(f['fa']):.3f} FA/pw" if weeks > 0 else "FA/pw unknown"
+    return f"recall {float(f['recall']):.3f}, precision {float(f['precision']):.3f}, {rate}"

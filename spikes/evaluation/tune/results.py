@@ -272,14 +272,13 @@ def fold_table(ts: TrialSet, base: DetectionConfig, fold_configs: list[Detection
             for part, span in (("train", folds.train_span(k)),
                                ("validation", folds.validation_span(k))):
                 rows.append(_fold_row(k + 1, name, part, span, ts.evaluation(incidents, *span)))
-        lo, hi = folds.validation_span(k)
-        tuned_val.append(inc[(inc["onset"] >= lo) & (inc["onset"] < hi)])
+        tuned_val.append(ts.counted(inc, *folds.validation_span(k)))
     pooled = (folds.edges[1], folds.end)
     defaults = SliceScores(train=ts.evaluation(base_inc, folds.start, folds.end),
                            validation=ts.evaluation(base_inc, *pooled))
     tuned = SliceScores(train=ts.evaluation(ts.incidents(best), folds.start, folds.end),
                         validation=ts.evaluation(pd.concat(tuned_val, ignore_index=True),
-                                                 *pooled))
+                                                 *pooled, selected=True))
     for name, scores in (("base", defaults), ("tuned", tuned)):
         rows.append(_fold_row("all", name, "validation", pooled, scores.validation))
     return pd.DataFrame(rows, columns=list(FOLD_COLUMNS)), defaults, tuned

@@ -162,10 +162,41 @@ class TrialSet(ScoreCache):
         return Tally(tp=tp, fp=fp, delay_median_min=ev.delay_median_min,
                      alert_delay_median_min=ev.alert_delay_median_min)
 
+    def counted(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+                ) -> pd.DataFrame:
+        """The incidents that count on ``[start, end)`` as :meth:`tally` counts them: the
+        match of a label whose onset is in the span (wherever the incident's onset is:
+        one raised just after a block edge for an outage labelled just before it is that
+        label's true positive, not a false alarm of the next block), and the incidents
+        with an onset in the span that match no label.
+
+        Parameters
+        ----------
+        incidents : pd.DataFrame
+            ``product, onset, alerted_at`` of the whole series.
+        start, end : pd.Timestamp
+            The span.
+
+        Returns
+        -------
+        pd.DataFrame
+            ``product, onset, alerted_at``.
+        """
+        labels = self.labels[["product", "onset", "end"]]
+        status = self._evaluate(incidents, labels).incident_status
+        label_in = ((labels["onset"] >= start) & (labels["onset"] < end)).to_numpy()
+        matched = (status["status"] == "tp").to_numpy()
+        of = status["label"].fillna(-1).to_numpy(dtype=int)
+        onset_in = ((status["onset"] >= start) & (status["onset"] < end)).to_numpy()
+        keep = np.where(matched, label_in[np.clip(of, 0, None)] & (of >= 0), onset_in)
+        return status.loc[keep, ["product", "onset", "alerted_at"]].reset_index(drop=True)
+
     def evaluation(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
-                   products: list[str] | None = None) -> Evaluation:
-        """Figures of `incidents` on ``[start, end)`` by the rules of EVALUATION.md
-        (incidents and labels by their onset, product-weeks of that span).
+                   products: list[str] | None = None, *, selected: bool = False
+                   ) -> Evaluation:
+        """Figures of `incidents` on ``[start, end)`` by the rules of EVALUATION.md, as
+        :meth:`tally` counts them: the labels with an onset in the span, the incidents
+        that count there (:meth:`counted`), the product-weeks of the span.
 
         Parameters
         ----------
@@ -175,6 +206,9 @@ class TrialSet(ScoreCache):
             The span.
         products : list of str, optional
             Only these products.
+        selected : bool
+            `incidents` are those that count in the span already (of several settings,
+            each over its own part of the span).
 
         Returns
         -------
@@ -182,7 +216,7 @@ class TrialSet(ScoreCache):
         """
         from spikes.model import product_weeks
 
-        inc = incidents[(incidents["onset"] >= start) & (incidents["onset"] < end)]
+        inc = incidents if selected else self.counted(incidents, start, end)
         lab = self.labels[(self.labels["onset"] >= start) & (self.labels["onset"] < end)]
         counts = self.data.counts
         if products is not None:

@@ -1,0 +1,57 @@
+"""The per-fold figures of `spikes tune` count as its search does (per unit, after one
+matching over the whole series)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from spikes.config import DetectionConfig
+from spikes.detect.pipeline import score_reports
+from spikes.evaluation.evaluate import validate_labels
+from spikes.evaluation.simulate import simulate
+from spikes.evaluation.tune.split import forward_folds
+from spikes.evaluation.tune.tallies import TrialSet
+from tests.conftest import sim_data
+
+
+def test_an_outage_labelled_before_a_block_edge_and_raised_after_it_counts_once() -> None:
+    # The fold table matched labels and incidents block by block: an outage labelled at
+    # 23:55 before a block edge and raised at 00:10 after it was a miss of the first
+    # block and a false alarm of the second, while the search (and its decision line)
+    # counted a true positive of the first block: two figures for one setting.
+    sim = simulate(products=2, days=8, seed=3, outage_rate_per_week=0.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    edge = folds.edges[1]
+    product = str(data.counts.columns[0])
+    labels = validate_labels(pd.DataFrame({
+        "product": [product, product],
+        "onset": [edge - pd.Timedelta("5min"), edge + pd.Timedelta("6h")],
+        "end": [edge + pd.Timedelta("1h"), edge + pd.Timedelta("7h")]}))
+    incidents = pd.DataFrame({
+        "product": [product, product, product],
+        # the first label's match, after the edge; a duplicate of it; a false alarm
+        "onset": pd.DatetimeIndex([edge + pd.Timedelta("10min"),
+                                   edge + pd.Timedelta("40min"),
+                                   edge + pd.Timedelta("3h")]),
+        "alerted_at": pd.DatetimeIndex([edge + pd.Timedelta("20min"),
+                                        edge + pd.Timedelta("50min"),
+                                        edge + pd.Timedelta("3h10min")])})
+    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+
+    first = ts.evaluation(incidents, folds.edges[0], edge)
+    assert (first.tp, first.fp, first.fn) == (1, 0, 0)
+    assert first.delay_median_min == 15.0
+    second = ts.evaluation(incidents, edge, folds.edges[2])
+    assert (second.tp, second.fp, second.fn) == (0, 2, 1)  # the duplicate, the false alarm
+    assert second.duplicates == 0  # its label is not of this block
+    whole = ts.evaluation(incidents, folds.start, folds.end)
+    assert (whole.tp, whole.fp, whole.fn, whole.duplicates) == (1, 2, 1, 1)
+    # Per block, the figures add up to the whole series' as the search's units do.
+    assert first.tp + second.tp == whole.tp and first.fp + second.fp == whole.fp
+
+    # The pooled figure of several folds' choices takes each fold's selection as it is.
+    chosen = ts.counted(incidents, edge, folds.edges[2])
+    assert chosen["onset"].tolist() == incidents["onset"].iloc[1:].tolist()
+    pooled = ts.evaluation(chosen, edge, folds.edges[2], selected=True)
+    assert (pooled.tp, pooled.fp) == (second.tp, second.fp)
