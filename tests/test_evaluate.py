@@ -314,7 +314,9 @@ def test_label_columns_by_other_common_names(tmp_path: Path) -> None:
     assert lab.columns.tolist()[:3] == ["product", "onset", "end"]
     assert lab["product"].tolist() == ["a"] and lab["note"].tolist() == ["x"]
     two = write(tmp_path, "two.csv", "service,app,onset,end\na,b,2024-01-01,2024-01-02\n")
-    with pytest.raises(SpikesInputError, match="missing column 'product'.*product/service"):
+    # It said "missing column 'product'", listing both as names it expects.
+    with pytest.raises(SpikesInputError, match="2 columns could be the 'product' column "
+                       r"\('service', 'app'\); rename the one that is to 'product'"):
         read_labels(two)
 
 
@@ -507,3 +509,18 @@ def test_a_label_file_named_gz_that_is_not_gzip(tmp_path, capsys):
     assert main(["evaluate", "--incidents", str(tmp_path / "inc.csv"), "--labels",
                  str(tmp_path / "labels.csv.gz"), "--product-weeks", "1"]) == 2
     assert "not a readable UTF-8 CSV file (Not a gzipped file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weeks", ["0", "-2", "nan", "inf"])
+def test_cli_refuses_product_weeks_that_are_not_positive_by_the_flag_name(
+        tmp_path: Path, capsys, weeks: str) -> None:
+    # It said "product_weeks: 0.0 must be a number > 0" (the Python parameter), once the
+    # files were read.
+    from spikes.cli import main
+
+    code = main(["evaluate", "--incidents", str(tmp_path / "missing.csv"), "--labels",
+                 str(tmp_path / "missing.csv"), "--product-weeks", weeks])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("spikes evaluate: error: --product-weeks must be a number > 0, "
+                           f"got {float(weeks):g}")

@@ -173,6 +173,22 @@ def test_a_label_of_a_product_not_in_the_data_is_said_so(incident_data, incident
     assert "no product 'p9'" in missed["reason"].iloc[0]
 
 
+def test_a_label_running_past_the_end_of_the_data_says_what_it_holds(incident_data,
+                                                                      incident_analysis):
+    # A label of 3 hours from the data's last 10 minutes was "no alarm ... the counts did
+    # not carry the evidence", without a word that 2 of its 38 buckets were in the data.
+    end = incident_data.index[-1] + pd.Timedelta("5min")
+    labels = pd.DataFrame({"product": ["p0"], "onset": [end - pd.Timedelta("10min")],
+                           "end": [end + pd.Timedelta("3h")]})
+    missed = explain_misses(incident_analysis, labels)
+    reason = missed["reason"].iloc[0]
+    assert reason.startswith(f"the data end at {end:%Y-%m-%d %H:%M} UTC, 3h before the "
+                             "window's end (the data hold 20min of its 200min): ")
+    whole = pd.DataFrame({"product": ["p0"], "onset": [incident_data.index[2000]],
+                          "end": [incident_data.index[2010]]})
+    assert not explain_misses(incident_analysis, whole)["reason"].iloc[0].startswith("the data")
+
+
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory, incident_data):
     path = tmp_path_factory.mktemp("explain") / "reports.csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from spikes.evaluation.evaluate import evaluate, read_incidents, read_labels
     from spikes.model import product_weeks as data_weeks
 
+    weeks = args.product_weeks
+    if weeks is not None and not (weeks > 0 and math.isfinite(weeks)):
+        from spikes.errors import SpikesInputError
+
+        raise SpikesInputError(f"--product-weeks must be a number > 0, got {weeks:g}")
     incidents = read_incidents(args.incidents, tz=args.tz)
     labels = read_labels(args.labels, tz=args.tz)
     if labels.empty:

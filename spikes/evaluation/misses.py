@@ -80,6 +80,31 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
             detail = (f"{detail}: its onset lies outside the label's matching window "
                       f"[onset - {bucket_text(EARLY_ALLOWANCE)}, max(end, onset + "
                       f"{bucket_text(MIN_WINDOW)})]")
+        cut = _cut_note(analysis, label.product, start, end)
         rows.append([label.product, label.onset, label.end, cause,
-                     " ".join(line.strip() for line in detail.splitlines())])
+                     cut + " ".join(line.strip() for line in detail.splitlines())])
     return pd.DataFrame(rows, columns=MISS_COLUMNS)
+
+
+def _cut_note(analysis: Analysis, product: str, start: pd.Timestamp, end: pd.Timestamp
+              ) -> str:
+    """What of a label's matching window ``[start, end)`` the product's data do not hold
+    (they begin after its start, or end before its end), as a sentence; "" when they
+    hold all of it."""
+    series = analysis.data.counts[product].dropna()
+    if series.empty:
+        return ""
+    bucket = analysis.data.bucket
+    first, last = series.index[0], series.index[-1] + bucket
+    parts = []
+    if first > start:
+        parts.append(f"the data begin at {first:%Y-%m-%d %H:%M} UTC, "
+                     f"{bucket_text(first - start)} after the window's start")
+    if last < end:
+        parts.append(f"the data end at {last:%Y-%m-%d %H:%M} UTC, "
+                     f"{bucket_text(end - last)} before the window's end")
+    if not parts:
+        return ""
+    held = max(min(end, last) - max(start, first), pd.Timedelta(0))
+    return (f"{'; '.join(parts)} (the data hold {bucket_text(held)} of its "
+            f"{bucket_text(end - start)}): ")

@@ -296,9 +296,16 @@ def _validate(
     for column in required:
         if column not in columns:
             found = ", ".join(map(str, frame.columns)) if len(frame.columns) else "none"
-            names = "/".join((column, *COLUMN_ALIASES.get(column, ())))
+            names = {column, *COLUMN_ALIASES.get(column, ())}
+            rivals = [c for c in columns if _plain(c) in names]
+            if len(rivals) > 1:  # more than one could be it: say which to rename
+                listed = ", ".join(repr(c) for c in rivals)
+                raise SpikesInputError(
+                    f"{source}: {len(rivals)} columns could be the {column!r} column "
+                    f"({listed}); rename the one that is to {column!r} (found: {found})")
+            alias = "/".join((column, *COLUMN_ALIASES.get(column, ())))
             raise SpikesInputError(f"{source}: missing column {column!r} (found: {found}; "
-                                   f"expected one named {names})")
+                                   f"expected one named {alias})")
     out = frame.copy()
     out.columns = columns
     out = out.reset_index(drop=True)
