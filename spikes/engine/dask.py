@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -85,13 +88,46 @@ class DaskEngine(Engine):
             self.jobs = max(1, sum(threads.values()))
         else:
             workers = usable_cores() if jobs <= 0 else int(jobs)
-            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                         processes=True, host="127.0.0.1",
-                                         dashboard_address="127.0.0.1:0",
-                                         memory_limit=memory_limit or "auto")
-            self._client = Client(self._cluster)
+            client = None
+            try:
+                self._cluster = LocalCluster(n_workers=0, threads_per_worker=1,
+                                             processes=True, host="127.0.0.1",
+                                             dashboard_address="127.0.0.1:0",
+                                             memory_limit=memory_limit or "auto")
+                with _workers_ignore_interrupts():  # only while their processes are made
+                    self._cluster.scale(workers)
+                    _await_processes(workers)
+                with _InterruptHeld() as held:  # Dask's calls, cut short, cannot close
+                    client = Client(self._cluster)
+                    deadline = time.monotonic() + WORKER_TIMEOUT
+                    while not held.hit and len(client.nthreads()) < workers:
+                        if time.monotonic() > deadline:
+                            raise TimeoutError
+                        time.sleep(0.05)
+            except TimeoutError:
+                self._abandon(client)
+                raise SpikesRunError(
+                    f"the local Dask cluster's {workers} worker(s) did not start within "
+                    f"{WORKER_TIMEOUT:g} s (out of memory? too many processes?); try "
+                    "fewer --jobs, or the local engine") from None
+            except BaseException:  # Ctrl-C while the workers start
+                self._abandon(client)
+                raise
+            self._client = client
             self.jobs = workers
         self.dashboard_link = self._client.dashboard_link
+
+    def _abandon(self, client: Any) -> None:
+        """Stop a local cluster whose start failed or was interrupted, and its client
+        (left to Dask's exit hooks, they waited 10 s and warned of coroutines never
+        awaited); what an interrupted start cannot close is left to the exit."""
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close()
+        self._cluster = None
 
     @property
     def client(self) -> Any:
@@ -203,6 +239,62 @@ class DaskEngine(Engine):
 
 #: Arguments above this many bytes go to the workers by ``scatter`` (not in the task).
 _SCATTER_BYTES = 1 << 20
+
+
+@contextlib.contextmanager
+def _workers_ignore_interrupts() -> Iterator[None]:
+    """Start the worker processes of a local cluster ignoring Ctrl-C (SIGINT).
+
+    A terminal sends Ctrl-C to every process of the foreground group: the workers,
+    caught importing, printed a traceback each, and the cluster, stopped mid-start,
+    another at exit. A signal ignored when a process starts stays ignored in it (Python
+    installs its handler only over the default), so the workers leave the interrupt to
+    the run, which stops them when it stops. Held only until their processes exist (a
+    Ctrl-C in that fraction of a second is dropped), not while they import. Not in
+    another thread than the main one, where no handler can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class _InterruptHeld:
+    """Hold Ctrl-C back while Dask's client starts (an interrupted start could not be
+    closed: Dask's exit hooks then waited 10 s and warned of coroutines never awaited);
+    ``hit`` says one came, and it is raised (KeyboardInterrupt) on leaving."""
+
+    hit = False
+
+    def __enter__(self) -> _InterruptHeld:
+        self._main = threading.current_thread() is threading.main_thread()
+        if self._main:
+            self._old = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, *_: object) -> None:
+        self.hit = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._main:
+            signal.signal(signal.SIGINT, self._old)
+        if self.hit and exc[0] is None:
+            raise KeyboardInterrupt
+
+
+def _await_processes(n: int, timeout: float = WORKER_TIMEOUT) -> None:
+    """Wait until this process has started `n` child processes of `multiprocessing` (the
+    local cluster's workers, started by its event loop), or `timeout` seconds."""
+    import multiprocessing
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(p.pid is not None for p in multiprocessing.active_children()) >= n:
+            return
+        time.sleep(0.01)
 
 
 def _scattered(client: Any, item: tuple) -> tuple:
