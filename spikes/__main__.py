@@ -2,6 +2,6 @@
 
 import sys
 
-from spikes.cli import main
+from spikes.console import run
 
-sys.exit(main())
+sys.exit(run())
