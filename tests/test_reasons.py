@@ -145,9 +145,11 @@ def test_breakdown_reason_by_hand_leaves_earlier_incidents_out_of_usual() -> Non
     # Usual (before the onset, without the earlier incident): Login 3, App 1 -> App 25 %.
     assert breakdown_reason(breakdown, incident, pd.Timedelta("1h"), incidents=earlier) == (
         "top problem 'App' 75 % against 25 % usually; US 75 % (usually 0 %)")
-    # With the earlier incident in the usual history, App is usual (101 of 104 reports).
+    # With the earlier incident in the usual history, App is usual (101 of 104 reports),
+    # and so is US (100 of 104): EU's 2 of 8 reports are within chance of its 4 %.
     assert breakdown_reason(breakdown, incident, pd.Timedelta("1h")) == (
-        "top problem 'App' 75 % against 97 % usually; US 75 % (usually 96 %)")
+        "top problem 'App' 75 % against 97 % usually; no region stands out (top: US 75 %, "
+        "usually 96 %)")
     # As of the incident's onset nothing of it is known yet; the bucket at t[5] is not
     # part of it either way.
     assert breakdown_reason(breakdown, incident, pd.Timedelta("1h"), as_of=t[4]) == ""
@@ -270,3 +272,24 @@ def test_durations_under_a_minute_are_seconds() -> None:
 
     assert [_duration(pd.Timedelta(x)) for x in ("10s", "90s", "5min", "1h", "90min")] == [
         "10 s", "90 s", "5 min", "1 hour", "90 min"]
+
+
+def test_the_regions_named_are_those_whose_share_rose() -> None:
+    # The top region alone was named: in a North American outage, "US-East 59 % (usually
+    # 87 %)", a region that fell, while US-West went from 3 % to 27 % and Canada from
+    # 1 % to 13 %.
+    t = pd.date_range("2026-01-10", periods=2, freq="h", tz="UTC")
+    usual = {"US-East": 870, "US-West": 30, "Canada": 10, "Europe": 90}
+    during = {"US-East": 590, "US-West": 270, "Canada": 130, "Europe": 10}
+    rows = [(t[0], r, n) for r, n in usual.items()] + [(t[1], r, n) for r, n in during.items()]
+    breakdown = pd.DataFrame({"timestamp": [r[0] for r in rows], "product": "a",
+                              "region": [r[1] for r in rows], "category": "App",
+                              "reports": [float(r[2]) for r in rows]})
+    incident = {"product": "a", "onset": t[1], "end": t[1]}
+    assert breakdown_reason(breakdown, incident, pd.Timedelta("1h")).endswith(
+        "; US-West 27 % (usually 3 %), Canada 13 % (usually 1 %)")
+    # A share that rose by chance on few reports is not named: 3 of 20 against 1 %.
+    few = breakdown.assign(reports=breakdown["reports"].where(
+        breakdown["timestamp"] == t[0], [0.0, 0.0, 0.0, 0.0, 15.0, 1.0, 1.0, 3.0]))
+    assert breakdown_reason(few, incident, pd.Timedelta("1h")).endswith(
+        "; no region stands out (top: US-East 75 %, usually 87 %)")

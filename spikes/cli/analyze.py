@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -331,8 +331,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     hint = week_hint(analysis) if data is not None else None
     if hint:
         head += "\n" + hint
+    now = now_text(analysis)
     if analysis.incidents.empty:
-        return head
+        return head + ("\n" + now if now else "")
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
     if len(ongoing):
         # A product whose data end earlier (its feed stopped) was open then, not now.
@@ -344,6 +345,8 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
                if row.product in ends and ends[row.product] is not None
                and ends[row.product] < index[-1] else ")")
             for row in ongoing.itertuples())
+    if now:
+        head += "\n" + now
     columns = ["event_id", "product", "onset", "alerted_at", "end", "peak_reports",
                "excess_reports", "severity", "known_event"]
     if analysis.config.mode != "causal":
@@ -355,6 +358,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     for col in ("onset", "alerted_at", "end"):
         if col in table:
             table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
+    # The end of an outage going on is not known yet (the column holds its latest
+    # elevated bucket so far, which read as "ended then").
+    table.loc[analysis.incidents["ongoing"].astype(bool).to_numpy(), "end"] = "ongoing"
     table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
     table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
     hidden = max(len(table) - rows, 0)
@@ -369,6 +375,47 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
             text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
                      "column of -o):\n" + "\n".join(f"- {w}" for w in newest))
     return text
+
+
+#: Products :func:`now_text` names per state; the rest are counted.
+NOW_PRODUCTS = 8
+
+
+def now_text(analysis: Analysis | Detection) -> str | None:
+    """A line of what is wrong now, at the data's last bucket, beside the outages going
+    on (said on their own line): the products whose reports are improbably high without
+    an incident (yet), those recovering (an outage ended within ``merge_gap``) and those
+    whose data stopped (:func:`spikes.detect.pipeline.product_status`); None when every
+    other product is normal."""
+    from spikes.detect.pipeline import product_status
+
+    status = product_status(analysis)
+    parts = []
+    for state, label in (("elevated", "elevated, no incident (yet)"),
+                         ("recovering", "recovering"), ("no data", "no data")):
+        rows = status[status["status"] == state]
+        if rows.empty:
+            continue
+        named = [_now_item(state, row) for row in rows.head(NOW_PRODUCTS).itertuples()]
+        more = len(rows) - len(named)
+        parts.append(f"{label}: " + ", ".join(named)
+                     + (f" and {_count(more, 'more product')}" if more > 0 else ""))
+    if not parts:
+        return None
+    last = analysis.index[-1] if hasattr(analysis, "index") else analysis.data.counts.index[-1]
+    return f"now (the data's last bucket, {last:%Y-%m-%d %H:%M} UTC): " + "; ".join(parts)
+
+
+def _now_item(state: str, row: Any) -> str:
+    """One product of :func:`now_text`, with what it is in that state."""
+    if state == "elevated":
+        return (f"{row.product} ({row.latest_reports:,.0f} reports against "
+                f"{row.latest_baseline:,.1f} usual)")
+    if state == "recovering":
+        return f"{row.product} (outage since {row.current_onset:%Y-%m-%d %H:%M} UTC)"
+    if pd.isna(row.latest_reports):
+        return f"{row.product} (none at all)"
+    return f"{row.product} (its data end at {row.latest:%Y-%m-%d %H:%M} UTC)"
 
 
 #: Products :func:`week_hint` names; the rest are counted.

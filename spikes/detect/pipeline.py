@@ -380,11 +380,14 @@ def analyze_partition(counts: pd.DataFrame, bucket: pd.Timedelta,
     Returns
     -------
     pd.DataFrame
-        Incidents without ``event_id`` (:func:`incident_table`).
+        Incidents without ``event_id`` (:func:`incident_table`); ``attrs["latest"]``
+        holds each product's latest bucket (:func:`latest_buckets`).
     """
     scored = score_reports(ReportData(counts=counts, bucket=bucket), config,
                            calendar=calendar)
-    return scored_partition_incidents(scored, config)
+    table = scored_partition_incidents(scored, config)
+    table.attrs["latest"] = latest_buckets(scored)  # for product_status of the whole run
+    return table
 
 
 def incident_table(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -650,26 +653,47 @@ def product_status(analysis: Analysis, elevated_surprise: float = 2.0) -> pd.Dat
         product. ``current_onset`` is the onset of the outage going on or recovering,
         ``current_alerted_at`` when a live run raised it (NaT in retrospective mode).
     """
-    if not isinstance(analysis, Analysis):
+    if isinstance(analysis, Analysis):
+        rows, now = latest_buckets(analysis.scored), analysis.data.counts.index[-1]
+    elif hasattr(analysis, "latest") and hasattr(analysis, "index"):  # engine.run.Detection
+        rows, now = list(analysis.latest), analysis.index[-1]
+    else:
         raise SpikesInputError(f"product_status needs an Analysis (what analyze returns), "
                                f"not a {type(analysis).__name__}")
-    counts = analysis.data.counts
-    expected = analysis.baseline.expected
-    tail = analysis.scored.scores.get(CountTailDetector.name)
-    latest_rows = []
+    return status_table(rows, analysis.incidents, analysis.config, elevated_surprise,
+                        now=now)
+
+
+def latest_buckets(scored: Scored) -> list[dict[str, object]]:
+    """Each product's latest bucket with data, as :func:`status_table` takes them:
+    ``product``, ``latest``, ``latest_reports``, ``latest_baseline``, ``surprise`` (the
+    tail detector's score there; 0 without that detector).
+
+    Parameters
+    ----------
+    scored : Scored
+
+    Returns
+    -------
+    list of dict
+        In the order of the products.
+    """
+    counts = scored.data.counts
+    expected = scored.baseline.expected
+    tail = scored.scores.get(CountTailDetector.name)
+    rows: list[dict[str, object]] = []
     for product in counts.columns:
         series = counts[product]
         seen = series.dropna()
         latest = seen.index[-1] if len(seen) else counts.index[-1]
-        latest_rows.append({
+        rows.append({
             "product": str(product),
             "latest": latest,
             "latest_reports": float(series.get(latest, np.nan)),
             "latest_baseline": float(expected.at[latest, product]),
             "surprise": float(tail.at[latest, product]) if tail is not None else 0.0,
         })
-    return status_table(latest_rows, analysis.incidents, analysis.config, elevated_surprise,
-                        now=counts.index[-1])
+    return rows
 
 
 def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,

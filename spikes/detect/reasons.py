@@ -6,7 +6,7 @@ A reason has up to three parts, for example::
     p < 1e-30); started 19:00, raised 19:10; with Exchange Online, Microsoft Store,
     Microsoft Defender and Microsoft Purview within 10 min (event E0010, chance < 0.01 %);
     top problem 'Sending or receiving mail (451 4.3.2)' 88 % against 0 % usually;
-    US-East 59 % (usually 87 %).
+    US-West 27 % (usually 3 %), Canada 13 % (usually 1 %).
 
 1. **the product's own evidence** (:func:`add_reasons`, run where the incidents are built,
    per partition of products): the peak bucket against its baseline, the weekday and time
@@ -21,7 +21,8 @@ A reason has up to three parts, for example::
    chance (:func:`spikes.detect.events.summarize_events`);
 3. **what people report** (:func:`breakdown_reason`, where the input has region or
    category columns): the top problem during the incident against its usual share for
-   that product before the onset, and the top region.
+   that product before the onset, and the regions whose share rose (or that none
+   stands out).
 
 Parts 2 and 3 need every product's incidents and the breakdown, which only the driver
 has: :func:`complete_reasons`, called by
@@ -463,10 +464,46 @@ class _BreakdownIndex:
             if dimension == "category":
                 text = f"top problem '{values[top]}' {share}"
                 parts.append(text + (f" against {before} usually" if before else ""))
+            elif before is None:  # no usual shares to compare with
+                parts.append(f"{values[top]} {share}")
             else:
-                parts.append(f"{values[top]} {share}" + (f" (usually {before})" if before
-                                                        else ""))
+                parts.append(_region_text(during, usual, values))
         return "; ".join(parts)
+
+
+#: A region is named where its share rose by at least this much (percentage points) ...
+REGION_RISE = 5.0
+#: ... and more than chance explains: binomial upper tail of its reports under its usual
+#: share below this, over the regions tried (Bonferroni).
+REGION_P = 0.01
+
+
+def _region_text(during: np.ndarray, usual: np.ndarray, values: np.ndarray) -> str:
+    """The regions where an incident's reports concentrate: those whose share rose
+    against the product's usual shares (by :data:`REGION_RISE` points or more, and more
+    than the binomial noise of the incident's reports explains, :data:`REGION_P`), the
+    most risen first, at most two; when none did, "no region stands out" with the top
+    one. (The top region alone was named: during a North American outage, "US-East 59 %
+    (usually 87 %)", a region that fell, while US-West rose from 3 % to 27 %.)"""
+    from scipy.stats import binom
+
+    known = values != UNKNOWN
+    total, usual_total = during.sum(), usual.sum()
+    share = 100 * during / total
+    before = 100 * usual / usual_total
+    # A usual share of 0 in the history is not impossible: half a report's prior.
+    expected = (usual + 0.5) / (usual_total + 0.5 * len(usual))
+    tail = binom.sf(np.round(during) - 1, np.round(total), expected)
+    rise = share - before
+    risen = np.flatnonzero(known & (rise >= REGION_RISE)
+                           & (tail < REGION_P / max(int(known.sum()), 1)))
+    risen = risen[np.argsort(-rise[risen], kind="stable")][:2]
+    if len(risen):
+        return ", ".join(f"{values[i]} {share[i]:.0f} % (usually {before[i]:.0f} %)"
+                         for i in risen)
+    top = int(np.argmax(np.where(known, during, -1.0)))
+    return (f"no region stands out (top: {values[top]} {share[top]:.0f} %, usually "
+            f"{before[top]:.0f} %)")
 
 
 def _micros(value: pd.Timestamp) -> int:
@@ -524,9 +561,10 @@ def breakdown_reason(breakdown: pd.DataFrame | None, incident: Mapping[str, obje
     -------
     str
         ``"top problem 'Login' 88 % against 5 % usually; US-East 59 % (usually 31 %)"``:
-        the most reported category and region during the incident, with their shares of
-        the product's reports in the :data:`USUAL_HISTORY` before its onset (leaving
-        out earlier incidents: causal); empty without a breakdown or reports.
+        the most reported category during the incident and the regions whose share
+        rose (:func:`_region_text`; "no region stands out" when none did), with their
+        shares of the product's reports in the :data:`USUAL_HISTORY` before its onset
+        (leaving out earlier incidents: causal); empty without a breakdown or reports.
     """
     if breakdown is None or breakdown.empty:
         return ""

@@ -56,6 +56,10 @@ class Detection:
     repeated : int
         Rows of count files beyond one per product and bucket, summed into it (a
         duplicated or overlapping file?); for data in memory, see ``data.repeated``.
+    latest : tuple of dict
+        Each product's latest bucket with data, its reports, baseline and tail score
+        (:func:`spikes.detect.pipeline.latest_buckets`), so that
+        :func:`spikes.detect.pipeline.product_status` tells each product's state now.
     """
 
     incidents: pd.DataFrame
@@ -67,6 +71,7 @@ class Detection:
     data: ReportData | None = None
     calendar: Calendar | None = None
     repeated: int = 0
+    latest: tuple[dict[str, object], ...] = ()
 
 
 def detect(source: ReportData | ProductDataset, config: DetectionConfig | None = None, *,
@@ -137,6 +142,9 @@ def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine
     tables = engine.map(function, items, sizes=[len(p) for p in parts],
                         progress=progress and len(products) > 1, desc="products")
     repeated = sum(int(t.attrs.get("repeated", 0)) for t in tables)
+    order = {str(p): i for i, p in enumerate(products)}
+    latest = sorted((row for t in tables for row in t.attrs.get("latest", [])),
+                    key=lambda row: order.get(str(row["product"]), len(order)))
     incidents = incidents_with_events(tables, config)
     events = summarize_events(incidents, span=len(index) * bucket, products=len(products),
                               window=config.event_window)
@@ -144,7 +152,7 @@ def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine
                                    breakdown=None if data is None else data.breakdown)
     return Detection(incidents=incidents, events=events, config=config,
                      products=tuple(products), index=index, bucket=bucket, data=data,
-                     calendar=calendar, repeated=repeated)
+                     calendar=calendar, repeated=repeated, latest=tuple(latest))
 
 
 def dataset_partition(dataset: ProductDataset, products: Sequence[str],
