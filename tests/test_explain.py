@@ -189,6 +189,25 @@ def test_a_label_running_past_the_end_of_the_data_says_what_it_holds(incident_da
     assert not explain_misses(incident_analysis, whole)["reason"].iloc[0].startswith("the data")
 
 
+def test_a_stretch_open_at_the_end_of_the_data_is_pending_not_a_blip(incident_data) -> None:
+    # A 25x bucket that is the data's last was "blip: its core did not last": to an
+    # on-call, dismissed, when it had had no chance to last and may be raised next.
+    counts = incident_data.iloc[: 9 * DAY].copy()
+    counts.iloc[-1, 0] = counts.iloc[-1, 0] * 25 + 20
+    analysis = analyze(as_data(counts))
+    last = counts.index[-1]
+    found = explain_window(analysis, "p0", last - pd.Timedelta("30min"), last)
+    assert found.cause == "pending"
+    assert found.reason.startswith("1 stretch(es) pending at the end of the data, not "
+                                   "raised so far (")
+    assert set(found.stretches["verdict"]) == {"pending"}
+    # Once the data go on, the same stretch is judged: here a blip, dropped.
+    more = analyze(as_data(incident_data.iloc[: 9 * DAY + 12].assign(
+        p0=lambda f: f["p0"].where(f.index != last, counts.iloc[-1, 0]))))
+    later = explain_window(more, "p0", last - pd.Timedelta("30min"), last)
+    assert later.cause == "blip"
+
+
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory, incident_data):
     path = tmp_path_factory.mktemp("explain") / "reports.csv"

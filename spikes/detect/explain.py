@@ -8,10 +8,11 @@ which of these happened in the window:
 
 - ``raised``: an incident of the product overlaps the window (with its ``alerted_at``);
 - ``no data``: the product has no count in the window (count rows missing: no data);
-- a stretch was opened by a detector's alarm and judged, but **dropped** or still
-  **pending** at the end of the data, with the test it failed (the keys of
-  :data:`spikes.detect.judging.FAILURES`: ``ratio``, ``before``, ``jump``, ``small``,
-  ``blip``, ``warm-up``, ``not elevated``);
+- a stretch was opened by a detector's alarm and judged, but **dropped**, with the test
+  it failed (the keys of :data:`spikes.detect.judging.FAILURES`: ``ratio``, ``before``,
+  ``jump``, ``small``, ``blip``, ``warm-up``, ``not elevated``);
+- ``pending``: the window's stretches are still open at the end of the data, not raised
+  so far (the test they fail so far is said): undecided, the next buckets decide;
 - ``calibration``: no alarm, but a detector's score reached the threshold the settings
   ask for (``false_alarms_per_week`` under the noise model); the product's own history
   was burstier than the model, and its calibrated threshold was higher;
@@ -41,7 +42,7 @@ from spikes.io.timestamps import check_tz, date_only
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
-CAUSES = ("raised", "no data", *FAILURES, "earlier", "calibration", "no alarm")
+CAUSES = ("raised", "no data", *FAILURES, "pending", "earlier", "calibration", "no alarm")
 
 _NO_ALARM = {
     "no data": "no data: the product has no count in the window (rows missing from the "
@@ -292,6 +293,12 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
         # The most conclusive failure of the window's stretches.
         failure = min(failures, key=CAUSES.index) if failures else "not elevated"
         verdicts = sorted(set(judged["verdict"]))
+        if verdicts == ["pending"]:
+            # Open at the end of the data: undecided, not dismissed (a 28x bucket that is
+            # the data's last has had no chance to last).
+            return "pending", (f"{len(judged)} stretch(es) pending at the end of the data, "
+                               f"not raised so far ({FAILURES[failure]}): the next "
+                               f"buckets decide; it is raised once it passes")
         return failure, (f"{len(judged)} stretch(es) {' / '.join(verdicts)}: "
                          f"{FAILURES[failure]}")
     seen = np.flatnonzero(~np.isnan(y))
