@@ -1039,3 +1039,22 @@ def test_a_restart_long_after_the_outage_ended_still_tells_its_end(tmp_path: Pat
         assert [m["state"] for m in _gmail_messages(hook)] == ["open", "escalated",
                                                                "resolved"]
         outbox.close()
+
+
+def test_a_route_s_first_message_of_an_event_is_an_open(sample) -> None:
+    # A route with min_severity = "major" got its first message of Teams' event as
+    # "escalated" (and never an "open"): a pager that opens incidents on "open" dropped
+    # it, and a person read of an escalation of something never opened.
+    analysis, messages = sample
+    teams = event_of(analysis, "Microsoft Teams")
+    whole = [m for m in messages if m["event_id"] == teams]
+    assert [m["state"] for m in whole][:2] == ["open", "escalated"]
+    assert whole[0]["severity"] == "minor" and whole[1]["severity"] == "major"
+    taken = [m for m in route_messages(messages, Route(url="http://127.0.0.1:9/",
+                                                       min_severity="major"))
+             if m["event_id"] == teams]
+    assert taken[0]["state"] == "open" and taken[0]["severity"] == "major"
+    assert taken[0]["title"].startswith(f"{teams} open (major): Microsoft Teams")
+    assert taken[0]["message_id"] == whole[1]["message_id"]
+    assert [m["state"] for m in taken[1:]] == [m["state"] for m in whole[2:]]
+    assert whole[1]["state"] == "escalated"  # the other routes' copy is unchanged

@@ -16,7 +16,9 @@ A route takes an event's messages from the first one in which a product of the e
 matches it: its name matches one of ``products``, its severity so far is at least
 ``min_severity``, and it is outside any known-event window unless ``known_events``.
 From then on it gets every later message of that event (escalations by other products
-and the resolution included), so that it never hears of half an event.
+and the resolution included), so that it never hears of half an event. The first message
+it takes is an ``open`` for it, even where it is the event's escalation (to the route's
+``min_severity``, or by a product it watches) for other routes.
 """
 
 from __future__ import annotations
@@ -125,10 +127,24 @@ def route_messages(messages: Iterable[dict[str, Any]], route: Route) -> list[dic
     out = []
     for message in messages:
         event = event_key(message)
-        if event in opened or any(route.wants(p) for p in message["products"]):
-            opened.add(event)
+        if event in opened:
             out.append(message)
+        elif any(route.wants(p) for p in message["products"]):
+            opened.add(event)
+            out.append(_as_first(message))
     return out
+
+
+def _as_first(message: dict[str, Any]) -> dict[str, Any]:
+    """The first message a route takes of an event, as an ``open``: an escalation to the
+    route's ``min_severity`` (or of a product it watches) opens the event for it (a
+    pager that opens incidents on ``open`` dropped the ``escalated`` of an event it had
+    never seen). The same ``message_id``: it is the same news."""
+    if message["state"] != "escalated":
+        return message
+    title = str(message.get("title", ""))
+    return {**message, "state": "open",
+            "title": title.replace(" escalated (", " open (", 1)}
 
 
 def parse_smtp(text: str, where: str = "--smtp") -> tuple[str, int]:
