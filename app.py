@@ -811,9 +811,11 @@ def main() -> None:
     index = data.counts.index
     st.caption(
         dash.escape_markdown(
-            f"{source.name}: {len(data.products)} products, {len(index):,} buckets of "
-            f"{dash.duration_text(data.bucket)}, {len(analysis.incidents)} incidents in "
-            f"{len(analysis.events)} events; times in {tz}."))
+            f"{source.name}: {dash.count_text(len(data.products), 'product')}, "
+            f"{dash.count_text(len(index), 'bucket')} of "
+            f"{dash.duration_text(data.bucket)}, "
+            f"{dash.count_text(len(analysis.incidents), 'incident')} in "
+            f"{dash.count_text(len(analysis.events), 'event')}; times in {tz}."))
     if st.session_state.get(FEED_ERROR_KEY):
         st.error(dash.escape_markdown(st.session_state.pop(FEED_ERROR_KEY)))
     if calendar is not None:

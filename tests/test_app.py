@@ -61,6 +61,9 @@ def test_opens_on_bundled_data_and_lists_every_product(products: list[str]) -> N
     ranks = table["status"].map(lambda s: list(STATUS_ORDER).index(s.split()[-1]))
     assert list(ranks) == sorted(ranks)
     assert int(metric(at, "Outage")) == int((ranks == 0).sum())
+    # Every product is counted under one status ("no data" had no count of its own).
+    assert sum(int(metric(at, s)) for s in ("Outage", "Recovering", "Elevated", "No data",
+                                            "Normal")) == len(products)
 
 
 def test_every_view_renders() -> None:

@@ -42,18 +42,19 @@ def render_overview(ctx: dash.ViewContext) -> None:
     status = st.session_state["_status"]
     counts = status["status"].value_counts()
     latest = analysis.data.counts.index[-1]
-    cols = st.columns([1, 1.15, 1, 1, 1.15, 1.9])
+    cols = st.columns([1, 1.15, 1, 1, 1, 1.15, 1.9])
     cols[0].metric("Outage", int(counts.get("outage", 0)), border=True)
     cols[1].metric("Recovering", int(counts.get("recovering", 0)), border=True,
                    help="The outage ended less than merge_gap ago: a new rise now would "
                         "still be the same incident.")
     cols[2].metric("Elevated", int(counts.get("elevated", 0)), border=True)
-    cols[3].metric("Normal", int(counts.get("normal", 0)), border=True,
-                   help="Products without data in the latest bucket (their feed stopped) "
-                        "are counted apart, under the table.")
-    cols[4].metric("Incidents in data", len(analysis.incidents), border=True)
+    cols[3].metric("No data", int(counts.get("no data", 0)), border=True,
+                   help="Products without data in the latest bucket (their feed stopped, "
+                        "named under the table): their state now is unknown.")
+    cols[4].metric("Normal", int(counts.get("normal", 0)), border=True)
+    cols[5].metric("Incidents in data", len(analysis.incidents), border=True)
     latest = pd.Timestamp(latest).tz_convert(ctx.tz)
-    cols[5].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
+    cols[6].metric(f"Latest bucket ({latest:%a %b %d}, {ctx.tz})", f"{latest:%H:%M}",
                    border=True)
     _products_table(ctx, status)
     silent = status.loc[(status["status"] == "no data")

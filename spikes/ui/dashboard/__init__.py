@@ -28,6 +28,7 @@ from spikes.ui.dashboard.figures import (
 from spikes.ui.dashboard.formatting import (
     DATE_FORMAT,
     HOUR,
+    count_text,
     default_range,
     duration_text,
     escape_markdown,
@@ -74,6 +75,7 @@ __all__ = [
     "breakdown_shares",
     "default_event",
     "default_range",
+    "count_text",
     "duration_text",
     "escape_markdown",
     "event_figure",

@@ -188,6 +188,17 @@ def fmt_time(t: object, tz: str) -> str:
     return pd.Timestamp(t).tz_convert(tz).strftime(DATE_FORMAT)
 
 
+def count_text(n: int, noun: str) -> str:
+    """``1 incident``, ``2 incidents`` (with thousands separators).
+
+    Examples
+    --------
+    >>> count_text(1, "event"), count_text(1200, "incident")
+    ('1 event', '1,200 incidents')
+    """
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def duration_text(delta: pd.Timedelta) -> str:
     """A duration as people write it: ``5 min``, ``1.5 h``.
 
