@@ -68,7 +68,8 @@ def test_settings_for_a_product_not_in_the_data_are_named(simulated: tuple[Path,
     assert main(["analyze", str(reports), "-o", str(tmp_path / "a.csv"), "--config",
                  str(config)]) == 0
     err = capsys.readouterr().err
-    assert "1 product with settings of their own not in the data" in err
+    assert ("1 product with settings of its own not in the data (names match exactly), "
+            "its settings are not used") in err
     assert "'service 01'" in err and "'Service 02'" not in err
 
 

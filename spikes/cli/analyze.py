@@ -140,7 +140,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         unused = _notify_tables(args.config)  # counted, not built: they are not used
         if unused:
             print(f"note: {args.config} holds {_count(unused, '[[notify]] route')}; analyze "
-                  "sends nothing to them without --notify-config", file=sys.stderr)
+                  f"sends nothing to {'it' if unused == 1 else 'them'} without "
+                  "--notify-config", file=sys.stderr)
     if routes and (args.retrospective or config.mode != "causal"):
         raise SpikesInputError("--notify replays live detection: it cannot be used with "
                                "--retrospective (or mode = \"retrospective\" in --config)")
@@ -506,9 +507,11 @@ def warn_unset_products(config: DetectionConfig, products: Sequence[object],
     `source`) that the data do not hold; `then` says what becomes of their settings."""
     unset = config.unknown_products(products)
     if unset:
+        one = len(unset) == 1
         print(f"warning: {source}: {_count(len(unset), 'product')} with settings of "
-              f"their own not in the data (names match exactly), their settings are not "
-              f"used{then}: {', '.join(map(repr, unset))}", file=sys.stderr)
+              f"{'its' if one else 'their'} own not in the data (names match exactly), "
+              f"{'its' if one else 'their'} settings are not used{then}: "
+              f"{', '.join(map(repr, unset))}", file=sys.stderr)
 
 
 def _notify_tables(path: str) -> int:
