@@ -184,6 +184,9 @@ def test_a_label_running_past_the_end_of_the_data_says_what_it_holds(incident_da
     reason = missed["reason"].iloc[0]
     assert reason.startswith(f"the data end at {end:%Y-%m-%d %H:%M} UTC, 3h before the "
                              "window's end (the data hold 20min of its 200min): ")
+    # Its parts were run together ("... evidence) tail: peak ..."): one per detector.
+    assert "(the counts did not carry the evidence); tail: peak " in reason
+    assert "; cusum: peak " in reason
     whole = pd.DataFrame({"product": ["p0"], "onset": [incident_data.index[2000]],
                           "end": [incident_data.index[2010]]})
     assert not explain_misses(incident_analysis, whole)["reason"].iloc[0].startswith("the data")

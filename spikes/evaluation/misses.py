@@ -82,7 +82,7 @@ def explain_misses(analysis: Analysis, labels: pd.DataFrame) -> pd.DataFrame:
                       f"{bucket_text(MIN_WINDOW)})]")
         cut = _cut_note(analysis, label.product, start, end)
         rows.append([label.product, label.onset, label.end, cause,
-                     cut + " ".join(line.strip() for line in detail.splitlines())])
+                     cut + "; ".join(line.strip() for line in detail.splitlines())])
     return pd.DataFrame(rows, columns=MISS_COLUMNS)
 
 
