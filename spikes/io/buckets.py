@@ -188,7 +188,9 @@ def _stream_buckets(
     repeated = _repeated_rows(raw, cells.rows_added, counts, size,
                               sample=_joined(sample, kind, names) if sample else raw,
                               spacing=size if bucket is None else None)
-    return replace(data, repeated=repeated, notes=(*data.notes, *_spacing_notes(data)))
+    which = _repeated_note(cells.rows_by_product, data.counts) if repeated else ()
+    return replace(data, repeated=repeated,
+                   notes=(*data.notes, *which, *_spacing_notes(data)))
 
 
 def _rows(blocks: list[RawReports]) -> int:
@@ -212,12 +214,17 @@ class _CellSums:
         self.parts: list[pd.DataFrame] = []
         self.rows = 0
         self.rows_added = 0  # rows of the input summed so far
+        self.rows_by_product: dict[str, int] = {}  # the same, per product
         self.limit = _COMPACT_ROWS
 
     def add(self, table: pd.DataFrame) -> None:
         if not len(table):
             return
         self.rows_added += len(table)
+        for product, n in table["product"].value_counts(sort=False).items():
+            if n:
+                key = str(product)
+                self.rows_by_product[key] = self.rows_by_product.get(key, 0) + int(n)
         _, micros = _codes_and_micros(table)
         slots = micros // self.step
         first = int(slots.min())
@@ -393,7 +400,13 @@ def to_buckets(raw: RawReports, bucket: str | pd.Timedelta | None = None) -> Rep
     # An inferred bucket is the data's own spacing; a given one is compared with it.
     repeated = _repeated_rows(raw, len(raw.table), data.counts.to_numpy(dtype=float), size,
                               sample=raw, spacing=size if bucket is None else None)
-    return replace(data, repeated=repeated, notes=(*data.notes, *_spacing_notes(data)))
+    which = ()
+    if repeated:
+        rows = raw.table["product"].astype(str).value_counts()
+        which = _repeated_note(dict(zip(rows.index, rows.to_numpy(), strict=True)),
+                               data.counts)
+    return replace(data, repeated=repeated,
+                   notes=(*data.notes, *which, *_spacing_notes(data)))
 
 
 def _spacing_notes(data: ReportData) -> tuple[str, ...]:
@@ -538,6 +551,25 @@ def _repeated_rows(raw: RawReports, input_rows: int, counts: np.ndarray,
     except SpikesInputError:  # no product with two timestamps: nothing can repeat
         return 0
     return max(input_rows - int(np.count_nonzero(~np.isnan(counts))), 0)
+
+
+#: Products a note of repeated rows names; the rest are counted.
+REPEATED_NAMED = 5
+
+
+def _repeated_note(rows: dict[str, int], counts: pd.DataFrame) -> tuple[str, ...]:
+    """Which products the repeated rows of count data are of (rows beyond one per bucket
+    with data), most first: ``("the repeated rows are of Outlook (12), Teams (3)",)``."""
+    cells = {str(c): int(n) for c, n in counts.notna().sum().items()}
+    extra = sorted(((n - cells.get(p, 0), p) for p, n in rows.items()
+                    if n > cells.get(p, 0)), key=lambda item: (-item[0], item[1]))
+    if not extra:
+        return ()
+    named = ", ".join(f"{p} ({n:,})" for n, p in extra[:REPEATED_NAMED])
+    more = len(extra) - REPEATED_NAMED
+    tail = f" and {more} more product(s)" if more > 0 else ""
+    return (f"the repeated rows (a bucket of a product given more than once) are of "
+            f"{named}{tail}",)
 
 
 def _has_breakdown(table: pd.DataFrame) -> bool:
