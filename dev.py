@@ -4,7 +4,8 @@
     python3 dev.py test        # make .venv, install, run the test suite (pytest, a
                                # process per core, at most 4)
     python3 dev.py lint        # ruff
-    python3 dev.py run ARGS    # any command inside the virtual environment
+    python3 dev.py run ARGS    # any command inside the virtual environment (in the
+                               # current directory)
 
 The virtual environment lives in ``.venv`` beside this file and is reinstalled when
 ``pyproject.toml`` changes.
@@ -46,10 +47,12 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
-def run(*cmd: str) -> int:
-    """Run a command from the virtual environment's bin folder."""
+def run(*cmd: str, cwd: Path | None = ROOT) -> int:
+    """Run a command from the virtual environment's bin folder, in `cwd` (None: the
+    caller's working directory)."""
     exe = BIN / cmd[0]
-    return subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]], cwd=ROOT).returncode
+    return subprocess.run([str(exe) if exe.exists() else cmd[0], *cmd[1:]],
+                          cwd=cwd).returncode
 
 
 def warm_up(port: int, timeout: float = 120.0) -> None:
@@ -113,8 +116,8 @@ def main(argv: list[str]) -> int:
         return run("python", "-m", "pytest", *_workers(rest), *rest)
     if command == "lint":
         return run("ruff", "check", ".", *rest)
-    if command == "run":
-        return run(*rest)
+    if command == "run":  # paths of its arguments are the caller's
+        return run(*rest, cwd=None)
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2
 
