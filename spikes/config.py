@@ -13,6 +13,7 @@ A configuration file looks like this (all keys optional)::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import re
 import tomllib
@@ -39,6 +40,11 @@ OTHER_TABLES = ("notify", "status_feed")
 
 #: Largest whole-number setting (days, buckets): beyond, the walks would not end.
 MAX_DAYS_OR_BUCKETS = 100_000
+#: Settings written as durations with a unit (``"15min"``, ``"1h"``).
+DURATION_KEYS = ("min_duration", "merge_gap", "event_window", "baseline_smoothing",
+                 "onset_search")
+#: Keys of the ``[status_feed]`` table (see :class:`StatusFeedConfig`).
+STATUS_FEED_KEYS = ("components", "before", "after")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,8 +181,7 @@ class DetectionConfig:
         if not isinstance(self.calibrate, bool | np.bool_):
             raise SpikesInputError(f"config: calibrate must be true or false, got "
                                    f"{self.calibrate!r}")
-        for name in ("min_duration", "merge_gap", "event_window", "baseline_smoothing",
-                     "onset_search"):
+        for name in DURATION_KEYS:
             if unitless(getattr(self, name)):
                 raise SpikesInputError(
                     f"config: {name} = {getattr(self, name)!r} has no unit (a number alone "
@@ -320,6 +325,7 @@ class DetectionConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> DetectionConfig:
         """Build from the parsed TOML document ``{"detection": {...}, "products": {...}}``."""
         unknown_tables = set(data) - {"detection", "products"} - set(OTHER_TABLES)
+        _check_no_loose_settings(source, unknown_tables, cls)
         if unknown_tables:
             raise SpikesInputError(
                 f"{source}: unknown table(s) {sorted(unknown_tables)}; "
@@ -554,22 +560,121 @@ def _check_positive(cfg: DetectionConfig, name: str, minimum: float = 0.0,
         raise SpikesInputError(f"config: {name} must be {op} {minimum}, got {value!r}")
 
 
+def _check_no_loose_settings(source: str, names: set[str], cls: type) -> None:
+    """Refuse settings written above every table (``min_ratio = 2.5`` without
+    ``[detection]``): TOML reads them as keys of the document, not of a table.
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the table each of them belongs to.
+    """
+    detection = {f.name for f in fields(cls)} - {"overrides"}
+    homes = {"detection": sorted(n for n in names if n in detection),
+             "status_feed": sorted(n for n in names if n in STATUS_FEED_KEYS)}
+    homes = {table: keys for table, keys in homes.items() if keys}
+    if not homes:
+        return
+    parts = [f"{', '.join(keys)} {'is a setting' if len(keys) == 1 else 'are settings'} "
+             f"of [{table}]" for table, keys in homes.items()]
+    them = "it" if sum(map(len, homes.values())) == 1 else "them"
+    where = "that table" if len(homes) == 1 else "those tables"
+    raise SpikesInputError(f"{source}: {'; '.join(parts)}: put {them} under {where}")
+
+
 def _check_type(source: str, where: str, value: Any, cls: type, key: str | None = None) -> None:
+    """Refuse a value of the wrong kind for setting `key` (written at `where`), in words
+    of the file: a duration without a unit, a whole number with a fraction, ...
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the setting, the value and what to write instead.
+    """
     key = key or where
     default = {f.name: f.default for f in fields(cls)}.get(key)
-    if default is None:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif isinstance(default, bool):
-        ok = isinstance(value, bool)
+    if isinstance(default, bool):
+        problem = _not_a_bool(value)
     elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, int) and not isinstance(default, bool):
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        problem = _not_text(key, value)
+    elif isinstance(default, int):
+        problem = _not_a_whole_number(key, value)
     else:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok:
-        expected = type(default).__name__ if default is not None else "number"
-        raise SpikesInputError(f"{source}: {where} should be a {expected}, got {value!r}")
+        problem = _not_a_number(value, none_able=default is None)
+    if problem:
+        raise SpikesInputError(f"{source}: {where}{problem}")
+
+
+def _shown(value: Any) -> str:
+    """`value` as a settings file writes it (``true``, ``30``, ``'soon'``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return repr(value)
+
+
+def _quoted(value: Any) -> str:
+    """A hint for a value written in quotes that should not be (``'2.5'``), else ''."""
+    if isinstance(value, str) and (_NUMBER.fullmatch(value.strip())
+                                   or value.strip() in ("true", "false")):
+        return f": write it without quotes ({value.strip()})"
+    return ""
+
+
+def _not_a_bool(value: Any) -> str | None:
+    """Why `value` is not a true/false setting, or None."""
+    if isinstance(value, bool):
+        return None
+    return f" must be true or false, got {_shown(value)}{_quoted(value)}"
+
+
+def _not_a_number(value: Any, none_able: bool = False) -> str | None:
+    """Why `value` is not a number setting, or None; `none_able`: leaving it out
+    (None) has a meaning of its own, which the message tells."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return None
+    out = f" must be a number, got {_shown(value)}{_quoted(value)}"
+    return out + (" (or leave the key out to derive it)" if none_able else "")
+
+
+def _not_a_whole_number(key: str, value: Any) -> str | None:
+    """Why `value` is not the whole-number setting `key` (days, buckets), or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    hint = _quoted(value)
+    if isinstance(value, float) and value.is_integer():
+        hint = f": write {key} = {int(value)}"
+    return f" must be a whole number, got {_shown(value)}{hint}"
+
+
+def _not_text(key: str, value: Any) -> str | None:
+    """Why `value` is not the text setting `key` (a duration, an offset, a mode), or
+    None."""
+    if isinstance(value, str):
+        return None
+    shown = _shown(value)
+    number = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value))
+    if key != "utc_offset" and number and value < 0:
+        number = False  # no duration of these is negative: not a duration at all
+    if key == "mode":
+        return f" = {shown} is not one of {', '.join(MODES)} (write it in quotes)"
+    if key == "utc_offset":
+        if number:
+            return f" = {shown} has no unit: write an offset such as {_example(value, 'h')}"
+        return f" = {shown} is not an offset from UTC (expected e.g. '-5h', '+9h', '+5h30min')"
+    if number:
+        return f" = {shown} has no unit: write a duration such as {_example(value, 'min')}"
+    if key in DURATION_KEYS:
+        return f" = {shown} is not a duration (expected e.g. '15min', '1h')"
+    return f" must be text in quotes, got {shown}"
+
+
+def _example(number: float, unit: str) -> str:
+    """`number` with `unit`, as the setting could be written (``'30min'``, ``'+9h'``)."""
+    text = str(int(number)) if float(number).is_integer() else repr(float(number))
+    return f"'{'+' if unit == 'h' and number >= 0 else ''}{text}{unit}'"
 
 
 def _toml_value(value: Any) -> str:

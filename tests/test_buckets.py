@@ -233,7 +233,8 @@ def test_load_reports_end_to_end(tmp_path):
     assert data.counts["Outlook"].tolist() == [2.0, 1.0]
     assert data.counts.index[0] == pd.Timestamp("2024-03-10 06:00", tz="UTC")
     assert data.rows_read == 4 and data.rejected["line"].tolist() == [5]
-    assert data.kind == "events" and data.breakdown is None
+    assert data.kind == "events"  # --product keeps the region column (state), F11:
+    assert sorted(data.breakdown["region"].unique()) == ["MA", "TX", "WA"]
 
 
 def test_load_reports_infers_counts_bucket_from_wide_file(tmp_path):

@@ -58,7 +58,7 @@ def test_read_calendar_times_products_and_optional_note(tmp_path: Path) -> None:
     (HEADER + "p0,2026-01-13 15:00,2026-01-13 18:00,,\n",
      "line 2, column kind: empty"),
     (HEADER + "p0,2026-01-13 15:00,tomorrow-ish,maintenance,\n",
-     "line 2, column end: 'tomorrow-ish' is not a date-time"),
+     "line 2, column end: 'tomorrow-ish' is not a timestamp"),
     (HEADER + "p0,2026-01-13 15:00,,maintenance,\n",
      "line 2, column end: empty (expected a date-time"),
     (HEADER + "p0,2026-01-13 15:00,2026-01-13 18:00,maintenance,x\n"

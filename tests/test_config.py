@@ -40,7 +40,7 @@ def test_for_product_applies_overrides() -> None:
     ("text", "message"),
     [
         ("[detection]\nmin_ratoi = 2", "unknown key(s) ['min_ratoi']"),
-        ("[detection]\nmin_ratio = 'high'", "min_ratio should be a float"),
+        ("[detection]\nmin_ratio = 'high'", "min_ratio must be a number, got 'high'"),
         ("[detection]\nmin_ratio = 0.5", "min_ratio must be >= 1.0"),
         ("[detection]\nmerge_gap = 'soon'", "merge_gap = 'soon' is not a duration"),
         ("[detecton]\nmin_ratio = 2", "unknown table(s) ['detecton']"),

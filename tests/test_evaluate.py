@@ -242,7 +242,7 @@ def test_read_labels_and_incidents(tmp_path: Path) -> None:
     [
         ("product,onset,end\na,2024-01-01,2024-01-02\na,2024-01-01,2024-01-02\n"
          "a,2024-01-01,soon\n",
-         "labels.csv line 4, column 'end': 'soon' is not a timestamp (expected ISO-8601)"),
+         "labels.csv line 4, column 'end': 'soon' is not a timestamp (expected ISO-8601,"),
         ("product,onset\na,2024-01-01\n",
          "labels.csv: missing column 'end' (found: product, onset; expected one named "
          "end/stop"),
@@ -256,7 +256,8 @@ def test_read_labels_and_incidents(tmp_path: Path) -> None:
          "labels.csv line 2, column 'product': empty"),
         ("product,onset,end\na,,2024-01-02\n", "labels.csv line 2, column 'onset': empty"),
         ("product,onset,end\na,now,2024-01-02\n", "'now' is not a timestamp"),
-        ("product,onset,end\na,01/02/2024,2024-01-02\n", "'01/02/2024' is not a timestamp"),
+        ("product,onset,end\na,01/02/2024,2024-01-02\n",  # day or month first: refused
+         "'01/02/2024' is 1 February 2024 day first or 2 January 2024 month first"),
         ("product,onset,end\na,2024-01-01\n", "labels.csv line 2: 2 fields (expected 3"),
         ("", "labels.csv: the file is empty"),
     ],

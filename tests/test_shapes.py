@@ -172,7 +172,8 @@ def test_product_option_with_one_service_export(tmp_path):
     assert raw.kind == "events"
     assert raw.table["product"].tolist() == ["Outlook"] * 3
     assert raw.table["reports"].sum() == 3.0
-    assert raw.table["region"].isna().all()  # every other column is ignored
+    # --product names the product only: "state" is still the region (F11).
+    assert raw.table["region"].tolist() == ["WA", "TX", "MA"]
     assert len(raw.rejected) == 0 and raw.rows_read == 3
 
 

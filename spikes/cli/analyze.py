@@ -129,7 +129,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         from spikes.io.timestamps import check_tz
 
         check_tz(getattr(args, "tz", None))  # a bad --tz is its own error, not the calendar's
-        calendar = read_calendar(args.calendar, tz=getattr(args, "tz", None))
+        calendar = read_calendar(args.calendar, tz=getattr(args, "tz", None),
+                                 date_order=getattr(args, "date_order", None))
     if args.retrospective:
         config = dataclasses.replace(config, mode="retrospective")
     if args.notify_config and args.config is None:

@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="product-weeks of data (instead of those --data counts)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_status_feed_options(p, config_flag=False)
-    add_input_options(p)
+    add_input_options(p, tz_for="the --data reports, --incidents and --labels")
     p.set_defaults(run=_run_evaluate)
 
 
@@ -51,16 +51,21 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         from spikes.errors import SpikesInputError
 
         raise SpikesInputError(f"--product-weeks must be a number > 0, got {weeks:g}")
-    incidents = read_incidents(args.incidents, tz=args.tz)
-    labels = read_labels(args.labels, tz=args.tz)
+    incidents = read_incidents(args.incidents, tz=args.tz, date_order=args.date_order)
+    labels = read_labels(args.labels, tz=args.tz, date_order=args.date_order)
+    _note_labels_as_incidents(args.incidents, args.labels, incidents.columns)
     if labels.empty:
         print(f"note: {args.labels} holds no labels (a header only): every incident counts "
               "as a false alarm", file=sys.stderr)
     product_weeks = args.product_weeks
     if args.data:  # with --product-weeks too: the data still put the labels on their grid
         data = load_inputs(args, args.data)
+        counted = data_weeks(data.counts, data.bucket)
         if product_weeks is None:
-            product_weeks = data_weeks(data.counts, data.bucket)
+            product_weeks = counted
+        else:
+            print(f"note: the false-alarm rate uses --product-weeks {product_weeks:g}, not "
+                  f"the {counted:.1f} product-weeks --data counts", file=sys.stderr)
         _note_unknown_products(labels, data.counts.columns, args.labels)
         _note_outside_span(labels, data.counts.index, data.bucket, args.labels)
         labels = labels_on_data_grid(labels, data.bucket, args.labels)
@@ -72,10 +77,45 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             out = {**lead.to_dict(), **out}
         print(json.dumps(out, indent=2))
     else:
-        print(result.to_table())
+        print(result.to_table(no_weeks="pass --data or --product-weeks"))
         if lead is not None:
             print(lead.to_text())
     return 0
+
+
+def _note_labels_as_incidents(incidents: str, labels: str, columns: pd.Index) -> None:
+    """Say when the incidents file is the labels file, or has none of the columns of
+    incidents (``peak``, ``alerted_at``, ``severity``, ...): labels scored against
+    themselves, or the two files swapped, give a perfect score that means nothing."""
+    from spikes.model import INCIDENT_COLUMNS
+
+    same = _same_file(incidents, labels)
+    if same:
+        print(f"note: --incidents and --labels {same}: the labels are scored against "
+              "themselves, so every figure is perfect", file=sys.stderr)
+        return
+    own = {c for c in INCIDENT_COLUMNS if c not in ("product", "onset", "end")}
+    if not own & set(map(str, columns)):
+        print(f"note: {incidents} has none of the columns of an incidents file (peak, "
+              "alerted_at, severity, ...): it looks like labels; were --incidents and "
+              "--labels swapped?", file=sys.stderr)
+
+
+def _same_file(one: str, other: str) -> str:
+    """How paths `one` and `other` are one file ("are the same file", "hold the same
+    bytes"), or '' when they are not (or cannot be read)."""
+    from pathlib import Path
+
+    first, second = Path(one), Path(other)
+    try:
+        if first.samefile(second):
+            return f"are the same file ({other})"
+        if (first.stat().st_size == second.stat().st_size
+                and first.read_bytes() == second.read_bytes()):
+            return f"hold the same bytes ({one}, {other})"
+    except OSError:
+        pass
+    return ""
 
 
 def _note_unknown_products(labels: pd.DataFrame, products: pd.Index, source: str) -> None:

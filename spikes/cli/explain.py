@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="known-event calendar CSV, as for `spikes analyze`")
     p.add_argument("-o", "--output", help="with --labels: also write the missed labels and "
                                           "their causes to this CSV")
-    add_input_options(p)
+    add_input_options(p, tz_for="the reports, --labels, --calendar and --window")
     p.set_defaults(run=_run_explain)
 
 
@@ -58,12 +58,13 @@ def _run_explain(args: argparse.Namespace) -> int:
     if args.labels:
         from spikes.evaluation.evaluate import read_labels
 
-        labels = read_labels(args.labels, tz=args.tz)
+        labels = read_labels(args.labels, tz=args.tz, date_order=args.date_order)
     calendar = None
     if args.calendar:
         from spikes.io.calendar import read_calendar
 
-        calendar = read_calendar(args.calendar, tz=args.tz)
+        calendar = read_calendar(args.calendar, tz=args.tz,
+                                 date_order=getattr(args, "date_order", None))
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)

@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bucket", default=None,
                    help="bucket size, to count reports of closed buckets as late "
                         f"(default: the store's, {DEFAULT_BUCKET} for a new store)")
-    add_reading_options(p)
+    add_reading_options(p, tz_for="the report files")
     p.set_defaults(run=_run_ingest)
 
 
@@ -59,7 +59,9 @@ def _run_ingest(args: argparse.Namespace) -> int:
     for path in args.inputs:
         if not Path(path).is_file():
             raise SpikesInputError(f"no such file: {path}")
+    created = args.store != ":memory:" and not Path(args.store).exists()
     store = Store(args.store)
+    done = False
     try:
         bucket = _bucket(given, store.bucket, args.store)
         for path in args.inputs:
@@ -87,9 +89,24 @@ def _run_ingest(args: argparse.Namespace) -> int:
                                   kind=raw.kind)
             print(f"{path}: accepted {result.accepted}, duplicates {result.duplicates}, "
                   f"late {result.late}")
+        done = True
     finally:
-        store.close()
+        _close(store, remove=created and not done)
     return 0
+
+
+def _close(store: Store, *, remove: bool) -> None:
+    """Close `store`; with `remove` (an ingest that failed into a store it created),
+    delete its files when it holds no report, so that no empty store is left behind for
+    ``analyze --store`` or ``serve`` to find."""
+    try:
+        empty = remove and store.count_reports() == 0
+    except Exception:  # noqa: BLE001 - a store that cannot be read is kept as it is
+        empty = False
+    store.close()
+    if empty:
+        for leftover in (Path(store.path), Path(store.path + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _held_already(store: Store, table: pd.DataFrame, digest: str) -> str:

@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                         "(default: the SPIKES_TOKEN environment variable)")
     p.add_argument("--clock", choices=("wall", "data"), default="wall",
                    help="wall: buckets also close as time passes; data: only as later "
-                        "reports arrive (replays of history)")
+                        "reports arrive, for replays of history (default %(default)s)")
     p.add_argument("--lateness", default=None,
                    help="how long a bucket stays open after its end (default: one bucket)")
     p.add_argument("--max-body", default="10MB", help="largest request body (default %(default)s)")

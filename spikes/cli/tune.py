@@ -56,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="write the tuned settings even when they are not shown to help")
     p.add_argument("--config", help="TOML of base settings to beat (default: the defaults)")
-    add_input_options(p)
+    add_input_options(p, tz_for="the reports and --labels")
     p.set_defaults(run=_run_tune)
 
 
@@ -106,7 +106,7 @@ def _run_tune(args: argparse.Namespace) -> int:
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config})
     _check_flags(args)  # before any data are read, named as flags
     base = load_config(args.config)
-    labels = read_labels(args.labels, tz=args.tz)
+    labels = read_labels(args.labels, tz=args.tz, date_order=args.date_order)
     data = load_inputs(args, args.inputs)
     if len(data.rejected):
         print(describe_rejected(data.rejected), file=sys.stderr)

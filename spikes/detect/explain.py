@@ -38,7 +38,8 @@ from spikes.detect.causal import live_incident_rows, warmup_buckets
 from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
-from spikes.io.timestamps import check_tz, date_only
+from spikes.io.timestamps import date_only
+from spikes.io.zones import zone_name
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -221,7 +222,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     product, arguments, trace = replayed.product, replayed.arguments, replayed.trace
     scored = analysis.scored
     index = scored.data.counts.index
-    check_tz(tz)
+    tz = zone_name(tz)  # "europe/berlin", "UTC+1": as --tz takes them
     t0, t1 = _utc(start, "start", tz, dayfirst), _utc(end, "end", tz, dayfirst)
     if date_only(end):  # "2026-01-22": up to the end of that day (local: 23 to 25 hours)
         day = t1.tz_convert(tz or "UTC").tz_localize(None)

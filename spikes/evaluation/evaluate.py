@@ -154,14 +154,22 @@ class Evaluation:
             out["incident_status"] = _records(self.incident_status)
         return out
 
-    def to_table(self) -> str:
+    def to_table(self, *, no_weeks: str = "product-weeks not given") -> str:
         """Return a compact human-readable summary with the per-product breakdown.
+
+        Parameters
+        ----------
+        no_weeks : str
+            Said in brackets after the false-alarm rate when the number of product-weeks
+            was not given (how to give it: the command line names its flags).
 
         Returns
         -------
         str
             A few lines of text, no trailing newline.
         """
+        weeks = (f"{_fmt(self.product_weeks, 1)} product-weeks"
+                 if not math.isnan(self.product_weeks) else no_weeks)
         lines = [
             f"labels {self.n_labels}   incidents {self.n_incidents}   TP {self.tp}   "
             f"FP {self.fp} (duplicates {self.duplicates})   FN {self.fn}",
@@ -172,7 +180,7 @@ class Evaluation:
             f"alert delay (min): median {_fmt(self.alert_delay_median_min, 1)}   "
             f"p90 {_fmt(self.alert_delay_p90_min, 1)}",
             f"false alarms per product-week {_fmt(self.false_alarms_per_product_week)}"
-            f" ({_fmt(self.product_weeks, 1)} product-weeks)",
+            f" ({weeks})",
         ]
         if len(self.by_product):
             width = max(7, *(len(str(p)) for p in self.by_product["product"]))

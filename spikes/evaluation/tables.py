@@ -4,7 +4,10 @@ given as data frames, with every problem named by file, line and column.
 :func:`read_incidents` and :func:`read_labels` read what ``spikes analyze -o`` and
 ``spikes explain -o`` write, and hand-made files: a spreadsheet's delimiter (``;``, tab,
 ``|``), other common column names (:data:`COLUMN_ALIASES`), naive times in UTC or a
-given zone, a label's end given as a date (the end of that day).
+given zone, a label's end given as a date (the end of that day). Times that are not
+ISO-8601 are read as report files read them (``22/01/2026 19:00``, ``1/22/2026 7:00 PM``,
+``Jan 22, 2026 7:00 PM``), day or month first as ``date_order`` says or as the dates
+show; where they cannot show it, the file is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import csv
 import gzip
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,11 @@ import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
+from spikes.io.cell_times import read_time_cells
 from spikes.io.output import PARQUET_SUFFIXES, restore_formula
 from spikes.io.sniffing import sniff_delimiter
-from spikes.io.timestamps import check_tz, date_only, offsets_around
+from spikes.io.timestamps import check_date_order, date_only, offsets_around
+from spikes.io.zones import zone_name
 
 __all__ = ["COLUMN_ALIASES", "INCIDENT_COLUMNS", "LABEL_COLUMNS", "LABEL_DELIMITERS",
            "is_missing", "labels_on_grid", "read_incidents", "read_labels",
@@ -53,18 +59,23 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 WEAK_ALIASES = frozenset({"name", "created_at", "created_on", "opened_at"})
 
 
-def read_incidents(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
+def read_incidents(path: str | Path, *, tz: str | None = None,
+                   date_order: str | None = None) -> pd.DataFrame:
     """Read and validate a CSV (or Parquet file) of detected incidents.
 
     Parameters
     ----------
     path : str or Path
-        CSV with at least the columns ``product`` and ``onset`` (ISO-8601; a timestamp
-        without an offset is UTC, or in `tz`). Other columns are kept, as text, and
-        ignored by scoring. A name ending in ``.parquet`` (or ``.pq``) is read as
-        Parquet, as ``spikes analyze -o`` writes it.
+        CSV with at least the columns ``product`` and ``onset`` (ISO-8601, or a date and
+        time as report files write them: ``22/01/2026 19:00``, ``Jan 22, 2026 7:00 PM``;
+        a timestamp without an offset is UTC, or in `tz`). Other columns are kept, as
+        text, and ignored by scoring. A name ending in ``.parquet`` (or ``.pq``) is read
+        as Parquet, as ``spikes analyze -o`` writes it.
     tz : str, optional
         Time zone of the timestamps without an offset (default UTC).
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of numeric dates such as ``01/02/2026``. By default the dates
+        decide (a day above 12); where none does, the file is refused.
 
     Returns
     -------
@@ -78,7 +89,7 @@ def read_incidents(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
         The file cannot be read, a required column is missing, or a cell is not valid;
         the message names the file, the line (header = line 1) and the column.
     """
-    return _read_table(path, INCIDENT_COLUMNS, tz)
+    return _read_table(path, INCIDENT_COLUMNS, tz, date_order)
 
 
 def labels_on_grid(labels: pd.DataFrame, bucket: pd.Timedelta) -> tuple[pd.DataFrame, int]:
@@ -118,18 +129,22 @@ def labels_on_grid(labels: pd.DataFrame, bucket: pd.Timedelta) -> tuple[pd.DataF
     return (labels.assign(onset=floored) if moved else labels), moved
 
 
-def read_labels(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
+def read_labels(path: str | Path, *, tz: str | None = None,
+                date_order: str | None = None) -> pd.DataFrame:
     """Read and validate a CSV (or Parquet file) of labelled outages.
 
     Parameters
     ----------
     path : str or Path
-        CSV with the columns ``product``, ``onset``, ``end`` (ISO-8601, naive = UTC or
-        `tz`) and optionally ``event``; ``end`` must not be before ``onset``. An ``end``
-        given as a date without a time (``2026-01-14``) is the end of that day, as in
-        ``spikes explain --window``. Parquet as for :func:`read_incidents`.
+        CSV with the columns ``product``, ``onset``, ``end`` (times as for
+        :func:`read_incidents`, naive = UTC or `tz`) and optionally ``event``; ``end``
+        must not be before ``onset``. An ``end`` given as a date without a time
+        (``2026-01-14``) is the end of that day, as in ``spikes explain --window``.
+        Parquet as for :func:`read_incidents`.
     tz : str, optional
         Time zone of the timestamps without an offset (default UTC).
+    date_order : {"dmy", "mdy"}, optional
+        As for :func:`read_incidents`.
 
     Returns
     -------
@@ -142,18 +157,20 @@ def read_labels(path: str | Path, *, tz: str | None = None) -> pd.DataFrame:
     SpikesInputError
         As :func:`read_incidents`, and when ``end`` is before ``onset``.
     """
-    return _read_table(path, LABEL_COLUMNS, tz)
+    return _read_table(path, LABEL_COLUMNS, tz, date_order)
 
 
-def _read_table(path: str | Path, required: Sequence[str], tz: str | None) -> pd.DataFrame:
+def _read_table(path: str | Path, required: Sequence[str], tz: str | None,
+                date_order: str | None = None) -> pd.DataFrame:
     """A validated table of a CSV (rows named by their file line) or of a Parquet file
     (``.parquet``, ``.pq``: as ``spikes analyze -o`` and ``spikes explain -o`` write it;
     rows named by position)."""
     if str(path).lower().endswith(PARQUET_SUFFIXES):
         frame = _read_parquet(path)
-        return _validate(frame, required, str(path), _row_names(frame), tz)
+        return _validate(frame, required, str(path), _row_names(frame), tz, date_order)
     frame, lines = _read_csv_text(path)
-    return _restored(_validate(frame, required, str(path), [f"line {n}" for n in lines], tz))
+    names = [f"line {n}" for n in lines]
+    return _restored(_validate(frame, required, str(path), names, tz, date_order))
 
 
 def _read_parquet(path: str | Path) -> pd.DataFrame:
@@ -178,7 +195,7 @@ def _restored(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def validate_incidents(frame: pd.DataFrame, source: str = "incidents", *,
-                       tz: str | None = None) -> pd.DataFrame:
+                       tz: str | None = None, date_order: str | None = None) -> pd.DataFrame:
     """Validate an already-loaded incident table the way :func:`read_incidents` does.
 
     Parameters
@@ -189,6 +206,8 @@ def validate_incidents(frame: pd.DataFrame, source: str = "incidents", *,
         Name used in error messages.
     tz : str, optional
         Time zone of naive timestamps (default UTC).
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of numeric dates (see :func:`read_incidents`).
 
     Returns
     -------
@@ -200,11 +219,11 @@ def validate_incidents(frame: pd.DataFrame, source: str = "incidents", *,
     SpikesInputError
         A column is missing or a cell is not valid.
     """
-    return _validate(frame, INCIDENT_COLUMNS, source, _row_names(frame), tz)
+    return _validate(frame, INCIDENT_COLUMNS, source, _row_names(frame), tz, date_order)
 
 
 def validate_labels(frame: pd.DataFrame, source: str = "labels", *,
-                    tz: str | None = None) -> pd.DataFrame:
+                    tz: str | None = None, date_order: str | None = None) -> pd.DataFrame:
     """Validate an already-loaded label table the way :func:`read_labels` does.
 
     Parameters
@@ -215,6 +234,8 @@ def validate_labels(frame: pd.DataFrame, source: str = "labels", *,
         Name used in error messages.
     tz : str, optional
         Time zone of naive timestamps (default UTC).
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of numeric dates (see :func:`read_incidents`).
 
     Returns
     -------
@@ -226,7 +247,7 @@ def validate_labels(frame: pd.DataFrame, source: str = "labels", *,
     SpikesInputError
         A column is missing, a cell is not valid, or ``end`` is before ``onset``.
     """
-    return _validate(frame, LABEL_COLUMNS, source, _row_names(frame), tz)
+    return _validate(frame, LABEL_COLUMNS, source, _row_names(frame), tz, date_order)
 
 
 def _row_names(frame: pd.DataFrame) -> list[str]:
@@ -286,12 +307,13 @@ def _delimiter(text: str) -> str:
 
 def _validate(
     frame: pd.DataFrame, required: Sequence[str], source: str, row_names: Sequence[str],
-    tz: str | None = None,
+    tz: str | None = None, date_order: str | None = None,
 ) -> pd.DataFrame:
     """Check required columns and cells; return a clean copy with a RangeIndex."""
     if not isinstance(frame, pd.DataFrame):
         raise SpikesInputError(f"{source}: expected a table (DataFrame), got {type(frame)}")
-    check_tz(tz)  # a bad zone is its own error, not the first naive cell's
+    # A bad zone or order is its own error, not the first naive cell's.
+    times = _Times(zone_name(tz), check_date_order(date_order))
     columns = _canonical_columns([str(c) for c in frame.columns], required)
     for column in required:
         if column not in columns:
@@ -311,11 +333,11 @@ def _validate(
     out = out.reset_index(drop=True)
     out["product"] = _parse_products(out["product"], source, row_names)
     for column in required[1:]:
-        out[column] = _parse_timestamps(out[column], source, row_names, column, tz,
+        out[column] = _parse_timestamps(out[column], source, row_names, column, times,
                                         day_end=column == "end")
     if "alerted_at" in out.columns and "end" not in required:
         out["alerted_at"] = _parse_optional_timestamps(out["alerted_at"], source, row_names,
-                                                       tz)
+                                                       times)
     if "end" in required:
         bad = np.flatnonzero((out["end"] < out["onset"]).to_numpy())
         if bad.size:
@@ -332,7 +354,7 @@ def _validate(
 
 
 def _parse_optional_timestamps(values: pd.Series, source: str,
-                               row_names: Sequence[str], tz: str | None = None) -> pd.Series:
+                               row_names: Sequence[str], times: _Times) -> pd.Series:
     """A column of timestamps that may be empty (NaT), e.g. ``alerted_at`` of a
     retrospective run."""
     missing = values.map(lambda v: is_missing(v) or (isinstance(v, str) and not v.strip())
@@ -342,7 +364,7 @@ def _parse_optional_timestamps(values: pd.Series, source: str,
         present = values[~missing]
         parsed = _parse_timestamps(present.reset_index(drop=True), source,
                                    [row_names[i] for i in np.flatnonzero(~missing)],
-                                   "alerted_at", tz)
+                                   "alerted_at", times)
         out[~missing] = parsed.to_numpy()
     return out
 
@@ -391,12 +413,21 @@ def _parse_products(values: pd.Series, source: str, row_names: Sequence[str]) ->
     return pd.Series(out, index=values.index, dtype=object)
 
 
+@dataclass(frozen=True)
+class _Times:
+    """How a table's times are read: the zone of naive ones (None: UTC) and the
+    day/month order of numeric dates (None: the dates decide)."""
+
+    tz: str | None = None
+    date_order: str | None = None
+
+
 def _parse_timestamps(
     values: pd.Series, source: str, row_names: Sequence[str], column: str,
-    tz: str | None = None, *, day_end: bool = False,
+    times: _Times, *, day_end: bool = False,
 ) -> pd.Series:
-    """Parse one column to UTC timestamps; naive values are taken as UTC (or `tz`).
-    With `day_end`, a date without a time is the end of that day."""
+    """Parse one column to UTC timestamps; naive values are taken as UTC (or
+    ``times.tz``). With `day_end`, a date without a time is the end of that day."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
         bad = np.flatnonzero(values.isna().to_numpy())
         if bad.size:
@@ -405,27 +436,50 @@ def _parse_timestamps(
                 "(expected an ISO-8601 timestamp)"
             )
         values = values.astype(object)  # each checked as text cells are
-    out = [_parse_one(v, f"{source} {row_names[i]}, column {column!r}", tz, day_end=day_end)
-           for i, v in enumerate(values)]
+    wheres = [f"{source} {row_names[i]}, column {column!r}" for i in range(len(values))]
+    stamps, texts = _read_stamps(values, wheres, times)
+    out = [_in_utc(stamp, text, where, times.tz, day_end=day_end)
+           for stamp, text, where in zip(stamps, texts, wheres, strict=True)]
     return pd.Series(pd.DatetimeIndex(out, tz="UTC").as_unit("ns"), index=values.index)
 
 
-def _parse_one(value: Any, where: str, tz: str | None = None, *,
-               day_end: bool = False) -> pd.Timestamp:
-    """Parse one ISO-8601 timestamp (text or datetime-like) to a UTC Timestamp within
-    the times pandas holds (nanoseconds: 1677 to 2262); naive = `tz` (default UTC)."""
-    if isinstance(value, pd.Timestamp | datetime | np.datetime64) and not is_missing(value):
-        stamp, text = pd.Timestamp(value), str(value)
-    else:
+def _read_stamps(values: pd.Series, wheres: Sequence[str],
+                 times: _Times) -> tuple[list[pd.Timestamp], list[str]]:
+    """Each value as a Timestamp (naive: a wall-clock time) and as its text: datetimes as
+    they are, ISO-8601 text by itself, other text as report files read it
+    (:func:`spikes.io.cell_times.read_time_cells`, the column's texts together: one
+    day/month order)."""
+    stamps: list[pd.Timestamp] = []
+    texts: list[str] = []
+    others: list[int] = []  # texts that are not ISO-8601
+    for i, value in enumerate(values):
+        if isinstance(value, pd.Timestamp | datetime | np.datetime64) and not is_missing(value):
+            stamps.append(pd.Timestamp(value))
+            texts.append(str(value))
+            continue
         text = "" if is_missing(value) else str(value).strip()
         if not text:
-            raise SpikesInputError(f"{where}: empty (expected an ISO-8601 timestamp)")
+            raise SpikesInputError(f"{wheres[i]}: empty (expected a timestamp such as "
+                                   "2026-01-22T19:00)")
         try:
-            stamp = pd.Timestamp(datetime.fromisoformat(text))
+            stamps.append(pd.Timestamp(datetime.fromisoformat(text)))
         except ValueError:
-            raise SpikesInputError(
-                f"{where}: {text!r} is not a timestamp (expected ISO-8601)"
-            ) from None
+            stamps.append(pd.NaT)
+            others.append(i)
+        texts.append(text)
+    if others:
+        read = read_time_cells([texts[i] for i in others], [wheres[i] for i in others],
+                               times.tz, times.date_order)
+        for i, stamp in zip(others, read, strict=True):
+            stamps[i] = stamp
+    return stamps, texts
+
+
+def _in_utc(stamp: pd.Timestamp, text: str, where: str, tz: str | None = None, *,
+            day_end: bool = False) -> pd.Timestamp:
+    """A time read from `text` (a naive `stamp` is a wall-clock time in `tz`, default
+    UTC) in UTC, within the times pandas holds (nanoseconds: 1677 to 2262). With
+    `day_end`, a date without a time is the end of that day."""
     if day_end and date_only(text):  # "2026-01-14": up to the end of that day
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if stamp.tzinfo is None:

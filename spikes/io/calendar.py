@@ -6,8 +6,10 @@ A calendar file looks like this (``note`` is optional, ``*`` names every product
     Exchange Online,2026-01-13T15:00:00Z,2026-01-13T18:00:00Z,maintenance,mailbox migration
     *,2026-01-20T02:00:00Z,2026-01-20T03:00:00Z,release,monthly release
 
-Times are ISO-8601 (``2026-01-13T15:00:00Z``, ``2026-01-13 15:00``); naive ones are UTC
-unless `tz` names a zone. A calendar is short and written by hand, so any bad line stops
+Times are ISO-8601 (``2026-01-13T15:00:00Z``, ``2026-01-13 15:00``), or written as
+report files write them (``13/01/2026 15:00``, day or month first as `date_order` says or
+as the dates show); naive ones are UTC unless `tz` names a zone. A calendar is short and
+written by hand, so any bad line stops
 the reading with one message naming the file, the line, the column and what was expected:
 nothing is skipped. Windows of products that are not in the data are not an error (one
 calendar may serve several exports); :meth:`spikes.detect.known_events.Calendar.unknown_products`
@@ -18,12 +20,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from spikes.detect.known_events import ALL_PRODUCTS, CALENDAR_COLUMNS, Calendar
 from spikes.errors import SpikesInputError
+from spikes.io.cell_times import read_time_cells
+from spikes.io.timestamps import check_date_order
 
 __all__ = ["read_calendar"]
 
@@ -33,7 +38,8 @@ REQUIRED = ("product", "start", "end", "kind")
 MAX_BYTES = 10 * 1024 * 1024
 
 
-def read_calendar(path: str | Path, *, tz: str | None = None) -> Calendar:
+def read_calendar(path: str | Path, *, tz: str | None = None,
+                  date_order: str | None = None) -> Calendar:
     """Read a known-event calendar CSV.
 
     Parameters
@@ -44,6 +50,10 @@ def read_calendar(path: str | Path, *, tz: str | None = None) -> Calendar:
         ``;`` separated.
     tz : str, optional
         Time zone of naive times (UTC when None).
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of numeric dates that are not ISO-8601 (``01/02/2026 10:00``);
+        None: the calendar's dates decide, and where none has a day above 12 to tell,
+        the calendar is refused (it was read month first without a word).
 
     Returns
     -------
@@ -97,7 +107,7 @@ def read_calendar(path: str | Path, *, tz: str | None = None) -> Calendar:
             f"(found {', '.join(map(repr, header))}; expected {','.join(CALENDAR_COLUMNS)}, "
             "note optional)")
     at = {c: header.index(c) for c in CALENDAR_COLUMNS if c in header}
-    records = []
+    cells = []
     for number, row in enumerate(rows[header_at + 1:], start=header_at + 2):
         if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue
@@ -115,8 +125,10 @@ def read_calendar(path: str | Path, *, tz: str | None = None) -> Calendar:
                         "expected surge")
                 raise SpikesInputError(f"{name}, line {number}, column {column}: empty "
                                        f"(expected {what})")
-        start = _time(cell["start"], tz, name, number, "start")
-        end = _time(cell["end"], tz, name, number, "end")
+        cells.append((number, cell))
+    times = _times(cells, tz, check_date_order(date_order), name)
+    records = []
+    for (number, cell), (start, end) in zip(cells, times, strict=True):
         if not start < end:
             raise SpikesInputError(
                 f"{name}, line {number}: start {cell['start']!r} is not before end "
@@ -125,17 +137,37 @@ def read_calendar(path: str | Path, *, tz: str | None = None) -> Calendar:
     return Calendar.from_records(records, source=name)
 
 
-def _time(text: str, tz: str | None, name: str, line: int, column: str) -> pd.Timestamp:
-    """One calendar time in UTC (naive = `tz`, UTC by default)."""
-    where = f"{name}, line {line}, column {column}"
-    if not text:
-        raise SpikesInputError(f"{where}: empty (expected a date-time such as "
-                               "2026-01-13T15:00:00Z)")
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        stamp = None
-    if stamp is None or pd.isna(stamp):
+def _times(cells: list[tuple[int, dict[str, str]]], tz: str | None,
+           date_order: str | None, name: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each window's start and end in UTC: ISO-8601 cells one by one, the others
+    together (:func:`spikes.io.cell_times.read_time_cells`: one day/month order)."""
+    wheres, texts, stamps = [], [], []
+    for number, cell in cells:
+        for column in ("start", "end"):
+            where = f"{name}, line {number}, column {column}"
+            if not cell[column]:
+                raise SpikesInputError(f"{where}: empty (expected a date-time such as "
+                                       "2026-01-13T15:00:00Z)")
+            wheres.append(where)
+            texts.append(cell[column])
+            try:
+                stamps.append(pd.Timestamp(datetime.fromisoformat(cell[column])))
+            except ValueError:
+                stamps.append(None)
+    others = [i for i, stamp in enumerate(stamps) if stamp is None]
+    if others:
+        read = read_time_cells([texts[i] for i in others], [wheres[i] for i in others],
+                               tz, date_order)
+        for i, stamp in zip(others, read, strict=True):
+            stamps[i] = stamp
+    utc = [_in_utc(stamp, text, where, tz)
+           for stamp, text, where in zip(stamps, texts, wheres, strict=True)]
+    return list(zip(utc[0::2], utc[1::2], strict=True))
+
+
+def _in_utc(stamp: pd.Timestamp, text: str, where: str, tz: str | None) -> pd.Timestamp:
+    """One calendar time in UTC (naive: a wall-clock time in `tz`, UTC by default)."""
+    if pd.isna(stamp):
         raise SpikesInputError(f"{where}: {text!r} is not a date-time (expected ISO-8601 "
                                "such as 2026-01-13T15:00:00Z or 2026-01-13 15:00)")
     if stamp.tz is None:

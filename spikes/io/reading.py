@@ -72,6 +72,7 @@ This module holds the entry points and reads each file; the rules live in
 
 from __future__ import annotations
 
+import filecmp
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ from spikes.io.sniffing import (
 from spikes.io.timestamps import DATE_ORDERS as DATE_ORDERS
 from spikes.io.timestamps import EXCEL_SERIALS as EXCEL_SERIALS
 from spikes.io.timestamps import ZONE_ABBREVIATIONS as ZONE_ABBREVIATIONS
-from spikes.io.timestamps import check_date_order, check_tz, header_zone
+from spikes.io.timestamps import DateReading, check_date_order
+from spikes.io.zones import header_zone, header_zone_note, zone_name
 from spikes.model import RawReports, empty_rejected
 
 # The names imported `as` themselves above (MAX_COUNT, ALIASES, DATE_ORDERS ...) are
@@ -168,10 +170,10 @@ def read_reports(
     timestamp_col, product_col, count_col, region_col, category_col : str, optional
         Column names that override detection; each must exist in every file.
     product : str, optional
-        Product name of files without a product column. All columns other than the
-        timestamp and the count (and the region or category if named explicitly) are
-        then ignored; without a count column every row is one report (events), unless a
-        column bears the product's name (one product of a wide file: its counts).
+        Product name of files without a product column; the region and category
+        columns are found as without it. Without a count column every row is one report
+        (events), unless a column bears the product's name (one product of a wide file:
+        its counts).
     tz : str, optional
         IANA time zone of naive timestamps (default UTC). See the module notes on
         daylight saving time.
@@ -257,18 +259,48 @@ def add_event_spans(spans: EventSpans, table: pd.DataFrame, name: str,
 
 
 def overlap_note(spans: EventSpans) -> tuple[str, ...]:
-    """A note naming event files whose reports of one product span overlapping times:
+    """Notes naming event files whose reports of some products span overlapping times,
+    one per pair of files (at most :data:`OVERLAP_PAIRS`), with every such product:
     overlapping exports of one feed count the overlap's reports twice (counts say so by
     their repeated rows; events cannot tell two reports from one counted twice)."""
+    pairs: dict[tuple[str, str], list[tuple[str, pd.Timestamp, pd.Timestamp]]] = {}
     for product, files in spans.items():
         ranges = sorted((low, high, name) for low, high, name in files.values())
         for (_, high_a, a), (low_b, high_b, b) in zip(ranges, ranges[1:], strict=False):
             if low_b < high_a:  # the later file begins before the earlier one ends
-                return (f"{a!r} and {b!r} both hold reports of {product!r} from "
-                        f"{low_b:%Y-%m-%d %H:%M} to {min(high_a, high_b):%Y-%m-%d %H:%M} "
-                        "UTC: if they are overlapping exports of one feed, those reports "
-                        "count twice",)
-    return ()
+                pairs.setdefault((a, b), []).append((product, low_b, min(high_a, high_b)))
+    notes = [_overlap_text(a, b, found, len(spans))
+             for (a, b), found in list(pairs.items())[:OVERLAP_PAIRS]]
+    if len(pairs) > OVERLAP_PAIRS:
+        notes.append(f"and {len(pairs) - OVERLAP_PAIRS} more pairs of event files hold "
+                     "reports of one product at overlapping times")
+    return tuple(notes)
+
+
+#: Pairs of overlapping event files :func:`overlap_note` names; the rest are counted.
+OVERLAP_PAIRS = 5
+#: Products one note of :func:`overlap_note` names; the rest are counted.
+OVERLAP_PRODUCTS = 8
+
+
+def _overlap_text(a: str, b: str, found: list[tuple[str, pd.Timestamp, pd.Timestamp]],
+                  products: int) -> str:
+    """The note of files `a` and `b`, whose reports of the products `found` overlap
+    (with the overlap's first and last time), of `products` products in all."""
+    names = [repr(product) for product, _, _ in found]
+    shown = names[:OVERLAP_PRODUCTS]
+    if len(names) > len(shown):
+        listed = f"{', '.join(shown)} and {len(names) - len(shown)} more"
+    else:
+        listed = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 1 else shown)
+    if len(found) > 1:
+        listed = (f"all {products} products ({listed})" if len(found) == products
+                  else f"{len(found)} products ({listed})")
+    low = min(start for _, start, _ in found)
+    high = max(stop for _, _, stop in found)
+    return (f"{a!r} and {b!r} both hold reports of {listed} from {low:%Y-%m-%d %H:%M} to "
+            f"{high:%Y-%m-%d %H:%M} UTC: if they are overlapping exports of one feed, those "
+            "reports count twice")
 
 
 def case_variants(products: pd.Series) -> tuple[str, ...]:
@@ -452,7 +484,6 @@ def _make_options(
         raise SpikesInputError("pass either --product-col or --product, not both")
     if product is not None and not product.strip():
         raise SpikesInputError("--product must not be empty")
-    check_tz(tz)
     return Options(
         fmt=fmt,
         explicit={
@@ -464,7 +495,7 @@ def _make_options(
             "time": time_col,
         },
         product=product.strip() if product is not None else None,
-        tz=tz,
+        tz=zone_name(tz),  # "europe/berlin", "UTC+1": as spelt for zoneinfo
         date_order=check_date_order(date_order),
     )
 
@@ -484,18 +515,42 @@ def _read_text(text: Text, layout: Layout, options: Options, *, last: bool) -> _
     table, n_invalid = parse_csv(text, layout)
     skipped: list[str] = []
     # Naive times are in --tz, else in a zone the timestamp column names: "Time (CET)".
-    tz = options.tz
+    tz, named = options.tz, None
     for column in (layout.timestamp, layout.time):  # a separate time column's too
         if tz is None and column is not None:
-            tz = header_zone(text.header[column], where=repr(text.name))
+            named = text.header[column]
+            tz = header_zone(named, where=repr(text.name))
+    before, layout.dates.wall = layout.dates.wall, False  # this block's wall-clock times
     if layout.fmt == "wide":
         frame, rejects, skipped = wide_rows(text, table, layout, tz)
     else:
         frame, rejects, _ = long_rows(text, table, layout, tz)
     rejected = rejected_table(text, rejects, table.num_rows, n_invalid, len(text.header))
+    wall, layout.dates.wall = layout.dates.wall, before or layout.dates.wall
+    _zone_notes(layout.dates, options.tz, named, frame["timestamp"], wall=wall, last=last)
     notes = tuple(f"{Path(text.name).name!r}: {n}" for n in layout.dates.notes)
     return _FileResult(text.name, layout.kind, frame, rejected, table.num_rows + n_invalid,
                        ignored_columns(text, layout) + tuple(skipped), notes)
+
+
+def _zone_notes(dates: DateReading, tz: str | None, named: str | None,
+                stamps: pd.Series, *, wall: bool, last: bool) -> None:
+    """Add to `dates.notes` what the zone of a file's (or block's) times leaves open.
+
+    With ``tz``: that it is not used, where no time of the whole file (``dates.wall``)
+    was a wall-clock time (said with its `last` block). Without: what the name of the
+    timestamp column `named` leaves open (:func:`~spikes.io.timestamps.header_zone_note`)
+    when the block's times (`stamps`) were wall-clock times (`wall`).
+    """
+    note = None
+    if tz is not None:
+        if last and not dates.wall:
+            note = ("--tz is not used for this file: its times carry their UTC offset (or "
+                    "are Unix epoch times or dates), which --tz does not change")
+    elif named is not None and wall:
+        note = header_zone_note(named, stamps)
+    if note is not None and note not in dates.notes:
+        dates.notes.append(note)
 
 
 def _check_usable(name: str, usable: int, rows_read: int, rejected: pd.DataFrame) -> None:
@@ -525,6 +580,7 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
     if not items:
         raise SpikesInputError("no input file given: pass at least one CSV file")
     seen: dict[object, str] = {}
+    sizes: dict[int, list[str]] = {}  # paths by size, to find copies under another name
     for item in items:
         if isinstance(item, str | Path):
             if not Path(item).is_file():
@@ -538,7 +594,25 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
                 f"{_label(item)!r} is given twice (as {seen[key]!r} too): its reports "
                 "would be counted twice; give each file once")
         seen[key] = _label(item)
+        if isinstance(item, str | Path) and info.st_size:
+            _check_not_a_copy(str(item), sizes.setdefault(info.st_size, []))
     return items
+
+
+def _check_not_a_copy(path: str, same_size: list[str]) -> None:
+    """Refuse `path` when it holds the same bytes as a file given before it (of the same
+    size: `same_size`, to which it is added): a copy under another name would count its
+    reports twice, as the same file given twice would."""
+    for other in same_size:
+        try:
+            same = filecmp.cmp(other, path, shallow=False)
+        except OSError:  # unreadable: said when it is read
+            continue
+        if same:
+            raise SpikesInputError(
+                f"{path!r} holds the same bytes as {other!r}, given before it: its reports "
+                "would be counted twice; give each file once")
+    same_size.append(path)
 
 
 def _label(item: object) -> str:

@@ -177,12 +177,14 @@ def _shape(text: Text, finder: _ColumnFinder, options: Options, ts: int,
             count = finder.named(options.product)
         if fmt == "long" and count is None:
             raise finder.missing("count", "--format long")
+        # --product names the product only: regions and categories are found as
+        # without it (a one-service export's "state" column is its region).
         return Layout(
             fmt="events" if count is None else "long",
             timestamp=ts,
             count=count,
-            region=finder.find("region", explicit_only=True),
-            category=finder.find("category", explicit_only=True),
+            region=finder.find("region"),
+            category=finder.find("category"),
             product_name=options.product,
         )
     prod = finder.find("product", by_words=True)
@@ -270,13 +272,12 @@ def _single_layout(text: Text, finder: _ColumnFinder, ts: int, product: str | No
         if len(others) != 1:
             raise finder.missing("count", "--format single")
         count = others[0]
-    explicit_only = product is not None
     return Layout(
         fmt="single",
         timestamp=ts,
         count=count,
-        region=finder.find("region", explicit_only=explicit_only),
-        category=finder.find("category", explicit_only=explicit_only),
+        region=finder.find("region"),
+        category=finder.find("category"),
         # A table in memory has no file name: its count column names the product.
         product_name=product or (text.header[count] if text.name == FRAME_NAME
                                   else _stem(text.name)),

@@ -40,7 +40,9 @@ _NOT_CSV = (
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)",
      "save the sheet as CSV (or unzip the archive) and read that"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", "save the sheet as CSV"),
-    (b"PAR1", "a Parquet file", "write it out as CSV, e.g. pandas.read_parquet(f).to_csv(out)"),
+    (b"PAR1", "a Parquet file",
+     "name it .parquet and spikes analyze reads it as Parquet (the other commands take "
+     "CSV: pandas.read_parquet(f).to_csv(out))"),
     (b"%PDF", "a PDF document", "export the data as CSV"),
     (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV"),
     *((b"BZh%d1AY&SY" % level, "a bzip2-compressed file",

@@ -18,7 +18,6 @@ import datetime
 import re
 import warnings
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,17 @@ from pandas.tseries.api import guess_datetime_format
 
 from spikes.errors import SpikesInputError
 from spikes.io.rejects import MISSING, NO_SUCH_TIME, NOT_DATE
+
+# The zones of column names and of --tz live in spikes.io.zones; re-exported here, where
+# they were defined before.
+from spikes.io.zones import AMBIGUOUS_ZONES as AMBIGUOUS_ZONES
+from spikes.io.zones import ZONE_ABBREVIATIONS as ZONE_ABBREVIATIONS
+from spikes.io.zones import ZONE_PLACES as ZONE_PLACES
+from spikes.io.zones import check_tz as check_tz
+from spikes.io.zones import header_zone as header_zone
+from spikes.io.zones import header_zone_note as header_zone_note
+from spikes.io.zones import names_zone as names_zone
+from spikes.io.zones import zone_name as zone_name
 
 DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
 """Accepted values of ``date_order`` (the CLI's ``--date-order``)."""
@@ -96,26 +106,6 @@ EXCEL_SERIALS = (20_000.0, 80_000.0)
 _EXCEL_EPOCH_DAY = 25_569.0  # serial day of 1970-01-01 (day 0 = 1899-12-30)
 # Numeric timestamps by size: (median above, microseconds per unit).
 _EPOCH_SCALES = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3), (-1.0, 1e6))
-ZONE_ABBREVIATIONS = {
-    "EST": "-05:00", "EDT": "-04:00", "CDT": "-05:00", "MST": "-07:00", "MDT": "-06:00",
-    "PST": "-08:00", "PDT": "-07:00", "AKST": "-09:00", "AKDT": "-08:00", "HST": "-10:00",
-    "WET": "+00:00", "WEST": "+01:00", "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00",
-    "EET": "+02:00", "EEST": "+03:00", "MSK": "+03:00", "JST": "+09:00", "KST": "+09:00",
-    "AEST": "+10:00", "AEDT": "+11:00", "NZST": "+12:00", "NZDT": "+13:00",
-}
-"""Zone abbreviations after a time read as their UTC offsets; ambiguous ones (``CST``:
-US Central or China, ``IST``: India, Ireland or Israel) are not, and such a time is
-rejected as not a date unless ``tz`` says where it is."""
-# A zone in brackets at the end of a column name: "Time (CET)", "timestamp [UTC+01:00]".
-_HEADER_ZONE = re.compile(r"[(\[]\s*([A-Za-z][\w/:+-]*)\s*[)\]]\s*$")
-AMBIGUOUS_ZONES = {
-    "CST": "US Central (-06:00), China (+08:00) or Cuba (-05:00)",
-    "IST": "India (+05:30), Ireland (+01:00) or Israel (+02:00)",
-    "AST": "Atlantic (-04:00) or Arabia (+03:00)",
-}
-"""Abbreviations that name several zones, with them (not read from a column name)."""
-_UTC_OFFSET = re.compile(r"(?:UTC|GMT)\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})"
-                         r"(?::?(?P<minutes>[0-5]\d))?", re.IGNORECASE)
 _ZONE_ABBREVIATION = (r"\s*\b(" + "|".join(sorted(ZONE_ABBREVIATIONS, key=len, reverse=True))
                       + r")$")
 _SERIAL_SNAP_US = 10e6  # serial times within 10 s of whole minutes are whole minutes
@@ -147,6 +137,9 @@ class DateReading:
     tied : bool
         Dates read since it was last cleared could not tell day from month and were read
         in the default order (a block reader may read them again with the next block).
+    wall : bool
+        Some times were read as wall-clock times (without an offset of their own: in
+        ``tz``, or UTC), not as times with an offset, epoch times or dates.
     """
 
     dayfirst: bool = False
@@ -155,6 +148,7 @@ class DateReading:
     notes: list[str] = field(default_factory=list)
     blocks: bool = False
     tied: bool = False
+    wall: bool = False
 
     @property
     def pass_notes(self) -> list[str] | None:
@@ -177,70 +171,6 @@ def check_date_order(order: str | None) -> str | None:
     return value
 
 
-def check_tz(tz: str | None) -> None:
-    """Refuse a ``tz`` that is not an IANA time zone (None is UTC)."""
-    if tz is None:
-        return
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise SpikesInputError(
-            f"unknown time zone {tz!r}: expected an IANA name such as America/New_York or UTC"
-        ) from exc
-
-
-def names_zone(name: str) -> bool:
-    """Whether a column name gives a zone in brackets (:func:`header_zone`), an ambiguous
-    one (``Time (IST)``) included."""
-    unit = _HEADER_ZONE.search(name)
-    return unit is not None and (unit[1].upper() in AMBIGUOUS_ZONES
-                                 or header_zone(name) is not None)
-
-
-def header_zone(name: str, *, where: str | None = None) -> str | None:
-    """The time zone a column name gives in brackets (``Time (PST)``, ``timestamp
-    [Europe/Berlin]``, ``Time (UTC+01:00)``), if any: abbreviations of
-    :data:`ZONE_ABBREVIATIONS` as the fixed offsets they stand for after a time, ``UTC``
-    or ``GMT`` with an offset as that offset, other names as IANA zones.
-
-    Raises
-    ------
-    SpikesInputError
-        With `where` (the file), for an abbreviation that names several zones
-        (:data:`AMBIGUOUS_ZONES`): its times would otherwise be read as UTC.
-    """
-    unit = _HEADER_ZONE.search(name)
-    if unit is None:
-        return None
-    fixed = _UTC_OFFSET.fullmatch(unit[1])
-    if fixed is not None:
-        minutes = int(fixed["hours"]) * 60 + int(fixed["minutes"] or 0)
-        if minutes > 14 * 60:
-            if where is not None:
-                raise SpikesInputError(
-                    f"{where}: the timestamp column {name!r} names an offset of more than "
-                    "14 hours, which no zone has: pass --tz with the zone of its times")
-            return None
-        sign = -1 if fixed["sign"] == "-" else 1
-        if minutes % 60 == 0:
-            return "UTC" if minutes == 0 else f"Etc/GMT{-sign * minutes // 60:+d}"
-        return f"{fixed['sign']}{minutes // 60:02d}:{minutes % 60:02d}"
-    offset = ZONE_ABBREVIATIONS.get(unit[1].upper())
-    if offset is not None:  # as after a time: a fixed offset ("EST" = -05:00)
-        hours = int(offset[:3])
-        return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
-    if where is not None and unit[1].upper() in AMBIGUOUS_ZONES:
-        raise SpikesInputError(
-            f"{where}: the timestamp column {name!r} names the zone {unit[1]!r}, which "
-            f"stands for {AMBIGUOUS_ZONES[unit[1].upper()]}: pass --tz with the zone "
-            "it means (an IANA name such as Asia/Kolkata or America/Chicago)")
-    try:
-        ZoneInfo(unit[1])
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return unit[1]
-
-
 # ------------------------------------------------------------------------ a column
 
 
@@ -259,12 +189,13 @@ def read_timestamps(
         # Nanoseconds (.NET and PowerShell write 7 digits) are cut to microseconds.
         values = column.cast(pa.timestamp("us"), safe=False).to_numpy()
         if kind.tz is None and not _dates_only(values):
+            dates.wall = dates.wall or bool((~np.isnat(values)).any())
             values = _localize(values, tz, groups, gaps, dates.pass_notes)
     elif pa.types.is_date(kind):  # a day, not an instant at its local midnight
         values = column.cast(pa.timestamp("us")).to_numpy()
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = _numeric_times(column.to_numpy().astype(np.float64, copy=False), tz,
-                                groups, gaps, dates.pass_notes)
+                                groups, gaps, dates)
     elif pa.types.is_null(kind):
         values = np.full(len(column), np.datetime64("NaT", "us"))
     else:
@@ -274,7 +205,7 @@ def read_timestamps(
             # are read as such and only the words rejected.
             values = _numeric_times(
                 pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64), tz, groups,
-                gaps, dates.pass_notes)
+                gaps, dates)
         else:
             values = _parse_timestamp_text(text, tz, dates, groups=groups, gaps=gaps)
     bad = np.isnat(values)
@@ -290,14 +221,15 @@ def read_timestamps(
 
 
 def _numeric_times(numbers: np.ndarray, tz: str | None, groups: np.ndarray | None,
-                   gaps: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
+                   gaps: np.ndarray, dates: DateReading) -> np.ndarray:
     """Numeric timestamps (:func:`_epoch`) as naive UTC: epoch times are UTC whatever
     ``tz``; spreadsheet serial days are wall-clock times, in ``tz`` where given (as naive
     text times are), but a column of whole serial days, as of ``yyyymmdd`` dates, holds
     days (:func:`_dates_only`)."""
     values, wall = _epoch(numbers)
     if wall and not _dates_only(values):
-        return _localize(values, tz, groups, gaps, notes)
+        dates.wall = dates.wall or bool((~np.isnat(values)).any())
+        return _localize(values, tz, groups, gaps, dates.pass_notes)
     return values
 
 
@@ -356,25 +288,54 @@ def _parse_timestamp_text(text: pd.Series, tz: str | None, dates: DateReading | 
     (NaT where bad; `gaps`, where given, marks those that are local times that do not
     exist in ``tz``)."""
     dates = DateReading() if dates is None else dates
+    out, aware = read_time_texts(text, tz, dates)
+    if (~aware).any():
+        naive = out[~aware]
+        clock = text[~aware].str.contains(_CLOCK, regex=True, na=False).any()
+        if not _dates_only(naive) or clock:  # days stay days (see _dates_only)
+            dates.wall = dates.wall or bool((~np.isnat(naive)).any())
+            local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
+            out[~aware] = _localize(naive, tz, None if groups is None else groups[~aware],
+                                    local_gaps, dates.pass_notes)
+            if gaps is not None:
+                gaps[~aware] = local_gaps
+    return out
+
+
+def read_time_texts(text: pd.Series, tz: str | None,
+                    dates: DateReading) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps given as text, read as report files read them (ISO-8601, the formats of
+    :data:`_EXTRA_DATE_FORMATS` in the order of `dates`, zones after the time), not yet
+    localised.
+
+    Parameters
+    ----------
+    text : pd.Series
+        The texts (None or NaN where missing).
+    tz : str or None
+        Only whether an abbreviation after a time that names several zones (``CST``) is
+        dropped, the time being local to `tz` (:func:`_zone_suffixes`).
+    dates : DateReading
+        How the texts' dates are read (updated with the formats chosen).
+
+    Returns
+    -------
+    tuple of (np.ndarray, np.ndarray)
+        Naive ``datetime64[us]`` values (NaT where not a time: ``now`` is not one): in UTC
+        where a value carries its zone, as its wall-clock time otherwise; and which
+        values carry their zone.
+    """
     s = _zone_suffixes(text.str.strip(), tz)
     aware = s.str.contains(_AWARE_RE, regex=True, na=False).to_numpy()
     out = np.full(len(s), np.datetime64("NaT", "us"))
     if aware.any():
         out[aware] = _parse_dates(s[aware], utc=True, dates=dates)
     if (~aware).any():
-        naive = _parse_dates(s[~aware], utc=False, dates=dates)
-        if _dates_only(naive) and not s[~aware].str.contains(_CLOCK, regex=True).any():
-            out[~aware] = naive  # days, not instants at a local midnight (see below)
-        else:
-            local_gaps = np.zeros(int((~aware).sum()), dtype=bool)
-            out[~aware] = _localize(naive, tz, None if groups is None else groups[~aware],
-                                    local_gaps, dates.pass_notes)
-            if gaps is not None:
-                gaps[~aware] = local_gaps
+        out[~aware] = _parse_dates(s[~aware], utc=False, dates=dates)
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
-    return out
+    return out, aware
 
 
 #: A clock time written in a timestamp (``00:00``, ``12 AM``, ``T00``): a column at

@@ -41,6 +41,7 @@ from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
+from spikes.service.messages import CSV_BODY_NAME, add_query_error_handler, csv_body_message
 from spikes.service.models import (
     BATCH,
     BATCH_ID,
@@ -199,6 +200,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                    _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router())
+    add_query_error_handler(app)
     app.add_middleware(_MaxBody, limit=max_body)
     return app
 
@@ -620,8 +622,11 @@ def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
     from spikes.io.reading import read_reports
 
     upload = io.BytesIO(body)
-    upload.name = "body.csv"
-    raw = read_reports(upload)
+    upload.name = CSV_BODY_NAME
+    try:
+        raw = read_reports(upload)
+    except SpikesInputError as exc:  # its advice names the command line's flags
+        raise SpikesInputError(csv_body_message(str(exc))) from None
     header = body.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].lower()
     if set(raw.table["product"].astype(str)) == {"body"} and b"body" not in header:
         # One series (a timestamp and a count): a file's product is its name's stem,
@@ -631,8 +636,9 @@ def _csv_frame(body: bytes) -> tuple[pd.DataFrame, str]:
                                "timestamp,product,reports")
     if len(raw.rejected):
         first = raw.rejected.iloc[0]
-        raise SpikesInputError(f"{len(raw.rejected)} bad row(s); first: line {first['line']}, "
-                               f"column {first['column']!r}: {first['reason']}")
+        raise SpikesInputError(csv_body_message(
+            f"{len(raw.rejected)} bad row(s); first: line {first['line']}, column "
+            f"{first['column']!r}: {first['reason']}"))
     # The reader names ignored columns with their file ("'body.csv': id").
     ids = [name for name in (c.rsplit(": ", 1)[-1] for c in raw.ignored)
            if name.strip().lower() in ("id", "report_id", "reportid")]

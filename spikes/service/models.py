@@ -65,9 +65,11 @@ class Batch(TypedDict):
     batch_id: NotRequired[Annotated[
         BatchId | None,
         Field(description="idempotency key of the batch (a client's retry with it is not "
-                          "stored twice); without it, a body of two or more reports that "
-                          "all carry their timestamp is known by its hash, and any other "
-                          "body is new every time")]]
+                          "stored twice); without it, a body whose reports all carry their "
+                          "timestamp is known by its hash when it holds two or more "
+                          "reports or is of kind counts (a relay's batch, which a retry "
+                          "sends again byte for byte), and any other body (one report "
+                          "event, or reports stamped on arrival) is new every time")]]
     reports: list[Report]
     kind: NotRequired[Annotated[
         Literal["events", "counts"],
@@ -89,9 +91,10 @@ class Accepted(BaseModel):
     late: int
     batch_id: str | None = Field(
         description="the key the batch is known by: its batch_id, else the body's hash "
-                    "(`sha256:...`, for a CSV body or a JSON body of two or more dated "
-                    "reports); null when it has none (one report, or reports stamped on "
-                    "arrival): sent again, it is stored again unless its reports have ids")
+                    "(`sha256:...`, for a CSV body, or a JSON body of dated reports: two "
+                    "or more, or counts); null when it has none (one report event, or "
+                    "reports stamped on arrival): sent again, it is stored again unless "
+                    "its reports have ids")
 
 
 def batch_table(batch: Batch, now: datetime | None = None) -> pa.Table:
