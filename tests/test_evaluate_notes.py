@@ -99,3 +99,11 @@ def test_incidents_without_a_column_of_incidents_are_noted(files, capsys, tmp_pa
 def test_real_incidents_get_no_note(files, capsys) -> None:
     _, err = _evaluate(capsys, files["incidents"], files["labels"], "--product-weeks", "1")
     assert "labels" not in err and "note" not in err
+
+
+def test_a_minimal_incidents_file_gets_no_note(files, capsys, tmp_path) -> None:
+    # product,onset is a valid incidents file (the docs allow it); it was "swapped?".
+    minimal = tmp_path / "minimal.csv"
+    minimal.write_text("product,onset\nA,2026-01-05T10:05Z\n", encoding="utf-8")
+    _, err = _evaluate(capsys, minimal, files["labels"], "--product-weeks", "1")
+    assert "swapped" not in err

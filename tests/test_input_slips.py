@@ -105,3 +105,15 @@ def test_the_command_line_refuses_a_copy_in_one_line(tmp_path, capsys):
     assert main(["analyze", str(first), str(tmp_path / "copy.csv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds the same bytes as" in err
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_single_series_with_the_same_values_are_two_products(tmp_path, streaming):
+    # Two NAB-style files (product = file name) with the same bytes are two products,
+    # not a copy: the copy check refused them.
+    text = "timestamp,value\n" + "".join(
+        f"2026-01-05T{h:02d}:{m:02d}:00Z,0\n" for h in range(24) for m in range(0, 60, 5))
+    zoom = write(tmp_path, "Zoom.csv", text)
+    teams = write(tmp_path, "Teams.csv", text)
+    data = load_reports([zoom, teams], streaming=streaming)
+    assert sorted(map(str, data.counts.columns)) == ["Teams", "Zoom"]

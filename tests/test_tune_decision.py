@@ -70,7 +70,8 @@ def test_a_score_with_penalties_is_named_and_shown_with_its_figures() -> None:
     n, weeks = _units(20)
     base, tuned = (np.full(20, 1.0), np.full(20, 1.0)), (np.full(20, 2.0), np.full(20, 1.0))
     d = decide(Goal("recall_at_fa", max_false_alarms_per_week=0.1), base, tuned, n, weeks)
-    assert "validation recall_at_fa score (recall, less the false alarms over 0.1/pw)" in d.reason
+    assert ("validation recall_at_fa score (recall, less the false alarms per product-week "
+            "over 0.1 in units of that limit)") in d.reason
     assert "tuned recall 1.000, precision 0.667, 1.000 FA/pw" in d.reason
     assert "base recall 0.500, precision 0.500, 1.000 FA/pw" in d.reason
     assert f"{d.tuned:.3f} tuned" in d.reason and d.tuned < 0  # the penalised score

@@ -55,3 +55,19 @@ def test_an_outage_labelled_before_a_block_edge_and_raised_after_it_counts_once(
     assert chosen["onset"].tolist() == incidents["onset"].iloc[1:].tolist()
     pooled = ts.evaluation(chosen, edge, folds.edges[2], selected=True)
     assert (pooled.tp, pooled.fp) == (second.tp, second.fp)
+
+
+def test_without_labels_every_incident_is_a_false_alarm_of_its_block() -> None:
+    # counted() indexed the labels' flags with each incident's: IndexError without labels.
+    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    product = str(data.counts.columns[0])
+    none = validate_labels(pd.DataFrame({"product": [], "onset": [], "end": []}))
+    onset = folds.edges[1] + pd.Timedelta("1h")
+    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
+                              "alerted_at": pd.DatetimeIndex([onset])})
+    ts = TrialSet(score_reports(data, DetectionConfig()), none, folds)
+    assert len(ts.counted(incidents, folds.edges[1], folds.edges[2])) == 1
+    assert ts.counted(incidents, folds.edges[0], folds.edges[1]).empty
+    assert ts.evaluation(incidents, folds.edges[1], folds.edges[2]).fp == 1

@@ -95,7 +95,9 @@ def _note_labels_as_incidents(incidents: str, labels: str, columns: pd.Index) ->
               "themselves, so every figure is perfect", file=sys.stderr)
         return
     own = {c for c in INCIDENT_COLUMNS if c not in ("product", "onset", "end")}
-    if not own & set(map(str, columns)):
+    names = set(map(str, columns))
+    # Labels have an end (a minimal incidents file, product and onset, is no sign).
+    if "end" in names and not own & names:
         print(f"note: {incidents} has none of the columns of an incidents file (peak, "
               "alerted_at, severity, ...): it looks like labels; were --incidents and "
               "--labels swapped?", file=sys.stderr)

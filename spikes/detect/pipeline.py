@@ -724,15 +724,28 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
         As :func:`product_status`.
     """
     rows = []
+    # Incidents name products by str(label), whatever the type of the column label. One
+    # grouping and plain arrays: a filter of every incident per product took 15 s at
+    # 10,000 products.
+    n = len(incidents)
+    names = incidents["product"].astype(str).to_numpy() if n else np.array([], dtype=object)
+    groups = pd.Series(np.arange(n)).groupby(names, sort=False).indices if n else {}
+    onsets = pd.DatetimeIndex(incidents["onset"]) if n else pd.DatetimeIndex([], tz="UTC")
+    ends = (pd.DatetimeIndex(incidents["end"]).as_unit("ns").asi8 if n
+            else np.array([], dtype=np.int64))  # ns, as Timestamp.value
+    alerted = pd.DatetimeIndex(incidents["alerted_at"]) if n else onsets
+    going = incidents["ongoing"].astype(bool).to_numpy() if n else np.array([], dtype=bool)
+    default_gap = pd.Timedelta(config.merge_gap)
+    none = np.array([], dtype=np.int64)
     for item in latest:
         product = str(item["product"])
-        latest_at = item["latest"]
-        # Incidents name products by str(label), whatever the type of the column label.
-        own = incidents[incidents["product"] == product] if len(incidents) else incidents
-        ongoing = own[own["ongoing"].astype(bool)] if len(own) else own
+        latest_at = pd.Timestamp(item["latest"])
+        own = groups.get(product, none)
         surprise = float(item["surprise"])  # type: ignore[arg-type]
-        gap = pd.Timedelta(config.for_product(product).merge_gap)
-        recent = own[own["end"] >= latest_at - gap] if len(own) else own
+        gap = (pd.Timedelta(config.for_product(product).merge_gap)
+               if product in config.overrides else default_gap)
+        ongoing = own[going[own]]
+        recent = own[ends[own] >= (latest_at - gap).value]
         # Without data since before now, a product is "no data" (not elevated on a stale
         # bucket), unless an outage of it is going on, or ended within merge_gap of now.
         silent = (now is not None and latest_at < now) or pd.isna(item["latest_reports"])
@@ -750,13 +763,12 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
             {
                 "product": product,
                 "status": status,
-                "latest": latest_at,
+                "latest": item["latest"],
                 "latest_reports": item["latest_reports"],
                 "latest_baseline": item["latest_baseline"],
-                "current_onset": ongoing["onset"].iloc[-1] if len(ongoing) else pd.NaT,
-                "current_alerted_at": (ongoing["alerted_at"].iloc[-1] if len(ongoing)
-                                       else pd.NaT),
-                "last_onset": own["onset"].max() if len(own) else pd.NaT,
+                "current_onset": onsets[ongoing[-1]] if len(ongoing) else pd.NaT,
+                "current_alerted_at": alerted[ongoing[-1]] if len(ongoing) else pd.NaT,
+                "last_onset": onsets[own].max() if len(own) else pd.NaT,
                 "incidents": len(own),
             }
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import signal
 import sys
 import threading
@@ -90,13 +91,18 @@ class DaskEngine(Engine):
             workers = usable_cores() if jobs <= 0 else int(jobs)
             client = None
             try:
+                # Workers log nothing: their warnings of tasks cancelled by a Ctrl-C and
+                # their heartbeats to a scheduler stopped first filled the screen (a
+                # task's error reaches the run, which also names a worker's death).
                 self._cluster = LocalCluster(n_workers=0, threads_per_worker=1,
                                              processes=True, host="127.0.0.1",
                                              dashboard_address="127.0.0.1:0",
-                                             memory_limit=memory_limit or "auto")
+                                             memory_limit=memory_limit or "auto",
+                                             silence_logs=logging.CRITICAL)
+                before = _children()
                 with _workers_ignore_interrupts():  # only while their processes are made
                     self._cluster.scale(workers)
-                    _await_processes(workers)
+                    _await_processes(workers, before)
                 with _InterruptHeld() as held:  # Dask's calls, cut short, cannot close
                     client = Client(self._cluster)
                     deadline = time.monotonic() + WORKER_TIMEOUT
@@ -231,10 +237,18 @@ class DaskEngine(Engine):
         return set()
 
     def close(self) -> None:
-        """Disconnect, and stop the local cluster if this engine started one."""
+        """Disconnect, and stop the local cluster if this engine started one (its
+        scheduler's complaints of work cut short, after a Ctrl-C, are not shown: the run
+        says it was interrupted)."""
         self._client.close()
         if self._cluster is not None:
-            self._cluster.close()
+            logger = logging.getLogger("distributed")
+            level = logger.level
+            logger.setLevel(logging.CRITICAL)
+            try:
+                self._cluster.close()
+            finally:
+                logger.setLevel(level)
 
 
 #: Arguments above this many bytes go to the workers by ``scatter`` (not in the task).
@@ -251,7 +265,9 @@ def _workers_ignore_interrupts() -> Iterator[None]:
     installs its handler only over the default), so the workers leave the interrupt to
     the run, which stops them when it stops. Held only until their processes exist (a
     Ctrl-C in that fraction of a second is dropped), not while they import. Not in
-    another thread than the main one, where no handler can be set."""
+    another thread than the main one, where no handler can be set. A worker that Dask
+    starts again after it died (out of memory) takes Ctrl-C as any process does: it
+    may print a traceback, and the run still stops with one line."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -285,14 +301,26 @@ class _InterruptHeld:
             raise KeyboardInterrupt
 
 
-def _await_processes(n: int, timeout: float = WORKER_TIMEOUT) -> None:
-    """Wait until this process has started `n` child processes of `multiprocessing` (the
-    local cluster's workers, started by its event loop), or `timeout` seconds."""
+#: Seconds a local cluster's worker processes may take to appear while Ctrl-C is
+#: ignored (they appear in a fraction of a second; later, the wait for them goes on with
+#: Ctrl-C heard).
+SPAWN_TIMEOUT = 5.0
+
+
+def _children() -> set[int]:
+    """Process ids of this process's live ``multiprocessing`` children."""
     import multiprocessing
 
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+def _await_processes(n: int, before: set[int], timeout: float = SPAWN_TIMEOUT) -> None:
+    """Wait until this process has started `n` new child processes of `multiprocessing`
+    (not in `before`: the local cluster's workers, started by its event loop), or
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if sum(p.pid is not None for p in multiprocessing.active_children()) >= n:
+        if len(_children() - before) >= n:
             return
         time.sleep(0.01)
 

@@ -211,10 +211,20 @@ def read_reports(
         time_col, date_order,
     )
     items = _as_list(sources)
-    results = [
-        _read_one(item, options)
-        for item in tqdm(items, disable=not progress, desc="reading", unit="file")
-    ]
+    copies = _copies(items)
+    results = []
+    read: dict[str, set[str]] = {}
+    # A bar closed (and cleared) when a file stops the reading: the error is one line.
+    with tqdm(total=len(items), disable=not progress, desc="reading", unit="file",
+              leave=False) as bar:
+        for item in items:
+            result = _read_one(item, options)
+            if isinstance(item, str | Path):
+                products = set(map(str, result.table["product"].unique()))
+                _check_not_a_copy(str(item), products, copies, read)
+                read[str(item)] = products
+            results.append(result)
+            bar.update(1)
     _check_same_kind(results)
     table = _concat_tables([r.table for r in results])
     return RawReports(
@@ -390,8 +400,15 @@ product, tz, time_col, date_order
     )
     size = STREAM_BLOCK_BYTES if block_bytes is None else max(int(block_bytes), 1)
     kinds: dict[str, str] = {}
-    for item in _as_list(sources):
+    items = _as_list(sources)
+    copies = _copies(items)
+    read: dict[str, set[str]] = {}
+    for item in items:
         for block in _read_blocks(item, options, size, progress):
+            if isinstance(item, str | Path):
+                products = set(map(str, block.table["product"].unique()))
+                _check_not_a_copy(str(item), products, copies, read)
+                read.setdefault(str(item), set()).update(products)
             kinds.setdefault(block.kind, block.sources[0])
             if len(kinds) > 1:
                 events, counts = kinds.get("events"), kinds.get("counts")
@@ -580,7 +597,6 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
     if not items:
         raise SpikesInputError("no input file given: pass at least one CSV file")
     seen: dict[object, str] = {}
-    sizes: dict[int, list[str]] = {}  # paths by size, to find copies under another name
     for item in items:
         if isinstance(item, str | Path):
             if not Path(item).is_file():
@@ -594,25 +610,41 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
                 f"{_label(item)!r} is given twice (as {seen[key]!r} too): its reports "
                 "would be counted twice; give each file once")
         seen[key] = _label(item)
-        if isinstance(item, str | Path) and info.st_size:
-            _check_not_a_copy(str(item), sizes.setdefault(info.st_size, []))
     return items
 
 
-def _check_not_a_copy(path: str, same_size: list[str]) -> None:
-    """Refuse `path` when it holds the same bytes as a file given before it (of the same
-    size: `same_size`, to which it is added): a copy under another name would count its
-    reports twice, as the same file given twice would."""
-    for other in same_size:
-        try:
-            same = filecmp.cmp(other, path, shallow=False)
-        except OSError:  # unreadable: said when it is read
+def _copies(items: list[Source]) -> dict[str, str]:
+    """Each file path of `items` that holds the same bytes as one given before it, with
+    that one's path."""
+    sizes: dict[int, list[str]] = {}  # paths by size
+    out: dict[str, str] = {}
+    for item in items:
+        if not isinstance(item, str | Path) or not Path(item).is_file():
             continue
-        if same:
-            raise SpikesInputError(
-                f"{path!r} holds the same bytes as {other!r}, given before it: its reports "
-                "would be counted twice; give each file once")
-    same_size.append(path)
+        path, size = str(item), Path(item).stat().st_size
+        if not size:
+            continue
+        for other in sizes.setdefault(size, []):
+            try:
+                if filecmp.cmp(other, path, shallow=False):
+                    out[path] = other
+                    break
+            except OSError:  # unreadable: said when it is read
+                continue
+        sizes[size].append(path)
+    return out
+
+
+def _check_not_a_copy(path: str, products: set[str], copies: dict[str, str],
+                      read: dict[str, set[str]]) -> None:
+    """Refuse `path` when it holds the same bytes as a file given before it and its reports
+    are of the same products (a copy under another name would count them twice, as the
+    same file given twice would); a single series named by its file is another product."""
+    other = copies.get(path)
+    if other is not None and products & read.get(other, set()):
+        raise SpikesInputError(
+            f"{path!r} holds the same bytes as {other!r}, given before it: its reports "
+            "would be counted twice; give each file once")
 
 
 def _label(item: object) -> str:

@@ -246,14 +246,15 @@ def _penalised(goal: Goal) -> bool:
 def _value_name(goal: Goal) -> str:
     """What :func:`utility` gives for `goal`, in words for the decision line."""
     if goal.objective == "recall_at_fa":
-        return (f"recall_at_fa score (recall, less the false alarms over "
-                f"{goal.max_false_alarms_per_week:g}/pw)")
+        return (f"recall_at_fa score (recall, less the false alarms per product-week "
+                f"over {goal.max_false_alarms_per_week:g} in units of that limit)")
     if goal.objective == "fa_at_recall":
         return (f"fa_at_recall score (minus the false alarms per product-week, less "
                 f"{RECALL_SHORTFALL_COST:g} per unit of recall under {goal.min_recall:g})")
     if goal.max_false_alarms_per_week is not None:
-        return (f"{goal.objective} score ({goal.objective}, less the false alarms over "
-                f"{goal.max_false_alarms_per_week:g}/pw)")
+        return (f"{goal.objective} score ({goal.objective}, less the false alarms per "
+                f"product-week over {goal.max_false_alarms_per_week:g} in units of that "
+                "limit)")
     return goal.objective
 
 

@@ -188,7 +188,9 @@ class TrialSet(ScoreCache):
         matched = (status["status"] == "tp").to_numpy()
         of = status["label"].fillna(-1).to_numpy(dtype=int)
         onset_in = ((status["onset"] >= start) & (status["onset"] < end)).to_numpy()
-        keep = np.where(matched, label_in[np.clip(of, 0, None)] & (of >= 0), onset_in)
+        # (label_in of the matched label; a plain false alarm, without one, by its onset)
+        of_in = label_in[np.clip(of, 0, None)] if len(label_in) else np.zeros(len(of), bool)
+        keep = np.where(matched, of_in & (of >= 0), onset_in)
         return status.loc[keep, ["product", "onset", "alerted_at"]].reset_index(drop=True)
 
     def evaluation(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
