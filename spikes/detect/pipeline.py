@@ -731,8 +731,9 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
     names = incidents["product"].astype(str).to_numpy() if n else np.array([], dtype=object)
     groups = pd.Series(np.arange(n)).groupby(names, sort=False).indices if n else {}
     onsets = pd.DatetimeIndex(incidents["onset"]) if n else pd.DatetimeIndex([], tz="UTC")
-    ends = (pd.DatetimeIndex(incidents["end"]).as_unit("ns").asi8 if n
-            else np.array([], dtype=np.int64))  # ns, as Timestamp.value
+    # Naive UTC datetime64 in the data's own unit (nanoseconds overflow past 2262).
+    ends = (pd.DatetimeIndex(incidents["end"]).tz_convert("UTC").tz_localize(None)
+            .to_numpy() if n else np.array([], dtype="datetime64[us]"))
     alerted = pd.DatetimeIndex(incidents["alerted_at"]) if n else onsets
     going = incidents["ongoing"].astype(bool).to_numpy() if n else np.array([], dtype=bool)
     default_gap = pd.Timedelta(config.merge_gap)
@@ -745,7 +746,9 @@ def status_table(latest: list[dict[str, object]], incidents: pd.DataFrame,
         gap = (pd.Timedelta(config.for_product(product).merge_gap)
                if product in config.overrides else default_gap)
         ongoing = own[going[own]]
-        recent = own[ends[own] >= (latest_at - gap).value]
+        since = latest_at - gap
+        recent = own[ends[own] >= (since.tz_convert("UTC").tz_localize(None)
+                                   if since.tzinfo else since).to_datetime64()]
         # Without data since before now, a product is "no data" (not elevated on a stale
         # bucket), unless an outage of it is going on, or ended within merge_gap of now.
         silent = (now is not None and latest_at < now) or pd.isna(item["latest_reports"])

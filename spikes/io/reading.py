@@ -72,7 +72,6 @@ This module holds the entry points and reads each file; the rules live in
 
 from __future__ import annotations
 
-import filecmp
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -85,6 +84,7 @@ from pandas.api.types import union_categoricals
 from tqdm.auto import tqdm
 
 from spikes.errors import SpikesInputError
+from spikes.io.copies import check_not_a_copy, find_copies
 from spikes.io.rejects import MAX_COUNT as MAX_COUNT
 from spikes.io.rejects import rejected_dtypes, rejected_table
 from spikes.io.rows import long_rows, parse_csv, wide_rows
@@ -211,7 +211,7 @@ def read_reports(
         time_col, date_order,
     )
     items = _as_list(sources)
-    copies = _copies(items)
+    copies = find_copies(items)
     results = []
     read: dict[str, set[str]] = {}
     # A bar closed (and cleared) when a file stops the reading: the error is one line.
@@ -221,7 +221,7 @@ def read_reports(
             result = _read_one(item, options)
             if isinstance(item, str | Path):
                 products = set(map(str, result.table["product"].unique()))
-                _check_not_a_copy(str(item), products, copies, read)
+                check_not_a_copy(str(item), products, copies, read)
                 read[str(item)] = products
             results.append(result)
             bar.update(1)
@@ -401,13 +401,13 @@ product, tz, time_col, date_order
     size = STREAM_BLOCK_BYTES if block_bytes is None else max(int(block_bytes), 1)
     kinds: dict[str, str] = {}
     items = _as_list(sources)
-    copies = _copies(items)
+    copies = find_copies(items)
     read: dict[str, set[str]] = {}
     for item in items:
         for block in _read_blocks(item, options, size, progress):
             if isinstance(item, str | Path):
                 products = set(map(str, block.table["product"].unique()))
-                _check_not_a_copy(str(item), products, copies, read)
+                check_not_a_copy(str(item), products, copies, read)
                 read.setdefault(str(item), set()).update(products)
             kinds.setdefault(block.kind, block.sources[0])
             if len(kinds) > 1:
@@ -611,40 +611,6 @@ def _as_list(sources: Source | Sequence[Source] | pd.DataFrame) -> list[Source]:
                 "would be counted twice; give each file once")
         seen[key] = _label(item)
     return items
-
-
-def _copies(items: list[Source]) -> dict[str, str]:
-    """Each file path of `items` that holds the same bytes as one given before it, with
-    that one's path."""
-    sizes: dict[int, list[str]] = {}  # paths by size
-    out: dict[str, str] = {}
-    for item in items:
-        if not isinstance(item, str | Path) or not Path(item).is_file():
-            continue
-        path, size = str(item), Path(item).stat().st_size
-        if not size:
-            continue
-        for other in sizes.setdefault(size, []):
-            try:
-                if filecmp.cmp(other, path, shallow=False):
-                    out[path] = other
-                    break
-            except OSError:  # unreadable: said when it is read
-                continue
-        sizes[size].append(path)
-    return out
-
-
-def _check_not_a_copy(path: str, products: set[str], copies: dict[str, str],
-                      read: dict[str, set[str]]) -> None:
-    """Refuse `path` when it holds the same bytes as a file given before it and its reports
-    are of the same products (a copy under another name would count them twice, as the
-    same file given twice would); a single series named by its file is another product."""
-    other = copies.get(path)
-    if other is not None and products & read.get(other, set()):
-        raise SpikesInputError(
-            f"{path!r} holds the same bytes as {other!r}, given before it: its reports "
-            "would be counted twice; give each file once")
 
 
 def _label(item: object) -> str:
