@@ -62,10 +62,14 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     pq.write_table(pa.Table.from_pandas(table[half], preserve_index=False), parts / "a.parquet")
     table[~half].to_csv(parts / "b.csv", index=False)
     data = load_reports(csv)
+    found = analyze(data)
     return {"folder": folder, "csv": csv, "parquet": parquet, "parts": parts, "data": data,
-            "expected": analyze(data).incidents}
+            "expected": found.incidents, "events": found.events}
 
 
+# The clusters serve the tests at the end of the module (see "Real Dask clusters" below):
+# module-scoped fixtures stop at the module's end, and an idle cluster's processes keep
+# using CPU until then.
 @pytest.fixture(scope="module")
 def dask_local():
     """A Dask LocalCluster of 2 worker processes, for the module's tests."""
@@ -133,31 +137,6 @@ def test_local_engine_forked_workers_inherit_the_whole_data():
         pickle.dumps(_take(whole, parts[0]))
     one = LocalEngine(jobs=1).map_parts(_total, whole, parts, select=_take, args=(5,))
     assert one == [(os.getpid(), total) for total in expected]
-
-
-def test_dask_local_cluster_matches_the_local_engine(reports, dask_local):
-    assert dask_local.dashboard_link.startswith("http://127.0.0.1:")
-    expected = reports["expected"]
-    pd.testing.assert_frame_equal(detect(reports["data"], engine=dask_local).incidents,
-                                  expected)
-    # Scored data, partitions selected on the driver and sent (Engine.map_parts).
-    pd.testing.assert_frame_equal(analyze(reports["data"], engine=dask_local).incidents,
-                                  expected)
-    from_files = detect(open_dataset([str(reports["parquet"])]), engine=dask_local)
-    pd.testing.assert_frame_equal(from_files.incidents, expected)
-    pd.testing.assert_frame_equal(from_files.events, analyze(reports["data"]).events)
-
-
-def test_separate_scheduler_and_workers_match_the_local_engine(reports, dask_cluster,
-                                                               tmp_path, capsys):
-    local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
-    assert main(["analyze", str(reports["parquet"]), "-o", str(local), "--jobs", "1"]) == 0
-    assert main(["analyze", str(reports["parquet"]), "-o", str(remote), "--engine", "dask",
-                 "--scheduler", dask_cluster]) == 0
-    assert "Dask dashboard" in capsys.readouterr().err
-    expected = reports["expected"]
-    pd.testing.assert_frame_equal(_read(remote, expected), _read(local, expected))
-    pd.testing.assert_frame_equal(_read(local, expected), expected)
 
 
 def test_parquet_in_and_out_round_trips(reports, tmp_path):
@@ -359,7 +338,8 @@ def test_an_address_where_no_scheduler_answers_is_one_line(capsys, monkeypatch):
                           (Banner, "does not speak Dask's protocol")):
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()  # shutdown() waits for a poll
         try:
             address = f"tcp://127.0.0.1:{server.server_address[1]}"
             started = time.monotonic()
@@ -479,17 +459,6 @@ def test_one_file_named_twice_is_read_once(tmp_path, monkeypatch):
         [(str(Path("days") / "a.csv"), "csv")]
 
 
-def test_a_relative_path_reaches_the_workers_of_a_cluster(reports, dask_cluster, tmp_path,
-                                                          monkeypatch, capsys):
-    # Workers running in another folder read "reports.parquet" there: "not a readable
-    # file", though the path was right where the command ran.
-    monkeypatch.chdir(reports["parquet"].parent)
-    out = tmp_path / "remote.parquet"
-    assert main(["analyze", reports["parquet"].name, "-o", str(out), "--engine", "dask",
-                 "--scheduler", dask_cluster]) == 0
-    pd.testing.assert_frame_equal(_read(out, reports["expected"]), reports["expected"])
-
-
 def test_the_bucket_of_a_dataset_is_inferred_from_products_spread_over_it(tmp_path,
                                                                          monkeypatch):
     # Sorted by product, its first million rows held only the products counted every 10
@@ -534,3 +503,41 @@ def test_a_folder_names_products_that_differ_only_in_case(tmp_path, capsys):
     assert main(["analyze", str(folder)]) == 0
     assert "differ only in case are read as different products: 'Zed' and 'zed'" in \
         capsys.readouterr().out
+
+
+# --- Real Dask clusters, last in the module: their module-scoped clusters start with the
+# first of these tests and stop right after the last (not idle through the module) -------
+def test_separate_scheduler_and_workers_match_the_local_engine(reports, dask_cluster,
+                                                               tmp_path, capsys):
+    local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
+    assert main(["analyze", str(reports["parquet"]), "-o", str(local), "--jobs", "1"]) == 0
+    assert main(["analyze", str(reports["parquet"]), "-o", str(remote), "--engine", "dask",
+                 "--scheduler", dask_cluster]) == 0
+    assert "Dask dashboard" in capsys.readouterr().err
+    expected = reports["expected"]
+    pd.testing.assert_frame_equal(_read(remote, expected), _read(local, expected))
+    pd.testing.assert_frame_equal(_read(local, expected), expected)
+
+
+def test_a_relative_path_reaches_the_workers_of_a_cluster(reports, dask_cluster, tmp_path,
+                                                          monkeypatch, capsys):
+    # Workers running in another folder read "reports.parquet" there: "not a readable
+    # file", though the path was right where the command ran.
+    monkeypatch.chdir(reports["parquet"].parent)
+    out = tmp_path / "remote.parquet"
+    assert main(["analyze", reports["parquet"].name, "-o", str(out), "--engine", "dask",
+                 "--scheduler", dask_cluster]) == 0
+    pd.testing.assert_frame_equal(_read(out, reports["expected"]), reports["expected"])
+
+
+def test_dask_local_cluster_matches_the_local_engine(reports, dask_local):
+    assert dask_local.dashboard_link.startswith("http://127.0.0.1:")
+    expected = reports["expected"]
+    pd.testing.assert_frame_equal(detect(reports["data"], engine=dask_local).incidents,
+                                  expected)
+    # Scored data, partitions selected on the driver and sent (Engine.map_parts).
+    pd.testing.assert_frame_equal(analyze(reports["data"], engine=dask_local).incidents,
+                                  expected)
+    from_files = detect(open_dataset([str(reports["parquet"])]), engine=dask_local)
+    pd.testing.assert_frame_equal(from_files.incidents, expected)
+    pd.testing.assert_frame_equal(from_files.events, reports["events"])  # analyze's

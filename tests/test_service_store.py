@@ -39,16 +39,20 @@ def _spikes(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data missing")
-def test_analyze_store_gives_the_incidents_of_the_ingested_file(tmp_path):
+def test_analyze_store_gives_the_incidents_of_the_ingested_file(tmp_path, monkeypatch,
+                                                                capsys):
+    # The command line in this process (what it writes is compared, not the process:
+    # the locked-store test below runs real processes).
+    from spikes.cli import main
+
+    monkeypatch.chdir(tmp_path)
     store = tmp_path / "s.duckdb"
-    ingested = _spikes("ingest", str(BUNDLED), "--store", str(store), cwd=tmp_path)
-    assert ingested.returncode == 0, ingested.stderr
-    from_store = _spikes("analyze", "--store", str(store), "-o", "store.csv",
-                         "--events-output", "store_events.csv", cwd=tmp_path)
-    assert from_store.returncode == 0, from_store.stderr
-    from_file = _spikes("analyze", str(BUNDLED), "-o", "file.csv", "--events-output",
-                        "file_events.csv", cwd=tmp_path)
-    assert from_file.returncode == 0, from_file.stderr
+    assert main(["ingest", str(BUNDLED), "--store", str(store)]) == 0, \
+        capsys.readouterr().err
+    assert main(["analyze", "--store", str(store), "-o", "store.csv",
+                 "--events-output", "store_events.csv"]) == 0, capsys.readouterr().err
+    assert main(["analyze", str(BUNDLED), "-o", "file.csv", "--events-output",
+                 "file_events.csv"]) == 0, capsys.readouterr().err
     got = pd.read_csv(tmp_path / "store.csv")
     expected = pd.read_csv(tmp_path / "file.csv")
     assert len(expected) >= 10 and "Outlook" in set(expected["product"])
@@ -267,6 +271,9 @@ def test_demo_replays_the_sample_and_raises_the_microsoft_365_event(tmp_path, to
         assert seen_midway
         assert info["reports"] == int(load_reports(cut).counts.sum().sum())
         assert info["demo"]["file"] == "cut.csv"
+        # The replay closes its last bucket itself (it ended one bucket short, F26).
+        assert info["closed_until"] == "2026-01-22T21:00:00+00:00"
+        assert _keys(svc.client.get("/v1/incidents").json()) == expected
         svc.client.post("/v1/flush")
         incidents = svc.client.get("/v1/incidents").json()
         assert _keys(incidents) == expected  # the replay ends with the batch incidents
@@ -360,12 +367,13 @@ def test_a_demo_stopped_by_sigterm_removes_its_temporary_store(tmp_path, token_f
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        with httpx.Client(timeout=2) as probe:  # one client: not a TLS context per poll
+            while time.monotonic() < deadline:
+                try:
+                    if probe.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
         assert [p.name[:12] for p in temporary.iterdir()] == ["spikes-demo-"]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -56,7 +56,10 @@ def _scores(at: AppTest) -> pd.DataFrame:
                 if "slice" in d.value.columns and "fold" not in d.value.columns)
 
 
-def _small_result():
+@pytest.fixture(scope="module")
+def view_result():
+    """A small seeded search (12 trials), shared by the tests that read it (none changes
+    it)."""
     sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0,
                    mild=True)
     counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
@@ -128,8 +131,8 @@ def test_tuning_tab_of_the_dashboard_with_bundled_labels() -> None:
     assert _scores(at)["labels"].sum() > 0
 
 
-def test_tradeoff_figure_marks_front_base_and_choice() -> None:
-    result = _small_result()
+def test_tradeoff_figure_marks_front_base_and_choice(view_result) -> None:
+    result = view_result
     fig = tradeoff_figure(result)
     names = [t.name for t in fig.data]
     assert "Pareto front (all blocks)" in names and "base settings" in names
@@ -144,10 +147,10 @@ def test_tradeoff_figure_marks_front_base_and_choice() -> None:
     assert trials.iloc[0]["F1"] == pytest.approx(result.trials.iloc[0]["all_f1"], abs=1e-3)
 
 
-def test_min_duration_is_shown_with_the_tuned_settings() -> None:
+def test_min_duration_is_shown_with_the_tuned_settings(view_result) -> None:
     """issue 13: ``min_duration`` (searched by ``spikes tune``) appears in the settings
     table, the trade-off figure's hover text and carries into the picked settings."""
-    result = _small_result()
+    result = view_result
     picked = int(result.trials["trial"].iloc[-1])
     table = settings_table(result, {"base": 0, "picked": picked}).set_index("setting")
     assert "min_duration" in table.index
