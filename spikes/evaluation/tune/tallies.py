@@ -79,6 +79,9 @@ class TrialSet(ScoreCache):
         super().__init__(scored, early_allowance)
         self.folds = folds
         self._incidents: dict[tuple, pd.DataFrame] = {}
+        # The whole-series matching of an incidents frame, by the frame's identity (the
+        # frame is kept: its id is not reused while it is here).
+        self._matched: dict[int, tuple[pd.DataFrame, Evaluation]] = {}
         products = [str(p) for p in self.data.counts.columns]
         self._product_pos = {p: i for i, p in enumerate(products)}
         starts: list[pd.Timestamp] = []
@@ -151,7 +154,7 @@ class TrialSet(ScoreCache):
         Tally
         """
         incidents = self.incidents(config)
-        ev = self._evaluate(incidents, self.labels[["product", "onset", "end"]])
+        ev = self._whole(incidents)
         n = len(self.unit_product)
         found = ev.matches["tp"].to_numpy(dtype=bool)
         tp = np.bincount(self.labels["unit"].to_numpy()[found], minlength=n)
@@ -161,6 +164,18 @@ class TrialSet(ScoreCache):
                          minlength=n)
         return Tally(tp=tp, fp=fp, delay_median_min=ev.delay_median_min,
                      alert_delay_median_min=ev.alert_delay_median_min)
+
+    def _whole(self, incidents: pd.DataFrame) -> Evaluation:
+        """`incidents` matched to every label over the whole series, once per frame (the
+        search's tally and each span of the fold table read the same matching)."""
+        held = self._matched.get(id(incidents))
+        if held is None or held[0] is not incidents:
+            held = (incidents, self._evaluate(incidents,
+                                              self.labels[["product", "onset", "end"]]))
+            self._matched[id(incidents)] = held
+            if len(self._matched) > 64:  # bound the memory of a long search
+                self._matched.pop(next(iter(self._matched)))
+        return held[1]
 
     def counted(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
                 ) -> pd.DataFrame:
@@ -182,8 +197,8 @@ class TrialSet(ScoreCache):
         pd.DataFrame
             ``product, onset, alerted_at``.
         """
-        labels = self.labels[["product", "onset", "end"]]
-        status = self._evaluate(incidents, labels).incident_status
+        labels = self.labels
+        status = self._whole(incidents).incident_status
         label_in = ((labels["onset"] >= start) & (labels["onset"] < end)).to_numpy()
         matched = (status["status"] == "tp").to_numpy()
         of = status["label"].fillna(-1).to_numpy(dtype=int)
