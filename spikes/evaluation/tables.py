@@ -446,12 +446,10 @@ def _parse_timestamps(
 def _read_stamps(values: pd.Series, wheres: Sequence[str],
                  times: _Times) -> tuple[list[pd.Timestamp], list[str]]:
     """Each value as a Timestamp (naive: a wall-clock time) and as its text: datetimes as
-    they are, ISO-8601 text by itself, other text as report files read it
-    (:func:`spikes.io.cell_times.read_time_cells`, the column's texts together: one
-    day/month order)."""
-    stamps: list[pd.Timestamp] = []
+    they are, text by :func:`spikes.io.cell_times.read_time_cells` (the column's texts
+    together: one day/month order)."""
+    stamps: list[pd.Timestamp | None] = []
     texts: list[str] = []
-    others: list[int] = []  # texts that are not ISO-8601
     for i, value in enumerate(values):
         if isinstance(value, pd.Timestamp | datetime | np.datetime64) and not is_missing(value):
             stamps.append(pd.Timestamp(value))
@@ -461,18 +459,15 @@ def _read_stamps(values: pd.Series, wheres: Sequence[str],
         if not text:
             raise SpikesInputError(f"{wheres[i]}: empty (expected a timestamp such as "
                                    "2026-01-22T19:00)")
-        try:
-            stamps.append(pd.Timestamp(datetime.fromisoformat(text)))
-        except ValueError:
-            stamps.append(pd.NaT)
-            others.append(i)
+        stamps.append(None)
         texts.append(text)
-    if others:
-        read = read_time_cells([texts[i] for i in others], [wheres[i] for i in others],
+    cells = [i for i, stamp in enumerate(stamps) if stamp is None]
+    if cells:
+        read = read_time_cells([texts[i] for i in cells], [wheres[i] for i in cells],
                                times.tz, times.date_order)
-        for i, stamp in zip(others, read, strict=True):
+        for i, stamp in zip(cells, read, strict=True):
             stamps[i] = stamp
-    return stamps, texts
+    return stamps, texts  # type: ignore[return-value]
 
 
 def _in_utc(stamp: pd.Timestamp, text: str, where: str, tz: str | None = None, *,

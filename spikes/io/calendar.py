@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -139,9 +138,9 @@ def read_calendar(path: str | Path, *, tz: str | None = None,
 
 def _times(cells: list[tuple[int, dict[str, str]]], tz: str | None,
            date_order: str | None, name: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """Each window's start and end in UTC: ISO-8601 cells one by one, the others
-    together (:func:`spikes.io.cell_times.read_time_cells`: one day/month order)."""
-    wheres, texts, stamps = [], [], []
+    """Each window's start and end in UTC (:func:`spikes.io.cell_times.read_time_cells`:
+    one day/month order for the whole calendar)."""
+    wheres, texts = [], []
     for number, cell in cells:
         for column in ("start", "end"):
             where = f"{name}, line {number}, column {column}"
@@ -150,16 +149,7 @@ def _times(cells: list[tuple[int, dict[str, str]]], tz: str | None,
                                        "2026-01-13T15:00:00Z)")
             wheres.append(where)
             texts.append(cell[column])
-            try:
-                stamps.append(pd.Timestamp(datetime.fromisoformat(cell[column])))
-            except ValueError:
-                stamps.append(None)
-    others = [i for i, stamp in enumerate(stamps) if stamp is None]
-    if others:
-        read = read_time_cells([texts[i] for i in others], [wheres[i] for i in others],
-                               tz, date_order)
-        for i, stamp in zip(others, read, strict=True):
-            stamps[i] = stamp
+    stamps = read_time_cells(texts, wheres, tz, date_order)
     utc = [_in_utc(stamp, text, where, tz)
            for stamp, text, where in zip(stamps, texts, wheres, strict=True)]
     return list(zip(utc[0::2], utc[1::2], strict=True))

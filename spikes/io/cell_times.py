@@ -6,6 +6,7 @@ dates show; where they cannot show it, refused with the advice to say it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,9 @@ __all__ = ["read_time_cells"]
 
 def read_time_cells(texts: Sequence[str], wheres: Sequence[str], tz: str | None = None,
                     date_order: str | None = None) -> list[pd.Timestamp]:
-    """Times that are not ISO-8601, read together as report files read them
-    (:func:`spikes.io.timestamps.read_time_texts`), in the day/month order `date_order`
-    gives, else in the one order that reads more of them.
+    """Times of a column: ISO-8601 ones by themselves, the others read together as
+    report files read them (:func:`spikes.io.timestamps.read_time_texts`), in the
+    day/month order `date_order` gives, else in the one order that reads more of them.
 
     Parameters
     ----------
@@ -50,6 +51,24 @@ def read_time_cells(texts: Sequence[str], wheres: Sequence[str], tz: str | None 
     >>> read_time_cells(["22/01/2026 19:00", "01/02/2026 08:00"], ["a", "b"])
     [Timestamp('2026-01-22 19:00:00'), Timestamp('2026-02-01 08:00:00')]
     """
+    stamps: list[pd.Timestamp | None] = []
+    for text in texts:  # ISO-8601 by itself; the others together, below
+        try:
+            stamps.append(pd.Timestamp(datetime.fromisoformat(text)))
+        except ValueError:
+            stamps.append(None)
+    others = [i for i, stamp in enumerate(stamps) if stamp is None]
+    if others:
+        read = _read_others([texts[i] for i in others], [wheres[i] for i in others], tz,
+                            date_order)
+        for i, stamp in zip(others, read, strict=True):
+            stamps[i] = stamp
+    return stamps  # type: ignore[return-value]
+
+
+def _read_others(texts: Sequence[str], wheres: Sequence[str], tz: str | None,
+                 date_order: str | None) -> list[pd.Timestamp]:
+    """The times of :func:`read_time_cells` that are not ISO-8601."""
     series = pd.Series(list(texts), dtype=object)
     orders = (date_order,) if date_order else ("dmy", "mdy")
     readings = [read_time_texts(series, tz, DateReading(order=order)) for order in orders]
