@@ -71,3 +71,31 @@ def test_without_labels_every_incident_is_a_false_alarm_of_its_block() -> None:
     assert len(ts.counted(incidents, folds.edges[1], folds.edges[2])) == 1
     assert ts.counted(incidents, folds.edges[0], folds.edges[1]).empty
     assert ts.evaluation(incidents, folds.edges[1], folds.edges[2]).fp == 1
+
+
+def test_one_incident_that_finds_overlapping_labels_across_an_edge_counts_in_both_blocks(
+) -> None:
+    # Two labels of one product overlap across a block edge and one incident finds both.
+    # The search counts a hit in each block (its units are the labels' blocks); the fold
+    # table kept the incident in its first label's block only: (1, 0) against (1, 1).
+    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    edge = folds.edges[1]
+    product = str(data.counts.columns[0])
+    labels = validate_labels(pd.DataFrame({
+        "product": [product, product],
+        "onset": [edge - pd.Timedelta("20min"), edge + pd.Timedelta("5min")],
+        "end": [edge + pd.Timedelta("30min"), edge + pd.Timedelta("1h")]}))
+    onset = edge + pd.Timedelta("10min")
+    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
+                              "alerted_at": pd.DatetimeIndex([onset + pd.Timedelta("10min")])})
+    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+
+    first = ts.evaluation(incidents, folds.edges[0], edge)
+    second = ts.evaluation(incidents, edge, folds.edges[2])
+    assert (first.tp, first.fp, first.fn) == (1, 0, 0)
+    assert (second.tp, second.fp, second.fn) == (1, 0, 0)
+    whole = ts.evaluation(incidents, folds.start, folds.end)
+    assert (whole.tp, whole.fp) == (2, 0)
+    assert first.tp + second.tp == whole.tp

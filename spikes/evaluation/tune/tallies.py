@@ -180,10 +180,11 @@ class TrialSet(ScoreCache):
     def counted(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
                 ) -> pd.DataFrame:
         """The incidents that count on ``[start, end)`` as :meth:`tally` counts them: the
-        match of a label whose onset is in the span (wherever the incident's onset is:
+        match of each label whose onset is in the span (wherever the incident's onset is:
         one raised just after a block edge for an outage labelled just before it is that
-        label's true positive, not a false alarm of the next block), and the incidents
-        with an onset in the span that match no label.
+        label's true positive, not a false alarm of the next block; one that matched two
+        overlapping labels on either side of an edge counts in both spans), and the
+        incidents with an onset in the span that match no label.
 
         Parameters
         ----------
@@ -198,14 +199,18 @@ class TrialSet(ScoreCache):
             ``product, onset, alerted_at``.
         """
         labels = self.labels
-        status = self._whole(incidents).incident_status
+        whole = self._whole(incidents)
+        status = whole.incident_status
         label_in = ((labels["onset"] >= start) & (labels["onset"] < end)).to_numpy()
         matched = (status["status"] == "tp").to_numpy()
-        of = status["label"].fillna(-1).to_numpy(dtype=int)
         onset_in = ((status["onset"] >= start) & (status["onset"] < end)).to_numpy()
-        # (label_in of the matched label; a plain false alarm, without one, by its onset)
-        of_in = label_in[np.clip(of, 0, None)] if len(label_in) else np.zeros(len(of), bool)
-        keep = np.where(matched, of_in & (of >= 0), onset_in)
+        # A match counts in the span of every label it found (one incident may find two
+        # overlapping labels on either side of an edge: a hit of each block, as the
+        # search's units count it); an incident that matches no label, by its onset.
+        found = whole.matches["tp"].to_numpy(dtype=bool) & label_in
+        finds_here = np.zeros(len(status), dtype=bool)
+        finds_here[whole.matches.loc[found, "incident"].to_numpy(dtype=int)] = True
+        keep = np.where(matched, finds_here, onset_in)
         return status.loc[keep, ["product", "onset", "alerted_at"]].reset_index(drop=True)
 
     def evaluation(self, incidents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
