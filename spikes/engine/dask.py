@@ -94,6 +94,8 @@ class DaskEngine(Engine):
                 # Workers log nothing: their warnings of tasks cancelled by a Ctrl-C and
                 # their heartbeats to a scheduler stopped first filled the screen (a
                 # task's error reaches the run, which also names a worker's death).
+                from spikes.engine.dask_plugins import IgnoreInterrupts
+
                 self._cluster = LocalCluster(n_workers=0, threads_per_worker=1,
                                              processes=True, host="127.0.0.1",
                                              dashboard_address="127.0.0.1:0",
@@ -110,6 +112,8 @@ class DaskEngine(Engine):
                         if time.monotonic() > deadline:
                             raise TimeoutError
                         time.sleep(0.05)
+                    # Workers Dask starts again after they died ignore Ctrl-C too.
+                    client.register_plugin(IgnoreInterrupts())
             except TimeoutError:
                 self._abandon(client)
                 raise SpikesRunError(
@@ -266,8 +270,9 @@ def _workers_ignore_interrupts() -> Iterator[None]:
     the run, which stops them when it stops. Held only until their processes exist (a
     Ctrl-C in that fraction of a second is dropped), not while they import. Not in
     another thread than the main one, where no handler can be set. A worker that Dask
-    starts again after it died (out of memory) takes Ctrl-C as any process does: it
-    may print a traceback, and the run still stops with one line."""
+    starts again after it died (out of memory) ignores Ctrl-C from the moment the
+    scheduler gives it the engine's plugin
+    (:class:`spikes.engine.dask_plugins.IgnoreInterrupts`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
