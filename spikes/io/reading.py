@@ -215,7 +215,8 @@ def read_reports(
     results = []
     read: dict[str, set[str]] = {}
     # A bar closed (and cleared) when a file stops the reading: the error is one line.
-    with tqdm(total=len(items), disable=not progress, desc="reading", unit="file",
+    # On a terminal only (disable=None): piped to a log, a bar is carriage returns.
+    with tqdm(total=len(items), disable=not progress or None, desc="reading", unit="file",
               leave=False) as bar:
         for item in items:
             result = _read_one(item, options)
@@ -646,8 +647,9 @@ def _read_blocks(
 ) -> Iterator[RawReports]:
     """The blocks of one file as RawReports (see :func:`read_report_blocks`)."""
     name, stream, size = open_stream(source)
-    # A big file shows its bar on a terminal (disable=None) even without ``progress``.
-    disable = False if progress else (None if size > block_bytes else True)
+    # A bar on a terminal only (disable=None: piped to a log, it is carriage returns),
+    # with ``progress`` or for a big file.
+    disable = None if progress or size > block_bytes else True
     bar = tqdm(total=size, disable=disable, desc=Path(name).name, unit="B",
                unit_scale=True, leave=False)
     usable, rows_read, first_rejected = 0, 0, empty_rejected()
