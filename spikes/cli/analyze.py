@@ -383,17 +383,18 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
     known = analysis.incidents.get("known_event")
     if known is None or not known.fillna("").astype(str).str.len().any():
         columns.remove("known_event")
-    table = analysis.incidents[columns].copy()
+    hidden = max(len(analysis.incidents) - rows, 0)
+    shown = analysis.incidents.iloc[hidden:]  # only the rows printed are formatted
+    table = shown[columns].copy()
     for col in ("onset", "alerted_at", "end"):
         if col in table:
             table[col] = when_column(table[col], tz)
     # The end of an outage going on is not known yet (the column holds its latest
     # elevated bucket so far, which read as "ended then").
-    table.loc[analysis.incidents["ongoing"].astype(bool).to_numpy(), "end"] = "ongoing"
+    table.loc[shown["ongoing"].astype(bool).to_numpy(), "end"] = "ongoing"
     table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
     table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
-    hidden = max(len(table) - rows, 0)
-    text = head + "\n" + table.tail(rows).to_string(index=False)
+    text = head + "\n" + table.to_string(index=False)
     if hidden:
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
