@@ -125,3 +125,27 @@ def test_the_notifications_sent_are_listed_in_the_display_zone(reports, capsys) 
     assert [line[:5] for line in sent] == [["2026-03-29", "15:10", "CEST", "E0001", "open"],
                                            ["2026-03-29", "17:05", "CEST", "E0001",
                                             "resolved"]]
+
+
+def test_only_the_incidents_printed_are_formatted(monkeypatch) -> None:
+    # Every incident's times were formatted (about 30 us each with the zone's name) to
+    # print the newest 40: seconds for a run of 100,000 incidents.
+    import dataclasses
+
+    import spikes.io.zones
+    from spikes.cli import summary_table
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data, diurnal_counts, with_outage
+
+    counts = with_outage(diurnal_counts(days=4, level=20.0, seed=4, products=1), "p0",
+                         3 * 288 + 100, 12, 8.0)
+    analysis = analyze(as_data(counts))
+    many = dataclasses.replace(analysis, incidents=pd.concat(
+        [analysis.incidents] * 500, ignore_index=True))
+    calls = []
+    original = spikes.io.zones.when
+    monkeypatch.setattr(spikes.io.zones, "when",
+                        lambda stamp, zone="UTC": calls.append(stamp) or original(stamp, zone))
+    text = summary_table(many, rows=3, tz="Europe/Berlin")
+    assert "(497 earlier incidents not shown" in text
+    assert len(calls) <= 3 * 3 + 10  # the table's 3 rows, the head and a few lines
