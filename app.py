@@ -4,8 +4,11 @@ Run ``streamlit run app.py``: it opens on the bundled sample ``data/reports.csv.
 environment variable ``SPIKES_DATA`` names another file on the server, for admins;
 ``SPIKES_CALENDAR`` a known-event calendar CSV, see :func:`spikes.io.calendar.read_calendar`,
 whose windows are kept out of the baselines, shaded on the product chart and named in the
-incident tables; ``SPIKES_CONFIG`` a TOML settings file, as ``spikes analyze --config``
-reads it, per-product overrides included: the sidebar starts from it).
+incident tables, its numeric dates read in the day/month order the reports were read with:
+the Data tab's "Date order" of an upload, else ``SPIKES_DATE_ORDER`` (``dmy`` or ``mdy``,
+which also reads the file of ``SPIKES_DATA``); ``SPIKES_CONFIG`` a TOML settings file,
+as ``spikes analyze --config`` reads it, per-product overrides included: the sidebar starts
+from it).
 
 Status pages: ``SPIKES_STATUS_FEED`` names vendors' incident histories on the server
 (Statuspage JSON or Atom/RSS, several separated by ``os.pathsep``) and
@@ -77,6 +80,7 @@ from spikes.io.buckets import load_reports
 from spikes.io.calendar import read_calendar
 from spikes.io.output import to_safe_csv
 from spikes.io.status_feed import read_status_feeds
+from spikes.io.timestamps import check_date_order
 from spikes.model import ReportData
 from spikes.ui import dashboard as dash
 from spikes.ui.live import live_source_from_env
@@ -92,6 +96,8 @@ SAMPLE_FEEDS = (str(ROOT / "data" / "status_feed_sample.json"),
 SAMPLE_FEED_CONFIG = str(ROOT / "data" / "status_feed_sample.toml")
 FEED_ERROR_KEY = "spikes_feed_error"
 CALENDAR_ENV = "SPIKES_CALENDAR"
+#: Day/month order of the numeric dates of SPIKES_DATA and SPIKES_CALENDAR (dmy or mdy).
+DATE_ORDER_ENV = "SPIKES_DATE_ORDER"
 UPLOAD_KEY = "spikes_upload"
 ERROR_KEY = "spikes_load_error"
 CALENDAR_ERROR_KEY = "spikes_calendar_error"
@@ -137,28 +143,70 @@ def _load(digest: str, name: str, options: tuple[tuple[str, Any], ...],
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _read_calendar(path: str, mtime_ns: int, size: int) -> Calendar:
-    """The calendar file (cached on its path, modification time and size)."""
-    return read_calendar(path)
+def _read_calendar(path: str, mtime_ns: int, size: int,
+                   date_order: str | None = None) -> Calendar:
+    """The calendar file (cached on its path, modification time, size and date order)."""
+    return read_calendar(path, date_order=date_order)
 
 
-def load_calendar() -> tuple[Calendar | None, str]:
+def env_date_order() -> str | None:
+    """The day/month order ``SPIKES_DATE_ORDER`` gives (``dmy``, ``mdy``; None unset).
+
+    Raises
+    ------
+    SpikesInputError
+        For another value, naming the variable.
+    """
+    try:
+        return check_date_order(os.environ.get(DATE_ORDER_ENV))
+    except SpikesInputError as exc:
+        raise SpikesInputError(f"{DATE_ORDER_ENV}: {exc}") from None
+
+
+def load_calendar(date_order: str | None = None) -> tuple[Calendar | None, str]:
     """The calendar named by ``SPIKES_CALENDAR`` (None without one), and its cache key;
-    a calendar that cannot be read leaves its error in the session state."""
+    a calendar that cannot be read leaves its error in the session state.
+
+    Parameters
+    ----------
+    date_order : {"dmy", "mdy"}, optional
+        Day/month order of the calendar's numeric dates: the one the reports were read
+        with (see :func:`calendar_date_order`); None: the calendar's dates decide, and a
+        calendar whose dates cannot tell is refused, saying how to choose the order here.
+    """
     path = os.environ.get(CALENDAR_ENV)
     if not path:
         return None, ""
     try:
         stat = Path(path).stat()
-        return _read_calendar(path, stat.st_mtime_ns, stat.st_size), \
-            f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
+        return _read_calendar(path, stat.st_mtime_ns, stat.st_size, date_order), \
+            f"{path}:{stat.st_mtime_ns}:{stat.st_size}:{date_order or 'auto'}"
     except OSError as exc:
         st.session_state[CALENDAR_ERROR_KEY] = (f"{CALENDAR_ENV}: cannot read {path!r}: "
                                                 f"{exc.strerror or exc}")
         return None, ""
     except SpikesInputError as exc:
-        st.session_state[CALENDAR_ERROR_KEY] = f"{CALENDAR_ENV}: {exc}"
+        hint = ("" if date_order or "--date-order" not in str(exc) else
+                f" In the dashboard, the calendar's dates are read in the Date order of the "
+                f"Data tab's upload, else in that of {DATE_ORDER_ENV}=dmy or mdy on the "
+                "server.")
+        st.session_state[CALENDAR_ERROR_KEY] = f"{CALENDAR_ENV}: {exc}{hint}"
         return None, ""
+
+
+def calendar_date_order(source: Source) -> str | None:
+    """The day/month order the calendar is read in: the one the reports of `source` were
+    read with (an upload's Date order, or ``SPIKES_DATE_ORDER`` for the file of
+    ``SPIKES_DATA``), else ``SPIKES_DATE_ORDER`` (None where neither gives one; an
+    invalid ``SPIKES_DATE_ORDER`` leaves its error in the session state)."""
+    given = dict(source.options).get("date_order")
+    if given:
+        return str(given)
+    try:
+        return env_date_order()
+    except SpikesInputError as exc:
+        st.session_state[CALENDAR_ERROR_KEY] = str(exc)
+        return None
 
 
 @st.cache_resource(show_spinner="Fitting baselines…", max_entries=8)
@@ -298,9 +346,10 @@ def _bundled_source() -> Source:
     except OSError as exc:
         raise SpikesInputError(f"cannot read {str(BUNDLED)!r}: "
                                f"{exc.strerror or exc}") from None
+    order = env_date_order()
     return Source(name=BUNDLED.name, digest=_file_digest(str(BUNDLED), stat.st_mtime_ns,
                                                          stat.st_size),
-                  content=str(BUNDLED), options=())
+                  content=str(BUNDLED), options=(("date_order", order),) if order else ())
 
 
 def _uploaded_source() -> Source | None:
@@ -707,8 +756,9 @@ def render_data(ctx: dash.ViewContext) -> None:
                                   "column's date)", key="opt_time_col")
         date_order = c11.selectbox("Date order (--date-order)", DATE_ORDERS,
                                    key="opt_date_order",
-                                   help="Day/month order of dates such as 01/03/2024; auto: "
-                                        "decided by the dates.")
+                                   help="Day/month order of dates such as 01/03/2024, in "
+                                        "the file and in the known-event calendar "
+                                        "(SPIKES_CALENDAR); auto: decided by the dates.")
         submitted = st.form_submit_button("Analyse this file", type="primary")
     if submitted:
         if upload is None:
@@ -789,7 +839,7 @@ def main() -> None:
         st.stop()
     score_settings = score_settings_of(config)
     settings_toml = config.to_toml()
-    calendar, calendar_key = load_calendar()
+    calendar, calendar_key = load_calendar(calendar_date_order(source))
     try:
         scored = _score(source.digest, source.options, score_settings, calendar_key, data,
                         calendar)

@@ -331,7 +331,7 @@ def test_an_outage_open_when_its_product_s_feed_stopped_is_said_so() -> None:
     counts.iloc[8 * day + 170:, 0] = float("nan")  # p0's feed stops mid-outage
     text = summary_table(analyze(as_data(counts)))
     stop = counts.index[8 * day + 169]
-    assert f"; its data end at {stop:%Y-%m-%d %H:%M}: state unknown since)" in text
+    assert f"; its data end at {stop:%Y-%m-%d %H:%M} UTC: state unknown since)" in text
 
 
 def test_labels_inside_an_hour_bucket_count_from_its_start(simulated: tuple[Path, Path],

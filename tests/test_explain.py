@@ -239,14 +239,14 @@ def test_the_command_reads_the_window_in_tz_and_date_order(report_file, incident
     assert main(["explain", str(report_file), "--tz", "Europe/Berlin", "--window", "p0",
                  local.strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")]) == 0
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith(f"p0, {blip:%Y-%m-%d %H:%M} to ") and ": blip" in first
+    assert first.startswith(f"p0, {blip:%Y-%m-%d %H:%M} UTC to ") and ": blip" in first
     assert main(["explain", str(report_file), "--date-order", "dmy", "--window", "p0",
                  blip.strftime("%d/%m/%Y %H:%M"), end.strftime("%d/%m/%Y %H:%M")]) == 0
-    assert capsys.readouterr().out.startswith(f"p0, {blip:%Y-%m-%d %H:%M} to ")
+    assert capsys.readouterr().out.startswith(f"p0, {blip:%Y-%m-%d %H:%M} UTC to ")
     # ISO text keeps its order under --date-order dmy (pandas read 2026-01-11 as 1 Nov).
     assert main(["explain", str(report_file), "--date-order", "dmy", "--window", "p0",
                  blip.strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")]) == 0
-    assert capsys.readouterr().out.startswith(f"p0, {blip:%Y-%m-%d %H:%M} to ")
+    assert capsys.readouterr().out.startswith(f"p0, {blip:%Y-%m-%d %H:%M} UTC to ")
 
 
 def test_the_command_explains_missed_labels_and_writes_them(report_file, incident_data,

@@ -44,7 +44,8 @@ def test_the_summary_names_what_is_wrong_now_and_an_ongoing_end_is_not_a_time() 
     going = analysis.incidents[analysis.incidents["ongoing"]]
     assert list(going["product"]) == ["p2"]
     row = [line.split() for line in lines if line.split()[:1] == ["E0001"]]
-    assert len(row) == 1 and row[0][1] == "p2" and row[0][6] == "ongoing"
+    # Each time with its zone: onset, alerted_at, then the end, "ongoing".
+    assert len(row) == 1 and row[0][1] == "p2" and row[0][4] == "UTC" and row[0][8] == "ongoing"
     assert not any(line.startswith("now ") for line in
                    summary_table(analyze(as_data(counts[["p3"]]))).splitlines())
 

@@ -69,6 +69,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="worker processes for many products (50+ each): of the local engine "
                         "or of a local Dask cluster (default 0: one per CPU core; 1 with the "
                         "local engine: none); unused with --scheduler; the result is the same")
+    from spikes.cli.display import add_display_tz_option
+
+    add_display_tz_option(p, "the times printed (the summary, the status page's lead, the "
+                             "notifications sent)")
     add_status_feed_options(p)
     add_input_options(p)
     add_notify_options(p, outbox=True)
@@ -111,6 +115,7 @@ def _jobs(text: str) -> int:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
+    from spikes.cli.display import DEFAULT_ZONE, display_zone
     from spikes.engine.base import usable_cores
     from spikes.engine.choice import make_engine
     from spikes.engine.run import detect
@@ -122,6 +127,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
                   {"INPUT": args.inputs, "--config": args.config, "--calendar": args.calendar,
                    "--status-feed": args.status_feed, "--status-config": args.status_config,
                    "--store": args.store, "--outbox": args.outbox})
+    zone = display_zone(getattr(args, "display_tz", None))
     config = load_config(args.config)
     calendar = None
     if args.calendar:
@@ -191,18 +197,20 @@ def _run_analyze(args: argparse.Namespace) -> int:
         write_table(incidents, args.output)
     if args.events_output:
         write_table(analysis.events, args.events_output)
-    print(summary_table(analysis))
+    print(summary_table(analysis, tz=zone))
     if feed is not None:
-        print(lead_text(analysis.incidents, feed))
+        print(lead_text(analysis.incidents, feed, tz=zone))
     if args.output:
-        print(f"wrote {_count(len(incidents), 'incident')} to {args.output}")
-    if routes and not _notify(analysis, routes, args.outbox, args.notify_wait):
+        # The file's times are UTC whatever --display-tz: said when the print was not.
+        utc = "" if zone == DEFAULT_ZONE else " (its times in UTC, ISO-8601 with offset)"
+        print(f"wrote {_count(len(incidents), 'incident')} to {args.output}{utc}")
+    if routes and not _notify(analysis, routes, args.outbox, args.notify_wait, tz=zone):
         return 1
     return 0
 
 
 def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
-            wait: float = 600.0) -> bool:
+            wait: float = 600.0, tz: str = "UTC") -> bool:
     """Send the messages of the replay to `routes`, retrying, and print what was sent;
     whether every message was delivered (if not, an error line says how many were not,
     and the command exits with 1). The messages an earlier run with the same outbox
@@ -221,7 +229,7 @@ def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
                   f"{_count(len(notifier.routes), 'route')} (retrying for up to "
                   f"{wait:g} s; --notify-wait)", file=sys.stderr, flush=True)
         notifier.drain(timeout=wait)
-        print(delivery_report(notifier))
+        print(delivery_report(notifier, tz=tz))
         counts = outbox.counts(list(notifier.routes))
     finally:
         outbox.close()
@@ -292,8 +300,27 @@ SUMMARY_ROWS = 40
 SUMMARY_REASONS = 5
 
 
-def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> str:
-    """A short text summary: input size, then the newest `rows` incidents."""
+def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
+                  tz: str = "UTC") -> str:
+    """A short text summary: input size, then the newest `rows` incidents.
+
+    Parameters
+    ----------
+    analysis : Analysis or Detection
+        What ``spikes analyze`` found.
+    rows : int
+        Incidents listed (the newest).
+    tz : str
+        Zone of the times printed (``--display-tz``, spelt by
+        :func:`spikes.cli.display.display_zone`), each with its zone's abbreviation.
+        The ``why`` texts keep UTC, and say so.
+
+    Returns
+    -------
+    str
+        The summary's lines.
+    """
+    from spikes.cli.display import when, when_column
     from spikes.io.reading import case_variants
 
     data = analysis.data
@@ -304,7 +331,7 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     head = (
         f"{_count(len(products), 'product')}, {_count(len(index), 'bucket')} of "
         f"{_fmt_delta(bucket)} "
-        f"({index[0]:%Y-%m-%d %H:%M} to {index[-1]:%Y-%m-%d %H:%M} UTC), "
+        f"({when(index[0], tz)} to {when(index[-1], tz)}), "
         f"{_count(len(analysis.incidents), 'incident')} in "
         f"{_count(len(analysis.events), 'event')}"
     )
@@ -333,7 +360,7 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     hint = week_hint(analysis) if data is not None else None
     if hint:
         head += "\n" + hint
-    now = now_text(analysis)
+    now = now_text(analysis, tz)
     if analysis.incidents.empty:
         return head + ("\n" + now if now else "")
     ongoing = analysis.incidents[analysis.incidents["ongoing"]]
@@ -342,8 +369,8 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
         ends = (data.counts.apply(pd.Series.last_valid_index) if data is not None
                 else pd.Series(dtype=object))
         head += "\noutage ongoing at the end of the data: " + ", ".join(
-            f"{row.product} (since {row.onset:%Y-%m-%d %H:%M} UTC"
-            + (f"; its data end at {ends[row.product]:%Y-%m-%d %H:%M}: state unknown since)"
+            f"{row.product} (since {when(row.onset, tz)}"
+            + (f"; its data end at {when(ends[row.product], tz)}: state unknown since)"
                if row.product in ends and ends[row.product] is not None
                and ends[row.product] < index[-1] else ")")
             for row in ongoing.itertuples())
@@ -356,17 +383,18 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     known = analysis.incidents.get("known_event")
     if known is None or not known.fillna("").astype(str).str.len().any():
         columns.remove("known_event")
-    table = analysis.incidents[columns].copy()
+    hidden = max(len(analysis.incidents) - rows, 0)
+    shown = analysis.incidents.iloc[hidden:]  # only the rows printed are formatted
+    table = shown[columns].copy()
     for col in ("onset", "alerted_at", "end"):
         if col in table:
-            table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
+            table[col] = when_column(table[col], tz)
     # The end of an outage going on is not known yet (the column holds its latest
     # elevated bucket so far, which read as "ended then").
-    table.loc[analysis.incidents["ongoing"].astype(bool).to_numpy(), "end"] = "ongoing"
+    table.loc[shown["ongoing"].astype(bool).to_numpy(), "end"] = "ongoing"
     table["peak_reports"] = table["peak_reports"].round(0).astype("int64")
     table["excess_reports"] = table["excess_reports"].round(0).astype("int64")
-    hidden = max(len(table) - rows, 0)
-    text = head + "\n" + table.tail(rows).to_string(index=False)
+    text = head + "\n" + table.to_string(index=False)
     if hidden:
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
@@ -374,8 +402,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
     if why is not None:
         newest = [w for w in why.fillna("").astype(str).tail(SUMMARY_REASONS) if w]
         if newest:
+            utc = "" if tz == "UTC" else "; their times in UTC"
             text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
-                     "column of -o):\n" + "\n".join(f"- {w}" for w in newest))
+                     f"column of -o{utc}):\n" + "\n".join(f"- {w}" for w in newest))
     return text
 
 
@@ -383,12 +412,13 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> s
 NOW_PRODUCTS = 8
 
 
-def now_text(analysis: Analysis | Detection) -> str | None:
+def now_text(analysis: Analysis | Detection, tz: str = "UTC") -> str | None:
     """A line of what is wrong now, at the data's last bucket, beside the outages going
     on (said on their own line): the products whose reports are improbably high without
     an incident (yet), those recovering (an outage ended within ``merge_gap``) and those
     whose data stopped (:func:`spikes.detect.pipeline.product_status`); None when every
-    other product is normal."""
+    other product is normal. Times in the zone `tz`, with its abbreviation."""
+    from spikes.cli.display import when
     from spikes.detect.pipeline import product_status
 
     status = product_status(analysis)
@@ -398,26 +428,28 @@ def now_text(analysis: Analysis | Detection) -> str | None:
         rows = status[status["status"] == state]
         if rows.empty:
             continue
-        named = [_now_item(state, row) for row in rows.head(NOW_PRODUCTS).itertuples()]
+        named = [_now_item(state, row, tz) for row in rows.head(NOW_PRODUCTS).itertuples()]
         more = len(rows) - len(named)
         parts.append(f"{label}: " + ", ".join(named)
                      + (f" and {_count(more, 'more product')}" if more > 0 else ""))
     if not parts:
         return None
     last = analysis.index[-1] if hasattr(analysis, "index") else analysis.data.counts.index[-1]
-    return f"now (the data's last bucket, {last:%Y-%m-%d %H:%M} UTC): " + "; ".join(parts)
+    return f"now (the data's last bucket, {when(last, tz)}): " + "; ".join(parts)
 
 
-def _now_item(state: str, row: Any) -> str:
+def _now_item(state: str, row: Any, tz: str = "UTC") -> str:
     """One product of :func:`now_text`, with what it is in that state."""
+    from spikes.cli.display import when
+
     if state == "elevated":
         return (f"{row.product} ({row.latest_reports:,.0f} reports against "
                 f"{row.latest_baseline:,.1f} usual)")
     if state == "recovering":
-        return f"{row.product} (outage since {row.current_onset:%Y-%m-%d %H:%M} UTC)"
+        return f"{row.product} (outage since {when(row.current_onset, tz)})"
     if pd.isna(row.latest_reports):
         return f"{row.product} (none at all)"
-    return f"{row.product} (its data end at {row.latest:%Y-%m-%d %H:%M} UTC)"
+    return f"{row.product} (its data end at {when(row.latest, tz)})"
 
 
 #: Products :func:`week_hint` names; the rest are counted.
@@ -455,9 +487,11 @@ def load_status_feeds(paths: list[str], config_path: str | None,
     return OfficialFeed(official=official, config=settings)
 
 
-def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_ROWS) -> str:
+def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_ROWS,
+              tz: str = "UTC") -> str:
     """The lead over the status page: one line per matched incident (the newest `rows`),
-    the median, and the official incidents that matched no incident."""
+    the median, and the official incidents that matched no incident (times in `tz`)."""
+    from spikes.cli.display import when, when_column
     from spikes.evaluation.lead import lead_summary, signed_minutes
 
     summary = lead_summary(incidents)
@@ -475,7 +509,7 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
             "event_id": incidents["event_id"].to_numpy()[found],
             "product": incidents["product"].to_numpy()[found],
             "from": matches["lead_from"].to_numpy()[found],
-            "official_at": matches["official_at"][found].dt.strftime("%Y-%m-%d %H:%M"),
+            "official_at": when_column(matches["official_at"][found], tz),
             "lead": [signed_minutes(v) for v in matches["lead_minutes"][found]],
             "official incident": [_clip(t) for t in matches["official_title"][found]],
         })
@@ -490,7 +524,7 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
                    if (row.source, row.official_id) not in used}.values())
     if unused:
         lines.append(f"{_count(len(unused), 'official incident')} matched no incident: "
-                     + "; ".join(f"{row.official_at:%Y-%m-%d %H:%M} {_clip(row.title, 50)}"
+                     + "; ".join(f"{when(row.official_at, tz)} {_clip(row.title, 50)}"
                                  + ("" if row.components else " (names no known product)")
                                  for row in unused[:10])
                      + (" ..." if len(unused) > 10 else ""))

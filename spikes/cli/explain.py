@@ -35,11 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="known-event calendar CSV, as for `spikes analyze`")
     p.add_argument("-o", "--output", help="with --labels: also write the missed labels and "
                                           "their causes to this CSV")
+    from spikes.cli.display import add_display_tz_option
+
+    add_display_tz_option(p, "the times printed (the window's explanation, the missed "
+                             "labels' onsets)")
     add_input_options(p, tz_for="the reports, --labels, --calendar and --window")
     p.set_defaults(run=_run_explain)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
+    from spikes.cli.display import display_zone, when
     from spikes.detect.explain import explain_window
     from spikes.detect.pipeline import analyze
     from spikes.io.output import check_outputs
@@ -48,6 +53,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     check_outputs({"-o": args.output},
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config,
                    "--calendar": args.calendar})
+    zone = display_zone(getattr(args, "display_tz", None))
     config = load_config(args.config)
     if config.mode != "causal":
         raise SpikesInputError("explain replays live detection: mode = \"retrospective\" "
@@ -74,7 +80,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     if labels is None:
         product, start, end = args.window
         print(explain_window(analysis, product, start, end, tz=args.tz,
-                             dayfirst=args.date_order == "dmy").summary())
+                             dayfirst=args.date_order == "dmy").summary(tz=zone))
         return 0
     from spikes.evaluation.misses import explain_misses
 
@@ -84,7 +90,7 @@ def _run_explain(args: argparse.Namespace) -> int:
         counts = missed["cause"].value_counts()
         print("by cause: " + ", ".join(f"{cause} {n}" for cause, n in counts.items()))
         for row in missed.itertuples(index=False):
-            print(f"- {row.product} {row.onset:%Y-%m-%d %H:%M}: {row.cause}. {row.reason}")
+            print(f"- {row.product} {when(row.onset, zone)}: {row.cause}. {row.reason}")
     if args.output:
         from spikes.io.output import write_table
 

@@ -70,15 +70,18 @@ def notify_routes(args: argparse.Namespace, from_config: bool = True) -> list[Ro
     return routes
 
 
-def delivery_report(notifier: Notifier) -> str:
-    """What was sent: one line per message and route, then the totals."""
+def delivery_report(notifier: Notifier, tz: str = "UTC") -> str:
+    """What was sent: one line per message and route (its time in the zone `tz`), then
+    the totals."""
+    from spikes.cli.display import when
+
     routes = list(notifier.routes)
     messages = notifier.outbox.messages(routes)
     if messages.empty:
         return "notifications: no message"
     lines = []
     for row in messages.itertuples():
-        line = (f"  {row.at:%Y-%m-%d %H:%M} {row.event_id} {row.state:<9} -> {row.route}: "
+        line = (f"  {when(row.at, tz)} {row.event_id} {row.state:<9} -> {row.route}: "
                 f"{row.status} after {row.attempts} attempt{'s' if row.attempts != 1 else ''}")
         if row.status != "delivered" and isinstance(row.last_error, str) and row.last_error:
             line += f" ({row.last_error})"

@@ -56,9 +56,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "(see README)")
     p.add_argument("--calendar", metavar="FILE",
                    help="known-event calendar CSV (product,start,end,kind[,note]; product * "
-                        "for all; naive times in UTC): windows are kept out of the baseline, "
-                        "incidents whose onset lies in one are marked known_event and notify "
-                        "only routes with known_events = true")
+                        "for all; naive times in UTC; numeric dates by --date-order): "
+                        "windows are kept out of the baseline, incidents whose onset lies in "
+                        "one are marked known_event and notify only routes with "
+                        "known_events = true")
+    p.add_argument("--date-order", choices=("dmy", "mdy"), type=str.lower,
+                   help="day/month order of the --calendar file's numeric dates such as "
+                        "01/03/2026 10:00: dmy or mdy (default: decided by the calendar's "
+                        "dates; a calendar none of whose dates has a day above 12 is refused)")
     add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
@@ -122,7 +127,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.calendar:
         from spikes.io.calendar import read_calendar
 
-        calendar = read_calendar(args.calendar)
+        calendar = read_calendar(args.calendar, date_order=args.date_order)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
     _check_port(args.host, args.port)
     if args.demo:

@@ -101,13 +101,19 @@ class Explanation:
     stretches: pd.DataFrame
     bucket: pd.Timedelta = pd.Timedelta(0)
 
-    def summary(self) -> str:
-        """The explanation as lines of text for people."""
-        lines = [f"{self.product}, {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} "
-                 f"UTC: {self.cause}", f"  {self.reason}"]
+    def summary(self, tz: str = "UTC") -> str:
+        """The explanation as lines of text for people, its times in the zone `tz`
+        (``spikes explain --display-tz``) with their zone's abbreviation (the times
+        other reasons quote, such as where the data end, stay UTC, and say so)."""
+        from spikes.io.zones import when
+
+        reason = (_raised_reason(self.incidents.iloc[0], tz)
+                  if self.cause == "raised" and len(self.incidents) else self.reason)
+        lines = [f"{self.product}, {when(self.start, tz)} to {when(self.end, tz)}: "
+                 f"{self.cause}", f"  {reason}"]
         scored = self.detectors if self.cause != "no data" else self.detectors.iloc[:0]
         for row in scored.itertuples(index=False):  # (no data: no score to show)
-            at = "" if pd.isna(row.peak_at) else f" at {row.peak_at:%Y-%m-%d %H:%M}"
+            at = "" if pd.isna(row.peak_at) else f" at {when(row.peak_at, tz)}"
             lines.append(f"  {row.detector}: peak {row.peak:.3g}{at}, threshold "
                          f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
         for row in self.stretches.itertuples(index=False):
@@ -116,10 +122,11 @@ class Explanation:
             # raised at its end (alerted_at), as the incident line says.
             at = row.judged_until + (self.bucket if row.verdict == "raised" else
                                      pd.Timedelta(0))
-            lines.append(f"  stretch from {row.onset:%Y-%m-%d %H:%M} (alarm "
-                         f"{row.alarm:%H:%M}, {row.detectors}) {row.verdict} "
+            alarm = when(row.alarm, tz).split(" ", 1)[1]  # its clock time and zone
+            lines.append(f"  stretch from {when(row.onset, tz)} (alarm {alarm}, "
+                         f"{row.detectors}) {row.verdict} "
                          f"{'at' if row.verdict == 'raised' else 'with the bucket of'} "
-                         f"{at:%Y-%m-%d %H:%M}{why}")
+                         f"{when(at, tz)}{why}")
         return "\n".join(lines)
 
 
@@ -277,14 +284,21 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
                        scored.data.bucket)
 
 
+def _raised_reason(incident: pd.Series, tz: str = "UTC") -> str:
+    """The reason of a window that raised `incident`: its onset and when it was raised,
+    in the zone `tz`."""
+    from spikes.io.zones import when
+
+    alerted = incident.get("alerted_at")
+    raised = "" if pd.isna(alerted) else f", raised at {when(alerted, tz)}"
+    return f"incident from {when(incident['onset'], tz)}{raised}"
+
+
 def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame, a: int,
            b: int, arguments: dict[str, object], bucket: pd.Timedelta) -> tuple[str, str]:
     """The window's cause (a key of :data:`CAUSES`) and the reason in words."""
     if len(incidents):
-        first = incidents.iloc[0]
-        when = first.get("alerted_at")
-        raised = "" if pd.isna(when) else f", raised at {when:%Y-%m-%d %H:%M} UTC"
-        return "raised", f"incident from {first['onset']:%Y-%m-%d %H:%M} UTC{raised}"
+        return "raised", _raised_reason(incidents.iloc[0])
     y = np.asarray(arguments["y"])
     if np.isnan(y[a : b + 1]).all():
         return "no data", _NO_ALARM["no data"]

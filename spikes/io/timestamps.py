@@ -93,6 +93,18 @@ _EXTRA_DATE_FORMATS = (
     "%d-%b-%Y %H:%M:%S",
     "%d-%b-%Y %H:%M",
 )
+#: Dates with a month name, as people write them by hand: month or day first, the
+#: month abbreviated or in full, with or without a comma after the day (``Jan 5 2026``,
+#: ``January 5, 2026``, ``5 Jan 2026``). No day/month order question: the name says it.
+_MONTH_NAME_DATES = ("%b %d %Y", "%b %d, %Y", "%B %d %Y", "%B %d, %Y", "%d %b %Y",
+                     "%d %B %Y")
+#: Times of day after such a date, 24-hour or 12-hour (one-digit hours read too).
+_MONTH_NAME_CLOCKS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%I:%M%p")
+_EXTRA_DATE_FORMATS = tuple(dict.fromkeys((
+    *_EXTRA_DATE_FORMATS,
+    *(f"{date} {clock}" for date in _MONTH_NAME_DATES for clock in _MONTH_NAME_CLOCKS),
+    *_MONTH_NAME_DATES,
+)))
 _RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
 # Year-day-month is no one's convention: "2024-13-01" is a bad date, not 13 January.
 _YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")

@@ -252,3 +252,50 @@ def _off_clock(stamps: pd.Series, place: str, zone: str) -> bool:
     offsets = probes.tz_convert(place).tz_localize(None) - naive
     fixed = probes.tz_convert(zone).tz_localize(None) - naive
     return bool((offsets != fixed).any())
+
+
+def when(stamp: object, zone: str = "UTC") -> str:
+    """A time as printed for people: ``2026-01-22 20:05 CET`` in `zone` (naive times
+    are UTC), with its zone's abbreviation (the command line's ``--display-tz``); empty
+    for a missing one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> when(pd.Timestamp("2026-01-22 19:05", tz="UTC"), "Europe/Berlin")
+    '2026-01-22 20:05 CET'
+    >>> when(pd.Timestamp("2026-01-22 19:05"), "Etc/GMT-4"), when(None)
+    ('2026-01-22 23:05 UTC+04:00', '')
+    """
+    if stamp is None or pd.isna(stamp):
+        return ""
+    moment = pd.Timestamp(stamp)
+    if moment.tzinfo is None:
+        moment = moment.tz_localize("UTC")
+    local = moment.tz_convert(zone)
+    return f"{local:%Y-%m-%d %H:%M} {_zone_label(local)}"
+
+
+def when_column(values: pd.Series, zone: str = "UTC") -> pd.Series:
+    """:func:`when` of each time of a column (aware, or naive UTC), keeping its index
+    (one by one, about 30 us a time: for the rows a person reads, not whole tables).
+
+    Examples
+    --------
+    >>> stamps = pd.Series(pd.to_datetime(["2026-03-29 00:30", None, "2026-03-29 01:30"],
+    ...                                   utc=True))
+    >>> when_column(stamps, "Europe/Berlin").tolist()
+    ['2026-03-29 01:30 CET', '', '2026-03-29 03:30 CEST']
+    """
+    return values.map(lambda stamp: when(stamp, zone)).astype(object)
+
+
+def _zone_label(local: pd.Timestamp) -> str:
+    """The zone of a local time as printed: its abbreviation where the zone has one
+    (``CET``, ``EST``, ``IST``, ``UTC``), else its offset (``UTC-03:00``: zones of
+    the database whose abbreviation is a number, ``-03``)."""
+    name = local.strftime("%Z")
+    if name[:1].isalpha():
+        return name
+    offset = local.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"

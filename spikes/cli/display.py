@@ -1,0 +1,72 @@
+"""The time zone the command line prints times in: ``--display-tz``.
+
+Times are computed and written to files in UTC (ISO-8601 with their offset, ``+00:00``);
+``--display-tz ZONE`` changes only the times a command prints for people, each with its
+zone's abbreviation (``2026-01-22 20:05 CET``, ``2026-07-01 14:05 CEST``), so that an
+on-call engineer reads local times and still sees which offset each one is at (the
+clocks change within a range). ZONE is read as ``--tz`` reads it
+(:func:`spikes.io.zones.zone_name`): an IANA name in any case (``europe/berlin``) or a
+fixed offset (``UTC+01:00``, ``+05:30``). The default is UTC, and printed times say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_ZONE", "add_display_tz_option", "display_zone", "when", "when_column"]
+
+#: The zone times are printed in without ``--display-tz``.
+DEFAULT_ZONE = "UTC"
+
+
+def add_display_tz_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--display-tz ZONE`` to a command; `what` names the times it prints."""
+    parser.add_argument(
+        "--display-tz", metavar="ZONE", default=None,
+        help=f"time zone of {what}, each printed with its zone (2026-01-22 20:05 CET): an "
+             "IANA name, e.g. Europe/Berlin (any case), or a fixed offset, e.g. UTC+01:00 "
+             "(default: UTC); files written keep UTC times (ISO-8601 with offset)")
+
+
+def display_zone(value: str | None) -> str:
+    """The zone ``--display-tz`` names, spelt as spikes uses it (:data:`DEFAULT_ZONE`
+    for None).
+
+    Raises
+    ------
+    SpikesInputError
+        For a value that names no zone, saying it is ``--display-tz``'s.
+
+    Examples
+    --------
+    >>> display_zone(None), display_zone("europe/berlin"), display_zone("UTC+1")
+    ('UTC', 'Europe/Berlin', 'Etc/GMT-1')
+    """
+    from spikes.errors import SpikesInputError
+    from spikes.io.zones import zone_name
+
+    if value is None:
+        return DEFAULT_ZONE
+    try:
+        return zone_name(value) or DEFAULT_ZONE
+    except SpikesInputError as exc:
+        raise SpikesInputError(f"--display-tz: {exc}") from None
+
+
+def when(stamp: object, zone: str = DEFAULT_ZONE) -> str:
+    """:func:`spikes.io.zones.when`: ``2026-01-22 20:05 CET`` (imported when used: the
+    parser that adds the option stays light)."""
+    from spikes.io.zones import when as local_when
+
+    return local_when(stamp, zone)
+
+
+def when_column(values: pd.Series, zone: str = DEFAULT_ZONE) -> pd.Series:
+    """:func:`spikes.io.zones.when_column`."""
+    from spikes.io.zones import when_column as local_column
+
+    return local_column(values, zone)
