@@ -15,7 +15,6 @@ import pandas as pd
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
 from spikes.config import DetectionConfig, load_config
-from spikes.detect.causal import WARMUP
 from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.errors import SpikesInputError
 
@@ -294,6 +293,7 @@ SUMMARY_REASONS = 5
 
 def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS) -> str:
     """A short text summary: input size, then the newest `rows` incidents."""
+    from spikes.detect.causal import WARMUP
     from spikes.io.reading import case_variants
 
     data = analysis.data
