@@ -36,7 +36,13 @@ STAGES = {
     """,
     "pipeline": "import spikes.detect.pipeline",
     "service": "import spikes.service.app",
-    "onset": "from spikes.detect.detectors import onset_bounds",
+    "in process": """
+        from spikes.detect.incidents import preload_for_workers
+        from spikes.engine.base import LocalEngine
+        preload_for_workers(LocalEngine(jobs=1), 4)
+        preload_for_workers(LocalEngine(jobs=2), 1)
+    """,
+    "forked": "preload_for_workers(LocalEngine(jobs=2), 2)",
 }
 PROBE = """
 import contextlib, io, json, sys
@@ -75,8 +81,11 @@ def test_the_service_loads_its_web_stack_but_not_ruptures(loaded) -> None:
     assert "fastapi" in loaded["service"]  # the probe sees what is loaded
 
 
-def test_the_onset_search_loads_ruptures_when_it_is_used(loaded) -> None:
-    assert "ruptures" in loaded["onset"]
+def test_forked_workers_inherit_ruptures_and_scipy_stats_from_the_parent(loaded) -> None:
+    # The local engine's forked workers would each import them again (about a second
+    # of CPU a worker): the parent loads them first, and only then.
+    assert set(loaded["in process"]) == set(loaded["service"])
+    assert {"ruptures", "scipy.stats"} <= set(loaded["forked"])
 
 
 def test_the_lazy_onset_names_are_the_onset_module_s() -> None:
