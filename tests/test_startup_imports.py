@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: Libraries a start-up should not load unless its command uses them.
 HEAVY = ("ruptures", "scipy.stats", "scipy.signal", "scipy.spatial", "dask", "distributed",
-         "duckdb", "fastapi", "uvicorn", "streamlit", "plotly", "apprise", "feedparser",
+         "duckdb", "fastapi", "uvicorn", "streamlit", "plotly", "apprise", "feedparser", "httpx",
          "joblib", "bokeh")
 #: Each stage's code, run in this order in one interpreter.
 STAGES = {
