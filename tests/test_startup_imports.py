@@ -34,6 +34,10 @@ STAGES = {
                 except SystemExit:
                     pass
     """,
+    "refused serve": """
+        with contextlib.redirect_stderr(io.StringIO()):
+            assert main(["serve", "--port", "1", "--lateness", "300"]) == 2
+    """,
     "pipeline": "import spikes.detect.pipeline",
     "service": "import spikes.service.app",
     "in process": """
@@ -68,6 +72,10 @@ def loaded() -> dict[str, list[str]]:
 def test_the_parser_and_version_load_no_heavy_library(loaded) -> None:
     # --version, --help and a sub-command's --help build every command's parser.
     assert loaded["parser"] == []
+
+
+def test_serve_refuses_bad_settings_before_it_loads_the_web_stack(loaded) -> None:
+    assert loaded["refused serve"] == []
 
 
 def test_the_detection_pipeline_leaves_ruptures_and_scipy_stats_to_their_first_use(loaded):
