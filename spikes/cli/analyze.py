@@ -112,7 +112,6 @@ def _jobs(text: str) -> int:
 def _run_analyze(args: argparse.Namespace) -> int:
     from spikes.engine.base import usable_cores
     from spikes.engine.choice import make_engine
-    from spikes.engine.run import detect
     from spikes.io.datasets import is_dataset_input
     from spikes.io.output import check_outputs, write_table
     from spikes.io.reading import describe_rejected
@@ -179,6 +178,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
             analysis = analyze(source, config, progress=True, engine=engine,
                                calendar=calendar)
         else:
+            from spikes.engine.run import detect
+
             analysis = detect(source, config, engine=engine, progress=True,
                               calendar=calendar)
     finally:
