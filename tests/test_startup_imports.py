@@ -38,6 +38,12 @@ STAGES = {
         with contextlib.redirect_stderr(io.StringIO()):
             assert main(["serve", "--port", "1", "--lateness", "300"]) == 2
     """,
+    "refused analyze": """
+        with contextlib.redirect_stderr(io.StringIO()):
+            assert main(["analyze"]) == 2
+            assert main(["analyze", "no-such-file.csv"]) == 2
+        loaded["detection before input"] = "spikes.detect.pipeline" in sys.modules
+    """,
     "pipeline": "import spikes.detect.pipeline",
     "service": "import spikes.service.app",
     "in process": """
@@ -76,6 +82,11 @@ def test_the_parser_and_version_load_no_heavy_library(loaded) -> None:
 
 def test_serve_refuses_bad_settings_before_it_loads_the_web_stack(loaded) -> None:
     assert loaded["refused serve"] == []
+
+
+def test_analyze_refuses_a_bad_input_before_it_loads_the_detection(loaded) -> None:
+    assert loaded["refused analyze"] == []
+    assert loaded["detection before input"] is False
 
 
 def test_the_detection_pipeline_leaves_ruptures_and_scipy_stats_to_their_first_use(loaded):
