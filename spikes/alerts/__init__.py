@@ -4,14 +4,53 @@
 ``channels`` (how a message leaves, per URL scheme), ``outbox`` (DuckDB: pending,
 delivered, the attempt log), ``delivery`` (retries with backoff, in order per route) and
 ``notifier`` (all of it after each detection, with a delivery thread).
+
+The names below load on first use, so that importing one module (``spikes analyze``
+checks its ``--notify`` routes with :mod:`~spikes.alerts.channels` on every run) does not
+load the others (the outbox's DuckDB).
 """
 
-from spikes.alerts.channels import DeliveryError, make_channel, message_text
-from spikes.alerts.notifier import Notifier
-from spikes.alerts.outbox import Outbox
-from spikes.alerts.routing import Route, load_routes, parse_routes, routes_from_urls
-from spikes.alerts.timeline import analysis_messages, event_messages
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> module that defines it.
+_PUBLIC: dict[str, str] = {
+    "DeliveryError": "spikes.alerts.channels",
+    "Notifier": "spikes.alerts.notifier",
+    "Outbox": "spikes.alerts.outbox",
+    "Route": "spikes.alerts.routing",
+    "analysis_messages": "spikes.alerts.timeline",
+    "event_messages": "spikes.alerts.timeline",
+    "load_routes": "spikes.alerts.routing",
+    "make_channel": "spikes.alerts.channels",
+    "message_text": "spikes.alerts.channels",
+    "parse_routes": "spikes.alerts.routing",
+    "routes_from_urls": "spikes.alerts.routing",
+}
 
 __all__ = ["DeliveryError", "Notifier", "Outbox", "Route", "analysis_messages",
            "event_messages", "load_routes", "make_channel", "message_text", "parse_routes",
            "routes_from_urls"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
+
+if TYPE_CHECKING:
+    from spikes.alerts.channels import DeliveryError, make_channel, message_text
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+    from spikes.alerts.routing import Route, load_routes, parse_routes, routes_from_urls
+    from spikes.alerts.timeline import analysis_messages, event_messages

@@ -25,8 +25,6 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from spikes.alerts.routing import Route, parse_smtp
 from spikes.errors import SpikesInputError
 
@@ -129,11 +127,15 @@ class WebhookChannel:
     """POST the message as JSON to an ``http(s)://`` URL."""
 
     def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        import httpx  # here, not at start-up: most runs and services send no webhook
+
         self.url = url
         self.timeout = timeout
         self.client = httpx.Client(timeout=timeout)  # one TLS setup, kept-alive connections
 
     def _post(self, body: dict[str, Any], key: str) -> None:
+        import httpx
+
         try:
             answer = self.client.post(self.url, content=json.dumps(body).encode(),
                                       headers={"Content-Type": "application/json",

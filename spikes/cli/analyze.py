@@ -15,7 +15,6 @@ import pandas as pd
 from spikes.cli.inputs import add_input_options, load_inputs
 from spikes.cli.notify import add_notify_options, delivery_report, notify_routes
 from spikes.config import DetectionConfig, load_config
-from spikes.detect.causal import WARMUP
 from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.errors import SpikesInputError
 
@@ -118,7 +117,6 @@ def _run_analyze(args: argparse.Namespace) -> int:
     from spikes.cli.display import DEFAULT_ZONE, display_zone
     from spikes.engine.base import usable_cores
     from spikes.engine.choice import make_engine
-    from spikes.engine.run import detect
     from spikes.io.datasets import is_dataset_input
     from spikes.io.output import check_outputs, write_table
     from spikes.io.reading import describe_rejected
@@ -186,6 +184,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
             analysis = analyze(source, config, progress=True, engine=engine,
                                calendar=calendar)
         else:
+            from spikes.engine.run import detect
+
             analysis = detect(source, config, engine=engine, progress=True,
                               calendar=calendar)
     finally:
@@ -321,6 +321,7 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
         The summary's lines.
     """
     from spikes.cli.display import when, when_column
+    from spikes.detect.causal import WARMUP
     from spikes.io.reading import case_variants
 
     data = analysis.data

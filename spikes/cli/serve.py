@@ -98,12 +98,9 @@ def read_token(token_file: str | None) -> str | None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from spikes.cli.analyze import load_status_feeds
     from spikes.config import load_config
     from spikes.io.buckets import parse_bucket
-    from spikes.service.app import create_app
 
     token = read_token(args.token_file)
     if token is None:
@@ -142,6 +139,11 @@ def _run_serve(args: argparse.Namespace) -> int:
         store.set_bucket(bucket)  # a store that cannot be written is said here too
     finally:
         store.close()
+    # The web stack (about half a second) once the settings and the store have passed.
+    import uvicorn
+
+    from spikes.service.app import create_app
+
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body), config=config,
                      notify=routes, status_feed=feed, calendar=calendar)
@@ -158,9 +160,6 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     """``--demo``: a fresh store in a temporary folder, fed by a replay of a file."""
     import tempfile
 
-    import uvicorn
-
-    from spikes.service.app import create_app
     from spikes.service.demo import DEFAULT_DEMO_SPEED, DemoReplay
 
     path = Path(args.demo_file) if args.demo_file else _bundled_sample()
@@ -184,6 +183,10 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
                                f"got {args.demo_from!r}") from None
     if start is not None:
         start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    import uvicorn
+
+    from spikes.service.app import create_app
+
     with tempfile.TemporaryDirectory(prefix="spikes-demo-") as folder:
         store = Path(folder) / "demo.duckdb"
         app = create_app(store, token=token, bucket=bucket, clock="data", lateness=lateness,

@@ -27,8 +27,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import ruptures as rpt
-from scipy import stats
 
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid
 from spikes.detect.noise import column_blocks
@@ -136,6 +134,8 @@ class Baseline:
         lower, upper : pd.DataFrame
             Quantiles ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` per bucket.
         """
+        from scipy import stats
+
         mu = np.maximum(self.expected.to_numpy(dtype=float), MIN_MEAN)
         alpha = np.maximum(self.dispersion_at(), 1e-9)
         n = 1.0 / alpha
@@ -495,6 +495,8 @@ def _regime_levels(reports: np.ndarray, expected: np.ndarray) -> np.ndarray | No
     sigma = 1.4826 * float(np.median(np.abs(x - np.median(x))))
     if not sigma > 0:
         return None
+    import ruptures as rpt  # here: a second of imports that short series never need
+
     ends = (rpt.Pelt(model="l2", min_size=MIN_REGIME_DAYS, jump=1).fit(x)
             .predict(pen=2.0 * sigma**2 * np.log(len(x))))
     cuts = [0]

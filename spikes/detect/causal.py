@@ -70,7 +70,6 @@ import pandas as pd
 from spikes.config import DetectionConfig, utc_offset
 from spikes.detect.days import day_grid, first_days_of_kind
 from spikes.detect.detectors.base import Detector
-from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
     _context_ratios,
@@ -78,6 +77,7 @@ from spikes.detect.incidents import (
     _Stretch,
     blip_grain,
     min_duration_buckets,
+    onset_bounds,
 )
 from spikes.detect.judging import JudgedStretch, failed_test, first_jump, jump_ratio
 from spikes.detect.pending import Before, Pending, Rivals

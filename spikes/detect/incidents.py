@@ -26,15 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig
 from spikes.detect.detectors.base import Candidate
-from spikes.detect.detectors.onset import onset_bounds
 from spikes.detect.noise import total_surprise
 from spikes.model import INCIDENT_COLUMNS
+
+if TYPE_CHECKING:
+    from spikes.engine.base import Engine
 
 #: How far before a stretch its context (the local level) is measured.
 CONTEXT = pd.Timedelta(hours=3)
@@ -175,6 +178,44 @@ def incident_rows(
     merged = [s for s in merged if s.end - s.onset + 1 >= lasting]
     last_seen = len(y) - 1 - int(np.argmax(~np.isnan(y[::-1])))
     return [_describe(product, s, y, mu, index, last_seen) for s in merged]
+
+
+def onset_bounds(y: np.ndarray, mu: np.ndarray, lo: int, peak: int, *,
+                 min_ratio: float = 2.0, dispersion: float = 1.0) -> tuple[int, int] | None:
+    """:func:`spikes.detect.detectors.onset.onset_bounds`, loaded at its first call.
+
+    Its module imports ruptures (about a second, most of it scipy.stats and
+    scipy.spatial), which a run without an incident to place, a service before its first
+    incident and the command line's start-up do without.
+
+    Parameters
+    ----------
+    y, mu, lo, peak, min_ratio, dispersion
+        As for :func:`spikes.detect.detectors.onset.locate_onset`.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(earliest, latest)`` start of the rise, or None when no segment before the
+        peak is elevated.
+    """
+    from spikes.detect.detectors.onset import onset_bounds as search
+
+    return search(y, mu, lo, peak, min_ratio=min_ratio, dispersion=dispersion)
+
+
+def preload_for_workers(engine: Engine, parts: int) -> None:
+    """Import what detection loads at its first use (ruptures for :func:`onset_bounds`,
+    scipy.stats for the cold start's bounds) before `engine` forks workers for `parts`
+    partitions: they inherit the modules, where each would import them again (about a
+    second of CPU a worker). Nothing when the partitions run in this process or on a
+    Dask cluster."""
+    from spikes.engine.base import LocalEngine
+
+    if isinstance(engine, LocalEngine) and engine.jobs > 1 and parts > 1:
+        import scipy.stats  # noqa: F401
+
+        import spikes.detect.detectors.onset  # noqa: F401
 
 
 def blip_grain(bucket: pd.Timedelta) -> int:

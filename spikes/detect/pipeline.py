@@ -29,7 +29,7 @@ from spikes.detect.detectors import (
 )
 from spikes.detect.detectors.base import product_thresholds
 from spikes.detect.events import assign_events, summarize_events
-from spikes.detect.incidents import BLIP, incident_rows
+from spikes.detect.incidents import BLIP, incident_rows, preload_for_workers
 from spikes.detect.inputs import check_arguments, check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.live_thresholds import calibration_start, threshold_paths
@@ -329,6 +329,7 @@ def find_incidents(scored: Scored, config: DetectionConfig | None = None,
     runner = make_engine(engine or "local", jobs=jobs) if owned else engine
     try:
         parts = product_partitions(wanted, runner.jobs)
+        preload_for_workers(runner, len(parts))
         tables = runner.map_parts(scored_partition_incidents, scored, parts,
                                   select=select_products, args=(config,),
                                   sizes=[len(p) for p in parts], progress=show,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
 
@@ -182,6 +181,8 @@ def _upper_dispersion(spread: np.ndarray, reports: np.ndarray, squares: np.ndarr
 @lru_cache(maxsize=32)
 def _bound_factors(size: int, confidence: float) -> np.ndarray:
     """``n / chi2.ppf(1 - confidence, n)`` for ``n = 0 .. size - 1`` (1 at 0)."""
+    from scipy import stats
+
     n = np.arange(size, dtype=float)
     out = np.ones(size)
     out[1:] = n[1:] / stats.chi2.ppf(1.0 - confidence, n[1:])

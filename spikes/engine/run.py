@@ -20,6 +20,7 @@ import pandas as pd
 from spikes.config import DetectionConfig
 from spikes.detect.annotate import annotate_incidents
 from spikes.detect.events import summarize_events
+from spikes.detect.incidents import preload_for_workers
 from spikes.detect.known_events import Calendar
 from spikes.detect.pipeline import analyze_partition, incidents_with_events
 from spikes.engine.base import Engine, product_partitions
@@ -139,6 +140,7 @@ def _detect(source: ReportData | ProductDataset, config: DetectionConfig, engine
         columns = _column_groups(source.counts, parts)
         items = [(source.counts[cols], bucket, config, calendar) for cols in columns]
         function = analyze_partition
+    preload_for_workers(engine, len(parts))
     tables = engine.map(function, items, sizes=[len(p) for p in parts],
                         progress=progress and len(products) > 1, desc="products")
     repeated = sum(int(t.attrs.get("repeated", 0)) for t in tables)

@@ -5,11 +5,18 @@
 - :class:`SteepCusumDetector`: the CUSUM chart of a steep rise (few reports, many times the usual);
 - :func:`locate_onset` and :func:`onset_bounds` with :class:`CostSeasonalPoisson`:
   ruptures change-point search that places an incident's onset against the seasonal rate.
+  They load on first use (:mod:`~spikes.detect.detectors.onset` imports ruptures, about a
+  second), so that a run with no incident to place, and the command line's start-up, do
+  without it.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from spikes.detect.detectors.base import Candidate, Detector
 from spikes.detect.detectors.cusum import CusumDetector, SteepCusumDetector
-from spikes.detect.detectors.onset import CostSeasonalPoisson, locate_onset, onset_bounds
 from spikes.detect.detectors.tail import CountTailDetector
 
 __all__ = [
@@ -22,3 +29,22 @@ __all__ = [
     "locate_onset",
     "onset_bounds",
 ]
+
+#: The names of :mod:`spikes.detect.detectors.onset`, loaded on first use.
+_ONSET = ("CostSeasonalPoisson", "locate_onset", "onset_bounds")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ONSET:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("spikes.detect.detectors.onset"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ONSET})
+
+
+if TYPE_CHECKING:
+    from spikes.detect.detectors.onset import CostSeasonalPoisson, locate_onset, onset_bounds
