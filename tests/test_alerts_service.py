@@ -14,6 +14,7 @@ from spikes.alerts.timeline import analysis_messages
 from spikes.cli import main
 from spikes.detect.pipeline import analyze
 from spikes.io.buckets import load_reports
+from spikes.service.live import PAGE_REACH
 from tests.receivers import Webhook
 from tests.test_service import Service
 
@@ -105,15 +106,30 @@ def test_messages_times_are_bucket_ends(expected: list[dict]) -> None:
 
 
 # --- found by a bug hunt of the live service (each failed before) ------------------------
-def _sample_ending_before_now() -> tuple[pd.DataFrame, pd.Timedelta]:
+def _sample_ending_before_now(path: Path) -> tuple[pd.DataFrame, list[dict]]:
     """The sample's reports moved so that they end 10 minutes before the bucket of now
-    (every bucket of them closed on the wall clock), and the shift."""
+    (every bucket of them closed on the wall clock), written to `path`, and the messages
+    a batch analysis of them gives.
+
+    The shift moves the reports to other times of day and days of the week, so the
+    detection of the moved data is not the bundled sample's (at 01:35 UTC, PlayStation
+    Network's outage escalates once more): the service is compared with the batch
+    analysis of the very data it holds (live detection is causal: stream = batch)."""
     frame = pd.read_csv(SAMPLE)
     shift = (pd.Timestamp.now(tz="UTC").floor("5min") - pd.Timedelta("10min")
              - pd.Timestamp("2026-01-23T00:00Z"))
     stamps = pd.to_datetime(frame["timestamp"], utc=True) + shift
     frame["timestamp"] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return frame, shift
+    frame.to_csv(path, index=False)
+    return frame, analysis_messages(analyze(load_reports(path)))
+
+
+def _last_messages(story: list[dict]) -> dict[str, dict]:
+    """The last message of each event of `story` (in time order), by event key."""
+    last: dict[str, dict] = {}
+    for message in story:
+        last[message["event_key"]] = message
+    return last
 
 
 def _wait_for_detection(service: Service, timeout: float = 90) -> None:
@@ -130,23 +146,25 @@ def _wait_for_detection(service: Service, timeout: float = 90) -> None:
 
 
 def test_serve_notify_over_an_ingested_store_pages_only_what_is_going_on_at_its_end(
-        tmp_path: Path, expected: list[dict]) -> None:
+        tmp_path: Path) -> None:
     # `spikes ingest` closes no bucket, so the outbox got no horizon: the first `serve
     # --notify` paged every event of the history (24 messages, days to months old). Then
     # it paged none, not even the outage going on when the history ends (PlayStation
     # Network, open at the data's end), until its next message. Now it pages that one
     # at once, as a backfill posted to the service does, and nothing that is over.
-    frame, shift = _sample_ending_before_now()
     history = tmp_path / "history.csv"
-    frame.to_csv(history, index=False)
+    _, story = _sample_ending_before_now(history)
     store = tmp_path / "spikes.duckdb"
     assert main(["ingest", str(history), "--store", str(store)]) == 0
     token = tmp_path / "token"
     token.write_text(TOKEN)
-    going = expected[-2]["event_key"]
-    assert going.startswith("PlayStation Network|")
-    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in expected if m["event_key"] == going]
-    assert [state for state, _ in wanted] == ["open"]
+    last = _last_messages(story)
+    going = {key for key, m in last.items() if m["state"] != "resolved"}
+    # PlayStation Network's outage is open at the data's end (the Microsoft 365 chain too
+    # at some times of day: the moved data's day grid differs); the rest is over.
+    assert "PlayStation Network" in {key.split("|")[0] for key in going}
+    assert len(going) < len(last)
+    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in story if m["event_key"] in going]
     with Webhook() as hook:
         service = Service(store, token, "--notify", f"{hook.url}/hook")  # wall clock
         try:
@@ -155,29 +173,27 @@ def test_serve_notify_over_an_ingested_store_pages_only_what_is_going_on_at_its_
             summary = service.client.get("/v1/notifications").json()
         finally:
             service.stop()
-        got = [(m["state"], pd.Timestamp(m["at"]) - shift) for m in hook.received()]
+        got = [(m["state"], pd.Timestamp(m["at"])) for m in hook.received()]
     assert got == wanted
-    assert [m["event_key"].split("|")[0] for m in hook.received()] == ["PlayStation Network"]
-    assert [m["state"] for m in summary["messages"]] == ["open"]
+    assert {m["event_key"] for m in hook.received()} == going
+    assert [m["state"] for m in summary["messages"]] == [state for state, _ in wanted]
 
 
-def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Path,
-                                                                   expected: list[dict]
-                                                                   ) -> None:
+def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Path) -> None:
     # Two weeks of history posted into a fresh store on the wall clock paged every event
     # of them. Now only the events still going on at the end of the data, or over within
-    # the last hour, are paged (with their opens).
-    frame, shift = _sample_ending_before_now()
+    # the last hour (PAGE_REACH), are paged (with their opens).
+    frame, story = _sample_ending_before_now(tmp_path / "history.csv")
     token = tmp_path / "token"
     token.write_text(TOKEN)
-    last = pd.Timestamp(expected[-1]["at"])  # the Microsoft 365 chain, resolved
-    assert expected[-1]["state"] == "resolved" and last + shift > \
-        pd.Timestamp.now(tz="UTC") - pd.Timedelta("30min")
-    recent = {m["event_key"] for m in expected if m["at"] == expected[-1]["at"]}
-    recent.add(expected[-2]["event_key"])  # PlayStation Network: open at the data's end
-    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in expected
-              if m["event_key"] in recent]
-    assert len(wanted) == 5
+    now = pd.Timestamp.now(tz="UTC")
+    recent = {key for key, m in _last_messages(story).items()
+              if m["state"] != "resolved" or pd.Timestamp(m["at"]) > now - PAGE_REACH}
+    # The Microsoft 365 chain, resolved 20 minutes before now, and PlayStation Network,
+    # open at the data's end; none of the older events.
+    assert {key.split("|")[0] for key in recent} >= {"Outlook", "PlayStation Network"}
+    assert len(recent) < len(_last_messages(story))
+    wanted = [(m["state"], pd.Timestamp(m["at"])) for m in story if m["event_key"] in recent]
     with Webhook() as hook:
         # One batch: on the wall clock the first batch's buckets close up to now, so the
         # reports of a later batch of history would all be late.
@@ -194,7 +210,7 @@ def test_a_backfill_posted_with_notify_pages_only_what_is_going_on(tmp_path: Pat
             time.sleep(1.0)  # nothing more arrives
         finally:
             service.stop()
-    got = [(m["state"], pd.Timestamp(m["at"]) - shift) for m in hook.received()]
+    got = [(m["state"], pd.Timestamp(m["at"])) for m in hook.received()]
     assert got == wanted
 
 
