@@ -1,14 +1,26 @@
 """Follow-ups of the alerts and the live service (each test failed before its fix): the
-operational endpoints refuse unknown query parameters as the ``/v1`` ones do, ..."""
+operational endpoints refuse unknown query parameters as the ``/v1`` ones do; a product's
+own ``merge_gap`` is the reach of its told incidents ..."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
+from spikes.alerts.continuity import Told, carry_over
+from spikes.alerts.notifier import coverage_of
+from spikes.config import DetectionConfig
+from spikes.detect.pipeline import analyze
+from spikes.io.buckets import load_reports
+from tests.test_alerts_continuity import COVER, message
 from tests.test_service import TOKEN, Service, service
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +54,37 @@ def test_every_endpoint_refuses_an_unknown_query_parameter_naming_those_it_takes
     assert svc.client.get("/healthz").status_code == 200
     assert svc.client.get("/metrics").status_code == 200
     assert svc.client.get("/v1/incidents", params={"open": "true"}).status_code == 200
+
+
+# --- a product's own merge_gap in the continuity's reach ---------------------------------
+def test_a_told_outage_reaches_as_far_as_its_product_s_own_merge_gap() -> None:
+    # The reach of an incident the route did not hear end was the default merge_gap
+    # (1 h) for every product: with Gmail's own 3 h, the outage raised again at 11:30 by
+    # the new settings was paged as a new event and the told one withdrawn.
+    told = {"Gmail|09:35": Told("Gmail|09:35", message("Gmail|09:35", "open", 0, "09:45",
+                                                         {"Gmail": None}, event_id="E0004"))}
+    now = [message("Gmail|11:30", "open", 0, "11:40", {"Gmail": None}),
+           message("Gmail|11:30", "resolved", 1, "13:00", {"Gmail": "12:30"})]
+    own = dataclasses.replace(COVER, gaps={"Gmail": pd.Timedelta("3h")})
+    out, new = carry_over(now, told, [], {"Gmail|11:30"}, own)
+    assert [(c.key, c.of) for c in new] == [("Gmail|11:30", "Gmail|09:35")]
+    assert [(m["event_key"], m["event_id"], m["state"], m["sequence"]) for m in out] == [
+        ("Gmail|09:35", "E0004", "resolved", 2)]  # after the told 0 (the new 1 + 1)
+    # Another product's gap, or none: the default reach, a new event (as before).
+    for cover in (COVER, dataclasses.replace(COVER, gaps={"Teams": pd.Timedelta("3h")})):
+        out, new = carry_over(now, told, [], {"Gmail|11:30"}, cover)
+        assert new == [] and [m["state"] for m in out] == ["open", "resolved", "resolved"]
+        assert out[-1]["title"].endswith("no longer detected")
+
+
+def test_a_complete_detection_s_coverage_has_each_product_s_merge_gap() -> None:
+    config = DetectionConfig(overrides={"Gmail": {"merge_gap": "3h"},
+                                        "Outlook": {"merge_gap": "1h"}})
+    data = load_reports(SAMPLE)
+    coverage = coverage_of(analyze(data, config))
+    assert coverage is not None
+    assert coverage.merge_gap == pd.Timedelta("1h")
+    assert dict(coverage.gaps) == {"Gmail": pd.Timedelta("3h")}  # Outlook's is the default
+    assert coverage.reach("Gmail") == pd.Timedelta("3h")
+    assert coverage.reach("Outlook") == pd.Timedelta("1h")
+    assert coverage.until == data.counts.index[-1] + data.bucket

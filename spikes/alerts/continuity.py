@@ -12,7 +12,7 @@ was told (the outbox) and the complete messages of the new detection:
 - an event the route was told of, whose key the new detection no longer has (it
   *vanished*), is *continued* by a new event whose key the route has never seen and that
   shares a product with it at overlapping times (an incident the route did not hear end
-  lasting ``merge_gap`` past the last message it got): the new event's messages go out
+  lasting its product's ``merge_gap`` past the last message it got): the new event's messages go out
   under the told event's key and id, numbered after what was told, and only those that
   tell the route something new: a product or a severity it was not told of (as
   ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
@@ -28,7 +28,7 @@ so the outbox keeps each once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -117,12 +117,22 @@ class Coverage:
     merge_gap : pd.Timedelta
         Its ``merge_gap``: an incident the route did not hear end reaches this far past
         the last message it got (:func:`carry_over`).
+    gaps : mapping of str to pd.Timedelta, optional
+        The products whose own ``merge_gap`` (a per-product override) differs from
+        `merge_gap`, with theirs (:func:`spikes.alerts.timeline.merge_gaps`): their
+        incidents reach that far instead.
     """
 
     products: frozenset[str]
     start: pd.Timestamp
     until: pd.Timestamp
     merge_gap: pd.Timedelta = pd.Timedelta("1h")
+    gaps: Mapping[str, pd.Timedelta] = field(default_factory=dict, hash=False)
+
+    def reach(self, product: str) -> pd.Timedelta:
+        """How far past the route's last message an incident of `product` it did not
+        hear end may go on: the product's own ``merge_gap``."""
+        return pd.Timedelta(self.gaps.get(product, self.merge_gap))
 
 
 def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
@@ -175,8 +185,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         vanished = {k: t for k, t in told.items() if k not in present and k not in taken
                     and not (t.resolved and settled_before is not None
                              and utc_time(t.last["at"]) <= utc_time(settled_before))}
-        reach = pd.Timedelta(coverage.merge_gap)
-        spans = {k: _spans(t.last, reach) for k, t in vanished.items()}
+        spans = {k: _spans(t.last, coverage) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
         # The page the route holds open first (then the earlier onset).
         for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
@@ -265,18 +274,17 @@ def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def _spans(message: Mapping[str, Any], reach: pd.Timedelta | None
+def _spans(message: Mapping[str, Any], reach: Coverage | None
            ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
     """Each product's incident as a message tells it: onset to end; one not over lasts
-    `reach` past the message's time (what a route heard), for ever when None (the
-    detection of now)."""
+    its product's ``merge_gap`` (:meth:`Coverage.reach`) past the message's time (what a
+    route heard), for ever when `reach` is None (the detection of now)."""
     spans = {}
     for product in message["products"]:
-        end = product.get("end")
+        name, end = str(product["product"]), product.get("end")
         last = (pd.Timestamp.max.tz_localize("UTC") if reach is None
-                else utc_time(message["at"]) + reach)
-        spans[str(product["product"])] = (utc_time(product["onset"]),
-                                          utc_time(end) if end else last)
+                else utc_time(message["at"]) + reach.reach(name))
+        spans[name] = (utc_time(product["onset"]), utc_time(end) if end else last)
     return spans
 
 

@@ -26,12 +26,12 @@ from spikes.alerts.continuity import Coverage, carry_over
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
-from spikes.alerts.timeline import analysis_messages, event_key
+from spikes.alerts.timeline import analysis_messages, event_key, merge_gaps
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
 
-__all__ = ["Notifier"]
+__all__ = ["Notifier", "coverage_of"]
 
 _log = logging.getLogger(__name__)
 
@@ -188,13 +188,7 @@ class Notifier:
         if not self.routes or analysis.config.mode != "causal":
             return 0
         messages = analysis_messages(analysis, until, since)
-        coverage = None
-        index = analysis.data.counts.index
-        if since is None and len(index):  # a complete detection: what it saw
-            end = until if until is not None else index[-1] + analysis.data.bucket
-            coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
-                                index[0], pd.Timestamp(end),
-                                pd.Timedelta(analysis.config.merge_gap))
+        coverage = coverage_of(analysis, until) if since is None else None
         return self.enqueue(messages, settled_before, until, coverage=coverage)
 
     # -- delivery ------------------------------------------------------------------------
@@ -304,6 +298,32 @@ class Notifier:
             "messages": _records(messages),
             "log": _records(log),
         }
+
+
+def coverage_of(analysis: Analysis, until: pd.Timestamp | None = None) -> Coverage | None:
+    """What a complete detection saw (:class:`~spikes.alerts.continuity.Coverage`): its
+    products, the span of its data and the ``merge_gap`` of each product (a product's
+    own, where the settings override it); None for a detection without data.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A live analysis from the start of its data.
+    until : pd.Timestamp, optional
+        End of the data it saw (the end of its last bucket by default).
+
+    Returns
+    -------
+    Coverage or None
+    """
+    index = analysis.data.counts.index
+    if not len(index):
+        return None
+    end = until if until is not None else index[-1] + analysis.data.bucket
+    products = frozenset(map(str, analysis.data.counts.columns))
+    return Coverage(products, index[0], pd.Timestamp(end),
+                    pd.Timedelta(analysis.config.merge_gap),
+                    merge_gaps(analysis.config, products))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
