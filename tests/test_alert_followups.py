@@ -1,6 +1,7 @@
 """Follow-ups of the alerts and the live service (each test failed before its fix): the
 operational endpoints refuse unknown query parameters as the ``/v1`` ones do; a product's
-own ``merge_gap`` is the reach of its told incidents ..."""
+own ``merge_gap`` is the reach of its told incidents; stored continuations are dropped
+once history ..."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ import pandas as pd
 import pytest
 
 from spikes.alerts.continuity import Told, carry_over
-from spikes.alerts.notifier import coverage_of
+from spikes.alerts.notifier import Notifier, coverage_of
+from spikes.alerts.outbox import Outbox
+from spikes.alerts.routing import Route
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import analyze
 from spikes.io.buckets import load_reports
+from tests.receivers import Webhook
 from tests.test_alerts_continuity import COVER, message
 from tests.test_service import TOKEN, Service, service
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+GMAIL_CUT = pd.Timestamp("2026-01-16T10:30Z")  # the sample's Gmail outage, 09:35-11:25
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +93,64 @@ def test_a_complete_detection_s_coverage_has_each_product_s_merge_gap() -> None:
     assert coverage.reach("Gmail") == pd.Timedelta("3h")
     assert coverage.reach("Outlook") == pd.Timedelta("1h")
     assert coverage.until == data.counts.index[-1] + data.bucket
+
+
+# --- stored continuations do not grow for ever --------------------------------------------
+def test_a_continuation_is_dropped_once_both_events_are_history(tmp_path: Path) -> None:
+    # alert_continuation kept every continuation for ever: every restart with other
+    # settings added rows, and every live step read the told events of all of them.
+    data = load_reports(SAMPLE)
+    cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
+    tuned = DetectionConfig(false_alarms_per_week=0.03)  # Gmail's onset 09:35 -> 09:30
+    with Webhook() as hook:
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        try:
+            notifier = Notifier(outbox, [Route(url=f"{hook.url}/hook", name="hook",
+                                               products=("Gmail",))])
+            notifier.observe(analyze(cut))
+            # A restart on the data clock (a replay pages its history): kept, whatever
+            # the age of the events.
+            notifier.observe(analyze(data, tuned))
+            assert [c.key for c in outbox.continuations("hook")] == ["Gmail|2026-01-16T09:30"
+                                                                     ":00+00:00"]
+            assert notifier.observe(analyze(data, tuned)) == 0
+            assert len(outbox.continuations("hook")) == 1
+            # Restarts on the wall clock a week later: both events are history, so the
+            # continuation goes, and the detections after it page nothing again.
+            week = pd.Timestamp("2026-01-23T12:00Z")
+            before = outbox.messages()["message_id"].tolist()
+            assert notifier.observe(analyze(data, tuned), settled_before=week) == 0
+            assert outbox.continuations("hook") == []
+            assert notifier.observe(analyze(data, tuned), settled_before=week) == 0
+            assert notifier.observe(analyze(data), settled_before=week) == 0
+            assert outbox.messages()["message_id"].tolist() == before
+            assert notifier.drain(timeout=30)
+            got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+            assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+        finally:
+            outbox.close()
+
+
+def test_a_continuation_of_an_outage_still_going_on_is_kept(tmp_path: Path) -> None:
+    # Only history is dropped: the told event open, or the new one going on at the
+    # cut-off, keep theirs (its messages go on under the told key).
+    data = load_reports(SAMPLE)
+    cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
+    tuned = DetectionConfig(false_alarms_per_week=0.03)
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/hook", name="hook",
+                                           products=("Gmail",))])
+        notifier.observe(analyze(cut))
+        cut_later = dataclasses.replace(
+            data, counts=data.counts.loc[:pd.Timestamp("2026-01-16T11:00Z")])
+        notifier.observe(analyze(cut_later, tuned), settled_before=GMAIL_CUT)
+        assert len(outbox.continuations("hook")) == 1  # the told event still open
+        notifier.observe(analyze(data, tuned), settled_before=GMAIL_CUT)
+        # Ended (11:25 + the gap) after the cut-off: not history yet.
+        assert len(outbox.continuations("hook")) == 1
+        notifier.observe(analyze(data, tuned),
+                         settled_before=pd.Timestamp("2026-01-16T14:00Z"))
+        assert outbox.continuations("hook") == []
+    finally:
+        outbox.close()

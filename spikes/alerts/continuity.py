@@ -22,7 +22,10 @@ was told (the outbox) and the complete messages of the new detection:
 
 A continuation is decided once, when a complete detection first shows it, and stored
 (:class:`Continuation`): later detections number the new event's messages the same way,
-so the outbox keeps each once.
+so the outbox keeps each once. Once both events are history (:func:`spent`: the route
+heard the told one end, the new one is over or gone, both by the cut-off for history of a
+wall-clock service) it changes nothing any more and is dropped, so the stored ones do not
+grow with every restart for ever.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pandas as pd
 
 from spikes.alerts.timeline import event_key, message_digest, severity_rank, utc_time
 
-__all__ = ["Continuation", "Coverage", "Told", "carry_over"]
+__all__ = ["Continuation", "Coverage", "Told", "carry_over", "spent"]
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,53 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     out += withdrawn
     out.sort(key=lambda m: utc_time(m["at"]))
     return out, new
+
+
+def spent(continuations: Sequence[Continuation], told: Mapping[str, Told],
+          messages: Sequence[dict[str, Any]], every_key: Iterable[str],
+          settled_before: pd.Timestamp | None) -> list[Continuation]:
+    """The continuations a complete detection shows to be history: dropping them
+    changes no message the route will get.
+
+    One is history when the route heard the told event end (its latest message held is
+    a ``resolved``) at or before `settled_before`, and the new event is not in the
+    detection, or over by then in it (its latest message a ``resolved`` at or before
+    `settled_before`): a later detection then leaves the told event alone (it is settled,
+    see :func:`carry_over`) and the new event's messages are history the caller leaves
+    out (an event over by the cut-off that the route holds no message of under its own
+    key), as they would be with the continuation. Without a cut-off (a replay, the data
+    clock, which pages all the history again) none is.
+
+    Parameters
+    ----------
+    continuations : sequence of Continuation
+        The route's stored continuations.
+    told : mapping of str to Told
+        Every event the route was told of, by key.
+    messages : sequence of dict
+        The route's messages of the complete detection (before :func:`carry_over`).
+    every_key : iterable of str
+        The keys of every event of the detection.
+    settled_before : pd.Timestamp, optional
+        The cut-off for history (:func:`carry_over`).
+
+    Returns
+    -------
+    list of Continuation
+    """
+    if settled_before is None:
+        return []
+    cut = utc_time(settled_before)
+    present = set(every_key)
+    latest = _latest(messages)
+
+    def over(message: Mapping[str, Any] | None) -> bool:
+        return (message is not None and message["state"] == "resolved"
+                and utc_time(message["at"]) <= cut)
+
+    return [c for c in continuations
+            if c.of in told and over(told[c.of].last)
+            and (c.key not in present or c.key not in latest or over(latest[c.key]))]
 
 
 def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
-from spikes.alerts.continuity import Coverage, carry_over
+from spikes.alerts.continuity import Coverage, carry_over, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
@@ -132,17 +132,24 @@ class Notifier:
                  ) -> tuple[list[dict[str, Any]], set[str]]:
         """`messages` of route `key` continuing the events it was told of
         (:func:`spikes.alerts.continuity.carry_over`), and the keys of events the route
-        is known to hold messages of (the told ones, or the continued ones)."""
+        is known to hold messages of (the told ones, or the continued ones). A complete
+        detection first drops the route's spent continuations
+        (:func:`spikes.alerts.continuity.spent`)."""
         stored = self.outbox.continuations(key)
         if every_key is None and not stored:
             return messages, set()
         # A live step needs what the route holds of the continued events only.
         told = (self.outbox.told(key, sorted({c.event_id for c in stored}))
                 if every_key is None else self.outbox.told(key))
+        known = set(told) | {c.of for c in stored}
+        if every_key is not None:  # a complete detection: forget the spent ones
+            old = {c.key for c in spent(stored, told, messages, every_key, settled_before)}
+            self.outbox.drop_continuations(key, sorted(old))
+            stored = [c for c in stored if c.key not in old]
         messages, new = carry_over(messages, told, stored, every_key, coverage,
                                    settled_before)
         self.outbox.add_continuations(key, new)
-        return messages, set(told) | {c.of for c in [*stored, *new]}
+        return messages, known | {c.of for c in new}
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None,

@@ -32,7 +32,8 @@ Tables
     ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved``: a
     new
     event whose messages go to the route under the key of an event it was told of
-    (:mod:`spikes.alerts.continuity`).
+    (:mod:`spikes.alerts.continuity`); dropped once both events are history
+    (:func:`spikes.alerts.continuity.spent`).
 """
 
 from __future__ import annotations
@@ -313,6 +314,24 @@ class Outbox:
                                    "spikes_continued ON CONFLICT DO NOTHING")
             finally:
                 self._conn.unregister("spikes_continued")
+
+    def drop_continuations(self, route: str, keys: Sequence[str]) -> int:
+        """Forget the continuations of `route` whose new events have these `keys` (spent
+        ones: :func:`spikes.alerts.continuity.spent`).
+
+        Returns
+        -------
+        int
+            Continuations dropped.
+        """
+        if not keys:
+            return 0
+        marks = ", ".join("?" for _ in keys)
+        with self._lock:
+            rows = self._conn.execute(
+                f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
+                "RETURNING event_key", [route, *keys]).fetchall()
+        return len(rows)
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""
