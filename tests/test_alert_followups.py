@@ -154,3 +154,78 @@ def test_a_continuation_of_an_outage_still_going_on_is_kept(tmp_path: Path) -> N
         assert outbox.continuations("hook") == []
     finally:
         outbox.close()
+
+
+# --- a restart with settings that raise an outage later ----------------------------------
+RAISE_LATER = DetectionConfig(min_duration="90min")  # Gmail raised at 11:00, not 09:45
+
+
+def _restarted_mid_outage(tmp_path: Path, config: DetectionConfig, steps: str,
+                          url: str) -> tuple[Notifier, Outbox]:
+    """A route told of the Gmail outage by a detection up to 10:30 with the defaults,
+    a restart then (a complete detection over the same data) with `config`, and the
+    live steps of `steps` after it up to 14:00."""
+    data = load_reports(SAMPLE)
+
+    def upto(end: pd.Timestamp) -> object:
+        return dataclasses.replace(data, counts=data.counts.loc[:end - data.bucket])
+
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    notifier = Notifier(outbox, [Route(url=url, name="hook", products=("Gmail",))])
+    notifier.observe(analyze(upto(GMAIL_CUT)))
+    notifier.observe(analyze(upto(GMAIL_CUT), config))  # the restart
+    ends = pd.date_range(GMAIL_CUT + pd.Timedelta(steps), "2026-01-16T14:00Z", freq=steps)
+    for since, until in zip([GMAIL_CUT, *ends[:-1]], ends, strict=True):
+        notifier.observe(analyze(upto(until), config), until, since=since)
+    return notifier, outbox
+
+
+@pytest.mark.parametrize("steps", ["5min", "210min"])
+def test_a_restart_with_settings_that_raise_the_outage_later_goes_on_with_its_event(
+        tmp_path: Path, steps: str) -> None:
+    # The restart's detection had not raised the outage yet: the route heard it
+    # "resolved: no longer detected" at 10:30, then a new event's "open" at 11:00 for
+    # the same outage. Now the event awaits while its incident may go on (merge_gap past
+    # the last message, 11:00), the live step that raises it continues it, and the route
+    # hears one story: open, escalated, resolved, under one key and id.
+    with Webhook() as hook:
+        notifier, outbox = _restarted_mid_outage(tmp_path, RAISE_LATER, steps,
+                                                 f"{hook.url}/hook")
+        try:
+            assert notifier.drain(timeout=30)
+            assert outbox.awaiting("hook") == []
+            assert len(outbox.continuations("hook")) == 1
+        finally:
+            outbox.close()
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+    assert len({m["event_key"] for m in got}) == len({m["event_id"] for m in got}) == 1
+    assert not any("no longer detected" in m["title"] for m in got)
+    assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"
+    assert [m["sequence"] for m in got] == sorted({m["sequence"] for m in got})
+
+
+@pytest.mark.parametrize("steps", ["5min", "210min"])
+@pytest.mark.parametrize(("config", "again"), [
+    (DetectionConfig(min_duration="2h"), ["open"]),  # raised at 11:30: past its reach
+    (DetectionConfig(overrides={"Gmail": {"min_ratio": 10}}), []),  # never raised
+])
+def test_an_outage_not_raised_within_its_reach_is_withdrawn_at_its_end(
+        tmp_path: Path, steps: str, config: DetectionConfig, again: list[str]) -> None:
+    # The withdrawal waits for the data to pass the reach of the incident the route was
+    # told of (its last message at 10:00 plus merge_gap): at 11:00, whatever the steps.
+    with Webhook() as hook:
+        notifier, outbox = _restarted_mid_outage(tmp_path, config, steps,
+                                                 f"{hook.url}/hook")
+        try:
+            assert notifier.drain(timeout=30)
+            assert outbox.awaiting("hook") == []
+        finally:
+            outbox.close()
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    told = [m for m in got if m["event_key"] == got[0]["event_key"]]
+    assert [(m["state"], m["at"]) for m in told] == [
+        ("open", "2026-01-16T09:45:00+00:00"), ("escalated", "2026-01-16T10:00:00+00:00"),
+        ("resolved", "2026-01-16T11:00:00+00:00")]
+    assert told[-1]["title"].endswith("no longer detected")
+    assert [m["state"] for m in got if m not in told][:1] == again

@@ -18,7 +18,13 @@ was told (the outbox) and the complete messages of the new detection:
   ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
 - a vanished event that nothing continues gets a ``resolved`` message saying it is no
   longer detected (the route would otherwise keep it open for ever), when the detection
-  covers its products and its time.
+  covers its products and its time;
+- unless the data end before its incident's reach does (its product's ``merge_gap``
+  past the last message the route got: the outage may be going on, and the settings of
+  now may raise it later than the old ones did, a longer ``min_duration`` say): it then
+  *awaits* (:class:`Awaiting`). The live steps after it continue it with the first new
+  event that overlaps it, as a complete detection would have, and withdraw it only once
+  their data pass its reach with none.
 
 A continuation is decided once, when a complete detection first shows it, and stored
 (:class:`Continuation`): later detections number the new event's messages the same way,
@@ -38,7 +44,8 @@ import pandas as pd
 
 from spikes.alerts.timeline import event_key, message_digest, severity_rank, utc_time
 
-__all__ = ["Continuation", "Coverage", "Told", "carry_over", "spent"]
+__all__ = ["Awaiting", "Carried", "Continuation", "Coverage", "Told", "carry", "carry_over",
+           "spent"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,46 @@ class Continuation:
 
 
 @dataclass(frozen=True)
+class Awaiting:
+    """A told event a complete detection does not find, whose incident may still be
+    going on at the end of its data (see the module docstring).
+
+    Parameters
+    ----------
+    key : str
+        The told event's key.
+    event_id : str
+        Its id as the route knows it.
+    due : pd.Timestamp
+        The end of its incident's reach (UTC): it is withdrawn once the data pass this
+        time with no new event continuing it.
+    """
+
+    key: str
+    event_id: str
+    due: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What :func:`carry` decided for a route.
+
+    Parameters
+    ----------
+    messages : list of dict
+        The route's messages as its receiver should get them.
+    continuations : list of Continuation
+        The continuations decided now (to store).
+    awaiting : list of Awaiting
+        The told events awaiting now (to store in place of those given).
+    """
+
+    messages: list[dict[str, Any]]
+    continuations: list[Continuation]
+    awaiting: list[Awaiting]
+
+
+@dataclass(frozen=True)
 class Coverage:
     """What a detection saw: its products and the span of its data.
 
@@ -143,6 +190,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
                settled_before: pd.Timestamp | None = None,
                ) -> tuple[list[dict[str, Any]], list[Continuation]]:
+    """:func:`carry` without awaiting events: its messages and new continuations (a told
+    event the detection does not find is withdrawn whenever the detection covers it,
+    even while it may still be raised later)."""
+    carried = carry(messages, told, continuations, every_key, coverage, settled_before,
+                    defer=False)
+    return carried.messages, carried.continuations
+
+
+def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
+          continuations: Sequence[Continuation],
+          every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
+          settled_before: pd.Timestamp | None = None, *,
+          awaiting: Sequence[Awaiting] = (), until: pd.Timestamp | None = None,
+          defer: bool = True) -> Carried:
     """A route's messages as its receiver should get them (see the module docstring).
 
     Parameters
@@ -164,14 +225,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     settled_before : pd.Timestamp, optional
         Events the route heard end at or before this time are history: no new event
         continues them (its messages are left to the caller's rules for history).
+    awaiting : sequence of Awaiting
+        The route's stored awaiting events (read by a live step only: a complete
+        detection decides them anew). Their told events must be in `told`.
+    until : pd.Timestamp, optional
+        End of the data of a live step: the awaiting events due by then are withdrawn.
+    defer : bool
+        Let a complete detection leave awaiting the told events it may raise later
+        (False: withdraw them at once).
 
     Returns
     -------
-    messages : list of dict
+    Carried
         `messages` with the continued ones rewritten, then the withdrawals, in time
-        order.
-    new : list of Continuation
-        The continuations decided now (to store).
+        order; the continuations decided now; the events awaiting now.
     """
     complete = every_key is not None
     present = set(every_key) if complete else set()
@@ -181,7 +248,10 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     by_key = {c.key: c for c in continuations if not complete or c.key in present}
     new: list[Continuation] = []
     withdrawn: list[dict[str, Any]] = []
-    if complete:
+    waiting: list[Awaiting] = []
+    if not complete:
+        waiting, withdrawn = _awaited(messages, told, by_key, awaiting, until, new)
+    else:
         if coverage is None:
             raise ValueError("a complete detection needs its coverage")
         taken = {c.of for c in by_key.values()}
@@ -205,11 +275,7 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                           and start <= spans[k][p][1]), None)
             if match is None:
                 continue
-            continuation = Continuation(
-                key=key, of=match.key, event_id=str(match.last["event_id"]),
-                first_sequence=match.sequence + 1,
-                products=tuple(sorted(p["product"] for p in match.last["products"])),
-                worst=severity_rank(str(match.last["severity"])), resolved=match.resolved)
+            continuation = _continuation(key, match)
             new.append(continuation)
             by_key[key] = continuation
             del vanished[match.key]
@@ -228,8 +294,16 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                     return None if name == str(t.last["event_id"]) else name
             return None
 
-        withdrawn = [_withdrawal(t, coverage, joined(t)) for t in vanished.values()
-                     if not t.resolved and _covered(t.last, coverage)]
+        for t in vanished.values():
+            if t.resolved or not _covered(t.last, coverage):
+                continue
+            name = joined(t)
+            due = max(end for _, end in spans[t.key].values())
+            if defer and name is None and due > utc_time(coverage.until):
+                # Its incident may be going on past the data: it may yet be raised.
+                waiting.append(Awaiting(t.key, str(t.last["event_id"]), due))
+            else:
+                withdrawn.append(_withdrawal(t, utc_time(coverage.until), name))
     out = []
     runs: dict[str, _Run] = {}
     for message in messages:
@@ -264,7 +338,72 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 and (by_key[k].of if k in by_key else k) in told]
     out += withdrawn
     out.sort(key=lambda m: utc_time(m["at"]))
-    return out, new
+    return Carried(out, new, waiting)
+
+
+def _continuation(key: str, told: Told) -> Continuation:
+    """The new event `key` continuing the told event `told`."""
+    return Continuation(
+        key=key, of=told.key, event_id=str(told.last["event_id"]),
+        first_sequence=told.sequence + 1,
+        products=tuple(sorted(p["product"] for p in told.last["products"])),
+        worst=severity_rank(str(told.last["severity"])), resolved=told.resolved)
+
+
+def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
+             by_key: dict[str, Continuation], awaiting: Sequence[Awaiting],
+             until: pd.Timestamp | None, new: list[Continuation]
+             ) -> tuple[list[Awaiting], list[dict[str, Any]]]:
+    """A live step's decisions on the awaiting events: each continued by the first new
+    event (a key neither told nor continued) raised by its due time that overlaps it
+    (added to `new` and `by_key`), or withdrawn at its due time once `until` reaches
+    it; the others await on. (Raised by then: so that the steps' size, one bucket or
+    many, does not change what the route hears.)
+
+    Returns
+    -------
+    waiting : list of Awaiting
+    withdrawn : list of dict
+    """
+    # The route heard it end since (or holds it no more): nothing awaits.
+    left = [a for a in awaiting if a.key in told and not told[a.key].resolved]
+    latest = _latest(messages)
+    raised: dict[str, pd.Timestamp] = {}
+    for message in messages:
+        at = utc_time(message["at"])
+        raised[event_key(message)] = min(raised.get(event_key(message), at), at)
+    for key, last in latest.items():
+        if key in told or key in by_key or not left:
+            continue
+        now = _spans(last, None)
+        match = next((a for a in left if raised[key] <= utc_time(a.due)
+                      and _overlap(_due_spans(told[a.key].last, a.due), now)), None)
+        if match is not None:
+            continuation = _continuation(key, told[match.key])
+            new.append(continuation)
+            by_key[key] = continuation
+            left.remove(match)
+    if until is None:
+        return left, []
+    cut = utc_time(until)
+    due = [a for a in left if utc_time(a.due) <= cut]
+    return ([a for a in left if a not in due],
+            [_withdrawal(told[a.key], utc_time(a.due)) for a in due])
+
+
+def _due_spans(message: Mapping[str, Any], due: pd.Timestamp
+               ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each product's incident as an awaiting event's latest message tells it: onset to
+    end, or to `due` for one not over."""
+    return {str(p["product"]): (utc_time(p["onset"]),
+                                utc_time(p["end"]) if p.get("end") else utc_time(due))
+            for p in message["products"]}
+
+
+def _overlap(a: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+             b: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]]) -> bool:
+    """Whether two events share a product at overlapping times."""
+    return any(p in b and a[p][0] <= b[p][1] and b[p][0] <= a[p][1] for p in a)
 
 
 def spent(continuations: Sequence[Continuation], told: Mapping[str, Told],
@@ -444,13 +583,13 @@ def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
                      "detected again"}
 
 
-def _withdrawal(told: Told, coverage: Coverage,
+def _withdrawal(told: Told, at: pd.Timestamp,
                 joined: str | None = None) -> dict[str, Any]:
-    """The ``resolved`` message of a told event the detection no longer finds as such:
-    not at all, or inside the event `joined` (its id as the route knows it)."""
+    """The ``resolved`` message, at `at` (the end of the data that tell it), of a told
+    event the detection no longer finds as such: not at all, or inside the event
+    `joined` (its id as the route knows it)."""
     last = told.last
     sequence = told.sequence + 1
-    at = utc_time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
     if joined is None:
         said = "no longer detected"

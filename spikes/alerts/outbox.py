@@ -34,6 +34,9 @@ Tables
     event whose messages go to the route under the key of an event it was told of
     (:mod:`spikes.alerts.continuity`); dropped once both events are history
     (:func:`spikes.alerts.continuity.spent`).
+``alert_awaiting``
+    ``route, event_key, event_id, due``: a told event the latest complete detection did
+    not find while it may still be raised (:class:`spikes.alerts.continuity.Awaiting`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.continuity import Continuation, Told
+from spikes.alerts.continuity import Awaiting, Continuation, Told
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
@@ -70,6 +73,9 @@ CREATE TABLE IF NOT EXISTS alert_continuation (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
     event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
     worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+CREATE TABLE IF NOT EXISTS alert_awaiting (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
 """
 
 
@@ -332,6 +338,31 @@ class Outbox:
                 f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
                 "RETURNING event_key", [route, *keys]).fetchall()
         return len(rows)
+
+    def awaiting(self, route: str) -> list[Awaiting]:
+        """The told events of `route` awaiting (:class:`spikes.alerts.continuity.Awaiting`),
+        by due time."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_key, event_id, due FROM alert_awaiting WHERE route = ? "
+                "ORDER BY due, event_key", [route]).fetchall()
+        return [Awaiting(key, event_id, _aware(due)) for key, event_id, due in rows]
+
+    def set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> None:
+        """Make `awaiting` the awaiting events of `route` (in place of those stored; one
+        transaction)."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute("DELETE FROM alert_awaiting WHERE route = ?", [route])
+                for a in awaiting:
+                    conn.execute("INSERT INTO alert_awaiting VALUES (?, ?, ?, ?)",
+                                 [route, a.key, a.event_id, naive_utc(a.due)])
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""
