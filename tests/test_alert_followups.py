@@ -6,6 +6,8 @@ once history ..."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from spikes.detect.pipeline import analyze
 from spikes.io.buckets import load_reports
 from tests.receivers import Webhook
 from tests.test_alerts_continuity import COVER, message
+from tests.test_alerts_service import _wait_for_detection
 from tests.test_service import TOKEN, Service, service
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
@@ -229,3 +232,40 @@ def test_an_outage_not_raised_within_its_reach_is_withdrawn_at_its_end(
         ("resolved", "2026-01-16T11:00:00+00:00")]
     assert told[-1]["title"].endswith("no longer detected")
     assert [m["state"] for m in got if m not in told][:1] == again
+
+
+def test_a_served_restart_with_settings_that_raise_the_outage_later_pages_it_once(
+        tmp_path: Path) -> None:
+    # The same through real `spikes serve` processes: paged with the defaults up to
+    # 10:30, restarted with min_duration = 90min, the rest of the reports posted.
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    store = tmp_path / "spikes.duckdb"
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        header, *rows = f.read().splitlines()
+    before = [r for r in rows if r[:16] < "2026-01-16T10:30"]
+    after = [r for r in rows if "2026-01-16T10:30" <= r[:16] < "2026-01-16T14:00"]
+    with Webhook() as hook:
+        route = f'[[notify]]\nname = "hook"\nurl = "{hook.url}/hook"\nproducts = ["Gmail"]\n'
+        plain, later = tmp_path / "plain.toml", tmp_path / "later.toml"
+        plain.write_text(route)
+        later.write_text('[detection]\nmin_duration = "90min"\n\n' + route)
+        for config, part in ((plain, before), (later, after)):
+            served = Service(store, token, "--clock", "data", "--config", str(config))
+            try:
+                if config == later:  # the restart's detection, before any new report
+                    _wait_for_detection(served)
+                body = ("\n".join([header, *part]) + "\n").encode()
+                answer = served.client.post("/v1/reports", content=body,
+                                            headers={"Content-Type": "text/csv"})
+                assert answer.status_code == 200, answer.text
+                assert served.client.post("/v1/flush").status_code == 200
+                _wait_for_detection(served)
+                time.sleep(1.0)
+            finally:
+                served.stop()
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+    assert len({m["event_key"] for m in got}) == len({m["event_id"] for m in got}) == 1
+    assert got[0]["onset"] == "2026-01-16T09:35:00+00:00"
+    assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"
