@@ -269,3 +269,37 @@ def test_a_served_restart_with_settings_that_raise_the_outage_later_pages_it_onc
     assert len({m["event_key"] for m in got}) == len({m["event_id"] for m in got}) == 1
     assert got[0]["onset"] == "2026-01-16T09:35:00+00:00"
     assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"
+
+
+# --- sequences of an event after a detection with other settings -------------------------
+def test_an_event_s_sequence_never_repeats_or_goes_back_for_its_route(tmp_path: Path) -> None:
+    # Told of the Microsoft 365 chain as one event (open 0, escalated 1 and 2) by 19:30,
+    # the route got its end as the restart's detection (event_window 1min: the chain
+    # split) numbers it, "resolved" 1: a second 1 after a 2. Now it is numbered after
+    # what the route holds (3); its message_id stays the detection's.
+    data = load_reports(SAMPLE)
+    cut = pd.Timestamp("2026-01-22T19:30Z")
+    split = DetectionConfig(event_window="1min")
+    with Webhook() as hook:
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        try:
+            notifier = Notifier(outbox, [Route(url=f"{hook.url}/hook", name="hook")])
+            notifier.observe(analyze(dataclasses.replace(
+                data, counts=data.counts.loc[:cut - data.bucket])))
+            notifier.observe(analyze(dataclasses.replace(
+                data, counts=data.counts.loc[:cut - data.bucket]), split))  # the restart
+            notifier.observe(analyze(data, split), since=cut)  # a live step to the end
+            assert notifier.drain(timeout=30)
+            # Recomputed, nothing is added again.
+            assert notifier.observe(analyze(data, split), since=cut) == 0
+        finally:
+            outbox.close()
+        got = hook.received()
+    chain = [m for m in got if m["event_key"].startswith("Outlook|2026-01-22")]
+    assert [(m["state"], m["sequence"]) for m in chain] == [
+        ("open", 0), ("escalated", 1), ("escalated", 2), ("resolved", 3)]
+    ids = {m["message_id"] for m in chain}
+    assert len(ids) == 4
+    for key in {m["event_key"] for m in got}:
+        sequences = [m["sequence"] for m in got if m["event_key"] == key]
+        assert sequences == sorted(set(sequences)), key
