@@ -28,6 +28,8 @@ from tests.test_alerts_service import _wait_for_detection
 from tests.test_service import TOKEN, Service, service
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+MICROSOFT = ["Outlook", "Exchange Online", "Microsoft Store", "Microsoft Defender",
+             "Microsoft Purview"]
 GMAIL_CUT = pd.Timestamp("2026-01-16T10:30Z")  # the sample's Gmail outage, 09:35-11:25
 
 
@@ -303,3 +305,44 @@ def test_an_event_s_sequence_never_repeats_or_goes_back_for_its_route(tmp_path: 
     for key in {m["event_key"] for m in got}:
         sequences = [m["sequence"] for m in got if m["event_key"] == key]
         assert sequences == sorted(set(sequences)), key
+
+
+# --- an event the detection splits ---------------------------------------------------------
+@pytest.mark.parametrize("restart", ["at the cut, then a live step", "at the end"])
+def test_an_event_other_settings_split_goes_on_as_one_story(tmp_path: Path,
+                                                            restart: str) -> None:
+    # Told of the Microsoft 365 chain as one event by 19:30, the route got two new
+    # "open"s (Exchange Online and Microsoft Store; Defender and Purview) dated 19:15
+    # and 19:20 from a detection that split it (event_window 1min), their ends apart,
+    # and the told event's end named Outlook only. Now the parts go on under the told
+    # event: nothing new to tell while they run, and one end naming all five, once the
+    # last part is over.
+    data = load_reports(SAMPLE)
+    cut = pd.Timestamp("2026-01-22T19:30Z")
+    before = dataclasses.replace(data, counts=data.counts.loc[:cut - data.bucket])
+    split = DetectionConfig(event_window="1min")
+    with Webhook() as hook:
+        outbox = Outbox(tmp_path / "outbox.duckdb")
+        try:
+            notifier = Notifier(outbox, [Route(url=f"{hook.url}/hook", name="hook")])
+            notifier.observe(analyze(before))
+            if restart == "at the end":
+                notifier.observe(analyze(data, split))
+            else:
+                notifier.observe(analyze(before, split))
+                notifier.observe(analyze(data, split), since=cut)
+            assert notifier.observe(analyze(data, split)) == 0  # another restart
+            assert notifier.drain(timeout=30)
+            assert {c.part for c in outbox.continuations("hook")} == {True}
+        finally:
+            outbox.close()
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-22T19")]
+    assert {m["event_key"] for m in got} == {"Outlook|2026-01-22T19:00:00+00:00"}
+    assert [(m["state"], m["sequence"]) for m in got] == [
+        ("open", 0), ("escalated", 1), ("escalated", 2), ("resolved", 3)]
+    end = got[-1]
+    assert [p["product"] for p in end["products"]] == MICROSOFT
+    assert all(p["end"] for p in end["products"])
+    assert end["title"] == (f"{got[0]['event_id']} resolved (critical): "
+                            f"{', '.join(MICROSOFT)}, over since 2026-01-22 22:40 UTC")
+    assert end["at"] == "2026-01-22T23:50:00+00:00"

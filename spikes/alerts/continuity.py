@@ -24,7 +24,13 @@ was told (the outbox) and the complete messages of the new detection:
   now may raise it later than the old ones did, a longer ``min_duration`` say): it then
   *awaits* (:class:`Awaiting`). The live steps after it continue it with the first new
   event that overlaps it, as a complete detection would have, and withdraw it only once
-  their data pass its reach with none.
+  their data pass its reach with none;
+- an event the route was never told of that holds, at overlapping times, a product the
+  route was told of in an event still open that the detection has without it (the
+  detection split the told event: a shorter ``event_window``) is a *part* of the told
+  event: its messages go on under the told key as a continued event's, and the told
+  event ends (``resolved``, naming every part's products) only once all its parts are
+  over: no part's end is told as the outage's.
 
 A continuation is decided once, when a complete detection first shows it, and stored
 (:class:`Continuation`): later detections number the new event's messages the same way,
@@ -104,6 +110,9 @@ class Continuation:
         The worst severity it was told of (:func:`~spikes.alerts.timeline.severity_rank`).
     resolved : bool
         Whether it was told the event ended.
+    part : bool
+        The new event is a part of the told one, which the detection still has (split
+        by other settings): the told event ends once all its parts are over.
     """
 
     key: str
@@ -113,6 +122,7 @@ class Continuation:
     products: tuple[str, ...]
     worst: int
     resolved: bool = False
+    part: bool = False
 
 
 @dataclass(frozen=True)
@@ -279,6 +289,16 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             new.append(continuation)
             by_key[key] = continuation
             del vanished[match.key]
+        # The parts of a told event the detection split.
+        still = [t for k, t in told.items() if not t.resolved and k in latest]
+        for key, last in latest.items():
+            if key in told or key in by_key or not still:
+                continue
+            whole = _split_from(last, latest, still, coverage)
+            if whole is not None:
+                continuation = _continuation(key, whole, part=True)
+                new.append(continuation)
+                by_key[key] = continuation
         # One the detection has inside another event (settings that join events) ends
         # as joined to it, not as no longer detected.
         current = {k: _spans(m, None) for k, m in latest.items()}
@@ -306,15 +326,30 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 withdrawn.append(_withdrawal(t, utc_time(coverage.until), name))
     out = []
     runs: dict[str, _Run] = {}
+    threads = _threads(by_key, latest)
+    part_of = {k: of for of, keys in threads.items() for k in keys}
     for message in messages:
         key = event_key(message)
+        if key in part_of and message["state"] == "resolved":
+            # A part's end is the told event's only once every part is over.
+            ends = [latest[k] for k in threads[part_of[key]]]
+            at = utc_time(message["at"])
+            if any(m["state"] != "resolved" or utc_time(m["at"]) > at for m in ends):
+                continue
+            whole = told.get(part_of[key])
+            message = _whole_end(message, ends, () if whole is None else
+                                 whole.last["products"])
         continuation = by_key.get(key)
         if continuation is not None:
             # From what the route holds of the told event now (its continued messages
             # and an open again included); the continuation's own state without it.
+            # The parts of a told event the detection has share what it was told.
             held = told.get(continuation.of)
-            run = runs.setdefault(key, _run_of(held) if held is not None else _Run(
-                set(continuation.products), continuation.worst, continuation.resolved))
+            shared = continuation.part and continuation.of in latest
+            run = runs.setdefault(continuation.of if shared else key,
+                                  _run_of(held) if held is not None else _Run(
+                                      set(continuation.products), continuation.worst,
+                                      continuation.resolved))
             carried = _continued(message, continuation, run)
             if carried is not None:
                 out.append(carried)
@@ -341,13 +376,68 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     return Carried(out, new, waiting)
 
 
-def _continuation(key: str, told: Told) -> Continuation:
-    """The new event `key` continuing the told event `told`."""
+def _continuation(key: str, told: Told, part: bool = False) -> Continuation:
+    """The new event `key` continuing the told event `told` (as a `part` of it)."""
     return Continuation(
         key=key, of=told.key, event_id=str(told.last["event_id"]),
         first_sequence=told.sequence + 1,
         products=tuple(sorted(p["product"] for p in told.last["products"])),
-        worst=severity_rank(str(told.last["severity"])), resolved=told.resolved)
+        worst=severity_rank(str(told.last["severity"])), resolved=told.resolved, part=part)
+
+
+def _split_from(last: Mapping[str, Any], latest: Mapping[str, dict[str, Any]],
+                still: Sequence[Told], coverage: Coverage) -> Told | None:
+    """The told event (of `still`: open, in the detection) that the new event whose
+    latest message is `last` was split from: it holds, at overlapping times, a product
+    the route was told of in it that the detection's told event no longer has."""
+    now = _spans(last, None)
+    for t in still:
+        kept = {str(p["product"]) for p in latest[t.key]["products"]}
+        moved = [p for p in now if p in t.products and p not in kept]
+        if not moved:
+            continue
+        was = _spans(t.last, coverage)
+        if any(p in was and was[p][0] <= now[p][1] and now[p][0] <= was[p][1]
+               for p in moved):
+            return t
+    return None
+
+
+def _whole_end(message: dict[str, Any], ends: Sequence[Mapping[str, Any]],
+               told: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """`message`, the ``resolved`` of the last part of a told event to end, as the told
+    event's: every part's products (in onset order; those of `told`, the products the
+    route was told of, that no part at hand names ended before: parts over before a live
+    step), its worst severity, first onset and alert, last end."""
+    products = [p for m in ends for p in m["products"]]
+    named = {str(p["product"]) for p in products}
+    products += [{**p, "end": p.get("end") or message.get("end") or message["at"],
+                  "why": f"{p['product']}: over (its part of this outage ended before)"}
+                 for p in told if str(p["product"]) not in named]
+    products.sort(key=lambda p: utc_time(p["onset"]))
+    worst = max((str(m["severity"]) for m in ends), key=severity_rank)
+    end = max(utc_time(m["end"] or m["at"]) for m in ends)
+    names = ", ".join(str(p["product"]) for p in products)
+    return {**message, "products": products, "severity": worst,
+            "onset": min(utc_time(m["onset"]) for m in ends).isoformat(),
+            "alerted_at": min(utc_time(m["alerted_at"]) for m in ends).isoformat(),
+            "end": end.isoformat(), "why": "; ".join(str(p["why"]) for p in products),
+            "title": f"{message['event_id']} resolved ({worst}): {names}, over since "
+                     f"{end:%Y-%m-%d %H:%M} UTC"}
+
+
+def _threads(by_key: Mapping[str, Continuation], latest: Mapping[str, dict[str, Any]]
+             ) -> dict[str, list[str]]:
+    """The told events with parts (:attr:`Continuation.part`), by key: the keys of their
+    parts among the events of `latest` (the told event's own first, when there; a part
+    not there is over, in a live step)."""
+    threads: dict[str, list[str]] = {}
+    for c in by_key.values():
+        if c.part and (c.key in latest or c.of in latest):
+            keys = threads.setdefault(c.of, [c.of] if c.of in latest else [])
+            if c.key in latest:
+                keys.append(c.key)
+    return threads
 
 
 def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
@@ -528,7 +618,9 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
     title = str(message["title"])
     if title.startswith(old_head):
         title = f"{c.event_id} {state} " + title[len(old_head):]
-    return {**message, "message_id": message_digest(c.of, sequence, state), "event_id": c.event_id,
+    # The parts of one told event number alike: their ids name the part.
+    message_id = message_digest(c.of, sequence, state, c.key if c.part else "")
+    return {**message, "message_id": message_id, "event_id": c.event_id,
             "event_key": c.of, "state": state, "sequence": sequence, "title": title,
             "at": at.isoformat(), "products": [*message["products"], *extra]}
 

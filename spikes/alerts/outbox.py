@@ -29,7 +29,8 @@ Tables
     with the horizon of a route added later (a new or renamed route is not paged with
     the history either).
 ``alert_continuation``
-    ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved``: a
+    ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved,
+    part``: a
     new
     event whose messages go to the route under the key of an event it was told of
     (:mod:`spikes.alerts.continuity`); dropped once both events are history
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS alert_continuation (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
     event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
     worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+ALTER TABLE alert_continuation ADD COLUMN IF NOT EXISTS part BOOLEAN DEFAULT false;
 CREATE TABLE IF NOT EXISTS alert_awaiting (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
     due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
@@ -323,10 +325,11 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT event_key, of_key, event_id, first_sequence, products, worst, "
-                "resolved FROM alert_continuation WHERE route = ?", [route]).fetchall()
+                "resolved, coalesce(part, false) FROM alert_continuation WHERE route = ?",
+                [route]).fetchall()
         return [Continuation(key, of, event_id, int(first), tuple(json.loads(products)),
-                             int(worst), bool(resolved))
-                for key, of, event_id, first, products, worst, resolved in rows]
+                             int(worst), bool(resolved), bool(part))
+                for key, of, event_id, first, products, worst, resolved, part in rows]
 
     def add_continuations(self, route: str, continuations: Sequence[Continuation]) -> None:
         """Store continuations decided for `route` (a stored one stays as it is)."""
@@ -341,12 +344,15 @@ class Outbox:
             "products": [json.dumps(c.products) for c in continuations],
             "worst": pa.array([c.worst for c in continuations], pa.int32()),
             "resolved": [bool(c.resolved) for c in continuations],
+            "part": [bool(c.part) for c in continuations],
         })
         with self._lock:
             self._conn.register("spikes_continued", rows)
             try:
-                self._conn.execute("INSERT INTO alert_continuation SELECT * FROM "
-                                   "spikes_continued ON CONFLICT DO NOTHING")
+                self._conn.execute(
+                    "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
+                    "first_sequence, products, worst, resolved, part) SELECT * FROM "
+                    "spikes_continued ON CONFLICT DO NOTHING")
             finally:
                 self._conn.unregister("spikes_continued")
 
