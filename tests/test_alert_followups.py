@@ -1,7 +1,10 @@
 """Follow-ups of the alerts and the live service (each test failed before its fix): the
 operational endpoints refuse unknown query parameters as the ``/v1`` ones do; a product's
 own ``merge_gap`` is the reach of its told incidents; stored continuations are dropped
-once history ..."""
+once both their events are history; a restart with settings that raise a paged outage
+later goes on with its event; an event's sequence never repeats for its route; the parts
+of a told event that other settings split go on as one story. Real parts throughout: the
+sample's live detection, DuckDB outboxes, a local webhook, `spikes serve` processes."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import pandas as pd
 import pytest
 
-from spikes.alerts.continuity import Told, carry_over
+from spikes.alerts.continuity import Awaiting, Continuation, Told, carry_over
 from spikes.alerts.notifier import Notifier, coverage_of
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
@@ -346,3 +350,28 @@ def test_an_event_other_settings_split_goes_on_as_one_story(tmp_path: Path,
     assert end["title"] == (f"{got[0]['event_id']} resolved (critical): "
                             f"{', '.join(MICROSOFT)}, over since 2026-01-22 22:40 UTC")
     assert end["at"] == "2026-01-22T23:50:00+00:00"
+
+
+def test_an_outbox_of_an_earlier_version_opens_with_its_continuations(tmp_path: Path) -> None:
+    # alert_continuation without the part column, no alert_awaiting table.
+    path = tmp_path / "old.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE alert_continuation (route VARCHAR NOT NULL, event_key VARCHAR "
+                 "NOT NULL, of_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL, "
+                 "first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL, worst INTEGER "
+                 "NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key))")
+    conn.execute("INSERT INTO alert_continuation VALUES ('hook', 'Gmail|09:30', "
+                 "'Gmail|09:35', 'E0001', 2, '[\"Gmail\"]', 1, false)")
+    conn.close()
+    outbox = Outbox(path)
+    try:
+        old = Continuation("Gmail|09:30", "Gmail|09:35", "E0001", 2, ("Gmail",), 1)
+        assert outbox.continuations("hook") == [old]
+        part = dataclasses.replace(old, key="Teams|09:40", part=True)
+        outbox.add_continuations("hook", [part])
+        assert outbox.continuations("hook") == [old, part]
+        due = pd.Timestamp("2026-01-16T11:00Z")
+        outbox.set_awaiting("hook", [Awaiting("Gmail|09:35", "E0001", due)])
+        assert outbox.awaiting("hook") == [Awaiting("Gmail|09:35", "E0001", due)]
+    finally:
+        outbox.close()
