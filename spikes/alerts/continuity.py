@@ -12,19 +12,19 @@ was told (the outbox) and the complete messages of the new detection:
 - an event the route was told of, whose key the new detection no longer has (it
   *vanished*), is *continued* by a new event whose key the route has never seen and that
   shares a product with it at overlapping times (an incident the route did not hear end
-  lasting its product's ``merge_gap`` past the last message it got): the new event's messages go out
-  under the told event's key and id, numbered after what was told, and only those that
-  tell the route something new: a product or a severity it was not told of (as
-  ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
+  lasting its product's ``merge_gap`` past the last message it got): the new event's
+  messages go out under the told event's key and id, numbered after what was told, and
+  only those that tell the route something new: a product or a severity it was not told
+  of (as ``escalated``, or ``open`` again after a ``resolved``), the end of what it was
+  told;
 - a vanished event that nothing continues gets a ``resolved`` message saying it is no
   longer detected (the route would otherwise keep it open for ever), when the detection
-  covers its products and its time;
-- unless the data end before its incident's reach does (its product's ``merge_gap``
-  past the last message the route got: the outage may be going on, and the settings of
-  now may raise it later than the old ones did, a longer ``min_duration`` say): it then
-  *awaits* (:class:`Awaiting`). The live steps after it continue it with the first new
-  event that overlaps it, as a complete detection would have, and withdraw it only once
-  their data pass its reach with none;
+  covers its products and its time, that time including its incident's reach. While the
+  data end before that reach (the outage may be going on, and the settings of now may
+  raise it later than the old ones did: a longer ``min_duration``), it *awaits*
+  (:class:`Awaiting`): the live steps after the detection continue it with the first new
+  event raised by then that overlaps it, as a complete detection would have, and
+  withdraw it at the reach's end if none is;
 - an event the route was never told of that holds, at overlapping times, a product the
   route was told of in an event still open that the detection has without it (the
   detection split the told event: a shorter ``event_window``) is a *part* of the told

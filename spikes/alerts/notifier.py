@@ -134,7 +134,7 @@ class Notifier:
                  settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None
                  ) -> tuple[list[dict[str, Any]], set[str]]:
         """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry_over`), and the keys of events the route
+        (:func:`spikes.alerts.continuity.carry`), and the keys of events the route
         is known to hold messages of (the told ones, or the continued ones). A complete
         detection first drops the route's spent continuations
         (:func:`spikes.alerts.continuity.spent`); the told events it does not find but
