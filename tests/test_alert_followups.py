@@ -50,7 +50,8 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 def test_every_endpoint_refuses_an_unknown_query_parameter_naming_those_it_takes(
         svc: Service) -> None:
     # /healthz?verbose=1 and /metrics?format=json answered 200 as if the parameter did
-    # something; the /v1 endpoints said 422 with Python lists (['sinse']).
+    # something; the /v1 endpoints said 422 with Python lists (['sinse']) and "takes
+    # ['open', 'product', 'since']".
     for path, params, takes in (("/healthz", {"verbose": "1"}, "none"),
                                 ("/metrics", {"format": "json"}, "none"),
                                 ("/v1/status", {"product": "Slack"}, "none"),
@@ -59,12 +60,13 @@ def test_every_endpoint_refuses_an_unknown_query_parameter_naming_those_it_takes
         answer = svc.client.get(path, params=params)
         assert answer.status_code == 422, (path, answer.text)
         (name,) = params
-        assert answer.json() == {"detail": f"unknown query parameter {name}: this "
+        assert answer.json() == {"detail": f"unknown query parameter {name!r}: this "
                                            f"endpoint takes {takes}"}
     # Without the token too (the operational endpoints take none), and with two.
     both = httpx.get(f"{svc.url}/healthz", params={"a": "1", "b": "2"})
     assert both.status_code == 422
-    assert both.json()["detail"] == "unknown query parameters a, b: this endpoint takes none"
+    assert both.json()["detail"] == ("unknown query parameters 'a', 'b': this endpoint "
+                                     "takes none")
     assert svc.client.get("/healthz").status_code == 200
     assert svc.client.get("/metrics").status_code == 200
     assert svc.client.get("/v1/incidents", params={"open": "true"}).status_code == 200

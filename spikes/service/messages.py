@@ -102,14 +102,14 @@ def unknown_query_message(unknown: Sequence[str], known: Sequence[str]) -> str:
     Examples
     --------
     >>> unknown_query_message(["sinse"], ["since", "product", "open"])
-    'unknown query parameter sinse: this endpoint takes open, product, since'
+    "unknown query parameter 'sinse': this endpoint takes open, product, since"
     >>> unknown_query_message(["verbose", "format"], [])
-    'unknown query parameters format, verbose: this endpoint takes none'
+    "unknown query parameters 'format', 'verbose': this endpoint takes none"
     """
-    names = sorted(set(unknown))
+    names = ", ".join(repr(name) for name in sorted(set(unknown)))
     takes = ", ".join(sorted(set(known))) or "none"
-    plural = "s" if len(names) > 1 else ""
-    return f"unknown query parameter{plural} {', '.join(names)}: this endpoint takes {takes}"
+    plural = "s" if len(set(unknown)) > 1 else ""
+    return f"unknown query parameter{plural} {names}: this endpoint takes {takes}"
 
 
 def _one_error(error: Mapping[str, Any]) -> str:
