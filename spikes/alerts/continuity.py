@@ -12,30 +12,46 @@ was told (the outbox) and the complete messages of the new detection:
 - an event the route was told of, whose key the new detection no longer has (it
   *vanished*), is *continued* by a new event whose key the route has never seen and that
   shares a product with it at overlapping times (an incident the route did not hear end
-  lasting ``merge_gap`` past the last message it got): the new event's messages go out
-  under the told event's key and id, numbered after what was told, and only those that
-  tell the route something new: a product or a severity it was not told of (as
-  ``escalated``, or ``open`` again after a ``resolved``), the end of what it was told;
+  lasting its product's ``merge_gap`` past the last message it got): the new event's
+  messages go out under the told event's key and id, numbered after what was told, and
+  only those that tell the route something new: a product or a severity it was not told
+  of (as ``escalated``, or ``open`` again after a ``resolved``), the end of what it was
+  told;
 - a vanished event that nothing continues gets a ``resolved`` message saying it is no
   longer detected (the route would otherwise keep it open for ever), when the detection
-  covers its products and its time.
+  covers its products and its time, that time including its incident's reach. While the
+  data end before that reach (the outage may be going on, and the settings of now may
+  raise it later than the old ones did: a longer ``min_duration``), it *awaits*
+  (:class:`Awaiting`): the live steps after the detection continue it with the first new
+  event raised by then that overlaps it, as a complete detection would have, and
+  withdraw it at the reach's end if none is;
+- an event the route was never told of that holds, at overlapping times, a product the
+  route was told of in an event still open that the detection has without it (the
+  detection split the told event: a shorter ``event_window``) is a *part* of the told
+  event: its messages go on under the told key as a continued event's, and the told
+  event ends (``resolved``, naming every part's products) only once all its parts are
+  over: no part's end is told as the outage's.
 
 A continuation is decided once, when a complete detection first shows it, and stored
 (:class:`Continuation`): later detections number the new event's messages the same way,
-so the outbox keeps each once.
+so the outbox keeps each once. Once both events are history (:func:`spent`: the route
+heard the told one end, the new one is over or gone, both by the cut-off for history of a
+wall-clock service) it changes nothing any more and is dropped, so the stored ones do not
+grow with every restart for ever.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from spikes.alerts.timeline import event_key, message_digest, severity_rank, utc_time
 
-__all__ = ["Continuation", "Coverage", "Told", "carry_over"]
+__all__ = ["Awaiting", "Carried", "Continuation", "Coverage", "Told", "carry", "carry_over",
+           "spent"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,9 @@ class Continuation:
         The worst severity it was told of (:func:`~spikes.alerts.timeline.severity_rank`).
     resolved : bool
         Whether it was told the event ended.
+    part : bool
+        The new event is a part of the told one, which the detection still has (split
+        by other settings): the told event ends once all its parts are over.
     """
 
     key: str
@@ -103,6 +122,47 @@ class Continuation:
     products: tuple[str, ...]
     worst: int
     resolved: bool = False
+    part: bool = False
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A told event a complete detection does not find, whose incident may still be
+    going on at the end of its data (see the module docstring).
+
+    Parameters
+    ----------
+    key : str
+        The told event's key.
+    event_id : str
+        Its id as the route knows it.
+    due : pd.Timestamp
+        The end of its incident's reach (UTC): it is withdrawn once the data pass this
+        time with no new event continuing it.
+    """
+
+    key: str
+    event_id: str
+    due: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What :func:`carry` decided for a route.
+
+    Parameters
+    ----------
+    messages : list of dict
+        The route's messages as its receiver should get them.
+    continuations : list of Continuation
+        The continuations decided now (to store).
+    awaiting : list of Awaiting
+        The told events awaiting now (to store in place of those given).
+    """
+
+    messages: list[dict[str, Any]]
+    continuations: list[Continuation]
+    awaiting: list[Awaiting]
 
 
 @dataclass(frozen=True)
@@ -117,12 +177,22 @@ class Coverage:
     merge_gap : pd.Timedelta
         Its ``merge_gap``: an incident the route did not hear end reaches this far past
         the last message it got (:func:`carry_over`).
+    gaps : mapping of str to pd.Timedelta, optional
+        The products whose own ``merge_gap`` (a per-product override) differs from
+        `merge_gap`, with theirs (:func:`spikes.alerts.timeline.merge_gaps`): their
+        incidents reach that far instead.
     """
 
     products: frozenset[str]
     start: pd.Timestamp
     until: pd.Timestamp
     merge_gap: pd.Timedelta = pd.Timedelta("1h")
+    gaps: Mapping[str, pd.Timedelta] = field(default_factory=dict, hash=False)
+
+    def reach(self, product: str) -> pd.Timedelta:
+        """How far past the route's last message an incident of `product` it did not
+        hear end may go on: the product's own ``merge_gap``."""
+        return pd.Timedelta(self.gaps.get(product, self.merge_gap))
 
 
 def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
@@ -130,6 +200,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
                settled_before: pd.Timestamp | None = None,
                ) -> tuple[list[dict[str, Any]], list[Continuation]]:
+    """:func:`carry` without awaiting events: its messages and new continuations (a told
+    event the detection does not find is withdrawn whenever the detection covers it,
+    even while it may still be raised later)."""
+    carried = carry(messages, told, continuations, every_key, coverage, settled_before,
+                    defer=False)
+    return carried.messages, carried.continuations
+
+
+def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
+          continuations: Sequence[Continuation],
+          every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
+          settled_before: pd.Timestamp | None = None, *,
+          awaiting: Sequence[Awaiting] = (), until: pd.Timestamp | None = None,
+          defer: bool = True) -> Carried:
     """A route's messages as its receiver should get them (see the module docstring).
 
     Parameters
@@ -151,14 +235,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     settled_before : pd.Timestamp, optional
         Events the route heard end at or before this time are history: no new event
         continues them (its messages are left to the caller's rules for history).
+    awaiting : sequence of Awaiting
+        The route's stored awaiting events (read by a live step only: a complete
+        detection decides them anew). Their told events must be in `told`.
+    until : pd.Timestamp, optional
+        End of the data of a live step: the awaiting events due by then are withdrawn.
+    defer : bool
+        Let a complete detection leave awaiting the told events it may raise later
+        (False: withdraw them at once).
 
     Returns
     -------
-    messages : list of dict
+    Carried
         `messages` with the continued ones rewritten, then the withdrawals, in time
-        order.
-    new : list of Continuation
-        The continuations decided now (to store).
+        order; the continuations decided now; the events awaiting now.
     """
     complete = every_key is not None
     present = set(every_key) if complete else set()
@@ -168,15 +258,17 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     by_key = {c.key: c for c in continuations if not complete or c.key in present}
     new: list[Continuation] = []
     withdrawn: list[dict[str, Any]] = []
-    if complete:
+    waiting: list[Awaiting] = []
+    if not complete:
+        waiting, withdrawn = _awaited(messages, told, by_key, awaiting, until, new)
+    else:
         if coverage is None:
             raise ValueError("a complete detection needs its coverage")
         taken = {c.of for c in by_key.values()}
         vanished = {k: t for k, t in told.items() if k not in present and k not in taken
                     and not (t.resolved and settled_before is not None
                              and utc_time(t.last["at"]) <= utc_time(settled_before))}
-        reach = pd.Timedelta(coverage.merge_gap)
-        spans = {k: _spans(t.last, reach) for k, t in vanished.items()}
+        spans = {k: _spans(t.last, coverage) for k, t in vanished.items()}
         by_product: dict[str, list[str]] = {}
         # The page the route holds open first (then the earlier onset).
         for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
@@ -193,14 +285,20 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                           and start <= spans[k][p][1]), None)
             if match is None:
                 continue
-            continuation = Continuation(
-                key=key, of=match.key, event_id=str(match.last["event_id"]),
-                first_sequence=match.sequence + 1,
-                products=tuple(sorted(p["product"] for p in match.last["products"])),
-                worst=severity_rank(str(match.last["severity"])), resolved=match.resolved)
+            continuation = _continuation(key, match)
             new.append(continuation)
             by_key[key] = continuation
             del vanished[match.key]
+        # The parts of a told event the detection split.
+        still = [t for k, t in told.items() if not t.resolved and k in latest]
+        for key, last in latest.items():
+            if key in told or key in by_key or not still:
+                continue
+            whole = _split_from(last, latest, still, coverage)
+            if whole is not None:
+                continuation = _continuation(key, whole, part=True)
+                new.append(continuation)
+                by_key[key] = continuation
         # One the detection has inside another event (settings that join events) ends
         # as joined to it, not as no longer detected.
         current = {k: _spans(m, None) for k, m in latest.items()}
@@ -216,19 +314,42 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                     return None if name == str(t.last["event_id"]) else name
             return None
 
-        withdrawn = [_withdrawal(t, coverage, joined(t)) for t in vanished.values()
-                     if not t.resolved and _covered(t.last, coverage)]
+        for t in vanished.values():
+            if t.resolved or not _covered(t.last, coverage):
+                continue
+            name = joined(t)
+            due = max(end for _, end in spans[t.key].values())
+            if defer and name is None and due > utc_time(coverage.until):
+                # Its incident may be going on past the data: it may yet be raised.
+                waiting.append(Awaiting(t.key, str(t.last["event_id"]), due))
+            else:
+                withdrawn.append(_withdrawal(t, utc_time(coverage.until), name))
     out = []
     runs: dict[str, _Run] = {}
+    threads = _threads(by_key, latest)
+    part_of = {k: of for of, keys in threads.items() for k in keys}
     for message in messages:
         key = event_key(message)
+        if key in part_of and message["state"] == "resolved":
+            # A part's end is the told event's only once every part is over.
+            ends = [latest[k] for k in threads[part_of[key]]]
+            at = utc_time(message["at"])
+            if any(m["state"] != "resolved" or utc_time(m["at"]) > at for m in ends):
+                continue
+            whole = told.get(part_of[key])
+            message = _whole_end(message, ends, () if whole is None else
+                                 whole.last["products"])
         continuation = by_key.get(key)
         if continuation is not None:
             # From what the route holds of the told event now (its continued messages
             # and an open again included); the continuation's own state without it.
+            # The parts of a told event the detection has share what it was told.
             held = told.get(continuation.of)
-            run = runs.setdefault(key, _run_of(held) if held is not None else _Run(
-                set(continuation.products), continuation.worst, continuation.resolved))
+            shared = continuation.part and continuation.of in latest
+            run = runs.setdefault(continuation.of if shared else key,
+                                  _run_of(held) if held is not None else _Run(
+                                      set(continuation.products), continuation.worst,
+                                      continuation.resolved))
             carried = _continued(message, continuation, run)
             if carried is not None:
                 out.append(carried)
@@ -252,7 +373,174 @@ def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
                 and (by_key[k].of if k in by_key else k) in told]
     out += withdrawn
     out.sort(key=lambda m: utc_time(m["at"]))
-    return out, new
+    return Carried(out, new, waiting)
+
+
+def _continuation(key: str, told: Told, part: bool = False) -> Continuation:
+    """The new event `key` continuing the told event `told` (as a `part` of it)."""
+    return Continuation(
+        key=key, of=told.key, event_id=str(told.last["event_id"]),
+        first_sequence=told.sequence + 1,
+        products=tuple(sorted(p["product"] for p in told.last["products"])),
+        worst=severity_rank(str(told.last["severity"])), resolved=told.resolved, part=part)
+
+
+def _split_from(last: Mapping[str, Any], latest: Mapping[str, dict[str, Any]],
+                still: Sequence[Told], coverage: Coverage) -> Told | None:
+    """The told event (of `still`: open, in the detection) that the new event whose
+    latest message is `last` was split from: it holds, at overlapping times, a product
+    the route was told of in it that the detection's told event no longer has."""
+    now = _spans(last, None)
+    for t in still:
+        kept = {str(p["product"]) for p in latest[t.key]["products"]}
+        moved = [p for p in now if p in t.products and p not in kept]
+        if not moved:
+            continue
+        was = _spans(t.last, coverage)
+        if any(p in was and was[p][0] <= now[p][1] and now[p][0] <= was[p][1]
+               for p in moved):
+            return t
+    return None
+
+
+def _whole_end(message: dict[str, Any], ends: Sequence[Mapping[str, Any]],
+               told: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """`message`, the ``resolved`` of the last part of a told event to end, as the told
+    event's: every part's products (in onset order; those of `told`, the products the
+    route was told of, that no part at hand names ended before: parts over before a live
+    step), its worst severity, first onset and alert, last end."""
+    products = [p for m in ends for p in m["products"]]
+    named = {str(p["product"]) for p in products}
+    products += [{**p, "end": p.get("end") or message.get("end") or message["at"],
+                  "why": f"{p['product']}: over (its part of this outage ended before)"}
+                 for p in told if str(p["product"]) not in named]
+    products.sort(key=lambda p: utc_time(p["onset"]))
+    worst = max((str(m["severity"]) for m in ends), key=severity_rank)
+    end = max(utc_time(m["end"] or m["at"]) for m in ends)
+    names = ", ".join(str(p["product"]) for p in products)
+    return {**message, "products": products, "severity": worst,
+            "onset": min(utc_time(m["onset"]) for m in ends).isoformat(),
+            "alerted_at": min(utc_time(m["alerted_at"]) for m in ends).isoformat(),
+            "end": end.isoformat(), "why": "; ".join(str(p["why"]) for p in products),
+            "title": f"{message['event_id']} resolved ({worst}): {names}, over since "
+                     f"{end:%Y-%m-%d %H:%M} UTC"}
+
+
+def _threads(by_key: Mapping[str, Continuation], latest: Mapping[str, dict[str, Any]]
+             ) -> dict[str, list[str]]:
+    """The told events with parts (:attr:`Continuation.part`), by key: the keys of their
+    parts among the events of `latest` (the told event's own first, when there; a part
+    not there is over, in a live step)."""
+    threads: dict[str, list[str]] = {}
+    for c in by_key.values():
+        if c.part and (c.key in latest or c.of in latest):
+            keys = threads.setdefault(c.of, [c.of] if c.of in latest else [])
+            if c.key in latest:
+                keys.append(c.key)
+    return threads
+
+
+def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
+             by_key: dict[str, Continuation], awaiting: Sequence[Awaiting],
+             until: pd.Timestamp | None, new: list[Continuation]
+             ) -> tuple[list[Awaiting], list[dict[str, Any]]]:
+    """A live step's decisions on the awaiting events: each continued by the first new
+    event (a key neither told nor continued) raised by its due time that overlaps it
+    (added to `new` and `by_key`), or withdrawn at its due time once `until` reaches
+    it; the others await on. (Raised by then: so that the steps' size, one bucket or
+    many, does not change what the route hears.)
+
+    Returns
+    -------
+    waiting : list of Awaiting
+    withdrawn : list of dict
+    """
+    # The route heard it end since (or holds it no more): nothing awaits.
+    left = [a for a in awaiting if a.key in told and not told[a.key].resolved]
+    latest = _latest(messages)
+    raised: dict[str, pd.Timestamp] = {}
+    for message in messages:
+        at = utc_time(message["at"])
+        raised[event_key(message)] = min(raised.get(event_key(message), at), at)
+    for key, last in latest.items():
+        if key in told or key in by_key or not left:
+            continue
+        now = _spans(last, None)
+        match = next((a for a in left if raised[key] <= utc_time(a.due)
+                      and _overlap(_due_spans(told[a.key].last, a.due), now)), None)
+        if match is not None:
+            continuation = _continuation(key, told[match.key])
+            new.append(continuation)
+            by_key[key] = continuation
+            left.remove(match)
+    if until is None:
+        return left, []
+    cut = utc_time(until)
+    due = [a for a in left if utc_time(a.due) <= cut]
+    return ([a for a in left if a not in due],
+            [_withdrawal(told[a.key], utc_time(a.due)) for a in due])
+
+
+def _due_spans(message: Mapping[str, Any], due: pd.Timestamp
+               ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Each product's incident as an awaiting event's latest message tells it: onset to
+    end, or to `due` for one not over."""
+    return {str(p["product"]): (utc_time(p["onset"]),
+                                utc_time(p["end"]) if p.get("end") else utc_time(due))
+            for p in message["products"]}
+
+
+def _overlap(a: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+             b: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]]) -> bool:
+    """Whether two events share a product at overlapping times."""
+    return any(p in b and a[p][0] <= b[p][1] and b[p][0] <= a[p][1] for p in a)
+
+
+def spent(continuations: Sequence[Continuation], told: Mapping[str, Told],
+          messages: Sequence[dict[str, Any]], every_key: Iterable[str],
+          settled_before: pd.Timestamp | None) -> list[Continuation]:
+    """The continuations a complete detection shows to be history: dropping them
+    changes no message the route will get.
+
+    One is history when the route heard the told event end (its latest message held is
+    a ``resolved``) at or before `settled_before`, and the new event is not in the
+    detection, or over by then in it (its latest message a ``resolved`` at or before
+    `settled_before`): a later detection then leaves the told event alone (it is settled,
+    see :func:`carry_over`) and the new event's messages are history the caller leaves
+    out (an event over by the cut-off that the route holds no message of under its own
+    key), as they would be with the continuation. Without a cut-off (a replay, the data
+    clock, which pages all the history again) none is.
+
+    Parameters
+    ----------
+    continuations : sequence of Continuation
+        The route's stored continuations.
+    told : mapping of str to Told
+        Every event the route was told of, by key.
+    messages : sequence of dict
+        The route's messages of the complete detection (before :func:`carry_over`).
+    every_key : iterable of str
+        The keys of every event of the detection.
+    settled_before : pd.Timestamp, optional
+        The cut-off for history (:func:`carry_over`).
+
+    Returns
+    -------
+    list of Continuation
+    """
+    if settled_before is None:
+        return []
+    cut = utc_time(settled_before)
+    present = set(every_key)
+    latest = _latest(messages)
+
+    def over(message: Mapping[str, Any] | None) -> bool:
+        return (message is not None and message["state"] == "resolved"
+                and utc_time(message["at"]) <= cut)
+
+    return [c for c in continuations
+            if c.of in told and over(told[c.of].last)
+            and (c.key not in present or c.key not in latest or over(latest[c.key]))]
 
 
 def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -265,18 +553,17 @@ def _latest(messages: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def _spans(message: Mapping[str, Any], reach: pd.Timedelta | None
+def _spans(message: Mapping[str, Any], reach: Coverage | None
            ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
     """Each product's incident as a message tells it: onset to end; one not over lasts
-    `reach` past the message's time (what a route heard), for ever when None (the
-    detection of now)."""
+    its product's ``merge_gap`` (:meth:`Coverage.reach`) past the message's time (what a
+    route heard), for ever when `reach` is None (the detection of now)."""
     spans = {}
     for product in message["products"]:
-        end = product.get("end")
+        name, end = str(product["product"]), product.get("end")
         last = (pd.Timestamp.max.tz_localize("UTC") if reach is None
-                else utc_time(message["at"]) + reach)
-        spans[str(product["product"])] = (utc_time(product["onset"]),
-                                          utc_time(end) if end else last)
+                else utc_time(message["at"]) + reach.reach(name))
+        spans[name] = (utc_time(product["onset"]), utc_time(end) if end else last)
     return spans
 
 
@@ -331,7 +618,9 @@ def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str,
     title = str(message["title"])
     if title.startswith(old_head):
         title = f"{c.event_id} {state} " + title[len(old_head):]
-    return {**message, "message_id": message_digest(c.of, sequence, state), "event_id": c.event_id,
+    # The parts of one told event number alike: their ids name the part.
+    message_id = message_digest(c.of, sequence, state, c.key if c.part else "")
+    return {**message, "message_id": message_id, "event_id": c.event_id,
             "event_key": c.of, "state": state, "sequence": sequence, "title": title,
             "at": at.isoformat(), "products": [*message["products"], *extra]}
 
@@ -386,13 +675,13 @@ def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
                      "detected again"}
 
 
-def _withdrawal(told: Told, coverage: Coverage,
+def _withdrawal(told: Told, at: pd.Timestamp,
                 joined: str | None = None) -> dict[str, Any]:
-    """The ``resolved`` message of a told event the detection no longer finds as such:
-    not at all, or inside the event `joined` (its id as the route knows it)."""
+    """The ``resolved`` message, at `at` (the end of the data that tell it), of a told
+    event the detection no longer finds as such: not at all, or inside the event
+    `joined` (its id as the route knows it)."""
     last = told.last
     sequence = told.sequence + 1
-    at = utc_time(coverage.until)
     names = ", ".join(str(p["product"]) for p in last["products"])
     if joined is None:
         said = "no longer detected"

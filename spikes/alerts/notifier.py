@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
-from spikes.alerts.continuity import Coverage, carry_over
+from spikes.alerts.continuity import Coverage, carry, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
-from spikes.alerts.timeline import analysis_messages, event_key
+from spikes.alerts.timeline import analysis_messages, event_key, merge_gaps
 
 if TYPE_CHECKING:
     from spikes.detect.pipeline import Analysis
 
-__all__ = ["Notifier"]
+__all__ = ["Notifier", "coverage_of"]
 
 _log = logging.getLogger(__name__)
 
@@ -86,9 +86,10 @@ class Notifier:
         """Enqueue, for every route, the messages it takes; wake the worker.
 
         A route told of an event gets the rest of its story under that event's key, when
-        a detection from scratch finds the outage with another first onset, and hears
-        it withdrawn when that detection no longer finds it
-        (:func:`spikes.alerts.continuity.carry_over`).
+        a detection from scratch finds the outage with another first onset (or, raised
+        later, a live step after it), and hears it withdrawn when that detection no
+        longer finds it, once its data pass the reach of its incident
+        (:func:`spikes.alerts.continuity.carry`).
 
         Parameters
         ----------
@@ -101,7 +102,8 @@ class Notifier:
             backfill, a store's past). An event the route has a message of keeps all its
             messages, so that its receiver hears it end.
         until : pd.Timestamp, optional
-            See `settled_before`.
+            See `settled_before`; also the time up to which a live step withdraws the
+            told events awaiting (:class:`spikes.alerts.continuity.Awaiting`).
         coverage : Coverage, optional
             Given when `messages` are every message of a detection from the start of its
             data (not a live step's latest): what it saw. Only then are new
@@ -117,7 +119,8 @@ class Notifier:
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             # Continued events first: they are the route's own, which history keeps.
-            taken, known = self._carried(key, taken, every_key, coverage, settled_before)
+            taken, known = self._carried(key, taken, every_key, coverage, settled_before,
+                                         until)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until, known)
             new = self.outbox.enqueue(taken, key, now=self.clock())
@@ -128,21 +131,33 @@ class Notifier:
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
-                 settled_before: pd.Timestamp | None
+                 settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None
                  ) -> tuple[list[dict[str, Any]], set[str]]:
         """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry_over`), and the keys of events the route
-        is known to hold messages of (the told ones, or the continued ones)."""
+        (:func:`spikes.alerts.continuity.carry`), and the keys of events the route
+        is known to hold messages of (the told ones, or the continued ones). A complete
+        detection first drops the route's spent continuations
+        (:func:`spikes.alerts.continuity.spent`); the told events it does not find but
+        may raise later await (a live step up to `until` continues or withdraws them)."""
         stored = self.outbox.continuations(key)
-        if every_key is None and not stored:
+        waiting = self.outbox.awaiting(key)
+        if every_key is None and not stored and not waiting:
             return messages, set()
-        # A live step needs what the route holds of the continued events only.
-        told = (self.outbox.told(key, sorted({c.event_id for c in stored}))
-                if every_key is None else self.outbox.told(key))
-        messages, new = carry_over(messages, told, stored, every_key, coverage,
-                                   settled_before)
-        self.outbox.add_continuations(key, new)
-        return messages, set(told) | {c.of for c in [*stored, *new]}
+        # A live step needs what the route holds of the continued and awaiting events.
+        ids = {c.event_id for c in stored} | {a.event_id for a in waiting}
+        told = (self.outbox.told(key, sorted(ids)) if every_key is None
+                else self.outbox.told(key))
+        known = set(told) | {c.of for c in stored}
+        if every_key is not None:  # a complete detection: forget the spent ones
+            old = {c.key for c in spent(stored, told, messages, every_key, settled_before)}
+            self.outbox.drop_continuations(key, sorted(old))
+            stored = [c for c in stored if c.key not in old]
+        carried = carry(messages, told, stored, every_key, coverage, settled_before,
+                        awaiting=waiting, until=until)
+        self.outbox.add_continuations(key, carried.continuations)
+        if carried.awaiting != waiting:
+            self.outbox.set_awaiting(key, carried.awaiting)
+        return carried.messages, known | {c.of for c in carried.continuations}
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None,
@@ -188,13 +203,10 @@ class Notifier:
         if not self.routes or analysis.config.mode != "causal":
             return 0
         messages = analysis_messages(analysis, until, since)
-        coverage = None
+        coverage = coverage_of(analysis, until) if since is None else None
         index = analysis.data.counts.index
-        if since is None and len(index):  # a complete detection: what it saw
-            end = until if until is not None else index[-1] + analysis.data.bucket
-            coverage = Coverage(frozenset(map(str, analysis.data.counts.columns)),
-                                index[0], pd.Timestamp(end),
-                                pd.Timedelta(analysis.config.merge_gap))
+        if until is None and len(index):
+            until = index[-1] + analysis.data.bucket
         return self.enqueue(messages, settled_before, until, coverage=coverage)
 
     # -- delivery ------------------------------------------------------------------------
@@ -304,6 +316,32 @@ class Notifier:
             "messages": _records(messages),
             "log": _records(log),
         }
+
+
+def coverage_of(analysis: Analysis, until: pd.Timestamp | None = None) -> Coverage | None:
+    """What a complete detection saw (:class:`~spikes.alerts.continuity.Coverage`): its
+    products, the span of its data and the ``merge_gap`` of each product (a product's
+    own, where the settings override it); None for a detection without data.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A live analysis from the start of its data.
+    until : pd.Timestamp, optional
+        End of the data it saw (the end of its last bucket by default).
+
+    Returns
+    -------
+    Coverage or None
+    """
+    index = analysis.data.counts.index
+    if not len(index):
+        return None
+    end = until if until is not None else index[-1] + analysis.data.bucket
+    products = frozenset(map(str, analysis.data.counts.columns))
+    return Coverage(products, index[0], pd.Timestamp(end),
+                    pd.Timedelta(analysis.config.merge_gap),
+                    merge_gaps(analysis.config, products))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -29,10 +29,15 @@ Tables
     with the horizon of a route added later (a new or renamed route is not paged with
     the history either).
 ``alert_continuation``
-    ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved``: a
+    ``route, event_key, of_key, event_id, first_sequence, products, worst, resolved,
+    part``: a
     new
     event whose messages go to the route under the key of an event it was told of
-    (:mod:`spikes.alerts.continuity`).
+    (:mod:`spikes.alerts.continuity`); dropped once both events are history
+    (:func:`spikes.alerts.continuity.spent`).
+``alert_awaiting``
+    ``route, event_key, event_id, due``: a told event the latest complete detection did
+    not find while it may still be raised (:class:`spikes.alerts.continuity.Awaiting`).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.continuity import Continuation, Told
+from spikes.alerts.continuity import Awaiting, Continuation, Told
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
@@ -69,6 +74,10 @@ CREATE TABLE IF NOT EXISTS alert_continuation (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
     event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
     worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+ALTER TABLE alert_continuation ADD COLUMN IF NOT EXISTS part BOOLEAN DEFAULT false;
+CREATE TABLE IF NOT EXISTS alert_awaiting (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
 """
 
 
@@ -218,6 +227,7 @@ class Outbox:
         messages = list({str(m["message_id"]): m for m in messages}.values())  # once each
         if not messages:
             return 0
+        messages = self._numbered(messages, route)
         # One INSERT from a table (an executemany of one row per message took 3 ms a
         # row: 30 s for the 9,000 messages a restart's complete detection recomputes).
         incoming = pa.table({
@@ -251,6 +261,34 @@ class Outbox:
                 rollback(conn)
                 raise
         return int(after - before)
+
+    def _numbered(self, messages: list[dict[str, Any]], route: str) -> list[dict[str, Any]]:
+        """`messages` (in time order), each new one whose ``sequence`` would repeat or go
+        back on what `route` holds of its event (after a detection with other settings:
+        a told event's own numbering, a split's or a continuation's) numbered after it;
+        its ``message_id`` stays (a message recomputed is still known by it)."""
+        with self._lock:
+            held = self.held(route, [str(m["message_id"]) for m in messages])
+            ids = sorted({str(m["event_id"]) for m in messages
+                          if str(m["message_id"]) not in held})
+            if not ids:
+                return messages
+            rows = self._conn.execute(
+                f"SELECT sequence, body FROM alert_outbox WHERE route = ? AND event_id IN "
+                f"({', '.join('?' for _ in ids)})", [route, *ids]).fetchall()
+        top: dict[str, int] = {}
+        for sequence, body in rows:
+            key = event_key(json.loads(body))
+            top[key] = max(top.get(key, -1), int(sequence))
+        out = []
+        for message in messages:
+            key = event_key(message)
+            if str(message["message_id"]) not in held:
+                if int(message["sequence"]) <= top.get(key, -1):
+                    message = {**message, "sequence": top[key] + 1}
+                top[key] = max(top.get(key, -1), int(message["sequence"]))
+            out.append(message)
+        return out
 
     def told(self, route: str, event_ids: Sequence[str] | None = None) -> dict[str, Told]:
         """What `route` was told: every event it holds a message of (of those `event_ids`
@@ -287,10 +325,11 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT event_key, of_key, event_id, first_sequence, products, worst, "
-                "resolved FROM alert_continuation WHERE route = ?", [route]).fetchall()
+                "resolved, coalesce(part, false) FROM alert_continuation WHERE route = ?",
+                [route]).fetchall()
         return [Continuation(key, of, event_id, int(first), tuple(json.loads(products)),
-                             int(worst), bool(resolved))
-                for key, of, event_id, first, products, worst, resolved in rows]
+                             int(worst), bool(resolved), bool(part))
+                for key, of, event_id, first, products, worst, resolved, part in rows]
 
     def add_continuations(self, route: str, continuations: Sequence[Continuation]) -> None:
         """Store continuations decided for `route` (a stored one stays as it is)."""
@@ -305,14 +344,60 @@ class Outbox:
             "products": [json.dumps(c.products) for c in continuations],
             "worst": pa.array([c.worst for c in continuations], pa.int32()),
             "resolved": [bool(c.resolved) for c in continuations],
+            "part": [bool(c.part) for c in continuations],
         })
         with self._lock:
             self._conn.register("spikes_continued", rows)
             try:
-                self._conn.execute("INSERT INTO alert_continuation SELECT * FROM "
-                                   "spikes_continued ON CONFLICT DO NOTHING")
+                self._conn.execute(
+                    "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
+                    "first_sequence, products, worst, resolved, part) SELECT * FROM "
+                    "spikes_continued ON CONFLICT DO NOTHING")
             finally:
                 self._conn.unregister("spikes_continued")
+
+    def drop_continuations(self, route: str, keys: Sequence[str]) -> int:
+        """Forget the continuations of `route` whose new events have these `keys` (spent
+        ones: :func:`spikes.alerts.continuity.spent`).
+
+        Returns
+        -------
+        int
+            Continuations dropped.
+        """
+        if not keys:
+            return 0
+        marks = ", ".join("?" for _ in keys)
+        with self._lock:
+            rows = self._conn.execute(
+                f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
+                "RETURNING event_key", [route, *keys]).fetchall()
+        return len(rows)
+
+    def awaiting(self, route: str) -> list[Awaiting]:
+        """The told events of `route` awaiting (:class:`spikes.alerts.continuity.Awaiting`),
+        by due time."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_key, event_id, due FROM alert_awaiting WHERE route = ? "
+                "ORDER BY due, event_key", [route]).fetchall()
+        return [Awaiting(key, event_id, _aware(due)) for key, event_id, due in rows]
+
+    def set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> None:
+        """Make `awaiting` the awaiting events of `route` (in place of those stored; one
+        transaction)."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.execute("DELETE FROM alert_awaiting WHERE route = ?", [route])
+                for a in awaiting:
+                    conn.execute("INSERT INTO alert_awaiting VALUES (?, ?, ?, ?)",
+                                 [route, a.key, a.event_id, naive_utc(a.due)])
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""

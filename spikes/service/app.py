@@ -41,7 +41,12 @@ from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
-from spikes.service.messages import CSV_BODY_NAME, add_query_error_handler, csv_body_message
+from spikes.service.messages import (
+    CSV_BODY_NAME,
+    add_query_error_handler,
+    csv_body_message,
+    unknown_query_message,
+)
 from spikes.service.models import (
     BATCH,
     BATCH_ID,
@@ -199,15 +204,16 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     for router in (_reports_router(), _results_router(), live_router(),
                    _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
-    app.include_router(_ops_router())
+    app.include_router(_ops_router(), dependencies=[Depends(_known_parameters)])
     add_query_error_handler(app)
     app.add_middleware(_MaxBody, limit=max_body)
     return app
 
 
 def _known_parameters(request: Request) -> None:
-    """Refuse query parameters the endpoint does not take (422): ``/v1/status?product=
-    Slack`` answered every product, as if the filter had been applied."""
+    """Refuse query parameters the endpoint does not take (422, naming those it takes):
+    ``/v1/status?product=Slack`` answered every product, as if the filter had been
+    applied. Every endpoint of the app (``/healthz`` and ``/metrics`` too)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -220,8 +226,7 @@ def _known_parameters(request: Request) -> None:
         todo.extend(current.dependencies)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        raise HTTPException(422, f"unknown query parameter(s) {unknown}; this endpoint "
-                                 f"takes {sorted(known) or 'none'}")
+        raise HTTPException(422, unknown_query_message(unknown, sorted(known)))
 
 
 def live_of(request: Request) -> LiveDetector:

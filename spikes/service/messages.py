@@ -4,7 +4,8 @@ The readers of :mod:`spikes.io` say what to do in flags of the command line (``o
 --timestamp-col``); a client of ``POST /v1/reports`` has none, so :func:`csv_body_message`
 says it in terms of the body's header. FastAPI answers a query parameter of the wrong
 type (``?since=yesterday``) with pydantic's raw errors; :func:`add_query_error_handler`
-answers it as the service's other 422s do: ``{"detail": "<one line>"}``.
+answers it as the service's other 422s do: ``{"detail": "<one line>"}``, and
+:func:`unknown_query_message` says the same of a parameter the endpoint does not take.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-__all__ = ["CSV_BODY_NAME", "add_query_error_handler", "csv_body_message", "query_message"]
+__all__ = ["CSV_BODY_NAME", "add_query_error_handler", "csv_body_message", "query_message",
+           "unknown_query_message"]
 
 #: The name a ``text/csv`` body is read under (the readers name their file).
 CSV_BODY_NAME = "body.csv"
@@ -80,6 +82,34 @@ def query_message(errors: Sequence[Mapping[str, Any]]) -> str:
     "query parameter open: 'maybe' is not true or false"
     """
     return "; ".join(_one_error(error) for error in errors)
+
+
+def unknown_query_message(unknown: Sequence[str], known: Sequence[str]) -> str:
+    """The one line of a 422 for query parameters an endpoint does not take, naming
+    those it takes (a misspelt filter must not be silently ignored).
+
+    Parameters
+    ----------
+    unknown : sequence of str
+        The parameters given that the endpoint does not take.
+    known : sequence of str
+        Those it takes.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> unknown_query_message(["sinse"], ["since", "product", "open"])
+    "unknown query parameter 'sinse': this endpoint takes open, product, since"
+    >>> unknown_query_message(["verbose", "format"], [])
+    "unknown query parameters 'format', 'verbose': this endpoint takes none"
+    """
+    names = ", ".join(repr(name) for name in sorted(set(unknown)))
+    takes = ", ".join(sorted(set(known))) or "none"
+    plural = "s" if len(set(unknown)) > 1 else ""
+    return f"unknown query parameter{plural} {names}: this endpoint takes {takes}"
 
 
 def _one_error(error: Mapping[str, Any]) -> str:
