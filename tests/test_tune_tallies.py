@@ -3,12 +3,15 @@ matching over the whole series)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import score_reports
 from spikes.evaluation.evaluate import validate_labels
 from spikes.evaluation.simulate import simulate
+from spikes.evaluation.tune.results import fold_table
 from spikes.evaluation.tune.split import forward_folds
 from spikes.evaluation.tune.tallies import TrialSet
 from tests.conftest import sim_data
@@ -99,3 +102,29 @@ def test_one_incident_that_finds_overlapping_labels_across_an_edge_counts_in_bot
     whole = ts.evaluation(incidents, folds.start, folds.end)
     assert (whole.tp, whole.fp) == (2, 0)
     assert first.tp + second.tp == whole.tp
+
+
+def test_the_pooled_validation_counts_an_incident_two_folds_select_once() -> None:
+    # The incident that finds two overlapping labels across the edge between two folds'
+    # validation blocks counts in both folds; the pooled row joined the folds' selections
+    # and counted its second copy as a duplicate (a false alarm of settings equal to the
+    # defaults, whose pooled row had none).
+    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    edge = folds.edges[2]  # between the validation blocks of the first two folds
+    product = str(data.counts.columns[0])
+    labels = validate_labels(pd.DataFrame({
+        "product": [product, product],
+        "onset": [edge - pd.Timedelta("20min"), edge + pd.Timedelta("5min")],
+        "end": [edge + pd.Timedelta("30min"), edge + pd.Timedelta("1h")]}))
+    onset = edge + pd.Timedelta("10min")
+    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
+                              "alerted_at": pd.DatetimeIndex([onset + pd.Timedelta("10min")])})
+    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+    ts.incidents = lambda config: incidents  # type: ignore[method-assign] # every setting
+    config = DetectionConfig()
+    choices = [SimpleNamespace(trial=0)] * folds.n_folds
+    _, defaults, tuned = fold_table(ts, config, [config] * folds.n_folds, config, choices)
+    assert (defaults.validation.tp, defaults.validation.fp) == (2, 0)
+    assert (tuned.validation.tp, tuned.validation.fp) == (2, 0)

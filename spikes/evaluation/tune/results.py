@@ -276,9 +276,12 @@ def fold_table(ts: TrialSet, base: DetectionConfig, fold_configs: list[Detection
     pooled = (folds.edges[1], folds.end)
     defaults = SliceScores(train=ts.evaluation(base_inc, folds.start, folds.end),
                            validation=ts.evaluation(base_inc, *pooled))
+    # An incident that finds labels of two folds' validation blocks (overlapping labels
+    # across their edge) is selected by both: it is one incident of the pooled blocks.
+    selected = pd.concat(tuned_val, ignore_index=True).drop_duplicates(
+        ["product", "onset", "alerted_at"], ignore_index=True)
     tuned = SliceScores(train=ts.evaluation(ts.incidents(best), folds.start, folds.end),
-                        validation=ts.evaluation(pd.concat(tuned_val, ignore_index=True),
-                                                 *pooled, selected=True))
+                        validation=ts.evaluation(selected, *pooled, selected=True))
     for name, scores in (("base", defaults), ("tuned", tuned)):
         rows.append(_fold_row("all", name, "validation", pooled, scores.validation))
     return pd.DataFrame(rows, columns=list(FOLD_COLUMNS)), defaults, tuned
