@@ -77,3 +77,16 @@ def test_the_ambiguity_rules_stay(tmp_path: Path) -> None:
                            date_order="dmy")[1] == pd.Timestamp("2026-02-01 10:00")
     with pytest.raises(SpikesInputError, match=r"'Jaan 5 2026 1:00 PM' is not a timestamp"):
         read_time_cells(["Jaan 5 2026 1:00 PM"], ["a"])
+
+
+def test_upper_case_month_names_at_one_o_clock_keep_their_hour(tmp_path: Path) -> None:
+    # pandas guessed 'JAN %d %Y %m:%M %p' for 'JAN 22 2026 1:00 PM' (the hour read as the
+    # month, JAN left as text): labels were refused as ambiguous, and with --date-order,
+    # or in a report file whose rows are all at one o'clock, 13:00 became 00:00.
+    cells = ["JAN 22 2026 1:00 PM", "JAN 23 2026 1:30 PM"]
+    wanted = [pd.Timestamp("2026-01-22 13:00"), pd.Timestamp("2026-01-23 13:30")]
+    assert read_time_cells(cells, ["a", "b"]) == wanted
+    assert read_time_cells(cells, ["a", "b"], date_order="dmy") == wanted
+    text = "time,product,reports\nJAN 22 2026 1:00 PM,A,1\nJAN 22 2026 1:05 PM,A,2\n"
+    raw = read_reports(write(tmp_path, "r.csv", text))
+    assert sorted(raw.table["timestamp"]) == utc("2026-01-22 13:00", "2026-01-22 13:05")

@@ -110,6 +110,10 @@ _RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow")
 _YEAR_DAY_MONTH = re.compile(r"%Y\W?%d")
 # Dotted dates are day first ("31.01.2024"): month.day is no one's convention either.
 _MONTH_DOT_DAY = re.compile(r"%m\.%d")
+# A month's name left as text in a guessed format: pandas did not see it as the month
+# (``JAN 22 2026 1:00 PM`` guessed as ``JAN %d %Y %m:%M %p``, the hour read as the
+# month); the month-name formats (``%b``, any case) read it.
+_LITERAL_MONTH = re.compile(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 #: Rows of a text timestamp column sampled to choose its date format.
 _FORMAT_SAMPLE = 2000
 #: Spreadsheet serial days read as dates (1954-10-03 to 2119-01-10); as Unix seconds
@@ -448,6 +452,7 @@ def _best_format(s: pd.Series, tried: set[str], *, utc: bool,
         f
         for f in dict.fromkeys([*guesses, *extra])
         if f and f not in tried and not _YEAR_DAY_MONTH.match(f) and not _MONTH_DOT_DAY.search(f)
+        and not _LITERAL_MONTH.search(re.sub(r"%.", " ", f))
         and (dates.order is None or _day_month_order(f) in (None, dates.order))
     ]
     scored = []
