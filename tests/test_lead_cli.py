@@ -168,3 +168,27 @@ def test_the_live_service_serves_the_lead(tmp_path: Path) -> None:
     assert pd.Timestamp(last["official_at"]) == pd.Timestamp("2026-01-22T19:41:00Z")
     expected = (pd.Timestamp(last["official_at"]) - pd.Timestamp(last["alerted_at"]))
     assert last["lead_minutes"] == expected.total_seconds() / 60 > 0
+
+
+def test_the_lead_formats_only_the_matches_it_prints(analysed, monkeypatch) -> None:
+    # Every matched incident's official time was formatted (about 30 us each with the
+    # zone's name), then all but the newest `rows` dropped.
+    import spikes.io.zones
+    from spikes.cli.analyze import lead_text
+
+    config = load_status_feed_config(DATA / "status_feed_sample.toml")
+    official = read_status_feeds([DATA / "status_feed_sample.json",
+                                  DATA / "status_feed_sample.atom"], list(config.components))
+    feed = OfficialFeed(official=official, config=config)
+    incidents = pd.read_csv(analysed[0], parse_dates=["onset", "alerted_at"])
+    matched = int(feed.match(incidents)["official_at"].notna().sum())
+    assert matched > 2
+    calls: list[object] = []
+    original = spikes.io.zones.when
+    monkeypatch.setattr(spikes.io.zones, "when",
+                        lambda stamp, zone="UTC": calls.append(stamp) or original(stamp, zone))
+    text = lead_text(incidents, feed, rows=2, tz="Europe/Berlin")
+    table = [line for line in text.splitlines() if line.split()[0].startswith("E0")]
+    assert len(table) == 2
+    unused = len(official[["source", "official_id"]].drop_duplicates())
+    assert len(calls) <= 2 + min(unused, 10)  # the table's rows, the unmatched listed

@@ -149,3 +149,23 @@ def test_only_the_incidents_printed_are_formatted(monkeypatch) -> None:
     text = summary_table(many, rows=3, tz="Europe/Berlin")
     assert "(497 earlier incidents not shown" in text
     assert len(calls) <= 3 * 3 + 10  # the table's 3 rows, the head and a few lines
+
+
+def test_names_of_utc_print_as_without_the_option(reports, tmp_path, capsys) -> None:
+    # --display-tz Etc/UTC printed "UTC" times but still the notes that the files' and
+    # the why's times are in UTC, as if they differed from the ones printed.
+    assert display_zone("Etc/UTC") == display_zone("zulu") == display_zone("+00:00") == "UTC"
+    lines = _analyze(reports, tmp_path / "etc.csv", capsys, "--display-tz", "Etc/UTC")
+    assert lines[-1] == f"wrote 1 incident to {tmp_path / 'etc.csv'}"
+    assert not any("their times in UTC" in line for line in lines)
+
+
+def test_an_ambiguous_abbreviation_names_the_zones_it_stands_for() -> None:
+    # The advice for CST named Asia/Kolkata, which CST never stands for.
+    with pytest.raises(SpikesInputError) as caught:
+        display_zone("CST")
+    message = str(caught.value)
+    assert "America/Chicago, Asia/Shanghai or America/Havana" in message
+    assert "Kolkata" not in message
+    with pytest.raises(SpikesInputError, match="Asia/Kolkata, Europe/Dublin or Asia/Jerusalem"):
+        display_zone("ist")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from spikes.cli.inputs import add_input_options, load_inputs
@@ -506,17 +507,21 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
     matches = feed.match(incidents)
     found = matches["official_at"].notna().to_numpy()
     if found.any():
+        # The newest `rows` matched: only the times printed are formatted (in the zone).
+        matched = np.flatnonzero(found)
+        shown = np.zeros(len(found), dtype=bool)
+        shown[matched[max(len(matched) - rows, 0):]] = True
         table = pd.DataFrame({
-            "event_id": incidents["event_id"].to_numpy()[found],
-            "product": incidents["product"].to_numpy()[found],
-            "from": matches["lead_from"].to_numpy()[found],
-            "official_at": when_column(matches["official_at"][found], tz),
-            "lead": [signed_minutes(v) for v in matches["lead_minutes"][found]],
-            "official incident": [_clip(t) for t in matches["official_title"][found]],
+            "event_id": incidents["event_id"].to_numpy()[shown],
+            "product": incidents["product"].to_numpy()[shown],
+            "from": matches["lead_from"].to_numpy()[shown],
+            "official_at": when_column(matches["official_at"][shown], tz),
+            "lead": [signed_minutes(v) for v in matches["lead_minutes"][shown]],
+            "official incident": [_clip(t) for t in matches["official_title"][shown]],
         })
         if table["from"].nunique() == 1:
             table = table.drop(columns="from")
-        lines.append(table.tail(rows).to_string(index=False))
+        lines.append(table.to_string(index=False))
     lines.append(summary.to_text())
     used = set(zip(matches["official_source"][found], matches["official_id"][found],
                    strict=True))

@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_ZONE", "add_display_tz_option", "display_zone", "when", "when_column"]
+__all__ = ["DEFAULT_ZONE", "UTC_ALIASES", "add_display_tz_option", "display_zone", "when",
+           "when_column"]
 
 #: The zone times are printed in without ``--display-tz``.
 DEFAULT_ZONE = "UTC"
+#: Names of the zone UTC (and of zones always at its time) that ``--display-tz`` prints
+#: as UTC, so that the notes of times written in UTC are left out as without the option.
+UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
+                         "Etc/Zulu", "Zulu", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0",
+                         "Etc/GMT-0", "GMT", "GMT0", "GMT+0", "GMT-0", "Etc/Greenwich",
+                         "Greenwich"})
 
 
 def add_display_tz_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -45,6 +52,8 @@ def display_zone(value: str | None) -> str:
     --------
     >>> display_zone(None), display_zone("europe/berlin"), display_zone("UTC+1")
     ('UTC', 'Europe/Berlin', 'Etc/GMT-1')
+    >>> display_zone("Etc/UTC"), display_zone("+00:00")
+    ('UTC', 'UTC')
     """
     from spikes.errors import SpikesInputError
     from spikes.io.zones import zone_name
@@ -52,7 +61,8 @@ def display_zone(value: str | None) -> str:
     if value is None:
         return DEFAULT_ZONE
     try:
-        return zone_name(value) or DEFAULT_ZONE
+        zone = zone_name(value) or DEFAULT_ZONE
+        return DEFAULT_ZONE if zone in UTC_ALIASES else zone
     except SpikesInputError as exc:
         raise SpikesInputError(f"--display-tz: {exc}") from None
 

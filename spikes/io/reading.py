@@ -178,7 +178,7 @@ def read_reports(
         IANA time zone of naive timestamps (default UTC). See the module notes on
         daylight saving time.
     progress : bool
-        Show a progress bar over files.
+        Show a progress bar over files (on a terminal: not on a stream piped to a log).
     time_col : str, optional
         A separate time-of-day column, joined to the date in the timestamp column (found
         without it when the header has exactly one ``date`` and one ``time`` column).
@@ -373,8 +373,9 @@ def read_report_blocks(
 product, tz, time_col, date_order
         As in :func:`read_reports`.
     progress : bool
-        Show a progress bar over the bytes of each file. A file above
-        :data:`STREAM_BLOCK_BYTES` shows it on a terminal even without ``progress``.
+        Show a progress bar over the bytes of each file, on a terminal (not on a stream
+        piped to a log). A file above :data:`STREAM_BLOCK_BYTES` shows it there even
+        without ``progress``.
     block_bytes : int, optional
         Size of a block (default :data:`STREAM_BLOCK_BYTES`).
 

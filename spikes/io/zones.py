@@ -59,6 +59,12 @@ AMBIGUOUS_ZONES = {
     "AST": "Atlantic (-04:00) or Arabia (+03:00)",
 }
 """Abbreviations that name several zones, with them (not read from a column name)."""
+AMBIGUOUS_ZONE_NAMES = {
+    "CST": "America/Chicago, Asia/Shanghai or America/Havana",
+    "IST": "Asia/Kolkata, Europe/Dublin or Asia/Jerusalem",
+    "AST": "America/Halifax or Asia/Riyadh",
+}
+"""The IANA names of the zones each of :data:`AMBIGUOUS_ZONES` stands for, in its order."""
 _UTC_OFFSET = re.compile(r"(?:UTC|GMT)\s*(?P<sign>[+-])\s*(?P<hours>\d{1,2})"
                          r"(?::?(?P<minutes>[0-5]\d))?", re.IGNORECASE)
 
@@ -140,7 +146,7 @@ def _unknown_zone(tz: str, text: str) -> str:
     head = f"unknown time zone {tz!r}"
     if word in AMBIGUOUS_ZONES:
         return (f"{head}: it stands for {AMBIGUOUS_ZONES[word]}; pass the IANA name of the "
-                "zone meant, such as Asia/Kolkata or America/Chicago")
+                f"zone meant: {AMBIGUOUS_ZONE_NAMES[word]}")
     if word in ZONE_ABBREVIATIONS:
         offset = ZONE_ABBREVIATIONS[word]
         place = ZONE_PLACES.get(word)
@@ -198,7 +204,7 @@ def header_zone(name: str, *, where: str | None = None) -> str | None:
         raise SpikesInputError(
             f"{where}: the timestamp column {name!r} names the zone {unit[1]!r}, which "
             f"stands for {AMBIGUOUS_ZONES[word]}: pass --tz with the zone "
-            "it means (an IANA name such as Asia/Kolkata or America/Chicago)")
+            f"it means (its IANA name: {AMBIGUOUS_ZONE_NAMES[word]})")
     return None
 
 
