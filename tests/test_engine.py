@@ -541,3 +541,34 @@ def test_dask_local_cluster_matches_the_local_engine(reports, dask_local):
     from_files = detect(open_dataset([str(reports["parquet"])]), engine=dask_local)
     pd.testing.assert_frame_equal(from_files.incidents, expected)
     pd.testing.assert_frame_equal(from_files.events, reports["events"])  # analyze's
+
+
+def _ignores_sigint() -> bool:
+    """Whether the calling process ignores SIGINT."""
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def test_a_worker_dask_restarts_after_it_died_ignores_ctrl_c_too(dask_local):
+    # The local cluster's workers were started ignoring Ctrl-C, but one that Dask
+    # restarted after it died (out of memory) had Python's handler: its traceback showed
+    # on the next Ctrl-C. (Last of the module: it kills a worker of the shared cluster.)
+    client = dask_local.client
+    assert list(client.run(_ignores_sigint).values()) == [True, True]
+    first = set(client.run(_pid).values())
+    os.kill(min(first), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    pids = first
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            pids = set(client.run(_pid).values())
+        except Exception:  # noqa: BLE001 - the worker is being restarted
+            continue
+        if len(pids) == 2 and pids != first:
+            break
+    assert len(pids) == 2 and min(first) not in pids, "Dask did not restart the worker"
+    assert list(client.run(_ignores_sigint).values()) == [True, True]

@@ -66,39 +66,3 @@ def test_ctrl_c_while_the_dask_workers_start_is_one_line(tmp_path: Path) -> None
     assert not [p for p in workers if Path(f"/proc/{p}").exists()
                 and "spawn_main" in _cmdline(p)], "a worker outlived the run"
 
-
-def _ignores_sigint() -> bool:
-    """Whether the calling process ignores SIGINT."""
-    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-
-
-def _pid() -> int:
-    return os.getpid()
-
-
-def test_a_worker_dask_restarts_after_it_died_ignores_ctrl_c_too() -> None:
-    # The local cluster's workers were started ignoring Ctrl-C, but one that Dask
-    # restarted after it died (out of memory) had Python's handler: its traceback showed
-    # on the next Ctrl-C.
-    from spikes.engine import make_engine
-
-    engine = make_engine("dask", jobs=1)
-    try:
-        client = engine.client
-        assert list(client.run(_ignores_sigint).values()) == [True]
-        [first] = client.run(_pid).values()
-        os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        pids: list[int] = [first]
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            try:
-                pids = list(client.run(_pid).values())
-            except Exception:  # noqa: BLE001 - the worker is being restarted
-                continue
-            if pids and pids[0] != first:
-                break
-        assert pids and pids[0] != first, "Dask did not restart the killed worker"
-        assert list(client.run(_ignores_sigint).values()) == [True]
-    finally:
-        engine.close()
