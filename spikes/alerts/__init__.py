@@ -12,8 +12,9 @@ load the others (the outbox's DuckDB).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spikes._lazy import lazy_names
 
 #: Public name -> module that defines it.
 _PUBLIC: dict[str, str] = {
@@ -35,17 +36,7 @@ __all__ = ["DeliveryError", "Notifier", "Outbox", "Route", "analysis_messages",
            "routes_from_urls"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
 
 
 if TYPE_CHECKING:

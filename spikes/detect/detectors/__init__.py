@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from spikes._lazy import lazy_names
 from spikes.detect.detectors.base import Candidate, Detector
 from spikes.detect.detectors.cusum import CusumDetector, SteepCusumDetector
 from spikes.detect.detectors.tail import CountTailDetector
@@ -34,16 +34,8 @@ __all__ = [
 _ONSET = ("CostSeasonalPoisson", "locate_onset", "onset_bounds")
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _ONSET:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module("spikes.detect.detectors.onset"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_ONSET})
+__getattr__, __dir__ = lazy_names(__name__, dict.fromkeys(_ONSET, "spikes.detect.detectors.onset"),
+                                  globals())
 
 
 if TYPE_CHECKING:
