@@ -3,13 +3,18 @@ operational endpoints refuse unknown query parameters as the ``/v1`` ones do; a 
 own ``merge_gap`` is the reach of its told incidents; stored continuations are dropped
 once both their events are history; a restart with settings that raise a paged outage
 later goes on with its event; an event's sequence never repeats for its route; the parts
-of a told event that other settings split go on as one story. Real parts throughout: the
-sample's live detection, DuckDB outboxes, a local webhook, `spikes serve` processes."""
+of a told event that other settings split go on as one story; an awaiting event raised
+again under its own key goes on with it; an event back under another id keeps its route's
+numbering and id; a run no live step follows withdraws what it no longer finds; a failed
+enqueue loses none of the continuity's decisions; awaiting events are stored at once.
+Real parts throughout: the sample's live detection, DuckDB outboxes, a local webhook,
+`spikes serve` processes."""
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +28,7 @@ from spikes.alerts.continuity import Awaiting, Continuation, Told, carry_over
 from spikes.alerts.notifier import Notifier, coverage_of
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
+from spikes.cli import main
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import analyze
 from spikes.io.buckets import load_reports
@@ -377,5 +383,188 @@ def test_an_outbox_of_an_earlier_version_opens_with_its_continuations(tmp_path: 
         due = pd.Timestamp("2026-01-16T11:00Z")
         outbox.set_awaiting("hook", [Awaiting("Gmail|09:35", "E0001", due)])
         assert outbox.awaiting("hook") == [Awaiting("Gmail|09:35", "E0001", due)]
+    finally:
+        outbox.close()
+
+
+# --- review 44b: an awaiting event raised again under its own key ------------------------
+@pytest.mark.parametrize("steps", ["5min", "210min"])
+def test_an_awaiting_outage_raised_again_under_its_own_key_goes_on_with_its_event(
+        tmp_path: Path, steps: str) -> None:
+    # With min_excess_reports = 300 the restart's detection has not raised Gmail by
+    # 10:30; the live step raises it at 10:40 with the same first onset (09:35), so under
+    # the told key. Only a new key continued an awaiting event: this one was withdrawn
+    # at 11:00 ("no longer detected") while the detection had it open, and its real end
+    # went out after that as a second "resolved".
+    with Webhook() as hook:
+        notifier, outbox = _restarted_mid_outage(
+            tmp_path, DetectionConfig(min_excess_reports=300), steps, f"{hook.url}/hook")
+        try:
+            assert notifier.drain(timeout=30)
+            assert outbox.awaiting("hook") == []
+            assert outbox.continuations("hook") == []  # its own key: nothing to continue
+        finally:
+            outbox.close()
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
+    assert {m["event_key"] for m in got} == {"Gmail|2026-01-16T09:35:00+00:00"}
+    assert len({m["event_id"] for m in got}) == 1
+    assert not any("no longer detected" in m["title"] for m in got)
+    assert got[-1]["end"] == "2026-01-16T11:25:00+00:00"
+    assert [m["sequence"] for m in got] == sorted({m["sequence"] for m in got})
+
+
+# --- review 44b: sequences by event key, not id -------------------------------------------
+_OLD_OUTBOX = """CREATE TABLE alert_outbox (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
+    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route))"""
+
+
+@pytest.mark.parametrize("written_by", ["this version", "an earlier version"])
+def test_an_event_back_under_another_id_is_numbered_after_what_its_route_holds(
+        tmp_path: Path, written_by: str) -> None:
+    # The route holds the Gmail event as E0006 (open 0, escalated 1, resolved 2); a
+    # detection with other settings has the same event (its key) as E0004, its end
+    # numbered 1. The held sequence was looked up by event id (E0004: none), so the end
+    # went out as 1 after a 2, and as E0004 (a live step after a restart with other
+    # settings sent a told event's later messages under the new detection's id).
+    key = "Gmail|09:35"
+    told = [message(key, "open", 0, "09:45", {"Gmail": None}, event_id="E0006"),
+            message(key, "escalated", 1, "10:00", {"Gmail": None}, "major",
+                    event_id="E0006"),
+            message(key, "resolved", 2, "11:00", {"Gmail": "11:00"}, "major",
+                    event_id="E0006")]
+    path = tmp_path / "outbox.duckdb"
+    if written_by == "an earlier version":  # no event_key column: read from the bodies
+        conn = duckdb.connect(str(path))
+        conn.execute(_OLD_OUTBOX)
+        for m in told:
+            conn.execute("INSERT INTO alert_outbox VALUES (?, 'hook', ?, ?, ?, ?, ?, ?, "
+                         "'delivered', 1, ?, ?, NULL)",
+                         [m["message_id"], m["event_id"], m["state"], m["sequence"],
+                          pd.Timestamp(m["at"]).tz_localize(None), json.dumps(m),
+                          pd.Timestamp(m["at"]).tz_localize(None),
+                          pd.Timestamp(m["at"]).tz_localize(None),
+                          pd.Timestamp(m["at"]).tz_localize(None)])
+        conn.close()
+    outbox = Outbox(path)
+    try:
+        if written_by == "this version":
+            assert outbox.enqueue(told, "hook") == 3
+        later = message(key, "resolved", 1, "12:35", {"Gmail": "11:25"}, "major",
+                        event_id="E0004")
+        assert outbox.enqueue([later], "hook") == 1
+        rows = outbox.messages(["hook"])
+        assert rows.loc[rows["message_id"] == later["message_id"], "sequence"].tolist() == [3]
+        # Under the id the route knows it by (it went out as E0004 otherwise).
+        (end,) = [m["body"] for m in outbox.due() if m["message_id"] == later["message_id"]]
+        assert (end["event_id"], end["title"]) == ("E0006", "E0006 resolved (major): x")
+        # What a live step reads of the event: all of it, by key, whatever its ids.
+        assert outbox.told("hook", [key])[key].sequence == 3
+    finally:
+        outbox.close()
+
+
+# --- review 44b: a run that no live step follows --------------------------------------------
+def test_analyze_notify_withdraws_a_told_outage_its_detection_no_longer_finds(
+        tmp_path: Path) -> None:
+    # `spikes analyze --notify --outbox F` over reports up to 10:30, then again with
+    # settings that never raise Gmail: its told event waited in alert_awaiting for live
+    # steps that a batch run never has, on this run and every later one (the page never
+    # closed). Now it is withdrawn at the end of the data, once.
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        header, *rows = f.read().splitlines()
+    reports = tmp_path / "gmail.csv"
+    reports.write_text("\n".join([header, *(r for r in rows if r[:16] < "2026-01-16T10:30"
+                                            and ",Gmail," in r)]) + "\n")
+    never = tmp_path / "never.toml"
+    never.write_text('[products."Gmail"]\nmin_ratio = 10\n')
+    outbox = tmp_path / "outbox.duckdb"
+    with Webhook() as hook:
+        run = ["analyze", str(reports), "--notify", f"{hook.url}/hook", "--outbox",
+               str(outbox), "--notify-wait", "30"]
+        assert main(run) == 0
+        for _ in range(2):  # a second run adds nothing
+            assert main([*run, "--config", str(never)]) == 0
+        got = [m for m in hook.received() if m["onset"].startswith("2026-01-16")]
+    assert [(m["state"], m["at"]) for m in got] == [
+        ("open", "2026-01-16T09:45:00+00:00"), ("escalated", "2026-01-16T10:00:00+00:00"),
+        ("resolved", "2026-01-16T10:30:00+00:00")]
+    assert got[-1]["title"].endswith("no longer detected")
+    opened = Outbox(outbox)
+    try:
+        assert opened.awaiting("hook") == []
+    finally:
+        opened.close()
+
+
+# --- review 44b: a failed enqueue keeps what it decided -------------------------------------
+def test_a_withdrawal_whose_enqueue_fails_is_enqueued_by_the_next_step(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The awaiting row was removed before the withdrawal was enqueued: when the enqueue
+    # failed (the service logs it and enqueues again at its next step), no later step
+    # had anything left to withdraw, and the page stayed open.
+    data = load_reports(SAMPLE)
+    data = dataclasses.replace(data, counts=data.counts[["Gmail"]])
+
+    def upto(end: pd.Timestamp) -> object:
+        return dataclasses.replace(data, counts=data.counts.loc[:end - data.bucket])
+
+    never = DetectionConfig(overrides={"Gmail": {"min_ratio": 10}})
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/hook", name="hook",
+                                           products=("Gmail",))])
+        notifier.observe(analyze(upto(GMAIL_CUT)))
+        notifier.observe(analyze(upto(GMAIL_CUT), never))  # the restart
+        assert [a.key for a in outbox.awaiting("hook")] == ["Gmail|2026-01-16T09:35:00+00:00"]
+        real, failed = Outbox.enqueue, []
+
+        def full(self: Outbox, messages: list, *args: object, **kwargs: object) -> int:
+            if not failed and any("no longer detected" in m["title"] for m in messages):
+                failed.append(True)
+                raise OSError("disk full (simulated)")
+            return real(self, messages, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Outbox, "enqueue", full)
+        since = GMAIL_CUT
+        for until in pd.date_range("2026-01-16T10:45Z", "2026-01-16T11:30Z", freq="15min"):
+            try:
+                notifier.observe(analyze(upto(until), never), until, since=since)
+                since = until  # as the service: the next step goes on from the last done
+            except OSError:
+                assert until == pd.Timestamp("2026-01-16T11:00Z")
+        assert failed
+        ends = [m for m in outbox.due() if m["body"]["state"] == "resolved"]
+        assert [(m["body"]["at"], m["body"]["title"][-18:]) for m in ends] == [
+            ("2026-01-16T11:00:00+00:00", "no longer detected")]
+        assert outbox.awaiting("hook") == []
+    finally:
+        outbox.close()
+
+
+# --- review 44b: awaiting rows in one insert ------------------------------------------------
+def test_awaiting_events_are_stored_at_once_and_not_rewritten_unchanged(
+        tmp_path: Path) -> None:
+    # set_awaiting inserted one row at a time under the outbox's lock (3,000 rows:
+    # 1.8 s, the delivery threads blocked), and a complete detection rewrote the table
+    # at every restart (its order is not the stored one).
+    due = pd.Timestamp("2026-01-16T11:00Z")
+    rows = [Awaiting(f"Gmail|{i:05d}", f"E{i:04d}", due + pd.Timedelta(minutes=i % 7))
+            for i in range(3000)]
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        start = time.perf_counter()
+        changed = outbox.set_awaiting("hook", rows)
+        assert time.perf_counter() - start < 0.5
+        assert changed is True
+        assert outbox.awaiting("hook") == sorted(rows, key=lambda a: (a.due, a.key))
+        assert outbox.set_awaiting("hook", rows[::-1]) is False  # the same, in another order
+        assert outbox.set_awaiting("hook", rows[1:]) is True
+        assert len(outbox.awaiting("hook")) == 2999
+        assert outbox.set_awaiting("hook", []) is True and outbox.awaiting("hook") == []
     finally:
         outbox.close()

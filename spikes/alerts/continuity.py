@@ -23,8 +23,13 @@ was told (the outbox) and the complete messages of the new detection:
   data end before that reach (the outage may be going on, and the settings of now may
   raise it later than the old ones did: a longer ``min_duration``), it *awaits*
   (:class:`Awaiting`): the live steps after the detection continue it with the first new
-  event raised by then that overlaps it, as a complete detection would have, and
-  withdraw it at the reach's end if none is;
+  event raised by then that overlaps it, as a complete detection would have (or, raised
+  again under its own key, go on with its own messages, news only), and withdraw it at
+  the reach's end if none is. Only data decide it, as they do the end of an outage the
+  detection has open: on the data clock, a replay that stops leaves it awaiting until
+  later reports pass its reach (or a restart's detection decides anew). A detection
+  that no live step follows (a batch run over a file, ``defer=False``) withdraws it at
+  once;
 - an event the route was never told of that holds, at overlapping times, a product the
   route was told of in an event still open that the detection has without it (the
   detection split the told event: a shorter ``event_window``) is a *part* of the told
@@ -241,8 +246,10 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     until : pd.Timestamp, optional
         End of the data of a live step: the awaiting events due by then are withdrawn.
     defer : bool
-        Let a complete detection leave awaiting the told events it may raise later
-        (False: withdraw them at once).
+        Let a complete detection leave awaiting the told events it may raise later: for
+        one that live steps follow as its data grow (the service). False for one that
+        nothing follows (``spikes analyze --outbox`` over a file): its data are all
+        there is, so they are withdrawn at once, at the end of its data.
 
     Returns
     -------
@@ -259,8 +266,10 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     new: list[Continuation] = []
     withdrawn: list[dict[str, Any]] = []
     waiting: list[Awaiting] = []
+    raised_again: set[str] = set()  # awaiting events the live step raised again
     if not complete:
-        waiting, withdrawn = _awaited(messages, told, by_key, awaiting, until, new)
+        waiting, withdrawn, raised_again = _awaited(messages, told, by_key, awaiting,
+                                                    until, new)
     else:
         if coverage is None:
             raise ValueError("a complete detection needs its coverage")
@@ -353,10 +362,11 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             carried = _continued(message, continuation, run)
             if carried is not None:
                 out.append(carried)
-        elif complete and key in told:
+        elif key in told and (complete or key in raised_again):
             # A told event the detection has under its own key: what the route has not
             # heard yet (after a detection with other settings, not all of it is news),
             # under the id the route knows it by, never dated before what it was told.
+            # So too an awaiting one a live step raises again under its own key.
             run = runs.setdefault(key, _run_of(told[key]))
             was_over = run.resolved
             if _news(message, run):
@@ -443,17 +453,21 @@ def _threads(by_key: Mapping[str, Continuation], latest: Mapping[str, dict[str, 
 def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
              by_key: dict[str, Continuation], awaiting: Sequence[Awaiting],
              until: pd.Timestamp | None, new: list[Continuation]
-             ) -> tuple[list[Awaiting], list[dict[str, Any]]]:
-    """A live step's decisions on the awaiting events: each continued by the first new
-    event (a key neither told nor continued) raised by its due time that overlaps it
-    (added to `new` and `by_key`), or withdrawn at its due time once `until` reaches
-    it; the others await on. (Raised by then: so that the steps' size, one bucket or
-    many, does not change what the route hears.)
+             ) -> tuple[list[Awaiting], list[dict[str, Any]], set[str]]:
+    """A live step's decisions on the awaiting events: each raised again under its own
+    key (the same first onset) by its due time awaits no more (its messages go on as a
+    complete detection's would: news only, under the id the route knows); each other
+    continued by the first new event (a key neither told nor continued) raised by its
+    due time that overlaps it (added to `new` and `by_key`), or withdrawn at its due time
+    once `until` reaches it; the others await on. (Raised by then: so that the steps'
+    size, one bucket or many, does not change what the route hears.)
 
     Returns
     -------
     waiting : list of Awaiting
     withdrawn : list of dict
+    again : set of str
+        The keys of the awaiting events raised again under their own key.
     """
     # The route heard it end since (or holds it no more): nothing awaits.
     left = [a for a in awaiting if a.key in told and not told[a.key].resolved]
@@ -462,6 +476,8 @@ def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     for message in messages:
         at = utc_time(message["at"])
         raised[event_key(message)] = min(raised.get(event_key(message), at), at)
+    again = {a.key for a in left if a.key in raised and raised[a.key] <= utc_time(a.due)}
+    left = [a for a in left if a.key not in again]
     for key, last in latest.items():
         if key in told or key in by_key or not left:
             continue
@@ -474,11 +490,11 @@ def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             by_key[key] = continuation
             left.remove(match)
     if until is None:
-        return left, []
+        return left, [], again
     cut = utc_time(until)
     due = [a for a in left if utc_time(a.due) <= cut]
     return ([a for a in left if a not in due],
-            [_withdrawal(told[a.key], utc_time(a.due)) for a in due])
+            [_withdrawal(told[a.key], utc_time(a.due)) for a in due], again)
 
 
 def _due_spans(message: Mapping[str, Any], due: pd.Timestamp

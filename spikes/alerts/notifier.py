@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
-from spikes.alerts.continuity import Coverage, carry, spent
+from spikes.alerts.continuity import Awaiting, Continuation, Coverage, carry, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
@@ -82,14 +82,16 @@ class Notifier:
     def enqueue(self, messages: Sequence[dict[str, Any]],
                 settled_before: pd.Timestamp | None = None,
                 until: pd.Timestamp | None = None, *,
-                coverage: Coverage | None = None) -> int:
+                coverage: Coverage | None = None, live: bool = True) -> int:
         """Enqueue, for every route, the messages it takes; wake the worker.
 
         A route told of an event gets the rest of its story under that event's key, when
         a detection from scratch finds the outage with another first onset (or, raised
         later, a live step after it), and hears it withdrawn when that detection no
         longer finds it, once its data pass the reach of its incident
-        (:func:`spikes.alerts.continuity.carry`).
+        (:func:`spikes.alerts.continuity.carry`). The messages and the continuity's
+        decisions that go with them (continuations, awaiting events) are stored in one
+        transaction: an enqueue that fails leaves them to the next detection.
 
         Parameters
         ----------
@@ -108,6 +110,12 @@ class Notifier:
             Given when `messages` are every message of a detection from the start of its
             data (not a live step's latest): what it saw. Only then are new
             continuations and withdrawals decided.
+        live : bool
+            Live steps follow this complete detection as its data grow (the service):
+            a told event it does not find awaits while its incident may go on past the
+            data. False for a run over data that nothing follows (``spikes analyze
+            --outbox``): the data are all there is, so such an event is withdrawn at
+            once, at their end (an awaiting one would wait for ever).
 
         Returns
         -------
@@ -119,11 +127,12 @@ class Notifier:
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             # Continued events first: they are the route's own, which history keeps.
-            taken, known = self._carried(key, taken, every_key, coverage, settled_before,
-                                         until)
+            taken, known, continued, waiting = self._carried(
+                key, taken, every_key, coverage, settled_before, until, defer=live)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until, known)
-            new = self.outbox.enqueue(taken, key, now=self.clock())
+            new = self.outbox.enqueue(taken, key, now=self.clock(), continuations=continued,
+                                      awaiting=waiting)
             if new:
                 self._wake[key].set()
             added += new
@@ -131,21 +140,25 @@ class Notifier:
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
-                 settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None
-                 ) -> tuple[list[dict[str, Any]], set[str]]:
+                 settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None,
+                 *, defer: bool = True
+                 ) -> tuple[list[dict[str, Any]], set[str], list[Continuation],
+                            list[Awaiting] | None]:
         """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry`), and the keys of events the route
-        is known to hold messages of (the told ones, or the continued ones). A complete
-        detection first drops the route's spent continuations
-        (:func:`spikes.alerts.continuity.spent`); the told events it does not find but
-        may raise later await (a live step up to `until` continues or withdraws them)."""
+        (:func:`spikes.alerts.continuity.carry`), the keys of events the route is known
+        to hold messages of (the told ones, or the continued ones), and the decisions to
+        store with the messages (:meth:`Outbox.enqueue`): the continuations decided now
+        and the awaiting events (None: unchanged). A complete detection first drops the
+        route's spent continuations (:func:`spikes.alerts.continuity.spent`); the told
+        events it does not find but may raise later await, with `defer` (a live step up
+        to `until` continues or withdraws them), else are withdrawn."""
         stored = self.outbox.continuations(key)
         waiting = self.outbox.awaiting(key)
         if every_key is None and not stored and not waiting:
-            return messages, set()
+            return messages, set(), [], None
         # A live step needs what the route holds of the continued and awaiting events.
-        ids = {c.event_id for c in stored} | {a.event_id for a in waiting}
-        told = (self.outbox.told(key, sorted(ids)) if every_key is None
+        keys = {c.of for c in stored} | {a.key for a in waiting}
+        told = (self.outbox.told(key, sorted(keys)) if every_key is None
                 else self.outbox.told(key))
         known = set(told) | {c.of for c in stored}
         if every_key is not None:  # a complete detection: forget the spent ones
@@ -153,11 +166,10 @@ class Notifier:
             self.outbox.drop_continuations(key, sorted(old))
             stored = [c for c in stored if c.key not in old]
         carried = carry(messages, told, stored, every_key, coverage, settled_before,
-                        awaiting=waiting, until=until)
-        self.outbox.add_continuations(key, carried.continuations)
-        if carried.awaiting != waiting:
-            self.outbox.set_awaiting(key, carried.awaiting)
-        return carried.messages, known | {c.of for c in carried.continuations}
+                        awaiting=waiting, until=until, defer=defer)
+        return (carried.messages, known | {c.of for c in carried.continuations},
+                carried.continuations,
+                None if carried.awaiting == waiting else carried.awaiting)
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None,
@@ -178,7 +190,7 @@ class Notifier:
 
     def observe(self, analysis: Analysis, until: pd.Timestamp | None = None,
                 since: pd.Timestamp | None = None,
-                settled_before: pd.Timestamp | None = None) -> int:
+                settled_before: pd.Timestamp | None = None, *, live: bool = True) -> int:
         """Enqueue the messages of a live analysis (see :meth:`enqueue`).
 
         Parameters
@@ -195,6 +207,9 @@ class Notifier:
         settled_before : pd.Timestamp, optional
             Leave out the events over by then that the route was not told of, all of
             them when `until` is not after it (see :meth:`enqueue`).
+        live : bool
+            Whether live steps follow a complete detection (False for a run over data
+            that nothing follows, ``spikes analyze --outbox``: see :meth:`enqueue`).
 
         Returns
         -------
@@ -207,7 +222,7 @@ class Notifier:
         index = analysis.data.counts.index
         if until is None and len(index):
             until = index[-1] + analysis.data.bucket
-        return self.enqueue(messages, settled_before, until, coverage=coverage)
+        return self.enqueue(messages, settled_before, until, coverage=coverage, live=live)
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self) -> list[Attempt]:

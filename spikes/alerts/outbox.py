@@ -19,7 +19,9 @@ Tables
 ------
 ``alert_outbox``
     ``message_id, route, event_id, state, sequence, changed_at`` (the message's ``at``),
-    ``body, enqueued_at, status, attempts, next_attempt_at, delivered_at, last_error``.
+    ``body, enqueued_at, status, attempts, next_attempt_at, delivered_at, last_error,
+    event_key`` (the event's key: :func:`spikes.alerts.timeline.event_key`; filled in
+    from the body for the rows of an older version).
 ``alert_log``
     ``message_id, route, attempt, attempted_at, ok, error``: one row per attempt.
 ``alert_meta``
@@ -44,7 +46,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,9 @@ CREATE TABLE IF NOT EXISTS alert_continuation (
     event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
     worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
 ALTER TABLE alert_continuation ADD COLUMN IF NOT EXISTS part BOOLEAN DEFAULT false;
+ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS event_key VARCHAR;
+UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_key'),
+                                             event_id) WHERE event_key IS NULL;
 CREATE TABLE IF NOT EXISTS alert_awaiting (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
     due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
@@ -201,8 +206,12 @@ class Outbox:
 
     # -- enqueue -------------------------------------------------------------------------
     def enqueue(self, messages: Iterable[dict[str, Any]], route: str,
-                now: pd.Timestamp | None = None) -> int:
-        """Add the messages for `route` that it does not hold yet (one transaction).
+                now: pd.Timestamp | None = None, *,
+                continuations: Sequence[Continuation] = (),
+                awaiting: Sequence[Awaiting] | None = None) -> int:
+        """Add the messages for `route` that it does not hold yet, and store the
+        continuity's decisions that go with them (one transaction: a failure stores
+        none of it, so the next detection decides them again).
 
         Parameters
         ----------
@@ -212,6 +221,11 @@ class Outbox:
             The route's key.
         now : pd.Timestamp, optional
             Enqueue time (now by default); they are due from then.
+        continuations : sequence of Continuation
+            Continuations decided for `route` (see :meth:`add_continuations`).
+        awaiting : sequence of Awaiting, optional
+            The route's awaiting events from now on (see :meth:`set_awaiting`); None
+            leaves those stored.
 
         Returns
         -------
@@ -226,6 +240,10 @@ class Outbox:
             messages = [m for m in messages if event_key(m) in going]
         messages = list({str(m["message_id"]): m for m in messages}.values())  # once each
         if not messages:
+            if continuations or awaiting is not None:
+                with self._lock:
+                    self._in_transaction(
+                        lambda: self._decided(route, continuations, awaiting))
             return 0
         messages = self._numbered(messages, route)
         # One INSERT from a table (an executemany of one row per message took 3 ms a
@@ -239,6 +257,7 @@ class Outbox:
             "changed_at": pa.array([naive_utc(pd.Timestamp(m["at"])) for m in messages],
                                    pa.timestamp("us")),
             "body": [json.dumps(m) for m in messages],
+            "event_key": [event_key(m) for m in messages],
         })
         with self._lock:
             conn = self._conn
@@ -250,36 +269,59 @@ class Outbox:
                     conn.execute(
                         "INSERT INTO alert_outbox (message_id, route, event_id, state, "
                         "sequence, changed_at, body, enqueued_at, status, attempts, "
-                        "next_attempt_at) SELECT message_id, route, event_id, state, sequence, "
-                        "changed_at, body, ?, 'pending', 0, ? FROM spikes_incoming "
-                        "ON CONFLICT DO NOTHING", [now, now])
+                        "next_attempt_at, event_key) SELECT message_id, route, event_id, "
+                        "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
+                        "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
                 finally:
                     conn.unregister("spikes_incoming")
                 after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+                self._decided(route, continuations, awaiting)
                 conn.execute("COMMIT")
             except BaseException:
                 rollback(conn)
                 raise
         return int(after - before)
 
+    def _decided(self, route: str, continuations: Sequence[Continuation],
+                 awaiting: Sequence[Awaiting] | None) -> None:
+        """Store the continuity's decisions for `route` (see :meth:`enqueue`), the lock
+        held (in the caller's transaction)."""
+        self._add_continuations(route, continuations)
+        if awaiting is not None:
+            self._set_awaiting(route, awaiting)
+
+    def _in_transaction(self, work: Callable[[], object]) -> None:
+        """Run `work` (writes of the connection, under the lock) in one transaction."""
+        conn = self._conn
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            work()
+            conn.execute("COMMIT")
+        except BaseException:
+            rollback(conn)
+            raise
+
     def _numbered(self, messages: list[dict[str, Any]], route: str) -> list[dict[str, Any]]:
         """`messages` (in time order), each new one whose ``sequence`` would repeat or go
         back on what `route` holds of its event (after a detection with other settings:
-        a told event's own numbering, a split's or a continuation's) numbered after it;
-        its ``message_id`` stays (a message recomputed is still known by it)."""
+        a told event's own numbering, a split's or a continuation's) numbered after it,
+        and under the id the route knows the event by (that of its highest sequence
+        held: a detection with other settings numbers its events anew, so the same
+        event, its key, can come back under another id); its ``message_id`` stays (a
+        message recomputed is still known by it)."""
         with self._lock:
             held = self.held(route, [str(m["message_id"]) for m in messages])
-            ids = sorted({str(m["event_id"]) for m in messages
-                          if str(m["message_id"]) not in held})
-            if not ids:
+            keys = sorted({event_key(m) for m in messages
+                           if str(m["message_id"]) not in held})
+            if not keys:
                 return messages
             rows = self._conn.execute(
-                f"SELECT sequence, body FROM alert_outbox WHERE route = ? AND event_id IN "
-                f"({', '.join('?' for _ in ids)})", [route, *ids]).fetchall()
-        top: dict[str, int] = {}
-        for sequence, body in rows:
-            key = event_key(json.loads(body))
-            top[key] = max(top.get(key, -1), int(sequence))
+                f"SELECT event_key, max(sequence), arg_max(event_id, sequence) FROM "
+                f"alert_outbox WHERE route = ? AND event_key IN "
+                f"({', '.join('?' for _ in keys)}) GROUP BY event_key",
+                [route, *keys]).fetchall()
+        top = {str(key): int(sequence) for key, sequence, _ in rows}
+        known = {str(key): str(event_id) for key, _, event_id in rows}
         out = []
         for message in messages:
             key = event_key(message)
@@ -287,19 +329,21 @@ class Outbox:
                 if int(message["sequence"]) <= top.get(key, -1):
                     message = {**message, "sequence": top[key] + 1}
                 top[key] = max(top.get(key, -1), int(message["sequence"]))
+                if key in known and str(message["event_id"]) != known[key]:
+                    message = _renamed(message, known[key])
             out.append(message)
         return out
 
-    def told(self, route: str, event_ids: Sequence[str] | None = None) -> dict[str, Told]:
-        """What `route` was told: every event it holds a message of (of those `event_ids`
-        only, when given), by key, with its latest message (by time), whether that is a
-        ``resolved`` and the largest sequence held."""
+    def told(self, route: str, keys: Sequence[str] | None = None) -> dict[str, Told]:
+        """What `route` was told: every event it holds a message of (of those with these
+        event `keys` only, when given), by key, with its latest message (by time),
+        whether that is a ``resolved`` and the largest sequence held."""
         where, params = "", [route]
-        if event_ids is not None:
-            if not event_ids:
+        if keys is not None:
+            if not keys:
                 return {}
-            where = f" AND event_id IN ({', '.join('?' for _ in event_ids)})"
-            params += list(event_ids)
+            where = f" AND event_key IN ({', '.join('?' for _ in keys)})"
+            params += list(keys)
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT sequence, body FROM alert_outbox WHERE route = ?{where} "
@@ -333,6 +377,11 @@ class Outbox:
 
     def add_continuations(self, route: str, continuations: Sequence[Continuation]) -> None:
         """Store continuations decided for `route` (a stored one stays as it is)."""
+        with self._lock:
+            self._add_continuations(route, continuations)
+
+    def _add_continuations(self, route: str, continuations: Sequence[Continuation]) -> None:
+        """:meth:`add_continuations`, the lock held (in the caller's transaction)."""
         if not continuations:
             return
         rows = pa.table({
@@ -346,15 +395,14 @@ class Outbox:
             "resolved": [bool(c.resolved) for c in continuations],
             "part": [bool(c.part) for c in continuations],
         })
-        with self._lock:
-            self._conn.register("spikes_continued", rows)
-            try:
-                self._conn.execute(
-                    "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
-                    "first_sequence, products, worst, resolved, part) SELECT * FROM "
-                    "spikes_continued ON CONFLICT DO NOTHING")
-            finally:
-                self._conn.unregister("spikes_continued")
+        self._conn.register("spikes_continued", rows)
+        try:
+            self._conn.execute(
+                "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
+                "first_sequence, products, worst, resolved, part) SELECT * FROM "
+                "spikes_continued ON CONFLICT DO NOTHING")
+        finally:
+            self._conn.unregister("spikes_continued")
 
     def drop_continuations(self, route: str, keys: Sequence[str]) -> int:
         """Forget the continuations of `route` whose new events have these `keys` (spent
@@ -383,21 +431,45 @@ class Outbox:
                 "ORDER BY due, event_key", [route]).fetchall()
         return [Awaiting(key, event_id, _aware(due)) for key, event_id, due in rows]
 
-    def set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> None:
+    def set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> bool:
         """Make `awaiting` the awaiting events of `route` (in place of those stored; one
-        transaction)."""
+        transaction).
+
+        Returns
+        -------
+        bool
+            Whether they changed (the same events in another order change nothing: the
+            table is then left as it is).
+        """
         with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute("DELETE FROM alert_awaiting WHERE route = ?", [route])
-                for a in awaiting:
-                    conn.execute("INSERT INTO alert_awaiting VALUES (?, ?, ?, ?)",
-                                 [route, a.key, a.event_id, naive_utc(a.due)])
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+            if _by_due(awaiting) == self.awaiting(route):
+                return False
+            self._in_transaction(lambda: self._set_awaiting(route, awaiting))
+        return True
+
+    def _set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> bool:
+        """:meth:`set_awaiting`, the lock held (in the caller's transaction): one
+        ``INSERT`` from a table (one a row held the lock 0.6 ms a row), none when
+        nothing changed; whether it wrote."""
+        if _by_due(awaiting) == self.awaiting(route):
+            return False
+        conn = self._conn
+        conn.execute("DELETE FROM alert_awaiting WHERE route = ?", [route])
+        if not awaiting:
+            return True
+        rows = pa.table({
+            "route": [route] * len(awaiting),
+            "event_key": [a.key for a in awaiting],
+            "event_id": [a.event_id for a in awaiting],
+            "due": pa.array([naive_utc(a.due) for a in awaiting], pa.timestamp("us")),
+        })
+        conn.register("spikes_awaiting", rows)
+        try:
+            conn.execute("INSERT INTO alert_awaiting (route, event_key, event_id, due) "
+                         "SELECT * FROM spikes_awaiting")
+        finally:
+            conn.unregister("spikes_awaiting")
+        return True
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""
@@ -533,6 +605,19 @@ class Outbox:
         out = {"pending": 0, "delivered": 0, "failed": 0}
         out.update({s: int(n) for s, n in rows})
         return out
+
+
+def _renamed(message: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """`message` under the id `event_id` (its title's too)."""
+    title, head = str(message["title"]), f"{message['event_id']} "
+    if title.startswith(head):
+        title = f"{event_id} " + title[len(head):]
+    return {**message, "event_id": event_id, "title": title}
+
+
+def _by_due(awaiting: Iterable[Awaiting]) -> list[Awaiting]:
+    """`awaiting` in the order :meth:`Outbox.awaiting` reads them (by due, then key)."""
+    return sorted(awaiting, key=lambda a: (pd.Timestamp(a.due), a.key))
 
 
 def _of_routes(routes: Sequence[str] | None) -> tuple[str, list[str]]:

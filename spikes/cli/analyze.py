@@ -223,7 +223,9 @@ def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
     try:
         notifier = Notifier(outbox, routes)
         outbox.retry_failed(list(notifier.routes))
-        notifier.observe(analysis)
+        # A run over data nothing follows: a told outage it no longer finds is withdrawn
+        # now, not left awaiting live steps that never come.
+        notifier.observe(analysis, live=False)
         pending = outbox.counts(list(notifier.routes))["pending"]
         if pending:  # retries wait out their backoff: say so before the wait
             print(f"delivering {_count(pending, 'notification')} to "
