@@ -46,9 +46,15 @@ def serving(folder: Path, *options: str, store: str = "bench.duckdb"
                 time.sleep(0.1)
         yield process, url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=60)
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a ``spikes serve`` process as a service manager does: SIGTERM, then SIGKILL
+    after `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ import time
 from pathlib import Path
 
 import httpx
+from serving import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "reports.csv.gz"
@@ -72,12 +71,6 @@ def one_day(path: Path) -> None:
             dst.write(line)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process (Linux ``/proc``); NaN elsewhere."""
     try:
@@ -91,7 +84,7 @@ def _cpu_seconds(pid: int) -> float:
 def serve_once(folder: Path) -> tuple[float, float]:
     """Start ``spikes serve`` over a new store in `folder`; return the wall time until
     ``/healthz`` answers 200 and the service's CPU time then."""
-    port = _free_port()
+    port = free_port()
     token = folder / "token"
     token.write_text("startup-bench-token")
     store = folder / f"startup-{port}.duckdb"
@@ -115,12 +108,7 @@ def serve_once(folder: Path) -> tuple[float, float]:
                 time.sleep(0.01)
         return time.perf_counter() - started, _cpu_seconds(child.pid)
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop(child)
 
 
 def import_table(limit: int) -> tuple[list[tuple[str, float]], list[str]]:

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from spikes.cli import main
-from spikes.cli.display import display_zone, when
+from spikes.cli.display import display_zone
 from spikes.errors import SpikesInputError
+from spikes.io.zones import when
 
 #: The clocks of Berlin go forward on 2026-03-29 at 01:00 UTC (CET to CEST).
 OUTAGE = pd.Timestamp("2026-03-29 13:00", tz="UTC")

@@ -443,17 +443,6 @@ def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):
     assert "in use" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_a_query_parameter_an_endpoint_does_not_take_is_refused(tmp_path, token_file):
-    # /v1/status?product=Slack answered every product, as if it had filtered them.
-    with service(tmp_path, token_file) as svc:
-        answer = svc.client.get("/v1/status", params={"product": "Slack"})
-        assert answer.status_code == 422 and "'product'" in answer.json()["detail"]
-        assert svc.client.get("/v1/incidents", params={"open": "true"}).status_code == 200
-        csv = svc.client.post("/v1/reports", content="timestamp,product\n2026-01-05,A\n",
-                              headers={"Content-Type": "text/plain"})
-        assert csv.status_code == 415 and "text/csv" in csv.json()["detail"]
-
-
 # --- found by an edge-case hunt of the store and the service (each failed before) -------
 def test_reports_stamped_on_arrival_are_each_counted(tmp_path, token_file):
     # The body's hash was the batch key: the README's "a problem now" POST, sent once per

@@ -1,12 +1,14 @@
 """What the live service tells an HTTP client (F17, F18): the key a one-report body of
-counts is known by, a CSV body's error without the command line's flags, and a query
-parameter of the wrong type as one line. One real `spikes serve` process serves all the
-checks (tests/test_service.py's helper)."""
+counts is known by, a CSV body's error without the command line's flags, a query
+parameter of the wrong type as one line, and one an endpoint does not take (``/healthz``
+and ``/metrics`` too) as one line naming those it takes. One real `spikes serve` process
+serves all the checks (tests/test_service.py's helper)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.test_service import TOKEN, Service, service
@@ -103,3 +105,34 @@ def test_a_query_error_of_another_type_keeps_pydantic_words() -> None:
                            "input": "x"}])
     assert text == ("query parameter product: 'x' is refused: string should have at most "
                     "200 characters")
+
+
+def test_every_endpoint_refuses_an_unknown_query_parameter_naming_those_it_takes(
+        svc: Service) -> None:
+    # /healthz?verbose=1 and /metrics?format=json answered 200 as if the parameter did
+    # something; the /v1 endpoints said 422 with Python lists (['sinse']) and "takes
+    # ['open', 'product', 'since']".
+    for path, params, takes in (("/healthz", {"verbose": "1"}, "none"),
+                                ("/metrics", {"format": "json"}, "none"),
+                                ("/v1/status", {"product": "Slack"}, "none"),
+                                ("/v1/incidents", {"sinse": "2026-01-05"},
+                                 "open, product, since")):
+        answer = svc.client.get(path, params=params)
+        assert answer.status_code == 422, (path, answer.text)
+        (name,) = params
+        assert answer.json() == {"detail": f"unknown query parameter {name!r}: this "
+                                           f"endpoint takes {takes}"}
+    # Without the token too (the operational endpoints take none), and with two.
+    both = httpx.get(f"{svc.url}/healthz", params={"a": "1", "b": "2"})
+    assert both.status_code == 422
+    assert both.json()["detail"] == ("unknown query parameters 'a', 'b': this endpoint "
+                                     "takes none")
+    assert svc.client.get("/healthz").status_code == 200
+    assert svc.client.get("/metrics").status_code == 200
+    assert svc.client.get("/v1/incidents", params={"open": "true"}).status_code == 200
+
+
+def test_a_body_not_sent_as_csv_or_json_is_refused_naming_the_types(svc: Service) -> None:
+    csv = svc.client.post("/v1/reports", content="timestamp,product\n2026-01-05,A\n",
+                          headers={"Content-Type": "text/plain"})
+    assert csv.status_code == 415 and "text/csv" in csv.json()["detail"]

@@ -76,24 +76,32 @@ def test_without_labels_every_incident_is_a_false_alarm_of_its_block() -> None:
     assert ts.evaluation(incidents, folds.edges[1], folds.edges[2]).fp == 1
 
 
+def _one_incident_finding_two_labels_across(edge: int
+                                            ) -> tuple[TrialSet, pd.DataFrame, pd.Timestamp]:
+    """One product, two labels overlapping across ``folds.edges[edge]`` and one incident
+    (10 minutes after the edge) that finds both: the search, the incidents, the edge."""
+    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 3)
+    at = folds.edges[edge]
+    product = str(data.counts.columns[0])
+    labels = validate_labels(pd.DataFrame({
+        "product": [product, product],
+        "onset": [at - pd.Timedelta("20min"), at + pd.Timedelta("5min")],
+        "end": [at + pd.Timedelta("30min"), at + pd.Timedelta("1h")]}))
+    onset = at + pd.Timedelta("10min")
+    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
+                              "alerted_at": pd.DatetimeIndex([onset + pd.Timedelta("10min")])})
+    return TrialSet(score_reports(data, DetectionConfig()), labels, folds), incidents, at
+
+
 def test_one_incident_that_finds_overlapping_labels_across_an_edge_counts_in_both_blocks(
 ) -> None:
     # Two labels of one product overlap across a block edge and one incident finds both.
     # The search counts a hit in each block (its units are the labels' blocks); the fold
     # table kept the incident in its first label's block only: (1, 0) against (1, 1).
-    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
-    data = sim_data(sim)
-    folds = forward_folds(data.counts.index, data.bucket, 3)
-    edge = folds.edges[1]
-    product = str(data.counts.columns[0])
-    labels = validate_labels(pd.DataFrame({
-        "product": [product, product],
-        "onset": [edge - pd.Timedelta("20min"), edge + pd.Timedelta("5min")],
-        "end": [edge + pd.Timedelta("30min"), edge + pd.Timedelta("1h")]}))
-    onset = edge + pd.Timedelta("10min")
-    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
-                              "alerted_at": pd.DatetimeIndex([onset + pd.Timedelta("10min")])})
-    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+    ts, incidents, edge = _one_incident_finding_two_labels_across(1)
+    folds = ts.folds
 
     first = ts.evaluation(incidents, folds.edges[0], edge)
     second = ts.evaluation(incidents, edge, folds.edges[2])
@@ -109,22 +117,11 @@ def test_the_pooled_validation_counts_an_incident_two_folds_select_once() -> Non
     # validation blocks counts in both folds; the pooled row joined the folds' selections
     # and counted its second copy as a duplicate (a false alarm of settings equal to the
     # defaults, whose pooled row had none).
-    sim = simulate(products=1, days=8, seed=3, outage_rate_per_week=0.0)
-    data = sim_data(sim)
-    folds = forward_folds(data.counts.index, data.bucket, 3)
-    edge = folds.edges[2]  # between the validation blocks of the first two folds
-    product = str(data.counts.columns[0])
-    labels = validate_labels(pd.DataFrame({
-        "product": [product, product],
-        "onset": [edge - pd.Timedelta("20min"), edge + pd.Timedelta("5min")],
-        "end": [edge + pd.Timedelta("30min"), edge + pd.Timedelta("1h")]}))
-    onset = edge + pd.Timedelta("10min")
-    incidents = pd.DataFrame({"product": [product], "onset": pd.DatetimeIndex([onset]),
-                              "alerted_at": pd.DatetimeIndex([onset + pd.Timedelta("10min")])})
-    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+    # (edges[2]: between the validation blocks of the first two folds)
+    ts, incidents, _ = _one_incident_finding_two_labels_across(2)
     ts.incidents = lambda config: incidents  # type: ignore[method-assign] # every setting
     config = DetectionConfig()
-    choices = [SimpleNamespace(trial=0)] * folds.n_folds
-    _, defaults, tuned = fold_table(ts, config, [config] * folds.n_folds, config, choices)
+    choices = [SimpleNamespace(trial=0)] * ts.folds.n_folds
+    _, defaults, tuned = fold_table(ts, config, [config] * ts.folds.n_folds, config, choices)
     assert (defaults.validation.tp, defaults.validation.fp) == (2, 0)
     assert (tuned.validation.tp, tuned.validation.fp) == (2, 0)

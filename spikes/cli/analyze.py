@@ -323,9 +323,9 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
     str
         The summary's lines.
     """
-    from spikes.cli.display import when, when_column
     from spikes.detect.causal import WARMUP
     from spikes.io.reading import case_variants
+    from spikes.io.zones import when, when_column
 
     data = analysis.data
     if hasattr(analysis, "products"):  # a Detection (spikes.engine.run)
@@ -422,8 +422,8 @@ def now_text(analysis: Analysis | Detection, tz: str = "UTC") -> str | None:
     an incident (yet), those recovering (an outage ended within ``merge_gap``) and those
     whose data stopped (:func:`spikes.detect.pipeline.product_status`); None when every
     other product is normal. Times in the zone `tz`, with its abbreviation."""
-    from spikes.cli.display import when
     from spikes.detect.pipeline import product_status
+    from spikes.io.zones import when
 
     status = product_status(analysis)
     parts = []
@@ -444,7 +444,7 @@ def now_text(analysis: Analysis | Detection, tz: str = "UTC") -> str | None:
 
 def _now_item(state: str, row: Any, tz: str = "UTC") -> str:
     """One product of :func:`now_text`, with what it is in that state."""
-    from spikes.cli.display import when
+    from spikes.io.zones import when
 
     if state == "elevated":
         return (f"{row.product} ({row.latest_reports:,.0f} reports against "
@@ -495,8 +495,8 @@ def lead_text(incidents: pd.DataFrame, feed: OfficialFeed, rows: int = SUMMARY_R
               tz: str = "UTC") -> str:
     """The lead over the status page: one line per matched incident (the newest `rows`),
     the median, and the official incidents that matched no incident (times in `tz`)."""
-    from spikes.cli.display import when, when_column
     from spikes.evaluation.lead import lead_summary, signed_minutes
+    from spikes.io.zones import when, when_column
 
     summary = lead_summary(incidents)
     official = feed.official

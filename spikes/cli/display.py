@@ -12,13 +12,8 @@ fixed offset (``UTC+01:00``, ``+05:30``). The default is UTC, and printed times 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-__all__ = ["DEFAULT_ZONE", "UTC_ALIASES", "add_display_tz_option", "display_zone", "when",
-           "when_column"]
+__all__ = ["DEFAULT_ZONE", "UTC_ALIASES", "add_display_tz_option", "display_zone"]
 
 #: The zone times are printed in without ``--display-tz``.
 DEFAULT_ZONE = "UTC"
@@ -65,18 +60,3 @@ def display_zone(value: str | None) -> str:
         return DEFAULT_ZONE if zone in UTC_ALIASES else zone
     except SpikesInputError as exc:
         raise SpikesInputError(f"--display-tz: {exc}") from None
-
-
-def when(stamp: object, zone: str = DEFAULT_ZONE) -> str:
-    """:func:`spikes.io.zones.when`: ``2026-01-22 20:05 CET`` (imported when used: the
-    parser that adds the option stays light)."""
-    from spikes.io.zones import when as local_when
-
-    return local_when(stamp, zone)
-
-
-def when_column(values: pd.Series, zone: str = DEFAULT_ZONE) -> pd.Series:
-    """:func:`spikes.io.zones.when_column`."""
-    from spikes.io.zones import when_column as local_column
-
-    return local_column(values, zone)

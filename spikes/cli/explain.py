@@ -44,11 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from spikes.cli.display import display_zone, when
+    from spikes.cli.display import display_zone
     from spikes.detect.explain import explain_window
     from spikes.detect.pipeline import analyze
     from spikes.io.output import check_outputs
     from spikes.io.reading import describe_rejected
+    from spikes.io.zones import when
 
     check_outputs({"-o": args.output},
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config,

@@ -73,7 +73,7 @@ def notify_routes(args: argparse.Namespace, from_config: bool = True) -> list[Ro
 def delivery_report(notifier: Notifier, tz: str = "UTC") -> str:
     """What was sent: one line per message and route (its time in the zone `tz`), then
     the totals."""
-    from spikes.cli.display import when
+    from spikes.io.zones import when
 
     routes = list(notifier.routes)
     messages = notifier.outbox.messages(routes)
