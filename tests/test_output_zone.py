@@ -170,3 +170,51 @@ def test_an_ambiguous_abbreviation_names_the_zones_it_stands_for() -> None:
     assert "Kolkata" not in message
     with pytest.raises(SpikesInputError, match="Asia/Kolkata, Europe/Dublin or Asia/Jerusalem"):
         display_zone("ist")
+
+
+# --- SPIKES_DISPLAY_TZ: the environment's default for --display-tz ---------------------
+
+
+def test_the_environment_sets_the_display_zone(reports, tmp_path, capsys,
+                                               monkeypatch) -> None:
+    # An analyst who always reads Berlin time sets it once in the shell's profile.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "europe/berlin")
+    lines = _analyze(reports, tmp_path / "env.csv", capsys)
+    assert "(2026-03-22 01:00 CET to 2026-03-30 01:55 CEST)" in lines[0]
+    row = next(line.split() for line in lines if line.split()[1:2] == ["Outlook"])
+    assert row[2:5] == ["2026-03-29", "15:00", "CEST"]
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00Z",
+                 "2026-03-29T14:00Z"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert display_zone(None) == "Europe/Berlin"
+
+
+def test_the_option_wins_over_the_environment(reports, tmp_path, capsys,
+                                              monkeypatch) -> None:
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Europe/Berlin")
+    lines = _analyze(reports, tmp_path / "opt.csv", capsys, "--display-tz", "UTC")
+    assert "(2026-03-22 00:00 UTC to 2026-03-29 23:55 UTC)" in lines[0]
+    # A bad value in the environment is not looked at when the option is given.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Mars/Base")
+    lines = _analyze(reports, tmp_path / "opt.csv", capsys, "--display-tz", "Asia/Tokyo")
+    assert "(2026-03-22 09:00 JST to 2026-03-30 08:55 JST)" in lines[0]
+    # Empty is unset.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "  ")
+    assert display_zone(None) == "UTC"
+
+
+def test_a_bad_environment_zone_is_one_line_naming_the_variable(reports, tmp_path, capsys,
+                                                                monkeypatch) -> None:
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Mars/Base")
+    out = tmp_path / "never.csv"
+    assert main(["analyze", str(reports), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("spikes analyze: error: SPIKES_DISPLAY_TZ (the environment's "
+                          "default for --display-tz): unknown time zone 'Mars/Base'")
+    assert not out.exists()
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00",
+                 "2026-03-29T14:00"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SPIKES_DISPLAY_TZ" in err
