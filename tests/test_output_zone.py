@@ -49,9 +49,14 @@ def test_analyze_prints_local_times_with_their_zone(reports, tmp_path, capsys) -
     assert row[2:5] == ["2026-03-29", "15:00", "CEST"]  # onset: 13:00 UTC
     assert row[5:8] == ["2026-03-29", "15:10", "CEST"]  # alerted_at
     assert lines[-1].endswith("(its times in UTC, ISO-8601 with offset)")
+    # The why too (it was printed in UTC, "... at 13:00 UTC ...; started 13:00"); the
+    # file's is UTC, and the line says so.
     why = next(i for i, line in enumerate(lines) if line.startswith("why ("))
-    assert lines[why].endswith("; their times in UTC):")
-    assert " at 13:" in lines[why + 1] and " UTC " in lines[why + 1]
+    assert lines[why] == "why (the newest 1; every incident's is in the why column of -o, in UTC):"
+    assert lines[why + 1].startswith("- Outlook: 90 reports in 5 min against ")
+    assert " usual on a Sunday at 15:00 CEST (" in lines[why + 1]
+    assert lines[why + 1].endswith("; started 15:00, raised 15:10.")
+    assert "UTC" not in lines[why + 1]
 
 
 def test_the_files_keep_utc_whatever_the_display_zone(reports, tmp_path, capsys) -> None:
@@ -218,3 +223,48 @@ def test_a_bad_environment_zone_is_one_line_naming_the_variable(reports, tmp_pat
                  "2026-03-29T14:00"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "SPIKES_DISPLAY_TZ" in err
+
+
+# --- explain: every time printed in the display zone -------------------------------------
+
+
+def test_explain_gives_the_reasons_of_missed_labels_in_the_display_zone(reports, tmp_path,
+                                                                        capsys) -> None:
+    # The onsets were in the display zone, but the reasons' times in UTC: the detectors'
+    # peaks, where the data begin, and the window outside the data.
+    labels = tmp_path / "labels.csv"
+    labels.write_text("product,onset,end\nOutlook,2026-03-27T08:00Z,2026-03-27T09:00Z\n"
+                      "Outlook,2026-03-21T08:00Z,2026-03-22T00:20Z\n"
+                      "Outlook,2026-04-02T08:00Z,2026-04-02T09:00Z\n")
+    local, utc = tmp_path / "local.csv", tmp_path / "utc.csv"
+    assert main(["explain", str(reports), "--labels", str(labels), "-o", str(local),
+                 "--display-tz", "Europe/Berlin"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    missed = [line for line in lines if line.startswith("- Outlook ")]
+    assert len(missed) == 3
+    assert all(" UTC" not in line for line in missed), missed
+    assert "tail: peak 1.26 at 2026-03-27 09:05 CET, threshold" in missed[0]
+    assert "the data begin at 2026-03-22 01:00 CET, 970min after" in missed[1]
+    assert missed[2].startswith("- Outlook 2026-04-02 10:00 CEST: not in the data. ")
+    assert ("lies outside the data (2026-03-22 01:00 CET to 2026-03-30 01:55 CEST)"
+            in missed[2])
+    # The file keeps UTC: the same bytes as without the option.
+    assert main(["explain", str(reports), "--labels", str(labels), "-o", str(utc)]) == 0
+    said = capsys.readouterr().out
+    assert "tail: peak 1.26 at 2026-03-27 08:05 UTC, threshold" in said
+    assert local.read_bytes() == utc.read_bytes()
+    assert "the data begin at 2026-03-22 00:00 UTC" in utc.read_text()
+
+
+def test_explain_says_a_window_outside_the_data_in_the_display_zone(reports, capsys) -> None:
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-04-02T00:00Z",
+                 "2026-04-02T06:00Z", "--display-tz", "Europe/Berlin"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("spikes explain: error: explain: the window 2026-04-02 02:00 CEST to "
+                   "2026-04-02 08:00 CEST lies outside the data (2026-03-22 01:00 CET to "
+                   "2026-03-30 01:55 CEST)\n")
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T14:00Z",
+                 "2026-03-29T12:00Z", "--display-tz", "Europe/Berlin"]) == 2
+    assert capsys.readouterr().err == (
+        "spikes explain: error: explain: the window ends (2026-03-29 14:00 CEST) before it "
+        "starts (2026-03-29 16:00 CEST)\n")

@@ -81,19 +81,20 @@ def _run_explain(args: argparse.Namespace) -> int:
     if labels is None:
         product, start, end = args.window
         print(explain_window(analysis, product, start, end, tz=args.tz,
-                             dayfirst=args.date_order == "dmy").summary(tz=zone))
+                             dayfirst=args.date_order == "dmy",
+                             display_tz=zone).summary(tz=zone))
         return 0
-    from spikes.evaluation.misses import explain_misses
+    from spikes.evaluation.misses import MISS_COLUMNS, explain_misses
 
-    missed = explain_misses(analysis, labels)
+    missed = explain_misses(analysis, labels, display_tz=zone)
     print(f"{len(missed)} of {len(labels)} labelled outages missed")
     if len(missed):
         counts = missed["cause"].value_counts()
         print("by cause: " + ", ".join(f"{cause} {n}" for cause, n in counts.items()))
         for row in missed.itertuples(index=False):
-            print(f"- {row.product} {when(row.onset, zone)}: {row.cause}. {row.reason}")
+            print(f"- {row.product} {when(row.onset, zone)}: {row.cause}. {row.shown}")
     if args.output:
         from spikes.io.output import write_table
 
-        write_table(missed, args.output)
+        write_table(missed[MISS_COLUMNS], args.output)  # its reasons' times in UTC
     return 0
