@@ -268,3 +268,23 @@ def test_explain_says_a_window_outside_the_data_in_the_display_zone(reports, cap
     assert capsys.readouterr().err == (
         "spikes explain: error: explain: the window ends (2026-03-29 14:00 CEST) before it "
         "starts (2026-03-29 16:00 CEST)\n")
+
+
+def test_a_why_whose_times_cannot_be_placed_is_said_in_utc() -> None:
+    # An incidents table edited by hand: its why is printed as written, saying its zone,
+    # never with some times moved and others not.
+    import dataclasses
+
+    from spikes.cli import summary_table
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data, diurnal_counts, with_outage
+
+    counts = with_outage(diurnal_counts(days=4, level=20.0, seed=4, products=1), "p0",
+                         3 * 288 + 100, 12, 8.0)
+    analysis = analyze(as_data(counts))
+    edited = analysis.incidents.assign(why="p0: checked by hand at 19:05 UTC.")
+    text = summary_table(dataclasses.replace(analysis, incidents=edited),
+                         tz="Europe/Berlin")
+    assert text.endswith("\n- p0: checked by hand at 19:05 UTC. (times in UTC)")
+    assert summary_table(dataclasses.replace(analysis, incidents=edited)).endswith(
+        "\n- p0: checked by hand at 19:05 UTC.")
