@@ -32,7 +32,7 @@ def test_serve_help_states_the_clock_default() -> None:
     ("ingest", "(in the report files)"),
     ("analyze", "(in the reports and the --calendar file)"),
     ("evaluate", "(in the --data reports, --incidents and --labels)"),
-    ("explain", "(in the reports, --labels, --calendar and --window)"),
+    ("explain", "(in the reports, --labels, --calendar, and --window without --display-tz)"),
     ("tune", "(in the reports and --labels)"),
 ])
 def test_tz_help_names_the_files_of_its_command(command: str, files: str) -> None:

@@ -95,8 +95,8 @@ def test_an_unknown_zone_is_one_line_naming_the_option(reports, tmp_path, capsys
 
 
 def test_explain_prints_the_window_in_the_display_zone(reports, capsys) -> None:
-    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00",
-                 "2026-03-29T14:00", "--display-tz", "Europe/Berlin"]) == 0
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00Z",
+                 "2026-03-29T14:00Z", "--display-tz", "Europe/Berlin"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised"
     assert lines[1] == ("  incident from 2026-03-29 15:00 CEST, raised at 2026-03-29 15:10 "
@@ -288,3 +288,50 @@ def test_a_why_whose_times_cannot_be_placed_is_said_in_utc() -> None:
     assert text.endswith("\n- p0: checked by hand at 19:05 UTC. (times in UTC)")
     assert summary_table(dataclasses.replace(analysis, incidents=edited)).endswith(
         "\n- p0: checked by hand at 19:05 UTC.")
+
+
+# --- explain --window: naive START and END in the zone the user reads --------------------
+
+
+def test_the_window_is_read_in_the_display_zone(reports, capsys, monkeypatch) -> None:
+    # The analyst reads Berlin times and types them: 15:00 is 15:00 CEST, as printed
+    # back (it was read as 15:00 UTC and printed as 17:00 CEST).
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T14:00",
+                 "2026-03-29 16:00", "--display-tz", "Europe/Berlin"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert captured.err == ""
+    # So with the environment's zone, and a date as END is that whole day there.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Europe/Berlin")
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29",
+                 "2026-03-29"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 00:00 CET to 2026-03-29 23:55 CEST: raised\n")
+    # An offset in the text wins.
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00+00:00",
+                 "2026-03-29T15:00+01:00"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+
+
+def test_a_window_read_in_another_zone_than_tz_is_said(reports, capsys) -> None:
+    # --tz says where the files' naive times are; the window typed is read in the zone
+    # the user reads, and a note says so when the two differ.
+    assert main(["explain", str(reports), "--tz", "UTC+01:00", "--window", "Outlook",
+                 "2026-03-29T14:00", "2026-03-29T16:00", "--display-tz",
+                 "Europe/Berlin"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert captured.err == (
+        "note: --window START and END without an offset are read in Europe/Berlin "
+        "(--display-tz, the zone times are printed in), not in --tz Etc/GMT-1 (the files' "
+        "naive times): write 2026-03-29T14:00+01:00 for 2026-03-29T14:00 in --tz\n")
+    # Without --display-tz the window is read in --tz, as before.
+    assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--window", "Outlook",
+                 "2026-03-29T14:00", "2026-03-29T16:00"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 12:00 UTC to 2026-03-29 14:00 UTC: raised\n")
+    assert captured.err == ""

@@ -351,17 +351,55 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
 _YEAR_FIRST = re.compile(r"\d{4}\D")
 
 
+def has_offset(value: object, dayfirst: bool = False) -> bool:
+    """Whether a bound of a window carries its own offset (``2026-01-22T14:00Z``,
+    ``2026-01-22T15:00+01:00``, an aware time): it is that time, whatever zone the
+    naive ones are read in. False for a text that is no time (:func:`explain_window`
+    says what is wrong with it).
+
+    Examples
+    --------
+    >>> [has_offset(v) for v in ("2026-01-22T14:00Z", "2026-01-22 14:00", "soon")]
+    [True, False, False]
+    """
+    try:
+        return _parse(value, dayfirst).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
+    """A naive bound of a window as the time it names in the zone `tz` (aware).
+
+    Raises
+    ------
+    ValueError
+        For a text that is no time, or a wall time that `tz` skips or repeats.
+
+    Examples
+    --------
+    >>> local_time("2026-01-22 14:00", "Europe/Berlin").isoformat()
+    '2026-01-22T14:00:00+01:00'
+    """
+    return _parse(value, dayfirst).tz_localize(tz)
+
+
+def _parse(value: object, dayfirst: bool = False) -> pd.Timestamp:
+    """A bound of a window as a time, aware where it gives its offset."""
+    # Day first only where the text does not begin with its year (pandas reads
+    # ISO 2024-10-11 as 10 November under dayfirst).
+    first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
+                else pd.Timestamp(value))
+
+
 def _utc(value: object, what: str, tz: str | None = None,
          dayfirst: bool = False) -> pd.Timestamp:
     zone = tz or "UTC"
     try:
-        # Day first only where the text does not begin with its year (pandas reads
-        # ISO 2024-10-11 as 10 November under dayfirst).
-        first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            stamp = (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
-                     else pd.Timestamp(value))
+        stamp = _parse(value, dayfirst)
     except (TypeError, ValueError):
         raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
                                f"2026-01-22T14:05 ({zone} unless an offset is given)") from None
@@ -376,4 +414,5 @@ def _utc(value: object, what: str, tz: str | None = None,
                                "hour the clocks change): give its UTC offset") from exc
 
 
-__all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "outside_data", "replay"]
+__all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "has_offset", "local_time",
+           "outside_data", "replay"]
