@@ -41,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from spikes.cli.display import add_display_tz_option
 
     add_display_tz_option(p, "the times printed (the window's explanation, the missed "
-                             "labels' onsets)")
+                             "labels' onsets and reasons, the errors) and of --window's "
+                             "START and END without an offset")
     add_input_options(p, tz_for="the reports, --labels, --calendar, and --window without "
                                 "--display-tz")
     p.set_defaults(run=_run_explain)
@@ -118,8 +119,6 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
     (given by `source`: the option or the environment variable) while ``--tz`` names
     another zone (that of the files' naive times), with the first such bound written
     with the offset of ``--tz``; else None."""
-    import pandas as pd
-
     from spikes.cli.display import DEFAULT_ZONE, UTC_ALIASES
     from spikes.detect.explain import has_offset, local_time
 
@@ -132,7 +131,7 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
         there = local_time(naive, tz, dayfirst)
         example = f"{there:%Y-%m-%dT%H:%M}{there:%z}"
         example = f": write {example[:-2]}:{example[-2:]} for {naive} in --tz"
-    except (ValueError, TypeError, pd.errors.OutOfBoundsDatetime):
+    except (ValueError, TypeError):
         example = ""  # the hour the clocks skip or repeat there
     return (f"note: --window START and END without an offset are read in {chosen} "
             f"({source}, the zone times are printed in), not in --tz {tz} (the files' "

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +16,9 @@ from spikes.cli.analyze import add_status_feed_options
 from spikes.cli.inputs import tz_argument
 from spikes.cli.notify import add_notify_options, notify_routes
 from spikes.errors import SpikesInputError
+
+if TYPE_CHECKING:
+    from spikes.io.reading import RawReports
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
@@ -221,7 +225,7 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     return 0
 
 
-def _read_demo_file(path: Path, tz: str | None, date_order: str | None) -> object:
+def _read_demo_file(path: Path, tz: str | None, date_order: str | None) -> RawReports:
     """The reports of ``--demo-file``, read as ``spikes analyze`` reads a file (naive
     times in `tz`, numeric dates in `date_order`); its rejected rows and notes said on
     stderr as analyze says them."""

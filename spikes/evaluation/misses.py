@@ -92,7 +92,11 @@ def _miss_reason(analysis: Analysis, product: str, start: pd.Timestamp, end: pd.
     if outside_data(start, end, index, bucket) is not None:  # a time the data do not hold
         return "not in the data", lambda tz: "explain: " + str(
             outside_data(start, end, index, bucket, tz))
-    found = explain_window(analysis, product, start, end, replayed=walked)
+    try:
+        found = explain_window(analysis, product, start, end, replayed=walked)
+    except SpikesInputError as exc:  # anything else the data cannot say of the window
+        message = str(exc)
+        return "not in the data", lambda tz: message
     cause = "onset outside the window" if found.cause == "raised" else found.cause
 
     def reason(tz: str) -> str:
