@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 BUCKET = pd.Timedelta("5min")
 
 
+@pytest.fixture(autouse=True)
+def _no_display_zone_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests read printed times in UTC: a ``SPIKES_DISPLAY_TZ`` of the shell that
+    runs them (an analyst's default zone) is not theirs."""
+    monkeypatch.delenv("SPIKES_DISPLAY_TZ", raising=False)
+
+
 def diurnal_counts(days: int = 14, level: float = 20.0, seed: int = 0, products: int = 1,
                    start: str = "2026-01-05", dispersion: float = 0.05,
                    bucket: str = "5min") -> pd.DataFrame:

@@ -32,8 +32,10 @@ def test_serve_help_states_the_clock_default() -> None:
     ("ingest", "(in the report files)"),
     ("analyze", "(in the reports and the --calendar file)"),
     ("evaluate", "(in the --data reports, --incidents and --labels)"),
-    ("explain", "(in the reports, --labels, --calendar and --window)"),
+    ("explain", "(in the reports, --labels, --calendar, and --window without --display-tz)"),
     ("tune", "(in the reports and --labels)"),
+    ("serve", "(in the --calendar file, the --demo-file and --demo-from; reports posted to "
+              "the API without an offset are UTC)"),
 ])
 def test_tz_help_names_the_files_of_its_command(command: str, files: str) -> None:
     # It said "(in the reports, labels and calendars)" everywhere: ingest takes neither.
@@ -43,7 +45,7 @@ def test_tz_help_names_the_files_of_its_command(command: str, files: str) -> Non
 
 
 def test_each_file_the_tz_help_names_is_an_option_of_its_command() -> None:
-    for command in ("ingest", "analyze", "evaluate", "explain", "tune"):
+    for command in ("ingest", "analyze", "evaluate", "explain", "tune", "serve"):
         options = set(re.findall(r"--[a-z-]+", _tz_help(command))) - {"--tz"}
         help_text = _help(command)
         for option in options:

@@ -49,9 +49,14 @@ def test_analyze_prints_local_times_with_their_zone(reports, tmp_path, capsys) -
     assert row[2:5] == ["2026-03-29", "15:00", "CEST"]  # onset: 13:00 UTC
     assert row[5:8] == ["2026-03-29", "15:10", "CEST"]  # alerted_at
     assert lines[-1].endswith("(its times in UTC, ISO-8601 with offset)")
+    # The why too (it was printed in UTC, "... at 13:00 UTC ...; started 13:00"); the
+    # file's is UTC, and the line says so.
     why = next(i for i, line in enumerate(lines) if line.startswith("why ("))
-    assert lines[why].endswith("; their times in UTC):")
-    assert " at 13:" in lines[why + 1] and " UTC " in lines[why + 1]
+    assert lines[why] == "why (the newest 1; every incident's is in the why column of -o, in UTC):"
+    assert lines[why + 1].startswith("- Outlook: 90 reports in 5 min against ")
+    assert " usual on a Sunday at 15:00 CEST (" in lines[why + 1]
+    assert lines[why + 1].endswith("; started 15:00, raised 15:10.")
+    assert "UTC" not in lines[why + 1]
 
 
 def test_the_files_keep_utc_whatever_the_display_zone(reports, tmp_path, capsys) -> None:
@@ -90,8 +95,8 @@ def test_an_unknown_zone_is_one_line_naming_the_option(reports, tmp_path, capsys
 
 
 def test_explain_prints_the_window_in_the_display_zone(reports, capsys) -> None:
-    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00",
-                 "2026-03-29T14:00", "--display-tz", "Europe/Berlin"]) == 0
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00Z",
+                 "2026-03-29T14:00Z", "--display-tz", "Europe/Berlin"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised"
     assert lines[1] == ("  incident from 2026-03-29 15:00 CEST, raised at 2026-03-29 15:10 "
@@ -170,3 +175,163 @@ def test_an_ambiguous_abbreviation_names_the_zones_it_stands_for() -> None:
     assert "Kolkata" not in message
     with pytest.raises(SpikesInputError, match="Asia/Kolkata, Europe/Dublin or Asia/Jerusalem"):
         display_zone("ist")
+
+
+# --- SPIKES_DISPLAY_TZ: the environment's default for --display-tz ---------------------
+
+
+def test_the_environment_sets_the_display_zone(reports, tmp_path, capsys,
+                                               monkeypatch) -> None:
+    # An analyst who always reads Berlin time sets it once in the shell's profile.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "europe/berlin")
+    lines = _analyze(reports, tmp_path / "env.csv", capsys)
+    assert "(2026-03-22 01:00 CET to 2026-03-30 01:55 CEST)" in lines[0]
+    row = next(line.split() for line in lines if line.split()[1:2] == ["Outlook"])
+    assert row[2:5] == ["2026-03-29", "15:00", "CEST"]
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00Z",
+                 "2026-03-29T14:00Z"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert display_zone(None) == "Europe/Berlin"
+
+
+def test_the_option_wins_over_the_environment(reports, tmp_path, capsys,
+                                              monkeypatch) -> None:
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Europe/Berlin")
+    lines = _analyze(reports, tmp_path / "opt.csv", capsys, "--display-tz", "UTC")
+    assert "(2026-03-22 00:00 UTC to 2026-03-29 23:55 UTC)" in lines[0]
+    # A bad value in the environment is not looked at when the option is given.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Mars/Base")
+    lines = _analyze(reports, tmp_path / "opt.csv", capsys, "--display-tz", "Asia/Tokyo")
+    assert "(2026-03-22 09:00 JST to 2026-03-30 08:55 JST)" in lines[0]
+    # Empty is unset.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "  ")
+    assert display_zone(None) == "UTC"
+
+
+def test_a_bad_environment_zone_is_one_line_naming_the_variable(reports, tmp_path, capsys,
+                                                                monkeypatch) -> None:
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Mars/Base")
+    out = tmp_path / "never.csv"
+    assert main(["analyze", str(reports), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("spikes analyze: error: SPIKES_DISPLAY_TZ (the environment's "
+                          "default for --display-tz): unknown time zone 'Mars/Base'")
+    assert not out.exists()
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00",
+                 "2026-03-29T14:00"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SPIKES_DISPLAY_TZ" in err
+
+
+# --- explain: every time printed in the display zone -------------------------------------
+
+
+def test_explain_gives_the_reasons_of_missed_labels_in_the_display_zone(reports, tmp_path,
+                                                                        capsys) -> None:
+    # The onsets were in the display zone, but the reasons' times in UTC: the detectors'
+    # peaks, where the data begin, and the window outside the data.
+    labels = tmp_path / "labels.csv"
+    labels.write_text("product,onset,end\nOutlook,2026-03-27T08:00Z,2026-03-27T09:00Z\n"
+                      "Outlook,2026-03-21T08:00Z,2026-03-22T00:20Z\n"
+                      "Outlook,2026-04-02T08:00Z,2026-04-02T09:00Z\n")
+    local, utc = tmp_path / "local.csv", tmp_path / "utc.csv"
+    assert main(["explain", str(reports), "--labels", str(labels), "-o", str(local),
+                 "--display-tz", "Europe/Berlin"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    missed = [line for line in lines if line.startswith("- Outlook ")]
+    assert len(missed) == 3
+    assert all(" UTC" not in line for line in missed), missed
+    assert "tail: peak 1.26 at 2026-03-27 09:05 CET, threshold" in missed[0]
+    assert "the data begin at 2026-03-22 01:00 CET, 970min after" in missed[1]
+    assert missed[2].startswith("- Outlook 2026-04-02 10:00 CEST: not in the data. ")
+    assert ("lies outside the data (2026-03-22 01:00 CET to 2026-03-30 01:55 CEST)"
+            in missed[2])
+    # The file keeps UTC: the same bytes as without the option.
+    assert main(["explain", str(reports), "--labels", str(labels), "-o", str(utc)]) == 0
+    said = capsys.readouterr().out
+    assert "tail: peak 1.26 at 2026-03-27 08:05 UTC, threshold" in said
+    assert local.read_bytes() == utc.read_bytes()
+    assert "the data begin at 2026-03-22 00:00 UTC" in utc.read_text()
+
+
+def test_explain_says_a_window_outside_the_data_in_the_display_zone(reports, capsys) -> None:
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-04-02T00:00Z",
+                 "2026-04-02T06:00Z", "--display-tz", "Europe/Berlin"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("spikes explain: error: explain: the window 2026-04-02 02:00 CEST to "
+                   "2026-04-02 08:00 CEST lies outside the data (2026-03-22 01:00 CET to "
+                   "2026-03-30 01:55 CEST)\n")
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T14:00Z",
+                 "2026-03-29T12:00Z", "--display-tz", "Europe/Berlin"]) == 2
+    assert capsys.readouterr().err == (
+        "spikes explain: error: explain: the window ends (2026-03-29 14:00 CEST) before it "
+        "starts (2026-03-29 16:00 CEST)\n")
+
+
+def test_a_why_whose_times_cannot_be_placed_is_said_in_utc() -> None:
+    # An incidents table edited by hand: its why is printed as written, saying its zone,
+    # never with some times moved and others not.
+    import dataclasses
+
+    from spikes.cli import summary_table
+    from spikes.detect.pipeline import analyze
+    from tests.conftest import as_data, diurnal_counts, with_outage
+
+    counts = with_outage(diurnal_counts(days=4, level=20.0, seed=4, products=1), "p0",
+                         3 * 288 + 100, 12, 8.0)
+    analysis = analyze(as_data(counts))
+    edited = analysis.incidents.assign(why="p0: checked by hand at 19:05 UTC.")
+    text = summary_table(dataclasses.replace(analysis, incidents=edited),
+                         tz="Europe/Berlin")
+    assert text.endswith("\n- p0: checked by hand at 19:05 UTC. (times in UTC)")
+    assert summary_table(dataclasses.replace(analysis, incidents=edited)).endswith(
+        "\n- p0: checked by hand at 19:05 UTC.")
+
+
+# --- explain --window: naive START and END in the zone the user reads --------------------
+
+
+def test_the_window_is_read_in_the_display_zone(reports, capsys, monkeypatch) -> None:
+    # The analyst reads Berlin times and types them: 15:00 is 15:00 CEST, as printed
+    # back (it was read as 15:00 UTC and printed as 17:00 CEST).
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T14:00",
+                 "2026-03-29 16:00", "--display-tz", "Europe/Berlin"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert captured.err == ""
+    # So with the environment's zone, and a date as END is that whole day there.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Europe/Berlin")
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29",
+                 "2026-03-29"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 00:00 CET to 2026-03-29 23:55 CEST: raised\n")
+    # An offset in the text wins.
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00+00:00",
+                 "2026-03-29T15:00+01:00"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+
+
+def test_a_window_read_in_another_zone_than_tz_is_said(reports, capsys) -> None:
+    # --tz says where the files' naive times are; the window typed is read in the zone
+    # the user reads, and a note says so when the two differ.
+    assert main(["explain", str(reports), "--tz", "UTC+01:00", "--window", "Outlook",
+                 "2026-03-29T14:00", "2026-03-29T16:00", "--display-tz",
+                 "Europe/Berlin"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert captured.err == (
+        "note: --window START and END without an offset are read in Europe/Berlin "
+        "(--display-tz, the zone times are printed in), not in --tz Etc/GMT-1 (the files' "
+        "naive times): write 2026-03-29T14:00+01:00 for 2026-03-29T14:00 in --tz\n")
+    # Without --display-tz the window is read in --tz, as before.
+    assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--window", "Outlook",
+                 "2026-03-29T14:00", "2026-03-29T16:00"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 12:00 UTC to 2026-03-29 14:00 UTC: raised\n")
+    assert captured.err == ""

@@ -315,8 +315,8 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
         Incidents listed (the newest).
     tz : str
         Zone of the times printed (``--display-tz``, spelt by
-        :func:`spikes.cli.display.display_zone`), each with its zone's abbreviation.
-        The ``why`` texts keep UTC, and say so.
+        :func:`spikes.cli.display.display_zone`), each with its zone's abbreviation,
+        the ``why`` texts' too (:func:`reasons_shown`).
 
     Returns
     -------
@@ -402,14 +402,30 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
     if hidden:
         text += (f"\n({hidden} earlier incidents not shown: the incidents CSV of -o has "
                  f"them all)")
-    why = analysis.incidents.get("why")
-    if why is not None:
-        newest = [w for w in why.fillna("").astype(str).tail(SUMMARY_REASONS) if w]
-        if newest:
-            utc = "" if tz == "UTC" else "; their times in UTC"
-            text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
-                     f"column of -o{utc}):\n" + "\n".join(f"- {w}" for w in newest))
+    newest = reasons_shown(analysis.incidents.tail(SUMMARY_REASONS), tz)
+    if newest:
+        utc = "" if tz == "UTC" else ", in UTC"
+        text += (f"\nwhy (the newest {len(newest)}; every incident's is in the why "
+                 f"column of -o{utc}):\n" + "\n".join(f"- {w}" for w in newest))
     return text
+
+
+def reasons_shown(incidents: pd.DataFrame, tz: str = "UTC") -> list[str]:
+    """The ``why`` of `incidents` that have one, in their order, with their times in the
+    zone `tz` (:func:`spikes.detect.reason_zone.reason_in_zone`); a text whose times
+    cannot be placed is shown as written, ending "(times in UTC)"."""
+    from spikes.detect.reason_zone import reason_in_zone
+
+    if "why" not in incidents:
+        return []
+    shown = []
+    for incident in incidents.to_dict("records"):
+        why = incident["why"]
+        if why is None or pd.isna(why) or not str(why):
+            continue
+        local = reason_in_zone(str(why), incident, tz)
+        shown.append(local if local is not None else f"{why} (times in UTC)")
+    return shown
 
 
 #: Products :func:`now_text` names per state; the rest are counted.

@@ -6,17 +6,23 @@ zone's abbreviation (``2026-01-22 20:05 CET``, ``2026-07-01 14:05 CEST``), so th
 on-call engineer reads local times and still sees which offset each one is at (the
 clocks change within a range). ZONE is read as ``--tz`` reads it
 (:func:`spikes.io.zones.zone_name`): an IANA name in any case (``europe/berlin``) or a
-fixed offset (``UTC+01:00``, ``+05:30``). The default is UTC, and printed times say so.
+fixed offset (``UTC+01:00``, ``+05:30``). Without the option the zone of the environment
+variable ``SPIKES_DISPLAY_TZ`` is taken (an analyst's zone, set once in a shell profile),
+else UTC; printed times say which.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
-__all__ = ["DEFAULT_ZONE", "UTC_ALIASES", "add_display_tz_option", "display_zone"]
+__all__ = ["DEFAULT_ZONE", "ENVIRONMENT", "UTC_ALIASES", "add_display_tz_option",
+           "chosen_display_zone", "display_zone"]
 
-#: The zone times are printed in without ``--display-tz``.
+#: The zone times are printed in without ``--display-tz`` (nor :data:`ENVIRONMENT`).
 DEFAULT_ZONE = "UTC"
+#: The environment variable whose zone is the default of ``--display-tz``.
+ENVIRONMENT = "SPIKES_DISPLAY_TZ"
 #: Names of the zone UTC (and of zones always at its time) that ``--display-tz`` prints
 #: as UTC, so that the notes of times written in UTC are left out as without the option.
 UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
@@ -31,17 +37,20 @@ def add_display_tz_option(parser: argparse.ArgumentParser, what: str) -> None:
         "--display-tz", metavar="ZONE", default=None,
         help=f"time zone of {what}, each printed with its zone (2026-01-22 20:05 CET): an "
              "IANA name, e.g. Europe/Berlin (any case), or a fixed offset, e.g. UTC+01:00 "
-             "(default: UTC); files written keep UTC times (ISO-8601 with offset)")
+             f"(default: the environment variable {ENVIRONMENT}, else UTC); files written "
+             "keep UTC times (ISO-8601 with offset)")
 
 
 def display_zone(value: str | None) -> str:
-    """The zone ``--display-tz`` names, spelt as spikes uses it (:data:`DEFAULT_ZONE`
-    for None).
+    """The zone ``--display-tz`` names, spelt as spikes uses it; without the option (None)
+    the zone of :data:`ENVIRONMENT`, else :data:`DEFAULT_ZONE`
+    (:func:`chosen_display_zone`).
 
     Raises
     ------
     SpikesInputError
-        For a value that names no zone, saying it is ``--display-tz``'s.
+        For a value that names no zone, saying whose it is (``--display-tz``'s or the
+        environment variable's).
 
     Examples
     --------
@@ -50,13 +59,37 @@ def display_zone(value: str | None) -> str:
     >>> display_zone("Etc/UTC"), display_zone("+00:00")
     ('UTC', 'UTC')
     """
+    return chosen_display_zone(value) or DEFAULT_ZONE
+
+
+def chosen_display_zone(value: str | None) -> str | None:
+    """The zone a person chose to read times in: ``--display-tz`` (`value`) where given,
+    else the environment variable :data:`ENVIRONMENT` where set (not blank), spelt as
+    spikes uses it (names of UTC as ``"UTC"``); None where neither says (times are then
+    printed in :data:`DEFAULT_ZONE`). The option wins: the variable is not read when it
+    is given.
+
+    Raises
+    ------
+    SpikesInputError
+        For a value that names no zone, saying whose it is.
+
+    Examples
+    --------
+    >>> chosen_display_zone("Etc/Zulu"), chosen_display_zone("asia/tokyo")
+    ('UTC', 'Asia/Tokyo')
+    """
     from spikes.errors import SpikesInputError
     from spikes.io.zones import zone_name
 
+    whose = "--display-tz"
     if value is None:
-        return DEFAULT_ZONE
+        value = os.environ.get(ENVIRONMENT, "").strip() or None
+        whose = f"{ENVIRONMENT} (the environment's default for --display-tz)"
+    if value is None:
+        return None
     try:
         zone = zone_name(value) or DEFAULT_ZONE
-        return DEFAULT_ZONE if zone in UTC_ALIASES else zone
     except SpikesInputError as exc:
-        raise SpikesInputError(f"--display-tz: {exc}") from None
+        raise SpikesInputError(f"{whose}: {exc}") from None
+    return DEFAULT_ZONE if zone in UTC_ALIASES else zone

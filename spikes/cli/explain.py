@@ -25,9 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--window", nargs=3, metavar=("PRODUCT", "START", "END"),
                       help="the product and the window to explain, e.g. Outlook "
-                           "2026-01-22T14:00 2026-01-22T16:00 (UTC unless an offset is "
-                           "given, or local to --tz; dates as --date-order reads them; an "
-                           "END without a time is the end of that day)")
+                           "2026-01-22T14:00 2026-01-22T16:00: times without an offset are "
+                           "read in the zone times are printed in (--display-tz or "
+                           "SPIKES_DISPLAY_TZ) where one is given, else in --tz, else UTC; "
+                           "an offset in the text wins (2026-01-22T14:00Z); dates as "
+                           "--date-order reads them; an END without a time is the end of "
+                           "that day")
     what.add_argument("--labels", metavar="FILE",
                       help="labels CSV (product,onset,end): explain each one missed")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
@@ -38,13 +41,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from spikes.cli.display import add_display_tz_option
 
     add_display_tz_option(p, "the times printed (the window's explanation, the missed "
-                             "labels' onsets)")
-    add_input_options(p, tz_for="the reports, --labels, --calendar and --window")
+                             "labels' onsets and reasons, the errors) and of --window's "
+                             "START and END without an offset")
+    add_input_options(p, tz_for="the reports, --labels, --calendar, and --window without "
+                                "--display-tz")
     p.set_defaults(run=_run_explain)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from spikes.cli.display import display_zone
+    from spikes.cli.display import DEFAULT_ZONE, ENVIRONMENT, chosen_display_zone
     from spikes.detect.explain import explain_window
     from spikes.detect.pipeline import analyze
     from spikes.io.output import check_outputs
@@ -54,7 +59,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     check_outputs({"-o": args.output},
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config,
                    "--calendar": args.calendar})
-    zone = display_zone(getattr(args, "display_tz", None))
+    chosen = chosen_display_zone(getattr(args, "display_tz", None))
+    zone = chosen or DEFAULT_ZONE
     config = load_config(args.config)
     if config.mode != "causal":
         raise SpikesInputError("explain replays live detection: mode = \"retrospective\" "
@@ -80,20 +86,53 @@ def _run_explain(args: argparse.Namespace) -> int:
     analysis = analyze(data, config, calendar=calendar)
     if labels is None:
         product, start, end = args.window
-        print(explain_window(analysis, product, start, end, tz=args.tz,
-                             dayfirst=args.date_order == "dmy").summary(tz=zone))
+        dayfirst = args.date_order == "dmy"
+        # Typed by a person who reads the times printed: read in their zone, where given.
+        window_tz = args.tz if chosen is None else chosen
+        explained = explain_window(analysis, product, start, end, tz=window_tz,
+                                   dayfirst=dayfirst, display_tz=zone)
+        source = "--display-tz" if args.display_tz is not None else ENVIRONMENT
+        note = _window_zone_note(chosen, source, args.tz, (start, end), dayfirst)
+        if note:
+            print(note, file=sys.stderr)
+        print(explained.summary(tz=zone))
         return 0
-    from spikes.evaluation.misses import explain_misses
+    from spikes.evaluation.misses import MISS_COLUMNS, explain_misses
 
-    missed = explain_misses(analysis, labels)
+    missed = explain_misses(analysis, labels, display_tz=zone)
     print(f"{len(missed)} of {len(labels)} labelled outages missed")
     if len(missed):
         counts = missed["cause"].value_counts()
         print("by cause: " + ", ".join(f"{cause} {n}" for cause, n in counts.items()))
         for row in missed.itertuples(index=False):
-            print(f"- {row.product} {when(row.onset, zone)}: {row.cause}. {row.reason}")
+            print(f"- {row.product} {when(row.onset, zone)}: {row.cause}. {row.shown}")
     if args.output:
         from spikes.io.output import write_table
 
-        write_table(missed, args.output)
+        write_table(missed[MISS_COLUMNS], args.output)  # its reasons' times in UTC
     return 0
+
+
+def _window_zone_note(chosen: str | None, source: str, tz: str | None,
+                      bounds: tuple[str, str], dayfirst: bool) -> str | None:
+    """A note where naive bounds of ``--window`` are read in the display zone `chosen`
+    (given by `source`: the option or the environment variable) while ``--tz`` names
+    another zone (that of the files' naive times), with the first such bound written
+    with the offset of ``--tz``; else None."""
+    from spikes.cli.display import DEFAULT_ZONE, UTC_ALIASES
+    from spikes.detect.explain import has_offset, local_time
+
+    if chosen is None or tz is None or all(has_offset(b, dayfirst) for b in bounds):
+        return None
+    if (DEFAULT_ZONE if tz in UTC_ALIASES else tz) == chosen:
+        return None
+    naive = next(b for b in bounds if not has_offset(b, dayfirst))
+    try:
+        there = local_time(naive, tz, dayfirst)
+        example = f"{there:%Y-%m-%dT%H:%M}{there:%z}"
+        example = f": write {example[:-2]}:{example[-2:]} for {naive} in --tz"
+    except (ValueError, TypeError):
+        example = ""  # the hour the clocks skip or repeat there
+    return (f"note: --window START and END without an offset are read in {chosen} "
+            f"({source}, the zone times are printed in), not in --tz {tz} (the files' "
+            f"naive times){example}")

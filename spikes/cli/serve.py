@@ -8,12 +8,17 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from spikes.cli.analyze import add_status_feed_options
+from spikes.cli.inputs import tz_argument
 from spikes.cli.notify import add_notify_options, notify_routes
 from spikes.errors import SpikesInputError
+
+if TYPE_CHECKING:
+    from spikes.io.reading import RawReports
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
@@ -48,22 +53,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--demo-speed", type=float, default=None, metavar="MIN_PER_S",
                       help="simulated minutes per second of the replay (default 5)")
     demo.add_argument("--demo-from", default=None, metavar="TIME",
-                      help="where the paced replay starts; earlier reports are loaded at "
-                           "once (default 2026-01-22T18:00Z, an hour before the event)")
+                      help="where the paced replay starts (without an offset: in --tz, "
+                           "else UTC); earlier reports are loaded at once (default "
+                           "2026-01-22T18:00Z, an hour before the event)")
     demo.add_argument("--demo-file", default=None, metavar="FILE",
-                      help="replay this report file instead of the bundled sample")
+                      help="replay this report file instead of the bundled sample (read "
+                           "as `spikes analyze` reads it, with --tz and --date-order, "
+                           "before the service starts)")
     p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
                                     "(see README)")
     p.add_argument("--calendar", metavar="FILE",
                    help="known-event calendar CSV (product,start,end,kind[,note]; product * "
-                        "for all; naive times in UTC; numeric dates by --date-order): "
-                        "windows are kept out of the baseline, incidents whose onset lies in "
-                        "one are marked known_event and notify only routes with "
-                        "known_events = true")
+                        "for all; naive times in --tz, UTC by default; numeric dates by "
+                        "--date-order): windows are kept out of the baseline, incidents "
+                        "whose onset lies in one are marked known_event and notify only "
+                        "routes with known_events = true")
+    p.add_argument("--tz", type=tz_argument,
+                   help="timezone of timestamps without an offset (in the --calendar file, "
+                        "the --demo-file and --demo-from; reports posted to the API without "
+                        "an offset are UTC): an IANA name, e.g. America/New_York, or a "
+                        "fixed offset, e.g. UTC+01:00 (default UTC)")
     p.add_argument("--date-order", choices=("dmy", "mdy"), type=str.lower,
-                   help="day/month order of the --calendar file's numeric dates such as "
-                        "01/03/2026 10:00: dmy or mdy (default: decided by the calendar's "
-                        "dates; a calendar none of whose dates has a day above 12 is refused)")
+                   help="day/month order of the numeric dates such as 01/03/2026 10:00 of "
+                        "the --calendar file and the --demo-file: dmy or mdy (default: "
+                        "decided by the dates; a calendar none of whose dates has a day "
+                        "above 12 is refused, a demo file read in the default order with "
+                        "a note)")
     add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
@@ -120,11 +135,15 @@ def _run_serve(args: argparse.Namespace) -> int:
         raise SpikesInputError(f"{args.config}: the service detects live; mode must be "
                                f"\"causal\", not {config.mode!r}")
     routes = notify_routes(args)
+    if args.tz is not None:
+        from spikes.io.zones import check_tz
+
+        check_tz(args.tz)  # a bad --tz is its own error, not the calendar's
     calendar = None
     if args.calendar:
         from spikes.io.calendar import read_calendar
 
-        calendar = read_calendar(args.calendar, date_order=args.date_order)
+        calendar = read_calendar(args.calendar, tz=args.tz, date_order=args.date_order)
     feed = load_status_feeds(args.status_feed, args.status_config or args.config, ())
     _check_port(args.host, args.port)
     if args.demo:
@@ -165,6 +184,9 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     path = Path(args.demo_file) if args.demo_file else _bundled_sample()
     if not path.is_file():
         raise SpikesInputError(f"--demo: no such file: {path}")
+    raw = None
+    if args.demo_file:  # read now: what is wrong with it is said here, in one line
+        raw = _read_demo_file(path, args.tz, args.date_order)
     if feed is None and not args.demo_file:
         # The bundled sample comes with its (sample) status feeds: show the lead too.
         from spikes.cli.analyze import load_status_feeds
@@ -176,13 +198,7 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     speed = DEFAULT_DEMO_SPEED if args.demo_speed is None else args.demo_speed
     if not speed > 0:
         raise SpikesInputError(f"--demo-speed must be above 0, got {speed}")
-    try:
-        start = None if args.demo_from is None else pd.Timestamp(args.demo_from)
-    except ValueError:
-        raise SpikesInputError(f"--demo-from: expected a time such as 2026-01-22T18:00Z, "
-                               f"got {args.demo_from!r}") from None
-    if start is not None:
-        start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    start = None if args.demo_from is None else _demo_from(args.demo_from, args.tz)
     import uvicorn
 
     from spikes.service.app import create_app
@@ -192,7 +208,8 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         app = create_app(store, token=token, bucket=bucket, clock="data", lateness=lateness,
                          max_body=parse_size(args.max_body), status_feed=feed,
                          config=config, notify=routes, calendar=calendar,
-                         replay=lambda live: DemoReplay(live, path, speed=speed, start=start))
+                         replay=lambda live: DemoReplay(live, path, speed=speed, start=start,
+                                                        raw=raw))
         url = f"http://{args.host}:{args.port}"
         print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "
               f"a fresh store ({store}), data clock, on {url}\n"
@@ -206,6 +223,40 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         finally:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _read_demo_file(path: Path, tz: str | None, date_order: str | None) -> RawReports:
+    """The reports of ``--demo-file``, read as ``spikes analyze`` reads a file (naive
+    times in `tz`, numeric dates in `date_order`); its rejected rows and notes said on
+    stderr as analyze says them."""
+    from spikes.io.reading import describe_rejected, read_reports
+
+    raw = read_reports(path, tz=tz, date_order=date_order)
+    if len(raw.rejected):
+        print(describe_rejected(raw.rejected), file=sys.stderr)
+    for note in raw.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return raw
+
+
+def _demo_from(text: str, tz: str | None) -> pd.Timestamp:
+    """``--demo-from`` in UTC: a time without an offset is in `tz` (UTC when None)."""
+    try:
+        start = pd.Timestamp(text)
+    except ValueError:
+        start = None
+    if start is None or pd.isna(start):
+        raise SpikesInputError(f"--demo-from: expected a time such as 2026-01-22T18:00Z, "
+                               f"got {text!r}")
+    if start.tzinfo is not None:
+        return start.tz_convert("UTC")
+    zone = tz or "UTC"
+    try:
+        return start.tz_localize(zone, ambiguous="raise",
+                                 nonexistent="raise").tz_convert("UTC")
+    except (ValueError, TypeError):  # pytz-style errors of the hour the clocks change
+        raise SpikesInputError(f"--demo-from {text!r} is no time in {zone} (the clocks "
+                               "skip or repeat that hour): give its UTC offset") from None
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

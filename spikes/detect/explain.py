@@ -39,7 +39,7 @@ from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
 from spikes.io.timestamps import date_only
-from spikes.io.zones import zone_name
+from spikes.io.zones import when, zone_name
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -103,10 +103,7 @@ class Explanation:
 
     def summary(self, tz: str = "UTC") -> str:
         """The explanation as lines of text for people, its times in the zone `tz`
-        (``spikes explain --display-tz``) with their zone's abbreviation (the times
-        other reasons quote, such as where the data end, stay UTC, and say so)."""
-        from spikes.io.zones import when
-
+        (``spikes explain --display-tz``), each with its zone's abbreviation."""
         reason = (_raised_reason(self.incidents.iloc[0], tz)
                   if self.cause == "raised" and len(self.incidents) else self.reason)
         lines = [f"{self.product}, {when(self.start, tz)} to {when(self.end, tz)}: "
@@ -194,7 +191,7 @@ def replay(analysis: Analysis, product: str) -> Replay:
 
 def explain_window(analysis: Analysis, product: str, start: object, end: object, *,
                    replayed: Replay | None = None, tz: str | None = None,
-                   dayfirst: bool = False) -> Explanation:
+                   dayfirst: bool = False, display_tz: str = "UTC") -> Explanation:
     """Why a live run raised an incident of `product` in ``[start, end]``, or why not.
 
     Parameters
@@ -213,6 +210,9 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
         IANA time zone of `start` and `end` where they have no offset (default UTC).
     dayfirst : bool
         Read a numeric date such as ``09/01/2026`` day first (9 January).
+    display_tz : str
+        Zone of the times its errors give (``--display-tz``; default UTC), each with its
+        zone's abbreviation.
 
     Returns
     -------
@@ -235,10 +235,11 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
         day = t1.tz_convert(tz or "UTC").tz_localize(None)
         t1 = _utc(day + pd.Timedelta(days=1), "end", tz) - pd.Timedelta(microseconds=1)
     if t1 < t0:
-        raise SpikesInputError(f"explain: the window ends ({t1}) before it starts ({t0})")
-    if t1 < index[0] or t0 >= index[-1] + scored.data.bucket:
-        raise SpikesInputError(f"explain: the window {t0} to {t1} lies outside the data "
-                               f"({index[0]} to {index[-1]})")
+        raise SpikesInputError(f"explain: the window ends ({when(t1, display_tz)}) before "
+                               f"it starts ({when(t0, display_tz)})")
+    outside = outside_data(t0, t1, index, scored.data.bucket, display_tz)
+    if outside is not None:
+        raise SpikesInputError(f"explain: {outside}")
     a = int(index.searchsorted(t0.floor(scored.data.bucket)))
     b = int(index.searchsorted(t1, side="right")) - 1
     own = arguments["config"]
@@ -284,11 +285,31 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
                        scored.data.bucket)
 
 
+def outside_data(start: pd.Timestamp, end: pd.Timestamp, index: pd.DatetimeIndex,
+                 bucket: pd.Timedelta, tz: str = "UTC") -> str | None:
+    """What is wrong with a window ``[start, end]`` (UTC) that lies wholly outside the
+    data (`index`, of buckets of `bucket`), its times in the zone `tz`; None when it
+    holds some of the data.
+
+    Examples
+    --------
+    >>> index = pd.date_range("2026-01-22", periods=12, freq="5min", tz="UTC")
+    >>> print(outside_data(index[0] - pd.Timedelta("2h"), index[0] - pd.Timedelta("1h"),
+    ...                    index, pd.Timedelta("5min"), "Europe/Berlin").replace(" lies", "\\n"))
+    the window 2026-01-21 23:00 CET to 2026-01-22 00:00 CET
+     outside the data (2026-01-22 01:00 CET to 2026-01-22 01:55 CET)
+    >>> outside_data(index[2], index[5], index, pd.Timedelta("5min")) is None
+    True
+    """
+    if end >= index[0] and start < index[-1] + bucket:
+        return None
+    return (f"the window {when(start, tz)} to {when(end, tz)} lies outside the data "
+            f"({when(index[0], tz)} to {when(index[-1], tz)})")
+
+
 def _raised_reason(incident: pd.Series, tz: str = "UTC") -> str:
     """The reason of a window that raised `incident`: its onset and when it was raised,
     in the zone `tz`."""
-    from spikes.io.zones import when
-
     alerted = incident.get("alerted_at")
     raised = "" if pd.isna(alerted) else f", raised at {when(alerted, tz)}"
     return f"incident from {when(incident['onset'], tz)}{raised}"
@@ -330,17 +351,55 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
 _YEAR_FIRST = re.compile(r"\d{4}\D")
 
 
+def has_offset(value: object, dayfirst: bool = False) -> bool:
+    """Whether a bound of a window carries its own offset (``2026-01-22T14:00Z``,
+    ``2026-01-22T15:00+01:00``, an aware time): it is that time, whatever zone the
+    naive ones are read in. False for a text that is no time (:func:`explain_window`
+    says what is wrong with it).
+
+    Examples
+    --------
+    >>> [has_offset(v) for v in ("2026-01-22T14:00Z", "2026-01-22 14:00", "soon")]
+    [True, False, False]
+    """
+    try:
+        return _parse(value, dayfirst).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
+    """A naive bound of a window as the time it names in the zone `tz` (aware).
+
+    Raises
+    ------
+    ValueError
+        For a text that is no time, or a wall time that `tz` skips or repeats.
+
+    Examples
+    --------
+    >>> local_time("2026-01-22 14:00", "Europe/Berlin").isoformat()
+    '2026-01-22T14:00:00+01:00'
+    """
+    return _parse(value, dayfirst).tz_localize(tz)
+
+
+def _parse(value: object, dayfirst: bool = False) -> pd.Timestamp:
+    """A bound of a window as a time, aware where it gives its offset."""
+    # Day first only where the text does not begin with its year (pandas reads
+    # ISO 2024-10-11 as 10 November under dayfirst).
+    first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
+                else pd.Timestamp(value))
+
+
 def _utc(value: object, what: str, tz: str | None = None,
          dayfirst: bool = False) -> pd.Timestamp:
     zone = tz or "UTC"
     try:
-        # Day first only where the text does not begin with its year (pandas reads
-        # ISO 2024-10-11 as 10 November under dayfirst).
-        first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            stamp = (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
-                     else pd.Timestamp(value))
+        stamp = _parse(value, dayfirst)
     except (TypeError, ValueError):
         raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
                                f"2026-01-22T14:05 ({zone} unless an offset is given)") from None
@@ -355,4 +414,5 @@ def _utc(value: object, what: str, tz: str | None = None,
                                "hour the clocks change): give its UTC offset") from exc
 
 
-__all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "replay"]
+__all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "has_offset", "local_time",
+           "outside_data", "replay"]

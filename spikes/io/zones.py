@@ -279,7 +279,7 @@ def when(stamp: object, zone: str = "UTC") -> str:
     if moment.tzinfo is None:
         moment = moment.tz_localize("UTC")
     local = moment.tz_convert(zone)
-    return f"{local:%Y-%m-%d %H:%M} {_zone_label(local)}"
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(local)}"
 
 
 def when_column(values: pd.Series, zone: str = "UTC") -> pd.Series:
@@ -296,10 +296,18 @@ def when_column(values: pd.Series, zone: str = "UTC") -> pd.Series:
     return values.map(lambda stamp: when(stamp, zone)).astype(object)
 
 
-def _zone_label(local: pd.Timestamp) -> str:
-    """The zone of a local time as printed: its abbreviation where the zone has one
-    (``CET``, ``EST``, ``IST``, ``UTC``), else its offset (``UTC-03:00``: zones of
-    the database whose abbreviation is a number, ``-03``)."""
+def zone_label(local: pd.Timestamp) -> str:
+    """The zone of a local (aware) time as printed: its abbreviation where the zone has
+    one (``CET``, ``EST``, ``IST``, ``UTC``), else its offset (``UTC-03:00``: zones of
+    the database whose abbreviation is a number, ``-03``).
+
+    Examples
+    --------
+    >>> stamp = pd.Timestamp("2026-07-01 12:00", tz="UTC")
+    >>> zone_label(stamp.tz_convert("Europe/Berlin")), zone_label(stamp.tz_convert(
+    ...     "America/Sao_Paulo"))
+    ('CEST', 'UTC-03:00')
+    """
     name = local.strftime("%Z")
     if name[:1].isalpha():
         return name

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import pandas as pd
 from spikes.errors import SpikesInputError
 from spikes.service.live import LiveDetector
 from spikes.service.store import batch_from_raw
+
+if TYPE_CHECKING:
+    from spikes.io.reading import RawReports
 
 __all__ = ["DEFAULT_DEMO_SPEED", "DEMO_FROM", "DemoReplay"]
 
@@ -45,6 +49,10 @@ class DemoReplay:
     start : pd.Timestamp, optional
         Where the paced replay begins; earlier reports go in at once. Default
         :data:`DEMO_FROM` when the file covers it, else the file's first report.
+    raw : RawReports, optional
+        The file's reports, read already (``spikes serve --demo-file`` reads them before
+        the service starts, with its ``--tz`` and ``--date-order``); read from `path`
+        by the replay when None.
 
     Attributes
     ----------
@@ -55,13 +63,14 @@ class DemoReplay:
     """
 
     def __init__(self, live: LiveDetector, path: str | Path, *, speed: float = DEFAULT_DEMO_SPEED,
-                 start: pd.Timestamp | None = None) -> None:
+                 start: pd.Timestamp | None = None, raw: RawReports | None = None) -> None:
         if not speed > 0:
             raise SpikesInputError(f"--demo-speed must be above 0, got {speed}")
         self.live = live
         self.path = Path(path)
         self.speed = float(speed)
         self.start = start
+        self.raw = raw
         self.clock: pd.Timestamp | None = None
         self.done = False
         self.error: str | None = None
@@ -96,7 +105,7 @@ class DemoReplay:
     def _replay(self) -> None:
         from spikes.io.reading import read_reports
 
-        raw = read_reports(self.path)
+        raw = self.raw if self.raw is not None else read_reports(self.path)
         batch = batch_from_raw(raw.table)
         order = np.argsort(batch["timestamp"].to_numpy(), kind="stable")
         batch = batch.iloc[order].reset_index(drop=True)
