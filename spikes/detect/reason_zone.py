@@ -32,7 +32,9 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
     The peak's time of day is given with the zone's abbreviation (``at 15:00 CEST``) and
     on its weekday there; the times the incident started and was raised are given as in
     UTC, with their date where it is not the peak's day and with their abbreviation where
-    it is not the peak's (the clocks changed in between). The time of a product in local
+    it is not the peak's (the clocks changed in between); the alert also where its day or
+    abbreviation is not the start's, so that it never reads as in the start's zone or on
+    its day (``started 02:50 CEST, raised 02:20 CET``). The time of a product in local
     days (``at 01:10 UTC+09:00 (16:10 UTC)``) keeps its own zone; the UTC time beside it
     is given in `zone`.
 
@@ -111,7 +113,7 @@ def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
     tails = [(old, new)]
     if raised is not None:
         tails.insert(0, (f"{old}, raised {_clock(_micros(raised), us)}",
-                         f"{new}, raised {_local_clock(raised, peak, zone)}"))
+                         f"{new}, raised {_local_clock(raised, peak, zone, after=onset)}"))
     for utc_text, local_text in tails:
         at = body.find(utc_text)
         if at >= 0 and body[at + len(utc_text):][:1] in ("", ";", "."):
@@ -120,14 +122,32 @@ def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
 
 
 def _local_clock(stamp: pd.Timestamp, reference: pd.Timestamp, zone: str,
-                 named: bool = False) -> str:
-    """`stamp` in `zone` as HH:MM, dated where it is not on the day of `reference`
-    there, with its zone's abbreviation where `named` or where it is not the one of
-    `reference` (as :func:`spikes.detect.reasons._clock` writes UTC times)."""
+                 named: bool = False, after: pd.Timestamp | None = None) -> str:
+    """`stamp` in `zone` as HH:MM, as :func:`spikes.detect.reasons._clock` writes UTC
+    times: dated where it is not on the day of `reference` there (or of `after`, the time
+    written just before it), with its zone's abbreviation where `named` or where it is
+    not the one of `reference` or of `after`. So a time after one the clocks changed
+    between, or one dated, never reads as in the zone or on the day of the one before
+    (``started 02:50 CEST, raised 02:20 CET``, not ``raised 02:20``: raised before it
+    started).
+
+    Examples
+    --------
+    >>> at = pd.Timestamp("2026-10-25 01:10", tz="UTC")
+    >>> _local_clock(at + pd.Timedelta("10min"), at, "Europe/Berlin",
+    ...              after=at - pd.Timedelta("20min"))
+    '02:20 CET'
+    """
     local, ref = stamp.tz_convert(zone), reference.tz_convert(zone)
-    text = f"{local:%H:%M}" if local.date() == ref.date() else f"{local:%Y-%m-%d %H:%M}"
+    days = {ref.date()}
+    labels = {zone_label(ref)}
+    if after is not None:
+        before = after.tz_convert(zone)
+        days.add(before.date())
+        labels.add(zone_label(before))
+    text = f"{local:%H:%M}" if days == {local.date()} else f"{local:%Y-%m-%d %H:%M}"
     label = zone_label(local)
-    return f"{text} {label}" if named or label != zone_label(ref) else text
+    return f"{text} {label}" if named or labels != {label} else text
 
 
 def _utc(value: object) -> pd.Timestamp | None:
