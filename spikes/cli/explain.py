@@ -145,13 +145,13 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
     from spikes.cli.display import DEFAULT_ZONE, ENVIRONMENT, UTC_ALIASES
     from spikes.detect.explain import has_offset, local_time
     from spikes.io.timestamps import date_only
-    from spikes.io.zones import zone_text
+    from spikes.io.zones import printed_zone
 
     if chosen is None or all(has_offset(b, dayfirst) for b in bounds):
         return None
     other = tz is not None and (DEFAULT_ZONE if tz in UTC_ALIASES else tz) != chosen
     note = (f"note: --window START and END without an offset are read in "
-            f"{zone_text(chosen)} ({source}, the zone times are printed in)")
+            f"{printed_zone(chosen)} ({source}, the zone times are printed in)")
     if not other:
         # The environment's zone changes what a runbook's naive times meant (UTC).
         if source != ENVIRONMENT:
@@ -172,4 +172,4 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
                    "in --tz")
     except (ValueError, TypeError):
         example = ""  # the hour the clocks skip or repeat there
-    return f"{note}, not in --tz {zone_text(tz)} (the files' naive times){example}"
+    return f"{note}, not in --tz {printed_zone(tz)} (the files' naive times){example}"

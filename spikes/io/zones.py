@@ -101,7 +101,7 @@ def zone_name(tz: str | None) -> str | None:
     return zone
 
 
-def zone_text(zone: str) -> str:
+def printed_zone(zone: str) -> str:
     """A zone of :func:`zone_name` written for people: fixed offsets as ``UTC+01:00``
     (the database's ``Etc/GMT-1`` has the sign inverted), other zones by their name.
 
@@ -117,7 +117,7 @@ def zone_text(zone: str) -> str:
 
     Examples
     --------
-    >>> [zone_text(z) for z in ("Etc/GMT+3", "Etc/GMT-1", "+05:30", "Europe/Berlin", "UTC")]
+    >>> [printed_zone(z) for z in ("Etc/GMT+3", "Etc/GMT-1", "+05:30", "Europe/Berlin", "UTC")]
     ['UTC-03:00', 'UTC+01:00', 'UTC+05:30', 'Europe/Berlin', 'UTC']
     """
     etc = _ETC_OFFSET.fullmatch(zone)
