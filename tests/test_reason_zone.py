@@ -156,3 +156,14 @@ def test_an_alert_the_text_does_not_give_is_not_added(spring) -> None:
     row["alerted_at"] = pd.Timestamp("2026-03-25 18:45", tz="UTC")
     assert why.endswith("; started 18:20.")
     assert reason_in_zone(why, row, "Europe/Berlin").endswith("; started 19:20.")
+
+
+def test_a_peak_on_the_first_day_of_data_is_placed(spring) -> None:
+    # The cold start's phrasing ("in the hours before (its first day of data) at"):
+    # reason_zone finds the times as reasons writes them (now by its public helpers),
+    # so a rewording there shows here as None (a guard, not a change).
+    why, row = _why(spring, "2026-03-20 10:00", "2026-03-20 10:10", "2026-03-20 10:15")
+    assert " (its first day of data) at 10:10 UTC (" in why
+    local = reason_in_zone(why, row, "Asia/Kolkata")
+    assert " (its first day of data) at 15:40 IST (" in local
+    assert local.endswith("; started 15:30, raised 15:45.")

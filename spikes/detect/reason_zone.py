@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from spikes.detect.reasons import _DAY_US, _WEEKDAYS, _clock
+from spikes.detect.reasons import DAY_US, WEEKDAYS, clock_text, micros
 from spikes.io.zones import zone_label
 
 __all__ = ["reason_in_zone"]
@@ -74,7 +74,7 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
         return None
     body = why[len(head):]
     # Before a bucket of it closed, only its start is known: "started 19:00 UTC".
-    unknown = f"started {_clock(_micros(onset), _micros(onset))} UTC"
+    unknown = f"started {clock_text(micros(onset), micros(onset))} UTC"
     if body.startswith(unknown) and body[len(unknown):][:1] in ("", ";", "."):
         return f"{head}started {_local_clock(onset, onset, zone, named=True)}" + \
             body[len(unknown):]
@@ -90,11 +90,11 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
 
 def _swap_peak(body: str, peak: pd.Timestamp, zone: str) -> str | None:
     """`body` with the peak's time (and weekday) in `zone`; None where not found."""
-    us = _micros(peak)
-    at = f"{_clock(us, us)} UTC"
+    us = micros(peak)
+    at = f"{clock_text(us, us)} UTC"
     local = _local_clock(peak, peak, zone, named=True)
-    utc_day = _WEEKDAYS[(us // _DAY_US + 3) % 7]  # 1970-01-01 was a Thursday
-    local_day = _WEEKDAYS[peak.tz_convert(zone).weekday()]
+    utc_day = WEEKDAYS[(us // DAY_US + 3) % 7]  # 1970-01-01 was a Thursday
+    local_day = WEEKDAYS[peak.tz_convert(zone).weekday()]
     for old, new in ((f" usual on a {utc_day} at {at} (", f" usual on a {local_day} at {local} ("),
                      (f" (its first day of data) at {at} (",
                       f" (its first day of data) at {local} ("),
@@ -107,12 +107,12 @@ def _swap_peak(body: str, peak: pd.Timestamp, zone: str) -> str | None:
 def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
                 raised: pd.Timestamp | None, zone: str) -> str | None:
     """`body` with "started ..., raised ..." in `zone`; None where not found."""
-    us = _micros(peak)
-    old = f"; started {_clock(_micros(onset), us)}"
+    us = micros(peak)
+    old = f"; started {clock_text(micros(onset), us)}"
     new = f"; started {_local_clock(onset, peak, zone)}"
     tails = [(old, new)]
     if raised is not None:
-        tails.insert(0, (f"{old}, raised {_clock(_micros(raised), us)}",
+        tails.insert(0, (f"{old}, raised {clock_text(micros(raised), us)}",
                          f"{new}, raised {_local_clock(raised, peak, zone, after=onset)}"))
     for utc_text, local_text in tails:
         at = body.find(utc_text)
@@ -123,7 +123,7 @@ def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
 
 def _local_clock(stamp: pd.Timestamp, reference: pd.Timestamp, zone: str,
                  named: bool = False, after: pd.Timestamp | None = None) -> str:
-    """`stamp` in `zone` as HH:MM, as :func:`spikes.detect.reasons._clock` writes UTC
+    """`stamp` in `zone` as HH:MM, as :func:`spikes.detect.reasons.clock_text` writes UTC
     times: dated where it is not on the day of `reference` there (or of `after`, the time
     written just before it), with its zone's abbreviation where `named` or where it is
     not the one of `reference` or of `after`. So a time after one the clocks changed
@@ -156,9 +156,3 @@ def _utc(value: object) -> pd.Timestamp | None:
         return None
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _micros(stamp: pd.Timestamp) -> int:
-    """Microseconds since the epoch, as :mod:`spikes.detect.reasons` counts them
-    (``Timestamp.value`` is in nanoseconds)."""
-    return int(stamp.value // 1000)
