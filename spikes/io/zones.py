@@ -330,6 +330,16 @@ def zone_label(local: pd.Timestamp) -> str:
     one (``CET``, ``EST``, ``IST``, ``UTC``), else its offset (``UTC-03:00``: zones of
     the database whose abbreviation is a number, ``-03``).
 
+    Parameters
+    ----------
+    local : pd.Timestamp
+        A time, aware in its zone.
+
+    Returns
+    -------
+    str
+        The abbreviation, or ``UTC±HH:MM``.
+
     Examples
     --------
     >>> stamp = pd.Timestamp("2026-07-01 12:00", tz="UTC")
