@@ -59,8 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "2026-01-22T18:00Z, an hour before the event)")
     demo.add_argument("--demo-file", default=None, metavar="FILE",
                       help="replay this report file instead of the bundled sample (read "
-                           "as `spikes analyze` reads it, with --tz and --date-order, "
-                           "before the service starts)")
+                           "before the service starts by analyze's reader, with --tz and "
+                           "--date-order; its columns found by their names, as serve has "
+                           "none of analyze's column options)")
     p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
                                     "(see README)")
     p.add_argument("--calendar", metavar="FILE",
