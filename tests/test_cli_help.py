@@ -50,3 +50,12 @@ def test_each_file_the_tz_help_names_is_an_option_of_its_command() -> None:
         help_text = _help(command)
         for option in options:
             assert re.search(rf"\s\[?{option} [A-Z]", help_text), (command, option)
+
+
+def test_serve_help_does_not_promise_analyzes_column_options() -> None:
+    # --demo-file was "read as `spikes analyze` reads it", but serve has no --format,
+    # --timestamp-col, ...: a file analyze reads only with them cannot be replayed.
+    text = _help("serve")
+    assert "read as `spikes analyze` reads it" not in text
+    assert "its columns found by their names" in text
+    assert "--timestamp-col" not in text and "--format" not in text

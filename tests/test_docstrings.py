@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -22,3 +23,20 @@ def test_docstring_examples(name: str, tmp_path, monkeypatch) -> None:
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
+
+
+#: Public functions of the display zone (--display-tz, explain --window, serve's demo
+#: times): their docstrings give their numpydoc sections, as the package's others do.
+SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_display_zone",
+             "spikes.cli.display:display_zone", "spikes.detect.explain:has_offset",
+             "spikes.detect.explain:local_time", "spikes.detect.explain:outside_data",
+             "spikes.detect.reason_zone:reason_in_zone", "spikes.detect.reasons:clock_text",
+             "spikes.detect.reasons:micros", "spikes.io.zones:printed_zone",
+             "spikes.io.zones:zone_label"]
+
+
+@pytest.mark.parametrize("name", SECTIONED)
+def test_public_functions_give_parameters_and_returns(name: str) -> None:
+    module, function = name.split(":")
+    doc = inspect.getdoc(getattr(importlib.import_module(module), function))
+    assert "\nParameters\n----------\n" in doc and "\nReturns\n-------\n" in doc

@@ -109,7 +109,50 @@ def test_the_ambiguity_rules_stay() -> None:
                                                  pd.Timestamp("2026-02-01 10:00")]
 
 
-@pytest.mark.parametrize("text", ["Septe 5 2026", "Sept.5, 2026 1:00 PM", "Sepr. 5 2026",
+# Dots between the parts, no space after them: read before months with a dot were made
+# plain (pandas' guessed ``%b.%d.%Y``, dateutil), and still read so, as label or calendar
+# cells and in a report file. The branch had dropped the dot of ``Jan.05.2026`` too
+# (``Jan05.2026``), and every row of such a file was rejected.
+READ_BEFORE = [
+    ("Jan.05.2026 13:00", "2026-01-05 13:00"), ("Sep.05.2026 13:00", "2026-09-05 13:00"),
+    ("Dec.31.2025 23:00", "2025-12-31 23:00"), ("Jan.05.2026", "2026-01-05"),
+    ("05.Jan.2026", "2026-01-05"), ("05.Jan.2026 13:00", "2026-01-05 13:00"),
+    ("2026.Jan.05", "2026-01-05"), ("2026.Jan.05 13:00", "2026-01-05 13:00"),
+    ("Jan./05/2026", "2026-01-05"), ("Jan.,5 2026", "2026-01-05"),
+    ("Jan.5, 2026", "2026-01-05"), ("5-Jan.-2026", "2026-01-05"),
+    ("Jan.5 2026 13:00", "2026-01-05 13:00"),
+    # An odd shape dateutil read as written and not with the dot dropped ("Dec-.31"):
+    # rows left unread with their months plain are read again as written.
+    ("Dec.-.31 2025 23:00", "2025-12-31 23:00"),
+]
+
+
+@pytest.mark.parametrize(("text", "when"), READ_BEFORE)
+def test_dots_as_separators_read_as_before_as_cells(text: str, when: str) -> None:
+    assert read_time_cells([text], ["a"]) == [pd.Timestamp(when)]
+
+
+@pytest.mark.parametrize(("text", "when"), READ_BEFORE)
+def test_dots_as_separators_read_as_before_in_a_report_file(tmp_path: Path, text: str,
+                                                            when: str) -> None:
+    raw = read_reports(write(tmp_path, "r.csv",
+                             "time,product\n" + f'"{text}",A\n' * 3))
+    assert raw.rejected.empty
+    assert list(raw.table["timestamp"]) == utc(when, when, when)
+
+
+def test_sept_with_a_dot_and_no_space_reads_as_sep_did() -> None:
+    # "Sept.5, 2026" is read as "Sep.5, 2026" and "Jan.5, 2026" were before (a date
+    # alone); with a 12-hour time no format reads that shape, whatever the month, as
+    # before: "Jan.5, 2026 1:00 PM" was refused too.
+    assert read_time_cells(["Sept.5, 2026", "Sep.5, 2026"], ["a", "b"]) == [
+        pd.Timestamp("2026-09-05")] * 2
+    for text in ("Sept.5, 2026 1:00 PM", "Jan.5, 2026 1:00 PM"):
+        with pytest.raises(SpikesInputError, match="is not a timestamp"):
+            read_time_cells([text], ["a"])
+
+
+@pytest.mark.parametrize("text", ["Septe 5 2026", "Sepr. 5 2026",
                                   "Jann. 5, 2026", "Sept 5 2026 25:00"])
 def test_what_is_no_date_stays_refused(text: str) -> None:
     # Never read as something else: no month is guessed from a misspelt one.

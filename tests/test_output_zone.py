@@ -326,7 +326,7 @@ def test_a_window_read_in_another_zone_than_tz_is_said(reports, capsys) -> None:
         "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
     assert captured.err == (
         "note: --window START and END without an offset are read in Europe/Berlin "
-        "(--display-tz, the zone times are printed in), not in --tz Etc/GMT-1 (the files' "
+        "(--display-tz, the zone times are printed in), not in --tz UTC+01:00 (the files' "
         "naive times): write 2026-03-29T14:00+01:00 for 2026-03-29T14:00 in --tz\n")
     # Without --display-tz the window is read in --tz, as before.
     assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--window", "Outlook",
@@ -335,3 +335,53 @@ def test_a_window_read_in_another_zone_than_tz_is_said(reports, capsys) -> None:
     assert captured.out.startswith(
         "Outlook, 2026-03-29 12:00 UTC to 2026-03-29 14:00 UTC: raised\n")
     assert captured.err == ""
+
+
+def test_the_note_gives_the_end_of_the_day_for_a_date_as_end(reports, capsys) -> None:
+    # A date as END is the end of that day: the note wrote its midnight at --tz's offset
+    # (2026-03-29T00:00+01:00), which ends the window before it starts. It gives the last
+    # minute of the day in --tz, at that time's offset (summer time there by then).
+    assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--display-tz", "UTC",
+                 "--window", "Outlook", "2026-03-29T12:00Z", "2026-03-29"]) == 0
+    note = capsys.readouterr().err
+    assert note.endswith(": write 2026-03-29T23:59+02:00 for the end of 2026-03-29 in "
+                         "--tz\n"), note
+    # Following the advice gives the day in --tz, as the window meant before the branch.
+    assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--display-tz", "UTC",
+                 "--window", "Outlook", "2026-03-29T12:00Z", "2026-03-29T23:59+02:00"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "Outlook, 2026-03-29 12:00 UTC to 2026-03-29 21:55 UTC: raised\n")
+
+
+def test_a_window_read_in_the_environments_zone_is_said(reports, capsys,
+                                                        monkeypatch) -> None:
+    # A runbook's naive times (UTC before SPIKES_DISPLAY_TZ) change meaning in a shell
+    # that sets the variable: one line on stderr says so, --tz given or not.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Europe/Berlin")
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T14:00",
+                 "2026-03-29T16:00"]) == 0
+    assert capsys.readouterr().err == (
+        "note: --window START and END without an offset are read in Europe/Berlin "
+        "(SPIKES_DISPLAY_TZ, the zone times are printed in), not in UTC\n")
+    assert main(["explain", str(reports), "--tz", "Europe/Berlin", "--window", "Outlook",
+                 "2026-03-29T14:00", "2026-03-29T16:00"]) == 0
+    assert capsys.readouterr().err == (
+        "note: --window START and END without an offset are read in Europe/Berlin "
+        "(SPIKES_DISPLAY_TZ, the zone times are printed in)\n")
+    # Nothing to say where every bound gives its offset, or the option names the zone.
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29T12:00Z",
+                 "2026-03-29T14:00Z"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["explain", str(reports), "--display-tz", "Europe/Berlin", "--window",
+                 "Outlook", "2026-03-29T14:00", "2026-03-29T16:00"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_note_writes_fixed_offsets_with_their_sign(reports, capsys) -> None:
+    # --tz UTC-03:00 was named "--tz Etc/GMT+3" (the database's inverted sign).
+    assert main(["explain", str(reports), "--tz", "UTC-03:00", "--display-tz", "UTC+02:00",
+                 "--window", "Outlook", "2026-03-29T14:00", "2026-03-29T16:00"]) == 0
+    assert capsys.readouterr().err == (
+        "note: --window START and END without an offset are read in UTC+02:00 "
+        "(--display-tz, the zone times are printed in), not in --tz UTC-03:00 (the files' "
+        "naive times): write 2026-03-29T14:00-03:00 for 2026-03-29T14:00 in --tz\n")

@@ -169,3 +169,40 @@ def test_a_demo_file_that_cannot_be_read_stops_serve_in_one_line(tmp_path, start
     assert capsys.readouterr().err.splitlines()[-1] == (
         "spikes serve: error: --demo-from '2026-03-29 02:30' is no time in Europe/Berlin "
         "(the clocks skip or repeat that hour): give its UTC offset")
+
+
+def test_demo_from_is_read_in_date_order(tmp_path, started, capsys) -> None:
+    # --demo-from was read month first whatever --date-order (2 January), and the replay
+    # then started at the file's first report: the error was hidden.
+    assert _serve(tmp_path, "--demo", "--demo-file", str(_demo_file(tmp_path)),
+                  "--date-order", "dmy", "--tz", "Europe/Berlin", "--demo-from",
+                  "01/02/2026 10:05") == 0
+    assert _replayed(started).clock[0] == pd.Timestamp("2026-02-01 09:05", tz="UTC")
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("now", "--demo-from: 'now' is not a timestamp (expected ISO-8601, such as "),
+    ("01/02/2026 10:05", "--demo-from: '01/02/2026 10:05' is 1 February 2026 day first or "
+                         "2 January 2026 month first, "),
+])
+def test_a_bad_demo_from_stops_serve_in_one_line_before_the_file_is_read(
+        tmp_path, started, capsys, value: str, error: str) -> None:
+    # "now" was the machine's clock; a date that reads as two days was read month first.
+    # Said before the demo file is read (its note would come first).
+    assert _serve(tmp_path, "--demo", "--demo-file", str(_demo_file(tmp_path)),
+                  "--demo-from", value) == 2
+    err = capsys.readouterr().err.splitlines()  # after the note that no token is given
+    assert err[-1].startswith(f"spikes serve: error: {error}"), err
+    assert len(err) == 2 and not started
+
+
+def test_a_demo_from_outside_the_demo_file_stops_serve_in_one_line(tmp_path, started,
+                                                                   capsys) -> None:
+    # The replay started at the file's first report instead, without a word.
+    assert _serve(tmp_path, "--demo", "--demo-file", str(_demo_file(tmp_path)),
+                  "--date-order", "mdy", "--demo-from", "2026-02-01T10:00Z") == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "spikes serve: error: --demo-from '2026-02-01T10:00Z' (2026-02-01 10:00 UTC) is "
+        "outside the --demo-file's reports: expected a time from 2026-01-02 10:00 UTC to "
+        "2026-01-02 11:00 UTC")
+    assert not started

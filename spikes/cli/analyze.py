@@ -412,8 +412,22 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
 
 def reasons_shown(incidents: pd.DataFrame, tz: str = "UTC") -> list[str]:
     """The ``why`` of `incidents` that have one, in their order, with their times in the
-    zone `tz` (:func:`spikes.detect.reason_zone.reason_in_zone`); a text whose times
-    cannot be placed is shown as written, ending "(times in UTC)"."""
+    zone `tz` (:func:`spikes.detect.reason_zone.reason_in_zone`).
+
+    Parameters
+    ----------
+    incidents : pd.DataFrame
+        Incidents with their ``why`` (UTC) and the times it gives (``product``,
+        ``onset``, ``peak``, ``alerted_at``).
+    tz : str
+        The zone to print the times in (``--display-tz``).
+
+    Returns
+    -------
+    list of str
+        One text per incident with a why; a text whose times cannot be placed is shown
+        as written, ending "(times in UTC)". Empty without a ``why`` column.
+    """
     from spikes.detect.reason_zone import reason_in_zone
 
     if "why" not in incidents:

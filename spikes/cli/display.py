@@ -46,6 +46,16 @@ def display_zone(value: str | None) -> str:
     the zone of :data:`ENVIRONMENT`, else :data:`DEFAULT_ZONE`
     (:func:`chosen_display_zone`).
 
+    Parameters
+    ----------
+    value : str or None
+        ``--display-tz`` as given (None: not given).
+
+    Returns
+    -------
+    str
+        The zone (names of UTC as ``"UTC"``).
+
     Raises
     ------
     SpikesInputError
@@ -68,6 +78,16 @@ def chosen_display_zone(value: str | None) -> str | None:
     spikes uses it (names of UTC as ``"UTC"``); None where neither says (times are then
     printed in :data:`DEFAULT_ZONE`). The option wins: the variable is not read when it
     is given.
+
+    Parameters
+    ----------
+    value : str or None
+        ``--display-tz`` as given (None: not given).
+
+    Returns
+    -------
+    str or None
+        The zone, or None where neither the option nor the variable names one.
 
     Raises
     ------

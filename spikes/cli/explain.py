@@ -115,24 +115,61 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 def _window_zone_note(chosen: str | None, source: str, tz: str | None,
                       bounds: tuple[str, str], dayfirst: bool) -> str | None:
-    """A note where naive bounds of ``--window`` are read in the display zone `chosen`
-    (given by `source`: the option or the environment variable) while ``--tz`` names
-    another zone (that of the files' naive times), with the first such bound written
-    with the offset of ``--tz``; else None."""
-    from spikes.cli.display import DEFAULT_ZONE, UTC_ALIASES
-    from spikes.detect.explain import has_offset, local_time
+    """The note to print where naive bounds of ``--window`` are read in the display zone.
 
-    if chosen is None or tz is None or all(has_offset(b, dayfirst) for b in bounds):
+    Parameters
+    ----------
+    chosen : str or None
+        The display zone chosen (None: none, the bounds are read in `tz`).
+    source : str
+        Where `chosen` comes from: ``"--display-tz"`` or the environment variable
+        :data:`spikes.cli.display.ENVIRONMENT`.
+    tz : str or None
+        ``--tz`` (the zone of the files' naive times), None where not given.
+    bounds : tuple of (str, str)
+        START and END as given.
+    dayfirst : bool
+        Whether numeric dates are read day first.
+
+    Returns
+    -------
+    str or None
+        None where every bound gives its offset, or where the option chose the zone
+        and ``--tz`` names none other. Otherwise the note that the naive bounds are read
+        in `chosen` and whence it comes; where ``--tz`` names another zone, with the
+        first naive bound written at the offset of ``--tz`` (a date as END: the last
+        minute of that day there), left out for an hour the clocks skip or repeat there.
+    """
+    import pandas as pd
+
+    from spikes.cli.display import DEFAULT_ZONE, ENVIRONMENT, UTC_ALIASES
+    from spikes.detect.explain import has_offset, local_time
+    from spikes.io.timestamps import date_only
+    from spikes.io.zones import printed_zone
+
+    if chosen is None or all(has_offset(b, dayfirst) for b in bounds):
         return None
-    if (DEFAULT_ZONE if tz in UTC_ALIASES else tz) == chosen:
-        return None
-    naive = next(b for b in bounds if not has_offset(b, dayfirst))
+    other = tz is not None and (DEFAULT_ZONE if tz in UTC_ALIASES else tz) != chosen
+    note = (f"note: --window START and END without an offset are read in "
+            f"{printed_zone(chosen)} ({source}, the zone times are printed in)")
+    if not other:
+        # The environment's zone changes what a runbook's naive times meant (UTC).
+        if source != ENVIRONMENT:
+            return None
+        return note + (", not in UTC" if tz is None and chosen != DEFAULT_ZONE else "")
+    first = next(i for i, b in enumerate(bounds) if not has_offset(b, dayfirst))
+    naive = bounds[first]
     try:
-        there = local_time(naive, tz, dayfirst)
-        example = f"{there:%Y-%m-%dT%H:%M}{there:%z}"
-        example = f": write {example[:-2]}:{example[-2:]} for {naive} in --tz"
+        if first == 1 and date_only(naive):  # END as a date: up to the end of that day
+            day_after = local_time(naive, tz, dayfirst).tz_localize(None) + pd.Timedelta(
+                days=1)
+            there = (local_time(day_after, tz) - pd.Timedelta(minutes=1)).tz_convert(tz)
+            meant = f"the end of {naive}"
+        else:
+            there, meant = local_time(naive, tz, dayfirst), naive
+        offset = f"{there:%z}"
+        example = (f": write {there:%Y-%m-%dT%H:%M}{offset[:-2]}:{offset[-2:]} for {meant} "
+                   "in --tz")
     except (ValueError, TypeError):
         example = ""  # the hour the clocks skip or repeat there
-    return (f"note: --window START and END without an offset are read in {chosen} "
-            f"({source}, the zone times are printed in), not in --tz {tz} (the files' "
-            f"naive times){example}")
+    return f"{note}, not in --tz {printed_zone(tz)} (the files' naive times){example}"

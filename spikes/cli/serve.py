@@ -54,12 +54,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="simulated minutes per second of the replay (default 5)")
     demo.add_argument("--demo-from", default=None, metavar="TIME",
                       help="where the paced replay starts (without an offset: in --tz, "
-                           "else UTC); earlier reports are loaded at once (default "
+                           "else UTC; numeric dates by --date-order; within the --demo-file's "
+                           "reports); earlier reports are loaded at once (default "
                            "2026-01-22T18:00Z, an hour before the event)")
     demo.add_argument("--demo-file", default=None, metavar="FILE",
                       help="replay this report file instead of the bundled sample (read "
-                           "as `spikes analyze` reads it, with --tz and --date-order, "
-                           "before the service starts)")
+                           "before the service starts by analyze's reader, with --tz and "
+                           "--date-order; its columns found by their names, as serve has "
+                           "none of analyze's column options)")
     p.add_argument("--config", help="TOML file of detection settings and [[notify]] routes "
                                     "(see README)")
     p.add_argument("--calendar", metavar="FILE",
@@ -75,10 +77,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "fixed offset, e.g. UTC+01:00 (default UTC)")
     p.add_argument("--date-order", choices=("dmy", "mdy"), type=str.lower,
                    help="day/month order of the numeric dates such as 01/03/2026 10:00 of "
-                        "the --calendar file and the --demo-file: dmy or mdy (default: "
-                        "decided by the dates; a calendar none of whose dates has a day "
-                        "above 12 is refused, a demo file read in the default order with "
-                        "a note)")
+                        "the --calendar file, the --demo-file and --demo-from: dmy or mdy "
+                        "(default: decided by the dates; a calendar none of whose dates has "
+                        "a day above 12 is refused, as is such a --demo-from; a demo file "
+                        "is read in the default order with a note)")
     add_notify_options(p)
     p.set_defaults(run=_run_serve)
 
@@ -184,9 +186,17 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     path = Path(args.demo_file) if args.demo_file else _bundled_sample()
     if not path.is_file():
         raise SpikesInputError(f"--demo: no such file: {path}")
+    # The arguments first, then the file (which may be long to read).
+    speed = DEFAULT_DEMO_SPEED if args.demo_speed is None else args.demo_speed
+    if not speed > 0:
+        raise SpikesInputError(f"--demo-speed must be above 0, got {speed}")
+    start = (None if args.demo_from is None
+             else _demo_from(args.demo_from, args.tz, args.date_order))
     raw = None
     if args.demo_file:  # read now: what is wrong with it is said here, in one line
         raw = _read_demo_file(path, args.tz, args.date_order)
+        if start is not None:
+            _check_demo_from(start, raw.table["timestamp"], bucket, args.demo_from)
     if feed is None and not args.demo_file:
         # The bundled sample comes with its (sample) status feeds: show the lead too.
         from spikes.cli.analyze import load_status_feeds
@@ -195,10 +205,6 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
         feed = load_status_feeds([str(data / "status_feed_sample.json"),
                                   str(data / "status_feed_sample.atom")],
                                  str(data / "status_feed_sample.toml"), ())
-    speed = DEFAULT_DEMO_SPEED if args.demo_speed is None else args.demo_speed
-    if not speed > 0:
-        raise SpikesInputError(f"--demo-speed must be above 0, got {speed}")
-    start = None if args.demo_from is None else _demo_from(args.demo_from, args.tz)
     import uvicorn
 
     from spikes.service.app import create_app
@@ -239,15 +245,38 @@ def _read_demo_file(path: Path, tz: str | None, date_order: str | None) -> RawRe
     return raw
 
 
-def _demo_from(text: str, tz: str | None) -> pd.Timestamp:
-    """``--demo-from`` in UTC: a time without an offset is in `tz` (UTC when None)."""
-    try:
-        start = pd.Timestamp(text)
-    except ValueError:
-        start = None
-    if start is None or pd.isna(start):
-        raise SpikesInputError(f"--demo-from: expected a time such as 2026-01-22T18:00Z, "
-                               f"got {text!r}")
+def _demo_from(text: str, tz: str | None, date_order: str | None) -> pd.Timestamp:
+    """``--demo-from`` in UTC, read as the demo file's times are read.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+    tz : str or None
+        ``--tz``: the zone of a time without an offset (UTC when None).
+    date_order : {"dmy", "mdy"} or None
+        ``--date-order``: the day/month order of a numeric date.
+
+    Returns
+    -------
+    pd.Timestamp
+        The time, aware in UTC.
+
+    Raises
+    ------
+    SpikesInputError
+        In one line, for a text that is no time (``now`` neither), a numeric date that
+        reads as two days without `date_order`, or a wall time the clocks of `tz` skip
+        or repeat.
+
+    Examples
+    --------
+    >>> _demo_from("01/02/2026 10:00", "Europe/Berlin", "dmy")
+    Timestamp('2026-02-01 09:00:00+0000', tz='UTC')
+    """
+    from spikes.io.cell_times import read_time_cells
+
+    (start,) = read_time_cells([text], ["--demo-from"], tz, date_order)
     if start.tzinfo is not None:
         return start.tz_convert("UTC")
     zone = tz or "UTC"
@@ -257,6 +286,36 @@ def _demo_from(text: str, tz: str | None) -> pd.Timestamp:
     except (ValueError, TypeError):  # pytz-style errors of the hour the clocks change
         raise SpikesInputError(f"--demo-from {text!r} is no time in {zone} (the clocks "
                                "skip or repeat that hour): give its UTC offset") from None
+
+
+def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelta,
+                     text: str) -> None:
+    """Refuse a ``--demo-from`` outside the demo file's reports (the replay would start
+    at the nearest end of them, hiding a date misread or mistyped).
+
+    Parameters
+    ----------
+    start : pd.Timestamp
+        ``--demo-from`` in UTC.
+    stamps : pd.Series
+        The demo file's report times (UTC).
+    bucket : pd.Timedelta
+        The service's bucket (the replay starts on one).
+    text : str
+        ``--demo-from`` as given, for the message.
+
+    Raises
+    ------
+    SpikesInputError
+        In one line, naming the file's first and last report.
+    """
+    from spikes.io.zones import when
+
+    first, last = stamps.min(), stamps.max()
+    if not first.floor(bucket) <= start.floor(bucket) <= last.floor(bucket):
+        raise SpikesInputError(f"--demo-from {text!r} ({when(start)}) is outside the "
+                               f"--demo-file's reports: expected a time from {when(first)} "
+                               f"to {when(last)}")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -287,9 +287,24 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
 
 def outside_data(start: pd.Timestamp, end: pd.Timestamp, index: pd.DatetimeIndex,
                  bucket: pd.Timedelta, tz: str = "UTC") -> str | None:
-    """What is wrong with a window ``[start, end]`` (UTC) that lies wholly outside the
-    data (`index`, of buckets of `bucket`), its times in the zone `tz`; None when it
-    holds some of the data.
+    """What is wrong with a window that lies wholly outside the data.
+
+    Parameters
+    ----------
+    start, end : pd.Timestamp
+        The window (aware, UTC).
+    index : pd.DatetimeIndex
+        The data's buckets (their starts, UTC).
+    bucket : pd.Timedelta
+        The buckets' size.
+    tz : str
+        The zone of the times in the text (``--display-tz``).
+
+    Returns
+    -------
+    str or None
+        The window and the data's span, in `tz`; None when the window holds some of the
+        data.
 
     Examples
     --------
@@ -354,8 +369,20 @@ _YEAR_FIRST = re.compile(r"\d{4}\D")
 def has_offset(value: object, dayfirst: bool = False) -> bool:
     """Whether a bound of a window carries its own offset (``2026-01-22T14:00Z``,
     ``2026-01-22T15:00+01:00``, an aware time): it is that time, whatever zone the
-    naive ones are read in. False for a text that is no time (:func:`explain_window`
-    says what is wrong with it).
+    naive ones are read in.
+
+    Parameters
+    ----------
+    value : str or pd.Timestamp
+        The bound, as given to :func:`explain_window`.
+    dayfirst : bool
+        Read a numeric date day first.
+
+    Returns
+    -------
+    bool
+        True for a time with its offset; False for a naive one, and for a text that is
+        no time (:func:`explain_window` says what is wrong with it).
 
     Examples
     --------
@@ -369,7 +396,21 @@ def has_offset(value: object, dayfirst: bool = False) -> bool:
 
 
 def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
-    """A naive bound of a window as the time it names in the zone `tz` (aware).
+    """A naive bound of a window as the time it names in the zone `tz`.
+
+    Parameters
+    ----------
+    value : str or pd.Timestamp
+        The bound, without an offset.
+    tz : str
+        The zone to read it in.
+    dayfirst : bool
+        Read a numeric date day first.
+
+    Returns
+    -------
+    pd.Timestamp
+        The time, aware in `tz`.
 
     Raises
     ------

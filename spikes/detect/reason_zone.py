@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from spikes.detect.reasons import _DAY_US, _WEEKDAYS, _clock
+from spikes.detect.reasons import DAY_US, WEEKDAYS, clock_text, micros
 from spikes.io.zones import zone_label
 
 __all__ = ["reason_in_zone"]
@@ -32,7 +32,9 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
     The peak's time of day is given with the zone's abbreviation (``at 15:00 CEST``) and
     on its weekday there; the times the incident started and was raised are given as in
     UTC, with their date where it is not the peak's day and with their abbreviation where
-    it is not the peak's (the clocks changed in between). The time of a product in local
+    it is not the peak's (the clocks changed in between); the alert also where its day or
+    abbreviation is not the start's, so that it never reads as in the start's zone or on
+    its day (``started 02:50 CEST, raised 02:20 CET``). The time of a product in local
     days (``at 01:10 UTC+09:00 (16:10 UTC)``) keeps its own zone; the UTC time beside it
     is given in `zone`.
 
@@ -72,7 +74,7 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
         return None
     body = why[len(head):]
     # Before a bucket of it closed, only its start is known: "started 19:00 UTC".
-    unknown = f"started {_clock(_micros(onset), _micros(onset))} UTC"
+    unknown = f"started {clock_text(micros(onset), micros(onset))} UTC"
     if body.startswith(unknown) and body[len(unknown):][:1] in ("", ";", "."):
         return f"{head}started {_local_clock(onset, onset, zone, named=True)}" + \
             body[len(unknown):]
@@ -88,11 +90,11 @@ def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str |
 
 def _swap_peak(body: str, peak: pd.Timestamp, zone: str) -> str | None:
     """`body` with the peak's time (and weekday) in `zone`; None where not found."""
-    us = _micros(peak)
-    at = f"{_clock(us, us)} UTC"
+    us = micros(peak)
+    at = f"{clock_text(us, us)} UTC"
     local = _local_clock(peak, peak, zone, named=True)
-    utc_day = _WEEKDAYS[(us // _DAY_US + 3) % 7]  # 1970-01-01 was a Thursday
-    local_day = _WEEKDAYS[peak.tz_convert(zone).weekday()]
+    utc_day = WEEKDAYS[(us // DAY_US + 3) % 7]  # 1970-01-01 was a Thursday
+    local_day = WEEKDAYS[peak.tz_convert(zone).weekday()]
     for old, new in ((f" usual on a {utc_day} at {at} (", f" usual on a {local_day} at {local} ("),
                      (f" (its first day of data) at {at} (",
                       f" (its first day of data) at {local} ("),
@@ -105,13 +107,13 @@ def _swap_peak(body: str, peak: pd.Timestamp, zone: str) -> str | None:
 def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
                 raised: pd.Timestamp | None, zone: str) -> str | None:
     """`body` with "started ..., raised ..." in `zone`; None where not found."""
-    us = _micros(peak)
-    old = f"; started {_clock(_micros(onset), us)}"
+    us = micros(peak)
+    old = f"; started {clock_text(micros(onset), us)}"
     new = f"; started {_local_clock(onset, peak, zone)}"
     tails = [(old, new)]
     if raised is not None:
-        tails.insert(0, (f"{old}, raised {_clock(_micros(raised), us)}",
-                         f"{new}, raised {_local_clock(raised, peak, zone)}"))
+        tails.insert(0, (f"{old}, raised {clock_text(micros(raised), us)}",
+                         f"{new}, raised {_local_clock(raised, peak, zone, after=onset)}"))
     for utc_text, local_text in tails:
         at = body.find(utc_text)
         if at >= 0 and body[at + len(utc_text):][:1] in ("", ";", "."):
@@ -120,14 +122,32 @@ def _swap_start(body: str, onset: pd.Timestamp, peak: pd.Timestamp,
 
 
 def _local_clock(stamp: pd.Timestamp, reference: pd.Timestamp, zone: str,
-                 named: bool = False) -> str:
-    """`stamp` in `zone` as HH:MM, dated where it is not on the day of `reference`
-    there, with its zone's abbreviation where `named` or where it is not the one of
-    `reference` (as :func:`spikes.detect.reasons._clock` writes UTC times)."""
+                 named: bool = False, after: pd.Timestamp | None = None) -> str:
+    """`stamp` in `zone` as HH:MM, as :func:`spikes.detect.reasons.clock_text` writes UTC
+    times: dated where it is not on the day of `reference` there (or of `after`, the time
+    written just before it), with its zone's abbreviation where `named` or where it is
+    not the one of `reference` or of `after`. So a time after one the clocks changed
+    between, or one dated, never reads as in the zone or on the day of the one before
+    (``started 02:50 CEST, raised 02:20 CET``, not ``raised 02:20``: raised before it
+    started).
+
+    Examples
+    --------
+    >>> at = pd.Timestamp("2026-10-25 01:10", tz="UTC")
+    >>> _local_clock(at + pd.Timedelta("10min"), at, "Europe/Berlin",
+    ...              after=at - pd.Timedelta("20min"))
+    '02:20 CET'
+    """
     local, ref = stamp.tz_convert(zone), reference.tz_convert(zone)
-    text = f"{local:%H:%M}" if local.date() == ref.date() else f"{local:%Y-%m-%d %H:%M}"
+    days = {ref.date()}
+    labels = {zone_label(ref)}
+    if after is not None:
+        before = after.tz_convert(zone)
+        days.add(before.date())
+        labels.add(zone_label(before))
+    text = f"{local:%H:%M}" if days == {local.date()} else f"{local:%Y-%m-%d %H:%M}"
     label = zone_label(local)
-    return f"{text} {label}" if named or label != zone_label(ref) else text
+    return f"{text} {label}" if named or labels != {label} else text
 
 
 def _utc(value: object) -> pd.Timestamp | None:
@@ -136,9 +156,3 @@ def _utc(value: object) -> pd.Timestamp | None:
         return None
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _micros(stamp: pd.Timestamp) -> int:
-    """Microseconds since the epoch, as :mod:`spikes.detect.reasons` counts them
-    (``Timestamp.value`` is in nanoseconds)."""
-    return int(stamp.value // 1000)

@@ -49,13 +49,17 @@ if TYPE_CHECKING:
     from spikes.model import ReportData
 
 __all__ = [
+    "DAY_US",
+    "WEEKDAYS",
     "add_reasons",
     "breakdown_reason",
     "chance_text",
+    "clock_text",
     "complete_reasons",
     "event_reason",
     "incident_reason",
     "local_offsets",
+    "micros",
     "p_value_text",
     "zone_text",
 ]
@@ -218,8 +222,8 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     local_us = peaks + offset_us
     # The weekday of the baseline's day of the peak. 1970-01-01, day 0 of the epoch, was
     # a Thursday (3 counting from Monday).
-    weekday = [_WEEKDAYS[d] for d in (((peaks + shift_us) // _DAY_US + 3) % 7).tolist()]
-    clock_day = [_WEEKDAYS[d] for d in ((local_us // _DAY_US + 3) % 7).tolist()]
+    weekday = [WEEKDAYS[d] for d in (((peaks + shift_us) // DAY_US + 3) % 7).tolist()]
+    clock_day = [WEEKDAYS[d] for d in ((local_us // DAY_US + 3) % 7).tolist()]
     onset_us = _as_micros(incidents["onset"]).tolist()
     raised: list[int | None] = [None] * len(incidents)
     if "alerted_at" in incidents:
@@ -238,9 +242,9 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     texts = []
     for i, product in enumerate(products):
         if not known[i]:
-            texts.append(f"{product}: started {_clock(onset_us[i], onset_us[i])} UTC")
+            texts.append(f"{product}: started {clock_text(onset_us[i], onset_us[i])} UTC")
             continue
-        at = f"{_clock(peak_us[i], peak_us[i])} UTC"
+        at = f"{clock_text(peak_us[i], peak_us[i])} UTC"
         if cold[i]:
             against = f"{usual[i]:,.1f} in the hours before (its first day of data) at {at}"
         elif offset_us[i]:
@@ -250,20 +254,22 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
             # offset of a part of a bucket: India's at hourly buckets).
             starts = "" if clock_day[i] == weekday[i] else f"{clock_day[i]} "
             against = (f"{usual[i]:,.1f} usual on a {weekday[i]} at "
-                       f"{starts}{_clock(local, local)} {zone} ({at})")
+                       f"{starts}{clock_text(local, local)} {zone} ({at})")
         else:
             against = f"{usual[i]:,.1f} usual on a {weekday[i]} at {at}"
         text = (f"{product}: {reports[i]:,.0f} reports in {size} against {against} "
                 f"({_ratio(ratio[i])}, {p_value_text(surprise[i])}); "
-                f"started {_clock(onset_us[i], peak_us[i])}")
+                f"started {clock_text(onset_us[i], peak_us[i])}")
         if raised[i] is not None:
-            text += f", raised {_clock(raised[i], peak_us[i])}"
+            text += f", raised {clock_text(raised[i], peak_us[i])}"
         texts.append(text)
     return texts
 
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_DAY_US = 86_400_000_000
+#: Names of the days of the week, Monday first (as ``Timestamp.weekday`` counts them).
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: Microseconds in a day.
+DAY_US = 86_400_000_000
 _MINUTE_US = 60_000_000
 
 
@@ -272,12 +278,29 @@ def _as_micros(stamps: pd.Series) -> np.ndarray:
     return pd.to_datetime(stamps, utc=True).dt.as_unit("us").astype("int64").to_numpy()
 
 
-def _clock(value: int, reference: int) -> str:
-    """A time (microseconds, UTC) as HH:MM, with its date when it is not on the day of
-    `reference`: plain arithmetic, as thousands of reasons are written at once."""
+def clock_text(value: int, reference: int) -> str:
+    """A time as the reasons write it: HH:MM, with its date when it is not on the day of
+    `reference` (plain arithmetic, as thousands of reasons are written at once).
+
+    Parameters
+    ----------
+    value, reference : int
+        Microseconds since the epoch, UTC (:func:`micros`).
+
+    Returns
+    -------
+    str
+        ``"19:05"``, or ``"2026-01-21 23:55"`` on another day than `reference`.
+
+    Examples
+    --------
+    >>> at = micros(pd.Timestamp("2026-01-22 19:05"))
+    >>> clock_text(at, at), clock_text(at - 20 * 3_600_000_000, at)
+    ('19:05', '2026-01-21 23:05')
+    """
     minutes = value // _MINUTE_US % 1440
     hm = f"{minutes // 60:02d}:{minutes % 60:02d}"
-    if value // _DAY_US == reference // _DAY_US:
+    if value // DAY_US == reference // DAY_US:
         return hm
     return f"{pd.Timestamp(value, unit='us'):%Y-%m-%d} {hm}"
 
@@ -506,8 +529,19 @@ def _region_text(during: np.ndarray, usual: np.ndarray, values: np.ndarray) -> s
             f"{before[top]:.0f} %)")
 
 
-def _micros(value: pd.Timestamp) -> int:
-    """Microseconds since the epoch (``Timestamp.value`` is in nanoseconds)."""
+def micros(value: pd.Timestamp) -> int:
+    """Microseconds since the epoch (``Timestamp.value`` is in nanoseconds).
+
+    Parameters
+    ----------
+    value : pd.Timestamp
+        A time (aware, or naive UTC).
+
+    Returns
+    -------
+    int
+        Its microseconds since 1970-01-01 UTC, as :func:`clock_text` takes them.
+    """
     return int(value.value // 1000)
 
 
@@ -520,13 +554,13 @@ def _breakdown_reasons(index: _BreakdownIndex, incidents: pd.DataFrame,
     spans: dict[str, list[tuple[int, int]]] = {}
     for row in history.itertuples(index=False):
         spans.setdefault(str(row.product), []).append(
-            (_micros(_stamp(row.onset)), _micros(_stamp(row.end))))
-    last_known = None if as_of is None else _micros(as_of - bucket)
+            (micros(_stamp(row.onset)), micros(_stamp(row.end))))
+    last_known = None if as_of is None else micros(as_of - bucket)
     out = []
     for row in incidents.itertuples(index=False):
         product = str(row.product)
-        onset = _micros(_stamp(row.onset))
-        stop = _micros(_stamp(row.end))
+        onset = micros(_stamp(row.onset))
+        stop = micros(_stamp(row.end))
         if last_known is not None:
             stop = min(stop, last_known)
         if stop < onset:

@@ -115,12 +115,14 @@ _MONTH_DOT_DAY = re.compile(r"%m\.%d")
 # month); the month-name formats (``%b``, any case) read it.
 _LITERAL_MONTH = re.compile(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 # A month's abbreviation with a dot (``Jan.``, ``Sept.``) or the four-letter ``Sept``,
-# which ``%b`` does not read: the three letters are kept (``\1\2``), the rest dropped.
-# Only the twelve months' own letters, so that nothing misspelt becomes a month
-# (``Septe``, ``Jann.``); in the syntax of RE2 (pyarrow) and of Python's re alike.
-_MONTH_WORD = (r"(?i)\b(?:(jan|feb|mar|apr|may|jun|jul|aug|oct|nov|dec)\."
-               r"|(sep)(?:t\.|t\b|\.))")
-_MONTH_WORD_SEEN = _MONTH_WORD.replace("(jan", "(?:jan").replace("(sep)", "sep")
+# which ``%b`` does not read, written as ``%b`` reads it (``\1\2\3\4\5``: the three
+# letters and what follows the dot). The dot goes only where a space, comma, hyphen or the
+# end follows it: a dot between the parts (``Jan.05.2026``, ``05.Jan.2026``) is a
+# separator the formats read as written. Only the twelve months' own letters, so that
+# nothing misspelt becomes a month (``Septe``, ``Jann.``); in the syntax of RE2 (pyarrow,
+# which has no lookahead) and of Python's re alike.
+_MONTH_WORD = (r"(?i)\b(?:(jan|feb|mar|apr|may|jun|jul|aug|oct|nov|dec)\.([\s,\-]|$)"
+               r"|(sep)t?\.([\s,\-]|$)|(sep)t\b)")
 #: Rows of a text timestamp column sampled to choose its date format.
 _FORMAT_SAMPLE = 2000
 #: Spreadsheet serial days read as dates (1954-10-03 to 2119-01-10); as Unix seconds
@@ -348,21 +350,22 @@ def read_time_texts(text: pd.Series, tz: str | None,
         where a value carries its zone, as its wall-clock time otherwise; and which
         values carry their zone.
     """
-    s = _zone_suffixes(text.str.strip(), tz)
-    sample = s.iloc[:: max(1, len(s) // _FORMAT_SAMPLE)]
-    if sample.str.contains(_MONTH_WORD_SEEN, regex=True, na=False).any():
-        s = _plain_month_words(s)
+    written = _zone_suffixes(text.str.strip(), tz)
+    sample = written.iloc[:: max(1, len(written) // _FORMAT_SAMPLE)]
+    plain_first = _has_month_words(sample)
+    s = _plain_month_words(written) if plain_first else written
     out, aware = _read_texts(s, dates)
-    # Rows the sample did not show such a month in (another export appended): read them
-    # again with it plain, where there is one.
+    # Rows left unread are read again in the other form: with their months plain where the
+    # sample showed no such month (another export appended), as written where it did (so
+    # that no shape read before months were made plain is lost, whatever it is).
     left = np.flatnonzero(np.isnat(out) & s.notna().to_numpy(dtype=bool))
     if len(left):
         rest = s.iloc[left]
-        plain = _plain_month_words(rest)
-        changed = (plain != rest).to_numpy(dtype=bool)
+        other = written.iloc[left] if plain_first else _plain_month_words(rest)
+        changed = (other != rest).to_numpy(dtype=bool)
         if changed.any():
             rows = left[changed]
-            out[rows], aware[rows] = _read_texts(plain[changed], dates)
+            out[rows], aware[rows] = _read_texts(other[changed], dates)
     # pandas reads "now" and "today" as the time of parsing: not a date in a file.
     relative = s.str.lower().isin(_RELATIVE_WORDS).to_numpy(dtype=bool)
     out[relative] = np.datetime64("NaT")
@@ -381,6 +384,22 @@ def _read_texts(s: pd.Series, dates: DateReading) -> tuple[np.ndarray, np.ndarra
     return out, aware
 
 
+def _has_month_words(s: pd.Series) -> bool:
+    """Whether any text of `s` writes a month as :data:`_MONTH_WORD` matches it.
+
+    Examples
+    --------
+    >>> _has_month_words(pd.Series(["Jan.05.2026", None])), _has_month_words(
+    ...     pd.Series(["Jan. 5, 2026"]))
+    (False, True)
+    """
+    import pyarrow.compute as pc
+
+    found = pc.match_substring_regex(pa.array(s, type=pa.string(), from_pandas=True),
+                                     _MONTH_WORD)
+    return bool(pc.any(found).as_py())
+
+
 def _plain_month_words(s: pd.Series) -> pd.Series:
     """`s` with months written as the formats' ``%b`` reads them: ``Jan. 5`` as ``Jan 5``,
     ``Sept 5`` and ``Sept. 5`` as ``Sep 5`` (:data:`_MONTH_WORD`), by pyarrow (a tenth of
@@ -388,14 +407,14 @@ def _plain_month_words(s: pd.Series) -> pd.Series:
 
     Examples
     --------
-    >>> _plain_month_words(pd.Series(["Sept. 5, 2026", "5 Jan. 2026", "September 5"])
-    ...                    ).tolist()
-    ['Sep 5, 2026', '5 Jan 2026', 'September 5']
+    >>> _plain_month_words(pd.Series(["Sept. 5, 2026", "5 Jan. 2026", "September 5",
+    ...                               "Jan.05.2026", "Sept.05.2026", "5-Jan.-2026"])).tolist()
+    ['Sep 5, 2026', '5 Jan 2026', 'September 5', 'Jan.05.2026', 'Sep.05.2026', '5-Jan-2026']
     """
     import pyarrow.compute as pc
 
     plain = pc.replace_substring_regex(pa.array(s, type=pa.string(), from_pandas=True),
-                                       _MONTH_WORD, r"\1\2")
+                                       _MONTH_WORD, r"\1\2\3\4\5")
     return pd.Series(plain.to_numpy(zero_copy_only=False), index=s.index, dtype=s.dtype)
 
 

@@ -101,6 +101,35 @@ def zone_name(tz: str | None) -> str | None:
     return zone
 
 
+def printed_zone(zone: str) -> str:
+    """A zone of :func:`zone_name` written for people: fixed offsets as ``UTC+01:00``
+    (the database's ``Etc/GMT-1`` has the sign inverted), other zones by their name.
+
+    Parameters
+    ----------
+    zone : str
+        A zone as :func:`zone_name` spells it.
+
+    Returns
+    -------
+    str
+        The text to print.
+
+    Examples
+    --------
+    >>> [printed_zone(z) for z in ("Etc/GMT+3", "Etc/GMT-1", "+05:30", "Europe/Berlin", "UTC")]
+    ['UTC-03:00', 'UTC+01:00', 'UTC+05:30', 'Europe/Berlin', 'UTC']
+    """
+    etc = _ETC_OFFSET.fullmatch(zone)
+    if etc is not None:
+        return f"UTC{'-' if etc['sign'] == '+' else '+'}{int(etc['hours']):02d}:00"
+    return f"UTC{zone}" if zone[:1] in ("+", "-") else zone
+
+
+# The database's zones of whole-hour offsets, with their sign inverted ("Etc/GMT-1").
+_ETC_OFFSET = re.compile(r"Etc/GMT(?P<sign>[+-])(?P<hours>\d{1,2})")
+
+
 def check_tz(tz: str | None) -> None:
     """Refuse a ``tz`` that is not a time zone spelt as spikes uses it (None is UTC):
     an unknown one, or one :func:`zone_name` would spell otherwise (``europe/berlin``:
@@ -300,6 +329,16 @@ def zone_label(local: pd.Timestamp) -> str:
     """The zone of a local (aware) time as printed: its abbreviation where the zone has
     one (``CET``, ``EST``, ``IST``, ``UTC``), else its offset (``UTC-03:00``: zones of
     the database whose abbreviation is a number, ``-03``).
+
+    Parameters
+    ----------
+    local : pd.Timestamp
+        A time, aware in its zone.
+
+    Returns
+    -------
+    str
+        The abbreviation, or ``UTC±HH:MM``.
 
     Examples
     --------
