@@ -13,6 +13,7 @@ other route; :meth:`Notifier.drain` does the same until nothing is pending
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
-from spikes.alerts.continuity import Awaiting, Continuation, Coverage, carry, spent
+from spikes.alerts.continuity import Carried, Coverage, carry, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
@@ -127,12 +128,15 @@ class Notifier:
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             # Continued events first: they are the route's own, which history keeps.
-            taken, known, continued, waiting = self._carried(
+            taken, known, carried = self._carried(
                 key, taken, every_key, coverage, settled_before, until, defer=live)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until, known)
-            new = self.outbox.enqueue(taken, key, now=self.clock(), continuations=continued,
-                                      awaiting=waiting)
+            new = self.outbox.enqueue(
+                taken, key, now=self.clock(),
+                continuations=carried.continuations if carried else (),
+                awaiting=carried.awaiting if carried else None,
+                part_ends=carried.part_ends if carried else ())
             if new:
                 self._wake[key].set()
             added += new
@@ -142,34 +146,40 @@ class Notifier:
                  every_key: set[str] | None, coverage: Coverage | None,
                  settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None,
                  *, defer: bool = True
-                 ) -> tuple[list[dict[str, Any]], set[str], list[Continuation],
-                            list[Awaiting] | None]:
-        """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry`), the keys of events the route is known
-        to hold messages of (the told ones, or the continued ones), and the decisions to
-        store with the messages (:meth:`Outbox.enqueue`): the continuations decided now
-        and the awaiting events (None: unchanged). A complete detection first drops the
-        route's spent continuations (:func:`spikes.alerts.continuity.spent`); the told
-        events it does not find but may raise later await, with `defer` (a live step up
-        to `until` continues or withdraws them), else are withdrawn."""
+                 ) -> tuple[list[dict[str, Any]], set[str], Carried | None]:
+        """`messages` of route `key` as its receiver should get them, from what it was
+        told (:func:`spikes.alerts.continuity.carry`), the keys of events the route is
+        known to hold messages of (the told ones, or the continued ones), and the
+        decisions to store with the messages (:meth:`Outbox.enqueue`: its awaiting
+        events None when unchanged); None when the route holds nothing of them. A
+        complete detection first drops the route's spent continuations
+        (:func:`spikes.alerts.continuity.spent`); the told events it does not find but
+        may raise later await, with `defer` (a live step up to `until` continues or
+        withdraws them), else are withdrawn."""
         stored = self.outbox.continuations(key)
         waiting = self.outbox.awaiting(key)
-        if every_key is None and not stored and not waiting:
-            return messages, set(), [], None
-        # A live step needs what the route holds of the continued and awaiting events.
-        keys = {c.of for c in stored} | {a.key for a in waiting}
-        told = (self.outbox.told(key, sorted(keys)) if every_key is None
-                else self.outbox.told(key))
+        if every_key is None:
+            # A live step needs what the route holds of its events, of the continued
+            # ones and of the awaiting ones.
+            keys = ({c.of for c in stored} | {a.key for a in waiting}
+                    | {event_key(m) for m in messages})
+            told = self.outbox.told(key, sorted(keys))
+            if not stored and not waiting and not told:
+                return messages, set(), None
+        else:
+            told = self.outbox.told(key)
         known = set(told) | {c.of for c in stored}
         if every_key is not None:  # a complete detection: forget the spent ones
             old = {c.key for c in spent(stored, told, messages, every_key, settled_before)}
             self.outbox.drop_continuations(key, sorted(old))
             stored = [c for c in stored if c.key not in old]
+        parts = sorted({c.of for c in stored if c.part})
         carried = carry(messages, told, stored, every_key, coverage, settled_before,
-                        awaiting=waiting, until=until, defer=defer)
-        return (carried.messages, known | {c.of for c in carried.continuations},
-                carried.continuations,
-                None if carried.awaiting == waiting else carried.awaiting)
+                        awaiting=waiting, until=until, defer=defer,
+                        part_ends=self.outbox.part_ends(key, parts) if parts else {})
+        if carried.awaiting == waiting:
+            carried = dataclasses.replace(carried, awaiting=None)
+        return (carried.messages, known | {c.of for c in carried.continuations}, carried)
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None,

@@ -40,6 +40,11 @@ Tables
 ``alert_awaiting``
     ``route, event_key, event_id, due``: a told event the latest complete detection did
     not find while it may still be raised (:class:`spikes.alerts.continuity.Awaiting`).
+``alert_part_end``
+    ``route, event_key, of_key, products``: the end of a part of a told event that
+    other settings split, held back until its last part is over
+    (:class:`spikes.alerts.continuity.PartEnd`); dropped with the told event's
+    continuations.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.continuity import Awaiting, Continuation, Told
+from spikes.alerts.continuity import Awaiting, Continuation, PartEnd, Told
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
@@ -83,10 +88,14 @@ UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_
 CREATE TABLE IF NOT EXISTS alert_awaiting (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
     due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
+CREATE TABLE IF NOT EXISTS alert_part_end (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    products VARCHAR NOT NULL, PRIMARY KEY (route, event_key));
 """
 
 
 _ROUTE_KEY = "route:"
+
 
 
 def _now() -> pd.Timestamp:
@@ -208,7 +217,8 @@ class Outbox:
     def enqueue(self, messages: Iterable[dict[str, Any]], route: str,
                 now: pd.Timestamp | None = None, *,
                 continuations: Sequence[Continuation] = (),
-                awaiting: Sequence[Awaiting] | None = None) -> int:
+                awaiting: Sequence[Awaiting] | None = None,
+                part_ends: Sequence[PartEnd] = ()) -> int:
         """Add the messages for `route` that it does not hold yet, and store the
         continuity's decisions that go with them (one transaction: a failure stores
         none of it, so the next detection decides them again).
@@ -226,6 +236,9 @@ class Outbox:
         awaiting : sequence of Awaiting, optional
             The route's awaiting events from now on (see :meth:`set_awaiting`); None
             leaves those stored.
+        part_ends : sequence of PartEnd
+            Ends of parts held back (see :meth:`part_ends`), in place of those stored
+            for the same parts.
 
         Returns
         -------
@@ -240,10 +253,10 @@ class Outbox:
             messages = [m for m in messages if event_key(m) in going]
         messages = list({str(m["message_id"]): m for m in messages}.values())  # once each
         if not messages:
-            if continuations or awaiting is not None:
+            if continuations or awaiting is not None or part_ends:
                 with self._lock:
                     self._in_transaction(
-                        lambda: self._decided(route, continuations, awaiting))
+                        lambda: self._decided(route, continuations, awaiting, part_ends))
             return 0
         messages = self._numbered(messages, route)
         # One INSERT from a table (an executemany of one row per message took 3 ms a
@@ -275,7 +288,7 @@ class Outbox:
                 finally:
                     conn.unregister("spikes_incoming")
                 after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                self._decided(route, continuations, awaiting)
+                self._decided(route, continuations, awaiting, part_ends)
                 conn.execute("COMMIT")
             except BaseException:
                 rollback(conn)
@@ -283,12 +296,19 @@ class Outbox:
         return int(after - before)
 
     def _decided(self, route: str, continuations: Sequence[Continuation],
-                 awaiting: Sequence[Awaiting] | None) -> None:
+                 awaiting: Sequence[Awaiting] | None,
+                 part_ends: Sequence[PartEnd] = ()) -> None:
         """Store the continuity's decisions for `route` (see :meth:`enqueue`), the lock
         held (in the caller's transaction)."""
         self._add_continuations(route, continuations)
         if awaiting is not None:
             self._set_awaiting(route, awaiting)
+        for end in part_ends:
+            self._conn.execute(
+                "INSERT INTO alert_part_end VALUES (?, ?, ?, ?) ON CONFLICT (route, "
+                "event_key) DO UPDATE SET of_key = excluded.of_key, "
+                "products = excluded.products",
+                [route, end.key, end.of, json.dumps(list(end.products))])
 
     def _in_transaction(self, work: Callable[[], object]) -> None:
         """Run `work` (writes of the connection, under the lock) in one transaction."""
@@ -346,13 +366,14 @@ class Outbox:
             params += list(keys)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT sequence, body FROM alert_outbox WHERE route = ?{where} "
+                f"SELECT sequence, body, message_id FROM alert_outbox WHERE route = ?{where} "
                 "ORDER BY changed_at, sequence", params).fetchall()
         latest: dict[str, dict[str, Any]] = {}
         top: dict[str, int] = {}
         named: dict[str, set[str]] = {}
         worst: dict[str, int] = {}
-        for sequence, body in rows:
+        ids: dict[str, set[str]] = {}
+        for sequence, body, message_id in rows:
             message = json.loads(body)
             key = event_key(message)
             latest[key] = message
@@ -360,8 +381,9 @@ class Outbox:
             named.setdefault(key, set()).update(str(p["product"])
                                                 for p in message["products"])
             worst[key] = max(worst.get(key, -1), severity_rank(str(message["severity"])))
+            ids.setdefault(key, set()).add(str(message_id))
         return {k: Told(k, m, m["state"] == "resolved", top[k], frozenset(named[k]),
-                        worst[k])
+                        worst[k], frozenset(ids[k]))
                 for k, m in latest.items()}
 
     def continuations(self, route: str) -> list[Continuation]:
@@ -420,7 +442,28 @@ class Outbox:
             rows = self._conn.execute(
                 f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
                 "RETURNING event_key", [route, *keys]).fetchall()
+            # The ends of the parts of told events none of whose continuations is left.
+            self._conn.execute(
+                "DELETE FROM alert_part_end WHERE route = ? AND of_key NOT IN (SELECT "
+                "of_key FROM alert_continuation WHERE route = ? AND part)", [route, route])
         return len(rows)
+
+    def part_ends(self, route: str, of: Sequence[str] | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
+        """The stored ends of the parts of told events of `route` (of the told events
+        with these keys `of` only, when given): the products of each part's
+        ``resolved``, by the part's key (:class:`spikes.alerts.continuity.PartEnd`)."""
+        where, params = "", [route]
+        if of is not None:
+            if not of:
+                return {}
+            where = f" AND of_key IN ({', '.join('?' for _ in of)})"
+            params += list(of)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT event_key, products FROM alert_part_end WHERE route = ?{where}",
+                params).fetchall()
+        return {str(key): json.loads(products) for key, products in rows}
 
     def awaiting(self, route: str) -> list[Awaiting]:
         """The told events of `route` awaiting (:class:`spikes.alerts.continuity.Awaiting`),
