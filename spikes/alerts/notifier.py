@@ -38,6 +38,11 @@ _log = logging.getLogger(__name__)
 
 #: Longest sleep of the worker between two looks at the outbox, in seconds.
 IDLE = 1.0
+#: How long the outbox keeps what was delivered (``--outbox-retention``): a month, past
+#: any look back at a page of the last weeks in ``GET /v1/notifications``.
+RETENTION = pd.Timedelta(days=30)
+#: How often (wall clock) an enqueue prunes the outbox, at most.
+PRUNE_EVERY = pd.Timedelta(hours=1)
 
 
 class Notifier:
@@ -58,6 +63,10 @@ class Notifier:
         Go on trying the messages whose attempts ran out (``failed``), after the backoff
         of their next attempt (``spikes serve``): see
         :func:`spikes.alerts.delivery.deliver_due`.
+    retention : pd.Timedelta or None
+        How long the outbox keeps the messages delivered, their attempts and the like
+        (:meth:`Outbox.prune`, at the first enqueue and then at most every
+        :data:`PRUNE_EVERY`); None keeps everything.
 
     Raises
     ------
@@ -68,9 +77,12 @@ class Notifier:
     def __init__(self, outbox: Outbox, routes: Sequence[Route], *,
                  channels: dict[str, Channel] | None = None, timeout: float = TIMEOUT,
                  clock: Callable[[], pd.Timestamp] | None = None,
-                 retry_failed: bool = False) -> None:
+                 retry_failed: bool = False,
+                 retention: pd.Timedelta | None = RETENTION) -> None:
         self.outbox = outbox
         self.retry_failed = retry_failed
+        self.retention = retention
+        self._pruned_at: pd.Timestamp | None = None
         self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
                        for r in routes}
         self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
@@ -140,7 +152,24 @@ class Notifier:
             if new:
                 self._wake[key].set()
             added += new
+        self._prune(until)
         return added
+
+    def _prune(self, data_now: pd.Timestamp | None) -> None:
+        """Prune the outbox (:meth:`Outbox.prune`) when :data:`PRUNE_EVERY` has passed
+        since the last time; `data_now`: the end of the data of the detection."""
+        if self.retention is None:
+            return
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
+                                   data_now=data_now)
+        if pruned.messages or pruned.attempts or pruned.decisions:
+            _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
+                      "routes no longer configured", pruned.messages, pruned.attempts,
+                      pruned.decisions)
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
