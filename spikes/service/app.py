@@ -39,6 +39,7 @@ from spikes.detect.live_thresholds import CALIBRATION_HISTORY
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
+from spikes.service import docs
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
 from spikes.service.messages import (
@@ -190,8 +191,10 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                 notifier.outbox.close()
             store.close()
 
+    # The schema and its pages are the app's own routes (spikes.service.docs), so that
+    # an unknown query parameter gets 422 there too.
     app = FastAPI(title="spikes", summary="Crowd-report outage detection, live",
-                  lifespan=lifespan)
+                  lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.token = token
 
     def authorized(request: Request,
@@ -209,6 +212,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                    _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router(), dependencies=[Depends(_known_parameters)])
+    app.include_router(docs.router(app), dependencies=[Depends(_known_parameters)])
     add_query_error_handler(app)
     app.add_middleware(_MaxBody, limit=max_body)
     return app
