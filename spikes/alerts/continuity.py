@@ -277,8 +277,9 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         The messages the route takes (:func:`spikes.alerts.routing.route_messages`), in
         time order.
     told : mapping of str to Told
-        The events the route was told of, by key: all of them for a complete detection,
-        at least those the `continuations` continue for a live step.
+        The events the route was told of, by key: all of them for a complete detection;
+        for a live step at least those the `continuations` continue, those awaiting and
+        those of `messages` (their messages go on with news only).
     continuations : sequence of Continuation
         The route's stored continuations.
     every_key : iterable of str, optional
@@ -308,7 +309,8 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     -------
     Carried
         `messages` with the continued ones rewritten, then the withdrawals, in time
-        order; the continuations decided now; the events awaiting now.
+        order; the continuations decided now; the events awaiting now; the ends of
+        parts held back now.
     """
     complete = every_key is not None
     present = set(every_key) if complete else set()
