@@ -59,7 +59,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +66,13 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.continuity import Awaiting, Continuation, PartEnd, Told
+from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
+from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
 
-__all__ = ["Outbox", "Pruned"]
+__all__ = ["Outbox"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_outbox (
@@ -100,50 +100,6 @@ CREATE TABLE IF NOT EXISTS alert_part_end (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
     products VARCHAR NOT NULL, PRIMARY KEY (route, event_key));
 """
-
-
-_ROUTE_KEY = "route:"
-
-#: The tables of the continuity's decisions, by route.
-_DECIDED = ("alert_continuation", "alert_awaiting", "alert_part_end")
-
-#: The (route, event) whose messages :meth:`Outbox.prune` removes, into a temporary
-#: table: all delivered by the wall-clock cut (parameter 1), all dated by the data cut
-#: (parameter 2), the route heard the event end (or the route is gone), and no
-#: continuation or awaiting of the route refers to it.
-_PRUNABLE = """
-CREATE TEMP TABLE spikes_pruned AS
-SELECT route, event_key, last_at FROM (
-    SELECT route, event_key, bool_and(status = 'delivered') AS delivered,
-           max(delivered_at) AS delivered_at, max(changed_at) AS last_at,
-           arg_max(state, (changed_at, sequence)) AS last_state
-    FROM alert_outbox GROUP BY route, event_key) e
-WHERE delivered AND delivered_at <= ? AND last_at <= ?
-  AND (last_state = 'resolved' OR route NOT IN (SELECT route FROM spikes_routes))
-  AND NOT EXISTS (SELECT 1 FROM alert_continuation c
-                  WHERE c.route = e.route AND c.of_key = e.event_key)
-  AND NOT EXISTS (SELECT 1 FROM alert_awaiting a
-                  WHERE a.route = e.route AND a.event_key = e.event_key)
-"""
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """What :meth:`Outbox.prune` removed.
-
-    Parameters
-    ----------
-    messages : int
-        Rows of ``alert_outbox`` (message, route).
-    attempts : int
-        Rows of ``alert_log``.
-    decisions : int
-        Rows of the continuity's tables of routes no longer configured.
-    """
-
-    messages: int
-    attempts: int
-    decisions: int
 
 
 def _now() -> pd.Timestamp:
@@ -216,7 +172,7 @@ class Outbox:
         bool
             Whether the route was new.
         """
-        key = _ROUTE_KEY + route
+        key = ROUTE_HORIZON + route
         with self._lock:
             conn = self._conn
             if conn.execute("SELECT 1 FROM alert_meta WHERE key = ?", [key]).fetchall():
@@ -234,7 +190,7 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT value FROM alert_meta WHERE key IN ('horizon', ?) AND value IS NOT "
-                "NULL", [_ROUTE_KEY + route]).fetchall()
+                "NULL", [ROUTE_HORIZON + route]).fetchall()
         stamps = [_aware(v) for (v,) in rows]
         return max(stamps) if stamps else None
 
@@ -661,79 +617,17 @@ class Outbox:
     def prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
               now: pd.Timestamp | None = None,
               data_now: pd.Timestamp | None = None) -> Pruned:
-        """Forget what no message to come needs, older than `retention` (one transaction).
-
-        - An event's messages on a route (and their attempts in the log), once every one
-          of them was delivered at least `retention` before `now` (wall clock) and is
-          dated (its ``at``, the data's clock) at least `retention` before `data_now`,
-          and the route heard the event end (its latest message a ``resolved``), unless
-          a continuation still goes on with it (:mod:`spikes.alerts.continuity`). The
-          route's horizon (:meth:`route_horizon`) moves up to the latest of them: a
-          detection from scratch (a restart, ``spikes analyze --outbox`` again) then
-          enqueues none of them again (they are history, over by that time). Of a route
-          no longer configured (not in `routes`), the delivered events so old go whether
-          or not it heard them end: nothing follows them for it.
-        - The attempts logged at least `retention` before `now` of the messages
-          delivered.
-        - The continuations, awaiting events and part ends of the routes not in
-          `routes`: only a complete detection for a route decides them, and the route
-          is gone (configured again, it gets them decided anew).
-
-        Never a message not delivered (``pending`` or ``failed``), nor the attempts of
-        one.
-
-        Parameters
-        ----------
-        retention : pd.Timedelta
-            How long to keep what was delivered.
-        routes : sequence of str
-            The routes configured now.
-        now : pd.Timestamp, optional
-            The time of day (UTC; now by default).
-        data_now : pd.Timestamp, optional
-            The end of the data of the latest detection (UTC; `now` by default): on the
-            data clock (a replay, ``spikes analyze --outbox`` over a file), the events
-            in the last `retention` of the data stay, whatever their age on the wall.
+        """Forget what no message to come needs, delivered more than `retention` ago
+        (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
+        by default).
 
         Returns
         -------
         Pruned
-            What was removed.
         """
-        now = now or _now()
-        wall = naive_utc(now - retention)
-        data = naive_utc((data_now if data_now is not None else now) - retention)
-        configured = pa.table({"route": pa.array(list(routes), pa.string())})
         with self._lock:
-            conn = self._conn
-            conn.register("spikes_routes", configured)
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute(_PRUNABLE, [wall, data])
-                messages = conn.execute(
-                    "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = "
-                    "p.route AND o.event_key = p.event_key RETURNING o.message_id"
-                ).fetchall()
-                conn.execute(
-                    "INSERT INTO alert_meta SELECT ? || route, max(last_at) FROM "
-                    "spikes_pruned GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
-                    "greatest(alert_meta.value, excluded.value)", [_ROUTE_KEY])
-                log = conn.execute(
-                    "DELETE FROM alert_log l WHERE attempted_at <= ? AND NOT EXISTS ("
-                    "SELECT 1 FROM alert_outbox o WHERE o.message_id = l.message_id AND "
-                    "o.route = l.route AND o.status <> 'delivered') RETURNING 1",
-                    [wall]).fetchall()
-                gone = sum(len(conn.execute(
-                    f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM "
-                    "spikes_routes) RETURNING 1").fetchall()) for table in _DECIDED)
-                conn.execute("DROP TABLE spikes_pruned")
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
-            finally:
-                conn.unregister("spikes_routes")
-        return Pruned(len(messages), len(log), gone)
+            return prune(self._conn, retention, routes, now=now or _now(),
+                         data_now=data_now)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:

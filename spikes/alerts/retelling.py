@@ -33,7 +33,7 @@ import pandas as pd
 from spikes.alerts.timeline import message_digest, severity_rank, utc_time
 
 if TYPE_CHECKING:
-    from spikes.alerts.continuity import Continuation, Told
+    from spikes.alerts.records import Continuation, Told
 
 __all__ = ["Run", "continued", "reopening", "retold", "run_of", "whole_end", "withdrawal"]
 
