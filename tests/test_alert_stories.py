@@ -157,7 +157,7 @@ def _restarted_mid_outage(config: DetectionConfig, steps: str
     return [m for m in receiver.got if m["onset"].startswith("2026-01-16")], outbox
 
 
-@pytest.mark.parametrize("steps", ["5min", "210min"])
+@pytest.mark.parametrize("steps", ["10min", "210min"])
 def test_an_outage_raised_again_after_its_withdrawal_opens_again_before_it_ends(
         steps: str) -> None:
     # min_excess_reports = 600 raises the Gmail outage at 11:30 with its first onset
