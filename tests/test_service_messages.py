@@ -136,3 +136,21 @@ def test_a_body_not_sent_as_csv_or_json_is_refused_naming_the_types(svc: Service
     csv = svc.client.post("/v1/reports", content="timestamp,product\n2026-01-05,A\n",
                           headers={"Content-Type": "text/plain"})
     assert csv.status_code == 415 and "text/csv" in csv.json()["detail"]
+
+
+def test_the_docs_refuse_an_unknown_query_parameter_as_every_endpoint_does(
+        svc: Service) -> None:
+    # /docs?x=1, /redoc?x=1 and /openapi.json?x=1 answered 200 (FastAPI's own routes,
+    # which the check of the others never saw), while /healthz?x=1 answered 422.
+    for path in ("/docs", "/redoc", "/openapi.json", "/healthz"):
+        answer = httpx.get(f"{svc.url}{path}", params={"x": "1"})
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json() == {"detail": "unknown query parameter 'x': this endpoint "
+                                           "takes none"}
+    schema = httpx.get(f"{svc.url}/openapi.json")
+    assert schema.json()["info"]["title"] == "spikes"
+    # The API's schema lists the API, not the pages that show it.
+    assert not {"/docs", "/redoc", "/openapi.json"} & set(schema.json()["paths"])
+    for path in ("/docs", "/redoc"):
+        page = httpx.get(f"{svc.url}{path}")
+        assert page.status_code == 200 and "'/openapi.json'" in page.text.replace('"', "'")

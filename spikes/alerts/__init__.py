@@ -1,9 +1,11 @@
 """Notifications: the state changes of events, routed to webhooks, Slack, e-mail, apprise.
 
 ``timeline`` (the messages of every event, causal), ``routing`` (``[[notify]]`` routes),
-``channels`` (how a message leaves, per URL scheme), ``outbox`` (DuckDB: pending,
-delivered, the attempt log), ``delivery`` (retries with backoff, in order per route) and
-``notifier`` (all of it after each detection, with a delivery thread).
+``continuity`` and ``retelling`` (one story per outage for a route when a detection from
+scratch tells it otherwise: which event goes on with which, and the messages of news
+only), ``channels`` (how a message leaves, per URL scheme), ``outbox`` (DuckDB: pending,
+delivered, the attempt log, its retention), ``delivery`` (retries with backoff, in order
+per route) and ``notifier`` (all of it after each detection, with a delivery thread).
 
 The names below load on first use, so that importing one module (``spikes analyze``
 checks its ``--notify`` routes with :mod:`~spikes.alerts.channels` on every run) does not

@@ -6,8 +6,8 @@ onset). A live service that detects again from scratch, at a restart with other 
 first onset, or not at all. Without this module the receiver then hears a second ``open``
 of an outage it is already paged for, and the first one is never resolved.
 
-:func:`carry_over` keeps the receiver's story whole, route by route, from what the route
-was told (the outbox) and the complete messages of the new detection:
+:func:`carry` keeps the receiver's story whole, route by route, from what the route was
+told (the outbox) and the complete messages of the new detection:
 
 - an event the route was told of, whose key the new detection no longer has (it
   *vanished*), is *continued* by a new event whose key the route has never seen and that
@@ -34,8 +34,17 @@ was told (the outbox) and the complete messages of the new detection:
   route was told of in an event still open that the detection has without it (the
   detection split the told event: a shorter ``event_window``) is a *part* of the told
   event: its messages go on under the told key as a continued event's, and the told
-  event ends (``resolved``, naming every part's products) only once all its parts are
-  over: no part's end is told as the outage's.
+  event ends (``resolved``, naming every part's products, each with its own end and
+  reason: a part over before a live step is remembered, :class:`PartEnd`) only once all
+  its parts are over: no part's end is told as the outage's. Where the split leaves no
+  part under the told event's key (it vanished), the first new event overlapping it
+  continues it, and each later one holding, at overlapping times, a product it was told
+  of that none of those holds is a part of it too (all of them are then its parts).
+
+An event the route was told of that the detection has under its own key (the same first
+onset) goes on the same way, in a complete detection and in every live step after it:
+news only (see :mod:`spikes.alerts.retelling`), and, once the route heard it end or
+withdrawn, an ``open`` again ("detected again") before anything else of it.
 
 A continuation is decided once, when a complete detection first shows it, and stored
 (:class:`Continuation`): later detections number the new event's messages the same way,
@@ -47,108 +56,27 @@ grow with every restart for ever.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from spikes.alerts.timeline import event_key, message_digest, severity_rank, utc_time
+from spikes.alerts.records import Awaiting, Continuation, Coverage, PartEnd, Told
+from spikes.alerts.retelling import (
+    Run,
+    continued,
+    reopening,
+    retold,
+    run_of,
+    whole_end,
+    withdrawal,
+)
+from spikes.alerts.timeline import event_key, severity_rank, utc_time
 
-__all__ = ["Awaiting", "Carried", "Continuation", "Coverage", "Told", "carry", "carry_over",
-           "spent"]
-
-
-@dataclass(frozen=True)
-class Told:
-    """What a route was last told of an event.
-
-    Parameters
-    ----------
-    key : str
-        The event's key.
-    last : dict
-        Its latest message held for the route (by time, then sequence).
-    resolved : bool
-        Whether that message is a ``resolved`` (the route heard it end).
-    sequence : int
-        The largest sequence of its messages held (that of `last` by default).
-    products : frozenset of str
-        Every product its messages held named (`last`'s at least).
-    worst : int
-        The worst severity they told (:func:`~spikes.alerts.timeline.severity_rank`).
-    """
-
-    key: str
-    last: dict[str, Any]
-    resolved: bool = False
-    sequence: int = -1
-    products: frozenset[str] = frozenset()
-    worst: int = -1
-
-    def __post_init__(self) -> None:
-        if self.sequence < 0:
-            object.__setattr__(self, "sequence", int(self.last["sequence"]))
-        named = frozenset(str(p["product"]) for p in self.last["products"])
-        object.__setattr__(self, "products", self.products | named)
-        object.__setattr__(self, "worst", max(self.worst,
-                                              severity_rank(str(self.last["severity"]))))
-
-
-@dataclass(frozen=True)
-class Continuation:
-    """A new event's messages told under an earlier event's key.
-
-    Parameters
-    ----------
-    key : str
-        The new event's key (of the detection now).
-    of : str
-        The told event's key.
-    event_id : str
-        The told event's id, kept in the continued messages.
-    first_sequence : int
-        The continued messages' sequences are this plus their own.
-    products : tuple of str
-        The products the route was told of.
-    worst : int
-        The worst severity it was told of (:func:`~spikes.alerts.timeline.severity_rank`).
-    resolved : bool
-        Whether it was told the event ended.
-    part : bool
-        The new event is a part of the told one, which the detection still has (split
-        by other settings): the told event ends once all its parts are over.
-    """
-
-    key: str
-    of: str
-    event_id: str
-    first_sequence: int
-    products: tuple[str, ...]
-    worst: int
-    resolved: bool = False
-    part: bool = False
-
-
-@dataclass(frozen=True)
-class Awaiting:
-    """A told event a complete detection does not find, whose incident may still be
-    going on at the end of its data (see the module docstring).
-
-    Parameters
-    ----------
-    key : str
-        The told event's key.
-    event_id : str
-        Its id as the route knows it.
-    due : pd.Timestamp
-        The end of its incident's reach (UTC): it is withdrawn once the data pass this
-        time with no new event continuing it.
-    """
-
-    key: str
-    event_id: str
-    due: pd.Timestamp
+__all__ = ["Awaiting", "Carried", "Continuation", "Coverage", "PartEnd", "Told", "carry",
+           "carry_over", "spent"]
 
 
 @dataclass(frozen=True)
@@ -161,43 +89,18 @@ class Carried:
         The route's messages as its receiver should get them.
     continuations : list of Continuation
         The continuations decided now (to store).
-    awaiting : list of Awaiting
-        The told events awaiting now (to store in place of those given).
+    awaiting : list of Awaiting or None
+        The told events awaiting now (to store in place of those given; None: those
+        given, unchanged).
+    part_ends : list of PartEnd
+        The ends of parts of told events held back now, until their last part is over
+        (to store: a later live step may no longer have these parts at hand).
     """
 
     messages: list[dict[str, Any]]
     continuations: list[Continuation]
-    awaiting: list[Awaiting]
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What a detection saw: its products and the span of its data.
-
-    Parameters
-    ----------
-    products : frozenset of str
-    start, until : pd.Timestamp
-        Start of its first bucket, end of its last (UTC).
-    merge_gap : pd.Timedelta
-        Its ``merge_gap``: an incident the route did not hear end reaches this far past
-        the last message it got (:func:`carry_over`).
-    gaps : mapping of str to pd.Timedelta, optional
-        The products whose own ``merge_gap`` (a per-product override) differs from
-        `merge_gap`, with theirs (:func:`spikes.alerts.timeline.merge_gaps`): their
-        incidents reach that far instead.
-    """
-
-    products: frozenset[str]
-    start: pd.Timestamp
-    until: pd.Timestamp
-    merge_gap: pd.Timedelta = pd.Timedelta("1h")
-    gaps: Mapping[str, pd.Timedelta] = field(default_factory=dict, hash=False)
-
-    def reach(self, product: str) -> pd.Timedelta:
-        """How far past the route's last message an incident of `product` it did not
-        hear end may go on: the product's own ``merge_gap``."""
-        return pd.Timedelta(self.gaps.get(product, self.merge_gap))
+    awaiting: list[Awaiting] | None
+    part_ends: list[PartEnd] = field(default_factory=list)
 
 
 def carry_over(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
@@ -218,7 +121,8 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
           every_key: Iterable[str] | None = None, coverage: Coverage | None = None,
           settled_before: pd.Timestamp | None = None, *,
           awaiting: Sequence[Awaiting] = (), until: pd.Timestamp | None = None,
-          defer: bool = True) -> Carried:
+          defer: bool = True,
+          part_ends: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> Carried:
     """A route's messages as its receiver should get them (see the module docstring).
 
     Parameters
@@ -227,8 +131,9 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         The messages the route takes (:func:`spikes.alerts.routing.route_messages`), in
         time order.
     told : mapping of str to Told
-        The events the route was told of, by key: all of them for a complete detection,
-        at least those the `continuations` continue for a live step.
+        The events the route was told of, by key: all of them for a complete detection;
+        for a live step at least those the `continuations` continue, those awaiting and
+        those of `messages` (their messages go on with news only).
     continuations : sequence of Continuation
         The route's stored continuations.
     every_key : iterable of str, optional
@@ -250,12 +155,16 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
         one that live steps follow as its data grow (the service). False for one that
         nothing follows (``spikes analyze --outbox`` over a file): its data are all
         there is, so they are withdrawn at once, at the end of its data.
+    part_ends : mapping of str to sequence of dict, optional
+        The stored ends of parts of told events (:class:`PartEnd`: the products of each
+        part's ``resolved``, by the part's key), for the told events' ends.
 
     Returns
     -------
     Carried
         `messages` with the continued ones rewritten, then the withdrawals, in time
-        order; the continuations decided now; the events awaiting now.
+        order; the continuations decided now; the events awaiting now; the ends of
+        parts held back now.
     """
     complete = every_key is not None
     present = set(every_key) if complete else set()
@@ -266,124 +175,191 @@ def carry(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     new: list[Continuation] = []
     withdrawn: list[dict[str, Any]] = []
     waiting: list[Awaiting] = []
-    raised_again: set[str] = set()  # awaiting events the live step raised again
+    told = dict(told)
     if not complete:
-        waiting, withdrawn, raised_again = _awaited(messages, told, by_key, awaiting,
-                                                    until, new)
+        waiting, withdrawn = _awaited(messages, told, by_key, awaiting, until, new)
+        for message in withdrawn:  # what the route hears of them goes on from there
+            told[event_key(message)] = _after(told[event_key(message)], message)
     else:
         if coverage is None:
             raise ValueError("a complete detection needs its coverage")
-        taken = {c.of for c in by_key.values()}
-        vanished = {k: t for k, t in told.items() if k not in present and k not in taken
-                    and not (t.resolved and settled_before is not None
-                             and utc_time(t.last["at"]) <= utc_time(settled_before))}
-        spans = {k: _spans(t.last, coverage) for k, t in vanished.items()}
-        by_product: dict[str, list[str]] = {}
-        # The page the route holds open first (then the earlier onset).
-        for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
-                                                 utc_time(vanished[k].last["onset"]))):
-            for product in spans[k]:
-                by_product.setdefault(product, []).append(k)
-        for key, last in latest.items():
-            if key in told or key in by_key:
-                continue
-            now = _spans(last, None)
-            match = next((vanished[k] for p, (start, end) in now.items()
-                          for k in by_product.get(p, ())
-                          if k in vanished and spans[k][p][0] <= end
-                          and start <= spans[k][p][1]), None)
-            if match is None:
-                continue
-            continuation = _continuation(key, match)
+        withdrawn = _decided(latest, told, by_key, new, waiting, coverage, present,
+                             settled_before, defer=defer)
+    out, ends = _retold_all(messages, latest, told, by_key, part_ends or {}, coverage,
+                            complete=complete)
+    out += withdrawn
+    out.sort(key=lambda m: utc_time(m["at"]))
+    return Carried(out, new, waiting, ends)
+
+
+def _decided(latest: Mapping[str, dict[str, Any]], told: Mapping[str, Told],
+             by_key: dict[str, Continuation], new: list[Continuation],
+             waiting: list[Awaiting], coverage: Coverage, present: set[str],
+             settled_before: pd.Timestamp | None, *, defer: bool) -> list[dict[str, Any]]:
+    """A complete detection's decisions (see :func:`carry`): the new events that continue
+    the told events it no longer has (added to `new` and `by_key`; all of them as the
+    parts of one the detection split, when none keeps its key), the parts of the told
+    events it split, and the told events it no longer finds (awaiting, added to
+    `waiting`, or withdrawn: returned)."""
+    taken = {c.of for c in by_key.values()}
+    vanished = {k: t for k, t in told.items() if k not in present and k not in taken
+                and not (t.resolved and settled_before is not None
+                         and utc_time(t.last["at"]) <= utc_time(settled_before))}
+    spans = {k: _spans(t.last, coverage) for k, t in vanished.items()}
+    _continue_vanished(latest, told, by_key, new, vanished, spans)
+    # The parts of a told event the detection split (its own key kept).
+    still = [t for k, t in told.items() if not t.resolved and k in latest]
+    for key, last in latest.items():
+        if key in told or key in by_key or not still:
+            continue
+        whole = _split_from(last, latest, still, coverage)
+        if whole is not None:
+            continuation = _continuation(key, whole, part=True)
             new.append(continuation)
             by_key[key] = continuation
-            del vanished[match.key]
-        # The parts of a told event the detection split.
-        still = [t for k, t in told.items() if not t.resolved and k in latest]
-        for key, last in latest.items():
-            if key in told or key in by_key or not still:
-                continue
-            whole = _split_from(last, latest, still, coverage)
-            if whole is not None:
-                continuation = _continuation(key, whole, part=True)
-                new.append(continuation)
-                by_key[key] = continuation
-        # One the detection has inside another event (settings that join events) ends
-        # as joined to it, not as no longer detected.
-        current = {k: _spans(m, None) for k, m in latest.items()}
+    # One the detection has inside another event (settings that join events) ends
+    # as joined to it, not as no longer detected.
+    current = {k: _spans(m, None) for k, m in latest.items()}
 
-        def joined(t: Told) -> str | None:
-            for k, now in current.items():
-                if any(p in now and spans[t.key][p][0] <= now[p][1]
-                       and now[p][0] <= spans[t.key][p][1] for p in spans[t.key]):
-                    known = by_key.get(k)
-                    name = (known.event_id if known is not None else
-                            str(told[k].last["event_id"]) if k in told else
-                            str(latest[k]["event_id"]))
-                    return None if name == str(t.last["event_id"]) else name
-            return None
+    def joined(t: Told) -> str | None:
+        for k, now in current.items():
+            if any(p in now and spans[t.key][p][0] <= now[p][1]
+                   and now[p][0] <= spans[t.key][p][1] for p in spans[t.key]):
+                known = by_key.get(k)
+                name = (known.event_id if known is not None else
+                        str(told[k].last["event_id"]) if k in told else
+                        str(latest[k]["event_id"]))
+                return None if name == str(t.last["event_id"]) else name
+        return None
 
-        for t in vanished.values():
-            if t.resolved or not _covered(t.last, coverage):
+    withdrawn = []
+    for t in vanished.values():
+        if t.resolved or not _covered(t.last, coverage):
+            continue
+        name = joined(t)
+        due = max(end for _, end in spans[t.key].values())
+        if defer and name is None and due > utc_time(coverage.until):
+            # Its incident may be going on past the data: it may yet be raised.
+            waiting.append(Awaiting(t.key, str(t.last["event_id"]), due))
+        else:
+            withdrawn.append(withdrawal(t, utc_time(coverage.until), name))
+    return withdrawn
+
+
+def _continue_vanished(latest: Mapping[str, dict[str, Any]], told: Mapping[str, Told],
+                       by_key: dict[str, Continuation], new: list[Continuation],
+                       vanished: dict[str, Told],
+                       spans: Mapping[str, Mapping[str, tuple[pd.Timestamp, pd.Timestamp]]]
+                       ) -> None:
+    """Continue each told event of `vanished` (their keys not in the detection) with the
+    first new event that shares a product with it at overlapping times; a told event
+    the route holds open that a later new event overlaps on a product none of its
+    continuations holds was split: all of them go on as its parts. (`vanished` loses
+    the told events continued.)"""
+    by_product: dict[str, list[str]] = {}
+    # The page the route holds open first (then the earlier onset).
+    for k in sorted(vanished, key=lambda k: (vanished[k].resolved,
+                                             utc_time(vanished[k].last["onset"]))):
+        for product in spans[k]:
+            by_product.setdefault(product, []).append(k)
+    parts: dict[str, list[Continuation]] = {}  # told key -> its continuations decided now
+    held: dict[str, set[str]] = {}  # told key -> the products of those new events
+    for key, last in latest.items():
+        if key in told or key in by_key:
+            continue
+        now = _spans(last, None)
+        overlaps = [(p, k) for p, (start, end) in now.items() for k in by_product.get(p, ())
+                    if spans[k][p][0] <= end and start <= spans[k][p][1]]
+        match = next((k for _, k in overlaps if k in vanished), None)
+        if match is not None:
+            continuation = _continuation(key, vanished.pop(match))
+            parts[match], held[match] = [continuation], set(now)
+        else:
+            match = next((k for p, k in overlaps if k in parts and not told[k].resolved
+                          and p not in held[k]), None)
+            if match is None:
                 continue
-            name = joined(t)
-            due = max(end for _, end in spans[t.key].values())
-            if defer and name is None and due > utc_time(coverage.until):
-                # Its incident may be going on past the data: it may yet be raised.
-                waiting.append(Awaiting(t.key, str(t.last["event_id"]), due))
-            else:
-                withdrawn.append(_withdrawal(t, utc_time(coverage.until), name))
-    out = []
-    runs: dict[str, _Run] = {}
+            if len(parts[match]) == 1:  # the first was a part too
+                first = parts[match][0]
+                part = dataclasses.replace(first, part=True)
+                new[new.index(first)] = by_key[first.key] = parts[match][0] = part
+            continuation = _continuation(key, told[match], part=True)
+            parts[match].append(continuation)
+            held[match] |= set(now)
+        new.append(continuation)
+        by_key[key] = continuation
+
+
+def _retold_all(messages: Sequence[dict[str, Any]], latest: Mapping[str, dict[str, Any]],
+                told: Mapping[str, Told], by_key: Mapping[str, Continuation],
+                part_ends: Mapping[str, Sequence[Mapping[str, Any]]],
+                coverage: Coverage | None, *, complete: bool
+                ) -> tuple[list[dict[str, Any]], list[PartEnd]]:
+    """`messages` as the route should get them (see :func:`carry`), and the ends of
+    parts held back now (to store)."""
+    out: list[dict[str, Any]] = []
+    held_back: list[PartEnd] = []
+    runs: dict[str, Run] = {}
     threads = _threads(by_key, latest)
     part_of = {k: of for of, keys in threads.items() for k in keys}
     for message in messages:
         key = event_key(message)
         if key in part_of and message["state"] == "resolved":
             # A part's end is the told event's only once every part is over.
-            ends = [latest[k] for k in threads[part_of[key]]]
+            of = part_of[key]
+            ends = [latest[k] for k in threads[of]]
             at = utc_time(message["at"])
             if any(m["state"] != "resolved" or utc_time(m["at"]) > at for m in ends):
+                if list(part_ends.get(key, ())) != list(message["products"]):
+                    held_back.append(PartEnd(key, of, tuple(message["products"])))
                 continue
-            whole = told.get(part_of[key])
-            message = _whole_end(message, ends, () if whole is None else
-                                 whole.last["products"])
+            # Those over before (not at hand in a live step), as their ends said them.
+            before = [p for k in _parts(of, by_key) if k not in threads[of]
+                      for p in part_ends.get(k, ())]
+            whole = told.get(of)
+            message = whole_end(message, ends, before, () if whole is None or
+                                of not in latest else whole.last["products"])
         continuation = by_key.get(key)
         if continuation is not None:
             # From what the route holds of the told event now (its continued messages
             # and an open again included); the continuation's own state without it.
-            # The parts of a told event the detection has share what it was told.
+            # The parts of a told event share what it was told.
             held = told.get(continuation.of)
-            shared = continuation.part and continuation.of in latest
-            run = runs.setdefault(continuation.of if shared else key,
-                                  _run_of(held) if held is not None else _Run(
+            run = runs.setdefault(continuation.of if continuation.part else key,
+                                  run_of(held) if held is not None else Run(
                                       set(continuation.products), continuation.worst,
                                       continuation.resolved))
-            carried = _continued(message, continuation, run)
-            if carried is not None:
-                out.append(carried)
-        elif key in told and (complete or key in raised_again):
+            carried = continued(message, continuation, run)
+        elif key in told:
             # A told event the detection has under its own key: what the route has not
             # heard yet (after a detection with other settings, not all of it is news),
             # under the id the route knows it by, never dated before what it was told.
-            # So too an awaiting one a live step raises again under its own key.
-            run = runs.setdefault(key, _run_of(told[key]))
-            was_over = run.resolved
-            if _news(message, run):
-                if was_over and message["state"] != "resolved":  # an escalation of it
-                    run.resolved = True  # told as one open again, below
-                    continue
-                out.append(_as_told(message, told[key]))
+            run = runs.setdefault(key, run_of(told[key]))
+            carried = retold(message, told[key], run, live=not complete)
         else:
-            out.append(message)
+            carried = message
+        if carried is not None:
+            out.append(carried)
     if complete:
-        out += [_reopening(told[by_key[k].of if k in by_key else k], latest[k], coverage,
-                           runs[k])
-                for k in runs if runs[k].resolved and latest[k]["state"] != "resolved"
-                and (by_key[k].of if k in by_key else k) in told]
-    out += withdrawn
-    out.sort(key=lambda m: utc_time(m["at"]))
-    return Carried(out, new, waiting)
+        assert coverage is not None
+        for k, run in runs.items():
+            of = by_key[k].of if k in by_key else k
+            going = [latest[x] for x in threads.get(k, [k]) if x in latest
+                     and latest[x]["state"] != "resolved"]
+            if run.resolved and going and of in told:
+                out.append(reopening(told[of], going[-1], utc_time(coverage.until), run))
+    return out, held_back
+
+
+def _parts(of: str, by_key: Mapping[str, Continuation]) -> list[str]:
+    """The keys of the parts of the told event `of` (its own first)."""
+    return [of, *(c.key for c in by_key.values() if c.part and c.of == of)]
+
+
+def _after(told: Told, withdrawn: dict[str, Any]) -> Told:
+    """What the route holds of `told` once it hears it `withdrawn`."""
+    return Told(told.key, withdrawn, True, int(withdrawn["sequence"]), told.products,
+                told.worst, told.ids)
 
 
 def _continuation(key: str, told: Told, part: bool = False) -> Continuation:
@@ -413,29 +389,6 @@ def _split_from(last: Mapping[str, Any], latest: Mapping[str, dict[str, Any]],
     return None
 
 
-def _whole_end(message: dict[str, Any], ends: Sequence[Mapping[str, Any]],
-               told: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
-    """`message`, the ``resolved`` of the last part of a told event to end, as the told
-    event's: every part's products (in onset order; those of `told`, the products the
-    route was told of, that no part at hand names ended before: parts over before a live
-    step), its worst severity, first onset and alert, last end."""
-    products = [p for m in ends for p in m["products"]]
-    named = {str(p["product"]) for p in products}
-    products += [{**p, "end": p.get("end") or message.get("end") or message["at"],
-                  "why": f"{p['product']}: over (its part of this outage ended before)"}
-                 for p in told if str(p["product"]) not in named]
-    products.sort(key=lambda p: utc_time(p["onset"]))
-    worst = max((str(m["severity"]) for m in ends), key=severity_rank)
-    end = max(utc_time(m["end"] or m["at"]) for m in ends)
-    names = ", ".join(str(p["product"]) for p in products)
-    return {**message, "products": products, "severity": worst,
-            "onset": min(utc_time(m["onset"]) for m in ends).isoformat(),
-            "alerted_at": min(utc_time(m["alerted_at"]) for m in ends).isoformat(),
-            "end": end.isoformat(), "why": "; ".join(str(p["why"]) for p in products),
-            "title": f"{message['event_id']} resolved ({worst}): {names}, over since "
-                     f"{end:%Y-%m-%d %H:%M} UTC"}
-
-
 def _threads(by_key: Mapping[str, Continuation], latest: Mapping[str, dict[str, Any]]
              ) -> dict[str, list[str]]:
     """The told events with parts (:attr:`Continuation.part`), by key: the keys of their
@@ -453,7 +406,7 @@ def _threads(by_key: Mapping[str, Continuation], latest: Mapping[str, dict[str, 
 def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
              by_key: dict[str, Continuation], awaiting: Sequence[Awaiting],
              until: pd.Timestamp | None, new: list[Continuation]
-             ) -> tuple[list[Awaiting], list[dict[str, Any]], set[str]]:
+             ) -> tuple[list[Awaiting], list[dict[str, Any]]]:
     """A live step's decisions on the awaiting events: each raised again under its own
     key (the same first onset) by its due time awaits no more (its messages go on as a
     complete detection's would: news only, under the id the route knows); each other
@@ -466,8 +419,6 @@ def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
     -------
     waiting : list of Awaiting
     withdrawn : list of dict
-    again : set of str
-        The keys of the awaiting events raised again under their own key.
     """
     # The route heard it end since (or holds it no more): nothing awaits.
     left = [a for a in awaiting if a.key in told and not told[a.key].resolved]
@@ -490,11 +441,11 @@ def _awaited(messages: Sequence[dict[str, Any]], told: Mapping[str, Told],
             by_key[key] = continuation
             left.remove(match)
     if until is None:
-        return left, [], again
+        return left, []
     cut = utc_time(until)
     due = [a for a in left if utc_time(a.due) <= cut]
     return ([a for a in left if a not in due],
-            [_withdrawal(told[a.key], utc_time(a.due)) for a in due], again)
+            [withdrawal(told[a.key], utc_time(a.due)) for a in due])
 
 
 def _due_spans(message: Mapping[str, Any], due: pd.Timestamp
@@ -590,133 +541,3 @@ def _covered(told: Mapping[str, Any], coverage: Coverage) -> bool:
     return (products <= coverage.products
             and utc_time(coverage.start) <= utc_time(told["onset"])
             and utc_time(coverage.until) >= utc_time(told["at"]))
-
-
-@dataclass
-class _Run:
-    """What the route has been told of a continued event so far."""
-
-    products: set[str]
-    worst: int
-    resolved: bool
-    last_at: pd.Timestamp | None = None  # the route's latest message of it
-
-
-def _continued(message: dict[str, Any], c: Continuation, run: _Run) -> dict[str, Any] | None:
-    """`message` under the told event's key; None when it tells the route nothing new."""
-    state = str(message["state"])
-    extra: list[dict[str, Any]] = []
-    if state == "resolved":
-        if run.resolved:
-            return None
-        run.resolved = True
-        # Products the route was told of that the new event does not hold end too.
-        named = {str(p["product"]) for p in message["products"]}
-        extra = [{"product": p, "onset": message["onset"], "alerted_at": None,
-                  "severity": message["severity"], "end": message.get("end") or message["at"],
-                  "why": f"{p}: no longer detected (the detection of now finds no outage "
-                         "of it then)", "known_event": ""}
-                 for p in sorted(run.products - named)]
-    else:
-        products = {str(p["product"]) for p in message["products"]}
-        worst = severity_rank(str(message["severity"]))
-        if products <= run.products and worst <= run.worst:
-            return None
-        state = "open" if run.resolved else "escalated"
-        run.products |= products
-        run.worst = max(run.worst, worst)
-        run.resolved = False
-    sequence = c.first_sequence + int(message["sequence"])
-    at = utc_time(message["at"])
-    if run.last_at is not None and at < run.last_at:  # never before what it was told
-        at = run.last_at
-    old_head = f"{message['event_id']} {message['state']} "
-    title = str(message["title"])
-    if title.startswith(old_head):
-        title = f"{c.event_id} {state} " + title[len(old_head):]
-    # The parts of one told event number alike: their ids name the part.
-    message_id = message_digest(c.of, sequence, state, c.key if c.part else "")
-    return {**message, "message_id": message_id, "event_id": c.event_id,
-            "event_key": c.of, "state": state, "sequence": sequence, "title": title,
-            "at": at.isoformat(), "products": [*message["products"], *extra]}
-
-
-def _run_of(told: Told) -> _Run:
-    """What the route was told of an event, as a running state."""
-    return _Run(set(told.products), told.worst, told.resolved,
-                utc_time(told.last["at"]))
-
-
-def _as_told(message: dict[str, Any], told: Told) -> dict[str, Any]:
-    """`message` of a told event under the id the route knows it by, not dated before
-    the route's latest message of it (its id is the detection's: a repeat is dropped)."""
-    known = str(told.last["event_id"])
-    at = max(utc_time(message["at"]), utc_time(told.last["at"]))
-    title = str(message["title"])
-    head = f"{message['event_id']} "
-    if title.startswith(head):
-        title = f"{known} " + title[len(head):]
-    return {**message, "event_id": known, "title": title, "at": at.isoformat()}
-
-
-def _news(message: dict[str, Any], run: _Run) -> bool:
-    """Whether `message` tells the route something it was not told (and update `run`)."""
-    if message["state"] == "resolved":
-        if run.resolved:
-            return False
-        run.resolved = True
-        return True
-    products = {str(p["product"]) for p in message["products"]}
-    worst = severity_rank(str(message["severity"]))
-    if products <= run.products and worst <= run.worst:
-        return False
-    run.products |= products
-    run.worst = max(run.worst, worst)
-    run.resolved = False
-    return True
-
-
-def _reopening(told: Told, latest: dict[str, Any], coverage: Coverage | None,
-               run: _Run) -> dict[str, Any]:
-    """An ``open`` again of a told event the route heard end (or withdrawn) that the
-    detection has going on at the end of its data, at that time."""
-    sequence = told.sequence + 1
-    at = utc_time(coverage.until if coverage is not None else latest["at"])
-    run.resolved = False
-    names = ", ".join(str(p["product"]) for p in latest["products"])
-    return {**latest, "message_id": message_digest(told.key, sequence, "open", "again"),
-            "event_id": told.last["event_id"], "event_key": told.key, "state": "open",
-            "sequence": sequence, "at": at.isoformat(), "end": None,
-            "title": f"{told.last['event_id']} open ({latest['severity']}): {names}, "
-                     "detected again"}
-
-
-def _withdrawal(told: Told, at: pd.Timestamp,
-                joined: str | None = None) -> dict[str, Any]:
-    """The ``resolved`` message, at `at` (the end of the data that tell it), of a told
-    event the detection no longer finds as such: not at all, or inside the event
-    `joined` (its id as the route knows it)."""
-    last = told.last
-    sequence = told.sequence + 1
-    names = ", ".join(str(p["product"]) for p in last["products"])
-    if joined is None:
-        said = "no longer detected"
-        why = (f"no longer detected: a detection over the data up to "
-               f"{at:%Y-%m-%d %H:%M} UTC, with the settings of now, finds no outage of "
-               f"{names} then (the settings or the data changed since this event was "
-               "opened)")
-        each = "no longer detected (the detection of now finds no outage of it then)"
-    else:
-        said = f"now part of {joined}"
-        why = (f"now part of event {joined}: a detection over the data up to "
-               f"{at:%Y-%m-%d %H:%M} UTC, with the settings of now, has this outage of "
-               f"{names} in that event; its messages go on there")
-        each = f"now part of event {joined}"
-    # Over as of now where no longer detected; going on (in the other event) if joined.
-    products = [{**p, "end": p.get("end") or (at.isoformat() if joined is None else None),
-                 "why": f"{p['product']}: {each}"} for p in last["products"]]
-    return {**last, "message_id": message_digest(told.key, sequence, "resolved", "withdrawn"),
-            "products": products,
-            "event_key": told.key, "state": "resolved", "sequence": sequence,
-            "at": at.isoformat(), "end": at.isoformat(), "why": why,
-            "title": f"{last['event_id']} resolved ({last['severity']}): {names}, {said}"}

@@ -13,6 +13,7 @@ other route; :meth:`Notifier.drain` does the same until nothing is pending
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spikes.alerts.channels import TIMEOUT, Channel, make_channel
-from spikes.alerts.continuity import Awaiting, Continuation, Coverage, carry, spent
+from spikes.alerts.continuity import Carried, Coverage, carry, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, route_messages
@@ -37,6 +38,11 @@ _log = logging.getLogger(__name__)
 
 #: Longest sleep of the worker between two looks at the outbox, in seconds.
 IDLE = 1.0
+#: How long the outbox keeps what was delivered (``--outbox-retention``): a month, past
+#: any look back at a page of the last weeks in ``GET /v1/notifications``.
+RETENTION = pd.Timedelta(days=30)
+#: How often (wall clock) an enqueue prunes the outbox, at most.
+PRUNE_EVERY = pd.Timedelta(hours=1)
 
 
 class Notifier:
@@ -57,6 +63,10 @@ class Notifier:
         Go on trying the messages whose attempts ran out (``failed``), after the backoff
         of their next attempt (``spikes serve``): see
         :func:`spikes.alerts.delivery.deliver_due`.
+    retention : pd.Timedelta or None
+        How long the outbox keeps the messages delivered, their attempts and the like
+        (:meth:`Outbox.prune`, at the first enqueue and then at most every
+        :data:`PRUNE_EVERY`); None keeps everything.
 
     Raises
     ------
@@ -67,9 +77,12 @@ class Notifier:
     def __init__(self, outbox: Outbox, routes: Sequence[Route], *,
                  channels: dict[str, Channel] | None = None, timeout: float = TIMEOUT,
                  clock: Callable[[], pd.Timestamp] | None = None,
-                 retry_failed: bool = False) -> None:
+                 retry_failed: bool = False,
+                 retention: pd.Timedelta | None = RETENTION) -> None:
         self.outbox = outbox
         self.retry_failed = retry_failed
+        self.retention = retention
+        self._pruned_at: pd.Timestamp | None = None
         self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
                        for r in routes}
         self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
@@ -127,49 +140,75 @@ class Notifier:
         for key, (route, _) in self.routes.items():
             taken = route_messages(messages, route)
             # Continued events first: they are the route's own, which history keeps.
-            taken, known, continued, waiting = self._carried(
+            taken, known, carried = self._carried(
                 key, taken, every_key, coverage, settled_before, until, defer=live)
             if settled_before is not None:
                 taken = self._unsettled(taken, key, settled_before, until, known)
-            new = self.outbox.enqueue(taken, key, now=self.clock(), continuations=continued,
-                                      awaiting=waiting)
+            new = self.outbox.enqueue(
+                taken, key, now=self.clock(),
+                continuations=carried.continuations if carried else (),
+                awaiting=carried.awaiting if carried else None,
+                part_ends=carried.part_ends if carried else ())
             if new:
                 self._wake[key].set()
             added += new
+        self._prune(until)
         return added
+
+    def _prune(self, data_now: pd.Timestamp | None) -> None:
+        """Prune the outbox (:meth:`Outbox.prune`) when :data:`PRUNE_EVERY` has passed
+        since the last time; `data_now`: the end of the data of the detection."""
+        if self.retention is None:
+            return
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
+                                   data_now=data_now)
+        if pruned.messages or pruned.attempts or pruned.decisions:
+            _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
+                      "routes no longer configured", pruned.messages, pruned.attempts,
+                      pruned.decisions)
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
                  settled_before: pd.Timestamp | None, until: pd.Timestamp | None = None,
                  *, defer: bool = True
-                 ) -> tuple[list[dict[str, Any]], set[str], list[Continuation],
-                            list[Awaiting] | None]:
-        """`messages` of route `key` continuing the events it was told of
-        (:func:`spikes.alerts.continuity.carry`), the keys of events the route is known
-        to hold messages of (the told ones, or the continued ones), and the decisions to
-        store with the messages (:meth:`Outbox.enqueue`): the continuations decided now
-        and the awaiting events (None: unchanged). A complete detection first drops the
-        route's spent continuations (:func:`spikes.alerts.continuity.spent`); the told
-        events it does not find but may raise later await, with `defer` (a live step up
-        to `until` continues or withdraws them), else are withdrawn."""
+                 ) -> tuple[list[dict[str, Any]], set[str], Carried | None]:
+        """`messages` of route `key` as its receiver should get them, from what it was
+        told (:func:`spikes.alerts.continuity.carry`), the keys of events the route is
+        known to hold messages of (the told ones, or the continued ones), and the
+        decisions to store with the messages (:meth:`Outbox.enqueue`: its awaiting
+        events None when unchanged); None when the route holds nothing of them. A
+        complete detection first drops the route's spent continuations
+        (:func:`spikes.alerts.continuity.spent`); the told events it does not find but
+        may raise later await, with `defer` (a live step up to `until` continues or
+        withdraws them), else are withdrawn."""
         stored = self.outbox.continuations(key)
         waiting = self.outbox.awaiting(key)
-        if every_key is None and not stored and not waiting:
-            return messages, set(), [], None
-        # A live step needs what the route holds of the continued and awaiting events.
-        keys = {c.of for c in stored} | {a.key for a in waiting}
-        told = (self.outbox.told(key, sorted(keys)) if every_key is None
-                else self.outbox.told(key))
+        if every_key is None:
+            # A live step needs what the route holds of its events, of the continued
+            # ones and of the awaiting ones.
+            keys = ({c.of for c in stored} | {a.key for a in waiting}
+                    | {event_key(m) for m in messages})
+            told = self.outbox.told(key, sorted(keys))
+            if not stored and not waiting and not told:
+                return messages, set(), None
+        else:
+            told = self.outbox.told(key)
         known = set(told) | {c.of for c in stored}
         if every_key is not None:  # a complete detection: forget the spent ones
             old = {c.key for c in spent(stored, told, messages, every_key, settled_before)}
             self.outbox.drop_continuations(key, sorted(old))
             stored = [c for c in stored if c.key not in old]
+        parts = sorted({c.of for c in stored if c.part})
         carried = carry(messages, told, stored, every_key, coverage, settled_before,
-                        awaiting=waiting, until=until, defer=defer)
-        return (carried.messages, known | {c.of for c in carried.continuations},
-                carried.continuations,
-                None if carried.awaiting == waiting else carried.awaiting)
+                        awaiting=waiting, until=until, defer=defer,
+                        part_ends=self.outbox.part_ends(key, parts) if parts else {})
+        if carried.awaiting == waiting:
+            carried = dataclasses.replace(carried, awaiting=None)
+        return (carried.messages, known | {c.of for c in carried.continuations}, carried)
 
     def _unsettled(self, messages: list[dict[str, Any]], key: str, before: pd.Timestamp,
                    until: pd.Timestamp | None = None,

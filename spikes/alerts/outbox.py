@@ -15,6 +15,13 @@ marked delivered sends the same message again after the restart, with the same
 ``message_id`` (in the body, and in the webhook's ``Idempotency-Key`` header), so a
 receiver can drop the repeat.
 
+What was delivered does not stay for ever (:meth:`Outbox.prune`, 30 days by default:
+``--outbox-retention``): an event's messages on a route go once all were delivered that
+long ago, are dated that long before the end of the data and the route heard the event
+end (and no continuation goes on with it), with their attempts; the route's horizon then
+moves past them, so that a detection from scratch does not page them again. A message
+not delivered never goes.
+
 Tables
 ------
 ``alert_outbox``
@@ -40,6 +47,11 @@ Tables
 ``alert_awaiting``
     ``route, event_key, event_id, due``: a told event the latest complete detection did
     not find while it may still be raised (:class:`spikes.alerts.continuity.Awaiting`).
+``alert_part_end``
+    ``route, event_key, of_key, products``: the end of a part of a told event that
+    other settings split, held back until its last part is over
+    (:class:`spikes.alerts.continuity.PartEnd`); dropped with the told event's
+    continuations.
 """
 
 from __future__ import annotations
@@ -54,7 +66,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.alerts.continuity import Awaiting, Continuation, Told
+from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
+from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
@@ -83,10 +96,10 @@ UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_
 CREATE TABLE IF NOT EXISTS alert_awaiting (
     route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
     due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
+CREATE TABLE IF NOT EXISTS alert_part_end (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    products VARCHAR NOT NULL, PRIMARY KEY (route, event_key));
 """
-
-
-_ROUTE_KEY = "route:"
 
 
 def _now() -> pd.Timestamp:
@@ -159,7 +172,7 @@ class Outbox:
         bool
             Whether the route was new.
         """
-        key = _ROUTE_KEY + route
+        key = ROUTE_HORIZON + route
         with self._lock:
             conn = self._conn
             if conn.execute("SELECT 1 FROM alert_meta WHERE key = ?", [key]).fetchall():
@@ -177,7 +190,7 @@ class Outbox:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT value FROM alert_meta WHERE key IN ('horizon', ?) AND value IS NOT "
-                "NULL", [_ROUTE_KEY + route]).fetchall()
+                "NULL", [ROUTE_HORIZON + route]).fetchall()
         stamps = [_aware(v) for (v,) in rows]
         return max(stamps) if stamps else None
 
@@ -208,7 +221,8 @@ class Outbox:
     def enqueue(self, messages: Iterable[dict[str, Any]], route: str,
                 now: pd.Timestamp | None = None, *,
                 continuations: Sequence[Continuation] = (),
-                awaiting: Sequence[Awaiting] | None = None) -> int:
+                awaiting: Sequence[Awaiting] | None = None,
+                part_ends: Sequence[PartEnd] = ()) -> int:
         """Add the messages for `route` that it does not hold yet, and store the
         continuity's decisions that go with them (one transaction: a failure stores
         none of it, so the next detection decides them again).
@@ -226,6 +240,9 @@ class Outbox:
         awaiting : sequence of Awaiting, optional
             The route's awaiting events from now on (see :meth:`set_awaiting`); None
             leaves those stored.
+        part_ends : sequence of PartEnd
+            Ends of parts held back (see :meth:`part_ends`), in place of those stored
+            for the same parts.
 
         Returns
         -------
@@ -240,10 +257,10 @@ class Outbox:
             messages = [m for m in messages if event_key(m) in going]
         messages = list({str(m["message_id"]): m for m in messages}.values())  # once each
         if not messages:
-            if continuations or awaiting is not None:
+            if continuations or awaiting is not None or part_ends:
                 with self._lock:
                     self._in_transaction(
-                        lambda: self._decided(route, continuations, awaiting))
+                        lambda: self._decided(route, continuations, awaiting, part_ends))
             return 0
         messages = self._numbered(messages, route)
         # One INSERT from a table (an executemany of one row per message took 3 ms a
@@ -275,7 +292,7 @@ class Outbox:
                 finally:
                     conn.unregister("spikes_incoming")
                 after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                self._decided(route, continuations, awaiting)
+                self._decided(route, continuations, awaiting, part_ends)
                 conn.execute("COMMIT")
             except BaseException:
                 rollback(conn)
@@ -283,12 +300,19 @@ class Outbox:
         return int(after - before)
 
     def _decided(self, route: str, continuations: Sequence[Continuation],
-                 awaiting: Sequence[Awaiting] | None) -> None:
+                 awaiting: Sequence[Awaiting] | None,
+                 part_ends: Sequence[PartEnd] = ()) -> None:
         """Store the continuity's decisions for `route` (see :meth:`enqueue`), the lock
         held (in the caller's transaction)."""
         self._add_continuations(route, continuations)
         if awaiting is not None:
             self._set_awaiting(route, awaiting)
+        for end in part_ends:
+            self._conn.execute(
+                "INSERT INTO alert_part_end VALUES (?, ?, ?, ?) ON CONFLICT (route, "
+                "event_key) DO UPDATE SET of_key = excluded.of_key, "
+                "products = excluded.products",
+                [route, end.key, end.of, json.dumps(list(end.products))])
 
     def _in_transaction(self, work: Callable[[], object]) -> None:
         """Run `work` (writes of the connection, under the lock) in one transaction."""
@@ -346,13 +370,14 @@ class Outbox:
             params += list(keys)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT sequence, body FROM alert_outbox WHERE route = ?{where} "
+                f"SELECT sequence, body, message_id FROM alert_outbox WHERE route = ?{where} "
                 "ORDER BY changed_at, sequence", params).fetchall()
         latest: dict[str, dict[str, Any]] = {}
         top: dict[str, int] = {}
         named: dict[str, set[str]] = {}
         worst: dict[str, int] = {}
-        for sequence, body in rows:
+        ids: dict[str, set[str]] = {}
+        for sequence, body, message_id in rows:
             message = json.loads(body)
             key = event_key(message)
             latest[key] = message
@@ -360,8 +385,9 @@ class Outbox:
             named.setdefault(key, set()).update(str(p["product"])
                                                 for p in message["products"])
             worst[key] = max(worst.get(key, -1), severity_rank(str(message["severity"])))
+            ids.setdefault(key, set()).add(str(message_id))
         return {k: Told(k, m, m["state"] == "resolved", top[k], frozenset(named[k]),
-                        worst[k])
+                        worst[k], frozenset(ids[k]))
                 for k, m in latest.items()}
 
     def continuations(self, route: str) -> list[Continuation]:
@@ -420,7 +446,28 @@ class Outbox:
             rows = self._conn.execute(
                 f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
                 "RETURNING event_key", [route, *keys]).fetchall()
+            # The ends of the parts of told events none of whose continuations is left.
+            self._conn.execute(
+                "DELETE FROM alert_part_end WHERE route = ? AND of_key NOT IN (SELECT "
+                "of_key FROM alert_continuation WHERE route = ? AND part)", [route, route])
         return len(rows)
+
+    def part_ends(self, route: str, of: Sequence[str] | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
+        """The stored ends of the parts of told events of `route` (of the told events
+        with these keys `of` only, when given): the products of each part's
+        ``resolved``, by the part's key (:class:`spikes.alerts.continuity.PartEnd`)."""
+        where, params = "", [route]
+        if of is not None:
+            if not of:
+                return {}
+            where = f" AND of_key IN ({', '.join('?' for _ in of)})"
+            params += list(of)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT event_key, products FROM alert_part_end WHERE route = ?{where}",
+                params).fetchall()
+        return {str(key): json.loads(products) for key, products in rows}
 
     def awaiting(self, route: str) -> list[Awaiting]:
         """The told events of `route` awaiting (:class:`spikes.alerts.continuity.Awaiting`),
@@ -565,6 +612,22 @@ class Outbox:
                 rollback(conn)
                 raise
         return int(attempt)
+
+    # -- retention -----------------------------------------------------------------------
+    def prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
+              now: pd.Timestamp | None = None,
+              data_now: pd.Timestamp | None = None) -> Pruned:
+        """Forget what no message to come needs, delivered more than `retention` ago
+        (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
+        by default).
+
+        Returns
+        -------
+        Pruned
+        """
+        with self._lock:
+            return prune(self._conn, retention, routes, now=now or _now(),
+                         data_now=data_now)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:

@@ -205,23 +205,26 @@ def _run_analyze(args: argparse.Namespace) -> int:
         # The file's times are UTC whatever --display-tz: said when the print was not.
         utc = "" if zone == DEFAULT_ZONE else " (its times in UTC, ISO-8601 with offset)"
         print(f"wrote {_count(len(incidents), 'incident')} to {args.output}{utc}")
-    if routes and not _notify(analysis, routes, args.outbox, args.notify_wait, tz=zone):
+    if routes and not _notify(analysis, routes, args.outbox, args.notify_wait, tz=zone,
+                              retention=args.outbox_retention):
         return 1
     return 0
 
 
 def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
-            wait: float = 600.0, tz: str = "UTC") -> bool:
+            wait: float = 600.0, tz: str = "UTC",
+            retention: pd.Timedelta | None = None) -> bool:
     """Send the messages of the replay to `routes`, retrying, and print what was sent;
     whether every message was delivered (if not, an error line says how many were not,
     and the command exits with 1). The messages an earlier run with the same outbox
-    failed to deliver are tried again."""
+    failed to deliver are tried again; what it delivered more than `retention` ago goes
+    (:meth:`spikes.alerts.outbox.Outbox.prune`)."""
     from spikes.alerts.notifier import Notifier
     from spikes.alerts.outbox import Outbox
 
     outbox = Outbox(outbox_path or ":memory:")
     try:
-        notifier = Notifier(outbox, routes)
+        notifier = Notifier(outbox, routes, retention=retention)
         outbox.retry_failed(list(notifier.routes))
         # A run over data nothing follows: a told outage it no longer finds is withdrawn
         # now, not left awaiting live steps that never come.

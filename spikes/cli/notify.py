@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import TYPE_CHECKING
 
 from spikes.errors import SpikesInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from spikes.alerts.notifier import Notifier
     from spikes.alerts.routing import Route
 
@@ -24,6 +27,12 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
                         + (" (with --notify-config)" if outbox else ""))
     g.add_argument("--smtp", metavar="HOST:PORT",
                    help="SMTP server of mailto: routes (no TLS, no login: a local relay)")
+    g.add_argument("--outbox-retention", type=retention, default=DEFAULT_RETENTION,
+                   metavar="DURATION",
+                   help="how long the outbox keeps the messages delivered and the attempts "
+                        "logged (30d, 12h ...; never: for ever); a message not delivered "
+                        "is never dropped, nor one a later message still needs "
+                        "(default %(default)s)")
     if outbox:
         g.add_argument("--notify-config", action="store_true",
                        help="send to the [[notify]] routes of --config too: a batch run over "
@@ -38,6 +47,30 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
                        help="how long to keep retrying undelivered messages, waiting out "
                             "their backoff, before the run stops (default %(default)g; "
                             "with --outbox, a later run sends what is left)")
+
+
+#: ``--outbox-retention`` by default (:data:`spikes.alerts.notifier.RETENTION`).
+DEFAULT_RETENTION = "30d"
+
+
+def retention(text: str) -> pd.Timedelta | None:
+    """A ``--outbox-retention``: a duration with its unit above 0, or ``never`` (None:
+    keep everything)."""
+    import pandas as pd
+
+    text = text.strip()
+    if text.lower() == "never":
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text.lower())
+    try:  # with its unit (a bare number is nanoseconds); pandas' "d" is "D" now
+        value = (pd.Timedelta(float(match[1]), unit="D" if match[2] in ("d", "day", "days")
+                              else match[2]) if match else None)
+    except ValueError:
+        value = None
+    if value is None or pd.isna(value) or value <= pd.Timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration above 0 with its unit such as "
+                                         f"30d or 12h, or never; got {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:

@@ -167,7 +167,8 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     app = create_app(args.store, token=token, bucket=bucket, clock=args.clock,
                      lateness=lateness, max_body=parse_size(args.max_body), config=config,
-                     notify=routes, status_feed=feed, calendar=calendar)
+                     notify=routes, status_feed=feed, calendar=calendar,
+                     outbox_retention=args.outbox_retention)
     print(f"spikes serve: store {args.store}, {args.clock} clock, bucket {args.bucket}, "
           f"on http://{args.host}:{args.port} (API docs at /docs)"
           + (f", notifying {len(routes)} route(s)" if routes else ""), file=sys.stderr)
@@ -215,7 +216,8 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
                          max_body=parse_size(args.max_body), status_feed=feed,
                          config=config, notify=routes, calendar=calendar,
                          replay=lambda live: DemoReplay(live, path, speed=speed, start=start,
-                                                        raw=raw))
+                                                        raw=raw),
+                         outbox_retention=args.outbox_retention)
         url = f"http://{args.host}:{args.port}"
         print(f"spikes serve --demo: replaying {path.name} at {speed:g} simulated min/s into "
               f"a fresh store ({store}), data clock, on {url}\n"

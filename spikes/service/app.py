@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import TypeAdapter, ValidationError
 
-from spikes.alerts.notifier import Notifier
+from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route
 from spikes.config import DetectionConfig
@@ -39,6 +39,7 @@ from spikes.detect.live_thresholds import CALIBRATION_HISTORY
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import parse_bucket
+from spikes.service import docs
 from spikes.service.live import Clock, LiveDetector
 from spikes.service.live_api import live_router
 from spikes.service.messages import (
@@ -123,7 +124,8 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                notify: Sequence[Route] = (),
                status_feed: OfficialFeed | None = None,
                calendar: Calendar | None = None,
-               replay: Callable[[LiveDetector], Any] | None = None) -> FastAPI:
+               replay: Callable[[LiveDetector], Any] | None = None,
+               outbox_retention: pd.Timedelta | None = RETENTION) -> FastAPI:
     """The service's ASGI app.
 
     Parameters
@@ -153,6 +155,9 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     notify : sequence of Route
         Where the messages of events go (:mod:`spikes.alerts`); their outbox is kept
         in the store's file and ``GET /v1/notifications`` lists it.
+    outbox_retention : pd.Timedelta or None
+        How long the outbox keeps what was delivered (None: for ever; see
+        :meth:`spikes.alerts.outbox.Outbox.prune`).
 
     Returns
     -------
@@ -164,7 +169,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(store_path)
-        notifier = _notifier(store, notify, clock)
+        notifier = _notifier(store, notify, clock, outbox_retention)
         live = LiveDetector(store, bucket=size, clock=clock, lateness=late_by, config=config,
                             notifier=notifier, status_feed=status_feed, calendar=calendar)
         app.state.store, app.state.live = store, live
@@ -186,8 +191,10 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                 notifier.outbox.close()
             store.close()
 
+    # The schema and its pages are the app's own routes (spikes.service.docs), so that
+    # an unknown query parameter gets 422 there too.
     app = FastAPI(title="spikes", summary="Crowd-report outage detection, live",
-                  lifespan=lifespan)
+                  lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.token = token
 
     def authorized(request: Request,
@@ -205,6 +212,7 @@ def create_app(store_path: str | Path = "spikes.duckdb", token: str | None = Non
                    _notifications_router()):
         app.include_router(router, prefix="/v1", dependencies=v1)
     app.include_router(_ops_router(), dependencies=[Depends(_known_parameters)])
+    app.include_router(docs.router(app), dependencies=[Depends(_known_parameters)])
     add_query_error_handler(app)
     app.add_middleware(_MaxBody, limit=max_body)
     return app
@@ -368,14 +376,15 @@ def _json_key(batch: Mapping[str, Any], body: bytes) -> str | None:
     return None
 
 
-def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall"
-              ) -> Notifier | None:
+def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall",
+              retention: pd.Timedelta | None = RETENTION) -> Notifier | None:
     """The notifier of `routes`, its outbox in the store's file; None without routes.
 
     Notifications first turned on over a store with history do not page its past: the
     outbox's horizon is then the end of the history (:func:`_history_end`); a route first
     seen over a store with history (added to the settings, or renamed) gets that horizon
-    of its own. The serving notifier retries failed messages for as long as it runs."""
+    of its own. The serving notifier retries failed messages for as long as it runs, and
+    prunes what was delivered more than `retention` ago."""
     if not routes:
         return None
     outbox = Outbox(store.path)
@@ -384,7 +393,7 @@ def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall"
         outbox.set_horizon(end)
     for route in routes:  # a route added (or renamed) later does not page the past either
         outbox.add_route(route.key, end)
-    return Notifier(outbox, routes, retry_failed=True)
+    return Notifier(outbox, routes, retry_failed=True, retention=retention)
 
 
 def _history_end(store: Store, clock: Clock = "wall") -> pd.Timestamp | None:

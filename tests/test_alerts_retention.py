@@ -1,0 +1,222 @@
+"""The outbox's retention (review 45, item 1): ``alert_outbox`` and ``alert_log`` grew
+with every message for ever, and the continuity's rows of routes removed from the config
+stayed. What was delivered long ago goes (``--outbox-retention``, 30 days by default);
+what is not delivered, or still needed by a later message, stays; a detection from
+scratch (a restart, ``spikes analyze --outbox`` again) does not page what went. Each test
+failed before (the outbox had no retention). Real DuckDB outboxes, a clock the test
+moves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
+from spikes.alerts.notifier import RETENTION, Notifier
+from spikes.alerts.outbox import Outbox
+from spikes.alerts.routing import Route
+from spikes.cli import build_parser
+
+START = pd.Timestamp("2026-01-01", tz="UTC")
+DAY = pd.Timedelta(days=1)
+
+
+def _event(day: int, *, product: str = "Gmail", end: bool = True) -> list[dict[str, Any]]:
+    """The messages of a one-product outage on `day` (counted from START): an ``open`` at
+    10:00 and, with `end`, a ``resolved`` at 12:00."""
+    onset = START + day * DAY + pd.Timedelta("9h45min")
+    key = f"{product}|{onset.isoformat()}"
+
+    def one(state: str, sequence: int, at: pd.Timestamp) -> dict[str, Any]:
+        over = state == "resolved"
+        return {"message_id": f"{key}|{sequence}|{state}", "event_id": f"E{day:04d}",
+                "event_key": key, "state": state, "sequence": sequence,
+                "at": at.isoformat(),
+                "products": [{"product": product, "onset": onset.isoformat(),
+                              "alerted_at": onset.isoformat(), "severity": "major",
+                              "end": (at - pd.Timedelta("1h")).isoformat() if over else None,
+                              "why": f"{product}: 900 reports in 5 min.",
+                              "known_event": ""}],
+                "severity": "major", "onset": onset.isoformat(),
+                "alerted_at": onset.isoformat(),
+                "end": (at - pd.Timedelta("1h")).isoformat() if over else None,
+                "why": f"{product}: 900 reports in 5 min.",
+                "title": f"E{day:04d} {state} (major): {product}"}
+
+    first = START + day * DAY + pd.Timedelta("10h")
+    return [one("open", 0, first)] + ([one("resolved", 1, first + pd.Timedelta("2h"))]
+                                      if end else [])
+
+
+class Clock:
+    """The time of day, as the test moves it."""
+
+    def __init__(self, now: pd.Timestamp) -> None:
+        self.now = now
+
+    def __call__(self) -> pd.Timestamp:
+        return self.now
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.got: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.got.append(message)
+
+
+def _rows(outbox: Outbox, table: str) -> int:
+    with outbox._lock:
+        return int(outbox._conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def test_a_rerun_prunes_what_was_delivered_a_month_ago_and_pages_none_of_it_again(
+        tmp_path: Path) -> None:
+    # `spikes analyze --outbox` over 90 days of data, run again after 40 days: the
+    # outbox kept every message and attempt for ever. Now the events delivered over 30
+    # days ago (wall clock) and dated over 30 days before the data's end go, the last
+    # 30 days of the data stay (a replay's detection needs them), and a third run pages
+    # nothing again.
+    messages = [m for day in range(90) for m in _event(day)]
+    coverage = Coverage(frozenset({"Gmail"}), START - 7 * DAY, START + 90 * DAY)
+    clock, receiver = Clock(START + 91 * DAY), Receiver()
+    path = tmp_path / "outbox.duckdb"
+
+    def run() -> int:
+        outbox = Outbox(path)
+        try:
+            notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
+                                channels={"h": receiver}, clock=clock)
+            added = notifier.enqueue(messages, until=coverage.until, coverage=coverage,
+                                     live=False)
+            notifier.deliver()
+            return added
+        finally:
+            outbox.close()
+
+    assert run() == 180 and len(receiver.got) == 180
+    clock.now += 40 * DAY
+    assert run() == 0  # held: nothing new; then pruned
+    outbox = Outbox(path)
+    try:
+        kept = outbox.messages(["h"])
+        # Dated after the data's end less 30 days (2026-03-02): days 60 to 89.
+        assert len(kept) == 60
+        assert kept["at"].min() > coverage.until - RETENTION
+        assert _rows(outbox, "alert_log") == 0  # every attempt 40 days old
+        assert outbox.route_horizon("h") == pd.Timestamp("2026-03-01T12:00Z")
+    finally:
+        outbox.close()
+    assert run() == 0 and len(receiver.got) == 180  # none of the pruned paged again
+
+
+def test_pruning_keeps_what_is_not_delivered_or_still_needed(tmp_path: Path) -> None:
+    clock = Clock(START)
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        over = _event(0)  # delivered, over: goes
+        going = _event(1, end=False)  # the route never heard it end: stays
+        unsent = _event(2)  # its end never delivered: stays
+        continued = _event(3)  # a continuation goes on with it: stays
+        awaited = _event(4, product="Teams", end=False)  # awaiting: stays
+        recent = _event(40)  # delivered less than 30 days ago: stays
+        for m in [*over, *going, *unsent, *continued, *awaited]:
+            outbox.enqueue([m], "h", now=clock.now)
+            if m is not unsent[1]:
+                outbox.record(m["message_id"], "h", ok=True, now=clock.now)
+        outbox.record(unsent[1]["message_id"], "h", ok=False, give_up=True, now=clock.now)
+        outbox.add_continuations("h", [Continuation("Gmail|new", continued[0]["event_key"],
+                                                    "E0003", 2, ("Gmail",), 1, part=True)])
+        outbox.set_awaiting("h", [Awaiting(awaited[0]["event_key"], "E0004",
+                                           START + 5 * DAY)])
+        # Of a route no longer configured: its decisions go, its delivered past too.
+        outbox.enqueue(_event(5, end=False), "gone", now=clock.now)
+        outbox.record(_event(5)[0]["message_id"], "gone", ok=True, now=clock.now)
+        outbox.add_continuations("gone", [Continuation("Gmail|x", "Gmail|y", "E0009", 1,
+                                                       ("Gmail",), 1)])
+        outbox.set_awaiting("gone", [Awaiting("Gmail|y", "E0009", START)])
+        outbox.enqueue(recent, "h", now=START + 40 * DAY)
+        for m in recent:
+            outbox.record(m["message_id"], "h", ok=True, now=START + 40 * DAY)
+        with outbox._lock:  # a part's end held back, of either route
+            outbox._decided("h", [], None, [PartEnd("Gmail|new", continued[0]["event_key"],
+                                                    ())])
+            outbox._decided("gone", [], None, [PartEnd("Gmail|x", "Gmail|y", ())])
+        pruned = outbox.prune(RETENTION, ["h"], now=START + 45 * DAY)
+        # Over's 2 messages and gone's 1; the attempts at START of all but the failed one.
+        assert (pruned.messages, pruned.attempts) == (3, 8)
+        assert pruned.decisions == 3
+        kept = outbox.messages()
+        left = {m["event_key"] for m in [*over, *going, *unsent, *continued, *awaited,
+                                         *recent]
+                if m["message_id"] in set(kept["message_id"])}
+        assert left == {m[0]["event_key"] for m in (going, unsent, continued, awaited,
+                                                    recent)}
+        assert set(kept["route"]) == {"h"}
+        assert outbox.continuations("gone") == [] and outbox.awaiting("gone") == []
+        assert outbox.part_ends("gone") == {}
+        assert len(outbox.continuations("h")) == 1 and len(outbox.awaiting("h")) == 1
+        assert outbox.part_ends("h") == {"Gmail|new": []}
+        # The failed message's attempt stays with it.
+        log = outbox.log()
+        assert unsent[1]["message_id"] in set(log["message_id"])
+        assert outbox.route_horizon("h") == pd.Timestamp(over[1]["at"])
+    finally:
+        outbox.close()
+
+
+def test_a_service_s_outbox_stays_the_size_of_its_retention() -> None:
+    # 30 days of a service on the wall clock, an outage a day, a retention of 5 days:
+    # the outbox grew by every message and attempt (60 and 60 here); now it holds about
+    # the last 5 days of them, however long it runs.
+    clock, receiver = Clock(START), Receiver()
+    outbox = Outbox(":memory:")
+    try:
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
+                            channels={"h": receiver}, clock=clock,
+                            retention=pd.Timedelta(days=5))
+        sizes = []
+        for day in range(30):
+            clock.now = START + day * DAY + pd.Timedelta("12h05min")
+            notifier.enqueue(_event(day), settled_before=clock.now - pd.Timedelta("1h"),
+                             until=clock.now)
+            notifier.deliver()
+            sizes.append((_rows(outbox, "alert_outbox"), _rows(outbox, "alert_log")))
+    finally:
+        outbox.close()
+    assert len(receiver.got) == 60
+    assert max(sizes[6:]) <= (12, 12)  # 6 days of 2 messages (the day's own pruned next)
+    assert sizes[-1] >= (10, 10)
+
+
+@pytest.mark.parametrize("given", ["never", "12h"])
+def test_the_retention_is_a_setting_of_serve_and_analyze(given: str) -> None:
+    parser = build_parser()
+    for command in (["serve"], ["analyze", "x.csv"]):
+        args = parser.parse_args([*command, "--outbox-retention", given])
+        assert args.outbox_retention == (None if given == "never" else pd.Timedelta(given))
+        assert parser.parse_args(command).outbox_retention == RETENTION
+    for bad in ("0d", "30", "soon"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["serve", "--outbox-retention", bad])
+
+
+def test_an_outbox_of_the_previous_version_opens_and_prunes(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    outbox = Outbox(path)
+    outbox.enqueue(_event(0), "h", now=START)
+    outbox.close()
+    conn = duckdb.connect(str(path))
+    conn.execute("DROP TABLE alert_part_end")  # as the outbox of the previous version
+    conn.close()
+    outbox = Outbox(path)
+    try:
+        assert outbox.part_ends("h") == {}
+        assert outbox.prune(RETENTION, ["h"], now=START + 60 * DAY).messages == 0  # pending
+    finally:
+        outbox.close()
