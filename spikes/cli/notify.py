@@ -30,7 +30,7 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
     g.add_argument("--outbox-retention", type=retention, default=DEFAULT_RETENTION,
                    metavar="DURATION",
                    help="how long the outbox keeps the messages delivered and the attempts "
-                        "logged (30d, 12h ...; never: for ever); a message not delivered "
+                        "logged (30d, 2w ...: at least 7d; never: for ever); a message not delivered "
                         "is never dropped, nor one a later message still needs "
                         "(default %(default)s)")
     if outbox:
@@ -51,25 +51,50 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
 
 #: ``--outbox-retention`` by default (:data:`spikes.alerts.notifier.RETENTION`).
 DEFAULT_RETENTION = "30d"
+#: Shortest ``--outbox-retention``: an ended event can still get messages (a product
+#: joining it, an aftershock within its ``merge_gap``); pruned sooner, it was paged again
+#: from its ``open`` (review of stop 45: ``1h``, and ``6m`` meant as six months, which
+#: pandas reads as six minutes).
+MIN_RETENTION_DAYS = 7
 
 
 def retention(text: str) -> pd.Timedelta | None:
-    """A ``--outbox-retention``: a duration with its unit above 0, or ``never`` (None:
-    keep everything)."""
+    """A ``--outbox-retention``: a duration of at least :data:`MIN_RETENTION_DAYS` days with its
+    unit, or ``never`` (None: keep everything).
+
+    Parameters
+    ----------
+    text : str
+        As given on the command line (``30d``, ``2w``, ``never``).
+
+    Returns
+    -------
+    pd.Timedelta or None
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else, in one line.
+    """
     import pandas as pd
 
     text = text.strip()
     if text.lower() == "never":
         return None
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text.lower())
-    try:  # with its unit (a bare number is nanoseconds); pandas' "d" is "D" now
-        value = (pd.Timedelta(float(match[1]), unit="D" if match[2] in ("d", "day", "days")
-                              else match[2]) if match else None)
+    units = {"d": "D", "day": "D", "days": "D", "w": "W", "week": "W", "weeks": "W"}
+    try:  # with its unit (a bare number is nanoseconds); pandas' "d" and "w" are "D", "W"
+        value = (pd.Timedelta(float(match[1]), unit=units.get(match[2], match[2]))
+                 if match else None)
     except ValueError:
         value = None
     if value is None or pd.isna(value) or value <= pd.Timedelta(0):
-        raise argparse.ArgumentTypeError(f"expected a duration above 0 with its unit such as "
-                                         f"30d or 12h, or never; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a duration with its unit such as 30d or "
+                                         f"2w, or never; got {text!r}")
+    if value < pd.Timedelta(days=MIN_RETENTION_DAYS):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is {value}: at least {MIN_RETENTION_DAYS}d (an ended event can still get "
+            f"messages; events pruned sooner are paged again); months in days: 180d")
     return value
 
 
