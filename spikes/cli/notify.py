@@ -30,8 +30,8 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
     g.add_argument("--outbox-retention", type=retention, default=DEFAULT_RETENTION,
                    metavar="DURATION",
                    help="how long the outbox keeps the messages delivered and the attempts "
-                        "logged (30d, 2w ...: at least 7d; never: for ever); a message not delivered "
-                        "is never dropped, nor one a later message still needs "
+                        "logged (30d, 2w ...: at least 7d; never: for ever); a message "
+                        "not delivered is never dropped, nor one a later message still needs "
                         "(default %(default)s)")
     if outbox:
         g.add_argument("--notify-config", action="store_true",
@@ -59,8 +59,8 @@ MIN_RETENTION_DAYS = 7
 
 
 def retention(text: str) -> pd.Timedelta | None:
-    """A ``--outbox-retention``: a duration of at least :data:`MIN_RETENTION_DAYS` days with its
-    unit, or ``never`` (None: keep everything).
+    """A ``--outbox-retention``: a duration of at least :data:`MIN_RETENTION_DAYS` days
+    with its unit, or ``never`` (None: keep everything).
 
     Parameters
     ----------
