@@ -223,13 +223,13 @@ def test_grid_values_are_valid_settings(param) -> None:
 
 
 # --- per-product thresholds ----------------------------------------------------------------
-def test_per_product_only_for_products_with_enough_labels(major_only) -> None:
+def test_per_product_only_for_products_with_enough_labels(small_sim) -> None:
     from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
 
-    data, labels = major_only
+    data, labels = sim_data(small_sim), small_sim.labels
     # What is checked is decided by the labels per product, whatever the shared search
-    # chose: 25 trials (not the 60 of the adopt tests) run that part all the same.
-    r = tune(data, labels, budget=25, seed=0, per_product=True)
+    # chose: the small search (TUNE_BUDGET trials) runs that part all the same.
+    r = tune(data, labels, budget=TUNE_BUDGET, seed=0, per_product=True)
     counts = labels["product"].value_counts()
     for product in r.groups:
         assert counts[product] >= PRODUCT_MIN_LABELS
@@ -281,7 +281,9 @@ def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
     from spikes.evaluation.tune.split import forward_folds
     from spikes.evaluation.tune.tallies import TrialSet
 
-    sim = simulate(products=2, days=10, seed=5, outage_rate_per_week=12.0)
+    # A week of two products with outages enough for 3 tuned settings (36 labels): a
+    # coordinate search beyond the grid, whose choice is not the base's.
+    sim = simulate(products=2, days=7, seed=5, outage_rate_per_week=16.0)
     data, labels = sim_data(sim), validate_labels(sim.labels)
     assert len(tuned_settings(len(labels))) >= 3  # a coordinate search beyond the grid
     ts = TrialSet(score_reports(data, DetectionConfig()), labels,
@@ -295,6 +297,7 @@ def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
     alone.run(alone.base_params, "base")
     written = alone.config(alone.choose(range(4), tuned_settings(len(labels)),
                                         per_product=False))
+    assert written != DetectionConfig()  # the search found settings other than the base
     needed = len(alone.params)
     tight = tune(data, labels, budget=needed, seed=0)
     assert len(tight.trials) == needed
