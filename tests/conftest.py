@@ -3,6 +3,9 @@ pytest-xdist hands out the test modules."""
 
 from __future__ import annotations
 
+import copy
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +18,20 @@ if TYPE_CHECKING:
     from spikes.evaluation.simulate import Simulation
 
 BUCKET = pd.Timedelta("5min")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+
+
+@functools.cache
+def _sample_data() -> ReportData:
+    from spikes.io.buckets import load_reports
+
+    return load_reports(SAMPLE)
+
+
+def sample_data() -> ReportData:
+    """``load_reports`` of the bundled sample, read once per test process: a deep copy
+    each call (its frames too), so that no test sees what another did to its data."""
+    return copy.deepcopy(_sample_data())
 
 
 def diurnal_counts(days: int = 14, level: float = 20.0, seed: int = 0, products: int = 1,

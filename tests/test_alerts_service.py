@@ -15,6 +15,7 @@ from spikes.cli import main
 from spikes.detect.pipeline import analyze
 from spikes.io.buckets import load_reports
 from spikes.service.live import PAGE_REACH
+from tests.conftest import sample_data
 from tests.receivers import Webhook
 from tests.test_service import Service
 
@@ -24,7 +25,7 @@ TOKEN = "test-token-0123456789"
 
 @pytest.fixture(scope="module")
 def expected() -> list[dict]:
-    return analysis_messages(analyze(load_reports(SAMPLE)))
+    return analysis_messages(analyze(sample_data()))
 
 
 def _daily_csv_batches() -> list[tuple[str, bytes]]:
