@@ -141,11 +141,11 @@ def _wait_for_detection(service: Service, timeout: float = 90) -> None:
     while "spikes_detection_runs_total 0" in service.client.get("/metrics").text:
         if time.monotonic() > deadline:
             raise AssertionError("no detection ran")
-        time.sleep(0.05)
+        time.sleep(0.1)
     while service.client.get("/v1/notifications").json()["counts"]["pending"]:
         if time.monotonic() > deadline:
             raise AssertionError("messages still pending")
-        time.sleep(0.05)
+        time.sleep(0.1)
 
 
 def test_serve_notify_over_an_ingested_store_pages_only_what_is_going_on_at_its_end(
