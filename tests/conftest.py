@@ -114,8 +114,8 @@ def small_result(small_sim):
 
 # --- the order of the modules under pytest-xdist ------------------------------------------
 SLOW_MODULES = (
-    "test_alert_followups.py", "test_tune_search.py", "test_service.py",
-    "test_alerts_service.py", "test_stream.py", "test_engine.py", "test_service_store.py",
+    "test_service.py", "test_alerts_service.py", "test_stream.py", "test_engine.py",
+    "test_service_store.py", "test_tune_search.py", "test_alert_followups.py",
     "test_alerts.py", "test_service_stream.py", "test_properties.py", "test_app_live.py",
     "test_lead_cli.py", "test_causal.py", "test_hostile_inputs.py",
 )
