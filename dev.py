@@ -87,17 +87,21 @@ def _port(args: list[str]) -> int:
 
 
 def _workers(args: list[str]) -> list[str]:
-    """pytest-xdist's ``-n`` for the test suite: one worker per core this process may use,
-    at most :data:`TEST_WORKERS`; none where `args` (or ``PYTEST_ADDOPTS``) choose the
-    workers themselves (``-n``, ``--numprocesses``, ``--dist``, ``--tx``, ``-p no:xdist``)
-    or need one process (``--pdb``, ``--trace``, ``-s``, ``--capture=no``)."""
+    """pytest-xdist's options for the test suite: one worker per core this process may
+    use, at most :data:`TEST_WORKERS`, each given whole modules (``--dist loadfile``: a
+    module's fixtures are made once, not once per worker that runs some of its tests),
+    the slowest modules first (``tests/conftest.py``; ``--no-loadscope-reorder`` keeps
+    that order); none where `args` (or ``PYTEST_ADDOPTS``) choose the workers themselves
+    (``-n``, ``--numprocesses``, ``--dist``, ``--tx``, ``-p no:xdist``) or need one
+    process (``--pdb``, ``--trace``, ``-s``, ``--capture=no``)."""
     given = [*args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
     one_process = ("--pdb", "--trace", "-s", "--capture=no", "-d")
     chosen = ("-n", "--numprocesses", "--dist", "--tx")
     if any(a in one_process or a.startswith(chosen) or "no:xdist" in a for a in given):
         return []
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return ["-n", str(max(1, min(cores or 1, TEST_WORKERS)))]
+    return ["-n", str(max(1, min(cores or 1, TEST_WORKERS))), "--dist", "loadfile",
+            "--no-loadscope-reorder"]
 
 
 def main(argv: list[str]) -> int:

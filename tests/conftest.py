@@ -1,8 +1,12 @@
-"""Shared fixtures: small seeded synthetic series and simulations."""
+"""Shared fixtures: small seeded synthetic series and simulations; the order in which
+pytest-xdist hands out the test modules."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import copy
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +18,20 @@ if TYPE_CHECKING:
     from spikes.evaluation.simulate import Simulation
 
 BUCKET = pd.Timedelta("5min")
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
+
+
+@functools.cache
+def _sample_data() -> ReportData:
+    from spikes.io.buckets import load_reports
+
+    return load_reports(SAMPLE)
+
+
+def sample_data() -> ReportData:
+    """``load_reports`` of the bundled sample, read once per test process: a deep copy
+    each call (its frames too), so that no test sees what another did to its data."""
+    return copy.deepcopy(_sample_data())
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +117,35 @@ def small_result(small_sim):
     from spikes.evaluation.tune import tune
 
     return tune(sim_data(small_sim), small_sim.labels, budget=TUNE_BUDGET, seed=0)
+
+
+# --- the order of the modules under pytest-xdist ------------------------------------------
+SLOW_MODULES = (
+    "test_service.py", "test_alerts_service.py", "test_stream.py", "test_engine.py",
+    "test_service_store.py", "test_tune_search.py", "test_alert_followups.py",
+    "test_alerts.py", "test_service_stream.py", "test_properties.py", "test_app_live.py",
+    "test_lead_cli.py", "test_causal.py", "test_hostile_inputs.py",
+)
+"""The modules that take longest (most seconds first, measured in one process), handed
+out first when each worker is given whole modules (``dev.py test``: ``--dist loadfile``):
+a long module handed out last keeps one worker busy after the others are done. The other
+modules follow in their usual order; the tests of a module keep theirs."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # pytest-xdist's WorkerController
+    """(pytest-xdist, in the controlling process) Tell each worker how it is given tests:
+    a worker runs with ``--dist no`` itself."""
+    node.workerinput["spikes_dist"] = node.config.getoption("dist")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With whole modules per worker (``--dist loadfile`` or ``loadscope``), the modules
+    of :data:`SLOW_MODULES` first, longest first. Not with ``--dist load``, which gives
+    each worker a run of consecutive tests at the start (the slow modules would all go
+    to the first worker), nor in one process."""
+    dist = getattr(config, "workerinput", {}).get("spikes_dist")
+    if dist not in ("loadfile", "loadscope"):
+        return
+    rank = {name: i for i, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable

@@ -28,7 +28,7 @@ from spikes.alerts.routing import Route
 from spikes.cli import main
 from spikes.config import DetectionConfig
 from spikes.detect.pipeline import analyze
-from spikes.io.buckets import load_reports
+from tests.conftest import sample_data
 from tests.receivers import Webhook
 from tests.test_alerts_continuity import COVER, message
 from tests.test_alerts_service import _wait_for_detection
@@ -64,7 +64,7 @@ def test_a_told_outage_reaches_as_far_as_its_product_s_own_merge_gap() -> None:
 def test_a_complete_detection_s_coverage_has_each_product_s_merge_gap() -> None:
     config = DetectionConfig(overrides={"Gmail": {"merge_gap": "3h"},
                                         "Outlook": {"merge_gap": "1h"}})
-    data = load_reports(SAMPLE)
+    data = sample_data()
     coverage = coverage_of(analyze(data, config))
     assert coverage is not None
     assert coverage.merge_gap == pd.Timedelta("1h")
@@ -78,7 +78,7 @@ def test_a_complete_detection_s_coverage_has_each_product_s_merge_gap() -> None:
 def test_a_continuation_is_dropped_once_both_events_are_history(tmp_path: Path) -> None:
     # alert_continuation kept every continuation for ever: every restart with other
     # settings added rows, and every live step read the told events of all of them.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
     tuned = DetectionConfig(false_alarms_per_week=0.03)  # Gmail's onset 09:35 -> 09:30
     with Webhook() as hook:
@@ -113,7 +113,7 @@ def test_a_continuation_is_dropped_once_both_events_are_history(tmp_path: Path) 
 def test_a_continuation_of_an_outage_still_going_on_is_kept(tmp_path: Path) -> None:
     # Only history is dropped: the told event open, or the new one going on at the
     # cut-off, keep theirs (its messages go on under the told key).
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
     tuned = DetectionConfig(false_alarms_per_week=0.03)
     outbox = Outbox(tmp_path / "outbox.duckdb")
@@ -145,7 +145,7 @@ def _restarted_mid_outage(tmp_path: Path, config: DetectionConfig, steps: str,
     a restart then (a complete detection over the same data) with `config`, and the
     live steps of `steps` after it up to 14:00 (Gmail's reports only: the route's
     product, detected as among the others, in a fraction of the time)."""
-    data = load_reports(SAMPLE)
+    data = sample_data()
     data = dataclasses.replace(data, counts=data.counts[["Gmail"]])
 
     def upto(end: pd.Timestamp) -> object:
@@ -256,7 +256,7 @@ def test_an_event_s_sequence_never_repeats_or_goes_back_for_its_route(tmp_path: 
     # the route got its end as the restart's detection (event_window 1min: the chain
     # split) numbers it, "resolved" 1: a second 1 after a 2. Now it is numbered after
     # what the route holds (3); its message_id stays the detection's.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = pd.Timestamp("2026-01-22T19:30Z")
     split = DetectionConfig(event_window="1min")
     with Webhook() as hook:
@@ -294,7 +294,7 @@ def test_an_event_other_settings_split_goes_on_as_one_story(tmp_path: Path,
     # and the told event's end named Outlook only. Now the parts go on under the told
     # event: nothing new to tell while they run, and one end naming all five, once the
     # last part is over.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = pd.Timestamp("2026-01-22T19:30Z")
     before = dataclasses.replace(data, counts=data.counts.loc[:cut - data.bucket])
     split = DetectionConfig(event_window="1min")
@@ -470,7 +470,7 @@ def test_a_withdrawal_whose_enqueue_fails_is_enqueued_by_the_next_step(
     # The awaiting row was removed before the withdrawal was enqueued: when the enqueue
     # failed (the service logs it and enqueues again at its next step), no later step
     # had anything left to withdraw, and the page stayed open.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     data = dataclasses.replace(data, counts=data.counts[["Gmail"]])
 
     def upto(end: pd.Timestamp) -> object:

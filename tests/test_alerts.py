@@ -33,7 +33,7 @@ from spikes.config import load_config
 from spikes.detect.incidents import severity_of
 from spikes.detect.pipeline import analyze
 from spikes.errors import SpikesInputError
-from spikes.io.buckets import load_reports
+from tests.conftest import sample_data
 from tests.receivers import Mailbox, Webhook
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "reports.csv.gz"
@@ -45,7 +45,7 @@ RANK = {"minor": 0, "major": 1, "critical": 2}
 @pytest.fixture(scope="module")
 def sample():
     """The live analysis of the bundled sample and its messages (one run per module)."""
-    analysis = analyze(load_reports(SAMPLE))
+    analysis = analyze(sample_data())
     return analysis, analysis_messages(analysis)
 
 
@@ -950,7 +950,7 @@ def _gmail_messages(hook: Webhook) -> list[dict]:
 def _paged_then_restarted(tmp_path: Path, config) -> tuple[Webhook, Notifier, Outbox, str]:
     """A route told of the Gmail outage by a detection cut mid-outage with the defaults,
     then a detection from scratch over all the data with `config` (a restart)."""
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
     hook = Webhook().__enter__()
     outbox = Outbox(tmp_path / "outbox.duckdb")
@@ -971,7 +971,7 @@ def test_a_restart_with_other_settings_goes_on_with_the_event_the_route_was_page
     # A tuned config moves the outage's first onset (09:35 -> 09:30), so its event has
     # another key: the receiver heard a second open and never the end of the first.
     config = load_config(None).__class__(false_alarms_per_week=0.03)
-    again = analyze(load_reports(SAMPLE), config).incidents
+    again = analyze(sample_data(), config).incidents
     gmail = again[(again["product"] == "Gmail")
                   & (again["onset"] >= pd.Timestamp(GMAIL_DAY, tz="UTC"))]
     assert gmail["onset"].tolist() == [pd.Timestamp("2026-01-16T09:30Z")]
@@ -984,7 +984,7 @@ def test_a_restart_with_other_settings_goes_on_with_the_event_the_route_was_page
         assert got[2]["sequence"] > got[1]["sequence"]
         assert got[2]["end"] == "2026-01-16T11:25:00+00:00"
         # Detections after that (another restart) add nothing.
-        assert notifier.observe(analyze(load_reports(SAMPLE), config)) == 0
+        assert notifier.observe(analyze(sample_data(), config)) == 0
         assert len(outbox.continuations("hook")) == 1
     finally:
         hook.__exit__(None, None, None)
@@ -999,7 +999,7 @@ def test_an_event_the_detection_no_longer_finds_is_withdrawn(tmp_path: Path) -> 
         assert [m["state"] for m in got] == ["open", "escalated", "resolved"]
         assert got[2]["event_key"] == key and got[2]["title"].endswith("no longer detected")
         assert "no longer detected" in message_text(got[2])
-        assert notifier.observe(analyze(load_reports(SAMPLE), config)) == 0
+        assert notifier.observe(analyze(sample_data(), config)) == 0
     finally:
         hook.__exit__(None, None, None)
         outbox.close()
@@ -1008,7 +1008,7 @@ def test_an_event_the_detection_no_longer_finds_is_withdrawn(tmp_path: Path) -> 
 def test_a_later_detection_of_other_data_withdraws_nothing(tmp_path: Path) -> None:
     # An outbox shared by runs over other files: an event of a product the detection
     # did not see, or from before its data, is not its to withdraw.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
     later = dataclasses.replace(data, counts=data.counts.loc["2026-01-17":])
     others = dataclasses.replace(data, counts=data.counts.drop(columns="Gmail"))
@@ -1026,7 +1026,7 @@ def test_a_later_detection_of_other_data_withdraws_nothing(tmp_path: Path) -> No
 def test_a_restart_long_after_the_outage_ended_still_tells_its_end(tmp_path: Path) -> None:
     # On the wall clock an event over more than an hour before is history unless the
     # route holds it; the continued messages all had new ids, so the end was dropped.
-    data = load_reports(SAMPLE)
+    data = sample_data()
     cut = dataclasses.replace(data, counts=data.counts.loc[:GMAIL_CUT - data.bucket])
     config = load_config(None).__class__(false_alarms_per_week=0.03)
     with Webhook() as hook:

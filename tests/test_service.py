@@ -1,7 +1,9 @@
 """The live service, tested against a real `spikes serve` process on 127.0.0.1.
 
 Each test starts the service in a subprocess on a free loopback port over its own store
-in a temporary directory and stops it (SIGKILL in the crash test) before it ends.
+in a temporary directory and stops it (SIGKILL in the crash test) before it ends. The
+settings and stores it must refuse at its start go through the command line's main in
+this process (the exit code and the one line on stderr a process gives).
 """
 
 from __future__ import annotations
@@ -86,6 +88,32 @@ def token_file(tmp_path: Path) -> Path:
     path = tmp_path / "token"
     path.write_text(TOKEN)
     return path
+
+
+@pytest.fixture
+def refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+    """``refused(*args)``: the command line's ``spikes serve ARGS`` run in this process
+    (``python -m spikes`` exits with what its main returns), which must refuse to start:
+    its exit code (2) and what it wrote to stderr. A server it would start instead fails
+    the test at once (rather than serving for ever)."""
+    import uvicorn
+
+    from spikes.cli import main
+
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("spikes serve started a server")
+
+    monkeypatch.setattr(uvicorn, "run", no_server)
+
+    def run(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            code = main(["serve", *args])
+        except SystemExit as exc:  # argparse's refusals
+            code = exc.code
+        return code, capsys.readouterr().err
+
+    return run
 
 
 @contextmanager
@@ -433,14 +461,13 @@ def test_a_full_disk_is_a_503_with_the_reason_and_nothing_stored(small_disk, tok
     assert _stored(small_disk / "s.duckdb") == 5000 * k + 1  # the refused batch is not
 
 
-def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file):
+def test_a_store_in_use_is_a_one_line_error(tmp_path, token_file, refused):
     path = tmp_path / "spikes.duckdb"
     with service(tmp_path, token_file):
-        run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store", str(path),
-                              "--port", str(_free_port()), "--token-file", str(token_file)],
-                             capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2
-    assert "in use" in run.stderr and "Traceback" not in run.stderr
+        code, err = refused("--store", str(path), "--port", str(_free_port()),
+                            "--token-file", str(token_file))
+    assert code == 2
+    assert "in use" in err and "Traceback" not in err
 
 
 # --- found by an edge-case hunt of the store and the service (each failed before) -------
@@ -514,37 +541,33 @@ def test_a_report_stamped_long_ago_is_refused_on_the_wall_clock(tmp_path, token_
     (["--bucket", "7min"], "--bucket 7min: live detection compares each bucket"),
 ])
 def test_settings_the_service_cannot_run_with_are_refused_at_start(tmp_path, token_file,
-                                                                   args, message):
+                                                                   args, message, refused):
     # --lateness 300 was 300 ns, nan closed nothing on the wall clock for ever; 7-minute
     # buckets started, then every detection failed.
-    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store",
-                          str(tmp_path / "s.duckdb"), "--port", str(_free_port()),
-                          "--token-file", str(token_file), *args],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and message in run.stderr
-    assert "Traceback" not in run.stderr
+    code, err = refused("--store", str(tmp_path / "s.duckdb"), "--port", str(_free_port()),
+                        "--token-file", str(token_file), *args)
+    assert code == 2 and message in err
+    assert "Traceback" not in err
 
 
-def test_a_port_out_of_range_is_refused():
+def test_a_port_out_of_range_is_refused(refused):
     # --port 99999 printed its address and served nowhere, holding the store's lock.
-    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--port", "99999"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "expected a port number from 1 to 65535" in run.stderr
+    code, err = refused("--port", "99999")
+    assert code == 2 and "expected a port number from 1 to 65535" in err
 
 
-def test_a_restart_with_another_bucket_is_refused(tmp_path, token_file):
+def test_a_restart_with_another_bucket_is_refused(tmp_path, token_file, refused):
     # The closed time (11:15) fell inside a 10-minute bucket: its reports before 11:15
     # were neither detected nor late, and the outage there was missed until a restart.
     with service(tmp_path, token_file, "--bucket", "5min") as svc:
         batch = {"reports": [{"product": "A", "timestamp": "2026-01-06T11:00:00Z"},
                              {"product": "A", "timestamp": "2026-01-06T11:22:00Z"}]}
         assert svc.client.post("/v1/reports", json=batch).status_code == 200
-    run = subprocess.run([sys.executable, "-m", "spikes", "serve", "--store",
-                          str(tmp_path / "spikes.duckdb"), "--port", str(_free_port()),
-                          "--token-file", str(token_file), "--clock", "data",
-                          "--bucket", "10min"], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "its buckets are 5min" in run.stderr
-    assert "start with --bucket 5min, or on a new store" in run.stderr
+    code, err = refused("--store", str(tmp_path / "spikes.duckdb"), "--port",
+                        str(_free_port()), "--token-file", str(token_file), "--clock", "data",
+                        "--bucket", "10min")
+    assert code == 2 and "its buckets are 5min" in err
+    assert "start with --bucket 5min, or on a new store" in err
 
 
 def test_a_store_that_cannot_be_written_is_one_line(tmp_path):

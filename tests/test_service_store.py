@@ -61,7 +61,10 @@ def test_analyze_store_gives_the_incidents_of_the_ingested_file(tmp_path, monkey
                                   pd.read_csv(tmp_path / "file_events.csv"))
 
 
-def test_analyze_store_explains_a_locked_missing_or_misused_store(tmp_path):
+def test_analyze_store_explains_a_locked_missing_or_misused_store(tmp_path, monkeypatch,
+                                                                   capsys):
+    from spikes.cli import main
+
     store = tmp_path / "s.duckdb"
     Store(store).close()
     holder = subprocess.Popen(
@@ -79,14 +82,16 @@ def test_analyze_store_explains_a_locked_missing_or_misused_store(tmp_path):
     assert "Traceback" not in locked.stderr
     assert f"cannot open the store {store}: it is in use" in locked.stderr
     assert f"(PID {holder.pid})" in locked.stderr and "SPIKES_SERVICE" in locked.stderr
-    missing = _spikes("analyze", "--store", str(tmp_path / "none.duckdb"), cwd=tmp_path)
-    assert missing.returncode == 2 and "no such file" in missing.stderr
-    empty = _spikes("analyze", "--store", str(store), cwd=tmp_path)
-    assert empty.returncode == 2 and "holds no report" in empty.stderr
-    both = _spikes("analyze", "x.csv", "--store", str(store), cwd=tmp_path)
-    assert both.returncode == 2 and "not both" in both.stderr
-    neither = _spikes("analyze", cwd=tmp_path)
-    assert neither.returncode == 2 and "--store" in neither.stderr
+    # The others in this process (the command line's exit code is what main returns).
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", "--store", str(tmp_path / "none.duckdb")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["analyze", "--store", str(store)]) == 2
+    assert "holds no report" in capsys.readouterr().err
+    assert main(["analyze", "x.csv", "--store", str(store)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["analyze"]) == 2
+    assert "--store" in capsys.readouterr().err
 
 
 def test_store_data_keeps_missing_count_rows_missing_and_event_gaps_zero():

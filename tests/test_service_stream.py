@@ -195,8 +195,13 @@ def test_a_product_with_its_own_merge_gap_is_resolved_after_it_live_and_in_the_l
         live = LiveDetector(store, bucket=BUCKET, clock="data", notifier=notifier,
                             config=config)
         stamps = pd.to_datetime(long["timestamp"], utc=True)
-        for lo in pd.date_range(stamps.min(), stamps.max(), freq="1h"):
-            part = long[((stamps >= lo) & (stamps < lo + pd.Timedelta(hours=1))).to_numpy()]
+        # The three quiet days before the bursts' day in one batch (nothing to tell
+        # there), then an hour at a time through the bursts and the hours after them.
+        day = counts.index[3 * 288]
+        hours = pd.date_range(day, stamps.max(), freq="1h")
+        for lo, hi in zip([stamps.min(), *hours], [*hours, hours[-1] + pd.Timedelta("1h")],
+                          strict=True):
+            part = long[((stamps >= lo) & (stamps < hi)).to_numpy()]
             live.ingest(_batch(part), f"b{lo.isoformat()}", kind="counts")
             live.detect()
         analysis = analyze(store_data(store.closed_reports(), BUCKET, store.path), config)
