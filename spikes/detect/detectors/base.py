@@ -133,7 +133,8 @@ MIN_EXCURSIONS = 10
 BULK_EXCURSIONS = 30
 #: Standard errors of evidence a calibration needs to raise a threshold: the decay of a
 #: short history is taken at its upper bound by so many, and a tail counts as heavy
-#: where the mean excess of its upper quartile exceeds the overall one by so many.
+#: where the mean excess of its upper quartile exceeds both the overall one and the noise
+#: model's bound by so many (:func:`heavy_tail_threshold`).
 EVIDENCE_Z = 3.0
 #: Digits of nominal improbability (``-log10`` p under ``exp(-t)``, Bonferroni over the
 #: places tried; looser for short histories: see :func:`separated_count`) of a gap
