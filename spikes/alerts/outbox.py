@@ -60,19 +60,22 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
+from spikes.alerts.retelling import retitled
 from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, rollback, utc
 
 __all__ = ["Outbox"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_outbox (
@@ -314,13 +317,15 @@ class Outbox:
                 "products = excluded.products",
                 [route, end.key, end.of, json.dumps(list(end.products))])
 
-    def _in_transaction(self, work: Callable[[], object]) -> None:
-        """Run `work` (writes of the connection, under the lock) in one transaction."""
+    def _in_transaction(self, work: Callable[[], T]) -> T:
+        """Run `work` (writes of the connection, under the lock) in one transaction; what
+        it returns."""
         conn = self._conn
         conn.execute("BEGIN TRANSACTION")
         try:
-            work()
+            done = work()
             conn.execute("COMMIT")
+            return done
         except BaseException:
             rollback(conn)
             raise
@@ -489,10 +494,7 @@ class Outbox:
             table is then left as it is).
         """
         with self._lock:
-            if _by_due(awaiting) == self.awaiting(route):
-                return False
-            self._in_transaction(lambda: self._set_awaiting(route, awaiting))
-        return True
+            return self._in_transaction(lambda: self._set_awaiting(route, awaiting))
 
     def _set_awaiting(self, route: str, awaiting: Sequence[Awaiting]) -> bool:
         """:meth:`set_awaiting`, the lock held (in the caller's transaction): one
@@ -672,9 +674,7 @@ class Outbox:
 
 def _renamed(message: dict[str, Any], event_id: str) -> dict[str, Any]:
     """`message` under the id `event_id` (its title's too)."""
-    title, head = str(message["title"]), f"{message['event_id']} "
-    if title.startswith(head):
-        title = f"{event_id} " + title[len(head):]
+    title = retitled(str(message["title"]), str(message["event_id"]), event_id)
     return {**message, "event_id": event_id, "title": title}
 
 

@@ -35,7 +35,8 @@ from spikes.alerts.timeline import message_digest, severity_rank, utc_time
 if TYPE_CHECKING:
     from spikes.alerts.records import Continuation, Told
 
-__all__ = ["Run", "continued", "reopening", "retold", "run_of", "whole_end", "withdrawal"]
+__all__ = ["Run", "continued", "reopening", "retitled", "retold", "run_of", "whole_end",
+           "withdrawal"]
 
 
 @dataclass
@@ -112,7 +113,7 @@ def retold(message: dict[str, Any], told: Told, run: Run, *, live: bool) -> dict
         return None
     state = "escalated" if was_open and message["state"] == "open" else str(message["state"])
     known = str(told.last["event_id"])
-    title = _retitled(str(message["title"]), str(message["event_id"]), known,
+    title = retitled(str(message["title"]), str(message["event_id"]), known,
                       str(message["state"]), state)
     message_id = str(message["message_id"])
     if message_id in told.ids:  # other settings numbered it as a change the route holds
@@ -158,7 +159,7 @@ def continued(message: dict[str, Any], c: Continuation, run: Run) -> dict[str, A
         title = _end_title(c.event_id, str(message["severity"]), products,
                            utc_time(message.get("end") or message["at"]))
     else:
-        title = _retitled(str(message["title"]), str(message["event_id"]), c.event_id,
+        title = retitled(str(message["title"]), str(message["event_id"]), c.event_id,
                           str(message["state"]), state)
     # The parts of one told event number alike: their ids name the part.
     message_id = message_digest(c.of, sequence, state, c.key if c.part else "")
@@ -249,10 +250,35 @@ def _end_title(event_id: str, severity: str, products: Sequence[Mapping[str, Any
     return f"{event_id} resolved ({severity}): {names}, over since {end:%Y-%m-%d %H:%M} UTC"
 
 
-def _retitled(title: str, old_id: str, new_id: str, old_state: str, new_state: str) -> str:
-    """`title` (``"E0004 open (major): ..."``) under `new_id` and `new_state`."""
-    head = f"{old_id} {old_state} "
-    if title.startswith(head):
-        return f"{new_id} {new_state} " + title[len(head):]
+def retitled(title: str, old_id: str, new_id: str, old_state: str | None = None,
+             new_state: str | None = None) -> str:
+    """`title` (``"E0004 open (major): ..."``) under `new_id`, and under `new_state`
+    where `old_state` is given and the title says it; a title that does not begin with
+    `old_id` as it is.
+
+    Parameters
+    ----------
+    title : str
+        A message's title.
+    old_id, new_id : str
+        The event id it begins with, and the one to put instead.
+    old_state, new_state : str, optional
+        The state the title gives after the id, and the one to put instead.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> retitled("E0004 open (major): Outlook", "E0004", "E0002", "open", "escalated")
+    'E0002 escalated (major): Outlook'
+    >>> retitled("E0004 open (major): Outlook", "E0004", "E0002")
+    'E0002 open (major): Outlook'
+    """
+    if old_state is not None:
+        head = f"{old_id} {old_state} "
+        if title.startswith(head):
+            return f"{new_id} {new_state} " + title[len(head):]
     head = f"{old_id} "
     return f"{new_id} " + title[len(head):] if title.startswith(head) else title
