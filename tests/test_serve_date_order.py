@@ -167,8 +167,9 @@ def test_a_demo_file_that_cannot_be_read_stops_serve_in_one_line(tmp_path, start
                   "--date-order", "dmy", "--demo-from", "2026-03-29 02:30", "--tz",
                   "Europe/Berlin") == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "spikes serve: error: --demo-from '2026-03-29 02:30' is no time in Europe/Berlin "
-        "(the clocks skip or repeat that hour): give its UTC offset")
+        "spikes serve: error: --demo-from: '2026-03-29 02:30' cannot be read in time zone "
+        "'Europe/Berlin' (it does not exist there, the hour the clocks skip): give it with "
+        "its UTC offset (2026-03-29T02:30 then +01:00 or +02:00)")
 
 
 def test_demo_from_is_read_in_date_order(tmp_path, started, capsys) -> None:

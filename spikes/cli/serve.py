@@ -277,17 +277,10 @@ def _demo_from(text: str, tz: str | None, date_order: str | None) -> pd.Timestam
     Timestamp('2026-02-01 09:00:00+0000', tz='UTC')
     """
     from spikes.io.cell_times import read_time_cells
+    from spikes.io.zones import wall_time_in_utc
 
     (start,) = read_time_cells([text], ["--demo-from"], tz, date_order)
-    if start.tzinfo is not None:
-        return start.tz_convert("UTC")
-    zone = tz or "UTC"
-    try:
-        return start.tz_localize(zone, ambiguous="raise",
-                                 nonexistent="raise").tz_convert("UTC")
-    except (ValueError, TypeError):  # pytz-style errors of the hour the clocks change
-        raise SpikesInputError(f"--demo-from {text!r} is no time in {zone} (the clocks "
-                               "skip or repeat that hour): give its UTC offset") from None
+    return wall_time_in_utc(start, tz, "--demo-from", text)
 
 
 def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelta,
