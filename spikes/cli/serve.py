@@ -268,7 +268,7 @@ def _demo_from(text: str, tz: str | None, date_order: str | None) -> pd.Timestam
     Returns
     -------
     pd.Timestamp
-        The time, aware in UTC.
+        The replay's start, aware in UTC.
 
     Raises
     ------

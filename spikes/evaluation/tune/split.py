@@ -40,19 +40,8 @@ class TimeSplit:
         return np.asarray(stamps < self.split, dtype=bool)
 
     def describe(self, tz: str = "UTC") -> str:
-        """One line: the dates of both slices, in the zone `tz` with its abbreviation
-        (:func:`spikes.io.zones.when`).
-
-        Parameters
-        ----------
-        tz : str
-            The zone to give the times in (``--display-tz``).
-
-        Returns
-        -------
-        str
-            ``train ... to ..., validation ... to ...``.
-        """
+        """One line, ``train ... to ..., validation ... to ...``: the dates of both slices
+        in the zone `tz` (``--display-tz``), each with its abbreviation."""
         from spikes.io.zones import when
 
         return (f"train {when(self.start, tz)} to {when(self.split, tz)}, validation "
