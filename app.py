@@ -74,6 +74,7 @@ from spikes.detect.pipeline import (
     rethreshold,
     score_reports,
 )
+from spikes.detect.reason_zone import reason_shown
 from spikes.errors import SpikesInputError
 from spikes.evaluation.lead import OfficialFeed
 from spikes.io.buckets import load_reports
@@ -606,8 +607,9 @@ def render_product(ctx: dash.ViewContext) -> None:
     choice = st.selectbox("Incident", range(len(labels)), index=default,
                           format_func=labels.__getitem__, key=f"breakdown::{product}")
     incident = incidents.iloc[choice]
-    if incident.get("why"):
-        st.info(dash.escape_markdown(f"Why: {incident['why']}"))
+    why = reason_shown(incident, ctx.tz)
+    if why:
+        st.info(dash.escape_markdown(f"Why: {why}"))
     if incident.get("known_event"):
         st.caption(dash.escape_markdown(f"Known event: {incident['known_event']}"))
     if analysis.data.breakdown is None:

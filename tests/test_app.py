@@ -267,6 +267,23 @@ def test_product_view_says_why_of_the_chosen_incident() -> None:
     assert re.search(r"\(event E\d{4}, chance < 0\.01 %\)", why[0])
 
 
+def test_the_why_is_given_in_the_time_zone_chosen() -> None:
+    # Times were shown in the zone chosen, the why beside them in UTC ("at 20:10 UTC").
+    at = fresh(view="product", product="Outlook", tz="Asia/Tokyo")
+    shown = [i.value.replace("\\", "") for i in at.info]  # Markdown-escaped
+    why = next(text for text in shown if text.startswith("Why: "))
+    assert " usual on a Friday at 05:10 JST (96x, p < 1e-30); started 04:00, raised " \
+           "04:10; " in why
+    incidents = at.dataframe[0].value
+    assert incidents["onset"].iloc[0] == "2026-01-23 04:00"
+    assert incidents["why"].iloc[0] == why.removeprefix("Why: ")
+    at.session_state["view"] = "Overview"
+    at.run()
+    latest = next(d.value for d in at.dataframe if "why" in d.value)
+    assert latest["why"].str.contains(r" JST \(").all()
+    assert not latest["why"].str.contains(" UTC").any()
+
+
 def test_product_view_explains_the_time_range_on_request() -> None:
     at = fresh(view="product", product="Outlook")
 

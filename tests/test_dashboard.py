@@ -191,6 +191,21 @@ def test_incident_table_shows_why_and_known_event(analysis) -> None:
     assert (table["known event"] == "").all()
 
 
+def test_incident_table_gives_the_why_in_its_time_zone(analysis) -> None:
+    # The times and the why's times in one zone (the why said UTC beside local times).
+    from spikes.detect.reason_zone import reason_in_zone
+
+    table = dash.incident_table(analysis.incidents, "Asia/Tokyo", bucket=analysis.data.bucket)
+    newest_first = analysis.incidents.sort_values(["onset", "product"], ascending=False,
+                                                  kind="stable")
+    assert table["why"].tolist() == [reason_in_zone(incident["why"], incident, "Asia/Tokyo")
+                                     for incident in newest_first.to_dict("records")]
+    assert all(" JST (" in why and " UTC" not in why for why in table["why"])
+    edited = analysis.incidents.assign(why="Alpha: edited by hand.")
+    table = dash.incident_table(edited, "Asia/Tokyo", bucket=analysis.data.bucket)
+    assert set(table["why"]) == {"Alpha: edited by hand. (times in UTC)"}
+
+
 def test_product_figure_shades_the_calendar_windows(analysis) -> None:
     from spikes.detect.known_events import Calendar
 

@@ -32,7 +32,10 @@ SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_disp
              "spikes.detect.explain:local_time", "spikes.detect.explain:outside_data",
              "spikes.detect.reason_zone:reason_in_zone", "spikes.detect.reasons:clock_text",
              "spikes.detect.reasons:micros", "spikes.io.zones:printed_zone",
-             "spikes.io.zones:zone_label"]
+             "spikes.io.zones:zone_label", "spikes.io.zones:wall_time_in_utc",
+             "spikes.detect.reason_zone:reason_shown",
+             "spikes.io.printed_times:split_zone_label",
+             "spikes.io.printed_times:time_with_label"]
 
 
 @pytest.mark.parametrize("name", SECTIONED)

@@ -385,3 +385,38 @@ def test_the_note_writes_fixed_offsets_with_their_sign(reports, capsys) -> None:
         "note: --window START and END without an offset are read in UTC+02:00 "
         "(--display-tz, the zone times are printed in), not in --tz UTC-03:00 (the files' "
         "naive times): write 2026-03-29T14:00-03:00 for 2026-03-29T14:00 in --tz\n")
+
+
+def test_times_as_printed_are_read_back_in_the_display_zone(reports, capsys) -> None:
+    # "2026-03-29 15:00 CEST", pasted from what explain printed, was "not a time".
+    assert main(["explain", str(reports), "--window", "Outlook", "2026-03-29 14:00 CEST",
+                 "2026-03-29 16:00 CEST", "--display-tz", "Europe/Berlin", "--tz",
+                 "Asia/Tokyo"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(
+        "Outlook, 2026-03-29 14:00 CEST to 2026-03-29 16:00 CEST: raised\n")
+    assert captured.err == ""  # it gives its zone: no note of the zone naive ones are in
+
+
+@pytest.mark.parametrize(("start", "zone", "said"), [
+    # Winter time is over at 14:00 that day: CET names no time then.
+    ("2026-03-29 14:00 CET", "Europe/Berlin", "CET is not the abbreviation of Europe/Berlin "
+                                              "at that time (CEST), the zone times are "
+                                              "printed and read in; give the time with its "
+                                              "UTC offset (2026-03-29T14:00+02:00), without "
+                                              "a zone, or with the --display-tz of the zone "
+                                              "it was printed in"),
+    # Printed in Berlin, pasted where times are printed in UTC.
+    ("2026-03-29 14:00 CEST", "UTC", "CEST is not the abbreviation of UTC at that time "
+                                     "(UTC)"),
+    ("2026-03-29 02:30 CET", "Europe/Berlin", "that time does not exist in Europe/Berlin, "
+                                              "the zone times are printed and read in (the "
+                                              "hour the clocks skip)"),
+])
+def test_a_zone_that_is_not_the_display_zone_s_then_is_refused(reports, capsys, start, zone,
+                                                              said) -> None:
+    assert main(["explain", str(reports), "--window", "Outlook", start,
+                 "2026-03-29T16:00Z", "--display-tz", zone]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"spikes explain: error: explain: start {start!r}: {said}")

@@ -167,8 +167,9 @@ def test_a_demo_file_that_cannot_be_read_stops_serve_in_one_line(tmp_path, start
                   "--date-order", "dmy", "--demo-from", "2026-03-29 02:30", "--tz",
                   "Europe/Berlin") == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "spikes serve: error: --demo-from '2026-03-29 02:30' is no time in Europe/Berlin "
-        "(the clocks skip or repeat that hour): give its UTC offset")
+        "spikes serve: error: --demo-from: '2026-03-29 02:30' cannot be read in time zone "
+        "'Europe/Berlin' (it does not exist there, the hour the clocks skip): give it with "
+        "its UTC offset (2026-03-29T02:30 then +01:00 or +02:00)")
 
 
 def test_demo_from_is_read_in_date_order(tmp_path, started, capsys) -> None:
@@ -206,3 +207,20 @@ def test_a_demo_from_outside_the_demo_file_stops_serve_in_one_line(tmp_path, sta
         "outside the --demo-file's reports: expected a time from 2026-01-02 10:00 UTC to "
         "2026-01-02 11:00 UTC")
     assert not started
+
+
+def test_a_demo_from_outside_the_bundled_sample_stops_serve_in_one_line(tmp_path, started,
+                                                                        capsys) -> None:
+    # Without --demo-file the replay started at the sample's nearest end, without a word
+    # (a year mistyped: 2025-01-22).
+    assert _serve(tmp_path, "--demo", "--demo-from", "2025-01-22T18:00Z") == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "spikes serve: error: --demo-from '2025-01-22T18:00Z' (2025-01-22 18:00 UTC) is "
+        "outside the bundled sample's (reports.csv.gz) reports: expected a time from "
+        "2026-01-08 00:00 UTC to 2026-01-22 23:59 UTC")
+    assert not started
+    # Within it, the replay starts there, from the sample read once (here).
+    assert _serve(tmp_path, "--demo", "--demo-from", "2026-01-22T18:00Z") == 0
+    replay = started["replay"](_Live())
+    assert replay.raw is not None
+    assert replay.start == pd.Timestamp("2026-01-22T18:00Z")

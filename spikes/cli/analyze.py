@@ -415,7 +415,7 @@ def summary_table(analysis: Analysis | Detection, rows: int = SUMMARY_ROWS,
 
 def reasons_shown(incidents: pd.DataFrame, tz: str = "UTC") -> list[str]:
     """The ``why`` of `incidents` that have one, in their order, with their times in the
-    zone `tz` (:func:`spikes.detect.reason_zone.reason_in_zone`).
+    zone `tz` (:func:`spikes.detect.reason_zone.reason_shown`).
 
     Parameters
     ----------
@@ -431,18 +431,12 @@ def reasons_shown(incidents: pd.DataFrame, tz: str = "UTC") -> list[str]:
         One text per incident with a why; a text whose times cannot be placed is shown
         as written, ending "(times in UTC)". Empty without a ``why`` column.
     """
-    from spikes.detect.reason_zone import reason_in_zone
+    from spikes.detect.reason_zone import reason_shown
 
     if "why" not in incidents:
         return []
-    shown = []
-    for incident in incidents.to_dict("records"):
-        why = incident["why"]
-        if why is None or pd.isna(why) or not str(why):
-            continue
-        local = reason_in_zone(str(why), incident, tz)
-        shown.append(local if local is not None else f"{why} (times in UTC)")
-    return shown
+    shown = (reason_shown(incident, tz) for incident in incidents.to_dict("records"))
+    return [text for text in shown if text]
 
 
 #: Products :func:`now_text` names per state; the rest are counted.

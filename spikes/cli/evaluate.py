@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from spikes.cli.analyze import add_status_feed_options
+from spikes.cli.display import add_display_tz_option, display_zone
 from spikes.cli.inputs import add_input_options, labels_on_data_grid, load_inputs
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_status_feed_options(p, config_flag=False)
     add_input_options(p, tz_for="the --data reports, --incidents and --labels")
+    add_display_tz_option(p, "the times printed (the notes on the labels)")
     p.set_defaults(run=_run_evaluate)
 
 
@@ -51,6 +53,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         from spikes.errors import SpikesInputError
 
         raise SpikesInputError(f"--product-weeks must be a number > 0, got {weeks:g}")
+    zone = display_zone(args.display_tz)
     incidents = read_incidents(args.incidents, tz=args.tz, date_order=args.date_order)
     labels = read_labels(args.labels, tz=args.tz, date_order=args.date_order)
     _note_labels_as_incidents(args.incidents, args.labels, incidents.columns)
@@ -67,7 +70,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             print(f"note: the false-alarm rate uses --product-weeks {product_weeks:g}, not "
                   f"the {counted:.1f} product-weeks --data counts", file=sys.stderr)
         _note_unknown_products(labels, data.counts.columns, args.labels)
-        _note_outside_span(labels, data.counts.index, data.bucket, args.labels)
+        _note_outside_span(labels, data.counts.index, data.bucket, args.labels, zone)
         labels = labels_on_data_grid(labels, data.bucket, args.labels)
     result = evaluate(incidents, labels, product_weeks=product_weeks)
     lead = _lead(incidents, args)
@@ -134,9 +137,11 @@ def _note_unknown_products(labels: pd.DataFrame, products: pd.Index, source: str
 
 
 def _note_outside_span(labels: pd.DataFrame, index: pd.DatetimeIndex, bucket: pd.Timedelta,
-                       source: str) -> None:
+                       source: str, tz: str = "UTC") -> None:
     """Say which labels lie wholly before or after the data: each counts as missed (a
-    label file of another period, or data that lack a file)."""
+    label file of another period, or data that lack a file). Times in the zone `tz`."""
+    from spikes.io.zones import when
+
     if labels.empty or len(index) == 0:
         return
     first, stop = index[0], index[-1] + bucket
@@ -144,10 +149,10 @@ def _note_outside_span(labels: pd.DataFrame, index: pd.DatetimeIndex, bucket: pd
     before, after = int((end < first).sum()), int((onset >= stop).sum())
     if before or after:
         where = " and ".join(part for part in (
-            f"{before} before {first:%Y-%m-%d %H:%M}" if before else "",
-            f"{after} after {stop:%Y-%m-%d %H:%M}" if after else "") if part)
+            f"{before} before {when(first, tz)}" if before else "",
+            f"{after} after {when(stop, tz)}" if after else "") if part)
         print(f"note: {source} holds {before + after} label(s) outside the data's time "
-              f"({where} UTC): they count as missed", file=sys.stderr)
+              f"({where}): they count as missed", file=sys.stderr)
 
 
 def _lead(incidents: pd.DataFrame, args: argparse.Namespace) -> LeadSummary | None:

@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "2026-01-22T14:00 2026-01-22T16:00: times without an offset are "
                            "read in the zone times are printed in (--display-tz or "
                            "SPIKES_DISPLAY_TZ) where one is given, else in --tz, else UTC; "
-                           "an offset in the text wins (2026-01-22T14:00Z); dates as "
+                           "an offset in the text wins (2026-01-22T14:00Z), as does the "
+                           "display zone's abbreviation of a time pasted as printed "
+                           "(2026-01-22 15:00 CET; another is refused); dates as "
                            "--date-order reads them; an END without a time is the end of "
                            "that day")
     what.add_argument("--labels", metavar="FILE",

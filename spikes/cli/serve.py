@@ -54,9 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="simulated minutes per second of the replay (default 5)")
     demo.add_argument("--demo-from", default=None, metavar="TIME",
                       help="where the paced replay starts (without an offset: in --tz, "
-                           "else UTC; numeric dates by --date-order; within the --demo-file's "
-                           "reports); earlier reports are loaded at once (default "
-                           "2026-01-22T18:00Z, an hour before the event)")
+                           "else UTC; numeric dates by --date-order; within the reports of "
+                           "the --demo-file or the bundled sample); earlier reports are "
+                           "loaded at once (default 2026-01-22T18:00Z, an hour before the "
+                           "event)")
     demo.add_argument("--demo-file", default=None, metavar="FILE",
                       help="replay this report file instead of the bundled sample (read "
                            "before the service starts by analyze's reader, with --tz and "
@@ -194,10 +195,15 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
     start = (None if args.demo_from is None
              else _demo_from(args.demo_from, args.tz, args.date_order))
     raw = None
-    if args.demo_file:  # read now: what is wrong with it is said here, in one line
-        raw = _read_demo_file(path, args.tz, args.date_order)
+    if args.demo_file or start is not None:
+        # Read now: what is wrong with the file, or with --demo-from, is said here in one
+        # line. The bundled sample is read as the replay reads it (its times give their
+        # offset): --tz and --date-order are the --demo-file's.
+        tz, order = (args.tz, args.date_order) if args.demo_file else (None, None)
+        raw = _read_demo_file(path, tz, order)
         if start is not None:
-            _check_demo_from(start, raw.table["timestamp"], bucket, args.demo_from)
+            what = "--demo-file's" if args.demo_file else f"bundled sample's ({path.name})"
+            _check_demo_from(start, raw.table["timestamp"], bucket, args.demo_from, what)
     if feed is None and not args.demo_file:
         # The bundled sample comes with its (sample) status feeds: show the lead too.
         from spikes.cli.analyze import load_status_feeds
@@ -262,7 +268,7 @@ def _demo_from(text: str, tz: str | None, date_order: str | None) -> pd.Timestam
     Returns
     -------
     pd.Timestamp
-        The time, aware in UTC.
+        The replay's start, aware in UTC.
 
     Raises
     ------
@@ -277,23 +283,17 @@ def _demo_from(text: str, tz: str | None, date_order: str | None) -> pd.Timestam
     Timestamp('2026-02-01 09:00:00+0000', tz='UTC')
     """
     from spikes.io.cell_times import read_time_cells
+    from spikes.io.zones import wall_time_in_utc
 
     (start,) = read_time_cells([text], ["--demo-from"], tz, date_order)
-    if start.tzinfo is not None:
-        return start.tz_convert("UTC")
-    zone = tz or "UTC"
-    try:
-        return start.tz_localize(zone, ambiguous="raise",
-                                 nonexistent="raise").tz_convert("UTC")
-    except (ValueError, TypeError):  # pytz-style errors of the hour the clocks change
-        raise SpikesInputError(f"--demo-from {text!r} is no time in {zone} (the clocks "
-                               "skip or repeat that hour): give its UTC offset") from None
+    return wall_time_in_utc(start, tz, "--demo-from", text)
 
 
 def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelta,
-                     text: str) -> None:
+                     text: str, what: str = "--demo-file's") -> None:
     """Refuse a ``--demo-from`` outside the demo file's reports (the replay would start
-    at the nearest end of them, hiding a date misread or mistyped).
+    at the nearest end of them, hiding a date misread or mistyped), the bundled sample's
+    too.
 
     Parameters
     ----------
@@ -305,6 +305,9 @@ def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelt
         The service's bucket (the replay starts on one).
     text : str
         ``--demo-from`` as given, for the message.
+    what : str
+        Whose reports they are, for the message (``"--demo-file's"``, ``"bundled
+        sample's (reports.csv.gz)"``).
 
     Raises
     ------
@@ -316,8 +319,8 @@ def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelt
     first, last = stamps.min(), stamps.max()
     if not first.floor(bucket) <= start.floor(bucket) <= last.floor(bucket):
         raise SpikesInputError(f"--demo-from {text!r} ({when(start)}) is outside the "
-                               f"--demo-file's reports: expected a time from {when(first)} "
-                               f"to {when(last)}")
+                               f"{what} reports: expected a time from {when(first)} to "
+                               f"{when(last)}")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

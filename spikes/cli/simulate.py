@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 
+from spikes.cli.display import add_display_tz_option, display_zone
 from spikes.errors import SpikesInputError
 
 
@@ -24,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=float, default=21, help="days of data (default 21)")
     p.add_argument("--bucket", default="5min", help="bucket size (default 5min)")
     p.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
-    p.add_argument("--start", default="2026-01-05", help="first day (default 2026-01-05)")
+    p.add_argument("--start", default="2026-01-05",
+                   help="first day or time, UTC where it gives no offset (default "
+                        "2026-01-05)")
     p.add_argument("--volume", choices=("low", "mid", "high"), default="mid",
                    help="report volume (default mid)")
     p.add_argument("--outages-per-week", type=float, default=1.0,
@@ -41,17 +44,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cascades", action="store_true", help="no multi-product events")
     p.add_argument("--events", action="store_true",
                    help="write raw report events (one row per report) instead of counts")
+    add_display_tz_option(p, "the times printed (the span written, the notes)")
     p.set_defaults(run=_run_simulate)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
     from spikes.evaluation.simulate import simulate, write_simulation
     from spikes.evaluation.simulate.audience import simulation_bucket
+    from spikes.io.zones import when
 
     bucket = simulation_bucket(args.bucket, "--bucket")
     if args.products < 1 or args.days <= 0:
         raise SpikesInputError("--products must be >= 1 and --days > 0")
-    start = _on_the_grid(args.start, args.bucket)
+    zone = display_zone(args.display_tz)
+    start = _on_the_grid(args.start, args.bucket, zone)
     sim = simulate(
         products=args.products,
         days=args.days,
@@ -69,7 +75,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
         peak_ratio=tuple(args.peak_ratio) if args.peak_ratio else None,
     )
     write_simulation(sim, args.output, args.labels_out)
-    print(f"wrote {len(sim.reports)} rows to {args.output} and {len(sim.labels)} "
+    grid = sim.expected.index
+    print(f"wrote {len(sim.reports)} rows to {args.output} (buckets "
+          f"{when(grid[0], zone)} to {when(grid[-1], zone)}) and {len(sim.labels)} "
           f"labelled outages to {args.labels_out}")
     if pd.Timedelta(days=1) % bucket:
         print(f"note: {args.bucket} buckets do not divide a day: spikes analyze reads "
@@ -84,10 +92,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_the_grid(start: str, bucket: str) -> pd.Timestamp:
+def _on_the_grid(start: str, bucket: str, zone: str = "UTC") -> pd.Timestamp:
     """`start` floored to the bucket grid spikes reads data on (anchored at the Unix
-    epoch), with a note where that moves it: otherwise the reader would floor every
-    timestamp and the labels would no longer start with their buckets."""
+    epoch), with a note where that moves it (the time also in `zone`, the display zone,
+    where it is not UTC): otherwise the reader would floor every timestamp and the labels
+    would no longer start with their buckets."""
+    from spikes.io.zones import when
+
     try:
         first = pd.Timestamp(start)
     except (ValueError, TypeError):
@@ -98,7 +109,8 @@ def _on_the_grid(start: str, bucket: str) -> pd.Timestamp:
     first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
     floored = first.floor(pd.Timedelta(bucket))
     if floored != first:
-        print(f"note: --start {start} moved to {floored.isoformat()}, the start of its "
+        local = "" if zone == "UTC" else f" ({when(floored, zone)})"
+        print(f"note: --start {start} moved to {floored.isoformat()}{local}, the start of its "
               f"{bucket} bucket on the grid spikes reads (anchored at 1970-01-01 00:00 "
               f"UTC), so that the labels match the buckets read back", file=sys.stderr)
     return floored

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from spikes.cli.display import add_display_tz_option, display_zone
 from spikes.cli.inputs import add_input_options, labels_on_data_grid, load_inputs
 from spikes.cli.simulate import seed_number
 from spikes.errors import SpikesInputError
@@ -57,6 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write the tuned settings even when they are not shown to help")
     p.add_argument("--config", help="TOML of base settings to beat (default: the defaults)")
     add_input_options(p, tz_for="the reports and --labels")
+    add_display_tz_option(p, "the times printed (the folds' dates, the messages)")
     p.set_defaults(run=_run_tune)
 
 
@@ -105,6 +107,7 @@ def _run_tune(args: argparse.Namespace) -> int:
     check_outputs({"-o": args.output},
                   {"INPUT": args.inputs, "--labels": args.labels, "--config": args.config})
     _check_flags(args)  # before any data are read, named as flags
+    zone = display_zone(args.display_tz)
     base = load_config(args.config)
     labels = read_labels(args.labels, tz=args.tz, date_order=args.date_order)
     data = load_inputs(args, args.inputs)
@@ -116,8 +119,8 @@ def _run_tune(args: argparse.Namespace) -> int:
                   max_false_alarms_per_week=args.max_false_alarms_per_week,
                   min_recall=args.min_recall, budget=args.budget, seed=args.seed,
                   folds=args.folds, per_product=args.per_product, force=args.force,
-                  progress=True)
-    print(f"{len(data.products)} products; {result.folds.describe()}; "
+                  progress=True, tz=zone)
+    print(f"{len(data.products)} products; {result.folds.describe(zone)}; "
           f"{len(result.trials)} trials in {result.elapsed:.1f} s")
     print(format_summary(result))
     print()

@@ -38,8 +38,9 @@ from spikes.detect.causal import live_incident_rows, warmup_buckets
 from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
+from spikes.io.printed_times import split_zone_label, time_with_label
 from spikes.io.timestamps import date_only
-from spikes.io.zones import when, zone_name
+from spikes.io.zones import wall_time_in_utc, when, zone_name
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -202,7 +203,9 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
         The product.
     start, end : str or pd.Timestamp
         The window; times without an offset are UTC, or local to `tz`. An end given as a
-        date without a time (``"2026-01-22"``) is the end of that day.
+        date without a time (``"2026-01-22"``) is the end of that day. A time as printed
+        in `display_tz` (``2026-01-22 20:05 CET``) is read there: its abbreviation must
+        be that of `display_tz` at that time.
     replayed : Replay, optional
         The product's walk, already replayed (:func:`replay` of `analysis` and
         `product`); replayed here when None.
@@ -212,7 +215,7 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
         Read a numeric date such as ``09/01/2026`` day first (9 January).
     display_tz : str
         Zone of the times its errors give (``--display-tz``; default UTC), each with its
-        zone's abbreviation.
+        zone's abbreviation, and of bounds given with an abbreviation.
 
     Returns
     -------
@@ -230,7 +233,8 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     scored = analysis.scored
     index = scored.data.counts.index
     tz = zone_name(tz)  # "europe/berlin", "UTC+1": as --tz takes them
-    t0, t1 = _utc(start, "start", tz, dayfirst), _utc(end, "end", tz, dayfirst)
+    t0 = _utc(start, "start", tz, dayfirst, display_tz)
+    t1 = _utc(end, "end", tz, dayfirst, display_tz)
     if date_only(end):  # "2026-01-22": up to the end of that day (local: 23 to 25 hours)
         day = t1.tz_convert(tz or "UTC").tz_localize(None)
         t1 = _utc(day + pd.Timedelta(days=1), "end", tz) - pd.Timedelta(microseconds=1)
@@ -368,8 +372,9 @@ _YEAR_FIRST = re.compile(r"\d{4}\D")
 
 def has_offset(value: object, dayfirst: bool = False) -> bool:
     """Whether a bound of a window carries its own offset (``2026-01-22T14:00Z``,
-    ``2026-01-22T15:00+01:00``, an aware time): it is that time, whatever zone the
-    naive ones are read in.
+    ``2026-01-22T15:00+01:00``, an aware time) or zone as printed (``2026-01-22 15:00
+    CET``, read in the display zone): it is that time, whatever zone the naive ones are
+    read in.
 
     Parameters
     ----------
@@ -381,18 +386,21 @@ def has_offset(value: object, dayfirst: bool = False) -> bool:
     Returns
     -------
     bool
-        True for a time with its offset; False for a naive one, and for a text that is
-        no time (:func:`explain_window` says what is wrong with it).
+        True for a time with its offset or zone; False for a naive one, and for a text
+        that is no time (:func:`explain_window` says what is wrong with it).
 
     Examples
     --------
-    >>> [has_offset(v) for v in ("2026-01-22T14:00Z", "2026-01-22 14:00", "soon")]
-    [True, False, False]
+    >>> [has_offset(v) for v in ("2026-01-22T14:00Z", "2026-01-22 14:00", "soon",
+    ...                          "2026-01-22 15:00 CET")]
+    [True, False, False, True]
     """
+    labelled = split_zone_label(value)
     try:
-        return _parse(value, dayfirst).tzinfo is not None
+        stamp = _parse(value if labelled is None else labelled[0], dayfirst)
     except (TypeError, ValueError):
         return False
+    return stamp.tzinfo is not None or labelled is not None
 
 
 def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
@@ -436,23 +444,25 @@ def _parse(value: object, dayfirst: bool = False) -> pd.Timestamp:
                 else pd.Timestamp(value))
 
 
-def _utc(value: object, what: str, tz: str | None = None,
-         dayfirst: bool = False) -> pd.Timestamp:
+def _utc(value: object, what: str, tz: str | None = None, dayfirst: bool = False,
+         display_tz: str = "UTC") -> pd.Timestamp:
+    """A bound of a window in UTC: naive in `tz`; with its offset; or as printed, with the
+    abbreviation of `display_tz` there (``2026-01-22 20:05 CET``)."""
     zone = tz or "UTC"
+    labelled = split_zone_label(value)
     try:
-        stamp = _parse(value, dayfirst)
+        stamp = _parse(value if labelled is None else labelled[0], dayfirst)
     except (TypeError, ValueError):
         raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
                                f"2026-01-22T14:05 ({zone} unless an offset is given)") from None
     if pd.isna(stamp):
         raise SpikesInputError(f"explain: {what} is missing")
-    if stamp.tzinfo is not None:
-        return stamp.tz_convert("UTC")
-    try:
-        return stamp.tz_localize(zone).tz_convert("UTC")
-    except (ValueError, TypeError) as exc:  # the autumn hour twice, or a spring one
-        raise SpikesInputError(f"explain: {what} {value!r} is no single time in {zone} (the "
-                               "hour the clocks change): give its UTC offset") from exc
+    if labelled is not None and stamp.tzinfo is None:
+        return time_with_label(stamp, labelled[1], display_tz, f"explain: {what} {value!r}")
+    if labelled is not None:
+        raise SpikesInputError(f"explain: {what} {value!r} gives both an offset and a zone "
+                               f"({labelled[1]}): give one")
+    return wall_time_in_utc(stamp, zone, f"explain: {what}", str(value))
 
 
 __all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "has_offset", "local_time",

@@ -23,7 +23,39 @@ import pandas as pd
 from spikes.detect.reasons import DAY_US, WEEKDAYS, clock_text, micros
 from spikes.io.zones import zone_label
 
-__all__ = ["reason_in_zone"]
+__all__ = ["reason_in_zone", "reason_shown"]
+
+
+def reason_shown(incident: Mapping[str, object], zone: str) -> str:
+    """The ``why`` of `incident` as shown to a person reading times in `zone`: with its
+    times there (:func:`reason_in_zone`), or as written ending "(times in UTC)" where
+    they cannot be placed; empty without one.
+
+    Parameters
+    ----------
+    incident : Mapping
+        An incident: its ``why`` (UTC) and the times it gives (``product``, ``onset``,
+        ``peak``, ``alerted_at``).
+    zone : str
+        The zone to show the times in (``--display-tz``, the dashboard's time zone).
+
+    Returns
+    -------
+    str
+        The text to show.
+
+    Examples
+    --------
+    >>> reason_shown({"product": "A", "onset": None, "why": "B: edited"}, "Asia/Tokyo")
+    'B: edited (times in UTC)'
+    >>> reason_shown({"why": float("nan")}, "Asia/Tokyo")
+    ''
+    """
+    why = incident.get("why")
+    if why is None or pd.isna(why) or not str(why):
+        return ""
+    local = reason_in_zone(str(why), incident, zone)
+    return local if local is not None else f"{why} (times in UTC)"
 
 
 def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str | None:

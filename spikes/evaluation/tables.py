@@ -28,8 +28,8 @@ from spikes.errors import SpikesInputError
 from spikes.io.cell_times import read_time_cells
 from spikes.io.output import PARQUET_SUFFIXES, restore_formula
 from spikes.io.sniffing import sniff_delimiter
-from spikes.io.timestamps import check_date_order, date_only, offsets_around
-from spikes.io.zones import zone_name
+from spikes.io.timestamps import check_date_order, date_only
+from spikes.io.zones import wall_time_in_utc, zone_name
 
 __all__ = ["COLUMN_ALIASES", "INCIDENT_COLUMNS", "LABEL_COLUMNS", "LABEL_DELIMITERS",
            "is_missing", "labels_on_grid", "read_incidents", "read_labels",
@@ -477,22 +477,7 @@ def _in_utc(stamp: pd.Timestamp, text: str, where: str, tz: str | None = None, *
     `day_end`, a date without a time is the end of that day."""
     if day_end and date_only(text):  # "2026-01-14": up to the end of that day
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    if stamp.tzinfo is None:
-        zone = tz or "UTC"
-        try:
-            stamp = stamp.tz_localize(zone, ambiguous="raise", nonexistent="raise")
-        except Exception as exc:  # an unknown zone, a time the clocks skip or repeat
-            skipped = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-            repeated = pd.isna(skipped) and not pd.isna(
-                stamp.tz_localize(zone, ambiguous=True, nonexistent="NaT"))
-            offsets = " or ".join(offsets_around(stamp, zone))
-            why = ("it occurs twice there, the hour the clocks go back" if repeated else
-                   "it does not exist there, the hour the clocks skip" if pd.isna(skipped)
-                   else str(exc))
-            raise SpikesInputError(f"{where}: {text!r} cannot be read in time zone "
-                                   f"{zone!r} ({why}): give it with its UTC offset "
-                                   f"({stamp:%Y-%m-%dT%H:%M} then {offsets})") from None
-    stamp = stamp.tz_convert("UTC")
+    stamp = wall_time_in_utc(stamp, tz, where, text)
     if not _NS_FIRST <= stamp <= _NS_LAST:
         raise SpikesInputError(
             f"{where}: {text!r} is outside the times spikes handles ({_NS_FIRST.date()} to "

@@ -28,6 +28,7 @@ from spikes.detect.known_events import ALL_PRODUCTS, CALENDAR_COLUMNS, Calendar
 from spikes.errors import SpikesInputError
 from spikes.io.cell_times import read_time_cells
 from spikes.io.timestamps import check_date_order
+from spikes.io.zones import wall_time_in_utc
 
 __all__ = ["read_calendar"]
 
@@ -160,10 +161,4 @@ def _in_utc(stamp: pd.Timestamp, text: str, where: str, tz: str | None) -> pd.Ti
     if pd.isna(stamp):
         raise SpikesInputError(f"{where}: {text!r} is not a date-time (expected ISO-8601 "
                                "such as 2026-01-13T15:00:00Z or 2026-01-13 15:00)")
-    if stamp.tz is None:
-        try:
-            stamp = stamp.tz_localize(tz or "UTC")
-        except Exception as exc:  # an unknown zone, or a time that does not exist there
-            raise SpikesInputError(f"{where}: {text!r} cannot be read in time zone {tz!r} "
-                                   f"({exc})") from None
-    return stamp.tz_convert("UTC")
+    return wall_time_in_utc(stamp, tz, where, text)

@@ -36,6 +36,7 @@ from spikes.io.zones import check_tz as check_tz
 from spikes.io.zones import header_zone as header_zone
 from spikes.io.zones import header_zone_note as header_zone_note
 from spikes.io.zones import names_zone as names_zone
+from spikes.io.zones import offsets_around as offsets_around
 from spikes.io.zones import zone_name as zone_name
 
 DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
@@ -648,21 +649,6 @@ def _summer_time_flags(wall: np.ndarray, repeated: np.ndarray,
         told = undecided & ~unknown
         summer[told], undecided[told] = whole[told], False
     return summer, undecided
-
-
-def offsets_around(day: pd.Timestamp, tz: str) -> tuple[str, str]:
-    """The UTC offsets of `tz` before and after the clocks change on `day` (naive), as
-    written after a time: those of the noons of the days before and after it (a midnight
-    can be the changing hour itself).
-
-    Examples
-    --------
-    >>> offsets_around(pd.Timestamp("2024-10-27"), "Europe/Berlin")
-    ('+02:00', '+01:00')
-    """
-    noon = pd.Timestamp(day).normalize()
-    return tuple(  # type: ignore[return-value]
-        (noon + pd.Timedelta(hours=h)).tz_localize(tz).isoformat()[-6:] for h in (-12, 36))
 
 
 def _one_pass_note(wall: np.ndarray, summer: np.ndarray, tz: str) -> str:

@@ -289,6 +289,80 @@ def _off_clock(stamps: pd.Series, place: str, zone: str) -> bool:
     return bool((offsets != fixed).any())
 
 
+def wall_time_in_utc(stamp: pd.Timestamp, tz: str | None, where: str,
+                     text: str | None = None) -> pd.Timestamp:
+    """A time read from a file or an option in UTC: an aware `stamp` as it is, a naive one
+    as a wall-clock time in the zone `tz` (UTC when None).
+
+    Parameters
+    ----------
+    stamp : pd.Timestamp
+        The time read (naive where its text gave no offset).
+    tz : str or None
+        The zone of naive times (``--tz``).
+    where : str
+        Where the time comes from, for the message (``"cal.csv, line 2, column start"``,
+        ``"--demo-from"``).
+    text : str, optional
+        The time as written, for the message (default: `stamp`).
+
+    Returns
+    -------
+    pd.Timestamp
+        The time, aware in UTC.
+
+    Raises
+    ------
+    SpikesInputError
+        In one line naming `where`, the time and the zone, for a wall time the clocks of
+        `tz` skip or repeat (with the offsets to give it with), or a zone that is none.
+
+    Examples
+    --------
+    >>> wall_time_in_utc(pd.Timestamp("2026-03-29 01:30"), "Europe/Berlin", "x")
+    Timestamp('2026-03-29 00:30:00+0000', tz='UTC')
+    >>> try:
+    ...     wall_time_in_utc(pd.Timestamp("2026-03-29 02:30"), "Europe/Berlin", "x")
+    ... except SpikesInputError as exc:
+    ...     print(str(exc).replace(" (", "\\n("))
+    x: '2026-03-29 02:30' cannot be read in time zone 'Europe/Berlin'
+    (it does not exist there, the hour the clocks skip): give it with its UTC offset
+    (2026-03-29T02:30 then +01:00 or +02:00)
+    """
+    if stamp.tzinfo is not None:
+        return stamp.tz_convert("UTC")
+    zone = tz or "UTC"
+    shown = repr(text) if text is not None else repr(f"{stamp:%Y-%m-%d %H:%M}")
+    head = f"{where}: {shown} cannot be read in time zone {zone!r}"
+    try:
+        local = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    except Exception as exc:  # noqa: BLE001 - a zone that is none: said as pandas says it
+        raise SpikesInputError(f"{head} ({exc})") from None
+    if not pd.isna(local):
+        return local.tz_convert("UTC")
+    repeated = not pd.isna(stamp.tz_localize(zone, ambiguous=True, nonexistent="NaT"))
+    why = ("it occurs twice there, the hour the clocks go back" if repeated else
+           "it does not exist there, the hour the clocks skip")
+    offsets = " or ".join(offsets_around(stamp, zone))
+    raise SpikesInputError(f"{head} ({why}): give it with its UTC offset "
+                           f"({stamp:%Y-%m-%dT%H:%M} then {offsets})")
+
+
+def offsets_around(day: pd.Timestamp, tz: str) -> tuple[str, str]:
+    """The UTC offsets of `tz` before and after the clocks change on `day` (naive), as
+    written after a time: those of the noons of the days before and after it (a midnight
+    can be the changing hour itself).
+
+    Examples
+    --------
+    >>> offsets_around(pd.Timestamp("2024-10-27"), "Europe/Berlin")
+    ('+02:00', '+01:00')
+    """
+    noon = pd.Timestamp(day).normalize()
+    return tuple(  # type: ignore[return-value]
+        (noon + pd.Timedelta(hours=h)).tz_localize(tz).isoformat()[-6:] for h in (-12, 36))
+
+
 def when(stamp: object, zone: str = "UTC") -> str:
     """A time as printed for people: ``2026-01-22 20:05 CET`` in `zone` (naive times
     are UTC), with its zone's abbreviation (the command line's ``--display-tz``); empty

@@ -284,6 +284,7 @@ def tune(
     early_allowance: pd.Timedelta | str | None = None,
     progress: bool = False,
     callback: Callable[[int, int], None] | None = None,
+    tz: str = "UTC",
 ) -> TuningResult:
     """Tune detection settings to labelled outages; adopt them only when they help on
     later data.
@@ -341,6 +342,9 @@ def tune(
         Show a progress bar (tqdm; only on a terminal).
     callback : callable, optional
         Called as ``callback(done, budget)`` after each trial.
+    tz : str
+        The zone of the times its messages give (``--display-tz``; the result, the
+        TOML written from it included, keeps UTC).
 
     Returns
     -------
@@ -365,6 +369,7 @@ def tune(
     from spikes.detect.pipeline import Scored, score_reports
     from spikes.evaluation.evaluate import validate_labels
     from spikes.evaluation.tables import labels_on_grid
+    from spikes.io.zones import when
     from spikes.model import bucket_text
 
     started = time.perf_counter()
@@ -405,15 +410,15 @@ def tune(
     ts = TrialSet(scored, labels, the_folds, allowance)
     if ts.labels.empty:
         raise SpikesInputError("tune: no labelled outage starts in the data span "
-                               f"({the_folds.describe()})")
+                               f"({the_folds.describe(tz)})")
     if not ts.n_labels[ts.mask(range(1, the_folds.n_folds + 1))].any():
         # Every label in the first block, which only trains: nothing could show that a
         # setting helps, and the rule would decide on no label.
         said = "".join(f"; {note}" for note in notes)  # e.g. labels of unknown products
         raise SpikesInputError(
             "tune: no labelled outage starts in a validation block ("
-            f"{the_folds.describe()}): all {len(ts.labels)} fall before "
-            f"{the_folds.edges[1]:%Y-%m-%d %H:%M} UTC, in the first block, which only "
+            f"{the_folds.describe(tz)}): all {len(ts.labels)} fall before "
+            f"{when(the_folds.edges[1], tz)}, in the first block, which only "
             f"trains; label outages across the span, or give fewer --folds{said}")
     bar = tqdm(total=budget, desc="tuning", unit="trial", disable=not progress or None,
                leave=False)

@@ -39,11 +39,13 @@ class TimeSplit:
         stamps = pd.DatetimeIndex(pd.to_datetime(onsets, utc=True))
         return np.asarray(stamps < self.split, dtype=bool)
 
-    def describe(self) -> str:
-        """One line: the dates of both slices."""
-        fmt = "%Y-%m-%d %H:%M"
-        return (f"train {self.start:{fmt}} to {self.split:{fmt}} UTC, validation "
-                f"{self.split:{fmt}} to {self.end:{fmt}} UTC")
+    def describe(self, tz: str = "UTC") -> str:
+        """One line, ``train ... to ..., validation ... to ...``: the dates of both slices
+        in the zone `tz` (``--display-tz``), each with its abbreviation."""
+        from spikes.io.zones import when
+
+        return (f"train {when(self.start, tz)} to {when(self.split, tz)}, validation "
+                f"{when(self.split, tz)} to {when(self.end, tz)}")
 
 
 def time_split(index: pd.DatetimeIndex, bucket: pd.Timedelta, fraction: float = 0.5
@@ -133,11 +135,24 @@ class Folds:
         """``[start, end)`` of the validation part of `fold` (block ``fold + 1``)."""
         return self.edges[fold + 1], self.edges[fold + 2]
 
-    def describe(self) -> str:
-        """One line: the folds' validation dates."""
-        fmt = "%Y-%m-%d %H:%M"
-        return (f"{self.n_folds} forward-chaining folds over {self.start:{fmt}} to "
-                f"{self.end:{fmt}} UTC, validation from {self.edges[1]:{fmt}} UTC "
+    def describe(self, tz: str = "UTC") -> str:
+        """One line: the folds' validation dates, in the zone `tz` with its abbreviation
+        (:func:`spikes.io.zones.when`).
+
+        Parameters
+        ----------
+        tz : str
+            The zone to give the times in (``--display-tz``).
+
+        Returns
+        -------
+        str
+            ``N forward-chaining folds over ... to ..., validation from ...``.
+        """
+        from spikes.io.zones import when
+
+        return (f"{self.n_folds} forward-chaining folds over {when(self.start, tz)} to "
+                f"{when(self.end, tz)}, validation from {when(self.edges[1], tz)} "
                 "(each fold trains on all earlier blocks)")
 
 

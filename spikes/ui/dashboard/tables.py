@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.detect.pipeline import Analysis, product_status
+from spikes.detect.reason_zone import reason_shown
 from spikes.detect.reasons import chance_text
 from spikes.evaluation.lead import signed_minutes
 from spikes.ui.dashboard.formatting import default_range, duration_text, fmt_time
@@ -143,7 +144,7 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
         ``peak``, ``end`` (text in `tz`), ``duration``, ``severity``, ``peak reports``,
         ``baseline``, ``excess reports``, ``ratio``, ``detectors``, ``ongoing``,
         ``known event`` (the calendar window its onset lies in, empty when none) and
-        ``why`` (the reason in words).
+        ``why`` (the reason in words, its times in `tz`: :func:`reason_shown`).
     """
     columns = ["event", "product", "onset", "raised", "status page", "peak", "end",
                "duration", "severity", "peak reports", "baseline", "excess reports", "ratio",
@@ -172,11 +173,20 @@ def incident_table(incidents: pd.DataFrame, tz: str = "UTC",
             "detectors": own["detectors"].astype(str),
             "ongoing": own["ongoing"].astype(bool),
             "known event": _text(own, "known_event"),
-            "why": _text(own, "why"),
+            "why": _reasons(own, tz),
         },
         columns=columns,
     )
     return out.reset_index(drop=True)
+
+
+def _reasons(incidents: pd.DataFrame, tz: str) -> pd.Series:
+    """The ``why`` of each incident with its times in `tz` (:func:`reason_shown`), empty
+    where it has none (or when there is no such column)."""
+    if "why" not in incidents or tz == "UTC":
+        return _text(incidents, "why")
+    return pd.Series([reason_shown(incident, tz) for incident in incidents.to_dict("records")],
+                     index=incidents.index, dtype="object")
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
