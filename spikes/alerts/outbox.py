@@ -71,7 +71,7 @@ from spikes.alerts.retelling import retitled
 from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import naive_utc, rollback, utc
+from spikes.io.embedded import naive_utc, transaction, utc
 
 __all__ = ["Outbox"]
 
@@ -279,27 +279,20 @@ class Outbox:
             "body": [json.dumps(m) for m in messages],
             "event_key": [event_key(m) for m in messages],
         })
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
+        with self._lock, transaction(self._conn) as conn:
+            before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+            conn.register("spikes_incoming", incoming)
             try:
-                before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                conn.register("spikes_incoming", incoming)
-                try:
-                    conn.execute(
-                        "INSERT INTO alert_outbox (message_id, route, event_id, state, "
-                        "sequence, changed_at, body, enqueued_at, status, attempts, "
-                        "next_attempt_at, event_key) SELECT message_id, route, event_id, "
-                        "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
-                        "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
-                finally:
-                    conn.unregister("spikes_incoming")
-                after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                self._decided(route, continuations, awaiting, part_ends)
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+                conn.execute(
+                    "INSERT INTO alert_outbox (message_id, route, event_id, state, "
+                    "sequence, changed_at, body, enqueued_at, status, attempts, "
+                    "next_attempt_at, event_key) SELECT message_id, route, event_id, "
+                    "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
+                    "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
+            finally:
+                conn.unregister("spikes_incoming")
+            after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+            self._decided(route, continuations, awaiting, part_ends)
         return int(after - before)
 
     def _decided(self, route: str, continuations: Sequence[Continuation],
@@ -320,15 +313,8 @@ class Outbox:
     def _in_transaction(self, work: Callable[[], T]) -> T:
         """Run `work` (writes of the connection, under the lock) in one transaction; what
         it returns."""
-        conn = self._conn
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            done = work()
-            conn.execute("COMMIT")
-            return done
-        except BaseException:
-            rollback(conn)
-            raise
+        with transaction(self._conn):
+            return work()
 
     def _numbered(self, messages: list[dict[str, Any]], route: str) -> list[dict[str, Any]]:
         """`messages` (in time order), each new one whose ``sequence`` would repeat or go
@@ -595,24 +581,17 @@ class Outbox:
         """
         now = naive_utc(now or _now())
         status = "delivered" if ok else ("failed" if give_up else "pending")
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute(
-                    "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
-                    "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
-                    "next_attempt_at = ? WHERE message_id = ? AND route = ?",
-                    [status, error, ok, now, naive_utc(retry_at or now), message_id, route])
-                attempt = conn.execute(
-                    "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
-                    [message_id, route]).fetchall()[0][0]
-                conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)",
-                             [message_id, route, attempt, now, ok, error])
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+        with self._lock, transaction(self._conn) as conn:
+            conn.execute(
+                "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
+                "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
+                "next_attempt_at = ? WHERE message_id = ? AND route = ?",
+                [status, error, ok, now, naive_utc(retry_at or now), message_id, route])
+            attempt = conn.execute(
+                "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
+                [message_id, route]).fetchall()[0][0]
+            conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)",
+                         [message_id, route, attempt, now, ok, error])
         return int(attempt)
 
     # -- retention -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.io.embedded import naive_utc, rollback
+from spikes.io.embedded import naive_utc, transaction
 
 __all__ = ["ROUTE_HORIZON", "Pruned", "prune"]
 
@@ -114,28 +114,24 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     wall = naive_utc(now - retention)
     data = naive_utc((data_now if data_now is not None else now) - retention)
     conn.register("spikes_routes", pa.table({"route": pa.array(list(routes), pa.string())}))
-    conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(_PRUNABLE, [wall, data])
-        messages = conn.execute(
-            "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route AND "
-            "o.event_key = p.event_key RETURNING o.message_id").fetchall()
-        conn.execute(
-            "INSERT INTO alert_meta SELECT ? || route, max(last_at) FROM spikes_pruned "
-            "GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
-            "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
-        log = conn.execute(
-            "DELETE FROM alert_log l WHERE attempted_at <= ? AND NOT EXISTS (SELECT 1 FROM "
-            "alert_outbox o WHERE o.message_id = l.message_id AND o.route = l.route AND "
-            "o.status <> 'delivered') RETURNING 1", [wall]).fetchall()
-        gone = sum(len(conn.execute(
-            f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes) "
-            "RETURNING 1").fetchall()) for table in _DECIDED)
-        conn.execute("DROP TABLE spikes_pruned")
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
+        with transaction(conn):
+            conn.execute(_PRUNABLE, [wall, data])
+            messages = conn.execute(
+                "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route "
+                "AND o.event_key = p.event_key RETURNING o.message_id").fetchall()
+            conn.execute(
+                "INSERT INTO alert_meta SELECT ? || route, max(last_at) FROM spikes_pruned "
+                "GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
+                "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
+            log = conn.execute(
+                "DELETE FROM alert_log l WHERE attempted_at <= ? AND NOT EXISTS (SELECT 1 "
+                "FROM alert_outbox o WHERE o.message_id = l.message_id AND o.route = "
+                "l.route AND o.status <> 'delivered') RETURNING 1", [wall]).fetchall()
+            gone = sum(len(conn.execute(
+                f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes) "
+                "RETURNING 1").fetchall()) for table in _DECIDED)
+            conn.execute("DROP TABLE spikes_pruned")
     finally:
         conn.unregister("spikes_routes")
     return Pruned(len(messages), len(log), gone)
