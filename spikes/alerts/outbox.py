@@ -208,16 +208,16 @@ class Outbox:
         """
         if not routes:
             return 0
-        marks = ", ".join("?" for _ in routes)
+        of_routes, params = _in("route", routes)
         with self._lock:
             conn = self._conn
             count = conn.execute(
-                f"SELECT count(*) FROM alert_outbox WHERE status = 'failed' AND route IN "
-                f"({marks})", list(routes)).fetchall()[0][0]
+                f"SELECT count(*) FROM alert_outbox WHERE status = 'failed' AND {of_routes}",
+                params).fetchall()[0][0]
             conn.execute(
                 f"UPDATE alert_outbox SET status = 'pending', attempts = 0, "
-                f"next_attempt_at = ? WHERE status = 'failed' AND route IN ({marks})",
-                [naive_utc(now or _now()), *routes])
+                f"next_attempt_at = ? WHERE status = 'failed' AND {of_routes}",
+                [naive_utc(now or _now()), *params])
         return int(count)
 
     # -- enqueue -------------------------------------------------------------------------
@@ -330,11 +330,11 @@ class Outbox:
                            if str(m["message_id"]) not in held})
             if not keys:
                 return messages
+            of_keys, params = _in("event_key", keys)
             rows = self._conn.execute(
                 f"SELECT event_key, max(sequence), arg_max(event_id, sequence) FROM "
-                f"alert_outbox WHERE route = ? AND event_key IN "
-                f"({', '.join('?' for _ in keys)}) GROUP BY event_key",
-                [route, *keys]).fetchall()
+                f"alert_outbox WHERE route = ? AND {of_keys} GROUP BY event_key",
+                [route, *params]).fetchall()
         top = {str(key): int(sequence) for key, sequence, _ in rows}
         known = {str(key): str(event_id) for key, _, event_id in rows}
         out = []
@@ -357,8 +357,8 @@ class Outbox:
         if keys is not None:
             if not keys:
                 return {}
-            where = f" AND event_key IN ({', '.join('?' for _ in keys)})"
-            params += list(keys)
+            of_keys, more = _in("event_key", keys)
+            where, params = f" AND {of_keys}", params + more
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT sequence, body, message_id FROM alert_outbox WHERE route = ?{where} "
@@ -432,11 +432,11 @@ class Outbox:
         """
         if not keys:
             return 0
-        marks = ", ".join("?" for _ in keys)
+        of_keys, params = _in("event_key", keys)
         with self._lock:
             rows = self._conn.execute(
-                f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
-                "RETURNING event_key", [route, *keys]).fetchall()
+                f"DELETE FROM alert_continuation WHERE route = ? AND {of_keys} "
+                "RETURNING event_key", [route, *params]).fetchall()
             # The ends of the parts of told events none of whose continuations is left.
             self._conn.execute(
                 "DELETE FROM alert_part_end WHERE route = ? AND of_key NOT IN (SELECT "
@@ -452,8 +452,8 @@ class Outbox:
         if of is not None:
             if not of:
                 return {}
-            where = f" AND of_key IN ({', '.join('?' for _ in of)})"
-            params += list(of)
+            of_keys, more = _in("of_key", of)
+            where, params = f" AND {of_keys}", params + more
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT event_key, products FROM alert_part_end WHERE route = ?{where}",
@@ -510,11 +510,11 @@ class Outbox:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""
         if not message_ids:
             return set()
-        marks = ", ".join("?" for _ in message_ids)
+        of_ids, params = _in("message_id", message_ids)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT message_id FROM alert_outbox WHERE route = ? AND message_id IN "
-                f"({marks})", [route, *message_ids]).fetchall()
+                f"SELECT message_id FROM alert_outbox WHERE route = ? AND {of_ids}",
+                [route, *params]).fetchall()
         return {m for (m,) in rows}
 
     # -- delivery ------------------------------------------------------------------------
@@ -545,8 +545,9 @@ class Outbox:
         if routes is not None:
             if not routes:
                 return []
-            query += f" AND route IN ({', '.join('?' for _ in routes)})"
-            params.extend(routes)
+            of_routes, more = _in("route", routes)
+            query += f" AND {of_routes}"
+            params.extend(more)
         query += " ORDER BY route, changed_at, event_id, sequence"
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
@@ -667,9 +668,24 @@ def _of_routes(routes: Sequence[str] | None) -> tuple[str, list[str]]:
     None), and its parameters."""
     if routes is None:
         return "", []
-    if not routes:
-        return "WHERE false ", []
-    return f"WHERE route IN ({', '.join('?' for _ in routes)}) ", list(routes)
+    of_routes, params = _in("route", routes)
+    return f"WHERE {of_routes} ", params
+
+
+def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column IN (?, ?, ...)``, a placeholder per one of `values` (``false`` for none),
+    and its parameters.
+
+    Examples
+    --------
+    >>> _in("route", ["a", "b"])
+    ('route IN (?, ?)', ['a', 'b'])
+    >>> _in("route", [])
+    ('false', [])
+    """
+    if not values:
+        return "false", []
+    return f"{column} IN ({', '.join(['?'] * len(values))})", list(values)
 
 
 def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
