@@ -18,6 +18,7 @@ import pytest
 from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
 from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
+from spikes.alerts.retention import prune
 from spikes.alerts.routing import Route
 from spikes.cli import build_parser
 
@@ -232,5 +233,130 @@ def test_an_outbox_of_the_previous_version_opens_and_prunes(tmp_path: Path) -> N
     try:
         assert outbox.part_ends("h") == {}
         assert outbox.prune(RETENTION, ["h"], now=START + 60 * DAY).messages == 0  # pending
+    finally:
+        outbox.close()
+
+
+# --- a backlog pruned in batches (an outbox of a version without the retention) ----------
+_TABLES = ("alert_outbox", "alert_log", "alert_meta", "alert_continuation", "alert_awaiting",
+           "alert_part_end")
+
+
+def _backlog(path: Path) -> list[dict[str, Any]]:
+    """An outbox at `path` holding 600 outages on routes ``h`` and ``k`` (2,400 messages)
+    each delivered at its time at its first attempt, and what must stay: an outage ``h`` never
+    heard end, one whose end ``k`` was not delivered, one a continuation of ``h`` refers
+    to; and a removed route ``gone`` with a delivered outage and decisions. The
+    messages that stay."""
+    outbox = Outbox(path)
+    try:
+        stays: list[dict[str, Any]] = []
+        for route in ("h", "k"):
+            outbox.enqueue([m for p in range(10) for day in range(60)
+                            for m in _event(day, product=f"P{p}")], route, now=START)
+        open_end = _event(70, end=False)
+        outbox.enqueue(open_end, "h", now=START)
+        unsent = _event(71)
+        outbox.enqueue(unsent, "k", now=START)
+        continued = _event(72)
+        outbox.enqueue(continued, "h", now=START)
+        outbox.add_continuations("h", [Continuation("Gmail|new", continued[0]["event_key"],
+                                                    "E0072", 2, ("Gmail",), 1)])
+        outbox.enqueue(_event(73, end=False), "gone", now=START)
+        outbox.set_awaiting("gone", [Awaiting("Gmail|y", "E0009", START)])
+        with outbox._lock:  # each delivered at its time, at its first attempt
+            conn = outbox._conn
+            conn.execute("UPDATE alert_outbox SET status = 'delivered', attempts = 1, "
+                         "delivered_at = changed_at WHERE message_id <> ?",
+                         [unsent[1]["message_id"]])
+            conn.execute("INSERT INTO alert_log SELECT message_id, route, 1, changed_at, "
+                         "true, NULL FROM alert_outbox WHERE status = 'delivered'")
+        stays = [*open_end, *unsent, *continued]
+    finally:
+        outbox.close()
+    return stays
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = duckdb.connect(str(path))
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in _TABLES}
+    finally:
+        conn.close()
+
+
+def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path) -> None:
+    # The first prune of an outbox upgraded from a version without the retention removed
+    # its whole history in one transaction (a million rows: 26 s with the delivery
+    # threads waiting, 1.7 GB). Now in batches of events, each its own transaction: the
+    # same outcome as one.
+    batched, whole = tmp_path / "batched.duckdb", tmp_path / "whole.duckdb"
+    stays = _backlog(batched)
+    whole.write_bytes(batched.read_bytes())
+    now = START + 200 * DAY
+    results = {}
+    for path, batch, log_batch in ((batched, 100, 250), (whole, 10 ** 9, 10 ** 9)):
+        outbox = Outbox(path)
+        try:
+            results[path] = outbox.prune(RETENTION, ["h", "k"], now=now, batch=batch,
+                                         log_batch=log_batch)
+        finally:
+            outbox.close()
+    many, one = results[batched], results[whole]
+    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too), 2,405
+    # attempts in windows of about 250, and the decisions.
+    assert many.transactions == 13 + 10 + 1 and one.transactions == 3
+    assert (many.messages, many.attempts, many.decisions) == (2401, 2405, 1) \
+        == (one.messages, one.attempts, one.decisions)
+    assert _tables(batched) == _tables(whole)
+    left = _tables(batched)
+    assert sorted((r[0], r[1]) for r in left["alert_outbox"]) == sorted(
+        (m["message_id"], route) for route, group in (("h", stays[:1]), ("k", stays[1:3]),
+                                                      ("h", stays[3:]))
+        for m in group)
+    assert [r[0] for r in left["alert_log"]] == []  # the undelivered end has no attempt
+    horizons = {key: value for key, value in left["alert_meta"]}
+    assert horizons["route:h"] == horizons["route:k"] == pd.Timestamp("2026-03-01T12:00")
+    assert horizons["route:gone"] == pd.Timestamp("2026-03-15T10:00")
+
+
+def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path) -> None:
+    # Between two transactions the delivery and detection threads write: a message that
+    # joins an event to prune, or a continuation that comes to refer to one, keeps it.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    late = {**_event(59, product="P9")[1], "message_id": "late", "sequence": 2,
+            "at": (START + 59 * DAY + pd.Timedelta("13h")).isoformat()}
+    referred = _event(59, product="P8")[0]["event_key"]
+
+    class Interleaving:
+        """The outbox's lock, with the writes of other threads while it is free."""
+
+        def __init__(self) -> None:
+            self.entered = 0
+
+        def __enter__(self) -> None:
+            self.entered += 1
+            if self.entered == 4:  # after the first batch, before the second
+                outbox.enqueue([late], "h", now=START + 200 * DAY)
+                outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
+                                                            ("P8",), 1)])
+            outbox._lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            outbox._lock.release()
+
+    try:
+        pruned = prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
+                       lock=Interleaving(), batch=100)
+        assert pruned.messages == 2401 - 4  # the two events of day 59 stay, whole
+        kept = outbox.messages()
+        assert set(kept.loc[kept["route"] == "h", "message_id"]) >= {
+            "late", *(m["message_id"] for m in _event(59, product="P9"))}
+        assert {m["message_id"] for m in _event(59, product="P8")} <= set(
+            kept.loc[kept["route"] == "k", "message_id"])
+        assert outbox.counts()["pending"] == 2  # the late message and the unsent end
     finally:
         outbox.close()

@@ -168,8 +168,8 @@ class Notifier:
                                    data_now=data_now)
         if pruned.messages or pruned.attempts or pruned.decisions:
             _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
-                      "routes no longer configured", pruned.messages, pruned.attempts,
-                      pruned.decisions)
+                      "routes no longer configured (%d transactions)", pruned.messages,
+                      pruned.attempts, pruned.decisions, pruned.transactions)
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,

@@ -68,7 +68,7 @@ import pyarrow as pa
 
 from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
 from spikes.alerts.retelling import retitled
-from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
+from spikes.alerts.retention import LOG_BATCH, PRUNE_BATCH, ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, transaction, utc
@@ -137,6 +137,7 @@ class Outbox:
         except duckdb.Error as exc:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
+        self._pruning = threading.Lock()  # one prune at a time (its temporary tables)
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
                                        "WHERE table_name = 'alert_outbox'").fetchall()
@@ -598,18 +599,21 @@ class Outbox:
     # -- retention -----------------------------------------------------------------------
     def prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
               now: pd.Timestamp | None = None,
-              data_now: pd.Timestamp | None = None) -> Pruned:
+              data_now: pd.Timestamp | None = None, batch: int = PRUNE_BATCH,
+              log_batch: int = LOG_BATCH) -> Pruned:
         """Forget what no message to come needs, delivered more than `retention` ago
         (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
-        by default).
+        by default), in short transactions: the lock is taken for each alone, so that
+        the delivery threads record their attempts in between.
 
         Returns
         -------
         Pruned
         """
-        with self._lock:
+        with self._pruning:
             return prune(self._conn, retention, routes, now=now or _now(),
-                         data_now=data_now)
+                         data_now=data_now, lock=self._lock, batch=batch,
+                         log_batch=log_batch)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:
