@@ -8,6 +8,7 @@ moves."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -358,5 +359,32 @@ def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path)
         assert {m["message_id"] for m in _event(59, product="P8")} <= set(
             kept.loc[kept["route"] == "k", "message_id"])
         assert outbox.counts()["pending"] == 2  # the late message and the unsent end
+    finally:
+        outbox.close()
+
+
+def test_a_prune_that_fails_is_logged_as_such_not_as_a_failed_enqueue(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The prune runs at the end of an enqueue: its error went up through the enqueue, and
+    # the service logged "could not enqueue the notifications" for messages it had
+    # enqueued (and enqueued them again at the next step).
+    path = tmp_path / "outbox.duckdb"
+    outbox = Outbox(path)
+    try:
+        with outbox._lock:  # a table the prune needs is gone (a damaged file)
+            outbox._conn.execute("DROP TABLE alert_part_end")
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
+                            channels={"h": Receiver()}, clock=Clock(START + 60 * DAY))
+        with caplog.at_level(logging.ERROR, logger="spikes.alerts.notifier"):
+            assert notifier.enqueue(_event(59)) == 2
+        assert outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0}
+        [record] = caplog.records
+        assert record.getMessage().startswith(
+            f"spikes: could not prune the outbox {path} (routes h, retention 30 days "
+            "00:00:00): CatalogException: ")
+        assert "alert_part_end" in record.getMessage()
+        assert record.getMessage().endswith(
+            "; what was enqueued stays, the next prune is in 0 days 01:00:00")
+        assert record.exc_info is not None  # with its traceback
     finally:
         outbox.close()

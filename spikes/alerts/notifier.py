@@ -157,15 +157,26 @@ class Notifier:
 
     def _prune(self, data_now: pd.Timestamp | None) -> None:
         """Prune the outbox (:meth:`Outbox.prune`) when :data:`PRUNE_EVERY` has passed
-        since the last time; `data_now`: the end of the data of the detection."""
+        since the last time; `data_now`: the end of the data of the detection. A prune
+        that fails is logged as such (the outbox's file, its routes, the error) and
+        raises nothing: the messages were enqueued (a caller would take it for an
+        enqueue's failure); the next is :data:`PRUNE_EVERY` later (the transactions it
+        ended before the error stay done)."""
         if self.retention is None:
             return
         now = self.clock()
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
-        pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
-                                   data_now=data_now)
+        try:
+            pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
+                                       data_now=data_now)
+        except Exception as exc:  # the messages are enqueued: not an enqueue's failure
+            _log.error("spikes: could not prune the outbox %s (routes %s, retention %s): "
+                       "%s: %s; what was enqueued stays, the next prune is in %s",
+                       self.outbox.path, ", ".join(self.routes) or "none", self.retention,
+                       type(exc).__name__, exc, PRUNE_EVERY, exc_info=True)
+            return
         if pruned.messages or pruned.attempts or pruned.decisions:
             _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
                       "routes no longer configured (%d transactions)", pruned.messages,
