@@ -8,6 +8,7 @@ moves."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -222,18 +223,151 @@ def test_a_retention_shorter_than_a_week_is_refused_in_one_line(
     assert "at least 7d" in err and "180d" in err
 
 
-def test_an_outbox_of_the_previous_version_opens_and_prunes(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
-    outbox = Outbox(path)
-    outbox.enqueue(_event(0), "h", now=START)
-    outbox.close()
+# --- outboxes of earlier versions (their DDL from `git log -p spikes/alerts/outbox.py`) ---
+_OUTBOX_AND_LOG = """
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
+    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
+CREATE TABLE IF NOT EXISTS alert_log (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
+CREATE TABLE IF NOT EXISTS alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
+"""
+_CONTINUITY = """
+CREATE TABLE IF NOT EXISTS alert_continuation (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
+    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+ALTER TABLE alert_continuation ADD COLUMN IF NOT EXISTS part BOOLEAN DEFAULT false;
+"""
+_AWAITING = """
+CREATE TABLE IF NOT EXISTS alert_awaiting (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
+"""
+_EVENT_KEY = """
+ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS event_key VARCHAR;
+UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_key'),
+                                             event_id) WHERE event_key IS NULL;
+"""
+#: The schema each earlier version made, by the commit that last had it: the first
+#: outbox (713fb29 to a099853: messages without an event_key in their body), that of
+#: stop 44's main (31e54e6: the continuity's tables, no event_key column), and that of
+#: the version before the retention (01cbdde, stop 45 before its merge: the event_key
+#: column, no alert_part_end).
+PREVIOUS_SCHEMAS = {
+    "a099853": _OUTBOX_AND_LOG,
+    "31e54e6": _OUTBOX_AND_LOG + _CONTINUITY + _AWAITING,
+    "01cbdde": _OUTBOX_AND_LOG + _CONTINUITY + _EVENT_KEY + _AWAITING,
+}
+
+
+def _old_outbox(path: Path, version: str) -> dict[str, list[dict[str, Any]]]:
+    """An outbox at `path` as `version` made and filled it (its DDL, its rows): by what
+    becomes of them, the messages written to each route."""
+    schema = PREVIOUS_SCHEMAS[version]
+    keyed = "ADD COLUMN IF NOT EXISTS event_key" in schema
+    continuity = "alert_continuation" in schema
+    naive = START.tz_localize(None)
+
+    def at(m: dict[str, Any]) -> pd.Timestamp:
+        return pd.Timestamp(m["at"]).tz_localize(None)
+
+    def body(m: dict[str, Any]) -> dict[str, Any]:
+        if version == "a099853":  # before messages named their event's key
+            return {k: v for k, v in m.items() if k != "event_key"}
+        return m
+
+    story = {
+        "goes": _event(0),  # delivered, heard ended, a month old: pruned
+        "open": _event(1, end=False),  # the route never heard it end
+        "unsent": _event(2),  # its end not delivered
+        "continued": _event(3) if continuity else [],  # a continuation refers to it
+        "recent": _event(50),  # within the retention
+        "gone": _event(4, product="Teams", end=False),  # of a route since removed
+    }
     conn = duckdb.connect(str(path))
-    conn.execute("DROP TABLE alert_part_end")  # as the outbox of the previous version
-    conn.close()
+    try:
+        conn.execute(schema)
+        for name, messages in story.items():
+            route = "old" if name == "gone" else "h"
+            for m in messages:
+                delivered = not (name == "unsent" and m["state"] == "resolved")
+                failed_first = name == "goes" and m["state"] == "resolved"
+                row = [m["message_id"], route, m["event_id"], m["state"], m["sequence"],
+                       at(m), json.dumps(body(m)), at(m), "delivered" if delivered
+                       else "pending", 1 + failed_first if delivered else 0, at(m),
+                       at(m) if delivered else None, None]
+                if keyed:
+                    row.append(m["event_key"])
+                conn.execute(f"INSERT INTO alert_outbox VALUES ({', '.join('?' * len(row))})",
+                             row)
+                if failed_first:
+                    conn.execute("INSERT INTO alert_log VALUES (?, ?, 1, ?, false, ?)",
+                                 [m["message_id"], route, at(m), "HTTP 503"])
+                if delivered:
+                    conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, true, NULL)",
+                                 [m["message_id"], route, 1 + failed_first, at(m)])
+        conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?)", [naive])
+        if continuity:
+            conn.execute("INSERT INTO alert_continuation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ["h", "Gmail|new", story["continued"][0]["event_key"], "E0090", 2,
+                          '["Gmail"]', 1, False, False])
+            conn.execute("INSERT INTO alert_continuation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ["old", "Teams|x", "Teams|y", "E0091", 1, '["Teams"]', 1, False,
+                          False])
+            conn.execute("INSERT INTO alert_awaiting VALUES (?, ?, ?, ?)",
+                         ["old", "Teams|y", "E0091", naive])
+        conn.execute("CHECKPOINT")
+    finally:
+        conn.close()
+    return story
+
+
+@pytest.mark.parametrize("version", sorted(PREVIOUS_SCHEMAS))
+def test_an_outbox_of_an_earlier_version_keeps_every_message_and_prunes_as_a_new_one(
+        tmp_path: Path, version: str) -> None:
+    # The test made the current outbox and dropped a table of it: no outbox an earlier
+    # version wrote was ever opened. Now each earlier schema with the rows it held.
+    path = tmp_path / f"outbox-{version}.duckdb"
+    story = _old_outbox(path, version)
+    written = {(m["message_id"], "old" if name == "gone" else "h")
+               for name, messages in story.items() for m in messages}
     outbox = Outbox(path)
     try:
-        assert outbox.part_ends("h") == {}
-        assert outbox.prune(RETENTION, ["h"], now=START + 60 * DAY).messages == 0  # pending
+        assert not outbox.created
+        # Every message and attempt kept, each under its event's key (from the body, or
+        # the event's id where the body has none).
+        kept = outbox.messages()
+        assert set(zip(kept["message_id"], kept["route"], strict=True)) == written
+        assert len(outbox.log()) == len(written)  # unsent's end none, goes's end two
+        told = outbox.told("h")
+        keys = {(m["event_id"] if version == "a099853" else m["event_key"])
+                for name, messages in story.items() if name != "gone" for m in messages}
+        assert set(told) == keys
+        assert outbox.horizon == START
+        assert outbox.part_ends("h") == {}  # the table the upgrade adds
+        pruned = outbox.prune(RETENTION, ["h"], now=START + 60 * DAY)
+        # goes's two messages and gone's open; the attempts a month old of the messages
+        # delivered (goes 3, open 1, unsent 1, continued 2, gone 1); the decisions of
+        # the removed route.
+        continuity = bool(story["continued"])
+        assert (pruned.messages, pruned.attempts, pruned.decisions) == (
+            3, 8 if continuity else 6, 2 if continuity else 0)
+        left = outbox.messages()
+        assert set(zip(left["message_id"], left["route"], strict=True)) == {
+            (m["message_id"], "h") for name in ("open", "unsent", "continued", "recent")
+            for m in story[name]}
+        assert set(outbox.log()["message_id"]) == {m["message_id"] for m in story["recent"]}
+        assert outbox.route_horizon("h") == pd.Timestamp(story["goes"][1]["at"])
+        assert outbox.continuations("old") == [] and outbox.awaiting("old") == []
+        assert len(outbox.continuations("h")) == int(continuity)
+        # A detection from scratch pages none of what went again; what is new goes in.
+        assert outbox.enqueue(story["goes"], "h", now=START + 60 * DAY) == 0
+        assert outbox.enqueue(_event(59), "h", now=START + 60 * DAY) == 2
     finally:
         outbox.close()
 
