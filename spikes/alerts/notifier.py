@@ -365,8 +365,9 @@ class Notifier:
 
     # -- reporting -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """Routes, message counts by status, every message and every attempt (JSON-ready).
-        """
+        """The routes and, of those only, the message counts by status, every message and
+        every attempt the outbox holds (JSON-ready; what :meth:`Outbox.prune` removed is
+        not among them)."""
         # Of the routes configured now: an outbox file may hold the messages of routes
         # since removed, pending for ever, which nothing will send.
         routes = list(self.routes)
