@@ -14,8 +14,9 @@ they are history. A message not delivered never goes.
 The work is cut into short transactions (:data:`PRUNE_BATCH` events, or
 :data:`LOG_BATCH` attempts, each), the outbox's lock taken for each alone: an outbox of a
 version without the retention holds its whole history, which its first prune removes
-(one transaction for a million rows took 26 s, the delivery threads waiting all along,
-and 1.7 GB at its peak).
+(in one transaction, a million rows took 20-26 s with the delivery threads waiting all
+along, and 1 GB more memory at its peak: ``benchmarks/bench_outbox_retention.py
+--upgraded-rows``).
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ WHERE delivered AND delivered_at <= ? AND last_at <= ?
 """
 
 
-#: The candidates, numbered from 0 (oldest first), into a temporary table; each batch
-#: takes those numbered from parameter 3 up to before parameter 4 and checks them again
-#: on the outbox as it is then (a message may have joined one since).
+#: The candidates (parameters: the two cuts), numbered from 0 (oldest first), into a
+#: temporary table.
 _CANDIDATES = ("CREATE OR REPLACE TEMP TABLE spikes_prunable AS SELECT row_number() OVER "
                "(ORDER BY last_at, route, event_key) - 1 AS n, route, event_key FROM ("
                + _prunable("alert_outbox") + ")")
+#: A batch of them: those numbered from parameter 1 up to before parameter 2, checked again
+#: on the outbox as it is now (a message may have joined one since; parameters 3 and 4:
+#: the cuts), into a temporary table.
 _BATCH = ("CREATE OR REPLACE TEMP TABLE spikes_pruned AS " + _prunable(
     "(SELECT o.* FROM alert_outbox o SEMI JOIN (SELECT route, event_key FROM "
     "spikes_prunable WHERE n >= ? AND n < ?) b ON o.route = b.route AND o.event_key = "
@@ -116,8 +119,8 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
           log_batch: int = LOG_BATCH) -> Pruned:
     """Forget what no message to come needs, delivered `retention` ago (in transactions of
     `conn`, an outbox's connection, of at most `batch` events or about `log_batch`
-    attempts each, holding `lock` for each; nothing else of the outbox is pruned at the
-    same time).
+    attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
+    they share temporary tables).
 
     - An event's messages on a route (and their attempts in the log), once every one of
       them was delivered at least `retention` before `now` (wall clock) and is dated
@@ -165,6 +168,11 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     -------
     Pruned
         What was removed.
+
+    Raises
+    ------
+    ValueError
+        For a batch size under 1.
     """
     if batch < 1 or log_batch < 1:
         raise ValueError(f"batch sizes must be at least 1, got {batch} and {log_batch}")
