@@ -11,18 +11,34 @@ of ``alert_outbox`` and ``alert_log``, the DuckDB file's size after a checkpoint
 the end the time a restart's complete detection takes to read what a route was told
 (``Outbox.told``). Writes nothing outside a temporary folder.
 
+With ``--upgraded-rows N``, instead: an outbox of the previous version (the schema before
+the retention, which pruned nothing) holding N (message, route) rows delivered long ago,
+with their attempts (1.5 a message), and a few pending messages; the first prune of the
+new version (a live step's, with the default retention) runs in a process of its own,
+which prints how long it took, its peak memory (the process's resident peak, and
+Python's own peak by tracemalloc), the longest a delivery thread's ``record`` waited
+for the outbox meanwhile, and the file's size before and after.
+
     python benchmarks/bench_outbox_retention.py                  # 180 days, 10 a day
     python benchmarks/bench_outbox_retention.py --days 365 --events 20
+    python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from spikes.alerts.channels import DeliveryError
@@ -111,13 +127,181 @@ def run(folder: Path, days: int, events: int, step: float,
     return [*sizes, (days, 0, 0, read)]
 
 
+#: The outbox's tables as the version before the retention made them (commit 01cbdde,
+#: the main branch before stop 45's merge; the DDL of ``spikes/alerts/outbox.py`` then).
+PREVIOUS_SCHEMA = """
+CREATE TABLE alert_outbox (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
+    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
+CREATE TABLE alert_log (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
+CREATE TABLE alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
+CREATE TABLE alert_continuation (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
+    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+ALTER TABLE alert_continuation ADD COLUMN part BOOLEAN DEFAULT false;
+ALTER TABLE alert_outbox ADD COLUMN event_key VARCHAR;
+CREATE TABLE alert_awaiting (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
+"""
+#: The (message, route) rows of an upgraded outbox's events: 3 messages, 2 routes.
+ROWS_PER_EVENT = 6
+#: Events of the upgraded outbox not yet delivered (they stay).
+PENDING_EVENTS = 10
+
+
+def build_upgraded(path: Path, rows: int) -> pd.Timestamp:
+    """An outbox of the previous version at `path`: about `rows` (message, route) rows of
+    outages one after the other over the year before START, every message delivered (the
+    ``flaky`` route's at its second attempt) but those of the last :data:`PENDING_EVENTS`
+    outages; the time of day at which all the delivered ones are past the default
+    retention (returned)."""
+    events = max(rows // ROWS_PER_EVENT, PENDING_EVENTS + 1)
+    first = START - pd.Timedelta(days=365)
+    spacing = pd.Timedelta(days=365) / events
+    conn = duckdb.connect(str(path))
+    try:
+        conn.execute(PREVIOUS_SCHEMA)
+        conn.execute("""
+            CREATE TEMP TABLE m AS
+            WITH e AS (
+                SELECT i, ?::TIMESTAMP + to_microseconds(i * ?) AS onset,
+                       'Product ' || lpad((i % 14)::VARCHAR, 2, '0') AS product,
+                       i >= ? AS pending
+                FROM range(?) t(i)),
+            s AS (SELECT * FROM (VALUES (0, 'open', 15, 'minor'), (1, 'escalated', 30, 'major'),
+                                        (2, 'resolved', 480, 'major')) v(seq, state, mins, sev)),
+            r AS (SELECT * FROM (VALUES ('oncall'), ('flaky')) v(route))
+            SELECT e.product || '|' || strftime(e.onset, '%Y-%m-%dT%H:%M:%S+00:00') AS key,
+                   'E' || lpad(i::VARCHAR, 7, '0') AS event_id, e.onset, e.product,
+                   e.pending, s.seq, s.state, s.sev,
+                   e.onset + to_minutes(s.mins) AS sent, r.route
+            FROM e, s, r""", [first.tz_localize(None), spacing // pd.Timedelta("1us"),
+                             events - PENDING_EVENTS, events])
+        conn.execute("""
+            INSERT INTO alert_outbox (message_id, route, event_id, state, sequence,
+                changed_at, body, enqueued_at, status, attempts, next_attempt_at,
+                delivered_at, last_error, event_key)
+            SELECT key || '|' || seq || '|' || state, route, event_id, state, seq, sent,
+                   to_json({message_id: key || '|' || seq || '|' || state,
+                            event_id: event_id, event_key: key, state: state,
+                            sequence: seq, "at": strftime(sent, '%Y-%m-%dT%H:%M:%S+00:00'),
+                            products: [{product: product,
+                                        onset: strftime(onset, '%Y-%m-%dT%H:%M:%S+00:00'),
+                                        severity: sev,
+                                        why: product || ': 400 reports in 5 min against 12 '
+                                             || 'usual.', known_event: ''}],
+                            severity: sev, title: event_id || ' ' || state || ' (' || sev
+                                                  || '): ' || product})::VARCHAR,
+                   sent, CASE WHEN pending THEN 'pending' ELSE 'delivered' END,
+                   CASE WHEN pending THEN 0 WHEN route = 'flaky' THEN 2 ELSE 1 END, sent,
+                   CASE WHEN pending THEN NULL ELSE sent END, NULL, key
+            FROM m""")
+        conn.execute("""
+            INSERT INTO alert_log
+            SELECT key || '|' || seq || '|' || state, route, a.n, sent, a.n = 2 OR
+                   route = 'oncall', CASE WHEN a.n = 1 AND route = 'flaky'
+                                          THEN 'HTTP 503: try again' END
+            FROM m, (VALUES (1), (2)) a(n)
+            WHERE NOT pending AND (a.n = 1 OR route = 'flaky')""")
+        conn.execute("DROP TABLE m")
+        conn.execute("CHECKPOINT")
+        last = conn.execute("SELECT max(changed_at) FROM alert_outbox WHERE status = "
+                            "'delivered'").fetchall()[0][0]
+    finally:
+        conn.close()
+    return pd.Timestamp(last, tz="UTC") + RETENTION + pd.Timedelta(days=1)
+
+
+def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
+    """Open the outbox at `path` with this version and prune it once, as a live step
+    does; what it cost (see the module docstring)."""
+    started = time.perf_counter()
+    outbox = Outbox(path)
+    opened = time.perf_counter() - started
+    rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+    rows = outbox.counts()
+    waiting = [row for row in outbox.due() if row["route"] == "oncall"][0]
+    stop, waits = threading.Event(), []
+
+    def deliver() -> None:  # a delivery thread's attempts, all the while
+        while not stop.is_set():
+            start = time.perf_counter()
+            outbox.record(waiting["message_id"], "oncall", ok=False, error="HTTP 503",
+                          retry_at=now, now=now)
+            waits.append(time.perf_counter() - start)
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=deliver)
+    tracemalloc.start()
+    start = time.perf_counter()
+    writer.start()
+    pruned = outbox.prune(RETENTION, ["oncall", "flaky"], now=now)
+    took = time.perf_counter() - start
+    stop.set()
+    writer.join()
+    _, python_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    with outbox._lock:
+        outbox._conn.execute("CHECKPOINT")
+    left = outbox.counts()
+    outbox.close()
+    return {"rows": sum(rows.values()), "opened_s": opened, "prune_s": took,
+            "pruned": pruned.messages, "attempts": pruned.attempts,
+            "transactions": getattr(pruned, "transactions", 1),
+            "left": sum(left.values()), "rss_open_mb": rss_open,
+            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
+            "python_peak_mb": python_peak / 2 ** 20, "record_wait_max_s": max(waits),
+            "records": len(waits), "file_after_mb": path.stat().st_size / 2 ** 20}
+
+
+def upgraded(rows: int) -> None:
+    """Build an upgraded outbox of `rows` rows, prune it in a process of its own, print
+    the figures (one Markdown table row)."""
+    with tempfile.TemporaryDirectory(prefix="spikes-outbox-") as folder:
+        path = Path(folder) / "upgraded.duckdb"
+        start = time.perf_counter()
+        now = build_upgraded(path, rows)
+        built = time.perf_counter() - start
+        size = path.stat().st_size / 2 ** 20
+        out = subprocess.run([sys.executable, __file__, "--first-prune", str(path),
+                              now.isoformat()], check=True, capture_output=True, text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"upgraded outbox: {r['rows']:,} rows (built in {built:.1f} s), file "
+          f"{size:.0f} MB before, {r['file_after_mb']:.0f} MB after the prune")
+    print("| rows | pruned (messages, attempts) | transactions | open (s) | prune (s) | "
+          "peak RSS (MB, after the open) | Python peak (MB) | longest record wait (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| {r['rows']:,} | {r['pruned']:,}, {r['attempts']:,} | {r['transactions']:,} | "
+          f"{r['opened_s']:.2f} | {r['prune_s']:.2f} | {r['rss_peak_mb']:.0f} "
+          f"({r['rss_open_mb']:.0f}) | {r['python_peak_mb']:.1f} | "
+          f"{r['record_wait_max_s']:.2f} ({r['records']} records) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--events", type=int, default=10, help="outages a day")
     parser.add_argument("--step", type=float, default=6.0, help="hours between detections")
     parser.add_argument("--retention", default="30D")
+    parser.add_argument("--upgraded-rows", type=int, metavar="N",
+                        help="instead: the first prune of an outbox of the previous version "
+                             "holding N rows")
+    parser.add_argument("--first-prune", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.first_prune:
+        path, now = args.first_prune
+        print(json.dumps(first_prune(Path(path), pd.Timestamp(now))))
+        return
+    if args.upgraded_rows:
+        upgraded(args.upgraded_rows)
+        return
     with tempfile.TemporaryDirectory(prefix="spikes-outbox-") as folder:
         results = {label: run(Path(folder), args.days, args.events, args.step, kept)
                    for label, kept in (("no retention (before)", None),

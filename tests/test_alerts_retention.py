@@ -8,6 +8,8 @@ moves."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
 from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
+from spikes.alerts.retention import prune
 from spikes.alerts.routing import Route
 from spikes.cli import build_parser
 
@@ -220,17 +223,302 @@ def test_a_retention_shorter_than_a_week_is_refused_in_one_line(
     assert "at least 7d" in err and "180d" in err
 
 
-def test_an_outbox_of_the_previous_version_opens_and_prunes(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
-    outbox = Outbox(path)
-    outbox.enqueue(_event(0), "h", now=START)
-    outbox.close()
+# --- outboxes of earlier versions (their DDL from `git log -p spikes/alerts/outbox.py`) ---
+_OUTBOX_AND_LOG = """
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
+    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
+CREATE TABLE IF NOT EXISTS alert_log (
+    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
+CREATE TABLE IF NOT EXISTS alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
+"""
+_CONTINUITY = """
+CREATE TABLE IF NOT EXISTS alert_continuation (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
+    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
+ALTER TABLE alert_continuation ADD COLUMN IF NOT EXISTS part BOOLEAN DEFAULT false;
+"""
+_AWAITING = """
+CREATE TABLE IF NOT EXISTS alert_awaiting (
+    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
+"""
+_EVENT_KEY = """
+ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS event_key VARCHAR;
+UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_key'),
+                                             event_id) WHERE event_key IS NULL;
+"""
+#: The schema each earlier version made, by the commit that last had it: the first
+#: outbox (713fb29 to a099853: messages without an event_key in their body), that of
+#: stop 44's main (31e54e6: the continuity's tables, no event_key column), and that of
+#: the version before the retention (01cbdde, stop 45 before its merge: the event_key
+#: column, no alert_part_end).
+PREVIOUS_SCHEMAS = {
+    "a099853": _OUTBOX_AND_LOG,
+    "31e54e6": _OUTBOX_AND_LOG + _CONTINUITY + _AWAITING,
+    "01cbdde": _OUTBOX_AND_LOG + _CONTINUITY + _EVENT_KEY + _AWAITING,
+}
+
+
+def _old_outbox(path: Path, version: str) -> dict[str, list[dict[str, Any]]]:
+    """An outbox at `path` as `version` made and filled it (its DDL, its rows): by what
+    becomes of them, the messages written to each route."""
+    schema = PREVIOUS_SCHEMAS[version]
+    keyed = "ADD COLUMN IF NOT EXISTS event_key" in schema
+    continuity = "alert_continuation" in schema
+    naive = START.tz_localize(None)
+
+    def at(m: dict[str, Any]) -> pd.Timestamp:
+        return pd.Timestamp(m["at"]).tz_localize(None)
+
+    def body(m: dict[str, Any]) -> dict[str, Any]:
+        if version == "a099853":  # before messages named their event's key
+            return {k: v for k, v in m.items() if k != "event_key"}
+        return m
+
+    story = {
+        "goes": _event(0),  # delivered, heard ended, a month old: pruned
+        "open": _event(1, end=False),  # the route never heard it end
+        "unsent": _event(2),  # its end not delivered
+        "continued": _event(3) if continuity else [],  # a continuation refers to it
+        "recent": _event(50),  # within the retention
+        "gone": _event(4, product="Teams", end=False),  # of a route since removed
+    }
     conn = duckdb.connect(str(path))
-    conn.execute("DROP TABLE alert_part_end")  # as the outbox of the previous version
-    conn.close()
+    try:
+        conn.execute(schema)
+        for name, messages in story.items():
+            route = "old" if name == "gone" else "h"
+            for m in messages:
+                delivered = not (name == "unsent" and m["state"] == "resolved")
+                failed_first = name == "goes" and m["state"] == "resolved"
+                row = [m["message_id"], route, m["event_id"], m["state"], m["sequence"],
+                       at(m), json.dumps(body(m)), at(m), "delivered" if delivered
+                       else "pending", 1 + failed_first if delivered else 0, at(m),
+                       at(m) if delivered else None, None]
+                if keyed:
+                    row.append(m["event_key"])
+                conn.execute(f"INSERT INTO alert_outbox VALUES ({', '.join('?' * len(row))})",
+                             row)
+                if failed_first:
+                    conn.execute("INSERT INTO alert_log VALUES (?, ?, 1, ?, false, ?)",
+                                 [m["message_id"], route, at(m), "HTTP 503"])
+                if delivered:
+                    conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, true, NULL)",
+                                 [m["message_id"], route, 1 + failed_first, at(m)])
+        conn.execute("INSERT INTO alert_meta VALUES ('horizon', ?)", [naive])
+        if continuity:
+            conn.execute("INSERT INTO alert_continuation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ["h", "Gmail|new", story["continued"][0]["event_key"], "E0090", 2,
+                          '["Gmail"]', 1, False, False])
+            conn.execute("INSERT INTO alert_continuation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ["old", "Teams|x", "Teams|y", "E0091", 1, '["Teams"]', 1, False,
+                          False])
+            conn.execute("INSERT INTO alert_awaiting VALUES (?, ?, ?, ?)",
+                         ["old", "Teams|y", "E0091", naive])
+        conn.execute("CHECKPOINT")
+    finally:
+        conn.close()
+    return story
+
+
+@pytest.mark.parametrize("version", sorted(PREVIOUS_SCHEMAS))
+def test_an_outbox_of_an_earlier_version_keeps_every_message_and_prunes_as_a_new_one(
+        tmp_path: Path, version: str) -> None:
+    # The test made the current outbox and dropped a table of it: no outbox an earlier
+    # version wrote was ever opened. Now each earlier schema with the rows it held.
+    path = tmp_path / f"outbox-{version}.duckdb"
+    story = _old_outbox(path, version)
+    written = {(m["message_id"], "old" if name == "gone" else "h")
+               for name, messages in story.items() for m in messages}
     outbox = Outbox(path)
     try:
-        assert outbox.part_ends("h") == {}
-        assert outbox.prune(RETENTION, ["h"], now=START + 60 * DAY).messages == 0  # pending
+        assert not outbox.created
+        # Every message and attempt kept, each under its event's key (from the body, or
+        # the event's id where the body has none).
+        kept = outbox.messages()
+        assert set(zip(kept["message_id"], kept["route"], strict=True)) == written
+        assert len(outbox.log()) == len(written)  # unsent's end none, goes's end two
+        told = outbox.told("h")
+        keys = {(m["event_id"] if version == "a099853" else m["event_key"])
+                for name, messages in story.items() if name != "gone" for m in messages}
+        assert set(told) == keys
+        assert outbox.horizon == START
+        assert outbox.part_ends("h") == {}  # the table the upgrade adds
+        pruned = outbox.prune(RETENTION, ["h"], now=START + 60 * DAY)
+        # goes's two messages and gone's open; the attempts a month old of the messages
+        # delivered (goes 3, open 1, unsent 1, continued 2, gone 1); the decisions of
+        # the removed route.
+        continuity = bool(story["continued"])
+        assert (pruned.messages, pruned.attempts, pruned.decisions) == (
+            3, 8 if continuity else 6, 2 if continuity else 0)
+        left = outbox.messages()
+        assert set(zip(left["message_id"], left["route"], strict=True)) == {
+            (m["message_id"], "h") for name in ("open", "unsent", "continued", "recent")
+            for m in story[name]}
+        assert set(outbox.log()["message_id"]) == {m["message_id"] for m in story["recent"]}
+        assert outbox.route_horizon("h") == pd.Timestamp(story["goes"][1]["at"])
+        assert outbox.continuations("old") == [] and outbox.awaiting("old") == []
+        assert len(outbox.continuations("h")) == int(continuity)
+        # A detection from scratch pages none of what went again; what is new goes in.
+        assert outbox.enqueue(story["goes"], "h", now=START + 60 * DAY) == 0
+        assert outbox.enqueue(_event(59), "h", now=START + 60 * DAY) == 2
+    finally:
+        outbox.close()
+
+
+# --- a backlog pruned in batches (an outbox of a version without the retention) ----------
+_TABLES = ("alert_outbox", "alert_log", "alert_meta", "alert_continuation", "alert_awaiting",
+           "alert_part_end")
+
+
+def _backlog(path: Path) -> list[dict[str, Any]]:
+    """An outbox at `path` holding 600 outages on routes ``h`` and ``k`` (2,400 messages)
+    each delivered at its time at its first attempt, and what must stay: an outage ``h`` never
+    heard end, one whose end ``k`` was not delivered, one a continuation of ``h`` refers
+    to; and a removed route ``gone`` with a delivered outage and decisions. The
+    messages that stay."""
+    outbox = Outbox(path)
+    try:
+        stays: list[dict[str, Any]] = []
+        for route in ("h", "k"):
+            outbox.enqueue([m for p in range(10) for day in range(60)
+                            for m in _event(day, product=f"P{p}")], route, now=START)
+        open_end = _event(70, end=False)
+        outbox.enqueue(open_end, "h", now=START)
+        unsent = _event(71)
+        outbox.enqueue(unsent, "k", now=START)
+        continued = _event(72)
+        outbox.enqueue(continued, "h", now=START)
+        outbox.add_continuations("h", [Continuation("Gmail|new", continued[0]["event_key"],
+                                                    "E0072", 2, ("Gmail",), 1)])
+        outbox.enqueue(_event(73, end=False), "gone", now=START)
+        outbox.set_awaiting("gone", [Awaiting("Gmail|y", "E0009", START)])
+        with outbox._lock:  # each delivered at its time, at its first attempt
+            conn = outbox._conn
+            conn.execute("UPDATE alert_outbox SET status = 'delivered', attempts = 1, "
+                         "delivered_at = changed_at WHERE message_id <> ?",
+                         [unsent[1]["message_id"]])
+            conn.execute("INSERT INTO alert_log SELECT message_id, route, 1, changed_at, "
+                         "true, NULL FROM alert_outbox WHERE status = 'delivered'")
+        stays = [*open_end, *unsent, *continued]
+    finally:
+        outbox.close()
+    return stays
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = duckdb.connect(str(path))
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in _TABLES}
+    finally:
+        conn.close()
+
+
+def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path) -> None:
+    # The first prune of an outbox upgraded from a version without the retention removed
+    # its whole history in one transaction (a million rows: 26 s with the delivery
+    # threads waiting, 1.7 GB). Now in batches of events, each its own transaction: the
+    # same outcome as one.
+    batched, whole = tmp_path / "batched.duckdb", tmp_path / "whole.duckdb"
+    stays = _backlog(batched)
+    whole.write_bytes(batched.read_bytes())
+    now = START + 200 * DAY
+    results = {}
+    for path, batch, log_batch in ((batched, 100, 250), (whole, 10 ** 9, 10 ** 9)):
+        outbox = Outbox(path)
+        try:
+            results[path] = outbox.prune(RETENTION, ["h", "k"], now=now, batch=batch,
+                                         log_batch=log_batch)
+        finally:
+            outbox.close()
+    many, one = results[batched], results[whole]
+    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too), 2,405
+    # attempts in windows of about 250, and the decisions.
+    assert many.transactions == 13 + 10 + 1 and one.transactions == 3
+    assert (many.messages, many.attempts, many.decisions) == (2401, 2405, 1) \
+        == (one.messages, one.attempts, one.decisions)
+    assert _tables(batched) == _tables(whole)
+    left = _tables(batched)
+    assert sorted((r[0], r[1]) for r in left["alert_outbox"]) == sorted(
+        (m["message_id"], route) for route, group in (("h", stays[:1]), ("k", stays[1:3]),
+                                                      ("h", stays[3:]))
+        for m in group)
+    assert [r[0] for r in left["alert_log"]] == []  # the undelivered end has no attempt
+    horizons = {key: value for key, value in left["alert_meta"]}
+    assert horizons["route:h"] == horizons["route:k"] == pd.Timestamp("2026-03-01T12:00")
+    assert horizons["route:gone"] == pd.Timestamp("2026-03-15T10:00")
+
+
+def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path) -> None:
+    # Between two transactions the delivery and detection threads write: a message that
+    # joins an event to prune, or a continuation that comes to refer to one, keeps it.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    late = {**_event(59, product="P9")[1], "message_id": "late", "sequence": 2,
+            "at": (START + 59 * DAY + pd.Timedelta("13h")).isoformat()}
+    referred = _event(59, product="P8")[0]["event_key"]
+
+    class Interleaving:
+        """The outbox's lock, with the writes of other threads while it is free."""
+
+        def __init__(self) -> None:
+            self.entered = 0
+
+        def __enter__(self) -> None:
+            self.entered += 1
+            if self.entered == 4:  # after the first batch, before the second
+                outbox.enqueue([late], "h", now=START + 200 * DAY)
+                outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
+                                                            ("P8",), 1)])
+            outbox._lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            outbox._lock.release()
+
+    try:
+        pruned = prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
+                       lock=Interleaving(), batch=100)
+        assert pruned.messages == 2401 - 4  # the two events of day 59 stay, whole
+        kept = outbox.messages()
+        assert set(kept.loc[kept["route"] == "h", "message_id"]) >= {
+            "late", *(m["message_id"] for m in _event(59, product="P9"))}
+        assert {m["message_id"] for m in _event(59, product="P8")} <= set(
+            kept.loc[kept["route"] == "k", "message_id"])
+        assert outbox.counts()["pending"] == 2  # the late message and the unsent end
+    finally:
+        outbox.close()
+
+
+def test_a_prune_that_fails_is_logged_as_such_not_as_a_failed_enqueue(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The prune runs at the end of an enqueue: its error went up through the enqueue, and
+    # the service logged "could not enqueue the notifications" for messages it had
+    # enqueued (and enqueued them again at the next step).
+    path = tmp_path / "outbox.duckdb"
+    outbox = Outbox(path)
+    try:
+        with outbox._lock:  # a table the prune needs is gone (a damaged file)
+            outbox._conn.execute("DROP TABLE alert_part_end")
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
+                            channels={"h": Receiver()}, clock=Clock(START + 60 * DAY))
+        with caplog.at_level(logging.ERROR, logger="spikes.alerts.notifier"):
+            assert notifier.enqueue(_event(59)) == 2
+        assert outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0}
+        [record] = caplog.records
+        assert record.getMessage().startswith(
+            f"spikes: could not prune the outbox {path} (routes h, retention 30 days "
+            "00:00:00): CatalogException: ")
+        assert "alert_part_end" in record.getMessage()
+        assert record.getMessage().endswith(
+            "; what was enqueued stays, the next prune is in 0 days 01:00:00")
+        assert record.exc_info is not None  # with its traceback
     finally:
         outbox.close()

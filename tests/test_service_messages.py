@@ -154,3 +154,17 @@ def test_the_docs_refuse_an_unknown_query_parameter_as_every_endpoint_does(
     for path in ("/docs", "/redoc"):
         page = httpx.get(f"{svc.url}{path}")
         assert page.status_code == 200 and "'/openapi.json'" in page.text.replace('"', "'")
+
+
+def test_head_on_the_docs_answers_as_get_without_a_body(svc: Service) -> None:
+    # FastAPI's own routes for them took HEAD as GET; as the app's own routes (for the
+    # check of query parameters) they answered HEAD with 405.
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        got = httpx.get(f"{svc.url}{path}")
+        head = httpx.head(f"{svc.url}{path}")
+        assert head.status_code == 200, (path, head.status_code)
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == str(len(got.content))
+        refused = httpx.head(f"{svc.url}{path}", params={"x": "1"})
+        assert refused.status_code == 422  # the query check applies to HEAD too

@@ -157,19 +157,30 @@ class Notifier:
 
     def _prune(self, data_now: pd.Timestamp | None) -> None:
         """Prune the outbox (:meth:`Outbox.prune`) when :data:`PRUNE_EVERY` has passed
-        since the last time; `data_now`: the end of the data of the detection."""
+        since the last time; `data_now`: the end of the data of the detection. A prune
+        that fails is logged as such (the outbox's file, its routes, the error) and
+        raises nothing: the messages were enqueued (a caller would take it for an
+        enqueue's failure); the next is :data:`PRUNE_EVERY` later (the transactions it
+        ended before the error stay done)."""
         if self.retention is None:
             return
         now = self.clock()
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
-        pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
-                                   data_now=data_now)
+        try:
+            pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
+                                       data_now=data_now)
+        except Exception as exc:  # the messages are enqueued: not an enqueue's failure
+            _log.error("spikes: could not prune the outbox %s (routes %s, retention %s): "
+                       "%s: %s; what was enqueued stays, the next prune is in %s",
+                       self.outbox.path, ", ".join(self.routes) or "none", self.retention,
+                       type(exc).__name__, exc, PRUNE_EVERY, exc_info=True)
+            return
         if pruned.messages or pruned.attempts or pruned.decisions:
             _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
-                      "routes no longer configured", pruned.messages, pruned.attempts,
-                      pruned.decisions)
+                      "routes no longer configured (%d transactions)", pruned.messages,
+                      pruned.attempts, pruned.decisions, pruned.transactions)
 
     def _carried(self, key: str, messages: list[dict[str, Any]],
                  every_key: set[str] | None, coverage: Coverage | None,
@@ -354,8 +365,9 @@ class Notifier:
 
     # -- reporting -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """Routes, message counts by status, every message and every attempt (JSON-ready).
-        """
+        """The routes and, of those only, the message counts by status, every message and
+        every attempt the outbox holds (JSON-ready; what :meth:`Outbox.prune` removed is
+        not among them)."""
         # Of the routes configured now: an outbox file may hold the messages of routes
         # since removed, pending for ever, which nothing will send.
         routes = list(self.routes)

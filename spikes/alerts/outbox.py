@@ -68,10 +68,10 @@ import pyarrow as pa
 
 from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
 from spikes.alerts.retelling import retitled
-from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
+from spikes.alerts.retention import LOG_BATCH, PRUNE_BATCH, ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import naive_utc, rollback, utc
+from spikes.io.embedded import naive_utc, transaction, utc
 
 __all__ = ["Outbox"]
 
@@ -137,6 +137,7 @@ class Outbox:
         except duckdb.Error as exc:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
+        self._pruning = threading.Lock()  # one prune at a time (its temporary tables)
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
                                        "WHERE table_name = 'alert_outbox'").fetchall()
@@ -208,16 +209,16 @@ class Outbox:
         """
         if not routes:
             return 0
-        marks = ", ".join("?" for _ in routes)
+        of_routes, params = _in("route", routes)
         with self._lock:
             conn = self._conn
             count = conn.execute(
-                f"SELECT count(*) FROM alert_outbox WHERE status = 'failed' AND route IN "
-                f"({marks})", list(routes)).fetchall()[0][0]
+                f"SELECT count(*) FROM alert_outbox WHERE status = 'failed' AND {of_routes}",
+                params).fetchall()[0][0]
             conn.execute(
                 f"UPDATE alert_outbox SET status = 'pending', attempts = 0, "
-                f"next_attempt_at = ? WHERE status = 'failed' AND route IN ({marks})",
-                [naive_utc(now or _now()), *routes])
+                f"next_attempt_at = ? WHERE status = 'failed' AND {of_routes}",
+                [naive_utc(now or _now()), *params])
         return int(count)
 
     # -- enqueue -------------------------------------------------------------------------
@@ -279,27 +280,20 @@ class Outbox:
             "body": [json.dumps(m) for m in messages],
             "event_key": [event_key(m) for m in messages],
         })
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
+        with self._lock, transaction(self._conn) as conn:
+            before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+            conn.register("spikes_incoming", incoming)
             try:
-                before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                conn.register("spikes_incoming", incoming)
-                try:
-                    conn.execute(
-                        "INSERT INTO alert_outbox (message_id, route, event_id, state, "
-                        "sequence, changed_at, body, enqueued_at, status, attempts, "
-                        "next_attempt_at, event_key) SELECT message_id, route, event_id, "
-                        "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
-                        "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
-                finally:
-                    conn.unregister("spikes_incoming")
-                after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-                self._decided(route, continuations, awaiting, part_ends)
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+                conn.execute(
+                    "INSERT INTO alert_outbox (message_id, route, event_id, state, "
+                    "sequence, changed_at, body, enqueued_at, status, attempts, "
+                    "next_attempt_at, event_key) SELECT message_id, route, event_id, "
+                    "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
+                    "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
+            finally:
+                conn.unregister("spikes_incoming")
+            after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
+            self._decided(route, continuations, awaiting, part_ends)
         return int(after - before)
 
     def _decided(self, route: str, continuations: Sequence[Continuation],
@@ -320,15 +314,8 @@ class Outbox:
     def _in_transaction(self, work: Callable[[], T]) -> T:
         """Run `work` (writes of the connection, under the lock) in one transaction; what
         it returns."""
-        conn = self._conn
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            done = work()
-            conn.execute("COMMIT")
-            return done
-        except BaseException:
-            rollback(conn)
-            raise
+        with transaction(self._conn):
+            return work()
 
     def _numbered(self, messages: list[dict[str, Any]], route: str) -> list[dict[str, Any]]:
         """`messages` (in time order), each new one whose ``sequence`` would repeat or go
@@ -344,11 +331,11 @@ class Outbox:
                            if str(m["message_id"]) not in held})
             if not keys:
                 return messages
+            of_keys, params = _in("event_key", keys)
             rows = self._conn.execute(
                 f"SELECT event_key, max(sequence), arg_max(event_id, sequence) FROM "
-                f"alert_outbox WHERE route = ? AND event_key IN "
-                f"({', '.join('?' for _ in keys)}) GROUP BY event_key",
-                [route, *keys]).fetchall()
+                f"alert_outbox WHERE route = ? AND {of_keys} GROUP BY event_key",
+                [route, *params]).fetchall()
         top = {str(key): int(sequence) for key, sequence, _ in rows}
         known = {str(key): str(event_id) for key, _, event_id in rows}
         out = []
@@ -371,8 +358,8 @@ class Outbox:
         if keys is not None:
             if not keys:
                 return {}
-            where = f" AND event_key IN ({', '.join('?' for _ in keys)})"
-            params += list(keys)
+            of_keys, more = _in("event_key", keys)
+            where, params = f" AND {of_keys}", params + more
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT sequence, body, message_id FROM alert_outbox WHERE route = ?{where} "
@@ -446,11 +433,11 @@ class Outbox:
         """
         if not keys:
             return 0
-        marks = ", ".join("?" for _ in keys)
+        of_keys, params = _in("event_key", keys)
         with self._lock:
             rows = self._conn.execute(
-                f"DELETE FROM alert_continuation WHERE route = ? AND event_key IN ({marks}) "
-                "RETURNING event_key", [route, *keys]).fetchall()
+                f"DELETE FROM alert_continuation WHERE route = ? AND {of_keys} "
+                "RETURNING event_key", [route, *params]).fetchall()
             # The ends of the parts of told events none of whose continuations is left.
             self._conn.execute(
                 "DELETE FROM alert_part_end WHERE route = ? AND of_key NOT IN (SELECT "
@@ -466,8 +453,8 @@ class Outbox:
         if of is not None:
             if not of:
                 return {}
-            where = f" AND of_key IN ({', '.join('?' for _ in of)})"
-            params += list(of)
+            of_keys, more = _in("of_key", of)
+            where, params = f" AND {of_keys}", params + more
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT event_key, products FROM alert_part_end WHERE route = ?{where}",
@@ -524,11 +511,11 @@ class Outbox:
         """Which of `message_ids` the outbox holds for `route` (in any status)."""
         if not message_ids:
             return set()
-        marks = ", ".join("?" for _ in message_ids)
+        of_ids, params = _in("message_id", message_ids)
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT message_id FROM alert_outbox WHERE route = ? AND message_id IN "
-                f"({marks})", [route, *message_ids]).fetchall()
+                f"SELECT message_id FROM alert_outbox WHERE route = ? AND {of_ids}",
+                [route, *params]).fetchall()
         return {m for (m,) in rows}
 
     # -- delivery ------------------------------------------------------------------------
@@ -559,8 +546,9 @@ class Outbox:
         if routes is not None:
             if not routes:
                 return []
-            query += f" AND route IN ({', '.join('?' for _ in routes)})"
-            params.extend(routes)
+            of_routes, more = _in("route", routes)
+            query += f" AND {of_routes}"
+            params.extend(more)
         query += " ORDER BY route, changed_at, event_id, sequence"
         with self._lock:
             rows = self._conn.execute(query, params).fetchall()
@@ -595,41 +583,37 @@ class Outbox:
         """
         now = naive_utc(now or _now())
         status = "delivered" if ok else ("failed" if give_up else "pending")
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute(
-                    "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
-                    "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
-                    "next_attempt_at = ? WHERE message_id = ? AND route = ?",
-                    [status, error, ok, now, naive_utc(retry_at or now), message_id, route])
-                attempt = conn.execute(
-                    "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
-                    [message_id, route]).fetchall()[0][0]
-                conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)",
-                             [message_id, route, attempt, now, ok, error])
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+        with self._lock, transaction(self._conn) as conn:
+            conn.execute(
+                "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, "
+                "last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE NULL END, "
+                "next_attempt_at = ? WHERE message_id = ? AND route = ?",
+                [status, error, ok, now, naive_utc(retry_at or now), message_id, route])
+            attempt = conn.execute(
+                "SELECT attempts FROM alert_outbox WHERE message_id = ? AND route = ?",
+                [message_id, route]).fetchall()[0][0]
+            conn.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)",
+                         [message_id, route, attempt, now, ok, error])
         return int(attempt)
 
     # -- retention -----------------------------------------------------------------------
     def prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
               now: pd.Timestamp | None = None,
-              data_now: pd.Timestamp | None = None) -> Pruned:
+              data_now: pd.Timestamp | None = None, batch: int = PRUNE_BATCH,
+              log_batch: int = LOG_BATCH) -> Pruned:
         """Forget what no message to come needs, delivered more than `retention` ago
         (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
-        by default).
+        by default), in short transactions: the lock is taken for each alone, so that
+        the delivery threads record their attempts in between.
 
         Returns
         -------
         Pruned
         """
-        with self._lock:
+        with self._pruning:
             return prune(self._conn, retention, routes, now=now or _now(),
-                         data_now=data_now)
+                         data_now=data_now, lock=self._lock, batch=batch,
+                         log_batch=log_batch)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -688,9 +672,24 @@ def _of_routes(routes: Sequence[str] | None) -> tuple[str, list[str]]:
     None), and its parameters."""
     if routes is None:
         return "", []
-    if not routes:
-        return "WHERE false ", []
-    return f"WHERE route IN ({', '.join('?' for _ in routes)}) ", list(routes)
+    of_routes, params = _in("route", routes)
+    return f"WHERE {of_routes} ", params
+
+
+def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column IN (?, ?, ...)``, a placeholder per one of `values` (``false`` for none),
+    and its parameters.
+
+    Examples
+    --------
+    >>> _in("route", ["a", "b"])
+    ('route IN (?, ?)', ['a', 'b'])
+    >>> _in("route", [])
+    ('false', [])
+    """
+    if not values:
+        return "false", []
+    return f"{column} IN ({', '.join(['?'] * len(values))})", list(values)
 
 
 def _utc_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

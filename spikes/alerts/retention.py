@@ -10,37 +10,59 @@ data (a replay on the data clock, ``spikes analyze --outbox`` over a file, keeps
 continuation or awaiting event of the route refers to it. The route's horizon then moves
 up to the latest of them, so that a detection from scratch does not page them again:
 they are history. A message not delivered never goes.
+
+The work is cut into short transactions (:data:`PRUNE_BATCH` events, or
+:data:`LOG_BATCH` attempts, each), the outbox's lock taken for each alone: an outbox of a
+version without the retention holds its whole history, which its first prune removes
+(in one transaction, a million rows took 20-26 s with the delivery threads waiting all
+along, and 1 GB more memory at its peak: ``benchmarks/bench_outbox_retention.py
+--upgraded-rows``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from spikes.io.embedded import naive_utc, rollback
+from spikes.io.embedded import naive_utc, transaction
 
-__all__ = ["ROUTE_HORIZON", "Pruned", "prune"]
+__all__ = ["LOG_BATCH", "PRUNE_BATCH", "ROUTE_HORIZON", "Pruned", "prune"]
 
 #: The ``alert_meta`` key of a route's own horizon is this and the route's key
 #: (:meth:`spikes.alerts.outbox.Outbox.add_route`).
 ROUTE_HORIZON = "route:"
+#: Most (route, event) pairs whose messages one transaction of :func:`prune` removes.
+PRUNE_BATCH = 5_000
+#: About the most attempts one transaction of :func:`prune` removes from the log (those
+#: logged at one time all go together).
+LOG_BATCH = 50_000
+#: Seconds the lock is left free between two transactions of :func:`prune`: a thread
+#: waiting for it gets it then (Python's locks are not fair: the pruning thread, going on
+#: at once, took it back before a waiting thread woke).
+PAUSE = 0.002
 #: The tables of the continuity's decisions, by route.
 _DECIDED = ("alert_continuation", "alert_awaiting", "alert_part_end")
-#: The (route, event) whose messages :func:`prune` removes, into a temporary table: all
-#: delivered by the wall clock's cut (parameter 1), all dated by the data's cut
-#: (parameter 2), the route heard the event end (or the route is gone), and no
-#: continuation or awaiting event of the route refers to it.
-_PRUNABLE = """
-CREATE TEMP TABLE spikes_pruned AS
+
+
+def _prunable(rows: str) -> str:
+    """The (route, event) of `rows` (a table of the outbox's rows) whose messages
+    :func:`prune` removes, with the time of the latest: all delivered by the wall clock's
+    cut (parameter 1), all dated by the data's cut (parameter 2), the route heard the
+    event end (or the route is gone: not in ``spikes_routes``), and no continuation or
+    awaiting event of the route refers to it."""
+    return f"""
 SELECT route, event_key, last_at FROM (
     SELECT route, event_key, bool_and(status = 'delivered') AS delivered,
            max(delivered_at) AS delivered_at, max(changed_at) AS last_at,
            arg_max(state, (changed_at, sequence)) AS last_state
-    FROM alert_outbox GROUP BY route, event_key) e
+    FROM {rows} GROUP BY route, event_key) e
 WHERE delivered AND delivered_at <= ? AND last_at <= ?
   AND (last_state = 'resolved' OR route NOT IN (SELECT route FROM spikes_routes))
   AND NOT EXISTS (SELECT 1 FROM alert_continuation c
@@ -48,6 +70,25 @@ WHERE delivered AND delivered_at <= ? AND last_at <= ?
   AND NOT EXISTS (SELECT 1 FROM alert_awaiting a
                   WHERE a.route = e.route AND a.event_key = e.event_key)
 """
+
+
+#: The candidates (parameters: the two cuts), numbered from 0 (oldest first), into a
+#: temporary table.
+_CANDIDATES = ("CREATE OR REPLACE TEMP TABLE spikes_prunable AS SELECT row_number() OVER "
+               "(ORDER BY last_at, route, event_key) - 1 AS n, route, event_key FROM ("
+               + _prunable("alert_outbox") + ")")
+#: A batch of them: those numbered from parameter 1 up to before parameter 2, checked again
+#: on the outbox as it is now (a message may have joined one since; parameters 3 and 4:
+#: the cuts), into a temporary table.
+_BATCH = ("CREATE OR REPLACE TEMP TABLE spikes_pruned AS " + _prunable(
+    "(SELECT o.* FROM alert_outbox o SEMI JOIN (SELECT route, event_key FROM "
+    "spikes_prunable WHERE n >= ? AND n < ?) b ON o.route = b.route AND o.event_key = "
+    "b.event_key)"))
+#: The attempts logged by the wall clock's cut of messages the outbox holds delivered, or
+#: no longer holds, logged after parameter 1 and at or before parameter 2.
+_LOG = ("DELETE FROM alert_log l WHERE attempted_at > ? AND attempted_at <= ? AND NOT EXISTS "
+        "(SELECT 1 FROM alert_outbox o WHERE o.message_id = l.message_id AND o.route = "
+        "l.route AND o.status <> 'delivered')")
 
 
 @dataclass(frozen=True)
@@ -62,17 +103,24 @@ class Pruned:
         Rows of ``alert_log``.
     decisions : int
         Rows of the continuity's tables of routes no longer configured.
+    transactions : int
+        The transactions that removed them.
     """
 
     messages: int
     attempts: int
     decisions: int
+    transactions: int = 1
 
 
 def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequence[str],
-          *, now: pd.Timestamp, data_now: pd.Timestamp | None = None) -> Pruned:
-    """Forget what no message to come needs, delivered `retention` ago (one transaction
-    of `conn`, an outbox's connection, the caller holding its lock).
+          *, now: pd.Timestamp, data_now: pd.Timestamp | None = None,
+          lock: AbstractContextManager[Any] | None = None, batch: int = PRUNE_BATCH,
+          log_batch: int = LOG_BATCH) -> Pruned:
+    """Forget what no message to come needs, delivered `retention` ago (in transactions of
+    `conn`, an outbox's connection, of at most `batch` events or about `log_batch`
+    attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
+    they share temporary tables).
 
     - An event's messages on a route (and their attempts in the log), once every one of
       them was delivered at least `retention` before `now` (wall clock) and is dated
@@ -90,6 +138,9 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
       (configured again, it gets them decided anew).
 
     Never a message not delivered (``pending`` or ``failed``), nor the attempts of one.
+    Each transaction checks its events again: what the outbox took between two (a
+    message joining an event, a continuation) is seen. A failure leaves the
+    transactions before it done, which prune what they pruned.
 
     Parameters
     ----------
@@ -105,37 +156,86 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
         The end of the data of the latest detection (UTC; `now` by default): on the data
         clock (a replay, ``spikes analyze --outbox`` over a file), the events in the
         last `retention` of the data stay, whatever their age on the wall.
+    lock : context manager, optional
+        Held for each use of `conn` (the outbox's lock: its delivery threads write
+        between two transactions); none by default.
+    batch : int
+        Most (route, event) pairs a transaction removes the messages of.
+    log_batch : int
+        About the most attempts a transaction removes from the log.
 
     Returns
     -------
     Pruned
         What was removed.
+
+    Raises
+    ------
+    ValueError
+        For a batch size under 1.
     """
+    if batch < 1 or log_batch < 1:
+        raise ValueError(f"batch sizes must be at least 1, got {batch} and {log_batch}")
+    held: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
     wall = naive_utc(now - retention)
     data = naive_utc((data_now if data_now is not None else now) - retention)
-    conn.register("spikes_routes", pa.table({"route": pa.array(list(routes), pa.string())}))
-    conn.execute("BEGIN TRANSACTION")
+    with held:
+        conn.register("spikes_routes",
+                      pa.table({"route": pa.array(list(routes), pa.string())}))
     try:
-        conn.execute(_PRUNABLE, [wall, data])
-        messages = conn.execute(
-            "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route AND "
-            "o.event_key = p.event_key RETURNING o.message_id").fetchall()
-        conn.execute(
-            "INSERT INTO alert_meta SELECT ? || route, max(last_at) FROM spikes_pruned "
-            "GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
-            "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
-        log = conn.execute(
-            "DELETE FROM alert_log l WHERE attempted_at <= ? AND NOT EXISTS (SELECT 1 FROM "
-            "alert_outbox o WHERE o.message_id = l.message_id AND o.route = l.route AND "
-            "o.status <> 'delivered') RETURNING 1", [wall]).fetchall()
-        gone = sum(len(conn.execute(
-            f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes) "
-            "RETURNING 1").fetchall()) for table in _DECIDED)
-        conn.execute("DROP TABLE spikes_pruned")
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
+        with held:
+            conn.execute(_CANDIDATES, [wall, data])
+            count = int(conn.execute("SELECT count(*) FROM spikes_prunable").fetchall()[0][0])
+        messages, transactions = 0, 0
+        for first in range(0, count, batch):
+            with held, transaction(conn):
+                conn.execute(_BATCH, [first, first + batch, wall, data])
+                messages += _count(conn.execute(
+                    "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route "
+                    "AND o.event_key = p.event_key"))
+                conn.execute(
+                    "INSERT INTO alert_meta SELECT ? || route, max(last_at) FROM "
+                    "spikes_pruned GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
+                    "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
+            transactions += 1
+            time.sleep(PAUSE)
+        attempts = 0
+        for low, high in _log_windows(conn, held, wall, log_batch):
+            with held, transaction(conn):
+                attempts += _count(conn.execute(_LOG, [low, high]))
+            transactions += 1
+            time.sleep(PAUSE)
+        with held, transaction(conn):
+            gone = sum(_count(conn.execute(
+                f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes)"))
+                for table in _DECIDED)
+        transactions += 1
     finally:
-        conn.unregister("spikes_routes")
-    return Pruned(len(messages), len(log), gone)
+        with held:
+            conn.execute("DROP TABLE IF EXISTS spikes_pruned")
+            conn.execute("DROP TABLE IF EXISTS spikes_prunable")
+            conn.unregister("spikes_routes")
+    return Pruned(messages, attempts, gone, transactions)
+
+
+def _log_windows(conn: duckdb.DuckDBPyConnection, held: AbstractContextManager[Any],
+                 wall: pd.Timestamp, size: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Windows of time (after the first, up to the second) that cover the attempts logged
+    by `wall`, about `size` attempts each (those logged at one time in the same one);
+    none when there are none."""
+    with held:
+        rows = conn.execute(
+            "SELECT attempted_at, k FROM (SELECT attempted_at, row_number() OVER (ORDER BY "
+            "attempted_at) AS k FROM alert_log WHERE attempted_at <= ?) WHERE k = 1 OR "
+            "k % ? = 0 ORDER BY k", [wall, size]).fetchall()
+    if not rows:
+        return []
+    first = pd.Timestamp(rows[0][0]) - pd.Timedelta(microseconds=1)
+    cuts = dict.fromkeys(pd.Timestamp(at) for at, k in rows if k % size == 0 and at < wall)
+    edges = [first, *cuts, wall]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    """The rows a ``DELETE`` removed (DuckDB answers it with one row, the count)."""
+    return int(result.fetchall()[0][0])

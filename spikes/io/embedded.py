@@ -1,15 +1,63 @@
 """Helpers shared by the DuckDB files the live service keeps (its store and the alerts'
-outbox): ending a failed transaction, and reading stored times back as UTC.
+outbox): a transaction that commits or rolls back, ending a failed transaction, and
+reading stored times back as UTC.
 
 DuckDB keeps times as naive ``TIMESTAMP`` values; both files store UTC.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pandas as pd
 
-__all__ = ["naive_utc", "rollback", "utc"]
+__all__ = ["naive_utc", "rollback", "transaction", "utc"]
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction of `conn` around the ``with`` block: committed at its end, rolled
+    back when anything is raised in it (or by the ``COMMIT``), the error then raised as it
+    was.
+
+    DuckDB has no ``BEGIN IMMEDIATE``: its ``BEGIN TRANSACTION`` takes no lock, and a
+    write that conflicts with another connection's fails at once; callers that share a
+    connection between threads hold their own lock around the block.
+
+    Parameters
+    ----------
+    conn : duckdb.DuckDBPyConnection
+        A connection with no transaction open.
+
+    Yields
+    ------
+    duckdb.DuckDBPyConnection
+        `conn`.
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute("CREATE TABLE t (x INTEGER)")
+    >>> with transaction(conn):
+    ...     _ = conn.execute("INSERT INTO t VALUES (1)")
+    >>> try:
+    ...     with transaction(conn):
+    ...         _ = conn.execute("INSERT INTO t VALUES (2)")
+    ...         raise KeyError("stop")
+    ... except KeyError:
+    ...     pass
+    >>> conn.execute("SELECT x FROM t").fetchall()
+    [(1,)]
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
 
 
 def rollback(conn: duckdb.DuckDBPyConnection) -> None:

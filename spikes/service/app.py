@@ -414,8 +414,10 @@ def _notifications_router() -> APIRouter:
 
     @router.get("/notifications")
     def get_notifications(live: Live) -> dict[str, Any]:
-        """The routes, every message of the outbox with its status, and every delivery
-        attempt (time, ok, error)."""
+        """The routes configured now and, of those routes only, the counts by status,
+        every message the outbox holds with its status and every delivery attempt it
+        holds (time, ok, error): the retention (``--outbox-retention``) prunes what was
+        delivered long ago, never a message not delivered nor its attempts."""
         if live.notifier is None:
             return {"routes": [], "counts": {}, "messages": [], "log": []}
         return live.notifier.summary()

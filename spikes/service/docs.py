@@ -5,7 +5,8 @@ answered ``/docs?x=1`` with 200 while every other endpoint refuses a query param
 does not take (422, naming those it takes). Here they are the app's own routes, left out
 of its schema, so that the same check applies (:func:`router`); the app is created with
 FastAPI's disabled. The bearer-token check does not apply: the schema holds no data, as
-with FastAPI's.
+with FastAPI's. They answer ``HEAD`` as ``GET`` without the body, as FastAPI's did
+(Starlette's plain routes take both; an app route takes the methods it is given).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ __all__ = ["OPENAPI", "router"]
 
 #: Where the schema is served.
 OPENAPI = "/openapi.json"
+#: The methods of the pages (HEAD: the same headers, no body; the server drops it).
+_METHODS = ["GET", "HEAD"]
 
 
 def router(app: FastAPI) -> APIRouter:
     """The routes of `app`'s schema and its two pages (none in the schema itself)."""
     pages = APIRouter(include_in_schema=False)
 
-    @pages.get(OPENAPI)
+    @pages.api_route(OPENAPI, methods=_METHODS)
     def openapi(request: Request) -> JSONResponse:
         schema: dict[str, Any] = app.openapi()
         root = _root(request)
@@ -36,12 +39,12 @@ def router(app: FastAPI) -> APIRouter:
                 schema = {**schema, "servers": [{"url": root}, *servers]}
         return JSONResponse(schema)
 
-    @pages.get("/docs")
+    @pages.api_route("/docs", methods=_METHODS)
     def swagger(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url=_root(request) + OPENAPI,
                                    title=f"{app.title} - Swagger UI")
 
-    @pages.get("/redoc")
+    @pages.api_route("/redoc", methods=_METHODS)
     def redoc(request: Request) -> HTMLResponse:
         return get_redoc_html(openapi_url=_root(request) + OPENAPI,
                               title=f"{app.title} - ReDoc")
