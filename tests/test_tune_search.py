@@ -229,25 +229,45 @@ def test_grid_values_are_valid_settings(param) -> None:
 
 
 # --- per-product thresholds ----------------------------------------------------------------
-def test_per_product_only_for_products_with_enough_labels(small_sim) -> None:
+def test_per_product_only_for_products_with_enough_labels() -> None:
+    from spikes.evaluation.simulate import simulate
     from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
 
-    data, labels = sim_data(small_sim), small_sim.labels
-    # What is checked is decided by the labels per product, whatever the shared search
-    # chose: the small search (TUNE_BUDGET trials) runs that part all the same.
-    r = tune(data, labels, budget=TUNE_BUDGET, seed=0, per_product=True)
+    # Four products over ten days: two labelled with every outage, two with the major
+    # ones only (10x or more), which fewer settings suit. Searched near a base of
+    # min_ratio 4 (10 trials), two products beat the shared settings on their own
+    # labels by a label's worth: "Service 03" (31 labels) and "Service 02" (12). Only
+    # the first has labels enough for thresholds of its own.
+    sim = simulate(products=4, days=10, seed=4, outage_rate_per_week=25.0)
+    labels = sim.labels
+    major_only = labels["product"].isin(["Service 01", "Service 02"])
+    labels = labels[~major_only | (labels["ratio"] >= 10.0)].reset_index(drop=True)
     counts = labels["product"].value_counts()
-    for product in r.groups:
-        assert counts[product] >= PRODUCT_MIN_LABELS
-    assert set(r.best_config.overrides) == set(r.groups)
+    assert counts["Service 03"] >= PRODUCT_MIN_LABELS > counts["Service 02"]
+    r = tune(sim_data(sim), labels, base=DetectionConfig(min_ratio=4.0), budget=10, seed=0,
+             per_product=True)
+    assert set(r.groups) == {"Service 03"}
+    assert set(r.best_config.overrides) == {"Service 03"}
+    own = r.best_config.overrides["Service 03"]
+    assert set(own) == {"false_alarms_per_week", "min_ratio"}
+    assert (own["false_alarms_per_week"], own["min_ratio"]) != (
+        r.best_config.false_alarms_per_week, r.best_config.min_ratio)
     # It says what it did (it said nothing, even where no product had labels enough).
     able = int((counts >= PRODUCT_MIN_LABELS).sum())
     [note] = [n for n in r.notes if n.startswith("per product: ")]
-    if able:
-        assert note.startswith(f"per product: {able} product(s) with {PRODUCT_MIN_LABELS} "
-                               "labels or more; ")
-    else:
-        assert f"no product has {PRODUCT_MIN_LABELS} labels of its own" in note
+    assert note == (f"per product: {able} product(s) with {PRODUCT_MIN_LABELS} labels or "
+                    "more; 'Service 03' got thresholds of their own")
+
+
+def test_per_product_says_when_no_product_has_labels_enough(small_sim) -> None:
+    from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
+
+    labels = small_sim.labels
+    assert labels["product"].value_counts().max() < PRODUCT_MIN_LABELS
+    r = tune(sim_data(small_sim), labels, budget=TUNE_BUDGET, seed=0, per_product=True)
+    assert r.groups == {} and not r.best_config.overrides
+    [note] = [n for n in r.notes if n.startswith("per product: ")]
+    assert f"no product has {PRODUCT_MIN_LABELS} labels of its own" in note
 
 
 # --- matching and budget ------------------------------------------------------------------
