@@ -41,7 +41,7 @@ from spikes.detect.baseline import Baseline
 from spikes.detect.causal import PENDING_QUIET, LiveWalk, WalkState, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
-from spikes.detect.events import summarize_events
+from spikes.detect.events import event_chance, summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
@@ -645,16 +645,24 @@ class StreamDetector:
 
     def _results(self) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
         """The incidents with event ids but before their annotations, and their events,
-        with the key they hold for: rebuilt only when an incident record, an ongoing flag
-        or (for the events' chance) the span changed."""
+        with the key they hold for. The incidents and their events are rebuilt only when
+        an incident record or an ongoing flag changed; otherwise only the events'
+        ``chance`` follows the span and the products with data. The key is the records'
+        and the chances': the annotations (:meth:`incidents`) depend on nothing else."""
         last_seen = self._carry.get("last_seen", np.empty(0))
         records = (self._version, len(self.products), tuple(
             self._ongoing(j, last_seen[j]) for j in range(len(self.products))))
-        key = (*records, self.n)
-        if self._results_cache is not None and self._results_cache[0] == key:
-            return self._results_cache
-        if self._results_cache is not None and self._results_cache[0][:-1] == records:
-            base = self._results_cache[1]  # the same incidents; only the span moved
+        span, products = self.n * self.bucket, self._products_with_data()
+        cached = self._results_cache
+        if cached is not None and cached[0][0] == records:
+            # The same incidents: only the span or the products moved, and with them at
+            # most the events' chance.
+            base, events = cached[1], cached[2]
+            chance = event_chance(events, len(base), span=span, products=products,
+                                  window=self.config.event_window)
+            if chance.tobytes() == cached[0][1]:
+                return cached
+            events = events.assign(chance=chance)
         else:
             rows = []
             for j, product in enumerate(self.products):
@@ -667,10 +675,12 @@ class StreamDetector:
             if "why" in table:
                 table = table.astype({"why": "object"})
             base = incidents_with_events([table], self.config)
-        events = summarize_events(base, span=self.n * self.bucket,
-                                  products=self._products_with_data(),
-                                  window=self.config.event_window)
-        self._results_cache = (key, base, events)
+            events = summarize_events(base, span=span, products=products,
+                                      window=self.config.event_window)
+        key = (records, events["chance"].to_numpy(dtype=float).tobytes())
+        if cached is None or cached[0] != key:
+            self._results_cache = (key, base, events)
+        assert self._results_cache is not None
         return self._results_cache
 
     def _ongoing(self, j: int, last_seen: int) -> int:
