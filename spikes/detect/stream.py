@@ -65,6 +65,20 @@ from spikes.model import ReportData
 TAIL = CountTailDetector.name
 
 
+def _same_records(old: list[tuple[dict[str, object], int]],
+                  new: list[tuple[dict[str, object], int]]) -> bool:
+    """Whether two lists of incident records with their last rows are equal, value by
+    value (a value that does not compare, such as NaN, counts as changed)."""
+    if len(old) != len(new):
+        return False
+    try:
+        return all(e0 == e1 and r0.keys() == r1.keys()
+                   and all(bool(r0[k] == r1[k]) for k in r0)
+                   for (r0, e0), (r1, e1) in zip(old, new, strict=True))
+    except (TypeError, ValueError):  # values of no single truth: changed
+        return False
+
+
 @dataclass
 class _Product:
     """What the stream keeps of one product between buckets."""
@@ -139,7 +153,7 @@ class StreamDetector:
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
         self._ratios: dict[str, np.ndarray] = {}  # per CUSUM chart, its ratio per product
-        self._version = 0  # bumped whenever incident records change
+        self._version = 0  # bumped whenever an incident record changes
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
         self._results_cache: tuple[tuple, pd.DataFrame, pd.DataFrame] | None = None
@@ -507,7 +521,7 @@ class StreamDetector:
                         cold=ring["cold"][:, j], unshaped=ring["unshaped"][:, j],
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
-        self._version += 1
+        done, was_open = len(product.done), [(dict(r), end) for r, end in product.open]
         product.open = []
         reasons, product.reasons = product.reasons, {}
         for record, end, final in result.records:
@@ -516,6 +530,8 @@ class StreamDetector:
             if not final:
                 product.reasons[key] = record["why"]
             (product.done if final else product.open).append((record, end + w0))
+        if len(product.done) != done or not _same_records(was_open, product.open):
+            self._version += 1  # most walks of a pending stretch change no record
         product.walk = result.state.shifted(w0)
         carry["busy"][j] = not result.final
         if result.final:
