@@ -229,25 +229,45 @@ def test_grid_values_are_valid_settings(param) -> None:
 
 
 # --- per-product thresholds ----------------------------------------------------------------
-def test_per_product_only_for_products_with_enough_labels(small_sim) -> None:
+def test_per_product_only_for_products_with_enough_labels() -> None:
+    from spikes.evaluation.simulate import simulate
     from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
 
-    data, labels = sim_data(small_sim), small_sim.labels
-    # What is checked is decided by the labels per product, whatever the shared search
-    # chose: the small search (TUNE_BUDGET trials) runs that part all the same.
-    r = tune(data, labels, budget=TUNE_BUDGET, seed=0, per_product=True)
+    # Four products over ten days: two labelled with every outage, two with the major
+    # ones only (10x or more), which fewer settings suit. Searched near a base of
+    # min_ratio 4 (10 trials), two products beat the shared settings on their own
+    # labels by a label's worth: "Service 03" (31 labels) and "Service 02" (12). Only
+    # the first has labels enough for thresholds of its own.
+    sim = simulate(products=4, days=10, seed=4, outage_rate_per_week=25.0)
+    labels = sim.labels
+    major_only = labels["product"].isin(["Service 01", "Service 02"])
+    labels = labels[~major_only | (labels["ratio"] >= 10.0)].reset_index(drop=True)
     counts = labels["product"].value_counts()
-    for product in r.groups:
-        assert counts[product] >= PRODUCT_MIN_LABELS
-    assert set(r.best_config.overrides) == set(r.groups)
+    assert counts["Service 03"] >= PRODUCT_MIN_LABELS > counts["Service 02"]
+    r = tune(sim_data(sim), labels, base=DetectionConfig(min_ratio=4.0), budget=10, seed=0,
+             per_product=True)
+    assert set(r.groups) == {"Service 03"}
+    assert set(r.best_config.overrides) == {"Service 03"}
+    own = r.best_config.overrides["Service 03"]
+    assert set(own) == {"false_alarms_per_week", "min_ratio"}
+    assert (own["false_alarms_per_week"], own["min_ratio"]) != (
+        r.best_config.false_alarms_per_week, r.best_config.min_ratio)
     # It says what it did (it said nothing, even where no product had labels enough).
     able = int((counts >= PRODUCT_MIN_LABELS).sum())
     [note] = [n for n in r.notes if n.startswith("per product: ")]
-    if able:
-        assert note.startswith(f"per product: {able} product(s) with {PRODUCT_MIN_LABELS} "
-                               "labels or more; ")
-    else:
-        assert f"no product has {PRODUCT_MIN_LABELS} labels of its own" in note
+    assert note == (f"per product: {able} product(s) with {PRODUCT_MIN_LABELS} labels or "
+                    "more; 'Service 03' got thresholds of their own")
+
+
+def test_per_product_says_when_no_product_has_labels_enough(small_sim) -> None:
+    from spikes.evaluation.tune.search import PRODUCT_MIN_LABELS
+
+    labels = small_sim.labels
+    assert labels["product"].value_counts().max() < PRODUCT_MIN_LABELS
+    r = tune(sim_data(small_sim), labels, budget=TUNE_BUDGET, seed=0, per_product=True)
+    assert r.groups == {} and not r.best_config.overrides
+    [note] = [n for n in r.notes if n.startswith("per product: ")]
+    assert f"no product has {PRODUCT_MIN_LABELS} labels of its own" in note
 
 
 # --- matching and budget ------------------------------------------------------------------
@@ -275,25 +295,47 @@ def test_early_allowance_reaches_the_matching(small_sim) -> None:
     assert r.trials["all_tp"].iloc[0] == 0
 
 
-def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
+def test_the_budget_never_cuts_the_search_whose_settings_are_written(monkeypatch) -> None:
     """The search on all blocks runs first: a budget of just the trials it needs still
-    writes its settings (the folds, which search further from their own choices, are
-    the ones cut short)."""
+    writes its settings (the fold, which searches from a choice of its own, is the one
+    cut short)."""
     from spikes.detect.pipeline import score_reports
     from spikes.evaluation.evaluate import validate_labels
     from spikes.evaluation.simulate import simulate
     from spikes.evaluation.tune.decision import Goal
     from spikes.evaluation.tune.search import _Search
     from spikes.evaluation.tune.split import forward_folds
-    from spikes.evaluation.tune.tallies import TrialSet
+    from spikes.evaluation.tune.tallies import Tally, TrialSet
 
-    # A week of two products with outages enough for 3 tuned settings (36 labels): a
-    # coordinate search beyond the grid, whose choice is not the base's.
-    sim = simulate(products=2, days=7, seed=5, outage_rate_per_week=16.0)
-    data, labels = sim_data(sim), validate_labels(sim.labels)
-    assert len(tuned_settings(len(labels))) >= 3  # a coordinate search beyond the grid
-    ts = TrialSet(score_reports(data, DetectionConfig()), labels,
-                  forward_folds(data.counts.index, data.bucket, 3))
+    # A week of three products, one fold: in the first block (the fold's training) only
+    # outages of 45 minutes or more are labelled, in the second every one. The fold
+    # then starts its coordinate search from a grid point of its own, and the search on
+    # all blocks ends beyond the grid (41 labels: 4 tuned settings). Searched first, the
+    # fold used up the budget on its own trials and the settings written were a grid
+    # point (with every outage labelled, this test's former data, the folds ran the
+    # trials the final search needed, and the wrong order passed as well).
+    sim = simulate(products=3, days=7, seed=2, outage_rate_per_week=24.0)
+    data = sim_data(sim)
+    folds = forward_folds(data.counts.index, data.bucket, 1)
+    labels = sim.labels
+    lasting = labels["end"] - labels["onset"] >= pd.Timedelta("45min")
+    labels = validate_labels(labels[lasting | (labels["onset"] >= folds.edges[1])])
+    names = tuned_settings(len(labels))
+    assert len(names) >= 3  # a coordinate search beyond the grid
+    ts = TrialSet(score_reports(data, DetectionConfig()), labels, folds)
+    # Both searches below score the same trials on the same data and labels: each
+    # trial's tally is computed once (what is tested is the order of the searches and
+    # the budget, not the tallies), which halves the test's time.
+    tallies: dict[str, Tally] = {}
+    tally = TrialSet.tally
+
+    def once(self: TrialSet, config: DetectionConfig) -> Tally:
+        key = config.to_toml()
+        if key not in tallies:
+            tallies[key] = tally(self, config)
+        return tallies[key]
+
+    monkeypatch.setattr(TrialSet, "tally", once)
 
     class _Bar:
         def update(self, _: int) -> None:
@@ -301,11 +343,11 @@ def test_the_budget_never_cuts_the_search_whose_settings_are_written() -> None:
 
     alone = _Search(ts, DetectionConfig(), Goal("f1"), 10_000, _Bar(), None)
     alone.run(alone.base_params, "base")
-    written = alone.config(alone.choose(range(4), tuned_settings(len(labels)),
-                                        per_product=False))
-    assert written != DetectionConfig()  # the search found settings other than the base
+    final = alone.choose(range(2), names, per_product=False)
+    assert alone.phases[final.trial] == "coordinate"  # settings off the grid
+    written = alone.config(final)
     needed = len(alone.params)
-    tight = tune(data, labels, budget=needed, seed=0)
+    tight = tune(data, labels, budget=needed, seed=0, folds=1)
     assert len(tight.trials) == needed
     assert any("budget" in note for note in tight.notes)
     assert tight.best_config == written

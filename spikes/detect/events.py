@@ -138,6 +138,48 @@ def summarize_events(incidents: pd.DataFrame, *, span: pd.Timedelta | None = Non
     return table.sort_values("onset", kind="stable").reset_index(drop=True)
 
 
+def event_chance(events: pd.DataFrame, n_incidents: int, *,
+                 span: pd.Timedelta | None = None, products: int | None = None,
+                 window: str | pd.Timedelta | None = None) -> np.ndarray:
+    """The ``chance`` column of `events` for another span or number of products: that
+    of :func:`summarize_events` on the same incidents with these arguments (the other
+    columns do not depend on them).
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Output of :func:`summarize_events`.
+    n_incidents : int
+        Number of the incidents it summarised.
+    span, products, window
+        As in :func:`summarize_events`.
+
+    Returns
+    -------
+    np.ndarray
+        One chance per row of `events`, in its order.
+
+    Examples
+    --------
+    >>> incidents = pd.DataFrame({
+    ...     "event_id": ["E0001", "E0001"], "product": ["a", "b"],
+    ...     "onset": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:05"], utc=True),
+    ...     "end": pd.to_datetime(["2026-01-01 11:00", "2026-01-01 11:00"], utc=True),
+    ...     "excess_reports": [10.0, 5.0], "severity": ["minor", "major"],
+    ...     "ongoing": [False, False]})
+    >>> day = summarize_events(incidents, span=pd.Timedelta(days=1), products=10,
+    ...                        window="10min")
+    >>> week = summarize_events(incidents, span=pd.Timedelta(days=7), products=10,
+    ...                         window="10min")
+    >>> chance = event_chance(day, 2, span=pd.Timedelta(days=7), products=10,
+    ...                       window="10min")
+    >>> bool(np.array_equal(chance, week["chance"].to_numpy()))
+    True
+    """
+    return _chance(events["n_products"].to_numpy(dtype=float), n_incidents, span,
+                   products, window)
+
+
 def _chance(n: np.ndarray, n_incidents: int, span: pd.Timedelta | None,
             products: int | None, window: str | pd.Timedelta | None) -> np.ndarray:
     """Probability of a chance grouping of at least `n` products (see summarize_events)."""

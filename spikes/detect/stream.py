@@ -41,7 +41,7 @@ from spikes.detect.baseline import Baseline
 from spikes.detect.causal import PENDING_QUIET, LiveWalk, WalkState, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
-from spikes.detect.events import summarize_events
+from spikes.detect.events import event_chance, summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.inputs import check_counts, check_grid
 from spikes.detect.known_events import Calendar
@@ -63,6 +63,20 @@ from spikes.errors import SpikesInputError
 from spikes.model import ReportData
 
 TAIL = CountTailDetector.name
+
+
+def _same_records(old: list[tuple[dict[str, object], int]],
+                  new: list[tuple[dict[str, object], int]]) -> bool:
+    """Whether two lists of incident records with their last rows are equal, value by
+    value (a value that does not compare, such as NaN, counts as changed)."""
+    if len(old) != len(new):
+        return False
+    try:
+        return all(e0 == e1 and r0.keys() == r1.keys()
+                   and all(bool(r0[k] == r1[k]) for k in r0)
+                   for (r0, e0), (r1, e1) in zip(old, new, strict=True))
+    except (TypeError, ValueError):  # values of no single truth: changed
+        return False
 
 
 @dataclass
@@ -139,7 +153,7 @@ class StreamDetector:
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
         self._ratios: dict[str, np.ndarray] = {}  # per CUSUM chart, its ratio per product
-        self._version = 0  # bumped whenever incident records change
+        self._version = 0  # bumped whenever an incident record changes
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
         self._results_cache: tuple[tuple, pd.DataFrame, pd.DataFrame] | None = None
@@ -507,7 +521,7 @@ class StreamDetector:
                         cold=ring["cold"][:, j], unshaped=ring["unshaped"][:, j],
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
-        self._version += 1
+        done, was_open = len(product.done), [(dict(r), end) for r, end in product.open]
         product.open = []
         reasons, product.reasons = product.reasons, {}
         for record, end, final in result.records:
@@ -516,6 +530,8 @@ class StreamDetector:
             if not final:
                 product.reasons[key] = record["why"]
             (product.done if final else product.open).append((record, end + w0))
+        if len(product.done) != done or not _same_records(was_open, product.open):
+            self._version += 1  # most walks of a pending stretch change no record
         product.walk = result.state.shifted(w0)
         carry["busy"][j] = not result.final
         if result.final:
@@ -645,16 +661,24 @@ class StreamDetector:
 
     def _results(self) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
         """The incidents with event ids but before their annotations, and their events,
-        with the key they hold for: rebuilt only when an incident record, an ongoing flag
-        or (for the events' chance) the span changed."""
+        with the key they hold for. The incidents and their events are rebuilt only when
+        an incident record or an ongoing flag changed; otherwise only the events'
+        ``chance`` follows the span and the products with data. The key is the records'
+        and the chances': the annotations (:meth:`incidents`) depend on nothing else."""
         last_seen = self._carry.get("last_seen", np.empty(0))
         records = (self._version, len(self.products), tuple(
             self._ongoing(j, last_seen[j]) for j in range(len(self.products))))
-        key = (*records, self.n)
-        if self._results_cache is not None and self._results_cache[0] == key:
-            return self._results_cache
-        if self._results_cache is not None and self._results_cache[0][:-1] == records:
-            base = self._results_cache[1]  # the same incidents; only the span moved
+        span, products = self.n * self.bucket, self._products_with_data()
+        cached = self._results_cache
+        if cached is not None and cached[0][0] == records:
+            # The same incidents: only the span or the products moved, and with them at
+            # most the events' chance.
+            base, events = cached[1], cached[2]
+            chance = event_chance(events, len(base), span=span, products=products,
+                                  window=self.config.event_window)
+            if chance.tobytes() == cached[0][1]:
+                return cached
+            events = events.assign(chance=chance)
         else:
             rows = []
             for j, product in enumerate(self.products):
@@ -667,10 +691,12 @@ class StreamDetector:
             if "why" in table:
                 table = table.astype({"why": "object"})
             base = incidents_with_events([table], self.config)
-        events = summarize_events(base, span=self.n * self.bucket,
-                                  products=self._products_with_data(),
-                                  window=self.config.event_window)
-        self._results_cache = (key, base, events)
+            events = summarize_events(base, span=span, products=products,
+                                      window=self.config.event_window)
+        key = (records, events["chance"].to_numpy(dtype=float).tobytes())
+        if cached is None or cached[0] != key:
+            self._results_cache = (key, base, events)
+        assert self._results_cache is not None
         return self._results_cache
 
     def _ongoing(self, j: int, last_seen: int) -> int:
