@@ -115,7 +115,8 @@ class Explanation:
             lines.append(f"  {row.detector}: peak {row.peak:.3g}{at}, threshold "
                          f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
         for row in self.stretches.itertuples(index=False):
-            why = "" if row.failure is None else f": {FAILURES[row.failure]}"
+            # (pandas 3 reads a column of texts and None as text, None as NaN)
+            why = "" if pd.isna(row.failure) else f": {FAILURES[row.failure]}"
             # judged_until is the start of the bucket judged last; a raised stretch is
             # raised at its end (alerted_at), as the incident line says.
             at = row.judged_until + (self.bucket if row.verdict == "raised" else
@@ -344,7 +345,7 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
         return "no data", _NO_ALARM["no data"]
     judged = stretches[stretches["verdict"] != "raised"]
     if len(judged):
-        failures = [f for f in judged["failure"] if f is not None]
+        failures = [f for f in judged["failure"] if not pd.isna(f)]
         # The most conclusive failure of the window's stretches.
         failure = min(failures, key=CAUSES.index) if failures else "not elevated"
         verdicts = sorted(set(judged["verdict"]))
