@@ -30,9 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "SPIKES_DISPLAY_TZ) where one is given, else in --tz, else UTC; "
                            "an offset in the text wins (2026-01-22T14:00Z), as does the "
                            "display zone's abbreviation of a time pasted as printed "
-                           "(2026-01-22 15:00 CET; another is refused); dates as "
-                           "--date-order reads them; an END without a time is the end of "
-                           "that day")
+                           "(2026-01-22 15:00 CET, in any case; it must be the display "
+                           "zone's at that time, so an ambiguous CST is read as the display "
+                           "zone's; another is refused: unlike the input files, which read "
+                           "a fixed list such as CET as fixed offsets whatever the date); "
+                           "dates as --date-order reads them; an END without a time (with "
+                           "an abbreviation or not) is the end of that day")
     what.add_argument("--labels", metavar="FILE",
                       help="labels CSV (product,onset,end): explain each one missed")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
