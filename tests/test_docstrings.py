@@ -35,7 +35,11 @@ SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_disp
              "spikes.io.zones:zone_label", "spikes.io.zones:wall_time_in_utc",
              "spikes.detect.reason_zone:reason_shown",
              "spikes.io.printed_times:split_zone_label",
-             "spikes.io.printed_times:time_with_label"]
+             "spikes.io.printed_times:time_with_label",
+             "spikes.io.printed_times:zone_abbreviations", "spikes.io.zones:utc_offset",
+             "spikes.io.zones:day_start", "spikes.io.typed_times:parse_time",
+             "spikes.io.typed_times:read_typed_time",
+             "spikes.io.typed_times:typed_time_in_utc"]
 
 
 @pytest.mark.parametrize("name", SECTIONED)

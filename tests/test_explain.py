@@ -332,3 +332,32 @@ def test_library_explain_and_tune_count_label_onsets_from_their_bucket() -> None
     result = tune(data, late, budget=2)
     assert f"{len(late)} label onset(s) lie inside a 1h bucket" in result.notes[0]
     assert result.decision.reason == tune(data, labels, budget=2).decision.reason
+
+
+def test_a_window_with_a_raised_and_a_dropped_stretch_is_summarised(incident_data,
+                                                                    incident_analysis):
+    # pandas 3 reads the failures (None for the raised one, a test's name for the other)
+    # as a column of text, None as NaN: summary() raised "KeyError: nan".
+    found = explain_window(incident_analysis, "p0", _at(incident_data, 6 * DAY + 145),
+                           _at(incident_data, 8 * DAY + 170))
+    assert set(found.stretches["verdict"]) >= {"raised", "dropped"}
+    lines = found.summary().splitlines()
+    raised = [line for line in lines if line.startswith("  stretch") and " raised at " in line]
+    dropped = [line for line in lines if line.startswith("  stretch") and " dropped " in line]
+    assert raised and all(": " not in line.split(" raised at ")[1] for line in raised)
+    assert dropped and all(line.endswith(f": {FAILURES['blip']}") for line in dropped)
+
+
+def test_the_cause_of_dropped_stretches_skips_those_without_a_failure(incident_data,
+                                                                      incident_analysis):
+    # The same column of failures, None read as NaN: min() over [nan, "blip"] asked
+    # CAUSES.index(nan), a ValueError.
+    from spikes.detect.explain import _cause
+
+    stretches = pd.DataFrame({"verdict": ["dropped", "dropped"], "failure": [None, "blip"]})
+    assert stretches["failure"].isna().iloc[0]
+    peaks = pd.DataFrame({"reached": [False], "reached_configured": [False]})
+    arguments = {"y": np.ones(10)}
+    cause, reason = _cause(pd.DataFrame(), stretches, peaks, 0, 9, arguments,
+                           pd.Timedelta("5min"))
+    assert (cause, reason) == ("blip", f"2 stretch(es) dropped: {FAILURES['blip']}")

@@ -398,25 +398,42 @@ def test_times_as_printed_are_read_back_in_the_display_zone(reports, capsys) -> 
     assert captured.err == ""  # it gives its zone: no note of the zone naive ones are in
 
 
+_ADVICE = "give the time with the UTC offset of the zone it was printed in, without a zone, " \
+          "or with the --display-tz of that zone"
+
+
 @pytest.mark.parametrize(("start", "zone", "said"), [
-    # Winter time is over at 14:00 that day: CET names no time then.
-    ("2026-03-29 14:00 CET", "Europe/Berlin", "CET is not the abbreviation of Europe/Berlin "
-                                              "at that time (CEST), the zone times are "
-                                              "printed and read in; give the time with its "
-                                              "UTC offset (2026-03-29T14:00+02:00), without "
-                                              "a zone, or with the --display-tz of the zone "
-                                              "it was printed in"),
-    # Printed in Berlin, pasted where times are printed in UTC.
-    ("2026-03-29 14:00 CEST", "UTC", "CEST is not the abbreviation of UTC at that time "
-                                     "(UTC)"),
-    ("2026-03-29 02:30 CET", "Europe/Berlin", "that time does not exist in Europe/Berlin, "
-                                              "the zone times are printed and read in (the "
-                                              "hour the clocks skip)"),
+    # Winter time is over at 14:00 that day: CET names no time then. Both offsets are
+    # said, each with whose it is.
+    ("2026-03-29 14:00 CET", "Europe/Berlin",
+     "CET is not the abbreviation of Europe/Berlin at that time (CEST, +02:00), the zone "
+     "times are printed and read in; CET is UTC+01:00: write 2026-03-29T14:00+01:00 for "
+     "that time, or give the --display-tz of the zone it was printed in"),
+    # Printed in Berlin, pasted where times are printed in UTC: the advice was the
+    # display zone's offset, 2026-03-29T14:00+00:00, two hours from the time meant.
+    ("2026-03-29 14:00 CEST", "UTC",
+     "CEST is not the abbreviation of UTC at that time (UTC, +00:00), the zone times are "
+     "printed and read in; CEST is UTC+02:00: write 2026-03-29T14:00+02:00 for that time, "
+     "or give the --display-tz of the zone it was printed in"),
+    # EDT pasted in Berlin: the advice was Berlin's +02:00, six hours off.
+    ("2026-03-29 14:00 EDT", "Europe/Berlin",
+     "EDT is not the abbreviation of Europe/Berlin at that time (CEST, +02:00), the zone "
+     "times are printed and read in; EDT is UTC-04:00: write 2026-03-29T14:00-04:00 for "
+     "that time, or give the --display-tz of the zone it was printed in"),
+    # An abbreviation of several zones: no offset is suggested.
+    ("2026-03-29 14:00 IST", "Europe/Berlin",
+     "IST is not the abbreviation of Europe/Berlin at that time (CEST, +02:00), the zone "
+     "times are printed and read in; IST stands for India (+05:30), Ireland (+01:00) or "
+     f"Israel (+02:00); {_ADVICE}"),
+    ("2026-03-29 02:30 CET", "Europe/Berlin",
+     "that time does not exist in Europe/Berlin, the zone times are printed and read in (the "
+     "hour the clocks skip: from +01:00 to +02:00 there); CET is UTC+01:00: write "
+     "2026-03-29T02:30+01:00 for that time, or give the --display-tz of the zone it was "
+     "printed in"),
 ])
 def test_a_zone_that_is_not_the_display_zone_s_then_is_refused(reports, capsys, start, zone,
                                                               said) -> None:
     assert main(["explain", str(reports), "--window", "Outlook", start,
                  "2026-03-29T16:00Z", "--display-tz", zone]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith(f"spikes explain: error: explain: start {start!r}: {said}")
+    assert capsys.readouterr().err == (
+        f"spikes explain: error: explain: start {start!r}: {said}\n")

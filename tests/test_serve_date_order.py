@@ -203,7 +203,7 @@ def test_a_demo_from_outside_the_demo_file_stops_serve_in_one_line(tmp_path, sta
     assert _serve(tmp_path, "--demo", "--demo-file", str(_demo_file(tmp_path)),
                   "--date-order", "mdy", "--demo-from", "2026-02-01T10:00Z") == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "spikes serve: error: --demo-from '2026-02-01T10:00Z' (2026-02-01 10:00 UTC) is "
+        "spikes serve: error: --demo-from: '2026-02-01T10:00Z' (2026-02-01 10:00 UTC) is "
         "outside the --demo-file's reports: expected a time from 2026-01-02 10:00 UTC to "
         "2026-01-02 11:00 UTC")
     assert not started
@@ -215,7 +215,7 @@ def test_a_demo_from_outside_the_bundled_sample_stops_serve_in_one_line(tmp_path
     # (a year mistyped: 2025-01-22).
     assert _serve(tmp_path, "--demo", "--demo-from", "2025-01-22T18:00Z") == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "spikes serve: error: --demo-from '2025-01-22T18:00Z' (2025-01-22 18:00 UTC) is "
+        "spikes serve: error: --demo-from: '2025-01-22T18:00Z' (2025-01-22 18:00 UTC) is "
         "outside the bundled sample's (reports.csv.gz) reports: expected a time from "
         "2026-01-08 00:00 UTC to 2026-01-22 23:59 UTC")
     assert not started

@@ -30,9 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            "SPIKES_DISPLAY_TZ) where one is given, else in --tz, else UTC; "
                            "an offset in the text wins (2026-01-22T14:00Z), as does the "
                            "display zone's abbreviation of a time pasted as printed "
-                           "(2026-01-22 15:00 CET; another is refused); dates as "
-                           "--date-order reads them; an END without a time is the end of "
-                           "that day")
+                           "(2026-01-22 15:00 CET, in any case; it must be the display "
+                           "zone's at that time, so an ambiguous CST is read as the display "
+                           "zone's; another is refused: unlike the input files, which read "
+                           "a fixed list such as CET as fixed offsets whatever the date); "
+                           "dates as --date-order reads them; an END without a time (with "
+                           "an abbreviation or not) is the end of that day")
     what.add_argument("--labels", metavar="FILE",
                       help="labels CSV (product,onset,end): explain each one missed")
     p.add_argument("--config", help="TOML file of detection settings (see README)")
@@ -147,9 +150,10 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
     from spikes.cli.display import DEFAULT_ZONE, ENVIRONMENT, UTC_ALIASES
     from spikes.detect.explain import has_offset, local_time
     from spikes.io.timestamps import date_only
-    from spikes.io.zones import printed_zone
+    from spikes.io.typed_times import typed_time_in_utc
+    from spikes.io.zones import printed_zone, utc_offset
 
-    if chosen is None or all(has_offset(b, dayfirst) for b in bounds):
+    if chosen is None or all(has_offset(b, dayfirst, chosen) for b in bounds):
         return None
     other = tz is not None and (DEFAULT_ZONE if tz in UTC_ALIASES else tz) != chosen
     note = (f"note: --window START and END without an offset are read in "
@@ -159,19 +163,17 @@ def _window_zone_note(chosen: str | None, source: str, tz: str | None,
         if source != ENVIRONMENT:
             return None
         return note + (", not in UTC" if tz is None and chosen != DEFAULT_ZONE else "")
-    first = next(i for i, b in enumerate(bounds) if not has_offset(b, dayfirst))
+    first = next(i for i, b in enumerate(bounds) if not has_offset(b, dayfirst, chosen))
     naive = bounds[first]
     try:
         if first == 1 and date_only(naive):  # END as a date: up to the end of that day
-            day_after = local_time(naive, tz, dayfirst).tz_localize(None) + pd.Timedelta(
-                days=1)
-            there = (local_time(day_after, tz) - pd.Timedelta(minutes=1)).tz_convert(tz)
+            there = typed_time_in_utc(naive, "END", tz, dayfirst=dayfirst, end=True).floor(
+                pd.Timedelta(minutes=1)).tz_convert(tz)  # its last minute
             meant = f"the end of {naive}"
         else:
             there, meant = local_time(naive, tz, dayfirst), naive
-        offset = f"{there:%z}"
-        example = (f": write {there:%Y-%m-%dT%H:%M}{offset[:-2]}:{offset[-2:]} for {meant} "
+        example = (f": write {there:%Y-%m-%dT%H:%M}{utc_offset(there)} for {meant} "
                    "in --tz")
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, SpikesInputError):
         example = ""  # the hour the clocks skip or repeat there
     return f"{note}, not in --tz {printed_zone(tz)} (the files' naive times){example}"

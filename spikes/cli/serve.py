@@ -240,8 +240,9 @@ def _run_demo(args: argparse.Namespace, token: str | None, bucket: object,
 
 
 def _read_demo_file(path: Path, tz: str | None, date_order: str | None) -> RawReports:
-    """The reports of ``--demo-file``, read as ``spikes analyze`` reads a file (naive
-    times in `tz`, numeric dates in `date_order`); its rejected rows and notes said on
+    """The reports of the replay, ``--demo-file`` or the bundled sample (with `tz` and
+    `date_order` None), read as ``spikes analyze`` reads a file (naive times in `tz`,
+    UTC when None; numeric dates in `date_order`); its rejected rows and notes said on
     stderr as analyze says them."""
     from spikes.io.reading import describe_rejected, read_reports
 
@@ -318,7 +319,7 @@ def _check_demo_from(start: pd.Timestamp, stamps: pd.Series, bucket: pd.Timedelt
 
     first, last = stamps.min(), stamps.max()
     if not first.floor(bucket) <= start.floor(bucket) <= last.floor(bucket):
-        raise SpikesInputError(f"--demo-from {text!r} ({when(start)}) is outside the "
+        raise SpikesInputError(f"--demo-from: {text!r} ({when(start)}) is outside the "
                                f"{what} reports: expected a time from {when(first)} to "
                                f"{when(last)}")
 

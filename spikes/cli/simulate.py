@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="2026-01-05",
                    help="first day or time, UTC where it gives no offset (default "
-                        "2026-01-05)")
+                        "2026-01-05); a time as printed (2026-01-05 09:00 CET) is read "
+                        "in the display zone, as explain --window reads it")
     p.add_argument("--volume", choices=("low", "mid", "high"), default="mid",
                    help="report volume (default mid)")
     p.add_argument("--outages-per-week", type=float, default=1.0,
@@ -97,16 +98,11 @@ def _on_the_grid(start: str, bucket: str, zone: str = "UTC") -> pd.Timestamp:
     epoch), with a note where that moves it (the time also in `zone`, the display zone,
     where it is not UTC): otherwise the reader would floor every timestamp and the labels
     would no longer start with their buckets."""
+    from spikes.io.typed_times import typed_time_in_utc
     from spikes.io.zones import when
 
-    try:
-        first = pd.Timestamp(start)
-    except (ValueError, TypeError):
-        raise SpikesInputError(f"--start {start!r} is not a time (expected e.g. "
-                               f"2026-01-05 or 2026-01-05T08:00Z)") from None
-    if pd.isna(first):
-        raise SpikesInputError(f"--start {start!r} is not a time")
-    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    # As explain reads its window (pd.Timestamp read "UTC+02:00" the POSIX way, -02:00).
+    first = typed_time_in_utc(start, "--start", display_tz=zone)
     floored = first.floor(pd.Timedelta(bucket))
     if floored != first:
         local = "" if zone == "UTC" else f" ({when(floored, zone)})"

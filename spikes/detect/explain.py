@@ -27,8 +27,6 @@ against the threshold in force there and the configured one, and the stretches j
 
 from __future__ import annotations
 
-import re
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,9 +36,8 @@ from spikes.detect.causal import live_incident_rows, warmup_buckets
 from spikes.detect.judging import FAILURES, JudgedStretch
 from spikes.detect.pipeline import Analysis, LiveInputs, select_products
 from spikes.errors import SpikesInputError
-from spikes.io.printed_times import split_zone_label, time_with_label
-from spikes.io.timestamps import date_only
-from spikes.io.zones import wall_time_in_utc, when, zone_name
+from spikes.io.typed_times import parse_time, read_typed_time, typed_time_in_utc
+from spikes.io.zones import when, zone_name
 
 #: Causes of :func:`explain_window`, from the most to the least conclusive: where
 #: several apply to a window, the first is its cause.
@@ -115,7 +112,8 @@ class Explanation:
             lines.append(f"  {row.detector}: peak {row.peak:.3g}{at}, threshold "
                          f"{row.threshold:.3g} in force (configured {row.configured:.3g})")
         for row in self.stretches.itertuples(index=False):
-            why = "" if row.failure is None else f": {FAILURES[row.failure]}"
+            # (pandas 3 reads a column of texts and None as text, None as NaN)
+            why = "" if pd.isna(row.failure) else f": {FAILURES[row.failure]}"
             # judged_until is the start of the bucket judged last; a raised stretch is
             # raised at its end (alerted_at), as the incident line says.
             at = row.judged_until + (self.bucket if row.verdict == "raised" else
@@ -233,11 +231,11 @@ def explain_window(analysis: Analysis, product: str, start: object, end: object,
     scored = analysis.scored
     index = scored.data.counts.index
     tz = zone_name(tz)  # "europe/berlin", "UTC+1": as --tz takes them
-    t0 = _utc(start, "start", tz, dayfirst, display_tz)
-    t1 = _utc(end, "end", tz, dayfirst, display_tz)
-    if date_only(end):  # "2026-01-22": up to the end of that day (local: 23 to 25 hours)
-        day = t1.tz_convert(tz or "UTC").tz_localize(None)
-        t1 = _utc(day + pd.Timedelta(days=1), "end", tz) - pd.Timedelta(microseconds=1)
+    t0 = typed_time_in_utc(start, "explain: start", tz, dayfirst=dayfirst,
+                           display_tz=display_tz)
+    # "2026-01-22" (or "2026-01-22 CET"): up to the end of that day (23 to 25 hours)
+    t1 = typed_time_in_utc(end, "explain: end", tz, dayfirst=dayfirst, display_tz=display_tz,
+                           end=True)
     if t1 < t0:
         raise SpikesInputError(f"explain: the window ends ({when(t1, display_tz)}) before "
                                f"it starts ({when(t0, display_tz)})")
@@ -344,7 +342,7 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
         return "no data", _NO_ALARM["no data"]
     judged = stretches[stretches["verdict"] != "raised"]
     if len(judged):
-        failures = [f for f in judged["failure"] if f is not None]
+        failures = [f for f in judged["failure"] if not pd.isna(f)]
         # The most conclusive failure of the window's stretches.
         failure = min(failures, key=CAUSES.index) if failures else "not elevated"
         verdicts = sorted(set(judged["verdict"]))
@@ -366,11 +364,7 @@ def _cause(incidents: pd.DataFrame, stretches: pd.DataFrame, peaks: pd.DataFrame
     return "no alarm", _NO_ALARM["no alarm"]
 
 
-#: Text that begins with a four-digit year (ISO-8601 and its kin): never day first.
-_YEAR_FIRST = re.compile(r"\d{4}\D")
-
-
-def has_offset(value: object, dayfirst: bool = False) -> bool:
+def has_offset(value: object, dayfirst: bool = False, display_tz: str = "UTC") -> bool:
     """Whether a bound of a window carries its own offset (``2026-01-22T14:00Z``,
     ``2026-01-22T15:00+01:00``, an aware time) or zone as printed (``2026-01-22 15:00
     CET``, read in the display zone): it is that time, whatever zone the naive ones are
@@ -382,6 +376,9 @@ def has_offset(value: object, dayfirst: bool = False) -> bool:
         The bound, as given to :func:`explain_window`.
     dayfirst : bool
         Read a numeric date day first.
+    display_tz : str
+        The zone times are printed in (whose abbreviations, with those of the other
+        zones, are read as such).
 
     Returns
     -------
@@ -395,12 +392,11 @@ def has_offset(value: object, dayfirst: bool = False) -> bool:
     ...                          "2026-01-22 15:00 CET")]
     [True, False, False, True]
     """
-    labelled = split_zone_label(value)
     try:
-        stamp = _parse(value if labelled is None else labelled[0], dayfirst)
+        stamp, label, _ = read_typed_time(value, display_tz, dayfirst)
     except (TypeError, ValueError):
         return False
-    return stamp.tzinfo is not None or labelled is not None
+    return stamp.tzinfo is not None or label is not None
 
 
 def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
@@ -430,39 +426,7 @@ def local_time(value: object, tz: str, dayfirst: bool = False) -> pd.Timestamp:
     >>> local_time("2026-01-22 14:00", "Europe/Berlin").isoformat()
     '2026-01-22T14:00:00+01:00'
     """
-    return _parse(value, dayfirst).tz_localize(tz)
-
-
-def _parse(value: object, dayfirst: bool = False) -> pd.Timestamp:
-    """A bound of a window as a time, aware where it gives its offset."""
-    # Day first only where the text does not begin with its year (pandas reads
-    # ISO 2024-10-11 as 10 November under dayfirst).
-    first = dayfirst and isinstance(value, str) and not _YEAR_FIRST.match(value.strip())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return (pd.to_datetime(value, dayfirst=first) if isinstance(value, str)
-                else pd.Timestamp(value))
-
-
-def _utc(value: object, what: str, tz: str | None = None, dayfirst: bool = False,
-         display_tz: str = "UTC") -> pd.Timestamp:
-    """A bound of a window in UTC: naive in `tz`; with its offset; or as printed, with the
-    abbreviation of `display_tz` there (``2026-01-22 20:05 CET``)."""
-    zone = tz or "UTC"
-    labelled = split_zone_label(value)
-    try:
-        stamp = _parse(value if labelled is None else labelled[0], dayfirst)
-    except (TypeError, ValueError):
-        raise SpikesInputError(f"explain: {what} {value!r} is not a time; expected e.g. "
-                               f"2026-01-22T14:05 ({zone} unless an offset is given)") from None
-    if pd.isna(stamp):
-        raise SpikesInputError(f"explain: {what} is missing")
-    if labelled is not None and stamp.tzinfo is None:
-        return time_with_label(stamp, labelled[1], display_tz, f"explain: {what} {value!r}")
-    if labelled is not None:
-        raise SpikesInputError(f"explain: {what} {value!r} gives both an offset and a zone "
-                               f"({labelled[1]}): give one")
-    return wall_time_in_utc(stamp, zone, f"explain: {what}", str(value))
+    return parse_time(value, dayfirst).tz_localize(tz)
 
 
 __all__ = ["CAUSES", "Explanation", "Replay", "explain_window", "has_offset", "local_time",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -290,7 +291,7 @@ def _off_clock(stamps: pd.Series, place: str, zone: str) -> bool:
 
 
 def wall_time_in_utc(stamp: pd.Timestamp, tz: str | None, where: str,
-                     text: str | None = None) -> pd.Timestamp:
+                     text: str | None = None, *, sep: str = ": ") -> pd.Timestamp:
     """A time read from a file or an option in UTC: an aware `stamp` as it is, a naive one
     as a wall-clock time in the zone `tz` (UTC when None).
 
@@ -304,7 +305,11 @@ def wall_time_in_utc(stamp: pd.Timestamp, tz: str | None, where: str,
         Where the time comes from, for the message (``"cal.csv, line 2, column start"``,
         ``"--demo-from"``).
     text : str, optional
-        The time as written, for the message (default: `stamp`).
+        The time as written, for the message (default: `stamp` to the minute, as
+        ``2026-03-29 02:30``).
+    sep : str
+        What the message writes between `where` and the time: ``": "`` after a place in
+        a file, ``" "`` after an option (``--start '2026-03-29 02:30' cannot be ...``).
 
     Returns
     -------
@@ -333,7 +338,7 @@ def wall_time_in_utc(stamp: pd.Timestamp, tz: str | None, where: str,
         return stamp.tz_convert("UTC")
     zone = tz or "UTC"
     shown = repr(text) if text is not None else repr(f"{stamp:%Y-%m-%d %H:%M}")
-    head = f"{where}: {shown} cannot be read in time zone {zone!r}"
+    head = f"{where}{sep}{shown} cannot be read in time zone {zone!r}"
     try:
         local = stamp.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
     except Exception as exc:  # noqa: BLE001 - a zone that is none: said as pandas says it
@@ -424,5 +429,55 @@ def zone_label(local: pd.Timestamp) -> str:
     name = local.strftime("%Z")
     if name[:1].isalpha():
         return name
-    offset = local.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
+    return f"UTC{utc_offset(local)}"
+
+
+def utc_offset(local: datetime) -> str:
+    """The UTC offset of a local (aware) time as written after a time: ``+02:00``.
+
+    Parameters
+    ----------
+    local : datetime.datetime
+        A time, aware in its zone (a :class:`pandas.Timestamp` too).
+
+    Returns
+    -------
+    str
+        ``±HH:MM``.
+
+    Examples
+    --------
+    >>> utc_offset(pd.Timestamp("2026-07-01 12:00", tz="America/St_Johns"))
+    '-02:30'
+    """
+    offset = f"{local:%z}"
+    return f"{offset[:3]}:{offset[3:5]}"
+
+
+def day_start(day: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """The first instant of a day in the zone `tz`, in UTC: its midnight, or where the
+    clocks skip midnight the first time they show that day (``01:00`` in
+    America/Santiago on 2026-09-06), or where they repeat it the first pass.
+
+    Parameters
+    ----------
+    day : pd.Timestamp
+        The day (naive; its time of day is ignored).
+    tz : str
+        The zone.
+
+    Returns
+    -------
+    pd.Timestamp
+        Aware in UTC.
+
+    Examples
+    --------
+    >>> day_start(pd.Timestamp("2026-09-06"), "America/Santiago")
+    Timestamp('2026-09-06 04:00:00+0000', tz='UTC')
+    >>> day_start(pd.Timestamp("2026-09-05"), "America/Santiago")
+    Timestamp('2026-09-05 04:00:00+0000', tz='UTC')
+    """
+    midnight = pd.Timestamp(day).normalize()
+    return min(midnight.tz_localize(tz, ambiguous=first, nonexistent="shift_forward")
+               for first in (True, False)).tz_convert("UTC")
