@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -431,7 +432,7 @@ def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path
     whole.write_bytes(batched.read_bytes())
     now = START + 200 * DAY
     results = {}
-    for path, batch, log_batch in ((batched, 100, 250), (whole, 10 ** 9, 10 ** 9)):
+    for path, batch, log_batch in ((batched, 100, 1), (whole, 10 ** 9, 10 ** 9)):
         outbox = Outbox(path)
         try:
             results[path] = outbox.prune(RETENTION, ["h", "k"], now=now, batch=batch,
@@ -439,9 +440,10 @@ def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path
         finally:
             outbox.close()
     many, one = results[batched], results[whole]
-    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too), 2,405
-    # attempts in windows of about 250, and the decisions.
-    assert many.transactions == 13 + 10 + 1 and one.transactions == 3
+    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too) with their
+    # 2,401 attempts; the 4 old attempts of the messages that stay, one by one (logged at
+    # 4 times: 4 windows, and the last up to the cut); the decisions.
+    assert many.transactions == 13 + 5 + 1 and one.transactions == 3
     assert (many.messages, many.attempts, many.decisions) == (2401, 2405, 1) \
         == (one.messages, one.attempts, one.decisions)
     assert _tables(batched) == _tables(whole)
@@ -456,6 +458,32 @@ def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path
     assert horizons["route:gone"] == pd.Timestamp("2026-03-15T10:00")
 
 
+class AfterFirstBatch:
+    """The outbox's lock, which runs `action` (another thread's work while the lock is
+    free) once, as the prune takes it again after its first batch removed messages."""
+
+    def __init__(self, outbox: Outbox, action: Callable[[], None]) -> None:
+        self.outbox, self.action, self.done = outbox, action, False
+        self.start = _rows(outbox, "alert_outbox")
+
+    def __enter__(self) -> None:
+        if not self.done and _rows(self.outbox, "alert_outbox") < self.start:
+            self.done = True
+            self.action()
+        self.outbox._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.outbox._lock.release()
+
+
+def _orphans(outbox: Outbox) -> int:
+    """Attempts in the log whose message the outbox no longer holds."""
+    with outbox._lock:
+        return int(outbox._conn.execute(
+            "SELECT count(*) FROM alert_log l WHERE NOT EXISTS (SELECT 1 FROM alert_outbox "
+            "o WHERE o.message_id = l.message_id AND o.route = l.route)").fetchall()[0][0])
+
+
 def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path) -> None:
     # Between two transactions the delivery and detection threads write: a message that
     # joins an event to prune, or a continuation that comes to refer to one, keeps it.
@@ -466,26 +494,16 @@ def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path)
             "at": (START + 59 * DAY + pd.Timedelta("13h")).isoformat()}
     referred = _event(59, product="P8")[0]["event_key"]
 
-    class Interleaving:
-        """The outbox's lock, with the writes of other threads while it is free."""
-
-        def __init__(self) -> None:
-            self.entered = 0
-
-        def __enter__(self) -> None:
-            self.entered += 1
-            if self.entered == 4:  # after the first batch, before the second
-                outbox.enqueue([late], "h", now=START + 200 * DAY)
-                outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
-                                                            ("P8",), 1)])
-            outbox._lock.acquire()
-
-        def __exit__(self, *exc: object) -> None:
-            outbox._lock.release()
+    def writes() -> None:
+        outbox.enqueue([late], "h", now=START + 200 * DAY)
+        outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
+                                                    ("P8",), 1)])
 
     try:
+        between = AfterFirstBatch(outbox, writes)
         pruned = prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
-                       lock=Interleaving(), batch=100)
+                       lock=between, batch=100)
+        assert between.done  # the writes came after the first batch
         assert pruned.messages == 2401 - 4  # the two events of day 59 stay, whole
         kept = outbox.messages()
         assert set(kept.loc[kept["route"] == "h", "message_id"]) >= {
@@ -493,6 +511,30 @@ def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path)
         assert {m["message_id"] for m in _event(59, product="P8")} <= set(
             kept.loc[kept["route"] == "k", "message_id"])
         assert outbox.counts()["pending"] == 2  # the late message and the unsent end
+    finally:
+        outbox.close()
+
+
+def test_a_prune_that_fails_between_batches_leaves_no_attempt_without_its_message(
+        tmp_path: Path) -> None:
+    # All the batches of messages ran first, then the attempts in windows of time: a
+    # failure in between (or a prune still running) left the attempts of the messages
+    # removed, listed in GET /v1/notifications without their message. Now each batch
+    # removes its messages' attempts with them.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+
+    def fail() -> None:
+        raise RuntimeError("disk gone")
+
+    try:
+        with pytest.raises(RuntimeError, match="disk gone"):
+            prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
+                  lock=AfterFirstBatch(outbox, fail), batch=100)
+        assert _rows(outbox, "alert_outbox") == 2406 - 200  # the first batch, 100 events
+        assert _rows(outbox, "alert_log") == 2405 - 200
+        assert _orphans(outbox) == 0
     finally:
         outbox.close()
 

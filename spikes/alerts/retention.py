@@ -84,6 +84,11 @@ _BATCH = ("CREATE OR REPLACE TEMP TABLE spikes_pruned AS " + _prunable(
     "(SELECT o.* FROM alert_outbox o SEMI JOIN (SELECT route, event_key FROM "
     "spikes_prunable WHERE n >= ? AND n < ?) b ON o.route = b.route AND o.event_key = "
     "b.event_key)"))
+#: The attempts of a batch's messages (in the batch's transaction, before the messages:
+#: no attempt outlives its message).
+_ATTEMPTS = ("DELETE FROM alert_log l USING alert_outbox o, spikes_pruned p WHERE "
+             "l.message_id = o.message_id AND l.route = o.route AND o.route = p.route AND "
+             "o.event_key = p.event_key")
 #: The attempts logged by the wall clock's cut of messages the outbox holds delivered, or
 #: no longer holds, logged after parameter 1 and at or before parameter 2.
 _LOG = ("DELETE FROM alert_log l WHERE attempted_at > ? AND attempted_at <= ? AND NOT EXISTS "
@@ -122,7 +127,8 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
     they share temporary tables).
 
-    - An event's messages on a route (and their attempts in the log), once every one of
+    - An event's messages on a route (and their attempts in the log, in the same
+      transaction: no attempt outlives its message, even for a moment), once every one of
       them was delivered at least `retention` before `now` (wall clock) and is dated
       (its ``at``, the data's clock) at least `retention` before `data_now`, and the
       route heard the event end (its latest message a ``resolved``), unless a
@@ -132,7 +138,8 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
       enqueues none of them again (they are history, over by that time). Of a route no
       longer configured (not in `routes`), the delivered events so old go whether or
       not it heard them end: nothing follows them for it.
-    - The attempts logged at least `retention` before `now` of the messages delivered.
+    - The attempts logged at least `retention` before `now` of the messages delivered
+      that stay (and of those an earlier version removed without them).
     - The continuations, awaiting events and part ends of the routes not in `routes`:
       only a complete detection for a route decides them, and the route is gone
       (configured again, it gets them decided anew).
@@ -186,10 +193,11 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
         with held:
             conn.execute(_CANDIDATES, [wall, data])
             count = int(conn.execute("SELECT count(*) FROM spikes_prunable").fetchall()[0][0])
-        messages, transactions = 0, 0
+        messages, attempts, transactions = 0, 0, 0
         for first in range(0, count, batch):
             with held, transaction(conn):
                 conn.execute(_BATCH, [first, first + batch, wall, data])
+                attempts += _count(conn.execute(_ATTEMPTS))
                 messages += _count(conn.execute(
                     "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route "
                     "AND o.event_key = p.event_key"))
@@ -199,7 +207,6 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
                     "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
             transactions += 1
             time.sleep(PAUSE)
-        attempts = 0
         for low, high in _log_windows(conn, held, wall, log_batch):
             with held, transaction(conn):
                 attempts += _count(conn.execute(_LOG, [low, high]))
