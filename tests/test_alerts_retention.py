@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from spikes.alerts import retention
 from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
 from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
@@ -562,5 +564,105 @@ def test_a_prune_that_fails_is_logged_as_such_not_as_a_failed_enqueue(
         assert record.getMessage().endswith(
             "; what was enqueued stays, the next prune is in 0 days 01:00:00")
         assert record.exc_info is not None  # with its traceback
+    finally:
+        outbox.close()
+
+
+class Pauses:
+    """Stands in for the ``time`` module of :mod:`spikes.alerts.retention`: its ``sleep``
+    (the pause between two transactions of a prune) runs `hook` at the first pause."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self.hook, self.count = hook, 0
+
+    def sleep(self, seconds: float) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.hook()
+
+
+def test_closing_the_outbox_between_two_batches_stops_the_prune_quietly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At the service's shutdown the outbox is closed while a long first prune may run:
+    # the next batch met a closed connection, and the clean-up a second error
+    # ("During handling of the above exception..."). Now it stops before its next
+    # transaction, saying so; what it removed stays removed.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    monkeypatch.setattr(retention, "time", Pauses(outbox.close))
+    pruned = outbox.prune(RETENTION, ["h", "k"], now=START + 200 * DAY, batch=100)
+    assert (pruned.messages, pruned.attempts, pruned.transactions) == (200, 200, 1)
+    assert pruned.stopped
+    again = Outbox(path)
+    try:
+        assert _rows(again, "alert_outbox") == 2406 - 200
+        assert _rows(again, "alert_log") == 2405 - 200
+        assert again.awaiting("gone") != []  # the decisions' transaction never ran
+    finally:
+        again.close()
+
+
+def test_a_prune_stopped_by_the_shutdown_is_one_line_of_the_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The service logged "could not prune the outbox" with a traceback (an ERROR) at
+    # every shutdown during a long prune.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    monkeypatch.setattr(retention, "time", Pauses(outbox.close))
+    notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h"),
+                                 Route(url="http://127.0.0.1:9/k", name="k")],
+                        channels={"h": Receiver(), "k": Receiver()},
+                        clock=Clock(START + 200 * DAY))
+    with caplog.at_level(logging.INFO, logger="spikes.alerts.notifier"):
+        notifier.enqueue([])
+    [record] = caplog.records
+    assert record.levelno == logging.INFO and record.exc_info is None
+    assert record.getMessage() == (
+        "spikes: outbox prune stopped, the outbox closing, after 1 transactions (2401 "
+        "messages, 2401 attempts removed); the rest goes at the next prune")
+
+
+def test_the_prune_leaves_the_lock_free_at_each_pause(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python's locks are not fair: a delivery thread waiting for the outbox got it only
+    # because the prune pauses between two transactions with the lock free.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    free: list[bool] = []
+
+    def another_thread_takes_the_lock() -> None:
+        got = outbox._lock.acquire(blocking=False)
+        free.append(got)
+        if got:
+            outbox._lock.release()
+
+    class Sleeps:
+        def sleep(self, seconds: float) -> None:
+            assert seconds > 0
+            thread = threading.Thread(target=another_thread_takes_the_lock)
+            thread.start()
+            thread.join()
+
+    monkeypatch.setattr(retention, "time", Sleeps())
+    try:
+        pruned = outbox.prune(RETENTION, ["h", "k"], now=START + 200 * DAY, batch=100)
+    finally:
+        outbox.close()
+    assert pruned.transactions == 13 + 1 + 1
+    assert free == [True] * (pruned.transactions - 1)  # after each but the last
+
+
+@pytest.mark.parametrize(("batch", "log_batch"), [(0, 10), (10, 0), (-1, -1)])
+def test_a_batch_size_under_one_is_refused(tmp_path: Path, batch: int,
+                                           log_batch: int) -> None:
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        with pytest.raises(ValueError, match=f"batch sizes must be at least 1, got {batch} "
+                                             f"and {log_batch}"):
+            outbox.prune(RETENTION, ["h"], now=START, batch=batch, log_batch=log_batch)
     finally:
         outbox.close()

@@ -177,7 +177,12 @@ class Notifier:
                        self.outbox.path, ", ".join(self.routes) or "none", self.retention,
                        type(exc).__name__, exc, PRUNE_EVERY, exc_info=True)
             return
-        if pruned.messages or pruned.attempts or pruned.decisions:
+        if pruned.stopped:
+            _log.info("spikes: outbox prune stopped, the outbox closing, after %d "
+                      "transactions (%d messages, %d attempts removed); the rest goes at "
+                      "the next prune", pruned.transactions, pruned.messages,
+                      pruned.attempts)
+        elif pruned.messages or pruned.attempts or pruned.decisions:
             _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
                       "routes no longer configured (%d transactions)", pruned.messages,
                       pruned.attempts, pruned.decisions, pruned.transactions)

@@ -138,6 +138,7 @@ class Outbox:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
         self._pruning = threading.Lock()  # one prune at a time (its temporary tables)
+        self._closing = threading.Event()  # a prune stops before its next transaction
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
                                        "WHERE table_name = 'alert_outbox'").fetchall()
@@ -145,7 +146,10 @@ class Outbox:
             self._conn.execute(_SCHEMA)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection. A prune running (in another thread) stops before its next
+        transaction (:attr:`spikes.alerts.retention.Pruned.stopped`): the service's
+        shutdown does not wait for the whole first prune of an upgraded outbox."""
+        self._closing.set()
         with self._lock:
             self._conn.close()
 
@@ -604,7 +608,8 @@ class Outbox:
         """Forget what no message to come needs, delivered more than `retention` ago
         (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
         by default), in short transactions: the lock is taken for each alone, so that
-        the delivery threads record their attempts in between.
+        the delivery threads record their attempts in between. :meth:`close` stops it
+        before its next transaction.
 
         Returns
         -------
@@ -613,7 +618,7 @@ class Outbox:
         with self._pruning:
             return prune(self._conn, retention, routes, now=now or _now(),
                          data_now=data_now, lock=self._lock, batch=batch,
-                         log_batch=log_batch)
+                         log_batch=log_batch, stop=self._closing)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:

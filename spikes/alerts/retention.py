@@ -21,6 +21,7 @@ along, and 1 GB more memory at its peak: ``benchmarks/bench_outbox_retention.py
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -110,18 +111,50 @@ class Pruned:
         Rows of the continuity's tables of routes no longer configured.
     transactions : int
         The transactions that removed them.
+    stopped : bool
+        Whether it stopped before the end, its outbox closing (the rest is pruned at the
+        next prune).
     """
 
     messages: int
     attempts: int
     decisions: int
     transactions: int = 1
+    stopped: bool = False
+
+
+class _Stopped(Exception):
+    """Raised by :class:`_Guarded` when the prune is to stop."""
+
+
+class _Guarded:
+    """`lock`, entered only while `stop` is not set: entered when it is, it raises
+    :class:`_Stopped` (the lock left free), so that the prune stops between two
+    transactions."""
+
+    def __init__(self, lock: AbstractContextManager[Any],
+                 stop: threading.Event | None) -> None:
+        self.lock, self.stop = lock, stop
+
+    def __enter__(self) -> None:
+        self.lock.__enter__()
+        if self.stop is not None and self.stop.is_set():
+            self.lock.__exit__(None, None, None)
+            raise _Stopped
+
+    def __exit__(self, *exc: Any) -> None:
+        self.lock.__exit__(*exc)
+
+
+def _pause() -> None:
+    """Leave the lock free a moment (:data:`PAUSE`), between two transactions."""
+    time.sleep(PAUSE)
 
 
 def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequence[str],
           *, now: pd.Timestamp, data_now: pd.Timestamp | None = None,
           lock: AbstractContextManager[Any] | None = None, batch: int = PRUNE_BATCH,
-          log_batch: int = LOG_BATCH) -> Pruned:
+          log_batch: int = LOG_BATCH, stop: threading.Event | None = None) -> Pruned:
     """Forget what no message to come needs, delivered `retention` ago (in transactions of
     `conn`, an outbox's connection, of at most `batch` events or about `log_batch`
     attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
@@ -170,6 +203,10 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
         Most (route, event) pairs a transaction removes the messages of.
     log_batch : int
         About the most attempts a transaction removes from the log.
+    stop : threading.Event, optional
+        Set (by the outbox's :meth:`~spikes.alerts.outbox.Outbox.close`, at the service's
+        shutdown), the prune stops before its next transaction, quietly: what it
+        removed stays removed, and it says it stopped (:attr:`Pruned.stopped`).
 
     Returns
     -------
@@ -183,17 +220,17 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     """
     if batch < 1 or log_batch < 1:
         raise ValueError(f"batch sizes must be at least 1, got {batch} and {log_batch}")
-    held: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+    free: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+    held = _Guarded(free, stop)
     wall = naive_utc(now - retention)
     data = naive_utc((data_now if data_now is not None else now) - retention)
-    with held:
-        conn.register("spikes_routes",
-                      pa.table({"route": pa.array(list(routes), pa.string())}))
+    messages, attempts, gone, transactions = 0, 0, 0, 0
     try:
         with held:
+            conn.register("spikes_routes",
+                          pa.table({"route": pa.array(list(routes), pa.string())}))
             conn.execute(_CANDIDATES, [wall, data])
             count = int(conn.execute("SELECT count(*) FROM spikes_prunable").fetchall()[0][0])
-        messages, attempts, transactions = 0, 0, 0
         for first in range(0, count, batch):
             with held, transaction(conn):
                 conn.execute(_BATCH, [first, first + batch, wall, data])
@@ -206,23 +243,39 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
                     "spikes_pruned GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
                     "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
             transactions += 1
-            time.sleep(PAUSE)
+            _pause()
         for low, high in _log_windows(conn, held, wall, log_batch):
             with held, transaction(conn):
                 attempts += _count(conn.execute(_LOG, [low, high]))
             transactions += 1
-            time.sleep(PAUSE)
+            _pause()
         with held, transaction(conn):
             gone = sum(_count(conn.execute(
                 f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes)"))
                 for table in _DECIDED)
         transactions += 1
+    except _Stopped:
+        return Pruned(messages, attempts, gone, transactions, stopped=True)
     finally:
-        with held:
-            conn.execute("DROP TABLE IF EXISTS spikes_pruned")
-            conn.execute("DROP TABLE IF EXISTS spikes_prunable")
-            conn.unregister("spikes_routes")
+        with free:
+            _clean_up(conn)
     return Pruned(messages, attempts, gone, transactions)
+
+
+def _clean_up(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`prune` made in `conn`. Its errors are not raised: the error to
+    raise is the prune's own, if any (it may have ended the connection), and what is
+    left goes with the connection, or at the next prune (which replaces it)."""
+    for statement in ("DROP TABLE IF EXISTS spikes_pruned",
+                      "DROP TABLE IF EXISTS spikes_prunable"):
+        try:
+            conn.execute(statement)
+        except duckdb.Error:
+            pass
+    try:
+        conn.unregister("spikes_routes")
+    except duckdb.Error:
+        pass
 
 
 def _log_windows(conn: duckdb.DuckDBPyConnection, held: AbstractContextManager[Any],
