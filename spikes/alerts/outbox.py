@@ -71,7 +71,7 @@ from spikes.alerts.retelling import retitled
 from spikes.alerts.retention import LOG_BATCH, PRUNE_BATCH, ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import naive_utc, transaction, utc
+from spikes.io.embedded import naive_utc, registered, transaction, utc
 
 __all__ = ["Outbox"]
 
@@ -286,16 +286,13 @@ class Outbox:
         })
         with self._lock, transaction(self._conn) as conn:
             before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-            conn.register("spikes_incoming", incoming)
-            try:
+            with registered(conn, "spikes_incoming", incoming):
                 conn.execute(
                     "INSERT INTO alert_outbox (message_id, route, event_id, state, "
                     "sequence, changed_at, body, enqueued_at, status, attempts, "
                     "next_attempt_at, event_key) SELECT message_id, route, event_id, "
                     "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
                     "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
-            finally:
-                conn.unregister("spikes_incoming")
             after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
             self._decided(route, continuations, awaiting, part_ends)
         return int(after - before)
@@ -417,14 +414,11 @@ class Outbox:
             "resolved": [bool(c.resolved) for c in continuations],
             "part": [bool(c.part) for c in continuations],
         })
-        self._conn.register("spikes_continued", rows)
-        try:
+        with registered(self._conn, "spikes_continued", rows):
             self._conn.execute(
                 "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
                 "first_sequence, products, worst, resolved, part) SELECT * FROM "
                 "spikes_continued ON CONFLICT DO NOTHING")
-        finally:
-            self._conn.unregister("spikes_continued")
 
     def drop_continuations(self, route: str, keys: Sequence[str]) -> int:
         """Forget the continuations of `route` whose new events have these `keys` (spent
@@ -503,12 +497,9 @@ class Outbox:
             "event_id": [a.event_id for a in awaiting],
             "due": pa.array([naive_utc(a.due) for a in awaiting], pa.timestamp("us")),
         })
-        conn.register("spikes_awaiting", rows)
-        try:
+        with registered(conn, "spikes_awaiting", rows):
             conn.execute("INSERT INTO alert_awaiting (route, event_key, event_id, due) "
                          "SELECT * FROM spikes_awaiting")
-        finally:
-            conn.unregister("spikes_awaiting")
         return True
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
