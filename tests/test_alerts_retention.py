@@ -487,8 +487,11 @@ def _orphans(outbox: Outbox) -> int:
 
 
 def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path) -> None:
-    # Between two transactions the delivery and detection threads write: a message that
-    # joins an event to prune, or a continuation that comes to refer to one, keeps it.
+    # Between two transactions another thread may write: a message that joins an event
+    # to prune, or a continuation that comes to refer to one, keeps it. (In the service
+    # only the delivery threads' records come in between, of pending messages; an
+    # Outbox's enqueue waits for its prune: test_a_prune_in_another_thread_waits_for_an_
+    # enqueue_to_end.)
     path = tmp_path / "outbox.duckdb"
     _backlog(path)
     outbox = Outbox(path)
@@ -664,5 +667,57 @@ def test_a_batch_size_under_one_is_refused(tmp_path: Path, batch: int,
         with pytest.raises(ValueError, match=f"batch sizes must be at least 1, got {batch} "
                                              f"and {log_batch}"):
             outbox.prune(RETENTION, ["h"], now=START, batch=batch, log_batch=log_batch)
+    finally:
+        outbox.close()
+
+
+def test_a_prune_in_another_thread_waits_for_an_enqueue_to_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An enqueue reads the route's horizon and what it holds, then inserts: a prune
+    # that ran in between (from another thread) removed a delivered, ended, month-old
+    # event and moved the horizon, and the insert then added its messages again as
+    # pending (a page of history). The service prunes on the detection thread after
+    # its enqueues, but nothing else kept the two apart.
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    event, now = _event(0), START + 45 * DAY
+    outbox.enqueue(event, "h", now=START)
+    for m in event:
+        outbox.record(m["message_id"], "h", ok=True, now=START)
+    either = threading.Event()  # the prune finished, or waits for the enqueue
+    pruning = outbox._pruning
+
+    class Watched:
+        """The outbox's prune lock, which says when a thread has to wait for it."""
+
+        def __enter__(self) -> None:
+            if not pruning.acquire(blocking=False):
+                either.set()
+                pruning.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            pruning.release()
+
+    def prune_now() -> None:
+        try:
+            outbox.prune(RETENTION, ["h"], now=now)
+        finally:
+            either.set()
+
+    numbered = outbox._numbered
+    thread = threading.Thread(target=prune_now)
+
+    def numbered_while_a_prune_starts(*args: Any) -> list[dict[str, Any]]:
+        thread.start()
+        either.wait()
+        return numbered(*args)
+
+    monkeypatch.setattr(outbox, "_pruning", Watched())
+    monkeypatch.setattr(outbox, "_numbered", numbered_while_a_prune_starts)
+    try:
+        added = outbox.enqueue(event, "h", now=now)
+        thread.join()
+        assert added == 0  # held: nothing new
+        assert outbox.messages().empty  # then pruned
+        assert outbox.route_horizon("h") == pd.Timestamp(event[1]["at"])
     finally:
         outbox.close()

@@ -137,7 +137,9 @@ class Outbox:
         except duckdb.Error as exc:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
-        self._pruning = threading.Lock()  # one prune at a time (its temporary tables)
+        # One prune at a time (its temporary tables), and none during an enqueue (taken
+        # before the lock, never after).
+        self._pruning = threading.Lock()
         self._closing = threading.Event()  # a prune stops before its next transaction
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
@@ -256,7 +258,22 @@ class Outbox:
         -------
         int
             Messages added.
+
+        Notes
+        -----
+        A prune (:meth:`prune`, of another thread) waits for it to end, and it for a
+        prune: between its read of the route's horizon and what the route holds and its
+        insert, a prune could remove an event it holds and move the horizon, and the
+        insert would then add that event's messages again, as pending.
         """
+        with self._pruning:
+            return self._enqueue(messages, route, now, continuations, awaiting, part_ends)
+
+    def _enqueue(self, messages: Iterable[dict[str, Any]], route: str,
+                 now: pd.Timestamp | None, continuations: Sequence[Continuation],
+                 awaiting: Sequence[Awaiting] | None,
+                 part_ends: Sequence[PartEnd]) -> int:
+        """:meth:`enqueue`, no prune running."""
         now = naive_utc(now or _now())
         horizon = self.route_horizon(route)
         messages = list(messages)

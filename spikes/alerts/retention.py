@@ -178,8 +178,13 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
       (configured again, it gets them decided anew).
 
     Never a message not delivered (``pending`` or ``failed``), nor the attempts of one.
-    Each transaction checks its events again: what the outbox took between two (a
-    message joining an event, a continuation) is seen. A failure leaves the
+    Each transaction checks its events again, on the outbox as it is then: a write of
+    another thread between two transactions (a message joining an event, a continuation
+    or an awaiting event referring to one) keeps the event. That alone does not keep an
+    enqueue safe, which reads the route's horizon before it inserts: the outbox's
+    :meth:`~spikes.alerts.outbox.Outbox.enqueue` and
+    :meth:`~spikes.alerts.outbox.Outbox.prune` exclude each other (and the service runs
+    its prunes on the detection thread, after its enqueues). A failure leaves the
     transactions before it done, which prune what they pruned.
 
     Parameters
