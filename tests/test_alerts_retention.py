@@ -721,3 +721,33 @@ def test_a_prune_in_another_thread_waits_for_an_enqueue_to_end(
         assert outbox.route_horizon("h") == pd.Timestamp(event[1]["at"])
     finally:
         outbox.close()
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_a_failing_prune_shows_in_healthz_and_metrics(tmp_path: Path) -> None:
+    # A prune failing every hour (a damaged table) was one ERROR an hour in the log, the
+    # outbox growing, and /healthz and /metrics all well.
+    from fastapi.testclient import TestClient
+
+    from spikes.service.app import create_app
+
+    app = create_app(tmp_path / "spikes.duckdb", clock="data",
+                     notify=[Route(url="http://127.0.0.1:9/h", name="h")])
+    with TestClient(app) as client:
+        notifier = app.state.live.notifier
+        assert client.get("/healthz").json()["outbox_prune"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 0\n" in client.get("/metrics").text
+        with notifier.outbox._lock:  # a table the prune needs is gone
+            notifier.outbox._conn.execute("ALTER TABLE alert_part_end RENAME TO away")
+        notifier.enqueue([])  # a detection's enqueue, then its hourly prune
+        health = client.get("/healthz").json()
+        assert health["outbox_prune"].startswith("failing: CatalogException: ")
+        assert "alert_part_end" in health["outbox_prune"]
+        assert health["detection"] == health["store"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 1\n" in client.get("/metrics").text
+        with notifier.outbox._lock:  # mended: the next prune (an hour later) succeeds
+            notifier.outbox._conn.execute("ALTER TABLE away RENAME TO alert_part_end")
+        notifier._pruned_at -= pd.Timedelta(hours=1)
+        notifier.enqueue([])
+        assert client.get("/healthz").json()["outbox_prune"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 1\n" in client.get("/metrics").text
