@@ -133,29 +133,9 @@ def run(folder: Path, days: int, events: int, step: float,
     return [*sizes, (days, 0, 0, read)]
 
 
-#: The outbox's tables as the version before the retention made them (commit 01cbdde,
-#: the main branch before stop 45's merge; the DDL of ``spikes/alerts/outbox.py`` then).
-PREVIOUS_SCHEMA = """
-CREATE TABLE alert_outbox (
-    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
-    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
-    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
-    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
-CREATE TABLE alert_log (
-    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
-    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
-CREATE TABLE alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
-CREATE TABLE alert_continuation (
-    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
-    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
-    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
-ALTER TABLE alert_continuation ADD COLUMN part BOOLEAN DEFAULT false;
-ALTER TABLE alert_outbox ADD COLUMN event_key VARCHAR;
-CREATE TABLE alert_awaiting (
-    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
-    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
-"""
+#: The commit of the version before the retention (the main branch before stop 45's
+#: merge), whose schema the upgraded outbox has.
+PREVIOUS_VERSION = "01cbdde"
 #: The (message, route) rows of an upgraded outbox's events: 3 messages, 2 routes.
 ROWS_PER_EVENT = 6
 #: Events of the upgraded outbox not yet delivered (they stay).
@@ -168,12 +148,16 @@ def build_upgraded(path: Path, rows: int) -> pd.Timestamp:
     ``flaky`` route's at its second attempt) but those of the last :data:`PENDING_EVENTS`
     outages; the time of day at which all the delivered ones are past the default
     retention (returned)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    # Imported here, in the process that builds (the pruning one's memory is measured).
+    from tests.test_alerts_retention import PREVIOUS_SCHEMAS  # the upgrade test's
+
     events = max(rows // ROWS_PER_EVENT, PENDING_EVENTS + 1)
     first = START - pd.Timedelta(days=365)
     spacing = pd.Timedelta(days=365) / events
     conn = duckdb.connect(str(path))
     try:
-        conn.execute(PREVIOUS_SCHEMA)
+        conn.execute(PREVIOUS_SCHEMAS[PREVIOUS_VERSION])
         conn.execute("""
             CREATE TEMP TABLE m AS
             WITH e AS (

@@ -256,7 +256,8 @@ ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS event_key VARCHAR;
 UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_key'),
                                              event_id) WHERE event_key IS NULL;
 """
-#: The schema each earlier version made, by the commit that last had it: the first
+#: The schema each earlier version made, by the commit that last had it (the one copy:
+#: ``benchmarks/bench_outbox_retention.py`` takes 01cbdde's from here): the first
 #: outbox (713fb29 to a099853: messages without an event_key in their body), that of
 #: stop 44's main (31e54e6: the continuity's tables, no event_key column), and that of
 #: the version before the retention (01cbdde, stop 45 before its merge: the event_key
