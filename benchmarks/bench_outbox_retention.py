@@ -15,13 +15,19 @@ With ``--upgraded-rows N``, instead: an outbox of the previous version (the sche
 the retention, which pruned nothing) holding N (message, route) rows delivered long ago,
 with their attempts (1.5 a message), and a few pending messages; the first prune of the
 new version (a live step's, with the default retention) runs in a process of its own,
-which prints how long it took, its peak memory (the process's resident peak, and
-Python's own peak by tracemalloc), the longest a delivery thread's ``record`` waited
-for the outbox meanwhile, and the file's size before and after.
+which prints how long it took, its memory (the process's resident set after the open
+and at its peak, and Python's own peak by tracemalloc), the longest a delivery thread's
+``record`` waited for the outbox meanwhile, and the file's size before and after. The
+outbox is built in a process of its own too, and the resident figures are the kernel's
+for the pruning process alone (``VmRSS`` and ``VmHWM`` of ``/proc/self/status``, which
+start afresh at the process's ``exec``): ``getrusage``'s ``ru_maxrss`` of a process
+started by ``subprocess`` starts at its parent's peak (the parent's memory, shared until
+the ``exec``, counts as its), which made the builder's peak look like the open's.
 
     python benchmarks/bench_outbox_retention.py                  # 180 days, 10 a day
     python benchmarks/bench_outbox_retention.py --days 365 --events 20
     python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000
+    python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000 --keep /tmp/1m.duckdb
 """
 
 from __future__ import annotations
@@ -127,29 +133,9 @@ def run(folder: Path, days: int, events: int, step: float,
     return [*sizes, (days, 0, 0, read)]
 
 
-#: The outbox's tables as the version before the retention made them (commit 01cbdde,
-#: the main branch before stop 45's merge; the DDL of ``spikes/alerts/outbox.py`` then).
-PREVIOUS_SCHEMA = """
-CREATE TABLE alert_outbox (
-    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
-    state VARCHAR NOT NULL, sequence INTEGER NOT NULL, changed_at TIMESTAMP NOT NULL,
-    body VARCHAR NOT NULL, enqueued_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-    attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
-    delivered_at TIMESTAMP, last_error VARCHAR, PRIMARY KEY (message_id, route));
-CREATE TABLE alert_log (
-    message_id VARCHAR NOT NULL, route VARCHAR NOT NULL, attempt INTEGER NOT NULL,
-    attempted_at TIMESTAMP NOT NULL, ok BOOLEAN NOT NULL, error VARCHAR);
-CREATE TABLE alert_meta (key VARCHAR PRIMARY KEY, value TIMESTAMP);
-CREATE TABLE alert_continuation (
-    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, of_key VARCHAR NOT NULL,
-    event_id VARCHAR NOT NULL, first_sequence INTEGER NOT NULL, products VARCHAR NOT NULL,
-    worst INTEGER NOT NULL, resolved BOOLEAN NOT NULL, PRIMARY KEY (route, event_key));
-ALTER TABLE alert_continuation ADD COLUMN part BOOLEAN DEFAULT false;
-ALTER TABLE alert_outbox ADD COLUMN event_key VARCHAR;
-CREATE TABLE alert_awaiting (
-    route VARCHAR NOT NULL, event_key VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
-    due TIMESTAMP NOT NULL, PRIMARY KEY (route, event_key));
-"""
+#: The commit of the version before the retention (the main branch before stop 45's
+#: merge), whose schema the upgraded outbox has.
+PREVIOUS_VERSION = "01cbdde"
 #: The (message, route) rows of an upgraded outbox's events: 3 messages, 2 routes.
 ROWS_PER_EVENT = 6
 #: Events of the upgraded outbox not yet delivered (they stay).
@@ -162,12 +148,16 @@ def build_upgraded(path: Path, rows: int) -> pd.Timestamp:
     ``flaky`` route's at its second attempt) but those of the last :data:`PENDING_EVENTS`
     outages; the time of day at which all the delivered ones are past the default
     retention (returned)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    # Imported here, in the process that builds (the pruning one's memory is measured).
+    from tests.test_alerts_retention import PREVIOUS_SCHEMAS  # the upgrade test's
+
     events = max(rows // ROWS_PER_EVENT, PENDING_EVENTS + 1)
     first = START - pd.Timedelta(days=365)
     spacing = pd.Timedelta(days=365) / events
     conn = duckdb.connect(str(path))
     try:
-        conn.execute(PREVIOUS_SCHEMA)
+        conn.execute(PREVIOUS_SCHEMAS[PREVIOUS_VERSION])
         conn.execute("""
             CREATE TEMP TABLE m AS
             WITH e AS (
@@ -212,20 +202,35 @@ def build_upgraded(path: Path, rows: int) -> pd.Timestamp:
             WHERE NOT pending AND (a.n = 1 OR route = 'flaky')""")
         conn.execute("DROP TABLE m")
         conn.execute("CHECKPOINT")
-        last = conn.execute("SELECT max(changed_at) FROM alert_outbox WHERE status = "
-                            "'delivered'").fetchall()[0][0]
     finally:
         conn.close()
-    return pd.Timestamp(last, tz="UTC") + RETENTION + pd.Timedelta(days=1)
+    return _now_of(path)
+
+
+def memory() -> dict[str, float]:
+    """This process's resident set now (``rss``) and at its peak (``peak``), in MB: the
+    kernel's ``VmRSS`` and ``VmHWM`` (of this process alone since its ``exec``); where
+    there is no ``/proc`` (not Linux), ``getrusage``'s peak for both, which for a process
+    started by ``subprocess`` may be its parent's."""
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+        return {"rss": peak, "peak": peak}
+    kb = {name: float(value.split()[0]) for name, value in
+          (line.split(":", 1) for line in lines if line.startswith(("VmRSS:", "VmHWM:")))}
+    return {"rss": kb["VmRSS"] / 2 ** 10, "peak": kb["VmHWM"] / 2 ** 10}
 
 
 def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
     """Open the outbox at `path` with this version and prune it once, as a live step
     does; what it cost (see the module docstring)."""
+    imported = memory()
     started = time.perf_counter()
     outbox = Outbox(path)
     opened = time.perf_counter() - started
-    rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+    rows = outbox.counts()
+    after_open = memory()
     rows = outbox.counts()
     waiting = [row for row in outbox.due() if row["route"] == "oncall"][0]
     stop, waits = threading.Event(), []
@@ -250,38 +255,65 @@ def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
     tracemalloc.stop()
     with outbox._lock:
         outbox._conn.execute("CHECKPOINT")
+    peak = memory()["peak"]
     left = outbox.counts()
     outbox.close()
     return {"rows": sum(rows.values()), "opened_s": opened, "prune_s": took,
             "pruned": pruned.messages, "attempts": pruned.attempts,
             "transactions": getattr(pruned, "transactions", 1),
-            "left": sum(left.values()), "rss_open_mb": rss_open,
-            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10,
+            "left": sum(left.values()), "rss_imported_mb": imported["rss"],
+            "rss_open_mb": after_open["rss"], "peak_open_mb": after_open["peak"],
+            "rss_peak_mb": peak,
             "python_peak_mb": python_peak / 2 ** 20, "record_wait_max_s": max(waits),
             "records": len(waits), "file_after_mb": path.stat().st_size / 2 ** 20}
 
 
-def upgraded(rows: int) -> None:
-    """Build an upgraded outbox of `rows` rows, prune it in a process of its own, print
-    the figures (one Markdown table row)."""
+def _last_line(*args: str) -> Any:
+    """Run this script with `args` in a process of its own; the JSON of its last line."""
+    out = subprocess.run([sys.executable, __file__, *args], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def upgraded(rows: int, keep: Path | None = None) -> None:
+    """Build an upgraded outbox of `rows` rows in a process of its own (or take the one
+    at `keep`, building it there first if there is none), prune a copy of it in another,
+    print the figures (one Markdown table row)."""
     with tempfile.TemporaryDirectory(prefix="spikes-outbox-") as folder:
         path = Path(folder) / "upgraded.duckdb"
+        source = keep or path
         start = time.perf_counter()
-        now = build_upgraded(path, rows)
+        if keep is None or not keep.exists():
+            _last_line("--build", str(source), str(rows))
         built = time.perf_counter() - start
+        if source != path:
+            path.write_bytes(source.read_bytes())
+        now = _now_of(path)
         size = path.stat().st_size / 2 ** 20
-        out = subprocess.run([sys.executable, __file__, "--first-prune", str(path),
-                              now.isoformat()], check=True, capture_output=True, text=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = _last_line("--first-prune", str(path), now.isoformat())
     print(f"upgraded outbox: {r['rows']:,} rows (built in {built:.1f} s), file "
-          f"{size:.0f} MB before, {r['file_after_mb']:.0f} MB after the prune")
+          f"{size:.0f} MB before, {r['file_after_mb']:.0f} MB after the prune; the pruning "
+          f"process's resident set {r['rss_imported_mb']:.0f} MB after its imports")
     print("| rows | pruned (messages, attempts) | transactions | open (s) | prune (s) | "
-          "peak RSS (MB, after the open) | Python peak (MB) | longest record wait (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "RSS after the open (MB) | peak RSS (MB) | Python peak (MB) | "
+          "longest record wait (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {r['rows']:,} | {r['pruned']:,}, {r['attempts']:,} | {r['transactions']:,} | "
-          f"{r['opened_s']:.2f} | {r['prune_s']:.2f} | {r['rss_peak_mb']:.0f} "
-          f"({r['rss_open_mb']:.0f}) | {r['python_peak_mb']:.1f} | "
+          f"{r['opened_s']:.2f} | {r['prune_s']:.2f} | {r['rss_open_mb']:.0f} | "
+          f"{r['rss_peak_mb']:.0f} | {r['python_peak_mb']:.1f} | "
           f"{r['record_wait_max_s']:.2f} ({r['records']} records) |")
+
+
+def _now_of(path: Path) -> pd.Timestamp:
+    """The time of day at which every delivered message of the outbox at `path` is past
+    the default retention (see :func:`build_upgraded`)."""
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        last = conn.execute("SELECT max(changed_at) FROM alert_outbox WHERE status = "
+                            "'delivered'").fetchall()[0][0]
+    finally:
+        conn.close()
+    return pd.Timestamp(last, tz="UTC") + RETENTION + pd.Timedelta(days=1)
 
 
 def main() -> None:
@@ -293,14 +325,22 @@ def main() -> None:
     parser.add_argument("--upgraded-rows", type=int, metavar="N",
                         help="instead: the first prune of an outbox of the previous version "
                              "holding N rows")
+    parser.add_argument("--keep", type=Path, metavar="FILE",
+                        help="with --upgraded-rows: build the outbox at FILE (if there is "
+                             "none yet) and prune a copy of it (paired runs on one outbox)")
     parser.add_argument("--first-prune", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--build", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.first_prune:
         path, now = args.first_prune
         print(json.dumps(first_prune(Path(path), pd.Timestamp(now))))
         return
+    if args.build:
+        path, rows = args.build
+        print(json.dumps(build_upgraded(Path(path), int(rows)).isoformat()))
+        return
     if args.upgraded_rows:
-        upgraded(args.upgraded_rows)
+        upgraded(args.upgraded_rows, args.keep)
         return
     with tempfile.TemporaryDirectory(prefix="spikes-outbox-") as folder:
         results = {label: run(Path(folder), args.days, args.events, args.step, kept)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from spikes.alerts import retention
 from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
 from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
@@ -253,7 +256,8 @@ ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS event_key VARCHAR;
 UPDATE alert_outbox SET event_key = coalesce(json_extract_string(body, '$.event_key'),
                                              event_id) WHERE event_key IS NULL;
 """
-#: The schema each earlier version made, by the commit that last had it: the first
+#: The schema each earlier version made, by the commit that last had it (the one copy:
+#: ``benchmarks/bench_outbox_retention.py`` takes 01cbdde's from here): the first
 #: outbox (713fb29 to a099853: messages without an event_key in their body), that of
 #: stop 44's main (31e54e6: the continuity's tables, no event_key column), and that of
 #: the version before the retention (01cbdde, stop 45 before its merge: the event_key
@@ -423,15 +427,15 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path) -> None:
     # The first prune of an outbox upgraded from a version without the retention removed
-    # its whole history in one transaction (a million rows: 26 s with the delivery
-    # threads waiting, 1.7 GB). Now in batches of events, each its own transaction: the
-    # same outcome as one.
+    # its whole history in one transaction (a million rows: 20 s with the delivery
+    # threads waiting, 1.6 GB at its peak). Now in batches of events, each its own
+    # transaction: the same outcome as one.
     batched, whole = tmp_path / "batched.duckdb", tmp_path / "whole.duckdb"
     stays = _backlog(batched)
     whole.write_bytes(batched.read_bytes())
     now = START + 200 * DAY
     results = {}
-    for path, batch, log_batch in ((batched, 100, 250), (whole, 10 ** 9, 10 ** 9)):
+    for path, batch, log_batch in ((batched, 100, 1), (whole, 10 ** 9, 10 ** 9)):
         outbox = Outbox(path)
         try:
             results[path] = outbox.prune(RETENTION, ["h", "k"], now=now, batch=batch,
@@ -439,9 +443,10 @@ def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path
         finally:
             outbox.close()
     many, one = results[batched], results[whole]
-    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too), 2,405
-    # attempts in windows of about 250, and the decisions.
-    assert many.transactions == 13 + 10 + 1 and one.transactions == 3
+    # 1,201 (route, event) pairs in batches of 100 (gone's delivered open too) with their
+    # 2,401 attempts; the 4 old attempts of the messages that stay, one by one (logged at
+    # 4 times: 4 windows, and the last up to the cut); the decisions.
+    assert many.transactions == 13 + 5 + 1 and one.transactions == 3
     assert (many.messages, many.attempts, many.decisions) == (2401, 2405, 1) \
         == (one.messages, one.attempts, one.decisions)
     assert _tables(batched) == _tables(whole)
@@ -456,9 +461,38 @@ def test_a_large_backlog_is_pruned_in_many_transactions_as_in_one(tmp_path: Path
     assert horizons["route:gone"] == pd.Timestamp("2026-03-15T10:00")
 
 
+class AfterFirstBatch:
+    """The outbox's lock, which runs `action` (another thread's work while the lock is
+    free) once, as the prune takes it again after its first batch removed messages."""
+
+    def __init__(self, outbox: Outbox, action: Callable[[], None]) -> None:
+        self.outbox, self.action, self.done = outbox, action, False
+        self.start = _rows(outbox, "alert_outbox")
+
+    def __enter__(self) -> None:
+        if not self.done and _rows(self.outbox, "alert_outbox") < self.start:
+            self.done = True
+            self.action()
+        self.outbox._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.outbox._lock.release()
+
+
+def _orphans(outbox: Outbox) -> int:
+    """Attempts in the log whose message the outbox no longer holds."""
+    with outbox._lock:
+        return int(outbox._conn.execute(
+            "SELECT count(*) FROM alert_log l WHERE NOT EXISTS (SELECT 1 FROM alert_outbox "
+            "o WHERE o.message_id = l.message_id AND o.route = l.route)").fetchall()[0][0])
+
+
 def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path) -> None:
-    # Between two transactions the delivery and detection threads write: a message that
-    # joins an event to prune, or a continuation that comes to refer to one, keeps it.
+    # Between two transactions another thread may write: a message that joins an event
+    # to prune, or a continuation that comes to refer to one, keeps it. (In the service
+    # only the delivery threads' records come in between, of pending messages; an
+    # Outbox's enqueue waits for its prune: test_a_prune_in_another_thread_waits_for_an_
+    # enqueue_to_end.)
     path = tmp_path / "outbox.duckdb"
     _backlog(path)
     outbox = Outbox(path)
@@ -466,26 +500,16 @@ def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path)
             "at": (START + 59 * DAY + pd.Timedelta("13h")).isoformat()}
     referred = _event(59, product="P8")[0]["event_key"]
 
-    class Interleaving:
-        """The outbox's lock, with the writes of other threads while it is free."""
-
-        def __init__(self) -> None:
-            self.entered = 0
-
-        def __enter__(self) -> None:
-            self.entered += 1
-            if self.entered == 4:  # after the first batch, before the second
-                outbox.enqueue([late], "h", now=START + 200 * DAY)
-                outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
-                                                            ("P8",), 1)])
-            outbox._lock.acquire()
-
-        def __exit__(self, *exc: object) -> None:
-            outbox._lock.release()
+    def writes() -> None:
+        outbox.enqueue([late], "h", now=START + 200 * DAY)
+        outbox.add_continuations("k", [Continuation("P8|new", referred, "E0059", 2,
+                                                    ("P8",), 1)])
 
     try:
+        between = AfterFirstBatch(outbox, writes)
         pruned = prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
-                       lock=Interleaving(), batch=100)
+                       lock=between, batch=100)
+        assert between.done  # the writes came after the first batch
         assert pruned.messages == 2401 - 4  # the two events of day 59 stay, whole
         kept = outbox.messages()
         assert set(kept.loc[kept["route"] == "h", "message_id"]) >= {
@@ -493,6 +517,30 @@ def test_a_batch_sees_what_the_outbox_took_since_the_prune_began(tmp_path: Path)
         assert {m["message_id"] for m in _event(59, product="P8")} <= set(
             kept.loc[kept["route"] == "k", "message_id"])
         assert outbox.counts()["pending"] == 2  # the late message and the unsent end
+    finally:
+        outbox.close()
+
+
+def test_a_prune_that_fails_between_batches_leaves_no_attempt_without_its_message(
+        tmp_path: Path) -> None:
+    # All the batches of messages ran first, then the attempts in windows of time: a
+    # failure in between (or a prune still running) left the attempts of the messages
+    # removed, listed in GET /v1/notifications without their message. Now each batch
+    # removes its messages' attempts with them.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+
+    def fail() -> None:
+        raise RuntimeError("disk gone")
+
+    try:
+        with pytest.raises(RuntimeError, match="disk gone"):
+            prune(outbox._conn, RETENTION, ["h", "k"], now=START + 200 * DAY,
+                  lock=AfterFirstBatch(outbox, fail), batch=100)
+        assert _rows(outbox, "alert_outbox") == 2406 - 200  # the first batch, 100 events
+        assert _rows(outbox, "alert_log") == 2405 - 200
+        assert _orphans(outbox) == 0
     finally:
         outbox.close()
 
@@ -522,3 +570,185 @@ def test_a_prune_that_fails_is_logged_as_such_not_as_a_failed_enqueue(
         assert record.exc_info is not None  # with its traceback
     finally:
         outbox.close()
+
+
+class Pauses:
+    """Stands in for the ``time`` module of :mod:`spikes.alerts.retention`: its ``sleep``
+    (the pause between two transactions of a prune) runs `hook` at the first pause."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self.hook, self.count = hook, 0
+
+    def sleep(self, seconds: float) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.hook()
+
+
+def test_closing_the_outbox_between_two_batches_stops_the_prune_quietly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At the service's shutdown the outbox is closed while a long first prune may run:
+    # the next batch met a closed connection, and the clean-up a second error
+    # ("During handling of the above exception..."). Now it stops before its next
+    # transaction, saying so; what it removed stays removed.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    monkeypatch.setattr(retention, "time", Pauses(outbox.close))
+    pruned = outbox.prune(RETENTION, ["h", "k"], now=START + 200 * DAY, batch=100)
+    assert (pruned.messages, pruned.attempts, pruned.transactions) == (200, 200, 1)
+    assert pruned.stopped
+    again = Outbox(path)
+    try:
+        assert _rows(again, "alert_outbox") == 2406 - 200
+        assert _rows(again, "alert_log") == 2405 - 200
+        assert again.awaiting("gone") != []  # the decisions' transaction never ran
+    finally:
+        again.close()
+
+
+def test_a_prune_stopped_by_the_shutdown_is_one_line_of_the_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The service logged "could not prune the outbox" with a traceback (an ERROR) at
+    # every shutdown during a long prune.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    monkeypatch.setattr(retention, "time", Pauses(outbox.close))
+    notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h"),
+                                 Route(url="http://127.0.0.1:9/k", name="k")],
+                        channels={"h": Receiver(), "k": Receiver()},
+                        clock=Clock(START + 200 * DAY))
+    with caplog.at_level(logging.INFO, logger="spikes.alerts.notifier"):
+        notifier.enqueue([])
+    [record] = caplog.records
+    assert record.levelno == logging.INFO and record.exc_info is None
+    assert record.getMessage() == (
+        "spikes: outbox prune stopped, the outbox closing, after 1 transactions (2401 "
+        "messages, 2401 attempts removed); the rest goes at the next prune")
+
+
+def test_the_prune_leaves_the_lock_free_at_each_pause(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python's locks are not fair: a delivery thread waiting for the outbox got it only
+    # because the prune pauses between two transactions with the lock free.
+    path = tmp_path / "outbox.duckdb"
+    _backlog(path)
+    outbox = Outbox(path)
+    free: list[bool] = []
+
+    def another_thread_takes_the_lock() -> None:
+        got = outbox._lock.acquire(blocking=False)
+        free.append(got)
+        if got:
+            outbox._lock.release()
+
+    class Sleeps:
+        def sleep(self, seconds: float) -> None:
+            assert seconds > 0
+            thread = threading.Thread(target=another_thread_takes_the_lock)
+            thread.start()
+            thread.join()
+
+    monkeypatch.setattr(retention, "time", Sleeps())
+    try:
+        pruned = outbox.prune(RETENTION, ["h", "k"], now=START + 200 * DAY, batch=100)
+    finally:
+        outbox.close()
+    assert pruned.transactions == 13 + 1 + 1
+    assert free == [True] * (pruned.transactions - 1)  # after each but the last
+
+
+@pytest.mark.parametrize(("batch", "log_batch"), [(0, 10), (10, 0), (-1, -1)])
+def test_a_batch_size_under_one_is_refused(tmp_path: Path, batch: int,
+                                           log_batch: int) -> None:
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    try:
+        with pytest.raises(ValueError, match=f"batch sizes must be at least 1, got {batch} "
+                                             f"and {log_batch}"):
+            outbox.prune(RETENTION, ["h"], now=START, batch=batch, log_batch=log_batch)
+    finally:
+        outbox.close()
+
+
+def test_a_prune_in_another_thread_waits_for_an_enqueue_to_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An enqueue reads the route's horizon and what it holds, then inserts: a prune
+    # that ran in between (from another thread) removed a delivered, ended, month-old
+    # event and moved the horizon, and the insert then added its messages again as
+    # pending (a page of history). The service prunes on the detection thread after
+    # its enqueues, but nothing else kept the two apart.
+    outbox = Outbox(tmp_path / "outbox.duckdb")
+    event, now = _event(0), START + 45 * DAY
+    outbox.enqueue(event, "h", now=START)
+    for m in event:
+        outbox.record(m["message_id"], "h", ok=True, now=START)
+    either = threading.Event()  # the prune finished, or waits for the enqueue
+    pruning = outbox._pruning
+
+    class Watched:
+        """The outbox's prune lock, which says when a thread has to wait for it."""
+
+        def __enter__(self) -> None:
+            if not pruning.acquire(blocking=False):
+                either.set()
+                pruning.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            pruning.release()
+
+    def prune_now() -> None:
+        try:
+            outbox.prune(RETENTION, ["h"], now=now)
+        finally:
+            either.set()
+
+    numbered = outbox._numbered
+    thread = threading.Thread(target=prune_now)
+
+    def numbered_while_a_prune_starts(*args: Any) -> list[dict[str, Any]]:
+        thread.start()
+        either.wait()
+        return numbered(*args)
+
+    monkeypatch.setattr(outbox, "_pruning", Watched())
+    monkeypatch.setattr(outbox, "_numbered", numbered_while_a_prune_starts)
+    try:
+        added = outbox.enqueue(event, "h", now=now)
+        thread.join()
+        assert added == 0  # held: nothing new
+        assert outbox.messages().empty  # then pruned
+        assert outbox.route_horizon("h") == pd.Timestamp(event[1]["at"])
+    finally:
+        outbox.close()
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_a_failing_prune_shows_in_healthz_and_metrics(tmp_path: Path) -> None:
+    # A prune failing every hour (a damaged table) was one ERROR an hour in the log, the
+    # outbox growing, and /healthz and /metrics all well.
+    from fastapi.testclient import TestClient
+
+    from spikes.service.app import create_app
+
+    app = create_app(tmp_path / "spikes.duckdb", clock="data",
+                     notify=[Route(url="http://127.0.0.1:9/h", name="h")])
+    with TestClient(app) as client:
+        notifier = app.state.live.notifier
+        assert client.get("/healthz").json()["outbox_prune"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 0\n" in client.get("/metrics").text
+        with notifier.outbox._lock:  # a table the prune needs is gone
+            notifier.outbox._conn.execute("ALTER TABLE alert_part_end RENAME TO away")
+        notifier.enqueue([])  # a detection's enqueue, then its hourly prune
+        health = client.get("/healthz").json()
+        assert health["outbox_prune"].startswith("failing: CatalogException: ")
+        assert "alert_part_end" in health["outbox_prune"]
+        assert health["detection"] == health["store"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 1\n" in client.get("/metrics").text
+        with notifier.outbox._lock:  # mended: the next prune (an hour later) succeeds
+            notifier.outbox._conn.execute("ALTER TABLE away RENAME TO alert_part_end")
+        notifier._pruned_at -= pd.Timedelta(hours=1)
+        notifier.enqueue([])
+        assert client.get("/healthz").json()["outbox_prune"] == "ok"
+        assert "\nspikes_outbox_prune_failures_total 1\n" in client.get("/metrics").text

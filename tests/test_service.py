@@ -342,7 +342,8 @@ def test_what_would_stall_or_skew_detection_is_refused(tmp_path, token_file):
                        headers={"Content-Type": "text/csv"})
         assert long_id.status_code == 422 and "batch_id" in long_id.json()["detail"]
         assert svc.client.get("/healthz").json() == {"status": "ok", "detection": "ok",
-                                                     "store": "ok", "reports": "ok"}
+                                                     "store": "ok", "reports": "ok",
+                                                     "outbox_prune": "ok"}
     assert _stored(tmp_path / "spikes.duckdb") == 0
 
 

@@ -83,6 +83,10 @@ class Notifier:
         self.retry_failed = retry_failed
         self.retention = retention
         self._pruned_at: pd.Timestamp | None = None
+        #: Prunes of the outbox that failed (``/metrics``).
+        self.prune_failures = 0
+        #: Why the latest prune failed; empty once one has succeeded since (``/healthz``).
+        self.prune_failing = ""
         self.routes = {r.key: (r, (channels or {}).get(r.key) or make_channel(r, timeout))
                        for r in routes}
         self.clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
@@ -160,8 +164,9 @@ class Notifier:
         since the last time; `data_now`: the end of the data of the detection. A prune
         that fails is logged as such (the outbox's file, its routes, the error) and
         raises nothing: the messages were enqueued (a caller would take it for an
-        enqueue's failure); the next is :data:`PRUNE_EVERY` later (the transactions it
-        ended before the error stay done)."""
+        enqueue's failure), and counted (:attr:`prune_failures`, :attr:`prune_failing`:
+        the service's ``/metrics`` and ``/healthz``); the next is :data:`PRUNE_EVERY`
+        later (the transactions it ended before the error stay done)."""
         if self.retention is None:
             return
         now = self.clock()
@@ -176,8 +181,16 @@ class Notifier:
                        "%s: %s; what was enqueued stays, the next prune is in %s",
                        self.outbox.path, ", ".join(self.routes) or "none", self.retention,
                        type(exc).__name__, exc, PRUNE_EVERY, exc_info=True)
+            self.prune_failures += 1
+            self.prune_failing = f"{type(exc).__name__}: {exc}"[:500]
             return
-        if pruned.messages or pruned.attempts or pruned.decisions:
+        self.prune_failing = ""
+        if pruned.stopped:
+            _log.info("spikes: outbox prune stopped, the outbox closing, after %d "
+                      "transactions (%d messages, %d attempts removed); the rest goes at "
+                      "the next prune", pruned.transactions, pruned.messages,
+                      pruned.attempts)
+        elif pruned.messages or pruned.attempts or pruned.decisions:
             _log.info("spikes: outbox pruned: %d messages, %d attempts, %d decisions of "
                       "routes no longer configured (%d transactions)", pruned.messages,
                       pruned.attempts, pruned.decisions, pruned.transactions)

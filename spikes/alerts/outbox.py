@@ -71,7 +71,7 @@ from spikes.alerts.retelling import retitled
 from spikes.alerts.retention import LOG_BATCH, PRUNE_BATCH, ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import naive_utc, transaction, utc
+from spikes.io.embedded import naive_utc, registered, transaction, utc
 
 __all__ = ["Outbox"]
 
@@ -137,7 +137,10 @@ class Outbox:
         except duckdb.Error as exc:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
-        self._pruning = threading.Lock()  # one prune at a time (its temporary tables)
+        # One prune at a time (its temporary tables), and none during an enqueue (taken
+        # before the lock, never after).
+        self._pruning = threading.Lock()
+        self._closing = threading.Event()  # a prune stops before its next transaction
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
                                        "WHERE table_name = 'alert_outbox'").fetchall()
@@ -145,7 +148,10 @@ class Outbox:
             self._conn.execute(_SCHEMA)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection. A prune running (in another thread) stops before its next
+        transaction (:attr:`spikes.alerts.retention.Pruned.stopped`): the service's
+        shutdown does not wait for the whole first prune of an upgraded outbox."""
+        self._closing.set()
         with self._lock:
             self._conn.close()
 
@@ -252,7 +258,22 @@ class Outbox:
         -------
         int
             Messages added.
+
+        Notes
+        -----
+        A prune (:meth:`prune`, of another thread) waits for it to end, and it for a
+        prune: between its read of the route's horizon and what the route holds and its
+        insert, a prune could remove an event it holds and move the horizon, and the
+        insert would then add that event's messages again, as pending.
         """
+        with self._pruning:
+            return self._enqueue(messages, route, now, continuations, awaiting, part_ends)
+
+    def _enqueue(self, messages: Iterable[dict[str, Any]], route: str,
+                 now: pd.Timestamp | None, continuations: Sequence[Continuation],
+                 awaiting: Sequence[Awaiting] | None,
+                 part_ends: Sequence[PartEnd]) -> int:
+        """:meth:`enqueue`, no prune running."""
         now = naive_utc(now or _now())
         horizon = self.route_horizon(route)
         messages = list(messages)
@@ -282,16 +303,13 @@ class Outbox:
         })
         with self._lock, transaction(self._conn) as conn:
             before = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
-            conn.register("spikes_incoming", incoming)
-            try:
+            with registered(conn, "spikes_incoming", incoming):
                 conn.execute(
                     "INSERT INTO alert_outbox (message_id, route, event_id, state, "
                     "sequence, changed_at, body, enqueued_at, status, attempts, "
                     "next_attempt_at, event_key) SELECT message_id, route, event_id, "
                     "state, sequence, changed_at, body, ?, 'pending', 0, ?, event_key "
                     "FROM spikes_incoming ON CONFLICT DO NOTHING", [now, now])
-            finally:
-                conn.unregister("spikes_incoming")
             after = conn.execute("SELECT count(*) FROM alert_outbox").fetchall()[0][0]
             self._decided(route, continuations, awaiting, part_ends)
         return int(after - before)
@@ -413,14 +431,11 @@ class Outbox:
             "resolved": [bool(c.resolved) for c in continuations],
             "part": [bool(c.part) for c in continuations],
         })
-        self._conn.register("spikes_continued", rows)
-        try:
+        with registered(self._conn, "spikes_continued", rows):
             self._conn.execute(
                 "INSERT INTO alert_continuation (route, event_key, of_key, event_id, "
                 "first_sequence, products, worst, resolved, part) SELECT * FROM "
                 "spikes_continued ON CONFLICT DO NOTHING")
-        finally:
-            self._conn.unregister("spikes_continued")
 
     def drop_continuations(self, route: str, keys: Sequence[str]) -> int:
         """Forget the continuations of `route` whose new events have these `keys` (spent
@@ -499,12 +514,9 @@ class Outbox:
             "event_id": [a.event_id for a in awaiting],
             "due": pa.array([naive_utc(a.due) for a in awaiting], pa.timestamp("us")),
         })
-        conn.register("spikes_awaiting", rows)
-        try:
+        with registered(conn, "spikes_awaiting", rows):
             conn.execute("INSERT INTO alert_awaiting (route, event_key, event_id, due) "
                          "SELECT * FROM spikes_awaiting")
-        finally:
-            conn.unregister("spikes_awaiting")
         return True
 
     def held(self, route: str, message_ids: Sequence[str]) -> set[str]:
@@ -604,7 +616,8 @@ class Outbox:
         """Forget what no message to come needs, delivered more than `retention` ago
         (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
         by default), in short transactions: the lock is taken for each alone, so that
-        the delivery threads record their attempts in between.
+        the delivery threads record their attempts in between. :meth:`close` stops it
+        before its next transaction.
 
         Returns
         -------
@@ -613,7 +626,7 @@ class Outbox:
         with self._pruning:
             return prune(self._conn, retention, routes, now=now or _now(),
                          data_now=data_now, lock=self._lock, batch=batch,
-                         log_batch=log_batch)
+                         log_batch=log_batch, stop=self._closing)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:

@@ -3,24 +3,31 @@ stays (:meth:`spikes.alerts.outbox.Outbox.prune`, ``--outbox-retention``).
 
 Without it ``alert_outbox`` and ``alert_log`` grow by every message and attempt for ever,
 and every complete detection (a restart) reads what each route was ever told. An event's
-messages on a route go, with their attempts, once all of them were delivered
-``retention`` ago on the wall clock and are dated ``retention`` before the end of the
-data (a replay on the data clock, ``spikes analyze --outbox`` over a file, keeps its last
-``retention`` of data whatever their age), the route heard the event end, and no
-continuation or awaiting event of the route refers to it. The route's horizon then moves
+messages on a route go, with their attempts (in one transaction), once all of them were
+delivered ``retention`` ago on the wall clock and are dated ``retention`` before the end
+of the data (a replay on the data clock, ``spikes analyze --outbox`` over a file, keeps
+its last ``retention`` of data whatever their age), the route heard the event end, and
+no continuation or awaiting event of the route refers to it. The route's horizon then moves
 up to the latest of them, so that a detection from scratch does not page them again:
 they are history. A message not delivered never goes.
 
-The work is cut into short transactions (:data:`PRUNE_BATCH` events, or
-:data:`LOG_BATCH` attempts, each), the outbox's lock taken for each alone: an outbox of a
-version without the retention holds its whole history, which its first prune removes
-(in one transaction, a million rows took 20-26 s with the delivery threads waiting all
-along, and 1 GB more memory at its peak: ``benchmarks/bench_outbox_retention.py
---upgraded-rows``).
+The work is cut into short transactions (:data:`PRUNE_BATCH` (route, event) pairs, an
+event on two routes counting twice, with their messages and attempts; or about
+:data:`LOG_BATCH` old attempts of messages that stay), the outbox's lock taken for each
+alone: an outbox of a version without the retention holds its whole history, which its
+first prune removes. At a million rows (``benchmarks/bench_outbox_retention.py
+--upgraded-rows``): in one transaction, 19-21 s with the delivery threads waiting all
+along, and the process's resident memory 1.4 GB above what it was after the open at its
+peak; in these, about as long, a delivery thread waiting about 1 s at most, and 0.26 GB
+above. The prune runs on the thread that enqueues (the service's detection thread):
+that thread, and what waits for a detection (``GET /v1/status``, ``POST /v1/flush``),
+waits for the whole prune. :meth:`spikes.alerts.outbox.Outbox.close` stops it between
+two transactions.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -84,6 +91,11 @@ _BATCH = ("CREATE OR REPLACE TEMP TABLE spikes_pruned AS " + _prunable(
     "(SELECT o.* FROM alert_outbox o SEMI JOIN (SELECT route, event_key FROM "
     "spikes_prunable WHERE n >= ? AND n < ?) b ON o.route = b.route AND o.event_key = "
     "b.event_key)"))
+#: The attempts of a batch's messages (in the batch's transaction, before the messages:
+#: no attempt outlives its message).
+_ATTEMPTS = ("DELETE FROM alert_log l USING alert_outbox o, spikes_pruned p WHERE "
+             "l.message_id = o.message_id AND l.route = o.route AND o.route = p.route AND "
+             "o.event_key = p.event_key")
 #: The attempts logged by the wall clock's cut of messages the outbox holds delivered, or
 #: no longer holds, logged after parameter 1 and at or before parameter 2.
 _LOG = ("DELETE FROM alert_log l WHERE attempted_at > ? AND attempted_at <= ? AND NOT EXISTS "
@@ -105,24 +117,57 @@ class Pruned:
         Rows of the continuity's tables of routes no longer configured.
     transactions : int
         The transactions that removed them.
+    stopped : bool
+        Whether it stopped before the end, its outbox closing (the rest is pruned at the
+        next prune).
     """
 
     messages: int
     attempts: int
     decisions: int
     transactions: int = 1
+    stopped: bool = False
+
+
+class _Stopped(Exception):
+    """Raised by :class:`_Guarded` when the prune is to stop."""
+
+
+class _Guarded:
+    """`lock`, entered only while `stop` is not set: entered when it is, it raises
+    :class:`_Stopped` (the lock left free), so that the prune stops between two
+    transactions."""
+
+    def __init__(self, lock: AbstractContextManager[Any],
+                 stop: threading.Event | None) -> None:
+        self.lock, self.stop = lock, stop
+
+    def __enter__(self) -> None:
+        self.lock.__enter__()
+        if self.stop is not None and self.stop.is_set():
+            self.lock.__exit__(None, None, None)
+            raise _Stopped
+
+    def __exit__(self, *exc: Any) -> None:
+        self.lock.__exit__(*exc)
+
+
+def _pause() -> None:
+    """Leave the lock free a moment (:data:`PAUSE`), between two transactions."""
+    time.sleep(PAUSE)
 
 
 def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequence[str],
           *, now: pd.Timestamp, data_now: pd.Timestamp | None = None,
           lock: AbstractContextManager[Any] | None = None, batch: int = PRUNE_BATCH,
-          log_batch: int = LOG_BATCH) -> Pruned:
+          log_batch: int = LOG_BATCH, stop: threading.Event | None = None) -> Pruned:
     """Forget what no message to come needs, delivered `retention` ago (in transactions of
     `conn`, an outbox's connection, of at most `batch` events or about `log_batch`
     attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
     they share temporary tables).
 
-    - An event's messages on a route (and their attempts in the log), once every one of
+    - An event's messages on a route (and their attempts in the log, in the same
+      transaction: no attempt outlives its message, even for a moment), once every one of
       them was delivered at least `retention` before `now` (wall clock) and is dated
       (its ``at``, the data's clock) at least `retention` before `data_now`, and the
       route heard the event end (its latest message a ``resolved``), unless a
@@ -132,14 +177,20 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
       enqueues none of them again (they are history, over by that time). Of a route no
       longer configured (not in `routes`), the delivered events so old go whether or
       not it heard them end: nothing follows them for it.
-    - The attempts logged at least `retention` before `now` of the messages delivered.
+    - The attempts logged at least `retention` before `now` of the messages delivered
+      that stay (and of those an earlier version removed without them).
     - The continuations, awaiting events and part ends of the routes not in `routes`:
       only a complete detection for a route decides them, and the route is gone
       (configured again, it gets them decided anew).
 
     Never a message not delivered (``pending`` or ``failed``), nor the attempts of one.
-    Each transaction checks its events again: what the outbox took between two (a
-    message joining an event, a continuation) is seen. A failure leaves the
+    Each transaction checks its events again, on the outbox as it is then: a write of
+    another thread between two transactions (a message joining an event, a continuation
+    or an awaiting event referring to one) keeps the event. That alone does not keep an
+    enqueue safe, which reads the route's horizon before it inserts: the outbox's
+    :meth:`~spikes.alerts.outbox.Outbox.enqueue` and
+    :meth:`~spikes.alerts.outbox.Outbox.prune` exclude each other (and the service runs
+    its prunes on the detection thread, after its enqueues). A failure leaves the
     transactions before it done, which prune what they pruned.
 
     Parameters
@@ -163,6 +214,10 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
         Most (route, event) pairs a transaction removes the messages of.
     log_batch : int
         About the most attempts a transaction removes from the log.
+    stop : threading.Event, optional
+        Set (by the outbox's :meth:`~spikes.alerts.outbox.Outbox.close`, at the service's
+        shutdown), the prune stops before its next transaction, quietly: what it
+        removed stays removed, and it says it stopped (:attr:`Pruned.stopped`).
 
     Returns
     -------
@@ -176,20 +231,21 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     """
     if batch < 1 or log_batch < 1:
         raise ValueError(f"batch sizes must be at least 1, got {batch} and {log_batch}")
-    held: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+    free: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+    held = _Guarded(free, stop)
     wall = naive_utc(now - retention)
     data = naive_utc((data_now if data_now is not None else now) - retention)
-    with held:
-        conn.register("spikes_routes",
-                      pa.table({"route": pa.array(list(routes), pa.string())}))
+    messages, attempts, gone, transactions = 0, 0, 0, 0
     try:
         with held:
+            conn.register("spikes_routes",
+                          pa.table({"route": pa.array(list(routes), pa.string())}))
             conn.execute(_CANDIDATES, [wall, data])
             count = int(conn.execute("SELECT count(*) FROM spikes_prunable").fetchall()[0][0])
-        messages, transactions = 0, 0
         for first in range(0, count, batch):
             with held, transaction(conn):
                 conn.execute(_BATCH, [first, first + batch, wall, data])
+                attempts += _count(conn.execute(_ATTEMPTS))
                 messages += _count(conn.execute(
                     "DELETE FROM alert_outbox o USING spikes_pruned p WHERE o.route = p.route "
                     "AND o.event_key = p.event_key"))
@@ -198,24 +254,39 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
                     "spikes_pruned GROUP BY route ON CONFLICT (key) DO UPDATE SET value = "
                     "greatest(alert_meta.value, excluded.value)", [ROUTE_HORIZON])
             transactions += 1
-            time.sleep(PAUSE)
-        attempts = 0
+            _pause()
         for low, high in _log_windows(conn, held, wall, log_batch):
             with held, transaction(conn):
                 attempts += _count(conn.execute(_LOG, [low, high]))
             transactions += 1
-            time.sleep(PAUSE)
+            _pause()
         with held, transaction(conn):
             gone = sum(_count(conn.execute(
                 f"DELETE FROM {table} WHERE route NOT IN (SELECT route FROM spikes_routes)"))
                 for table in _DECIDED)
         transactions += 1
+    except _Stopped:
+        return Pruned(messages, attempts, gone, transactions, stopped=True)
     finally:
-        with held:
-            conn.execute("DROP TABLE IF EXISTS spikes_pruned")
-            conn.execute("DROP TABLE IF EXISTS spikes_prunable")
-            conn.unregister("spikes_routes")
+        with free:
+            _clean_up(conn)
     return Pruned(messages, attempts, gone, transactions)
+
+
+def _clean_up(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop what :func:`prune` made in `conn`. Its errors are not raised: the error to
+    raise is the prune's own, if any (it may have ended the connection), and what is
+    left goes with the connection, or at the next prune (which replaces it)."""
+    for statement in ("DROP TABLE IF EXISTS spikes_pruned",
+                      "DROP TABLE IF EXISTS spikes_prunable"):
+        try:
+            conn.execute(statement)
+        except duckdb.Error:
+            pass
+    try:
+        conn.unregister("spikes_routes")
+    except duckdb.Error:
+        pass
 
 
 def _log_windows(conn: duckdb.DuckDBPyConnection, held: AbstractContextManager[Any],

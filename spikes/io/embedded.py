@@ -1,6 +1,6 @@
 """Helpers shared by the DuckDB files the live service keeps (its store and the alerts'
-outbox): a transaction that commits or rolls back, ending a failed transaction, and
-reading stored times back as UTC.
+outbox): a transaction that commits or rolls back, ending a failed transaction, a table
+registered for a block, and reading stored times back as UTC.
 
 DuckDB keeps times as naive ``TIMESTAMP`` values; both files store UTC.
 """
@@ -12,8 +12,9 @@ from contextlib import contextmanager
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["naive_utc", "rollback", "transaction", "utc"]
+__all__ = ["naive_utc", "registered", "rollback", "transaction", "utc"]
 
 
 @contextmanager
@@ -25,6 +26,11 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     DuckDB has no ``BEGIN IMMEDIATE``: its ``BEGIN TRANSACTION`` takes no lock, and a
     write that conflicts with another connection's fails at once; callers that share a
     connection between threads hold their own lock around the block.
+
+    Transactions do not nest: a ``transaction`` inside another (of the same
+    connection) fails at its ``BEGIN`` (DuckDB: "cannot start a transaction within a
+    transaction"), and the outer one then rolls back everything and raises that error.
+    Helpers that write within a caller's transaction take none of their own.
 
     Parameters
     ----------
@@ -58,6 +64,45 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     except BaseException:
         rollback(conn)
         raise
+
+
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """`table` readable as `name` in `conn` within the ``with`` block, and no longer after
+    it. An error raised in the block is raised as it was: the ``unregister`` that then
+    fails in a transaction the error aborted (DuckDB: "Current transaction is aborted")
+    is not raised in its place (the transaction's roll-back drops the name anyway).
+
+    Parameters
+    ----------
+    conn : duckdb.DuckDBPyConnection
+        The connection.
+    name : str
+        The name the block's SQL reads `table` by.
+    table : pa.Table
+        The rows.
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> with registered(conn, "incoming", pa.table({"x": [1, 2]})):
+    ...     conn.execute("SELECT sum(x) FROM incoming").fetchall()
+    [(3,)]
+    """
+    conn.register(name, table)
+    try:
+        yield
+    except BaseException:
+        try:
+            conn.unregister(name)
+        except duckdb.Error:
+            pass  # the error to raise is the block's
+        raise
+    conn.unregister(name)
 
 
 def rollback(conn: duckdb.DuckDBPyConnection) -> None:

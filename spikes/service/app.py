@@ -435,11 +435,15 @@ def _ops_router() -> APIRouter:
         whether the latest batch could not be written (a full disk); ``reports`` whether
         reports arrive: on the wall clock, ``silent`` once no report has been stored for
         :data:`SILENT_AFTER` (a collector that died: detection has nothing new to judge,
-        and the statuses stay those of the last report)."""
+        and the statuses stay those of the last report); ``outbox_prune`` whether the
+        latest prune of the alerts' outbox failed (it runs at most hourly: failing,
+        the outbox grows; what is enqueued is still sent)."""
         failing, writing = live.counters.failing, live.counters.store_failing
+        pruning = live.notifier.prune_failing if live.notifier is not None else ""
         return {"status": "ok", "detection": f"failing: {failing}" if failing else "ok",
                 "store": f"failing: {writing}" if writing else "ok",
-                "reports": _reports_health(live)}
+                "reports": _reports_health(live),
+                "outbox_prune": f"failing: {pruning}" if pruning else "ok"}
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(live: Live) -> str:
@@ -469,6 +473,9 @@ def _ops_router() -> APIRouter:
             ("spikes_store_failures_total", "counter",
              "Batches the store could not write (503: a full disk; nothing stored).",
              c.store_failures),
+            ("spikes_outbox_prune_failures_total", "counter",
+             "Prunes of the alerts' outbox that failed (each logged; the next an hour "
+             "later).", 0 if live.notifier is None else live.notifier.prune_failures),
             ("spikes_closed_until_seconds", "gauge", "End of the closed buckets (Unix time).",
              0 if closed is None else closed.timestamp()),
             ("spikes_last_report_received_seconds", "gauge",
