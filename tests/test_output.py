@@ -137,3 +137,21 @@ def test_an_output_in_a_missing_folder_is_refused_before_the_work(tmp_path, caps
     err = capsys.readouterr().err
     assert "--events-output" in err and "folder" in err and "does not exist" in err
     assert not out.exists()
+
+
+def test_parquet_drops_the_working_attrs_without_a_warning(tmp_path: Path) -> None:
+    # The incidents table carries the latest bucket per product in attrs (Timestamps);
+    # pyarrow warned "Could not serialize pd.DataFrame.attrs" on every -o x.parquet.
+    import warnings
+
+    from spikes.io.output import write_table
+
+    frame = pd.DataFrame({"product": ["Outlook"],
+                          "onset": pd.to_datetime(["2026-01-22T19:00"], utc=True)})
+    frame.attrs["latest"] = {"Outlook": pd.Timestamp("2026-01-22T20:00", tz="UTC")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_table(frame, tmp_path / "out.parquet")
+    back = pd.read_parquet(tmp_path / "out.parquet")
+    assert back["onset"].iloc[0] == frame["onset"].iloc[0]
+    assert frame.attrs["latest"]["Outlook"].hour == 20  # the caller's frame is untouched

@@ -170,7 +170,12 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
 
     path = Path(path)
     folder = writable_folder(path)  # a Parquet dataset folder (as Spark writes) refused
-    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    plain = frame.reset_index(drop=True)
+    # The frame's attrs are the run's working notes (the latest bucket per product, the
+    # repeated rows), not columns: pyarrow would try to store them as JSON and warn on
+    # their Timestamps, then drop them anyway.
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
     fd, tmp = _temporary(path, folder)
     os.close(fd)
     try:
