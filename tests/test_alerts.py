@@ -282,6 +282,21 @@ def test_slack_and_apprise_post_their_own_bodies(sample) -> None:
         assert apprised[0]["message"] == message_text(messages[0])
 
 
+def test_the_plain_text_says_the_zone_of_each_products_end(sample) -> None:
+    # Slack, e-mail and apprise said "over 22:40" beside a title "over since 2026-01-22
+    # 22:40 UTC": the one time of the text without its zone. Messages stay in UTC
+    # (not --display-tz: they go to the routes, and are the same from the service).
+    _, messages = sample
+    resolved = [m for m in messages if m["state"] == "resolved"]
+    assert resolved
+    for message in resolved:
+        lines = message_text(message).splitlines()
+        for product in message["products"]:
+            end = pd.Timestamp(product["end"]).tz_convert("UTC")
+            assert (f"- {product['why']} ({product['severity']}), over {end:%H:%M} UTC"
+                    in lines)
+
+
 def test_unreachable_receivers_fail_cleanly() -> None:
     from spikes.alerts.channels import DeliveryError
     from tests.receivers import free_port

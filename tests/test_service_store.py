@@ -475,6 +475,30 @@ def test_a_file_that_is_no_store_is_refused(tmp_path: Path) -> None:
     Store(tmp_path / "new.duckdb").close()
 
 
+def test_results_that_cannot_all_be_saved_leave_the_previous_ones(tmp_path: Path) -> None:
+    # A detection's incidents and events replace the stored ones together: when the
+    # events cannot be written (here a column DuckDB has no type for), the incidents
+    # already replaced in the transaction are rolled back, and the store takes the next
+    # detection's (no transaction left open).
+    import duckdb
+
+    onset = pd.Timestamp("2026-01-05T10:00Z")
+    events = pd.DataFrame({"event_id": ["E1"], "onset": [onset]})
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        store.save_results(pd.DataFrame({"product": ["A"], "onset": [onset]}), events)
+        with pytest.raises(duckdb.Error, match="complex128"):
+            store.save_results(pd.DataFrame({"product": ["B"], "onset": [onset]}),
+                               events.assign(chance=[1 + 2j]))
+        assert store.table("incidents")["product"].tolist() == ["A"]
+        assert list(store.table("events").columns) == ["event_id", "onset"]
+        store.save_results(pd.DataFrame({"product": ["C"], "onset": [onset]}), events)
+        assert store.table("incidents")["product"].tolist() == ["C"]
+        assert store.table("incidents")["onset"].tolist() == [onset]
+    finally:
+        store.close()
+
+
 def test_ingest_skips_a_copy_of_a_file_and_names_an_overlap(tmp_path, capsys):
     # sim.csv, then sim.csv.gz: another content hash, so every report counted twice.
     import gzip

@@ -262,3 +262,65 @@ def test_a_failing_detection_leaves_the_thread_running_and_says_so(tmp_path, mon
     finally:
         live.stop()
         store.close()
+
+
+def test_the_service_has_the_stream_keep_an_incident_for_its_products_own_merge_gap(
+        tmp_path) -> None:
+    # The notifier reads the buckets of every event that may still have a message
+    # through the stream's window; the service asks the stream to keep them
+    # (StreamDetector.retain_from, set by LiveDetector._retain) until the incident is
+    # over plus a margin for incidents that may still join its event, and over is the
+    # end plus the product's own merge_gap (3 hours here; the global one is 1 hour).
+    # With the global gap the request was withdrawn 2 hours early: a compaction of the
+    # window in those hours (the stream drops rows in chunks, about every 10 hours of
+    # 5-minute buckets; none falls in them here) forgets the buckets, and an incident
+    # joining the event then takes the notifier the whole store's analysis (the
+    # O(history) way) instead of the window. The messages are the same either way.
+    from spikes.alerts.notifier import Notifier
+    from spikes.alerts.outbox import Outbox
+    from spikes.alerts.routing import Route
+    from spikes.config import DetectionConfig
+    from spikes.detect.causal import PENDING_QUIET
+    from spikes.detect.incidents import CONTEXT
+    from tests.conftest import diurnal_counts, with_outage
+
+    counts = with_outage(diurnal_counts(days=4, products=1, seed=1), "p0", 2 * 288 + 100,
+                         12, 6.0)
+    config = DetectionConfig(overrides={"p0": {"merge_gap": "3h"}})
+    long = counts.stack().rename("reports").reset_index()
+    long.columns = ["timestamp", "product", "reports"]
+    stamps = pd.to_datetime(long["timestamp"], utc=True)
+    # The first day and a half in one batch, then an hour a batch.
+    cuts = [stamps.min(), *pd.date_range(stamps.min() + pd.Timedelta(hours=36),
+                                         stamps.max() + BUCKET, freq="1h")]
+    store, outbox = Store(tmp_path / "r.duckdb"), Outbox(tmp_path / "outbox.duckdb")
+    kept = []  # after each detection: its until, and the first bucket the stream must keep
+    try:
+        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/hook", name="hook")])
+        live = LiveDetector(store, bucket=BUCKET, clock="data", notifier=notifier,
+                            config=config)
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+            part = long[((stamps >= lo) & (stamps < hi)).to_numpy()]
+            live.ingest(_batch(part), f"b{lo.isoformat()}", kind="counts")
+            got = live.detect()
+            stream = live.stream
+            if got is not None and stream.first is not None:
+                kept.append((got.until, None if stream.retain_from is None
+                             else stream.first + stream.retain_from * BUCKET))
+        incidents = live.latest.incidents
+    finally:
+        outbox.close()
+        store.close()
+    assert len(incidents) == 1  # the outage's: no other incident asks for buckets
+    onset, end = incidents["onset"].iloc[0], incidents["end"].iloc[0]
+    margin = (pd.Timedelta(days=1) + pd.Timedelta(config.onset_search) + CONTEXT
+              + PENDING_QUIET + pd.Timedelta(config.event_window))
+    over_global = end + 2 * BUCKET + pd.Timedelta(config.merge_gap)
+    over_own = end + 2 * BUCKET + pd.Timedelta("3h")
+    # Over by the global gap (and the margin), not by p0's own: still kept, from the
+    # context before the onset on.
+    window = [first for until, first in kept if over_global <= until - margin < over_own]
+    assert len(window) == 2 and window == [onset - CONTEXT] * 2
+    # Over by p0's own gap: let go.
+    later = [first for until, first in kept if until - margin >= over_own]
+    assert len(later) >= 5 and set(later) == {None}

@@ -16,10 +16,12 @@ from spikes.config import DetectionConfig  # noqa: E402
 from spikes.evaluation.simulate import simulate  # noqa: E402
 from spikes.evaluation.tune import tune  # noqa: E402
 from spikes.model import ReportData  # noqa: E402
+from spikes.ui.dashboard import escape_markdown  # noqa: E402
 from spikes.ui.tuning_view import (  # noqa: E402
     PICKED_CONFIG_KEY,
     TUNED_CONFIG_KEY,
     TUNED_SETTINGS,
+    folds_table,
     scores_table,
     settings_table,
     tradeoff_figure,
@@ -47,6 +49,35 @@ def _script() -> None:
     counts.index = pd.DatetimeIndex(counts.index)
     scored = score_reports(ReportData(counts=counts.astype(float), bucket=sim.bucket))
     picked = render_tuning(scored, sim.labels, budget=12)
+    st.text(f"picked: {picked is not None}")
+
+
+def _zoned_script(first_days_labels: bool = False) -> None:
+    """The view as the dashboard calls it (a ViewContext), times shown in Tokyo; with
+    `first_days_labels`, only the labels of the first two days (the first fold's
+    training block, which no fold validates on: the search refuses them)."""
+    import pandas as pd
+    import streamlit as st
+
+    from spikes.config import DetectionConfig
+    from spikes.detect.pipeline import analyze
+    from spikes.evaluation.simulate import simulate
+    from spikes.model import ReportData
+    from spikes.ui.dashboard import ViewContext
+    from spikes.ui.tuning_view import render_tuning
+
+    sim = simulate(products=4, days=8, seed=3, volume="low", outage_rate_per_week=2.0,
+                   mild=True)
+    counts = sim.reports.pivot(index="timestamp", columns="product", values="reports")
+    counts.index = pd.DatetimeIndex(counts.index)
+    analysis = analyze(ReportData(counts=counts.astype(float), bucket=sim.bucket))
+    ctx = ViewContext(analysis=analysis, config=DetectionConfig(), tz="Asia/Tokyo",
+                      source="sim", key="sim")
+    labels = sim.labels
+    if first_days_labels:
+        labels = labels[pd.to_datetime(labels["onset"], utc=True)
+                        < counts.index[0] + pd.Timedelta(days=2)]
+    picked = render_tuning(ctx, labels, budget=4)
     st.text(f"picked: {picked is not None}")
 
 
@@ -203,3 +234,55 @@ def test_the_tunings_incidents_keep_the_known_event_calendar(monkeypatch) -> Non
     table = [d.value for d in at.dataframe if "known event" in d.value.columns][-1]
     assert len(table) == len(want.incidents)
     assert int((table["known event"] != "").sum()) == marked
+
+
+def _tokyo(stamps: pd.Series) -> list[str]:
+    return [pd.Timestamp(t).tz_convert("Asia/Tokyo").strftime("%Y-%m-%d %H:%M")
+            for t in stamps]
+
+
+def test_the_fold_table_gives_its_times_in_the_display_zone(view_result) -> None:
+    # The tab showed the folds' blocks in UTC (and did not say so) while every other
+    # view gives times in the sidebar's zone.
+    table = folds_table(view_result, "Asia/Tokyo")
+    scores = view_result.fold_scores
+    assert "from" not in table and "to" not in table
+    assert table["from (Asia/Tokyo)"].tolist() == _tokyo(scores["from"])
+    assert table["to (Asia/Tokyo)"].tolist() == _tokyo(scores["to"])
+    assert table["from (Asia/Tokyo)"].iloc[0] != scores["from"].iloc[0].strftime(
+        "%Y-%m-%d %H:%M")  # 9 hours apart: the test is not vacuous
+    others = [c for c in scores.columns if c not in ("from", "to")]
+    pd.testing.assert_frame_equal(table[others], scores[others])
+    assert list(folds_table(view_result).columns[3:5]) == ["from (UTC)", "to (UTC)"]
+
+
+def test_the_tuning_tab_shows_the_folds_and_the_split_in_the_dashboards_zone() -> None:
+    at = AppTest.from_function(_zoned_script, default_timeout=TIMEOUT).run()
+    at.button(key="tuning_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    result = at.session_state["tuning_result"][1]
+    folds = next(d.value for d in at.dataframe if "fold" in d.value.columns)
+    assert folds["from (Asia/Tokyo)"].tolist() == _tokyo(result.fold_scores["from"])
+    described = result.folds.describe("Asia/Tokyo")
+    assert "JST" in described and "UTC" not in described
+    assert any(c.value.startswith(escape_markdown(described)) for c in at.caption)
+    # A loaded TOML is scored on a time split: its dates in the zone too.
+    at.radio(key="tuning_mode").set_value("Load a tuned TOML").run()
+    at.file_uploader(key="tuning_toml").set_value(
+        ("t.toml", b"[detection]\nmin_ratio = 3.0\n", "application/toml")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    split = next(c.value for c in at.caption if c.value.startswith("train "))
+    assert "JST" in split and "UTC" not in split
+
+
+def test_a_search_the_labels_cannot_judge_says_the_folds_dates_in_the_zone() -> None:
+    at = AppTest.from_function(_zoned_script, default_timeout=TIMEOUT,
+                               kwargs={"first_days_labels": True}).run()
+    at.button(key="tuning_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [e.value for e in at.error]
+    assert len(said) == 1 and said[0].startswith(escape_markdown(
+        "tune: no labelled outage starts in a validation block (3 forward-chaining folds "
+        "over 2026-01-05 09:00 JST to "))
+    assert "JST" in said[0] and "UTC" not in said[0]

@@ -62,12 +62,13 @@ class Channel(Protocol):
 
 def message_text(message: dict[str, Any]) -> str:
     """A message in plain words (Slack, e-mail, apprise): the title, then one line per
-    product in onset order with its reason."""
+    product in onset order with its reason. Its times are UTC and say so, as the title's
+    and the reasons' do (the message is the same whoever runs the detection)."""
     lines = [f"[spikes] {one_line(message['title'])}"]
     for product in message["products"]:
         line = f"- {product['why']} ({product['severity']})"
-        if product.get("end"):
-            line += f", over {product['end'][11:16]}"
+        if product.get("end"):  # ISO-8601 in UTC (spikes.alerts.timeline)
+            line += f", over {product['end'][11:16]} UTC"
         if product.get("known_event"):
             line += f" [known event: {product['known_event']}]"
         lines.append(line)

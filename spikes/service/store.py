@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from spikes.errors import SpikesInputError
-from spikes.io.embedded import naive_utc, rollback, utc
+from spikes.io.embedded import naive_utc, rollback, transaction, utc
 
 __all__ = ["BATCH_COLUMNS", "BATCH_SCHEMA", "KINDS", "AppendResult", "Store", "batch_from_raw",
            "normalised_batch"]
@@ -199,6 +199,14 @@ class Store:
         self._staged[key] = value
 
     def _begin(self) -> None:
+        # The transactions of close_until and append_many are opened by hand, not with
+        # spikes.io.embedded.transaction as save_results' is: a failed COMMIT, and
+        # only it, is "cannot write the store" (_commit's _written: a SpikesInputError,
+        # a batch's 503 in the service and "failing" on its /healthz), whereas
+        # transaction() commits on leaving the caller's block, so _written would have to
+        # wrap the whole block and would also turn the block's own duckdb errors
+        # (append_many's read of the batch ids) into "cannot write the store". The
+        # callers roll back as transaction() does, on any exception, raising it as it was.
         self._staged: dict[str, pd.Timestamp] = {}
         self._conn.execute("BEGIN TRANSACTION")
 
@@ -602,18 +610,11 @@ class Store:
     # -- results ----------------------------------------------------------------------
     def save_results(self, incidents: pd.DataFrame, events: pd.DataFrame) -> None:
         """Replace the stored incidents and events with a detection's, in one transaction."""
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                for name, table in (("incidents", incidents), ("events", events)):
-                    conn.register("_result", _naive(table))
-                    conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _result")
-                    conn.unregister("_result")
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
+        with self._lock, transaction(self._conn) as conn:
+            for name, table in (("incidents", incidents), ("events", events)):
+                conn.register("_result", _naive(table))
+                conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _result")
+                conn.unregister("_result")
 
     def table(self, name: str) -> pd.DataFrame | None:
         """The stored ``incidents`` or ``events`` (UTC times), None before any detection."""

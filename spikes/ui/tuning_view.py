@@ -40,7 +40,7 @@ from spikes.evaluation.tune import (
 from spikes.ui import dashboard as dash
 
 __all__ = ["BUNDLED_LABELS", "PICKED_CONFIG_KEY", "TUNED_CONFIG_KEY", "TUNED_SETTINGS",
-           "render_tuning",
+           "folds_table", "render_tuning",
            "scores_table", "settings_table", "tradeoff_figure", "trial_table"]
 
 BUNDLED_LABELS = Path(__file__).resolve().parents[2] / "data" / "labels.csv"
@@ -224,20 +224,46 @@ def settings_table(result: TuningResult, trials: dict[str, int]) -> pd.DataFrame
     return out
 
 
-def show_decision(result: TuningResult, key: str = "tuning") -> None:
-    """The decision (adopted or not, why, the numbers) and the per-fold figures."""
+def folds_table(result: TuningResult, tz: str = "UTC") -> pd.DataFrame:
+    """The per-fold figures (``result.fold_scores``) as shown: each block's ``from`` and
+    ``to`` in the display zone, as the dashboard's other tables give times.
+
+    Parameters
+    ----------
+    result : TuningResult
+        Output of :func:`spikes.evaluation.tune.tune`.
+    tz : str
+        IANA time zone of the display.
+
+    Returns
+    -------
+    pd.DataFrame
+        The columns of ``result.fold_scores``, ``from`` and ``to`` as text
+        (:func:`~spikes.ui.dashboard.formatting.fmt_time`) named with the zone:
+        ``from (Europe/Berlin)``, ``to (Europe/Berlin)``.
+    """
+    table = result.fold_scores.copy()
+    for column in ("from", "to"):
+        if column in table:
+            table[column] = [dash.fmt_time(t, tz) for t in table[column]]
+    return table.rename(columns={"from": f"from ({tz})", "to": f"to ({tz})"})
+
+
+def show_decision(result: TuningResult, key: str = "tuning", tz: str = "UTC") -> None:
+    """The decision (adopted or not, why, the numbers) and the per-fold figures, their
+    times in the zone `tz`."""
     reason = dash.escape_markdown(result.decision.reason if result.decision else "")
     if result.adopted:
         st.success(reason)
     else:
         st.info(reason)
     st.caption(dash.escape_markdown(
-        f"{result.folds.describe()}; tuned {', '.join(result.tuned_settings)}; "
+        f"{result.folds.describe(tz)}; tuned {', '.join(result.tuned_settings)}; "
         f"{len(result.trials)} trials in {result.elapsed:.1f} s. Each fold chooses its "
         "settings on its training blocks and is scored on the next block; the tuned "
         "settings are adopted only when the paired bootstrap's 90% interval of the gain "
         "is above 0 and the gain is at least one label's worth."))
-    st.dataframe(result.fold_scores, hide_index=True, key=f"{key}_folds")
+    st.dataframe(folds_table(result, tz), hide_index=True, key=f"{key}_folds")
 
 
 # --- the view ---------------------------------------------------------------------------
@@ -278,9 +304,9 @@ def render_tuning(source: dash.ViewContext | Analysis | Scored,
                     key=f"{key}_mode")
     if mode == "Run a search":
         picked = _run_search(scored, base, labels, labels_name, data_key, data_name, budget,
-                             key)
+                             key, tz)
     else:
-        picked = _load_toml(scored, base, labels, key)
+        picked = _load_toml(scored, base, labels, key, tz)
     if picked is None:
         return None
     config, toml_text = picked
@@ -337,7 +363,7 @@ def _read_uploaded_labels(name: str, raw: bytes) -> pd.DataFrame:
 
 def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
                 labels_name: str, data_key: str, data_name: str, budget: int,
-                key: str) -> tuple[DetectionConfig, str] | None:
+                key: str, tz: str) -> tuple[DetectionConfig, str] | None:
     cols = st.columns(6)
     objective = cols[0].selectbox("Objective", OBJECTIVES, key=f"{key}_objective")
     trials = cols[1].number_input("Budget (trials)", 1, 10 * DEFAULT_BUDGET, int(budget),
@@ -360,7 +386,7 @@ def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
             result = tune(scored, labels, base=base, objective=objective,
                           max_false_alarms_per_week=float(limit) if limit > 0 else None,
                           min_recall=float(min_recall) if objective == "fa_at_recall" else None,
-                          budget=int(trials), seed=int(seed), folds=int(folds),
+                          budget=int(trials), seed=int(seed), folds=int(folds), tz=tz,
                           callback=lambda done, total: bar.progress(
                               min(done / total, 1.0), text=f"trial {done} of at most {total}"))
         except SpikesInputError as exc:
@@ -377,7 +403,7 @@ def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
         st.caption("The result below was computed with other search settings; press "
                    "**Run tuning** to refresh it.")
     result: TuningResult = stored[1]
-    show_decision(result, key)
+    show_decision(result, key, tz)
     for note in result.notes:
         st.caption(dash.escape_markdown(f"note: {note}"))
     decided = result.chosen if result.adopted else 0
@@ -404,8 +430,8 @@ def _run_search(scored: Scored, base: DetectionConfig, labels: pd.DataFrame,
     return config, tuned_toml(result, [data_name], labels_name, config=config)
 
 
-def _load_toml(scored: Scored, base: DetectionConfig, labels: pd.DataFrame, key: str
-               ) -> tuple[DetectionConfig, str] | None:
+def _load_toml(scored: Scored, base: DetectionConfig, labels: pd.DataFrame, key: str,
+               tz: str) -> tuple[DetectionConfig, str] | None:
     upload = st.file_uploader("Tuned TOML", type=["toml"], key=f"{key}_toml")
     if upload is None:
         st.info("Upload a TOML written by `spikes tune` (or any spikes config).")
@@ -423,7 +449,7 @@ def _load_toml(scored: Scored, base: DetectionConfig, labels: pd.DataFrame, key:
         return None
     st.dataframe(scores_table({"base": defaults, "loaded": scores}), hide_index=True,
                  key=f"{key}_loaded_scores")
-    st.caption(dash.escape_markdown(split.describe()))
+    st.caption(dash.escape_markdown(split.describe(tz)))
     return config, text
 
 
