@@ -62,6 +62,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import streamlit as st
 
+from spikes.cli.display import ENVIRONMENT, chosen_display_zone
 from spikes.config import MODES, DetectionConfig, load_config, load_status_feed_config
 from spikes.detect.days import offset_suggestions, suggestion_texts
 from spikes.detect.explain import explain_window
@@ -105,6 +106,8 @@ CALENDAR_ERROR_KEY = "spikes_calendar_error"
 CONFIG_ENV = "SPIKES_CONFIG"
 CONFIG_ERROR_KEY = "spikes_config_error"
 CONFIG_STAMP_KEY = "spikes_config_stamp"
+#: Session key of the note on a SPIKES_DISPLAY_TZ the dashboard could not use.
+_ZONE_NOTE = "spikes_zone_note"
 INPUT_OPTIONS = ("fmt", "bucket", "tz", "timestamp_col", "time_col", "product_col",
                  "count_col", "region_col", "category_col", "product", "date_order")
 FORMATS = ("auto", "events", "long", "wide", "single")
@@ -450,7 +453,10 @@ def sidebar_settings() -> tuple[DetectionConfig, str]:
     side.header("Display")
     zones = _zones()
     tz = side.selectbox("Time zone", zones, key="tz", on_change=_sync_url, args=("tz",),
-                        help="Time zone of every time axis and table.")
+                        help=f"Time zone of every time axis and table (at start: ?tz= in "
+                             f"the link, else {ENVIRONMENT}, else UTC).")
+    if st.session_state.get(_ZONE_NOTE):
+        side.warning(dash.escape_markdown(st.session_state[_ZONE_NOTE]))
     side.divider()
     side.caption("Tune the thresholds against labelled outages in the **Tuning** tab.")
     try:
@@ -518,6 +524,26 @@ def _seed_from_url() -> None:
     tz = params.get("tz")
     if tz and tz in _zones():
         st.session_state["tz"] = tz
+    else:
+        _seed_zone_from_env()
+
+
+def _seed_zone_from_env() -> None:
+    """Start the time zone at ``SPIKES_DISPLAY_TZ`` where set, as the command line's
+    ``--display-tz`` does; a value that names no zone offered stays UTC with a note in
+    the sidebar (``_ZONE_NOTE``)."""
+    try:
+        zone = chosen_display_zone(None)
+    except SpikesInputError as exc:
+        st.session_state[_ZONE_NOTE] = f"{exc}; times are shown in UTC."
+        return
+    if zone is None:
+        return
+    if zone in _zones():
+        st.session_state["tz"] = zone
+    else:
+        st.session_state[_ZONE_NOTE] = (f"{ENVIRONMENT} = {zone}: not a zone the dashboard "
+                                        "offers (an IANA name); times are shown in UTC.")
 
 
 # --- views -----------------------------------------------------------------------------

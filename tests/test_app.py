@@ -284,6 +284,23 @@ def test_the_why_is_given_in_the_time_zone_chosen() -> None:
     assert not latest["why"].str.contains(" UTC").any()
 
 
+def test_the_zone_starts_at_spikes_display_tz_and_the_link_wins(monkeypatch) -> None:
+    # The command line read SPIKES_DISPLAY_TZ, the dashboard started in UTC whatever it
+    # said; ?tz= in a link still wins, and a value naming no zone is said, not a crash.
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "asia/tokyo")
+    at = fresh(view="product", product="Outlook")
+    assert at.selectbox(key="tz").value == "Asia/Tokyo"
+    assert at.dataframe[0].value["onset"].iloc[0] == "2026-01-23 04:00"
+    assert not at.sidebar.warning
+    assert fresh(tz="Europe/Berlin").selectbox(key="tz").value == "Europe/Berlin"
+    monkeypatch.setenv("SPIKES_DISPLAY_TZ", "Mars/Olympus")
+    at = fresh()
+    assert at.selectbox(key="tz").value == "UTC"
+    note = at.sidebar.warning[0].value.replace("\\", "")
+    assert note.startswith("SPIKES_DISPLAY_TZ") and "Mars/Olympus" in note
+    assert note.endswith("times are shown in UTC.")
+
+
 def test_product_view_explains_the_time_range_on_request() -> None:
     at = fresh(view="product", product="Outlook")
 
