@@ -58,6 +58,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sim_family2  # noqa: E402
+from evidence import count_kl  # noqa: E402
 from generalisation import FAMILY_SEEDS, SIZES  # noqa: E402
 
 from spikes.evaluation.evaluate import product_weeks_from_span  # noqa: E402
@@ -70,24 +71,6 @@ REACH = 400
 HORIZONS = (2, 6, REACH)
 #: Buckets kept clear of bursts before an outage's onset and after its end.
 GUARD_BEFORE, GUARD_AFTER = 2, 6
-
-
-def count_kl(rate: np.ndarray, normal: np.ndarray, shape: float) -> np.ndarray:
-    """Per-bucket Kullback-Leibler divergence of the counts at `rate` from those at
-    `normal`, where the rate is above normal (0 elsewhere).
-
-    Counts are gamma-Poisson (negative binomial) with shape `shape`, as the simulator
-    draws them: ``m ln(m (b + k) / (b (m + k))) + k ln((b + k) / (m + k))`` for rate
-    ``m``, normal ``b`` and shape ``k`` (the binomial coefficients cancel); with
-    ``shape = inf``, Poisson's ``m ln(m / b) - (m - b)``.
-    """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if np.isinf(shape):
-            kl = rate * np.log(rate / normal) - (rate - normal)
-        else:
-            kl = (rate * np.log(rate * (normal + shape) / (normal * (rate + shape)))
-                  + shape * np.log((normal + shape) / (rate + shape)))
-    return np.where((rate > normal) & (normal > 0), kl, 0.0)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

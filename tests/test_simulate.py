@@ -54,6 +54,14 @@ def test_shapes_and_columns(sim):
     assert len(sim.labels) > 5
 
 
+def test_noise_parameters_are_exposed(sim):
+    # The count noise's per-product parameters, as drawn (read-only: the same draws).
+    assert list(sim.noise.columns) == ["log_sd", "gamma_shape"]
+    assert list(sim.noise.index) == list(sim.expected.columns)
+    assert sim.noise["log_sd"].between(0.05, 0.2).all()
+    assert sim.noise["gamma_shape"].between(10.0, 60.0).all()
+
+
 def test_bad_arguments_raise():
     with pytest.raises(SpikesInputError, match="volume"):
         simulate(volume="huge")

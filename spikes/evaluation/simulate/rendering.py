@@ -58,6 +58,12 @@ class Simulation:
         The expected extra reports per bucket due to outages, shaped like ``expected``.
     bucket : pd.Timedelta
         Bucket size.
+    noise : pd.DataFrame or None
+        The count noise's parameters per product (index: the products), as
+        :func:`render` drew them: ``log_sd``, the log-scale standard deviation of the
+        autocorrelated log-normal multiplier, and ``gamma_shape``, the shape of the
+        independent gamma multiplier (the counts' negative-binomial shape given the
+        rate). None where the simulation was not made by :func:`render`.
     """
 
     reports: pd.DataFrame
@@ -66,6 +72,7 @@ class Simulation:
     expected: pd.DataFrame
     excess: pd.DataFrame
     bucket: pd.Timedelta
+    noise: pd.DataFrame | None = None
 
     def counts(self) -> pd.DataFrame:
         """Reports per bucket and product on the whole grid, as :func:`spikes.io.buckets.
@@ -135,7 +142,7 @@ def render(expected: pd.DataFrame, audience: Audience, outages: Sequence[Outage]
                                distractors)
     excess, owner, labels = _add_outages(base, index, products, outages)
     blip = _blip_excess(base, index, products, distractors)
-    counts, extra = _draw_counts(base, excess + blip, bucket, rng)
+    counts, extra, noise = _draw_counts(base, excess + blip, bucket, rng)
     keep = rng.random(counts.shape) >= missing_rate if missing_rate > 0 else None
     frame = dict(index=index, columns=products)
     if as_events:
@@ -149,6 +156,7 @@ def render(expected: pd.DataFrame, audience: Audience, outages: Sequence[Outage]
         expected=pd.DataFrame(base, **frame),
         excess=pd.DataFrame(excess, **frame),
         bucket=bucket,
+        noise=pd.DataFrame(noise, index=pd.Index(products, name="product")),
     )
 
 
@@ -214,8 +222,10 @@ def _blip_excess(base: np.ndarray, index: pd.DatetimeIndex, products: list[str],
 
 
 def _draw_counts(base: np.ndarray, extra: np.ndarray, bucket: pd.Timedelta,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Total counts and the part of them due to `extra`."""
+                 rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Total counts, the part of them due to `extra`, and the noise's parameters per
+    product (``log_sd``, ``gamma_shape``)."""
     steps, count = base.shape
     log_sd = rng.uniform(0.05, 0.2, count)
     shape = rng.uniform(10.0, 60.0, count)
@@ -229,7 +239,8 @@ def _draw_counts(base: np.ndarray, extra: np.ndarray, bucket: pd.Timedelta,
     counts = rng.poisson(rate)
     share = np.divide(extra, mean_base + extra, out=np.zeros_like(extra),
                       where=(mean_base + extra) > 0)
-    return counts, rng.binomial(counts, share)
+    return (counts, rng.binomial(counts, share),
+            {"log_sd": log_sd, "gamma_shape": shape})
 
 
 def _long_counts(counts: np.ndarray, index: pd.DatetimeIndex, products: list[str],
