@@ -18,6 +18,7 @@ from spikes.alerts.notifier import Notifier
 from spikes.alerts.outbox import Outbox
 from spikes.alerts.routing import Route, load_routes, parse_routes
 from spikes.alerts.timeline import analysis_messages
+from spikes.alerts.zoned import reason_in_route_zone, title_in_zone
 from spikes.detect.pipeline import analyze
 from spikes.errors import SpikesInputError
 from tests.conftest import sample_data
@@ -211,6 +212,155 @@ def test_a_reason_whose_times_are_not_found_says_they_are_utc() -> None:
         changed = {**message, "products": [{**message["products"][0], "why": why}]}
         assert f"- {shown} (critical), over 00:55 CEST" in \
             message_text(changed, BERLIN).splitlines()
+
+
+# --- the day of a reason's peak (not in the message: from the onset's day to its time) --
+def _written(product: str, onset: str, peak: str, raised: str, offset: str | None = None,
+             cold: bool = False) -> dict:
+    """A message's product whose reason is written by :mod:`spikes.detect.reasons` (its
+    own part) for an incident with these times (UTC): in local days at `offset`
+    (``utc_offset``), or on its first day of data where `cold`."""
+    from spikes.detect.baseline import Baseline
+    from spikes.detect.reasons import _own_reasons
+    from spikes.model import ReportData
+
+    onset_, peak_, raised_ = (pd.Timestamp(t) for t in (onset, peak, raised))
+    index = pd.date_range(onset_.normalize() - pd.Timedelta(days=1),
+                          peak_.normalize() + pd.Timedelta(days=2), freq="5min",
+                          inclusive="left")
+    usual = pd.DataFrame({product: 6.0}, index=index)
+    counts = usual.copy()
+    counts.loc[peak_, product] = 90.0
+    baseline = Baseline(expected=usual, dispersion=pd.Series({product: 0.05}),
+                        normal=usual > 0, method="weekly",
+                        cold=pd.DataFrame({product: index == peak_}, index=index)
+                        if cold else None)
+    incidents = pd.DataFrame({"product": [product], "onset": [onset_], "peak": [peak_],
+                              "alerted_at": [raised_], "end": [peak_]})
+    (why,) = _own_reasons(incidents, ReportData(counts=counts, bucket=pd.Timedelta("5min")),
+                          baseline, offsets={product: pd.Timedelta(offset)} if offset else None)
+    return {"product": product, "onset": onset_.isoformat(),
+            "alerted_at": raised_.isoformat(), "why": why + "."}
+
+
+@pytest.mark.parametrize(("product", "at", "why", "shown"), [
+    # The peak past midnight UTC, a day after the onset (in Berlin both on the Friday).
+    (("Steam", "2026-01-22T23:50Z", "2026-01-23T00:10Z", "2026-01-23T00:00Z"),
+     "2026-01-23T00:30:00+00:00",
+     "usual on a Friday at 00:10 UTC (15x, p < 1e-30); started 2026-01-22 23:50, "
+     "raised 00:00.",
+     "usual on a Friday at 01:10 CET (15x, p < 1e-30); started 00:50, raised 01:00."),
+    # An event over three days: the peak on the Thursday, two days after the onset.
+    (("Steam", "2026-01-20T23:00Z", "2026-01-22T16:10Z", "2026-01-20T23:10Z"),
+     "2026-01-22T18:00:00+00:00",
+     "usual on a Thursday at 16:10 UTC (15x, p < 1e-30); started 2026-01-20 23:00, "
+     "raised 2026-01-20 23:10.",
+     "usual on a Thursday at 17:10 CET (15x, p < 1e-30); started 2026-01-21 00:00, "
+     "raised 2026-01-21 00:10."),
+    # Across the spring clock change: started in CET, the peak in CEST.
+    (("Steam", "2026-03-27T23:00Z", "2026-03-29T16:10Z", "2026-03-27T23:10Z"),
+     "2026-03-29T18:00:00+00:00",
+     "usual on a Sunday at 16:10 UTC (15x, p < 1e-30); started 2026-03-27 23:00, "
+     "raised 2026-03-27 23:10.",
+     "usual on a Sunday at 18:10 CEST (15x, p < 1e-30); started 2026-03-28 00:00 CET, "
+     "raised 2026-03-28 00:10 CET."),
+    # A product in Tokyo's days (utc_offset): its weekday and time its own, the next day
+    # there; the UTC time beside them in Berlin.
+    (("Line", "2026-01-22T15:30Z", "2026-01-22T16:10Z", "2026-01-22T15:40Z", "9h"),
+     "2026-01-22T16:30:00+00:00",
+     "usual on a Friday at 01:10 UTC+09:00 (16:10 UTC) (15x, p < 1e-30); started 15:30, "
+     "raised 15:40.",
+     "usual on a Friday at 01:10 UTC+09:00 (17:10 CET) (15x, p < 1e-30); started 16:30, "
+     "raised 16:40."),
+    # ... its peak on the UTC day after the onset (the day before fits no started text).
+    (("Line", "2026-01-21T23:00Z", "2026-01-22T16:10Z", "2026-01-21T23:10Z", "9h"),
+     "2026-01-22T18:00:00+00:00",
+     "usual on a Friday at 01:10 UTC+09:00 (16:10 UTC) (15x, p < 1e-30); started "
+     "2026-01-21 23:00, raised 2026-01-21 23:10.",
+     "usual on a Friday at 01:10 UTC+09:00 (17:10 CET) (15x, p < 1e-30); started 00:00, "
+     "raised 00:10."),
+    # On its first day of data, the peak a day after the onset.
+    (("Steam", "2026-01-21T15:30Z", "2026-01-22T16:10Z", "2026-01-21T15:40Z", None, True),
+     "2026-01-22T16:30:00+00:00",
+     "in the hours before (its first day of data) at 16:10 UTC (15x, p < 1e-30); started "
+     "2026-01-21 15:30, raised 2026-01-21 15:40.",
+     "in the hours before (its first day of data) at 17:10 CET (15x, p < 1e-30); started "
+     "2026-01-21 16:30, raised 2026-01-21 16:40."),
+], ids=["peak-past-midnight-utc", "three-days", "spring-clock-change", "local-days",
+        "local-days-later-day", "first-day-of-data"])
+def test_a_reason_whose_peak_is_on_one_day_reads_in_berlin(product, at, why, shown) -> None:
+    # The peak's day is not in the message: the days from the onset to the message's time
+    # are tried, and here only one fits the reason as written.
+    product = _written(*product)
+    assert product["why"].endswith(why)
+    assert reason_in_route_zone(product, BERLIN, at) == \
+        product["why"].removesuffix(why) + shown
+
+
+@pytest.mark.parametrize(("product", "at", "why"), [
+    # A product in local days names no UTC weekday: 16:10 UTC of the Wednesday fits its
+    # text as well as that of the Thursday (the peak), with other times in Berlin.
+    (("Line", "2026-01-20T23:00Z", "2026-01-22T16:10Z", "2026-01-20T23:10Z", "9h"),
+     "2026-01-22T18:00:00+00:00",
+     "usual on a Friday at 01:10 UTC+09:00 (16:10 UTC) (15x, p < 1e-30); started "
+     "2026-01-20 23:00, raised 2026-01-20 23:10."),
+    # ... and across the spring clock change (CET the day before, CEST the peak's).
+    (("Line", "2026-03-27T23:00Z", "2026-03-29T16:10Z", "2026-03-27T23:10Z", "9h"),
+     "2026-03-29T18:00:00+00:00",
+     "usual on a Monday at 01:10 UTC+09:00 (16:10 UTC) (15x, p < 1e-30); started "
+     "2026-03-27 23:00, raised 2026-03-27 23:10."),
+    # An event over a week: Sunday 2026-03-22 fits as well as Sunday 2026-03-29 (the
+    # peak, in CEST).
+    (("Steam", "2026-03-20T23:00Z", "2026-03-29T16:10Z", "2026-03-20T23:10Z"),
+     "2026-03-29T18:00:00+00:00",
+     "usual on a Sunday at 16:10 UTC (15x, p < 1e-30); started 2026-03-20 23:00, "
+     "raised 2026-03-20 23:10."),
+    # On its first day of data, two days after the onset, in the night: either fits.
+    (("Steam", "2026-01-20T23:00Z", "2026-01-22T16:10Z", "2026-01-20T23:10Z", None, True),
+     "2026-01-22T18:00:00+00:00",
+     "in the hours before (its first day of data) at 16:10 UTC (15x, p < 1e-30); started "
+     "2026-01-20 23:00, raised 2026-01-20 23:10."),
+], ids=["local-days-two-days", "local-days-spring", "over-a-week", "first-day-of-data"])
+def test_a_reason_whose_peak_fits_several_days_says_its_times_are_utc(product, at,
+                                                                     why) -> None:
+    # Each day that fits gives another text: none is taken (the earliest was, wrongly).
+    product = _written(*product)
+    assert product["why"].endswith(why)
+    assert reason_in_route_zone(product, BERLIN, at) == f"{product['why']} (times in UTC)"
+
+
+def test_titles_of_every_kind_read_in_berlin() -> None:
+    # As retelling writes them: "detected again", "no longer detected" and "now part of"
+    # give no time (left as written; the reasons of a withdrawal have none either, and
+    # say no "(times in UTC)"); an escalation across the autumn night gives its onset in
+    # CEST, its end in CET.
+    from spikes.alerts.records import Told
+    from spikes.alerts.retelling import Run, reopening, withdrawal
+
+    message = _summer()
+    told = Told(key="k", last=message)
+    at = pd.Timestamp("2026-07-02T06:00:00+00:00")
+    again = reopening(told, message, at, Run(products={"Steam"}, worst=2, resolved=True))
+    gone = withdrawal(told, at)
+    joined = withdrawal(told, at, "E0003")
+    assert [title_in_zone(m, BERLIN) for m in (again, gone, joined)] == [
+        "E0001 open (critical): Steam, detected again",
+        "E0001 resolved (critical): Steam, no longer detected",
+        "E0001 resolved (critical): Steam, now part of E0003"]
+    assert message_text(gone, BERLIN).splitlines()[:2] == [
+        "[spikes] E0001 resolved (critical): Steam, no longer detected",
+        "- Steam: no longer detected (the detection of now finds no outage of it then) "
+        "(critical), over 00:55 CEST"]
+    assert message_text(joined, BERLIN).splitlines()[1] == \
+        "- Steam: now part of event E0003 (critical), over 00:55 CEST"
+    autumn = {"title": "E0002 escalated (major): A, B, since 2026-10-25 00:30 UTC",
+              "onset": "2026-10-25T00:30:00+00:00", "end": None}
+    assert title_in_zone(autumn, BERLIN) == \
+        "E0002 escalated (major): A, B, since 2026-10-25 02:30 CEST"
+    over = {"title": "E0002 resolved (major): A, B, over since 2026-10-25 01:40 UTC",
+            "onset": "2026-10-25T00:30:00+00:00", "end": "2026-10-25T01:40:00+00:00"}
+    assert title_in_zone(over, BERLIN) == \
+        "E0002 resolved (major): A, B, over since 2026-10-25 02:40 CET"
 
 
 # --- the message itself stays UTC, and without tz nothing changes -----------------------

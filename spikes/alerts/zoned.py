@@ -11,10 +11,13 @@ e-mail's JSON) keeps its UTC fields: machines read it.
 
 A reason's peak is not a field of the message; its time of day is in the reason
 (``at 19:10 UTC``), on a day from the product's onset to the message's time: each of
-those is tried, and only one whose weekday and start the reason gives as written is
-taken (:func:`~spikes.detect.reason_zone.reason_in_zone` rewrites no text whose times it
-does not find). A reason whose times cannot be placed so is given as written, saying
-"(times in UTC)"; one without times (a withdrawal's) as written.
+those is tried (:func:`~spikes.detect.reason_zone.reason_in_zone` rewrites no text whose
+times it does not find). More than one day can fit the text: the weekday of
+``usual on a Sunday`` fits every seventh day, and a product's local-days reason
+(``01:10 UTC+09:00 (16:10 UTC)``) or its first day of data names no weekday at all. The
+converted text is taken only where every day that fits gives the same text; a reason
+whose times cannot be placed so, on one day or on several days that disagree, is given as
+written, saying "(times in UTC)"; one without times (a withdrawal's) as written.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from typing import Any
 import pandas as pd
 
 from spikes.alerts.timeline import utc_time
-from spikes.detect.reason_zone import reason_in_zone, reason_shown
-from spikes.io.zones import when, zone_label
+from spikes.detect.reason_zone import reason_in_zone
+from spikes.io.zones import when
 
 __all__ = ["at_in_zone", "end_in_zone", "reason_in_route_zone", "title_in_zone"]
 
@@ -68,7 +71,7 @@ def title_in_zone(message: Mapping[str, Any], zone: str) -> str:
         if not message.get(key):
             continue
         stamp = utc_time(message[key])
-        written = f"{stamp:%Y-%m-%d %H:%M} UTC"
+        written = when(stamp)  # as the title writes it: "2026-01-22 19:00 UTC"
         if title.endswith(written):
             return title[:-len(written)] + when(stamp, zone)
     return title
@@ -99,8 +102,7 @@ def end_in_zone(end: str, zone: str) -> str:
     """
     if zone == "UTC":
         return f"{end[11:16]} UTC"
-    local = utc_time(end).tz_convert(zone)
-    return f"{local:%H:%M} {zone_label(local)}"
+    return when(utc_time(end), zone)[len("YYYY-MM-DD "):]
 
 
 def at_in_zone(at: str, zone: str) -> str:
@@ -129,7 +131,7 @@ def at_in_zone(at: str, zone: str) -> str:
 
 
 def reason_in_route_zone(product: Mapping[str, Any], zone: str,
-                         at: object = None) -> str:
+                         at: str | None = None) -> str:
     """The ``why`` of one product of a message with its times in `zone`.
 
     Parameters
@@ -138,14 +140,15 @@ def reason_in_route_zone(product: Mapping[str, Any], zone: str,
         A product of a message: ``product``, ``onset``, ``alerted_at``, ``why`` (UTC).
     zone : str
         The route's zone.
-    at : object, optional
-        The message's time (its ``at``): the peak is no later.
+    at : str or None, optional
+        The message's time (its ``at``, ISO-8601): the peak is no later.
 
     Returns
     -------
     str
         The reason in `zone` (as written for UTC, or without times); as written ending
-        "(times in UTC)" where its times cannot be placed.
+        "(times in UTC)" where its times cannot be placed on one day, or where the days
+        they fit give different texts (:func:`_peaks`).
 
     Examples
     --------
@@ -163,18 +166,24 @@ def reason_in_route_zone(product: Mapping[str, Any], zone: str,
         return why
     incident = {"product": product.get("product"), "onset": product.get("onset"),
                 "alerted_at": product.get("alerted_at"), "why": why}
-    for peak in (None, *_peaks(why, product.get("onset"), at)):
-        local = reason_in_zone(why, {**incident, "peak": peak}, zone)
-        if local is not None:
-            return local
+    # Every peak the text fits: where they disagree, no one of them is known to be right.
+    texts = {reason_in_zone(why, {**incident, "peak": peak}, zone)
+             for peak in (None, *_peaks(why, product.get("onset"), at))} - {None}
+    if len(texts) == 1:
+        return texts.pop()
     if not _CLOCK.search(why):
         return why
-    return reason_shown(incident, zone)
+    return f"{why} (times in UTC)"  # as reason_shown says it of a reason not placed
 
 
-def _peaks(why: str, onset: object, at: object) -> list[pd.Timestamp]:
+def _peaks(why: str, onset: str | None, at: str | None) -> list[pd.Timestamp]:
     """The times the peak of a reason may be at: each time of day it writes in UTC, on
-    each day from `onset` to `at` (a week after `onset` where `at` is missing)."""
+    each day from `onset` to `at` (a week after `onset` where `at` is missing).
+
+    Several of them may fit the reason as written (:func:`reason_in_zone` accepts them):
+    a weekday is every seventh day, and a reason in a product's local days or of its
+    first day of data names none. The caller takes a text only where all that fit give
+    the same one, so this need not (and cannot) pick the right day."""
     if onset is None or pd.isna(onset):
         return []
     start = utc_time(onset)
