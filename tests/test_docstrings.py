@@ -43,7 +43,9 @@ SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_disp
              # A notification route's zone (tz of [[notify]]).
              "spikes.alerts.channels:message_text", "spikes.alerts.routing:route_zone",
              "spikes.alerts.zoned:at_in_zone", "spikes.alerts.zoned:end_in_zone",
-             "spikes.alerts.zoned:reason_in_route_zone", "spikes.alerts.zoned:title_in_zone"]
+             "spikes.alerts.zoned:reason_in_route_zone", "spikes.alerts.zoned:title_in_zone",
+             # The zone a person chose (--display-tz, a route's tz), read alike.
+             "spikes.io.zones:spelt_zone"]
 
 
 @pytest.mark.parametrize("name", SECTIONED)

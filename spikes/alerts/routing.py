@@ -43,8 +43,7 @@ from urllib.parse import urlsplit
 
 from spikes.alerts.timeline import SEVERITY_ORDER, event_key, severity_rank
 from spikes.errors import SpikesInputError
-from spikes.io.zones import zone_name
-from spikes.model import UTC_ALIASES
+from spikes.io.zones import spelt_zone
 
 __all__ = ["Route", "load_routes", "parse_routes", "parse_smtp", "route_messages",
            "route_zone", "routes_from_urls"]
@@ -81,7 +80,9 @@ class Route:
     tz : str
         The zone of the times of its Slack, e-mail and apprise texts, as
         :func:`spikes.io.zones.zone_name` spells it (``"UTC"``: as the message writes
-        them); the JSON of its messages keeps UTC.
+        them); the JSON of its messages keeps UTC. On a plain JSON webhook route
+        (``http(s)://``) it is accepted and does nothing: the body is the message, in
+        UTC. Routes of ``--notify URL`` (:func:`routes_from_urls`) have ``"UTC"``.
     """
 
     url: str
@@ -217,7 +218,8 @@ def is_mailto(url: str) -> bool:
 
 
 def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route]:
-    """Routes with the defaults for ``--notify URL`` flags.
+    """Routes with the defaults for ``--notify URL`` flags (their texts in UTC: a zone
+    is a ``tz`` of ``[[notify]]``).
 
     Raises
     ------
@@ -361,11 +363,7 @@ def route_zone(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SpikesInputError(f"{where}: tz should be a time zone such as "
                                f"\"Europe/Berlin\" or \"UTC+01:00\", got {value!r}")
-    try:
-        zone = zone_name(value) or "UTC"
-    except SpikesInputError as exc:
-        raise SpikesInputError(f"{where}: tz: {exc}") from None
-    return "UTC" if zone in UTC_ALIASES else zone
+    return spelt_zone(value, f"{where}: tz")
 
 
 def load_routes(path: str | Path | None, smtp: str | None = None) -> list[Route]:
