@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.errors import SpikesInputError
+from spikes.io.zones import UTC_NAMES
 
 REJECTED_COLUMNS = ["file", "line", "column", "value", "reason"]
 
@@ -128,9 +129,7 @@ class ReportData:
 
 
 #: Zones that are UTC under another name: counts indexed in one are the same instants.
-UTC_ALIASES = frozenset({"Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu",
-                         "Etc/Zulu", "GMT", "Etc/GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0",
-                         "GMT+0", "GMT-0", "GMT0", "Greenwich", "Etc/Greenwich"})
+UTC_ALIASES = UTC_NAMES - {"UTC"}
 
 
 def _utc_alias(tz: object) -> bool:

@@ -39,7 +39,13 @@ SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_disp
              "spikes.io.printed_times:zone_abbreviations", "spikes.io.zones:utc_offset",
              "spikes.io.zones:day_start", "spikes.io.typed_times:parse_time",
              "spikes.io.typed_times:read_typed_time",
-             "spikes.io.typed_times:typed_time_in_utc"]
+             "spikes.io.typed_times:typed_time_in_utc",
+             # A notification route's zone (tz of [[notify]]).
+             "spikes.alerts.channels:message_text", "spikes.alerts.routing:route_zone",
+             "spikes.alerts.zoned:at_in_zone", "spikes.alerts.zoned:end_in_zone",
+             "spikes.alerts.zoned:reason_in_route_zone", "spikes.alerts.zoned:title_in_zone",
+             # The zone a person chose (--display-tz, a route's tz), read alike.
+             "spikes.io.zones:spelt_zone"]
 
 
 @pytest.mark.parametrize("name", SECTIONED)

@@ -6,10 +6,15 @@
 ``slack+https://...``  Slack-compatible incoming webhook: POST ``{"text": ...}`` to the
                        ``https://`` URL (``slack+http://`` for a local test receiver)
 ``mailto:a@x,b@y``     e-mail over SMTP (:mod:`smtplib`) to the route's ``HOST:PORT``:
-                       subject the message's title, plain-text body
+                       subject the message's title, plain-text body (the text, then the
+                       message's JSON)
 anything else          apprise (``discord://``, ``tgram://``, ``msteams://``, ``json://``
                        ... about a hundred services), as a library
 =====================  ===================================================================
+
+The text of Slack, e-mail and apprise gives its times in the route's ``tz`` (UTC by
+default, see :mod:`spikes.alerts.zoned`); the JSON of a message (a webhook's body, the
+e-mail's JSON) keeps UTC whatever the zone.
 
 Every channel has a timeout and raises :class:`DeliveryError` when the message did not
 get through, so the caller can retry it.
@@ -26,6 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from spikes.alerts.routing import Route, parse_smtp
+from spikes.alerts.zoned import at_in_zone, end_in_zone, reason_in_route_zone, title_in_zone
 from spikes.errors import SpikesInputError
 
 __all__ = ["Channel", "DeliveryError", "check_channel", "make_channel", "message_text",
@@ -60,20 +66,34 @@ class Channel(Protocol):
     def send(self, message: dict[str, Any]) -> None: ...
 
 
-def message_text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any], zone: str = "UTC") -> str:
     """A message in plain words (Slack, e-mail, apprise): the title, then one line per
-    product in onset order with its reason. Its times are UTC and say so, as the title's
-    and the reasons' do (the message is the same whoever runs the detection)."""
-    lines = [f"[spikes] {one_line(message['title'])}"]
+    product in onset order with its reason.
+
+    Parameters
+    ----------
+    message : dict
+        The message body (its times UTC: it is the same whoever runs the detection).
+    zone : str
+        The zone of the route's ``tz``: the title's time, the reasons', each product's
+        end and the message's time are given there, each saying its zone
+        (:mod:`spikes.alerts.zoned`); ``"UTC"`` gives them as the message writes them.
+
+    Returns
+    -------
+    str
+    """
+    lines = [f"[spikes] {one_line(title_in_zone(message, zone))}"]
     for product in message["products"]:
-        line = f"- {product['why']} ({product['severity']})"
+        why = reason_in_route_zone(product, zone, message.get("at"))
+        line = f"- {why} ({product['severity']})"
         if product.get("end"):  # ISO-8601 in UTC (spikes.alerts.timeline)
-            line += f", over {product['end'][11:16]} UTC"
+            line += f", over {end_in_zone(product['end'], zone)}"
         if product.get("known_event"):
             line += f" [known event: {product['known_event']}]"
         lines.append(line)
     lines.append(f"event {message['event_id']}, message {message['message_id']} "
-                 f"at {message['at']}")
+                 f"at {at_in_zone(message['at'], zone)}")
     return "\n".join(lines)
 
 
@@ -160,26 +180,31 @@ class WebhookChannel:
 
 
 class SlackChannel(WebhookChannel):
-    """POST ``{"text": ...}`` to a Slack-compatible incoming webhook."""
+    """POST ``{"text": ...}`` to a Slack-compatible incoming webhook, its times in
+    `zone` (the route's ``tz``)."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float = TIMEOUT, zone: str = "UTC") -> None:
         super().__init__(url.removeprefix("slack+"), timeout)
+        self.zone = zone
 
     def send(self, message: dict[str, Any]) -> None:
         """POST the message's text."""
-        self._post({"text": slack_escaped(message_text(message))}, message["message_id"])
+        self._post({"text": slack_escaped(message_text(message, self.zone))},
+                   message["message_id"])
 
 
 class EmailChannel:
-    """Send the message as a plain-text e-mail over SMTP."""
+    """Send the message as a plain-text e-mail over SMTP: its subject and text in `zone`
+    (the route's ``tz``), then its JSON (UTC)."""
 
     def __init__(self, url: str, smtp: str, timeout: float = TIMEOUT,
-                 sender: str = MAIL_FROM) -> None:
+                 sender: str = MAIL_FROM, zone: str = "UTC") -> None:
         parts = urlsplit(url)
         self.to = [unquote(a).strip() for a in parts.path.split(",") if a.strip()]
         self.host, self.port = parse_smtp(smtp)
         self.timeout = timeout
         self.sender = sender
+        self.zone = zone
         # Per message, the addresses that took it already (a retry after a refusal goes
         # to the others only; in memory: after a restart, to every address again).
         self._took: dict[str, set[str]] = {}
@@ -189,12 +214,13 @@ class EmailChannel:
         took = self._took.setdefault(message["message_id"], set())
         recipients = [to for to in self.to if to not in took]
         mail = EmailMessage()
-        mail["Subject"] = f"[spikes] {one_line(message['title'])}"
+        mail["Subject"] = f"[spikes] {one_line(title_in_zone(message, self.zone))}"
         mail["From"] = self.sender
         mail["To"] = ", ".join(self.to)
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = f"<{message['message_id']}@spikes>"
-        mail.set_content(message_text(message) + "\n\n" + json.dumps(message, indent=1))
+        mail.set_content(message_text(message, self.zone) + "\n\n"
+                         + json.dumps(message, indent=1))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as server:
                 refused = server.send_message(mail, to_addrs=recipients)
@@ -216,9 +242,10 @@ class EmailChannel:
 
 
 class AppriseChannel:
-    """Any other scheme, through apprise (https://github.com/caronc/apprise)."""
+    """Any other scheme, through apprise (https://github.com/caronc/apprise), its title
+    and text in `zone` (the route's ``tz``)."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float = TIMEOUT, zone: str = "UTC") -> None:
         import apprise
 
         self.apprise = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=timeout))
@@ -227,12 +254,14 @@ class AppriseChannel:
             raise SpikesInputError(f"notify url {scheme}://...: neither http(s), slack+https, "
                                    f"mailto nor a URL apprise understands")
         self.timeout = timeout
+        self.zone = zone
 
     def send(self, message: dict[str, Any]) -> None:
         """Notify through apprise."""
+        title = one_line(title_in_zone(message, self.zone))
         try:
-            result = self.apprise.notify(body=message_text(message),
-                                         title=f"[spikes] {one_line(message['title'])}")
+            result = self.apprise.notify(body=message_text(message, self.zone),
+                                         title=f"[spikes] {title}")
         except Exception as exc:  # a plugin's own failure is a failed delivery
             raise DeliveryError(f"apprise: {type(exc).__name__}: {exc}") from None
         if not result:
@@ -240,7 +269,7 @@ class AppriseChannel:
 
 
 def make_channel(route: Route, timeout: float = TIMEOUT) -> Channel:
-    """The channel of a route's URL.
+    """The channel of a route's URL; the text of Slack, e-mail and apprise in its ``tz``.
 
     Raises
     ------
@@ -251,12 +280,12 @@ def make_channel(route: Route, timeout: float = TIMEOUT) -> Channel:
     if scheme in ("http", "https"):
         return WebhookChannel(route.url, timeout)
     if scheme in ("slack+https", "slack+http"):
-        return SlackChannel(route.url, timeout)
+        return SlackChannel(route.url, timeout, zone=route.tz)
     if scheme == "mailto":
         if route.smtp is None:
             raise SpikesInputError(f"{route.url}: e-mail needs an SMTP server (--smtp)")
-        return EmailChannel(route.url, route.smtp, timeout)
-    return AppriseChannel(route.url, timeout)
+        return EmailChannel(route.url, route.smtp, timeout, zone=route.tz)
+    return AppriseChannel(route.url, timeout, zone=route.tz)
 
 
 def check_channel(route: Route) -> None:

@@ -11,6 +11,7 @@ A configuration file may hold, beside ``[detection]`` and ``[products.NAME]``::
     max_attempts = 8                      # delivery attempts before giving up
     backoff = 1.0                         # seconds before the first retry, doubling
     smtp = "mail.example.com:25"          # for mailto: URLs (default: --smtp)
+    tz = "Europe/Berlin"                  # times of Slack, e-mail, apprise texts (default: UTC)
 
 A route takes an event's messages from the first one in which a product of the event
 matches it: its name matches one of ``products``, its severity so far is at least
@@ -19,6 +20,12 @@ From then on it gets every later message of that event (escalations by other pro
 and the resolution included), so that it never hears of half an event. The first message
 it takes is an ``open`` for it, even where it is the event's escalation (to the route's
 ``min_severity``, or by a product it watches) for other routes.
+
+``tz`` (an IANA name in any case or an offset such as ``UTC+01:00``, read as ``--tz``
+reads it: :func:`spikes.io.zones.zone_name`) is the zone of the times in the text of the
+route's Slack, e-mail and apprise messages, rendered at delivery
+(:mod:`spikes.alerts.zoned`): the message itself, its JSON and what the outbox stores
+keep UTC.
 """
 
 from __future__ import annotations
@@ -36,12 +43,13 @@ from urllib.parse import urlsplit
 
 from spikes.alerts.timeline import SEVERITY_ORDER, event_key, severity_rank
 from spikes.errors import SpikesInputError
+from spikes.io.zones import spelt_zone
 
 __all__ = ["Route", "load_routes", "parse_routes", "parse_smtp", "route_messages",
-           "routes_from_urls"]
+           "route_zone", "routes_from_urls"]
 
 _KEYS = {"name", "url", "products", "min_severity", "known_events", "max_attempts",
-         "backoff", "smtp"}
+         "backoff", "smtp", "tz"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +77,12 @@ class Route:
         (at most :data:`spikes.alerts.delivery.MAX_BACKOFF`).
     smtp : str or None
         ``HOST:PORT`` of the SMTP server, for ``mailto:`` URLs.
+    tz : str
+        The zone of the times of its Slack, e-mail and apprise texts, as
+        :func:`spikes.io.zones.zone_name` spells it (``"UTC"``: as the message writes
+        them); the JSON of its messages keeps UTC. On a plain JSON webhook route
+        (``http(s)://``) it is accepted and does nothing: the body is the message, in
+        UTC. Routes of ``--notify URL`` (:func:`routes_from_urls`) have ``"UTC"``.
     """
 
     url: str
@@ -79,6 +93,7 @@ class Route:
     max_attempts: int = 8
     backoff: float = 1.0
     smtp: str | None = None
+    tz: str = "UTC"
 
     @property
     def key(self) -> str:
@@ -203,7 +218,8 @@ def is_mailto(url: str) -> bool:
 
 
 def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route]:
-    """Routes with the defaults for ``--notify URL`` flags.
+    """Routes with the defaults for ``--notify URL`` flags (their texts in UTC: a zone
+    is a ``tz`` of ``[[notify]]``).
 
     Raises
     ------
@@ -301,6 +317,8 @@ def _route(table: dict[str, Any], where: str, smtp: str | None) -> Route:
             raise SpikesInputError(f"{where}: backoff should be a finite number of seconds "
                                    f">= 0, got {backoff!r}")
         values["backoff"] = float(backoff)
+    if "tz" in table:
+        values["tz"] = route_zone(table["tz"], _named(where, table))
     if "smtp" in values:
         parse_smtp(values["smtp"], f"{where}: smtp")
     elif smtp is not None:
@@ -308,6 +326,44 @@ def _route(table: dict[str, Any], where: str, smtp: str | None) -> Route:
     if is_mailto(values["url"]) and values.get("smtp") is None:
         raise SpikesInputError(f"{where}: a mailto: url needs smtp = \"HOST:PORT\" (or --smtp)")
     return Route(**values)
+
+
+def _named(where: str, table: dict[str, Any]) -> str:
+    """`where` (``config: [[notify]] #2``) with the table's name where it has one."""
+    name = table.get("name")
+    return f"{where} (name = {name!r})" if isinstance(name, str) and name else where
+
+
+def route_zone(value: object, where: str) -> str:
+    """The zone of a route's ``tz``, spelt as spikes uses it (names of UTC as ``"UTC"``).
+
+    Parameters
+    ----------
+    value : object
+        The ``tz`` of a ``[[notify]]`` table: an IANA name in any case
+        (``"europe/berlin"``) or a fixed offset (``"UTC+01:00"``, ``"+05:30"``).
+    where : str
+        The table, for errors (``spikes.toml: [[notify]] #2 (name = 'berlin')``).
+
+    Returns
+    -------
+    str
+        The zone (:func:`spikes.io.zones.zone_name`).
+
+    Raises
+    ------
+    SpikesInputError
+        Naming the table and the key, for a value that is no text or names no zone.
+
+    Examples
+    --------
+    >>> route_zone("europe/berlin", "f.toml: [[notify]] #1"), route_zone("Etc/UTC", "f")
+    ('Europe/Berlin', 'UTC')
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise SpikesInputError(f"{where}: tz should be a time zone such as "
+                               f"\"Europe/Berlin\" or \"UTC+01:00\", got {value!r}")
+    return spelt_zone(value, f"{where}: tz")
 
 
 def load_routes(path: str | Path | None, smtp: str | None = None) -> list[Route]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from spikes.io.zones import UTC_NAMES, spelt_zone
+
 __all__ = ["DEFAULT_ZONE", "ENVIRONMENT", "UTC_ALIASES", "add_display_tz_option",
            "chosen_display_zone", "display_zone"]
 
@@ -24,11 +26,9 @@ DEFAULT_ZONE = "UTC"
 #: The environment variable whose zone is the default of ``--display-tz``.
 ENVIRONMENT = "SPIKES_DISPLAY_TZ"
 #: Names of the zone UTC (and of zones always at its time) that ``--display-tz`` prints
-#: as UTC, so that the notes of times written in UTC are left out as without the option.
-UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
-                         "Etc/Zulu", "Zulu", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0",
-                         "Etc/GMT-0", "GMT", "GMT0", "GMT+0", "GMT-0", "Etc/Greenwich",
-                         "Greenwich"})
+#: as UTC, so that the notes of times written in UTC are left out as without the option
+#: (:data:`spikes.io.zones.UTC_NAMES`).
+UTC_ALIASES = UTC_NAMES
 
 
 def add_display_tz_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -99,17 +99,10 @@ def chosen_display_zone(value: str | None) -> str | None:
     >>> chosen_display_zone("Etc/Zulu"), chosen_display_zone("asia/tokyo")
     ('UTC', 'Asia/Tokyo')
     """
-    from spikes.errors import SpikesInputError
-    from spikes.io.zones import zone_name
-
     whose = "--display-tz"
     if value is None:
         value = os.environ.get(ENVIRONMENT, "").strip() or None
         whose = f"{ENVIRONMENT} (the environment's default for --display-tz)"
     if value is None:
         return None
-    try:
-        zone = zone_name(value) or DEFAULT_ZONE
-    except SpikesInputError as exc:
-        raise SpikesInputError(f"{whose}: {exc}") from None
-    return DEFAULT_ZONE if zone in UTC_ALIASES else zone
+    return spelt_zone(value, whose)

@@ -102,6 +102,52 @@ def zone_name(tz: str | None) -> str | None:
     return zone
 
 
+#: Names of the zone UTC (and of zones always at its time): a zone chosen to read times
+#: in (``--display-tz``, a route's ``tz``) by one of them is ``"UTC"``
+#: (:func:`spelt_zone`), so that times written in UTC are shown as without a choice.
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal",
+                       "Etc/Zulu", "Zulu", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0",
+                       "GMT", "GMT0", "GMT+0", "GMT-0", "Etc/Greenwich", "Greenwich"})
+
+
+def spelt_zone(value: str, whose: str) -> str:
+    """The zone a person chose to read times in (``--display-tz``, a route's ``tz``),
+    read as :func:`zone_name` reads it and spelt as spikes uses it; every name of UTC
+    (:data:`UTC_NAMES`, ``+00:00``) as ``"UTC"``.
+
+    Parameters
+    ----------
+    value : str
+        The zone as given: an IANA name in any case (``europe/berlin``) or a fixed
+        offset (``UTC+01:00``, ``+05:30``).
+    whose : str
+        Whose value it is, put before the error (``--display-tz``,
+        ``spikes.toml: [[notify]] #2 (name = 'berlin'): tz``).
+
+    Returns
+    -------
+    str
+        The zone.
+
+    Raises
+    ------
+    SpikesInputError
+        For a value that names no zone: ``{whose}: unknown time zone ...``.
+
+    Examples
+    --------
+    >>> spelt_zone("europe/berlin", "--display-tz"), spelt_zone("Etc/Zulu", "x")
+    ('Europe/Berlin', 'UTC')
+    >>> spelt_zone("+00:00", "x"), spelt_zone("UTC+1", "x")
+    ('UTC', 'Etc/GMT-1')
+    """
+    try:
+        zone = zone_name(value) or "UTC"
+    except SpikesInputError as exc:
+        raise SpikesInputError(f"{whose}: {exc}") from None
+    return "UTC" if zone in UTC_NAMES else zone
+
+
 def printed_zone(zone: str) -> str:
     """A zone of :func:`zone_name` written for people: fixed offsets as ``UTC+01:00``
     (the database's ``Etc/GMT-1`` has the sign inverted), other zones by their name.
