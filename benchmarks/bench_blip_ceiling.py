@@ -111,14 +111,8 @@ def doubling_outages(labels: pd.DataFrame, expected: pd.DataFrame,
     pd.Series
         Boolean, aligned with `labels`.
     """
-    index = pd.DatetimeIndex(expected.index)
-    out = []
-    for label in labels.itertuples(index=False):
-        span = slice(index.get_loc(label.onset), index.get_loc(label.end) + 1)
-        base = expected[label.product].to_numpy(float)[span]
-        extra = excess[label.product].to_numpy(float)[span]
-        ratio = np.divide(extra, base, out=np.zeros_like(extra), where=base > 0)
-        out.append(int((ratio >= DOUBLING).sum()) <= 1)
+    out = [int((ratio >= DOUBLING).sum()) <= 1
+           for ratio in suites.label_excess(labels, expected, excess)]
     return pd.Series(out, index=labels.index, dtype=bool)
 
 

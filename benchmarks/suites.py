@@ -147,17 +147,38 @@ def one_bucket_outages(labels: pd.DataFrame, expected: pd.DataFrame,
     pd.Series
         Boolean, aligned with `labels`.
     """
+    level = closing_excess(pd.Timedelta(pd.DatetimeIndex(expected.index).freq)) * (1 + 1e-9)
+    out = [bool(np.sort(ratio)[:-1].max(initial=0.0) <= level)
+           for ratio in label_excess(labels, expected, excess)]
+    return pd.Series(out, index=labels.index, dtype=bool)
+
+
+def label_excess(labels: pd.DataFrame, expected: pd.DataFrame,
+                 excess: pd.DataFrame) -> list[np.ndarray]:
+    """Each label's true excess over the normal rate, bucket by bucket (onset to end).
+
+    Parameters
+    ----------
+    labels : pd.DataFrame
+        The simulation's labels (``product``, ``onset``, ``end``).
+    expected, excess : pd.DataFrame
+        The simulation's true expected reports without outages and its outages' expected
+        extra reports (``Simulation.expected``, ``Simulation.excess``).
+
+    Returns
+    -------
+    list of np.ndarray
+        ``excess / expected`` per bucket of each label (0 where nothing is expected), in
+        the order of `labels`.
+    """
     index = pd.DatetimeIndex(expected.index)
-    bucket = pd.Timedelta(index.freq)
-    level = closing_excess(bucket) * (1 + 1e-9)
     out = []
     for label in labels.itertuples(index=False):
         span = slice(index.get_loc(label.onset), index.get_loc(label.end) + 1)
         base = expected[label.product].to_numpy(float)[span]
         extra = excess[label.product].to_numpy(float)[span]
-        ratio = np.divide(extra, base, out=np.zeros_like(extra), where=base > 0)
-        out.append(bool(np.sort(ratio)[:-1].max(initial=0.0) <= level))
-    return pd.Series(out, index=labels.index, dtype=bool)
+        out.append(np.divide(extra, base, out=np.zeros_like(extra), where=base > 0))
+    return out
 
 
 def blip_aware_ceiling(labels: pd.DataFrame, one_bucket: pd.Series, n_blips: int,
