@@ -380,7 +380,9 @@ class Notifier:
     def summary(self) -> dict[str, Any]:
         """The routes and, of those only, the message counts by status, every message and
         every attempt the outbox holds (JSON-ready; what :meth:`Outbox.prune` removed is
-        not among them)."""
+        not among them). Each route is given by its key (``route``), ``products``,
+        ``min_severity``, ``known_events`` and ``tz``, the zone of its texts (``"UTC"``
+        without one)."""
         # Of the routes configured now: an outbox file may hold the messages of routes
         # since removed, pending for ever, which nothing will send.
         routes = list(self.routes)
@@ -389,7 +391,8 @@ class Notifier:
         log = log[log["route"].isin(routes)].reset_index(drop=True)
         return {
             "routes": [{"route": key, "products": list(r.products),
-                        "min_severity": r.min_severity, "known_events": r.known_events}
+                        "min_severity": r.min_severity, "known_events": r.known_events,
+                        "tz": r.tz}
                        for key, (r, _) in self.routes.items()],
             "counts": self.outbox.counts(routes),
             "messages": _records(messages),

@@ -25,7 +25,9 @@ it takes is an ``open`` for it, even where it is the event's escalation (to the 
 reads it: :func:`spikes.io.zones.zone_name`) is the zone of the times in the text of the
 route's Slack, e-mail and apprise messages, rendered at delivery
 (:mod:`spikes.alerts.zoned`): the message itself, its JSON and what the outbox stores
-keep UTC.
+keep UTC. Routes of ``--notify URL`` take theirs from ``--notify-tz`` (never from
+``SPIKES_DISPLAY_TZ``, the zone of whoever runs the command: the messages are read by
+others).
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ from spikes.alerts.timeline import SEVERITY_ORDER, event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.zones import spelt_zone
 
-__all__ = ["Route", "load_routes", "parse_routes", "parse_smtp", "route_messages",
-           "route_zone", "routes_from_urls"]
+__all__ = ["Route", "load_routes", "notify_zone", "parse_routes", "parse_smtp",
+           "route_messages", "route_zone", "routes_from_urls"]
 
 _KEYS = {"name", "url", "products", "min_severity", "known_events", "max_attempts",
          "backoff", "smtp", "tz"}
@@ -82,7 +84,8 @@ class Route:
         :func:`spikes.io.zones.zone_name` spells it (``"UTC"``: as the message writes
         them); the JSON of its messages keeps UTC. On a plain JSON webhook route
         (``http(s)://``) it is accepted and does nothing: the body is the message, in
-        UTC. Routes of ``--notify URL`` (:func:`routes_from_urls`) have ``"UTC"``.
+        UTC. Routes of ``--notify URL`` (:func:`routes_from_urls`) have the zone of
+        ``--notify-tz``, ``"UTC"`` without it.
     """
 
     url: str
@@ -217,22 +220,74 @@ def is_mailto(url: str) -> bool:
         return False
 
 
-def routes_from_urls(urls: Sequence[str], smtp: str | None = None) -> list[Route]:
-    """Routes with the defaults for ``--notify URL`` flags (their texts in UTC: a zone
-    is a ``tz`` of ``[[notify]]``).
+def routes_from_urls(urls: Sequence[str], smtp: str | None = None,
+                     tz: str | None = None) -> list[Route]:
+    """Routes with the defaults for ``--notify URL`` flags, their texts in the zone of
+    ``--notify-tz`` (`tz`).
+
+    Parameters
+    ----------
+    urls : sequence of str
+        The ``--notify`` URLs, in order.
+    smtp : str or None
+        ``--smtp HOST:PORT``, for ``mailto:`` URLs.
+    tz : str or None
+        ``--notify-tz`` as given: an IANA name in any case or an offset, read as a
+        ``tz`` of ``[[notify]]`` is read (None: UTC). It is the zone of these routes
+        only: a ``[[notify]]`` table has its own ``tz``.
+
+    Returns
+    -------
+    list of Route
 
     Raises
     ------
     SpikesInputError
-        For a URL without a scheme or host, or ``mailto:`` without ``--smtp``.
+        For a URL without a scheme or host, ``mailto:`` without ``--smtp``, or a `tz`
+        that names no zone (``--notify-tz: ...``).
+
+    Examples
+    --------
+    >>> [r.tz for r in routes_from_urls(["http://h/"], tz="europe/berlin")]
+    ['Europe/Berlin']
     """
+    zone = "UTC" if tz is None else notify_zone(tz)
     out = []
     for url in urls:
         _check_url(url, "--notify")
         if is_mailto(url) and smtp is None:
             raise SpikesInputError(f"--notify {url}: e-mail needs --smtp HOST:PORT")
-        out.append(Route(url=url, smtp=smtp))
+        out.append(Route(url=url, smtp=smtp, tz=zone))
     return out
+
+
+def notify_zone(value: str) -> str:
+    """The zone of ``--notify-tz``, read as :func:`route_zone` reads a ``tz``.
+
+    Parameters
+    ----------
+    value : str
+        As given on the command line (``europe/berlin``, ``UTC+01:00``).
+
+    Returns
+    -------
+    str
+        The zone (:func:`spikes.io.zones.spelt_zone`: names of UTC as ``"UTC"``).
+
+    Raises
+    ------
+    SpikesInputError
+        In one line naming ``--notify-tz``, for a blank value or one that names no zone.
+
+    Examples
+    --------
+    >>> notify_zone("europe/berlin"), notify_zone("Etc/UTC"), notify_zone("UTC+1")
+    ('Europe/Berlin', 'UTC', 'Etc/GMT-1')
+    """
+    if not value.strip():
+        raise SpikesInputError(f"--notify-tz: expected a time zone such as Europe/Berlin "
+                               f"or UTC+01:00, got {value!r}")
+    return spelt_zone(value, "--notify-tz")
 
 
 def parse_routes(document: dict[str, Any], source: str = "config",

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None:
-    """``--notify URL`` (repeatable), ``--smtp HOST:PORT`` and, for analyze, ``--outbox``."""
+    """``--notify URL`` (repeatable), ``--notify-tz ZONE``, ``--smtp HOST:PORT`` and, for
+    analyze, ``--outbox``."""
     g = p.add_argument_group("notifications (see README, Alerts)")
     g.add_argument("--notify", action="append", default=[], metavar="URL",
                    help="send a message when an event opens, escalates (another product, "
@@ -25,6 +26,12 @@ def add_notify_options(p: argparse.ArgumentParser, outbox: bool = False) -> None
                         "or any apprise URL; repeatable; [[notify]] tables of --config add "
                         "routes with product patterns and a minimum severity"
                         + (" (with --notify-config)" if outbox else ""))
+    g.add_argument("--notify-tz", metavar="ZONE", default=None,
+                   help="time zone of the times in the Slack, e-mail and apprise texts of "
+                        "the --notify URL routes (an IANA name such as Europe/Berlin, or "
+                        "UTC+01:00); their JSON stays UTC; a [[notify]] table of --config "
+                        "has its own tz instead; SPIKES_DISPLAY_TZ does not apply (the "
+                        "messages are read by others than whoever runs this) (default: UTC)")
     g.add_argument("--smtp", metavar="HOST:PORT",
                    help="SMTP server of mailto: routes (no TLS, no login: a local relay)")
     g.add_argument("--outbox-retention", type=retention, default=DEFAULT_RETENTION,
@@ -111,14 +118,28 @@ def _seconds(text: str) -> float:
 def notify_routes(args: argparse.Namespace, from_config: bool = True) -> list[Route]:
     """Routes of ``--notify`` and, where `from_config`, of the ``[[notify]]`` tables of
     ``--config``, each checked to have a channel (before any detection runs, any file is
-    written or the service starts)."""
-    from spikes.alerts.channels import check_channel
-    from spikes.alerts.routing import load_routes, parse_smtp, routes_from_urls
+    written or the service starts); ``--notify-tz`` is the zone of the ``--notify``
+    routes only.
 
+    Raises
+    ------
+    SpikesInputError
+        For a bad ``--notify-tz`` (said first), ``--notify-tz`` without ``--notify``, a
+        bad ``--smtp``, route or channel, or a route given twice.
+    """
+    from spikes.alerts.channels import check_channel
+    from spikes.alerts.routing import load_routes, notify_zone, parse_smtp, routes_from_urls
+
+    tz = getattr(args, "notify_tz", None)
+    if tz is not None:
+        tz = notify_zone(tz)
+        if not args.notify:
+            raise SpikesInputError("--notify-tz sets the zone of the --notify URL routes: "
+                                   "give --notify URL (a [[notify]] table has its own tz)")
     if args.smtp is not None:
         parse_smtp(args.smtp)
     routes = load_routes(getattr(args, "config", None), smtp=args.smtp) if from_config else []
-    routes += routes_from_urls(args.notify, smtp=args.smtp)
+    routes += routes_from_urls(args.notify, smtp=args.smtp, tz=tz)
     keys = [r.key for r in routes]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:

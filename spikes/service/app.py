@@ -414,10 +414,13 @@ def _notifications_router() -> APIRouter:
 
     @router.get("/notifications")
     def get_notifications(live: Live) -> dict[str, Any]:
-        """The routes configured now and, of those routes only, the counts by status,
-        every message the outbox holds with its status and every delivery attempt it
-        holds (time, ok, error): the retention (``--outbox-retention``) prunes what was
-        delivered long ago, never a message not delivered nor its attempts."""
+        """The routes configured now (each with ``route``, ``products``,
+        ``min_severity``, ``known_events`` and ``tz``, the zone of the times of its Slack,
+        e-mail and apprise texts: ``"UTC"`` by default) and, of those routes only, the
+        counts by status, every message the outbox holds with its status and every
+        delivery attempt it holds (time, ok, error): the retention
+        (``--outbox-retention``) prunes what was delivered long ago, never a message not
+        delivered nor its attempts."""
         if live.notifier is None:
             return {"routes": [], "counts": {}, "messages": [], "log": []}
         return live.notifier.summary()
