@@ -34,6 +34,7 @@ SECTIONED = ["spikes.cli.analyze:reasons_shown", "spikes.cli.display:chosen_disp
              "spikes.detect.reasons:micros", "spikes.io.zones:printed_zone",
              "spikes.io.zones:zone_label", "spikes.io.zones:wall_time_in_utc",
              "spikes.detect.reason_zone:reason_shown",
+             "spikes.detect.reason_zone:reason_unplaced",
              "spikes.io.printed_times:split_zone_label",
              "spikes.io.printed_times:time_with_label",
              "spikes.io.printed_times:zone_abbreviations", "spikes.io.zones:utc_offset",

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from spikes.alerts.timeline import utc_time
-from spikes.detect.reason_zone import reason_in_zone
+from spikes.detect.reason_zone import reason_in_zone, reason_unplaced
 from spikes.io.zones import when
 
 __all__ = ["at_in_zone", "end_in_zone", "reason_in_route_zone", "title_in_zone"]
@@ -173,7 +173,7 @@ def reason_in_route_zone(product: Mapping[str, Any], zone: str,
         return texts.pop()
     if not _CLOCK.search(why):
         return why
-    return f"{why} (times in UTC)"  # as reason_shown says it of a reason not placed
+    return reason_unplaced(why)
 
 
 def _peaks(why: str, onset: str | None, at: str | None) -> list[pd.Timestamp]:

@@ -23,7 +23,7 @@ import pandas as pd
 from spikes.detect.reasons import DAY_US, WEEKDAYS, clock_text, micros
 from spikes.io.zones import zone_label
 
-__all__ = ["reason_in_zone", "reason_shown"]
+__all__ = ["reason_in_zone", "reason_shown", "reason_unplaced"]
 
 
 def reason_shown(incident: Mapping[str, object], zone: str) -> str:
@@ -55,7 +55,28 @@ def reason_shown(incident: Mapping[str, object], zone: str) -> str:
     if why is None or pd.isna(why) or not str(why):
         return ""
     local = reason_in_zone(str(why), incident, zone)
-    return local if local is not None else f"{why} (times in UTC)"
+    return local if local is not None else reason_unplaced(str(why))
+
+
+def reason_unplaced(why: str) -> str:
+    """A reason whose times cannot be given in another zone, as written and saying so.
+
+    Parameters
+    ----------
+    why : str
+        The reason (its times in UTC).
+
+    Returns
+    -------
+    str
+        `why` ending " (times in UTC)".
+
+    Examples
+    --------
+    >>> reason_unplaced("B: 9 reports at 19:10 UTC")
+    'B: 9 reports at 19:10 UTC (times in UTC)'
+    """
+    return f"{why} (times in UTC)"
 
 
 def reason_in_zone(why: str, incident: Mapping[str, object], zone: str) -> str | None:
