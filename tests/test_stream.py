@@ -289,7 +289,8 @@ def test_the_calibration_reads_the_same_reach_of_history_as_the_batch(monkeypatc
             score = scored.scores[name][product].to_numpy(float)
             history = np.where(np.arange(len(score)) >= calibration_start(0, bucket), score,
                                0.0)
-            maxima, stops = dets[name].excursions(history)
+            maxima, stops = dets[name].excursions(
+                history, reversal=dets[name].default_threshold(config, bucket))
             done = (stops >= since) & (stops < len(score) - 1)
             assert list(stream.products[j].ends[name]) == stops[done].tolist()
             np.testing.assert_allclose(list(stream.products[j].maxima[name]), maxima[done])

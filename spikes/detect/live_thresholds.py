@@ -95,7 +95,10 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     if not config.calibrate or n == 0:
         return out
     position = np.arange(n)
-    excursions = {name: det.excursions(np.where(position >= history_from, scores[name], 0.0))
+    # A cumulative detector's history is the rises its alarm reads, restarted after a
+    # fall by its configured threshold (spikes.detect.detectors.rises).
+    excursions = {name: det.excursions(np.where(position >= history_from, scores[name], 0.0),
+                                       reversal=base[name])
                   for name, det in detectors.items()}
     # Buckets of history before each position: from the end of the warm-up on, missing
     # ones included (their scores are 0), as the stream counts them.

@@ -13,7 +13,9 @@ and updates it with each closed bucket:
   that ended before it, in the calibration's reach (a year,
   :data:`spikes.detect.live_thresholds.CALIBRATION_HISTORY`;
   :func:`spikes.detect.live_thresholds.threshold_paths`), so the completed maxima of that year
-  with their ends, the current excursion and the count of buckets are carried;
+  with their ends, the current excursion (a CUSUM's current rise and trough:
+  :class:`spikes.detect.detectors.rises.RiseTracker`) and the count of buckets are
+  carried;
 - the **incident walk** (:class:`spikes.detect.causal.LiveWalk`): products with no alarm
   pending are scanned for the next alarm in one vectorised pass; a product with an
   alarm, a stretch still pending or an incident still open is walked from its last
@@ -41,6 +43,7 @@ from spikes.detect.baseline import Baseline
 from spikes.detect.causal import PENDING_QUIET, LiveWalk, WalkState, warmup_buckets
 from spikes.detect.detectors import CountTailDetector, Detector
 from spikes.detect.detectors.base import product_thresholds
+from spikes.detect.detectors.rises import RiseTracker
 from spikes.detect.events import event_chance, summarize_events
 from spikes.detect.incidents import CONTEXT
 from spikes.detect.inputs import check_counts, check_grid
@@ -153,6 +156,8 @@ class StreamDetector:
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
         self._ratios: dict[str, np.ndarray] = {}  # per CUSUM chart, its ratio per product
+        # Per CUSUM chart, the rises from its trough its calibration reads (all products).
+        self._rises: dict[str, RiseTracker] = {}
         self._version = 0  # bumped whenever an incident record changes
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
         self._table: tuple[tuple, pd.DataFrame] | None = None
@@ -209,6 +214,7 @@ class StreamDetector:
             fresh[f"cusum_min_{name}"] = np.inf
         for name in self._names:
             fresh[f"threshold_{name}"] = 0.0
+            fresh[f"reversal_{name}"] = np.inf
             fresh[f"running_{name}"] = 0.0
             fresh[f"trough_{name}"] = 0.0
             fresh[f"trough_at_{name}"] = -1
@@ -216,11 +222,16 @@ class StreamDetector:
             column = np.full(len(added), value)
             old = self._carry.get(key, column[:0])
             self._carry[key] = np.concatenate([old, column])
+        for name in self._cumulative():
+            floor = self.products[0].detectors[name].excursion_floor
+            self._rises.setdefault(name, RiseTracker(floor=floor)).extend(len(added))
         for j in added:
             product = self.products[j]
             for name, det in product.detectors.items():
-                self._carry[f"threshold_{name}"][j] = det.default_threshold(product.config,
-                                                                            self.bucket)
+                configured = det.default_threshold(product.config, self.bucket)
+                self._carry[f"threshold_{name}"][j] = configured
+                if det.cumulative:  # its rises restart after a fall by this much
+                    self._carry[f"reversal_{name}"][j] = configured
         fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
                   "inflation": (float, 1.0), "cold": (bool, False),
                   "unshaped": (bool, False)}
@@ -411,16 +422,23 @@ class StreamDetector:
         """Threshold of every product and detector at `row` (as
         :func:`spikes.detect.live_thresholds.threshold_paths`): recalibrated at each midnight from
         the maxima of the excursions that ended before it, in the calibration's reach
-        (those that ended earlier are dropped)."""
+        (those that ended earlier are dropped); a CUSUM's are the rises of its chart
+        (:class:`~spikes.detect.detectors.rises.RiseTracker`)."""
         assert self.first is not None
         midnight = row > 0 and (self.first + row * self.bucket).normalize() != (
             self.first + (row - 1) * self.bucket).normalize()
         history_from = self._carry["history_from"]
         live = (history_from >= 0) & (history_from <= row)
         for name in self._names:
+            value = np.where(live, scores[name], 0.0)
+            if name in self._rises:
+                which, heights = self._rises[name].step(value, self._carry[f"reversal_{name}"])
+                for j, height in zip(which.tolist(), heights.tolist(), strict=True):
+                    self.products[j].maxima[name].append(height)
+                    self.products[j].ends[name].append(row - 1)
+                continue
             floor = self.products[0].detectors[name].excursion_floor
             running = self._carry[f"running_{name}"]
-            value = np.where(live, scores[name], 0.0)
             above = value > floor
             ended = ~above & (running > floor)
             for j in np.flatnonzero(ended):

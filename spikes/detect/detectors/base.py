@@ -84,9 +84,25 @@ class Detector(ABC):
         """Largest score of each excursion of `scores` above :attr:`excursion_floor`."""
         return self.excursions(scores)[0]
 
-    def excursions(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def excursions(self, scores: np.ndarray,
+                   reversal: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Largest score and last position of each excursion of `scores` above
-        :attr:`excursion_floor`, in time order."""
+        :attr:`excursion_floor`, in time order: the history a threshold is calibrated on.
+
+        Parameters
+        ----------
+        scores : np.ndarray
+            The detector's scores of one product.
+        reversal : float
+            For a cumulative detector, the fall from a rise's peak after which its alarm's
+            statistic restarts (its configured threshold; see
+            :func:`spikes.detect.detectors.rises.chart_rises`); ignored by the others.
+
+        Returns
+        -------
+        tuple of np.ndarray
+            Maxima and last positions.
+        """
         starts, stops = runs(scores > self.excursion_floor)
         if len(starts) == 0:
             return np.empty(0), stops

@@ -10,6 +10,7 @@ import pandas as pd
 from spikes.config import DetectionConfig
 from spikes.detect.baseline import Baseline
 from spikes.detect.detectors.base import Candidate, Detector, runs, score_by_blocks
+from spikes.detect.detectors.rises import chart_rises
 from spikes.detect.noise import log_likelihood_ratio
 from spikes.errors import SpikesInputError
 
@@ -111,6 +112,16 @@ class CusumDetector(Detector):
         for lo, hi in zip(starts[tops >= threshold], stops[tops >= threshold], strict=True):
             out.extend(_rises(scores, int(lo), int(hi), threshold))
         return out
+
+    def excursions(self, scores: np.ndarray,
+                   reversal: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """The rises of the chart from its running trough
+        (:func:`~spikes.detect.detectors.rises.chart_rises`), restarted after a fall by
+        `reversal`: what a live alarm reads, which restarts its trough at each decision.
+        With ``reversal = inf``, the excursions of the chart's level above
+        :attr:`excursion_floor`.
+        """
+        return chart_rises(scores, self.excursion_floor, reversal)
 
     def threshold_is_fixed(self, config: DetectionConfig) -> bool:
         """Whether the configuration sets ``cusum_threshold`` explicitly."""

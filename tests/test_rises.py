@@ -1,0 +1,129 @@
+"""The rises of a cumulative chart from its running trough (spikes.detect.detectors.rises):
+what a live CUSUM alarm reads, and the history its threshold is calibrated on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spikes.config import DetectionConfig
+from spikes.detect.detectors.base import runs
+from spikes.detect.detectors.cusum import CusumDetector
+from spikes.detect.detectors.tail import CountTailDetector
+from spikes.detect.detectors.rises import RiseTracker, chart_rises
+from spikes.detect.live_thresholds import threshold_paths
+
+FIVE = pd.Timedelta("5min")
+
+
+def _tracked(charts: np.ndarray, floor: float,
+             reversal: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """chart_rises of each column of `charts`, stepped row by row through a tracker
+    (a rise still going on at the end counts, as the batch counts it)."""
+    tracker = RiseTracker(floor=floor)
+    tracker.extend(charts.shape[1])
+    heights: list[list[float]] = [[] for _ in range(charts.shape[1])]
+    ends: list[list[int]] = [[] for _ in range(charts.shape[1])]
+    for row, values in enumerate(charts):
+        which, height = tracker.step(values, reversal)
+        for j, h in zip(which.tolist(), height.tolist(), strict=True):
+            heights[j].append(h)
+            ends[j].append(row - 1)
+    for j in np.flatnonzero(tracker.inside):
+        heights[j].append(float(tracker.peak[j]))
+        ends[j].append(len(charts) - 1)
+    return [(np.asarray(h), np.asarray(e, dtype=np.int64)) for h, e in zip(heights, ends,
+                                                                           strict=True)]
+
+
+def _chart(steps: list[float]) -> np.ndarray:
+    """A CUSUM chart of the increments `steps`: max(0, S + step) from 0."""
+    out, s = [], 0.0
+    for step in steps:
+        s = max(0.0, s + step)
+        out.append(s)
+    return np.asarray(out)
+
+
+increments = st.lists(st.floats(-6.0, 6.0, allow_nan=False), min_size=1, max_size=300)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(increments, min_size=1, max_size=4), st.floats(2.0, 12.0))
+def test_the_stream_tracker_finds_the_batchs_rises(columns, reversal):
+    # One implementation per driver: stepping many products a bucket at a time gives
+    # each the rises chart_rises finds in its whole series, heights and positions.
+    n = max(len(c) for c in columns)
+    charts = np.column_stack([np.pad(_chart(c), (0, n - len(c))) for c in columns])
+    reversals = np.full(charts.shape[1], reversal)
+    for j, (height, end) in enumerate(_tracked(charts, 1.0, reversals)):
+        want_height, want_end = chart_rises(charts[:, j], 1.0, reversal)
+        np.testing.assert_allclose(height, want_height)
+        np.testing.assert_array_equal(end, want_end)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(increments)
+def test_without_a_reversal_the_rises_are_the_excursions_of_the_level(steps):
+    chart = _chart(steps)
+    height, end = chart_rises(chart, 1.0, np.inf)
+    starts, stops = runs(chart > 1.0)
+    np.testing.assert_array_equal(end, stops)
+    np.testing.assert_allclose(height, [chart[a : b + 1].max() for a, b in
+                                        zip(starts, stops, strict=True)])
+
+
+def test_the_rises_on_a_chart_that_drains_after_a_burst_are_counted_one_by_one():
+    # A burst takes the chart to 100 nats; it drains at 0.4 a bucket, and every 40
+    # buckets a rise of 15 nats comes and goes on the way down. The chart's level
+    # never falls under its floor: one excursion, of 100. The alarm reads each rise
+    # from its trough, and so does the calibration.
+    steps = [100.0] + ([-0.4] * 30 + [5.0] * 3 + [-5.0] * 3 + [-0.4] * 4) * 6 + [-2.0] * 60
+    chart = _chart(steps)
+    assert len(runs(chart > 1.0)[0]) == 1
+    height, end = chart_rises(chart, 1.0, 10.0)
+    assert height[0] == 100.0
+    np.testing.assert_allclose(height[1:], 15.0)
+    assert len(height) == 7
+    # Each is over once the chart has fallen 10 nats from its peak: the burst's 25
+    # buckets of draining after it, the others two buckets after their peak (at
+    # 33 + 40 k); the position given is the bucket before.
+    assert end.tolist() == [24] + [34 + 40 * k for k in range(6)]
+
+
+def test_a_rise_under_the_reversal_does_not_restart_the_trough():
+    # 0 -> 8 -> 3 -> 9: with a reversal of 10 the fall by 5 ends nothing; the chart is
+    # one rise of 9 from 0 (the alarm, at a threshold of 10, never fires).
+    chart = np.array([0.0, 8.0, 3.0, 9.0, 0.0])
+    height, end = chart_rises(chart, 1.0, 10.0)
+    assert height.tolist() == [9.0] and end.tolist() == [3]
+
+
+def test_the_live_cusum_calibration_sees_the_rises_its_alarm_reads():
+    # A product whose news burst leaves its CUSUM high for days, with a rise above
+    # the configured threshold every few hours on the way down: calibrated on its
+    # level's excursions (one, the burst's) the threshold stays the configured one and
+    # the alarm would fire on every rise; calibrated on the rises, it is raised.
+    config = DetectionConfig()
+    bucket = FIVE
+    cusum = CusumDetector(ratio=config.cusum_ratio)
+    tail = CountTailDetector()
+    configured = cusum.default_threshold(config, bucket)
+    per_day = 288
+    rng = np.random.default_rng(3)
+    steps = [-0.02] * (3 * per_day) + [4000.0]
+    for _ in range(14 * per_day // 48):
+        height = configured * rng.uniform(1.2, 2.5)
+        steps += [height / 4] * 4 + [-height / 4] * 4 + [-0.1] * 40
+    chart = _chart(steps)
+    assert chart[-1] > 1.0  # still draining at the end: one excursion of the level
+    n = len(chart)
+    day_starts = np.arange(0, n, per_day)
+    scores = {"cusum": chart, "tail": np.zeros(n)}
+    live = threshold_paths({"cusum": cusum, "tail": tail}, scores, config, bucket,
+                           day_starts, history_from=2 * per_day)
+    assert live["cusum"][-1] > 1.5 * configured
+    level = chart_rises(chart, cusum.excursion_floor, np.inf)[0]
+    assert len(level) == 1  # what the level's excursions would have given it to fit
