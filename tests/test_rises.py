@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from spikes.config import DetectionConfig
 from spikes.detect.detectors.base import runs
 from spikes.detect.detectors.cusum import CusumDetector
-from spikes.detect.detectors.tail import CountTailDetector
 from spikes.detect.detectors.rises import RiseTracker, chart_rises
+from spikes.detect.detectors.tail import CountTailDetector
 from spikes.detect.live_thresholds import threshold_paths
 
 FIVE = pd.Timedelta("5min")
