@@ -47,21 +47,57 @@ def _chart(steps: list[float]) -> np.ndarray:
     return np.asarray(out)
 
 
-increments = st.lists(st.floats(-6.0, 6.0, allow_nan=False), min_size=1, max_size=300)
+def _walked(chart: np.ndarray, floor: float, reversal: float) -> tuple[list, list]:
+    """The rises as the module's docstring states them, walked over the whole series
+    (no fast path): the reference both implementations are held to."""
+    heights, ends = [], []
+    trough, inside, peak, top = 0.0, False, 0.0, 0.0
+    for i, v in enumerate(np.nan_to_num(chart).tolist()):
+        trough = min(trough, v)
+        rise = v - trough
+        if not inside:
+            if rise > floor:
+                inside, peak, top = True, rise, v
+            continue
+        if rise > peak:
+            peak, top = rise, v
+        drained = rise <= floor
+        if drained or (peak >= reversal and top - v >= reversal):
+            heights.append(peak)
+            ends.append(i - 1)
+            inside = False
+            trough = trough if drained else v
+    if inside:
+        heights.append(peak)
+        ends.append(len(chart) - 1)
+    return heights, ends
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
-@given(st.lists(increments, min_size=1, max_size=4), st.floats(2.0, 12.0))
-def test_the_stream_tracker_finds_the_batchs_rises(columns, reversal):
-    # One implementation per driver: stepping many products a bucket at a time gives
-    # each the rises chart_rises finds in its whole series, heights and positions.
+# Increments: any float, or whole and half nats (charts that land exactly on the floor,
+# on 0 and on the reversal), or a missing bucket (NaN counts as 0).
+step = st.one_of(st.floats(-6.0, 6.0, allow_nan=False),
+                 st.sampled_from([-20.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0, 5.0]))
+increments = st.lists(step, min_size=1, max_size=300)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(increments, min_size=1, max_size=4), st.sampled_from([2.0, 3.0, 5.0, 7.43]),
+       st.lists(st.integers(0, 299), max_size=5))
+def test_the_batch_and_the_stream_find_the_rises_the_walk_states(columns, reversal, gaps):
+    # One implementation per driver: chart_rises on a whole series (with its fast path)
+    # and the stream's tracker, many products a bucket at a time, give each product the
+    # rises of the plain walk, heights and positions.
     n = max(len(c) for c in columns)
     charts = np.column_stack([np.pad(_chart(c), (0, n - len(c))) for c in columns])
+    charts[[g for g in gaps if g < n], 0] = np.nan
     reversals = np.full(charts.shape[1], reversal)
     for j, (height, end) in enumerate(_tracked(charts, 1.0, reversals)):
-        want_height, want_end = chart_rises(charts[:, j], 1.0, reversal)
+        want_height, want_end = _walked(charts[:, j], 1.0, reversal)
+        batch_height, batch_end = chart_rises(charts[:, j], 1.0, reversal)
+        np.testing.assert_allclose(batch_height, want_height)
+        np.testing.assert_array_equal(batch_end, np.asarray(want_end, dtype=np.int64))
         np.testing.assert_allclose(height, want_height)
-        np.testing.assert_array_equal(end, want_end)
+        np.testing.assert_array_equal(end, np.asarray(want_end, dtype=np.int64))
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)

@@ -212,17 +212,20 @@ class StreamDetector:
         for name in self._cumulative():
             fresh[f"cusum_{name}"] = 0.0
             fresh[f"cusum_min_{name}"] = np.inf
+        cumulative = self._cumulative()
         for name in self._names:
             fresh[f"threshold_{name}"] = 0.0
-            fresh[f"reversal_{name}"] = np.inf
-            fresh[f"running_{name}"] = 0.0
+            if name in cumulative:  # its rises restart after a fall by this much
+                fresh[f"reversal_{name}"] = np.inf
+            else:  # the maximum of its current excursion
+                fresh[f"running_{name}"] = 0.0
             fresh[f"trough_{name}"] = 0.0
             fresh[f"trough_at_{name}"] = -1
         for key, value in fresh.items():
             column = np.full(len(added), value)
             old = self._carry.get(key, column[:0])
             self._carry[key] = np.concatenate([old, column])
-        for name in self._cumulative():
+        for name in cumulative:
             floor = self.products[0].detectors[name].excursion_floor
             self._rises.setdefault(name, RiseTracker(floor=floor)).extend(len(added))
         for j in added:
@@ -230,7 +233,7 @@ class StreamDetector:
             for name, det in product.detectors.items():
                 configured = det.default_threshold(product.config, self.bucket)
                 self._carry[f"threshold_{name}"][j] = configured
-                if det.cumulative:  # its rises restart after a fall by this much
+                if det.cumulative:
                     self._carry[f"reversal_{name}"][j] = configured
         fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
                   "inflation": (float, 1.0), "cold": (bool, False),

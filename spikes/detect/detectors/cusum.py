@@ -118,8 +118,21 @@ class CusumDetector(Detector):
         """The rises of the chart from its running trough
         (:func:`~spikes.detect.detectors.rises.chart_rises`), restarted after a fall by
         `reversal`: what a live alarm reads, which restarts its trough at each decision.
-        With ``reversal = inf``, the excursions of the chart's level above
-        :attr:`excursion_floor`.
+
+        Parameters
+        ----------
+        scores : np.ndarray
+            The chart of one product.
+        reversal : float
+            The fall from a rise's peak that ends it and restarts the trough (the live
+            calibration passes the configured threshold); ``inf``: the excursions of
+            the chart's level above :attr:`excursion_floor` (the retrospective mode's
+            history).
+
+        Returns
+        -------
+        tuple of np.ndarray
+            The rises' heights and last positions, in time order.
         """
         return chart_rises(scores, self.excursion_floor, reversal)
 

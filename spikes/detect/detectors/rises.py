@@ -1,14 +1,16 @@
 """The rises of a cumulative chart from its running trough: the statistic a live CUSUM
 alarm reads (:class:`spikes.detect.causal.LiveWalk` alarms on a rise of the chart by its
 threshold from its lowest point since the last decision), as the history its threshold
-is calibrated on.
+is calibrated on, with a decision taken wherever a rise reached the configured threshold
+(the least an alarm needs).
 
 A chart such as ``S_t = max(0, S_{t-1} + LLR_t)`` drains slowly after a large burst: for
 days it stays above its excursion floor, and every rise in that time is one excursion of
 the chart's level with one maximum, the burst's. Calibrating on those maxima counts one
 exceedance where the alarm, which reads rises from the trough, sees many (measured on
-the tweet series of the benchmark: 7 excursions of AAPL's level in 7.6 weeks against 98
-rises; on CVS, 20 rises above a threshold its level's excursions put at 9.9 nats).
+the tweet series of the benchmark, over their calibration history: 7 excursions of
+AAPL's level in 7.6 weeks against 96 rises; on CVS, 17 rises above the 9.9 nats its
+level's excursions left its threshold at, 2.2 a week against a budget of 0.1).
 
 A rise here is what the alarm would judge: it starts where the chart climbs more than
 the floor above its running trough, grows to its peak (height from the trough), and ends
@@ -17,8 +19,12 @@ the reversal (the configured threshold: the least an alarm needs), where the cha
 fallen that far from its peak; the trough then restarts at that point, as the alarm's
 does after a decision, and as :meth:`CusumDetector.candidates
 <spikes.detect.detectors.cusum.CusumDetector.candidates>` splits an excursion in its
-zig-zag. Where the chart returns to 0 between bursts (most simulated products) the
-rises are its level excursions, one for one.
+zig-zag. Between two zeros of the chart that it spends under the reversal (most of a
+simulated product's history) the rises are its level excursions, one for one. Where a
+product's threshold is calibrated above the configured one, its alarm restarts less
+often than these rises do (only at decisions at that threshold): the history then
+counts more and smaller rises than the alarm reads, and the calibration errs towards
+the alarm's side of the budget (fewer false alarms).
 
 :func:`chart_rises` takes a whole series (the batch); :class:`RiseTracker` takes one
 bucket of many products at a time (the stream) and gives the same rises.
@@ -122,6 +128,14 @@ class RiseTracker:
     ----------
     floor : float
         As in :func:`chart_rises`.
+
+    Attributes
+    ----------
+    trough, peak, top : np.ndarray
+        Per product: the running trough, the height of the current rise from it and the
+        chart's value at that height.
+    inside : np.ndarray
+        Per product: whether a rise is going on.
 
     Examples
     --------
