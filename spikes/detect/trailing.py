@@ -323,14 +323,16 @@ class _SeasonalFit:
             far = max(far, back)
         return far
 
-    def contribution(self, y: np.ndarray, normal: np.ndarray, day: int,
+    def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int,
                      width: int, origin: int = 0) -> np.ndarray:
         """Pooled (values, weights) of `day` on the slot grid for one window width: each
-        slot's sum over ``[slot - width, slot + width]``, cut at the end of the day."""
+        slot's sum over ``[slot - width, slot + width]``, cut at the end of the day, of the
+        `normal` buckets (None: of every observed one)."""
         rows = self.rows(day)
         lead = max(rows.start - width, 0)
         seg_y = y[lead - origin : rows.stop - origin]
-        seg_n = normal[lead - origin : rows.stop - origin]
+        seg_n = (~np.isnan(seg_y) if normal is None
+                 else normal[lead - origin : rows.stop - origin])
         p = y.shape[1]
         both = np.zeros((len(seg_y), 2 * p))
         np.copyto(both[:, :p], seg_y, where=seg_n)

@@ -30,7 +30,7 @@ class _SeasonalFit(Protocol):
 
     slots: int
 
-    def contribution(self, y: np.ndarray, normal: np.ndarray, day: int, width: int,
+    def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int, width: int,
                      origin: int = 0) -> np.ndarray: ...
 
 #: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
@@ -89,7 +89,7 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     normal_weights = np.zeros(values.shape)
     for d in sorted(pool, reverse=True):  # the latest first
         if (d, 0, "observed") not in state.cache:
-            state.cache[(d, 0, "observed")] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
+            state.cache[(d, 0, "observed")] = fit.contribution(y, None, d, 0, origin)
         if (d, 0) not in state.cache:
             state.cache[(d, 0)] = fit.contribution(y, normal, d, 0, origin)
         day = state.cache[(d, 0, "observed")][take]
@@ -244,7 +244,7 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     for d in pool:
         key = (d, width, "observed")
         if key not in state.cache:
-            state.cache[key] = fit.contribution(y, ~np.isnan(y), d, width, origin)
+            state.cache[key] = fit.contribution(y, None, d, width, origin)
         day = state.cache[key]
         seen += day
         level = _ratio(day[:, :p], day[:, p:])
