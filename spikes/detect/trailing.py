@@ -243,13 +243,17 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     counts so far, themselves included (0 before any), in place: a value to show where
     there is no evidence (a product's buckets before the cold start scores them)."""
     missing = np.isnan(mu)
-    if not missing.any():
+    rows = np.flatnonzero(missing.any(axis=1))
+    if not len(rows):
         return
-    observed = ~np.isnan(y)
-    total = np.cumsum(np.where(observed, y, 0.0), axis=0)
+    # The running means up to the last row with a bucket to fill only.
+    stop = int(rows[-1]) + 1
+    missing, head = missing[:stop], y[:stop]
+    observed = ~np.isnan(head)
+    total = np.cumsum(np.where(observed, head, 0.0), axis=0)
     seen = np.cumsum(observed, axis=0)
     so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
-    mu[missing] = so_far[missing]
+    mu[:stop][missing] = so_far[missing]
 
 
 def _centred_fit(y: np.ndarray, warm: int, block: int
