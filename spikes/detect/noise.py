@@ -117,7 +117,11 @@ def _selected(values: np.ndarray, sel: np.ndarray) -> np.ndarray:
     """``values`` (broadcast to the shape of the mask `sel` where it has another) at
     `sel`."""
     values = np.asarray(values)
-    return values[sel] if values.shape == sel.shape else np.broadcast_to(values, sel.shape)[sel]
+    if values.shape == sel.shape:
+        return values[sel]
+    if values.size == 1:  # one value for all (an elevation's dispersion of 0)
+        return np.full(np.count_nonzero(sel), values.reshape(-1)[0], dtype=values.dtype)
+    return np.broadcast_to(values, sel.shape)[sel]
 
 
 def _surprise(ys: np.ndarray, ms: np.ndarray, al: np.ndarray) -> np.ndarray:
