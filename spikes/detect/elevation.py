@@ -89,19 +89,14 @@ class Elevation:
         """Last elevated bucket of the incident raised at `start`: elevated buckets
         separated by at most `gap` quiet ones belong to it."""
         end, u = start, start + 1
-        # A chunk at a time (they begin where the last one ends, as __getitem__ covers
-        # them): its elevated buckets up to the first that follows more than `gap`
-        # quiet ones belong to the incident.
         while u < self.n and u - end - 1 <= gap:
             if not self.lo <= u < self.hi:
                 self._cover(u)
-            hits = u + np.flatnonzero(self.flags[u - self.lo :])
-            quiet = np.diff(hits, prepend=end) - 1  # quiet buckets before each
-            over = np.flatnonzero(quiet > gap)
-            taken = hits[: over[0]] if len(over) else hits
-            if len(taken):
-                end = int(taken[-1])
-            if len(over):
-                break
-            u = self.hi
+            chunk = self.flags[u - self.lo :]
+            hits = np.flatnonzero(chunk[: gap + 1 - (u - end - 1)])
+            if len(hits):
+                end = u + int(hits[0])
+                u = end + 1
+            else:
+                u += len(chunk[: gap + 1 - (u - end - 1)])
         return end
