@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig, utc_offset
-from spikes.detect.days import day_grid, first_days_of_kind
+from spikes.detect.days import first_days_of_kind
 from spikes.detect.detectors.base import Detector
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
@@ -348,6 +348,7 @@ class LiveWalk:
         self.first_of_kind = (first_days_of_kind(index[0] + warm_until * bucket, bucket,
                                                  self.utc_offset) if len(index) else ())
         self._cold_config: DetectionConfig | None = None  # made when a cold alarm needs it
+        self._kind_rows: list[tuple[int, int]] | None = None  # made when unproven() needs it
         self.n = len(y)
         # The typical baseline of the day before a bucket (for the dispersion in force).
         self.day = max(int(pd.Timedelta(days=1) / bucket), 1)
@@ -391,8 +392,18 @@ class LiveWalk:
         a weekend day whose shape the baseline cannot know yet (`unshaped`)."""
         return (at < self.unproven_until
                 or (self.unshaped is not None and bool(self.unshaped[at]))
-                or day_grid(self.index[at], self.bucket, self.utc_offset)[0]
-                in self.first_of_kind)
+                or any(lo <= at < hi for lo, hi in self._first_of_kind_rows()))
+
+    def _first_of_kind_rows(self) -> list[tuple[int, int]]:
+        """The positions of the first days of a kind (``first_of_kind``), as ``[lo, hi)``
+        each: those of the buckets whose day (:func:`~spikes.detect.days.day_grid`)
+        begins there, the day's 24 hours from its start (found once, on first use)."""
+        if self._kind_rows is None:
+            day = pd.Timedelta(days=1)
+            self._kind_rows = [(int(self.index.searchsorted(start)),
+                                int(self.index.searchsorted(start + day)))
+                               for start in self.first_of_kind]
+        return self._kind_rows
 
     def judged_by(self, s: _Stretch) -> DetectionConfig | None:
         """The settings stretch `s` is judged by, from where its alarm lies: the product's

@@ -108,23 +108,33 @@ def upper_tail_surprise(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray,
     sel = z > prefilter_z  # False where the count is missing (NaN)
     if not sel.any():
         return out
-    ys = np.ceil(np.broadcast_to(y, sel.shape)[sel] - 1e-9)
-    ms = np.broadcast_to(mu, sel.shape)[sel]
-    al = np.broadcast_to(alpha, sel.shape)[sel]
-    out[sel] = _surprise(ys, ms, al)
+    ys = np.ceil(_selected(y, sel) - 1e-9)
+    out[sel] = _surprise(ys, _selected(mu, sel), _selected(alpha, sel))
     return out
+
+
+def _selected(values: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """``values`` (broadcast to the shape of the mask `sel` where it has another) at
+    `sel`."""
+    values = np.asarray(values)
+    if values.shape == sel.shape:
+        return values[sel]
+    if values.size == 1:  # one value for all (an elevation's dispersion of 0)
+        return np.full(np.count_nonzero(sel), values.reshape(-1)[0], dtype=values.dtype)
+    return np.broadcast_to(values, sel.shape)[sel]
 
 
 def _surprise(ys: np.ndarray, ms: np.ndarray, al: np.ndarray) -> np.ndarray:
     """``-log10 P(Y >= ys)`` for counts ``ys >= 1`` (regularized incomplete gamma and beta
     functions: the Poisson and negative-binomial tails, without scipy.stats' overhead)."""
     poisson = al < POISSON_ALPHA
-    tail = np.empty(ys.shape)
-    # Poisson: P(Y >= y) = P(y, mu), the regularized lower incomplete gamma function.
-    tail[poisson] = special.gammainc(ys[poisson], ms[poisson])
-    # Negative binomial, size n = 1/alpha: P(Y >= y) = I_{mu / (n + mu)}(y, n).
-    n = 1.0 / al[~poisson]
-    tail[~poisson] = special.betainc(ys[~poisson], n, ms[~poisson] / (n + ms[~poisson]))
+    if poisson.all():  # one law throughout (an elevation's quasi-Poisson totals): no split
+        tail = special.gammainc(ys, ms)
+    elif not poisson.any():
+        n = 1.0 / al
+        tail = special.betainc(ys, n, ms / (n + ms))
+    else:
+        tail = _split_tail(ys, ms, al, poisson)
     with np.errstate(divide="ignore"):
         surprise = -np.log10(tail)
     # The tail underflows to 0 for extreme counts: fall back to the log pmf, a lower bound.
@@ -133,6 +143,18 @@ def _surprise(ys: np.ndarray, ms: np.ndarray, al: np.ndarray) -> np.ndarray:
         yb, mb = ys[bad], ms[bad]
         surprise[bad] = -(yb * np.log(mb) - mb - special.gammaln(yb + 1)) / np.log(10.0)
     return np.clip(surprise, 0.0, MAX_SURPRISE)
+
+
+def _split_tail(ys: np.ndarray, ms: np.ndarray, al: np.ndarray,
+                poisson: np.ndarray) -> np.ndarray:
+    """``P(Y >= ys)``, Poisson where `poisson`, negative binomial elsewhere."""
+    tail = np.empty(ys.shape)
+    # Poisson: P(Y >= y) = P(y, mu), the regularized lower incomplete gamma function.
+    tail[poisson] = special.gammainc(ys[poisson], ms[poisson])
+    # Negative binomial, size n = 1/alpha: P(Y >= y) = I_{mu / (n + mu)}(y, n).
+    n = 1.0 / al[~poisson]
+    tail[~poisson] = special.betainc(ys[~poisson], n, ms[~poisson] / (n + ms[~poisson]))
+    return tail
 
 
 def total_surprise(total: float, base: float, alpha: float = 0.0) -> float:

@@ -242,14 +242,14 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     """Give buckets without any earlier data (a product's first buckets) the mean of its
     counts so far, themselves included (0 before any), in place: a value to show where
     there is no evidence (a product's buckets before the cold start scores them)."""
-    missing = np.isnan(mu)
-    if not missing.any():
+    rows = np.flatnonzero(np.isnan(mu).any(axis=1))  # running means up to the last of them
+    if not len(rows):
         return
-    observed = ~np.isnan(y)
-    total = np.cumsum(np.where(observed, y, 0.0), axis=0)
+    missing, observed = np.isnan(mu[: rows[-1] + 1]), ~np.isnan(y[: rows[-1] + 1])
+    total = np.cumsum(np.where(observed, y[: len(observed)], 0.0), axis=0)
     seen = np.cumsum(observed, axis=0)
     so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
-    mu[missing] = so_far[missing]
+    mu[: len(missing)][missing] = so_far[missing]
 
 
 def _centred_fit(y: np.ndarray, warm: int, block: int
@@ -323,14 +323,14 @@ class _SeasonalFit:
             far = max(far, back)
         return far
 
-    def contribution(self, y: np.ndarray, normal: np.ndarray, day: int,
+    def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int,
                      width: int, origin: int = 0) -> np.ndarray:
-        """Pooled (values, weights) of `day` on the slot grid for one window width: each
-        slot's sum over ``[slot - width, slot + width]``, cut at the end of the day."""
+        """Pooled (values, weights) of `day`'s `normal` (None: observed) buckets on the slot grid
+        per window width: each slot's sum over ``[slot - width, slot + width]``, cut at day end."""
         rows = self.rows(day)
         lead = max(rows.start - width, 0)
         seg_y = y[lead - origin : rows.stop - origin]
-        seg_n = normal[lead - origin : rows.stop - origin]
+        seg_n = ~np.isnan(seg_y) if normal is None else normal[lead - origin : rows.stop - origin]
         p = y.shape[1]
         both = np.zeros((len(seg_y), 2 * p))
         np.copyto(both[:, :p], seg_y, where=seg_n)

@@ -30,7 +30,7 @@ class _SeasonalFit(Protocol):
 
     slots: int
 
-    def contribution(self, y: np.ndarray, normal: np.ndarray, day: int, width: int,
+    def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int, width: int,
                      origin: int = 0) -> np.ndarray: ...
 
 #: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
@@ -89,7 +89,7 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     normal_weights = np.zeros(values.shape)
     for d in sorted(pool, reverse=True):  # the latest first
         if (d, 0, "observed") not in state.cache:
-            state.cache[(d, 0, "observed")] = fit.contribution(y, ~np.isnan(y), d, 0, origin)
+            state.cache[(d, 0, "observed")] = fit.contribution(y, None, d, 0, origin)
         if (d, 0) not in state.cache:
             state.cache[(d, 0)] = fit.contribution(y, normal, d, 0, origin)
         day = state.cache[(d, 0, "observed")][take]
@@ -106,8 +106,8 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
         highest = np.zeros(lowest.shape)
         warm = np.zeros(lowest.shape)
         for d, day, _ in days:
-            day_weights = day[at_weights]
-            level = np.where(day_weights > 0, day[at], np.nan)
+            day_values, day_weights = _cut(day, at), _cut(day, at_weights)
+            level = np.where(day_weights > 0, day_values, np.nan)
             lowest = np.fmin(lowest, level)
             highest = np.fmax(highest, level)
             own = np.flatnonzero(state.first_day[cols] == d)
@@ -141,7 +141,8 @@ def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarr
     on three pooled days or more, not taken already."""
     p = state.p
     cols, at, at_weights = _block(candidate, p)
-    block = [(d, day[at], day[at_weights], normal_d[at]) for d, day, normal_d in days]
+    block = [(d, _cut(day, at), _cut(day, at_weights), _cut(normal_d, at))
+             for d, day, normal_d in days]
     run_values, run_weights, run_masked = (np.zeros(candidate[at].shape) for _ in range(3))
     lowest = np.full(run_values.shape, np.inf)
     highest = np.zeros(run_values.shape)
@@ -177,6 +178,13 @@ def _block(mask: np.ndarray, p: int) -> tuple[np.ndarray, tuple, tuple]:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     return cols, np.ix_(rows, cols), np.ix_(rows, cols + p)
+
+
+def _cut(array: np.ndarray, at: tuple) -> np.ndarray:
+    """``array[at]`` for an indexer of :func:`_block` (``np.ix_`` of rows and columns),
+    taken one axis at a time: the same values, a few times faster for a large block."""
+    rows, cols = at
+    return array.take(rows.ravel(), axis=0).take(cols.ravel(), axis=1)
 
 
 def _taken(values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray, at: tuple,
@@ -236,7 +244,7 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     for d in pool:
         key = (d, width, "observed")
         if key not in state.cache:
-            state.cache[key] = fit.contribution(y, ~np.isnan(y), d, width, origin)
+            state.cache[key] = fit.contribution(y, None, d, width, origin)
         day = state.cache[key]
         seen += day
         level = _ratio(day[:, :p], day[:, p:])

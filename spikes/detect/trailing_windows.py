@@ -249,6 +249,18 @@ def _inflation(stats: list[np.ndarray], p: int) -> np.ndarray:
     count = (~np.isnan(squares)).sum(axis=0)
     ok = count >= MIN_BLOCKS
     if ok.any():
-        median = np.nanmedian(squares[:, ok], axis=0)
+        median = _column_medians(squares[:, ok], count[ok])
         out[ok] = np.maximum(median / CHI2_1_MEDIAN, 1.0)
     return out
+
+
+def _column_medians(values: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(values, axis=0)`` of columns holding `count` (>= 1) values that are
+    not NaN: the middle of each sorted column (NaN sorts last), or the mean of its two
+    middle values (the same floats, without the masked arrays ``nanmedian`` sorts small
+    columns with)."""
+    ordered = np.sort(values, axis=0)
+    high = count // 2
+    low = np.where(count % 2 == 1, high, high - 1)
+    cols = np.arange(values.shape[1])
+    return (ordered[low, cols] + ordered[high, cols]) / 2.0

@@ -358,7 +358,7 @@ def separated_count(upper: np.ndarray, low: float) -> int:
     if places < 2:
         return 0
     excess = upper - low
-    z = np.log(excess + max(float(np.median(excess)), 1e-9))
+    z = np.log(excess + max(_median_of_sorted(excess), 1e-9))
     spacings = np.arange(1, m) * (z[:-1] - z[1:])  # the one below the i largest, i = 1..
     # Mean of the spacings below each place: those of i + 1 .. m - 1.
     below = np.cumsum(spacings[::-1])[::-1]
@@ -370,6 +370,14 @@ def separated_count(upper: np.ndarray, low: float) -> int:
     limit = GAP_EVIDENCE * np.log(10.0) + np.log(places)
     hits = np.flatnonzero(ratio > limit)
     return int(hits[-1]) + 1 if len(hits) else 0
+
+
+def _median_of_sorted(ordered: np.ndarray) -> float:
+    """``np.median`` of an array already sorted (either way), without its partition: the
+    middle value, or the mean of the two middle ones (the same float)."""
+    m = len(ordered)
+    lo, hi = ordered[(m - 1) // 2], ordered[m // 2]
+    return float(lo) if m % 2 else float((lo + hi) / 2.0)
 
 
 def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
