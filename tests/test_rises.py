@@ -50,27 +50,26 @@ def _chart(steps: list[float]) -> np.ndarray:
 def _walked(chart: np.ndarray, floor: float, reversal: float) -> tuple[list, list]:
     """The rises as the module's docstring states them, walked over the whole series
     (no fast path): the reference both implementations are held to."""
-    heights, ends = [], []
-    trough, inside, peak, top = 0.0, False, 0.0, 0.0
+    found: list[tuple[float, int]] = []
+    trough = 0.0
+    going: tuple[float, float] | None = None  # (height, chart at that height) of a rise
     for i, v in enumerate(np.nan_to_num(chart).tolist()):
         trough = min(trough, v)
-        rise = v - trough
-        if not inside:
-            if rise > floor:
-                inside, peak, top = True, rise, v
+        if going is None:
+            going = (v - trough, v) if v - trough > floor else None
             continue
-        if rise > peak:
-            peak, top = rise, v
-        drained = rise <= floor
-        if drained or (peak >= reversal and top - v >= reversal):
-            heights.append(peak)
-            ends.append(i - 1)
-            inside = False
-            trough = trough if drained else v
-    if inside:
-        heights.append(peak)
-        ends.append(len(chart) - 1)
-    return heights, ends
+        if v - trough > going[0]:
+            going = (v - trough, v)
+        height, top = going
+        if v - trough <= floor:  # back within the floor of the trough
+            found.append((height, i - 1))
+            going = None
+        elif height >= reversal and top - v >= reversal:  # fell by the reversal
+            found.append((height, i - 1))
+            going, trough = None, v
+    if going is not None:
+        found.append((going[0], len(chart) - 1))
+    return [h for h, _ in found], [e for _, e in found]
 
 
 # Increments: any float, or whole and half nats (charts that land exactly on the floor,
