@@ -155,7 +155,13 @@ class RiseTracker:
         self.inside = np.zeros(0, dtype=bool)
 
     def extend(self, k: int) -> None:
-        """Track `k` more products (their charts start at 0)."""
+        """Track `k` more products (their charts start at 0).
+
+        Parameters
+        ----------
+        k : int
+            Products added, after those tracked so far.
+        """
         self.trough = np.concatenate([self.trough, np.zeros(k)])
         self.peak = np.concatenate([self.peak, np.zeros(k)])
         self.top = np.concatenate([self.top, np.zeros(k)])
