@@ -133,47 +133,43 @@ def test_without_notify_tz_the_display_zone_does_not_reach_the_text(tmp_path: Pa
 
 
 # --- GET /v1/notifications --------------------------------------------------------------
-def test_notifications_list_the_tz_of_config_routes(tmp_path: Path) -> None:
+def _notification_routes(tmp_path: Path, routes: str, *args: str) -> tuple[list[dict], str]:
+    """``GET /v1/notifications``'s routes of a service started with the [[notify]]
+    `routes` (``{url}`` is the webhook's address) and the options `args` (``{url}``
+    likewise), and the webhook's address."""
     token = tmp_path / "token"
     token.write_text(TOKEN)
     config = tmp_path / "spikes.toml"
     with Webhook() as hook:
-        config.write_text(f'[[notify]]\nname = "berlin"\nurl = "slack+{hook.url}/b"\n'
-                          'tz = "europe/berlin"\n'
-                          f'[[notify]]\nname = "plus-one"\nurl = "slack+{hook.url}/o"\n'
-                          'tz = "UTC+01:00"\n'
-                          f'[[notify]]\nname = "plain"\nurl = "{hook.url}/p"\n')
-        service = Service(tmp_path / "spikes.duckdb", token, "--config", str(config))
+        config.write_text(routes.replace("{url}", hook.url))
+        service = Service(tmp_path / "spikes.duckdb", token, "--config", str(config),
+                          *(a.replace("{url}", hook.url) for a in args))
         try:
             answer = service.client.get("/v1/notifications")
         finally:
             service.stop()
     assert answer.status_code == 200, answer.text
-    assert [{k: r.get(k) for k in ("route", "tz")} for r in answer.json()["routes"]] == [
+    return answer.json()["routes"], hook.url
+
+
+def test_notifications_list_the_tz_of_config_routes(tmp_path: Path) -> None:
+    routes, _ = _notification_routes(
+        tmp_path, '[[notify]]\nname = "berlin"\nurl = "slack+{url}/b"\ntz = "europe/berlin"\n'
+        '[[notify]]\nname = "plus-one"\nurl = "slack+{url}/o"\ntz = "UTC+01:00"\n'
+        '[[notify]]\nname = "plain"\nurl = "{url}/p"\n')
+    assert [{k: r.get(k) for k in ("route", "tz")} for r in routes] == [
         {"route": "berlin", "tz": "Europe/Berlin"}, {"route": "plus-one", "tz": "Etc/GMT-1"},
         {"route": "plain", "tz": "UTC"}]
 
 
 def test_notifications_list_the_tz_of_notify_tz_routes(tmp_path: Path) -> None:
-    token = tmp_path / "token"
-    token.write_text(TOKEN)
-    config = tmp_path / "spikes.toml"
-    with Webhook() as hook:
-        config.write_text(f'[[notify]]\nname = "berlin"\nurl = "slack+{hook.url}/b"\n'
-                          'tz = "europe/berlin"\n'
-                          f'[[notify]]\nname = "plain"\nurl = "{hook.url}/p"\n')
-        service = Service(tmp_path / "spikes.duckdb", token, "--clock", "data",
-                          "--config", str(config), "--notify", f"slack+{hook.url}/cli",
-                          "--notify-tz", "Asia/Tokyo")
-        try:
-            answer = service.client.get("/v1/notifications")
-        finally:
-            service.stop()
-    assert answer.status_code == 200, answer.text
-    routes = answer.json()["routes"]
+    routes, url = _notification_routes(
+        tmp_path, '[[notify]]\nname = "berlin"\nurl = "slack+{url}/b"\ntz = "europe/berlin"\n'
+        '[[notify]]\nname = "plain"\nurl = "{url}/p"\n',
+        "--clock", "data", "--notify", "slack+{url}/cli", "--notify-tz", "Asia/Tokyo")
     assert [r["tz"] for r in routes] == ["Europe/Berlin", "UTC", "Asia/Tokyo"]
     assert [r["route"] for r in routes][:2] == ["berlin", "plain"]
-    assert routes[2]["route"].startswith(f"slack+{hook.url}")  # the --notify route
+    assert routes[2]["route"].startswith(f"slack+{url}")  # the --notify route
     assert set(routes[0]) == {"route", "products", "min_severity", "known_events", "tz"}
 
 

@@ -156,7 +156,8 @@ class StreamDetector:
         # CUSUM sums and minima, thresholds of the day, troughs of the alarm scan.
         self._carry: dict[str, np.ndarray] = {}
         self._ratios: dict[str, np.ndarray] = {}  # per CUSUM chart, its ratio per product
-        # Per CUSUM chart, the rises from its trough its calibration reads (all products).
+        # Per detector, the excursions its calibration reads (all products): a CUSUM's
+        # rises from its trough, the level's excursions of the others (reversal inf).
         self._rises: dict[str, RiseTracker] = {}
         self._version = 0  # bumped whenever an incident record changes
         self._index: tuple[tuple[int, int], pd.DatetimeIndex] | None = None
@@ -212,20 +213,18 @@ class StreamDetector:
         for name in self._cumulative():
             fresh[f"cusum_{name}"] = 0.0
             fresh[f"cusum_min_{name}"] = np.inf
-        cumulative = self._cumulative()
         for name in self._names:
             fresh[f"threshold_{name}"] = 0.0
-            if name in cumulative:  # its rises restart after a fall by this much
-                fresh[f"reversal_{name}"] = np.inf
-            else:  # the maximum of its current excursion
-                fresh[f"running_{name}"] = 0.0
+            # The fall after which a rise of its scores restarts (inf: the excursions of
+            # a score that does not accumulate; spikes.detect.detectors.rises).
+            fresh[f"reversal_{name}"] = np.inf
             fresh[f"trough_{name}"] = 0.0
             fresh[f"trough_at_{name}"] = -1
         for key, value in fresh.items():
             column = np.full(len(added), value)
             old = self._carry.get(key, column[:0])
             self._carry[key] = np.concatenate([old, column])
-        for name in cumulative:
+        for name in self._names:
             floor = self.products[0].detectors[name].excursion_floor
             self._rises.setdefault(name, RiseTracker(floor=floor)).extend(len(added))
         for j in added:
@@ -425,8 +424,9 @@ class StreamDetector:
         """Threshold of every product and detector at `row` (as
         :func:`spikes.detect.live_thresholds.threshold_paths`): recalibrated at each midnight from
         the maxima of the excursions that ended before it, in the calibration's reach
-        (those that ended earlier are dropped); a CUSUM's are the rises of its chart
-        (:class:`~spikes.detect.detectors.rises.RiseTracker`)."""
+        (those that ended earlier are dropped), tracked by
+        :class:`~spikes.detect.detectors.rises.RiseTracker` (a CUSUM's: the rises of its
+        chart; the others' scores never restart, their rises are their excursions)."""
         assert self.first is not None
         midnight = row > 0 and (self.first + row * self.bucket).normalize() != (
             self.first + (row - 1) * self.bucket).normalize()
@@ -434,21 +434,10 @@ class StreamDetector:
         live = (history_from >= 0) & (history_from <= row)
         for name in self._names:
             value = np.where(live, scores[name], 0.0)
-            if name in self._rises:
-                which, heights = self._rises[name].step(value, self._carry[f"reversal_{name}"])
-                for j, height in zip(which.tolist(), heights.tolist(), strict=True):
-                    self.products[j].maxima[name].append(height)
-                    self.products[j].ends[name].append(row - 1)
-                continue
-            floor = self.products[0].detectors[name].excursion_floor
-            running = self._carry[f"running_{name}"]
-            above = value > floor
-            ended = ~above & (running > floor)
-            for j in np.flatnonzero(ended):
-                self.products[j].maxima[name].append(float(running[j]))
+            which, heights = self._rises[name].step(value, self._carry[f"reversal_{name}"])
+            for j, height in zip(which.tolist(), heights.tolist(), strict=True):
+                self.products[j].maxima[name].append(height)
                 self.products[j].ends[name].append(row - 1)
-            running[ended] = 0.0
-            np.maximum(running, np.where(above, value, 0.0), out=running)
         if midnight:
             since = max(row - calibration_buckets(self.bucket), 0)
             for j, product in enumerate(self.products):
