@@ -449,6 +449,7 @@ def _speed(res: dict[str, Any]) -> list[str]:
         f"{_f(sp['load_seconds'], 1)} s, analyze {_f(sp['analyze_seconds'], 1)} s), peak "
         f"memory {sp['maxrss_mb']:.0f} MB, {sp['incidents']} incidents",
         *_jobs_line(many),
+        *_reference_line(many),
         f"- ratio {_f(many['ratio'], 1)}x in one process (issue 3's target <= 2x); memory "
         f"target < 2048 MB", "",
         f"(b) one product, {year['points']:,} one-minute buckets:", "",
@@ -510,6 +511,22 @@ def _jobs_line(many: dict[str, Any]) -> list[str]:
             f"(resident size, which counts the pages it shares with the parent "
             f"copy-on-write), ratio {_f(many['ratio_jobs'], 1)}x (the causal-detection "
             f"issue's target is on these seconds: see Targets)"]
+
+
+def _reference_line(many: dict[str, Any]) -> list[str]:
+    """The runs of this code and the causal-detection issue's reference code in turn
+    (absent in older results)."""
+    ref = many.get("reference")
+    if not ref:
+        return []
+    if "error" in ref:
+        return [f"- the issue's reference code ({ref['commit'][:7]}) not timed: {ref['error']}"]
+    runs = ", ".join(f"{r:.1f} / {c:.1f}" for r, c in
+                     zip(ref["reference_seconds"], ref["seconds"], strict=True))
+    return [f"- in turn with the code the causal-detection issue's 5.2 s was measured on "
+            f"({ref['commit'][:7]}, same CSV, a job per core; reference / this code: "
+            f"{runs} s): medians {_f(ref['reference_median'], 1)} s and "
+            f"{_f(ref['median'], 1)} s, ratio {ref['ratio']:.2f} (target <= 1.5)"]
 
 
 def _diagnosis(res: dict[str, Any]) -> list[str]:

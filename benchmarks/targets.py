@@ -221,10 +221,19 @@ def _speed(res: dict[str, Any]) -> dict[str, Any]:
         return _row("Speed, 1,000 x 28 days (jobs)", f"<= {SPEED_MAX_SECONDS:.1f} s", note,
                     None, None)
     seconds = jobs["seconds"]
-    return _row("Speed, 1,000 x 28 days (jobs)",
-                f"<= {SPEED_MAX_SECONDS:.1f} s ({SPEED_FACTOR:g} x {SPEED_REFERENCE_SECONDS:g})",
-                f"{seconds:.1f} s (jobs={jobs['jobs']})", SPEED_MAX_SECONDS - seconds,
-                bool(seconds <= SPEED_MAX_SECONDS))
+    goal = f"<= {SPEED_MAX_SECONDS:.1f} s ({SPEED_FACTOR:g} x {SPEED_REFERENCE_SECONDS:g})"
+    measured = f"{seconds:.1f} s (jobs={jobs['jobs']})"
+    margin = SPEED_MAX_SECONDS - seconds
+    paired = speed["many_products"].get("reference") or {}
+    if "ratio" in paired:
+        # The reference code timed in turn on this host: both must hold.
+        goal += f" and <= {SPEED_FACTOR:g} x its code ({paired['commit'][:7]}) side by side"
+        measured += (f"; {paired['ratio']:.2f} x its code side by side (medians "
+                     f"{paired['median']:.1f} vs {paired['reference_median']:.1f} s)")
+        margin = min(margin, SPEED_FACTOR * paired["reference_median"] - paired["median"])
+    elif paired:
+        measured += f"; its code not timed: {paired.get('error', 'failed')[:60]}"
+    return _row("Speed, 1,000 x 28 days (jobs)", goal, measured, margin, bool(margin >= 0))
 
 
 def evaluate(res: dict[str, Any]) -> dict[str, Any]:
