@@ -100,7 +100,7 @@ class Elevation:
             if not self.lo <= u < self.hi:
                 self._cover(u)
             chunk = self.flags[u - self.lo :]
-            hits = np.flatnonzero(chunk[: gap + 1 - (u - end - 1)])
+            hits = chunk[: gap + 1 - (u - end - 1)].nonzero()[0]
             if len(hits):
                 end = u + int(hits[0])
                 u = end + 1
