@@ -355,10 +355,11 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
         keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
     else:
         keep = np.flatnonzero(~_largest_runs(ys, drop, grain))
-    if ys[keep].sum() < config.min_ratio * ms[keep].sum():
+    kept_reports, kept_base = ys[keep].sum(), ms[keep].sum()
+    if kept_reports < config.min_ratio * kept_base:
         return False
     scale = max(dispersion, 1.0)
-    total, base = float(ys[keep].sum()) / scale, float(ms[keep].sum()) / scale
+    total, base = float(kept_reports) / scale, float(kept_base) / scale
     return total_surprise(total, base) >= -np.log10(SUSTAINED_P)
 
 
