@@ -193,15 +193,15 @@ def _heavy_levels(ordered: np.ndarray, n: np.ndarray, weeks: np.ndarray,
     over_low = capped - low
     over_level = capped - level[window]
     out: list[float | None] = []
-    for i, first in enumerate(starts.tolist()):
-        m, quartile, k = sizes[i], quartiles[i], kept[i]
-        if 2 * k >= quartile or not level[i] > low:
+    for first, m, quartile, k, upper, allowed in zip(starts.tolist(), sizes, quartiles, kept,
+                                                     level.tolist(), budget.tolist(),
+                                                     strict=True):
+        if 2 * k >= quartile or not upper > low:
             out.append(None)
             continue
         out.append(_gpd_level(float(over_low[first:first + m].sum()) / (m - k),
                               float(over_level[first:first + quartile].sum()) / (quartile - k),
-                              float(level[i]), low, m, quartile, k, float(budget[i]),
-                              model_decay))
+                              upper, low, m, quartile, k, allowed, model_decay))
     return out
 
 
@@ -229,22 +229,23 @@ def _separated_counts(ordered: np.ndarray, starts: np.ndarray, q: np.ndarray,
     quartile (its ``q`` largest, from ``starts`` in `ordered`, ``q >= 4``), one a row."""
     rows, width = len(q), int(q.max())
     column = np.arange(width)
-    inside = column < q[:, None]
-    excess = ordered[np.where(inside, starts[:, None] + column, 0)] - low
-    middle = excess[np.arange(rows), (q - 1) // 2]
-    upper_middle = excess[np.arange(rows), q // 2]
+    row = np.arange(rows)[:, None]
+    # Past a window's quartile, a row reads the maxima after it (all >= low: finite
+    # logarithms), which no step below uses.
+    excess = ordered[np.minimum(starts[:, None] + column, len(ordered) - 1)] - low
+    middle, upper_middle = excess[row[:, 0], (q - 1) // 2], excess[row[:, 0], q // 2]
     median = np.where(q % 2 == 1, middle, (middle + upper_middle) / 2.0)
-    z = np.log(np.where(inside, excess, 1.0) + np.maximum(median, 1e-9)[:, None])
+    z = np.log(excess + np.maximum(median, 1e-9)[:, None])
     spacings = column[1:] * (z[:, :-1] - z[:, 1:])  # the one below the i largest
     # The spacings of each row reversed, left-aligned: their running sums from the
     # bottom are the per-window cumsum, zeros after them change none.
     last = (q - 2)[:, None] - column[:-1]
-    flipped = np.where(last >= 0, np.take_along_axis(spacings, np.maximum(last, 0), 1), 0.0)
+    flipped = np.where(last >= 0, spacings[row, np.maximum(last, 0)], 0.0)
     below = np.cumsum(flipped, axis=1)  # below[i] of a window at column q - 2 - i
     places = q // 2
     j = column[: int(places.max())]
     tried = j < places[:, None]
-    rest = np.take_along_axis(below, np.clip((q - 3)[:, None] - j, 0, None), 1)
+    rest = below[row, np.maximum((q - 3)[:, None] - j, 0)]
     means = rest / np.maximum((q - 2)[:, None] - j, 1)
     ratio = spacings[:, : len(j)] / np.maximum(means, 1e-12)
     limit = GAP_EVIDENCE * np.log(10.0) + np.log(places)
