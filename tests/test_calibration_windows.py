@@ -57,7 +57,11 @@ def test_window_thresholds_taken_in_passes_are_the_same(
     lo = np.maximum(hi - 1200, 0)
     weeks = hi / 150.0
     whole = windows.window_thresholds(maxima, lo, hi, weeks, 0.1, low=1.0)
-    monkeypatch.setattr(windows, "PASS_MAXIMA", 2500)
+    monkeypatch.setattr(windows, "PASS_CELLS", 25_000)
+    passes = windows._passes(lo, hi)
+    assert len(passes) > 1
+    assert all((part.stop - part.start) * (hi[part].max() - lo[part].min()) <= 25_000
+               for part in passes if part.stop - part.start > 1)
     assert windows.window_thresholds(maxima, lo, hi, weeks, 0.1, low=1.0) == whole
     assert any(value is not None for value in whole)
 
@@ -97,7 +101,7 @@ def _per_midnight(detectors: dict, scores: dict[str, np.ndarray], config: Detect
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), days=st.integers(1, 30),
-       fixed=st.sampled_from([None, "tail", "cusum"]))
+       fixed=st.sampled_from([None, "tail", "cusum", "both"]))
 def test_threshold_paths_equal_product_thresholds_midnight_by_midnight(
         seed: int, days: int, fixed: str | None) -> None:
     rng = np.random.default_rng(seed)
@@ -113,7 +117,8 @@ def test_threshold_paths_equal_product_thresholds_midnight_by_midnight(
     chart[rng.random(n) < 0.01] = np.nan
     scores = {"tail": tail, "cusum": chart}
     detectors = {"tail": CountTailDetector(), "cusum": CusumDetector()}
-    overrides = {"tail": {"tail_threshold": 7.0}, "cusum": {"cusum_threshold": 9.0}}
+    overrides = {"tail": {"tail_threshold": 7.0}, "cusum": {"cusum_threshold": 9.0},
+                 "both": {"tail_threshold": 7.0, "cusum_threshold": 9.0}}
     config = DetectionConfig(**overrides.get(fixed, {}))
     day_starts = np.arange(0, n, per_day)
     history_from = int(rng.integers(0, 3 * per_day))

@@ -121,6 +121,8 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
                                       low=det.excursion_floor,
                                       model_decay=det.excursion_decay)
         testable[name] = tail_testables(hi - lo, weeks)
+    if not own:  # every threshold set explicitly: the configured ones throughout
+        return out
     lengths = np.diff([*firsts.tolist(), n])
     for name, values in raised_days(detectors, own, testable, base).items():
         out[name][n - int(lengths.sum()):] = np.repeat(values, lengths)

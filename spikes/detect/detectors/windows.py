@@ -30,9 +30,10 @@ from spikes.detect.detectors.base import (
     short_history_decay,
 )
 
-#: Most maxima the windows of one pass hold together (their concatenation), so that a
-#: year of daily windows over a long history is taken in parts of bounded memory.
-PASS_MAXIMA = 1 << 20
+#: Most cells of one pass's matrix of windows (a row per window over the maxima they
+#: span), so that a year of daily windows over a long history is taken in parts of
+#: bounded memory (a few megabytes).
+PASS_CELLS = 1 << 22
 
 
 def window_thresholds(maxima: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -74,7 +75,7 @@ def window_thresholds(maxima: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
     weeks = np.asarray(weeks, dtype=float)
     out: list[float | None] = []
-    for part in _passes(hi - lo):
+    for part in _passes(lo, hi):
         out.extend(_thresholds(maxima, lo[part], hi[part], weeks[part],
                                false_alarms_per_week, low, model_decay))
     return out
@@ -108,16 +109,16 @@ def tail_testables(n: np.ndarray, weeks: np.ndarray) -> np.ndarray:
     return n // 4 > 2 * censored
 
 
-def _passes(n: np.ndarray) -> list[slice]:
-    """Consecutive windows holding at most :data:`PASS_MAXIMA` maxima together (one at
-    least)."""
-    bounds, start, held = [], 0, 0
-    for i, size in enumerate(n.tolist()):
-        if held and held + size > PASS_MAXIMA:
+def _passes(lo: np.ndarray, hi: np.ndarray) -> list[slice]:
+    """Consecutive windows taken together (one at least): their rows over the maxima they
+    span (:class:`_Ranked`) hold at most :data:`PASS_CELLS` cells."""
+    bounds, start, first, last = [], 0, 0, 0
+    for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+        if i > start and (i + 1 - start) * (max(last, b) - min(first, a)) > PASS_CELLS:
             bounds.append(slice(start, i))
-            start, held = i, 0
-        held += size
-    bounds.append(slice(start, len(n)))
+            start = i
+        first, last = (a, b) if i == start else (min(first, a), max(last, b))
+    bounds.append(slice(start, len(lo)))
     return bounds
 
 
