@@ -72,7 +72,7 @@ from spikes.detect.days import first_days_of_kind
 from spikes.detect.detectors.base import Detector
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
-    _context_ratios,
+    _context_ratio,
     _describe,
     _Stretch,
     blip_grain,
@@ -429,7 +429,7 @@ class LiveWalk:
             return lambda start, lo, hi: None
         if not self.detectors[name].cumulative:
             def find(_: int, lo: int, hi: int) -> tuple[int, int] | None:
-                hits = np.flatnonzero(s[lo:hi] >= thr[lo:hi])
+                hits = (s[lo:hi] >= thr[lo:hi]).nonzero()[0]
                 return None if len(hits) == 0 else (lo + int(hits[0]), lo + int(hits[0]))
             return find
 
@@ -440,12 +440,12 @@ class LiveWalk:
             trough = np.minimum.accumulate(np.minimum(seg, value))
             rise = seg - trough
             offset = max(lo, start) - upto
-            hits = np.flatnonzero(rise[offset:] >= thr[upto + offset : hi])
+            hits = (rise[offset:] >= thr[upto + offset : hi]).nonzero()[0]
             if len(hits) == 0:
                 return None
             at = offset + int(hits[0])
             # The rise starts after the last time the trough was reached.
-            low = np.flatnonzero(seg[: at + 1] <= trough[at])
+            low = (seg[: at + 1] <= trough[at]).nonzero()[0]
             return upto + at, upto + int(low[-1]) + 1 if len(low) else last + 1
         return find_rise
 
@@ -505,9 +505,8 @@ class LiveWalk:
         the size tests), the hours before it as :class:`Before` takes them, and the
         elevation against the level."""
         s, reach = p.stretch, self.reach
-        p.level = _context_ratios([*p.previous, s], self.y, self.mu, reach,
-                                  float(self.alpha[s.onset]),
-                                  float(self.inflation[s.onset]))[-1]
+        p.level = _context_ratio(s, p.previous, self.y, self.mu, reach,
+                                 float(self.alpha[s.onset]), float(self.inflation[s.onset]))
         p.prior = self.before(s.onset, p.previous, reach, cold=s.alarm < self.warm_until)
         p.elevated = Elevation(self.y, self.mu, self.tail, p.level, p.disp, self.window,
                                self.config.min_ratio)
@@ -599,7 +598,7 @@ class LiveWalk:
             if len(seg) == 0:
                 continue
             trough = np.minimum.accumulate(np.minimum(seg, value))
-            low = np.flatnonzero(seg <= trough[-1])
+            low = (seg <= trough[-1]).nonzero()[0]
             state.troughs[name] = (float(trough[-1]),
                                    upto + int(low[-1]) if len(low) else last, stop)
 

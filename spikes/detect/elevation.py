@@ -43,18 +43,25 @@ def elevated_buckets(y: np.ndarray, mu: np.ndarray, tail: np.ndarray, level: flo
     np.ndarray of bool
     """
     base = np.where(np.isnan(mu), np.inf, mu * level)
-    counts = np.where(np.isnan(y), 0.0, y)
-    expect = np.where(np.isnan(y) | np.isinf(base), 0.0, base)
+    missing = np.isnan(y)
+    counts = np.where(missing, 0.0, y)
+    elevated = tail >= ELEVATED_SURPRISE
+    # Only the buckets high enough and not improbable on their own need their window's
+    # total (each the same floats as over the whole array: elementwise).
+    need = np.flatnonzero(~elevated & (counts >= min_ratio * base))
+    if len(need) == 0:
+        return elevated
+    expect = np.where(missing | np.isinf(base), 0.0, base)
     k = max(window, 1)
     csum_y = np.concatenate([[0.0], np.cumsum(counts)])
     csum_m = np.concatenate([[0.0], np.cumsum(expect)])
-    stop = np.arange(1, len(y) + 1)
+    stop = need + 1
     start = np.maximum(stop - k, 0)
     scale = max(dispersion, 1.0)
     total = (csum_y[stop] - csum_y[start]) / scale
     mean = (csum_m[stop] - csum_m[start]) / scale
-    windowed = upper_tail_surprise(np.floor(total), mean, np.zeros(1)) >= ELEVATED_SURPRISE
-    return (tail >= ELEVATED_SURPRISE) | (windowed & (counts >= min_ratio * base))
+    elevated[need] = upper_tail_surprise(np.floor(total), mean, np.zeros(1)) >= ELEVATED_SURPRISE
+    return elevated
 
 
 class Elevation:
@@ -93,7 +100,7 @@ class Elevation:
             if not self.lo <= u < self.hi:
                 self._cover(u)
             chunk = self.flags[u - self.lo :]
-            hits = np.flatnonzero(chunk[: gap + 1 - (u - end - 1)])
+            hits = chunk[: gap + 1 - (u - end - 1)].nonzero()[0]
             if len(hits):
                 end = u + int(hits[0])
                 u = end + 1

@@ -345,7 +345,7 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
     ys, ms = ys[seen], ms[seen]
     # The core: up to the last bucket still min_ratio high (a long outage's slow decay
     # back to normal is part of the incident, but not of the test of its height).
-    high = np.flatnonzero(ys >= config.min_ratio * ms)
+    high = (ys >= config.min_ratio * ms).nonzero()[0]
     if len(high) == 0:
         return False
     ys, ms = ys[: high[-1] + 1], ms[: high[-1] + 1]
@@ -355,10 +355,11 @@ def _sustained(s: _Stretch, y: np.ndarray, mu: np.ndarray, level: float, dispers
         keep = np.argsort(ys, kind="stable")[: len(ys) - drop]
     else:
         keep = np.flatnonzero(~_largest_runs(ys, drop, grain))
-    if ys[keep].sum() < config.min_ratio * ms[keep].sum():
+    kept_reports, kept_base = ys[keep].sum(), ms[keep].sum()
+    if kept_reports < config.min_ratio * kept_base:
         return False
     scale = max(dispersion, 1.0)
-    total, base = float(ys[keep].sum()) / scale, float(ms[keep].sum()) / scale
+    total, base = float(kept_reports) / scale, float(kept_base) / scale
     return total_surprise(total, base) >= -np.log10(SUSTAINED_P)
 
 
@@ -403,14 +404,30 @@ def _context_ratios(stretches: list[_Stretch], y: np.ndarray, mu: np.ndarray,
     for s in stretches:
         window = slice(max(0, s.onset - reach), s.onset)
         keep = ~inside[window] & ~np.isnan(y[window])
-        ys, ms = y[window][keep], mu[window][keep]
-        base = float(ms.sum())
-        if base <= 0:
-            out.append(1.0)
-            continue
-        var = float((ms + alpha * ms**2).sum()) * inflation
-        out.append(max(1.0, (float(ys.sum()) - 2.0 * np.sqrt(var)) / base))
+        out.append(_level(y[window][keep], mu[window][keep], alpha, inflation))
     return out
+
+
+def _context_ratio(s: _Stretch, others: list[_Stretch], y: np.ndarray, mu: np.ndarray,
+                   reach: int, alpha: float, inflation: float) -> float:
+    """``_context_ratios([*others, s], ...)[-1]``: the local level before stretch `s`
+    alone, over the `reach` buckets before its onset outside `s` and the `others`."""
+    if reach == 0:
+        return 1.0
+    lo = max(0, s.onset - reach)
+    keep = ~np.isnan(y[lo : s.onset])
+    for other in (*others, s):
+        keep[max(other.onset - lo, 0) : max(other.end + 1 - lo, 0)] = False
+    return _level(y[lo : s.onset][keep], mu[lo : s.onset][keep], alpha, inflation)
+
+
+def _level(ys: np.ndarray, ms: np.ndarray, alpha: float, inflation: float) -> float:
+    """The local level of counts `ys` over their baseline `ms` (:func:`_context_ratios`)."""
+    base = float(ms.sum())
+    if base <= 0:
+        return 1.0
+    var = float((ms + alpha * ms**2).sum()) * inflation
+    return max(1.0, (float(ys.sum()) - 2.0 * np.sqrt(var)) / base)
 
 
 def _describe(product: str, s: _Stretch, y: np.ndarray, mu: np.ndarray,

@@ -6,12 +6,15 @@ warm-up and the day after it (:func:`calibration_start`) and reaches back a year
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.causal import unproven_buckets, warmup_buckets
-from spikes.detect.detectors.base import Detector, product_thresholds
+from spikes.detect.detectors.base import Detector
+from spikes.detect.detectors.windows import tail_testables, window_thresholds
 
 #: How far back a midnight's threshold calibration reads a product's excursions: a year,
 #: a whole cycle of the seasons, so that a live service that runs for years keeps a
@@ -95,27 +98,77 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     if not config.calibrate or n == 0:
         return out
     position = np.arange(n)
-    # A cumulative detector's history is the rises its alarm reads, restarted after a
-    # fall by its configured threshold (spikes.detect.detectors.rises).
-    excursions = {name: det.excursions(np.where(position >= history_from, scores[name], 0.0),
-                                       reversal=base[name])
-                  for name, det in detectors.items()}
     # Buckets of history before each position: from the end of the warm-up on, missing
     # ones included (their scores are 0), as the stream counts them.
     counted = np.concatenate([[0], np.cumsum(position >= history_from)])
     firsts = day_starts[day_starts > 0]
     sinces = np.maximum(firsts - calibration_buckets(bucket), 0)
-    # Runs come in time order: those that ended in the calibration's reach before a
-    # midnight are a slice.
-    slices = {name: (np.searchsorted(stops, sinces), np.searchsorted(stops, firsts))
-              for name, (_, stops) in excursions.items()}
-    weeks_of = (counted[firsts] - counted[sinces]) * (bucket / WEEK)
-    bounds = [*firsts.tolist(), n]
-    for day, (first, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        done = {name: maxima[slices[name][0][day] : slices[name][1][day]]
-                for name, (maxima, _) in excursions.items()}
-        weeks = float(weeks_of[day])
-        for name, value in product_thresholds(detectors, done, weeks, config, bucket,
-                                              base=base).items():
-            out[name][first:stop] = value
+    weeks = (counted[firsts] - counted[sinces]) * (bucket / WEEK)
+    own, testable = {}, {}
+    for name, det in detectors.items():
+        if det.threshold_is_fixed(config):
+            continue
+        # A cumulative detector's history is the rises its alarm reads, restarted after
+        # a fall by its configured threshold (spikes.detect.detectors.rises).
+        maxima, stops = det.excursions(np.where(position >= history_from, scores[name], 0.0),
+                                       reversal=base[name])
+        above = maxima >= det.excursion_floor
+        maxima, stops = maxima[above], stops[above]
+        # Runs come in time order: those that ended in the calibration's reach before a
+        # midnight are a slice.
+        lo, hi = np.searchsorted(stops, sinces), np.searchsorted(stops, firsts)
+        own[name] = window_thresholds(maxima, lo, hi, weeks, config.false_alarms_per_week,
+                                      low=det.excursion_floor,
+                                      model_decay=det.excursion_decay)
+        testable[name] = tail_testables(hi - lo, weeks)
+    if not own:  # every threshold set explicitly: the configured ones throughout
+        return out
+    lengths = np.diff([*firsts.tolist(), n])
+    for name, values in raised_days(detectors, own, testable, base).items():
+        out[name][n - int(lengths.sum()):] = np.repeat(values, lengths)
+    return out
+
+
+def raised_days(detectors: Mapping[str, Detector], own: Mapping[str, list[float | None]],
+                testable: Mapping[str, np.ndarray],
+                base: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """:func:`~spikes.detect.detectors.base.raised_thresholds` of many days at once (a
+    live run's, without hindsight), the same floats for finite calibrations.
+
+    Parameters
+    ----------
+    detectors : mapping of str to Detector
+        The product's detectors, by name.
+    own : mapping of str to list of float or None
+        Per calibrated detector (in the detectors' order), its own calibration each day.
+    testable : mapping of str to np.ndarray
+        Per calibrated detector, whether its history could show a heavy tail each day.
+    base : mapping of str to float
+        The detectors' configured thresholds.
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        Per detector, its threshold each day.
+    """
+    days = len(next(iter(own.values()))) if own else 0
+    out = {name: np.full(days, value) for name, value in base.items()}
+    scales: dict[str, np.ndarray] = {}  # factor of each raise, NaN where not calibrated
+    for name, values in own.items():
+        floor = detectors[name].excursion_floor
+        has = np.array([value is not None for value in values], dtype=bool)
+        mine = np.array([np.nan if value is None else value for value in values], dtype=float)
+        out[name] = np.where(has, np.maximum(mine, base[name]), base[name])
+        if base[name] > floor:
+            scales[name] = np.where(has, (out[name] - floor) / (base[name] - floor), np.nan)
+    for name in own:
+        floor = detectors[name].excursion_floor
+        lent = [factor for other, factor in scales.items() if other != name]
+        if not lent or not base[name] > floor:
+            continue
+        with np.errstate(invalid="ignore"):
+            factor = np.fmax.reduce(lent, axis=0)
+        borrows = ~testable[name] & ~np.isnan(factor)
+        raised = np.maximum(out[name], floor + (base[name] - floor) * factor)
+        out[name] = np.where(borrows, raised, out[name])
     return out

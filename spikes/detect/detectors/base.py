@@ -513,25 +513,56 @@ def product_thresholds(detectors: Mapping[str, Detector], maxima: Mapping[str, n
         base = {name: det.default_threshold(config, bucket) for name, det in detectors.items()}
     if not config.calibrate:
         return base
-    out = dict(base)
-    scales: dict[str, float] = {}  # factor by which each calibrated threshold was raised
-    borrowers = []
+    own: dict[str, float | None] = {}
+    testable: dict[str, bool] = {}
     for name, det in detectors.items():
         if det.threshold_is_fixed(config):
             continue
         floor = det.excursion_floor
         above = maxima[name][maxima[name] >= floor]
-        own = calibrated_threshold(above, weeks, config.false_alarms_per_week, low=floor,
-                                   model_decay=det.excursion_decay, heavy_tail=not hindsight)
-        if own is not None:
-            out[name] = max(own, base[name])
+        own[name] = calibrated_threshold(above, weeks, config.false_alarms_per_week,
+                                         low=floor, model_decay=det.excursion_decay,
+                                         heavy_tail=not hindsight)
+        testable[name] = tail_testable(len(above), weeks)
+    return raised_thresholds(detectors, own, testable, base, hindsight=hindsight)
+
+
+def raised_thresholds(detectors: Mapping[str, Detector], own: Mapping[str, float | None],
+                      testable: Mapping[str, bool], base: Mapping[str, float], *,
+                      hindsight: bool = False) -> dict[str, float]:
+    """The step of :func:`product_thresholds` after each detector's own calibration: its
+    configured threshold raised to its own, and a borrower's by the others' factors.
+
+    Parameters
+    ----------
+    detectors : mapping of str to Detector
+        The product's detectors, by name.
+    own : mapping of str to float or None
+        :func:`calibrated_threshold` of each calibrated detector (those whose threshold
+        is not fixed), in the detectors' order.
+    testable : mapping of str to bool
+        :func:`tail_testable` of each calibrated detector's history.
+    base : mapping of str to float
+        The detectors' configured thresholds.
+    hindsight : bool
+        The retrospective mode (no borrowing).
+
+    Returns
+    -------
+    dict of str to float
+        Threshold per detector.
+    """
+    out = dict(base)
+    scales: dict[str, float] = {}  # factor by which each calibrated threshold was raised
+    for name, value in own.items():
+        floor = detectors[name].excursion_floor
+        if value is not None:
+            out[name] = max(value, base[name])
             if base[name] > floor:
                 scales[name] = (out[name] - floor) / (base[name] - floor)
-        if not tail_testable(len(above), weeks):
-            borrowers.append(name)
     if hindsight:
         return out
-    for name in borrowers:
+    for name in (name for name in own if not testable[name]):
         floor = detectors[name].excursion_floor
         lent = [factor for other, factor in scales.items() if other != name]
         if lent and base[name] > floor:

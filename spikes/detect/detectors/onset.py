@@ -32,6 +32,9 @@ class CostSeasonalPoisson(BaseCost):
     min_size = 1
     #: Longest signal whose segment costs are tabulated at once (see :meth:`best_split`).
     TABLE_SAMPLES = 512
+    #: Longest signal tabulated from its first search on: its table costs about as much
+    #: as the two arrays of costs of one search (the window of most incidents).
+    FIRST_TABLE_SAMPLES = 64
 
     def fit(self, signal: np.ndarray) -> CostSeasonalPoisson:
         """Store cumulative sums of counts and baseline (NaN counts add nothing)."""
@@ -65,15 +68,18 @@ class CostSeasonalPoisson(BaseCost):
         The same computation as ruptures' ``Binseg.single_bkp`` (gain = cost of the
         segment minus the costs of its two parts; ties go to the later split), done
         with arrays instead of one :meth:`error` call per candidate split. From the
-        second search of a signal of up to :data:`TABLE_SAMPLES` samples on, the parts'
-        costs are read from a table of every segment's cost, computed once per fit: a
-        binary segmentation asks for several splits of the same short window.
+        second search of a signal of up to :data:`TABLE_SAMPLES` samples on (from the
+        first, up to :data:`FIRST_TABLE_SAMPLES`), the parts' costs are read from a table
+        of every segment's cost, computed once per fit: a binary segmentation asks for
+        several splits of the same short window.
         """
         first, last = start + min_size, end - min_size  # the splits: first..last
         if last < first:
             return None, 0.0
         self._searches += 1
-        if len(self._cy) <= self.TABLE_SAMPLES + 1 and self._searches > 1:
+        samples = len(self._cy) - 1
+        if samples <= self.TABLE_SAMPLES and (self._searches > 1
+                                              or samples <= self.FIRST_TABLE_SAMPLES):
             # A short signal (the window of one incident) searched again: the costs of
             # all its segments at once, so that each further search is two slices.
             table = self._segment_errors()

@@ -101,7 +101,8 @@ def _block_rises(s: np.ndarray, lo: int, hi: int, floor: float,
     inside = False
     peak = top = 0.0
     for i, v in enumerate(s[lo : hi + 1].tolist(), start=lo):
-        trough = min(trough, v)
+        if v < trough:  # min(trough, v), without the call
+            trough = v
         rise = v - trough
         if not inside:
             if rise > floor:
