@@ -33,6 +33,11 @@ from spikes.detect.incidents import BLIP, incident_rows, preload_for_workers
 from spikes.detect.inputs import check_arguments, check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.live_thresholds import calibration_start, threshold_paths
+from spikes.detect.parallel_scores import (
+    joined_series,
+    processes_available,
+    score_in_processes,
+)
 from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
@@ -214,6 +219,12 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
                                 baseline) for name, d in detectors.items()}
         return baseline, scores, dict.fromkeys(map(str, products), detectors)
 
+    if len(tasks) > 1 and jobs > 1 and processes_available():
+        names = sorted({d.name for own, _ in tasks for d in default_detectors(own)})
+        baseline, scores, product_detectors, _ = score_in_processes(
+            score, tasks, data.counts, names, int(jobs))
+        return Scored(data=data, baseline=baseline, scores=scores,
+                      detectors=product_detectors, config=config, calendar=calendar)
     if len(tasks) > 1 and jobs > 1:
         with ThreadPoolExecutor(min(int(jobs), len(tasks))) as pool:
             done = list(pool.map(score, tasks))
@@ -233,10 +244,10 @@ def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
     methods = {b.method for b in baselines}
     baseline = Baseline(
         expected=_side_by_side([b.expected for b in baselines], columns),
-        dispersion=pd.concat([b.dispersion for b in baselines])[columns],
+        dispersion=joined_series([b.dispersion for b in baselines], columns),
         normal=_side_by_side([b.normal for b in baselines], columns),
         method=methods.pop() if len(methods) == 1 else "daily",
-        inflation=pd.concat([b.inflation for b in baselines])[columns],
+        inflation=joined_series([b.inflation for b in baselines], columns),
         dispersion_path=_paths([b.dispersion_path for b in baselines], columns),
         inflation_path=_paths([b.inflation_path for b in baselines], columns),
         causal=all(b.causal for b in baselines),
