@@ -10,8 +10,9 @@ Each worker writes the columns of its products straight into them and sends back
 the small parts (per-product series, the detectors); the parent wraps the blocks as the
 frames without copying them.
 
-Linux only (forked workers inherit the mappings); elsewhere, and for an engine other than
-the local one, :func:`spikes.detect.pipeline.score_reports` keeps its threads.
+Linux only (forked workers inherit the mappings); elsewhere
+:func:`spikes.detect.pipeline.score_reports` scores in threads, whose parts
+:func:`concat_parts` joins.
 """
 
 from __future__ import annotations
@@ -197,6 +198,69 @@ def joined_series(parts: Sequence[pd.Series], columns: pd.Index) -> pd.Series:
     return pd.concat(parts).reindex(columns)
 
 
+def concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
+                 columns: pd.Index) -> tuple[Baseline, dict[str, pd.DataFrame]]:
+    """The baselines and scores of parts of the products (scored by threads) as those of
+    all products, in the order of `columns`.
+
+    Parameters
+    ----------
+    parts : list of (Baseline, dict of str to pd.DataFrame)
+        Each part's baseline and scores by detector name.
+    columns : pd.Index
+        Every product, each in exactly one part.
+
+    Returns
+    -------
+    baseline : Baseline
+    scores : dict of str to pd.DataFrame
+    """
+    if len(parts) == 1:
+        return parts[0]
+    baselines = [b for b, _ in parts]
+    methods = {b.method for b in baselines}
+    baseline = Baseline(
+        expected=_side_by_side([b.expected for b in baselines], columns),
+        dispersion=joined_series([b.dispersion for b in baselines], columns),
+        normal=_side_by_side([b.normal for b in baselines], columns),
+        method=methods.pop() if len(methods) == 1 else "daily",
+        inflation=joined_series([b.inflation for b in baselines], columns),
+        dispersion_path=_paths([b.dispersion_path for b in baselines], columns),
+        inflation_path=_paths([b.inflation_path for b in baselines], columns),
+        causal=all(b.causal for b in baselines),
+        learning=_paths([b.learning for b in baselines], columns),
+        cold=_paths([b.cold for b in baselines], columns),
+        unshaped=_paths([b.unshaped for b in baselines], columns),
+    )
+    names = parts[0][1].keys()
+    scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
+    return baseline, scores
+
+
+def _paths(frames: list[pd.DataFrame | None], columns: pd.Index) -> pd.DataFrame | None:
+    """Per-bucket paths of the parts side by side (None when the parts have none)."""
+    if any(f is None for f in frames):
+        return None
+    return _side_by_side(frames, columns)  # type: ignore[arg-type]
+
+
+def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame:
+    """Frames of the same index joined column-wise, in the order of `columns`, as one
+    array with time running down each column (as the parts are): every product's series
+    stays contiguous, and ``to_numpy`` returns it without a copy."""
+    names = pd.Index([c for f in frames for c in f.columns])
+    order = names.get_indexer(columns)
+    out = np.empty((len(frames[0]), len(columns)), dtype=frames[0].dtypes.iloc[0], order="F")
+    start = 0
+    at = np.empty(len(names), dtype=np.int64)
+    at[order] = np.arange(len(columns))
+    for frame in frames:
+        stop = start + frame.shape[1]
+        out[:, at[start:stop]] = frame.to_numpy()
+        start = stop
+    return pd.DataFrame(out, index=frames[0].index, columns=columns, copy=False)
+
+
 def _positions(indexer: np.ndarray) -> slice | np.ndarray:
     """Columns `indexer` as a slice when consecutive (a plain copy into the block)."""
     if len(indexer) and (np.diff(indexer) == 1).all():
@@ -207,7 +271,7 @@ def _positions(indexer: np.ndarray) -> slice | np.ndarray:
 def _assemble(answers: list[PartAnswer], at: list[slice | np.ndarray], shared: SharedFrames,
               counts: pd.DataFrame) -> tuple[Baseline, dict[str, pd.DataFrame]]:
     """The whole baseline and scores from the workers' answers, as
-    :func:`spikes.detect.pipeline._concat_parts` joins the parts of threads."""
+    :func:`concat_parts` joins the parts of threads."""
 
     def whole(name: str) -> pd.DataFrame | None:
         parts = [a.frames.get(name) for a in answers]
