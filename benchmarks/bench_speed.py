@@ -12,8 +12,9 @@ the clock starts, as stop 40's module-level imports were, and reported apart as
     8,064,000 rows): `spikes`' pipeline (``load_reports`` + ``analyze`` with defaults)
     against ``pd.read_csv(path, engine="pyarrow")`` of the same file (best of two reads);
     targets: ratio <= 2, peak memory < 2 GB. Timed twice: in one process (``jobs=1``,
-    the library default) and with a job per CPU core (``jobs=os.cpu_count()``: threads
-    for the scores, forked processes that inherit them for the incidents; ``spikes
+    the library default) and with a job per CPU core (``jobs=os.cpu_count()``: forked
+    processes for the scores, which hand them back through shared memory, and for the
+    incidents, which inherit them; ``spikes
     analyze`` uses a worker process per core by default too).
 (b) one product, one year of 1-minute buckets (525,600 rows): ``load_reports`` +
     ``analyze`` (target < 5 s), and ruptures PELT alone (``l2`` cost, BIC-style penalty)

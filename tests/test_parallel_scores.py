@@ -92,7 +92,7 @@ def test_scores_in_processes_are_those_of_one_process(data, few, counted, mode):
         assert frame.to_numpy().flags.f_contiguous
 
 
-def test_groups_of_own_settings_score_in_processes_as_in_threads(data, few, counted,
+def test_groups_of_own_settings_score_in_processes_as_in_one_process(data, few, counted,
                                                                  monkeypatch):
     products = [str(c) for c in data.counts.columns]
     overrides = {p: {"cusum_ratio": 2.0} for p in products[::2]}
@@ -100,6 +100,7 @@ def test_groups_of_own_settings_score_in_processes_as_in_threads(data, few, coun
     config = DetectionConfig(overrides=overrides)
     two = score_reports(data, config, jobs=2)
     assert counted == [5]  # the two groups of 15 and 14 products in two pieces, and one
+    _assert_same(score_reports(data, config), two)
     monkeypatch.setattr(pipeline, "processes_available", lambda: False)
     _assert_same(score_reports(data, config, jobs=2), two)
     assert two.detectors[products[0]]["cusum"].ratio == 2.0
