@@ -104,14 +104,11 @@ class PartAnswer:
         The baseline's other fields (per-product series, method, causal).
     detectors : dict of str to object
         Detectors by product.
-    extra : object
-        What the task's `after` returned (None without one).
     """
 
     frames: dict[str, Any]
     baseline: dict[str, Any]
     detectors: dict[str, Any]
-    extra: Any = None
 
 
 @dataclass
@@ -122,10 +119,10 @@ class _Run:
     tasks: Sequence[tuple[Any, list]]
     at: list[slice | np.ndarray]
     shared: SharedFrames
-    after: Callable[..., Any] | None
 
 
 def _pick(run: _Run, i: int) -> tuple[_Run, int]:
+    """Task `i` of the inherited run (what :meth:`LocalEngine.map_parts` selects)."""
     return run, i
 
 
@@ -138,14 +135,12 @@ def _score_task(picked: tuple[_Run, int]) -> PartAnswer:
     frames.update({f"score:{n}": shared.write(f"score:{n}", s, at) for n, s in scores.items()})
     rest = {"dispersion": baseline.dispersion, "inflation": baseline.inflation,
             "method": baseline.method, "causal": baseline.causal}
-    extra = None if run.after is None else run.after(run.tasks[i], baseline, scores, detectors)
-    return PartAnswer(frames=frames, baseline=rest, detectors=detectors, extra=extra)
+    return PartAnswer(frames=frames, baseline=rest, detectors=detectors)
 
 
 def score_in_processes(score: Callable[[Any], Scoring], tasks: Sequence[tuple[Any, list]],
-                       counts: pd.DataFrame, score_names: Sequence[str], jobs: int,
-                       after: Callable[..., Any] | None = None
-                       ) -> tuple[Baseline, dict[str, pd.DataFrame], dict[str, Any], list]:
+                       counts: pd.DataFrame, score_names: Sequence[str], jobs: int
+                       ) -> tuple[Baseline, dict[str, pd.DataFrame], dict[str, Any]]:
     """Run ``score(task)`` for every task in `jobs` forked workers, the frames returned
     through shared blocks.
 
@@ -161,9 +156,6 @@ def score_in_processes(score: Callable[[Any], Scoring], tasks: Sequence[tuple[An
         Every score a task may return (those not in it come back by pipe).
     jobs : int
         Worker processes.
-    after : callable, optional
-        ``after(task, baseline, scores, detectors)``, run in the worker after the task's
-        scoring; its result (small: it is pickled) is returned per task.
 
     Returns
     -------
@@ -171,8 +163,6 @@ def score_in_processes(score: Callable[[Any], Scoring], tasks: Sequence[tuple[An
     scores : dict of str to pd.DataFrame
     detectors : dict of str to object
         Detectors by product.
-    extras : list
-        What `after` returned for each task, in the order of `tasks`.
     """
     from spikes.detect.incidents import preload_for_workers
     from spikes.engine.base import LocalEngine
@@ -181,14 +171,14 @@ def score_in_processes(score: Callable[[Any], Scoring], tasks: Sequence[tuple[An
     dtypes = dict(BASELINE_FRAMES) | {f"score:{n}": SCORE_DTYPE for n in score_names}
     shared = SharedFrames(dtypes, counts.shape)
     at = [_positions(columns.get_indexer(products)) for _, products in tasks]
-    run = _Run(score=score, tasks=tasks, at=at, shared=shared, after=after)
+    run = _Run(score=score, tasks=tasks, at=at, shared=shared)
     engine = LocalEngine(jobs=jobs)
     preload_for_workers(engine, len(tasks))
     answers = engine.map_parts(_score_task, run, list(range(len(tasks))), select=_pick,
                                desc="scores")
     baseline, scores = _assemble(answers, at, shared, counts)
     detectors = {p: d for a in answers for p, d in a.detectors.items()}
-    return baseline, scores, detectors, [a.extra for a in answers]
+    return baseline, scores, detectors
 
 
 def joined_series(parts: Sequence[pd.Series], columns: pd.Index) -> pd.Series:

@@ -222,7 +222,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
 
     if len(tasks) > 1 and jobs > 1 and processes_available():
         names = sorted({d.name for own, _ in tasks for d in default_detectors(own)})
-        baseline, scores, product_detectors, _ = score_in_processes(
+        baseline, scores, product_detectors = score_in_processes(
             score, tasks, data.counts, names, int(jobs))
         return Scored(data=data, baseline=baseline, scores=scores,
                       detectors=product_detectors, config=config, calendar=calendar)
