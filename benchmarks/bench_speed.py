@@ -12,13 +12,14 @@ the clock starts, as stop 40's module-level imports were, and reported apart as
     8,064,000 rows): `spikes`' pipeline (``load_reports`` + ``analyze`` with defaults)
     against ``pd.read_csv(path, engine="pyarrow")`` of the same file (best of two reads);
     targets: ratio <= 2, peak memory < 2 GB. Timed twice: in one process (``jobs=1``,
-    the library default) and with a job per CPU core (``jobs=os.cpu_count()``: threads
-    for the scores, forked processes that inherit them for the incidents; ``spikes
-    analyze`` uses a worker process per core by default too). Then the same run with a
-    job per core of this code and of :data:`REFERENCE_COMMIT` (the code the
-    causal-detection issue's 5.2 s was measured on, exported with ``git archive``) in
-    turn, :data:`REFERENCE_PAIRS` times each: the issue's "no slower than 1.5 x today's"
-    as a ratio of medians taken on the same host, beside the seconds.
+    the library default) and with a job per CPU core (``jobs=os.cpu_count()``: forked
+    processes for the scores, which hand them back through shared memory, and for the
+    incidents, which inherit them; ``spikes analyze`` uses a worker process per core by
+    default too). Then the same run with a job per core of this code and of
+    :data:`REFERENCE_COMMIT` (the code the causal-detection issue's 5.2 s was measured
+    on, exported with ``git archive``) in turn, :data:`REFERENCE_PAIRS` times each: the
+    issue's "no slower than 1.5 x today's" as a ratio of medians taken on the same host,
+    beside the seconds.
 (b) one product, one year of 1-minute buckets (525,600 rows): ``load_reports`` +
     ``analyze`` (target < 5 s), and ruptures PELT alone (``l2`` cost, BIC-style penalty)
     on the same series: the C engine (``KernelCPD(kernel="linear")``) and the pure-Python

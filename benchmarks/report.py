@@ -502,9 +502,9 @@ def _jobs_line(many: dict[str, Any]) -> list[str]:
     jb = many.get("spikes_jobs")
     if not jb:
         return []
-    return [f"- `spikes` with `jobs={jb['jobs']}` (`analyze(..., jobs)`: scores in a thread "
-            f"per core, incidents in partitions over forked worker processes, one per core, "
-            f"which inherit the scores): "
+    return [f"- `spikes` with `jobs={jb['jobs']}` (`analyze(..., jobs)`: scores and then "
+            f"incidents in partitions over forked worker processes, one per core, the scores "
+            f"handed back through shared memory and inherited by the incidents' workers): "
             f"{_f(jb['seconds'], 1)} s (analyze {_f(jb['analyze_seconds'], 1)} s), peak "
             f"memory {jb['maxrss_mb']:.0f} MB in the parent, "
             f"{jb.get('worker_maxrss_mb', float('nan')):.0f} MB in the largest worker "

@@ -33,6 +33,11 @@ from spikes.detect.incidents import BLIP, incident_rows, preload_for_workers
 from spikes.detect.inputs import check_arguments, check_counts, check_grid
 from spikes.detect.known_events import Calendar
 from spikes.detect.live_thresholds import calibration_start, threshold_paths
+from spikes.detect.parallel_scores import (
+    concat_parts,
+    processes_available,
+    score_in_processes,
+)
 from spikes.detect.reasons import add_reasons, local_offsets
 from spikes.detect.trailing import fit_trailing_baseline
 from spikes.errors import SpikesInputError
@@ -148,9 +153,10 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
 
     Products whose overrides change score settings are scored in their own group.
     Products are independent: with ``jobs > 1`` and enough products (at least
-    :data:`MIN_PRODUCTS_PER_JOB` per thread) they are scored in chunks by `jobs`
-    threads, which run on separate cores while numpy works (it releases the GIL); the
-    result is the same.
+    :data:`MIN_PRODUCTS_PER_JOB` per job) they are scored in chunks by `jobs` forked
+    worker processes on Linux, whose frames come back through shared memory
+    (:mod:`spikes.detect.parallel_scores`), elsewhere by `jobs` threads (which run on
+    separate cores only while numpy works); the result is the same.
 
     Parameters
     ----------
@@ -159,7 +165,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     config : DetectionConfig, optional
         Settings; the defaults when None.
     jobs : int
-        Threads (1: none).
+        Worker processes, or threads off Linux (1: none).
     calendar : Calendar, optional
         Known-event windows: the buckets of a product inside one of its windows are kept
         out of its baseline's history (see :mod:`spikes.detect.known_events`).
@@ -214,63 +220,21 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
                                 baseline) for name, d in detectors.items()}
         return baseline, scores, dict.fromkeys(map(str, products), detectors)
 
+    if len(tasks) > 1 and jobs > 1 and processes_available():
+        names = sorted({d.name for own, _ in tasks for d in default_detectors(own)})
+        baseline, scores, product_detectors = score_in_processes(
+            score, tasks, data.counts, names, int(jobs))
+        return Scored(data=data, baseline=baseline, scores=scores,
+                      detectors=product_detectors, config=config, calendar=calendar)
     if len(tasks) > 1 and jobs > 1:
         with ThreadPoolExecutor(min(int(jobs), len(tasks))) as pool:
             done = list(pool.map(score, tasks))
     else:
         done = [score(task) for task in tasks]
     product_detectors = {p: d for _, _, own_detectors in done for p, d in own_detectors.items()}
-    baseline, scores = _concat_parts([(b, s) for b, s, _ in done], data.counts.columns)
+    baseline, scores = concat_parts([(b, s) for b, s, _ in done], data.counts.columns)
     return Scored(data=data, baseline=baseline, scores=scores, detectors=product_detectors,
                   config=config, calendar=calendar)
-
-
-def _concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
-                  columns: pd.Index) -> tuple[Baseline, dict[str, pd.DataFrame]]:
-    if len(parts) == 1:
-        return parts[0]
-    baselines = [b for b, _ in parts]
-    methods = {b.method for b in baselines}
-    baseline = Baseline(
-        expected=_side_by_side([b.expected for b in baselines], columns),
-        dispersion=pd.concat([b.dispersion for b in baselines])[columns],
-        normal=_side_by_side([b.normal for b in baselines], columns),
-        method=methods.pop() if len(methods) == 1 else "daily",
-        inflation=pd.concat([b.inflation for b in baselines])[columns],
-        dispersion_path=_paths([b.dispersion_path for b in baselines], columns),
-        inflation_path=_paths([b.inflation_path for b in baselines], columns),
-        causal=all(b.causal for b in baselines),
-        learning=_paths([b.learning for b in baselines], columns),
-        cold=_paths([b.cold for b in baselines], columns),
-        unshaped=_paths([b.unshaped for b in baselines], columns),
-    )
-    names = parts[0][1].keys()
-    scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
-    return baseline, scores
-
-
-def _paths(frames: list[pd.DataFrame | None], columns: pd.Index) -> pd.DataFrame | None:
-    """Per-bucket paths of the parts side by side (None when the parts have none)."""
-    if any(f is None for f in frames):
-        return None
-    return _side_by_side(frames, columns)  # type: ignore[arg-type]
-
-
-def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame:
-    """Frames of the same index joined column-wise, in the order of `columns`, as one
-    array with time running down each column (as the parts are): every product's series
-    stays contiguous, and ``to_numpy`` returns it without a copy."""
-    names = pd.Index([c for f in frames for c in f.columns])
-    order = names.get_indexer(columns)
-    out = np.empty((len(frames[0]), len(columns)), dtype=frames[0].dtypes.iloc[0], order="F")
-    start = 0
-    at = np.empty(len(names), dtype=np.int64)
-    at[order] = np.arange(len(columns))
-    for frame in frames:
-        stop = start + frame.shape[1]
-        out[:, at[start:stop]] = frame.to_numpy()
-        start = stop
-    return pd.DataFrame(out, index=frames[0].index, columns=columns, copy=False)
 
 
 def find_incidents(scored: Scored, config: DetectionConfig | None = None,
@@ -589,8 +553,8 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar when there are many products.
     jobs : int
-        Threads for the scores, and worker processes of the local engine for the
-        incidents of many products (see :func:`score_reports` and
+        Worker processes (threads off Linux) for the scores, and worker processes of
+        the local engine for the incidents of many products (see :func:`score_reports` and
         :func:`find_incidents`); the result does not depend on it.
     engine : Engine or {"local", "dask"}, optional
         Where the incidents of product partitions are built (:mod:`spikes.engine`);
