@@ -7,6 +7,7 @@ negative = missed by that much. ``spikes-retro`` (hindsight) is never a peer her
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 import sim_family2
@@ -220,11 +221,15 @@ def _speed(res: dict[str, Any]) -> dict[str, Any]:
         note = speed.get("error", "failed")[:80] if speed else "not run (--quick/--no-speed)"
         return _row("Speed, 1,000 x 28 days (jobs)", f"<= {SPEED_MAX_SECONDS:.1f} s", note,
                     None, None)
-    seconds = jobs["seconds"]
-    goal = f"<= {SPEED_MAX_SECONDS:.1f} s ({SPEED_FACTOR:g} x {SPEED_REFERENCE_SECONDS:g})"
-    measured = f"{seconds:.1f} s (jobs={jobs['jobs']})"
-    margin = SPEED_MAX_SECONDS - seconds
     paired = speed["many_products"].get("reference") or {}
+    # Every run of this code with a job per core (its own and those in turn with the
+    # reference): the median, as one run swings by seconds with the host.
+    runs = [jobs["seconds"], *paired.get("seconds", [])]
+    seconds = statistics.median(runs)
+    goal = f"<= {SPEED_MAX_SECONDS:.1f} s ({SPEED_FACTOR:g} x {SPEED_REFERENCE_SECONDS:g})"
+    measured = (f"{seconds:.1f} s (jobs={jobs['jobs']}"
+                + (f", median of {len(runs)} runs" if len(runs) > 1 else "") + ")")
+    margin = SPEED_MAX_SECONDS - seconds
     if "ratio" in paired:
         # The reference code timed in turn on this host: both must hold.
         goal += f" and <= {SPEED_FACTOR:g} x its code ({paired['commit'][:7]}) side by side"
