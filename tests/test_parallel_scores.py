@@ -152,3 +152,92 @@ def test_an_error_in_a_worker_is_raised_as_it_is(data, few, monkeypatch):
     monkeypatch.setattr(pipeline, "fit_trailing_baseline", fail)
     with pytest.raises(ValueError, match="no fit"):
         score_reports(data, jobs=2)
+
+
+# ----------------------------------------------------------- the review's cases (stop 48)
+
+
+def _rows(whole: dict, part: str) -> list[int]:
+    return whole[part]
+
+
+def _total(rows: list[int], offset: int) -> int:
+    return sum(rows) + offset
+
+
+def test_map_parts_from_two_threads_at_once_keep_their_own_data() -> None:
+    """Each pool's workers get their own run (by the pool's initializer), not one module
+    variable two runs at once overwrite: two threads, each its own data, many times (the
+    module variable of stop 47 got 6 of 40 such runs wrong or failing)."""
+    import threading
+
+    from spikes.engine.base import LocalEngine
+
+    def run(seed: int, out: list) -> None:
+        whole = {f"p{i}": list(range(seed, seed + 10 * i)) for i in range(4)}
+        want = [_total(whole[p], seed) for p in whole]
+        for _ in range(8):
+            got = LocalEngine(jobs=2).map_parts(_total, whole, list(whole), select=_rows,
+                                                args=(seed,))
+            out.append(got == want)
+
+    results: list[bool] = []
+    threads = [threading.Thread(target=run, args=(seed, results)) for seed in (1, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 16
+
+
+def _in_daemon(queue) -> None:  # noqa: ANN001 - a multiprocessing queue
+    from spikes.detect.parallel_scores import processes_available
+    from spikes.engine.base import LocalEngine, can_fork
+
+    whole = {"a": [1, 2], "b": [3]}
+    got = LocalEngine(jobs=2).map_parts(_total, whole, ["a", "b"], select=_rows, args=(0,))
+    queue.put((can_fork(), processes_available(), got))
+
+
+def test_a_daemon_process_runs_its_parts_itself() -> None:
+    """A daemon process (a multiprocessing or Dask worker) may not have children: the
+    engine runs the parts in it and the scores go to threads, instead of failing."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_in_daemon, args=(queue,), daemon=True)
+    child.start()
+    forks, processes, got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert (forks, processes, got) == (False, False, [3, 3])
+
+
+def test_scores_beside_another_engine_stay_in_threads(
+        data: ReportData, few: None, counted: list[int]) -> None:
+    """`analyze` with an engine other than the local one (a Dask client's threads run
+    beside it) scores in threads, not in forked children; the result is the same."""
+    from spikes.engine.base import Engine
+
+    class InProcess(Engine):
+        def map(self, fn, items, *, sizes=None, progress=False, desc="products"):
+            return [fn(*item) for item in items]
+
+    one = pipeline.analyze(data)
+    other = pipeline.analyze(data, jobs=2, engine=InProcess())
+    assert counted == []
+    pd.testing.assert_frame_equal(one.incidents, other.incidents, check_exact=True)
+    _assert_same(one.scored, other.scored)
+    pipeline.analyze(data, jobs=2, engine="local")
+    assert counted == [2]
+
+
+def test_parts_with_other_scores_are_refused(data: ReportData) -> None:
+    """Joining parts whose detectors differ would drop a score: refused, never silent."""
+    whole = score_reports(data)
+    halves = [data.counts.columns[:15], data.counts.columns[15:]]
+    parts = [(whole.baseline, {n: s[list(c)] for n, s in whole.scores.items()})
+             for c in halves]
+    del parts[1][1]["cusum"]
+    with pytest.raises(ValueError, match="cusum"):
+        parallel_scores.concat_parts(parts, data.counts.columns)

@@ -18,7 +18,6 @@ Linux only (forked workers inherit the mappings); elsewhere
 from __future__ import annotations
 
 import mmap
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +42,16 @@ Scoring = tuple[Baseline, dict[str, pd.DataFrame], dict[str, Any]]
 
 
 def processes_available() -> bool:
-    """Whether scores can be computed in forked workers here (Linux)."""
-    return sys.platform.startswith("linux")
+    """Whether scores can be computed in forked workers here
+    (:func:`spikes.engine.base.can_fork`: Linux, not in a daemon process).
+
+    Returns
+    -------
+    bool
+    """
+    from spikes.engine.base import can_fork
+
+    return can_fork()
 
 
 class SharedFrames:
@@ -207,6 +214,10 @@ def concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
     """
     if len(parts) == 1:
         return parts[0]
+    names = dict.fromkeys(n for _, s in parts for n in s)
+    missing = [n for n in names if any(n not in s for _, s in parts)]
+    if missing:  # every group has the same detectors today; never drop one silently
+        raise ValueError(f"scores {missing} are missing from some product groups")
     baselines = [b for b, _ in parts]
     methods = {b.method for b in baselines}
     baseline = Baseline(
@@ -222,7 +233,6 @@ def concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         cold=_paths([b.cold for b in baselines], columns),
         unshaped=_paths([b.unshaped for b in baselines], columns),
     )
-    names = parts[0][1].keys()
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
     return baseline, scores
 
@@ -294,6 +304,11 @@ def _assemble(answers: list[PartAnswer], at: list[slice | np.ndarray], shared: S
         cold=whole("cold"),
         unshaped=whole("unshaped"),
     )
-    names = [k for k in answers[0].frames if k.startswith("score:")]
+    names = [k for k in dict.fromkeys(k for a in answers for k in a.frames)
+             if k.startswith("score:")]
+    missing = [k.removeprefix("score:") for k in names
+               if any(a.frames.get(k) is None for a in answers)]
+    if missing:  # every group has the same detectors today; never drop one silently
+        raise ValueError(f"scores {missing} are missing from some product groups")
     scores = {k.removeprefix("score:"): whole(k) for k in names}
     return baseline, scores  # type: ignore[return-value]

@@ -148,7 +148,8 @@ class Analysis:
 
 
 def score_reports(data: ReportData, config: DetectionConfig | None = None,
-                  jobs: int = 1, calendar: Calendar | None = None) -> Scored:
+                  jobs: int = 1, calendar: Calendar | None = None, *,
+                  processes: bool = True) -> Scored:
     """Fit the baseline and compute every detector's scores.
 
     Products whose overrides change score settings are scored in their own group.
@@ -169,6 +170,9 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
     calendar : Calendar, optional
         Known-event windows: the buckets of a product inside one of its windows are kept
         out of its baseline's history (see :mod:`spikes.detect.known_events`).
+    processes : bool
+        Whether `jobs` may be forked worker processes (False: threads; e.g. beside a
+        Dask client, whose threads a forked child would find holding their locks).
 
     Returns
     -------
@@ -220,7 +224,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
                                 baseline) for name, d in detectors.items()}
         return baseline, scores, dict.fromkeys(map(str, products), detectors)
 
-    if len(tasks) > 1 and jobs > 1 and processes_available():
+    if len(tasks) > 1 and jobs > 1 and processes and processes_available():
         names = sorted({d.name for own, _ in tasks for d in default_detectors(own)})
         baseline, scores, product_detectors = score_in_processes(
             score, tasks, data.counts, names, int(jobs))
@@ -553,9 +557,10 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     progress : bool
         Show a progress bar when there are many products.
     jobs : int
-        Worker processes (threads off Linux) for the scores, and worker processes of
-        the local engine for the incidents of many products (see :func:`score_reports` and
-        :func:`find_incidents`); the result does not depend on it.
+        Worker processes (threads off Linux, or beside another engine) for the scores,
+        and worker processes of the local engine for the incidents of many products (see
+        :func:`score_reports` and :func:`find_incidents`); the result does not depend on
+        it.
     engine : Engine or {"local", "dask"}, optional
         Where the incidents of product partitions are built (:mod:`spikes.engine`);
         the result does not depend on it. The scores stay in this process, since an
@@ -570,8 +575,12 @@ def analyze(data: ReportData, config: DetectionConfig | None = None,
     -------
     Analysis
     """
+    from spikes.engine.base import LocalEngine
+
     config = config or DetectionConfig()
-    scored = score_reports(data, config, jobs=jobs, calendar=calendar)
+    # Scores fork worker processes only where the incidents' engine runs here too.
+    local = engine is None or engine == "local" or isinstance(engine, LocalEngine)
+    scored = score_reports(data, config, jobs=jobs, calendar=calendar, processes=local)
     return rethreshold(scored, config, progress=progress, jobs=jobs, engine=engine)
 
 

@@ -148,7 +148,7 @@ class LocalEngine(Engine):
                 return out
             jobs = min(self.jobs, len(items))
             out = []
-            if sys.platform.startswith("linux"):
+            if can_fork():
                 with _forked_pool(jobs) as pool:
                     results = pool.map(_call, [(fn, item) for item in items])
                     for result, size in zip(_results(results, jobs), sizes, strict=True):
@@ -173,33 +173,46 @@ class LocalEngine(Engine):
         parent's memory, shared copy-on-write) and select their parts themselves, so
         nothing but the parts' keys and the results crosses a pipe (pickling each
         partition's scores cost 0.3-0.5 s a run of 1,000 products x 28 days)."""
-        if self.jobs <= 1 or len(parts) <= 1 or not sys.platform.startswith("linux"):
+        if self.jobs <= 1 or len(parts) <= 1 or not can_fork():
             return super().map_parts(fn, whole, parts, select=select, args=args,
                                      sizes=sizes, progress=progress, desc=desc)
-        global _INHERITED
         sizes = list(sizes) if sizes is not None else [1] * len(parts)
-        _INHERITED = (fn, whole, select, args)
-        try:
-            jobs = min(self.jobs, len(parts))
-            out = []
-            with (tqdm(total=sum(sizes), desc=desc, unit="product",
-                       disable=not progress or None, leave=False) as bar,
-                  _forked_pool(jobs) as pool):
-                for result, size in zip(_results(pool.map(_inherited_call, parts), jobs),
-                                        sizes, strict=True):
-                    out.append(result)
-                    bar.update(size)
-            return out
-        finally:
-            _INHERITED = None
+        jobs = min(self.jobs, len(parts))
+        out = []
+        # The workers get the run through their pool's initializer: inherited by fork,
+        # never pickled, and each pool its own (two runs at once do not mix).
+        with (tqdm(total=sum(sizes), desc=desc, unit="product",
+                   disable=not progress or None, leave=False) as bar,
+              _forked_pool(jobs, inherit=(fn, whole, select, args)) as pool):
+            for result, size in zip(_results(pool.map(_inherited_call, parts), jobs),
+                                    sizes, strict=True):
+                out.append(result)
+                bar.update(size)
+        return out
 
 
-def _forked_pool(jobs: int) -> ProcessPoolExecutor:
+def can_fork() -> bool:
+    """Whether this process may run work in forked worker processes: on Linux, and
+    outside a daemon process (a ``multiprocessing`` or Dask worker may have no
+    children); else the work runs in this process (off Linux, in joblib's loky pool).
+
+    Returns
+    -------
+    bool
+    """
+    return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
+
+
+def _forked_pool(jobs: int, inherit: tuple | None = None) -> ProcessPoolExecutor:
     """A pool of `jobs` forked worker processes (they start at once with everything
-    imported, and inherit the parent's memory). Unlike ``multiprocessing.Pool``, it
+    imported, and inherit the parent's memory; with `inherit`, each worker holds it as
+    its run of :meth:`LocalEngine.map_parts`). Unlike ``multiprocessing.Pool``, it
     notices a worker that dies (killed for memory): the run stops with
     :class:`~spikes.errors.SpikesRunError` instead of waiting for it for ever."""
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    if inherit is None:
+        return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_inherit, initargs=(inherit,))
 
 
 def _results(results: Iterator[Any], jobs: int) -> Iterator[Any]:
@@ -220,9 +233,16 @@ def _call(call: tuple[Callable[..., Any], tuple]) -> Any:
     return fn(*item)
 
 
-#: What the forked workers of :meth:`LocalEngine.map_parts` inherit: the function, the
-#: whole data, the selector and the further arguments (set only while it runs).
+#: What a forked worker of :meth:`LocalEngine.map_parts` inherited: the function, the
+#: whole data, the selector and the further arguments (set in the worker only, by its
+#: pool's initializer).
 _INHERITED: tuple | None = None
+
+
+def _inherit(run: tuple) -> None:
+    """A forked worker's initializer: keep the run of its :meth:`LocalEngine.map_parts`."""
+    global _INHERITED
+    _INHERITED = run
 
 
 def _inherited_call(part: Any) -> Any:
