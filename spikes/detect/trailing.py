@@ -98,6 +98,7 @@ from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
     _block_squares,
     _column_sums,
+    _column_total,
     _far_below,
     _high,
     _high_over_normal_before,
@@ -258,6 +259,13 @@ def _centred_fit(y: np.ndarray, warm: int, block: int
     retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
     mean, masks from differences of consecutive buckets)."""
     mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
+    if y.shape[1] == 1:
+        # Beside a copy of itself, column-major as several products come: summed as in a
+        # block of products (row after row, or per column where column-major; see
+        # trailing_windows._column_total), whatever the products fitted beside it.
+        mu, normal, alpha = _centred_fit(np.asfortranarray(np.repeat(y, 2, axis=1)),
+                                         warm, block)
+        return mu[:, :1], normal[:, :1], alpha[:1]
     mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
     return mu, normal, alpha
 
@@ -470,8 +478,8 @@ class _SeasonalFit:
         level, level_days = level_factor(self, state, history, day)
         scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
         mu_d = raw_d * (level if scale is None else scale)
-        num = state.rows_of(state.excess_sum, history).sum(axis=0)
-        den = state.rows_of(state.musq_sum, history).sum(axis=0)
+        num = _column_total(state.rows_of(state.excess_sum, history))
+        den = _column_total(state.rows_of(state.musq_sum, history))
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
@@ -723,10 +731,12 @@ class _SeasonalFit:
         counts `sub` around the centred fit `mu_c`, over the normal buckets `keep`."""
         resid = sub - mu_c
         use = keep & ~np.isnan(mu_c)
+        # Column-major as the columns of the counts `sub` come (several products or one):
+        # numpy sums each column pairwise, alone or in a block (see _column_total).
         state.excess_sum[day][cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
         state.musq_sum[day][cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
         var = np.maximum(mu_c, MIN_MEAN) + alpha_c[None, :] * np.square(mu_c)
-        stats = _block_squares(resid, var, use, self.block)
+        stats = _block_squares(resid, var, use, self.block, column_major=True)
         if len(stats) and day in state.block_stats:
             state.block_stats[day][:, cols] = stats
 
@@ -736,8 +746,8 @@ class _SeasonalFit:
         sums for the inflation) of its normal buckets around `mu_d`."""
         resid = yd - mu_d
         use = keep & ~np.isnan(mu_d)
-        state.excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
-        state.musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
+        state.excess_sum[day] = _column_total(np.where(use, np.square(resid) - yd, 0.0))
+        state.musq_sum[day] = _column_total(np.where(use, np.square(mu_d), 0.0))
         var = np.maximum(mu_d, MIN_MEAN) + np.asarray(alpha_d)[None, :] * np.square(mu_d)
         state.block_stats[day] = _block_squares(resid, var, use, self.block)
 
