@@ -62,8 +62,6 @@ trailing mean throughout.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 
@@ -72,12 +70,8 @@ from spikes.detect.baseline import (
     INFLATION_SCALE,
     MIN_MEAN,
     MIN_POOL_REPORTS,
-    PASSES,
     Baseline,
-    _fit_columns,
     _moving_sum,
-    _pair_dispersion,
-    _rolling_mean,
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
 from spikes.detect.trailing_level import (
@@ -97,6 +91,7 @@ from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
     _block_squares,
+    _centred_fit,
     _column_sums,
     _column_total,
     _far_below,
@@ -251,23 +246,6 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     seen = np.cumsum(observed, axis=0)
     so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
     mu[: len(missing)][missing] = so_far[missing]
-
-
-def _centred_fit(y: np.ndarray, warm: int, block: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline, normal flags and dispersion of a past stretch from itself alone: the
-    retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
-    mean, masks from differences of consecutive buckets)."""
-    mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
-    if y.shape[1] == 1:
-        # Beside a copy of itself, column-major as several products come: summed as in a
-        # block of products (row after row, or per column where column-major; see
-        # trailing_windows._column_total), whatever the products fitted beside it.
-        mu, normal, alpha = _centred_fit(np.asfortranarray(np.repeat(y, 2, axis=1)),
-                                         warm, block)
-        return mu[:, :1], normal[:, :1], alpha[:1]
-    mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
-    return mu, normal, alpha
 
 
 class _SeasonalFit:

@@ -9,11 +9,20 @@ it, and the one-hour block statistics of the variance inflation.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
-from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
+from spikes.detect.baseline import (
+    CHI2_1_MEDIAN,
+    MASK_Z,
+    MIN_BLOCKS,
+    MIN_MEAN,
+    PASSES,
+    _fit_columns,
+    _pair_dispersion,
+    _rolling_mean,
+)
 
 #: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
 COLD_DISPERSION_CONFIDENCE = 0.95
@@ -284,3 +293,20 @@ def _column_medians(values: np.ndarray, count: np.ndarray) -> np.ndarray:
     low = np.where(count % 2 == 1, high, high - 1)
     cols = np.arange(values.shape[1])
     return (ordered[low, cols] + ordered[high, cols]) / 2.0
+
+
+def _centred_fit(y: np.ndarray, warm: int, block: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline, normal flags and dispersion of a past stretch from itself alone: the
+    retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
+    mean, masks from differences of consecutive buckets)."""
+    mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
+    if y.shape[1] == 1:
+        # Beside a copy of itself, column-major as several products come: summed as in a
+        # block of products (row after row, or per column where column-major; see
+        # trailing_windows._column_total), whatever the products fitted beside it.
+        mu, normal, alpha = _centred_fit(np.asfortranarray(np.repeat(y, 2, axis=1)),
+                                         warm, block)
+        return mu[:, :1], normal[:, :1], alpha[:1]
+    mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
+    return mu, normal, alpha
