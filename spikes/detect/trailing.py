@@ -62,8 +62,6 @@ trailing mean throughout.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 
@@ -72,12 +70,8 @@ from spikes.detect.baseline import (
     INFLATION_SCALE,
     MIN_MEAN,
     MIN_POOL_REPORTS,
-    PASSES,
     Baseline,
-    _fit_columns,
     _moving_sum,
-    _pair_dispersion,
-    _rolling_mean,
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
 from spikes.detect.trailing_level import (
@@ -97,7 +91,9 @@ from spikes.detect.trailing_state import _Adoption, _DayPlan, _FitState
 from spikes.detect.trailing_watch import judge_bucket, level_watch
 from spikes.detect.trailing_windows import (
     _block_squares,
+    _centred_fit,
     _column_sums,
+    _column_total,
     _far_below,
     _high,
     _high_over_normal_before,
@@ -250,16 +246,6 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     seen = np.cumsum(observed, axis=0)
     so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
     mu[: len(missing)][missing] = so_far[missing]
-
-
-def _centred_fit(y: np.ndarray, warm: int, block: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline, normal flags and dispersion of a past stretch from itself alone: the
-    retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
-    mean, masks from differences of consecutive buckets)."""
-    mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
-    mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
-    return mu, normal, alpha
 
 
 class _SeasonalFit:
@@ -470,8 +456,8 @@ class _SeasonalFit:
         level, level_days = level_factor(self, state, history, day)
         scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
         mu_d = raw_d * (level if scale is None else scale)
-        num = state.rows_of(state.excess_sum, history).sum(axis=0)
-        den = state.rows_of(state.musq_sum, history).sum(axis=0)
+        num = _column_total(state.rows_of(state.excess_sum, history))
+        den = _column_total(state.rows_of(state.musq_sum, history))
         alpha_d = np.clip(np.divide(num, den, out=np.zeros(p), where=den > 0), 0, 100)
         stats = [state.block_stats[d] for d in range(max(0, day - self.days), day)
                  if d in state.block_stats]
@@ -723,10 +709,12 @@ class _SeasonalFit:
         counts `sub` around the centred fit `mu_c`, over the normal buckets `keep`."""
         resid = sub - mu_c
         use = keep & ~np.isnan(mu_c)
+        # Column-major as the columns of the counts `sub` come (several products or one):
+        # numpy sums each column pairwise, alone or in a block (see _column_total).
         state.excess_sum[day][cols] = np.where(use, np.square(resid) - sub, 0.0).sum(axis=0)
         state.musq_sum[day][cols] = np.where(use, np.square(mu_c), 0.0).sum(axis=0)
         var = np.maximum(mu_c, MIN_MEAN) + alpha_c[None, :] * np.square(mu_c)
-        stats = _block_squares(resid, var, use, self.block)
+        stats = _block_squares(resid, var, use, self.block, column_major=True)
         if len(stats) and day in state.block_stats:
             state.block_stats[day][:, cols] = stats
 
@@ -736,8 +724,8 @@ class _SeasonalFit:
         sums for the inflation) of its normal buckets around `mu_d`."""
         resid = yd - mu_d
         use = keep & ~np.isnan(mu_d)
-        state.excess_sum[day] = np.where(use, np.square(resid) - yd, 0.0).sum(axis=0)
-        state.musq_sum[day] = np.where(use, np.square(mu_d), 0.0).sum(axis=0)
+        state.excess_sum[day] = _column_total(np.where(use, np.square(resid) - yd, 0.0))
+        state.musq_sum[day] = _column_total(np.where(use, np.square(mu_d), 0.0))
         var = np.maximum(mu_d, MIN_MEAN) + np.asarray(alpha_d)[None, :] * np.square(mu_d)
         state.block_stats[day] = _block_squares(resid, var, use, self.block)
 

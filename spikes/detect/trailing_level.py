@@ -26,7 +26,7 @@ import numpy as np
 from spikes.detect.baseline import MASK_Z, MIN_POOL_REPORTS
 from spikes.detect.trailing_recurring import MIN_MASK_DAYS
 from spikes.detect.trailing_state import _DayPlan, _FitState
-from spikes.detect.trailing_windows import _column_sums
+from spikes.detect.trailing_windows import _column_sums, _column_total
 
 #: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
 LEVEL_DAYS = 2
@@ -186,8 +186,8 @@ def shape_sums(use: np.ndarray, yd: np.ndarray, raw: np.ndarray) -> np.ndarray:
     ok = use & ~np.isnan(raw) & ~np.isnan(yd)
     x = np.where(ok, raw, 0.0)
     y = np.where(ok, yd, 0.0)
-    return np.stack([ok.sum(axis=0).astype(float), x.sum(axis=0), y.sum(axis=0),
-                     (x * x).sum(axis=0), (x * y).sum(axis=0)])
+    return np.stack([ok.sum(axis=0).astype(float), _column_total(x), _column_total(y),
+                     _column_total(x * x), _column_total(x * y)])
 
 
 def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,

@@ -9,11 +9,20 @@ it, and the one-hour block statistics of the variance inflation.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
-from spikes.detect.baseline import CHI2_1_MEDIAN, MASK_Z, MIN_BLOCKS, MIN_MEAN
+from spikes.detect.baseline import (
+    CHI2_1_MEDIAN,
+    MASK_Z,
+    MIN_BLOCKS,
+    MIN_MEAN,
+    PASSES,
+    _fit_columns,
+    _pair_dispersion,
+    _rolling_mean,
+)
 
 #: Confidence of the upper bound of the cold start's dispersion (:func:`_upper_dispersion`).
 COLD_DISPERSION_CONFIDENCE = 0.95
@@ -189,9 +198,24 @@ def _bound_factors(size: int, confidence: float) -> np.ndarray:
     return out
 
 
+def _column_total(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``x.sum(axis)`` over rows of products (the last axis), added one row after the
+    other also for a single product.
+
+    numpy adds the rows of a C-ordered array of several columns one after the other but a
+    lone column pairwise, so that the last bits of a product's sums would depend on the
+    products fitted beside it (the blocks of :func:`spikes.detect.trailing.
+    fit_trailing_baseline` depend on the products and jobs). A lone column is summed as
+    the running sum's last row, the order numpy adds several columns in.
+    """
+    if x.shape[-1] != 1 or x.shape[axis] == 0:
+        return x.sum(axis=axis)
+    return np.cumsum(x, axis=axis).take(-1, axis=axis)
+
+
 def _column_sums(use: np.ndarray, *tables: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per column, the sum of each of `tables` over the rows where `use` holds."""
-    return tuple(np.where(use, table, 0.0).sum(axis=0) for table in tables)
+    return tuple(_column_total(np.where(use, table, 0.0)) for table in tables)
 
 
 def _new_level(high: np.ndarray) -> np.ndarray:
@@ -227,16 +251,21 @@ def _trailing_mean_two_pass(y: np.ndarray, window: int) -> tuple[np.ndarray, np.
 
 
 def _block_squares(resid: np.ndarray, var: np.ndarray, use: np.ndarray,
-                   block: int) -> np.ndarray:
+                   block: int, column_major: bool = False) -> np.ndarray:
     """Squared sums of Pearson residuals over whole one-hour blocks of normal buckets
-    (divided by the block length), NaN for blocks that are not all normal."""
+    (divided by the block length), NaN for blocks that are not all normal.
+
+    The residuals of several products are row-major (summed bucket after bucket), or
+    `column_major` (each block summed pairwise, as numpy sums a single column): a lone
+    product is summed as it would be beside others (see :func:`_column_total`)."""
     n, p = resid.shape
     usable = (n // block) * block
     if block < 2 or usable == 0:
         return np.full((0, p), np.nan)
     pearson = np.where(use, resid / np.sqrt(var), 0.0)[:usable].reshape(-1, block, p)
     full = use[:usable].reshape(-1, block, p).all(axis=1)
-    return np.where(full, pearson.sum(axis=1) ** 2 / block, np.nan)
+    sums = pearson.sum(axis=1) if column_major else _column_total(pearson, axis=1)
+    return np.where(full, sums**2 / block, np.nan)
 
 
 def _inflation(stats: list[np.ndarray], p: int) -> np.ndarray:
@@ -264,3 +293,20 @@ def _column_medians(values: np.ndarray, count: np.ndarray) -> np.ndarray:
     low = np.where(count % 2 == 1, high, high - 1)
     cols = np.arange(values.shape[1])
     return (ordered[low, cols] + ordered[high, cols]) / 2.0
+
+
+def _centred_fit(y: np.ndarray, warm: int, block: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline, normal flags and dispersion of a past stretch from itself alone: the
+    retrospective rolling method of :mod:`spikes.detect.baseline` (a centred rolling
+    mean, masks from differences of consecutive buckets)."""
+    mean_of = partial(_rolling_mean, half_window=max(1, warm // 2))
+    if y.shape[1] == 1:
+        # Beside a copy of itself, column-major as several products come: summed as in a
+        # block of products (row after row, or per column where column-major; see
+        # trailing_windows._column_total), whatever the products fitted beside it.
+        mu, normal, alpha = _centred_fit(np.asfortranarray(np.repeat(y, 2, axis=1)),
+                                         warm, block)
+        return mu[:, :1], normal[:, :1], alpha[:1]
+    mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
+    return mu, normal, alpha
