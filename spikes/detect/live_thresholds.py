@@ -6,14 +6,12 @@ warm-up and the day after it (:func:`calibration_start`) and reaches back a year
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
 from spikes.config import WEEK, DetectionConfig
 from spikes.detect.causal import unproven_buckets, warmup_buckets
-from spikes.detect.detectors.base import Detector
+from spikes.detect.detectors.base import Detector, raised_days
 from spikes.detect.detectors.windows import tail_testables, window_thresholds
 
 #: How far back a midnight's threshold calibration reads a product's excursions: a year,
@@ -126,49 +124,4 @@ def threshold_paths(detectors: dict[str, Detector], scores: dict[str, np.ndarray
     lengths = np.diff([*firsts.tolist(), n])
     for name, values in raised_days(detectors, own, testable, base).items():
         out[name][n - int(lengths.sum()):] = np.repeat(values, lengths)
-    return out
-
-
-def raised_days(detectors: Mapping[str, Detector], own: Mapping[str, list[float | None]],
-                testable: Mapping[str, np.ndarray],
-                base: Mapping[str, float]) -> dict[str, np.ndarray]:
-    """:func:`~spikes.detect.detectors.base.raised_thresholds` of many days at once (a
-    live run's, without hindsight), the same floats for finite calibrations.
-
-    Parameters
-    ----------
-    detectors : mapping of str to Detector
-        The product's detectors, by name.
-    own : mapping of str to list of float or None
-        Per calibrated detector (in the detectors' order), its own calibration each day.
-    testable : mapping of str to np.ndarray
-        Per calibrated detector, whether its history could show a heavy tail each day.
-    base : mapping of str to float
-        The detectors' configured thresholds.
-
-    Returns
-    -------
-    dict of str to np.ndarray
-        Per detector, its threshold each day.
-    """
-    days = len(next(iter(own.values()))) if own else 0
-    out = {name: np.full(days, value) for name, value in base.items()}
-    scales: dict[str, np.ndarray] = {}  # factor of each raise, NaN where not calibrated
-    for name, values in own.items():
-        floor = detectors[name].excursion_floor
-        has = np.array([value is not None for value in values], dtype=bool)
-        mine = np.array([np.nan if value is None else value for value in values], dtype=float)
-        out[name] = np.where(has, np.maximum(mine, base[name]), base[name])
-        if base[name] > floor:
-            scales[name] = np.where(has, (out[name] - floor) / (base[name] - floor), np.nan)
-    for name in own:
-        floor = detectors[name].excursion_floor
-        lent = [factor for other, factor in scales.items() if other != name]
-        if not lent or not base[name] > floor:
-            continue
-        with np.errstate(invalid="ignore"):
-            factor = np.fmax.reduce(lent, axis=0)
-        borrows = ~testable[name] & ~np.isnan(factor)
-        raised = np.maximum(out[name], floor + (base[name] - floor) * factor)
-        out[name] = np.where(borrows, raised, out[name])
     return out

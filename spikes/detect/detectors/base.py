@@ -531,7 +531,8 @@ def raised_thresholds(detectors: Mapping[str, Detector], own: Mapping[str, float
                       testable: Mapping[str, bool], base: Mapping[str, float], *,
                       hindsight: bool = False) -> dict[str, float]:
     """The step of :func:`product_thresholds` after each detector's own calibration: its
-    configured threshold raised to its own, and a borrower's by the others' factors.
+    configured threshold raised to its own, and a borrower's by the others' factors
+    (:func:`raised_days` of one day).
 
     Parameters
     ----------
@@ -552,21 +553,62 @@ def raised_thresholds(detectors: Mapping[str, Detector], own: Mapping[str, float
     dict of str to float
         Threshold per detector.
     """
-    out = dict(base)
-    scales: dict[str, float] = {}  # factor by which each calibrated threshold was raised
-    for name, value in own.items():
+    if not own:
+        return dict(base)
+    day = raised_days(detectors, {name: [value] for name, value in own.items()},
+                      {name: np.array([ok]) for name, ok in testable.items()}, base,
+                      hindsight=hindsight)
+    return {name: float(values[0]) for name, values in day.items()}
+
+
+def raised_days(detectors: Mapping[str, Detector], own: Mapping[str, list[float | None]],
+                testable: Mapping[str, np.ndarray], base: Mapping[str, float], *,
+                hindsight: bool = False) -> dict[str, np.ndarray]:
+    """The thresholds of many days from each detector's own calibration of each day: its
+    configured threshold raised to its own; in a live run, a detector whose history
+    cannot show a heavy tail (``testable`` False) raised by the largest factor by which
+    another's was (it borrows the raise).
+
+    Parameters
+    ----------
+    detectors : mapping of str to Detector
+        The product's detectors, by name.
+    own : mapping of str to list of float or None
+        Per calibrated detector (in the detectors' order), its own calibration each day.
+    testable : mapping of str to np.ndarray
+        Per calibrated detector, whether its history could show a heavy tail each day.
+    base : mapping of str to float
+        The detectors' configured thresholds.
+    hindsight : bool
+        The retrospective mode (no borrowing).
+
+    Returns
+    -------
+    dict of str to np.ndarray
+        Per detector, its threshold each day.
+    """
+    days = len(next(iter(own.values()))) if own else 0
+    out = {name: np.full(days, value) for name, value in base.items()}
+    scales: dict[str, np.ndarray] = {}  # factor of each raise, NaN where not calibrated
+    for name, values in own.items():
         floor = detectors[name].excursion_floor
-        if value is not None:
-            out[name] = max(value, base[name])
-            if base[name] > floor:
-                scales[name] = (out[name] - floor) / (base[name] - floor)
+        has = np.array([value is not None for value in values], dtype=bool)
+        mine = np.array([np.nan if value is None else value for value in values], dtype=float)
+        out[name] = np.where(has, np.maximum(mine, base[name]), base[name])
+        if base[name] > floor:
+            scales[name] = np.where(has, (out[name] - floor) / (base[name] - floor), np.nan)
     if hindsight:
         return out
-    for name in (name for name in own if not testable[name]):
+    for name in own:
         floor = detectors[name].excursion_floor
         lent = [factor for other, factor in scales.items() if other != name]
-        if lent and base[name] > floor:
-            out[name] = max(out[name], floor + (base[name] - floor) * max(lent))
+        if not lent or not base[name] > floor:
+            continue
+        with np.errstate(invalid="ignore"):
+            factor = np.fmax.reduce(lent, axis=0)
+        borrows = ~testable[name] & ~np.isnan(factor)
+        raised = np.maximum(out[name], floor + (base[name] - floor) * factor)
+        out[name] = np.where(borrows, raised, out[name])
     return out
 
 
