@@ -544,14 +544,14 @@ def raised_thresholds(detectors: Mapping[str, Detector], own: Mapping[str, float
     testable : mapping of str to bool
         :func:`tail_testable` of each calibrated detector's history.
     base : mapping of str to float
-        The detectors' configured thresholds.
+        Each detector's configured threshold, the least it keeps.
     hindsight : bool
-        The retrospective mode (no borrowing).
+        Whether the run sees the whole series (then no detector borrows a raise).
 
     Returns
     -------
     dict of str to float
-        Threshold per detector.
+        The threshold of each detector.
     """
     if not own:
         return dict(base)
