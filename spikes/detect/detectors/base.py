@@ -8,6 +8,7 @@ done once) and ``candidates(scores, threshold)`` turns scores into candidate int
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -447,15 +448,48 @@ def heavy_tail_threshold(maxima: np.ndarray, low: float, budget: float, *,
     if upper <= low:
         return None
     capped = np.minimum(ordered, censor)
-    excess_all = float((capped - low).sum()) / (n - k)
-    excess_upper = float((capped[:q] - upper).sum()) / (q - k)
+    return heavy_tail_level(float((capped - low).sum()) / (n - k),
+                            float((capped[:q] - upper).sum()) / (q - k),
+                            upper=upper, low=low, n=n, q=q, k=k, budget=budget,
+                            model_decay=model_decay)
+
+
+def heavy_tail_level(excess_all: float, excess_upper: float, *, upper: float, low: float,
+                     n: int, q: int, k: int, budget: float,
+                     model_decay: float) -> float | None:
+    """The tests and the generalized Pareto level of :func:`heavy_tail_threshold`, from
+    its two censored mean excesses.
+
+    Parameters
+    ----------
+    excess_all : float
+        Mean excess above `low` of all `n` maxima, the `k` largest censored.
+    excess_upper : float
+        Mean excess above `upper` of the `q` largest, the `k` largest censored.
+    upper : float
+        The upper quartile's level (the ``q + 1``-th largest maximum).
+    low : float
+        Level from which the excursions are counted.
+    n, q, k : int
+        Maxima, those in the upper quartile, those censored.
+    budget : float
+        Number of exceedances allowed.
+    model_decay : float
+        Decay rate of the excursion maxima's tail under the noise model.
+
+    Returns
+    -------
+    float or None
+        The level, or None when the tail is not significantly heavier than exponential
+        or than the noise model's bound.
+    """
     if excess_all <= 0:
         return None
-    error = excess_all * np.sqrt(1.0 / (n - k) + 1.0 / (q - k))
+    error = excess_all * math.sqrt(1.0 / (n - k) + 1.0 / (q - k))
     if excess_upper - excess_all <= EVIDENCE_Z * error:
         return None  # no heavier than the bulk's exponential
     bound = 1.0 / model_decay  # the mean excess of Wald's bound above any level
-    if excess_upper - bound <= EVIDENCE_Z * bound / np.sqrt(q - k):
+    if excess_upper - bound <= EVIDENCE_Z * bound / math.sqrt(q - k):
         return None  # no heavier than the noise model allows
     slope = (excess_upper - excess_all) / (upper - low)
     xi = slope / (1.0 + slope)

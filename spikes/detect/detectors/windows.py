@@ -14,20 +14,17 @@ order depends on their length, stay one call per window on a contiguous slice.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from spikes.detect.detectors.base import (
     BULK_EXCURSIONS,
-    CENSORED_SHARE,
-    EVIDENCE_Z,
     GAP_EVIDENCE,
     MID_EXCEEDANCES,
     MIN_EXCURSIONS,
-    OUTAGE_EXCURSIONS_PER_WEEK,
     censored_count,
+    heavy_tail_level,
     short_history_decay,
+    tail_testable,
 )
 
 #: Most cells of one pass's matrix of windows (a row per window over the maxima they
@@ -101,12 +98,8 @@ def tail_testables(n: np.ndarray, weeks: np.ndarray) -> np.ndarray:
     >>> tail_testables(np.array([83, 84, 400]), np.array([1.0, 1.0, 20.0])).tolist()
     [False, True, False]
     """
-    n = np.asarray(n, dtype=np.int64)
-    weeks = np.asarray(weeks, dtype=float)
-    outages = np.where(weeks > 0, OUTAGE_EXCURSIONS_PER_WEEK * weeks, 0.0)
-    censored = np.maximum(np.maximum((n * CENSORED_SHARE).astype(np.int64),
-                                     outages.astype(np.int64)), MID_EXCEEDANCES)
-    return n // 4 > 2 * censored
+    return np.array([tail_testable(int(m), float(w)) for m, w in zip(n, weeks, strict=True)],
+                    dtype=bool)
 
 
 def _passes(lo: np.ndarray, hi: np.ndarray) -> list[slice]:
@@ -200,28 +193,11 @@ def _heavy_levels(ordered: np.ndarray, n: np.ndarray, weeks: np.ndarray,
         if 2 * k >= quartile or not upper > low:
             out.append(None)
             continue
-        out.append(_gpd_level(float(over_low[first:first + m].sum()) / (m - k),
-                              float(over_level[first:first + quartile].sum()) / (quartile - k),
-                              upper, low, m, quartile, k, allowed, model_decay))
+        out.append(heavy_tail_level(float(over_low[first:first + m].sum()) / (m - k),
+                                    float(over_level[first:first + quartile].sum())
+                                    / (quartile - k), upper=upper, low=low, n=m, q=quartile,
+                                    k=k, budget=allowed, model_decay=model_decay))
     return out
-
-
-def _gpd_level(excess_all: float, excess_upper: float, upper: float, low: float, n: int,
-               q: int, k: int, budget: float, model_decay: float) -> float | None:
-    """The tests and the generalized Pareto level of
-    :func:`~spikes.detect.detectors.base.heavy_tail_threshold`, from its mean excesses."""
-    if excess_all <= 0:
-        return None
-    error = excess_all * math.sqrt(1.0 / (n - k) + 1.0 / (q - k))
-    if excess_upper - excess_all <= EVIDENCE_Z * error:
-        return None
-    bound = 1.0 / model_decay
-    if excess_upper - bound <= EVIDENCE_Z * bound / math.sqrt(q - k):
-        return None
-    slope = (excess_upper - excess_all) / (upper - low)
-    xi = slope / (1.0 + slope)
-    sigma = excess_upper * (1.0 - xi)
-    return float(upper + sigma / xi * ((q / budget) ** xi - 1.0))
 
 
 def _separated_counts(ordered: np.ndarray, starts: np.ndarray, q: np.ndarray,
