@@ -346,8 +346,8 @@ class _SeasonalFit:
 
     def before_kinds_apart(self, day: int) -> bool:
         """Whether `day` is one of the last :data:`LEVEL_DAYS` days of its kind before
-        weekdays and weekends are pooled apart: a day whose level sets the level factor
-        of the first days of its kind pooled apart (see
+        weekdays and weekends are pooled apart: a day whose level may set the level
+        factor of the first days pooled apart, each over the pool of its own kind (see
         :func:`~spikes.detect.trailing_level.level_factor`). Never the first
         day, the warm-up, which has no level sums."""
         if not 1 <= day < self.weekly_min_days:
@@ -566,9 +566,9 @@ class _SeasonalFit:
             state.shape_sums[day] = shape_sums(level_use & ~low[None, :], yd, raw)
         kind_raw = None
         if self.before_kinds_apart(day):
-            # The first days of its kind pooled apart take their level factor from this
-            # day's reports over the pool of its kind, the pool they rest on: over
-            # today's pool (both kinds) it would hold the weekly rhythm once more.
+            # The first days pooled apart take their level factor from this day's
+            # reports over the pool of its kind, as they rest on pools of their kind:
+            # over today's pool (both kinds) it would hold the weekly rhythm once more.
             kind_raw = self._pooled(state, y, normal, self.kind_pool(day), rows, origin)[0]
             state.level_y_kind[day], state.level_m_kind[day] = _column_sums(
                 level_use & ~low[None, :] & ~np.isnan(kind_raw), yd, kind_raw)

@@ -28,7 +28,8 @@ from spikes.detect.trailing_recurring import MIN_MASK_DAYS
 from spikes.detect.trailing_state import _DayPlan, _FitState
 from spikes.detect.trailing_windows import _column_sums, _column_total
 
-#: Days (of the same kind: weekday or weekend) whose fit sets the level factor.
+#: Days whose fit sets the level factor (of the same kind, weekday or weekend, until
+#: weekdays and weekends are pooled apart; see :func:`level_factor`).
 LEVEL_DAYS = 2
 #: Bound on the level factor (see :func:`level_factor`).
 MAX_LEVEL_FACTOR = 5.0
@@ -68,18 +69,24 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Level factor of `day`, and per product the days with normal data it rests on.
 
-    The normal reports of the last :data:`LEVEL_DAYS` days of its kind among `history`
-    over what their unscaled pools expected, shrunk towards 1 by
+    The normal reports of the last :data:`LEVEL_DAYS` days among `history` over what
+    their unscaled pools expected, shrunk towards 1 by
     :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a slow
     drift (the pools lag by about half their span) and, while all days are pooled
-    together, a weekly rhythm. Once weekdays and weekends are pooled apart, the days
-    before that are compared with the pools of their own kind (sums kept for them by
-    :meth:`spikes.detect.trailing._SeasonalFit.finish`), as this day's pool is: compared
-    with pools of both kinds, they would carry the weekly rhythm into a pool that
-    already holds it (weekends at half the weekdays' reports gave the first weekend so
-    pooled a baseline at 0.6 of its reports). A product's days left out as low
-    (:func:`low_day`) are passed over: its last days of that kind before them count
-    instead.
+    together, a weekly rhythm: until then the days are those of `day`'s kind (weekdays,
+    or weekend days), whose reports over pools of both kinds carry the rhythm. Once
+    weekdays and weekends are pooled apart, each day's pool holds its rhythm, and a
+    day's reports over the pool of its own kind are the product's level whatever the
+    kind: the last days of either kind count, each over the pool of its own kind (the
+    days before the split over the pools of their kind too, sums kept for them by
+    :meth:`spikes.detect.trailing._SeasonalFit.finish`; over pools of both kinds they
+    would carry the weekly rhythm into a pool that already holds it: weekends at half
+    the weekdays' reports gave the first weekend so pooled a baseline at 0.6 of its
+    reports). Taken from the last days of its own kind, a weekend's level was a week
+    old: a product whose reports doubled for good on a Wednesday met its old level on
+    Saturday, a false incident of the whole day that hid the outage of that afternoon.
+    A product's days left out as low (:func:`low_day`) are passed over: its days before
+    them count instead.
     """
     apart = day >= fit.weekly_min_days
     zero = np.zeros(state.p)
@@ -90,7 +97,7 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
         return np.stack([(state.level_y_kind if by_kind else state.level_y).get(d, zero),
                          level_m, (level_m > 0).astype(float)])
 
-    same = [d for d in history if fit.weekend(d) == fit.weekend(day)]
+    same = history if apart else [d for d in history if fit.weekend(d) == fit.weekend(day)]
     start = np.array([MIN_POOL_REPORTS, MIN_POOL_REPORTS, 0.0])[:, None] * np.ones(state.p)
     (seen_y, seen_m, with_data), _ = _latest_sums(state, same, sums, start)
     return (np.clip(seen_y / seen_m, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR),
@@ -202,8 +209,9 @@ def low_day(fit: _SeasonalFit, state: _FitState, day: int, yd: np.ndarray,
     ``1 /`` :data:`LOW_DAY_FACTOR` of its baseline `mu_d`'s, and
     :data:`~spikes.detect.baseline.MASK_Z` standard deviations under them (the day's
     negative-binomial spread at the dispersion `alpha_d`: about 36 reports a day
-    expected at least). Only a day whose level factor rests on an earlier day of its
-    kind with data is judged (the first weekend after weekdays only is no fall), from
+    expected at least). Only a day whose level factor rests on an earlier day with data
+    (of its kind, before weekdays and weekends are pooled apart) is judged (the first
+    weekend after weekdays only is no fall), from
     :data:`LOW_HISTORY_DAYS` days after the product's first data on, once its pool holds
     :data:`~spikes.detect.trailing_recurring.MIN_MASK_DAYS` days.
 

@@ -165,8 +165,8 @@ class _DayPlan:
     later: np.ndarray  # weight of the days other than the warm-up in each row's pool
     level: np.ndarray  # level factor of the day, per product
     watch: _LevelWatch | None = None  # new levels judged as the day goes (None: none)
-    # Per product, the earlier days of its kind with normal data the level factor rests
-    # on (None: not counted).
+    # Per product, the earlier days with normal data the level factor rests on (of its
+    # kind until weekdays and weekends are pooled apart; None: not counted).
     level_days: np.ndarray | None = None
     # Per row, the level factor where the products' weekend has another shape (None:
     # `level` for every row; see trailing_level.weekend_shape).
