@@ -924,7 +924,7 @@ def main() -> None:
     if zones:
         st.caption(dash.escape_markdown(
             "Weekly rhythm in another time zone than the baseline's days: "
-            + ", ".join(zones) + f". Set utc_offset per product in the settings file "
+            + ", ".join(zones) + f". Set utc_offset (or timezone) per product in the settings file "
             f"({CONFIG_ENV}) to move their days, and so their weekends, there."))
 
     pages = views()

@@ -1,6 +1,6 @@
 """False alarms around daylight-saving changes: products whose users live on local time.
 
-Run ``.venv/bin/python benchmarks/bench_dst.py [--seeds 3]``.
+Run ``.venv/bin/python benchmarks/bench_dst.py [--seeds 3] [--timezone] [--retrospective]``.
 
 Report data arrive in UTC; a product's users keep the clock of their zone, so its daily
 cycle moves by an hour in UTC twice a year. The live baseline pools the same UTC time of
@@ -14,7 +14,10 @@ consumer product (a smooth evening peak), each on Europe/Berlin and on America/N
 time (summer time from 29 March and 8 March). `spikes` runs live with its defaults; every
 incident is a false alarm. Figures per product kind and zone: incidents in the week after
 its change (from the change's local Sunday), incidents on other days after the warm-up,
-and on the first day (the cold start, no history yet).
+and on the first day (the cold start, no history yet). With ``--timezone`` each product
+has its zone as its ``timezone`` setting (``[products."NAME"]``): its days begin at the
+zone's standard-time midnight and its pools are moved with the clock; with
+``--retrospective`` the run has hindsight (``mode = "retrospective"``).
 """
 
 from __future__ import annotations
@@ -48,11 +51,14 @@ def counts(seed: int) -> pd.DataFrame:
     return pd.DataFrame(columns, index=index).astype(float)
 
 
-def run(seeds: int) -> pd.DataFrame:
-    """Incidents per product kind and zone, summed over `seeds` seeds."""
+def run(seeds: int, timezone: bool = False, mode: str = "causal") -> pd.DataFrame:
+    """Incidents per product kind and zone, summed over `seeds` seeds; with `timezone`,
+    each product's zone set as its ``timezone``; `mode` as the setting."""
     frame = pd.concat([counts(seed) for seed in range(seeds)], axis=1)
+    overrides = ({name: {"timezone": name.split("|")[1]} for name in frame.columns}
+                 if timezone else {})
     incidents = analyze(ReportData(counts=frame, bucket=pd.Timedelta("5min")),
-                        DetectionConfig()).incidents
+                        DetectionConfig(mode=mode, overrides=overrides)).incidents
     rows = []
     for kind in ("office", "consumer"):
         for zone, change in ZONES.items():
@@ -72,8 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="products of each kind and zone")
+    parser.add_argument("--timezone", action="store_true",
+                        help="set each product's zone as its timezone setting")
+    parser.add_argument("--retrospective", action="store_true",
+                        help="detect with hindsight (mode = 'retrospective')")
     args = parser.parse_args(argv)
-    print(run(args.seeds).to_string(index=False))
+    mode = "retrospective" if args.retrospective else "causal"
+    print(run(args.seeds, args.timezone, mode).to_string(index=False))
 
 
 if __name__ == "__main__":

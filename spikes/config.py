@@ -120,7 +120,20 @@ class DetectionConfig:
         midnight (at the bucket that holds it): with UTC days, a workday product of the
         Americas leaves its weekday level for the weekend's baseline on Friday
         afternoon, and an Asian one its weekend baseline only hours into Monday. Data
-        stay in UTC; daylight saving time is not followed. Default "0h" (UTC).
+        stay in UTC; daylight saving time is not followed (see `timezone`). Default
+        "0h" (UTC).
+    timezone : str or None
+        The time zone of the product's users, an IANA name (``"Europe/Berlin"``,
+        ``"America/New_York"``), whose daylight saving time the baseline follows: its
+        days begin at the zone's standard-time midnight (as ``utc_offset`` at the
+        zone's winter offset would set them; days of 24 hours all year), and each
+        bucket's baseline pools the same local clock time on the earlier days, each
+        pooled day moved by the change of the zone's offset between it and the day
+        scored (offsets read at local noon; in ``retrospective`` mode each day is pooled
+        on its own clock). Not with a ``utc_offset`` other than 0 in the same table
+        (``[detection]`` or one product's): a product's own one replaces the other's
+        ``[detection]`` setting. Default None: days and times of day as ``utc_offset``
+        sets them.
     onset_search : str
         How long before a candidate's start the change-point search may place its
         onset. Default "1h".
@@ -152,6 +165,7 @@ class DetectionConfig:
     baseline_smoothing: str = "30min"
     weekly_min_days: int = 14
     utc_offset: str = "0h"
+    timezone: str | None = None
     onset_search: str = "1h"
     mode: str = "causal"
     calibrate: bool = True
@@ -199,6 +213,7 @@ class DetectionConfig:
             if delta < pd.Timedelta(0):
                 raise SpikesInputError(f"config: {name} must not be negative")
         utc_offset(self)  # its range and form
+        self._check_timezone()
         if self.mode not in MODES:
             raise SpikesInputError(
                 f"config: mode = {self.mode!r} is not one of {', '.join(MODES)}")
@@ -239,7 +254,7 @@ class DetectionConfig:
                     "set them in [detection]"
                 )
             try:
-                dataclasses.replace(self, overrides={}, **values)
+                dataclasses.replace(self, overrides={}, **_own_clock(values))
             except SpikesInputError as exc:
                 raise SpikesInputError(
                     str(exc).replace("config: ", f"config: products.{product!r}: ", 1)
@@ -279,7 +294,27 @@ class DetectionConfig:
         values = self.overrides.get(str(product))
         if not values:
             return self
-        return dataclasses.replace(self, overrides={}, **values)
+        return dataclasses.replace(self, overrides={}, **_own_clock(values))
+
+    def _check_timezone(self) -> None:
+        """Refuse a :attr:`timezone` that names no zone (spelt as spikes spells zones:
+        ``europe/berlin`` is kept as ``Europe/Berlin``), or one given with a
+        ``utc_offset`` other than 0."""
+        if self.timezone is None:
+            return
+        from spikes.io.zones import spelt_zone
+
+        if not isinstance(self.timezone, str):
+            raise SpikesInputError(f"config: timezone = {self.timezone!r} is not a time zone "
+                                   "(expected an IANA name such as 'Europe/Berlin')")
+        zone = spelt_zone(self.timezone, f"config: timezone = {self.timezone!r}")
+        if zone != self.timezone:
+            object.__setattr__(self, "timezone", zone)
+        if utc_offset(self) != pd.Timedelta(0):
+            raise SpikesInputError(
+                f"config: timezone = {self.timezone!r} and utc_offset = {self.utc_offset!r} "
+                "are both set: the time zone sets the days (at its standard offset) and "
+                "follows its daylight saving time; keep one of them")
 
     # --- TOML -------------------------------------------------------------------
     def __hash__(self) -> int:
@@ -365,6 +400,17 @@ class DetectionConfig:
             return cls(**detection, overrides={p: dict(v) for p, v in overrides.items()})
         except SpikesInputError as exc:
             raise SpikesInputError(f"{source}: {exc}") from None
+
+
+def _own_clock(values: dict[str, Any]) -> dict[str, Any]:
+    """A product's overrides as they apply: its own ``timezone`` or ``utc_offset``
+    replaces both of ``[detection]``'s (the other one back to its default), so that a
+    product of a zone can sit among products of a fixed offset and the other way round."""
+    if "timezone" in values and "utc_offset" not in values:
+        return {**values, "utc_offset": "0h"}
+    if "utc_offset" in values and "timezone" not in values:
+        return {**values, "timezone": None}
+    return values
 
 
 #: The range of :attr:`DetectionConfig.utc_offset` (the offsets of the world's time zones).
@@ -593,7 +639,11 @@ def _check_type(source: str, where: str, value: Any, cls: type, key: str | None 
     """
     key = key or where
     default = {f.name: f.default for f in fields(cls)}.get(key)
-    if isinstance(default, bool):
+    if key == "timezone":
+        problem = None if isinstance(value, str) else (
+            f" = {_shown(value)} is not a time zone (expected an IANA name in quotes, "
+            "such as 'Europe/Berlin')")
+    elif isinstance(default, bool):
         problem = _not_a_bool(value)
     elif isinstance(default, str):
         problem = _not_text(key, value)

@@ -359,6 +359,25 @@ def test_bad_settings_file_shows_its_error_and_the_defaults(monkeypatch, tmp_pat
     assert len(at.dataframe(key="overview_table").value) > 0
 
 
+def test_a_product_s_time_zone_from_the_settings_file(monkeypatch, tmp_path) -> None:
+    # A product's timezone (a score setting) is scored as `spikes analyze --config`
+    # scores it; a zone that is none shows its error with the closest name.
+    from spikes.config import load_config
+    from spikes.detect.pipeline import analyze
+
+    path = tmp_path / "spikes.toml"
+    path.write_text('[products."Microsoft Store"]\ntimezone = "Asia/Tokyo"\n')
+    monkeypatch.setenv("SPIKES_CONFIG", str(path))
+    at = fresh()
+    assert not at.error
+    want = analyze(load_reports([BUNDLED]), load_config(path)).incidents
+    assert int(metric(at, "Incidents in data")) == len(want)
+    path.write_text('[products."Outlook"]\ntimezone = "Asia/Tokio"\n')
+    at = fresh()
+    assert any(escape_markdown("timezone = 'Asia/Tokio'") in e.value
+               and escape_markdown("did you mean Asia/Tokyo?") in e.value for e in at.error)
+
+
 def test_products_whose_week_follows_another_time_zone_are_named(monkeypatch,
                                                                   tmp_path) -> None:
     # The bundled sample's AWS and Discord keep weekends of their American users; once

@@ -206,6 +206,9 @@ def test_summary_names_a_product_whose_week_follows_another_time_zone() -> None:
     assert hint is not None and "LINE +9h (weekends at 0.4" in hint
     tokyo = DetectionConfig(overrides={"LINE": {"utc_offset": "+9h"}})
     assert week_hint(analyze(as_data(counts), tokyo)) is None
+    # Or its zone (Tokyo keeps no summer time: its days at +9h all the same).
+    tokyo = DetectionConfig(overrides={"LINE": {"timezone": "Asia/Tokyo"}})
+    assert week_hint(analyze(as_data(counts), tokyo)) is None
     assert week_hint(analyze(as_data(counts.iloc[: 288 * 13]))) is None
 
 

@@ -167,7 +167,7 @@ def analysis_messages(analysis: Analysis, until: pd.Timestamp | None = None,
 def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline, *,
                    merge_gap: str | pd.Timedelta, event_window: str | pd.Timedelta,
                    until: pd.Timestamp, since: pd.Timestamp | None = None,
-                   offsets: Mapping[str, pd.Timedelta] | None = None,
+                   offsets: Mapping[str, pd.Timedelta | str] | None = None,
                    gaps: Mapping[str, str | pd.Timedelta] | None = None
                    ) -> list[dict[str, Any]]:
     """Every event's messages up to `until`, in time order.
@@ -191,7 +191,7 @@ def event_messages(incidents: pd.DataFrame, data: ReportData, baseline: Baseline
         all the incidents given, but `data` and `baseline` are read only for the
         incidents of single-linkage chains (onsets within `event_window` of the next)
         that hold such an event: they need to cover those only, from their onsets.
-    offsets : mapping of str to pd.Timedelta, optional
+    offsets : mapping of str to pd.Timedelta or str, optional
         The products whose baseline's days are local days, with their offsets
         (:func:`spikes.detect.reasons.local_offsets`): their reasons give the weekday and
         time of the peak in their local time too.
@@ -369,7 +369,7 @@ def _change(t: pd.Timestamp, event_id: str, rows: Sequence[int],
             records: Sequence[dict[str, Any]], paths: Sequence[_Path],
             told: dict[str, _Told], data: ReportData,
             baseline: Baseline,
-            offsets: Mapping[str, pd.Timedelta] | None = None) -> dict[str, Any] | None:
+            offsets: Mapping[str, pd.Timedelta | str] | None = None) -> dict[str, Any] | None:
     """The message of the event made of `rows` at `t`, if its state changed."""
     members = sorted(rows, key=lambda i: (records[i]["onset"], str(records[i]["product"])))
     first = records[min(rows, key=lambda i: (records[i]["alerted_at"], records[i]["onset"],

@@ -498,7 +498,7 @@ def week_hint(analysis: Analysis) -> str | None:
     named = suggestion_texts(off.head(HINT_PRODUCTS))
     more = len(off) - len(named)
     return ("weekly rhythm in another time zone than the baseline's days (set utc_offset "
-            "per product, README: Configuration): " + ", ".join(named)
+            "or timezone per product, README: Configuration): " + ", ".join(named)
             + (f" and {_count(more, 'more product')}" if more > 0 else ""))
 
 

@@ -28,7 +28,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid
+from spikes.detect.days import (
+    SATURDAY,
+    UTC,
+    check_utc_index,
+    day_grid,
+    pool_shift,
+    standard_offset,
+)
 from spikes.detect.noise import column_blocks
 
 DAY = pd.Timedelta(days=1)
@@ -162,6 +169,7 @@ def fit_baseline(
     weekly_min_days: int = 14,
     exclude: np.ndarray | None = None,
     utc_offset: str | pd.Timedelta = "0h",
+    timezone: str | None = None,
 ) -> Baseline:
     """Estimate the seasonal baseline and the noise dispersion of every product.
 
@@ -188,6 +196,10 @@ def fit_baseline(
     utc_offset : str or pd.Timedelta
         The products' local time as an offset from UTC: days, and so weekdays and
         weekends, begin at their local midnight (:func:`~spikes.detect.days.day_grid`).
+    timezone : str, optional
+        The products' IANA time zone (:attr:`spikes.config.DetectionConfig.timezone`),
+        in place of `utc_offset`: days begin at its standard-time midnight, and the
+        pools hold the same local clock time (:func:`_pooled_mean`).
 
     Returns
     -------
@@ -227,7 +239,7 @@ def fit_baseline(
     else:
         calendar = _calendar(counts.index, int(slots), int(pd.Timedelta(smoothing) / bucket) // 2,
                              days, weekly=method == "weekly",
-                             utc_offset=pd.Timedelta(utc_offset))
+                             utc_offset=pd.Timedelta(utc_offset), timezone=timezone)
         mean_of = partial(_regime_seasonal_mean, calendar=calendar)
         robust, robust_passes = _trimmed_dispersion, 1
     block = max(1, int(INFLATION_SCALE / bucket))
@@ -346,6 +358,10 @@ class _Calendar:
         side are pooled.
     widths : tuple of int
         Time-of-day half windows, from the configured one doubling up to a quarter day.
+    shifts : np.ndarray or None
+        With a time zone, the slots by which each day's clock is ahead of its standard
+        time (its offset at noon; :func:`~spikes.detect.days.pool_shift`, a part of a
+        slot where the bucket does not divide the change); None without.
     """
 
     slots: int
@@ -353,13 +369,18 @@ class _Calendar:
     n_days: int
     kinds: tuple[tuple[np.ndarray, tuple[slice, ...], int], ...]
     widths: tuple[int, ...]
+    shifts: np.ndarray | None = None
 
 
 def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, *,
-              weekly: bool, utc_offset: pd.Timedelta = UTC) -> _Calendar:
+              weekly: bool, utc_offset: pd.Timedelta = UTC,
+              timezone: str | None = None) -> _Calendar:
     """The :class:`_Calendar` of a series; `days` calendar days pooled on either side,
-    days beginning at the local midnight of `utc_offset` (:func:`~spikes.detect.days.day_grid`)."""
+    days beginning at the local midnight of `utc_offset` (:func:`~spikes.detect.days.day_grid`),
+    or of the standard time of `timezone`."""
     first = index[0]
+    if timezone is not None:
+        utc_offset = standard_offset(timezone, first)
     first_day, dow0 = day_grid(first, DAY / slots, utc_offset)
     offset = int((first - first_day) / (DAY / slots))
     n_days = -(-(offset + len(index)) // slots)
@@ -379,7 +400,14 @@ def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, 
     widths = [half_window]
     while widths[-1] < slots // 4:
         widths.append(max(2 * widths[-1], 1))
-    return _Calendar(slots, offset, n_days, tuple(kinds), tuple(widths))
+    shifts = None
+    if timezone is not None:
+        noons = first_day + DAY / 2 + np.arange(n_days) * DAY
+        clock = [pd.Timedelta(noon.tz_convert(timezone).utcoffset()) for noon in noons]
+        shifts = np.array([pool_shift(utc_offset, o, DAY / slots) for o in clock])
+        if not shifts.any():
+            shifts = None
+    return _Calendar(slots, offset, n_days, tuple(kinds), tuple(widths), shifts)
 
 
 def _values_and_weights(y: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -529,6 +557,15 @@ def _pooled_mean(both: np.ndarray, half_window: int,
     # each column, so its (days, slots, columns) view needs no copy.
     grid = np.zeros((calendar.n_days * slots, q), order="F")
     _moving_sum(both, half_window, out=grid[calendar.offset : calendar.offset + n])
+    rows = None
+    if calendar.shifts is not None:
+        # A time zone: each day on its wall clock (its rows moved by its shift, across
+        # its midnight where it is ahead), pooled as such, and each bucket's pool read
+        # at its wall-clock time (on the next day's clock past the day's end).
+        size = calendar.n_days * slots
+        grid = np.asfortranarray(_at(grid, np.arange(size) - np.repeat(calendar.shifts, slots)))
+        row = calendar.offset + np.arange(n)
+        rows = row + calendar.shifts[row // slots]
     by_day = grid.reshape(calendar.n_days, slots, q)
     totals = np.empty_like(grid)
     total_by_day = totals.reshape(by_day.shape)
@@ -546,7 +583,11 @@ def _pooled_mean(both: np.ndarray, half_window: int,
         else:
             own = by_day[which]
             total_by_day[which] = _moving_sum(own, reach) - own
-    total = totals[calendar.offset : calendar.offset + n]
+    if rows is None:
+        total = totals[calendar.offset : calendar.offset + n]
+    else:
+        # (Beyond the last day: no pool, as for a day without history.)
+        total = _at(totals, rows)
     pooled, weight = total[:, :p], total[:, p:]
     known = weight > 0
     est = np.full((n, p), np.nan, order="F")
@@ -556,9 +597,26 @@ def _pooled_mean(both: np.ndarray, half_window: int,
         all_days = by_day.sum(axis=0)
         w_all = all_days[:, p:]
         slot_all = all_days[:, :p] / np.where(w_all > 0, w_all, np.nan)
-        slot_of_row = (calendar.offset + np.arange(n)) % slots
+        slot_of_row = (calendar.offset + np.arange(n) if rows is None
+                       else np.rint(rows).astype(int)) % slots
         np.copyto(est, slot_all[slot_of_row], where=~known)
     return est, pooled
+
+
+def _at(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The rows of `array` at `positions` (row numbers, a part of a row blending the
+    two rows around it linearly); 0 outside the array."""
+    low = np.floor(positions).astype(int)
+    part = (positions - low)[:, None]
+
+    def rows(at: np.ndarray) -> np.ndarray:
+        inside = ((at >= 0) & (at < len(array)))[:, None]
+        return np.where(inside, array[np.clip(at, 0, len(array) - 1)], 0.0)
+
+    out = rows(low)
+    if part.any():
+        out = (1 - part) * out + part * rows(low + 1)
+    return out
 
 
 def _row_order_sum(x: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.config import DetectionConfig, utc_offset
-from spikes.detect.days import first_days_of_kind
+from spikes.detect.days import days_offset, first_days_of_kind
 from spikes.detect.detectors.base import Detector
 from spikes.detect.elevation import Elevation
 from spikes.detect.incidents import (
@@ -344,7 +344,8 @@ class LiveWalk:
         self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
-        self.utc_offset = utc_offset(config)
+        self.utc_offset = (days_offset(config, index[0]) if len(index)
+                           else utc_offset(config))
         self.first_of_kind = (first_days_of_kind(index[0] + warm_until * bucket, bucket,
                                                  self.utc_offset) if len(index) else ())
         self._cold_config: DetectionConfig | None = None  # made when a cold alarm needs it

@@ -89,6 +89,77 @@ def day_grid(first: pd.Timestamp, bucket: pd.Timedelta,
     return local - shift, int(local.day_of_week)
 
 
+def standard_offset(zone: str, at: pd.Timestamp) -> pd.Timedelta:
+    """The standard (winter) offset of the IANA zone `zone` in the year of `at`: the
+    lesser of its offsets on 1 January and 1 July (Europe/Berlin +1h, Australia/Sydney
+    +10h, Europe/Dublin 0h). The days of a product with a :attr:`~spikes.config.
+    DetectionConfig.timezone` begin at this offset's midnight all year (days of 24 hours;
+    in summer at 01:00 local time).
+
+    Examples
+    --------
+    >>> [str(standard_offset(z, pd.Timestamp("2026-03-01", tz="UTC")))
+    ...  for z in ("Europe/Berlin", "America/New_York", "Australia/Sydney")]
+    ['0 days 01:00:00', '-1 days +19:00:00', '0 days 10:00:00']
+    """
+    year = pd.Timestamp(at).year
+    return min(pd.Timedelta(pd.Timestamp(f"{year}-{month}-01 12:00", tz="UTC")
+                            .tz_convert(zone).utcoffset()) for month in (1, 7))
+
+
+def days_offset(config: DetectionConfig, at: pd.Timestamp) -> pd.Timedelta:
+    """The offset from UTC at whose midnight the baseline's days of `config` (one
+    product's settings) begin, for data from `at` on: the standard offset of its
+    :attr:`~spikes.config.DetectionConfig.timezone` where it has one
+    (:func:`standard_offset`), else its ``utc_offset``.
+
+    Examples
+    --------
+    >>> at = pd.Timestamp("2026-07-01", tz="UTC")
+    >>> str(days_offset(DetectionConfig(timezone="America/New_York"), at))
+    '-1 days +19:00:00'
+    >>> str(days_offset(DetectionConfig(utc_offset="+9h"), at))
+    '0 days 09:00:00'
+    """
+    if config.timezone is None:
+        return utc_offset(config)
+    return standard_offset(config.timezone, at)
+
+
+def pool_shift(before: pd.Timedelta, after: pd.Timedelta, bucket: pd.Timedelta) -> float:
+    """Buckets by which a pooled day at offset `before` is moved to match a day at
+    offset `after` on the wall clock: ``(after - before) / bucket``, a part of a bucket
+    where the bucket does not divide the change (the pools then blend the two buckets
+    around the time, :meth:`spikes.detect.trailing._SeasonalFit.aligned`); none for
+    buckets of a day or more.
+
+    Examples
+    --------
+    >>> winter, summer = pd.Timedelta("1h"), pd.Timedelta("2h")
+    >>> [pool_shift(winter, summer, pd.Timedelta(b)) for b in ("5min", "1h", "2h", "1D")]
+    [12.0, 1.0, 0.5, 0.0]
+    >>> pool_shift(summer, winter, pd.Timedelta("15min"))
+    -4.0
+    """
+    bucket = pd.Timedelta(bucket)
+    if before == after or bucket >= pd.Timedelta(days=1):
+        return 0.0
+    return (pd.Timedelta(after) - pd.Timedelta(before)) / bucket
+
+
+def nearest_slots(shift: float) -> int:
+    """`shift` (:func:`pool_shift`) in whole buckets, for what cannot be blended
+    (flags): the nearest, a half towards none.
+
+    Examples
+    --------
+    >>> [nearest_slots(x) for x in (12.0, 0.5, -0.5, 0.75, -1.5)]
+    [12, 0, 0, 1, -1]
+    """
+    whole = math.floor(abs(shift))
+    return int(math.copysign(whole + (abs(shift) - whole > 0.5), shift))
+
+
 def day_shift(bucket: pd.Timedelta, utc_offset: pd.Timedelta = UTC) -> pd.Timedelta:
     """The shift from UTC of the baseline's days: `utc_offset` rounded up to whole
     buckets, as days begin at the bucket that holds the local midnight (a bucket's day
@@ -255,7 +326,8 @@ def offset_suggestions(counts: pd.DataFrame, bucket: pd.Timedelta,
     fits = weekly_offsets(counts, bucket)
     if fits.empty:
         return fits[["product", "utc_offset", "weekend_level"]]
-    in_force = np.array([utc_offset(config.for_product(str(p))) / pd.Timedelta(hours=1)
+    at = counts.index[0] if len(counts.index) else pd.Timestamp(0, tz="UTC")
+    in_force = np.array([days_offset(config.for_product(str(p)), at) / pd.Timedelta(hours=1)
                          for p in fits["product"]])
     away = fits["clear"].to_numpy() & (np.abs(fits["utc_offset"].to_numpy() - in_force) > 1)
     return fits.loc[away, ["product", "utc_offset", "weekend_level"]].reset_index(drop=True)

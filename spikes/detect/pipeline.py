@@ -61,7 +61,7 @@ MIN_PRODUCTS_PER_JOB = 50
 CHUNKS_PER_JOB = 8
 #: Settings that change the scores (the rest only change thresholding).
 SCORE_KEYS = ("baseline_days", "baseline_smoothing", "weekly_min_days", "utc_offset",
-              "cusum_ratio", "steep_ratio", "mode")
+              "timezone", "cusum_ratio", "steep_ratio", "mode")
 #: Product states, worst first (see :func:`product_status`).
 STATUS_ORDER = ("outage", "recovering", "elevated", "no data", "normal")
 STATUS_COLUMNS = [
@@ -210,6 +210,7 @@ def score_reports(data: ReportData, config: DetectionConfig | None = None,
             weekly_min_days=own.weekly_min_days,
             exclude=exclude,
             utc_offset=utc_offset(own),
+            timezone=own.timezone,
         )
         detectors = {d.name: d for d in default_detectors(own)}
         tail_counts = counts
@@ -510,9 +511,9 @@ class LiveInputs:
         own = for_bucket(config.for_product(product), self.bucket)
         # The walk's days are the baseline's (the scores' settings, whatever `config`
         # thresholds them with).
-        days = self.scored.config.for_product(product).utc_offset
-        if own.utc_offset != days:
-            own = dataclasses.replace(own, utc_offset=days)
+        days = self.scored.config.for_product(product)
+        if (own.utc_offset, own.timezone) != (days.utc_offset, days.timezone):
+            own = dataclasses.replace(own, utc_offset=days.utc_offset, timezone=days.timezone)
         detectors = self.scored.detectors[product]
         scores = {name: self.scores[name][:, j] for name in detectors}
         seen = np.flatnonzero(~np.isnan(self.y[:, j]))

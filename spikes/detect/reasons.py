@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from spikes.detect.days import day_shift
+from spikes.detect.days import day_shift, standard_offset
 from spikes.detect.noise import upper_tail_surprise
+from spikes.io.zones import zone_label
 
 if TYPE_CHECKING:
     from spikes.config import DetectionConfig
@@ -90,11 +91,12 @@ def p_value_text(surprise: float) -> str:
 
 
 def local_offsets(config: DetectionConfig, products: Iterable[object]
-                  ) -> dict[str, pd.Timedelta]:
+                  ) -> dict[str, pd.Timedelta | str]:
     """The products of `products` whose days are local days
-    (:attr:`~spikes.config.DetectionConfig.utc_offset` not 0, per product where `config`
-    overrides it), with their offsets: their reasons name the weekday and time of the
-    peak as their baseline does, in their local time.
+    (:attr:`~spikes.config.DetectionConfig.utc_offset` not 0, or a
+    :attr:`~spikes.config.DetectionConfig.timezone`, per product where `config`
+    overrides it), with their offsets (or zones): their reasons name the weekday and time
+    of the peak as their baseline does, in their local time.
 
     Examples
     --------
@@ -102,18 +104,25 @@ def local_offsets(config: DetectionConfig, products: Iterable[object]
     >>> config = DetectionConfig(overrides={"Line": {"utc_offset": "+9h"}})
     >>> local_offsets(config, ["Line", "Slack"])
     {'Line': Timedelta('0 days 09:00:00')}
+    >>> local_offsets(DetectionConfig(timezone="Europe/Berlin"), ["Slack"])
+    {'Slack': 'Europe/Berlin'}
     """
     from spikes.config import utc_offset
 
-    base = utc_offset(config)
-    own = {str(p): utc_offset(config.for_product(str(p))) for p, values in
-           config.overrides.items() if "utc_offset" in values}
-    if base == pd.Timedelta(0) and not any(own.values()):
+    def clock(own: DetectionConfig) -> pd.Timedelta | str:
+        return own.timezone if own.timezone is not None else utc_offset(own)
+
+    zero = pd.Timedelta(0)
+    base = clock(config)
+    own = {str(p): clock(config.for_product(str(p))) for p, values in
+           config.overrides.items() if "utc_offset" in values or "timezone" in values}
+    if isinstance(base, pd.Timedelta) and base == zero and all(
+            isinstance(v, pd.Timedelta) and v == zero for v in own.values()):
         return {}
     out = {}
     for product in map(str, products):
         offset = own.get(product, base)
-        if offset != pd.Timedelta(0):
+        if isinstance(offset, str) or offset != zero:
             out[product] = offset
     return out
 
@@ -190,7 +199,7 @@ def _peak_rows(data: ReportData, incidents: pd.DataFrame, columns: np.ndarray,
 
 def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
                  as_of: pd.Timestamp | None = None,
-                 offsets: Mapping[str, pd.Timedelta] | None = None) -> list[str]:
+                 offsets: Mapping[str, pd.Timedelta | str] | None = None) -> list[str]:
     """Part 1 of the reason of every incident (see the module docstring), vectorised
     over incidents: the peaks, their baselines, p-values and times are looked up and
     formatted at once. A product of `offsets` (:func:`local_offsets`) has the weekday
@@ -213,12 +222,20 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     # Each product's offset and the shift of its baseline's days (the offset rounded up
     # to whole buckets: days begin at the bucket that holds the local midnight), in us.
     offset_us = shift_us = np.zeros(len(products), dtype=np.int64)
+    zones: list[str | None] = [None] * len(products)
     if offsets:
         micro = pd.Timedelta(microseconds=1)
         own = {p: (offsets[p] // micro, day_shift(data.bucket, offsets[p]) // micro)
-               for p in set(products) & set(offsets)}
+               for p in set(products) & set(offsets) if not isinstance(offsets[p], str)}
         offset_us = np.array([own.get(p, (0, 0))[0] for p in products], dtype=np.int64)
         shift_us = np.array([own.get(p, (0, 0))[1] for p in products], dtype=np.int64)
+        for i, p in enumerate(products):
+            zone = offsets.get(p)
+            if isinstance(zone, str):
+                # A zone: its clock at the peak; its days at its standard midnight.
+                zones[i] = zone
+                offset_us[i] = peak[i].tz_convert(zone).utcoffset() // micro
+                shift_us[i] = day_shift(data.bucket, standard_offset(zone, peak[i])) // micro
     local_us = peaks + offset_us
     # The weekday of the baseline's day of the peak. 1970-01-01, day 0 of the epoch, was
     # a Thursday (3 counting from Monday).
@@ -249,7 +266,8 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
             against = f"{usual[i]:,.1f} in the hours before (its first day of data) at {at}"
         elif offset_us[i]:
             local = int(local_us[i])
-            zone = zone_text(pd.Timedelta(int(offset_us[i]), unit="us"))
+            zone = (zone_text(pd.Timedelta(int(offset_us[i]), unit="us")) if zones[i] is None
+                    else zone_label(peak[i].tz_convert(zones[i])))
             # The bucket that holds a local midnight starts on the day before it (an
             # offset of a part of a bucket: India's at hourly buckets).
             starts = "" if clock_day[i] == weekday[i] else f"{clock_day[i]} "
@@ -306,7 +324,7 @@ def clock_text(value: int, reference: int) -> str:
 
 
 def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
-                offsets: Mapping[str, pd.Timedelta] | None = None) -> pd.DataFrame:
+                offsets: Mapping[str, pd.Timedelta | str] | None = None) -> pd.DataFrame:
     """`incidents` with ``why`` set to the product's own evidence (part 1 of the module
     docstring), as it is known at each incident's end.
 
@@ -319,8 +337,9 @@ def add_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
         The counts they were detected in.
     baseline : Baseline
         The baseline they were detected against.
-    offsets : mapping of str to pd.Timedelta, optional
+    offsets : mapping of str to pd.Timedelta or str, optional
         The products whose baseline's days are local days, with their offsets from UTC
+        or their time zones
         (:func:`local_offsets` of the scores' settings): the weekday and time of their
         peak are given in their local time as well.
 
@@ -613,7 +632,7 @@ def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str,
                     as_of: pd.Timestamp | None = None, *,
                     incidents: pd.DataFrame | None = None,
                     events: pd.DataFrame | None = None,
-                    offsets: Mapping[str, pd.Timedelta] | None = None) -> str:
+                    offsets: Mapping[str, pd.Timedelta | str] | None = None) -> str:
     """One incident's whole reason in words, from what was known at `as_of`.
 
     Parameters
@@ -635,7 +654,7 @@ def incident_reason(data: ReportData, baseline: Baseline, incident: Mapping[str,
         event part is left out.
     events : pd.DataFrame, optional
         Their events (:func:`~spikes.detect.events.summarize_events`), for the chance.
-    offsets : mapping of str to pd.Timedelta, optional
+    offsets : mapping of str to pd.Timedelta or str, optional
         As :func:`add_reasons`.
 
     Returns

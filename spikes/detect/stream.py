@@ -311,7 +311,7 @@ class StreamDetector:
                                     0, days=own.baseline_days,
                                     smoothing=own.baseline_smoothing,
                                     weekly_min_days=own.weekly_min_days,
-                                    utc_offset=utc_offset(own))
+                                    utc_offset=utc_offset(own), timezone=own.timezone)
                 self._groups.setdefault(key, []).append((step, block, first))
 
     def _advance(self, y: np.ndarray) -> None:

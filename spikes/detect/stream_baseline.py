@@ -39,19 +39,19 @@ class BaselineStep:
     at : int
         Absolute row of the first bucket the block will be given (a block created
         later holds products that appear then: their earlier rows are all missing).
-    days, smoothing, weekly_min_days, utc_offset
+    days, smoothing, weekly_min_days, utc_offset, timezone
         As :func:`spikes.detect.trailing.fit_trailing_baseline`.
     """
 
     def __init__(self, first: pd.Timestamp, bucket: pd.Timedelta, columns: int, at: int,
                  *, days: int, smoothing: str | pd.Timedelta, weekly_min_days: int,
-                 utc_offset: str | pd.Timedelta = "0h") -> None:
+                 utc_offset: str | pd.Timedelta = "0h", timezone: str | None = None) -> None:
         slots = int(DAY / bucket)
         block = max(1, int(INFLATION_SCALE / bucket))
         warm = max(1, int(WARMUP_WINDOW / bucket))
         self.fit = _SeasonalFit(first, slots, int(pd.Timedelta(smoothing) / bucket) // 2,
                                 days, weekly_min_days, block, warm,
-                                utc_offset=pd.Timedelta(utc_offset))
+                                utc_offset=pd.Timedelta(utc_offset), timezone=timezone)
         self.state = _FitState(columns)
         origin = self.fit.rows(max(self.day_of(at) - self.fit.history_days(), 0)).start
         self.ring = Ring({"y": (float, np.nan), "normal": (bool, False)}, columns, origin)

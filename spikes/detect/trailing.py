@@ -74,6 +74,7 @@ from spikes.detect.baseline import (
     _moving_sum,
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
+from spikes.detect.trailing_clock import _LocalClock
 from spikes.detect.trailing_level import (
     LEVEL_DAYS,
     keep_low,
@@ -139,6 +140,7 @@ def fit_trailing_baseline(
     weekly_min_days: int = 14,
     exclude: np.ndarray | None = None,
     utc_offset: str | pd.Timedelta = "0h",
+    timezone: str | None = None,
 ) -> Baseline:
     """Estimate a causal seasonal baseline and its noise for every product.
 
@@ -163,6 +165,9 @@ def fit_trailing_baseline(
         The products' local time as an offset from UTC: days, and so weekdays and
         weekends, begin at their local midnight
         (:func:`~spikes.detect.days.day_grid`).
+    timezone : str, optional
+        The products' IANA time zone, in place of `utc_offset`: the pools hold the same
+        local clock time (:mod:`spikes.detect.trailing_clock`).
 
     Returns
     -------
@@ -198,7 +203,7 @@ def fit_trailing_baseline(
             fit = _SeasonalFit(counts.index[first], int(slots_f),
                                int(pd.Timedelta(smoothing) / bucket) // 2, days,
                                weekly_min_days, block, warm, n=n - first,
-                               utc_offset=pd.Timedelta(utc_offset))
+                               utc_offset=pd.Timedelta(utc_offset), timezone=timezone)
             for at in range(0, len(members), FIT_COLUMNS):
                 chosen = members[at : at + FIT_COLUMNS]
                 contiguous = chosen[-1] - chosen[0] == len(chosen) - 1
@@ -248,7 +253,7 @@ def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
     mu[: len(missing)][missing] = so_far[missing]
 
 
-class _SeasonalFit:
+class _SeasonalFit(_LocalClock):
     """The day-by-day fit of :func:`fit_trailing_baseline` (all products at once).
 
     One implementation for both drivers: :meth:`run` steps through every day of a
@@ -260,8 +265,9 @@ class _SeasonalFit:
 
     def __init__(self, first: pd.Timestamp, slots: int, half_window: int, days: int,
                  weekly_min_days: int, block: int, warm: int, n: int | None = None,
-                 utc_offset: pd.Timedelta = UTC) -> None:
+                 utc_offset: pd.Timedelta = UTC, timezone: str | None = None) -> None:
         self.slots = slots
+        utc_offset = self.set_clock(timezone, first, utc_offset)  # (trailing_clock)
         # Days begin at the products' local midnight (see day_grid).
         self.first_day, self.dow0 = day_grid(first, DAY / slots, utc_offset)
         self.offset = int((first - self.first_day) / (DAY / slots))
@@ -618,8 +624,9 @@ class _SeasonalFit:
             return changed
         # Today's rows at the times of day of the warm-up's rows (a partial first day
         # has none for its earliest times).
-        back = np.arange(rows.start, rows.stop) - self.slots
-        has = back >= first.start
+        # (at the warm-up's wall-clock times, with a time zone).
+        back = np.arange(rows.start, rows.stop) - self.slots + self.whole_shift(day - 1, day)
+        has = (back >= first.start) & (back < first.stop)
         suspect = np.zeros((first.stop - first.start, len(cols)), dtype=bool)
         suspect[back[has] - first.start] = below[has][:, cols]
         warm = slice(first.start - origin, first.stop - origin)
@@ -736,30 +743,28 @@ class _SeasonalFit:
         the weight (normal buckets) its window takes from days other than the product's
         warm-up day (> 0: its mean rests on such a day too)."""
         p = state.p
-        cache = state.cache
         first_slot = (rows.start + self.offset) % self.slots
         take = slice(first_slot, first_slot + rows.stop - rows.start)
+        day = (rows.start + self.offset) // self.slots
         mean = np.full((rows.stop - rows.start, p), np.nan)
         later = np.zeros((rows.stop - rows.start, p))
         for i, width in enumerate(self.widths):
             total = np.zeros((self.slots, 2 * p))
             warm = np.zeros((self.slots, p))  # the weights of each product's warm-up day
             for d in pool:
-                key = (d, width)
-                if key not in cache:
-                    cache[key] = self.contribution(y, normal, d, width, origin)
-                total += cache[key]
+                grid = self.pool_grid(state, y, normal, d, width, origin, day)
+                total += grid
                 own = np.flatnonzero(state.first_day == d)
                 if len(own):
-                    warm[:, own] = cache[key][:, p + own]
+                    warm[:, own] = grid[:, p + own]
             values, weights = total[take, :p], total[take, p:]
             not_warm_up = weights - warm[take]
             if i == 0:
                 values, weights, not_warm_up = self._with_recurring(
-                    state, y, normal, pool, take, origin, values, weights, not_warm_up)
+                    state, y, normal, pool, take, origin, day, values, weights, not_warm_up)
             if i == 0 and not (weights > 0).all():
                 values, weights, not_warm_up = self._unmask_stuck(
-                    state, y, pool, width, take, origin, values, weights, not_warm_up)
+                    state, y, pool, width, take, origin, day, values, weights, not_warm_up)
             est = np.divide(values, weights, out=np.full_like(values, np.nan),
                             where=weights > 0)
             fill = np.isnan(mean) & ~np.isnan(est)
@@ -773,16 +778,17 @@ class _SeasonalFit:
 
 
     def _with_recurring(self, state: _FitState, y: np.ndarray, normal: np.ndarray,
-                        pool: list[int], take: slice, origin: int, values: np.ndarray,
-                        weights: np.ndarray, not_warm_up: np.ndarray
+                        pool: list[int], take: slice, origin: int, day: int,
+                        values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~spikes.detect.trailing_recurring.with_recurring` of this fit."""
         return with_recurring(self, state, y, normal, pool, take, origin, values, weights,
-                              not_warm_up)
+                              not_warm_up, day)
 
     def _unmask_stuck(self, state: _FitState, y: np.ndarray, pool: list[int], width: int,
-                      take: slice, origin: int, values: np.ndarray, weights: np.ndarray,
-                      not_warm_up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      take: slice, origin: int, day: int, values: np.ndarray,
+                      weights: np.ndarray, not_warm_up: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~spikes.detect.trailing_recurring.unmask_stuck` of this fit."""
         return unmask_stuck(self, state, y, pool, width, take, origin, values, weights,
-                            not_warm_up)
+                            not_warm_up, day)

@@ -33,6 +33,9 @@ class _SeasonalFit(Protocol):
     def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int, width: int,
                      origin: int = 0) -> np.ndarray: ...
 
+    def pool_grid(self, state: _FitState, y: np.ndarray, normal: np.ndarray | None,
+                  pooled: int, width: int, origin: int, day: int) -> np.ndarray: ...
+
 #: Earlier days a baseline must rest on before it masks a day's buckets as unusual on its
 #: own: with one, a disagreement between two days cannot tell which of them is unusual,
 #: and masking today against yesterday would keep today's normal level out of every later
@@ -59,7 +62,7 @@ RECURRING_Z = 8.0
 
 def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
                    pool: list[int], take: slice, origin: int, values: np.ndarray,
-                   weights: np.ndarray, not_warm_up: np.ndarray
+                   weights: np.ndarray, not_warm_up: np.ndarray, day: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The narrowest pool window's (values, weights, weights of days other than the
     warm-up day), where a time of day recurs taken from that time of day alone.
@@ -88,15 +91,12 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     seen = np.zeros((values.shape[0], 2 * p))
     normal_weights = np.zeros(values.shape)
     for d in sorted(pool, reverse=True):  # the latest first
-        if (d, 0, "observed") not in state.cache:
-            state.cache[(d, 0, "observed")] = fit.contribution(y, None, d, 0, origin)
-        if (d, 0) not in state.cache:
-            state.cache[(d, 0)] = fit.contribution(y, normal, d, 0, origin)
-        day = state.cache[(d, 0, "observed")][take]
-        normal_d = state.cache[(d, 0)][take, p:]
-        seen += day
+        # (Each pooled day at the wall-clock times of `day`, the day planned.)
+        day_d = fit.pool_grid(state, y, None, d, 0, origin, day)[take]
+        normal_d = fit.pool_grid(state, y, normal, d, 0, origin, day)[take, p:]
+        seen += day_d
         normal_weights += normal_d
-        days.append((d, day, normal_d))
+        days.append((d, day_d, normal_d))
     own_values, own_weights = seen[:, :p], seen[:, p:]
     recurring = ((own_weights >= RECURRING_DAYS) & (own_values >= MIN_POOL_REPORTS)
                  & _far_from_window(own_values, own_weights, values, weights, RECURRING_Z))
@@ -105,8 +105,8 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
         lowest = np.full(recurring[at].shape, np.inf)
         highest = np.zeros(lowest.shape)
         warm = np.zeros(lowest.shape)
-        for d, day, _ in days:
-            day_values, day_weights = _cut(day, at), _cut(day, at_weights)
+        for d, day_d, _ in days:
+            day_values, day_weights = _cut(day_d, at), _cut(day_d, at_weights)
             level = np.where(day_weights > 0, day_values, np.nan)
             lowest = np.fmin(lowest, level)
             highest = np.fmax(highest, level)
@@ -220,7 +220,7 @@ def _far_from_window(own_values: np.ndarray, own_weights: np.ndarray, values: np
 
 def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[int],
                  width: int, take: slice, origin: int, values: np.ndarray,
-                 weights: np.ndarray, not_warm_up: np.ndarray
+                 weights: np.ndarray, not_warm_up: np.ndarray, day: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The narrowest pool window's (values, weights, weights of days other than the
     warm-up day), with every time of day that was masked on all the pooled days
@@ -242,17 +242,14 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     lowest = np.full((fit.slots, p), np.inf)
     highest = np.zeros((fit.slots, p))
     for d in pool:
-        key = (d, width, "observed")
-        if key not in state.cache:
-            state.cache[key] = fit.contribution(y, None, d, width, origin)
-        day = state.cache[key]
-        seen += day
-        level = _ratio(day[:, :p], day[:, p:])
+        grid = fit.pool_grid(state, y, None, d, width, origin, day)
+        seen += grid
+        level = _ratio(grid[:, :p], grid[:, p:])
         lowest = np.fmin(lowest, level)
         highest = np.fmax(highest, level)
         first = np.flatnonzero(state.first_day == d)
         if len(first):
-            warm[:, first] = day[:, p + first]
+            warm[:, first] = grid[:, p + first]
     seen_values, seen_weights = seen[take, :p], seen[take, p:]
     # More than one day's window observed (at least two days had data there), and
     # the days' levels there agree (a day's mean under half a report counts as half).

@@ -46,6 +46,8 @@ class _Fit(Protocol):
 
     def weekend(self, day: int) -> bool: ...
 
+    def aligned(self, grid: np.ndarray, pooled: int, day: int) -> np.ndarray: ...
+
     def plan(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
              rows: slice, origin: int = 0, watch: bool = True) -> _DayPlan: ...
 
@@ -90,6 +92,8 @@ def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
         first = rows.start + fit.offset - d * fit.slots
         observed = ~np.isnan(y[rows.start - origin : rows.stop - origin])
         high[k, first : first + len(observed)] = ~state.adopted[d].masked & observed
+        # (at the wall-clock times of `day`, with a time zone)
+        high[k] = fit.aligned(high[k], d, day)
     zero = np.zeros((len(days), p))
     return _LevelWatch(days, jumps, high, zero.copy(), zero.copy(), zero.copy(), zero.copy(),
                        np.zeros(p, dtype=bool))
