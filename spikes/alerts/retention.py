@@ -22,7 +22,7 @@ peak; in these, about as long, a delivery thread waiting about 1 s at most, and 
 above. The service runs it in a thread of the outbox's own
 (:meth:`spikes.alerts.outbox.Outbox.start_prune`, :mod:`spikes.alerts.pruning`): the
 detection thread's notify that starts it returns at once (0.2-0.8 s at a million rows,
-its own work, where it took the whole prune, 23-37 s, when it ran it), a later enqueue
+its own work, where it took the whole prune, 22-37 s, when it ran it), a later enqueue
 waits for one transaction at most (0.5 s at most over 136 notifies every 0.1 s during
 two prunes; alone, its longest stretch between two pauses took 1.1-1.3 s), and ``GET
 /v1/status`` and ``POST /v1/flush`` answer meanwhile. A replay (``spikes analyze
