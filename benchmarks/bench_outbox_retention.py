@@ -14,10 +14,18 @@ the end the time a restart's complete detection takes to read what a route was t
 With ``--upgraded-rows N``, instead: an outbox of the previous version (the schema before
 the retention, which pruned nothing) holding N (message, route) rows delivered long ago,
 with their attempts (1.5 a message), and a few pending messages; the first prune of the
-new version (a live step's, with the default retention) runs in a process of its own,
-which prints how long it took, its memory (the process's resident set after the open
-and at its peak, and Python's own peak by tracemalloc), the longest a delivery thread's
-``record`` waited for the outbox meanwhile, and the file's size before and after. The
+new version runs in a process of its own, started as the service starts it: by the
+notify of a live step (``Notifier.enqueue`` of a new outage's messages, the default
+retention; in the outbox's thread where the version has one, as ``spikes serve``'s
+notifier). It prints how long the prune took; how long that first notify kept the
+detection thread; the longest and the median of the notifies the detection thread made
+meanwhile (one every 0.1 s by default, ``--notify-every``, each of a new outage, until
+the prune ended), and the longest of their waits for a transaction of the prune to end
+(``Outbox.enqueuing``: versions with turns only; the rest of a notify is its own work, on
+an outbox still large); the longest stretch between two of the prune's pauses (about its
+longest transaction); its memory (the process's resident set after the open and at its
+peak, and Python's own peak by tracemalloc); the longest a delivery thread's ``record``
+waited for the outbox meanwhile; and the file's size before and after. The
 outbox is built in a process of its own too, and the resident figures are the kernel's
 for the pruning process alone (``VmRSS`` and ``VmHWM`` of ``/proc/self/status``, which
 start afresh at the process's ``exec``): ``getrusage``'s ``ru_maxrss`` of a process
@@ -28,11 +36,13 @@ the ``exec``, counts as its), which made the builder's peak look like the open's
     python benchmarks/bench_outbox_retention.py --days 365 --events 20
     python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000
     python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000 --keep /tmp/1m.duckdb
+    python benchmarks/bench_outbox_retention.py --upgraded-rows 1000000 --notify-every 0
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -222,9 +232,43 @@ def memory() -> dict[str, float]:
     return {"rss": kb["VmRSS"] / 2 ** 10, "peak": kb["VmHWM"] / 2 ** 10}
 
 
-def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
+#: Seconds between two notifies of the detection thread while the prune runs
+#: (``--notify-every``).
+NOTIFY_EVERY = 0.1
+
+
+class _Pauses:
+    """Stands in for the ``time`` module of :mod:`spikes.alerts.retention`: its ``sleep``
+    (the pause after each transaction of a prune but the last) notes when it came."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.at.append(time.perf_counter())
+        time.sleep(seconds)
+
+
+def _notifier(outbox: Outbox, now: pd.Timestamp) -> Notifier:
+    """The service's notifier of the upgraded outbox's two routes (its receivers are
+    never called): it prunes in the outbox's thread where this version can."""
+    routes = [Route(url="http://127.0.0.1:9/a", name="oncall"),
+              Route(url="http://127.0.0.1:9/b", name="flaky")]
+    kwargs: dict[str, Any] = {
+        "channels": {"oncall": _Receiver(), "flaky": _Receiver()}, "clock": lambda: now}
+    try:
+        return Notifier(outbox, routes, prune_in_background=True, **kwargs)
+    except TypeError:  # a version that prunes on the enqueuing thread
+        return Notifier(outbox, routes, **kwargs)
+
+
+def first_prune(path: Path, now: pd.Timestamp,
+                every: float = NOTIFY_EVERY) -> dict[str, float]:
     """Open the outbox at `path` with this version and prune it once, as a live step
-    does; what it cost (see the module docstring)."""
+    does, the detection thread notifying every `every` seconds meanwhile (none with 0);
+    what it cost (see the module docstring)."""
+    from spikes.alerts import retention
+
     imported = memory()
     started = time.perf_counter()
     outbox = Outbox(path)
@@ -243,14 +287,71 @@ def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
             waits.append(time.perf_counter() - start)
             time.sleep(0.01)
 
+    notifier = _notifier(outbox, now)
+    day = (now - START).days - 1
+    pauses = _Pauses()
+    retention.time = pauses  # type: ignore[attr-defined]
+    results: list[Any] = []
+    ended: list[float] = []
+    prune = outbox.prune
+
+    def noted(*args: Any, **kwargs: Any) -> Any:  # what the prune removed, when it ended
+        results.append(prune(*args, **kwargs))
+        ended.append(time.perf_counter())
+        return results[-1]
+
+    outbox.prune = noted  # type: ignore[method-assign]
+    turns: list[float] = []  # each notify's wait for its turn (versions with turns)
+    if hasattr(outbox, "enqueuing"):
+        enqueuing, depth = outbox.enqueuing, threading.local()
+
+        @contextlib.contextmanager
+        def timed() -> Any:  # the notify's turn (not its enqueues', within it)
+            outer = not getattr(depth, "n", 0)
+            depth.n = getattr(depth, "n", 0) + 1
+            begun = time.perf_counter()
+            try:
+                with enqueuing():
+                    if outer:
+                        turns.append(time.perf_counter() - begun)
+                    yield
+            finally:
+                depth.n -= 1
+
+        outbox.enqueuing = timed  # type: ignore[method-assign]
     writer = threading.Thread(target=deliver)
     tracemalloc.start()
-    start = time.perf_counter()
     writer.start()
-    pruned = outbox.prune(RETENTION, ["oncall", "flaky"], now=now)
-    took = time.perf_counter() - start
+    start = time.perf_counter()
+    notifier.enqueue(outage(day, 0), until=now)  # the first live step after the upgrade
+    notify = time.perf_counter() - start
+    detecting, notifies = threading.Event(), []
+
+    def detect() -> None:  # the detection thread's next live steps, a new outage each
+        number = 1
+        while not detecting.is_set():
+            begun = time.perf_counter()
+            notifier.enqueue(outage(day, number), until=now)
+            notifies.append((begun, time.perf_counter() - begun))
+            number += 1
+            detecting.wait(every)
+
+    detector = threading.Thread(target=detect)
+    if every > 0:
+        detector.start()
+    if hasattr(notifier, "wait_pruned"):
+        notifier.wait_pruned()
+    [end] = ended
+    took = end - start
+    detecting.set()
+    if every > 0:
+        detector.join()
     stop.set()
     writer.join()
+    [pruned] = results
+    during = [wait for begun, wait in notifies if begun < end]
+    marks = [start, *pauses.at, end]
+    stretch = max(b - a for a, b in zip(marks[:-1], marks[1:], strict=True))
     _, python_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     with outbox._lock:
@@ -259,6 +360,11 @@ def first_prune(path: Path, now: pd.Timestamp) -> dict[str, float]:
     left = outbox.counts()
     outbox.close()
     return {"rows": sum(rows.values()), "opened_s": opened, "prune_s": took,
+            "notify_s": notify, "notifies": len(during),
+            "notify_max_s": max(during, default=float("nan")),
+            "notify_median_s": float(pd.Series(during, dtype=float).median()),
+            "turn_max_s": max(turns[1:len(during) + 1], default=float("nan")),
+            "stretch_max_s": stretch,
             "pruned": pruned.messages, "attempts": pruned.attempts,
             "transactions": getattr(pruned, "transactions", 1),
             "left": sum(left.values()), "rss_imported_mb": imported["rss"],
@@ -275,7 +381,7 @@ def _last_line(*args: str) -> Any:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def upgraded(rows: int, keep: Path | None = None) -> None:
+def upgraded(rows: int, keep: Path | None = None, every: float = NOTIFY_EVERY) -> None:
     """Build an upgraded outbox of `rows` rows in a process of its own (or take the one
     at `keep`, building it there first if there is none), prune a copy of it in another,
     print the figures (one Markdown table row)."""
@@ -290,16 +396,22 @@ def upgraded(rows: int, keep: Path | None = None) -> None:
             path.write_bytes(source.read_bytes())
         now = _now_of(path)
         size = path.stat().st_size / 2 ** 20
-        r = _last_line("--first-prune", str(path), now.isoformat())
+        r = _last_line("--first-prune", str(path), now.isoformat(), str(every))
     print(f"upgraded outbox: {r['rows']:,} rows (built in {built:.1f} s), file "
           f"{size:.0f} MB before, {r['file_after_mb']:.0f} MB after the prune; the pruning "
           f"process's resident set {r['rss_imported_mb']:.0f} MB after its imports")
     print("| rows | pruned (messages, attempts) | transactions | open (s) | prune (s) | "
+          "first notify (s) | notifies during the prune: longest, median (s) (how many); "
+          "longest wait for the turn (s) | "
+          "longest stretch between two pauses (s) | "
           "RSS after the open (MB) | peak RSS (MB) | Python peak (MB) | "
           "longest record wait (s) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    during = (f"{r['notify_max_s']:.2f}, {r['notify_median_s']:.3f} ({r['notifies']}); "
+              f"turn {r['turn_max_s']:.2f}" if r["notifies"] else "none (0)")
     print(f"| {r['rows']:,} | {r['pruned']:,}, {r['attempts']:,} | {r['transactions']:,} | "
-          f"{r['opened_s']:.2f} | {r['prune_s']:.2f} | {r['rss_open_mb']:.0f} | "
+          f"{r['opened_s']:.2f} | {r['prune_s']:.2f} | {r['notify_s']:.2f} | {during} | "
+          f"{r['stretch_max_s']:.2f} | {r['rss_open_mb']:.0f} | "
           f"{r['rss_peak_mb']:.0f} | {r['python_peak_mb']:.1f} | "
           f"{r['record_wait_max_s']:.2f} ({r['records']} records) |")
 
@@ -328,19 +440,23 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="FILE",
                         help="with --upgraded-rows: build the outbox at FILE (if there is "
                              "none yet) and prune a copy of it (paired runs on one outbox)")
-    parser.add_argument("--first-prune", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--notify-every", type=float, default=NOTIFY_EVERY,
+                        metavar="SECONDS",
+                        help="with --upgraded-rows: seconds between two notifies of the "
+                             "detection thread while the prune runs (0: none)")
+    parser.add_argument("--first-prune", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--build", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.first_prune:
-        path, now = args.first_prune
-        print(json.dumps(first_prune(Path(path), pd.Timestamp(now))))
+        path, now, every = args.first_prune
+        print(json.dumps(first_prune(Path(path), pd.Timestamp(now), float(every))))
         return
     if args.build:
         path, rows = args.build
         print(json.dumps(build_upgraded(Path(path), int(rows)).isoformat()))
         return
     if args.upgraded_rows:
-        upgraded(args.upgraded_rows, args.keep)
+        upgraded(args.upgraded_rows, args.keep, args.notify_every)
         return
     with tempfile.TemporaryDirectory(prefix="spikes-outbox-") as folder:
         results = {label: run(Path(folder), args.days, args.events, args.step, kept)

@@ -23,6 +23,7 @@ from spikes.alerts import retention
 from spikes.alerts.continuity import Awaiting, Continuation, Coverage, PartEnd
 from spikes.alerts.notifier import RETENTION, Notifier
 from spikes.alerts.outbox import Outbox
+from spikes.alerts.pruning import Turns
 from spikes.alerts.retention import prune
 from spikes.alerts.routing import Route
 from spikes.cli import build_parser
@@ -677,26 +678,25 @@ def test_a_prune_in_another_thread_waits_for_an_enqueue_to_end(
     # An enqueue reads the route's horizon and what it holds, then inserts: a prune
     # that ran in between (from another thread) removed a delivered, ended, month-old
     # event and moved the horizon, and the insert then added its messages again as
-    # pending (a page of history). The service prunes on the detection thread after
-    # its enqueues, but nothing else kept the two apart.
+    # pending (a page of history). The service prunes in a thread of the outbox's own
+    # while its detection enqueues: an enqueue and a transaction of the prune take
+    # turns.
     outbox = Outbox(tmp_path / "outbox.duckdb")
     event, now = _event(0), START + 45 * DAY
     outbox.enqueue(event, "h", now=START)
     for m in event:
         outbox.record(m["message_id"], "h", ok=True, now=START)
     either = threading.Event()  # the prune finished, or waits for the enqueue
-    pruning = outbox._pruning
 
-    class Watched:
-        """The outbox's prune lock, which says when a thread has to wait for it."""
+    class Watched(Turns):
+        """The outbox's turns, which say when a prune's transaction has to wait."""
 
-        def __enter__(self) -> None:
-            if not pruning.acquire(blocking=False):
-                either.set()
-                pruning.acquire()
-
-        def __exit__(self, *exc: object) -> None:
-            pruning.release()
+        def take(self, *, enqueue: bool) -> None:
+            if not enqueue:
+                with self._cond:
+                    if self._holder is not None:
+                        either.set()
+            super().take(enqueue=enqueue)
 
     def prune_now() -> None:
         try:
@@ -712,7 +712,7 @@ def test_a_prune_in_another_thread_waits_for_an_enqueue_to_end(
         either.wait()
         return numbered(*args)
 
-    monkeypatch.setattr(outbox, "_pruning", Watched())
+    monkeypatch.setattr(outbox, "_turns", Watched())
     monkeypatch.setattr(outbox, "_numbered", numbered_while_a_prune_starts)
     try:
         added = outbox.enqueue(event, "h", now=now)
@@ -740,7 +740,8 @@ def test_a_failing_prune_shows_in_healthz_and_metrics(tmp_path: Path) -> None:
         assert "\nspikes_outbox_prune_failures_total 0\n" in client.get("/metrics").text
         with notifier.outbox._lock:  # a table the prune needs is gone
             notifier.outbox._conn.execute("ALTER TABLE alert_part_end RENAME TO away")
-        notifier.enqueue([])  # a detection's enqueue, then its hourly prune
+        notifier.enqueue([])  # a detection's enqueue, then its hourly prune (a thread's)
+        assert notifier.wait_pruned(timeout=30)
         health = client.get("/healthz").json()
         assert health["outbox_prune"].startswith("failing: CatalogException: ")
         assert "alert_part_end" in health["outbox_prune"]
@@ -750,5 +751,6 @@ def test_a_failing_prune_shows_in_healthz_and_metrics(tmp_path: Path) -> None:
             notifier.outbox._conn.execute("ALTER TABLE away RENAME TO alert_part_end")
         notifier._pruned_at -= pd.Timedelta(hours=1)
         notifier.enqueue([])
+        assert notifier.wait_pruned(timeout=30)
         assert client.get("/healthz").json()["outbox_prune"] == "ok"
         assert "\nspikes_outbox_prune_failures_total 1\n" in client.get("/metrics").text

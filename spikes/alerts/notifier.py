@@ -26,6 +26,7 @@ from spikes.alerts.channels import TIMEOUT, Channel, make_channel
 from spikes.alerts.continuity import Carried, Coverage, carry, spent
 from spikes.alerts.delivery import Attempt, deliver_due, next_due
 from spikes.alerts.outbox import Outbox
+from spikes.alerts.retention import Pruned
 from spikes.alerts.routing import Route, route_messages
 from spikes.alerts.timeline import analysis_messages, event_key, merge_gaps
 
@@ -67,6 +68,14 @@ class Notifier:
         How long the outbox keeps the messages delivered, their attempts and the like
         (:meth:`Outbox.prune`, at the first enqueue and then at most every
         :data:`PRUNE_EVERY`); None keeps everything.
+    prune_in_background : bool
+        Prune in the outbox's own thread (:meth:`Outbox.start_prune`; ``spikes serve``):
+        :meth:`enqueue` starts it and returns, so that a long prune (the first of an
+        upgraded outbox: about 20 s at a million rows) does not hold up detection; a
+        later enqueue waits for one of its transactions at most, and :meth:`wait_pruned`
+        waits for it. False (a replay, ``spikes analyze --outbox``): :meth:`enqueue`
+        prunes before it returns, and what follows (the delivery, the report) sees the
+        outbox pruned.
 
     Raises
     ------
@@ -78,10 +87,12 @@ class Notifier:
                  channels: dict[str, Channel] | None = None, timeout: float = TIMEOUT,
                  clock: Callable[[], pd.Timestamp] | None = None,
                  retry_failed: bool = False,
-                 retention: pd.Timedelta | None = RETENTION) -> None:
+                 retention: pd.Timedelta | None = RETENTION,
+                 prune_in_background: bool = False) -> None:
         self.outbox = outbox
         self.retry_failed = retry_failed
         self.retention = retention
+        self.prune_in_background = prune_in_background
         self._pruned_at: pd.Timestamp | None = None
         #: Prunes of the outbox that failed (``/metrics``).
         self.prune_failures = 0
@@ -141,27 +152,32 @@ class Notifier:
         """
         added = 0
         every_key = None if coverage is None else {event_key(m) for m in messages}
-        for key, (route, _) in self.routes.items():
-            taken = route_messages(messages, route)
-            # Continued events first: they are the route's own, which history keeps.
-            taken, known, carried = self._carried(
-                key, taken, every_key, coverage, settled_before, until, defer=live)
-            if settled_before is not None:
-                taken = self._unsettled(taken, key, settled_before, until, known)
-            new = self.outbox.enqueue(
-                taken, key, now=self.clock(),
-                continuations=carried.continuations if carried else (),
-                awaiting=carried.awaiting if carried else None,
-                part_ends=carried.part_ends if carried else ())
-            if new:
-                self._wake[key].set()
-            added += new
+        # No transaction of a prune between a route's reads of what it was told and its
+        # insert (a prune in the outbox's thread takes its turns: Outbox.enqueue).
+        with self.outbox.enqueuing():
+            for key, (route, _) in self.routes.items():
+                taken = route_messages(messages, route)
+                # Continued events first: they are the route's own, which history keeps.
+                taken, known, carried = self._carried(
+                    key, taken, every_key, coverage, settled_before, until, defer=live)
+                if settled_before is not None:
+                    taken = self._unsettled(taken, key, settled_before, until, known)
+                new = self.outbox.enqueue(
+                    taken, key, now=self.clock(),
+                    continuations=carried.continuations if carried else (),
+                    awaiting=carried.awaiting if carried else None,
+                    part_ends=carried.part_ends if carried else ())
+                if new:
+                    self._wake[key].set()
+                added += new
         self._prune(until)
         return added
 
     def _prune(self, data_now: pd.Timestamp | None) -> None:
         """Prune the outbox (:meth:`Outbox.prune`) when :data:`PRUNE_EVERY` has passed
-        since the last time; `data_now`: the end of the data of the detection. A prune
+        since the last time; `data_now`: the end of the data of the detection. With
+        :attr:`prune_in_background`, in the outbox's thread (:meth:`Outbox.start_prune`),
+        unless a prune still runs there: then the next enqueue tries again. A prune
         that fails is logged as such (the outbox's file, its routes, the error) and
         raises nothing: the messages were enqueued (a caller would take it for an
         enqueue's failure), and counted (:attr:`prune_failures`, :attr:`prune_failing`:
@@ -172,18 +188,38 @@ class Notifier:
         now = self.clock()
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
+        if self.prune_in_background:
+            if self.outbox.start_prune(self.retention, list(self.routes), now=now,
+                                       data_now=data_now, done=self._pruned):
+                self._pruned_at = now
+            return
         self._pruned_at = now
         try:
             pruned = self.outbox.prune(self.retention, list(self.routes), now=now,
                                        data_now=data_now)
         except Exception as exc:  # the messages are enqueued: not an enqueue's failure
+            self._pruned(None, exc)
+            return
+        self._pruned(pruned, None)
+
+    def wait_pruned(self, timeout: float | None = None) -> bool:
+        """Wait for the prune running in the outbox's thread, if any, to end (its failure
+        or what it removed logged and counted), `timeout` seconds at most (None: for as
+        long as it takes); whether none runs now (:meth:`Outbox.wait_pruned`)."""
+        return self.outbox.wait_pruned(timeout)
+
+    def _pruned(self, pruned: Pruned | None, exc: Exception | None) -> None:
+        """Log and count the end of a prune (see :meth:`_prune`): what it removed, or
+        the error it raised (`exc`)."""
+        if exc is not None:  # the messages are enqueued: not an enqueue's failure
             _log.error("spikes: could not prune the outbox %s (routes %s, retention %s): "
                        "%s: %s; what was enqueued stays, the next prune is in %s",
                        self.outbox.path, ", ".join(self.routes) or "none", self.retention,
-                       type(exc).__name__, exc, PRUNE_EVERY, exc_info=True)
+                       type(exc).__name__, exc, PRUNE_EVERY, exc_info=exc)
             self.prune_failures += 1
             self.prune_failing = f"{type(exc).__name__}: {exc}"[:500]
             return
+        assert pruned is not None
         self.prune_failing = ""
         if pruned.stopped:
             _log.info("spikes: outbox prune stopped, the outbox closing, after %d "

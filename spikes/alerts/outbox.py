@@ -20,7 +20,8 @@ What was delivered does not stay for ever (:meth:`Outbox.prune`, 30 days by defa
 long ago, are dated that long before the end of the data and the route heard the event
 end (and no continuation goes on with it), with their attempts; the route's horizon then
 moves past them, so that a detection from scratch does not page them again. A message
-not delivered never goes.
+not delivered never goes. The service prunes in a thread of the outbox's own
+(:meth:`Outbox.start_prune`): its detection does not wait for a long prune.
 
 Tables
 ------
@@ -58,7 +59,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,9 +68,10 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from spikes.alerts.pruning import PruneStep, PruneThread, Turns
 from spikes.alerts.records import Awaiting, Continuation, PartEnd, Told
 from spikes.alerts.retelling import retitled
-from spikes.alerts.retention import LOG_BATCH, PRUNE_BATCH, ROUTE_HORIZON, Pruned, prune
+from spikes.alerts.retention import ROUTE_HORIZON, Pruned, prune
 from spikes.alerts.timeline import event_key, severity_rank
 from spikes.errors import SpikesInputError
 from spikes.io.embedded import naive_utc, registered, transaction, utc
@@ -137,10 +140,12 @@ class Outbox:
         except duckdb.Error as exc:
             raise SpikesInputError(f"cannot open the outbox {self.path}: {exc}") from None
         self._lock = threading.RLock()
-        # One prune at a time (its temporary tables), and none during an enqueue (taken
-        # before the lock, never after).
+        # One prune at a time (its temporary tables), held for all of it; an enqueue or
+        # one of its transactions at a time (Turns); taken in this order, then the lock.
         self._pruning = threading.Lock()
+        self._turns = Turns()
         self._closing = threading.Event()  # a prune stops before its next transaction
+        self._pruner = PruneThread(self.path)  # start_prune's
         with self._lock:
             found = self._conn.execute("SELECT 1 FROM information_schema.tables "
                                        "WHERE table_name = 'alert_outbox'").fetchall()
@@ -150,8 +155,11 @@ class Outbox:
     def close(self) -> None:
         """Close the connection. A prune running (in another thread) stops before its next
         transaction (:attr:`spikes.alerts.retention.Pruned.stopped`): the service's
-        shutdown does not wait for the whole first prune of an upgraded outbox."""
+        shutdown does not wait for the whole first prune of an upgraded outbox. That of
+        :meth:`start_prune` ends before the connection closes (its thread is waited for),
+        and no other starts."""
         self._closing.set()
+        self._pruner.close()
         with self._lock:
             self._conn.close()
 
@@ -261,13 +269,26 @@ class Outbox:
 
         Notes
         -----
-        A prune (:meth:`prune`, of another thread) waits for it to end, and it for a
-        prune: between its read of the route's horizon and what the route holds and its
-        insert, a prune could remove an event it holds and move the horizon, and the
-        insert would then add that event's messages again, as pending.
+        It and a transaction of a prune (:meth:`prune`, of another thread: that of
+        :meth:`start_prune`) take turns (:meth:`enqueuing`): between its read of the
+        route's horizon and what the route holds and its insert, a transaction could
+        remove an event it holds and move the horizon, and the insert would then add that
+        event's messages again, as pending. It comes between two transactions, and waits
+        for one at most (:mod:`spikes.alerts.pruning`).
         """
-        with self._pruning:
+        with self.enqueuing():
             return self._enqueue(messages, route, now, continuations, awaiting, part_ends)
+
+    @contextmanager
+    def enqueuing(self) -> Iterator[None]:
+        """No transaction of a prune within the block (its caller's reads of what the
+        routes hold, then its enqueues): it waits for the one running, if any, and the
+        next waits for it (:class:`spikes.alerts.pruning.Turns`)."""
+        self._turns.take(enqueue=True)
+        try:
+            yield
+        finally:
+            self._turns.give()
 
     def _enqueue(self, messages: Iterable[dict[str, Any]], route: str,
                  now: pd.Timestamp | None, continuations: Sequence[Continuation],
@@ -611,13 +632,14 @@ class Outbox:
     # -- retention -----------------------------------------------------------------------
     def prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
               now: pd.Timestamp | None = None,
-              data_now: pd.Timestamp | None = None, batch: int = PRUNE_BATCH,
-              log_batch: int = LOG_BATCH) -> Pruned:
+              data_now: pd.Timestamp | None = None, batch: int | None = None,
+              log_batch: int | None = None) -> Pruned:
         """Forget what no message to come needs, delivered more than `retention` ago
         (:func:`spikes.alerts.retention.prune`: its parameters; `now` is the time of day
         by default), in short transactions: the lock is taken for each alone, so that
-        the delivery threads record their attempts in between. :meth:`close` stops it
-        before its next transaction.
+        the delivery threads record their attempts, and an enqueue comes (:meth:`enqueue`),
+        in between. One prune at a time: a second waits for the first to end.
+        :meth:`close` stops it before its next transaction.
 
         Returns
         -------
@@ -625,8 +647,31 @@ class Outbox:
         """
         with self._pruning:
             return prune(self._conn, retention, routes, now=now or _now(),
-                         data_now=data_now, lock=self._lock, batch=batch,
-                         log_batch=log_batch, stop=self._closing)
+                         data_now=data_now, lock=PruneStep(self._turns, self._lock),
+                         batch=batch, log_batch=log_batch, stop=self._closing)
+
+    def start_prune(self, retention: pd.Timedelta, routes: Sequence[str], *,
+                    now: pd.Timestamp | None = None, data_now: pd.Timestamp | None = None,
+                    done: Callable[[Pruned | None, Exception | None], None] | None = None,
+                    batch: int | None = None, log_batch: int | None = None) -> bool:
+        """Start a prune (:meth:`prune`, the same parameters) in a thread of the outbox's
+        own, unless one runs there or the outbox is closing; whether it started. The
+        caller goes on at once; an enqueue waits for one transaction of it at most.
+        `done` is called in the thread at its end, with what it removed and None, or None
+        and its error (:class:`spikes.alerts.pruning.PruneThread`)."""
+        return self._pruner.start(
+            lambda: self.prune(retention, routes, now=now, data_now=data_now, batch=batch,
+                               log_batch=log_batch), done)
+
+    @property
+    def pruning(self) -> bool:
+        """Whether a prune of :meth:`start_prune` runs."""
+        return self._pruner.running
+
+    def wait_pruned(self, timeout: float | None = None) -> bool:
+        """Wait for the prune of :meth:`start_prune`, if one runs, to end (its ``done`` too),
+        `timeout` seconds at most (None: no limit); whether none runs now."""
+        return self._pruner.wait(timeout)
 
     # -- reading -------------------------------------------------------------------------
     def messages(self, routes: Sequence[str] | None = None) -> pd.DataFrame:

@@ -19,10 +19,16 @@ first prune removes. At a million rows (``benchmarks/bench_outbox_retention.py
 --upgraded-rows``): in one transaction, 19-21 s with the delivery threads waiting all
 along, and the process's resident memory 1.4 GB above what it was after the open at its
 peak; in these, about as long, a delivery thread waiting about 1 s at most, and 0.26 GB
-above. The prune runs on the thread that enqueues (the service's detection thread):
-that thread, and what waits for a detection (``GET /v1/status``, ``POST /v1/flush``),
-waits for the whole prune. :meth:`spikes.alerts.outbox.Outbox.close` stops it between
-two transactions.
+above. The service runs it in a thread of the outbox's own
+(:meth:`spikes.alerts.outbox.Outbox.start_prune`, :mod:`spikes.alerts.pruning`): the
+detection thread's notify that starts it returns at once (0.2-0.8 s at a million rows,
+its own work, where it took the whole prune, 22-37 s, when it ran it), a later enqueue
+waits for one transaction at most (0.5 s at most over 136 notifies every 0.1 s during
+two prunes; alone, its longest stretch between two pauses took 1.1-1.3 s), and ``GET
+/v1/status`` and ``POST /v1/flush`` answer meanwhile. A replay (``spikes analyze
+--outbox``) prunes before it delivers, on its own thread.
+:meth:`spikes.alerts.outbox.Outbox.close` stops a prune between two transactions (and
+waits for the outbox's thread).
 """
 
 from __future__ import annotations
@@ -159,8 +165,8 @@ def _pause() -> None:
 
 def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequence[str],
           *, now: pd.Timestamp, data_now: pd.Timestamp | None = None,
-          lock: AbstractContextManager[Any] | None = None, batch: int = PRUNE_BATCH,
-          log_batch: int = LOG_BATCH, stop: threading.Event | None = None) -> Pruned:
+          lock: AbstractContextManager[Any] | None = None, batch: int | None = None,
+          log_batch: int | None = None, stop: threading.Event | None = None) -> Pruned:
     """Forget what no message to come needs, delivered `retention` ago (in transactions of
     `conn`, an outbox's connection, of at most `batch` events or about `log_batch`
     attempts each, holding `lock` for each; no other prune of `conn` may run meanwhile:
@@ -187,10 +193,11 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     Each transaction checks its events again, on the outbox as it is then: a write of
     another thread between two transactions (a message joining an event, a continuation
     or an awaiting event referring to one) keeps the event. That alone does not keep an
-    enqueue safe, which reads the route's horizon before it inserts: the outbox's
-    :meth:`~spikes.alerts.outbox.Outbox.enqueue` and
-    :meth:`~spikes.alerts.outbox.Outbox.prune` exclude each other (and the service runs
-    its prunes on the detection thread, after its enqueues). A failure leaves the
+    enqueue safe, which reads the route's horizon before it inserts: `lock`, as the
+    outbox's :meth:`~spikes.alerts.outbox.Outbox.prune` gives it, is also the turn of
+    an enqueue, which no transaction comes within (an enqueue comes between two; the
+    service prunes in a thread of the outbox's own while its detection enqueues:
+    :meth:`~spikes.alerts.outbox.Outbox.start_prune`). A failure leaves the
     transactions before it done, which prune what they pruned.
 
     Parameters
@@ -208,12 +215,15 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
         clock (a replay, ``spikes analyze --outbox`` over a file), the events in the
         last `retention` of the data stay, whatever their age on the wall.
     lock : context manager, optional
-        Held for each use of `conn` (the outbox's lock: its delivery threads write
-        between two transactions); none by default.
-    batch : int
-        Most (route, event) pairs a transaction removes the messages of.
-    log_batch : int
-        About the most attempts a transaction removes from the log.
+        Held for each use of `conn` (the outbox's: its delivery threads write, and an
+        enqueue takes its turn, between two transactions); none by default. Entered
+        again and again.
+    batch : int, optional
+        Most (route, event) pairs a transaction removes the messages of
+        (:data:`PRUNE_BATCH` by default, read at the call).
+    log_batch : int, optional
+        About the most attempts a transaction removes from the log (:data:`LOG_BATCH`
+        by default, read at the call).
     stop : threading.Event, optional
         Set (by the outbox's :meth:`~spikes.alerts.outbox.Outbox.close`, at the service's
         shutdown), the prune stops before its next transaction, quietly: what it
@@ -229,6 +239,8 @@ def prune(conn: duckdb.DuckDBPyConnection, retention: pd.Timedelta, routes: Sequ
     ValueError
         For a batch size under 1.
     """
+    batch = PRUNE_BATCH if batch is None else batch
+    log_batch = LOG_BATCH if log_batch is None else log_batch
     if batch < 1 or log_batch < 1:
         raise ValueError(f"batch sizes must be at least 1, got {batch} and {log_batch}")
     free: AbstractContextManager[Any] = lock if lock is not None else nullcontext()

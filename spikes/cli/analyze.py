@@ -218,13 +218,15 @@ def _notify(analysis: Analysis, routes: list, outbox_path: str | None,
     whether every message was delivered (if not, an error line says how many were not,
     and the command exits with 1). The messages an earlier run with the same outbox
     failed to deliver are tried again; what it delivered more than `retention` ago goes
-    (:meth:`spikes.alerts.outbox.Outbox.prune`)."""
+    (:meth:`spikes.alerts.outbox.Outbox.prune`), before the delivery: a run over a file
+    prunes inline (nothing waits for its detection, and what it prints is of the outbox
+    pruned; a prune in a thread would be stopped by the close at the end)."""
     from spikes.alerts.notifier import Notifier
     from spikes.alerts.outbox import Outbox
 
     outbox = Outbox(outbox_path or ":memory:")
     try:
-        notifier = Notifier(outbox, routes, retention=retention)
+        notifier = Notifier(outbox, routes, retention=retention, prune_in_background=False)
         outbox.retry_failed(list(notifier.routes))
         # A run over data nothing follows: a told outage it no longer finds is withdrawn
         # now, not left awaiting live steps that never come.

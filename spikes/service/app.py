@@ -384,7 +384,9 @@ def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall",
     outbox's horizon is then the end of the history (:func:`_history_end`); a route first
     seen over a store with history (added to the settings, or renamed) gets that horizon
     of its own. The serving notifier retries failed messages for as long as it runs, and
-    prunes what was delivered more than `retention` ago."""
+    prunes what was delivered more than `retention` ago, in the outbox's own thread (the
+    detection thread, and what waits for a detection, does not wait for the prune:
+    :meth:`spikes.alerts.outbox.Outbox.start_prune`)."""
     if not routes:
         return None
     outbox = Outbox(store.path)
@@ -393,7 +395,8 @@ def _notifier(store: Store, routes: Sequence[Route], clock: Clock = "wall",
         outbox.set_horizon(end)
     for route in routes:  # a route added (or renamed) later does not page the past either
         outbox.add_route(route.key, end)
-    return Notifier(outbox, routes, retry_failed=True, retention=retention)
+    return Notifier(outbox, routes, retry_failed=True, retention=retention,
+                    prune_in_background=True)
 
 
 def _history_end(store: Store, clock: Clock = "wall") -> pd.Timestamp | None:
