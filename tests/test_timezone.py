@@ -149,6 +149,19 @@ def test_retrospective_mode_pools_the_same_local_time_too():
     assert len(onsets()) >= 3  # counterfactual: the same UTC time of day
 
 
+
+def test_summer_days_pooled_in_hindsight_stay_on_their_clock_at_two_hour_buckets():
+    # A series wholly in summer, at 2-hour buckets (the 1-hour change is half a bucket):
+    # no day moves, so the retrospective baseline is that of the zone's standard offset
+    # (days at its midnight) bucket for bucket. Moved to the standard clock and back by
+    # half a bucket each way, every bucket was a blend of its neighbours: the one before
+    # the morning ramp expected three times its reports.
+    counts = office(8, "2026-06-01", "2026-06-28 23:55").resample("2h").sum()
+    data = as_data(counts, pd.Timedelta("2h"))
+    zone = analyze(data, DetectionConfig(mode="retrospective", timezone=ZONE))
+    fixed = analyze(data, DetectionConfig(mode="retrospective", utc_offset="+1h"))
+    pd.testing.assert_frame_equal(zone.baseline.expected, fixed.baseline.expected)
+
 @pytest.mark.parametrize(("kwargs", "words"), [
     ({"timezone": "Europe/Berln"},
      ["timezone = 'Europe/Berln'", "unknown time zone", "did you mean Europe/Berlin?"]),

@@ -60,6 +60,9 @@ class Turns:
                         self._cond.wait_for(lambda: self._holder is None)
                     finally:
                         self.waiting -= 1
+                        # (a prune's transaction waits for no enqueue waiting: one that
+                        # gave up, on an interrupt, must wake it)
+                        self._cond.notify_all()
                 else:
                     self._cond.wait_for(lambda: self._holder is None and not self.waiting)
                 self._holder = me

@@ -405,6 +405,11 @@ def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, 
         noons = first_day + DAY / 2 + np.arange(n_days) * DAY
         clock = [pd.Timedelta(noon.tz_convert(timezone).utcoffset()) for noon in noons]
         shifts = np.array([pool_shift(utc_offset, o, DAY / slots) for o in clock])
+        # The clock of most days stays put and only the others move: a shift of part of
+        # a bucket (2-hour buckets, a 1-hour change) blends the two buckets around the
+        # time each way, which would blur every summer day of data that hold no change.
+        values, counts = np.unique(shifts, return_counts=True)
+        shifts = shifts - values[np.argmax(counts)]
         if not shifts.any():
             shifts = None
     return _Calendar(slots, offset, n_days, tuple(kinds), tuple(widths), shifts)
