@@ -33,8 +33,8 @@ from tests.test_alerts_retention import (
     Receiver,
     _backlog,
     _event,
-    _rows,
     _tables,
+    assert_stopped_after_one_transaction,
 )
 
 #: The time of day of the prunes: every delivered message of the backlog is past the
@@ -256,45 +256,8 @@ def test_closing_the_outbox_stops_its_prune_s_thread_between_two_transactions(
     assert record.getMessage() == (
         "spikes: outbox prune stopped, the outbox closing, after 1 transactions (200 "
         "messages, 200 attempts removed); the rest goes at the next prune")
-    again = Outbox(backlog)
-    try:
-        assert _rows(again, "alert_outbox") == 2406 - 200
-        assert _rows(again, "alert_log") == 2405 - 200
-        assert again.awaiting("gone") != []  # the decisions' transaction never ran
-    finally:
-        again.close()
+    assert_stopped_after_one_transaction(backlog)
     assert not outbox.start_prune(RETENTION, ["h"], now=NOW)  # closed: none starts
-
-
-def test_a_failing_prune_in_the_outbox_s_thread_is_logged_and_counted_as_before(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = tmp_path / "outbox.duckdb"
-    outbox = Outbox(path)
-    try:
-        with outbox._lock:  # a table the prune needs is gone (a damaged file)
-            outbox._conn.execute("DROP TABLE alert_part_end")
-        notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
-                            channels={"h": Receiver()}, clock=Clock(START + 60 * DAY),
-                            prune_in_background=True)
-        with caplog.at_level(logging.ERROR, logger="spikes.alerts.notifier"):
-            assert notifier.enqueue(_event(59)) == 2
-            assert notifier.wait_pruned(WAIT)
-        assert outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0}
-        [record] = caplog.records
-        assert record.threadName == "spikes-prune"
-        assert record.getMessage().startswith(
-            f"spikes: could not prune the outbox {path} (routes h, retention 30 days "
-            "00:00:00): CatalogException: ")
-        assert "alert_part_end" in record.getMessage()
-        assert record.getMessage().endswith(
-            "; what was enqueued stays, the next prune is in 0 days 01:00:00")
-        assert record.exc_info is not None and record.exc_info[0] is not None  # traceback
-        assert notifier.prune_failures == 1
-        assert notifier.prune_failing.startswith("CatalogException: ")
-        notifier.enqueue([])  # within the hour: no prune
-        assert not outbox.pruning and notifier.prune_failures == 1
-    finally:
-        outbox.close()
 
 
 def test_one_prune_at_a_time_however_often_detections_come(

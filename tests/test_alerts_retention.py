@@ -546,29 +546,38 @@ def test_a_prune_that_fails_between_batches_leaves_no_attempt_without_its_messag
         outbox.close()
 
 
+@pytest.mark.parametrize("background", [False, True])
 def test_a_prune_that_fails_is_logged_as_such_not_as_a_failed_enqueue(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, background: bool) -> None:
     # The prune runs at the end of an enqueue: its error went up through the enqueue, and
     # the service logged "could not enqueue the notifications" for messages it had
-    # enqueued (and enqueued them again at the next step).
+    # enqueued (and enqueued them again at the next step). In the outbox's own thread
+    # (the service's), it is logged and counted the same, from that thread.
     path = tmp_path / "outbox.duckdb"
     outbox = Outbox(path)
     try:
         with outbox._lock:  # a table the prune needs is gone (a damaged file)
             outbox._conn.execute("DROP TABLE alert_part_end")
         notifier = Notifier(outbox, [Route(url="http://127.0.0.1:9/h", name="h")],
-                            channels={"h": Receiver()}, clock=Clock(START + 60 * DAY))
+                            channels={"h": Receiver()}, clock=Clock(START + 60 * DAY),
+                            prune_in_background=background)
         with caplog.at_level(logging.ERROR, logger="spikes.alerts.notifier"):
             assert notifier.enqueue(_event(59)) == 2
+            assert notifier.wait_pruned(10.0)
         assert outbox.counts() == {"pending": 2, "delivered": 0, "failed": 0}
         [record] = caplog.records
+        assert (record.threadName == "spikes-prune") == background
         assert record.getMessage().startswith(
             f"spikes: could not prune the outbox {path} (routes h, retention 30 days "
             "00:00:00): CatalogException: ")
         assert "alert_part_end" in record.getMessage()
         assert record.getMessage().endswith(
             "; what was enqueued stays, the next prune is in 0 days 01:00:00")
-        assert record.exc_info is not None  # with its traceback
+        assert record.exc_info is not None and record.exc_info[0] is not None  # traceback
+        assert notifier.prune_failures == 1
+        assert notifier.prune_failing.startswith("CatalogException: ")
+        notifier.enqueue([])  # within the hour: no prune
+        assert not outbox.pruning and notifier.prune_failures == 1
     finally:
         outbox.close()
 
@@ -599,6 +608,12 @@ def test_closing_the_outbox_between_two_batches_stops_the_prune_quietly(
     pruned = outbox.prune(RETENTION, ["h", "k"], now=START + 200 * DAY, batch=100)
     assert (pruned.messages, pruned.attempts, pruned.transactions) == (200, 200, 1)
     assert pruned.stopped
+    assert_stopped_after_one_transaction(path)
+
+
+def assert_stopped_after_one_transaction(path: Path) -> None:
+    """The backlog outbox at `path` as a prune stopped after its first transaction
+    (batch 100) leaves it: 200 messages and their attempts gone, the decisions kept."""
     again = Outbox(path)
     try:
         assert _rows(again, "alert_outbox") == 2406 - 200
