@@ -136,6 +136,17 @@ def test_the_zone_moves_the_days_to_its_standard_midnight():
     pd.testing.assert_frame_equal(zone, fixed.assign(why=same))
 
 
+
+def test_a_zone_at_offset_zero_still_names_its_clock():
+    # London in winter runs at UTC's offset: its reasons say GMT, as they say BST in
+    # summer (they fell back to the bare UTC time, the zone's name dropped).
+    counts = office(5, "2026-01-05", "2026-01-30 23:55", zone="Europe/London")
+    counts = with_outage(counts, "office", 20 * 288 + 100, 18, 4.0)
+    why = analyze(as_data(counts), DetectionConfig(timezone="Europe/London")).incidents["why"]
+    outage = why[why.str.contains("usual on a")]
+    assert len(outage) >= 1
+    assert outage.str.contains(r"usual on a \w+ at \d\d:\d\d GMT \(\d\d:\d\d UTC\)").all()
+
 def test_retrospective_mode_pools_the_same_local_time_too():
     counts = office(6, "2026-03-16", "2026-04-12 23:55")
     around = pd.Timestamp("2026-03-22", tz=ZONE)  # the weeks before and after the change

@@ -237,6 +237,8 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
                 offset_us[i] = peak[i].tz_convert(zone).utcoffset() // micro
                 shift_us[i] = day_shift(data.bucket, standard_offset(zone, peak[i])) // micro
     local_us = peaks + offset_us
+    named = [None if zone is None else zone_label(peak[i].tz_convert(zone))
+             for i, zone in enumerate(zones)]
     # The weekday of the baseline's day of the peak. 1970-01-01, day 0 of the epoch, was
     # a Thursday (3 counting from Monday).
     weekday = [WEEKDAYS[d] for d in (((peaks + shift_us) // DAY_US + 3) % 7).tolist()]
@@ -264,10 +266,11 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
         at = f"{clock_text(peak_us[i], peak_us[i])} UTC"
         if cold[i]:
             against = f"{usual[i]:,.1f} in the hours before (its first day of data) at {at}"
-        elif offset_us[i]:
+        elif offset_us[i] or (zones[i] is not None and named[i] != "UTC"):
+            # (a zone at offset 0 at the peak, London's winter, still names its clock)
             local = int(local_us[i])
             zone = (zone_text(pd.Timedelta(int(offset_us[i]), unit="us")) if zones[i] is None
-                    else zone_label(peak[i].tz_convert(zones[i])))
+                    else named[i])
             # The bucket that holds a local midnight starts on the day before it (an
             # offset of a part of a bucket: India's at hourly buckets).
             starts = "" if clock_day[i] == weekday[i] else f"{clock_day[i]} "
