@@ -33,6 +33,7 @@ from spikes.detect.days import (
     UTC,
     check_utc_index,
     day_grid,
+    noon_offset,
     pool_shift,
     standard_offset,
 )
@@ -402,9 +403,8 @@ def _calendar(index: pd.DatetimeIndex, slots: int, half_window: int, days: int, 
         widths.append(max(2 * widths[-1], 1))
     shifts = None
     if timezone is not None:
-        noons = first_day + DAY / 2 + np.arange(n_days) * DAY
-        clock = [pd.Timedelta(noon.tz_convert(timezone).utcoffset()) for noon in noons]
-        shifts = np.array([pool_shift(utc_offset, o, DAY / slots) for o in clock])
+        shifts = np.array([pool_shift(utc_offset, noon_offset(timezone, first_day + d * DAY),
+                                      DAY / slots) for d in range(n_days)])
         # The clock of most days stays put and only the others move: a shift of part of
         # a bucket (2-hour buckets, a 1-hour change) blends the two buckets around the
         # time each way, which would blur every summer day of data that hold no change.

@@ -107,6 +107,19 @@ def standard_offset(zone: str, at: pd.Timestamp) -> pd.Timedelta:
                             .tz_convert(zone).utcoffset()) for month in (1, 7))
 
 
+def noon_offset(zone: str, day_start: pd.Timestamp) -> pd.Timedelta:
+    """The offset from UTC of the IANA zone `zone` on the day that begins at
+    `day_start`, read at its noon (clocks change at night): the clock a day of a product
+    with a :attr:`~spikes.config.DetectionConfig.timezone` is pooled on.
+
+    Examples
+    --------
+    >>> str(noon_offset("Europe/Berlin", pd.Timestamp("2026-03-28 23:00", tz="UTC")))
+    '0 days 02:00:00'
+    """
+    return pd.Timedelta((day_start + pd.Timedelta(hours=12)).tz_convert(zone).utcoffset())
+
+
 def days_offset(config: DetectionConfig, at: pd.Timestamp) -> pd.Timedelta:
     """The offset from UTC at whose midnight the baseline's days of `config` (one
     product's settings) begin, for data from `at` on: the standard offset of its

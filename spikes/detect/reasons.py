@@ -223,6 +223,7 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
     # to whole buckets: days begin at the bucket that holds the local midnight), in us.
     offset_us = shift_us = np.zeros(len(products), dtype=np.int64)
     zones: list[str | None] = [None] * len(products)
+    named: list[str | None] = [None] * len(products)  # a zone's name at the peak
     if offsets:
         micro = pd.Timedelta(microseconds=1)
         own = {p: (offsets[p] // micro, day_shift(data.bucket, offsets[p]) // micro)
@@ -232,13 +233,13 @@ def _own_reasons(incidents: pd.DataFrame, data: ReportData, baseline: Baseline,
         for i, p in enumerate(products):
             zone = offsets.get(p)
             if isinstance(zone, str):
-                # A zone: its clock at the peak; its days at its standard midnight.
-                zones[i] = zone
-                offset_us[i] = peak[i].tz_convert(zone).utcoffset() // micro
+                # A zone: its clock at the peak (and its name there); its days at its
+                # standard midnight.
+                local = peak[i].tz_convert(zone)
+                zones[i], named[i] = zone, zone_label(local)
+                offset_us[i] = local.utcoffset() // micro
                 shift_us[i] = day_shift(data.bucket, standard_offset(zone, peak[i])) // micro
     local_us = peaks + offset_us
-    named = [None if zone is None else zone_label(peak[i].tz_convert(zone))
-             for i, zone in enumerate(zones)]
     # The weekday of the baseline's day of the peak. 1970-01-01, day 0 of the epoch, was
     # a Thursday (3 counting from Monday).
     weekday = [WEEKDAYS[d] for d in (((peaks + shift_us) // DAY_US + 3) % 7).tolist()]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spikes.detect.baseline import DAY
-from spikes.detect.days import nearest_slots, pool_shift, standard_offset
+from spikes.detect.days import nearest_slots, noon_offset, pool_shift, standard_offset
 from spikes.detect.trailing_state import _FitState
 
 
@@ -55,8 +55,8 @@ class _LocalClock:
         """The offset from UTC of :attr:`timezone` on `day`, read at its noon (clocks
         change at night)."""
         if day not in self._clock:
-            noon = self.first_day + day * DAY + DAY / 2
-            self._clock[day] = pd.Timedelta(noon.tz_convert(self.timezone).utcoffset())
+            assert self.timezone is not None
+            self._clock[day] = noon_offset(self.timezone, self.first_day + day * DAY)
         return self._clock[day]
 
     def shift(self, pooled: int, day: int) -> float:
