@@ -9,7 +9,9 @@ at that time on the pooled days is its usual level
   days), taken from that time of day alone, every observed bucket of it (masked or not:
   the days agree within :data:`STUCK_AGREEMENT`, so no masked bucket there is more than
   twice the others); or, for a peak that began later or moved with a change of the
-  clocks, from the latest days that agree there, three of them masked.
+  clocks, from the latest days that agree there, three of them masked; or, for a rush
+  on one day of the week (Monday mornings, Friday evenings), from the pooled days of
+  that weekday, where they agree at twice the other days' level or more.
 
 Spikes that recur at about one time but vary in size do not agree, and stay masked.
 """
@@ -29,6 +31,7 @@ class _SeasonalFit(Protocol):
     """What these rules read of :class:`spikes.detect.trailing._SeasonalFit`."""
 
     slots: int
+    widths: list[int]
 
     def contribution(self, y: np.ndarray, normal: np.ndarray | None, day: int, width: int,
                      origin: int = 0) -> np.ndarray: ...
@@ -58,6 +61,15 @@ RECURRING_DAYS = 3
 #: easily, where its own pool of many reports is precise enough anyway. (5 cost one
 #: outage each on two check suites; 8 and 12 learn the daily peaks alike.)
 RECURRING_Z = 8.0
+#: Pooled days of the same day of the week on which a time of day must have been seen, at
+#: levels that agree, before it counts as recurring weekly and is taken from those days
+#: alone (:func:`_with_weekly`): the same rush two weeks running is that weekday's usual
+#: level at that time (a pool of about two weeks holds two of each day of the week).
+WEEKLY_DAYS = 2
+#: Factor by which the level of those days must stand above the pool's other days'
+#: (:func:`_with_weekly`): a rise under twice the usual level is no outage
+#: (``min_ratio``'s default), so nothing smaller is raised week after week.
+WEEKLY_RISE = 2.0
 
 
 def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
@@ -87,6 +99,7 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
     later, or moved with a change of the clocks).
     """
     p = state.p
+    window = values, weights
     days = []
     seen = np.zeros((values.shape[0], 2 * p))
     normal_weights = np.zeros(values.shape)
@@ -120,9 +133,98 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
                                               own_values[at], own_weights[at], warm)
     # A time of day masked on three pooled days or more may be a peak that began later.
     new = ~recurring & (own_weights - normal_weights >= RECURRING_DAYS)
-    if not new.any():
+    if new.any():
+        values, weights, not_warm_up = _with_new_peaks(state, days, values, weights,
+                                                       not_warm_up, new)
+    return _with_weekly(fit, state, y, normal, days, take, origin, day, window, values,
+                        weights, not_warm_up)
+
+
+def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                 days: list[tuple[int, np.ndarray, np.ndarray]], take: slice, origin: int,
+                 day: int, window: tuple[np.ndarray, np.ndarray], values: np.ndarray,
+                 weights: np.ndarray, not_warm_up: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The narrowest pool window's (values, weights, weights of days other than the
+    warm-up day), where a time of day recurs weekly taken from the pooled days of the
+    weekday of `day` alone.
+
+    It recurs weekly where the pool holds :data:`WEEKLY_DAYS` days of that weekday or
+    more, their level there holds :data:`~spikes.detect.baseline.MIN_POOL_REPORTS`
+    reports or more and stands at :data:`WEEKLY_RISE` times the level of the pool's other
+    days or more (their normal buckets in the `window`, the pool window before the other
+    rules), and the days agree within :data:`STUCK_AGREEMENT`: observed on each of them,
+    every bucket; where those disagree, the normal buckets of their windows, if they
+    agree (the rush learned on one of them, an outage on top of it on another: without
+    them, that outage would keep the rush out for two weeks).
+
+    A rush on one day of the week (Monday mornings of an office product, Friday
+    evenings of a game) is masked as an outage on its first weeks; the pool of its kind
+    (weekdays, or weekend days) holds the other days of the week, whose level there is
+    the usual one, so the rush stands out again the next week, the mask holds, and it is
+    raised every week for good. Seen at agreeing levels on that weekday of the last
+    weeks, it is that weekday's usual level at that time. The same holds for a weekend
+    day that is partly a weekday on its users' clock (a product of Tokyo's Monday
+    morning is UTC's Sunday evening). Judged on each time of day's own buckets, as
+    :func:`with_recurring` judges a daily peak: the window around them would blur a
+    rush's first and last buckets. A rush too small for
+    :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports in a bucket on those days
+    is not learned. `days` are the pool's days, the latest first, with their own slots'
+    observed (values, weights) and normal weights; the times of day that the other rules
+    of :func:`with_recurring` took from a pool of their own (where `values` and `weights`
+    differ from the `window`'s) keep it.
+    """
+    same = [(d, grid) for d, grid, _ in days if (day - d) % 7 == 0]
+    if len(same) < WEEKLY_DAYS:
         return values, weights, not_warm_up
-    return _with_new_peaks(state, days, values, weights, not_warm_up, new)
+    p = state.p
+    seen, kept = np.zeros(values.shape[:1] + (2 * p,)), np.zeros(values.shape[:1] + (2 * p,))
+    levels = {"seen": _Range(values.shape), "kept": _Range(values.shape)}
+    warm = {"seen": np.zeros(values.shape), "kept": np.zeros(values.shape)}
+    for d, own_grid in same:
+        # Each time of day's own buckets, and the normal ones of its window.
+        grids = {"seen": own_grid,
+                 "kept": fit.pool_grid(state, y, normal, d, fit.widths[0], origin, day)[take]}
+        seen += grids["seen"]
+        kept += grids["kept"]
+        own = np.flatnonzero(state.first_day == d)
+        for name, grid in grids.items():
+            levels[name].add(_ratio(grid[:, :p], grid[:, p:]))
+            if len(own):
+                warm[name][:, own] = grid[:, p + own]
+    # The usual level of the other days of the week: the window's normal buckets on them.
+    other = _ratio(window[0] - kept[:, :p], window[1] - kept[:, p:])
+    taken = (values != window[0]) | (weights != window[1])
+    # Every bucket of those days where they agree; else, where their windows hold normal
+    # buckets that agree, those alone (a rush learned, an outage on top of it one week).
+    agreeing = (seen[:, p:] >= len(same)) & levels["seen"].agree()
+    learned = ~agreeing & (kept[:, p:] > 0) & levels["kept"].agree()
+    own_values = np.where(learned, kept[:, :p], seen[:, :p])
+    own_weights = np.where(learned, kept[:, p:], seen[:, p:])
+    weekly = (~taken & (agreeing | learned) & (own_values >= MIN_POOL_REPORTS)
+              & (_ratio(own_values, own_weights) >= WEEKLY_RISE * other))
+    if not weekly.any():
+        return values, weights, not_warm_up
+    every = (slice(None), slice(None))
+    return _taken(values, weights, not_warm_up, every, weekly, own_values, own_weights,
+                  np.where(learned, warm["kept"], warm["seen"]))
+
+
+class _Range:
+    """The lowest and highest of the levels of several days at each time of day (NaN:
+    not seen that day)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.lowest = np.full(shape, np.inf)
+        self.highest = np.zeros(shape)
+
+    def add(self, level: np.ndarray) -> None:
+        self.lowest = np.fmin(self.lowest, level)
+        self.highest = np.fmax(self.highest, level)
+
+    def agree(self) -> np.ndarray:
+        """Whether the days seen agree (:func:`_agree`)."""
+        return _agree(self.lowest, self.highest)
 
 
 def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarray]],
