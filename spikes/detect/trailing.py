@@ -35,7 +35,9 @@ one that goes on:
   evening), and its baseline would otherwise come from the neighbouring times of day,
   mask it again and hold the mask for good; a time of day whose own level on the
   pooled days agrees and stands far from its window's (a daily peak of a few buckets)
-  is pooled alone (:func:`~spikes.detect.trailing_recurring.with_recurring`);
+  is pooled alone, and one whose pooled days of the same weekday agree at twice the other
+  days' level or more (a Monday rush) is taken from them
+  (:func:`~spikes.detect.trailing_recurring.with_recurring`);
 - **low days**: a day whose reports fell under half its baseline's (a holiday, a feed
   that sent zeros) is left out of the later level factors and noise statistics until
   the fall has lasted :data:`~spikes.detect.trailing_level.LOW_DAYS_TO_LEVEL` days of its
