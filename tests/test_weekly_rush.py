@@ -142,3 +142,18 @@ def test_two_outages_at_one_monday_time_that_agree_teach_that_level():
     counts = _weekly_rush(4, 0, (8, 11), 1.0, outages=outages)
     onsets = analyze(as_data(counts)).incidents["onset"].tolist()
     assert onsets == [pd.Timestamp(t, tz="UTC") for t, _ in outages[:2]]
+
+
+@pytest.mark.parametrize("freq", ["15min", "1h"])
+def test_the_rush_is_learned_at_longer_buckets_too(freq):
+    # Each time of day's own buckets are a quarter or a whole hour there; the window of
+    # an hourly pool is the time of day alone.
+    per_day = pd.Timedelta("1D") // pd.Timedelta(freq)
+    index = pd.date_range("2026-01-05", periods=42 * per_day, freq=freq, tz="UTC")
+    clock = (index.hour + index.minute / 60).to_numpy()
+    rate = 40 * pd.Timedelta(freq) / pd.Timedelta("5min") * (
+        0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
+    rate = np.where((index.day_of_week == 0) & (clock >= 8) & (clock < 11), 2.5 * rate, rate)
+    counts = pd.DataFrame({"app": np.random.default_rng(2).poisson(rate).astype(float)},
+                          index=index)
+    assert _rush_days(analyze(as_data(counts, pd.Timedelta(freq))).incidents, counts) == [7]
