@@ -183,10 +183,11 @@ def main(argv: list[str]) -> int:
             print(result, flush=True)
         import pandas as pd
 
-        ref = pd.read_pickle(OUT / "jobs-before.pkl")
-        results["jobs_identical"] = all(
-            pd.read_pickle(OUT / f"jobs-{w}.pkl").equals(ref) for w in ("local", "dask"))
-        print("identical incidents:", results["jobs_identical"])
+        # The two engines of this code must agree; `before` is an older detector (the
+        # hindsight pipeline of its day), whose incidents differ since live detection.
+        local = pd.read_pickle(OUT / "jobs-local.pkl")
+        results["jobs_identical"] = pd.read_pickle(OUT / "jobs-dask.pkl").equals(local)
+        print("identical incidents (local engine, Dask):", results["jobs_identical"])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
