@@ -24,18 +24,20 @@ DAY = 288  # five-minute buckets
 
 def _weekly_rush(seed: int, weekday: int, hours: tuple[int, int], factor: float,
                  weeks: int = 6, level: float = 40.0,
-                 outages: tuple[tuple[str, float], ...] = (), from_day: int = 0
-                 ) -> pd.DataFrame:
-    """`weeks` weeks of 5-minute counts from a Monday (a daily cycle of about `level` at
-    14:00), `factor` times as high on `weekday` (0 = Monday) between `hours` from day
-    `from_day` on, and an hour at the given factor from each of `outages` (UTC start
-    times)."""
+                 outages: tuple[tuple[str, float], ...] = (), from_day: int = 0,
+                 freq: str = "5min") -> pd.DataFrame:
+    """`weeks` weeks of counts in buckets of `freq` from a Monday (a daily cycle of about
+    `level` per 5 minutes at 14:00), `factor` times as high on `weekday` (0 = Monday)
+    between `hours` from day `from_day` on, and an hour at the given factor from each of
+    `outages` (UTC start times)."""
     rng = np.random.default_rng(seed)
-    index = pd.date_range("2026-01-05", periods=weeks * 7 * DAY, freq="5min", tz="UTC")
+    per_day = pd.Timedelta("1D") // pd.Timedelta(freq)
+    index = pd.date_range("2026-01-05", periods=weeks * 7 * per_day, freq=freq, tz="UTC")
     clock = (index.hour + index.minute / 60).to_numpy()
+    level = level * (pd.Timedelta(freq) / pd.Timedelta("5min"))
     rate = level * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
     rush = (index.day_of_week == weekday) & (clock >= hours[0]) & (clock < hours[1])
-    rush &= np.arange(len(index)) >= from_day * DAY
+    rush &= np.arange(len(index)) >= from_day * per_day
     rate = np.where(rush, factor * rate, rate)
     for start, times in outages:
         at = (index >= pd.Timestamp(start, tz="UTC")) & (
@@ -148,12 +150,5 @@ def test_two_outages_at_one_monday_time_that_agree_teach_that_level():
 def test_the_rush_is_learned_at_longer_buckets_too(freq):
     # Each time of day's own buckets are a quarter or a whole hour there; the window of
     # an hourly pool is the time of day alone.
-    per_day = pd.Timedelta("1D") // pd.Timedelta(freq)
-    index = pd.date_range("2026-01-05", periods=42 * per_day, freq=freq, tz="UTC")
-    clock = (index.hour + index.minute / 60).to_numpy()
-    rate = 40 * pd.Timedelta(freq) / pd.Timedelta("5min") * (
-        0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
-    rate = np.where((index.day_of_week == 0) & (clock >= 8) & (clock < 11), 2.5 * rate, rate)
-    counts = pd.DataFrame({"app": np.random.default_rng(2).poisson(rate).astype(float)},
-                          index=index)
+    counts = _weekly_rush(2, 0, (8, 11), 2.5, freq=freq)
     assert _rush_days(analyze(as_data(counts, pd.Timedelta(freq))).incidents, counts) == [7]

@@ -115,18 +115,15 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
                  & _far_from_window(own_values, own_weights, values, weights, RECURRING_Z))
     if recurring.any():  # only then, and only there: do the days agree?
         cols, at, at_weights = _block(recurring, p)
-        lowest = np.full(recurring[at].shape, np.inf)
-        highest = np.zeros(lowest.shape)
-        warm = np.zeros(lowest.shape)
+        levels = _Range(recurring[at].shape)
+        warm = np.zeros(levels.lowest.shape)
         for d, day_d, _ in days:
             day_values, day_weights = _cut(day_d, at), _cut(day_d, at_weights)
-            level = np.where(day_weights > 0, day_values, np.nan)
-            lowest = np.fmin(lowest, level)
-            highest = np.fmax(highest, level)
+            levels.add(np.where(day_weights > 0, day_values, np.nan))
             own = np.flatnonzero(state.first_day[cols] == d)
             if len(own):
                 warm[:, own] = day_weights[:, own]
-        agree = recurring[at] & _agree(lowest, highest)
+        agree = recurring[at] & levels.agree()
         recurring = np.zeros_like(recurring)
         recurring[at] = agree
         values, weights, not_warm_up = _taken(values, weights, not_warm_up, at, agree,
@@ -181,9 +178,9 @@ def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
     p = state.p
     shape = values.shape[:1] + (2 * p,)
     # The usual level of the other days of the week: the window's normal buckets on them.
-    every_kept = np.zeros(shape)
-    for d, _ in weekday:
-        every_kept += fit.pool_grid(state, y, normal, d, fit.widths[0], origin, day)[take]
+    kept_of = {d: fit.pool_grid(state, y, normal, d, fit.widths[0], origin, day)[take]
+               for d, _ in weekday}
+    every_kept = sum(kept_of.values(), np.zeros(shape))
     other = _ratio(window[0] - every_kept[:, :p], window[1] - every_kept[:, p:])
     taken = (values != window[0]) | (weights != window[1])
     # The latest days of the weekday; per product, those not left out as low (a holiday
@@ -197,7 +194,7 @@ def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
         # Each time of day's own buckets and its window's, and the window's normal ones.
         grids = {"seen": own_grid,
                  "window": fit.pool_grid(state, y, None, d, fit.widths[0], origin, day)[take],
-                 "kept": fit.pool_grid(state, y, normal, d, fit.widths[0], origin, day)[take]}
+                 "kept": kept_of[d]}
         if d in state.low_days:
             low = np.tile(state.low_days[d], 2)[None, :]
             grids = {name: np.where(low, 0.0, grid) for name, grid in grids.items()}
@@ -235,23 +232,6 @@ def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
     every = (slice(None), slice(None))
     return _taken(values, weights, not_warm_up, every, weekly, own_values, own_weights,
                   np.where(learned, warm["kept"], warm["seen"]))
-
-
-class _Range:
-    """The lowest and highest of the levels of several days at each time of day (NaN:
-    not seen that day)."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.lowest = np.full(shape, np.inf)
-        self.highest = np.zeros(shape)
-
-    def add(self, level: np.ndarray) -> None:
-        self.lowest = np.fmin(self.lowest, level)
-        self.highest = np.fmax(self.highest, level)
-
-    def agree(self) -> np.ndarray:
-        """Whether the days seen agree (:func:`_agree`)."""
-        return _agree(self.lowest, self.highest)
 
 
 def _with_new_peaks(state: _FitState, days: list[tuple[int, np.ndarray, np.ndarray]],
@@ -329,6 +309,23 @@ def _taken(values: np.ndarray, weights: np.ndarray, not_warm_up: np.ndarray, at:
     return values, weights, not_warm_up
 
 
+class _Range:
+    """The lowest and highest of the levels of several days at each time of day (NaN:
+    not seen that day)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.lowest = np.full(shape, np.inf)
+        self.highest = np.zeros(shape)
+
+    def add(self, level: np.ndarray) -> None:
+        self.lowest = np.fmin(self.lowest, level)
+        self.highest = np.fmax(self.highest, level)
+
+    def agree(self) -> np.ndarray:
+        """Whether the days seen agree (:func:`_agree`)."""
+        return _agree(self.lowest, self.highest)
+
+
 def _agree(lowest: np.ndarray, highest: np.ndarray) -> np.ndarray:
     """Whether the days' levels at a time of day agree: each within
     :data:`STUCK_AGREEMENT` of the others (a day's mean under half a report counts as
@@ -368,14 +365,11 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     p = state.p
     seen = np.zeros((fit.slots, 2 * p))
     warm = np.zeros((fit.slots, p))
-    lowest = np.full((fit.slots, p), np.inf)
-    highest = np.zeros((fit.slots, p))
+    levels = _Range((fit.slots, p))
     for d in pool:
         grid = fit.pool_grid(state, y, None, d, width, origin, day)
         seen += grid
-        level = _ratio(grid[:, :p], grid[:, p:])
-        lowest = np.fmin(lowest, level)
-        highest = np.fmax(highest, level)
+        levels.add(_ratio(grid[:, :p], grid[:, p:]))
         first = np.flatnonzero(state.first_day == d)
         if len(first):
             warm[:, first] = grid[:, p + first]
@@ -383,7 +377,7 @@ def unmask_stuck(fit: _SeasonalFit, state: _FitState, y: np.ndarray, pool: list[
     # More than one day's window observed (at least two days had data there), and
     # the days' levels there agree (a day's mean under half a report counts as half).
     stuck = ((weights == 0) & (seen_weights > (MIN_MASK_DAYS - 1) * (2 * width + 1))
-             & _agree(lowest[take], highest[take]))
+             & levels.agree()[take])
     if not stuck.any():
         return values, weights, not_warm_up
     return (np.where(stuck, seen_values, values), np.where(stuck, seen_weights, weights),
