@@ -6,7 +6,7 @@ buckets of the same day), so that a run that stops at any time gives the same va
 one that goes on:
 
 - **mean**: the same time of day (a window of neighbouring slots, widened where it holds
-  fewer than :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports) on the previous
+  fewer than :data:`~spikes.detect.day_pools.MIN_POOL_REPORTS` reports) on the previous
   ``days`` days; from ``weekly_min_days`` days of its own data on, the days of the same
   kind (weekdays, or weekend days). A slot window is cut at the end of its own day, so a
   window of yesterday never reaches into today;
@@ -30,7 +30,7 @@ one that goes on:
   first hour), the level is taken back at once and the rest of the day gets the
   baseline without it (:mod:`spikes.detect.trailing_watch`). A time of day masked on
   every pooled day (observed on at least :data:`MIN_MASK_DAYS` of them, their levels
-  there within :data:`~spikes.detect.trailing_recurring.STUCK_AGREEMENT` of each other)
+  there within :data:`~spikes.detect.recurring.STUCK_AGREEMENT` of each other)
   is pooled unmasked: a level seen there every day is its usual level (a busy
   evening), and its baseline would otherwise come from the neighbouring times of day,
   mask it again and hold the mask for good; a time of day whose own level on the

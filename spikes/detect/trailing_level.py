@@ -71,7 +71,7 @@ def level_factor(fit: _SeasonalFit, state: _FitState, history: list[int], day: i
 
     The normal reports of the last :data:`LEVEL_DAYS` days among `history` over what
     their unscaled pools expected, shrunk towards 1 by
-    :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports each way. It follows a slow
+    :data:`~spikes.detect.day_pools.MIN_POOL_REPORTS` reports each way. It follows a slow
     drift (the pools lag by about half their span) and, while all days are pooled
     together, a weekly rhythm: until then the days are those of `day`'s kind (weekdays,
     or weekend days), whose reports over pools of both kinds carry the rhythm. Once

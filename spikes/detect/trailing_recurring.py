@@ -23,6 +23,13 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.baseline import MIN_POOL_REPORTS
+from spikes.detect.recurring import (
+    RECURRING_DAYS,
+    RECURRING_Z,
+    STUCK_AGREEMENT,
+    WEEKLY_DAYS,
+    WEEKLY_RISE,
+)
 from spikes.detect.trailing_state import _FitState
 from spikes.detect.trailing_windows import _ratio
 
@@ -45,31 +52,6 @@ class _SeasonalFit(Protocol):
 #: pool; such a day masks only what also stands out from the normal hours before it.
 MIN_MASK_DAYS = 2
 
-#: Factor within which the levels of the pooled days at a time of day must agree for
-#: a time of day masked on all of them to be pooled unmasked
-#: (:func:`unmask_stuck`): each day within twice the others, as a rise
-#: under twice the usual level (``min_ratio``'s default) is no outage.
-STUCK_AGREEMENT = 2.0
-#: Pooled days on which a time of day must have been seen, at levels that agree, before
-#: it counts as recurring and is pooled alone (:func:`with_recurring`): a peak at that
-#: time on three days is that time's usual level.
-RECURRING_DAYS = 3
-#: Standard deviations (Poisson) by which a time of day's own reports on the pooled days
-#: must differ from what its window's mean says of them before it is pooled alone: a
-#: shape the smoothing window cannot follow (a peak of a few buckets), not noise. Far
-#: beyond any noise of a day's 288 times of day; overdispersed traffic passes it more
-#: easily, where its own pool of many reports is precise enough anyway. (5 cost one
-#: outage each on two check suites; 8 and 12 learn the daily peaks alike.)
-RECURRING_Z = 8.0
-#: Pooled days of the same day of the week on which a time of day must have been seen, at
-#: levels that agree, before it counts as recurring weekly and is taken from those days
-#: alone (:func:`_with_weekly`): the same rush two weeks running is that weekday's usual
-#: level at that time (a pool of about two weeks holds two of each day of the week).
-WEEKLY_DAYS = 2
-#: Factor by which the level of those days must stand above the pool's other days'
-#: (:func:`_with_weekly`): a rise under twice the usual level is no outage
-#: (``min_ratio``'s default), so nothing smaller is raised week after week.
-WEEKLY_RISE = 2.0
 
 
 def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.ndarray,
@@ -81,7 +63,7 @@ def with_recurring(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: n
 
     It recurs where it was observed on at least :data:`RECURRING_DAYS` of the pooled
     days at levels that agree within
-    :data:`STUCK_AGREEMENT`, holds :data:`~spikes.detect.baseline.MIN_POOL_REPORTS`
+    :data:`STUCK_AGREEMENT`, holds :data:`~spikes.detect.day_pools.MIN_POOL_REPORTS`
     reports or more, and its reports differ from what its window's mean says of them by
     more than :data:`RECURRING_Z` (Poisson) standard deviations: a shape the smoothing
     window cannot follow, not noise.
@@ -148,7 +130,7 @@ def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
 
     It recurs weekly where the latest :data:`WEEKLY_DAYS` pooled days of that weekday
     (those a product did not leave out as low: a holiday would disagree with the rush)
-    hold :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports or more there, at
+    hold :data:`~spikes.detect.day_pools.MIN_POOL_REPORTS` reports or more there, at
     :data:`WEEKLY_RISE` times the level of the pool's other days or more (their normal
     buckets in the `window`, the pool window before the other rules), and agree within
     :data:`STUCK_AGREEMENT`: observed on each of them, every bucket; where those
@@ -166,7 +148,7 @@ def _with_weekly(fit: _SeasonalFit, state: _FitState, y: np.ndarray, normal: np.
     morning is UTC's Sunday evening). The values taken are each time of day's own
     buckets, as :func:`with_recurring` takes a daily peak's: the window around them
     would blur a rush's first and last buckets. A rush too small for
-    :data:`~spikes.detect.baseline.MIN_POOL_REPORTS` reports in a bucket on those days
+    :data:`~spikes.detect.day_pools.MIN_POOL_REPORTS` reports in a bucket on those days
     is not learned. `days` are the pool's days, the latest first, with their own slots'
     observed (values, weights) and normal weights; the times of day that the other rules
     of :func:`with_recurring` took from a pool of their own (where `values` and `weights`
