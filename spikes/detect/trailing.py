@@ -25,7 +25,10 @@ one that goes on:
   judges the level: where its reports fall back below the geometric midpoint of the
   old and the new level, the day was an outage of more than half a day after all (a
   news day, a long failure), and it is masked as one from then on
-  (``_SeasonalFit.fall_back``). That day is judged bucket by bucket too: once its
+  (``_SeasonalFit.fall_back``); where the level held and the days before it were at one
+  level, those days are pooled at the new level from then on (``_SeasonalFit.rebase``:
+  the pools of the next two weeks would otherwise mix both levels). That day is
+  judged bucket by bucket too: once its
   reports so far stand ``MASK_Z`` standard deviations under the midpoint (from its
   first hour), the level is taken back at once and the rest of the day gets the
   baseline without it (:mod:`spikes.detect.trailing_watch`). A time of day masked on
@@ -76,6 +79,7 @@ from spikes.detect.baseline import (
     _moving_sum,
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
+from spikes.detect.trailing_adopted import judge, rebase, rise_of, take_back
 from spikes.detect.trailing_clock import _LocalClock
 from spikes.detect.trailing_level import (
     LEVEL_DAYS,
@@ -521,12 +525,13 @@ class _SeasonalFit(_LocalClock):
         baselined = ~np.isnan(mu_d)
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw
-        fell = self.fall_back(state, y, normal, day, ratio, origin)
-        if fell.any():
-            # The pools of today changed with the day taken back: today's level sums
-            # compare its reports with what those pools expect.
-            raw = np.where(fell[None, :], self._pooled(state, y, normal, plan.pool, rows,
-                                                       origin)[0], raw)
+        fell, rebased = self.fall_back(state, y, normal, day, ratio, origin)
+        if fell.any() or rebased.any():
+            # The pools of today changed with the day taken back, or with the days
+            # before a level that held pooled at it: today's level sums compare its
+            # reports with what those pools expect.
+            raw = np.where((fell | rebased)[None, :],
+                           self._pooled(state, y, normal, plan.pool, rows, origin)[0], raw)
         # A day that stood high for most of its buckets moved to a new level: the later
         # pools and level factors take it all (or they would call every later day an
         # outage), its noise statistics none (its residuals are the level's, not noise).
@@ -546,9 +551,11 @@ class _SeasonalFit(_LocalClock):
             keep_low(self, state, day, lasting)
         if low.any():
             keep = keep & ~(low[None, :] & dead)
-        noise_keep = np.where((shifted | fell | low)[None, :], False, keep)
+        noise_keep = np.where((shifted | fell | low | rebased)[None, :], False, keep)
         masked = keep
-        keep = np.where(shifted[None, :], observed, keep)
+        # A day that confirmed a new level is pooled whole too: its masks were set
+        # against the old level, and its normal buckets would be its lowest.
+        keep = np.where((shifted | rebased)[None, :], observed, keep)
         normal[local] = keep
         # Where the baseline rests on one earlier day (the warm-up day, or a one-day
         # pool), a bucket far below it shows an outage of that day that was not masked
@@ -591,9 +598,11 @@ class _SeasonalFit(_LocalClock):
             level_y, level_m = _column_sums(masked & ~below & baselined, yd, raw)
             kind_sums = None if kind_raw is None else _column_sums(
                 masked & ~below & baselined & ~np.isnan(kind_raw), yd, kind_raw)
+            rise = rise_of(yd, raw, observed & baselined)
             state.adopted[day] = _Adoption(jump=np.where(shifted, ratio, np.nan),
                                            masked=masked, level_y=level_y, level_m=level_m,
-                                           open=shifted.copy(), kind_sums=kind_sums)
+                                           open=shifted.copy(), kind_sums=kind_sums,
+                                           rise=rise)
         self._noise(state, day, yd, mu_noise, noise_keep, alpha_d)
         fresh = np.flatnonzero(~state.had_data & observed.any(axis=0))
         if len(fresh):
@@ -650,52 +659,19 @@ class _SeasonalFit(_LocalClock):
         return changed
 
     def fall_back(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
-                  ratio: np.ndarray, origin: int = 0) -> np.ndarray:
-        """Judge the new levels taken on earlier days of the kind of `day` by its level,
-        and take back those that did not hold (in place); return the products whose
-        level fell back today.
+                  ratio: np.ndarray, origin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`~spikes.detect.trailing_adopted.judge` of this fit: the products
+        whose level fell back today, and those whose pools were rebased."""
+        return judge(self, state, normal, day, ratio, origin)
 
-        A new level is taken at once (a lasting rise ends within a day or two), but an
-        outage of more than half a day (a news day, a long failure) looks the same on
-        that day. The next day of its kind tells them apart: its baseline ran at the new
-        level, so its reports over that baseline (`ratio`) are near 1 where the level
-        held and near 1 / jump where it fell back to the old one. Below the geometric
-        midpoint, ``jump ** -0.5``, the day was an outage after all: its buckets are
-        masked as an outage's in the later pools and level sums. Otherwise the
-        pools and level factors would carry the outage for weeks, and the days
-        overestimated after it would swell the dispersion (measured: a one-day news
-        burst on NAB's Apple tweets raised it from 0.12 to 0.88 for three weeks).
-        """
-        fell = np.zeros(state.p, dtype=bool)
-        kind = self.weekend(day)
-        for d, taken in state.adopted.items():
-            if d >= day or self.weekend(d) != kind or not taken.open.any():
-                continue
-            judged = taken.open & np.isfinite(ratio)
-            back = judged & (ratio < 1.0 / np.sqrt(np.where(judged, taken.jump, 1.0)))
-            taken.open &= ~judged
-            if not back.any():
-                continue
-            fell |= back
-            self.take_back(state, normal, d, back, origin)
-        return fell
+    def rebase(self, state: _FitState, d: int, day: int, held: np.ndarray) -> None:
+        """:func:`~spikes.detect.trailing_adopted.rebase` of this fit."""
+        rebase(self, state, d, day, held)
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None:
-        """Take back the new level of day `d` for the products `back` (in place): no
-        longer open, its buckets masked as an outage's (rows of `normal` from `origin`),
-        its level sums without them, its cached pools dropped."""
-        taken = state.adopted[d]
-        taken.open &= ~back
-        rows = self.rows(d)
-        local = slice(rows.start - origin, rows.stop - origin)
-        normal[local] = np.where(back[None, :], taken.masked, normal[local])
-        state.level_y[d] = np.where(back, taken.level_y, state.level_y[d])
-        state.level_m[d] = np.where(back, taken.level_m, state.level_m[d])
-        if taken.kind_sums is not None:
-            state.level_y_kind[d] = np.where(back, taken.kind_sums[0], state.level_y_kind[d])
-            state.level_m_kind[d] = np.where(back, taken.kind_sums[1], state.level_m_kind[d])
-        state.drop_pools(d)
+        """:func:`~spikes.detect.trailing_adopted.take_back` of this fit."""
+        take_back(self, state, normal, d, back, origin)
 
     def _warm_up_columns(self, state: _FitState, day: int, local: slice, yd: np.ndarray,
                          cols: np.ndarray, normal: np.ndarray) -> None:

@@ -104,12 +104,13 @@ class _LocalClock:
     def pool_grid(self, state: _FitState, y: np.ndarray, normal: np.ndarray | None,
                   pooled: int, width: int, origin: int, day: int) -> np.ndarray:
         """The (cached) :meth:`contribution` of the day `pooled` to the pools of `day`,
-        at its wall-clock times (:meth:`aligned`); `normal` None: of the observed
-        buckets."""
+        at its wall-clock times (:meth:`aligned`), its reports at the product's level of
+        now (:meth:`~spikes.detect.trailing_state._FitState.rebased`); `normal` None: of
+        the observed buckets."""
         def of(d: int) -> np.ndarray:
             key = (d, width) if normal is not None else (d, width, "observed")
             if key not in state.cache:
                 state.cache[key] = self.contribution(y, normal, d, width, origin)
-            return state.cache[key]
+            return state.rebased(d, state.cache[key])
 
         return self.aligned(of(pooled), pooled, day, of)

@@ -48,6 +48,10 @@ class _FitState:
         # Per weekend day before weekdays and weekends are pooled apart, the sums that
         # fit its shape (trailing_level.weekend_shape).
         self.shape_sums: dict[int, np.ndarray] = {}
+        # Per day before a lasting change of level (a new level taken and held), the
+        # factor by which its reports are pooled, per product (absent: 1): the pools of
+        # the days after it hold the new level (see _SeasonalFit.rebase).
+        self.scale: dict[int, np.ndarray] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -75,8 +79,20 @@ class _FitState:
                 del table[d]
         for key in [k for k in self.cache if k[0] < cache_before]:
             del self.cache[key]
+        for d in [d for d in self.scale if d < cache_before]:
+            del self.scale[d]
         for d in [d for d in self.adopted if d < before]:
             del self.adopted[d]
+
+    def rebased(self, day: int, grid: np.ndarray) -> np.ndarray:
+        """A pool contribution of `day` (slots x (values, weights)) with its values at
+        the products' level of now (:attr:`scale`)."""
+        factor = self.scale.get(day)
+        if factor is None:
+            return grid
+        out = grid.copy()
+        out[:, : self.p] *= factor
+        return out
 
     def drop_pools(self, day: int) -> None:
         """Forget the cached pool contributions that read the rows of `day` (its own, and
@@ -104,6 +120,10 @@ class _Adoption:
     kind_sums : tuple of np.ndarray or None
         Its level sums with those flags against the pool of its own kind (for the last
         days of each kind before weekdays and weekends are pooled apart), else None.
+    rise : np.ndarray or None
+        Per product, its reports over its pools (before the level factor) from its first
+        high bucket on: the level it moved to, by which the days before it are pooled
+        once it held (:meth:`spikes.detect.trailing._SeasonalFit.rebase`).
     """
 
     jump: np.ndarray
@@ -112,6 +132,7 @@ class _Adoption:
     level_m: np.ndarray
     open: np.ndarray
     kind_sums: tuple[np.ndarray, np.ndarray] | None = None
+    rise: np.ndarray | None = None
 
 
 @dataclass
