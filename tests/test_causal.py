@@ -218,7 +218,8 @@ def test_a_weekend_levelled_on_weekend_days_alone_meets_the_old_level(monkeypatc
     # incident from its first hour that swallows the afternoon's outage. (Without the
     # rebase of the days before a level that held, stop 51, which pools that weekend at
     # the new level too: test_level_rebase.py.)
-    monkeypatch.setattr(trailing._SeasonalFit, "rebase", lambda *args: None)
+    monkeypatch.setattr(trailing._SeasonalFit, "rebase",
+                        lambda self, state, *args: np.zeros(state.p, dtype=bool))
     level_factor = trailing.level_factor
     monkeypatch.setattr(trailing, "level_factor", lambda fit, state, history, day: level_factor(
         fit, state, [d for d in history if fit.weekend(d) == fit.weekend(day)], day))

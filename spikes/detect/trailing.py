@@ -551,11 +551,15 @@ class _SeasonalFit(_LocalClock):
             keep_low(self, state, day, lasting)
         if low.any():
             keep = keep & ~(low[None, :] & dead)
+        if rebased.any():
+            # A day that confirmed a new level was masked against a baseline that had not
+            # caught up with it (its normal buckets would be its lowest): masked again
+            # against the pools at the new level, which keeps an outage of that day out.
+            again = _kept(yd, _high(yd, raw, alpha_d[None, :]))
+            keep = np.where(rebased[None, :], again, keep)
         noise_keep = np.where((shifted | fell | low | rebased)[None, :], False, keep)
         masked = keep
-        # A day that confirmed a new level is pooled whole too: its masks were set
-        # against the old level, and its normal buckets would be its lowest.
-        keep = np.where((shifted | rebased)[None, :], observed, keep)
+        keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep
         # Where the baseline rests on one earlier day (the warm-up day, or a one-day
         # pool), a bucket far below it shows an outage of that day that was not masked
@@ -664,9 +668,9 @@ class _SeasonalFit(_LocalClock):
         whose level fell back today, and those whose pools were rebased."""
         return judge(self, state, normal, day, ratio, origin)
 
-    def rebase(self, state: _FitState, d: int, day: int, held: np.ndarray) -> None:
+    def rebase(self, state: _FitState, d: int, day: int, held: np.ndarray) -> np.ndarray:
         """:func:`~spikes.detect.trailing_adopted.rebase` of this fit."""
-        rebase(self, state, d, day, held)
+        return rebase(self, state, d, day, held)
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None:

@@ -35,7 +35,8 @@ class _Fit(Protocol):
 
     def rows(self, day: int) -> slice: ...
 
-    def rebase(self, state: _FitState, d: int, day: int, held: np.ndarray) -> None: ...
+    def rebase(self, state: _FitState, d: int, day: int, held: np.ndarray
+               ) -> np.ndarray: ...
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None: ...
@@ -72,8 +73,7 @@ def judge(fit: _Fit, state: _FitState, normal: np.ndarray, day: int, ratio: np.n
         taken.open &= ~judged
         held = judged & ~back & level_before(fit, state, d)
         if held.any():
-            fit.rebase(state, d, day, held)
-            rebased |= held
+            rebased |= fit.rebase(state, d, day, held)
         if back.any():
             fell |= back
             fit.take_back(state, normal, d, back, origin)
@@ -145,26 +145,48 @@ def _rebased_days(fit: _Fit, d: int) -> range:
     return range(max(0, d - fit.history_days()), d)
 
 
-def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray) -> None:
-    """Pool the days before `d` at the level taken on `d`, which held on `day`, for
-    the products `held` (in place).
+def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
+           ) -> np.ndarray:
+    """Pool the days before the change of level taken on `d`, which held on `day`, at the
+    new level, for the products `held` (in place); return the products so rebased.
 
     The factor is `d`'s rise (:func:`rise_of`: over the pools before the level factor,
     which are what is moved), bounded by
     :data:`~spikes.detect.trailing_level.MAX_LEVEL_FACTOR` each way (see the module's
     docstring for what it mends: measured, outages at 2.2x in the two weeks after a
-    tripling were missed, 24 of 32 found on 8 seeds, 31 with it). The level sums of
-    `d` (part of it may be at the old level) and of the days between it and `day`
-    (their pools held the old level) say that their level is their pools': the level
-    factor starts again from the pools at the new level.
+    tripling were missed, 24 of 32 found on 8 seeds, 31 with it). A change is rebased
+    once: where a day of the other kind was taken as the same new level before `d` was
+    judged (a step on a Friday is taken on Friday and Saturday, and Saturday is judged
+    first), the days scaled are those before the first of them, and the later
+    judgement of the others scales nothing again. Where the rise is unknown (no change
+    point within the day), nothing is rebased. The level sums from the first day of the
+    change to `day` (part of it may be at the old level; the pools of the others held
+    it) say that their level is their pools': the level factor starts again from the
+    pools at the new level.
     """
-    rise = state.adopted[d].rise
-    factor = np.where(held & np.isfinite(rise),
-                      np.clip(rise, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR), 1.0)
+    taken = state.adopted[d]
+    moved = held & ~taken.rebased & np.isfinite(taken.rise)
+    if not moved.any():
+        return moved
+    factor = np.where(moved, np.clip(taken.rise, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR), 1.0)
+    # The first day of the change: the earliest day before `d` taken as a new level and
+    # still to be judged (the same change, taken on a day of the other kind).
+    first = np.full(state.p, d)
+    for e in sorted(state.adopted):
+        other = state.adopted[e]
+        if d - fit.history_days() <= e < d:
+            first = np.where(moved & other.open & ~other.rebased & (e < first), e, first)
     for before in _rebased_days(fit, d):
-        state.scale[before] = state.scale.get(before, np.ones(state.p)) * factor
-    for between in range(d, day):
+        scaled = before < first
+        if scaled.any():
+            state.scale[before] = (state.scale.get(before, np.ones(state.p))
+                                   * np.where(scaled, factor, 1.0))
+    for e, other in state.adopted.items():
+        other.rebased |= moved & (e >= first)
+    for between in range(int(first.min()), day):
+        since = moved & (between >= first)
         for ys, ms in ((state.level_y, state.level_m),
                        (state.level_y_kind, state.level_m_kind)):
             if between in ms:
-                ms[between] = np.where(held, ys[between], ms[between])
+                ms[between] = np.where(since, ys[between], ms[between])
+    return moved

@@ -124,6 +124,9 @@ class _Adoption:
         Per product, its reports over its pools (before the level factor) from its first
         high bucket on: the level it moved to, by which the days before it are pooled
         once it held (:meth:`spikes.detect.trailing._SeasonalFit.rebase`).
+    rebased : np.ndarray
+        Per product, whether the change it took has had the days before it rebased
+        (by its own judgement or by that of a day taken as the same level).
     """
 
     jump: np.ndarray
@@ -133,6 +136,11 @@ class _Adoption:
     open: np.ndarray
     kind_sums: tuple[np.ndarray, np.ndarray] | None = None
     rise: np.ndarray | None = None
+    rebased: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.rebased is None:
+            self.rebased = np.zeros(len(self.jump), dtype=bool)
 
 
 @dataclass
