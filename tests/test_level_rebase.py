@@ -150,3 +150,17 @@ def test_an_outage_on_the_day_that_confirms_a_level_stays_an_outage():
     for day in (25, 28, 31, 35):
         rows = slice(day * DAY + 144, day * DAY + 180)
         assert expected[rows].sum() / mean[rows].sum() == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_change_on_weekdays_alone_leaves_the_weekends_at_their_level():
+    # Weekdays triple from a Wednesday, weekends do not. The rebase scales the days of
+    # both kinds (the change was taken on weekdays only); the first weekend day after it
+    # runs at a third of that baseline, and the weekend days are pooled at their own
+    # level again. Before (found by a review): the second weekend at twice its reports
+    # and the Monday after it at 0.56.
+    counts, mean = _sinusoid(4, 42, 99, 1.0)
+    weekday = (counts.index.dayofweek < 5) & (np.arange(len(counts)) >= 23 * DAY)
+    mean = np.where(weekday, 3 * mean, mean)
+    counts = pd.DataFrame({"app": np.random.default_rng(4).poisson(mean).astype(float)},
+                          index=counts.index)
+    assert _daily_ratio(counts, mean).loc[27:41].between(0.9, 1.1).all()

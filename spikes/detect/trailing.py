@@ -79,7 +79,13 @@ from spikes.detect.baseline import (
     _moving_sum,
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
-from spikes.detect.trailing_adopted import judge, rebase, rise_of, take_back
+from spikes.detect.trailing_adopted import (
+    check_other_kind,
+    judge,
+    rebase,
+    rise_of,
+    take_back,
+)
 from spikes.detect.trailing_clock import _LocalClock
 from spikes.detect.trailing_level import (
     LEVEL_DAYS,
@@ -526,11 +532,12 @@ class _SeasonalFit(_LocalClock):
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw
         fell, rebased = self.fall_back(state, y, normal, day, ratio, origin)
-        if fell.any() or rebased.any():
+        restored = check_other_kind(self, state, day, ratio)
+        if fell.any() or rebased.any() or restored.any():
             # The pools of today changed with the day taken back, or with the days
             # before a level that held pooled at it: today's level sums compare its
             # reports with what those pools expect.
-            raw = np.where((fell | rebased)[None, :],
+            raw = np.where((fell | rebased | restored)[None, :],
                            self._pooled(state, y, normal, plan.pool, rows, origin)[0], raw)
         # A day that stood high for most of its buckets moved to a new level: the later
         # pools and level factors take it all (or they would call every later day an
@@ -544,8 +551,8 @@ class _SeasonalFit(_LocalClock):
         # zeros where reports were expected (a dead feed) out of the pools too.
         low, lasting, dead = low_day(self, state, day, yd, mu_d, observed & baselined,
                                      alpha_d, plan)
-        low &= ~(shifted | fell)
-        lasting &= ~(shifted | fell)
+        low &= ~(shifted | fell | restored)
+        lasting &= ~(shifted | fell | restored)
         state.low_days[day] = low
         if lasting.any():
             keep_low(self, state, day, lasting)

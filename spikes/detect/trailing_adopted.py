@@ -1,7 +1,9 @@
 """Days taken as a new level (:class:`spikes.detect.trailing._SeasonalFit`), judged by
 the next day of their kind (:func:`judge`): taken back where the level fell back
 (:func:`take_back`: an outage of most of a day after all), or, where it held, the days
-before pooled at the new level (:func:`rebase`).
+before pooled at the new level (:func:`rebase`; where it was taken on days of one kind
+only, the next day of the other kind judges whether that kind moved too:
+:func:`check_other_kind`).
 
 A day with most of its buckets far above the baseline is taken as a new level and pooled
 whole; the level factor carries the change into the next days. But for two weeks the
@@ -28,6 +30,8 @@ from spikes.detect.trailing_windows import _column_sums, _ratio
 
 class _Fit(Protocol):
     """What these read of :class:`spikes.detect.trailing._SeasonalFit`."""
+
+    weekly_min_days: int
 
     def history_days(self) -> int: ...
 
@@ -181,8 +185,24 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
         if scaled.any():
             state.scale[before] = (state.scale.get(before, np.ones(state.p))
                                    * np.where(scaled, factor, 1.0))
+    seen_on = {False: np.zeros(state.p, dtype=bool), True: np.zeros(state.p, dtype=bool)}
     for e, other in state.adopted.items():
+        of_change = moved & (e >= first) & (e <= d)
+        seen_on[fit.weekend(e)] |= of_change & np.isfinite(other.jump)
         other.rebased |= moved & (e >= first)
+    if day >= fit.weekly_min_days:
+        # Weekdays and weekends are pooled apart: where the change was taken on days of
+        # one kind only, the next day of the other kind shows whether it moved too.
+        for kind, seen in seen_on.items():
+            unproven = moved & ~seen
+            if not unproven.any():
+                continue
+            pending = (np.where(unproven, factor, 1.0), unproven, first)
+            if kind in state.unproven:  # a second rebase before that day: both
+                was, products, since = state.unproven[kind]
+                pending = (was * pending[0], products | unproven,
+                           np.where(products, np.minimum(since, first), first))
+            state.unproven[kind] = pending
     for between in range(int(first.min()), day):
         since = moved & (between >= first)
         for ys, ms in ((state.level_y, state.level_m),
@@ -190,3 +210,30 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
             if between in ms:
                 ms[between] = np.where(since, ys[between], ms[between])
     return moved
+
+
+def check_other_kind(fit: _Fit, state: _FitState, day: int, ratio: np.ndarray) -> np.ndarray:
+    """Where a rebase scaled the days of the kind of `day` (weekdays, or weekend days)
+    although the change was taken on days of the other kind only, judge it by `day`'s
+    reports over its baseline (`ratio`): below the geometric midpoint of the old and the
+    new level (``factor ** -0.5``, as a new level falls back), that kind did not move
+    (weekdays tripled, weekends not), and its days are pooled at their own level again
+    (in place). Return the products so restored.
+
+    Without it, a change on weekdays alone put the second weekend's baseline at twice
+    its reports and the Monday after it at 0.56 (found by a review).
+    """
+    kind = fit.weekend(day)
+    pending = state.unproven.pop(kind, None)
+    if pending is None:
+        return np.zeros(state.p, dtype=bool)
+    factor, products, first = pending
+    judged = products & np.isfinite(ratio)
+    restore = judged & (ratio * np.sqrt(factor) < 1.0)
+    if (products & ~judged).any():
+        state.unproven[kind] = (factor, products & ~judged, first)
+    for before in range(max(0, day - fit.history_days()), day):
+        if fit.weekend(before) == kind and before in state.scale:
+            state.scale[before] = np.where(restore & (before < first),
+                                           state.scale[before] / factor, state.scale[before])
+    return restore
