@@ -159,8 +159,45 @@ def test_a_change_on_weekdays_alone_leaves_the_weekends_at_their_level():
     # level again. Before (found by a review): the second weekend at twice its reports
     # and the Monday after it at 0.56.
     counts, mean = _sinusoid(4, 42, 99, 1.0)
-    weekday = (counts.index.dayofweek < 5) & (np.arange(len(counts)) >= 23 * DAY)
+    weekday = (counts.index.day_of_week < 5) & (np.arange(len(counts)) >= 23 * DAY)
     mean = np.where(weekday, 3 * mean, mean)
     counts = pd.DataFrame({"app": np.random.default_rng(4).poisson(mean).astype(float)},
                           index=counts.index)
     assert _daily_ratio(counts, mean).loc[27:41].between(0.9, 1.1).all()
+
+
+def _weekdays_tripled(seed: int, extra=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Weekdays at three times from Wednesday, day 23, weekends unchanged; `extra(day,
+    hour)` multiplies the mean further."""
+    counts, mean = _sinusoid(seed, 42, 99, 1.0)
+    day = np.arange(len(counts)) // DAY
+    hour = (np.arange(len(counts)) % DAY) / 12
+    mean = np.where((counts.index.day_of_week < 5) & (day >= 23), 3 * mean, mean)
+    if extra is not None:
+        mean = mean * extra(day, hour)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"app": rng.poisson(mean).astype(float)}, index=counts.index), mean
+
+
+def test_an_older_open_new_level_is_not_the_change_s_first_day():
+    # A Sunday at 1.8x from 03:00 (taken as a new level, judged only on the next
+    # Saturday) three days before weekdays triple: taken as the change's first day, the
+    # Monday and Tuesday between were left unscaled and the weekends never checked (the
+    # next Monday at a third of its reports: a false alarm all day; a second review).
+    counts, mean = _weekdays_tripled(1, lambda day, hour: np.where(
+        (day == 20) & (hour >= 3), 1.8, 1.0))
+    assert _daily_ratio(counts, mean).loc[27:41].between(0.9, 1.1).all()
+
+
+@pytest.mark.parametrize("case", ["outage", "dead feed"])
+def test_the_other_kind_is_judged_on_its_usual_buckets(case):
+    # The Saturday that judges whether the weekends moved holds a 7-hour outage at 5x
+    # (the whole day's ratio said they had), or 14 hours of zeros (a dead feed: that day
+    # does not judge, the Sunday does).
+    factor = 5.0 if case == "outage" else 0.0
+    start, hours = (10, 7) if case == "outage" else (6, 14)
+    counts, mean = _weekdays_tripled(2, lambda day, hour: np.where(
+        (day == 26) & (hour >= start) & (hour < start + hours), factor, 1.0))
+    # (The day that judges runs on the scaled pools: the Sunday, after a dead Saturday.)
+    judged = 27 if case == "outage" else 28
+    assert _daily_ratio(counts, mean).loc[judged:41].between(0.9, 1.1).all()

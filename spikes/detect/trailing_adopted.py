@@ -173,36 +173,38 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
     if not moved.any():
         return moved
     factor = np.where(moved, np.clip(taken.rise, 1 / MAX_LEVEL_FACTOR, MAX_LEVEL_FACTOR), 1.0)
-    # The first day of the change: the earliest day before `d` taken as a new level and
-    # still to be judged (the same change, taken on a day of the other kind).
+    # The first day of the change: the days just before `d` taken as a new level and
+    # still to be judged, back to the first that was not (the same change, taken on
+    # days of the other kind too; an older adoption, days apart, is another story).
     first = np.full(state.p, d)
-    for e in sorted(state.adopted):
-        other = state.adopted[e]
-        if d - fit.history_days() <= e < d:
-            first = np.where(moved & other.open & ~other.rebased & (e < first), e, first)
-    for before in _rebased_days(fit, d):
-        scaled = before < first
-        if scaled.any():
-            state.scale[before] = (state.scale.get(before, np.ones(state.p))
-                                   * np.where(scaled, factor, 1.0))
+    for e in range(d - 1, max(-1, d - fit.history_days() - 1), -1):
+        other = state.adopted.get(e)
+        if other is None:
+            break
+        first = np.where(moved & (first == e + 1) & other.open & ~other.rebased
+                         & np.isfinite(other.jump), e, first)
     seen_on = {False: np.zeros(state.p, dtype=bool), True: np.zeros(state.p, dtype=bool)}
-    for e, other in state.adopted.items():
-        of_change = moved & (e >= first) & (e <= d)
-        seen_on[fit.weekend(e)] |= of_change & np.isfinite(other.jump)
-        other.rebased |= moved & (e >= first)
-    if day >= fit.weekly_min_days:
-        # Weekdays and weekends are pooled apart: where the change was taken on days of
-        # one kind only, the next day of the other kind shows whether it moved too.
-        for kind, seen in seen_on.items():
-            unproven = moved & ~seen
-            if not unproven.any():
-                continue
-            pending = (np.where(unproven, factor, 1.0), unproven, first)
-            if kind in state.unproven:  # a second rebase before that day: both
-                was, products, since = state.unproven[kind]
-                pending = (was * pending[0], products | unproven,
-                           np.where(products, np.minimum(since, first), first))
-            state.unproven[kind] = pending
+    for e in range(int(first.min()), d + 1):
+        of_change = moved & (e >= first)
+        seen_on[fit.weekend(e)] |= of_change
+        if e in state.adopted:
+            state.adopted[e].rebased |= of_change
+    apart = day >= fit.weekly_min_days
+    for before in _rebased_days(fit, d):
+        scaled = moved & (before < first)
+        if not scaled.any():
+            continue
+        state.scale[before] = state.scale.get(before, np.ones(state.p)) * np.where(
+            scaled, factor, 1.0)
+        kind = fit.weekend(before)
+        unproven = scaled & ~seen_on[kind]
+        if apart and unproven.any():
+            # Weekdays and weekends are pooled apart and the change was taken on days of
+            # the other kind only: the next day of this kind shows whether it moved too
+            # (check_other_kind), and each day's factor is kept to be divided back.
+            pending = state.unproven.setdefault(kind, {})
+            pending[before] = pending.get(before, np.ones(state.p)) * np.where(
+                unproven, factor, 1.0)
     for between in range(int(first.min()), day):
         since = moved & (between >= first)
         for ys, ms in ((state.level_y, state.level_m),
@@ -212,28 +214,44 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
     return moved
 
 
-def check_other_kind(fit: _Fit, state: _FitState, day: int, ratio: np.ndarray) -> np.ndarray:
+def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: np.ndarray,
+                     usable: np.ndarray) -> np.ndarray:
     """Where a rebase scaled the days of the kind of `day` (weekdays, or weekend days)
-    although the change was taken on days of the other kind only, judge it by `day`'s
-    reports over its baseline (`ratio`): below the geometric midpoint of the old and the
-    new level (``factor ** -0.5``, as a new level falls back), that kind did not move
-    (weekdays tripled, weekends not), and its days are pooled at their own level again
-    (in place). Return the products so restored.
+    although the change was taken on days of the other kind only, judge it by `day`:
+    the median over its buckets of its reports `yd` over its baseline `mu` (an outage
+    of a few hours does not move it), judged for the products `usable` (a day with a
+    dead feed is not: it waits for the next day of its kind). Below the geometric
+    midpoint of the old and the new level (``factor ** -0.5``, as a new level falls
+    back), that kind did not move (weekdays tripled, weekends not), and each of its days
+    is pooled at its own level again, divided by the factors it was scaled by (in
+    place). Return the products so restored.
 
     Without it, a change on weekdays alone put the second weekend's baseline at twice
     its reports and the Monday after it at 0.56 (found by a review).
     """
     kind = fit.weekend(day)
-    pending = state.unproven.pop(kind, None)
-    if pending is None:
-        return np.zeros(state.p, dtype=bool)
-    factor, products, first = pending
-    judged = products & np.isfinite(ratio)
-    restore = judged & (ratio * np.sqrt(factor) < 1.0)
-    if (products & ~judged).any():
-        state.unproven[kind] = (factor, products & ~judged, first)
-    for before in range(max(0, day - fit.history_days()), day):
-        if fit.weekend(before) == kind and before in state.scale:
-            state.scale[before] = np.where(restore & (before < first),
-                                           state.scale[before] / factor, state.scale[before])
+    pending = state.unproven.get(kind)
+    restore = np.zeros(state.p, dtype=bool)
+    if not pending:
+        return restore
+    factor = np.ones(state.p)
+    for f in pending.values():
+        factor = np.maximum(factor, f)
+    waiting = factor > 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_bucket = np.where(mu >= 1.0, yd / mu, np.nan)
+    seen = np.isfinite(per_bucket).sum(axis=0) > 0
+    median = np.full(state.p, np.nan)
+    if seen.any():
+        median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
+    judged = waiting & usable & np.isfinite(median)
+    restore = judged & (median * np.sqrt(factor) < 1.0)
+    for d in [d for d in pending if d < day]:
+        if d in state.scale:
+            state.scale[d] = np.where(restore, state.scale[d] / pending[d], state.scale[d])
+        pending[d] = np.where(judged, 1.0, pending[d])
+        if (pending[d] == 1.0).all():
+            del pending[d]
+    if not pending:
+        del state.unproven[kind]
     return restore

@@ -53,10 +53,10 @@ class _FitState:
         # the days after it hold the new level (see _SeasonalFit.rebase).
         self.scale: dict[int, np.ndarray] = {}
         # Per kind of day (True: weekend) whose days a rebase scaled although the change
-        # was taken on days of the other kind only: (factor, products, first day of the
-        # change), until the next day of that kind shows whether it moved too
-        # (trailing_adopted.check_other_kind).
-        self.unproven: dict[bool, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # was taken on days of the other kind only: per such day, the factor it was
+        # scaled by, per product (1: not), until the next day of that kind shows whether
+        # it moved too (trailing_adopted.check_other_kind).
+        self.unproven: dict[bool, dict[int, np.ndarray]] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
