@@ -123,11 +123,15 @@ def _take_daily(out: np.ndarray, taken: np.ndarray, level: np.ndarray, masked: n
     levels = level[which][:, slots, cols]  # (days of `which`, times of day)
     masks = masked[which][:, slots, cols]
     for i, pool in _pools(len(which), reach):
-        agree = _Agreement(levels, i, pool)
-        said = out[which[i], slots, cols] * agree.count
+        # The cheap test first: the agreement is asked only where the masks recur.
+        at = np.flatnonzero(_masked_often(masks[pool], levels[pool], rate[cols]))
+        if len(at) == 0:
+            continue
+        agree = _Agreement(levels[:, at], i, pool)
+        said = out[which[i], slots[at], cols[at]] * agree.count
         far = np.abs(agree.total - said) > RECURRING_Z * np.sqrt(np.maximum(said, 1.0))
-        _put(out, taken, which[i], slots, cols, agree, agree.usual(RECURRING_DAYS) & far
-             & _masked_often(masks[pool], levels[pool], rate[cols]))
+        _put(out, taken, which[i], slots[at], cols[at], agree,
+             agree.usual(RECURRING_DAYS) & far)
 
 
 def _take_weekly(out: np.ndarray, taken: np.ndarray, level: np.ndarray, masked: np.ndarray,
@@ -153,11 +157,13 @@ def _take_weekly(out: np.ndarray, taken: np.ndarray, level: np.ndarray, masked: 
         others = np.flatnonzero(near & (kind_of == kind_of[day]) & (weekdays != weekday))
         if len(others) == 0:
             continue
-        agree = _Agreement(levels, i, pool)
-        rest = _lower_median(level[others][:, slots, cols])
+        at = np.flatnonzero(_masked_often(masks[pool], levels[pool], rate[cols]))
+        if len(at) == 0:
+            continue
+        agree = _Agreement(levels[:, at], i, pool)
+        rest = _lower_median(level[others[:, None], slots[at], cols[at]])
         rises = agree.total >= WEEKLY_RISE * np.maximum(rest, 0.5) * agree.count
-        _put(out, taken, day, slots, cols, agree, agree.usual(WEEKLY_DAYS) & rises
-             & _masked_often(masks[pool], levels[pool], rate[cols]))
+        _put(out, taken, day, slots[at], cols[at], agree, agree.usual(WEEKLY_DAYS) & rises)
 
 
 def _masked_often(masks: np.ndarray, levels: np.ndarray, rate: np.ndarray) -> np.ndarray:

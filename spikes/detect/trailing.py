@@ -89,7 +89,6 @@ from spikes.detect.trailing_adopted import (
 from spikes.detect.trailing_clock import _LocalClock
 from spikes.detect.trailing_level import (
     LEVEL_DAYS,
-    dead_runs,
     keep_low,
     level_factor,
     low_day,
@@ -533,8 +532,7 @@ class _SeasonalFit(_LocalClock):
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw
         fell, rebased = self.fall_back(state, y, normal, day, ratio, origin)
-        restored = check_other_kind(self, state, day, yd, mu_d,
-                                    ~dead_runs(np.nan_to_num(yd, nan=1.0), mu_d).any(axis=0))
+        restored = check_other_kind(self, state, day, yd, mu_d)
         if fell.any() or rebased.any() or restored.any():
             # The pools of today changed with the day taken back, or with the days
             # before a level that held pooled at it: today's level sums compare its

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.recurring import STUCK_AGREEMENT
-from spikes.detect.trailing_level import MAX_LEVEL_FACTOR
+from spikes.detect.trailing_level import MAX_LEVEL_FACTOR, dead_runs
 from spikes.detect.trailing_state import _FitState
 from spikes.detect.trailing_windows import _column_sums, _ratio
 
@@ -75,7 +75,9 @@ def judge(fit: _Fit, state: _FitState, normal: np.ndarray, day: int, ratio: np.n
         judged = taken.open & np.isfinite(ratio)
         back = judged & (ratio < 1.0 / np.sqrt(np.where(judged, taken.jump, 1.0)))
         taken.open &= ~judged
-        held = judged & ~back & level_before(fit, state, d)
+        held = judged & ~back
+        if held.any():
+            held &= level_before(fit, state, d)
         if held.any():
             rebased |= fit.rebase(state, d, day, held)
         if back.any():
@@ -214,13 +216,14 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
     return moved
 
 
-def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: np.ndarray,
-                     usable: np.ndarray) -> np.ndarray:
+def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: np.ndarray
+                     ) -> np.ndarray:
     """Where a rebase scaled the days of the kind of `day` (weekdays, or weekend days)
     although the change was taken on days of the other kind only, judge it by `day`:
     the median over its buckets of its reports `yd` over its baseline `mu` (an outage
-    of a few hours does not move it), judged for the products `usable` (a day with a
-    dead feed is not: it waits for the next day of its kind). Below the geometric
+    of a few hours does not move it), unless the day holds a dead feed
+    (:func:`~spikes.detect.trailing_level.dead_runs`: it waits for the next day of its
+    kind). Below the geometric
     midpoint of the old and the new level (``factor ** -0.5``, as a new level falls
     back), that kind did not move (weekdays tripled, weekends not), and each of its days
     is pooled at its own level again, divided by the factors it was scaled by (in
@@ -237,14 +240,21 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     factor = np.ones(state.p)
     for f in pending.values():
         factor = np.maximum(factor, f)
-    waiting = factor > 1.0
+    # Only the products waiting for the judgement (most days: none) are looked at.
+    cols = np.flatnonzero(factor > 1.0)
+    y_w, mu_w = yd[:, cols], mu[:, cols]
+    usable = ~dead_runs(np.nan_to_num(y_w, nan=1.0), mu_w).any(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_bucket = np.where(mu >= 1.0, yd / mu, np.nan)
-    seen = np.isfinite(per_bucket).sum(axis=0) > 0
-    median = np.full(state.p, np.nan)
+        per_bucket = np.where(mu_w >= 1.0, y_w / mu_w, np.nan)
+    seen = np.isfinite(per_bucket).any(axis=0)
+    median = np.full(len(cols), np.nan)
     if seen.any():
         median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
-    judged = waiting & usable & np.isfinite(median)
+    judged = np.zeros(state.p, dtype=bool)
+    judged[cols] = usable & np.isfinite(median)
+    median_all = np.full(state.p, np.nan)
+    median_all[cols] = median
+    median = median_all
     restore = judged & (median * np.sqrt(factor) < 1.0)
     for d in [d for d in pending if d < day]:
         if d in state.scale:

@@ -126,9 +126,10 @@ class _Adoption:
         Its level sums with those flags against the pool of its own kind (for the last
         days of each kind before weekdays and weekends are pooled apart), else None.
     rise : np.ndarray or None
-        Per product, its reports over its pools (before the level factor) from its first
-        high bucket on: the level it moved to, by which the days before it are pooled
-        once it held (:meth:`spikes.detect.trailing._SeasonalFit.rebase`).
+        Per product, its reports over its pools (before the level factor) after its
+        change point (:func:`spikes.detect.trailing_adopted.rise_of`): the level it moved
+        to, by which the days before it are pooled once it held
+        (:meth:`spikes.detect.trailing._SeasonalFit.rebase`).
     rebased : np.ndarray
         Per product, whether the change it took has had the days before it rebased
         (by its own judgement or by that of a day taken as the same level).
