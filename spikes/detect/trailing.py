@@ -81,6 +81,7 @@ from spikes.detect.baseline import (
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
 from spikes.detect.trailing_adopted import (
     check_other_kind,
+    fall_to_level,
     judge,
     rebase,
     rise_of,
@@ -533,6 +534,9 @@ class _SeasonalFit(_LocalClock):
         raw = plan.raw
         fell, rebased = self.fall_back(state, y, normal, day, ratio, origin)
         restored = check_other_kind(self, state, day, yd, mu_d)
+        # A day that put its kind back after a fall of the other kind stood high over
+        # the scaled pools: no new level.
+        shifted &= ~restored
         if fell.any() or rebased.any() or restored.any():
             # The pools of today changed with the day taken back, or with the days
             # before a level that held pooled at it: today's level sums compare its
@@ -556,6 +560,12 @@ class _SeasonalFit(_LocalClock):
         state.low_days[day] = low
         if lasting.any():
             keep_low(self, state, day, lasting)
+            fallen = fall_to_level(self, state, y, normal, day, rows, plan.pool, lasting,
+                                   keep & baselined, origin)
+            if fallen.any():  # today's level sums against the pools at the fall's level
+                raw = np.where(fallen[None, :],
+                               self._pooled(state, y, normal, plan.pool, rows, origin)[0], raw)
+                rebased = rebased | fallen
         if low.any():
             keep = keep & ~(low[None, :] & dead)
         if rebased.any():

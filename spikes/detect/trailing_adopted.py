@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.recurring import STUCK_AGREEMENT
-from spikes.detect.trailing_level import MAX_LEVEL_FACTOR, dead_runs
+from spikes.detect.trailing_level import MAX_LEVEL_FACTOR, _run_before, dead_runs
 from spikes.detect.trailing_state import _FitState
 from spikes.detect.trailing_windows import _column_sums, _ratio
 
@@ -44,6 +44,9 @@ class _Fit(Protocol):
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None: ...
+
+    def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
+                rows: slice, origin: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def judge(fit: _Fit, state: _FitState, normal: np.ndarray, day: int, ratio: np.ndarray,
@@ -191,9 +194,101 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
         seen_on[fit.weekend(e)] |= of_change
         if e in state.adopted:
             state.adopted[e].rebased |= of_change
+    # A rise that ends a lasting fall leaves the days of a kind put back after it alone.
+    skip = {kind: moved & mask for kind, (_, mask) in state.fall_skipped.items()}
+    _scale_before(fit, state, d, day, moved, first, factor, seen_on, skip)
+    return moved
+
+
+def fall_to_level(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                  day: int, rows: slice, pool: list[int], lasting: np.ndarray,
+                  use: np.ndarray, origin: int = 0) -> np.ndarray:
+    """:func:`rebase_fall` of the products `lasting` whose fall was taken as the level on
+    `day` (its rows `rows`, its pool `pool`, its buckets `use` at their level): the
+    fall's level is the day's reports over the pools of `pool`'s days before it."""
+    run = _run_before(fit, day)
+    first = fall_start(state, lasting, min(run, default=day), fit.history_days())
+    old = [d for d in pool if d < first.min()]
+    if not old:
+        return np.zeros(state.p, dtype=bool)
+    yd = y[rows.start - origin : rows.stop - origin]
+    old_raw = fit._pooled(state, y, normal, old, rows, origin)[0]
+    level = _ratio(*_column_sums(use & ~np.isnan(old_raw), yd, old_raw))
+    return rebase_fall(fit, state, day, lasting, first, level)
+
+
+def fall_start(state: _FitState, lasting: np.ndarray, run_first: int, reach: int
+               ) -> np.ndarray:
+    """Per product, the first day of a fall taken as the level: `run_first`, or earlier
+    where the days just before it (of either kind, at most `reach` back) stood low
+    too."""
+    first = np.full(state.p, run_first)
+    going = lasting.copy()
+    for e in range(run_first - 1, max(-1, run_first - reach - 1), -1):
+        going &= state.low_days.get(e, np.zeros(state.p, dtype=bool))
+        if not going.any():
+            break
+        first = np.where(going, e, first)
+    return first
+
+
+def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
+                first: np.ndarray, old_level: np.ndarray) -> np.ndarray:
+    """Pool the days before a lasting fall at its level, for the products `lasting`
+    (in place); return the products so rebased.
+
+    A fall is taken as the level once it has lasted
+    :data:`~spikes.detect.trailing_level.LOW_DAYS_TO_LEVEL` days of its kind
+    (:func:`~spikes.detect.trailing_level.keep_low`), its first day `first`
+    (:func:`fall_start`).
+    The level factor then carries it, but measured on the last days against pools that
+    mix both levels lagged as the old days left them: after a fall to a third, the
+    weekdays of the next two weeks ran up to a third over their baseline (false alarms
+    in waiting) and the next weekend, pooling its own old days, at 0.6 of it. As after a
+    rise (:func:`rebase`), the days before the fall are pooled at its level instead,
+    where they were at one level (:func:`level_before`). The fall began on the run's
+    first day, or earlier where the days just before it stood low too (a step on a
+    Thursday leaves the weekend low before the third weekday confirms it). The factor
+    is `day`'s reports over the pools of the days before the fall (`old_level`, its
+    reports over them: the fall's level, at most 1), bounded by
+    :data:`~spikes.detect.trailing_level.MAX_LEVEL_FACTOR`. The days of the fall say
+    from then on that their level is their pools' (they are taken as the level: no
+    longer low). The days of a kind that no day of the fall showed are scaled too, and
+    judged by the next day of that kind (:func:`check_other_kind`); where they are put
+    back (weekdays fell, weekends not), a rise that ends the fall (a holiday week taken
+    as a level, then back) leaves them at their level (:func:`rebase`): it would raise
+    them by its factor, and the next weekend day ran at three times its reports.
+    """
+    moved = lasting & np.isfinite(old_level) & (old_level < 1.0) & (old_level > 0)
+    if not moved.any():
+        return moved
+    moved &= level_before(fit, state, int(first.min()))
+    if not moved.any():
+        return moved
+    factor = np.where(moved, np.maximum(old_level, 1 / MAX_LEVEL_FACTOR), 1.0)
+    seen_on = {False: np.zeros(state.p, dtype=bool), True: np.zeros(state.p, dtype=bool)}
+    for e in range(int(first.min()), day + 1):
+        seen_on[fit.weekend(e)] |= moved & (e >= first)
+    _scale_before(fit, state, day, day, moved, first, factor, seen_on, {})
+    for e in range(int(first.min()), day):
+        since = moved & (e >= first)
+        if e in state.low_days:
+            state.low_days[e] = state.low_days[e] & ~since
+    return moved
+
+
+def _scale_before(fit: _Fit, state: _FitState, d: int, day: int, moved: np.ndarray,
+                  first: np.ndarray, factor: np.ndarray, seen_on: dict[bool, np.ndarray],
+                  skip: dict[bool, np.ndarray]) -> None:
+    """Scale the pool contributions of the days before each product's `first` by
+    `factor` for the products `moved` (a change of level seen on `d`, judged on `day`),
+    but those of the days of a kind in `skip` (per kind, products), keeping the factors
+    of the days of a kind not in `seen_on` to be judged, and say that the days from
+    `first` to `day` are at their pools' level."""
     apart = day >= fit.weekly_min_days
+    none = np.zeros(state.p, dtype=bool)
     for before in _rebased_days(fit, d):
-        scaled = moved & (before < first)
+        scaled = moved & (before < first) & ~skip.get(fit.weekend(before), none)
         if not scaled.any():
             continue
         state.scale[before] = state.scale.get(before, np.ones(state.p)) * np.where(
@@ -213,7 +308,6 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
                        (state.level_y_kind, state.level_m_kind)):
             if between in ms:
                 ms[between] = np.where(since, ys[between], ms[between])
-    return moved
 
 
 def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: np.ndarray
@@ -223,11 +317,12 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     the median over its buckets of its reports `yd` over its baseline `mu` (an outage
     of a few hours does not move it), unless the day holds a dead feed
     (:func:`~spikes.detect.trailing_level.dead_runs`: it waits for the next day of its
-    kind). Below the geometric
-    midpoint of the old and the new level (``factor ** -0.5``, as a new level falls
-    back), that kind did not move (weekdays tripled, weekends not), and each of its days
-    is pooled at its own level again, divided by the factors it was scaled by (in
-    place). Return the products so restored.
+    kind). Beyond the geometric midpoint of the old and the new level on the old
+    level's side (under ``factor ** -0.5`` after a rise, as a new level falls back; over
+    it after a fall), that kind did not move (weekdays tripled, weekends not), and each
+    of its days is pooled at its own level again, divided by the factors it was scaled
+    by (in place); after a fall, that kind is left where it is by a rise that ends the
+    fall (:func:`rebase`). Return the products so restored.
 
     Without it, a change on weekdays alone put the second weekend's baseline at twice
     its reports and the Monday after it at 0.56 (found by a review).
@@ -237,11 +332,11 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     restore = np.zeros(state.p, dtype=bool)
     if not pending:
         return restore
-    factor = np.ones(state.p)
+    factor = np.ones(state.p)  # the change's factor: the one furthest from 1
     for f in pending.values():
-        factor = np.maximum(factor, f)
+        factor = np.where(np.abs(np.log(f)) > np.abs(np.log(factor)), f, factor)
     # Only the products waiting for the judgement (most days: none) are looked at.
-    cols = np.flatnonzero(factor > 1.0)
+    cols = np.flatnonzero(factor != 1.0)
     y_w, mu_w = yd[:, cols], mu[:, cols]
     usable = ~dead_runs(np.nan_to_num(y_w, nan=1.0), mu_w).any(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -255,7 +350,15 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     median_all = np.full(state.p, np.nan)
     median_all[cols] = median
     median = median_all
-    restore = judged & (median * np.sqrt(factor) < 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Beyond the midpoint on the side of the old level: under it after a rise, over
+        # it after a fall (a median of 0 after a fall fell further).
+        toward_old = (np.log(median) + np.log(factor) / 2) * np.sign(np.log(factor))
+    restore = judged & (toward_old < 0)
+    after_fall = restore & (factor < 1.0)
+    if after_fall.any():  # a rise that ends the fall leaves this kind where it is
+        earlier = state.fall_skipped.get(kind, (day, np.zeros(state.p, dtype=bool)))[1]
+        state.fall_skipped[kind] = (day, earlier | after_fall)
     for d in [d for d in pending if d < day]:
         if d in state.scale:
             state.scale[d] = np.where(restore, state.scale[d] / pending[d], state.scale[d])

@@ -57,6 +57,11 @@ class _FitState:
         # scaled by, per product (1: not), until the next day of that kind shows whether
         # it moved too (trailing_adopted.check_other_kind).
         self.unproven: dict[bool, dict[int, np.ndarray]] = {}
+        # Per kind of day, the products whose days of that kind were put back at their
+        # level after a lasting fall of the other kind scaled them, and the day that
+        # judged it: a rise that ends the fall leaves them there too, for as long as
+        # the pools reach back (trailing_adopted.check_other_kind, rebase).
+        self.fall_skipped: dict[bool, tuple[int, np.ndarray]] = {}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -88,6 +93,8 @@ class _FitState:
             del self.scale[d]
         for d in [d for d in self.adopted if d < before]:
             del self.adopted[d]
+        for kind in [k for k, (first, _) in self.fall_skipped.items() if first < before]:
+            del self.fall_skipped[kind]
 
     def rebased(self, day: int, grid: np.ndarray) -> np.ndarray:
         """A pool contribution of `day` (slots x (values, weights)) with its values at
