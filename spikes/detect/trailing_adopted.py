@@ -14,6 +14,13 @@ that pooled only old weekend days at 0.6 of its reports and the Monday after it 
 times them, and the calibration read the swings as bursts. Once the level held, the
 days before it are pooled at it instead, where they were at one level
 (:func:`level_before`), by the level the day moved to (:func:`rise_of`).
+
+A lasting fall (a day under half its baseline, three days of its kind running: see
+:mod:`spikes.detect.trailing_level`) is rebased the same way when it is taken
+(:func:`fall_to_level`, :func:`rebase_fall`); as it may be a holiday that ends, the
+later days of its kinds judge it bucket by bucket (:func:`open_falls`, and
+:func:`spikes.detect.trailing_watch.judge_bucket`), and a fall that ended is taken back
+(:func:`end_fall`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ class _Fit(Protocol):
     """What these read of :class:`spikes.detect.trailing._SeasonalFit`."""
 
     weekly_min_days: int
+    block: int
 
     def history_days(self) -> int: ...
 
@@ -194,9 +202,7 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
         seen_on[fit.weekend(e)] |= of_change
         if e in state.adopted:
             state.adopted[e].rebased |= of_change
-    # A rise that ends a lasting fall leaves the days of a kind put back after it alone.
-    skip = {kind: moved & mask for kind, (_, mask) in state.fall_skipped.items()}
-    _scale_before(fit, state, d, day, moved, first, factor, seen_on, skip)
+    _scale_before(fit, state, d, day, moved, first, factor, seen_on)
     return moved
 
 
@@ -254,10 +260,10 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     :data:`~spikes.detect.trailing_level.MAX_LEVEL_FACTOR`. The days of the fall say
     from then on that their level is their pools' (they are taken as the level: no
     longer low). The days of a kind that no day of the fall showed are scaled too, and
-    judged by the next day of that kind (:func:`check_other_kind`); where they are put
-    back (weekdays fell, weekends not), a rise that ends the fall (a holiday week taken
-    as a level, then back) leaves them at their level (:func:`rebase`): it would raise
-    them by its factor, and the next weekend day ran at three times its reports.
+    judged by the next day of that kind (:func:`check_other_kind`; before weekdays and
+    weekends are pooled apart no day would, and a fall is rebased only where both kinds
+    showed it). Later days of its kinds judge whether it ended (a holiday week taken as
+    a level, then back: :func:`open_falls`, :func:`end_fall`).
     """
     moved = lasting & np.isfinite(old_level) & (old_level < 1.0) & (old_level > 0)
     if not moved.any():
@@ -269,7 +275,21 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     seen_on = {False: np.zeros(state.p, dtype=bool), True: np.zeros(state.p, dtype=bool)}
     for e in range(int(first.min()), day + 1):
         seen_on[fit.weekend(e)] |= moved & (e >= first)
-    _scale_before(fit, state, day, day, moved, first, factor, seen_on, {})
+    if day < fit.weekly_min_days:
+        # The pools hold both kinds and no day judges the other one: only a fall that
+        # both showed (weekdays at a third, weekends not: the next Saturday at three
+        # times its reports, found by a review).
+        moved &= seen_on[False] & seen_on[True]
+        if not moved.any():
+            return moved
+    _scale_before(fit, state, day, day, moved, first, factor, seen_on)
+    state.fell_on[moved] = day
+    for kind in state.fall_skipped:
+        state.fall_skipped[kind] &= ~moved
+    state.fall_first[moved] = first[moved]
+    state.fall_factor[moved] = factor[moved]
+    for kind, seen in seen_on.items():  # the other kind: check_other_kind
+        state.fall_open[kind] |= seen
     for e in range(int(first.min()), day):
         since = moved & (e >= first)
         if e in state.low_days:
@@ -277,18 +297,106 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     return moved
 
 
+def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | None,
+               rows: int) -> np.ndarray | None:
+    """`unproven` (per product, or None), with the first hour (``fit.block`` of its
+    `rows`) of a day that judges a fall taken as a product's level (:func:`open_falls`)
+    and the first day of a kind the fall did not show on since it was taken
+    (:func:`rebase_fall`) unproven too: a stretch raised there must jump over the hours
+    before it (:meth:`spikes.detect.causal.LiveWalk.unproven`). Per row where the
+    former holds for a product.
+
+    The day back from a fall that was a holiday ran at three times a baseline scaled to
+    the fall until its reports showed the return (its first hour,
+    :func:`spikes.detect.trailing_watch.judge_bucket`), and the first day of the other
+    kind, whose days were scaled with the fall's until that day judges them at its end
+    (:func:`check_other_kind`), all day where that kind did not fall. Their level is no
+    jump over the evening before; an outage is.
+    """
+    kind = fit.weekend(day)
+    judging = open_falls(fit, state, day)
+    first = np.zeros(state.p, dtype=bool)
+    for r in np.unique(state.fell_on[(state.fell_on >= 0) & (state.fell_on < day)]):
+        if not any(fit.weekend(e) == kind for e in range(int(r) + 1, day)):
+            first |= state.fell_on == r
+    first &= ~state.fall_open[kind]  # a kind the fall showed on: its first hour only
+    if first.any():
+        unproven = first if unproven is None else unproven | first
+    if not judging.any():
+        return unproven
+    out = np.zeros((rows, state.p), dtype=bool)
+    out[: fit.block] = judging
+    return out if unproven is None else out | unproven
+
+
+def open_falls(fit: _Fit, state: _FitState, day: int) -> np.ndarray:
+    """Per product, whether `day` judges a fall taken as its level before it
+    (:func:`end_fall`): a day of a kind the fall showed on, while the days it scaled are
+    pooled (:meth:`history_days` after it was taken)."""
+    for kind in state.fall_open:
+        state.fall_open[kind] &= state.fell_on + fit.history_days() > day
+    return state.fall_open[fit.weekend(day)] & (state.fell_on >= 0) & (state.fell_on < day)
+
+
+def end_fall(fit: _Fit, state: _FitState, ended: np.ndarray, day: int) -> None:
+    """Take back the falls of the products `ended`, which came back to the level
+    before them on `day` (in place): the days before each fall are pooled at their own
+    level again (where a kind was not put back already), its days up to `day` at the
+    level before it (their level sums stood against pools at their level: they stay),
+    and the pending judgement of the other kind is dropped.
+
+    A fall taken after three days may be a holiday that ends later (the judgement runs
+    bucket by bucket: :func:`spikes.detect.trailing_watch.judge_bucket`). Without it
+    the pools stayed at the fall's level, and the day back at the usual level stood at
+    three times its baseline until the rise was taken as a new level and confirmed (a
+    false incident of two days, where the level factor alone followed the return in
+    two days).
+    """
+    for kind in state.fall_open:
+        state.fall_open[kind] &= ~ended
+    for r in np.unique(state.fell_on[ended]):
+        fell = ended & (state.fell_on == r)
+        kept = {k: fell & ~state.fall_skipped[k] for k in (False, True)}
+        for d in _rebased_days(fit, int(r)):
+            back = kept[fit.weekend(d)] & (d < state.fall_first)
+            if d in state.scale and back.any():
+                state.scale[d] = np.where(back, state.scale[d] / state.fall_factor,
+                                          state.scale[d])
+        for pending in state.unproven.values():
+            for d in pending:
+                pending[d] = np.where(fell, 1.0, pending[d])
+        for d in range(int(state.fall_first[fell].min()), day):
+            since = kept[fit.weekend(d)] & (d >= state.fall_first)
+            if since.any():
+                state.scale[d] = np.where(since, state.scale.get(d, np.ones(state.p))
+                                          / state.fall_factor, state.scale.get(d, 1.0))
+    state.fell_on[ended] = -1
+
+
+def _median_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Per column, the median of its buckets' reports over their baseline (baselines
+    of a report or more), NaN where there is none or the day holds a dead feed
+    (:func:`~spikes.detect.trailing_level.dead_runs`)."""
+    usable = ~dead_runs(np.nan_to_num(y, nan=1.0), mu).any(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_bucket = np.where(mu >= 1.0, y / mu, np.nan)
+    seen = np.isfinite(per_bucket).any(axis=0) & usable
+    median = np.full(y.shape[1], np.nan)
+    if seen.any():
+        median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
+    return median
+
+
 def _scale_before(fit: _Fit, state: _FitState, d: int, day: int, moved: np.ndarray,
-                  first: np.ndarray, factor: np.ndarray, seen_on: dict[bool, np.ndarray],
-                  skip: dict[bool, np.ndarray]) -> None:
+                  first: np.ndarray, factor: np.ndarray,
+                  seen_on: dict[bool, np.ndarray]) -> None:
     """Scale the pool contributions of the days before each product's `first` by
     `factor` for the products `moved` (a change of level seen on `d`, judged on `day`),
-    but those of the days of a kind in `skip` (per kind, products), keeping the factors
-    of the days of a kind not in `seen_on` to be judged, and say that the days from
-    `first` to `day` are at their pools' level."""
+    keeping the factors of the days of a kind not in `seen_on` to be judged, and say
+    that the days from `first` to `day` are at their pools' level."""
     apart = day >= fit.weekly_min_days
-    none = np.zeros(state.p, dtype=bool)
     for before in _rebased_days(fit, d):
-        scaled = moved & (before < first) & ~skip.get(fit.weekend(before), none)
+        scaled = moved & (before < first)
         if not scaled.any():
             continue
         state.scale[before] = state.scale.get(before, np.ones(state.p)) * np.where(
@@ -337,16 +445,9 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
         factor = np.where(np.abs(np.log(f)) > np.abs(np.log(factor)), f, factor)
     # Only the products waiting for the judgement (most days: none) are looked at.
     cols = np.flatnonzero(factor != 1.0)
-    y_w, mu_w = yd[:, cols], mu[:, cols]
-    usable = ~dead_runs(np.nan_to_num(y_w, nan=1.0), mu_w).any(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_bucket = np.where(mu_w >= 1.0, y_w / mu_w, np.nan)
-    seen = np.isfinite(per_bucket).any(axis=0)
-    median = np.full(len(cols), np.nan)
-    if seen.any():
-        median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
+    median = _median_ratio(yd[:, cols], mu[:, cols])
     judged = np.zeros(state.p, dtype=bool)
-    judged[cols] = usable & np.isfinite(median)
+    judged[cols] = np.isfinite(median)
     median_all = np.full(state.p, np.nan)
     median_all[cols] = median
     median = median_all
@@ -355,10 +456,11 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
         # it after a fall (a median of 0 after a fall fell further).
         toward_old = (np.log(median) + np.log(factor) / 2) * np.sign(np.log(factor))
     restore = judged & (toward_old < 0)
-    after_fall = restore & (factor < 1.0)
-    if after_fall.any():  # a rise that ends the fall leaves this kind where it is
-        earlier = state.fall_skipped.get(kind, (day, np.zeros(state.p, dtype=bool)))[1]
-        state.fall_skipped[kind] = (day, earlier | after_fall)
+    # After a fall: a kind put back is left where it is when the fall ends (end_fall);
+    # a kind that fell too judges from now on whether the fall ends (open_falls).
+    fall = judged & (factor < 1.0) & (state.fell_on >= 0)
+    state.fall_skipped[kind] |= fall & restore
+    state.fall_open[kind] |= fall & ~restore
     for d in [d for d in pending if d < day]:
         if d in state.scale:
             state.scale[d] = np.where(restore, state.scale[d] / pending[d], state.scale[d])

@@ -11,6 +11,11 @@ outage then has to stand out from the level of the outage before it (measured: N
 Apple tweets on 2015-04-01 ran at 0.1-0.3 of a baseline set by the day before, a 19x
 news day).
 
+The days after a fall taken as a product's level judge it the same way, the other way
+round: once their reports so far stand ``MASK_Z`` standard deviations over the midpoint
+of the fall's level and the level before it, the fall is taken back at once (a holiday
+that ended: :func:`~spikes.detect.trailing_adopted.end_fall`).
+
 :func:`judge_bucket` runs the same judgement at every bucket of that day, on its buckets
 so far at the times of day at which the day taken as a new level stood high (elsewhere
 that day was at the old level: a rise of the daytime only raises the night's baseline
@@ -31,6 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.baseline import MASK_Z
+from spikes.detect.trailing_adopted import end_fall, open_falls
 from spikes.detect.trailing_state import _DayPlan, _FitState, _LevelWatch
 
 
@@ -41,6 +47,7 @@ class _Fit(Protocol):
     block: int
     slots: int
     offset: int
+    weekly_min_days: int
 
     def rows(self, day: int) -> slice: ...
 
@@ -81,11 +88,12 @@ def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
     kind = fit.weekend(day)
     days = sorted(d for d, taken in state.adopted.items()
                   if d < day and fit.weekend(d) == kind and taken.open.any())
-    if not days:
+    falls = open_falls(fit, state, day)
+    if not days and not falls.any():
         return None
     p = state.p
     jumps = np.stack([np.where(state.adopted[d].open, state.adopted[d].jump, np.nan)
-                      for d in days])
+                      for d in days]) if days else np.zeros((0, p))
     high = np.zeros((len(days), fit.slots, p), dtype=bool)
     for k, d in enumerate(days):
         rows = fit.rows(d)
@@ -96,7 +104,9 @@ def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
         high[k] = fit.aligned(high[k], d, day)
     zero = np.zeros((len(days), p))
     return _LevelWatch(days, jumps, high, zero.copy(), zero.copy(), zero.copy(), zero.copy(),
-                       np.zeros(p, dtype=bool))
+                       np.zeros(p, dtype=bool), falls=falls,
+                       fall_share=1.0 / np.sqrt(state.fall_factor),
+                       fall_sums=np.zeros((4, p)), ended=np.zeros(p, dtype=bool))
 
 
 def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
@@ -130,6 +140,13 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     assert watch is not None
     at = row - rows.start
     counts, base = y[row - origin], plan.mu[at]
+    if watch.falls is not None and watch.falls.any():
+        # Against the pools (at the fall's level) once the kinds are pooled apart: the
+        # level factor follows a return part of the way and would hide it.
+        pools = plan.raw[at] if day >= fit.weekly_min_days else base
+        _judge_falls(fit, state, y, normal, day, rows, plan, at, counts, pools, origin)
+    if not watch.days:
+        return
     where = watch.high[:, row + fit.offset - day * fit.slots] & ~np.isnan(counts)
     where &= ~np.isnan(base) & np.isfinite(watch.jumps)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -155,6 +172,46 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     fell = back.any(axis=0)
     watch.fell |= fell
     # The rest of the day without the levels taken back (earlier days only).
+    _plan_again(fit, state, y, normal, day, rows, plan, at, fell, origin)
+
+
+def _judge_falls(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                 day: int, rows: slice, plan: _DayPlan, at: int, counts: np.ndarray,
+                 base: np.ndarray, origin: int) -> None:
+    """Add the bucket `at` of `day` (its `counts` and baseline `base`) to the running
+    judgement of the falls taken as levels before it, and take back at once those its
+    reports so far show to have ended: :data:`MASK_Z` standard deviations over the
+    geometric midpoint of the fall's level and the level before it, from an hour's
+    worth of buckets on (the block of the variance inflation), as a new level falls
+    back (in place; :func:`~spikes.detect.trailing_adopted.end_fall`)."""
+    watch = plan.watch
+    assert watch is not None and watch.falls is not None and watch.fall_sums is not None
+    use = watch.falls & ~np.isnan(counts) & ~np.isnan(base)
+    if not use.any():
+        return
+    sums = watch.fall_sums
+    sums[0] += np.where(use, counts, 0.0)
+    sums[1] += np.where(use, base, 0.0)
+    sums[2] += np.where(use, np.square(np.nan_to_num(base)), 0.0)
+    sums[3] += use
+    mean = watch.fall_share * sums[1]
+    var = (mean + plan.alpha * np.square(watch.fall_share) * sums[2]) * plan.inflation
+    ended = watch.falls & (sums[3] >= fit.block) & (mean > 0)
+    ended &= sums[0] - mean >= MASK_Z * np.sqrt(var)
+    if not ended.any():
+        return
+    end_fall(fit, state, ended, day)
+    watch.falls &= ~ended
+    assert watch.ended is not None
+    watch.ended |= ended
+    _plan_again(fit, state, y, normal, day, rows, plan, at, ended, origin)
+
+
+def _plan_again(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
+                rows: slice, plan: _DayPlan, at: int, fell: np.ndarray,
+                origin: int) -> None:
+    """The rows of `plan` after `at` (and what the day's end reads of it) planned again
+    for the products `fell`, whose levels (or falls) were taken back."""
     new = fit.plan(state, y, normal, day, rows, origin, watch=False)
     plan.mu[at + 1 :, fell] = new.mu[at + 1 :, fell]
     plan.raw[:, fell] = new.raw[:, fell]
