@@ -307,7 +307,7 @@ def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | Non
     former holds for a product.
 
     The day back from a fall that was a holiday ran at three times a baseline scaled to
-    the fall until its reports showed the return (its first hour,
+    the fall until its reports showed the return (by noon at the latest,
     :func:`spikes.detect.trailing_watch.judge_bucket`), and the first day of the other
     kind, whose days were scaled with the fall's until that day judges them at its end
     (:func:`check_other_kind`), all day where that kind did not fall. Their level is no
@@ -345,9 +345,9 @@ def end_fall(fit: _Fit, state: _FitState, ended: np.ndarray, day: int) -> None:
     level before it (their level sums stood against pools at their level: they stay),
     and the pending judgement of the other kind is dropped.
 
-    A fall taken after three days may be a holiday that ends later (the judgement runs
-    bucket by bucket: :func:`spikes.detect.trailing_watch.judge_bucket`). Without it
-    the pools stayed at the fall's level, and the day back at the usual level stood at
+    A fall taken after three days may be a holiday that ends later (judged from half
+    the day on: :func:`spikes.detect.trailing_watch.judge_bucket`). Without it the
+    pools stayed at the fall's level, and the day back at the usual level stood at
     three times its baseline until the rise was taken as a new level and confirmed (a
     false incident of two days, where the level factor alone followed the return in
     two days).

@@ -194,12 +194,8 @@ class _LevelWatch:
     seen: np.ndarray
     fell: np.ndarray
     # Per product, whether the day judges a fall taken as its level (None: for none),
-    # and the midpoint of its level and the level before it, as a share of the day's
-    # baseline; the day's reports, baseline, squared baseline and buckets so far; the
-    # products whose fall ended (trailing_adopted.end_fall).
+    # and whether its fall ended (trailing_adopted.end_fall).
     falls: np.ndarray | None = None
-    fall_share: np.ndarray | None = None
-    fall_sums: np.ndarray | None = None
     ended: np.ndarray | None = None
 
     def active(self) -> bool:
