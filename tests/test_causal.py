@@ -1664,9 +1664,12 @@ def test_a_lasting_fall_becomes_the_level_from_its_third_day(monkeypatch):
     counts = pd.DataFrame({"a": _draw(rng, rate)}, index=index)
     incidents = analyze(as_data(counts)).incidents
     assert _found(incidents, starts) == [True] * 5 and len(incidents) == 5
-    # Without taking the run back, the level factor rests on the days before the fall
-    # and the first outage after it is missed.
+    # Without taking the run back (nor pooling the days before it at its level), the
+    # level factor rests on the days before the fall and the first outage after it is
+    # missed.
     monkeypatch.setattr(trailing, "keep_low", lambda *args, **kwargs: None)
+    monkeypatch.setattr(trailing, "fall_to_level",
+                        lambda fit, state, *args: np.zeros(state.p, dtype=bool))
     assert not all(_found(analyze(as_data(counts)).incidents, starts))
 
 

@@ -44,7 +44,10 @@ one that goes on:
 - **low days**: a day whose reports fell under half its baseline's (a holiday, a feed
   that sent zeros) is left out of the later level factors and noise statistics until
   the fall has lasted :data:`~spikes.detect.trailing_level.LOW_DAYS_TO_LEVEL` days of its
-  kind (:mod:`spikes.detect.trailing_level`);
+  kind (:mod:`spikes.detect.trailing_level`); then the days before it are pooled at its
+  level, and the later days of its kinds judge, bucket by bucket, whether it ended
+  (:func:`~spikes.detect.trailing_adopted.rebase_fall`,
+  :func:`~spikes.detect.trailing_adopted.end_fall`);
 - **noise**: the negative-binomial dispersion and the one-hour variance inflation are
   refitted at every midnight from the normal buckets of the previous ``days`` days, and
   hold for the whole day (a live service refits once a day).
@@ -80,7 +83,9 @@ from spikes.detect.baseline import (
 )
 from spikes.detect.days import SATURDAY, UTC, check_utc_index, day_grid, first_rows
 from spikes.detect.trailing_adopted import (
+    after_fall,
     check_other_kind,
+    fall_to_level,
     judge,
     rebase,
     rise_of,
@@ -473,6 +478,7 @@ class _SeasonalFit(_LocalClock):
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
         scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
+        unshaped = after_fall(self, state, day, unshaped, len(raw_d))
         mu_d = raw_d * (level if scale is None else scale)
         num = _column_total(state.rows_of(state.excess_sum, history))
         den = _column_total(state.rows_of(state.musq_sum, history))
@@ -532,7 +538,11 @@ class _SeasonalFit(_LocalClock):
         ratio = _ratio(*_column_sums(observed & baselined, yd, mu_d))
         raw = plan.raw
         fell, rebased = self.fall_back(state, y, normal, day, ratio, origin)
-        restored = check_other_kind(self, state, day, yd, mu_d)
+        # A day that ended a fall, or put its kind back after a fall of the other kind,
+        # stood high over the pools scaled to it: no new level (nor noise, if ended).
+        ended = np.zeros(state.p, dtype=bool) if plan.watch is None else plan.watch.ended
+        restored = check_other_kind(self, state, day, yd, mu_d) | ended
+        shifted &= ~restored
         if fell.any() or rebased.any() or restored.any():
             # The pools of today changed with the day taken back, or with the days
             # before a level that held pooled at it: today's level sums compare its
@@ -556,6 +566,12 @@ class _SeasonalFit(_LocalClock):
         state.low_days[day] = low
         if lasting.any():
             keep_low(self, state, day, lasting)
+            fallen = fall_to_level(self, state, y, normal, day, rows, plan.pool, lasting,
+                                   keep & baselined, origin)
+            if fallen.any():  # today's level sums against the pools at the fall's level
+                raw = np.where(fallen[None, :],
+                               self._pooled(state, y, normal, plan.pool, rows, origin)[0], raw)
+                rebased = rebased | fallen
         if low.any():
             keep = keep & ~(low[None, :] & dead)
         if rebased.any():
@@ -564,7 +580,7 @@ class _SeasonalFit(_LocalClock):
             # against the pools at the new level, which keeps an outage of that day out.
             again = _kept(yd, _high(yd, raw, alpha_d[None, :]))
             keep = np.where(rebased[None, :], again, keep)
-        noise_keep = np.where((shifted | fell | low | rebased)[None, :], False, keep)
+        noise_keep = np.where((shifted | fell | low | rebased | ended)[None, :], False, keep)
         masked = keep
         keep = np.where(shifted[None, :], observed, keep)
         normal[local] = keep

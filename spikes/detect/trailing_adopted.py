@@ -14,6 +14,13 @@ that pooled only old weekend days at 0.6 of its reports and the Monday after it 
 times them, and the calibration read the swings as bursts. Once the level held, the
 days before it are pooled at it instead, where they were at one level
 (:func:`level_before`), by the level the day moved to (:func:`rise_of`).
+
+A lasting fall (a day under half its baseline, three days of its kind running: see
+:mod:`spikes.detect.trailing_level`) is rebased the same way when it is taken
+(:func:`fall_to_level`, :func:`rebase_fall`); as it may be a holiday that ends, the
+later days of its kinds judge it bucket by bucket (:func:`open_falls`, and
+:func:`spikes.detect.trailing_watch.judge_bucket`), and a fall that ended is taken back
+(:func:`end_fall`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.recurring import STUCK_AGREEMENT
-from spikes.detect.trailing_level import MAX_LEVEL_FACTOR, dead_runs
+from spikes.detect.trailing_level import MAX_LEVEL_FACTOR, _run_before, dead_runs
 from spikes.detect.trailing_state import _FitState
 from spikes.detect.trailing_windows import _column_sums, _ratio
 
@@ -32,6 +39,7 @@ class _Fit(Protocol):
     """What these read of :class:`spikes.detect.trailing._SeasonalFit`."""
 
     weekly_min_days: int
+    block: int
 
     def history_days(self) -> int: ...
 
@@ -44,6 +52,9 @@ class _Fit(Protocol):
 
     def take_back(self, state: _FitState, normal: np.ndarray, d: int, back: np.ndarray,
                   origin: int = 0) -> None: ...
+
+    def _pooled(self, state: _FitState, y: np.ndarray, normal: np.ndarray, pool: list[int],
+                rows: slice, origin: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def judge(fit: _Fit, state: _FitState, normal: np.ndarray, day: int, ratio: np.ndarray,
@@ -191,6 +202,198 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
         seen_on[fit.weekend(e)] |= of_change
         if e in state.adopted:
             state.adopted[e].rebased |= of_change
+    _scale_before(fit, state, d, day, moved, first, factor, seen_on)
+    return moved
+
+
+def fall_to_level(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                  day: int, rows: slice, pool: list[int], lasting: np.ndarray,
+                  use: np.ndarray, origin: int = 0) -> np.ndarray:
+    """:func:`rebase_fall` of the products `lasting` whose fall was taken as the level on
+    `day` (its rows `rows`, its pool `pool`, its buckets `use` at their level): the
+    fall's level is the day's reports over the pools of `pool`'s days before it."""
+    run = _run_before(fit, day)
+    first = fall_start(state, lasting, min(run, default=day), fit.history_days())
+    old = [d for d in pool if d < first.min()]
+    if not old:
+        return np.zeros(state.p, dtype=bool)
+    yd = y[rows.start - origin : rows.stop - origin]
+    old_raw = fit._pooled(state, y, normal, old, rows, origin)[0]
+    level = _ratio(*_column_sums(use & ~np.isnan(old_raw), yd, old_raw))
+    return rebase_fall(fit, state, day, lasting, first, level)
+
+
+def fall_start(state: _FitState, lasting: np.ndarray, run_first: int, reach: int
+               ) -> np.ndarray:
+    """Per product, the first day of a fall taken as the level: `run_first`, or earlier
+    where the days just before it (of either kind, at most `reach` back) stood low
+    too."""
+    first = np.full(state.p, run_first)
+    going = lasting.copy()
+    for e in range(run_first - 1, max(-1, run_first - reach - 1), -1):
+        going &= state.low_days.get(e, np.zeros(state.p, dtype=bool))
+        if not going.any():
+            break
+        first = np.where(going, e, first)
+    return first
+
+
+def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
+                first: np.ndarray, old_level: np.ndarray) -> np.ndarray:
+    """Pool the days before a lasting fall at its level, for the products `lasting`
+    (in place); return the products so rebased.
+
+    A fall is taken as the level once it has lasted
+    :data:`~spikes.detect.trailing_level.LOW_DAYS_TO_LEVEL` days of its kind
+    (:func:`~spikes.detect.trailing_level.keep_low`), its first day `first`
+    (:func:`fall_start`).
+    The level factor then carries it, but measured on the last days against pools that
+    mix both levels lagged as the old days left them: after a fall to a third, the
+    weekdays of the next two weeks ran up to a third over their baseline (false alarms
+    in waiting) and the next weekend, pooling its own old days, at 0.6 of it. As after a
+    rise (:func:`rebase`), the days before the fall are pooled at its level instead,
+    where they were at one level (:func:`level_before`). The fall began on the run's
+    first day, or earlier where the days just before it stood low too (a step on a
+    Thursday leaves the weekend low before the third weekday confirms it). The factor
+    is `day`'s reports over the pools of the days before the fall (`old_level`, its
+    reports over them: the fall's level, at most 1), bounded by
+    :data:`~spikes.detect.trailing_level.MAX_LEVEL_FACTOR`. The days of the fall say
+    from then on that their level is their pools' (they are taken as the level: no
+    longer low). The days of a kind that no day of the fall showed are scaled too, and
+    judged by the next day of that kind (:func:`check_other_kind`; before weekdays and
+    weekends are pooled apart no day would, and a fall is rebased only where both kinds
+    showed it). Later days of its kinds judge whether it ended (a holiday week taken as
+    a level, then back: :func:`open_falls`, :func:`end_fall`).
+    """
+    moved = lasting & np.isfinite(old_level) & (old_level < 1.0) & (old_level > 0)
+    if not moved.any():
+        return moved
+    moved &= level_before(fit, state, int(first.min()))
+    if not moved.any():
+        return moved
+    factor = np.where(moved, np.maximum(old_level, 1 / MAX_LEVEL_FACTOR), 1.0)
+    seen_on = {False: np.zeros(state.p, dtype=bool), True: np.zeros(state.p, dtype=bool)}
+    for e in range(int(first.min()), day + 1):
+        seen_on[fit.weekend(e)] |= moved & (e >= first)
+    if day < fit.weekly_min_days:
+        # The pools hold both kinds and no day judges the other one: only a fall that
+        # both showed (weekdays at a third, weekends not: the next Saturday at three
+        # times its reports, found by a review).
+        moved &= seen_on[False] & seen_on[True]
+        if not moved.any():
+            return moved
+    _scale_before(fit, state, day, day, moved, first, factor, seen_on)
+    state.fell_on[moved] = day
+    for kind in state.fall_skipped:
+        state.fall_skipped[kind] &= ~moved
+    state.fall_first[moved] = first[moved]
+    state.fall_factor[moved] = factor[moved]
+    for kind, seen in seen_on.items():  # the other kind: check_other_kind
+        state.fall_open[kind] |= seen
+    for e in range(int(first.min()), day):
+        since = moved & (e >= first)
+        if e in state.low_days:
+            state.low_days[e] = state.low_days[e] & ~since
+    return moved
+
+
+def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | None,
+               rows: int) -> np.ndarray | None:
+    """`unproven` (per product, or None), with the first hour (``fit.block`` of its
+    `rows`) of a day that judges a fall taken as a product's level (:func:`open_falls`)
+    and the first day of a kind the fall did not show on since it was taken
+    (:func:`rebase_fall`) unproven too: a stretch raised there must jump over the hours
+    before it (:meth:`spikes.detect.causal.LiveWalk.unproven`). Per row where the
+    former holds for a product.
+
+    The day back from a fall that was a holiday ran at three times a baseline scaled to
+    the fall until its reports showed the return (by noon at the latest,
+    :func:`spikes.detect.trailing_watch.judge_bucket`), and the first day of the other
+    kind, whose days were scaled with the fall's until that day judges them at its end
+    (:func:`check_other_kind`), all day where that kind did not fall. Their level is no
+    jump over the evening before; an outage is.
+    """
+    kind = fit.weekend(day)
+    judging = open_falls(fit, state, day)
+    first = np.zeros(state.p, dtype=bool)
+    for r in np.unique(state.fell_on[(state.fell_on >= 0) & (state.fell_on < day)]):
+        if not any(fit.weekend(e) == kind for e in range(int(r) + 1, day)):
+            first |= state.fell_on == r
+    first &= ~state.fall_open[kind]  # a kind the fall showed on: its first hour only
+    if first.any():
+        unproven = first if unproven is None else unproven | first
+    if not judging.any():
+        return unproven
+    out = np.zeros((rows, state.p), dtype=bool)
+    out[: fit.block] = judging
+    return out if unproven is None else out | unproven
+
+
+def open_falls(fit: _Fit, state: _FitState, day: int) -> np.ndarray:
+    """Per product, whether `day` judges a fall taken as its level before it
+    (:func:`end_fall`): a day of a kind the fall showed on, while the days it scaled are
+    pooled (:meth:`history_days` after it was taken)."""
+    for kind in state.fall_open:
+        state.fall_open[kind] &= state.fell_on + fit.history_days() > day
+    return state.fall_open[fit.weekend(day)] & (state.fell_on >= 0) & (state.fell_on < day)
+
+
+def end_fall(fit: _Fit, state: _FitState, ended: np.ndarray, day: int) -> None:
+    """Take back the falls of the products `ended`, which came back to the level
+    before them on `day` (in place): the days before each fall are pooled at their own
+    level again (where a kind was not put back already), its days up to `day` at the
+    level before it (their level sums stood against pools at their level: they stay),
+    and the pending judgement of the other kind is dropped.
+
+    A fall taken after three days may be a holiday that ends later (judged from half
+    the day on: :func:`spikes.detect.trailing_watch.judge_bucket`). Without it the
+    pools stayed at the fall's level, and the day back at the usual level stood at
+    three times its baseline until the rise was taken as a new level and confirmed (a
+    false incident of two days, where the level factor alone followed the return in
+    two days).
+    """
+    for kind in state.fall_open:
+        state.fall_open[kind] &= ~ended
+    for r in np.unique(state.fell_on[ended]):
+        fell = ended & (state.fell_on == r)
+        kept = {k: fell & ~state.fall_skipped[k] for k in (False, True)}
+        for d in _rebased_days(fit, int(r)):
+            back = kept[fit.weekend(d)] & (d < state.fall_first)
+            if d in state.scale and back.any():
+                state.scale[d] = np.where(back, state.scale[d] / state.fall_factor,
+                                          state.scale[d])
+        for pending in state.unproven.values():
+            for d in pending:
+                pending[d] = np.where(fell, 1.0, pending[d])
+        for d in range(int(state.fall_first[fell].min()), day):
+            since = kept[fit.weekend(d)] & (d >= state.fall_first)
+            if since.any():
+                state.scale[d] = np.where(since, state.scale.get(d, np.ones(state.p))
+                                          / state.fall_factor, state.scale.get(d, 1.0))
+    state.fell_on[ended] = -1
+
+
+def _median_ratio(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Per column, the median of its buckets' reports over their baseline (baselines
+    of a report or more), NaN where there is none or the day holds a dead feed
+    (:func:`~spikes.detect.trailing_level.dead_runs`)."""
+    usable = ~dead_runs(np.nan_to_num(y, nan=1.0), mu).any(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_bucket = np.where(mu >= 1.0, y / mu, np.nan)
+    seen = np.isfinite(per_bucket).any(axis=0) & usable
+    median = np.full(y.shape[1], np.nan)
+    if seen.any():
+        median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
+    return median
+
+
+def _scale_before(fit: _Fit, state: _FitState, d: int, day: int, moved: np.ndarray,
+                  first: np.ndarray, factor: np.ndarray,
+                  seen_on: dict[bool, np.ndarray]) -> None:
+    """Scale the pool contributions of the days before each product's `first` by
+    `factor` for the products `moved` (a change of level seen on `d`, judged on `day`),
+    keeping the factors of the days of a kind not in `seen_on` to be judged, and say
+    that the days from `first` to `day` are at their pools' level."""
     apart = day >= fit.weekly_min_days
     for before in _rebased_days(fit, d):
         scaled = moved & (before < first)
@@ -213,7 +416,6 @@ def rebase(fit: _Fit, state: _FitState, d: int, day: int, held: np.ndarray
                        (state.level_y_kind, state.level_m_kind)):
             if between in ms:
                 ms[between] = np.where(since, ys[between], ms[between])
-    return moved
 
 
 def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: np.ndarray
@@ -223,11 +425,12 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     the median over its buckets of its reports `yd` over its baseline `mu` (an outage
     of a few hours does not move it), unless the day holds a dead feed
     (:func:`~spikes.detect.trailing_level.dead_runs`: it waits for the next day of its
-    kind). Below the geometric
-    midpoint of the old and the new level (``factor ** -0.5``, as a new level falls
-    back), that kind did not move (weekdays tripled, weekends not), and each of its days
-    is pooled at its own level again, divided by the factors it was scaled by (in
-    place). Return the products so restored.
+    kind). Beyond the geometric midpoint of the old and the new level on the old
+    level's side (under ``factor ** -0.5`` after a rise, as a new level falls back; over
+    it after a fall), that kind did not move (weekdays tripled, weekends not), and each
+    of its days is pooled at its own level again, divided by the factors it was scaled
+    by (in place); after a fall, that kind is left where it is by a rise that ends the
+    fall (:func:`rebase`). Return the products so restored.
 
     Without it, a change on weekdays alone put the second weekend's baseline at twice
     its reports and the Monday after it at 0.56 (found by a review).
@@ -237,25 +440,27 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     restore = np.zeros(state.p, dtype=bool)
     if not pending:
         return restore
-    factor = np.ones(state.p)
+    factor = np.ones(state.p)  # the change's factor: the one furthest from 1
     for f in pending.values():
-        factor = np.maximum(factor, f)
+        factor = np.where(np.abs(np.log(f)) > np.abs(np.log(factor)), f, factor)
     # Only the products waiting for the judgement (most days: none) are looked at.
-    cols = np.flatnonzero(factor > 1.0)
-    y_w, mu_w = yd[:, cols], mu[:, cols]
-    usable = ~dead_runs(np.nan_to_num(y_w, nan=1.0), mu_w).any(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_bucket = np.where(mu_w >= 1.0, y_w / mu_w, np.nan)
-    seen = np.isfinite(per_bucket).any(axis=0)
-    median = np.full(len(cols), np.nan)
-    if seen.any():
-        median[seen] = np.nanmedian(per_bucket[:, seen], axis=0)
+    cols = np.flatnonzero(factor != 1.0)
+    median = _median_ratio(yd[:, cols], mu[:, cols])
     judged = np.zeros(state.p, dtype=bool)
-    judged[cols] = usable & np.isfinite(median)
+    judged[cols] = np.isfinite(median)
     median_all = np.full(state.p, np.nan)
     median_all[cols] = median
     median = median_all
-    restore = judged & (median * np.sqrt(factor) < 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Beyond the midpoint on the side of the old level: under it after a rise, over
+        # it after a fall (a median of 0 after a fall fell further).
+        toward_old = (np.log(median) + np.log(factor) / 2) * np.sign(np.log(factor))
+    restore = judged & (toward_old < 0)
+    # After a fall: a kind put back is left where it is when the fall ends (end_fall);
+    # a kind that fell too judges from now on whether the fall ends (open_falls).
+    fall = judged & (factor < 1.0) & (state.fell_on >= 0)
+    state.fall_skipped[kind] |= fall & restore
+    state.fall_open[kind] |= fall & ~restore
     for d in [d for d in pending if d < day]:
         if d in state.scale:
             state.scale[d] = np.where(restore, state.scale[d] / pending[d], state.scale[d])

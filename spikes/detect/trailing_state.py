@@ -57,6 +57,19 @@ class _FitState:
         # scaled by, per product (1: not), until the next day of that kind shows whether
         # it moved too (trailing_adopted.check_other_kind).
         self.unproven: dict[bool, dict[int, np.ndarray]] = {}
+        # Per kind of day, the products whose days of that kind were put back at their
+        # level after their latest lasting fall (of the other kind) scaled them: the
+        # end of the fall leaves them there (trailing_adopted.check_other_kind,
+        # end_fall).
+        self.fall_skipped = {False: np.zeros(p, dtype=bool), True: np.zeros(p, dtype=bool)}
+        # Per product, the day its latest lasting fall was taken (-1: none), its first
+        # day, the factor the days before it were pooled at, and per kind of day whether
+        # the next day of that kind is still to judge whether it holds
+        # (trailing_adopted.rebase_fall, open_falls, end_fall).
+        self.fell_on = np.full(p, -1)
+        self.fall_first = np.full(p, -1)
+        self.fall_factor = np.ones(p)
+        self.fall_open = {False: np.zeros(p, dtype=bool), True: np.zeros(p, dtype=bool)}
         self.had_data = np.zeros(p, dtype=bool)
         self.first_day = np.full(p, -1)  # each product's warm-up day (-1: no data yet)
 
@@ -180,10 +193,15 @@ class _LevelWatch:
     squares: np.ndarray
     seen: np.ndarray
     fell: np.ndarray
+    # Per product, whether the day judges a fall taken as its level (None: for none),
+    # and whether its fall ended (trailing_adopted.end_fall).
+    falls: np.ndarray | None = None
+    ended: np.ndarray | None = None
 
     def active(self) -> bool:
-        """Whether a level is still to be judged."""
-        return bool(np.isfinite(self.jumps).any())
+        """Whether a level (or a fall) is still to be judged."""
+        return bool(np.isfinite(self.jumps).any()) or bool(
+            self.falls is not None and self.falls.any())
 
 
 @dataclass
@@ -206,6 +224,7 @@ class _DayPlan:
     # Per row, the level factor where the products' weekend has another shape (None:
     # `level` for every row; see trailing_level.weekend_shape).
     scale: np.ndarray | None = None
-    # Per product, whether its weekend needs a shape no day shows yet: the day is
-    # unproven for it (None: for none; see trailing_level.weekend_shape).
+    # Per product (or per row and product), whether the day is unproven for it: its
+    # weekend needs a shape no day shows yet (trailing_level.weekend_shape), or a fall
+    # was taken as its level (trailing_adopted.after_fall). None: for none.
     unshaped: np.ndarray | None = None

@@ -11,6 +11,11 @@ outage then has to stand out from the level of the outage before it (measured: N
 Apple tweets on 2015-04-01 ran at 0.1-0.3 of a baseline set by the day before, a 19x
 news day).
 
+The days after a fall taken as a product's level judge it too, from half the day on:
+once the median of their buckets so far over their pools stands over the midpoint of
+the fall's level and the level before it, the fall is taken back at once (a holiday
+that ended: :func:`~spikes.detect.trailing_adopted.end_fall`).
+
 :func:`judge_bucket` runs the same judgement at every bucket of that day, on its buckets
 so far at the times of day at which the day taken as a new level stood high (elsewhere
 that day was at the old level: a rise of the daytime only raises the night's baseline
@@ -31,6 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from spikes.detect.baseline import MASK_Z
+from spikes.detect.trailing_adopted import _median_ratio, end_fall, open_falls
 from spikes.detect.trailing_state import _DayPlan, _FitState, _LevelWatch
 
 
@@ -41,6 +47,7 @@ class _Fit(Protocol):
     block: int
     slots: int
     offset: int
+    weekly_min_days: int
 
     def rows(self, day: int) -> slice: ...
 
@@ -81,11 +88,12 @@ def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
     kind = fit.weekend(day)
     days = sorted(d for d, taken in state.adopted.items()
                   if d < day and fit.weekend(d) == kind and taken.open.any())
-    if not days:
+    falls = open_falls(fit, state, day)
+    if not days and not falls.any():
         return None
     p = state.p
     jumps = np.stack([np.where(state.adopted[d].open, state.adopted[d].jump, np.nan)
-                      for d in days])
+                      for d in days]) if days else np.zeros((0, p))
     high = np.zeros((len(days), fit.slots, p), dtype=bool)
     for k, d in enumerate(days):
         rows = fit.rows(d)
@@ -96,7 +104,7 @@ def level_watch(fit: _Fit, state: _FitState, y: np.ndarray, day: int,
         high[k] = fit.aligned(high[k], d, day)
     zero = np.zeros((len(days), p))
     return _LevelWatch(days, jumps, high, zero.copy(), zero.copy(), zero.copy(), zero.copy(),
-                       np.zeros(p, dtype=bool))
+                       np.zeros(p, dtype=bool), falls=falls, ended=np.zeros(p, dtype=bool))
 
 
 def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
@@ -130,6 +138,10 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     assert watch is not None
     at = row - rows.start
     counts, base = y[row - origin], plan.mu[at]
+    if watch.falls is not None and watch.falls.any():
+        _judge_falls(fit, state, y, normal, day, rows, plan, at, origin)
+    if not watch.days:
+        return
     where = watch.high[:, row + fit.offset - day * fit.slots] & ~np.isnan(counts)
     where &= ~np.isnan(base) & np.isfinite(watch.jumps)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -155,6 +167,53 @@ def judge_bucket(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     fell = back.any(axis=0)
     watch.fell |= fell
     # The rest of the day without the levels taken back (earlier days only).
+    _plan_again(fit, state, y, normal, day, rows, plan, at, fell, origin)
+
+
+def _judge_falls(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
+                 day: int, rows: slice, plan: _DayPlan, at: int, origin: int) -> None:
+    """Judge the falls taken as levels before `day` on its buckets up to `at`, once half
+    the day is in and then at every hour's end, and take back at once those that ended
+    (in place; :func:`~spikes.detect.trailing_adopted.end_fall`), planning the rest of
+    the day again.
+
+    A fall ended where the median of the day's buckets so far over their pools (at the
+    fall's level once the kinds are pooled apart: the level factor follows a return
+    part of the way and would hide it; before, the baseline) stands over the geometric
+    midpoint of the fall's level and the level before it (as :func:`check_other_kind`
+    judges a kind). An outage of under half the day so far does not move the median: a
+    review found that the running sum since midnight, judged from the first hour on,
+    took a few hours of outage in the morning for the fall's end (the pools back at
+    three times the level, the outages of the next two days missed). A return is
+    taken back by noon at the latest; the hours before run on the fall's level (a return
+    at midnight after a weekend at the usual level is no jump over the evening before:
+    unproven, :func:`~spikes.detect.trailing_adopted.after_fall`; one after the fall's
+    own evening, or in the morning, is raised until then).
+    """
+    watch = plan.watch
+    assert watch is not None and watch.falls is not None and watch.ended is not None
+    seen = at + 1  # (half of a whole day: the data may end within this one)
+    if seen < fit.slots // 2 or seen % fit.block:
+        return
+    cols = np.flatnonzero(watch.falls)
+    pools = plan.raw if day >= fit.weekly_min_days else plan.mu
+    reports = y[rows.start - origin : rows.start - origin + seen, cols]
+    median = _median_ratio(reports, pools[:seen, cols])
+    ended = np.zeros(state.p, dtype=bool)
+    ended[cols] = np.isfinite(median) & (median * np.sqrt(state.fall_factor[cols]) > 1.0)
+    if not ended.any():
+        return
+    end_fall(fit, state, ended, day)
+    watch.falls &= ~ended
+    watch.ended |= ended
+    _plan_again(fit, state, y, normal, day, rows, plan, at, ended, origin)
+
+
+def _plan_again(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
+                rows: slice, plan: _DayPlan, at: int, fell: np.ndarray,
+                origin: int) -> None:
+    """The rows of `plan` after `at` (and what the day's end reads of it) planned again
+    for the products `fell`, whose levels (or falls) were taken back."""
     new = fit.plan(state, y, normal, day, rows, origin, watch=False)
     plan.mu[at + 1 :, fell] = new.mu[at + 1 :, fell]
     plan.raw[:, fell] = new.raw[:, fell]
