@@ -60,16 +60,22 @@ def test_outages_after_a_fall_are_found(seed):
     assert set(days) <= {d for d, _ in FALL_OUTAGES}
 
 
+def _weekdays_fall(seed: int, days: int, first: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """A sinusoidal day (no weekly rhythm) whose weekdays fall to a third from `first`:
+    the counts and their true means."""
+    counts, mean = _sinusoid(seed, days, 99, 1.0)
+    weekday = (counts.index.day_of_week < 5) & (np.arange(len(counts)) >= first * DAY)
+    mean = np.where(weekday, mean / 3, mean)
+    return pd.DataFrame({"app": np.random.default_rng(seed).poisson(mean).astype(float)},
+                        index=counts.index), mean
+
+
 def test_a_fall_on_weekdays_alone_leaves_the_weekends_at_their_level():
     # Weekdays fall to a third from a Wednesday (day 23), weekends do not: the rebase
     # scales the days of both kinds (the fall stood on weekdays only), and the first
     # weekend day after it, at three times that baseline, puts the weekends back at
     # their own level.
-    counts, mean = _sinusoid(5, 42, 99, 1.0)
-    weekday = (counts.index.day_of_week < 5) & (np.arange(len(counts)) >= 23 * DAY)
-    mean = np.where(weekday, mean / 3, mean)
-    counts = pd.DataFrame({"app": np.random.default_rng(5).poisson(mean).astype(float)},
-                          index=counts.index)
+    counts, mean = _weekdays_fall(5, 42, 23)
     assert _daily_ratio(counts, mean).loc[29:41].between(0.9, 1.1).all()
 
 
@@ -126,11 +132,7 @@ def test_a_fall_on_weekdays_before_the_kinds_are_pooled_apart_is_not_rebased():
     # Found by a review: weekdays at a third from day 9, taken on day 11; the pools hold
     # both kinds and no day judges the weekends: rebased, Saturday ran at three times
     # its reports. Now only a fall both kinds showed is rebased there.
-    counts, mean = _sinusoid(7, 21, 99, 1.0)
-    weekday = (counts.index.day_of_week < 5) & (np.arange(len(counts)) >= 9 * DAY)
-    mean = np.where(weekday, mean / 3, mean)
-    counts = pd.DataFrame({"app": np.random.default_rng(7).poisson(mean).astype(float)},
-                          index=counts.index)
+    counts, mean = _weekdays_fall(7, 21, 9)
     assert _daily_ratio(counts, mean).loc[12:13].min() > 0.6
 
 
