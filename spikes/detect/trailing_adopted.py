@@ -248,9 +248,9 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     (:func:`~spikes.detect.trailing_level.keep_low`), its first day `first`
     (:func:`fall_start`).
     The level factor then carries it, but measured on the last days against pools that
-    mix both levels lagged as the old days left them: after a fall to a third, the
-    weekdays of the next two weeks ran up to a third over their baseline (false alarms
-    in waiting) and the next weekend, pooling its own old days, at 0.6 of it. As after a
+    mix both levels it lagged as the old days left them: after a fall to a third, the
+    next Sunday ran at 0.62 of its baseline and the Monday and Tuesday after it at 1.55
+    and 1.65 times it (false alarms in waiting), the rest of that week at 1.2-1.3. As after a
     rise (:func:`rebase`), the days before the fall are pooled at its level instead,
     where they were at one level (:func:`level_before`). The fall began on the run's
     first day, or earlier where the days just before it stood low too (a step on a
@@ -362,9 +362,9 @@ def end_fall(fit: _Fit, state: _FitState, ended: np.ndarray, day: int) -> None:
             if d in state.scale and back.any():
                 state.scale[d] = np.where(back, state.scale[d] / state.fall_factor,
                                           state.scale[d])
-        for pending in state.unproven.values():
+        for pending in state.unproven.values():  # the fall's (a rise's stay)
             for d in pending:
-                pending[d] = np.where(fell, 1.0, pending[d])
+                pending[d] = np.where(fell & (pending[d] < 1.0), 1.0, pending[d])
         for d in range(int(state.fall_first[fell].min()), day):
             since = kept[fit.weekend(d)] & (d >= state.fall_first)
             if since.any():
@@ -429,8 +429,8 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     level's side (under ``factor ** -0.5`` after a rise, as a new level falls back; over
     it after a fall), that kind did not move (weekdays tripled, weekends not), and each
     of its days is pooled at its own level again, divided by the factors it was scaled
-    by (in place); after a fall, that kind is left where it is by a rise that ends the
-    fall (:func:`rebase`). Return the products so restored.
+    by (in place); after a fall, that kind is left where it is when the fall ends
+    (:func:`end_fall`). Return the products so restored.
 
     Without it, a change on weekdays alone put the second weekend's baseline at twice
     its reports and the Monday after it at 0.56 (found by a review).
