@@ -234,6 +234,7 @@ def live_incident_rows(
     cold: np.ndarray | None = None,
     trace: list[JudgedStretch] | None = None,
     unshaped: np.ndarray | None = None,
+    returns: np.ndarray | None = None,
 ) -> list[dict[str, object]]:
     """Incidents of one product as a live run raises them.
 
@@ -264,6 +265,11 @@ def live_incident_rows(
     unshaped : np.ndarray of bool, optional
         Buckets of a weekend day whose shape the baseline cannot know yet
         (``Baseline.unshaped``): unproven (:meth:`LiveWalk.unproven`). None: none.
+    returns : np.ndarray, optional
+        On the buckets of the first half of a day that judges a fall taken as the
+        product's level, the level before the fall over the baseline (``Baseline.returns``,
+        0 elsewhere): a rise back to it is held until the judgement
+        (:meth:`LiveWalk.returns_to`). None: none.
 
     Returns
     -------
@@ -284,7 +290,7 @@ def live_incident_rows(
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
                     alpha, inflation, bucket=bucket, earliest=earliest,
                     warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen,
-                    cold=cold, trace=trace, unshaped=unshaped)
+                    cold=cold, trace=trace, unshaped=unshaped, returns=returns)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -320,6 +326,10 @@ class LiveWalk:
     unshaped : np.ndarray of bool, optional
         Buckets of a weekend day whose shape the baseline cannot know yet (None: none):
         unproven, as the first day of a kind is (:meth:`unproven`).
+    returns : np.ndarray, optional
+        The level before a fall taken as the product's level over the baseline, on the
+        buckets where a rise back to it is held (:meth:`returns_to`; 0 elsewhere, None:
+        none).
     trace : list of JudgedStretch, optional
         Where given, every stretch the walk judges is appended to it with its verdict
         (:func:`spikes.detect.explain.explain_window` reads it); the incidents do not
@@ -333,14 +343,15 @@ class LiveWalk:
                  earliest: int, warm_until: int, last_seen: int,
                  cold: np.ndarray | None = None,
                  trace: list[JudgedStretch] | None = None,
-                 unshaped: np.ndarray | None = None) -> None:
+                 unshaped: np.ndarray | None = None,
+                 returns: np.ndarray | None = None) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
         self.grain = blip_grain(bucket)
         self.warm_until = warm_until
-        self.cold, self.unshaped = cold, unshaped
+        self.cold, self.unshaped, self.returns = cold, unshaped, returns
         self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
@@ -515,6 +526,8 @@ class LiveWalk:
     def _advance(self, p: Pending, u: int, patience: int) -> bool | None:
         """Judge pending stretch `p` at bucket `u`: True (raised at `u`), False (dropped:
         more than `patience` buckets without an elevated one) or None (still pending)."""
+        if p.held:
+            return self._held(p, u, patience)
         y, mu, s, tests = self.y, self.mu, p.stretch, p.tests
         if not p.elevated[u]:
             p.quiet += 1
@@ -562,10 +575,49 @@ class LiveWalk:
         been elevated for ``min_duration`` since the onset it will report; else None."""
         s = p.stretch
         if u - (s.onset if p.latest is None else p.latest) + 1 >= self.lasting:
-            if p.latest is not None:
-                s.onset = p.latest
-            return True
+            if self.returns_to(p, u):
+                p.held, p.failure = True, "return"
+                return None
+            return p.raise_at_latest()
         return None
+
+    def returns_to(self, p: Pending, u: int) -> bool:
+        """Whether pending stretch `p`, at `u`, alarmed in the first half of a day that
+        judges a fall taken as the product's level (:attr:`returns` above 0 from its
+        alarm to `u`) and its reports there stand under ``min_ratio`` times the level
+        before the fall: a holiday's end as much as an outage, held until the day
+        judges the fall (:func:`~spikes.detect.trailing_adopted.held_returns`)."""
+        alarm = p.stretch.alarm
+        if self.returns is None or p.tests is None or not self.returns[alarm] > 0:
+            return False
+        if not (self.returns[alarm : u + 1] > 0).all():
+            return False
+        lo = max(alarm - self.day, 0)  # (a hold lasts half a day)
+        before = np.flatnonzero(~(self.returns[lo:alarm] > 0))
+        start = lo + int(before[-1]) + 1 if len(before) else lo  # the hold's first bucket
+        onset = max(p.stretch.onset if p.latest is None else p.latest, start)
+        y = self.y[onset : u + 1]
+        seen = ~np.isnan(y)
+        level = float((self.mu[onset : u + 1] * self.returns[onset : u + 1])[seen].sum())
+        return float(y[seen].sum()) < p.tests.min_ratio * level
+
+    def _held(self, p: Pending, u: int, patience: int) -> bool | None:
+        """Judge held stretch `p` (:meth:`returns_to`) at `u`: pending while the day has
+        not judged the fall (its elevated buckets extend it; raised at once where it
+        grows past the level before the fall); at the first bucket after, dropped where
+        the fall was taken back (``returns`` under 0 there: the stretch was its end),
+        else raised."""
+        assert self.returns is not None
+        if self.returns[u] > 0:
+            # Elevated buckets extend it until it has been quiet for `patience`.
+            if p.elevated[u] and u - p.stretch.end - 1 <= patience:
+                p.stretch.end = u
+                if not self.returns_to(p, u):
+                    p.held = False
+                    return p.raise_at_latest()
+            return None
+        p.held = False
+        return False if self.returns[u] < 0 else p.raise_at_latest()
 
     def _cold_jump(self, p: Pending, tests: DetectionConfig) -> int | None:
         """Where pending stretch `p` is of the cold start and the jump it holds
@@ -676,6 +728,8 @@ class LiveWalk:
                 # keeps its trough (folded up to here, so that no later search rescans
                 # the buckets before), and what it gathers goes on counting from there.
                 consumed = {name for p, _ in dropped for name in p.alarming}
+                # A fall's end ran against the fall's level: no context for what follows.
+                previous.extend(p.stretch for p, _ in dropped if p.failure == "return")
                 for name in consumed & set(state.troughs):
                     state.troughs[name] = _fresh_trough(pos)
                 state.reset = pos
@@ -683,7 +737,10 @@ class LiveWalk:
                 continue
             # Open: goes on while elevated, aftershocks within merge_gap included.
             stretch = raised.stretch
-            end = raised.elevated.end_of_run(u, gap)
+            # (A held stretch that ended before its day judged the fall is raised after
+            # its last elevated bucket: the search goes on from the bucket after the
+            # alarm.)
+            end = raised.elevated.end_of_run(stretch.end, gap)
             stretch.end = end
             onset = stretch.onset
             for name in detectors:
@@ -702,7 +759,7 @@ class LiveWalk:
             # when the data stop sooner, it is still open). Searching on from its last
             # elevated bucket would let a cut of the data raise an incident a longer run
             # merges.
-            pos = end + gap + 1
+            pos = max(end + gap + 1, u + 1)
             state.reset = pos
             for name in state.troughs:
                 state.troughs[name] = _fresh_trough(pos)

@@ -31,7 +31,8 @@ from spikes.detect.baseline import Baseline
 #: a :class:`~spikes.detect.baseline.Baseline` is small and travels by pipe.
 BASELINE_FRAMES = {"expected": np.float64, "normal": np.bool_,
                    "dispersion_path": np.float64, "inflation_path": np.float64,
-                   "learning": np.bool_, "cold": np.bool_, "unshaped": np.bool_}
+                   "learning": np.bool_, "cold": np.bool_, "unshaped": np.bool_,
+                   "returns": np.float64}
 #: Type of every detector's scores.
 SCORE_DTYPE = np.float64
 #: Marks a frame written into its shared block (in a worker's answer).
@@ -232,6 +233,7 @@ def concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         learning=_paths([b.learning for b in baselines], columns),
         cold=_paths([b.cold for b in baselines], columns),
         unshaped=_paths([b.unshaped for b in baselines], columns),
+        returns=_paths([b.returns for b in baselines], columns),
     )
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
     return baseline, scores
@@ -303,6 +305,7 @@ def _assemble(answers: list[PartAnswer], at: list[slice | np.ndarray], shared: S
         learning=whole("learning"),
         cold=whole("cold"),
         unshaped=whole("unshaped"),
+        returns=whole("returns"),
     )
     names = [k for k in dict.fromkeys(k for a in answers for k in a.frames)
              if k.startswith("score:")]

@@ -40,6 +40,7 @@ class _Fit(Protocol):
 
     weekly_min_days: int
     block: int
+    slots: int
 
     def history_days(self) -> int: ...
 
@@ -327,6 +328,27 @@ def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | Non
     out = np.zeros((rows, state.p), dtype=bool)
     out[: fit.block] = judging
     return out if unproven is None else out | unproven
+
+
+def held_returns(fit: _Fit, state: _FitState, day: int, rows: int) -> np.ndarray | None:
+    """Per row of `day` (its first `rows`) and product, the level before a fall taken
+    as the product's level over the fall's (``1 / fall_factor``) on the rows of the
+    first half of a day that judges the fall (:func:`open_falls`), before its first
+    judgement; 0 elsewhere. None where the day judges no fall.
+
+    Until then a rise back to the level before the fall is the fall's end (a holiday
+    over) as much as an outage: the live walk holds a stretch that stands under
+    ``min_ratio`` times that level until the judgement
+    (:meth:`spikes.detect.causal.LiveWalk.returns_to`). Where the fall ended, the rest
+    of the day runs on pools at the level before it and the stretch is over; where it
+    did not, the stretch is raised then.
+    """
+    judging = open_falls(fit, state, day)
+    if not judging.any():
+        return None
+    out = np.zeros((rows, state.p))
+    out[: fit.slots // 2] = np.where(judging, 1.0 / state.fall_factor, 0.0)
+    return out
 
 
 def open_falls(fit: _Fit, state: _FitState, day: int) -> np.ndarray:
