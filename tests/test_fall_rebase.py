@@ -96,11 +96,11 @@ def test_a_fall_that_ends_is_taken_back_on_the_day_back(first, last):
     # back on Monday. By noon the median of that day's buckets shows the return: the
     # fall is taken back and the rest of the day runs on the pools at the level before
     # it; the morning runs on the fall's level (two thirds of the truth over the day),
-    # but its stretch begins in the unproven first hour and is no jump over Sunday
-    # evening. The first weekend day, whose days were scaled with the fall's until it
-    # judges them, is unproven too, but it stands over the fall's Friday evening:
-    # raised, as before the rebase. From Tuesday on, every day's baseline within a
-    # tenth of the truth.
+    # but its stretch, under twice the level before the fall, is held until noon and
+    # dropped as the fall's end (tests/test_fall_return.py). The first weekend day,
+    # whose days were scaled with the fall's until it judges them, is unproven, but it
+    # stands over the fall's Friday evening: raised, as before the rebase. From Tuesday
+    # on, every day's baseline within a tenth of the truth.
     counts, mean = _holiday_week(6, first, last)
     assert _onset_days(analyze(as_data(counts)).incidents, counts) == [19]
     ratio = _daily_ratio(counts, mean)

@@ -28,10 +28,10 @@ NOON = DAY // 2
 
 
 def _fallen(seed: int, first: float, last: float, days: int,
-            outages: tuple[tuple[int, int, float], ...]) -> pd.DataFrame:
+            outages: tuple[tuple[int, int, float, int], ...]) -> pd.DataFrame:
     """Five-minute counts from a Monday (about 40 a bucket at 14:00, weekends at 0.6),
-    at a third from `first` to the end of day `last`, with an hour at `ratio` times
-    from each of `outages` (day, hour, ratio)."""
+    at a third from `first` to the end of day `last`, with `hours` at `ratio` times
+    from each of `outages` (day, hour, ratio, hours)."""
     rng = np.random.default_rng(seed)
     index = pd.date_range("2026-01-05", periods=days * DAY, freq="5min", tz="UTC")
     clock = (index.hour + index.minute / 60).to_numpy()
@@ -39,16 +39,16 @@ def _fallen(seed: int, first: float, last: float, days: int,
     rate = 40 * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
     rate = rate * np.where(index.day_of_week >= 5, 0.6, 1.0)
     rate = rate * np.where((time >= first) & (time < last + 1), 1 / 3, 1.0)
-    for day, hour, ratio in outages:
+    for day, hour, ratio, hours in outages:
         start = day + hour / 24
-        rate = np.where((time >= start) & (time < start + 1 / 24), ratio * rate, rate)
+        rate = np.where((time >= start) & (time < start + hours / 24), ratio * rate, rate)
     return pd.DataFrame({"app": rng.poisson(rate).astype(float)}, index=index)
 
 
 def _holiday(seed: int, days: int = 35) -> pd.DataFrame:
     """A holiday week from Monday (day 21) to Sunday, back on Monday (day 28), with an
     outage of 2.2 times at 14:00 that day."""
-    return _fallen(seed, 21, 27, days, ((28, 14, 2.2),))
+    return _fallen(seed, 21, 27, days, ((28, 14, 2.2, 1),))
 
 
 def _days(incidents: pd.DataFrame, counts: pd.DataFrame, column: str = "onset") -> list:
@@ -75,26 +75,37 @@ def test_without_the_hold_the_day_back_is_raised(monkeypatch):
     assert min(onsets) < 28.01
 
 
-def _lasting(seed: int, ratio: float) -> pd.DataFrame:
+def _lasting(seed: int, ratio: float, hours: int = 1) -> pd.DataFrame:
     """A fall to a third from 06:00 of a Thursday (day 10) for good, with an outage of
-    `ratio` times at 09:00 of the Wednesday after (day 16, a day that judges the fall)
-    and one of 2.2 times at 14:00 the day after."""
-    return _fallen(seed, 10.25, 99, 24, ((16, 9, ratio), (17, 14, 2.2)))
+    `ratio` times for `hours` from 09:00 of the Wednesday after (day 16, a day that
+    judges the fall) and one of 2.2 times for an hour at 14:00 the day after."""
+    return _fallen(seed, 10.25, 99, 24, ((16, 9, ratio, hours), (17, 14, 2.2, 1)))
 
 
 @pytest.mark.parametrize("seed", [0, 3])
-def test_an_outage_held_in_the_morning_is_raised_at_noon(seed):
+def test_an_outage_held_in_the_morning_is_raised_an_hour_after_it_ends(seed):
     # At 2.2 times the fall's level the outage stands under twice the level before
-    # the fall: held until noon, when the day judges the fall; the fall stood, so the
-    # outage is raised then (12:05, after the bucket of 11:55), with the onset the
-    # search places (09:00-09:20, as before) and its end. Before: raised at 09:25-09:35.
+    # the fall: held as a possible return; quiet for an hour, it ended (no return
+    # does): raised then (10:55-11:05), with the onset the search places (09:00-09:20,
+    # as before) and its end. Before: raised at 09:25-09:35.
     counts = _lasting(seed, 2.2)
     incidents = analyze(as_data(counts)).incidents
-    assert _days(incidents, counts, "alerted_at")[0] == pytest.approx(16.5035, abs=1e-3)
-    onset, end = incidents.iloc[0][["onset", "end"]]
+    onset, end, alerted = incidents.iloc[0][["onset", "end", "alerted_at"]]
     assert counts.index[16 * DAY + 9 * 12] <= onset <= counts.index[16 * DAY + 9 * 12 + 6]
     assert end - onset <= pd.Timedelta("1h")
+    assert alerted == end + pd.Timedelta("65min")
     assert _days(incidents, counts)[1] == pytest.approx(17.583, abs=0.02)
+
+
+def test_an_outage_held_until_noon_is_raised_when_the_fall_stands():
+    # Three times the fall's level from 09:00 to 13:00: the level before the fall,
+    # held until the day judges the fall at noon; most of the morning ran at the
+    # fall's level, the fall stands, and the outage is raised at 12:05.
+    counts = _lasting(0, 3.0, hours=4)
+    incidents = analyze(as_data(counts)).incidents
+    assert _days(incidents, counts, "alerted_at")[0] == pytest.approx(16.5035, abs=1e-3)
+    assert _days(incidents, counts)[0] == pytest.approx(16.375, abs=0.02)
+    assert _days(incidents, counts, "end")[0] > 16.52
 
 
 def test_an_outage_over_the_level_before_the_fall_is_not_held():
@@ -114,6 +125,6 @@ def test_the_stream_holds_a_return_as_the_batch_does():
 
 
 def test_the_stream_raises_a_held_outage_as_the_batch_does():
-    counts = _lasting(3, 2.2)
+    counts = _lasting(3, 3.0, hours=4)
     cuts = [16 * DAY + 9 * 12 + 6, 16 * DAY + NOON, 16 * DAY + NOON + 1, len(counts)]
     assert _check_stream(counts, cuts, [DAY // 2, 7]) == 2

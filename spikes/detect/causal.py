@@ -368,6 +368,7 @@ class LiveWalk:
         # the elevation's total, and min_duration.
         self.search = int(pd.Timedelta(config.onset_search) / bucket)
         self.reach = int(pd.Timedelta(hours=3) / bucket)
+        self.hour = max(1, int(pd.Timedelta(hours=1) / bucket))
         self.cold_reach = max(1, int(COLD_REACH / bucket))
         self.cold_head = max(1, int(COLD_HEAD / bucket))
         self.window = max(1, int(PENDING_QUIET / bucket))
@@ -588,9 +589,8 @@ class LiveWalk:
         before the fall: a holiday's end as much as an outage, held until the day
         judges the fall (:func:`~spikes.detect.trailing_adopted.held_returns`)."""
         alarm = p.stretch.alarm
-        if self.returns is None or p.tests is None or not self.returns[alarm] > 0:
-            return False
-        if not (self.returns[alarm : u + 1] > 0).all():
+        if (self.returns is None or p.tests is None
+                or not (self.returns[alarm : u + 1] > 0).all()):
             return False
         lo = max(alarm - self.day, 0)  # (a hold lasts half a day)
         before = np.flatnonzero(~(self.returns[lo:alarm] > 0))
@@ -603,21 +603,24 @@ class LiveWalk:
 
     def _held(self, p: Pending, u: int, patience: int) -> bool | None:
         """Judge held stretch `p` (:meth:`returns_to`) at `u`: pending while the day has
-        not judged the fall (its elevated buckets extend it; raised at once where it
-        grows past the level before the fall); at the first bucket after, dropped where
-        the fall was taken back (``returns`` under 0 there: the stretch was its end),
-        else raised."""
+        not judged the fall, its elevated buckets extending it (until it has been quiet
+        for `patience`); raised at once where it grows past the level before the fall
+        or no bucket has been elevated for an hour (an outage that ended: no return); at
+        the first bucket after the hold, dropped where the fall was taken back
+        (``returns`` under 0 there: it was the fall's end), else raised."""
         assert self.returns is not None
         if self.returns[u] > 0:
-            # Elevated buckets extend it until it has been quiet for `patience`.
-            if p.elevated[u] and u - p.stretch.end - 1 <= patience:
+            p.quiet = 0 if p.elevated[u] else p.quiet + 1
+            if p.quiet == 0 and u - p.stretch.end - 1 <= patience:
                 p.stretch.end = u
-                if not self.returns_to(p, u):
-                    p.held = False
-                    return p.raise_at_latest()
-            return None
+            if not (p.quiet >= self.hour or p.quiet == 0 and not self.returns_to(p, u)):
+                return None
+        elif self.returns[u] < 0:
+            p.held = False
+            p.stretch.end = u - 1  # (the hours that ran on the fall's level: no context)
+            return False
         p.held = False
-        return False if self.returns[u] < 0 else p.raise_at_latest()
+        return p.raise_at_latest()
 
     def _cold_jump(self, p: Pending, tests: DetectionConfig) -> int | None:
         """Where pending stretch `p` is of the cold start and the jump it holds

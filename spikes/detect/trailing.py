@@ -475,7 +475,7 @@ class _SeasonalFit(_LocalClock):
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
         scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
-        unshaped = after_fall(self, state, day, unshaped, len(raw_d))
+        unshaped = after_fall(self, state, day, unshaped)
         mu_d = raw_d * (level if scale is None else scale)
         num = _column_total(state.rows_of(state.excess_sum, history))
         den = _column_total(state.rows_of(state.musq_sum, history))

@@ -298,36 +298,29 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     return moved
 
 
-def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | None,
-               rows: int) -> np.ndarray | None:
-    """`unproven` (per product, or None), with the first hour (``fit.block`` of its
-    `rows`) of a day that judges a fall taken as a product's level (:func:`open_falls`)
-    and the first day of a kind the fall did not show on since it was taken
-    (:func:`rebase_fall`) unproven too: a stretch raised there must jump over the hours
-    before it (:meth:`spikes.detect.causal.LiveWalk.unproven`). Per row where the
-    former holds for a product.
+def after_fall(fit: _Fit, state: _FitState, day: int,
+               unproven: np.ndarray | None) -> np.ndarray | None:
+    """`unproven` (per product, or None), with the first day of a kind a fall taken as
+    a product's level did not show on since it was taken (:func:`rebase_fall`)
+    unproven too: a stretch raised there must jump over the hours before it
+    (:meth:`spikes.detect.causal.LiveWalk.unproven`).
 
-    The day back from a fall that was a holiday ran at three times a baseline scaled to
-    the fall until its reports showed the return (by noon at the latest,
-    :func:`spikes.detect.trailing_watch.judge_bucket`), and the first day of the other
-    kind, whose days were scaled with the fall's until that day judges them at its end
-    (:func:`check_other_kind`), all day where that kind did not fall. Their level is no
-    jump over the evening before; an outage is.
+    That day's kind was scaled with the fall's until the day judges it at its end
+    (:func:`check_other_kind`): where that kind did not fall, the day runs at three
+    times its baseline all day. Its level is no jump over the evening before; an
+    outage is. (The days of the fall's own kinds hold a rise back to the level before
+    it until they judge the fall: :func:`held_returns`.)
     """
     kind = fit.weekend(day)
-    judging = open_falls(fit, state, day)
+    open_falls(fit, state, day)  # (the falls no longer judged expire)
     first = np.zeros(state.p, dtype=bool)
     for r in np.unique(state.fell_on[(state.fell_on >= 0) & (state.fell_on < day)]):
         if not any(fit.weekend(e) == kind for e in range(int(r) + 1, day)):
             first |= state.fell_on == r
-    first &= ~state.fall_open[kind]  # a kind the fall showed on: its first hour only
+    first &= ~state.fall_open[kind]  # a kind the fall showed on: held_returns
     if first.any():
         unproven = first if unproven is None else unproven | first
-    if not judging.any():
-        return unproven
-    out = np.zeros((rows, state.p), dtype=bool)
-    out[: fit.block] = judging
-    return out if unproven is None else out | unproven
+    return unproven
 
 
 def held_returns(fit: _Fit, state: _FitState, day: int, rows: int) -> np.ndarray | None:

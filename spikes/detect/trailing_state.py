@@ -229,6 +229,7 @@ class _DayPlan:
     # was taken as its level (trailing_adopted.after_fall). None: for none.
     unshaped: np.ndarray | None = None
     # Per row and product, the level before a fall taken as its level over the fall's,
-    # on the rows where a rise to it is held until the day judges the fall (0 elsewhere;
-    # trailing_adopted.held_returns). None: for none.
+    # on the rows where a rise to it is held until the day judges the fall, -1 on the
+    # rows after a judgement that took the fall back, 0 elsewhere
+    # (trailing_adopted.held_returns). None: for none.
     returns: np.ndarray | None = None

@@ -188,11 +188,12 @@ def _judge_falls(fit: _Fit, state: _FitState, y: np.ndarray, normal: np.ndarray,
     took a few hours of outage in the morning for the fall's end (the pools back at
     three times the level, the outages of the next two days missed); one of six hours
     from midnight or 04:00 holds the median up at noon, but its last hour is over
-    (measured: outages after it found 9 -> 20 of 24 on 8 seeds). A return is
-    taken back by noon at the latest; the hours before run on the fall's level (a return
-    at midnight after a weekend at the usual level is no jump over the evening before:
-    unproven, :func:`~spikes.detect.trailing_adopted.after_fall`; one after the fall's
-    own evening, or in the morning, is raised until then).
+    (measured: outages after it found 9 -> 20 of 24 on 8 seeds). A return in the
+    morning is taken back by noon; the hours before run on the fall's level, and a
+    stretch there that stands under ``min_ratio`` times the level before the fall is
+    held until noon: where the fall is taken back, its rows after the judgement are
+    marked (``returns`` -1) and the walk drops the stretch as the fall's end
+    (:func:`~spikes.detect.trailing_adopted.held_returns`).
     """
     watch = plan.watch
     assert watch is not None and watch.falls is not None and watch.ended is not None
