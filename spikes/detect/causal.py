@@ -71,6 +71,7 @@ from spikes.config import DetectionConfig, utc_offset
 from spikes.detect.days import days_offset, first_days_of_kind
 from spikes.detect.detectors.base import Detector
 from spikes.detect.elevation import Elevation
+from spikes.detect.fall_hold import held_as_return, over_return
 from spikes.detect.incidents import (
     _context_ratio,
     _describe,
@@ -583,37 +584,39 @@ class LiveWalk:
         return None
 
     def returns_to(self, p: Pending, u: int) -> bool:
-        """Whether pending stretch `p`, at `u`, alarmed in the first half of a day that
-        judges a fall taken as the product's level (:attr:`returns` above 0 from its
-        alarm to `u`) and its reports there stand under ``min_ratio`` times the level
-        before the fall: a holiday's end as much as an outage, held until the day
-        judges the fall (:func:`~spikes.detect.trailing_adopted.held_returns`)."""
-        alarm = p.stretch.alarm
-        if (self.returns is None or p.tests is None
-                or not (self.returns[alarm : u + 1] > 0).all()):
-            return False
-        lo = max(alarm - self.day, 0)  # (a hold lasts half a day)
-        before = np.flatnonzero(~(self.returns[lo:alarm] > 0))
-        start = lo + int(before[-1]) + 1 if len(before) else lo  # the hold's first bucket
-        onset = max(p.stretch.onset if p.latest is None else p.latest, start)
-        y = self.y[onset : u + 1]
-        seen = ~np.isnan(y)
-        level = float((self.mu[onset : u + 1] * self.returns[onset : u + 1])[seen].sum())
-        return float(y[seen].sum()) < p.tests.min_ratio * level
+        """Whether pending stretch `p`, at `u`, is held as the end of a fall taken as the
+        product's level (:func:`~spikes.detect.fall_hold.held_as_return`)."""
+        def into_day(at: int) -> int:  # buckets since its day (the baseline's) began
+            local = self.index[at] + self.utc_offset
+            return int((local - local.normalize()) // self.bucket)
+        return self.returns is not None and p.tests is not None and held_as_return(
+            self.returns, self.y, self.mu, p.stretch.onset if p.latest is None else
+            p.latest, p.stretch.alarm, u, self.hour, p.tests.min_ratio, into_day)
 
     def _held(self, p: Pending, u: int, patience: int) -> bool | None:
-        """Judge held stretch `p` (:meth:`returns_to`) at `u`: pending while the day has
-        not judged the fall, its elevated buckets extending it (until it has been quiet
-        for `patience`); raised at once where it grows past the level before the fall
-        or no bucket has been elevated for an hour (an outage that ended: no return); at
-        the first bucket after the hold, dropped where the fall was taken back
-        (``returns`` under 0 there: it was the fall's end), else raised."""
+        """Judge held stretch `p` (:meth:`returns_to`) at `u`: pending while the fall is
+        not judged, its elevated buckets extending it (until quiet for `patience`);
+        raised at once where its last hour grows past the level before the fall (an
+        outage on top of a return: :func:`~spikes.detect.fall_hold.over_return`) or no
+        bucket with data has been elevated for an hour (an outage that ended); at the
+        first bucket after the hold, dropped where the fall was taken back (``returns``
+        under 0: it was the fall's end), else raised."""
         assert self.returns is not None
         if self.returns[u] > 0:
-            p.quiet = 0 if p.elevated[u] else p.quiet + 1
-            if p.quiet == 0 and u - p.stretch.end - 1 <= patience:
-                p.stretch.end = u
-            if not (p.quiet >= self.hour or p.quiet == 0 and not self.returns_to(p, u)):
+            if p.elevated[u]:
+                p.quiet = 0
+                p.stretch.end = u if u - p.stretch.end - 1 <= patience else p.stretch.end
+                if not self.returns_to(p, u):
+                    p.held = False
+                    found, p.elevated = over_return(
+                        self.y, self.mu, self.returns, self.alpha,
+                        max(u + 1 - self.hour, p.stretch.onset), u, p.disp, self.window,
+                        self.config.min_ratio)
+                    p.latest = p.latest if found is None else found
+                    return p.raise_at_latest()
+            elif not np.isnan(self.y[u]):
+                p.quiet += 1
+            if p.quiet < self.hour:
                 return None
         elif self.returns[u] < 0:
             p.held = False

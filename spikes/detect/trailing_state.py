@@ -62,6 +62,7 @@ class _FitState:
         # end of the fall leaves them there (trailing_adopted.check_other_kind,
         # end_fall).
         self.fall_skipped = {False: np.zeros(p, dtype=bool), True: np.zeros(p, dtype=bool)}
+        self.put_back = np.zeros(p, dtype=bool)
         # Per product, the day its latest lasting fall was taken (-1: none), its first
         # day, the factor the days before it were pooled at, and per kind of day whether
         # the next day of that kind is still to judge whether it holds
