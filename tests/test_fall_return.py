@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikes.detect import trailing
+from spikes.detect import pipeline, trailing
 from spikes.detect.pipeline import analyze
 from tests.conftest import as_data
 from tests.test_fall_rebase import _holiday_week
@@ -175,3 +175,20 @@ def test_the_stream_holds_the_other_kind_s_first_day_as_the_batch_does():
     counts, _ = _holiday_week(6, 16, 18, days=24)
     cuts = [19 * DAY + 100, 20 * DAY - 1, 20 * DAY, 20 * DAY + 1, len(counts)]
     assert _check_stream(counts, cuts, [DAY // 2, 7]) == 0
+
+
+def test_products_without_a_hold_carry_none_in_any_number_of_jobs(monkeypatch):
+    # Most products hold no rise as a fall's end: their part of the baseline carries no
+    # frame (a frame of zeros for all products cost 9 % of the time of 1,000 products,
+    # jobs = 2), and the parts are put together with the products that have one.
+    monkeypatch.setattr(pipeline, "MIN_PRODUCTS_PER_JOB", 4)
+    counts = pd.concat([_holiday(0, days=30).rename(columns={"app": "fallen"}),
+                        *[_fallen(seed, 99, 99, 30, ()).rename(columns={"app": f"p{seed}"})
+                          for seed in range(1, 8)]], axis=1)
+    alone = analyze(as_data(counts[["p1", "p2"]]))
+    assert alone.scored.baseline.returns is None
+    one, two = (analyze(as_data(counts), jobs=jobs) for jobs in (1, 2))
+    pd.testing.assert_frame_equal(one.incidents, two.incidents)
+    returns = two.scored.baseline.returns
+    pd.testing.assert_frame_equal(one.scored.baseline.returns, returns, check_exact=True)
+    assert (returns["fallen"] > 0).any() and (returns.drop(columns="fallen") == 0).all().all()

@@ -215,7 +215,7 @@ def fit_trailing_baseline(
         mu, alpha, inflation = (np.full((n, p), v, order="F") for v in (np.nan, 0.0, 1.0))
         normal, learning, cold, unshaped = (np.full((n, p), v, order="F")
                                             for v in (False, True, False, False))
-        returns = np.zeros((n, p), order="F")
+        returns = None  # (the rises held as a fall's end: most series hold none)
         method = "daily"
         # A product's days count from its own first data (its warm-up, when weekdays and
         # weekends are pooled apart), not from the other products' (a fit per first row).
@@ -228,17 +228,19 @@ def fit_trailing_baseline(
                 chosen = members[at : at + FIT_COLUMNS]
                 contiguous = chosen[-1] - chosen[0] == len(chosen) - 1
                 cols = slice(chosen[0], chosen[-1] + 1) if contiguous else chosen
+                *parts, held = fit.run(y[first:, cols])
                 for whole, values in zip((mu, normal, alpha, inflation, learning, cold,
-                                          unshaped, returns), fit.run(y[first:, cols]),
-                                         strict=True):
+                                          unshaped), parts, strict=True):
                     whole[first:, cols] = values
+                if held is not None:
+                    returns = np.zeros((n, p), order="F") if returns is None else returns
+                    returns[first:, cols] = held
             method = "weekly" if fit.n_days - 1 >= weekly_min_days else method
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
         learning, cold, unshaped = (np.zeros((n, p), dtype=bool) for _ in range(3))
-        returns = np.zeros((n, p))
-        method = "rolling"
+        returns, method = None, "rolling"
     # Buckets without any earlier history of their time of day (a product that starts
     # later than the others, a slot never seen) are learning too: no evidence there.
     learning |= np.isnan(mu)
@@ -258,7 +260,7 @@ def fit_trailing_baseline(
         learning=pd.DataFrame(learning, **frame),
         cold=pd.DataFrame(cold, **frame),
         unshaped=pd.DataFrame(unshaped, **frame),
-        returns=pd.DataFrame(returns, **frame),
+        returns=None if returns is None else pd.DataFrame(returns, **frame),
     )
 
 
@@ -375,8 +377,7 @@ class _SeasonalFit(_LocalClock):
         """Baseline, normal flags, dispersion and inflation paths, the warm-up and
         cold-start flags, the flags of the days whose weekend shape is unknown
         (:func:`~spikes.detect.trailing_level.weekend_shape`) and the rises held as a
-        fall's possible end (:func:`~spikes.detect.trailing_adopted.held_returns`), day
-        after day."""
+        fall's possible end (None: none; :func:`~.trailing_adopted.held_returns`)."""
         n, p = y.shape
         mu = np.full((n, p), np.nan, order="F")
         normal = np.zeros((n, p), dtype=bool, order="F")
@@ -385,7 +386,7 @@ class _SeasonalFit(_LocalClock):
         learning = np.zeros((n, p), dtype=bool, order="F")
         cold = np.zeros((n, p), dtype=bool, order="F")
         unshaped = np.zeros((n, p), dtype=bool, order="F")
-        returns = np.zeros((n, p), order="F")
+        returns = None
         state = _FitState(p)
         for day in range(self.n_days):
             rows = self.rows(day)
@@ -411,6 +412,7 @@ class _SeasonalFit(_LocalClock):
                 if plan.unshaped is not None:
                     unshaped[rows] = plan.unshaped
                 if plan.returns is not None:
+                    returns = np.zeros((n, p), order="F") if returns is None else returns
                     returns[rows] = plan.returns
             if len(fresh):
                 mu[rows, fresh], alpha[rows, fresh], cold[rows, fresh] = self.cold_start(
