@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spikes.config import DetectionConfig
 from spikes.detect import pipeline, trailing
 from spikes.detect.pipeline import analyze
 from tests.conftest import as_data
@@ -192,3 +193,6 @@ def test_products_without_a_hold_carry_none_in_any_number_of_jobs(monkeypatch):
     returns = two.scored.baseline.returns
     pd.testing.assert_frame_equal(one.scored.baseline.returns, returns, check_exact=True)
     assert (returns["fallen"] > 0).any() and (returns.drop(columns="fallen") == 0).all().all()
+    threads = pipeline.score_reports(as_data(counts), DetectionConfig(), jobs=2,
+                                     processes=False)
+    pd.testing.assert_frame_equal(threads.baseline.returns, returns, check_exact=True)

@@ -249,11 +249,12 @@ def _paths(frames: list[pd.DataFrame | None], columns: pd.Index, fill: float | N
     only some have and `fill` is given, the products `names` of the others hold it)."""
     if all(f is None for f in frames) or fill is None and any(f is None for f in frames):
         return None
-    like = next(f for f in frames if f is not None)
-    assert names is not None
-    return _side_by_side([pd.DataFrame(fill, index=like.index, columns=part)
-                          if f is None else f for f, part in zip(frames, names, strict=True)],
-                         columns)
+    if any(f is None for f in frames):
+        like = next(f for f in frames if f is not None)
+        assert names is not None
+        frames = [pd.DataFrame(fill, index=like.index, columns=part) if f is None else f
+                  for f, part in zip(frames, names, strict=True)]
+    return _side_by_side(frames, columns)  # type: ignore[arg-type]
 
 
 def _side_by_side(frames: list[pd.DataFrame], columns: pd.Index) -> pd.DataFrame:
