@@ -23,7 +23,7 @@ from spikes.detect import pipeline, trailing
 from spikes.detect.pipeline import analyze
 from tests.conftest import as_data
 from tests.test_fall_rebase import _holiday_week
-from tests.test_level_rebase import DAY
+from tests.test_level_rebase import DAY, _usual
 from tests.test_stream import _check_stream
 
 NOON = DAY // 2
@@ -35,11 +35,8 @@ def _fallen(seed: int, first: float, last: float, days: int,
     at a third from `first` to the end of day `last`, with `hours` at `ratio` times
     from each of `outages` (day, hour, ratio, hours)."""
     rng = np.random.default_rng(seed)
-    index = pd.date_range("2026-01-05", periods=days * DAY, freq="5min", tz="UTC")
-    clock = (index.hour + index.minute / 60).to_numpy()
+    index, rate = _usual(days)
     time = np.arange(len(index)) / DAY
-    rate = 40 * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
-    rate = rate * np.where(index.day_of_week >= 5, 0.6, 1.0)
     rate = rate * np.where((time >= first) & (time < last + 1), 1 / 3, 1.0)
     for day, hour, ratio, hours in outages:
         start = day + hour / 24
