@@ -96,16 +96,48 @@ def test_a_fall_that_ends_is_taken_back_on_the_day_back(first, last):
     # back on Monday. By noon the median of that day's buckets shows the return: the
     # fall is taken back and the rest of the day runs on the pools at the level before
     # it; the morning runs on the fall's level (two thirds of the truth over the day),
-    # but its stretch begins in the unproven first hour and is no jump over Sunday
-    # evening. The first weekend day, whose days were scaled with the fall's until it
-    # judges them, is unproven too, but it stands over the fall's Friday evening:
-    # raised, as before the rebase. From Tuesday on, every day's baseline within a
-    # tenth of the truth.
+    # but its stretch, under twice the level before the fall, is held until noon and
+    # dropped as the fall's end (tests/test_fall_return.py). The first weekend day,
+    # whose days were scaled with the fall's until it judges them at its end, stands at
+    # three times its baseline all day: held as the kind's own level, dropped when the
+    # day puts the weekends back (raised all day before stop 53). From Tuesday on,
+    # every day's baseline within a tenth of the truth.
     counts, mean = _holiday_week(6, first, last)
-    assert _onset_days(analyze(as_data(counts)).incidents, counts) == [19]
+    assert _onset_days(analyze(as_data(counts)).incidents, counts) == []
     ratio = _daily_ratio(counts, mean)
     assert ratio.loc[21] > 0.6
     assert ratio.loc[22:34].between(0.9, 1.1).all()
+
+
+def _judging_day_outage(seed: int, hour: int) -> pd.DataFrame:
+    """Counts of :func:`_stepped`'s fall to a third on a Thursday (day 10), with an
+    outage of 4 times for six hours from `hour` on the Wednesday after (day 16, a day
+    that judges the fall) and one of 2.2 times for an hour at 15:00 that day and at
+    14:00 the next."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2026-01-05", periods=24 * DAY, freq="5min", tz="UTC")
+    clock = (index.hour + index.minute / 60).to_numpy()
+    time = np.arange(len(index)) / DAY
+    rate = 40 * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
+    rate = rate * np.where(index.day_of_week >= 5, 0.6, 1.0)
+    rate = rate * np.where(time >= 10.25, 1 / 3, 1.0)
+    for start, hours, ratio in ((16 + hour / 24, 6, 4.0), (16 + 15 / 24, 1, 2.2),
+                                (17 + 14 / 24, 1, 2.2)):
+        rate = np.where((time >= start) & (time < start + hours / 24), ratio * rate, rate)
+    return pd.DataFrame({"app": rng.poisson(rate).astype(float)}, index=index)
+
+
+@pytest.mark.parametrize("seed, hour", [(0, 0), (3, 4)])
+def test_a_morning_outage_on_a_judging_day_does_not_end_the_fall(seed, hour):
+    # Found by a review: six hours of outage from midnight (or 04:00) hold the median
+    # of the day's buckets over the midpoint at noon, and the fall was taken back (the
+    # afternoon and the next day ran on pools at three times the level: their outages
+    # missed). A return lasts up to the judgement: its last hour stands over the
+    # midpoint too; this outage's is over. All three outages are found (before: the
+    # first alone; on seeds 0-7, 9 of 24 at midnight and 11 of 24 at 04:00, after 20
+    # and 20; seed 2's fall is never taken, a chance run of two zeros at night).
+    counts = _judging_day_outage(seed, hour)
+    assert _onset_days(analyze(as_data(counts)).incidents, counts) == [16, 16, 17]
 
 
 def test_without_the_watch_the_fall_s_pools_stay(monkeypatch):
@@ -144,7 +176,8 @@ def test_the_stream_rebases_a_fall_as_the_batch_does():
 
 def test_the_stream_takes_a_fall_back_as_the_batch_does():
     # Cuts in the first hour of the day back and around its noon, where the fall is
-    # taken back.
+    # taken back; an outage (three times the reports) at 14:00 that day.
     counts, _ = _holiday_week(6, 15, 18, days=24)
+    counts.iloc[21 * DAY + 168 : 21 * DAY + 180] *= 3
     cuts = [21 * DAY + 13, 21 * DAY + 143, 21 * DAY + 145, 22 * DAY, len(counts)]
-    assert _check_stream(counts, cuts, [DAY // 2, 7]) >= 1
+    assert _check_stream(counts, cuts, [DAY // 2, 7]) == 1

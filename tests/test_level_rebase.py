@@ -24,6 +24,15 @@ from tests.test_stream import _check_stream
 DAY = 288  # five-minute buckets
 
 
+def _usual(days: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Five-minute buckets of `days` days from a Monday and their usual rate: a daily
+    cycle of about 40 a bucket at 14:00, weekends at 0.6."""
+    index = pd.date_range("2026-01-05", periods=days * DAY, freq="5min", tz="UTC")
+    clock = (index.hour + index.minute / 60).to_numpy()
+    rate = 40 * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
+    return index, rate * np.where(index.day_of_week >= 5, 0.6, 1.0)
+
+
 def _stepped(seed: int, factor: float = 3.0, step_day: int = 17, days: int = 35,
              outages: tuple[tuple[int, float], ...] = (), fall: tuple[int, int] | None = None
              ) -> pd.DataFrame:
@@ -32,11 +41,8 @@ def _stepped(seed: int, factor: float = 3.0, step_day: int = 17, days: int = 35,
     on, an hour at 2.2 times from each of `outages` (day, hour), and the days `fall`
     (first, last) at a tenth of the level (a failing feed)."""
     rng = np.random.default_rng(seed)
-    index = pd.date_range("2026-01-05", periods=days * DAY, freq="5min", tz="UTC")
-    clock = (index.hour + index.minute / 60).to_numpy()
+    index, rate = _usual(days)
     time = np.arange(len(index)) / DAY
-    rate = 40 * (0.3 + 0.7 * np.exp(-(((clock - 14) / 4) ** 2)))
-    rate = rate * np.where(index.day_of_week >= 5, 0.6, 1.0)
     rate = rate * np.where(time >= step_day + 0.25, factor, 1.0)
     for day, hour in outages:
         start = day + hour / 24

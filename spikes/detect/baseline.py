@@ -96,6 +96,11 @@ class Baseline:
         For a causal baseline, True on the buckets of a weekend day whose level runs
         far from the weekdays' while no day yet shows its shape
         (:func:`spikes.detect.trailing_level.weekend_shape`): the day is unproven.
+    returns : pd.DataFrame or None
+        For a causal baseline, on the buckets of the first half of a day that judges a
+        fall taken as a product's level, the level before the fall over the fall's (0
+        elsewhere): a rise back to that level is held until the judgement
+        (:func:`spikes.detect.trailing_adopted.held_returns`).
     """
 
     expected: pd.DataFrame
@@ -109,6 +114,7 @@ class Baseline:
     learning: pd.DataFrame | None = None
     cold: pd.DataFrame | None = None
     unshaped: pd.DataFrame | None = None
+    returns: pd.DataFrame | None = None
 
     def dispersion_at(self) -> np.ndarray:
         """Dispersion per bucket and product (broadcastable to the counts' shape)."""

@@ -71,6 +71,7 @@ from spikes.config import DetectionConfig, utc_offset
 from spikes.detect.days import days_offset, first_days_of_kind
 from spikes.detect.detectors.base import Detector
 from spikes.detect.elevation import Elevation
+from spikes.detect.fall_hold import held_as_return, over_return
 from spikes.detect.incidents import (
     _context_ratio,
     _describe,
@@ -234,6 +235,7 @@ def live_incident_rows(
     cold: np.ndarray | None = None,
     trace: list[JudgedStretch] | None = None,
     unshaped: np.ndarray | None = None,
+    returns: np.ndarray | None = None,
 ) -> list[dict[str, object]]:
     """Incidents of one product as a live run raises them.
 
@@ -264,6 +266,11 @@ def live_incident_rows(
     unshaped : np.ndarray of bool, optional
         Buckets of a weekend day whose shape the baseline cannot know yet
         (``Baseline.unshaped``): unproven (:meth:`LiveWalk.unproven`). None: none.
+    returns : np.ndarray, optional
+        On the buckets of the first half of a day that judges a fall taken as the
+        product's level, the level before the fall over the baseline (``Baseline.returns``,
+        0 elsewhere): a rise back to it is held until the judgement
+        (:meth:`LiveWalk.returns_to`). None: none.
 
     Returns
     -------
@@ -284,7 +291,7 @@ def live_incident_rows(
     walk = LiveWalk(product, y, mu, index, scores, thresholds, detectors, tail, config,
                     alpha, inflation, bucket=bucket, earliest=earliest,
                     warm_until=first_seen + warmup_buckets(bucket), last_seen=last_seen,
-                    cold=cold, trace=trace, unshaped=unshaped)
+                    cold=cold, trace=trace, unshaped=unshaped, returns=returns)
     names = [name for name, det in detectors.items() if det.cumulative]
     return [record for record, _, _ in walk.run(WalkState.start(earliest, names)).records]
 
@@ -320,6 +327,10 @@ class LiveWalk:
     unshaped : np.ndarray of bool, optional
         Buckets of a weekend day whose shape the baseline cannot know yet (None: none):
         unproven, as the first day of a kind is (:meth:`unproven`).
+    returns : np.ndarray, optional
+        The level before a fall taken as the product's level over the baseline, on the
+        buckets where a rise back to it is held (:meth:`returns_to`; 0 elsewhere, None:
+        none).
     trace : list of JudgedStretch, optional
         Where given, every stretch the walk judges is appended to it with its verdict
         (:func:`spikes.detect.explain.explain_window` reads it); the incidents do not
@@ -333,14 +344,15 @@ class LiveWalk:
                  earliest: int, warm_until: int, last_seen: int,
                  cold: np.ndarray | None = None,
                  trace: list[JudgedStretch] | None = None,
-                 unshaped: np.ndarray | None = None) -> None:
+                 unshaped: np.ndarray | None = None,
+                 returns: np.ndarray | None = None) -> None:
         self.product, self.y, self.mu, self.index = product, y, mu, index
         self.scores, self.thresholds, self.detectors = scores, thresholds, detectors
         self.tail, self.config, self.alpha, self.inflation = tail, config, alpha, inflation
         self.bucket, self.earliest, self.last_seen = bucket, earliest, last_seen
         self.grain = blip_grain(bucket)
         self.warm_until = warm_until
-        self.cold, self.unshaped = cold, unshaped
+        self.cold, self.unshaped, self.returns = cold, unshaped, returns
         self.trace = trace
         self.unproven_until = warm_until + unproven_buckets(bucket)
         # The window's positions may start after the warm-up (a negative warm_until).
@@ -357,6 +369,7 @@ class LiveWalk:
         # the elevation's total, and min_duration.
         self.search = int(pd.Timedelta(config.onset_search) / bucket)
         self.reach = int(pd.Timedelta(hours=3) / bucket)
+        self.hour = max(1, int(pd.Timedelta(hours=1) / bucket))
         self.cold_reach = max(1, int(COLD_REACH / bucket))
         self.cold_head = max(1, int(COLD_HEAD / bucket))
         self.window = max(1, int(PENDING_QUIET / bucket))
@@ -515,6 +528,8 @@ class LiveWalk:
     def _advance(self, p: Pending, u: int, patience: int) -> bool | None:
         """Judge pending stretch `p` at bucket `u`: True (raised at `u`), False (dropped:
         more than `patience` buckets without an elevated one) or None (still pending)."""
+        if p.held:
+            return self._held(p, u, patience)
         y, mu, s, tests = self.y, self.mu, p.stretch, p.tests
         if not p.elevated[u]:
             p.quiet += 1
@@ -562,10 +577,53 @@ class LiveWalk:
         been elevated for ``min_duration`` since the onset it will report; else None."""
         s = p.stretch
         if u - (s.onset if p.latest is None else p.latest) + 1 >= self.lasting:
-            if p.latest is not None:
-                s.onset = p.latest
-            return True
+            if self.returns_to(p, u):
+                p.held, p.failure = True, "return"
+                return None
+            return p.raise_at_latest()
         return None
+
+    def returns_to(self, p: Pending, u: int) -> bool:
+        """Whether pending stretch `p`, at `u`, is held as the end of a fall taken as the
+        product's level (:func:`~spikes.detect.fall_hold.held_as_return`)."""
+        def into_day(at: int) -> int:  # buckets since its day (the baseline's) began
+            local = self.index[at] + self.utc_offset
+            return int((local - local.normalize()) // self.bucket)
+        return self.returns is not None and p.tests is not None and held_as_return(
+            self.returns, self.y, self.mu, p.stretch.onset if p.latest is None else
+            p.latest, p.stretch.alarm, u, self.hour, p.tests.min_ratio, into_day)
+
+    def _held(self, p: Pending, u: int, patience: int) -> bool | None:
+        """Judge held stretch `p` (:meth:`returns_to`) at `u`: pending while the fall is
+        not judged, its elevated buckets extending it (until quiet for `patience`);
+        raised at once where its last hour grows past the level before the fall (an
+        outage on top of a return: :func:`~spikes.detect.fall_hold.over_return`) or no
+        bucket with data has been elevated for an hour (an outage that ended); at the
+        first bucket after the hold, dropped where the fall was taken back (``returns``
+        under 0: it was the fall's end), else raised."""
+        assert self.returns is not None
+        if self.returns[u] > 0:
+            if p.elevated[u]:
+                p.quiet = 0
+                p.stretch.end = u if u - p.stretch.end - 1 <= patience else p.stretch.end
+                if not self.returns_to(p, u):
+                    p.held = False
+                    found, p.elevated = over_return(
+                        self.y, self.mu, self.returns, self.alpha,
+                        max(u + 1 - self.hour, p.stretch.onset), u, p.disp, self.window,
+                        self.config.min_ratio)
+                    p.latest = p.latest if found is None else found
+                    return p.raise_at_latest()
+            elif not np.isnan(self.y[u]):
+                p.quiet += 1
+            if p.quiet < self.hour:
+                return None
+        elif self.returns[u] < 0:
+            p.held = False
+            p.stretch.end = u - 1  # (the hours that ran on the fall's level: no context)
+            return False
+        p.held = False
+        return p.raise_at_latest()
 
     def _cold_jump(self, p: Pending, tests: DetectionConfig) -> int | None:
         """Where pending stretch `p` is of the cold start and the jump it holds
@@ -676,6 +734,8 @@ class LiveWalk:
                 # keeps its trough (folded up to here, so that no later search rescans
                 # the buckets before), and what it gathers goes on counting from there.
                 consumed = {name for p, _ in dropped for name in p.alarming}
+                # A fall's end ran against the fall's level: no context for what follows.
+                previous.extend(p.stretch for p, _ in dropped if p.failure == "return")
                 for name in consumed & set(state.troughs):
                     state.troughs[name] = _fresh_trough(pos)
                 state.reset = pos
@@ -683,7 +743,10 @@ class LiveWalk:
                 continue
             # Open: goes on while elevated, aftershocks within merge_gap included.
             stretch = raised.stretch
-            end = raised.elevated.end_of_run(u, gap)
+            # (A held stretch that ended before its day judged the fall is raised after
+            # its last elevated bucket: the search goes on from the bucket after the
+            # alarm.)
+            end = raised.elevated.end_of_run(stretch.end, gap)
             stretch.end = end
             onset = stretch.onset
             for name in detectors:
@@ -702,7 +765,7 @@ class LiveWalk:
             # when the data stop sooner, it is still open). Searching on from its last
             # elevated bucket would let a cut of the data raise an incident a longer run
             # merges.
-            pos = end + gap + 1
+            pos = max(end + gap + 1, u + 1)
             state.reset = pos
             for name in state.troughs:
                 state.troughs[name] = _fresh_trough(pos)

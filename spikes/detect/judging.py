@@ -41,6 +41,9 @@ FAILURES: dict[str, str] = {
             "significantly high (a blip)",
     "warm-up": "its alarm lay in the product's warm-up, where only a cold-start jump is "
                "raised",
+    "return": "on a day that judges a fall taken as the product's level, it stood under "
+              "min_ratio times the level before the fall: held as the fall's end until "
+              "the day judged it at noon, and over once the fall was taken back",
     "not elevated": "the bucket of its alarm was not elevated itself (the evidence had built "
                     "up over earlier buckets), and none after it was",
 }

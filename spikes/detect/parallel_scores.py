@@ -31,7 +31,11 @@ from spikes.detect.baseline import Baseline
 #: a :class:`~spikes.detect.baseline.Baseline` is small and travels by pipe.
 BASELINE_FRAMES = {"expected": np.float64, "normal": np.bool_,
                    "dispersion_path": np.float64, "inflation_path": np.float64,
-                   "learning": np.bool_, "cold": np.bool_, "unshaped": np.bool_}
+                   "learning": np.bool_, "cold": np.bool_, "unshaped": np.bool_,
+                   "returns": np.float64}
+#: The frames a part may lack (most hold no rise held as a fall's end), with the value
+#: of its products where another part has one.
+OPTIONAL_FRAMES = {"returns": 0.0}
 #: Type of every detector's scores.
 SCORE_DTYPE = np.float64
 #: Marks a frame written into its shared block (in a worker's answer).
@@ -232,15 +236,24 @@ def concat_parts(parts: list[tuple[Baseline, dict[str, pd.DataFrame]]],
         learning=_paths([b.learning for b in baselines], columns),
         cold=_paths([b.cold for b in baselines], columns),
         unshaped=_paths([b.unshaped for b in baselines], columns),
+        returns=_paths([b.returns for b in baselines], columns, OPTIONAL_FRAMES["returns"],
+                       [b.expected.columns for b in baselines]),
     )
     scores = {n: _side_by_side([s[n] for _, s in parts], columns) for n in names}
     return baseline, scores
 
 
-def _paths(frames: list[pd.DataFrame | None], columns: pd.Index) -> pd.DataFrame | None:
-    """Per-bucket paths of the parts side by side (None when the parts have none)."""
-    if any(f is None for f in frames):
+def _paths(frames: list[pd.DataFrame | None], columns: pd.Index, fill: float | None = None,
+           names: list[pd.Index] | None = None) -> pd.DataFrame | None:
+    """Per-bucket paths of the parts side by side (None when the parts have none; where
+    only some have and `fill` is given, the products `names` of the others hold it)."""
+    if all(f is None for f in frames) or fill is None and any(f is None for f in frames):
         return None
+    if any(f is None for f in frames):
+        like = next(f for f in frames if f is not None)
+        assert names is not None
+        frames = [pd.DataFrame(fill, index=like.index, columns=part) if f is None else f
+                  for f, part in zip(frames, names, strict=True)]
     return _side_by_side(frames, columns)  # type: ignore[arg-type]
 
 
@@ -275,17 +288,21 @@ def _assemble(answers: list[PartAnswer], at: list[slice | np.ndarray], shared: S
 
     def whole(name: str) -> pd.DataFrame | None:
         parts = [a.frames.get(name) for a in answers]
-        if any(p is None for p in parts):
+        if all(p is None for p in parts) or (name not in OPTIONAL_FRAMES
+                                             and any(p is None for p in parts)):
             return None
         if all(isinstance(p, str) for p in parts):
             return pd.DataFrame(shared.array(name), index=counts.index, columns=counts.columns,
                                 copy=False)
-        # Some part came back by pipe: put them side by side (as threads' parts are).
-        first = parts[0]
+        # Some part came back by pipe, or without the frame: put them side by side (as
+        # threads' parts are).
+        first = next(p for p in parts if p is not None)
         dtype = shared.dtypes[name] if isinstance(first, str) else first.dtypes.iloc[0]
-        out = np.empty(counts.shape, dtype=dtype, order="F")
+        out = np.full(counts.shape, OPTIONAL_FRAMES.get(name, 0), dtype=dtype, order="F")
         for p, cols in zip(parts, at, strict=True):
-            out[:, cols] = shared.array(name)[:, cols] if isinstance(p, str) else p.to_numpy()
+            if p is not None:
+                out[:, cols] = (shared.array(name)[:, cols] if isinstance(p, str)
+                                else p.to_numpy())
         return pd.DataFrame(out, index=counts.index, columns=counts.columns, copy=False)
 
     rests = [a.baseline for a in answers]
@@ -303,6 +320,7 @@ def _assemble(answers: list[PartAnswer], at: list[slice | np.ndarray], shared: S
         learning=whole("learning"),
         cold=whole("cold"),
         unshaped=whole("unshaped"),
+        returns=whole("returns"),
     )
     names = [k for k in dict.fromkeys(k for a in answers for k in a.frames)
              if k.startswith("score:")]

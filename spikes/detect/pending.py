@@ -97,6 +97,9 @@ class Pending:
     failure : str
         The test it failed when last judged (a key of
         :data:`spikes.detect.judging.FAILURES`; ``"not elevated"`` until it is judged).
+    held : bool
+        Whether it passed its tests but is held as a fall's possible end
+        (:meth:`spikes.detect.causal.LiveWalk.returns_to`).
     """
 
     stretch: _Stretch
@@ -112,6 +115,13 @@ class Pending:
     latest: int | None = None
     quiet: int = 0
     failure: str | None = "not elevated"
+    held: bool = False
+
+    def raise_at_latest(self) -> bool:
+        """Raise it: it reports the latest start of its rise (:attr:`latest`). True."""
+        if self.latest is not None:
+            self.stretch.onset = self.latest
+        return True
 
 
 class Rivals:

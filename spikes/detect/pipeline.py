@@ -395,7 +395,8 @@ def select_products(scored: Scored, products: Sequence[str]) -> Scored:
         normal=base.normal[columns],
         inflation=None if base.inflation is None else base.inflation[columns],
         dispersion_path=cut(base.dispersion_path), inflation_path=cut(base.inflation_path),
-        learning=cut(base.learning), cold=cut(base.cold), unshaped=cut(base.unshaped))
+        learning=cut(base.learning), cold=cut(base.cold), unshaped=cut(base.unshaped),
+        returns=cut(base.returns))
     return Scored(data=dataclasses.replace(scored.data, counts=scored.data.counts[columns],
                                            breakdown=None),
                   baseline=baseline,
@@ -500,6 +501,8 @@ class LiveInputs:
         self.cold, self.unshaped = (None if frame is None else frame.to_numpy(dtype=bool)
                                     for frame in (scored.baseline.cold,
                                                   scored.baseline.unshaped))
+        returns = scored.baseline.returns
+        self.returns = None if returns is None else returns.to_numpy(dtype=float)
         days = self.index.normalize()
         self.day_starts = np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
 
@@ -528,7 +531,8 @@ class LiveInputs:
                 "detectors": detectors, "tail": tail, "config": own,
                 "alpha": self.alpha[:, j], "inflation": self.inflation[:, j],
                 "cold": None if self.cold is None else self.cold[:, j],
-                "unshaped": None if self.unshaped is None else self.unshaped[:, j]}
+                "unshaped": None if self.unshaped is None else self.unshaped[:, j],
+                "returns": None if self.returns is None else self.returns[:, j]}
 
 
 def for_bucket(config: DetectionConfig, bucket: pd.Timedelta) -> DetectionConfig:

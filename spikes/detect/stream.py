@@ -236,7 +236,7 @@ class StreamDetector:
                     self._carry[f"reversal_{name}"][j] = configured
         fields = {"y": (float, np.nan), "mu": (float, np.nan), "alpha": (float, 0.0),
                   "inflation": (float, 1.0), "cold": (bool, False),
-                  "unshaped": (bool, False)}
+                  "unshaped": (bool, False), "returns": (float, 0.0)}
         for name in self._names:
             fields[f"score_{name}"] = (float, 0.0)
             fields[f"threshold_{name}"] = (float, np.inf)
@@ -326,6 +326,7 @@ class StreamDetector:
         learning = np.ones((k, p), dtype=bool)
         cold = np.zeros((k, p), dtype=bool)
         unshaped = np.zeros((k, p), dtype=bool)
+        returns = np.zeros((k, p))
         base_y = y  # what the baseline learns from: not the known-event windows
         if self.calendar is not None:
             assert self.first is not None
@@ -339,7 +340,7 @@ class StreamDetector:
                 at = max(first - start, 0)  # the block's first rows begin in this step
                 out = step.step(np.asfortranarray(base_y[at:, cols]))
                 (mu[at:, cols], alpha[at:, cols], inflation[at:, cols], learning[at:, cols],
-                 cold[at:, cols], unshaped[at:, cols]) = out
+                 cold[at:, cols], unshaped[at:, cols], returns[at:, cols]) = out
         learning |= np.isnan(mu)
         self._fill_without_history(mu, base_y)
         masked = np.where(learning, np.nan, y)
@@ -353,7 +354,7 @@ class StreamDetector:
         assert ring is not None
         local = ring.extend(k)
         for key, values in (("y", y), ("mu", mu), ("alpha", alpha), ("inflation", inflation),
-                            ("cold", cold), ("unshaped", unshaped)):
+                            ("cold", cold), ("unshaped", unshaped), ("returns", returns)):
             ring.data[key][local] = values
         for name in self._names:
             ring.data[f"score_{name}"][local] = scores[name]
@@ -384,7 +385,7 @@ class StreamDetector:
         self._forget()
 
     def _fill_without_history(self, mu: np.ndarray, y: np.ndarray) -> None:
-        """:func:`spikes.detect.trailing._fill_without_history` with the running sums
+        """:func:`spikes.detect.trailing_windows._fill_without_history` with the running sums
         carried (each cumulative sum starts from the carried one, as one long sum)."""
         observed = ~np.isnan(y)
         total = np.cumsum(np.vstack([self._carry["total"], np.where(observed, y, 0.0)]),
@@ -529,6 +530,7 @@ class StreamDetector:
                         earliest=product.first_seen + 1 - w0,
                         warm_until=product.warm_until(self.bucket) - w0,
                         cold=ring["cold"][:, j], unshaped=ring["unshaped"][:, j],
+                        returns=ring["returns"][:, j],
                         last_seen=int(carry["last_seen"][j]) - w0)
         result = walk.run(state.shifted(-w0), carry=True)
         done, was_open = len(product.done), [(dict(r), end) for r, end in product.open]
@@ -610,7 +612,8 @@ class StreamDetector:
             expected=expected, dispersion=last, normal=counts.notna(), method="weekly",
             inflation=inflation.iloc[-1] if len(inflation) else None,
             dispersion_path=alpha, inflation_path=inflation, causal=True,
-            learning=expected.isna(), cold=frame("cold"), unshaped=frame("unshaped"))
+            learning=expected.isna(), cold=frame("cold"), unshaped=frame("unshaped"),
+            returns=frame("returns"))
         return ReportData(counts=counts, bucket=self.bucket, kind="counts"), baseline
 
     def _forget(self) -> None:

@@ -66,7 +66,8 @@ class BaselineStep:
     def step(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Take the next rows `y` (k x columns) and return their baseline (NaN without
         history), dispersion, inflation, warm-up flags, cold-start flags and the flags
-        of a weekend whose shape is unknown, each k x columns."""
+        of a weekend whose shape is unknown, and the rises held as a fall's possible end
+        (:func:`~spikes.detect.trailing_adopted.held_returns`), each k x columns."""
         ring, fit = self.ring, self.fit
         k, p = y.shape
         start = ring.stop
@@ -78,6 +79,7 @@ class BaselineStep:
         learning = np.zeros((k, p), dtype=bool)
         cold = np.zeros((k, p), dtype=bool)
         unshaped = np.zeros((k, p), dtype=bool)
+        returns = np.zeros((k, p))
         row = start
         while row < start + k:
             day = self.day_of(row)
@@ -93,10 +95,14 @@ class BaselineStep:
                 assert plan is not None
                 if plan.watch is None or not plan.watch.active():
                     mu[out] = plan.mu[row - rows.start : stop - rows.start]
+                    if plan.returns is not None:
+                        returns[out] = plan.returns[row - rows.start : stop - rows.start]
                 else:
                     # A new level judged bucket by bucket (its later rows may change).
                     for r in range(row, stop):
                         mu[r - start] = plan.mu[r - rows.start]
+                        if plan.returns is not None:  # (a fall taken back marks them)
+                            returns[r - start] = plan.returns[r - rows.start]
                         if plan.watch.active():
                             judge_bucket(fit, self.state, ring["y"], ring["normal"], day,
                                          rows, plan, r, ring.origin)
@@ -121,7 +127,7 @@ class BaselineStep:
                            None if day < 1 else self.plan, ring.origin)
                 ring.forget(fit.rows(max(day + 1 - fit.history_days(), 0)).start)
             row = stop
-        return mu, alpha, inflation, learning, cold, unshaped
+        return mu, alpha, inflation, learning, cold, unshaped, returns
 
 
 def blocks_of(columns: list[int]) -> list[list[int]]:

@@ -86,6 +86,7 @@ from spikes.detect.trailing_adopted import (
     after_fall,
     check_other_kind,
     fall_to_level,
+    held_returns,
     judge,
     rebase,
     rise_of,
@@ -113,6 +114,7 @@ from spikes.detect.trailing_windows import (
     _column_sums,
     _column_total,
     _far_below,
+    _fill_without_history,
     _high,
     _high_over_normal_before,
     _inflation,
@@ -213,6 +215,7 @@ def fit_trailing_baseline(
         mu, alpha, inflation = (np.full((n, p), v, order="F") for v in (np.nan, 0.0, 1.0))
         normal, learning, cold, unshaped = (np.full((n, p), v, order="F")
                                             for v in (False, True, False, False))
+        returns = None  # (the rises held as a fall's end: most series hold none)
         method = "daily"
         # A product's days count from its own first data (its warm-up, when weekdays and
         # weekends are pooled apart), not from the other products' (a fit per first row).
@@ -225,15 +228,19 @@ def fit_trailing_baseline(
                 chosen = members[at : at + FIT_COLUMNS]
                 contiguous = chosen[-1] - chosen[0] == len(chosen) - 1
                 cols = slice(chosen[0], chosen[-1] + 1) if contiguous else chosen
+                *parts, held = fit.run(y[first:, cols])
                 for whole, values in zip((mu, normal, alpha, inflation, learning, cold,
-                                          unshaped), fit.run(y[first:, cols]), strict=True):
+                                          unshaped), parts, strict=True):
                     whole[first:, cols] = values
+                if held is not None:
+                    returns = np.zeros((n, p), order="F") if returns is None else returns
+                    returns[first:, cols] = held
             method = "weekly" if fit.n_days - 1 >= weekly_min_days else method
     else:
         mu, normal = _trailing_mean_two_pass(y, warm)
         alpha, inflation = np.zeros((n, p)), np.ones((n, p))
         learning, cold, unshaped = (np.zeros((n, p), dtype=bool) for _ in range(3))
-        method = "rolling"
+        returns, method = None, "rolling"
     # Buckets without any earlier history of their time of day (a product that starts
     # later than the others, a slot never seen) are learning too: no evidence there.
     learning |= np.isnan(mu)
@@ -253,21 +260,8 @@ def fit_trailing_baseline(
         learning=pd.DataFrame(learning, **frame),
         cold=pd.DataFrame(cold, **frame),
         unshaped=pd.DataFrame(unshaped, **frame),
+        returns=None if returns is None else pd.DataFrame(returns, **frame),
     )
-
-
-def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
-    """Give buckets without any earlier data (a product's first buckets) the mean of its
-    counts so far, themselves included (0 before any), in place: a value to show where
-    there is no evidence (a product's buckets before the cold start scores them)."""
-    rows = np.flatnonzero(np.isnan(mu).any(axis=1))  # running means up to the last of them
-    if not len(rows):
-        return
-    missing, observed = np.isnan(mu[: rows[-1] + 1]), ~np.isnan(y[: rows[-1] + 1])
-    total = np.cumsum(np.where(observed, y[: len(observed)], 0.0), axis=0)
-    seen = np.cumsum(observed, axis=0)
-    so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
-    mu[: len(missing)][missing] = so_far[missing]
 
 
 class _SeasonalFit(_LocalClock):
@@ -381,8 +375,9 @@ class _SeasonalFit(_LocalClock):
 
     def run(self, y: np.ndarray) -> tuple[np.ndarray, ...]:
         """Baseline, normal flags, dispersion and inflation paths, the warm-up and
-        cold-start flags and the flags of the days whose weekend shape is unknown
-        (:func:`~spikes.detect.trailing_level.weekend_shape`), day after day."""
+        cold-start flags, the flags of the days whose weekend shape is unknown
+        (:func:`~spikes.detect.trailing_level.weekend_shape`) and the rises held as a
+        fall's possible end (None: none; :func:`~.trailing_adopted.held_returns`)."""
         n, p = y.shape
         mu = np.full((n, p), np.nan, order="F")
         normal = np.zeros((n, p), dtype=bool, order="F")
@@ -391,6 +386,7 @@ class _SeasonalFit(_LocalClock):
         learning = np.zeros((n, p), dtype=bool, order="F")
         cold = np.zeros((n, p), dtype=bool, order="F")
         unshaped = np.zeros((n, p), dtype=bool, order="F")
+        returns = None
         state = _FitState(p)
         for day in range(self.n_days):
             rows = self.rows(day)
@@ -415,12 +411,15 @@ class _SeasonalFit(_LocalClock):
                 inflation[rows] = plan.inflation
                 if plan.unshaped is not None:
                     unshaped[rows] = plan.unshaped
+                if plan.returns is not None:
+                    returns = np.zeros((n, p), order="F") if returns is None else returns
+                    returns[rows] = plan.returns
             if len(fresh):
                 mu[rows, fresh], alpha[rows, fresh], cold[rows, fresh] = self.cold_start(
                     y[rows, fresh])
                 learning[rows, fresh] = True
             self.finish(state, y, normal, day, rows, plan)
-        return mu, normal, alpha, inflation, learning, cold, unshaped
+        return mu, normal, alpha, inflation, learning, cold, unshaped, returns
 
     def cold_start(self, yd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Baseline, dispersion and cold-start flags of the buckets `yd` of the first day
@@ -478,7 +477,7 @@ class _SeasonalFit(_LocalClock):
         history = [d for d in range(max(0, day - self.days), day)]
         level, level_days = level_factor(self, state, history, day)
         scale, unshaped = weekend_shape(self, state, history, day, raw_d, level)
-        unshaped = after_fall(self, state, day, unshaped, len(raw_d))
+        unshaped = after_fall(self, state, day, unshaped)
         mu_d = raw_d * (level if scale is None else scale)
         num = _column_total(state.rows_of(state.excess_sum, history))
         den = _column_total(state.rows_of(state.musq_sum, history))
@@ -487,7 +486,8 @@ class _SeasonalFit(_LocalClock):
                  if d in state.block_stats]
         return _DayPlan(pool, raw_d, mu_d, alpha_d, _inflation(stats, p), later, level,
                         level_watch(self, state, y, day, origin) if watch else None,
-                        level_days, scale, unshaped)
+                        level_days, scale, unshaped,
+                        held_returns(self, state, day, len(raw_d)))
 
     def finish(self, state: _FitState, y: np.ndarray, normal: np.ndarray, day: int,
                rows: slice, plan: _DayPlan | None, origin: int = 0) -> None:

@@ -40,6 +40,7 @@ class _Fit(Protocol):
 
     weekly_min_days: int
     block: int
+    slots: int
 
     def history_days(self) -> int: ...
 
@@ -297,36 +298,68 @@ def rebase_fall(fit: _Fit, state: _FitState, day: int, lasting: np.ndarray,
     return moved
 
 
-def after_fall(fit: _Fit, state: _FitState, day: int, unproven: np.ndarray | None,
-               rows: int) -> np.ndarray | None:
-    """`unproven` (per product, or None), with the first hour (``fit.block`` of its
-    `rows`) of a day that judges a fall taken as a product's level (:func:`open_falls`)
-    and the first day of a kind the fall did not show on since it was taken
-    (:func:`rebase_fall`) unproven too: a stretch raised there must jump over the hours
-    before it (:meth:`spikes.detect.causal.LiveWalk.unproven`). Per row where the
-    former holds for a product.
+def after_fall(fit: _Fit, state: _FitState, day: int,
+               unproven: np.ndarray | None) -> np.ndarray | None:
+    """`unproven` (per product, or None), with the first day of a kind a fall taken as
+    a product's level did not show on since it was taken (:func:`rebase_fall`)
+    unproven too: a stretch raised there must jump over the hours before it
+    (:meth:`spikes.detect.causal.LiveWalk.unproven`).
 
-    The day back from a fall that was a holiday ran at three times a baseline scaled to
-    the fall until its reports showed the return (by noon at the latest,
-    :func:`spikes.detect.trailing_watch.judge_bucket`), and the first day of the other
-    kind, whose days were scaled with the fall's until that day judges them at its end
-    (:func:`check_other_kind`), all day where that kind did not fall. Their level is no
-    jump over the evening before; an outage is.
+    That day's kind was scaled with the fall's until the day judges it at its end
+    (:func:`check_other_kind`): where that kind did not fall, the day runs at three
+    times its baseline all day. Its level is no jump over the evening before; an
+    outage is. (The days of the fall's own kinds hold a rise back to the level before
+    it until they judge the fall: :func:`held_returns`.)
     """
+    open_falls(fit, state, day)  # (the falls no longer judged expire)
+    first = _first_of_other_kind(fit, state, day)
+    if first.any():
+        unproven = first if unproven is None else unproven | first
+    return unproven
+
+
+def _first_of_other_kind(fit: _Fit, state: _FitState, day: int) -> np.ndarray:
+    """Per product, whether `day` is the first day of a kind a fall taken as its level
+    did not show on since it was taken (:func:`rebase_fall`)."""
     kind = fit.weekend(day)
-    judging = open_falls(fit, state, day)
     first = np.zeros(state.p, dtype=bool)
     for r in np.unique(state.fell_on[(state.fell_on >= 0) & (state.fell_on < day)]):
         if not any(fit.weekend(e) == kind for e in range(int(r) + 1, day)):
             first |= state.fell_on == r
-    first &= ~state.fall_open[kind]  # a kind the fall showed on: its first hour only
-    if first.any():
-        unproven = first if unproven is None else unproven | first
-    if not judging.any():
-        return unproven
-    out = np.zeros((rows, state.p), dtype=bool)
-    out[: fit.block] = judging
-    return out if unproven is None else out | unproven
+    return first & ~state.fall_open[kind]  # a kind the fall showed on: held_returns
+
+
+def held_returns(fit: _Fit, state: _FitState, day: int, rows: int) -> np.ndarray | None:
+    """Per row of `day` (its first `rows`) and product, the level before a fall taken
+    as the product's level over the fall's (``1 / fall_factor``) on the rows that come
+    before the fall is judged: the first half of a day that judges it
+    (:func:`open_falls`), the whole of the first day of a kind it did not show on
+    (judged at its end, :func:`check_other_kind`); -1 on the first row after such a
+    day that put its kind back (and on the rows after a judgement that took the fall
+    back: :func:`spikes.detect.trailing_watch.judge_bucket`); 0 elsewhere. None where
+    the day holds none.
+
+    Until then a rise back to the level before the fall is the fall's end (a holiday
+    over) as much as an outage: the live walk holds a stretch that begins with the
+    hold and stands under ``min_ratio`` times that level until the judgement
+    (:meth:`spikes.detect.causal.LiveWalk.returns_to`). Where the fall ended, or the
+    kind was put back, the stretch was that level and is dropped; elsewhere it is
+    raised then.
+    """
+    judging = open_falls(fit, state, day)
+    other = _first_of_other_kind(fit, state, day)
+    # The first day of the other kind put its kind back at its end: a rise held all
+    # that day was the kind's own level.
+    back = (_first_of_other_kind(fit, state, day - 1) & state.put_back if day >= 1
+            else np.zeros(state.p, dtype=bool))
+    if not (judging.any() or other.any() or back.any()):
+        return None
+    out = np.zeros((rows, state.p))
+    out[: fit.slots // 2] = np.where(judging, 1.0 / state.fall_factor, 0.0)
+    out[:] = np.where(other, 1.0 / state.fall_factor, out)
+    if rows:
+        out[0] = np.where(back & ~(out[0] > 0), -1.0, out[0])
+    return out
 
 
 def open_falls(fit: _Fit, state: _FitState, day: int) -> np.ndarray:
@@ -438,6 +471,7 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     kind = fit.weekend(day)
     pending = state.unproven.get(kind)
     restore = np.zeros(state.p, dtype=bool)
+    state.put_back = restore
     if not pending:
         return restore
     factor = np.ones(state.p)  # the change's factor: the one furthest from 1
@@ -460,6 +494,7 @@ def check_other_kind(fit: _Fit, state: _FitState, day: int, yd: np.ndarray, mu: 
     # a kind that fell too judges from now on whether the fall ends (open_falls).
     fall = judged & (factor < 1.0) & (state.fell_on >= 0)
     state.fall_skipped[kind] |= fall & restore
+    state.put_back = fall & restore
     state.fall_open[kind] |= fall & ~restore
     for d in [d for d in pending if d < day]:
         if d in state.scale:

@@ -62,6 +62,7 @@ class _FitState:
         # end of the fall leaves them there (trailing_adopted.check_other_kind,
         # end_fall).
         self.fall_skipped = {False: np.zeros(p, dtype=bool), True: np.zeros(p, dtype=bool)}
+        self.put_back = np.zeros(p, dtype=bool)
         # Per product, the day its latest lasting fall was taken (-1: none), its first
         # day, the factor the days before it were pooled at, and per kind of day whether
         # the next day of that kind is still to judge whether it holds
@@ -228,3 +229,8 @@ class _DayPlan:
     # weekend needs a shape no day shows yet (trailing_level.weekend_shape), or a fall
     # was taken as its level (trailing_adopted.after_fall). None: for none.
     unshaped: np.ndarray | None = None
+    # Per row and product, the level before a fall taken as its level over the fall's,
+    # on the rows where a rise to it is held until the day judges the fall, -1 on the
+    # rows after a judgement that took the fall back, 0 elsewhere
+    # (trailing_adopted.held_returns). None: for none.
+    returns: np.ndarray | None = None

@@ -310,3 +310,17 @@ def _centred_fit(y: np.ndarray, warm: int, block: int
         return mu[:, :1], normal[:, :1], alpha[:1]
     mu, normal, alpha, _ = _fit_columns(y, mean_of, block, _pair_dispersion, PASSES)
     return mu, normal, alpha
+
+
+def _fill_without_history(mu: np.ndarray, y: np.ndarray) -> None:
+    """Give buckets without any earlier data (a product's first buckets) the mean of its
+    counts so far, themselves included (0 before any), in place: a value to show where
+    there is no evidence (a product's buckets before the cold start scores them)."""
+    rows = np.flatnonzero(np.isnan(mu).any(axis=1))  # running means up to the last of them
+    if not len(rows):
+        return
+    missing, observed = np.isnan(mu[: rows[-1] + 1]), ~np.isnan(y[: rows[-1] + 1])
+    total = np.cumsum(np.where(observed, y[: len(observed)], 0.0), axis=0)
+    seen = np.cumsum(observed, axis=0)
+    so_far = np.divide(total, seen, out=np.zeros_like(total), where=seen > 0)
+    mu[: len(missing)][missing] = so_far[missing]
