@@ -267,10 +267,10 @@ def live_incident_rows(
         Buckets of a weekend day whose shape the baseline cannot know yet
         (``Baseline.unshaped``): unproven (:meth:`LiveWalk.unproven`). None: none.
     returns : np.ndarray, optional
-        On the buckets of the first half of a day that judges a fall taken as the
-        product's level, the level before the fall over the baseline (``Baseline.returns``,
-        0 elsewhere): a rise back to it is held until the judgement
-        (:meth:`LiveWalk.returns_to`). None: none.
+        On the buckets that come before a fall taken as the product's level is judged,
+        the level before the fall over the baseline (``Baseline.returns``; -1 after a
+        judgement that took it back, 0 elsewhere): a rise back to it is held until the
+        judgement (:meth:`LiveWalk.returns_to`). None: none.
 
     Returns
     -------
@@ -328,9 +328,7 @@ class LiveWalk:
         Buckets of a weekend day whose shape the baseline cannot know yet (None: none):
         unproven, as the first day of a kind is (:meth:`unproven`).
     returns : np.ndarray, optional
-        The level before a fall taken as the product's level over the baseline, on the
-        buckets where a rise back to it is held (:meth:`returns_to`; 0 elsewhere, None:
-        none).
+        As :func:`live_incident_rows` (:meth:`returns_to`).
     trace : list of JudgedStretch, optional
         Where given, every stretch the walk judges is appended to it with its verdict
         (:func:`spikes.detect.explain.explain_window` reads it); the incidents do not

@@ -108,9 +108,8 @@ class BaselineStep:
                                          rows, plan, r, ring.origin)
                 alpha[out] = plan.alpha
                 inflation[out] = plan.inflation
-                if plan.unshaped is not None:  # per product, or per row of the day
-                    unshaped[out] = (plan.unshaped if plan.unshaped.ndim == 1 else
-                                     plan.unshaped[row - rows.start : stop - rows.start])
+                if plan.unshaped is not None:
+                    unshaped[out] = plan.unshaped
             fresh = np.flatnonzero(~self.state.had_data)
             if len(fresh):
                 # Warm-up of the products without data before today: the cold start of

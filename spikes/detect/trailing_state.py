@@ -225,9 +225,9 @@ class _DayPlan:
     # Per row, the level factor where the products' weekend has another shape (None:
     # `level` for every row; see trailing_level.weekend_shape).
     scale: np.ndarray | None = None
-    # Per product (or per row and product), whether the day is unproven for it: its
-    # weekend needs a shape no day shows yet (trailing_level.weekend_shape), or a fall
-    # was taken as its level (trailing_adopted.after_fall). None: for none.
+    # Per product, whether the day is unproven for it: its weekend needs a shape no day
+    # shows yet (trailing_level.weekend_shape), or it is the first day of a kind a fall
+    # taken as its level did not show (trailing_adopted.after_fall). None: for none.
     unshaped: np.ndarray | None = None
     # Per row and product, the level before a fall taken as its level over the fall's,
     # on the rows where a rise to it is held until the day judges the fall, -1 on the
