@@ -120,6 +120,19 @@ def _lasting(seed: int, outage: tuple[int, int, float, int]) -> pd.DataFrame:
     return _fallen(seed, 10.25, 99, 24, (outage, (17, 14, 2.2, 1)))
 
 
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_return_found_to_begin_before_midnight_is_held(seed):
+    # The holiday ends on a Saturday (day 19: the first weekend day since the fall was
+    # taken, held all day) and the reports come back from 23:30 (a ramp, at 2.5 times).
+    # The stretch's onset lies half an hour before the Sunday it returns with: before,
+    # only a stretch beginning in the first hour of a day was held, and it was raised
+    # (seeds 2-5 of 0-5, alerted up to 11:45 on Sunday). Now the hour either side of
+    # midnight holds it too, and the Sunday's judgement drops it.
+    counts = _fallen(seed, 15, 19, 28, ((19, 23.5, 2.5, 0.5),))
+    incidents = analyze(as_data(counts)).incidents
+    assert not [d for d in _days(incidents, counts) if 19 <= d < 21]
+
 def test_an_outage_at_midnight_of_a_judging_day_is_raised_when_it_ends():
     # An hour at 2.2 times the fall's level from midnight: under twice the level before
     # the fall, it began with the hold and is held as a possible return; an hour

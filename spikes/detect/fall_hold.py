@@ -29,8 +29,9 @@ def held_as_return(returns: np.ndarray, y: np.ndarray, mu: np.ndarray, onset: in
                    into_day: Callable[[int], int]) -> bool:
     """Whether a stretch from `onset` that alarmed at `alarm` is, at bucket `u`, held as
     the end of a fall: it alarmed on held buckets (`returns` above 0 from `alarm` to
-    `u`), began with a day of the hold (in its first `hour` buckets: a holiday ends
-    with a day; a stretch that begins later is an outage on the fall's level) and the
+    `u`), began with a day of the hold (within `hour` buckets of its start: a holiday
+    ends with a day, and its onset may be found in the noise of the last hour before;
+    a stretch that begins later is an outage on the fall's level) and the
     reports of its last `hour` buckets stand under `min_ratio` times the level before
     the fall (``mu * returns``; over it, an outage on top of a return).
 
@@ -48,7 +49,8 @@ def held_as_return(returns: np.ndarray, y: np.ndarray, mu: np.ndarray, onset: in
     min_ratio : float
         How far over the level before the fall an outage stands.
     into_day : callable
-        Buckets from the start of its day (of the baseline's days) to a position.
+        Buckets from a position to the nearest start of a day (of the baseline's days),
+        before or after it.
 
     Returns
     -------
