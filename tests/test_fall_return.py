@@ -128,10 +128,36 @@ def test_a_return_found_to_begin_before_midnight_is_held(seed):
     # The stretch's onset lies half an hour before the Sunday it returns with: before,
     # only a stretch beginning in the first hour of a day was held, and it was raised
     # (seeds 2-5 of 0-5, alerted up to 11:45 on Sunday). Now the hour either side of
-    # midnight holds it too, and the Sunday's judgement drops it.
+    # midnight holds it too, and the Sunday's judgement drops it. (The cost: an outage
+    # that begins in the last hour of a held day is held too, and raised an hour after
+    # it ends.)
     counts = _fallen(seed, 15, 19, 28, ((19, 23.5, 2.5, 0.5),))
     incidents = analyze(as_data(counts)).incidents
     assert not [d for d in _days(incidents, counts) if 19 <= d < 21]
+
+
+
+@pytest.mark.parametrize(("seed", "hour", "hours"), [(1, 23.5, 1), (4, 23 + 1 / 6, 2)])
+def test_an_outage_on_the_night_of_the_other_kind_s_first_day_is_raised(seed, hour, hours):
+    # Weekdays fall to a third for good from a Monday (day 14), weekends do not; the
+    # Saturday (day 19, the first weekend day since the fall was taken) is held, and an
+    # outage at four times its reports begins at 23:10 or 23:30. Its elevated buckets
+    # stood more than `merge_gap` apart in the held stretch, and it was raised over the
+    # return from its own onset while the stretch's end stayed at the first of them:
+    # an onset after the end, and `analyze` failed ("attempt to get argmax of an empty
+    # sequence"; found by a review at stop 54, seeds 1 and 4 of 0-5, since stop 53).
+    # Now the stretch ends on the bucket that raises it.
+    index, rate = _usual(30)
+    time = np.arange(len(index)) / DAY
+    rate = rate * np.where((time >= 14) & (index.day_of_week < 5), 1 / 3, 1.0)
+    start = 19 + hour / 24
+    rate = np.where((time >= start) & (time < start + hours / 24), 4.0 * rate, rate)
+    counts = pd.DataFrame({"app": np.random.default_rng(seed).poisson(rate).astype(float)},
+                          index=index)
+    incidents = analyze(as_data(counts)).incidents
+    assert (incidents["onset"] <= incidents["end"]).all()
+    onsets = _days(incidents, counts)
+    assert len(onsets) == 1 and 19.9 <= onsets[0] < start + 0.01
 
 def test_an_outage_at_midnight_of_a_judging_day_is_raised_when_it_ends():
     # An hour at 2.2 times the fall's level from midnight: under twice the level before

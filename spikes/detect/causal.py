@@ -612,6 +612,7 @@ class LiveWalk:
                         max(u + 1 - self.hour, p.stretch.onset), u, p.disp, self.window,
                         self.config.min_ratio)
                     p.latest = p.latest if found is None else found
+                    p.stretch.end = u  # (raised on this bucket, elevated over the return)
                     return p.raise_at_latest()
             elif not np.isnan(self.y[u]):
                 p.quiet += 1

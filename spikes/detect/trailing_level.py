@@ -283,46 +283,25 @@ def keep_low(fit: _SeasonalFit, state: _FitState, day: int, lasting: np.ndarray)
 
 def dead_runs(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Buckets of runs of zero reports (rows of a day, per product) over which the
-    baseline `mu`, at the level the rest of the day stood at, expected at least
-    :data:`DEAD_RUN_REPORTS` reports: a feed that sent zeros, whose buckets no later
-    pool may take for the product's usual level at that time of day.
-
-    The level is the reports of the day's buckets outside the run over their baseline
-    (at most 1; 1 where the day holds no report at all, or no baseline outside the
-    run). Against the baseline alone, a product whose reports fell to a tenth for good
-    had chance runs of two or three zeros at night every day, each "dead" against the
-    level before the fall: the fall was never taken as its level and its outages were
-    missed for good (measured with ``benchmarks/bench_steps.py --steps 0.1``).
+    baseline `mu` expected at least :data:`DEAD_RUN_REPORTS` reports: a feed that sent
+    zeros, whose buckets no later pool may take for the product's usual level at that
+    time of day.
 
     Examples
     --------
-    >>> y = np.array([[9.0], [0.0], [0.0], [0.0], [8.0], [7.0]])
+    >>> y = np.array([[5.0], [0.0], [0.0], [0.0], [4.0], [0.0]])
     >>> dead_runs(y, np.full((6, 1), 8.0)).ravel().tolist()
     [False, True, True, True, False, False]
-
-    At a tenth of the baseline, the same run of zeros is the day's level:
-
-    >>> y = np.array([[1.0], [0.0], [0.0], [0.0], [1.0], [0.0]])
-    >>> dead_runs(y, np.full((6, 1), 8.0)).ravel().tolist()
-    [False, False, False, False, False, False]
     """
     zero = (y == 0) & ~np.isnan(mu)
     out = np.zeros_like(zero)
-    seen = ~np.isnan(y) & ~np.isnan(mu)
     expected = np.where(zero, mu, 0.0)
-    day_reports = np.where(seen, y, 0.0).sum(axis=0)
-    day_expected = np.where(seen, mu, 0.0).sum(axis=0)
     for j in np.flatnonzero(zero.any(axis=0)):
         column = zero[:, j]
         starts = column & ~np.concatenate([[False], column[:-1]])
         run = np.cumsum(starts) * column  # 1, 2, ... per run; 0 outside runs
         sums = np.bincount(run, weights=expected[:, j])
-        outside = day_expected[j] - sums
-        level = np.ones_like(sums)
-        if day_reports[j] > 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                level = np.where(outside > 0, np.minimum(day_reports[j] / outside, 1.0), 1.0)
-        out[:, j] = column & (sums[run] * level[run] >= DEAD_RUN_REPORTS)
+        out[:, j] = column & (sums[run] >= DEAD_RUN_REPORTS)
     return out
 
 
