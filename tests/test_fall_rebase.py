@@ -60,7 +60,6 @@ def test_outages_after_a_fall_are_found(seed):
     assert set(days) <= {d for d, _ in FALL_OUTAGES}
 
 
-
 def _weekdays_fall(seed: int, days: int, first: int) -> tuple[pd.DataFrame, np.ndarray]:
     """A sinusoidal day (no weekly rhythm) whose weekdays fall to a third from `first`:
     the counts and their true means."""
@@ -182,4 +181,3 @@ def test_the_stream_takes_a_fall_back_as_the_batch_does():
     counts.iloc[21 * DAY + 168 : 21 * DAY + 180] *= 3
     cuts = [21 * DAY + 13, 21 * DAY + 143, 21 * DAY + 145, 22 * DAY, len(counts)]
     assert _check_stream(counts, cuts, [DAY // 2, 7]) == 1
-
