@@ -28,7 +28,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,8 @@ class Scenario:
     """One product's counts: the usual rate times `factors` (``(from, to, factor,
     weekdays only)`` in days), `outages` on top, then the feed's faults: zeros from
     ``from`` to ``to`` (days) with `strays` single reports a day in them, and a missing
-    bucket every `holes` buckets of the zeros (0: none)."""
+    bucket every `holes` buckets of the zeros (0: none). With `ramp`, the outages are a
+    return's ramp, not outages (an incident on them is a false one)."""
 
     days: int = 32
     peak: float = 40.0
@@ -59,7 +60,7 @@ class Scenario:
     zeros: tuple[tuple[float, float], ...] = ()
     strays: int = 0
     holes: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    ramp: bool = False
 
     def counts(self, seed: int) -> tuple[pd.DataFrame, list[tuple[float, float]]]:
         """The counts (one column ``app``) and the outages as ``(from, to)`` in days."""
@@ -145,11 +146,11 @@ def _scenarios() -> dict[str, Scenario]:
         for factor in (1 / 3, 0.1):
             out[f"return_ramp_{last}_{factor:.2g}"] = Scenario(
                 days=28, factors=((14, last + 1, factor, False),),
-                outages=((last, 23.5, 2.5, 0.5),), extra={"ramp": True})
+                outages=((last, 23.5, 2.5, 0.5),), ramp=True)
     for name, start in (("utc+5", "2026-01-04 19:00"), ("utc-8", "2026-01-05 08:00")):
         out[f"return_ramp_19_{name}"] = Scenario(
             days=28, start=start, factors=((14, 20, 1 / 3, False),),
-            outages=((19, 23.5, 2.5, 0.5),), extra={"ramp": True})
+            outages=((19, 23.5, 2.5, 0.5),), ramp=True)
     return out
 
 
@@ -159,7 +160,7 @@ SCENARIOS = _scenarios()
 
 def run_one(scenario: Scenario, seed: int) -> dict[str, Any]:
     """Found outages and false incidents of one scenario and seed (``error`` instead
-    where ``analyze`` failed). The ramp of a return (``extra['ramp']``) is no outage:
+    where ``analyze`` failed). The ramp of a return (``ramp``) is no outage:
     an incident on it is a false one, and it is not counted as found."""
     counts, spans = scenario.counts(seed)
     bucket = counts.index[1] - counts.index[0]
@@ -172,7 +173,7 @@ def run_one(scenario: Scenario, seed: int) -> dict[str, Any]:
                            for c in ("onset", "end", "alerted_at"))
     near = 1 / 24
     hits = [(onset < hi + near) & (end >= lo - near) for lo, hi in spans]
-    ramp = bool(scenario.extra.get("ramp"))
+    ramp = scenario.ramp
     matched = np.zeros(len(onset), dtype=bool)
     if hits and not ramp:
         matched = np.any(hits, axis=0)

@@ -120,7 +120,6 @@ def _lasting(seed: int, outage: tuple[int, int, float, int]) -> pd.DataFrame:
     return _fallen(seed, 10.25, 99, 24, (outage, (17, 14, 2.2, 1)))
 
 
-
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_return_found_to_begin_before_midnight_is_held(seed):
     # The holiday ends on a Saturday (day 19: the first weekend day since the fall was
@@ -134,7 +133,6 @@ def test_a_return_found_to_begin_before_midnight_is_held(seed):
     counts = _fallen(seed, 15, 19, 28, ((19, 23.5, 2.5, 0.5),))
     incidents = analyze(as_data(counts)).incidents
     assert not [d for d in _days(incidents, counts) if 19 <= d < 21]
-
 
 
 @pytest.mark.parametrize(("seed", "hour", "hours"), [(1, 23.5, 1), (4, 23 + 1 / 6, 2)])
@@ -158,6 +156,7 @@ def test_an_outage_on_the_night_of_the_other_kind_s_first_day_is_raised(seed, ho
     assert (incidents["onset"] <= incidents["end"]).all()
     onsets = _days(incidents, counts)
     assert len(onsets) == 1 and 19.9 <= onsets[0] < start + 0.01
+
 
 def test_an_outage_at_midnight_of_a_judging_day_is_raised_when_it_ends():
     # An hour at 2.2 times the fall's level from midnight: under twice the level before

@@ -584,10 +584,10 @@ class LiveWalk:
     def returns_to(self, p: Pending, u: int) -> bool:
         """Whether pending stretch `p`, at `u`, is held as the end of a fall taken as the
         product's level (:func:`~spikes.detect.fall_hold.held_as_return`)."""
-        def into_day(at: int) -> int:  # buckets to the nearest start of a day (the
-            local = self.index[at] + self.utc_offset  # baseline's), either side
+        def into_day(at: int) -> int:  # buckets to the nearest midnight, either side
+            local = self.index[at] + self.utc_offset
             since = local - local.normalize()
-            return int(min(since, pd.Timedelta("1D") - since) // self.bucket)
+            return int(min(since, pd.Timedelta(days=1) - since) // self.bucket)
         return self.returns is not None and p.tests is not None and held_as_return(
             self.returns, self.y, self.mu, p.stretch.onset if p.latest is None else
             p.latest, p.stretch.alarm, u, self.hour, p.tests.min_ratio, into_day)
